@@ -1,0 +1,100 @@
+# Sluice: one entry point. `make` builds bin/, `make test` runs every test,
+# `make sim SCENARIO=leader-kill` runs a simulation, `make bench` measures.
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+CC ?= cc
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+PKGS_BROKER := zlib libzstd liblz4 snappy
+PKGS_TEST := check rdkafka
+PKGS_ALL := $(PKGS_BROKER) $(PKGS_TEST) libfyaml libmicrohttpd
+
+# Install missing packages before anything that needs them (tools/deps.sh
+# uses apt-get; it runs only when pkg-config cannot find a library).
+DEPS_MISSING := $(shell for p in $(PKGS_ALL); do pkg-config --exists $$p || echo $$p; done)
+ifneq ($(DEPS_MISSING),)
+ifeq ($(filter deps clean lint format,$(MAKECMDGOALS)),)
+$(info Missing libraries: $(DEPS_MISSING); running tools/deps.sh)
+DEPS_STATUS := $(shell tools/deps.sh >&2; echo $$?)
+endif
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CFLAGS_COMMON := -std=c11 -D_DEFAULT_SOURCE -g $(WARN) -Ibroker -I. -DSLUICE_VERSION=\"$(VERSION)\" \
+                 $(shell pkg-config --cflags $(PKGS_BROKER) 2>/dev/null)
+OPT ?= -O2
+SAN ?=
+BUILD ?= build
+CFLAGS_ALL := $(CFLAGS_COMMON) $(OPT) $(SAN) $(CFLAGS)
+LIBS_BROKER := $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null)
+LIBS_CHECK := $(shell pkg-config --libs check 2>/dev/null)
+LIBS_RDKAFKA := $(shell pkg-config --libs rdkafka 2>/dev/null)
+
+BROKER_SRC := $(sort $(shell find broker -name '*.c'))
+OS_SRC := $(sort $(filter-out os/main.c,$(wildcard os/*.c)))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+
+BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/%.o)
+OS_OBJ := $(OS_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=bin/%)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libbroker.a: $(BROKER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libos.a: $(OS_OBJ)
+	@rm -f $@; mkdir -p $(dir $@)
+	$(if $^,ar rcs $@ $^,printf '!<arch>\n' > $@)
+
+all: bin/sluice $(TOOL_BIN)
+
+bin/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
+	@mkdir -p bin
+	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libos.a $(BUILD)/libbroker.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $^ $(LIBS_CHECK) $(LIBS_BROKER) -o $@
+
+bin/%: tests/tools/%.c $(BUILD)/libbroker.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS_ALL) $^ $(LIBS_RDKAFKA) $(LIBS_BROKER) -lm -o $@
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+test: all $(UNIT_BIN)
+	@tests/run-all.sh $(BUILD) $(UNIT_BIN)
+
+# Unit tests under AddressSanitizer and UBSan, in their own build tree.
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+
+lint:
+	@tools/lint.sh
+
+format:
+	clang-format -i $$(find broker os tests tools sim -name '*.[ch]' -not -name '*_gen.[ch]')
+
+deps:
+	tools/deps.sh
+
+# Regenerate the protocol codecs from Kafka's message schemas.
+KAFKA_PROTOCOL ?= ../shared/kafka-protocol
+proto:
+	/usr/bin/python3 tools/protogen.py $(KAFKA_PROTOCOL)/messages broker/proto
+
+bench: all
+	@bench/run.sh
+
+clean:
+	rm -rf build build-asan bin
+
+.PHONY: all unit test asan lint format deps proto bench clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+#include "base/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+
+void buf_init(struct buf *b) { memset(b, 0, sizeof *b); }
+
+void buf_free(struct buf *b) {
+  free(b->data);
+  buf_init(b);
+}
+
+void buf_reserve(struct buf *b, size_t extra) {
+  ASSERT(b->len + extra >= b->len);
+  if (b->len + extra <= b->cap) return;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < b->len + extra) cap *= 2;
+  uint8_t *data = realloc(b->data, cap);
+  ASSERT(data != NULL);
+  b->data = data;
+  b->cap = cap;
+}
+
+uint8_t *buf_extend(struct buf *b, size_t len) {
+  buf_reserve(b, len);
+  uint8_t *at = b->data + b->len;
+  b->len += len;
+  return at;
+}
+
+void buf_append(struct buf *b, const void *data, size_t len) {
+  if (len == 0) return;
+  memcpy(buf_extend(b, len), data, len);
+}
+
+void buf_reset(struct buf *b) { b->len = 0; }

@@ -1,0 +1,24 @@
+/* A growable byte buffer. Allocation failure is fatal: the broker bounds what
+ * it buffers (socket.request.max.bytes, fetch.max.bytes), so running out of
+ * memory inside those bounds is not a state it can serve from. */
+#ifndef SLUICE_BUF_H
+#define SLUICE_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+  uint8_t *data;
+  size_t len;
+  size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *data, size_t len);
+/* Appends len uninitialised bytes and returns where they start. */
+uint8_t *buf_extend(struct buf *b, size_t len);
+void buf_reset(struct buf *b);
+
+#endif

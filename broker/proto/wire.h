@@ -1,0 +1,139 @@
+/* Kafka wire primitives: big-endian integers, (unsigned) varints, strings,
+ * bytes, arrays, UUIDs, tagged fields; classic and compact ("flexible")
+ * forms. See the Kafka protocol guide, "Protocol Primitive Types".
+ *
+ * The reader never reads past its end: a short or malformed input sets a
+ * sticky error and every later read returns zeroes, so a decoder checks once,
+ * at the end. Decoded strings and bytes point into the input (zero copy). */
+#ifndef SLUICE_WIRE_H
+#define SLUICE_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "env.h"
+
+/* A string or bytes slice; len -1 is null. */
+struct kstr {
+  const char *ptr;
+  int32_t len;
+};
+struct kbytes {
+  const uint8_t *ptr;
+  int32_t len;
+};
+struct kuuid {
+  uint8_t b[16];
+};
+
+/* A `records` field. Decoded: a slice of the input. To encode: bytes in
+ * memory, or a range of a log segment file that the world sends directly. */
+struct krecords {
+  const uint8_t *ptr; /* when !is_file */
+  int32_t len;        /* -1 is null */
+  bool is_file;
+  env_file file;
+  uint64_t file_offset;
+};
+
+#define KSTR_NULL ((struct kstr){NULL, -1})
+#define KSTR_LIT(s) ((struct kstr){(s), (int32_t)(sizeof(s) - 1)})
+struct kstr kstr_of(const char *cstr); /* NULL gives a null string */
+bool kstr_eq(struct kstr a, const char *cstr);
+
+struct rd {
+  const uint8_t *p;
+  const uint8_t *end;
+  bool err;
+};
+
+static inline void rd_init(struct rd *r, const void *data, size_t len) {
+  r->p = data;
+  r->end = r->p + len;
+  r->err = false;
+}
+static inline size_t rd_left(const struct rd *r) { return (size_t)(r->end - r->p); }
+
+int8_t rd_i8(struct rd *r);
+int16_t rd_i16(struct rd *r);
+uint16_t rd_u16(struct rd *r);
+int32_t rd_i32(struct rd *r);
+uint32_t rd_u32(struct rd *r);
+int64_t rd_i64(struct rd *r);
+double rd_f64(struct rd *r);
+bool rd_bool(struct rd *r);
+struct kuuid rd_uuid(struct rd *r);
+uint32_t rd_uvarint(struct rd *r);
+int32_t rd_varint(struct rd *r); /* zigzag */
+uint64_t rd_uvarlong(struct rd *r);
+int64_t rd_varlong(struct rd *r); /* zigzag */
+struct kstr rd_string(struct rd *r, bool compact);
+struct kbytes rd_bytes(struct rd *r, bool compact);
+struct krecords rd_records(struct rd *r, bool compact);
+/* Array element count; -1 is a null array. Rejects counts that could not fit
+ * in what is left of the input (each element takes at least min_elem_bytes). */
+int32_t rd_array_len(struct rd *r, bool compact, size_t min_elem_bytes);
+const uint8_t *rd_skip(struct rd *r, size_t n);
+void rd_fail(struct rd *r);
+
+/* Writer: appends to a growable buffer. A records field that lives in a file
+ * is not copied: the writer notes a splice point, and wr_iov() interleaves
+ * the memory and the file ranges into the frame's parts. */
+enum { WR_SPLICES_MAX = 4096 };
+struct wr_splice {
+  size_t mem_offset; /* where in mem the file range goes */
+  env_file file;
+  uint64_t file_offset;
+  size_t len;
+};
+struct wr {
+  struct buf mem;
+  struct wr_splice *splices;
+  int splice_count;
+  int splice_cap;
+  size_t file_bytes; /* total of the splices */
+};
+
+void wr_init(struct wr *w);
+void wr_free(struct wr *w);
+void wr_reset(struct wr *w);
+/* Bytes of the encoded frame: memory plus spliced file ranges. */
+static inline size_t wr_size(const struct wr *w) { return w->mem.len + w->file_bytes; }
+
+void wr_i8(struct wr *w, int8_t v);
+void wr_i16(struct wr *w, int16_t v);
+void wr_u16(struct wr *w, uint16_t v);
+void wr_i32(struct wr *w, int32_t v);
+void wr_u32(struct wr *w, uint32_t v);
+void wr_i64(struct wr *w, int64_t v);
+void wr_f64(struct wr *w, double v);
+void wr_bool(struct wr *w, bool v);
+void wr_uuid(struct wr *w, struct kuuid v);
+void wr_uvarint(struct wr *w, uint32_t v);
+void wr_varint(struct wr *w, int32_t v);
+void wr_uvarlong(struct wr *w, uint64_t v);
+void wr_varlong(struct wr *w, int64_t v);
+void wr_string(struct wr *w, struct kstr s, bool compact);
+void wr_bytes(struct wr *w, struct kbytes b, bool compact);
+void wr_records(struct wr *w, const struct krecords *rec, bool compact);
+void wr_array_len(struct wr *w, int32_t n, bool compact); /* -1: null */
+void wr_raw(struct wr *w, const void *data, size_t len);
+/* Overwrite 4 bytes at an earlier position (length prefixes). */
+void wr_patch_i32(struct wr *w, size_t at, int32_t v);
+
+/* Fills iov (at most iov_max parts) with the frame's memory and file parts,
+ * starting at memory offset `from` (to skip a prefix). Returns the count. */
+int wr_iov(const struct wr *w, size_t from, struct env_iov *iov, int iov_max);
+static inline int wr_iov_max(const struct wr *w) { return 2 * w->splice_count + 1; }
+
+/* Sizes of varints, for record batches. */
+size_t uvarint_size(uint32_t v);
+size_t varint_size(int32_t v);
+size_t varlong_size(int64_t v);
+
+/* Tagged fields we do not know: skip them (KIP-482). */
+void rd_skip_tagged_fields(struct rd *r);
+
+#endif

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The determinism rule: nothing under broker/ touches the operating system.
+# broker/ sees the world only through broker/env.h: no OS headers, no clocks,
+# randomness, sockets, files, threads, stdio or environment there.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+hdr='#include <(sys/[a-z_]+|pthread|unistd|fcntl|netinet/[a-z_]+|arpa/inet|netdb|stdio|time|signal|dirent|poll|threads|errno)\.h>'
+call='(?<![>.\w])(clock_gettime|gettimeofday|time|clock|rand|random|srand|srandom|drand48|getenv|setenv|fopen|open|read|write|close|socket|sleep|usleep|nanosleep|printf|fprintf|puts|perror|exit|system|fork|pthread_\w+|mmap)\s*\('
+if out=$(grep -rnP "$hdr" --include='*.c' --include='*.h' broker); then
+  echo "lint: broker/ includes an OS header (use env.h):"; echo "$out"; fail=1
+fi
+if out=$(grep -rnP "$call" --include='*.c' --include='*.h' broker | grep -vP '^\S+:\d+:\s*(\*|//|/\*)'); then
+  echo "lint: broker/ calls the OS directly (use env.h):"; echo "$out"; fail=1
+fi
+# Iterating in address order breaks determinism; qsort on pointers is a smell.
+if out=$(grep -rnP 'qsort\([^;]*\(void \*\)|\(uintptr_t\)\s*\w+\s*[<>%]' --include='*.c' broker); then
+  echo "lint: broker/ orders by address:"; echo "$out"; fail=1
+fi
+if [ $fail -eq 0 ]; then echo "lint: ok (broker/ reaches the world only through env.h)"; fi
+exit $fail
