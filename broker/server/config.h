@@ -1,0 +1,64 @@
+/* server.properties, with Kafka's own key names. */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "env.h"
+
+enum { CONFIG_LISTENERS_MAX = 8, CONFIG_STR_MAX = 256, CONFIG_VOTERS_MAX = 16 };
+
+struct config_listener {
+  char name[32]; /* PLAINTEXT, CONTROLLER, ... */
+  char host[128];
+  uint16_t port;
+};
+
+struct config {
+  int32_t node_id;
+  char process_roles[64];
+  struct config_listener listeners[CONFIG_LISTENERS_MAX];
+  int listener_count;
+  struct config_listener advertised[CONFIG_LISTENERS_MAX];
+  int advertised_count;
+  char log_dirs[CONFIG_STR_MAX]; /* the first of log.dirs */
+  char cluster_id[64];
+  int32_t num_partitions;
+  int16_t default_replication_factor;
+  bool auto_create_topics_enable;
+  bool delete_topic_enable;
+  int32_t message_max_bytes;
+  int32_t socket_request_max_bytes;
+  int64_t log_segment_bytes;
+  int64_t log_roll_ms;
+  int64_t log_retention_ms; /* -1: forever */
+  int64_t log_retention_bytes; /* -1: unlimited */
+  int64_t log_retention_check_interval_ms;
+  int32_t log_index_interval_bytes;
+  int32_t log_index_size_max_bytes;
+  int64_t log_flush_interval_messages; /* Long.MAX: leave it to the page cache */
+  int64_t log_flush_interval_ms;       /* -1: not set */
+  /* Sluice's stricter durability mode: fsync before acknowledging (group
+   * commit). Kafka's default is page cache plus replication. */
+  bool log_flush_on_ack;
+  char compression_type[16]; /* producer, uncompressed, gzip, snappy, lz4, zstd */
+  int32_t min_insync_replicas;
+  int32_t group_initial_rebalance_delay_ms;
+  int32_t fetch_max_bytes;
+  int32_t replica_fetch_max_bytes;
+};
+
+/* Kafka's defaults. */
+void config_defaults(struct config *cfg);
+/* Parses server.properties text into cfg (on top of what it holds). Unknown
+ * keys are warned about through env's log; keys of later features are noted.
+ * A bad value fails: returns false with "key: reason" in err. */
+bool config_parse(struct config *cfg, const char *text, size_t len, struct env *env, char *err,
+                  size_t err_cap);
+/* Sets one key; same rules as config_parse. */
+bool config_set(struct config *cfg, const char *key, const char *value, struct env *env,
+                char *err, size_t err_cap);
+
+#endif

@@ -1,0 +1,24 @@
+/* One Sluice node: the roles a server.properties asks for, tied together.
+ * The world (os/ or sim/) creates it, starts it, delivers events to it, and
+ * asks it to shut down. */
+#ifndef SLUICE_NODE_H
+#define SLUICE_NODE_H
+
+#include "env.h"
+#include "server/config.h"
+
+struct node;
+
+/* Opens (and recovers) every partition log under log.dirs. Returns 0 or an
+ * ENV_E* code; the reason is logged. `cfg` is copied. */
+int node_create(struct env *env, const struct config *cfg, struct node **out);
+/* Opens the listeners. */
+int node_start(struct node *node);
+/* Clean shutdown (SIGTERM): stop accepting, answer nothing new, flush and
+ * fsync every segment, write the indexes and checkpoints; then `done`. */
+void node_shutdown(struct node *node, void (*done)(void *ctx), void *ctx);
+void node_destroy(struct node *node);
+/* The port a listener got (after port 0 in listeners=). index 0 is the first. */
+uint16_t node_listener_port(struct node *node, int index);
+
+#endif
