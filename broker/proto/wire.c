@@ -135,7 +135,14 @@ struct krecords rd_records(struct rd *r, bool compact) {
 }
 
 int32_t rd_array_len(struct rd *r, bool compact, size_t min_elem_bytes) {
-  int32_t n = compact ? (int32_t)rd_uvarint(r) - 1 : rd_i32(r);
+  int32_t n;
+  if (compact) {
+    /* uvarint N+1, 0 for null; a count past INT32_MAX is malformed (-2). */
+    uint32_t u = rd_uvarint(r);
+    n = u == 0 ? -1 : u - 1 <= (uint32_t)INT32_MAX ? (int32_t)(u - 1) : -2;
+  } else {
+    n = rd_i32(r);
+  }
   if (r->err) return 0;
   if (n < -1) {
     rd_fail(r);

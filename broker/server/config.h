@@ -32,23 +32,38 @@ struct config {
   int32_t message_max_bytes;
   int32_t socket_request_max_bytes;
   int64_t log_segment_bytes;
+  /* As set; Kafka's precedence is ms over minutes over hours, so use the
+   * config_*_ms() getters. CONFIG_UNSET where not given. */
   int64_t log_roll_ms;
+  int64_t log_roll_hours;
   int64_t log_retention_ms; /* -1: forever */
+  int64_t log_retention_minutes;
+  int64_t log_retention_hours;
   int64_t log_retention_bytes; /* -1: unlimited */
   int64_t log_retention_check_interval_ms;
   int32_t log_index_interval_bytes;
   int32_t log_index_size_max_bytes;
-  int64_t log_flush_interval_messages; /* Long.MAX: leave it to the page cache */
+  /* Long.MAX (default): leave durability to the page cache and replication.
+   * 1: fsync before acknowledging, as Kafka does when flush.messages=1; Sluice
+   * shares one fsync among the produce requests waiting on it (group commit). */
+  int64_t log_flush_interval_messages;
   int64_t log_flush_interval_ms;       /* -1: not set */
-  /* Sluice's stricter durability mode: fsync before acknowledging (group
-   * commit). Kafka's default is page cache plus replication. */
-  bool log_flush_on_ack;
+  char controller_listener_names[64];
+  char inter_broker_listener_name[32];
   char compression_type[16]; /* producer, uncompressed, gzip, snappy, lz4, zstd */
   int32_t min_insync_replicas;
   int32_t group_initial_rebalance_delay_ms;
   int32_t fetch_max_bytes;
   int32_t replica_fetch_max_bytes;
 };
+
+#define CONFIG_UNSET INT64_MIN
+
+int64_t config_retention_ms(const struct config *cfg);
+int64_t config_roll_ms(const struct config *cfg);
+/* The listener clients use (the first that is not a controller listener). */
+const struct config_listener *config_client_listener(const struct config *cfg);
+const struct config_listener *config_advertised_for(const struct config *cfg, const char *name);
 
 /* Kafka's defaults. */
 void config_defaults(struct config *cfg);
