@@ -1,0 +1,183 @@
+/* Flushing: fsync every file with unsynced writes, then advance the
+ * recovery point to the end offset as of the start of that round. One round
+ * is in flight at a time; flushes asked for meanwhile wait and share the next
+ * round (group commit), which starts when the current one completes and
+ * covers everything written up to then. fsync is an env event, so a round
+ * can outlive its log: segments with fsyncs in flight are freed by their last
+ * completion, and a detached round calls its waiters without touching the
+ * log. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "log/log_internal.h"
+
+enum flush_file { FLUSH_LOG, FLUSH_OFFSET_INDEX, FLUSH_TIME_INDEX };
+
+struct flush_req {
+  struct flush_op *op;
+  struct segment *seg;
+  enum flush_file which;
+};
+
+struct flush_op {
+  struct env *env;
+  struct plog *log; /* NULL once detached */
+  int64_t target;   /* the end offset when the round started */
+  int32_t pending;
+  int err;
+  struct flush_waiter *waiters;
+  int32_t waiter_count;
+  int32_t started_count; /* waiters covered by this round's fsyncs */
+  int32_t req_count;
+  struct flush_req reqs[];
+};
+
+static void flush_finish(struct flush_op *op);
+
+static void flush_put(struct flush_op *op, int err) {
+  ASSERT(op->pending > 0);
+  if (err != 0 && op->err == 0) op->err = err;
+  if (--op->pending == 0) flush_finish(op);
+}
+
+static void flush_file_done(void *ctx, int err) {
+  struct flush_req *req = ctx;
+  struct flush_op *op = req->op;
+  struct segment *s = req->seg;
+  ASSERT(s->fsyncs_pending > 0);
+  s->fsyncs_pending--;
+  /* The next round tries again (the data may be gone from the page cache
+   * already; the error still reaches the waiters of this round). */
+  if (err != 0 && req->which == FLUSH_LOG) s->log_dirty = true;
+  if (err != 0 && req->which == FLUSH_OFFSET_INDEX) s->oindex.dirty = true;
+  if (err != 0 && req->which == FLUSH_TIME_INDEX) s->tindex.dirty = true;
+  if (s->orphan && s->fsyncs_pending == 0) segment_free(op->env, s);
+  flush_put(op, err);
+}
+
+static int32_t dirty_files(const struct segment *s) {
+  return (int32_t)s->log_dirty + (int32_t)s->oindex.dirty + (int32_t)s->tindex.dirty;
+}
+
+static void flush_issue(struct flush_op *op, struct segment *s, enum flush_file which) {
+  ASSERT(op->req_count < op->pending);
+  struct flush_req *req = &op->reqs[op->req_count++];
+  req->op = op;
+  req->seg = s;
+  req->which = which;
+  s->fsyncs_pending++;
+  env_file file = which == FLUSH_LOG            ? s->log_file
+                  : which == FLUSH_OFFSET_INDEX ? s->oindex.file
+                                                : s->tindex.file;
+  op->env->fsync(op->env, file, flush_file_done, req);
+}
+
+/* One round: fsyncs of every dirty file (at least the active .log, so the
+ * waiters always hear back from an fsync completion, never from inside
+ * plog_flush). */
+static void flush_start(struct plog *log, struct flush_waiter *waiters, int32_t count) {
+  int32_t files = 0;
+  for (int32_t i = 0; i < log->seg_count; i++) files += dirty_files(log->segs[i]);
+  int32_t reqs = files > 0 ? files : 1;
+  struct flush_op *op = calloc(1, sizeof *op + (size_t)reqs * sizeof(struct flush_req));
+  ASSERT(op != NULL);
+  op->env = log->env;
+  op->log = log;
+  op->target = plog_end_offset(log);
+  op->waiters = waiters;
+  op->waiter_count = op->started_count = count;
+  op->pending = reqs + 1; /* held until every fsync is issued */
+  log->flush = op;
+  if (log->dir_dirty) {
+    log->dir_dirty = false;
+    int rc = log->env->dir_sync(log->env, log->dir);
+    if (rc != 0) op->err = rc;
+  }
+  for (int32_t i = 0; i < log->seg_count; i++) {
+    struct segment *s = log->segs[i];
+    bool log_dirty = s->log_dirty, oindex_dirty = s->oindex.dirty,
+         tindex_dirty = s->tindex.dirty;
+    s->log_dirty = s->oindex.dirty = s->tindex.dirty = false;
+    if (log_dirty) flush_issue(op, s, FLUSH_LOG);
+    if (oindex_dirty) flush_issue(op, s, FLUSH_OFFSET_INDEX);
+    if (tindex_dirty) flush_issue(op, s, FLUSH_TIME_INDEX);
+  }
+  if (files == 0) flush_issue(op, plog_active(log), FLUSH_LOG);
+  ASSERT(op->req_count == reqs);
+  flush_put(op, 0);
+}
+
+static void flush_finish(struct flush_op *op) {
+  struct plog *log = op->log;
+  if (log) {
+    ASSERT(log->flush == op);
+    log->flush = NULL;
+    if (op->err == 0 && op->target > log->recovery_point) log->recovery_point = op->target;
+    if (op->err != 0)
+      env_log(op->env, ENV_LOG_ERROR, "%s: flush failed: error %d", log->dir, op->err);
+    if (log->waiter_count > 0) {
+      /* The next round takes the waiters that queued during this one. */
+      struct flush_waiter *next = log->waiters;
+      int32_t n = log->waiter_count;
+      log->waiters = NULL;
+      log->waiter_count = log->waiter_cap = 0;
+      flush_start(log, next, n);
+    }
+  }
+  /* Callbacks last: they may flush, close or delete the log again. */
+  for (int32_t i = 0; i < op->waiter_count; i++) {
+    struct flush_waiter w = op->waiters[i];
+    w.done(w.ctx, i < op->started_count ? op->err : ENV_EIO);
+  }
+  free(op->waiters);
+  free(op);
+}
+
+static void waiter_push(struct flush_waiter **arr, int32_t *count, int32_t *cap,
+                        env_fsync_fn done, void *ctx) {
+  ASSERT(*count < PLOG_FLUSH_WAITERS_MAX);
+  if (*count == *cap) {
+    int32_t n = *cap ? *cap * 2 : 4;
+    struct flush_waiter *a = realloc(*arr, (size_t)n * sizeof *a);
+    ASSERT(a != NULL);
+    *arr = a;
+    *cap = n;
+  }
+  (*arr)[(*count)++] = (struct flush_waiter){done, ctx};
+}
+
+void plog_flush(struct plog *log, env_fsync_fn done, void *ctx) {
+  ASSERT(log != NULL && done != NULL);
+  if (log->flush) {
+    waiter_push(&log->waiters, &log->waiter_count, &log->waiter_cap, done, ctx);
+    return;
+  }
+  struct flush_waiter *w = NULL;
+  int32_t count = 0, cap = 0;
+  waiter_push(&w, &count, &cap, done, ctx);
+  flush_start(log, w, count);
+}
+
+void plog_flush_truncated(struct plog *log, int64_t end_offset) {
+  if (log->flush && log->flush->target > end_offset) log->flush->target = end_offset;
+}
+
+void plog_flush_detach(struct plog *log) {
+  struct flush_op *op = log->flush;
+  if (!op) {
+    ASSERT(log->waiter_count == 0);
+    return;
+  }
+  /* The queued waiters ride along and hear ENV_EIO: their data was never
+   * synced. */
+  int32_t cap = op->waiter_count;
+  for (int32_t i = 0; i < log->waiter_count; i++)
+    waiter_push(&op->waiters, &op->waiter_count, &cap, log->waiters[i].done,
+                log->waiters[i].ctx);
+  free(log->waiters);
+  log->waiters = NULL;
+  log->waiter_count = log->waiter_cap = 0;
+  op->log = NULL;
+  log->flush = NULL;
+}

@@ -1,0 +1,133 @@
+/* One partition's log on disk, in Kafka's layout:
+ *
+ *   <log.dirs>/<topic>-<partition>/00000000000000000000.log        record batches
+ *                                  00000000000000000000.index      offset index
+ *                                  00000000000000000000.timeindex  time index
+ *                                  leader-epoch-checkpoint         (epoch, start offset)
+ *
+ * Segments are named by their base offset (20 digits). Batches (magic 2) are
+ * stored exactly as the producer sent them, with baseOffset and
+ * partitionLeaderEpoch patched (both outside the CRC-32C). Everything goes
+ * through env.h: pread/pwrite reach the page cache, fsync completes as an
+ * event, so a crash may lose the unsynced tail; plog_open re-validates it.
+ *
+ * Error conventions: ENV_E* (negative) for disk errors and bad arguments; -1
+ * (not an ENV_E* code) where the API says "out of range" or "none" (Kafka's
+ * OFFSET_OUT_OF_RANGE). */
+#ifndef SLUICE_LOG_H
+#define SLUICE_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "env.h"
+
+/* Kafka's topic configs, as the log uses them (-1 disables a retention). */
+struct log_config {
+  int64_t segment_bytes;        /* segment.bytes (capped at INT32_MAX: positions are int32) */
+  int64_t roll_ms;              /* segment.ms */
+  int64_t retention_ms;         /* retention.ms, -1 = forever */
+  int64_t retention_bytes;      /* retention.bytes, -1 = unlimited */
+  int32_t index_interval_bytes; /* index.interval.bytes (4096) */
+  int32_t index_bytes_max;      /* segment.index.bytes (10 MiB) */
+};
+
+struct plog; /* one partition's log */
+
+/* Opens or creates the partition dir and its segments. Segments whose offsets
+ * all lie below recovery_point are trusted (indexes loaded, rebuilt if missing
+ * or inconsistent); the segment holding the recovery point and all later ones
+ * are re-validated batch by batch (whole, magic 2, CRC-32C, offsets
+ * increasing), and the first bad or torn batch and everything after it is
+ * truncated (later segments deleted), logged at WARN. log_start_offset is the
+ * checkpointed start (0 if unknown). */
+int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
+              int64_t recovery_point, int64_t log_start_offset, struct plog **out);
+/* Flushes nothing; releases memory and file handles (a segment with an fsync
+ * in flight is released when it completes). Index files are trimmed. */
+void plog_close(struct plog *log);
+
+struct plog_append_info {
+  int64_t base_offset;
+  int64_t last_offset;
+  int64_t max_timestamp;
+  int64_t append_time_ms; /* now_ms of the append (LogAppendTime topics report it) */
+};
+/* Appends whole batches (magic 2, as the producer sent them; the caller has
+ * checked their CRCs): assigns offsets by patching each batch's baseOffset
+ * and partitionLeaderEpoch in place, rolls the active segment first if due,
+ * writes, and updates the indexes. A new leader_epoch (>= 0) is recorded in
+ * the epoch cache. On a disk error nothing becomes visible and the ENV_E*
+ * code is returned; ENV_EINVAL for malformed framing or an append larger
+ * than segment.bytes (Kafka's RECORD_BATCH_TOO_LARGE). */
+int plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
+                int64_t now_ms, struct plog_append_info *info);
+
+struct plog_read_result {
+  env_file file;
+  uint64_t file_offset;
+  size_t len;
+  int64_t first_offset; /* base offset of the first batch (the asked offset if empty) */
+};
+/* A file range inside one segment: whole batches starting with the one that
+ * holds `offset`, up to bytes_max (the first batch alone even if larger when
+ * min_one_batch: KIP-74), and only batches wholly below max_offset (exclusive,
+ * e.g. the high watermark; INT64_MAX for none). offset == end offset gives
+ * len 0. Returns 0, -1 if offset < start or > end, or an ENV_E* read error.
+ * The file stays open until the segment is deleted and the next
+ * plog_maintain (or plog_close) after that. */
+int plog_read(struct plog *log, int64_t offset, size_t bytes_max, bool min_one_batch,
+              int64_t max_offset, struct plog_read_result *out);
+
+int64_t plog_start_offset(const struct plog *log);
+int64_t plog_end_offset(const struct plog *log); /* next offset to assign */
+uint64_t plog_size_bytes(const struct plog *log);
+int plog_segment_count(const struct plog *log);
+
+/* ListOffsets by timestamp: the first batch (at or past the start offset)
+ * whose max timestamp >= ts: its range, base offset in first_offset, and 0;
+ * -1 if none. */
+int plog_find_batch_by_timestamp(struct plog *log, int64_t ts,
+                                 struct plog_read_result *batch_out);
+/* ListOffsets MAX_TIMESTAMP: the largest batch max timestamp and the last
+ * offset of the first batch holding it (Kafka's shallow offset of max
+ * timestamp; plog_read of it returns that batch). -1/-1 if empty. */
+void plog_max_timestamp(const struct plog *log, int64_t *ts_out, int64_t *offset_out);
+
+/* Rolls the active segment if segment.ms is due, then applies retention
+ * (time, size, log start offset). Returns the number of segments deleted. */
+int plog_maintain(struct plog *log, int64_t now_ms);
+/* DeleteRecords: raises the start offset (never lowers it) and deletes
+ * segments it wholly covers. 0, or -1 if offset > end offset. */
+int plog_set_start_offset(struct plog *log, int64_t offset);
+
+/* Fsyncs every file with unsynced data, then done(ctx, err); afterwards
+ * plog_recovery_point() >= the end offset as of the call. A flush asked for
+ * while one is in flight waits and shares the next round of fsyncs (group
+ * commit). done is always called later, from an fsync completion, never
+ * inside plog_flush. If the log is closed first, done still runs (with
+ * ENV_EIO if its fsyncs had not started). */
+void plog_flush(struct plog *log, env_fsync_fn done, void *ctx);
+int64_t plog_recovery_point(const struct plog *log);
+
+/* Replication: truncates so that the end offset is `offset`, or the base of
+ * the batch holding it if that is inside a batch; *end_offset_out gets the
+ * result. Below the first segment, the log is emptied and restarts at
+ * `offset`. 0 or ENV_E*. */
+int plog_truncate_to(struct plog *log, int64_t offset, int64_t *end_offset_out);
+
+/* Leader epochs (KIP-101). -1 when no epoch is known. */
+int32_t plog_latest_epoch(const struct plog *log);
+/* OffsetForLeaderEpoch: the end offset of `epoch` (start offset of the next
+ * larger epoch, or the end offset for the latest) and the largest known epoch
+ * <= epoch (Kafka answers `epoch` itself when it is older than every known
+ * one); -1/-1 if unknown. */
+void plog_end_offset_for_epoch(const struct plog *log, int32_t epoch, int32_t *epoch_out,
+                               int64_t *end_offset_out);
+
+/* Deletes every file and the directory, and frees the log (topic deletion).
+ * The log is freed even when an error is returned. */
+int plog_delete(struct plog *log);
+
+#endif

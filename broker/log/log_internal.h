@@ -1,0 +1,72 @@
+/* struct plog and what the files of broker/log/ share about it. */
+#ifndef SLUICE_LOG_INTERNAL_H
+#define SLUICE_LOG_INTERNAL_H
+
+#include "log/atomic_file.h"
+#include "log/epoch_cache.h"
+#include "log/log.h"
+#include "log/segment.h"
+
+enum {
+  PLOG_DIR_BYTES = 1024,
+  PLOG_SEGMENTS_MAX = 1 << 20,
+  PLOG_FLUSH_WAITERS_MAX = 1 << 20,
+};
+
+struct flush_op;
+
+struct flush_waiter {
+  env_fsync_fn done;
+  void *ctx;
+};
+
+struct plog {
+  struct env *env;
+  char dir[PLOG_DIR_BYTES];
+  struct log_config cfg;
+  struct segment **segs; /* by base offset; the last one is active */
+  int32_t seg_count;
+  int32_t seg_cap;
+  int64_t start_offset;
+  int64_t recovery_point;
+  bool dir_dirty;          /* files created or removed since the last dir sync */
+  struct segment *retired; /* deleted; closed at the next maintain (readers may hold them) */
+  struct epoch_cache epochs;
+  struct atomic_file_writer *epoch_writer;
+  struct flush_op *flush;       /* the fsync round in flight */
+  struct flush_waiter *waiters; /* flushes asked for during it: the next round's */
+  int32_t waiter_count;
+  int32_t waiter_cap;
+};
+
+static inline struct segment *plog_active(const struct plog *log) {
+  return log->segs[log->seg_count - 1];
+}
+
+/* log.c */
+void plog_segments_push(struct plog *log, struct segment *s);
+int plog_roll(struct plog *log, int64_t now_ms);
+/* The last segment whose base offset <= offset (0 if none is). */
+int32_t plog_segment_floor(const struct plog *log, int64_t offset);
+void plog_epochs_store(struct plog *log);
+/* Closes a segment, or leaves it to its fsync completion. */
+void plog_segment_release(struct plog *log, struct segment *s);
+/* Frees the log's memory; segments, waiters and writers must be handled. */
+void plog_free(struct plog *log);
+
+/* retention.c */
+/* Deletes segments [0, n): unlinked now, closed at the next maintain. If
+ * that is every segment, rolls first (at now_ms) so an empty active one
+ * remains. Returns how many went. */
+int plog_delete_oldest(struct plog *log, int32_t n, int64_t now_ms);
+void plog_retired_close(struct plog *log);
+/* Unlinks a segment the caller took out of log->segs; closed later. */
+void plog_retire(struct plog *log, struct segment *s);
+
+/* flush.c */
+/* The log is going away: the round in flight completes on its own. */
+void plog_flush_detach(struct plog *log);
+/* A truncation: the round in flight cannot vouch past end_offset. */
+void plog_flush_truncated(struct plog *log, int64_t end_offset);
+
+#endif

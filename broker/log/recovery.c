@@ -1,0 +1,359 @@
+/* Opening a partition log: find the segments, trust those wholly below the
+ * recovery point (load their indexes, rebuild them if missing or
+ * inconsistent), and re-validate every batch from the segment that holds the
+ * recovery point on (Kafka's LogLoader): the first torn or corrupt batch and
+ * everything after it are cut off, because a crash can leave any unsynced
+ * tail half written, and nothing past a hole can be trusted to be in order. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/str.h"
+#include "log/log_internal.h"
+
+enum { RECOVERY_SCRATCH_BYTES = 64 * 1024, SEGMENT_SUSPECT = 1 };
+
+static const char EPOCH_FILE[] = "leader-epoch-checkpoint";
+
+struct listing {
+  int64_t *logs; /* base offsets of the .log files */
+  int32_t log_count;
+  int32_t log_cap;
+  int64_t *indexes; /* base offsets of .index/.timeindex files (with suffix kind) */
+  bool *index_is_time;
+  int32_t index_count;
+  int32_t index_cap;
+  bool epoch_tmp;
+};
+
+/* "<20 digits><suffix>" exactly. */
+static bool parse_segment_name(const char *name, const char *suffix, int64_t *base) {
+  ASSERT(name != NULL && suffix != NULL);
+  size_t slen = strlen(suffix);
+  if (strlen(name) != SEGMENT_NAME_DIGITS + slen || strcmp(name + SEGMENT_NAME_DIGITS, suffix))
+    return false;
+  char digits[SEGMENT_NAME_DIGITS + 1];
+  for (int i = 0; i < SEGMENT_NAME_DIGITS; i++) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    digits[i] = name[i];
+  }
+  digits[SEGMENT_NAME_DIGITS] = 0;
+  return str_to_i64(digits, base) && *base >= 0;
+}
+
+static void push_i64(int64_t **arr, int32_t *count, int32_t *cap, int64_t v) {
+  ASSERT(*count < PLOG_SEGMENTS_MAX * 2);
+  if (*count == *cap) {
+    int32_t n = *cap ? *cap * 2 : 16;
+    int64_t *a = realloc(*arr, (size_t)n * sizeof *a);
+    ASSERT(a != NULL);
+    *arr = a;
+    *cap = n;
+  }
+  (*arr)[(*count)++] = v;
+}
+
+static void list_entry(void *ctx, const char *name, bool is_dir) {
+  struct listing *l = ctx;
+  int64_t base;
+  if (is_dir) return;
+  if (strcmp(name, "leader-epoch-checkpoint.tmp") == 0) l->epoch_tmp = true;
+  if (l->log_count >= PLOG_SEGMENTS_MAX || l->index_count >= PLOG_SEGMENTS_MAX * 2) return;
+  if (parse_segment_name(name, ".log", &base)) {
+    push_i64(&l->logs, &l->log_count, &l->log_cap, base);
+    return;
+  }
+  bool is_time = parse_segment_name(name, ".timeindex", &base);
+  if (!is_time && !parse_segment_name(name, ".index", &base)) return;
+  int32_t cap = l->index_cap;
+  push_i64(&l->indexes, &l->index_count, &l->index_cap, base);
+  if (cap != l->index_cap) {
+    l->index_is_time = realloc(l->index_is_time, (size_t)l->index_cap * sizeof(bool));
+    ASSERT(l->index_is_time != NULL);
+  }
+  l->index_is_time[l->index_count - 1] = is_time;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void listing_free(struct listing *l) {
+  free(l->logs);
+  free(l->indexes);
+  free(l->index_is_time);
+}
+
+/* Leftovers: an index without its .log (a crash mid-delete), a temporary
+ * epoch checkpoint that never got renamed. */
+static void remove_leftovers(struct plog *log, const struct listing *l) {
+  char path[PLOG_DIR_BYTES + 64];
+  for (int32_t i = 0; i < l->index_count; i++) {
+    int64_t base = l->indexes[i];
+    if (l->log_count > 0 && bsearch(&base, l->logs, (size_t)l->log_count, sizeof base, cmp_i64))
+      continue;
+    segment_file_path(path, sizeof path, log->dir, base,
+                      l->index_is_time[i] ? ".timeindex" : ".index");
+    log->env->unlink(log->env, path);
+    env_log(log->env, ENV_LOG_INFO, "%s: removed orphan index %020lld", log->dir,
+            (long long)base);
+  }
+  if (l->epoch_tmp) {
+    str_fmt(path, sizeof path, "%s/%s.tmp", log->dir, EPOCH_FILE);
+    log->env->unlink(log->env, path);
+  }
+}
+
+static void reset_segment(struct segment *s) {
+  s->oindex.count = 0;
+  s->tindex.count = 0;
+  s->next_offset = s->base_offset;
+  s->size_bytes = 0;
+  s->bytes_since_index = 0;
+  s->max_timestamp = -1;
+  s->max_timestamp_offset = -1;
+  s->first_batch_timestamp = -1;
+}
+
+/* Trusted: the indexes as stored, checked for sanity; the tail after the
+ * last index entry scanned for the end offset. 0, SEGMENT_SUSPECT, or
+ * ENV_E*. */
+static int load_trusted(struct plog *log, struct segment *s, int64_t limit_offset) {
+  struct env *env = log->env;
+  ASSERT(s->fsyncs_pending == 0 && s->base_offset < limit_offset);
+  bool sane = !s->index_missing;
+  int rc = sane ? index_load(env, &s->oindex) : 0;
+  if (rc == 0 && sane) rc = index_load(env, &s->tindex);
+  if (rc == ENV_EINVAL)
+    sane = false;
+  else if (rc != 0)
+    return rc;
+  sane = sane && oindex_sane(&s->oindex, s->size_bytes) && tindex_sane(&s->tindex);
+  if (!sane) {
+    env_log(env, ENV_LOG_INFO, "%s: rebuilding the indexes of segment %020lld", log->dir,
+            (long long)s->base_offset);
+    s->oindex.count = s->tindex.count = 0;
+  }
+  rc = segment_reload_tail(env, s, log->cfg.index_interval_bytes);
+  if (rc < 0) return rc;
+  if (rc != 0) return SEGMENT_SUSPECT;
+  if (!sane) {
+    rc = index_write_all(env, &s->oindex);
+    if (rc == 0) rc = index_write_all(env, &s->tindex);
+    if (rc != 0) return rc;
+  }
+  int64_t ts;
+  int32_t rel;
+  if (s->tindex.count > 0) {
+    tindex_get(&s->tindex, s->tindex.count - 1, &ts, &rel);
+    if (s->base_offset + rel >= s->next_offset) return SEGMENT_SUSPECT;
+  }
+  return s->next_offset <= limit_offset ? 0 : SEGMENT_SUSPECT;
+}
+
+static const char *bad_batch_reason(int status, bool fits, bool below_limit, int crc_ok) {
+  if (status == HC_TORN) return "torn";
+  if (status == HC_BAD) return "malformed";
+  if (!fits) return "out-of-order";
+  if (!below_limit) return "overlapping";
+  return crc_ok ? "invalid" : "corrupt (CRC mismatch)";
+}
+
+/* Every batch checked: whole, magic 2, offsets increasing, CRC-32C. The
+ * indexes are rebuilt as the batches go by. */
+static int recover_segment(struct plog *log, struct segment *s, int64_t limit_offset,
+                           bool *truncated) {
+  struct env *env = log->env;
+  int64_t end = env->file_size(env, s->log_file);
+  if (end < 0) return (int)end;
+  reset_segment(s);
+  uint8_t *scratch = malloc(RECOVERY_SCRATCH_BYTES);
+  ASSERT(scratch != NULL);
+  struct header_cursor c;
+  header_cursor_init(&c, env, s->log_file, (uint64_t)end);
+  struct batch_header h;
+  uint64_t pos = 0;
+  int rc = 0;
+  const char *reason = NULL;
+  for (uint64_t n = 0; n <= (uint64_t)end / RB_HEADER_BYTES; n++) {
+    int status = header_cursor_read(&c, pos, &h);
+    if (status == HC_END || status < 0) {
+      rc = status < 0 ? status : 0;
+      break;
+    }
+    bool fits = status == HC_OK && segment_batch_fits(s, &h, pos);
+    bool below = fits && batch_header_last_offset(&h) < limit_offset;
+    int crc_ok =
+        below ? batch_crc_check(env, s->log_file, pos, &h, scratch, RECOVERY_SCRATCH_BYTES) : 0;
+    if (crc_ok < 0) {
+      rc = crc_ok;
+      break;
+    }
+    if (crc_ok != 1) {
+      reason = bad_batch_reason(status, fits, below, crc_ok);
+      break;
+    }
+    segment_note_batch(s, log->cfg.index_interval_bytes, &h, pos);
+    pos += batch_header_size(&h);
+  }
+  free(scratch);
+  if (rc != 0) return rc;
+  ASSERT(s->size_bytes == pos && pos <= (uint64_t)end);
+  if (pos < (uint64_t)end) {
+    ASSERT(reason != NULL);
+    env_log(env, ENV_LOG_WARN,
+            "%s: %s batch at offset %lld (position %llu of segment %020lld); truncating %llu "
+            "bytes and every later segment",
+            log->dir, reason, (long long)s->next_offset, (unsigned long long)pos,
+            (long long)s->base_offset, (unsigned long long)((uint64_t)end - pos));
+    rc = env->truncate(env, s->log_file, pos);
+    s->log_dirty = true;
+    *truncated = true;
+    if (rc != 0) return rc;
+  }
+  rc = index_write_all(env, &s->oindex);
+  return rc != 0 ? rc : index_write_all(env, &s->tindex);
+}
+
+static int load_segment(struct plog *log, struct segment *s, int64_t recovery_point,
+                        int64_t limit_offset, bool *truncated) {
+  ASSERT(limit_offset > s->base_offset);
+  if (s->base_offset < recovery_point) {
+    int rc = load_trusted(log, s, limit_offset);
+    if (rc < 0) return rc;
+    if (rc == 0 && s->next_offset <= recovery_point) return 0;
+    if (rc == SEGMENT_SUSPECT)
+      env_log(log->env, ENV_LOG_WARN, "%s: segment %020lld is inconsistent; re-validating it",
+              log->dir, (long long)s->base_offset);
+  }
+  return recover_segment(log, s, limit_offset, truncated);
+}
+
+static void drop_segments_from(struct plog *log, int32_t first, const char *why) {
+  for (int32_t j = log->seg_count - 1; j >= first; j--) {
+    struct segment *s = log->segs[j];
+    env_log(log->env, ENV_LOG_WARN, "%s: deleting segment %020lld: %s", log->dir,
+            (long long)s->base_offset, why);
+    segment_unlink(log->env, log->dir, s);
+    segment_free(log->env, s);
+    log->dir_dirty = true;
+  }
+  log->seg_count = first;
+}
+
+static int load_segments(struct plog *log, int64_t recovery_point) {
+  struct env *env = log->env;
+  struct listing l = {0};
+  int rc = env->list(env, log->dir, list_entry, &l);
+  if (rc == 0) {
+    if (l.log_count > 1) qsort(l.logs, (size_t)l.log_count, sizeof *l.logs, cmp_i64);
+    remove_leftovers(log, &l);
+  }
+  int64_t now_ms = env->wall_ms(env);
+  for (int32_t i = 0; rc == 0 && i < l.log_count; i++) {
+    struct segment *s;
+    rc = segment_open(env, log->dir, l.logs[i], &log->cfg, now_ms, &s);
+    if (rc == 0) plog_segments_push(log, s);
+  }
+  listing_free(&l);
+  for (int32_t i = 0; rc == 0 && i < log->seg_count; i++) {
+    int64_t limit = i + 1 < log->seg_count ? log->segs[i + 1]->base_offset : INT64_MAX;
+    bool truncated = false;
+    rc = load_segment(log, log->segs[i], recovery_point, limit, &truncated);
+    if (rc == 0 && truncated) drop_segments_from(log, i + 1, "it follows a truncated one");
+  }
+  /* Inactive segments end with their final time index entry, however their
+   * indexes were loaded or rebuilt. */
+  for (int32_t i = 0; rc == 0 && i + 1 < log->seg_count; i++)
+    rc = segment_seal(env, log->segs[i]);
+  return rc;
+}
+
+/* Every log has an active segment; the start offset lies inside the log. */
+static int settle_offsets(struct plog *log) {
+  if (log->seg_count > 0 && log->start_offset < log->segs[0]->base_offset)
+    log->start_offset = log->segs[0]->base_offset;
+  if (log->seg_count > 0 && log->start_offset > plog_end_offset(log)) {
+    /* The tail holding the start offset was lost (Kafka starts over there). */
+    env_log(log->env, ENV_LOG_WARN, "%s: log start offset %lld is past the end %lld; emptying",
+            log->dir, (long long)log->start_offset, (long long)plog_end_offset(log));
+    drop_segments_from(log, 0, "the log start offset is past it");
+  }
+  if (log->seg_count > 0) return 0;
+  struct segment *s;
+  int rc = segment_create(log->env, log->dir, log->start_offset, &log->cfg,
+                          log->env->wall_ms(log->env), &s);
+  if (rc != 0) return rc;
+  plog_segments_push(log, s);
+  log->dir_dirty = true;
+  ASSERT(log->start_offset == plog_end_offset(log));
+  return 0;
+}
+
+static int load_epochs(struct plog *log) {
+  char path[PLOG_DIR_BYTES + 64];
+  str_fmt(path, sizeof path, "%s/%s", log->dir, EPOCH_FILE);
+  struct buf text;
+  buf_init(&text);
+  int rc = atomic_file_read(log->env, path, &text);
+  if (rc == 0) rc = epoch_cache_parse(&log->epochs, (const char *)text.data, text.len);
+  buf_free(&text);
+  if (rc == ENV_ENOENT) rc = 0;
+  if (rc != 0) {
+    env_log(log->env, ENV_LOG_ERROR, "%s: cannot read %s: error %d", log->dir, EPOCH_FILE, rc);
+    return rc;
+  }
+  bool changed = epoch_cache_truncate_from_end(&log->epochs, plog_end_offset(log));
+  changed |= epoch_cache_truncate_from_start(&log->epochs, log->start_offset);
+  if (changed) plog_epochs_store(log);
+  return 0;
+}
+
+static bool config_valid(const struct log_config *cfg) {
+  return cfg->segment_bytes >= RB_HEADER_BYTES && cfg->index_interval_bytes >= 0 &&
+         cfg->index_bytes_max >= TIME_ENTRY_BYTES;
+}
+
+static struct plog *plog_alloc(struct env *env, const char *dir, const struct log_config *cfg,
+                               int64_t log_start_offset) {
+  struct plog *log = calloc(1, sizeof *log);
+  ASSERT(log != NULL);
+  log->env = env;
+  str_fmt(log->dir, sizeof log->dir, "%s", dir);
+  log->cfg = *cfg;
+  /* Positions in the offset index are int32. */
+  if (log->cfg.segment_bytes > INT32_MAX) log->cfg.segment_bytes = INT32_MAX;
+  log->start_offset = log_start_offset > 0 ? log_start_offset : 0;
+  epoch_cache_init(&log->epochs);
+  char path[PLOG_DIR_BYTES + 64];
+  str_fmt(path, sizeof path, "%s/%s", dir, EPOCH_FILE);
+  log->epoch_writer = atomic_file_writer_create(env, path);
+  return log;
+}
+
+int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
+              int64_t recovery_point, int64_t log_start_offset, struct plog **out) {
+  ASSERT(env != NULL && dir != NULL && cfg != NULL && out != NULL);
+  *out = NULL;
+  if (strlen(dir) == 0 || strlen(dir) >= PLOG_DIR_BYTES - 64 || !config_valid(cfg))
+    return ENV_EINVAL;
+  int rc = env->mkdir(env, dir);
+  if (rc != 0 && rc != ENV_EEXIST) return rc;
+  struct plog *log = plog_alloc(env, dir, cfg, log_start_offset);
+  rc = load_segments(log, recovery_point);
+  if (rc == 0) rc = settle_offsets(log);
+  if (rc == 0) rc = load_epochs(log);
+  if (rc != 0) {
+    env_log(env, ENV_LOG_ERROR, "%s: cannot open the log: error %d", dir, rc);
+    plog_close(log);
+    return rc;
+  }
+  int64_t end = plog_end_offset(log);
+  ASSERT(log->seg_count > 0 && log->start_offset <= end);
+  log->recovery_point = recovery_point < 0 ? 0 : recovery_point > end ? end : recovery_point;
+  env_log(env, ENV_LOG_INFO, "%s: opened with %d segments, offsets %lld to %lld", dir,
+          log->seg_count, (long long)log->start_offset, (long long)end);
+  *out = log;
+  return 0;
+}

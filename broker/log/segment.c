@@ -1,0 +1,281 @@
+#include "log/segment.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/str.h"
+
+bool segment_file_path(char *out, size_t cap, const char *dir, int64_t base_offset,
+                       const char *suffix) {
+  ASSERT(base_offset >= 0);
+  size_t n = str_fmt(out, cap, "%s/%020lld%s", dir, (long long)base_offset, suffix);
+  return n < cap;
+}
+
+enum { SEGMENT_PATH_BYTES = 1200 };
+
+static struct segment *segment_alloc(int64_t base_offset, const struct log_config *cfg,
+                                     int64_t now_ms) {
+  struct segment *s = calloc(1, sizeof *s);
+  ASSERT(s != NULL);
+  s->base_offset = base_offset;
+  s->next_offset = base_offset;
+  s->log_file = -1;
+  s->max_timestamp = -1;
+  s->max_timestamp_offset = -1;
+  s->first_batch_timestamp = -1;
+  s->created_ms = now_ms;
+  index_init(&s->oindex, OFFSET_ENTRY_BYTES, cfg->index_bytes_max);
+  index_init(&s->tindex, TIME_ENTRY_BYTES, cfg->index_bytes_max);
+  return s;
+}
+
+static int open_file(struct env *env, const char *dir, int64_t base_offset, const char *suffix,
+                     int flags, env_file *out) {
+  char path[SEGMENT_PATH_BYTES];
+  if (!segment_file_path(path, sizeof path, dir, base_offset, suffix)) return ENV_EINVAL;
+  return env->open(env, path, flags, out);
+}
+
+int segment_create(struct env *env, const char *dir, int64_t base_offset,
+                   const struct log_config *cfg, int64_t now_ms, struct segment **out) {
+  ASSERT(env != NULL && out != NULL);
+  struct segment *s = segment_alloc(base_offset, cfg, now_ms);
+  int flags = ENV_O_CREATE | ENV_O_TRUNC;
+  int rc = open_file(env, dir, base_offset, ".log", flags, &s->log_file);
+  if (rc == 0) rc = open_file(env, dir, base_offset, ".index", flags, &s->oindex.file);
+  if (rc == 0) rc = open_file(env, dir, base_offset, ".timeindex", flags, &s->tindex.file);
+  if (rc != 0) {
+    segment_unlink(env, dir, s);
+    segment_free(env, s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+/* Opens an index file, creating it (and noting so) if it is missing. */
+static int open_index(struct env *env, const char *dir, struct segment *s, const char *suffix,
+                      env_file *out) {
+  int rc = open_file(env, dir, s->base_offset, suffix, 0, out);
+  if (rc != ENV_ENOENT) return rc;
+  s->index_missing = true;
+  return open_file(env, dir, s->base_offset, suffix, ENV_O_CREATE, out);
+}
+
+int segment_open(struct env *env, const char *dir, int64_t base_offset,
+                 const struct log_config *cfg, int64_t now_ms, struct segment **out) {
+  ASSERT(env != NULL && out != NULL);
+  struct segment *s = segment_alloc(base_offset, cfg, now_ms);
+  int rc = open_file(env, dir, base_offset, ".log", 0, &s->log_file);
+  if (rc == 0) rc = open_index(env, dir, s, ".index", &s->oindex.file);
+  if (rc == 0) rc = open_index(env, dir, s, ".timeindex", &s->tindex.file);
+  int64_t size = rc == 0 ? env->file_size(env, s->log_file) : rc;
+  if (size < 0) {
+    segment_free(env, s);
+    return (int)size;
+  }
+  s->size_bytes = (uint64_t)size;
+  *out = s;
+  return 0;
+}
+
+void segment_free(struct env *env, struct segment *s) {
+  if (!s) return;
+  ASSERT(s->fsyncs_pending == 0);
+  if (s->log_file >= 0) env->file_close(env, s->log_file);
+  index_free(env, &s->oindex);
+  index_free(env, &s->tindex);
+  free(s);
+}
+
+int segment_unlink(struct env *env, const char *dir, const struct segment *s) {
+  static const char *const suffixes[] = {".log", ".index", ".timeindex"};
+  int first_err = 0;
+  for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
+    char path[SEGMENT_PATH_BYTES];
+    if (!segment_file_path(path, sizeof path, dir, s->base_offset, suffixes[i])) continue;
+    int rc = env->unlink(env, path);
+    if (rc != 0 && rc != ENV_ENOENT && first_err == 0) first_err = rc;
+  }
+  return first_err;
+}
+
+static int32_t rel_offset(const struct segment *s, int64_t offset) {
+  ASSERT(offset >= s->base_offset && offset - s->base_offset <= INT32_MAX);
+  return (int32_t)(offset - s->base_offset);
+}
+
+void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct batch_header *h,
+                        uint64_t pos) {
+  ASSERT(pos == s->size_bytes);
+  ASSERT(pos + batch_header_size(h) <= INT32_MAX);
+  int64_t last = batch_header_last_offset(h);
+  if (pos == 0) s->first_batch_timestamp = h->max_timestamp;
+  if (h->max_timestamp > s->max_timestamp) {
+    s->max_timestamp = h->max_timestamp;
+    s->max_timestamp_offset = last;
+  }
+  if (s->bytes_since_index > (uint64_t)interval_bytes) {
+    /* A full index only means a sparser one until the segment rolls. */
+    if (!index_full(&s->oindex)) oindex_push(&s->oindex, rel_offset(s, last), (int32_t)pos);
+    if (!index_full(&s->tindex) && s->max_timestamp >= 0)
+      tindex_maybe_push(&s->tindex, s->max_timestamp, rel_offset(s, s->max_timestamp_offset));
+    s->bytes_since_index = 0;
+  }
+  s->bytes_since_index += batch_header_size(h);
+  s->next_offset = last + 1;
+  s->size_bytes = pos + batch_header_size(h);
+}
+
+void segment_mark(const struct segment *s, struct segment_mark *m) {
+  m->next_offset = s->next_offset;
+  m->size_bytes = s->size_bytes;
+  m->bytes_since_index = s->bytes_since_index;
+  m->max_timestamp = s->max_timestamp;
+  m->max_timestamp_offset = s->max_timestamp_offset;
+  m->first_batch_timestamp = s->first_batch_timestamp;
+  m->oindex_count = s->oindex.count;
+  m->tindex_count = s->tindex.count;
+}
+
+int segment_rollback(struct env *env, struct segment *s, const struct segment_mark *m) {
+  ASSERT(m->size_bytes <= s->size_bytes || m->size_bytes == s->size_bytes);
+  ASSERT(m->oindex_count <= s->oindex.count && m->tindex_count <= s->tindex.count);
+  s->next_offset = m->next_offset;
+  s->size_bytes = m->size_bytes;
+  s->bytes_since_index = m->bytes_since_index;
+  s->max_timestamp = m->max_timestamp;
+  s->max_timestamp_offset = m->max_timestamp_offset;
+  s->first_batch_timestamp = m->first_batch_timestamp;
+  s->log_dirty = true;
+  int rc = env->truncate(env, s->log_file, m->size_bytes);
+  int rc2 = index_truncate(env, &s->oindex, m->oindex_count);
+  int rc3 = index_truncate(env, &s->tindex, m->tindex_count);
+  return rc ? rc : rc2 ? rc2 : rc3;
+}
+
+int segment_seal(struct env *env, struct segment *s) {
+  ASSERT(s != NULL);
+  if (s->max_timestamp < 0) return 0;
+  int32_t old = s->tindex.count;
+  tindex_maybe_push(&s->tindex, s->max_timestamp, rel_offset(s, s->max_timestamp_offset));
+  ASSERT(s->tindex.count >= old);
+  return index_write_from(env, &s->tindex, old);
+}
+
+/* Where the tail scan starts: the last offset index entry, or the start. */
+static uint64_t tail_start(struct segment *s) {
+  s->max_timestamp = -1;
+  s->max_timestamp_offset = -1;
+  if (s->tindex.count > 0) {
+    int64_t ts;
+    int32_t rel;
+    tindex_get(&s->tindex, s->tindex.count - 1, &ts, &rel);
+    s->max_timestamp = ts;
+    s->max_timestamp_offset = s->base_offset + rel;
+  }
+  if (s->oindex.count == 0) return 0;
+  int32_t rel, pos;
+  oindex_get(&s->oindex, s->oindex.count - 1, &rel, &pos);
+  return (uint64_t)pos;
+}
+
+/* Offsets must grow, and relative offsets and positions fit the indexes. */
+bool segment_batch_fits(const struct segment *s, const struct batch_header *h, uint64_t pos) {
+  if (h->base_offset < s->next_offset) return false;
+  if (batch_header_last_offset(h) - s->base_offset > INT32_MAX) return false;
+  return pos + batch_header_size(h) <= INT32_MAX;
+}
+
+/* The batch at the last offset index entry must be the one the entry names. */
+static bool entry_matches(const struct segment *s, const struct batch_header *h) {
+  if (s->oindex.count == 0) return true;
+  int32_t rel, pos;
+  oindex_get(&s->oindex, s->oindex.count - 1, &rel, &pos);
+  return batch_header_last_offset(h) == s->base_offset + rel;
+}
+
+int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_bytes) {
+  uint64_t end = s->size_bytes;
+  uint64_t pos = tail_start(s);
+  int32_t old_o = s->oindex.count, old_t = s->tindex.count;
+  ASSERT(pos <= end);
+  s->next_offset = s->base_offset;
+  s->size_bytes = pos;
+  s->bytes_since_index = 0;
+  s->first_batch_timestamp = -1;
+  struct header_cursor c;
+  header_cursor_init(&c, env, s->log_file, end);
+  struct batch_header h;
+  int rc = header_cursor_read(&c, pos, &h);
+  if (rc == HC_OK && !entry_matches(s, &h)) rc = HC_BAD;
+  /* Each pass consumes at least one header's bytes. */
+  for (uint64_t i = 0; rc == HC_OK && i <= end / RB_HEADER_BYTES; i++) {
+    if (!segment_batch_fits(s, &h, pos)) {
+      rc = HC_BAD;
+      break;
+    }
+    segment_note_batch(s, interval_bytes, &h, pos);
+    pos += batch_header_size(&h);
+    rc = header_cursor_read(&c, pos, &h);
+  }
+  if (rc == HC_OK) rc = HC_BAD; /* more batches than bytes: cannot be */
+  if (rc != HC_END) return rc;
+  ASSERT(s->size_bytes == end);
+  if (end > 0 && s->first_batch_timestamp < 0 && header_cursor_read(&c, 0, &h) == HC_OK)
+    s->first_batch_timestamp = h.max_timestamp;
+  rc = index_write_from(env, &s->oindex, old_o);
+  if (rc == 0) rc = index_write_from(env, &s->tindex, old_t);
+  return rc;
+}
+
+int segment_truncate(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
+                     int32_t interval_bytes) {
+  ASSERT(pos <= s->size_bytes);
+  ASSERT(end_offset >= s->base_offset);
+  int rc = env->truncate(env, s->log_file, pos);
+  s->log_dirty = true;
+  if (rc != 0) return rc;
+  int32_t o = s->oindex.count, t = s->tindex.count, rel, p;
+  int64_t ts;
+  while (o > 0 && (oindex_get(&s->oindex, o - 1, &rel, &p), (uint64_t)p >= pos)) o--;
+  while (t > 0 &&
+         (tindex_get(&s->tindex, t - 1, &ts, &rel), s->base_offset + rel >= end_offset))
+    t--;
+  rc = index_truncate(env, &s->oindex, o);
+  if (rc == 0) rc = index_truncate(env, &s->tindex, t);
+  if (rc != 0) return rc;
+  s->size_bytes = pos;
+  rc = segment_reload_tail(env, s, interval_bytes);
+  /* These bytes scanned cleanly before; failing now is the disk's fault. */
+  return rc == HC_TORN || rc == HC_BAD ? ENV_EIO : rc;
+}
+
+int segment_seek(struct env *env, const struct segment *s, int64_t offset,
+                 struct header_cursor *c, uint64_t *pos_out, struct batch_header *h) {
+  ASSERT(c != NULL && pos_out != NULL && h != NULL);
+  header_cursor_init(c, env, s->log_file, s->size_bytes);
+  uint64_t pos = 0;
+  if (offset > s->base_offset) {
+    int64_t rel = offset - s->base_offset;
+    int32_t i = oindex_floor(&s->oindex, rel > INT32_MAX ? INT32_MAX : (int32_t)rel);
+    int32_t entry_rel, entry_pos;
+    if (i >= 0) {
+      oindex_get(&s->oindex, i, &entry_rel, &entry_pos);
+      pos = (uint64_t)entry_pos;
+    }
+  }
+  ASSERT(pos <= s->size_bytes);
+  for (uint64_t n = 0; n <= s->size_bytes / RB_HEADER_BYTES; n++) {
+    int rc = header_cursor_read(c, pos, h);
+    if (rc != HC_OK) return rc;
+    if (batch_header_last_offset(h) >= offset) {
+      *pos_out = pos;
+      return HC_OK;
+    }
+    pos += batch_header_size(h);
+  }
+  return HC_BAD;
+}

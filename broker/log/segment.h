@@ -1,0 +1,92 @@
+/* One segment: a .log file of whole batches starting at base_offset, its
+ * offset and time indexes, and what the log needs to know about it without
+ * reading it (end offset, size, timestamps). Private to broker/log/. */
+#ifndef SLUICE_LOG_SEGMENT_H
+#define SLUICE_LOG_SEGMENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "env.h"
+#include "log/batch_header.h"
+#include "log/index.h"
+#include "log/log.h"
+
+enum { SEGMENT_NAME_DIGITS = 20 };
+
+struct segment {
+  int64_t base_offset;
+  int64_t next_offset; /* last offset + 1; base_offset while empty */
+  uint64_t size_bytes; /* whole batches in the .log */
+  env_file log_file;
+  struct index oindex;
+  struct index tindex;
+  uint64_t bytes_since_index;    /* log bytes since the last index entry */
+  int64_t max_timestamp;         /* largest batch max timestamp, -1 if none */
+  int64_t max_timestamp_offset;  /* last offset of the first batch reaching it */
+  int64_t first_batch_timestamp; /* max timestamp of the first batch: segment.ms */
+  int64_t created_ms;            /* wall clock when created or opened */
+  bool log_dirty;                /* written since the last fsync was started */
+  bool index_missing;            /* an index file had to be created on open */
+  int32_t fsyncs_pending;
+  bool retired; /* deleted from the log; files unlinked */
+  bool orphan;  /* owner gone: freed by its last fsync completion */
+  struct segment *next_retired;
+};
+
+/* What an append may have to undo. */
+struct segment_mark {
+  int64_t next_offset;
+  uint64_t size_bytes;
+  uint64_t bytes_since_index;
+  int64_t max_timestamp;
+  int64_t max_timestamp_offset;
+  int64_t first_batch_timestamp;
+  int32_t oindex_count;
+  int32_t tindex_count;
+};
+
+/* "<dir>/<20-digit base><suffix>"; false if it does not fit. */
+bool segment_file_path(char *out, size_t cap, const char *dir, int64_t base_offset,
+                       const char *suffix);
+/* New empty segment files (replacing leftovers of the same name). */
+int segment_create(struct env *env, const char *dir, int64_t base_offset,
+                   const struct log_config *cfg, int64_t now_ms, struct segment **out);
+/* Opens an existing .log (indexes opened or created, not loaded). */
+int segment_open(struct env *env, const char *dir, int64_t base_offset,
+                 const struct log_config *cfg, int64_t now_ms, struct segment **out);
+/* Closes the files and frees. */
+void segment_free(struct env *env, struct segment *s);
+/* Unlinks the three files; the first error, ENOENT ignored. */
+int segment_unlink(struct env *env, const char *dir, const struct segment *s);
+
+/* Accounts for the batch at pos: end offset, timestamps, and an index entry
+ * every index.interval.bytes (Kafka's rule: when more than the interval has
+ * been written since the last entry, index this batch). Memory only. */
+void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct batch_header *h,
+                        uint64_t pos);
+/* The batch at pos may follow: its offsets come after the segment's, and its
+ * relative offsets and positions fit the int32 index fields. */
+bool segment_batch_fits(const struct segment *s, const struct batch_header *h, uint64_t pos);
+void segment_mark(const struct segment *s, struct segment_mark *m);
+/* Undoes an append: memory back to the mark, files truncated to it. */
+int segment_rollback(struct env *env, struct segment *s, const struct segment_mark *m);
+/* The segment stops being active: the time index gets its final entry. */
+int segment_seal(struct env *env, struct segment *s);
+
+/* Rebuilds end offset, timestamps and the index tail from the last offset
+ * index entry to size_bytes (after loading trusted indexes or truncating).
+ * HC_OK, HC_TORN/HC_BAD if the tail does not scan cleanly, or ENV_E*. */
+int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_bytes);
+/* Cuts the .log at pos (the boundary of the batch starting at end_offset)
+ * and drops index entries past it; then reloads the tail. */
+int segment_truncate(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
+                     int32_t interval_bytes);
+
+/* Finds the batch holding `offset` (the first whose last offset >= it): HC_OK
+ * with its position and header, HC_END if the segment ends before it,
+ * HC_TORN/HC_BAD if the file is damaged there, or ENV_E*. */
+int segment_seek(struct env *env, const struct segment *s, int64_t offset,
+                 struct header_cursor *c, uint64_t *pos_out, struct batch_header *h);
+
+#endif
