@@ -1,0 +1,134 @@
+/* The server layer's shared state: the node, its topics and partitions, its
+ * client connections and the requests in flight. Private to broker/server/. */
+#ifndef SLUICE_SERVER_H
+#define SLUICE_SERVER_H
+
+#include "base/arena.h"
+#include "env.h"
+#include "log/log.h"
+#include "proto/wire.h"
+#include "server/config.h"
+#include "server/node.h"
+#include "server/topic_config.h"
+
+enum {
+  TOPIC_NAME_BYTES_MAX = 249,
+  PARTITIONS_MAX = 10000,
+  TOPICS_MAX = 10000,
+  CONN_QUEUED_FRAMES_MAX = 4096,
+  FETCH_WAITERS_MAX = 65536,
+};
+
+struct partition {
+  struct topic *topic;
+  int32_t index;
+  struct plog *log;
+  int32_t leader_epoch;
+};
+
+struct topic {
+  char name[TOPIC_NAME_BYTES_MAX + 1];
+  struct kuuid id;
+  int32_t partition_count;
+  struct partition *partitions; /* [partition_count] */
+  struct topic_config config;
+};
+
+struct request;
+
+struct conn {
+  env_conn_id id;
+  uint32_t listener;
+  bool closed;
+  struct request *active;                     /* being handled; answers go out in order */
+  struct request *queue_head, *queue_tail;    /* received, not yet handled */
+  int queue_count;
+};
+
+/* One request from a client, from its frame to its response. */
+struct request {
+  struct node *node;
+  env_conn_id conn_id;
+  struct request *next;
+  uint8_t *frame; /* owned */
+  size_t frame_len;
+  int16_t api_key;
+  int16_t api_version;
+  int32_t correlation_id;
+  struct kstr client_id;
+  struct rd body; /* positioned after the request header */
+  struct arena arena;
+  uint64_t received_ns;
+  /* Deferred work (long-poll fetch, produce waiting for fsync). */
+  void *pending;
+};
+
+struct fetch_wait;
+
+struct node {
+  struct env *env;
+  struct config cfg;
+  char cluster_id[64];
+  struct log_config log_cfg;
+  struct topic **topics; /* sorted by name */
+  int topic_count;
+  int topic_cap;
+  struct conn **conns; /* sorted by id (ids only grow) */
+  int conn_count;
+  int conn_cap;
+  uint32_t listener_ids[CONFIG_LISTENERS_MAX];
+  int listener_count;
+  bool shutting_down;
+  bool stopped;
+  env_timer_id maintain_timer;
+  struct fetch_wait **fetch_waits; /* FIFO of long-polling fetches */
+  int fetch_wait_count;
+  int fetch_wait_cap;
+  /* Shutdown progress */
+  int flushes_pending;
+  int checkpoints_pending;
+  bool checkpoints_again;
+  void (*shutdown_done)(void *ctx);
+  void *shutdown_ctx;
+};
+
+/* topics.c */
+struct topic *topic_find(struct node *node, const char *name, size_t len);
+struct topic *topic_find_by_id(struct node *node, struct kuuid id);
+struct partition *partition_find(struct node *node, struct kstr topic, int32_t index);
+bool topic_name_valid(const char *name, size_t len);
+/* Creates the topic and its partition logs; returns a KERR_* code. */
+int topic_create(struct node *node, const char *name, int32_t partition_count,
+                 const struct topic_config *tc, struct topic **out);
+int topic_delete(struct node *node, struct topic *t);
+int topic_add_partitions(struct node *node, struct topic *t, int32_t count);
+int topics_load(struct node *node);
+void topics_close_all(struct node *node);
+int64_t partition_high_watermark(const struct partition *p);
+bool partition_flushes_before_ack(const struct partition *p);
+
+/* conn.c */
+void conn_accepted(void *ctx, uint32_t listener, env_conn_id id);
+void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len);
+void conn_closed(void *ctx, env_conn_id id, int err);
+void conn_connected(void *ctx, env_conn_id id, int err);
+struct conn *conn_find(struct node *node, env_conn_id id);
+void conns_close_all(struct node *node);
+
+/* request.c: begin a response (writes the response header), send it, and
+ * let the connection go on with its next request. */
+void request_respond(struct request *req, struct wr *body_and_header);
+void response_begin(struct request *req, struct wr *w);
+/* Done without a response (acks=0). */
+void request_done_silent(struct request *req);
+
+/* fetch waiters (api_fetch.c) */
+void fetch_waiters_wake(struct node *node);
+void fetch_waiters_cancel_all(struct node *node);
+
+/* node.c */
+void node_write_checkpoints(struct node *node);
+int32_t node_id(const struct node *node);
+void node_endpoint(struct node *node, struct kstr *host, int32_t *port);
+
+#endif

@@ -1,0 +1,52 @@
+/* The real world: broker/env.h implemented with epoll, POSIX files and
+ * CLOCK_MONOTONIC, for one node per process.
+ *
+ * One thread runs one loop (Redis's ae.c is the model): each iteration waits
+ * for socket readiness or the next timer, handles the ready sockets, runs the
+ * timers that are due, then delivers the completions queued before the
+ * iteration began (fsync done, connection closed). A completion is never
+ * delivered from inside the env call that caused it.
+ *
+ * Deviations and details env.h leaves open:
+ * - env->connect resolves the host with getaddrinfo(), which blocks; fine for
+ *   the few connections a broker opens, to be replaced when it matters.
+ *   A connect that fails at once returns the error and makes no callback;
+ *   one that fails later delivers connected(err) and no closed.
+ * - env->send to a connection that is closed (or was never opened) returns
+ *   ENV_ECONNRESET. A write error closes the connection; closed carries it.
+ * - Completions still queued when the world is destroyed are dropped.
+ * - os_world_create sets SIGPIPE to SIG_IGN: a write to a reset socket must
+ *   be an error code, not a dead process. */
+#ifndef SLUICE_OS_WORLD_H
+#define SLUICE_OS_WORLD_H
+
+#include <stdint.h>
+
+#include "env.h"
+
+struct os_world;
+
+/* Never NULL (aborts when the process cannot get memory or an epoll fd). */
+struct os_world *os_world_create(int32_t node_id);
+struct env *os_world_env(struct os_world *w);
+
+/* One loop iteration: waits at most timeout_ms (-1: until an event or the
+ * next timer) for I/O, then runs due timers and completions. Returns the
+ * number of events handled. */
+int os_world_run_once(struct os_world *w, int timeout_ms);
+/* Runs until os_world_stop() is called (from a callback or a signal watch). */
+void os_world_run(struct os_world *w);
+void os_world_stop(struct os_world *w);
+/* Closes every socket and file it still holds. No callbacks run. */
+void os_world_destroy(struct os_world *w);
+
+/* Log threshold for env->logv (default ENV_LOG_INFO). */
+void os_world_set_log_level(struct os_world *w, enum env_log_level level);
+
+/* Delivers the given signals through the loop (signalfd): blocks them with
+ * sigprocmask, then calls fn(ctx, signo) from the loop for each one that
+ * arrives. One watch per world. Returns 0 or ENV_E*. */
+int os_world_watch_signals(struct os_world *w, const int *signos, int signo_count,
+                           void (*fn)(void *ctx, int signo), void *ctx);
+
+#endif
