@@ -336,6 +336,14 @@ static void read_topic_id(struct node *node, struct topic *t) {
   write_partition_metadata(node, t, 0);
 }
 
+/* Recovered data may sit only in the page cache: in fsync-before-ack mode
+ * it becomes visible once it is on disk. */
+static void recovered_flushed(void *ctx, int err) {
+  struct node *node = ctx;
+  if (err != 0) env_log(node->env, ENV_LOG_ERROR, "flush after recovery failed: error %d", err);
+  fetch_waiters_wake(node);
+}
+
 static int load_topic(struct node *node, const char *name, int32_t max_index,
                       const struct offsets *recovery, const struct offsets *starts) {
   struct topic *t = calloc(1, sizeof *t);
@@ -355,6 +363,9 @@ static int load_topic(struct node *node, const char *name, int32_t max_index,
       topic_free(t);
       return rc;
     }
+    struct partition *p = &t->partitions[i];
+    if (partition_flushes_before_ack(p) && plog_recovery_point(p->log) < plog_end_offset(p->log))
+      plog_flush(p->log, recovered_flushed, node);
   }
   topics_insert(node, t);
   return 0;
