@@ -71,6 +71,9 @@ bin/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p bin
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
 
+$(BUILD)/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
+	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsim.a $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit $^ $(LIBS_CHECK) $(LIBS_BROKER) $(LIBS_FYAML) -o $@
@@ -85,9 +88,13 @@ unit: $(UNIT_BIN)
 test: all $(UNIT_BIN)
 	@tests/run-all.sh $(BUILD) $(UNIT_BIN)
 
-# Unit tests under AddressSanitizer and UBSan, in their own build tree.
+# Unit tests, and the integration suite against a broker built the same way,
+# under AddressSanitizer and UBSan, in their own build tree.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" unit build-asan/sluice
+	SLUICE_BIN=$(CURDIR)/build-asan/sluice SLUICE_SKIP_VALGRIND=1 /usr/bin/python3 -m pytest -q \
+	  -p no:cacheprovider tests/integration -k "not million"
 
 lint:
 	@tools/lint.sh
