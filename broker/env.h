@@ -80,8 +80,7 @@ struct env {
    * milliseconds since the epoch (for record timestamps; may jump). */
   uint64_t (*now_ns)(struct env *env);
   int64_t (*wall_ms)(struct env *env);
-  env_timer_id (*timer_start)(struct env *env, uint64_t delay_ns, env_timer_fn fn,
-                              void *ctx);
+  env_timer_id (*timer_start)(struct env *env, uint64_t delay_ns, env_timer_fn fn, void *ctx);
   void (*timer_cancel)(struct env *env, env_timer_id id);
 
   uint64_t (*random_u64)(struct env *env);
@@ -90,11 +89,11 @@ struct env {
   void (*net_handler_set)(struct env *env, const struct env_net_handler *handler);
   /* Listen on host:port (port 0 picks a free one; listener_port tells it).
    * Frames longer than frame_bytes_max close the connection. */
-  int (*listen)(struct env *env, const char *host, uint16_t port,
-                uint32_t frame_bytes_max, uint32_t *listener_out);
+  int (*listen)(struct env *env, const char *host, uint16_t port, uint32_t frame_bytes_max,
+                uint32_t *listener_out);
   uint16_t (*listener_port)(struct env *env, uint32_t listener);
-  int (*connect)(struct env *env, const char *host, uint16_t port,
-                 uint32_t frame_bytes_max, env_conn_id *conn_out);
+  int (*connect)(struct env *env, const char *host, uint16_t port, uint32_t frame_bytes_max,
+                 env_conn_id *conn_out);
   /* Send one frame; the world prepends the 4-byte length. Memory parts are
    * copied before this returns; file parts are read before the file could
    * change (the log only appends past them or unlinks whole segments). */
@@ -135,6 +134,6 @@ env_log(struct env *env, enum env_log_level level, const char *fmt, ...) {
 }
 
 #define NS_PER_MS UINT64_C(1000000)
-#define NS_PER_S UINT64_C(1000000000)
+#define NS_PER_S  UINT64_C(1000000000)
 
 #endif

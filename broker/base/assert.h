@@ -9,9 +9,9 @@ _Noreturn void sl_panic(const char *file, int line, const char *what);
  * trace) before the process aborts. */
 extern void (*sl_panic_hook)(const char *file, int line, const char *what);
 
-#define ASSERT(cond)                                                                     \
-  do {                                                                                   \
-    if (__builtin_expect(!(cond), 0)) sl_panic(__FILE__, __LINE__, #cond);               \
+#define ASSERT(cond)                                                                           \
+  do {                                                                                         \
+    if (__builtin_expect(!(cond), 0)) sl_panic(__FILE__, __LINE__, #cond);                     \
   } while (0)
 
 #define UNREACHABLE() sl_panic(__FILE__, __LINE__, "unreachable")

@@ -17,7 +17,8 @@ static void table_build(void) {
     table[0][i] = c;
   }
   for (uint32_t i = 0; i < 256; i++) {
-    for (int s = 1; s < 8; s++) table[s][i] = (table[s - 1][i] >> 8) ^ table[0][table[s - 1][i] & 0xff];
+    for (int s = 1; s < 8; s++)
+      table[s][i] = (table[s - 1][i] >> 8) ^ table[0][table[s - 1][i] & 0xff];
   }
   table_ready = true;
 }
@@ -29,8 +30,8 @@ static uint32_t crc32c_soft(uint32_t crc, const uint8_t *p, size_t len) {
     memcpy(&w, p, 8);
     w ^= crc;
     crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^
-          table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^
-          table[2][(w >> 40) & 0xff] ^ table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
+          table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^
+          table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
     p += 8;
     len -= 8;
   }
@@ -40,7 +41,7 @@ static uint32_t crc32c_soft(uint32_t crc, const uint8_t *p, size_t len) {
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
-                                                             size_t len) {
+                                                            size_t len) {
   uint64_t c = crc;
   while (len >= 8) {
     uint64_t w;

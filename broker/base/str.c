@@ -15,8 +15,7 @@ static void put(struct out *o, char c) {
   o->len++;
 }
 
-static void put_padded(struct out *o, const char *s, size_t n, int width, bool left,
-                       char pad) {
+static void put_padded(struct out *o, const char *s, size_t n, int width, bool left, char pad) {
   size_t fill = width > 0 && (size_t)width > n ? (size_t)width - n : 0;
   if (!left)
     while (fill--) put(o, pad);
@@ -56,9 +55,12 @@ size_t str_vfmt(char *out, size_t cap, const char *fmt, va_list ap) {
     f++;
     bool left = false, zero = false;
     for (;; f++) {
-      if (*f == '-') left = true;
-      else if (*f == '0') zero = true;
-      else break;
+      if (*f == '-')
+        left = true;
+      else if (*f == '0')
+        zero = true;
+      else
+        break;
     }
     int width = 0;
     while (*f >= '0' && *f <= '9') width = width * 10 + (*f++ - '0');
@@ -76,9 +78,12 @@ size_t str_vfmt(char *out, size_t cap, const char *fmt, va_list ap) {
     int longs = 0;
     bool size = false;
     for (;; f++) {
-      if (*f == 'l') longs++;
-      else if (*f == 'z' || *f == 'j') size = true;
-      else break;
+      if (*f == 'l')
+        longs++;
+      else if (*f == 'z' || *f == 'j')
+        size = true;
+      else
+        break;
     }
     switch (*f) {
     case 's': {
@@ -95,7 +100,9 @@ size_t str_vfmt(char *out, size_t cap, const char *fmt, va_list ap) {
     }
     case 'd':
     case 'i': {
-      int64_t v = size || longs >= 2 ? va_arg(ap, int64_t) : longs ? va_arg(ap, long) : va_arg(ap, int);
+      int64_t v = size || longs >= 2 ? va_arg(ap, int64_t)
+                  : longs            ? va_arg(ap, long)
+                                     : va_arg(ap, int);
       uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
       put_number(&o, mag, v < 0, 10, width, left, zero);
       break;

@@ -39,6 +39,12 @@ enum {
   RB_ATTR_DELETE_HORIZON = 0x40,
 };
 
-enum rb_codec { RB_CODEC_NONE = 0, RB_CODEC_GZIP = 1, RB_CODEC_SNAPPY = 2, RB_CODEC_LZ4 = 3, RB_CODEC_ZSTD = 4 };
+enum rb_codec {
+  RB_CODEC_NONE = 0,
+  RB_CODEC_GZIP = 1,
+  RB_CODEC_SNAPPY = 2,
+  RB_CODEC_LZ4 = 3,
+  RB_CODEC_ZSTD = 4
+};
 
 #endif

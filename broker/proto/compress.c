@@ -30,7 +30,8 @@ const char *codec_name(enum rb_codec codec) {
 }
 
 static void put_be32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+  p[3] = (uint8_t)v;
 }
 static uint32_t get_be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -41,7 +42,8 @@ static uint32_t get_be32(const uint8_t *p) {
 static int gzip_compress(const uint8_t *in, size_t len, struct buf *out) {
   z_stream z;
   memset(&z, 0, sizeof z);
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK)
     return KERR_UNKNOWN_SERVER_ERROR;
   size_t bound = deflateBound(&z, (uLong)len);
   size_t start = out->len;
@@ -94,7 +96,8 @@ static int snappy_compress_xerial(const uint8_t *in, size_t len, struct buf *out
     size_t pos = out->len;
     buf_extend(out, 4 + cap);
     size_t got = cap;
-    if (snappy_compress((const char *)in + at, n, (char *)out->data + pos + 4, &got) != SNAPPY_OK)
+    if (snappy_compress((const char *)in + at, n, (char *)out->data + pos + 4, &got) !=
+        SNAPPY_OK)
       return KERR_UNKNOWN_SERVER_ERROR;
     put_be32(out->data + pos, (uint32_t)got);
     out->len = pos + 4 + got;
@@ -222,11 +225,17 @@ static int zstd_decompress(const uint8_t *in, size_t len, size_t max, struct buf
 
 int codec_compress(enum rb_codec codec, const uint8_t *in, size_t len, struct buf *out) {
   switch (codec) {
-  case RB_CODEC_NONE: buf_append(out, in, len); return KERR_NONE;
-  case RB_CODEC_GZIP: return gzip_compress(in, len, out);
-  case RB_CODEC_SNAPPY: return snappy_compress_xerial(in, len, out);
-  case RB_CODEC_LZ4: return lz4_compress(in, len, out);
-  case RB_CODEC_ZSTD: return zstd_compress(in, len, out);
+  case RB_CODEC_NONE:
+    buf_append(out, in, len);
+    return KERR_NONE;
+  case RB_CODEC_GZIP:
+    return gzip_compress(in, len, out);
+  case RB_CODEC_SNAPPY:
+    return snappy_compress_xerial(in, len, out);
+  case RB_CODEC_LZ4:
+    return lz4_compress(in, len, out);
+  case RB_CODEC_ZSTD:
+    return zstd_compress(in, len, out);
   }
   return KERR_UNSUPPORTED_COMPRESSION_TYPE;
 }
@@ -240,11 +249,20 @@ int codec_decompress(enum rb_codec codec, const uint8_t *in, size_t len, size_t 
     if (len > out_bytes_max) return KERR_CORRUPT_MESSAGE;
     buf_append(out, in, len);
     return KERR_NONE;
-  case RB_CODEC_GZIP: rc = gzip_decompress(in, len, out_bytes_max, out); break;
-  case RB_CODEC_SNAPPY: rc = snappy_decompress_any(in, len, out_bytes_max, out); break;
-  case RB_CODEC_LZ4: rc = lz4_decompress(in, len, out_bytes_max, out); break;
-  case RB_CODEC_ZSTD: rc = zstd_decompress(in, len, out_bytes_max, out); break;
-  default: return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+  case RB_CODEC_GZIP:
+    rc = gzip_decompress(in, len, out_bytes_max, out);
+    break;
+  case RB_CODEC_SNAPPY:
+    rc = snappy_decompress_any(in, len, out_bytes_max, out);
+    break;
+  case RB_CODEC_LZ4:
+    rc = lz4_decompress(in, len, out_bytes_max, out);
+    break;
+  case RB_CODEC_ZSTD:
+    rc = zstd_decompress(in, len, out_bytes_max, out);
+    break;
+  default:
+    return KERR_UNSUPPORTED_COMPRESSION_TYPE;
   }
   if (rc != KERR_NONE) out->len = start;
   return rc;

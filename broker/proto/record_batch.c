@@ -67,12 +67,16 @@ static bool record_read(struct rd *r, const struct rb_header *h, struct rb_recor
   rec->offset = h->base_offset + rd_varint(&body);
   int32_t klen = rd_varint(&body);
   rec->key = (struct kbytes){NULL, -1};
-  if (klen >= 0) rec->key = (struct kbytes){rd_skip(&body, (size_t)klen), klen};
-  else if (klen != -1) return false;
+  if (klen >= 0)
+    rec->key = (struct kbytes){rd_skip(&body, (size_t)klen), klen};
+  else if (klen != -1)
+    return false;
   int32_t vlen = rd_varint(&body);
   rec->value = (struct kbytes){NULL, -1};
-  if (vlen >= 0) rec->value = (struct kbytes){rd_skip(&body, (size_t)vlen), vlen};
-  else if (vlen != -1) return false;
+  if (vlen >= 0)
+    rec->value = (struct kbytes){rd_skip(&body, (size_t)vlen), vlen};
+  else if (vlen != -1)
+    return false;
   rec->header_count = rd_varint(&body);
   if (body.err || rec->header_count < 0) return false;
   rec->headers_raw = body.p;
@@ -89,8 +93,10 @@ bool rb_record_header_next(struct rd *r, struct rb_record_header *h) {
   h->key = (struct kbytes){rd_skip(r, (size_t)klen), klen};
   int32_t vlen = rd_varint(r);
   h->value = (struct kbytes){NULL, -1};
-  if (vlen >= 0) h->value = (struct kbytes){rd_skip(r, (size_t)vlen), vlen};
-  else if (vlen != -1) r->err = true;
+  if (vlen >= 0)
+    h->value = (struct kbytes){rd_skip(r, (size_t)vlen), vlen};
+  else if (vlen != -1)
+    r->err = true;
   return !r->err;
 }
 
@@ -240,7 +246,8 @@ void rb_builder_add(struct rb_builder *b, int64_t timestamp, struct kbytes key,
   builder_append(b, timestamp, b->count, 0, key, value, header_count, NULL, 0, headers);
 }
 
-void rb_builder_add_raw(struct rb_builder *b, const struct rb_record *rec, int32_t offset_delta) {
+void rb_builder_add_raw(struct rb_builder *b, const struct rb_record *rec,
+                        int32_t offset_delta) {
   builder_append(b, rec->timestamp, offset_delta, rec->attributes, rec->key, rec->value,
                  rec->header_count, rec->headers_raw, rec->headers_raw_len, NULL);
 }

@@ -108,7 +108,8 @@ void rb_builder_add(struct rb_builder *b, int64_t timestamp, struct kbytes key,
                     struct kbytes value, const struct rb_record_header *headers,
                     int32_t header_count);
 /* Adds a record exactly as read (offset delta and raw headers kept). */
-void rb_builder_add_raw(struct rb_builder *b, const struct rb_record *rec, int32_t offset_delta);
+void rb_builder_add_raw(struct rb_builder *b, const struct rb_record *rec,
+                        int32_t offset_delta);
 /* Appends the finished batch (records compressed with codec) to out. */
 int rb_builder_finish(struct rb_builder *b, enum rb_codec codec, struct buf *out);
 void rb_builder_free(struct rb_builder *b);

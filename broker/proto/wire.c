@@ -224,9 +224,12 @@ void wr_varlong(struct wr *w, int64_t v) {
 }
 
 static void wr_len(struct wr *w, int32_t n, bool compact, bool wide) {
-  if (compact) wr_uvarint(w, (uint32_t)(n + 1));
-  else if (wide) wr_i32(w, n);
-  else wr_i16(w, (int16_t)n);
+  if (compact)
+    wr_uvarint(w, (uint32_t)(n + 1));
+  else if (wide)
+    wr_i32(w, n);
+  else
+    wr_i16(w, (int16_t)n);
 }
 
 void wr_string(struct wr *w, struct kstr s, bool compact) {
@@ -265,8 +268,10 @@ void wr_records(struct wr *w, const struct krecords *rec, bool compact) {
 }
 
 void wr_array_len(struct wr *w, int32_t n, bool compact) {
-  if (compact) wr_uvarint(w, (uint32_t)(n + 1));
-  else wr_i32(w, n);
+  if (compact)
+    wr_uvarint(w, (uint32_t)(n + 1));
+  else
+    wr_i32(w, n);
 }
 
 void wr_raw(struct wr *w, const void *data, size_t len) { buf_append(&w->mem, data, len); }
@@ -288,18 +293,18 @@ int wr_iov(const struct wr *w, size_t from, struct env_iov *iov, int iov_max) {
     ASSERT(s->mem_offset >= at);
     if (s->mem_offset > at) {
       ASSERT(n < iov_max);
-      iov[n++] = (struct env_iov){.kind = ENV_IOV_MEM, .base = w->mem.data + at,
-                                  .len = s->mem_offset - at};
+      iov[n++] = (struct env_iov){
+          .kind = ENV_IOV_MEM, .base = w->mem.data + at, .len = s->mem_offset - at};
     }
     ASSERT(n < iov_max);
-    iov[n++] = (struct env_iov){.kind = ENV_IOV_FILE, .file = s->file,
-                                .offset = s->file_offset, .len = s->len};
+    iov[n++] = (struct env_iov){
+        .kind = ENV_IOV_FILE, .file = s->file, .offset = s->file_offset, .len = s->len};
     at = s->mem_offset;
   }
   if (w->mem.len > at) {
     ASSERT(n < iov_max);
-    iov[n++] = (struct env_iov){.kind = ENV_IOV_MEM, .base = w->mem.data + at,
-                                .len = w->mem.len - at};
+    iov[n++] =
+        (struct env_iov){.kind = ENV_IOV_MEM, .base = w->mem.data + at, .len = w->mem.len - at};
   }
   return n;
 }

@@ -38,7 +38,7 @@ struct krecords {
   uint64_t file_offset;
 };
 
-#define KSTR_NULL ((struct kstr){NULL, -1})
+#define KSTR_NULL   ((struct kstr){NULL, -1})
 #define KSTR_LIT(s) ((struct kstr){(s), (int32_t)(sizeof(s) - 1)})
 struct kstr kstr_of(const char *cstr); /* NULL gives a null string */
 bool kstr_eq(struct kstr a, const char *cstr);

@@ -12,15 +12,19 @@ static int16_t grow(struct request *req, const struct create_partitions_request 
                     struct create_partitions_response_create_partitions_topic_result *r) {
   struct node *node = req->node;
   char why[256];
-  struct topic *t = ct->name.len > 0 ? topic_find(node, ct->name.ptr, (size_t)ct->name.len) : NULL;
+  struct topic *t =
+      ct->name.len > 0 ? topic_find(node, ct->name.ptr, (size_t)ct->name.len) : NULL;
   if (!t) {
-    str_fmt(why, sizeof why, "The topic '%.*s' does not exist.", (int)ct->name.len, ct->name.ptr);
+    str_fmt(why, sizeof why, "The topic '%.*s' does not exist.", (int)ct->name.len,
+            ct->name.ptr);
     r->error_message = kstr_of(arena_strndup(&req->arena, why, strlen(why)));
     return KERR_UNKNOWN_TOPIC_OR_PARTITION;
   }
   if (ct->count <= t->partition_count || ct->count > PARTITIONS_MAX) {
-    str_fmt(why, sizeof why, "Topic currently has %d partitions, which is higher than or equal "
-            "to the requested %d.", t->partition_count, ct->count);
+    str_fmt(why, sizeof why,
+            "Topic currently has %d partitions, which is higher than or equal "
+            "to the requested %d.",
+            t->partition_count, ct->count);
     r->error_message = kstr_of(arena_strndup(&req->arena, why, strlen(why)));
     return KERR_INVALID_PARTITIONS;
   }

@@ -16,8 +16,9 @@ struct create_result {
   char *message;
 };
 
-static int16_t fail(struct request *req, struct create_topics_response_creatable_topic_result *r,
-                    int16_t code, const char *text) {
+static int16_t fail(struct request *req,
+                    struct create_topics_response_creatable_topic_result *r, int16_t code,
+                    const char *text) {
   r->error_code = code;
   r->error_message = kstr_of(arena_strndup(&req->arena, text, strlen(text)));
   return code;
@@ -118,7 +119,8 @@ static int16_t create_one(struct request *req, const struct create_topics_reques
 
 bool handle_create_topics(struct request *req) {
   struct create_topics_request m;
-  if (!create_topics_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
+  if (!create_topics_request_decode(&req->body, req->api_version, &m, &req->arena))
+    return false;
   struct create_topics_response resp;
   create_topics_response_init(&resp);
   int32_t count = m.topics_count > 0 ? m.topics_count : 0;
@@ -131,7 +133,8 @@ bool handle_create_topics(struct request *req) {
     if (duplicate_name(&m, i))
       fail(req, r, KERR_INVALID_REQUEST,
            "Create topics request from client contains multiple topics with the same name.");
-    else create_one(req, &m, &m.topics[i], r);
+    else
+      create_one(req, &m, &m.topics[i], r);
     if (r->error_code != KERR_NONE) r->configs_count = -1;
   }
   struct wr w;

@@ -8,8 +8,9 @@ enum { KERR_TOPIC_DELETION_DISABLED = 73 };
 
 static int16_t delete_one(struct node *node, struct kstr name, struct kuuid id, bool by_id,
                           struct delete_topics_response_deletable_topic_result *r) {
-  struct topic *t = by_id ? topic_find_by_id(node, id)
-                          : (name.len > 0 ? topic_find(node, name.ptr, (size_t)name.len) : NULL);
+  struct topic *t = by_id
+                        ? topic_find_by_id(node, id)
+                        : (name.len > 0 ? topic_find(node, name.ptr, (size_t)name.len) : NULL);
   if (!t) return by_id ? KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
   if (!node->cfg.delete_topic_enable) return KERR_TOPIC_DELETION_DISABLED;
   r->topic_id = t->id;
@@ -18,7 +19,8 @@ static int16_t delete_one(struct node *node, struct kstr name, struct kuuid id, 
 
 bool handle_delete_topics(struct request *req) {
   struct delete_topics_request m;
-  if (!delete_topics_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
+  if (!delete_topics_request_decode(&req->body, req->api_version, &m, &req->arena))
+    return false;
   bool v6 = req->api_version >= 6;
   int32_t count = v6 ? m.topics_count : m.topic_names_count;
   if (count < 0) count = 0;

@@ -40,13 +40,13 @@ static void entry_fill(struct request *req, const struct describe_configs_reques
   }
 }
 
-static int16_t describe_topic(struct request *req, const struct describe_configs_request *m,
-                              const struct describe_configs_request_describe_configs_resource *res,
-                              struct describe_configs_response_describe_configs_result *out) {
-  struct topic *t = res->resource_name.len > 0
-                        ? topic_find(req->node, res->resource_name.ptr,
-                                     (size_t)res->resource_name.len)
-                        : NULL;
+static int16_t
+describe_topic(struct request *req, const struct describe_configs_request *m,
+               const struct describe_configs_request_describe_configs_resource *res,
+               struct describe_configs_response_describe_configs_result *out) {
+  struct topic *t = res->resource_name.len > 0 ? topic_find(req->node, res->resource_name.ptr,
+                                                            (size_t)res->resource_name.len)
+                                               : NULL;
   if (!t) return KERR_UNKNOWN_TOPIC_OR_PARTITION;
   out->configs = arena_alloc(&req->arena, TC_COUNT * sizeof *out->configs);
   int n = 0;
@@ -89,17 +89,22 @@ static const struct broker_key broker_keys[] = {
 };
 
 static void broker_value(const struct config *c, const char *name, char *out, size_t cap) {
-  if (!strcmp(name, "node.id")) str_fmt(out, cap, "%d", c->node_id);
-  else if (!strcmp(name, "process.roles")) str_fmt(out, cap, "%s", c->process_roles);
-  else if (!strcmp(name, "log.dirs")) str_fmt(out, cap, "%s", c->log_dirs);
-  else if (!strcmp(name, "num.partitions")) str_fmt(out, cap, "%d", c->num_partitions);
+  if (!strcmp(name, "node.id"))
+    str_fmt(out, cap, "%d", c->node_id);
+  else if (!strcmp(name, "process.roles"))
+    str_fmt(out, cap, "%s", c->process_roles);
+  else if (!strcmp(name, "log.dirs"))
+    str_fmt(out, cap, "%s", c->log_dirs);
+  else if (!strcmp(name, "num.partitions"))
+    str_fmt(out, cap, "%d", c->num_partitions);
   else if (!strcmp(name, "default.replication.factor"))
     str_fmt(out, cap, "%d", c->default_replication_factor);
   else if (!strcmp(name, "auto.create.topics.enable"))
     str_fmt(out, cap, "%s", c->auto_create_topics_enable ? "true" : "false");
   else if (!strcmp(name, "delete.topic.enable"))
     str_fmt(out, cap, "%s", c->delete_topic_enable ? "true" : "false");
-  else if (!strcmp(name, "message.max.bytes")) str_fmt(out, cap, "%d", c->message_max_bytes);
+  else if (!strcmp(name, "message.max.bytes"))
+    str_fmt(out, cap, "%d", c->message_max_bytes);
   else if (!strcmp(name, "socket.request.max.bytes"))
     str_fmt(out, cap, "%d", c->socket_request_max_bytes);
   else if (!strcmp(name, "log.segment.bytes"))
@@ -110,21 +115,26 @@ static void broker_value(const struct config *c, const char *name, char *out, si
     str_fmt(out, cap, "%lld", (long long)c->log_retention_bytes);
   else if (!strcmp(name, "log.retention.check.interval.ms"))
     str_fmt(out, cap, "%lld", (long long)c->log_retention_check_interval_ms);
-  else if (!strcmp(name, "log.roll.ms")) str_fmt(out, cap, "%lld", (long long)config_roll_ms(c));
+  else if (!strcmp(name, "log.roll.ms"))
+    str_fmt(out, cap, "%lld", (long long)config_roll_ms(c));
   else if (!strcmp(name, "log.index.interval.bytes"))
     str_fmt(out, cap, "%d", c->log_index_interval_bytes);
   else if (!strcmp(name, "log.index.size.max.bytes"))
     str_fmt(out, cap, "%d", c->log_index_size_max_bytes);
   else if (!strcmp(name, "log.flush.interval.messages"))
     str_fmt(out, cap, "%lld", (long long)c->log_flush_interval_messages);
-  else if (!strcmp(name, "compression.type")) str_fmt(out, cap, "%s", c->compression_type);
-  else if (!strcmp(name, "min.insync.replicas")) str_fmt(out, cap, "%d", c->min_insync_replicas);
-  else out[0] = 0;
+  else if (!strcmp(name, "compression.type"))
+    str_fmt(out, cap, "%s", c->compression_type);
+  else if (!strcmp(name, "min.insync.replicas"))
+    str_fmt(out, cap, "%d", c->min_insync_replicas);
+  else
+    out[0] = 0;
 }
 
-static int16_t describe_broker(struct request *req, const struct describe_configs_request *m,
-                               const struct describe_configs_request_describe_configs_resource *res,
-                               struct describe_configs_response_describe_configs_result *out) {
+static int16_t
+describe_broker(struct request *req, const struct describe_configs_request *m,
+                const struct describe_configs_request_describe_configs_resource *res,
+                struct describe_configs_response_describe_configs_result *out) {
   char self[16];
   str_fmt(self, sizeof self, "%d", node_id(req->node));
   if (res->resource_name.len > 0 && !kstr_eq(res->resource_name, self))

@@ -18,7 +18,8 @@ struct fetch_wait {
   env_timer_id timer;
 };
 
-static struct topic *fetch_topic(struct request *req, const struct fetch_request_fetch_topic *ft) {
+static struct topic *fetch_topic(struct request *req,
+                                 const struct fetch_request_fetch_topic *ft) {
   if (req->api_version >= 13) return topic_find_by_id(req->node, ft->topic_id);
   if (ft->topic.len <= 0) return NULL;
   return topic_find(req->node, ft->topic.ptr, (size_t)ft->topic.len);
@@ -31,10 +32,12 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
                               int *err_out) {
   int err = KERR_NONE;
   struct partition *p = NULL;
-  if (!t) err = req->api_version >= 13 ? KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+  if (!t)
+    err = req->api_version >= 13 ? KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
   else if (fp->partition < 0 || fp->partition >= t->partition_count)
     err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-  else p = &t->partitions[fp->partition];
+  else
+    p = &t->partitions[fp->partition];
   /* KIP-320: a client that knows a newer epoch than ours, or an older one. */
   if (p && fp->current_leader_epoch >= 0 && fp->current_leader_epoch != p->leader_epoch)
     err = fp->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
@@ -47,7 +50,8 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
     size_t left = max_bytes > bytes_so_far ? max_bytes - bytes_so_far : 0;
     size_t part_max = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes : 0;
     if (part_max < left) left = part_max;
-    if (fp->fetch_offset < plog_start_offset(p->log) || fp->fetch_offset > plog_end_offset(p->log))
+    if (fp->fetch_offset < plog_start_offset(p->log) ||
+        fp->fetch_offset > plog_end_offset(p->log))
       err = KERR_OFFSET_OUT_OF_RANGE;
     else if (fp->fetch_offset < hw && (left > 0 || bytes_so_far == 0) &&
              plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, hw, &rr) != 0)
@@ -62,8 +66,10 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
     pd->last_stable_offset = p ? hw : -1;
     pd->log_start_offset = p ? plog_start_offset(p->log) : -1;
     pd->aborted_transactions_count = m->isolation_level == 1 ? 0 : -1;
-    pd->records = (struct krecords){.len = (int32_t)rr.len, .is_file = rr.len > 0,
-                                    .file = rr.file, .file_offset = rr.file_offset};
+    pd->records = (struct krecords){.len = (int32_t)rr.len,
+                                    .is_file = rr.len > 0,
+                                    .file = rr.file,
+                                    .file_offset = rr.file_offset};
     if (p && err == KERR_FENCED_LEADER_EPOCH) {
       pd->current_leader.leader_id = req->node->cfg.node_id;
       pd->current_leader.leader_epoch = p->leader_epoch;
@@ -155,8 +161,10 @@ void fetch_waiters_wake(struct node *node) {
     struct fetch_wait *w = node->fetch_waits[i];
     bool errors;
     size_t bytes = fetch_collect(w->req, &w->m, NULL, &errors);
-    if (errors || (int64_t)bytes >= (int64_t)w->m.min_bytes) fetch_wait_finish(node, w);
-    else i++;
+    if (errors || (int64_t)bytes >= (int64_t)w->m.min_bytes)
+      fetch_wait_finish(node, w);
+    else
+      i++;
   }
 }
 

@@ -65,8 +65,8 @@ static int16_t list_partition(struct request *req, struct partition *p, int64_t 
     int64_t max_ts, batch_offset;
     plog_max_timestamp(p->log, &max_ts, &batch_offset);
     r->offset = -1;
-    if (batch_offset < 0 ||
-        plog_read(p->log, batch_offset, 1, true, INT64_MAX, &batch) != 0 || batch.len == 0)
+    if (batch_offset < 0 || plog_read(p->log, batch_offset, 1, true, INT64_MAX, &batch) != 0 ||
+        batch.len == 0)
       return KERR_NONE;
     refine_in_batch(req->node, &batch, max_ts, true, &r->offset, &r->timestamp);
     return KERR_NONE;

@@ -15,7 +15,8 @@ static void fill_topic(struct request *req, struct topic *t,
   rt->name = kstr_of(t->name);
   rt->topic_id = t->id;
   rt->partitions_count = t->partition_count;
-  rt->partitions = arena_alloc(&req->arena, (size_t)t->partition_count * sizeof *rt->partitions);
+  rt->partitions =
+      arena_alloc(&req->arena, (size_t)t->partition_count * sizeof *rt->partitions);
   for (int32_t i = 0; i < t->partition_count; i++) {
     struct metadata_response_metadata_response_partition *rp = &rt->partitions[i];
     metadata_response_metadata_response_partition_init(rp);

@@ -10,7 +10,17 @@
 #include "base/assert.h"
 #include "base/str.h"
 
-enum kind { K_INT32, K_INT16, K_INT64, K_BOOL, K_STR, K_LISTENERS, K_ADVERTISED, K_DIRS, K_CODEC };
+enum kind {
+  K_INT32,
+  K_INT16,
+  K_INT64,
+  K_BOOL,
+  K_STR,
+  K_LISTENERS,
+  K_ADVERTISED,
+  K_DIRS,
+  K_CODEC
+};
 
 struct key {
   const char *name;
@@ -22,7 +32,7 @@ struct key {
 };
 
 #define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
-#define NOMAX INT64_MAX
+#define NOMAX    INT64_MAX
 
 static const struct key keys[] = {
     {"node.id", K_INT32, F(node_id), 0, INT32_MAX},
@@ -55,33 +65,57 @@ static const struct key keys[] = {
     {"controller.listener.names", K_STR, F(controller_listener_names), 0, 0},
     {"inter.broker.listener.name", K_STR, F(inter_broker_listener_name), 0, 0},
     {"min.insync.replicas", K_INT32, F(min_insync_replicas), 1, INT32_MAX},
-    {"group.initial.rebalance.delay.ms", K_INT32, F(group_initial_rebalance_delay_ms), 0, INT32_MAX},
+    {"group.initial.rebalance.delay.ms", K_INT32, F(group_initial_rebalance_delay_ms), 0,
+     INT32_MAX},
     {"fetch.max.bytes", K_INT32, F(fetch_max_bytes), 1024, INT32_MAX},
     {"replica.fetch.max.bytes", K_INT32, F(replica_fetch_max_bytes), 0, INT32_MAX},
 };
 
 /* Accepted with a note: the capability arrives with a later issue. */
 static const char *const later_keys[] = {
-    "controller.quorum.voters", "controller.quorum.bootstrap.servers",
-    "offsets.topic.replication.factor", "offsets.topic.num.partitions",
-    "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
-    "unclean.leader.election.enable", "replica.lag.time.max.ms", "listener.security.protocol.map",
-    "sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol", "ssl.keystore.location",
-    "ssl.keystore.password", "ssl.key.password", "ssl.truststore.location",
-    "ssl.truststore.password", "authorizer.class.name", "super.users",
-    "controller.quorum.election.timeout.ms", "controller.quorum.fetch.timeout.ms",
-    "broker.heartbeat.interval.ms", "broker.session.timeout.ms",
-    "offsets.retention.minutes", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
+    "controller.quorum.voters",
+    "controller.quorum.bootstrap.servers",
+    "offsets.topic.replication.factor",
+    "offsets.topic.num.partitions",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "unclean.leader.election.enable",
+    "replica.lag.time.max.ms",
+    "listener.security.protocol.map",
+    "sasl.enabled.mechanisms",
+    "sasl.mechanism.inter.broker.protocol",
+    "ssl.keystore.location",
+    "ssl.keystore.password",
+    "ssl.key.password",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "authorizer.class.name",
+    "super.users",
+    "controller.quorum.election.timeout.ms",
+    "controller.quorum.fetch.timeout.ms",
+    "broker.heartbeat.interval.ms",
+    "broker.session.timeout.ms",
+    "offsets.retention.minutes",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
 };
 
 /* Accepted, no effect: thread pools and socket buffers of the JVM broker
  * (Sluice is one event loop per node; the kernel sizes its buffers). */
 static const char *const no_effect_keys[] = {
-    "num.network.threads", "num.io.threads", "socket.send.buffer.bytes",
-    "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
-    "num.replica.fetchers", "background.threads", "queued.max.requests",
-    "log.cleaner.enable", "log.cleanup.policy", "zookeeper.connect",
-    "zookeeper.connection.timeout.ms", "metadata.log.dir",
+    "num.network.threads",
+    "num.io.threads",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "num.recovery.threads.per.data.dir",
+    "num.replica.fetchers",
+    "background.threads",
+    "queued.max.requests",
+    "log.cleaner.enable",
+    "log.cleanup.policy",
+    "zookeeper.connect",
+    "zookeeper.connection.timeout.ms",
+    "metadata.log.dir",
 };
 
 void config_defaults(struct config *cfg) {
@@ -148,7 +182,8 @@ const struct config_listener *config_client_listener(const struct config *cfg) {
   return NULL;
 }
 
-const struct config_listener *config_advertised_for(const struct config *cfg, const char *name) {
+const struct config_listener *config_advertised_for(const struct config *cfg,
+                                                    const char *name) {
   for (int i = 0; i < cfg->advertised_count; i++)
     if (strcmp(cfg->advertised[i].name, name) == 0) return &cfg->advertised[i];
   for (int i = 0; i < cfg->listener_count; i++)
@@ -162,9 +197,12 @@ static bool fail(char *err, size_t cap, const char *key, const char *why, const 
 }
 
 static bool parse_bool(const char *v, bool *out) {
-  if (strcmp(v, "true") == 0) *out = true;
-  else if (strcmp(v, "false") == 0) *out = false;
-  else return false;
+  if (strcmp(v, "true") == 0)
+    *out = true;
+  else if (strcmp(v, "false") == 0)
+    *out = false;
+  else
+    return false;
   return true;
 }
 
@@ -241,12 +279,16 @@ static bool set_known(struct config *cfg, const struct key *k, const char *v, ch
               (long long)k->min, (long long)k->max);
       return false;
     }
-    if (k->kind == K_INT16) *(int16_t *)field = (int16_t)n;
-    else if (k->kind == K_INT32) *(int32_t *)field = (int32_t)n;
-    else *(int64_t *)field = n;
+    if (k->kind == K_INT16)
+      *(int16_t *)field = (int16_t)n;
+    else if (k->kind == K_INT32)
+      *(int32_t *)field = (int32_t)n;
+    else
+      *(int64_t *)field = n;
     return true;
   case K_BOOL:
-    if (!parse_bool(v, (bool *)field)) return fail(err, cap, k->name, "expected true or false", v);
+    if (!parse_bool(v, (bool *)field))
+      return fail(err, cap, k->name, "expected true or false", v);
     return true;
   case K_CODEC:
     if (!is_valid_codec(v))
@@ -289,7 +331,9 @@ bool config_set(struct config *cfg, const char *key, const char *value, struct e
   for (size_t i = 0; i < ARRAY_LEN(keys); i++)
     if (strcmp(keys[i].name, key) == 0) return set_known(cfg, &keys[i], value, err, err_cap);
   if (in_list(later_keys, ARRAY_LEN(later_keys), key)) {
-    if (env) env_log(env, ENV_LOG_INFO, "config: %s accepted; it takes effect with a later release", key);
+    if (env)
+      env_log(env, ENV_LOG_INFO, "config: %s accepted; it takes effect with a later release",
+              key);
   } else if (in_list(no_effect_keys, ARRAY_LEN(no_effect_keys), key)) {
     if (env) env_log(env, ENV_LOG_INFO, "config: %s accepted; no effect in sluice", key);
   } else if (env) {

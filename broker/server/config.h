@@ -47,7 +47,7 @@ struct config {
    * 1: fsync before acknowledging, as Kafka does when flush.messages=1; Sluice
    * shares one fsync among the produce requests waiting on it (group commit). */
   int64_t log_flush_interval_messages;
-  int64_t log_flush_interval_ms;       /* -1: not set */
+  int64_t log_flush_interval_ms; /* -1: not set */
   char controller_listener_names[64];
   char inter_broker_listener_name[32];
   char compression_type[16]; /* producer, uncompressed, gzip, snappy, lz4, zstd */

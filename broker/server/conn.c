@@ -14,8 +14,10 @@ static int conn_index(struct node *node, env_conn_id id) {
   int lo = 0, hi = node->conn_count;
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
-    if (node->conns[mid]->id < id) lo = mid + 1;
-    else hi = mid;
+    if (node->conns[mid]->id < id)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -175,8 +177,10 @@ void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
     conn_drop(node, c, node->shutting_down ? "shutting down" : "too many queued requests");
     return;
   }
-  if (c->queue_tail) c->queue_tail->next = req;
-  else c->queue_head = req;
+  if (c->queue_tail)
+    c->queue_tail->next = req;
+  else
+    c->queue_head = req;
   c->queue_tail = req;
   c->queue_count++;
   conn_pump(node, c);

@@ -6,8 +6,8 @@
 
 #include "base/assert.h"
 #include "base/str.h"
-#include "log/checkpoint.h"
 #include "log/atomic_file.h"
+#include "log/checkpoint.h"
 #include "server/files.h"
 #include "server/server.h"
 

@@ -40,8 +40,8 @@ struct conn {
   env_conn_id id;
   uint32_t listener;
   bool closed;
-  struct request *active;                     /* being handled; answers go out in order */
-  struct request *queue_head, *queue_tail;    /* received, not yet handled */
+  struct request *active;                  /* being handled; answers go out in order */
+  struct request *queue_head, *queue_tail; /* received, not yet handled */
   int queue_count;
 };
 

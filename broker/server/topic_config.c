@@ -71,7 +71,8 @@ void topic_config_init(struct topic_config *tc, const struct config *b) {
       b->log_index_interval_bytes);
   put(tc, TC_FLUSH_MESSAGES, b->log_flush_interval_messages != INT64_MAX ? s : d, "%lld",
       b->log_flush_interval_messages);
-  int64_t flush_ms = b->log_flush_interval_ms == CONFIG_UNSET ? INT64_MAX : b->log_flush_interval_ms;
+  int64_t flush_ms =
+      b->log_flush_interval_ms == CONFIG_UNSET ? INT64_MAX : b->log_flush_interval_ms;
   put(tc, TC_FLUSH_MS, flush_ms != INT64_MAX ? s : d, "%lld", flush_ms);
   str_fmt(tc->values[TC_UNCLEAN_LEADER_ELECTION_ENABLE], 32, "false");
   tc->source[TC_UNCLEAN_LEADER_ELECTION_ENABLE] = d;
@@ -84,8 +85,8 @@ static bool valid_value(enum topic_config_key key, const char *v, char *err, siz
   case CONFIG_TYPE_INT:
   case CONFIG_TYPE_LONG:
     if (!str_to_i64(v, &n) || (info->type == CONFIG_TYPE_INT && (n > INT32_MAX || n < -1))) {
-      str_fmt(err, cap, "Invalid value %s for configuration %s: Not a number of the right type", v,
-              info->name);
+      str_fmt(err, cap, "Invalid value %s for configuration %s: Not a number of the right type",
+              v, info->name);
       return false;
     }
     if (n < -1 || ((key == TC_SEGMENT_BYTES || key == TC_MIN_INSYNC_REPLICAS ||
@@ -106,7 +107,8 @@ static bool valid_value(enum topic_config_key key, const char *v, char *err, siz
     break;
   }
   if (key == TC_COMPRESSION_TYPE) {
-    static const char *const ok[] = {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"};
+    static const char *const ok[] = {"producer", "uncompressed", "gzip",
+                                     "snappy",   "lz4",          "zstd"};
     for (size_t i = 0; i < ARRAY_LEN(ok); i++)
       if (!strcmp(v, ok[i])) return true;
   } else if (key == TC_CLEANUP_POLICY) {

@@ -7,9 +7,9 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "log/atomic_file.h"
 #include "log/checkpoint.h"
 #include "proto/errors.h"
-#include "log/atomic_file.h"
 #include "server/files.h"
 #include "server/server.h"
 
@@ -40,8 +40,10 @@ static int topic_lower_bound(struct node *node, const char *name, size_t len) {
   int lo = 0, hi = node->topic_count;
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
-    if (topic_cmp_name(node->topics[mid], name, len) < 0) lo = mid + 1;
-    else hi = mid;
+    if (topic_cmp_name(node->topics[mid], name, len) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -111,8 +113,8 @@ static int write_topic_configs(struct node *node, const struct topic *t) {
   for (int k = 0; k < TC_COUNT; k++) {
     if (t->config.source[k] != CONFIG_SOURCE_DYNAMIC_TOPIC) continue;
     char line[128];
-    size_t n = str_fmt(line, sizeof line, "%s=%s\n", topic_config_info(k)->name,
-                       t->config.values[k]);
+    size_t n =
+        str_fmt(line, sizeof line, "%s=%s\n", topic_config_info(k)->name, t->config.values[k]);
     buf_append(&text, line, n);
   }
   char dir[512], name[300];
@@ -364,7 +366,8 @@ static int load_topic(struct node *node, const char *name, int32_t max_index,
       return rc;
     }
     struct partition *p = &t->partitions[i];
-    if (partition_flushes_before_ack(p) && plog_recovery_point(p->log) < plog_end_offset(p->log))
+    if (partition_flushes_before_ack(p) &&
+        plog_recovery_point(p->log) < plog_end_offset(p->log))
       plog_flush(p->log, recovered_flushed, node);
   }
   topics_insert(node, t);
@@ -397,7 +400,8 @@ int topics_load(struct node *node) {
   free(scan.names);
   free(scan.indexes);
   if (rc == 0)
-    env_log(env, ENV_LOG_INFO, "loaded %d topics from %s", node->topic_count, node->cfg.log_dirs);
+    env_log(env, ENV_LOG_INFO, "loaded %d topics from %s", node->topic_count,
+            node->cfg.log_dirs);
   return rc;
 }
 

@@ -33,8 +33,10 @@ static long delivered, failed;
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk, (void)opaque;
   double *sent = m->_private;
-  if (m->err) failed++;
-  else latencies_ms[delivered++] = (now_s() - *sent) * 1000.0;
+  if (m->err)
+    failed++;
+  else
+    latencies_ms[delivered++] = (now_s() - *sent) * 1000.0;
   free(sent);
 }
 
@@ -130,21 +132,30 @@ static int consume(const struct opts *o, const char *bootstrap) {
 }
 
 int main(int argc, char **argv) {
-  struct opts o = {.mode = "produce", .count = 100000, .size = 100, .acks = "1",
-                   .topic = "bench"};
+  struct opts o = {
+      .mode = "produce", .count = 100000, .size = 100, .acks = "1", .topic = "bench"};
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--brokers")) o.brokers = argv[i + 1];
-    else if (!strcmp(argv[i], "--mock")) o.mock_brokers = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--mode")) o.mode = argv[i + 1];
-    else if (!strcmp(argv[i], "--count")) o.count = atol(argv[i + 1]);
-    else if (!strcmp(argv[i], "--size")) o.size = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--acks")) o.acks = argv[i + 1];
-    else if (!strcmp(argv[i], "--topic")) o.topic = argv[i + 1];
-    else return fprintf(stderr, "sluice-bench: unknown option %s\n", argv[i]), 2;
+    if (!strcmp(argv[i], "--brokers"))
+      o.brokers = argv[i + 1];
+    else if (!strcmp(argv[i], "--mock"))
+      o.mock_brokers = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--mode"))
+      o.mode = argv[i + 1];
+    else if (!strcmp(argv[i], "--count"))
+      o.count = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--size"))
+      o.size = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--acks"))
+      o.acks = argv[i + 1];
+    else if (!strcmp(argv[i], "--topic"))
+      o.topic = argv[i + 1];
+    else
+      return fprintf(stderr, "sluice-bench: unknown option %s\n", argv[i]), 2;
   }
   if (!o.brokers && !o.mock_brokers) {
-    fprintf(stderr, "usage: sluice-bench (--brokers B | --mock N) [--mode produce|consume+produce] "
-                    "[--count N] [--size S] [--acks 1|all] [--topic T]\n");
+    fprintf(stderr,
+            "usage: sluice-bench (--brokers B | --mock N) [--mode produce|consume+produce] "
+            "[--count N] [--size S] [--acks 1|all] [--topic T]\n");
     return 2;
   }
   rd_kafka_t *mock_rk = NULL;
@@ -161,11 +172,13 @@ int main(int argc, char **argv) {
     bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
   }
   int rc = 0;
-  if (strcmp(o.mode, "produce") == 0) rc = produce(&o, bootstrap);
+  if (strcmp(o.mode, "produce") == 0)
+    rc = produce(&o, bootstrap);
   else if (strcmp(o.mode, "consume+produce") == 0) {
     rc = produce(&o, bootstrap);
     if (rc == 0) rc = consume(&o, bootstrap);
-  } else if (strcmp(o.mode, "consume") == 0) rc = consume(&o, bootstrap);
+  } else if (strcmp(o.mode, "consume") == 0)
+    rc = consume(&o, bootstrap);
   if (mc) rd_kafka_mock_cluster_destroy(mc);
   if (mock_rk) rd_kafka_destroy(mock_rk);
   return rc;

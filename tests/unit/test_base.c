@@ -40,8 +40,8 @@ static void varint_roundtrip(int64_t v) {
 }
 
 START_TEST(varint_edges) {
-  int64_t vals[] = {0, 1, -1, 63, -64, 64, -65, 8191, -8192, INT32_MAX, INT32_MIN,
-                    INT64_MAX, INT64_MIN};
+  int64_t vals[] = {0,    1,     -1,        63,        -64,       64,       -65,
+                    8191, -8192, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN};
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) varint_roundtrip(vals[i]);
   /* zigzag: 0->0, -1->1, 1->2, -64 -> 127 (one byte), 64 -> 128 (two bytes) */
   ck_assert_uint_eq(varint_size(-64), 1);

@@ -95,8 +95,9 @@ END_TEST
 START_TEST(unknown_and_later_keys_accepted) {
   struct config c;
   char err[256];
-  ck_assert(parse(&c, "some.unknown.key=1\ncontroller.quorum.voters=1@h:1\n"
-                      "num.io.threads=8\n  node.id = 7  \r\n",
+  ck_assert(parse(&c,
+                  "some.unknown.key=1\ncontroller.quorum.voters=1@h:1\n"
+                  "num.io.threads=8\n  node.id = 7  \r\n",
                   err, sizeof err));
   ck_assert_int_eq(c.node_id, 7);
 }
@@ -105,7 +106,8 @@ END_TEST
 START_TEST(ipv6_and_wildcard_listeners) {
   struct config c;
   char err[256];
-  ck_assert(parse(&c, "listeners=PLAINTEXT://[::1]:9092,CONTROLLER://:9093\n", err, sizeof err));
+  ck_assert(
+      parse(&c, "listeners=PLAINTEXT://[::1]:9092,CONTROLLER://:9093\n", err, sizeof err));
   ck_assert_str_eq(c.listeners[0].host, "::1");
   ck_assert_str_eq(c.listeners[1].host, "");
   ck_assert_int_eq(c.listeners[1].port, 9093);

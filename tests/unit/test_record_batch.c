@@ -9,7 +9,8 @@
 enum { BYTES_MAX = 64 << 20 };
 
 static struct kbytes kb(const char *s) {
-  return s ? (struct kbytes){(const uint8_t *)s, (int32_t)strlen(s)} : (struct kbytes){NULL, -1};
+  return s ? (struct kbytes){(const uint8_t *)s, (int32_t)strlen(s)}
+           : (struct kbytes){NULL, -1};
 }
 
 /* Three records: a plain one, a null key, a null value with two headers. */
@@ -71,21 +72,21 @@ END_TEST
 /* A one-record batch written byte by byte from the protocol guide. */
 START_TEST(golden_batch) {
   static const uint8_t record[] = {
-      0x10,       /* length 8 (zigzag) */
-      0x00,       /* attributes */
-      0x00,       /* timestamp delta 0 */
-      0x00,       /* offset delta 0 */
-      0x02, 'k',  /* key length 1 */
-      0x02, 'v',  /* value length 1 */
-      0x00,       /* no headers */
+      0x10,      /* length 8 (zigzag) */
+      0x00,      /* attributes */
+      0x00,      /* timestamp delta 0 */
+      0x00,      /* offset delta 0 */
+      0x02, 'k', /* key length 1 */
+      0x02, 'v', /* value length 1 */
+      0x00,      /* no headers */
   };
   uint8_t batch[61 + sizeof record] = {0};
   uint32_t length = sizeof batch - 12;
   batch[11] = (uint8_t)length;
-  batch[16] = 2;                                  /* magic */
-  batch[27 + 7] = 0x2a, batch[35 + 7] = 0x2a;     /* timestamps 42 */
-  memset(batch + 43, 0xff, 8 + 2 + 4);            /* producer id/epoch/sequence -1 */
-  batch[60] = 1;                                  /* one record */
+  batch[16] = 2;                              /* magic */
+  batch[27 + 7] = 0x2a, batch[35 + 7] = 0x2a; /* timestamps 42 */
+  memset(batch + 43, 0xff, 8 + 2 + 4);        /* producer id/epoch/sequence -1 */
+  batch[60] = 1;                              /* one record */
   memcpy(batch + 61, record, sizeof record);
   uint32_t crc = crc32c(batch + 21, sizeof batch - 21);
   batch[17] = (uint8_t)(crc >> 24), batch[18] = (uint8_t)(crc >> 16);
