@@ -51,3 +51,19 @@ def test_acks_zero_is_stored(broker):
     n = 2_000
     produce(broker.bootstrap, "acks0", n, acks="0")
     assert consume_confluent(broker.bootstrap, "acks0", n) == n
+
+
+def test_list_offsets_by_time_earliest_latest(broker):
+    from confluent_kafka import Consumer, TopicPartition
+
+    from clients import BASE_TS
+    n = 3_000
+    produce(broker.bootstrap, "times", n, compression="zstd")
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "t"})
+    assert c.get_watermark_offsets(TopicPartition("times", 0), timeout=10) == (0, n)
+    for i in (0, 1, 1234, n - 1):
+        found = c.offsets_for_times([TopicPartition("times", 0, BASE_TS + i)], timeout=10)
+        assert found[0].offset == i, (i, found[0].offset)
+    past_end = c.offsets_for_times([TopicPartition("times", 0, BASE_TS + n + 5)], timeout=10)
+    assert past_end[0].offset == -1
+    c.close()
