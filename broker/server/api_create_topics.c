@@ -90,8 +90,9 @@ static int16_t create_one(struct request *req, const struct create_topics_reques
             rf, rf);
     return fail(req, r, KERR_INVALID_REPLICATION_FACTOR, why);
   }
-  struct topic_config tc;
-  topic_config_init(&tc, &node->cfg);
+  /* In the arena: the response points at its values until it is sent. */
+  struct topic_config *tc = arena_alloc(&req->arena, sizeof *tc);
+  topic_config_init(tc, &node->cfg);
   for (int32_t i = 0; i < ct->configs_count; i++) {
     const struct create_topics_request_creatable_topic_config *c = &ct->configs[i];
     char key[128], value[128];
@@ -102,18 +103,18 @@ static int16_t create_one(struct request *req, const struct create_topics_reques
     key[c->name.len] = 0;
     memcpy(value, c->value.ptr, (size_t)c->value.len);
     value[c->value.len] = 0;
-    if (!topic_config_set(&tc, key, value, why, sizeof why))
+    if (!topic_config_set(tc, key, value, why, sizeof why))
       return fail(req, r, KERR_INVALID_CONFIG, why);
   }
   r->num_partitions = partitions;
   r->replication_factor = (int16_t)rf;
   if (!m->validate_only) {
     struct topic *t;
-    int rc = topic_create(node, name, partitions, &tc, &t);
+    int rc = topic_create(node, name, partitions, tc, &t);
     if (rc != KERR_NONE) return fail(req, r, (int16_t)rc, kerr_name(rc));
     r->topic_id = t->id;
   }
-  describe_configs(req, &tc, r);
+  describe_configs(req, tc, r);
   return KERR_NONE;
 }
 

@@ -1,0 +1,166 @@
+#include "client/consumer.h"
+
+#include <string.h>
+
+#include "base/assert.h"
+#include "proto/api.h"
+#include "proto/errors.h"
+#include "proto/messages_gen.h"
+#include "proto/record_batch.h"
+
+enum { FETCH_VERSION = 11, DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024 };
+
+static void fetch_next(struct kconsumer *c);
+
+void kconsumer_init(struct kconsumer *c, struct env *env, struct kconn *conn,
+                    const struct kconsumer_config *cfg, const struct kconsumer_listener *l) {
+  memset(c, 0, sizeof *c);
+  c->env = env;
+  c->conn = conn;
+  c->cfg = *cfg;
+  c->listener = *l;
+}
+
+void kconsumer_assign(struct kconsumer *c, int32_t partition, int64_t offset) {
+  for (int i = 0; i < c->partition_count; i++)
+    if (c->partitions[i] == partition) {
+      c->offsets[i] = offset;
+      return;
+    }
+  ASSERT(c->partition_count < CONSUMER_PARTITIONS_MAX);
+  c->partitions[c->partition_count] = partition;
+  c->offsets[c->partition_count] = offset;
+  c->partition_count++;
+}
+
+void kconsumer_start(struct kconsumer *c) {
+  c->stopped = false;
+  fetch_next(c);
+}
+
+void kconsumer_stop(struct kconsumer *c) {
+  c->stopped = true;
+  if (c->fetching) kconn_forget(c->conn, c);
+  c->fetching = false;
+  if (c->retry_timer) c->env->timer_cancel(c->env, c->retry_timer);
+  c->retry_timer = 0;
+}
+
+static void retry_fire(void *ctx) {
+  struct kconsumer *c = ctx;
+  c->retry_timer = 0;
+  fetch_next(c);
+}
+
+static void retry_later(struct kconsumer *c) {
+  if (c->stopped || c->retry_timer) return;
+  c->retry_timer =
+      c->env->timer_start(c->env, (uint64_t)c->cfg.retry_backoff_ms * NS_PER_MS, retry_fire, c);
+}
+
+/* Hands over every record at or past the partition's offset, batch by batch
+ * (a batch may start before the offset asked for). */
+static void deliver(struct kconsumer *c, int index, struct krecords records) {
+  struct buf scratch;
+  buf_init(&scratch);
+  const uint8_t *p = records.ptr;
+  size_t left = records.len > 0 ? (size_t)records.len : 0;
+  for (size_t n = 0; left > 0 && n < left; n++) {
+    size_t size = rb_check_one(p, left);
+    if (size == 0) break; /* a partial batch at the end, or corruption: refetch */
+    struct rb_iter it;
+    struct rb_record rec;
+    if (rb_iter_init(&it, p, size, &scratch, DECOMPRESSED_BYTES_MAX) == KERR_NONE) {
+      for (int32_t r = 0; r <= it.h.record_count && rb_iter_next(&it, &rec) == 1; r++) {
+        if (rec.offset < c->offsets[index]) continue;
+        c->offsets[index] = rec.offset + 1;
+        c->listener.polled(c->listener.ctx, c->partitions[index], rec.offset, rec.key,
+                           rec.value);
+      }
+      /* Offsets past the last record (compaction gaps) are skipped too. */
+      int64_t next = it.h.base_offset + it.h.last_offset_delta + 1;
+      if (next > c->offsets[index]) c->offsets[index] = next;
+    }
+    p += size;
+    left -= size;
+  }
+  buf_free(&scratch);
+}
+
+static int partition_index(const struct kconsumer *c, int32_t partition) {
+  for (int i = 0; i < c->partition_count; i++)
+    if (c->partitions[i] == partition) return i;
+  return -1;
+}
+
+static void on_fetch_response(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct kconsumer *c = ctx;
+  c->fetching = false;
+  struct fetch_response resp;
+  if (err == 0 && !fetch_response_decode(body, FETCH_VERSION, &resp, arena)) err = ENV_EINVAL;
+  if (err != 0 || resp.error_code != KERR_NONE) {
+    retry_later(c);
+    return;
+  }
+  bool failed = false;
+  for (int32_t t = 0; t < resp.responses_count; t++) {
+    for (int32_t j = 0; j < resp.responses[t].partitions_count; j++) {
+      struct fetch_response_partition_data *pd = &resp.responses[t].partitions[j];
+      int index = partition_index(c, pd->partition_index);
+      if (index < 0) continue;
+      if (pd->error_code != KERR_NONE) {
+        failed = true;
+        if (c->listener.error)
+          c->listener.error(c->listener.ctx, pd->partition_index, pd->error_code);
+        continue;
+      }
+      c->high_watermarks[index] = pd->high_watermark;
+      deliver(c, index, pd->records);
+    }
+  }
+  if (failed)
+    retry_later(c);
+  else
+    fetch_next(c);
+}
+
+static void encode_fetch(struct wr *w, int16_t version, const void *msg) {
+  fetch_request_encode(w, version, msg);
+}
+
+static void fetch_next(struct kconsumer *c) {
+  if (c->stopped || c->fetching || c->retry_timer || c->partition_count == 0) return;
+  if (!kconn_connected(c->conn)) {
+    kconn_connect(c->conn);
+    retry_later(c);
+    return;
+  }
+  struct fetch_request_fetch_partition parts[CONSUMER_PARTITIONS_MAX];
+  for (int i = 0; i < c->partition_count; i++) {
+    fetch_request_fetch_partition_init(&parts[i]);
+    parts[i].partition = c->partitions[i];
+    parts[i].fetch_offset = c->offsets[i];
+    parts[i].partition_max_bytes = c->cfg.max_bytes;
+  }
+  struct fetch_request_fetch_topic topic;
+  fetch_request_fetch_topic_init(&topic);
+  topic.topic = kstr_of(c->cfg.topic);
+  topic.partitions = parts;
+  topic.partitions_count = c->partition_count;
+  struct fetch_request req;
+  fetch_request_init(&req);
+  req.replica_id = -1;
+  req.max_wait_ms = c->cfg.max_wait_ms;
+  req.min_bytes = 1;
+  req.max_bytes = c->cfg.max_bytes;
+  req.topics = &topic;
+  req.topics_count = 1;
+  req.forgotten_topics_data_count = 0;
+  c->fetching = true;
+  c->fetches++;
+  if (kconn_send(c->conn, API_FETCH, FETCH_VERSION, encode_fetch, &req, on_fetch_response, c) !=
+      0) {
+    c->fetching = false;
+    retry_later(c);
+  }
+}

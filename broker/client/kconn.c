@@ -1,0 +1,133 @@
+#include "client/kconn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/str.h"
+#include "proto/api.h"
+
+void kconn_init(struct kconn *c, struct env *env, const char *host, uint16_t port,
+                const char *client_id) {
+  memset(c, 0, sizeof *c);
+  c->env = env;
+  str_fmt(c->host, sizeof c->host, "%s", host);
+  c->port = port;
+  str_fmt(c->client_id, sizeof c->client_id, "%s", client_id);
+  c->next_correlation_id = 1;
+}
+
+bool kconn_connected(const struct kconn *c) { return c->id != 0 && !c->connecting; }
+int kconn_in_flight(const struct kconn *c) { return c->count; }
+
+static void dropped(void *ctx, int err, struct rd *body, struct arena *arena) {
+  (void)ctx, (void)err, (void)body, (void)arena;
+}
+
+void kconn_forget(struct kconn *c, void *ctx) {
+  for (int i = 0; i < c->count; i++) {
+    struct kconn_request *r = &c->in_flight[(c->head + i) % KCONN_IN_FLIGHT_MAX];
+    if (r->ctx == ctx) {
+      r->fn = dropped;
+      r->ctx = NULL;
+    }
+  }
+}
+
+int kconn_connect(struct kconn *c) {
+  if (c->id != 0) return 0;
+  env_conn_id id;
+  int rc = c->env->connect(c->env, c->host, c->port, KCONN_FRAME_BYTES_MAX, &id);
+  if (rc != 0) return rc;
+  c->id = id;
+  c->connecting = true;
+  return 0;
+}
+
+/* Every request in flight fails with err, oldest first. */
+static void fail_all(struct kconn *c, int err) {
+  struct arena none;
+  arena_init(&none);
+  for (int n = 0; c->count > 0 && n < KCONN_IN_FLIGHT_MAX; n++) {
+    struct kconn_request r = c->in_flight[c->head];
+    c->head = (c->head + 1) % KCONN_IN_FLIGHT_MAX;
+    c->count--;
+    r.fn(r.ctx, err, NULL, &none);
+  }
+  ASSERT(c->count == 0);
+}
+
+void kconn_close(struct kconn *c) {
+  if (c->id != 0) c->env->close(c->env, c->id);
+  c->id = 0;
+  c->connecting = false;
+  fail_all(c, ENV_ECONNRESET);
+}
+
+void kconn_on_connected(struct kconn *c, int err) {
+  if (err != 0) {
+    c->id = 0;
+    c->connecting = false;
+    fail_all(c, err);
+    return;
+  }
+  c->connecting = false;
+}
+
+void kconn_on_closed(struct kconn *c, int err) {
+  c->id = 0;
+  c->connecting = false;
+  fail_all(c, err ? err : ENV_ECONNRESET);
+}
+
+int kconn_send(struct kconn *c, int16_t api_key, int16_t api_version, kconn_encode_fn encode,
+               const void *msg, kconn_response_fn fn, void *ctx) {
+  if (!kconn_connected(c)) return ENV_ECONNREFUSED;
+  if (c->count == KCONN_IN_FLIGHT_MAX) return ENV_ENOMEM;
+  int header_version = api_request_header_version(api_key, api_version);
+  ASSERT(header_version >= 1);
+  int32_t correlation_id = c->next_correlation_id++;
+  if (c->next_correlation_id == INT32_MAX) c->next_correlation_id = 1;
+  struct wr w;
+  wr_init(&w);
+  wr_i16(&w, api_key);
+  wr_i16(&w, api_version);
+  wr_i32(&w, correlation_id);
+  wr_string(&w, kstr_of(c->client_id), false);
+  if (header_version >= 2) wr_uvarint(&w, 0);
+  encode(&w, api_version, msg);
+  struct env_iov iov[8];
+  int n = wr_iov(&w, 0, iov, 8);
+  int rc = c->env->send(c->env, c->id, iov, n);
+  wr_free(&w);
+  if (rc != 0 || !fn) return rc;
+  int tail = (c->head + c->count) % KCONN_IN_FLIGHT_MAX;
+  c->in_flight[tail] = (struct kconn_request){correlation_id, api_key, api_version, fn, ctx};
+  c->count++;
+  return 0;
+}
+
+void kconn_on_frame(struct kconn *c, uint8_t *data, size_t len) {
+  struct rd r;
+  rd_init(&r, data, len);
+  int32_t correlation_id = rd_i32(&r);
+  if (r.err || c->count == 0 || c->in_flight[c->head].correlation_id != correlation_id) {
+    /* A response we did not ask for: the stream cannot be trusted. */
+    env_log(c->env, ENV_LOG_WARN, "client %s: unexpected response %d from %s:%d", c->client_id,
+            correlation_id, c->host, c->port);
+    free(data);
+    kconn_close(c);
+    return;
+  }
+  struct kconn_request req = c->in_flight[c->head];
+  c->head = (c->head + 1) % KCONN_IN_FLIGHT_MAX;
+  c->count--;
+  if (req.api_key != API_API_VERSIONS &&
+      api_response_header_version(req.api_key, req.api_version) >= 1)
+    rd_skip_tagged_fields(&r);
+  struct arena arena;
+  arena_init(&arena);
+  req.fn(req.ctx, r.err ? ENV_EINVAL : 0, r.err ? NULL : &r, &arena);
+  arena_free(&arena);
+  free(data);
+}

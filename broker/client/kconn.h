@@ -1,0 +1,67 @@
+/* A client's connection to one broker, over env.h: requests go out with
+ * correlation ids and the request header their version needs; responses come
+ * back in order (Kafka answers a connection's requests in the order sent)
+ * and are matched to their callbacks. Used by the simulator's clients and,
+ * later, by the brokers' own replica fetchers and Raft RPCs. */
+#ifndef SLUICE_KCONN_H
+#define SLUICE_KCONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "env.h"
+#include "proto/wire.h"
+
+enum { KCONN_IN_FLIGHT_MAX = 1024, KCONN_FRAME_BYTES_MAX = 100 * 1024 * 1024 };
+
+/* The response body (after its header), or err != 0 and body == NULL when
+ * the connection failed first. The arena lives until the callback returns. */
+typedef void (*kconn_response_fn)(void *ctx, int err, struct rd *body, struct arena *arena);
+typedef void (*kconn_encode_fn)(struct wr *w, int16_t version, const void *msg);
+
+struct kconn_request {
+  int32_t correlation_id;
+  int16_t api_key;
+  int16_t api_version;
+  kconn_response_fn fn;
+  void *ctx;
+};
+
+struct kconn {
+  struct env *env;
+  char host[128];
+  uint16_t port;
+  char client_id[64];
+  env_conn_id id; /* 0 while not connected */
+  bool connecting;
+  int32_t next_correlation_id;
+  struct kconn_request in_flight[KCONN_IN_FLIGHT_MAX]; /* a ring, oldest first */
+  int head;
+  int count;
+};
+
+void kconn_init(struct kconn *c, struct env *env, const char *host, uint16_t port,
+                const char *client_id);
+/* Fails every request in flight with ENV_ECONNRESET and closes. */
+void kconn_close(struct kconn *c);
+bool kconn_connected(const struct kconn *c);
+/* Starts connecting if not connected (ENV_* on immediate failure). */
+int kconn_connect(struct kconn *c);
+/* Encodes and sends a request; fn is called with the response, or with an
+ * error if the connection fails first. fn NULL: no response is expected
+ * (Produce with acks=0). Returns 0 or ENV_E* (not connected, too many in
+ * flight, send failed); fn is not called then. */
+int kconn_send(struct kconn *c, int16_t api_key, int16_t api_version, kconn_encode_fn encode,
+               const void *msg, kconn_response_fn fn, void *ctx);
+int kconn_in_flight(const struct kconn *c);
+/* Its owner is going away: the responses of requests made with ctx are
+ * read and dropped, their callbacks never run. */
+void kconn_forget(struct kconn *c, void *ctx);
+
+/* The owner routes its env callbacks here. */
+void kconn_on_connected(struct kconn *c, int err);
+void kconn_on_frame(struct kconn *c, uint8_t *data, size_t len);
+void kconn_on_closed(struct kconn *c, int err);
+
+#endif
