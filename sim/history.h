@@ -1,0 +1,52 @@
+/* What the simulated clients did and saw, in virtual time: every send, ack,
+ * failure and poll, with the value's unique id. The checkers read it after
+ * the run (Jepsen's queue model: a value is sent once and should be read at
+ * exactly one offset). */
+#ifndef SLUICE_SIM_HISTORY_H
+#define SLUICE_SIM_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum history_kind { HISTORY_SEND, HISTORY_ACK, HISTORY_FAIL, HISTORY_POLL };
+
+struct history_event {
+  uint64_t time_ns;
+  enum history_kind kind;
+  int32_t client; /* producer or consumer number */
+  int32_t partition;
+  uint64_t value;   /* the value's id */
+  int64_t offset;   /* ack and poll; -1 if none (acks=0) */
+  int32_t error;    /* fail */
+  bool durable_ack; /* ack of an acks=all send */
+};
+
+struct history {
+  struct history_event *events;
+  size_t count;
+  size_t cap;
+  uint64_t values_max; /* one past the largest value id seen */
+};
+
+void history_init(struct history *h);
+void history_free(struct history *h);
+void history_add(struct history *h, const struct history_event *e);
+
+/* One checker's verdict: how many violations, and the first one in words. */
+struct check_result {
+  const char *name;
+  size_t violations;
+  char first[256];
+};
+
+enum { CHECKERS_MAX = 8 };
+
+/* Runs every checker over the history; `final_read` says the last polls are
+ * a complete read of every partition (the liveness phase), so an
+ * acknowledged value never polled is lost, not just unseen yet. Returns
+ * the number of results written. */
+int history_check(const struct history *h, bool final_read, struct check_result *out,
+                  int out_max);
+
+#endif
