@@ -1,0 +1,467 @@
+#include "sim/scenario.h"
+
+#include <ctype.h>
+#include <libfyaml.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const action_names[FAULT_ACTION_COUNT] = {
+    [FAULT_KILL] = "kill",           [FAULT_SHUTDOWN] = "shutdown",
+    [FAULT_RESTART] = "restart",     [FAULT_PAUSE] = "pause",
+    [FAULT_RESUME] = "resume",       [FAULT_PARTITION] = "partition",
+    [FAULT_HEAL] = "heal",           [FAULT_CLOCK_JUMP] = "clock-jump",
+    [FAULT_DISK_FULL] = "disk-full", [FAULT_DISK_FREE] = "disk-free",
+    [FAULT_DISK_SLOW] = "slow-disk", [FAULT_DISK_CORRUPT] = "corrupt",
+    [FAULT_DISK_EIO] = "disk-eio",
+};
+
+static const char *const checker_names[] = {
+    "lost-write",        "duplicate", "inconsistent-offsets", "nonmonotonic-send",
+    "nonmonotonic-poll", "poll-skip", "unseen",
+};
+
+const char *fault_action_name(enum fault_action action) {
+  return action < FAULT_ACTION_COUNT ? action_names[action] : "?";
+}
+
+struct parser {
+  const char *path;
+  char *err;
+  size_t err_cap;
+  bool failed;
+};
+
+static int line_of(struct fy_node *n) {
+  struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
+  const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+  return m ? m->line + 1 : 0;
+}
+
+__attribute__((format(printf, 3, 4))) static bool fail(struct parser *p, int line,
+                                                        const char *fmt, ...) {
+  if (p->failed) return false;
+  p->failed = true;
+  int n = snprintf(p->err, p->err_cap, "%s:%d: ", p->path, line);
+  va_list ap;
+  va_start(ap, fmt);
+  if (n >= 0 && (size_t)n < p->err_cap) vsnprintf(p->err + n, p->err_cap - (size_t)n, fmt, ap);
+  va_end(ap);
+  return false;
+}
+
+static bool scalar(struct parser *p, struct fy_node *key, struct fy_node *v, char *out,
+                   size_t cap) {
+  if (!v || !fy_node_is_scalar(v))
+    return fail(p, line_of(key), "%s: expected a single value", fy_node_get_scalar0(key));
+  const char *s = fy_node_get_scalar0(v);
+  if (!s || strlen(s) >= cap)
+    return fail(p, line_of(v), "%s: value too long", fy_node_get_scalar0(key));
+  strcpy(out, s);
+  return true;
+}
+
+static bool integer(struct parser *p, struct fy_node *key, struct fy_node *v, int64_t min,
+                    int64_t max, int64_t *out) {
+  char text[64];
+  if (!scalar(p, key, v, text, sizeof text)) return false;
+  char *end;
+  long long n = strtoll(text, &end, 10);
+  if (end == text || *end || n < min || n > max)
+    return fail(p, line_of(v), "%s: expected an integer in [%lld, %lld], got \"%s\"",
+                fy_node_get_scalar0(key), (long long)min, (long long)max, text);
+  *out = n;
+  return true;
+}
+
+/* "250ms", "10s", "2m" (a bare number is refused: say the unit). */
+static bool duration(struct parser *p, struct fy_node *key, struct fy_node *v, int64_t *ms) {
+  char text[64];
+  if (!scalar(p, key, v, text, sizeof text)) return false;
+  char *end;
+  long long n = strtoll(text, &end, 10);
+  int64_t unit = !strcmp(end, "ms") ? 1 : !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000 : 0;
+  if (end == text || unit == 0 || n < -86400000 || n > 86400000)
+    return fail(p, line_of(v), "%s: expected a duration like 500ms, 10s or 2m, got \"%s\"",
+                fy_node_get_scalar0(key), text);
+  *ms = n * unit;
+  return true;
+}
+
+typedef bool (*field_fn)(struct parser *p, struct scenario *s, struct fy_node *key,
+                         struct fy_node *v);
+
+struct field {
+  const char *name;
+  field_fn fn;
+};
+
+static bool each_pair(struct parser *p, struct scenario *s, struct fy_node *map,
+                      struct fy_node *owner, const struct field *fields, size_t n,
+                      const char *where) {
+  if (!map || !fy_node_is_mapping(map))
+    return fail(p, line_of(owner), "%s: expected a mapping", where);
+  void *it = NULL;
+  struct fy_node_pair *pair;
+  while (!p->failed && (pair = fy_node_mapping_iterate(map, &it))) {
+    struct fy_node *key = fy_node_pair_key(pair), *v = fy_node_pair_value(pair);
+    const char *name = fy_node_get_scalar0(key);
+    size_t i = 0;
+    while (i < n && (!name || strcmp(name, fields[i].name))) i++;
+    if (i == n) return fail(p, line_of(key), "%s: unknown key \"%s\"", where, name ? name : "?");
+    fields[i].fn(p, s, key, v);
+  }
+  return !p->failed;
+}
+
+/* ---- top-level fields ---- */
+
+static bool f_name(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  return scalar(p, k, v, s->name, sizeof s->name);
+}
+static bool f_description(struct parser *p, struct scenario *s, struct fy_node *k,
+                          struct fy_node *v) {
+  return scalar(p, k, v, s->description, sizeof s->description);
+}
+static bool f_duration(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  return duration(p, k, v, &s->duration_ms);
+}
+static bool f_liveness(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  return duration(p, k, v, &s->liveness_ms);
+}
+
+static bool f_nodes(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  int64_t n;
+  if (!integer(p, k, v, 1, SCENARIO_NODES_MAX, &n)) return false;
+  s->nodes = (int32_t)n;
+  return true;
+}
+
+static bool f_config(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  if (!v || !fy_node_is_mapping(v)) return fail(p, line_of(k), "config: expected a mapping");
+  void *it = NULL;
+  struct fy_node_pair *pair;
+  while ((pair = fy_node_mapping_iterate(v, &it))) {
+    if (s->config_count == SCENARIO_CONFIG_MAX)
+      return fail(p, line_of(k), "config: more than %d keys", SCENARIO_CONFIG_MAX);
+    struct scenario_kv *kv = &s->config[s->config_count++];
+    if (!scalar(p, k, fy_node_pair_key(pair), kv->key, sizeof kv->key) ||
+        !scalar(p, fy_node_pair_key(pair), fy_node_pair_value(pair), kv->value,
+                sizeof kv->value))
+      return false;
+  }
+  return true;
+}
+
+static const struct field cluster_fields[] = {{"nodes", f_nodes}, {"config", f_config}};
+
+static bool f_cluster(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  return each_pair(p, s, v, k, cluster_fields, 2, "cluster");
+}
+
+static struct scenario_topic *topic_now;
+
+static bool f_topic_name(struct parser *p, struct scenario *s, struct fy_node *k,
+                         struct fy_node *v) {
+  (void)s;
+  return scalar(p, k, v, topic_now->name, sizeof topic_now->name);
+}
+static bool f_topic_partitions(struct parser *p, struct scenario *s, struct fy_node *k,
+                               struct fy_node *v) {
+  (void)s;
+  int64_t n;
+  if (!integer(p, k, v, 1, 64, &n)) return false;
+  topic_now->partitions = (int32_t)n;
+  return true;
+}
+static bool f_topic_rf(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  (void)s;
+  int64_t n;
+  if (!integer(p, k, v, 1, SCENARIO_NODES_MAX, &n)) return false;
+  topic_now->replication_factor = (int16_t)n;
+  return true;
+}
+
+static const struct field topic_fields[] = {{"name", f_topic_name},
+                                            {"partitions", f_topic_partitions},
+                                            {"replication_factor", f_topic_rf}};
+
+static bool f_topics(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  if (!v || !fy_node_is_sequence(v)) return fail(p, line_of(k), "topics: expected a list");
+  void *it = NULL;
+  struct fy_node *item;
+  while (!p->failed && (item = fy_node_sequence_iterate(v, &it))) {
+    if (s->topic_count == SCENARIO_TOPICS_MAX)
+      return fail(p, line_of(k), "topics: more than %d", SCENARIO_TOPICS_MAX);
+    topic_now = &s->topics[s->topic_count++];
+    *topic_now = (struct scenario_topic){.partitions = 1, .replication_factor = 1};
+    if (!each_pair(p, s, item, k, topic_fields, 3, "topics")) return false;
+    if (!topic_now->name[0]) return fail(p, line_of(k), "topics: a topic needs a name");
+  }
+  return !p->failed;
+}
+
+static bool f_producers(struct parser *p, struct scenario *s, struct fy_node *k,
+                        struct fy_node *v) {
+  int64_t n;
+  if (!integer(p, k, v, 0, 64, &n)) return false;
+  s->producers = (int32_t)n;
+  return true;
+}
+static bool f_consumers(struct parser *p, struct scenario *s, struct fy_node *k,
+                        struct fy_node *v) {
+  int64_t n;
+  if (!integer(p, k, v, 0, 64, &n)) return false;
+  s->consumers = (int32_t)n;
+  return true;
+}
+static bool f_rate(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  int64_t n;
+  if (!integer(p, k, v, 1, 1000000, &n)) return false;
+  s->rate_per_s = (int32_t)n;
+  return true;
+}
+static bool f_value_bytes(struct parser *p, struct scenario *s, struct fy_node *k,
+                          struct fy_node *v) {
+  int64_t n;
+  if (!integer(p, k, v, 16, 1 << 20, &n)) return false;
+  s->value_bytes = (int32_t)n;
+  return true;
+}
+static bool f_acks(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  char text[16];
+  if (!scalar(p, k, v, text, sizeof text)) return false;
+  if (!strcmp(text, "all") || !strcmp(text, "-1")) s->acks = -1;
+  else if (!strcmp(text, "1")) s->acks = 1;
+  else if (!strcmp(text, "0")) s->acks = 0;
+  else return fail(p, line_of(v), "acks: expected 0, 1 or all, got \"%s\"", text);
+  return true;
+}
+
+static const struct field workload_fields[] = {
+    {"producers", f_producers}, {"consumers", f_consumers},     {"rate", f_rate},
+    {"acks", f_acks},           {"value_bytes", f_value_bytes},
+};
+
+static bool f_workload(struct parser *p, struct scenario *s, struct fy_node *k,
+                       struct fy_node *v) {
+  return each_pair(p, s, v, k, workload_fields, 5, "workload");
+}
+
+/* "node 2", "client 1", "leader(topic,0)", "controller", "random". */
+static bool target(struct parser *p, struct fy_node *v, struct fault *f) {
+  char text[SCENARIO_TEXT_BYTES];
+  if (!v || !fy_node_is_scalar(v) || strlen(fy_node_get_scalar0(v)) >= sizeof text)
+    return fail(p, line_of(v), "target: expected node N, client N, leader(topic,p), "
+                               "controller or random");
+  strcpy(text, fy_node_get_scalar0(v));
+  int id, part;
+  char topic[SCENARIO_TEXT_BYTES], rest[4];
+  if (sscanf(text, "node %d%1s", &id, rest) == 1) {
+    f->target = TARGET_NODE;
+    f->target_id = id;
+  } else if (sscanf(text, "client %d%1s", &id, rest) == 1) {
+    f->target = TARGET_CLIENT;
+    f->target_id = id;
+  } else if (sscanf(text, "leader(%127[^,],%d)%1s", topic, &part, rest) == 2) {
+    f->target = TARGET_LEADER;
+    strcpy(f->topic, topic);
+    f->partition = part;
+  } else if (!strcmp(text, "controller")) {
+    f->target = TARGET_CONTROLLER;
+  } else if (!strcmp(text, "random")) {
+    f->target = TARGET_RANDOM;
+  } else {
+    return fail(p, line_of(v), "target: \"%s\" is not node N, client N, leader(topic,p), "
+                               "controller or random", text);
+  }
+  return true;
+}
+
+static struct fault *fault_now;
+
+static bool f_at(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  (void)s;
+  return duration(p, k, v, &fault_now->at_ms);
+}
+static bool f_action(struct parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
+  (void)s;
+  char text[32];
+  if (!scalar(p, k, v, text, sizeof text)) return false;
+  for (int a = 0; a < FAULT_ACTION_COUNT; a++)
+    if (!strcmp(text, action_names[a])) {
+      fault_now->action = (enum fault_action)a;
+      return true;
+    }
+  return fail(p, line_of(v), "action: unknown action \"%s\"", text);
+}
+static bool f_target(struct parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
+  (void)s, (void)k;
+  return target(p, v, fault_now);
+}
+static bool f_amount(struct parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
+  (void)s;
+  const char *text = v && fy_node_is_scalar(v) ? fy_node_get_scalar0(v) : "";
+  size_t n = strlen(text);
+  if (n > 1 && isalpha((unsigned char)text[n - 1])) return duration(p, k, v, &fault_now->amount);
+  return integer(p, k, v, 0, INT32_MAX, &fault_now->amount);
+}
+
+static const struct field fault_fields[] = {
+    {"at", f_at}, {"action", f_action}, {"target", f_target}, {"amount", f_amount}};
+
+static bool f_faults(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  if (!v || !fy_node_is_sequence(v)) return fail(p, line_of(k), "faults: expected a list");
+  void *it = NULL;
+  struct fy_node *item;
+  int64_t last_at = 0;
+  while (!p->failed && (item = fy_node_sequence_iterate(v, &it))) {
+    if (s->fault_count == SCENARIO_FAULTS_MAX)
+      return fail(p, line_of(k), "faults: more than %d", SCENARIO_FAULTS_MAX);
+    fault_now = &s->faults[s->fault_count++];
+    *fault_now = (struct fault){.at_ms = -1, .action = FAULT_ACTION_COUNT,
+                                .target = TARGET_NONE, .amount = 1};
+    struct fy_node *first = fy_node_is_mapping(item) ? fy_node_pair_key(
+                                                           fy_node_mapping_get_by_index(item, 0))
+                                                     : k;
+    fault_now->line = line_of(first);
+    if (!each_pair(p, s, item, k, fault_fields, 4, "faults")) return false;
+    if (fault_now->at_ms < 0) return fail(p, fault_now->line, "faults: each fault needs at:");
+    if (fault_now->action == FAULT_ACTION_COUNT)
+      return fail(p, fault_now->line, "faults: each fault needs action:");
+    if (fault_now->target == TARGET_NONE && fault_now->action != FAULT_HEAL)
+      return fail(p, fault_now->line, "faults: %s needs a target", action_names[fault_now->action]);
+    if (fault_now->at_ms < last_at)
+      return fail(p, fault_now->line, "faults: not in time order (%lldms after %lldms)",
+                  (long long)fault_now->at_ms, (long long)last_at);
+    last_at = fault_now->at_ms;
+  }
+  return !p->failed;
+}
+
+static bool names(struct parser *p, struct fy_node *k, struct fy_node *v, char (*out)[32],
+                  int *count) {
+  if (!v || !fy_node_is_sequence(v)) return fail(p, line_of(k), "expected a list of checkers");
+  void *it = NULL;
+  struct fy_node *item;
+  while ((item = fy_node_sequence_iterate(v, &it))) {
+    const char *name = fy_node_is_scalar(item) ? fy_node_get_scalar0(item) : NULL;
+    size_t i = 0;
+    while (name && i < sizeof checker_names / sizeof checker_names[0] && strcmp(name, checker_names[i]))
+      i++;
+    if (!name || i == sizeof checker_names / sizeof checker_names[0])
+      return fail(p, line_of(item), "unknown checker \"%s\"", name ? name : "?");
+    if (*count == SCENARIO_NAMES_MAX) return fail(p, line_of(item), "too many checkers");
+    strcpy(out[(*count)++], name);
+  }
+  return true;
+}
+
+static bool f_must_pass(struct parser *p, struct scenario *s, struct fy_node *k,
+                        struct fy_node *v) {
+  return names(p, k, v, s->must_pass, &s->must_pass_count);
+}
+static bool f_allow(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  return names(p, k, v, s->allowed, &s->allowed_count);
+}
+static bool f_max_unavail(struct parser *p, struct scenario *s, struct fy_node *k,
+                          struct fy_node *v) {
+  return duration(p, k, v, &s->max_unavailability_ms);
+}
+
+static const struct field expect_fields[] = {
+    {"checkers", f_must_pass}, {"allow", f_allow}, {"max_unavailability", f_max_unavail}};
+
+static bool f_expect(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  return each_pair(p, s, v, k, expect_fields, 3, "expect");
+}
+
+static const struct field top_fields[] = {
+    {"name", f_name},         {"description", f_description}, {"duration", f_duration},
+    {"liveness", f_liveness}, {"cluster", f_cluster},         {"topics", f_topics},
+    {"workload", f_workload}, {"faults", f_faults},           {"expect", f_expect},
+};
+
+static void defaults(struct scenario *s) {
+  memset(s, 0, sizeof *s);
+  s->duration_ms = 30000;
+  s->liveness_ms = 30000;
+  s->nodes = 1;
+  s->producers = 1;
+  s->acks = -1;
+  s->rate_per_s = 100;
+  s->value_bytes = 100;
+  s->consumers = 1;
+  s->max_unavailability_ms = -1;
+}
+
+static bool validate(struct parser *p, struct scenario *s) {
+  for (int i = 0; i < s->fault_count; i++) {
+    struct fault *f = &s->faults[i];
+    if (f->target == TARGET_NODE && (f->target_id < 1 || f->target_id > s->nodes))
+      return fail(p, f->line, "target: node %d does not exist (nodes: %d)", f->target_id,
+                  s->nodes);
+    if (f->at_ms > s->duration_ms)
+      return fail(p, f->line, "at: %lldms is after the end of the run (%lldms)",
+                  (long long)f->at_ms, (long long)s->duration_ms);
+  }
+  for (int i = 0; i < s->topic_count; i++)
+    if (s->topics[i].replication_factor > s->nodes)
+      return fail(p, 0, "topic %s: replication_factor %d exceeds nodes %d", s->topics[i].name,
+                  s->topics[i].replication_factor, s->nodes);
+  return true;
+}
+
+bool scenario_parse(const char *path, const char *text, size_t len, struct scenario *out,
+                    char *err, size_t err_cap) {
+  struct parser p = {.path = path, .err = err, .err_cap = err_cap};
+  defaults(out);
+  struct fy_diag_cfg dcfg;
+  fy_diag_cfg_default(&dcfg);
+  dcfg.fp = NULL;
+  dcfg.output_fn = NULL;
+  struct fy_diag *diag = fy_diag_create(&dcfg);
+  struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag};
+  struct fy_document *doc = fy_document_build_from_string(&cfg, text, len);
+  if (!doc) {
+    int line = 0;
+    const char *msg = "not valid YAML";
+    void *it = NULL;
+    struct fy_diag_error *e = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
+    if (e) {
+      line = e->line + 1;
+      msg = e->msg;
+    }
+    fail(&p, line, "%s", msg);
+    if (diag) fy_diag_destroy(diag);
+    return false;
+  }
+  struct fy_node *root = fy_document_root(doc);
+  if (!root || !fy_node_is_mapping(root)) fail(&p, 1, "expected a mapping at the top");
+  else each_pair(&p, out, root, NULL, top_fields, sizeof top_fields / sizeof top_fields[0],
+                 "scenario");
+  if (!p.failed) validate(&p, out);
+  fy_document_destroy(doc);
+  if (diag) fy_diag_destroy(diag);
+  return !p.failed;
+}
+
+bool scenario_load(const char *path, struct scenario *out, char *err, size_t err_cap) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, err_cap, "%s: cannot open", path);
+    return false;
+  }
+  static char text[1 << 20];
+  size_t n = fread(text, 1, sizeof text, f);
+  fclose(f);
+  if (n == sizeof text) {
+    snprintf(err, err_cap, "%s: larger than 1 MiB", path);
+    return false;
+  }
+  return scenario_parse(path, text, n, out, err, err_cap);
+}
