@@ -18,8 +18,8 @@ static const char *const action_names[FAULT_ACTION_COUNT] = {
 };
 
 static const char *const checker_names[] = {
-    "lost-write",        "duplicate", "inconsistent-offsets", "nonmonotonic-send",
-    "nonmonotonic-poll", "poll-skip", "unseen",
+    "lost-write", "duplicate", "inconsistent-offsets", "nonmonotonic-send", "nonmonotonic-poll",
+    "poll-skip",  "unseen",
 };
 
 const char *fault_action_name(enum fault_action action) {
@@ -40,7 +40,7 @@ static int line_of(struct fy_node *n) {
 }
 
 __attribute__((format(printf, 3, 4))) static bool fail(struct parser *p, int line,
-                                                        const char *fmt, ...) {
+                                                       const char *fmt, ...) {
   if (p->failed) return false;
   p->failed = true;
   int n = snprintf(p->err, p->err_cap, "%s:%d: ", p->path, line);
@@ -81,7 +81,10 @@ static bool duration(struct parser *p, struct fy_node *key, struct fy_node *v, i
   if (!scalar(p, key, v, text, sizeof text)) return false;
   char *end;
   long long n = strtoll(text, &end, 10);
-  int64_t unit = !strcmp(end, "ms") ? 1 : !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000 : 0;
+  int64_t unit = !strcmp(end, "ms")  ? 1
+                 : !strcmp(end, "s") ? 1000
+                 : !strcmp(end, "m") ? 60000
+                                     : 0;
   if (end == text || unit == 0 || n < -86400000 || n > 86400000)
     return fail(p, line_of(v), "%s: expected a duration like 500ms, 10s or 2m, got \"%s\"",
                 fy_node_get_scalar0(key), text);
@@ -109,7 +112,8 @@ static bool each_pair(struct parser *p, struct scenario *s, struct fy_node *map,
     const char *name = fy_node_get_scalar0(key);
     size_t i = 0;
     while (i < n && (!name || strcmp(name, fields[i].name))) i++;
-    if (i == n) return fail(p, line_of(key), "%s: unknown key \"%s\"", where, name ? name : "?");
+    if (i == n)
+      return fail(p, line_of(key), "%s: unknown key \"%s\"", where, name ? name : "?");
     fields[i].fn(p, s, key, v);
   }
   return !p->failed;
@@ -124,21 +128,25 @@ static bool f_description(struct parser *p, struct scenario *s, struct fy_node *
                           struct fy_node *v) {
   return scalar(p, k, v, s->description, sizeof s->description);
 }
-static bool f_duration(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_duration(struct parser *p, struct scenario *s, struct fy_node *k,
+                       struct fy_node *v) {
   return duration(p, k, v, &s->duration_ms);
 }
-static bool f_liveness(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_liveness(struct parser *p, struct scenario *s, struct fy_node *k,
+                       struct fy_node *v) {
   return duration(p, k, v, &s->liveness_ms);
 }
 
-static bool f_nodes(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_nodes(struct parser *p, struct scenario *s, struct fy_node *k,
+                    struct fy_node *v) {
   int64_t n;
   if (!integer(p, k, v, 1, SCENARIO_NODES_MAX, &n)) return false;
   s->nodes = (int32_t)n;
   return true;
 }
 
-static bool f_config(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_config(struct parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
   if (!v || !fy_node_is_mapping(v)) return fail(p, line_of(k), "config: expected a mapping");
   void *it = NULL;
   struct fy_node_pair *pair;
@@ -156,7 +164,8 @@ static bool f_config(struct parser *p, struct scenario *s, struct fy_node *k, st
 
 static const struct field cluster_fields[] = {{"nodes", f_nodes}, {"config", f_config}};
 
-static bool f_cluster(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_cluster(struct parser *p, struct scenario *s, struct fy_node *k,
+                      struct fy_node *v) {
   return each_pair(p, s, v, k, cluster_fields, 2, "cluster");
 }
 
@@ -175,7 +184,8 @@ static bool f_topic_partitions(struct parser *p, struct scenario *s, struct fy_n
   topic_now->partitions = (int32_t)n;
   return true;
 }
-static bool f_topic_rf(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_topic_rf(struct parser *p, struct scenario *s, struct fy_node *k,
+                       struct fy_node *v) {
   (void)s;
   int64_t n;
   if (!integer(p, k, v, 1, SCENARIO_NODES_MAX, &n)) return false;
@@ -187,7 +197,8 @@ static const struct field topic_fields[] = {{"name", f_topic_name},
                                             {"partitions", f_topic_partitions},
                                             {"replication_factor", f_topic_rf}};
 
-static bool f_topics(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_topics(struct parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
   if (!v || !fy_node_is_sequence(v)) return fail(p, line_of(k), "topics: expected a list");
   void *it = NULL;
   struct fy_node *item;
@@ -232,10 +243,14 @@ static bool f_value_bytes(struct parser *p, struct scenario *s, struct fy_node *
 static bool f_acks(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
   char text[16];
   if (!scalar(p, k, v, text, sizeof text)) return false;
-  if (!strcmp(text, "all") || !strcmp(text, "-1")) s->acks = -1;
-  else if (!strcmp(text, "1")) s->acks = 1;
-  else if (!strcmp(text, "0")) s->acks = 0;
-  else return fail(p, line_of(v), "acks: expected 0, 1 or all, got \"%s\"", text);
+  if (!strcmp(text, "all") || !strcmp(text, "-1"))
+    s->acks = -1;
+  else if (!strcmp(text, "1"))
+    s->acks = 1;
+  else if (!strcmp(text, "0"))
+    s->acks = 0;
+  else
+    return fail(p, line_of(v), "acks: expected 0, 1 or all, got \"%s\"", text);
   return true;
 }
 
@@ -253,8 +268,9 @@ static bool f_workload(struct parser *p, struct scenario *s, struct fy_node *k,
 static bool target(struct parser *p, struct fy_node *v, struct fault *f) {
   char text[SCENARIO_TEXT_BYTES];
   if (!v || !fy_node_is_scalar(v) || strlen(fy_node_get_scalar0(v)) >= sizeof text)
-    return fail(p, line_of(v), "target: expected node N, client N, leader(topic,p), "
-                               "controller or random");
+    return fail(p, line_of(v),
+                "target: expected node N, client N, leader(topic,p), "
+                "controller or random");
   strcpy(text, fy_node_get_scalar0(v));
   int id, part;
   char topic[SCENARIO_TEXT_BYTES], rest[4];
@@ -273,8 +289,10 @@ static bool target(struct parser *p, struct fy_node *v, struct fault *f) {
   } else if (!strcmp(text, "random")) {
     f->target = TARGET_RANDOM;
   } else {
-    return fail(p, line_of(v), "target: \"%s\" is not node N, client N, leader(topic,p), "
-                               "controller or random", text);
+    return fail(p, line_of(v),
+                "target: \"%s\" is not node N, client N, leader(topic,p), "
+                "controller or random",
+                text);
   }
   return true;
 }
@@ -307,14 +325,16 @@ static bool f_amount(struct parser *p, struct scenario *s, struct fy_node *k,
   (void)s;
   const char *text = v && fy_node_is_scalar(v) ? fy_node_get_scalar0(v) : "";
   size_t n = strlen(text);
-  if (n > 1 && isalpha((unsigned char)text[n - 1])) return duration(p, k, v, &fault_now->amount);
+  if (n > 1 && isalpha((unsigned char)text[n - 1]))
+    return duration(p, k, v, &fault_now->amount);
   return integer(p, k, v, 0, INT32_MAX, &fault_now->amount);
 }
 
 static const struct field fault_fields[] = {
     {"at", f_at}, {"action", f_action}, {"target", f_target}, {"amount", f_amount}};
 
-static bool f_faults(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_faults(struct parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
   if (!v || !fy_node_is_sequence(v)) return fail(p, line_of(k), "faults: expected a list");
   void *it = NULL;
   struct fy_node *item;
@@ -323,18 +343,18 @@ static bool f_faults(struct parser *p, struct scenario *s, struct fy_node *k, st
     if (s->fault_count == SCENARIO_FAULTS_MAX)
       return fail(p, line_of(k), "faults: more than %d", SCENARIO_FAULTS_MAX);
     fault_now = &s->faults[s->fault_count++];
-    *fault_now = (struct fault){.at_ms = -1, .action = FAULT_ACTION_COUNT,
-                                .target = TARGET_NONE, .amount = 1};
-    struct fy_node *first = fy_node_is_mapping(item) ? fy_node_pair_key(
-                                                           fy_node_mapping_get_by_index(item, 0))
-                                                     : k;
+    *fault_now = (struct fault){
+        .at_ms = -1, .action = FAULT_ACTION_COUNT, .target = TARGET_NONE, .amount = 1};
+    struct fy_node *first =
+        fy_node_is_mapping(item) ? fy_node_pair_key(fy_node_mapping_get_by_index(item, 0)) : k;
     fault_now->line = line_of(first);
     if (!each_pair(p, s, item, k, fault_fields, 4, "faults")) return false;
     if (fault_now->at_ms < 0) return fail(p, fault_now->line, "faults: each fault needs at:");
     if (fault_now->action == FAULT_ACTION_COUNT)
       return fail(p, fault_now->line, "faults: each fault needs action:");
     if (fault_now->target == TARGET_NONE && fault_now->action != FAULT_HEAL)
-      return fail(p, fault_now->line, "faults: %s needs a target", action_names[fault_now->action]);
+      return fail(p, fault_now->line, "faults: %s needs a target",
+                  action_names[fault_now->action]);
     if (fault_now->at_ms < last_at)
       return fail(p, fault_now->line, "faults: not in time order (%lldms after %lldms)",
                   (long long)fault_now->at_ms, (long long)last_at);
@@ -351,7 +371,8 @@ static bool names(struct parser *p, struct fy_node *k, struct fy_node *v, char (
   while ((item = fy_node_sequence_iterate(v, &it))) {
     const char *name = fy_node_is_scalar(item) ? fy_node_get_scalar0(item) : NULL;
     size_t i = 0;
-    while (name && i < sizeof checker_names / sizeof checker_names[0] && strcmp(name, checker_names[i]))
+    while (name && i < sizeof checker_names / sizeof checker_names[0] &&
+           strcmp(name, checker_names[i]))
       i++;
     if (!name || i == sizeof checker_names / sizeof checker_names[0])
       return fail(p, line_of(item), "unknown checker \"%s\"", name ? name : "?");
@@ -365,7 +386,8 @@ static bool f_must_pass(struct parser *p, struct scenario *s, struct fy_node *k,
                         struct fy_node *v) {
   return names(p, k, v, s->must_pass, &s->must_pass_count);
 }
-static bool f_allow(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_allow(struct parser *p, struct scenario *s, struct fy_node *k,
+                    struct fy_node *v) {
   return names(p, k, v, s->allowed, &s->allowed_count);
 }
 static bool f_max_unavail(struct parser *p, struct scenario *s, struct fy_node *k,
@@ -376,7 +398,8 @@ static bool f_max_unavail(struct parser *p, struct scenario *s, struct fy_node *
 static const struct field expect_fields[] = {
     {"checkers", f_must_pass}, {"allow", f_allow}, {"max_unavailability", f_max_unavail}};
 
-static bool f_expect(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+static bool f_expect(struct parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
   return each_pair(p, s, v, k, expect_fields, 3, "expect");
 }
 
@@ -441,9 +464,11 @@ bool scenario_parse(const char *path, const char *text, size_t len, struct scena
     return false;
   }
   struct fy_node *root = fy_document_root(doc);
-  if (!root || !fy_node_is_mapping(root)) fail(&p, 1, "expected a mapping at the top");
-  else each_pair(&p, out, root, NULL, top_fields, sizeof top_fields / sizeof top_fields[0],
-                 "scenario");
+  if (!root || !fy_node_is_mapping(root))
+    fail(&p, 1, "expected a mapping at the top");
+  else
+    each_pair(&p, out, root, NULL, top_fields, sizeof top_fields / sizeof top_fields[0],
+              "scenario");
   if (!p.failed) validate(&p, out);
   fy_document_destroy(doc);
   if (diag) fy_diag_destroy(diag);

@@ -5,44 +5,44 @@
 #include "sim/scenario.h"
 #include "testing.h"
 
-static const char good[] =
-    "name: crash-restart\n"
-    "duration: 60s\n"
-    "liveness: 20s\n"
-    "cluster:\n"
-    "  nodes: 3\n"
-    "  config:\n"
-    "    log.flush.interval.messages: 1\n"
-    "topics:\n"
-    "  - name: test-topic\n"
-    "    partitions: 6\n"
-    "    replication_factor: 3\n"
-    "workload:\n"
-    "  producers: 2\n"
-    "  acks: all\n"
-    "  rate: 1000\n"
-    "faults:\n"
-    "  - at: 10s\n"
-    "    action: kill\n"
-    "    target: leader(test-topic,0)\n"
-    "  - at: 12500ms\n"
-    "    action: restart\n"
-    "    target: node 2\n"
-    "  - at: 20s\n"
-    "    action: heal\n"
-    "  - at: 21s\n"
-    "    action: clock-jump\n"
-    "    target: random\n"
-    "    amount: -5s\n"
-    "expect:\n"
-    "  checkers: [lost-write, duplicate]\n"
-    "  allow: [unseen]\n"
-    "  max_unavailability: 5s\n";
+static const char good[] = "name: crash-restart\n"
+                           "duration: 60s\n"
+                           "liveness: 20s\n"
+                           "cluster:\n"
+                           "  nodes: 3\n"
+                           "  config:\n"
+                           "    log.flush.interval.messages: 1\n"
+                           "topics:\n"
+                           "  - name: test-topic\n"
+                           "    partitions: 6\n"
+                           "    replication_factor: 3\n"
+                           "workload:\n"
+                           "  producers: 2\n"
+                           "  acks: all\n"
+                           "  rate: 1000\n"
+                           "faults:\n"
+                           "  - at: 10s\n"
+                           "    action: kill\n"
+                           "    target: leader(test-topic,0)\n"
+                           "  - at: 12500ms\n"
+                           "    action: restart\n"
+                           "    target: node 2\n"
+                           "  - at: 20s\n"
+                           "    action: heal\n"
+                           "  - at: 21s\n"
+                           "    action: clock-jump\n"
+                           "    target: random\n"
+                           "    amount: -5s\n"
+                           "expect:\n"
+                           "  checkers: [lost-write, duplicate]\n"
+                           "  allow: [unseen]\n"
+                           "  max_unavailability: 5s\n";
 
 START_TEST(good_scenario_parses) {
   struct scenario s;
   char err[256] = "";
-  ck_assert_msg(scenario_parse("good.yaml", good, strlen(good), &s, err, sizeof err), "%s", err);
+  ck_assert_msg(scenario_parse("good.yaml", good, strlen(good), &s, err, sizeof err), "%s",
+                err);
   ck_assert_str_eq(s.name, "crash-restart");
   ck_assert_int_eq(s.duration_ms, 60000);
   ck_assert_int_eq(s.liveness_ms, 20000);
