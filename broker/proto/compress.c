@@ -1,8 +1,12 @@
-/* Compression is pure computation (no OS), so it may live in broker/. */
+/* Kafka's record codecs over zlib, snappy, lz4 and zstd. Compressing is one
+ * shot (the input is a batch's records, already in memory); decompressing is
+ * streamed into a bounded sink so that a small input that expands to
+ * gigabytes (a decompression bomb) stops at out_bytes_max. */
 #include "proto/compress.h"
 
 #include <lz4frame.h>
 #include <snappy-c.h>
+#include <stdbool.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -10,95 +14,164 @@
 #include "base/assert.h"
 #include "proto/errors.h"
 
-enum { CHUNK_BYTES = 64 * 1024, XERIAL_HEADER_BYTES = 16, XERIAL_BLOCK_BYTES = 32 * 1024 };
+enum {
+  CHUNK_BYTES = 64 * 1024,
+  /* snappy-java's stream: 8 magic bytes, int32 version, int32 compatible
+   * version, then blocks of int32 big-endian length + raw snappy block.
+   * Its output stream cuts the input into 32 KiB blocks. */
+  XERIAL_HEADER_BYTES = 16,
+  XERIAL_BLOCK_BYTES = 32 * 1024,
+  XERIAL_VERSION = 1,
+  /* zstd: a frame may ask for a window of 2^windowLog bytes, which the
+   * decoder allocates when the content size is not declared. The bound
+   * follows out_bytes_max, but never below what producers at high levels
+   * declare (2^23) nor above zstd's own default limit (2^27, 128 MiB). */
+  ZSTD_WINDOW_LOG_MIN = 23,
+  ZSTD_WINDOW_LOG_MAX = 27,
+  ZSTD_LEVEL = 3,
+};
 
-/* snappy-java's stream header: magic, version 1, compatible version 1. */
 static const uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 
 int codec_by_name(const char *name) {
-  if (!strcmp(name, "none") || !strcmp(name, "uncompressed")) return RB_CODEC_NONE;
-  if (!strcmp(name, "gzip")) return RB_CODEC_GZIP;
-  if (!strcmp(name, "snappy")) return RB_CODEC_SNAPPY;
-  if (!strcmp(name, "lz4")) return RB_CODEC_LZ4;
-  if (!strcmp(name, "zstd")) return RB_CODEC_ZSTD;
+  static const char *const names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+  if (name == NULL) return -1;
+  if (strcmp(name, "uncompressed") == 0) return RB_CODEC_NONE; /* topic config spelling */
+  for (int i = 0; i < (int)ARRAY_LEN(names); i++)
+    if (strcmp(name, names[i]) == 0) return i;
   return -1;
 }
 
 const char *codec_name(enum rb_codec codec) {
   static const char *const names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
-  return (unsigned)codec < 5 ? names[codec] : "unknown";
+  ASSERT(ARRAY_LEN(names) == RB_CODEC_ZSTD + 1);
+  return (unsigned)codec < ARRAY_LEN(names) ? names[codec] : "unknown";
 }
 
 static void put_be32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
   p[3] = (uint8_t)v;
 }
+
 static uint32_t get_be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* ---- gzip ---- */
+/* ---- the bounded sink the decoders write to ---- */
+
+/* out from start on, at most max_bytes. Decoders are offered one byte more
+ * than max_bytes, so that an output of exactly max_bytes succeeds and a
+ * larger one is noticed without decoding (or allocating) any further. */
+struct sink {
+  struct buf *out;
+  size_t start;
+  size_t max_bytes;
+};
+
+static size_t sink_used(const struct sink *s) {
+  ASSERT(s->out->len >= s->start);
+  return s->out->len - s->start;
+}
+
+static bool sink_over(const struct sink *s) { return sink_used(s) > s->max_bytes; }
+
+/* Room for the next step (at most CHUNK_BYTES), or NULL once past the bound. */
+static uint8_t *sink_reserve(struct sink *s, size_t *room) {
+  size_t used = sink_used(s);
+  if (used > s->max_bytes) return NULL;
+  size_t left = s->max_bytes - used; /* plus the one byte that detects "too much" */
+  *room = left < CHUNK_BYTES ? left + 1 : CHUNK_BYTES;
+  return buf_extend(s->out, *room);
+}
+
+/* Keeps the produced bytes of the last reservation, gives back the rest. */
+static void sink_commit(struct sink *s, size_t room, size_t produced) {
+  ASSERT(produced <= room);
+  ASSERT(s->out->len >= s->start + room);
+  s->out->len -= room - produced;
+}
+
+/* Every step of a decoder loop consumes input or produces output (it stops
+ * on no progress), so this many steps always suffice: a loop bound that is
+ * never the reason a loop ends. */
+static size_t steps_max(size_t len, const struct sink *s) {
+  size_t out_max = s->max_bytes < SIZE_MAX / 2 ? s->max_bytes : SIZE_MAX / 2;
+  size_t in_max = len < SIZE_MAX / 4 ? len : SIZE_MAX / 4;
+  return in_max + out_max + 2;
+}
+
+/* ---- gzip: deflate with the gzip wrapper (RFC 1952) ---- */
 
 static int gzip_compress(const uint8_t *in, size_t len, struct buf *out) {
+  ASSERT(len <= INT32_MAX);
   z_stream z;
   memset(&z, 0, sizeof z);
+  /* windowBits 15 + 16: a gzip header and trailer rather than zlib's. */
   if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
       Z_OK)
     return KERR_UNKNOWN_SERVER_ERROR;
   size_t bound = deflateBound(&z, (uLong)len);
   size_t start = out->len;
-  uint8_t *dst = buf_extend(out, bound);
-  z.next_in = (Bytef *)in;
+  z.next_in = (Bytef *)(uintptr_t)in;
   z.avail_in = (uInt)len;
-  z.next_out = dst;
+  z.next_out = buf_extend(out, bound);
   z.avail_out = (uInt)bound;
-  int rc = deflate(&z, Z_FINISH);
-  out->len = start + z.total_out;
+  int zrc = deflate(&z, Z_FINISH);
+  out->len = start + (bound - z.avail_out);
   deflateEnd(&z);
-  return rc == Z_STREAM_END ? KERR_NONE : KERR_UNKNOWN_SERVER_ERROR;
+  ASSERT(zrc == Z_STREAM_END || zrc == Z_OK || zrc == Z_BUF_ERROR);
+  return zrc == Z_STREAM_END ? KERR_NONE : KERR_UNKNOWN_SERVER_ERROR;
 }
 
-static int gzip_decompress(const uint8_t *in, size_t len, size_t max, struct buf *out) {
+static int gzip_decompress(const uint8_t *in, size_t len, struct sink *s) {
+  if (len > UINT32_MAX) return KERR_CORRUPT_MESSAGE;
   z_stream z;
   memset(&z, 0, sizeof z);
+  /* windowBits 15 + 32: accept a gzip or a zlib header. */
   if (inflateInit2(&z, 15 + 32) != Z_OK) return KERR_UNKNOWN_SERVER_ERROR;
-  z.next_in = (Bytef *)in;
+  z.next_in = (Bytef *)(uintptr_t)in;
   z.avail_in = (uInt)len;
-  size_t produced = 0;
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    if (produced >= max) break;
-    size_t room = max - produced < CHUNK_BYTES ? max - produced : CHUNK_BYTES;
-    uint8_t *dst = buf_extend(out, room);
+  int rc = KERR_CORRUPT_MESSAGE;
+  size_t steps = steps_max(len, s);
+  for (size_t step = 0; step < steps; step++) {
+    size_t room;
+    uint8_t *dst = sink_reserve(s, &room);
+    if (dst == NULL) break; /* past out_bytes_max */
     z.next_out = dst;
     z.avail_out = (uInt)room;
-    rc = inflate(&z, Z_NO_FLUSH);
-    size_t got = room - z.avail_out;
-    out->len -= z.avail_out;
-    produced += got;
-    if (rc != Z_OK && rc != Z_STREAM_END) break;
-    if (rc == Z_OK && got == 0 && z.avail_in == 0) break; /* truncated */
+    int zrc = inflate(&z, Z_NO_FLUSH);
+    sink_commit(s, room, room - z.avail_out);
+    if (zrc == Z_STREAM_END) {
+      rc = sink_over(s) ? KERR_CORRUPT_MESSAGE : KERR_NONE;
+      break;
+    }
+    if (zrc != Z_OK) break; /* bad data, or Z_BUF_ERROR: truncated */
   }
   inflateEnd(&z);
-  return rc == Z_STREAM_END ? KERR_NONE : KERR_CORRUPT_MESSAGE;
+  return rc;
 }
 
-/* ---- snappy (xerial framing) ---- */
+/* ---- snappy: xerial framing out, xerial or raw in ---- */
 
 static int snappy_compress_xerial(const uint8_t *in, size_t len, struct buf *out) {
+  size_t start = out->len;
   uint8_t *h = buf_extend(out, XERIAL_HEADER_BYTES);
-  memcpy(h, xerial_magic, 8);
-  put_be32(h + 8, 1);
-  put_be32(h + 12, 1);
+  memcpy(h, xerial_magic, sizeof xerial_magic);
+  put_be32(h + 8, XERIAL_VERSION);
+  put_be32(h + 12, XERIAL_VERSION);
   for (size_t at = 0; at < len;) {
     size_t n = len - at < XERIAL_BLOCK_BYTES ? len - at : XERIAL_BLOCK_BYTES;
-    size_t cap = snappy_max_compressed_length(n);
+    size_t got = snappy_max_compressed_length(n);
     size_t pos = out->len;
-    buf_extend(out, 4 + cap);
-    size_t got = cap;
+    buf_extend(out, 4 + got);
     if (snappy_compress((const char *)in + at, n, (char *)out->data + pos + 4, &got) !=
-        SNAPPY_OK)
+        SNAPPY_OK) {
+      out->len = start;
       return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    ASSERT(got <= INT32_MAX);
     put_be32(out->data + pos, (uint32_t)got);
     out->len = pos + 4 + got;
     at += n;
@@ -106,44 +179,59 @@ static int snappy_compress_xerial(const uint8_t *in, size_t len, struct buf *out
   return KERR_NONE;
 }
 
-static int snappy_raw_decompress(const uint8_t *in, size_t len, size_t max, struct buf *out) {
+/* One raw snappy block. Its preamble states the decoded size, so the bound
+ * is checked before anything is allocated. */
+static int snappy_raw_decompress(const uint8_t *in, size_t len, struct sink *s) {
   size_t n;
-  if (snappy_uncompressed_length((const char *)in, len, &n) != SNAPPY_OK || n > max)
+  if (snappy_uncompressed_length((const char *)in, len, &n) != SNAPPY_OK)
     return KERR_CORRUPT_MESSAGE;
-  size_t pos = out->len;
-  buf_extend(out, n);
-  if (snappy_uncompress((const char *)in, len, (char *)out->data + pos, &n) != SNAPPY_OK) {
-    out->len = pos;
+  if (n > s->max_bytes - sink_used(s)) return KERR_CORRUPT_MESSAGE;
+  size_t pos = s->out->len;
+  buf_extend(s->out, n);
+  size_t got = n;
+  if (snappy_uncompress((const char *)in, len, (char *)s->out->data + pos, &got) != SNAPPY_OK ||
+      got != n) {
+    s->out->len = pos;
     return KERR_CORRUPT_MESSAGE;
   }
-  out->len = pos + n;
+  ASSERT(!sink_over(s));
   return KERR_NONE;
 }
 
-static int snappy_decompress_any(const uint8_t *in, size_t len, size_t max, struct buf *out) {
-  if (len < XERIAL_HEADER_BYTES || memcmp(in, xerial_magic, 8) != 0)
-    return snappy_raw_decompress(in, len, max, out); /* librdkafka writes raw blocks */
-  size_t start = out->len;
-  for (size_t at = XERIAL_HEADER_BYTES; at < len;) {
+static bool is_xerial(const uint8_t *in, size_t len) {
+  return len >= XERIAL_HEADER_BYTES && memcmp(in, xerial_magic, sizeof xerial_magic) == 0;
+}
+
+static int snappy_decompress_any(const uint8_t *in, size_t len, struct sink *s) {
+  if (!is_xerial(in, len)) return snappy_raw_decompress(in, len, s); /* librdkafka: raw */
+  /* Every block takes at least its 4-byte length, which bounds the loop. */
+  size_t blocks_max = (len - XERIAL_HEADER_BYTES) / 4;
+  size_t at = XERIAL_HEADER_BYTES;
+  for (size_t i = 0; i < blocks_max && at < len; i++) {
     if (len - at < 4) return KERR_CORRUPT_MESSAGE;
     size_t block = get_be32(in + at);
     at += 4;
     if (block > len - at) return KERR_CORRUPT_MESSAGE;
-    size_t used = out->len - start;
-    int rc = snappy_raw_decompress(in + at, block, max - used, out);
+    int rc = snappy_raw_decompress(in + at, block, s);
     if (rc != KERR_NONE) return rc;
     at += block;
   }
-  return KERR_NONE;
+  ASSERT(at <= len);
+  return at == len ? KERR_NONE : KERR_CORRUPT_MESSAGE;
 }
 
-/* ---- lz4 frame ---- */
+/* ---- lz4: the LZ4 frame format ---- */
 
 static int lz4_compress(const uint8_t *in, size_t len, struct buf *out) {
+  /* What Kafka's Java client writes: independent blocks of at most 64 KiB,
+   * no content size, no checksums. Its reader decodes each block on its own,
+   * so linked blocks would not do. */
   LZ4F_preferences_t prefs;
   memset(&prefs, 0, sizeof prefs);
-  prefs.frameInfo.contentSize = len;
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  prefs.frameInfo.blockMode = LZ4F_blockIndependent;
   size_t cap = LZ4F_compressFrameBound(len, &prefs);
+  ASSERT(!LZ4F_isError(cap));
   size_t pos = out->len;
   buf_extend(out, cap);
   size_t got = LZ4F_compressFrame(out->data + pos, cap, in, len, &prefs);
@@ -155,28 +243,28 @@ static int lz4_compress(const uint8_t *in, size_t len, struct buf *out) {
   return KERR_NONE;
 }
 
-static int lz4_decompress(const uint8_t *in, size_t len, size_t max, struct buf *out) {
+/* Frames one after another, as the format allows; trailing garbage fails. */
+static int lz4_decompress(const uint8_t *in, size_t len, struct sink *s) {
   LZ4F_dctx *ctx;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION)))
     return KERR_UNKNOWN_SERVER_ERROR;
-  size_t at = 0, produced = 0, hint = 1;
+  size_t at = 0;
   int rc = KERR_CORRUPT_MESSAGE;
-  for (size_t rounds = 0; rounds < len + max / 16 + 16; rounds++) {
-    if (produced >= max && hint != 0) break;
-    size_t room = max - produced < CHUNK_BYTES ? max - produced : CHUNK_BYTES;
-    size_t pos = out->len;
-    uint8_t *dst = buf_extend(out, room ? room : 1);
+  size_t steps = steps_max(len, s);
+  for (size_t step = 0; step < steps; step++) {
+    size_t room;
+    uint8_t *dst = sink_reserve(s, &room);
+    if (dst == NULL) break;
     size_t dst_len = room, src_len = len - at;
-    hint = LZ4F_decompress(ctx, dst, &dst_len, in + at, &src_len, NULL);
-    out->len = pos + dst_len;
-    produced += dst_len;
+    size_t hint = LZ4F_decompress(ctx, dst, &dst_len, in + at, &src_len, NULL);
+    sink_commit(s, room, dst_len);
     at += src_len;
     if (LZ4F_isError(hint)) break;
-    if (hint == 0) {
-      rc = KERR_NONE;
+    if (hint == 0 && at == len) { /* a frame ended with the input */
+      rc = sink_over(s) ? KERR_CORRUPT_MESSAGE : KERR_NONE;
       break;
     }
-    if (src_len == 0 && dst_len == 0) break; /* truncated */
+    if (dst_len == 0 && src_len == 0) break; /* no progress: truncated */
   }
   LZ4F_freeDecompressionContext(ctx);
   return rc;
@@ -186,9 +274,10 @@ static int lz4_decompress(const uint8_t *in, size_t len, size_t max, struct buf 
 
 static int zstd_compress(const uint8_t *in, size_t len, struct buf *out) {
   size_t cap = ZSTD_compressBound(len);
+  ASSERT(cap >= len);
   size_t pos = out->len;
   buf_extend(out, cap);
-  size_t got = ZSTD_compress(out->data + pos, cap, in, len, 3);
+  size_t got = ZSTD_compress(out->data + pos, cap, in, len, ZSTD_LEVEL);
   if (ZSTD_isError(got)) {
     out->len = pos;
     return KERR_UNKNOWN_SERVER_ERROR;
@@ -197,33 +286,47 @@ static int zstd_compress(const uint8_t *in, size_t len, struct buf *out) {
   return KERR_NONE;
 }
 
-static int zstd_decompress(const uint8_t *in, size_t len, size_t max, struct buf *out) {
-  ZSTD_DStream *ds = ZSTD_createDStream();
-  if (!ds) return KERR_UNKNOWN_SERVER_ERROR;
-  ZSTD_initDStream(ds);
+static int zstd_window_log_max(size_t max_bytes) {
+  int log = 0;
+  while (log < ZSTD_WINDOW_LOG_MAX && ((size_t)1 << log) < max_bytes) log++;
+  return log < ZSTD_WINDOW_LOG_MIN ? ZSTD_WINDOW_LOG_MIN : log;
+}
+
+/* Streaming, because producers may leave the content size out of the frame
+ * header; frames one after another are all decoded. */
+static int zstd_decompress(const uint8_t *in, size_t len, struct sink *s) {
+  ZSTD_DCtx *dctx = ZSTD_createDCtx();
+  if (dctx == NULL) return KERR_UNKNOWN_SERVER_ERROR;
+  size_t set =
+      ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, zstd_window_log_max(s->max_bytes));
+  ASSERT(!ZSTD_isError(set));
   ZSTD_inBuffer src = {in, len, 0};
-  size_t produced = 0, ret = 1;
   int rc = KERR_CORRUPT_MESSAGE;
-  for (size_t rounds = 0; rounds < len + max / 16 + 16; rounds++) {
-    if (produced >= max) break;
-    size_t room = max - produced < CHUNK_BYTES ? max - produced : CHUNK_BYTES;
-    size_t pos = out->len;
-    ZSTD_outBuffer dst = {buf_extend(out, room), room, 0};
-    ret = ZSTD_decompressStream(ds, &dst, &src);
-    out->len = pos + dst.pos;
-    produced += dst.pos;
-    if (ZSTD_isError(ret)) break;
-    if (ret == 0 && src.pos == src.size) {
-      rc = KERR_NONE;
+  size_t steps = steps_max(len, s);
+  for (size_t step = 0; step < steps; step++) {
+    size_t room;
+    uint8_t *dst = sink_reserve(s, &room);
+    if (dst == NULL) break;
+    ZSTD_outBuffer o = {dst, room, 0};
+    size_t in_before = src.pos;
+    size_t hint = ZSTD_decompressStream(dctx, &o, &src);
+    sink_commit(s, room, o.pos);
+    if (ZSTD_isError(hint)) break;
+    if (hint == 0 && src.pos == src.size) { /* a frame ended with the input */
+      rc = sink_over(s) ? KERR_CORRUPT_MESSAGE : KERR_NONE;
       break;
     }
-    if (dst.pos == 0 && src.pos == src.size) break; /* truncated */
+    if (o.pos == 0 && src.pos == in_before) break; /* no progress: truncated */
   }
-  ZSTD_freeDStream(ds);
+  ZSTD_freeDCtx(dctx);
   return rc;
 }
 
+/* ---- dispatch ---- */
+
 int codec_compress(enum rb_codec codec, const uint8_t *in, size_t len, struct buf *out) {
+  ASSERT(in != NULL || len == 0);
+  if (len > INT32_MAX) return KERR_MESSAGE_TOO_LARGE;
   switch (codec) {
   case RB_CODEC_NONE:
     buf_append(out, in, len);
@@ -242,28 +345,31 @@ int codec_compress(enum rb_codec codec, const uint8_t *in, size_t len, struct bu
 
 int codec_decompress(enum rb_codec codec, const uint8_t *in, size_t len, size_t out_bytes_max,
                      struct buf *out) {
-  size_t start = out->len;
+  ASSERT(in != NULL || len == 0);
+  struct sink s = {out, out->len, out_bytes_max};
   int rc;
   switch (codec) {
   case RB_CODEC_NONE:
-    if (len > out_bytes_max) return KERR_CORRUPT_MESSAGE;
-    buf_append(out, in, len);
-    return KERR_NONE;
+    rc = len <= out_bytes_max ? KERR_NONE : KERR_CORRUPT_MESSAGE;
+    if (rc == KERR_NONE) buf_append(out, in, len);
+    break;
   case RB_CODEC_GZIP:
-    rc = gzip_decompress(in, len, out_bytes_max, out);
+    rc = gzip_decompress(in, len, &s);
     break;
   case RB_CODEC_SNAPPY:
-    rc = snappy_decompress_any(in, len, out_bytes_max, out);
+    rc = snappy_decompress_any(in, len, &s);
     break;
   case RB_CODEC_LZ4:
-    rc = lz4_decompress(in, len, out_bytes_max, out);
+    rc = lz4_decompress(in, len, &s);
     break;
   case RB_CODEC_ZSTD:
-    rc = zstd_decompress(in, len, out_bytes_max, out);
+    rc = zstd_decompress(in, len, &s);
     break;
   default:
-    return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+    rc = KERR_UNSUPPORTED_COMPRESSION_TYPE;
+    break;
   }
-  if (rc != KERR_NONE) out->len = start;
+  if (rc != KERR_NONE) out->len = s.start; /* nothing of a failed decode is kept */
+  ASSERT(rc != KERR_NONE || out->len - s.start <= out_bytes_max);
   return rc;
 }

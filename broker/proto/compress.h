@@ -1,5 +1,6 @@
-/* The record-batch codecs Kafka uses: gzip, snappy (xerial framing, as the
- * Java client writes it), lz4 (the LZ4 frame format) and zstd. */
+/* The record-batch codecs of Kafka (attributes & 7, protocol guide "Record
+ * Batch"): gzip, snappy (xerial framing, as the Java client writes it), lz4
+ * (the LZ4 frame format) and zstd. Pure computation, so it lives in broker/. */
 #ifndef SLUICE_COMPRESS_H
 #define SLUICE_COMPRESS_H
 
@@ -9,16 +10,21 @@
 #include "base/buf.h"
 #include "proto/batch_format.h"
 
-/* Appends the compressed form of in to out. KERR_NONE or an error. */
+/* Appends the compressed form of in to out. KERR_NONE,
+ * KERR_UNSUPPORTED_COMPRESSION_TYPE for a codec outside 0..4, or
+ * KERR_MESSAGE_TOO_LARGE past INT32_MAX bytes (a batch cannot hold more). */
 int codec_compress(enum rb_codec codec, const uint8_t *in, size_t len, struct buf *out);
-/* Appends the decompressed form; KERR_CORRUPT_MESSAGE on bad data or when it
- * would exceed out_bytes_max (a decompression bomb fails, it does not
- * allocate). */
+/* Appends the decompressed form. KERR_CORRUPT_MESSAGE on bad or truncated
+ * data or when the output would exceed out_bytes_max (a decompression bomb
+ * fails, it does not allocate); KERR_UNSUPPORTED_COMPRESSION_TYPE for an
+ * unknown codec. On error out is left as it was. snappy accepts both the
+ * xerial framing and a plain raw block (librdkafka writes raw). */
 int codec_decompress(enum rb_codec codec, const uint8_t *in, size_t len, size_t out_bytes_max,
                      struct buf *out);
-/* "gzip" -> RB_CODEC_GZIP, "uncompressed"/"none" -> RB_CODEC_NONE; -1 if not
- * a codec ("producer" is not). */
+/* "gzip" -> RB_CODEC_GZIP, "none"/"uncompressed" -> RB_CODEC_NONE, "snappy",
+ * "lz4", "zstd"; -1 if not a codec ("producer" is not one). */
 int codec_by_name(const char *name);
+/* "none", "gzip", "snappy", "lz4", "zstd"; "unknown" otherwise. */
 const char *codec_name(enum rb_codec codec);
 
 #endif

@@ -1,3 +1,10 @@
+/* Record batches, magic 2. Field offsets are in batch_format.h; a record is
+ * (protocol guide, "Record"): length varint, attributes int8,
+ * timestampDelta varlong, offsetDelta varint, keyLength varint (-1 null),
+ * key, valueLength varint (-1 null), value, headers count varint, and per
+ * header: keyLength varint (never null), key, valueLength varint (-1 null),
+ * value. When the codec (attributes & 7) is not none, everything after
+ * recordCount is one compressed stream. */
 #include "proto/record_batch.h"
 
 #include <string.h>
@@ -8,11 +15,22 @@
 #include "proto/errors.h"
 
 enum {
-  RB_LENGTH_MIN = RB_HEADER_BYTES - RB_LOG_OVERHEAD, /* 49: an empty batch */
-  RECORD_BYTES_MIN = 7, /* length, attributes, ts, offset, key, value, headers */
+  RB_MAGIC = 2,
+  /* batchLength of a batch without records: the header after batchLength. */
+  RB_LENGTH_MIN = RB_HEADER_BYTES - RB_LOG_OVERHEAD,
+  /* A record body holds at least attributes, timestampDelta, offsetDelta,
+   * keyLength, valueLength and the headers count: a byte each. Its length
+   * varint adds one more. */
+  RECORD_BODY_BYTES_MIN = 6,
+  RECORD_BYTES_MIN = RECORD_BODY_BYTES_MIN + 1,
+  /* A header holds at least its keyLength and valueLength. */
+  HEADER_BYTES_MIN = 2,
+  /* What a producer without idempotence, and a batch not yet on a leader,
+   * carry (Kafka's NO_PRODUCER_ID, NO_PARTITION_LEADER_EPOCH...). */
+  RB_NONE = -1,
 };
 
-static uint64_t be(const uint8_t *p, int n) {
+static uint64_t get_be(const uint8_t *p, int n) {
   uint64_t v = 0;
   for (int i = 0; i < n; i++) v = v << 8 | p[i];
   return v;
@@ -22,157 +40,231 @@ static void put_be(uint8_t *p, uint64_t v, int n) {
   for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
 }
 
+/* Deltas come from the wire: adding them must not be undefined behaviour. */
+static int64_t add_wrapping(int64_t a, int64_t b) {
+  return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+static int64_t sub_wrapping(int64_t a, int64_t b) {
+  return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
 bool rb_header_read(const uint8_t *p, size_t len, struct rb_header *h) {
+  ASSERT(h != NULL);
   if (len < RB_HEADER_BYTES) return false;
-  h->base_offset = (int64_t)be(p + RB_OFF_BASE_OFFSET, 8);
-  h->length = (int32_t)be(p + RB_OFF_LENGTH, 4);
-  h->leader_epoch = (int32_t)be(p + RB_OFF_LEADER_EPOCH, 4);
+  ASSERT(p != NULL);
+  h->base_offset = (int64_t)get_be(p + RB_OFF_BASE_OFFSET, 8);
+  h->length = (int32_t)get_be(p + RB_OFF_LENGTH, 4);
+  h->leader_epoch = (int32_t)get_be(p + RB_OFF_LEADER_EPOCH, 4);
   h->magic = (int8_t)p[RB_OFF_MAGIC];
-  h->crc = (uint32_t)be(p + RB_OFF_CRC, 4);
-  h->attributes = (int16_t)be(p + RB_OFF_ATTRIBUTES, 2);
-  h->last_offset_delta = (int32_t)be(p + RB_OFF_LAST_OFFSET_DELTA, 4);
-  h->base_timestamp = (int64_t)be(p + RB_OFF_BASE_TIMESTAMP, 8);
-  h->max_timestamp = (int64_t)be(p + RB_OFF_MAX_TIMESTAMP, 8);
-  h->producer_id = (int64_t)be(p + RB_OFF_PRODUCER_ID, 8);
-  h->producer_epoch = (int16_t)be(p + RB_OFF_PRODUCER_EPOCH, 2);
-  h->base_sequence = (int32_t)be(p + RB_OFF_BASE_SEQUENCE, 4);
-  h->record_count = (int32_t)be(p + RB_OFF_RECORD_COUNT, 4);
+  h->crc = (uint32_t)get_be(p + RB_OFF_CRC, 4);
+  h->attributes = (int16_t)get_be(p + RB_OFF_ATTRIBUTES, 2);
+  h->last_offset_delta = (int32_t)get_be(p + RB_OFF_LAST_OFFSET_DELTA, 4);
+  h->base_timestamp = (int64_t)get_be(p + RB_OFF_BASE_TIMESTAMP, 8);
+  h->max_timestamp = (int64_t)get_be(p + RB_OFF_MAX_TIMESTAMP, 8);
+  h->producer_id = (int64_t)get_be(p + RB_OFF_PRODUCER_ID, 8);
+  h->producer_epoch = (int16_t)get_be(p + RB_OFF_PRODUCER_EPOCH, 2);
+  h->base_sequence = (int32_t)get_be(p + RB_OFF_BASE_SEQUENCE, 4);
+  h->record_count = (int32_t)get_be(p + RB_OFF_RECORD_COUNT, 4);
   return true;
 }
 
-size_t rb_check_one(const uint8_t *p, size_t len) {
+/* 12 + batchLength when the header is there, batchLength covers at least
+ * the header and the whole batch is within len; else 0. */
+static size_t frame_size(const uint8_t *p, size_t len) {
   if (len < RB_HEADER_BYTES) return 0;
-  int32_t length = (int32_t)be(p + RB_OFF_LENGTH, 4);
+  int32_t length = (int32_t)get_be(p + RB_OFF_LENGTH, 4);
   if (length < RB_LENGTH_MIN || (size_t)length > len - RB_LOG_OVERHEAD) return 0;
-  if (p[RB_OFF_MAGIC] != 2) return 0;
   size_t size = RB_LOG_OVERHEAD + (size_t)length;
+  ASSERT(size >= RB_HEADER_BYTES && size <= len);
+  return size;
+}
+
+/* The CRC-32C covers attributes to the end, not baseOffset, batchLength,
+ * partitionLeaderEpoch or magic (protocol guide, "Record Batch"). */
+static bool crc_ok(const uint8_t *p, size_t size) {
+  ASSERT(size >= RB_HEADER_BYTES);
   uint32_t crc = crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES);
-  return crc == (uint32_t)be(p + RB_OFF_CRC, 4) ? size : 0;
+  return crc == (uint32_t)get_be(p + RB_OFF_CRC, 4);
+}
+
+size_t rb_check_one(const uint8_t *p, size_t len) {
+  size_t size = frame_size(p, len);
+  if (size == 0 || p[RB_OFF_MAGIC] != RB_MAGIC) return 0;
+  return crc_ok(p, size) ? size : 0;
 }
 
 void rb_patch(uint8_t *batch, int64_t base_offset, int32_t leader_epoch) {
+  ASSERT(batch[RB_OFF_MAGIC] == RB_MAGIC);
+  ASSERT(base_offset >= 0);
   put_be(batch + RB_OFF_BASE_OFFSET, (uint64_t)base_offset, 8);
   put_be(batch + RB_OFF_LEADER_EPOCH, (uint32_t)leader_epoch, 4);
 }
 
-/* One record, per the protocol guide; positions r after it. */
-static bool record_read(struct rd *r, const struct rb_header *h, struct rb_record *rec) {
+/* ---- reading records ---- */
+
+/* keyLength/valueLength and the bytes: -1 is null, below -1 is malformed. */
+static struct kbytes nullable_read(struct rd *r) {
+  int32_t n = rd_varint(r);
+  if (n < -1) rd_fail(r);
+  if (r->err || n == -1) return (struct kbytes){NULL, -1};
+  const uint8_t *p = rd_skip(r, (size_t)n);
+  return p ? (struct kbytes){p, n} : (struct kbytes){NULL, -1};
+}
+
+bool rb_record_header_next(struct rd *r, struct rb_record_header *h) {
+  ASSERT(r != NULL && h != NULL);
+  h->key = nullable_read(r);
+  if (h->key.len < 0) rd_fail(r); /* a header key is never null */
+  h->value = nullable_read(r);
+  return !r->err;
+}
+
+/* count headers that fill what is left of body exactly. */
+static bool headers_parse_exactly(struct rd *body, int32_t count) {
+  ASSERT(count >= 0);
+  if ((size_t)count > rd_left(body) / HEADER_BYTES_MIN) return false;
+  struct rb_record_header h;
+  for (int32_t i = 0; i < count; i++)
+    if (!rb_record_header_next(body, &h)) return false;
+  return !body->err && rd_left(body) == 0;
+}
+
+/* One record at r (moved past it); offset and timestamp made absolute with
+ * the batch's bases. False when it does not parse to exactly its length. */
+static bool record_read(struct rd *r, const struct rb_header *h, struct rb_record *rec,
+                        int32_t *offset_delta) {
   int32_t length = rd_varint(r);
-  if (r->err || length < RECORD_BYTES_MIN - 1 || (size_t)length > rd_left(r)) return false;
+  if (r->err || length < RECORD_BODY_BYTES_MIN || (size_t)length > rd_left(r)) return false;
   struct rd body;
-  rd_init(&body, r->p, (size_t)length);
-  r->p += length;
+  rd_init(&body, rd_skip(r, (size_t)length), (size_t)length);
   rec->attributes = rd_i8(&body);
-  rec->timestamp = h->base_timestamp + rd_varlong(&body);
-  rec->offset = h->base_offset + rd_varint(&body);
-  int32_t klen = rd_varint(&body);
-  rec->key = (struct kbytes){NULL, -1};
-  if (klen >= 0)
-    rec->key = (struct kbytes){rd_skip(&body, (size_t)klen), klen};
-  else if (klen != -1)
-    return false;
-  int32_t vlen = rd_varint(&body);
-  rec->value = (struct kbytes){NULL, -1};
-  if (vlen >= 0)
-    rec->value = (struct kbytes){rd_skip(&body, (size_t)vlen), vlen};
-  else if (vlen != -1)
-    return false;
+  int64_t timestamp_delta = rd_varlong(&body);
+  *offset_delta = rd_varint(&body);
+  rec->timestamp = add_wrapping(h->base_timestamp, timestamp_delta);
+  rec->offset = add_wrapping(h->base_offset, *offset_delta);
+  rec->key = nullable_read(&body);
+  rec->value = nullable_read(&body);
   rec->header_count = rd_varint(&body);
   if (body.err || rec->header_count < 0) return false;
   rec->headers_raw = body.p;
   rec->headers_raw_len = rd_left(&body);
-  struct rb_record_header hdr;
-  for (int32_t i = 0; i < rec->header_count; i++)
-    if (!rb_record_header_next(&body, &hdr)) return false;
-  return !body.err && rd_left(&body) == 0;
+  return headers_parse_exactly(&body, rec->header_count);
 }
 
-bool rb_record_header_next(struct rd *r, struct rb_record_header *h) {
-  int32_t klen = rd_varint(r);
-  if (r->err || klen < 0) return false;
-  h->key = (struct kbytes){rd_skip(r, (size_t)klen), klen};
-  int32_t vlen = rd_varint(r);
-  h->value = (struct kbytes){NULL, -1};
-  if (vlen >= 0)
-    h->value = (struct kbytes){rd_skip(r, (size_t)vlen), vlen};
-  else if (vlen != -1)
-    r->err = true;
-  return !r->err;
-}
+/* ---- validation ---- */
 
-static bool records_parse_exactly(const uint8_t *p, size_t len, const struct rb_header *h) {
+/* The records of an uncompressed batch: exactly record_count of them, with
+ * the offset deltas a producer writes (0, 1, 2...; Kafka's broker insists
+ * on them for compressed batches), ending at the batch's end. */
+static int records_check(const uint8_t *p, size_t len, const struct rb_header *h) {
+  ASSERT(h->record_count > 0);
+  if ((size_t)h->record_count > len / RECORD_BYTES_MIN) return KERR_CORRUPT_MESSAGE;
   struct rd r;
   rd_init(&r, p, len);
-  struct rb_record rec;
-  for (int32_t i = 0; i < h->record_count; i++)
-    if (!record_read(&r, h, &rec)) return false;
-  return rd_left(&r) == 0;
+  for (int32_t i = 0; i < h->record_count; i++) {
+    struct rb_record rec;
+    int32_t offset_delta;
+    if (!record_read(&r, h, &rec, &offset_delta)) return KERR_CORRUPT_MESSAGE;
+    if (offset_delta != i) return KERR_INVALID_RECORD;
+  }
+  return rd_left(&r) == 0 ? KERR_NONE : KERR_CORRUPT_MESSAGE;
 }
 
+/* One batch at p, len bytes available; its size in *size. */
 static int validate_one(const uint8_t *p, size_t len, struct rb_header *h, size_t *size) {
-  if (len < RB_OFF_MAGIC + 1) return KERR_CORRUPT_MESSAGE;
+  /* The old message format (offset, size, crc, magic) has its magic at the
+   * same offset 16, so an old client is told UNSUPPORTED_VERSION. */
+  if (len <= RB_OFF_MAGIC) return KERR_CORRUPT_MESSAGE;
   int8_t magic = (int8_t)p[RB_OFF_MAGIC];
   if (magic == 0 || magic == 1) return KERR_UNSUPPORTED_VERSION;
-  if (magic != 2 || !rb_header_read(p, len, h)) return KERR_CORRUPT_MESSAGE;
-  if (h->length < RB_LENGTH_MIN || (size_t)h->length > len - RB_LOG_OVERHEAD)
-    return KERR_CORRUPT_MESSAGE;
-  *size = RB_LOG_OVERHEAD + (size_t)h->length;
-  if (crc32c(p + RB_OFF_ATTRIBUTES, *size - RB_OFF_ATTRIBUTES) != h->crc)
-    return KERR_CORRUPT_MESSAGE;
-  if (h->record_count <= 0 || h->last_offset_delta != h->record_count - 1)
+  if (magic != RB_MAGIC) return KERR_CORRUPT_MESSAGE;
+  *size = frame_size(p, len);
+  if (*size == 0 || !crc_ok(p, *size)) return KERR_CORRUPT_MESSAGE;
+  bool whole = rb_header_read(p, *size, h);
+  ASSERT(whole);
+  /* Kafka's broker: a producer's batch holds records, and as many as its
+   * offsets span. */
+  if (h->record_count <= 0 || (int64_t)h->last_offset_delta + 1 != h->record_count)
     return KERR_INVALID_RECORD;
-  if ((h->attributes & RB_ATTR_COMPRESSION_MASK) > RB_CODEC_ZSTD)
-    return KERR_UNSUPPORTED_COMPRESSION_TYPE;
-  if ((h->attributes & RB_ATTR_COMPRESSION_MASK) == RB_CODEC_NONE &&
-      !records_parse_exactly(p + RB_HEADER_BYTES, *size - RB_HEADER_BYTES, h))
-    return KERR_CORRUPT_MESSAGE;
-  return KERR_NONE;
+  int codec = h->attributes & RB_ATTR_COMPRESSION_MASK;
+  if (codec > RB_CODEC_ZSTD) return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+  if (codec != RB_CODEC_NONE) return KERR_NONE; /* the CRC covers the stream */
+  return records_check(p + RB_HEADER_BYTES, *size - RB_HEADER_BYTES, h);
+}
+
+static void summary_add(struct rb_summary *s, const struct rb_header *h) {
+  ASSERT(h->record_count > 0);
+  enum rb_codec codec = (enum rb_codec)(h->attributes & RB_ATTR_COMPRESSION_MASK);
+  if (s->batch_count == 0) {
+    s->codec = codec;
+    s->first_timestamp = h->base_timestamp;
+    s->max_timestamp = h->max_timestamp;
+    s->producer_id = h->producer_id;
+    s->producer_epoch = h->producer_epoch;
+    s->base_sequence = h->base_sequence;
+  } else if (codec != s->codec) {
+    s->mixed_codecs = true;
+  }
+  if (h->max_timestamp > s->max_timestamp) s->max_timestamp = h->max_timestamp;
+  s->transactional |= (h->attributes & RB_ATTR_TRANSACTIONAL) != 0;
+  s->control |= (h->attributes & RB_ATTR_CONTROL) != 0;
+  s->record_count += h->record_count;
+  s->offset_count += (int64_t)h->last_offset_delta + 1;
+  s->batch_count++;
 }
 
 int rb_validate(const uint8_t *data, size_t len, struct rb_summary *out) {
+  ASSERT(out != NULL);
   memset(out, 0, sizeof *out);
   if (len == 0) return KERR_INVALID_RECORD;
-  for (size_t at = 0; at < len;) {
+  ASSERT(data != NULL);
+  size_t at = 0;
+  /* Every batch takes at least RB_HEADER_BYTES. */
+  for (size_t n = 0; n <= len / RB_HEADER_BYTES && at < len; n++) {
     struct rb_header h;
     size_t size = 0;
     int rc = validate_one(data + at, len - at, &h, &size);
-    if (rc != KERR_NONE) return rc;
-    enum rb_codec codec = (enum rb_codec)(h.attributes & RB_ATTR_COMPRESSION_MASK);
-    if (out->batch_count == 0) {
-      out->codec = codec;
-      out->first_timestamp = h.base_timestamp;
-      out->max_timestamp = h.max_timestamp;
-      out->producer_id = h.producer_id;
-      out->producer_epoch = h.producer_epoch;
-      out->base_sequence = h.base_sequence;
-    } else if (codec != out->codec) {
-      out->mixed_codecs = true;
+    if (rc != KERR_NONE) {
+      memset(out, 0, sizeof *out);
+      return rc;
     }
-    if (h.max_timestamp > out->max_timestamp) out->max_timestamp = h.max_timestamp;
-    out->transactional |= (h.attributes & RB_ATTR_TRANSACTIONAL) != 0;
-    out->control |= (h.attributes & RB_ATTR_CONTROL) != 0;
-    out->record_count += h.record_count;
-    out->offset_count += (int64_t)h.last_offset_delta + 1;
-    out->batch_count++;
+    summary_add(out, &h);
     at += size;
   }
+  ASSERT(at == len);
   return KERR_NONE;
+}
+
+/* ---- iterating ---- */
+
+/* Where an iterator with no records reads: rd_init wants a real pointer. */
+static const uint8_t no_records[1];
+
+static int iter_fail(struct rb_iter *it, int rc) {
+  ASSERT(rc != KERR_NONE);
+  it->corrupt = true;
+  it->left = 0;
+  return rc;
 }
 
 int rb_iter_init(struct rb_iter *it, const uint8_t *batch, size_t len, struct buf *scratch,
                  size_t out_bytes_max) {
+  ASSERT(it != NULL);
   memset(it, 0, sizeof *it);
-  if (!rb_header_read(batch, len, &it->h) || it->h.magic != 2 || it->h.length < RB_LENGTH_MIN ||
-      (size_t)it->h.length > len - RB_LOG_OVERHEAD || it->h.record_count < 0)
-    return KERR_CORRUPT_MESSAGE;
+  rd_init(&it->r, no_records, 0);
+  size_t size = frame_size(batch, len);
+  if (size == 0 || batch[RB_OFF_MAGIC] != RB_MAGIC) return iter_fail(it, KERR_CORRUPT_MESSAGE);
+  rb_header_read(batch, size, &it->h);
+  if (it->h.record_count < 0) return iter_fail(it, KERR_CORRUPT_MESSAGE);
   const uint8_t *records = batch + RB_HEADER_BYTES;
-  size_t records_len = RB_LOG_OVERHEAD + (size_t)it->h.length - RB_HEADER_BYTES;
+  size_t records_len = size - RB_HEADER_BYTES;
   enum rb_codec codec = (enum rb_codec)(it->h.attributes & RB_ATTR_COMPRESSION_MASK);
   if (codec != RB_CODEC_NONE) {
+    ASSERT(scratch != NULL);
     buf_reset(scratch);
     int rc = codec_decompress(codec, records, records_len, out_bytes_max, scratch);
-    if (rc != KERR_NONE) return rc;
-    records = scratch->data;
+    if (rc != KERR_NONE) return iter_fail(it, rc);
+    records = scratch->len > 0 ? scratch->data : no_records;
     records_len = scratch->len;
   }
   rd_init(&it->r, records, records_len);
@@ -181,96 +273,138 @@ int rb_iter_init(struct rb_iter *it, const uint8_t *batch, size_t len, struct bu
 }
 
 int rb_iter_next(struct rb_iter *it, struct rb_record *rec) {
-  if (it->left == 0) return 0;
-  if (!record_read(&it->r, &it->h, rec)) return -KERR_CORRUPT_MESSAGE;
+  ASSERT(it->left >= 0);
+  if (it->corrupt) return -KERR_CORRUPT_MESSAGE;
+  if (it->left == 0) /* the end, where the records must end too */
+    return rd_left(&it->r) == 0 ? 0 : -iter_fail(it, KERR_CORRUPT_MESSAGE);
+  int32_t offset_delta;
+  if (!record_read(&it->r, &it->h, rec, &offset_delta))
+    return -iter_fail(it, KERR_CORRUPT_MESSAGE);
   it->left--;
   return 1;
 }
 
+/* ---- building ---- */
+
 void rb_builder_init(struct rb_builder *b, int64_t base_offset, int64_t base_timestamp) {
+  ASSERT(b != NULL);
   memset(b, 0, sizeof *b);
   buf_init(&b->records);
   b->base_offset = base_offset;
   b->base_timestamp = base_timestamp;
-  b->max_timestamp = base_timestamp;
-  b->producer_id = -1;
-  b->producer_epoch = -1;
-  b->base_sequence = -1;
+  b->max_timestamp = RB_NONE; /* Kafka's NO_TIMESTAMP until a record comes */
+  b->last_offset_delta = RB_NONE;
+  b->producer_id = RB_NONE;
+  b->producer_epoch = RB_NONE;
+  b->base_sequence = RB_NONE;
+  b->leader_epoch = RB_NONE; /* the leader sets it on append */
 }
 
 void rb_builder_set_producer(struct rb_builder *b, int64_t producer_id, int16_t producer_epoch,
                              int32_t base_sequence, bool transactional) {
+  ASSERT(producer_id >= RB_NONE);
+  ASSERT(!transactional || producer_id >= 0); /* transactions need a producer id */
   b->producer_id = producer_id;
   b->producer_epoch = producer_epoch;
   b->base_sequence = base_sequence;
-  if (transactional) b->attributes |= RB_ATTR_TRANSACTIONAL;
+  if (transactional)
+    b->attributes |= RB_ATTR_TRANSACTIONAL;
+  else
+    b->attributes &= (int16_t)~RB_ATTR_TRANSACTIONAL;
 }
 
-static void varint_bytes(struct wr *w, struct kbytes v) {
-  wr_varint(w, v.len);
-  if (v.len > 0) wr_raw(w, v.ptr, (size_t)v.len);
-}
-
-static void builder_append(struct rb_builder *b, int64_t timestamp, int32_t offset_delta,
-                           int8_t attributes, struct kbytes key, struct kbytes value,
-                           int32_t header_count, const uint8_t *headers_raw,
-                           size_t headers_raw_len, const struct rb_record_header *headers) {
-  struct wr body;
-  wr_init(&body);
-  wr_i8(&body, attributes);
-  wr_varlong(&body, timestamp - b->base_timestamp);
-  wr_varint(&body, offset_delta);
-  varint_bytes(&body, key);
-  varint_bytes(&body, value);
-  wr_varint(&body, header_count);
-  if (headers_raw) wr_raw(&body, headers_raw, headers_raw_len);
-  for (int32_t i = 0; !headers_raw && i < header_count; i++) {
-    ASSERT(headers[i].key.len >= 0);
-    varint_bytes(&body, headers[i].key);
-    varint_bytes(&body, headers[i].value);
+/* A zigzag varint: int32 varints encode to the same bytes as the same value
+ * as a varlong, so one writer does both. */
+static void varlong_put(struct buf *out, int64_t v) {
+  uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+  uint8_t tmp[10];
+  size_t n = 0;
+  while (u >= 0x80) {
+    tmp[n++] = (uint8_t)(u | 0x80);
+    u >>= 7;
   }
-  struct wr len;
-  wr_init(&len);
-  wr_varint(&len, (int32_t)body.mem.len);
-  buf_append(&b->records, len.mem.data, len.mem.len);
-  buf_append(&b->records, body.mem.data, body.mem.len);
-  wr_free(&len);
-  wr_free(&body);
-  if (timestamp > b->max_timestamp) b->max_timestamp = timestamp;
+  tmp[n++] = (uint8_t)u;
+  ASSERT(n <= sizeof tmp);
+  buf_append(out, tmp, n);
+}
+
+static size_t nullable_size(struct kbytes v) {
+  ASSERT(v.len >= -1);
+  return varint_size(v.len) + (v.len > 0 ? (size_t)v.len : 0);
+}
+
+static void nullable_put(struct buf *out, struct kbytes v) {
+  ASSERT(v.len >= -1);
+  varlong_put(out, v.len);
+  if (v.len > 0) buf_append(out, v.ptr, (size_t)v.len);
+}
+
+static size_t headers_size(const struct rb_record_header *headers, int32_t count) {
+  ASSERT(count == 0 || headers != NULL);
+  size_t size = 0;
+  for (int32_t i = 0; i < count; i++) {
+    ASSERT(headers[i].key.len >= 0); /* a header key is never null */
+    size += nullable_size(headers[i].key) + nullable_size(headers[i].value);
+  }
+  return size;
+}
+
+/* Appends one record: the fields of rec (offset ignored: offset_delta
+ * instead), headers from the array when given, else rec's raw headers. */
+static void record_put(struct rb_builder *b, const struct rb_record *rec, int32_t offset_delta,
+                       const struct rb_record_header *headers) {
+  ASSERT(rec->header_count >= 0);
+  ASSERT(b->count < INT32_MAX);
+  int64_t timestamp_delta = sub_wrapping(rec->timestamp, b->base_timestamp);
+  size_t headers_bytes =
+      headers ? headers_size(headers, rec->header_count) : rec->headers_raw_len;
+  size_t body_bytes = 1 + varlong_size(timestamp_delta) + varint_size(offset_delta) +
+                      nullable_size(rec->key) + nullable_size(rec->value) +
+                      varint_size(rec->header_count) + headers_bytes;
+  ASSERT(body_bytes <= INT32_MAX); /* a record's length is a varint int32 */
+  size_t before = b->records.len;
+  varlong_put(&b->records, (int64_t)body_bytes);
+  uint8_t attributes = (uint8_t)rec->attributes;
+  buf_append(&b->records, &attributes, 1);
+  varlong_put(&b->records, timestamp_delta);
+  varlong_put(&b->records, offset_delta);
+  nullable_put(&b->records, rec->key);
+  nullable_put(&b->records, rec->value);
+  varlong_put(&b->records, rec->header_count);
+  for (int32_t i = 0; headers && i < rec->header_count; i++) {
+    nullable_put(&b->records, headers[i].key);
+    nullable_put(&b->records, headers[i].value);
+  }
+  if (!headers) buf_append(&b->records, rec->headers_raw, rec->headers_raw_len);
+  ASSERT(b->records.len - before == varint_size((int32_t)body_bytes) + body_bytes);
+  if (b->count == 0 || rec->timestamp > b->max_timestamp) b->max_timestamp = rec->timestamp;
+  b->last_offset_delta = offset_delta;
   b->count++;
 }
 
 void rb_builder_add(struct rb_builder *b, int64_t timestamp, struct kbytes key,
                     struct kbytes value, const struct rb_record_header *headers,
                     int32_t header_count) {
-  builder_append(b, timestamp, b->count, 0, key, value, header_count, NULL, 0, headers);
+  ASSERT(header_count >= 0);
+  ASSERT(headers != NULL || header_count == 0);
+  struct rb_record rec = {
+      .timestamp = timestamp, .key = key, .value = value, .header_count = header_count};
+  static const struct rb_record_header no_headers[1];
+  record_put(b, &rec, b->count, headers ? headers : no_headers);
 }
 
-void rb_builder_add_raw(struct rb_builder *b, const struct rb_record *rec,
-                        int32_t offset_delta) {
-  builder_append(b, rec->timestamp, offset_delta, rec->attributes, rec->key, rec->value,
-                 rec->header_count, rec->headers_raw, rec->headers_raw_len, NULL);
-}
-
-static int builder_finish(struct rb_builder *b, enum rb_codec codec, int32_t last_offset_delta,
-                          struct buf *out) {
-  ASSERT(b->count > 0);
-  size_t start = out->len;
-  buf_extend(out, RB_HEADER_BYTES);
-  int rc = codec_compress(codec, b->records.data, b->records.len, out);
-  if (rc != KERR_NONE) {
-    out->len = start;
-    return rc;
-  }
-  uint8_t *p = out->data + start;
-  size_t size = out->len - start;
+/* The 61 header bytes at p for a batch of size bytes whose records follow. */
+static void header_put(uint8_t *p, const struct rb_builder *b, enum rb_codec codec,
+                       size_t size) {
+  ASSERT(size >= RB_HEADER_BYTES && size - RB_LOG_OVERHEAD <= INT32_MAX);
+  ASSERT((unsigned)codec <= RB_CODEC_ZSTD);
+  uint16_t attributes = (uint16_t)((b->attributes & ~RB_ATTR_COMPRESSION_MASK) | codec);
   put_be(p + RB_OFF_BASE_OFFSET, (uint64_t)b->base_offset, 8);
   put_be(p + RB_OFF_LENGTH, size - RB_LOG_OVERHEAD, 4);
   put_be(p + RB_OFF_LEADER_EPOCH, (uint32_t)b->leader_epoch, 4);
-  p[RB_OFF_MAGIC] = 2;
-  put_be(p + RB_OFF_ATTRIBUTES, (uint16_t)((b->attributes & ~RB_ATTR_COMPRESSION_MASK) | codec),
-         2);
-  put_be(p + RB_OFF_LAST_OFFSET_DELTA, (uint32_t)last_offset_delta, 4);
+  p[RB_OFF_MAGIC] = RB_MAGIC;
+  put_be(p + RB_OFF_ATTRIBUTES, attributes, 2);
+  put_be(p + RB_OFF_LAST_OFFSET_DELTA, (uint32_t)b->last_offset_delta, 4);
   put_be(p + RB_OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp, 8);
   put_be(p + RB_OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp, 8);
   put_be(p + RB_OFF_PRODUCER_ID, (uint64_t)b->producer_id, 8);
@@ -278,42 +412,75 @@ static int builder_finish(struct rb_builder *b, enum rb_codec codec, int32_t las
   put_be(p + RB_OFF_BASE_SEQUENCE, (uint32_t)b->base_sequence, 4);
   put_be(p + RB_OFF_RECORD_COUNT, (uint32_t)b->count, 4);
   put_be(p + RB_OFF_CRC, crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES), 4);
+}
+
+static int builder_finish(struct rb_builder *b, enum rb_codec codec, struct buf *out) {
+  ASSERT(b->count >= 0);
+  size_t start = out->len;
+  buf_extend(out, RB_HEADER_BYTES);
+  int rc = codec_compress(codec, b->records.data, b->records.len, out);
+  if (rc == KERR_NONE && out->len - start - RB_LOG_OVERHEAD > INT32_MAX)
+    rc = KERR_MESSAGE_TOO_LARGE;
+  if (rc != KERR_NONE) {
+    out->len = start;
+    return rc;
+  }
+  header_put(out->data + start, b, codec, out->len - start);
+  ASSERT(frame_size(out->data + start, out->len - start) == out->len - start);
   return KERR_NONE;
 }
 
 int rb_builder_finish(struct rb_builder *b, enum rb_codec codec, struct buf *out) {
-  return builder_finish(b, codec, b->count - 1, out);
+  if (b->count == 0) return KERR_INVALID_RECORD;
+  ASSERT(b->last_offset_delta == b->count - 1);
+  return builder_finish(b, codec, out);
 }
 
 void rb_builder_free(struct rb_builder *b) { buf_free(&b->records); }
 
+/* ---- recompression ---- */
+
+static void builder_from_header(struct rb_builder *b, const struct rb_header *h) {
+  rb_builder_init(b, h->base_offset, h->base_timestamp);
+  b->leader_epoch = h->leader_epoch;
+  b->producer_id = h->producer_id;
+  b->producer_epoch = h->producer_epoch;
+  b->base_sequence = h->base_sequence;
+  b->attributes = (int16_t)(h->attributes & ~RB_ATTR_COMPRESSION_MASK);
+  ASSERT(b->count == 0);
+}
+
+/* Every record of it into b, byte for byte but for the compression. */
+static int records_copy(struct rb_iter *it, struct rb_builder *b) {
+  struct rb_record rec;
+  for (int64_t n = 0; n <= (int64_t)it->h.record_count; n++) {
+    int got = rb_iter_next(it, &rec);
+    if (got < 0) return -got;
+    if (got == 0) break;
+    int32_t offset_delta = (int32_t)sub_wrapping(rec.offset, it->h.base_offset);
+    record_put(b, &rec, offset_delta, NULL);
+  }
+  ASSERT(b->count == it->h.record_count);
+  return KERR_NONE;
+}
+
 int rb_recompress(const uint8_t *batch, size_t len, enum rb_codec codec, size_t out_bytes_max,
                   struct buf *out) {
+  if ((unsigned)codec > RB_CODEC_ZSTD) return KERR_UNSUPPORTED_COMPRESSION_TYPE;
   struct buf scratch;
   buf_init(&scratch);
   struct rb_iter it;
   int rc = rb_iter_init(&it, batch, len, &scratch, out_bytes_max);
-  struct rb_builder b;
-  rb_builder_init(&b, it.h.base_offset, it.h.base_timestamp);
-  b.producer_id = it.h.producer_id;
-  b.producer_epoch = it.h.producer_epoch;
-  b.base_sequence = it.h.base_sequence;
-  b.attributes = it.h.attributes;
-  b.leader_epoch = it.h.leader_epoch;
-  struct rb_record rec;
-  int got = 0;
-  for (int32_t n = 0; rc == KERR_NONE && n <= it.h.record_count; n++) {
-    got = rb_iter_next(&it, &rec);
-    if (got <= 0) break;
-    rb_builder_add_raw(&b, &rec, (int32_t)(rec.offset - it.h.base_offset));
-  }
-  if (rc == KERR_NONE && got < 0) rc = KERR_CORRUPT_MESSAGE;
-  if (rc == KERR_NONE && b.count == 0) rc = KERR_INVALID_RECORD;
   if (rc == KERR_NONE) {
-    b.max_timestamp = it.h.max_timestamp; /* keep it exactly as the producer set it */
-    rc = builder_finish(&b, codec, it.h.last_offset_delta, out);
+    struct rb_builder b;
+    builder_from_header(&b, &it.h);
+    rc = records_copy(&it, &b);
+    /* Kept as the producer (or compaction) left them, not recomputed. */
+    b.max_timestamp = it.h.max_timestamp;
+    b.last_offset_delta = it.h.last_offset_delta;
+    if (rc == KERR_NONE) rc = builder_finish(&b, codec, out);
+    rb_builder_free(&b);
   }
-  rb_builder_free(&b);
   buf_free(&scratch);
   return rc;
 }

@@ -1,6 +1,11 @@
 /* Record batches, magic 2 (the protocol guide's "Record Batch" and
- * "Record"): validating what producers send, iterating records, building
- * batches (the simulator's clients, recompression). */
+ * "Record"): validating what producers send, the framing check of log
+ * recovery, iterating records, building batches (the simulator's clients,
+ * recompression to the topic's compression.type).
+ *
+ * Magic 0 and 1 (the old message sets) are not supported: validation answers
+ * KERR_UNSUPPORTED_VERSION. Control and transactional batches pass through
+ * with their attribute bits kept. */
 #ifndef SLUICE_RECORD_BATCH_H
 #define SLUICE_RECORD_BATCH_H
 
@@ -31,68 +36,89 @@ struct rb_header {
 /* Reads the 61-byte header (false if len < 61). No validation. */
 bool rb_header_read(const uint8_t *p, size_t len, struct rb_header *h);
 
+/* What validating a producer's records found. */
 struct rb_summary {
   int32_t batch_count;
   int64_t record_count;
   int64_t offset_count; /* sum of last_offset_delta + 1 */
   int64_t max_timestamp;
-  int64_t first_timestamp;
-  enum rb_codec codec; /* of the first batch */
+  int64_t first_timestamp; /* base timestamp of the first batch */
+  enum rb_codec codec;     /* of the first batch */
   bool mixed_codecs;
-  int64_t producer_id;
+  int64_t producer_id; /* producer id, epoch and base sequence of the first batch */
   int16_t producer_epoch;
   int32_t base_sequence;
-  bool transactional;
-  bool control;
+  bool transactional; /* of any batch */
+  bool control;       /* of any batch */
 };
 
-/* Validates a producer's records: whole batches only, magic 2 (0 and 1 get
- * KERR_UNSUPPORTED_VERSION), sane lengths, CRC-32C (KERR_CORRUPT_MESSAGE),
- * record_count == last_offset_delta + 1 (KERR_INVALID_RECORD), and for
- * uncompressed batches records that parse exactly to the batch's end. */
+/* Validates one or more whole batches as a broker must before appending:
+ * - every batch whole, no trailing partial batch, and at least one batch
+ *   (KERR_CORRUPT_MESSAGE; empty input: KERR_INVALID_RECORD);
+ * - magic 2 (0 and 1: KERR_UNSUPPORTED_VERSION; anything else corrupt);
+ * - batchLength >= 49 and within len; CRC-32C correct (KERR_CORRUPT_MESSAGE);
+ * - record_count > 0 and == last_offset_delta + 1 (KERR_INVALID_RECORD; as
+ *   Kafka's broker, an empty batch from a producer is invalid);
+ * - codec 0..4 (KERR_UNSUPPORTED_COMPRESSION_TYPE);
+ * - uncompressed: exactly record_count records that end at the batch's end
+ *   (KERR_CORRUPT_MESSAGE), with offset deltas 0, 1, 2... (KERR_INVALID_RECORD).
+ * Compressed batches are not decompressed (the CRC covers them).
+ * Returns KERR_NONE or the first error; out is filled on success. */
 int rb_validate(const uint8_t *data, size_t len, struct rb_summary *out);
-/* One batch at p: its total size if whole, magic 2 and its CRC matches, else 0. */
+/* Cheap framing check of log recovery: one batch at p with len bytes
+ * available. Its total size (12 + batchLength) if it is whole, magic 2 and
+ * its CRC matches; else 0. */
 size_t rb_check_one(const uint8_t *p, size_t len);
 /* Sets baseOffset and partitionLeaderEpoch (outside the CRC). */
 void rb_patch(uint8_t *batch, int64_t base_offset, int32_t leader_epoch);
 
 struct rb_record_header {
-  struct kbytes key;
+  struct kbytes key; /* never null */
   struct kbytes value;
 };
 
 struct rb_record {
-  int64_t offset;
-  int64_t timestamp;
+  int64_t offset;    /* baseOffset + offsetDelta */
+  int64_t timestamp; /* baseTimestamp + timestampDelta */
   int8_t attributes;
-  struct kbytes key;
+  struct kbytes key; /* len -1: null */
   struct kbytes value;
   int32_t header_count;
-  const uint8_t *headers_raw;
+  const uint8_t *headers_raw; /* the header_count headers, for rb_record_header_next */
   size_t headers_raw_len;
 };
 
 struct rb_iter {
   struct rb_header h;
-  struct rd r;
-  int32_t left;
+  struct rd r;  /* the (decompressed) records not read yet */
+  int32_t left; /* records still to read */
+  bool corrupt; /* sticky: once -KERR_CORRUPT_MESSAGE, always */
 };
 
-/* Records of one batch, decompressed into scratch (bounded by out_bytes_max)
- * if needed. Returns KERR_NONE or an error. */
+/* Records of one batch (12 + batchLength of the len bytes at batch). A
+ * compressed batch is decompressed into scratch (reset first; bounded by
+ * out_bytes_max, so a bomb fails). Does not check the CRC (rb_check_one
+ * does). Returns KERR_NONE, KERR_CORRUPT_MESSAGE or
+ * KERR_UNSUPPORTED_COMPRESSION_TYPE. Records point into batch or scratch. */
 int rb_iter_init(struct rb_iter *it, const uint8_t *batch, size_t len, struct buf *scratch,
                  size_t out_bytes_max);
-/* 1 = a record, 0 = the end, < 0 = -KERR_CORRUPT_MESSAGE. */
+/* 1 = a record, 0 = the end, < 0 = -KERR_CORRUPT_MESSAGE (a record does not
+ * parse, or bytes are left after the last record). */
 int rb_iter_next(struct rb_iter *it, struct rb_record *rec);
-/* Header iteration over rec.headers_raw. */
+/* Next header of a record: rd_init(&r, rec.headers_raw, rec.headers_raw_len)
+ * then up to rec.header_count calls. False when it does not parse. */
 bool rb_record_header_next(struct rd *r, struct rb_record_header *h);
 
+/* Builds one batch the way Kafka's producer does: offset deltas 0, 1, 2...,
+ * timestamps as deltas from base_timestamp, maxTimestamp the largest record
+ * timestamp, partitionLeaderEpoch -1 and no producer (-1) until set. */
 struct rb_builder {
-  struct buf records;
+  struct buf records; /* the encoded records, uncompressed */
   int64_t base_offset;
   int64_t base_timestamp;
   int64_t max_timestamp;
   int32_t count;
+  int32_t last_offset_delta;
   int64_t producer_id;
   int16_t producer_epoch;
   int32_t base_sequence;
@@ -103,19 +129,23 @@ struct rb_builder {
 void rb_builder_init(struct rb_builder *b, int64_t base_offset, int64_t base_timestamp);
 void rb_builder_set_producer(struct rb_builder *b, int64_t producer_id, int16_t producer_epoch,
                              int32_t base_sequence, bool transactional);
-/* Adds a record with offset delta = the count so far. */
+/* Adds a record with offset delta = the count so far. Key and value len -1
+ * are null; header keys must not be null. */
 void rb_builder_add(struct rb_builder *b, int64_t timestamp, struct kbytes key,
                     struct kbytes value, const struct rb_record_header *headers,
                     int32_t header_count);
-/* Adds a record exactly as read (offset delta and raw headers kept). */
-void rb_builder_add_raw(struct rb_builder *b, const struct rb_record *rec,
-                        int32_t offset_delta);
-/* Appends the finished batch (records compressed with codec) to out. */
+/* Appends the finished batch (records compressed with codec) to out.
+ * KERR_NONE; KERR_INVALID_RECORD with no record; the codec's error; or
+ * KERR_MESSAGE_TOO_LARGE past batchLength's int32. out is unchanged on error. */
 int rb_builder_finish(struct rb_builder *b, enum rb_codec codec, struct buf *out);
 void rb_builder_free(struct rb_builder *b);
 
-/* Re-encodes one batch with another codec, keeping every header field but
- * the codec bits (and the CRC), and every record. Appends to out. */
+/* Re-encodes one batch with another codec (topic compression.type !=
+ * producer), keeping baseOffset, partitionLeaderEpoch, producer id, epoch
+ * and sequence, timestamps, the attributes besides the codec bits,
+ * lastOffsetDelta, and every record byte for byte (attributes, deltas, key,
+ * value, headers). Decompression is bounded by out_bytes_max. Appends to
+ * out; out is unchanged on error. */
 int rb_recompress(const uint8_t *batch, size_t len, enum rb_codec codec, size_t out_bytes_max,
                   struct buf *out);
 
