@@ -18,19 +18,19 @@ enum {
 };
 
 enum fault_action {
-  FAULT_KILL,       /* power loss: unsynced data is lost */
-  FAULT_SHUTDOWN,   /* clean shutdown */
+  FAULT_KILL,     /* power loss: unsynced data is lost */
+  FAULT_SHUTDOWN, /* clean shutdown */
   FAULT_RESTART,
   FAULT_PAUSE,
   FAULT_RESUME,
-  FAULT_PARTITION,  /* isolate the target from every other node and client */
-  FAULT_HEAL,       /* heal every partition */
-  FAULT_CLOCK_JUMP, /* wall clock jumps by `amount_ms` */
-  FAULT_DISK_FULL,  /* capacity = bytes used now */
-  FAULT_DISK_FREE,  /* capacity unlimited again */
-  FAULT_DISK_SLOW,  /* fsync latency x amount */
+  FAULT_PARTITION,    /* isolate the target from every other node and client */
+  FAULT_HEAL,         /* heal every partition */
+  FAULT_CLOCK_JUMP,   /* wall clock jumps by `amount_ms` */
+  FAULT_DISK_FULL,    /* capacity = bytes used now */
+  FAULT_DISK_FREE,    /* capacity unlimited again */
+  FAULT_DISK_SLOW,    /* fsync latency x amount */
   FAULT_DISK_CORRUPT, /* flip a bit in the target's newest segment */
-  FAULT_DISK_EIO,   /* the next `amount` writes fail */
+  FAULT_DISK_EIO,     /* the next `amount` writes fail */
   FAULT_ACTION_COUNT,
 };
 
@@ -48,10 +48,10 @@ struct fault {
   int64_t at_ms;
   enum fault_action action;
   enum fault_target_kind target;
-  int32_t target_id;                 /* node or client number */
-  char topic[SCENARIO_TEXT_BYTES];   /* leader(topic, partition) */
+  int32_t target_id;               /* node or client number */
+  char topic[SCENARIO_TEXT_BYTES]; /* leader(topic, partition) */
   int32_t partition;
-  int64_t amount;                    /* ms, factor or count, per action */
+  int64_t amount; /* ms, factor or count, per action */
   int line;
 };
 
