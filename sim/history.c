@@ -33,6 +33,7 @@ void history_add(struct history *h, const struct history_event *e) {
 /* What the history says about one value. */
 struct value_state {
   bool sent, acked, durable, failed, polled;
+  bool in_final_read;
   int32_t partition;
   int64_t ack_offset;
   int64_t poll_offset;
@@ -99,6 +100,7 @@ static void check_offsets(const struct history *h, struct value_state *vs,
       }
       v->polled = true;
       v->poll_offset = e->offset;
+      if (e->client == h->final_reader) v->in_final_read = true;
     }
   }
 }
@@ -114,8 +116,12 @@ static void check_order(const struct history *h, const struct offset_map *maps,
     for (int j = 0; j < 64; j++) last_ack[i][j] = last_poll[i][j] = -1;
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];
-    if (e->client < 0 || e->client >= CLIENTS_MAX || e->partition >= 64 || e->offset < 0)
+    if (e->client < 0 || e->client >= CLIENTS_MAX || e->partition >= 64) continue;
+    if (e->kind == HISTORY_SEEK) {
+      last_poll[e->client][e->partition] = e->offset - 1;
       continue;
+    }
+    if (e->offset < 0) continue;
     if (e->kind == HISTORY_ACK) {
       int64_t *last = &last_ack[e->client][e->partition];
       if (e->offset <= *last)
@@ -140,11 +146,13 @@ static void check_order(const struct history *h, const struct offset_map *maps,
   }
 }
 
-static void check_values(const struct value_state *vs, uint64_t n, bool final_read,
-                         struct checkers *c) {
+static void check_values(const struct history *h, const struct value_state *vs, uint64_t n,
+                         bool final_read, struct checkers *c) {
   for (uint64_t id = 0; id < n; id++) {
     const struct value_state *v = &vs[id];
-    if (!v->acked || v->polled) continue;
+    /* With a final read, only what it saw counts as still there. */
+    bool present = h->final_reader ? v->in_final_read : v->polled;
+    if (!v->acked || present) continue;
     if (!final_read) {
       violation(&c->unseen, "acknowledged value %llu not read yet", (unsigned long long)id);
     } else if (v->durable) {
@@ -164,6 +172,7 @@ int history_check(const struct history *h, bool final_read, struct check_result 
   ASSERT(vs != NULL && maps != NULL);
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];
+    if (e->kind == HISTORY_SEEK) continue;
     struct value_state *v = &vs[e->value];
     v->partition = e->partition;
     if (e->kind == HISTORY_SEND) v->sent = true;
@@ -183,7 +192,7 @@ int history_check(const struct history *h, bool final_read, struct check_result 
                        .unseen = {.name = "unseen"}};
   check_offsets(h, vs, maps, &c);
   check_order(h, maps, &c);
-  check_values(vs, h->values_max, final_read, &c);
+  check_values(h, vs, h->values_max, final_read, &c);
   struct check_result all[] = {c.lost,         c.duplicate, c.inconsistent, c.nonmono_send,
                                c.nonmono_poll, c.poll_skip, c.unseen};
   int n = 0;

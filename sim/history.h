@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum history_kind { HISTORY_SEND, HISTORY_ACK, HISTORY_FAIL, HISTORY_POLL };
+/* SEEK: a consumer moved its position (offset = where it reads next). */
+enum history_kind { HISTORY_SEND, HISTORY_ACK, HISTORY_FAIL, HISTORY_POLL, HISTORY_SEEK };
 
 struct history_event {
   uint64_t time_ns;
@@ -26,7 +27,8 @@ struct history {
   struct history_event *events;
   size_t count;
   size_t cap;
-  uint64_t values_max; /* one past the largest value id seen */
+  uint64_t values_max;  /* one past the largest value id seen */
+  int32_t final_reader; /* the client whose reads are the final read; 0: none */
 };
 
 void history_init(struct history *h);

@@ -68,7 +68,7 @@ struct scenario_topic {
 
 struct scenario {
   char name[SCENARIO_TEXT_BYTES];
-  char description[2 * SCENARIO_TEXT_BYTES];
+  char description[1024];
   int64_t duration_ms; /* the safety phase, with faults */
   int64_t liveness_ms; /* faults healed, everything restarted: must converge */
   int32_t nodes;

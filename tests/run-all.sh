@@ -9,6 +9,10 @@ unit_out=$(tests/run-unit.sh "$@" 2>&1) || rc=1
 echo "$unit_out"
 u_pass=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 u_fail=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+sim_out=$(CANARY_SIM=build-canary/sluice-sim tests/run-sim.sh 2>&1) || rc=1
+echo "$sim_out"
+s_pass=$(echo "$sim_out" | sed -n 's/^sim: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+s_fail=$(echo "$sim_out" | sed -n 's/^sim: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 i_pass=0; i_fail=0
 if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   junit=$(mktemp)
@@ -23,5 +27,5 @@ PY
   rm -f "$junit"
   i_fail=$((i_failures + i_errors)); i_pass=$((i_tests - i_fail - i_skipped))
 fi
-echo "test: $((${u_pass:-0} + i_pass)) passed, $((${u_fail:-0} + i_fail)) failed"
+echo "test: $((${u_pass:-0} + ${s_pass:-0} + i_pass)) passed, $((${u_fail:-0} + ${s_fail:-0} + i_fail)) failed"
 exit $rc

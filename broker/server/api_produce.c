@@ -17,6 +17,14 @@
 
 enum { RECOMPRESS_BYTES_MAX = 256 * 1024 * 1024 };
 
+/* The canary (make canary): a planted bug that acknowledges before the
+ * fsync even when the topic asks for one. The simulator must catch it. */
+#ifdef SLUICE_CANARY_ACK_BEFORE_FSYNC
+static const bool canary_ack_before_fsync = true;
+#else
+static const bool canary_ack_before_fsync = false;
+#endif
+
 struct produce_wait {
   struct produce_response resp;
   int flushes_pending;
@@ -155,7 +163,8 @@ bool handle_produce(struct request *req) {
       if (rc == KERR_NONE && !p) rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
       if (rc == KERR_NONE) rc = produce_partition(req, p, td->partition_data[j].records, pr);
       pr->error_code = (int16_t)rc;
-      if (rc != KERR_NONE || !partition_flushes_before_ack(p) || m.acks == 0) {
+      if (rc != KERR_NONE || !partition_flushes_before_ack(p) || m.acks == 0 ||
+          canary_ack_before_fsync) {
         appended |= rc == KERR_NONE;
         continue;
       }

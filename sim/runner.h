@@ -1,0 +1,30 @@
+/* Runs one scenario with one seed: brokers on simulated nodes, producers and
+ * consumers on client nodes, the fault timeline, then a liveness phase and a
+ * final read; the history goes to the checkers. */
+#ifndef SLUICE_SIM_RUNNER_H
+#define SLUICE_SIM_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/history.h"
+#include "sim/scenario.h"
+
+struct run_report {
+  uint64_t trace_hash;
+  uint64_t events;
+  double simulated_s;
+  uint64_t sent, acked, failed, polled;
+  struct check_result results[CHECKERS_MAX];
+  int result_count;
+  bool passed;
+  char why[256]; /* when the run could not happen at all */
+};
+
+/* false if the scenario cannot run here (why says so). */
+bool run_scenario(const struct scenario *sc, uint64_t seed, bool verbose,
+                  struct run_report *out);
+/* Whether a checker's violations fail this scenario. */
+bool scenario_allows(const struct scenario *sc, const char *checker);
+
+#endif
