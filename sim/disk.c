@@ -220,27 +220,33 @@ static void event_noop(struct sim_world *w, void *ctx, uint64_t arg) {
  * queue order, which depends only on the run. */
 void sim_disk_fail_inflight(struct sim_node *n) {
   struct sim_world *w = n->world;
-  struct fsync_op **ops = malloc((w->heap_count + 1) * sizeof *ops);
-  ASSERT(ops != NULL);
-  uint32_t count = 0;
-  for (uint32_t i = 0; i < w->heap_count; i++) {
-    struct sim_event *e = &w->heap[i];
-    if (e->fn != fsync_complete || e->node != n->index || e->incarnation != n->incarnation)
-      continue;
-    ops[count++] = e->ctx;
-    *e = (struct sim_event){.time_ns = e->time_ns,
-                            .seq = e->seq,
-                            .fn = event_noop,
-                            .node = e->node,
-                            .incarnation = e->incarnation};
+  /* A failure can make the dying process start another fsync (the next
+   * queued request): repeat until none is left, bounded. */
+  for (int round = 0; round < 10000; round++) {
+    struct fsync_op **ops = malloc((w->heap_count + 1) * sizeof *ops);
+    ASSERT(ops != NULL);
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < w->heap_count; i++) {
+      struct sim_event *e = &w->heap[i];
+      if (e->fn != fsync_complete || e->node != n->index || e->incarnation != n->incarnation)
+        continue;
+      ops[count++] = e->ctx;
+      *e = (struct sim_event){.time_ns = e->time_ns,
+                              .seq = e->seq,
+                              .fn = event_noop,
+                              .node = e->node,
+                              .incarnation = e->incarnation};
+    }
+    for (uint32_t i = 0; i < count; i++) {
+      env_fsync_fn done = ops[i]->done;
+      void *ctx = ops[i]->ctx;
+      fsync_drop(ops[i]);
+      done(ctx, ENV_EIO);
+    }
+    free(ops);
+    if (count == 0) return;
   }
-  for (uint32_t i = 0; i < count; i++) {
-    env_fsync_fn done = ops[i]->done;
-    void *ctx = ops[i]->ctx;
-    fsync_drop(ops[i]);
-    done(ctx, ENV_EIO);
-  }
-  free(ops);
+  ASSERT(!"fsync failures kept starting fsyncs");
 }
 
 static int disk_rename(struct env *env, const char *from, const char *to) {

@@ -24,6 +24,24 @@ for f in scenarios/*.yaml; do
     failed=$((failed + 1))
   fi
 done
+# A short sweep: more seeds for every runnable scenario, each must pass.
+SWEEP=${SIM_SWEEP_SEEDS:-2..6}
+for f in scenarios/*.yaml; do
+  name=$(basename "$f" .yaml)
+  bad=()
+  for seed in $(seq ${SWEEP%..*} ${SWEEP#*..}); do
+    out=$($SIM --scenario "$f" --seed $seed 2>&1); rc=$?
+    [ $rc -eq 2 ] && grep -q "cannot run yet" <<< "$out" && continue 2
+    [ $rc -eq 0 ] || bad+=("$seed")
+  done
+  if [ ${#bad[@]} -eq 0 ]; then
+    echo "sim $name: seeds $SWEEP pass"; passed=$((passed + 1))
+  else
+    echo "sim $name: seeds ${bad[*]} FAIL; replay: $SIM --scenario $f --seed ${bad[0]}"
+    failed=$((failed + 1))
+  fi
+done
+
 # The canary: a broker built to acknowledge before its fsync must be caught.
 if [ -n "${CANARY_SIM:-}" ]; then
   out=$($CANARY_SIM --scenario scenarios/crash-restart-fsync.yaml --seed 1 2>&1); rc=$?
