@@ -146,6 +146,7 @@ static int64_t disk_pwrite(struct env *env, env_file fd, const void *buf, size_t
     memset(f->cache.data + old, 0, (size_t)(end - old));
   }
   memcpy(f->cache.data + off, buf, len);
+  if (off < f->durable.len) f->rewritten = true;
   return (int64_t)len;
 }
 
@@ -163,6 +164,7 @@ static int disk_truncate(struct env *env, env_file fd, uint64_t len) {
     memset(f->cache.data + old, 0, (size_t)(len - old));
   }
   f->cache.len = (size_t)len;
+  if (len < f->durable.len) f->rewritten = true;
   return 0;
 }
 
@@ -189,9 +191,14 @@ static void fsync_complete(struct sim_world *w, void *ctx, uint64_t arg) {
   if (n->fsync_failures > 0) {
     n->fsync_failures--;
     err = ENV_EIO;
+  } else if (!op->file->rewritten && op->file->cache.len >= op->file->durable.len) {
+    /* Only appended to since the last fsync (a log): copy just the tail. */
+    struct sim_file *f = op->file;
+    buf_append(&f->durable, f->cache.data + f->durable.len, f->cache.len - f->durable.len);
   } else {
     buf_reset(&op->file->durable);
     buf_append(&op->file->durable, op->file->cache.data, op->file->cache.len);
+    op->file->rewritten = false;
   }
   env_fsync_fn done = op->done;
   void *done_ctx = op->ctx;
@@ -383,6 +390,7 @@ void sim_disk_crash(struct sim_node *n) {
     }
     buf_reset(&f->cache);
     buf_append(&f->cache, f->durable.data, f->durable.len);
+    f->rewritten = false;
   }
 }
 

@@ -31,6 +31,7 @@ struct sim_file {
   int refs;           /* open descriptors */
   struct buf cache;   /* what pread sees */
   struct buf durable; /* what a crash keeps */
+  bool rewritten; /* bytes below durable.len changed since the last fsync */
 };
 
 struct sim_fd {
