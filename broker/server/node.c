@@ -200,7 +200,7 @@ static void checkpoints_start(struct node *node) {
   checkpoint_written(node, 0);
 }
 
-/* Kafka's offset checkpoints; one write of each file at a time (they share
+/* Kafka's offset checkpoints; one write of each file in flight (they share
  * a .tmp name), so a request while one is in flight runs after it. */
 void node_write_checkpoints(struct node *node) {
   if (node->checkpoints_pending > 0) {
