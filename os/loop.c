@@ -82,12 +82,13 @@ static void world_logv(struct env *env, enum env_log_level level, const char *fm
   size_t n = strftime(line, sizeof line, "[%Y-%m-%d %H:%M:%S", &tm);
   n += (size_t)snprintf(line + n, sizeof line - n, ",%03ld] %s ", ts.tv_nsec / 1000000,
                         level_names[level]);
-  const char *tail_fmt = " (node %d)\n";
   size_t room = sizeof line - n - 32; /* keep room for the tail */
   int m = vsnprintf(line + n, room, fmt, ap);
   if (m < 0) m = 0;
   n += (size_t)m < room ? (size_t)m : room - 1;
-  n += (size_t)snprintf(line + n, sizeof line - n, tail_fmt, (int)env->node_id);
+  if (env->node_id >= 0) /* unknown until server.properties is read */
+    n += (size_t)snprintf(line + n, sizeof line - n, " (node %d)", (int)env->node_id);
+  line[n++] = '\n';
   ASSERT(n < sizeof line);
   write_all_stderr(line, n);
 }

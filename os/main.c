@@ -218,8 +218,7 @@ struct app {
 
 static void on_shutdown_done(void *ctx) {
   struct app *app = ctx;
-  env_log(os_world_env(app->world), ENV_LOG_INFO, "shut down cleanly");
-  os_world_stop(app->world);
+  os_world_stop(app->world); /* the node has logged its clean shutdown */
 }
 
 static void on_signal(void *ctx, int signo) {
