@@ -124,11 +124,16 @@ SEED ?= 1
 sim: bin/sluice-sim
 	bin/sluice-sim --scenario scenarios/$(SCENARIO).yaml --seed $(SEED)
 
+# Swarm testing: each seed draws a scenario. make swarm SEEDS=1..1000
+SEEDS ?= 1..100
+swarm: bin/sluice-sim
+	bin/sluice-sim --swarm --seeds $(SEEDS)
+
 bench: all
 	@bench/run.sh
 
 clean:
 	rm -rf build build-asan build-canary bin
 
-.PHONY: all unit test asan lint format deps proto sim canary bench clean
+.PHONY: all unit test asan lint format deps proto sim swarm canary bench clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,100 +1,130 @@
-/* The simulated disk: an in-memory file system per node with a page cache
- * and a durable layer per file. Directory operations (create, rename,
- * unlink, mkdir) are durable at once: the model loses data, not names, which
- * is the harder case for recovery code (a file exists, its bytes do not). */
+/* The simulated disk (sim/disk.h): files sorted by path in one array per
+ * node (binary search; a directory's children are contiguous and in name
+ * order), each with a page cache and a durable copy. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
 #include "sim/internal.h"
 
-static struct sim_node *node_of(struct env *env) { return env->world; }
+enum { FSYNC_ROUNDS_MAX = 10000 };
 
-static int find(const struct sim_node *n, const char *path, bool *found) {
-  int lo = 0, hi = n->file_count;
+static struct sim_disk *disk_of(struct env *env) { return &sim_node_of(env)->disk; }
+
+/* ---- the name array ---- */
+
+static uint32_t find(const struct sim_disk *d, const char *path, bool *found) {
+  uint32_t lo = 0, hi = d->file_count;
   while (lo < hi) {
-    int mid = lo + (hi - lo) / 2;
-    if (strcmp(n->files[mid]->path, path) < 0)
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (strcmp(d->files[mid]->path, path) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  *found = lo < n->file_count && strcmp(n->files[lo]->path, path) == 0;
+  *found = lo < d->file_count && strcmp(d->files[lo]->path, path) == 0;
   return lo;
 }
 
-static struct sim_file *lookup(struct sim_node *n, const char *path) {
+static struct sim_file *lookup(const struct sim_disk *d, const char *path) {
   bool found;
-  int i = find(n, path, &found);
-  return found ? n->files[i] : NULL;
+  uint32_t i = find(d, path, &found);
+  return found ? d->files[i] : NULL;
 }
 
-static void file_release(struct sim_file *f) {
+static void cache_resize(struct sim_disk *d, struct sim_file *f, size_t len) {
+  d->used_bytes = d->used_bytes - f->cache.len + len;
+  if (len > f->cache.len) {
+    size_t old = f->cache.len;
+    buf_extend(&f->cache, len - old);
+    memset(f->cache.data + old, 0, len - old);
+  }
+  f->cache.len = len;
+}
+
+/* Frees a file nobody names or holds any more. */
+static void file_release(struct sim_disk *d, struct sim_file *f) {
+  ASSERT(f->refs >= 0);
   if (f->linked || f->refs > 0) return;
+  d->used_bytes -= f->cache.len;
   buf_free(&f->cache);
   buf_free(&f->durable);
   free(f);
 }
 
-static int insert(struct sim_node *n, const char *path, bool is_dir, struct sim_file **out) {
+static void array_insert(struct sim_disk *d, uint32_t i, struct sim_file *f) {
+  if (d->file_count == d->file_cap) {
+    d->file_cap = d->file_cap ? d->file_cap * 2 : 64;
+    d->files = realloc(d->files, d->file_cap * sizeof *d->files);
+    ASSERT(d->files != NULL);
+  }
+  memmove(&d->files[i + 1], &d->files[i], (d->file_count - i) * sizeof f);
+  d->files[i] = f;
+  d->file_count++;
+}
+
+static struct sim_file *array_take(struct sim_disk *d, uint32_t i) {
+  struct sim_file *f = d->files[i];
+  memmove(&d->files[i], &d->files[i + 1], (d->file_count - i - 1) * sizeof f);
+  d->file_count--;
+  return f;
+}
+
+static int insert(struct sim_disk *d, const char *path, bool is_dir, struct sim_file **out) {
   if (strlen(path) >= SIM_PATH_BYTES) return ENV_EINVAL;
   bool found;
-  int i = find(n, path, &found);
+  uint32_t i = find(d, path, &found);
   if (found) return ENV_EEXIST;
-  if (n->file_count == SIM_FILES_MAX) return ENV_ENOSPC;
+  if (d->file_count == SIM_FILES_MAX) return ENV_ENOSPC;
   struct sim_file *f = calloc(1, sizeof *f);
   ASSERT(f != NULL);
   strcpy(f->path, path);
   f->is_dir = is_dir;
   f->linked = true;
-  memmove(&n->files[i + 1], &n->files[i], (size_t)(n->file_count - i) * sizeof f);
-  n->files[i] = f;
-  n->file_count++;
+  array_insert(d, i, f);
   *out = f;
   return 0;
 }
 
-static void remove_at(struct sim_node *n, int i) {
-  struct sim_file *f = n->files[i];
-  memmove(&n->files[i], &n->files[i + 1], (size_t)(n->file_count - i - 1) * sizeof f);
-  n->file_count--;
+static void remove_at(struct sim_disk *d, uint32_t i) {
+  struct sim_file *f = array_take(d, i);
   f->linked = false;
-  file_release(f);
+  file_release(d, f);
 }
 
 /* The parent directory must exist, as on a real file system. */
-static bool parent_exists(struct sim_node *n, const char *path) {
+static bool parent_exists(const struct sim_disk *d, const char *path) {
   const char *slash = strrchr(path, '/');
-  if (!slash || slash == path) return true;
+  if (!slash) return false;
   char parent[SIM_PATH_BYTES];
   size_t len = (size_t)(slash - path);
+  if (len >= sizeof parent) return false;
   memcpy(parent, path, len);
   parent[len] = 0;
-  struct sim_file *d = lookup(n, parent);
-  return d && d->is_dir;
+  const struct sim_file *p = lookup(d, parent);
+  return p && p->is_dir;
 }
 
-uint64_t sim_disk_used(const struct sim_node *n) {
-  uint64_t used = 0;
-  for (int i = 0; i < n->file_count; i++) used += n->files[i]->cache.len;
-  return used;
-}
+/* ---- descriptors ---- */
 
 static int disk_open(struct env *env, const char *path, int flags, env_file *out) {
-  struct sim_node *n = node_of(env);
-  struct sim_file *f = lookup(n, path);
+  struct sim_disk *d = disk_of(env);
+  struct sim_file *f = lookup(d, path);
   if (f && (flags & ENV_O_EXCL) && (flags & ENV_O_CREATE)) return ENV_EEXIST;
   if (f && f->is_dir) return ENV_EINVAL;
   if (!f) {
     if (!(flags & ENV_O_CREATE)) return ENV_ENOENT;
-    if (!parent_exists(n, path)) return ENV_ENOENT;
-    int rc = insert(n, path, false, &f);
+    if (!parent_exists(d, path)) return ENV_ENOENT;
+    int rc = insert(d, path, false, &f);
     if (rc != 0) return rc;
   }
-  if (flags & ENV_O_TRUNC) f->cache.len = 0;
   for (int fd = 0; fd < SIM_FDS_MAX; fd++)
-    if (!n->fds[fd].file && !n->fds[fd].dead) {
-      n->fds[fd].file = f;
+    if (!d->fds[fd].file && !d->fds[fd].dead) {
+      if (flags & ENV_O_TRUNC) {
+        cache_resize(d, f, 0);
+        f->rewritten = true;
+      }
+      d->fds[fd].file = f;
       f->refs++;
       *out = fd;
       return 0;
@@ -102,104 +132,169 @@ static int disk_open(struct env *env, const char *path, int flags, env_file *out
   return ENV_ENOMEM;
 }
 
-/* NULL for a descriptor that died with a crash (its calls fail with EIO). */
-static struct sim_file *fd_file(struct sim_node *n, env_file fd) {
-  ASSERT(fd >= 0 && fd < SIM_FDS_MAX && (n->fds[fd].file != NULL || n->fds[fd].dead));
-  return n->fds[fd].file;
+/* NULL for a descriptor that died with a power loss (calls fail with EIO). */
+static struct sim_file *fd_file(struct sim_disk *d, env_file fd) {
+  ASSERT(fd >= 0 && fd < SIM_FDS_MAX && (d->fds[fd].file != NULL || d->fds[fd].dead));
+  return d->fds[fd].file;
 }
 
-static void fd_release(struct sim_node *n, env_file fd) {
-  struct sim_file *f = n->fds[fd].file;
-  n->fds[fd].file = NULL;
+static void fd_release(struct sim_disk *d, env_file fd) {
+  struct sim_file *f = d->fds[fd].file;
+  d->fds[fd].file = NULL;
   if (!f) return;
   f->refs--;
-  file_release(f);
+  file_release(d, f);
 }
 
 static void disk_close(struct env *env, env_file fd) {
-  struct sim_node *n = node_of(env);
-  fd_file(n, fd);
-  fd_release(n, fd);
-  n->fds[fd].dead = false;
+  struct sim_disk *d = disk_of(env);
+  fd_file(d, fd);
+  fd_release(d, fd);
+  d->fds[fd].dead = false;
+}
+
+/* ---- reading and writing ---- */
+
+/* Pending read faults inside [off, off + len) flip bits in the copy, once. */
+static void apply_read_flips(struct sim_disk *d, struct sim_file *f, uint8_t *out, uint64_t off,
+                             size_t len) {
+  for (uint32_t i = 0; i < f->flip_count;) {
+    struct sim_read_flip *x = &f->flips[i];
+    if (x->offset < off || x->offset >= off + len) {
+      i++;
+      continue;
+    }
+    out[x->offset - off] ^= x->mask;
+    d->stats.bits_flipped++;
+    *x = f->flips[--f->flip_count];
+  }
 }
 
 static int64_t disk_pread(struct env *env, env_file fd, void *buf, size_t len, uint64_t off) {
-  struct sim_file *f = fd_file(node_of(env), fd);
+  struct sim_disk *d = disk_of(env);
+  struct sim_file *f = fd_file(d, fd);
   if (!f) return ENV_EIO;
   if (off >= f->cache.len) return 0;
   size_t n = f->cache.len - off < len ? (size_t)(f->cache.len - off) : len;
   memcpy(buf, f->cache.data + off, n);
+  if (f->flip_count) apply_read_flips(d, f, buf, off, n);
+  d->stats.reads++;
+  d->stats.bytes_read += n;
   return (int64_t)n;
+}
+
+/* The next write fails if a write fault is armed. */
+static bool write_fault(struct sim_disk *d) {
+  if (d->write_failures == 0) return false;
+  if (d->write_failures > 0) d->write_failures--;
+  d->stats.write_errors++;
+  return true;
+}
+
+static bool over_capacity(struct sim_disk *d, const struct sim_file *f, uint64_t end) {
+  uint64_t growth = end > f->cache.len ? end - f->cache.len : 0;
+  if (!d->capacity_bytes || d->used_bytes + growth <= d->capacity_bytes) return false;
+  d->stats.enospc++;
+  return true;
 }
 
 static int64_t disk_pwrite(struct env *env, env_file fd, const void *buf, size_t len,
                            uint64_t off) {
-  struct sim_node *n = node_of(env);
-  struct sim_file *f = fd_file(n, fd);
-  if (!f) return ENV_EIO;
+  struct sim_disk *d = disk_of(env);
+  struct sim_file *f = fd_file(d, fd);
+  if (!f || write_fault(d)) return ENV_EIO;
   uint64_t end = off + len;
-  uint64_t growth = end > f->cache.len ? end - f->cache.len : 0;
-  if (n->capacity_bytes && sim_disk_used(n) + growth > n->capacity_bytes) return ENV_ENOSPC;
-  if (end > f->cache.len) {
-    size_t old = f->cache.len;
-    buf_extend(&f->cache, (size_t)(end - old));
-    memset(f->cache.data + old, 0, (size_t)(end - old));
-  }
+  if (over_capacity(d, f, end)) return ENV_ENOSPC;
+  if (end > f->cache.len) cache_resize(d, f, (size_t)end);
   memcpy(f->cache.data + off, buf, len);
   if (off < f->durable.len) f->rewritten = true;
+  d->stats.writes++;
+  d->stats.bytes_written += len;
   return (int64_t)len;
 }
 
 static int64_t disk_size(struct env *env, env_file fd) {
-  struct sim_file *f = fd_file(node_of(env), fd);
+  struct sim_file *f = fd_file(disk_of(env), fd);
   return f ? (int64_t)f->cache.len : ENV_EIO;
 }
 
 static int disk_truncate(struct env *env, env_file fd, uint64_t len) {
-  struct sim_file *f = fd_file(node_of(env), fd);
-  if (!f) return ENV_EIO;
-  if (len > f->cache.len) {
-    size_t old = f->cache.len;
-    buf_extend(&f->cache, (size_t)(len - old));
-    memset(f->cache.data + old, 0, (size_t)(len - old));
-  }
-  f->cache.len = (size_t)len;
+  struct sim_disk *d = disk_of(env);
+  struct sim_file *f = fd_file(d, fd);
+  if (!f || write_fault(d)) return ENV_EIO;
+  if (over_capacity(d, f, len)) return ENV_ENOSPC;
+  cache_resize(d, f, (size_t)len);
   if (len < f->durable.len) f->rewritten = true;
   return 0;
 }
 
-struct fsync_op {
-  struct sim_node *node;
-  struct sim_file *file;
-  env_fsync_fn done;
-  void *ctx;
-};
+/* ---- fsync ---- */
 
+static void inflight_unlink(struct sim_disk *d, struct sim_fsync_op *op) {
+  if (op->prev)
+    op->prev->next = op->next;
+  else
+    d->inflight_head = op->next;
+  if (op->next)
+    op->next->prev = op->prev;
+  else
+    d->inflight_tail = op->prev;
+  ASSERT(d->inflight_count > 0);
+  d->inflight_count--;
+}
+
+/* The event never runs (power loss, or failed at one): let go of the file. */
 static void fsync_drop(void *ctx) {
-  struct fsync_op *op = ctx;
+  struct sim_fsync_op *op = ctx;
+  struct sim_disk *d = &op->node->disk;
+  inflight_unlink(d, op);
   op->file->refs--;
-  file_release(op->file);
+  file_release(d, op->file);
   free(op);
 }
 
-/* Completes the fsync: the file's content as of now becomes durable. */
-static void fsync_complete(struct sim_world *w, void *ctx, uint64_t arg) {
-  (void)w, (void)arg;
-  struct fsync_op *op = ctx;
-  struct sim_node *n = op->node;
-  int err = 0;
-  if (n->fsync_failures > 0) {
-    n->fsync_failures--;
-    err = ENV_EIO;
-  } else if (!op->file->rewritten && op->file->cache.len >= op->file->durable.len) {
+/* The file's content now, as the platter will hold it: the cache, except
+ * the bytes an earlier failed fsync forgot (zeros where nothing was). */
+static void make_durable(struct sim_disk *d, struct sim_file *f) {
+  size_t old = f->durable.len;
+  if (!f->rewritten && f->cache.len >= old && f->forgot_lo == f->forgot_hi) {
     /* Only appended to since the last fsync (a log): copy just the tail. */
-    struct sim_file *f = op->file;
-    buf_append(&f->durable, f->cache.data + f->durable.len, f->cache.len - f->durable.len);
+    buf_append(&f->durable, f->cache.data + old, f->cache.len - old);
   } else {
-    buf_reset(&op->file->durable);
-    buf_append(&op->file->durable, op->file->cache.data, op->file->cache.len);
-    op->file->rewritten = false;
+    struct buf before = f->durable;
+    f->durable = (struct buf){0};
+    buf_append(&f->durable, f->cache.data, f->cache.len);
+    for (uint64_t i = f->forgot_lo; i < f->forgot_hi && i < f->durable.len; i++)
+      f->durable.data[i] = i < before.len ? before.data[i] : 0;
+    buf_free(&before);
+    f->rewritten = false;
+    f->forgot_lo = f->forgot_hi = 0;
   }
+  d->stats.fsync_bytes += f->durable.len - (old < f->durable.len ? old : f->durable.len);
+}
+
+static bool fsync_fault(struct sim_disk *d, struct sim_file *f) {
+  if (d->fsync_failures == 0) return false;
+  if (d->fsync_failures > 0) d->fsync_failures--;
+  d->stats.fsync_errors++;
+  if (d->fsync_error_forgets && f->cache.len > f->durable.len) {
+    uint64_t lo = f->durable.len, hi = f->cache.len;
+    if (f->forgot_lo != f->forgot_hi && f->forgot_lo < lo) lo = f->forgot_lo;
+    if (f->forgot_hi > hi) hi = f->forgot_hi;
+    f->forgot_lo = lo;
+    f->forgot_hi = hi;
+  }
+  return true;
+}
+
+static void fsync_complete(struct sim_world *w, void *ctx, uint64_t arg) {
+  (void)arg;
+  struct sim_fsync_op *op = ctx;
+  struct sim_disk *d = &op->node->disk;
+  int err = fsync_fault(d, op->file) ? ENV_EIO : 0;
+  if (err == 0) make_durable(d, op->file);
+  d->stats.fsyncs++;
+  sim_trace(w, op->file->durable.len ^ (uint64_t)(int64_t)err << 48);
   env_fsync_fn done = op->done;
   void *done_ctx = op->ctx;
   fsync_drop(op);
@@ -207,148 +302,163 @@ static void fsync_complete(struct sim_world *w, void *ctx, uint64_t arg) {
 }
 
 static void disk_fsync(struct env *env, env_file fd, env_fsync_fn done, void *ctx) {
-  struct sim_node *n = node_of(env);
-  struct sim_file *f = fd_file(n, fd);
-  if (!f) return; /* the process that asked is gone */
-  struct fsync_op *op = malloc(sizeof *op);
-  ASSERT(op != NULL);
-  *op = (struct fsync_op){n, f, done, ctx};
-  op->file->refs++;
-  uint64_t delay = n->fsync_base_ns + sim_rng_below(&n->rng, n->fsync_jitter_ns);
-  sim_schedule(n->world, n->index, delay, fsync_complete, op, 0, fsync_drop);
-}
-
-static void event_noop(struct sim_world *w, void *ctx, uint64_t arg) {
-  (void)w, (void)ctx, (void)arg;
-}
-
-/* At a power loss, the fsyncs in flight fail (EIO) in the dying process, so
- * it lets go of what it was waiting with; nothing becomes durable. Runs in
- * queue order, which depends only on the run. */
-void sim_disk_fail_inflight(struct sim_node *n) {
-  struct sim_world *w = n->world;
-  /* A failure can make the dying process start another fsync (the next
-   * queued request): repeat until none is left, bounded. */
-  for (int round = 0; round < 10000; round++) {
-    struct fsync_op **ops = malloc((w->heap_count + 1) * sizeof *ops);
-    ASSERT(ops != NULL);
-    uint32_t count = 0;
-    for (uint32_t i = 0; i < w->heap_count; i++) {
-      struct sim_event *e = &w->heap[i];
-      if (e->fn != fsync_complete || e->node != n->index || e->incarnation != n->incarnation)
-        continue;
-      ops[count++] = e->ctx;
-      *e = (struct sim_event){.time_ns = e->time_ns,
-                              .seq = e->seq,
-                              .fn = event_noop,
-                              .node = e->node,
-                              .incarnation = e->incarnation};
-    }
-    for (uint32_t i = 0; i < count; i++) {
-      env_fsync_fn done = ops[i]->done;
-      void *ctx = ops[i]->ctx;
-      fsync_drop(ops[i]);
-      done(ctx, ENV_EIO);
-    }
-    free(ops);
-    if (count == 0) return;
+  struct sim_node *n = sim_node_of(env);
+  struct sim_disk *d = &n->disk;
+  struct sim_file *f = fd_file(d, fd);
+  if (!f) { /* a descriptor from before a power loss */
+    done(ctx, ENV_EIO);
+    return;
   }
-  ASSERT(!"fsync failures kept starting fsyncs");
+  struct sim_fsync_op *op = calloc(1, sizeof *op);
+  ASSERT(op != NULL);
+  *op = (struct sim_fsync_op){.node = n, .file = f, .done = done, .ctx = ctx};
+  f->refs++;
+  op->prev = d->inflight_tail;
+  if (d->inflight_tail)
+    d->inflight_tail->next = op;
+  else
+    d->inflight_head = op;
+  d->inflight_tail = op;
+  d->inflight_count++;
+  uint64_t delay = (d->fsync_base_ns + sim_rng_below(&d->rng, d->fsync_jitter_ns)) *
+                   (d->fsync_slowdown ? d->fsync_slowdown : 1);
+  op->event = sim_event_at(n->world, n->index, SIM_EV_FSYNC, n->world->now_ns + delay,
+                           fsync_complete, op, 0, fsync_drop);
 }
+
+/* At a power loss the fsyncs in flight fail (EIO) in the dying process, in
+ * the order issued, so it lets go of what waited on them; nothing of theirs
+ * becomes durable. A failure may start another fsync (the next waiter):
+ * repeat, bounded. */
+void sim_disk_fail_inflight(struct sim_node *n) {
+  struct sim_disk *d = &n->disk;
+  for (int round = 0; round < FSYNC_ROUNDS_MAX && d->inflight_head; round++) {
+    struct sim_fsync_op *op = d->inflight_head;
+    env_fsync_fn done = op->done;
+    void *ctx = op->ctx;
+    sim_cancel(n->world, op->event); /* runs fsync_drop: op is gone */
+    done(ctx, ENV_EIO);
+  }
+  ASSERT(d->inflight_head == NULL); /* failures kept starting fsyncs */
+}
+
+/* ---- names ---- */
 
 static int disk_rename(struct env *env, const char *from, const char *to) {
-  struct sim_node *n = node_of(env);
+  struct sim_disk *d = disk_of(env);
   bool found;
-  int i = find(n, from, &found);
+  uint32_t i = find(d, from, &found);
   if (!found) return ENV_ENOENT;
-  if (strlen(to) >= SIM_PATH_BYTES || !parent_exists(n, to)) return ENV_ENOENT;
-  struct sim_file *f = n->files[i];
-  memmove(&n->files[i], &n->files[i + 1], (size_t)(n->file_count - i - 1) * sizeof f);
-  n->file_count--;
-  int j = find(n, to, &found);
-  if (found) remove_at(n, j); /* replaced, like rename(2) */
-  j = find(n, to, &found);
+  if (strlen(to) >= SIM_PATH_BYTES || !parent_exists(d, to)) return ENV_ENOENT;
+  if (d->files[i]->is_dir) return ENV_EINVAL; /* directories are not renamed here */
+  struct sim_file *f = array_take(d, i);
+  uint32_t j = find(d, to, &found);
+  if (found) remove_at(d, j); /* replaced, like rename(2) */
+  j = find(d, to, &found);
   strcpy(f->path, to);
-  memmove(&n->files[j + 1], &n->files[j], (size_t)(n->file_count - j) * sizeof f);
-  n->files[j] = f;
-  n->file_count++;
+  array_insert(d, j, f);
   return 0;
 }
 
 static int disk_unlink(struct env *env, const char *path) {
-  struct sim_node *n = node_of(env);
+  struct sim_disk *d = disk_of(env);
   bool found;
-  int i = find(n, path, &found);
-  if (!found || n->files[i]->is_dir) return found ? ENV_EINVAL : ENV_ENOENT;
-  remove_at(n, i);
+  uint32_t i = find(d, path, &found);
+  if (!found) return ENV_ENOENT;
+  if (d->files[i]->is_dir) return ENV_EINVAL;
+  remove_at(d, i);
   return 0;
 }
 
 static int disk_mkdir(struct env *env, const char *path) {
-  struct sim_node *n = node_of(env);
-  if (lookup(n, path)) return ENV_EEXIST;
-  if (!parent_exists(n, path)) return ENV_ENOENT;
+  struct sim_disk *d = disk_of(env);
+  if (lookup(d, path)) return ENV_EEXIST;
+  if (!parent_exists(d, path)) return ENV_ENOENT;
   struct sim_file *f;
-  return insert(n, path, true, &f);
+  return insert(d, path, true, &f);
 }
 
-static bool is_child(const char *dir, size_t dir_len, const char *path, const char **name) {
-  if (strncmp(path, dir, dir_len) != 0 || path[dir_len] != '/') return false;
-  *name = path + dir_len + 1;
-  return **name && !strchr(*name, '/');
+/* The name of path if it is directly inside dir (dir_len bytes). */
+static const char *child_name(const char *dir, size_t dir_len, const char *path) {
+  if (strncmp(path, dir, dir_len) != 0 || path[dir_len] != '/') return NULL;
+  const char *name = path + dir_len + 1;
+  return *name && !strchr(name, '/') ? name : NULL;
+}
+
+/* The first entry after dir itself: its children sort right after it
+ * ('/' is below every other byte of a name). */
+static uint32_t first_child(const struct sim_disk *d, const char *dir) {
+  bool found;
+  uint32_t i = find(d, dir, &found);
+  return found ? i + 1 : i;
 }
 
 static int disk_rmdir(struct env *env, const char *path) {
-  struct sim_node *n = node_of(env);
+  struct sim_disk *d = disk_of(env);
   bool found;
-  int i = find(n, path, &found);
-  if (!found || !n->files[i]->is_dir) return ENV_ENOENT;
-  const char *name;
-  for (int j = 0; j < n->file_count; j++)
-    if (is_child(path, strlen(path), n->files[j]->path, &name)) return ENV_EINVAL;
-  remove_at(n, i);
+  uint32_t i = find(d, path, &found);
+  if (!found || !d->files[i]->is_dir) return ENV_ENOENT;
+  size_t len = strlen(path);
+  if (i + 1 < d->file_count && strncmp(d->files[i + 1]->path, path, len) == 0 &&
+      d->files[i + 1]->path[len] == '/')
+    return ENV_EINVAL; /* not empty */
+  remove_at(d, i);
   return 0;
 }
 
 static int disk_list(struct env *env, const char *dir, env_list_fn fn, void *ctx) {
-  struct sim_node *n = node_of(env);
-  struct sim_file *d = lookup(n, dir);
-  if (!d || !d->is_dir) return ENV_ENOENT;
+  struct sim_disk *d = disk_of(env);
+  const struct sim_file *dir_file = lookup(d, dir);
+  if (!dir_file || !dir_file->is_dir) return ENV_ENOENT;
   size_t len = strlen(dir);
-  /* Paths are sorted, so children come in name order; copy first, the
-   * callback may change the directory. */
-  char(*names)[SIM_PATH_BYTES] = malloc((size_t)(n->file_count + 1) * SIM_PATH_BYTES);
-  bool *dirs = malloc((size_t)(n->file_count + 1));
-  ASSERT(names && dirs);
-  int count = 0;
-  const char *name;
-  for (int i = 0; i < n->file_count; i++)
-    if (is_child(dir, len, n->files[i]->path, &name)) {
-      strcpy(names[count], name);
-      dirs[count++] = n->files[i]->is_dir;
-    }
-  for (int i = 0; i < count; i++) fn(ctx, names[i], dirs[i]);
+  /* Copy first: the callback may change the directory. */
+  uint32_t from = first_child(d, dir), to = from;
+  while (to < d->file_count && strncmp(d->files[to]->path, dir, len) == 0 &&
+         d->files[to]->path[len] == '/')
+    to++;
+  char(*names)[SIM_PATH_BYTES] = malloc((size_t)(to - from + 1) * SIM_PATH_BYTES);
+  bool *dirs = malloc(to - from + 1);
+  ASSERT(names != NULL && dirs != NULL);
+  uint32_t count = 0;
+  for (uint32_t i = from; i < to; i++) {
+    const char *name = child_name(dir, len, d->files[i]->path);
+    if (!name) continue; /* a grandchild */
+    strcpy(names[count], name);
+    dirs[count++] = d->files[i]->is_dir;
+  }
+  for (uint32_t i = 0; i < count; i++) fn(ctx, names[i], dirs[i]);
   free(names);
   free(dirs);
   return 0;
 }
 
 static int disk_dir_sync(struct env *env, const char *dir) {
-  struct sim_file *d = lookup(node_of(env), dir);
-  return d && d->is_dir ? 0 : ENV_ENOENT;
+  struct sim_disk *d = disk_of(env);
+  const struct sim_file *f = lookup(d, dir);
+  if (!f || !f->is_dir) return ENV_ENOENT;
+  d->stats.dir_syncs++;
+  return 0;
 }
 
 int sim_disk_read_range(struct sim_node *n, env_file file, uint64_t offset, size_t len,
                         struct buf *out) {
-  struct sim_file *f = fd_file(n, file);
+  struct sim_disk *d = &n->disk;
+  struct sim_file *f = fd_file(d, file);
   if (!f || offset + len > f->cache.len) return ENV_EIO;
+  size_t at = out->len;
   buf_append(out, f->cache.data + offset, len);
+  if (f->flip_count) apply_read_flips(d, f, out->data + at, offset, len);
   return 0;
 }
 
+/* ---- the node's life ---- */
+
 void sim_disk_install(struct sim_node *n) {
-  n->fsync_base_ns = 2 * NS_PER_MS;
-  n->fsync_jitter_ns = 3 * NS_PER_MS;
+  struct sim_disk *d = &n->disk;
+  d->rng = sim_rng_fork(&n->rng, "disk");
+  d->fsync_base_ns = 2 * NS_PER_MS;
+  d->fsync_jitter_ns = 3 * NS_PER_MS;
+  d->fsync_slowdown = 1;
   n->env.open = disk_open;
   n->env.file_close = disk_close;
   n->env.pread = disk_pread;
@@ -363,54 +473,133 @@ void sim_disk_install(struct sim_node *n) {
   n->env.list = disk_list;
   n->env.dir_sync = disk_dir_sync;
   struct sim_file *root;
-  insert(n, "", true, &root); /* "/" is the parent of top-level paths */
+  int rc = insert(d, "", true, &root); /* "" is the parent of "/a" */
+  ASSERT(rc == 0);
 }
 
-/* Power loss: every open file closes; each file keeps its durable bytes plus
- * a seeded prefix, whole 512-byte sectors, of what was appended past them
- * (the page cache reached the platters partly). Overwrites inside the
- * durable part that were never synced are lost. */
-void sim_disk_crash(struct sim_node *n) {
-  for (int fd = 0; fd < SIM_FDS_MAX; fd++)
-    if (n->fds[fd].file) {
-      fd_release(n, fd);
-      n->fds[fd].dead = true;
-    }
-  for (int i = 0; i < n->file_count; i++) {
-    struct sim_file *f = n->files[i];
-    if (f->is_dir) continue;
-    size_t keep = f->durable.len;
-    if (f->cache.len > keep &&
-        (keep == 0 || memcmp(f->cache.data, f->durable.data, keep) == 0)) {
-      size_t extra_sectors = (f->cache.len - keep + SIM_SECTOR_BYTES - 1) / SIM_SECTOR_BYTES;
-      size_t sectors = (size_t)sim_rng_below(&n->rng, extra_sectors + 1);
-      size_t torn = sectors * SIM_SECTOR_BYTES;
-      if (keep + torn > f->cache.len) torn = f->cache.len - keep;
-      buf_append(&f->durable, f->cache.data + keep, torn);
-    }
-    buf_reset(&f->cache);
-    buf_append(&f->cache, f->durable.data, f->durable.len);
-    f->rewritten = false;
+/* What the platter holds of one file after a power loss: the durable bytes
+ * plus a seeded prefix, in whole sectors, of what was appended past them.
+ * Overwrites inside the durable part that were never synced are lost, and
+ * so is everything after bytes an earlier failed fsync forgot. */
+static void file_power_loss(struct sim_disk *d, struct sim_file *f) {
+  size_t keep = f->durable.len;
+  bool appended_only = f->cache.len > keep && !f->rewritten && f->forgot_lo == f->forgot_hi;
+  if (appended_only) {
+    size_t extra = f->cache.len - keep;
+    size_t sectors =
+        (size_t)sim_rng_below(&d->rng, (extra + SIM_SECTOR_BYTES - 1) / SIM_SECTOR_BYTES + 1);
+    size_t torn = sectors * SIM_SECTOR_BYTES < extra ? sectors * SIM_SECTOR_BYTES : extra;
+    buf_append(&f->durable, f->cache.data + keep, torn);
   }
+  d->stats.bytes_lost += f->cache.len > f->durable.len ? f->cache.len - f->durable.len : 0;
+  size_t cache_len = f->cache.len;
+  buf_reset(&f->cache);
+  buf_append(&f->cache, f->durable.data, f->durable.len);
+  d->used_bytes = d->used_bytes - cache_len + f->cache.len;
+  f->rewritten = false;
+  f->forgot_lo = f->forgot_hi = 0;
+}
+
+static void wipe(struct sim_disk *d) {
+  for (uint32_t i = d->file_count; i > 1; i--) remove_at(d, i - 1); /* all but the root */
+  d->lose_all = false;
+}
+
+void sim_disk_crash(struct sim_node *n) {
+  struct sim_disk *d = &n->disk;
+  ASSERT(d->inflight_head == NULL); /* sim_disk_fail_inflight ran first */
+  for (int fd = 0; fd < SIM_FDS_MAX; fd++)
+    if (d->fds[fd].file) {
+      fd_release(d, fd);
+      d->fds[fd].dead = true;
+    }
+  d->stats.crashes++;
+  uint64_t kept = 0;
+  for (uint32_t i = 0; i < d->file_count; i++) {
+    struct sim_file *f = d->files[i];
+    if (f->is_dir) continue;
+    file_power_loss(d, f);
+    kept += f->durable.len;
+  }
+  sim_trace(n->world, kept);
+  if (d->lose_all) wipe(d);
+}
+
+void sim_disk_restart(struct sim_node *n) {
+  if (n->disk.lose_all) wipe(&n->disk);
 }
 
 void sim_disk_free(struct sim_node *n) {
-  for (int fd = 0; fd < SIM_FDS_MAX; fd++) fd_release(n, fd);
-  for (int i = n->file_count - 1; i >= 0; i--) remove_at(n, i);
+  struct sim_disk *d = &n->disk;
+  ASSERT(d->inflight_head == NULL); /* the world dropped its events first */
+  for (int fd = 0; fd < SIM_FDS_MAX; fd++) fd_release(d, fd);
+  for (uint32_t i = d->file_count; i > 0; i--) remove_at(d, i - 1);
+  free(d->files);
+  d->files = NULL;
 }
 
-void sim_disk_set_capacity(struct sim_node *n, uint64_t bytes) { n->capacity_bytes = bytes; }
-void sim_disk_fail_fsyncs(struct sim_node *n, int count) { n->fsync_failures = count; }
+/* ---- settings and faults ---- */
 
 void sim_disk_set_fsync_latency(struct sim_node *n, uint64_t base_ns, uint64_t jitter_ns) {
-  n->fsync_base_ns = base_ns;
-  n->fsync_jitter_ns = jitter_ns;
+  n->disk.fsync_base_ns = base_ns;
+  n->disk.fsync_jitter_ns = jitter_ns;
+}
+
+void sim_disk_set_capacity(struct sim_node *n, uint64_t bytes) {
+  n->disk.capacity_bytes = bytes;
+}
+uint64_t sim_disk_used(const struct sim_node *n) { return n->disk.used_bytes; }
+void sim_disk_fail_fsyncs(struct sim_node *n, int count) { n->disk.fsync_failures = count; }
+void sim_disk_fail_writes(struct sim_node *n, int count) { n->disk.write_failures = count; }
+
+void sim_disk_set_fsync_error_forgets(struct sim_node *n, bool forgets) {
+  n->disk.fsync_error_forgets = forgets;
+}
+
+void sim_disk_set_fsync_slowdown(struct sim_node *n, uint32_t multiplier) {
+  ASSERT(multiplier >= 1);
+  n->disk.fsync_slowdown = multiplier;
 }
 
 bool sim_disk_flip_bit(struct sim_node *n, const char *path, uint64_t offset, int bit) {
-  struct sim_file *f = lookup(n, path);
-  if (!f || offset >= f->cache.len) return false;
-  f->cache.data[offset] ^= (uint8_t)(1u << (bit & 7));
-  if (offset < f->durable.len) f->durable.data[offset] ^= (uint8_t)(1u << (bit & 7));
+  struct sim_file *f = lookup(&n->disk, path);
+  if (!f || f->is_dir || offset >= f->cache.len) return false;
+  uint8_t mask = (uint8_t)(1u << (bit & 7));
+  f->cache.data[offset] ^= mask;
+  if (offset < f->durable.len) f->durable.data[offset] ^= mask;
+  n->disk.stats.bits_flipped++;
+  sim_trace(n->world, offset);
   return true;
+}
+
+bool sim_disk_flip_bit_on_read(struct sim_node *n, const char *path, uint64_t offset, int bit) {
+  struct sim_file *f = lookup(&n->disk, path);
+  if (!f || f->is_dir || offset >= f->cache.len || f->flip_count == SIM_READ_FLIPS_MAX)
+    return false;
+  f->flips[f->flip_count++] =
+      (struct sim_read_flip){.offset = offset, .mask = (uint8_t)(1u << (bit & 7))};
+  return true;
+}
+
+void sim_disk_lose_all(struct sim_node *n) { n->disk.lose_all = true; }
+
+void sim_disk_clear_faults(struct sim_node *n) {
+  struct sim_disk *d = &n->disk;
+  d->capacity_bytes = 0;
+  d->fsync_failures = d->write_failures = 0;
+  d->fsync_slowdown = 1;
+  d->fsync_error_forgets = false;
+}
+
+bool sim_disk_file_sizes(const struct sim_node *n, const char *path, uint64_t *cache_bytes,
+                         uint64_t *durable_bytes) {
+  const struct sim_file *f = lookup(&n->disk, path);
+  if (!f || f->is_dir) return false;
+  *cache_bytes = f->cache.len;
+  *durable_bytes = f->durable.len;
+  return true;
+}
+
+void sim_disk_stats(const struct sim_node *n, struct sim_disk_stats *out) {
+  *out = n->disk.stats;
 }

@@ -7,7 +7,7 @@
 
 #include "base/assert.h"
 
-enum { EVENTS_MAX = 1 << 26, PARTITIONS_MAX = 1024 };
+enum { EVENTS_MAX = 1 << 26, PARTITIONS_MAX = HISTORY_STREAMS_MAX };
 
 void history_init(struct history *h) { memset(h, 0, sizeof *h); }
 
@@ -51,6 +51,13 @@ static void violation(struct check_result *r, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* A stream's name for verdicts: its label, or "partition N". */
+static const char *stream(const struct history *h, int32_t p, char *buf, size_t cap) {
+  if (h->labels && p < h->label_count) return h->labels[p];
+  snprintf(buf, cap, "partition %d", p);
+  return buf;
+}
+
 /* (partition, offset) -> value, for inconsistent-offsets. Offsets of one
  * partition are dense from the log start, so a growable array per
  * partition is enough. */
@@ -75,7 +82,7 @@ static uint64_t *offset_slot(struct offset_map *m, int64_t offset) {
 
 struct checkers {
   struct check_result lost, duplicate, inconsistent, nonmono_send, nonmono_poll, poll_skip,
-      unseen;
+      unseen, unavailability;
 };
 
 static void check_offsets(const struct history *h, struct value_state *vs,
@@ -86,10 +93,12 @@ static void check_offsets(const struct history *h, struct value_state *vs,
     uint64_t *slot = offset_slot(&maps[e->partition], e->offset);
     if (*slot == 0)
       *slot = e->value + 1;
-    else if (*slot != e->value + 1)
-      violation(&c->inconsistent, "partition %d offset %lld holds value %llu and value %llu",
-                e->partition, (long long)e->offset, (unsigned long long)(*slot - 1),
-                (unsigned long long)e->value);
+    else if (*slot != e->value + 1) {
+      char b[32];
+      violation(&c->inconsistent, "%s offset %lld holds value %llu and value %llu",
+                stream(h, e->partition, b, sizeof b), (long long)e->offset,
+                (unsigned long long)(*slot - 1), (unsigned long long)e->value);
+    }
     struct value_state *v = &vs[e->value];
     if (e->kind == HISTORY_POLL) {
       if (v->polled && v->poll_offset != e->offset) {
@@ -111,12 +120,13 @@ static void check_offsets(const struct history *h, struct value_state *vs,
 static void check_order(const struct history *h, const struct offset_map *maps,
                         struct checkers *c) {
   enum { CLIENTS_MAX = 256 };
-  static int64_t last_ack[CLIENTS_MAX][64], last_poll[CLIENTS_MAX][64];
+  static int64_t last_ack[CLIENTS_MAX][PARTITIONS_MAX], last_poll[CLIENTS_MAX][PARTITIONS_MAX];
   for (int i = 0; i < CLIENTS_MAX; i++)
-    for (int j = 0; j < 64; j++) last_ack[i][j] = last_poll[i][j] = -1;
+    for (int j = 0; j < PARTITIONS_MAX; j++) last_ack[i][j] = last_poll[i][j] = -1;
+  char b[32];
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];
-    if (e->client < 0 || e->client >= CLIENTS_MAX || e->partition >= 64) continue;
+    if (e->client < 0 || e->client >= CLIENTS_MAX) continue;
     if (e->kind == HISTORY_SEEK) {
       last_poll[e->client][e->partition] = e->offset - 1;
       continue;
@@ -125,19 +135,19 @@ static void check_order(const struct history *h, const struct offset_map *maps,
     if (e->kind == HISTORY_ACK) {
       int64_t *last = &last_ack[e->client][e->partition];
       if (e->offset <= *last)
-        violation(&c->nonmono_send, "producer %d partition %d: ack at offset %lld after %lld",
-                  e->client, e->partition, (long long)e->offset, (long long)*last);
+        violation(&c->nonmono_send, "producer %d %s: ack at offset %lld after %lld", e->client,
+                  stream(h, e->partition, b, sizeof b), (long long)e->offset, (long long)*last);
       *last = e->offset;
     } else if (e->kind == HISTORY_POLL) {
       int64_t *last = &last_poll[e->client][e->partition];
       if (*last >= 0 && e->offset <= *last)
-        violation(&c->nonmono_poll, "consumer %d partition %d: read %lld after %lld", e->client,
-                  e->partition, (long long)e->offset, (long long)*last);
+        violation(&c->nonmono_poll, "consumer %d %s: read %lld after %lld", e->client,
+                  stream(h, e->partition, b, sizeof b), (long long)e->offset, (long long)*last);
       for (int64_t o = *last + 1; *last >= 0 && o < e->offset && o < maps[e->partition].cap;
            o++)
         if (maps[e->partition].values[o] != 0) {
-          violation(&c->poll_skip, "consumer %d partition %d: skipped offset %lld (value %llu)",
-                    e->client, e->partition, (long long)o,
+          violation(&c->poll_skip, "consumer %d %s: skipped offset %lld (value %llu)",
+                    e->client, stream(h, e->partition, b, sizeof b), (long long)o,
                     (unsigned long long)(maps[e->partition].values[o] - 1));
           break;
         }
@@ -156,8 +166,10 @@ static void check_values(const struct history *h, const struct value_state *vs, 
     if (!final_read) {
       violation(&c->unseen, "acknowledged value %llu not read yet", (unsigned long long)id);
     } else if (v->durable) {
-      violation(&c->lost, "value %llu acknowledged at partition %d offset %lld was never read",
-                (unsigned long long)id, v->partition, (long long)v->ack_offset);
+      char b[32];
+      violation(&c->lost, "value %llu acknowledged at %s offset %lld was never read",
+                (unsigned long long)id, stream(h, v->partition, b, sizeof b),
+                (long long)v->ack_offset);
     } else {
       violation(&c->unseen, "value %llu (acks=1) acknowledged but never read",
                 (unsigned long long)id);
@@ -165,8 +177,70 @@ static void check_values(const struct history *h, const struct value_state *vs, 
   }
 }
 
-int history_check(const struct history *h, bool final_read, struct check_result *out,
-                  int out_max) {
+/* Per producer, in time order: sends in the air (sent, neither acknowledged
+ * nor failed). A stretch of unavailability starts when the first one leaves
+ * or at the last acknowledgement, whichever is later, and ends at the next
+ * acknowledgement, at the failure of the last send waiting, or at end_ns if
+ * sends still wait. What one producer sees counts: a client cut off from
+ * the cluster is unavailable to its users while the others get on. */
+struct waiting {
+  int64_t count;
+  uint64_t since_ns;
+};
+
+enum { PRODUCERS_MAX = 256 };
+
+static void stretch(uint64_t from_ns, uint64_t to_ns, int32_t client, struct history_wait *w) {
+  if (to_ns - from_ns <= w->longest_ns) return;
+  w->longest_ns = to_ns - from_ns;
+  w->start_ns = from_ns;
+  w->client = client;
+}
+
+struct history_wait history_unavailability(const struct history *h, uint64_t end_ns) {
+  static struct waiting by_client[PRODUCERS_MAX];
+  memset(by_client, 0, sizeof by_client);
+  struct history_wait w = {0};
+  for (size_t i = 0; i < h->count; i++) {
+    const struct history_event *e = &h->events[i];
+    if (e->client < 0 || e->client >= PRODUCERS_MAX) continue;
+    struct waiting *c = &by_client[e->client];
+    if (e->kind == HISTORY_SEND) {
+      if (c->count++ == 0) c->since_ns = e->time_ns;
+    } else if (e->kind == HISTORY_ACK || e->kind == HISTORY_FAIL) {
+      ASSERT(c->count > 0);
+      c->count--;
+      /* A failure is no acknowledgement: the stretch goes on, unless it
+       * was the last send waiting. */
+      if (e->kind == HISTORY_FAIL && c->count > 0) continue;
+      stretch(c->since_ns, e->time_ns, e->client, &w);
+      c->since_ns = e->time_ns;
+    }
+  }
+  for (int32_t client = 0; client < PRODUCERS_MAX; client++)
+    if (by_client[client].count > 0 && end_ns > by_client[client].since_ns)
+      stretch(by_client[client].since_ns, end_ns, client, &w);
+  return w;
+}
+
+static void check_unavailability(const struct history *h,
+                                 const struct history_check_config *cfg,
+                                 struct check_result *r) {
+  struct history_wait w = history_unavailability(h, cfg->end_ns);
+  bool bounded = cfg->max_unavailability_ms >= 0;
+  if (bounded && w.longest_ns > (uint64_t)cfg->max_unavailability_ms * 1000000)
+    r->violations = 1;
+  char bound[48] = "no bound";
+  if (bounded)
+    snprintf(bound, sizeof bound, "bound %.3f s", (double)cfg->max_unavailability_ms / 1e3);
+  snprintf(r->first, sizeof r->first,
+           "producer %d: no acknowledgement for %.3f s from t=%.3f s (%s)", w.client,
+           (double)w.longest_ns / 1e9, (double)w.start_ns / 1e9, bound);
+}
+
+int history_check(const struct history *h, const struct history_check_config *cfg,
+                  struct check_result *out, int out_max) {
+  bool final_read = cfg->final_read;
   struct value_state *vs = calloc(h->values_max ? h->values_max : 1, sizeof *vs);
   struct offset_map *maps = calloc(PARTITIONS_MAX, sizeof *maps);
   ASSERT(vs != NULL && maps != NULL);
@@ -189,12 +263,14 @@ int history_check(const struct history *h, bool final_read, struct check_result 
                        .nonmono_send = {.name = "nonmonotonic-send"},
                        .nonmono_poll = {.name = "nonmonotonic-poll"},
                        .poll_skip = {.name = "poll-skip"},
-                       .unseen = {.name = "unseen"}};
+                       .unseen = {.name = "unseen"},
+                       .unavailability = {.name = "max-unavailability"}};
   check_offsets(h, vs, maps, &c);
   check_order(h, maps, &c);
   check_values(h, vs, h->values_max, final_read, &c);
+  check_unavailability(h, cfg, &c.unavailability);
   struct check_result all[] = {c.lost,         c.duplicate, c.inconsistent, c.nonmono_send,
-                               c.nonmono_poll, c.poll_skip, c.unseen};
+                               c.nonmono_poll, c.poll_skip, c.unseen,       c.unavailability};
   int n = 0;
   for (size_t i = 0; i < sizeof all / sizeof all[0] && n < out_max; i++) out[n++] = all[i];
   for (int p = 0; p < PARTITIONS_MAX; p++) free(maps[p].values);

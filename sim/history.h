@@ -15,13 +15,15 @@ enum history_kind { HISTORY_SEND, HISTORY_ACK, HISTORY_FAIL, HISTORY_POLL, HISTO
 struct history_event {
   uint64_t time_ns;
   enum history_kind kind;
-  int32_t client; /* producer or consumer number */
-  int32_t partition;
-  uint64_t value;   /* the value's id */
-  int64_t offset;   /* ack and poll; -1 if none (acks=0) */
-  int32_t error;    /* fail */
-  bool durable_ack; /* ack of an acks=all send */
+  int32_t client;    /* producer or consumer number */
+  int32_t partition; /* a stream: the runner numbers (topic, partition) pairs */
+  uint64_t value;    /* the value's id */
+  int64_t offset;    /* ack and poll; -1 if none (acks=0) */
+  int32_t error;     /* fail */
+  bool durable_ack;  /* ack of an acks=all send */
 };
+
+enum { HISTORY_STREAMS_MAX = 64, HISTORY_LABEL_BYTES = 160 };
 
 struct history {
   struct history_event *events;
@@ -29,6 +31,9 @@ struct history {
   size_t cap;
   uint64_t values_max;  /* one past the largest value id seen */
   int32_t final_reader; /* the client whose reads are the final read; 0: none */
+  /* Names of the streams in verdicts ("orders-2"); NULL: numbers. */
+  const char (*labels)[HISTORY_LABEL_BYTES];
+  int label_count;
 };
 
 void history_init(struct history *h);
@@ -44,11 +49,26 @@ struct check_result {
 
 enum { CHECKERS_MAX = 8 };
 
-/* Runs every checker over the history; `final_read` says the last polls are
- * a complete read of every partition (the liveness phase), so an
- * acknowledged value never polled is lost, not just unseen yet. Returns
- * the number of results written. */
-int history_check(const struct history *h, bool final_read, struct check_result *out,
-                  int out_max);
+struct history_check_config {
+  /* The last polls are a complete read of every stream (the liveness
+   * phase), so an acknowledged value never polled is lost, not unseen. */
+  bool final_read;
+  /* max-unavailability: the longest stretch in which one producer had sends
+   * waiting and got no acknowledgement, up to end_ns, may not exceed this
+   * (-1: no bound; it is still measured and described). */
+  int64_t max_unavailability_ms;
+  uint64_t end_ns;
+};
+
+/* Runs every checker over the history. Returns the number of results. */
+int history_check(const struct history *h, const struct history_check_config *cfg,
+                  struct check_result *out, int out_max);
+/* The longest unavailability one producer saw (see above). */
+struct history_wait {
+  uint64_t longest_ns;
+  uint64_t start_ns;
+  int32_t client;
+};
+struct history_wait history_unavailability(const struct history *h, uint64_t end_ns);
 
 #endif

@@ -1,4 +1,6 @@
-/* The simulated world's private state, shared by world.c, net.c, disk.c. */
+/* The simulated world's private state, shared by the files of sim/:
+ * events.c (queue and trace), world.c (nodes, env, process faults),
+ * clock.c, net.c and disk.c. */
 #ifndef SLUICE_SIM_INTERNAL_H
 #define SLUICE_SIM_INTERNAL_H
 
@@ -6,37 +8,171 @@
 #include "sim/world.h"
 
 enum {
-  SIM_EVENTS_MAX = 1 << 22,
-  SIM_FILES_MAX = 4096,
-  SIM_FDS_MAX = 1024,
-  SIM_CONNS_MAX = 4096,
+  SIM_FDS_MAX = 1024,      /* open files per node */
+  SIM_FILES_MAX = 1 << 16, /* names per node */
+  SIM_PATH_BYTES = 512,    /* longer paths get ENV_EINVAL */
+  SIM_READ_FLIPS_MAX = 8,  /* pending read faults per file */
   SIM_LISTENERS_MAX = 8,
-  SIM_PATH_BYTES = 512,
+  SIM_CONNS_MAX = 1 << 20, /* connection ends ever opened in one world */
+  SIM_IOV_MAX = 1024,
 };
 
-/* xoshiro256**, seeded with splitmix64. */
-struct sim_rng {
-  uint64_t s[4];
-};
-void sim_rng_seed(struct sim_rng *r, uint64_t seed);
-uint64_t sim_rng_next(struct sim_rng *r);
-uint64_t sim_rng_below(struct sim_rng *r, uint64_t n); /* [0, n); 0 if n == 0 */
+/* ---- events (events.c) ---- */
 
-typedef void (*sim_event_fn)(struct sim_world *w, void *ctx, uint64_t arg);
+enum sim_event_kind {
+  SIM_EV_WORLD,   /* the world's own (scenario faults) */
+  SIM_EV_TIMER,   /* a node's env timer */
+  SIM_EV_FRAME,   /* a frame (or FIN/RST) reaches a node */
+  SIM_EV_ACCEPT,  /* a node accepts a connection */
+  SIM_EV_CONNECT, /* a node's connect finished */
+  SIM_EV_CLOSED,  /* a node's connection is gone */
+  SIM_EV_FSYNC,   /* a node's fsync completed */
+  SIM_EV_KERNEL,  /* network machinery (SYN, hold timeout): runs while paused */
+};
+
+enum sim_event_state { SIM_EVS_FREE, SIM_EVS_QUEUED, SIM_EVS_DEFERRED, SIM_EVS_CANCELLED };
+
+/* One pending event. Its id is (generation << 32 | slot + 1): a slot is
+ * reused only after its heap entry is popped, and the generation makes an
+ * old id (a fired or cancelled timer) harmless. */
+struct sim_event {
+  uint64_t time_ns;
+  uint64_t seq;
+  sim_event_fn fn;       /* the world's kind of callback ... */
+  env_timer_fn timer_fn; /* ... or an env timer's */
+  void *ctx;
+  uint64_t arg;
+  void (*drop)(void *ctx); /* frees ctx when the event never runs; may be NULL */
+  int32_t node;            /* index; -1: not a node's */
+  uint32_t incarnation;    /* the node's when scheduled */
+  uint32_t gen;
+  uint32_t next; /* free list or deferred list link: slot + 1, 0 = end */
+  uint8_t kind;
+  uint8_t state;
+};
+
+struct sim_heap_entry {
+  uint64_t time_ns;
+  uint64_t seq;
+  uint32_t slot;
+};
+
+/* Schedules an event at an absolute time (>= now) for node index `node`
+ * (-1: the world's). Node events are dropped if the node crashes first and
+ * wait while it is paused. Returns the id (never 0). */
+uint64_t sim_event_at(struct sim_world *w, int node, enum sim_event_kind kind, uint64_t time_ns,
+                      sim_event_fn fn, void *ctx, uint64_t arg, void (*drop)(void *ctx));
+uint64_t sim_timer_at(struct sim_world *w, int node, uint64_t time_ns, env_timer_fn fn,
+                      void *ctx);
+void sim_events_free(struct sim_world *w);
+/* Pause support: a paused node's events move to its deferred list when
+ * due; resume puts them back, due now, in the order they were due. */
+void sim_events_requeue_deferred(struct sim_world *w, struct sim_node *n);
+void sim_events_drop_deferred(struct sim_world *w, struct sim_node *n);
+
+/* ---- disk (disk.c) ---- */
+
+struct sim_read_flip {
+  uint64_t offset;
+  uint8_t mask;
+};
 
 struct sim_file {
-  char path[SIM_PATH_BYTES];
+  char path[SIM_PATH_BYTES]; /* "/a/b"; the root is "" */
   bool is_dir;
-  bool linked;        /* false once unlinked (it lives on while open) */
-  int refs;           /* open descriptors */
+  bool linked;        /* false once unlinked (it lives on while referenced) */
+  int32_t refs;       /* open descriptors and fsyncs in flight */
   struct buf cache;   /* what pread sees */
-  struct buf durable; /* what a crash keeps */
-  bool rewritten; /* bytes below durable.len changed since the last fsync */
+  struct buf durable; /* what a power loss keeps */
+  bool rewritten;     /* bytes below durable.len changed since the last fsync */
+  /* A failed fsync's bytes that Linux marked clean without writing them
+   * ("fsyncgate"): they never reach the platter. Empty when lo == hi. */
+  uint64_t forgot_lo, forgot_hi;
+  struct sim_read_flip flips[SIM_READ_FLIPS_MAX]; /* pending read faults */
+  uint32_t flip_count;
 };
 
 struct sim_fd {
-  struct sim_file *file; /* NULL: the slot is free (or dead) */
-  bool dead;             /* opened before a crash: every call fails with EIO until closed */
+  struct sim_file *file; /* NULL: free (or dead) */
+  bool dead;             /* opened before a power loss: calls fail with EIO until closed */
+};
+
+struct sim_fsync_op {
+  struct sim_node *node;
+  struct sim_file *file;
+  env_fsync_fn done;
+  void *ctx;
+  uint64_t event;
+  struct sim_fsync_op *prev, *next; /* in flight, in the order issued */
+};
+
+struct sim_disk {
+  struct sim_file **files; /* sorted by path (strcmp): children follow parents */
+  uint32_t file_count, file_cap;
+  struct sim_fd fds[SIM_FDS_MAX];
+  struct sim_fsync_op *inflight_head, *inflight_tail;
+  uint32_t inflight_count;
+  struct sim_rng rng;
+  uint64_t used_bytes; /* page cache bytes of every file still allocated */
+  uint64_t capacity_bytes;
+  uint64_t fsync_base_ns, fsync_jitter_ns;
+  uint32_t fsync_slowdown;
+  int32_t fsync_failures, write_failures; /* < 0: until cleared */
+  bool fsync_error_forgets;
+  bool lose_all;
+  struct sim_disk_stats stats;
+};
+
+void sim_disk_install(struct sim_node *n);
+void sim_disk_fail_inflight(struct sim_node *n);
+void sim_disk_crash(struct sim_node *n);
+void sim_disk_restart(struct sim_node *n);
+void sim_disk_free(struct sim_node *n);
+/* Appends len bytes of an open file's page cache at offset (for sends of
+ * file parts); ENV_EIO if the range is not there. */
+int sim_disk_read_range(struct sim_node *n, env_file file, uint64_t offset, size_t len,
+                        struct buf *out);
+
+/* ---- network (net.c) ---- */
+
+enum sim_frame_kind { SIM_FRAME_DATA, SIM_FRAME_FIN, SIM_FRAME_RST };
+
+struct sim_frame {
+  struct sim_frame *next;
+  uint64_t arrive_ns;
+  uint8_t *data;
+  uint32_t len;
+  uint8_t kind;
+};
+
+enum sim_conn_state { SIM_CONN_CONNECTING, SIM_CONN_OPEN, SIM_CONN_CLOSED };
+
+/* One end of a connection; its id is its index + 1. Frames travel to an
+ * end's inbound queue; one delivery event (the pump) at a time takes them. */
+struct sim_conn {
+  uint8_t state;
+  int16_t node;      /* owner (index) */
+  int16_t peer_node; /* -1 while unresolved */
+  uint64_t peer;     /* the other end's id; 0 until the SYN arrives */
+  uint32_t frame_bytes_max;
+  uint16_t port; /* connect: the server's port */
+  struct sim_frame *in_head, *in_tail;
+  uint64_t in_last_arrive_ns; /* keeps the inbound stream in order */
+  uint64_t pump_event;
+  uint64_t hold_event;    /* the timeout of a hold */
+  uint64_t held_since_ns; /* 0: not held */
+  uint64_t queued_bytes;  /* sent by this end, not yet delivered */
+  uint64_t connect_started_ns, syn_backoff_ns;
+};
+
+struct sim_link {
+  struct sim_link_config cfg;
+  bool cut;
+  bool rng_ready;
+  uint64_t clogged_until_ns;
+  uint64_t spike_until_ns, spike_extra_ns;
+  uint64_t free_at_ns; /* when the link has serialised what it was given */
+  struct sim_rng rng;
 };
 
 struct sim_listener {
@@ -45,6 +181,18 @@ struct sim_listener {
   uint32_t frame_bytes_max;
 };
 
+struct sim_netnode {
+  struct sim_listener listeners[SIM_LISTENERS_MAX];
+  uint16_t next_port;
+  struct sim_net_stats stats;
+};
+
+void sim_net_install(struct sim_node *n);
+void sim_net_crash(struct sim_node *n);
+void sim_net_free(struct sim_world *w);
+
+/* ---- nodes and the world (world.c, clock.c) ---- */
+
 struct sim_node {
   struct sim_world *world;
   int index;
@@ -52,29 +200,23 @@ struct sim_node {
   char host[64];
   struct env env;
   struct env_net_handler handler;
-  uint32_t incarnation; /* bumps on crash: older events for it are dropped */
-  struct sim_rng rng;
-  /* disk */
-  struct sim_file *files[SIM_FILES_MAX]; /* sorted by path; NULL past count */
-  int file_count;
-  struct sim_fd fds[SIM_FDS_MAX];
-  uint64_t capacity_bytes;
-  int fsync_failures;
-  uint64_t fsync_base_ns, fsync_jitter_ns;
-  /* network */
-  struct sim_listener listeners[SIM_LISTENERS_MAX];
+  struct sim_node_hooks hooks;
+  uint32_t incarnation;
+  bool paused;
+  uint32_t deferred_head, deferred_tail; /* slot + 1 */
+  uint32_t deferred_count;
+  struct sim_rng rng;    /* the node's root: only forked */
+  struct sim_rng random; /* env->random_u64 */
+  /* clock: local = base_local + (world - base_world) * (1 + drift) */
+  uint64_t clock_base_world_ns, clock_base_local_ns;
+  int32_t drift_ppm;
+  int64_t wall_offset_ms;
+  struct sim_disk disk;
+  struct sim_netnode net;
 };
 
-struct sim_conn {
-  bool open;
-  int node; /* owner */
-  int peer_node;
-  uint64_t peer; /* the other end's conn id; 0 while connecting */
-  uint32_t frame_bytes_max;
-  uint64_t last_delivery_ns; /* keeps this direction in order */
-  uint64_t held_since_ns;    /* a partition holds its frames since; 0: not held */
-  uint64_t queued_bytes;
-  bool accepted; /* server side */
+struct sim_log_line {
+  char text[SIM_LOG_LINE_BYTES + 64];
 };
 
 struct sim_world {
@@ -82,53 +224,35 @@ struct sim_world {
   uint64_t seq;
   uint64_t processed;
   uint64_t trace;
-  bool verbose;
+  uint64_t same_time_events; /* events in a row at one instant (a livelock guard) */
   struct sim_rng rng;
-  /* event heap */
-  struct sim_event *heap;
-  uint32_t heap_count;
-  uint32_t heap_cap;
-  /* lazily cancelled events, by id: a sorted growable set would do; the ids
-   * of cancelled timers are kept in a small open-addressing table */
-  uint64_t *cancelled;
-  uint32_t cancelled_cap;
-  uint32_t cancelled_count;
+  /* events */
+  struct sim_event *slots;
+  uint32_t slot_count, slot_cap, free_head;
+  struct sim_heap_entry *heap;
+  uint32_t heap_count, heap_cap;
+  /* nodes */
   struct sim_node *nodes[SIM_NODES_MAX];
   int node_count;
-  struct sim_conn *conns; /* conn id = index + 1 */
-  uint32_t conn_count;
-  uint32_t conn_cap;
-  bool cut[SIM_NODES_MAX][SIM_NODES_MAX];
-  uint64_t latency_base_ns, latency_jitter_ns;
-  uint64_t partition_timeout_ns;
+  /* network */
+  struct sim_conn *conns;
+  uint32_t conn_count, conn_cap, open_ends;
+  struct sim_link *links; /* [from * SIM_NODES_MAX + to] */
+  struct sim_link_config default_link;
+  uint64_t net_timeout_ns;
+  /* log */
+  bool verbose;
+  FILE *log_file;
+  struct sim_log_line *log_ring;
+  uint32_t log_next, log_count;
 };
 
-struct sim_event {
-  uint64_t time_ns;
-  uint64_t seq; /* also the event's id */
-  sim_event_fn fn;
-  void *ctx;
-  uint64_t arg;
-  void (*drop)(void *ctx); /* frees ctx when the event is cancelled or stale */
-  int node;                /* -1: the world's own */
-  uint32_t incarnation;    /* the node's incarnation when scheduled */
-};
-
-/* Schedules fn after delay for node (-1: the world); returns the event id
- * (never 0). An event of a node that crashed since is dropped: drop(ctx)
- * runs instead (drop may be NULL). */
-uint64_t sim_schedule(struct sim_world *w, int node, uint64_t delay_ns, sim_event_fn fn,
-                      void *ctx, uint64_t arg, void (*drop)(void *ctx));
-void sim_cancel(struct sim_world *w, uint64_t id);
 void sim_trace(struct sim_world *w, uint64_t value);
-
-void sim_disk_install(struct sim_node *n);
-void sim_disk_crash(struct sim_node *n);
-void sim_disk_fail_inflight(struct sim_node *n);
-void sim_disk_free(struct sim_node *n);
-void sim_net_install(struct sim_node *n);
-void sim_net_crash(struct sim_node *n);
-int sim_disk_read_range(struct sim_node *n, env_file file, uint64_t offset, size_t len,
-                        struct buf *out);
+struct sim_node *sim_node_of(struct env *env);
+/* clock.c */
+void sim_clock_init(struct sim_node *n);
+uint64_t sim_clock_local_ns(const struct sim_node *n);
+/* World nanoseconds until the node's clock has advanced by local_ns. */
+uint64_t sim_clock_world_delay_ns(const struct sim_node *n, uint64_t local_ns);
 
 #endif

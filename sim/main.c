@@ -1,18 +1,38 @@
 /* sluice-sim: runs a scenario on the simulated world and prints the verdict.
  *
- *   sluice-sim --scenario FILE [--seed N] [--verbose]
+ *   sluice-sim --scenario FILE [--seed N] [--trace FILE] [--report DIR] [--verbose]
+ *   sluice-sim --swarm --seeds A..B [--report DIR] [--print-scenario]
+ *
+ * A sweep saves each failing seed's scenario as DIR/swarm-N.yaml; a single
+ * seed (A..A) is a replay: the whole report, --trace and --report apply.
  *
  * Prints simulated and wall time and their ratio, events processed, the
  * trace hash (a run is a pure function of scenario, seed and code: the same
  * seed prints the same hash), and each checker's verdict with the first
- * violation. Exits 1 on a violation the scenario does not allow, 2 on a bad
- * scenario or one that cannot run yet. */
+ * violation. --swarm draws a scenario from each seed (sim/swarm.h) and
+ * sweeps them, printing every failing seed with the command that replays it.
+ * Exits 1 on a violation the scenario does not allow, 2 on a bad scenario
+ * or one that cannot run yet. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "sim/runner.h"
+#include "sim/swarm.h"
+
+static const char USAGE[] =
+    "usage: sluice-sim --scenario FILE [--seed N] [--trace FILE] [--report DIR] [--verbose]\n"
+    "       sluice-sim --swarm --seeds A..B [--report DIR] [--print-scenario]\n"
+    "       (one seed, A..A, replays it with the whole report; --trace and --report apply)\n";
+
+struct args {
+  const char *path, *trace, *report;
+  uint64_t seed, first, last;
+  bool verbose, swarm, print_scenario;
+};
 
 static double wall_s(void) {
   struct timespec ts;
@@ -20,58 +40,216 @@ static double wall_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv) {
-  const char *path = NULL;
-  uint64_t seed = 1;
-  bool verbose = false;
+static bool parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (end == s || *end || errno || s[0] == '-') return false;
+  *out = v;
+  return true;
+}
+
+static bool parse_seeds(const char *s, uint64_t *first, uint64_t *last) {
+  const char *dots = strstr(s, "..");
+  char a[32];
+  if (!dots || (size_t)(dots - s) >= sizeof a) return false;
+  memcpy(a, s, (size_t)(dots - s));
+  a[dots - s] = 0;
+  return parse_u64(a, first) && parse_u64(dots + 2, last) && *first <= *last;
+}
+
+static bool parse_args(int argc, char **argv, struct args *a) {
+  *a = (struct args){.seed = 1};
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
-      path = argv[++i];
-    else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-      seed = strtoull(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--verbose"))
-      verbose = true;
-    else {
-      fprintf(stderr, "usage: sluice-sim --scenario FILE [--seed N] [--verbose]\n");
-      return 2;
+    const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+    bool ok = true;
+    if (!strcmp(arg, "--verbose")) {
+      a->verbose = true;
+    } else if (!strcmp(arg, "--swarm")) {
+      a->swarm = true;
+    } else if (!strcmp(arg, "--print-scenario")) {
+      a->print_scenario = true;
+    } else if (!next) {
+      ok = false;
+    } else if (!strcmp(arg, "--scenario")) {
+      a->path = argv[++i];
+    } else if (!strcmp(arg, "--trace")) {
+      a->trace = argv[++i];
+    } else if (!strcmp(arg, "--report")) {
+      a->report = argv[++i];
+    } else if (!strcmp(arg, "--seed")) {
+      ok = parse_u64(argv[++i], &a->seed);
+    } else if (!strcmp(arg, "--seeds")) {
+      ok = parse_seeds(argv[++i], &a->first, &a->last);
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      fprintf(stderr, "sluice-sim: bad argument \"%s\"\n%s", arg, USAGE);
+      return false;
     }
   }
-  if (!path) {
-    fprintf(stderr, "usage: sluice-sim --scenario FILE [--seed N] [--verbose]\n");
+  if (a->swarm == (a->path != NULL) || (a->swarm && a->last == 0)) {
+    fprintf(stderr, "%s", USAGE);
+    return false;
+  }
+  return true;
+}
+
+static bool make_dir(const char *dir) {
+  if (mkdir(dir, 0755) == 0 || errno == EEXIST) return true;
+  fprintf(stderr, "sluice-sim: cannot create %s: %s\n", dir, strerror(errno));
+  return false;
+}
+
+/* gnuplot draws the charts if it is installed; the data stays either way. */
+static void plot(const char *dir) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot plot.gp 2>&1", dir);
+  int rc = system(cmd);
+  if (rc == 0)
+    printf("report: %s (timeline.png, history.csv, timeline.dat, summary.txt)\n", dir);
+  else
+    printf("report: %s (gnuplot failed or is missing: run `gnuplot plot.gp` there)\n", dir);
+}
+
+static void print_report(const struct scenario *sc, uint64_t seed, const struct run_report *rep,
+                         double wall) {
+  printf("scenario %s, seed %llu\n", sc->name, (unsigned long long)seed);
+  printf("simulated %.1f s in %.2f s of wall time (%.0fx), %llu events\n", rep->simulated_s,
+         wall, wall > 0 ? rep->simulated_s / wall : 0.0, (unsigned long long)rep->events);
+  printf("values: %llu sent, %llu acknowledged, %llu failed, %llu reads\n",
+         (unsigned long long)rep->sent, (unsigned long long)rep->acked,
+         (unsigned long long)rep->failed, (unsigned long long)rep->polled);
+  printf("trace hash %016llx\n", (unsigned long long)rep->trace_hash);
+  for (int i = 0; i < rep->result_count; i++) {
+    const struct check_result *c = &rep->results[i];
+    const char *verdict = c->violations == 0             ? "ok"
+                          : scenario_allows(sc, c->name) ? "seen (allowed here)"
+                                                         : "VIOLATION";
+    printf("  %-22s %-20s %zu", c->name, verdict, c->violations);
+    if (c->first[0]) printf("  %s%s", c->violations ? "first: " : "", c->first);
+    printf("\n");
+  }
+  printf("verdict: %s\n", rep->passed ? "PASS" : "FAIL");
+}
+
+/* One scenario, one seed, with the trace file and report if asked. */
+static int run_and_print(const struct scenario *sc, uint64_t seed, const struct args *a,
+                         const char *replay) {
+  FILE *trace = NULL;
+  if (a->trace && !(trace = fopen(a->trace, "w"))) {
+    fprintf(stderr, "sluice-sim: cannot write %s\n", a->trace);
     return 2;
   }
+  if (a->report && !make_dir(a->report)) return 2;
+  struct run_options opts = {.verbose = a->verbose, .trace = trace, .report_dir = a->report};
+  double t0 = wall_s();
+  static struct run_report rep;
+  bool ran = run_scenario(sc, seed, &opts, &rep);
+  if (trace) fclose(trace);
+  if (!ran) {
+    fprintf(stderr, "sluice-sim: %s: cannot run yet: %s\n", sc->name, rep.why);
+    return 2;
+  }
+  print_report(sc, seed, &rep, wall_s() - t0);
+  if (a->report) plot(a->report);
+  if (!rep.passed) printf("replay: %s\n", replay);
+  return rep.passed ? 0 : 1;
+}
+
+static int run_one(const struct args *a) {
   static struct scenario sc;
   char err[512];
-  if (!scenario_load(path, &sc, err, sizeof err)) {
+  if (!scenario_load(a->path, &sc, err, sizeof err)) {
     fprintf(stderr, "sluice-sim: %s\n", err);
     return 2;
   }
-  double t0 = wall_s();
-  static struct run_report rep;
-  if (!run_scenario(&sc, seed, verbose, &rep)) {
-    fprintf(stderr, "sluice-sim: %s: cannot run yet: %s\n", path, rep.why);
-    return 2;
+  char replay[4200];
+  snprintf(replay, sizeof replay, "bin/sluice-sim --scenario %s --seed %llu", a->path,
+           (unsigned long long)a->seed);
+  return run_and_print(&sc, a->seed, a, replay);
+}
+
+/* The drawn scenario goes through the YAML writer and parser, so a failing
+ * seed's scenario can be saved and replayed as a file, byte for byte. */
+static bool swarm_draw(uint64_t seed, struct scenario *sc, char *yaml, size_t cap) {
+  static struct scenario drawn;
+  swarm_scenario(seed, &drawn);
+  size_t len = scenario_format(&drawn, yaml, cap);
+  char err[512];
+  if (len >= cap || !scenario_parse(drawn.name, yaml, len, sc, err, sizeof err)) {
+    fprintf(stderr, "sluice-sim: swarm seed %llu drew a scenario the parser refuses: %s\n",
+            (unsigned long long)seed, len >= cap ? "too long" : err);
+    return false;
   }
-  double wall = wall_s() - t0;
-  printf("scenario %s, seed %llu\n", sc.name, (unsigned long long)seed);
-  printf("simulated %.1f s in %.2f s of wall time (%.0fx), %llu events\n", rep.simulated_s,
-         wall, wall > 0 ? rep.simulated_s / wall : 0.0, (unsigned long long)rep.events);
-  printf("values: %llu sent, %llu acknowledged, %llu failed, %llu reads\n",
-         (unsigned long long)rep.sent, (unsigned long long)rep.acked,
-         (unsigned long long)rep.failed, (unsigned long long)rep.polled);
-  printf("trace hash %016llx\n", (unsigned long long)rep.trace_hash);
-  for (int i = 0; i < rep.result_count; i++) {
-    const struct check_result *c = &rep.results[i];
-    const char *verdict = c->violations == 0              ? "ok"
-                          : scenario_allows(&sc, c->name) ? "seen (allowed here)"
-                                                          : "VIOLATION";
-    printf("  %-22s %-20s %zu", c->name, verdict, c->violations);
-    if (c->violations) printf("  first: %s", c->first);
-    printf("\n");
+  return true;
+}
+
+static void save_failure(const char *dir, uint64_t seed, const char *yaml) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/swarm-%llu.yaml", dir, (unsigned long long)seed);
+  FILE *f = fopen(path, "w");
+  if (f) {
+    fputs(yaml, f);
+    fclose(f);
   }
-  printf("verdict: %s\n", rep.passed ? "PASS" : "FAIL");
-  if (!rep.passed)
-    printf("replay: bin/sluice-sim --scenario %s --seed %llu\n", path,
-           (unsigned long long)seed);
-  return rep.passed ? 0 : 1;
+}
+
+static int run_swarm(const struct args *a) {
+  static struct scenario sc;
+  static char yaml[1 << 16];
+  static uint64_t failed[64];
+  size_t failed_count = 0;
+  uint64_t total = a->last - a->first + 1, done = 0;
+  double t0 = wall_s(), simulated = 0;
+  if (total == 1 && !a->print_scenario) { /* a replay: the whole report */
+    if (!swarm_draw(a->first, &sc, yaml, sizeof yaml)) return 2;
+    char replay[128];
+    snprintf(replay, sizeof replay, "bin/sluice-sim --swarm --seeds %llu..%llu",
+             (unsigned long long)a->first, (unsigned long long)a->first);
+    return run_and_print(&sc, a->first, a, replay);
+  }
+  if (a->report && !make_dir(a->report)) return 2;
+  for (uint64_t seed = a->first; seed <= a->last && seed >= a->first; seed++) {
+    if (!swarm_draw(seed, &sc, yaml, sizeof yaml)) return 2;
+    if (a->print_scenario) {
+      printf("# seed %llu\n%s", (unsigned long long)seed, yaml);
+      continue;
+    }
+    static struct run_report rep;
+    struct run_options opts = {0};
+    if (!run_scenario(&sc, seed, &opts, &rep)) {
+      fprintf(stderr, "sluice-sim: swarm seed %llu: %s\n", (unsigned long long)seed, rep.why);
+      return 2;
+    }
+    done++;
+    simulated += rep.simulated_s;
+    if (!rep.passed) {
+      if (failed_count < 64) failed[failed_count] = seed;
+      failed_count++;
+      if (a->report) save_failure(a->report, seed, yaml);
+    }
+    double wall = wall_s() - t0;
+    fprintf(stderr,
+            "\rswarm: %llu/%llu seeds, %zu failed, %.0f simulated s in %.1f wall s (%.0fx)",
+            (unsigned long long)done, (unsigned long long)total, failed_count, simulated, wall,
+            wall > 0 ? simulated / wall : 0.0);
+  }
+  if (a->print_scenario) return 0;
+  fprintf(stderr, "\n");
+  printf("swarm: seeds %llu..%llu: %llu runs, %zu failed, %.0f simulated s in %.1f wall s\n",
+         (unsigned long long)a->first, (unsigned long long)a->last, (unsigned long long)done,
+         failed_count, simulated, wall_s() - t0);
+  for (size_t i = 0; i < failed_count && i < 64; i++)
+    printf("FAIL seed %llu: replay: bin/sluice-sim --swarm --seeds %llu..%llu\n",
+           (unsigned long long)failed[i], (unsigned long long)failed[i],
+           (unsigned long long)failed[i]);
+  return failed_count ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+  struct args a;
+  if (!parse_args(argc, argv, &a)) return 2;
+  return a.swarm ? run_swarm(&a) : run_one(&a);
 }

@@ -1,5 +1,6 @@
 #include "sim/runner.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,22 +12,40 @@
 #include "client/producer.h"
 #include "proto/errors.h"
 #include "server/node.h"
+#include "sim/report.h"
 #include "sim/world.h"
 
-enum { CLIENTS_MAX = 32, TICK_MS = 10, BROKER_PORT = 9092 };
+enum { TICK_MS = 10, BROKER_PORT = 9092, CLIENT_ID_BASE = 100 };
 
 struct client;
 
+struct broker {
+  struct sim_node *node;
+  struct node *proc; /* NULL while down */
+  bool shutting_down;
+};
+
+/* What a producer's or consumer's callback needs: its client and topic. */
+struct topic_ctx {
+  struct client *c;
+  int topic;
+};
+
 struct runner {
   const struct scenario *sc;
+  const struct run_options *opts;
   struct sim_world *w;
-  struct sim_node *bnode;
-  struct node *broker;
-  bool broker_up;
-  bool shutting_down;
-  struct client *clients[CLIENTS_MAX];
+  struct sim_rng fault_rng;
+  struct broker brokers[SCENARIO_NODES_MAX];
+  struct client *clients[SCENARIO_CLIENTS_MAX + 1]; /* + the final reader */
   int client_count;
+  /* Streams: topic t's partition p is history stream stream_base[t] + p. */
+  int stream_base[SCENARIO_TOPICS_MAX];
+  int stream_count;
+  char labels[HISTORY_STREAMS_MAX][HISTORY_LABEL_BYTES];
   struct history hist;
+  struct report_fault applied[SCENARIO_FAULTS_MAX + 1];
+  int applied_count;
   uint64_t next_value;
   bool producing;
   uint64_t sent, acked, failed, polled;
@@ -39,33 +58,60 @@ struct client {
   struct sim_node *node;
   struct kclient kc;
   struct kconn *conn;
-  struct kproducer producer;
-  struct kconsumer consumer;
-  bool topic_ready;
+  struct topic_ctx topic_ctx[SCENARIO_TOPICS_MAX];
+  struct kproducer producers[SCENARIO_TOPICS_MAX]; /* one per topic */
+  struct kconsumer consumer;                       /* every partition of every topic */
+  int topics_ready;                                /* created (or found) in order */
+  bool create_in_flight;
+  bool consuming;
   double send_credit;
+  uint64_t next_stream; /* round robin over every partition of every topic */
 };
 
-static void record(struct runner *r, enum history_kind kind, int client, int32_t partition,
+static uint64_t now_ns(const struct runner *r) { return sim_now_ns(r->w); }
+
+/* ---- the trace file ---- */
+
+__attribute__((format(printf, 2, 3))) static void trace(struct runner *r, const char *fmt,
+                                                        ...) {
+  if (!r->opts->trace) return;
+  uint64_t t = now_ns(r);
+  fprintf(r->opts->trace, "[%llu.%06llu] ", (unsigned long long)(t / NS_PER_S),
+          (unsigned long long)(t % NS_PER_S / 1000));
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(r->opts->trace, fmt, ap);
+  va_end(ap);
+  fputc('\n', r->opts->trace);
+}
+
+static const char *const KIND_NAMES[] = {"send", "ack", "fail", "poll", "seek"};
+
+static void record(struct runner *r, enum history_kind kind, int client, int stream,
                    uint64_t value, int64_t offset, int error) {
-  struct history_event e = {.time_ns = sim_now_ns(r->w),
+  struct history_event e = {.time_ns = now_ns(r),
                             .kind = kind,
                             .client = client,
-                            .partition = partition,
+                            .partition = stream,
                             .value = value,
                             .offset = offset,
                             .error = error,
                             .durable_ack = r->sc->acks == -1};
   history_add(&r->hist, &e);
+  trace(r, "client %d %s value %llu %s offset %lld error %d", client, KIND_NAMES[kind],
+        (unsigned long long)value, r->labels[stream], (long long)offset, error);
 }
 
-/* ---- the broker ---- */
+/* ---- brokers ---- */
 
-static void broker_start(struct runner *r) {
+static void broker_start(struct runner *r, int index) {
+  struct broker *b = &r->brokers[index];
+  ASSERT(b->proc == NULL);
   struct config cfg;
   config_defaults(&cfg);
-  cfg.node_id = 1;
+  cfg.node_id = index + 1;
   snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  snprintf(cfg.listeners[0].host, sizeof cfg.listeners[0].host, "broker1");
+  snprintf(cfg.listeners[0].host, sizeof cfg.listeners[0].host, "%s", sim_node_host(b->node));
   cfg.listeners[0].port = BROKER_PORT;
   cfg.num_partitions = 1;
   char err[256];
@@ -74,210 +120,418 @@ static void broker_start(struct runner *r) {
         config_set(&cfg, r->sc->config[i].key, r->sc->config[i].value, NULL, err, sizeof err);
     ASSERT(ok); /* checked when the scenario was loaded */
   }
-  int rc = node_create(sim_node_env(r->bnode), &cfg, &r->broker);
-  if (rc == 0) rc = node_start(r->broker);
+  int rc = node_create(sim_node_env(b->node), &cfg, &b->proc);
+  if (rc == 0) rc = node_start(b->proc);
   ASSERT(rc == 0);
-  r->broker_up = true;
 }
 
-static void broker_kill(struct runner *r) {
-  if (!r->broker_up) return;
-  sim_node_crash(r->bnode);
-  node_destroy(r->broker);
-  r->broker = NULL;
-  r->broker_up = false;
+static void broker_kill(struct runner *r, int index) {
+  struct broker *b = &r->brokers[index];
+  if (!b->proc) return;
+  sim_node_crash(b->node);
+  node_destroy(b->proc);
+  b->proc = NULL;
 }
 
 static void shutdown_done(void *ctx) {
-  struct runner *r = ctx;
-  r->shutting_down = false;
+  struct broker *b = ctx;
+  b->shutting_down = false;
 }
 
-static void broker_shutdown(struct runner *r) {
-  if (!r->broker_up || r->shutting_down) return;
-  r->shutting_down = true;
-  node_shutdown(r->broker, shutdown_done, r);
-  for (int i = 0; i < 1000000 && r->shutting_down; i++)
+static void broker_shutdown(struct runner *r, int index) {
+  struct broker *b = &r->brokers[index];
+  if (!b->proc || b->shutting_down) return;
+  if (sim_node_paused(b->node)) sim_node_resume(b->node); /* SIGTERM after SIGCONT */
+  b->shutting_down = true;
+  node_shutdown(b->proc, shutdown_done, b);
+  for (int i = 0; i < 1000000 && b->shutting_down; i++)
     if (!sim_step(r->w)) break;
-  node_destroy(r->broker);
-  r->broker = NULL;
-  r->broker_up = false;
-  sim_node_crash(r->bnode); /* nothing unsynced is left; this drops its connections */
+  node_destroy(b->proc);
+  b->proc = NULL;
+  b->shutting_down = false;
+  sim_node_crash(b->node); /* nothing unsynced is left; this drops its connections */
+}
+
+static void broker_restart(struct runner *r, int index) {
+  if (r->brokers[index].proc) return;
+  sim_node_restart(r->brokers[index].node); /* a pending disk loss happens here */
+  broker_start(r, index);
+}
+
+static int broker_index(const struct runner *r, const struct sim_node *n) {
+  for (int i = 0; i < r->sc->nodes; i++)
+    if (r->brokers[i].node == n) return i;
+  return -1;
 }
 
 /* ---- clients ---- */
 
 static void on_acked(void *ctx, uint64_t id, int32_t partition, int64_t offset) {
-  struct client *c = ctx;
-  c->r->acked++;
-  record(c->r, HISTORY_ACK, c->number, partition, id, offset, 0);
+  struct topic_ctx *t = ctx;
+  struct runner *r = t->c->r;
+  r->acked++;
+  record(r, HISTORY_ACK, t->c->number, r->stream_base[t->topic] + partition, id, offset, 0);
 }
 
 static void on_failed(void *ctx, uint64_t id, int32_t partition, int error) {
-  struct client *c = ctx;
-  c->r->failed++;
-  record(c->r, HISTORY_FAIL, c->number, partition, id, -1, error);
+  struct topic_ctx *t = ctx;
+  struct runner *r = t->c->r;
+  r->failed++;
+  record(r, HISTORY_FAIL, t->c->number, r->stream_base[t->topic] + partition, id, -1, error);
 }
 
-static void on_polled(void *ctx, int32_t partition, int64_t offset, struct kbytes key,
-                      struct kbytes value) {
+static int topic_number(const struct runner *r, const char *topic) {
+  for (int t = 0; t < r->sc->topic_count; t++)
+    if (!strcmp(r->sc->topics[t].name, topic)) return t;
+  ASSERT(false); /* only assigned topics come back */
+  return -1;
+}
+
+static void on_polled(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                      struct kbytes key, struct kbytes value) {
   struct client *c = ctx;
+  struct runner *r = c->r;
   (void)key;
   unsigned long long id;
   if (value.len <= 0 || sscanf((const char *)value.ptr, "v%llu", &id) != 1) return;
-  c->r->polled++;
-  record(c->r, HISTORY_POLL, c->number, partition, id, offset, 0);
+  r->polled++;
+  record(r, HISTORY_POLL, c->number, r->stream_base[topic_number(r, topic)] + partition, id,
+         offset, 0);
 }
 
 /* After data loss the consumer's position can be past the log's end: it
  * starts that partition over (a recorded seek). */
-static void on_consume_error(void *ctx, int32_t partition, int error) {
+static void on_consume_error(void *ctx, const char *topic, int32_t partition, int error) {
   struct client *c = ctx;
+  struct runner *r = c->r;
   if (error != KERR_OFFSET_OUT_OF_RANGE) return;
-  kconsumer_assign(&c->consumer, partition, 0);
-  record(c->r, HISTORY_SEEK, c->number, partition, 0, 0, 0);
+  kconsumer_assign(&c->consumer, topic, partition, 0);
+  record(r, HISTORY_SEEK, c->number, r->stream_base[topic_number(r, topic)] + partition, 0, 0,
+         0);
 }
 
 static void on_topic(void *ctx, int error) {
   struct client *c = ctx;
-  if (error == KERR_NONE) c->topic_ready = true;
+  c->create_in_flight = false;
+  if (error == KERR_NONE) c->topics_ready++;
 }
-
-static const struct scenario_topic *topic0(const struct runner *r) { return &r->sc->topics[0]; }
 
 static void consumer_start(struct client *c) {
+  const struct scenario *sc = c->r->sc;
   struct kconsumer_config cc = {
       .max_wait_ms = 200, .max_bytes = 1 << 20, .retry_backoff_ms = 100};
-  snprintf(cc.topic, sizeof cc.topic, "%s", topic0(c->r)->name);
   struct kconsumer_listener cl = {.ctx = c, .polled = on_polled, .error = on_consume_error};
   kconsumer_init(&c->consumer, sim_node_env(c->node), c->conn, &cc, &cl);
-  for (int32_t p = 0; p < topic0(c->r)->partitions; p++) kconsumer_assign(&c->consumer, p, 0);
+  for (int t = 0; t < sc->topic_count; t++)
+    for (int32_t p = 0; p < sc->topics[t].partitions; p++)
+      kconsumer_assign(&c->consumer, sc->topics[t].name, p, 0);
   kconsumer_start(&c->consumer);
+  c->consuming = true;
 }
 
-static void client_tick(void *ctx);
+/* The next (topic, partition) in round robin, as a stream number. */
+static int next_stream(struct client *c, int *topic, int32_t *partition) {
+  struct runner *r = c->r;
+  int s = (int)(c->next_stream++ % (uint64_t)r->stream_count);
+  int t = r->sc->topic_count - 1;
+  while (t > 0 && r->stream_base[t] > s) t--;
+  *topic = t;
+  *partition = s - r->stream_base[t];
+  return s;
+}
 
 static void send_some(struct client *c) {
   struct runner *r = c->r;
   const struct scenario *sc = r->sc;
-  c->send_credit +=
-      (double)sc->rate_per_s * TICK_MS / 1000.0 / (sc->producers ? sc->producers : 1);
-  char value[1 << 16];
-  int32_t bytes =
-      sc->value_bytes < (int32_t)sizeof value ? sc->value_bytes : (int32_t)sizeof value;
+  c->send_credit += (double)sc->rate_per_s * TICK_MS / 1000.0 / sc->producers;
+  static char value[1 << 20];
+  int32_t bytes = sc->value_bytes;
+  ASSERT(bytes > 0 && (size_t)bytes <= sizeof value);
   for (int n = 0; c->send_credit >= 1.0 && n < 100000; n++) {
     c->send_credit -= 1.0;
+    int topic;
+    int32_t partition;
+    int stream = next_stream(c, &topic, &partition);
     uint64_t id = r->next_value++;
-    int32_t partition = (int32_t)(id % (uint64_t)topic0(r)->partitions);
     int len = snprintf(value, sizeof value, "v%llu:", (unsigned long long)id);
     if (len < bytes) memset(value + len, 'x', (size_t)(bytes - len));
-    if (kproducer_send(&c->producer, partition, NULL, -1, value, len < bytes ? bytes : len,
-                       id) != 0)
-      continue; /* queue full: this value is never sent */
+    /* Recorded first: with acks=0 the ack comes back inside the call. */
     r->sent++;
-    record(r, HISTORY_SEND, c->number, partition, id, -1, 0);
+    record(r, HISTORY_SEND, c->number, stream, id, -1, 0);
+    int rc = kproducer_send(&c->producers[topic], partition, NULL, -1, value,
+                            len < bytes ? bytes : len, id);
+    if (rc != 0) { /* queue full: this value is never sent */
+      r->failed++;
+      record(r, HISTORY_FAIL, c->number, stream, id, -1, rc);
+    }
   }
 }
 
 static void client_tick(void *ctx) {
   struct client *c = ctx;
+  const struct scenario *sc = c->r->sc;
   struct env *env = sim_node_env(c->node);
-  if (!c->topic_ready) {
+  if (c->topics_ready < sc->topic_count) {
+    const struct scenario_topic *t = &sc->topics[c->topics_ready];
     if (!kconn_connected(c->conn))
       kconn_connect(c->conn);
-    else if (kconn_in_flight(c->conn) == 0)
-      kadmin_create_topic(c->conn, topic0(c->r)->name, topic0(c->r)->partitions,
-                          topic0(c->r)->replication_factor, on_topic, c);
+    else if (!c->create_in_flight && kconn_in_flight(c->conn) == 0 &&
+             kadmin_create_topic(c->conn, t->name, t->partitions, t->replication_factor,
+                                 on_topic, c) == 0)
+      c->create_in_flight = true;
   } else if (c->is_producer && c->r->producing) {
     send_some(c);
-  } else if (!c->is_producer && !c->consumer.conn) {
+  } else if (!c->is_producer && !c->consuming) {
     consumer_start(c);
   }
   env->timer_start(env, TICK_MS * NS_PER_MS, client_tick, c);
 }
 
-static struct client *client_add(struct runner *r, bool producer) {
-  ASSERT(r->client_count < CLIENTS_MAX);
-  struct client *c = calloc(1, sizeof *c);
-  ASSERT(c != NULL);
-  c->r = r;
-  c->number = r->client_count + 1;
-  c->is_producer = producer;
-  char host[32];
-  snprintf(host, sizeof host, "client%d", c->number);
-  c->node = sim_node_add(r->w, 100 + c->number, host);
-  kclient_init(&c->kc, sim_node_env(c->node));
-  c->conn = kclient_conn(&c->kc, "broker1", BROKER_PORT, host);
-  if (producer) {
-    struct kproducer_config pc = {.partition_count = topic0(r)->partitions,
-                                  .acks = r->sc->acks,
+static void producers_init(struct client *c) {
+  const struct scenario *sc = c->r->sc;
+  for (int t = 0; t < sc->topic_count; t++) {
+    struct kproducer_config pc = {.partition_count = sc->topics[t].partitions,
+                                  .acks = sc->acks,
                                   .batch_records_max = 50,
                                   .retries_max = INT32_MAX,
                                   .retry_backoff_ms = 100,
                                   .timeout_ms = 30000,
                                   .codec = RB_CODEC_NONE};
-    snprintf(pc.topic, sizeof pc.topic, "%s", topic0(r)->name);
-    struct kproducer_listener pl = {.ctx = c, .acked = on_acked, .failed = on_failed};
-    kproducer_init(&c->producer, sim_node_env(c->node), c->conn, &pc, &pl);
+    snprintf(pc.topic, sizeof pc.topic, "%s", sc->topics[t].name);
+    struct kproducer_listener pl = {
+        .ctx = &c->topic_ctx[t], .acked = on_acked, .failed = on_failed};
+    kproducer_init(&c->producers[t], sim_node_env(c->node), c->conn, &pc, &pl);
   }
+}
+
+static struct client *client_add(struct runner *r, bool producer) {
+  ASSERT(r->client_count < (int)ARRAY_LEN(r->clients));
+  struct client *c = calloc(1, sizeof *c);
+  ASSERT(c != NULL);
+  c->r = r;
+  c->number = r->client_count + 1;
+  c->is_producer = producer;
+  for (int t = 0; t < SCENARIO_TOPICS_MAX; t++) c->topic_ctx[t] = (struct topic_ctx){c, t};
+  char host[32];
+  snprintf(host, sizeof host, "client%d", c->number);
+  c->node = sim_node_add(r->w, CLIENT_ID_BASE + c->number, host);
+  kclient_init(&c->kc, sim_node_env(c->node));
+  c->conn = kclient_conn(&c->kc, sim_node_host(r->brokers[0].node), BROKER_PORT, host);
+  if (producer) producers_init(c);
   r->clients[r->client_count++] = c;
   struct env *env = sim_node_env(c->node);
   env->timer_start(env, TICK_MS * NS_PER_MS, client_tick, c);
   return c;
 }
 
+static void client_free(struct client *c) {
+  for (int t = 0; c->is_producer && t < c->r->sc->topic_count; t++)
+    kproducer_free(&c->producers[t]);
+  if (c->consuming) kconsumer_stop(&c->consumer);
+  free(c);
+}
+
 /* ---- faults ---- */
 
-static void flip_newest_segment(struct runner *r) {
-  /* The newest .log of the first partition: flip a bit in its middle. */
-  char path[512];
-  snprintf(path, sizeof path, "/logs/%s-0/00000000000000000000.log", topic0(r)->name);
-  struct env *env = sim_node_env(r->bnode);
-  env_file f;
-  if (env->open(env, path, ENV_O_READONLY, &f) != 0) return;
-  int64_t size = env->file_size(env, f);
-  env->file_close(env, f);
-  if (size > 100) sim_disk_flip_bit(r->bnode, path, (uint64_t)size / 2, 3);
+/* Where a target is now. Leaders and the controller: with one broker it is
+ * that broker; the replication issue makes this ask the cluster. */
+static struct sim_node *resolve(struct runner *r, const struct fault_target *t) {
+  switch (t->kind) {
+  case TARGET_NODE:
+    return r->brokers[t->id - 1].node;
+  case TARGET_CLIENT:
+    return r->clients[t->id - 1]->node;
+  case TARGET_LEADER:
+  case TARGET_CONTROLLER:
+    return r->brokers[0].node;
+  case TARGET_RANDOM:
+    return r->brokers[sim_rng_below(&r->fault_rng, (uint64_t)r->sc->nodes)].node;
+  default:
+    return NULL;
+  }
+}
+
+struct newest_segment {
+  char name[64];
+};
+
+static void keep_newest_log(void *ctx, const char *name, bool is_dir) {
+  struct newest_segment *s = ctx;
+  size_t len = strlen(name);
+  if (is_dir || len != 24 || strcmp(name + 20, ".log")) return;
+  if (strcmp(name, s->name) > 0) snprintf(s->name, sizeof s->name, "%s", name);
+}
+
+/* The middle of the newest segment of the target partition (the first
+ * topic's partition 0 unless the target names one); false if none. */
+static bool segment_spot(struct runner *r, struct sim_node *n, const struct fault *f,
+                         char *path, size_t cap, uint64_t *offset) {
+  const char *topic = r->sc->topics[0].name;
+  int32_t partition = 0;
+  if (f->target.kind == TARGET_LEADER) {
+    topic = f->target.topic;
+    partition = f->target.partition;
+  }
+  char dir[320];
+  snprintf(dir, sizeof dir, "/logs/%s-%d", topic, partition);
+  struct env *env = sim_node_env(n);
+  struct newest_segment s = {{0}};
+  if (env->list(env, dir, keep_newest_log, &s) != 0 || !s.name[0]) return false;
+  snprintf(path, cap, "%s/%s", dir, s.name);
+  uint64_t cache_bytes, durable_bytes;
+  if (!sim_disk_file_sizes(n, path, &cache_bytes, &durable_bytes) || cache_bytes < 100)
+    return false;
+  *offset = cache_bytes / 2;
+  return true;
+}
+
+static void corrupt(struct runner *r, struct sim_node *n, const struct fault *f, bool on_read) {
+  char path[400];
+  uint64_t offset;
+  if (!segment_spot(r, n, f, path, sizeof path, &offset)) {
+    trace(r, "corrupt: no segment with data yet");
+    return;
+  }
+  int bit = (int)sim_rng_below(&r->fault_rng, 8);
+  bool ok = on_read ? sim_disk_flip_bit_on_read(n, path, offset, bit)
+                    : sim_disk_flip_bit(n, path, offset, bit);
+  trace(r, "corrupt%s %s offset %llu bit %d: %s", on_read ? "-read" : "", path,
+        (unsigned long long)offset, bit, ok ? "done" : "no such spot");
+}
+
+/* Every node but n, in the order added (brokers, then clients). */
+static int others(struct runner *r, struct sim_node *n, struct sim_node **out) {
+  int count = 0;
+  for (int i = 0; i < sim_world_node_count(r->w); i++) {
+    struct sim_node *x = sim_world_node_at(r->w, i);
+    if (x != n) out[count++] = x;
+  }
+  return count;
+}
+
+static void net_fault(struct runner *r, const struct fault *f, struct sim_node *n,
+                      struct sim_node *peer) {
+  struct sim_node *all[SIM_NODES_MAX];
+  int count = peer ? 1 : others(r, n, all);
+  if (peer) all[0] = peer;
+  uint64_t for_ns = (uint64_t)f->for_ms * NS_PER_MS;
+  for (int i = 0; i < count; i++) {
+    struct sim_node *x = all[i];
+    switch (f->action) {
+    case FAULT_PARTITION:
+      sim_net_partition(r->w, n, x, true);
+      break;
+    case FAULT_PARTITION_ONE_WAY:
+      sim_net_cut(r->w, n, x, true);
+      break;
+    case FAULT_CLOG:
+      sim_net_clog(r->w, n, x, for_ns);
+      sim_net_clog(r->w, x, n, for_ns);
+      break;
+    case FAULT_LATENCY_SPIKE:
+      sim_net_latency_spike(r->w, n, x, (uint64_t)f->amount * NS_PER_MS, for_ns);
+      sim_net_latency_spike(r->w, x, n, (uint64_t)f->amount * NS_PER_MS, for_ns);
+      break;
+    case FAULT_RESET:
+      sim_net_reset(r->w, n, x);
+      break;
+    default:
+      ASSERT(false);
+    }
+  }
+}
+
+/* Jepsen's bridge: the others split into two halves in the order added;
+ * the target still reaches both. */
+static void bridge(struct runner *r, struct sim_node *n) {
+  struct sim_node *all[SIM_NODES_MAX];
+  int count = others(r, n, all);
+  int half = count / 2;
+  sim_net_bridge(r->w, all, half, all + half, count - half, n);
+}
+
+static void disk_fault(struct runner *r, const struct fault *f, struct sim_node *n, int b) {
+  switch (f->action) {
+  case FAULT_DISK_FULL:
+    sim_disk_set_capacity(n, sim_disk_used(n));
+    break;
+  case FAULT_DISK_FREE:
+    sim_disk_set_capacity(n, 0);
+    break;
+  case FAULT_DISK_SLOW:
+    sim_disk_set_fsync_slowdown(n, (uint32_t)f->amount);
+    break;
+  case FAULT_DISK_CORRUPT:
+  case FAULT_DISK_CORRUPT_READ:
+    corrupt(r, n, f, f->action == FAULT_DISK_CORRUPT_READ);
+    break;
+  case FAULT_DISK_EIO:
+    sim_disk_fail_writes(n, (int)f->amount);
+    break;
+  case FAULT_FSYNC_EIO:
+    sim_disk_fail_fsyncs(n, (int)f->amount);
+    break;
+  case FAULT_DISK_LOSS:
+    sim_disk_lose_all(n);
+    broker_kill(r, b);
+    break;
+  default:
+    ASSERT(false);
+  }
 }
 
 static void apply(struct runner *r, const struct fault *f) {
-  struct sim_node *client_node =
-      f->target == TARGET_CLIENT && f->target_id >= 1 && f->target_id <= r->client_count
-          ? r->clients[f->target_id - 1]->node
-          : NULL;
+  struct sim_node *n = resolve(r, &f->target);
+  struct sim_node *peer = resolve(r, &f->peer);
+  int b = n ? broker_index(r, n) : -1;
+  ASSERT(!fault_needs_broker(f->action) || b >= 0); /* the parser checked */
+  char what[136] = "";                              /* two host names (< 64 bytes each) */
+  if (n) snprintf(what, sizeof what, "%s", sim_node_host(n));
+  if (peer)
+    snprintf(what + strlen(what), sizeof what - strlen(what), " peer %s", sim_node_host(peer));
+  trace(r, "fault %s %s amount %lld", fault_action_name(f->action), what, (long long)f->amount);
+  if (r->applied_count < (int)ARRAY_LEN(r->applied)) {
+    struct report_fault *a = &r->applied[r->applied_count++];
+    a->time_ns = now_ns(r);
+    snprintf(a->text, sizeof a->text, "%s %s", fault_action_name(f->action), what);
+  }
   switch (f->action) {
   case FAULT_KILL:
-    broker_kill(r);
+    broker_kill(r, b);
     break;
   case FAULT_SHUTDOWN:
-    broker_shutdown(r);
+    broker_shutdown(r, b);
     break;
   case FAULT_RESTART:
-    if (!r->broker_up) broker_start(r);
+    broker_restart(r, b);
+    break;
+  case FAULT_PAUSE:
+    sim_node_pause(n);
+    break;
+  case FAULT_RESUME:
+    sim_node_resume(n);
     break;
   case FAULT_PARTITION:
-    if (client_node) sim_net_partition(r->w, client_node, r->bnode, true);
+  case FAULT_PARTITION_ONE_WAY:
+  case FAULT_CLOG:
+  case FAULT_LATENCY_SPIKE:
+  case FAULT_RESET:
+    net_fault(r, f, n, peer);
+    break;
+  case FAULT_BRIDGE:
+    bridge(r, n);
     break;
   case FAULT_HEAL:
     sim_net_heal_all(r->w);
     break;
-  case FAULT_DISK_FULL:
-    sim_disk_set_capacity(r->bnode, sim_disk_used(r->bnode));
+  case FAULT_CLOCK_JUMP:
+    sim_node_wall_jump_ms(n, f->amount);
     break;
-  case FAULT_DISK_FREE:
-    sim_disk_set_capacity(r->bnode, 0);
-    break;
-  case FAULT_DISK_SLOW:
-    sim_disk_set_fsync_latency(r->bnode, 2 * NS_PER_MS * (uint64_t)f->amount,
-                               3 * NS_PER_MS * (uint64_t)f->amount);
-    break;
-  case FAULT_DISK_CORRUPT:
-    flip_newest_segment(r);
-    break;
-  case FAULT_DISK_EIO:
-    sim_disk_fail_fsyncs(r->bnode, (int)f->amount);
+  case FAULT_CLOCK_DRIFT:
+    sim_node_set_drift_ppm(n, (int32_t)f->amount);
     break;
   default:
+    disk_fault(r, f, n, b);
     break;
   }
 }
@@ -288,18 +542,6 @@ static bool supported(const struct scenario *sc, char *why, size_t cap) {
              sc->nodes);
     return false;
   }
-  if (sc->topic_count != 1) {
-    snprintf(why, cap, "exactly one topic is supported for now");
-    return false;
-  }
-  for (int i = 0; i < sc->fault_count; i++) {
-    enum fault_action a = sc->faults[i].action;
-    if (a == FAULT_PAUSE || a == FAULT_RESUME || a == FAULT_CLOCK_JUMP) {
-      snprintf(why, cap, "line %d: %s is not simulated yet", sc->faults[i].line,
-               fault_action_name(a));
-      return false;
-    }
-  }
   return true;
 }
 
@@ -309,59 +551,102 @@ bool scenario_allows(const struct scenario *sc, const char *checker) {
   return false;
 }
 
+/* Liveness: every fault ends: the network heals, paused nodes resume,
+ * clocks stop drifting, disks work again, brokers that are down start. */
+static void end_faults(struct runner *r) {
+  sim_net_heal_all(r->w);
+  for (int i = 0; i < sim_world_node_count(r->w); i++) {
+    struct sim_node *n = sim_world_node_at(r->w, i);
+    sim_node_resume(n);
+    sim_node_set_drift_ppm(n, 0);
+    sim_disk_clear_faults(n);
+  }
+  for (int i = 0; i < r->sc->nodes; i++) broker_restart(r, i);
+  trace(r, "liveness phase: faults ended, sending stops");
+}
+
 static void run_phases(struct runner *r, const struct scenario *sc) {
-  uint64_t t0 = sim_now_ns(r->w);
+  uint64_t t0 = now_ns(r);
   r->producing = true;
   for (int i = 0; i < sc->fault_count; i++) {
     sim_run_until(r->w, t0 + (uint64_t)sc->faults[i].at_ms * NS_PER_MS);
     apply(r, &sc->faults[i]);
   }
   sim_run_until(r->w, t0 + (uint64_t)sc->duration_ms * NS_PER_MS);
-  /* Liveness: heal everything, restart what is down, stop sending, let the
-   * retries settle; then a fresh consumer reads everything from the start. */
+  /* Stop sending, let the retries settle; then a fresh consumer reads
+   * everything from the start. */
   r->producing = false;
-  sim_net_heal_all(r->w);
-  sim_disk_set_capacity(r->bnode, 0);
-  sim_disk_set_fsync_latency(r->bnode, 2 * NS_PER_MS, 3 * NS_PER_MS);
-  if (!r->broker_up) broker_start(r);
-  sim_run_until(r->w, sim_now_ns(r->w) + (uint64_t)sc->liveness_ms * NS_PER_MS / 2);
-  r->hist.final_reader = client_add(r, false)->number; /* the final reader */
-  sim_run_until(r->w, sim_now_ns(r->w) + (uint64_t)sc->liveness_ms * NS_PER_MS / 2);
+  end_faults(r);
+  sim_run_until(r->w, now_ns(r) + (uint64_t)sc->liveness_ms * NS_PER_MS / 2);
+  r->hist.final_reader = client_add(r, false)->number;
+  trace(r, "final read by client %d", r->hist.final_reader);
+  sim_run_until(r->w, now_ns(r) + (uint64_t)sc->liveness_ms * NS_PER_MS / 2);
 }
 
-bool run_scenario(const struct scenario *sc, uint64_t seed, bool verbose,
-                  struct run_report *out) {
-  memset(out, 0, sizeof *out);
-  if (!supported(sc, out->why, sizeof out->why)) return false;
-  struct runner r = {.sc = sc};
-  history_init(&r.hist);
-  r.w = sim_world_create(seed);
-  sim_world_set_verbose(r.w, verbose);
-  r.bnode = sim_node_add(r.w, 1, "broker1");
-  broker_start(&r);
-  for (int i = 0; i < sc->producers; i++) client_add(&r, true);
-  for (int i = 0; i < sc->consumers; i++) client_add(&r, false);
-  run_phases(&r, sc);
-  out->result_count = history_check(&r.hist, true, out->results, CHECKERS_MAX);
+static void streams_init(struct runner *r) {
+  for (int t = 0; t < r->sc->topic_count; t++) {
+    r->stream_base[t] = r->stream_count;
+    for (int32_t p = 0; p < r->sc->topics[t].partitions; p++) {
+      ASSERT(r->stream_count < HISTORY_STREAMS_MAX);
+      snprintf(r->labels[r->stream_count++], HISTORY_LABEL_BYTES, "%s-%d",
+               r->sc->topics[t].name, p);
+    }
+  }
+  r->hist.labels = (const char(*)[HISTORY_LABEL_BYTES])r->labels;
+  r->hist.label_count = r->stream_count;
+}
+
+static void judge(struct runner *r, struct run_report *out) {
+  const struct scenario *sc = r->sc;
+  struct history_check_config cc = {.final_read = true,
+                                    .max_unavailability_ms = sc->max_unavailability_ms,
+                                    .end_ns = now_ns(r)};
+  out->result_count = history_check(&r->hist, &cc, out->results, CHECKERS_MAX);
+  out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
   out->passed = true;
   for (int i = 0; i < out->result_count; i++)
     if (out->results[i].violations > 0 && !scenario_allows(sc, out->results[i].name))
       out->passed = false;
-  out->trace_hash = sim_trace_hash(r.w);
-  out->events = sim_events_processed(r.w);
-  out->simulated_s = (double)sim_now_ns(r.w) / 1e9;
-  out->sent = r.sent;
-  out->acked = r.acked;
-  out->failed = r.failed;
-  out->polled = r.polled;
-  for (int i = 0; i < r.client_count; i++) {
-    struct client *c = r.clients[i];
-    if (c->is_producer) kproducer_free(&c->producer);
-    if (c->consumer.conn) kconsumer_stop(&c->consumer);
-    free(c);
+  out->trace_hash = sim_trace_hash(r->w);
+  out->events = sim_events_processed(r->w);
+  out->simulated_s = (double)now_ns(r) / 1e9;
+  out->sent = r->sent;
+  out->acked = r->acked;
+  out->failed = r->failed;
+  out->polled = r->polled;
+}
+
+bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_options *opts,
+                  struct run_report *out) {
+  memset(out, 0, sizeof *out);
+  if (!supported(sc, out->why, sizeof out->why)) return false;
+  struct runner *r = calloc(1, sizeof *r);
+  ASSERT(r != NULL);
+  r->sc = sc;
+  r->opts = opts;
+  history_init(&r->hist);
+  streams_init(r);
+  r->w = sim_world_create(seed);
+  r->fault_rng = sim_rng_fork(sim_world_rng(r->w), "faults");
+  sim_world_set_verbose(r->w, opts->verbose);
+  sim_world_set_log_file(r->w, opts->trace);
+  for (int i = 0; i < sc->nodes; i++) {
+    char host[32];
+    snprintf(host, sizeof host, "broker%d", i + 1);
+    r->brokers[i].node = sim_node_add(r->w, i + 1, host);
   }
-  if (r.broker) node_destroy(r.broker);
-  sim_world_destroy(r.w);
-  history_free(&r.hist);
+  for (int i = 0; i < sc->nodes; i++) broker_start(r, i);
+  for (int i = 0; i < sc->producers; i++) client_add(r, true);
+  for (int i = 0; i < sc->consumers; i++) client_add(r, false);
+  run_phases(r, sc);
+  judge(r, out);
+  if (opts->report_dir)
+    report_write(opts->report_dir, sc, seed, &r->hist, r->applied, r->applied_count, out);
+  for (int i = 0; i < r->client_count; i++) client_free(r->clients[i]);
+  for (int i = 0; i < sc->nodes; i++)
+    if (r->brokers[i].proc) node_destroy(r->brokers[i].proc);
+  sim_world_destroy(r->w);
+  history_free(&r->hist);
+  free(r);
   return true;
 }

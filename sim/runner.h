@@ -6,15 +6,23 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sim/history.h"
 #include "sim/scenario.h"
+
+struct run_options {
+  bool verbose;           /* log lines to stderr */
+  FILE *trace;            /* every log line, fault and client event; NULL: none */
+  const char *report_dir; /* history, timeline and charts' data; NULL: none */
+};
 
 struct run_report {
   uint64_t trace_hash;
   uint64_t events;
   double simulated_s;
   uint64_t sent, acked, failed, polled;
+  uint64_t unavailable_ns; /* the longest stretch without an acknowledgement */
   struct check_result results[CHECKERS_MAX];
   int result_count;
   bool passed;
@@ -22,7 +30,7 @@ struct run_report {
 };
 
 /* false if the scenario cannot run here (why says so). */
-bool run_scenario(const struct scenario *sc, uint64_t seed, bool verbose,
+bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_options *opts,
                   struct run_report *out);
 /* Whether a checker's violations fail this scenario. */
 bool scenario_allows(const struct scenario *sc, const char *checker);

@@ -3,24 +3,70 @@
 #include <ctype.h>
 #include <libfyaml.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
+
 static const char *const action_names[FAULT_ACTION_COUNT] = {
-    [FAULT_KILL] = "kill",           [FAULT_SHUTDOWN] = "shutdown",
-    [FAULT_RESTART] = "restart",     [FAULT_PAUSE] = "pause",
-    [FAULT_RESUME] = "resume",       [FAULT_PARTITION] = "partition",
-    [FAULT_HEAL] = "heal",           [FAULT_CLOCK_JUMP] = "clock-jump",
-    [FAULT_DISK_FULL] = "disk-full", [FAULT_DISK_FREE] = "disk-free",
-    [FAULT_DISK_SLOW] = "slow-disk", [FAULT_DISK_CORRUPT] = "corrupt",
+    [FAULT_KILL] = "kill",
+    [FAULT_SHUTDOWN] = "shutdown",
+    [FAULT_RESTART] = "restart",
+    [FAULT_PAUSE] = "pause",
+    [FAULT_RESUME] = "resume",
+    [FAULT_PARTITION] = "partition",
+    [FAULT_PARTITION_ONE_WAY] = "partition-one-way",
+    [FAULT_BRIDGE] = "bridge",
+    [FAULT_HEAL] = "heal",
+    [FAULT_CLOG] = "clog",
+    [FAULT_LATENCY_SPIKE] = "latency-spike",
+    [FAULT_RESET] = "reset-connections",
+    [FAULT_CLOCK_JUMP] = "clock-jump",
+    [FAULT_CLOCK_DRIFT] = "clock-drift",
+    [FAULT_DISK_FULL] = "disk-full",
+    [FAULT_DISK_FREE] = "disk-free",
+    [FAULT_DISK_SLOW] = "slow-disk",
+    [FAULT_DISK_CORRUPT] = "corrupt",
+    [FAULT_DISK_CORRUPT_READ] = "corrupt-read",
     [FAULT_DISK_EIO] = "disk-eio",
+    [FAULT_FSYNC_EIO] = "fsync-eio",
+    [FAULT_DISK_LOSS] = "disk-loss",
 };
 
 static const char *const checker_names[] = {
     "lost-write", "duplicate", "inconsistent-offsets", "nonmonotonic-send", "nonmonotonic-poll",
-    "poll-skip",  "unseen",
+    "poll-skip",  "unseen",    "max-unavailability",
 };
+
+bool fault_needs_broker(enum fault_action a) {
+  return a == FAULT_KILL || a == FAULT_SHUTDOWN || a == FAULT_RESTART ||
+         (a >= FAULT_DISK_FULL && a <= FAULT_DISK_LOSS);
+}
+
+void fault_target_text(const struct fault_target *t, char *out, size_t cap) {
+  switch (t->kind) {
+  case TARGET_NODE:
+    snprintf(out, cap, "node %d", t->id);
+    break;
+  case TARGET_CLIENT:
+    snprintf(out, cap, "client %d", t->id);
+    break;
+  case TARGET_LEADER:
+    snprintf(out, cap, "leader(%s,%d)", t->topic, t->partition);
+    break;
+  case TARGET_CONTROLLER:
+    snprintf(out, cap, "controller");
+    break;
+  case TARGET_RANDOM:
+    snprintf(out, cap, "random");
+    break;
+  default:
+    snprintf(out, cap, "everyone");
+    break;
+  }
+}
 
 const char *fault_action_name(enum fault_action action) {
   return action < FAULT_ACTION_COUNT ? action_names[action] : "?";
@@ -265,34 +311,38 @@ static bool f_workload(struct parser *p, struct scenario *s, struct fy_node *k,
 }
 
 /* "node 2", "client 1", "leader(topic,0)", "controller", "random". */
-static bool target(struct parser *p, struct fy_node *v, struct fault *f) {
+static bool target(struct parser *p, struct fy_node *k, struct fy_node *v,
+                   struct fault_target *t) {
+  const char *what = fy_node_get_scalar0(k);
   char text[SCENARIO_TEXT_BYTES];
   if (!v || !fy_node_is_scalar(v) || strlen(fy_node_get_scalar0(v)) >= sizeof text)
-    return fail(p, line_of(v),
-                "target: expected node N, client N, leader(topic,p), "
-                "controller or random");
+    return fail(p, line_of(k),
+                "%s: expected node N, client N, leader(topic,p), "
+                "controller or random",
+                what);
   strcpy(text, fy_node_get_scalar0(v));
   int id, part;
   char topic[SCENARIO_TEXT_BYTES], rest[4];
+  *t = (struct fault_target){.kind = TARGET_NONE};
   if (sscanf(text, "node %d%1s", &id, rest) == 1) {
-    f->target = TARGET_NODE;
-    f->target_id = id;
+    t->kind = TARGET_NODE;
+    t->id = id;
   } else if (sscanf(text, "client %d%1s", &id, rest) == 1) {
-    f->target = TARGET_CLIENT;
-    f->target_id = id;
+    t->kind = TARGET_CLIENT;
+    t->id = id;
   } else if (sscanf(text, "leader(%127[^,],%d)%1s", topic, &part, rest) == 2) {
-    f->target = TARGET_LEADER;
-    strcpy(f->topic, topic);
-    f->partition = part;
+    t->kind = TARGET_LEADER;
+    strcpy(t->topic, topic);
+    t->partition = part;
   } else if (!strcmp(text, "controller")) {
-    f->target = TARGET_CONTROLLER;
+    t->kind = TARGET_CONTROLLER;
   } else if (!strcmp(text, "random")) {
-    f->target = TARGET_RANDOM;
+    t->kind = TARGET_RANDOM;
   } else {
     return fail(p, line_of(v),
-                "target: \"%s\" is not node N, client N, leader(topic,p), "
+                "%s: \"%s\" is not node N, client N, leader(topic,p), "
                 "controller or random",
-                text);
+                what, text);
   }
   return true;
 }
@@ -317,9 +367,14 @@ static bool f_action(struct parser *p, struct scenario *s, struct fy_node *k,
 }
 static bool f_target(struct parser *p, struct scenario *s, struct fy_node *k,
                      struct fy_node *v) {
-  (void)s, (void)k;
-  return target(p, v, fault_now);
+  (void)s;
+  return target(p, k, v, &fault_now->target);
 }
+static bool f_peer(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  (void)s;
+  return target(p, k, v, &fault_now->peer);
+}
+/* A count, factor or ppm ("3", "-200"), or a duration ("500ms"). */
 static bool f_amount(struct parser *p, struct scenario *s, struct fy_node *k,
                      struct fy_node *v) {
   (void)s;
@@ -327,11 +382,46 @@ static bool f_amount(struct parser *p, struct scenario *s, struct fy_node *k,
   size_t n = strlen(text);
   if (n > 1 && isalpha((unsigned char)text[n - 1]))
     return duration(p, k, v, &fault_now->amount);
-  return integer(p, k, v, 0, INT32_MAX, &fault_now->amount);
+  return integer(p, k, v, INT32_MIN, INT32_MAX, &fault_now->amount);
+}
+static bool f_for(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
+  (void)s;
+  return duration(p, k, v, &fault_now->for_ms);
 }
 
-static const struct field fault_fields[] = {
-    {"at", f_at}, {"action", f_action}, {"target", f_target}, {"amount", f_amount}};
+static const struct field fault_fields[] = {{"at", f_at},         {"action", f_action},
+                                            {"target", f_target}, {"peer", f_peer},
+                                            {"amount", f_amount}, {"for", f_for}};
+
+/* What each action needs besides a time: a target, an amount in a range,
+ * a duration (`for`). */
+static bool fault_check(struct parser *p, const struct fault *f) {
+  enum fault_action a = f->action;
+  const char *name = action_names[a];
+  bool no_target = a == FAULT_HEAL;
+  if (no_target && f->target.kind != TARGET_NONE)
+    return fail(p, f->line, "%s: takes no target", name);
+  if (!no_target && f->target.kind == TARGET_NONE)
+    return fail(p, f->line, "%s: needs a target", name);
+  bool takes_peer = a == FAULT_PARTITION || a == FAULT_PARTITION_ONE_WAY || a == FAULT_CLOG ||
+                    a == FAULT_LATENCY_SPIKE || a == FAULT_RESET;
+  if (!takes_peer && f->peer.kind != TARGET_NONE)
+    return fail(p, f->line, "%s: takes no peer", name);
+  if (fault_needs_broker(a) && f->target.kind == TARGET_CLIENT)
+    return fail(p, f->line, "%s: the target must be a broker, not a client", name);
+  bool timed = a == FAULT_CLOG || a == FAULT_LATENCY_SPIKE;
+  if (timed != (f->for_ms > 0))
+    return fail(p, f->line, timed ? "%s: needs for: (how long)" : "%s: takes no for:", name);
+  if ((a == FAULT_DISK_SLOW || a == FAULT_DISK_EIO || a == FAULT_FSYNC_EIO) && f->amount < 1)
+    return fail(p, f->line, "%s: amount must be at least 1", name);
+  if (a == FAULT_LATENCY_SPIKE && f->amount < 1)
+    return fail(p, f->line, "%s: amount: the added latency, e.g. 200ms", name);
+  if (a == FAULT_CLOCK_DRIFT && (f->amount < -500000 || f->amount > 500000))
+    return fail(p, f->line, "%s: amount in ppm, within +-500000", name);
+  if (a == FAULT_CLOCK_JUMP && f->amount == 0)
+    return fail(p, f->line, "%s: amount: how far, e.g. -30s or 1h in ms", name);
+  return true;
+}
 
 static bool f_faults(struct parser *p, struct scenario *s, struct fy_node *k,
                      struct fy_node *v) {
@@ -343,18 +433,16 @@ static bool f_faults(struct parser *p, struct scenario *s, struct fy_node *k,
     if (s->fault_count == SCENARIO_FAULTS_MAX)
       return fail(p, line_of(k), "faults: more than %d", SCENARIO_FAULTS_MAX);
     fault_now = &s->faults[s->fault_count++];
-    *fault_now = (struct fault){
-        .at_ms = -1, .action = FAULT_ACTION_COUNT, .target = TARGET_NONE, .amount = 1};
+    *fault_now = (struct fault){.at_ms = -1, .action = FAULT_ACTION_COUNT, .amount = 1};
     struct fy_node *first =
         fy_node_is_mapping(item) ? fy_node_pair_key(fy_node_mapping_get_by_index(item, 0)) : k;
     fault_now->line = line_of(first);
-    if (!each_pair(p, s, item, k, fault_fields, 4, "faults")) return false;
+    if (!each_pair(p, s, item, k, fault_fields, ARRAY_LEN(fault_fields), "faults"))
+      return false;
     if (fault_now->at_ms < 0) return fail(p, fault_now->line, "faults: each fault needs at:");
     if (fault_now->action == FAULT_ACTION_COUNT)
       return fail(p, fault_now->line, "faults: each fault needs action:");
-    if (fault_now->target == TARGET_NONE && fault_now->action != FAULT_HEAL)
-      return fail(p, fault_now->line, "faults: %s needs a target",
-                  action_names[fault_now->action]);
+    if (!fault_check(p, fault_now)) return false;
     if (fault_now->at_ms < last_at)
       return fail(p, fault_now->line, "faults: not in time order (%lldms after %lldms)",
                   (long long)fault_now->at_ms, (long long)last_at);
@@ -422,20 +510,62 @@ static void defaults(struct scenario *s) {
   s->max_unavailability_ms = -1;
 }
 
+static const struct scenario_topic *topic_named(const struct scenario *s, const char *name) {
+  for (int i = 0; i < s->topic_count; i++)
+    if (!strcmp(s->topics[i].name, name)) return &s->topics[i];
+  return NULL;
+}
+
+static bool target_exists(struct parser *p, const struct scenario *s, const struct fault *f,
+                          const struct fault_target *t) {
+  int32_t clients = s->producers + s->consumers;
+  if (t->kind == TARGET_NODE && (t->id < 1 || t->id > s->nodes))
+    return fail(p, f->line, "target: node %d does not exist (nodes: %d)", t->id, s->nodes);
+  if (t->kind == TARGET_CLIENT && (t->id < 1 || t->id > clients))
+    return fail(p, f->line, "target: client %d does not exist (clients: %d)", t->id, clients);
+  if (t->kind == TARGET_LEADER) {
+    const struct scenario_topic *topic = topic_named(s, t->topic);
+    if (!topic) return fail(p, f->line, "target: leader(%s,...): no such topic", t->topic);
+    if (t->partition < 0 || t->partition >= topic->partitions)
+      return fail(p, f->line, "target: leader(%s,%d): the topic has %d partitions", t->topic,
+                  t->partition, topic->partitions);
+  }
+  return true;
+}
+
+static bool same_target(const struct fault_target *a, const struct fault_target *b) {
+  return a->kind == b->kind && a->id == b->id && a->partition == b->partition &&
+         !strcmp(a->topic, b->topic);
+}
+
 static bool validate(struct parser *p, struct scenario *s) {
+  int32_t partitions = 0;
+  for (int i = 0; i < s->topic_count; i++) {
+    const struct scenario_topic *t = &s->topics[i];
+    partitions += t->partitions;
+    if (t->replication_factor > s->nodes)
+      return fail(p, 0, "topic %s: replication_factor %d exceeds nodes %d", t->name,
+                  t->replication_factor, s->nodes);
+    if (topic_named(s, t->name) != t) return fail(p, 0, "topic %s: named twice", t->name);
+  }
+  if (partitions > SCENARIO_PARTITIONS_MAX)
+    return fail(p, 0, "topics: %d partitions in all, at most %d", partitions,
+                SCENARIO_PARTITIONS_MAX);
+  if (s->producers + s->consumers > SCENARIO_CLIENTS_MAX)
+    return fail(p, 0, "workload: %d clients, at most %d", s->producers + s->consumers,
+                SCENARIO_CLIENTS_MAX);
+  if (s->duration_ms <= 0 || s->liveness_ms <= 0)
+    return fail(p, 0, "duration and liveness must be positive");
   for (int i = 0; i < s->fault_count; i++) {
-    struct fault *f = &s->faults[i];
-    if (f->target == TARGET_NODE && (f->target_id < 1 || f->target_id > s->nodes))
-      return fail(p, f->line, "target: node %d does not exist (nodes: %d)", f->target_id,
-                  s->nodes);
+    const struct fault *f = &s->faults[i];
+    if (!target_exists(p, s, f, &f->target) || !target_exists(p, s, f, &f->peer)) return false;
+    if (f->peer.kind != TARGET_NONE && same_target(&f->peer, &f->target))
+      return fail(p, f->line, "%s: the peer is the target", action_names[f->action]);
     if (f->at_ms > s->duration_ms)
       return fail(p, f->line, "at: %lldms is after the end of the run (%lldms)",
                   (long long)f->at_ms, (long long)s->duration_ms);
   }
-  for (int i = 0; i < s->topic_count; i++)
-    if (s->topics[i].replication_factor > s->nodes)
-      return fail(p, 0, "topic %s: replication_factor %d exceeds nodes %d", s->topics[i].name,
-                  s->topics[i].replication_factor, s->nodes);
+  if (s->topic_count == 0) return fail(p, 1, "topics: at least one topic is needed");
   return true;
 }
 
@@ -489,4 +619,77 @@ bool scenario_load(const char *path, struct scenario *out, char *err, size_t err
     return false;
   }
   return scenario_parse(path, text, n, out, err, err_cap);
+}
+
+/* ---- writing one back (swarm scenarios are saved for replay) ---- */
+
+struct out {
+  char *p;
+  size_t cap, len;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(o->p + (o->len < o->cap ? o->len : o->cap),
+                    o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
+  va_end(ap);
+  if (n > 0) o->len += (size_t)n;
+}
+
+static void put_fault(struct out *o, const struct fault *f) {
+  char t[SCENARIO_TEXT_BYTES + 32];
+  put(o, "  - at: %lldms\n    action: %s\n", (long long)f->at_ms, action_names[f->action]);
+  if (f->target.kind != TARGET_NONE) {
+    fault_target_text(&f->target, t, sizeof t);
+    put(o, "    target: %s\n", t);
+  }
+  if (f->peer.kind != TARGET_NONE) {
+    fault_target_text(&f->peer, t, sizeof t);
+    put(o, "    peer: %s\n", t);
+  }
+  if (f->amount != 1) put(o, "    amount: %lld\n", (long long)f->amount);
+  if (f->for_ms > 0) put(o, "    for: %lldms\n", (long long)f->for_ms);
+}
+
+static void put_names(struct out *o, const char *key, const char (*names)[32], int count) {
+  put(o, "  %s: [", key);
+  for (int i = 0; i < count; i++) put(o, "%s%s", i ? ", " : "", names[i]);
+  put(o, "]\n");
+}
+
+size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
+  struct out o = {out, cap, 0};
+  put(&o, "name: %s\n", s->name);
+  if (s->description[0]) {
+    put(&o, "description: \"");
+    for (const char *c = s->description; *c; c++) /* YAML double-quoted escapes */
+      put(&o, *c == '"' ? "\\\"" : *c == '\\' ? "\\\\" : *c == '\n' ? "\\n" : "%c", *c);
+    put(&o, "\"\n");
+  }
+  put(&o, "duration: %lldms\nliveness: %lldms\n", (long long)s->duration_ms,
+      (long long)s->liveness_ms);
+  put(&o, "cluster:\n  nodes: %d\n", s->nodes);
+  if (s->config_count) put(&o, "  config:\n");
+  for (int i = 0; i < s->config_count; i++)
+    put(&o, "    %s: \"%s\"\n", s->config[i].key, s->config[i].value);
+  put(&o, "topics:\n");
+  for (int i = 0; i < s->topic_count; i++)
+    put(&o, "  - name: %s\n    partitions: %d\n    replication_factor: %d\n", s->topics[i].name,
+        s->topics[i].partitions, s->topics[i].replication_factor);
+  put(&o, "workload:\n  producers: %d\n  consumers: %d\n  acks: %s\n  rate: %d\n", s->producers,
+      s->consumers,
+      s->acks == -1  ? "all"
+      : s->acks == 1 ? "1"
+                     : "0",
+      s->rate_per_s);
+  put(&o, "  value_bytes: %d\n", s->value_bytes);
+  if (s->fault_count) put(&o, "faults:\n");
+  for (int i = 0; i < s->fault_count; i++) put_fault(&o, &s->faults[i]);
+  put(&o, "expect:\n");
+  put_names(&o, "checkers", s->must_pass, s->must_pass_count);
+  put_names(&o, "allow", s->allowed, s->allowed_count);
+  if (s->max_unavailability_ms >= 0)
+    put(&o, "  max_unavailability: %lldms\n", (long long)s->max_unavailability_ms);
+  return o.len;
 }

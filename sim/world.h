@@ -1,67 +1,133 @@
 /* The simulated world: broker/env.h for many nodes in one process on one
- * virtual clock. One global event queue ordered by (time, sequence) decides
- * everything that happens, so a run is a pure function of the seed and the
- * inputs; a trace hash over every event and log line proves it.
+ * virtual clock. One global event queue ordered by (time, sequence number)
+ * decides everything that happens, so a run is a pure function of the seed,
+ * the inputs and the code; a trace hash over every event and log line proves
+ * it (two runs with one seed must print the same hash).
  *
- * Models (docs/architecture.md, "Simulation"):
- * - network: per-direction FIFO delivery after a seeded latency; a
- *   partition holds frames back and resets the connection after a TCP-like
- *   timeout; refused connects; frame size limits at the receiver;
- * - disk: each file has a page cache (what pread sees) and a durable copy
- *   (what survives a crash); fsync completes after a seeded latency; a
- *   crash keeps the durable copy plus a seeded, sector-aligned prefix of
- *   what was appended past it; capacity (ENOSPC) and fsync EIO faults. */
+ * Nodes are machines: brokers and the simulated Kafka clients alike, each
+ * with its own env (clock, timers, randomness, network, disk, log). The
+ * models are in sim/net.h (network and its faults) and sim/disk.h (disk and
+ * its faults); process faults (power loss, restart, pause) and clocks are
+ * here. Nothing in sim/ reads real time or real randomness or touches the
+ * OS beyond malloc and, for debugging output, stdio. */
 #ifndef SLUICE_SIM_WORLD_H
 #define SLUICE_SIM_WORLD_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "env.h"
+#include "sim/prng.h"
 
 enum {
   SIM_NODES_MAX = 64,
   SIM_SECTOR_BYTES = 512,
-  SIM_LOG_LINE_BYTES = 512,
+  SIM_LOG_LINE_BYTES = 256, /* longer log lines are cut (and hashed cut) */
+  SIM_LOG_RING_LINES = 512, /* the last lines, for a post-mortem */
+  SIM_EVENTS_MAX = 1 << 22, /* events pending at once; more is a bug */
 };
 
 struct sim_world;
 struct sim_node;
 
+/* ---- the world and its event queue ---- */
+
 struct sim_world *sim_world_create(uint64_t seed);
+/* Frees everything; pending events are dropped (their drop functions run). */
 void sim_world_destroy(struct sim_world *w);
 uint64_t sim_now_ns(const struct sim_world *w);
-/* Runs one event; false when the queue is empty. */
+/* Runs the next event; false when the queue is empty. */
 bool sim_step(struct sim_world *w);
-/* Runs every event due at or before t_ns; the clock ends at t_ns. */
+/* Runs every event due at or before t_ns; the clock then reads t_ns (it
+ * never goes back: an earlier t_ns runs nothing). */
 void sim_run_until(struct sim_world *w, uint64_t t_ns);
 uint64_t sim_events_processed(const struct sim_world *w);
+uint32_t sim_events_pending(const struct sim_world *w);
 uint64_t sim_trace_hash(const struct sim_world *w);
-/* Log lines go to stderr, stamped with virtual time, when verbose. */
-void sim_world_set_verbose(struct sim_world *w, bool verbose);
-/* One-way latency of every link: base + uniform jitter in [0, jitter). */
-void sim_world_set_latency(struct sim_world *w, uint64_t base_ns, uint64_t jitter_ns);
-/* A connection whose frames are held by a partition resets after this. */
-void sim_world_set_partition_timeout(struct sim_world *w, uint64_t timeout_ns);
+/* Folds a value into the trace hash (for layers above: history, faults). */
+void sim_trace_add(struct sim_world *w, uint64_t value);
+/* The world's root stream; fork it (sim_rng_fork) rather than draw from it,
+ * so what one layer draws does not move another. */
+const struct sim_rng *sim_world_rng(const struct sim_world *w);
 
+/* A world event (not tied to a node: it runs even while nodes are paused or
+ * crashed), e.g. a scenario's fault. Returns its id (never 0). */
+typedef void (*sim_event_fn)(struct sim_world *w, void *ctx, uint64_t arg);
+uint64_t sim_schedule_at(struct sim_world *w, uint64_t time_ns, sim_event_fn fn, void *ctx,
+                         uint64_t arg);
+/* Cancels a pending event by id; unknown, fired or cancelled ids are ignored. */
+void sim_cancel(struct sim_world *w, uint64_t id);
+
+/* Log lines (env->logv) are stamped with virtual time and node, hashed, kept
+ * in a ring of the last SIM_LOG_RING_LINES, and printed to stderr when
+ * verbose. */
+void sim_world_set_verbose(struct sim_world *w, bool verbose);
+/* Every log line also goes to this file (NULL: none), e.g. --trace. */
+void sim_world_set_log_file(struct sim_world *w, FILE *file);
+/* Prints the last `lines` log lines, oldest first. */
+void sim_world_log_dump(const struct sim_world *w, FILE *out, int lines);
+
+/* ---- nodes ---- */
+
+/* A machine with a unique id and host name (host names are what connect
+ * resolves; "localhost" is the node itself). */
 struct sim_node *sim_node_add(struct sim_world *w, int32_t node_id, const char *host);
 struct env *sim_node_env(struct sim_node *n);
 int32_t sim_node_id(const struct sim_node *n);
-/* Power loss: every connection resets (peers see ENV_ECONNRESET), timers
- * and fsyncs in flight vanish, the disk keeps what the model says survives.
- * The caller discards whatever ran on the node; the env stays usable for
- * the next incarnation (net handler cleared). */
-void sim_node_crash(struct sim_node *n);
-/* Cuts (or heals) both directions between two nodes. */
-void sim_net_partition(struct sim_world *w, struct sim_node *a, struct sim_node *b, bool cut);
-void sim_net_heal_all(struct sim_world *w);
+const char *sim_node_host(const struct sim_node *n);
+int sim_world_node_count(const struct sim_world *w);
+struct sim_node *sim_world_node_at(struct sim_world *w, int index);    /* in order of adding */
+struct sim_node *sim_world_node(struct sim_world *w, int32_t node_id); /* NULL if none */
 
-/* Disk faults. */
-void sim_disk_set_capacity(struct sim_node *n, uint64_t bytes); /* 0 = unlimited */
-uint64_t sim_disk_used(const struct sim_node *n);
-void sim_disk_fail_fsyncs(struct sim_node *n, int count);
-void sim_disk_set_fsync_latency(struct sim_node *n, uint64_t base_ns, uint64_t jitter_ns);
-/* Flips one bit at rest (both layers); false if the file is too short. */
-bool sim_disk_flip_bit(struct sim_node *n, const char *path, uint64_t offset, int bit);
+/* What the layer above (the cluster runner) runs on a node: told when the
+ * node loses power, so it can destroy its process (struct node), and when
+ * the node is restarted, so it can create a new one on the same env. */
+struct sim_node_hooks {
+  void *ctx;
+  void (*crashed)(void *ctx, struct sim_node *n);
+  void (*restarted)(void *ctx, struct sim_node *n);
+};
+void sim_node_set_hooks(struct sim_node *n, const struct sim_node_hooks *hooks);
+
+/* Power loss. In order: the node's connections vanish (peers get a reset
+ * after the link's latency), its listeners close; fsyncs in flight fail with
+ * ENV_EIO into the dying process, so it can let go of what waited on them
+ * (nothing of theirs became durable); its timers and every other pending
+ * event of the node are dropped, a pause ends; the disk keeps what its model
+ * says survives (sim/disk.h) and open files go dead (calls fail with
+ * ENV_EIO, close works); then hooks.crashed runs. The machine is back at
+ * once, with no process on it: connects are refused until a new process
+ * listens. The env stays usable for that next process (net handler
+ * cleared). Clean shutdown is the caller's (node_shutdown, then this). */
+void sim_node_crash(struct sim_node *n);
+/* Starts the next process: applies a pending whole-disk loss, then runs
+ * hooks.restarted. */
+void sim_node_restart(struct sim_node *n);
+/* Bumps at every crash: events scheduled before it never run. */
+uint32_t sim_node_incarnation(const struct sim_node *n);
+/* A stop-the-world pause (a GC pause, SIGSTOP): the node's events (timers,
+ * frames, fsync completions, accepts) wait and run, in their order, at
+ * resume. Its clock keeps running; its kernel still queues frames and
+ * accepts connections, so peers see a stall, not a reset. */
+void sim_node_pause(struct sim_node *n);
+void sim_node_resume(struct sim_node *n);
+bool sim_node_paused(const struct sim_node *n);
+
+/* ---- clocks ---- */
+
+/* A node's monotonic clock runs at (1 + drift_ppm / 10^6) times the world's
+ * from now on (|drift_ppm| <= 500,000); it never goes back. Its timers are
+ * converted to world time when they start. */
+void sim_node_set_drift_ppm(struct sim_node *n, int32_t drift_ppm);
+/* Moves the node's wall clock (env->wall_ms) by delta_ms, either way (NTP
+ * stepping the clock); the monotonic clock does not move. Wall time starts
+ * at 2026-01-01T00:00:00Z plus the node's monotonic time. */
+void sim_node_wall_jump_ms(struct sim_node *n, int64_t delta_ms);
+uint64_t sim_node_now_ns(const struct sim_node *n);
+int64_t sim_node_wall_ms(const struct sim_node *n);
+
+#include "sim/disk.h"
+#include "sim/net.h"
 
 #endif

@@ -42,6 +42,25 @@ for f in scenarios/*.yaml; do
   fi
 done
 
+# A swarm sweep: each seed draws its own topology, workload and fault mix
+# (sim/swarm.h); every run must pass, and one seed run twice must print the
+# same trace hash.
+SWARM=${SIM_SWARM_SEEDS:-1..40}
+out=$($SIM --swarm --seeds "$SWARM" 2>/dev/null); rc=$?
+if [ $rc -eq 0 ]; then
+  echo "sim swarm: $(sed -n 's/^swarm: //p' <<< "$out")"; passed=$((passed + 1))
+else
+  echo "sim swarm: FAIL (exit $rc)"; echo "$out" | tail -12; failed=$((failed + 1))
+fi
+s1=$($SIM --swarm --seeds 7..7 --report /tmp/sluice-swarm-7.$$ 2>/dev/null | sed -n 's/^trace hash //p')
+s2=$($SIM --swarm --seeds 7..7 2>/dev/null | sed -n 's/^trace hash //p')
+rm -rf /tmp/sluice-swarm-7.$$
+if [ -n "$s1" ] && [ "$s1" = "$s2" ]; then
+  echo "sim swarm seed 7: trace $s1 twice"; passed=$((passed + 1))
+else
+  echo "sim swarm seed 7: trace hashes differ ($s1 vs $s2)"; failed=$((failed + 1))
+fi
+
 # The canary: a broker built to acknowledge before its fsync must be caught.
 if [ -n "${CANARY_SIM:-}" ]; then
   out=$($CANARY_SIM --scenario scenarios/crash-restart-fsync.yaml --seed 1 2>&1); rc=$?

@@ -21,16 +21,33 @@ void kconsumer_init(struct kconsumer *c, struct env *env, struct kconn *conn,
   c->listener = *l;
 }
 
-void kconsumer_assign(struct kconsumer *c, int32_t partition, int64_t offset) {
+static int topic_index(struct kconsumer *c, const char *topic, size_t len, bool add) {
+  for (int t = 0; t < c->topic_count; t++)
+    if (strlen(c->topics[t]) == len && memcmp(c->topics[t], topic, len) == 0) return t;
+  if (!add) return -1;
+  ASSERT(c->topic_count < CONSUMER_TOPICS_MAX && len < sizeof c->topics[0]);
+  memcpy(c->topics[c->topic_count], topic, len);
+  c->topics[c->topic_count][len] = 0;
+  return c->topic_count++;
+}
+
+static int partition_index(const struct kconsumer *c, int topic, int32_t partition) {
   for (int i = 0; i < c->partition_count; i++)
-    if (c->partitions[i] == partition) {
-      c->offsets[i] = offset;
-      return;
-    }
-  ASSERT(c->partition_count < CONSUMER_PARTITIONS_MAX);
-  c->partitions[c->partition_count] = partition;
-  c->offsets[c->partition_count] = offset;
-  c->partition_count++;
+    if (c->topic_of[i] == topic && c->partitions[i] == partition) return i;
+  return -1;
+}
+
+void kconsumer_assign(struct kconsumer *c, const char *topic, int32_t partition,
+                      int64_t offset) {
+  int t = topic_index(c, topic, strlen(topic), true);
+  int i = partition_index(c, t, partition);
+  if (i < 0) {
+    ASSERT(c->partition_count < CONSUMER_PARTITIONS_MAX);
+    i = c->partition_count++;
+    c->topic_of[i] = (int8_t)t;
+    c->partitions[i] = partition;
+  }
+  c->offsets[i] = offset;
 }
 
 void kconsumer_start(struct kconsumer *c) {
@@ -74,8 +91,8 @@ static void deliver(struct kconsumer *c, int index, struct krecords records) {
       for (int32_t r = 0; r <= it.h.record_count && rb_iter_next(&it, &rec) == 1; r++) {
         if (rec.offset < c->offsets[index]) continue;
         c->offsets[index] = rec.offset + 1;
-        c->listener.polled(c->listener.ctx, c->partitions[index], rec.offset, rec.key,
-                           rec.value);
+        c->listener.polled(c->listener.ctx, c->topics[c->topic_of[index]], c->partitions[index],
+                           rec.offset, rec.key, rec.value);
       }
       /* Offsets past the last record (compaction gaps) are skipped too. */
       int64_t next = it.h.base_offset + it.h.last_offset_delta + 1;
@@ -85,12 +102,6 @@ static void deliver(struct kconsumer *c, int index, struct krecords records) {
     left -= size;
   }
   buf_free(&scratch);
-}
-
-static int partition_index(const struct kconsumer *c, int32_t partition) {
-  for (int i = 0; i < c->partition_count; i++)
-    if (c->partitions[i] == partition) return i;
-  return -1;
 }
 
 static void on_fetch_response(void *ctx, int err, struct rd *body, struct arena *arena) {
@@ -104,14 +115,17 @@ static void on_fetch_response(void *ctx, int err, struct rd *body, struct arena 
   }
   bool failed = false;
   for (int32_t t = 0; t < resp.responses_count; t++) {
-    for (int32_t j = 0; j < resp.responses[t].partitions_count; j++) {
+    struct kstr name = resp.responses[t].topic;
+    int topic = name.len > 0 ? topic_index(c, name.ptr, (size_t)name.len, false) : -1;
+    for (int32_t j = 0; topic >= 0 && j < resp.responses[t].partitions_count; j++) {
       struct fetch_response_partition_data *pd = &resp.responses[t].partitions[j];
-      int index = partition_index(c, pd->partition_index);
+      int index = partition_index(c, topic, pd->partition_index);
       if (index < 0) continue;
       if (pd->error_code != KERR_NONE) {
         failed = true;
         if (c->listener.error)
-          c->listener.error(c->listener.ctx, pd->partition_index, pd->error_code);
+          c->listener.error(c->listener.ctx, c->topics[topic], pd->partition_index,
+                            pd->error_code);
         continue;
       }
       c->high_watermarks[index] = pd->high_watermark;
@@ -135,26 +149,33 @@ static void fetch_next(struct kconsumer *c) {
     retry_later(c);
     return;
   }
+  /* Every partition, grouped by topic in the order assigned. */
   struct fetch_request_fetch_partition parts[CONSUMER_PARTITIONS_MAX];
-  for (int i = 0; i < c->partition_count; i++) {
-    fetch_request_fetch_partition_init(&parts[i]);
-    parts[i].partition = c->partitions[i];
-    parts[i].fetch_offset = c->offsets[i];
-    parts[i].partition_max_bytes = c->cfg.max_bytes;
+  struct fetch_request_fetch_topic topics[CONSUMER_TOPICS_MAX];
+  int n = 0;
+  for (int t = 0; t < c->topic_count; t++) {
+    fetch_request_fetch_topic_init(&topics[t]);
+    topics[t].topic = kstr_of(c->topics[t]);
+    topics[t].partitions = &parts[n];
+    for (int i = 0; i < c->partition_count; i++) {
+      if (c->topic_of[i] != t) continue;
+      fetch_request_fetch_partition_init(&parts[n]);
+      parts[n].partition = c->partitions[i];
+      parts[n].fetch_offset = c->offsets[i];
+      parts[n].partition_max_bytes = c->cfg.max_bytes;
+      n++;
+      topics[t].partitions_count++;
+    }
   }
-  struct fetch_request_fetch_topic topic;
-  fetch_request_fetch_topic_init(&topic);
-  topic.topic = kstr_of(c->cfg.topic);
-  topic.partitions = parts;
-  topic.partitions_count = c->partition_count;
+  ASSERT(n == c->partition_count);
   struct fetch_request req;
   fetch_request_init(&req);
   req.replica_id = -1;
   req.max_wait_ms = c->cfg.max_wait_ms;
   req.min_bytes = 1;
   req.max_bytes = c->cfg.max_bytes;
-  req.topics = &topic;
-  req.topics_count = 1;
+  req.topics = topics;
+  req.topics_count = c->topic_count;
   req.forgotten_topics_data_count = 0;
   c->fetching = true;
   c->fetches++;

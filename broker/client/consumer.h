@@ -1,5 +1,8 @@
 /* A deterministic consumer over kconn in assign mode: long-polling Fetch
  * from chosen offsets, every record handed to the listener in offset order.
+ * One Fetch carries every assigned partition of every topic, as real
+ * clients do: a broker answers one request per connection at a time, so
+ * separate long polls on one connection would wait behind each other.
  * Group subscribe arrives with the group coordinator issue. */
 #ifndef SLUICE_CONSUMER_H
 #define SLUICE_CONSUMER_H
@@ -9,10 +12,9 @@
 
 #include "client/kconn.h"
 
-enum { CONSUMER_PARTITIONS_MAX = 64 };
+enum { CONSUMER_PARTITIONS_MAX = 64, CONSUMER_TOPICS_MAX = 8 };
 
 struct kconsumer_config {
-  char topic[250];
   int32_t max_wait_ms;
   int32_t max_bytes;
   int64_t retry_backoff_ms;
@@ -20,11 +22,11 @@ struct kconsumer_config {
 
 struct kconsumer_listener {
   void *ctx;
-  void (*polled)(void *ctx, int32_t partition, int64_t offset, struct kbytes key,
-                 struct kbytes value);
+  void (*polled)(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                 struct kbytes key, struct kbytes value);
   /* A partition error (e.g. OFFSET_OUT_OF_RANGE); fetching goes on after the
    * backoff from the same offset unless the listener seeks. */
-  void (*error)(void *ctx, int32_t partition, int error);
+  void (*error)(void *ctx, const char *topic, int32_t partition, int error);
 };
 
 struct kconsumer {
@@ -32,6 +34,9 @@ struct kconsumer {
   struct kconn *conn;
   struct kconsumer_config cfg;
   struct kconsumer_listener listener;
+  char topics[CONSUMER_TOPICS_MAX][250];
+  int topic_count;
+  int8_t topic_of[CONSUMER_PARTITIONS_MAX]; /* index into topics */
   int32_t partitions[CONSUMER_PARTITIONS_MAX];
   int64_t offsets[CONSUMER_PARTITIONS_MAX]; /* next offset to fetch */
   int64_t high_watermarks[CONSUMER_PARTITIONS_MAX];
@@ -44,7 +49,10 @@ struct kconsumer {
 
 void kconsumer_init(struct kconsumer *c, struct env *env, struct kconn *conn,
                     const struct kconsumer_config *cfg, const struct kconsumer_listener *l);
-void kconsumer_assign(struct kconsumer *c, int32_t partition, int64_t offset);
+/* Fetches topic's partition from offset on (again from offset, if it was
+ * assigned already). */
+void kconsumer_assign(struct kconsumer *c, const char *topic, int32_t partition,
+                      int64_t offset);
 void kconsumer_start(struct kconsumer *c);
 void kconsumer_stop(struct kconsumer *c);
 

@@ -101,9 +101,10 @@ static void failed(void *ctx, uint64_t id, int32_t partition, int error) {
   fx.failed++;
 }
 
-static void polled(void *ctx, int32_t partition, int64_t offset, struct kbytes key,
-                   struct kbytes value) {
+static void polled(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                   struct kbytes key, struct kbytes value) {
   (void)ctx, (void)partition, (void)key;
+  ck_assert_str_eq(topic, "sim");
   unsigned id;
   ck_assert(value.len > 0 && sscanf((const char *)value.ptr, "value-%u", &id) == 1);
   ck_assert_uint_lt(id, VALUES);
@@ -143,10 +144,9 @@ static void consume_all(int expect) {
   struct kconsumer c;
   struct kconsumer_config cfg = {
       .max_wait_ms = 100, .max_bytes = 1 << 20, .retry_backoff_ms = 10};
-  snprintf(cfg.topic, sizeof cfg.topic, "sim");
   struct kconsumer_listener l = {.polled = polled};
   kconsumer_init(&c, os_world_env(fx.cw), fx.conn, &cfg, &l);
-  kconsumer_assign(&c, 0, 0);
+  kconsumer_assign(&c, "sim", 0, 0);
   kconsumer_start(&c);
   for (int i = 0; i < ROUNDS_MAX && fx.polled < expect; i++) run_both();
   kconsumer_stop(&c);

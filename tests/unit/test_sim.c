@@ -131,10 +131,10 @@ static void on_failed(void *ctx, uint64_t id, int32_t partition, int error) {
   (void)id, (void)partition, (void)error;
   ((struct run *)ctx)->failed++;
 }
-static void on_polled(void *ctx, int32_t partition, int64_t offset, struct kbytes key,
-                      struct kbytes value) {
+static void on_polled(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                      struct kbytes key, struct kbytes value) {
   struct run *r = ctx;
-  (void)partition, (void)key;
+  (void)topic, (void)partition, (void)key;
   unsigned id;
   ck_assert(sscanf((const char *)value.ptr, "v%u", &id) == 1 && id < VALUES);
   r->polled_offset[id] = offset;
@@ -178,10 +178,9 @@ static void send_values(struct run *r, int from, int to) {
 static void consume_all(struct run *r) {
   struct kconsumer_config cc = {
       .max_wait_ms = 100, .max_bytes = 1 << 20, .retry_backoff_ms = 50};
-  snprintf(cc.topic, sizeof cc.topic, "t");
   struct kconsumer_listener cl = {.ctx = r, .polled = on_polled};
   kconsumer_init(&r->consumer, sim_node_env(r->cnode), r->conn, &cc, &cl);
-  kconsumer_assign(&r->consumer, 0, 0);
+  kconsumer_assign(&r->consumer, "t", 0, 0);
   kconsumer_start(&r->consumer);
   run_for(r, 5 * NS_PER_S);
   kconsumer_stop(&r->consumer);

@@ -1,0 +1,77 @@
+/* The simulated disk: an in-memory file system per node.
+ *
+ * Each file has two layers: the page cache (what pread sees) and the durable
+ * copy (what survives a power loss). pwrite and truncate change the page
+ * cache. An fsync completes after a seeded latency and then makes the
+ * file's content as of that moment durable (for a file only appended to
+ * since, just the new tail is copied). A power loss keeps, for each file,
+ * its durable copy plus a seeded prefix of what was appended past it, in
+ * whole 512-byte sectors (the page cache reached the platter partly);
+ * unsynced overwrites inside the durable part are lost. There is no
+ * background writeback: what was not fsynced is at the seed's mercy.
+ *
+ * Names (create, rename, unlink, mkdir, rmdir) are durable at once: the
+ * model loses data, not names, which is the harder case for recovery code
+ * (a file exists, its bytes do not). */
+#ifndef SLUICE_SIM_DISK_H
+#define SLUICE_SIM_DISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sim_node;
+
+/* ---- settings ---- */
+
+/* fsync latency: base + uniform [0, jitter) (default 2 ms + [0, 3 ms)). */
+void sim_disk_set_fsync_latency(struct sim_node *n, uint64_t base_ns, uint64_t jitter_ns);
+
+/* ---- faults ---- */
+
+/* ENOSPC once the page cache would hold more than this (0: unlimited); the
+ * failing pwrite or truncate changes nothing. */
+void sim_disk_set_capacity(struct sim_node *n, uint64_t bytes);
+uint64_t sim_disk_used(const struct sim_node *n);
+/* The next `count` fsyncs fail with ENV_EIO (count < 0: every one until
+ * sim_disk_clear_faults); nothing of theirs becomes durable. */
+void sim_disk_fail_fsyncs(struct sim_node *n, int count);
+/* The next `count` pwrites / truncates fail with ENV_EIO and write nothing
+ * (count < 0: until cleared). */
+void sim_disk_fail_writes(struct sim_node *n, int count);
+/* A failed fsync also forgets the unsynced writes (Linux marks the pages
+ * clean after a writeback error, "fsyncgate"): pread still sees them, a
+ * later fsync does not make them durable, a power loss loses them. */
+void sim_disk_set_fsync_error_forgets(struct sim_node *n, bool forgets);
+/* fsync latency times this (1: normal). */
+void sim_disk_set_fsync_slowdown(struct sim_node *n, uint32_t multiplier);
+/* Flips one bit at rest, in both layers (where the offset exists); false if
+ * the file is missing or too short. */
+bool sim_disk_flip_bit(struct sim_node *n, const char *path, uint64_t offset, int bit);
+/* The next pread that covers offset returns that bit flipped, once; the
+ * stored bytes stay good. */
+bool sim_disk_flip_bit_on_read(struct sim_node *n, const char *path, uint64_t offset, int bit);
+/* The whole disk is gone at the next crash or restart (a replaced machine):
+ * the node comes back with an empty file system. */
+void sim_disk_lose_all(struct sim_node *n);
+/* Ends the faults that are settings: capacity, EIO counts, slowdown,
+ * forgetting (bit flips, at rest or pending on read, are data and stay). */
+void sim_disk_clear_faults(struct sim_node *n);
+
+/* ---- inspection (tests, checkers) ---- */
+
+/* Sizes of both layers of a file by path; false if there is no such file. */
+bool sim_disk_file_sizes(const struct sim_node *n, const char *path, uint64_t *cache_bytes,
+                         uint64_t *durable_bytes);
+
+struct sim_disk_stats {
+  uint64_t writes, bytes_written; /* pwrites that succeeded */
+  uint64_t reads, bytes_read;
+  uint64_t fsyncs, fsync_errors, fsync_bytes; /* completed fsyncs; bytes made durable */
+  uint64_t write_errors, enospc;
+  uint64_t dir_syncs;
+  uint64_t crashes, bytes_lost; /* unsynced bytes a power loss threw away */
+  uint64_t bits_flipped;        /* at rest and on read */
+};
+void sim_disk_stats(const struct sim_node *n, struct sim_disk_stats *out);
+
+#endif

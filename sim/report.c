@@ -1,0 +1,163 @@
+#include "sim/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "env.h"
+#include "sim/runner.h"
+
+enum { BUCKET_MS = 100 };
+
+static const char *const KINDS[] = {"send", "ack", "fail", "poll", "seek"};
+
+static FILE *open_in(const char *dir, const char *name) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) fprintf(stderr, "sluice-sim: cannot write %s\n", path);
+  return f;
+}
+
+static const char *stream_name(const struct history *h, int32_t s, char *buf, size_t cap) {
+  if (h->labels && s < h->label_count) return h->labels[s];
+  snprintf(buf, cap, "%d", s);
+  return buf;
+}
+
+static void write_history(FILE *f, const struct history *h) {
+  fprintf(f, "time_s,kind,client,stream,value,offset,error\n");
+  for (size_t i = 0; i < h->count; i++) {
+    const struct history_event *e = &h->events[i];
+    char b[16];
+    fprintf(f, "%.6f,%s,%d,%s,%llu,%lld,%d\n", (double)e->time_ns / 1e9, KINDS[e->kind],
+            e->client, stream_name(h, e->partition, b, sizeof b), (unsigned long long)e->value,
+            (long long)e->offset, e->error);
+  }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+struct bucket {
+  uint64_t counts[5]; /* by history kind */
+  uint64_t *latencies_ns;
+  size_t latency_count, latency_cap;
+};
+
+static void bucket_emit(FILE *f, uint64_t index, struct bucket *b) {
+  double per_s = 1000.0 / BUCKET_MS;
+  fprintf(f, "%.1f %.0f %.0f %.0f %.0f", (double)index * BUCKET_MS / 1000.0,
+          (double)b->counts[0] * per_s, (double)b->counts[1] * per_s,
+          (double)b->counts[2] * per_s, (double)b->counts[3] * per_s);
+  if (b->latency_count == 0) {
+    fprintf(f, " NaN NaN NaN\n");
+  } else {
+    qsort(b->latencies_ns, b->latency_count, sizeof *b->latencies_ns, cmp_u64);
+    size_t n = b->latency_count;
+    fprintf(f, " %.3f %.3f %.3f\n", (double)b->latencies_ns[n / 2] / 1e6,
+            (double)b->latencies_ns[n * 99 / 100] / 1e6, (double)b->latencies_ns[n - 1] / 1e6);
+  }
+  memset(b->counts, 0, sizeof b->counts);
+  b->latency_count = 0;
+}
+
+static void bucket_add_latency(struct bucket *b, uint64_t ns) {
+  if (b->latency_count == b->latency_cap) {
+    b->latency_cap = b->latency_cap ? b->latency_cap * 2 : 1024;
+    b->latencies_ns = realloc(b->latencies_ns, b->latency_cap * sizeof *b->latencies_ns);
+    ASSERT(b->latencies_ns != NULL);
+  }
+  b->latencies_ns[b->latency_count++] = ns;
+}
+
+/* One line per 100 ms: time, sends/s, acks/s, failures/s, reads/s, and the
+ * p50, p99 and max latency (send to acknowledgement) of the acks in it. */
+static void write_timeline(FILE *f, const struct history *h, uint64_t end_ns) {
+  uint64_t *sent_at = calloc(h->values_max ? h->values_max : 1, sizeof *sent_at);
+  ASSERT(sent_at != NULL);
+  struct bucket b = {0};
+  uint64_t bucket_ns = BUCKET_MS * NS_PER_MS, current = 0;
+  fprintf(f, "# time_s sent/s acked/s failed/s read/s ack_p50_ms ack_p99_ms ack_max_ms\n");
+  for (size_t i = 0; i < h->count; i++) {
+    const struct history_event *e = &h->events[i];
+    for (; current < e->time_ns / bucket_ns; current++) bucket_emit(f, current, &b);
+    if (e->kind > HISTORY_POLL) continue;
+    b.counts[e->kind]++;
+    if (e->kind == HISTORY_SEND) sent_at[e->value] = e->time_ns;
+    if (e->kind == HISTORY_ACK) bucket_add_latency(&b, e->time_ns - sent_at[e->value]);
+  }
+  for (; current <= end_ns / bucket_ns; current++) bucket_emit(f, current, &b);
+  free(b.latencies_ns);
+  free(sent_at);
+}
+
+static void write_faults(FILE *f, const struct report_fault *faults, int count) {
+  fprintf(f, "# time_s what\n");
+  for (int i = 0; i < count; i++)
+    fprintf(f, "%.3f \"%s\"\n", (double)faults[i].time_ns / 1e9, faults[i].text);
+}
+
+static void write_plot(FILE *f, const struct scenario *sc, uint64_t seed,
+                       const struct report_fault *faults, int count) {
+  fprintf(f, "# gnuplot plot.gp: draws timeline.png from timeline.dat and the faults\n");
+  fprintf(f, "set terminal png size 1400,1000\nset output 'timeline.png'\n");
+  fprintf(f, "set multiplot layout 2,1 title 'scenario %s, seed %llu'\n", sc->name,
+          (unsigned long long)seed);
+  fprintf(f, "set grid\nset key outside right\nset xlabel 'simulated time (s)'\n");
+  for (int i = 0; i < count; i++) {
+    double t = (double)faults[i].time_ns / 1e9;
+    fprintf(f, "set arrow from %.3f, graph 0 to %.3f, graph 1 nohead lc rgb 'red' dt 2\n", t,
+            t);
+    fprintf(f,
+            "set label \"%s\" at %.3f, graph 0.98 rotate by 90 right font ',8' tc rgb 'red'\n",
+            faults[i].text, t);
+  }
+  fprintf(f, "set ylabel 'messages/s'\n");
+  fprintf(f, "plot 'timeline.dat' using 1:2 with lines title 'sent', "
+             "'' using 1:3 with lines title 'acknowledged', "
+             "'' using 1:4 with lines title 'failed', '' using 1:5 with lines title 'read'\n");
+  fprintf(f, "set ylabel 'send to acknowledgement (ms)'\nset logscale y\n");
+  fprintf(f, "plot 'timeline.dat' using 1:6 with lines title 'p50', "
+             "'' using 1:7 with lines title 'p99', '' using 1:8 with lines title 'max'\n");
+  fprintf(f, "unset multiplot\n");
+}
+
+static void write_summary(FILE *f, const struct scenario *sc, uint64_t seed,
+                          const struct run_report *rep) {
+  fprintf(f, "scenario %s, seed %llu\n", sc->name, (unsigned long long)seed);
+  fprintf(f, "simulated %.1f s, %llu events, trace hash %016llx\n", rep->simulated_s,
+          (unsigned long long)rep->events, (unsigned long long)rep->trace_hash);
+  fprintf(f, "values: %llu sent, %llu acknowledged, %llu failed, %llu reads\n",
+          (unsigned long long)rep->sent, (unsigned long long)rep->acked,
+          (unsigned long long)rep->failed, (unsigned long long)rep->polled);
+  for (int i = 0; i < rep->result_count; i++)
+    fprintf(f, "%-22s %zu %s\n", rep->results[i].name, rep->results[i].violations,
+            rep->results[i].first);
+  fprintf(f, "verdict: %s\n", rep->passed ? "PASS" : "FAIL");
+}
+
+bool report_write(const char *dir, const struct scenario *sc, uint64_t seed,
+                  const struct history *h, const struct report_fault *faults, int fault_count,
+                  const struct run_report *rep) {
+  static const char *const names[] = {"history.csv", "timeline.dat", "faults.dat", "plot.gp",
+                                      "summary.txt"};
+  bool ok = true;
+  for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+    FILE *f = open_in(dir, names[i]);
+    if (!f) {
+      ok = false;
+      continue;
+    }
+    if (i == 0) write_history(f, h);
+    if (i == 1) write_timeline(f, h, (uint64_t)(rep->simulated_s * 1e9));
+    if (i == 2) write_faults(f, faults, fault_count);
+    if (i == 3) write_plot(f, sc, seed, faults, fault_count);
+    if (i == 4) write_summary(f, sc, seed, rep);
+    ok &= fclose(f) == 0;
+  }
+  return ok;
+}
