@@ -116,11 +116,13 @@ static void write_plot(FILE *f, const struct scenario *sc, uint64_t seed,
             "set label \"%s\" at %.3f, graph 0.98 rotate by 90 right font ',8' tc rgb 'red'\n",
             faults[i].text, t);
   }
-  fprintf(f, "set ylabel 'messages/s'\n");
+  /* The final read runs far above the send rate: keep the scale on the
+   * workload (the data file has the peaks). */
+  fprintf(f, "set ylabel 'messages/s'\nset yrange [0:%d]\n", sc->rate_per_s * 3);
   fprintf(f, "plot 'timeline.dat' using 1:2 with lines title 'sent', "
              "'' using 1:3 with lines title 'acknowledged', "
              "'' using 1:4 with lines title 'failed', '' using 1:5 with lines title 'read'\n");
-  fprintf(f, "set ylabel 'send to acknowledgement (ms)'\nset logscale y\n");
+  fprintf(f, "set ylabel 'send to acknowledgement (ms)'\nset autoscale y\nset logscale y\n");
   fprintf(f, "plot 'timeline.dat' using 1:6 with lines title 'p50', "
              "'' using 1:7 with lines title 'p99', '' using 1:8 with lines title 'max'\n");
   fprintf(f, "unset multiplot\n");
