@@ -127,7 +127,7 @@ sim: bin/sluice-sim
 # Swarm testing: each seed draws a scenario. make swarm SEEDS=1..1000
 SEEDS ?= 1..100
 swarm: bin/sluice-sim
-	bin/sluice-sim --swarm --seeds $(SEEDS)
+	bin/sluice-sim --swarm --seeds $(SEEDS) --jobs $(shell nproc)
 
 bench: all
 	@bench/run.sh

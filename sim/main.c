@@ -1,10 +1,12 @@
 /* sluice-sim: runs a scenario on the simulated world and prints the verdict.
  *
  *   sluice-sim --scenario FILE [--seed N] [--trace FILE] [--report DIR] [--verbose]
- *   sluice-sim --swarm --seeds A..B [--report DIR] [--print-scenario]
+ *   sluice-sim --swarm --seeds A..B [--jobs N] [--report DIR] [--print-scenario]
  *
- * A sweep saves each failing seed's scenario as DIR/swarm-N.yaml; a single
- * seed (A..A) is a replay: the whole report, --trace and --report apply.
+ * A sweep runs each seed in a child process (N at a time), so a seed that
+ * trips an assertion is reported like any failing seed; it saves each
+ * failing seed's scenario as DIR/swarm-N.yaml. A single seed (A..A) is a
+ * replay, in process: the whole report, --trace and --report apply.
  *
  * Prints simulated and wall time and their ratio, events processed, the
  * trace hash (a run is a pure function of scenario, seed and code: the same
@@ -18,19 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sim/runner.h"
 #include "sim/swarm.h"
 
 static const char USAGE[] =
     "usage: sluice-sim --scenario FILE [--seed N] [--trace FILE] [--report DIR] [--verbose]\n"
-    "       sluice-sim --swarm --seeds A..B [--report DIR] [--print-scenario]\n"
+    "       sluice-sim --swarm --seeds A..B [--jobs N] [--report DIR] [--print-scenario]\n"
     "       (one seed, A..A, replays it with the whole report; --trace and --report apply)\n";
+
+enum { SWARM_JOBS_MAX = 64, SWARM_FAILED_SHOWN = 64 };
 
 struct args {
   const char *path, *trace, *report;
-  uint64_t seed, first, last;
+  uint64_t seed, first, last, jobs;
   bool verbose, swarm, print_scenario;
 };
 
@@ -59,7 +65,7 @@ static bool parse_seeds(const char *s, uint64_t *first, uint64_t *last) {
 }
 
 static bool parse_args(int argc, char **argv, struct args *a) {
-  *a = (struct args){.seed = 1};
+  *a = (struct args){.seed = 1, .jobs = 1};
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
     bool ok = true;
@@ -81,6 +87,8 @@ static bool parse_args(int argc, char **argv, struct args *a) {
       ok = parse_u64(argv[++i], &a->seed);
     } else if (!strcmp(arg, "--seeds")) {
       ok = parse_seeds(argv[++i], &a->first, &a->last);
+    } else if (!strcmp(arg, "--jobs")) {
+      ok = parse_u64(argv[++i], &a->jobs) && a->jobs >= 1 && a->jobs <= SWARM_JOBS_MAX;
     } else {
       ok = false;
     }
@@ -196,14 +204,120 @@ static void save_failure(const char *dir, uint64_t seed, const char *yaml) {
   }
 }
 
+/* One seed of a sweep, in a child process: its exit status is the verdict
+ * (0 pass, 1 fail, 2 cannot run), a crash (a broker assertion) is a
+ * failure too, and the simulated seconds come back over the pipe. */
+static void swarm_child(const struct args *a, uint64_t seed, int pipe_fd) {
+  static struct scenario sc;
+  static char yaml[1 << 16];
+  if (!swarm_draw(seed, &sc, yaml, sizeof yaml)) _exit(2);
+  static struct run_report rep;
+  struct run_options opts = {0};
+  if (!run_scenario(&sc, seed, &opts, &rep)) {
+    fprintf(stderr, "sluice-sim: swarm seed %llu: %s\n", (unsigned long long)seed, rep.why);
+    _exit(2);
+  }
+  if (!rep.passed && a->report) save_failure(a->report, seed, yaml);
+  char line[64];
+  int len = snprintf(line, sizeof line, "%.3f\n", rep.simulated_s);
+  if (write(pipe_fd, line, (size_t)len) != len) _exit(2);
+  _exit(rep.passed ? 0 : 1);
+}
+
+struct sweep {
+  uint64_t done, failed_count, failed[SWARM_FAILED_SHOWN];
+  bool crashed[SWARM_FAILED_SHOWN];
+  double simulated;
+  bool broken; /* a seed could not run at all */
+};
+
+static void sweep_note(struct sweep *w, uint64_t seed, int status, FILE *results) {
+  double simulated = 0;
+  if (WIFEXITED(status) && WEXITSTATUS(status) <= 1 && fscanf(results, "%lf", &simulated) == 1)
+    w->simulated += simulated;
+  w->done++;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 2) w->broken = true;
+  if (w->failed_count < SWARM_FAILED_SHOWN) {
+    w->failed[w->failed_count] = seed;
+    w->crashed[w->failed_count] = !WIFEXITED(status);
+  }
+  w->failed_count++;
+}
+
+/* Forks up to jobs children at a time, one per seed; results are printed in
+ * seed order, so the output does not depend on which child ends first. */
+static int sweep_seeds(const struct args *a) {
+  int fds[2];
+  if (pipe(fds) != 0) return 2;
+  FILE *results = fdopen(fds[0], "r");
+  struct sweep w = {0};
+  pid_t pids[SWARM_JOBS_MAX] = {0};
+  uint64_t seeds[SWARM_JOBS_MAX] = {0};
+  uint64_t total = a->last - a->first + 1, next = a->first, running = 0;
+  double t0 = wall_s();
+  fflush(NULL);
+  while (w.done < total) {
+    while (running < a->jobs && next <= a->last && next >= a->first) {
+      int slot = 0;
+      while (pids[slot]) slot++;
+      pid_t pid = fork();
+      if (pid < 0) return 2;
+      if (pid == 0) swarm_child(a, next, fds[1]);
+      pids[slot] = pid;
+      seeds[slot] = next++;
+      running++;
+    }
+    int status;
+    pid_t pid = wait(&status);
+    if (pid < 0) return 2;
+    int slot = 0;
+    while (slot < SWARM_JOBS_MAX && pids[slot] != pid) slot++;
+    if (slot == SWARM_JOBS_MAX) continue;
+    pids[slot] = 0;
+    running--;
+    sweep_note(&w, seeds[slot], status, results);
+    double wall = wall_s() - t0;
+    fprintf(stderr,
+            "\rswarm: %llu/%llu seeds, %llu failed, %.0f simulated s in %.1f wall s (%.0fx)",
+            (unsigned long long)w.done, (unsigned long long)total,
+            (unsigned long long)w.failed_count, w.simulated, wall,
+            wall > 0 ? w.simulated / wall : 0.0);
+  }
+  fclose(results);
+  close(fds[1]);
+  fprintf(stderr, "\n");
+  printf("swarm: seeds %llu..%llu: %llu runs, %llu failed, %.0f simulated s in %.1f wall s "
+         "(%d jobs)\n",
+         (unsigned long long)a->first, (unsigned long long)a->last, (unsigned long long)w.done,
+         (unsigned long long)w.failed_count, w.simulated, wall_s() - t0, (int)a->jobs);
+  uint64_t shown = w.failed_count < SWARM_FAILED_SHOWN ? w.failed_count : SWARM_FAILED_SHOWN;
+  for (uint64_t i = 0; i < shown; i++) /* in seed order */
+    for (uint64_t j = i + 1; j < shown; j++)
+      if (w.failed[j] < w.failed[i]) {
+        uint64_t s = w.failed[i];
+        bool c = w.crashed[i];
+        w.failed[i] = w.failed[j], w.crashed[i] = w.crashed[j];
+        w.failed[j] = s, w.crashed[j] = c;
+      }
+  for (uint64_t i = 0; i < shown; i++)
+    printf("FAIL seed %llu%s: replay: bin/sluice-sim --swarm --seeds %llu..%llu\n",
+           (unsigned long long)w.failed[i], w.crashed[i] ? " (crashed)" : "",
+           (unsigned long long)w.failed[i], (unsigned long long)w.failed[i]);
+  return w.broken ? 2 : w.failed_count ? 1 : 0;
+}
+
 static int run_swarm(const struct args *a) {
   static struct scenario sc;
   static char yaml[1 << 16];
-  static uint64_t failed[64];
-  size_t failed_count = 0;
-  uint64_t total = a->last - a->first + 1, done = 0;
-  double t0 = wall_s(), simulated = 0;
-  if (total == 1 && !a->print_scenario) { /* a replay: the whole report */
+  if (a->print_scenario) {
+    for (uint64_t seed = a->first; seed <= a->last && seed >= a->first; seed++) {
+      if (!swarm_draw(seed, &sc, yaml, sizeof yaml)) return 2;
+      printf("# seed %llu\n%s", (unsigned long long)seed, yaml);
+    }
+    return 0;
+  }
+  if (a->first == a->last) { /* a replay: the whole report */
     if (!swarm_draw(a->first, &sc, yaml, sizeof yaml)) return 2;
     char replay[128];
     snprintf(replay, sizeof replay, "bin/sluice-sim --swarm --seeds %llu..%llu",
@@ -211,41 +325,7 @@ static int run_swarm(const struct args *a) {
     return run_and_print(&sc, a->first, a, replay);
   }
   if (a->report && !make_dir(a->report)) return 2;
-  for (uint64_t seed = a->first; seed <= a->last && seed >= a->first; seed++) {
-    if (!swarm_draw(seed, &sc, yaml, sizeof yaml)) return 2;
-    if (a->print_scenario) {
-      printf("# seed %llu\n%s", (unsigned long long)seed, yaml);
-      continue;
-    }
-    static struct run_report rep;
-    struct run_options opts = {0};
-    if (!run_scenario(&sc, seed, &opts, &rep)) {
-      fprintf(stderr, "sluice-sim: swarm seed %llu: %s\n", (unsigned long long)seed, rep.why);
-      return 2;
-    }
-    done++;
-    simulated += rep.simulated_s;
-    if (!rep.passed) {
-      if (failed_count < 64) failed[failed_count] = seed;
-      failed_count++;
-      if (a->report) save_failure(a->report, seed, yaml);
-    }
-    double wall = wall_s() - t0;
-    fprintf(stderr,
-            "\rswarm: %llu/%llu seeds, %zu failed, %.0f simulated s in %.1f wall s (%.0fx)",
-            (unsigned long long)done, (unsigned long long)total, failed_count, simulated, wall,
-            wall > 0 ? simulated / wall : 0.0);
-  }
-  if (a->print_scenario) return 0;
-  fprintf(stderr, "\n");
-  printf("swarm: seeds %llu..%llu: %llu runs, %zu failed, %.0f simulated s in %.1f wall s\n",
-         (unsigned long long)a->first, (unsigned long long)a->last, (unsigned long long)done,
-         failed_count, simulated, wall_s() - t0);
-  for (size_t i = 0; i < failed_count && i < 64; i++)
-    printf("FAIL seed %llu: replay: bin/sluice-sim --swarm --seeds %llu..%llu\n",
-           (unsigned long long)failed[i], (unsigned long long)failed[i],
-           (unsigned long long)failed[i]);
-  return failed_count ? 1 : 0;
+  return sweep_seeds(a);
 }
 
 int main(int argc, char **argv) {

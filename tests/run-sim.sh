@@ -46,7 +46,7 @@ done
 # (sim/swarm.h); every run must pass, and one seed run twice must print the
 # same trace hash.
 SWARM=${SIM_SWARM_SEEDS:-1..40}
-out=$($SIM --swarm --seeds "$SWARM" 2>/dev/null); rc=$?
+out=$($SIM --swarm --seeds "$SWARM" --jobs "$(nproc)" 2>/dev/null); rc=$?
 if [ $rc -eq 0 ]; then
   echo "sim swarm: $(sed -n 's/^swarm: //p' <<< "$out")"; passed=$((passed + 1))
 else
