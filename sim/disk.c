@@ -32,14 +32,21 @@ static struct sim_file *lookup(const struct sim_disk *d, const char *path) {
   return found ? d->files[i] : NULL;
 }
 
-static void cache_resize(struct sim_disk *d, struct sim_file *f, size_t len) {
+/* Grows or shrinks the page cache of a file; new bytes from zero_from on
+ * read as zeros (a caller about to overwrite the rest skips zeroing it). */
+static void cache_resize_from(struct sim_disk *d, struct sim_file *f, size_t len,
+                              size_t zero_to) {
   d->used_bytes = d->used_bytes - f->cache.len + len;
   if (len > f->cache.len) {
     size_t old = f->cache.len;
     buf_extend(&f->cache, len - old);
-    memset(f->cache.data + old, 0, len - old);
+    if (zero_to > old) memset(f->cache.data + old, 0, (zero_to < len ? zero_to : len) - old);
   }
   f->cache.len = len;
+}
+
+static void cache_resize(struct sim_disk *d, struct sim_file *f, size_t len) {
+  cache_resize_from(d, f, len, len);
 }
 
 /* Frees a file nobody names or holds any more. */
@@ -205,7 +212,7 @@ static int64_t disk_pwrite(struct env *env, env_file fd, const void *buf, size_t
   if (!f || write_fault(d)) return ENV_EIO;
   uint64_t end = off + len;
   if (over_capacity(d, f, end)) return ENV_ENOSPC;
-  if (end > f->cache.len) cache_resize(d, f, (size_t)end);
+  if (end > f->cache.len) cache_resize_from(d, f, (size_t)end, (size_t)off); /* a hole: zeros */
   memcpy(f->cache.data + off, buf, len);
   if (off < f->durable.len) f->rewritten = true;
   d->stats.writes++;
