@@ -532,6 +532,12 @@ void sim_disk_crash(struct sim_node *n) {
   if (d->lose_all) wipe(d);
 }
 
+void sim_disk_close_all(struct sim_node *n) {
+  struct sim_disk *d = &n->disk;
+  ASSERT(d->inflight_head == NULL);
+  for (int fd = 0; fd < SIM_FDS_MAX; fd++) fd_release(d, fd);
+}
+
 void sim_disk_restart(struct sim_node *n) {
   if (n->disk.lose_all) wipe(&n->disk);
 }

@@ -126,6 +126,8 @@ struct sim_disk {
 void sim_disk_install(struct sim_node *n);
 void sim_disk_fail_inflight(struct sim_node *n);
 void sim_disk_crash(struct sim_node *n);
+/* A process exit: its descriptors close; the page cache stays. */
+void sim_disk_close_all(struct sim_node *n);
 void sim_disk_restart(struct sim_node *n);
 void sim_disk_free(struct sim_node *n);
 /* Appends len bytes of an open file's page cache at offset (for sends of

@@ -167,18 +167,30 @@ void sim_node_set_hooks(struct sim_node *n, const struct sim_node_hooks *hooks) 
 
 /* ---- process faults ---- */
 
-enum { TRACE_CRASH = 0xC4A5, TRACE_RESTART, TRACE_PAUSE, TRACE_RESUME };
+enum { TRACE_CRASH = 0xC4A5, TRACE_RESTART, TRACE_PAUSE, TRACE_RESUME, TRACE_EXIT };
 
-void sim_node_crash(struct sim_node *n) {
-  struct sim_world *w = n->world;
-  sim_trace(w, (uint64_t)TRACE_CRASH << 32 | (uint32_t)n->id);
+/* The process is gone: its connections reset, its listeners close, its
+ * fsyncs in flight fail into it, its timers and other events never run. */
+static void process_gone(struct sim_node *n) {
   sim_net_crash(n);          /* first: the dying process can send nothing more */
   sim_disk_fail_inflight(n); /* its fsync waiters hear EIO */
   n->incarnation++;          /* its timers and other events will not run */
-  sim_events_drop_deferred(w, n);
+  sim_events_drop_deferred(n->world, n);
   n->paused = false;
   memset(&n->handler, 0, sizeof n->handler);
+}
+
+void sim_node_crash(struct sim_node *n) {
+  sim_trace(n->world, (uint64_t)TRACE_CRASH << 32 | (uint32_t)n->id);
+  process_gone(n);
   sim_disk_crash(n);
+  if (n->hooks.crashed) n->hooks.crashed(n->hooks.ctx, n);
+}
+
+void sim_node_exit(struct sim_node *n) {
+  sim_trace(n->world, (uint64_t)TRACE_EXIT << 32 | (uint32_t)n->id);
+  process_gone(n);
+  sim_disk_close_all(n);
   if (n->hooks.crashed) n->hooks.crashed(n->hooks.ctx, n);
 }
 

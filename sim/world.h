@@ -101,6 +101,10 @@ void sim_node_set_hooks(struct sim_node *n, const struct sim_node_hooks *hooks);
  * listens. The env stays usable for that next process (net handler
  * cleared). Clean shutdown is the caller's (node_shutdown, then this). */
 void sim_node_crash(struct sim_node *n);
+/* The process exits (a clean shutdown's end, a failed start, kill -9): as
+ * a power loss for the process, but the machine stays up, so the page
+ * cache keeps every byte written (open files are closed, not dead). */
+void sim_node_exit(struct sim_node *n);
 /* Starts the next process: applies a pending whole-disk loss, then runs
  * hooks.restarted. */
 void sim_node_restart(struct sim_node *n);

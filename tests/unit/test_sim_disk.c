@@ -197,6 +197,19 @@ START_TEST(an_fsync_in_flight_at_a_power_loss_fails) {
 }
 END_TEST
 
+/* A process exit is no power loss: what it wrote stays in the page cache. */
+START_TEST(a_process_exit_keeps_the_page_cache) {
+  env_file f = open_file("/d/f");
+  fill(f, 0, 3000, 5);
+  sim_node_exit(fx.n);
+  sim_node_restart(fx.n);
+  f = open_file("/d/f"); /* the old descriptor was closed with the process */
+  ck_assert_int_eq(fx.env->file_size(fx.env, f), 3000);
+  ck_assert_uint_eq(durable_bytes("/d/f"), 0); /* still not on the platter */
+  fx.env->file_close(fx.env, f);
+}
+END_TEST
+
 START_TEST(a_lost_disk_comes_back_empty) {
   env_file f = open_file("/d/f");
   fill(f, 0, 100, 1);
@@ -271,6 +284,7 @@ static Suite *sim_disk_suite(void) {
   tcase_add_test(tc, a_failed_fsync_can_forget_its_bytes);
   tcase_add_test(tc, bit_flips_at_rest_and_on_read);
   tcase_add_test(tc, an_fsync_in_flight_at_a_power_loss_fails);
+  tcase_add_test(tc, a_process_exit_keeps_the_page_cache);
   tcase_add_test(tc, a_lost_disk_comes_back_empty);
   tcase_add_test(tc, names_list_in_order_and_rename_replaces);
   tcase_add_test(tc, a_seed_decides_everything);
