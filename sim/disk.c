@@ -34,6 +34,15 @@ static struct sim_file *lookup(const struct sim_disk *d, const char *path) {
 
 /* Grows or shrinks the page cache of a file; new bytes from zero_from on
  * read as zeros (a caller about to overwrite the rest skips zeroing it). */
+/* The durable bytes get their own copy before the page cache's first
+ * durable_len bytes change. */
+static void unshare(struct sim_file *f) {
+  if (!f->durable_shared) return;
+  buf_reset(&f->durable);
+  buf_append(&f->durable, f->cache.data, f->durable_len);
+  f->durable_shared = false;
+}
+
 static void cache_resize_from(struct sim_disk *d, struct sim_file *f, size_t len,
                               size_t zero_to) {
   d->used_bytes = d->used_bytes - f->cache.len + len;
@@ -87,6 +96,7 @@ static int insert(struct sim_disk *d, const char *path, bool is_dir, struct sim_
   ASSERT(f != NULL);
   strcpy(f->path, path);
   f->is_dir = is_dir;
+  f->durable_shared = true;
   f->linked = true;
   array_insert(d, i, f);
   *out = f;
@@ -128,8 +138,8 @@ static int disk_open(struct env *env, const char *path, int flags, env_file *out
   for (int fd = 0; fd < SIM_FDS_MAX; fd++)
     if (!d->fds[fd].file && !d->fds[fd].dead) {
       if (flags & ENV_O_TRUNC) {
+        if (f->durable_len > 0) unshare(f);
         cache_resize(d, f, 0);
-        f->rewritten = true;
       }
       d->fds[fd].file = f;
       f->refs++;
@@ -212,9 +222,9 @@ static int64_t disk_pwrite(struct env *env, env_file fd, const void *buf, size_t
   if (!f || write_fault(d)) return ENV_EIO;
   uint64_t end = off + len;
   if (over_capacity(d, f, end)) return ENV_ENOSPC;
+  if (off < f->durable_len) unshare(f);
   if (end > f->cache.len) cache_resize_from(d, f, (size_t)end, (size_t)off); /* a hole: zeros */
   memcpy(f->cache.data + off, buf, len);
-  if (off < f->durable.len) f->rewritten = true;
   d->stats.writes++;
   d->stats.bytes_written += len;
   return (int64_t)len;
@@ -230,8 +240,8 @@ static int disk_truncate(struct env *env, env_file fd, uint64_t len) {
   struct sim_file *f = fd_file(d, fd);
   if (!f || write_fault(d)) return ENV_EIO;
   if (over_capacity(d, f, len)) return ENV_ENOSPC;
+  if (len < f->durable_len) unshare(f);
   cache_resize(d, f, (size_t)len);
-  if (len < f->durable.len) f->rewritten = true;
   return 0;
 }
 
@@ -261,31 +271,34 @@ static void fsync_drop(void *ctx) {
 }
 
 /* The file's content now, as the platter will hold it: the cache, except
- * the bytes an earlier failed fsync forgot (zeros where nothing was). */
+ * the bytes an earlier failed fsync forgot (what the platter had there, or
+ * zeros where it had nothing). */
 static void make_durable(struct sim_disk *d, struct sim_file *f) {
-  size_t old = f->durable.len;
-  if (!f->rewritten && f->cache.len >= old && f->forgot_lo == f->forgot_hi) {
-    /* Only appended to since the last fsync (a log): copy just the tail. */
-    buf_append(&f->durable, f->cache.data + old, f->cache.len - old);
+  size_t old = f->durable_len;
+  if (f->forgot_lo == f->forgot_hi) { /* the durable bytes are the cache's */
+    buf_free(&f->durable);
+    f->durable_shared = true;
   } else {
     struct buf before = f->durable;
+    const uint8_t *prev = f->durable_shared ? f->cache.data : before.data;
     f->durable = (struct buf){0};
     buf_append(&f->durable, f->cache.data, f->cache.len);
     for (uint64_t i = f->forgot_lo; i < f->forgot_hi && i < f->durable.len; i++)
-      f->durable.data[i] = i < before.len ? before.data[i] : 0;
+      f->durable.data[i] = i < old ? prev[i] : 0;
     buf_free(&before);
-    f->rewritten = false;
+    f->durable_shared = false;
     f->forgot_lo = f->forgot_hi = 0;
   }
-  d->stats.fsync_bytes += f->durable.len - (old < f->durable.len ? old : f->durable.len);
+  f->durable_len = f->cache.len;
+  d->stats.fsync_bytes += f->durable_len > old ? f->durable_len - old : 0;
 }
 
 static bool fsync_fault(struct sim_disk *d, struct sim_file *f) {
   if (d->fsync_failures == 0) return false;
   if (d->fsync_failures > 0) d->fsync_failures--;
   d->stats.fsync_errors++;
-  if (d->fsync_error_forgets && f->cache.len > f->durable.len) {
-    uint64_t lo = f->durable.len, hi = f->cache.len;
+  if (d->fsync_error_forgets && f->cache.len > f->durable_len) {
+    uint64_t lo = f->durable_len, hi = f->cache.len;
     if (f->forgot_lo != f->forgot_hi && f->forgot_lo < lo) lo = f->forgot_lo;
     if (f->forgot_hi > hi) hi = f->forgot_hi;
     f->forgot_lo = lo;
@@ -301,7 +314,7 @@ static void fsync_complete(struct sim_world *w, void *ctx, uint64_t arg) {
   int err = fsync_fault(d, op->file) ? ENV_EIO : 0;
   if (err == 0) make_durable(d, op->file);
   d->stats.fsyncs++;
-  sim_trace(w, op->file->durable.len ^ (uint64_t)(int64_t)err << 48);
+  sim_trace(w, op->file->durable_len ^ (uint64_t)(int64_t)err << 48);
   env_fsync_fn done = op->done;
   void *done_ctx = op->ctx;
   fsync_drop(op);
@@ -489,21 +502,25 @@ void sim_disk_install(struct sim_node *n) {
  * Overwrites inside the durable part that were never synced are lost, and
  * so is everything after bytes an earlier failed fsync forgot. */
 static void file_power_loss(struct sim_disk *d, struct sim_file *f) {
-  size_t keep = f->durable.len;
-  bool appended_only = f->cache.len > keep && !f->rewritten && f->forgot_lo == f->forgot_hi;
-  if (appended_only) {
-    size_t extra = f->cache.len - keep;
-    size_t sectors =
-        (size_t)sim_rng_below(&d->rng, (extra + SIM_SECTOR_BYTES - 1) / SIM_SECTOR_BYTES + 1);
-    size_t torn = sectors * SIM_SECTOR_BYTES < extra ? sectors * SIM_SECTOR_BYTES : extra;
-    buf_append(&f->durable, f->cache.data + keep, torn);
+  size_t keep = f->durable_len, cache_len = f->cache.len;
+  if (f->durable_shared) {
+    if (f->cache.len > keep && f->forgot_lo == f->forgot_hi) {
+      size_t extra = f->cache.len - keep;
+      uint64_t sectors_max = (extra + SIM_SECTOR_BYTES - 1) / SIM_SECTOR_BYTES;
+      size_t sectors = (size_t)sim_rng_below(&d->rng, sectors_max + 1);
+      keep += sectors * SIM_SECTOR_BYTES < extra ? sectors * SIM_SECTOR_BYTES : extra;
+    }
+    cache_resize(d, f, keep); /* the cache already holds those bytes */
+  } else {
+    cache_resize(d, f, 0);
+    cache_resize_from(d, f, f->durable.len, 0);
+    memcpy(f->cache.data, f->durable.data, f->durable.len);
+    keep = f->durable.len;
+    buf_free(&f->durable);
+    f->durable_shared = true;
   }
-  d->stats.bytes_lost += f->cache.len > f->durable.len ? f->cache.len - f->durable.len : 0;
-  size_t cache_len = f->cache.len;
-  buf_reset(&f->cache);
-  buf_append(&f->cache, f->durable.data, f->durable.len);
-  d->used_bytes = d->used_bytes - cache_len + f->cache.len;
-  f->rewritten = false;
+  f->durable_len = keep;
+  d->stats.bytes_lost += cache_len > keep ? cache_len - keep : 0;
   f->forgot_lo = f->forgot_hi = 0;
 }
 
@@ -526,7 +543,7 @@ void sim_disk_crash(struct sim_node *n) {
     struct sim_file *f = d->files[i];
     if (f->is_dir) continue;
     file_power_loss(d, f);
-    kept += f->durable.len;
+    kept += f->durable_len;
   }
   sim_trace(n->world, kept);
   if (d->lose_all) wipe(d);
@@ -579,7 +596,7 @@ bool sim_disk_flip_bit(struct sim_node *n, const char *path, uint64_t offset, in
   if (!f || f->is_dir || offset >= f->cache.len) return false;
   uint8_t mask = (uint8_t)(1u << (bit & 7));
   f->cache.data[offset] ^= mask;
-  if (offset < f->durable.len) f->durable.data[offset] ^= mask;
+  if (!f->durable_shared && offset < f->durable.len) f->durable.data[offset] ^= mask;
   n->disk.stats.bits_flipped++;
   sim_trace(n->world, offset);
   return true;
@@ -609,7 +626,7 @@ bool sim_disk_file_sizes(const struct sim_node *n, const char *path, uint64_t *c
   const struct sim_file *f = lookup(&n->disk, path);
   if (!f || f->is_dir) return false;
   *cache_bytes = f->cache.len;
-  *durable_bytes = f->durable.len;
+  *durable_bytes = f->durable_len;
   return true;
 }
 

@@ -80,11 +80,15 @@ struct sim_read_flip {
 struct sim_file {
   char path[SIM_PATH_BYTES]; /* "/a/b"; the root is "" */
   bool is_dir;
-  bool linked;        /* false once unlinked (it lives on while referenced) */
-  int32_t refs;       /* open descriptors and fsyncs in flight */
-  struct buf cache;   /* what pread sees */
-  struct buf durable; /* what a power loss keeps */
-  bool rewritten;     /* bytes below durable.len changed since the last fsync */
+  bool linked;      /* false once unlinked (it lives on while referenced) */
+  int32_t refs;     /* open descriptors and fsyncs in flight */
+  struct buf cache; /* what pread sees */
+  /* What a power loss keeps: durable_len bytes, which are the page cache's
+   * first bytes while durable_shared (a file only appended to since its
+   * last fsync: a log, the common case, costs no copy), else in durable. */
+  size_t durable_len;
+  bool durable_shared;
+  struct buf durable;
   /* A failed fsync's bytes that Linux marked clean without writing them
    * ("fsyncgate"): they never reach the platter. Empty when lo == hi. */
   uint64_t forgot_lo, forgot_hi;
