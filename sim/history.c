@@ -9,6 +9,8 @@
 
 enum { EVENTS_MAX = 1 << 26, PARTITIONS_MAX = HISTORY_STREAMS_MAX };
 
+_Static_assert(sizeof(struct history_event) == 32, "history events stay small");
+
 void history_init(struct history *h) { memset(h, 0, sizeof *h); }
 
 void history_free(struct history *h) {

@@ -12,14 +12,15 @@
 /* SEEK: a consumer moved its position (offset = where it reads next). */
 enum history_kind { HISTORY_SEND, HISTORY_ACK, HISTORY_FAIL, HISTORY_POLL, HISTORY_SEEK };
 
+/* 32 bytes: a run records a few hundred thousand. */
 struct history_event {
   uint64_t time_ns;
-  enum history_kind kind;
-  int32_t client;    /* producer or consumer number */
-  int32_t partition; /* a stream: the runner numbers (topic, partition) pairs */
   uint64_t value;    /* the value's id */
   int64_t offset;    /* ack and poll; -1 if none (acks=0) */
-  int32_t error;     /* fail */
+  int16_t client;    /* producer or consumer number */
+  int16_t partition; /* a stream: the runner numbers (topic, partition) pairs */
+  int16_t error;     /* fail */
+  uint8_t kind;      /* enum history_kind */
   bool durable_ack;  /* ack of an acks=all send */
 };
 
