@@ -115,9 +115,11 @@ static void broker_start(struct runner *r, int index) {
   cfg.listeners[0].port = BROKER_PORT;
   cfg.num_partitions = 1;
   char err[256];
+  bool ok = config_set(&cfg, "process.roles", node_role_name(r->sc->roles[index]), NULL, err,
+                       sizeof err);
+  ASSERT(ok);
   for (int i = 0; i < r->sc->config_count; i++) {
-    bool ok =
-        config_set(&cfg, r->sc->config[i].key, r->sc->config[i].value, NULL, err, sizeof err);
+    ok = config_set(&cfg, r->sc->config[i].key, r->sc->config[i].value, NULL, err, sizeof err);
     ASSERT(ok); /* checked when the scenario was loaded */
   }
   int rc = node_create(sim_node_env(b->node), &cfg, &b->proc);
@@ -543,6 +545,12 @@ static void apply(struct runner *r, const struct fault *f) {
 }
 
 static bool supported(const struct scenario *sc, char *why, size_t cap) {
+  for (int i = 0; i < sc->nodes; i++)
+    if (sc->roles[i] != ROLE_COMBINED) {
+      snprintf(why, cap, "node %d is a %s: separate roles need the quorum issue", i + 1,
+               node_role_name(sc->roles[i]));
+      return false;
+    }
   if (sc->nodes != 1) {
     snprintf(why, cap, "%d nodes: multi-node scenarios need the quorum and replication issues",
              sc->nodes);

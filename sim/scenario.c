@@ -208,11 +208,56 @@ static bool f_config(struct parser *p, struct scenario *s, struct fy_node *k,
   return true;
 }
 
-static const struct field cluster_fields[] = {{"nodes", f_nodes}, {"config", f_config}};
+static const char *const role_names[ROLE_COUNT] = {
+    [ROLE_COMBINED] = "combined", [ROLE_BROKER] = "broker", [ROLE_CONTROLLER] = "controller"};
+
+const char *node_role_name(enum node_role role) {
+  static const char *const roles[ROLE_COUNT] = {[ROLE_COMBINED] = "broker,controller",
+                                                [ROLE_BROKER] = "broker",
+                                                [ROLE_CONTROLLER] = "controller"};
+  return role < ROLE_COUNT ? roles[role] : "?";
+}
+
+static bool role(struct parser *p, struct fy_node *v, enum node_role *out) {
+  const char *text = v && fy_node_is_scalar(v) ? fy_node_get_scalar0(v) : NULL;
+  for (int r = 0; text && r < ROLE_COUNT; r++)
+    if (!strcmp(text, role_names[r])) {
+      *out = (enum node_role)r;
+      return true;
+    }
+  return fail(p, line_of(v), "roles: expected combined, broker or controller, got \"%s\"",
+              text ? text : "?");
+}
+
+/* roles: combined (every node), or a list with one role per node. */
+static bool f_roles(struct parser *p, struct scenario *s, struct fy_node *k,
+                    struct fy_node *v) {
+  if (v && fy_node_is_scalar(v)) {
+    enum node_role r;
+    if (!role(p, v, &r)) return false;
+    for (int i = 0; i < SCENARIO_NODES_MAX; i++) s->roles[i] = r;
+    s->roles_listed = 0;
+    return true;
+  }
+  if (!v || !fy_node_is_sequence(v))
+    return fail(p, line_of(k), "roles: expected a role or a list of one per node");
+  void *it = NULL;
+  struct fy_node *item;
+  int count = 0;
+  while ((item = fy_node_sequence_iterate(v, &it))) {
+    if (count == SCENARIO_NODES_MAX) return fail(p, line_of(item), "roles: more than 9");
+    if (!role(p, item, &s->roles[count++])) return false;
+  }
+  s->roles_listed = count;
+  return true;
+}
+
+static const struct field cluster_fields[] = {
+    {"nodes", f_nodes}, {"roles", f_roles}, {"config", f_config}};
 
 static bool f_cluster(struct parser *p, struct scenario *s, struct fy_node *k,
                       struct fy_node *v) {
-  return each_pair(p, s, v, k, cluster_fields, 2, "cluster");
+  return each_pair(p, s, v, k, cluster_fields, ARRAY_LEN(cluster_fields), "cluster");
 }
 
 static struct scenario_topic *topic_now;
@@ -539,6 +584,8 @@ static bool same_target(const struct fault_target *a, const struct fault_target 
 }
 
 static bool validate(struct parser *p, struct scenario *s) {
+  if (s->roles_listed && s->roles_listed != s->nodes)
+    return fail(p, 0, "roles: %d listed for %d nodes", s->roles_listed, s->nodes);
   int32_t partitions = 0;
   for (int i = 0; i < s->topic_count; i++) {
     const struct scenario_topic *t = &s->topics[i];
@@ -670,6 +717,14 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
   put(&o, "duration: %lldms\nliveness: %lldms\n", (long long)s->duration_ms,
       (long long)s->liveness_ms);
   put(&o, "cluster:\n  nodes: %d\n", s->nodes);
+  if (s->roles_listed) {
+    put(&o, "  roles: [");
+    for (int i = 0; i < s->roles_listed; i++)
+      put(&o, "%s%s", i ? ", " : "", role_names[s->roles[i]]);
+    put(&o, "]\n");
+  } else if (s->roles[0] != ROLE_COMBINED) {
+    put(&o, "  roles: %s\n", role_names[s->roles[0]]);
+  }
   if (s->config_count) put(&o, "  config:\n");
   for (int i = 0; i < s->config_count; i++)
     put(&o, "    %s: \"%s\"\n", s->config[i].key, s->config[i].value);

@@ -72,6 +72,9 @@ struct fault {
   int line;
 };
 
+/* KRaft's process.roles per node. */
+enum node_role { ROLE_COMBINED, ROLE_BROKER, ROLE_CONTROLLER, ROLE_COUNT };
+
 struct scenario_kv {
   char key[SCENARIO_TEXT_BYTES];
   char value[SCENARIO_TEXT_BYTES];
@@ -89,6 +92,8 @@ struct scenario {
   int64_t duration_ms; /* the safety phase, with faults */
   int64_t liveness_ms; /* faults healed, everything restarted: must converge */
   int32_t nodes;
+  enum node_role roles[SCENARIO_NODES_MAX]; /* default: every node combined */
+  int roles_listed;                         /* 0: one role for every node */
   struct scenario_kv config[SCENARIO_CONFIG_MAX];
   int config_count;
   struct scenario_topic topics[SCENARIO_TOPICS_MAX];
@@ -119,6 +124,8 @@ bool scenario_parse(const char *path, const char *text, size_t len, struct scena
  * struct (line numbers aside); returns the length it needed (>= cap: cut). */
 size_t scenario_format(const struct scenario *s, char *out, size_t cap);
 const char *fault_action_name(enum fault_action action);
+/* "broker,controller", "broker", "controller": process.roles' values. */
+const char *node_role_name(enum node_role role);
 /* "node 2", "client 1", "leader(t,0)", "controller", "random", "everyone". */
 void fault_target_text(const struct fault_target *t, char *out, size_t cap);
 /* Whether an action acts on a broker process (kill, restart, disk...), so

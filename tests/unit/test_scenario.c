@@ -126,6 +126,28 @@ START_TEST(network_clock_and_disk_faults_parse) {
 }
 END_TEST
 
+START_TEST(roles_per_node) {
+  static const char text[] = "cluster:\n  nodes: 3\n  roles: [controller, broker, combined]\n"
+                             "topics:\n  - name: t\n";
+  static struct scenario s;
+  char err[256] = "";
+  ck_assert_msg(scenario_parse("r.yaml", text, strlen(text), &s, err, sizeof err), "%s", err);
+  ck_assert_int_eq(s.roles[0], ROLE_CONTROLLER);
+  ck_assert_int_eq(s.roles[1], ROLE_BROKER);
+  ck_assert_int_eq(s.roles[2], ROLE_COMBINED);
+  ck_assert_str_eq(node_role_name(s.roles[0]), "controller");
+  static char yaml[4096];
+  static struct scenario back;
+  size_t len = scenario_format(&s, yaml, sizeof yaml);
+  ck_assert_msg(scenario_parse("r.yaml", yaml, len, &back, err, sizeof err), "%s", err);
+  ck_assert_int_eq(back.roles[0], ROLE_CONTROLLER);
+  ck_assert_int_eq(back.roles_listed, 3);
+  refused("cluster:\n  nodes: 3\n  roles: [broker, broker]\ntopics:\n  - name: t\n",
+          "roles: 2 listed for 3 nodes");
+  refused("cluster:\n  roles: leader\n", "bad.yaml:2: roles: expected combined, broker or");
+}
+END_TEST
+
 START_TEST(faults_missing_what_they_need_are_refused) {
   const char *head = "topics:\n  - name: t\n    partitions: 2\nfaults:\n  - at: 1s\n";
   static const char *const cases[][2] = {
@@ -213,6 +235,7 @@ static Suite *scenario_suite(void) {
   tcase_add_test(tc, shipped_scenarios_parse);
   tcase_add_test(tc, network_clock_and_disk_faults_parse);
   tcase_add_test(tc, faults_missing_what_they_need_are_refused);
+  tcase_add_test(tc, roles_per_node);
   tcase_add_test(tc, swarm_scenarios_round_trip_through_yaml);
   tcase_add_test(tc, swarm_scenarios_are_a_function_of_the_seed);
   suite_add_tcase(s, tc);
