@@ -45,7 +45,7 @@ done
 # A swarm sweep: each seed draws its own topology, workload and fault mix
 # (sim/swarm.h); every run must pass, and one seed run twice must print the
 # same trace hash.
-SWARM=${SIM_SWARM_SEEDS:-1..40}
+SWARM=${SIM_SWARM_SEEDS:-1..100}
 out=$($SIM --swarm --seeds "$SWARM" --jobs "$(nproc)" 2>/dev/null); rc=$?
 if [ $rc -eq 0 ]; then
   echo "sim swarm: $(sed -n 's/^swarm: //p' <<< "$out")"; passed=$((passed + 1))
