@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/assert.h"
+#include "base/xoshiro.h"
 #include "os/internal.h"
 
 enum { TIMERS_MAX = 1 << 24 };
@@ -146,20 +147,7 @@ int os_timers_run_due(struct os_world *w) {
 
 /* --- randomness: xoshiro256** (Blackman and Vigna) ------------------------ */
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t random_u64(struct env *env) {
-  uint64_t *s = os_world_of(env)->rng;
-  uint64_t result = rotl(s[1] * 5, 7) * 9;
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
+static uint64_t random_u64(struct env *env) { return xoshiro256_next(os_world_of(env)->rng); }
 
 static void random_seed(struct os_world *w) {
   uint8_t *p = (uint8_t *)w->rng;

@@ -1,38 +1,17 @@
-/* xoshiro256** (Blackman and Vigna, 2018) seeded with splitmix64, the
- * seeding its authors recommend: splitmix64 spreads any 64-bit seed over the
- * 256-bit state, which must not be all zero. */
+/* The simulator's streams: base/xoshiro.h's generator, forked by label. */
 #include "sim/prng.h"
 
 #include <string.h>
 
 #include "base/assert.h"
-
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+#include "base/xoshiro.h"
 
 void sim_rng_seed(struct sim_rng *r, uint64_t seed) {
   ASSERT(r != NULL);
-  for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
-  ASSERT((r->s[0] | r->s[1] | r->s[2] | r->s[3]) != 0);
+  xoshiro256_seed(r->s, seed);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> ((64 - k) & 63)); }
-
-uint64_t sim_rng_next(struct sim_rng *r) {
-  uint64_t *s = r->s;
-  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
+uint64_t sim_rng_next(struct sim_rng *r) { return xoshiro256_next(r->s); }
 
 /* Rejection sampling: draws above the largest multiple of n are redrawn, so
  * every value is equally likely. Each retry has probability below 1/2; the
@@ -61,10 +40,10 @@ struct sim_rng sim_rng_fork_id(const struct sim_rng *parent, const char *label, 
   ASSERT(len < 4096);
   for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)label[i]) * 0x100000001B3ull;
   uint64_t x = h ^ (id * 0xD6E8FEB86659FD93ull);
-  uint64_t seed = splitmix64(&x);
+  uint64_t seed = splitmix64_next(&x);
   for (int i = 0; i < 4; i++) {
     x ^= parent->s[i];
-    seed ^= rotl(splitmix64(&x), 13 * i);
+    seed ^= xoshiro256_rotl(splitmix64_next(&x), 13 * i);
   }
   struct sim_rng child;
   sim_rng_seed(&child, seed);
