@@ -1,0 +1,211 @@
+/* The fault timeline: each fault's targets resolved when it fires, then
+ * the process, network, clock or disk fault applied (docs/scenarios.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "sim/runner_internal.h"
+
+/* Where a target is now. Leaders and the controller: with one broker it is
+ * that broker; the replication issue makes this ask the cluster. */
+static struct sim_node *resolve(struct runner *r, const struct fault_target *t) {
+  switch (t->kind) {
+  case TARGET_NODE:
+    return r->brokers[t->id - 1].node;
+  case TARGET_CLIENT:
+    return r->clients[t->id - 1]->node;
+  case TARGET_LEADER:
+  case TARGET_CONTROLLER:
+    return r->brokers[0].node;
+  case TARGET_RANDOM:
+    return r->brokers[sim_rng_below(&r->fault_rng, (uint64_t)r->sc->nodes)].node;
+  default:
+    return NULL;
+  }
+}
+
+struct newest_segment {
+  char name[64];
+};
+
+static void keep_newest_log(void *ctx, const char *name, bool is_dir) {
+  struct newest_segment *s = ctx;
+  size_t len = strlen(name);
+  if (is_dir || len != 24 || strcmp(name + 20, ".log")) return;
+  if (strcmp(name, s->name) > 0) snprintf(s->name, sizeof s->name, "%s", name);
+}
+
+/* The middle of the newest segment of the target partition (the first
+ * topic's partition 0 unless the target names one); false if none. */
+static bool segment_spot(struct runner *r, struct sim_node *n, const struct fault *f,
+                         char *path, size_t cap, uint64_t *offset) {
+  const char *topic = r->sc->topics[0].name;
+  int32_t partition = 0;
+  if (f->target.kind == TARGET_LEADER) {
+    topic = f->target.topic;
+    partition = f->target.partition;
+  }
+  char dir[320];
+  snprintf(dir, sizeof dir, "/logs/%s-%d", topic, partition);
+  struct env *env = sim_node_env(n);
+  struct newest_segment s = {{0}};
+  if (env->list(env, dir, keep_newest_log, &s) != 0 || !s.name[0]) return false;
+  snprintf(path, cap, "%s/%s", dir, s.name);
+  uint64_t cache_bytes, durable_bytes;
+  if (!sim_disk_file_sizes(n, path, &cache_bytes, &durable_bytes) || cache_bytes < 100)
+    return false;
+  *offset = cache_bytes / 2;
+  return true;
+}
+
+static void corrupt(struct runner *r, struct sim_node *n, const struct fault *f, bool on_read) {
+  char path[400];
+  uint64_t offset;
+  if (!segment_spot(r, n, f, path, sizeof path, &offset)) {
+    runner_trace(r, "corrupt: no segment with data yet");
+    return;
+  }
+  int bit = (int)sim_rng_below(&r->fault_rng, 8);
+  bool ok = on_read ? sim_disk_flip_bit_on_read(n, path, offset, bit)
+                    : sim_disk_flip_bit(n, path, offset, bit);
+  runner_trace(r, "corrupt%s %s offset %llu bit %d: %s", on_read ? "-read" : "", path,
+               (unsigned long long)offset, bit, ok ? "done" : "no such spot");
+}
+
+/* Every node but n, in the order added (brokers, then clients). */
+static int others(struct runner *r, struct sim_node *n, struct sim_node **out) {
+  int count = 0;
+  for (int i = 0; i < sim_world_node_count(r->w); i++) {
+    struct sim_node *x = sim_world_node_at(r->w, i);
+    if (x != n) out[count++] = x;
+  }
+  return count;
+}
+
+static void net_fault(struct runner *r, const struct fault *f, struct sim_node *n,
+                      struct sim_node *peer) {
+  struct sim_node *all[SIM_NODES_MAX];
+  int count = peer ? 1 : others(r, n, all);
+  if (peer) all[0] = peer;
+  uint64_t for_ns = (uint64_t)f->for_ms * NS_PER_MS;
+  for (int i = 0; i < count; i++) {
+    struct sim_node *x = all[i];
+    switch (f->action) {
+    case FAULT_PARTITION:
+      sim_net_partition(r->w, n, x, true);
+      break;
+    case FAULT_PARTITION_ONE_WAY:
+      sim_net_cut(r->w, n, x, true);
+      break;
+    case FAULT_CLOG:
+      sim_net_clog(r->w, n, x, for_ns);
+      sim_net_clog(r->w, x, n, for_ns);
+      break;
+    case FAULT_LATENCY_SPIKE:
+      sim_net_latency_spike(r->w, n, x, (uint64_t)f->amount * NS_PER_MS, for_ns);
+      sim_net_latency_spike(r->w, x, n, (uint64_t)f->amount * NS_PER_MS, for_ns);
+      break;
+    case FAULT_RESET:
+      sim_net_reset(r->w, n, x);
+      break;
+    default:
+      ASSERT(false);
+    }
+  }
+}
+
+/* Jepsen's bridge: the others split into two halves in the order added;
+ * the target still reaches both. */
+static void bridge(struct runner *r, struct sim_node *n) {
+  struct sim_node *all[SIM_NODES_MAX];
+  int count = others(r, n, all);
+  int half = count / 2;
+  sim_net_bridge(r->w, all, half, all + half, count - half, n);
+}
+
+static void disk_fault(struct runner *r, const struct fault *f, struct sim_node *n, int b) {
+  switch (f->action) {
+  case FAULT_DISK_FULL:
+    sim_disk_set_capacity(n, sim_disk_used(n));
+    break;
+  case FAULT_DISK_FREE:
+    sim_disk_set_capacity(n, 0);
+    break;
+  case FAULT_DISK_SLOW:
+    sim_disk_set_fsync_slowdown(n, (uint32_t)f->amount);
+    break;
+  case FAULT_DISK_CORRUPT:
+  case FAULT_DISK_CORRUPT_READ:
+    corrupt(r, n, f, f->action == FAULT_DISK_CORRUPT_READ);
+    break;
+  case FAULT_DISK_EIO:
+    sim_disk_fail_writes(n, (int)f->amount);
+    break;
+  case FAULT_FSYNC_EIO:
+    sim_disk_fail_fsyncs(n, (int)f->amount);
+    break;
+  case FAULT_DISK_LOSS:
+    sim_disk_lose_all(n);
+    broker_kill(r, b);
+    break;
+  default:
+    ASSERT(false);
+  }
+}
+
+void fault_apply(struct runner *r, const struct fault *f) {
+  struct sim_node *n = resolve(r, &f->target);
+  struct sim_node *peer = resolve(r, &f->peer);
+  int b = n ? broker_index(r, n) : -1;
+  ASSERT(!fault_needs_broker(f->action) || b >= 0); /* the parser checked */
+  char what[136] = "";                              /* two host names (< 64 bytes each) */
+  if (n) snprintf(what, sizeof what, "%s", sim_node_host(n));
+  if (peer)
+    snprintf(what + strlen(what), sizeof what - strlen(what), " peer %s", sim_node_host(peer));
+  runner_trace(r, "fault %s %s amount %lld", fault_action_name(f->action), what,
+               (long long)f->amount);
+  if (r->applied_count < (int)ARRAY_LEN(r->applied)) {
+    struct report_fault *a = &r->applied[r->applied_count++];
+    a->time_ns = sim_now_ns(r->w);
+    snprintf(a->text, sizeof a->text, "%s %s", fault_action_name(f->action), what);
+  }
+  switch (f->action) {
+  case FAULT_KILL:
+    broker_kill(r, b);
+    break;
+  case FAULT_SHUTDOWN:
+    broker_shutdown(r, b);
+    break;
+  case FAULT_RESTART:
+    broker_restart(r, b);
+    break;
+  case FAULT_PAUSE:
+    sim_node_pause(n);
+    break;
+  case FAULT_RESUME:
+    sim_node_resume(n);
+    break;
+  case FAULT_PARTITION:
+  case FAULT_PARTITION_ONE_WAY:
+  case FAULT_CLOG:
+  case FAULT_LATENCY_SPIKE:
+  case FAULT_RESET:
+    net_fault(r, f, n, peer);
+    break;
+  case FAULT_BRIDGE:
+    bridge(r, n);
+    break;
+  case FAULT_HEAL:
+    sim_net_heal_all(r->w);
+    break;
+  case FAULT_CLOCK_JUMP:
+    sim_node_wall_jump_ms(n, f->amount);
+    break;
+  case FAULT_CLOCK_DRIFT:
+    sim_node_set_drift_ppm(n, (int32_t)f->amount);
+    break;
+  default:
+    disk_fault(r, f, n, b);
+    break;
+  }
+}

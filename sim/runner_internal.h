@@ -1,0 +1,76 @@
+/* The scenario runner's state, shared by runner.c (brokers, clients,
+ * phases) and faults.c (the fault timeline). */
+#ifndef SLUICE_SIM_RUNNER_INTERNAL_H
+#define SLUICE_SIM_RUNNER_INTERNAL_H
+
+#include "client/consumer.h"
+#include "client/kclient.h"
+#include "client/producer.h"
+#include "sim/prng.h"
+#include "sim/report.h"
+#include "sim/runner.h"
+#include "sim/world.h"
+
+enum { TICK_MS = 10, BROKER_PORT = 9092, CLIENT_ID_BASE = 100 };
+
+struct client;
+
+struct broker {
+  struct sim_node *node;
+  struct node *proc; /* NULL while down */
+  bool shutting_down;
+};
+
+/* What a producer's or consumer's callback needs: its client and topic. */
+struct topic_ctx {
+  struct client *c;
+  int topic;
+};
+
+struct runner {
+  const struct scenario *sc;
+  const struct run_options *opts;
+  struct sim_world *w;
+  struct sim_rng fault_rng;
+  struct broker brokers[SCENARIO_NODES_MAX];
+  struct client *clients[SCENARIO_CLIENTS_MAX + 1]; /* + the final reader */
+  int client_count;
+  /* Streams: topic t's partition p is history stream stream_base[t] + p. */
+  int stream_base[SCENARIO_TOPICS_MAX];
+  int stream_count;
+  char labels[HISTORY_STREAMS_MAX][HISTORY_LABEL_BYTES];
+  struct history hist;
+  struct report_fault applied[SCENARIO_FAULTS_MAX + 1];
+  int applied_count;
+  uint64_t next_value;
+  bool producing;
+  uint64_t sent, acked, failed, polled;
+};
+
+struct client {
+  struct runner *r;
+  int number; /* 1-based: producers first, then consumers */
+  bool is_producer;
+  struct sim_node *node;
+  struct kclient kc;
+  struct kconn *conn;
+  struct topic_ctx topic_ctx[SCENARIO_TOPICS_MAX];
+  struct kproducer producers[SCENARIO_TOPICS_MAX]; /* one per topic */
+  struct kconsumer consumer;                       /* every partition of every topic */
+  int topics_ready;                                /* created (or found) in order */
+  bool create_in_flight;
+  bool consuming;
+  double send_credit;
+  uint64_t next_stream; /* round robin over every partition of every topic */
+};
+
+__attribute__((format(printf, 2, 3))) void runner_trace(struct runner *r, const char *fmt, ...);
+void broker_kill(struct runner *r, int index);
+void broker_shutdown(struct runner *r, int index);
+void broker_restart(struct runner *r, int index);
+/* The broker index of a node; -1 for a client host. */
+int broker_index(const struct runner *r, const struct sim_node *n);
+/* Applies one fault of the timeline, its targets resolved now. */
+void fault_apply(struct runner *r, const struct fault *f);
+
+#endif
