@@ -63,8 +63,6 @@ void sim_node_wall_jump_ms(struct sim_node *n, int64_t delta_ms) {
   sim_trace(n->world, (uint64_t)delta_ms);
 }
 
-uint64_t sim_node_now_ns(const struct sim_node *n) { return sim_clock_local_ns(n); }
-
 int64_t sim_node_wall_ms(const struct sim_node *n) {
   return WALL_EPOCH_MS + n->wall_offset_ms + (int64_t)(sim_clock_local_ns(n) / NS_PER_MS);
 }

@@ -570,11 +570,6 @@ void sim_disk_free(struct sim_node *n) {
 
 /* ---- settings and faults ---- */
 
-void sim_disk_set_fsync_latency(struct sim_node *n, uint64_t base_ns, uint64_t jitter_ns) {
-  n->disk.fsync_base_ns = base_ns;
-  n->disk.fsync_jitter_ns = jitter_ns;
-}
-
 void sim_disk_set_capacity(struct sim_node *n, uint64_t bytes) {
   n->disk.capacity_bytes = bytes;
 }

@@ -21,11 +21,6 @@
 
 struct sim_node;
 
-/* ---- settings ---- */
-
-/* fsync latency: base + uniform [0, jitter) (default 2 ms + [0, 3 ms)). */
-void sim_disk_set_fsync_latency(struct sim_node *n, uint64_t base_ns, uint64_t jitter_ns);
-
 /* ---- faults ---- */
 
 /* ENOSPC once the page cache would hold more than this (0: unlimited); the

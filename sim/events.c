@@ -20,7 +20,6 @@ void sim_trace(struct sim_world *w, uint64_t value) {
   w->trace = h ^ (h >> 29);
 }
 
-void sim_trace_add(struct sim_world *w, uint64_t value) { sim_trace(w, value); }
 uint64_t sim_trace_hash(const struct sim_world *w) { return w->trace; }
 
 /* ---- slots ---- */
@@ -134,12 +133,6 @@ uint64_t sim_timer_at(struct sim_world *w, int node, uint64_t time_ns, env_timer
                   (struct sim_event){.timer_fn = fn, .ctx = ctx});
 }
 
-uint64_t sim_schedule_at(struct sim_world *w, uint64_t time_ns, sim_event_fn fn, void *ctx,
-                         uint64_t arg) {
-  return sim_event_at(w, -1, SIM_EV_WORLD, time_ns < w->now_ns ? w->now_ns : time_ns, fn, ctx,
-                      arg, NULL);
-}
-
 static void run_drop(struct sim_event *e) {
   void (*drop)(void *) = e->drop;
   e->drop = NULL;
@@ -229,12 +222,6 @@ void sim_run_until(struct sim_world *w, uint64_t t_ns) {
 
 uint64_t sim_now_ns(const struct sim_world *w) { return w->now_ns; }
 uint64_t sim_events_processed(const struct sim_world *w) { return w->processed; }
-
-uint32_t sim_events_pending(const struct sim_world *w) {
-  uint32_t deferred = 0;
-  for (int i = 0; i < w->node_count; i++) deferred += w->nodes[i]->deferred_count;
-  return w->heap_count + deferred;
-}
 
 /* ---- pause support ---- */
 

@@ -53,10 +53,15 @@ static void violation(struct check_result *r, const char *fmt, ...) {
   va_end(ap);
 }
 
-/* A stream's name for verdicts: its label, or "partition N". */
-static const char *stream(const struct history *h, int32_t p, char *buf, size_t cap) {
-  if (h->labels && p < h->label_count) return h->labels[p];
-  snprintf(buf, cap, "partition %d", p);
+const char *history_kind_name(enum history_kind kind) {
+  static const char *const names[] = {"send", "ack", "fail", "poll", "seek"};
+  return (unsigned)kind < ARRAY_LEN(names) ? names[kind] : "?";
+}
+
+const char *history_stream_name(const struct history *h, int32_t stream, char *buf,
+                                size_t cap) {
+  if (h->labels && stream < h->label_count) return h->labels[stream];
+  snprintf(buf, cap, "partition %d", stream);
   return buf;
 }
 
@@ -98,7 +103,7 @@ static void check_offsets(const struct history *h, struct value_state *vs,
     else if (*slot != e->value + 1) {
       char b[32];
       violation(&c->inconsistent, "%s offset %lld holds value %llu and value %llu",
-                stream(h, e->partition, b, sizeof b), (long long)e->offset,
+                history_stream_name(h, e->partition, b, sizeof b), (long long)e->offset,
                 (unsigned long long)(*slot - 1), (unsigned long long)e->value);
     }
     struct value_state *v = &vs[e->value];
@@ -138,18 +143,20 @@ static void check_order(const struct history *h, const struct offset_map *maps,
       int64_t *last = &last_ack[e->client][e->partition];
       if (e->offset <= *last)
         violation(&c->nonmono_send, "producer %d %s: ack at offset %lld after %lld", e->client,
-                  stream(h, e->partition, b, sizeof b), (long long)e->offset, (long long)*last);
+                  history_stream_name(h, e->partition, b, sizeof b), (long long)e->offset,
+                  (long long)*last);
       *last = e->offset;
     } else if (e->kind == HISTORY_POLL) {
       int64_t *last = &last_poll[e->client][e->partition];
       if (*last >= 0 && e->offset <= *last)
         violation(&c->nonmono_poll, "consumer %d %s: read %lld after %lld", e->client,
-                  stream(h, e->partition, b, sizeof b), (long long)e->offset, (long long)*last);
+                  history_stream_name(h, e->partition, b, sizeof b), (long long)e->offset,
+                  (long long)*last);
       for (int64_t o = *last + 1; *last >= 0 && o < e->offset && o < maps[e->partition].cap;
            o++)
         if (maps[e->partition].values[o] != 0) {
           violation(&c->poll_skip, "consumer %d %s: skipped offset %lld (value %llu)",
-                    e->client, stream(h, e->partition, b, sizeof b), (long long)o,
+                    e->client, history_stream_name(h, e->partition, b, sizeof b), (long long)o,
                     (unsigned long long)(maps[e->partition].values[o] - 1));
           break;
         }
@@ -170,7 +177,7 @@ static void check_values(const struct history *h, const struct value_state *vs, 
     } else if (v->durable) {
       char b[32];
       violation(&c->lost, "value %llu acknowledged at %s offset %lld was never read",
-                (unsigned long long)id, stream(h, v->partition, b, sizeof b),
+                (unsigned long long)id, history_stream_name(h, v->partition, b, sizeof b),
                 (long long)v->ack_offset);
     } else {
       violation(&c->unseen, "value %llu (acks=1) acknowledged but never read",

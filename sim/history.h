@@ -40,6 +40,10 @@ struct history {
 void history_init(struct history *h);
 void history_free(struct history *h);
 void history_add(struct history *h, const struct history_event *e);
+/* "send", "ack", "fail", "poll", "seek". */
+const char *history_kind_name(enum history_kind kind);
+/* A stream's name for people: its label, else "partition N" (in buf). */
+const char *history_stream_name(const struct history *h, int32_t stream, char *buf, size_t cap);
 
 /* One checker's verdict: how many violations, and the first one in words. */
 struct check_result {

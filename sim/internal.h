@@ -19,8 +19,11 @@ enum {
 
 /* ---- events (events.c) ---- */
 
+typedef void (*sim_event_fn)(struct sim_world *w, void *ctx, uint64_t arg);
+/* Cancels a pending event by id; unknown, fired or cancelled ids are ignored. */
+void sim_cancel(struct sim_world *w, uint64_t id);
+
 enum sim_event_kind {
-  SIM_EV_WORLD,   /* the world's own (scenario faults) */
   SIM_EV_TIMER,   /* a node's env timer */
   SIM_EV_FRAME,   /* a frame (or FIN/RST) reaches a node */
   SIM_EV_ACCEPT,  /* a node accepts a connection */
@@ -206,7 +209,6 @@ struct sim_node {
   char host[64];
   struct env env;
   struct env_net_handler handler;
-  struct sim_node_hooks hooks;
   uint32_t incarnation;
   bool paused;
   uint32_t deferred_head, deferred_tail; /* slot + 1 */
@@ -219,10 +221,6 @@ struct sim_node {
   int64_t wall_offset_ms;
   struct sim_disk disk;
   struct sim_netnode net;
-};
-
-struct sim_log_line {
-  char text[SIM_LOG_LINE_BYTES + 64];
 };
 
 struct sim_world {
@@ -249,8 +247,6 @@ struct sim_world {
   /* log */
   bool verbose;
   FILE *log_file;
-  struct sim_log_line *log_ring;
-  uint32_t log_next, log_count;
 };
 
 void sim_trace(struct sim_world *w, uint64_t value);

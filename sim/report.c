@@ -7,10 +7,9 @@
 #include "base/assert.h"
 #include "env.h"
 #include "sim/runner.h"
+#include "sim/world.h"
 
 enum { BUCKET_MS = 100 };
-
-static const char *const KINDS[] = {"send", "ack", "fail", "poll", "seek"};
 
 static FILE *open_in(const char *dir, const char *name) {
   char path[4096];
@@ -20,19 +19,14 @@ static FILE *open_in(const char *dir, const char *name) {
   return f;
 }
 
-static const char *stream_name(const struct history *h, int32_t s, char *buf, size_t cap) {
-  if (h->labels && s < h->label_count) return h->labels[s];
-  snprintf(buf, cap, "%d", s);
-  return buf;
-}
-
 static void write_history(FILE *f, const struct history *h) {
   fprintf(f, "time_s,kind,client,stream,value,offset,error\n");
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];
-    char b[16];
-    fprintf(f, "%.6f,%s,%d,%s,%llu,%lld,%d\n", (double)e->time_ns / 1e9, KINDS[e->kind],
-            e->client, stream_name(h, e->partition, b, sizeof b), (unsigned long long)e->value,
+    char b[32];
+    fprintf(f, "%.6f,%s,%d,%s,%llu,%lld,%d\n", (double)e->time_ns / 1e9,
+            history_kind_name(e->kind), e->client,
+            history_stream_name(h, e->partition, b, sizeof b), (unsigned long long)e->value,
             (long long)e->offset, e->error);
   }
 }
@@ -128,8 +122,29 @@ static void write_plot(FILE *f, const struct scenario *sc, uint64_t seed,
   fprintf(f, "unset multiplot\n");
 }
 
+/* Each node's disk and network counters: what the faults did. */
+static void write_counters(FILE *f, struct sim_world *w) {
+  for (int i = 0; i < sim_world_node_count(w); i++) {
+    struct sim_node *n = sim_world_node_at(w, i);
+    struct sim_disk_stats d;
+    struct sim_net_stats net;
+    sim_disk_stats(n, &d);
+    sim_net_stats(n, &net);
+    fprintf(f,
+            "%s: disk %llu writes (%llu EIO, %llu ENOSPC), %llu fsyncs (%llu failed), "
+            "%llu power losses losing %llu bytes, %llu bit flips; net %llu frames sent, "
+            "%llu received, %llu resets, %llu timeouts\n",
+            sim_node_host(n), (unsigned long long)d.writes, (unsigned long long)d.write_errors,
+            (unsigned long long)d.enospc, (unsigned long long)d.fsyncs,
+            (unsigned long long)d.fsync_errors, (unsigned long long)d.crashes,
+            (unsigned long long)d.bytes_lost, (unsigned long long)d.bits_flipped,
+            (unsigned long long)net.frames_sent, (unsigned long long)net.frames_received,
+            (unsigned long long)net.resets, (unsigned long long)net.timeouts);
+  }
+}
+
 static void write_summary(FILE *f, const struct scenario *sc, uint64_t seed,
-                          const struct run_report *rep) {
+                          const struct run_report *rep, struct sim_world *w) {
   fprintf(f, "scenario %s, seed %llu\n", sc->name, (unsigned long long)seed);
   fprintf(f, "simulated %.1f s, %llu events, trace hash %016llx\n", rep->simulated_s,
           (unsigned long long)rep->events, (unsigned long long)rep->trace_hash);
@@ -139,12 +154,13 @@ static void write_summary(FILE *f, const struct scenario *sc, uint64_t seed,
   for (int i = 0; i < rep->result_count; i++)
     fprintf(f, "%-22s %zu %s\n", rep->results[i].name, rep->results[i].violations,
             rep->results[i].first);
+  write_counters(f, w);
   fprintf(f, "verdict: %s\n", rep->passed ? "PASS" : "FAIL");
 }
 
 bool report_write(const char *dir, const struct scenario *sc, uint64_t seed,
                   const struct history *h, const struct report_fault *faults, int fault_count,
-                  const struct run_report *rep) {
+                  const struct run_report *rep, struct sim_world *w) {
   static const char *const names[] = {"history.csv", "timeline.dat", "faults.dat", "plot.gp",
                                       "summary.txt"};
   bool ok = true;
@@ -158,7 +174,7 @@ bool report_write(const char *dir, const struct scenario *sc, uint64_t seed,
     if (i == 1) write_timeline(f, h, (uint64_t)(rep->simulated_s * 1e9));
     if (i == 2) write_faults(f, faults, fault_count);
     if (i == 3) write_plot(f, sc, seed, faults, fault_count);
-    if (i == 4) write_summary(f, sc, seed, rep);
+    if (i == 4) write_summary(f, sc, seed, rep, w);
     ok &= fclose(f) == 0;
   }
   return ok;

@@ -1,7 +1,8 @@
 /* --report DIR: what a run did, as files a person or gnuplot can read:
  * history.csv (every client event), timeline.dat (per 100 ms: sends, acks,
  * failures, reads, acknowledgement latency percentiles), faults.dat (when
- * each fault fired), summary.txt (the verdicts) and plot.gp, a gnuplot
+ * each fault fired), summary.txt (the verdicts and each node's disk and
+ * network counters) and plot.gp, a gnuplot
  * script drawing timeline.png with the faults marked. */
 #ifndef SLUICE_SIM_REPORT_H
 #define SLUICE_SIM_REPORT_H
@@ -13,6 +14,7 @@
 #include "sim/scenario.h"
 
 struct run_report;
+struct sim_world;
 
 struct report_fault {
   uint64_t time_ns;
@@ -23,6 +25,6 @@ struct report_fault {
  * stderr, if one cannot be written. */
 bool report_write(const char *dir, const struct scenario *sc, uint64_t seed,
                   const struct history *h, const struct report_fault *faults, int fault_count,
-                  const struct run_report *rep);
+                  const struct run_report *rep, struct sim_world *w);
 
 #endif

@@ -27,8 +27,6 @@ void runner_trace(struct runner *r, const char *fmt, ...) {
   fputc('\n', r->opts->trace);
 }
 
-static const char *const KIND_NAMES[] = {"send", "ack", "fail", "poll", "seek"};
-
 static void record(struct runner *r, enum history_kind kind, int client, int stream,
                    uint64_t value, int64_t offset, int error) {
   struct history_event e = {.time_ns = now_ns(r),
@@ -40,8 +38,9 @@ static void record(struct runner *r, enum history_kind kind, int client, int str
                             .error = error,
                             .durable_ack = r->sc->acks == -1};
   history_add(&r->hist, &e);
-  runner_trace(r, "client %d %s value %llu %s offset %lld error %d", client, KIND_NAMES[kind],
-               (unsigned long long)value, r->labels[stream], (long long)offset, error);
+  runner_trace(r, "client %d %s value %llu %s offset %lld error %d", client,
+               history_kind_name(kind), (unsigned long long)value, r->labels[stream],
+               (long long)offset, error);
 }
 
 /* ---- brokers ---- */
@@ -392,7 +391,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   run_phases(r, sc);
   judge(r, out);
   if (opts->report_dir)
-    report_write(opts->report_dir, sc, seed, &r->hist, r->applied, r->applied_count, out);
+    report_write(opts->report_dir, sc, seed, &r->hist, r->applied, r->applied_count, out, r->w);
   for (int i = 0; i < r->client_count; i++) client_free(r->clients[i]);
   for (int i = 0; i < sc->nodes; i++)
     if (r->brokers[i].proc) node_destroy(r->brokers[i].proc);

@@ -22,8 +22,7 @@ struct sim_world *sim_world_create(uint64_t seed) {
   sim_rng_seed(&w->rng, seed);
   w->trace = 0xCBF29CE484222325ull ^ seed;
   w->links = calloc((size_t)SIM_NODES_MAX * SIM_NODES_MAX, sizeof *w->links);
-  w->log_ring = calloc(SIM_LOG_RING_LINES, sizeof *w->log_ring);
-  ASSERT(w->links != NULL && w->log_ring != NULL);
+  ASSERT(w->links != NULL);
   w->default_link = (struct sim_link_config){.latency_base_ns = 200 * 1000,
                                              .latency_jitter_ns = 300 * 1000,
                                              .bandwidth_bytes_per_s = 125u * 1000 * 1000};
@@ -41,7 +40,6 @@ void sim_world_destroy(struct sim_world *w) {
     free(w->nodes[i]);
   }
   free(w->links);
-  free(w->log_ring);
   free(w);
 }
 
@@ -64,22 +62,12 @@ static void env_logv(struct env *env, enum env_log_level level, const char *fmt,
   for (int i = 0; i < len; i++) h = (h ^ (uint8_t)text[i]) * 0x100000001B3ull;
   sim_trace(w, h ^ (uint64_t)level);
   unsigned lvl = (unsigned)level < ARRAY_LEN(LEVEL_NAMES) ? (unsigned)level : 0;
-  struct sim_log_line *line = &w->log_ring[w->log_next];
-  snprintf(line->text, sizeof line->text, "[%llu.%06llu] node %d %s %s",
-           (unsigned long long)(w->now_ns / NS_PER_S),
-           (unsigned long long)(w->now_ns % NS_PER_S / 1000), n->id, LEVEL_NAMES[lvl], text);
-  w->log_next = (w->log_next + 1) % SIM_LOG_RING_LINES;
-  if (w->log_count < SIM_LOG_RING_LINES) w->log_count++;
-  if (w->verbose) fprintf(stderr, "%s\n", line->text);
-  if (w->log_file) fprintf(w->log_file, "%s\n", line->text);
-}
-
-void sim_world_log_dump(const struct sim_world *w, FILE *out, int lines) {
-  uint32_t count = lines < 0 ? 0 : (uint32_t)lines;
-  if (count > w->log_count) count = w->log_count;
-  uint32_t first = (w->log_next + SIM_LOG_RING_LINES - count) % SIM_LOG_RING_LINES;
-  for (uint32_t i = 0; i < count; i++)
-    fprintf(out, "%s\n", w->log_ring[(first + i) % SIM_LOG_RING_LINES].text);
+  FILE *outs[2] = {w->verbose ? stderr : NULL, w->log_file};
+  for (int i = 0; i < 2; i++)
+    if (outs[i])
+      fprintf(outs[i], "[%llu.%06llu] node %d %s %s\n",
+              (unsigned long long)(w->now_ns / NS_PER_S),
+              (unsigned long long)(w->now_ns % NS_PER_S / 1000), n->id, LEVEL_NAMES[lvl], text);
 }
 
 /* ---- a node's clock, timers and randomness ---- */
@@ -146,23 +134,12 @@ struct sim_node *sim_node_add(struct sim_world *w, int32_t node_id, const char *
 struct env *sim_node_env(struct sim_node *n) {
   return &n->env;
 }
-int32_t sim_node_id(const struct sim_node *n) { return n->id; }
 const char *sim_node_host(const struct sim_node *n) { return n->host; }
 int sim_world_node_count(const struct sim_world *w) { return w->node_count; }
 
 struct sim_node *sim_world_node_at(struct sim_world *w, int index) {
   ASSERT(index >= 0 && index < w->node_count);
   return w->nodes[index];
-}
-
-struct sim_node *sim_world_node(struct sim_world *w, int32_t node_id) {
-  for (int i = 0; i < w->node_count; i++)
-    if (w->nodes[i]->id == node_id) return w->nodes[i];
-  return NULL;
-}
-
-void sim_node_set_hooks(struct sim_node *n, const struct sim_node_hooks *hooks) {
-  n->hooks = hooks ? *hooks : (struct sim_node_hooks){0};
 }
 
 /* ---- process faults ---- */
@@ -184,23 +161,19 @@ void sim_node_crash(struct sim_node *n) {
   sim_trace(n->world, (uint64_t)TRACE_CRASH << 32 | (uint32_t)n->id);
   process_gone(n);
   sim_disk_crash(n);
-  if (n->hooks.crashed) n->hooks.crashed(n->hooks.ctx, n);
 }
 
 void sim_node_exit(struct sim_node *n) {
   sim_trace(n->world, (uint64_t)TRACE_EXIT << 32 | (uint32_t)n->id);
   process_gone(n);
   sim_disk_close_all(n);
-  if (n->hooks.crashed) n->hooks.crashed(n->hooks.ctx, n);
 }
 
 void sim_node_restart(struct sim_node *n) {
   sim_trace(n->world, (uint64_t)TRACE_RESTART << 32 | (uint32_t)n->id);
   sim_disk_restart(n);
-  if (n->hooks.restarted) n->hooks.restarted(n->hooks.ctx, n);
 }
 
-uint32_t sim_node_incarnation(const struct sim_node *n) { return n->incarnation; }
 bool sim_node_paused(const struct sim_node *n) { return n->paused; }
 
 void sim_node_pause(struct sim_node *n) {

@@ -24,7 +24,6 @@ enum {
   SIM_NODES_MAX = 64,
   SIM_SECTOR_BYTES = 512,
   SIM_LOG_LINE_BYTES = 256, /* longer log lines are cut (and hashed cut) */
-  SIM_LOG_RING_LINES = 512, /* the last lines, for a post-mortem */
   SIM_EVENTS_MAX = 1 << 22, /* events pending at once; more is a bug */
 };
 
@@ -43,30 +42,16 @@ bool sim_step(struct sim_world *w);
  * never goes back: an earlier t_ns runs nothing). */
 void sim_run_until(struct sim_world *w, uint64_t t_ns);
 uint64_t sim_events_processed(const struct sim_world *w);
-uint32_t sim_events_pending(const struct sim_world *w);
 uint64_t sim_trace_hash(const struct sim_world *w);
-/* Folds a value into the trace hash (for layers above: history, faults). */
-void sim_trace_add(struct sim_world *w, uint64_t value);
 /* The world's root stream; fork it (sim_rng_fork) rather than draw from it,
  * so what one layer draws does not move another. */
 const struct sim_rng *sim_world_rng(const struct sim_world *w);
 
-/* A world event (not tied to a node: it runs even while nodes are paused or
- * crashed), e.g. a scenario's fault. Returns its id (never 0). */
-typedef void (*sim_event_fn)(struct sim_world *w, void *ctx, uint64_t arg);
-uint64_t sim_schedule_at(struct sim_world *w, uint64_t time_ns, sim_event_fn fn, void *ctx,
-                         uint64_t arg);
-/* Cancels a pending event by id; unknown, fired or cancelled ids are ignored. */
-void sim_cancel(struct sim_world *w, uint64_t id);
-
-/* Log lines (env->logv) are stamped with virtual time and node, hashed, kept
- * in a ring of the last SIM_LOG_RING_LINES, and printed to stderr when
- * verbose. */
+/* Log lines (env->logv) are stamped with virtual time and node, hashed,
+ * and printed to stderr when verbose. */
 void sim_world_set_verbose(struct sim_world *w, bool verbose);
 /* Every log line also goes to this file (NULL: none), e.g. --trace. */
 void sim_world_set_log_file(struct sim_world *w, FILE *file);
-/* Prints the last `lines` log lines, oldest first. */
-void sim_world_log_dump(const struct sim_world *w, FILE *out, int lines);
 
 /* ---- nodes ---- */
 
@@ -74,21 +59,9 @@ void sim_world_log_dump(const struct sim_world *w, FILE *out, int lines);
  * resolves; "localhost" is the node itself). */
 struct sim_node *sim_node_add(struct sim_world *w, int32_t node_id, const char *host);
 struct env *sim_node_env(struct sim_node *n);
-int32_t sim_node_id(const struct sim_node *n);
 const char *sim_node_host(const struct sim_node *n);
 int sim_world_node_count(const struct sim_world *w);
-struct sim_node *sim_world_node_at(struct sim_world *w, int index);    /* in order of adding */
-struct sim_node *sim_world_node(struct sim_world *w, int32_t node_id); /* NULL if none */
-
-/* What the layer above (the cluster runner) runs on a node: told when the
- * node loses power, so it can destroy its process (struct node), and when
- * the node is restarted, so it can create a new one on the same env. */
-struct sim_node_hooks {
-  void *ctx;
-  void (*crashed)(void *ctx, struct sim_node *n);
-  void (*restarted)(void *ctx, struct sim_node *n);
-};
-void sim_node_set_hooks(struct sim_node *n, const struct sim_node_hooks *hooks);
+struct sim_node *sim_world_node_at(struct sim_world *w, int index); /* in order of adding */
 
 /* Power loss. In order: the node's connections vanish (peers get a reset
  * after the link's latency), its listeners close; fsyncs in flight fail with
@@ -96,7 +69,7 @@ void sim_node_set_hooks(struct sim_node *n, const struct sim_node_hooks *hooks);
  * (nothing of theirs became durable); its timers and every other pending
  * event of the node are dropped, a pause ends; the disk keeps what its model
  * says survives (sim/disk.h) and open files go dead (calls fail with
- * ENV_EIO, close works); then hooks.crashed runs. The machine is back at
+ * ENV_EIO, close works). The machine is back at
  * once, with no process on it: connects are refused until a new process
  * listens. The env stays usable for that next process (net handler
  * cleared). Clean shutdown is the caller's (node_shutdown, then this). */
@@ -105,11 +78,8 @@ void sim_node_crash(struct sim_node *n);
  * a power loss for the process, but the machine stays up, so the page
  * cache keeps every byte written (open files are closed, not dead). */
 void sim_node_exit(struct sim_node *n);
-/* Starts the next process: applies a pending whole-disk loss, then runs
- * hooks.restarted. */
+/* Before the next process starts: applies a pending whole-disk loss. */
 void sim_node_restart(struct sim_node *n);
-/* Bumps at every crash: events scheduled before it never run. */
-uint32_t sim_node_incarnation(const struct sim_node *n);
 /* A stop-the-world pause (a GC pause, SIGSTOP): the node's events (timers,
  * frames, fsync completions, accepts) wait and run, in their order, at
  * resume. Its clock keeps running; its kernel still queues frames and
@@ -128,7 +98,6 @@ void sim_node_set_drift_ppm(struct sim_node *n, int32_t drift_ppm);
  * stepping the clock); the monotonic clock does not move. Wall time starts
  * at 2026-01-01T00:00:00Z plus the node's monotonic time. */
 void sim_node_wall_jump_ms(struct sim_node *n, int64_t delta_ms);
-uint64_t sim_node_now_ns(const struct sim_node *n);
 int64_t sim_node_wall_ms(const struct sim_node *n);
 
 #include "sim/disk.h"
