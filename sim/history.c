@@ -87,6 +87,11 @@ static uint64_t *offset_slot(struct offset_map *m, int64_t offset) {
   return &m->values[offset];
 }
 
+const char *const history_checker_names[CHECKERS_MAX] = {
+    "lost-write", "duplicate", "inconsistent-offsets", "nonmonotonic-send", "nonmonotonic-poll",
+    "poll-skip",  "unseen",    "max-unavailability"};
+
+/* In the order of history_checker_names. */
 struct checkers {
   struct check_result lost, duplicate, inconsistent, nonmono_send, nonmono_poll, poll_skip,
       unseen, unavailability;
@@ -266,14 +271,15 @@ int history_check(const struct history *h, const struct history_check_config *cf
       v->ack_offset = e->offset;
     }
   }
-  struct checkers c = {.lost = {.name = "lost-write"},
-                       .duplicate = {.name = "duplicate"},
-                       .inconsistent = {.name = "inconsistent-offsets"},
-                       .nonmono_send = {.name = "nonmonotonic-send"},
-                       .nonmono_poll = {.name = "nonmonotonic-poll"},
-                       .poll_skip = {.name = "poll-skip"},
-                       .unseen = {.name = "unseen"},
-                       .unavailability = {.name = "max-unavailability"}};
+  const char *const *name = history_checker_names;
+  struct checkers c = {.lost = {.name = name[0]},
+                       .duplicate = {.name = name[1]},
+                       .inconsistent = {.name = name[2]},
+                       .nonmono_send = {.name = name[3]},
+                       .nonmono_poll = {.name = name[4]},
+                       .poll_skip = {.name = name[5]},
+                       .unseen = {.name = name[6]},
+                       .unavailability = {.name = name[7]}};
   check_offsets(h, vs, maps, &c);
   check_order(h, maps, &c);
   check_values(h, vs, h->values_max, final_read, &c);

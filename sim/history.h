@@ -53,6 +53,9 @@ struct check_result {
 };
 
 enum { CHECKERS_MAX = 8 };
+/* Every checker's name, in the order history_check reports them; the names
+ * scenario files use under expect. */
+extern const char *const history_checker_names[CHECKERS_MAX];
 
 struct history_check_config {
   /* The last polls are a complete read of every stream (the liveness

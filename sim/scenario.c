@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "sim/history.h"
 
 static const char *const action_names[FAULT_ACTION_COUNT] = {
     [FAULT_KILL] = "kill",
@@ -33,11 +34,6 @@ static const char *const action_names[FAULT_ACTION_COUNT] = {
     [FAULT_DISK_EIO] = "disk-eio",
     [FAULT_FSYNC_EIO] = "fsync-eio",
     [FAULT_DISK_LOSS] = "disk-loss",
-};
-
-static const char *const checker_names[] = {
-    "lost-write", "duplicate", "inconsistent-offsets", "nonmonotonic-send", "nonmonotonic-poll",
-    "poll-skip",  "unseen",    "max-unavailability",
 };
 
 bool fault_needs_broker(enum fault_action a) {
@@ -504,10 +500,8 @@ static bool names(struct parser *p, struct fy_node *k, struct fy_node *v, char (
   while ((item = fy_node_sequence_iterate(v, &it))) {
     const char *name = fy_node_is_scalar(item) ? fy_node_get_scalar0(item) : NULL;
     size_t i = 0;
-    while (name && i < sizeof checker_names / sizeof checker_names[0] &&
-           strcmp(name, checker_names[i]))
-      i++;
-    if (!name || i == sizeof checker_names / sizeof checker_names[0])
+    while (name && i < CHECKERS_MAX && strcmp(name, history_checker_names[i])) i++;
+    if (!name || i == CHECKERS_MAX)
       return fail(p, line_of(item), "unknown checker \"%s\"", name ? name : "?");
     if (*count == SCENARIO_NAMES_MAX) return fail(p, line_of(item), "too many checkers");
     strcpy(out[(*count)++], name);
