@@ -264,7 +264,8 @@ static struct client *client_add(struct runner *r, bool producer) {
   char host[32];
   snprintf(host, sizeof host, "client%d", c->number);
   c->node = sim_node_add(r->w, CLIENT_ID_BASE + c->number, host);
-  kclient_init(&c->kc, sim_node_env(c->node));
+  net_dispatch_init(&c->net, sim_node_env(c->node));
+  kclient_init(&c->kc, &c->net);
   c->conn = kclient_conn(&c->kc, sim_node_host(r->brokers[0].node), BROKER_PORT, host);
   if (producer) producers_init(c);
   r->clients[r->client_count++] = c;
@@ -277,6 +278,7 @@ static void client_free(struct client *c) {
   for (int t = 0; c->is_producer && t < c->r->sc->topic_count; t++)
     kproducer_free(&c->producers[t]);
   if (c->consuming) kconsumer_stop(&c->consumer);
+  net_dispatch_free(&c->net);
   free(c);
 }
 

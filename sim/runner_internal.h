@@ -52,6 +52,7 @@ struct client {
   int number; /* 1-based: producers first, then consumers */
   bool is_producer;
   struct sim_node *node;
+  struct net_dispatch net; /* the client host's network handler */
   struct kclient kc;
   struct kconn *conn;
   struct topic_ctx topic_ctx[SCENARIO_TOPICS_MAX];

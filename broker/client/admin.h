@@ -2,7 +2,7 @@
 #ifndef SLUICE_ADMIN_H
 #define SLUICE_ADMIN_H
 
-#include "client/kconn.h"
+#include "net/kconn.h"
 
 /* done(ctx, error): the topic's CreateTopics result (TOPIC_ALREADY_EXISTS
  * counts as done), or a negative ENV_E* when the connection failed. */

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "client/kconn.h"
+#include "net/kconn.h"
 
 enum { CONSUMER_PARTITIONS_MAX = 64, CONSUMER_TOPICS_MAX = 8 };
 

@@ -1,21 +1,21 @@
-/* A client host: the env's network callbacks routed to its connections,
- * one per broker address. The simulator's producers and consumers sit on
- * top of it. */
+/* A client host's connections, one per broker address, made through the
+ * host's network dispatcher (which owns env's network handler). The
+ * simulator's producers and consumers sit on top of it. */
 #ifndef SLUICE_KCLIENT_H
 #define SLUICE_KCLIENT_H
 
-#include "client/kconn.h"
+#include "net/dispatch.h"
+#include "net/kconn.h"
 
 enum { KCLIENT_CONNS_MAX = 16 };
 
 struct kclient {
-  struct env *env;
+  struct net_dispatch *net;
   struct kconn conns[KCLIENT_CONNS_MAX];
   int conn_count;
 };
 
-/* Takes over env's network handler. */
-void kclient_init(struct kclient *k, struct env *env);
+void kclient_init(struct kclient *k, struct net_dispatch *net);
 /* The connection to host:port, made (and connecting) on first use. */
 struct kconn *kclient_conn(struct kclient *k, const char *host, uint16_t port,
                            const char *client_id);

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "client/kconn.h"
+#include "net/kconn.h"
 #include "proto/batch_format.h"
 
 enum { PRODUCER_PARTITIONS_MAX = 64, PRODUCER_QUEUE_MAX = 65536 };

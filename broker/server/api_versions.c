@@ -11,12 +11,12 @@ static void respond(struct request *req, int16_t version, int16_t error) {
   struct api_versions_response resp;
   api_versions_response_init(&resp);
   resp.error_code = error;
-  int count = 0;
-  while (handler_at(count)) count++;
+  const struct handler_table *table = req->table;
+  int count = table->count;
   resp.api_keys_count = count;
   resp.api_keys = arena_alloc(&req->arena, (size_t)count * sizeof *resp.api_keys);
   for (int i = 0; i < count; i++) {
-    const struct handler *h = handler_at(i);
+    const struct handler *h = handler_at(table, i);
     resp.api_keys[i].api_key = h->api_key;
     resp.api_keys[i].min_version = h->version_min;
     resp.api_keys[i].max_version = h->version_max;

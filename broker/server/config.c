@@ -19,7 +19,8 @@ enum kind {
   K_LISTENERS,
   K_ADVERTISED,
   K_DIRS,
-  K_CODEC
+  K_CODEC,
+  K_VOTERS
 };
 
 struct key {
@@ -63,6 +64,11 @@ static const struct key keys[] = {
     {"log.flush.interval.ms", K_INT64, F(log_flush_interval_ms), 0, NOMAX},
     {"compression.type", K_CODEC, F(compression_type), 0, 0},
     {"controller.listener.names", K_STR, F(controller_listener_names), 0, 0},
+    {"controller.quorum.voters", K_VOTERS, F(voters), 0, 0},
+    {"controller.quorum.request.timeout.ms", K_INT32, F(controller_quorum_request_timeout_ms),
+     1, INT32_MAX},
+    {"reconnect.backoff.ms", K_INT32, F(reconnect_backoff_ms), 1, INT32_MAX},
+    {"reconnect.backoff.max.ms", K_INT32, F(reconnect_backoff_max_ms), 1, INT32_MAX},
     {"inter.broker.listener.name", K_STR, F(inter_broker_listener_name), 0, 0},
     {"min.insync.replicas", K_INT32, F(min_insync_replicas), 1, INT32_MAX},
     {"group.initial.rebalance.delay.ms", K_INT32, F(group_initial_rebalance_delay_ms), 0,
@@ -73,7 +79,6 @@ static const struct key keys[] = {
 
 /* Accepted with a note: the capability arrives with a later issue. */
 static const char *const later_keys[] = {
-    "controller.quorum.voters",
     "controller.quorum.bootstrap.servers",
     "offsets.topic.replication.factor",
     "offsets.topic.num.partitions",
@@ -146,6 +151,9 @@ void config_defaults(struct config *cfg) {
   str_fmt(cfg->compression_type, sizeof cfg->compression_type, "producer");
   str_fmt(cfg->inter_broker_listener_name, sizeof cfg->inter_broker_listener_name, "PLAINTEXT");
   cfg->min_insync_replicas = 1;
+  cfg->controller_quorum_request_timeout_ms = 2000;
+  cfg->reconnect_backoff_ms = 50;
+  cfg->reconnect_backoff_max_ms = 1000;
   cfg->group_initial_rebalance_delay_ms = 3000;
   cfg->fetch_max_bytes = 57671680;
   cfg->replica_fetch_max_bytes = 1048576;
@@ -163,7 +171,7 @@ int64_t config_roll_ms(const struct config *cfg) {
   return cfg->log_roll_hours * 3600000;
 }
 
-static bool is_controller_listener(const struct config *cfg, const char *name) {
+bool config_is_controller_listener(const struct config *cfg, const char *name) {
   const char *list = cfg->controller_listener_names;
   size_t n = strlen(name);
   for (const char *p = list; *p;) {
@@ -178,7 +186,7 @@ static bool is_controller_listener(const struct config *cfg, const char *name) {
 
 const struct config_listener *config_client_listener(const struct config *cfg) {
   for (int i = 0; i < cfg->listener_count; i++)
-    if (!is_controller_listener(cfg, cfg->listeners[i].name)) return &cfg->listeners[i];
+    if (!config_is_controller_listener(cfg, cfg->listeners[i].name)) return &cfg->listeners[i];
   return NULL;
 }
 
@@ -257,6 +265,36 @@ static bool parse_listeners(const char *v, struct config_listener *arr, int *cou
   return true;
 }
 
+/* id@host:port, comma separated (KIP-595's controller.quorum.voters). */
+static bool parse_voters(const char *v, struct config_voter *arr, int *count) {
+  int n = 0;
+  for (const char *p = v; *p && n <= CONFIG_VOTERS_MAX;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    const char *at = memchr(p, '@', len);
+    char id[16] = {0}, hostport[160] = "V://";
+    int64_t idn;
+    if (n == CONFIG_VOTERS_MAX || !at || at == p || (size_t)(at - p) >= sizeof id) return false;
+    memcpy(id, p, (size_t)(at - p));
+    if (!str_to_i64(id, &idn) || idn < 0 || idn > INT32_MAX) return false;
+    size_t hp_len = len - (size_t)(at + 1 - p);
+    if (hp_len + 4 >= sizeof hostport) return false;
+    memcpy(hostport + 4, at + 1, hp_len);
+    struct config_listener l;
+    if (!parse_listener(hostport, hp_len + 4, &l) || l.port == 0) return false;
+    for (int i = 0; i < n; i++)
+      if (arr[i].id == idn) return false;
+    arr[n].id = (int32_t)idn;
+    str_fmt(arr[n].host, sizeof arr[n].host, "%s", l.host);
+    arr[n].port = l.port;
+    n++;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  *count = n;
+  return true;
+}
+
 static bool is_valid_codec(const char *v) {
   static const char *const names[] = {"producer", "uncompressed", "none", "gzip",
                                       "snappy",   "lz4",          "zstd"};
@@ -311,6 +349,10 @@ static bool set_known(struct config *cfg, const struct key *k, const char *v, ch
   case K_LISTENERS:
     if (!parse_listeners(v, cfg->listeners, &cfg->listener_count))
       return fail(err, cap, k->name, "expected NAME://host:port[,NAME://host:port...]", v);
+    return true;
+  case K_VOTERS:
+    if (!parse_voters(v, cfg->voters, &cfg->voter_count))
+      return fail(err, cap, k->name, "expected id@host:port[,id@host:port...]", v);
     return true;
   case K_ADVERTISED:
     if (!parse_listeners(v, cfg->advertised, &cfg->advertised_count))

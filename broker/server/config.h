@@ -16,6 +16,13 @@ struct config_listener {
   uint16_t port;
 };
 
+/* One entry of controller.quorum.voters: id@host:port. */
+struct config_voter {
+  int32_t id;
+  char host[128];
+  uint16_t port;
+};
+
 struct config {
   int32_t node_id;
   char process_roles[64];
@@ -49,6 +56,11 @@ struct config {
   int64_t log_flush_interval_messages;
   int64_t log_flush_interval_ms; /* -1: not set */
   char controller_listener_names[64];
+  struct config_voter voters[CONFIG_VOTERS_MAX]; /* controller.quorum.voters */
+  int voter_count;
+  int32_t controller_quorum_request_timeout_ms;
+  int32_t reconnect_backoff_ms;
+  int32_t reconnect_backoff_max_ms;
   char inter_broker_listener_name[32];
   char compression_type[16]; /* producer, uncompressed, gzip, snappy, lz4, zstd */
   int32_t min_insync_replicas;
@@ -61,6 +73,8 @@ struct config {
 
 int64_t config_retention_ms(const struct config *cfg);
 int64_t config_roll_ms(const struct config *cfg);
+/* Whether the listener called `name` is one of controller.listener.names. */
+bool config_is_controller_listener(const struct config *cfg, const char *name);
 /* The listener clients use (the first that is not a controller listener). */
 const struct config_listener *config_client_listener(const struct config *cfg);
 const struct config_listener *config_advertised_for(const struct config *cfg, const char *name);

@@ -27,10 +27,18 @@ struct conn *conn_find(struct node *node, env_conn_id id) {
   return i < node->conn_count && node->conns[i]->id == id ? node->conns[i] : NULL;
 }
 
-void conn_accepted(void *ctx, uint32_t listener, env_conn_id id) {
+static const struct handler_table *listener_table(const struct node *node, uint32_t listener) {
+  for (int i = 0; i < node->listener_count; i++)
+    if (node->listener_ids[i] == listener) return node->listener_tables[i];
+  return NULL;
+}
+
+static void conn_accepted(void *ctx, uint32_t listener, env_conn_id id) {
   struct node *node = ctx;
+  const struct handler_table *table = listener_table(node, listener);
+  ASSERT(table != NULL); /* only our listeners' connections are routed here */
   if (node->shutting_down) {
-    node->env->close(node->env, id);
+    net_abandon(&node->net, id);
     return;
   }
   if (node->conn_count == node->conn_cap) {
@@ -44,15 +52,12 @@ void conn_accepted(void *ctx, uint32_t listener, env_conn_id id) {
   ASSERT(c != NULL);
   c->id = id;
   c->listener = listener;
+  c->table = table;
   int i = conn_index(node, id);
   ASSERT(i == node->conn_count || node->conns[i]->id != id);
   memmove(&node->conns[i + 1], &node->conns[i], (size_t)(node->conn_count - i) * sizeof c);
   node->conns[i] = c;
   node->conn_count++;
-}
-
-void conn_connected(void *ctx, env_conn_id id, int err) {
-  (void)ctx, (void)id, (void)err; /* outbound connections arrive with replication */
 }
 
 static void request_free(struct request *req) {
@@ -78,10 +83,10 @@ static void conn_free(struct node *node, struct conn *c) {
 static void conn_drop(struct node *node, struct conn *c, const char *why) {
   env_log(node->env, ENV_LOG_WARN, "closing connection %llu: %s", (unsigned long long)c->id,
           why);
-  node->env->close(node->env, c->id);
+  net_close(&node->net, c->id);
 }
 
-void conn_closed(void *ctx, env_conn_id id, int err) {
+static void conn_closed(void *ctx, env_conn_id id, int err) {
   struct node *node = ctx;
   (void)err;
   struct conn *c = conn_find(node, id);
@@ -130,7 +135,7 @@ static void conn_pump(struct node *node, struct conn *c) {
     c->queue_count--;
     req->next = NULL;
     c->active = req;
-    const struct handler *h = handler_find(req->api_key);
+    const struct handler *h = handler_find(c->table, req->api_key);
     if (!h) {
       conn_reject(node, c, req, "unknown api key");
       return;
@@ -152,7 +157,7 @@ static void conn_pump(struct node *node, struct conn *c) {
   }
 }
 
-void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
+static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
   struct node *node = ctx;
   struct conn *c = conn_find(node, id);
   if (!c) {
@@ -163,6 +168,7 @@ void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
   ASSERT(req != NULL);
   req->node = node;
   req->conn_id = id;
+  req->table = c->table;
   req->frame = data;
   req->frame_len = len;
   req->received_ns = node->env->now_ns(node->env);
@@ -229,7 +235,7 @@ void request_done_silent(struct request *req) { request_finish(req); }
 void conns_close_all(struct node *node) {
   for (int n = 0; node->conn_count > 0 && n < 1000000; n++) {
     struct conn *c = node->conns[node->conn_count - 1];
-    node->env->close(node->env, c->id);
+    net_abandon(&node->net, c->id);
     if (c->active) c->active->conn_id = 0;
     conn_free(node, c);
   }
@@ -237,3 +243,9 @@ void conns_close_all(struct node *node) {
   node->conns = NULL;
   node->conn_cap = 0;
 }
+
+const struct net_owner_ops conn_owner_ops = {
+    .accepted = conn_accepted,
+    .frame = conn_frame,
+    .closed = conn_closed,
+};

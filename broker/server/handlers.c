@@ -7,7 +7,7 @@
 #include "proto/api.h"
 
 /* In api_key order. */
-static const struct handler handlers[] = {
+static const struct handler client_apis[] = {
     {API_PRODUCE, 3, 9, handle_produce},
     {API_FETCH, 4, 13, handle_fetch},
     {API_LIST_OFFSETS, 1, 7, handle_list_offsets},
@@ -20,13 +20,28 @@ static const struct handler handlers[] = {
     {API_DESCRIBE_CLUSTER, 0, 1, handle_describe_cluster},
 };
 
-const struct handler *handler_find(int16_t api_key) {
-  for (size_t i = 0; i < ARRAY_LEN(handlers); i++)
-    if (handlers[i].api_key == api_key) return &handlers[i];
+/* Until the quorum issue adds Vote, BeginQuorumEpoch, EndQuorumEpoch,
+ * DescribeQuorum and the metadata log's Fetch, a controller listener
+ * answers ApiVersions only: enough for peers to connect and negotiate. */
+static const struct handler controller_apis[] = {
+    {API_API_VERSIONS, 0, 3, handle_api_versions},
+};
+
+const struct handler_table handlers_client = {"client", client_apis,
+                                              (int)ARRAY_LEN(client_apis)};
+const struct handler_table handlers_controller = {"controller", controller_apis,
+                                                  (int)ARRAY_LEN(controller_apis)};
+
+const struct handler *handler_find(const struct handler_table *table, int16_t api_key) {
+  ASSERT(table != NULL && table->count > 0);
+  for (int i = 0; i < table->count; i++)
+    if (table->handlers[i].api_key == api_key) return &table->handlers[i];
   return NULL;
 }
 
-const struct handler *handler_at(int index) {
-  if (index < 0 || (size_t)index >= ARRAY_LEN(handlers)) return NULL;
-  return &handlers[index];
+const struct handler *handler_at(const struct handler_table *table, int index) {
+  ASSERT(table != NULL);
+  if (index < 0 || index >= table->count) return NULL;
+  ASSERT(index == 0 || table->handlers[index - 1].api_key < table->handlers[index].api_key);
+  return &table->handlers[index];
 }

@@ -1,5 +1,6 @@
-/* One small file per API (api_*.c); this is their table. The versions here
- * are what ApiVersions advertises: contiguous ranges the handlers serve. */
+/* One small file per API (api_*.c); these are their tables, one per kind of
+ * listener. The versions here are what ApiVersions advertises on that
+ * listener: contiguous ranges the handlers serve. */
 #ifndef SLUICE_HANDLERS_H
 #define SLUICE_HANDLERS_H
 
@@ -17,8 +18,22 @@ struct handler {
   bool (*handle)(struct request *req);
 };
 
-const struct handler *handler_find(int16_t api_key);
-const struct handler *handler_at(int index); /* NULL past the end; in api_key order */
+/* The APIs one kind of listener answers. Clients' listeners answer the
+ * client APIs; a controller listener (controller.listener.names) only the
+ * quorum and controller APIs (KIP-500/KIP-595: Vote, BeginQuorumEpoch, Fetch
+ * of the metadata log, BrokerRegistration, ... with their issues). */
+struct handler_table {
+  const char *name;
+  const struct handler *handlers; /* in api_key order */
+  int count;
+};
+
+extern const struct handler_table handlers_client;
+extern const struct handler_table handlers_controller;
+
+const struct handler *handler_find(const struct handler_table *table, int16_t api_key);
+/* NULL past the end; in api_key order */
+const struct handler *handler_at(const struct handler_table *table, int index);
 
 bool handle_api_versions(struct request *req);
 bool handle_metadata(struct request *req);

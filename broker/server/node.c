@@ -9,6 +9,7 @@
 #include "log/atomic_file.h"
 #include "log/checkpoint.h"
 #include "server/files.h"
+#include "server/handlers.h"
 #include "server/server.h"
 
 int32_t node_id(const struct node *node) { return node->cfg.node_id; }
@@ -109,34 +110,34 @@ int node_create(struct env *env, const struct config *cfg, struct node **out) {
     free(node);
     return rc;
   }
-  static const struct env_net_handler handler_template = {
-      .accepted = conn_accepted,
-      .connected = conn_connected,
-      .frame = conn_frame,
-      .closed = conn_closed,
-  };
-  struct env_net_handler h = handler_template;
-  h.ctx = node;
-  env->net_handler_set(env, &h);
+  net_dispatch_init(&node->net, env);
   *out = node;
   return 0;
 }
 
 int node_start(struct node *node) {
   struct env *env = node->env;
+  struct net_owner owner = {.ops = &conn_owner_ops, .ctx = node};
   for (int i = 0; i < node->cfg.listener_count; i++) {
     const struct config_listener *l = &node->cfg.listeners[i];
-    int rc = env->listen(env, l->host, l->port, (uint32_t)node->cfg.socket_request_max_bytes,
-                         &node->listener_ids[i]);
+    /* Typed listeners: a controller listener answers only the quorum's APIs. */
+    const struct handler_table *table = config_is_controller_listener(&node->cfg, l->name)
+                                            ? &handlers_controller
+                                            : &handlers_client;
+    node->listener_tables[i] = table;
+    int rc =
+        net_listen(&node->net, l->host, l->port, (uint32_t)node->cfg.socket_request_max_bytes,
+                   &owner, &node->listener_ids[i]);
     if (rc != 0) {
       env_log(env, ENV_LOG_ERROR, "cannot listen on %s://%s:%d: error %d", l->name, l->host,
               l->port, rc);
       return rc;
     }
     node->listener_count = i + 1;
-    env_log(env, ENV_LOG_INFO, "listening on %s://%s:%d", l->name, l->host,
-            env->listener_port(env, node->listener_ids[i]));
+    env_log(env, ENV_LOG_INFO, "listening on %s://%s:%d (%s APIs)", l->name, l->host,
+            env->listener_port(env, node->listener_ids[i]), table->name);
   }
+  quorum_peers_start(&node->quorum_peers, &node->net, &node->cfg);
   maintain_schedule(node);
   env_log(env, ENV_LOG_INFO, "sluice node %d started (cluster.id %s)", node->cfg.node_id,
           node->cluster_id);
@@ -227,6 +228,7 @@ void node_shutdown(struct node *node, void (*done)(void *ctx), void *ctx) {
   node->shutdown_ctx = ctx;
   if (node->maintain_timer) node->env->timer_cancel(node->env, node->maintain_timer);
   node->maintain_timer = 0;
+  quorum_peers_stop(&node->quorum_peers);
   fetch_waiters_cancel_all(node);
   conns_close_all(node);
   /* One extra count so the completions cannot finish before all started. */
@@ -244,9 +246,11 @@ void node_shutdown(struct node *node, void (*done)(void *ctx), void *ctx) {
 void node_destroy(struct node *node) {
   if (!node) return;
   if (node->maintain_timer) node->env->timer_cancel(node->env, node->maintain_timer);
+  quorum_peers_stop(&node->quorum_peers);
   fetch_waiters_cancel_all(node);
   conns_close_all(node);
   topics_close_all(node);
+  net_dispatch_free(&node->net);
   free(node->fetch_waits);
   free(node);
 }
@@ -266,4 +270,12 @@ void node_endpoint(struct node *node, struct kstr *host, int32_t *port) {
                 ? node->env->listener_port(node->env, node->listener_ids[index])
                 : l->port;
   }
+}
+
+const struct channel *node_quorum_channel(const struct node *node, int32_t id) {
+  return quorum_peers_channel(&node->quorum_peers, id);
+}
+
+uint64_t node_quorum_probes_answered(const struct node *node) {
+  return node->quorum_peers.stats.probes_answered;
 }

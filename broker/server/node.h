@@ -5,6 +5,7 @@
 #define SLUICE_NODE_H
 
 #include "env.h"
+#include "net/channel.h"
 #include "server/config.h"
 
 struct node;
@@ -18,6 +19,10 @@ int node_start(struct node *node);
  * fsync every segment, write the indexes and checkpoints; then `done`. */
 void node_shutdown(struct node *node, void (*done)(void *ctx), void *ctx);
 void node_destroy(struct node *node);
+/* This node's channel to quorum voter `id` (controller.quorum.voters), or
+ * NULL; for tests and status. */
+const struct channel *node_quorum_channel(const struct node *node, int32_t id);
+uint64_t node_quorum_probes_answered(const struct node *node);
 /* The port a listener got (after port 0 in listeners=). index 0 is the first. */
 uint16_t node_listener_port(struct node *node, int index);
 

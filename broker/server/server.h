@@ -6,9 +6,11 @@
 #include "base/arena.h"
 #include "env.h"
 #include "log/log.h"
+#include "net/dispatch.h"
 #include "proto/wire.h"
 #include "server/config.h"
 #include "server/node.h"
+#include "server/quorum_peers.h"
 #include "server/topic_config.h"
 
 enum {
@@ -35,10 +37,12 @@ struct topic {
 };
 
 struct request;
+struct handler_table;
 
 struct conn {
   env_conn_id id;
   uint32_t listener;
+  const struct handler_table *table; /* what its listener answers */
   bool closed;
   struct request *active;                  /* being handled; answers go out in order */
   struct request *queue_head, *queue_tail; /* received, not yet handled */
@@ -52,6 +56,7 @@ struct request {
   struct request *next;
   uint8_t *frame; /* owned */
   size_t frame_len;
+  const struct handler_table *table; /* its connection's */
   int16_t api_key;
   int16_t api_version;
   int32_t correlation_id;
@@ -76,8 +81,11 @@ struct node {
   struct conn **conns; /* sorted by id (ids only grow) */
   int conn_count;
   int conn_cap;
+  struct net_dispatch net; /* env's network handler: sessions and peer channels */
   uint32_t listener_ids[CONFIG_LISTENERS_MAX];
+  const struct handler_table *listener_tables[CONFIG_LISTENERS_MAX];
   int listener_count;
+  struct quorum_peers quorum_peers;
   bool shutting_down;
   bool stopped;
   env_timer_id maintain_timer;
@@ -107,11 +115,8 @@ void topics_close_all(struct node *node);
 int64_t partition_high_watermark(const struct partition *p);
 bool partition_flushes_before_ack(const struct partition *p);
 
-/* conn.c */
-void conn_accepted(void *ctx, uint32_t listener, env_conn_id id);
-void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len);
-void conn_closed(void *ctx, env_conn_id id, int err);
-void conn_connected(void *ctx, env_conn_id id, int err);
+/* conn.c: the owner of the listeners' connections (net/dispatch.h) */
+extern const struct net_owner_ops conn_owner_ops;
 struct conn *conn_find(struct node *node, env_conn_id id);
 void conns_close_all(struct node *node);
 

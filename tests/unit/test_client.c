@@ -22,6 +22,7 @@ struct fixture {
   struct os_world *bw, *cw;
   struct node *node;
   uint16_t port;
+  struct net_dispatch net;
   struct kclient client;
   struct kconn *conn;
   int created;
@@ -71,7 +72,8 @@ static void setup(void) {
   node_up();
   fx.cw = os_world_create(100);
   os_world_set_log_level(fx.cw, ENV_LOG_ERROR);
-  kclient_init(&fx.client, os_world_env(fx.cw));
+  net_dispatch_init(&fx.net, os_world_env(fx.cw));
+  kclient_init(&fx.client, &fx.net);
   fx.conn = kclient_conn(&fx.client, "127.0.0.1", fx.port, "test-client");
 }
 
@@ -79,6 +81,7 @@ static void teardown(void) {
   if (fx.node) node_down();
   kclient_close_all(&fx.client);
   os_world_destroy(fx.cw);
+  net_dispatch_free(&fx.net);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", fx.dir);
   ck_assert_int_eq(system(cmd), 0);

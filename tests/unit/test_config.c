@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "server/config.h"
@@ -54,6 +55,28 @@ START_TEST(seed_config_parses) {
   /* The client listener is PLAINTEXT, not the controller's. */
   ck_assert_str_eq(config_client_listener(&c)->name, "PLAINTEXT");
   ck_assert_int_eq(config_advertised_for(&c, "PLAINTEXT")->port, 9092);
+  ck_assert(config_is_controller_listener(&c, "CONTROLLER"));
+  ck_assert(!config_is_controller_listener(&c, "PLAINTEXT"));
+  ck_assert_int_eq(c.voter_count, 2);
+  ck_assert_int_eq(c.voters[1].id, 2);
+  ck_assert_str_eq(c.voters[1].host, "localhost");
+  ck_assert_int_eq(c.voters[1].port, 10093);
+}
+END_TEST
+
+START_TEST(quorum_voters_are_checked) {
+  struct config c;
+  char err[256];
+  ck_assert(parse(&c, "controller.quorum.voters=3@[::1]:9093\n", err, sizeof err));
+  ck_assert_int_eq(c.voters[0].id, 3);
+  ck_assert_str_eq(c.voters[0].host, "::1");
+  const char *bad[] = {"x@h:1", "1@h", "1h:1", "1@h:1,1@g:2", "-1@h:1", "1@h:99999", "@h:1"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[64];
+    snprintf(text, sizeof text, "controller.quorum.voters=%s\n", bad[i]);
+    ck_assert_msg(!parse(&c, text, err, sizeof err), "%s", bad[i]);
+    ck_assert_msg(strstr(err, "controller.quorum.voters"), "%s", err);
+  }
 }
 END_TEST
 
@@ -140,6 +163,7 @@ static Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, seed_config_parses);
+  tcase_add_test(tc, quorum_voters_are_checked);
   tcase_add_test(tc, retention_precedence);
   tcase_add_test(tc, bad_values_name_key_and_line);
   tcase_add_test(tc, unknown_and_later_keys_accepted);

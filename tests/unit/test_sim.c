@@ -94,6 +94,7 @@ struct run {
   struct sim_world *w;
   struct sim_node *bnode, *cnode;
   struct node *broker;
+  struct net_dispatch net;
   struct kclient client;
   struct kconn *conn;
   struct kproducer producer;
@@ -149,7 +150,8 @@ static void run_setup(struct run *r, uint64_t seed, bool fsync_before_ack) {
   r->bnode = sim_node_add(r->w, 1, "broker1");
   r->cnode = sim_node_add(r->w, 100, "client1");
   broker_start(r, fsync_before_ack);
-  kclient_init(&r->client, sim_node_env(r->cnode));
+  net_dispatch_init(&r->net, sim_node_env(r->cnode));
+  kclient_init(&r->client, &r->net);
   r->conn = kclient_conn(&r->client, "broker1", 9092, "sim-client");
   run_for(r, 10 * NS_PER_MS);
   ck_assert_int_eq(kadmin_create_topic(r->conn, "t", 1, 1, on_created, r), 0);
@@ -190,6 +192,7 @@ static void run_teardown(struct run *r) {
   kproducer_free(&r->producer);
   node_destroy(r->broker);
   sim_world_destroy(r->w);
+  net_dispatch_free(&r->net);
 }
 
 static uint64_t produce_consume(uint64_t seed) {

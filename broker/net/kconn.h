@@ -1,7 +1,8 @@
 /* A client's connection to one broker, over env.h: requests go out with
  * correlation ids and the request header their version needs; responses come
  * back in order (Kafka answers a connection's requests in the order sent)
- * and are matched to their callbacks. Used by the simulator's clients and,
+ * and are matched to their callbacks. The connection's events reach it
+ * through the node's dispatcher (net/dispatch.h). Used by the simulator's clients and,
  * later, by the brokers' own replica fetchers and Raft RPCs. */
 #ifndef SLUICE_KCONN_H
 #define SLUICE_KCONN_H
@@ -11,6 +12,7 @@
 
 #include "base/arena.h"
 #include "env.h"
+#include "net/dispatch.h"
 #include "proto/wire.h"
 
 enum { KCONN_IN_FLIGHT_MAX = 1024, KCONN_FRAME_BYTES_MAX = 100 * 1024 * 1024 };
@@ -20,20 +22,32 @@ enum { KCONN_IN_FLIGHT_MAX = 1024, KCONN_FRAME_BYTES_MAX = 100 * 1024 * 1024 };
 typedef void (*kconn_response_fn)(void *ctx, int err, struct rd *body, struct arena *arena);
 typedef void (*kconn_encode_fn)(struct wr *w, int16_t version, const void *msg);
 
+struct kconn;
+
+/* Called when the connection comes up (err 0) or fails or closes (err != 0,
+ * every request in flight already failed); set after kconn_init. */
+struct kconn_watch {
+  void *ctx;
+  void (*changed)(void *ctx, struct kconn *c, int err);
+};
+
 struct kconn_request {
   int32_t correlation_id;
   int16_t api_key;
   int16_t api_version;
   kconn_response_fn fn;
   void *ctx;
+  uint64_t sent_ns; /* for request timeouts */
 };
 
 struct kconn {
   struct env *env;
+  struct net_dispatch *net;
   char host[128];
   uint16_t port;
   char client_id[64];
   env_conn_id id; /* 0 while not connected */
+  struct kconn_watch watch;
   bool connecting;
   int32_t next_correlation_id;
   struct kconn_request in_flight[KCONN_IN_FLIGHT_MAX]; /* a ring, oldest first */
@@ -41,7 +55,8 @@ struct kconn {
   int count;
 };
 
-void kconn_init(struct kconn *c, struct env *env, const char *host, uint16_t port,
+/* The connection is made through (and owned via) the dispatcher. */
+void kconn_init(struct kconn *c, struct net_dispatch *net, const char *host, uint16_t port,
                 const char *client_id);
 /* Fails every request in flight with ENV_ECONNRESET and closes. */
 void kconn_close(struct kconn *c);
@@ -59,9 +74,11 @@ int kconn_in_flight(const struct kconn *c);
  * read and dropped, their callbacks never run. */
 void kconn_forget(struct kconn *c, void *ctx);
 
-/* The owner routes its env callbacks here. */
-void kconn_on_connected(struct kconn *c, int err);
-void kconn_on_frame(struct kconn *c, uint8_t *data, size_t len);
-void kconn_on_closed(struct kconn *c, int err);
+/* When the oldest request in flight was sent (0: none in flight). */
+uint64_t kconn_oldest_sent_ns(const struct kconn *c);
+/* Fails every request in flight with err and closes (a request timeout). */
+void kconn_fail(struct kconn *c, int err);
+
+void kconn_watch(struct kconn *c, const struct kconn_watch *watch);
 
 #endif

@@ -1,4 +1,4 @@
-#include "client/kconn.h"
+#include "net/kconn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,10 +7,14 @@
 #include "base/str.h"
 #include "proto/api.h"
 
-void kconn_init(struct kconn *c, struct env *env, const char *host, uint16_t port,
+static const struct net_owner_ops kconn_ops;
+
+void kconn_init(struct kconn *c, struct net_dispatch *net, const char *host, uint16_t port,
                 const char *client_id) {
+  ASSERT(net != NULL && net->env != NULL);
   memset(c, 0, sizeof *c);
-  c->env = env;
+  c->env = net->env;
+  c->net = net;
   str_fmt(c->host, sizeof c->host, "%s", host);
   c->port = port;
   str_fmt(c->client_id, sizeof c->client_id, "%s", client_id);
@@ -34,10 +38,17 @@ void kconn_forget(struct kconn *c, void *ctx) {
   }
 }
 
+void kconn_watch(struct kconn *c, const struct kconn_watch *watch) { c->watch = *watch; }
+
+static void notify(struct kconn *c, int err) {
+  if (c->watch.changed) c->watch.changed(c->watch.ctx, c, err);
+}
+
 int kconn_connect(struct kconn *c) {
   if (c->id != 0) return 0;
   env_conn_id id;
-  int rc = c->env->connect(c->env, c->host, c->port, KCONN_FRAME_BYTES_MAX, &id);
+  struct net_owner owner = {.ops = &kconn_ops, .ctx = c};
+  int rc = net_connect(c->net, c->host, c->port, KCONN_FRAME_BYTES_MAX, &owner, &id);
   if (rc != 0) return rc;
   c->id = id;
   c->connecting = true;
@@ -57,27 +68,48 @@ static void fail_all(struct kconn *c, int err) {
   ASSERT(c->count == 0);
 }
 
-void kconn_close(struct kconn *c) {
-  if (c->id != 0) c->env->close(c->env, c->id);
+/* The owner hears nothing more of the old connection: a reconnect reuses
+ * this struct, and the owner may free it right after. */
+void kconn_fail(struct kconn *c, int err) {
+  ASSERT(err != 0);
+  bool was_open = c->id != 0;
+  if (c->id != 0) net_abandon(c->net, c->id);
   c->id = 0;
   c->connecting = false;
-  fail_all(c, ENV_ECONNRESET);
+  fail_all(c, err);
+  if (was_open) notify(c, err);
+  ASSERT(c->count == 0);
 }
 
-void kconn_on_connected(struct kconn *c, int err) {
+void kconn_close(struct kconn *c) { kconn_fail(c, ENV_ECONNRESET); }
+
+uint64_t kconn_oldest_sent_ns(const struct kconn *c) {
+  return c->count > 0 ? c->in_flight[c->head].sent_ns : 0;
+}
+
+static struct kconn *owned(void *ctx, env_conn_id id) {
+  struct kconn *c = ctx;
+  ASSERT(c->id == id); /* abandoned connections are not routed here */
+  return c;
+}
+
+static void on_connected(void *ctx, env_conn_id id, int err) {
+  struct kconn *c = owned(ctx, id);
+  ASSERT(c->connecting);
+  c->connecting = false;
   if (err != 0) {
     c->id = 0;
-    c->connecting = false;
     fail_all(c, err);
-    return;
   }
-  c->connecting = false;
+  notify(c, err);
 }
 
-void kconn_on_closed(struct kconn *c, int err) {
+static void on_closed(void *ctx, env_conn_id id, int err) {
+  struct kconn *c = owned(ctx, id);
   c->id = 0;
   c->connecting = false;
   fail_all(c, err ? err : ENV_ECONNRESET);
+  notify(c, err ? err : ENV_ECONNRESET);
 }
 
 int kconn_send(struct kconn *c, int16_t api_key, int16_t api_version, kconn_encode_fn encode,
@@ -102,12 +134,14 @@ int kconn_send(struct kconn *c, int16_t api_key, int16_t api_version, kconn_enco
   wr_free(&w);
   if (rc != 0 || !fn) return rc;
   int tail = (c->head + c->count) % KCONN_IN_FLIGHT_MAX;
-  c->in_flight[tail] = (struct kconn_request){correlation_id, api_key, api_version, fn, ctx};
+  c->in_flight[tail] = (struct kconn_request){
+      correlation_id, api_key, api_version, fn, ctx, c->env->now_ns(c->env)};
   c->count++;
   return 0;
 }
 
-void kconn_on_frame(struct kconn *c, uint8_t *data, size_t len) {
+static void on_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
+  struct kconn *c = owned(ctx, id);
   struct rd r;
   rd_init(&r, data, len);
   int32_t correlation_id = rd_i32(&r);
@@ -131,3 +165,9 @@ void kconn_on_frame(struct kconn *c, uint8_t *data, size_t len) {
   arena_free(&arena);
   free(data);
 }
+
+static const struct net_owner_ops kconn_ops = {
+    .connected = on_connected,
+    .frame = on_frame,
+    .closed = on_closed,
+};
