@@ -163,6 +163,8 @@ static void fetch_park(struct request *req, struct fetch_wait *w) {
     watch_cap += w->m.topics[i].partitions_count > 0 ? w->m.topics[i].partitions_count : 0;
   struct watch *watches = arena_alloc(&req->arena, (size_t)watch_cap * sizeof *watches);
   waiter_init(&w->waiter, &node->purgatory, &fetch_wait_ops, w, watches, watch_cap);
+  req->waiter = &w->waiter; /* from now on a closing connection cancels it */
+  req->pending = w;
   waiter_park(&w->waiter, (uint64_t)w->m.max_wait_ms * NS_PER_MS);
   for (int32_t i = 0; i < topic_count; i++) {
     const struct fetch_request_fetch_topic *ft = &w->m.topics[i];
@@ -177,9 +179,7 @@ static void fetch_park(struct request *req, struct fetch_wait *w) {
                    fp->fetch_offset + 1);
     }
   }
-  req->waiter = &w->waiter;
-  req->pending = w;
-  ASSERT(waiter_parked(&w->waiter));
+  ASSERT(waiter_parked(&w->waiter) && w->waiter.watch_count <= watch_cap);
 }
 
 void partition_wake_waiters(struct node *node, struct partition *p) {

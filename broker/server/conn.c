@@ -290,15 +290,16 @@ static void request_finish(struct request *req) {
   struct node *node = req->node;
   ASSERT(req->waiter == NULL);
   struct conn *c = req->conn_id ? conn_find(node, req->conn_id) : NULL;
+  ASSERT(c == NULL || c->active == req); /* only the active request answers */
   request_free(req);
   if (!c) return;
-  ASSERT(c->active == req);
   c->active = NULL;
   if (!c->pumping) conn_ready(node, c);
 }
 
 void request_respond(struct request *req, struct wr *w) {
   struct node *node = req->node;
+  ASSERT(req->waiter == NULL); /* a parked request answers from its done callback */
   if (req->conn_id && conn_find(node, req->conn_id)) {
     int n_max = wr_iov_max(w);
     struct env_iov stack_iov[8];
