@@ -3,9 +3,6 @@
  * transactions yet), and long-poll (max_wait_ms, min_bytes) when there is
  * not enough to send. Fetch sessions (KIP-227) are not created: a session
  * id of 0 tells the client to keep sending full fetches. */
-#include <stdlib.h>
-#include <string.h>
-
 #include "base/assert.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
@@ -15,7 +12,7 @@
 struct fetch_wait {
   struct request *req;
   struct fetch_request m;
-  env_timer_id timer;
+  struct waiter waiter;
 };
 
 static struct topic *fetch_topic(struct request *req,
@@ -125,52 +122,73 @@ static void fetch_respond(struct request *req, const struct fetch_request *m, in
   request_respond(req, &w);
 }
 
-static void waiters_remove(struct node *node, int index) {
-  ASSERT(index >= 0 && index < node->fetch_wait_count);
-  memmove(&node->fetch_waits[index], &node->fetch_waits[index + 1],
-          (size_t)(node->fetch_wait_count - index - 1) * sizeof node->fetch_waits[0]);
-  node->fetch_wait_count--;
+/* ---- long polling: Kafka's delayed fetch ----
+ *
+ * A fetch that finds fewer than min_bytes parks in the node's purgatory with
+ * a watch on each partition it asked for and a deadline of max_wait_ms.
+ * Whenever one of those partitions moves, the fetch re-checks all of them
+ * and answers once min_bytes are there (or a partition has an error, which
+ * is news too); at the deadline it answers with what there is. */
+
+static bool fetch_wait_ready(struct waiter *waiter) {
+  struct fetch_wait *w = waiter->ctx;
+  ASSERT(w->req->waiter == waiter);
+  bool errors;
+  size_t bytes = fetch_collect(w->req, &w->m, NULL, &errors);
+  return errors || (int64_t)bytes >= (int64_t)w->m.min_bytes;
 }
 
-static int waiters_find(struct node *node, struct fetch_wait *w) {
-  for (int i = 0; i < node->fetch_wait_count; i++)
-    if (node->fetch_waits[i] == w) return i;
-  return -1;
-}
-
-static void fetch_wait_finish(struct node *node, struct fetch_wait *w) {
-  int i = waiters_find(node, w);
-  ASSERT(i >= 0);
-  waiters_remove(node, i);
-  if (w->timer) node->env->timer_cancel(node->env, w->timer);
-  w->timer = 0;
+/* Every ending answers the same way: with what the logs hold now (a deleted
+ * topic's partitions answer with their error). */
+static void fetch_wait_done(struct waiter *waiter, enum waiter_end why) {
+  struct fetch_wait *w = waiter->ctx;
+  ASSERT(w->req->waiter == waiter && !waiter_parked(waiter));
+  (void)why;
+  w->req->waiter = NULL;
   fetch_respond(w->req, &w->m, KERR_NONE); /* frees req, and w in its arena */
 }
 
-static void fetch_wait_expired(void *ctx) {
-  struct fetch_wait *w = ctx;
-  struct node *node = w->req->node;
-  w->timer = 0;
-  fetch_wait_finish(node, w);
-}
+static const struct waiter_ops fetch_wait_ops = {
+    .ready = fetch_wait_ready,
+    .done = fetch_wait_done,
+};
 
-void fetch_waiters_wake(struct node *node) {
-  /* Answering one waiter may run its connection's next request, which may
-   * append and wake again: walk a snapshot count, bounded. */
-  for (int i = 0; i < node->fetch_wait_count && i < FETCH_WAITERS_MAX;) {
-    struct fetch_wait *w = node->fetch_waits[i];
-    bool errors;
-    size_t bytes = fetch_collect(w->req, &w->m, NULL, &errors);
-    if (errors || (int64_t)bytes >= (int64_t)w->m.min_bytes)
-      fetch_wait_finish(node, w);
-    else
-      i++;
+/* Parks a fetch whose partitions all exist (fetch_collect found no error). */
+static void fetch_park(struct request *req, struct fetch_wait *w) {
+  struct node *node = req->node;
+  ASSERT(w->m.max_wait_ms > 0 && !purgatory_full(&node->purgatory));
+  int32_t topic_count = w->m.topics_count > 0 ? w->m.topics_count : 0;
+  int32_t watch_cap = 0;
+  for (int32_t i = 0; i < topic_count; i++)
+    watch_cap += w->m.topics[i].partitions_count > 0 ? w->m.topics[i].partitions_count : 0;
+  struct watch *watches = arena_alloc(&req->arena, (size_t)watch_cap * sizeof *watches);
+  waiter_init(&w->waiter, &node->purgatory, &fetch_wait_ops, w, watches, watch_cap);
+  req->waiter = &w->waiter; /* from now on a closing connection cancels it */
+  req->pending = w;
+  waiter_park(&w->waiter, (uint64_t)w->m.max_wait_ms * NS_PER_MS);
+  for (int32_t i = 0; i < topic_count; i++) {
+    const struct fetch_request_fetch_topic *ft = &w->m.topics[i];
+    struct topic *t = fetch_topic(req, ft);
+    ASSERT(t != NULL);
+    for (int32_t j = 0; j < ft->partitions_count; j++) {
+      const struct fetch_request_fetch_partition *fp = &ft->partitions[j];
+      ASSERT(fp->partition >= 0 && fp->partition < t->partition_count);
+      /* A consumer reads below the high watermark: anything past its offset
+       * may be enough. (A follower's fetch will watch the end offset.) */
+      waiter_watch(&w->waiter, &t->partitions[fp->partition].watches, WATCH_HIGH_WATERMARK,
+                   fp->fetch_offset + 1);
+    }
   }
+  ASSERT(waiter_parked(&w->waiter) && w->waiter.watch_count <= watch_cap);
 }
 
-void fetch_waiters_cancel_all(struct node *node) {
-  for (int n = 0; node->fetch_wait_count > 0 && n < FETCH_WAITERS_MAX; n++)
-    fetch_wait_finish(node, node->fetch_waits[0]);
+void partition_wake_waiters(struct node *node, struct partition *p) {
+  ASSERT(p != NULL && p->log != NULL);
+  int64_t positions[WATCH_KINDS];
+  positions[WATCH_END_OFFSET] = plog_end_offset(p->log);
+  positions[WATCH_HIGH_WATERMARK] = partition_high_watermark(p);
+  ASSERT(positions[WATCH_HIGH_WATERMARK] <= positions[WATCH_END_OFFSET]);
+  purgatory_wake(&node->purgatory, &p->watches, positions);
 }
 
 bool handle_fetch(struct request *req) {
@@ -184,21 +202,13 @@ bool handle_fetch(struct request *req) {
   }
   bool errors;
   size_t bytes = fetch_collect(req, &w->m, NULL, &errors);
+  /* Over the purgatory's bound a fetch answers at once: the client simply
+   * asks again, which bounds memory without refusing anyone. */
   if (errors || w->m.max_wait_ms <= 0 || (int64_t)bytes >= (int64_t)w->m.min_bytes ||
-      node->fetch_wait_count >= FETCH_WAITERS_MAX || node->shutting_down) {
+      purgatory_full(&node->purgatory) || node->shutting_down) {
     fetch_respond(req, &w->m, KERR_NONE);
     return true;
   }
-  if (node->fetch_wait_count == node->fetch_wait_cap) {
-    int cap = node->fetch_wait_cap ? node->fetch_wait_cap * 2 : 16;
-    struct fetch_wait **arr = realloc(node->fetch_waits, (size_t)cap * sizeof *arr);
-    ASSERT(arr != NULL);
-    node->fetch_waits = arr;
-    node->fetch_wait_cap = cap;
-  }
-  node->fetch_waits[node->fetch_wait_count++] = w;
-  req->pending = w;
-  w->timer = node->env->timer_start(node->env, (uint64_t)w->m.max_wait_ms * NS_PER_MS,
-                                    fetch_wait_expired, w);
+  fetch_park(req, w);
   return true;
 }

@@ -30,8 +30,12 @@ struct produce_wait {
   int flushes_pending;
 };
 
+/* One partition's fsync before the answer. The partition is named, not
+ * pointed to: the topic may be deleted (or grow, moving its partitions)
+ * before the fsync completes. */
 struct produce_flush {
   struct request *req;
+  struct kstr topic; /* in the request's frame */
   struct produce_response_partition_produce_response *pr;
 };
 
@@ -115,19 +119,24 @@ static void produce_send(struct request *req, const struct produce_response *res
   request_respond(req, &w);
 }
 
+/* An fsync completion: the partition's high watermark moved (it is capped at
+ * what is on disk), so its parked fetches re-check. The last one answers the
+ * produce; its connection resumes from the ready list (request_respond). */
 static void produce_flushed(void *ctx, int err) {
   struct produce_flush *f = ctx;
   struct request *req = f->req;
   struct produce_wait *wait = req->pending;
+  ASSERT(wait != NULL && wait->flushes_pending > 0);
   if (err != 0) {
     env_log(req->node->env, ENV_LOG_ERROR, "fsync before ack failed: error %d", err);
     f->pr->error_code = KERR_KAFKA_STORAGE_ERROR;
     f->pr->base_offset = -1;
+  } else {
+    struct partition *p = partition_find(req->node, f->topic, f->pr->index);
+    if (p) partition_wake_waiters(req->node, p);
   }
   free(f);
-  ASSERT(wait->flushes_pending > 0);
   if (--wait->flushes_pending > 0) return;
-  fetch_waiters_wake(req->node); /* the high watermark moved with the fsync */
   produce_send(req, &wait->resp);
 }
 
@@ -143,7 +152,6 @@ bool handle_produce(struct request *req) {
   int32_t topic_count = m.topic_data_count > 0 ? m.topic_data_count : 0;
   resp->responses_count = topic_count;
   resp->responses = arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses);
-  bool appended = false;
   for (int32_t i = 0; i < topic_count; i++) {
     struct produce_request_topic_produce_data *td = &m.topic_data[i];
     struct produce_response_topic_produce_response *tr = &resp->responses[i];
@@ -163,21 +171,20 @@ bool handle_produce(struct request *req) {
       if (rc == KERR_NONE && !p) rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
       if (rc == KERR_NONE) rc = produce_partition(req, p, td->partition_data[j].records, pr);
       pr->error_code = (int16_t)rc;
-      if (rc != KERR_NONE || !partition_flushes_before_ack(p) || m.acks == 0 ||
-          canary_ack_before_fsync) {
-        appended |= rc == KERR_NONE;
-        continue;
-      }
-      appended = true;
+      if (rc != KERR_NONE) continue;
+      /* Only this partition's parked fetches look; in flush mode its high
+       * watermark waits for the fsync, and they look again then. */
+      partition_wake_waiters(req->node, p);
+      if (!partition_flushes_before_ack(p) || m.acks == 0 || canary_ack_before_fsync) continue;
       struct produce_flush *f = calloc(1, sizeof *f);
       ASSERT(f != NULL);
       f->req = req;
+      f->topic = td->name;
       f->pr = pr;
       wait->flushes_pending++;
       plog_flush(p->log, produce_flushed, f);
     }
   }
-  if (appended) fetch_waiters_wake(req->node);
   if (m.acks == 0) {
     ASSERT(wait->flushes_pending == 0);
     request_done_silent(req);

@@ -1,6 +1,11 @@
 /* Client connections: frames in, requests handled one at a time per
  * connection (Kafka answers a connection's requests in the order they came),
- * responses out. A malformed frame closes only its own connection. */
+ * responses out. A malformed frame closes only its own connection.
+ *
+ * A request that waits (long-poll, fsync) finishes inside some callback: a
+ * wake, a timer, an fsync completion. It answers there, but its connection
+ * resumes only from the node's ready list, drained by a zero-delay timer, so
+ * no handler ever runs inside another one's callback. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,14 +66,90 @@ static void conn_accepted(void *ctx, uint32_t listener, env_conn_id id) {
 }
 
 static void request_free(struct request *req) {
+  ASSERT(req->waiter == NULL); /* never while parked */
   arena_free(&req->arena);
   free(req->frame);
   free(req);
 }
 
+/* ---- the ready list: connections to resume, oldest first ---- */
+
+static void ready_unlink(struct node *node, struct conn *c) {
+  ASSERT(c->ready && node->ready_count > 0);
+  if (c->ready_prev)
+    c->ready_prev->ready_next = c->ready_next;
+  else
+    node->ready_first = c->ready_next;
+  if (c->ready_next)
+    c->ready_next->ready_prev = c->ready_prev;
+  else
+    node->ready_last = c->ready_prev;
+  c->ready_prev = c->ready_next = NULL;
+  c->ready = false;
+  node->ready_count--;
+  ASSERT(node->ready_count > 0 || (!node->ready_first && !node->ready_last));
+}
+
+static void conn_pump(struct node *node, struct conn *c);
+
+/* Resumes at most CONN_READY_DRAIN_MAX connections, and only those that were
+ * ready when it started: the rest (and any made ready meanwhile) take the
+ * next turn, after the events already due. */
+static void ready_drain(void *ctx) {
+  struct node *node = ctx;
+  ASSERT(node->ready_timer != 0);
+  node->ready_timer = 0;
+  int n_max =
+      node->ready_count < CONN_READY_DRAIN_MAX ? node->ready_count : CONN_READY_DRAIN_MAX;
+  for (int n = 0; n < n_max && node->ready_first; n++) {
+    struct conn *c = node->ready_first;
+    ready_unlink(node, c);
+    conn_pump(node, c);
+  }
+  if (node->ready_first && !node->ready_timer)
+    node->ready_timer = node->env->timer_start(node->env, 0, ready_drain, node);
+  ASSERT(node->ready_first == NULL || node->ready_timer != 0);
+}
+
+static void conn_ready(struct node *node, struct conn *c) {
+  ASSERT(!c->pumping && c->active == NULL);
+  if (c->ready || c->closed) return;
+  c->ready = true;
+  c->ready_prev = node->ready_last;
+  c->ready_next = NULL;
+  if (node->ready_last)
+    node->ready_last->ready_next = c;
+  else
+    node->ready_first = c;
+  node->ready_last = c;
+  node->ready_count++;
+  if (!node->ready_timer)
+    node->ready_timer = node->env->timer_start(node->env, 0, ready_drain, node);
+  ASSERT(node->ready_last == c && node->ready_timer != 0);
+}
+
+/* The connection is going: a parked request is cancelled and freed (nothing
+ * will call it back); one waiting on an fsync keeps running without its
+ * connection and is freed when it finishes. */
+static void conn_let_go(struct node *node, struct conn *c) {
+  struct request *req = c->active;
+  c->active = NULL;
+  if (c->ready) ready_unlink(node, c);
+  if (!req) return;
+  ASSERT(req->conn_id == c->id);
+  if (req->waiter) {
+    waiter_cancel(req->waiter);
+    req->waiter = NULL;
+    request_free(req);
+    return;
+  }
+  req->conn_id = 0;
+}
+
 static void conn_free(struct node *node, struct conn *c) {
   int i = conn_index(node, c->id);
   ASSERT(i < node->conn_count && node->conns[i] == c);
+  conn_let_go(node, c);
   memmove(&node->conns[i], &node->conns[i + 1], (size_t)(node->conn_count - i - 1) * sizeof c);
   node->conn_count--;
   for (int n = 0; c->queue_head && n <= CONN_QUEUED_FRAMES_MAX; n++) {
@@ -83,6 +164,7 @@ static void conn_free(struct node *node, struct conn *c) {
 static void conn_drop(struct node *node, struct conn *c, const char *why) {
   env_log(node->env, ENV_LOG_WARN, "closing connection %llu: %s", (unsigned long long)c->id,
           why);
+  c->closed = true;
   net_close(&node->net, c->id);
 }
 
@@ -91,10 +173,8 @@ static void conn_closed(void *ctx, env_conn_id id, int err) {
   (void)err;
   struct conn *c = conn_find(node, id);
   if (!c) return;
-  /* An active deferred request keeps only the id; it finds no connection
-   * when it completes and is freed then. */
-  if (c->active) c->active->conn_id = 0;
   conn_free(node, c);
+  ASSERT(conn_find(node, id) == NULL);
 }
 
 /* The request header (KIP-482 header v2 for flexible versions): api key,
@@ -126,9 +206,14 @@ static void conn_reject(struct node *node, struct conn *c, struct request *req,
   conn_drop(node, c, why);
 }
 
-/* Runs queued requests while the connection is not waiting on one. */
+/* Runs queued requests while the connection is not waiting on one. Called
+ * only from the loop's own events (a frame, the ready list's drain). */
 static void conn_pump(struct node *node, struct conn *c) {
-  for (int n = 0; n <= CONN_QUEUED_FRAMES_MAX && !c->active && c->queue_head; n++) {
+  ASSERT(!c->pumping && !c->ready);
+  if (c->closed) return;
+  c->pumping = true;
+  for (int n = 0; n <= CONN_QUEUED_FRAMES_MAX && !c->active && !c->closed && c->queue_head;
+       n++) {
     struct request *req = c->queue_head;
     c->queue_head = req->next;
     if (!c->queue_head) c->queue_tail = NULL;
@@ -138,7 +223,7 @@ static void conn_pump(struct node *node, struct conn *c) {
     const struct handler *h = handler_find(c->table, req->api_key);
     if (!h) {
       conn_reject(node, c, req, "unknown api key");
-      return;
+      break;
     }
     if (req->api_version < h->version_min || req->api_version > h->version_max) {
       if (req->api_key == API_API_VERSIONS) {
@@ -148,13 +233,15 @@ static void conn_pump(struct node *node, struct conn *c) {
       env_log(node->env, ENV_LOG_WARN, "api %d version %d is not supported", req->api_key,
               req->api_version);
       conn_reject(node, c, req, "unsupported api version");
-      return;
+      break;
     }
     if (!h->handle(req)) {
       conn_reject(node, c, req, "malformed request");
-      return;
+      break;
     }
   }
+  c->pumping = false;
+  ASSERT(c->active == NULL || c->active->pending != NULL || c->closed);
 }
 
 static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
@@ -189,7 +276,8 @@ static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
     c->queue_head = req;
   c->queue_tail = req;
   c->queue_count++;
-  conn_pump(node, c);
+  /* A connection on the ready list resumes in its turn. */
+  if (!c->ready) conn_pump(node, c);
 }
 
 void response_begin(struct request *req, struct wr *w) {
@@ -201,19 +289,23 @@ void response_begin(struct request *req, struct wr *w) {
     wr_uvarint(w, 0); /* no tagged fields */
 }
 
+/* A request answered inside its handler returns to conn_pump's loop; one
+ * answered later (from a wake, a timer, an fsync) puts its connection on the
+ * ready list instead of resuming it here. */
 static void request_finish(struct request *req) {
   struct node *node = req->node;
+  ASSERT(req->waiter == NULL);
   struct conn *c = req->conn_id ? conn_find(node, req->conn_id) : NULL;
-  bool deferred = c && c->active == req && req->pending != NULL;
-  if (c && c->active == req) c->active = NULL;
+  ASSERT(c == NULL || c->active == req); /* only the active request answers */
   request_free(req);
-  /* A response that completes later lets the connection go on; one that
-   * completes inside its handler returns to conn_pump's loop instead. */
-  if (c && deferred) conn_pump(node, c);
+  if (!c) return;
+  c->active = NULL;
+  if (!c->pumping) conn_ready(node, c);
 }
 
 void request_respond(struct request *req, struct wr *w) {
   struct node *node = req->node;
+  ASSERT(req->waiter == NULL); /* a parked request answers from its done callback */
   if (req->conn_id && conn_find(node, req->conn_id)) {
     int n_max = wr_iov_max(w);
     struct env_iov stack_iov[8];
@@ -236,9 +328,11 @@ void conns_close_all(struct node *node) {
   for (int n = 0; node->conn_count > 0 && n < 1000000; n++) {
     struct conn *c = node->conns[node->conn_count - 1];
     net_abandon(&node->net, c->id);
-    if (c->active) c->active->conn_id = 0;
     conn_free(node, c);
   }
+  ASSERT(node->conn_count == 0 && node->ready_count == 0);
+  if (node->ready_timer) node->env->timer_cancel(node->env, node->ready_timer);
+  node->ready_timer = 0;
   free(node->conns);
   node->conns = NULL;
   node->conn_cap = 0;

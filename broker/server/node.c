@@ -97,6 +97,7 @@ int node_create(struct env *env, const struct config *cfg, struct node **out) {
   ASSERT(node != NULL);
   node->env = env;
   node->cfg = *cfg;
+  purgatory_init(&node->purgatory, env, FETCH_WAITERS_MAX);
   int rc = env->mkdir(env, cfg->log_dirs);
   if (rc != 0 && rc != ENV_EEXIST) {
     env_log(env, ENV_LOG_ERROR, "cannot create log.dirs %s: error %d", cfg->log_dirs, rc);
@@ -229,8 +230,8 @@ void node_shutdown(struct node *node, void (*done)(void *ctx), void *ctx) {
   if (node->maintain_timer) node->env->timer_cancel(node->env, node->maintain_timer);
   node->maintain_timer = 0;
   quorum_peers_stop(&node->quorum_peers);
-  fetch_waiters_cancel_all(node);
-  conns_close_all(node);
+  conns_close_all(node); /* cancels the requests parked in the purgatory */
+  ASSERT(purgatory_waiter_count(&node->purgatory) == 0);
   /* One extra count so the completions cannot finish before all started. */
   node->flushes_pending = 1;
   for (int i = 0; i < node->topic_count; i++) {
@@ -247,11 +248,10 @@ void node_destroy(struct node *node) {
   if (!node) return;
   if (node->maintain_timer) node->env->timer_cancel(node->env, node->maintain_timer);
   quorum_peers_stop(&node->quorum_peers);
-  fetch_waiters_cancel_all(node);
-  conns_close_all(node);
+  conns_close_all(node); /* cancels the requests parked in the purgatory */
+  purgatory_deinit(&node->purgatory);
   topics_close_all(node);
   net_dispatch_free(&node->net);
-  free(node->fetch_waits);
   free(node);
 }
 

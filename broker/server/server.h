@@ -10,6 +10,7 @@
 #include "proto/wire.h"
 #include "server/config.h"
 #include "server/node.h"
+#include "server/purgatory.h"
 #include "server/quorum_peers.h"
 #include "server/topic_config.h"
 
@@ -18,7 +19,8 @@ enum {
   PARTITIONS_MAX = 10000,
   TOPICS_MAX = 10000,
   CONN_QUEUED_FRAMES_MAX = 4096,
-  FETCH_WAITERS_MAX = 65536,
+  FETCH_WAITERS_MAX = 65536,   /* parked requests; past it a fetch answers at once */
+  CONN_READY_DRAIN_MAX = 1024, /* connections resumed per drain of the ready list */
 };
 
 struct partition {
@@ -26,6 +28,7 @@ struct partition {
   int32_t index;
   struct plog *log;
   int32_t leader_epoch;
+  struct watch_list watches; /* parked requests waiting on this partition */
 };
 
 struct topic {
@@ -43,7 +46,10 @@ struct conn {
   env_conn_id id;
   uint32_t listener;
   const struct handler_table *table; /* what its listener answers */
-  bool closed;
+  bool closed;                             /* we closed it: run nothing more */
+  bool pumping;                            /* in conn_pump: a finish returns to its loop */
+  bool ready;                              /* on the node's ready list */
+  struct conn *ready_prev, *ready_next;    /* the node's ready list */
   struct request *active;                  /* being handled; answers go out in order */
   struct request *queue_head, *queue_tail; /* received, not yet handled */
   int queue_count;
@@ -66,9 +72,9 @@ struct request {
   uint64_t received_ns;
   /* Deferred work (long-poll fetch, produce waiting for fsync). */
   void *pending;
+  /* Parked in the node's purgatory; cancelled if the connection goes. */
+  struct waiter *waiter;
 };
-
-struct fetch_wait;
 
 struct node {
   struct env *env;
@@ -89,9 +95,12 @@ struct node {
   bool shutting_down;
   bool stopped;
   env_timer_id maintain_timer;
-  struct fetch_wait **fetch_waits; /* FIFO of long-polling fetches */
-  int fetch_wait_count;
-  int fetch_wait_cap;
+  struct purgatory purgatory; /* long-polling fetches, by partition */
+  /* Connections whose deferred request finished, oldest first; a zero-delay
+   * timer drains them from the loop, never from inside a callback. */
+  struct conn *ready_first, *ready_last;
+  int ready_count;
+  env_timer_id ready_timer;
   /* Shutdown progress */
   int flushes_pending;
   int checkpoints_pending;
@@ -120,16 +129,17 @@ extern const struct net_owner_ops conn_owner_ops;
 struct conn *conn_find(struct node *node, env_conn_id id);
 void conns_close_all(struct node *node);
 
-/* request.c: begin a response (writes the response header), send it, and
- * let the connection go on with its next request. */
+/* conn.c: begin a response (writes the response header), send it, and
+ * let the connection go on with its next request (a deferred one through
+ * the ready list). */
 void request_respond(struct request *req, struct wr *body_and_header);
 void response_begin(struct request *req, struct wr *w);
 /* Done without a response (acks=0). */
 void request_done_silent(struct request *req);
 
-/* fetch waiters (api_fetch.c) */
-void fetch_waiters_wake(struct node *node);
-void fetch_waiters_cancel_all(struct node *node);
+/* api_fetch.c: the partition's end offset or high watermark moved; wakes
+ * the requests parked on it (and only those). */
+void partition_wake_waiters(struct node *node, struct partition *p);
 
 /* node.c */
 void node_write_checkpoints(struct node *node);

@@ -239,6 +239,7 @@ int topic_add_partitions(struct node *node, struct topic *t, int32_t count) {
   struct partition *parts = realloc(t->partitions, (size_t)count * sizeof *parts);
   ASSERT(parts != NULL);
   t->partitions = parts;
+  for (int32_t i = 0; i < t->partition_count; i++) purgatory_list_moved(&parts[i].watches);
   for (int32_t i = t->partition_count; i < count; i++) {
     if (partition_open(node, t, i, 0, 0) != 0 || write_partition_metadata(node, t, i) != 0) {
       t->partition_count = i;
@@ -253,7 +254,11 @@ int topic_add_partitions(struct node *node, struct topic *t, int32_t count) {
 }
 
 int topic_delete(struct node *node, struct topic *t) {
-  fetch_waiters_cancel_all(node); /* they may hold this topic's partitions */
+  /* Out of the table first, so the fetches parked on its partitions answer
+   * with UNKNOWN_TOPIC errors for them (and data for the rest). */
+  topics_remove(node, t);
+  for (int32_t i = 0; i < t->partition_count; i++)
+    purgatory_gone(&node->purgatory, &t->partitions[i].watches);
   int rc = KERR_NONE;
   for (int32_t i = 0; i < t->partition_count; i++)
     if (plog_delete(t->partitions[i].log) != 0) rc = KERR_KAFKA_STORAGE_ERROR;
@@ -262,7 +267,6 @@ int topic_delete(struct node *node, struct topic *t) {
   str_fmt(path, sizeof path, "%s/%s/%s.properties", node->cfg.log_dirs, CONFIGS_DIR, t->name);
   node->env->unlink(node->env, path);
   env_log(node->env, ENV_LOG_INFO, "deleted topic %s", t->name);
-  topics_remove(node, t);
   topic_free(t);
   return rc;
 }
@@ -339,11 +343,21 @@ static void read_topic_id(struct node *node, struct topic *t) {
 }
 
 /* Recovered data may sit only in the page cache: in fsync-before-ack mode
- * it becomes visible once it is on disk. */
+ * it becomes visible once it is on disk. The partition is named, not
+ * pointed to: it may be deleted before the fsync completes. */
+struct recovered_flush {
+  struct node *node;
+  char topic[TOPIC_NAME_BYTES_MAX + 1];
+  int32_t index;
+};
+
 static void recovered_flushed(void *ctx, int err) {
-  struct node *node = ctx;
+  struct recovered_flush *f = ctx;
+  struct node *node = f->node;
   if (err != 0) env_log(node->env, ENV_LOG_ERROR, "flush after recovery failed: error %d", err);
-  fetch_waiters_wake(node);
+  struct partition *p = partition_find(node, kstr_of(f->topic), f->index);
+  if (err == 0 && p) partition_wake_waiters(node, p);
+  free(f);
 }
 
 static int load_topic(struct node *node, const char *name, int32_t max_index,
@@ -367,8 +381,14 @@ static int load_topic(struct node *node, const char *name, int32_t max_index,
     }
     struct partition *p = &t->partitions[i];
     if (partition_flushes_before_ack(p) &&
-        plog_recovery_point(p->log) < plog_end_offset(p->log))
-      plog_flush(p->log, recovered_flushed, node);
+        plog_recovery_point(p->log) < plog_end_offset(p->log)) {
+      struct recovered_flush *f = calloc(1, sizeof *f);
+      ASSERT(f != NULL);
+      f->node = node;
+      str_fmt(f->topic, sizeof f->topic, "%s", name);
+      f->index = i;
+      plog_flush(p->log, recovered_flushed, f);
+    }
   }
   topics_insert(node, t);
   return 0;
