@@ -104,6 +104,27 @@ static bool parse_args(int argc, char **argv, struct args *a) {
   return true;
 }
 
+/* A scenario is about 100 KiB: on the heap, not in static storage. */
+static struct scenario *scenario_new(void) {
+  struct scenario *sc = malloc(sizeof *sc);
+  if (!sc) {
+    fprintf(stderr, "sluice-sim: out of memory\n");
+    exit(2);
+  }
+  return sc;
+}
+
+enum { YAML_BYTES = 1 << 16 }; /* a drawn scenario as YAML */
+
+static char *yaml_new(void) {
+  char *yaml = malloc(YAML_BYTES);
+  if (!yaml) {
+    fprintf(stderr, "sluice-sim: out of memory\n");
+    exit(2);
+  }
+  return yaml;
+}
+
 static bool make_dir(const char *dir) {
   if (mkdir(dir, 0755) == 0 || errno == EEXIST) return true;
   fprintf(stderr, "sluice-sim: cannot create %s: %s\n", dir, strerror(errno));
@@ -153,7 +174,7 @@ static int run_and_print(const struct scenario *sc, uint64_t seed, const struct 
   if (a->report && !make_dir(a->report)) return 2;
   struct run_options opts = {.verbose = a->verbose, .trace = trace, .report_dir = a->report};
   double t0 = wall_s();
-  static struct run_report rep;
+  struct run_report rep;
   bool ran = run_scenario(sc, seed, &opts, &rep);
   if (trace) fclose(trace);
   if (!ran) {
@@ -167,31 +188,34 @@ static int run_and_print(const struct scenario *sc, uint64_t seed, const struct 
 }
 
 static int run_one(const struct args *a) {
-  static struct scenario sc;
+  struct scenario *sc = scenario_new();
   char err[512];
-  if (!scenario_load(a->path, &sc, err, sizeof err)) {
+  int rc = 2;
+  if (scenario_load(a->path, sc, err, sizeof err)) {
+    char replay[4200];
+    snprintf(replay, sizeof replay, "bin/sluice-sim --scenario %s --seed %llu", a->path,
+             (unsigned long long)a->seed);
+    rc = run_and_print(sc, a->seed, a, replay);
+  } else {
     fprintf(stderr, "sluice-sim: %s\n", err);
-    return 2;
   }
-  char replay[4200];
-  snprintf(replay, sizeof replay, "bin/sluice-sim --scenario %s --seed %llu", a->path,
-           (unsigned long long)a->seed);
-  return run_and_print(&sc, a->seed, a, replay);
+  free(sc);
+  return rc;
 }
 
 /* The drawn scenario goes through the YAML writer and parser, so a failing
  * seed's scenario can be saved and replayed as a file, byte for byte. */
 static bool swarm_draw(uint64_t seed, struct scenario *sc, char *yaml, size_t cap) {
-  static struct scenario drawn;
-  swarm_scenario(seed, &drawn);
-  size_t len = scenario_format(&drawn, yaml, cap);
+  struct scenario *drawn = scenario_new();
+  swarm_scenario(seed, drawn);
+  size_t len = scenario_format(drawn, yaml, cap);
   char err[512];
-  if (len >= cap || !scenario_parse(drawn.name, yaml, len, sc, err, sizeof err)) {
+  bool ok = len < cap && scenario_parse(drawn->name, yaml, len, sc, err, sizeof err);
+  if (!ok)
     fprintf(stderr, "sluice-sim: swarm seed %llu drew a scenario the parser refuses: %s\n",
             (unsigned long long)seed, len >= cap ? "too long" : err);
-    return false;
-  }
-  return true;
+  free(drawn);
+  return ok;
 }
 
 static void save_failure(const char *dir, uint64_t seed, const char *yaml) {
@@ -208,12 +232,12 @@ static void save_failure(const char *dir, uint64_t seed, const char *yaml) {
  * (0 pass, 1 fail, 2 cannot run), a crash (a broker assertion) is a
  * failure too, and the simulated seconds come back over the pipe. */
 static void swarm_child(const struct args *a, uint64_t seed, int pipe_fd) {
-  static struct scenario sc;
-  static char yaml[1 << 16];
-  if (!swarm_draw(seed, &sc, yaml, sizeof yaml)) _exit(2);
-  static struct run_report rep;
+  struct scenario *sc = scenario_new();
+  char *yaml = yaml_new();
+  if (!swarm_draw(seed, sc, yaml, YAML_BYTES)) _exit(2);
+  struct run_report rep;
   struct run_options opts = {0};
-  if (!run_scenario(&sc, seed, &opts, &rep)) {
+  if (!run_scenario(sc, seed, &opts, &rep)) {
     fprintf(stderr, "sluice-sim: swarm seed %llu: %s\n", (unsigned long long)seed, rep.why);
     _exit(2);
   }
@@ -307,22 +331,31 @@ static int sweep_seeds(const struct args *a) {
   return w.broken ? 2 : w.failed_count ? 1 : 0;
 }
 
-static int run_swarm(const struct args *a) {
-  static struct scenario sc;
-  static char yaml[1 << 16];
-  if (a->print_scenario) {
-    for (uint64_t seed = a->first; seed <= a->last && seed >= a->first; seed++) {
-      if (!swarm_draw(seed, &sc, yaml, sizeof yaml)) return 2;
-      printf("# seed %llu\n%s", (unsigned long long)seed, yaml);
-    }
-    return 0;
+static int print_scenarios(const struct args *a, struct scenario *sc, char *yaml) {
+  for (uint64_t seed = a->first; seed <= a->last && seed >= a->first; seed++) {
+    if (!swarm_draw(seed, sc, yaml, YAML_BYTES)) return 2;
+    printf("# seed %llu\n%s", (unsigned long long)seed, yaml);
   }
-  if (a->first == a->last) { /* a replay: the whole report */
-    if (!swarm_draw(a->first, &sc, yaml, sizeof yaml)) return 2;
-    char replay[128];
-    snprintf(replay, sizeof replay, "bin/sluice-sim --swarm --seeds %llu..%llu",
-             (unsigned long long)a->first, (unsigned long long)a->first);
-    return run_and_print(&sc, a->first, a, replay);
+  return 0;
+}
+
+/* A single seed: a replay, in process, with the whole report. */
+static int replay_seed(const struct args *a, struct scenario *sc, char *yaml) {
+  if (!swarm_draw(a->first, sc, yaml, YAML_BYTES)) return 2;
+  char replay[128];
+  snprintf(replay, sizeof replay, "bin/sluice-sim --swarm --seeds %llu..%llu",
+           (unsigned long long)a->first, (unsigned long long)a->first);
+  return run_and_print(sc, a->first, a, replay);
+}
+
+static int run_swarm(const struct args *a) {
+  if (a->print_scenario || a->first == a->last) {
+    struct scenario *sc = scenario_new();
+    char *yaml = yaml_new();
+    int rc = a->print_scenario ? print_scenarios(a, sc, yaml) : replay_seed(a, sc, yaml);
+    free(yaml);
+    free(sc);
+    return rc;
   }
   if (a->report && !make_dir(a->report)) return 2;
   return sweep_seeds(a);

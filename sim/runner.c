@@ -193,16 +193,16 @@ static void send_some(struct client *c) {
   struct runner *r = c->r;
   const struct scenario *sc = r->sc;
   c->send_credit += (double)sc->rate_per_s * TICK_MS / 1000.0 / sc->producers;
-  static char value[1 << 20];
+  char *value = r->value;
   int32_t bytes = sc->value_bytes;
-  ASSERT(bytes > 0 && (size_t)bytes <= sizeof value);
+  ASSERT(bytes > 0 && (size_t)bytes < r->value_cap);
   for (int n = 0; c->send_credit >= 1.0 && n < 100000; n++) {
     c->send_credit -= 1.0;
     int topic;
     int32_t partition;
     int stream = next_stream(c, &topic, &partition);
     uint64_t id = r->next_value++;
-    int len = snprintf(value, sizeof value, "v%llu:", (unsigned long long)id);
+    int len = snprintf(value, r->value_cap, "v%llu:", (unsigned long long)id);
     if (len < bytes) memset(value + len, 'x', (size_t)(bytes - len));
     /* Recorded first: with acks=0 the ack comes back inside the call. */
     r->sent++;
@@ -374,6 +374,10 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   ASSERT(r != NULL);
   r->sc = sc;
   r->opts = opts;
+  /* Room for "v<id>:" past value_bytes: a value is never cut. */
+  r->value_cap = (size_t)sc->value_bytes + 32;
+  r->value = malloc(r->value_cap);
+  ASSERT(r->value != NULL);
   history_init(&r->hist);
   streams_init(r);
   r->w = sim_world_create(seed);
@@ -397,6 +401,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
     if (r->brokers[i].proc) node_destroy(r->brokers[i].proc);
   sim_world_destroy(r->w);
   history_free(&r->hist);
+  free(r->value);
   free(r);
   return true;
 }

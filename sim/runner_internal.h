@@ -43,6 +43,8 @@ struct runner {
   struct report_fault applied[SCENARIO_FAULTS_MAX + 1];
   int applied_count;
   uint64_t next_value;
+  char *value; /* the value being sent: value_cap bytes */
+  size_t value_cap;
   bool producing;
   uint64_t sent, acked, failed, polled;
 };

@@ -73,6 +73,9 @@ struct parser {
   char *err;
   size_t err_cap;
   bool failed;
+  /* The list item being read: a topic's or a fault's fields go here. */
+  struct scenario_topic *topic;
+  struct fault *fault;
 };
 
 static int line_of(struct fy_node *n) {
@@ -256,19 +259,17 @@ static bool f_cluster(struct parser *p, struct scenario *s, struct fy_node *k,
   return each_pair(p, s, v, k, cluster_fields, ARRAY_LEN(cluster_fields), "cluster");
 }
 
-static struct scenario_topic *topic_now;
-
 static bool f_topic_name(struct parser *p, struct scenario *s, struct fy_node *k,
                          struct fy_node *v) {
   (void)s;
-  return scalar(p, k, v, topic_now->name, sizeof topic_now->name);
+  return scalar(p, k, v, p->topic->name, sizeof p->topic->name);
 }
 static bool f_topic_partitions(struct parser *p, struct scenario *s, struct fy_node *k,
                                struct fy_node *v) {
   (void)s;
   int64_t n;
   if (!integer(p, k, v, 1, 64, &n)) return false;
-  topic_now->partitions = (int32_t)n;
+  p->topic->partitions = (int32_t)n;
   return true;
 }
 static bool f_topic_rf(struct parser *p, struct scenario *s, struct fy_node *k,
@@ -276,7 +277,7 @@ static bool f_topic_rf(struct parser *p, struct scenario *s, struct fy_node *k,
   (void)s;
   int64_t n;
   if (!integer(p, k, v, 1, SCENARIO_NODES_MAX, &n)) return false;
-  topic_now->replication_factor = (int16_t)n;
+  p->topic->replication_factor = (int16_t)n;
   return true;
 }
 
@@ -292,10 +293,10 @@ static bool f_topics(struct parser *p, struct scenario *s, struct fy_node *k,
   while (!p->failed && (item = fy_node_sequence_iterate(v, &it))) {
     if (s->topic_count == SCENARIO_TOPICS_MAX)
       return fail(p, line_of(k), "topics: more than %d", SCENARIO_TOPICS_MAX);
-    topic_now = &s->topics[s->topic_count++];
-    *topic_now = (struct scenario_topic){.partitions = 1, .replication_factor = 1};
+    p->topic = &s->topics[s->topic_count++];
+    *p->topic = (struct scenario_topic){.partitions = 1, .replication_factor = 1};
     if (!each_pair(p, s, item, k, topic_fields, 3, "topics")) return false;
-    if (!topic_now->name[0]) return fail(p, line_of(k), "topics: a topic needs a name");
+    if (!p->topic->name[0]) return fail(p, line_of(k), "topics: a topic needs a name");
   }
   return !p->failed;
 }
@@ -388,11 +389,9 @@ static bool target(struct parser *p, struct fy_node *k, struct fy_node *v,
   return true;
 }
 
-static struct fault *fault_now;
-
 static bool f_at(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
   (void)s;
-  return duration(p, k, v, &fault_now->at_ms);
+  return duration(p, k, v, &p->fault->at_ms);
 }
 static bool f_action(struct parser *p, struct scenario *s, struct fy_node *k,
                      struct fy_node *v) {
@@ -401,7 +400,7 @@ static bool f_action(struct parser *p, struct scenario *s, struct fy_node *k,
   if (!scalar(p, k, v, text, sizeof text)) return false;
   for (int a = 0; a < FAULT_ACTION_COUNT; a++)
     if (!strcmp(text, action_names[a])) {
-      fault_now->action = (enum fault_action)a;
+      p->fault->action = (enum fault_action)a;
       return true;
     }
   return fail(p, line_of(v), "action: unknown action \"%s\"", text);
@@ -409,11 +408,11 @@ static bool f_action(struct parser *p, struct scenario *s, struct fy_node *k,
 static bool f_target(struct parser *p, struct scenario *s, struct fy_node *k,
                      struct fy_node *v) {
   (void)s;
-  return target(p, k, v, &fault_now->target);
+  return target(p, k, v, &p->fault->target);
 }
 static bool f_peer(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
   (void)s;
-  return target(p, k, v, &fault_now->peer);
+  return target(p, k, v, &p->fault->peer);
 }
 /* A count, factor or ppm ("3", "-200"), or a duration ("500ms"). */
 static bool f_amount(struct parser *p, struct scenario *s, struct fy_node *k,
@@ -421,13 +420,12 @@ static bool f_amount(struct parser *p, struct scenario *s, struct fy_node *k,
   (void)s;
   const char *text = v && fy_node_is_scalar(v) ? fy_node_get_scalar0(v) : "";
   size_t n = strlen(text);
-  if (n > 1 && isalpha((unsigned char)text[n - 1]))
-    return duration(p, k, v, &fault_now->amount);
-  return integer(p, k, v, INT32_MIN, INT32_MAX, &fault_now->amount);
+  if (n > 1 && isalpha((unsigned char)text[n - 1])) return duration(p, k, v, &p->fault->amount);
+  return integer(p, k, v, INT32_MIN, INT32_MAX, &p->fault->amount);
 }
 static bool f_for(struct parser *p, struct scenario *s, struct fy_node *k, struct fy_node *v) {
   (void)s;
-  return duration(p, k, v, &fault_now->for_ms);
+  return duration(p, k, v, &p->fault->for_ms);
 }
 
 static const struct field fault_fields[] = {{"at", f_at},         {"action", f_action},
@@ -473,21 +471,21 @@ static bool f_faults(struct parser *p, struct scenario *s, struct fy_node *k,
   while (!p->failed && (item = fy_node_sequence_iterate(v, &it))) {
     if (s->fault_count == SCENARIO_FAULTS_MAX)
       return fail(p, line_of(k), "faults: more than %d", SCENARIO_FAULTS_MAX);
-    fault_now = &s->faults[s->fault_count++];
-    *fault_now = (struct fault){.at_ms = -1, .action = FAULT_ACTION_COUNT, .amount = 1};
+    p->fault = &s->faults[s->fault_count++];
+    *p->fault = (struct fault){.at_ms = -1, .action = FAULT_ACTION_COUNT, .amount = 1};
     struct fy_node *first =
         fy_node_is_mapping(item) ? fy_node_pair_key(fy_node_mapping_get_by_index(item, 0)) : k;
-    fault_now->line = line_of(first);
+    p->fault->line = line_of(first);
     if (!each_pair(p, s, item, k, fault_fields, ARRAY_LEN(fault_fields), "faults"))
       return false;
-    if (fault_now->at_ms < 0) return fail(p, fault_now->line, "faults: each fault needs at:");
-    if (fault_now->action == FAULT_ACTION_COUNT)
-      return fail(p, fault_now->line, "faults: each fault needs action:");
-    if (!fault_check(p, fault_now)) return false;
-    if (fault_now->at_ms < last_at)
-      return fail(p, fault_now->line, "faults: not in time order (%lldms after %lldms)",
-                  (long long)fault_now->at_ms, (long long)last_at);
-    last_at = fault_now->at_ms;
+    if (p->fault->at_ms < 0) return fail(p, p->fault->line, "faults: each fault needs at:");
+    if (p->fault->action == FAULT_ACTION_COUNT)
+      return fail(p, p->fault->line, "faults: each fault needs action:");
+    if (!fault_check(p, p->fault)) return false;
+    if (p->fault->at_ms < last_at)
+      return fail(p, p->fault->line, "faults: not in time order (%lldms after %lldms)",
+                  (long long)p->fault->at_ms, (long long)last_at);
+    last_at = p->fault->at_ms;
   }
   return !p->failed;
 }
@@ -652,14 +650,18 @@ bool scenario_load(const char *path, struct scenario *out, char *err, size_t err
     snprintf(err, err_cap, "%s: cannot open", path);
     return false;
   }
-  static char text[1 << 20];
-  size_t n = fread(text, 1, sizeof text, f);
+  enum { TEXT_MAX = 1 << 20 };
+  char *text = malloc(TEXT_MAX);
+  ASSERT(text != NULL);
+  size_t n = fread(text, 1, TEXT_MAX, f);
   fclose(f);
-  if (n == sizeof text) {
+  bool ok = n < TEXT_MAX;
+  if (!ok)
     snprintf(err, err_cap, "%s: larger than 1 MiB", path);
-    return false;
-  }
-  return scenario_parse(path, text, n, out, err, err_cap);
+  else
+    ok = scenario_parse(path, text, n, out, err, err_cap);
+  free(text);
+  return ok;
 }
 
 /* ---- writing one back (swarm scenarios are saved for replay) ---- */
