@@ -33,7 +33,10 @@ LIBS_FYAML := $(shell pkg-config --libs libfyaml 2>/dev/null)
 
 BROKER_SRC := $(sort $(shell find broker -name '*.c'))
 OS_SRC := $(sort $(filter-out os/main.c,$(wildcard os/*.c)))
-SIM_SRC := $(sort $(filter-out sim/main.c,$(wildcard sim/*.c)))
+# The simulator's library: the world, history and runner (sim/), the fault
+# grammar, timeline and swarm drawing (faults/), the report writer
+# (reports/); sim/main.c is sluice-sim's main.
+SIM_SRC := $(sort $(filter-out sim/main.c,$(wildcard sim/*.c faults/*.c reports/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 
@@ -108,7 +111,7 @@ lint:
 	@tools/lint.sh
 
 format:
-	clang-format -i $$(find broker os tests tools sim -name '*.[ch]' -not -name '*_gen.[ch]')
+	clang-format -i $$(find broker os tests tools sim faults reports -name '*.[ch]' -not -name '*_gen.[ch]')
 
 deps:
 	tools/deps.sh

@@ -11,7 +11,7 @@
  * Prints simulated and wall time and their ratio, events processed, the
  * trace hash (a run is a pure function of scenario, seed and code: the same
  * seed prints the same hash), and each checker's verdict with the first
- * violation. --swarm draws a scenario from each seed (sim/swarm.h) and
+ * violation. --swarm draws a scenario from each seed (faults/swarm.h) and
  * sweeps them, printing every failing seed with the command that replays it.
  * Exits 1 on a violation the scenario does not allow, 2 on a bad scenario
  * or one that cannot run yet. */
@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "faults/swarm.h"
 #include "sim/runner.h"
-#include "sim/swarm.h"
 
 static const char USAGE[] =
     "usage: sluice-sim --scenario FILE [--seed N] [--trace FILE] [--report DIR] [--verbose]\n"

@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "client/admin.h"
+#include "faults/timeline.h"
 #include "proto/errors.h"
 #include "server/node.h"
 #include "sim/runner_internal.h"

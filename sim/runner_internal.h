@@ -1,13 +1,13 @@
 /* The scenario runner's state, shared by runner.c (brokers, clients,
- * phases) and faults.c (the fault timeline). */
+ * phases) and faults/timeline.c (the fault timeline). */
 #ifndef SLUICE_SIM_RUNNER_INTERNAL_H
 #define SLUICE_SIM_RUNNER_INTERNAL_H
 
 #include "client/consumer.h"
 #include "client/kclient.h"
 #include "client/producer.h"
+#include "reports/report.h"
 #include "sim/prng.h"
-#include "sim/report.h"
 #include "sim/runner.h"
 #include "sim/world.h"
 
@@ -72,7 +72,5 @@ void broker_shutdown(struct runner *r, int index);
 void broker_restart(struct runner *r, int index);
 /* The broker index of a node; -1 for a client host. */
 int broker_index(const struct runner *r, const struct sim_node *n);
-/* Applies one fault of the timeline, its targets resolved now. */
-void fault_apply(struct runner *r, const struct fault *f);
 
 #endif

@@ -43,7 +43,7 @@ for f in scenarios/*.yaml; do
 done
 
 # A swarm sweep: each seed draws its own topology, workload and fault mix
-# (sim/swarm.h); every run must pass, and one seed run twice must print the
+# (faults/swarm.h); every run must pass, and one seed run twice must print the
 # same trace hash.
 SWARM=${SIM_SWARM_SEEDS:-1..100}
 out=$($SIM --swarm --seeds "$SWARM" --jobs "$(nproc)" 2>/dev/null); rc=$?
