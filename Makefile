@@ -76,6 +76,12 @@ $(BUILD)/sluice-sim: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
 canary:
 	$(MAKE) BUILD=build-canary CFLAGS=-DSLUICE_CANARY_ACK_BEFORE_FSYNC build-canary/sluice-sim
 
+# The planted assertion: an ASSERT(false) in the Metadata handler; the
+# simulator's crash report must name its file and line, the seed and the
+# replay command.
+planted:
+	$(MAKE) BUILD=build-planted CFLAGS=-DSLUICE_PLANTED_ASSERT build-planted/sluice-sim
+
 
 bin/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p bin
@@ -95,7 +101,7 @@ bin/%: tests/tools/%.c $(BUILD)/libbroker.a
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
-test: all $(UNIT_BIN) canary
+test: all $(UNIT_BIN) canary planted
 	@tests/run-all.sh $(BUILD) $(UNIT_BIN)
 
 # Unit tests, and the integration suite against a broker built the same way,
@@ -136,7 +142,7 @@ bench: all
 	@bench/run.sh
 
 clean:
-	rm -rf build build-asan build-canary bin
+	rm -rf build build-asan build-canary build-planted bin
 
-.PHONY: all unit test asan lint format deps proto sim swarm canary bench clean
+.PHONY: all unit test asan lint format deps proto sim swarm canary planted bench clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
