@@ -33,7 +33,10 @@ LIBS_FYAML := $(shell pkg-config --libs libfyaml 2>/dev/null)
 
 BROKER_SRC := $(sort $(shell find broker -name '*.c'))
 OS_SRC := $(sort $(filter-out os/main.c,$(wildcard os/*.c)))
-SIM_SRC := $(sort $(filter-out sim/main.c,$(wildcard sim/*.c)))
+# The simulator's library: the world, history and runner (sim/), the fault
+# grammar, timeline and swarm drawing (faults/), the report writer
+# (reports/); sim/main.c is sluice-sim's main.
+SIM_SRC := $(sort $(filter-out sim/main.c,$(wildcard sim/*.c faults/*.c reports/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 
@@ -73,6 +76,12 @@ $(BUILD)/sluice-sim: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
 canary:
 	$(MAKE) BUILD=build-canary CFLAGS=-DSLUICE_CANARY_ACK_BEFORE_FSYNC build-canary/sluice-sim
 
+# The planted assertion: an ASSERT(false) in the Metadata handler; the
+# simulator's crash report must name its file and line, the seed and the
+# replay command.
+planted:
+	$(MAKE) BUILD=build-planted CFLAGS=-DSLUICE_PLANTED_ASSERT build-planted/sluice-sim
+
 
 bin/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p bin
@@ -92,7 +101,7 @@ bin/%: tests/tools/%.c $(BUILD)/libbroker.a
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
-test: all $(UNIT_BIN) canary
+test: all $(UNIT_BIN) canary planted
 	@tests/run-all.sh $(BUILD) $(UNIT_BIN)
 
 # Unit tests, and the integration suite against a broker built the same way,
@@ -108,7 +117,7 @@ lint:
 	@tools/lint.sh
 
 format:
-	clang-format -i $$(find broker os tests tools sim -name '*.[ch]' -not -name '*_gen.[ch]')
+	clang-format -i $$(find broker os tests tools sim faults reports -name '*.[ch]' -not -name '*_gen.[ch]')
 
 deps:
 	tools/deps.sh
@@ -133,7 +142,7 @@ bench: all
 	@bench/run.sh
 
 clean:
-	rm -rf build build-asan build-canary bin
+	rm -rf build build-asan build-canary build-planted bin
 
-.PHONY: all unit test asan lint format deps proto sim swarm canary bench clean
+.PHONY: all unit test asan lint format deps proto sim swarm canary planted bench clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

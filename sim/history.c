@@ -132,7 +132,10 @@ static void check_offsets(const struct history *h, struct value_state *vs,
 static void check_order(const struct history *h, const struct offset_map *maps,
                         struct checkers *c) {
   enum { CLIENTS_MAX = 256 };
-  static int64_t last_ack[CLIENTS_MAX][PARTITIONS_MAX], last_poll[CLIENTS_MAX][PARTITIONS_MAX];
+  /* The last offset acknowledged to and read by each (client, stream). */
+  int64_t(*last_ack)[PARTITIONS_MAX] = malloc(CLIENTS_MAX * sizeof *last_ack);
+  int64_t(*last_poll)[PARTITIONS_MAX] = malloc(CLIENTS_MAX * sizeof *last_poll);
+  ASSERT(last_ack != NULL && last_poll != NULL);
   for (int i = 0; i < CLIENTS_MAX; i++)
     for (int j = 0; j < PARTITIONS_MAX; j++) last_ack[i][j] = last_poll[i][j] = -1;
   char b[32];
@@ -168,6 +171,8 @@ static void check_order(const struct history *h, const struct offset_map *maps,
       *last = e->offset;
     }
   }
+  free(last_ack);
+  free(last_poll);
 }
 
 static void check_values(const struct history *h, const struct value_state *vs, uint64_t n,
@@ -212,8 +217,7 @@ static void stretch(uint64_t from_ns, uint64_t to_ns, int32_t client, struct his
 }
 
 struct history_wait history_unavailability(const struct history *h, uint64_t end_ns) {
-  static struct waiting by_client[PRODUCERS_MAX];
-  memset(by_client, 0, sizeof by_client);
+  struct waiting by_client[PRODUCERS_MAX] = {{0}}; /* 4 KiB */
   struct history_wait w = {0};
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];

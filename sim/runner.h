@@ -11,10 +11,16 @@
 #include "sim/history.h"
 #include "sim/scenario.h"
 
+struct sim_world;
+
 struct run_options {
   bool verbose;           /* log lines to stderr */
   FILE *trace;            /* every log line, fault and client event; NULL: none */
   const char *report_dir; /* history, timeline and charts' data; NULL: none */
+  /* Holds the run's world while it exists (NULL before and after), for a
+   * crash report to read the virtual time (sim/crash.h); NULL: not kept.
+   * The run never reads it back. */
+  struct sim_world **world_slot;
 };
 
 struct run_report {

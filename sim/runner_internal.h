@@ -1,13 +1,13 @@
 /* The scenario runner's state, shared by runner.c (brokers, clients,
- * phases) and faults.c (the fault timeline). */
+ * phases) and faults/timeline.c (the fault timeline). */
 #ifndef SLUICE_SIM_RUNNER_INTERNAL_H
 #define SLUICE_SIM_RUNNER_INTERNAL_H
 
 #include "client/consumer.h"
 #include "client/kclient.h"
 #include "client/producer.h"
+#include "reports/report.h"
 #include "sim/prng.h"
-#include "sim/report.h"
 #include "sim/runner.h"
 #include "sim/world.h"
 
@@ -43,6 +43,8 @@ struct runner {
   struct report_fault applied[SCENARIO_FAULTS_MAX + 1];
   int applied_count;
   uint64_t next_value;
+  char *value; /* the value being sent: value_cap bytes */
+  size_t value_cap;
   bool producing;
   uint64_t sent, acked, failed, polled;
 };
@@ -60,6 +62,7 @@ struct client {
   struct kconsumer consumer;                       /* every partition of every topic */
   int topics_ready;                                /* created (or found) in order */
   bool create_in_flight;
+  bool metadata_requested; /* the planted-assertion build only (runner.c) */
   bool consuming;
   double send_credit;
   uint64_t next_stream; /* round robin over every partition of every topic */
@@ -71,7 +74,5 @@ void broker_shutdown(struct runner *r, int index);
 void broker_restart(struct runner *r, int index);
 /* The broker index of a node; -1 for a client host. */
 int broker_index(const struct runner *r, const struct sim_node *n);
-/* Applies one fault of the timeline, its targets resolved now. */
-void fault_apply(struct runner *r, const struct fault *f);
 
 #endif

@@ -43,7 +43,7 @@ for f in scenarios/*.yaml; do
 done
 
 # A swarm sweep: each seed draws its own topology, workload and fault mix
-# (sim/swarm.h); every run must pass, and one seed run twice must print the
+# (faults/swarm.h); every run must pass, and one seed run twice must print the
 # same trace hash.
 SWARM=${SIM_SWARM_SEEDS:-1..100}
 out=$($SIM --swarm --seeds "$SWARM" --jobs "$(nproc)" 2>/dev/null); rc=$?
@@ -68,6 +68,27 @@ if [ -n "${CANARY_SIM:-}" ]; then
     echo "sim canary (ack before fsync): caught"; passed=$((passed + 1))
   else
     echo "sim canary (ack before fsync): NOT caught (exit $rc)"; echo "$out" | tail -12
+    failed=$((failed + 1))
+  fi
+fi
+# The planted assertion: a build with ASSERT(false) in the Metadata handler
+# must say where it failed (file and line), which run it was (seed, virtual
+# time) and how to replay it: for a scenario, and for each seed of a sweep.
+if [ -n "${PLANTED_SIM:-}" ]; then
+  out=$($PLANTED_SIM --scenario scenarios/crash-restart.yaml --seed 7 2>&1); rc=$?
+  sweep=$($PLANTED_SIM --swarm --seeds 1..2 --jobs 2 2>/dev/null)
+  at='broker/server/api_metadata\.c:[0-9]+'
+  if [ $rc -ne 0 ] && grep -qE "^sluice-sim: assertion failed at $at: " <<< "$out" &&
+    grep -qE "^scenario scenarios/crash-restart.yaml, seed 7, virtual time [0-9.]+ s$" <<< "$out" &&
+    grep -qx "replay: bin/sluice-sim --scenario scenarios/crash-restart.yaml --seed 7" <<< "$out" &&
+    [ "$(grep -cE "^  sluice-sim: assertion failed at $at: " <<< "$sweep")" -eq 2 ] &&
+    grep -qx "  replay: bin/sluice-sim --swarm --seeds 2..2" <<< "$sweep"; then
+    echo "sim planted assertion: reported at $(grep -oE "$at" <<< "$out" | head -1)" \
+      "with seed and replay, also per swarm seed"
+    passed=$((passed + 1))
+  else
+    echo "sim planted assertion: NOT reported as expected (exit $rc)"
+    echo "$out" | tail -5; echo "$sweep" | tail -8
     failed=$((failed + 1))
   fi
 fi

@@ -6,7 +6,9 @@
 _Noreturn void sl_panic(const char *file, int line, const char *what);
 
 /* The world may install a hook that reports the failure (stderr, the sim's
- * trace) before the process aborts. */
+ * crash report) before the process aborts. The one mutable global in
+ * broker/ (tools/lint.sh allows it by name): the world sets it once at
+ * start, before any node runs, and nothing in broker/ reads it otherwise. */
 extern void (*sl_panic_hook)(const char *file, int line, const char *what);
 
 #define ASSERT(cond)                                                                           \

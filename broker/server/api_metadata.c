@@ -3,6 +3,7 @@
  * created when both the request and auto.create.topics.enable allow it. */
 #include <string.h>
 
+#include "base/assert.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/handlers.h"
@@ -62,6 +63,9 @@ static struct topic *lookup_or_create(struct request *req, struct kstr name, boo
 }
 
 bool handle_metadata(struct request *req) {
+#ifdef SLUICE_PLANTED_ASSERT /* make planted: sluice-sim must report where this fails */
+  ASSERT(false);
+#endif
   struct node *node = req->node;
   struct metadata_request m;
   if (!metadata_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "faults/swarm.h"
 #include "sim/scenario.h"
-#include "sim/swarm.h"
 #include "testing.h"
 
 static const char good[] = "name: crash-restart\n"

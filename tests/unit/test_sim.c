@@ -1,5 +1,6 @@
 /* The simulated world: its disk and network models, and the real node with
  * the project's client library running inside it, deterministically. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include "client/producer.h"
 #include "proto/errors.h"
 #include "server/node.h"
+#include "sim/crash.h"
 #include "sim/world.h"
 #include "testing.h"
 
@@ -297,6 +299,44 @@ START_TEST(power_loss_keeps_every_fsynced_ack) {
 }
 END_TEST
 
+/* ---- the crash report ---- */
+
+START_TEST(crash_report_names_the_run_and_its_replay) {
+  struct sim_crash_context c;
+  crash_context_init(&c, 2);
+  char out[CRASH_BLOCK_BYTES];
+  /* Before a run: the headline alone. */
+  crash_format(&c, "assertion failed at a.c:1: x", out, sizeof out);
+  ck_assert_str_eq(out, "sluice-sim: assertion failed at a.c:1: x\n");
+  /* A scenario file's run, its world at 12.345678901 s. */
+  struct sim_world *w = sim_world_create(1);
+  sim_run_until(w, 12345678901u); /* the clock reads this even with nothing to run */
+  crash_context_set(&c, "scenarios/crash-restart.yaml", 7, false);
+  c.world = w;
+  crash_format(&c, "assertion failed at broker/server/api_produce.c:123: cond", out,
+               sizeof out);
+  ck_assert_str_eq(out,
+                   "sluice-sim: assertion failed at broker/server/api_produce.c:123: cond\n"
+                   "scenario scenarios/crash-restart.yaml, seed 7, virtual time 12.345678 s\n"
+                   "replay: bin/sluice-sim --scenario scenarios/crash-restart.yaml --seed 7\n");
+  /* A swarm seed, after its world is gone; a signal. */
+  crash_context_set(&c, "swarm-9", 9, true);
+  c.world = NULL;
+  char headline[64];
+  crash_signal_headline(SIGSEGV, headline, sizeof headline);
+  crash_format(&c, headline, out, sizeof out);
+  ck_assert_str_eq(out, "sluice-sim: signal SIGSEGV (invalid memory access)\n"
+                        "scenario swarm-9, seed 9\n"
+                        "replay: bin/sluice-sim --swarm --seeds 9..9\n");
+  /* Cut to the buffer, never past it. */
+  ck_assert_uint_eq(crash_format(&c, headline, out, 12), 11);
+  ck_assert_str_eq(out, "sluice-sim:");
+  crash_signal_headline(77, headline, sizeof headline);
+  ck_assert_str_eq(headline, "signal 77");
+  sim_world_destroy(w);
+}
+END_TEST
+
 static Suite *sim_suite(void) {
   Suite *s = suite_create("sim");
   TCase *tc = tcase_create("core");
@@ -306,6 +346,7 @@ static Suite *sim_suite(void) {
   tcase_add_test(tc, broker_and_client_run_deterministically);
   tcase_add_test(tc, power_loss_keeps_every_fsynced_ack);
   tcase_add_test(tc, power_loss_without_fsync_can_lose_acks);
+  tcase_add_test(tc, crash_report_names_the_run_and_its_replay);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,4 +1,4 @@
-#include "sim/report.h"
+#include "reports/report.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * draws its own scenario, so that a sweep over many seeds tries many
  * topologies, workloads and fault mixes, each of which leaves some faults
  * out entirely. The scenario is a pure function of the seed. */
-#ifndef SLUICE_SIM_SWARM_H
-#define SLUICE_SIM_SWARM_H
+#ifndef SLUICE_FAULTS_SWARM_H
+#define SLUICE_FAULTS_SWARM_H
 
 #include <stdint.h>
 

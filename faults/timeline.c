@@ -1,5 +1,7 @@
 /* The fault timeline: each fault's targets resolved when it fires, then
  * the process, network, clock or disk fault applied (docs/scenarios.md). */
+#include "faults/timeline.h"
+
 #include <stdio.h>
 #include <string.h>
 

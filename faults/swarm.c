@@ -1,4 +1,4 @@
-#include "sim/swarm.h"
+#include "faults/swarm.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,8 +4,8 @@
  * each fault fired), summary.txt (the verdicts and each node's disk and
  * network counters) and plot.gp, a gnuplot
  * script drawing timeline.png with the faults marked. */
-#ifndef SLUICE_SIM_REPORT_H
-#define SLUICE_SIM_REPORT_H
+#ifndef SLUICE_REPORTS_REPORT_H
+#define SLUICE_REPORTS_REPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,0 +1,89 @@
+/* The fault grammar: what a scenario's faults: section can say (the actions,
+ * their targets, amounts and durations: docs/scenarios.md), how it is read
+ * and checked (for sim/scenario.c's parser) and written back as YAML (swarm
+ * scenarios are saved for replay). faults/timeline.c applies them. */
+#ifndef SLUICE_FAULTS_GRAMMAR_H
+#define SLUICE_FAULTS_GRAMMAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { FAULT_TOPIC_BYTES = 128 };
+
+enum fault_action {
+  FAULT_KILL,     /* power loss: unsynced data is lost */
+  FAULT_SHUTDOWN, /* clean shutdown */
+  FAULT_RESTART,
+  FAULT_PAUSE, /* the process stops (SIGSTOP, a GC pause); its clock runs on */
+  FAULT_RESUME,
+  FAULT_PARTITION,         /* both ways: target from peer (no peer: from everyone) */
+  FAULT_PARTITION_ONE_WAY, /* frames from target to peer (or everyone) are held */
+  FAULT_BRIDGE,            /* target reaches both halves of the others; they not each other */
+  FAULT_HEAL,              /* heal every partition and clog */
+  FAULT_CLOG,              /* target <-> peer (or everyone) stall for `for` */
+  FAULT_LATENCY_SPIKE,     /* + amount latency to and from target for `for` */
+  FAULT_RESET,             /* reset target's connections (to peer, or all) */
+  FAULT_CLOCK_JUMP,        /* wall clock jumps by amount (ms, signed) */
+  FAULT_CLOCK_DRIFT,       /* clocks run at 1 + amount/10^6 the real rate */
+  FAULT_DISK_FULL,         /* capacity = bytes used now */
+  FAULT_DISK_FREE,         /* capacity unlimited again */
+  FAULT_DISK_SLOW,         /* fsync latency x amount */
+  FAULT_DISK_CORRUPT,      /* flip a bit at rest in the target's newest segment */
+  FAULT_DISK_CORRUPT_READ, /* the next read of that spot returns a flipped bit */
+  FAULT_DISK_EIO,          /* the next `amount` writes fail */
+  FAULT_FSYNC_EIO,         /* the next `amount` fsyncs fail */
+  FAULT_DISK_LOSS,         /* power loss and an empty disk (a replaced machine) */
+  FAULT_ACTION_COUNT,
+};
+
+/* Targets resolve when the fault fires. */
+enum fault_target_kind {
+  TARGET_NONE,       /* heal; a missing peer: everyone */
+  TARGET_NODE,       /* node N */
+  TARGET_LEADER,     /* leader(topic,partition) */
+  TARGET_CONTROLLER, /* the active controller */
+  TARGET_RANDOM,     /* a node drawn from the seed */
+  TARGET_CLIENT,     /* client N: a producer or consumer host */
+};
+
+struct fault_target {
+  enum fault_target_kind kind;
+  int32_t id;                    /* node or client number */
+  char topic[FAULT_TOPIC_BYTES]; /* leader(topic, partition) */
+  int32_t partition;
+};
+
+struct fault {
+  int64_t at_ms;
+  enum fault_action action;
+  struct fault_target target;
+  struct fault_target peer;
+  int64_t amount; /* ms, factor, count or ppm, per action */
+  int64_t for_ms; /* clog, latency-spike */
+  int line;
+};
+
+const char *fault_action_name(enum fault_action action);
+/* "node 2", "client 1", "leader(t,0)", "controller", "random", "everyone". */
+void fault_target_text(const struct fault_target *t, char *out, size_t cap);
+/* Whether an action acts on a broker process (kill, restart, disk...), so
+ * its target must be a broker, not a client. */
+bool fault_needs_broker(enum fault_action action);
+
+struct fy_node;
+struct scenario;
+struct yaml_out;
+struct yaml_parser;
+
+/* The faults: list (a field reader of the scenario's top level): each
+ * fault's keys, what its action needs, and time order. */
+bool faults_parse(struct yaml_parser *p, struct scenario *s, struct fy_node *key,
+                  struct fy_node *value);
+/* Once the whole scenario is read: every target exists, a peer is not the
+ * target, no fault comes after the end of the run. */
+bool faults_validate(struct yaml_parser *p, const struct scenario *s);
+/* One fault as an item of the faults: list. */
+void fault_write(struct yaml_out *o, const struct fault *f);
+
+#endif
