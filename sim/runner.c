@@ -219,39 +219,11 @@ static void send_some(struct client *c) {
   }
 }
 
-/* The planted-assertion build (make planted) has an ASSERT(false) at the
- * top of the Metadata handler, to show that a crash in a handler says where
- * it happened. The simulated clients know their partitions from the
- * scenario and never ask for Metadata, so in that build the first client
- * asks once when connected. No other build sends it: trace hashes stay. */
-#ifdef SLUICE_PLANTED_ASSERT
-static const bool planted_metadata_request = true;
-#else
-static const bool planted_metadata_request = false;
-#endif
-
-static void encode_metadata(struct wr *w, int16_t version, const void *msg) {
-  metadata_request_encode(w, version, msg);
-}
-
-static void on_metadata(void *ctx, int err, struct rd *body, struct arena *arena) {
-  (void)ctx, (void)err, (void)body, (void)arena;
-}
-
-static void metadata_request_once(struct client *c) {
-  if (c->number != 1 || c->metadata_requested || !kconn_connected(c->conn)) return;
-  struct metadata_request m;
-  metadata_request_init(&m);
-  m.topics_count = -1; /* every topic */
-  c->metadata_requested =
-      kconn_send(c->conn, API_METADATA, 12, encode_metadata, &m, on_metadata, NULL) == 0;
-}
 
 static void client_tick(void *ctx) {
   struct client *c = ctx;
   const struct scenario *sc = c->r->sc;
   struct env *env = sim_node_env(c->node);
-  if (planted_metadata_request) metadata_request_once(c);
   if (c->topics_ready < sc->topic_count) {
     const struct scenario_topic *t = &sc->topics[c->topics_ready];
     if (!kconn_connected(c->conn))

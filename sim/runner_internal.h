@@ -62,7 +62,6 @@ struct client {
   struct kconsumer consumer;                       /* every partition of every topic */
   int topics_ready;                                /* created (or found) in order */
   bool create_in_flight;
-  bool metadata_requested; /* the planted-assertion build only (runner.c) */
   bool consuming;
   double send_credit;
   uint64_t next_stream; /* round robin over every partition of every topic */

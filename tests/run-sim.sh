@@ -71,13 +71,13 @@ if [ -n "${CANARY_SIM:-}" ]; then
     failed=$((failed + 1))
   fi
 fi
-# The planted assertion: a build with ASSERT(false) in the Metadata handler
+# The planted assertion: a build with ASSERT(false) in the Produce handler
 # must say where it failed (file and line), which run it was (seed, virtual
 # time) and how to replay it: for a scenario, and for each seed of a sweep.
 if [ -n "${PLANTED_SIM:-}" ]; then
   out=$($PLANTED_SIM --scenario scenarios/crash-restart.yaml --seed 7 2>&1); rc=$?
   sweep=$($PLANTED_SIM --swarm --seeds 1..2 --jobs 2 2>/dev/null)
-  at='broker/server/api_metadata\.c:[0-9]+'
+  at='broker/server/api_produce\.c:[0-9]+'
   if [ $rc -ne 0 ] && grep -qE "^sluice-sim: assertion failed at $at: " <<< "$out" &&
     grep -qE "^scenario scenarios/crash-restart.yaml, seed 7, virtual time [0-9.]+ s$" <<< "$out" &&
     grep -qx "replay: bin/sluice-sim --scenario scenarios/crash-restart.yaml --seed 7" <<< "$out" &&

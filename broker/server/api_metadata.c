@@ -63,9 +63,6 @@ static struct topic *lookup_or_create(struct request *req, struct kstr name, boo
 }
 
 bool handle_metadata(struct request *req) {
-#ifdef SLUICE_PLANTED_ASSERT /* make planted: sluice-sim must report where this fails */
-  ASSERT(false);
-#endif
   struct node *node = req->node;
   struct metadata_request m;
   if (!metadata_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;

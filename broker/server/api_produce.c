@@ -141,6 +141,9 @@ static void produce_flushed(void *ctx, int err) {
 }
 
 bool handle_produce(struct request *req) {
+#ifdef SLUICE_PLANTED_ASSERT /* make planted: sluice-sim must report where this fails */
+  ASSERT(false);
+#endif
   struct produce_request m;
   if (!produce_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
   struct produce_wait *wait = arena_alloc(&req->arena, sizeof *wait);
