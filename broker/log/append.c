@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "base/assert.h"
-#include "log/bytes.h"
+#include "base/endian.h"
 #include "log/log_internal.h"
 
 struct append_shape {

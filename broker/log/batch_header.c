@@ -4,7 +4,7 @@
 
 #include "base/assert.h"
 #include "base/crc32c.h"
-#include "log/bytes.h"
+#include "base/endian.h"
 
 void batch_header_parse(const uint8_t *p, struct batch_header *h) {
   ASSERT(p != NULL && h != NULL);

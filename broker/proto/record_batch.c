@@ -11,6 +11,7 @@
 
 #include "base/assert.h"
 #include "base/crc32c.h"
+#include "base/endian.h"
 #include "proto/compress.h"
 #include "proto/errors.h"
 
@@ -30,16 +31,6 @@ enum {
   RB_NONE = -1,
 };
 
-static uint64_t get_be(const uint8_t *p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; i++) v = v << 8 | p[i];
-  return v;
-}
-
-static void put_be(uint8_t *p, uint64_t v, int n) {
-  for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-
 /* Deltas come from the wire: adding them must not be undefined behaviour. */
 static int64_t add_wrapping(int64_t a, int64_t b) {
   return (int64_t)((uint64_t)a + (uint64_t)b);
@@ -52,19 +43,19 @@ bool rb_header_read(const uint8_t *p, size_t len, struct rb_header *h) {
   ASSERT(h != NULL);
   if (len < RB_HEADER_BYTES) return false;
   ASSERT(p != NULL);
-  h->base_offset = (int64_t)get_be(p + RB_OFF_BASE_OFFSET, 8);
-  h->length = (int32_t)get_be(p + RB_OFF_LENGTH, 4);
-  h->leader_epoch = (int32_t)get_be(p + RB_OFF_LEADER_EPOCH, 4);
+  h->base_offset = (int64_t)be64_get(p + RB_OFF_BASE_OFFSET);
+  h->length = (int32_t)be32_get(p + RB_OFF_LENGTH);
+  h->leader_epoch = (int32_t)be32_get(p + RB_OFF_LEADER_EPOCH);
   h->magic = (int8_t)p[RB_OFF_MAGIC];
-  h->crc = (uint32_t)get_be(p + RB_OFF_CRC, 4);
-  h->attributes = (int16_t)get_be(p + RB_OFF_ATTRIBUTES, 2);
-  h->last_offset_delta = (int32_t)get_be(p + RB_OFF_LAST_OFFSET_DELTA, 4);
-  h->base_timestamp = (int64_t)get_be(p + RB_OFF_BASE_TIMESTAMP, 8);
-  h->max_timestamp = (int64_t)get_be(p + RB_OFF_MAX_TIMESTAMP, 8);
-  h->producer_id = (int64_t)get_be(p + RB_OFF_PRODUCER_ID, 8);
-  h->producer_epoch = (int16_t)get_be(p + RB_OFF_PRODUCER_EPOCH, 2);
-  h->base_sequence = (int32_t)get_be(p + RB_OFF_BASE_SEQUENCE, 4);
-  h->record_count = (int32_t)get_be(p + RB_OFF_RECORD_COUNT, 4);
+  h->crc = be32_get(p + RB_OFF_CRC);
+  h->attributes = (int16_t)be16_get(p + RB_OFF_ATTRIBUTES);
+  h->last_offset_delta = (int32_t)be32_get(p + RB_OFF_LAST_OFFSET_DELTA);
+  h->base_timestamp = (int64_t)be64_get(p + RB_OFF_BASE_TIMESTAMP);
+  h->max_timestamp = (int64_t)be64_get(p + RB_OFF_MAX_TIMESTAMP);
+  h->producer_id = (int64_t)be64_get(p + RB_OFF_PRODUCER_ID);
+  h->producer_epoch = (int16_t)be16_get(p + RB_OFF_PRODUCER_EPOCH);
+  h->base_sequence = (int32_t)be32_get(p + RB_OFF_BASE_SEQUENCE);
+  h->record_count = (int32_t)be32_get(p + RB_OFF_RECORD_COUNT);
   return true;
 }
 
@@ -72,7 +63,7 @@ bool rb_header_read(const uint8_t *p, size_t len, struct rb_header *h) {
  * the header and the whole batch is within len; else 0. */
 static size_t frame_size(const uint8_t *p, size_t len) {
   if (len < RB_HEADER_BYTES) return 0;
-  int32_t length = (int32_t)get_be(p + RB_OFF_LENGTH, 4);
+  int32_t length = (int32_t)be32_get(p + RB_OFF_LENGTH);
   if (length < RB_LENGTH_MIN || (size_t)length > len - RB_LOG_OVERHEAD) return 0;
   size_t size = RB_LOG_OVERHEAD + (size_t)length;
   ASSERT(size >= RB_HEADER_BYTES && size <= len);
@@ -84,7 +75,7 @@ static size_t frame_size(const uint8_t *p, size_t len) {
 static bool crc_ok(const uint8_t *p, size_t size) {
   ASSERT(size >= RB_HEADER_BYTES);
   uint32_t crc = crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES);
-  return crc == (uint32_t)get_be(p + RB_OFF_CRC, 4);
+  return crc == be32_get(p + RB_OFF_CRC);
 }
 
 size_t rb_check_one(const uint8_t *p, size_t len) {
@@ -96,8 +87,8 @@ size_t rb_check_one(const uint8_t *p, size_t len) {
 void rb_patch(uint8_t *batch, int64_t base_offset, int32_t leader_epoch) {
   ASSERT(batch[RB_OFF_MAGIC] == RB_MAGIC);
   ASSERT(base_offset >= 0);
-  put_be(batch + RB_OFF_BASE_OFFSET, (uint64_t)base_offset, 8);
-  put_be(batch + RB_OFF_LEADER_EPOCH, (uint32_t)leader_epoch, 4);
+  be64_put(batch + RB_OFF_BASE_OFFSET, (uint64_t)base_offset);
+  be32_put(batch + RB_OFF_LEADER_EPOCH, (uint32_t)leader_epoch);
 }
 
 /* ---- reading records ---- */
@@ -399,19 +390,19 @@ static void header_put(uint8_t *p, const struct rb_builder *b, enum rb_codec cod
   ASSERT(size >= RB_HEADER_BYTES && size - RB_LOG_OVERHEAD <= INT32_MAX);
   ASSERT((unsigned)codec <= RB_CODEC_ZSTD);
   uint16_t attributes = (uint16_t)((b->attributes & ~RB_ATTR_COMPRESSION_MASK) | codec);
-  put_be(p + RB_OFF_BASE_OFFSET, (uint64_t)b->base_offset, 8);
-  put_be(p + RB_OFF_LENGTH, size - RB_LOG_OVERHEAD, 4);
-  put_be(p + RB_OFF_LEADER_EPOCH, (uint32_t)b->leader_epoch, 4);
+  be64_put(p + RB_OFF_BASE_OFFSET, (uint64_t)b->base_offset);
+  be32_put(p + RB_OFF_LENGTH, (uint32_t)(size - RB_LOG_OVERHEAD));
+  be32_put(p + RB_OFF_LEADER_EPOCH, (uint32_t)b->leader_epoch);
   p[RB_OFF_MAGIC] = RB_MAGIC;
-  put_be(p + RB_OFF_ATTRIBUTES, attributes, 2);
-  put_be(p + RB_OFF_LAST_OFFSET_DELTA, (uint32_t)b->last_offset_delta, 4);
-  put_be(p + RB_OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp, 8);
-  put_be(p + RB_OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp, 8);
-  put_be(p + RB_OFF_PRODUCER_ID, (uint64_t)b->producer_id, 8);
-  put_be(p + RB_OFF_PRODUCER_EPOCH, (uint16_t)b->producer_epoch, 2);
-  put_be(p + RB_OFF_BASE_SEQUENCE, (uint32_t)b->base_sequence, 4);
-  put_be(p + RB_OFF_RECORD_COUNT, (uint32_t)b->count, 4);
-  put_be(p + RB_OFF_CRC, crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES), 4);
+  be16_put(p + RB_OFF_ATTRIBUTES, attributes);
+  be32_put(p + RB_OFF_LAST_OFFSET_DELTA, (uint32_t)b->last_offset_delta);
+  be64_put(p + RB_OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp);
+  be64_put(p + RB_OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp);
+  be64_put(p + RB_OFF_PRODUCER_ID, (uint64_t)b->producer_id);
+  be16_put(p + RB_OFF_PRODUCER_EPOCH, (uint16_t)b->producer_epoch);
+  be32_put(p + RB_OFF_BASE_SEQUENCE, (uint32_t)b->base_sequence);
+  be32_put(p + RB_OFF_RECORD_COUNT, (uint32_t)b->count);
+  be32_put(p + RB_OFF_CRC, crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES));
 }
 
 static int builder_finish(struct rb_builder *b, enum rb_codec codec, struct buf *out) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/endian.h"
 #include "proto/batch_format.h"
 #include "proto/compress.h"
 #include "proto/errors.h"
@@ -35,14 +36,10 @@ struct produce_flush {
   struct produce_response_partition_produce_response *pr;
 };
 
-static uint32_t be32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Kafka checks each batch against the topic's max.message.bytes. */
 static bool batches_fit(const uint8_t *data, size_t len, int64_t max_bytes) {
   for (size_t at = 0; at + RB_LOG_OVERHEAD <= len;) {
-    size_t size = RB_LOG_OVERHEAD + be32(data + at + RB_OFF_LENGTH);
+    size_t size = RB_LOG_OVERHEAD + be32_get(data + at + RB_OFF_LENGTH);
     if ((int64_t)size > max_bytes) return false;
     at += size;
   }
@@ -60,7 +57,7 @@ static int target_codec(const struct topic *t) {
 static int recompress_all(const uint8_t *data, size_t len, enum rb_codec codec,
                           struct buf *out) {
   for (size_t at = 0; at < len;) {
-    size_t size = RB_LOG_OVERHEAD + be32(data + at + RB_OFF_LENGTH);
+    size_t size = RB_LOG_OVERHEAD + be32_get(data + at + RB_OFF_LENGTH);
     ASSERT(at + size <= len); /* rb_validate checked the framing */
     int rc = rb_recompress(data + at, size, codec, RECOMPRESS_BYTES_MAX, out);
     if (rc != KERR_NONE) return rc;
