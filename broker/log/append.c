@@ -21,15 +21,14 @@ static int append_shape(const uint8_t *batches, size_t len, struct append_shape 
   size_t pos = 0;
   /* Each batch is at least RB_HEADER_BYTES long. */
   for (size_t i = 0; pos < len && i <= len / RB_HEADER_BYTES; i++) {
-    if (len - pos < RB_HEADER_BYTES) return ENV_EINVAL;
-    struct batch_header h;
-    batch_header_parse(batches + pos, &h);
+    struct rb_header h;
+    size_t size = rb_frame(batches + pos, len - pos, &h);
     h.base_offset = 0; /* the producer's value is ours to replace */
-    if (!batch_header_valid(&h) || batch_header_size(&h) > len - pos) return ENV_EINVAL;
+    if (size == 0 || !rb_header_valid(&h)) return ENV_EINVAL;
     shape->batch_count++;
     shape->offset_span += (int64_t)h.last_offset_delta + 1;
     if (h.max_timestamp > shape->max_timestamp) shape->max_timestamp = h.max_timestamp;
-    pos += batch_header_size(&h);
+    pos += size;
   }
   ASSERT(pos <= len);
   return pos == len && shape->batch_count > 0 ? 0 : ENV_EINVAL;
@@ -66,12 +65,12 @@ static void assign_offsets(struct plog *log, struct segment *s, uint8_t *batches
   for (size_t i = 0; at < len && i <= len / RB_HEADER_BYTES; i++) {
     be64_put(batches + at + RB_OFF_BASE_OFFSET, (uint64_t)s->next_offset);
     be32_put(batches + at + RB_OFF_LEADER_EPOCH, (uint32_t)leader_epoch);
-    struct batch_header h;
-    batch_header_parse(batches + at, &h);
-    ASSERT(batch_header_valid(&h));
+    struct rb_header h;
+    bool whole = rb_header_read(batches + at, len - at, &h);
+    ASSERT(whole && rb_header_valid(&h));
     segment_note_batch(s, log->cfg.index_interval_bytes, &h, pos);
-    pos += batch_header_size(&h);
-    at += batch_header_size(&h);
+    pos += rb_header_size(&h);
+    at += rb_header_size(&h);
   }
   ASSERT(at == len);
 }

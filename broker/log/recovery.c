@@ -172,7 +172,7 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
   ASSERT(scratch != NULL);
   struct header_cursor c;
   header_cursor_init(&c, env, s->log_file, (uint64_t)end);
-  struct batch_header h;
+  struct rb_header h;
   uint64_t pos = 0;
   int rc = 0;
   const char *reason = NULL;
@@ -183,7 +183,7 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
       break;
     }
     bool fits = status == HC_OK && segment_batch_fits(s, &h, pos);
-    bool below = fits && batch_header_last_offset(&h) < limit_offset;
+    bool below = fits && rb_header_last_offset(&h) < limit_offset;
     int crc_ok =
         below ? batch_crc_check(env, s->log_file, pos, &h, scratch, RECOVERY_SCRATCH_BYTES) : 0;
     if (crc_ok < 0) {
@@ -195,7 +195,7 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
       break;
     }
     segment_note_batch(s, log->cfg.index_interval_bytes, &h, pos);
-    pos += batch_header_size(&h);
+    pos += rb_header_size(&h);
   }
   free(scratch);
   if (rc != 0) return rc;

@@ -107,11 +107,11 @@ static int32_t rel_offset(const struct segment *s, int64_t offset) {
   return (int32_t)(offset - s->base_offset);
 }
 
-void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct batch_header *h,
+void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct rb_header *h,
                         uint64_t pos) {
   ASSERT(pos == s->size_bytes);
-  ASSERT(pos + batch_header_size(h) <= INT32_MAX);
-  int64_t last = batch_header_last_offset(h);
+  ASSERT(pos + rb_header_size(h) <= INT32_MAX);
+  int64_t last = rb_header_last_offset(h);
   if (pos == 0) s->first_batch_timestamp = h->max_timestamp;
   if (h->max_timestamp > s->max_timestamp) {
     s->max_timestamp = h->max_timestamp;
@@ -124,9 +124,9 @@ void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct 
       tindex_maybe_push(&s->tindex, s->max_timestamp, rel_offset(s, s->max_timestamp_offset));
     s->bytes_since_index = 0;
   }
-  s->bytes_since_index += batch_header_size(h);
+  s->bytes_since_index += rb_header_size(h);
   s->next_offset = last + 1;
-  s->size_bytes = pos + batch_header_size(h);
+  s->size_bytes = pos + rb_header_size(h);
 }
 
 void segment_mark(const struct segment *s, struct segment_mark *m) {
@@ -183,18 +183,18 @@ static uint64_t tail_start(struct segment *s) {
 }
 
 /* Offsets must grow, and relative offsets and positions fit the indexes. */
-bool segment_batch_fits(const struct segment *s, const struct batch_header *h, uint64_t pos) {
+bool segment_batch_fits(const struct segment *s, const struct rb_header *h, uint64_t pos) {
   if (h->base_offset < s->next_offset) return false;
-  if (batch_header_last_offset(h) - s->base_offset > INT32_MAX) return false;
-  return pos + batch_header_size(h) <= INT32_MAX;
+  if (rb_header_last_offset(h) - s->base_offset > INT32_MAX) return false;
+  return pos + rb_header_size(h) <= INT32_MAX;
 }
 
 /* The batch at the last offset index entry must be the one the entry names. */
-static bool entry_matches(const struct segment *s, const struct batch_header *h) {
+static bool entry_matches(const struct segment *s, const struct rb_header *h) {
   if (s->oindex.count == 0) return true;
   int32_t rel, pos;
   oindex_get(&s->oindex, s->oindex.count - 1, &rel, &pos);
-  return batch_header_last_offset(h) == s->base_offset + rel;
+  return rb_header_last_offset(h) == s->base_offset + rel;
 }
 
 int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_bytes) {
@@ -208,7 +208,7 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
   s->first_batch_timestamp = -1;
   struct header_cursor c;
   header_cursor_init(&c, env, s->log_file, end);
-  struct batch_header h;
+  struct rb_header h;
   int rc = header_cursor_read(&c, pos, &h);
   if (rc == HC_OK && !entry_matches(s, &h)) rc = HC_BAD;
   /* Each pass consumes at least one header's bytes. */
@@ -218,7 +218,7 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
       break;
     }
     segment_note_batch(s, interval_bytes, &h, pos);
-    pos += batch_header_size(&h);
+    pos += rb_header_size(&h);
     rc = header_cursor_read(&c, pos, &h);
   }
   if (rc == HC_OK) rc = HC_BAD; /* more batches than bytes: cannot be */
@@ -254,7 +254,7 @@ int segment_truncate(struct env *env, struct segment *s, uint64_t pos, int64_t e
 }
 
 int segment_seek(struct env *env, const struct segment *s, int64_t offset,
-                 struct header_cursor *c, uint64_t *pos_out, struct batch_header *h) {
+                 struct header_cursor *c, uint64_t *pos_out, struct rb_header *h) {
   ASSERT(c != NULL && pos_out != NULL && h != NULL);
   header_cursor_init(c, env, s->log_file, s->size_bytes);
   uint64_t pos = 0;
@@ -271,11 +271,11 @@ int segment_seek(struct env *env, const struct segment *s, int64_t offset,
   for (uint64_t n = 0; n <= s->size_bytes / RB_HEADER_BYTES; n++) {
     int rc = header_cursor_read(c, pos, h);
     if (rc != HC_OK) return rc;
-    if (batch_header_last_offset(h) >= offset) {
+    if (rb_header_last_offset(h) >= offset) {
       *pos_out = pos;
       return HC_OK;
     }
-    pos += batch_header_size(h);
+    pos += rb_header_size(h);
   }
   return HC_BAD;
 }

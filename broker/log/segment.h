@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "env.h"
-#include "log/batch_header.h"
+#include "log/header_cursor.h"
 #include "log/index.h"
 #include "log/log.h"
 
@@ -63,11 +63,11 @@ int segment_unlink(struct env *env, const char *dir, const struct segment *s);
 /* Accounts for the batch at pos: end offset, timestamps, and an index entry
  * every index.interval.bytes (Kafka's rule: when more than the interval has
  * been written since the last entry, index this batch). Memory only. */
-void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct batch_header *h,
+void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct rb_header *h,
                         uint64_t pos);
 /* The batch at pos may follow: its offsets come after the segment's, and its
  * relative offsets and positions fit the int32 index fields. */
-bool segment_batch_fits(const struct segment *s, const struct batch_header *h, uint64_t pos);
+bool segment_batch_fits(const struct segment *s, const struct rb_header *h, uint64_t pos);
 void segment_mark(const struct segment *s, struct segment_mark *m);
 /* Undoes an append: memory back to the mark, files truncated to it. */
 int segment_rollback(struct env *env, struct segment *s, const struct segment_mark *m);
@@ -87,6 +87,6 @@ int segment_truncate(struct env *env, struct segment *s, uint64_t pos, int64_t e
  * with its position and header, HC_END if the segment ends before it,
  * HC_TORN/HC_BAD if the file is damaged there, or ENV_E*. */
 int segment_seek(struct env *env, const struct segment *s, int64_t offset,
-                 struct header_cursor *c, uint64_t *pos_out, struct batch_header *h);
+                 struct header_cursor *c, uint64_t *pos_out, struct rb_header *h);
 
 #endif

@@ -31,7 +31,7 @@ static int truncate_inside(struct plog *log, int64_t offset) {
   struct segment *s = plog_active(log);
   if (offset >= s->next_offset) return 0;
   struct header_cursor c;
-  struct batch_header h;
+  struct rb_header h;
   uint64_t pos;
   int rc = segment_seek(log->env, s, offset, &c, &pos, &h);
   if (rc != HC_OK) return rc < 0 ? rc : ENV_EIO;

@@ -59,29 +59,34 @@ bool rb_header_read(const uint8_t *p, size_t len, struct rb_header *h) {
   return true;
 }
 
-/* 12 + batchLength when the header is there, batchLength covers at least
- * the header and the whole batch is within len; else 0. */
-static size_t frame_size(const uint8_t *p, size_t len) {
-  if (len < RB_HEADER_BYTES) return 0;
-  int32_t length = (int32_t)be32_get(p + RB_OFF_LENGTH);
-  if (length < RB_LENGTH_MIN || (size_t)length > len - RB_LOG_OVERHEAD) return 0;
-  size_t size = RB_LOG_OVERHEAD + (size_t)length;
+size_t rb_frame(const uint8_t *p, size_t len, struct rb_header *h) {
+  ASSERT(h != NULL);
+  if (!rb_header_read(p, len, h)) return 0;
+  if (h->length < RB_LENGTH_MIN || (size_t)h->length > len - RB_LOG_OVERHEAD) return 0;
+  size_t size = (size_t)rb_header_size(h);
   ASSERT(size >= RB_HEADER_BYTES && size <= len);
   return size;
 }
 
+bool rb_header_valid(const struct rb_header *h) {
+  ASSERT(h != NULL);
+  if (h->magic != RB_MAGIC || h->length < RB_LENGTH_MIN) return false;
+  if (h->base_offset < 0 || h->last_offset_delta < 0) return false;
+  return h->base_offset <= INT64_MAX - 1 - h->last_offset_delta;
+}
+
 /* The CRC-32C covers attributes to the end, not baseOffset, batchLength,
  * partitionLeaderEpoch or magic (protocol guide, "Record Batch"). */
-static bool crc_ok(const uint8_t *p, size_t size) {
-  ASSERT(size >= RB_HEADER_BYTES);
-  uint32_t crc = crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES);
-  return crc == be32_get(p + RB_OFF_CRC);
+static bool crc_ok(const uint8_t *p, size_t size, const struct rb_header *h) {
+  ASSERT(size >= RB_HEADER_BYTES && size == rb_header_size(h));
+  return crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES) == h->crc;
 }
 
 size_t rb_check_one(const uint8_t *p, size_t len) {
-  size_t size = frame_size(p, len);
-  if (size == 0 || p[RB_OFF_MAGIC] != RB_MAGIC) return 0;
-  return crc_ok(p, size) ? size : 0;
+  struct rb_header h;
+  size_t size = rb_frame(p, len, &h);
+  if (size == 0 || h.magic != RB_MAGIC) return 0;
+  return crc_ok(p, size, &h) ? size : 0;
 }
 
 void rb_patch(uint8_t *batch, int64_t base_offset, int32_t leader_epoch) {
@@ -169,10 +174,8 @@ static int validate_one(const uint8_t *p, size_t len, struct rb_header *h, size_
   int8_t magic = (int8_t)p[RB_OFF_MAGIC];
   if (magic == 0 || magic == 1) return KERR_UNSUPPORTED_VERSION;
   if (magic != RB_MAGIC) return KERR_CORRUPT_MESSAGE;
-  *size = frame_size(p, len);
-  if (*size == 0 || !crc_ok(p, *size)) return KERR_CORRUPT_MESSAGE;
-  bool whole = rb_header_read(p, *size, h);
-  ASSERT(whole);
+  *size = rb_frame(p, len, h);
+  if (*size == 0 || !crc_ok(p, *size, h)) return KERR_CORRUPT_MESSAGE;
   /* Kafka's broker: a producer's batch holds records, and as many as its
    * offsets span. */
   if (h->record_count <= 0 || (int64_t)h->last_offset_delta + 1 != h->record_count)
@@ -243,10 +246,9 @@ int rb_iter_init(struct rb_iter *it, const uint8_t *batch, size_t len, struct bu
   ASSERT(it != NULL);
   memset(it, 0, sizeof *it);
   rd_init(&it->r, no_records, 0);
-  size_t size = frame_size(batch, len);
-  if (size == 0 || batch[RB_OFF_MAGIC] != RB_MAGIC) return iter_fail(it, KERR_CORRUPT_MESSAGE);
-  rb_header_read(batch, size, &it->h);
-  if (it->h.record_count < 0) return iter_fail(it, KERR_CORRUPT_MESSAGE);
+  size_t size = rb_frame(batch, len, &it->h);
+  if (size == 0 || it->h.magic != RB_MAGIC || it->h.record_count < 0)
+    return iter_fail(it, KERR_CORRUPT_MESSAGE);
   const uint8_t *records = batch + RB_HEADER_BYTES;
   size_t records_len = size - RB_HEADER_BYTES;
   enum rb_codec codec = (enum rb_codec)(it->h.attributes & RB_ATTR_COMPRESSION_MASK);
@@ -417,7 +419,8 @@ static int builder_finish(struct rb_builder *b, enum rb_codec codec, struct buf 
     return rc;
   }
   header_put(out->data + start, b, codec, out->len - start);
-  ASSERT(frame_size(out->data + start, out->len - start) == out->len - start);
+  struct rb_header h;
+  ASSERT(rb_frame(out->data + start, out->len - start, &h) == out->len - start);
   return KERR_NONE;
 }
 
