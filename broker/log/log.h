@@ -64,6 +64,30 @@ struct plog_append_info {
 int plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
                 int64_t now_ms, struct plog_append_info *info);
 
+/* Why plog_append_replica refused a call. Not ENV_E* codes: the data sent,
+ * not the disk, is at fault, and none of it was appended. */
+enum plog_replica_err {
+  PLOG_ECORRUPT = -2001, /* a batch is partial, malformed, not magic 2, or fails its CRC-32C */
+  PLOG_EGAP = -2002,     /* a batch starts past the offset that must come next */
+  PLOG_EOVERLAP = -2003, /* a batch starts before the offset that must come next */
+  PLOG_EEPOCH = -2004,   /* a batch's leader epoch is below the log's latest or an
+                            earlier batch's */
+};
+
+/* A follower's append (KIP-101, KIP-279): the leader's batches as they are,
+ * keeping their base offsets and partition leader epochs. They must pass the
+ * checks recovery makes of stored batches (whole, magic 2, offsets, CRC-32C:
+ * PLOG_ECORRUPT), start at the log end offset and follow each other without
+ * a gap (PLOG_EGAP) or an overlap (PLOG_EOVERLAP), and carry leader epochs
+ * that never go below the latest one in the log (PLOG_EEPOCH); each newer
+ * epoch is recorded in the epoch cache at its first batch's base offset.
+ * A refused call appends nothing. Otherwise as plog_append: the same roll,
+ * index entries and flush accounting, ENV_EINVAL for an empty call or one
+ * larger than segment.bytes (the replica fetcher asks for less), and on a
+ * disk error nothing becomes visible and the ENV_E* code is returned. */
+int plog_append_replica(struct plog *log, const uint8_t *batches, size_t len, int64_t now_ms,
+                        struct plog_append_info *info);
+
 struct plog_read_result {
   env_file file;
   uint64_t file_offset;

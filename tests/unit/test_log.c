@@ -782,6 +782,153 @@ START_TEST(recovery_bad_offsets) {
 }
 END_TEST
 
+/* ---- a follower's appends ---- */
+
+static struct plog *open_log_in(const char *path, const struct log_config *cfg,
+                                int64_t recovery_point) {
+  struct plog *log = NULL;
+  ck_assert_int_eq(plog_open(env, path, cfg, recovery_point, 0, &log), 0);
+  return log;
+}
+
+/* A batch as a leader stored it: base offset and leader epoch set. */
+static size_t make_leader_batch(uint8_t *out, int64_t base, int32_t epoch, int records,
+                                int64_t ts) {
+  size_t len = make_batch(out, records, 20, ts);
+  put_be(out + RB_OFF_BASE_OFFSET, (uint64_t)base, 8);
+  put_be(out + RB_OFF_LEADER_EPOCH, (uint32_t)epoch, 4);
+  return len;
+}
+
+/* Copies everything the leader has into the follower, in reads of about
+ * chunk_bytes, as a replica fetcher would. */
+static void replicate(struct plog *leader, struct plog *follower, size_t chunk_bytes) {
+  for (int rounds = 0; rounds < 10000; rounds++) {
+    int64_t from = plog_end_offset(follower);
+    if (from == plog_end_offset(leader)) return;
+    struct plog_read_result r;
+    ck_assert_int_eq(plog_read(leader, from, chunk_bytes, true, INT64_MAX, &r), 0);
+    ck_assert_uint_gt(r.len, 0);
+    uint8_t *bytes = read_range(&r);
+    struct plog_append_info info;
+    ck_assert_int_eq(plog_append_replica(follower, bytes, r.len, 0, &info), 0);
+    ck_assert_int_eq(info.base_offset, from);
+    ck_assert_int_eq(info.last_offset + 1, plog_end_offset(follower));
+    free(bytes);
+  }
+  ck_abort_msg("replication did not finish");
+}
+
+static void check_same_epochs(struct plog *a, struct plog *b, int32_t epoch_max) {
+  ck_assert_int_eq(plog_latest_epoch(a), plog_latest_epoch(b));
+  for (int32_t e = 0; e <= epoch_max + 1; e++) {
+    int32_t ea, eb;
+    int64_t oa, ob;
+    plog_end_offset_for_epoch(a, e, &ea, &oa);
+    plog_end_offset_for_epoch(b, e, &eb, &ob);
+    ck_assert_int_eq(ea, eb);
+    ck_assert_int_eq(oa, ob);
+  }
+}
+
+START_TEST(replica_append_keeps_offsets_and_epochs) {
+  struct log_config cfg = cfg_default();
+  cfg.segment_bytes = 2000;
+  cfg.index_interval_bytes = 100;
+  struct plog *leader = open_log(&cfg, 0, 0);
+  char fdir[160];
+  snprintf(fdir, sizeof fdir, "%s/t-1", root);
+  struct plog *follower = open_log_in(fdir, &cfg, 0);
+  struct history h = {0};
+  int32_t epochs[] = {0, 0, 2, 2, 2, 5, 5, 9};
+  for (int i = 0; i < 40; i++) append(leader, &h, 1 + i % 3, 50, 100 + i, epochs[i / 5]);
+  replicate(leader, follower, 700);
+  ck_assert_int_eq(plog_end_offset(follower), plog_end_offset(leader));
+  ck_assert_int_gt(plog_segment_count(follower), 2);
+  check_all(follower, &h); /* byte for byte: offsets and epochs as the leader set them */
+  check_same_epochs(leader, follower, 9);
+  /* Survives a reopen that re-validates everything (CRCs, offsets). */
+  plog_close(follower);
+  run_a_while();
+  follower = open_log_in(fdir, &cfg, 0);
+  ck_assert_int_eq(plog_end_offset(follower), plog_end_offset(leader));
+  check_all(follower, &h);
+  check_same_epochs(leader, follower, 9);
+  /* And carries on from there. */
+  for (int i = 0; i < 5; i++) append(leader, &h, 2, 50, 200 + i, 11);
+  replicate(leader, follower, 300);
+  check_all(follower, &h);
+  check_same_epochs(leader, follower, 11);
+  plog_close(follower);
+  plog_close(leader);
+  history_free(&h);
+}
+END_TEST
+
+/* The refused call leaves the log as it was. */
+static void check_refused(struct plog *log, const uint8_t *bytes, size_t len, int want,
+                          int64_t end, uint64_t size, int32_t epoch) {
+  struct plog_append_info info;
+  ck_assert_int_eq(plog_append_replica(log, bytes, len, 0, &info), want);
+  ck_assert_int_eq(plog_end_offset(log), end);
+  ck_assert_uint_eq(plog_size_bytes(log), size);
+  ck_assert_int_eq(plog_latest_epoch(log), epoch);
+}
+
+START_TEST(replica_append_refuses_bad_batches) {
+  struct log_config cfg = cfg_default();
+  struct plog *log = open_log(&cfg, 0, 0);
+  uint8_t buf[BATCH_BYTES_MAX];
+  struct plog_append_info info;
+  size_t a = make_leader_batch(buf, 0, 3, 2, 10);
+  size_t b = make_leader_batch(buf + a, 2, 4, 3, 11);
+  ck_assert_int_eq(plog_append_replica(log, buf, a + b, 0, &info), 0);
+  ck_assert_int_eq(info.base_offset, 0);
+  ck_assert_int_eq(info.last_offset, 4);
+  ck_assert_int_eq(plog_latest_epoch(log), 4);
+  int32_t e;
+  int64_t o;
+  plog_end_offset_for_epoch(log, 3, &e, &o);
+  ck_assert_int_eq(e, 3);
+  ck_assert_int_eq(o, 2);
+  uint64_t size = plog_size_bytes(log);
+  char path[256];
+  seg_path(path, sizeof path, 0, ".log");
+  off_t file_bytes = file_size(path);
+  /* A good batch first, then the bad one: nothing of either goes in. */
+  size_t good = make_leader_batch(buf, 5, 4, 1, 12);
+  size_t n = make_leader_batch(buf + good, 7, 4, 1, 13); /* 6 is missing */
+  check_refused(log, buf, good + n, PLOG_EGAP, 5, size, 4);
+  n = make_leader_batch(buf + good, 5, 4, 1, 13); /* 5 again */
+  check_refused(log, buf, good + n, PLOG_EOVERLAP, 5, size, 4);
+  uint8_t alone[BATCH_BYTES_MAX];
+  n = make_leader_batch(alone, 3, 4, 2, 13); /* the first batch already behind */
+  check_refused(log, alone, n, PLOG_EOVERLAP, 5, size, 4);
+  n = make_leader_batch(alone, 5, 2, 1, 13); /* below the log's latest */
+  check_refused(log, alone, n, PLOG_EEPOCH, 5, size, 4);
+  n = make_leader_batch(buf + good, 6, 3, 1, 13); /* epoch back below 4 */
+  check_refused(log, buf, good + n, PLOG_EEPOCH, 5, size, 4);
+  n = make_leader_batch(buf + good, 6, 4, 1, 13);
+  buf[good + n - 3] ^= 0x40; /* a record byte: the CRC no longer matches */
+  check_refused(log, buf, good + n, PLOG_ECORRUPT, 5, size, 4);
+  n = make_leader_batch(buf + good, 6, 4, 1, 13);
+  check_refused(log, buf, good + n - 1, PLOG_ECORRUPT, 5, size, 4); /* partial */
+  buf[good + RB_OFF_MAGIC] = 1;
+  check_refused(log, buf, good + n, PLOG_ECORRUPT, 5, size, 4);
+  check_refused(log, buf, 0, ENV_EINVAL, 5, size, 4);
+  ck_assert_int_eq(file_size(path), file_bytes);
+  /* A newer epoch mid-call starts at its batch; the log goes on. */
+  good = make_leader_batch(buf, 5, 4, 1, 12);
+  n = make_leader_batch(buf + good, 6, 7, 2, 13);
+  ck_assert_int_eq(plog_append_replica(log, buf, good + n, 0, &info), 0);
+  ck_assert_int_eq(plog_end_offset(log), 8);
+  plog_end_offset_for_epoch(log, 4, &e, &o);
+  ck_assert_int_eq(o, 6);
+  ck_assert_int_eq(plog_latest_epoch(log), 7);
+  plog_close(log);
+}
+END_TEST
+
 /* ---- truncation, epochs, timestamps ---- */
 
 START_TEST(truncate_to_offsets) {
@@ -1214,6 +1361,8 @@ static Suite *log_suite(void) {
       {"delete", delete_removes_directory},
       {"checkpoint", checkpoint_round_trip},
       {"checkpoint_bad", checkpoint_malformed},
+      {"replica_append", replica_append_keeps_offsets_and_epochs},
+      {"replica_refuses", replica_append_refuses_bad_batches},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
     TCase *tc = tcase_create(tests[i].name);
