@@ -4,6 +4,7 @@
  *                                  00000000000000000000.index      offset index
  *                                  00000000000000000000.timeindex  time index
  *                                  leader-epoch-checkpoint         (epoch, start offset)
+ *      00000000000000000000.log.00000000000000000042.truncating  a cut not yet durable
  *
  * Segments are named by their base offset (20 digits). Batches (magic 2) are
  * stored exactly as the producer sent them, with baseOffset and
@@ -99,8 +100,10 @@ struct plog_read_result {
  * min_one_batch: KIP-74), and only batches wholly below max_offset (exclusive,
  * e.g. the high watermark; INT64_MAX for none). offset == end offset gives
  * len 0. Returns 0, -1 if offset < start or > end, or an ENV_E* read error.
- * The file stays open until the segment is deleted and the next
- * plog_maintain (or plog_close) after that. */
+ * The range's bytes never change (the log remembers how far it lent each
+ * file; see plog_truncate_to), and the file stays open until the segment is
+ * deleted or its file replaced by a truncation, and the next plog_maintain
+ * (or plog_close) after that. */
 int plog_read(struct plog *log, int64_t offset, size_t bytes_max, bool min_one_batch,
               int64_t max_offset, struct plog_read_result *out);
 
@@ -135,10 +138,17 @@ int plog_set_start_offset(struct plog *log, int64_t offset);
 void plog_flush(struct plog *log, env_fsync_fn done, void *ctx);
 int64_t plog_recovery_point(const struct plog *log);
 
-/* Replication: truncates so that the end offset is `offset`, or the base of
- * the batch holding it if that is inside a batch; *end_offset_out gets the
- * result. Below the first segment, the log is emptied and restarts at
- * `offset`. 0 or ENV_E*. */
+/* Replication (KIP-101, KIP-279): truncates so that the end offset is
+ * `offset`, or the base of the batch holding it if that is inside a batch;
+ * *end_offset_out gets the result. Below the first segment, the log is
+ * emptied and restarts at `offset`. Later segments are deleted; the indexes,
+ * timestamps and leader-epoch cache drop what lies past the new end. Bytes
+ * that reads lent out (plog_read, plog_find_batch_by_timestamp) never
+ * change: a cut at or past the furthest lent byte of the segment's file cuts
+ * it in place, a cut below copies the kept bytes into a new file that
+ * replaces it (the old file is closed at the next plog_maintain), durably:
+ * until the copy's fsync (a flush this starts) the recovery point stays at
+ * or below the cut, and a crash is finished by plog_open. 0 or ENV_E*. */
 int plog_truncate_to(struct plog *log, int64_t offset, int64_t *end_offset_out);
 
 /* Leader epochs (KIP-101). -1 when no epoch is known. */

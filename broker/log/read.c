@@ -70,21 +70,24 @@ int plog_read(struct plog *log, int64_t offset, size_t bytes_max, bool min_one_b
   out->file_offset = pos;
   out->first_offset = h.base_offset;
   out->len = take_batches(&c, pos, &h, bytes_max, min_one_batch, max_offset);
+  segment_lend(log->segs[i], out->file_offset + out->len);
+  ASSERT(out->len == 0 || out->first_offset <= offset);
   return 0;
 }
 
-static void batch_result(const struct segment *s, uint64_t pos, const struct rb_header *h,
+static void batch_result(struct segment *s, uint64_t pos, const struct rb_header *h,
                          struct plog_read_result *out) {
   out->file = s->log_file;
   out->file_offset = pos;
   out->len = (size_t)rb_header_size(h);
   out->first_offset = h->base_offset;
+  segment_lend(s, pos + out->len);
 }
 
 /* Within one segment: batches before the time index entry at or below ts
  * all have smaller timestamps (entries record the first batch to reach each
  * new maximum), so the scan starts at that entry's batch. */
-static int find_in_segment(const struct plog *log, const struct segment *s, int64_t ts,
+static int find_in_segment(const struct plog *log, struct segment *s, int64_t ts,
                            struct plog_read_result *out) {
   int64_t from = s->base_offset > log->start_offset ? s->base_offset : log->start_offset;
   int32_t j = tindex_floor(&s->tindex, ts);
@@ -112,7 +115,7 @@ static int find_in_segment(const struct plog *log, const struct segment *s, int6
 int plog_find_batch_by_timestamp(struct plog *log, int64_t ts, struct plog_read_result *out) {
   ASSERT(log != NULL && out != NULL);
   for (int32_t i = 0; i < log->seg_count; i++) {
-    const struct segment *s = log->segs[i];
+    struct segment *s = log->segs[i];
     if (s->max_timestamp < ts || s->next_offset <= log->start_offset) continue;
     int rc = find_in_segment(log, s, ts, out);
     if (rc == HC_OK) return 0;

@@ -13,6 +13,18 @@ bool segment_file_path(char *out, size_t cap, const char *dir, int64_t base_offs
   return n < cap;
 }
 
+bool segment_cut_path(char *out, size_t cap, const char *dir, int64_t base_offset,
+                      int64_t cut_offset) {
+  ASSERT(base_offset >= 0 && cut_offset >= base_offset);
+  size_t n = str_fmt(out, cap, "%s/%020lld.log.%020lld.truncating", dir, (long long)base_offset,
+                     (long long)cut_offset);
+  return n < cap;
+}
+
+bool segment_copy_path(char *out, size_t cap, const char *dir, int64_t base_offset) {
+  return segment_file_path(out, cap, dir, base_offset, ".log.copying");
+}
+
 enum { SEGMENT_PATH_BYTES = 1200 };
 
 static struct segment *segment_alloc(int64_t base_offset, const struct log_config *cfg,
@@ -25,6 +37,7 @@ static struct segment *segment_alloc(int64_t base_offset, const struct log_confi
   s->max_timestamp = -1;
   s->max_timestamp_offset = -1;
   s->first_batch_timestamp = -1;
+  s->cut_offset = -1;
   s->created_ms = now_ms;
   index_init(&s->oindex, OFFSET_ENTRY_BYTES, cfg->index_bytes_max);
   index_init(&s->tindex, TIME_ENTRY_BYTES, cfg->index_bytes_max);
@@ -96,6 +109,12 @@ int segment_unlink(struct env *env, const char *dir, const struct segment *s) {
   for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
     char path[SEGMENT_PATH_BYTES];
     if (!segment_file_path(path, sizeof path, dir, s->base_offset, suffixes[i])) continue;
+    int rc = env->unlink(env, path);
+    if (rc != 0 && rc != ENV_ENOENT && first_err == 0) first_err = rc;
+  }
+  char path[SEGMENT_PATH_BYTES];
+  if (s->cut_offset >= 0 &&
+      segment_cut_path(path, sizeof path, dir, s->base_offset, s->cut_offset)) {
     int rc = env->unlink(env, path);
     if (rc != 0 && rc != ENV_ENOENT && first_err == 0) first_err = rc;
   }
@@ -231,26 +250,30 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
   return rc;
 }
 
-int segment_truncate(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
-                     int32_t interval_bytes) {
+void segment_lend(struct segment *s, uint64_t end_pos) {
+  ASSERT(end_pos <= s->size_bytes);
+  if (end_pos > s->lent_position_max) s->lent_position_max = end_pos;
+}
+
+int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
+                        int32_t interval_bytes) {
   ASSERT(pos <= s->size_bytes);
   ASSERT(end_offset >= s->base_offset);
-  int rc = env->truncate(env, s->log_file, pos);
-  s->log_dirty = true;
-  if (rc != 0) return rc;
   int32_t o = s->oindex.count, t = s->tindex.count, rel, p;
   int64_t ts;
   while (o > 0 && (oindex_get(&s->oindex, o - 1, &rel, &p), (uint64_t)p >= pos)) o--;
   while (t > 0 &&
          (tindex_get(&s->tindex, t - 1, &ts, &rel), s->base_offset + rel >= end_offset))
     t--;
-  rc = index_truncate(env, &s->oindex, o);
+  int rc = index_truncate(env, &s->oindex, o);
   if (rc == 0) rc = index_truncate(env, &s->tindex, t);
   if (rc != 0) return rc;
   s->size_bytes = pos;
   rc = segment_reload_tail(env, s, interval_bytes);
   /* These bytes scanned cleanly before; failing now is the disk's fault. */
-  return rc == HC_TORN || rc == HC_BAD ? ENV_EIO : rc;
+  rc = rc == HC_TORN || rc == HC_BAD ? ENV_EIO : rc;
+  ASSERT(rc != 0 || (s->size_bytes == pos && s->next_offset <= end_offset));
+  return rc;
 }
 
 int segment_seek(struct env *env, const struct segment *s, int64_t offset,

@@ -971,6 +971,296 @@ START_TEST(truncate_to_offsets) {
 }
 END_TEST
 
+static void cut_marker(char *out, size_t cap, int64_t base, int64_t cut) {
+  snprintf(out, cap, "%s/%020lld.log.%020lld.truncating", dir, (long long)base, (long long)cut);
+}
+
+static bool flushed;
+static void on_flushed(void *ctx, int err) {
+  (void)ctx;
+  ck_assert_int_eq(err, 0);
+  flushed = true;
+}
+
+static void on_flushed_flag(void *ctx, int err) {
+  ck_assert_int_eq(err, 0);
+  *(bool *)ctx = true;
+}
+
+static void flush_and_wait(struct plog *log) {
+  flushed = false;
+  plog_flush(log, on_flushed, NULL);
+  run_until(&flushed);
+}
+
+/* The bytes a read handed out, read again through the file it named. */
+static void check_lent(const struct plog_read_result *r, const uint8_t *want) {
+  uint8_t *got = read_range(r);
+  ck_assert_mem_eq(got, want, r->len);
+  free(got);
+}
+
+START_TEST(truncate_copies_below_lent_bytes) {
+  struct log_config cfg = cfg_default();
+  cfg.index_interval_bytes = 100;
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 10; i++) append(log, &h, 3, 60, 10 * i, i < 4 ? 1 : 2); /* 3i..3i+2 */
+  /* A fetch response holds everything, queued behind a slow consumer. */
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
+  ck_assert_uint_eq(lent.len, (size_t)position_of(&h, 10));
+  uint8_t *lent_bytes = read_range(&lent);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 16, &end), 0); /* inside 15..17 */
+  ck_assert_int_eq(end, 15);
+  history_cut(&h, 5);
+  /* The log is truncated; the lent file is not, and the cut is pending. */
+  ck_assert_int_eq(plog_end_offset(log), 15);
+  ck_assert_int_eq(plog_latest_epoch(log), 2);
+  check_all(log, &h);
+  struct plog_read_result now;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &now), 0);
+  ck_assert_int_ne(now.file, lent.file);
+  ck_assert_uint_eq(now.len, (size_t)position_of(&h, 5));
+  check_lent(&lent, lent_bytes);
+  char marker[300], path[256];
+  cut_marker(marker, sizeof marker, 0, 15);
+  seg_path(path, sizeof path, 0, ".log");
+  ck_assert(exists(marker));
+  ck_assert_int_eq(file_size(path), position_of(&h, 10) + position_of(&h, 0));
+  /* New appends at the cut go to the copy, never into the lent bytes. */
+  ck_assert_int_eq(append(log, &h, 3, 60, 500, 3), 15);
+  ck_assert_int_eq(append(log, &h, 3, 60, 510, 3), 18);
+  check_lent(&lent, lent_bytes);
+  check_all(log, &h);
+  /* The truncation's flush makes the copy the .log. */
+  for (int i = 0; i < LOOP_ROUNDS_MAX && exists(marker); i++) os_world_run_once(world, 10);
+  ck_assert(!exists(marker));
+  ck_assert_int_eq(file_size(path), position_of(&h, 7));
+  check_lent(&lent, lent_bytes); /* until the next maintain */
+  flush_and_wait(log);
+  ck_assert_int_eq(plog_recovery_point(log), 21);
+  ck_assert_int_eq(plog_maintain(log, 600), 0);
+  plog_close(log);
+  /* Recovered from scratch: the new bytes, the epochs of the new history. */
+  log = open_log(&cfg, 0, 0);
+  ck_assert_int_eq(plog_end_offset(log), 21);
+  check_all(log, &h);
+  int32_t e;
+  int64_t o;
+  plog_end_offset_for_epoch(log, 2, &e, &o);
+  ck_assert_int_eq(e, 2);
+  ck_assert_int_eq(o, 15);
+  ck_assert_int_eq(plog_latest_epoch(log), 3);
+  plog_close(log);
+  free(lent_bytes);
+  history_free(&h);
+}
+END_TEST
+
+START_TEST(truncate_in_place_above_lent_bytes) {
+  struct log_config cfg = cfg_default();
+  cfg.index_interval_bytes = 100;
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 10; i++) append(log, &h, 3, 60, 10 * i, 0);
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 3, (size_t)position_of(&h, 2), true, INT64_MAX, &lent), 0);
+  ck_assert_uint_eq(lent.file_offset, (size_t)position_of(&h, 1));
+  uint8_t *lent_bytes = read_range(&lent);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 18, &end), 0); /* past the lent batches 1 and 2 */
+  ck_assert_int_eq(end, 18);
+  history_cut(&h, 6);
+  char path[256], marker[300];
+  seg_path(path, sizeof path, 0, ".log");
+  cut_marker(marker, sizeof marker, 0, 18);
+  ck_assert(!exists(marker));
+  ck_assert_int_eq(file_size(path), position_of(&h, 6)); /* cut in place */
+  struct plog_read_result now;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &now), 0);
+  ck_assert_int_eq(now.file, lent.file);
+  ck_assert_int_eq(append(log, &h, 3, 60, 500, 1), 18);
+  check_lent(&lent, lent_bytes);
+  check_all(log, &h);
+  /* Lent past the next cut now: that one copies. */
+  ck_assert_int_eq(plog_truncate_to(log, 12, &end), 0);
+  ck_assert_int_eq(end, 12);
+  history_cut(&h, 4);
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &now), 0);
+  ck_assert_int_ne(now.file, lent.file);
+  check_lent(&lent, lent_bytes);
+  check_all(log, &h);
+  plog_close(log);
+  free(lent_bytes);
+  history_free(&h);
+}
+END_TEST
+
+/* What an index file holds, checked against the log: every entry below the
+ * end offset, positions within the .log. */
+static void check_index_files(int64_t base, int64_t end_offset, off_t log_bytes) {
+  char path[256];
+  size_t n;
+  seg_path(path, sizeof path, base, ".index");
+  uint8_t *ix = slurp(path, &n);
+  ck_assert_uint_eq(n % 8, 0);
+  for (size_t at = 0; at < n; at += 8) {
+    ck_assert_int_lt(base + (int64_t)get_be(ix + at, 4), end_offset);
+    ck_assert_int_lt((off_t)get_be(ix + at + 4, 4), log_bytes);
+  }
+  free(ix);
+  seg_path(path, sizeof path, base, ".timeindex");
+  ix = slurp(path, &n);
+  ck_assert_uint_eq(n % 12, 0);
+  for (size_t at = 0; at < n; at += 12)
+    ck_assert_int_lt(base + (int64_t)get_be(ix + at + 8, 4), end_offset);
+  free(ix);
+}
+
+START_TEST(truncate_keeps_indexes_and_epochs_consistent) {
+  struct log_config cfg = cfg_default();
+  cfg.segment_bytes = 1500;
+  cfg.index_interval_bytes = 100;
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 30; i++) append(log, &h, 3, 60, 10 * i, i / 6); /* epochs 0..4 */
+  ck_assert_int_gt(plog_segment_count(log), 4);
+  int64_t ts, off;
+  struct plog_read_result r;
+  ck_assert_int_eq(plog_find_batch_by_timestamp(log, 100, &r), 0); /* lends batch 10 */
+  ck_assert_int_eq(r.first_offset, 30);
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 21, 1 << 20, true, INT64_MAX, &lent), 0);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 28, &end), 0); /* batch 9, an older segment */
+  ck_assert_int_eq(end, 27);
+  ck_assert_int_eq(plog_read(log, 21, 1 << 20, true, INT64_MAX, &r), 0);
+  ck_assert_int_ne(r.file, lent.file); /* copied: batches 7 and 8 were lent */
+  history_cut(&h, 9);
+  ck_assert_int_eq(plog_latest_epoch(log), 1);
+  int32_t e;
+  int64_t o;
+  plog_end_offset_for_epoch(log, 1, &e, &o);
+  ck_assert_int_eq(o, 27);
+  plog_max_timestamp(log, &ts, &off);
+  ck_assert_int_eq(ts, 82);
+  ck_assert_int_eq(off, 26);
+  ck_assert_int_eq(plog_find_batch_by_timestamp(log, 100, &r), -1);
+  for (int i = 0; i < 4; i++) append(log, &h, 3, 60, 1000 + i, 7);
+  check_all(log, &h);
+  flush_and_wait(log);
+  int32_t segs = plog_segment_count(log);
+  plog_close(log);
+  run_a_while();
+  /* Trusted on reopen (everything below the recovery point): the indexes
+   * as stored must describe the log. */
+  log = open_log(&cfg, 39, 0);
+  ck_assert_int_eq(plog_end_offset(log), 39);
+  ck_assert_int_eq(plog_segment_count(log), segs);
+  check_all(log, &h);
+  ck_assert_int_eq(plog_find_batch_by_timestamp(log, 1004, &r), 0);
+  ck_assert_int_eq(r.first_offset, 33);
+  ck_assert_int_eq(plog_latest_epoch(log), 7);
+  plog_end_offset_for_epoch(log, 1, &e, &o);
+  ck_assert_int_eq(e, 1);
+  ck_assert_int_eq(o, 27);
+  plog_end_offset_for_epoch(log, 4, &e, &o);
+  ck_assert_int_eq(e, 1);
+  ck_assert_int_eq(o, 27);
+  plog_close(log);
+  char path[256];
+  seg_path(path, sizeof path, h.b[0].base, ".log");
+  int64_t last_base = 0;
+  for (int i = 0; i < h.n; i++) {
+    seg_path(path, sizeof path, h.b[i].base, ".log");
+    if (exists(path)) last_base = h.b[i].base;
+  }
+  seg_path(path, sizeof path, last_base, ".log");
+  check_index_files(last_base, 39, file_size(path));
+  history_free(&h);
+}
+END_TEST
+
+START_TEST(truncate_interrupted_is_finished_by_recovery) {
+  struct log_config cfg = cfg_default();
+  cfg.segment_bytes = 1200;
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
+  flush_and_wait(log);
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 12, 1 << 20, true, INT64_MAX, &lent), 0);
+  int64_t base = lent.first_offset;
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 13, &end), 0);
+  ck_assert_int_eq(end, 12);
+  history_cut(&h, 4);
+  /* A new leader's batches, a roll, then the process dies before the cut's
+   * fsync completes: the .log still holds the old batches. */
+  for (int i = 0; i < 8; i++) append(log, NULL, 3, 60, 500 + i, 1);
+  ck_assert_int_gt(plog_end_offset(log), 30);
+  plog_close(log);
+  char marker[300];
+  cut_marker(marker, sizeof marker, base, 12);
+  ck_assert(exists(marker));
+  log = open_log(&cfg, 30, 0);
+  ck_assert_int_eq(plog_end_offset(log), 12);
+  ck_assert_int_le(plog_recovery_point(log), 12);
+  check_all(log, &h);
+  ck_assert_int_eq(plog_latest_epoch(log), 0);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && exists(marker); i++) os_world_run_once(world, 10);
+  ck_assert(!exists(marker));
+  ck_assert_int_eq(append(log, &h, 3, 60, 900, 1), 12);
+  check_all(log, &h);
+  plog_close(log);
+  history_free(&h);
+}
+END_TEST
+
+/* A flush round that fsynced a copy a second truncation has since replaced
+ * must not move the recovery point past the pending cut: the .log on disk
+ * is still the old one there. */
+START_TEST(truncate_recovery_point_waits_for_cut) {
+  struct log_config cfg = cfg_default();
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
+  bool first_done = false;
+  plog_flush(log, on_flushed_flag, &first_done); /* round 0, in flight */
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 16, &end), 0); /* copy; cut 15 */
+  ck_assert_int_eq(end, 15);
+  append(log, NULL, 3, 60, 500, 1);
+  append(log, NULL, 3, 60, 510, 1);
+  os_world_run_once(world, 10); /* round 0 done; round 1 fsyncs the copy */
+  ck_assert(first_done);
+  ck_assert_int_le(plog_recovery_point(log), 15);
+  ck_assert_int_eq(plog_read(log, 15, 1 << 20, true, INT64_MAX, &lent), 0);
+  ck_assert_int_eq(plog_truncate_to(log, 18, &end), 0); /* another copy; cut stays 15 */
+  ck_assert_int_eq(end, 18);
+  char marker[300];
+  cut_marker(marker, sizeof marker, 0, 15);
+  ck_assert(exists(marker));
+  os_world_run_once(world, 10); /* round 1 done: its copy is not the segment's any more */
+  ck_assert(exists(marker));
+  ck_assert_int_le(plog_recovery_point(log), 15);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && exists(marker); i++) os_world_run_once(world, 10);
+  ck_assert(!exists(marker));
+  flush_and_wait(log);
+  ck_assert_int_eq(plog_recovery_point(log), 18);
+  plog_close(log);
+  log = open_log(&cfg, 18, 0);
+  ck_assert_int_eq(plog_end_offset(log), 18);
+  check_first(log, &h, 5);
+  plog_close(log);
+  history_free(&h);
+}
+END_TEST
+
 START_TEST(truncate_below_first_segment) {
   struct log_config cfg = cfg_default();
   uint8_t probe[BATCH_BYTES_MAX];
@@ -1353,6 +1643,11 @@ static Suite *log_suite(void) {
       {"recovery_offsets", recovery_bad_offsets},
       {"truncate", truncate_to_offsets},
       {"truncate_fully", truncate_below_first_segment},
+      {"truncate_copy", truncate_copies_below_lent_bytes},
+      {"truncate_in_place", truncate_in_place_above_lent_bytes},
+      {"truncate_indexes", truncate_keeps_indexes_and_epochs_consistent},
+      {"truncate_interrupted", truncate_interrupted_is_finished_by_recovery},
+      {"truncate_recovery_point", truncate_recovery_point_waits_for_cut},
       {"epochs", leader_epochs},
       {"timestamps", find_by_timestamp},
       {"flush", flush_group_commit},
