@@ -1,6 +1,7 @@
 /* broker/log/ against the real world (os/): real files in a mkdtemp dir,
- * fsync completions delivered by the loop. Test batches are built by hand:
- * the 61-byte header plus simple records, with a correct CRC-32C. */
+ * fsync completions delivered by the loop; and on the simulated disk where
+ * a power loss matters. Test batches are built by hand: the 61-byte header
+ * plus simple records, with a correct CRC-32C. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "log/log.h"
 #include "os/world.h"
 #include "proto/batch_format.h"
+#include "sim/world.h"
 #include "testing.h"
 
 enum { BATCH_BYTES_MAX = 64 * 1024, LOOP_ROUNDS_MAX = 1000 };
@@ -993,6 +995,12 @@ static void flush_and_wait(struct plog *log) {
   run_until(&flushed);
 }
 
+/* Lets the loop deliver completions until the file is gone (bounded). */
+static void run_until_gone(const char *path) {
+  for (int i = 0; i < LOOP_ROUNDS_MAX && exists(path); i++) os_world_run_once(world, 10);
+  ck_assert(!exists(path));
+}
+
 /* The bytes a read handed out, read again through the file it named. */
 static void check_lent(const struct plog_read_result *r, const uint8_t *want) {
   uint8_t *got = read_range(r);
@@ -1035,8 +1043,7 @@ START_TEST(truncate_copies_below_lent_bytes) {
   check_lent(&lent, lent_bytes);
   check_all(log, &h);
   /* The truncation's flush makes the copy the .log. */
-  for (int i = 0; i < LOOP_ROUNDS_MAX && exists(marker); i++) os_world_run_once(world, 10);
-  ck_assert(!exists(marker));
+  run_until_gone(marker);
   ck_assert_int_eq(file_size(path), position_of(&h, 7));
   check_lent(&lent, lent_bytes); /* until the next maintain */
   flush_and_wait(log);
@@ -1210,8 +1217,7 @@ START_TEST(truncate_interrupted_is_finished_by_recovery) {
   ck_assert_int_le(plog_recovery_point(log), 12);
   check_all(log, &h);
   ck_assert_int_eq(plog_latest_epoch(log), 0);
-  for (int i = 0; i < LOOP_ROUNDS_MAX && exists(marker); i++) os_world_run_once(world, 10);
-  ck_assert(!exists(marker));
+  run_until_gone(marker);
   ck_assert_int_eq(append(log, &h, 3, 60, 900, 1), 12);
   check_all(log, &h);
   plog_close(log);
@@ -1248,8 +1254,7 @@ START_TEST(truncate_recovery_point_waits_for_cut) {
   os_world_run_once(world, 10); /* round 1 done: its copy is not the segment's any more */
   ck_assert(exists(marker));
   ck_assert_int_le(plog_recovery_point(log), 15);
-  for (int i = 0; i < LOOP_ROUNDS_MAX && exists(marker); i++) os_world_run_once(world, 10);
-  ck_assert(!exists(marker));
+  run_until_gone(marker);
   flush_and_wait(log);
   ck_assert_int_eq(plog_recovery_point(log), 18);
   plog_close(log);
@@ -1258,6 +1263,82 @@ START_TEST(truncate_recovery_point_waits_for_cut) {
   check_first(log, &h, 5);
   plog_close(log);
   history_free(&h);
+}
+END_TEST
+
+/* ---- the same on the simulated disk ---- */
+
+static bool sim_exists(const char *path) {
+  env_file f;
+  int rc = env->open(env, path, 0, &f);
+  if (rc == 0) env->file_close(env, f);
+  ck_assert(rc == 0 || rc == ENV_ENOENT);
+  return rc == 0;
+}
+
+static void sim_flush_and_wait(struct sim_world *w, struct plog *log) {
+  bool done = false;
+  plog_flush(log, on_flushed_flag, &done);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && !done; i++) ck_assert(sim_step(w));
+  ck_assert(done);
+}
+
+/* A power loss while a cut is pending keeps every byte that was durable
+ * below it (the old .log still holds them) and recovery finishes the cut;
+ * a settled copy leaves the lent file readable through its descriptor. */
+START_TEST(truncate_on_simulated_disk) {
+  struct env *real_env = env;
+  struct sim_world *w = sim_world_create(7);
+  struct sim_node *n = sim_node_add(w, 1, "n1");
+  env = sim_node_env(n);
+  ck_assert_int_eq(env->mkdir(env, "/d"), 0);
+  struct log_config cfg = cfg_default();
+  struct plog *log = open_log_in("/d/t-0", &cfg, 0);
+  struct history h = {0};
+  for (int i = 0; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
+  sim_flush_and_wait(w, log);
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
+  uint8_t *lent_bytes = read_range(&lent);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 13, &end), 0);
+  ck_assert_int_eq(end, 12);
+  history_cut(&h, 4);
+  ck_assert_int_eq(append(log, NULL, 3, 60, 500, 1), 12);
+  check_lent(&lent, lent_bytes);
+  const char *marker = "/d/t-0/00000000000000000000.log.00000000000000000012.truncating";
+  ck_assert(sim_exists(marker));
+  sim_node_crash(n); /* before the copy's fsync completes */
+  plog_close(log);
+  sim_node_restart(n);
+  log = open_log_in("/d/t-0", &cfg, 24); /* a recovery point from before the cut */
+  ck_assert_int_eq(plog_end_offset(log), 12);
+  ck_assert_int_le(plog_recovery_point(log), 12);
+  check_all(log, &h);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && sim_exists(marker); i++) ck_assert(sim_step(w));
+  ck_assert(!sim_exists(marker));
+  /* A settled copy: the .log is renamed over, the lent file lives on. */
+  free(lent_bytes);
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
+  lent_bytes = read_range(&lent);
+  ck_assert_int_eq(plog_truncate_to(log, 7, &end), 0);
+  ck_assert_int_eq(end, 6);
+  history_cut(&h, 2);
+  ck_assert_int_eq(append(log, &h, 3, 60, 600, 2), 6);
+  sim_flush_and_wait(w, log);
+  marker = "/d/t-0/00000000000000000000.log.00000000000000000006.truncating";
+  ck_assert(!sim_exists(marker));
+  check_lent(&lent, lent_bytes);
+  check_all(log, &h);
+  ck_assert_int_eq(plog_recovery_point(log), 9);
+  plog_close(log);
+  log = open_log_in("/d/t-0", &cfg, 9);
+  check_all(log, &h);
+  plog_close(log);
+  free(lent_bytes);
+  history_free(&h);
+  sim_world_destroy(w);
+  env = real_env;
 }
 END_TEST
 
@@ -1648,6 +1729,7 @@ static Suite *log_suite(void) {
       {"truncate_indexes", truncate_keeps_indexes_and_epochs_consistent},
       {"truncate_interrupted", truncate_interrupted_is_finished_by_recovery},
       {"truncate_recovery_point", truncate_recovery_point_waits_for_cut},
+      {"truncate_sim", truncate_on_simulated_disk},
       {"epochs", leader_epochs},
       {"timestamps", find_by_timestamp},
       {"flush", flush_group_commit},
