@@ -8,8 +8,6 @@
  * both share one write: roll if due, account for each batch (end offset,
  * timestamps, index entries), write the .log and index tails, undo it all on
  * a disk error, and leave the files dirty for the next flush. */
-#include <string.h>
-
 #include "base/assert.h"
 #include "log/log_internal.h"
 
