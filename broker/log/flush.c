@@ -18,6 +18,7 @@ struct flush_req {
   struct flush_op *op;
   struct segment *seg;
   enum flush_file which;
+  env_file file; /* the one fsynced: a truncation may have given seg another */
 };
 
 struct flush_op {
@@ -52,6 +53,11 @@ static void flush_file_done(void *ctx, int err) {
   if (err != 0 && req->which == FLUSH_LOG) s->log_dirty = true;
   if (err != 0 && req->which == FLUSH_OFFSET_INDEX) s->oindex.dirty = true;
   if (err != 0 && req->which == FLUSH_TIME_INDEX) s->tindex.dirty = true;
+  /* The file of a pending cut is durable: the cut can be made durable too,
+   * before the round may move the recovery point past it. */
+  if (err == 0 && req->which == FLUSH_LOG && op->log && !s->retired && s->cut_offset >= 0 &&
+      req->file == s->log_file)
+    err = plog_cut_settle(op->log, s);
   if (s->orphan && s->fsyncs_pending == 0) segment_free(op->env, s);
   flush_put(op, err);
 }
@@ -66,11 +72,11 @@ static void flush_issue(struct flush_op *op, struct segment *s, enum flush_file 
   req->op = op;
   req->seg = s;
   req->which = which;
+  req->file = which == FLUSH_LOG            ? s->log_file
+              : which == FLUSH_OFFSET_INDEX ? s->oindex.file
+                                            : s->tindex.file;
   s->fsyncs_pending++;
-  env_file file = which == FLUSH_LOG            ? s->log_file
-                  : which == FLUSH_OFFSET_INDEX ? s->oindex.file
-                                                : s->tindex.file;
-  op->env->fsync(op->env, file, flush_file_done, req);
+  op->env->fsync(op->env, req->file, flush_file_done, req);
 }
 
 /* One round: fsyncs of every dirty file (at least the active .log, so the
@@ -113,7 +119,10 @@ static void flush_finish(struct flush_op *op) {
   if (log) {
     ASSERT(log->flush == op);
     log->flush = NULL;
-    if (op->err == 0 && op->target > log->recovery_point) log->recovery_point = op->target;
+    /* Past a pending cut the .log on disk is not this log (truncate.c). */
+    int64_t cut_floor = plog_cut_floor(log);
+    int64_t target = op->target < cut_floor ? op->target : cut_floor;
+    if (op->err == 0 && target > log->recovery_point) log->recovery_point = target;
     if (op->err != 0)
       env_log(op->env, ENV_LOG_ERROR, "%s: flush failed: error %d", log->dir, op->err);
     if (log->waiter_count > 0) {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/assert.h"
-#include "log/bytes.h"
+#include "base/endian.h"
 
 enum { INDEX_INITIAL_ENTRIES = 64 };
 

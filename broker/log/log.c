@@ -96,8 +96,9 @@ void plog_segment_release(struct plog *log, struct segment *s) {
 
 void plog_free(struct plog *log) {
   ASSERT(log->flush == NULL && log->waiter_count == 0);
-  ASSERT(log->retired == NULL);
+  ASSERT(log->retired == NULL && log->replaced_count == 0);
   epoch_cache_free(&log->epochs);
+  free(log->replaced_files);
   free(log->waiters);
   free(log->segs);
   free(log);

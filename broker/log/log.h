@@ -4,6 +4,7 @@
  *                                  00000000000000000000.index      offset index
  *                                  00000000000000000000.timeindex  time index
  *                                  leader-epoch-checkpoint         (epoch, start offset)
+ *      00000000000000000000.log.00000000000000000042.truncating  a cut not yet durable
  *
  * Segments are named by their base offset (20 digits). Batches (magic 2) are
  * stored exactly as the producer sent them, with baseOffset and
@@ -64,6 +65,30 @@ struct plog_append_info {
 int plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
                 int64_t now_ms, struct plog_append_info *info);
 
+/* Why plog_append_replica refused a call. Not ENV_E* codes: the data sent,
+ * not the disk, is at fault, and none of it was appended. */
+enum plog_replica_err {
+  PLOG_ECORRUPT = -2001, /* a batch is partial, malformed, not magic 2, or fails its CRC-32C */
+  PLOG_EGAP = -2002,     /* a batch starts past the offset that must come next */
+  PLOG_EOVERLAP = -2003, /* a batch starts before the offset that must come next */
+  PLOG_EEPOCH = -2004,   /* a batch's leader epoch is below the log's latest or an
+                            earlier batch's */
+};
+
+/* A follower's append (KIP-101, KIP-279): the leader's batches as they are,
+ * keeping their base offsets and partition leader epochs. They must pass the
+ * checks recovery makes of stored batches (whole, magic 2, offsets, CRC-32C:
+ * PLOG_ECORRUPT), start at the log end offset and follow each other without
+ * a gap (PLOG_EGAP) or an overlap (PLOG_EOVERLAP), and carry leader epochs
+ * that never go below the latest one in the log (PLOG_EEPOCH); each newer
+ * epoch is recorded in the epoch cache at its first batch's base offset.
+ * A refused call appends nothing. Otherwise as plog_append: the same roll,
+ * index entries and flush accounting, ENV_EINVAL for an empty call or one
+ * larger than segment.bytes (the replica fetcher asks for less), and on a
+ * disk error nothing becomes visible and the ENV_E* code is returned. */
+int plog_append_replica(struct plog *log, const uint8_t *batches, size_t len, int64_t now_ms,
+                        struct plog_append_info *info);
+
 struct plog_read_result {
   env_file file;
   uint64_t file_offset;
@@ -75,8 +100,10 @@ struct plog_read_result {
  * min_one_batch: KIP-74), and only batches wholly below max_offset (exclusive,
  * e.g. the high watermark; INT64_MAX for none). offset == end offset gives
  * len 0. Returns 0, -1 if offset < start or > end, or an ENV_E* read error.
- * The file stays open until the segment is deleted and the next
- * plog_maintain (or plog_close) after that. */
+ * The range's bytes never change (the log remembers how far it lent each
+ * file; see plog_truncate_to), and the file stays open until the segment is
+ * deleted or its file replaced by a truncation, and the next plog_maintain
+ * (or plog_close) after that. */
 int plog_read(struct plog *log, int64_t offset, size_t bytes_max, bool min_one_batch,
               int64_t max_offset, struct plog_read_result *out);
 
@@ -111,10 +138,17 @@ int plog_set_start_offset(struct plog *log, int64_t offset);
 void plog_flush(struct plog *log, env_fsync_fn done, void *ctx);
 int64_t plog_recovery_point(const struct plog *log);
 
-/* Replication: truncates so that the end offset is `offset`, or the base of
- * the batch holding it if that is inside a batch; *end_offset_out gets the
- * result. Below the first segment, the log is emptied and restarts at
- * `offset`. 0 or ENV_E*. */
+/* Replication (KIP-101, KIP-279): truncates so that the end offset is
+ * `offset`, or the base of the batch holding it if that is inside a batch;
+ * *end_offset_out gets the result. Below the first segment, the log is
+ * emptied and restarts at `offset`. Later segments are deleted; the indexes,
+ * timestamps and leader-epoch cache drop what lies past the new end. Bytes
+ * that reads lent out (plog_read, plog_find_batch_by_timestamp) never
+ * change: a cut at or past the furthest lent byte of the segment's file cuts
+ * it in place, a cut below copies the kept bytes into a new file that
+ * replaces it (the old file is closed at the next plog_maintain), durably:
+ * until the copy's fsync (a flush this starts) the recovery point stays at
+ * or below the cut, and a crash is finished by plog_open. 0 or ENV_E*. */
 int plog_truncate_to(struct plog *log, int64_t offset, int64_t *end_offset_out);
 
 /* Leader epochs (KIP-101). -1 when no epoch is known. */

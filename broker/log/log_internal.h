@@ -29,8 +29,11 @@ struct plog {
   int32_t seg_cap;
   int64_t start_offset;
   int64_t recovery_point;
-  bool dir_dirty;          /* files created or removed since the last dir sync */
-  struct segment *retired; /* deleted; closed at the next maintain (readers may hold them) */
+  bool dir_dirty;           /* files created or removed since the last dir sync */
+  struct segment *retired;  /* deleted; closed at the next maintain (readers may hold them) */
+  env_file *replaced_files; /* .log files a truncation copied away from; closed likewise */
+  int32_t replaced_count;
+  int32_t replaced_cap;
   struct epoch_cache epochs;
   struct atomic_file_writer *epoch_writer;
   struct flush_op *flush;       /* the fsync round in flight */
@@ -59,9 +62,22 @@ void plog_free(struct plog *log);
  * that is every segment, rolls first (at now_ms) so an empty active one
  * remains. Returns how many went. */
 int plog_delete_oldest(struct plog *log, int32_t n, int64_t now_ms);
+/* Closes the retired segments and the replaced files. */
 void plog_retired_close(struct plog *log);
 /* Unlinks a segment the caller took out of log->segs; closed later. */
 void plog_retire(struct plog *log, struct segment *s);
+
+/* truncate.c */
+/* A .log left behind by a truncation's copy: closed at the next maintain. */
+void plog_file_replaced(struct plog *log, env_file file);
+/* An fsync of s->log_file succeeded: makes its pending cut durable (the copy
+ * renamed over the .log, or the marker removed). 0 or ENV_E*. */
+int plog_cut_settle(struct plog *log, struct segment *s);
+/* Starts the flush that settles the pending cuts, if there are any. */
+void plog_cut_flush(struct plog *log);
+/* The lowest pending cut offset (INT64_MAX if none): the recovery point may
+ * not pass it. */
+int64_t plog_cut_floor(const struct plog *log);
 
 /* flush.c */
 /* The log is going away: the round in flight completes on its own. */

@@ -25,7 +25,7 @@ static int damaged(const struct plog *log, const struct segment *s, int rc) {
 /* The segment and position of the batch holding offset; HC_END if none does
  * (offset past the end). */
 static int locate(const struct plog *log, int64_t offset, struct header_cursor *c,
-                  int32_t *seg_out, uint64_t *pos_out, struct batch_header *h) {
+                  int32_t *seg_out, uint64_t *pos_out, struct rb_header *h) {
   for (int32_t i = plog_segment_floor(log, offset); i < log->seg_count; i++) {
     int rc = segment_seek(log->env, log->segs[i], offset, c, pos_out, h);
     if (rc == HC_OK) *seg_out = i;
@@ -36,12 +36,12 @@ static int locate(const struct plog *log, int64_t offset, struct header_cursor *
 
 /* Whole batches from pos while they fit bytes_max and lie below max_offset;
  * the first one alone even if larger when min_one_batch (KIP-74). */
-static size_t take_batches(struct header_cursor *c, uint64_t pos, struct batch_header *h,
+static size_t take_batches(struct header_cursor *c, uint64_t pos, struct rb_header *h,
                            size_t bytes_max, bool min_one_batch, int64_t max_offset) {
   size_t total = 0;
   for (uint64_t n = 0; n <= c->end_pos / RB_HEADER_BYTES; n++) {
-    if (batch_header_last_offset(h) >= max_offset) break;
-    uint64_t size = batch_header_size(h);
+    if (rb_header_last_offset(h) >= max_offset) break;
+    uint64_t size = rb_header_size(h);
     if (total + size > bytes_max) {
       if (total == 0 && min_one_batch) total = (size_t)size;
       break;
@@ -59,32 +59,35 @@ int plog_read(struct plog *log, int64_t offset, size_t bytes_max, bool min_one_b
   read_result_empty(log, offset, out);
   if (offset == plog_end_offset(log) || offset >= max_offset) return 0;
   struct header_cursor c;
-  struct batch_header h;
+  struct rb_header h;
   int32_t i = 0;
   uint64_t pos = 0;
   int rc = locate(log, offset, &c, &i, &pos, &h);
   if (rc == HC_END) return 0;
   if (rc != HC_OK) return rc;
-  ASSERT(batch_header_last_offset(&h) >= offset);
+  ASSERT(rb_header_last_offset(&h) >= offset);
   out->file = log->segs[i]->log_file;
   out->file_offset = pos;
   out->first_offset = h.base_offset;
   out->len = take_batches(&c, pos, &h, bytes_max, min_one_batch, max_offset);
+  segment_lend(log->segs[i], out->file_offset + out->len);
+  ASSERT(out->len == 0 || out->first_offset <= offset);
   return 0;
 }
 
-static void batch_result(const struct segment *s, uint64_t pos, const struct batch_header *h,
+static void batch_result(struct segment *s, uint64_t pos, const struct rb_header *h,
                          struct plog_read_result *out) {
   out->file = s->log_file;
   out->file_offset = pos;
-  out->len = (size_t)batch_header_size(h);
+  out->len = (size_t)rb_header_size(h);
   out->first_offset = h->base_offset;
+  segment_lend(s, pos + out->len);
 }
 
 /* Within one segment: batches before the time index entry at or below ts
  * all have smaller timestamps (entries record the first batch to reach each
  * new maximum), so the scan starts at that entry's batch. */
-static int find_in_segment(const struct plog *log, const struct segment *s, int64_t ts,
+static int find_in_segment(const struct plog *log, struct segment *s, int64_t ts,
                            struct plog_read_result *out) {
   int64_t from = s->base_offset > log->start_offset ? s->base_offset : log->start_offset;
   int32_t j = tindex_floor(&s->tindex, ts);
@@ -95,7 +98,7 @@ static int find_in_segment(const struct plog *log, const struct segment *s, int6
     if (s->base_offset + rel > from) from = s->base_offset + rel;
   }
   struct header_cursor c;
-  struct batch_header h;
+  struct rb_header h;
   uint64_t pos = 0;
   int rc = segment_seek(log->env, s, from, &c, &pos, &h);
   for (uint64_t n = 0; rc == HC_OK && n <= s->size_bytes / RB_HEADER_BYTES; n++) {
@@ -103,7 +106,7 @@ static int find_in_segment(const struct plog *log, const struct segment *s, int6
       batch_result(s, pos, &h, out);
       return HC_OK;
     }
-    pos += batch_header_size(&h);
+    pos += rb_header_size(&h);
     rc = header_cursor_read(&c, pos, &h);
   }
   return rc == HC_END ? HC_END : damaged(log, s, rc);
@@ -112,7 +115,7 @@ static int find_in_segment(const struct plog *log, const struct segment *s, int6
 int plog_find_batch_by_timestamp(struct plog *log, int64_t ts, struct plog_read_result *out) {
   ASSERT(log != NULL && out != NULL);
   for (int32_t i = 0; i < log->seg_count; i++) {
-    const struct segment *s = log->segs[i];
+    struct segment *s = log->segs[i];
     if (s->max_timestamp < ts || s->next_offset <= log->start_offset) continue;
     int rc = find_in_segment(log, s, ts, out);
     if (rc == HC_OK) return 0;

@@ -23,8 +23,25 @@ struct listing {
   bool *index_is_time;
   int32_t index_count;
   int32_t index_cap;
+  int64_t *cuts; /* markers of pending cuts (truncate.c): base, cut offset, ... */
+  int32_t cut_count;
+  int32_t cut_cap;
+  int64_t *copies; /* base offsets of copies a truncation never finished */
+  int32_t copy_count;
+  int32_t copy_cap;
   bool epoch_tmp;
 };
+
+/* Exactly SEGMENT_NAME_DIGITS digits at p. */
+static bool parse_digits(const char *p, int64_t *out) {
+  char digits[SEGMENT_NAME_DIGITS + 1];
+  for (int i = 0; i < SEGMENT_NAME_DIGITS; i++) {
+    if (p[i] < '0' || p[i] > '9') return false;
+    digits[i] = p[i];
+  }
+  digits[SEGMENT_NAME_DIGITS] = 0;
+  return str_to_i64(digits, out) && *out >= 0;
+}
 
 /* "<20 digits><suffix>" exactly. */
 static bool parse_segment_name(const char *name, const char *suffix, int64_t *base) {
@@ -32,13 +49,16 @@ static bool parse_segment_name(const char *name, const char *suffix, int64_t *ba
   size_t slen = strlen(suffix);
   if (strlen(name) != SEGMENT_NAME_DIGITS + slen || strcmp(name + SEGMENT_NAME_DIGITS, suffix))
     return false;
-  char digits[SEGMENT_NAME_DIGITS + 1];
-  for (int i = 0; i < SEGMENT_NAME_DIGITS; i++) {
-    if (name[i] < '0' || name[i] > '9') return false;
-    digits[i] = name[i];
-  }
-  digits[SEGMENT_NAME_DIGITS] = 0;
-  return str_to_i64(digits, base) && *base >= 0;
+  return parse_digits(name, base);
+}
+
+/* A pending cut's marker: "<20 digits>.log.<20 digits>.truncating". */
+static bool parse_cut_name(const char *name, int64_t *base, int64_t *cut) {
+  static const char middle[] = ".log.", tail[] = ".truncating";
+  size_t d = SEGMENT_NAME_DIGITS, m = sizeof middle - 1;
+  if (strlen(name) != 2 * d + m + sizeof tail - 1) return false;
+  if (strncmp(name + d, middle, m) != 0 || strcmp(name + 2 * d + m, tail) != 0) return false;
+  return parse_digits(name, base) && parse_digits(name + d + m, cut) && *cut >= *base;
 }
 
 static void push_i64(int64_t **arr, int32_t *count, int32_t *cap, int64_t v) {
@@ -59,8 +79,19 @@ static void list_entry(void *ctx, const char *name, bool is_dir) {
   if (is_dir) return;
   if (strcmp(name, "leader-epoch-checkpoint.tmp") == 0) l->epoch_tmp = true;
   if (l->log_count >= PLOG_SEGMENTS_MAX || l->index_count >= PLOG_SEGMENTS_MAX * 2) return;
+  if (l->cut_count >= PLOG_SEGMENTS_MAX || l->copy_count >= PLOG_SEGMENTS_MAX) return;
+  int64_t cut;
   if (parse_segment_name(name, ".log", &base)) {
     push_i64(&l->logs, &l->log_count, &l->log_cap, base);
+    return;
+  }
+  if (parse_cut_name(name, &base, &cut)) {
+    push_i64(&l->cuts, &l->cut_count, &l->cut_cap, base);
+    push_i64(&l->cuts, &l->cut_count, &l->cut_cap, cut);
+    return;
+  }
+  if (parse_segment_name(name, ".log.copying", &base)) {
+    push_i64(&l->copies, &l->copy_count, &l->copy_cap, base);
     return;
   }
   bool is_time = parse_segment_name(name, ".timeindex", &base);
@@ -83,16 +114,48 @@ static void listing_free(struct listing *l) {
   free(l->logs);
   free(l->indexes);
   free(l->index_is_time);
+  free(l->cuts);
+  free(l->copies);
+}
+
+static bool listing_has_log(const struct listing *l, int64_t base) {
+  return l->log_count > 0 &&
+         bsearch(&base, l->logs, (size_t)l->log_count, sizeof base, cmp_i64);
+}
+
+/* The lowest pending cut of the segment at base, or -1: the one recovery
+ * makes (truncate.c keeps it the lowest, and a crash may leave two). */
+static int64_t listing_cut(const struct listing *l, int64_t base) {
+  int64_t lowest = -1;
+  for (int32_t i = 0; i + 1 < l->cut_count; i += 2)
+    if (l->cuts[i] == base && (lowest < 0 || l->cuts[i + 1] < lowest)) lowest = l->cuts[i + 1];
+  return lowest;
+}
+
+/* Leftovers of truncations: copies never renamed to a marker, markers of
+ * segments that are gone, and markers a lower cut of theirs supersedes. */
+static void remove_cut_leftovers(struct plog *log, const struct listing *l) {
+  char path[PLOG_DIR_BYTES + 96];
+  for (int32_t i = 0; i < l->copy_count; i++) {
+    segment_copy_path(path, sizeof path, log->dir, l->copies[i]);
+    log->env->unlink(log->env, path);
+  }
+  for (int32_t i = 0; i + 1 < l->cut_count; i += 2) {
+    int64_t base = l->cuts[i], cut = l->cuts[i + 1];
+    if (listing_has_log(l, base) && listing_cut(l, base) == cut) continue;
+    segment_cut_path(path, sizeof path, log->dir, base, cut);
+    log->env->unlink(log->env, path);
+  }
 }
 
 /* Leftovers: an index without its .log (a crash mid-delete), a temporary
  * epoch checkpoint that never got renamed. */
 static void remove_leftovers(struct plog *log, const struct listing *l) {
   char path[PLOG_DIR_BYTES + 64];
+  remove_cut_leftovers(log, l);
   for (int32_t i = 0; i < l->index_count; i++) {
     int64_t base = l->indexes[i];
-    if (l->log_count > 0 && bsearch(&base, l->logs, (size_t)l->log_count, sizeof base, cmp_i64))
-      continue;
+    if (listing_has_log(l, base)) continue;
     segment_file_path(path, sizeof path, log->dir, base,
                       l->index_is_time[i] ? ".timeindex" : ".index");
     log->env->unlink(log->env, path);
@@ -172,7 +235,7 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
   ASSERT(scratch != NULL);
   struct header_cursor c;
   header_cursor_init(&c, env, s->log_file, (uint64_t)end);
-  struct batch_header h;
+  struct rb_header h;
   uint64_t pos = 0;
   int rc = 0;
   const char *reason = NULL;
@@ -183,7 +246,7 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
       break;
     }
     bool fits = status == HC_OK && segment_batch_fits(s, &h, pos);
-    bool below = fits && batch_header_last_offset(&h) < limit_offset;
+    bool below = fits && rb_header_last_offset(&h) < limit_offset;
     int crc_ok =
         below ? batch_crc_check(env, s->log_file, pos, &h, scratch, RECOVERY_SCRATCH_BYTES) : 0;
     if (crc_ok < 0) {
@@ -195,7 +258,7 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
       break;
     }
     segment_note_batch(s, log->cfg.index_interval_bytes, &h, pos);
-    pos += batch_header_size(&h);
+    pos += rb_header_size(&h);
   }
   free(scratch);
   if (rc != 0) return rc;
@@ -216,10 +279,12 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
   return rc != 0 ? rc : index_write_all(env, &s->tindex);
 }
 
+/* A segment with a pending cut is always re-validated, up to the cut. */
 static int load_segment(struct plog *log, struct segment *s, int64_t recovery_point,
                         int64_t limit_offset, bool *truncated) {
-  ASSERT(limit_offset > s->base_offset);
-  if (s->base_offset < recovery_point) {
+  ASSERT(limit_offset > s->base_offset ||
+         (s->cut_offset >= 0 && limit_offset == s->base_offset));
+  if (s->cut_offset < 0 && s->base_offset < recovery_point) {
     int rc = load_trusted(log, s, limit_offset);
     if (rc < 0) return rc;
     if (rc == 0 && s->next_offset <= recovery_point) return 0;
@@ -254,13 +319,24 @@ static int load_segments(struct plog *log, int64_t recovery_point) {
   for (int32_t i = 0; rc == 0 && i < l.log_count; i++) {
     struct segment *s;
     rc = segment_open(env, log->dir, l.logs[i], &log->cfg, now_ms, &s);
-    if (rc == 0) plog_segments_push(log, s);
+    if (rc != 0) break;
+    s->cut_offset = listing_cut(&l, s->base_offset);
+    plog_segments_push(log, s);
   }
   listing_free(&l);
   for (int32_t i = 0; rc == 0 && i < log->seg_count; i++) {
+    struct segment *s = log->segs[i];
     int64_t limit = i + 1 < log->seg_count ? log->segs[i + 1]->base_offset : INT64_MAX;
-    bool truncated = false;
-    rc = load_segment(log, log->segs[i], recovery_point, limit, &truncated);
+    bool truncated = s->cut_offset >= 0;
+    if (truncated) {
+      /* The segments after it were written while the cut was pending, never
+       * covered by the recovery point, and may not follow what is kept. */
+      env_log(env, ENV_LOG_WARN, "%s: segment %020lld was being truncated to offset %lld",
+              log->dir, (long long)s->base_offset, (long long)s->cut_offset);
+      if (s->cut_offset < limit) limit = s->cut_offset;
+      s->log_dirty = true; /* its flush removes the marker */
+    }
+    rc = load_segment(log, s, recovery_point, limit, &truncated);
     if (rc == 0 && truncated) drop_segments_from(log, i + 1, "it follows a truncated one");
   }
   /* Inactive segments end with their final time index entry, however their
@@ -352,6 +428,8 @@ int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
   int64_t end = plog_end_offset(log);
   ASSERT(log->seg_count > 0 && log->start_offset <= end);
   log->recovery_point = recovery_point < 0 ? 0 : recovery_point > end ? end : recovery_point;
+  ASSERT(log->recovery_point <= plog_cut_floor(log));
+  plog_cut_flush(log); /* an unfinished truncation's cut, now made by recovery */
   env_log(env, ENV_LOG_INFO, "%s: opened with %d segments, offsets %lld to %lld", dir,
           log->seg_count, (long long)log->start_offset, (long long)end);
   *out = log;

@@ -22,6 +22,9 @@ void plog_retire(struct plog *log, struct segment *s) {
 }
 
 void plog_retired_close(struct plog *log) {
+  for (int32_t i = 0; i < log->replaced_count; i++)
+    log->env->file_close(log->env, log->replaced_files[i]);
+  log->replaced_count = 0;
   struct segment *s = log->retired;
   log->retired = NULL;
   /* The list only holds segments this log retired: bounded by them. */

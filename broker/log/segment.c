@@ -13,6 +13,18 @@ bool segment_file_path(char *out, size_t cap, const char *dir, int64_t base_offs
   return n < cap;
 }
 
+bool segment_cut_path(char *out, size_t cap, const char *dir, int64_t base_offset,
+                      int64_t cut_offset) {
+  ASSERT(base_offset >= 0 && cut_offset >= base_offset);
+  size_t n = str_fmt(out, cap, "%s/%020lld.log.%020lld.truncating", dir, (long long)base_offset,
+                     (long long)cut_offset);
+  return n < cap;
+}
+
+bool segment_copy_path(char *out, size_t cap, const char *dir, int64_t base_offset) {
+  return segment_file_path(out, cap, dir, base_offset, ".log.copying");
+}
+
 enum { SEGMENT_PATH_BYTES = 1200 };
 
 static struct segment *segment_alloc(int64_t base_offset, const struct log_config *cfg,
@@ -25,6 +37,7 @@ static struct segment *segment_alloc(int64_t base_offset, const struct log_confi
   s->max_timestamp = -1;
   s->max_timestamp_offset = -1;
   s->first_batch_timestamp = -1;
+  s->cut_offset = -1;
   s->created_ms = now_ms;
   index_init(&s->oindex, OFFSET_ENTRY_BYTES, cfg->index_bytes_max);
   index_init(&s->tindex, TIME_ENTRY_BYTES, cfg->index_bytes_max);
@@ -99,6 +112,12 @@ int segment_unlink(struct env *env, const char *dir, const struct segment *s) {
     int rc = env->unlink(env, path);
     if (rc != 0 && rc != ENV_ENOENT && first_err == 0) first_err = rc;
   }
+  char path[SEGMENT_PATH_BYTES];
+  if (s->cut_offset >= 0 &&
+      segment_cut_path(path, sizeof path, dir, s->base_offset, s->cut_offset)) {
+    int rc = env->unlink(env, path);
+    if (rc != 0 && rc != ENV_ENOENT && first_err == 0) first_err = rc;
+  }
   return first_err;
 }
 
@@ -107,11 +126,11 @@ static int32_t rel_offset(const struct segment *s, int64_t offset) {
   return (int32_t)(offset - s->base_offset);
 }
 
-void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct batch_header *h,
+void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct rb_header *h,
                         uint64_t pos) {
   ASSERT(pos == s->size_bytes);
-  ASSERT(pos + batch_header_size(h) <= INT32_MAX);
-  int64_t last = batch_header_last_offset(h);
+  ASSERT(pos + rb_header_size(h) <= INT32_MAX);
+  int64_t last = rb_header_last_offset(h);
   if (pos == 0) s->first_batch_timestamp = h->max_timestamp;
   if (h->max_timestamp > s->max_timestamp) {
     s->max_timestamp = h->max_timestamp;
@@ -124,9 +143,9 @@ void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct 
       tindex_maybe_push(&s->tindex, s->max_timestamp, rel_offset(s, s->max_timestamp_offset));
     s->bytes_since_index = 0;
   }
-  s->bytes_since_index += batch_header_size(h);
+  s->bytes_since_index += rb_header_size(h);
   s->next_offset = last + 1;
-  s->size_bytes = pos + batch_header_size(h);
+  s->size_bytes = pos + rb_header_size(h);
 }
 
 void segment_mark(const struct segment *s, struct segment_mark *m) {
@@ -183,18 +202,18 @@ static uint64_t tail_start(struct segment *s) {
 }
 
 /* Offsets must grow, and relative offsets and positions fit the indexes. */
-bool segment_batch_fits(const struct segment *s, const struct batch_header *h, uint64_t pos) {
+bool segment_batch_fits(const struct segment *s, const struct rb_header *h, uint64_t pos) {
   if (h->base_offset < s->next_offset) return false;
-  if (batch_header_last_offset(h) - s->base_offset > INT32_MAX) return false;
-  return pos + batch_header_size(h) <= INT32_MAX;
+  if (rb_header_last_offset(h) - s->base_offset > INT32_MAX) return false;
+  return pos + rb_header_size(h) <= INT32_MAX;
 }
 
 /* The batch at the last offset index entry must be the one the entry names. */
-static bool entry_matches(const struct segment *s, const struct batch_header *h) {
+static bool entry_matches(const struct segment *s, const struct rb_header *h) {
   if (s->oindex.count == 0) return true;
   int32_t rel, pos;
   oindex_get(&s->oindex, s->oindex.count - 1, &rel, &pos);
-  return batch_header_last_offset(h) == s->base_offset + rel;
+  return rb_header_last_offset(h) == s->base_offset + rel;
 }
 
 int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_bytes) {
@@ -208,7 +227,7 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
   s->first_batch_timestamp = -1;
   struct header_cursor c;
   header_cursor_init(&c, env, s->log_file, end);
-  struct batch_header h;
+  struct rb_header h;
   int rc = header_cursor_read(&c, pos, &h);
   if (rc == HC_OK && !entry_matches(s, &h)) rc = HC_BAD;
   /* Each pass consumes at least one header's bytes. */
@@ -218,7 +237,7 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
       break;
     }
     segment_note_batch(s, interval_bytes, &h, pos);
-    pos += batch_header_size(&h);
+    pos += rb_header_size(&h);
     rc = header_cursor_read(&c, pos, &h);
   }
   if (rc == HC_OK) rc = HC_BAD; /* more batches than bytes: cannot be */
@@ -231,30 +250,34 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
   return rc;
 }
 
-int segment_truncate(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
-                     int32_t interval_bytes) {
+void segment_lend(struct segment *s, uint64_t end_pos) {
+  ASSERT(end_pos <= s->size_bytes);
+  if (end_pos > s->lent_position_max) s->lent_position_max = end_pos;
+}
+
+int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
+                        int32_t interval_bytes) {
   ASSERT(pos <= s->size_bytes);
   ASSERT(end_offset >= s->base_offset);
-  int rc = env->truncate(env, s->log_file, pos);
-  s->log_dirty = true;
-  if (rc != 0) return rc;
   int32_t o = s->oindex.count, t = s->tindex.count, rel, p;
   int64_t ts;
   while (o > 0 && (oindex_get(&s->oindex, o - 1, &rel, &p), (uint64_t)p >= pos)) o--;
   while (t > 0 &&
          (tindex_get(&s->tindex, t - 1, &ts, &rel), s->base_offset + rel >= end_offset))
     t--;
-  rc = index_truncate(env, &s->oindex, o);
+  int rc = index_truncate(env, &s->oindex, o);
   if (rc == 0) rc = index_truncate(env, &s->tindex, t);
   if (rc != 0) return rc;
   s->size_bytes = pos;
   rc = segment_reload_tail(env, s, interval_bytes);
   /* These bytes scanned cleanly before; failing now is the disk's fault. */
-  return rc == HC_TORN || rc == HC_BAD ? ENV_EIO : rc;
+  rc = rc == HC_TORN || rc == HC_BAD ? ENV_EIO : rc;
+  ASSERT(rc != 0 || (s->size_bytes == pos && s->next_offset <= end_offset));
+  return rc;
 }
 
 int segment_seek(struct env *env, const struct segment *s, int64_t offset,
-                 struct header_cursor *c, uint64_t *pos_out, struct batch_header *h) {
+                 struct header_cursor *c, uint64_t *pos_out, struct rb_header *h) {
   ASSERT(c != NULL && pos_out != NULL && h != NULL);
   header_cursor_init(c, env, s->log_file, s->size_bytes);
   uint64_t pos = 0;
@@ -271,11 +294,11 @@ int segment_seek(struct env *env, const struct segment *s, int64_t offset,
   for (uint64_t n = 0; n <= s->size_bytes / RB_HEADER_BYTES; n++) {
     int rc = header_cursor_read(c, pos, h);
     if (rc != HC_OK) return rc;
-    if (batch_header_last_offset(h) >= offset) {
+    if (rb_header_last_offset(h) >= offset) {
       *pos_out = pos;
       return HC_OK;
     }
-    pos += batch_header_size(h);
+    pos += rb_header_size(h);
   }
   return HC_BAD;
 }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "env.h"
-#include "log/batch_header.h"
+#include "log/header_cursor.h"
 #include "log/index.h"
 #include "log/log.h"
 
@@ -29,6 +29,18 @@ struct segment {
   bool log_dirty;                /* written since the last fsync was started */
   bool index_missing;            /* an index file had to be created on open */
   int32_t fsyncs_pending;
+  /* The end of the bytes reads have handed out of log_file (plog_read and
+   * timestamp lookups): sends may still read [0, lent_position_max), so a
+   * truncation below it must not touch that file (truncate.c). */
+  uint64_t lent_position_max;
+  /* >= 0 while a cut of this segment is not yet durable: the file
+   * "<base>.log.<cut_offset>.truncating" exists, recovery would cut the .log
+   * at cut_offset, and the recovery point stays at or below it. When
+   * cut_file_is_copy, that file is log_file (a copy of the kept bytes), to be
+   * renamed over the .log once fsynced; else log_file is the .log, and the
+   * marker goes once its fsync makes the cut durable (truncate.c). */
+  int64_t cut_offset;
+  bool cut_file_is_copy;
   bool retired; /* deleted from the log; files unlinked */
   bool orphan;  /* owner gone: freed by its last fsync completion */
   struct segment *next_retired;
@@ -49,6 +61,13 @@ struct segment_mark {
 /* "<dir>/<20-digit base><suffix>"; false if it does not fit. */
 bool segment_file_path(char *out, size_t cap, const char *dir, int64_t base_offset,
                        const char *suffix);
+/* The marker of a cut not yet durable: "<dir>/<20-digit base>.log.<20-digit
+ * cut offset>.truncating". */
+bool segment_cut_path(char *out, size_t cap, const char *dir, int64_t base_offset,
+                      int64_t cut_offset);
+/* Where a copy of a segment's kept bytes is written before it is renamed to
+ * its marker: "<dir>/<20-digit base>.log.copying". */
+bool segment_copy_path(char *out, size_t cap, const char *dir, int64_t base_offset);
 /* New empty segment files (replacing leftovers of the same name). */
 int segment_create(struct env *env, const char *dir, int64_t base_offset,
                    const struct log_config *cfg, int64_t now_ms, struct segment **out);
@@ -57,17 +76,18 @@ int segment_open(struct env *env, const char *dir, int64_t base_offset,
                  const struct log_config *cfg, int64_t now_ms, struct segment **out);
 /* Closes the files and frees. */
 void segment_free(struct env *env, struct segment *s);
-/* Unlinks the three files; the first error, ENOENT ignored. */
+/* Unlinks the three files (and a cut marker); the first error, ENOENT
+ * ignored. */
 int segment_unlink(struct env *env, const char *dir, const struct segment *s);
 
 /* Accounts for the batch at pos: end offset, timestamps, and an index entry
  * every index.interval.bytes (Kafka's rule: when more than the interval has
  * been written since the last entry, index this batch). Memory only. */
-void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct batch_header *h,
+void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct rb_header *h,
                         uint64_t pos);
 /* The batch at pos may follow: its offsets come after the segment's, and its
  * relative offsets and positions fit the int32 index fields. */
-bool segment_batch_fits(const struct segment *s, const struct batch_header *h, uint64_t pos);
+bool segment_batch_fits(const struct segment *s, const struct rb_header *h, uint64_t pos);
 void segment_mark(const struct segment *s, struct segment_mark *m);
 /* Undoes an append: memory back to the mark, files truncated to it. */
 int segment_rollback(struct env *env, struct segment *s, const struct segment_mark *m);
@@ -78,15 +98,18 @@ int segment_seal(struct env *env, struct segment *s);
  * index entry to size_bytes (after loading trusted indexes or truncating).
  * HC_OK, HC_TORN/HC_BAD if the tail does not scan cleanly, or ENV_E*. */
 int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_bytes);
-/* Cuts the .log at pos (the boundary of the batch starting at end_offset)
- * and drops index entries past it; then reloads the tail. */
-int segment_truncate(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
-                     int32_t interval_bytes);
+/* The .log was just cut at pos (the boundary of the batch starting at
+ * end_offset), in place or by a copy: drops the index entries past it and
+ * reloads the tail. */
+int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
+                        int32_t interval_bytes);
+/* A read handed out log_file's bytes up to end_pos. */
+void segment_lend(struct segment *s, uint64_t end_pos);
 
 /* Finds the batch holding `offset` (the first whose last offset >= it): HC_OK
  * with its position and header, HC_END if the segment ends before it,
  * HC_TORN/HC_BAD if the file is damaged there, or ENV_E*. */
 int segment_seek(struct env *env, const struct segment *s, int64_t offset,
-                 struct header_cursor *c, uint64_t *pos_out, struct batch_header *h);
+                 struct header_cursor *c, uint64_t *pos_out, struct rb_header *h);
 
 #endif

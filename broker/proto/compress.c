@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "base/assert.h"
+#include "base/endian.h"
 #include "proto/errors.h"
 
 enum {
@@ -46,17 +47,6 @@ const char *codec_name(enum rb_codec codec) {
   static const char *const names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
   ASSERT(ARRAY_LEN(names) == RB_CODEC_ZSTD + 1);
   return (unsigned)codec < ARRAY_LEN(names) ? names[codec] : "unknown";
-}
-
-static void put_be32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ---- the bounded sink the decoders write to ---- */
@@ -159,8 +149,8 @@ static int snappy_compress_xerial(const uint8_t *in, size_t len, struct buf *out
   size_t start = out->len;
   uint8_t *h = buf_extend(out, XERIAL_HEADER_BYTES);
   memcpy(h, xerial_magic, sizeof xerial_magic);
-  put_be32(h + 8, XERIAL_VERSION);
-  put_be32(h + 12, XERIAL_VERSION);
+  be32_put(h + 8, XERIAL_VERSION);
+  be32_put(h + 12, XERIAL_VERSION);
   for (size_t at = 0; at < len;) {
     size_t n = len - at < XERIAL_BLOCK_BYTES ? len - at : XERIAL_BLOCK_BYTES;
     size_t got = snappy_max_compressed_length(n);
@@ -172,7 +162,7 @@ static int snappy_compress_xerial(const uint8_t *in, size_t len, struct buf *out
       return KERR_UNKNOWN_SERVER_ERROR;
     }
     ASSERT(got <= INT32_MAX);
-    put_be32(out->data + pos, (uint32_t)got);
+    be32_put(out->data + pos, (uint32_t)got);
     out->len = pos + 4 + got;
     at += n;
   }
@@ -209,7 +199,7 @@ static int snappy_decompress_any(const uint8_t *in, size_t len, struct sink *s) 
   size_t at = XERIAL_HEADER_BYTES;
   for (size_t i = 0; i < blocks_max && at < len; i++) {
     if (len - at < 4) return KERR_CORRUPT_MESSAGE;
-    size_t block = get_be32(in + at);
+    size_t block = be32_get(in + at);
     at += 4;
     if (block > len - at) return KERR_CORRUPT_MESSAGE;
     int rc = snappy_raw_decompress(in + at, block, s);

@@ -11,6 +11,7 @@
 
 #include "base/assert.h"
 #include "base/crc32c.h"
+#include "base/endian.h"
 #include "proto/compress.h"
 #include "proto/errors.h"
 
@@ -30,16 +31,6 @@ enum {
   RB_NONE = -1,
 };
 
-static uint64_t get_be(const uint8_t *p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; i++) v = v << 8 | p[i];
-  return v;
-}
-
-static void put_be(uint8_t *p, uint64_t v, int n) {
-  for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-
 /* Deltas come from the wire: adding them must not be undefined behaviour. */
 static int64_t add_wrapping(int64_t a, int64_t b) {
   return (int64_t)((uint64_t)a + (uint64_t)b);
@@ -52,52 +43,57 @@ bool rb_header_read(const uint8_t *p, size_t len, struct rb_header *h) {
   ASSERT(h != NULL);
   if (len < RB_HEADER_BYTES) return false;
   ASSERT(p != NULL);
-  h->base_offset = (int64_t)get_be(p + RB_OFF_BASE_OFFSET, 8);
-  h->length = (int32_t)get_be(p + RB_OFF_LENGTH, 4);
-  h->leader_epoch = (int32_t)get_be(p + RB_OFF_LEADER_EPOCH, 4);
+  h->base_offset = (int64_t)be64_get(p + RB_OFF_BASE_OFFSET);
+  h->length = (int32_t)be32_get(p + RB_OFF_LENGTH);
+  h->leader_epoch = (int32_t)be32_get(p + RB_OFF_LEADER_EPOCH);
   h->magic = (int8_t)p[RB_OFF_MAGIC];
-  h->crc = (uint32_t)get_be(p + RB_OFF_CRC, 4);
-  h->attributes = (int16_t)get_be(p + RB_OFF_ATTRIBUTES, 2);
-  h->last_offset_delta = (int32_t)get_be(p + RB_OFF_LAST_OFFSET_DELTA, 4);
-  h->base_timestamp = (int64_t)get_be(p + RB_OFF_BASE_TIMESTAMP, 8);
-  h->max_timestamp = (int64_t)get_be(p + RB_OFF_MAX_TIMESTAMP, 8);
-  h->producer_id = (int64_t)get_be(p + RB_OFF_PRODUCER_ID, 8);
-  h->producer_epoch = (int16_t)get_be(p + RB_OFF_PRODUCER_EPOCH, 2);
-  h->base_sequence = (int32_t)get_be(p + RB_OFF_BASE_SEQUENCE, 4);
-  h->record_count = (int32_t)get_be(p + RB_OFF_RECORD_COUNT, 4);
+  h->crc = be32_get(p + RB_OFF_CRC);
+  h->attributes = (int16_t)be16_get(p + RB_OFF_ATTRIBUTES);
+  h->last_offset_delta = (int32_t)be32_get(p + RB_OFF_LAST_OFFSET_DELTA);
+  h->base_timestamp = (int64_t)be64_get(p + RB_OFF_BASE_TIMESTAMP);
+  h->max_timestamp = (int64_t)be64_get(p + RB_OFF_MAX_TIMESTAMP);
+  h->producer_id = (int64_t)be64_get(p + RB_OFF_PRODUCER_ID);
+  h->producer_epoch = (int16_t)be16_get(p + RB_OFF_PRODUCER_EPOCH);
+  h->base_sequence = (int32_t)be32_get(p + RB_OFF_BASE_SEQUENCE);
+  h->record_count = (int32_t)be32_get(p + RB_OFF_RECORD_COUNT);
   return true;
 }
 
-/* 12 + batchLength when the header is there, batchLength covers at least
- * the header and the whole batch is within len; else 0. */
-static size_t frame_size(const uint8_t *p, size_t len) {
-  if (len < RB_HEADER_BYTES) return 0;
-  int32_t length = (int32_t)get_be(p + RB_OFF_LENGTH, 4);
-  if (length < RB_LENGTH_MIN || (size_t)length > len - RB_LOG_OVERHEAD) return 0;
-  size_t size = RB_LOG_OVERHEAD + (size_t)length;
+size_t rb_frame(const uint8_t *p, size_t len, struct rb_header *h) {
+  ASSERT(h != NULL);
+  if (!rb_header_read(p, len, h)) return 0;
+  if (h->length < RB_LENGTH_MIN || (size_t)h->length > len - RB_LOG_OVERHEAD) return 0;
+  size_t size = (size_t)rb_header_size(h);
   ASSERT(size >= RB_HEADER_BYTES && size <= len);
   return size;
 }
 
+bool rb_header_valid(const struct rb_header *h) {
+  ASSERT(h != NULL);
+  if (h->magic != RB_MAGIC || h->length < RB_LENGTH_MIN) return false;
+  if (h->base_offset < 0 || h->last_offset_delta < 0) return false;
+  return h->base_offset <= INT64_MAX - 1 - h->last_offset_delta;
+}
+
 /* The CRC-32C covers attributes to the end, not baseOffset, batchLength,
  * partitionLeaderEpoch or magic (protocol guide, "Record Batch"). */
-static bool crc_ok(const uint8_t *p, size_t size) {
-  ASSERT(size >= RB_HEADER_BYTES);
-  uint32_t crc = crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES);
-  return crc == (uint32_t)get_be(p + RB_OFF_CRC, 4);
+static bool crc_ok(const uint8_t *p, size_t size, const struct rb_header *h) {
+  ASSERT(size >= RB_HEADER_BYTES && size == rb_header_size(h));
+  return crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES) == h->crc;
 }
 
 size_t rb_check_one(const uint8_t *p, size_t len) {
-  size_t size = frame_size(p, len);
-  if (size == 0 || p[RB_OFF_MAGIC] != RB_MAGIC) return 0;
-  return crc_ok(p, size) ? size : 0;
+  struct rb_header h;
+  size_t size = rb_frame(p, len, &h);
+  if (size == 0 || h.magic != RB_MAGIC) return 0;
+  return crc_ok(p, size, &h) ? size : 0;
 }
 
 void rb_patch(uint8_t *batch, int64_t base_offset, int32_t leader_epoch) {
   ASSERT(batch[RB_OFF_MAGIC] == RB_MAGIC);
   ASSERT(base_offset >= 0);
-  put_be(batch + RB_OFF_BASE_OFFSET, (uint64_t)base_offset, 8);
-  put_be(batch + RB_OFF_LEADER_EPOCH, (uint32_t)leader_epoch, 4);
+  be64_put(batch + RB_OFF_BASE_OFFSET, (uint64_t)base_offset);
+  be32_put(batch + RB_OFF_LEADER_EPOCH, (uint32_t)leader_epoch);
 }
 
 /* ---- reading records ---- */
@@ -178,10 +174,8 @@ static int validate_one(const uint8_t *p, size_t len, struct rb_header *h, size_
   int8_t magic = (int8_t)p[RB_OFF_MAGIC];
   if (magic == 0 || magic == 1) return KERR_UNSUPPORTED_VERSION;
   if (magic != RB_MAGIC) return KERR_CORRUPT_MESSAGE;
-  *size = frame_size(p, len);
-  if (*size == 0 || !crc_ok(p, *size)) return KERR_CORRUPT_MESSAGE;
-  bool whole = rb_header_read(p, *size, h);
-  ASSERT(whole);
+  *size = rb_frame(p, len, h);
+  if (*size == 0 || !crc_ok(p, *size, h)) return KERR_CORRUPT_MESSAGE;
   /* Kafka's broker: a producer's batch holds records, and as many as its
    * offsets span. */
   if (h->record_count <= 0 || (int64_t)h->last_offset_delta + 1 != h->record_count)
@@ -252,10 +246,9 @@ int rb_iter_init(struct rb_iter *it, const uint8_t *batch, size_t len, struct bu
   ASSERT(it != NULL);
   memset(it, 0, sizeof *it);
   rd_init(&it->r, no_records, 0);
-  size_t size = frame_size(batch, len);
-  if (size == 0 || batch[RB_OFF_MAGIC] != RB_MAGIC) return iter_fail(it, KERR_CORRUPT_MESSAGE);
-  rb_header_read(batch, size, &it->h);
-  if (it->h.record_count < 0) return iter_fail(it, KERR_CORRUPT_MESSAGE);
+  size_t size = rb_frame(batch, len, &it->h);
+  if (size == 0 || it->h.magic != RB_MAGIC || it->h.record_count < 0)
+    return iter_fail(it, KERR_CORRUPT_MESSAGE);
   const uint8_t *records = batch + RB_HEADER_BYTES;
   size_t records_len = size - RB_HEADER_BYTES;
   enum rb_codec codec = (enum rb_codec)(it->h.attributes & RB_ATTR_COMPRESSION_MASK);
@@ -399,19 +392,19 @@ static void header_put(uint8_t *p, const struct rb_builder *b, enum rb_codec cod
   ASSERT(size >= RB_HEADER_BYTES && size - RB_LOG_OVERHEAD <= INT32_MAX);
   ASSERT((unsigned)codec <= RB_CODEC_ZSTD);
   uint16_t attributes = (uint16_t)((b->attributes & ~RB_ATTR_COMPRESSION_MASK) | codec);
-  put_be(p + RB_OFF_BASE_OFFSET, (uint64_t)b->base_offset, 8);
-  put_be(p + RB_OFF_LENGTH, size - RB_LOG_OVERHEAD, 4);
-  put_be(p + RB_OFF_LEADER_EPOCH, (uint32_t)b->leader_epoch, 4);
+  be64_put(p + RB_OFF_BASE_OFFSET, (uint64_t)b->base_offset);
+  be32_put(p + RB_OFF_LENGTH, (uint32_t)(size - RB_LOG_OVERHEAD));
+  be32_put(p + RB_OFF_LEADER_EPOCH, (uint32_t)b->leader_epoch);
   p[RB_OFF_MAGIC] = RB_MAGIC;
-  put_be(p + RB_OFF_ATTRIBUTES, attributes, 2);
-  put_be(p + RB_OFF_LAST_OFFSET_DELTA, (uint32_t)b->last_offset_delta, 4);
-  put_be(p + RB_OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp, 8);
-  put_be(p + RB_OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp, 8);
-  put_be(p + RB_OFF_PRODUCER_ID, (uint64_t)b->producer_id, 8);
-  put_be(p + RB_OFF_PRODUCER_EPOCH, (uint16_t)b->producer_epoch, 2);
-  put_be(p + RB_OFF_BASE_SEQUENCE, (uint32_t)b->base_sequence, 4);
-  put_be(p + RB_OFF_RECORD_COUNT, (uint32_t)b->count, 4);
-  put_be(p + RB_OFF_CRC, crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES), 4);
+  be16_put(p + RB_OFF_ATTRIBUTES, attributes);
+  be32_put(p + RB_OFF_LAST_OFFSET_DELTA, (uint32_t)b->last_offset_delta);
+  be64_put(p + RB_OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp);
+  be64_put(p + RB_OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp);
+  be64_put(p + RB_OFF_PRODUCER_ID, (uint64_t)b->producer_id);
+  be16_put(p + RB_OFF_PRODUCER_EPOCH, (uint16_t)b->producer_epoch);
+  be32_put(p + RB_OFF_BASE_SEQUENCE, (uint32_t)b->base_sequence);
+  be32_put(p + RB_OFF_RECORD_COUNT, (uint32_t)b->count);
+  be32_put(p + RB_OFF_CRC, crc32c(p + RB_OFF_ATTRIBUTES, size - RB_OFF_ATTRIBUTES));
 }
 
 static int builder_finish(struct rb_builder *b, enum rb_codec codec, struct buf *out) {
@@ -426,7 +419,8 @@ static int builder_finish(struct rb_builder *b, enum rb_codec codec, struct buf 
     return rc;
   }
   header_put(out->data + start, b, codec, out->len - start);
-  ASSERT(frame_size(out->data + start, out->len - start) == out->len - start);
+  struct rb_header h;
+  ASSERT(rb_frame(out->data + start, out->len - start, &h) == out->len - start);
   return KERR_NONE;
 }
 

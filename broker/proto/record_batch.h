@@ -33,8 +33,28 @@ struct rb_header {
   int32_t record_count;
 };
 
-/* Reads the 61-byte header (false if len < 61). No validation. */
+/* Reads the 61-byte header (false if len < 61). No validation. The one
+ * parser of the header in broker/: produce validation, the log (appends,
+ * recovery, reads, through its file cursor) and the walkers of Produce use
+ * it. */
 bool rb_header_read(const uint8_t *p, size_t len, struct rb_header *h);
+/* The batch at p, len bytes available: its header in h and its size
+ * (12 + batchLength) when the header is there and batchLength covers the
+ * header and stays within len; else 0. Neither magic nor CRC is checked. */
+size_t rb_frame(const uint8_t *p, size_t len, struct rb_header *h);
+/* A stored batch's framing, as the log needs it to index the batch and step
+ * over it: magic 2, a batchLength that covers the header, offsets that are
+ * non-negative and whose span cannot overflow. Not the CRC or the records. */
+bool rb_header_valid(const struct rb_header *h);
+
+/* Bytes of the batch from baseOffset on (batchLength >= 0). */
+static inline uint64_t rb_header_size(const struct rb_header *h) {
+  return (uint64_t)RB_LOG_OVERHEAD + (uint32_t)h->length;
+}
+
+static inline int64_t rb_header_last_offset(const struct rb_header *h) {
+  return h->base_offset + h->last_offset_delta;
+}
 
 /* What validating a producer's records found. */
 struct rb_summary {
@@ -65,9 +85,9 @@ struct rb_summary {
  * Compressed batches are not decompressed (the CRC covers them).
  * Returns KERR_NONE or the first error; out is filled on success. */
 int rb_validate(const uint8_t *data, size_t len, struct rb_summary *out);
-/* Cheap framing check of log recovery: one batch at p with len bytes
- * available. Its total size (12 + batchLength) if it is whole, magic 2 and
- * its CRC matches; else 0. */
+/* Cheap framing check of a batch read back (consumers): one batch at p with
+ * len bytes available. Its total size (12 + batchLength) if it is whole,
+ * magic 2 and its CRC matches; else 0. */
 size_t rb_check_one(const uint8_t *p, size_t len);
 /* Sets baseOffset and partitionLeaderEpoch (outside the CRC). */
 void rb_patch(uint8_t *batch, int64_t base_offset, int32_t leader_epoch);

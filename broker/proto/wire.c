@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/endian.h"
 
 struct kstr kstr_of(const char *cstr) {
   if (!cstr) return KSTR_NULL;
@@ -33,12 +34,12 @@ const uint8_t *rd_skip(struct rd *r, size_t n) {
   return p;
 }
 
+/* A fixed-size big-endian integer; 0 once the reader has failed. */
 static uint64_t rd_be(struct rd *r, size_t n) {
+  ASSERT(n == 1 || n == 2 || n == 4 || n == 8);
   const uint8_t *p = rd_skip(r, n);
   if (!p) return 0;
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
-  return v;
+  return n == 1 ? p[0] : n == 2 ? be16_get(p) : n == 4 ? be32_get(p) : be64_get(p);
 }
 
 int8_t rd_i8(struct rd *r) { return (int8_t)rd_be(r, 1); }
@@ -184,8 +185,12 @@ void wr_reset(struct wr *w) {
 }
 
 static void wr_be(struct wr *w, uint64_t v, size_t n) {
+  ASSERT(n == 1 || n == 2 || n == 4 || n == 8);
   uint8_t *p = buf_extend(&w->mem, n);
-  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+  if (n == 1) p[0] = (uint8_t)v;
+  if (n == 2) be16_put(p, (uint16_t)v);
+  if (n == 4) be32_put(p, (uint32_t)v);
+  if (n == 8) be64_put(p, v);
 }
 
 void wr_i8(struct wr *w, int8_t v) { wr_be(w, (uint8_t)v, 1); }
@@ -278,11 +283,7 @@ void wr_raw(struct wr *w, const void *data, size_t len) { buf_append(&w->mem, da
 
 void wr_patch_i32(struct wr *w, size_t at, int32_t v) {
   ASSERT(at + 4 <= w->mem.len);
-  uint32_t u = (uint32_t)v;
-  w->mem.data[at] = (uint8_t)(u >> 24);
-  w->mem.data[at + 1] = (uint8_t)(u >> 16);
-  w->mem.data[at + 2] = (uint8_t)(u >> 8);
-  w->mem.data[at + 3] = (uint8_t)u;
+  be32_put(w->mem.data + at, (uint32_t)v);
 }
 
 int wr_iov(const struct wr *w, size_t from, struct env_iov *iov, int iov_max) {

@@ -39,14 +39,19 @@ struct produce_flush {
   struct produce_response_partition_produce_response *pr;
 };
 
-static uint32_t be32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+/* The size of the batch at data[at..len), which rb_validate has framed. */
+static size_t batch_size(const uint8_t *data, size_t len, size_t at) {
+  struct rb_header h;
+  size_t size = rb_frame(data + at, len - at, &h);
+  ASSERT(size > 0);
+  return size;
 }
 
 /* Kafka checks each batch against the topic's max.message.bytes. */
 static bool batches_fit(const uint8_t *data, size_t len, int64_t max_bytes) {
-  for (size_t at = 0; at + RB_LOG_OVERHEAD <= len;) {
-    size_t size = RB_LOG_OVERHEAD + be32(data + at + RB_OFF_LENGTH);
+  /* Every batch takes at least RB_HEADER_BYTES. */
+  for (size_t at = 0, n = 0; at < len && n <= len / RB_HEADER_BYTES; n++) {
+    size_t size = batch_size(data, len, at);
     if ((int64_t)size > max_bytes) return false;
     at += size;
   }
@@ -63,9 +68,8 @@ static int target_codec(const struct topic *t) {
 /* Re-encodes every batch whose codec differs from the topic's. */
 static int recompress_all(const uint8_t *data, size_t len, enum rb_codec codec,
                           struct buf *out) {
-  for (size_t at = 0; at < len;) {
-    size_t size = RB_LOG_OVERHEAD + be32(data + at + RB_OFF_LENGTH);
-    ASSERT(at + size <= len); /* rb_validate checked the framing */
+  for (size_t at = 0, n = 0; at < len && n <= len / RB_HEADER_BYTES; n++) {
+    size_t size = batch_size(data, len, at);
     int rc = rb_recompress(data + at, size, codec, RECOMPRESS_BYTES_MAX, out);
     if (rc != KERR_NONE) return rc;
     at += size;

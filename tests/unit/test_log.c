@@ -1,6 +1,7 @@
 /* broker/log/ against the real world (os/): real files in a mkdtemp dir,
- * fsync completions delivered by the loop. Test batches are built by hand:
- * the 61-byte header plus simple records, with a correct CRC-32C. */
+ * fsync completions delivered by the loop; and on the simulated disk where
+ * a power loss matters. Test batches are built by hand: the 61-byte header
+ * plus simple records, with a correct CRC-32C. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "log/log.h"
 #include "os/world.h"
 #include "proto/batch_format.h"
+#include "sim/world.h"
 #include "testing.h"
 
 enum { BATCH_BYTES_MAX = 64 * 1024, LOOP_ROUNDS_MAX = 1000 };
@@ -782,6 +784,153 @@ START_TEST(recovery_bad_offsets) {
 }
 END_TEST
 
+/* ---- a follower's appends ---- */
+
+static struct plog *open_log_in(const char *path, const struct log_config *cfg,
+                                int64_t recovery_point) {
+  struct plog *log = NULL;
+  ck_assert_int_eq(plog_open(env, path, cfg, recovery_point, 0, &log), 0);
+  return log;
+}
+
+/* A batch as a leader stored it: base offset and leader epoch set. */
+static size_t make_leader_batch(uint8_t *out, int64_t base, int32_t epoch, int records,
+                                int64_t ts) {
+  size_t len = make_batch(out, records, 20, ts);
+  put_be(out + RB_OFF_BASE_OFFSET, (uint64_t)base, 8);
+  put_be(out + RB_OFF_LEADER_EPOCH, (uint32_t)epoch, 4);
+  return len;
+}
+
+/* Copies everything the leader has into the follower, in reads of about
+ * chunk_bytes, as a replica fetcher would. */
+static void replicate(struct plog *leader, struct plog *follower, size_t chunk_bytes) {
+  for (int rounds = 0; rounds < 10000; rounds++) {
+    int64_t from = plog_end_offset(follower);
+    if (from == plog_end_offset(leader)) return;
+    struct plog_read_result r;
+    ck_assert_int_eq(plog_read(leader, from, chunk_bytes, true, INT64_MAX, &r), 0);
+    ck_assert_uint_gt(r.len, 0);
+    uint8_t *bytes = read_range(&r);
+    struct plog_append_info info;
+    ck_assert_int_eq(plog_append_replica(follower, bytes, r.len, 0, &info), 0);
+    ck_assert_int_eq(info.base_offset, from);
+    ck_assert_int_eq(info.last_offset + 1, plog_end_offset(follower));
+    free(bytes);
+  }
+  ck_abort_msg("replication did not finish");
+}
+
+static void check_same_epochs(struct plog *a, struct plog *b, int32_t epoch_max) {
+  ck_assert_int_eq(plog_latest_epoch(a), plog_latest_epoch(b));
+  for (int32_t e = 0; e <= epoch_max + 1; e++) {
+    int32_t ea, eb;
+    int64_t oa, ob;
+    plog_end_offset_for_epoch(a, e, &ea, &oa);
+    plog_end_offset_for_epoch(b, e, &eb, &ob);
+    ck_assert_int_eq(ea, eb);
+    ck_assert_int_eq(oa, ob);
+  }
+}
+
+START_TEST(replica_append_keeps_offsets_and_epochs) {
+  struct log_config cfg = cfg_default();
+  cfg.segment_bytes = 2000;
+  cfg.index_interval_bytes = 100;
+  struct plog *leader = open_log(&cfg, 0, 0);
+  char fdir[160];
+  snprintf(fdir, sizeof fdir, "%s/t-1", root);
+  struct plog *follower = open_log_in(fdir, &cfg, 0);
+  struct history h = {0};
+  int32_t epochs[] = {0, 0, 2, 2, 2, 5, 5, 9};
+  for (int i = 0; i < 40; i++) append(leader, &h, 1 + i % 3, 50, 100 + i, epochs[i / 5]);
+  replicate(leader, follower, 700);
+  ck_assert_int_eq(plog_end_offset(follower), plog_end_offset(leader));
+  ck_assert_int_gt(plog_segment_count(follower), 2);
+  check_all(follower, &h); /* byte for byte: offsets and epochs as the leader set them */
+  check_same_epochs(leader, follower, 9);
+  /* Survives a reopen that re-validates everything (CRCs, offsets). */
+  plog_close(follower);
+  run_a_while();
+  follower = open_log_in(fdir, &cfg, 0);
+  ck_assert_int_eq(plog_end_offset(follower), plog_end_offset(leader));
+  check_all(follower, &h);
+  check_same_epochs(leader, follower, 9);
+  /* And carries on from there. */
+  for (int i = 0; i < 5; i++) append(leader, &h, 2, 50, 200 + i, 11);
+  replicate(leader, follower, 300);
+  check_all(follower, &h);
+  check_same_epochs(leader, follower, 11);
+  plog_close(follower);
+  plog_close(leader);
+  history_free(&h);
+}
+END_TEST
+
+/* The refused call leaves the log as it was. */
+static void check_refused(struct plog *log, const uint8_t *bytes, size_t len, int want,
+                          int64_t end, uint64_t size, int32_t epoch) {
+  struct plog_append_info info;
+  ck_assert_int_eq(plog_append_replica(log, bytes, len, 0, &info), want);
+  ck_assert_int_eq(plog_end_offset(log), end);
+  ck_assert_uint_eq(plog_size_bytes(log), size);
+  ck_assert_int_eq(plog_latest_epoch(log), epoch);
+}
+
+START_TEST(replica_append_refuses_bad_batches) {
+  struct log_config cfg = cfg_default();
+  struct plog *log = open_log(&cfg, 0, 0);
+  uint8_t buf[BATCH_BYTES_MAX];
+  struct plog_append_info info;
+  size_t a = make_leader_batch(buf, 0, 3, 2, 10);
+  size_t b = make_leader_batch(buf + a, 2, 4, 3, 11);
+  ck_assert_int_eq(plog_append_replica(log, buf, a + b, 0, &info), 0);
+  ck_assert_int_eq(info.base_offset, 0);
+  ck_assert_int_eq(info.last_offset, 4);
+  ck_assert_int_eq(plog_latest_epoch(log), 4);
+  int32_t e;
+  int64_t o;
+  plog_end_offset_for_epoch(log, 3, &e, &o);
+  ck_assert_int_eq(e, 3);
+  ck_assert_int_eq(o, 2);
+  uint64_t size = plog_size_bytes(log);
+  char path[256];
+  seg_path(path, sizeof path, 0, ".log");
+  off_t file_bytes = file_size(path);
+  /* A good batch first, then the bad one: nothing of either goes in. */
+  size_t good = make_leader_batch(buf, 5, 4, 1, 12);
+  size_t n = make_leader_batch(buf + good, 7, 4, 1, 13); /* 6 is missing */
+  check_refused(log, buf, good + n, PLOG_EGAP, 5, size, 4);
+  n = make_leader_batch(buf + good, 5, 4, 1, 13); /* 5 again */
+  check_refused(log, buf, good + n, PLOG_EOVERLAP, 5, size, 4);
+  uint8_t alone[BATCH_BYTES_MAX];
+  n = make_leader_batch(alone, 3, 4, 2, 13); /* the first batch already behind */
+  check_refused(log, alone, n, PLOG_EOVERLAP, 5, size, 4);
+  n = make_leader_batch(alone, 5, 2, 1, 13); /* below the log's latest */
+  check_refused(log, alone, n, PLOG_EEPOCH, 5, size, 4);
+  n = make_leader_batch(buf + good, 6, 3, 1, 13); /* epoch back below 4 */
+  check_refused(log, buf, good + n, PLOG_EEPOCH, 5, size, 4);
+  n = make_leader_batch(buf + good, 6, 4, 1, 13);
+  buf[good + n - 3] ^= 0x40; /* a record byte: the CRC no longer matches */
+  check_refused(log, buf, good + n, PLOG_ECORRUPT, 5, size, 4);
+  n = make_leader_batch(buf + good, 6, 4, 1, 13);
+  check_refused(log, buf, good + n - 1, PLOG_ECORRUPT, 5, size, 4); /* partial */
+  buf[good + RB_OFF_MAGIC] = 1;
+  check_refused(log, buf, good + n, PLOG_ECORRUPT, 5, size, 4);
+  check_refused(log, buf, 0, ENV_EINVAL, 5, size, 4);
+  ck_assert_int_eq(file_size(path), file_bytes);
+  /* A newer epoch mid-call starts at its batch; the log goes on. */
+  good = make_leader_batch(buf, 5, 4, 1, 12);
+  n = make_leader_batch(buf + good, 6, 7, 2, 13);
+  ck_assert_int_eq(plog_append_replica(log, buf, good + n, 0, &info), 0);
+  ck_assert_int_eq(plog_end_offset(log), 8);
+  plog_end_offset_for_epoch(log, 4, &e, &o);
+  ck_assert_int_eq(o, 6);
+  ck_assert_int_eq(plog_latest_epoch(log), 7);
+  plog_close(log);
+}
+END_TEST
+
 /* ---- truncation, epochs, timestamps ---- */
 
 START_TEST(truncate_to_offsets) {
@@ -821,6 +970,375 @@ START_TEST(truncate_to_offsets) {
   ck_assert_uint_eq(plog_size_bytes(log), 0);
   plog_close(log);
   history_free(&h);
+}
+END_TEST
+
+static void cut_marker(char *out, size_t cap, int64_t base, int64_t cut) {
+  snprintf(out, cap, "%s/%020lld.log.%020lld.truncating", dir, (long long)base, (long long)cut);
+}
+
+static bool flushed;
+static void on_flushed(void *ctx, int err) {
+  (void)ctx;
+  ck_assert_int_eq(err, 0);
+  flushed = true;
+}
+
+static void on_flushed_flag(void *ctx, int err) {
+  ck_assert_int_eq(err, 0);
+  *(bool *)ctx = true;
+}
+
+static void flush_and_wait(struct plog *log) {
+  flushed = false;
+  plog_flush(log, on_flushed, NULL);
+  run_until(&flushed);
+}
+
+/* Lets the loop deliver completions until the file is gone (bounded). */
+static void run_until_gone(const char *path) {
+  for (int i = 0; i < LOOP_ROUNDS_MAX && exists(path); i++) os_world_run_once(world, 10);
+  ck_assert(!exists(path));
+}
+
+/* The bytes a read handed out, read again through the file it named. */
+static void check_lent(const struct plog_read_result *r, const uint8_t *want) {
+  uint8_t *got = read_range(r);
+  ck_assert_mem_eq(got, want, r->len);
+  free(got);
+}
+
+START_TEST(truncate_copies_below_lent_bytes) {
+  struct log_config cfg = cfg_default();
+  cfg.index_interval_bytes = 100;
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 10; i++) append(log, &h, 3, 60, 10 * i, i < 4 ? 1 : 2); /* 3i..3i+2 */
+  /* A fetch response holds everything, queued behind a slow consumer. */
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
+  ck_assert_uint_eq(lent.len, (size_t)position_of(&h, 10));
+  uint8_t *lent_bytes = read_range(&lent);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 16, &end), 0); /* inside 15..17 */
+  ck_assert_int_eq(end, 15);
+  history_cut(&h, 5);
+  /* The log is truncated; the lent file is not, and the cut is pending. */
+  ck_assert_int_eq(plog_end_offset(log), 15);
+  ck_assert_int_eq(plog_latest_epoch(log), 2);
+  check_all(log, &h);
+  struct plog_read_result now;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &now), 0);
+  ck_assert_int_ne(now.file, lent.file);
+  ck_assert_uint_eq(now.len, (size_t)position_of(&h, 5));
+  check_lent(&lent, lent_bytes);
+  char marker[300], path[256];
+  cut_marker(marker, sizeof marker, 0, 15);
+  seg_path(path, sizeof path, 0, ".log");
+  ck_assert(exists(marker));
+  ck_assert_int_eq(file_size(path), position_of(&h, 10) + position_of(&h, 0));
+  /* New appends at the cut go to the copy, never into the lent bytes. */
+  ck_assert_int_eq(append(log, &h, 3, 60, 500, 3), 15);
+  ck_assert_int_eq(append(log, &h, 3, 60, 510, 3), 18);
+  check_lent(&lent, lent_bytes);
+  check_all(log, &h);
+  /* The truncation's flush makes the copy the .log. */
+  run_until_gone(marker);
+  ck_assert_int_eq(file_size(path), position_of(&h, 7));
+  check_lent(&lent, lent_bytes); /* until the next maintain */
+  flush_and_wait(log);
+  ck_assert_int_eq(plog_recovery_point(log), 21);
+  ck_assert_int_eq(plog_maintain(log, 600), 0);
+  plog_close(log);
+  /* Recovered from scratch: the new bytes, the epochs of the new history. */
+  log = open_log(&cfg, 0, 0);
+  ck_assert_int_eq(plog_end_offset(log), 21);
+  check_all(log, &h);
+  int32_t e;
+  int64_t o;
+  plog_end_offset_for_epoch(log, 2, &e, &o);
+  ck_assert_int_eq(e, 2);
+  ck_assert_int_eq(o, 15);
+  ck_assert_int_eq(plog_latest_epoch(log), 3);
+  plog_close(log);
+  free(lent_bytes);
+  history_free(&h);
+}
+END_TEST
+
+START_TEST(truncate_in_place_above_lent_bytes) {
+  struct log_config cfg = cfg_default();
+  cfg.index_interval_bytes = 100;
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 10; i++) append(log, &h, 3, 60, 10 * i, 0);
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 3, (size_t)position_of(&h, 2), true, INT64_MAX, &lent), 0);
+  ck_assert_uint_eq(lent.file_offset, (size_t)position_of(&h, 1));
+  uint8_t *lent_bytes = read_range(&lent);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 18, &end), 0); /* past the lent batches 1 and 2 */
+  ck_assert_int_eq(end, 18);
+  history_cut(&h, 6);
+  char path[256], marker[300];
+  seg_path(path, sizeof path, 0, ".log");
+  cut_marker(marker, sizeof marker, 0, 18);
+  ck_assert(!exists(marker));
+  ck_assert_int_eq(file_size(path), position_of(&h, 6)); /* cut in place */
+  struct plog_read_result now;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &now), 0);
+  ck_assert_int_eq(now.file, lent.file);
+  ck_assert_int_eq(append(log, &h, 3, 60, 500, 1), 18);
+  check_lent(&lent, lent_bytes);
+  check_all(log, &h);
+  /* Lent past the next cut now: that one copies. */
+  ck_assert_int_eq(plog_truncate_to(log, 12, &end), 0);
+  ck_assert_int_eq(end, 12);
+  history_cut(&h, 4);
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &now), 0);
+  ck_assert_int_ne(now.file, lent.file);
+  check_lent(&lent, lent_bytes);
+  check_all(log, &h);
+  plog_close(log);
+  free(lent_bytes);
+  history_free(&h);
+}
+END_TEST
+
+/* What an index file holds, checked against the log: every entry below the
+ * end offset, positions within the .log. */
+static void check_index_files(int64_t base, int64_t end_offset, off_t log_bytes) {
+  char path[256];
+  size_t n;
+  seg_path(path, sizeof path, base, ".index");
+  uint8_t *ix = slurp(path, &n);
+  ck_assert_uint_eq(n % 8, 0);
+  for (size_t at = 0; at < n; at += 8) {
+    ck_assert_int_lt(base + (int64_t)get_be(ix + at, 4), end_offset);
+    ck_assert_int_lt((off_t)get_be(ix + at + 4, 4), log_bytes);
+  }
+  free(ix);
+  seg_path(path, sizeof path, base, ".timeindex");
+  ix = slurp(path, &n);
+  ck_assert_uint_eq(n % 12, 0);
+  for (size_t at = 0; at < n; at += 12)
+    ck_assert_int_lt(base + (int64_t)get_be(ix + at + 8, 4), end_offset);
+  free(ix);
+}
+
+START_TEST(truncate_keeps_indexes_and_epochs_consistent) {
+  struct log_config cfg = cfg_default();
+  cfg.segment_bytes = 1500;
+  cfg.index_interval_bytes = 100;
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 30; i++) append(log, &h, 3, 60, 10 * i, i / 6); /* epochs 0..4 */
+  ck_assert_int_gt(plog_segment_count(log), 4);
+  int64_t ts, off;
+  struct plog_read_result r;
+  ck_assert_int_eq(plog_find_batch_by_timestamp(log, 100, &r), 0); /* lends batch 10 */
+  ck_assert_int_eq(r.first_offset, 30);
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 21, 1 << 20, true, INT64_MAX, &lent), 0);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 28, &end), 0); /* batch 9, an older segment */
+  ck_assert_int_eq(end, 27);
+  ck_assert_int_eq(plog_read(log, 21, 1 << 20, true, INT64_MAX, &r), 0);
+  ck_assert_int_ne(r.file, lent.file); /* copied: batches 7 and 8 were lent */
+  history_cut(&h, 9);
+  ck_assert_int_eq(plog_latest_epoch(log), 1);
+  int32_t e;
+  int64_t o;
+  plog_end_offset_for_epoch(log, 1, &e, &o);
+  ck_assert_int_eq(o, 27);
+  plog_max_timestamp(log, &ts, &off);
+  ck_assert_int_eq(ts, 82);
+  ck_assert_int_eq(off, 26);
+  ck_assert_int_eq(plog_find_batch_by_timestamp(log, 100, &r), -1);
+  for (int i = 0; i < 4; i++) append(log, &h, 3, 60, 1000 + i, 7);
+  check_all(log, &h);
+  flush_and_wait(log);
+  int32_t segs = plog_segment_count(log);
+  plog_close(log);
+  run_a_while();
+  /* Trusted on reopen (everything below the recovery point): the indexes
+   * as stored must describe the log. */
+  log = open_log(&cfg, 39, 0);
+  ck_assert_int_eq(plog_end_offset(log), 39);
+  ck_assert_int_eq(plog_segment_count(log), segs);
+  check_all(log, &h);
+  ck_assert_int_eq(plog_find_batch_by_timestamp(log, 1004, &r), 0);
+  ck_assert_int_eq(r.first_offset, 33);
+  ck_assert_int_eq(plog_latest_epoch(log), 7);
+  plog_end_offset_for_epoch(log, 1, &e, &o);
+  ck_assert_int_eq(e, 1);
+  ck_assert_int_eq(o, 27);
+  plog_end_offset_for_epoch(log, 4, &e, &o);
+  ck_assert_int_eq(e, 1);
+  ck_assert_int_eq(o, 27);
+  plog_close(log);
+  char path[256];
+  seg_path(path, sizeof path, h.b[0].base, ".log");
+  int64_t last_base = 0;
+  for (int i = 0; i < h.n; i++) {
+    seg_path(path, sizeof path, h.b[i].base, ".log");
+    if (exists(path)) last_base = h.b[i].base;
+  }
+  seg_path(path, sizeof path, last_base, ".log");
+  check_index_files(last_base, 39, file_size(path));
+  history_free(&h);
+}
+END_TEST
+
+START_TEST(truncate_interrupted_is_finished_by_recovery) {
+  struct log_config cfg = cfg_default();
+  cfg.segment_bytes = 1200;
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
+  flush_and_wait(log);
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 12, 1 << 20, true, INT64_MAX, &lent), 0);
+  int64_t base = lent.first_offset;
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 13, &end), 0);
+  ck_assert_int_eq(end, 12);
+  history_cut(&h, 4);
+  /* A new leader's batches, a roll, then the process dies before the cut's
+   * fsync completes: the .log still holds the old batches. */
+  for (int i = 0; i < 8; i++) append(log, NULL, 3, 60, 500 + i, 1);
+  ck_assert_int_gt(plog_end_offset(log), 30);
+  plog_close(log);
+  char marker[300];
+  cut_marker(marker, sizeof marker, base, 12);
+  ck_assert(exists(marker));
+  log = open_log(&cfg, 30, 0);
+  ck_assert_int_eq(plog_end_offset(log), 12);
+  ck_assert_int_le(plog_recovery_point(log), 12);
+  check_all(log, &h);
+  ck_assert_int_eq(plog_latest_epoch(log), 0);
+  run_until_gone(marker);
+  ck_assert_int_eq(append(log, &h, 3, 60, 900, 1), 12);
+  check_all(log, &h);
+  plog_close(log);
+  history_free(&h);
+}
+END_TEST
+
+/* A flush round that fsynced a copy a second truncation has since replaced
+ * must not move the recovery point past the pending cut: the .log on disk
+ * is still the old one there. */
+START_TEST(truncate_recovery_point_waits_for_cut) {
+  struct log_config cfg = cfg_default();
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
+  bool first_done = false;
+  plog_flush(log, on_flushed_flag, &first_done); /* round 0, in flight */
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 16, &end), 0); /* copy; cut 15 */
+  ck_assert_int_eq(end, 15);
+  append(log, NULL, 3, 60, 500, 1);
+  append(log, NULL, 3, 60, 510, 1);
+  os_world_run_once(world, 10); /* round 0 done; round 1 fsyncs the copy */
+  ck_assert(first_done);
+  ck_assert_int_le(plog_recovery_point(log), 15);
+  ck_assert_int_eq(plog_read(log, 15, 1 << 20, true, INT64_MAX, &lent), 0);
+  ck_assert_int_eq(plog_truncate_to(log, 18, &end), 0); /* another copy; cut stays 15 */
+  ck_assert_int_eq(end, 18);
+  char marker[300];
+  cut_marker(marker, sizeof marker, 0, 15);
+  ck_assert(exists(marker));
+  os_world_run_once(world, 10); /* round 1 done: its copy is not the segment's any more */
+  ck_assert(exists(marker));
+  ck_assert_int_le(plog_recovery_point(log), 15);
+  run_until_gone(marker);
+  flush_and_wait(log);
+  ck_assert_int_eq(plog_recovery_point(log), 18);
+  plog_close(log);
+  log = open_log(&cfg, 18, 0);
+  ck_assert_int_eq(plog_end_offset(log), 18);
+  check_first(log, &h, 5);
+  plog_close(log);
+  history_free(&h);
+}
+END_TEST
+
+/* ---- the same on the simulated disk ---- */
+
+static bool sim_exists(const char *path) {
+  env_file f;
+  int rc = env->open(env, path, 0, &f);
+  if (rc == 0) env->file_close(env, f);
+  ck_assert(rc == 0 || rc == ENV_ENOENT);
+  return rc == 0;
+}
+
+static void sim_flush_and_wait(struct sim_world *w, struct plog *log) {
+  bool done = false;
+  plog_flush(log, on_flushed_flag, &done);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && !done; i++) ck_assert(sim_step(w));
+  ck_assert(done);
+}
+
+/* A power loss while a cut is pending keeps every byte that was durable
+ * below it (the old .log still holds them) and recovery finishes the cut;
+ * a settled copy leaves the lent file readable through its descriptor. */
+START_TEST(truncate_on_simulated_disk) {
+  struct env *real_env = env;
+  struct sim_world *w = sim_world_create(7);
+  struct sim_node *n = sim_node_add(w, 1, "n1");
+  env = sim_node_env(n);
+  ck_assert_int_eq(env->mkdir(env, "/d"), 0);
+  struct log_config cfg = cfg_default();
+  struct plog *log = open_log_in("/d/t-0", &cfg, 0);
+  struct history h = {0};
+  for (int i = 0; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
+  sim_flush_and_wait(w, log);
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
+  uint8_t *lent_bytes = read_range(&lent);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 13, &end), 0);
+  ck_assert_int_eq(end, 12);
+  history_cut(&h, 4);
+  ck_assert_int_eq(append(log, NULL, 3, 60, 500, 1), 12);
+  check_lent(&lent, lent_bytes);
+  const char *marker = "/d/t-0/00000000000000000000.log.00000000000000000012.truncating";
+  ck_assert(sim_exists(marker));
+  sim_node_crash(n); /* before the copy's fsync completes */
+  plog_close(log);
+  sim_node_restart(n);
+  log = open_log_in("/d/t-0", &cfg, 24); /* a recovery point from before the cut */
+  ck_assert_int_eq(plog_end_offset(log), 12);
+  ck_assert_int_le(plog_recovery_point(log), 12);
+  check_all(log, &h);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && sim_exists(marker); i++) ck_assert(sim_step(w));
+  ck_assert(!sim_exists(marker));
+  /* A settled copy: the .log is renamed over, the lent file lives on. */
+  free(lent_bytes);
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
+  lent_bytes = read_range(&lent);
+  ck_assert_int_eq(plog_truncate_to(log, 7, &end), 0);
+  ck_assert_int_eq(end, 6);
+  history_cut(&h, 2);
+  ck_assert_int_eq(append(log, &h, 3, 60, 600, 2), 6);
+  sim_flush_and_wait(w, log);
+  marker = "/d/t-0/00000000000000000000.log.00000000000000000006.truncating";
+  ck_assert(!sim_exists(marker));
+  check_lent(&lent, lent_bytes);
+  check_all(log, &h);
+  ck_assert_int_eq(plog_recovery_point(log), 9);
+  plog_close(log);
+  log = open_log_in("/d/t-0", &cfg, 9);
+  check_all(log, &h);
+  plog_close(log);
+  free(lent_bytes);
+  history_free(&h);
+  sim_world_destroy(w);
+  env = real_env;
 }
 END_TEST
 
@@ -1206,6 +1724,12 @@ static Suite *log_suite(void) {
       {"recovery_offsets", recovery_bad_offsets},
       {"truncate", truncate_to_offsets},
       {"truncate_fully", truncate_below_first_segment},
+      {"truncate_copy", truncate_copies_below_lent_bytes},
+      {"truncate_in_place", truncate_in_place_above_lent_bytes},
+      {"truncate_indexes", truncate_keeps_indexes_and_epochs_consistent},
+      {"truncate_interrupted", truncate_interrupted_is_finished_by_recovery},
+      {"truncate_recovery_point", truncate_recovery_point_waits_for_cut},
+      {"truncate_sim", truncate_on_simulated_disk},
       {"epochs", leader_epochs},
       {"timestamps", find_by_timestamp},
       {"flush", flush_group_commit},
@@ -1214,6 +1738,8 @@ static Suite *log_suite(void) {
       {"delete", delete_removes_directory},
       {"checkpoint", checkpoint_round_trip},
       {"checkpoint_bad", checkpoint_malformed},
+      {"replica_append", replica_append_keeps_offsets_and_epochs},
+      {"replica_refuses", replica_append_refuses_bad_batches},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
     TCase *tc = tcase_create(tests[i].name);

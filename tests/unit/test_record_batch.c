@@ -9,6 +9,7 @@
 
 #include "base/assert.h"
 #include "base/crc32c.h"
+#include "base/endian.h"
 #include "proto/compress.h"
 #include "proto/errors.h"
 #include "proto/record_batch.h"
@@ -725,6 +726,52 @@ START_TEST(mutations_never_crash) {
 }
 END_TEST
 
+/* The one header parser and its framing checks, and the byte-order helpers
+ * they stand on. */
+START_TEST(frame_and_stored_header_validity) {
+  uint8_t b[8];
+  be16_put(b, 0xfeed);
+  ck_assert_int_eq(be16_get(b), 0xfeed);
+  ck_assert_int_eq(b[0], 0xfe);
+  be32_put(b, 0x01020304u);
+  ck_assert_int_eq(b[0], 1);
+  ck_assert_int_eq(b[3], 4);
+  ck_assert_uint_eq(be32_get(b), 0x01020304u);
+  be64_put(b, UINT64_C(0x8001020304050607));
+  ck_assert_int_eq(b[0], 0x80);
+  ck_assert_int_eq(b[7], 7);
+  ck_assert_uint_eq(be64_get(b), UINT64_C(0x8001020304050607));
+
+  struct buf out;
+  buf_init(&out);
+  build(&out, RB_CODEC_NONE);
+  struct rb_header h;
+  ck_assert_uint_eq(rb_frame(out.data, out.len, &h), out.len);
+  ck_assert_uint_eq(rb_header_size(&h), out.len);
+  ck_assert_int_eq(rb_header_last_offset(&h), RECORD_COUNT - 1);
+  ck_assert(rb_header_valid(&h));
+  /* Short input, a header whose length runs past it or does not cover it. */
+  ck_assert_uint_eq(rb_frame(out.data, RB_HEADER_BYTES - 1, &h), 0);
+  ck_assert_uint_eq(rb_frame(out.data, out.len - 1, &h), 0);
+  uint8_t copy[RB_HEADER_BYTES];
+  memcpy(copy, out.data, sizeof copy);
+  be32_put(copy + RB_OFF_LENGTH, RB_HEADER_BYTES - RB_LOG_OVERHEAD - 1);
+  ck_assert_uint_eq(rb_frame(copy, sizeof copy, &h), 0);
+  /* A stored batch needs magic 2 and offsets that cannot overflow. */
+  ck_assert(rb_header_read(out.data, out.len, &h));
+  h.magic = 1;
+  ck_assert(!rb_header_valid(&h));
+  ck_assert(rb_header_read(out.data, out.len, &h));
+  h.base_offset = -1;
+  ck_assert(!rb_header_valid(&h));
+  h.base_offset = INT64_MAX - h.last_offset_delta;
+  ck_assert(!rb_header_valid(&h));
+  h.base_offset = INT64_MAX - 1 - h.last_offset_delta;
+  ck_assert(rb_header_valid(&h));
+  buf_free(&out);
+}
+END_TEST
+
 static Suite *record_batch_suite(void) {
   Suite *s = suite_create("record_batch");
   TCase *tc = tcase_create("core");
@@ -746,6 +793,7 @@ static Suite *record_batch_suite(void) {
   tcase_add_test(tc, recompress_chain_keeps_everything);
   tcase_add_test(tc, recompress_empty_batch);
   tcase_add_test(tc, mutations_never_crash);
+  tcase_add_test(tc, frame_and_stored_header_validity);
   suite_add_tcase(s, tc);
   return s;
 }

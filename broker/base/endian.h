@@ -1,8 +1,12 @@
-/* Big-endian integers, the byte order of every Kafka file and batch field. */
-#ifndef SLUICE_LOG_BYTES_H
-#define SLUICE_LOG_BYTES_H
+/* Big-endian integers: the byte order of every Kafka wire field, record
+ * batch header, index file and snappy (xerial) block length. The one place
+ * broker/ turns bytes into integers and back; callers check bounds first. */
+#ifndef SLUICE_ENDIAN_H
+#define SLUICE_ENDIAN_H
 
 #include <stdint.h>
+
+static inline uint16_t be16_get(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 static inline uint32_t be32_get(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
@@ -10,6 +14,11 @@ static inline uint32_t be32_get(const uint8_t *p) {
 
 static inline uint64_t be64_get(const uint8_t *p) {
   return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
+
+static inline void be16_put(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
 }
 
 static inline void be32_put(uint8_t *p, uint32_t v) {
