@@ -95,8 +95,10 @@ struct env {
   int (*connect)(struct env *env, const char *host, uint16_t port, uint32_t frame_bytes_max,
                  env_conn_id *conn_out);
   /* Send one frame; the world prepends the 4-byte length. Memory parts are
-   * copied before this returns; file parts are read before the file could
-   * change (the log only appends past them or unlinks whole segments). */
+   * copied before this returns; file parts may be read later, from the file
+   * as it was opened: the log only appends past them, unlinks whole
+   * segments, or gives a truncated segment a new file (log/truncate.c), so
+   * the bytes a queued send names never change. */
   int (*send)(struct env *env, env_conn_id conn, const struct env_iov *iov, int iov_count);
   /* Bytes queued for this connection and not yet sent (for back-pressure). */
   size_t (*send_queued_bytes)(struct env *env, env_conn_id conn);
