@@ -49,6 +49,19 @@ struct os_timer {
   uint32_t heap_index;
 };
 
+/* Timer lateness (fire time - deadline) in microseconds, log-linear: values
+ * below 8 have a bucket each, then every power of two is split into 8
+ * buckets (an upper bound within 12.5%) up to 2^32; the last bucket takes
+ * the rest. */
+enum { OS_LATENESS_SUB_BITS = 3, OS_LATENESS_OCTAVES_MAX = 32 };
+#define OS_LATENESS_BUCKETS                                                                    \
+  ((OS_LATENESS_OCTAVES_MAX - OS_LATENESS_SUB_BITS + 1) << OS_LATENESS_SUB_BITS)
+struct os_lateness {
+  uint64_t counts[OS_LATENESS_BUCKETS];
+  uint64_t count;
+  uint64_t max_us;
+};
+
 /* io_thread.c: fsyncs run on one I/O thread, in the order they were issued.
  * A job is a slot in a ring, named by its sequence number (slot = seq %
  * OS_IO_JOBS_MAX): submitted by the loop, finished by the thread, collected
@@ -99,6 +112,7 @@ struct os_world {
   struct os_idmap timers;
   env_timer_id timer_next_id;
   uint64_t rng[4]; /* xoshiro256** */
+  struct os_lateness lateness;
 
   /* loop.c: completions, a ring buffer in queue order. */
   struct os_event *events;

@@ -51,6 +51,13 @@ void os_world_destroy(struct os_world *w);
  * than for a guessed number of iterations. */
 uint64_t os_world_completions_pending(struct os_world *w);
 
+/* How late timers ran (run time minus due time, CLOCK_MONOTONIC) since the
+ * world was created, in microseconds: the 50th and 99th percentiles (from
+ * a histogram: a bucket's upper bound, within 12.5%) and the maximum.
+ * Returns how many timers ran; with none, the figures are 0. */
+uint64_t os_world_timer_lateness(struct os_world *w, uint64_t *p50_us, uint64_t *p99_us,
+                                 uint64_t *max_us);
+
 /* Log threshold for env->logv (default ENV_LOG_INFO). */
 void os_world_set_log_level(struct os_world *w, enum env_log_level level);
 

@@ -492,6 +492,8 @@ START_TEST(timers_fire_while_an_fsync_is_held) {
     env->timer_start(env, (uint64_t)i * NS_PER_MS, on_timer_count, &fired);
   RUN_UNTIL(w, fired == 3);
   ck_assert_int_eq(log.calls + after.calls, 0); /* still inside the first fsync */
+  uint64_t p50_us, p99_us, max_us;
+  ck_assert_uint_eq(os_world_timer_lateness(w, &p50_us, &p99_us, &max_us), 3);
   held_release_all();
   RUN_UNTIL(w, after.calls == 1);
   ck_assert_int_eq(log.err, 0);
@@ -523,6 +525,25 @@ START_TEST(destroy_with_fsyncs_in_flight) {
   os_world_destroy(w);
   for (int i = 0; i < 200; i++) ck_assert_int_eq(many[i].calls, 0);
   held_teardown();
+}
+END_TEST
+
+START_TEST(timer_lateness_counts_every_timer) {
+  struct os_world *w = os_world_create(1);
+  struct env *env = os_world_env(w);
+  uint64_t p50_us = 1, p99_us = 1, max_us = 1;
+  ck_assert_uint_eq(os_world_timer_lateness(w, &p50_us, &p99_us, &max_us), 0);
+  ck_assert_uint_eq(p50_us + p99_us + max_us, 0);
+  int fired = 0;
+  for (int i = 0; i < 50; i++)
+    env->timer_start(env, (uint64_t)(i % 5) * NS_PER_MS, on_timer_count, &fired);
+  env_timer_id cancelled = env->timer_start(env, 0, on_timer_count, &fired);
+  env->timer_cancel(env, cancelled); /* never ran: not counted */
+  RUN_UNTIL(w, fired == 50);
+  ck_assert_uint_eq(os_world_timer_lateness(w, &p50_us, &p99_us, &max_us), 50);
+  ck_assert_uint_le(p50_us, p99_us);
+  ck_assert_uint_le(p99_us, max_us);
+  os_world_destroy(w);
 }
 END_TEST
 
@@ -1062,6 +1083,7 @@ static Suite *os_suite(void) {
   tcase_add_test(clock, clock_and_random);
   tcase_add_test(clock, signals_arrive_through_the_loop);
   tcase_add_test(clock, run_returns_after_stop);
+  tcase_add_test(clock, timer_lateness_counts_every_timer);
   suite_add_tcase(s, clock);
   TCase *disk = tcase_create("disk");
   tcase_add_checked_fixture(disk, tmp_setup, tmp_teardown);
