@@ -60,7 +60,7 @@ idle_start() {
     > "$tmp/idle.out" 2>&1 &
   idle_pid=$!
   pids+=("$idle_pid")
-  for _ in $(seq 600); do grep -q '^ready' "$tmp/idle.out" && break; sleep 0.1; done
+  for _ in $(seq 600); do grep -qs '^ready' "$tmp/idle.out" && break; sleep 0.1; done
 }
 idle_stop() {
   kill -TERM "$idle_pid" 2>/dev/null
@@ -76,8 +76,9 @@ lateness_field() { sed -n "s/.*$2 \([0-9]*\) us.*/\1/p" <<< "$1"; }
 median_of_3() {
   local runs=() i
   for i in 1 2 3; do runs+=("$("$@" --topic "$topic-$i")"); done
-  printf '%s\n' "${runs[@]}" | sort -t= -k6 -n | awk 'NR == 2'
+  median_line "${runs[@]}"
 }
+median_line() { printf '%s\n' "$@" | sort -t= -k6 -n | awk 'NR == 2'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 printf '%-40s %14s %14s %14s %8s\n' "figure" "sluice" "mock(1)" "mock(3)" "s/m(1)"
@@ -146,16 +147,20 @@ if want fsync; then
 fi
 
 # One producer with and without 1,000 idle long-polling fetches beside it
-# (on another topic of the main broker, which does not fsync per produce).
+# (on other topics of the main broker, which does not fsync per produce):
+# three pairs of runs, each about two seconds (four long-poll rounds),
+# alternating so a change in the machine's load hits both sides.
 if want idle-fetch; then
-  topic=i-alone
-  alone=$(median_of_3 $BENCH --brokers 127.0.0.1:$main_port --count 500000 --size 100 --acks 1)
-  idle_start "$main_port"
-  topic=i-idle
-  beside=$(median_of_3 $BENCH --brokers 127.0.0.1:$main_port --count 500000 --size 100 --acks 1)
-  idle_stop
-  a=$(field "$alone" msgs_per_s)
-  b=$(field "$beside" msgs_per_s)
+  alone_runs=()
+  beside_runs=()
+  for i in 1 2 3; do
+    alone_runs+=("$($BENCH --brokers 127.0.0.1:$main_port --topic i-alone-$i --count 2000000 --size 100 --acks 1)")
+    idle_start "$main_port"
+    beside_runs+=("$($BENCH --brokers 127.0.0.1:$main_port --topic i-idle-$i --count 2000000 --size 100 --acks 1)")
+    idle_stop
+  done
+  a=$(field "$(median_line "${alone_runs[@]}")" msgs_per_s)
+  b=$(field "$(median_line "${beside_runs[@]}")" msgs_per_s)
   row "produce 100B, no idle fetches msgs/s" "$a" "-" "-"
   row "produce 100B, 1000 idle fetches msgs/s" "$b" "-" "-"
   row "1000 idle fetches / none" "$(ratio "$b" "$a")" "-" "-"
