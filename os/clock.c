@@ -1,6 +1,8 @@
 /* Time and randomness of the real world: CLOCK_MONOTONIC for now_ns,
  * CLOCK_REALTIME for wall_ms, timers in a binary min-heap ordered by
- * (deadline_ns, id), and xoshiro256** seeded once from getrandom(). */
+ * (deadline_ns, id), and xoshiro256** seeded once from getrandom(). Each
+ * timer's lateness (when it ran minus when it was due) goes into a histogram:
+ * the figure that shows whether anything holds up the loop. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -11,6 +13,7 @@
 #include "base/assert.h"
 #include "base/xoshiro.h"
 #include "os/internal.h"
+#include "os/world.h"
 
 enum { TIMERS_MAX = 1 << 24 };
 
@@ -125,6 +128,62 @@ int os_timers_wait_ms(struct os_world *w) {
   return wait_ms > INT_MAX ? INT_MAX : (int)wait_ms;
 }
 
+/* --- lateness ----------------------------------------------------------- */
+
+static uint32_t lateness_bucket(uint64_t us) {
+  enum { SUB = 1 << OS_LATENESS_SUB_BITS };
+  if (us < SUB) return (uint32_t)us;
+  uint32_t octave = 63u - (uint32_t)__builtin_clzll(us); /* >= OS_LATENESS_SUB_BITS */
+  if (octave >= OS_LATENESS_OCTAVES_MAX) return OS_LATENESS_BUCKETS - 1;
+  uint32_t sub = (uint32_t)(us >> (octave - OS_LATENESS_SUB_BITS)) & (SUB - 1);
+  uint32_t i = ((octave - OS_LATENESS_SUB_BITS + 1) << OS_LATENESS_SUB_BITS) + sub;
+  ASSERT(i < OS_LATENESS_BUCKETS);
+  return i;
+}
+
+/* The largest value bucket i holds (the inverse of lateness_bucket). */
+static uint64_t lateness_bucket_high_us(uint32_t i) {
+  enum { SUB = 1 << OS_LATENESS_SUB_BITS };
+  ASSERT(i < OS_LATENESS_BUCKETS);
+  if (i < SUB) return i;
+  uint32_t octave = (i >> OS_LATENESS_SUB_BITS) + OS_LATENESS_SUB_BITS - 1;
+  uint64_t width = UINT64_C(1) << (octave - OS_LATENESS_SUB_BITS);
+  uint64_t low = (uint64_t)(SUB + (i & (SUB - 1))) * width;
+  return low + width - 1;
+}
+
+static void lateness_record(struct os_lateness *l, uint64_t late_ns) {
+  uint64_t us = late_ns / 1000;
+  l->counts[lateness_bucket(us)]++;
+  l->count++;
+  if (us > l->max_us) l->max_us = us;
+}
+
+/* The upper bound of the bucket holding the value at `percent`, capped by
+ * the largest value seen. */
+static uint64_t lateness_percentile_us(const struct os_lateness *l, uint32_t percent) {
+  ASSERT(percent >= 1 && percent <= 100 && l->count > 0);
+  uint64_t rank = (l->count * percent + 99) / 100, seen = 0; /* 1-based */
+  for (uint32_t i = 0; i < OS_LATENESS_BUCKETS; i++) {
+    seen += l->counts[i];
+    if (seen < rank) continue;
+    uint64_t high_us = lateness_bucket_high_us(i);
+    return high_us < l->max_us ? high_us : l->max_us;
+  }
+  UNREACHABLE();
+}
+
+uint64_t os_world_timer_lateness(struct os_world *w, uint64_t *p50_us, uint64_t *p99_us,
+                                 uint64_t *max_us) {
+  const struct os_lateness *l = &w->lateness;
+  *p50_us = l->count ? lateness_percentile_us(l, 50) : 0;
+  *p99_us = l->count ? lateness_percentile_us(l, 99) : 0;
+  *max_us = l->max_us;
+  return l->count;
+}
+
+/* --- running timers ------------------------------------------------------- */
+
 int os_timers_run_due(struct os_world *w) {
   uint64_t now_ns = clock_now_ns(&w->env);
   env_timer_id id_limit = w->timer_next_id; /* timers started by callbacks wait */
@@ -138,6 +197,8 @@ int os_timers_run_due(struct os_world *w) {
     ASSERT(removed == t);
     env_timer_fn fn = t->fn;
     void *ctx = t->ctx;
+    /* Measured per timer: a slow callback makes the ones after it late. */
+    lateness_record(&w->lateness, clock_now_ns(&w->env) - t->deadline_ns);
     free(t); /* before the call: the callback may cancel its own (now stale) id */
     fn(ctx);
     ran++;

@@ -1,9 +1,11 @@
 /* Private to os/: the world's state and the seams between its files
  * (loop.c: the loop, completions, log; clock.c: time, timers, randomness;
- * disk.c: files; net.c: sockets; idmap.c: the id -> object tables). */
+ * disk.c: files; io_thread.c: the thread that runs fsyncs; net.c: sockets;
+ * idmap.c: the id -> object tables). */
 #ifndef SLUICE_OS_INTERNAL_H
 #define SLUICE_OS_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +26,7 @@ void *os_idmap_remove(struct os_idmap *m, uint64_t key);
 void os_idmap_free(struct os_idmap *m);
 
 /* What epoll_event.data.ptr points at. */
-enum os_handle_kind { OS_HANDLE_LISTENER = 1, OS_HANDLE_CONN, OS_HANDLE_SIGNALS };
+enum os_handle_kind { OS_HANDLE_LISTENER = 1, OS_HANDLE_CONN, OS_HANDLE_SIGNALS, OS_HANDLE_IO };
 struct os_handle {
   enum os_handle_kind kind;
 };
@@ -47,6 +49,51 @@ struct os_timer {
   uint32_t heap_index;
 };
 
+/* Timer lateness (fire time - deadline) in microseconds, log-linear: values
+ * below 8 have a bucket each, then every power of two is split into 8
+ * buckets (an upper bound within 12.5%) up to 2^32; the last bucket takes
+ * the rest. */
+enum { OS_LATENESS_SUB_BITS = 3, OS_LATENESS_OCTAVES_MAX = 32 };
+#define OS_LATENESS_BUCKETS                                                                    \
+  ((OS_LATENESS_OCTAVES_MAX - OS_LATENESS_SUB_BITS + 1) << OS_LATENESS_SUB_BITS)
+struct os_lateness {
+  uint64_t counts[OS_LATENESS_BUCKETS];
+  uint64_t count;
+  uint64_t max_us;
+};
+
+/* io_thread.c: fsyncs run on one I/O thread, in the order they were issued.
+ * A job is a slot in a ring, named by its sequence number (slot = seq %
+ * OS_IO_JOBS_MAX): submitted by the loop, finished by the thread, collected
+ * by the loop into the completion queue, which frees the slot. */
+enum { OS_IO_JOBS_MAX = 1024 };
+struct os_io_job {
+  int fd;  /* a dup() owned by the job, closed by whoever finishes it; -1: none */
+  int err; /* 0 or ENV_E*: the fsync's result, or preset when fd is -1 */
+  env_fsync_fn done;
+  void *ctx;
+};
+
+/* The call the I/O thread makes for one job: 0 or an errno value. A seam for
+ * tests, which swap in one that blocks until they release it. */
+typedef int (*os_io_sync_fn)(int fd);
+
+struct os_io {
+  struct os_handle handle; /* OS_HANDLE_IO: the eventfd the thread signals */
+  int event_fd;
+  pthread_t thread;
+  pthread_mutex_t mutex;      /* guards submitted, finished, stop, sync_fn */
+  pthread_cond_t work_cond;   /* the thread waits for a job or stop */
+  pthread_cond_t finish_cond; /* the loop waits for a free slot (ring full) */
+  bool stop;
+  os_io_sync_fn sync_fn;
+  /* collected <= finished <= submitted <= collected + OS_IO_JOBS_MAX.
+   * `collected` is the loop's alone; slots in [collected, finished) belong
+   * to the loop, [finished, submitted) to the thread. */
+  uint64_t submitted, finished, collected;
+  struct os_io_job jobs[OS_IO_JOBS_MAX];
+};
+
 struct os_conn;
 struct os_listener;
 struct os_signals;
@@ -65,6 +112,7 @@ struct os_world {
   struct os_idmap timers;
   env_timer_id timer_next_id;
   uint64_t rng[4]; /* xoshiro256** */
+  struct os_lateness lateness;
 
   /* loop.c: completions, a ring buffer in queue order. */
   struct os_event *events;
@@ -75,6 +123,7 @@ struct os_world {
   int *fds;
   int32_t fd_cap;
   int32_t fd_free_hint; /* no free slot below this index */
+  struct os_io *io;
 
   /* net.c */
   struct env_net_handler handler;
@@ -105,6 +154,25 @@ void os_disk_init(struct os_world *w);
 void os_disk_free(struct os_world *w);
 /* The OS fd behind an env_file, or -1. */
 int os_disk_fd(struct os_world *w, env_file file);
+
+/* io_thread.c. init starts the thread; free stops and joins it after its
+ * current job and drops the jobs still queued (their completions never run). */
+void os_io_init(struct os_world *w);
+void os_io_free(struct os_world *w);
+/* Queues an fsync of fd (which the job then owns; -1 queues `err` as the
+ * result). Its completion reaches the world's queue through os_io_collect. */
+void os_io_submit(struct os_world *w, int fd, int err, env_fsync_fn done, void *ctx);
+/* Moves finished jobs into the completion queue; returns how many. */
+int os_io_collect(struct os_world *w);
+/* Jobs submitted and not yet collected (the loop's own count: no lock). */
+static inline uint64_t os_io_outstanding(const struct os_world *w) {
+  return w->io->submitted - w->io->collected;
+}
+/* The eventfd is readable: clears it and collects. */
+int os_io_dispatch(struct os_world *w);
+void os_io_sync_fn_set(struct os_world *w, os_io_sync_fn fn);
+/* fdatasync(), retried on EINTR: 0 or an errno value (the default sync_fn). */
+int os_io_fdatasync(int fd);
 
 /* net.c */
 void os_net_init(struct os_world *w);

@@ -1,6 +1,8 @@
 /* The real world's loop: epoll for readiness, then due timers, then the
  * completions queued before this iteration; and the world's log lines.
- * Redis's ae.c is the model: one thread, one loop, small enough to read. */
+ * Redis's ae.c is the model: one thread, one loop, small enough to read.
+ * The only other thread runs fsyncs (io_thread.c); what it finishes joins
+ * the completion queue here, on the loop thread. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -203,7 +205,8 @@ static int loop_wait_ms(struct os_world *w, int timeout_ms, bool work_pending) {
 }
 
 int os_world_run_once(struct os_world *w, int timeout_ms) {
-  os_net_flush(w); /* what the last iteration's callbacks sent, before sleeping */
+  os_net_flush(w);  /* what the last iteration's callbacks sent, before sleeping */
+  os_io_collect(w); /* fsyncs finished since: due this iteration, counted when run */
   uint32_t due_events = w->event_count;
   struct epoll_event ready[EPOLL_BATCH];
   int n = epoll_wait(w->epoll_fd, ready, EPOLL_BATCH, loop_wait_ms(w, timeout_ms, due_events));
@@ -213,6 +216,8 @@ int os_world_run_once(struct os_world *w, int timeout_ms) {
     struct os_handle *h = ready[i].data.ptr;
     if (h->kind == OS_HANDLE_SIGNALS)
       handled += signals_dispatch(w->signals);
+    else if (h->kind == OS_HANDLE_IO)
+      handled += os_io_dispatch(w); /* queued behind due_events: run next iteration */
     else
       handled += os_net_dispatch(w, h, ready[i].events);
   }
@@ -229,6 +234,10 @@ void os_world_run(struct os_world *w) {
 }
 
 void os_world_stop(struct os_world *w) { w->stop_requested = true; }
+
+uint64_t os_world_completions_pending(struct os_world *w) {
+  return os_io_outstanding(w) + w->event_count;
+}
 
 struct env *os_world_env(struct os_world *w) {
   return &w->env;
@@ -248,12 +257,14 @@ struct os_world *os_world_create(int32_t node_id) {
   ASSERT(w->epoll_fd >= 0);
   os_clock_init(w);
   os_disk_init(w);
+  os_io_init(w);
   os_net_init(w);
   return w;
 }
 
 void os_world_destroy(struct os_world *w) {
   if (!w) return;
+  os_io_free(w); /* first: no job may finish into a world being taken apart */
   os_net_free(w);
   os_disk_free(w);
   os_clock_free(w);

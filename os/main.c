@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,18 @@ static void on_shutdown_done(void *ctx) {
   os_world_stop(app->world); /* the node has logged its clean shutdown */
 }
 
+/* One line for make bench (bench/run.sh reads it): how late the loop ran
+ * its timers over the process's life, which shows whether anything (a
+ * disk, a slow callback) held it up. */
+static void timer_lateness_log(struct os_world *w) {
+  uint64_t p50_us, p99_us, max_us;
+  uint64_t count = os_world_timer_lateness(w, &p50_us, &p99_us, &max_us);
+  env_log(os_world_env(w), ENV_LOG_INFO,
+          "timer lateness: p50 %" PRIu64 " us, p99 %" PRIu64 " us, max %" PRIu64 " us (%" PRIu64
+          " timers)",
+          p50_us, p99_us, max_us, count);
+}
+
 static void on_signal(void *ctx, int signo) {
   struct app *app = ctx;
   ASSERT(app->node != NULL);
@@ -266,6 +279,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   os_world_run(app.world);
+  timer_lateness_log(app.world);
   node_destroy(app.node);
   os_world_destroy(app.world);
   close(lock_fd);

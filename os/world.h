@@ -5,7 +5,9 @@
  * for socket readiness or the next timer, handles the ready sockets, runs the
  * timers that are due, then delivers the completions queued before the
  * iteration began (fsync done, connection closed). A completion is never
- * delivered from inside the env call that caused it.
+ * delivered from inside the env call that caused it, and always on the loop
+ * thread. fsyncs run on a second thread, one at a time in the order they
+ * were issued, so their completions keep that order.
  *
  * Deviations and details env.h leaves open:
  * - env->connect resolves the host with getaddrinfo(), which blocks; fine for
@@ -26,7 +28,8 @@
 
 struct os_world;
 
-/* Never NULL (aborts when the process cannot get memory or an epoll fd). */
+/* Never NULL (aborts when the process cannot get memory, an epoll fd or its
+ * I/O thread). */
 struct os_world *os_world_create(int32_t node_id);
 struct env *os_world_env(struct os_world *w);
 
@@ -37,8 +40,23 @@ int os_world_run_once(struct os_world *w, int timeout_ms);
 /* Runs until os_world_stop() is called (from a callback or a signal watch). */
 void os_world_run(struct os_world *w);
 void os_world_stop(struct os_world *w);
-/* Closes every socket and file it still holds. No callbacks run. */
+/* Waits for the fsync the I/O thread is running (not the queued ones) and
+ * joins it, then closes every socket and file it still holds. No callbacks
+ * run. */
 void os_world_destroy(struct os_world *w);
+
+/* Completions not yet delivered: fsyncs queued, running or finished, and
+ * other completions queued. With fsync on its own thread, a caller that
+ * needs its writes settled (tests) runs the loop until this is 0 rather
+ * than for a guessed number of iterations. */
+uint64_t os_world_completions_pending(struct os_world *w);
+
+/* How late timers ran (run time minus due time, CLOCK_MONOTONIC) since the
+ * world was created, in microseconds: the 50th and 99th percentiles (from
+ * a histogram: a bucket's upper bound, within 12.5%) and the maximum.
+ * Returns how many timers ran; with none, the figures are 0. */
+uint64_t os_world_timer_lateness(struct os_world *w, uint64_t *p50_us, uint64_t *p99_us,
+                                 uint64_t *max_us);
 
 /* Log threshold for env->logv (default ENV_LOG_INFO). */
 void os_world_set_log_level(struct os_world *w, enum env_log_level level);

@@ -19,6 +19,8 @@ struct opts {
   int size;
   const char *acks;
   const char *topic;
+  const char *batch_bytes; /* librdkafka's batch.size; NULL keeps its default */
+  double seconds;          /* produce: stop sending after this long (0: send --count) */
 };
 
 static double now_s(void) {
@@ -60,6 +62,9 @@ static int produce(const struct opts *o, const char *bootstrap) {
   set(conf, "linger.ms", "5");
   set(conf, "queue.buffering.max.messages", "1000000");
   set(conf, "queue.buffering.max.kbytes", "1048576");
+  if (o->batch_bytes) set(conf, "batch.size", o->batch_bytes); /* smaller: more requests */
+  /* A timed run still delivers what it queued: keep that short. */
+  if (o->seconds > 0) set(conf, "queue.buffering.max.messages", "10000");
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   char err[256];
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -69,6 +74,7 @@ static int produce(const struct opts *o, const char *bootstrap) {
   for (int i = 0; i < o->size; i++) payload[i] = (char)('a' + i % 26);
   double t0 = now_s();
   for (long i = 0; i < o->count; i++) {
+    if (o->seconds > 0 && (i & 1023) == 0 && now_s() - t0 > o->seconds) break;
     double *sent = malloc(sizeof *sent);
     *sent = now_s();
     while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(0),
@@ -149,13 +155,18 @@ int main(int argc, char **argv) {
       o.acks = argv[i + 1];
     else if (!strcmp(argv[i], "--topic"))
       o.topic = argv[i + 1];
+    else if (!strcmp(argv[i], "--batch-bytes"))
+      o.batch_bytes = argv[i + 1];
+    else if (!strcmp(argv[i], "--seconds"))
+      o.seconds = atof(argv[i + 1]);
     else
       return fprintf(stderr, "sluice-bench: unknown option %s\n", argv[i]), 2;
   }
   if (!o.brokers && !o.mock_brokers) {
-    fprintf(stderr,
-            "usage: sluice-bench (--brokers B | --mock N) [--mode produce|consume+produce] "
-            "[--count N] [--size S] [--acks 1|all] [--topic T]\n");
+    fprintf(
+        stderr,
+        "usage: sluice-bench (--brokers B | --mock N) [--mode produce|consume+produce] "
+        "[--count N] [--size S] [--acks 1|all] [--topic T] [--batch-bytes B] [--seconds S]\n");
     return 2;
   }
   rd_kafka_t *mock_rk = NULL;

@@ -71,8 +71,12 @@ static void run_until(const bool *flag) {
   ck_assert(*flag);
 }
 
+/* fsyncs finish on the world's I/O thread: after a few rounds, go on while
+ * any completion is still to come (bounded). */
 static void run_a_while(void) {
   for (int i = 0; i < 20; i++) os_world_run_once(world, 0);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && os_world_completions_pending(world) > 0; i++)
+    os_world_run_once(world, 10);
 }
 
 static struct log_config cfg_default(void) {

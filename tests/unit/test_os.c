@@ -1,11 +1,14 @@
 /* The real world (os/): clock, timers, disk and network on a real kernel.
  * Disk tests work in a mkdtemp() directory; network tests use 127.0.0.1 and
  * port 0. The loop is driven with os_world_run_once until the expected
- * callbacks happened, under an iteration bound (no sleeps). */
+ * callbacks happened, under an iteration bound (no sleeps); a test that needs
+ * the I/O thread stuck inside an fsync swaps its sync_fn for one that waits
+ * on a pipe. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "env.h"
+#include "os/internal.h" /* the I/O thread's ring size and its sync_fn seam */
 #include "os/world.h"
 #include "testing.h"
 
@@ -277,50 +282,267 @@ START_TEST(disk_directories) {
 }
 END_TEST
 
+/* --- fsync on the I/O thread ------------------------------------------------- */
+
 struct fsync_log {
   int calls;
   int err;
   int sequence; /* the completion's place in the order of all completions */
+  bool off_loop_thread;
 };
 
 static int fsync_sequence;
+static pthread_t loop_thread;
 
 static void on_fsync(void *ctx, int err) {
   struct fsync_log *log = ctx;
   log->calls++;
   log->err = err;
   log->sequence = ++fsync_sequence;
+  if (!pthread_equal(pthread_self(), loop_thread)) log->off_loop_thread = true;
+}
+
+static struct os_world *fsync_world(void) {
+  loop_thread = pthread_self();
+  fsync_sequence = 0;
+  return os_world_create(1);
+}
+
+static env_file file_with_data(struct env *env, const char *name) {
+  char path[128];
+  env_file f;
+  ck_assert_int_eq(env->open(env, tmp_path(path, sizeof path, name), ENV_O_CREATE, &f), 0);
+  ck_assert_int_eq(env->pwrite(env, f, "abc", 3, 0), 3);
+  return f;
+}
+
+/* A sync_fn that holds the I/O thread: it reports each call with a byte on
+ * held_entered, then waits for held_release to be closed (a read returning
+ * 0), so a test knows the thread is inside an fsync without sleeping. */
+static int held_entered[2] = {-1, -1}, held_release[2] = {-1, -1};
+static int held_errno; /* what the held fsync returns */
+
+static int sync_held(int fd) {
+  (void)fd;
+  char c = 'e';
+  if (write(held_entered[1], &c, 1) != 1) return EIO;
+  while (read(held_release[0], &c, 1) != 0) continue; /* bounded by the test's close */
+  return held_errno;
+}
+
+static void held_setup(struct os_world *w, int err) {
+  ck_assert_int_eq(pipe2(held_entered, O_CLOEXEC), 0);
+  ck_assert_int_eq(pipe2(held_release, O_CLOEXEC), 0);
+  held_errno = err;
+  os_io_sync_fn_set(w, sync_held);
+}
+
+/* Blocks until the I/O thread is inside sync_held. */
+static void held_wait_entered(void) {
+  char c;
+  ck_assert_int_eq(read(held_entered[0], &c, 1), 1);
+}
+
+static void held_release_all(void) {
+  close(held_release[1]);
+  held_release[1] = -1;
+}
+
+static void held_teardown(void) {
+  for (int i = 0; i < 2; i++) {
+    if (held_entered[i] >= 0) close(held_entered[i]);
+    if (held_release[i] >= 0) close(held_release[i]);
+    held_entered[i] = held_release[i] = -1;
+  }
 }
 
 START_TEST(disk_fsync_completes_later) {
-  struct os_world *w = os_world_create(1);
+  struct os_world *w = fsync_world();
   struct env *env = os_world_env(w);
-  char path[128];
-  env_file f;
-  ck_assert_int_eq(env->open(env, tmp_path(path, sizeof path, "f"), ENV_O_CREATE, &f), 0);
-  ck_assert_int_eq(env->pwrite(env, f, "abc", 3, 0), 3);
-  struct fsync_log log = {.err = 99}, bad = {.err = 99};
+  env_file f = file_with_data(env, "f");
+  struct fsync_log log = {.err = 99};
   env->fsync(env, f, on_fsync, &log);
-  env->fsync(env, 77, on_fsync, &bad);
   ck_assert_int_eq(log.calls, 0); /* never inside the call */
-  ck_assert_int_eq(bad.calls, 0);
-  ck_assert_int_eq(os_world_run_once(w, 0), 2);
-  ck_assert_int_eq(log.calls, 1);
+  ck_assert_uint_eq(os_world_completions_pending(w), 1);
+  RUN_UNTIL(w, log.calls == 1);
   ck_assert_int_eq(log.err, 0);
-  ck_assert_int_eq(bad.calls, 1);
-  ck_assert_int_eq(bad.err, ENV_EINVAL);
+  ck_assert(!log.off_loop_thread);
+  ck_assert_uint_eq(os_world_completions_pending(w), 0);
+  env->file_close(env, f);
+  os_world_destroy(w);
+}
+END_TEST
 
-  /* Completions come in the order they were queued, across the ring's growth. */
-  static struct fsync_log many[300];
-  for (int i = 0; i < 10; i++) env->fsync(env, f, on_fsync, &many[i]);
-  ck_assert_int_eq(os_world_run_once(w, 0), 10);
-  for (int i = 10; i < 300; i++) env->fsync(env, f, on_fsync, &many[i]);
-  ck_assert_int_eq(os_world_run_once(w, 0), 290);
-  for (int i = 1; i < 300; i++) {
+struct fsync_from_timer {
+  struct env *env;
+  env_file file;
+  struct fsync_log log;
+  bool timer_ran;
+};
+
+static void fsync_in_timer(void *ctx) {
+  struct fsync_from_timer *t = ctx;
+  t->env->fsync(t->env, t->file, on_fsync, &t->log);
+  t->timer_ran = true;
+}
+
+/* Issued from a callback, the completion waits for a later iteration even
+ * when the thread finishes at once. */
+START_TEST(disk_fsync_from_a_callback_completes_on_a_later_iteration) {
+  struct os_world *w = fsync_world();
+  struct env *env = os_world_env(w);
+  struct fsync_from_timer t = {.env = env, .file = file_with_data(env, "f")};
+  env->timer_start(env, 0, fsync_in_timer, &t);
+  for (int i = 0; i < ROUNDS_MAX && !t.timer_ran; i++) {
+    os_world_run_once(w, 100);
+    ck_assert_int_eq(t.log.calls, 0);
+  }
+  ck_assert(t.timer_ran);
+  ck_assert_int_eq(t.log.calls, 0);
+  RUN_UNTIL(w, t.log.calls == 1);
+  ck_assert_int_eq(t.log.err, 0);
+  env->file_close(env, t.file);
+  os_world_destroy(w);
+}
+END_TEST
+
+/* Across two files and bad ids, and past the ring's bound (the loop waits
+ * for a slot; the completions still come from the loop, later). */
+START_TEST(disk_fsyncs_complete_in_issue_order) {
+  enum { COUNT = 3 * OS_IO_JOBS_MAX };
+  struct os_world *w = fsync_world();
+  struct env *env = os_world_env(w);
+  env_file f = file_with_data(env, "f"), g = file_with_data(env, "g");
+  static struct fsync_log many[COUNT];
+  memset(many, 0, sizeof many);
+  for (int i = 0; i < COUNT; i++) {
+    env_file file = i % 500 == 7 ? 77 : i % 2 ? f : g;
+    env->fsync(env, file, on_fsync, &many[i]);
+  }
+  for (int i = 0; i < COUNT; i++) ck_assert_int_eq(many[i].calls, 0);
+  RUN_UNTIL(w, many[COUNT - 1].calls == 1);
+  for (int i = 0; i < COUNT; i++) {
     ck_assert_int_eq(many[i].calls, 1);
-    ck_assert_int_eq(many[i].sequence, many[i - 1].sequence + 1);
+    ck_assert_int_eq(many[i].sequence, i + 1);
+    ck_assert_int_eq(many[i].err, i % 500 == 7 ? ENV_EINVAL : 0);
+    ck_assert(!many[i].off_loop_thread);
   }
   env->file_close(env, f);
+  env->file_close(env, g);
+  os_world_destroy(w);
+}
+END_TEST
+
+START_TEST(disk_fsync_of_a_bad_or_closed_file) {
+  struct os_world *w = fsync_world();
+  struct env *env = os_world_env(w);
+  env_file f = file_with_data(env, "f"), g = file_with_data(env, "g");
+  struct fsync_log bad = {.err = 99}, closed = {.err = 99}, racing = {.err = 99};
+  env->fsync(env, 77, on_fsync, &bad);
+  env->file_close(env, f);
+  env->fsync(env, f, on_fsync, &closed);
+  env->fsync(env, g, on_fsync, &racing);
+  env->file_close(env, g); /* before the thread gets to it: it syncs its own dup() */
+  ck_assert_int_eq(bad.calls + closed.calls + racing.calls, 0);
+  RUN_UNTIL(w, racing.calls == 1);
+  ck_assert_int_eq(bad.err, ENV_EINVAL);
+  ck_assert_int_eq(closed.err, ENV_EINVAL);
+  ck_assert_int_eq(racing.err, 0);
+  ck_assert_int_lt(bad.sequence, closed.sequence);
+  ck_assert_int_lt(closed.sequence, racing.sequence);
+  os_world_destroy(w);
+}
+END_TEST
+
+/* The thread's errno becomes the same ENV_E* code as before the thread. */
+START_TEST(disk_fsync_errors_are_mapped) {
+  const int errnos[] = {EIO, ENOSPC, EDQUOT, EROFS};
+  const int want[] = {ENV_EIO, ENV_ENOSPC, ENV_ENOSPC, ENV_EOTHER};
+  for (size_t i = 0; i < ARRAY_LEN(errnos); i++) {
+    struct os_world *w = fsync_world();
+    struct env *env = os_world_env(w);
+    held_setup(w, errnos[i]);
+    held_release_all(); /* sync_held returns at once */
+    env_file f = file_with_data(env, "f");
+    struct fsync_log log = {.err = 99};
+    env->fsync(env, f, on_fsync, &log);
+    RUN_UNTIL(w, log.calls == 1);
+    ck_assert_int_eq(log.err, want[i]);
+    env->file_close(env, f);
+    os_world_destroy(w);
+    held_teardown();
+  }
+}
+END_TEST
+
+static void on_timer_count(void *ctx) { (*(int *)ctx)++; }
+
+/* The point of the thread: a slow disk does not hold up timers. */
+START_TEST(timers_fire_while_an_fsync_is_held) {
+  struct os_world *w = fsync_world();
+  struct env *env = os_world_env(w);
+  held_setup(w, 0);
+  env_file f = file_with_data(env, "f");
+  struct fsync_log log = {.err = 99}, after = {.err = 99};
+  env->fsync(env, f, on_fsync, &log);
+  env->fsync(env, f, on_fsync, &after);
+  held_wait_entered();
+  int fired = 0;
+  for (int i = 0; i < 3; i++)
+    env->timer_start(env, (uint64_t)i * NS_PER_MS, on_timer_count, &fired);
+  RUN_UNTIL(w, fired == 3);
+  ck_assert_int_eq(log.calls + after.calls, 0); /* still inside the first fsync */
+  uint64_t p50_us, p99_us, max_us;
+  ck_assert_uint_eq(os_world_timer_lateness(w, &p50_us, &p99_us, &max_us), 3);
+  held_release_all();
+  RUN_UNTIL(w, after.calls == 1);
+  ck_assert_int_eq(log.err, 0);
+  ck_assert_int_eq(after.err, 0);
+  ck_assert_int_lt(log.sequence, after.sequence);
+  env->file_close(env, f);
+  os_world_destroy(w);
+  held_teardown();
+}
+END_TEST
+
+/* Destroy joins the thread and drops what is queued: no callback, no hang. */
+START_TEST(destroy_with_fsyncs_in_flight) {
+  static struct fsync_log many[200];
+  memset(many, 0, sizeof many);
+  struct os_world *w = fsync_world();
+  struct env *env = os_world_env(w);
+  env_file f = file_with_data(env, "f");
+  for (int i = 0; i < 200; i++) env->fsync(env, f, on_fsync, &many[i]);
+  os_world_destroy(w); /* the real fdatasync: some ran, some queued */
+
+  w = fsync_world();
+  env = os_world_env(w);
+  held_setup(w, 0);
+  f = file_with_data(env, "g");
+  for (int i = 0; i < 200; i++) env->fsync(env, f, on_fsync, &many[i]);
+  held_wait_entered();
+  held_release_all(); /* destroy may find the thread inside the fsync or past it */
+  os_world_destroy(w);
+  for (int i = 0; i < 200; i++) ck_assert_int_eq(many[i].calls, 0);
+  held_teardown();
+}
+END_TEST
+
+START_TEST(timer_lateness_counts_every_timer) {
+  struct os_world *w = os_world_create(1);
+  struct env *env = os_world_env(w);
+  uint64_t p50_us = 1, p99_us = 1, max_us = 1;
+  ck_assert_uint_eq(os_world_timer_lateness(w, &p50_us, &p99_us, &max_us), 0);
+  ck_assert_uint_eq(p50_us + p99_us + max_us, 0);
+  int fired = 0;
+  for (int i = 0; i < 50; i++)
+    env->timer_start(env, (uint64_t)(i % 5) * NS_PER_MS, on_timer_count, &fired);
+  env_timer_id cancelled = env->timer_start(env, 0, on_timer_count, &fired);
+  env->timer_cancel(env, cancelled); /* never ran: not counted */
+  RUN_UNTIL(w, fired == 50);
+  ck_assert_uint_eq(os_world_timer_lateness(w, &p50_us, &p99_us, &max_us), 50);
+  ck_assert_uint_le(p50_us, p99_us);
+  ck_assert_uint_le(p99_us, max_us);
   os_world_destroy(w);
 }
 END_TEST
@@ -861,13 +1083,23 @@ static Suite *os_suite(void) {
   tcase_add_test(clock, clock_and_random);
   tcase_add_test(clock, signals_arrive_through_the_loop);
   tcase_add_test(clock, run_returns_after_stop);
+  tcase_add_test(clock, timer_lateness_counts_every_timer);
   suite_add_tcase(s, clock);
   TCase *disk = tcase_create("disk");
   tcase_add_checked_fixture(disk, tmp_setup, tmp_teardown);
   tcase_add_test(disk, disk_files);
   tcase_add_test(disk, disk_directories);
-  tcase_add_test(disk, disk_fsync_completes_later);
   suite_add_tcase(s, disk);
+  TCase *fsync = tcase_create("fsync");
+  tcase_add_checked_fixture(fsync, tmp_setup, tmp_teardown);
+  tcase_add_test(fsync, disk_fsync_completes_later);
+  tcase_add_test(fsync, disk_fsync_from_a_callback_completes_on_a_later_iteration);
+  tcase_add_test(fsync, disk_fsyncs_complete_in_issue_order);
+  tcase_add_test(fsync, disk_fsync_of_a_bad_or_closed_file);
+  tcase_add_test(fsync, disk_fsync_errors_are_mapped);
+  tcase_add_test(fsync, timers_fire_while_an_fsync_is_held);
+  tcase_add_test(fsync, destroy_with_fsyncs_in_flight);
+  suite_add_tcase(s, fsync);
   TCase *net = tcase_create("net");
   tcase_add_checked_fixture(net, tmp_setup, tmp_teardown);
   tcase_set_timeout(net, 120);
