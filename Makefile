@@ -141,8 +141,18 @@ swarm: bin/sluice-sim
 bench: all
 	@bench/run.sh
 
+# Coverage of broker/ by the simulator, as a figure (not part of make test):
+# sluice-sim built with gcov counters in its own tree, every runnable scenario
+# for COVERAGE_SEEDS, a swarm sweep over COVERAGE_SWARM_SEEDS, then per-folder
+# line and branch coverage and the functions never reached (tools/coverage.sh).
+COV_BUILD := build-cov
+coverage:
+	$(MAKE) BUILD=$(COV_BUILD) OPT=-O0 SAN=--coverage $(COV_BUILD)/sluice-sim
+	@tools/coverage.sh $(COV_BUILD) $(BROKER_SRC)
+.PHONY: coverage
+
 clean:
-	rm -rf build build-asan build-canary build-planted bin
+	rm -rf build build-asan build-canary build-planted build-cov bin
 
 .PHONY: all unit test asan lint format deps proto sim swarm canary planted bench clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
