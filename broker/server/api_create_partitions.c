@@ -1,65 +1,109 @@
-/* CreatePartitions (API 37), versions 0-3: grow a topic's partition count. */
+/* CreatePartitions (API 37), versions 0-3: grow a topic's partition count.
+ * A pending request like CreateTopics: duplicates are refused here, the
+ * controller checks and grows the rest, and the answer goes out once the
+ * image with the new partitions is published. timeout_ms and validate_only
+ * as in CreateTopics. */
 #include <string.h>
 
-#include "base/str.h"
+#include "base/assert.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/handlers.h"
 #include "server/server.h"
 
-static int16_t grow(struct request *req, const struct create_partitions_request *m,
+typedef struct create_partitions_response_create_partitions_topic_result result_t;
+
+struct grow_wait {
+  struct request *req;
+  struct create_partitions_request m;
+  struct create_partitions_response resp;
+  struct meta_create_partitions *topics; /* sent to the controller */
+  int32_t *response_index;
+  int32_t count;
+};
+
+static bool duplicate_name(const struct create_partitions_request *m, int32_t i) {
+  for (int32_t j = 0; j < m->topics_count; j++) {
+    struct kstr a = m->topics[i].name, b = m->topics[j].name;
+    if (j != i && a.len == b.len && a.len >= 0 && memcmp(a.ptr, b.ptr, (size_t)a.len) == 0)
+      return true;
+  }
+  return false;
+}
+
+static void to_meta(struct request *req,
                     const struct create_partitions_request_create_partitions_topic *ct,
-                    struct create_partitions_response_create_partitions_topic_result *r) {
-  struct node *node = req->node;
-  char why[256];
-  struct topic *t =
-      ct->name.len > 0 ? topic_find(node, ct->name.ptr, (size_t)ct->name.len) : NULL;
-  if (!t) {
-    str_fmt(why, sizeof why, "The topic '%.*s' does not exist.", (int)ct->name.len,
-            ct->name.ptr);
+                    struct meta_create_partitions *out) {
+  out->name = ct->name;
+  out->count = ct->count;
+  out->assignment_count = ct->assignments_count >= 0 ? ct->assignments_count : -1;
+  int32_t n = out->assignment_count > 0 ? out->assignment_count : 0;
+  struct meta_assignment *a = arena_alloc(&req->arena, (size_t)n * sizeof *a + 1);
+  for (int32_t i = 0; i < n; i++) {
+    a[i].partition_index = -1;
+    a[i].broker_ids = ct->assignments[i].broker_ids;
+    a[i].broker_count =
+        ct->assignments[i].broker_ids_count > 0 ? ct->assignments[i].broker_ids_count : 0;
+  }
+  out->assignments = a;
+}
+
+static void send(struct grow_wait *w) {
+  struct wr out;
+  response_begin(w->req, &out);
+  create_partitions_response_encode(&out, w->req->api_version, &w->resp);
+  request_respond(w->req, &out);
+}
+
+static void grown(void *ctx, const struct meta_topic_result *results, int32_t count) {
+  struct grow_wait *w = ctx;
+  struct request *req = w->req;
+  ASSERT(req->pending == w && count == w->count);
+  for (int32_t i = 0; i < count; i++) {
+    result_t *r = &w->resp.results[w->response_index[i]];
+    r->error_code = results[i].error_code;
+    if (results[i].error_code == KERR_NONE) continue;
+    const char *why = results[i].error_message[0] ? results[i].error_message
+                                                  : kerr_name(results[i].error_code);
     r->error_message = kstr_of(arena_strndup(&req->arena, why, strlen(why)));
-    return KERR_UNKNOWN_TOPIC_OR_PARTITION;
   }
-  if (ct->count <= t->partition_count || ct->count > PARTITIONS_MAX) {
-    str_fmt(why, sizeof why,
-            "Topic currently has %d partitions, which is higher than or equal "
-            "to the requested %d.",
-            t->partition_count, ct->count);
-    r->error_message = kstr_of(arena_strndup(&req->arena, why, strlen(why)));
-    return KERR_INVALID_PARTITIONS;
-  }
-  if (ct->assignments_count >= 0) {
-    bool ok = ct->assignments_count == ct->count - t->partition_count;
-    for (int32_t i = 0; ok && i < ct->assignments_count; i++)
-      ok = ct->assignments[i].broker_ids_count == 1 &&
-           ct->assignments[i].broker_ids[0] == node_id(node);
-    if (!ok) {
-      r->error_message = KSTR_LIT("Replica assignment names brokers that are not registered.");
-      return KERR_INVALID_REPLICA_ASSIGNMENT;
-    }
-  }
-  if (m->validate_only) return KERR_NONE;
-  return (int16_t)topic_add_partitions(node, t, ct->count);
+  send(w); /* frees req, and w in its arena */
 }
 
 bool handle_create_partitions(struct request *req) {
-  struct create_partitions_request m;
-  if (!create_partitions_request_decode(&req->body, req->api_version, &m, &req->arena))
+  struct grow_wait *w = arena_alloc(&req->arena, sizeof *w);
+  if (!create_partitions_request_decode(&req->body, req->api_version, &w->m, &req->arena))
     return false;
-  int32_t count = m.topics_count > 0 ? m.topics_count : 0;
-  struct create_partitions_response resp;
-  create_partitions_response_init(&resp);
-  resp.results_count = count;
-  resp.results = arena_alloc(&req->arena, (size_t)count * sizeof *resp.results);
+  ASSERT(req->pending == NULL);
+  w->req = req;
+  int32_t count = w->m.topics_count > 0 ? w->m.topics_count : 0;
+  create_partitions_response_init(&w->resp);
+  w->resp.results_count = count;
+  w->resp.results = arena_alloc(&req->arena, (size_t)count * sizeof *w->resp.results);
+  w->topics = arena_alloc(&req->arena, (size_t)count * sizeof *w->topics + 1);
+  w->response_index = arena_alloc(&req->arena, (size_t)count * sizeof *w->response_index + 1);
   for (int32_t i = 0; i < count; i++) {
-    struct create_partitions_response_create_partitions_topic_result *r = &resp.results[i];
+    result_t *r = &w->resp.results[i];
     create_partitions_response_create_partitions_topic_result_init(r);
-    r->name = m.topics[i].name;
-    r->error_code = grow(req, &m, &m.topics[i], r);
+    r->name = w->m.topics[i].name;
+    if (duplicate_name(&w->m, i)) {
+      r->error_code = KERR_INVALID_REQUEST;
+      r->error_message = KSTR_LIT("Duplicate topic name.");
+      continue;
+    }
+    to_meta(req, &w->m.topics[i], &w->topics[w->count]);
+    w->response_index[w->count++] = i;
   }
-  struct wr w;
-  response_begin(req, &w);
-  create_partitions_response_encode(&w, req->api_version, &resp);
-  request_respond(req, &w);
+  ASSERT(w->count <= count);
+  if (w->count == 0) {
+    send(w);
+    return true;
+  }
+  int32_t timeout_ms = w->m.timeout_ms > 0 ? w->m.timeout_ms : 0;
+  uint64_t deadline_ns = req->received_ns + (uint64_t)timeout_ms * NS_PER_MS;
+  req->pending = w; /* answered from grown() */
+  struct meta_controller *ctl = req->node->controller;
+  ctl->ops->create_partitions(ctl, w->topics, w->count, w->m.validate_only, deadline_ns, grown,
+                              w);
   return true;
 }

@@ -1,28 +1,30 @@
-/* CreateTopics (API 19), versions 2-7. This node is the whole cluster (until
- * the quorum and replication land), so a replication factor above one cannot
- * be met and is refused the way Kafka refuses it. */
+/* CreateTopics (API 19), versions 2-7: a pending request. Duplicate names
+ * are refused here (as KRaft's ControllerApis does); every other topic goes
+ * to the controller, which validates it (name, partitions, replication
+ * factor against the registered brokers, assignments, configs) and creates
+ * it; the answer is sent from the controller's callback, once the new image
+ * is published. validate_only checks everything and creates nothing.
+ * timeout_ms is KRaft's deadline: an operation the controller has not
+ * started by then fails with REQUEST_TIMED_OUT and changes nothing. */
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/str.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/handlers.h"
 #include "server/server.h"
 
-enum { ERROR_TEXT_BYTES = 256 };
+typedef struct create_topics_response_creatable_topic_result result_t;
 
-struct create_result {
-  struct create_topics_response_creatable_topic_result *r;
-  char *message;
+struct create_wait {
+  struct request *req;
+  struct create_topics_request m;
+  struct create_topics_response resp;
+  struct meta_create_topic *topics; /* sent to the controller */
+  int32_t *response_index;          /* where each one's answer goes */
+  int32_t count;
 };
-
-static int16_t fail(struct request *req,
-                    struct create_topics_response_creatable_topic_result *r, int16_t code,
-                    const char *text) {
-  r->error_code = code;
-  r->error_message = kstr_of(arena_strndup(&req->arena, text, strlen(text)));
-  return code;
-}
 
 static bool duplicate_name(const struct create_topics_request *m, int32_t i) {
   for (int32_t j = 0; j < m->topics_count; j++) {
@@ -33,8 +35,58 @@ static bool duplicate_name(const struct create_topics_request *m, int32_t i) {
   return false;
 }
 
-static void describe_configs(struct request *req, const struct topic_config *tc,
-                             struct create_topics_response_creatable_topic_result *r) {
+static struct kstr text(struct request *req, const char *s) {
+  return kstr_of(arena_strndup(&req->arena, s, strlen(s)));
+}
+
+/* The request's topic in the controller's terms (pointing into the frame
+ * and the arena, which outlive the call). */
+static void to_meta(struct request *req, const struct create_topics_request_creatable_topic *ct,
+                    struct meta_create_topic *out) {
+  out->name = ct->name;
+  out->partition_count = ct->num_partitions;
+  out->replication_factor = ct->replication_factor;
+  out->assignment_count = ct->assignments_count > 0 ? ct->assignments_count : 0;
+  struct meta_assignment *a =
+      arena_alloc(&req->arena, (size_t)out->assignment_count * sizeof *a + 1);
+  for (int32_t i = 0; i < out->assignment_count; i++) {
+    a[i].partition_index = ct->assignments[i].partition_index;
+    a[i].broker_ids = ct->assignments[i].broker_ids;
+    a[i].broker_count =
+        ct->assignments[i].broker_ids_count > 0 ? ct->assignments[i].broker_ids_count : 0;
+  }
+  out->assignments = a;
+  out->config_count = ct->configs_count > 0 ? ct->configs_count : 0;
+  struct meta_config_entry *c =
+      arena_alloc(&req->arena, (size_t)out->config_count * sizeof *c + 1);
+  for (int32_t i = 0; i < out->config_count; i++) {
+    c[i].name = ct->configs[i].name;
+    c[i].value = ct->configs[i].value;
+  }
+  out->configs = c;
+}
+
+/* CreateTopics v5+ describes the new topic's configs: the image's when it
+ * was created, else (validate_only) the defaults with the request's. */
+static void describe_configs(struct request *req, const struct meta_create_topic *in,
+                             bool validate_only, result_t *r) {
+  struct node *node = req->node;
+  struct topic_config *tc = arena_alloc(&req->arena, sizeof *tc); /* the response points in */
+  const struct meta_topic *mt =
+      validate_only ? NULL : meta_image_topic(node->image, in->name.ptr, (size_t)in->name.len);
+  if (mt) {
+    topic_config_from_image(node, mt, tc);
+  } else {
+    topic_config_init(tc, &node->cfg);
+    for (int32_t i = 0; i < in->config_count; i++) {
+      char key[128], value[128], why[256];
+      str_fmt(key, sizeof key, "%.*s", (int)in->configs[i].name.len, in->configs[i].name.ptr);
+      str_fmt(value, sizeof value, "%.*s", (int)in->configs[i].value.len,
+              in->configs[i].value.ptr);
+      bool ok = topic_config_set(tc, key, value, why, sizeof why);
+      ASSERT(ok); /* the controller accepted it */
+    }
+  }
   r->configs_count = TC_COUNT;
   r->configs = arena_alloc(&req->arena, TC_COUNT * sizeof *r->configs);
   for (int k = 0; k < TC_COUNT; k++) {
@@ -45,102 +97,72 @@ static void describe_configs(struct request *req, const struct topic_config *tc,
   }
 }
 
-static int16_t create_one(struct request *req, const struct create_topics_request *m,
-                          const struct create_topics_request_creatable_topic *ct,
-                          struct create_topics_response_creatable_topic_result *r) {
-  struct node *node = req->node;
-  char name[TOPIC_NAME_BYTES_MAX + 1], why[ERROR_TEXT_BYTES];
-  if (ct->name.len <= 0 || !topic_name_valid(ct->name.ptr, (size_t)ct->name.len))
-    return fail(req, r, KERR_INVALID_TOPIC_EXCEPTION,
-                "Topic name is illegal: it may only contain ASCII alphanumerics, '.', '_' "
-                "and '-', up to 249 characters");
-  memcpy(name, ct->name.ptr, (size_t)ct->name.len);
-  name[ct->name.len] = 0;
-  if (topic_find(node, name, strlen(name))) {
-    str_fmt(why, sizeof why, "Topic '%s' already exists.", name);
-    return fail(req, r, KERR_TOPIC_ALREADY_EXISTS, why);
-  }
-  int32_t partitions = ct->num_partitions;
-  int32_t rf = ct->replication_factor;
-  if (ct->assignments_count > 0) {
-    if (partitions != -1 || rf != -1)
-      return fail(req, r, KERR_INVALID_REQUEST,
-                  "Both numPartitions or replicationFactor and replicasAssignments were set.");
-    for (int32_t i = 0; i < ct->assignments_count; i++) {
-      const struct create_topics_request_creatable_replica_assignment *a = &ct->assignments[i];
-      if (a->partition_index != i || a->broker_ids_count != 1 ||
-          a->broker_ids[0] != node_id(node))
-        return fail(req, r, KERR_INVALID_REPLICA_ASSIGNMENT,
-                    "Replica assignment names brokers that are not registered.");
+static void send(struct create_wait *w) {
+  struct wr w_out;
+  response_begin(w->req, &w_out);
+  create_topics_response_encode(&w_out, w->req->api_version, &w->resp);
+  request_respond(w->req, &w_out);
+}
+
+static void created(void *ctx, const struct meta_topic_result *results, int32_t count) {
+  struct create_wait *w = ctx;
+  struct request *req = w->req;
+  ASSERT(req->pending == w && count == w->count);
+  for (int32_t i = 0; i < count; i++) {
+    const struct meta_topic_result *res = &results[i];
+    result_t *r = &w->resp.topics[w->response_index[i]];
+    r->error_code = res->error_code;
+    if (res->error_code != KERR_NONE) {
+      r->error_message =
+          text(req, res->error_message[0] ? res->error_message : kerr_name(res->error_code));
+      r->configs_count = -1;
+      continue;
     }
-    partitions = ct->assignments_count;
-    rf = 1;
+    r->topic_id = res->topic_id;
+    r->num_partitions = res->partition_count;
+    r->replication_factor = res->replication_factor;
+    describe_configs(req, &w->topics[i], w->m.validate_only, r);
   }
-  if (partitions == -1) partitions = node->cfg.num_partitions;
-  if (rf == -1) rf = node->cfg.default_replication_factor;
-  if (partitions < 1 || partitions > PARTITIONS_MAX)
-    return fail(req, r, KERR_INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
-  if (rf < 1)
-    return fail(req, r, KERR_INVALID_REPLICATION_FACTOR,
-                "Replication factor must be larger than 0.");
-  if (rf > 1) {
-    str_fmt(why, sizeof why,
-            "Unable to replicate the partition %d times: The target replication factor of %d "
-            "cannot be reached because only 1 broker(s) are registered.",
-            rf, rf);
-    return fail(req, r, KERR_INVALID_REPLICATION_FACTOR, why);
-  }
-  /* In the arena: the response points at its values until it is sent. */
-  struct topic_config *tc = arena_alloc(&req->arena, sizeof *tc);
-  topic_config_init(tc, &node->cfg);
-  for (int32_t i = 0; i < ct->configs_count; i++) {
-    const struct create_topics_request_creatable_topic_config *c = &ct->configs[i];
-    char key[128], value[128];
-    if (c->name.len <= 0 || c->name.len >= (int32_t)sizeof key || c->value.len < 0 ||
-        c->value.len >= (int32_t)sizeof value)
-      return fail(req, r, KERR_INVALID_CONFIG, "Null or oversized config name or value.");
-    memcpy(key, c->name.ptr, (size_t)c->name.len);
-    key[c->name.len] = 0;
-    memcpy(value, c->value.ptr, (size_t)c->value.len);
-    value[c->value.len] = 0;
-    if (!topic_config_set(tc, key, value, why, sizeof why))
-      return fail(req, r, KERR_INVALID_CONFIG, why);
-  }
-  r->num_partitions = partitions;
-  r->replication_factor = (int16_t)rf;
-  if (!m->validate_only) {
-    struct topic *t;
-    int rc = topic_create(node, name, partitions, tc, &t);
-    if (rc != KERR_NONE) return fail(req, r, (int16_t)rc, kerr_name(rc));
-    r->topic_id = t->id;
-  }
-  describe_configs(req, tc, r);
-  return KERR_NONE;
+  send(w); /* frees req, and w in its arena */
 }
 
 bool handle_create_topics(struct request *req) {
-  struct create_topics_request m;
-  if (!create_topics_request_decode(&req->body, req->api_version, &m, &req->arena))
+  struct create_wait *w = arena_alloc(&req->arena, sizeof *w);
+  if (!create_topics_request_decode(&req->body, req->api_version, &w->m, &req->arena))
     return false;
-  struct create_topics_response resp;
-  create_topics_response_init(&resp);
-  int32_t count = m.topics_count > 0 ? m.topics_count : 0;
-  resp.topics_count = count;
-  resp.topics = arena_alloc(&req->arena, (size_t)count * sizeof *resp.topics);
+  ASSERT(req->pending == NULL);
+  w->req = req;
+  create_topics_response_init(&w->resp);
+  int32_t count = w->m.topics_count > 0 ? w->m.topics_count : 0;
+  w->resp.topics_count = count;
+  w->resp.topics = arena_alloc(&req->arena, (size_t)count * sizeof *w->resp.topics);
+  w->topics = arena_alloc(&req->arena, (size_t)count * sizeof *w->topics + 1);
+  w->response_index = arena_alloc(&req->arena, (size_t)count * sizeof *w->response_index + 1);
   for (int32_t i = 0; i < count; i++) {
-    struct create_topics_response_creatable_topic_result *r = &resp.topics[i];
+    result_t *r = &w->resp.topics[i];
     create_topics_response_creatable_topic_result_init(r);
-    r->name = m.topics[i].name;
-    if (duplicate_name(&m, i))
-      fail(req, r, KERR_INVALID_REQUEST,
-           "Create topics request from client contains multiple topics with the same name.");
-    else
-      create_one(req, &m, &m.topics[i], r);
-    if (r->error_code != KERR_NONE) r->configs_count = -1;
+    r->name = w->m.topics[i].name;
+    if (duplicate_name(&w->m, i)) {
+      r->error_code = KERR_INVALID_REQUEST;
+      r->error_message =
+          KSTR_LIT("Create topics request from client contains multiple topics with the same "
+                   "name.");
+      r->configs_count = -1;
+      continue;
+    }
+    to_meta(req, &w->m.topics[i], &w->topics[w->count]);
+    w->response_index[w->count++] = i;
   }
-  struct wr w;
-  response_begin(req, &w);
-  create_topics_response_encode(&w, req->api_version, &resp);
-  request_respond(req, &w);
+  ASSERT(w->count <= count);
+  if (w->count == 0) { /* nothing for the controller */
+    send(w);
+    return true;
+  }
+  int32_t timeout_ms = w->m.timeout_ms > 0 ? w->m.timeout_ms : 0;
+  uint64_t deadline_ns = req->received_ns + (uint64_t)timeout_ms * NS_PER_MS;
+  req->pending = w; /* answered from created() */
+  struct meta_controller *ctl = req->node->controller;
+  ctl->ops->create_topics(ctl, w->topics, w->count, w->m.validate_only, deadline_ns, created,
+                          w);
   return true;
 }

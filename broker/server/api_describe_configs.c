@@ -1,7 +1,9 @@
-/* DescribeConfigs (API 32), versions 0-4: a topic's configs (overrides and
- * the broker defaults they fall back to) and this broker's static configs. */
+/* DescribeConfigs (API 32), versions 0-4: a topic's configs (its overrides
+ * in the metadata image and the broker defaults they fall back to) and this
+ * broker's static configs. */
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/str.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
@@ -40,23 +42,31 @@ static void entry_fill(struct request *req, const struct describe_configs_reques
   }
 }
 
+/* The topic's overrides come from the metadata image, the rest from this
+ * broker's defaults. */
 static int16_t
 describe_topic(struct request *req, const struct describe_configs_request *m,
                const struct describe_configs_request_describe_configs_resource *res,
                struct describe_configs_response_describe_configs_result *out) {
-  struct topic *t = res->resource_name.len > 0 ? topic_find(req->node, res->resource_name.ptr,
-                                                            (size_t)res->resource_name.len)
-                                               : NULL;
-  if (!t) return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+  const struct meta_image *image = req->node->image;
+  ASSERT(image != NULL);
+  const struct meta_topic *mt =
+      res->resource_name.len > 0
+          ? meta_image_topic(image, res->resource_name.ptr, (size_t)res->resource_name.len)
+          : NULL;
+  if (!mt) return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+  struct topic_config *tc = arena_alloc(&req->arena, sizeof *tc); /* the answer points in */
+  topic_config_from_image(req->node, mt, tc);
   out->configs = arena_alloc(&req->arena, TC_COUNT * sizeof *out->configs);
   int n = 0;
   for (int k = 0; k < TC_COUNT; k++) {
     const struct topic_config_info *info = topic_config_info(k);
     if (!wanted(res, info->name)) continue;
-    int source = t->config.source[k];
-    entry_fill(req, m, &out->configs[n++], info->name, t->config.values[k], source, info->type,
-               false, source == CONFIG_SOURCE_STATIC_BROKER ? info->broker_key : NULL);
+    int source = tc->source[k];
+    entry_fill(req, m, &out->configs[n++], info->name, tc->values[k], source, info->type, false,
+               source == CONFIG_SOURCE_STATIC_BROKER ? info->broker_key : NULL);
   }
+  ASSERT(n <= TC_COUNT);
   out->configs_count = n;
   return KERR_NONE;
 }
@@ -161,6 +171,7 @@ bool handle_describe_configs(struct request *req) {
   struct describe_configs_request m;
   if (!describe_configs_request_decode(&req->body, req->api_version, &m, &req->arena))
     return false;
+  ASSERT(req->pending == NULL);
   int32_t count = m.resources_count > 0 ? m.resources_count : 0;
   struct describe_configs_response resp;
   describe_configs_response_init(&resp);

@@ -8,6 +8,8 @@
 #include "base/str.h"
 #include "log/atomic_file.h"
 #include "log/checkpoint.h"
+#include "meta/controller_local.h"
+#include "proto/errors.h"
 #include "server/files.h"
 #include "server/handlers.h"
 #include "server/server.h"
@@ -63,6 +65,47 @@ static int meta_properties_load(struct node *node) {
   return atomic_file_write(env, path, body, n, NULL, NULL);
 }
 
+/* The metadata: the local controller reads the first image back from
+ * log.dirs and publishes it to topics.c, which opens (and recovers) every
+ * log; later images come the same way (meta/controller.h). */
+static int metadata_open(struct node *node) {
+  struct meta_publisher publisher = {.ctx = node, .publish = topics_publish};
+  int rc = meta_controller_local_create(node->env, &node->cfg, node->cluster_id, &publisher,
+                                        &node->controller);
+  ASSERT(rc != 0 || (node->controller != NULL && node->image != NULL));
+  return rc;
+}
+
+static void metadata_close(struct node *node) {
+  if (node->controller) node->controller->ops->destroy(node->controller);
+  node->controller = NULL;
+  topics_close_all(node);
+  if (node->image) meta_image_unref(node->image);
+  node->image = NULL;
+}
+
+static void registered(void *ctx, int16_t error) {
+  struct node *node = ctx;
+  if (error != KERR_NONE && !node->shutting_down)
+    env_log(node->env, ENV_LOG_ERROR, "broker registration failed: %s", kerr_name(error));
+}
+
+/* KIP-631: this node, at the endpoint clients reach, once it listens. */
+static void broker_register(struct node *node) {
+  ASSERT(node->controller != NULL);
+  const struct config_listener *l = config_client_listener(&node->cfg);
+  if (!l) return; /* no client listener: nothing to advertise */
+  struct meta_broker_registration r = {.broker_id = node_id(node),
+                                       .incarnation_id = uuid_random(node->env)};
+  struct kstr host;
+  int32_t port;
+  node_endpoint(node, &host, &port);
+  str_fmt(r.listener, sizeof r.listener, "%s", l->name);
+  str_fmt(r.host, sizeof r.host, "%.*s", (int)host.len, host.ptr);
+  r.port = (uint16_t)port;
+  node->controller->ops->register_broker(node->controller, &r, registered, node);
+}
+
 static void maintain(void *ctx);
 
 static void maintain_schedule(struct node *node) {
@@ -105,9 +148,9 @@ int node_create(struct env *env, const struct config *cfg, struct node **out) {
     return rc;
   }
   rc = meta_properties_load(node);
-  if (rc == 0) rc = topics_load(node);
+  if (rc == 0) rc = metadata_open(node);
   if (rc != 0) {
-    topics_close_all(node);
+    metadata_close(node);
     free(node);
     return rc;
   }
@@ -139,6 +182,7 @@ int node_start(struct node *node) {
             env->listener_port(env, node->listener_ids[i]), table->name);
   }
   quorum_peers_start(&node->quorum_peers, &node->net, &node->cfg);
+  broker_register(node);
   maintain_schedule(node);
   env_log(env, ENV_LOG_INFO, "sluice node %d started (cluster.id %s)", node->cfg.node_id,
           node->cluster_id);
@@ -232,6 +276,7 @@ void node_shutdown(struct node *node, void (*done)(void *ctx), void *ctx) {
   quorum_peers_stop(&node->quorum_peers);
   conns_close_all(node); /* cancels the requests parked in the purgatory */
   ASSERT(purgatory_waiter_count(&node->purgatory) == 0);
+  node->controller->ops->close(node->controller); /* answers what waits on it */
   /* One extra count so the completions cannot finish before all started. */
   node->flushes_pending = 1;
   for (int i = 0; i < node->topic_count; i++) {
@@ -250,7 +295,7 @@ void node_destroy(struct node *node) {
   quorum_peers_stop(&node->quorum_peers);
   conns_close_all(node); /* cancels the requests parked in the purgatory */
   purgatory_deinit(&node->purgatory);
-  topics_close_all(node);
+  metadata_close(node);
   net_dispatch_free(&node->net);
   free(node);
 }

@@ -7,6 +7,7 @@
 #include "env.h"
 #include "log/log.h"
 #include "net/dispatch.h"
+#include "meta/controller.h"
 #include "proto/wire.h"
 #include "server/config.h"
 #include "server/node.h"
@@ -16,8 +17,8 @@
 
 enum {
   TOPIC_NAME_BYTES_MAX = 249,
-  PARTITIONS_MAX = 10000,
-  TOPICS_MAX = 10000,
+  PARTITIONS_MAX = META_PARTITIONS_MAX,
+  TOPICS_MAX = META_TOPICS_MAX,
   CONN_QUEUED_FRAMES_MAX = 4096,
   FETCH_WAITERS_MAX = 65536,   /* parked requests; past it a fetch answers at once */
   CONN_READY_DRAIN_MAX = 1024, /* connections resumed per drain of the ready list */
@@ -81,7 +82,13 @@ struct node {
   struct config cfg;
   char cluster_id[64];
   struct log_config log_cfg;
-  struct topic **topics; /* sorted by name */
+  /* Metadata: the image handlers read (one reference held), the controller
+   * that changes it (meta/controller.h), and the retry of local storage
+   * that does not match it yet. */
+  struct meta_image *image;
+  struct meta_controller *controller;
+  env_timer_id storage_retry_timer;
+  struct topic **topics; /* sorted by name; the image's, in step with it */
   int topic_count;
   int topic_cap;
   struct conn **conns; /* sorted by id (ids only grow) */
@@ -109,17 +116,18 @@ struct node {
   void *shutdown_ctx;
 };
 
-/* topics.c */
+/* topics.c: local storage in step with the image */
 struct topic *topic_find(struct node *node, const char *name, size_t len);
 struct topic *topic_find_by_id(struct node *node, struct kuuid id);
 struct partition *partition_find(struct node *node, struct kstr topic, int32_t index);
 bool topic_name_valid(const char *name, size_t len);
-/* Creates the topic and its partition logs; returns a KERR_* code. */
-int topic_create(struct node *node, const char *name, int32_t partition_count,
-                 const struct topic_config *tc, struct topic **out);
 int topic_delete(struct node *node, struct topic *t);
-int topic_add_partitions(struct node *node, struct topic *t, int32_t count);
-int topics_load(struct node *node);
+/* The controller's meta_publisher: makes local storage match each image. */
+int topics_publish(void *node, struct meta_image *image, const struct meta_delta *delta,
+                   meta_landed_fn landed, void *arg);
+/* A topic's effective configs: its overrides in the image over our defaults. */
+void topic_config_from_image(const struct node *node, const struct meta_topic *mt,
+                             struct topic_config *out);
 void topics_close_all(struct node *node);
 int64_t partition_high_watermark(const struct partition *p);
 bool partition_flushes_before_ack(const struct partition *p);

@@ -1,7 +1,14 @@
-/* Topics and their partitions on this node: create, delete, grow, and find
- * them again on start from the partition directories under log.dirs (until
- * the metadata quorum lands, the directories and their partition.metadata
- * files are the node's record of which topics exist). */
+/* The node's local log manager: the partition logs this node hosts, kept in
+ * step with the metadata image. topics_publish is the controller's
+ * publisher: each new image arrives here and local storage is made to match
+ * it (logs created for new partitions, removed topics' logs deleted, their
+ * partition.metadata and topic-configs files written), as Kafka's broker
+ * applies a MetadataDelta to its ReplicaManager (KIP-500). Storage that
+ * cannot be made to match is retried on a timer; the image stands.
+ *
+ * struct topic / struct partition are the local state: keyed to the image's
+ * topics by id, in name order, with the leader epoch copied from the image
+ * so the data path (Produce, Fetch, ListOffsets) needs no second lookup. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,23 +16,45 @@
 #include "base/str.h"
 #include "log/atomic_file.h"
 #include "log/checkpoint.h"
+#include "meta/bootstrap.h"
+#include "meta/replication_control.h"
 #include "proto/errors.h"
 #include "server/files.h"
 #include "server/server.h"
 
-static const char CONFIGS_DIR[] = "topic-configs";
+enum { STORAGE_RETRY_MS = 1000, PATH_BYTES = 900 };
 
-bool topic_name_valid(const char *name, size_t len) {
-  if (len == 0 || len > TOPIC_NAME_BYTES_MAX) return false;
-  if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    char c = name[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+bool topic_name_valid(const char *name, size_t len) { return meta_topic_name_valid(name, len); }
+
+/* The files one publish writes, counted down as they land (fsync, rename,
+ * directory sync); then the controller hears (meta_publisher). One guard
+ * count keeps it from finishing before every write has started. Heap
+ * memory of its own: it may land after the node is gone. */
+struct landing {
+  int pending;
+  int err;
+  meta_landed_fn landed;
+  void *arg;
+};
+
+static void landing_one(void *ctx, int err) {
+  struct landing *g = ctx;
+  ASSERT(g->pending > 0);
+  if (err != 0 && g->err == 0) g->err = err;
+  if (--g->pending > 0) return;
+  g->landed(g->arg, g->err);
+  free(g);
+}
+
+/* atomic_file_write, counted in g (which may be NULL: nobody waits). */
+static int landing_write(struct landing *g, struct env *env, const char *path, const void *data,
+                         size_t len) {
+  if (!g) return atomic_file_write(env, path, data, len, NULL, NULL);
+  g->pending++;
+  int rc = atomic_file_write(env, path, data, len, landing_one, g);
+  if (rc != 0) g->pending--; /* done is not called when the write did not start */
+  ASSERT(g->pending > 0);
+  return rc;
 }
 
 static int topic_cmp_name(const struct topic *t, const char *name, size_t len) {
@@ -55,10 +84,13 @@ struct topic *topic_find(struct node *node, const char *name, size_t len) {
   return NULL;
 }
 
+/* Through the image's id index: local topics are the image's, by name. */
 struct topic *topic_find_by_id(struct node *node, struct kuuid id) {
-  for (int i = 0; i < node->topic_count; i++)
-    if (memcmp(node->topics[i]->id.b, id.b, 16) == 0) return node->topics[i];
-  return NULL;
+  ASSERT(node->image != NULL);
+  const struct meta_topic *mt = meta_image_topic_by_id(node->image, id);
+  if (!mt) return NULL;
+  struct topic *t = topic_find(node, mt->name, strlen(mt->name));
+  return t && meta_uuid_cmp(t->id, id) == 0 ? t : NULL;
 }
 
 struct partition *partition_find(struct node *node, struct kstr topic, int32_t index) {
@@ -82,6 +114,18 @@ int64_t partition_high_watermark(const struct partition *p) {
   return flushed < leo ? flushed : leo;
 }
 
+void topic_config_from_image(const struct node *node, const struct meta_topic *mt,
+                             struct topic_config *out) {
+  ASSERT(node != NULL && mt != NULL && out != NULL);
+  topic_config_init(out, &node->cfg);
+  for (int32_t i = 0; i < mt->config_count; i++) {
+    char err[256];
+    /* The controller checked them against the same rules. */
+    bool ok = topic_config_set(out, mt->configs[i].name, mt->configs[i].value, err, sizeof err);
+    if (!ok) env_log(node->env, ENV_LOG_WARN, "topic %s: ignoring config: %s", mt->name, err);
+  }
+}
+
 static void log_config_for(const struct node *node, const struct topic_config *tc,
                            struct log_config *out) {
   (void)node;
@@ -98,16 +142,25 @@ static void partition_dir(const struct node *node, const char *topic, int32_t in
   str_fmt(out, cap, "%s/%s-%d", node->cfg.log_dirs, topic, index);
 }
 
-static int write_partition_metadata(struct node *node, struct topic *t, int32_t index) {
+/* partition.metadata names the topic id (Kafka's layout); written when it
+ * is missing or names another id, so a start reads each but rarely writes. */
+static int ensure_partition_metadata(struct node *node, struct topic *t, int32_t index,
+                                     struct landing *g) {
   char dir[600], path[700], id[23], text[64];
   partition_dir(node, t->name, index, dir, sizeof dir);
   str_fmt(path, sizeof path, "%s/partition.metadata", dir);
   uuid_to_string(t->id, id);
   size_t n = str_fmt(text, sizeof text, "version: 0\ntopic_id: %s\n", id);
-  return atomic_file_write(node->env, path, text, n, NULL, NULL);
+  struct buf old;
+  buf_init(&old);
+  bool same = atomic_file_read(node->env, path, &old) == 0 && old.len == n &&
+              memcmp(old.data, text, n) == 0;
+  buf_free(&old);
+  if (same) return 0;
+  return landing_write(g, node->env, path, text, n);
 }
 
-static int write_topic_configs(struct node *node, const struct topic *t) {
+static int write_topic_configs(struct node *node, const struct topic *t, struct landing *g) {
   struct buf text;
   buf_init(&text);
   for (int k = 0; k < TC_COUNT; k++) {
@@ -118,9 +171,9 @@ static int write_topic_configs(struct node *node, const struct topic *t) {
     buf_append(&text, line, n);
   }
   char dir[512], name[300];
-  str_fmt(dir, sizeof dir, "%s/%s", node->cfg.log_dirs, CONFIGS_DIR);
+  str_fmt(dir, sizeof dir, "%s/%s", node->cfg.log_dirs, META_TOPIC_CONFIGS_DIR);
   str_fmt(name, sizeof name, "%s.properties", t->name);
-  char path[900];
+  char path[PATH_BYTES];
   str_fmt(path, sizeof path, "%s/%s", dir, name);
   int rc = node->env->mkdir(node->env, dir);
   if (rc == 0 || rc == ENV_EEXIST) {
@@ -128,28 +181,11 @@ static int write_topic_configs(struct node *node, const struct topic *t) {
       rc = node->env->unlink(node->env, path);
       if (rc == ENV_ENOENT) rc = 0;
     } else {
-      rc = atomic_file_write(node->env, path, text.data, text.len, NULL, NULL);
+      rc = landing_write(g, node->env, path, text.data, text.len);
     }
   }
   buf_free(&text);
   return rc;
-}
-
-static void read_topic_configs(struct node *node, struct topic *t) {
-  char path[900];
-  str_fmt(path, sizeof path, "%s/%s/%s.properties", node->cfg.log_dirs, CONFIGS_DIR, t->name);
-  struct buf text;
-  buf_init(&text);
-  if (atomic_file_read(node->env, path, &text) == 0) {
-    for (int k = 0; k < TC_COUNT; k++) {
-      char value[64], err[256];
-      const char *name = topic_config_info(k)->name;
-      if (properties_get((const char *)text.data, text.len, name, value, sizeof value) &&
-          !topic_config_set(&t->config, name, value, err, sizeof err))
-        env_log(node->env, ENV_LOG_WARN, "topic %s: ignoring stored config: %s", t->name, err);
-    }
-  }
-  buf_free(&text);
 }
 
 static int partition_open(struct node *node, struct topic *t, int32_t index,
@@ -167,7 +203,6 @@ static int partition_open(struct node *node, struct topic *t, int32_t index,
     env_log(node->env, ENV_LOG_ERROR, "could not open partition %s: error %d", dir, rc);
     return rc;
   }
-  p->leader_epoch = plog_latest_epoch(p->log) < 0 ? 0 : plog_latest_epoch(p->log);
   return 0;
 }
 
@@ -200,59 +235,6 @@ static void topic_free(struct topic *t) {
   free(t);
 }
 
-int topic_create(struct node *node, const char *name, int32_t partition_count,
-                 const struct topic_config *tc, struct topic **out) {
-  size_t len = strlen(name);
-  if (!topic_name_valid(name, len)) return KERR_INVALID_TOPIC_EXCEPTION;
-  if (topic_find(node, name, len)) return KERR_TOPIC_ALREADY_EXISTS;
-  if (partition_count < 1 || partition_count > PARTITIONS_MAX) return KERR_INVALID_PARTITIONS;
-  if (node->topic_count >= TOPICS_MAX) return KERR_POLICY_VIOLATION;
-  struct topic *t = calloc(1, sizeof *t);
-  ASSERT(t != NULL);
-  memcpy(t->name, name, len + 1);
-  t->id = uuid_random(node->env);
-  t->config = *tc;
-  t->partitions = calloc((size_t)partition_count, sizeof *t->partitions);
-  ASSERT(t->partitions != NULL);
-  for (int32_t i = 0; i < partition_count; i++) {
-    if (partition_open(node, t, i, 0, 0) != 0 || write_partition_metadata(node, t, i) != 0) {
-      for (int32_t j = 0; j <= i; j++)
-        if (t->partitions[j].log) plog_delete(t->partitions[j].log);
-      topic_free(t);
-      return KERR_KAFKA_STORAGE_ERROR;
-    }
-  }
-  t->partition_count = partition_count;
-  if (write_topic_configs(node, t) != 0)
-    env_log(node->env, ENV_LOG_WARN, "topic %s: could not store its configs", name);
-  topics_insert(node, t);
-  char id[23];
-  uuid_to_string(t->id, id);
-  env_log(node->env, ENV_LOG_INFO, "created topic %s with %d partitions, id %s", name,
-          partition_count, id);
-  *out = t;
-  return KERR_NONE;
-}
-
-int topic_add_partitions(struct node *node, struct topic *t, int32_t count) {
-  if (count <= t->partition_count || count > PARTITIONS_MAX) return KERR_INVALID_PARTITIONS;
-  struct partition *parts = realloc(t->partitions, (size_t)count * sizeof *parts);
-  ASSERT(parts != NULL);
-  t->partitions = parts;
-  for (int32_t i = 0; i < t->partition_count; i++) purgatory_list_moved(&parts[i].watches);
-  for (int32_t i = t->partition_count; i < count; i++) {
-    if (partition_open(node, t, i, 0, 0) != 0 || write_partition_metadata(node, t, i) != 0) {
-      t->partition_count = i;
-      return KERR_KAFKA_STORAGE_ERROR;
-    }
-  }
-  /* Fix the back pointers: realloc may have moved the array. */
-  for (int32_t i = 0; i < count; i++) t->partitions[i].topic = t;
-  t->partition_count = count;
-  env_log(node->env, ENV_LOG_INFO, "topic %s now has %d partitions", t->name, count);
-  return KERR_NONE;
-}
-
 int topic_delete(struct node *node, struct topic *t) {
   /* Out of the table first, so the fetches parked on its partitions answer
    * with UNKNOWN_TOPIC errors for them (and data for the rest). */
@@ -263,54 +245,16 @@ int topic_delete(struct node *node, struct topic *t) {
   for (int32_t i = 0; i < t->partition_count; i++)
     if (plog_delete(t->partitions[i].log) != 0) rc = KERR_KAFKA_STORAGE_ERROR;
   t->partition_count = 0;
-  char path[900];
-  str_fmt(path, sizeof path, "%s/%s/%s.properties", node->cfg.log_dirs, CONFIGS_DIR, t->name);
+  char path[PATH_BYTES];
+  str_fmt(path, sizeof path, "%s/%s/%s.properties", node->cfg.log_dirs, META_TOPIC_CONFIGS_DIR,
+          t->name);
   node->env->unlink(node->env, path);
   env_log(node->env, ENV_LOG_INFO, "deleted topic %s", t->name);
   topic_free(t);
   return rc;
 }
 
-/* ---- loading on start ---- */
-
-struct dir_scan {
-  struct node *node;
-  char (*names)[TOPIC_NAME_BYTES_MAX + 1];
-  int32_t *indexes;
-  int count;
-  int cap;
-};
-
-/* "<topic>-<partition>" with a valid topic name and a decimal partition. */
-static bool parse_partition_dir(const char *name, size_t *topic_len, int32_t *index) {
-  const char *dash = strrchr(name, '-');
-  if (!dash || dash == name || !dash[1]) return false;
-  int64_t v;
-  for (const char *p = dash + 1; *p; p++)
-    if (*p < '0' || *p > '9') return false;
-  if (!str_to_i64(dash + 1, &v) || v >= PARTITIONS_MAX) return false;
-  *topic_len = (size_t)(dash - name);
-  *index = (int32_t)v;
-  return topic_name_valid(name, *topic_len);
-}
-
-static void scan_entry(void *ctx, const char *name, bool is_dir) {
-  struct dir_scan *s = ctx;
-  size_t len;
-  int32_t index;
-  if (!is_dir || !parse_partition_dir(name, &len, &index)) return;
-  if (s->count == s->cap) {
-    int cap = s->cap ? s->cap * 2 : 64;
-    s->names = realloc(s->names, (size_t)cap * sizeof *s->names);
-    s->indexes = realloc(s->indexes, (size_t)cap * sizeof *s->indexes);
-    ASSERT(s->names && s->indexes);
-    s->cap = cap;
-  }
-  memcpy(s->names[s->count], name, len);
-  s->names[s->count][len] = 0;
-  s->indexes[s->count] = index;
-  s->count++;
-}
+/* ---- making local storage match an image ---- */
 
 struct offsets {
   struct checkpoint_entry *entries;
@@ -318,28 +262,11 @@ struct offsets {
 };
 
 static int64_t offsets_lookup(const struct offsets *o, const char *topic, int32_t index) {
+  if (!o) return 0; /* a new partition starts empty */
   for (int i = 0; i < o->count; i++)
     if (o->entries[i].partition == index && strcmp(o->entries[i].topic, topic) == 0)
       return o->entries[i].offset;
   return 0;
-}
-
-static void read_topic_id(struct node *node, struct topic *t) {
-  char path[900], value[64];
-  str_fmt(path, sizeof path, "%s/%s-0/partition.metadata", node->cfg.log_dirs, t->name);
-  struct buf text;
-  buf_init(&text);
-  if (atomic_file_read(node->env, path, &text) == 0 &&
-      properties_get((const char *)text.data, text.len, "topic_id", value, sizeof value) &&
-      uuid_from_string(value, &t->id)) {
-    buf_free(&text);
-    return;
-  }
-  buf_free(&text);
-  t->id = uuid_random(node->env);
-  env_log(node->env, ENV_LOG_WARN, "topic %s: no readable partition.metadata; new topic id",
-          t->name);
-  write_partition_metadata(node, t, 0);
 }
 
 /* Recovered data may sit only in the page cache: in fsync-before-ack mode
@@ -360,72 +287,227 @@ static void recovered_flushed(void *ctx, int err) {
   free(f);
 }
 
-static int load_topic(struct node *node, const char *name, int32_t max_index,
-                      const struct offsets *recovery, const struct offsets *starts) {
+static struct topic *local_topic_add(struct node *node, const struct meta_topic *mt) {
+  ASSERT(mt->refs > 0 && !topic_find(node, mt->name, strlen(mt->name)));
   struct topic *t = calloc(1, sizeof *t);
   ASSERT(t != NULL);
-  str_fmt(t->name, sizeof t->name, "%s", name);
-  topic_config_init(&t->config, &node->cfg);
-  read_topic_configs(node, t);
-  read_topic_id(node, t);
-  t->partition_count = max_index + 1;
-  t->partitions = calloc((size_t)t->partition_count, sizeof *t->partitions);
-  ASSERT(t->partitions != NULL);
-  for (int32_t i = 0; i < t->partition_count; i++) {
-    int rc = partition_open(node, t, i, offsets_lookup(recovery, name, i),
-                            offsets_lookup(starts, name, i));
-    if (rc != 0) {
-      for (int32_t j = 0; j < i; j++) plog_close(t->partitions[j].log);
-      topic_free(t);
-      return rc;
+  str_fmt(t->name, sizeof t->name, "%s", mt->name);
+  t->id = mt->id;
+  topic_config_from_image(node, mt, &t->config);
+  topics_insert(node, t);
+  return t;
+}
+
+/* Opens the image's partitions this node hosts past the local ones, in
+ * order; a failure stops there (the local partitions stay a prefix, each
+ * with its log). `recovery` is set at start: the checkpointed offsets. */
+static int partitions_open(struct node *node, struct topic *t, const struct meta_topic *mt,
+                           const struct offsets *recovery, const struct offsets *starts,
+                           struct landing *g) {
+  ASSERT(t->partition_count <= mt->partition_count);
+  if (t->partition_count == mt->partition_count) return 0;
+  /* The array may move: nothing keeps a pointer to a partition across a
+   * publish (fetch waiters find theirs again by name). */
+  struct partition *parts = realloc(t->partitions, (size_t)mt->partition_count * sizeof *parts);
+  ASSERT(parts != NULL);
+  t->partitions = parts;
+  for (int32_t i = 0; i < t->partition_count; i++) purgatory_list_moved(&parts[i].watches);
+  int rc = 0;
+  int32_t before = t->partition_count;
+  for (int32_t i = before; i < mt->partition_count && rc == 0; i++) {
+    if (!meta_partition_has_replica(&mt->partitions[i], node_id(node))) break;
+    rc = partition_open(node, t, i, offsets_lookup(recovery, t->name, i),
+                        offsets_lookup(starts, t->name, i));
+    if (rc == 0 && (rc = ensure_partition_metadata(node, t, i, g)) != 0) {
+      if (recovery)
+        rc = 0; /* an old log stays usable; the file is rewritten next start */
+      else
+        plog_close(t->partitions[i].log);
     }
+    if (rc != 0) break;
     struct partition *p = &t->partitions[i];
-    if (partition_flushes_before_ack(p) &&
+    p->leader_epoch = mt->partitions[i].leader_epoch;
+    t->partition_count = i + 1;
+    if (recovery && partition_flushes_before_ack(p) &&
         plog_recovery_point(p->log) < plog_end_offset(p->log)) {
       struct recovered_flush *f = calloc(1, sizeof *f);
       ASSERT(f != NULL);
       f->node = node;
-      str_fmt(f->topic, sizeof f->topic, "%s", name);
+      str_fmt(f->topic, sizeof f->topic, "%s", t->name);
       f->index = i;
       plog_flush(p->log, recovered_flushed, f);
     }
   }
-  topics_insert(node, t);
-  return 0;
+  if (t->partition_count > before && !recovery)
+    env_log(node->env, ENV_LOG_INFO, "topic %s now has %d partitions here", t->name,
+            t->partition_count);
+  ASSERT(t->partition_count >= before && t->partition_count <= mt->partition_count);
+  return rc;
 }
 
-int topics_load(struct node *node) {
-  struct env *env = node->env;
-  struct dir_scan scan = {.node = node};
-  int rc = env->list(env, node->cfg.log_dirs, scan_entry, &scan);
-  if (rc != 0) return rc;
-  struct offsets recovery = {0}, starts = {0};
+/* Local topics the image no longer has (or has under another id) go. */
+static int removed_delete(struct node *node) {
+  int rc = 0;
+  ASSERT(node->image != NULL);
+  for (int i = node->topic_count - 1; i >= 0; i--) {
+    struct topic *t = node->topics[i];
+    const struct meta_topic *mt = meta_image_topic(node->image, t->name, strlen(t->name));
+    if (mt && meta_uuid_cmp(mt->id, t->id) == 0) continue;
+    if (topic_delete(node, t) != KERR_NONE) rc = ENV_EIO;
+  }
+  return rc;
+}
+
+/* Walks the image in name order; returns the first storage error. At start
+ * (recovery set) that error ends the walk: the node will not start. */
+static int reconcile(struct node *node, const struct offsets *recovery,
+                     const struct offsets *starts, struct landing *g) {
+  const struct meta_image *image = node->image;
+  ASSERT(image != NULL && (recovery == NULL) == (starts == NULL));
+  int rc = removed_delete(node);
+  for (int32_t i = 0; i < image->topic_count && !(recovery && rc != 0); i++) {
+    const struct meta_topic *mt = image->topics_by_name[i];
+    struct topic *t = topic_find(node, mt->name, strlen(mt->name));
+    if (!t) t = local_topic_add(node, mt);
+    ASSERT(meta_uuid_cmp(t->id, mt->id) == 0);
+    int err = partitions_open(node, t, mt, recovery, starts, g);
+    if (rc == 0) rc = err;
+    for (int32_t p = 0; p < t->partition_count; p++)
+      t->partitions[p].leader_epoch = mt->partitions[p].leader_epoch;
+  }
+  ASSERT(rc != 0 || node->topic_count == image->topic_count);
+  return rc;
+}
+
+static void storage_retry(void *ctx);
+
+static void storage_retry_schedule(struct node *node) {
+  if (node->storage_retry_timer || node->shutting_down) return;
+  node->storage_retry_timer = node->env->timer_start(
+      node->env, (uint64_t)STORAGE_RETRY_MS * NS_PER_MS, storage_retry, node);
+}
+
+static void storage_retry(void *ctx) {
+  struct node *node = ctx;
+  ASSERT(node->storage_retry_timer != 0 && node->image != NULL);
+  node->storage_retry_timer = 0;
+  if (node->shutting_down) return;
+  if (reconcile(node, NULL, NULL, NULL) != 0) storage_retry_schedule(node);
+}
+
+static int name_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The topics a delta creates or changes overrides of, each once, by name. */
+static int32_t changed_names(const struct meta_delta *delta, const char **names) {
+  int32_t n = 0;
+  for (int32_t i = 0; i < delta->count; i++) {
+    const struct meta_record *r = &delta->records[i];
+    if (r->type == META_TOPIC_RECORD)
+      names[n++] = r->topic.name;
+    else if (r->type == META_CONFIG_RECORD && r->config.resource_type == META_RESOURCE_TOPIC)
+      names[n++] = r->config.resource_name;
+  }
+  if (n > 1) qsort(names, (size_t)n, sizeof *names, name_cmp);
+  int32_t unique = 0;
+  for (int32_t i = 0; i < n; i++)
+    if (unique == 0 || strcmp(names[unique - 1], names[i]) != 0) names[unique++] = names[i];
+  ASSERT(unique <= delta->count);
+  return unique;
+}
+
+/* New topics and changed overrides: the effective configs, and their file
+ * (one write per topic: two writes of one file must not overlap). */
+static void configs_follow(struct node *node, const struct meta_delta *delta,
+                           struct landing *g) {
+  ASSERT(node->image != NULL && delta->count >= 0);
+  const char **names = malloc((size_t)(delta->count ? delta->count : 1) * sizeof *names);
+  ASSERT(names != NULL);
+  int32_t n = changed_names(delta, names);
+  for (int32_t i = 0; i < n; i++) {
+    const struct meta_topic *mt = meta_image_topic(node->image, names[i], strlen(names[i]));
+    struct topic *t = topic_find(node, names[i], strlen(names[i]));
+    if (!mt || !t) continue; /* removed again in the same delta */
+    topic_config_from_image(node, mt, &t->config);
+    if (write_topic_configs(node, t, g) != 0)
+      env_log(node->env, ENV_LOG_WARN, "topic %s: could not store its configs", t->name);
+  }
+  free(names);
+}
+
+static void offsets_read(struct node *node, struct offsets *recovery, struct offsets *starts,
+                         int *rc) {
   char path[600];
   str_fmt(path, sizeof path, "%s/recovery-point-offset-checkpoint", node->cfg.log_dirs);
-  rc = checkpoint_read(env, path, &recovery.entries, &recovery.count);
+  *rc = checkpoint_read(node->env, path, &recovery->entries, &recovery->count);
   str_fmt(path, sizeof path, "%s/log-start-offset-checkpoint", node->cfg.log_dirs);
-  if (rc == 0) rc = checkpoint_read(env, path, &starts.entries, &starts.count);
-  /* list() gives names in order, so one topic's partitions are adjacent
-   * except that "t-10" sorts before "t-2": find each topic's highest. */
-  for (int i = 0; i < scan.count && rc == 0; i++) {
-    if (topic_find(node, scan.names[i], strlen(scan.names[i]))) continue;
-    int32_t max_index = -1;
-    for (int j = i; j < scan.count; j++)
-      if (strcmp(scan.names[j], scan.names[i]) == 0 && scan.indexes[j] > max_index)
-        max_index = scan.indexes[j];
-    rc = load_topic(node, scan.names[i], max_index, &recovery, &starts);
-  }
+  if (*rc == 0) *rc = checkpoint_read(node->env, path, &starts->entries, &starts->count);
+}
+
+/* The first image is what storage already holds: open (and recover) every
+ * log from its checkpointed offsets. Any failure stops the start. */
+static int publish_first(struct node *node, struct landing *g) {
+  struct offsets recovery = {0}, starts = {0};
+  int rc;
+  offsets_read(node, &recovery, &starts, &rc);
+  if (rc == 0) rc = reconcile(node, &recovery, &starts, g);
   free(recovery.entries);
   free(starts.entries);
-  free(scan.names);
-  free(scan.indexes);
   if (rc == 0)
-    env_log(env, ENV_LOG_INFO, "loaded %d topics from %s", node->topic_count,
+    env_log(node->env, ENV_LOG_INFO, "loaded %d topics from %s", node->topic_count,
             node->cfg.log_dirs);
   return rc;
 }
 
+static void log_changes(struct node *node, const struct meta_delta *delta) {
+  for (int32_t i = 0; i < delta->count; i++) {
+    const struct meta_record *r = &delta->records[i];
+    if (r->type != META_TOPIC_RECORD) continue;
+    const struct meta_topic *mt =
+        meta_image_topic(node->image, r->topic.name, strlen(r->topic.name));
+    if (!mt) continue;
+    char id[23];
+    uuid_to_string(mt->id, id);
+    env_log(node->env, ENV_LOG_INFO, "created topic %s with %d partitions, id %s", mt->name,
+            mt->partition_count, id);
+  }
+}
+
+int topics_publish(void *ctx, struct meta_image *image, const struct meta_delta *delta,
+                   meta_landed_fn landed, void *arg) {
+  struct node *node = ctx;
+  ASSERT(node != NULL && image != NULL && delta != NULL && landed != NULL);
+  ASSERT(node->image == NULL || image->offset > node->image->offset);
+  bool first = node->image == NULL;
+  meta_image_ref(image);
+  if (node->image) meta_image_unref(node->image);
+  node->image = image;
+  struct landing *g = malloc(sizeof *g);
+  ASSERT(g != NULL);
+  *g = (struct landing){.pending = 1, .landed = landed, .arg = arg};
+  int rc;
+  if (first) {
+    rc = publish_first(node, g);
+  } else {
+    rc = reconcile(node, NULL, NULL, g);
+    configs_follow(node, delta, g);
+    log_changes(node, delta);
+  }
+  if (rc != 0 && !first) {
+    env_log(node->env, ENV_LOG_ERROR,
+            "local storage does not match metadata offset %lld yet: error %d; retrying",
+            (long long)image->offset, rc);
+    storage_retry_schedule(node);
+  }
+  landing_one(g, rc); /* the guard count; the last write to land answers */
+  ASSERT(rc != 0 || node->topic_count == image->topic_count);
+  return rc;
+}
+
 void topics_close_all(struct node *node) {
+  if (node->storage_retry_timer) node->env->timer_cancel(node->env, node->storage_retry_timer);
+  node->storage_retry_timer = 0;
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
     for (int32_t p = 0; p < t->partition_count; p++) plog_close(t->partitions[p].log);

@@ -1,0 +1,287 @@
+/* A new image from the previous one and a delta: KRaft's record replay
+ * (MetadataDelta in Kafka), one function per record type. The new image
+ * starts as a shallow copy that shares every topic; a record that changes a
+ * topic first gives the new image its own copy of it (copy-on-write), so the
+ * previous image, which readers may still hold, never changes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/str.h"
+#include "env.h"
+#include "meta/image.h"
+#include "meta/image_internal.h"
+
+static struct meta_image *image_clone(const struct meta_image *prev, int32_t extra_topics) {
+  ASSERT(prev != NULL && prev->refs > 0 && extra_topics >= 0);
+  struct meta_image *image = calloc(1, sizeof *image);
+  ASSERT(image != NULL);
+  image->refs = 1;
+  image->offset = prev->offset;
+  memcpy(image->cluster_id, prev->cluster_id, sizeof image->cluster_id);
+  image->broker_count = prev->broker_count;
+  memcpy(image->brokers, prev->brokers, sizeof image->brokers);
+  image->topic_count = prev->topic_count;
+  image->topic_cap = prev->topic_count + extra_topics;
+  size_t bytes = (size_t)(image->topic_cap > 0 ? image->topic_cap : 1) * sizeof(void *);
+  image->topics_by_name = malloc(bytes);
+  image->topics_by_id = malloc(bytes);
+  ASSERT(image->topics_by_name != NULL && image->topics_by_id != NULL);
+  size_t used = (size_t)prev->topic_count * sizeof(void *);
+  if (used > 0) {
+    memcpy(image->topics_by_name, prev->topics_by_name, used);
+    memcpy(image->topics_by_id, prev->topics_by_id, used);
+  }
+  for (int32_t i = 0; i < image->topic_count; i++) image->topics_by_name[i]->refs++;
+  return image;
+}
+
+/* The topic at name_index, made this image's own: while the previous image
+ * is alive a shared topic has refs >= 2, so refs == 1 means it was already
+ * copied (or created) by this build. */
+static struct meta_topic *topic_own(struct meta_image *image, int32_t name_index) {
+  ASSERT(name_index >= 0 && name_index < image->topic_count);
+  struct meta_topic *shared = image->topics_by_name[name_index];
+  ASSERT(shared->refs >= 1);
+  if (shared->refs == 1) return shared;
+  struct meta_topic *own = malloc(sizeof *own);
+  ASSERT(own != NULL);
+  *own = *shared;
+  own->refs = 1;
+  own->partition_cap = shared->partition_count > 0 ? shared->partition_count : 1;
+  own->partitions = malloc((size_t)own->partition_cap * sizeof *own->partitions);
+  ASSERT(own->partitions != NULL);
+  if (shared->partition_count > 0)
+    memcpy(own->partitions, shared->partitions,
+           (size_t)shared->partition_count * sizeof *own->partitions);
+  int32_t id_index = meta_image_id_lower_bound(image, shared->id);
+  ASSERT(id_index < image->topic_count && image->topics_by_id[id_index] == shared);
+  image->topics_by_name[name_index] = own;
+  image->topics_by_id[id_index] = own;
+  shared->refs--;
+  ASSERT(shared->refs >= 1); /* the previous image still holds it */
+  return own;
+}
+
+/* The by-name index of the topic with this id, or -1. */
+static int32_t name_index_of_id(const struct meta_image *image, struct kuuid id) {
+  int32_t i = meta_image_id_lower_bound(image, id);
+  if (i == image->topic_count || meta_uuid_cmp(image->topics_by_id[i]->id, id) != 0) return -1;
+  const char *name = image->topics_by_id[i]->name;
+  int32_t n = meta_image_name_lower_bound(image, name, strlen(name));
+  ASSERT(n < image->topic_count && image->topics_by_name[n] == image->topics_by_id[i]);
+  return n;
+}
+
+static void array_insert(struct meta_topic **array, int32_t count, int32_t at,
+                         struct meta_topic *topic) {
+  ASSERT(at >= 0 && at <= count);
+  memmove(&array[at + 1], &array[at], (size_t)(count - at) * sizeof array[0]);
+  array[at] = topic;
+}
+
+static void array_remove(struct meta_topic **array, int32_t count, int32_t at) {
+  ASSERT(at >= 0 && at < count);
+  memmove(&array[at], &array[at + 1], (size_t)(count - at - 1) * sizeof array[0]);
+}
+
+static int apply_topic(struct meta_image *image, const struct meta_topic_record *r) {
+  size_t len = strnlen(r->name, sizeof r->name);
+  if (len == 0 || len == sizeof r->name) return ENV_EINVAL;
+  if (meta_image_topic(image, r->name, len) || meta_image_topic_by_id(image, r->topic_id))
+    return ENV_EEXIST;
+  if (image->topic_count >= META_TOPICS_MAX) return ENV_ENOSPC;
+  ASSERT(image->topic_count < image->topic_cap); /* counted before the build */
+  struct meta_topic *t = calloc(1, sizeof *t);
+  ASSERT(t != NULL);
+  t->refs = 1;
+  memcpy(t->name, r->name, len + 1);
+  t->id = r->topic_id;
+  array_insert(image->topics_by_name, image->topic_count,
+               meta_image_name_lower_bound(image, r->name, len), t);
+  array_insert(image->topics_by_id, image->topic_count,
+               meta_image_id_lower_bound(image, r->topic_id), t);
+  image->topic_count++;
+  return 0;
+}
+
+static bool replicas_valid(int32_t count) { return count >= 0 && count <= META_REPLICAS_MAX; }
+
+static int apply_partition(struct meta_image *image, const struct meta_partition_record *r) {
+  int32_t n = name_index_of_id(image, r->topic_id);
+  if (n < 0) return ENV_ENOENT;
+  if (!replicas_valid(r->replica_count) || !replicas_valid(r->isr_count)) return ENV_EINVAL;
+  /* A partition is replaced, or added right after the last one. */
+  if (r->partition_id < 0 || r->partition_id > image->topics_by_name[n]->partition_count)
+    return ENV_EINVAL;
+  if (r->partition_id >= META_PARTITIONS_MAX) return ENV_ENOSPC;
+  struct meta_topic *t = topic_own(image, n);
+  if (r->partition_id == t->partition_count && t->partition_count == t->partition_cap) {
+    int32_t cap = t->partition_cap ? t->partition_cap * 2 : 4;
+    struct meta_partition *parts = realloc(t->partitions, (size_t)cap * sizeof *parts);
+    ASSERT(parts != NULL);
+    t->partitions = parts;
+    t->partition_cap = cap;
+  }
+  struct meta_partition *p = &t->partitions[r->partition_id];
+  memset(p, 0, sizeof *p);
+  p->partition_id = r->partition_id;
+  p->leader = r->leader;
+  p->leader_epoch = r->leader_epoch;
+  p->partition_epoch = r->partition_epoch;
+  p->replica_count = r->replica_count;
+  p->isr_count = r->isr_count;
+  memcpy(p->replicas, r->replicas, (size_t)r->replica_count * sizeof p->replicas[0]);
+  memcpy(p->isr, r->isr, (size_t)r->isr_count * sizeof p->isr[0]);
+  if (r->partition_id == t->partition_count) t->partition_count++;
+  ASSERT(t->partition_count <= t->partition_cap);
+  return 0;
+}
+
+static int apply_partition_change(struct meta_image *image,
+                                  const struct meta_partition_change_record *r) {
+  int32_t n = name_index_of_id(image, r->topic_id);
+  if (n < 0) return ENV_ENOENT;
+  if (r->partition_id < 0 || r->partition_id >= image->topics_by_name[n]->partition_count)
+    return ENV_ENOENT;
+  if ((r->isr_count != -1 && !replicas_valid(r->isr_count)) ||
+      (r->replica_count != -1 && !replicas_valid(r->replica_count)) ||
+      r->leader < META_LEADER_UNCHANGED)
+    return ENV_EINVAL;
+  struct meta_topic *t = topic_own(image, n);
+  struct meta_partition *p = &t->partitions[r->partition_id];
+  if (r->leader != META_LEADER_UNCHANGED && r->leader != p->leader) {
+    p->leader = r->leader;
+    p->leader_epoch++;
+  }
+  if (r->isr_count >= 0) {
+    p->isr_count = r->isr_count;
+    memcpy(p->isr, r->isr, (size_t)r->isr_count * sizeof p->isr[0]);
+  }
+  if (r->replica_count >= 0) {
+    p->replica_count = r->replica_count;
+    memcpy(p->replicas, r->replicas, (size_t)r->replica_count * sizeof p->replicas[0]);
+  }
+  p->partition_epoch++;
+  return 0;
+}
+
+static int apply_remove_topic(struct meta_image *image,
+                              const struct meta_remove_topic_record *r) {
+  int32_t n = name_index_of_id(image, r->topic_id);
+  if (n < 0) return ENV_ENOENT;
+  struct meta_topic *t = image->topics_by_name[n];
+  int32_t id_index = meta_image_id_lower_bound(image, r->topic_id);
+  ASSERT(image->topics_by_id[id_index] == t);
+  array_remove(image->topics_by_name, image->topic_count, n);
+  array_remove(image->topics_by_id, image->topic_count, id_index);
+  image->topic_count--;
+  meta_topic_unref(t); /* with it go its config overrides, as in KRaft */
+  return 0;
+}
+
+static int config_set(struct meta_topic *t, const struct meta_config_record *r) {
+  int32_t i = 0;
+  while (i < t->config_count && strcmp(t->configs[i].name, r->name) < 0) i++;
+  bool found = i < t->config_count && strcmp(t->configs[i].name, r->name) == 0;
+  if (r->value_null) {
+    if (!found) return 0;
+    memmove(&t->configs[i], &t->configs[i + 1],
+            (size_t)(t->config_count - i - 1) * sizeof t->configs[0]);
+    t->config_count--;
+    return 0;
+  }
+  if (!found) {
+    if (t->config_count == META_TOPIC_CONFIGS_MAX) return ENV_ENOSPC;
+    memmove(&t->configs[i + 1], &t->configs[i],
+            (size_t)(t->config_count - i) * sizeof t->configs[0]);
+    t->config_count++;
+    memcpy(t->configs[i].name, r->name, sizeof t->configs[i].name);
+  }
+  memcpy(t->configs[i].value, r->value, sizeof t->configs[i].value);
+  ASSERT(t->config_count <= META_TOPIC_CONFIGS_MAX);
+  return 0;
+}
+
+static int apply_config(struct meta_image *image, const struct meta_config_record *r) {
+  /* Broker-level dynamic configs have no home yet: nothing sets them. */
+  if (r->resource_type == META_RESOURCE_BROKER) return 0;
+  if (r->resource_type != META_RESOURCE_TOPIC) return ENV_EINVAL;
+  size_t name_len = strnlen(r->name, sizeof r->name);
+  if (name_len == 0 || name_len == sizeof r->name ||
+      strnlen(r->value, sizeof r->value) == sizeof r->value)
+    return ENV_EINVAL;
+  size_t len = strnlen(r->resource_name, sizeof r->resource_name);
+  if (len == sizeof r->resource_name) return ENV_EINVAL;
+  int32_t n = meta_image_name_lower_bound(image, r->resource_name, len);
+  if (n == image->topic_count ||
+      meta_name_cmp(image->topics_by_name[n]->name, r->resource_name, len) != 0)
+    return ENV_ENOENT;
+  return config_set(topic_own(image, n), r);
+}
+
+static int apply_register_broker(struct meta_image *image,
+                                 const struct meta_register_broker_record *r) {
+  if (r->broker_id < 0 || strnlen(r->host, sizeof r->host) == sizeof r->host) return ENV_EINVAL;
+  int32_t i = 0;
+  while (i < image->broker_count && image->brokers[i].id < r->broker_id) i++;
+  if (i == image->broker_count || image->brokers[i].id != r->broker_id) {
+    if (image->broker_count == META_BROKERS_MAX) return ENV_ENOSPC;
+    memmove(&image->brokers[i + 1], &image->brokers[i],
+            (size_t)(image->broker_count - i) * sizeof image->brokers[0]);
+    image->broker_count++;
+  }
+  /* A newer registration of the same id replaces the old one (a restart). */
+  struct meta_broker *b = &image->brokers[i];
+  memset(b, 0, sizeof *b);
+  b->id = r->broker_id;
+  b->epoch = r->broker_epoch;
+  b->incarnation_id = r->incarnation_id;
+  str_fmt(b->listener, sizeof b->listener, "%s", r->listener);
+  str_fmt(b->host, sizeof b->host, "%s", r->host);
+  b->port = r->port;
+  str_fmt(b->rack, sizeof b->rack, "%s", r->rack);
+  b->fenced = r->fenced;
+  ASSERT(image->broker_count <= META_BROKERS_MAX);
+  return 0;
+}
+
+static int apply_record(struct meta_image *image, const struct meta_record *r) {
+  switch (r->type) {
+  case META_REGISTER_BROKER_RECORD:
+    return apply_register_broker(image, &r->register_broker);
+  case META_TOPIC_RECORD:
+    return apply_topic(image, &r->topic);
+  case META_PARTITION_RECORD:
+    return apply_partition(image, &r->partition);
+  case META_PARTITION_CHANGE_RECORD:
+    return apply_partition_change(image, &r->partition_change);
+  case META_REMOVE_TOPIC_RECORD:
+    return apply_remove_topic(image, &r->remove_topic);
+  case META_CONFIG_RECORD:
+    return apply_config(image, &r->config);
+  }
+  return ENV_EINVAL;
+}
+
+int meta_image_build(const struct meta_image *prev, const struct meta_delta *delta,
+                     struct meta_image **out) {
+  ASSERT(prev != NULL && prev->refs > 0 && delta != NULL && out != NULL);
+  ASSERT(delta->count >= 0 && delta->count <= META_DELTA_RECORDS_MAX);
+  int32_t new_topics = 0;
+  for (int32_t i = 0; i < delta->count; i++)
+    new_topics += delta->records[i].type == META_TOPIC_RECORD;
+  struct meta_image *image = image_clone(prev, new_topics);
+  for (int32_t i = 0; i < delta->count; i++) {
+    const struct meta_record *r = &delta->records[i];
+    int rc = r->offset > image->offset ? apply_record(image, r) : ENV_EINVAL;
+    if (rc != 0) {
+      meta_image_unref(image);
+      return rc;
+    }
+    image->offset = r->offset;
+  }
+  ASSERT(image->topic_count <= image->topic_cap && image->offset >= prev->offset);
+  *out = image;
+  return 0;
+}

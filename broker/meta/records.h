@@ -1,0 +1,128 @@
+/* Metadata records: the changes an image is built from, modelled on KRaft's
+ * __cluster_metadata records (KIP-631; field names from
+ * metadata/{RegisterBroker,Topic,Partition,PartitionChange,RemoveTopic,
+ * Config}Record.json). Plain C structs for now: the quorum issue encodes them
+ * into the metadata log with these same fields.
+ *
+ * A delta is an ordered list of records; each carries its offset (its place
+ * in the metadata log), so an image knows how far it has read. */
+#ifndef SLUICE_META_RECORDS_H
+#define SLUICE_META_RECORDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/wire.h"
+
+enum {
+  META_TOPIC_NAME_BYTES = 250, /* 249 characters and a NUL */
+  META_HOST_BYTES = 256,
+  META_RACK_BYTES = 64,
+  META_LISTENER_NAME_BYTES = 32,
+  META_CLUSTER_ID_BYTES = 64,
+  META_CONFIG_NAME_BYTES = 64,
+  META_CONFIG_VALUE_BYTES = 64,
+  META_REPLICAS_MAX = 16,
+  META_DELTA_RECORDS_MAX = 1 << 20,
+};
+
+/* PartitionChangeRecord's Leader when the leader does not change. */
+enum { META_LEADER_UNCHANGED = -2, META_NO_LEADER = -1 };
+
+/* ConfigRecord's ResourceType (Kafka's ConfigResource.Type ids). */
+enum { META_RESOURCE_TOPIC = 2, META_RESOURCE_BROKER = 4 };
+
+enum meta_record_type {
+  META_REGISTER_BROKER_RECORD = 0, /* apiKey 0 */
+  META_TOPIC_RECORD = 2,
+  META_PARTITION_RECORD = 3,
+  META_CONFIG_RECORD = 4,
+  META_PARTITION_CHANGE_RECORD = 5,
+  META_REMOVE_TOPIC_RECORD = 9,
+};
+
+/* One endpoint: the listener clients use (more with more listeners). */
+struct meta_register_broker_record {
+  int32_t broker_id;
+  struct kuuid incarnation_id;
+  int64_t broker_epoch;
+  char listener[META_LISTENER_NAME_BYTES];
+  char host[META_HOST_BYTES];
+  uint16_t port;
+  int16_t security_protocol;  /* 0: PLAINTEXT */
+  char rack[META_RACK_BYTES]; /* "" for null */
+  bool fenced;
+};
+
+struct meta_topic_record {
+  char name[META_TOPIC_NAME_BYTES];
+  struct kuuid topic_id;
+};
+
+struct meta_partition_record {
+  int32_t partition_id;
+  struct kuuid topic_id;
+  int32_t replica_count;
+  int32_t replicas[META_REPLICAS_MAX];
+  int32_t isr_count;
+  int32_t isr[META_REPLICAS_MAX];
+  int32_t leader;
+  int32_t leader_epoch;
+  int32_t partition_epoch;
+};
+
+/* Only what changes: leader META_LEADER_UNCHANGED and counts of -1 (null in
+ * the schema) keep the current value. The partition epoch always advances;
+ * the leader epoch advances when the leader changes (KIP-631). */
+struct meta_partition_change_record {
+  int32_t partition_id;
+  struct kuuid topic_id;
+  int32_t leader;
+  int32_t isr_count; /* -1: unchanged */
+  int32_t isr[META_REPLICAS_MAX];
+  int32_t replica_count; /* -1: unchanged */
+  int32_t replicas[META_REPLICAS_MAX];
+};
+
+struct meta_remove_topic_record {
+  struct kuuid topic_id;
+};
+
+/* A null value removes the override. */
+struct meta_config_record {
+  int8_t resource_type;
+  char resource_name[META_TOPIC_NAME_BYTES];
+  char name[META_CONFIG_NAME_BYTES];
+  char value[META_CONFIG_VALUE_BYTES];
+  bool value_null;
+};
+
+struct meta_record {
+  enum meta_record_type type;
+  int64_t offset;
+  union {
+    struct meta_register_broker_record register_broker;
+    struct meta_topic_record topic;
+    struct meta_partition_record partition;
+    struct meta_partition_change_record partition_change;
+    struct meta_remove_topic_record remove_topic;
+    struct meta_config_record config;
+  };
+};
+
+struct meta_delta {
+  struct meta_record *records;
+  int32_t count;
+  int32_t cap;
+};
+
+void meta_delta_init(struct meta_delta *delta);
+void meta_delta_free(struct meta_delta *delta);
+/* A zeroed record of `type` at the end, with `offset`; NULL when the delta
+ * already holds META_DELTA_RECORDS_MAX records. */
+struct meta_record *meta_delta_add(struct meta_delta *delta, enum meta_record_type type,
+                                   int64_t offset);
+/* Drops the records from `count` on (an operation that failed half-way). */
+void meta_delta_truncate(struct meta_delta *delta, int32_t count);
+
+#endif
