@@ -1,134 +1,37 @@
-/* The node: opens log.dirs (meta.properties, topics), listens, runs the
- * periodic log maintenance, and shuts down cleanly: stop taking requests,
- * fsync every log, write the recovery-point and log-start checkpoints. */
+/* The node: its subsystems, in order, and their life cycle.
+ *
+ * The order (server/subsystem.h), and why:
+ *   1. log manager: log.dirs and meta.properties first; everything else
+ *      lives in them. Shut down last: every log fsynced, then checkpoints.
+ *   2. metadata: the controller builds the first image from storage and
+ *      publishes it, which opens every log; it needs the log manager.
+ *   3. server: the dispatcher, the listeners and the client sessions. It
+ *      starts once the image exists, so no request sees a node without
+ *      metadata, and it takes env's network handler only then.
+ *   4. broker lifecycle: registration with the controller, which needs the
+ *      listeners' ports (port 0 picks one).
+ *   5. quorum peers: channels over the server's dispatcher.
+ * Shutdown runs in reverse: the peers stop, the controller answers what
+ * waits on it, the server stops taking requests and closes its sessions,
+ * the logs are made durable. Each step starts when the one before it
+ * reported node_subsystem_stopped. Free runs in reverse too. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "base/assert.h"
-#include "base/str.h"
-#include "log/atomic_file.h"
-#include "log/checkpoint.h"
-#include "meta/controller_local.h"
-#include "proto/errors.h"
-#include "server/files.h"
-#include "server/handlers.h"
 #include "server/server.h"
+#include "server/subsystem.h"
+
+static const struct subsystem *const subsystems[] = {
+    &subsystem_log_manager,      &subsystem_metadata, &subsystem_server,
+    &subsystem_broker_lifecycle, &subsystem_quorum,
+};
+enum { SUBSYSTEM_COUNT = (int)ARRAY_LEN(subsystems) };
 
 int32_t node_id(const struct node *node) { return node->cfg.node_id; }
 
-/* meta.properties (Kafka's layout): cluster.id and node.id. A log dir that
- * belongs to another node is refused; a new one is formatted. */
-static int meta_properties_load(struct node *node) {
-  struct env *env = node->env;
-  char path[512], value[64];
-  str_fmt(path, sizeof path, "%s/meta.properties", node->cfg.log_dirs);
-  struct buf text;
-  buf_init(&text);
-  int rc = atomic_file_read(env, path, &text);
-  if (rc == 0) {
-    const char *t = (const char *)text.data;
-    int64_t id = -1;
-    if (!properties_get(t, text.len, "cluster.id", node->cluster_id, sizeof node->cluster_id) ||
-        ((properties_get(t, text.len, "node.id", value, sizeof value) ||
-          properties_get(t, text.len, "broker.id", value, sizeof value)) &&
-         !str_to_i64(value, &id))) {
-      env_log(env, ENV_LOG_ERROR, "%s is malformed", path);
-      rc = ENV_EINVAL;
-    } else if (id != node->cfg.node_id) {
-      env_log(env, ENV_LOG_ERROR, "%s belongs to node.id %lld, but node.id is %d", path,
-              (long long)id, node->cfg.node_id);
-      rc = ENV_EINVAL;
-    } else if (node->cfg.cluster_id[0] && strcmp(node->cfg.cluster_id, node->cluster_id)) {
-      env_log(env, ENV_LOG_ERROR, "%s has cluster.id %s, but the config says %s", path,
-              node->cluster_id, node->cfg.cluster_id);
-      rc = ENV_EINVAL;
-    }
-    buf_free(&text);
-    return rc;
-  }
-  buf_free(&text);
-  if (rc != ENV_ENOENT) return rc;
-  if (node->cfg.cluster_id[0]) {
-    str_fmt(node->cluster_id, sizeof node->cluster_id, "%s", node->cfg.cluster_id);
-  } else {
-    uuid_to_string(uuid_random(env), node->cluster_id);
-  }
-  char id[23], body[256];
-  uuid_to_string(uuid_random(env), id);
-  size_t n = str_fmt(body, sizeof body,
-                     "#\n#Written by sluice\nnode.id=%d\ndirectory.id=%s\nversion=1\n"
-                     "cluster.id=%s\n",
-                     node->cfg.node_id, id, node->cluster_id);
-  env_log(env, ENV_LOG_INFO, "formatting %s with cluster.id %s", node->cfg.log_dirs,
-          node->cluster_id);
-  str_fmt(path, sizeof path, "%s/meta.properties", node->cfg.log_dirs);
-  return atomic_file_write(env, path, body, n, NULL, NULL);
-}
-
-/* The metadata: the local controller reads the first image back from
- * log.dirs and publishes it to topics.c, which opens (and recovers) every
- * log; later images come the same way (meta/controller.h). */
-static int metadata_open(struct node *node) {
-  struct meta_publisher publisher = {.ctx = node, .publish = topics_publish};
-  int rc = meta_controller_local_create(node->env, &node->cfg, node->cluster_id, &publisher,
-                                        &node->controller);
-  ASSERT(rc != 0 || (node->controller != NULL && node->image != NULL));
-  return rc;
-}
-
-static void metadata_close(struct node *node) {
-  if (node->controller) node->controller->ops->destroy(node->controller);
-  node->controller = NULL;
-  topics_close_all(node);
-  if (node->image) meta_image_unref(node->image);
-  node->image = NULL;
-}
-
-static void registered(void *ctx, int16_t error) {
-  struct node *node = ctx;
-  if (error != KERR_NONE && !node->shutting_down)
-    env_log(node->env, ENV_LOG_ERROR, "broker registration failed: %s", kerr_name(error));
-}
-
-/* KIP-631: this node, at the endpoint clients reach, once it listens. */
-static void broker_register(struct node *node) {
-  ASSERT(node->controller != NULL);
-  const struct config_listener *l = config_client_listener(&node->cfg);
-  if (!l) return; /* no client listener: nothing to advertise */
-  struct meta_broker_registration r = {.broker_id = node_id(node),
-                                       .incarnation_id = uuid_random(node->env)};
-  struct kstr host;
-  int32_t port;
-  node_endpoint(node, &host, &port);
-  str_fmt(r.listener, sizeof r.listener, "%s", l->name);
-  str_fmt(r.host, sizeof r.host, "%.*s", (int)host.len, host.ptr);
-  r.port = (uint16_t)port;
-  node->controller->ops->register_broker(node->controller, &r, registered, node);
-}
-
-static void maintain(void *ctx);
-
-static void maintain_schedule(struct node *node) {
-  uint64_t delay_ns = (uint64_t)node->cfg.log_retention_check_interval_ms * NS_PER_MS;
-  node->maintain_timer = node->env->timer_start(node->env, delay_ns, maintain, node);
-}
-
-/* Rolls and retention (log.retention.check.interval.ms). */
-static void maintain(void *ctx) {
-  struct node *node = ctx;
-  node->maintain_timer = 0;
-  int64_t now_ms = node->env->wall_ms(node->env);
-  int deleted = 0;
-  for (int i = 0; i < node->topic_count; i++) {
-    struct topic *t = node->topics[i];
-    for (int32_t p = 0; p < t->partition_count; p++)
-      deleted += plog_maintain(t->partitions[p].log, now_ms);
-  }
-  if (deleted > 0) {
-    env_log(node->env, ENV_LOG_INFO, "retention deleted %d segments", deleted);
-    node_write_checkpoints(node);
-  }
-  if (!node->shutting_down) maintain_schedule(node);
+static void subsystems_free(struct node *node, int count) {
+  ASSERT(count >= 0 && count <= SUBSYSTEM_COUNT);
+  for (int i = count - 1; i >= 0; i--) subsystems[i]->free(node);
 }
 
 int node_create(struct env *env, const struct config *cfg, struct node **out) {
@@ -140,51 +43,29 @@ int node_create(struct env *env, const struct config *cfg, struct node **out) {
   ASSERT(node != NULL);
   node->env = env;
   node->cfg = *cfg;
-  purgatory_init(&node->purgatory, env, FETCH_WAITERS_MAX);
-  int rc = env->mkdir(env, cfg->log_dirs);
-  if (rc != 0 && rc != ENV_EEXIST) {
-    env_log(env, ENV_LOG_ERROR, "cannot create log.dirs %s: error %d", cfg->log_dirs, rc);
-    free(node);
-    return rc;
+  for (int i = 0; i < SUBSYSTEM_COUNT; i++) {
+    int rc = subsystems[i]->init ? subsystems[i]->init(node) : 0;
+    if (rc != 0) {
+      subsystems_free(node, SUBSYSTEM_COUNT); /* free is safe on what never ran */
+      free(node);
+      return rc;
+    }
   }
-  rc = meta_properties_load(node);
-  if (rc == 0) rc = metadata_open(node);
-  if (rc != 0) {
-    metadata_close(node);
-    free(node);
-    return rc;
-  }
-  net_dispatch_init(&node->net, env);
   *out = node;
   return 0;
 }
 
 int node_start(struct node *node) {
-  struct env *env = node->env;
-  struct net_owner owner = {.ops = &conn_owner_ops, .ctx = node};
-  for (int i = 0; i < node->cfg.listener_count; i++) {
-    const struct config_listener *l = &node->cfg.listeners[i];
-    /* Typed listeners: a controller listener answers only the quorum's APIs. */
-    const struct handler_table *table = config_is_controller_listener(&node->cfg, l->name)
-                                            ? &handlers_controller
-                                            : &handlers_client;
-    node->listener_tables[i] = table;
-    int rc =
-        net_listen(&node->net, l->host, l->port, (uint32_t)node->cfg.socket_request_max_bytes,
-                   &owner, &node->listener_ids[i]);
+  ASSERT(!node->started && !node->shutting_down);
+  for (int i = 0; i < SUBSYSTEM_COUNT; i++) {
+    int rc = subsystems[i]->start ? subsystems[i]->start(node) : 0;
     if (rc != 0) {
-      env_log(env, ENV_LOG_ERROR, "cannot listen on %s://%s:%d: error %d", l->name, l->host,
-              l->port, rc);
-      return rc;
+      env_log(node->env, ENV_LOG_ERROR, "%s did not start: error %d", subsystems[i]->name, rc);
+      return rc; /* the caller destroys the node */
     }
-    node->listener_count = i + 1;
-    env_log(env, ENV_LOG_INFO, "listening on %s://%s:%d (%s APIs)", l->name, l->host,
-            env->listener_port(env, node->listener_ids[i]), table->name);
   }
-  quorum_peers_start(&node->quorum_peers, &node->net, &node->cfg);
-  broker_register(node);
-  maintain_schedule(node);
-  env_log(env, ENV_LOG_INFO, "sluice node %d started (cluster.id %s)", node->cfg.node_id,
+  node->started = true;
+  env_log(node->env, ENV_LOG_INFO, "sluice node %d started (cluster.id %s)", node->cfg.node_id,
           node->cluster_id);
   return 0;
 }
@@ -194,75 +75,31 @@ uint16_t node_listener_port(struct node *node, int index) {
   return node->env->listener_port(node->env, node->listener_ids[index]);
 }
 
-static void shutdown_finish(struct node *node) {
-  node->stopped = true;
-  env_log(node->env, ENV_LOG_INFO, "sluice node %d shut down cleanly", node->cfg.node_id);
-  if (node->shutdown_done) node->shutdown_done(node->shutdown_ctx);
-}
-
-static void checkpoints_start(struct node *node);
-
-/* Both checkpoint files landed (renamed into place after their fsync). */
-static void checkpoint_written(void *ctx, int err) {
-  struct node *node = ctx;
-  if (err != 0) env_log(node->env, ENV_LOG_ERROR, "writing a checkpoint failed: error %d", err);
-  ASSERT(node->checkpoints_pending > 0);
-  if (--node->checkpoints_pending > 0) return;
-  if (node->checkpoints_again) {
-    node->checkpoints_again = false;
-    checkpoints_start(node);
-  } else if (node->shutting_down && node->flushes_pending == 0 && !node->stopped) {
-    shutdown_finish(node);
-  }
-}
-
-static void write_checkpoint(struct node *node, const char *name, bool recovery) {
-  int total = 0;
-  for (int i = 0; i < node->topic_count; i++) total += node->topics[i]->partition_count;
-  struct checkpoint_entry *entries = calloc((size_t)(total ? total : 1), sizeof *entries);
-  ASSERT(entries != NULL);
-  int n = 0;
-  for (int i = 0; i < node->topic_count; i++) {
-    struct topic *t = node->topics[i];
-    for (int32_t p = 0; p < t->partition_count; p++, n++) {
-      str_fmt(entries[n].topic, sizeof entries[n].topic, "%s", t->name);
-      entries[n].partition = p;
-      entries[n].offset = recovery ? plog_recovery_point(t->partitions[p].log)
-                                   : plog_start_offset(t->partitions[p].log);
-    }
-  }
-  char path[600];
-  str_fmt(path, sizeof path, "%s/%s", node->cfg.log_dirs, name);
-  int rc = checkpoint_write_then(node->env, path, entries, n, checkpoint_written, node);
-  free(entries);
-  if (rc != 0) checkpoint_written(node, rc); /* done is not called on failure */
-}
-
-static void checkpoints_start(struct node *node) {
-  ASSERT(node->checkpoints_pending == 0);
-  node->checkpoints_pending = 3; /* one guard count so neither can finish early */
-  write_checkpoint(node, "recovery-point-offset-checkpoint", true);
-  write_checkpoint(node, "log-start-offset-checkpoint", false);
-  checkpoint_written(node, 0);
-}
-
-/* Kafka's offset checkpoints; one write of each file in flight (they share
- * a .tmp name), so a request while one is in flight runs after it. */
-void node_write_checkpoints(struct node *node) {
-  if (node->checkpoints_pending > 0) {
-    node->checkpoints_again = true;
+/* Shuts down subsystems[shutdown_next] and the ones before it, one at a
+ * time (each reports node_subsystem_stopped, at once or later). */
+static void shutdown_next(struct node *node) {
+  ASSERT(node->shutting_down && !node->stopped);
+  if (node->shutdown_next < 0) {
+    node->stopped = true;
+    env_log(node->env, ENV_LOG_INFO, "sluice node %d shut down cleanly", node->cfg.node_id);
+    if (node->shutdown_done) node->shutdown_done(node->shutdown_ctx);
     return;
   }
-  checkpoints_start(node);
+  const struct subsystem *s = subsystems[node->shutdown_next];
+  ASSERT(!node->subsystem_stopping);
+  node->subsystem_stopping = true;
+  if (s->shutdown)
+    s->shutdown(node);
+  else
+    node_subsystem_stopped(node);
 }
 
-static void shutdown_flushed(void *ctx, int err) {
-  struct node *node = ctx;
-  if (err != 0) env_log(node->env, ENV_LOG_ERROR, "flush at shutdown failed: error %d", err);
-  ASSERT(node->flushes_pending > 0);
-  if (--node->flushes_pending > 0) return;
-  /* Everything is on disk: record it, and finish when the files land. */
-  node_write_checkpoints(node);
+void node_subsystem_stopped(struct node *node) {
+  ASSERT(node->shutting_down && node->subsystem_stopping);
+  ASSERT(node->shutdown_next >= 0 && node->shutdown_next < SUBSYSTEM_COUNT);
+  node->subsystem_stopping = false;
+  node->shutdown_next--;
+  shutdown_next(node);
 }
 
 void node_shutdown(struct node *node, void (*done)(void *ctx), void *ctx) {
@@ -271,32 +108,14 @@ void node_shutdown(struct node *node, void (*done)(void *ctx), void *ctx) {
   node->shutting_down = true;
   node->shutdown_done = done;
   node->shutdown_ctx = ctx;
-  if (node->maintain_timer) node->env->timer_cancel(node->env, node->maintain_timer);
-  node->maintain_timer = 0;
-  quorum_peers_stop(&node->quorum_peers);
-  conns_close_all(node); /* cancels the requests parked in the purgatory */
-  ASSERT(purgatory_waiter_count(&node->purgatory) == 0);
-  node->controller->ops->close(node->controller); /* answers what waits on it */
-  /* One extra count so the completions cannot finish before all started. */
-  node->flushes_pending = 1;
-  for (int i = 0; i < node->topic_count; i++) {
-    struct topic *t = node->topics[i];
-    for (int32_t p = 0; p < t->partition_count; p++) {
-      node->flushes_pending++;
-      plog_flush(t->partitions[p].log, shutdown_flushed, node);
-    }
-  }
-  shutdown_flushed(node, 0);
+  node->shutdown_next = SUBSYSTEM_COUNT - 1;
+  shutdown_next(node);
 }
 
 void node_destroy(struct node *node) {
   if (!node) return;
-  if (node->maintain_timer) node->env->timer_cancel(node->env, node->maintain_timer);
-  quorum_peers_stop(&node->quorum_peers);
-  conns_close_all(node); /* cancels the requests parked in the purgatory */
-  purgatory_deinit(&node->purgatory);
-  metadata_close(node);
-  net_dispatch_free(&node->net);
+  ASSERT(!node->subsystem_stopping || node->shutting_down);
+  subsystems_free(node, SUBSYSTEM_COUNT);
   free(node);
 }
 

@@ -5,6 +5,8 @@
 #include "base/assert.h"
 #include "proto/api.h"
 #include "proto/messages_gen.h"
+#include "server/server.h"
+#include "server/subsystem.h"
 
 static void peer_up(void *ctx, struct channel *ch) {
   (void)ctx, (void)ch; /* the quorum issue starts fetching or voting here */
@@ -86,3 +88,25 @@ const struct channel *quorum_peers_channel(const struct quorum_peers *q, int32_t
     if (q->channels[i].peer_id == id) return &q->channels[i];
   return NULL;
 }
+
+/* ---- the subsystem (server/subsystem.h) ---- */
+
+static int quorum_start(struct node *node) {
+  quorum_peers_start(&node->quorum_peers, &node->net, &node->cfg);
+  return 0;
+}
+
+static void quorum_shutdown(struct node *node) {
+  quorum_peers_stop(&node->quorum_peers);
+  node_subsystem_stopped(node);
+}
+
+static void quorum_free(struct node *node) { quorum_peers_stop(&node->quorum_peers); }
+
+const struct subsystem subsystem_quorum = {
+    .name = "quorum peers",
+    .init = NULL,
+    .start = quorum_start,
+    .shutdown = quorum_shutdown,
+    .free = quorum_free,
+};

@@ -4,10 +4,11 @@
 #define SLUICE_SERVER_H
 
 #include "base/arena.h"
+#include "base/join.h"
 #include "env.h"
 #include "log/log.h"
-#include "net/dispatch.h"
 #include "meta/controller.h"
+#include "net/dispatch.h"
 #include "proto/wire.h"
 #include "server/config.h"
 #include "server/node.h"
@@ -43,10 +44,19 @@ struct topic {
 struct request;
 struct handler_table;
 
+/* log_manager.c's state. */
+struct log_manager {
+  env_timer_id maintain_timer; /* rolls and retention */
+  struct join checkpoints;     /* a round of both offset checkpoint files */
+  bool checkpoints_again;      /* asked for while a round was in flight */
+  struct join flushes;         /* the shutdown's fsync of every log */
+  bool stopping;               /* shutdown: stopped once the checkpoints land */
+};
+
 struct conn {
   env_conn_id id;
   uint32_t listener;
-  const struct handler_table *table; /* what its listener answers */
+  const struct handler_table *table;       /* what its listener answers */
   bool closed;                             /* we closed it: run nothing more */
   bool pumping;                            /* in conn_pump: a finish returns to its loop */
   bool ready;                              /* on the node's ready list */
@@ -99,19 +109,19 @@ struct node {
   const struct handler_table *listener_tables[CONFIG_LISTENERS_MAX];
   int listener_count;
   struct quorum_peers quorum_peers;
+  struct log_manager logs;
+  bool started;
   bool shutting_down;
   bool stopped;
-  env_timer_id maintain_timer;
   struct purgatory purgatory; /* long-polling fetches, by partition */
   /* Connections whose deferred request finished, oldest first; a zero-delay
    * timer drains them from the loop, never from inside a callback. */
   struct conn *ready_first, *ready_last;
   int ready_count;
   env_timer_id ready_timer;
-  /* Shutdown progress */
-  int flushes_pending;
-  int checkpoints_pending;
-  bool checkpoints_again;
+  /* Shutdown progress: subsystems[shutdown_next] is stopping (node.c). */
+  int shutdown_next;
+  bool subsystem_stopping;
   void (*shutdown_done)(void *ctx);
   void *shutdown_ctx;
 };

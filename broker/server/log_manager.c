@@ -1,0 +1,216 @@
+/* The log manager: log.dirs and its meta.properties, the periodic log
+ * maintenance (rolls and retention), Kafka's offset checkpoint files, and
+ * at shutdown an fsync of every log followed by the checkpoints. The logs
+ * themselves are opened by the metadata publisher (topics.c) as images
+ * arrive, and closed here when the node is freed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/str.h"
+#include "log/atomic_file.h"
+#include "log/checkpoint.h"
+#include "server/files.h"
+#include "server/server.h"
+#include "server/subsystem.h"
+
+/* meta.properties (Kafka's layout): cluster.id and node.id. A log dir that
+ * belongs to another node is refused; a new one is formatted. */
+static int meta_properties_load(struct node *node) {
+  struct env *env = node->env;
+  char path[512], value[64];
+  str_fmt(path, sizeof path, "%s/meta.properties", node->cfg.log_dirs);
+  struct buf text;
+  buf_init(&text);
+  int rc = atomic_file_read(env, path, &text);
+  if (rc == 0) {
+    const char *t = (const char *)text.data;
+    int64_t id = -1;
+    if (!properties_get(t, text.len, "cluster.id", node->cluster_id, sizeof node->cluster_id) ||
+        ((properties_get(t, text.len, "node.id", value, sizeof value) ||
+          properties_get(t, text.len, "broker.id", value, sizeof value)) &&
+         !str_to_i64(value, &id))) {
+      env_log(env, ENV_LOG_ERROR, "%s is malformed", path);
+      rc = ENV_EINVAL;
+    } else if (id != node->cfg.node_id) {
+      env_log(env, ENV_LOG_ERROR, "%s belongs to node.id %lld, but node.id is %d", path,
+              (long long)id, node->cfg.node_id);
+      rc = ENV_EINVAL;
+    } else if (node->cfg.cluster_id[0] && strcmp(node->cfg.cluster_id, node->cluster_id)) {
+      env_log(env, ENV_LOG_ERROR, "%s has cluster.id %s, but the config says %s", path,
+              node->cluster_id, node->cfg.cluster_id);
+      rc = ENV_EINVAL;
+    }
+    buf_free(&text);
+    return rc;
+  }
+  buf_free(&text);
+  if (rc != ENV_ENOENT) return rc;
+  if (node->cfg.cluster_id[0]) {
+    str_fmt(node->cluster_id, sizeof node->cluster_id, "%s", node->cfg.cluster_id);
+  } else {
+    uuid_to_string(uuid_random(env), node->cluster_id);
+  }
+  char id[23], body[256];
+  uuid_to_string(uuid_random(env), id);
+  size_t n = str_fmt(body, sizeof body,
+                     "#\n#Written by sluice\nnode.id=%d\ndirectory.id=%s\nversion=1\n"
+                     "cluster.id=%s\n",
+                     node->cfg.node_id, id, node->cluster_id);
+  env_log(env, ENV_LOG_INFO, "formatting %s with cluster.id %s", node->cfg.log_dirs,
+          node->cluster_id);
+  str_fmt(path, sizeof path, "%s/meta.properties", node->cfg.log_dirs);
+  return atomic_file_write(env, path, body, n, NULL, NULL);
+}
+
+static void maintain(void *ctx);
+
+static void maintain_schedule(struct node *node) {
+  uint64_t delay_ns = (uint64_t)node->cfg.log_retention_check_interval_ms * NS_PER_MS;
+  node->logs.maintain_timer = node->env->timer_start(node->env, delay_ns, maintain, node);
+}
+
+/* Rolls and retention (log.retention.check.interval.ms). */
+static void maintain(void *ctx) {
+  struct node *node = ctx;
+  node->logs.maintain_timer = 0;
+  int64_t now_ms = node->env->wall_ms(node->env);
+  int deleted = 0;
+  for (int i = 0; i < node->topic_count; i++) {
+    struct topic *t = node->topics[i];
+    for (int32_t p = 0; p < t->partition_count; p++)
+      deleted += plog_maintain(t->partitions[p].log, now_ms);
+  }
+  if (deleted > 0) {
+    env_log(node->env, ENV_LOG_INFO, "retention deleted %d segments", deleted);
+    node_write_checkpoints(node);
+  }
+  if (!node->shutting_down) maintain_schedule(node);
+}
+
+static void checkpoints_start(struct node *node);
+
+/* Both checkpoint files landed (renamed into place after their fsync). */
+static void checkpoints_landed(void *ctx, int err) {
+  struct node *node = ctx;
+  struct log_manager *lm = &node->logs;
+  if (err != 0) env_log(node->env, ENV_LOG_ERROR, "writing a checkpoint failed: error %d", err);
+  ASSERT(!join_busy(&lm->checkpoints));
+  if (lm->checkpoints_again) {
+    lm->checkpoints_again = false;
+    checkpoints_start(node);
+  } else if (lm->stopping) {
+    lm->stopping = false;
+    node_subsystem_stopped(node);
+  }
+}
+
+static void checkpoint_written(void *ctx, int err) {
+  struct node *node = ctx;
+  join_one(&node->logs.checkpoints, err);
+}
+
+static void write_checkpoint(struct node *node, const char *name, bool recovery) {
+  int total = 0;
+  for (int i = 0; i < node->topic_count; i++) total += node->topics[i]->partition_count;
+  struct checkpoint_entry *entries = calloc((size_t)(total ? total : 1), sizeof *entries);
+  ASSERT(entries != NULL);
+  int n = 0;
+  for (int i = 0; i < node->topic_count; i++) {
+    struct topic *t = node->topics[i];
+    for (int32_t p = 0; p < t->partition_count; p++, n++) {
+      str_fmt(entries[n].topic, sizeof entries[n].topic, "%s", t->name);
+      entries[n].partition = p;
+      entries[n].offset = recovery ? plog_recovery_point(t->partitions[p].log)
+                                   : plog_start_offset(t->partitions[p].log);
+    }
+  }
+  char path[600];
+  str_fmt(path, sizeof path, "%s/%s", node->cfg.log_dirs, name);
+  int rc = checkpoint_write_then(node->env, path, entries, n, checkpoint_written, node);
+  free(entries);
+  if (rc != 0) checkpoint_written(node, rc); /* done is not called on failure */
+}
+
+static void checkpoints_start(struct node *node) {
+  struct join *j = &node->logs.checkpoints;
+  join_begin(j, checkpoints_landed, node);
+  join_add(j);
+  write_checkpoint(node, "recovery-point-offset-checkpoint", true);
+  join_add(j);
+  write_checkpoint(node, "log-start-offset-checkpoint", false);
+  join_end(j);
+}
+
+/* Kafka's offset checkpoints; one write of each file in flight (they share
+ * a .tmp name), so a request while one is in flight runs after it. */
+void node_write_checkpoints(struct node *node) {
+  if (join_busy(&node->logs.checkpoints)) {
+    node->logs.checkpoints_again = true;
+    return;
+  }
+  checkpoints_start(node);
+}
+
+/* ---- the subsystem ---- */
+
+static int log_manager_init(struct node *node) {
+  struct env *env = node->env;
+  int rc = env->mkdir(env, node->cfg.log_dirs);
+  if (rc != 0 && rc != ENV_EEXIST) {
+    env_log(env, ENV_LOG_ERROR, "cannot create log.dirs %s: error %d", node->cfg.log_dirs, rc);
+    return rc;
+  }
+  return meta_properties_load(node);
+}
+
+static int log_manager_start(struct node *node) {
+  ASSERT(node->logs.maintain_timer == 0);
+  maintain_schedule(node);
+  return 0;
+}
+
+static void all_flushed(void *ctx, int err) {
+  struct node *node = ctx;
+  if (err != 0) env_log(node->env, ENV_LOG_ERROR, "flush at shutdown failed: error %d", err);
+  /* Everything is on disk: record it; the subsystem stops when it lands. */
+  node->logs.stopping = true;
+  node_write_checkpoints(node);
+}
+
+static void log_flushed(void *ctx, int err) {
+  struct node *node = ctx;
+  join_one(&node->logs.flushes, err);
+}
+
+/* Every log fsynced, then the checkpoints that say so. */
+static void log_manager_shutdown(struct node *node) {
+  struct log_manager *lm = &node->logs;
+  ASSERT(node->shutting_down && !join_busy(&lm->flushes));
+  if (lm->maintain_timer) node->env->timer_cancel(node->env, lm->maintain_timer);
+  lm->maintain_timer = 0;
+  join_begin(&lm->flushes, all_flushed, node);
+  for (int i = 0; i < node->topic_count; i++) {
+    struct topic *t = node->topics[i];
+    for (int32_t p = 0; p < t->partition_count; p++) {
+      join_add(&lm->flushes);
+      plog_flush(t->partitions[p].log, log_flushed, node);
+    }
+  }
+  join_end(&lm->flushes);
+}
+
+static void log_manager_free(struct node *node) {
+  if (node->logs.maintain_timer) node->env->timer_cancel(node->env, node->logs.maintain_timer);
+  node->logs.maintain_timer = 0;
+  topics_close_all(node);
+  ASSERT(node->topic_count == 0);
+}
+
+const struct subsystem subsystem_log_manager = {
+    .name = "log manager",
+    .init = log_manager_init,
+    .start = log_manager_start,
+    .shutdown = log_manager_shutdown,
+    .free = log_manager_free,
+};
