@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/handlers.h"
@@ -71,6 +72,7 @@ static void grown(void *ctx, const struct meta_topic_result *results, int32_t co
 }
 
 bool handle_create_partitions(struct request *req) {
+  handler_assert_entry(req, API_CREATE_PARTITIONS);
   struct grow_wait *w = arena_alloc(&req->arena, sizeof *w);
   if (!create_partitions_request_decode(&req->body, req->api_version, &w->m, &req->arena))
     return false;

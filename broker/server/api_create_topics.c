@@ -10,6 +10,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/handlers.h"
@@ -127,6 +128,7 @@ static void created(void *ctx, const struct meta_topic_result *results, int32_t 
 }
 
 bool handle_create_topics(struct request *req) {
+  handler_assert_entry(req, API_CREATE_TOPICS);
   struct create_wait *w = arena_alloc(&req->arena, sizeof *w);
   if (!create_topics_request_decode(&req->body, req->api_version, &w->m, &req->arena))
     return false;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/files.h"
@@ -63,6 +64,7 @@ static void deleted(void *ctx, const struct meta_topic_result *results, int32_t 
 }
 
 bool handle_delete_topics(struct request *req) {
+  handler_assert_entry(req, API_DELETE_TOPICS);
   struct delete_topics_request m;
   if (!delete_topics_request_decode(&req->body, req->api_version, &m, &req->arena))
     return false;

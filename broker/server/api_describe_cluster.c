@@ -2,6 +2,7 @@
  * the metadata image, and this node as the controller (KIP-590: clients
  * reach it through any broker). */
 #include "base/assert.h"
+#include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/handlers.h"
@@ -28,6 +29,7 @@ static void fill_brokers(struct request *req, const struct meta_image *image,
 }
 
 bool handle_describe_cluster(struct request *req) {
+  handler_assert_entry(req, API_DESCRIBE_CLUSTER);
   struct describe_cluster_request m;
   if (!describe_cluster_request_decode(&req->body, req->api_version, &m, &req->arena))
     return false;

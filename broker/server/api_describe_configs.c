@@ -5,6 +5,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/handlers.h"
@@ -168,6 +169,7 @@ describe_broker(struct request *req, const struct describe_configs_request *m,
 }
 
 bool handle_describe_configs(struct request *req) {
+  handler_assert_entry(req, API_DESCRIBE_CONFIGS);
   struct describe_configs_request m;
   if (!describe_configs_request_decode(&req->body, req->api_version, &m, &req->arena))
     return false;

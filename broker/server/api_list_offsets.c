@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "base/assert.h"
+#include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "proto/record_batch.h"
@@ -80,6 +81,7 @@ static int16_t list_partition(struct request *req, struct partition *p, int64_t 
 }
 
 bool handle_list_offsets(struct request *req) {
+  handler_assert_entry(req, API_LIST_OFFSETS);
   struct list_offsets_request m;
   if (!list_offsets_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
   struct list_offsets_response resp;
@@ -108,9 +110,13 @@ bool handle_list_offsets(struct request *req) {
                                                                     : KERR_FENCED_LEADER_EPOCH;
       } else {
         pr->error_code = list_partition(req, p, rp->timestamp, m.isolation_level, pr);
+        /* Consumers never learn of an offset past the high watermark. */
+        ASSERT(pr->error_code != KERR_NONE ||
+               (pr->offset >= -1 && pr->offset <= partition_high_watermark(p)));
       }
     }
   }
+  ASSERT(resp.topics_count == topic_count);
   struct wr w;
   response_begin(req, &w);
   list_offsets_response_encode(&w, req->api_version, &resp);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/handlers.h"
@@ -197,6 +198,7 @@ static void to_create(struct request *req, struct metadata_wait *w) {
 }
 
 bool handle_metadata(struct request *req) {
+  handler_assert_entry(req, API_METADATA);
   struct node *node = req->node;
   struct metadata_wait *w = arena_alloc(&req->arena, sizeof *w);
   if (!metadata_request_decode(&req->body, req->api_version, &w->m, &req->arena)) return false;

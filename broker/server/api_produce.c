@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "proto/api.h"
 #include "proto/batch_format.h"
 #include "proto/compress.h"
 #include "proto/errors.h"
@@ -148,6 +149,7 @@ bool handle_produce(struct request *req) {
 #ifdef SLUICE_PLANTED_ASSERT /* make planted: sluice-sim must report where this fails */
   ASSERT(false);
 #endif
+  handler_assert_entry(req, API_PRODUCE);
   struct produce_request m;
   if (!produce_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
   struct produce_wait *wait = arena_alloc(&req->arena, sizeof *wait);
@@ -178,6 +180,7 @@ bool handle_produce(struct request *req) {
       if (rc == KERR_NONE && !p) rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
       if (rc == KERR_NONE) rc = produce_partition(req, p, td->partition_data[j].records, pr);
       pr->error_code = (int16_t)rc;
+      ASSERT((rc == KERR_NONE) == (pr->base_offset >= 0)); /* an offset exactly when stored */
       if (rc != KERR_NONE) continue;
       /* Only this partition's parked fetches look; in flush mode its high
        * watermark waits for the fsync, and they look again then. */
@@ -192,6 +195,7 @@ bool handle_produce(struct request *req) {
       plog_flush(p->log, produce_flushed, f);
     }
   }
+  ASSERT(resp->responses_count == topic_count);
   if (m.acks == 0) {
     ASSERT(wait->flushes_pending == 0);
     request_done_silent(req);

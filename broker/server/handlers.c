@@ -5,6 +5,7 @@
 
 #include "base/assert.h"
 #include "proto/api.h"
+#include "server/server.h"
 
 /* In api_key order. */
 static const struct handler client_apis[] = {
@@ -44,4 +45,12 @@ const struct handler *handler_at(const struct handler_table *table, int index) {
   if (index < 0 || index >= table->count) return NULL;
   ASSERT(index == 0 || table->handlers[index - 1].api_key < table->handlers[index].api_key);
   return &table->handlers[index];
+}
+
+void handler_assert_entry(const struct request *req, int16_t api_key) {
+  ASSERT(req != NULL && req->node != NULL && req->table != NULL);
+  ASSERT(req->api_key == api_key);
+  const struct handler *h = handler_find(req->table, api_key);
+  ASSERT(h != NULL && req->api_version >= h->version_min && req->api_version <= h->version_max);
+  ASSERT(req->pending == NULL && req->waiter == NULL);
 }

@@ -46,6 +46,11 @@ bool handle_create_partitions(struct request *req);
 bool handle_describe_configs(struct request *req);
 bool handle_describe_cluster(struct request *req);
 
+/* Every handler's preconditions, asserted on entry: conn_pump dispatched it
+ * for its own API, at a version its listener's table serves, active on its
+ * connection, with nothing answered or parked yet. */
+void handler_assert_entry(const struct request *req, int16_t api_key);
+
 /* ApiVersions answer to a request whose version we do not serve (KIP-511):
  * v0 format, UNSUPPORTED_VERSION, with our ranges so the client can retry. */
 void api_versions_respond_unsupported(struct request *req);

@@ -1229,47 +1229,6 @@ START_TEST(truncate_interrupted_is_finished_by_recovery) {
 }
 END_TEST
 
-/* A flush round that fsynced a copy a second truncation has since replaced
- * must not move the recovery point past the pending cut: the .log on disk
- * is still the old one there. */
-START_TEST(truncate_recovery_point_waits_for_cut) {
-  struct log_config cfg = cfg_default();
-  struct plog *log = open_log(&cfg, 0, 0);
-  struct history h = {0};
-  for (int i = 0; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
-  bool first_done = false;
-  plog_flush(log, on_flushed_flag, &first_done); /* round 0, in flight */
-  struct plog_read_result lent;
-  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
-  int64_t end;
-  ck_assert_int_eq(plog_truncate_to(log, 16, &end), 0); /* copy; cut 15 */
-  ck_assert_int_eq(end, 15);
-  append(log, NULL, 3, 60, 500, 1);
-  append(log, NULL, 3, 60, 510, 1);
-  os_world_run_once(world, 10); /* round 0 done; round 1 fsyncs the copy */
-  ck_assert(first_done);
-  ck_assert_int_le(plog_recovery_point(log), 15);
-  ck_assert_int_eq(plog_read(log, 15, 1 << 20, true, INT64_MAX, &lent), 0);
-  ck_assert_int_eq(plog_truncate_to(log, 18, &end), 0); /* another copy; cut stays 15 */
-  ck_assert_int_eq(end, 18);
-  char marker[300];
-  cut_marker(marker, sizeof marker, 0, 15);
-  ck_assert(exists(marker));
-  os_world_run_once(world, 10); /* round 1 done: its copy is not the segment's any more */
-  ck_assert(exists(marker));
-  ck_assert_int_le(plog_recovery_point(log), 15);
-  run_until_gone(marker);
-  flush_and_wait(log);
-  ck_assert_int_eq(plog_recovery_point(log), 18);
-  plog_close(log);
-  log = open_log(&cfg, 18, 0);
-  ck_assert_int_eq(plog_end_offset(log), 18);
-  check_first(log, &h, 5);
-  plog_close(log);
-  history_free(&h);
-}
-END_TEST
-
 /* ---- the same on the simulated disk ---- */
 
 static bool sim_exists(const char *path) {
@@ -1340,6 +1299,61 @@ START_TEST(truncate_on_simulated_disk) {
   check_all(log, &h);
   plog_close(log);
   free(lent_bytes);
+  history_free(&h);
+  sim_world_destroy(w);
+  env = real_env;
+}
+END_TEST
+
+/* A flush round that fsynced a copy a second truncation has since replaced
+ * must not move the recovery point past the pending cut: the .log on disk
+ * is still the old one there. On the simulated disk, where the test decides
+ * how far the fsyncs have got (the real world's fsyncs run on a thread). */
+START_TEST(truncate_recovery_point_waits_for_cut) {
+  struct env *real_env = env;
+  struct sim_world *w = sim_world_create(11);
+  struct sim_node *n = sim_node_add(w, 1, "n1");
+  env = sim_node_env(n);
+  ck_assert_int_eq(env->mkdir(env, "/d"), 0);
+  struct log_config cfg = cfg_default();
+  struct plog *log = open_log_in("/d/t-0", &cfg, 0);
+  struct history h = {0};
+  for (int i = 0; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
+  bool first_done = false;
+  plog_flush(log, on_flushed_flag, &first_done); /* round 0, in flight */
+  struct plog_read_result lent;
+  ck_assert_int_eq(plog_read(log, 0, 1 << 20, true, INT64_MAX, &lent), 0);
+  int64_t end;
+  ck_assert_int_eq(plog_truncate_to(log, 16, &end), 0); /* copy; cut 15 */
+  ck_assert_int_eq(end, 15);
+  append(log, NULL, 3, 60, 500, 1);
+  append(log, NULL, 3, 60, 510, 1);
+  /* Round 0 done; round 1 (the copy's fsync) starts and is still in flight. */
+  for (int i = 0; i < LOOP_ROUNDS_MAX && !first_done; i++) ck_assert(sim_step(w));
+  ck_assert(first_done);
+  ck_assert_int_le(plog_recovery_point(log), 15);
+  ck_assert_int_eq(plog_read(log, 15, 1 << 20, true, INT64_MAX, &lent), 0);
+  ck_assert_int_eq(plog_truncate_to(log, 18, &end), 0); /* another copy; cut stays 15 */
+  ck_assert_int_eq(end, 18);
+  const char *marker = "/d/t-0/00000000000000000000.log.00000000000000000015.truncating";
+  ck_assert(sim_exists(marker));
+  bool second_done = false;
+  plog_flush(log, on_flushed_flag, &second_done); /* queued behind round 1 */
+  for (int i = 0; i < LOOP_ROUNDS_MAX && !second_done; i++) {
+    ck_assert(sim_step(w));
+    /* Until the newest copy is durable, the cut is pending and bounds the
+     * recovery point, whatever older rounds completed. */
+    if (sim_exists(marker)) ck_assert_int_le(plog_recovery_point(log), 15);
+  }
+  for (int i = 0; i < LOOP_ROUNDS_MAX && sim_exists(marker); i++) ck_assert(sim_step(w));
+  ck_assert(!sim_exists(marker));
+  sim_flush_and_wait(w, log);
+  ck_assert_int_eq(plog_recovery_point(log), 18);
+  plog_close(log);
+  log = open_log_in("/d/t-0", &cfg, 18);
+  ck_assert_int_eq(plog_end_offset(log), 18);
+  check_first(log, &h, 5);
+  plog_close(log);
   history_free(&h);
   sim_world_destroy(w);
   env = real_env;
