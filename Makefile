@@ -125,7 +125,7 @@ deps:
 # Regenerate the protocol codecs from Kafka's message schemas.
 KAFKA_PROTOCOL ?= ../shared/kafka-protocol
 proto:
-	/usr/bin/python3 tools/protogen.py $(KAFKA_PROTOCOL)/messages broker/proto
+	/usr/bin/python3 tools/protogen.py $(KAFKA_PROTOCOL)/messages broker/proto --metadata $(KAFKA_PROTOCOL)/metadata
 
 # Runs one scenario: make sim SCENARIO=crash-restart SEED=7
 SCENARIO ?= leader-kill
