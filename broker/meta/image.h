@@ -27,6 +27,7 @@ enum {
   META_PARTITIONS_MAX = 10000, /* per topic */
   META_BROKERS_MAX = 64,
   META_TOPIC_CONFIGS_MAX = 32, /* overrides per topic */
+  META_FEATURES_MAX = 16,
 };
 
 struct meta_broker {
@@ -59,6 +60,12 @@ struct meta_config {
   char value[META_CONFIG_VALUE_BYTES];
 };
 
+/* A finalized feature level (FeatureLevelRecord), never 0. */
+struct meta_feature {
+  char name[META_FEATURE_NAME_BYTES];
+  int16_t level;
+};
+
 struct meta_topic {
   int32_t refs; /* images sharing it */
   char name[META_TOPIC_NAME_BYTES];
@@ -81,6 +88,9 @@ struct meta_image {
   int32_t topic_cap;
   struct meta_topic **topics_by_name; /* [topic_count] */
   struct meta_topic **topics_by_id;   /* the same topics, sorted by id */
+  int32_t feature_count;
+  struct meta_feature features[META_FEATURES_MAX]; /* sorted by name */
+  int64_t next_producer_id;                        /* ProducerIdsRecord; 0 before the first */
 };
 
 /* An image with no records, one reference held by the caller. */

@@ -21,6 +21,9 @@ static struct meta_image *image_clone(const struct meta_image *prev, int32_t ext
   memcpy(image->cluster_id, prev->cluster_id, sizeof image->cluster_id);
   image->broker_count = prev->broker_count;
   memcpy(image->brokers, prev->brokers, sizeof image->brokers);
+  image->feature_count = prev->feature_count;
+  memcpy(image->features, prev->features, sizeof image->features);
+  image->next_producer_id = prev->next_producer_id;
   image->topic_count = prev->topic_count;
   image->topic_cap = prev->topic_count + extra_topics;
   size_t bytes = (size_t)(image->topic_cap > 0 ? image->topic_cap : 1) * sizeof(void *);
@@ -246,6 +249,71 @@ static int apply_register_broker(struct meta_image *image,
   return 0;
 }
 
+/* The registered broker with this id and epoch (KRaft refuses a fence,
+ * unfence, change or unregistration of any other registration). */
+static struct meta_broker *broker_of(struct meta_image *image, int32_t id, int64_t epoch) {
+  for (int32_t i = 0; i < image->broker_count; i++) {
+    struct meta_broker *b = &image->brokers[i];
+    if (b->id == id) return b->epoch == epoch ? b : NULL;
+  }
+  return NULL;
+}
+
+static int apply_unregister_broker(struct meta_image *image,
+                                   const struct meta_broker_epoch_record *r) {
+  struct meta_broker *b = broker_of(image, r->broker_id, r->broker_epoch);
+  if (!b) return ENV_ENOENT;
+  int32_t i = (int32_t)(b - image->brokers);
+  memmove(&image->brokers[i], &image->brokers[i + 1],
+          (size_t)(image->broker_count - i - 1) * sizeof image->brokers[0]);
+  image->broker_count--;
+  return 0;
+}
+
+static int apply_fence(struct meta_image *image, const struct meta_broker_epoch_record *r,
+                       bool fenced) {
+  struct meta_broker *b = broker_of(image, r->broker_id, r->broker_epoch);
+  if (!b) return ENV_ENOENT;
+  b->fenced = fenced;
+  return 0;
+}
+
+static int apply_registration_change(struct meta_image *image,
+                                     const struct meta_broker_registration_change_record *r) {
+  struct meta_broker *b = broker_of(image, r->broker_id, r->broker_epoch);
+  if (!b) return ENV_ENOENT;
+  if (r->fenced < META_FENCE_UNFENCED || r->fenced > META_FENCE_FENCED) return ENV_EINVAL;
+  if (r->fenced != META_FENCE_UNCHANGED) b->fenced = r->fenced == META_FENCE_FENCED;
+  return 0;
+}
+
+static int apply_feature_level(struct meta_image *image,
+                               const struct meta_feature_level_record *r) {
+  size_t len = strnlen(r->name, sizeof r->name);
+  if (len == 0 || len == sizeof r->name || r->feature_level < 0) return ENV_EINVAL;
+  int32_t i = 0;
+  while (i < image->feature_count && strcmp(image->features[i].name, r->name) < 0) i++;
+  bool found = i < image->feature_count && strcmp(image->features[i].name, r->name) == 0;
+  if (r->feature_level == 0) { /* level 0: the feature is not finalized */
+    if (found) {
+      memmove(&image->features[i], &image->features[i + 1],
+              (size_t)(image->feature_count - i - 1) * sizeof image->features[0]);
+      image->feature_count--;
+    }
+    return 0;
+  }
+  if (!found) {
+    if (image->feature_count == META_FEATURES_MAX) return ENV_ENOSPC;
+    memmove(&image->features[i + 1], &image->features[i],
+            (size_t)(image->feature_count - i) * sizeof image->features[0]);
+    image->feature_count++;
+    memcpy(image->features[i].name, r->name, len + 1);
+  }
+  image->features[i].level = r->feature_level;
+  ASSERT(image->feature_count <= META_FEATURES_MAX);
+  return 0;
+}
+
 static int apply_record(struct meta_image *image, const struct meta_record *r) {
   switch (r->type) {
   case META_REGISTER_BROKER_RECORD:
@@ -260,6 +328,22 @@ static int apply_record(struct meta_image *image, const struct meta_record *r) {
     return apply_remove_topic(image, &r->remove_topic);
   case META_CONFIG_RECORD:
     return apply_config(image, &r->config);
+  case META_UNREGISTER_BROKER_RECORD:
+    return apply_unregister_broker(image, &r->unregister_broker);
+  case META_FENCE_BROKER_RECORD:
+    return apply_fence(image, &r->fence_broker, true);
+  case META_UNFENCE_BROKER_RECORD:
+    return apply_fence(image, &r->unfence_broker, false);
+  case META_BROKER_REGISTRATION_CHANGE_RECORD:
+    return apply_registration_change(image, &r->broker_registration_change);
+  case META_FEATURE_LEVEL_RECORD:
+    return apply_feature_level(image, &r->feature_level);
+  case META_PRODUCER_IDS_RECORD:
+    if (r->producer_ids.next_producer_id < image->next_producer_id) return ENV_EINVAL;
+    image->next_producer_id = r->producer_ids.next_producer_id;
+    return 0;
+  case META_NO_OP_RECORD:
+    return 0;
   }
   return ENV_EINVAL;
 }

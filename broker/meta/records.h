@@ -1,8 +1,8 @@
 /* Metadata records: the changes an image is built from, modelled on KRaft's
  * __cluster_metadata records (KIP-631; field names from
  * metadata/{RegisterBroker,Topic,Partition,PartitionChange,RemoveTopic,
- * Config}Record.json). Plain C structs for now: the quorum issue encodes them
- * into the metadata log with these same fields.
+ * Config,...}Record.json). meta/codec.h encodes them as the metadata log's
+ * records (Kafka's bytes) and back.
  *
  * A delta is an ordered list of records; each carries its offset (its place
  * in the metadata log), so an image knows how far it has read. */
@@ -22,6 +22,7 @@ enum {
   META_CLUSTER_ID_BYTES = 64,
   META_CONFIG_NAME_BYTES = 64,
   META_CONFIG_VALUE_BYTES = 64,
+  META_FEATURE_NAME_BYTES = 64,
   META_REPLICAS_MAX = 16,
   META_DELTA_RECORDS_MAX = 1 << 20,
 };
@@ -32,13 +33,24 @@ enum { META_LEADER_UNCHANGED = -2, META_NO_LEADER = -1 };
 /* ConfigRecord's ResourceType (Kafka's ConfigResource.Type ids). */
 enum { META_RESOURCE_TOPIC = 2, META_RESOURCE_BROKER = 4 };
 
+/* BrokerRegistrationChangeRecord's Fenced. */
+enum { META_FENCE_UNFENCED = -1, META_FENCE_UNCHANGED = 0, META_FENCE_FENCED = 1 };
+
+/* Each type's value is the record's apiKey. */
 enum meta_record_type {
-  META_REGISTER_BROKER_RECORD = 0, /* apiKey 0 */
+  META_REGISTER_BROKER_RECORD = 0,
+  META_UNREGISTER_BROKER_RECORD = 1,
   META_TOPIC_RECORD = 2,
   META_PARTITION_RECORD = 3,
   META_CONFIG_RECORD = 4,
   META_PARTITION_CHANGE_RECORD = 5,
+  META_FENCE_BROKER_RECORD = 7,
+  META_UNFENCE_BROKER_RECORD = 8,
   META_REMOVE_TOPIC_RECORD = 9,
+  META_FEATURE_LEVEL_RECORD = 12,
+  META_PRODUCER_IDS_RECORD = 15,
+  META_BROKER_REGISTRATION_CHANGE_RECORD = 17,
+  META_NO_OP_RECORD = 20, /* no fields: a leader's heartbeat in the log */
 };
 
 /* One endpoint: the listener clients use (more with more listeners). */
@@ -52,6 +64,36 @@ struct meta_register_broker_record {
   int16_t security_protocol;  /* 0: PLAINTEXT */
   char rack[META_RACK_BYTES]; /* "" for null */
   bool fenced;
+  bool in_controlled_shutdown;
+};
+
+/* UnregisterBroker, FenceBroker and UnfenceBroker: which registration (the
+ * epoch must be the registered one). */
+struct meta_broker_epoch_record {
+  int32_t broker_id;
+  int64_t broker_epoch;
+};
+
+/* fenced: META_FENCE_*; in_controlled_shutdown: 0 unchanged, 1 entered. */
+struct meta_broker_registration_change_record {
+  int32_t broker_id;
+  int64_t broker_epoch;
+  int8_t fenced;
+  int8_t in_controlled_shutdown;
+};
+
+/* A finalized feature level (metadata.version, kraft.version, ...); level 0
+ * removes the feature. */
+struct meta_feature_level_record {
+  char name[META_FEATURE_NAME_BYTES];
+  int16_t feature_level;
+};
+
+/* The controller handed out producer ids below next_producer_id. */
+struct meta_producer_ids_record {
+  int32_t broker_id;
+  int64_t broker_epoch;
+  int64_t next_producer_id;
 };
 
 struct meta_topic_record {
@@ -107,6 +149,12 @@ struct meta_record {
     struct meta_partition_change_record partition_change;
     struct meta_remove_topic_record remove_topic;
     struct meta_config_record config;
+    struct meta_broker_epoch_record unregister_broker;
+    struct meta_broker_epoch_record fence_broker;
+    struct meta_broker_epoch_record unfence_broker;
+    struct meta_broker_registration_change_record broker_registration_change;
+    struct meta_feature_level_record feature_level;
+    struct meta_producer_ids_record producer_ids;
   };
 };
 
