@@ -452,7 +452,9 @@ class Gen:
     @staticmethod
     def unused(lines, params):
         text = "\n".join(lines)
-        return ["(void)%s;" % p for p in params if not re.search(r"\b%s\b" % p, text)] + lines
+        # A use of the parameter, not a member of the same name (m->version).
+        return ["(void)%s;" % p for p in params
+                if not re.search(r"(?<![>.\w])%s\b" % p, text)] + lines
 
     def source(self):
         out = []
