@@ -641,6 +641,7 @@ static void tag_end(struct wr *w, size_t at) {
 }
 """
 
+
 def prelude(code):
     """The helpers of PRELUDE that `code` calls, in PRELUDE's order (the
     messages call all of them, so theirs is PRELUDE itself)."""
