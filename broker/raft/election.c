@@ -6,6 +6,8 @@
  *   prospective --majority of pre-votes--> candidate (epoch + 1, votes itself)
  *   candidate  --majority of votes--> leader (LeaderChange record, BeginQuorumEpoch)
  *   candidate  --lost or timed out, then backoff--> prospective
+ *   prospective --lost or timed out--> follower (if it knew the leader), else
+ *                backoff, then a new round
  *   leader     --check-quorum fails or raft_resign--> resigned (EndQuorumEpoch)
  *   any        --higher epoch--> follower (leader known) or unattached
  *
@@ -217,7 +219,20 @@ void raft_count_vote(struct raft *r, int32_t from, bool granted) {
     else
       raft_become_leader(r);
   } else if (popcount(r->rejected_mask) > r->cfg.voter_count - r->majority) {
-    r->backing_off = true;
-    r->timer_ms = r->now_ms + raft_random_backoff_ms(r);
+    raft_election_lost(r);
   }
+}
+
+/* A lost or timed-out election (KIP-996): a prospective that knows the
+ * leader it timed out on goes back to fetching from it; otherwise the node
+ * waits a random backoff before the next pre-vote round. */
+void raft_election_lost(struct raft *r) {
+  ASSERT(r->role == RAFT_PROSPECTIVE || r->role == RAFT_CANDIDATE);
+  ASSERT(!r->backing_off);
+  if (r->role == RAFT_PROSPECTIVE && r->leader_id != RAFT_NO_NODE) {
+    raft_become_follower(r, r->epoch, r->leader_id);
+    return;
+  }
+  r->backing_off = true;
+  r->timer_ms = r->now_ms + raft_random_backoff_ms(r);
 }

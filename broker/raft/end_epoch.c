@@ -62,8 +62,8 @@ void raft_on_end_quorum_epoch(struct raft *r, const struct raft_msg *m) {
   if (resp == NULL) return;
   raft_reply(r, m, resp);
   resp->error_code = KERR_NONE;
-  resp->quorum_epoch_response =
-      (struct raft_quorum_epoch_response){.leader_id = r->leader_id, .leader_epoch = r->epoch};
+  resp->quorum_epoch_response = (struct raft_quorum_epoch_response){
+      .leader_id = raft_known_leader(r), .leader_epoch = r->epoch};
 }
 
 void raft_on_end_quorum_epoch_response(struct raft *r, const struct raft_msg *m) {

@@ -75,7 +75,7 @@ static void reject(struct raft *r, const struct raft_msg *m, int16_t error) {
   raft_reply(r, m, resp);
   resp->error_code = error;
   struct raft_fetch_response *f = &resp->fetch_response;
-  f->current_leader = (struct raft_leader_and_epoch){r->leader_id, r->epoch};
+  f->current_leader = (struct raft_leader_and_epoch){raft_known_leader(r), r->epoch};
   f->high_watermark = -1;
   f->log_start_offset = -1;
   f->diverging_epoch = (struct raft_epoch_end_offset){-1, -1};
@@ -239,7 +239,6 @@ void raft_maybe_fetch(struct raft *r) {
   if (r->role != RAFT_FOLLOWER && r->role != RAFT_OBSERVER) return;
   if (!r->want_fetch || r->fetch_inflight || r->now_ms < r->fetch_not_before_ms) return;
   if (r->durable_end < r->end_offset || r->install_pending || r->install_inflight) return;
-  if (r->chunk_ready) return; /* the adapter has not taken the last chunk */
   if (r->snapshot_fetching)
     send_fetch_snapshot(r);
   else

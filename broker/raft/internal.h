@@ -27,6 +27,7 @@ struct raft_msg *raft_msg_new(struct raft *r, enum raft_msg_kind kind, int32_t t
 void raft_msg_mark_vote_granted(struct raft *r, struct raft_msg *m);
 void raft_reply(struct raft *r, const struct raft_msg *req, struct raft_msg *resp);
 void raft_state_changed(struct raft *r);
+int32_t raft_known_leader(const struct raft *r);
 int32_t raft_voter_index(const struct raft *r, int32_t id); /* -1: not a voter */
 
 /* election.c: role transitions (KIP-595 "Leader Election", KIP-996). */
@@ -42,6 +43,7 @@ void raft_step_to_epoch(struct raft *r, int32_t epoch, int32_t leader_id);
 int64_t raft_random_election_timeout_ms(struct raft *r);
 int64_t raft_random_backoff_ms(struct raft *r);
 void raft_count_vote(struct raft *r, int32_t from, bool granted);
+void raft_election_lost(struct raft *r);
 bool raft_log_up_to_date(const struct raft *r, int32_t last_epoch, int64_t end_offset);
 
 /* vote.c */

@@ -235,7 +235,8 @@ struct raft_ready {
   bool high_watermark_changed;
   int64_t high_watermark; /* entries below it are committed: apply them */
   /* The chunk of the FetchSnapshotResponse just stepped is accepted: write
-   * its bytes at position of the snapshot being fetched. */
+   * its bytes at position of the snapshot being fetched, before sending
+   * this ready's messages (they may ask for the next chunk). */
   bool has_snapshot_chunk;
   struct raft_snapshot_chunk snapshot_chunk;
   uint32_t msg_count;

@@ -17,6 +17,13 @@ int32_t raft_voter_index(const struct raft *r, int32_t id) {
   return -1;
 }
 
+/* The leader this node names in its answers: a resigned leader names none
+ * (it will not lead again in its epoch). */
+int32_t raft_known_leader(const struct raft *r) {
+  ASSERT(r->started);
+  return r->role == RAFT_RESIGNED ? RAFT_NO_NODE : r->leader_id;
+}
+
 void raft_state_changed(struct raft *r) {
   ASSERT(r->epoch >= r->durable_state.leader_epoch);
   r->state_seq++;

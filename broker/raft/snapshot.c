@@ -31,7 +31,7 @@ void raft_on_fetch_snapshot(struct raft *r, const struct raft_msg *m) {
   if (resp == NULL) return;
   raft_reply(r, m, resp);
   struct raft_fetch_snapshot_response *s = &resp->fetch_snapshot_response;
-  s->current_leader = (struct raft_leader_and_epoch){r->leader_id, r->epoch};
+  s->current_leader = (struct raft_leader_and_epoch){raft_known_leader(r), r->epoch};
   s->snapshot_id = q->snapshot_id;
   s->position = q->position;
   if (r->role != RAFT_LEADER) {

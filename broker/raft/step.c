@@ -40,10 +40,10 @@ static void fence(struct raft *r, const struct raft_msg *m) {
   if (resp == NULL) return;
   raft_reply(r, m, resp);
   resp->error_code = KERR_FENCED_LEADER_EPOCH;
-  struct raft_leader_and_epoch current = {r->leader_id, r->epoch};
+  struct raft_leader_and_epoch current = {raft_known_leader(r), r->epoch};
   switch (resp->kind) {
   case RAFT_VOTE_RESPONSE:
-    resp->vote_response = (struct raft_vote_response){r->leader_id, r->epoch, false};
+    resp->vote_response = (struct raft_vote_response){raft_known_leader(r), r->epoch, false};
     break;
   case RAFT_FETCH_RESPONSE:
     resp->fetch_response.current_leader = current;
@@ -55,7 +55,8 @@ static void fence(struct raft *r, const struct raft_msg *m) {
     resp->fetch_snapshot_response.current_leader = current;
     break;
   default:
-    resp->quorum_epoch_response = (struct raft_quorum_epoch_response){r->leader_id, r->epoch};
+    resp->quorum_epoch_response =
+        (struct raft_quorum_epoch_response){raft_known_leader(r), r->epoch};
   }
 }
 

@@ -75,17 +75,19 @@ static void tick_follower(struct raft *r) {
     raft_become_unattached(r, r->epoch, RAFT_NO_NODE); /* find the leader again */
 }
 
-/* Unattached, prospective, candidate, resigned: the election timer. A
- * candidate's timeout starts a backoff; a zero backoff runs at once. */
+/* Unattached, prospective, candidate, resigned: the election timer. An
+ * election that times out is lost (a backoff, or back to following); a
+ * backoff that ends, or an election timeout elsewhere, starts a pre-vote
+ * round. A zero backoff runs at once. */
 static void tick_election(struct raft *r) {
   for (int rounds = 0; rounds < 2; rounds++) {
     if (r->timer_ms < 0 || r->now_ms < r->timer_ms) return;
-    if (r->role == RAFT_CANDIDATE && !r->backing_off) {
-      r->backing_off = true;
-      r->timer_ms = r->now_ms + raft_random_backoff_ms(r);
-    } else {
+    bool electing = r->role == RAFT_PROSPECTIVE || r->role == RAFT_CANDIDATE;
+    if (electing && !r->backing_off)
+      raft_election_lost(r);
+    else
       raft_become_prospective(r);
-    }
+    if (r->role == RAFT_FOLLOWER) return;
   }
 }
 

@@ -67,7 +67,7 @@ void raft_on_vote(struct raft *r, const struct raft_msg *m) {
   raft_reply(r, m, resp);
   resp->error_code = error;
   resp->vote_response = (struct raft_vote_response){
-      .leader_id = r->leader_id, .leader_epoch = r->epoch, .vote_granted = granted};
+      .leader_id = raft_known_leader(r), .leader_epoch = r->epoch, .vote_granted = granted};
   if (granted && !v->pre_vote) raft_msg_mark_vote_granted(r, resp);
 }
 
@@ -76,9 +76,11 @@ void raft_on_vote_response(struct raft *r, const struct raft_msg *m) {
   ASSERT(m->kind == RAFT_VOTE_RESPONSE && v->leader_epoch == r->epoch);
   if (r->role != RAFT_PROSPECTIVE && r->role != RAFT_CANDIDATE) return;
   if (m->error_code != KERR_NONE) return;
-  /* KIP-996: a prospective told of a live leader in its epoch follows it. */
+  /* KIP-996: a prospective told of a leader it did not know follows it. One
+   * it knew (the leader it timed out on) is no news: the vote counts as a
+   * rejection, and losing sends it back to fetching from that leader. */
   if (r->role == RAFT_PROSPECTIVE && !v->vote_granted && v->leader_id >= 0 &&
-      v->leader_id != r->cfg.node_id) {
+      v->leader_id != r->cfg.node_id && r->leader_id == RAFT_NO_NODE) {
     raft_become_follower(r, r->epoch, v->leader_id);
     return;
   }
