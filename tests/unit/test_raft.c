@@ -196,9 +196,8 @@ static void send_msg(struct harness *h, struct node *from, const struct raft_msg
 
 /* ---- ready processing: what an adapter does with a ready ---- */
 
-static void print_persist(struct harness *h, struct node *n, const struct raft_persist *p) {
-  struct sb *b = &h->out;
-  sb_printf(b, "%d: persist", n->id);
+/* " state={...} snapshot={...} truncate=N append=o@e,..." */
+static void put_persist(struct sb *b, const struct node *n, const struct raft_persist *p) {
   if (p->has_state) {
     sb_printf(b, " state={epoch=%d", p->state.leader_epoch);
     put_node_id(b, "voted", p->state.voted_id);
@@ -213,7 +212,12 @@ static void print_persist(struct harness *h, struct node *n, const struct raft_p
     sb_printf(b, " append=");
     put_entries(b, n->pending_entries, p->append_start, p->append_end - p->append_start);
   }
-  sb_printf(b, "%s\n", n->manual ? " (waiting)" : "");
+}
+
+static void print_persist(struct harness *h, struct node *n, const struct raft_persist *p) {
+  sb_printf(&h->out, "%d: persist", n->id);
+  put_persist(&h->out, n, p);
+  sb_printf(&h->out, "%s\n", n->manual ? " (waiting)" : "");
 }
 
 static void take_persist(struct harness *h, struct node *n, const struct raft_persist *p) {
@@ -455,6 +459,74 @@ static void cmd_stabilize(struct harness *h, const struct args *a) {
   if (h->net_count > 0) sb_printf(&h->out, "(%u messages still in flight)\n", h->net_count);
 }
 
+/* Time passes in steps with the network delivering everything after each:
+ * a cluster running with a fast network. Prints only role and high
+ * watermark changes (verbose=true: everything). */
+static void cmd_run(struct harness *h, const struct args *a) {
+  int64_t ms = arg_req(h, a, "ms"), step = arg_int(h, a, "step", 100);
+  bool verbose = arg(a, "verbose") && strcmp(arg(a, "verbose"), "true") == 0;
+  if (step <= 0 || ms % step != 0) die(h, "run: ms must be a multiple of step");
+  size_t start = h->out.len;
+  char step_arg[32];
+  snprintf(step_arg, sizeof step_arg, "ms=%lld", (long long)step);
+  struct args t = *a;
+  for (int i = 1; i < t.argc; i++)
+    if (strncmp(t.argv[i], "ms=", 3) == 0) t.argv[i] = step_arg;
+  for (int64_t done = 0; done < ms; done += step) {
+    cmd_tick(h, &t);
+    for (int round = 0; round < 50 && h->net_count > 0; round++) deliver_round(h, -1, -1, -1);
+  }
+  if (verbose) return;
+  /* Keep the lines that say who leads and what is committed. */
+  char *all = strdup(h->out.s + start), *save = NULL;
+  h->out.len = start;
+  h->out.s[start] = '\0';
+  for (char *line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+    if (strstr(line, ": became ") || strstr(line, ": hw=")) sb_printf(&h->out, "%s\n", line);
+  free(all);
+}
+
+/* A message crafted by hand, queued as if from= had sent it: msg=Vote
+ * (epoch cand last_epoch end pre), BeginQuorumEpoch and EndQuorumEpoch
+ * (epoch leader successors), Fetch (epoch offset last_epoch). */
+static void cmd_send(struct harness *h, const struct args *a) {
+  struct raft_msg m = {0};
+  m.from = (int32_t)arg_req(h, a, "from");
+  m.to = (int32_t)arg_req(h, a, "to");
+  m.correlation_id = 1000000;
+  const char *kind = arg(a, "msg");
+  int32_t epoch = (int32_t)arg_req(h, a, "epoch");
+  if (kind == NULL) die(h, "send: needs msg=");
+  if (strcmp(kind, "Vote") == 0) {
+    m.kind = RAFT_VOTE;
+    const char *pre = arg(a, "pre");
+    m.vote = (struct raft_vote_request){
+        epoch, (int32_t)arg_int(h, a, "cand", m.from), (int32_t)arg_int(h, a, "last_epoch", 0),
+        arg_int(h, a, "end", 0), pre && strcmp(pre, "true") == 0};
+  } else if (strcmp(kind, "BeginQuorumEpoch") == 0) {
+    m.kind = RAFT_BEGIN_QUORUM_EPOCH;
+    m.begin_quorum_epoch.leader_epoch = epoch;
+    m.begin_quorum_epoch.leader_id = (int32_t)arg_int(h, a, "leader", m.from);
+  } else if (strcmp(kind, "EndQuorumEpoch") == 0) {
+    m.kind = RAFT_END_QUORUM_EPOCH;
+    m.end_quorum_epoch.leader_epoch = epoch;
+    m.end_quorum_epoch.leader_id = (int32_t)arg_int(h, a, "leader", m.from);
+    m.end_quorum_epoch.preferred_successor_count = parse_ids(
+        h, arg(a, "successors"), m.end_quorum_epoch.preferred_successors, RAFT_VOTERS_MAX - 1);
+  } else if (strcmp(kind, "Fetch") == 0) {
+    m.kind = RAFT_FETCH;
+    m.fetch = (struct raft_fetch_request){.replica_id = m.from,
+                                          .current_leader_epoch = epoch,
+                                          .fetch_offset = arg_int(h, a, "offset", 0),
+                                          .last_fetched_epoch =
+                                              (int32_t)arg_int(h, a, "last_epoch", 0),
+                                          .max_wait_ms = 0};
+  } else {
+    die(h, "send: msg=Vote|BeginQuorumEpoch|EndQuorumEpoch|Fetch");
+  }
+  send_msg(h, node_get(h, m.from), &m);
+}
+
 static void cmd_drop(struct harness *h, const struct args *a) {
   int64_t from = arg_int(h, a, "from", -1), to = arg_int(h, a, "to", -1);
   uint32_t keep = 0;
@@ -470,9 +542,11 @@ static void cmd_drop(struct harness *h, const struct args *a) {
   h->net_count = keep;
 }
 
-/* partition 1 | 2,3: cuts every link between the groups, both ways. */
+/* partition 1 | 2,3: cuts every link between the groups, both ways, and
+ * only those (it replaces the last partition). */
 static void cmd_partition(struct harness *h, const struct args *a) {
   int group[NODES_MAX + 1] = {0}, g = 1;
+  memset(h->cut, 0, sizeof h->cut);
   for (int i = 1; i < a->argc; i++) {
     if (strcmp(a->argv[i], "|") == 0) {
       g++;
@@ -518,10 +592,9 @@ static void cmd_persist(struct harness *h, const struct args *a) {
 static void cmd_crash(struct harness *h, const struct args *a) {
   struct node *n = node_up(h, arg_req(h, a, "node"));
   sb_printf(&h->out, "%d: crash", n->id);
-  if (n->pending) {
-    sb_printf(&h->out, " (lost: ");
-    print_persist(h, n, &n->pending_p); /* what never reached the disk */
-    h->out.len--;                       /* its newline */
+  if (n->pending) { /* what never reached the disk */
+    sb_printf(&h->out, " (lost:");
+    put_persist(&h->out, n, &n->pending_p);
     sb_printf(&h->out, ")");
   }
   sb_printf(&h->out, "\n");
@@ -620,40 +693,41 @@ static void cmd_log(struct harness *h, const struct args *a) {
   }
 }
 
+static void cmd_heal_args(struct harness *h, const struct args *a) {
+  (void)a;
+  cmd_heal(h);
+}
+
+static const struct command {
+  const char *name;
+  void (*run)(struct harness *h, const struct args *a);
+} commands[] = {
+    {"cluster", cmd_cluster},
+    {"tick", cmd_tick},
+    {"deliver", cmd_deliver},
+    {"stabilize", cmd_stabilize},
+    {"run", cmd_run},
+    {"drop", cmd_drop},
+    {"partition", cmd_partition},
+    {"heal", cmd_heal_args},
+    {"propose", cmd_propose},
+    {"persist", cmd_persist},
+    {"crash", cmd_crash},
+    {"restart", cmd_restart},
+    {"snapshot", cmd_snapshot},
+    {"resign", cmd_resign},
+    {"status", cmd_status},
+    {"log", cmd_log},
+    {"send", cmd_send},
+};
+
 static void run_command(struct harness *h, struct args *a) {
-  const char *c = a->argv[0];
-  if (strcmp(c, "cluster") == 0)
-    cmd_cluster(h, a);
-  else if (strcmp(c, "tick") == 0)
-    cmd_tick(h, a);
-  else if (strcmp(c, "deliver") == 0)
-    cmd_deliver(h, a);
-  else if (strcmp(c, "stabilize") == 0)
-    cmd_stabilize(h, a);
-  else if (strcmp(c, "drop") == 0)
-    cmd_drop(h, a);
-  else if (strcmp(c, "partition") == 0)
-    cmd_partition(h, a);
-  else if (strcmp(c, "heal") == 0)
-    cmd_heal(h);
-  else if (strcmp(c, "propose") == 0)
-    cmd_propose(h, a);
-  else if (strcmp(c, "persist") == 0)
-    cmd_persist(h, a);
-  else if (strcmp(c, "crash") == 0)
-    cmd_crash(h, a);
-  else if (strcmp(c, "restart") == 0)
-    cmd_restart(h, a);
-  else if (strcmp(c, "snapshot") == 0)
-    cmd_snapshot(h, a);
-  else if (strcmp(c, "resign") == 0)
-    cmd_resign(h, a);
-  else if (strcmp(c, "status") == 0)
-    cmd_status(h, a);
-  else if (strcmp(c, "log") == 0)
-    cmd_log(h, a);
-  else
-    die(h, "unknown command \"%s\"", c);
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(a->argv[0], commands[i].name) == 0) {
+      commands[i].run(h, a);
+      return;
+    }
+  die(h, "unknown command \"%s\"", a->argv[0]);
 }
 
 /* ---- the datadriven file ---- */
@@ -706,18 +780,19 @@ static void print_diff(const char *file, int line, const char *cmd, char **exp, 
       LCS(i, j) = strcmp(exp[i], act[j]) == 0     ? LCS(i + 1, j + 1) + 1
                   : LCS(i + 1, j) > LCS(i, j + 1) ? LCS(i + 1, j)
                                                   : LCS(i, j + 1);
-  fprintf(stderr, "--- %s:%d: expected\n+++ %s:%d: actual\n@@ %s @@\n", file, line, file, line,
-          cmd);
+  fprintf(stderr, "\n--- %s:%d: expected\n+++ %s:%d: actual\n@@ %s @@\n", file, line, file,
+          line, cmd);
   int i = 0, j = 0;
   while (i < ne || j < na) {
     if (i < ne && j < na && strcmp(exp[i], act[j]) == 0)
       fprintf(stderr, " %s\n", exp[i]), i++, j++;
-    else if (j < na && (i == ne || LCS(i, j + 1) >= LCS(i + 1, j)))
+    else if (j < na && (i == ne || LCS(i, j + 1) > LCS(i + 1, j)))
       fprintf(stderr, "+%s\n", act[j++]);
     else
       fprintf(stderr, "-%s\n", exp[i++]);
   }
 #undef LCS
+  fflush(stderr);
   free(lcs);
 }
 
