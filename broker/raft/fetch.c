@@ -150,7 +150,7 @@ static void truncate_to_diverging(struct raft *r, struct raft_epoch_end_offset d
 
 static void append_records(struct raft *r, const struct raft_fetch_response *f) {
   if (f->records_base_offset != r->end_offset) return;
-  uint32_t n = f->record_count < RAFT_FETCH_RECORDS_MAX ? f->record_count : 0;
+  uint32_t n = f->record_count <= RAFT_FETCH_RECORDS_MAX ? f->record_count : 0;
   for (uint32_t i = 0; i < n && !rlog_full(r); i++) {
     const struct raft_entry *e = &f->records[i];
     if (e->epoch < rlog_last_epoch(r) || e->epoch > r->epoch || e->size > RAFT_PAYLOAD_MAX)

@@ -100,22 +100,25 @@ static void take_persist(struct raft *r, struct raft_persist *p) {
   r->inflight = *p;
 }
 
-/* Checks, as the message leaves, the rule it was held for. */
+/* Checks, as the message leaves, the rule it was held for: the durable
+ * quorum state is the one it was produced under, or a later one (a state
+ * can be superseded before it is written; a later epoch, or the same epoch
+ * with the same vote, never contradicts it). */
 static void check_released(const struct raft *r, const struct raft_held_msg *h) {
   const struct raft_quorum_state *d = &r->durable_state;
   const struct raft_msg *m = &h->msg;
+  int32_t epoch = raft_msg_epoch(m);
+  ASSERT(h->state_seq <= r->durable_state_seq);
   if (h->standard_vote_granted) { /* a pre-vote persists nothing */
     ASSERT(m->kind == RAFT_VOTE_RESPONSE && m->vote_response.vote_granted);
-    ASSERT(d->leader_epoch == m->vote_response.leader_epoch && d->voted_id == m->to);
+    ASSERT(d->leader_epoch > epoch || (d->leader_epoch == epoch && d->voted_id == m->to));
   }
-  if (m->kind == RAFT_VOTE && !m->vote.pre_vote) {
-    ASSERT(d->leader_epoch == m->vote.candidate_epoch);
-    ASSERT(d->voted_id == r->cfg.node_id);
-  }
-  if (m->kind == RAFT_BEGIN_QUORUM_EPOCH) {
-    ASSERT(d->leader_epoch == m->begin_quorum_epoch.leader_epoch);
-    ASSERT(d->leader_id == r->cfg.node_id);
-  }
+  if (m->kind == RAFT_VOTE && !m->vote.pre_vote)
+    ASSERT(d->leader_epoch > epoch ||
+           (d->leader_epoch == epoch && d->voted_id == r->cfg.node_id));
+  if (m->kind == RAFT_BEGIN_QUORUM_EPOCH)
+    ASSERT(d->leader_epoch > epoch ||
+           (d->leader_epoch == epoch && d->leader_id == r->cfg.node_id));
 }
 
 static void release_messages(struct raft *r, struct raft_ready *rd) {
@@ -133,7 +136,6 @@ static void release_messages(struct raft *r, struct raft_ready *rd) {
 
 void raft_ready(struct raft *r, struct raft_ready *rd) {
   ASSERT(r->started);
-  rd->persist.seq = 0;
   if (!r->persist_inflight && has_persist(r))
     take_persist(r, &rd->persist);
   else
