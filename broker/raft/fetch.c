@@ -195,7 +195,7 @@ void raft_on_fetch_response(struct raft *r, const struct raft_msg *m) {
     r->snapshot_fetching = true;
     r->snapshot_fetch_id = f->snapshot_id;
     r->snapshot_fetch_position = 0;
-    r->snapshot_fetch_size = -1;
+    r->snapshot_fetch_size_bytes = -1;
   } else {
     append_records(r, f);
     raft_follower_update_high_watermark(r, f->high_watermark);

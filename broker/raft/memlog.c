@@ -85,7 +85,7 @@ void rlog_install_snapshot(struct raft *r, struct raft_snapshot_id id, int64_t s
   ASSERT(id.end_offset >= r->high_watermark);
   ASSERT(id.end_offset > r->log_start_offset);
   r->snapshot = id;
-  r->snapshot_size = size_bytes;
+  r->snapshot_size_bytes = size_bytes;
   r->log_start_offset = r->end_offset = id.end_offset;
   r->written_end = r->durable_end = id.end_offset;
   r->pending_truncate = -1;

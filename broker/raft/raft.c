@@ -65,7 +65,7 @@ void raft_restore_snapshot(struct raft *r, struct raft_snapshot_id id, int64_t s
   ASSERT(!r->started && r->end_offset == 0);
   ASSERT(id.end_offset > 0 && id.epoch >= 0 && id.epoch <= r->epoch && size_bytes >= 0);
   r->snapshot = id;
-  r->snapshot_size = size_bytes;
+  r->snapshot_size_bytes = size_bytes;
   r->log_start_offset = r->end_offset = r->written_end = r->durable_end = id.end_offset;
   r->high_watermark = id.end_offset; /* a snapshot holds only committed entries */
   r->checked_high_watermark = r->reported_high_watermark = r->high_watermark;
@@ -116,6 +116,30 @@ int64_t raft_end_offset(const struct raft *r) { return r->end_offset; }
 int64_t raft_high_watermark(const struct raft *r) { return r->high_watermark; }
 int64_t raft_log_start_offset(const struct raft *r) { return r->log_start_offset; }
 bool raft_is_leader(const struct raft *r) { return r->role == RAFT_LEADER; }
+enum raft_role raft_role(const struct raft *r) { return r->role; }
+
+struct raft_snapshot_id raft_snapshot(const struct raft *r, int64_t *size_bytes) {
+  ASSERT(r->started);
+  if (size_bytes != NULL) *size_bytes = r->snapshot_size_bytes;
+  return r->snapshot;
+}
+
+uint32_t raft_describe_quorum(const struct raft *r, struct raft_replica *out, uint32_t max) {
+  ASSERT(r->started);
+  if (r->role != RAFT_LEADER) return 0;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < r->replica_count && n < max; i++) {
+    out[n] = r->replicas[i];
+    /* The leader's own entry: what it has made durable, as of now. */
+    if (out[n].id == r->cfg.node_id) {
+      out[n].log_end_offset = r->durable_end;
+      out[n].last_fetch_ms = r->now_ms;
+    }
+    n++;
+  }
+  ASSERT(n <= max);
+  return n;
+}
 
 void raft_quorum_state(const struct raft *r, struct raft_quorum_state *out) {
   *out = (struct raft_quorum_state){r->epoch, r->voted_id, r->leader_id};

@@ -283,7 +283,7 @@ struct raft {
   /* The log: [log_start_offset, end_offset) in entries[offset % MAX]. */
   int64_t log_start_offset;
   struct raft_snapshot_id snapshot; /* end_offset 0: none */
-  int64_t snapshot_size;
+  int64_t snapshot_size_bytes;
   int64_t end_offset;
   int64_t written_end; /* handed to the adapter in a persist */
   int64_t durable_end; /* confirmed durable by raft_persisted */
@@ -311,7 +311,7 @@ struct raft {
   int64_t leader_contact_ms;
   bool snapshot_fetching;
   struct raft_snapshot_id snapshot_fetch_id;
-  int64_t snapshot_fetch_position, snapshot_fetch_size;
+  int64_t snapshot_fetch_position, snapshot_fetch_size_bytes;
   bool chunk_ready;
   struct raft_snapshot_chunk chunk;
 
@@ -375,6 +375,12 @@ int64_t raft_end_offset(const struct raft *r);
 int64_t raft_high_watermark(const struct raft *r);
 int64_t raft_log_start_offset(const struct raft *r);
 bool raft_is_leader(const struct raft *r);
+enum raft_role raft_role(const struct raft *r);
+/* The snapshot the log starts after (end_offset 0: none), and its size. */
+struct raft_snapshot_id raft_snapshot(const struct raft *r, int64_t *size_bytes);
+/* DescribeQuorum's ReplicaState, on the leader: the voters and the observers
+ * it tracks (id, log end offset, last fetch time); 0 elsewhere. */
+uint32_t raft_describe_quorum(const struct raft *r, struct raft_replica *out, uint32_t max);
 void raft_quorum_state(const struct raft *r, struct raft_quorum_state *out);
 /* Raft's safety invariants; asserts (every input runs it at its end). */
 void raft_check_invariants(struct raft *r);

@@ -15,7 +15,7 @@ void raft_snapshot_taken(struct raft *r, int64_t end_offset, int64_t size_bytes)
   ASSERT(end_offset <= r->high_watermark); /* only committed entries */
   if (end_offset <= r->log_start_offset) return;
   rlog_trim_prefix(r, end_offset);
-  r->snapshot_size = size_bytes;
+  r->snapshot_size_bytes = size_bytes;
   ASSERT(r->log_start_offset == end_offset && r->snapshot.end_offset == end_offset);
   raft_check_invariants(r);
 }
@@ -42,11 +42,11 @@ void raft_on_fetch_snapshot(struct raft *r, const struct raft_msg *m) {
   if (rep != NULL) rep->last_fetch_ms = r->now_ms; /* check-quorum */
   if (r->log_start_offset == 0 || !same_snapshot(q->snapshot_id, r->snapshot)) {
     resp->error_code = KERR_SNAPSHOT_NOT_FOUND;
-  } else if (q->position < 0 || q->position > r->snapshot_size || q->max_bytes <= 0) {
+  } else if (q->position < 0 || q->position > r->snapshot_size_bytes || q->max_bytes <= 0) {
     resp->error_code = KERR_POSITION_OUT_OF_RANGE;
   } else {
-    int64_t left = r->snapshot_size - q->position;
-    s->size = r->snapshot_size;
+    int64_t left = r->snapshot_size_bytes - q->position;
+    s->size = r->snapshot_size_bytes;
     s->unaligned_records_size = left < q->max_bytes ? left : q->max_bytes;
   }
 }
@@ -58,7 +58,7 @@ static void take_chunk(struct raft *r, const struct raft_fetch_snapshot_response
       (struct raft_snapshot_chunk){s->snapshot_id, s->position, s->unaligned_records_size};
   r->chunk_ready = true;
   r->snapshot_fetch_position += s->unaligned_records_size;
-  r->snapshot_fetch_size = s->size;
+  r->snapshot_fetch_size_bytes = s->size;
   if (r->snapshot_fetch_position < s->size) return;
   /* The last chunk: install (the persist that follows tells the adapter). */
   rlog_install_snapshot(r, s->snapshot_id, s->size);

@@ -49,6 +49,7 @@ int64_t raft_deadline_ms(const struct raft *r) {
 }
 
 static void tick_leader(struct raft *r) {
+  ASSERT(r->role == RAFT_LEADER);
   if (r->now_ms >= raft_check_quorum_deadline_ms(r)) {
     raft_become_resigned(r);
     return;
@@ -60,9 +61,11 @@ static void tick_leader(struct raft *r) {
       raft_send_begin_quorum_epoch(r, rep);
   }
   raft_leader_wake_parked(r);
+  ASSERT(raft_check_quorum_deadline_ms(r) > r->now_ms);
 }
 
 static void tick_follower(struct raft *r) {
+  ASSERT(r->role == RAFT_FOLLOWER || r->role == RAFT_OBSERVER);
   if (r->fetch_inflight && r->now_ms >= r->fetch_sent_ms + r->cfg.request_timeout_ms) {
     r->fetch_inflight = false; /* no answer: ask again */
     r->fetch_correlation_id = -1;
@@ -80,6 +83,7 @@ static void tick_follower(struct raft *r) {
  * backoff that ends, or an election timeout elsewhere, starts a pre-vote
  * round. A zero backoff runs at once. */
 static void tick_election(struct raft *r) {
+  ASSERT(r->voter && r->role != RAFT_LEADER && r->role != RAFT_FOLLOWER);
   for (int rounds = 0; rounds < 2; rounds++) {
     if (r->timer_ms < 0 || r->now_ms < r->timer_ms) return;
     bool electing = r->role == RAFT_PROSPECTIVE || r->role == RAFT_CANDIDATE;

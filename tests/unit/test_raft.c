@@ -149,7 +149,7 @@ static void disk_apply(struct harness *h, struct node *n, const struct raft_pers
     d->has_snapshot = true;
     d->snapshot = p->snapshot;
     memcpy(d->snapshot_data, snapshot_bytes, SNAP_MAX);
-    d->snapshot_size = n->r->snapshot_size;
+    raft_snapshot(n->r, &d->snapshot_size);
     d->log_start = d->log_end = p->snapshot.end_offset;
   }
   if (p->truncate_to >= 0 && p->truncate_to < d->log_end) d->log_end = p->truncate_to;
@@ -631,7 +631,7 @@ static void cmd_snapshot(struct harness *h, const struct args *a) {
   raft_snapshot_taken(n->r, offset, (int64_t)data.len);
   struct disk *d = &n->disk;
   d->has_snapshot = true;
-  d->snapshot = (struct raft_snapshot_id){offset, n->r->snapshot.epoch};
+  d->snapshot = raft_snapshot(n->r, NULL);
   memset(d->snapshot_data, 0, SNAP_MAX);
   memcpy(d->snapshot_data, data.s, data.len);
   d->snapshot_size = (int64_t)data.len;
@@ -661,7 +661,8 @@ static void cmd_status(struct harness *h, const struct args *a) {
     }
     struct raft_quorum_state q;
     raft_quorum_state(n->r, &q);
-    sb_printf(&h->out, "%d: %s epoch=%d", n->id, raft_role_name(n->r->role), q.leader_epoch);
+    sb_printf(&h->out, "%d: %s epoch=%d", n->id, raft_role_name(raft_role(n->r)),
+              q.leader_epoch);
     put_node_id(&h->out, "voted", q.voted_id);
     put_node_id(&h->out, "leader", q.leader_id);
     if (raft_log_start_offset(n->r) > 0)
@@ -693,6 +694,18 @@ static void cmd_log(struct harness *h, const struct args *a) {
   }
 }
 
+/* DescribeQuorum on the leader: each replica's end offset and last fetch. */
+static void cmd_describe(struct harness *h, const struct args *a) {
+  struct node *n = node_up(h, arg_req(h, a, "node"));
+  struct raft_replica reps[RAFT_VOTERS_MAX + RAFT_OBSERVERS_MAX];
+  uint32_t count = raft_describe_quorum(n->r, reps, RAFT_VOTERS_MAX + RAFT_OBSERVERS_MAX);
+  if (count == 0) sb_printf(&h->out, "%d: not the leader\n", n->id);
+  for (uint32_t i = 0; i < count; i++)
+    sb_printf(&h->out, "%d: %s %d end=%lld last_fetch=%lld\n", n->id,
+              reps[i].voter ? "voter" : "observer", reps[i].id,
+              (long long)reps[i].log_end_offset, (long long)reps[i].last_fetch_ms);
+}
+
 static void cmd_heal_args(struct harness *h, const struct args *a) {
   (void)a;
   cmd_heal(h);
@@ -719,6 +732,7 @@ static const struct command {
     {"status", cmd_status},
     {"log", cmd_log},
     {"send", cmd_send},
+    {"describe", cmd_describe},
 };
 
 static void run_command(struct harness *h, struct args *a) {
