@@ -356,9 +356,12 @@ void raft_tick(struct raft *r, int64_t now_ms);
 int64_t raft_propose(struct raft *r, const void *payload, uint32_t size);
 /* The adapter made durable what ready->persist asked (pass it back). */
 void raft_persisted(struct raft *r, const struct raft_persist *p);
-/* The state machine wrote a snapshot of the entries below end_offset (at
- * most the high watermark), durable, of size_bytes: the log may drop them. */
+/* The state machine wrote a snapshot of the entries below end_offset,
+ * durable, of size_bytes: the log may drop them. end_offset is at most
+ * raft_snapshot_limit: committed (below the high watermark) and durable in
+ * the log (a node may apply committed entries it has not written yet). */
 void raft_snapshot_taken(struct raft *r, int64_t end_offset, int64_t size_bytes);
+int64_t raft_snapshot_limit(const struct raft *r);
 /* A leader gives up its epoch (KIP-595 EndQuorumEpoch, graceful shutdown). */
 void raft_resign(struct raft *r);
 

@@ -10,9 +10,16 @@
 #include "proto/errors.h"
 #include "raft/internal.h"
 
+/* Committed, and durable in the log: a snapshot below this never covers an
+ * entry a pending persist still has to write (or a truncation to undo). */
+int64_t raft_snapshot_limit(const struct raft *r) {
+  ASSERT(r->started);
+  return r->high_watermark < r->durable_end ? r->high_watermark : r->durable_end;
+}
+
 void raft_snapshot_taken(struct raft *r, int64_t end_offset, int64_t size_bytes) {
   ASSERT(r->started && size_bytes >= 0);
-  ASSERT(end_offset <= r->high_watermark); /* only committed entries */
+  ASSERT(end_offset <= raft_snapshot_limit(r));
   if (end_offset <= r->log_start_offset) return;
   rlog_trim_prefix(r, end_offset);
   r->snapshot_size_bytes = size_bytes;

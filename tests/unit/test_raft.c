@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "raft/raft.h"
 #include "testing.h"
 
-enum { NODES_MAX = 16, SNAP_MAX = 4096, DISK_ENTRIES_MAX = 4096, NET_MAX = 8192 };
+enum { NODES_MAX = 16, SNAP_MAX = 4096, DISK_ENTRIES_MAX = 4096, NET_MAX = 2048 };
 
 /* A growable string. */
 struct sb {
@@ -619,7 +620,9 @@ static void cmd_restart(struct harness *h, const struct args *a) {
 static void cmd_snapshot(struct harness *h, const struct args *a) {
   struct node *n = node_up(h, arg_req(h, a, "node"));
   int64_t offset = arg_req(h, a, "offset");
-  if (offset > raft_high_watermark(n->r)) die(h, "snapshot: offset past the high watermark");
+  if (offset > raft_snapshot_limit(n->r))
+    die(h, "snapshot: offset past what is committed and durable (%lld)",
+        (long long)raft_snapshot_limit(n->r));
   struct sb data = {0};
   sb_printf(&data, "%s", n->disk.has_snapshot ? n->disk.snapshot_data : "");
   for (int64_t o = raft_log_start_offset(n->r); o < offset; o++) {
@@ -635,8 +638,9 @@ static void cmd_snapshot(struct harness *h, const struct args *a) {
   memset(d->snapshot_data, 0, SNAP_MAX);
   memcpy(d->snapshot_data, data.s, data.len);
   d->snapshot_size = (int64_t)data.len;
-  int64_t drop = offset - d->log_start;
-  memmove(d->log, d->log + drop, (size_t)(d->log_end - offset) * sizeof *d->log);
+  if (offset > d->log_end) die(h, "snapshot: past the disk's log");
+  memmove(d->log, d->log + (offset - d->log_start),
+          (size_t)(d->log_end - offset) * sizeof *d->log);
   d->log_start = offset;
   sb_printf(&h->out, "%d: snapshot end=%lld epoch=%d data=\"%s\"\n", n->id, (long long)offset,
             d->snapshot.epoch, data.s);
@@ -880,6 +884,184 @@ static void run_file(const char *path, bool rewrite) {
   free(h);
 }
 
+/* ---- random schedules ---- */
+
+/* Raft's safety properties, checked across the nodes after every step of
+ * a random schedule (the core checks its own invariants itself): at most
+ * one leader per epoch, and every committed entry (below a node's high
+ * watermark) is the same on every node that has it, forever. */
+enum { EPOCHS_MAX = 4096, COMMITTED_MAX = DISK_ENTRIES_MAX };
+
+struct safety {
+  int32_t leader_of_epoch[EPOCHS_MAX];
+  bool known[COMMITTED_MAX];
+  struct raft_entry committed[COMMITTED_MAX];
+};
+
+static void check_safety(struct harness *h, struct safety *s) {
+  for (int32_t id = 1; id <= NODES_MAX; id++) {
+    struct node *n = &h->nodes[id];
+    if (!n->exists || !n->up) continue;
+    struct raft_quorum_state q;
+    raft_quorum_state(n->r, &q);
+    ck_assert_int_lt(q.leader_epoch, EPOCHS_MAX);
+    if (raft_role(n->r) == RAFT_LEADER) {
+      int32_t *l = &s->leader_of_epoch[q.leader_epoch];
+      ck_assert_msg(*l == 0 || *l == id, "%s: two leaders in epoch %d: %d and %d", h->file,
+                    q.leader_epoch, *l, id);
+      *l = id;
+    }
+    for (int64_t o = raft_log_start_offset(n->r); o < raft_high_watermark(n->r); o++) {
+      ck_assert_int_lt(o, COMMITTED_MAX);
+      const struct raft_entry *e = raft_entry_at(n->r, o);
+      if (!s->known[o]) {
+        s->known[o] = true;
+        s->committed[o] = *e;
+        continue;
+      }
+      const struct raft_entry *c = &s->committed[o];
+      ck_assert_msg(c->epoch == e->epoch && c->size == e->size &&
+                        memcmp(c->payload, e->payload, e->size) == 0,
+                    "%s: node %d committed offset %lld differently", h->file, id, (long long)o);
+    }
+  }
+}
+
+static void run_line(struct harness *h, const char *line) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", line);
+  struct args a = {0};
+  for (char *tok = strtok(buf, " "); tok && a.argc < 32; tok = strtok(NULL, " "))
+    a.argv[a.argc++] = tok;
+  run_command(h, &a);
+  sb_reset(&h->out);
+}
+
+static uint64_t rnd(uint64_t *x, uint64_t n) {
+  *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+  return *x % n;
+}
+
+static int32_t pick(struct harness *h, uint64_t *x, bool up) {
+  int32_t ids[NODES_MAX], n = 0;
+  for (int32_t id = 1; id <= NODES_MAX; id++)
+    if (h->nodes[id].exists && h->nodes[id].up == up) ids[n++] = id;
+  return n == 0 ? 0 : ids[rnd(x, (uint64_t)n)];
+}
+
+/* One random step: time, delivery, loss, partitions, crashes, proposals,
+ * snapshots, slow disks, resignations. */
+static void random_step(struct harness *h, uint64_t *x, int voters, int *down, int value) {
+  char line[160];
+  int32_t up = pick(h, x, true), dead = pick(h, x, false);
+  uint64_t dice = rnd(x, 1000);
+  if (h->net_count > NET_MAX / 2) run_line(h, "stabilize");
+  if (dice < 300 && up)
+    snprintf(line, sizeof line, "tick node=%d ms=%d", up, 1 + (int)rnd(x, 300));
+  else if (dice < 400)
+    snprintf(line, sizeof line, "tick ms=%d", 1 + (int)rnd(x, 300));
+  else if (dice < 700)
+    snprintf(line, sizeof line, "deliver count=%d", 1 + (int)rnd(x, 6));
+  else if (dice < 720)
+    snprintf(line, sizeof line, "drop from=%d", 1 + (int)rnd(x, (uint64_t)voters));
+  else if (dice < 800 && up) {
+    for (int32_t id = 1; id <= voters && rnd(x, 4) != 0; id++) /* mostly the leader */
+      if (h->nodes[id].up && raft_role(h->nodes[id].r) == RAFT_LEADER) up = id;
+    snprintf(line, sizeof line, "propose node=%d value=v%d", up, value);
+  } else if (dice < 820)
+    snprintf(line, sizeof line, "partition %d | %d,%d", 1 + (int)rnd(x, 3),
+             1 + (int)rnd(x, (uint64_t)voters), 1 + (int)rnd(x, (uint64_t)voters));
+  else if (dice < 850)
+    snprintf(line, sizeof line, "heal");
+  else if (dice < 865 && up && *down < (voters - 1) / 2) {
+    snprintf(line, sizeof line, "crash node=%d", up);
+    ++*down;
+  } else if (dice < 900 && dead) {
+    snprintf(line, sizeof line, "restart node=%d", dead);
+    --*down;
+  } else if (dice < 915 && up) {
+    struct node *n = &h->nodes[up];
+    int64_t k = raft_snapshot_limit(n->r);
+    if (k <= raft_log_start_offset(n->r)) return;
+    snprintf(line, sizeof line, "snapshot node=%d offset=%lld", up, (long long)k);
+  } else if (dice < 935 && up)
+    snprintf(line, sizeof line, "persist node=%d mode=%s", up, rnd(x, 2) ? "manual" : "auto");
+  else if (dice < 975 && up && h->nodes[up].pending)
+    snprintf(line, sizeof line, "persist node=%d", up);
+  else if (dice < 985 && up)
+    snprintf(line, sizeof line, "resign node=%d", up);
+  else
+    return;
+  run_line(h, line);
+}
+
+START_TEST(random_schedules_are_safe) {
+  const int voters = _i % 2 ? 5 : 3;
+  /* RAFT_RANDOM_SEEDS=N and RAFT_RANDOM_STEPS=M sweep more. */
+  const char *env = getenv("RAFT_RANDOM_SEEDS");
+  uint64_t seeds = env ? strtoull(env, NULL, 10) : 40;
+  const char *env_steps = getenv("RAFT_RANDOM_STEPS");
+  int steps = env_steps ? atoi(env_steps) : 600;
+  for (uint64_t seed = 1; seed <= seeds; seed++) {
+    struct harness *h = calloc(1, sizeof *h);
+    struct safety *s = calloc(1, sizeof *s);
+    ck_assert(h != NULL && s != NULL);
+    h->net = calloc(NET_MAX, sizeof *h->net);
+    char file[64];
+    snprintf(file, sizeof file, "random schedule %d voters seed %llu", voters,
+             (unsigned long long)seed);
+    h->file = file;
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + (uint64_t)voters;
+    char line[128];
+    snprintf(line, sizeof line, "cluster voters=%s observers=6 seed=%llu fetch_max=%d",
+             voters == 5 ? "1,2,3,4,5" : "1,2,3", (unsigned long long)seed,
+             1 + (int)(seed % 8));
+    run_line(h, line);
+    int down = 0;
+    for (int step = 0; step < steps; step++) {
+      h->line = step;
+      random_step(h, &x, voters, &down, step);
+      check_safety(h, s);
+    }
+    /* Then the faults end: everyone is up, persists at once, and a fast
+     * network runs for a while; a leader must emerge and commit. */
+    for (int32_t id = 1; id <= NODES_MAX; id++) {
+      struct node *n = &h->nodes[id];
+      if (!n->exists) continue;
+      if (!n->up) {
+        snprintf(line, sizeof line, "restart node=%d", id);
+        run_line(h, line);
+      }
+      snprintf(line, sizeof line, "persist node=%d mode=auto", id);
+      run_line(h, line);
+    }
+    run_line(h, "heal");
+    run_line(h, "run ms=20000");
+    check_safety(h, s);
+    int leaders = 0;
+    int64_t hw = -1;
+    for (int32_t id = 1; id <= voters; id++) {
+      if (raft_role(h->nodes[id].r) != RAFT_LEADER) continue;
+      leaders++;
+      hw = raft_high_watermark(h->nodes[id].r);
+    }
+    if (getenv("RAFT_RANDOM_VERBOSE")) {
+      int32_t max_epoch = 0;
+      for (int32_t e = 0; e < EPOCHS_MAX; e++)
+        if (s->leader_of_epoch[e]) max_epoch = e;
+      fprintf(stderr, "%s: last epoch with a leader %d, high watermark %lld\n", file, max_epoch,
+              (long long)hw);
+    }
+    ck_assert_msg(leaders == 1, "%s: %d leaders after the faults ended", file, leaders);
+    for (int32_t id = 1; id <= voters; id++)
+      ck_assert_msg(raft_high_watermark(h->nodes[id].r) == hw, "%s: node %d lags", file, id);
+    harness_free(h);
+    free(h);
+    free(s);
+  }
+}
+END_TEST
+
 /* ---- the suite: one test per file ---- */
 
 enum { FILES_MAX = 64 };
@@ -913,12 +1095,23 @@ static void find_cases(void) {
   qsort(case_files, (size_t)case_count, sizeof case_files[0], by_name);
 }
 
+/* A broken invariant in the core names itself before the abort. */
+static void report_panic(const char *file, int line, const char *what) {
+  fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, what);
+  fflush(stderr);
+}
+
 static Suite *raft_suite(void) {
   Suite *s = suite_create("raft");
+  sl_panic_hook = report_panic;
   find_cases();
   TCase *found = tcase_create("files");
   tcase_add_test(found, raft_cases_found);
   suite_add_tcase(s, found);
+  TCase *random = tcase_create("random schedules");
+  tcase_set_timeout(random, 300);
+  tcase_add_loop_test(random, random_schedules_are_safe, 0, 2);
+  suite_add_tcase(s, random);
   for (int i = 0; i < case_count; i++) {
     /* One test case per file, named after it. */
     TCase *tc = tcase_create(case_files[i] + strlen("tests/raft/"));
