@@ -951,47 +951,64 @@ static int32_t pick(struct harness *h, uint64_t *x, bool up) {
 
 /* One random step: time, delivery, loss, partitions, crashes, proposals,
  * snapshots, slow disks, resignations. */
+/* One random step: time, delivery, loss, partitions, crashes and restarts,
+ * slow disks (manual persistence), proposals (mostly to the leader),
+ * snapshots, resignations. Weights per mille. */
 static void random_step(struct harness *h, uint64_t *x, int voters, int *down, int value) {
+  enum {
+    TICK_ONE = 250,
+    TICK_ALL = 80,
+    DELIVER = 280,
+    DROP = 20,
+    PROPOSE = 80,
+    PARTITION = 20,
+    HEAL = 30,
+    CRASH = 40,
+    RESTART = 50,
+    SNAPSHOT = 15,
+    DISK_MODE = 40,
+    DISK_ACK = 60
+  };
   char line[160];
   int32_t up = pick(h, x, true), dead = pick(h, x, false);
-  uint64_t dice = rnd(x, 1000);
+  int64_t dice = (int64_t)rnd(x, 1000);
   if (h->net_count > NET_MAX / 2) run_line(h, "stabilize");
-  if (dice < 300 && up)
+  if ((dice -= TICK_ONE) < 0 && up) {
     snprintf(line, sizeof line, "tick node=%d ms=%d", up, 1 + (int)rnd(x, 300));
-  else if (dice < 400)
+  } else if ((dice -= TICK_ALL) < 0) {
     snprintf(line, sizeof line, "tick ms=%d", 1 + (int)rnd(x, 300));
-  else if (dice < 700)
+  } else if ((dice -= DELIVER) < 0) {
     snprintf(line, sizeof line, "deliver count=%d", 1 + (int)rnd(x, 6));
-  else if (dice < 720)
+  } else if ((dice -= DROP) < 0) {
     snprintf(line, sizeof line, "drop from=%d", 1 + (int)rnd(x, (uint64_t)voters));
-  else if (dice < 800 && up) {
+  } else if ((dice -= PROPOSE) < 0 && up) {
     for (int32_t id = 1; id <= voters && rnd(x, 4) != 0; id++) /* mostly the leader */
       if (h->nodes[id].up && raft_role(h->nodes[id].r) == RAFT_LEADER) up = id;
     snprintf(line, sizeof line, "propose node=%d value=v%d", up, value);
-  } else if (dice < 820)
+  } else if ((dice -= PARTITION) < 0) {
     snprintf(line, sizeof line, "partition %d | %d,%d", 1 + (int)rnd(x, 3),
              1 + (int)rnd(x, (uint64_t)voters), 1 + (int)rnd(x, (uint64_t)voters));
-  else if (dice < 850)
+  } else if ((dice -= HEAL) < 0) {
     snprintf(line, sizeof line, "heal");
-  else if (dice < 865 && up && *down < (voters - 1) / 2) {
+  } else if ((dice -= CRASH) < 0 && up && *down < (voters - 1) / 2) {
     snprintf(line, sizeof line, "crash node=%d", up);
     ++*down;
-  } else if (dice < 900 && dead) {
+  } else if ((dice -= RESTART) < 0 && dead) {
     snprintf(line, sizeof line, "restart node=%d", dead);
     --*down;
-  } else if (dice < 915 && up) {
-    struct node *n = &h->nodes[up];
-    int64_t k = raft_snapshot_limit(n->r);
-    if (k <= raft_log_start_offset(n->r)) return;
+  } else if ((dice -= SNAPSHOT) < 0 && up) {
+    int64_t k = raft_snapshot_limit(h->nodes[up].r);
+    if (k <= raft_log_start_offset(h->nodes[up].r)) return;
     snprintf(line, sizeof line, "snapshot node=%d offset=%lld", up, (long long)k);
-  } else if (dice < 935 && up)
-    snprintf(line, sizeof line, "persist node=%d mode=%s", up, rnd(x, 2) ? "manual" : "auto");
-  else if (dice < 975 && up && h->nodes[up].pending)
+  } else if ((dice -= DISK_MODE) < 0 && up) {
+    snprintf(line, sizeof line, "persist node=%d mode=%s", up, rnd(x, 3) ? "manual" : "auto");
+  } else if ((dice -= DISK_ACK) < 0 && up && h->nodes[up].pending) {
     snprintf(line, sizeof line, "persist node=%d", up);
-  else if (dice < 985 && up)
+  } else if (dice < 10 && up) {
     snprintf(line, sizeof line, "resign node=%d", up);
-  else
+  } else {
     return;
+  }
   run_line(h, line);
 }
 
