@@ -821,8 +821,8 @@ static void harness_free(struct harness *h) {
   free(h->out.s);
 }
 
-/* Runs one file; returns the rewritten text (for RAFT_REWRITE) or fails at
- * the first command whose output differs. */
+/* Runs one file: fails at the first command whose output differs, or with
+ * RAFT_REWRITE writes the file back with the actual outputs. */
 static void run_file(const char *path, bool rewrite) {
   char *text = read_file(path);
   struct lines l = split_lines(text);
