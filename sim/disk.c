@@ -344,6 +344,10 @@ static void disk_fsync(struct env *env, env_file fd, env_fsync_fn done, void *ct
                    (d->fsync_slowdown ? d->fsync_slowdown : 1);
   op->event = sim_event_at(n->world, n->index, SIM_EV_FSYNC, n->world->now_ns + delay,
                            fsync_complete, op, 0, fsync_drop);
+  sim_observe(n->world, &(struct sim_observation){.what = SIM_OBSERVED_FSYNC_START,
+                                                  .node = n,
+                                                  .path = f->path,
+                                                  .until_ns = n->world->now_ns + delay});
 }
 
 /* At a power loss the fsyncs in flight fail (EIO) in the dying process, in

@@ -247,9 +247,14 @@ struct sim_world {
   /* log */
   bool verbose;
   FILE *log_file;
+  /* the observer (sim_world_set_observer) */
+  sim_observer_fn observer;
+  void *observer_ctx;
 };
 
 void sim_trace(struct sim_world *w, uint64_t value);
+/* Tells the observer, if there is one. */
+void sim_observe(struct sim_world *w, const struct sim_observation *o);
 struct sim_node *sim_node_of(struct env *env);
 /* clock.c */
 void sim_clock_init(struct sim_node *n);
