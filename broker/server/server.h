@@ -45,7 +45,7 @@ struct handler_table;
 struct conn {
   env_conn_id id;
   uint32_t listener;
-  const struct handler_table *table; /* what its listener answers */
+  const struct handler_table *table;       /* what its listener answers */
   bool closed;                             /* we closed it: run nothing more */
   bool pumping;                            /* in conn_pump: a finish returns to its loop */
   bool ready;                              /* on the node's ready list */
@@ -123,6 +123,10 @@ int topics_load(struct node *node);
 void topics_close_all(struct node *node);
 int64_t partition_high_watermark(const struct partition *p);
 bool partition_flushes_before_ack(const struct partition *p);
+/* Starts a flush of the partition that nobody waits for (recovered data,
+ * acks=0 produces in fsync-before-ack mode); its fetch waiters wake when
+ * it completes. */
+void partition_flush_unwaited(struct node *node, struct partition *p);
 
 /* conn.c: the owner of the listeners' connections (net/dispatch.h) */
 extern const struct net_owner_ops conn_owner_ops;

@@ -342,22 +342,33 @@ static void read_topic_id(struct node *node, struct topic *t) {
   write_partition_metadata(node, t, 0);
 }
 
-/* Recovered data may sit only in the page cache: in fsync-before-ack mode
- * it becomes visible once it is on disk. The partition is named, not
- * pointed to: it may be deleted before the fsync completes. */
-struct recovered_flush {
+/* A flush nobody waits for, whose completion wakes the partition's fetch
+ * waiters (in fsync-before-ack mode the high watermark follows the disk).
+ * The partition is named, not pointed to: it may be deleted before the
+ * fsync completes. */
+struct unwaited_flush {
   struct node *node;
   char topic[TOPIC_NAME_BYTES_MAX + 1];
   int32_t index;
 };
 
-static void recovered_flushed(void *ctx, int err) {
-  struct recovered_flush *f = ctx;
+static void unwaited_flushed(void *ctx, int err) {
+  struct unwaited_flush *f = ctx;
   struct node *node = f->node;
-  if (err != 0) env_log(node->env, ENV_LOG_ERROR, "flush after recovery failed: error %d", err);
+  if (err != 0)
+    env_log(node->env, ENV_LOG_ERROR, "%s-%d: flush failed: error %d", f->topic, f->index, err);
   struct partition *p = partition_find(node, kstr_of(f->topic), f->index);
   if (err == 0 && p) partition_wake_waiters(node, p);
   free(f);
+}
+
+void partition_flush_unwaited(struct node *node, struct partition *p) {
+  struct unwaited_flush *f = calloc(1, sizeof *f);
+  ASSERT(f != NULL);
+  f->node = node;
+  str_fmt(f->topic, sizeof f->topic, "%s", p->topic->name);
+  f->index = p->index;
+  plog_flush(p->log, unwaited_flushed, f);
 }
 
 static int load_topic(struct node *node, const char *name, int32_t max_index,
@@ -381,14 +392,8 @@ static int load_topic(struct node *node, const char *name, int32_t max_index,
     }
     struct partition *p = &t->partitions[i];
     if (partition_flushes_before_ack(p) &&
-        plog_recovery_point(p->log) < plog_end_offset(p->log)) {
-      struct recovered_flush *f = calloc(1, sizeof *f);
-      ASSERT(f != NULL);
-      f->node = node;
-      str_fmt(f->topic, sizeof f->topic, "%s", name);
-      f->index = i;
-      plog_flush(p->log, recovered_flushed, f);
-    }
+        plog_recovery_point(p->log) < plog_end_offset(p->log))
+      partition_flush_unwaited(node, p);
   }
   topics_insert(node, t);
   return 0;
