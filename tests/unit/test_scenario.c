@@ -339,11 +339,14 @@ START_TEST(swarm_scenarios_are_a_function_of_the_seed) {
 END_TEST
 
 START_TEST(shipped_scenarios_parse) {
-  static const char *const files[] = {
-      "scenarios/crash-restart.yaml",    "scenarios/disk-corruption.yaml",
-      "scenarios/disk-full.yaml",        "scenarios/slow-disk.yaml",
-      "scenarios/client-partition.yaml", "scenarios/crash-restart-fsync.yaml",
-      "scenarios/torn-writes.yaml"};
+  static const char *const files[] = {"scenarios/crash-restart.yaml",
+                                      "scenarios/disk-corruption.yaml",
+                                      "scenarios/disk-full.yaml",
+                                      "scenarios/slow-disk.yaml",
+                                      "scenarios/client-partition.yaml",
+                                      "scenarios/crash-restart-fsync.yaml",
+                                      "scenarios/torn-writes.yaml",
+                                      "scenarios/known-bugs/fsync-forget-then-power-loss.yaml"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     struct scenario s;
     char err[256] = "";
