@@ -161,6 +161,10 @@ static void disk_fault(struct runner *r, const struct fault *f, struct sim_node 
  * next fetch usually starts inside a batch. */
 static void seek(struct runner *r, const struct fault *f) {
   struct client *c = r->clients[f->target.id - 1];
+  if (sim_node_paused(c->node)) { /* a stopped process decides nothing */
+    runner_trace(r, "seek: client %d is paused", c->number);
+    return;
+  }
   int stream = (int)sim_rng_below(&r->fault_rng, (uint64_t)r->stream_count);
   int topic = r->sc->topic_count - 1;
   while (topic > 0 && r->stream_base[topic] > stream) topic--;
