@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -33,6 +34,21 @@ static const char *const action_names[FAULT_ACTION_COUNT] = {
     [FAULT_DISK_EIO] = "disk-eio",
     [FAULT_FSYNC_EIO] = "fsync-eio",
     [FAULT_DISK_LOSS] = "disk-loss",
+    [FAULT_SEEK] = "seek",
+};
+
+static const char *const event_names[FAULT_EVENT_COUNT] = {
+    [FAULT_EVENT_NONE] = "none",
+    [FAULT_EVENT_DURING_FSYNC] = "during-fsync",
+    [FAULT_EVENT_AFTER_WRITE] = "after-write",
+    [FAULT_EVENT_DURING_FILE_SEND] = "during-file-send",
+};
+
+static const char *const mode_names[FAULT_MODE_COUNT] = {
+    [FAULT_MODE_NONE] = "none",
+    [FAULT_MODE_TORN_ZEROS] = "torn-zeros",
+    [FAULT_MODE_TORN_GARBAGE] = "torn-garbage",
+    [FAULT_MODE_FORGET] = "forget",
 };
 
 bool fault_needs_broker(enum fault_action a) {
@@ -65,6 +81,19 @@ void fault_target_text(const struct fault_target *t, char *out, size_t cap) {
 
 const char *fault_action_name(enum fault_action action) {
   return action < FAULT_ACTION_COUNT ? action_names[action] : "?";
+}
+const char *fault_event_name(enum fault_event event) {
+  return event < FAULT_EVENT_COUNT ? event_names[event] : "?";
+}
+const char *fault_mode_name(enum fault_mode mode) {
+  return mode < FAULT_MODE_COUNT ? mode_names[mode] : "?";
+}
+
+/* The index of text in names[1..count) (0 is "none", never written); -1. */
+static int name_index(const char *const *names, int count, const char *text) {
+  for (int i = 1; i < count; i++)
+    if (!strcmp(text, names[i])) return i;
+  return -1;
 }
 
 /* ---- reading ---- */
@@ -151,9 +180,76 @@ static bool f_for(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
   return yaml_duration(p, k, v, &p->fault->for_ms);
 }
 
-static const struct yaml_field fault_fields[] = {{"at", f_at},         {"action", f_action},
-                                                 {"target", f_target}, {"peer", f_peer},
-                                                 {"amount", f_amount}, {"for", f_for}};
+/* when: during-fsync, or when: {event: during-fsync, node: 1, nth: 3, within: 2s}. */
+static bool w_event(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                    struct fy_node *v) {
+  (void)s;
+  char text[32];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  int e = name_index(event_names, FAULT_EVENT_COUNT, text);
+  if (e < 0)
+    return yaml_fail(p, yaml_line(v),
+                     "when: unknown event \"%s\" (during-fsync, after-write, "
+                     "during-file-send)",
+                     text);
+  p->fault->when.event = (enum fault_event)e;
+  return true;
+}
+static bool w_node(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                   struct fy_node *v) {
+  (void)s;
+  int64_t n;
+  if (!yaml_integer(p, k, v, 1, 64, &n)) return false;
+  p->fault->when.node = (int32_t)n;
+  return true;
+}
+static bool w_nth(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                  struct fy_node *v) {
+  (void)s;
+  int64_t n;
+  if (!yaml_integer(p, k, v, 1, 1000000, &n)) return false;
+  p->fault->when.nth = (int32_t)n;
+  return true;
+}
+static bool w_within(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
+  (void)s;
+  if (!yaml_duration(p, k, v, &p->fault->when.within_ms)) return false;
+  if (p->fault->when.within_ms <= 0)
+    return yaml_fail(p, yaml_line(v), "within: must be positive");
+  return true;
+}
+
+static const struct yaml_field when_fields[] = {
+    {"event", w_event}, {"node", w_node}, {"nth", w_nth}, {"within", w_within}};
+
+static bool f_when(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                   struct fy_node *v) {
+  if (v && fy_node_is_scalar(v)) return w_event(p, s, k, v);
+  if (!yaml_fields(p, s, v, k, when_fields, ARRAY_LEN(when_fields), "when")) return false;
+  if (p->fault->when.event == FAULT_EVENT_NONE)
+    return yaml_fail(p, yaml_line(k),
+                     "when: needs event: (during-fsync, after-write, "
+                     "during-file-send)");
+  return true;
+}
+
+static bool f_mode(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                   struct fy_node *v) {
+  (void)s;
+  char text[32];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  int m = name_index(mode_names, FAULT_MODE_COUNT, text);
+  if (m < 0)
+    return yaml_fail(p, yaml_line(v),
+                     "mode: unknown mode \"%s\" (torn-zeros, torn-garbage, forget)", text);
+  p->fault->mode = (enum fault_mode)m;
+  return true;
+}
+
+static const struct yaml_field fault_fields[] = {
+    {"at", f_at},         {"action", f_action}, {"target", f_target}, {"peer", f_peer},
+    {"amount", f_amount}, {"for", f_for},       {"when", f_when},     {"mode", f_mode}};
 
 /* What each action needs besides a time: a target, an amount in a range,
  * a duration (`for`). */
@@ -183,6 +279,14 @@ static bool fault_check(struct yaml_parser *p, const struct fault *f) {
     return yaml_fail(p, f->line, "%s: amount in ppm, within +-500000", name);
   if (a == FAULT_CLOCK_JUMP && f->amount == 0)
     return yaml_fail(p, f->line, "%s: amount: how far, e.g. -30s or 1h in ms", name);
+  if (a == FAULT_SEEK && f->target.kind != TARGET_CLIENT)
+    return yaml_fail(p, f->line, "%s: the target must be a consumer (client N)", name);
+  if (a == FAULT_SEEK && f->amount < 1)
+    return yaml_fail(p, f->line, "%s: amount: how many records back at most, at least 1", name);
+  bool torn = f->mode == FAULT_MODE_TORN_ZEROS || f->mode == FAULT_MODE_TORN_GARBAGE;
+  if ((torn && a != FAULT_KILL) || (f->mode == FAULT_MODE_FORGET && a != FAULT_FSYNC_EIO))
+    return yaml_fail(p, f->line, "%s: takes no mode %s (torn-*: kill; forget: fsync-eio)", name,
+                     mode_names[f->mode]);
   return true;
 }
 
@@ -197,7 +301,10 @@ bool faults_parse(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
     if (s->fault_count == SCENARIO_FAULTS_MAX)
       return yaml_fail(p, yaml_line(k), "faults: more than %d", SCENARIO_FAULTS_MAX);
     struct fault *f = p->fault = &s->faults[s->fault_count++];
-    *f = (struct fault){.at_ms = -1, .action = FAULT_ACTION_COUNT, .amount = 1};
+    *f = (struct fault){.at_ms = -1,
+                        .action = FAULT_ACTION_COUNT,
+                        .amount = 1,
+                        .when = {.nth = 1, .within_ms = FAULT_WITHIN_DEFAULT_MS}};
     struct fy_node *first =
         fy_node_is_mapping(item) ? fy_node_pair_key(fy_node_mapping_get_by_index(item, 0)) : k;
     f->line = yaml_line(first);
@@ -238,12 +345,36 @@ static bool same_target(const struct fault_target *a, const struct fault_target 
          !strcmp(a->topic, b->topic);
 }
 
+/* "0", or a bound with its unit: "500us", "3ms". */
+bool faults_jitter_parse(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                         struct fy_node *v) {
+  char text[64];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  char *end;
+  long long n = strtoll(text, &end, 10);
+  int64_t unit = !strcmp(end, "us") ? 1 : !strcmp(end, "ms") ? 1000 : 0;
+  if (end != text && !*end && n == 0) unit = 1; /* a bare 0: off */
+  if (end == text || unit == 0 || n < 0 || n * unit > FAULT_JITTER_MAX_US)
+    return yaml_fail(p, yaml_line(v),
+                     "jitter: expected 0 or a bound like 500us or 3ms (at most %dms), "
+                     "got \"%s\"",
+                     FAULT_JITTER_MAX_US / 1000, text);
+  s->fault_jitter_us = n * unit;
+  return true;
+}
+
 /* After the whole file is read: targets that exist, a peer that is not the
  * target, and no fault after the end of the run. */
 bool faults_validate(struct yaml_parser *p, const struct scenario *s) {
   for (int i = 0; i < s->fault_count; i++) {
     const struct fault *f = &s->faults[i];
     if (!target_exists(p, s, f, &f->target) || !target_exists(p, s, f, &f->peer)) return false;
+    if (f->when.node > s->nodes)
+      return yaml_fail(p, f->line, "when: node %d does not exist (nodes: %d)", f->when.node,
+                       s->nodes);
+    if (f->action == FAULT_SEEK && f->target.id <= s->producers)
+      return yaml_fail(p, f->line, "seek: client %d is a producer, not a consumer",
+                       f->target.id);
     if (f->peer.kind != TARGET_NONE && same_target(&f->peer, &f->target))
       return yaml_fail(p, f->line, "%s: the peer is the target", action_names[f->action]);
     if (f->at_ms > s->duration_ms)
@@ -268,4 +399,25 @@ void fault_write(struct yaml_out *o, const struct fault *f) {
   }
   if (f->amount != 1) yaml_put(o, "    amount: %lld\n", (long long)f->amount);
   if (f->for_ms > 0) yaml_put(o, "    for: %lldms\n", (long long)f->for_ms);
+  if (f->mode != FAULT_MODE_NONE) yaml_put(o, "    mode: %s\n", mode_names[f->mode]);
+  const struct fault_when *w = &f->when;
+  if (w->event == FAULT_EVENT_NONE) return;
+  if (w->node == 0 && w->nth == 1 && w->within_ms == FAULT_WITHIN_DEFAULT_MS) {
+    yaml_put(o, "    when: %s\n", event_names[w->event]);
+    return;
+  }
+  yaml_put(o, "    when: {event: %s", event_names[w->event]);
+  if (w->node) yaml_put(o, ", node: %d", w->node);
+  if (w->nth != 1) yaml_put(o, ", nth: %d", w->nth);
+  if (w->within_ms != FAULT_WITHIN_DEFAULT_MS)
+    yaml_put(o, ", within: %lldms", (long long)w->within_ms);
+  yaml_put(o, "}\n");
+}
+
+void faults_jitter_write(struct yaml_out *o, const struct scenario *s) {
+  if (s->fault_jitter_us == FAULT_JITTER_DEFAULT_US) return;
+  if (s->fault_jitter_us == 0)
+    yaml_put(o, "jitter: 0\n");
+  else
+    yaml_put(o, "jitter: %lldus\n", (long long)s->fault_jitter_us);
 }

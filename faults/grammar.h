@@ -9,7 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { FAULT_TOPIC_BYTES = 128 };
+enum {
+  FAULT_TOPIC_BYTES = 128,
+  /* Every scripted fault time gets a seeded delay in [0, jitter) so faults
+   * do not land on the clients' 10 ms beat (scenario key jitter:). */
+  FAULT_JITTER_DEFAULT_US = 3000,
+  FAULT_JITTER_MAX_US = 100000,
+  /* An event-triggered fault whose event does not come fires this long
+   * after its time. */
+  FAULT_WITHIN_DEFAULT_MS = 5000,
+};
 
 enum fault_action {
   FAULT_KILL,     /* power loss: unsynced data is lost */
@@ -34,7 +43,35 @@ enum fault_action {
   FAULT_DISK_EIO,          /* the next `amount` writes fail */
   FAULT_FSYNC_EIO,         /* the next `amount` fsyncs fail */
   FAULT_DISK_LOSS,         /* power loss and an empty disk (a replaced machine) */
+  FAULT_SEEK,              /* a consumer seeks back 1..amount records on one partition */
   FAULT_ACTION_COUNT,
+};
+
+/* What an event-triggered fault (when:) waits for, on one broker. */
+enum fault_event {
+  FAULT_EVENT_NONE,             /* it fires at its time */
+  FAULT_EVENT_DURING_FSYNC,     /* an fsync is issued: the fault fires at a seeded
+                                   instant before it completes */
+  FAULT_EVENT_AFTER_WRITE,      /* a write to a segment file (.log): right after it */
+  FAULT_EVENT_DURING_FILE_SEND, /* a frame with file parts (a Fetch response's
+                                   records) is sent: before it arrives */
+  FAULT_EVENT_COUNT,
+};
+
+struct fault_when {
+  enum fault_event event;
+  int32_t node;      /* the broker watched; 0: the target (node 1 if it is a client) */
+  int32_t nth;       /* the nth such event from the fault's time on (1: the first) */
+  int64_t within_ms; /* none in this long: the fault fires then anyway */
+};
+
+/* A variant of an action (mode:). */
+enum fault_mode {
+  FAULT_MODE_NONE,
+  FAULT_MODE_TORN_ZEROS,   /* kill: one kept unsynced sector per file reads as zeros */
+  FAULT_MODE_TORN_GARBAGE, /* kill: ... as seeded garbage */
+  FAULT_MODE_FORGET,       /* fsync-eio: the failed fsync forgets its dirty pages */
+  FAULT_MODE_COUNT,
 };
 
 /* Targets resolve when the fault fires. */
@@ -61,10 +98,14 @@ struct fault {
   struct fault_target peer;
   int64_t amount; /* ms, factor, count or ppm, per action */
   int64_t for_ms; /* clog, latency-spike */
+  struct fault_when when;
+  enum fault_mode mode;
   int line;
 };
 
 const char *fault_action_name(enum fault_action action);
+const char *fault_event_name(enum fault_event event);
+const char *fault_mode_name(enum fault_mode mode);
 /* "node 2", "client 1", "leader(t,0)", "controller", "random", "everyone". */
 void fault_target_text(const struct fault_target *t, char *out, size_t cap);
 /* Whether an action acts on a broker process (kill, restart, disk...), so
@@ -80,9 +121,15 @@ struct yaml_parser;
  * fault's keys, what its action needs, and time order. */
 bool faults_parse(struct yaml_parser *p, struct scenario *s, struct fy_node *key,
                   struct fy_node *value);
+/* The top-level jitter: key: 0 (faults fire exactly at their times), or a
+ * bound like 500us or 3ms (at most 100ms). */
+bool faults_jitter_parse(struct yaml_parser *p, struct scenario *s, struct fy_node *key,
+                         struct fy_node *value);
 /* Once the whole scenario is read: every target exists, a peer is not the
  * target, no fault comes after the end of the run. */
 bool faults_validate(struct yaml_parser *p, const struct scenario *s);
+/* The jitter: line, if it is not the default. */
+void faults_jitter_write(struct yaml_out *o, const struct scenario *s);
 /* One fault as an item of the faults: list. */
 void fault_write(struct yaml_out *o, const struct fault *f);
 

@@ -26,6 +26,7 @@ enum swarm_kind {
   SW_CORRUPT,
   SW_CORRUPT_READ,
   SW_DISK_LOSS,
+  SW_SEEK,
   SW_KINDS,
 };
 
@@ -34,7 +35,8 @@ enum { SWARM_FAULTS_MAX = 10 };
 struct drawer {
   struct sim_rng rng;
   struct scenario *s;
-  bool may_lose; /* a fault here can lose acknowledged writes in this mode */
+  bool may_lose;  /* a fault here can lose acknowledged writes in this mode */
+  bool retention; /* retention may delete old segments during the run */
 };
 
 /* Uniform in [lo, hi]. */
@@ -58,15 +60,30 @@ static struct fault *add(struct drawer *d, int64_t at_ms, enum fault_action acti
   ASSERT(s->fault_count < SCENARIO_FAULTS_MAX);
   struct fault *f = &s->faults[s->fault_count++];
   if (at_ms > s->duration_ms) at_ms = s->duration_ms;
-  *f = (struct fault){.at_ms = at_ms, .action = action, .target = target, .amount = 1};
+  *f = (struct fault){.at_ms = at_ms,
+                      .action = action,
+                      .target = target,
+                      .amount = 1,
+                      .when = {.nth = 1, .within_ms = FAULT_WITHIN_DEFAULT_MS}};
   return f;
 }
 
+/* Half the time, f waits for an event on the broker (when:): an fsync in
+ * flight, the nth append, a Fetch response on the wire. */
+static void maybe_triggered(struct drawer *d, struct fault *f) {
+  if (draw(d, 0, 1)) return;
+  f->when.event = (enum fault_event)draw(d, FAULT_EVENT_DURING_FSYNC, FAULT_EVENT_COUNT - 1);
+  f->when.nth = (int32_t)(draw(d, 0, 2) ? 1 : draw(d, 2, 20));
+  f->when.within_ms = FAULT_WITHIN_DEFAULT_MS;
+}
+
 /* A fault and, for pairs, the one that ends it [lo, hi] ms later. */
-static void pair(struct drawer *d, int64_t at, enum fault_action a, enum fault_action end,
-                 struct fault_target t, int64_t lo, int64_t hi) {
-  add(d, at, a, t);
+static struct fault *pair(struct drawer *d, int64_t at, enum fault_action a,
+                          enum fault_action end, struct fault_target t, int64_t lo,
+                          int64_t hi) {
+  struct fault *f = add(d, at, a, t);
   add(d, at + draw(d, lo, hi), end, end == FAULT_HEAL ? (struct fault_target){0} : t);
+  return f;
 }
 
 static void network_fault(struct drawer *d, enum swarm_kind k, int64_t at) {
@@ -99,6 +116,7 @@ static void network_fault(struct drawer *d, enum swarm_kind k, int64_t at) {
 }
 
 static void disk_fault(struct drawer *d, enum swarm_kind k, int64_t at) {
+  struct fault *f;
   switch (k) {
   case SW_DISK_FULL:
     pair(d, at, FAULT_DISK_FULL, FAULT_DISK_FREE, broker(), 500, 10000);
@@ -108,14 +126,22 @@ static void disk_fault(struct drawer *d, enum swarm_kind k, int64_t at) {
     add(d, at + draw(d, 1000, 10000), FAULT_DISK_SLOW, broker())->amount = 1;
     break;
   case SW_FSYNC_EIO:
-    add(d, at, FAULT_FSYNC_EIO, broker())->amount = draw(d, 1, 3);
+    f = add(d, at, FAULT_FSYNC_EIO, broker());
+    f->amount = draw(d, 1, 3);
+    /* Linux marks the pages clean after the error ("fsyncgate"): a later
+     * fsync succeeds without them. Nothing acknowledged may depend on it. */
+    if (draw(d, 0, 1)) f->mode = FAULT_MODE_FORGET;
+    maybe_triggered(d, f);
     break;
   case SW_DISK_EIO:
-    add(d, at, FAULT_DISK_EIO, broker())->amount = draw(d, 1, 3);
+    f = add(d, at, FAULT_DISK_EIO, broker());
+    f->amount = draw(d, 1, 3);
+    maybe_triggered(d, f);
     break;
   case SW_CORRUPT:
   case SW_CORRUPT_READ:
-    add(d, at, k == SW_CORRUPT ? FAULT_DISK_CORRUPT : FAULT_DISK_CORRUPT_READ, broker());
+    f = add(d, at, k == SW_CORRUPT ? FAULT_DISK_CORRUPT : FAULT_DISK_CORRUPT_READ, broker());
+    if (k == SW_CORRUPT_READ) maybe_triggered(d, f);
     d->may_lose = true; /* one copy: a corrupt batch is truncated away */
     break;
   default:
@@ -128,15 +154,30 @@ static void disk_fault(struct drawer *d, enum swarm_kind k, int64_t at) {
 static void one_fault(struct drawer *d, enum swarm_kind k, int64_t at, bool page_cache) {
   struct fault *f;
   switch (k) {
-  case SW_KILL:
-    pair(d, at, FAULT_KILL, FAULT_RESTART, broker(), 200, 5000);
+  case SW_KILL: {
+    f = pair(d, at, FAULT_KILL, FAULT_RESTART, broker(), 200, 5000);
+    /* A torn sector (zeros or garbage) in what the power loss keeps of each
+     * unsynced tail: recovery must find it by its checks. */
+    int64_t torn = draw(d, 0, 3);
+    f->mode = torn == 2 ? FAULT_MODE_TORN_ZEROS : torn == 3 ? FAULT_MODE_TORN_GARBAGE : 0;
+    maybe_triggered(d, f);
     d->may_lose |= page_cache;
     break;
+  }
   case SW_SHUTDOWN:
     pair(d, at, FAULT_SHUTDOWN, FAULT_RESTART, broker(), 200, 5000);
     break;
   case SW_PAUSE:
-    pair(d, at, FAULT_PAUSE, FAULT_RESUME, draw(d, 0, 1) ? broker() : client(d), 100, 8000);
+    f = pair(d, at, FAULT_PAUSE, FAULT_RESUME, draw(d, 0, 1) ? broker() : client(d), 100, 8000);
+    if (f->target.kind == TARGET_NODE) maybe_triggered(d, f);
+    break;
+  case SW_SEEK: /* back into the middle of a batch, usually */
+    if (d->s->consumers == 0) break;
+    f = add(
+        d, at, FAULT_SEEK,
+        (struct fault_target){.kind = TARGET_CLIENT,
+                              .id = d->s->producers + (int32_t)draw(d, 1, d->s->consumers)});
+    f->amount = draw(d, 1, 200);
     break;
   case SW_CLOCK_JUMP:
     f = add(d, at, FAULT_CLOCK_JUMP, broker());
@@ -187,6 +228,37 @@ static void workload(struct drawer *d, uint64_t seed) {
   s->value_bytes = (int32_t)draw(d, 16, 1000);
 }
 
+static void config(struct scenario *s, const char *key, int64_t value) {
+  ASSERT(s->config_count < SCENARIO_CONFIG_MAX);
+  struct scenario_kv *kv = &s->config[s->config_count++];
+  snprintf(kv->key, sizeof kv->key, "%s", key);
+  snprintf(kv->value, sizeof kv->value, "%lld", (long long)value);
+}
+
+/* What no shipped scenario sets: small segments, so logs roll (and a kill
+ * can land on a roll), and retention that deletes segments during the run.
+ * Retention marks every topic retention_deletes: the final read may find
+ * the oldest values gone by design. */
+static void log_config(struct drawer *d) {
+  struct scenario *s = d->s;
+  d->retention = draw(d, 0, 3) == 0;
+  if (!d->retention && draw(d, 0, 2) != 0) return;
+  /* Every batch fits (up to 50 records of value_bytes and their framing):
+   * a batch larger than a segment is refused, which is not what this is
+   * for. */
+  int64_t batch_max = 50 * ((int64_t)s->value_bytes + 40) + 128;
+  int64_t lo = batch_max > 1024 ? batch_max : 1024, hi = 64 * 1024;
+  int64_t segment = draw(d, lo < hi ? lo : hi, hi);
+  config(s, "log.segment.bytes", segment);
+  if (!d->retention) return;
+  if (draw(d, 0, 1))
+    config(s, "log.retention.bytes", segment * draw(d, 2, 8));
+  else
+    config(s, "log.retention.ms", draw(d, 2000, 20000));
+  config(s, "log.retention.check.interval.ms", draw(d, 200, 3000));
+  for (int t = 0; t < s->topic_count; t++) s->topics[t].retention_deletes = true;
+}
+
 static void expectations(struct drawer *d) {
   struct scenario *s = d->s;
   s->max_unavailability_ms = -1;
@@ -194,6 +266,10 @@ static void expectations(struct drawer *d) {
    * lost is written again. */
   strcpy(s->allowed[s->allowed_count++], "duplicate");
   if (s->acks != -1) strcpy(s->allowed[s->allowed_count++], "unseen");
+  /* Until the checkers honour retention_deletes (values acknowledged below
+   * the log start offset the final read found are gone by design), loss
+   * is allowed wherever retention is drawn. */
+  if (d->retention && !d->may_lose) strcpy(s->allowed[s->allowed_count++], "lost-write");
   if (d->may_lose) {
     static const char *const loss[] = {"lost-write", "inconsistent-offsets",
                                        "nonmonotonic-send", "poll-skip"};
@@ -211,11 +287,13 @@ void swarm_scenario(uint64_t seed, struct scenario *out) {
   struct drawer d = {.rng = sim_rng_fork(&root, "swarm"), .s = out};
   workload(&d, seed);
   bool page_cache = draw(&d, 0, 1);
-  if (!page_cache) {
-    out->config_count = 1;
-    strcpy(out->config[0].key, "log.flush.interval.messages");
-    strcpy(out->config[0].value, "1");
-  }
+  if (!page_cache) config(out, "log.flush.interval.messages", 1);
+  log_config(&d);
+  /* Mostly the default bound; sometimes exact times, sometimes wider. */
+  int64_t jitter = draw(&d, 0, 9);
+  out->fault_jitter_us = jitter < 8    ? FAULT_JITTER_DEFAULT_US
+                         : jitter == 8 ? 0
+                                       : draw(&d, 100, 10000);
   bool enabled[SW_KINDS];
   int enabled_count = 0;
   for (int k = 0; k < SW_KINDS; k++) enabled_count += enabled[k] = draw(&d, 0, 1);

@@ -144,6 +144,8 @@ static void disk_fault(struct runner *r, const struct fault *f, struct sim_node 
     sim_disk_fail_writes(n, (int)f->amount);
     break;
   case FAULT_FSYNC_EIO:
+    /* forget: until the liveness phase clears the disk's faults. */
+    if (f->mode == FAULT_MODE_FORGET) sim_disk_set_fsync_error_forgets(n, true);
     sim_disk_fail_fsyncs(n, (int)f->amount);
     break;
   case FAULT_DISK_LOSS:
@@ -155,25 +157,64 @@ static void disk_fault(struct runner *r, const struct fault *f, struct sim_node 
   }
 }
 
-void fault_apply(struct runner *r, const struct fault *f) {
-  struct sim_node *n = resolve(r, &f->target);
-  struct sim_node *peer = resolve(r, &f->peer);
+/* A consumer seeks back 1..amount records on one partition (drawn), so its
+ * next fetch usually starts inside a batch. */
+static void seek(struct runner *r, const struct fault *f) {
+  struct client *c = r->clients[f->target.id - 1];
+  if (sim_node_paused(c->node)) { /* a stopped process decides nothing */
+    runner_trace(r, "seek: client %d is paused", c->number);
+    return;
+  }
+  int stream = (int)sim_rng_below(&r->fault_rng, (uint64_t)r->stream_count);
+  int topic = r->sc->topic_count - 1;
+  while (topic > 0 && r->stream_base[topic] > stream) topic--;
+  int32_t partition = stream - r->stream_base[topic];
+  int64_t at = c->consuming
+                   ? kconsumer_position(&c->consumer, r->sc->topics[topic].name, partition)
+                   : -1;
+  if (at <= 0) {
+    runner_trace(r, "seek: client %d has read nothing of %s yet", c->number, r->labels[stream]);
+    return;
+  }
+  int64_t most = f->amount < at ? f->amount : at;
+  int64_t to = at - 1 - (int64_t)sim_rng_below(&r->fault_rng, (uint64_t)most);
+  runner_trace(r, "seek: client %d %s from %lld to %lld", c->number, r->labels[stream],
+               (long long)at, (long long)to);
+  client_seek(c, topic, partition, to);
+}
+
+static enum sim_torn torn_of(enum fault_mode mode) {
+  return mode == FAULT_MODE_TORN_ZEROS     ? SIM_TORN_ZEROS
+         : mode == FAULT_MODE_TORN_GARBAGE ? SIM_TORN_GARBAGE
+                                           : SIM_TORN_CLEAN;
+}
+
+/* Applies f to its resolved target and peer. */
+static void apply_to(struct runner *r, const struct fault *f, struct sim_node *n,
+                     struct sim_node *peer) {
   int b = n ? broker_index(r, n) : -1;
   ASSERT(!fault_needs_broker(f->action) || b >= 0); /* the parser checked */
   char what[136] = "";                              /* two host names (< 64 bytes each) */
   if (n) snprintf(what, sizeof what, "%s", sim_node_host(n));
   if (peer)
     snprintf(what + strlen(what), sizeof what - strlen(what), " peer %s", sim_node_host(peer));
-  runner_trace(r, "fault %s %s amount %lld", fault_action_name(f->action), what,
-               (long long)f->amount);
+  const char *mode = f->mode != FAULT_MODE_NONE ? fault_mode_name(f->mode) : "";
+  runner_trace(r, "fault %s %s amount %lld%s%s", fault_action_name(f->action), what,
+               (long long)f->amount, *mode ? " mode " : "", mode);
   if (r->applied_count < (int)ARRAY_LEN(r->applied)) {
     struct report_fault *a = &r->applied[r->applied_count++];
     a->time_ns = sim_now_ns(r->w);
-    snprintf(a->text, sizeof a->text, "%s %s", fault_action_name(f->action), what);
+    snprintf(a->text, sizeof a->text, "%s %s%s%s", fault_action_name(f->action), what,
+             *mode ? " " : "", mode);
   }
   switch (f->action) {
   case FAULT_KILL:
+    sim_disk_set_torn(n, torn_of(f->mode)); /* this power loss only */
     broker_kill(r, b);
+    sim_disk_set_torn(n, SIM_TORN_CLEAN);
+    break;
+  case FAULT_SEEK:
+    seek(r, f);
     break;
   case FAULT_SHUTDOWN:
     broker_shutdown(r, b);
@@ -209,5 +250,100 @@ void fault_apply(struct runner *r, const struct fault *f) {
   default:
     disk_fault(r, f, n, b);
     break;
+  }
+}
+
+void fault_apply(struct runner *r, const struct fault *f) {
+  struct sim_node *n = resolve(r, &f->target);
+  apply_to(r, f, n, resolve(r, &f->peer));
+}
+
+/* ---- the timeline ---- */
+
+/* An armed event-triggered fault, as the world's observer. */
+struct watch {
+  const struct fault *f;
+  struct sim_world *w;
+  struct sim_node *node; /* watched */
+  struct sim_rng *rng;   /* the timeline's own: when in the window it fires */
+  int32_t left;          /* matching events still to come */
+  bool hit;
+  uint64_t fire_ns;
+  enum sim_observed seen;
+  char path[96]; /* the file written or fsynced, for the trace */
+};
+
+static bool segment_file(const char *path) {
+  size_t len = path ? strlen(path) : 0;
+  return len > 4 && !strcmp(path + len - 4, ".log");
+}
+
+static void observe(void *ctx, const struct sim_observation *o) {
+  struct watch *x = ctx;
+  if (x->hit || o->node != x->node) return;
+  enum fault_event e = x->f->when.event;
+  bool match = (e == FAULT_EVENT_DURING_FSYNC && o->what == SIM_OBSERVED_FSYNC_START) ||
+               (e == FAULT_EVENT_AFTER_WRITE && o->what == SIM_OBSERVED_WRITE &&
+                segment_file(o->path)) ||
+               (e == FAULT_EVENT_DURING_FILE_SEND && o->what == SIM_OBSERVED_FILE_SEND);
+  if (!match || --x->left > 0) return;
+  /* In flight from now until o->until_ns: fire at a seeded instant before
+   * it ends (after-write: right after the event that wrote). */
+  uint64_t now = sim_now_ns(x->w);
+  x->hit = true;
+  x->seen = o->what;
+  x->fire_ns = now + (o->until_ns > now ? sim_rng_below(x->rng, o->until_ns - now) : 0);
+  snprintf(x->path, sizeof x->path, "%s", o->path ? o->path : "");
+}
+
+/* Runs the world until f's event (the nth from now on, on the node it
+ * watches) and then to the instant it fires at, or until `within` has
+ * passed (never past end_ns); then f is due. */
+static void wait_for(struct runner *r, const struct fault *f, struct sim_node *target,
+                     uint64_t end_ns, struct sim_rng *rng) {
+  const struct fault_when *when = &f->when;
+  struct sim_node *node = when->node ? r->brokers[when->node - 1].node
+                          : target && broker_index(r, target) >= 0 ? target
+                                                                   : r->brokers[0].node;
+  struct watch x = {.f = f, .w = r->w, .node = node, .rng = rng, .left = when->nth};
+  uint64_t deadline = sim_now_ns(r->w) + (uint64_t)when->within_ms * NS_PER_MS;
+  if (deadline > end_ns) deadline = end_ns;
+  runner_trace(r, "fault %s armed: waits for %s #%d on %s", fault_action_name(f->action),
+               fault_event_name(when->event), when->nth, sim_node_host(node));
+  sim_world_set_observer(r->w, observe, &x);
+  while (!x.hit && sim_step_until(r->w, deadline)) {
+  }
+  sim_world_set_observer(r->w, NULL, NULL);
+  if (!x.hit) {
+    sim_run_until(r->w, deadline);
+    runner_trace(r, "fault %s: no %s on %s in time: fires anyway", fault_action_name(f->action),
+                 fault_event_name(when->event), sim_node_host(node));
+    return;
+  }
+  runner_trace(r, "fault %s triggered: %s %s on %s, fires %llu ns later",
+               fault_action_name(f->action), fault_event_name(when->event), x.path,
+               sim_node_host(node), (unsigned long long)(x.fire_ns - sim_now_ns(r->w)));
+  sim_run_until(r->w, x.fire_ns);
+}
+
+void timeline_run(struct runner *r, uint64_t t0_ns) {
+  const struct scenario *sc = r->sc;
+  /* Streams of their own: jitter and triggers move no one else's numbers. */
+  struct sim_rng jitter = sim_rng_fork(sim_world_rng(r->w), "fault.jitter");
+  struct sim_rng trigger = sim_rng_fork(sim_world_rng(r->w), "fault.trigger");
+  uint64_t end_ns = t0_ns + (uint64_t)sc->duration_ms * NS_PER_MS;
+  uint64_t bound_ns = (uint64_t)sc->fault_jitter_us * 1000;
+  for (int i = 0; i < sc->fault_count; i++) {
+    const struct fault *f = &sc->faults[i];
+    uint64_t at = t0_ns + (uint64_t)f->at_ms * NS_PER_MS + sim_rng_below(&jitter, bound_ns);
+    sim_run_until(r->w, at < end_ns ? at : end_ns); /* never back: order is kept */
+    if (f->when.event == FAULT_EVENT_NONE) {
+      fault_apply(r, f);
+      continue;
+    }
+    /* Resolved once, when armed: the node it watches is the node it hits. */
+    struct sim_node *n = resolve(r, &f->target), *peer = resolve(r, &f->peer);
+    wait_for(r, f, n, end_ns, &trigger);
+    apply_to(r, f, n, peer);
   }
 }

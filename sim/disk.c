@@ -43,8 +43,30 @@ static void unshare(struct sim_file *f) {
   f->durable_shared = false;
 }
 
+/* Bytes [lo, hi) are dirty again (written, or cut off): no longer
+ * forgotten. A write strictly inside a range keeps only the part below it
+ * forgotten (more optimistic than Linux, never less). */
+static void unforget(struct sim_file *f, uint64_t lo, uint64_t hi) {
+  for (uint32_t i = 0; i < f->forgot_count;) {
+    struct sim_range *r = &f->forgot[i];
+    if (hi <= r->lo || lo >= r->hi) {
+      i++;
+      continue;
+    }
+    if (lo > r->lo)
+      r->hi = lo; /* the part below the write stays forgotten */
+    else
+      r->lo = hi < r->hi ? hi : r->hi;
+    if (r->lo >= r->hi)
+      *r = f->forgot[--f->forgot_count];
+    else
+      i++;
+  }
+}
+
 static void cache_resize_from(struct sim_disk *d, struct sim_file *f, size_t len,
                               size_t zero_to) {
+  if (len < f->cache.len) unforget(f, len, f->cache.len);
   d->used_bytes = d->used_bytes - f->cache.len + len;
   if (len > f->cache.len) {
     size_t old = f->cache.len;
@@ -224,9 +246,15 @@ static int64_t disk_pwrite(struct env *env, env_file fd, const void *buf, size_t
   if (over_capacity(d, f, end)) return ENV_ENOSPC;
   if (off < f->durable_len) unshare(f);
   if (end > f->cache.len) cache_resize_from(d, f, (size_t)end, (size_t)off); /* a hole: zeros */
+  if (f->forgot_count) unforget(f, off, end);
   memcpy(f->cache.data + off, buf, len);
   d->stats.writes++;
   d->stats.bytes_written += len;
+  struct sim_node *n = sim_node_of(env);
+  sim_observe(n->world, &(struct sim_observation){.what = SIM_OBSERVED_WRITE,
+                                                  .node = n,
+                                                  .path = f->path,
+                                                  .until_ns = n->world->now_ns});
   return (int64_t)len;
 }
 
@@ -270,40 +298,25 @@ static void fsync_drop(void *ctx) {
   free(op);
 }
 
-/* The file's content now, as the platter will hold it: the cache, except
- * the bytes an earlier failed fsync forgot (what the platter had there, or
- * zeros where it had nothing). */
+/* The file's content now is what the platter will hold (the bytes an
+ * earlier failed fsync forgot aside: they stay zeros there, file_power_loss). */
 static void make_durable(struct sim_disk *d, struct sim_file *f) {
   size_t old = f->durable_len;
-  if (f->forgot_lo == f->forgot_hi) { /* the durable bytes are the cache's */
-    buf_free(&f->durable);
-    f->durable_shared = true;
-  } else {
-    struct buf before = f->durable;
-    const uint8_t *prev = f->durable_shared ? f->cache.data : before.data;
-    f->durable = (struct buf){0};
-    buf_append(&f->durable, f->cache.data, f->cache.len);
-    for (uint64_t i = f->forgot_lo; i < f->forgot_hi && i < f->durable.len; i++)
-      f->durable.data[i] = i < old ? prev[i] : 0;
-    buf_free(&before);
-    f->durable_shared = false;
-    f->forgot_lo = f->forgot_hi = 0;
-  }
+  buf_free(&f->durable);
+  f->durable_shared = true;
   f->durable_len = f->cache.len;
   d->stats.fsync_bytes += f->durable_len > old ? f->durable_len - old : 0;
 }
 
+/* A failed fsync (if one is armed); in forgetting mode the bytes appended
+ * since the last good one are marked clean without reaching the platter. */
 static bool fsync_fault(struct sim_disk *d, struct sim_file *f) {
   if (d->fsync_failures == 0) return false;
   if (d->fsync_failures > 0) d->fsync_failures--;
   d->stats.fsync_errors++;
-  if (d->fsync_error_forgets && f->cache.len > f->durable_len) {
-    uint64_t lo = f->durable_len, hi = f->cache.len;
-    if (f->forgot_lo != f->forgot_hi && f->forgot_lo < lo) lo = f->forgot_lo;
-    if (f->forgot_hi > hi) hi = f->forgot_hi;
-    f->forgot_lo = lo;
-    f->forgot_hi = hi;
-  }
+  if (d->fsync_error_forgets && f->cache.len > f->durable_len &&
+      f->forgot_count < SIM_FORGOT_MAX)
+    f->forgot[f->forgot_count++] = (struct sim_range){f->durable_len, f->cache.len};
   return true;
 }
 
@@ -344,6 +357,10 @@ static void disk_fsync(struct env *env, env_file fd, env_fsync_fn done, void *ct
                    (d->fsync_slowdown ? d->fsync_slowdown : 1);
   op->event = sim_event_at(n->world, n->index, SIM_EV_FSYNC, n->world->now_ns + delay,
                            fsync_complete, op, 0, fsync_drop);
+  sim_observe(n->world, &(struct sim_observation){.what = SIM_OBSERVED_FSYNC_START,
+                                                  .node = n,
+                                                  .path = f->path,
+                                                  .until_ns = n->world->now_ns + delay});
 }
 
 /* At a power loss the fsyncs in flight fail (EIO) in the dying process, in
@@ -497,14 +514,47 @@ void sim_disk_install(struct sim_node *n) {
   ASSERT(rc == 0);
 }
 
+/* A power loss in a torn-write mode: the file keeps its whole length (its
+ * size reached the platter), but not all of its unsynced tail [from, end)
+ * landed as written. ZEROS: past a seeded number of whole sectors the tail
+ * reads as zeros. GARBAGE: one seeded sector of it holds seeded garbage;
+ * the others landed. Returns the bytes damaged. */
+static size_t tear(struct sim_disk *d, struct sim_file *f, size_t from) {
+  size_t end = f->cache.len, extra = end - from;
+  uint64_t sectors = (extra + SIM_SECTOR_BYTES - 1) / SIM_SECTOR_BYTES;
+  size_t lo, hi;
+  if (d->torn == SIM_TORN_ZEROS) {
+    size_t intact = (size_t)sim_rng_below(&d->rng, sectors + 1) * SIM_SECTOR_BYTES;
+    lo = from + (intact < extra ? intact : extra);
+    hi = end;
+    memset(f->cache.data + lo, 0, hi - lo);
+  } else {
+    lo = from + (size_t)sim_rng_below(&d->rng, sectors) * SIM_SECTOR_BYTES;
+    hi = lo + SIM_SECTOR_BYTES < end ? lo + SIM_SECTOR_BYTES : end;
+    for (size_t i = lo; i < hi; i += 8) {
+      uint64_t junk = sim_rng_next(&d->rng);
+      memcpy(f->cache.data + i, &junk, hi - i < 8 ? hi - i : 8);
+    }
+  }
+  if (hi > lo) d->stats.torn_sectors += (hi - lo + SIM_SECTOR_BYTES - 1) / SIM_SECTOR_BYTES;
+  return hi - lo;
+}
+
 /* What the platter holds of one file after a power loss: the durable bytes
- * plus a seeded prefix, in whole sectors, of what was appended past them.
- * Overwrites inside the durable part that were never synced are lost, and
- * so is everything after bytes an earlier failed fsync forgot. */
+ * plus a seeded prefix, in whole sectors, of what was appended past them
+ * (in a torn-write mode: all of it, damaged; tear above). Overwrites inside
+ * the durable part that were never synced are lost; bytes a failed fsync
+ * forgot read as zeros, and nothing past the durable bytes survives. */
 static void file_power_loss(struct sim_disk *d, struct sim_file *f) {
-  size_t keep = f->durable_len, cache_len = f->cache.len;
+  size_t keep = f->durable_len, cache_len = f->cache.len, damaged = 0;
+  struct sim_range forgot[SIM_FORGOT_MAX];
+  uint32_t forgot_count = f->forgot_count; /* resizing the cache below drops them */
+  memcpy(forgot, f->forgot, sizeof forgot);
   if (f->durable_shared) {
-    if (f->cache.len > keep && f->forgot_lo == f->forgot_hi) {
+    if (f->cache.len > keep && f->forgot_count == 0 && d->torn != SIM_TORN_CLEAN) {
+      damaged = tear(d, f, keep);
+      keep = cache_len;
+    } else if (f->cache.len > keep && f->forgot_count == 0) {
       size_t extra = f->cache.len - keep;
       uint64_t sectors_max = (extra + SIM_SECTOR_BYTES - 1) / SIM_SECTOR_BYTES;
       size_t sectors = (size_t)sim_rng_below(&d->rng, sectors_max + 1);
@@ -519,9 +569,15 @@ static void file_power_loss(struct sim_disk *d, struct sim_file *f) {
     buf_free(&f->durable);
     f->durable_shared = true;
   }
+  for (uint32_t i = 0; i < forgot_count; i++) {
+    uint64_t hi = forgot[i].hi < keep ? forgot[i].hi : keep;
+    if (forgot[i].lo >= hi) continue;
+    memset(f->cache.data + forgot[i].lo, 0, (size_t)(hi - forgot[i].lo));
+    damaged += (size_t)(hi - forgot[i].lo);
+  }
+  f->forgot_count = 0;
   f->durable_len = keep;
-  d->stats.bytes_lost += cache_len > keep ? cache_len - keep : 0;
-  f->forgot_lo = f->forgot_hi = 0;
+  d->stats.bytes_lost += (cache_len > keep ? cache_len - keep : 0) + damaged;
 }
 
 static void wipe(struct sim_disk *d) {
@@ -608,12 +664,18 @@ bool sim_disk_flip_bit_on_read(struct sim_node *n, const char *path, uint64_t of
 
 void sim_disk_lose_all(struct sim_node *n) { n->disk.lose_all = true; }
 
+void sim_disk_set_torn(struct sim_node *n, enum sim_torn torn) {
+  ASSERT(torn == SIM_TORN_CLEAN || torn == SIM_TORN_ZEROS || torn == SIM_TORN_GARBAGE);
+  n->disk.torn = (uint8_t)torn;
+}
+
 void sim_disk_clear_faults(struct sim_node *n) {
   struct sim_disk *d = &n->disk;
   d->capacity_bytes = 0;
   d->fsync_failures = d->write_failures = 0;
   d->fsync_slowdown = 1;
   d->fsync_error_forgets = false;
+  d->torn = SIM_TORN_CLEAN;
 }
 
 bool sim_disk_file_sizes(const struct sim_node *n, const char *path, uint64_t *cache_bytes,

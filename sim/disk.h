@@ -8,7 +8,9 @@
  * its durable copy plus a seeded prefix of what was appended past it, in
  * whole 512-byte sectors (the page cache reached the platter partly);
  * unsynced overwrites inside the durable part are lost. There is no
- * background writeback: what was not fsynced is at the seed's mercy.
+ * background writeback: what was not fsynced is at the seed's mercy. In a
+ * torn-write mode (sim_disk_set_torn) the tail keeps its length but lands
+ * damaged: zeroed past some sectors, or one sector of garbage.
  *
  * Names (create, rename, unlink, mkdir, rmdir) are durable at once: the
  * model loses data, not names, which is the harder case for recovery code
@@ -39,6 +41,18 @@ void sim_disk_fail_writes(struct sim_node *n, int count);
 void sim_disk_set_fsync_error_forgets(struct sim_node *n, bool forgets);
 /* fsync latency times this (1: normal). */
 void sim_disk_set_fsync_slowdown(struct sim_node *n, uint32_t multiplier);
+/* How a power loss treats the unsynced tail appended past a file's durable
+ * bytes. CLEAN (the default): a seeded prefix of it survives, in whole
+ * sectors, as written. In the torn-write modes the file keeps its whole
+ * length (its size reached the platter) but not all of its data landed
+ * intact: ZEROS: past a seeded number of whole sectors the tail reads as
+ * zeros; GARBAGE: one seeded sector of the tail holds seeded garbage (the
+ * drive wrote sectors out of order and lost power mid-sector), the others
+ * hold what was written. So a batch can be whole in length and wrong in
+ * content: recovery must find it by its CRC. Durable bytes are never
+ * touched. */
+enum sim_torn { SIM_TORN_CLEAN, SIM_TORN_ZEROS, SIM_TORN_GARBAGE };
+void sim_disk_set_torn(struct sim_node *n, enum sim_torn torn);
 /* Flips one bit at rest, in both layers (where the offset exists); false if
  * the file is missing or too short. */
 bool sim_disk_flip_bit(struct sim_node *n, const char *path, uint64_t offset, int bit);
@@ -49,7 +63,7 @@ bool sim_disk_flip_bit_on_read(struct sim_node *n, const char *path, uint64_t of
  * the node comes back with an empty file system. */
 void sim_disk_lose_all(struct sim_node *n);
 /* Ends the faults that are settings: capacity, EIO counts, slowdown,
- * forgetting (bit flips, at rest or pending on read, are data and stay). */
+ * forgetting, torn writes (bit flips, at rest or pending on read, are data and stay). */
 void sim_disk_clear_faults(struct sim_node *n);
 
 /* ---- inspection (tests, checkers) ---- */
@@ -65,6 +79,7 @@ struct sim_disk_stats {
   uint64_t write_errors, enospc;
   uint64_t dir_syncs;
   uint64_t crashes, bytes_lost; /* unsynced bytes a power loss threw away */
+  uint64_t torn_sectors;        /* sectors a torn power loss damaged (zeros, garbage) */
   uint64_t bits_flipped;        /* at rest and on read */
 };
 void sim_disk_stats(const struct sim_node *n, struct sim_disk_stats *out);

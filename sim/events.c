@@ -210,6 +210,7 @@ static bool step_until(struct sim_world *w, uint64_t limit_ns) {
 }
 
 bool sim_step(struct sim_world *w) { return step_until(w, UINT64_MAX); }
+bool sim_step_until(struct sim_world *w, uint64_t t_ns) { return step_until(w, t_ns); }
 
 void sim_run_until(struct sim_world *w, uint64_t t_ns) {
   for (uint64_t n = 0; n < UINT64_MAX && step_until(w, t_ns); n++) {

@@ -12,6 +12,7 @@ enum {
   SIM_FILES_MAX = 1 << 16, /* names per node */
   SIM_PATH_BYTES = 512,    /* longer paths get ENV_EINVAL */
   SIM_READ_FLIPS_MAX = 8,  /* pending read faults per file */
+  SIM_FORGOT_MAX = 8,      /* forgotten ranges per file (more are not forgotten) */
   SIM_LISTENERS_MAX = 8,
   SIM_CONNS_MAX = 1 << 20, /* connection ends ever opened in one world */
   SIM_IOV_MAX = 1024,
@@ -75,6 +76,10 @@ void sim_events_drop_deferred(struct sim_world *w, struct sim_node *n);
 
 /* ---- disk (disk.c) ---- */
 
+struct sim_range {
+  uint64_t lo, hi;
+};
+
 struct sim_read_flip {
   uint64_t offset;
   uint8_t mask;
@@ -93,8 +98,10 @@ struct sim_file {
   bool durable_shared;
   struct buf durable;
   /* A failed fsync's bytes that Linux marked clean without writing them
-   * ("fsyncgate"): they never reach the platter. Empty when lo == hi. */
-  uint64_t forgot_lo, forgot_hi;
+   * ("fsyncgate"): no later fsync writes them, so the platter holds zeros
+   * there until they are written again (each range is [lo, hi)). */
+  struct sim_range forgot[SIM_FORGOT_MAX];
+  uint32_t forgot_count;
   struct sim_read_flip flips[SIM_READ_FLIPS_MAX]; /* pending read faults */
   uint32_t flip_count;
 };
@@ -127,6 +134,7 @@ struct sim_disk {
   int32_t fsync_failures, write_failures; /* < 0: until cleared */
   bool fsync_error_forgets;
   bool lose_all;
+  uint8_t torn; /* enum sim_torn */
   struct sim_disk_stats stats;
 };
 
@@ -247,9 +255,14 @@ struct sim_world {
   /* log */
   bool verbose;
   FILE *log_file;
+  /* the observer (sim_world_set_observer) */
+  sim_observer_fn observer;
+  void *observer_ctx;
 };
 
 void sim_trace(struct sim_world *w, uint64_t value);
+/* Tells the observer, if there is one. */
+void sim_observe(struct sim_world *w, const struct sim_observation *o);
 struct sim_node *sim_node_of(struct env *env);
 /* clock.c */
 void sim_clock_init(struct sim_node *n);

@@ -219,9 +219,9 @@ static void pump_schedule(struct sim_world *w, struct sim_conn *c) {
 }
 
 /* Puts a frame from `from` on the way to its peer end (which must be open
- * or connecting); takes `data`. */
-static void enqueue(struct sim_world *w, struct sim_conn *from, enum sim_frame_kind kind,
-                    uint8_t *data, uint32_t len) {
+ * or connecting); takes `data`. Returns when it arrives. */
+static uint64_t enqueue(struct sim_world *w, struct sim_conn *from, enum sim_frame_kind kind,
+                        uint8_t *data, uint32_t len) {
   struct sim_conn *to = conn_at(w, from->peer);
   ASSERT(to != NULL && to->state != SIM_CONN_CLOSED && to->peer == end_id(w, from));
   ASSERT(kind == SIM_FRAME_DATA || len == 0);
@@ -242,6 +242,7 @@ static void enqueue(struct sim_world *w, struct sim_conn *from, enum sim_frame_k
   to->in_tail = f;
   from->queued_bytes += len;
   if (was_empty && to->held_since_ns == 0 && to->pump_event == 0) pump_schedule(w, to);
+  return arrive_ns;
 }
 
 /* Sends FIN or RST to c's peer end if it is still there. */
@@ -380,7 +381,13 @@ static int net_send(struct env *env, env_conn_id id, const struct env_iov *iov, 
     buf_free(&b);
     return 0;
   }
-  enqueue(w, c, SIM_FRAME_DATA, b.data, (uint32_t)b.len);
+  uint64_t arrive_ns = enqueue(w, c, SIM_FRAME_DATA, b.data, (uint32_t)b.len);
+  for (int i = 0; i < iov_count; i++)
+    if (iov[i].kind == ENV_IOV_FILE && iov[i].len > 0) {
+      sim_observe(w, &(struct sim_observation){
+                         .what = SIM_OBSERVED_FILE_SEND, .node = n, .until_ns = arrive_ns});
+      break;
+    }
   return 0;
 }
 

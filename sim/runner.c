@@ -151,15 +151,27 @@ static void on_polled(void *ctx, const char *topic, int32_t partition, int64_t o
          offset, 0);
 }
 
-/* After data loss the consumer's position can be past the log's end: it
- * starts that partition over (a recorded seek). */
+/* After data loss the consumer's position can be past the log's end, and
+ * after retention before its start: it starts that partition over from the
+ * log start offset the broker reported (a recorded seek). */
 static void on_consume_error(void *ctx, const char *topic, int32_t partition, int error) {
   struct client *c = ctx;
   struct runner *r = c->r;
   if (error != KERR_OFFSET_OUT_OF_RANGE) return;
-  kconsumer_assign(&c->consumer, topic, partition, 0);
-  record(r, HISTORY_SEEK, c->number, r->stream_base[topic_number(r, topic)] + partition, 0, 0,
-         0);
+  int64_t start = kconsumer_log_start(&c->consumer, topic, partition);
+  if (start < 0) start = 0;
+  kconsumer_assign(&c->consumer, topic, partition, start);
+  record(r, HISTORY_SEEK, c->number, r->stream_base[topic_number(r, topic)] + partition, 0,
+         start, 0);
+}
+
+void client_seek(struct client *c, int topic, int32_t partition, int64_t offset) {
+  struct runner *r = c->r;
+  ASSERT(c->consuming && topic >= 0 && topic < r->sc->topic_count);
+  kconsumer_stop(&c->consumer); /* its fetch in flight asked for the old position */
+  kconsumer_assign(&c->consumer, r->sc->topics[topic].name, partition, offset);
+  kconsumer_start(&c->consumer);
+  record(r, HISTORY_SEEK, c->number, r->stream_base[topic] + partition, 0, offset, 0);
 }
 
 static void on_topic(void *ctx, int error) {
@@ -219,7 +231,6 @@ static void send_some(struct client *c) {
   }
 }
 
-
 static void client_tick(void *ctx) {
   struct client *c = ctx;
   const struct scenario *sc = c->r->sc;
@@ -273,8 +284,12 @@ static struct client *client_add(struct runner *r, bool producer) {
   c->conn = kclient_conn(&c->kc, sim_node_host(r->brokers[0].node), BROKER_PORT, host);
   if (producer) producers_init(c);
   r->clients[r->client_count++] = c;
+  /* The first tick at a seeded phase within the period, from the client's
+   * own stream: clients do not tick in step, nor on the faults' beat. */
+  struct sim_rng phase =
+      sim_rng_fork_id(sim_world_rng(r->w), "client.tick", (uint64_t)c->number);
   struct env *env = sim_node_env(c->node);
-  env->timer_start(env, TICK_MS * NS_PER_MS, client_tick, c);
+  env->timer_start(env, 1 + sim_rng_below(&phase, TICK_MS * NS_PER_MS), client_tick, c);
   return c;
 }
 
@@ -324,10 +339,7 @@ static void end_faults(struct runner *r) {
 static void run_phases(struct runner *r, const struct scenario *sc) {
   uint64_t t0 = now_ns(r);
   r->producing = true;
-  for (int i = 0; i < sc->fault_count; i++) {
-    sim_run_until(r->w, t0 + (uint64_t)sc->faults[i].at_ms * NS_PER_MS);
-    fault_apply(r, &sc->faults[i]);
-  }
+  timeline_run(r, t0);
   sim_run_until(r->w, t0 + (uint64_t)sc->duration_ms * NS_PER_MS);
   /* Stop sending, let the retries settle; then a fresh consumer reads
    * everything from the start. */

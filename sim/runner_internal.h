@@ -73,5 +73,8 @@ void broker_shutdown(struct runner *r, int index);
 void broker_restart(struct runner *r, int index);
 /* The broker index of a node; -1 for a client host. */
 int broker_index(const struct runner *r, const struct sim_node *n);
+/* A consumer moves to offset on topic number `topic`'s partition (the
+ * fetch in flight is forgotten); a recorded seek. */
+void client_seek(struct client *c, int topic, int32_t partition, int64_t offset);
 
 #endif

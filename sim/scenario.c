@@ -215,9 +215,21 @@ static bool f_topic_rf(struct yaml_parser *p, struct scenario *s, struct fy_node
   return true;
 }
 
+static bool f_topic_retention(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                              struct fy_node *v) {
+  (void)s;
+  char text[8];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  if (strcmp(text, "true") && strcmp(text, "false"))
+    return yaml_fail(p, yaml_line(v), "retention_deletes: expected true or false");
+  p->topic->retention_deletes = !strcmp(text, "true");
+  return true;
+}
+
 static const struct yaml_field topic_fields[] = {{"name", f_topic_name},
                                                  {"partitions", f_topic_partitions},
-                                                 {"replication_factor", f_topic_rf}};
+                                                 {"replication_factor", f_topic_rf},
+                                                 {"retention_deletes", f_topic_retention}};
 
 static bool f_topics(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                      struct fy_node *v) {
@@ -230,7 +242,8 @@ static bool f_topics(struct yaml_parser *p, struct scenario *s, struct fy_node *
       return yaml_fail(p, yaml_line(k), "topics: more than %d", SCENARIO_TOPICS_MAX);
     p->topic = &s->topics[s->topic_count++];
     *p->topic = (struct scenario_topic){.partitions = 1, .replication_factor = 1};
-    if (!yaml_fields(p, s, item, k, topic_fields, 3, "topics")) return false;
+    if (!yaml_fields(p, s, item, k, topic_fields, ARRAY_LEN(topic_fields), "topics"))
+      return false;
     if (!p->topic->name[0]) return yaml_fail(p, yaml_line(k), "topics: a topic needs a name");
   }
   return !p->failed;
@@ -329,9 +342,11 @@ static bool f_expect(struct yaml_parser *p, struct scenario *s, struct fy_node *
 }
 
 static const struct yaml_field top_fields[] = {
-    {"name", f_name},         {"description", f_description}, {"duration", f_duration},
-    {"liveness", f_liveness}, {"cluster", f_cluster},         {"topics", f_topics},
-    {"workload", f_workload}, {"faults", faults_parse},       {"expect", f_expect},
+    {"name", f_name},         {"description", f_description},
+    {"duration", f_duration}, {"liveness", f_liveness},
+    {"cluster", f_cluster},   {"topics", f_topics},
+    {"workload", f_workload}, {"faults", faults_parse},
+    {"expect", f_expect},     {"jitter", faults_jitter_parse},
 };
 
 static void defaults(struct scenario *s) {
@@ -345,6 +360,7 @@ static void defaults(struct scenario *s) {
   s->value_bytes = 100;
   s->consumers = 1;
   s->max_unavailability_ms = -1;
+  s->fault_jitter_us = FAULT_JITTER_DEFAULT_US;
 }
 
 const struct scenario_topic *scenario_topic(const struct scenario *s, const char *name) {
@@ -476,9 +492,11 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
   for (int i = 0; i < s->config_count; i++)
     yaml_put(&o, "    %s: \"%s\"\n", s->config[i].key, s->config[i].value);
   yaml_put(&o, "topics:\n");
-  for (int i = 0; i < s->topic_count; i++)
+  for (int i = 0; i < s->topic_count; i++) {
     yaml_put(&o, "  - name: %s\n    partitions: %d\n    replication_factor: %d\n",
              s->topics[i].name, s->topics[i].partitions, s->topics[i].replication_factor);
+    if (s->topics[i].retention_deletes) yaml_put(&o, "    retention_deletes: true\n");
+  }
   yaml_put(&o, "workload:\n  producers: %d\n  consumers: %d\n  acks: %s\n  rate: %d\n",
            s->producers, s->consumers,
            s->acks == -1  ? "all"
@@ -486,6 +504,7 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
                           : "0",
            s->rate_per_s);
   yaml_put(&o, "  value_bytes: %d\n", s->value_bytes);
+  faults_jitter_write(&o, s);
   if (s->fault_count) yaml_put(&o, "faults:\n");
   for (int i = 0; i < s->fault_count; i++) fault_write(&o, &s->faults[i]);
   yaml_put(&o, "expect:\n");

@@ -38,6 +38,10 @@ struct scenario_topic {
   char name[SCENARIO_TEXT_BYTES];
   int32_t partitions;
   int16_t replication_factor;
+  /* retention_deletes: true: the broker's retention may delete this topic's
+   * oldest segments during the run, so values below the log start offset
+   * the final read finds are gone by design, not lost. */
+  bool retention_deletes;
 };
 
 struct scenario {
@@ -61,6 +65,7 @@ struct scenario {
   /* faults */
   struct fault faults[SCENARIO_FAULTS_MAX];
   int fault_count;
+  int64_t fault_jitter_us; /* jitter: each scripted fault time + [0, this) */
   /* expectations */
   char must_pass[SCENARIO_NAMES_MAX][32];
   int must_pass_count;

@@ -41,6 +41,9 @@ bool sim_step(struct sim_world *w);
 /* Runs every event due at or before t_ns; the clock then reads t_ns (it
  * never goes back: an earlier t_ns runs nothing). */
 void sim_run_until(struct sim_world *w, uint64_t t_ns);
+/* Runs the next event if it is due at or before t_ns; false (the clock
+ * unmoved) if there is none. */
+bool sim_step_until(struct sim_world *w, uint64_t t_ns);
 uint64_t sim_events_processed(const struct sim_world *w);
 uint64_t sim_trace_hash(const struct sim_world *w);
 /* The world's root stream; fork it (sim_rng_fork) rather than draw from it,
@@ -52,6 +55,29 @@ const struct sim_rng *sim_world_rng(const struct sim_world *w);
 void sim_world_set_verbose(struct sim_world *w, bool verbose);
 /* Every log line also goes to this file (NULL: none), e.g. --trace. */
 void sim_world_set_log_file(struct sim_world *w, FILE *file);
+
+/* ---- observing: what event-triggered faults wait for ---- */
+
+enum sim_observed {
+  SIM_OBSERVED_WRITE,       /* a pwrite succeeded (path: the file's) */
+  SIM_OBSERVED_FSYNC_START, /* an fsync was issued (path); until_ns: when it completes */
+  SIM_OBSERVED_FILE_SEND,   /* a frame with file parts was sent (a Fetch response's
+                               records); until_ns: when it reaches the peer */
+};
+
+struct sim_observation {
+  enum sim_observed what;
+  struct sim_node *node; /* where it happened */
+  const char *path;      /* WRITE, FSYNC_START; NULL otherwise */
+  uint64_t until_ns;     /* the end of what is in flight; now for WRITE */
+};
+
+/* Called inside the model's call, in the middle of an event: an observer
+ * only takes note (it changes nothing in the world, draws from no stream
+ * of the world), so observing never changes a run. */
+typedef void (*sim_observer_fn)(void *ctx, const struct sim_observation *o);
+/* One observer per world; fn NULL: none (the default). */
+void sim_world_set_observer(struct sim_world *w, sim_observer_fn fn, void *ctx);
 
 /* ---- nodes ---- */
 

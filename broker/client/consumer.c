@@ -46,8 +46,26 @@ void kconsumer_assign(struct kconsumer *c, const char *topic, int32_t partition,
     i = c->partition_count++;
     c->topic_of[i] = (int8_t)t;
     c->partitions[i] = partition;
+    c->log_starts[i] = -1;
   }
   c->offsets[i] = offset;
+}
+
+/* The index of an assigned partition; -1. */
+static int assigned(const struct kconsumer *c, const char *topic, int32_t partition) {
+  for (int i = 0; i < c->partition_count; i++)
+    if (c->partitions[i] == partition && !strcmp(c->topics[c->topic_of[i]], topic)) return i;
+  return -1;
+}
+
+int64_t kconsumer_position(const struct kconsumer *c, const char *topic, int32_t partition) {
+  int i = assigned(c, topic, partition);
+  return i < 0 ? -1 : c->offsets[i];
+}
+
+int64_t kconsumer_log_start(const struct kconsumer *c, const char *topic, int32_t partition) {
+  int i = assigned(c, topic, partition);
+  return i < 0 ? -1 : c->log_starts[i];
 }
 
 void kconsumer_start(struct kconsumer *c) {
@@ -121,6 +139,7 @@ static void on_fetch_response(void *ctx, int err, struct rd *body, struct arena 
       struct fetch_response_partition_data *pd = &resp.responses[t].partitions[j];
       int index = partition_index(c, topic, pd->partition_index);
       if (index < 0) continue;
+      c->log_starts[index] = pd->log_start_offset;
       if (pd->error_code != KERR_NONE) {
         failed = true;
         if (c->listener.error)

@@ -40,6 +40,7 @@ struct kconsumer {
   int32_t partitions[CONSUMER_PARTITIONS_MAX];
   int64_t offsets[CONSUMER_PARTITIONS_MAX]; /* next offset to fetch */
   int64_t high_watermarks[CONSUMER_PARTITIONS_MAX];
+  int64_t log_starts[CONSUMER_PARTITIONS_MAX]; /* as last reported; -1: not yet */
   int partition_count;
   bool fetching;
   bool stopped;
@@ -54,6 +55,12 @@ void kconsumer_init(struct kconsumer *c, struct env *env, struct kconn *conn,
 void kconsumer_assign(struct kconsumer *c, const char *topic, int32_t partition,
                       int64_t offset);
 void kconsumer_start(struct kconsumer *c);
+/* An assigned partition's position (the next offset it fetches); -1 if the
+ * partition is not assigned. */
+int64_t kconsumer_position(const struct kconsumer *c, const char *topic, int32_t partition);
+/* The log start offset the broker last reported for it (with data or with
+ * an error such as OFFSET_OUT_OF_RANGE); -1 if none yet. */
+int64_t kconsumer_log_start(const struct kconsumer *c, const char *topic, int32_t partition);
 void kconsumer_stop(struct kconsumer *c);
 
 #endif

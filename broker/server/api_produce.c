@@ -185,7 +185,11 @@ bool handle_produce(struct request *req) {
       /* Only this partition's parked fetches look; in flush mode its high
        * watermark waits for the fsync, and they look again then. */
       partition_wake_waiters(req->node, p);
-      if (!partition_flushes_before_ack(p) || m.acks == 0 || canary_ack_before_fsync) continue;
+      if (!partition_flushes_before_ack(p) || canary_ack_before_fsync) continue;
+      if (m.acks == 0) { /* nobody waits, but only what is on disk is visible */
+        partition_flush_unwaited(req->node, p);
+        continue;
+      }
       struct produce_flush *f = calloc(1, sizeof *f);
       ASSERT(f != NULL);
       f->req = req;

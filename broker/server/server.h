@@ -141,6 +141,10 @@ void topic_config_from_image(const struct node *node, const struct meta_topic *m
 void topics_close_all(struct node *node);
 int64_t partition_high_watermark(const struct partition *p);
 bool partition_flushes_before_ack(const struct partition *p);
+/* Starts a flush of the partition that nobody waits for (recovered data,
+ * acks=0 produces in fsync-before-ack mode); its fetch waiters wake when
+ * it completes. */
+void partition_flush_unwaited(struct node *node, struct partition *p);
 
 /* conn.c: the owner of the listeners' connections (net/dispatch.h) */
 extern const struct net_owner_ops conn_owner_ops;

@@ -269,22 +269,33 @@ static int64_t offsets_lookup(const struct offsets *o, const char *topic, int32_
   return 0;
 }
 
-/* Recovered data may sit only in the page cache: in fsync-before-ack mode
- * it becomes visible once it is on disk. The partition is named, not
- * pointed to: it may be deleted before the fsync completes. */
-struct recovered_flush {
+/* A flush nobody waits for, whose completion wakes the partition's fetch
+ * waiters (in fsync-before-ack mode the high watermark follows the disk).
+ * The partition is named, not pointed to: it may be deleted before the
+ * fsync completes. */
+struct unwaited_flush {
   struct node *node;
   char topic[TOPIC_NAME_BYTES_MAX + 1];
   int32_t index;
 };
 
-static void recovered_flushed(void *ctx, int err) {
-  struct recovered_flush *f = ctx;
+static void unwaited_flushed(void *ctx, int err) {
+  struct unwaited_flush *f = ctx;
   struct node *node = f->node;
-  if (err != 0) env_log(node->env, ENV_LOG_ERROR, "flush after recovery failed: error %d", err);
+  if (err != 0)
+    env_log(node->env, ENV_LOG_ERROR, "%s-%d: flush failed: error %d", f->topic, f->index, err);
   struct partition *p = partition_find(node, kstr_of(f->topic), f->index);
   if (err == 0 && p) partition_wake_waiters(node, p);
   free(f);
+}
+
+void partition_flush_unwaited(struct node *node, struct partition *p) {
+  struct unwaited_flush *f = calloc(1, sizeof *f);
+  ASSERT(f != NULL);
+  f->node = node;
+  str_fmt(f->topic, sizeof f->topic, "%s", p->topic->name);
+  f->index = p->index;
+  plog_flush(p->log, unwaited_flushed, f);
 }
 
 static struct topic *local_topic_add(struct node *node, const struct meta_topic *mt) {
@@ -328,15 +339,11 @@ static int partitions_open(struct node *node, struct topic *t, const struct meta
     struct partition *p = &t->partitions[i];
     p->leader_epoch = mt->partitions[i].leader_epoch;
     t->partition_count = i + 1;
+    /* Recovered data may sit only in the page cache: in fsync-before-ack
+     * mode it becomes visible once it is on disk. */
     if (recovery && partition_flushes_before_ack(p) &&
-        plog_recovery_point(p->log) < plog_end_offset(p->log)) {
-      struct recovered_flush *f = calloc(1, sizeof *f);
-      ASSERT(f != NULL);
-      f->node = node;
-      str_fmt(f->topic, sizeof f->topic, "%s", t->name);
-      f->index = i;
-      plog_flush(p->log, recovered_flushed, f);
-    }
+        plog_recovery_point(p->log) < plog_end_offset(p->log))
+      partition_flush_unwaited(node, p);
   }
   if (t->partition_count > before && !recovery)
     env_log(node->env, ENV_LOG_INFO, "topic %s now has %d partitions here", t->name,

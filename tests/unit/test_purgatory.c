@@ -570,6 +570,20 @@ START_TEST(flush_mode_wakes_on_the_high_watermark) {
 }
 END_TEST
 
+/* acks=0 in fsync-before-ack mode: nobody waits for the fsync, but it
+ * still happens and moves the high watermark, so a parked fetch gets the
+ * record (it used to stay invisible forever). The produce gets no answer. */
+START_TEST(flush_mode_flushes_acks_0_too) {
+  rig_up(2, 1, true);
+  int fetched = fetch_one(&rig.conns[0], 0, 30000);
+  run_ms(10);
+  produce(&rig.conns[1], 0, 0);
+  struct answer *a = await_answer(&rig.conns[0], fetched, 1000);
+  ck_assert_int_gt(a->record_bytes, 0);
+  ck_assert_int_eq(plog_recovery_point(part("t", 0)->log), 1);
+}
+END_TEST
+
 /* (b) The deadline answers an empty fetch after max_wait_ms of virtual time. */
 START_TEST(deadline_answers_empty) {
   rig_up(1, 1, false);
@@ -747,6 +761,7 @@ static Suite *purgatory_suite(void) {
   tcase_add_test(tn, append_wakes_only_its_partition);
   tcase_add_test(tn, flush_mode_wakes_on_the_high_watermark);
   tcase_add_test(tn, deadline_answers_empty);
+  tcase_add_test(tn, flush_mode_flushes_acks_0_too);
   tcase_add_test(tn, two_partitions_either_wakes);
   tcase_add_test(tn, closing_the_connection_cancels);
   tcase_add_test(tn, pipelined_requests_wait_their_turn);

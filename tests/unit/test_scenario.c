@@ -126,6 +126,108 @@ START_TEST(network_clock_and_disk_faults_parse) {
 }
 END_TEST
 
+static const char triggered_text[] =
+    "topics:\n  - name: t\n    partitions: 2\n    retention_deletes: true\n"
+    "workload:\n  producers: 1\n  consumers: 1\n"
+    "jitter: 500us\n"
+    "faults:\n"
+    "  - at: 1s\n    when: during-fsync\n    action: kill\n    target: node 1\n"
+    "    mode: torn-garbage\n"
+    "  - at: 2s\n    action: restart\n    target: node 1\n"
+    "  - at: 3s\n    when: {event: after-write, nth: 3, within: 2s}\n"
+    "    action: kill\n    target: node 1\n    mode: torn-zeros\n"
+    "  - at: 4s\n    when: {event: during-file-send, node: 1}\n    action: seek\n"
+    "    target: client 2\n    amount: 30\n"
+    "  - at: 5s\n    action: fsync-eio\n    target: node 1\n    mode: forget\n";
+
+/* Event-triggered faults, modes, seeks and the jitter bound parse, and are
+ * written back as they were read. */
+START_TEST(triggered_faults_modes_and_jitter_parse) {
+  static struct scenario s, back;
+  static char yaml[8192], again[8192];
+  char err[256] = "";
+  ck_assert_msg(
+      scenario_parse("t.yaml", triggered_text, strlen(triggered_text), &s, err, sizeof err),
+      "%s", err);
+  ck_assert(s.topics[0].retention_deletes);
+  ck_assert_int_eq(s.fault_jitter_us, 500);
+  ck_assert_int_eq(s.fault_count, 5);
+  ck_assert_int_eq(s.faults[0].when.event, FAULT_EVENT_DURING_FSYNC);
+  ck_assert_int_eq(s.faults[0].when.nth, 1);
+  ck_assert_int_eq(s.faults[0].when.within_ms, FAULT_WITHIN_DEFAULT_MS);
+  ck_assert_int_eq(s.faults[0].mode, FAULT_MODE_TORN_GARBAGE);
+  ck_assert_int_eq(s.faults[1].when.event, FAULT_EVENT_NONE);
+  ck_assert_int_eq(s.faults[2].when.event, FAULT_EVENT_AFTER_WRITE);
+  ck_assert_int_eq(s.faults[2].when.nth, 3);
+  ck_assert_int_eq(s.faults[2].when.within_ms, 2000);
+  ck_assert_int_eq(s.faults[2].mode, FAULT_MODE_TORN_ZEROS);
+  ck_assert_int_eq(s.faults[3].when.event, FAULT_EVENT_DURING_FILE_SEND);
+  ck_assert_int_eq(s.faults[3].when.node, 1);
+  ck_assert_int_eq(s.faults[3].action, FAULT_SEEK);
+  ck_assert_int_eq(s.faults[3].amount, 30);
+  ck_assert_int_eq(s.faults[4].mode, FAULT_MODE_FORGET);
+  size_t len = scenario_format(&s, yaml, sizeof yaml);
+  ck_assert_msg(scenario_parse("t.yaml", yaml, len, &back, err, sizeof err), "%s\n%s", err,
+                yaml);
+  scenario_format(&back, again, sizeof again);
+  ck_assert_str_eq(yaml, again);
+  ck_assert(strstr(yaml, "jitter: 500us\n") != NULL);
+  ck_assert(strstr(yaml, "    when: during-fsync\n") != NULL);
+  ck_assert(strstr(yaml, "    when: {event: after-write, nth: 3, within: 2000ms}\n") != NULL);
+  ck_assert_int_eq(back.faults[3].when.node, 1);
+  /* The default bound is not written; 0 (exact times) is. */
+  static const char exact[] = "topics:\n  - name: t\njitter: 0\n";
+  ck_assert(scenario_parse("e.yaml", exact, strlen(exact), &s, err, sizeof err));
+  ck_assert_int_eq(s.fault_jitter_us, 0);
+  len = scenario_format(&s, yaml, sizeof yaml);
+  ck_assert(strstr(yaml, "jitter: 0\n") != NULL);
+  static const char dflt[] = "topics:\n  - name: t\n";
+  ck_assert(scenario_parse("d.yaml", dflt, strlen(dflt), &s, err, sizeof err));
+  ck_assert_int_eq(s.fault_jitter_us, FAULT_JITTER_DEFAULT_US);
+  scenario_format(&s, yaml, sizeof yaml);
+  ck_assert(strstr(yaml, "jitter") == NULL);
+}
+END_TEST
+
+START_TEST(bad_triggers_modes_and_jitter_are_refused) {
+  const char *head = "topics:\n  - name: t\nworkload:\n  producers: 1\n  consumers: 1\n"
+                     "faults:\n  - at: 1s\n";
+  static const char *const cases[][2] = {
+      {"    when: during-lunch\n    action: kill\n    target: node 1\n",
+       "bad.yaml:8: when: unknown event \"during-lunch\""},
+      {"    when: {nth: 2}\n    action: kill\n    target: node 1\n",
+       "bad.yaml:8: when: needs event:"},
+      {"    when: {event: after-write, nth: 0}\n    action: kill\n    target: node 1\n",
+       "bad.yaml:8: nth: expected an integer in [1, 1000000], got \"0\""},
+      {"    when: {event: after-write, within: 0ms}\n    action: kill\n    target: node 1\n",
+       "bad.yaml:8: within: must be positive"},
+      {"    when: {event: after-write, node: 2}\n    action: kill\n    target: node 1\n",
+       "bad.yaml:7: when: node 2 does not exist (nodes: 1)"},
+      {"    when: {event: after-write, color: red}\n    action: kill\n    target: node 1\n",
+       "bad.yaml:8: when: unknown key \"color\""},
+      {"    action: kill\n    target: node 1\n    mode: shredded\n",
+       "bad.yaml:10: mode: unknown mode \"shredded\""},
+      {"    action: restart\n    target: node 1\n    mode: torn-zeros\n",
+       "bad.yaml:7: restart: takes no mode torn-zeros"},
+      {"    action: kill\n    target: node 1\n    mode: forget\n",
+       "bad.yaml:7: kill: takes no mode forget"},
+      {"    action: seek\n    target: node 1\n",
+       "bad.yaml:7: seek: the target must be a consumer"},
+      {"    action: seek\n    target: client 1\n", "bad.yaml:7: seek: client 1 is a producer"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "%s%s", head, cases[i][0]);
+    refused(text, cases[i][1]);
+  }
+  refused("topics:\n  - name: t\njitter: 3\n", "bad.yaml:3: jitter: expected 0 or a bound");
+  refused("topics:\n  - name: t\njitter: 1s\n", "bad.yaml:3: jitter: expected 0 or a bound");
+  refused("topics:\n  - name: t\njitter: 200ms\n", "at most 100ms");
+  refused("topics:\n  - name: t\n    retention_deletes: maybe\n",
+          "bad.yaml:3: retention_deletes: expected true or false");
+}
+END_TEST
+
 START_TEST(roles_per_node) {
   static const char text[] = "cluster:\n  nodes: 3\n  roles: [controller, broker, combined]\n"
                              "topics:\n  - name: t\n";
@@ -176,8 +278,11 @@ START_TEST(faults_missing_what_they_need_are_refused) {
 END_TEST
 
 /* What the writer prints, the parser reads back to the same scenario: a
- * swarm seed's scenario can be saved and replayed as a file. */
+ * swarm seed's scenario can be saved and replayed as a file. Over the 300
+ * seeds every kind of drawing shows up at least once. */
 START_TEST(swarm_scenarios_round_trip_through_yaml) {
+  int triggered = 0, torn = 0, forget = 0, seeks = 0, retention = 0, segments = 0;
+  int jitter_off = 0, jitter_other = 0;
   for (uint64_t seed = 1; seed <= 300; seed++) {
     static struct scenario drawn, parsed;
     static char a[1 << 15], b[1 << 15];
@@ -190,9 +295,28 @@ START_TEST(swarm_scenarios_round_trip_through_yaml) {
     scenario_format(&parsed, b, sizeof b);
     ck_assert_str_eq(a, b);
     ck_assert_int_eq(parsed.fault_count, drawn.fault_count);
+    ck_assert_int_eq(parsed.fault_jitter_us, drawn.fault_jitter_us);
     for (int i = 1; i < parsed.fault_count; i++)
       ck_assert_int_le(parsed.faults[i - 1].at_ms, parsed.faults[i].at_ms);
+    for (int i = 0; i < parsed.fault_count; i++) {
+      const struct fault *p = &parsed.faults[i], *d = &drawn.faults[i];
+      ck_assert(p->when.event == d->when.event && p->when.nth == d->when.nth &&
+                p->when.node == d->when.node && p->when.within_ms == d->when.within_ms);
+      ck_assert_int_eq(p->mode, d->mode);
+      triggered += p->when.event != FAULT_EVENT_NONE;
+      torn += p->mode == FAULT_MODE_TORN_ZEROS || p->mode == FAULT_MODE_TORN_GARBAGE;
+      forget += p->mode == FAULT_MODE_FORGET;
+      seeks += p->action == FAULT_SEEK;
+    }
+    retention += parsed.topics[0].retention_deletes;
+    for (int i = 0; i < parsed.config_count; i++)
+      segments += !strcmp(parsed.config[i].key, "log.segment.bytes");
+    jitter_off += parsed.fault_jitter_us == 0;
+    jitter_other +=
+        parsed.fault_jitter_us > 0 && parsed.fault_jitter_us != FAULT_JITTER_DEFAULT_US;
   }
+  ck_assert(triggered > 0 && torn > 0 && forget > 0 && seeks > 0);
+  ck_assert(retention > 0 && segments > retention && jitter_off > 0 && jitter_other > 0);
 }
 END_TEST
 
@@ -217,8 +341,12 @@ END_TEST
 START_TEST(shipped_scenarios_parse) {
   static const char *const files[] = {"scenarios/crash-restart.yaml",
                                       "scenarios/disk-corruption.yaml",
-                                      "scenarios/disk-full.yaml", "scenarios/slow-disk.yaml",
-                                      "scenarios/client-partition.yaml"};
+                                      "scenarios/disk-full.yaml",
+                                      "scenarios/slow-disk.yaml",
+                                      "scenarios/client-partition.yaml",
+                                      "scenarios/crash-restart-fsync.yaml",
+                                      "scenarios/torn-writes.yaml",
+                                      "scenarios/known-bugs/fsync-forget-then-power-loss.yaml"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     struct scenario s;
     char err[256] = "";
@@ -236,6 +364,8 @@ static Suite *scenario_suite(void) {
   tcase_add_test(tc, network_clock_and_disk_faults_parse);
   tcase_add_test(tc, faults_missing_what_they_need_are_refused);
   tcase_add_test(tc, roles_per_node);
+  tcase_add_test(tc, triggered_faults_modes_and_jitter_parse);
+  tcase_add_test(tc, bad_triggers_modes_and_jitter_are_refused);
   tcase_add_test(tc, swarm_scenarios_round_trip_through_yaml);
   tcase_add_test(tc, swarm_scenarios_are_a_function_of_the_seed);
   suite_add_tcase(s, tc);

@@ -1,5 +1,6 @@
 /* The simulated disk (sim/disk.h): what survives a power loss, and each
  * disk fault. */
+#include <stdio.h>
 #include <string.h>
 
 #include "sim/world.h"
@@ -110,6 +111,97 @@ START_TEST(unsynced_appends_are_torn_at_sectors) {
 }
 END_TEST
 
+/* Torn-write modes: the file keeps its whole length, the durable bytes are
+ * intact, and the unsynced tail is damaged: zeros past whole sectors, or
+ * one sector of garbage among sectors that landed. */
+START_TEST(torn_writes_leave_zeros_or_garbage) {
+  teardown();
+  int zeroed = 0, garbage = 0;
+  for (uint64_t seed = 1; seed <= 40; seed++) {
+    for (int mode = SIM_TORN_ZEROS; mode <= SIM_TORN_GARBAGE; mode++) {
+      setup_seed(seed);
+      env_file f = open_file("/d/log");
+      fill(f, 0, 1000, 1);
+      ck_assert_int_eq(sync_file(f), 0);
+      fill(f, 1000, 3000, 2);
+      sim_disk_set_torn(fx.n, (enum sim_torn)mode);
+      power_cycle();
+      fx.env->file_close(fx.env, f);
+      f = open_file("/d/log");
+      ck_assert_int_eq(fx.env->file_size(fx.env, f), 4000);
+      uint8_t b[4000];
+      ck_assert_int_eq(fx.env->pread(fx.env, f, b, sizeof b, 0), 4000);
+      for (int i = 0; i < 1000; i++) ck_assert_int_eq(b[i], 1);
+      int bad = 0, first_bad = -1;
+      for (int i = 1000; i < 4000; i++)
+        if (b[i] != 2) {
+          bad++;
+          if (first_bad < 0) first_bad = i;
+        }
+      if (mode == SIM_TORN_ZEROS) {
+        ck_assert_int_eq((4000 - first_bad) * (first_bad >= 0), bad); /* zeros to the end */
+        ck_assert(first_bad < 0 || (first_bad - 1000) % 512 == 0);
+        for (int i = first_bad; i >= 0 && i < 4000; i++) ck_assert_int_eq(b[i], 0);
+        zeroed += bad > 0;
+      } else {
+        ck_assert_int_le(bad, 512); /* one sector, at a sector of the tail */
+        ck_assert(bad == 0 || (first_bad - 1000) % 512 < 8);
+        garbage += bad > 0;
+      }
+      struct sim_disk_stats st;
+      sim_disk_stats(fx.n, &st);
+      ck_assert_uint_eq(st.torn_sectors > 0, bad > 0);
+      fx.env->file_close(fx.env, f);
+      teardown();
+    }
+  }
+  ck_assert(zeroed > 10 && garbage > 30);
+  setup_seed(1); /* for the fixture's teardown */
+}
+END_TEST
+
+struct seen {
+  int writes, fsyncs;
+  char path[64];
+  uint64_t at_ns, until_ns;
+};
+
+static void note(void *ctx, const struct sim_observation *o) {
+  struct seen *s = ctx;
+  ck_assert_ptr_eq(o->node, fx.n);
+  s->writes += o->what == SIM_OBSERVED_WRITE;
+  s->fsyncs += o->what == SIM_OBSERVED_FSYNC_START;
+  snprintf(s->path, sizeof s->path, "%s", o->path);
+  s->at_ns = sim_now_ns(fx.w);
+  s->until_ns = o->until_ns;
+}
+
+/* The observer hears of each write and each fsync issued, with when the
+ * fsync will complete; observing changes nothing in the run. */
+START_TEST(the_observer_sees_writes_and_fsyncs) {
+  struct seen seen = {0};
+  sim_world_set_observer(fx.w, note, &seen);
+  env_file f = open_file("/d/f");
+  fill(f, 0, 100, 1);
+  ck_assert_int_eq(seen.writes, 1);
+  ck_assert_str_eq(seen.path, "/d/f");
+  ck_assert_uint_eq(seen.until_ns, seen.at_ns);
+  int before = fx.fsyncs_done;
+  fx.env->fsync(fx.env, f, fsync_done, NULL);
+  ck_assert_int_eq(seen.fsyncs, 1);
+  ck_assert_uint_gt(seen.until_ns, seen.at_ns);        /* in flight until then */
+  ck_assert(!sim_step_until(fx.w, seen.until_ns - 1)); /* nothing due before it */
+  ck_assert_int_eq(fx.fsyncs_done, before);
+  ck_assert(sim_step_until(fx.w, seen.until_ns));
+  ck_assert_int_eq(fx.fsyncs_done, before + 1);
+  ck_assert_uint_eq(sim_now_ns(fx.w), seen.until_ns);
+  sim_world_set_observer(fx.w, NULL, NULL);
+  fill(f, 100, 100, 1);
+  ck_assert_int_eq(seen.writes, 1);
+  fx.env->file_close(fx.env, f);
+}
+END_TEST
+
 START_TEST(a_full_disk_refuses_writes_and_changes_nothing) {
   env_file f = open_file("/d/f");
   fill(f, 0, 100, 1);
@@ -166,6 +258,51 @@ START_TEST(a_failed_fsync_can_forget_its_bytes) {
   ck_assert_int_eq(b[600], 0); /* forgotten */
   ck_assert_int_eq(b[1100], 3);
   fx.env->file_close(fx.env, f);
+}
+END_TEST
+
+/* Forgotten bytes stay forgotten through any number of later good fsyncs
+ * (the pages are clean: nothing writes them), until they are written
+ * again; a truncation below them ends them too. */
+START_TEST(forgotten_bytes_stay_forgotten_until_rewritten) {
+  env_file f = open_file("/d/f");
+  env_file g = open_file("/d/g");
+  fill(f, 0, 512, 1);
+  fill(g, 0, 512, 1);
+  ck_assert_int_eq(sync_file(f), 0);
+  ck_assert_int_eq(sync_file(g), 0);
+  sim_disk_set_fsync_error_forgets(fx.n, true);
+  sim_disk_fail_fsyncs(fx.n, 2);
+  fill(f, 512, 1024, 2);
+  fill(g, 512, 1024, 2);
+  ck_assert_int_eq(sync_file(f), ENV_EIO);
+  ck_assert_int_eq(sync_file(g), ENV_EIO);
+  for (int round = 0; round < 3; round++) { /* good fsyncs after more appends */
+    fill(f, 1536 + 512 * (uint64_t)round, 512, (uint8_t)(3 + round));
+    ck_assert_int_eq(sync_file(f), 0);
+  }
+  fill(f, 1024, 512, 9);                                  /* the second half is dirty again */
+  ck_assert_int_eq(fx.env->truncate(fx.env, g, 1024), 0); /* cuts into the range */
+  fill(g, 1024, 512, 8);
+  ck_assert_int_eq(sync_file(f), 0);
+  ck_assert_int_eq(sync_file(g), 0);
+  power_cycle();
+  fx.env->file_close(fx.env, f);
+  fx.env->file_close(fx.env, g);
+  f = open_file("/d/f");
+  g = open_file("/d/g");
+  uint8_t b[3072];
+  ck_assert_int_eq(fx.env->pread(fx.env, f, b, sizeof b, 0), 3072);
+  ck_assert_int_eq(b[100], 1);
+  ck_assert_int_eq(b[600], 0);  /* forgotten, three good fsyncs later */
+  ck_assert_int_eq(b[1100], 9); /* written again, then synced */
+  ck_assert_int_eq(b[1600], 3);
+  ck_assert_int_eq(b[2600], 5);
+  ck_assert_int_eq(fx.env->pread(fx.env, g, b, 1536, 0), 1536);
+  ck_assert_int_eq(b[600], 0);  /* still forgotten below the cut */
+  ck_assert_int_eq(b[1100], 8); /* past the cut: new bytes, synced */
+  fx.env->file_close(fx.env, f);
+  fx.env->file_close(fx.env, g);
 }
 END_TEST
 
@@ -279,9 +416,12 @@ static Suite *sim_disk_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, fsynced_bytes_survive_a_power_loss);
   tcase_add_test(tc, unsynced_appends_are_torn_at_sectors);
+  tcase_add_test(tc, torn_writes_leave_zeros_or_garbage);
+  tcase_add_test(tc, the_observer_sees_writes_and_fsyncs);
   tcase_add_test(tc, a_full_disk_refuses_writes_and_changes_nothing);
   tcase_add_test(tc, failed_fsyncs_and_writes);
   tcase_add_test(tc, a_failed_fsync_can_forget_its_bytes);
+  tcase_add_test(tc, forgotten_bytes_stay_forgotten_until_rewritten);
   tcase_add_test(tc, bit_flips_at_rest_and_on_read);
   tcase_add_test(tc, an_fsync_in_flight_at_a_power_loss_fails);
   tcase_add_test(tc, a_process_exit_keeps_the_page_cache);
