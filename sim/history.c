@@ -505,15 +505,28 @@ static void judge_values(struct checking *k) {
 
 /* The final read must reach the end of every stream: the highest of the
  * high watermark its last Fetch response gave it and the broker's at the
- * end. A reader may stop only inside a batch that holds a bit flipped at
- * rest which no restart cut away (corrupt-batch, where allowed). */
+ * end. What it reached is the furthest it got: its position at the end, or
+ * one past the highest offset it read, if it went back since (a seek after
+ * OFFSET_OUT_OF_RANGE). A reader may stop only inside a batch that holds a
+ * bit flipped at rest which no restart cut away (corrupt-batch, where
+ * allowed). */
 static void judge_final_read(struct checking *k) {
   const struct history *h = k->h;
   struct check_result *r = &k->r[CHECK_FINAL_READ];
   if (!k->cfg->final_read || !h->final_reader || h->end_count <= 0) return;
   bool may = allowed(k, CHECK_FINAL_READ) & BIT(ALLOW_CORRUPT_BATCH);
+  int64_t furthest[STREAMS];
+  for (int s = 0; s < STREAMS; s++) furthest[s] = -1;
+  for (size_t i = 0; i < h->count; i++) {
+    const struct history_event *e = &h->events[i];
+    if (e->kind == HISTORY_POLL && e->client == h->final_reader && offset_in_range(k, e) &&
+        e->offset + 1 > furthest[e->partition])
+      furthest[e->partition] = e->offset + 1;
+  }
   for (int s = 0; s < h->end_count && s < STREAMS; s++) {
-    const struct history_end *end = &h->ends[s];
+    struct history_end reached = h->ends[s];
+    if (reached.position >= 0 && furthest[s] > reached.position) reached.position = furthest[s];
+    const struct history_end *end = &reached;
     const struct history_cut *stuck = NULL;
     for (size_t i = 0; i < h->cut_count && may; i++) {
       const struct history_cut *c = &h->cuts[i];

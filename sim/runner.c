@@ -489,8 +489,8 @@ static void record_ends(struct runner *r) {
                                 .reason = ALLOW_CORRUPT_BATCH,
                                 .at_end = true};
         history_add_cut(&r->hist, &c);
-        runner_trace(r, "cut %s at offset %lld: a bit flipped at rest, still in the log",
-                     r->labels[s], (long long)now.end);
+        runner_trace(r, "cut %s at offset %lld: a bit flipped at rest, still in the log (%s)",
+                     r->labels[s], (long long)now.end, now.why);
       }
     }
   r->hist.end_count = r->stream_count;
