@@ -81,6 +81,7 @@ static void write_timeline(FILE *f, const struct history *h, uint64_t end_ns) {
     for (; current < e->time_ns / bucket_ns; current++) bucket_emit(f, current, &b);
     if (e->kind > HISTORY_POLL) continue;
     b.counts[e->kind]++;
+    if (e->value >= h->values_max) continue; /* never sent: the checkers say so */
     if (e->kind == HISTORY_SEND) sent_at[e->value] = e->time_ns;
     if (e->kind == HISTORY_ACK) bucket_add_latency(&b, e->time_ns - sent_at[e->value]);
   }
@@ -143,17 +144,56 @@ static void write_counters(FILE *f, struct sim_world *w) {
   }
 }
 
+/* What the disk kept at each restart after a loss (the allowance's cuts),
+ * and where the final read ended. */
+static void write_cuts(FILE *f, const struct history *h) {
+  char b[32];
+  for (size_t i = 0; i < h->cut_count; i++) {
+    const struct history_cut *c = &h->cuts[i];
+    const char *name = history_stream_name(h, c->stream, b, sizeof b);
+    if (c->at_end)
+      fprintf(f,
+              "cut at %.3f s, %s: a batch at offsets %lld..%lld holds a bit flipped at rest "
+              "(corrupt-batch)\n",
+              (double)c->time_ns / 1e9, name, (long long)c->offset, (long long)c->last_offset);
+    else
+      fprintf(f,
+              "cut at %.3f s, broker %d restarted, %s: the disk kept offsets below %lld, "
+              "recovery kept below %lld (%s)\n",
+              (double)c->time_ns / 1e9, c->node, name, (long long)c->offset,
+              (long long)c->broker_end, history_allowance_names[c->reason]);
+  }
+  for (int s = 0; s < h->end_count; s++)
+    fprintf(f,
+            "final read %s: position %lld, its last high watermark %lld, the broker's %lld\n",
+            history_stream_name(h, s, b, sizeof b), (long long)h->ends[s].position,
+            (long long)h->ends[s].high_watermark, (long long)h->ends[s].broker_high_watermark);
+}
+
 static void write_summary(FILE *f, const struct scenario *sc, uint64_t seed,
-                          const struct run_report *rep, struct sim_world *w) {
+                          const struct history *h, const struct run_report *rep,
+                          struct sim_world *w) {
   fprintf(f, "scenario %s, seed %llu\n", sc->name, (unsigned long long)seed);
   fprintf(f, "simulated %.1f s, %llu events, trace hash %016llx\n", rep->simulated_s,
           (unsigned long long)rep->events, (unsigned long long)rep->trace_hash);
   fprintf(f, "values: %llu sent, %llu acknowledged, %llu failed, %llu reads\n",
           (unsigned long long)rep->sent, (unsigned long long)rep->acked,
           (unsigned long long)rep->failed, (unsigned long long)rep->polled);
+  /* Each checker's allowance beside what it found: outside fails the run;
+   * within is what the allowance covered, bound what it could have. */
+  fprintf(f, "%-22s %9s %9s %9s  %s\n", "checker", "outside", "within", "bound", "allowance");
+  for (int i = 0; i < rep->result_count; i++) {
+    const struct check_result *c = &rep->results[i];
+    char kinds[96];
+    fprintf(f, "%-22s %9zu %9zu %9llu  %s\n", c->name, c->violations, c->allowed,
+            (unsigned long long)c->bound,
+            history_allowances_text(c->allowances, kinds, sizeof kinds));
+  }
   for (int i = 0; i < rep->result_count; i++)
-    fprintf(f, "%-22s %zu %s\n", rep->results[i].name, rep->results[i].violations,
-            rep->results[i].first);
+    if (rep->results[i].first[0])
+      fprintf(f, "%s: %s%s\n", rep->results[i].name,
+              rep->results[i].violations ? "first violation: " : "", rep->results[i].first);
+  write_cuts(f, h);
   write_counters(f, w);
   fprintf(f, "verdict: %s\n", rep->passed ? "PASS" : "FAIL");
 }
@@ -174,7 +214,7 @@ bool report_write(const char *dir, const struct scenario *sc, uint64_t seed,
     if (i == 1) write_timeline(f, h, (uint64_t)(rep->simulated_s * 1e9));
     if (i == 2) write_faults(f, faults, fault_count);
     if (i == 3) write_plot(f, sc, seed, faults, fault_count);
-    if (i == 4) write_summary(f, sc, seed, rep, w);
+    if (i == 4) write_summary(f, sc, seed, h, rep, w);
     ok &= fclose(f) == 0;
   }
   return ok;

@@ -64,9 +64,20 @@ static void unforget(struct sim_file *f, uint64_t lo, uint64_t hi) {
   }
 }
 
+/* Bits flipped at rest in [lo, hi) are gone: the bytes were cut or
+ * overwritten (bookkeeping for sim_disk_rest_flip_in only). */
+static void forget_rest_flips(struct sim_file *f, uint64_t lo, uint64_t hi) {
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < f->rest_flip_count; i++)
+    if (f->rest_flips[i].offset < lo || f->rest_flips[i].offset >= hi)
+      f->rest_flips[kept++] = f->rest_flips[i];
+  f->rest_flip_count = kept;
+}
+
 static void cache_resize_from(struct sim_disk *d, struct sim_file *f, size_t len,
                               size_t zero_to) {
   if (len < f->cache.len) unforget(f, len, f->cache.len);
+  if (len < f->cache.len && f->rest_flip_count) forget_rest_flips(f, len, UINT64_MAX);
   d->used_bytes = d->used_bytes - f->cache.len + len;
   if (len > f->cache.len) {
     size_t old = f->cache.len;
@@ -247,6 +258,7 @@ static int64_t disk_pwrite(struct env *env, env_file fd, const void *buf, size_t
   if (off < f->durable_len) unshare(f);
   if (end > f->cache.len) cache_resize_from(d, f, (size_t)end, (size_t)off); /* a hole: zeros */
   if (f->forgot_count) unforget(f, off, end);
+  if (f->rest_flip_count) forget_rest_flips(f, off, end);
   memcpy(f->cache.data + off, buf, len);
   d->stats.writes++;
   d->stats.bytes_written += len;
@@ -562,9 +574,15 @@ static void file_power_loss(struct sim_disk *d, struct sim_file *f) {
     }
     cache_resize(d, f, keep); /* the cache already holds those bytes */
   } else {
+    /* sim_disk_flip_bit flipped the durable copy too: its flips stay. */
+    struct sim_read_flip flips[SIM_REST_FLIPS_MAX];
+    uint32_t flip_count = f->rest_flip_count;
+    memcpy(flips, f->rest_flips, sizeof flips);
     cache_resize(d, f, 0);
     cache_resize_from(d, f, f->durable.len, 0);
     memcpy(f->cache.data, f->durable.data, f->durable.len);
+    for (uint32_t i = 0; i < flip_count; i++)
+      if (flips[i].offset < f->durable.len) f->rest_flips[f->rest_flip_count++] = flips[i];
     keep = f->durable.len;
     buf_free(&f->durable);
     f->durable_shared = true;
@@ -583,6 +601,7 @@ static void file_power_loss(struct sim_disk *d, struct sim_file *f) {
 static void wipe(struct sim_disk *d) {
   for (uint32_t i = d->file_count; i > 1; i--) remove_at(d, i - 1); /* all but the root */
   d->lose_all = false;
+  d->stats.disks_lost++;
 }
 
 void sim_disk_crash(struct sim_node *n) {
@@ -642,6 +661,23 @@ void sim_disk_set_fsync_slowdown(struct sim_node *n, uint32_t multiplier) {
   n->disk.fsync_slowdown = multiplier;
 }
 
+/* Remembers a flip at rest; the same flip again puts the bit back. */
+static void note_rest_flip(struct sim_file *f, uint64_t offset, uint8_t mask) {
+  for (uint32_t i = 0; i < f->rest_flip_count; i++)
+    if (f->rest_flips[i].offset == offset && f->rest_flips[i].mask == mask) {
+      memmove(&f->rest_flips[i], &f->rest_flips[i + 1],
+              (f->rest_flip_count - i - 1) * sizeof f->rest_flips[0]);
+      f->rest_flip_count--;
+      return;
+    }
+  if (f->rest_flip_count == SIM_REST_FLIPS_MAX) { /* forget the oldest */
+    memmove(f->rest_flips, f->rest_flips + 1,
+            (SIM_REST_FLIPS_MAX - 1) * sizeof f->rest_flips[0]);
+    f->rest_flip_count--;
+  }
+  f->rest_flips[f->rest_flip_count++] = (struct sim_read_flip){.offset = offset, .mask = mask};
+}
+
 bool sim_disk_flip_bit(struct sim_node *n, const char *path, uint64_t offset, int bit) {
   struct sim_file *f = lookup(&n->disk, path);
   if (!f || f->is_dir || offset >= f->cache.len) return false;
@@ -649,6 +685,7 @@ bool sim_disk_flip_bit(struct sim_node *n, const char *path, uint64_t offset, in
   f->cache.data[offset] ^= mask;
   if (!f->durable_shared && offset < f->durable.len) f->durable.data[offset] ^= mask;
   n->disk.stats.bits_flipped++;
+  note_rest_flip(f, offset, mask);
   sim_trace(n->world, offset);
   return true;
 }
@@ -685,6 +722,36 @@ bool sim_disk_file_sizes(const struct sim_node *n, const char *path, uint64_t *c
   *cache_bytes = f->cache.len;
   *durable_bytes = f->durable_len;
   return true;
+}
+
+int64_t sim_disk_peek(const struct sim_node *n, const char *path, uint64_t offset, void *buf,
+                      size_t len) {
+  const struct sim_file *f = lookup(&n->disk, path);
+  if (!f || f->is_dir) return -1;
+  if (offset >= f->cache.len) return 0;
+  size_t count = f->cache.len - offset < len ? (size_t)(f->cache.len - offset) : len;
+  memcpy(buf, f->cache.data + offset, count);
+  return (int64_t)count;
+}
+
+bool sim_disk_rest_flip_in(const struct sim_node *n, const char *path, uint64_t lo,
+                           uint64_t hi) {
+  const struct sim_file *f = lookup(&n->disk, path);
+  if (!f || f->is_dir) return false;
+  for (uint32_t i = 0; i < f->rest_flip_count; i++) {
+    uint64_t at = f->rest_flips[i].offset;
+    if (at >= lo && at < hi && at < f->cache.len) return true;
+  }
+  return false;
+}
+
+bool sim_disk_read_flip_in(const struct sim_node *n, const char *path, uint64_t lo,
+                           uint64_t hi) {
+  const struct sim_file *f = lookup(&n->disk, path);
+  if (!f || f->is_dir) return false;
+  for (uint32_t i = 0; i < f->flip_count; i++)
+    if (f->flips[i].offset >= lo && f->flips[i].offset < hi) return true;
+  return false;
 }
 
 void sim_disk_stats(const struct sim_node *n, struct sim_disk_stats *out) {

@@ -71,6 +71,20 @@ void sim_disk_clear_faults(struct sim_node *n);
 /* Sizes of both layers of a file by path; false if there is no such file. */
 bool sim_disk_file_sizes(const struct sim_node *n, const char *path, uint64_t *cache_bytes,
                          uint64_t *durable_bytes);
+/* Copies up to len bytes of a file's page cache from offset (after a power
+ * loss: what it kept) without counting a read or applying pending read
+ * faults; the bytes copied, 0 past the end, -1 if there is no such file. */
+int64_t sim_disk_peek(const struct sim_node *n, const char *path, uint64_t offset, void *buf,
+                      size_t len);
+/* Whether a bit flipped at rest (sim_disk_flip_bit) lies in [lo, hi) of the
+ * file as it is now (a flip in bytes since cut off or lost is gone). Only
+ * the latest SIM_REST_FLIPS_MAX flips of a file are remembered. */
+bool sim_disk_rest_flip_in(const struct sim_node *n, const char *path, uint64_t lo,
+                           uint64_t hi);
+/* Whether a read fault (sim_disk_flip_bit_on_read) is still pending in
+ * [lo, hi) of the file: the next read there returns a flipped bit. */
+bool sim_disk_read_flip_in(const struct sim_node *n, const char *path, uint64_t lo,
+                           uint64_t hi);
 
 struct sim_disk_stats {
   uint64_t writes, bytes_written; /* pwrites that succeeded */
@@ -81,6 +95,7 @@ struct sim_disk_stats {
   uint64_t crashes, bytes_lost; /* unsynced bytes a power loss threw away */
   uint64_t torn_sectors;        /* sectors a torn power loss damaged (zeros, garbage) */
   uint64_t bits_flipped;        /* at rest and on read */
+  uint64_t disks_lost;          /* whole-disk losses that happened (sim_disk_lose_all) */
 };
 void sim_disk_stats(const struct sim_node *n, struct sim_disk_stats *out);
 

@@ -7,7 +7,13 @@
 
 #include "base/assert.h"
 
-enum { EVENTS_MAX = 1 << 26, PARTITIONS_MAX = HISTORY_STREAMS_MAX };
+enum {
+  EVENTS_MAX = 1 << 26,
+  CUTS_MAX = 1 << 20,
+  STREAMS = HISTORY_STREAMS_MAX,
+  CLIENTS_MAX = 256,
+  READ_SET = 4, /* distinct read offsets kept per value; more count as "more" */
+};
 
 _Static_assert(sizeof(struct history_event) == 32, "history events stay small");
 
@@ -15,12 +21,13 @@ void history_init(struct history *h) { memset(h, 0, sizeof *h); }
 
 void history_free(struct history *h) {
   free(h->events);
+  free(h->cuts);
   history_init(h);
 }
 
 void history_add(struct history *h, const struct history_event *e) {
   ASSERT(h->count < EVENTS_MAX);
-  ASSERT(e->partition >= 0 && e->partition < PARTITIONS_MAX);
+  ASSERT(e->partition >= 0 && e->partition < STREAMS);
   if (h->count == h->cap) {
     size_t cap = h->cap ? h->cap * 2 : 1024;
     struct history_event *events = realloc(h->events, cap * sizeof *events);
@@ -29,17 +36,133 @@ void history_add(struct history *h, const struct history_event *e) {
     h->cap = cap;
   }
   h->events[h->count++] = *e;
-  if (e->value + 1 > h->values_max) h->values_max = e->value + 1;
+  /* Only sends name values: a poll of a garbage id must not size anything. */
+  if (e->kind == HISTORY_SEND && e->value < HISTORY_VALUE_UNKNOWN &&
+      e->value + 1 > h->values_max)
+    h->values_max = e->value + 1;
 }
+
+void history_add_cut(struct history *h, const struct history_cut *c) {
+  ASSERT(h->cut_count < CUTS_MAX);
+  ASSERT(c->stream >= 0 && c->stream < STREAMS && c->reason < ALLOWANCES);
+  if (h->cut_count == h->cut_cap) {
+    size_t cap = h->cut_cap ? h->cut_cap * 2 : 16;
+    struct history_cut *cuts = realloc(h->cuts, cap * sizeof *cuts);
+    ASSERT(cuts != NULL);
+    h->cuts = cuts;
+    h->cut_cap = cap;
+  }
+  h->cuts[h->cut_count++] = *c;
+}
+
+const char *history_kind_name(enum history_kind kind) {
+  static const char *const names[HISTORY_KINDS] = {"send", "ack",  "fail",
+                                                   "poll", "seek", "retry"};
+  return (unsigned)kind < ARRAY_LEN(names) ? names[kind] : "?";
+}
+
+const char *history_stream_name(const struct history *h, int32_t stream, char *buf,
+                                size_t cap) {
+  if (h->labels && stream >= 0 && stream < h->label_count) return h->labels[stream];
+  snprintf(buf, cap, "partition %d", stream);
+  return buf;
+}
+
+const char *const history_checker_names[CHECKERS_MAX] = {
+    [CHECK_LOST_WRITE] = "lost-write",
+    [CHECK_DUPLICATE] = "duplicate",
+    [CHECK_INCONSISTENT_OFFSETS] = "inconsistent-offsets",
+    [CHECK_NONMONOTONIC_SEND] = "nonmonotonic-send",
+    [CHECK_NONMONOTONIC_POLL] = "nonmonotonic-poll",
+    [CHECK_POLL_SKIP] = "poll-skip",
+    [CHECK_UNSEEN] = "unseen",
+    [CHECK_FINAL_READ] = "final-read",
+    [CHECK_UNEXPECTED] = "unexpected",
+    [CHECK_MAX_UNAVAILABILITY] = "max-unavailability",
+};
+
+const char *const history_allowance_names[ALLOWANCES] = {
+    [ALLOW_POWER_LOSS_TAIL] = "power-loss-tail",
+    [ALLOW_CORRUPT_BATCH] = "corrupt-batch",
+    [ALLOW_DISK_LOSS] = "disk-loss",
+    [ALLOW_RETRIED_SENDS] = "retried-sends",
+    [ALLOW_ACKS_0] = "acks-0",
+    [ALLOW_RETENTION] = "retention",
+};
+
+#define BIT(a) (1u << (a))
+
+uint32_t history_allowances_for(enum history_checker checker) {
+  const uint32_t cuts =
+      BIT(ALLOW_POWER_LOSS_TAIL) | BIT(ALLOW_CORRUPT_BATCH) | BIT(ALLOW_DISK_LOSS);
+  switch (checker) {
+  case CHECK_LOST_WRITE:
+    return cuts | BIT(ALLOW_RETENTION);
+  case CHECK_INCONSISTENT_OFFSETS:
+  case CHECK_NONMONOTONIC_SEND:
+    return cuts;
+  case CHECK_DUPLICATE:
+    return BIT(ALLOW_RETRIED_SENDS);
+  case CHECK_UNSEEN:
+    return BIT(ALLOW_ACKS_0);
+  case CHECK_FINAL_READ:
+  case CHECK_POLL_SKIP:
+    return BIT(ALLOW_CORRUPT_BATCH);
+  default:
+    return 0;
+  }
+}
+
+const char *history_allowances_text(uint32_t allowances, char *buf, size_t cap) {
+  size_t len = 0;
+  buf[0] = 0;
+  for (int a = 0; a < ALLOWANCES; a++) {
+    if (!(allowances & BIT(a))) continue;
+    int n = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", history_allowance_names[a]);
+    if (n < 0 || (size_t)n >= cap - len) break;
+    len += (size_t)n;
+  }
+  if (!len) snprintf(buf, cap, "none");
+  return buf;
+}
+
+/* ---- the state the checkers build ---- */
 
 /* What the history says about one value. */
 struct value_state {
-  bool sent, acked, durable, failed, polled;
-  bool in_final_read;
-  int32_t partition;
+  int16_t ack_incarnation;
   int64_t ack_offset;
-  int64_t poll_offset;
-  uint32_t poll_offsets_distinct;
+  int64_t read_at[READ_SET]; /* the distinct offsets it was read at */
+  int32_t stream;
+  int32_t attempts; /* sends: 1 + retries */
+  uint8_t reads;    /* distinct read offsets, READ_SET + 1 meaning more */
+  bool sent, acked, polled, in_final_read;
+};
+
+/* One offset of a stream: the value seen there (+ 1; 0: never any) and
+ * which broker process first said so. Offsets of a stream are dense from 0
+ * and below every record sent to it, so an array of that many slots is
+ * enough. */
+struct slot {
+  uint64_t value1;
+  int16_t incarnation;
+};
+
+struct stream_state {
+  struct slot *slots;
+  int64_t bound; /* sends and retries to the stream: no offset reaches it */
+  /* The highest offset the final reader was sent to by a seek (the log
+   * start the broker reported after retention deleted segments); 0: none. */
+  int64_t final_log_start;
+};
+
+struct checking {
+  const struct history *h;
+  const struct history_check_config *cfg;
+  struct value_state *vs;
+  uint64_t nv;
+  struct stream_state streams[STREAMS];
+  struct check_result r[CHECKERS_MAX];
 };
 
 static void violation(struct check_result *r, const char *fmt, ...)
@@ -53,148 +176,416 @@ static void violation(struct check_result *r, const char *fmt, ...) {
   va_end(ap);
 }
 
-const char *history_kind_name(enum history_kind kind) {
-  static const char *const names[] = {"send", "ack", "fail", "poll", "seek"};
-  return (unsigned)kind < ARRAY_LEN(names) ? names[kind] : "?";
+static uint32_t allowed(const struct checking *k, enum history_checker c) {
+  return k->cfg->allow[c] & history_allowances_for(c);
 }
 
-const char *history_stream_name(const struct history *h, int32_t stream, char *buf,
-                                size_t cap) {
-  if (h->labels && stream < h->label_count) return h->labels[stream];
-  snprintf(buf, cap, "partition %d", stream);
-  return buf;
-}
+enum { LATER = INT16_MAX + 1 }; /* after every broker process */
 
-/* (partition, offset) -> value, for inconsistent-offsets. Offsets of one
- * partition are dense from the log start, so a growable array per
- * partition is enough. */
-struct offset_map {
-  uint64_t *values; /* value + 1; 0 = unknown */
-  int64_t cap;
-};
-
-static uint64_t *offset_slot(struct offset_map *m, int64_t offset) {
-  ASSERT(offset >= 0 && offset < ((int64_t)1 << 32));
-  if (offset >= m->cap) {
-    int64_t cap = m->cap ? m->cap : 1024;
-    while (cap <= offset) cap *= 2;
-    uint64_t *v = realloc(m->values, (size_t)cap * sizeof *v);
-    ASSERT(v != NULL);
-    memset(v + m->cap, 0, (size_t)(cap - m->cap) * sizeof *v);
-    m->values = v;
-    m->cap = cap;
+/* A cut of one of the allowed reasons on stream that reaches down to
+ * offset and falls after broker process `after` answered and no later
+ * than process `until` did; NULL if none. */
+static const struct history_cut *cut_covering(const struct history *h, int stream,
+                                              int64_t offset, int32_t after, int32_t until,
+                                              uint32_t reasons) {
+  for (size_t i = 0; i < h->cut_count; i++) {
+    const struct history_cut *c = &h->cuts[i];
+    if (c->stream == stream && c->incarnation > after && c->incarnation <= until &&
+        c->offset <= offset && (reasons & BIT(c->reason)))
+      return c;
   }
-  return &m->values[offset];
+  return NULL;
 }
 
-const char *const history_checker_names[CHECKERS_MAX] = {
-    "lost-write", "duplicate", "inconsistent-offsets", "nonmonotonic-send", "nonmonotonic-poll",
-    "poll-skip",  "unseen",    "max-unavailability"};
+static const char *name_of(const struct checking *k, int stream, char *b, size_t cap) {
+  return history_stream_name(k->h, stream, b, cap);
+}
 
-/* In the order of history_checker_names. */
-struct checkers {
-  struct check_result lost, duplicate, inconsistent, nonmono_send, nonmono_poll, poll_skip,
-      unseen, unavailability;
-};
+/* ---- pass 1, in time order: values, offsets, what no broker can do ---- */
 
-static void check_offsets(const struct history *h, struct value_state *vs,
-                          struct offset_map *maps, struct checkers *c) {
+/* An offset a log can have: -1 (none) where allowed, else 0 up to the
+ * records sent to the stream. Anything else is a finding, and the event is
+ * left out of the other checks. */
+static bool offset_sane(struct checking *k, const struct history_event *e, bool none_ok) {
+  char b[32];
+  const struct stream_state *s = &k->streams[e->partition];
+  if (e->offset == -1 && none_ok) return true;
+  if (e->offset < 0) {
+    violation(&k->r[CHECK_UNEXPECTED],
+              "client %d: %s of value %llu at %s offset %lld (negative)", e->client,
+              history_kind_name(e->kind), (unsigned long long)e->value,
+              name_of(k, e->partition, b, sizeof b), (long long)e->offset);
+    return false;
+  }
+  if (e->offset >= s->bound) {
+    violation(&k->r[CHECK_UNEXPECTED],
+              "client %d: %s of value %llu at %s offset %lld, past every record sent to it "
+              "(%lld sends and retries)",
+              e->client, history_kind_name(e->kind), (unsigned long long)e->value,
+              name_of(k, e->partition, b, sizeof b), (long long)e->offset, (long long)s->bound);
+    return false;
+  }
+  return true;
+}
+
+static bool value_sent(const struct checking *k, uint64_t value) {
+  return value < k->nv && k->vs[value].sent;
+}
+
+/* Broker process `incarnation` says offset o of stream s holds value. Two
+ * values at one offset are inconsistent unless a cut that reaches o fell
+ * between the processes that said so (the offset was reused). */
+static void hold(struct checking *k, int s, int64_t o, uint64_t value, int16_t incarnation) {
+  struct slot *sl = &k->streams[s].slots[o];
+  struct check_result *r = &k->r[CHECK_INCONSISTENT_OFFSETS];
+  if (sl->value1 == value + 1) return;
+  if (sl->value1 != 0) {
+    if (!cut_covering(k->h, s, o, sl->incarnation, incarnation,
+                      allowed(k, CHECK_INCONSISTENT_OFFSETS))) {
+      char b[32];
+      violation(r, "%s offset %lld holds value %llu and value %llu", name_of(k, s, b, sizeof b),
+                (long long)o, (unsigned long long)(sl->value1 - 1), (unsigned long long)value);
+      return;
+    }
+    r->allowed++;
+  }
+  sl->value1 = value + 1;
+  sl->incarnation = incarnation;
+}
+
+static void note_read(struct value_state *v, int64_t offset) {
+  int known = v->reads < READ_SET ? v->reads : READ_SET;
+  for (int i = 0; i < known; i++)
+    if (v->read_at[i] == offset) return;
+  if (v->reads < READ_SET) v->read_at[v->reads] = offset;
+  if (v->reads <= READ_SET) v->reads++;
+}
+
+static void pass_values(struct checking *k) {
+  const struct history *h = k->h;
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];
-    if ((e->kind != HISTORY_ACK && e->kind != HISTORY_POLL) || e->offset < 0) continue;
-    uint64_t *slot = offset_slot(&maps[e->partition], e->offset);
-    if (*slot == 0)
-      *slot = e->value + 1;
-    else if (*slot != e->value + 1) {
-      char b[32];
-      violation(&c->inconsistent, "%s offset %lld holds value %llu and value %llu",
-                history_stream_name(h, e->partition, b, sizeof b), (long long)e->offset,
-                (unsigned long long)(*slot - 1), (unsigned long long)e->value);
-    }
-    struct value_state *v = &vs[e->value];
-    if (e->kind == HISTORY_POLL) {
-      if (v->polled && v->poll_offset != e->offset) {
-        v->poll_offsets_distinct++;
-        violation(&c->duplicate, "value %llu read at offsets %lld and %lld",
-                  (unsigned long long)e->value, (long long)v->poll_offset,
-                  (long long)e->offset);
+    struct value_state *v = e->value < k->nv ? &k->vs[e->value] : NULL;
+    char b[32];
+    switch (e->kind) {
+    case HISTORY_SEND:
+      if (!v) break;
+      v->sent = true;
+      v->stream = e->partition;
+      if (v->attempts < 1) v->attempts = 1;
+      break;
+    case HISTORY_RETRY:
+      if (v && v->attempts < e->attempt) v->attempts = e->attempt;
+      break;
+    case HISTORY_ACK:
+      if (!value_sent(k, e->value)) {
+        violation(&k->r[CHECK_UNEXPECTED],
+                  "producer %d: acknowledgement of value %llu at %s, never sent", e->client,
+                  (unsigned long long)e->value, name_of(k, e->partition, b, sizeof b));
+        break;
       }
+      if (!offset_sane(k, e, true)) break;
+      v->acked = true;
+      v->ack_incarnation = e->incarnation;
+      v->ack_offset = e->offset;
+      if (e->offset >= 0) hold(k, e->partition, e->offset, e->value, e->incarnation);
+      break;
+    case HISTORY_POLL:
+      if (!offset_sane(k, e, false)) break;
+      if (!value_sent(k, e->value)) {
+        violation(&k->r[CHECK_UNEXPECTED],
+                  "consumer %d: read at %s offset %lld a value no producer sent (%s)",
+                  e->client, name_of(k, e->partition, b, sizeof b), (long long)e->offset,
+                  e->value == HISTORY_VALUE_UNKNOWN ? "not one of theirs" : "an unknown id");
+        break;
+      }
+      hold(k, e->partition, e->offset, e->value, e->incarnation);
       v->polled = true;
-      v->poll_offset = e->offset;
+      note_read(v, e->offset);
       if (e->client == h->final_reader) v->in_final_read = true;
+      break;
+    default:
+      break;
     }
   }
 }
 
-/* Per client and partition, acks come back in increasing offset order and
- * polls read forward, one offset after another (no skipped offset that
- * holds a value). */
-static void check_order(const struct history *h, const struct offset_map *maps,
-                        struct checkers *c) {
-  enum { CLIENTS_MAX = 256 };
-  /* The last offset acknowledged to and read by each (client, stream). */
-  int64_t(*last_ack)[PARTITIONS_MAX] = malloc(CLIENTS_MAX * sizeof *last_ack);
-  int64_t(*last_poll)[PARTITIONS_MAX] = malloc(CLIENTS_MAX * sizeof *last_poll);
-  ASSERT(last_ack != NULL && last_poll != NULL);
-  for (int i = 0; i < CLIENTS_MAX; i++)
-    for (int j = 0; j < PARTITIONS_MAX; j++) last_ack[i][j] = last_poll[i][j] = -1;
+/* ---- pass 2, in time order: what each client saw in order ---- */
+
+struct order {
+  int64_t last_ack[CLIENTS_MAX][STREAMS];
+  int16_t last_ack_incarnation[CLIENTS_MAX][STREAMS];
+  int64_t position[CLIENTS_MAX][STREAMS]; /* where the consumer reads next; -1: unknown */
+  bool sought[CLIENTS_MAX][STREAMS];      /* the position is a seek's, not a read's */
+};
+
+static bool offset_in_range(const struct checking *k, const struct history_event *e) {
+  return e->offset >= 0 && e->offset < k->streams[e->partition].bound;
+}
+
+/* An acknowledgement at or below the producer's previous one on the stream
+ * is nonmonotonic unless a cut reaching it fell between the two. */
+static void order_ack(struct checking *k, struct order *o, const struct history_event *e) {
+  int64_t *last = &o->last_ack[e->client][e->partition];
+  int16_t *last_incarnation = &o->last_ack_incarnation[e->client][e->partition];
+  struct check_result *r = &k->r[CHECK_NONMONOTONIC_SEND];
+  if (*last >= 0 && e->offset <= *last) {
+    if (cut_covering(k->h, e->partition, e->offset, *last_incarnation, e->incarnation,
+                     allowed(k, CHECK_NONMONOTONIC_SEND))) {
+      r->allowed++;
+    } else {
+      char b[32];
+      violation(r, "producer %d %s: ack at offset %lld after %lld", e->client,
+                name_of(k, e->partition, b, sizeof b), (long long)e->offset, (long long)*last);
+    }
+  }
+  *last = e->offset;
+  *last_incarnation = e->incarnation;
+}
+
+/* Whether the offsets skipped, first to last, all lie in one batch that
+ * holds a flipped bit (corrupt-batch, where allowed): a flip outside the
+ * CRC (the base offset) can make a reader pass over a batch unknowingly. */
+static bool skip_explained(const struct checking *k, int stream, int64_t first, int64_t last) {
+  if (!(allowed(k, CHECK_POLL_SKIP) & BIT(ALLOW_CORRUPT_BATCH))) return false;
+  for (size_t i = 0; i < k->h->cut_count; i++) {
+    const struct history_cut *c = &k->h->cuts[i];
+    if (c->stream == stream && c->reason == ALLOW_CORRUPT_BATCH && c->offset <= first &&
+        last <= c->last_offset)
+      return true;
+  }
+  return false;
+}
+
+/* A consumer reads forward from its position, one offset after another: a
+ * read below it is nonmonotonic, a read past it skips every offset between
+ * that ever held a value. A seek sets the position (the seek explains the
+ * jump from where the consumer was; it does not explain reading past where
+ * it sought). */
+static void order_poll(struct checking *k, struct order *o, const struct history_event *e) {
+  int64_t *pos = &o->position[e->client][e->partition];
+  bool sought = o->sought[e->client][e->partition];
   char b[32];
+  if (*pos >= 0 && e->offset < *pos) {
+    if (sought)
+      violation(&k->r[CHECK_NONMONOTONIC_POLL],
+                "consumer %d %s: read %lld after a seek to %lld", e->client,
+                name_of(k, e->partition, b, sizeof b), (long long)e->offset, (long long)*pos);
+    else
+      violation(&k->r[CHECK_NONMONOTONIC_POLL], "consumer %d %s: read %lld after %lld",
+                e->client, name_of(k, e->partition, b, sizeof b), (long long)e->offset,
+                (long long)(*pos - 1));
+  } else if (*pos >= 0 && e->offset > *pos) {
+    const struct slot *slots = k->streams[e->partition].slots;
+    int64_t first = -1, last = -1;
+    for (int64_t at = *pos; at < e->offset; at++)
+      if (slots[at].value1 != 0) {
+        if (first < 0) first = at;
+        last = at;
+      }
+    if (first >= 0 && skip_explained(k, e->partition, first, last)) {
+      k->r[CHECK_POLL_SKIP].allowed++;
+    } else if (first >= 0) {
+      violation(&k->r[CHECK_POLL_SKIP],
+                "consumer %d %s: skipped offset %lld (value %llu) reading %lld %s %lld",
+                e->client, name_of(k, e->partition, b, sizeof b), (long long)first,
+                (unsigned long long)(slots[first].value1 - 1), (long long)e->offset,
+                sought ? "after a seek to" : "after", (long long)(sought ? *pos : *pos - 1));
+    }
+  }
+  *pos = e->offset + 1;
+  o->sought[e->client][e->partition] = false;
+}
+
+static void pass_order(struct checking *k) {
+  struct order *o = malloc(sizeof *o);
+  ASSERT(o != NULL);
+  for (int c = 0; c < CLIENTS_MAX; c++)
+    for (int s = 0; s < STREAMS; s++) {
+      o->last_ack[c][s] = o->position[c][s] = -1;
+      o->last_ack_incarnation[c][s] = 0;
+      o->sought[c][s] = false;
+    }
+  const struct history *h = k->h;
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];
     if (e->client < 0 || e->client >= CLIENTS_MAX) continue;
     if (e->kind == HISTORY_SEEK) {
-      last_poll[e->client][e->partition] = e->offset - 1;
-      continue;
-    }
-    if (e->offset < 0) continue;
-    if (e->kind == HISTORY_ACK) {
-      int64_t *last = &last_ack[e->client][e->partition];
-      if (e->offset <= *last)
-        violation(&c->nonmono_send, "producer %d %s: ack at offset %lld after %lld", e->client,
-                  history_stream_name(h, e->partition, b, sizeof b), (long long)e->offset,
-                  (long long)*last);
-      *last = e->offset;
-    } else if (e->kind == HISTORY_POLL) {
-      int64_t *last = &last_poll[e->client][e->partition];
-      if (*last >= 0 && e->offset <= *last)
-        violation(&c->nonmono_poll, "consumer %d %s: read %lld after %lld", e->client,
-                  history_stream_name(h, e->partition, b, sizeof b), (long long)e->offset,
-                  (long long)*last);
-      for (int64_t o = *last + 1; *last >= 0 && o < e->offset && o < maps[e->partition].cap;
-           o++)
-        if (maps[e->partition].values[o] != 0) {
-          violation(&c->poll_skip, "consumer %d %s: skipped offset %lld (value %llu)",
-                    e->client, history_stream_name(h, e->partition, b, sizeof b), (long long)o,
-                    (unsigned long long)(maps[e->partition].values[o] - 1));
-          break;
-        }
-      *last = e->offset;
+      o->position[e->client][e->partition] = e->offset >= 0 ? e->offset : -1;
+      o->sought[e->client][e->partition] = true;
+    } else if (e->kind == HISTORY_ACK && offset_in_range(k, e) && value_sent(k, e->value)) {
+      order_ack(k, o, e);
+    } else if (e->kind == HISTORY_POLL && offset_in_range(k, e)) {
+      order_poll(k, o, e);
     }
   }
-  free(last_ack);
-  free(last_poll);
+  free(o);
 }
 
-static void check_values(const struct history *h, const struct value_state *vs, uint64_t n,
-                         bool final_read, struct checkers *c) {
-  for (uint64_t id = 0; id < n; id++) {
-    const struct value_state *v = &vs[id];
-    /* With a final read, only what it saw counts as still there. */
-    bool present = h->final_reader ? v->in_final_read : v->polled;
-    if (!v->acked || present) continue;
-    if (!final_read) {
-      violation(&c->unseen, "acknowledged value %llu not read yet", (unsigned long long)id);
-    } else if (v->durable) {
-      char b[32];
-      violation(&c->lost, "value %llu acknowledged at %s offset %lld was never read",
-                (unsigned long long)id, history_stream_name(h, v->partition, b, sizeof b),
-                (long long)v->ack_offset);
-    } else {
-      violation(&c->unseen, "value %llu (acks=1) acknowledged but never read",
+/* ---- after the history: each value's fate ---- */
+
+/* Retention (allowance "retention") may delete what lies below the log start
+ * the final reader was sent to; nothing at or above it. */
+static bool below_retention(const struct checking *k, const struct value_state *v) {
+  if (!(allowed(k, CHECK_LOST_WRITE) & BIT(ALLOW_RETENTION))) return false;
+  ASSERT(v->stream >= 0 && v->stream < STREAMS);
+  return v->ack_offset >= 0 && v->ack_offset < k->streams[v->stream].final_log_start;
+}
+
+/* Where the final reader's seeks sent it, per stream (history_check_config
+ * final_read: the runner seeks it to the log start after OFFSET_OUT_OF_RANGE). */
+static void find_final_log_starts(struct checking *k) {
+  const struct history *h = k->h;
+  for (size_t i = 0; i < h->count && h->final_reader; i++) {
+    const struct history_event *e = &h->events[i];
+    if (e->kind != HISTORY_SEEK || e->client != h->final_reader) continue;
+    if (e->partition < 0 || e->partition >= STREAMS || e->offset < 0) continue;
+    struct stream_state *s = &k->streams[e->partition];
+    if (e->offset > s->final_log_start) s->final_log_start = e->offset;
+  }
+}
+
+static void judge_acked(struct checking *k, uint64_t id, const struct value_state *v) {
+  const struct history *h = k->h;
+  bool final_read = k->cfg->final_read;
+  /* With a final read, only what it saw counts as still there. */
+  bool present = h->final_reader ? v->in_final_read : v->polled;
+  char b[32];
+  if (v->ack_offset < 0) { /* acks=0: nothing was promised */
+    struct check_result *r = &k->r[CHECK_UNSEEN];
+    bool may = allowed(k, CHECK_UNSEEN) & BIT(ALLOW_ACKS_0);
+    r->bound += may;
+    if (present) return;
+    if (may)
+      r->allowed++;
+    else
+      violation(r, "value %llu (acks=0) %s", (unsigned long long)id,
+                final_read ? "was never read" : "not read yet");
+    return;
+  }
+  const struct history_cut *lost_cut = cut_covering(
+      h, v->stream, v->ack_offset, v->ack_incarnation, LATER, allowed(k, CHECK_LOST_WRITE));
+  k->r[CHECK_LOST_WRITE].bound += lost_cut != NULL || below_retention(k, v);
+  for (int c = CHECK_INCONSISTENT_OFFSETS; c <= CHECK_NONMONOTONIC_SEND; c++)
+    k->r[c].bound += cut_covering(h, v->stream, v->ack_offset, v->ack_incarnation, LATER,
+                                  allowed(k, c)) != NULL;
+  if (!present) {
+    if (!final_read)
+      violation(&k->r[CHECK_UNSEEN], "acknowledged value %llu not read yet",
                 (unsigned long long)id);
+    else if (lost_cut || below_retention(k, v))
+      k->r[CHECK_LOST_WRITE].allowed++;
+    else
+      violation(
+          &k->r[CHECK_LOST_WRITE], "value %llu acknowledged at %s offset %lld was never read",
+          (unsigned long long)id, name_of(k, v->stream, b, sizeof b), (long long)v->ack_offset);
+  }
+  /* Read, but never at the offset it was acknowledged at. */
+  if (!v->polled || v->reads > READ_SET) return;
+  for (int i = 0; i < v->reads; i++)
+    if (v->read_at[i] == v->ack_offset) return;
+  struct check_result *r = &k->r[CHECK_INCONSISTENT_OFFSETS];
+  if (cut_covering(h, v->stream, v->ack_offset, v->ack_incarnation, LATER,
+                   allowed(k, CHECK_INCONSISTENT_OFFSETS)))
+    r->allowed++;
+  else
+    violation(r, "value %llu acknowledged at %s offset %lld was read at offset %lld",
+              (unsigned long long)id, name_of(k, v->stream, b, sizeof b),
+              (long long)v->ack_offset, (long long)v->read_at[0]);
+}
+
+/* A value read at n distinct offsets was stored n times: allowed only for a
+ * value sent at least n times (a retry), where the scenario allows it. */
+static void judge_duplicate(struct checking *k, uint64_t id, const struct value_state *v) {
+  struct check_result *r = &k->r[CHECK_DUPLICATE];
+  bool may = allowed(k, CHECK_DUPLICATE) & BIT(ALLOW_RETRIED_SENDS);
+  r->bound += may && v->attempts > 1;
+  if (v->reads < 2) return;
+  if (may && v->reads <= v->attempts) {
+    r->allowed++;
+    return;
+  }
+  char copies[24] = "more than 4";
+  if (v->reads <= READ_SET) snprintf(copies, sizeof copies, "%d", v->reads);
+  violation(r, "value %llu read at offsets %lld and %lld (%s offsets, sent %d time%s)",
+            (unsigned long long)id, (long long)v->read_at[0], (long long)v->read_at[1], copies,
+            v->attempts, v->attempts == 1 ? "" : "s");
+}
+
+/* The allowance bounds of the checkers whose allowance is a kind of cut. */
+static void cut_bounds(struct checking *k) {
+  for (size_t i = 0; i < k->h->cut_count; i++)
+    if (k->h->cuts[i].reason == ALLOW_CORRUPT_BATCH &&
+        (allowed(k, CHECK_POLL_SKIP) & BIT(ALLOW_CORRUPT_BATCH)))
+      k->r[CHECK_POLL_SKIP].bound++;
+}
+
+static void judge_values(struct checking *k) {
+  for (uint64_t id = 0; id < k->nv; id++) {
+    const struct value_state *v = &k->vs[id];
+    if (!v->sent) continue;
+    if (v->acked) judge_acked(k, id, v);
+    judge_duplicate(k, id, v);
+  }
+}
+
+/* The final read must reach the end of every stream: the highest of the
+ * high watermark its last Fetch response gave it and the broker's at the
+ * end. What it reached is the furthest it got: its position at the end, or
+ * one past the highest offset it read, if it went back since (a seek after
+ * OFFSET_OUT_OF_RANGE). A reader may stop only inside a batch that holds a
+ * bit flipped at rest which no restart cut away (corrupt-batch, where
+ * allowed). */
+static void judge_final_read(struct checking *k) {
+  const struct history *h = k->h;
+  struct check_result *r = &k->r[CHECK_FINAL_READ];
+  if (!k->cfg->final_read || !h->final_reader || h->end_count <= 0) return;
+  bool may = allowed(k, CHECK_FINAL_READ) & BIT(ALLOW_CORRUPT_BATCH);
+  int64_t furthest[STREAMS];
+  for (int s = 0; s < STREAMS; s++) furthest[s] = -1;
+  for (size_t i = 0; i < h->count; i++) {
+    const struct history_event *e = &h->events[i];
+    if (e->kind == HISTORY_POLL && e->client == h->final_reader && offset_in_range(k, e) &&
+        e->offset + 1 > furthest[e->partition])
+      furthest[e->partition] = e->offset + 1;
+  }
+  for (int s = 0; s < h->end_count && s < STREAMS; s++) {
+    struct history_end reached = h->ends[s];
+    if (reached.position >= 0 && furthest[s] > reached.position) reached.position = furthest[s];
+    const struct history_end *end = &reached;
+    const struct history_cut *stuck = NULL;
+    for (size_t i = 0; i < h->cut_count && may; i++) {
+      const struct history_cut *c = &h->cuts[i];
+      if (c->stream == s && c->at_end && c->reason == ALLOW_CORRUPT_BATCH) stuck = c;
+    }
+    r->bound += stuck != NULL;
+    int64_t target = end->high_watermark > end->broker_high_watermark
+                         ? end->high_watermark
+                         : end->broker_high_watermark;
+    char b[32];
+    const char *name = name_of(k, s, b, sizeof b);
+    if (end->position < 0) {
+      violation(r, "%s: the final read never had it assigned", name);
+    } else if (end->high_watermark < 0) {
+      violation(r,
+                "%s: no Fetch response reached the final read (its position %lld, the "
+                "broker's high watermark %lld)",
+                name, (long long)end->position, (long long)end->broker_high_watermark);
+    } else if (end->position < target) {
+      if (stuck && end->position >= stuck->offset && end->position <= stuck->last_offset)
+        r->allowed++;
+      else
+        violation(
+            r,
+            "%s: the final read stopped at offset %lld; the high watermark at the end was "
+            "%lld (its last Fetch said %lld, the broker %lld)",
+            name, (long long)end->position, (long long)target, (long long)end->high_watermark,
+            (long long)end->broker_high_watermark);
     }
   }
 }
+
+/* ---- unavailability ---- */
 
 /* Per producer, in time order: sends in the air (sent, neither acknowledged
  * nor failed). A stretch of unavailability starts when the first one leaves
@@ -225,8 +616,7 @@ struct history_wait history_unavailability(const struct history *h, uint64_t end
     struct waiting *c = &by_client[e->client];
     if (e->kind == HISTORY_SEND) {
       if (c->count++ == 0) c->since_ns = e->time_ns;
-    } else if (e->kind == HISTORY_ACK || e->kind == HISTORY_FAIL) {
-      ASSERT(c->count > 0);
+    } else if ((e->kind == HISTORY_ACK || e->kind == HISTORY_FAIL) && c->count > 0) {
       c->count--;
       /* A failure is no acknowledgement: the stretch goes on, unless it
        * was the last send waiting. */
@@ -258,42 +648,36 @@ static void check_unavailability(const struct history *h,
 
 int history_check(const struct history *h, const struct history_check_config *cfg,
                   struct check_result *out, int out_max) {
-  bool final_read = cfg->final_read;
-  struct value_state *vs = calloc(h->values_max ? h->values_max : 1, sizeof *vs);
-  struct offset_map *maps = calloc(PARTITIONS_MAX, sizeof *maps);
-  ASSERT(vs != NULL && maps != NULL);
-  for (size_t i = 0; i < h->count; i++) {
-    const struct history_event *e = &h->events[i];
-    if (e->kind == HISTORY_SEEK) continue;
-    struct value_state *v = &vs[e->value];
-    v->partition = e->partition;
-    if (e->kind == HISTORY_SEND) v->sent = true;
-    if (e->kind == HISTORY_FAIL) v->failed = true;
-    if (e->kind == HISTORY_ACK) {
-      v->acked = true;
-      v->durable |= e->durable_ack;
-      v->ack_offset = e->offset;
-    }
+  struct checking *k = calloc(1, sizeof *k);
+  ASSERT(k != NULL);
+  k->h = h;
+  k->cfg = cfg;
+  k->nv = h->values_max;
+  k->vs = calloc(k->nv ? k->nv : 1, sizeof *k->vs);
+  ASSERT(k->vs != NULL);
+  for (int c = 0; c < CHECKERS_MAX; c++) {
+    k->r[c].name = history_checker_names[c];
+    k->r[c].allowances = allowed(k, (enum history_checker)c);
   }
-  const char *const *name = history_checker_names;
-  struct checkers c = {.lost = {.name = name[0]},
-                       .duplicate = {.name = name[1]},
-                       .inconsistent = {.name = name[2]},
-                       .nonmono_send = {.name = name[3]},
-                       .nonmono_poll = {.name = name[4]},
-                       .poll_skip = {.name = name[5]},
-                       .unseen = {.name = name[6]},
-                       .unavailability = {.name = name[7]}};
-  check_offsets(h, vs, maps, &c);
-  check_order(h, maps, &c);
-  check_values(h, vs, h->values_max, final_read, &c);
-  check_unavailability(h, cfg, &c.unavailability);
-  struct check_result all[] = {c.lost,         c.duplicate, c.inconsistent, c.nonmono_send,
-                               c.nonmono_poll, c.poll_skip, c.unseen,       c.unavailability};
+  for (size_t i = 0; i < h->count; i++)
+    if (h->events[i].kind == HISTORY_SEND || h->events[i].kind == HISTORY_RETRY)
+      k->streams[h->events[i].partition].bound++;
+  for (int s = 0; s < STREAMS; s++) {
+    int64_t n = k->streams[s].bound;
+    k->streams[s].slots = calloc(n ? (size_t)n : 1, sizeof *k->streams[s].slots);
+    ASSERT(k->streams[s].slots != NULL);
+  }
+  find_final_log_starts(k);
+  pass_values(k);
+  pass_order(k);
+  judge_values(k);
+  cut_bounds(k);
+  judge_final_read(k);
+  check_unavailability(h, cfg, &k->r[CHECK_MAX_UNAVAILABILITY]);
   int n = 0;
-  for (size_t i = 0; i < sizeof all / sizeof all[0] && n < out_max; i++) out[n++] = all[i];
-  for (int p = 0; p < PARTITIONS_MAX; p++) free(maps[p].values);
-  free(maps);
-  free(vs);
+  for (int c = 0; c < CHECKERS_MAX && n < out_max; c++) out[n++] = k->r[c];
+  for (int s = 0; s < STREAMS; s++) free(k->streams[s].slots);
+  free(k->vs);
+  free(k);
   return n;
 }

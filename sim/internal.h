@@ -13,6 +13,7 @@ enum {
   SIM_PATH_BYTES = 512,    /* longer paths get ENV_EINVAL */
   SIM_READ_FLIPS_MAX = 8,  /* pending read faults per file */
   SIM_FORGOT_MAX = 8,      /* forgotten ranges per file (more are not forgotten) */
+  SIM_REST_FLIPS_MAX = 16, /* bits flipped at rest remembered per file (for the checkers) */
   SIM_LISTENERS_MAX = 8,
   SIM_CONNS_MAX = 1 << 20, /* connection ends ever opened in one world */
   SIM_IOV_MAX = 1024,
@@ -104,6 +105,11 @@ struct sim_file {
   uint32_t forgot_count;
   struct sim_read_flip flips[SIM_READ_FLIPS_MAX]; /* pending read faults */
   uint32_t flip_count;
+  /* Bits flipped at rest (sim_disk_flip_bit) and not flipped back, oldest
+   * first, for sim_disk_rest_flip_in; bookkeeping only, the data is not
+   * read from here. */
+  struct sim_read_flip rest_flips[SIM_REST_FLIPS_MAX];
+  uint32_t rest_flip_count;
 };
 
 struct sim_fd {

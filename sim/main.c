@@ -229,12 +229,18 @@ static void print_report(const struct scenario *sc, uint64_t seed, const struct 
          (unsigned long long)rep->sent, (unsigned long long)rep->acked,
          (unsigned long long)rep->failed, (unsigned long long)rep->polled);
   printf("trace hash %016llx\n", (unsigned long long)rep->trace_hash);
+  /* Per checker: the verdict, what fell outside the allowance, and the
+   * allowance beside what it covered (within N of at most M). */
   for (int i = 0; i < rep->result_count; i++) {
     const struct check_result *c = &rep->results[i];
-    const char *verdict = c->violations == 0             ? "ok"
-                          : scenario_allows(sc, c->name) ? "seen (allowed here)"
-                                                         : "VIOLATION";
-    printf("  %-22s %-20s %zu", c->name, verdict, c->violations);
+    const char *verdict = c->violations ? "VIOLATION" : c->allowed ? "allowed" : "ok";
+    printf("  %-22s %-9s %zu outside", c->name, verdict, c->violations);
+    if (c->allowances) {
+      char kinds[96];
+      printf(", %zu within %s (of %llu)", c->allowed,
+             history_allowances_text(c->allowances, kinds, sizeof kinds),
+             (unsigned long long)c->bound);
+    }
     if (c->first[0]) printf("  %s%s", c->violations ? "first: " : "", c->first);
     printf("\n");
   }

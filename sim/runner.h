@@ -38,7 +38,5 @@ struct run_report {
 /* false if the scenario cannot run here (why says so). */
 bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_options *opts,
                   struct run_report *out);
-/* Whether a checker's violations fail this scenario. */
-bool scenario_allows(const struct scenario *sc, const char *checker);
 
 #endif

@@ -19,6 +19,13 @@ struct broker {
   struct sim_node *node;
   struct node *proc; /* NULL while down */
   bool shutting_down;
+  int16_t incarnation; /* processes started so far: the history's incarnation */
+  /* The disk's power losses and whole-disk losses when a process last
+   * started. A start after they changed, or one that finds a flipped bit in
+   * a log, notes a cut for the stream (what the disk kept, sim/oracle.h;
+   * node 0: none), recorded with the log end offset once the process is up. */
+  uint64_t losses_seen, disks_lost_seen;
+  struct history_cut cuts[HISTORY_STREAMS_MAX];
 };
 
 /* What a producer's or consumer's callback needs: its client and topic. */
@@ -65,6 +72,7 @@ struct client {
   bool consuming;
   double send_credit;
   uint64_t next_stream; /* round robin over every partition of every topic */
+  int16_t incarnation;  /* the broker process its connection reached */
 };
 
 __attribute__((format(printf, 2, 3))) void runner_trace(struct runner *r, const char *fmt, ...);

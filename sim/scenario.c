@@ -302,6 +302,15 @@ static bool f_workload(struct yaml_parser *p, struct scenario *s, struct fy_node
   return yaml_fields(p, s, v, k, workload_fields, 5, "workload");
 }
 
+/* A checker's number by name; -1 (and the error) if there is none. */
+static int checker(struct yaml_parser *p, struct fy_node *n) {
+  const char *name = n && fy_node_is_scalar(n) ? fy_node_get_scalar0(n) : NULL;
+  for (int i = 0; name && i < CHECKERS_MAX; i++)
+    if (!strcmp(name, history_checker_names[i])) return i;
+  yaml_fail(p, yaml_line(n), "unknown checker \"%s\"", name ? name : "?");
+  return -1;
+}
+
 static bool names(struct yaml_parser *p, struct fy_node *k, struct fy_node *v, char (*out)[32],
                   int *count) {
   if (!v || !fy_node_is_sequence(v))
@@ -309,13 +318,10 @@ static bool names(struct yaml_parser *p, struct fy_node *k, struct fy_node *v, c
   void *it = NULL;
   struct fy_node *item;
   while ((item = fy_node_sequence_iterate(v, &it))) {
-    const char *name = fy_node_is_scalar(item) ? fy_node_get_scalar0(item) : NULL;
-    size_t i = 0;
-    while (name && i < CHECKERS_MAX && strcmp(name, history_checker_names[i])) i++;
-    if (!name || i == CHECKERS_MAX)
-      return yaml_fail(p, yaml_line(item), "unknown checker \"%s\"", name ? name : "?");
+    int c = checker(p, item);
+    if (c < 0) return false;
     if (*count == SCENARIO_NAMES_MAX) return yaml_fail(p, yaml_line(item), "too many checkers");
-    strcpy(out[(*count)++], name);
+    strcpy(out[(*count)++], history_checker_names[c]);
   }
   return true;
 }
@@ -324,9 +330,68 @@ static bool f_must_pass(struct yaml_parser *p, struct scenario *s, struct fy_nod
                         struct fy_node *v) {
   return names(p, k, v, s->must_pass, &s->must_pass_count);
 }
+
+/* "lost-write takes power-loss-tail, corrupt-batch or disk-loss". */
+static void takes(uint32_t can, char *out, size_t cap) {
+  int n = 0, total = 0;
+  for (int a = 0; a < ALLOWANCES; a++) total += (can >> a) & 1;
+  size_t len = 0;
+  out[0] = 0;
+  for (int a = 0; a < ALLOWANCES; a++) {
+    if (!((can >> a) & 1)) continue;
+    const char *sep = n == 0 ? "" : n == total - 1 ? " or " : ", ";
+    int w = snprintf(out + len, cap - len, "%s%s", sep, history_allowance_names[a]);
+    if (w < 0 || (size_t)w >= cap - len) break;
+    len += (size_t)w;
+    n++;
+  }
+}
+
+/* One allowance of checker c (a scalar). */
+static bool allowance(struct yaml_parser *p, int c, struct fy_node *v, uint32_t *out) {
+  const char *name = v && fy_node_is_scalar(v) ? fy_node_get_scalar0(v) : NULL;
+  uint32_t can = history_allowances_for((enum history_checker)c);
+  char list[128];
+  takes(can, list, sizeof list);
+  if (!can)
+    return yaml_fail(p, yaml_line(v), "allow: %s takes no allowance", history_checker_names[c]);
+  for (int a = 0; name && a < ALLOWANCES; a++) {
+    if (strcmp(name, history_allowance_names[a])) continue;
+    if (!((can >> a) & 1))
+      return yaml_fail(p, yaml_line(v), "allow: %s does not apply to %s (it takes %s)", name,
+                       history_checker_names[c], list);
+    *out |= 1u << a;
+    return true;
+  }
+  return yaml_fail(p, yaml_line(v), "allow: %s: unknown allowance \"%s\" (it takes %s)",
+                   history_checker_names[c], name ? name : "?", list);
+}
+
+/* allow: {checker: allowance or [allowances], ...}; the old list of
+ * checker names is still read (see struct scenario). */
 static bool f_allow(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                     struct fy_node *v) {
-  return names(p, k, v, s->allowed, &s->allowed_count);
+  if (v && fy_node_is_sequence(v)) return names(p, k, v, s->allowed, &s->allowed_count);
+  if (!v || !fy_node_is_mapping(v))
+    return yaml_fail(p, yaml_line(k),
+                     "allow: expected a mapping of checker to allowance, e.g. "
+                     "{lost-write: power-loss-tail}");
+  void *it = NULL;
+  struct fy_node_pair *pair;
+  while ((pair = fy_node_mapping_iterate(v, &it))) {
+    struct fy_node *name = fy_node_pair_key(pair), *value = fy_node_pair_value(pair);
+    int c = checker(p, name);
+    if (c < 0) return false;
+    if (value && fy_node_is_sequence(value)) {
+      void *at = NULL;
+      struct fy_node *item;
+      while ((item = fy_node_sequence_iterate(value, &at)))
+        if (!allowance(p, c, item, &s->allow[c])) return false;
+    } else if (!allowance(p, c, value ? value : name, &s->allow[c])) {
+      return false;
+    }
+  }
+  return true;
 }
 static bool f_max_unavail(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                           struct fy_node *v) {
@@ -363,6 +428,17 @@ static void defaults(struct scenario *s) {
   s->fault_jitter_us = FAULT_JITTER_DEFAULT_US;
 }
 
+uint32_t scenario_allowance(const struct scenario *s, enum history_checker checker) {
+  uint32_t can = history_allowances_for(checker);
+  /* The old list form predates final-read: where it allowed loss, a reader
+   * stopped by a flipped bit is how that loss shows. */
+  const char *legacy =
+      checker == CHECK_FINAL_READ ? "lost-write" : history_checker_names[checker];
+  for (int i = 0; i < s->allowed_count; i++)
+    if (!strcmp(s->allowed[i], legacy)) return can;
+  return s->allow[checker] & can;
+}
+
 const struct scenario_topic *scenario_topic(const struct scenario *s, const char *name) {
   for (int i = 0; i < s->topic_count; i++)
     if (!strcmp(s->topics[i].name, name)) return &s->topics[i];
@@ -390,6 +466,12 @@ static bool validate(struct yaml_parser *p, struct scenario *s) {
                      SCENARIO_CLIENTS_MAX);
   if (s->duration_ms <= 0 || s->liveness_ms <= 0)
     return yaml_fail(p, 0, "duration and liveness must be positive");
+  for (int i = 0; i < s->must_pass_count; i++)
+    for (int c = 0; c < CHECKERS_MAX; c++)
+      if (!strcmp(s->must_pass[i], history_checker_names[c]) &&
+          scenario_allowance(s, (enum history_checker)c))
+        return yaml_fail(p, 0, "expect: %s is under checkers (must pass) and allowed",
+                         s->must_pass[i]);
   if (!faults_validate(p, s)) return false;
   if (s->topic_count == 0) return yaml_fail(p, 1, "topics: at least one topic is needed");
   return true;
@@ -468,6 +550,24 @@ static void put_names(struct yaml_out *o, const char *key, const char (*names)[3
   yaml_put(o, "]\n");
 }
 
+/* allow: {lost-write: [power-loss-tail, corrupt-batch], duplicate: retried-sends}
+ * (the old list form is written as what it means). */
+static void put_allow(struct yaml_out *o, const struct scenario *s) {
+  int written = 0;
+  for (int c = 0; c < CHECKERS_MAX; c++) {
+    uint32_t bits = scenario_allowance(s, (enum history_checker)c);
+    if (!bits) continue;
+    int count = 0;
+    for (int a = 0; a < ALLOWANCES; a++) count += (bits >> a) & 1;
+    yaml_put(o, "%s%s: %s", written++ ? ", " : "  allow: {", history_checker_names[c],
+             count > 1 ? "[" : "");
+    for (int a = 0, n = 0; a < ALLOWANCES; a++)
+      if ((bits >> a) & 1) yaml_put(o, "%s%s", n++ ? ", " : "", history_allowance_names[a]);
+    if (count > 1) yaml_put(o, "]");
+  }
+  if (written) yaml_put(o, "}\n");
+}
+
 size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
   struct yaml_out o = {out, cap, 0};
   yaml_put(&o, "name: %s\n", s->name);
@@ -509,7 +609,7 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
   for (int i = 0; i < s->fault_count; i++) fault_write(&o, &s->faults[i]);
   yaml_put(&o, "expect:\n");
   put_names(&o, "checkers", s->must_pass, s->must_pass_count);
-  put_names(&o, "allow", s->allowed, s->allowed_count);
+  put_allow(&o, s);
   if (s->max_unavailability_ms >= 0)
     yaml_put(&o, "  max_unavailability: %lldms\n", (long long)s->max_unavailability_ms);
   return o.len;

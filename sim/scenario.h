@@ -10,13 +10,14 @@
 #include <stdint.h>
 
 #include "faults/grammar.h"
+#include "sim/history.h"
 
 enum {
   SCENARIO_NODES_MAX = 9,
   SCENARIO_CONFIG_MAX = 32,
   SCENARIO_TOPICS_MAX = 8,
   SCENARIO_FAULTS_MAX = 256,
-  SCENARIO_NAMES_MAX = 8,
+  SCENARIO_NAMES_MAX = 16,
   SCENARIO_TEXT_BYTES = 128,
   SCENARIO_PARTITIONS_MAX = 64, /* over all topics */
   SCENARIO_CLIENTS_MAX = 16,
@@ -69,6 +70,13 @@ struct scenario {
   /* expectations */
   char must_pass[SCENARIO_NAMES_MAX][32];
   int must_pass_count;
+  /* expect: allow: {checker: allowance or [allowances]}: per checker (enum
+   * history_checker), what the configuration permits (bits of enum
+   * history_allowance); outside it every anomaly fails the run. */
+  uint32_t allow[CHECKERS_MAX];
+  /* The old list form, `allow: [checker, ...]`, kept for one transition
+   * (swarm drawing still fills it): each checker named here takes every
+   * allowance it can (scenario_allowance), bounded all the same. */
   char allowed[SCENARIO_NAMES_MAX][32];
   int allowed_count;
   int64_t max_unavailability_ms; /* -1: no bound */
@@ -86,5 +94,9 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap);
 const char *node_role_name(enum node_role role);
 /* The topic of that name; NULL if the scenario has none. */
 const struct scenario_topic *scenario_topic(const struct scenario *s, const char *name);
+/* What a checker may find without failing the run: the allowances the
+ * scenario grants it (bits of enum history_allowance), the old list form
+ * included. */
+uint32_t scenario_allowance(const struct scenario *s, enum history_checker checker);
 
 #endif

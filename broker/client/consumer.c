@@ -47,6 +47,7 @@ void kconsumer_assign(struct kconsumer *c, const char *topic, int32_t partition,
     c->topic_of[i] = (int8_t)t;
     c->partitions[i] = partition;
     c->log_starts[i] = -1;
+    c->high_watermarks[i] = -1; /* no Fetch response yet */
   }
   c->offsets[i] = offset;
 }
@@ -168,25 +169,37 @@ static void fetch_next(struct kconsumer *c) {
     retry_later(c);
     return;
   }
-  /* Every partition, grouped by topic in the order assigned. */
+  /* Every partition, grouped by topic. The broker fills a response in the
+   * order asked until max_bytes, so each Fetch starts one partition further
+   * on (KIP-74's rotation): a partition with a large backlog, or one stuck
+   * on a batch it cannot read, does not starve the others. */
   struct fetch_request_fetch_partition parts[CONSUMER_PARTITIONS_MAX];
   struct fetch_request_fetch_topic topics[CONSUMER_TOPICS_MAX];
-  int n = 0;
-  for (int t = 0; t < c->topic_count; t++) {
-    fetch_request_fetch_topic_init(&topics[t]);
-    topics[t].topic = kstr_of(c->topics[t]);
-    topics[t].partitions = &parts[n];
-    for (int i = 0; i < c->partition_count; i++) {
+  int order[CONSUMER_TOPICS_MAX]; /* topics in the order their first partition comes */
+  int topic_count = 0, n = 0;
+  int first = (int)(c->fetches % (uint64_t)c->partition_count);
+  for (int k = 0; k < c->partition_count; k++) {
+    int t = c->topic_of[(first + k) % c->partition_count], seen = 0;
+    while (seen < topic_count && order[seen] != t) seen++;
+    if (seen == topic_count) order[topic_count++] = t;
+  }
+  for (int j = 0; j < topic_count; j++) {
+    int t = order[j];
+    fetch_request_fetch_topic_init(&topics[j]);
+    topics[j].topic = kstr_of(c->topics[t]);
+    topics[j].partitions = &parts[n];
+    for (int k = 0; k < c->partition_count; k++) {
+      int i = (first + k) % c->partition_count;
       if (c->topic_of[i] != t) continue;
       fetch_request_fetch_partition_init(&parts[n]);
       parts[n].partition = c->partitions[i];
       parts[n].fetch_offset = c->offsets[i];
       parts[n].partition_max_bytes = c->cfg.max_bytes;
       n++;
-      topics[t].partitions_count++;
+      topics[j].partitions_count++;
     }
   }
-  ASSERT(n == c->partition_count);
+  ASSERT(n == c->partition_count && topic_count == c->topic_count);
   struct fetch_request req;
   fetch_request_init(&req);
   req.replica_id = -1;

@@ -38,9 +38,9 @@ struct kconsumer {
   int topic_count;
   int8_t topic_of[CONSUMER_PARTITIONS_MAX]; /* index into topics */
   int32_t partitions[CONSUMER_PARTITIONS_MAX];
-  int64_t offsets[CONSUMER_PARTITIONS_MAX]; /* next offset to fetch */
-  int64_t high_watermarks[CONSUMER_PARTITIONS_MAX];
-  int64_t log_starts[CONSUMER_PARTITIONS_MAX]; /* as last reported; -1: not yet */
+  int64_t offsets[CONSUMER_PARTITIONS_MAX];         /* next offset to fetch */
+  int64_t high_watermarks[CONSUMER_PARTITIONS_MAX]; /* the last Fetch gave; -1: none yet */
+  int64_t log_starts[CONSUMER_PARTITIONS_MAX];      /* as last reported; -1: not yet */
   int partition_count;
   bool fetching;
   bool stopped;

@@ -171,6 +171,15 @@ static void encode_produce(struct wr *w, int16_t version, const void *msg) {
   produce_request_encode(w, version, msg);
 }
 
+/* The first n records just went out: tell the listener which of them went
+ * out again. */
+static void report_retries(struct kproducer *p, int32_t partition, int n) {
+  struct kproducer_partition *pp = &p->partitions[partition];
+  for (int i = 0; p->listener.retried && i < n; i++)
+    if (at(pp, i)->attempts > 1)
+      p->listener.retried(p->listener.ctx, at(pp, i)->id, partition, at(pp, i)->attempts);
+}
+
 /* Sends the next batch of this partition if nothing of it is in flight. */
 static void partition_pump(struct kproducer *p, int32_t partition) {
   struct kproducer_partition *pp = &p->partitions[partition];
@@ -213,6 +222,7 @@ static void partition_pump(struct kproducer *p, int32_t partition) {
     if (rc != 0)
       batch_failed(p, partition, rc);
     else {
+      report_retries(p, partition, n);
       pp->in_flight = 0;
       complete(p, partition, n, KERR_NONE, -1); /* acks=0: nothing to wait for */
     }
@@ -221,5 +231,8 @@ static void partition_pump(struct kproducer *p, int32_t partition) {
   rc = kconn_send(p->conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req,
                   on_produce_response, &pp->call);
   buf_free(&batch);
-  if (rc != 0) batch_failed(p, partition, rc);
+  if (rc != 0)
+    batch_failed(p, partition, rc);
+  else
+    report_retries(p, partition, n);
 }

@@ -29,6 +29,9 @@ struct kproducer_listener {
   void *ctx;
   void (*acked)(void *ctx, uint64_t id, int32_t partition, int64_t offset);
   void (*failed)(void *ctx, uint64_t id, int32_t partition, int error);
+  /* Optional: a record went out again, in its attempt'th request (2, 3...),
+   * so the broker may store it more than once (no idempotence yet). */
+  void (*retried)(void *ctx, uint64_t id, int32_t partition, int32_t attempt);
 };
 
 struct kproducer_record {

@@ -143,3 +143,13 @@ const struct channel *node_quorum_channel(const struct node *node, int32_t id) {
 uint64_t node_quorum_probes_answered(const struct node *node) {
   return node->quorum_peers.stats.probes_answered;
 }
+
+bool node_partition_offsets(struct node *node, const char *topic, int32_t partition,
+                            struct node_partition_offsets *out) {
+  const struct partition *p = partition_find(node, kstr_of(topic), partition);
+  if (!p) return false;
+  out->log_start = plog_start_offset(p->log);
+  out->log_end = plog_end_offset(p->log);
+  out->high_watermark = partition_high_watermark(p);
+  return true;
+}

@@ -26,4 +26,12 @@ uint64_t node_quorum_probes_answered(const struct node *node);
 /* The port a listener got (after port 0 in listeners=). index 0 is the first. */
 uint16_t node_listener_port(struct node *node, int index);
 
+/* A partition's log offsets as the node holds them now (read-only, for
+ * tests and the simulator's checkers); false if it has no such partition. */
+struct node_partition_offsets {
+  int64_t log_start, log_end, high_watermark;
+};
+bool node_partition_offsets(struct node *node, const char *topic, int32_t partition,
+                            struct node_partition_offsets *out);
+
 #endif

@@ -1,0 +1,148 @@
+/* The checkers' reading of a partition's files (sim/oracle.h). Written
+ * apart from broker/log on purpose: a recovery bug must not be copied into
+ * the allowance it is judged by. Only CRC-32C and the byte order helpers are
+ * shared. */
+#include "sim/oracle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/crc32c.h"
+#include "base/endian.h"
+#include "sim/world.h"
+
+enum {
+  HEADER_BYTES = 61,     /* a magic 2 batch header, through the record count */
+  LENGTH_FIELD_END = 12, /* base offset and length: not counted in the length */
+  CRC_FROM = 21,         /* the CRC covers the attributes to the end */
+  NAME_DIGITS = 20,
+  SEGMENTS_MAX = 1 << 16,
+  CHUNK_BYTES = 64 * 1024,
+};
+
+struct segments {
+  int64_t *bases;
+  int count, cap;
+};
+
+/* "<20 digits>.log" exactly. */
+static void keep_log(void *ctx, const char *name, bool is_dir) {
+  struct segments *s = ctx;
+  if (is_dir || strlen(name) != NAME_DIGITS + 4 || strcmp(name + NAME_DIGITS, ".log") != 0)
+    return;
+  int64_t base = 0;
+  for (int i = 0; i < NAME_DIGITS; i++) {
+    if (name[i] < '0' || name[i] > '9' || base > (INT64_MAX - 9) / 10) return;
+    base = base * 10 + (name[i] - '0');
+  }
+  if (s->count == SEGMENTS_MAX) return;
+  if (s->count == s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 16;
+    s->bases = realloc(s->bases, (size_t)s->cap * sizeof *s->bases);
+    ASSERT(s->bases != NULL);
+  }
+  s->bases[s->count++] = base;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* CRC-32C of [from, to) of the file, in chunks. */
+static bool crc_of(struct sim_node *n, const char *path, uint64_t from, uint64_t to,
+                   uint8_t *chunk, uint32_t *out) {
+  uint32_t crc = 0;
+  for (uint64_t at = from; at < to;) {
+    size_t want = to - at < CHUNK_BYTES ? (size_t)(to - at) : CHUNK_BYTES;
+    if (sim_disk_peek(n, path, at, chunk, want) != (int64_t)want) return false;
+    crc = crc32c_extend(crc, chunk, want);
+    at += want;
+  }
+  *out = crc;
+  return true;
+}
+
+struct batch {
+  int64_t base, last;
+  int32_t last_delta;
+  uint64_t bytes;
+  bool header; /* the header was read: base and last are known */
+};
+
+/* Checks the batch at pos of one segment; NULL if it is valid, else why. */
+static const char *check_batch(struct sim_node *n, const char *path, uint64_t size,
+                               uint64_t pos, int64_t segment_base, int64_t next, int64_t limit,
+                               bool read_flips, uint8_t *chunk, struct batch *b) {
+  *b = (struct batch){.bytes = size - pos};
+  uint8_t h[HEADER_BYTES];
+  if (size - pos < HEADER_BYTES || sim_disk_peek(n, path, pos, h, sizeof h) != HEADER_BYTES)
+    return "torn";
+  int32_t length = (int32_t)be32_get(h + 8);
+  int32_t last_delta = (int32_t)be32_get(h + 23);
+  b->base = (int64_t)be64_get(h);
+  if (length < HEADER_BYTES - LENGTH_FIELD_END) return "malformed";
+  if (h[16] != 2) return "malformed";
+  if (last_delta < 0 || b->base < 0 || b->base > INT64_MAX - last_delta) return "malformed";
+  b->last = b->base + last_delta;
+  b->last_delta = last_delta;
+  b->header = true;
+  uint64_t bytes = (uint64_t)LENGTH_FIELD_END + (uint64_t)length;
+  if (bytes > size - pos) return "torn";
+  b->bytes = bytes;
+  if (b->base < next || b->last >= limit || b->last - segment_base > INT32_MAX ||
+      pos + bytes > INT32_MAX)
+    return "out of order";
+  uint32_t crc;
+  if (!crc_of(n, path, pos + CRC_FROM, pos + bytes, chunk, &crc)) return "torn";
+  if (crc != be32_get(h + 17)) return "CRC mismatch";
+  if (sim_disk_rest_flip_in(n, path, pos, pos + bytes)) return "bit flipped";
+  if (read_flips && sim_disk_read_flip_in(n, path, pos, pos + bytes))
+    return "read fault pending";
+  return NULL;
+}
+
+void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct oracle_log *out) {
+  *out = (struct oracle_log){.start = -1, .end = 0};
+  struct env *env = sim_node_env(n);
+  struct segments segs = {0};
+  if (env->list(env, dir, keep_log, &segs) != 0 || segs.count == 0) {
+    free(segs.bases);
+    return;
+  }
+  qsort(segs.bases, (size_t)segs.count, sizeof *segs.bases, cmp_i64);
+  uint8_t *chunk = malloc(CHUNK_BYTES);
+  ASSERT(chunk != NULL);
+  out->start = segs.bases[0];
+  for (int i = 0; i < segs.count && !out->cut; i++) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)segs.bases[i]);
+    int64_t limit = i + 1 < segs.count ? segs.bases[i + 1] : INT64_MAX;
+    uint64_t size = 0, durable = 0;
+    sim_disk_file_sizes(n, path, &size, &durable);
+    int64_t next = segs.bases[i];
+    for (uint64_t pos = 0; pos < size;) {
+      struct batch b;
+      const char *why =
+          check_batch(n, path, size, pos, segs.bases[i], next, limit, read_flips, chunk, &b);
+      if (why) {
+        out->cut = true;
+        out->why = why;
+        out->flipped = sim_disk_rest_flip_in(n, path, pos, pos + b.bytes) ||
+                       (read_flips && sim_disk_read_flip_in(n, path, pos, pos + b.bytes));
+        /* Offsets are contiguous, so the batch began at next (its own base
+         * field may be what was flipped). */
+        out->cut_last =
+            b.header && next <= INT64_MAX - b.last_delta ? next + b.last_delta : next;
+        break;
+      }
+      next = b.last + 1;
+      pos += b.bytes;
+    }
+    out->end = next;
+  }
+  free(chunk);
+  free(segs.bases);
+}
