@@ -282,10 +282,15 @@ void raft_node_request(struct node *node, struct request *req, struct raft_msg *
   struct raft_node *rn = node->raft;
   struct raft_msg resp;
   int16_t error = KERR_NONE;
+  bool from_voter = raft_node_voter(node, m->from) != NULL;
+  bool voters_only = m->kind == RAFT_VOTE || m->kind == RAFT_BEGIN_QUORUM_EPOCH ||
+                     m->kind == RAFT_END_QUORUM_EPOCH;
   if (rn == NULL || !running(rn))
     error = KERR_BROKER_NOT_AVAILABLE;
   else if (m->from < 0 || m->from == node->cfg.node_id)
     error = KERR_INVALID_REQUEST;
+  else if (voters_only && !from_voter) /* before its epoch can move ours (KIP-595) */
+    error = KERR_INCONSISTENT_VOTER_SET;
   struct raft_inbound *slot = error == KERR_NONE ? inbound_free_slot(rn) : NULL;
   if (error == KERR_NONE && slot == NULL) error = KERR_REQUEST_TIMED_OUT;
   if (error != KERR_NONE) {
