@@ -267,7 +267,8 @@ static uint64_t leader_kill(uint64_t seed, uint64_t *hash) {
   run_ms(&c, 3000);
   node_restart(&c, old);
   wait_committed(&c, ALL, end2);
-  for (int t = 0; t < 5000 && agreed_leader(&c, ALL) != leader; t += STEP_MS) run_ms(&c, STEP_MS);
+  for (int t = 0; t < 5000 && agreed_leader(&c, ALL) != leader; t += STEP_MS)
+    run_ms(&c, STEP_MS);
   ck_assert_int_eq(agreed_leader(&c, ALL), leader);
   ck_assert_int_eq(status(&c, old).role, RAFT_FOLLOWER);
   run_ms(&c, 1000);
@@ -276,6 +277,50 @@ static uint64_t leader_kill(uint64_t seed, uint64_t *hash) {
   cluster_teardown(&c);
   return elected_ms;
 }
+
+static void shutdown_done(void *ctx) { *(bool *)ctx = true; }
+
+/* A clean shutdown, as sim/runner.c does it: the node stops, then the
+ * process exits (the machine and its page cache stay). */
+static void node_stop(struct cluster *c, int i) {
+  bool done = false;
+  node_shutdown(c->node[i], shutdown_done, &done);
+  for (int n = 0; n < 1000000 && !done; n++)
+    if (!sim_step(c->w)) break;
+  ck_assert(done);
+  node_destroy(c->node[i]);
+  c->node[i] = NULL;
+  sim_node_exit(c->sim[i]);
+}
+
+/* KIP-595: a leader that shuts down resigns with EndQuorumEpoch, so the
+ * others elect at once instead of after a fetch timeout; then the whole
+ * cluster stops and restarts from its disks with nothing lost. */
+START_TEST(a_leader_resigns_at_shutdown_and_the_cluster_restarts) {
+  struct cluster c;
+  cluster_setup(&c, 300);
+  int old = wait_leader(&c, VOTER_MASK, 0);
+  int32_t old_epoch = status(&c, old).epoch;
+  int64_t end;
+  agree_then_commit(&c, old, 4, &end);
+  node_stop(&c, old);
+  uint64_t stopped_ms = now_ms(&c);
+  int leader = wait_leader(&c, VOTER_MASK & ~(1u << old), old_epoch);
+  uint64_t elected_ms = now_ms(&c) - stopped_ms;
+  ck_assert_uint_lt(elected_ms, 500); /* well inside a fetch timeout (2 s) */
+  ck_assert_int_ge(status(&c, leader).high_watermark, end);
+  for (int i = 0; i < NODES; i++)
+    if (c.node[i]) node_stop(&c, i);
+  for (int i = 0; i < NODES; i++) node_restart(&c, i);
+  int again = wait_leader(&c, ALL, status(&c, 0).epoch);
+  int64_t more = propose(&c, again);
+  ck_assert_int_gt(more, end); /* after the old records and a LeaderChange */
+  wait_committed(&c, ALL, more + 1);
+  run_ms(&c, 1000);
+  logs_equal(&c, ALL, more + 1);
+  cluster_teardown(&c);
+}
+END_TEST
 
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -382,6 +427,7 @@ static Suite *quorum_suite(void) {
   tcase_add_test(tc, same_seed_same_run);
   tcase_add_test(tc, a_killed_leader_is_replaced);
   tcase_add_test(tc, a_partitioned_leader_is_replaced_and_rejoins);
+  tcase_add_test(tc, a_leader_resigns_at_shutdown_and_the_cluster_restarts);
   suite_add_tcase(s, tc);
   return s;
 }
