@@ -11,7 +11,9 @@
 #include "meta/codec.h"
 #include "server/node.h"
 #include "server/quorum_state.h"
+#include "sim/disk.h"
 #include "sim/net.h"
+#include "sim/prng.h"
 #include "sim/world.h"
 #include "testing.h"
 
@@ -197,6 +199,24 @@ static void logs_equal(struct cluster *c, unsigned mask, int64_t entries) {
 }
 
 static const unsigned ALL = (1u << NODES) - 1;
+
+/* Runs until every node agrees on a leader and holds its whole log,
+ * committed: the leader's index. */
+static int wait_converged(struct cluster *c) {
+  for (int t = 0; t <= ELECTION_BOUND_MS; t += STEP_MS) {
+    int l = agreed_leader(c, ALL);
+    bool same = l >= 0;
+    int64_t end = same ? status(c, l).end_offset : -1;
+    for (int i = 0; i < NODES && same; i++) {
+      struct node_quorum q = status(c, i);
+      same = q.log_end_offset == end && q.high_watermark == end;
+    }
+    if (same) return l;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("the nodes did not converge within %d ms", ELECTION_BOUND_MS);
+  return -1;
+}
 static const unsigned VOTER_MASK = (1u << VOTERS) - 1;
 
 static void agree_then_commit(struct cluster *c, int leader, int records, int64_t *end) {
@@ -322,6 +342,130 @@ START_TEST(a_leader_resigns_at_shutdown_and_the_cluster_restarts) {
 }
 END_TEST
 
+/* KIP-595: an fsync that fails stops the quorum on that node (fail-stop);
+ * the other two keep committing, and the node rejoins after a restart. */
+START_TEST(a_failed_fsync_stops_the_quorum_on_that_node) {
+  struct cluster c;
+  cluster_setup(&c, 400);
+  int leader = wait_leader(&c, VOTER_MASK, 0);
+  int victim = (leader + 1) % VOTERS;
+  int64_t end;
+  agree_then_commit(&c, leader, 2, &end);
+  sim_disk_fail_fsyncs(c.sim[victim], 1);
+  int64_t offset = propose(&c, leader);
+  run_ms(&c, 2000);
+  ck_assert(!status(&c, victim).running);
+  ck_assert_int_eq(status(&c, victim).high_watermark, end); /* never acknowledged */
+  wait_committed(&c, ALL & ~(1u << victim), offset + 1);
+  node_kill(&c, victim);
+  node_restart(&c, victim);
+  wait_committed(&c, ALL, offset + 1);
+  ck_assert(status(&c, victim).running);
+  run_ms(&c, 1000);
+  logs_equal(&c, ALL, offset + 1);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* ---- random faults ---- */
+
+/* The bytes of node i's metadata log below offset `below` (whole batches). */
+static size_t committed_bytes(struct cluster *c, int i, int64_t below, struct buf *out) {
+  read_log(c, i, out);
+  size_t at = 0;
+  for (int64_t o = 0; o < below; o++) {
+    ck_assert_int_ge((int64_t)out->len - (int64_t)at, 61);
+    uint32_t length = (uint32_t)out->data[at + 8] << 24 | (uint32_t)out->data[at + 9] << 16 |
+                      (uint32_t)out->data[at + 10] << 8 | out->data[at + 11];
+    at += 12 + length;
+  }
+  ck_assert_uint_le(at, out->len);
+  return at;
+}
+
+/* Crashes (power losses that tear what was not fsynced) and restarts of
+ * one voter at a time, partitions that isolate one, slow disks, proposals
+ * to whoever leads, for a minute of virtual time. What any
+ * leader ever reported committed stays, byte for byte, at the front of
+ * every log; once the faults end one leader emerges and every log is the
+ * same. */
+static void chaos(uint64_t seed) {
+  struct cluster c;
+  cluster_setup(&c, seed);
+  struct sim_rng rng;
+  sim_rng_seed(&rng, seed);
+  for (int i = 0; i < VOTERS; i++) { /* power losses tear the unsynced tail */
+    sim_disk_set_torn(c.sim[i], (enum sim_torn)((seed + (uint64_t)i) % 3));
+    sim_disk_set_fsync_slowdown(c.sim[i], 1 + (uint32_t)sim_rng_below(&rng, 20));
+  }
+  struct buf committed, now;
+  buf_init(&committed);
+  buf_init(&now);
+  int64_t committed_end = 0;
+  int down = -1;
+  for (int step = 0; step < 300; step++) {
+    run_ms(&c, 200);
+    int leader = agreed_leader(&c, VOTER_MASK);
+    if (leader >= 0 && sim_rng_chance(&rng, 600000)) propose(&c, leader);
+    if (leader >= 0) { /* what it says is committed never changes */
+      int64_t hw = status(&c, leader).high_watermark; /* a new leader's may lag */
+      size_t n = committed_bytes(&c, leader, hw, &now);
+      size_t both = n < committed.len ? n : committed.len;
+      ck_assert_msg(memcmp(now.data, committed.data, both) == 0,
+                    "seed %llu: committed entries changed", (unsigned long long)seed);
+      if (hw > committed_end) {
+        buf_reset(&committed);
+        buf_append(&committed, now.data, n);
+        committed_end = hw;
+      }
+    }
+    uint64_t dice = sim_rng_below(&rng, 100);
+    if (dice < 4 && down < 0) {
+      down = (int)sim_rng_below(&rng, VOTERS);
+      node_kill(&c, down);
+    } else if (dice < 10 && down >= 0) {
+      node_restart(&c, down);
+      down = -1;
+    } else if (dice < 13) {
+      sim_net_isolate(c.w, c.sim[sim_rng_below(&rng, VOTERS)]);
+    } else if (dice < 20) {
+      sim_net_heal_all(c.w);
+    }
+  }
+  sim_net_heal_all(c.w);
+  if (down >= 0) node_restart(&c, down);
+  int leader = wait_leader(&c, ALL, -1);
+  int64_t last = propose(&c, leader);
+  ck_assert_int_ge(last, committed_end);
+  /* A node back from the faults may still depose that leader once. */
+  wait_committed(&c, ALL, last + 1);
+  leader = wait_converged(&c);
+  int64_t end = status(&c, leader).end_offset;
+  ck_assert_int_gt(end, last);
+  logs_equal(&c, ALL, end);
+  ck_assert_uint_eq(committed_bytes(&c, leader, committed_end, &now), committed.len);
+  ck_assert(memcmp(now.data, committed.data, committed.len) == 0);
+  if (getenv("QUORUM_CHAOS_VERBOSE"))
+    printf("chaos seed %llu: %lld entries committed during the faults, %lld at the end, "
+           "epoch %d\n",
+           (unsigned long long)seed, (long long)committed_end, (long long)end,
+           status(&c, leader).epoch);
+  buf_free(&committed);
+  buf_free(&now);
+  cluster_teardown(&c);
+}
+
+/* QUORUM_CHAOS_SEEDS=N sweeps more seeds (32 by default) from
+ * QUORUM_CHAOS_FIRST (500). */
+START_TEST(random_crashes_and_partitions_lose_nothing_committed) {
+  const char *env_seeds = getenv("QUORUM_CHAOS_SEEDS"),
+             *env_first = getenv("QUORUM_CHAOS_FIRST");
+  uint64_t seeds = env_seeds ? strtoull(env_seeds, NULL, 10) : 32;
+  uint64_t first = env_first ? strtoull(env_first, NULL, 10) : 500;
+  for (uint64_t seed = first; seed < first + seeds; seed++) chaos(seed);
+}
+END_TEST
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
@@ -428,6 +572,8 @@ static Suite *quorum_suite(void) {
   tcase_add_test(tc, a_killed_leader_is_replaced);
   tcase_add_test(tc, a_partitioned_leader_is_replaced_and_rejoins);
   tcase_add_test(tc, a_leader_resigns_at_shutdown_and_the_cluster_restarts);
+  tcase_add_test(tc, a_failed_fsync_stops_the_quorum_on_that_node);
+  tcase_add_test(tc, random_crashes_and_partitions_lose_nothing_committed);
   suite_add_tcase(s, tc);
   return s;
 }
