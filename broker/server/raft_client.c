@@ -142,6 +142,10 @@ static bool fetch_response_to_msg(struct raft_node *rn, struct rd *body, int16_t
       r.responses_count != 1 || r.responses[0].partitions_count != 1)
     return false;
   const struct fetch_response_partition_data *p = &r.responses[0].partitions[0];
+  /* A DivergingEpoch or SnapshotId is whole or absent (the core acts on it). */
+  if ((p->diverging_epoch.epoch >= 0 && p->diverging_epoch.end_offset < 0) ||
+      (p->snapshot_id.end_offset >= 0 && p->snapshot_id.epoch < 0))
+    return false;
   struct raft_fetch_response *f = &m->fetch_response;
   m->error_code = p->error_code;
   f->current_leader = (struct raft_leader_and_epoch){p->current_leader.leader_id,
