@@ -91,8 +91,13 @@ static void cluster_setup(struct cluster *c, uint64_t seed) {
   for (int i = 0; i < NODES; i++) node_up(c, i);
 }
 
+/* Each machine loses power first: its writes in flight fail into the live
+ * node, which lets go of them (a destroyed world drops their events). */
 static void cluster_teardown(struct cluster *c) {
-  for (int i = 0; i < NODES; i++) node_destroy(c->node[i]);
+  for (int i = 0; i < NODES; i++) {
+    if (c->node[i]) sim_node_crash(c->sim[i]);
+    node_destroy(c->node[i]);
+  }
   sim_world_destroy(c->w);
 }
 
@@ -411,7 +416,7 @@ static void chaos(uint64_t seed) {
       int64_t hw = status(&c, leader).high_watermark; /* a new leader's may lag */
       size_t n = committed_bytes(&c, leader, hw, &now);
       size_t both = n < committed.len ? n : committed.len;
-      ck_assert_msg(memcmp(now.data, committed.data, both) == 0,
+      ck_assert_msg(both == 0 || memcmp(now.data, committed.data, both) == 0,
                     "seed %llu: committed entries changed", (unsigned long long)seed);
       if (hw > committed_end) {
         buf_reset(&committed);
