@@ -144,6 +144,10 @@ static void produce_flushed(void *ctx, int err) {
   produce_send(req, &wait->resp);
 }
 
+#ifdef SLUICE_MUTANT_ACK_THEN_FSYNC /* mutant: nobody waits for the fsync */
+static void mutant_fsync_done(void *ctx, int err) { (void)ctx, (void)err; }
+#endif
+
 bool handle_produce(struct request *req) {
 #ifdef SLUICE_PLANTED_ASSERT /* make planted: sluice-sim must report where this fails */
   ASSERT(false);
@@ -183,6 +187,10 @@ bool handle_produce(struct request *req) {
        * watermark waits for the fsync, and they look again then. */
       partition_wake_waiters(req->node, p);
       if (!partition_flushes_before_ack(p) || m.acks == 0 || canary_ack_before_fsync) continue;
+#ifdef SLUICE_MUTANT_ACK_THEN_FSYNC /* mutant: answered at once, fsynced behind */
+      plog_flush(p->log, mutant_fsync_done, NULL);
+      continue;
+#endif
       struct produce_flush *f = calloc(1, sizeof *f);
       ASSERT(f != NULL);
       f->req = req;
