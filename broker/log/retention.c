@@ -105,7 +105,7 @@ static int32_t expired_by_size(const struct plog *log) {
 
 static int32_t below_start(const struct plog *log) {
   int32_t n = 0;
-#ifdef SLUICE_MUTANT_RETENTION_BELOW_START /* mutant: the segment holding the start goes too */
+#ifdef SLUICE_MUTANT_RETENTION_BELOW_START /* mutant: the start offset's segment goes */
   while (n + 1 < log->seg_count && log->segs[n]->base_offset <= log->start_offset) n++;
 #else
   while (n + 1 < log->seg_count && log->segs[n + 1]->base_offset <= log->start_offset) n++;
