@@ -17,14 +17,6 @@
 
 enum { RECOMPRESS_BYTES_MAX = 256 * 1024 * 1024 };
 
-/* The canary (make canary): a planted bug that acknowledges before the
- * fsync even when the topic asks for one. The simulator must catch it. */
-#ifdef SLUICE_CANARY_ACK_BEFORE_FSYNC
-static const bool canary_ack_before_fsync = true;
-#else
-static const bool canary_ack_before_fsync = false;
-#endif
-
 struct produce_wait {
   struct produce_response resp;
   int flushes_pending;
@@ -186,7 +178,10 @@ bool handle_produce(struct request *req) {
       /* Only this partition's parked fetches look; in flush mode its high
        * watermark waits for the fsync, and they look again then. */
       partition_wake_waiters(req->node, p);
-      if (!partition_flushes_before_ack(p) || m.acks == 0 || canary_ack_before_fsync) continue;
+      if (!partition_flushes_before_ack(p) || m.acks == 0) continue;
+#ifdef SLUICE_MUTANT_ACK_NO_FSYNC /* mutant: answered at once, never fsynced */
+      continue;
+#endif
 #ifdef SLUICE_MUTANT_ACK_THEN_FSYNC /* mutant: answered at once, fsynced behind */
       plog_flush(p->log, mutant_fsync_done, NULL);
       continue;
