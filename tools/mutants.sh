@@ -117,9 +117,9 @@ base_passes() {
   local key="$1 $2" rc
   if [ -z "${base_ok[$key]:-}" ]; then
     if [ "$1" = swarm ]; then
-      timeout "$TIMEOUT" $BASE --swarm --seeds "$2..$2" >/dev/null 2>&1
+      (timeout "$TIMEOUT" $BASE --swarm --seeds "$2..$2" >/dev/null 2>&1) 2>/dev/null
     else
-      timeout "$TIMEOUT" $BASE --scenario "scenarios/$1.yaml" --seed "$2" >/dev/null 2>&1
+      (timeout "$TIMEOUT" $BASE --scenario "scenarios/$1.yaml" --seed "$2" >/dev/null 2>&1) 2>/dev/null
     fi
     rc=$?
     base_ok[$key]=$([ $rc -eq 0 ] && echo yes || echo no)
@@ -145,10 +145,14 @@ try_scenarios() { # sim, mutant
       run_scenario "$sim" "$m" "$name" "$seed" 2>/dev/null & # no "Aborted" notes
     done
     wait
+    for name in "${runnable[@]}"; do # only the failing runs' output stays
+      out="$OUT/$m.$name.$seed.out"
+      [ "$(sed -n 's/^exit //p' "$out" | tail -1)" = 0 ] && rm -f "$out"
+    done
     for name in "${runnable[@]}"; do
       out="$OUT/$m.$name.$seed.out"
+      [ -f "$out" ] || continue
       rc=$(sed -n 's/^exit //p' "$out" | tail -1)
-      [ "$rc" = 0 ] && { rm -f "$out"; continue; }
       base_passes "$name" "$seed" || continue
       caught_by="$name seed $seed"
       caught_how=$(classify "$out" "$rc")
@@ -177,9 +181,11 @@ try_swarm() { # sim, mutant
     fi
     for seed in $(sed -n 's/^FAIL seed \([0-9]*\).*/\1/p' "$out"); do
       base_passes swarm "$seed" || continue
-      timeout "$TIMEOUT" "$sim" --swarm --seeds "$seed..$seed" >"$OUT/$m.swarm.$seed.out" 2>&1
+      (timeout "$TIMEOUT" "$sim" --swarm --seeds "$seed..$seed" >"$OUT/$m.swarm.$seed.out" 2>&1) \
+        2>/dev/null # no "Aborted" note
+      rc=$?
       caught_by="swarm seed $seed"
-      caught_how=$(classify "$OUT/$m.swarm.$seed.out" $?)
+      caught_how=$(classify "$OUT/$m.swarm.$seed.out" $rc)
       replay="$sim --swarm --seeds $seed..$seed"
       return 0
     done

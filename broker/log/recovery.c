@@ -286,8 +286,9 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
             "bytes and every later segment",
             log->dir, reason, (long long)s->next_offset, (unsigned long long)pos,
             (long long)s->base_offset, (unsigned long long)((uint64_t)end - pos));
-#ifdef SLUICE_MUTANT_RECOVERY_NO_TRUNCATE /* mutant: the bad tail stays in the file */
+#ifdef SLUICE_MUTANT_RECOVERY_NO_TRUNCATE /* mutant: the bad tail stays in the segment */
     rc = 0;
+    s->size_bytes = (uint64_t)end;
 #else
     rc = env->truncate(env, s->log_file, pos);
 #endif
