@@ -117,9 +117,10 @@ base_passes() {
   local key="$1 $2" rc
   if [ -z "${base_ok[$key]:-}" ]; then
     if [ "$1" = swarm ]; then
-      (timeout "$TIMEOUT" $BASE --swarm --seeds "$2..$2" >/dev/null 2>&1) 2>/dev/null
+      (timeout "$TIMEOUT" $BASE --swarm --seeds "$2..$2" >/dev/null 2>&1; exit $?) 2>/dev/null
     else
-      (timeout "$TIMEOUT" $BASE --scenario "scenarios/$1.yaml" --seed "$2" >/dev/null 2>&1) 2>/dev/null
+      (timeout "$TIMEOUT" $BASE --scenario "scenarios/$1.yaml" --seed "$2" >/dev/null 2>&1
+        exit $?) 2>/dev/null
     fi
     rc=$?
     base_ok[$key]=$([ $rc -eq 0 ] && echo yes || echo no)
@@ -181,8 +182,8 @@ try_swarm() { # sim, mutant
     fi
     for seed in $(sed -n 's/^FAIL seed \([0-9]*\).*/\1/p' "$out"); do
       base_passes swarm "$seed" || continue
-      (timeout "$TIMEOUT" "$sim" --swarm --seeds "$seed..$seed" >"$OUT/$m.swarm.$seed.out" 2>&1) \
-        2>/dev/null # no "Aborted" note
+      (timeout "$TIMEOUT" "$sim" --swarm --seeds "$seed..$seed" >"$OUT/$m.swarm.$seed.out" 2>&1
+        exit $?) 2>/dev/null # a crash's "Aborted" note goes to /dev/null, not here
       rc=$?
       caught_by="swarm seed $seed"
       caught_how=$(classify "$OUT/$m.swarm.$seed.out" $rc)
