@@ -72,9 +72,20 @@ bin/sluice-sim: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
 $(BUILD)/sluice-sim: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) $(LIBS_FYAML) -lm -o $@
 
-# The canary: the simulator must catch a planted bug (ack before fsync).
+# The canaries: mutants of tests/mutants.txt (planted bugs) that make test
+# checks the simulator catches. Each is built in build-mutant-<name>/ with
+# -DSLUICE_MUTANT_<NAME>; make canary CANARIES="name ..." builds any of them.
+CANARIES ?= $(shell tools/mutants.sh --canaries | cut -d' ' -f1)
+mutant_flag = -DSLUICE_MUTANT_$(shell echo '$(1)' | tr 'a-z-' 'A-Z_')
 canary:
-	$(MAKE) BUILD=build-canary CFLAGS=-DSLUICE_CANARY_ACK_BEFORE_FSYNC build-canary/sluice-sim
+	$(foreach m,$(CANARIES),$(MAKE) BUILD=build-mutant-$(m) CFLAGS=$(call mutant_flag,$(m)) \
+	  build-mutant-$(m)/sluice-sim &&) true
+
+# Mutation testing: every mutant of tests/mutants.txt against the scenarios
+# and a swarm sweep; prints which were caught, by which run and checker
+# (tools/mutants.sh says how to choose mutants, seeds and the sweep).
+mutants:
+	MAKE="$(MAKE)" tools/mutants.sh
 
 # The planted assertion: an ASSERT(false) in the Metadata handler; the
 # simulator's crash report must name its file and line, the seed and the
@@ -152,7 +163,7 @@ coverage:
 .PHONY: coverage
 
 clean:
-	rm -rf build build-asan build-canary build-planted build-cov bin
+	rm -rf build build-asan build-mutant-* build-mutants build-planted build-cov bin
 
-.PHONY: all unit test asan lint format deps proto sim swarm canary planted bench clean
+.PHONY: all unit test asan lint format deps proto sim swarm canary mutants planted bench clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

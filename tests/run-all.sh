@@ -9,7 +9,7 @@ unit_out=$(tests/run-unit.sh "$@" 2>&1) || rc=1
 echo "$unit_out"
 u_pass=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 u_fail=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-sim_out=$(CANARY_SIM=build-canary/sluice-sim PLANTED_SIM=build-planted/sluice-sim \
+sim_out=$(CHECK_CANARIES=1 PLANTED_SIM=build-planted/sluice-sim \
   tests/run-sim.sh 2>&1) || rc=1
 echo "$sim_out"
 s_pass=$(echo "$sim_out" | sed -n 's/^sim: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')

@@ -61,15 +61,34 @@ else
   echo "sim swarm seed 7: trace hashes differ ($s1 vs $s2)"; failed=$((failed + 1))
 fi
 
-# The canary: a broker built to acknowledge before its fsync must be caught.
-if [ -n "${CANARY_SIM:-}" ]; then
-  out=$($CANARY_SIM --scenario scenarios/crash-restart-fsync.yaml --seed 1 2>&1); rc=$?
-  if [ $rc -eq 1 ] && grep -q "lost-write .*VIOLATION" <<< "$out"; then
-    echo "sim canary (ack before fsync): caught"; passed=$((passed + 1))
-  else
-    echo "sim canary (ack before fsync): NOT caught (exit $rc)"; echo "$out" | tail -12
-    failed=$((failed + 1))
-  fi
+# The canaries: the mutants of tests/mutants.txt with a `canary` run (make
+# canary builds them in build-mutant-<name>/) must each be caught by that run,
+# by the checker it names or, for "crash", by an assertion or fatal signal.
+# make mutants tries the whole catalog.
+if [ -n "${CHECK_CANARIES:-}" ]; then
+  while read -r name scenario seed checker; do
+    sim=build-mutant-$name/sluice-sim
+    if [ "$scenario" = swarm ]; then
+      out=$($sim --swarm --seeds "$seed..$seed" 2>&1); rc=$?
+    else
+      out=$($sim --scenario "scenarios/$scenario.yaml" --seed "$seed" 2>&1); rc=$?
+    fi
+    if [ "$checker" = crash ]; then
+      how=$(grep -m1 -oE "^sluice-sim: (assertion failed at [^ ]+|signal .*)" <<< "$out")
+      ok=$([ $rc -ne 0 ] && [ -n "$how" ] && echo 1)
+      how=${how#sluice-sim: }; how=${how%:}
+    else
+      how="$checker"
+      ok=$([ $rc -eq 1 ] && grep -qE "^  $checker +VIOLATION" <<< "$out" && echo 1)
+    fi
+    if [ -n "$ok" ]; then
+      echo "sim canary $name: caught by $scenario seed $seed ($how)"; passed=$((passed + 1))
+    else
+      echo "sim canary $name: NOT caught by $scenario seed $seed $checker (exit $rc)"
+      echo "$out" | tail -12
+      failed=$((failed + 1))
+    fi
+  done < <(tools/mutants.sh --canaries)
 fi
 # The planted assertion: a build with ASSERT(false) in the Produce handler
 # must say where it failed (file and line), which run it was (seed, virtual

@@ -64,7 +64,11 @@ static int append_shape(const uint8_t *batches, size_t len, batch_check_fn check
     int rc = check(shape, batches + pos, size, &h);
     if (rc != 0) return rc;
     shape->batch_count++;
+#ifdef SLUICE_MUTANT_PRODUCE_SPAN_OFF_BY_ONE /* mutant: one record short per batch */
+    shape->offset_span += (int64_t)h.last_offset_delta;
+#else
     shape->offset_span += (int64_t)h.last_offset_delta + 1;
+#endif
     if (h.max_timestamp > shape->max_timestamp) shape->max_timestamp = h.max_timestamp;
     pos += size;
   }

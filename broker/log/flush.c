@@ -38,6 +38,9 @@ static void flush_finish(struct flush_op *op);
 
 static void flush_put(struct flush_op *op, int err) {
   ASSERT(op->pending > 0);
+#ifdef SLUICE_MUTANT_FSYNC_ERROR_IGNORED /* mutant: a failed fsync counts as done */
+  err = 0;
+#endif
   if (err != 0 && op->err == 0) op->err = err;
   if (--op->pending == 0) flush_finish(op);
 }
@@ -72,9 +75,13 @@ static void flush_issue(struct flush_op *op, struct segment *s, enum flush_file 
   req->op = op;
   req->seg = s;
   req->which = which;
+#ifdef SLUICE_MUTANT_FSYNC_WRONG_FILE /* mutant: the .log's fsync goes to its index */
+  req->file = which == FLUSH_TIME_INDEX ? s->tindex.file : s->oindex.file;
+#else
   req->file = which == FLUSH_LOG            ? s->log_file
               : which == FLUSH_OFFSET_INDEX ? s->oindex.file
                                             : s->tindex.file;
+#endif
   s->fsyncs_pending++;
   op->env->fsync(op->env, req->file, flush_file_done, req);
 }
@@ -159,6 +166,13 @@ static void waiter_push(struct flush_waiter **arr, int32_t *count, int32_t *cap,
 void plog_flush(struct plog *log, env_fsync_fn done, void *ctx) {
   ASSERT(log != NULL && done != NULL);
   if (log->flush) {
+#ifdef SLUICE_MUTANT_GROUP_COMMIT_LATE /* mutant: a late flush joins the round */
+    int32_t cap = log->flush->waiter_count;
+    waiter_push(&log->flush->waiters, &log->flush->waiter_count, &cap, done, ctx);
+    log->flush->started_count = log->flush->waiter_count;
+    log->flush->target = plog_end_offset(log);
+    return;
+#endif
     waiter_push(&log->waiters, &log->waiter_count, &log->waiter_cap, done, ctx);
     return;
   }

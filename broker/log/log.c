@@ -65,7 +65,11 @@ int plog_roll(struct plog *log, int64_t now_ms) {
   int rc = segment_seal(log->env, old);
   if (rc != 0) return rc;
   struct segment *s;
+#ifdef SLUICE_MUTANT_ROLL_BASE_OFF_BY_ONE /* mutant: based at the old last offset */
+  rc = segment_create(log->env, log->dir, old->next_offset - 1, &log->cfg, now_ms, &s);
+#else
   rc = segment_create(log->env, log->dir, old->next_offset, &log->cfg, now_ms, &s);
+#endif
   if (rc != 0) {
     env_log(log->env, ENV_LOG_ERROR, "%s: could not roll a segment at offset %lld: error %d",
             log->dir, (long long)old->next_offset, rc);

@@ -247,13 +247,21 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
     }
     bool fits = status == HC_OK && segment_batch_fits(s, &h, pos);
     bool below = fits && rb_header_last_offset(&h) < limit_offset;
+#ifdef SLUICE_MUTANT_RECOVERY_NO_CRC /* mutant: a batch that frames is trusted */
+    int crc_ok = below ? 1 : 0;
+#else
     int crc_ok =
         below ? batch_crc_check(env, s->log_file, pos, &h, scratch, RECOVERY_SCRATCH_BYTES) : 0;
+#endif
     if (crc_ok < 0) {
       rc = crc_ok;
       break;
     }
     if (crc_ok != 1) {
+#ifdef SLUICE_MUTANT_RECOVERY_KEEP_BAD_BATCH /* mutant: a batch failing its CRC is kept */
+      if (crc_ok == 0 && below) segment_note_batch(s, log->cfg.index_interval_bytes, &h, pos);
+      if (crc_ok == 0 && below) pos += rb_header_size(&h);
+#endif
       reason = bad_batch_reason(status, fits, below, crc_ok);
       break;
     }
@@ -263,6 +271,14 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
   free(scratch);
   if (rc != 0) return rc;
   ASSERT(s->size_bytes == pos && pos <= (uint64_t)end);
+#ifdef SLUICE_MUTANT_RECOVERY_CUT_ONE_MORE /* mutant: the last good batch too */
+  struct header_cursor lc;
+  uint64_t last_pos;
+  if (pos < (uint64_t)end && s->next_offset > s->base_offset &&
+      segment_seek(env, s, s->next_offset - 1, &lc, &last_pos, &h) == HC_OK &&
+      segment_cut_indexes(env, s, last_pos, h.base_offset, log->cfg.index_interval_bytes) == 0)
+    pos = last_pos;
+#endif
   if (pos < (uint64_t)end) {
     ASSERT(reason != NULL);
     env_log(env, ENV_LOG_WARN,
@@ -270,7 +286,12 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
             "bytes and every later segment",
             log->dir, reason, (long long)s->next_offset, (unsigned long long)pos,
             (long long)s->base_offset, (unsigned long long)((uint64_t)end - pos));
+#ifdef SLUICE_MUTANT_RECOVERY_NO_TRUNCATE /* mutant: the bad tail stays in the segment */
+    rc = 0;
+    s->size_bytes = (uint64_t)end;
+#else
     rc = env->truncate(env, s->log_file, pos);
+#endif
     s->log_dirty = true;
     *truncated = true;
     if (rc != 0) return rc;
@@ -426,6 +447,10 @@ int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
     return rc;
   }
   int64_t end = plog_end_offset(log);
+#ifdef SLUICE_MUTANT_LEO_FROM_CHECKPOINT /* mutant: the end offset is not rescanned */
+  if (recovery_point >= plog_active(log)->base_offset && recovery_point < end)
+    plog_active(log)->next_offset = end = recovery_point;
+#endif
   ASSERT(log->seg_count > 0 && log->start_offset <= end);
   log->recovery_point = recovery_point < 0 ? 0 : recovery_point > end ? end : recovery_point;
   ASSERT(log->recovery_point <= plog_cut_floor(log));

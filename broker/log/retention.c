@@ -48,9 +48,13 @@ int plog_delete_oldest(struct plog *log, int32_t n, int64_t now_ms) {
   if (n == log->seg_count) {
     /* Everything is expired: an empty active segment takes over (Kafka rolls
      * before deleting the last segment). */
+#ifdef SLUICE_MUTANT_RETENTION_DELETES_ACTIVE /* mutant: all deleted, no roll first */
+    (void)now_ms;
+#else
     int rc = plog_roll(log, now_ms);
     if (rc != 0 || n == log->seg_count) n = log->seg_count - 1;
     if (n == 0) return 0;
+#endif
   }
   for (int32_t i = 0; i < n; i++) {
     env_log(log->env, ENV_LOG_INFO, "%s: deleting segment %020lld (retention)", log->dir,
@@ -101,7 +105,11 @@ static int32_t expired_by_size(const struct plog *log) {
 
 static int32_t below_start(const struct plog *log) {
   int32_t n = 0;
+#ifdef SLUICE_MUTANT_RETENTION_BELOW_START /* mutant: the start offset's segment goes */
+  while (n + 1 < log->seg_count && log->segs[n]->base_offset <= log->start_offset) n++;
+#else
   while (n + 1 < log->seg_count && log->segs[n + 1]->base_offset <= log->start_offset) n++;
+#endif
   return n;
 }
 

@@ -138,7 +138,12 @@ void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct 
   }
   if (s->bytes_since_index > (uint64_t)interval_bytes) {
     /* A full index only means a sparser one until the segment rolls. */
+#ifdef SLUICE_MUTANT_INDEX_ENTRY_OFF_BY_ONE /* mutant: points at the next batch */
+    if (!index_full(&s->oindex))
+      oindex_push(&s->oindex, rel_offset(s, last), (int32_t)(pos + rb_header_size(h)));
+#else
     if (!index_full(&s->oindex)) oindex_push(&s->oindex, rel_offset(s, last), (int32_t)pos);
+#endif
     if (!index_full(&s->tindex) && s->max_timestamp >= 0)
       tindex_maybe_push(&s->tindex, s->max_timestamp, rel_offset(s, s->max_timestamp_offset));
     s->bytes_since_index = 0;
@@ -294,7 +299,11 @@ int segment_seek(struct env *env, const struct segment *s, int64_t offset,
   for (uint64_t n = 0; n <= s->size_bytes / RB_HEADER_BYTES; n++) {
     int rc = header_cursor_read(c, pos, h);
     if (rc != HC_OK) return rc;
+#ifdef SLUICE_MUTANT_FETCH_MID_BATCH_NEXT /* mutant: seeks to a batch start */
+    if (h->base_offset >= offset) {
+#else
     if (rb_header_last_offset(h) >= offset) {
+#endif
       *pos_out = pos;
       return HC_OK;
     }

@@ -51,9 +51,15 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
     if (fp->fetch_offset < plog_start_offset(p->log) ||
         fp->fetch_offset > plog_end_offset(p->log))
       err = KERR_OFFSET_OUT_OF_RANGE;
+#ifdef SLUICE_MUTANT_FETCH_PAST_HW /* mutant: reads stop at the log end */
+    else if ((left > 0 || bytes_so_far == 0) &&
+             plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, INT64_MAX, &rr) != 0)
+      err = KERR_OFFSET_OUT_OF_RANGE;
+#else
     else if (fp->fetch_offset < hw && (left > 0 || bytes_so_far == 0) &&
              plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, hw, &rr) != 0)
       err = KERR_OFFSET_OUT_OF_RANGE;
+#endif
   }
   *err_out = err;
   if (pd) {

@@ -18,14 +18,6 @@
 
 enum { RECOMPRESS_BYTES_MAX = 256 * 1024 * 1024 };
 
-/* The canary (make canary): a planted bug that acknowledges before the
- * fsync even when the topic asks for one. The simulator must catch it. */
-#ifdef SLUICE_CANARY_ACK_BEFORE_FSYNC
-static const bool canary_ack_before_fsync = true;
-#else
-static const bool canary_ack_before_fsync = false;
-#endif
-
 struct produce_wait {
   struct produce_response resp;
   int flushes_pending;
@@ -145,6 +137,10 @@ static void produce_flushed(void *ctx, int err) {
   produce_send(req, &wait->resp);
 }
 
+#ifdef SLUICE_MUTANT_ACK_THEN_FSYNC /* mutant: nobody waits for the fsync */
+static void mutant_fsync_done(void *ctx, int err) { (void)ctx, (void)err; }
+#endif
+
 bool handle_produce(struct request *req) {
 #ifdef SLUICE_PLANTED_ASSERT /* make planted: sluice-sim must report where this fails */
   ASSERT(false);
@@ -185,11 +181,18 @@ bool handle_produce(struct request *req) {
       /* Only this partition's parked fetches look; in flush mode its high
        * watermark waits for the fsync, and they look again then. */
       partition_wake_waiters(req->node, p);
-      if (!partition_flushes_before_ack(p) || canary_ack_before_fsync) continue;
+      if (!partition_flushes_before_ack(p)) continue;
       if (m.acks == 0) { /* nobody waits, but only what is on disk is visible */
         partition_flush_unwaited(req->node, p);
         continue;
       }
+#ifdef SLUICE_MUTANT_ACK_NO_FSYNC /* mutant: answered at once, never fsynced */
+      continue;
+#endif
+#ifdef SLUICE_MUTANT_ACK_THEN_FSYNC /* mutant: answered at once, fsynced behind */
+      plog_flush(p->log, mutant_fsync_done, NULL);
+      continue;
+#endif
       struct produce_flush *f = calloc(1, sizeof *f);
       ASSERT(f != NULL);
       f->req = req;
