@@ -307,6 +307,18 @@ static void drop_segments_from(struct plog *log, int32_t first, const char *why)
   log->seg_count = first;
 }
 
+/* A segment that ends before the next one begins lost its tail (a power
+ * loss kept a later file's bytes but not all of this one's): a hole, and
+ * nothing past it can be trusted to follow. */
+static bool hole_after(struct plog *log, int32_t i) {
+  if (i + 1 >= log->seg_count || log->segs[i]->next_offset >= log->segs[i + 1]->base_offset)
+    return false;
+  env_log(log->env, ENV_LOG_WARN,
+          "%s: segment %020lld ends at offset %lld, before the next one", log->dir,
+          (long long)log->segs[i]->base_offset, (long long)log->segs[i]->next_offset);
+  return true;
+}
+
 static int load_segments(struct plog *log, int64_t recovery_point) {
   struct env *env = log->env;
   struct listing l = {0};
@@ -337,6 +349,7 @@ static int load_segments(struct plog *log, int64_t recovery_point) {
       s->log_dirty = true; /* its flush removes the marker */
     }
     rc = load_segment(log, s, recovery_point, limit, &truncated);
+    if (rc == 0 && !truncated) truncated = hole_after(log, i);
     if (rc == 0 && truncated) drop_segments_from(log, i + 1, "it follows a truncated one");
   }
   /* Inactive segments end with their final time index entry, however their
