@@ -433,6 +433,7 @@ int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
   rc = load_segments(log, recovery_point);
   if (rc == 0) rc = settle_offsets(log);
   if (rc == 0) rc = load_epochs(log);
+  if (rc == 0) rc = plog_producers_load(log);
   if (rc != 0) {
     env_log(env, ENV_LOG_ERROR, "%s: cannot open the log: error %d", dir, rc);
     plog_close(log);
