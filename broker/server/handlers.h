@@ -45,6 +45,7 @@ bool handle_delete_topics(struct request *req);
 bool handle_create_partitions(struct request *req);
 bool handle_describe_configs(struct request *req);
 bool handle_describe_cluster(struct request *req);
+bool handle_init_producer_id(struct request *req);
 
 /* Every handler's preconditions, asserted on entry: conn_pump dispatched it
  * for its own API, at a version its listener's table serves, active on its
