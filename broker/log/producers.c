@@ -314,6 +314,18 @@ static int rebuild(struct plog *log) {
   return rc;
 }
 
+/* Kafka keeps a snapshot per segment: at its base offset. Others (a clean
+ * shutdown's, inside a segment) are only of use while they are the newest:
+ * the rest go, so the files stay bounded by the segments. */
+static void prune(struct plog *log) {
+  struct plog_producers *p = log->producers;
+  for (int32_t i = p->snapshot_count - 2; i >= 0; i--) {
+    int64_t offset = p->snapshots[i];
+    if (log->segs[plog_segment_floor(log, offset)]->base_offset != offset)
+      snapshots_remove(log, i, i + 1);
+  }
+}
+
 int plog_producers_load(struct plog *log) {
   ASSERT(log->producers == NULL && log->seg_count > 0);
   struct plog_producers *p = calloc(1, sizeof *p);
@@ -323,6 +335,7 @@ int plog_producers_load(struct plog *log) {
   struct snapshot_listing l = {.log = log};
   int rc = log->env->list(log->env, log->dir, list_snapshot, &l);
   if (rc == 0) rc = rebuild(log);
+  if (rc == 0) prune(log);
   if (rc == 0)
     env_log(log->env, ENV_LOG_DEBUG, "%s: %d producers (%d snapshots)", log->dir,
             p->state.count, p->snapshot_count);

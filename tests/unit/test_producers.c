@@ -428,6 +428,21 @@ START_TEST(log_snapshots_at_roll_and_shutdown) {
   reopen(&f);
   ck_assert(!exists(&f, end, ".snapshot"));
   check_state_is_the_logs(&f);
+  /* Shutdown snapshots inside a segment are kept only while newest. */
+  landed = false;
+  plog_producers_snapshot(f.log, on_done_flag, &landed);
+  settle(&f);
+  ck_assert(landed && exists(&f, end, ".snapshot"));
+  produce_rounds(&f, 1);
+  int64_t end2 = plog_end_offset(f.log);
+  landed = false;
+  plog_producers_snapshot(f.log, on_done_flag, &landed);
+  settle(&f);
+  ck_assert(landed && exists(&f, end2, ".snapshot"));
+  reopen(&f);
+  ck_assert(!exists(&f, end, ".snapshot"));
+  ck_assert(exists(&f, end2, ".snapshot"));
+  check_state_is_the_logs(&f);
   fixture_free(&f);
 }
 END_TEST
