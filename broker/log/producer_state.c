@@ -52,14 +52,8 @@ const struct producer_entry *producer_state_find(const struct producer_state *s,
   return i < s->count && s->entries[i].producer_id == producer_id ? &s->entries[i] : NULL;
 }
 
-int32_t producer_sequence_add(int32_t first, int32_t count) {
-  ASSERT(first >= 0 && count >= 0);
-  if (first > INT32_MAX - count) return count - (INT32_MAX - first) - 1;
-  return first + count;
-}
-
 static int32_t last_sequence(const struct rb_header *h) {
-  return producer_sequence_add(h->base_sequence, h->last_offset_delta);
+  return rb_sequence_add(h->base_sequence, h->last_offset_delta);
 }
 
 /* Kafka's inSequence: the next one, or 0 after INT32_MAX. */

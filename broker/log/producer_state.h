@@ -97,10 +97,6 @@ void producer_state_advance(struct producer_state *s, int64_t end_offset);
  * their last batch, as Kafka's producer.id.expiration.ms); how many went. */
 int32_t producer_state_expire(struct producer_state *s, int64_t now_ms, int64_t expiration_ms);
 
-/* The last sequence of a batch of count records from first (wrapping after
- * INT32_MAX to 0, as Kafka's sequences do). */
-int32_t producer_sequence_add(int32_t first, int32_t count);
-
 /* The snapshot file's bytes (our own format, not Kafka's; big-endian):
  *   "SLPS" | version int16 | crc32c uint32 of what follows | end_offset int64 |
  *   count int32 | count x (producer_id int64 | epoch int16 | last_timestamp

@@ -94,7 +94,7 @@ static int produce_partition(struct request *req, struct partition *p, struct kr
     return KERR_MESSAGE_TOO_LARGE;
   if (sum.transactional || sum.control) return KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
   bool duplicate; /* KIP-98: a retry of a batch already stored is answered, not stored */
-  rc = produce_idempotence_check(p, data, len, pr, &duplicate);
+  rc = produce_idempotence_check(node->env, p, data, len, pr, &duplicate);
   if (rc != KERR_NONE || duplicate) return rc;
   struct buf recompressed;
   buf_init(&recompressed);

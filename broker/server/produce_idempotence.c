@@ -22,7 +22,8 @@ static int verdict_error(enum producer_verdict v) {
   UNREACHABLE();
 }
 
-int produce_idempotence_check(struct partition *p, const uint8_t *batches, size_t len,
+int produce_idempotence_check(struct env *env, struct partition *p, const uint8_t *batches,
+                              size_t len,
                               struct produce_response_partition_produce_response *pr,
                               bool *duplicate) {
   ASSERT(p != NULL && p->log != NULL && batches != NULL && len > 0 && duplicate != NULL);
@@ -31,6 +32,10 @@ int produce_idempotence_check(struct partition *p, const uint8_t *batches, size_
   *duplicate = v == PRODUCER_DUPLICATE;
   if (!*duplicate) return verdict_error(v);
   ASSERT(original.first_offset >= 0 && original.last_offset < plog_end_offset(p->log));
+  env_log(env, ENV_LOG_INFO,
+          "%s-%d: a retry of offsets %lld to %lld (sequences %d to %d): not stored again",
+          p->topic->name, p->index, (long long)original.first_offset,
+          (long long)original.last_offset, original.first_sequence, original.last_sequence);
 #ifdef SLUICE_MUTANT_DUPLICATE_NEW_OFFSET /* mutant: answered as if appended now */
   pr->base_offset = plog_end_offset(p->log);
 #else

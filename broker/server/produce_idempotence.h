@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "env.h"
 #include "proto/messages_gen.h"
 
 struct partition;
@@ -22,7 +23,8 @@ struct partition;
  * InitProducerId's and EndTxn's), INVALID_RECORD (more than one batch with a
  * producer id, or a negative epoch or sequence) or KAFKA_STORAGE_ERROR (the
  * state could not be rebuilt). */
-int produce_idempotence_check(struct partition *p, const uint8_t *batches, size_t len,
+int produce_idempotence_check(struct env *env, struct partition *p, const uint8_t *batches,
+                              size_t len,
                               struct produce_response_partition_produce_response *pr,
                               bool *duplicate);
 

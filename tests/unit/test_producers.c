@@ -131,9 +131,9 @@ START_TEST(state_unknown_and_invalid) {
 END_TEST
 
 START_TEST(state_sequence_wrap) {
-  ck_assert_int_eq(producer_sequence_add(10, 5), 15);
-  ck_assert_int_eq(producer_sequence_add(INT32_MAX, 1), 0);
-  ck_assert_int_eq(producer_sequence_add(INT32_MAX - 1, 3), 1);
+  ck_assert_int_eq(rb_sequence_add(10, 5), 15);
+  ck_assert_int_eq(rb_sequence_add(INT32_MAX, 1), 0);
+  ck_assert_int_eq(rb_sequence_add(INT32_MAX - 1, 3), 1);
   struct producer_state s;
   producer_state_init(&s, 0);
   struct producer_batch dup;
