@@ -46,6 +46,8 @@ static void scan_one(void *ctx, const char *name, bool is_dir) {
   size_t len;
   int32_t index;
   if (!is_dir || !parse_partition_dir(name, &len, &index)) return;
+  /* The metadata log (server/raft_node.c) is not a topic. */
+  if (len == sizeof META_LOG_TOPIC - 1 && memcmp(name, META_LOG_TOPIC, len) == 0) return;
   if (s->count == SCAN_ENTRIES_MAX) {
     s->overflow = true;
     return;

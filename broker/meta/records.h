@@ -27,6 +27,13 @@ enum {
   META_DELTA_RECORDS_MAX = 1 << 20,
 };
 
+/* The metadata log's partition (KIP-595): __cluster_metadata-0. Its
+ * directory lives beside the topics' but is not a topic: the Raft
+ * subsystem owns it (server/raft_node.c). Kafka's fixed topic id for it is
+ * 0...01 (Uuid.METADATA_TOPIC_ID). */
+#define META_LOG_TOPIC "__cluster_metadata"
+enum { META_LOG_PARTITION = 0 };
+
 /* PartitionChangeRecord's Leader when the leader does not change. */
 enum { META_LEADER_UNCHANGED = -2, META_NO_LEADER = -1 };
 

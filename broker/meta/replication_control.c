@@ -264,6 +264,11 @@ void meta_rule_create_topic(const struct meta_rules *rules, const struct meta_im
          "up to 249 characters");
     return;
   }
+  if (kstr_eq(in->name, META_LOG_TOPIC)) { /* the metadata log (KIP-595) */
+    fail(r, KERR_INVALID_REQUEST, "Creation of internal topic %s is prohibited.",
+         META_LOG_TOPIC);
+    return;
+  }
   if (meta_image_topic(image, in->name.ptr, (size_t)in->name.len)) {
     fail(r, KERR_TOPIC_ALREADY_EXISTS, "Topic '%s' already exists.", r->name);
     return;

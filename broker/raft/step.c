@@ -97,17 +97,32 @@ static void dispatch(struct raft *r, const struct raft_msg *m) {
   }
 }
 
+/* Raft §5.2: only granting a vote or hearing from a leader restarts the
+ * election timeout. A Vote of a higher epoch that this voter refuses (the
+ * candidate's log is behind) moves it to that epoch but keeps the deadline
+ * it had, so a candidate that cannot win cannot keep the others from
+ * campaigning by raising the epoch every backoff (without pre-vote it
+ * would: each new epoch drew a fresh timeout that outlasted its next try). */
+static void keep_deadline(struct raft *r, const struct raft_msg *m, int64_t deadline_ms) {
+  if (m->kind != RAFT_VOTE || deadline_ms < 0 || r->role != RAFT_UNATTACHED) return;
+  if (r->voted_id != RAFT_NO_NODE || deadline_ms >= r->timer_ms) return;
+  r->timer_ms = deadline_ms;
+}
+
 void raft_step(struct raft *r, const struct raft_msg *m) {
   ASSERT(r->started);
   ASSERT(m->to == r->cfg.node_id && m->from != r->cfg.node_id && m->from >= 0);
   ASSERT(m->kind < RAFT_MSG_KINDS);
   int32_t epoch = raft_msg_epoch(m);
-  if (epoch > r->epoch) raft_step_to_epoch(r, epoch, leader_hint(m));
+  int64_t deadline_ms = r->voter && r->role != RAFT_LEADER ? r->timer_ms : -1;
+  bool moved = epoch > r->epoch;
+  if (moved) raft_step_to_epoch(r, epoch, leader_hint(m));
   if (epoch < r->epoch) {
     if (raft_msg_is_request(m)) fence(r, m);
   } else {
     dispatch(r, m);
   }
+  if (moved) keep_deadline(r, m, deadline_ms);
   raft_maybe_fetch(r);
   raft_check_invariants(r);
 }

@@ -67,6 +67,15 @@ static const struct key keys[] = {
     {"controller.quorum.voters", K_VOTERS, F(voters), 0, 0},
     {"controller.quorum.request.timeout.ms", K_INT32, F(controller_quorum_request_timeout_ms),
      1, INT32_MAX},
+    {"controller.quorum.election.timeout.ms", K_INT32, F(controller_quorum_election_timeout_ms),
+     1, INT32_MAX},
+    {"controller.quorum.election.backoff.max.ms", K_INT32,
+     F(controller_quorum_election_backoff_max_ms), 0, INT32_MAX},
+    {"controller.quorum.fetch.timeout.ms", K_INT32, F(controller_quorum_fetch_timeout_ms), 1,
+     INT32_MAX},
+    {"controller.quorum.retry.backoff.ms", K_INT32, F(controller_quorum_retry_backoff_ms), 1,
+     INT32_MAX},
+    {"metadata.log.dir", K_DIRS, F(metadata_log_dir), 0, 0},
     {"reconnect.backoff.ms", K_INT32, F(reconnect_backoff_ms), 1, INT32_MAX},
     {"reconnect.backoff.max.ms", K_INT32, F(reconnect_backoff_max_ms), 1, INT32_MAX},
     {"inter.broker.listener.name", K_STR, F(inter_broker_listener_name), 0, 0},
@@ -97,8 +106,6 @@ static const char *const later_keys[] = {
     "ssl.truststore.password",
     "authorizer.class.name",
     "super.users",
-    "controller.quorum.election.timeout.ms",
-    "controller.quorum.fetch.timeout.ms",
     "broker.heartbeat.interval.ms",
     "broker.session.timeout.ms",
     "offsets.retention.minutes",
@@ -121,7 +128,6 @@ static const char *const no_effect_keys[] = {
     "log.cleanup.policy",
     "zookeeper.connect",
     "zookeeper.connection.timeout.ms",
-    "metadata.log.dir",
 };
 
 void config_defaults(struct config *cfg) {
@@ -153,6 +159,10 @@ void config_defaults(struct config *cfg) {
   str_fmt(cfg->inter_broker_listener_name, sizeof cfg->inter_broker_listener_name, "PLAINTEXT");
   cfg->min_insync_replicas = 1;
   cfg->controller_quorum_request_timeout_ms = 2000;
+  cfg->controller_quorum_election_timeout_ms = 1000;
+  cfg->controller_quorum_election_backoff_max_ms = 1000;
+  cfg->controller_quorum_fetch_timeout_ms = 2000;
+  cfg->controller_quorum_retry_backoff_ms = 20;
   cfg->reconnect_backoff_ms = 50;
   cfg->reconnect_backoff_max_ms = 1000;
   cfg->group_initial_rebalance_delay_ms = 3000;
@@ -184,6 +194,24 @@ bool config_is_controller_listener(const struct config *cfg, const char *name) {
     p = comma + 1;
   }
   return false;
+}
+
+bool config_has_role(const struct config *cfg, const char *role) {
+  size_t n = strlen(role);
+  for (const char *p = cfg->process_roles; *p;) {
+    while (*p == ' ') p++;
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    while (len && p[len - 1] == ' ') len--;
+    if (len == n && memcmp(p, role, n) == 0) return true;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  return false;
+}
+
+const char *config_metadata_log_dir(const struct config *cfg) {
+  return cfg->metadata_log_dir[0] ? cfg->metadata_log_dir : cfg->log_dirs;
 }
 
 const struct config_listener *config_client_listener(const struct config *cfg) {

@@ -59,6 +59,12 @@ struct config {
   struct config_voter voters[CONFIG_VOTERS_MAX]; /* controller.quorum.voters */
   int voter_count;
   int32_t controller_quorum_request_timeout_ms;
+  int32_t controller_quorum_election_timeout_ms;     /* KIP-595: 1000 */
+  int32_t controller_quorum_election_backoff_max_ms; /* 1000 */
+  int32_t controller_quorum_fetch_timeout_ms;        /* 2000 */
+  int32_t controller_quorum_retry_backoff_ms;        /* 20 */
+  /* metadata.log.dir: where __cluster_metadata-0 lives; empty: log.dirs. */
+  char metadata_log_dir[CONFIG_STR_MAX];
   int32_t reconnect_backoff_ms;
   int32_t reconnect_backoff_max_ms;
   char inter_broker_listener_name[32];
@@ -78,6 +84,10 @@ int64_t config_retention_ms(const struct config *cfg);
 int64_t config_roll_ms(const struct config *cfg);
 /* Whether the listener called `name` is one of controller.listener.names. */
 bool config_is_controller_listener(const struct config *cfg, const char *name);
+/* Whether process.roles names `role` ("broker" or "controller"). */
+bool config_has_role(const struct config *cfg, const char *role);
+/* The directory of the metadata log: metadata.log.dir, else log.dirs. */
+const char *config_metadata_log_dir(const struct config *cfg);
 /* The listener clients use (the first that is not a controller listener). */
 const struct config_listener *config_client_listener(const struct config *cfg);
 const struct config_listener *config_advertised_for(const struct config *cfg, const char *name);

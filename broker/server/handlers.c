@@ -5,6 +5,7 @@
 
 #include "base/assert.h"
 #include "proto/api.h"
+#include "server/raft_node.h"
 #include "server/server.h"
 
 /* In api_key order. */
@@ -22,11 +23,17 @@ static const struct handler client_apis[] = {
     {API_DESCRIBE_CLUSTER, 0, 1, handle_describe_cluster},
 };
 
-/* Until the quorum issue adds Vote, BeginQuorumEpoch, EndQuorumEpoch,
- * DescribeQuorum and the metadata log's Fetch, a controller listener
- * answers ApiVersions only: enough for peers to connect and negotiate. */
+/* A controller listener answers the quorum's APIs (KIP-595; raft_node.h):
+ * the metadata log's Fetch, ApiVersions, Vote, BeginQuorumEpoch,
+ * EndQuorumEpoch, DescribeQuorum and FetchSnapshot. */
 static const struct handler controller_apis[] = {
+    {API_FETCH, RAFT_FETCH_VERSION_MIN, RAFT_FETCH_VERSION_MAX, handle_quorum_fetch},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
+    {API_VOTE, 0, RAFT_QUORUM_VERSION_MAX, handle_vote},
+    {API_BEGIN_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_begin_quorum_epoch},
+    {API_END_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_end_quorum_epoch},
+    {API_DESCRIBE_QUORUM, 0, RAFT_DESCRIBE_VERSION_MAX, handle_describe_quorum},
+    {API_FETCH_SNAPSHOT, 0, RAFT_QUORUM_VERSION_MAX, handle_fetch_snapshot},
 };
 
 const struct handler_table handlers_client = {"client", client_apis,

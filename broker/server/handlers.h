@@ -21,7 +21,8 @@ struct handler {
 /* The APIs one kind of listener answers. Clients' listeners answer the
  * client APIs; a controller listener (controller.listener.names) only the
  * quorum and controller APIs (KIP-500/KIP-595: Vote, BeginQuorumEpoch, Fetch
- * of the metadata log, BrokerRegistration, ... with their issues). */
+ * of the metadata log, ...; BrokerRegistration and the rest with their
+ * issues). */
 struct handler_table {
   const char *name;
   const struct handler *handlers; /* in api_key order */
@@ -46,6 +47,13 @@ bool handle_create_partitions(struct request *req);
 bool handle_describe_configs(struct request *req);
 bool handle_describe_cluster(struct request *req);
 bool handle_init_producer_id(struct request *req);
+/* The controller listener's (raft_node.h). */
+bool handle_quorum_fetch(struct request *req);
+bool handle_vote(struct request *req);
+bool handle_begin_quorum_epoch(struct request *req);
+bool handle_end_quorum_epoch(struct request *req);
+bool handle_describe_quorum(struct request *req);
+bool handle_fetch_snapshot(struct request *req);
 
 /* Every handler's preconditions, asserted on entry: conn_pump dispatched it
  * for its own API, at a version its listener's table serves, active on its

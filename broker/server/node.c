@@ -8,13 +8,26 @@
  *   3. server: the dispatcher, the listeners and the client sessions. It
  *      starts once the image exists, so no request sees a node without
  *      metadata, and it takes env's network handler only then.
- *   4. broker lifecycle: registration with the controller, which needs the
+ *   4. raft: the KIP-595 quorum (raft_node.c). Its init reads quorum-state
+ *      and the metadata log (storage is ready); its start opens the quorum
+ *      channels over the server's dispatcher and serves the controller
+ *      listener's quorum APIs, which the server routes to it from then on.
+ *      It starts before the broker lifecycle because registration will go
+ *      through the Raft-backed controller, and shuts down after it (a
+ *      controlled shutdown still has a quorum) but before the server (a
+ *      leader's EndQuorumEpoch goes out, then the sessions close).
+ *   5. broker lifecycle: registration with the controller, which needs the
  *      listeners' ports (port 0 picks one).
- *   5. quorum peers: channels over the server's dispatcher.
- * Shutdown runs in reverse: the peers stop, the controller answers what
- * waits on it, the server stops taking requests and closes its sessions,
- * the logs are made durable. Each step starts when the one before it
- * reported node_subsystem_stopped. Free runs in reverse too. */
+ * Shutdown runs in reverse: the broker lifecycle stops, the quorum leader
+ * resigns and the metadata log lands, the server stops taking requests and
+ * closes its sessions, the controller answers what waits on it, the logs
+ * are made durable. Each step starts when the one before it
+ * reported node_subsystem_stopped. Free runs in reverse too.
+ *
+ * The Raft-backed controller (the next step) will need the replayed
+ * metadata log at the metadata subsystem's init: raft's storage part then
+ * moves ahead of metadata (its own subsystem, or the dispatcher out of the
+ * server), while its network part stays after the server. */
 #include <stdlib.h>
 
 #include "base/assert.h"
@@ -22,8 +35,8 @@
 #include "server/subsystem.h"
 
 static const struct subsystem *const subsystems[] = {
-    &subsystem_log_manager,      &subsystem_metadata, &subsystem_server,
-    &subsystem_broker_lifecycle, &subsystem_quorum,
+    &subsystem_log_manager, &subsystem_metadata,         &subsystem_server,
+    &subsystem_raft,        &subsystem_broker_lifecycle,
 };
 enum { SUBSYSTEM_COUNT = (int)ARRAY_LEN(subsystems) };
 
@@ -134,14 +147,6 @@ void node_endpoint(struct node *node, struct kstr *host, int32_t *port) {
                 ? node->env->listener_port(node->env, node->listener_ids[index])
                 : l->port;
   }
-}
-
-const struct channel *node_quorum_channel(const struct node *node, int32_t id) {
-  return quorum_peers_channel(&node->quorum_peers, id);
-}
-
-uint64_t node_quorum_probes_answered(const struct node *node) {
-  return node->quorum_peers.stats.probes_answered;
 }
 
 bool node_partition_offsets(struct node *node, const char *topic, int32_t partition,

@@ -6,6 +6,7 @@
 
 #include "env.h"
 #include "net/channel.h"
+#include "raft/raft.h"
 #include "server/config.h"
 
 struct node;
@@ -19,10 +20,26 @@ int node_start(struct node *node);
  * fsync every segment, write the indexes and checkpoints; then `done`. */
 void node_shutdown(struct node *node, void (*done)(void *ctx), void *ctx);
 void node_destroy(struct node *node);
+/* The metadata quorum on this node (KIP-595), for tests and status. */
+struct node_quorum {
+  bool configured; /* controller.quorum.voters is set: a voter or an observer */
+  bool running;    /* started, not stopped or failed */
+  enum raft_role role;
+  int32_t epoch;
+  int32_t leader_id;      /* -1: none known */
+  int64_t high_watermark; /* entries below it are committed */
+  int64_t end_offset;     /* the core's log */
+  int64_t log_end_offset; /* __cluster_metadata-0 on disk */
+  uint64_t requests_sent, responses_received, requests_served;
+};
+void node_quorum(const struct node *node, struct node_quorum *out);
+/* For tests: the leader appends a metadata record value (at most
+ * RAFT_PAYLOAD_MAX bytes) to the metadata log; its offset, or -1 (not the
+ * leader, or its log is full). */
+int64_t node_quorum_propose(struct node *node, const void *value, uint32_t size);
 /* This node's channel to quorum voter `id` (controller.quorum.voters), or
  * NULL; for tests and status. */
 const struct channel *node_quorum_channel(const struct node *node, int32_t id);
-uint64_t node_quorum_probes_answered(const struct node *node);
 /* The port a listener got (after port 0 in listeners=). index 0 is the first. */
 uint16_t node_listener_port(struct node *node, int index);
 

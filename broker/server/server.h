@@ -14,7 +14,6 @@
 #include "server/node.h"
 #include "server/producer_ids.h"
 #include "server/purgatory.h"
-#include "server/quorum_peers.h"
 #include "server/topic_config.h"
 
 enum {
@@ -109,7 +108,7 @@ struct node {
   uint32_t listener_ids[CONFIG_LISTENERS_MAX];
   const struct handler_table *listener_tables[CONFIG_LISTENERS_MAX];
   int listener_count;
-  struct quorum_peers quorum_peers;
+  struct raft_node *raft; /* the Raft subsystem (raft_node.h); NULL without voters */
   struct log_manager logs;
   bool started;
   bool shutting_down;

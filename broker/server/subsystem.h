@@ -34,6 +34,6 @@ extern const struct subsystem subsystem_log_manager;      /* log_manager.c */
 extern const struct subsystem subsystem_server;           /* listeners.c */
 extern const struct subsystem subsystem_metadata;         /* metadata.c */
 extern const struct subsystem subsystem_broker_lifecycle; /* broker_lifecycle.c */
-extern const struct subsystem subsystem_quorum;           /* quorum_peers.c */
+extern const struct subsystem subsystem_raft;             /* raft_node.c */
 
 #endif

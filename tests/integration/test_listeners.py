@@ -47,7 +47,9 @@ def test_controller_listener_answers_only_quorum_apis(broker):
     with socket.create_connection(("127.0.0.1", broker.controller_port), timeout=10) as s:
         s.sendall(request(18, 0, 7))
         corr, error, keys = api_keys_v0(read_frame(s))
-        assert (corr, error, keys) == (7, 0, [18])
+        # ApiVersions and the quorum's: Fetch, Vote, Begin/EndQuorumEpoch,
+        # DescribeQuorum, FetchSnapshot.
+        assert (corr, error, keys) == (7, 0, [1, 18, 52, 53, 54, 55, 59])
         s.sendall(request(3, 1, 8, struct.pack(">i", -1)))  # Metadata: not served here
         assert read_frame(s) is None  # the connection is closed, the broker serves on
     with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as s:
@@ -79,7 +81,8 @@ def voter_pair():
     voters = f"1@127.0.0.1:{a.controller_port},2@127.0.0.1:{b.controller_port}"
     for node_id, x in ((1, a), (2, b)):
         with open(x.config, "a") as f:  # later lines win
-            f.write(f"node.id={node_id}\ncontroller.quorum.voters={voters}\n")
+            f.write(f"node.id={node_id}\ncontroller.quorum.voters={voters}\n"
+                    "cluster.id=it-pair-cluster-00000\n")
     return a, b
 
 

@@ -1,0 +1,206 @@
+/* The Raft subsystem: the KIP-595 core (raft/raft.h) running inside a node,
+ * over env.h. Private to broker/server/.
+ *
+ * It runs on a node whose controller.quorum.voters is set: as a voter when
+ * process.roles has `controller` (the node must then be one of the voters),
+ * else as an observer that fetches the metadata log. It carries out what
+ * the core asks (docs/raft.md, "Inputs and outputs"):
+ *   - the quorum state in <metadata.log.dir>/__cluster_metadata-0/
+ *     quorum-state (server/quorum_state.h), written and fsynced before the
+ *     log changes and the messages that depend on it;
+ *   - the metadata log in that directory, an ordinary partition log
+ *     (log/log.h) of one batch per entry (server/raft_records.h), appended
+ *     with plog_append_replica (each batch already carries its offset and
+ *     epoch), truncated with plog_truncate_to, fsynced before the core
+ *     hears raft_persisted; read back at start to restore the core;
+ *   - one env timer at raft_deadline_ms;
+ *   - the core's requests over the quorum channels (server/quorum_peers.h),
+ *     encoded at the versions each channel negotiated (raft_client.c), and
+ *     their responses stepped into the core;
+ *   - the peers' requests, served by the controller listener's handlers
+ *     (api_vote.c, api_begin_quorum_epoch.c, api_end_quorum_epoch.c,
+ *     api_quorum_fetch.c, api_fetch_snapshot.c; api_describe_quorum.c
+ *     reads the core): each steps the core and answers with the response
+ *     the core produces for it, now or later (req->pending).
+ * A storage error stops the quorum on this node (fail-stop, as Kafka's
+ * controller exits on a metadata log I/O error); the rest of the node
+ * serves on. */
+#ifndef SLUICE_RAFT_NODE_H
+#define SLUICE_RAFT_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "log/log.h"
+#include "proto/wire.h"
+#include "raft/raft.h"
+#include "server/quorum_peers.h"
+#include "server/raft_records.h"
+
+struct node;
+struct request;
+
+enum {
+  RAFT_NODE_PATH_BYTES = 512,
+  RAFT_INBOUND_MAX = 64,  /* peers' requests the core has not answered */
+  RAFT_OUTBOUND_MAX = 64, /* the core's requests in flight on the channels */
+  /* controller.quorum.*: the versions sent and served (handlers.c). */
+  RAFT_FETCH_VERSION_MIN = 12, /* LastFetchedEpoch, DivergingEpoch (KIP-595) */
+  RAFT_FETCH_VERSION_MAX = 17,
+  RAFT_QUORUM_VERSION_MAX = 1, /* Vote, BeginQuorumEpoch, EndQuorumEpoch, FetchSnapshot */
+  RAFT_DESCRIBE_VERSION_MAX = 2,
+  RAFT_FETCH_MAX_WAIT_MS = 500, /* KRaft's fetch long poll */
+  RAFT_FETCH_PARTITION_MAX_BYTES = 1 << 20,
+};
+
+/* A handler's answer: the core's response to its request, or one the
+ * adapter made (an error, when the core is not running or never answered). */
+typedef void (*raft_respond_fn)(struct request *req, const struct raft_msg *resp);
+
+/* A peer's request the core has not answered yet. */
+struct raft_inbound {
+  struct request *req; /* NULL: a free slot */
+  raft_respond_fn respond;
+  int32_t id; /* the correlation id the core knows the request by */
+  int32_t from;
+  enum raft_msg_kind kind;
+  int64_t deadline_ms; /* answered with REQUEST_TIMED_OUT past it */
+};
+
+/* One of the core's requests in flight on a channel. */
+struct raft_outbound {
+  struct raft_node *rn;
+  bool used;
+  enum raft_msg_kind kind;
+  int32_t to;
+  int32_t correlation_id;
+  int16_t version;
+};
+
+/* The encoded batch of one entry, kept while the core holds the entry: the
+ * leader serves fetches from it, a follower keeps the leader's bytes from
+ * the FetchResponse until it appends them. Slot offset % RAFT_LOG_ENTRIES_MAX,
+ * valid when offset and epoch match the core's entry. */
+struct raft_cached_batch {
+  int64_t offset; /* -1: empty */
+  int32_t epoch;
+  uint16_t size;
+  uint8_t bytes[RAFT_BATCH_BYTES_MAX];
+};
+
+enum raft_node_state {
+  RAFT_NODE_IDLE,
+  RAFT_NODE_RUNNING,
+  RAFT_NODE_STOPPING,
+  RAFT_NODE_FAILED
+};
+
+/* The persist in flight: the quorum state first, then the log, then fsync. */
+enum raft_persist_phase { RAFT_PERSIST_IDLE, RAFT_PERSIST_STATE, RAFT_PERSIST_LOG };
+
+struct raft_node_stats {
+  uint64_t requests_sent;      /* the core's requests handed to a channel */
+  uint64_t responses_received; /* and answered (not failed) */
+  uint64_t send_failures;      /* no channel, not up, no version, full */
+  uint64_t requests_served;    /* peers' requests answered */
+  uint64_t requests_expired;   /* answered by the adapter after their deadline */
+  uint64_t persists;
+};
+
+struct raft_node {
+  struct node *node;
+  struct env *env;
+  enum raft_node_state state;
+  int32_t voters[RAFT_VOTERS_MAX];
+  uint32_t voter_count;
+  char dir[RAFT_NODE_PATH_BYTES];        /* .../__cluster_metadata-0 */
+  char state_path[RAFT_NODE_PATH_BYTES]; /* .../quorum-state */
+  struct plog *log;
+  struct quorum_peers peers;
+  env_timer_id timer;
+  int64_t timer_due_ms;
+  bool draining;
+  bool stop_reported; /* the shutdown's node_subsystem_stopped */
+
+  enum raft_persist_phase phase;
+  struct raft_persist persist;
+  struct buf persist_batches; /* the entries of persist, encoded at handout */
+
+  int32_t next_inbound_id;
+  struct raft_inbound inbound[RAFT_INBOUND_MAX];
+  struct raft_outbound outbound[RAFT_OUTBOUND_MAX];
+  struct raft_node_stats stats;
+
+  /* What the last ready said (for logs and node_quorum). */
+  enum raft_role role;
+  int32_t epoch, leader_id;
+  int64_t high_watermark;
+
+  struct raft core;        /* large: the node is on the heap */
+  struct raft_ready ready; /* the ready being carried out */
+  struct raft_cached_batch cache[RAFT_LOG_ENTRIES_MAX];
+};
+
+/* ---- for the controller listener's handlers ---- */
+
+/* Steps the core with a peer's request m (m->from set from the request;
+ * to and correlation_id are set here) and answers req with the core's
+ * response through respond, now or later (req->pending). Answers at once
+ * with an error when the quorum does not run here or m->from is not a
+ * possible peer. */
+void raft_node_request(struct node *node, struct request *req, struct raft_msg *m,
+                       raft_respond_fn respond);
+/* The response to request m carrying only error and this node's epoch and
+ * leader (-1 when the quorum does not run here). */
+void raft_node_error_response(const struct node *node, const struct raft_msg *m, int16_t error,
+                              struct raft_msg *out);
+/* Appends the batches of a FetchResponse's records to out. */
+void raft_node_fetch_records(struct node *node, const struct raft_fetch_response *f,
+                             struct buf *out);
+/* The core, when the quorum runs on this node; else NULL. */
+const struct raft *raft_node_core(const struct node *node);
+/* KIP-595: a request naming another cluster is refused (a null id passes). */
+bool raft_node_cluster_id_ok(const struct node *node, struct kstr cluster_id);
+/* The entry of controller.quorum.voters for id, or NULL. */
+const struct config_voter *raft_node_voter(const struct node *node, int32_t id);
+/* The listener peers reach voters on (the first of controller.listener.names). */
+struct kstr raft_node_listener_name(const struct node *node);
+
+/* The metadata partition: by name (Fetch up to v12 and the quorum RPCs) or
+ * by Kafka's fixed topic id (Fetch v13+). */
+bool raft_node_is_metadata_topic(struct kstr name);
+struct kuuid raft_node_metadata_topic_id(void);
+
+/* ---- raft_storage.c: the quorum-state file and the metadata log ---- */
+
+/* Opens (creating) the metadata log's directory and log, reads quorum-state
+ * and restores the core from both; 0 or ENV_E* (the reason logged). */
+int raft_storage_open(struct raft_node *rn);
+/* Carries out a ready's persist: quorum-state (atomic write, fsync), then
+ * the truncation and the appends, then an fsync of the log; then calls
+ * raft_node_persisted, never before returning. */
+void raft_storage_persist(struct raft_node *rn, const struct raft_persist *p);
+/* The batch of the core's entry at offset (encoded now if not cached). */
+const struct raft_cached_batch *raft_storage_batch(struct raft_node *rn, int64_t offset);
+/* Keeps a batch received from the leader for the core's entry at offset. */
+void raft_storage_keep(struct raft_node *rn, int64_t offset, int32_t epoch,
+                       const struct raft_batch_span *span);
+void raft_storage_close(struct raft_node *rn);
+
+/* raft_node.c: the persist in flight is durable (err 0) or failed. */
+void raft_node_persisted(struct raft_node *rn, int err);
+/* raft_node.c: stop the quorum on this node (a storage error). */
+void raft_node_fail(struct raft_node *rn, const char *what, int err);
+
+/* ---- raft_client.c: the core's requests on the channels ---- */
+
+/* Encodes m and sends it on its channel; false (nothing sent) when the
+ * channel is missing or down, serves no version we speak, or is full. */
+bool raft_client_send(struct raft_node *rn, const struct raft_msg *m);
+
+/* raft_node.c: a response to one of the core's requests (err != 0: failed). */
+void raft_node_response(struct raft_node *rn, struct raft_outbound *slot, int err,
+                        struct raft_msg *m, const struct raft_batch_span *spans);
+
+#endif

@@ -1,0 +1,165 @@
+"""The KRaft quorum (KIP-595) between three real bin/sluice processes whose
+controller.quorum.voters name each other: a leader is elected, every node's
+controller listener answers DescribeQuorum (raw Kafka wire protocol) with the
+same leader, and after kill -9 of the leader the other two elect another."""
+import socket
+import struct
+import tempfile
+import time
+
+from conftest import Broker
+
+WAIT_ROUNDS = 600  # x 50 ms
+DESCRIBE_QUORUM = 55
+NOT_LEADER_OR_FOLLOWER = 6
+
+
+def uvarint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7F) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def read_uvarint(buf, at):
+    shift = value = 0
+    while True:
+        b = buf[at]
+        at += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, at
+        shift += 7
+
+
+def describe_quorum_request(correlation_id):
+    """DescribeQuorum v0 (flexible): request header v2, one topic, one partition."""
+    client_id = b"pytest"
+    header = struct.pack(">hhih", DESCRIBE_QUORUM, 0, correlation_id, len(client_id))
+    header += client_id + uvarint(0)
+    topic = b"__cluster_metadata"
+    body = uvarint(2) + uvarint(len(topic) + 1) + topic
+    body += uvarint(2) + struct.pack(">i", 0) + uvarint(0)  # partition 0, no tags
+    body += uvarint(0) + uvarint(0)  # the topic's tags, the request's tags
+    frame = header + body
+    return struct.pack(">i", len(frame)) + frame
+
+
+def read_frame(sock):
+    def exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    size = exactly(4)
+    return None if size is None else exactly(struct.unpack(">i", size)[0])
+
+
+def describe_quorum(port):
+    """(error, leader id, leader epoch, high watermark, voter ids) of the
+    metadata partition, or None if the node does not answer."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(describe_quorum_request(42))
+            frame = read_frame(s)
+    except OSError:
+        return None
+    if frame is None:
+        return None
+    corr = struct.unpack(">i", frame[:4])[0]
+    assert corr == 42
+    _, at = read_uvarint(frame, 4)  # response header v1: tagged fields
+    top_error = struct.unpack(">h", frame[at:at + 2])[0]
+    assert top_error == 0
+    at += 2
+    topics, at = read_uvarint(frame, at)
+    assert topics - 1 == 1
+    name_len, at = read_uvarint(frame, at)
+    assert frame[at:at + name_len - 1] == b"__cluster_metadata"
+    at += name_len - 1
+    partitions, at = read_uvarint(frame, at)
+    assert partitions - 1 == 1
+    index, error, leader, epoch, hw = struct.unpack(">ihiiq", frame[at:at + 22])
+    at += 22
+    voters, at = read_uvarint(frame, at)
+    ids = []
+    for _ in range(voters - 1):
+        ids.append(struct.unpack(">i", frame[at:at + 4])[0])
+        at += 12  # replica id, log end offset
+        _, at = read_uvarint(frame, at)
+    return error, leader, epoch, hw, sorted(ids)
+
+
+def voter_trio():
+    nodes = [Broker(tempfile.mkdtemp(prefix="sluice-it-")) for _ in range(3)]
+    voters = ",".join(f"{i + 1}@127.0.0.1:{b.controller_port}" for i, b in enumerate(nodes))
+    for i, b in enumerate(nodes):
+        with open(b.config, "a") as f:  # later lines win
+            f.write(f"node.id={i + 1}\ncontroller.quorum.voters={voters}\n"
+                    "cluster.id=it-quorum-cluster-0000\n")
+    return nodes
+
+
+def agreed_leader(nodes, alive, min_epoch=-1):
+    """The leader id every live node names (the leader answering for itself,
+    the others NOT_LEADER_OR_FOLLOWER naming it), in an epoch above
+    min_epoch; else None."""
+    answers = {i: describe_quorum(nodes[i].controller_port) for i in alive}
+    if any(a is None for a in answers.values()):
+        return None
+    leaders = {(a[1], a[2]) for a in answers.values()}
+    if len(leaders) != 1:
+        return None
+    leader, epoch = leaders.pop()
+    if leader < 1 or epoch <= min_epoch or leader - 1 not in alive:
+        return None
+    for i, (error, _, _, _, ids) in answers.items():
+        if i == leader - 1:
+            if error != 0 or ids != [1, 2, 3]:
+                return None
+        elif error != NOT_LEADER_OR_FOLLOWER:
+            return None
+    return leader, epoch
+
+
+def wait_leader(nodes, alive, min_epoch=-1):
+    for _ in range(WAIT_ROUNDS):
+        found = agreed_leader(nodes, alive, min_epoch)
+        if found:
+            return found
+        time.sleep(0.05)
+    tails = "\n".join(nodes[i].log_tail(15) for i in alive)
+    raise AssertionError(f"no agreed leader among {alive}:\n{tails}")
+
+
+def count_in_log(b, text):
+    try:
+        with open(b.stderr_path) as f:
+            return f.read().count(text)
+    except OSError:
+        return 0
+
+
+def test_three_real_voters_elect_and_reelect():
+    nodes = voter_trio()
+    try:
+        for b in nodes:
+            b.start()
+        leader, epoch = wait_leader(nodes, [0, 1, 2])
+        assert count_in_log(nodes[leader - 1], f"is leader in epoch {epoch}") == 1
+        nodes[leader - 1].kill9()
+        alive = [i for i in range(3) if i != leader - 1]
+        new_leader, new_epoch = wait_leader(nodes, alive, min_epoch=epoch)
+        assert new_leader != leader and new_epoch > epoch
+        assert count_in_log(nodes[new_leader - 1], f"is leader in epoch {new_epoch}") == 1
+        for i in alive:
+            assert nodes[i].stop() == 0
+    finally:
+        for b in nodes:
+            if b.alive():
+                b.kill9()

@@ -1,0 +1,581 @@
+/* The KRaft quorum (KIP-595) between real nodes in the simulated world:
+ * three combined nodes (voters 1, 2, 3) and a broker-only observer elect a
+ * leader, replicate the metadata log, survive the leader's crash and a
+ * partition that isolates it, and do it the same way twice for one seed.
+ * The quorum-state file's format has its own case. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "meta/codec.h"
+#include "server/node.h"
+#include "server/quorum_state.h"
+#include "sim/disk.h"
+#include "sim/net.h"
+#include "sim/prng.h"
+#include "sim/world.h"
+#include "testing.h"
+
+enum {
+  VOTERS = 3,
+  NODES = VOTERS + 1, /* node 4: a broker-only observer */
+  OBSERVER = VOTERS,
+  STEP_MS = 10,
+  ELECTION_BOUND_MS = 15000, /* virtual: fetch timeout 2 s, election timeout 1-2 s, backoff */
+  SEEDS = 16,
+};
+
+#define LOG_FILE "/logs/__cluster_metadata-0/00000000000000000000.log"
+
+struct cluster {
+  struct sim_world *w;
+  struct sim_node *sim[NODES];
+  struct node *node[NODES]; /* NULL while down */
+  int next_record;
+};
+
+static void run_ms(struct cluster *c, uint64_t ms) {
+  sim_run_until(c->w, sim_now_ns(c->w) + ms * NS_PER_MS);
+}
+
+static uint64_t now_ms(const struct cluster *c) { return sim_now_ns(c->w) / NS_PER_MS; }
+
+static void set(struct config *cfg, const char *key, const char *value) {
+  char err[256];
+  ck_assert_msg(config_set(cfg, key, value, NULL, err, sizeof err), "%s", err);
+}
+
+static void node_up(struct cluster *c, int i) {
+  ck_assert_ptr_null(c->node[i]);
+  struct config cfg;
+  config_defaults(&cfg);
+  char value[256];
+  const char *host = sim_node_host(c->sim[i]);
+  cfg.node_id = i + 1;
+  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
+  set(&cfg, "cluster.id", "quorum-test-cluster-0");
+  set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
+  set(&cfg, "controller.listener.names", "CONTROLLER");
+  if (i == OBSERVER) {
+    snprintf(value, sizeof value, "PLAINTEXT://%s:9092", host);
+    set(&cfg, "process.roles", "broker");
+  } else {
+    snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
+    set(&cfg, "process.roles", "broker,controller");
+  }
+  set(&cfg, "listeners", value);
+  ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
+  ck_assert_int_eq(node_start(c->node[i]), 0);
+}
+
+/* Power loss, as sim/runner.c does it: the world first, then the process. */
+static void node_kill(struct cluster *c, int i) {
+  ck_assert_ptr_nonnull(c->node[i]);
+  sim_node_crash(c->sim[i]);
+  node_destroy(c->node[i]);
+  c->node[i] = NULL;
+}
+
+static void node_restart(struct cluster *c, int i) {
+  sim_node_restart(c->sim[i]);
+  node_up(c, i);
+}
+
+static void cluster_setup(struct cluster *c, uint64_t seed) {
+  memset(c, 0, sizeof *c);
+  c->w = sim_world_create(seed);
+  sim_world_set_verbose(c->w, getenv("QUORUM_VERBOSE") != NULL); /* the nodes' logs */
+  static const char *const hosts[NODES] = {"broker1", "broker2", "broker3", "broker4"};
+  for (int i = 0; i < NODES; i++) c->sim[i] = sim_node_add(c->w, i + 1, hosts[i]);
+  for (int i = 0; i < NODES; i++) node_up(c, i);
+}
+
+static void cluster_teardown(struct cluster *c) {
+  for (int i = 0; i < NODES; i++) node_destroy(c->node[i]);
+  sim_world_destroy(c->w);
+}
+
+static struct node_quorum status(const struct cluster *c, int i) {
+  struct node_quorum q;
+  ck_assert_ptr_nonnull(c->node[i]);
+  node_quorum(c->node[i], &q);
+  ck_assert(q.configured);
+  return q;
+}
+
+/* The nodes in mask (bit i: node i+1) that are up agree on one epoch and one
+ * leader among them, which leads: its index, else -1. */
+static int agreed_leader(const struct cluster *c, unsigned mask) {
+  int leader = -1;
+  int32_t epoch = -1, leader_id = -1;
+  for (int i = 0; i < NODES; i++) {
+    if (!(mask & (1u << i)) || c->node[i] == NULL) continue;
+    struct node_quorum q = status(c, i);
+    if (q.leader_id < 0 || (epoch >= 0 && (q.epoch != epoch || q.leader_id != leader_id)))
+      return -1;
+    epoch = q.epoch;
+    leader_id = q.leader_id;
+    if (q.role == RAFT_LEADER) leader = i;
+  }
+  return leader >= 0 && leader_id == leader + 1 ? leader : -1;
+}
+
+/* Runs until the nodes in mask agree on a leader (in an epoch above
+ * min_epoch): its index; fails past the bound. */
+static int wait_leader(struct cluster *c, unsigned mask, int32_t min_epoch) {
+  for (int t = 0; t <= ELECTION_BOUND_MS; t += STEP_MS) {
+    int l = agreed_leader(c, mask);
+    if (l >= 0 && status(c, l).epoch > min_epoch) return l;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("no leader agreed within %d ms", ELECTION_BOUND_MS);
+  return -1;
+}
+
+/* A real metadata record value: a TopicRecord. */
+static int64_t propose(struct cluster *c, int i) {
+  struct meta_record r;
+  memset(&r, 0, sizeof r);
+  r.type = META_TOPIC_RECORD;
+  snprintf(r.topic.name, sizeof r.topic.name, "topic-%d", c->next_record);
+  r.topic.topic_id.b[0] = (uint8_t)(c->next_record + 1);
+  c->next_record++;
+  struct buf value;
+  buf_init(&value);
+  meta_record_encode(&r, &value);
+  int64_t offset = node_quorum_propose(c->node[i], value.data, (uint32_t)value.len);
+  buf_free(&value);
+  return offset;
+}
+
+/* Runs until every node in mask that is up has a high watermark of at least hw. */
+static void wait_committed(struct cluster *c, unsigned mask, int64_t hw) {
+  for (int t = 0; t <= ELECTION_BOUND_MS; t += STEP_MS) {
+    bool all = true;
+    for (int i = 0; i < NODES; i++)
+      if ((mask & (1u << i)) && c->node[i] && status(c, i).high_watermark < hw) all = false;
+    if (all) return;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("high watermark %lld not reached", (long long)hw);
+}
+
+/* The metadata log's only segment as node i's disk holds it. */
+static void read_log(struct cluster *c, int i, struct buf *out) {
+  struct env *env = sim_node_env(c->sim[i]);
+  env_file f;
+  ck_assert_int_eq(env->open(env, LOG_FILE, ENV_O_READONLY, &f), 0);
+  int64_t size = env->file_size(env, f);
+  ck_assert_int_ge(size, 0);
+  buf_reset(out);
+  uint8_t *p = buf_extend(out, (size_t)size + 1);
+  ck_assert_int_eq(env->pread(env, f, p, (size_t)size, 0), size);
+  out->len = (size_t)size;
+  env->file_close(env, f);
+}
+
+/* Every node in mask holds the same metadata log, byte for byte, of
+ * `entries` entries. */
+static void logs_equal(struct cluster *c, unsigned mask, int64_t entries) {
+  struct buf first, other;
+  buf_init(&first);
+  buf_init(&other);
+  int first_node = -1;
+  for (int i = 0; i < NODES; i++) {
+    if (!(mask & (1u << i))) continue;
+    ck_assert_int_eq(status(c, i).log_end_offset, entries);
+    read_log(c, i, first_node < 0 ? &first : &other);
+    if (first_node < 0) {
+      first_node = i;
+      continue;
+    }
+    ck_assert_msg(other.len == first.len && memcmp(other.data, first.data, first.len) == 0,
+                  "node %d's metadata log (%zu bytes) differs from node %d's (%zu bytes)",
+                  i + 1, other.len, first_node + 1, first.len);
+  }
+  buf_free(&first);
+  buf_free(&other);
+}
+
+static const unsigned ALL = (1u << NODES) - 1;
+
+/* Runs until every node agrees on a leader and holds its whole log,
+ * committed: the leader's index. */
+static int wait_converged(struct cluster *c) {
+  for (int t = 0; t <= ELECTION_BOUND_MS; t += STEP_MS) {
+    int l = agreed_leader(c, ALL);
+    bool same = l >= 0;
+    int64_t end = same ? status(c, l).end_offset : -1;
+    for (int i = 0; i < NODES && same; i++) {
+      struct node_quorum q = status(c, i);
+      same = q.log_end_offset == end && q.high_watermark == end;
+    }
+    if (same) return l;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("the nodes did not converge within %d ms", ELECTION_BOUND_MS);
+  return -1;
+}
+static const unsigned VOTER_MASK = (1u << VOTERS) - 1;
+
+static void agree_then_commit(struct cluster *c, int leader, int records, int64_t *end) {
+  int64_t offset = -1;
+  for (int k = 0; k < records; k++) {
+    offset = propose(c, leader);
+    ck_assert_int_ge(offset, 0);
+  }
+  *end = offset + 1;
+  wait_committed(c, ALL, *end);
+}
+
+/* ---- election and replication ---- */
+
+static uint64_t elect_and_replicate(uint64_t seed) {
+  struct cluster c;
+  cluster_setup(&c, seed);
+  int leader = wait_leader(&c, VOTER_MASK, 0);
+  struct node_quorum observer = status(&c, OBSERVER);
+  ck_assert_int_eq(observer.role == RAFT_OBSERVER, 1);
+  int64_t end;
+  agree_then_commit(&c, leader, 5, &end);
+  ck_assert_int_eq(propose(&c, (leader + 1) % VOTERS), -1); /* only the leader appends */
+  run_ms(&c, 1000);
+  ck_assert_int_eq(agreed_leader(&c, ALL), leader);
+  logs_equal(&c, ALL, end);
+  for (int i = 0; i < VOTERS; i++) {
+    struct node_quorum q = status(&c, i);
+    ck_assert_int_gt(q.requests_sent + q.requests_served, 10); /* Fetch long polls flow */
+  }
+  uint64_t hash = sim_trace_hash(c.w);
+  cluster_teardown(&c);
+  return hash;
+}
+
+START_TEST(three_voters_elect_and_replicate) { elect_and_replicate(11); }
+END_TEST
+
+START_TEST(same_seed_same_run) {
+  uint64_t a = elect_and_replicate(5), b = elect_and_replicate(5), d = elect_and_replicate(6);
+  ck_assert_uint_eq(a, b);
+  ck_assert_uint_ne(a, d);
+}
+END_TEST
+
+/* ---- the leader dies ---- */
+
+/* Kills the leader after a few committed records: the others elect a new
+ * one; nothing committed is lost; the old leader restarts from its disk and
+ * follows. Returns the virtual milliseconds from the crash to the new
+ * leader agreed by the two survivors. */
+static uint64_t leader_kill(uint64_t seed, uint64_t *hash) {
+  struct cluster c;
+  cluster_setup(&c, seed);
+  int old = wait_leader(&c, VOTER_MASK, 0);
+  int32_t old_epoch = status(&c, old).epoch;
+  int64_t end;
+  agree_then_commit(&c, old, 3, &end);
+  node_kill(&c, old);
+  uint64_t killed_ms = now_ms(&c);
+  unsigned survivors = VOTER_MASK & ~(1u << old);
+  int leader = wait_leader(&c, survivors, old_epoch);
+  uint64_t elected_ms = now_ms(&c) - killed_ms;
+  ck_assert_int_ne(leader, old);
+  ck_assert_int_ge(status(&c, leader).high_watermark, end); /* nothing committed lost */
+  int64_t end2;
+  agree_then_commit(&c, leader, 2, &end2);
+  run_ms(&c, 3000);
+  node_restart(&c, old);
+  wait_committed(&c, ALL, end2);
+  for (int t = 0; t < 5000 && agreed_leader(&c, ALL) != leader; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_eq(agreed_leader(&c, ALL), leader);
+  ck_assert_int_eq(status(&c, old).role, RAFT_FOLLOWER);
+  run_ms(&c, 1000);
+  logs_equal(&c, ALL, status(&c, leader).end_offset);
+  *hash = sim_trace_hash(c.w);
+  cluster_teardown(&c);
+  return elected_ms;
+}
+
+static void shutdown_done(void *ctx) { *(bool *)ctx = true; }
+
+/* A clean shutdown, as sim/runner.c does it: the node stops, then the
+ * process exits (the machine and its page cache stay). */
+static void node_stop(struct cluster *c, int i) {
+  bool done = false;
+  node_shutdown(c->node[i], shutdown_done, &done);
+  for (int n = 0; n < 1000000 && !done; n++)
+    if (!sim_step(c->w)) break;
+  ck_assert(done);
+  node_destroy(c->node[i]);
+  c->node[i] = NULL;
+  sim_node_exit(c->sim[i]);
+}
+
+/* KIP-595: a leader that shuts down resigns with EndQuorumEpoch, so the
+ * others elect at once instead of after a fetch timeout; then the whole
+ * cluster stops and restarts from its disks with nothing lost. */
+START_TEST(a_leader_resigns_at_shutdown_and_the_cluster_restarts) {
+  struct cluster c;
+  cluster_setup(&c, 300);
+  int old = wait_leader(&c, VOTER_MASK, 0);
+  int32_t old_epoch = status(&c, old).epoch;
+  int64_t end;
+  agree_then_commit(&c, old, 4, &end);
+  node_stop(&c, old);
+  uint64_t stopped_ms = now_ms(&c);
+  int leader = wait_leader(&c, VOTER_MASK & ~(1u << old), old_epoch);
+  uint64_t elected_ms = now_ms(&c) - stopped_ms;
+  ck_assert_uint_lt(elected_ms, 500); /* well inside a fetch timeout (2 s) */
+  ck_assert_int_ge(status(&c, leader).high_watermark, end);
+  for (int i = 0; i < NODES; i++)
+    if (c.node[i]) node_stop(&c, i);
+  for (int i = 0; i < NODES; i++) node_restart(&c, i);
+  int again = wait_leader(&c, ALL, status(&c, 0).epoch);
+  int64_t more = propose(&c, again);
+  ck_assert_int_gt(more, end); /* after the old records and a LeaderChange */
+  wait_committed(&c, ALL, more + 1);
+  run_ms(&c, 1000);
+  logs_equal(&c, ALL, more + 1);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* KIP-595: an fsync that fails stops the quorum on that node (fail-stop);
+ * the other two keep committing, and the node rejoins after a restart. */
+START_TEST(a_failed_fsync_stops_the_quorum_on_that_node) {
+  struct cluster c;
+  cluster_setup(&c, 400);
+  int leader = wait_leader(&c, VOTER_MASK, 0);
+  int victim = (leader + 1) % VOTERS;
+  int64_t end;
+  agree_then_commit(&c, leader, 2, &end);
+  sim_disk_fail_fsyncs(c.sim[victim], 1);
+  int64_t offset = propose(&c, leader);
+  run_ms(&c, 2000);
+  ck_assert(!status(&c, victim).running);
+  ck_assert_int_eq(status(&c, victim).high_watermark, end); /* never acknowledged */
+  wait_committed(&c, ALL & ~(1u << victim), offset + 1);
+  node_kill(&c, victim);
+  node_restart(&c, victim);
+  wait_committed(&c, ALL, offset + 1);
+  ck_assert(status(&c, victim).running);
+  run_ms(&c, 1000);
+  logs_equal(&c, ALL, offset + 1);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* ---- random faults ---- */
+
+/* The bytes of node i's metadata log below offset `below` (whole batches). */
+static size_t committed_bytes(struct cluster *c, int i, int64_t below, struct buf *out) {
+  read_log(c, i, out);
+  size_t at = 0;
+  for (int64_t o = 0; o < below; o++) {
+    ck_assert_int_ge((int64_t)out->len - (int64_t)at, 61);
+    uint32_t length = (uint32_t)out->data[at + 8] << 24 | (uint32_t)out->data[at + 9] << 16 |
+                      (uint32_t)out->data[at + 10] << 8 | out->data[at + 11];
+    at += 12 + length;
+  }
+  ck_assert_uint_le(at, out->len);
+  return at;
+}
+
+/* Crashes (power losses that tear what was not fsynced) and restarts of
+ * one voter at a time, partitions that isolate one, slow disks, proposals
+ * to whoever leads, for a minute of virtual time. What any
+ * leader ever reported committed stays, byte for byte, at the front of
+ * every log; once the faults end one leader emerges and every log is the
+ * same. */
+static void chaos(uint64_t seed) {
+  struct cluster c;
+  cluster_setup(&c, seed);
+  struct sim_rng rng;
+  sim_rng_seed(&rng, seed);
+  for (int i = 0; i < VOTERS; i++) { /* power losses tear the unsynced tail */
+    sim_disk_set_torn(c.sim[i], (enum sim_torn)((seed + (uint64_t)i) % 3));
+    sim_disk_set_fsync_slowdown(c.sim[i], 1 + (uint32_t)sim_rng_below(&rng, 20));
+  }
+  struct buf committed, now;
+  buf_init(&committed);
+  buf_init(&now);
+  int64_t committed_end = 0;
+  int down = -1;
+  for (int step = 0; step < 300; step++) {
+    run_ms(&c, 200);
+    int leader = agreed_leader(&c, VOTER_MASK);
+    if (leader >= 0 && sim_rng_chance(&rng, 600000)) propose(&c, leader);
+    if (leader >= 0) { /* what it says is committed never changes */
+      int64_t hw = status(&c, leader).high_watermark; /* a new leader's may lag */
+      size_t n = committed_bytes(&c, leader, hw, &now);
+      size_t both = n < committed.len ? n : committed.len;
+      ck_assert_msg(memcmp(now.data, committed.data, both) == 0,
+                    "seed %llu: committed entries changed", (unsigned long long)seed);
+      if (hw > committed_end) {
+        buf_reset(&committed);
+        buf_append(&committed, now.data, n);
+        committed_end = hw;
+      }
+    }
+    uint64_t dice = sim_rng_below(&rng, 100);
+    if (dice < 4 && down < 0) {
+      down = (int)sim_rng_below(&rng, VOTERS);
+      node_kill(&c, down);
+    } else if (dice < 10 && down >= 0) {
+      node_restart(&c, down);
+      down = -1;
+    } else if (dice < 13) {
+      sim_net_isolate(c.w, c.sim[sim_rng_below(&rng, VOTERS)]);
+    } else if (dice < 20) {
+      sim_net_heal_all(c.w);
+    }
+  }
+  sim_net_heal_all(c.w);
+  if (down >= 0) node_restart(&c, down);
+  int leader = wait_leader(&c, ALL, -1);
+  int64_t last = propose(&c, leader);
+  ck_assert_int_ge(last, committed_end);
+  /* A node back from the faults may still depose that leader once. */
+  wait_committed(&c, ALL, last + 1);
+  leader = wait_converged(&c);
+  int64_t end = status(&c, leader).end_offset;
+  ck_assert_int_gt(end, last);
+  logs_equal(&c, ALL, end);
+  ck_assert_uint_eq(committed_bytes(&c, leader, committed_end, &now), committed.len);
+  ck_assert(memcmp(now.data, committed.data, committed.len) == 0);
+  if (getenv("QUORUM_CHAOS_VERBOSE"))
+    printf("chaos seed %llu: %lld entries committed during the faults, %lld at the end, "
+           "epoch %d\n",
+           (unsigned long long)seed, (long long)committed_end, (long long)end,
+           status(&c, leader).epoch);
+  buf_free(&committed);
+  buf_free(&now);
+  cluster_teardown(&c);
+}
+
+/* QUORUM_CHAOS_SEEDS=N sweeps more seeds (32 by default) from
+ * QUORUM_CHAOS_FIRST (500). */
+START_TEST(random_crashes_and_partitions_lose_nothing_committed) {
+  const char *env_seeds = getenv("QUORUM_CHAOS_SEEDS"),
+             *env_first = getenv("QUORUM_CHAOS_FIRST");
+  uint64_t seeds = env_seeds ? strtoull(env_seeds, NULL, 10) : 32;
+  uint64_t first = env_first ? strtoull(env_first, NULL, 10) : 500;
+  for (uint64_t seed = first; seed < first + seeds; seed++) chaos(seed);
+}
+END_TEST
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+START_TEST(a_killed_leader_is_replaced) {
+  uint64_t ms[SEEDS], hash;
+  for (int s = 0; s < SEEDS; s++) ms[s] = leader_kill(100 + (uint64_t)s, &hash);
+  qsort(ms, SEEDS, sizeof ms[0], cmp_u64);
+  printf("quorum: a new leader %llu ms (median) and at most %llu ms (virtual) after the "
+         "leader's crash, over %d seeds\n",
+         (unsigned long long)ms[SEEDS / 2], (unsigned long long)ms[SEEDS - 1], SEEDS);
+  ck_assert_uint_le(ms[SEEDS - 1], ELECTION_BOUND_MS);
+}
+END_TEST
+
+/* ---- a partition isolates the leader ---- */
+
+static void partition_leader(uint64_t seed) {
+  struct cluster c;
+  cluster_setup(&c, seed);
+  int old = wait_leader(&c, VOTER_MASK, 0);
+  int32_t old_epoch = status(&c, old).epoch;
+  int64_t end;
+  agree_then_commit(&c, old, 3, &end);
+  sim_net_isolate(c.w, c.sim[old]);
+  /* The cut-off leader may still take a record it can never commit. */
+  int64_t stray = propose(&c, old);
+  ck_assert_int_eq(stray, end);
+  unsigned majority = ALL & ~(1u << old);
+  int leader = wait_leader(&c, majority, old_epoch);
+  int64_t end2;
+  int64_t offset = propose(&c, leader);
+  ck_assert_int_ge(offset, end);
+  end2 = offset + 1;
+  wait_committed(&c, majority, end2);
+  run_ms(&c, 5000);
+  /* The minority makes no progress: it commits nothing and leads no one. */
+  struct node_quorum minority = status(&c, old);
+  ck_assert_int_eq(minority.high_watermark, end);
+  ck_assert_int_ne(minority.role, RAFT_LEADER);
+  sim_net_heal_all(c.w);
+  wait_committed(&c, ALL, end2);
+  for (int t = 0; t < ELECTION_BOUND_MS && agreed_leader(&c, ALL) < 0; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  int final = agreed_leader(&c, ALL);
+  ck_assert_int_ge(final, 0);
+  int64_t more = propose(&c, final);
+  ck_assert_int_ge(more, 0);
+  wait_committed(&c, ALL, more + 1);
+  run_ms(&c, 1000);
+  logs_equal(&c, ALL, status(&c, final).end_offset); /* the stray record is gone */
+  cluster_teardown(&c);
+}
+
+START_TEST(a_partitioned_leader_is_replaced_and_rejoins) {
+  for (uint64_t seed = 200; seed < 204; seed++) partition_leader(seed);
+}
+END_TEST
+
+/* ---- the quorum-state file ---- */
+
+START_TEST(quorum_state_file_format) {
+  const int32_t voters[] = {1, 2, 3};
+  struct raft_quorum_state s = {.leader_epoch = 7, .voted_id = 2, .leader_id = -1}, back;
+  char text[QUORUM_STATE_FILE_BYTES_MAX];
+  size_t n = quorum_state_format(&s, voters, 3, text, sizeof text);
+  ck_assert_str_eq(text,
+                   "{\"clusterId\":\"\",\"leaderId\":-1,\"leaderEpoch\":7,\"votedId\":2,"
+                   "\"appliedOffset\":0,\"currentVoters\":[{\"voterId\":1},{\"voterId\":2},"
+                   "{\"voterId\":3}],\"data_version\":0}");
+  ck_assert(quorum_state_parse(text, n, &back));
+  ck_assert_int_eq(back.leader_epoch, 7);
+  ck_assert_int_eq(back.voted_id, 2);
+  ck_assert_int_eq(back.leader_id, -1);
+  /* Kafka's version 1, with spaces and a directory id. */
+  const char *v1 = "{ \"leaderId\": 3, \"leaderEpoch\": 12, \"votedId\": 3,\n"
+                   "  \"votedDirectoryId\": \"J8aAPcfLQt2bqs1JT_rMgQ\", \"data_version\": 1 }";
+  ck_assert(quorum_state_parse(v1, strlen(v1), &back));
+  ck_assert_int_eq(back.leader_epoch, 12);
+  ck_assert_int_eq(back.leader_id, 3);
+  static const char *const bad[] = {
+      "",
+      "{}",
+      "{\"leaderId\":1,\"leaderEpoch\":2,\"votedId\":-1}",                     /* no version */
+      "{\"leaderId\":1,\"leaderEpoch\":2,\"votedId\":-1,\"data_version\":2}",  /* unknown */
+      "{\"leaderId\":1,\"leaderEpoch\":-1,\"votedId\":-1,\"data_version\":0}", /* epoch < 0 */
+      "{\"leaderId\":1,\"leaderEpoch\":2,\"votedId\":-1,\"data_version\":0",   /* cut */
+      "{\"leaderId\":1,\"leaderEpoch\":2,\"votedId\":-1,\"data_version\":0} x",
+      "{\"leaderId\":\"1\",\"leaderEpoch\":2,\"votedId\":-1,\"data_version\":0}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    ck_assert_msg(!quorum_state_parse(bad[i], strlen(bad[i]), &back), "accepted: %s", bad[i]);
+}
+END_TEST
+
+static Suite *quorum_suite(void) {
+  Suite *s = suite_create("quorum");
+  TCase *tc = tcase_create("quorum");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, quorum_state_file_format);
+  tcase_add_test(tc, three_voters_elect_and_replicate);
+  tcase_add_test(tc, same_seed_same_run);
+  tcase_add_test(tc, a_killed_leader_is_replaced);
+  tcase_add_test(tc, a_partitioned_leader_is_replaced_and_rejoins);
+  tcase_add_test(tc, a_leader_resigns_at_shutdown_and_the_cluster_restarts);
+  tcase_add_test(tc, a_failed_fsync_stops_the_quorum_on_that_node);
+  tcase_add_test(tc, random_crashes_and_partitions_lose_nothing_committed);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(quorum_suite)
