@@ -99,6 +99,7 @@ static void snapshots_insert(struct plog_producers *p, int64_t offset) {
 static bool snapshots_remove(struct plog *log, int32_t from, int32_t to) {
   struct plog_producers *p = log->producers;
   ASSERT(from >= 0 && from <= to && to <= p->snapshot_count);
+  if (from == to) return false;
   char path[SNAPSHOT_PATH_BYTES];
   for (int32_t i = from; i < to; i++) {
     snapshot_path(path, sizeof path, log->dir, p->snapshots[i], SNAPSHOT_SUFFIX);
@@ -110,7 +111,7 @@ static bool snapshots_remove(struct plog *log, int32_t from, int32_t to) {
   memmove(&p->snapshots[from], &p->snapshots[to],
           (size_t)(p->snapshot_count - to) * sizeof p->snapshots[0]);
   p->snapshot_count -= to - from;
-  return to > from;
+  return true;
 }
 
 /* Snapshots past the end offset describe batches that are gone: deleted,
