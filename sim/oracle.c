@@ -142,6 +142,13 @@ void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct or
       pos += b.bytes;
     }
     out->end = next;
+    if (!out->cut && i + 1 < segs.count && next < segs.bases[i + 1]) {
+      /* The segment lost its tail but a later one kept bytes: a hole, and
+       * the log ends there (offsets are contiguous). */
+      out->cut = true;
+      out->why = "hole before the next segment";
+      out->cut_last = next;
+    }
   }
   free(chunk);
   free(segs.bases);

@@ -357,7 +357,8 @@ static void producers_init(struct client *c) {
                                   .retries_max = INT32_MAX,
                                   .retry_backoff_ms = 100,
                                   .timeout_ms = 30000,
-                                  .codec = RB_CODEC_NONE};
+                                  .codec = RB_CODEC_NONE,
+                                  .idempotence_off = sc->idempotence_off};
     snprintf(pc.topic, sizeof pc.topic, "%s", sc->topics[t].name);
     struct kproducer_listener pl = {
         .ctx = &c->topic_ctx[t], .acked = on_acked, .failed = on_failed, .retried = on_retried};

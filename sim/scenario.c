@@ -292,14 +292,26 @@ static bool f_acks(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
   return true;
 }
 
+/* idempotence: false makes the producers Kafka's older kind, which may
+ * store a retried batch twice (scenarios that show it). */
+static bool f_idempotence(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                          struct fy_node *v) {
+  char text[8];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  if (strcmp(text, "true") && strcmp(text, "false"))
+    return yaml_fail(p, yaml_line(v), "idempotence: expected true or false");
+  s->idempotence_off = !strcmp(text, "false");
+  return true;
+}
+
 static const struct yaml_field workload_fields[] = {
     {"producers", f_producers}, {"consumers", f_consumers},     {"rate", f_rate},
-    {"acks", f_acks},           {"value_bytes", f_value_bytes},
+    {"acks", f_acks},           {"value_bytes", f_value_bytes}, {"idempotence", f_idempotence},
 };
 
 static bool f_workload(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                        struct fy_node *v) {
-  return yaml_fields(p, s, v, k, workload_fields, 5, "workload");
+  return yaml_fields(p, s, v, k, workload_fields, ARRAY_LEN(workload_fields), "workload");
 }
 
 /* A checker's number by name; -1 (and the error) if there is none. */
@@ -472,6 +484,13 @@ static bool validate(struct yaml_parser *p, struct scenario *s) {
           scenario_allowance(s, (enum history_checker)c))
         return yaml_fail(p, 0, "expect: %s is under checkers (must pass) and allowed",
                          s->must_pass[i]);
+  /* An allowance is bounded by what the configuration can cause: an
+   * idempotent producer's retry is never stored twice (KIP-98). */
+  if ((s->allow[CHECK_DUPLICATE] & 1u << ALLOW_RETRIED_SENDS) && !s->idempotence_off &&
+      s->acks != 0)
+    return yaml_fail(p, 0,
+                     "allow: retried-sends does not apply to idempotent producers (they never "
+                     "store a retry twice); add workload: idempotence: false");
   if (!faults_validate(p, s)) return false;
   if (s->topic_count == 0) return yaml_fail(p, 1, "topics: at least one topic is needed");
   return true;
@@ -604,6 +623,7 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
                           : "0",
            s->rate_per_s);
   yaml_put(&o, "  value_bytes: %d\n", s->value_bytes);
+  if (s->idempotence_off) yaml_put(&o, "  idempotence: false\n");
   faults_jitter_write(&o, s);
   if (s->fault_count) yaml_put(&o, "faults:\n");
   for (int i = 0; i < s->fault_count; i++) fault_write(&o, &s->faults[i]);

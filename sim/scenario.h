@@ -63,6 +63,9 @@ struct scenario {
   int32_t rate_per_s; /* all producers together */
   int32_t value_bytes;
   int32_t consumers;
+  /* Producers are idempotent (KIP-98) unless `idempotence: false`; acks=0
+   * producers never are (Kafka's clients refuse it). */
+  bool idempotence_off;
   /* faults */
   struct fault faults[SCENARIO_FAULTS_MAX];
   int fault_count;

@@ -9,9 +9,10 @@
 #include "proto/messages_gen.h"
 #include "proto/record_batch.h"
 
-enum { PRODUCE_VERSION = 7 };
+enum { PRODUCE_VERSION = 7, INIT_PRODUCER_ID_VERSION = 4 };
 
 static void partition_pump(struct kproducer *p, int32_t partition);
+static void pid_ask(struct kproducer *p);
 
 void kproducer_init(struct kproducer *p, struct env *env, struct kconn *conn,
                     const struct kproducer_config *cfg, const struct kproducer_listener *l) {
@@ -22,6 +23,11 @@ void kproducer_init(struct kproducer *p, struct env *env, struct kconn *conn,
   p->conn = conn;
   p->cfg = *cfg;
   p->listener = *l;
+  /* Kafka's clients turn idempotence off with acks=0: nothing is answered. */
+  p->idempotent = !cfg->idempotence_off && cfg->acks != 0;
+  p->producer_id = -1;
+  p->producer_epoch = -1;
+  p->pid_call = (struct kproducer_call){p, -1};
   for (int32_t i = 0; i < cfg->partition_count; i++) {
     p->partitions[i].call = (struct kproducer_call){p, i};
     p->partitions[i].queue = calloc(PRODUCER_QUEUE_MAX, sizeof(struct kproducer_record));
@@ -40,6 +46,8 @@ static void record_free(struct kproducer_record *r) {
 }
 
 void kproducer_free(struct kproducer *p) {
+  if (p->pid_timer) p->env->timer_cancel(p->env, p->pid_timer);
+  kconn_forget(p->conn, &p->pid_call);
   for (int32_t i = 0; i < p->cfg.partition_count; i++) {
     struct kproducer_partition *pp = &p->partitions[i];
     if (pp->retry_timer) p->env->timer_cancel(p->env, pp->retry_timer);
@@ -76,14 +84,22 @@ int kproducer_send(struct kproducer *p, int32_t partition, const void *key, int3
                                  .key_len = key_len,
                                  .value = copy(value, value_len),
                                  .value_len = value_len};
+  if (p->idempotent && p->pid_state == KPRODUCER_PID_NONE && !p->pid_asking && !p->pid_timer)
+    pid_ask(p); /* the first send asks for the producer id */
   partition_pump(p, partition);
   return 0;
 }
 
-/* The first n records leave the queue, each reported. */
+static void pump_all(struct kproducer *p) {
+  for (int32_t i = 0; i < p->cfg.partition_count; i++) partition_pump(p, i);
+}
+
+/* The first n records leave the queue, each reported; the batch is done. */
 static void complete(struct kproducer *p, int32_t partition, int n, int error, int64_t base) {
   struct kproducer_partition *pp = &p->partitions[partition];
-  ASSERT(n <= pp->count);
+  ASSERT(n <= pp->count && n == pp->batch_count);
+  pp->batch_count = 0;
+  pp->batch_refused = false;
   for (int i = 0; i < n; i++) {
     struct kproducer_record *r = at(pp, 0);
     uint64_t id = r->id;
@@ -114,6 +130,117 @@ static bool retriable(int error) {
   }
 }
 
+/* The broker refused the batch for its producer id, epoch or sequence: it
+ * was not stored. OUT_OF_ORDER_SEQUENCE_NUMBER / UNKNOWN_PRODUCER_ID: the
+ * broker lost what came before (a power loss in page-cache mode): a new
+ * epoch starts the sequences over. An epoch error: a new id. */
+static bool refused_for_sequence(int error, bool *new_id) {
+  *new_id = error == KERR_INVALID_PRODUCER_EPOCH || error == KERR_PRODUCER_FENCED;
+  return *new_id || error == KERR_OUT_OF_ORDER_SEQUENCE_NUMBER ||
+         error == KERR_UNKNOWN_PRODUCER_ID;
+}
+
+/* ---- idempotence: the producer id and its epochs ---- */
+
+/* Drained: no batch whose outcome is unknown is in flight or due for a
+ * retry; each partition has no batch or a refused one. */
+static bool drained(const struct kproducer *p) {
+  for (int32_t i = 0; i < p->cfg.partition_count; i++) {
+    const struct kproducer_partition *pp = &p->partitions[i];
+    if (pp->in_flight > 0 || (pp->batch_count > 0 && !pp->batch_refused)) return false;
+  }
+  return true;
+}
+
+static void drain_check(struct kproducer *p) {
+  if (p->pid_state == KPRODUCER_PID_DRAINING && !p->pid_asking && !p->pid_timer && drained(p))
+    pid_ask(p);
+}
+
+/* A batch was refused: stop starting batches, finish the others. */
+static void drain_start(struct kproducer *p, bool new_id) {
+  ASSERT(p->idempotent);
+  p->pid_new_id |= new_id;
+  if (p->pid_state == KPRODUCER_PID_READY) p->pid_state = KPRODUCER_PID_DRAINING;
+  drain_check(p);
+}
+
+static void pid_retry_fire(void *ctx) {
+  struct kproducer *p = ctx;
+  p->pid_timer = 0;
+  pid_ask(p);
+}
+
+static void pid_retry_later(struct kproducer *p) {
+  ASSERT(!p->pid_asking && p->pid_timer == 0);
+  p->pid_timer = p->env->timer_start(p->env, (uint64_t)p->cfg.retry_backoff_ms * NS_PER_MS,
+                                     pid_retry_fire, p);
+}
+
+/* A new id or epoch: every partition's sequence starts over at 0; refused
+ * batches are stamped anew when they go out. */
+static void pid_taken(struct kproducer *p, int64_t producer_id, int16_t epoch) {
+  ASSERT(producer_id >= 0 && epoch >= 0);
+  ASSERT(p->pid_state == KPRODUCER_PID_NONE || drained(p));
+  env_log(p->env, ENV_LOG_INFO, "producer %s: producer id %lld epoch %d", p->cfg.topic,
+          (long long)producer_id, epoch);
+  p->producer_id = producer_id;
+  p->producer_epoch = epoch;
+  p->pid_new_id = false;
+  p->pid_state = KPRODUCER_PID_READY;
+  p->epochs_taken++;
+  for (int32_t i = 0; i < p->cfg.partition_count; i++) p->partitions[i].next_sequence = 0;
+  pump_all(p);
+}
+
+static void on_pid_response(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct kproducer_call *call = ctx;
+  struct kproducer *p = call->p;
+  ASSERT(call->partition == -1 && p->pid_asking);
+  p->pid_asking = false;
+  struct init_producer_id_response resp;
+  if (err == 0 &&
+      !init_producer_id_response_decode(body, INIT_PRODUCER_ID_VERSION, &resp, arena))
+    err = ENV_EINVAL;
+  if (err == 0 && resp.error_code == KERR_NONE && resp.producer_id >= 0 &&
+      resp.producer_epoch >= 0) {
+    pid_taken(p, resp.producer_id, resp.producer_epoch);
+    return;
+  }
+  pid_retry_later(p); /* a lost connection, a retriable error: ask again */
+}
+
+static void encode_init_producer_id(struct wr *w, int16_t version, const void *msg) {
+  init_producer_id_request_encode(w, version, msg);
+}
+
+/* InitProducerId: the first id, or (KIP-360) the next epoch of ours. */
+static void pid_ask(struct kproducer *p) {
+  ASSERT(p->idempotent && !p->pid_asking && p->pid_timer == 0);
+  if (!kconn_connected(p->conn)) {
+    kconn_connect(p->conn);
+    pid_retry_later(p);
+    return;
+  }
+  struct init_producer_id_request m;
+  init_producer_id_request_init(&m);
+  m.transactional_id = KSTR_NULL;
+  m.transaction_timeout_ms = p->cfg.timeout_ms;
+  if (p->producer_id >= 0 && !p->pid_new_id) {
+    m.producer_id = p->producer_id;
+    m.producer_epoch = p->producer_epoch;
+  }
+  int rc = kconn_send(p->conn, API_INIT_PRODUCER_ID, INIT_PRODUCER_ID_VERSION,
+                      encode_init_producer_id, &m, on_pid_response, &p->pid_call);
+  if (rc != 0) {
+    pid_retry_later(p);
+    return;
+  }
+  p->pid_asking = true;
+}
+
+/* ---- batches ---- */
+
 static void retry_fire(void *ctx) {
   struct kproducer_call *call = ctx;
   struct kproducer *p = call->p;
@@ -122,15 +249,18 @@ static void retry_fire(void *ctx) {
   partition_pump(p, partition);
 }
 
-/* The batch in flight failed with error: retry it later, or give up. */
+/* The batch in flight failed with error: retry it later (the same batch),
+ * or give up. */
 static void batch_failed(struct kproducer *p, int32_t partition, int error) {
   struct kproducer_partition *pp = &p->partitions[partition];
-  int n = pp->in_flight;
+  int n = pp->batch_count;
+  ASSERT(n > 0);
   pp->in_flight = 0;
   bool again = retriable(error) || error < 0; /* error < 0: the connection failed */
   for (int i = 0; i < n; i++) again = again && at(pp, i)->attempts <= p->cfg.retries_max;
   if (!again) {
     complete(p, partition, n, error < 0 ? KERR_NETWORK_EXCEPTION : error, -1);
+    drain_check(p);
     partition_pump(p, partition);
     return;
   }
@@ -142,6 +272,7 @@ static void on_produce_response(void *ctx, int err, struct rd *body, struct aren
   struct kproducer_call *call = ctx;
   struct kproducer *p = call->p;
   int32_t partition = call->partition;
+  struct kproducer_partition *pp = &p->partitions[partition];
   struct produce_response resp;
   if (err == 0 && !produce_response_decode(body, PRODUCE_VERSION, &resp, arena))
     err = ENV_EINVAL;
@@ -157,13 +288,21 @@ static void on_produce_response(void *ctx, int err, struct rd *body, struct aren
         error = resp.responses[i].partition_responses[j].error_code;
         base = resp.responses[i].partition_responses[j].base_offset;
       }
+  bool new_id;
+  if (p->idempotent && refused_for_sequence(error, &new_id)) {
+    pp->in_flight = 0;
+    pp->batch_refused = true; /* resent under the next epoch */
+    drain_start(p, new_id);
+    return;
+  }
   if (error != KERR_NONE) {
     batch_failed(p, partition, error);
     return;
   }
-  int n = p->partitions[partition].in_flight;
-  p->partitions[partition].in_flight = 0;
+  int n = pp->in_flight;
+  pp->in_flight = 0;
   complete(p, partition, n, KERR_NONE, base);
+  drain_check(p);
   partition_pump(p, partition);
 }
 
@@ -180,30 +319,63 @@ static void report_retries(struct kproducer *p, int32_t partition, int n) {
       p->listener.retried(p->listener.ctx, at(pp, i)->id, partition, at(pp, i)->attempts);
 }
 
-/* Sends the next batch of this partition if nothing of it is in flight. */
-static void partition_pump(struct kproducer *p, int32_t partition) {
-  struct kproducer_partition *pp = &p->partitions[partition];
-  if (pp->in_flight > 0 || pp->count == 0 || pp->retry_timer) return;
-  if (!kconn_connected(p->conn)) {
-    kconn_connect(p->conn);
-    pp->in_flight = 0;
-    batch_failed(p, partition, ENV_ECONNREFUSED); /* retried after the backoff */
-    return;
-  }
-  int n = pp->count < p->cfg.batch_records_max ? pp->count : p->cfg.batch_records_max;
+/* Whether the partition may send now, as far as idempotence goes: with an
+ * id; while draining only a batch whose outcome is unknown, as it was. */
+static bool pid_lets_send(const struct kproducer *p, const struct kproducer_partition *pp) {
+  if (!p->idempotent) return true;
+  if (p->pid_state == KPRODUCER_PID_READY) return true;
+  return p->pid_state == KPRODUCER_PID_DRAINING && pp->batch_count > 0 && !pp->batch_refused;
+}
+
+/* The next batch's records are fixed until it completes; an idempotent
+ * one's sequence and epoch too, unless it was refused (then it takes the
+ * new epoch's next sequence). */
+static void batch_choose(struct kproducer *p, struct kproducer_partition *pp) {
+  bool fresh = pp->batch_count == 0;
+  if (fresh)
+    pp->batch_count =
+        pp->count < p->cfg.batch_records_max ? pp->count : p->cfg.batch_records_max;
+  if (!p->idempotent || !(fresh || pp->batch_refused)) return;
+  ASSERT(p->pid_state == KPRODUCER_PID_READY);
+  pp->batch_sequence = pp->next_sequence;
+  pp->batch_epoch = p->producer_epoch;
+  pp->batch_refused = false;
+  pp->next_sequence = rb_sequence_add(pp->next_sequence, pp->batch_count);
+}
+
+static void batch_build(struct kproducer *p, struct kproducer_partition *pp, struct buf *out) {
   struct rb_builder b;
   rb_builder_init(&b, 0, at(pp, 0)->timestamp_ms);
-  for (int i = 0; i < n; i++) {
+  if (p->idempotent)
+    rb_builder_set_producer(&b, p->producer_id, pp->batch_epoch, pp->batch_sequence, false);
+  for (int i = 0; i < pp->batch_count; i++) {
     struct kproducer_record *r = at(pp, i);
     r->attempts++;
     rb_builder_add(&b, r->timestamp_ms, (struct kbytes){r->key, r->key_len},
                    (struct kbytes){r->value, r->value_len}, NULL, 0);
   }
-  struct buf batch;
-  buf_init(&batch);
-  int rc = rb_builder_finish(&b, p->cfg.codec, &batch);
+  int rc = rb_builder_finish(&b, p->cfg.codec, out);
   rb_builder_free(&b);
   ASSERT(rc == KERR_NONE);
+}
+
+/* Sends the next batch of this partition if nothing of it is in flight. */
+static void partition_pump(struct kproducer *p, int32_t partition) {
+  struct kproducer_partition *pp = &p->partitions[partition];
+  if (pp->in_flight > 0 || pp->count == 0 || pp->retry_timer) return;
+  if (!pid_lets_send(p, pp)) return; /* pid_taken pumps every partition */
+  if (!kconn_connected(p->conn)) {
+    kconn_connect(p->conn);
+    if (pp->batch_count == 0) batch_choose(p, pp);
+    batch_failed(p, partition, ENV_ECONNREFUSED); /* retried after the backoff */
+    return;
+  }
+  batch_choose(p, pp);
+  int n = pp->batch_count;
+  ASSERT(n > 0 && n <= pp->count);
+  struct buf batch;
+  buf_init(&batch);
+  batch_build(p, pp, &batch);
   struct produce_request_partition_produce_data pd = {
       .index = partition, .records = {.ptr = batch.data, .len = (int32_t)batch.len}};
   struct produce_request_topic_produce_data td = {
@@ -217,7 +389,8 @@ static void partition_pump(struct kproducer *p, int32_t partition) {
   pp->in_flight = n;
   p->requests_sent++;
   if (p->cfg.acks == 0) {
-    rc = kconn_send(p->conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req, NULL, NULL);
+    int rc =
+        kconn_send(p->conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req, NULL, NULL);
     buf_free(&batch);
     if (rc != 0)
       batch_failed(p, partition, rc);
@@ -228,8 +401,8 @@ static void partition_pump(struct kproducer *p, int32_t partition) {
     }
     return;
   }
-  rc = kconn_send(p->conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req,
-                  on_produce_response, &pp->call);
+  int rc = kconn_send(p->conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req,
+                      on_produce_response, &pp->call);
   buf_free(&batch);
   if (rc != 0)
     batch_failed(p, partition, rc);

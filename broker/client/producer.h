@@ -1,9 +1,24 @@
 /* A deterministic Kafka producer over kconn: records are queued per
  * partition, sent as record batches (magic 2) with one request in flight per
- * partition (so order is kept without idempotence), retried with backoff on
- * retriable errors and lost connections, and reported one by one: acked
- * with its offset, or failed with the error that ended it. Every record
- * carries the caller's id so a history can trace it. */
+ * partition (so order is kept), retried with backoff on retriable errors and
+ * lost connections, and reported one by one: acked with its offset, or
+ * failed with the error that ended it. Every record carries the caller's id
+ * so a history can trace it.
+ *
+ * Idempotent by default (KIP-98), as current clients are, whenever acks is
+ * not 0: it asks InitProducerId for a producer id first, stamps each batch
+ * with the id, the epoch and the base sequence of its first record
+ * (sequences count records per partition), and a retry resends the very
+ * same batch (the same records, the same sequence), so a broker that stored
+ * it already answers with the offset it got then instead of storing it
+ * twice. A batch the broker refuses for its sequence or epoch
+ * (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID: it lost what came
+ * before; INVALID_PRODUCER_EPOCH, PRODUCER_FENCED) was not stored: as
+ * librdkafka does, the producer stops starting batches, lets every batch
+ * whose outcome it does not know yet finish under the old epoch (drain),
+ * then takes a new epoch (KIP-360: InitProducerId with its id and epoch; a
+ * new id after an epoch error) and starts every partition's sequence over
+ * at 0, the refused batches first. */
 #ifndef SLUICE_PRODUCER_H
 #define SLUICE_PRODUCER_H
 
@@ -23,6 +38,7 @@ struct kproducer_config {
   int64_t retry_backoff_ms;
   int32_t timeout_ms; /* the request's timeout_ms */
   enum rb_codec codec;
+  bool idempotence_off; /* a producer without idempotence (the default has it) */
 };
 
 struct kproducer_listener {
@@ -30,7 +46,8 @@ struct kproducer_listener {
   void (*acked)(void *ctx, uint64_t id, int32_t partition, int64_t offset);
   void (*failed)(void *ctx, uint64_t id, int32_t partition, int error);
   /* Optional: a record went out again, in its attempt'th request (2, 3...),
-   * so the broker may store it more than once (no idempotence yet). */
+   * so a broker may store it more than once unless the producer is
+   * idempotent. */
   void (*retried)(void *ctx, uint64_t id, int32_t partition, int32_t attempt);
 };
 
@@ -57,6 +74,20 @@ struct kproducer_partition {
   int count;
   int in_flight; /* records of the batch in flight (the first ones queued) */
   env_timer_id retry_timer;
+  /* The batch being sent: its first batch_count records, kept as they are
+   * across its retries; 0 when none is. */
+  int batch_count;
+  int32_t batch_sequence; /* idempotent: its base sequence and epoch */
+  int16_t batch_epoch;
+  bool batch_refused;    /* refused for its sequence or epoch: not stored */
+  int32_t next_sequence; /* the base sequence of the next new batch */
+};
+
+/* Where the idempotent producer stands with its producer id. */
+enum kproducer_pid_state {
+  KPRODUCER_PID_NONE,     /* not asked yet, or asking: nothing is sent */
+  KPRODUCER_PID_READY,    /* batches go out */
+  KPRODUCER_PID_DRAINING, /* a batch was refused: only unknown outcomes resent */
 };
 
 struct kproducer {
@@ -66,6 +97,16 @@ struct kproducer {
   struct kproducer_listener listener;
   struct kproducer_partition partitions[PRODUCER_PARTITIONS_MAX];
   uint64_t requests_sent;
+  /* Idempotence (KIP-98): the id, its epoch and how to get the next. */
+  bool idempotent;
+  enum kproducer_pid_state pid_state;
+  int64_t producer_id; /* -1 until InitProducerId answers */
+  int16_t producer_epoch;
+  bool pid_asking;        /* an InitProducerId in flight */
+  bool pid_new_id;        /* the next one asks for a new id, not a bump */
+  env_timer_id pid_timer; /* its retry after retry_backoff_ms */
+  struct kproducer_call pid_call;
+  uint64_t epochs_taken; /* InitProducerId answers: the first id, then bumps */
 };
 
 void kproducer_init(struct kproducer *p, struct env *env, struct kconn *conn,

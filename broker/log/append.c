@@ -168,6 +168,7 @@ static int append_write(struct plog *log, const uint8_t *batches, size_t len,
     return rc;
   }
   ASSERT(s->next_offset == base_offset + shape->offset_span);
+  plog_producers_note(log, batches, len);
   return 0;
 }
 

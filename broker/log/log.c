@@ -79,6 +79,7 @@ int plog_roll(struct plog *log, int64_t now_ms) {
   log->dir_dirty = true;
   env_log(log->env, ENV_LOG_DEBUG, "%s: rolled segment %020lld", log->dir,
           (long long)s->base_offset);
+  plog_producers_rolled(log);
   return 0;
 }
 
@@ -111,6 +112,7 @@ void plog_free(struct plog *log) {
 /* Lets go of every segment, the epoch writer and the flush in flight. */
 static void plog_release_all(struct plog *log, bool deleting) {
   plog_flush_detach(log);
+  plog_producers_release(log, deleting);
   atomic_file_writer_release(log->epoch_writer, deleting);
   log->epoch_writer = NULL;
   for (int32_t i = 0; i < log->seg_count; i++) {

@@ -14,6 +14,7 @@ enum {
 };
 
 struct flush_op;
+struct plog_producers;
 
 struct flush_waiter {
   env_fsync_fn done;
@@ -40,6 +41,7 @@ struct plog {
   struct flush_waiter *waiters; /* flushes asked for during it: the next round's */
   int32_t waiter_count;
   int32_t waiter_cap;
+  struct plog_producers *producers; /* idempotent producers (producers.c) */
 };
 
 static inline struct segment *plog_active(const struct plog *log) {
@@ -78,6 +80,20 @@ void plog_cut_flush(struct plog *log);
 /* The lowest pending cut offset (INT64_MAX if none): the recovery point may
  * not pass it. */
 int64_t plog_cut_floor(const struct plog *log);
+
+/* producers.c: the producer state follows the log (log/producers.h) */
+/* plog_open, once recovery is done: the newest snapshot and a scan past it. */
+int plog_producers_load(struct plog *log);
+/* Batches just written (with their final offsets). */
+void plog_producers_note(struct plog *log, const uint8_t *batches, size_t len);
+/* A new active segment: a snapshot at its base offset. */
+void plog_producers_rolled(struct plog *log);
+/* The end offset went back: snapshots past it go; the state is rebuilt. */
+int plog_producers_truncated(struct plog *log);
+/* Segments were deleted from the start: their snapshots go. */
+void plog_producers_start_moved(struct plog *log);
+/* The log is closing or being deleted. */
+void plog_producers_release(struct plog *log, bool deleting);
 
 /* flush.c */
 /* The log is going away: the round in flight completes on its own. */

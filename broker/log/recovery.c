@@ -328,6 +328,18 @@ static void drop_segments_from(struct plog *log, int32_t first, const char *why)
   log->seg_count = first;
 }
 
+/* A segment that ends before the next one begins lost its tail (a power
+ * loss kept a later file's bytes but not all of this one's): a hole, and
+ * nothing past it can be trusted to follow. */
+static bool hole_after(struct plog *log, int32_t i) {
+  if (i + 1 >= log->seg_count || log->segs[i]->next_offset >= log->segs[i + 1]->base_offset)
+    return false;
+  env_log(log->env, ENV_LOG_WARN,
+          "%s: segment %020lld ends at offset %lld, before the next one", log->dir,
+          (long long)log->segs[i]->base_offset, (long long)log->segs[i]->next_offset);
+  return true;
+}
+
 static int load_segments(struct plog *log, int64_t recovery_point) {
   struct env *env = log->env;
   struct listing l = {0};
@@ -358,6 +370,7 @@ static int load_segments(struct plog *log, int64_t recovery_point) {
       s->log_dirty = true; /* its flush removes the marker */
     }
     rc = load_segment(log, s, recovery_point, limit, &truncated);
+    if (rc == 0 && !truncated) truncated = hole_after(log, i);
     if (rc == 0 && truncated) drop_segments_from(log, i + 1, "it follows a truncated one");
   }
   /* Inactive segments end with their final time index entry, however their
@@ -441,6 +454,7 @@ int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
   rc = load_segments(log, recovery_point);
   if (rc == 0) rc = settle_offsets(log);
   if (rc == 0) rc = load_epochs(log);
+  if (rc == 0) rc = plog_producers_load(log);
   if (rc != 0) {
     env_log(env, ENV_LOG_ERROR, "%s: cannot open the log: error %d", dir, rc);
     plog_close(log);

@@ -65,6 +65,7 @@ int plog_delete_oldest(struct plog *log, int32_t n, int64_t now_ms) {
   log->seg_count -= n;
   ASSERT(log->seg_count > 0);
   advance_start(log, log->segs[0]->base_offset);
+  plog_producers_start_moved(log);
   return n;
 }
 

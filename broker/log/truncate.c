@@ -237,6 +237,7 @@ int plog_truncate_to(struct plog *log, int64_t offset, int64_t *end_offset_out) 
                                               : truncate_inside(log, offset);
   int64_t end = plog_end_offset(log);
   *end_offset_out = end;
+  plog_producers_truncated(log); /* rebuilt, whether the cut went through or not */
   if (rc != 0) {
     env_log(log->env, ENV_LOG_ERROR, "%s: truncation to %lld failed: error %d", log->dir,
             (long long)offset, rc);

@@ -222,6 +222,33 @@ static bool topic_records(struct env *env, const struct config *cfg,
   return config_records(env, cfg, name, delta);
 }
 
+/* The producer id watermark, if any block was ever handed out. */
+static int producer_ids_record(struct env *env, const struct config *cfg,
+                               struct meta_delta *delta) {
+  char path[PATH_BYTES], value[32];
+  str_fmt(path, sizeof path, "%s/%s", cfg->log_dirs, META_PRODUCER_IDS_FILE);
+  struct buf text;
+  buf_init(&text);
+  int rc = atomic_file_read(env, path, &text);
+  int64_t next = -1;
+  if (rc == 0 && (!properties_get((const char *)text.data, text.len, "next_producer_id", value,
+                                  sizeof value) ||
+                  !str_to_i64(value, &next) || next < 0))
+    rc = ENV_EINVAL;
+  buf_free(&text);
+  if (rc == ENV_ENOENT) return 0;
+  if (rc != 0) {
+    env_log(env, ENV_LOG_ERROR, "%s is unreadable (error %d): producer ids could be reused",
+            path, rc);
+    return rc;
+  }
+  struct meta_record *r = add(delta, META_PRODUCER_IDS_RECORD);
+  if (!r) return ENV_ENOSPC;
+  r->producer_ids = (struct meta_producer_ids_record){
+      .broker_id = cfg->node_id, .broker_epoch = -1, .next_producer_id = next};
+  return 0;
+}
+
 int meta_bootstrap_from_disk(struct env *env, const struct config *cfg,
                              struct meta_delta *delta) {
   ASSERT(env != NULL && cfg != NULL && delta != NULL && delta->count == 0);
@@ -246,5 +273,6 @@ int meta_bootstrap_from_disk(struct env *env, const struct config *cfg,
   ASSERT(rc != 0 || ids.count == topics);
   free(ids.sorted);
   free(s.entries);
+  if (rc == 0) rc = producer_ids_record(env, cfg, delta);
   return rc;
 }

@@ -108,6 +108,9 @@ struct meta_topic_result {
 typedef void (*meta_topics_done_fn)(void *ctx, const struct meta_topic_result *results,
                                     int32_t count);
 typedef void (*meta_done_fn)(void *ctx, int16_t error_code);
+/* A block of producer ids [first_id, first_id + count), or an error. */
+typedef void (*meta_producer_ids_fn)(void *ctx, int16_t error_code, int64_t first_id,
+                                     int32_t count);
 
 struct meta_controller;
 
@@ -127,6 +130,14 @@ struct meta_controller_ops {
   void (*delete_topics)(struct meta_controller *ctl, const struct meta_delete_topic *topics,
                         int32_t count, uint64_t deadline_ns, meta_topics_done_fn done,
                         void *ctx);
+  /* KIP-730 AllocateProducerIds: the next block of producer ids for
+   * broker_id (broker_epoch -1: not checked), as a ProducerIdsRecord; done
+   * runs once the record is committed (for the local controller: durable
+   * on this node's disk), so no id is ever handed out twice, across
+   * restarts too. NULL in a controller that cannot yet: InitProducerId
+   * answers COORDINATOR_NOT_AVAILABLE. */
+  void (*allocate_producer_ids)(struct meta_controller *ctl, int32_t broker_id,
+                                int64_t broker_epoch, meta_producer_ids_fn done, void *ctx);
   void (*close)(struct meta_controller *ctl);
   void (*destroy)(struct meta_controller *ctl);
 };

@@ -11,6 +11,7 @@
 #include "base/str.h"
 #include "meta/bootstrap.h"
 #include "meta/controller_local.h"
+#include "meta/producer_id_control.h"
 #include "meta/replication_control.h"
 #include "proto/errors.h"
 
@@ -18,7 +19,18 @@
  * request, so this many would take as many connections. */
 enum { OPS_MAX = 1 << 20 };
 
-enum op_kind { OP_REGISTER, OP_CREATE_TOPICS, OP_CREATE_PARTITIONS, OP_DELETE_TOPICS };
+enum op_kind {
+  OP_REGISTER,
+  OP_CREATE_TOPICS,
+  OP_CREATE_PARTITIONS,
+  OP_DELETE_TOPICS,
+  OP_PRODUCER_IDS
+};
+
+struct producer_ids_ask {
+  int32_t broker_id;
+  int64_t broker_epoch;
+};
 
 struct op {
   struct op *next;
@@ -31,13 +43,16 @@ struct op {
     const struct meta_create_topic *create;
     const struct meta_create_partitions *grow;
     const struct meta_delete_topic *remove;
+    struct producer_ids_ask ids;
   } in;
   meta_topics_done_fn topics_done;
   meta_done_fn done;
+  meta_producer_ids_fn ids_done;
   void *ctx;
   /* The outcome, kept while the change lands. */
   struct meta_topic_result *results; /* [count] */
-  int16_t code;                      /* OP_REGISTER's */
+  int16_t code;                      /* OP_REGISTER's and OP_PRODUCER_IDS' */
+  int64_t first_id;                  /* OP_PRODUCER_IDS' block */
 };
 
 /* Shared by the controller and a publish in flight: a publish that lands
@@ -126,7 +141,7 @@ static void publish(struct local *l, struct op *op, struct meta_image *image,
 
 /* Every topic answered with one error. */
 static void answer_all(struct op *op, int16_t code, const char *message) {
-  ASSERT(op->kind != OP_REGISTER && code != KERR_NONE);
+  ASSERT(op->kind != OP_REGISTER && op->kind != OP_PRODUCER_IDS && code != KERR_NONE);
   struct meta_topic_result *results =
       calloc((size_t)(op->count ? op->count : 1), sizeof *results);
   ASSERT(results != NULL);
@@ -146,6 +161,8 @@ static void op_free(struct op *op) {
 static void refuse(struct op *op, int16_t code, const char *message) {
   if (op->kind == OP_REGISTER)
     op->done(op->ctx, code);
+  else if (op->kind == OP_PRODUCER_IDS)
+    op->ids_done(op->ctx, code, -1, 0);
   else
     answer_all(op, code, message);
   op_free(op);
@@ -158,6 +175,13 @@ static void answer(struct local *l, struct op *op, int err) {
             (long long)l->image->offset, err);
   if (op->kind == OP_REGISTER) {
     op->done(op->ctx, err != 0 && op->code == KERR_NONE ? KERR_KAFKA_STORAGE_ERROR : op->code);
+    op_free(op);
+    return;
+  }
+  if (op->kind == OP_PRODUCER_IDS) { /* a block is handed out only once it is durable */
+    int16_t code = err != 0 && op->code == KERR_NONE ? KERR_KAFKA_STORAGE_ERROR : op->code;
+    bool ok = code == KERR_NONE;
+    op->ids_done(op->ctx, code, ok ? op->first_id : -1, ok ? META_PRODUCER_ID_BLOCK_SIZE : 0);
     op_free(op);
     return;
   }
@@ -205,6 +229,7 @@ static void rule_run(struct local *l, const struct op *op, int32_t i,
     meta_rule_delete_topic(&l->rules, image, &op->in.remove[i], delta, r);
     return;
   case OP_REGISTER:
+  case OP_PRODUCER_IDS:
     break;
   }
   UNREACHABLE();
@@ -262,6 +287,27 @@ static void run_register(struct local *l, struct op *op) {
   meta_delta_free(&delta);
 }
 
+/* KIP-730: the next block, answered once the record has landed. */
+static void run_producer_ids(struct local *l, struct op *op) {
+  struct meta_delta delta;
+  meta_delta_init(&delta);
+  op->code = meta_rule_allocate_producer_ids(l->image, op->in.ids.broker_id,
+                                             op->in.ids.broker_epoch, &delta, &op->first_id);
+  if (op->code == KERR_NONE) {
+    struct meta_image *next;
+    int rc = meta_image_build(l->image, &delta, &next);
+    ASSERT(rc == 0);
+    env_log(l->env, ENV_LOG_INFO, "producer ids %lld to %lld for broker %d",
+            (long long)op->first_id,
+            (long long)(op->first_id + META_PRODUCER_ID_BLOCK_SIZE - 1), op->in.ids.broker_id);
+    publish(l, op, next, &delta);
+    meta_image_unref(next);
+  } else {
+    answer(l, op, 0);
+  }
+  meta_delta_free(&delta);
+}
+
 /* Answers op, or publishes it (then op is l->running until it lands). */
 static void run(struct local *l, struct op *op) {
   ASSERT(l->running == NULL);
@@ -271,6 +317,8 @@ static void run(struct local *l, struct op *op) {
     refuse(op, KERR_REQUEST_TIMED_OUT, "The controller did not reach the request in time.");
   } else if (op->kind == OP_REGISTER) {
     run_register(l, op);
+  } else if (op->kind == OP_PRODUCER_IDS) {
+    run_producer_ids(l, op);
   } else {
     run_topics(l, op);
   }
@@ -335,6 +383,17 @@ static void local_delete_topics(struct meta_controller *ctl,
   enqueue(l, op);
 }
 
+static void local_allocate_producer_ids(struct meta_controller *ctl, int32_t broker_id,
+                                        int64_t broker_epoch, meta_producer_ids_fn done,
+                                        void *ctx) {
+  struct local *l = local_of(ctl);
+  ASSERT(done != NULL);
+  struct op *op = op_new(OP_PRODUCER_IDS, 1, META_NO_DEADLINE, ctx);
+  op->in.ids = (struct producer_ids_ask){broker_id, broker_epoch};
+  op->ids_done = done;
+  enqueue(l, op);
+}
+
 /* Answers what is queued now (and a change still landing: it may or may
  * not be stored); what the answers queue waits for a tick. */
 static void local_close(struct meta_controller *ctl) {
@@ -374,6 +433,7 @@ static const struct meta_controller_ops local_ops = {
     .create_topics = local_create_topics,
     .create_partitions = local_create_partitions,
     .delete_topics = local_delete_topics,
+    .allocate_producer_ids = local_allocate_producer_ids,
     .close = local_close,
     .destroy = local_destroy,
 };

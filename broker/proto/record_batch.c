@@ -89,6 +89,12 @@ size_t rb_check_one(const uint8_t *p, size_t len) {
   return crc_ok(p, size, &h) ? size : 0;
 }
 
+int32_t rb_sequence_add(int32_t sequence, int32_t increment) {
+  ASSERT(sequence >= 0 && increment >= 0);
+  if (sequence > INT32_MAX - increment) return increment - (INT32_MAX - sequence) - 1;
+  return sequence + increment;
+}
+
 void rb_patch(uint8_t *batch, int64_t base_offset, int32_t leader_epoch) {
   ASSERT(batch[RB_OFF_MAGIC] == RB_MAGIC);
   ASSERT(base_offset >= 0);

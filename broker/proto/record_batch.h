@@ -91,6 +91,10 @@ int rb_validate(const uint8_t *data, size_t len, struct rb_summary *out);
 size_t rb_check_one(const uint8_t *p, size_t len);
 /* Sets baseOffset and partitionLeaderEpoch (outside the CRC). */
 void rb_patch(uint8_t *batch, int64_t base_offset, int32_t leader_epoch);
+/* A producer's sequence moved on by increment (>= 0), wrapping after
+ * INT32_MAX to 0 as Kafka's do: a batch's last sequence is its base
+ * sequence plus lastOffsetDelta, the next batch's base is plus the count. */
+int32_t rb_sequence_add(int32_t sequence, int32_t increment);
 
 struct rb_record_header {
   struct kbytes key; /* never null */

@@ -1,6 +1,8 @@
 /* Produce (API 0), versions 3-9: validate each partition's batches (magic 2,
- * CRC-32C), recompress if the topic's compression.type asks for a codec,
- * append with offsets assigned, answer. acks=0 gets no answer; acks=-1 is
+ * CRC-32C), judge an idempotent producer's batch (a retry of one already
+ * stored is answered with its offset, not stored again: KIP-98), recompress
+ * if the topic's compression.type asks for a codec, append with offsets
+ * assigned, answer. acks=0 gets no answer; acks=-1 is
  * acks=1 on one replica. A topic with flush.messages=1 answers after its
  * fsync, and the waiting requests share one (group commit). */
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "proto/messages_gen.h"
 #include "proto/record_batch.h"
 #include "server/handlers.h"
+#include "server/produce_idempotence.h"
 #include "server/server.h"
 
 enum { RECOMPRESS_BYTES_MAX = 256 * 1024 * 1024 };
@@ -82,6 +85,9 @@ static int produce_partition(struct request *req, struct partition *p, struct kr
   if (!batches_fit(data, len, topic_config_i64(&p->topic->config, TC_MAX_MESSAGE_BYTES)))
     return KERR_MESSAGE_TOO_LARGE;
   if (sum.transactional || sum.control) return KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  bool duplicate; /* KIP-98: a retry of a batch already stored is answered, not stored */
+  rc = produce_idempotence_check(node->env, p, data, len, pr, &duplicate);
+  if (rc != KERR_NONE || duplicate) return rc;
   struct buf recompressed;
   buf_init(&recompressed);
   int codec = target_codec(p->topic);

@@ -84,6 +84,7 @@ static const struct key keys[] = {
      INT32_MAX},
     {"fetch.max.bytes", K_INT32, F(fetch_max_bytes), 1024, INT32_MAX},
     {"replica.fetch.max.bytes", K_INT32, F(replica_fetch_max_bytes), 0, INT32_MAX},
+    {"producer.id.expiration.ms", K_INT64, F(producer_id_expiration_ms), 1, NOMAX},
 };
 
 /* Accepted with a note: the capability arrives with a later issue. */
@@ -167,6 +168,7 @@ void config_defaults(struct config *cfg) {
   cfg->group_initial_rebalance_delay_ms = 3000;
   cfg->fetch_max_bytes = 57671680;
   cfg->replica_fetch_max_bytes = 1048576;
+  cfg->producer_id_expiration_ms = 86400000;
 }
 
 int64_t config_retention_ms(const struct config *cfg) {

@@ -73,6 +73,9 @@ struct config {
   int32_t group_initial_rebalance_delay_ms;
   int32_t fetch_max_bytes;
   int32_t replica_fetch_max_bytes;
+  /* KIP-98: a partition forgets an idempotent producer idle this long (by
+   * its last batch's timestamp); checked with the log maintenance. */
+  int64_t producer_id_expiration_ms;
 };
 
 #define CONFIG_UNSET INT64_MIN

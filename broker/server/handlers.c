@@ -17,6 +17,7 @@ static const struct handler client_apis[] = {
     {API_API_VERSIONS, 0, 3, handle_api_versions},
     {API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
+    {API_INIT_PRODUCER_ID, 0, 5, handle_init_producer_id},
     {API_DESCRIBE_CONFIGS, 0, 4, handle_describe_configs},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
     {API_DESCRIBE_CLUSTER, 0, 1, handle_describe_cluster},

@@ -10,6 +10,7 @@
 #include "base/str.h"
 #include "log/atomic_file.h"
 #include "log/checkpoint.h"
+#include "log/producers.h"
 #include "server/files.h"
 #include "server/server.h"
 #include "server/subsystem.h"
@@ -70,7 +71,8 @@ static void maintain_schedule(struct node *node) {
   node->logs.maintain_timer = node->env->timer_start(node->env, delay_ns, maintain, node);
 }
 
-/* Rolls and retention (log.retention.check.interval.ms). */
+/* Rolls, retention and idle producers (log.retention.check.interval.ms;
+ * Kafka checks producer.id.expiration.ms on a timer of its own). */
 static void maintain(void *ctx) {
   struct node *node = ctx;
   node->logs.maintain_timer = 0;
@@ -78,8 +80,10 @@ static void maintain(void *ctx) {
   int deleted = 0;
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
-    for (int32_t p = 0; p < t->partition_count; p++)
+    for (int32_t p = 0; p < t->partition_count; p++) {
       deleted += plog_maintain(t->partitions[p].log, now_ms);
+      plog_producers_expire(t->partitions[p].log, now_ms, node->cfg.producer_id_expiration_ms);
+    }
   }
   if (deleted > 0) {
     env_log(node->env, ENV_LOG_INFO, "retention deleted %d segments", deleted);
@@ -183,7 +187,9 @@ static void log_flushed(void *ctx, int err) {
   join_one(&node->logs.flushes, err);
 }
 
-/* Every log fsynced, then the checkpoints that say so. */
+/* Every log fsynced and its producer state snapshotted at its end offset
+ * (so the next start scans no batch headers), then the checkpoints. A
+ * snapshot past what the fsync made durable is deleted at the next start. */
 static void log_manager_shutdown(struct node *node) {
   struct log_manager *lm = &node->logs;
   ASSERT(node->shutting_down && !join_busy(&lm->flushes));
@@ -195,6 +201,8 @@ static void log_manager_shutdown(struct node *node) {
     for (int32_t p = 0; p < t->partition_count; p++) {
       join_add(&lm->flushes);
       plog_flush(t->partitions[p].log, log_flushed, node);
+      join_add(&lm->flushes);
+      plog_producers_snapshot(t->partitions[p].log, log_flushed, node);
     }
   }
   join_end(&lm->flushes);

@@ -12,6 +12,7 @@
 #include "proto/wire.h"
 #include "server/config.h"
 #include "server/node.h"
+#include "server/producer_ids.h"
 #include "server/purgatory.h"
 #include "server/topic_config.h"
 
@@ -112,7 +113,8 @@ struct node {
   bool started;
   bool shutting_down;
   bool stopped;
-  struct purgatory purgatory; /* long-polling fetches, by partition */
+  struct purgatory purgatory;       /* long-polling fetches, by partition */
+  struct producer_ids producer_ids; /* InitProducerId's block of ids */
   /* Connections whose deferred request finished, oldest first; a zero-delay
    * timer drains them from the loop, never from inside a callback. */
   struct conn *ready_first, *ready_last;

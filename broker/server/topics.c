@@ -446,6 +446,26 @@ static void configs_follow(struct node *node, const struct meta_delta *delta,
   free(names);
 }
 
+/* The single-node controller's ProducerIdsRecord lands as the watermark in
+ * <log.dirs>/producer-ids (meta/bootstrap.h); the block is handed out only
+ * once the file is durable, so no id is used twice across restarts. */
+static void producer_ids_follow(struct node *node, const struct meta_delta *delta,
+                                struct landing *g) {
+  bool changed = false;
+  for (int32_t i = 0; i < delta->count; i++)
+    changed |= delta->records[i].type == META_PRODUCER_IDS_RECORD;
+  if (!changed) return;
+  char path[PATH_BYTES], text[96];
+  str_fmt(path, sizeof path, "%s/%s", node->cfg.log_dirs, META_PRODUCER_IDS_FILE);
+  size_t n = str_fmt(text, sizeof text, "version: 0\nnext_producer_id: %lld\n",
+                     (long long)node->image->next_producer_id);
+  int rc = landing_write(g, node->env, path, text, n);
+  if (rc != 0) {
+    env_log(node->env, ENV_LOG_ERROR, "could not write %s: error %d", path, rc);
+    g->err = rc; /* the block is not handed out */
+  }
+}
+
 static void offsets_read(struct node *node, struct offsets *recovery, struct offsets *starts,
                          int *rc) {
   char path[600];
@@ -502,6 +522,7 @@ int topics_publish(void *ctx, struct meta_image *image, const struct meta_delta 
   } else {
     rc = reconcile(node, NULL, NULL, g);
     configs_follow(node, delta, g);
+    producer_ids_follow(node, delta, g);
     log_changes(node, delta);
   }
   if (rc != 0 && !first) {

@@ -693,6 +693,35 @@ START_TEST(recovery_torn_tail) {
 }
 END_TEST
 
+/* A power loss can keep a later segment's bytes but not the end of an
+ * earlier one: the hole ends the log, and the later segments go. */
+START_TEST(recovery_hole_between_segments) {
+  struct log_config cfg = cfg_default();
+  cfg.segment_bytes = 500;
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 12; i++) append(log, &h, 2, 80, i, 0);
+  ck_assert_int_ge(plog_segment_count(log), 3);
+  plog_close(log);
+  char path[256], later[256];
+  seg_path(path, sizeof path, 0, ".log");
+  int last_in_first = 0; /* the last batch of the first segment (a roll past 500 bytes) */
+  while (last_in_first + 1 < h.n && position_of(&h, last_in_first + 2) <= 500) last_in_first++;
+  ck_assert_int_gt(last_in_first, 0);
+  ck_assert_int_eq(truncate(path, position_of(&h, last_in_first)), 0);
+  seg_path(later, sizeof later, h.b[last_in_first + 1].base, ".log");
+  ck_assert(exists(later));
+  log = open_log(&cfg, 0, 0);
+  ck_assert_int_eq(plog_end_offset(log), h.b[last_in_first].base);
+  ck_assert_int_eq(plog_segment_count(log), 1);
+  ck_assert(!exists(later));
+  history_cut(&h, last_in_first);
+  check_all(log, &h);
+  plog_close(log);
+  history_free(&h);
+}
+END_TEST
+
 START_TEST(recovery_garbage_after_tail) {
   struct log_config cfg = cfg_default();
   struct plog *log = open_log(&cfg, 0, 0);
@@ -1737,6 +1766,7 @@ static Suite *log_suite(void) {
       {"recovery_clean", recovery_clean_reopen},
       {"recovery_torn", recovery_torn_tail},
       {"recovery_garbage", recovery_garbage_after_tail},
+      {"recovery_hole", recovery_hole_between_segments},
       {"recovery_crc", recovery_crc_mismatch_last_batch},
       {"recovery_earlier", recovery_corrupt_earlier_batch},
       {"recovery_offsets", recovery_bad_offsets},

@@ -674,6 +674,71 @@ START_TEST(close_answers_not_controller) {
 }
 END_TEST
 
+/* ---- producer id blocks (KIP-730) ---- */
+
+static int64_t ids_first;
+static int32_t ids_count;
+
+static void ids_done(void *ctx, int16_t code, int64_t first_id, int32_t count) {
+  ck_assert_ptr_eq(ctx, &h);
+  h.answers++;
+  h.code = code;
+  ids_first = first_id;
+  ids_count = count;
+}
+
+static void allocate(int32_t broker_id, int64_t broker_epoch) {
+  int before = h.answers;
+  h.ctl->ops->allocate_producer_ids(h.ctl, broker_id, broker_epoch, ids_done, &h);
+  ck_assert_int_eq(h.answers, before); /* never inside the call */
+  run_world();
+  ck_assert_int_eq(h.answers, before + 1);
+}
+
+START_TEST(producer_id_blocks) {
+  controller_up();
+  register_self();
+  int64_t epoch = h.published->brokers[0].epoch;
+  allocate(1, epoch);
+  ck_assert_int_eq(h.code, KERR_NONE);
+  ck_assert_int_eq(ids_first, 0);
+  ck_assert_int_eq(ids_count, 1000);
+  ck_assert_int_eq(h.published->next_producer_id, 1000);
+  allocate(1, -1);
+  ck_assert_int_eq(h.code, KERR_NONE);
+  ck_assert_int_eq(ids_first, 1000);
+  allocate(2, -1);
+  ck_assert_int_eq(h.code, KERR_BROKER_ID_NOT_REGISTERED);
+  allocate(1, epoch + 5);
+  ck_assert_int_eq(h.code, KERR_STALE_BROKER_EPOCH);
+  ck_assert_int_eq(h.published->next_producer_id, 2000); /* refusals hand out nothing */
+  /* A block whose record did not land is not handed out. */
+  h.hold_landing = true;
+  h.ctl->ops->allocate_producer_ids(h.ctl, 1, -1, ids_done, &h);
+  run_world();
+  h.held(h.held_arg, ENV_EIO);
+  ck_assert_int_eq(h.code, KERR_KAFKA_STORAGE_ERROR);
+  ck_assert_int_eq(ids_count, 0);
+}
+END_TEST
+
+START_TEST(producer_id_watermark_from_the_disk) {
+  write_file("/logs/producer-ids", "version: 0\nnext_producer_id: 5000\n");
+  controller_up();
+  ck_assert_int_eq(h.published->next_producer_id, 5000);
+  register_self();
+  allocate(1, -1);
+  ck_assert_int_eq(ids_first, 5000);
+  h.ctl->ops->destroy(h.ctl);
+  h.ctl = NULL;
+  /* Unreadable: ids could be handed out twice, so the node does not start. */
+  write_file("/logs/producer-ids", "version: 0\nnext_producer_id: x\n");
+  struct meta_publisher p = {.ctx = &h, .publish = publish};
+  ck_assert_int_eq(meta_controller_local_create(h.env, &h.cfg, "cid", &p, &h.ctl), ENV_EINVAL);
+  ck_assert_ptr_null(h.ctl);
+}
+END_TEST
+
 static Suite *meta_suite(void) {
   Suite *s = suite_create("meta");
   TCase *image = tcase_create("image");
@@ -699,6 +764,8 @@ static Suite *meta_suite(void) {
   tcase_add_test(ctl, answers_wait_for_the_landing_and_keep_their_order);
   tcase_add_test(ctl, a_failed_landing_is_a_storage_error);
   tcase_add_test(ctl, close_answers_not_controller);
+  tcase_add_test(ctl, producer_id_blocks);
+  tcase_add_test(ctl, producer_id_watermark_from_the_disk);
   suite_add_tcase(s, ctl);
   return s;
 }

@@ -74,6 +74,7 @@ END_TEST
 static void refused(const char *text, const char *expect);
 
 static const char allowances[] = "topics:\n  - name: t\n"
+                                 "workload:\n  idempotence: false\n"
                                  "expect:\n"
                                  "  checkers: [nonmonotonic-poll]\n"
                                  "  allow:\n"
@@ -100,9 +101,21 @@ START_TEST(allowances_are_per_checker) {
                        "  allow: {lost-write: power-loss-tail, duplicate: retried-sends, "
                        "inconsistent-offsets: [power-loss-tail, corrupt-batch]}\n") != NULL,
                 "%s", yaml);
+  ck_assert_msg(strstr(yaml, "  idempotence: false\n") != NULL, "%s", yaml);
   ck_assert_msg(scenario_parse("a.yaml", yaml, len, &back, err, sizeof err), "%s", err);
+  ck_assert(back.idempotence_off);
   scenario_format(&back, again, sizeof again);
   ck_assert_str_eq(yaml, again);
+  /* Idempotent producers (the default) never store a retry twice: the
+   * allowance would cover nothing their configuration can cause. */
+  refused("topics:\n  - name: t\nexpect:\n  allow: {duplicate: retried-sends}\n",
+          "allow: retried-sends does not apply to idempotent producers");
+  refused("topics:\n  - name: t\nworkload:\n  idempotence: maybe\n",
+          "bad.yaml:4: idempotence: expected true or false");
+  static const char acks0[] = "topics:\n  - name: t\nworkload:\n  acks: 0\n"
+                              "expect:\n  allow: {duplicate: retried-sends}\n";
+  ck_assert_msg(scenario_parse("z.yaml", acks0, strlen(acks0), &s, err, sizeof err), "%s",
+                err); /* acks=0 producers are not idempotent */
   /* The old list form still reads, as what it means. */
   static const char old[] = "topics:\n  - name: t\nexpect:\n  allow: [lost-write, duplicate]\n";
   ck_assert_msg(scenario_parse("o.yaml", old, strlen(old), &s, err, sizeof err), "%s", err);
@@ -423,9 +436,11 @@ START_TEST(shipped_scenarios_parse) {
                                       "scenarios/disk-corruption.yaml",
                                       "scenarios/disk-errors.yaml",
                                       "scenarios/disk-full.yaml",
+                                      "scenarios/idempotent-retry.yaml",
                                       "scenarios/leader-kill.yaml",
                                       "scenarios/network-faults.yaml",
                                       "scenarios/pause-resume.yaml",
+                                      "scenarios/retry-without-idempotence.yaml",
                                       "scenarios/slow-disk.yaml",
                                       "scenarios/torn-writes.yaml",
                                       "scenarios/known-bugs/fsync-forget-then-power-loss.yaml"};
@@ -446,6 +461,15 @@ START_TEST(shipped_scenarios_parse) {
   ck_assert(scenario_load("scenarios/disk-corruption.yaml", &s, err, sizeof err));
   ck_assert_uint_eq(scenario_allowance(&s, CHECK_LOST_WRITE), 1u << ALLOW_CORRUPT_BATCH);
   ck_assert_uint_eq(scenario_allowance(&s, CHECK_FINAL_READ), 0);
+  /* No shipped scenario allows a duplicate, but the one that turns
+   * idempotence off to show what it prevents. */
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    ck_assert(scenario_load(files[i], &s, err, sizeof err));
+    bool shows = strstr(files[i], "without-idempotence") != NULL;
+    ck_assert_msg(s.idempotence_off == shows, "%s", files[i]);
+    ck_assert_uint_eq(scenario_allowance(&s, CHECK_DUPLICATE),
+                      shows ? 1u << ALLOW_RETRIED_SENDS : 0);
+  }
 }
 END_TEST
 
