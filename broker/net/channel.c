@@ -126,7 +126,8 @@ static void conn_changed(void *ctx, struct kconn *c, int err) {
   struct channel *ch = ctx;
   ASSERT(c == &ch->conn);
   if (ch->state == CHANNEL_IDLE) return; /* channel_stop's own close */
-  if (err == 0) { /* connected, and the versions are negotiated */
+  /* err 0: connected, and the versions are negotiated. */
+  if (err == 0) {
     came_up(ch);
     return;
   }

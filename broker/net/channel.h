@@ -24,7 +24,7 @@
 #include "net/kconn.h"
 
 enum channel_state {
-  CHANNEL_IDLE,        /* not started, or stopped */
+  CHANNEL_IDLE,       /* not started, or stopped */
   CHANNEL_CONNECTING, /* TCP connect, then ApiVersions, in flight */
   CHANNEL_UP,
   CHANNEL_BACKOFF, /* down; a reconnect is scheduled */
