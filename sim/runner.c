@@ -112,25 +112,65 @@ static void record_cuts(struct runner *r, int index) {
 
 /* ---- brokers ---- */
 
+struct props {
+  char *text;
+  size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void props_put(struct props *p, const char *fmt,
+                                                            ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(p->text + p->len, p->cap - p->len, fmt, ap);
+  va_end(ap);
+  ASSERT(n >= 0 && (size_t)n < p->cap - p->len);
+  p->len += (size_t)n;
+}
+
+/* The node's server.properties, as an operator writes one, parsed by the
+ * broker's own parser (config_parse): the settings a KRaft quickstart file
+ * has, the JVM's thread pools and socket buffers (accepted, no effect), keys
+ * of later features (accepted, noted), then the scenario's cluster config. */
+static void broker_config(struct runner *r, int index, struct config *cfg) {
+  const struct scenario *sc = r->sc;
+  const char *host = sim_node_host(r->brokers[index].node);
+  struct props p = {.cap = 4096 + (size_t)sc->config_count * 2 * SCENARIO_TEXT_BYTES};
+  p.text = malloc(p.cap);
+  ASSERT(p.text != NULL);
+  props_put(&p, "# server.properties of node %d, written by sluice-sim\n\n", index + 1);
+  props_put(&p, "############################# Server Basics #############################\n");
+  props_put(&p, "process.roles=%s\nnode.id=%d\n\n", node_role_name(sc->roles[index]),
+            index + 1);
+  props_put(&p, "############################# Socket Server Settings ####################\n");
+  props_put(&p, "listeners=PLAINTEXT://%s:%d\n", host, BROKER_PORT);
+  props_put(&p, "advertised.listeners = PLAINTEXT://%s:%d\n", host, BROKER_PORT);
+  props_put(&p, "inter.broker.listener.name: PLAINTEXT\n");
+  props_put(&p, "num.network.threads=3\nnum.io.threads=8\n");
+  props_put(&p, "socket.send.buffer.bytes=102400\nsocket.receive.buffer.bytes=102400\n");
+  props_put(&p, "socket.request.max.bytes=104857600\n\n");
+  props_put(&p, "############################# Log Basics #############################\n");
+  props_put(&p, "log.dirs=/logs\nnum.partitions=1\nnum.recovery.threads.per.data.dir=1\n");
+  props_put(&p,
+            "offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n");
+  props_put(&p, "transaction.state.log.min.isr=1\n\n");
+  props_put(&p, "! the scenario's cluster config\n");
+  for (int i = 0; i < sc->config_count; i++)
+    props_put(&p, "%s=%s\n", sc->config[i].key, sc->config[i].value);
+  config_defaults(cfg);
+  char err[256];
+  bool ok =
+      config_parse(cfg, p.text, p.len, sim_node_env(r->brokers[index].node), err, sizeof err);
+  if (!ok) runner_trace(r, "broker %d: server.properties refused: %s", index + 1, err);
+  ASSERT(ok); /* the scenario's keys were checked when it was loaded */
+  free(p.text);
+}
+
 static void broker_start(struct runner *r, int index) {
   struct broker *b = &r->brokers[index];
   ASSERT(b->proc == NULL);
   note_start(r, index);
   struct config cfg;
-  config_defaults(&cfg);
-  cfg.node_id = index + 1;
-  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  snprintf(cfg.listeners[0].host, sizeof cfg.listeners[0].host, "%s", sim_node_host(b->node));
-  cfg.listeners[0].port = BROKER_PORT;
-  cfg.num_partitions = 1;
-  char err[256];
-  bool ok = config_set(&cfg, "process.roles", node_role_name(r->sc->roles[index]), NULL, err,
-                       sizeof err);
-  ASSERT(ok);
-  for (int i = 0; i < r->sc->config_count; i++) {
-    ok = config_set(&cfg, r->sc->config[i].key, r->sc->config[i].value, NULL, err, sizeof err);
-    ASSERT(ok); /* checked when the scenario was loaded */
-  }
+  broker_config(r, index, &cfg);
   int rc = node_create(sim_node_env(b->node), &cfg, &b->proc);
   if (rc == 0) rc = node_start(b->proc);
   if (rc == 0) {
