@@ -280,17 +280,23 @@ static void on_polled(void *ctx, const char *topic, int32_t partition, int64_t o
 }
 
 /* After data loss the consumer's position can be past the log's end, and
- * after retention before its start: it starts that partition over from the
- * log start offset the broker reported (a recorded seek). */
+ * after retention before its start: the broker answers OFFSET_OUT_OF_RANGE
+ * and the consumer asks ListOffsets where to go on (auto.offset.reset;
+ * on_reset records where it went). */
 static void on_consume_error(void *ctx, const char *topic, int32_t partition, int error) {
   struct client *c = ctx;
+  if (error == KERR_OFFSET_OUT_OF_RANGE)
+    runner_trace(c->r, "client %d %s-%d: offset out of range, resetting", c->number, topic,
+                 partition);
+}
+
+/* ListOffsets moved a partition (at the start, or after OFFSET_OUT_OF_RANGE):
+ * a recorded seek. */
+static void on_reset(void *ctx, const char *topic, int32_t partition, int64_t offset) {
+  struct client *c = ctx;
   struct runner *r = c->r;
-  if (error != KERR_OFFSET_OUT_OF_RANGE) return;
-  int64_t start = kconsumer_log_start(&c->consumer, topic, partition);
-  if (start < 0) start = 0;
-  kconsumer_assign(&c->consumer, topic, partition, start);
   record(r, HISTORY_SEEK, c->number, r->stream_base[topic_number(r, topic)] + partition, 0,
-         start, 0);
+         offset, 0);
 }
 
 void client_seek(struct client *c, int topic, int32_t partition, int64_t offset) {
@@ -315,17 +321,25 @@ static void on_topic(void *ctx, int error) {
   if (error == KERR_NONE) c->topics_ready++;
 }
 
+/* Every partition of every topic, each from where ListOffsets says
+ * (auto.offset.reset: the scenario's; the final reader's is earliest, so it
+ * is sent only to the log start). */
 static void consumer_start(struct client *c) {
   const struct scenario *sc = c->r->sc;
-  struct kconsumer_config cc = {
-      .max_wait_ms = 200, .max_bytes = 1 << 20, .retry_backoff_ms = 100};
-  struct kconsumer_listener cl = {.ctx = c, .polled = on_polled, .error = on_consume_error};
+  bool final = c->number > sc->producers + sc->consumers + sc->admins;
+  struct kconsumer_config cc = {.max_wait_ms = 200,
+                                .max_bytes = 1 << 20,
+                                .retry_backoff_ms = 100,
+                                .auto_offset_reset =
+                                    !final && sc->auto_offset_reset == RESET_LATEST
+                                        ? KCONSUMER_RESET_LATEST
+                                        : KCONSUMER_RESET_EARLIEST};
+  struct kconsumer_listener cl = {
+      .ctx = c, .polled = on_polled, .error = on_consume_error, .reset = on_reset};
   kconsumer_init(&c->consumer, sim_node_env(c->node), c->conn, &cc, &cl);
   for (int t = 0; t < sc->topic_count; t++)
-    for (int32_t p = 0; p < sc->topics[t].partitions; p++) {
-      kconsumer_assign(&c->consumer, sc->topics[t].name, p, 0);
-      record(c->r, HISTORY_SEEK, c->number, c->r->stream_base[t] + p, 0, 0, 0);
-    }
+    for (int32_t p = 0; p < sc->topics[t].partitions; p++)
+      kconsumer_assign(&c->consumer, sc->topics[t].name, p, KCONSUMER_OFFSET_RESET);
   kconsumer_start(&c->consumer);
   c->consuming = true;
 }
@@ -368,6 +382,15 @@ static void send_some(struct client *c) {
   }
 }
 
+/* A workload topic, with its topic-level configs. */
+static int create_topic(struct client *c, const struct scenario_topic *t) {
+  struct kadmin_config configs[SCENARIO_TOPIC_CONFIG_MAX];
+  for (int i = 0; i < t->config_count; i++)
+    configs[i] = (struct kadmin_config){t->config[i].key, t->config[i].value};
+  return kadmin_create_topic_with(c->conn, t->name, t->partitions, t->replication_factor,
+                                  configs, t->config_count, on_topic, c);
+}
+
 static void client_tick(void *ctx) {
   struct client *c = ctx;
   const struct scenario *sc = c->r->sc;
@@ -376,9 +399,7 @@ static void client_tick(void *ctx) {
     const struct scenario_topic *t = &sc->topics[c->topics_ready];
     if (!kconn_connected(c->conn))
       kconn_connect(c->conn);
-    else if (!c->create_in_flight && kconn_in_flight(c->conn) == 0 &&
-             kadmin_create_topic(c->conn, t->name, t->partitions, t->replication_factor,
-                                 on_topic, c) == 0)
+    else if (!c->create_in_flight && kconn_in_flight(c->conn) == 0 && create_topic(c, t) == 0)
       c->create_in_flight = true;
   } else if (c->is_producer && c->r->producing) {
     send_some(c);
@@ -386,6 +407,13 @@ static void client_tick(void *ctx) {
     consumer_start(c);
   }
   env->timer_start(env, TICK_MS * NS_PER_MS, client_tick, c);
+}
+
+/* The scenario's compression for this producer (workload: compression). */
+static enum rb_codec producer_codec(const struct client *c) {
+  const struct scenario *sc = c->r->sc;
+  if (sc->codec_count == 0) return RB_CODEC_NONE;
+  return (enum rb_codec)sc->codecs[(c->number - 1) % sc->codec_count];
 }
 
 static void producers_init(struct client *c) {
@@ -397,7 +425,7 @@ static void producers_init(struct client *c) {
                                   .retries_max = INT32_MAX,
                                   .retry_backoff_ms = 100,
                                   .timeout_ms = 30000,
-                                  .codec = RB_CODEC_NONE};
+                                  .codec = producer_codec(c)};
     snprintf(pc.topic, sizeof pc.topic, "%s", sc->topics[t].name);
     struct kproducer_listener pl = {
         .ctx = &c->topic_ctx[t], .acked = on_acked, .failed = on_failed, .retried = on_retried};
