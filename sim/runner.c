@@ -401,6 +401,8 @@ static void client_tick(void *ctx) {
       kconn_connect(c->conn);
     else if (!c->create_in_flight && kconn_in_flight(c->conn) == 0 && create_topic(c, t) == 0)
       c->create_in_flight = true;
+  } else if (c->admin) {
+    admin_tick(c->admin);
   } else if (c->is_producer && c->r->producing) {
     send_some(c);
   } else if (!c->is_producer && !c->consuming) {
@@ -459,10 +461,18 @@ static struct client *client_add(struct runner *r, bool producer) {
   return c;
 }
 
+/* An admin client: its first tick (like every client's) creates the
+ * workload topics, then it runs the admin workload. */
+static void admin_add(struct runner *r) {
+  struct client *c = client_add(r, false);
+  c->admin = admin_create(c);
+}
+
 static void client_free(struct client *c) {
   for (int t = 0; c->is_producer && t < c->r->sc->topic_count; t++)
     kproducer_free(&c->producers[t]);
   if (c->consuming) kconsumer_stop(&c->consumer);
+  if (c->admin) admin_free(c->admin);
   net_dispatch_free(&c->net);
   free(c);
 }
@@ -577,6 +587,14 @@ static void record_ends(struct runner *r) {
   r->hist.end_count = r->stream_count;
 }
 
+/* topic-churn: what the admin clients' Metadata answers said of their own
+ * topics against the answers before them (sim/runner_admin.c); no
+ * allowance. */
+static void judge_admins(const struct runner *r, struct check_result *out) {
+  *out = (struct check_result){.name = "topic-churn", .violations = r->admin_violations};
+  snprintf(out->first, sizeof out->first, "%s", r->admin_first);
+}
+
 static void judge(struct runner *r, struct run_report *out) {
   const struct scenario *sc = r->sc;
   struct history_check_config cc = {.final_read = true,
@@ -586,6 +604,7 @@ static void judge(struct runner *r, struct run_report *out) {
     cc.allow[c] = scenario_allowance(sc, (enum history_checker)c);
   record_ends(r);
   out->result_count = history_check(&r->hist, &cc, out->results, CHECKERS_MAX);
+  if (sc->admins > 0) judge_admins(r, &out->results[out->result_count++]);
   out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
   out->passed = true;
   for (int i = 0; i < out->result_count; i++)
@@ -626,6 +645,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   for (int i = 0; i < sc->nodes; i++) broker_start(r, i);
   for (int i = 0; i < sc->producers; i++) client_add(r, true);
   for (int i = 0; i < sc->consumers; i++) client_add(r, false);
+  for (int i = 0; i < sc->admins; i++) admin_add(r);
   run_phases(r, sc);
   judge(r, out);
   if (opts->report_dir)
