@@ -79,7 +79,8 @@ static void maintain(void *ctx) {
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
     for (int32_t p = 0; p < t->partition_count; p++)
-      deleted += plog_maintain(t->partitions[p].log, now_ms);
+      deleted += plog_maintain_below(t->partitions[p].log, now_ms,
+                                     partition_high_watermark(&t->partitions[p]));
   }
   if (deleted > 0) {
     env_log(node->env, ENV_LOG_INFO, "retention deleted %d segments", deleted);
