@@ -591,8 +591,15 @@ static void record_ends(struct runner *r) {
  * topics against the answers before them (sim/runner_admin.c); no
  * allowance. */
 static void judge_admins(const struct runner *r, struct check_result *out) {
-  *out = (struct check_result){.name = "topic-churn", .violations = r->admin_violations};
-  snprintf(out->first, sizeof out->first, "%s", r->admin_first);
+  *out = (struct check_result){
+      .name = "topic-churn", .violations = r->admin_violations, .allowed = r->admin_allowed};
+  if (r->admin_violations)
+    snprintf(out->first, sizeof out->first, "%s", r->admin_first);
+  else if (r->admin_allowed)
+    snprintf(out->first, sizeof out->first,
+             "%llu within: restarts after storage errors (the metadata is the directory "
+             "layout until its log lands)",
+             (unsigned long long)r->admin_allowed);
 }
 
 static void judge(struct runner *r, struct run_report *out) {

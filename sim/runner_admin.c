@@ -34,7 +34,7 @@ enum {
   ERROR_TOPIC_DELETION_DISABLED = 73, /* Kafka's; proto/errors.h does not name it */
   CHURN_TOPICS = 4, /* churn-<client>-0..3; the last one is only ever auto-created */
   AUTO_TOPIC = 3,
-  CHURN_PARTITIONS_MAX = 6,
+  CHURN_PARTITIONS_MAX = 3, /* few: every partition holds open files */
   ADMIN_TIMEOUT_MS = 5000,
   RESOURCE_TOPIC = 2,
   RESOURCE_BROKER = 4,
@@ -66,6 +66,11 @@ struct churn {
   int32_t partitions; /* when present; -1: not known */
   struct kuuid id;
   bool id_known;
+  /* A broker restarted after storage errors: until the metadata log lands,
+   * the metadata is the directory layout, which a failed write can leave
+   * behind what the answers said; one disagreement is then counted within
+   * (docs/scenarios.md, known bug), not as a violation. */
+  bool suspect;
 };
 
 struct admin {
@@ -79,6 +84,7 @@ struct admin {
   int32_t asked;      /* CreateTopics, CreatePartitions: the partitions asked */
   bool validate_only; /* nothing changes */
   uint64_t disks_lost_seen;
+  int16_t incarnation_seen;
   struct churn churn[CHURN_TOPICS];
   struct kuuid workload_ids[SCENARIO_TOPICS_MAX];
   bool workload_id_known[SCENARIO_TOPICS_MAX];
@@ -100,24 +106,39 @@ static bool auto_create(const struct scenario *sc) {
   return !config_says(sc, "auto.create.topics.enable", "false");
 }
 
-static void violation(struct admin *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void violation(struct admin *a, const char *fmt, ...) {
+/* A disagreement about churn topic k (-1: a workload topic). */
+static void violation(struct admin *a, int k, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void violation(struct admin *a, int k, const char *fmt, ...) {
   struct runner *r = a->c->r;
   char text[200];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  if (k >= 0 && a->churn[k].suspect) {
+    a->churn[k].suspect = false;
+    r->admin_allowed++;
+    runner_trace(r, "admin %d: within (a restart after storage errors): %s", a->c->number,
+                 text);
+    return;
+  }
   if (r->admin_violations++ == 0)
     snprintf(r->admin_first, sizeof r->admin_first, "client %d: %s", a->c->number, text);
   runner_trace(r, "admin %d: VIOLATION %s", a->c->number, text);
 }
 
-/* A replaced disk took every topic with it (until someone makes it again). */
-static void notice_disk_loss(struct admin *a) {
+/* A replaced disk took every topic with it (until someone makes it again);
+ * a restart after any storage error may have lost what the answers said. */
+static void notice_restarts(struct admin *a) {
+  const struct broker *b = &a->c->r->brokers[0];
   struct sim_disk_stats st;
-  sim_disk_stats(a->c->r->brokers[0].node, &st);
+  sim_disk_stats(b->node, &st);
+  if (b->incarnation != a->incarnation_seen) {
+    a->incarnation_seen = b->incarnation;
+    bool errors = st.write_errors + st.enospc + st.fsync_errors > 0;
+    for (int i = 0; i < CHURN_TOPICS && errors; i++) a->churn[i].suspect = true;
+  }
   if (st.disks_lost == a->disks_lost_seen) return;
   a->disks_lost_seen = st.disks_lost;
   for (int i = 0; i < CHURN_TOPICS; i++) a->churn[i].state = CHURN_UNKNOWN;
@@ -134,12 +155,12 @@ static int churn_index(const struct admin *a, struct kstr name) {
 static void observe(struct admin *a, int i, int32_t n, const struct kuuid *id) {
   struct churn *t = &a->churn[i];
   if (t->state == CHURN_ABSENT && n >= 0)
-    violation(a, "Metadata reports %s (%d partitions) after its deletion was answered", t->name,
-              n);
+    violation(a, i, "Metadata reports %s (%d partitions) after its deletion was answered",
+              t->name, n);
   else if (t->state == CHURN_PRESENT && n < 0)
-    violation(a, "Metadata does not know %s after its creation was answered", t->name);
+    violation(a, i, "Metadata does not know %s after its creation was answered", t->name);
   else if (t->state == CHURN_PRESENT && t->partitions >= 0 && n != t->partitions)
-    violation(a, "Metadata reports %s with %d partitions; the answers said %d", t->name, n,
+    violation(a, i, "Metadata reports %s with %d partitions; the answers said %d", t->name, n,
               t->partitions);
   t->state = n >= 0 ? CHURN_PRESENT : CHURN_ABSENT;
   t->partitions = n;
@@ -170,7 +191,7 @@ static void on_metadata(struct admin *a, const struct metadata_response *m) {
       else
         a->churn[k].state = CHURN_UNKNOWN; /* LEADER_NOT_AVAILABLE: being made */
       if (a->op == OP_METADATA_AUTO && !auto_create(sc) && t->error_code == KERR_NONE)
-        violation(a, "%s was auto-created with auto.create.topics.enable=false",
+        violation(a, k, "%s was auto-created with auto.create.topics.enable=false",
                   a->churn[k].name);
       continue;
     }
@@ -181,7 +202,7 @@ static void on_metadata(struct admin *a, const struct metadata_response *m) {
       a->workload_ids[w] = t->topic_id;
       a->workload_id_known[w] = true;
       if (t->partitions_count != sc->topics[w].partitions)
-        violation(a, "Metadata reports %s with %d partitions, created with %d",
+        violation(a, -1, "Metadata reports %s with %d partitions, created with %d",
                   sc->topics[w].name, t->partitions_count, sc->topics[w].partitions);
     }
   }
@@ -203,7 +224,7 @@ static void on_create_topics(struct admin *a, const struct create_topics_respons
     struct churn *c = &a->churn[k];
     if (t->error_code == KERR_NONE) {
       if (t->num_partitions != a->asked)
-        violation(a, "CreateTopics %s answered %d partitions, asked %d", c->name,
+        violation(a, k, "CreateTopics %s answered %d partitions, asked %d", c->name,
                   t->num_partitions, a->asked);
       c->state = CHURN_PRESENT;
       c->partitions = a->asked;
@@ -211,7 +232,7 @@ static void on_create_topics(struct admin *a, const struct create_topics_respons
       c->id_known = true;
     } else if (t->error_code == KERR_TOPIC_ALREADY_EXISTS) {
       if (c->state == CHURN_ABSENT)
-        violation(a, "CreateTopics %s: TOPIC_ALREADY_EXISTS after its deletion was answered",
+        violation(a, k, "CreateTopics %s: TOPIC_ALREADY_EXISTS after its deletion was answered",
                   c->name);
       if (c->state != CHURN_PRESENT) c->state = CHURN_UNKNOWN;
     } else {
@@ -231,12 +252,13 @@ static void on_create_partitions(struct admin *a, const struct create_partitions
     struct churn *c = &a->churn[k];
     if (t->error_code == KERR_NONE) {
       if (c->state == CHURN_ABSENT)
-        violation(a, "CreatePartitions %s succeeded after its deletion was answered", c->name);
+        violation(a, k, "CreatePartitions %s succeeded after its deletion was answered",
+                  c->name);
       c->state = CHURN_PRESENT;
       c->partitions = a->asked;
     } else if (t->error_code == KERR_UNKNOWN_TOPIC_OR_PARTITION) {
       if (c->state == CHURN_PRESENT)
-        violation(a, "CreatePartitions %s: unknown topic after its creation was answered",
+        violation(a, k, "CreatePartitions %s: unknown topic after its creation was answered",
                   c->name);
       c->state = CHURN_ABSENT;
     } else if (t->error_code != KERR_INVALID_PARTITIONS) {
@@ -255,12 +277,12 @@ static void on_delete_topics(struct admin *a, const struct delete_topics_respons
     struct churn *c = &a->churn[k];
     if (t->error_code == KERR_NONE) {
       if (c->state == CHURN_ABSENT)
-        violation(a, "DeleteTopics %s succeeded after its deletion was answered", c->name);
+        violation(a, k, "DeleteTopics %s succeeded after its deletion was answered", c->name);
       c->state = CHURN_ABSENT;
     } else if (t->error_code == KERR_UNKNOWN_TOPIC_OR_PARTITION ||
                t->error_code == KERR_UNKNOWN_TOPIC_ID) {
       if (c->state == CHURN_PRESENT)
-        violation(a, "DeleteTopics %s: unknown after its creation was answered", c->name);
+        violation(a, k, "DeleteTopics %s: unknown after its creation was answered", c->name);
       c->state = CHURN_ABSENT;
     } else if (t->error_code != ERROR_TOPIC_DELETION_DISABLED) {
       c->state = CHURN_UNKNOWN;
@@ -285,7 +307,7 @@ static void on_describe_configs(struct admin *a, const struct describe_configs_r
       for (int k = 0; k < t->config_count; k++)
         if (kstr_eq(res->configs[j].name, t->config[k].key) &&
             !kstr_eq(res->configs[j].value, t->config[k].value))
-          violation(a, "DescribeConfigs %s: %s is %.*s, created with %s", t->name,
+          violation(a, -1, "DescribeConfigs %s: %s is %.*s, created with %s", t->name,
                     t->config[k].key, (int)res->configs[j].value.len, res->configs[j].value.ptr,
                     t->config[k].value);
   }
@@ -295,7 +317,7 @@ static void answered(void *ctx, int err, int16_t version, const void *response) 
   struct admin *a = ctx;
   a->in_flight = false;
   a->next_ns = sim_now_ns(a->c->r->w) + a->interval_ns;
-  notice_disk_loss(a);
+  notice_restarts(a);
   if (err != 0) { /* no answer: whatever it asked may or may not have happened */
     a->failures++;
     if (a->target >= 0 && !a->validate_only) a->churn[a->target].state = CHURN_UNKNOWN;
@@ -597,7 +619,7 @@ void admin_tick(struct admin *a) {
     kconn_connect(a->c->conn);
     return;
   }
-  notice_disk_loss(a);
+  notice_restarts(a);
   next_request(a);
 }
 

@@ -56,7 +56,7 @@ struct runner {
   bool producing;
   uint64_t sent, acked, failed, polled;
   /* topic-churn, the admin clients' checker (sim/runner_admin.c) */
-  uint64_t admin_violations;
+  uint64_t admin_violations, admin_allowed;
   char admin_first[256];
 };
 
