@@ -623,6 +623,8 @@ static void judge(struct runner *r, struct run_report *out) {
   out->acked = r->acked;
   out->failed = r->failed;
   out->polled = r->polled;
+  out->cuts = r->hist.cut_count;
+  for (int i = 0; i < sc->nodes; i++) out->broker_starts += (uint64_t)r->brokers[i].incarnation;
 }
 
 bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_options *opts,
