@@ -150,6 +150,9 @@ static void broker_config(struct runner *r, int index, struct config *cfg) {
   props_put(&p, "socket.request.max.bytes=104857600\n\n");
   props_put(&p, "############################# Log Basics #############################\n");
   props_put(&p, "log.dirs=/logs\nnum.partitions=1\nnum.recovery.threads.per.data.dir=1\n");
+  props_put(&p, "default.replication.factor=1\nmin.insync.replicas=1\n");
+  props_put(&p, "auto.create.topics.enable=true\ndelete.topic.enable=true\n");
+  props_put(&p, "compression.type=producer\nlog.retention.hours=168\n");
   props_put(&p,
             "offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n");
   props_put(&p, "transaction.state.log.min.isr=1\n\n");

@@ -495,7 +495,15 @@ static int create_topics(struct admin *a) {
   static const char *const codecs[] = {"producer", "uncompressed", "gzip",
                                        "snappy",   "lz4",          "zstd"};
   struct churn *t = &a->churn[a->target];
-  struct create_topics_request_creatable_topic_config cfg[3];
+  /* And one more: a setting of another kind, or one the broker refuses
+   * (INVALID_CONFIG: compaction, an out-of-range or unknown setting). */
+  static const char *const extra[][2] = {
+      {"cleanup.policy", "delete"},     {"message.timestamp.type", "CreateTime"},
+      {"min.insync.replicas", "1"},     {"unclean.leader.election.enable", "false"},
+      {"max.message.bytes", "1048588"}, {"cleanup.policy", "compact"},
+      {"segment.bytes", "0"},           {"retention.ms", "soon"},
+      {"flush.messages", "yes"},        {"colour", "red"}};
+  struct create_topics_request_creatable_topic_config cfg[4];
   char segment[24], retention[24];
   snprintf(segment, sizeof segment, "%lld", (long long)draw(a, 16, 256) * 1024);
   snprintf(retention, sizeof retention, "%lld", (long long)draw(a, 1, 600) * 1000);
@@ -512,6 +520,11 @@ static int create_topics(struct admin *a) {
   topics[0].replication_factor = 1;
   topics[0].configs = cfg;
   topics[0].configs_count = (int32_t)draw(a, 0, 3);
+  if (draw(a, 0, 2) == 0) {
+    int64_t e = draw(a, 0, (int64_t)ARRAY_LEN(extra) - 1);
+    cfg[topics[0].configs_count++] = (struct create_topics_request_creatable_topic_config){
+        kstr_of(extra[e][0]), kstr_of(extra[e][1])};
+  }
   topics[1] = topics[0];
   struct create_topics_request req;
   create_topics_request_init(&req);
