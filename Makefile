@@ -144,6 +144,12 @@ SEED ?= 1
 sim: bin/sluice-sim
 	bin/sluice-sim --scenario scenarios/$(SCENARIO).yaml --seed $(SEED)
 
+# Golden runs: pins the verdict and key counts of the runs listed in
+# tests/golden.txt anew (tests/run-sim.sh checks them in make test).
+golden: bin/sluice-sim
+	tools/golden.sh write
+.PHONY: golden
+
 # Swarm testing: each seed draws a scenario. make swarm SEEDS=1..1000
 SEEDS ?= 1..100
 swarm: bin/sluice-sim

@@ -259,6 +259,39 @@ static void log_config(struct drawer *d) {
   for (int t = 0; t < s->topic_count; t++) s->topics[t].retention_deletes = true;
 }
 
+static void config_text(struct scenario *s, const char *key, const char *value) {
+  ASSERT(s->config_count < SCENARIO_CONFIG_MAX);
+  struct scenario_kv *kv = &s->config[s->config_count++];
+  snprintf(kv->key, sizeof kv->key, "%s", key);
+  snprintf(kv->value, sizeof kv->value, "%s", value);
+}
+
+/* How the clients behave, from a stream of its own ("swarm.clients") so
+ * that nothing drawn before it moves: admin clients (topic churn and the
+ * admin APIs), consumers that start at the end (auto.offset.reset latest),
+ * each producer's codec, a topic-level compression.type (the broker
+ * recompresses), auto-creation and deletion switched off. */
+static void clients(struct drawer *d) {
+  struct scenario *s = d->s;
+  int64_t admins = draw(d, 0, 3);
+  s->admins = (int32_t)(admins == 0 ? 0 : admins == 3 ? 2 : 1);
+  s->auto_offset_reset = draw(d, 0, 2) == 0 ? RESET_LATEST : RESET_EARLIEST;
+  if (draw(d, 0, 2) != 0) {
+    s->codec_count = s->producers;
+    for (int i = 0; i < s->producers; i++) s->codecs[i] = (int8_t)draw(d, 0, 4);
+  }
+  static const char *const topic_codecs[] = {"producer", "uncompressed", "gzip",
+                                             "snappy",   "lz4",          "zstd"};
+  for (int t = 0; t < s->topic_count; t++) {
+    if (draw(d, 0, 3) != 0) continue;
+    struct scenario_kv *kv = &s->topics[t].config[s->topics[t].config_count++];
+    snprintf(kv->key, sizeof kv->key, "compression.type");
+    snprintf(kv->value, sizeof kv->value, "%s", topic_codecs[draw(d, 0, 5)]);
+  }
+  if (draw(d, 0, 3) == 0) config_text(s, "auto.create.topics.enable", "false");
+  if (draw(d, 0, 9) == 0) config_text(s, "delete.topic.enable", "false");
+}
+
 static void expectations(struct drawer *d) {
   struct scenario *s = d->s;
   s->max_unavailability_ms = -1;
@@ -306,5 +339,7 @@ void swarm_scenario(uint64_t seed, struct scenario *out) {
     one_fault(&d, (enum swarm_kind)k, draw(&d, 1000, out->duration_ms - 1000), page_cache);
   }
   sort_faults(out);
+  struct drawer c = {.rng = sim_rng_fork(&root, "swarm.clients"), .s = out};
+  clients(&c);
   expectations(&d);
 }

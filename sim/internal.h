@@ -8,7 +8,7 @@
 #include "sim/world.h"
 
 enum {
-  SIM_FDS_MAX = 1024,      /* open files per node */
+  SIM_FDS_MAX = 4096,      /* open files per node (a broker runs with a high ulimit -n) */
   SIM_FILES_MAX = 1 << 16, /* names per node */
   SIM_PATH_BYTES = 512,    /* longer paths get ENV_EINVAL */
   SIM_READ_FLIPS_MAX = 8,  /* pending read faults per file */

@@ -228,6 +228,8 @@ static void print_report(const struct scenario *sc, uint64_t seed, const struct 
   printf("values: %llu sent, %llu acknowledged, %llu failed, %llu reads\n",
          (unsigned long long)rep->sent, (unsigned long long)rep->acked,
          (unsigned long long)rep->failed, (unsigned long long)rep->polled);
+  printf("cuts: %llu, broker starts: %llu\n", (unsigned long long)rep->cuts,
+         (unsigned long long)rep->broker_starts);
   printf("trace hash %016llx\n", (unsigned long long)rep->trace_hash);
   /* Per checker: the verdict, what fell outside the allowance, and the
    * allowance beside what it covered (within N of at most M). */

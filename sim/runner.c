@@ -112,25 +112,68 @@ static void record_cuts(struct runner *r, int index) {
 
 /* ---- brokers ---- */
 
+struct props {
+  char *text;
+  size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void props_put(struct props *p, const char *fmt,
+                                                            ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(p->text + p->len, p->cap - p->len, fmt, ap);
+  va_end(ap);
+  ASSERT(n >= 0 && (size_t)n < p->cap - p->len);
+  p->len += (size_t)n;
+}
+
+/* The node's server.properties, as an operator writes one, parsed by the
+ * broker's own parser (config_parse): the settings a KRaft quickstart file
+ * has, the JVM's thread pools and socket buffers (accepted, no effect), keys
+ * of later features (accepted, noted), then the scenario's cluster config. */
+static void broker_config(struct runner *r, int index, struct config *cfg) {
+  const struct scenario *sc = r->sc;
+  const char *host = sim_node_host(r->brokers[index].node);
+  struct props p = {.cap = 4096 + (size_t)sc->config_count * 2 * SCENARIO_TEXT_BYTES};
+  p.text = malloc(p.cap);
+  ASSERT(p.text != NULL);
+  props_put(&p, "# server.properties of node %d, written by sluice-sim\n\n", index + 1);
+  props_put(&p, "############################# Server Basics #############################\n");
+  props_put(&p, "process.roles=%s\nnode.id=%d\n\n", node_role_name(sc->roles[index]),
+            index + 1);
+  props_put(&p, "############################# Socket Server Settings ####################\n");
+  props_put(&p, "listeners=PLAINTEXT://%s:%d\n", host, BROKER_PORT);
+  props_put(&p, "advertised.listeners = PLAINTEXT://%s:%d\n", host, BROKER_PORT);
+  props_put(&p, "inter.broker.listener.name: PLAINTEXT\n");
+  props_put(&p, "num.network.threads=3\nnum.io.threads=8\n");
+  props_put(&p, "socket.send.buffer.bytes=102400\nsocket.receive.buffer.bytes=102400\n");
+  props_put(&p, "socket.request.max.bytes=104857600\n\n");
+  props_put(&p, "############################# Log Basics #############################\n");
+  props_put(&p, "log.dirs=/logs\nnum.partitions=1\nnum.recovery.threads.per.data.dir=1\n");
+  props_put(&p, "default.replication.factor=1\nmin.insync.replicas=1\n");
+  props_put(&p, "auto.create.topics.enable=true\ndelete.topic.enable=true\n");
+  props_put(&p, "compression.type=producer\nlog.retention.hours=168\n");
+  props_put(&p,
+            "offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n");
+  props_put(&p, "transaction.state.log.min.isr=1\n\n");
+  props_put(&p, "! the scenario's cluster config\n");
+  for (int i = 0; i < sc->config_count; i++)
+    props_put(&p, "%s=%s\n", sc->config[i].key, sc->config[i].value);
+  config_defaults(cfg);
+  char err[256];
+  bool ok =
+      config_parse(cfg, p.text, p.len, sim_node_env(r->brokers[index].node), err, sizeof err);
+  if (!ok) runner_trace(r, "broker %d: server.properties refused: %s", index + 1, err);
+  ASSERT(ok); /* the scenario's keys were checked when it was loaded */
+  free(p.text);
+}
+
 static void broker_start(struct runner *r, int index) {
   struct broker *b = &r->brokers[index];
   ASSERT(b->proc == NULL);
   note_start(r, index);
   struct config cfg;
-  config_defaults(&cfg);
-  cfg.node_id = index + 1;
-  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  snprintf(cfg.listeners[0].host, sizeof cfg.listeners[0].host, "%s", sim_node_host(b->node));
-  cfg.listeners[0].port = BROKER_PORT;
-  cfg.num_partitions = 1;
-  char err[256];
-  bool ok = config_set(&cfg, "process.roles", node_role_name(r->sc->roles[index]), NULL, err,
-                       sizeof err);
-  ASSERT(ok);
-  for (int i = 0; i < r->sc->config_count; i++) {
-    ok = config_set(&cfg, r->sc->config[i].key, r->sc->config[i].value, NULL, err, sizeof err);
-    ASSERT(ok); /* checked when the scenario was loaded */
-  }
+  broker_config(r, index, &cfg);
   int rc = node_create(sim_node_env(b->node), &cfg, &b->proc);
   if (rc == 0) rc = node_start(b->proc);
   if (rc == 0) {
@@ -240,17 +283,23 @@ static void on_polled(void *ctx, const char *topic, int32_t partition, int64_t o
 }
 
 /* After data loss the consumer's position can be past the log's end, and
- * after retention before its start: it starts that partition over from the
- * log start offset the broker reported (a recorded seek). */
+ * after retention before its start: the broker answers OFFSET_OUT_OF_RANGE
+ * and the consumer asks ListOffsets where to go on (auto.offset.reset;
+ * on_reset records where it went). */
 static void on_consume_error(void *ctx, const char *topic, int32_t partition, int error) {
   struct client *c = ctx;
+  if (error == KERR_OFFSET_OUT_OF_RANGE)
+    runner_trace(c->r, "client %d %s-%d: offset out of range, resetting", c->number, topic,
+                 partition);
+}
+
+/* ListOffsets moved a partition (at the start, or after OFFSET_OUT_OF_RANGE):
+ * a recorded seek. */
+static void on_reset(void *ctx, const char *topic, int32_t partition, int64_t offset) {
+  struct client *c = ctx;
   struct runner *r = c->r;
-  if (error != KERR_OFFSET_OUT_OF_RANGE) return;
-  int64_t start = kconsumer_log_start(&c->consumer, topic, partition);
-  if (start < 0) start = 0;
-  kconsumer_assign(&c->consumer, topic, partition, start);
   record(r, HISTORY_SEEK, c->number, r->stream_base[topic_number(r, topic)] + partition, 0,
-         start, 0);
+         offset, 0);
 }
 
 void client_seek(struct client *c, int topic, int32_t partition, int64_t offset) {
@@ -275,17 +324,25 @@ static void on_topic(void *ctx, int error) {
   if (error == KERR_NONE) c->topics_ready++;
 }
 
+/* Every partition of every topic, each from where ListOffsets says
+ * (auto.offset.reset: the scenario's; the final reader's is earliest, so it
+ * is sent only to the log start). */
 static void consumer_start(struct client *c) {
   const struct scenario *sc = c->r->sc;
-  struct kconsumer_config cc = {
-      .max_wait_ms = 200, .max_bytes = 1 << 20, .retry_backoff_ms = 100};
-  struct kconsumer_listener cl = {.ctx = c, .polled = on_polled, .error = on_consume_error};
+  bool final = c->number > sc->producers + sc->consumers + sc->admins;
+  struct kconsumer_config cc = {.max_wait_ms = 200,
+                                .max_bytes = 1 << 20,
+                                .retry_backoff_ms = 100,
+                                .auto_offset_reset =
+                                    !final && sc->auto_offset_reset == RESET_LATEST
+                                        ? KCONSUMER_RESET_LATEST
+                                        : KCONSUMER_RESET_EARLIEST};
+  struct kconsumer_listener cl = {
+      .ctx = c, .polled = on_polled, .error = on_consume_error, .reset = on_reset};
   kconsumer_init(&c->consumer, sim_node_env(c->node), c->conn, &cc, &cl);
   for (int t = 0; t < sc->topic_count; t++)
-    for (int32_t p = 0; p < sc->topics[t].partitions; p++) {
-      kconsumer_assign(&c->consumer, sc->topics[t].name, p, 0);
-      record(c->r, HISTORY_SEEK, c->number, c->r->stream_base[t] + p, 0, 0, 0);
-    }
+    for (int32_t p = 0; p < sc->topics[t].partitions; p++)
+      kconsumer_assign(&c->consumer, sc->topics[t].name, p, KCONSUMER_OFFSET_RESET);
   kconsumer_start(&c->consumer);
   c->consuming = true;
 }
@@ -328,6 +385,15 @@ static void send_some(struct client *c) {
   }
 }
 
+/* A workload topic, with its topic-level configs. */
+static int create_topic(struct client *c, const struct scenario_topic *t) {
+  struct kadmin_config configs[SCENARIO_TOPIC_CONFIG_MAX];
+  for (int i = 0; i < t->config_count; i++)
+    configs[i] = (struct kadmin_config){t->config[i].key, t->config[i].value};
+  return kadmin_create_topic_with(c->conn, t->name, t->partitions, t->replication_factor,
+                                  configs, t->config_count, on_topic, c);
+}
+
 static void client_tick(void *ctx) {
   struct client *c = ctx;
   const struct scenario *sc = c->r->sc;
@@ -336,16 +402,23 @@ static void client_tick(void *ctx) {
     const struct scenario_topic *t = &sc->topics[c->topics_ready];
     if (!kconn_connected(c->conn))
       kconn_connect(c->conn);
-    else if (!c->create_in_flight && kconn_in_flight(c->conn) == 0 &&
-             kadmin_create_topic(c->conn, t->name, t->partitions, t->replication_factor,
-                                 on_topic, c) == 0)
+    else if (!c->create_in_flight && kconn_in_flight(c->conn) == 0 && create_topic(c, t) == 0)
       c->create_in_flight = true;
+  } else if (c->admin) {
+    admin_tick(c->admin);
   } else if (c->is_producer && c->r->producing) {
     send_some(c);
   } else if (!c->is_producer && !c->consuming) {
     consumer_start(c);
   }
   env->timer_start(env, TICK_MS * NS_PER_MS, client_tick, c);
+}
+
+/* The scenario's compression for this producer (workload: compression). */
+static enum rb_codec producer_codec(const struct client *c) {
+  const struct scenario *sc = c->r->sc;
+  if (sc->codec_count == 0) return RB_CODEC_NONE;
+  return (enum rb_codec)sc->codecs[(c->number - 1) % sc->codec_count];
 }
 
 static void producers_init(struct client *c) {
@@ -357,7 +430,7 @@ static void producers_init(struct client *c) {
                                   .retries_max = INT32_MAX,
                                   .retry_backoff_ms = 100,
                                   .timeout_ms = 30000,
-                                  .codec = RB_CODEC_NONE,
+                                  .codec = producer_codec(c),
                                   .idempotence_off = sc->idempotence_off};
     snprintf(pc.topic, sizeof pc.topic, "%s", sc->topics[t].name);
     struct kproducer_listener pl = {
@@ -392,10 +465,18 @@ static struct client *client_add(struct runner *r, bool producer) {
   return c;
 }
 
+/* An admin client: its first tick (like every client's) creates the
+ * workload topics, then it runs the admin workload. */
+static void admin_add(struct runner *r) {
+  struct client *c = client_add(r, false);
+  c->admin = admin_create(c);
+}
+
 static void client_free(struct client *c) {
   for (int t = 0; c->is_producer && t < c->r->sc->topic_count; t++)
     kproducer_free(&c->producers[t]);
   if (c->consuming) kconsumer_stop(&c->consumer);
+  if (c->admin) admin_free(c->admin);
   net_dispatch_free(&c->net);
   free(c);
 }
@@ -510,6 +591,21 @@ static void record_ends(struct runner *r) {
   r->hist.end_count = r->stream_count;
 }
 
+/* topic-churn: what the admin clients' Metadata answers said of their own
+ * topics against the answers before them (sim/runner_admin.c); no
+ * allowance. */
+static void judge_admins(const struct runner *r, struct check_result *out) {
+  *out = (struct check_result){
+      .name = "topic-churn", .violations = r->admin_violations, .allowed = r->admin_allowed};
+  if (r->admin_violations)
+    snprintf(out->first, sizeof out->first, "%s", r->admin_first);
+  else if (r->admin_allowed)
+    snprintf(out->first, sizeof out->first,
+             "%llu within: restarts after storage errors (the metadata is the directory "
+             "layout until its log lands)",
+             (unsigned long long)r->admin_allowed);
+}
+
 static void judge(struct runner *r, struct run_report *out) {
   const struct scenario *sc = r->sc;
   struct history_check_config cc = {.final_read = true,
@@ -519,6 +615,7 @@ static void judge(struct runner *r, struct run_report *out) {
     cc.allow[c] = scenario_allowance(sc, (enum history_checker)c);
   record_ends(r);
   out->result_count = history_check(&r->hist, &cc, out->results, CHECKERS_MAX);
+  if (sc->admins > 0) judge_admins(r, &out->results[out->result_count++]);
   out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
   out->passed = true;
   for (int i = 0; i < out->result_count; i++)
@@ -530,6 +627,8 @@ static void judge(struct runner *r, struct run_report *out) {
   out->acked = r->acked;
   out->failed = r->failed;
   out->polled = r->polled;
+  out->cuts = r->hist.cut_count;
+  for (int i = 0; i < sc->nodes; i++) out->broker_starts += (uint64_t)r->brokers[i].incarnation;
 }
 
 bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_options *opts,
@@ -559,6 +658,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   for (int i = 0; i < sc->nodes; i++) broker_start(r, i);
   for (int i = 0; i < sc->producers; i++) client_add(r, true);
   for (int i = 0; i < sc->consumers; i++) client_add(r, false);
+  for (int i = 0; i < sc->admins; i++) admin_add(r);
   run_phases(r, sc);
   judge(r, out);
   if (opts->report_dir)

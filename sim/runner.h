@@ -28,8 +28,11 @@ struct run_report {
   uint64_t events;
   double simulated_s;
   uint64_t sent, acked, failed, polled;
+  /* Where the disk model cut a log at a broker start (or found a flipped
+   * batch at the end), and the broker processes started. */
+  uint64_t cuts, broker_starts;
   uint64_t unavailable_ns; /* the longest stretch without an acknowledgement */
-  struct check_result results[CHECKERS_MAX];
+  struct check_result results[CHECKERS_MAX + 1]; /* + topic-churn, with admin clients */
   int result_count;
   bool passed;
   char why[256]; /* when the run could not happen at all */

@@ -14,6 +14,7 @@
 enum { TICK_MS = 10, BROKER_PORT = 9092, CLIENT_ID_BASE = 100 };
 
 struct client;
+struct admin;
 
 struct broker {
   struct sim_node *node;
@@ -54,12 +55,16 @@ struct runner {
   size_t value_cap;
   bool producing;
   uint64_t sent, acked, failed, polled;
+  /* topic-churn, the admin clients' checker (sim/runner_admin.c) */
+  uint64_t admin_violations, admin_allowed;
+  char admin_first[256];
 };
 
 struct client {
   struct runner *r;
   int number; /* 1-based: producers first, then consumers */
   bool is_producer;
+  struct admin *admin; /* an admin client (after the consumers); NULL: not one */
   struct sim_node *node;
   struct net_dispatch net; /* the client host's network handler */
   struct kclient kc;
@@ -81,6 +86,12 @@ void broker_shutdown(struct runner *r, int index);
 void broker_restart(struct runner *r, int index);
 /* The broker index of a node; -1 for a client host. */
 int broker_index(const struct runner *r, const struct sim_node *n);
+/* The admin workload (sim/runner_admin.c): one request at a time, every
+ * so often, while the producers send; topic-churn judges the answers. */
+struct admin *admin_create(struct client *c);
+void admin_tick(struct admin *a);
+void admin_free(struct admin *a);
+
 /* A consumer moves to offset on topic number `topic`'s partition (the
  * fetch in flight is forgotten); a recorded seek. */
 void client_seek(struct client *c, int topic, int32_t partition, int64_t offset);

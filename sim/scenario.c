@@ -11,6 +11,7 @@
 
 #include "base/assert.h"
 #include "faults/grammar.h"
+#include "server/topic_config.h"
 #include "sim/history.h"
 #include "sim/scenario_yaml.h"
 
@@ -226,10 +227,39 @@ static bool f_topic_retention(struct yaml_parser *p, struct scenario *s, struct 
   return true;
 }
 
+/* config: {compression.type: zstd, ...}: topic-level keys, checked here. */
+static bool f_topic_config(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                           struct fy_node *v) {
+  (void)s;
+  if (!v || !fy_node_is_mapping(v))
+    return yaml_fail(p, yaml_line(k), "config: expected a mapping");
+  struct config broker;
+  config_defaults(&broker);
+  struct topic_config tc;
+  topic_config_init(&tc, &broker);
+  void *it = NULL;
+  struct fy_node_pair *pair;
+  struct scenario_topic *t = p->topic;
+  while ((pair = fy_node_mapping_iterate(v, &it))) {
+    if (t->config_count == SCENARIO_TOPIC_CONFIG_MAX)
+      return yaml_fail(p, yaml_line(k), "config: more than %d keys", SCENARIO_TOPIC_CONFIG_MAX);
+    struct scenario_kv *kv = &t->config[t->config_count++];
+    if (!yaml_scalar(p, k, fy_node_pair_key(pair), kv->key, sizeof kv->key) ||
+        !yaml_scalar(p, fy_node_pair_key(pair), fy_node_pair_value(pair), kv->value,
+                     sizeof kv->value))
+      return false;
+    char why[256];
+    if (!topic_config_set(&tc, kv->key, kv->value, why, sizeof why))
+      return yaml_fail(p, yaml_line(fy_node_pair_key(pair)), "config: %s", why);
+  }
+  return true;
+}
+
 static const struct yaml_field topic_fields[] = {{"name", f_topic_name},
                                                  {"partitions", f_topic_partitions},
                                                  {"replication_factor", f_topic_rf},
-                                                 {"retention_deletes", f_topic_retention}};
+                                                 {"retention_deletes", f_topic_retention},
+                                                 {"config", f_topic_config}};
 
 static bool f_topics(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                      struct fy_node *v) {
@@ -304,9 +334,69 @@ static bool f_idempotence(struct yaml_parser *p, struct scenario *s, struct fy_n
   return true;
 }
 
+static bool f_admins(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
+  int64_t n;
+  if (!yaml_integer(p, k, v, 0, 8, &n)) return false;
+  s->admins = (int32_t)n;
+  return true;
+}
+
+static const char *const reset_names[] = {
+    [RESET_EARLIEST] = "earliest", [RESET_LATEST] = "latest"};
+static bool f_reset(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                    struct fy_node *v) {
+  char text[16];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  for (size_t i = 0; i < ARRAY_LEN(reset_names); i++)
+    if (!strcmp(text, reset_names[i])) {
+      s->auto_offset_reset = (enum scenario_reset)i;
+      return true;
+    }
+  return yaml_fail(p, yaml_line(v),
+                   "auto_offset_reset: expected earliest or latest, got \"%s\"", text);
+}
+
+/* The producers' codecs, as enum rb_codec numbers them. */
+static const char *const codec_names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+static bool codec(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                  struct fy_node *v) {
+  char text[16];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  if (s->codec_count == SCENARIO_CODECS_MAX)
+    return yaml_fail(p, yaml_line(v), "compression: more than %d", SCENARIO_CODECS_MAX);
+  for (size_t i = 0; i < ARRAY_LEN(codec_names); i++)
+    if (!strcmp(text, codec_names[i])) {
+      s->codecs[s->codec_count++] = (int8_t)i;
+      return true;
+    }
+  return yaml_fail(p, yaml_line(v),
+                   "compression: expected none, gzip, snappy, lz4 or zstd, got \"%s\"", text);
+}
+
+/* compression: zstd (every producer), or [none, lz4] (producer i takes
+ * entry i modulo the list's length). */
+static bool f_compression(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                          struct fy_node *v) {
+  s->codec_count = 0;
+  if (!v || !fy_node_is_sequence(v)) return codec(p, s, k, v);
+  void *it = NULL;
+  struct fy_node *item;
+  while ((item = fy_node_sequence_iterate(v, &it)))
+    if (!codec(p, s, k, item)) return false;
+  return s->codec_count > 0 || yaml_fail(p, yaml_line(k), "compression: an empty list");
+}
+
 static const struct yaml_field workload_fields[] = {
-    {"producers", f_producers}, {"consumers", f_consumers},     {"rate", f_rate},
-    {"acks", f_acks},           {"value_bytes", f_value_bytes}, {"idempotence", f_idempotence},
+    {"producers", f_producers},
+    {"consumers", f_consumers},
+    {"rate", f_rate},
+    {"acks", f_acks},
+    {"value_bytes", f_value_bytes},
+    {"idempotence", f_idempotence},
+    {"admins", f_admins},
+    {"auto_offset_reset", f_reset},
+    {"compression", f_compression},
 };
 
 static bool f_workload(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
@@ -473,9 +563,9 @@ static bool validate(struct yaml_parser *p, struct scenario *s) {
   if (partitions > SCENARIO_PARTITIONS_MAX)
     return yaml_fail(p, 0, "topics: %d partitions in all, at most %d", partitions,
                      SCENARIO_PARTITIONS_MAX);
-  if (s->producers + s->consumers > SCENARIO_CLIENTS_MAX)
-    return yaml_fail(p, 0, "workload: %d clients, at most %d", s->producers + s->consumers,
-                     SCENARIO_CLIENTS_MAX);
+  if (s->producers + s->consumers + s->admins > SCENARIO_CLIENTS_MAX)
+    return yaml_fail(p, 0, "workload: %d clients, at most %d",
+                     s->producers + s->consumers + s->admins, SCENARIO_CLIENTS_MAX);
   if (s->duration_ms <= 0 || s->liveness_ms <= 0)
     return yaml_fail(p, 0, "duration and liveness must be positive");
   for (int i = 0; i < s->must_pass_count; i++)
@@ -615,6 +705,9 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
     yaml_put(&o, "  - name: %s\n    partitions: %d\n    replication_factor: %d\n",
              s->topics[i].name, s->topics[i].partitions, s->topics[i].replication_factor);
     if (s->topics[i].retention_deletes) yaml_put(&o, "    retention_deletes: true\n");
+    for (int c = 0; c < s->topics[i].config_count; c++)
+      yaml_put(&o, "%s%s: \"%s\"\n", c ? "      " : "    config:\n      ",
+               s->topics[i].config[c].key, s->topics[i].config[c].value);
   }
   yaml_put(&o, "workload:\n  producers: %d\n  consumers: %d\n  acks: %s\n  rate: %d\n",
            s->producers, s->consumers,
@@ -624,6 +717,18 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
            s->rate_per_s);
   yaml_put(&o, "  value_bytes: %d\n", s->value_bytes);
   if (s->idempotence_off) yaml_put(&o, "  idempotence: false\n");
+  if (s->admins) yaml_put(&o, "  admins: %d\n", s->admins);
+  if (s->auto_offset_reset != RESET_EARLIEST)
+    yaml_put(&o, "  auto_offset_reset: %s\n", reset_names[s->auto_offset_reset]);
+  for (int i = 0; i < s->codec_count; i++)
+    yaml_put(&o, "%s%s%s",
+             i                    ? ", "
+             : s->codec_count > 1 ? "  compression: ["
+                                  : "  compression: ",
+             codec_names[s->codecs[i]],
+             i < s->codec_count - 1 ? ""
+             : s->codec_count > 1   ? "]\n"
+                                    : "\n");
   faults_jitter_write(&o, s);
   if (s->fault_count) yaml_put(&o, "faults:\n");
   for (int i = 0; i < s->fault_count; i++) fault_write(&o, &s->faults[i]);

@@ -21,7 +21,12 @@ enum {
   SCENARIO_TEXT_BYTES = 128,
   SCENARIO_PARTITIONS_MAX = 64, /* over all topics */
   SCENARIO_CLIENTS_MAX = 16,
+  SCENARIO_TOPIC_CONFIG_MAX = 4,
+  SCENARIO_CODECS_MAX = 8,
 };
+
+/* The consumers' auto.offset.reset. */
+enum scenario_reset { RESET_EARLIEST, RESET_LATEST };
 
 /* leader(topic,p) names any topic. */
 _Static_assert((int)FAULT_TOPIC_BYTES == (int)SCENARIO_TEXT_BYTES,
@@ -43,6 +48,10 @@ struct scenario_topic {
    * oldest segments during the run, so values below the log start offset
    * the final read finds are gone by design, not lost. */
   bool retention_deletes;
+  /* Topic-level configs (compression.type, segment.bytes, ...), sent with
+   * the CreateTopics that makes it. */
+  struct scenario_kv config[SCENARIO_TOPIC_CONFIG_MAX];
+  int config_count;
 };
 
 struct scenario {
@@ -66,6 +75,14 @@ struct scenario {
   /* Producers are idempotent (KIP-98) unless `idempotence: false`; acks=0
    * producers never are (Kafka's clients refuse it). */
   bool idempotence_off;
+  enum scenario_reset auto_offset_reset; /* the consumers' (the final reader: earliest) */
+  /* compression: producer i sends with codecs[i % codec_count] (enum
+   * rb_codec values); none when codec_count is 0. */
+  int8_t codecs[SCENARIO_CODECS_MAX];
+  int codec_count;
+  /* Admin clients (after the consumers): Metadata, DescribeConfigs,
+   * DescribeCluster, ListOffsets, and topic churn (sim/runner_admin.c). */
+  int32_t admins;
   /* faults */
   struct fault faults[SCENARIO_FAULTS_MAX];
   int fault_count;

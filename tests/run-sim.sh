@@ -111,5 +111,12 @@ if [ -n "${PLANTED_SIM:-}" ]; then
     failed=$((failed + 1))
   fi
 fi
+# Golden runs: the scenario+seed pairs of tests/golden.txt must give the
+# verdict and counts pinned there (make golden pins them anew).
+if out=$(tools/golden.sh check "$SIM" 2>&1); then
+  echo "sim $(tail -1 <<< "$out")"; passed=$((passed + 1))
+else
+  echo "$out" | sed 's/^/sim /'; failed=$((failed + 1))
+fi
 echo "sim: $passed passed, $failed failed"
 [ $failed -eq 0 ]

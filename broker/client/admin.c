@@ -7,7 +7,7 @@
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 
-enum { CREATE_TOPICS_VERSION = 5 };
+enum { CREATE_TOPICS_VERSION = 5, TOPIC_CONFIGS_MAX = 16 };
 
 struct create_call {
   void (*done)(void *ctx, int error);
@@ -32,11 +32,25 @@ static void encode_create(struct wr *w, int16_t version, const void *msg) {
 int kadmin_create_topic(struct kconn *conn, const char *name, int32_t partitions,
                         int16_t replication_factor, void (*done)(void *ctx, int error),
                         void *ctx) {
+  return kadmin_create_topic_with(conn, name, partitions, replication_factor, NULL, 0, done,
+                                  ctx);
+}
+
+int kadmin_create_topic_with(struct kconn *conn, const char *name, int32_t partitions,
+                             int16_t replication_factor, const struct kadmin_config *configs,
+                             int config_count, void (*done)(void *ctx, int error), void *ctx) {
+  ASSERT(config_count >= 0 && config_count <= TOPIC_CONFIGS_MAX);
+  struct create_topics_request_creatable_topic_config cfg[TOPIC_CONFIGS_MAX];
+  for (int i = 0; i < config_count; i++)
+    cfg[i] = (struct create_topics_request_creatable_topic_config){kstr_of(configs[i].name),
+                                                                   kstr_of(configs[i].value)};
   struct create_topics_request_creatable_topic topic;
   create_topics_request_creatable_topic_init(&topic);
   topic.name = kstr_of(name);
   topic.num_partitions = partitions;
   topic.replication_factor = replication_factor;
+  topic.configs = cfg;
+  topic.configs_count = config_count;
   struct create_topics_request req;
   create_topics_request_init(&req);
   req.topics = &topic;
@@ -46,6 +60,104 @@ int kadmin_create_topic(struct kconn *conn, const char *name, int32_t partitions
   *call = (struct create_call){done, ctx};
   int rc = kconn_send(conn, API_CREATE_TOPICS, CREATE_TOPICS_VERSION, encode_create, &req,
                       on_created, call);
+  if (rc != 0) free(call);
+  return rc;
+}
+
+/* ---- any admin request ---- */
+
+union admin_response {
+  struct metadata_response metadata;
+  struct list_offsets_response list_offsets;
+  struct create_topics_response create_topics;
+  struct delete_topics_response delete_topics;
+  struct describe_configs_response describe_configs;
+  struct create_partitions_response create_partitions;
+  struct describe_cluster_response describe_cluster;
+};
+
+struct admin_call {
+  int16_t api_key, version;
+  kadmin_done_fn done;
+  void *ctx;
+};
+
+static bool decode(int16_t api_key, struct rd *body, int16_t v, union admin_response *out,
+                   struct arena *a) {
+  switch (api_key) {
+  case API_METADATA:
+    return metadata_response_decode(body, v, &out->metadata, a);
+  case API_LIST_OFFSETS:
+    return list_offsets_response_decode(body, v, &out->list_offsets, a);
+  case API_CREATE_TOPICS:
+    return create_topics_response_decode(body, v, &out->create_topics, a);
+  case API_DELETE_TOPICS:
+    return delete_topics_response_decode(body, v, &out->delete_topics, a);
+  case API_DESCRIBE_CONFIGS:
+    return describe_configs_response_decode(body, v, &out->describe_configs, a);
+  case API_CREATE_PARTITIONS:
+    return create_partitions_response_decode(body, v, &out->create_partitions, a);
+  case API_DESCRIBE_CLUSTER:
+    return describe_cluster_response_decode(body, v, &out->describe_cluster, a);
+  default:
+    UNREACHABLE();
+  }
+}
+
+struct encoding {
+  const struct admin_call *call;
+  const void *request;
+};
+
+static void encode_request(struct wr *w, int16_t version, const void *msg) {
+  const struct encoding *e = msg;
+  switch (e->call->api_key) {
+  case API_METADATA:
+    metadata_request_encode(w, version, e->request);
+    break;
+  case API_LIST_OFFSETS:
+    list_offsets_request_encode(w, version, e->request);
+    break;
+  case API_CREATE_TOPICS:
+    create_topics_request_encode(w, version, e->request);
+    break;
+  case API_DELETE_TOPICS:
+    delete_topics_request_encode(w, version, e->request);
+    break;
+  case API_DESCRIBE_CONFIGS:
+    describe_configs_request_encode(w, version, e->request);
+    break;
+  case API_CREATE_PARTITIONS:
+    create_partitions_request_encode(w, version, e->request);
+    break;
+  case API_DESCRIBE_CLUSTER:
+    describe_cluster_request_encode(w, version, e->request);
+    break;
+  default:
+    UNREACHABLE();
+  }
+}
+
+static void answered(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct admin_call call = *(struct admin_call *)ctx;
+  free(ctx);
+  union admin_response *resp = arena_alloc(arena, sizeof *resp);
+  if (err == 0 && !decode(call.api_key, body, call.version, resp, arena)) err = ENV_EINVAL;
+  call.done(call.ctx, err, call.version, err == 0 ? resp : NULL);
+}
+
+int kadmin_request(struct kconn *conn, int16_t api_key, int16_t min, int16_t max,
+                   const void *request, kadmin_done_fn done, void *ctx) {
+  ASSERT(min <= max && done != NULL);
+  int16_t version = kconn_version(conn, API_API_VERSIONS, 0, INT16_MAX) < 0
+                        ? max
+                        : kconn_version(conn, api_key, min, max);
+  if (version < 0) return ENV_EINVAL;
+  struct admin_call *call = malloc(sizeof *call);
+  ASSERT(call != NULL);
+  *call = (struct admin_call){api_key, version, done, ctx};
+  struct encoding e = {call, request};
+  int rc = kconn_send(conn, api_key, version, encode_request, &e, answered, call);
   if (rc != 0) free(call);
   return rc;
 }

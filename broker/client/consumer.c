@@ -8,7 +8,19 @@
 #include "proto/messages_gen.h"
 #include "proto/record_batch.h"
 
-enum { FETCH_VERSION = 11, DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024 };
+enum {
+  FETCH_VERSION_MIN = 4,
+  FETCH_VERSION_BY_NAME = 12, /* the last that names topics */
+  FETCH_VERSION_MAX = 13,
+  FETCH_VERSION_UNNEGOTIATED = 11,
+  METADATA_VERSION_MIN = 4, /* allow_auto_topic_creation */
+  METADATA_VERSION_MAX = 12,
+  LIST_OFFSETS_VERSION_MIN = 1,
+  LIST_OFFSETS_VERSION_MAX = 7,
+  DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024,
+};
+
+enum { TIMESTAMP_LATEST = -1, TIMESTAMP_EARLIEST = -2 };
 
 static void fetch_next(struct kconsumer *c);
 
@@ -49,7 +61,8 @@ void kconsumer_assign(struct kconsumer *c, const char *topic, int32_t partition,
     c->log_starts[i] = -1;
     c->high_watermarks[i] = -1; /* no Fetch response yet */
   }
-  c->offsets[i] = offset;
+  c->resetting[i] = offset == KCONSUMER_OFFSET_RESET;
+  c->offsets[i] = c->resetting[i] ? -1 : offset;
 }
 
 /* The index of an assigned partition; -1. */
@@ -61,7 +74,7 @@ static int assigned(const struct kconsumer *c, const char *topic, int32_t partit
 
 int64_t kconsumer_position(const struct kconsumer *c, const char *topic, int32_t partition) {
   int i = assigned(c, topic, partition);
-  return i < 0 ? -1 : c->offsets[i];
+  return i < 0 || c->resetting[i] ? -1 : c->offsets[i];
 }
 
 int64_t kconsumer_log_start(const struct kconsumer *c, const char *topic, int32_t partition) {
@@ -76,7 +89,7 @@ void kconsumer_start(struct kconsumer *c) {
 
 void kconsumer_stop(struct kconsumer *c) {
   c->stopped = true;
-  if (c->fetching) kconn_forget(c->conn, c);
+  if (c->fetching) kconn_forget(c->conn, &c->call); /* whichever request it was */
   c->fetching = false;
   if (c->retry_timer) c->env->timer_cancel(c->env, c->retry_timer);
   c->retry_timer = 0;
@@ -123,29 +136,54 @@ static void deliver(struct kconsumer *c, int index, struct krecords records) {
   buf_free(&scratch);
 }
 
+/* The topic a Fetch response names: by id from v13 on. */
+static int response_topic(struct kconsumer *c, int16_t version,
+                          const struct fetch_response_fetchable_topic_response *tr) {
+  if (version >= 13) {
+    for (int t = 0; t < c->topic_count && c->metadata_known; t++)
+      if (memcmp(c->topic_ids[t].b, tr->topic_id.b, sizeof tr->topic_id.b) == 0) return t;
+    return -1;
+  }
+  return tr->topic.len > 0 ? topic_index(c, tr->topic.ptr, (size_t)tr->topic.len, false) : -1;
+}
+
+/* Errors after which a client asks Metadata again: the topic (or its id)
+ * is gone or was recreated, or the leader moved. */
+static bool stale_metadata(int error) {
+  return error == KERR_UNKNOWN_TOPIC_ID || error == KERR_UNKNOWN_TOPIC_OR_PARTITION ||
+         error == KERR_NOT_LEADER_OR_FOLLOWER || error == KERR_LEADER_NOT_AVAILABLE ||
+         error == KERR_FENCED_LEADER_EPOCH || error == KERR_UNKNOWN_LEADER_EPOCH;
+}
+
 static void on_fetch_response(void *ctx, int err, struct rd *body, struct arena *arena) {
-  struct kconsumer *c = ctx;
+  struct kconsumer_call *call = ctx;
+  struct kconsumer *c = call->c;
+  int16_t version = call->version;
   c->fetching = false;
   struct fetch_response resp;
-  if (err == 0 && !fetch_response_decode(body, FETCH_VERSION, &resp, arena)) err = ENV_EINVAL;
+  if (err == 0 && !fetch_response_decode(body, version, &resp, arena)) err = ENV_EINVAL;
   if (err != 0 || resp.error_code != KERR_NONE) {
     retry_later(c);
     return;
   }
   bool failed = false;
   for (int32_t t = 0; t < resp.responses_count; t++) {
-    struct kstr name = resp.responses[t].topic;
-    int topic = name.len > 0 ? topic_index(c, name.ptr, (size_t)name.len, false) : -1;
+    int topic = response_topic(c, version, &resp.responses[t]);
     for (int32_t j = 0; topic >= 0 && j < resp.responses[t].partitions_count; j++) {
       struct fetch_response_partition_data *pd = &resp.responses[t].partitions[j];
       int index = partition_index(c, topic, pd->partition_index);
-      if (index < 0) continue;
+      if (index < 0 || c->resetting[index]) continue;
       c->log_starts[index] = pd->log_start_offset;
       if (pd->error_code != KERR_NONE) {
         failed = true;
         if (c->listener.error)
           c->listener.error(c->listener.ctx, c->topics[topic], pd->partition_index,
                             pd->error_code);
+        if (stale_metadata(pd->error_code)) c->metadata_known = false;
+        /* auto.offset.reset: ListOffsets says where to go on. */
+        if (pd->error_code == KERR_OFFSET_OUT_OF_RANGE &&
+            c->cfg.auto_offset_reset != KCONSUMER_RESET_NONE)
+          c->resetting[index] = true;
         continue;
       }
       c->high_watermarks[index] = pd->high_watermark;
@@ -162,15 +200,160 @@ static void on_fetch_response(void *ctx, int err, struct rd *body, struct arena 
     fetch_next(c);
 }
 
+/* ---- Metadata: the topics' ids ---- */
+
+static void on_metadata(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct kconsumer_call *call = ctx;
+  struct kconsumer *c = call->c;
+  c->fetching = false;
+  struct metadata_response resp;
+  if (err == 0 && !metadata_response_decode(body, call->version, &resp, arena))
+    err = ENV_EINVAL;
+  int found = 0;
+  for (int32_t i = 0; err == 0 && i < resp.topics_count; i++) {
+    const struct metadata_response_metadata_response_topic *mt = &resp.topics[i];
+    int t = mt->name.len > 0 ? topic_index(c, mt->name.ptr, (size_t)mt->name.len, false) : -1;
+    if (t < 0 || mt->error_code != KERR_NONE) continue;
+    c->topic_ids[t] = mt->topic_id;
+    found++;
+  }
+  c->metadata_known = err == 0 && found == c->topic_count;
+  if (c->metadata_known)
+    fetch_next(c);
+  else
+    retry_later(c); /* a topic that does not exist (yet): ask again */
+}
+
+static void encode_metadata(struct wr *w, int16_t version, const void *msg) {
+  metadata_request_encode(w, version, msg);
+}
+
+static void ask_metadata(struct kconsumer *c, int16_t version) {
+  struct metadata_request_metadata_request_topic topics[CONSUMER_TOPICS_MAX];
+  for (int t = 0; t < c->topic_count; t++) {
+    metadata_request_metadata_request_topic_init(&topics[t]);
+    topics[t].name = kstr_of(c->topics[t]);
+  }
+  struct metadata_request req;
+  metadata_request_init(&req);
+  req.topics = topics;
+  req.topics_count = c->topic_count;
+  req.allow_auto_topic_creation = false; /* a consumer's default */
+  c->call = (struct kconsumer_call){c, version};
+  c->fetching = true;
+  c->metadata_requests++;
+  if (kconn_send(c->conn, API_METADATA, version, encode_metadata, &req, on_metadata,
+                 &c->call) != 0) {
+    c->fetching = false;
+    retry_later(c);
+  }
+}
+
+/* ---- ListOffsets: auto.offset.reset ---- */
+
+static void on_list_offsets(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct kconsumer_call *call = ctx;
+  struct kconsumer *c = call->c;
+  c->fetching = false;
+  struct list_offsets_response resp;
+  if (err == 0 && !list_offsets_response_decode(body, call->version, &resp, arena))
+    err = ENV_EINVAL;
+  bool failed = err != 0;
+  for (int32_t t = 0; err == 0 && t < resp.topics_count; t++) {
+    struct kstr name = resp.topics[t].name;
+    int topic = name.len > 0 ? topic_index(c, name.ptr, (size_t)name.len, false) : -1;
+    for (int32_t j = 0; topic >= 0 && j < resp.topics[t].partitions_count; j++) {
+      const struct list_offsets_response_list_offsets_partition_response *pr =
+          &resp.topics[t].partitions[j];
+      int index = partition_index(c, topic, pr->partition_index);
+      if (index < 0 || !c->resetting[index]) continue; /* sought meanwhile */
+      if (pr->error_code != KERR_NONE || pr->offset < 0) {
+        failed = true;
+        if (stale_metadata(pr->error_code)) c->metadata_known = false;
+        continue;
+      }
+      c->resetting[index] = false;
+      c->offsets[index] = pr->offset;
+      if (c->listener.reset)
+        c->listener.reset(c->listener.ctx, c->topics[topic], pr->partition_index, pr->offset);
+    }
+  }
+  if (failed)
+    retry_later(c);
+  else
+    fetch_next(c);
+}
+
+static void encode_list_offsets(struct wr *w, int16_t version, const void *msg) {
+  list_offsets_request_encode(w, version, msg);
+}
+
+static void ask_offsets(struct kconsumer *c, int16_t version) {
+  struct list_offsets_request_list_offsets_partition parts[CONSUMER_PARTITIONS_MAX];
+  struct list_offsets_request_list_offsets_topic topics[CONSUMER_TOPICS_MAX];
+  int topic_count = 0, n = 0;
+  int64_t timestamp = c->cfg.auto_offset_reset == KCONSUMER_RESET_LATEST ? TIMESTAMP_LATEST
+                                                                         : TIMESTAMP_EARLIEST;
+  for (int t = 0; t < c->topic_count; t++) {
+    struct list_offsets_request_list_offsets_topic *lt = &topics[topic_count];
+    list_offsets_request_list_offsets_topic_init(lt);
+    lt->name = kstr_of(c->topics[t]);
+    lt->partitions = &parts[n];
+    for (int i = 0; i < c->partition_count; i++) {
+      if (c->topic_of[i] != t || !c->resetting[i]) continue;
+      list_offsets_request_list_offsets_partition_init(&parts[n]);
+      parts[n].partition_index = c->partitions[i];
+      parts[n].timestamp = timestamp;
+      n++;
+      lt->partitions_count++;
+    }
+    if (lt->partitions_count > 0) topic_count++;
+  }
+  ASSERT(n > 0);
+  struct list_offsets_request req;
+  list_offsets_request_init(&req);
+  req.replica_id = -1;
+  req.topics = topics;
+  req.topics_count = topic_count;
+  c->call = (struct kconsumer_call){c, version};
+  c->fetching = true;
+  c->list_offsets_requests++;
+  if (kconn_send(c->conn, API_LIST_OFFSETS, version, encode_list_offsets, &req, on_list_offsets,
+                 &c->call) != 0) {
+    c->fetching = false;
+    retry_later(c);
+  }
+}
+
 static void encode_fetch(struct wr *w, int16_t version, const void *msg) {
   fetch_request_encode(w, version, msg);
 }
 
+/* The next request: Metadata until every topic's id is known (when the
+ * broker serves Fetch v13), ListOffsets for the partitions that wait for
+ * it, then a Fetch of the others. */
 static void fetch_next(struct kconsumer *c) {
   if (c->stopped || c->fetching || c->retry_timer || c->partition_count == 0) return;
   if (!kconn_connected(c->conn)) {
     kconn_connect(c->conn);
     retry_later(c);
+    return;
+  }
+  int16_t version = kconn_version(c->conn, API_FETCH, FETCH_VERSION_MIN, FETCH_VERSION_MAX);
+  if (version < 0) version = FETCH_VERSION_UNNEGOTIATED; /* the broker did not say */
+  int16_t metadata_version =
+      kconn_version(c->conn, API_METADATA, METADATA_VERSION_MIN, METADATA_VERSION_MAX);
+  if (!c->metadata_known && metadata_version >= 0) {
+    ask_metadata(c, metadata_version);
+    return;
+  }
+  if (version >= 13 && !c->metadata_known) version = FETCH_VERSION_BY_NAME;
+  int resetting = 0;
+  for (int i = 0; i < c->partition_count; i++) resetting += c->resetting[i];
+  if (resetting > 0) {
+    int16_t lv = kconn_version(c->conn, API_LIST_OFFSETS, LIST_OFFSETS_VERSION_MIN,
+                               LIST_OFFSETS_VERSION_MAX);
+    ask_offsets(c, lv >= 0 ? lv : LIST_OFFSETS_VERSION_MIN);
     return;
   }
   /* Every partition, grouped by topic. The broker fills a response in the
@@ -191,6 +374,7 @@ static void fetch_next(struct kconsumer *c) {
     int t = order[j];
     fetch_request_fetch_topic_init(&topics[j]);
     topics[j].topic = kstr_of(c->topics[t]);
+    if (version >= 13) topics[j].topic_id = c->topic_ids[t];
     topics[j].partitions = &parts[n];
     for (int k = 0; k < c->partition_count; k++) {
       int i = (first + k) % c->partition_count;
@@ -213,10 +397,11 @@ static void fetch_next(struct kconsumer *c) {
   req.topics = topics;
   req.topics_count = c->topic_count;
   req.forgotten_topics_data_count = 0;
+  c->call = (struct kconsumer_call){c, version};
   c->fetching = true;
   c->fetches++;
-  if (kconn_send(c->conn, API_FETCH, FETCH_VERSION, encode_fetch, &req, on_fetch_response, c) !=
-      0) {
+  if (kconn_send(c->conn, API_FETCH, version, encode_fetch, &req, on_fetch_response,
+                 &c->call) != 0) {
     c->fetching = false;
     retry_later(c);
   }

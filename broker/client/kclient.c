@@ -22,6 +22,7 @@ struct kconn *kclient_conn(struct kclient *k, const char *host, uint16_t port,
   ASSERT(k->conn_count < KCLIENT_CONNS_MAX);
   struct kconn *c = &k->conns[k->conn_count++];
   kconn_init(c, k->net, host, port, client_id);
+  kconn_negotiate(c, true); /* ApiVersions first, as librdkafka does */
   kconn_connect(c);
   return c;
 }

@@ -1,6 +1,8 @@
 /* A client host's connections, one per broker address, made through the
- * host's network dispatcher (which owns env's network handler). The
- * simulator's producers and consumers sit on top of it. */
+ * host's network dispatcher (which owns env's network handler). Each
+ * negotiates versions when it connects (ApiVersions first, kconn_negotiate),
+ * so kconn_version says what the broker serves. The simulator's producers,
+ * consumers and admin clients sit on top of it. */
 #ifndef SLUICE_KCLIENT_H
 #define SLUICE_KCLIENT_H
 

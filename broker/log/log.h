@@ -125,6 +125,9 @@ void plog_max_timestamp(const struct plog *log, int64_t *ts_out, int64_t *offset
 /* Rolls the active segment if segment.ms is due, then applies retention
  * (time, size, log start offset). Returns the number of segments deleted. */
 int plog_maintain(struct plog *log, int64_t now_ms);
+/* The same, with retention by time and size bounded by the high watermark:
+ * the log start never passes it (plog_maintain: no bound). */
+int plog_maintain_below(struct plog *log, int64_t now_ms, int64_t high_watermark);
 /* DeleteRecords: raises the start offset (never lowers it) and deletes
  * segments it wholly covers. 0, or -1 if offset > end offset. */
 int plog_set_start_offset(struct plog *log, int64_t offset);

@@ -1,11 +1,12 @@
 /* Retention (Kafka's deleteOldSegments): whole segments go, oldest first,
  * while they are older than retention.ms (by their largest timestamp), while
  * the log without them would still hold retention.bytes, or while the log
- * start offset (DeleteRecords) lies past them. Deleting advances the start
- * offset. Deleted segments are unlinked at once but closed only at the next
- * plog_maintain, so a fetch response already pointing into one can still be
- * sent (Kafka defers the delete by file.delete.delay.ms for the same
- * reason). */
+ * start offset (DeleteRecords) lies past them; by time and size only as far
+ * as the high watermark (Kafka's deletableSegments: a segment goes once the
+ * next one starts at or below it), so the log start never passes what
+ * consumers may read. Deleting advances the start offset. Deleted segments are unlinked at once
+ * but closed only at the next plog_maintain, so a fetch response already pointing into one can
+ * still be sent (Kafka defers the delete by file.delete.delay.ms for the same reason). */
 #include "base/assert.h"
 #include "log/log_internal.h"
 
@@ -114,6 +115,17 @@ static int32_t below_start(const struct plog *log) {
   return n;
 }
 
+/* Of the n oldest segments, those whose deletion keeps the log start at or
+ * below the high watermark. */
+static int32_t below_high_watermark(const struct plog *log, int32_t n, int64_t high_watermark) {
+  while (n > 0) {
+    int64_t start = n < log->seg_count ? log->segs[n]->base_offset : plog_end_offset(log);
+    if (start <= high_watermark) break;
+    n--;
+  }
+  return n;
+}
+
 static bool roll_due(const struct plog *log, int64_t now_ms) {
   const struct segment *s = plog_active(log);
   if (log->cfg.roll_ms < 0 || s->size_bytes == 0) return false;
@@ -122,13 +134,19 @@ static bool roll_due(const struct plog *log, int64_t now_ms) {
 }
 
 int plog_maintain(struct plog *log, int64_t now_ms) {
+  return plog_maintain_below(log, now_ms, INT64_MAX);
+}
+
+int plog_maintain_below(struct plog *log, int64_t now_ms, int64_t high_watermark) {
   ASSERT(log != NULL && log->seg_count > 0);
   /* Segments deleted before this call have had a whole interval for the
    * sends that referenced them. */
   plog_retired_close(log);
   if (roll_due(log, now_ms)) plog_roll(log, now_ms);
-  int deleted = plog_delete_oldest(log, expired_by_time(log, now_ms), now_ms);
-  deleted += plog_delete_oldest(log, expired_by_size(log), now_ms);
+  int deleted = plog_delete_oldest(
+      log, below_high_watermark(log, expired_by_time(log, now_ms), high_watermark), now_ms);
+  deleted += plog_delete_oldest(
+      log, below_high_watermark(log, expired_by_size(log), high_watermark), now_ms);
   deleted += plog_delete_oldest(log, below_start(log), now_ms);
   ASSERT(deleted >= 0);
   return deleted;

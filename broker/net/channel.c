@@ -9,7 +9,6 @@
 #include "proto/messages_gen.h"
 
 enum {
-  VERSIONS_REQUEST_VERSION = 3,
   JITTER_PERMILLE = 200, /* +-20%, as Kafka's reconnect backoff */
   BACKOFF_SHIFT_MAX = 16,
 };
@@ -22,8 +21,6 @@ const char *channel_state_name(enum channel_state state) {
     return "idle";
   case CHANNEL_CONNECTING:
     return "connecting";
-  case CHANNEL_NEGOTIATING:
-    return "negotiating";
   case CHANNEL_UP:
     return "up";
   case CHANNEL_BACKOFF:
@@ -96,8 +93,7 @@ static void timeout_arm(struct channel *ch, uint64_t since_ns, uint32_t timeout_
 static void timeout_fired(void *ctx) {
   struct channel *ch = ctx;
   ch->timeout_timer = 0;
-  ASSERT(ch->state == CHANNEL_CONNECTING || ch->state == CHANNEL_NEGOTIATING ||
-         ch->state == CHANNEL_UP);
+  ASSERT(ch->state == CHANNEL_CONNECTING || ch->state == CHANNEL_UP);
   uint64_t oldest_ns = kconn_oldest_sent_ns(&ch->conn);
   uint64_t now_ns = ch->env->now_ns(ch->env);
   uint64_t timeout_ns = (uint64_t)ch->cfg.request_timeout_ms * NS_PER_MS;
@@ -112,70 +108,16 @@ static void timeout_fired(void *ctx) {
   kconn_fail(&ch->conn, ENV_ETIMEDOUT); /* conn_changed takes it down */
 }
 
-/* ---- version negotiation ---- */
-
-static void versions_store(struct channel *ch, const struct api_versions_response *resp) {
-  for (int i = 0; i < CHANNEL_API_KEYS_MAX; i++)
-    ch->versions[i] = (struct channel_version_range){-1, -1};
-  for (int32_t i = 0; i < resp->api_keys_count; i++) {
-    const struct api_versions_response_api_version *v = &resp->api_keys[i];
-    if (v->api_key < 0 || v->api_key >= CHANNEL_API_KEYS_MAX) continue;
-    ch->versions[v->api_key] = (struct channel_version_range){v->min_version, v->max_version};
-  }
-}
-
 static void came_up(struct channel *ch) {
-  ASSERT(ch->state == CHANNEL_NEGOTIATING);
+  ASSERT(ch->state == CHANNEL_CONNECTING);
+  timer_stop(ch, &ch->timeout_timer);
   ch->state = CHANNEL_UP;
   ch->failures = 0;
   ch->stats.ups++;
   env_log(ch->env, ENV_LOG_INFO, "%s is up", ch->name);
   if (ch->listener.up) ch->listener.up(ch->listener.ctx, ch);
-}
-
-/* KIP-511: a peer that does not serve our ApiVersions version answers in
- * v0 format with error 35 and its ranges; either way the ranges are there. */
-static void versions_answered(void *ctx, int err, struct rd *body, struct arena *arena) {
-  struct channel *ch = ctx;
-  if (err != 0) return; /* the connection failed; conn_changed handles it */
-  ASSERT(ch->state == CHANNEL_NEGOTIATING);
-  struct rd peek = *body; /* the error code leads both formats */
-  int16_t error_code = rd_i16(&peek);
-  int16_t version = error_code == KERR_UNSUPPORTED_VERSION ? 0 : VERSIONS_REQUEST_VERSION;
-  struct api_versions_response resp;
-  if (!api_versions_response_decode(body, version, &resp, arena) ||
-      (resp.error_code != KERR_NONE && resp.error_code != KERR_UNSUPPORTED_VERSION)) {
-    env_log(ch->env, ENV_LOG_WARN, "%s: bad ApiVersions answer (error %d)", ch->name,
-            error_code);
-    kconn_fail(&ch->conn, ENV_EINVAL);
-    return;
-  }
-  versions_store(ch, &resp);
-  timer_stop(ch, &ch->timeout_timer);
-  came_up(ch);
-  if (ch->state == CHANNEL_UP && kconn_in_flight(&ch->conn) > 0)
+  if (ch->state == CHANNEL_UP && kconn_in_flight(&ch->conn) > 0 && ch->timeout_timer == 0)
     timeout_arm(ch, kconn_oldest_sent_ns(&ch->conn), ch->cfg.request_timeout_ms);
-}
-
-static void encode_versions(struct wr *w, int16_t version, const void *msg) {
-  api_versions_request_encode(w, version, msg);
-}
-
-static void negotiate(struct channel *ch) {
-  ASSERT(ch->state == CHANNEL_CONNECTING);
-  ch->state = CHANNEL_NEGOTIATING;
-  struct api_versions_request req;
-  api_versions_request_init(&req);
-  req.client_software_name = kstr_of("sluice");
-  req.client_software_version = kstr_of("1");
-  int rc = kconn_send(&ch->conn, API_API_VERSIONS, VERSIONS_REQUEST_VERSION, encode_versions,
-                      &req, versions_answered, ch);
-  ch->stats.requests++;
-  if (rc != 0) {
-    kconn_fail(&ch->conn, rc);
-    return;
-  }
-  timeout_arm(ch, ch->env->now_ns(ch->env), ch->cfg.request_timeout_ms);
 }
 
 /* ---- the connection ---- */
@@ -184,9 +126,9 @@ static void conn_changed(void *ctx, struct kconn *c, int err) {
   struct channel *ch = ctx;
   ASSERT(c == &ch->conn);
   if (ch->state == CHANNEL_IDLE) return; /* channel_stop's own close */
+  /* err 0: connected, and the versions are negotiated. */
   if (err == 0) {
-    timer_stop(ch, &ch->timeout_timer);
-    negotiate(ch);
+    came_up(ch);
     return;
   }
   went_down(ch, err);
@@ -202,7 +144,8 @@ static void connect_now(struct channel *ch) {
     went_down(ch, rc);
     return;
   }
-  /* Kafka's socket.connection.setup.timeout.ms: a SYN nobody answers. */
+  /* Kafka's socket.connection.setup.timeout.ms: a SYN nobody answers, or
+   * an ApiVersions nobody answers. */
   timeout_arm(ch, ch->env->now_ns(ch->env), ch->cfg.request_timeout_ms);
 }
 
@@ -224,10 +167,9 @@ void channel_init(struct channel *ch, struct net_dispatch *net, int32_t peer_id,
   char client_id[32];
   str_fmt(client_id, sizeof client_id, "sluice-node-%d", net->env->node_id);
   kconn_init(&ch->conn, net, host, port, client_id);
+  kconn_negotiate(&ch->conn, true); /* ApiVersions first: up once it is answered */
   struct kconn_watch watch = {.ctx = ch, .changed = conn_changed};
   kconn_watch(&ch->conn, &watch);
-  for (int i = 0; i < CHANNEL_API_KEYS_MAX; i++)
-    ch->versions[i] = (struct channel_version_range){-1, -1};
 }
 
 void channel_start(struct channel *ch) {
@@ -246,11 +188,8 @@ void channel_stop(struct channel *ch) {
 
 int16_t channel_version(const struct channel *ch, int16_t api_key, int16_t ours_min,
                         int16_t ours_max) {
-  if (ch->state != CHANNEL_UP || api_key < 0 || api_key >= CHANNEL_API_KEYS_MAX) return -1;
-  struct channel_version_range v = ch->versions[api_key];
-  int16_t hi = v.max_version < ours_max ? v.max_version : ours_max;
-  int16_t lo = v.min_version > ours_min ? v.min_version : ours_min;
-  return v.max_version >= 0 && hi >= lo ? hi : -1;
+  if (ch->state != CHANNEL_UP) return -1;
+  return kconn_version(&ch->conn, api_key, ours_min, ours_max);
 }
 
 int channel_send(struct channel *ch, int16_t api_key, int16_t api_version,

@@ -7,8 +7,9 @@
  * - reconnects with exponential backoff and jitter (reconnect.backoff.ms
  *   doubling up to reconnect.backoff.max.ms, +-20% drawn from
  *   env->random_u64, so peers that lost each other do not retry in step);
- * - negotiates versions first: the first request on a new connection is
- *   ApiVersions, and the channel is up only when the answer came back;
+ * - negotiates versions first (kconn_negotiate): the first request on a new
+ *   connection is ApiVersions, and the channel is up only when the answer
+ *   came back;
  * - bounds the requests in flight and times them out (request_timeout_ms):
  *   a request that gets no answer in time takes the connection down, which
  *   is how a silent partition is noticed;
@@ -22,12 +23,9 @@
 
 #include "net/kconn.h"
 
-enum { CHANNEL_API_KEYS_MAX = 128 };
-
 enum channel_state {
-  CHANNEL_IDLE,        /* not started, or stopped */
-  CHANNEL_CONNECTING,  /* TCP connect in flight */
-  CHANNEL_NEGOTIATING, /* ApiVersions in flight */
+  CHANNEL_IDLE,       /* not started, or stopped */
+  CHANNEL_CONNECTING, /* TCP connect, then ApiVersions, in flight */
   CHANNEL_UP,
   CHANNEL_BACKOFF, /* down; a reconnect is scheduled */
 };
@@ -58,10 +56,6 @@ struct channel_stats {
   uint32_t last_backoff_ms;
 };
 
-struct channel_version_range {
-  int16_t min_version, max_version; /* -1, -1: the peer does not serve it */
-};
-
 struct channel {
   struct env *env;
   int32_t peer_id;
@@ -74,7 +68,6 @@ struct channel {
   uint32_t failures; /* in a row, since the last time it was up */
   env_timer_id reconnect_timer;
   env_timer_id timeout_timer;
-  struct channel_version_range versions[CHANNEL_API_KEYS_MAX];
   struct channel_stats stats;
 };
 

@@ -6,8 +6,17 @@
 #include "base/assert.h"
 #include "base/str.h"
 #include "proto/api.h"
+#include "proto/errors.h"
+#include "proto/messages_gen.h"
+
+enum { VERSIONS_REQUEST_VERSION = 3 };
 
 static const struct net_owner_ops kconn_ops;
+
+static void versions_clear(struct kconn *c) {
+  for (int i = 0; i < KCONN_API_KEYS_MAX; i++)
+    c->versions[i] = (struct kconn_version_range){-1, -1};
+}
 
 void kconn_init(struct kconn *c, struct net_dispatch *net, const char *host, uint16_t port,
                 const char *client_id) {
@@ -19,9 +28,23 @@ void kconn_init(struct kconn *c, struct net_dispatch *net, const char *host, uin
   c->port = port;
   str_fmt(c->client_id, sizeof c->client_id, "%s", client_id);
   c->next_correlation_id = 1;
+  versions_clear(c);
 }
 
-bool kconn_connected(const struct kconn *c) { return c->id != 0 && !c->connecting; }
+void kconn_negotiate(struct kconn *c, bool on) { c->negotiate = on; }
+
+bool kconn_connected(const struct kconn *c) {
+  return c->id != 0 && !c->connecting && !c->negotiating;
+}
+
+int16_t kconn_version(const struct kconn *c, int16_t api_key, int16_t ours_min,
+                      int16_t ours_max) {
+  if (api_key < 0 || api_key >= KCONN_API_KEYS_MAX) return -1;
+  struct kconn_version_range v = c->versions[api_key];
+  int16_t hi = v.max_version < ours_max ? v.max_version : ours_max;
+  int16_t lo = v.min_version > ours_min ? v.min_version : ours_min;
+  return v.max_version >= 0 && hi >= lo ? hi : -1;
+}
 int kconn_in_flight(const struct kconn *c) { return c->count; }
 
 static void dropped(void *ctx, int err, struct rd *body, struct arena *arena) {
@@ -76,6 +99,7 @@ void kconn_fail(struct kconn *c, int err) {
   if (c->id != 0) net_abandon(c->net, c->id);
   c->id = 0;
   c->connecting = false;
+  c->negotiating = false;
   fail_all(c, err);
   if (was_open) notify(c, err);
   ASSERT(c->count == 0);
@@ -93,6 +117,8 @@ static struct kconn *owned(void *ctx, env_conn_id id) {
   return c;
 }
 
+static void negotiate(struct kconn *c);
+
 static void on_connected(void *ctx, env_conn_id id, int err) {
   struct kconn *c = owned(ctx, id);
   ASSERT(c->connecting);
@@ -100,6 +126,9 @@ static void on_connected(void *ctx, env_conn_id id, int err) {
   if (err != 0) {
     c->id = 0;
     fail_all(c, err);
+  } else if (c->negotiate) {
+    negotiate(c); /* up once it is answered */
+    return;
   }
   notify(c, err);
 }
@@ -108,13 +137,16 @@ static void on_closed(void *ctx, env_conn_id id, int err) {
   struct kconn *c = owned(ctx, id);
   c->id = 0;
   c->connecting = false;
+  c->negotiating = false;
   fail_all(c, err ? err : ENV_ECONNRESET);
   notify(c, err ? err : ENV_ECONNRESET);
 }
 
-int kconn_send(struct kconn *c, int16_t api_key, int16_t api_version, kconn_encode_fn encode,
-               const void *msg, kconn_response_fn fn, void *ctx) {
-  if (!kconn_connected(c)) return ENV_ECONNREFUSED;
+/* Sends on an open connection, connected or still negotiating. */
+static int send_request(struct kconn *c, int16_t api_key, int16_t api_version,
+                        kconn_encode_fn encode, const void *msg, kconn_response_fn fn,
+                        void *ctx) {
+  ASSERT(c->id != 0 && !c->connecting);
   if (c->count == KCONN_IN_FLIGHT_MAX) return ENV_ENOMEM;
   int header_version = api_request_header_version(api_key, api_version);
   ASSERT(header_version >= 1);
@@ -138,6 +170,61 @@ int kconn_send(struct kconn *c, int16_t api_key, int16_t api_version, kconn_enco
       correlation_id, api_key, api_version, fn, ctx, c->env->now_ns(c->env)};
   c->count++;
   return 0;
+}
+
+int kconn_send(struct kconn *c, int16_t api_key, int16_t api_version, kconn_encode_fn encode,
+               const void *msg, kconn_response_fn fn, void *ctx) {
+  if (!kconn_connected(c)) return ENV_ECONNREFUSED;
+  return send_request(c, api_key, api_version, encode, msg, fn, ctx);
+}
+
+/* ---- version negotiation ---- */
+
+/* KIP-511: a peer that does not serve our ApiVersions version answers in
+ * v0 format with UNSUPPORTED_VERSION and its ranges; either way the ranges
+ * are there. */
+static void versions_answered(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct kconn *c = ctx;
+  if (err != 0) { /* a closed connection told its watcher already */
+    if (c->id != 0 && c->negotiating) kconn_fail(c, err);
+    return;
+  }
+  ASSERT(c->negotiating);
+  struct rd peek = *body; /* the error code leads both formats */
+  int16_t error_code = rd_i16(&peek);
+  int16_t version = error_code == KERR_UNSUPPORTED_VERSION ? 0 : VERSIONS_REQUEST_VERSION;
+  struct api_versions_response resp;
+  if (!api_versions_response_decode(body, version, &resp, arena) ||
+      (resp.error_code != KERR_NONE && resp.error_code != KERR_UNSUPPORTED_VERSION)) {
+    env_log(c->env, ENV_LOG_WARN, "client %s: bad ApiVersions answer from %s:%d (error %d)",
+            c->client_id, c->host, c->port, error_code);
+    kconn_fail(c, ENV_EINVAL);
+    return;
+  }
+  versions_clear(c);
+  for (int32_t i = 0; i < resp.api_keys_count; i++) {
+    const struct api_versions_response_api_version *v = &resp.api_keys[i];
+    if (v->api_key < 0 || v->api_key >= KCONN_API_KEYS_MAX) continue;
+    c->versions[v->api_key] = (struct kconn_version_range){v->min_version, v->max_version};
+  }
+  c->negotiating = false;
+  notify(c, 0);
+}
+
+static void encode_versions(struct wr *w, int16_t version, const void *msg) {
+  api_versions_request_encode(w, version, msg);
+}
+
+static void negotiate(struct kconn *c) {
+  c->negotiating = true;
+  versions_clear(c);
+  struct api_versions_request req;
+  api_versions_request_init(&req);
+  req.client_software_name = kstr_of("sluice");
+  req.client_software_version = kstr_of("1"); /* fixed: a run does not depend on VERSION */
+  int rc = send_request(c, API_API_VERSIONS, VERSIONS_REQUEST_VERSION, encode_versions, &req,
+                        versions_answered, c);
+  if (rc != 0) kconn_fail(c, rc);
 }
 
 static void on_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {

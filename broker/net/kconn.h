@@ -2,8 +2,14 @@
  * correlation ids and the request header their version needs; responses come
  * back in order (Kafka answers a connection's requests in the order sent)
  * and are matched to their callbacks. The connection's events reach it
- * through the node's dispatcher (net/dispatch.h). Used by the simulator's clients and,
- * later, by the brokers' own replica fetchers and Raft RPCs. */
+ * through the node's dispatcher (net/dispatch.h). Used by the simulator's clients and
+ * by the nodes' peer channels (net/channel.h).
+ *
+ * Version negotiation is opt-in (kconn_negotiate): the first request on every
+ * new connection is then ApiVersions, as librdkafka and Kafka's NetworkClient
+ * send it, and the connection counts as connected (kconn_connected, the
+ * watch's err 0) only once the answer is in; kconn_version then picks the
+ * highest version both sides serve. */
 #ifndef SLUICE_KCONN_H
 #define SLUICE_KCONN_H
 
@@ -15,7 +21,11 @@
 #include "net/dispatch.h"
 #include "proto/wire.h"
 
-enum { KCONN_IN_FLIGHT_MAX = 1024, KCONN_FRAME_BYTES_MAX = 100 * 1024 * 1024 };
+enum {
+  KCONN_IN_FLIGHT_MAX = 1024,
+  KCONN_FRAME_BYTES_MAX = 100 * 1024 * 1024,
+  KCONN_API_KEYS_MAX = 128,
+};
 
 /* The response body (after its header), or err != 0 and body == NULL when
  * the connection failed first. The arena lives until the callback returns. */
@@ -40,6 +50,10 @@ struct kconn_request {
   uint64_t sent_ns; /* for request timeouts */
 };
 
+struct kconn_version_range {
+  int16_t min_version, max_version; /* -1, -1: the peer does not serve it */
+};
+
 struct kconn {
   struct env *env;
   struct net_dispatch *net;
@@ -49,6 +63,9 @@ struct kconn {
   env_conn_id id; /* 0 while not connected */
   struct kconn_watch watch;
   bool connecting;
+  bool negotiate;   /* ApiVersions first on each new connection (kconn_negotiate) */
+  bool negotiating; /* that ApiVersions is in flight: not connected yet */
+  struct kconn_version_range versions[KCONN_API_KEYS_MAX]; /* the last answer's */
   int32_t next_correlation_id;
   struct kconn_request in_flight[KCONN_IN_FLIGHT_MAX]; /* a ring, oldest first */
   int head;
@@ -80,5 +97,15 @@ uint64_t kconn_oldest_sent_ns(const struct kconn *c);
 void kconn_fail(struct kconn *c, int err);
 
 void kconn_watch(struct kconn *c, const struct kconn_watch *watch);
+
+/* From the next connection on, ApiVersions goes first (v3; a peer that
+ * serves an older one answers in v0 with its ranges, KIP-511) and the
+ * connection is up when its answer is in; a bad answer closes it with
+ * ENV_EINVAL. */
+void kconn_negotiate(struct kconn *c, bool on);
+/* The highest version of api_key within [ours_min, ours_max] that the peer
+ * serves, by the last negotiation; -1 if none, or if nothing was negotiated. */
+int16_t kconn_version(const struct kconn *c, int16_t api_key, int16_t ours_min,
+                      int16_t ours_max);
 
 #endif

@@ -70,6 +70,9 @@ static int16_t list_partition(struct request *req, struct partition *p, int64_t 
         batch.len == 0)
       return KERR_NONE;
     refine_in_batch(req->node, &batch, max_ts, true, &r->offset, &r->timestamp);
+    /* As for a timestamp: only below the high watermark (in flush mode the
+     * newest batch may not be durable yet). */
+    if (r->offset >= partition_high_watermark(p)) r->offset = r->timestamp = -1;
     return KERR_NONE;
   }
   if (ts < 0) return KERR_INVALID_REQUEST;

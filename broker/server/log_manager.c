@@ -81,7 +81,8 @@ static void maintain(void *ctx) {
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
     for (int32_t p = 0; p < t->partition_count; p++) {
-      deleted += plog_maintain(t->partitions[p].log, now_ms);
+      deleted += plog_maintain_below(t->partitions[p].log, now_ms,
+                                     partition_high_watermark(&t->partitions[p]));
       plog_producers_expire(t->partitions[p].log, now_ms, node->cfg.producer_id_expiration_ms);
     }
   }

@@ -563,6 +563,28 @@ END_TEST
 
 /* ---- retention ---- */
 
+/* Retention stops at the high watermark (in flush mode it waits for the
+ * fsync): a segment goes only once the next one starts at or below it. */
+START_TEST(retention_stops_at_the_high_watermark) {
+  struct log_config cfg = cfg_default();
+  uint8_t probe[BATCH_BYTES_MAX];
+  cfg.segment_bytes = (int64_t)make_batch(probe, 1, 50, 0); /* one batch per segment */
+  cfg.retention_ms = 5000;
+  struct plog *log = open_log(&cfg, 0, 0);
+  for (int i = 1; i <= 5; i++) append(log, NULL, 1, 50, 1000 * i, 0);
+  ck_assert_int_eq(plog_maintain_below(log, 100000, 1), 1); /* segment 0; 1 starts at 1 */
+  ck_assert_int_eq(plog_start_offset(log), 1);
+  ck_assert_int_eq(plog_maintain_below(log, 100000, 3), 2);
+  ck_assert_int_eq(plog_start_offset(log), 3);
+  ck_assert_int_eq(plog_maintain_below(log, 100000, 4), 1); /* the last one waits for 5 */
+  ck_assert_int_eq(plog_start_offset(log), 4);
+  ck_assert_int_eq(plog_maintain_below(log, 100000, 5), 1); /* an empty one takes over */
+  ck_assert_int_eq(plog_start_offset(log), 5);
+  ck_assert_int_eq(plog_end_offset(log), 5);
+  plog_close(log);
+}
+END_TEST
+
 START_TEST(retention_by_time) {
   struct log_config cfg = cfg_default();
   uint8_t probe[BATCH_BYTES_MAX];
@@ -1761,6 +1783,7 @@ static Suite *log_suite(void) {
       {"index", index_interval_and_reopen},
       {"index_rebuild", missing_indexes_rebuilt},
       {"retention_time", retention_by_time},
+      {"retention_high_watermark", retention_stops_at_the_high_watermark},
       {"retention_size", retention_by_size},
       {"delete_records", delete_records_start_offset},
       {"recovery_clean", recovery_clean_reopen},

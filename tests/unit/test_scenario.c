@@ -181,6 +181,40 @@ START_TEST(bad_scenarios_name_line_and_problem) {
 }
 END_TEST
 
+/* The clients' keys: admins, auto.offset.reset, the producers' codecs and
+ * topic-level configs; written back as read. */
+START_TEST(client_keys_parse_and_round_trip) {
+  static const char text[] = "topics:\n  - name: t\n    partitions: 2\n"
+                             "    config: {compression.type: zstd, retention.ms: 60000}\n"
+                             "workload:\n  producers: 3\n  admins: 2\n"
+                             "  auto_offset_reset: latest\n  compression: [lz4, none]\n";
+  static struct scenario s, back;
+  static char a[1 << 14], b[1 << 14];
+  char err[256] = "";
+  ck_assert_msg(scenario_parse("c.yaml", text, strlen(text), &s, err, sizeof err), "%s", err);
+  ck_assert_int_eq(s.admins, 2);
+  ck_assert_int_eq(s.auto_offset_reset, RESET_LATEST);
+  ck_assert_int_eq(s.codec_count, 2);
+  ck_assert_int_eq(s.codecs[0], 3); /* lz4, as enum rb_codec numbers it */
+  ck_assert_int_eq(s.codecs[1], 0);
+  ck_assert_int_eq(s.topics[0].config_count, 2);
+  ck_assert_str_eq(s.topics[0].config[0].key, "compression.type");
+  ck_assert_str_eq(s.topics[0].config[1].value, "60000");
+  size_t len = scenario_format(&s, a, sizeof a);
+  ck_assert_msg(scenario_parse("c.yaml", a, len, &back, err, sizeof err), "%s\n%s", err, a);
+  scenario_format(&back, b, sizeof b);
+  ck_assert_str_eq(a, b);
+  refused("workload:\n  compression: brotli\n",
+          "bad.yaml:2: compression: expected none, gzip, snappy, lz4 or zstd");
+  refused("workload:\n  auto_offset_reset: none\n",
+          "bad.yaml:2: auto_offset_reset: expected earliest or latest");
+  refused("topics:\n  - name: t\n    config: {compression.type: brotli}\n",
+          "bad.yaml:3: config: Invalid value brotli for configuration compression.type");
+  refused("topics:\n  - name: t\n    config: {colour: red}\n", "bad.yaml:3: config:");
+  refused("workload:\n  producers: 10\n  admins: 7\n", "workload: 18 clients, at most 16");
+}
+END_TEST
+
 static const char network[] =
     "topics:\n  - name: t\n    partitions: 2\n"
     "workload:\n  producers: 2\n  consumers: 1\n"
@@ -429,7 +463,8 @@ END_TEST
 /* Every shipped scenario parses, and none switches a checker off: each
  * says per checker what its configuration permits, in the new form. */
 START_TEST(shipped_scenarios_parse) {
-  static const char *const files[] = {"scenarios/client-partition.yaml",
+  static const char *const files[] = {"scenarios/client-mix.yaml",
+                                      "scenarios/client-partition.yaml",
                                       "scenarios/clock-faults.yaml",
                                       "scenarios/crash-restart-fsync.yaml",
                                       "scenarios/crash-restart.yaml",
@@ -443,7 +478,8 @@ START_TEST(shipped_scenarios_parse) {
                                       "scenarios/retry-without-idempotence.yaml",
                                       "scenarios/slow-disk.yaml",
                                       "scenarios/torn-writes.yaml",
-                                      "scenarios/known-bugs/fsync-forget-then-power-loss.yaml"};
+                                      "scenarios/known-bugs/fsync-forget-then-power-loss.yaml",
+                                      "scenarios/known-bugs/deleted-topic-returns.yaml"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     static struct scenario s;
     char err[256] = "";
@@ -486,6 +522,7 @@ static Suite *scenario_suite(void) {
   tcase_add_test(tc, roles_per_node);
   tcase_add_test(tc, triggered_faults_modes_and_jitter_parse);
   tcase_add_test(tc, bad_triggers_modes_and_jitter_are_refused);
+  tcase_add_test(tc, client_keys_parse_and_round_trip);
   tcase_add_test(tc, swarm_scenarios_round_trip_through_yaml);
   tcase_add_test(tc, swarm_scenarios_are_a_function_of_the_seed);
   suite_add_tcase(s, tc);
