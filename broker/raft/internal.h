@@ -1,6 +1,6 @@
 /* Shared by the files of broker/raft/: one file per RPC (vote.c, fetch.c,
  * begin_epoch.c, end_epoch.c, snapshot.c), the role transitions
- * (election.c), time (tick.c), the log (memlog.c), the outbox and ready
+ * (election.c), ticks (tick.c), the log (memlog.c), the outbox and ready
  * (ready.c), the high watermark (high_watermark.c). */
 #ifndef SLUICE_RAFT_INTERNAL_H
 #define SLUICE_RAFT_INTERNAL_H

@@ -56,9 +56,7 @@ bool handle_begin_quorum_epoch(struct request *req) {
     refuse(req, KERR_INCONSISTENT_CLUSTER_ID);
     return true;
   }
-  bool one = in.topics_count == 1 && in.topics[0].partitions_count == 1 &&
-             raft_node_is_metadata_topic(in.topics[0].topic_name) &&
-             in.topics[0].partitions[0].partition_index == META_LOG_PARTITION;
+  bool one = RAFT_NAMES_ONLY_METADATA_LOG(in, topic_name, partition_index);
   if (!one || (in.voter_id >= 0 && in.voter_id != node->cfg.node_id)) {
     refuse(req, KERR_INVALID_REQUEST);
     return true;

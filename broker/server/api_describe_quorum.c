@@ -122,9 +122,7 @@ bool handle_describe_quorum(struct request *req) {
   struct describe_quorum_request in;
   if (!describe_quorum_request_decode(&req->body, req->api_version, &in, &req->arena))
     return false;
-  if (in.topics_count != 1 || in.topics[0].partitions_count != 1 ||
-      !raft_node_is_metadata_topic(in.topics[0].topic_name) ||
-      in.topics[0].partitions[0].partition_index != META_LOG_PARTITION) {
+  if (!RAFT_NAMES_ONLY_METADATA_LOG(in, topic_name, partition_index)) {
     refuse(req, KERR_INVALID_REQUEST);
     return true;
   }

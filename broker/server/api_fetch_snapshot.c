@@ -66,9 +66,7 @@ bool handle_fetch_snapshot(struct request *req) {
     refuse(req, KERR_INCONSISTENT_CLUSTER_ID);
     return true;
   }
-  if (in.topics_count != 1 || in.topics[0].partitions_count != 1 ||
-      !raft_node_is_metadata_topic(in.topics[0].name) ||
-      in.topics[0].partitions[0].partition != META_LOG_PARTITION) {
+  if (!RAFT_NAMES_ONLY_METADATA_LOG(in, name, partition)) {
     refuse(req, KERR_INVALID_REQUEST);
     return true;
   }

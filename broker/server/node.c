@@ -88,8 +88,8 @@ uint16_t node_listener_port(struct node *node, int index) {
   return node->env->listener_port(node->env, node->listener_ids[index]);
 }
 
-/* Shuts down subsystems[shutdown_next] and the ones before it, one at a
- * time (each reports node_subsystem_stopped, at once or later). */
+/* Shuts down subsystems[shutdown_next] and the ones before it, one
+ * after another (each reports node_subsystem_stopped, at once or later). */
 static void shutdown_next(struct node *node) {
   ASSERT(node->shutting_down && !node->stopped);
   if (node->shutdown_next < 0) {

@@ -2,7 +2,7 @@
  * env.h.
  *
  * Every input is one of: a peer's request (a handler), a response to one of
- * the core's requests (a channel callback), time (the one timer), a persist
+ * the core's requests (a channel callback), the one timer firing, a persist
  * that became durable (a storage callback), or a proposal. Each advances the
  * core's clock first (raft_tick with env's monotonic milliseconds), steps
  * the core, and then drains it: raft_ready until it has nothing more, each

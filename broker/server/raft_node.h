@@ -170,6 +170,12 @@ struct kstr raft_node_listener_name(const struct node *node);
 /* The metadata partition: by name (Fetch up to v12 and the quorum RPCs) or
  * by Kafka's fixed topic id (Fetch v13+). */
 bool raft_node_is_metadata_topic(struct kstr name);
+/* A quorum request (KIP-595's schemas all carry topics[].partitions[])
+ * that names exactly __cluster_metadata-0, and nothing else. */
+#define RAFT_NAMES_ONLY_METADATA_LOG(in, name_field, index_field)                              \
+  ((in).topics_count == 1 && (in).topics[0].partitions_count == 1 &&                           \
+   raft_node_is_metadata_topic((in).topics[0].name_field) &&                                   \
+   (in).topics[0].partitions[0].index_field == META_LOG_PARTITION)
 struct kuuid raft_node_metadata_topic_id(void);
 
 /* ---- raft_storage.c: the quorum-state file and the metadata log ---- */
