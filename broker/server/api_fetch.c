@@ -119,8 +119,9 @@ static size_t fetch_collect(struct request *req, const struct fetch_request *m,
 
 /* What every answer holds: a topic per topic asked, a partition per
  * partition, and for each readable one a known high watermark and log
- * start. (Not hw >= log start: retention does not stop at the high
- * watermark yet, docs/architecture.md "Known debts".) */
+ * start. (hw >= log start is retention's rule, plog_maintain_below, tested
+ * with the log; a log start checkpointed past a recovery point that a power
+ * loss took back could still break it, so it is not asserted here.) */
 static void fetch_response_check(const struct fetch_request *m,
                                  const struct fetch_response *resp, int top_error) {
   if (top_error != KERR_NONE) return;
