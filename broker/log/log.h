@@ -154,6 +154,14 @@ int64_t plog_recovery_point(const struct plog *log);
  * or below the cut, and a crash is finished by plog_open. 0 or ENV_E*. */
 int plog_truncate_to(struct plog *log, int64_t offset, int64_t *end_offset_out);
 
+/* KIP-630 (Kafka's truncateFullyAndStartAt): a follower that installed a
+ * snapshot ending at offset empties its log, which restarts there, whatever
+ * it held (above or below offset). Every segment goes, the leader epochs
+ * with them; the new empty segment is durable after the next plog_flush.
+ * 0, or ENV_E* when the new segment could not be created: the log then has
+ * no segment and may only be closed. */
+int plog_truncate_fully(struct plog *log, int64_t offset);
+
 /* Leader epochs (KIP-101). -1 when no epoch is known. */
 int32_t plog_latest_epoch(const struct plog *log);
 /* OffsetForLeaderEpoch: the end offset of `epoch` (start offset of the next

@@ -255,3 +255,31 @@ int plog_truncate_to(struct plog *log, int64_t offset, int64_t *end_offset_out) 
   env_log(log->env, ENV_LOG_INFO, "%s: truncated to offset %lld", log->dir, (long long)end);
   return 0;
 }
+
+int plog_truncate_fully(struct plog *log, int64_t offset) {
+  ASSERT(log != NULL);
+  if (offset < 0) return ENV_EINVAL;
+  /* The old segments go first: one of them may have offset as its base,
+   * and the new segment must be a new file, not that one truncated. */
+  while (log->seg_count > 0) plog_retire(log, log->segs[--log->seg_count]);
+  log->dir_dirty = true;
+  struct segment *s;
+  int rc =
+      segment_create(log->env, log->dir, offset, &log->cfg, log->env->wall_ms(log->env), &s);
+  if (rc != 0) {
+    env_log(log->env, ENV_LOG_ERROR, "%s: emptying the log at %lld failed: error %d", log->dir,
+            (long long)offset, rc);
+    return rc;
+  }
+  plog_segments_push(log, s);
+  log->start_offset = offset;
+  log->recovery_point = offset; /* nothing below it is in the log any more */
+  plog_producers_truncated(log);
+  plog_flush_truncated(log, offset);
+  if (epoch_cache_truncate_from_end(&log->epochs, 0)) plog_epochs_store(log);
+  ASSERT(plog_start_offset(log) == offset && plog_end_offset(log) == offset);
+  ASSERT(epoch_cache_latest(&log->epochs) < 0);
+  env_log(log->env, ENV_LOG_INFO, "%s: emptied, restarting at offset %lld", log->dir,
+          (long long)offset);
+  return 0;
+}

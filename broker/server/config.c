@@ -76,6 +76,10 @@ static const struct key keys[] = {
     {"controller.quorum.retry.backoff.ms", K_INT32, F(controller_quorum_retry_backoff_ms), 1,
      INT32_MAX},
     {"metadata.log.dir", K_DIRS, F(metadata_log_dir), 0, 0},
+    {"metadata.log.max.record.bytes.between.snapshots", K_INT64,
+     F(metadata_log_max_record_bytes_between_snapshots), 1, NOMAX},
+    {"metadata.log.max.snapshot.interval.ms", K_INT64, F(metadata_log_max_snapshot_interval_ms),
+     0, NOMAX},
     {"reconnect.backoff.ms", K_INT32, F(reconnect_backoff_ms), 1, INT32_MAX},
     {"reconnect.backoff.max.ms", K_INT32, F(reconnect_backoff_max_ms), 1, INT32_MAX},
     {"inter.broker.listener.name", K_STR, F(inter_broker_listener_name), 0, 0},
@@ -163,6 +167,8 @@ void config_defaults(struct config *cfg) {
   cfg->controller_quorum_election_backoff_max_ms = 1000;
   cfg->controller_quorum_fetch_timeout_ms = 2000;
   cfg->controller_quorum_retry_backoff_ms = 20;
+  cfg->metadata_log_max_record_bytes_between_snapshots = 20971520;
+  cfg->metadata_log_max_snapshot_interval_ms = 3600000;
   cfg->reconnect_backoff_ms = 50;
   cfg->reconnect_backoff_max_ms = 1000;
   cfg->group_initial_rebalance_delay_ms = 3000;

@@ -65,6 +65,9 @@ struct config {
   int32_t controller_quorum_retry_backoff_ms;        /* 20 */
   /* metadata.log.dir: where __cluster_metadata-0 lives; empty: log.dirs. */
   char metadata_log_dir[CONFIG_STR_MAX];
+  /* KIP-630: a node snapshots the metadata it applied past these. */
+  int64_t metadata_log_max_record_bytes_between_snapshots; /* 20 MiB */
+  int64_t metadata_log_max_snapshot_interval_ms;           /* 1 h; 0: no time bound */
   int32_t reconnect_backoff_ms;
   int32_t reconnect_backoff_max_ms;
   char inter_broker_listener_name[32];

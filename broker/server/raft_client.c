@@ -176,8 +176,9 @@ static void encode_fetch_snapshot(struct wr *w, int16_t version, const void *msg
   fetch_snapshot_request_encode(w, version, msg);
 }
 
+/* The chunk's bytes go to spans[0] (they live in the arena). */
 static bool fetch_snapshot_response_to_msg(struct rd *body, int16_t version, struct arena *a,
-                                           struct raft_msg *m) {
+                                           struct raft_msg *m, struct raft_batch_span *spans) {
   struct fetch_snapshot_response r;
   if (!fetch_snapshot_response_decode(body, version, &r, a) || r.error_code != KERR_NONE ||
       r.topics_count != 1 || r.topics[0].partitions_count != 1)
@@ -191,6 +192,8 @@ static bool fetch_snapshot_response_to_msg(struct rd *body, int16_t version, str
   s->size = p->size;
   s->position = p->position;
   s->unaligned_records_size = p->unaligned_records.len > 0 ? p->unaligned_records.len : 0;
+  spans[0] = (struct raft_batch_span){p->unaligned_records.ptr,
+                                      (uint32_t)s->unaligned_records_size};
   return true;
 }
 
@@ -229,7 +232,7 @@ static void on_response(void *ctx, int err, struct rd *body, struct arena *arena
       ok = fetch_response_to_msg(rn, body, slot->version, arena, &m, spans);
       break;
     case RAFT_FETCH_SNAPSHOT:
-      ok = fetch_snapshot_response_to_msg(body, slot->version, arena, &m);
+      ok = fetch_snapshot_response_to_msg(body, slot->version, arena, &m, spans);
       break;
     default:
       UNREACHABLE();

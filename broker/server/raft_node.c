@@ -166,13 +166,18 @@ static void send_failed(struct raft_node *rn, const struct raft_msg *m) {
   raft_step(&rn->core, &resp);
 }
 
+/* KIP-630: an accepted chunk is written before the messages that may ask
+ * for the next one. */
+static bool snapshot_chunk_written(struct raft_node *rn, const struct raft_snapshot_chunk *c) {
+  int rc = raft_snapshot_write_chunk(rn, c);
+  if (rc != 0) raft_node_fail(rn, "writing a chunk of a fetched snapshot", rc);
+  return rc == 0;
+}
+
 static void carry_out(struct raft_node *rn, const struct raft_ready *rd) {
   if (rd->role_changed) note_role(rn, rd);
   if (rd->high_watermark_changed) rn->high_watermark = rd->high_watermark;
-  if (rd->has_snapshot_chunk) {
-    raft_node_fail(rn, "writing a fetched snapshot chunk (not supported yet)", ENV_EINVAL);
-    return;
-  }
+  if (rd->has_snapshot_chunk && !snapshot_chunk_written(rn, &rd->snapshot_chunk)) return;
   if (rd->persist.seq) raft_storage_persist(rn, &rd->persist);
   for (uint32_t i = 0; i < rd->msg_count && running(rn); i++) {
     const struct raft_msg *m = &rd->msgs[i];
@@ -196,6 +201,7 @@ static void drain(struct raft_node *rn) {
   }
   rn->draining = false;
   ASSERT(rounds < DRAIN_ROUNDS_MAX || !running(rn)); /* each round consumes what it had */
+  raft_snapshot_maybe_take(rn);
   if (running(rn)) timer_arm(rn);
 }
 
@@ -262,6 +268,8 @@ void raft_node_response(struct raft_node *rn, struct raft_outbound *slot, int er
   }
   rn->stats.responses_received++;
   sanitize_leaders(rn, m);
+  if (m->kind == RAFT_FETCH_SNAPSHOT_RESPONSE) /* spans[0]: its bytes */
+    raft_snapshot_hold_chunk(rn, m, spans[0].bytes, spans[0].size);
   advance_clock(rn);
   int64_t end_before = raft_end_offset(&rn->core);
   raft_step(&rn->core, m);
@@ -470,6 +478,7 @@ static int raft_config_of(const struct node *node, struct raft_config *rc) {
   rc->request_timeout_ms = cfg->controller_quorum_request_timeout_ms;
   rc->retry_backoff_ms = cfg->controller_quorum_retry_backoff_ms;
   rc->fetch_max_wait_ms = RAFT_FETCH_MAX_WAIT_MS;
+  rc->snapshot_chunk_bytes = RAFT_SNAPSHOT_CHUNK_BYTES;
   /* Kafka 3.9's Vote (v0-1) has no PreVote; KIP-996 needs VoteRequest v2. */
   rc->pre_vote = false;
   rc->random_seed = node->env->random_u64(node->env);
