@@ -24,6 +24,7 @@
 #include "server/server.h"
 #include "sim/disk.h"
 #include "sim/net.h"
+#include "sim/prng.h"
 #include "sim/world.h"
 #include "testing.h"
 
@@ -493,6 +494,102 @@ START_TEST(without_a_state_machine_no_snapshot_is_taken) {
 }
 END_TEST
 
+/* ---- random faults ---- */
+
+/* Every topic of `had` is in `image` (topics are only ever added here, so a
+ * committed image is contained in every later one). */
+static void contains(const struct meta_image *image, const struct meta_image *had,
+                     uint64_t seed) {
+  for (int32_t t = 0; t < had->topic_count; t++) {
+    const char *name = had->topics_by_name[t]->name;
+    ck_assert_msg(meta_image_topic(image, name, strlen(name)) != NULL,
+                  "seed %llu: committed topic %s is gone", (unsigned long long)seed, name);
+  }
+}
+
+/* Power losses that tear what was not fsynced, restarts, partitions, slow
+ * disks, and proposals to whoever leads, for a minute of virtual time:
+ * what any leader applied stays in every later leader's image, and once
+ * the faults end every node holds the same image. */
+static void chaos(uint64_t seed) {
+  struct cluster c;
+  cluster_setup(&c, seed);
+  struct sim_rng rng;
+  sim_rng_seed(&rng, seed);
+  for (int i = 0; i < VOTERS; i++) {
+    sim_disk_set_torn(c.sim[i], (enum sim_torn)((seed + (uint64_t)i) % 3));
+    sim_disk_set_fsync_slowdown(c.sim[i], 1 + (uint32_t)sim_rng_below(&rng, 20));
+  }
+  struct meta_image *committed = meta_image_empty("snapshot-test-cluster");
+  int down = -1;
+  for (int step = 0; step < 300; step++) {
+    run_ms(&c, 200);
+    int leader = agreed_leader(&c, ALL);
+    for (int k = 0; leader >= 0 && k < 12; k++) propose(&c, leader);
+    if (leader >= 0) {
+      struct fsm *f = &c.fsm[leader];
+      fsm_catch_up(f);
+      if (getenv("SNAPSHOT_DEBUG"))
+        printf("step %d leader %d epoch %d hw %lld start %lld image %lld topics %d committed %lld/%d\n",
+               step, leader + 1, status(&c, leader).epoch,
+               (long long)status(&c, leader).high_watermark,
+               (long long)raft_log_start_offset(&rn_of(&c, leader)->core),
+               (long long)f->image->offset, f->image->topic_count, (long long)committed->offset,
+               committed->topic_count);
+      /* A new leader's high watermark may lag until its LeaderChange commits. */
+      if (f->image->offset >= committed->offset) contains(f->image, committed, seed);
+      if (f->image->offset > committed->offset) {
+        meta_image_unref(committed);
+        committed = f->image;
+        meta_image_ref(committed);
+      }
+    }
+    uint64_t dice = sim_rng_below(&rng, 100);
+    if (dice < 4 && down < 0) {
+      down = (int)sim_rng_below(&rng, VOTERS);
+      node_kill(&c, down);
+    } else if (dice < 10 && down >= 0) {
+      node_restart(&c, down);
+      down = -1;
+    } else if (dice < 13) {
+      sim_net_isolate(c.w, c.sim[sim_rng_below(&rng, VOTERS)]);
+    } else if (dice < 20) {
+      sim_net_heal_all(c.w);
+    }
+  }
+  sim_net_heal_all(c.w);
+  if (down >= 0) node_restart(&c, down);
+  wait_leader(&c, ALL, -1);
+  propose_many(&c, ALL, 3);
+  int leader = wait_converged(&c);
+  run_ms(&c, 1000);
+  images_equal(&c, status(&c, leader).end_offset, c.fsm[leader].image->topic_count);
+  contains(c.fsm[leader].image, committed, seed);
+  if (getenv("SNAPSHOT_CHAOS_VERBOSE")) {
+    uint64_t installed = 0;
+    for (int i = 0; i < VOTERS; i++) installed += rn_of(&c, i)->snap.installed;
+    printf("chaos seed %llu: %d topics committed, end offset %lld, log start %lld, %llu "
+           "installs since the last restarts\n",
+           (unsigned long long)seed, c.fsm[leader].image->topic_count,
+           (long long)status(&c, leader).end_offset,
+           (long long)raft_log_start_offset(&rn_of(&c, leader)->core),
+           (unsigned long long)installed);
+  }
+  meta_image_unref(committed);
+  cluster_teardown(&c);
+}
+
+/* SNAPSHOT_CHAOS_SEEDS=N sweeps more seeds (8 by default) from
+ * SNAPSHOT_CHAOS_FIRST (700). */
+START_TEST(random_crashes_and_partitions_with_snapshots_lose_nothing_committed) {
+  const char *env_seeds = getenv("SNAPSHOT_CHAOS_SEEDS"),
+             *env_first = getenv("SNAPSHOT_CHAOS_FIRST");
+  uint64_t seeds = env_seeds ? strtoull(env_seeds, NULL, 10) : 8;
+  uint64_t first = env_first ? strtoull(env_first, NULL, 10) : 700;
+  for (uint64_t seed = first; seed < first + seeds; seed++) chaos(seed);
+}
+END_TEST
+
 static Suite *snapshot_suite(void) {
   Suite *s = suite_create("raft_snapshot");
   TCase *tc = tcase_create("raft_snapshot");
@@ -502,6 +599,7 @@ static Suite *snapshot_suite(void) {
   tcase_add_test(tc, a_damaged_snapshot_falls_back_to_the_one_before);
   tcase_add_test(tc, a_follower_far_behind_catches_up_by_fetch_snapshot);
   tcase_add_test(tc, many_proposals_and_elections_past_the_in_memory_log);
+  tcase_add_test(tc, random_crashes_and_partitions_with_snapshots_lose_nothing_committed);
   suite_add_tcase(s, tc);
   return s;
 }
