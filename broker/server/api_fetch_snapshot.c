@@ -30,8 +30,8 @@ static int16_t read_chunk(struct request *req, const struct raft_msg *m, struct 
   if (m->error_code != KERR_NONE || s->unaligned_records_size == 0) return m->error_code;
   struct raft_node *rn = req->node->raft;
   ASSERT(rn != NULL);
-  int rc = raft_snapshot_read_chunk(rn, s->snapshot_id, s->position, s->unaligned_records_size,
-                                    out);
+  int rc =
+      raft_snapshot_read_chunk(rn, s->snapshot_id, s->position, s->unaligned_records_size, out);
   if (rc == 0) return KERR_NONE;
   env_log(rn->env, ENV_LOG_WARN, "raft: snapshot %lld-%d unreadable at %lld: error %d",
           (long long)s->snapshot_id.end_offset, s->snapshot_id.epoch, (long long)s->position,
@@ -64,8 +64,8 @@ static void respond(struct request *req, const struct raft_msg *m) {
   p.current_leader.leader_epoch = s->current_leader.leader_epoch;
   p.size = error == KERR_NONE ? s->size : 0;
   p.position = s->position;
-  p.unaligned_records = (struct krecords){.ptr = bytes.len ? bytes.data : no_bytes,
-                                          .len = (int32_t)bytes.len};
+  p.unaligned_records =
+      (struct krecords){.ptr = bytes.len ? bytes.data : no_bytes, .len = (int32_t)bytes.len};
   send(req, &r);
   buf_free(&bytes);
 }

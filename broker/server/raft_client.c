@@ -192,8 +192,8 @@ static bool fetch_snapshot_response_to_msg(struct rd *body, int16_t version, str
   s->size = p->size;
   s->position = p->position;
   s->unaligned_records_size = p->unaligned_records.len > 0 ? p->unaligned_records.len : 0;
-  spans[0] = (struct raft_batch_span){p->unaligned_records.ptr,
-                                      (uint32_t)s->unaligned_records_size};
+  spans[0] =
+      (struct raft_batch_span){p->unaligned_records.ptr, (uint32_t)s->unaligned_records_size};
   return true;
 }
 

@@ -58,8 +58,8 @@ enum {
    * bounds), a quarter of the core's log, so the in-memory log never fills
    * while the state machine keeps up (docs/raft.md, "Snapshots in a node"). */
   RAFT_SNAPSHOT_ENTRIES = RAFT_LOG_ENTRIES_MAX / 4,
-  RAFT_SNAPSHOTS_KEPT = 2,       /* the latest and the one before: a fallback */
-  RAFT_SNAPSHOT_FILES_MAX = 64,  /* snapshot files looked at when opening */
+  RAFT_SNAPSHOTS_KEPT = 2,             /* the latest and the one before: a fallback */
+  RAFT_SNAPSHOT_FILES_MAX = 64,        /* snapshot files looked at when opening */
   RAFT_SNAPSHOT_CHUNK_BYTES = 1 << 20, /* a FetchSnapshot's MaxBytes */
 };
 

@@ -39,12 +39,16 @@
 
 enum {
   PATH_BYTES = RAFT_NODE_PATH_BYTES + META_SNAPSHOT_NAME_BYTES + 8,
-  BATCH_EPOCH_AT = 12,       /* partitionLeaderEpoch in a batch header */
+  BATCH_EPOCH_AT = 12,         /* partitionLeaderEpoch in a batch header */
   BATCH_MAX_TIMESTAMP_AT = 35, /* maxTimestamp */
   BATCH_HEADER_BYTES = 61,
 };
 
 static const char part_suffix[] = ".part";
+
+static int64_t now_ms(const struct raft_node *rn) {
+  return (int64_t)(rn->env->now_ns(rn->env) / NS_PER_MS);
+}
 
 static bool is_none(struct raft_snapshot_id id) { return id.end_offset <= 0; }
 
@@ -234,9 +238,16 @@ int raft_snapshot_open(struct raft_node *rn, struct raft_snapshot_id *id, int64_
       s->restored = image;
     }
   }
-  for (uint32_t k = 0; k < f->count; k++)
-    if (!is_none(f->ids[k]) && (is_none(*id) || f->ids[k].end_offset <= id->end_offset))
-      list_add(s, f->ids[k]);
+  /* The chosen one and the newest before it are kept; older ones (a trim
+   * a crash interrupted) go. */
+  for (uint32_t k = f->count; rc == 0 && k-- > 0;) {
+    struct raft_snapshot_id c = f->ids[k];
+    if (is_none(c) || (!is_none(*id) && c.end_offset > id->end_offset)) continue;
+    if (s->count < RAFT_SNAPSHOTS_KEPT)
+      list_add(s, c);
+    else
+      delete_file(rn, c, false);
+  }
   if (rc == 0 && is_none(*id) && log_start > 0) {
     env_log(rn->env, ENV_LOG_ERROR,
             "raft: the metadata log %s starts at %lld and no valid snapshot covers the "
@@ -245,7 +256,7 @@ int raft_snapshot_open(struct raft_node *rn, struct raft_snapshot_id *id, int64_
     rc = ENV_EINVAL;
   }
   if (rc == 0 && !is_none(*id)) rc = fit_log(rn, *id);
-  if (rc == 0) list_trim(rn, RAFT_SNAPSHOTS_KEPT);
+  s->last_taken_ms = now_ms(rn); /* metadata.log.max.snapshot.interval.ms counts from here */
   free(f);
   return rc;
 }
@@ -289,10 +300,6 @@ struct raft_snapshot_write {
   struct raft_snapshot_id id;
   int64_t size_bytes;
 };
-
-static int64_t now_ms(const struct raft_node *rn) {
-  return (int64_t)(rn->env->now_ns(rn->env) / NS_PER_MS);
-}
 
 /* The bytes of the batches in [bytes_counted_end, end), added up once each. */
 static int64_t bytes_since(struct raft_node *rn, int64_t end) {
@@ -385,7 +392,8 @@ static void take(struct raft_node *rn, const struct meta_image *image) {
   int32_t epoch = raft_entry_at(&rn->core, end - 1)->epoch;
   struct meta_snapshot_opts opts = {.epoch = epoch,
                                     .timestamp_ms = rn->env->wall_ms(rn->env),
-                                    .last_contained_log_timestamp = last_timestamp(rn, end - 1)};
+                                    .last_contained_log_timestamp =
+                                        last_timestamp(rn, end - 1)};
   struct buf bytes;
   buf_init(&bytes);
   int rc = meta_snapshot_write(image, &opts, &bytes);

@@ -77,7 +77,7 @@ static int read_state(struct raft_node *rn, struct raft_quorum_state *state, boo
 }
 
 struct restored {
-  int64_t start; /* the snapshot's end offset: entries[0]'s offset */
+  int64_t start;              /* the snapshot's end offset: entries[0]'s offset */
   struct raft_entry *entries; /* [RAFT_LOG_ENTRIES_MAX] */
   struct raft_batch_span *spans;
   uint32_t count;

@@ -372,7 +372,8 @@ START_TEST(many_proposals_and_elections_past_the_in_memory_log) {
   images_equal(&c, end, c.next_record);
   trimmed_everywhere(&c);
   for (int i = 0; i < VOTERS; i++) /* each node kept snapshotting to the end */
-    ck_assert_int_gt(raft_log_start_offset(&rn_of(&c, i)->core), end - 2 * RAFT_SNAPSHOT_ENTRIES);
+    ck_assert_int_gt(raft_log_start_offset(&rn_of(&c, i)->core),
+                     end - 2 * RAFT_SNAPSHOT_ENTRIES);
   cluster_teardown(&c);
 }
 END_TEST
@@ -530,7 +531,8 @@ static void chaos(uint64_t seed) {
       struct fsm *f = &c.fsm[leader];
       fsm_catch_up(f);
       if (getenv("SNAPSHOT_DEBUG"))
-        printf("step %d leader %d epoch %d hw %lld start %lld image %lld topics %d committed %lld/%d\n",
+        printf("step %d leader %d epoch %d hw %lld start %lld image %lld topics %d committed "
+               "%lld/%d\n",
                step, leader + 1, status(&c, leader).epoch,
                (long long)status(&c, leader).high_watermark,
                (long long)raft_log_start_offset(&rn_of(&c, leader)->core),
