@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "log/log.h"
 #include "meta/codec.h"
 #include "meta/image.h"
 #include "meta/snapshot.h"
@@ -495,6 +496,85 @@ START_TEST(without_a_state_machine_no_snapshot_is_taken) {
 }
 END_TEST
 
+/* ---- plog_truncate_fully (log/log.h) ---- */
+
+static void flushed(void *ctx, int err) {
+  ck_assert_int_eq(err, 0);
+  *(bool *)ctx = true;
+}
+
+static void flush_now(struct sim_world *w, struct plog *log) {
+  bool done = false;
+  plog_flush(log, flushed, &done);
+  for (int n = 0; n < 100000 && !done; n++)
+    if (!sim_step(w)) break;
+  ck_assert(done);
+}
+
+/* Entries [from, to) of `epoch`, one batch each, as a follower appends them. */
+static void append_entries(struct plog *log, int64_t from, int64_t to, int32_t epoch) {
+  struct buf b;
+  buf_init(&b);
+  for (int64_t o = from; o < to; o++) {
+    struct raft_entry e = {.epoch = epoch, .type = RAFT_ENTRY_DATA, .size = 3};
+    memcpy(e.payload, "abc", 3);
+    buf_reset(&b);
+    raft_records_encode(&e, o, 1000, NULL, 0, &b);
+    struct plog_append_info info;
+    ck_assert_int_eq(plog_append_replica(log, b.data, b.len, 1000, &info), 0);
+    ck_assert_int_eq(info.base_offset, o);
+  }
+  buf_free(&b);
+}
+
+static struct plog *open_log(struct env *env) {
+  struct log_config lc = {.segment_bytes = 1024,
+                          .roll_ms = -1,
+                          .retention_ms = -1,
+                          .retention_bytes = -1,
+                          .index_interval_bytes = 4096,
+                          .index_bytes_max = 1 << 20};
+  struct plog *log = NULL;
+  ck_assert_int_eq(plog_open(env, "/logs/m-0", &lc, 0, 0, &log), 0);
+  return log;
+}
+
+/* Kafka's truncateFullyAndStartAt: past the end, inside, and at a
+ * segment's own base offset, the log restarts empty there, forgets its
+ * epochs (a snapshot's entries may carry a lower one than a diverged tail),
+ * takes appends there, and is found so after a power loss. */
+START_TEST(plog_truncate_fully_restarts_the_log_at_an_offset) {
+  struct sim_world *w = sim_world_create(3);
+  struct sim_node *n = sim_node_add(w, 1, "broker1");
+  struct env *env = sim_node_env(n);
+  ck_assert_int_eq(env->mkdir(env, "/logs"), 0);
+  struct plog *log = open_log(env);
+  append_entries(log, 0, 40, 5); /* several 1 KiB segments */
+  flush_now(w, log);
+  ck_assert_int_gt(plog_segment_count(log), 2);
+  static const int64_t cuts[] = {60, 20, 20};
+  for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+    ck_assert_int_eq(plog_truncate_fully(log, cuts[k]), 0);
+    ck_assert_int_eq(plog_start_offset(log), cuts[k]);
+    ck_assert_int_eq(plog_end_offset(log), cuts[k]);
+    ck_assert_int_eq(plog_segment_count(log), 1);
+    ck_assert_int_eq(plog_latest_epoch(log), -1);
+    append_entries(log, cuts[k], cuts[k] + 3, 2); /* a lower epoch than before */
+    flush_now(w, log);
+    plog_maintain(log, 0);
+  }
+  plog_close(log);
+  sim_node_crash(n);
+  sim_node_restart(n);
+  log = open_log(env);
+  ck_assert_int_eq(plog_start_offset(log), 20);
+  ck_assert_int_eq(plog_end_offset(log), 23);
+  ck_assert_int_eq(plog_latest_epoch(log), 2);
+  plog_close(log);
+  sim_world_destroy(w);
+}
+END_TEST
+
 /* ---- random faults ---- */
 
 /* Every topic of `had` is in `image` (topics are only ever added here, so a
@@ -596,6 +676,7 @@ static Suite *snapshot_suite(void) {
   Suite *s = suite_create("raft_snapshot");
   TCase *tc = tcase_create("raft_snapshot");
   tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, plog_truncate_fully_restarts_the_log_at_an_offset);
   tcase_add_test(tc, without_a_state_machine_no_snapshot_is_taken);
   tcase_add_test(tc, a_cluster_restarts_from_snapshots_and_logs);
   tcase_add_test(tc, a_damaged_snapshot_falls_back_to_the_one_before);
