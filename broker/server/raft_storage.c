@@ -226,6 +226,31 @@ static void log_failed(struct raft_node *rn, int err) {
   raft_node_persisted(rn, err);
 }
 
+/* The persist's batches, in appends of at most a segment's bytes (a larger
+ * one is refused, as Kafka refuses a batch larger than segment.bytes): a
+ * persist may hold up to RAFT_LOG_ENTRIES_MAX batches. */
+static int append_batches(struct raft_node *rn) {
+  const uint8_t *p = rn->persist_batches.data;
+  size_t len = rn->persist_batches.len, at = 0;
+  int64_t segment_bytes = rn->node->cfg.log_segment_bytes;
+  for (int n = 0; at < len && n < RAFT_LOG_ENTRIES_MAX; n++) {
+    size_t piece = 0;
+    while (at + piece + 12 <= len) { /* whole batches: baseOffset, then length */
+      const uint8_t *b = p + at + piece;
+      size_t size = 12 + ((size_t)b[8] << 24 | (size_t)b[9] << 16 | (size_t)b[10] << 8 | b[11]);
+      ASSERT(at + piece + size <= len);
+      if (piece > 0 && (int64_t)(piece + size) > segment_bytes) break;
+      piece += size;
+    }
+    struct plog_append_info info;
+    int rc = plog_append_replica(rn->log, p + at, piece, rn->env->wall_ms(rn->env), &info);
+    if (rc != 0) return rc;
+    at += piece;
+  }
+  ASSERT(at == len);
+  return 0;
+}
+
 /* The truncation and the appends, then an fsync of the log. */
 static void log_write(struct raft_node *rn) {
   const struct raft_persist *p = &rn->persist;
@@ -241,14 +266,12 @@ static void log_write(struct raft_node *rn) {
   }
   if (rn->persist_batches.len > 0) {
     ASSERT(plog_end_offset(rn->log) == p->append_start);
-    struct plog_append_info info;
-    int rc = plog_append_replica(rn->log, rn->persist_batches.data, rn->persist_batches.len,
-                                 rn->env->wall_ms(rn->env), &info);
+    int rc = append_batches(rn);
     if (rc != 0) {
       log_failed(rn, rc);
       return;
     }
-    ASSERT(info.base_offset == p->append_start && info.last_offset == p->append_end - 1);
+    ASSERT(plog_end_offset(rn->log) == p->append_end);
   }
   plog_flush(rn->log, log_flushed, rn);
 }

@@ -479,6 +479,70 @@ START_TEST(a_damaged_snapshot_falls_back_to_the_one_before) {
 }
 END_TEST
 
+/* Copies a file of node `from`'s disk to node `to`'s (page cache). */
+static void copy_file(struct cluster *c, int from, int to, const char *path) {
+  struct env *src = sim_node_env(c->sim[from]), *dst = sim_node_env(c->sim[to]);
+  env_file f, g;
+  ck_assert_int_eq(src->open(src, path, ENV_O_READONLY, &f), 0);
+  int64_t size = src->file_size(src, f);
+  ck_assert_int_gt(size, 0);
+  uint8_t *bytes = malloc((size_t)size);
+  ck_assert_int_eq(src->pread(src, f, bytes, (size_t)size, 0), size);
+  src->file_close(src, f);
+  ck_assert_int_eq(dst->open(dst, path, ENV_O_CREATE | ENV_O_TRUNC, &g), 0);
+  ck_assert_int_eq(dst->pwrite(dst, g, bytes, (size_t)size, 0), size);
+  dst->file_close(dst, g);
+  free(bytes);
+}
+
+/* An install whose snapshot became durable but whose emptying of the log
+ * did not (a crash between them): the node finds the leader's snapshot next
+ * to its old log, which holds an older leader's uncommitted entries at the
+ * snapshot's last offset. The log does not continue the snapshot, so it is
+ * emptied at its end, and the node catches up from there. */
+START_TEST(a_log_that_does_not_continue_the_snapshot_is_emptied) {
+  struct cluster c;
+  cluster_setup(&c, 81);
+  propose_many(&c, ALL, 10);
+  int old = wait_leader(&c, ALL, -1);
+  int32_t old_epoch = status(&c, old).epoch;
+  sim_net_isolate(c.w, c.sim[old]);
+  for (int k = 0; k < 300; k++) ck_assert_int_ge(propose(&c, old), 0); /* never committed */
+  c.next_record -= 300; /* they will not be in the image */
+  for (int t = 0; t < 100 && status(&c, old).log_end_offset < 300; t++) run_ms(&c, STEP_MS);
+  int64_t old_end = status(&c, old).log_end_offset;
+  ck_assert_int_ge(old_end, 300);
+  unsigned majority = ALL & ~(1u << old);
+  wait_leader(&c, majority, old_epoch);
+  c.next_record += 1000; /* other topic names than the stray ones */
+  propose_many(&c, majority, 250);
+  int other = (old + 1) % VOTERS;
+  struct raft_snapshot_id snap = {0, 0};
+  struct raft_node_snapshots *s = &rn_of(&c, other)->snap;
+  for (uint32_t k = 0; k < s->count; k++)
+    if (s->ids[k].end_offset <= old_end) snap = s->ids[k];
+  ck_assert_int_gt(snap.end_offset, 0);
+  ck_assert_int_gt(snap.epoch, old_epoch);
+  node_kill(&c, old);
+  sim_node_restart(c.sim[old]);
+  char name[META_SNAPSHOT_NAME_BYTES], path[256];
+  meta_snapshot_name((struct meta_snapshot_id){snap.end_offset, snap.epoch}, name, sizeof name);
+  snprintf(path, sizeof path, "%s/%s", META_DIR, name);
+  copy_file(&c, other, old, path);
+  node_up(&c, old);
+  struct raft_node *rn = rn_of(&c, old);
+  ck_assert_int_eq(raft_log_start_offset(&rn->core), snap.end_offset);
+  ck_assert_int_eq(raft_end_offset(&rn->core), snap.end_offset); /* emptied */
+  ck_assert_int_eq(c.fsm[old].restores, 1);
+  sim_net_heal_all(c.w);
+  propose_many(&c, ALL, 5);
+  int final = wait_converged(&c);
+  run_ms(&c, 1000);
+  images_equal(&c, status(&c, final).end_offset, 10 + 250 + 5);
+  cluster_teardown(&c);
+}
+END_TEST
+
 /* No fsm: no snapshot is taken (the node cannot know the state), and the
  * log grows as before. */
 START_TEST(without_a_state_machine_no_snapshot_is_taken) {
@@ -680,6 +744,7 @@ static Suite *snapshot_suite(void) {
   tcase_add_test(tc, without_a_state_machine_no_snapshot_is_taken);
   tcase_add_test(tc, a_cluster_restarts_from_snapshots_and_logs);
   tcase_add_test(tc, a_damaged_snapshot_falls_back_to_the_one_before);
+  tcase_add_test(tc, a_log_that_does_not_continue_the_snapshot_is_emptied);
   tcase_add_test(tc, a_follower_far_behind_catches_up_by_fetch_snapshot);
   tcase_add_test(tc, many_proposals_and_elections_past_the_in_memory_log);
   tcase_add_test(tc, random_crashes_and_partitions_with_snapshots_lose_nothing_committed);
