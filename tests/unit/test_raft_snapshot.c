@@ -395,9 +395,19 @@ START_TEST(a_follower_far_behind_catches_up_by_fetch_snapshot) {
   int now_leader = wait_leader(&c, majority, -1);
   ck_assert_int_gt(raft_log_start_offset(&rn_of(&c, now_leader)->core), behind);
   sim_net_heal_all(c.w);
+  uint64_t healed_ns = sim_now_ns(c.w);
   int final = wait_converged(&c);
+  uint64_t caught_up_ms = (sim_now_ns(c.w) - healed_ns) / NS_PER_MS;
   int64_t end = status(&c, final).end_offset;
   struct raft_node *rn = rn_of(&c, lagging);
+  int64_t snapshot_bytes = 0;
+  struct raft_snapshot_id installed = raft_snapshot(&rn->core, &snapshot_bytes);
+  printf("snapshot: a follower %lld entries behind caught up %llu ms (virtual) after the heal: "
+         "snapshot %lld-%d of %lld bytes in %llu chunks of %d bytes, then %lld entries\n",
+         (long long)(end - behind), (unsigned long long)caught_up_ms,
+         (long long)installed.end_offset, installed.epoch, (long long)snapshot_bytes,
+         (unsigned long long)rn->snap.chunks_written, CHUNK_BYTES,
+         (long long)(end - installed.end_offset));
   ck_assert_uint_ge(rn->snap.installed, 1);
   ck_assert_uint_gt(rn->snap.chunks_written, 1); /* in chunks of CHUNK_BYTES */
   ck_assert_int_eq(c.fsm[lagging].restores, 1);
