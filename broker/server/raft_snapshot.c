@@ -163,15 +163,17 @@ static int log_epoch_at(struct raft_node *rn, int64_t offset, int32_t *epoch) {
   return 0;
 }
 
-/* Reads snapshot id whole into an image: 0, ENV_EIO-like errors (kept), or
- * another error (the file is invalid). */
+/* Reads snapshot id whole (at most ATOMIC_FILE_BYTES_MAX) into an image:
+ * 0, or the error; *unread: the file could not be read (a disk error, or
+ * too large), as opposed to read and found invalid. */
 static int load(struct raft_node *rn, struct raft_snapshot_id id, bool part,
-                struct meta_image **image, int64_t *size_bytes) {
+                struct meta_image **image, int64_t *size_bytes, bool *unread) {
   char path[PATH_BYTES];
   path_of(rn, id, part, path);
   struct buf bytes;
   buf_init(&bytes);
   int rc = atomic_file_read(rn->env, path, &bytes);
+  *unread = rc != 0;
   if (rc == 0)
     rc = meta_snapshot_read(bytes.data, bytes.len, meta_id(id), rn->node->cluster_id, image,
                             NULL);
@@ -179,8 +181,6 @@ static int load(struct raft_node *rn, struct raft_snapshot_id id, bool part,
   buf_free(&bytes);
   return rc;
 }
-
-static bool transient(int rc) { return rc == ENV_EIO; }
 
 /* Whether the log continues snapshot id: it holds no entry at id's end - 1
  * or one of id's epoch, and it reaches id's end. Else it is emptied there
@@ -203,7 +203,6 @@ static int fit_log(struct raft_node *rn, struct raft_snapshot_id id) {
 
 int raft_snapshot_open(struct raft_node *rn, struct raft_snapshot_id *id, int64_t *size_bytes) {
   struct raft_node_snapshots *s = &rn->snap;
-  buf_init(&s->chunk);
   *id = (struct raft_snapshot_id){0, 0};
   *size_bytes = 0;
   struct found *f = calloc(1, sizeof *f);
@@ -221,8 +220,11 @@ int raft_snapshot_open(struct raft_node *rn, struct raft_snapshot_id *id, int64_
     if (c.end_offset < log_start) break;
     struct meta_image *image = NULL;
     int64_t size = 0;
-    int lrc = load(rn, c, false, &image, &size);
-    if (lrc != 0 && transient(lrc)) {
+    bool unread = false;
+    int lrc = load(rn, c, false, &image, &size, &unread);
+    if (lrc != 0 && unread) { /* kept: only a file read and found bad is deleted */
+      env_log(rn->env, ENV_LOG_ERROR, "raft: cannot read snapshot %lld-%d: error %d",
+              (long long)c.end_offset, c.epoch, lrc);
       rc = lrc;
     } else if (lrc != 0) {
       env_log(rn->env, ENV_LOG_WARN,
@@ -551,16 +553,19 @@ int raft_snapshot_install(struct raft_node *rn, struct raft_snapshot_id id,
   ASSERT(op != NULL);
   *op = (struct install){rn, id, NULL, done};
   int64_t size = 0;
+  bool unread = false;
   /* Checked whole before it replaces anything: a leader's bad snapshot
    * stops the quorum here with the reason, and the files stay as they were. */
-  int rc = load(rn, id, true, &op->image, &size);
+  int rc = load(rn, id, true, &op->image, &size, &unread);
   if (rc != 0) {
     env_log(rn->env, ENV_LOG_ERROR,
-            "raft: the snapshot %lld-%d fetched from the leader is invalid (%s, error %d)",
-            (long long)id.end_offset, id.epoch, meta_codec_strerror(rc), rc);
+            "raft: the snapshot %lld-%d fetched from the leader is %s "
+            "(%s, error %d)",
+            (long long)id.end_offset, id.epoch, unread ? "unreadable" : "invalid",
+            meta_codec_strerror(rc), rc);
     part_close(rn, true);
     free(op);
-    return transient(rc) ? rc : ENV_EINVAL;
+    return unread ? rc : ENV_EINVAL;
   }
   rn->env->fsync(rn->env, s->part_file, install_synced, op);
   return 0;
