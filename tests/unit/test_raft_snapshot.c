@@ -553,6 +553,42 @@ START_TEST(a_log_that_does_not_continue_the_snapshot_is_emptied) {
 }
 END_TEST
 
+/* A snapshot the leader serves that does not read back (a bit flipped at
+ * rest on the leader): the follower checks the whole file before it
+ * replaces anything, stops its quorum with the reason, and keeps its log
+ * and files as they were (no .part left). */
+START_TEST(an_invalid_fetched_snapshot_stops_the_follower_and_replaces_nothing) {
+  struct cluster c;
+  cluster_setup(&c, 93);
+  int leader = wait_leader(&c, ALL, -1);
+  propose_many(&c, ALL, 10);
+  int lagging = (leader + 1) % VOTERS;
+  sim_net_isolate(c.w, c.sim[lagging]);
+  unsigned majority = ALL & ~(1u << lagging);
+  propose_many(&c, majority, 300);
+  int now_leader = wait_leader(&c, majority, -1);
+  struct raft_snapshot_id snap = raft_snapshot(&rn_of(&c, now_leader)->core, NULL);
+  char name[META_SNAPSHOT_NAME_BYTES], path[256];
+  meta_snapshot_name((struct meta_snapshot_id){snap.end_offset, snap.epoch}, name, sizeof name);
+  snprintf(path, sizeof path, "%s/%s", META_DIR, name);
+  ck_assert(sim_disk_flip_bit(c.sim[now_leader], path, 200, 1));
+  struct node_quorum before = status(&c, lagging);
+  sim_net_heal_all(c.w);
+  for (int t = 0; t < BOUND_MS && status(&c, lagging).running; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  struct node_quorum after = status(&c, lagging);
+  ck_assert(!after.running);
+  ck_assert_int_ge(after.log_end_offset, before.log_end_offset); /* what it had, */
+  ck_assert_int_lt(after.log_end_offset, snap.end_offset); /* not emptied at the snapshot */
+  ck_assert_int_eq(plog_start_offset(rn_of(&c, lagging)->log), 0);
+  struct names n = snapshot_files(&c, lagging);
+  ck_assert_int_eq(n.parts, 0);
+  ck_assert_int_eq(n.checkpoints, 0);
+  ck_assert_uint_eq(rn_of(&c, lagging)->snap.installed, 0);
+  cluster_teardown(&c);
+}
+END_TEST
+
 /* No fsm: no snapshot is taken (the node cannot know the state), and the
  * log grows as before. */
 START_TEST(without_a_state_machine_no_snapshot_is_taken) {
@@ -755,6 +791,7 @@ static Suite *snapshot_suite(void) {
   tcase_add_test(tc, a_cluster_restarts_from_snapshots_and_logs);
   tcase_add_test(tc, a_damaged_snapshot_falls_back_to_the_one_before);
   tcase_add_test(tc, a_log_that_does_not_continue_the_snapshot_is_emptied);
+  tcase_add_test(tc, an_invalid_fetched_snapshot_stops_the_follower_and_replaces_nothing);
   tcase_add_test(tc, a_follower_far_behind_catches_up_by_fetch_snapshot);
   tcase_add_test(tc, many_proposals_and_elections_past_the_in_memory_log);
   tcase_add_test(tc, random_crashes_and_partitions_with_snapshots_lose_nothing_committed);
