@@ -13,6 +13,9 @@
  *     with plog_append_replica (each batch already carries its offset and
  *     epoch), truncated with plog_truncate_to, fsynced before the core
  *     hears raft_persisted; read back at start to restore the core;
+ *   - the snapshots of the state machine (raft_snapshot.c, KIP-630): taken
+ *     from the fsm's applied image (raft_node_set_fsm), read back at start,
+ *     served in FetchSnapshot chunks, fetched and installed from the leader;
  *   - one env timer at raft_deadline_ms;
  *   - the core's requests over the quorum channels (server/quorum_peers.h),
  *     encoded at the versions each channel negotiated (raft_client.c), and
