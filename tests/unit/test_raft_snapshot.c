@@ -101,6 +101,7 @@ struct cluster {
   struct node *node[VOTERS];
   struct fsm fsm[VOTERS];
   int next_record;
+  const char *extra_key, *extra_value; /* one more config for every node */
 };
 
 static void run_ms(struct cluster *c, uint64_t ms) {
@@ -125,6 +126,7 @@ static void node_up(struct cluster *c, int i) {
   set(&cfg, "controller.listener.names", "CONTROLLER");
   set(&cfg, "process.roles", "broker,controller");
   set(&cfg, "log.segment.bytes", "16384"); /* segments roll, and go below snapshots */
+  if (c->extra_key) set(&cfg, c->extra_key, c->extra_value);
   snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
   set(&cfg, "listeners", value);
   ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
@@ -152,13 +154,20 @@ static void node_restart(struct cluster *c, int i) {
   node_up(c, i);
 }
 
-static void cluster_setup(struct cluster *c, uint64_t seed) {
+static void cluster_setup_with(struct cluster *c, uint64_t seed, const char *key,
+                               const char *value) {
   memset(c, 0, sizeof *c);
+  c->extra_key = key;
+  c->extra_value = value;
   c->w = sim_world_create(seed);
   sim_world_set_verbose(c->w, getenv("SNAPSHOT_VERBOSE") != NULL);
   static const char *const hosts[VOTERS] = {"broker1", "broker2", "broker3"};
   for (int i = 0; i < VOTERS; i++) c->sim[i] = sim_node_add(c->w, i + 1, hosts[i]);
   for (int i = 0; i < VOTERS; i++) node_up(c, i);
+}
+
+static void cluster_setup(struct cluster *c, uint64_t seed) {
+  cluster_setup_with(c, seed, NULL, NULL);
 }
 
 static void cluster_teardown(struct cluster *c) {
@@ -589,6 +598,36 @@ START_TEST(an_invalid_fetched_snapshot_stops_the_follower_and_replaces_nothing) 
 }
 END_TEST
 
+/* Kafka's two bounds besides the entry count:
+ * metadata.log.max.record.bytes.between.snapshots (bytes of batches above
+ * the last snapshot) and metadata.log.max.snapshot.interval.ms (time since
+ * the last one, with something new to snapshot). */
+START_TEST(kafkas_byte_and_time_bounds_take_snapshots_earlier) {
+  struct cluster c;
+  cluster_setup_with(&c, 105, "metadata.log.max.record.bytes.between.snapshots", "2000");
+  int64_t end = propose_many(&c, ALL, 60); /* about 100 bytes a batch */
+  run_ms(&c, 1000);
+  for (int i = 0; i < VOTERS; i++) {
+    int64_t start = raft_log_start_offset(&rn_of(&c, i)->core);
+    ck_assert_int_gt(start, 0); /* well before RAFT_SNAPSHOT_ENTRIES */
+    ck_assert_int_ge(start, end - 25);
+  }
+  cluster_teardown(&c);
+
+  cluster_setup_with(&c, 106, "metadata.log.max.snapshot.interval.ms", "3000");
+  end = propose_many(&c, ALL, 10);
+  run_ms(&c, 1000);
+  for (int i = 0; i < VOTERS; i++) /* not yet: under every bound */
+    ck_assert_int_eq(raft_log_start_offset(&rn_of(&c, i)->core), 0);
+  run_ms(&c, 3000);
+  end = propose_many(&c, ALL, 1);
+  run_ms(&c, 1000);
+  for (int i = 0; i < VOTERS; i++)
+    ck_assert_int_eq(raft_log_start_offset(&rn_of(&c, i)->core), end);
+  cluster_teardown(&c);
+}
+END_TEST
+
 /* No fsm: no snapshot is taken (the node cannot know the state), and the
  * log grows as before. */
 START_TEST(without_a_state_machine_no_snapshot_is_taken) {
@@ -788,6 +827,7 @@ static Suite *snapshot_suite(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, plog_truncate_fully_restarts_the_log_at_an_offset);
   tcase_add_test(tc, without_a_state_machine_no_snapshot_is_taken);
+  tcase_add_test(tc, kafkas_byte_and_time_bounds_take_snapshots_earlier);
   tcase_add_test(tc, a_cluster_restarts_from_snapshots_and_logs);
   tcase_add_test(tc, a_damaged_snapshot_falls_back_to_the_one_before);
   tcase_add_test(tc, a_log_that_does_not_continue_the_snapshot_is_emptied);
