@@ -145,9 +145,14 @@ static int format_check(struct env *env, const struct config *cfg, const char *c
   const char *dirs[STORAGE_DIRS_MAX];
   int n = storage_dirs(cfg, dirs);
   for (int i = 0; i < n; i++) {
+    int rc = env->mkdir(env, dirs[i]);
+    if (rc != 0 && rc != ENV_EEXIST) {
+      str_fmt(err, err_cap, "cannot create %s: error %d", dirs[i], rc);
+      return rc;
+    }
     struct storage_meta meta;
     char why[400];
-    int rc = storage_meta_read(env, dirs[i], &meta, why, sizeof why);
+    rc = storage_meta_read(env, dirs[i], &meta, why, sizeof why);
     formatted[i] = rc != ENV_ENOENT;
     if (formatted[i] && !ignore_formatted) {
       str_fmt(err, err_cap,

@@ -13,6 +13,10 @@
 #include "env.h"
 #include "server/config.h"
 
+/* A fixed cluster id for the simulator and tests, whose nodes are formatted
+ * as one cluster (Kafka's documentation uses the same example id). */
+#define STORAGE_TEST_CLUSTER_ID "MkU3OEVBNTcwNTJENDM2Qg"
+
 /* The metadata.version a new Kafka 3.9 cluster starts at. */
 #define STORAGE_METADATA_VERSION "3.9-IV0"
 
@@ -48,7 +52,7 @@ int storage_meta_read(struct env *env, const char *dir, struct storage_meta *out
  * nothing. Returns 0 when writes are under way (done(ctx, err) runs once
  * they are durable), STORAGE_NOTHING_TO_DO when every directory is formatted
  * and ignore_formatted is set, or ENV_E* with Kafka's reason in err (done is
- * not called). The directories must exist. */
+ * not called). Each directory is created if missing (not its parents). */
 int storage_format(struct env *env, const struct config *cfg, const char *cluster_id,
                    bool ignore_formatted, storage_say_fn say, void *say_ctx, char *err,
                    size_t err_cap, env_fsync_fn done, void *done_ctx);
