@@ -5,6 +5,7 @@
 #include "server/config.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -435,8 +436,13 @@ bool config_set(struct config *cfg, const char *key, const char *value, struct e
   }
   const struct config_def *def = config_catalog_find(CONFIG_SCOPE_BROKER, key);
   if (!def) {
-    /* Kafka logs unknown names ("supplied but are not used") and starts. */
-    if (env) env_log(env, ENV_LOG_WARN, "config: unknown key %s ignored", key);
+    /* Read by a plugin in Kafka (super.users: the authorizer), so not a
+     * KafkaConfig name; Kafka logs other unknown names and starts. */
+    if (env && in_list(later_keys, ARRAY_LEN(later_keys), key))
+      env_log(env, ENV_LOG_INFO, "config: %s accepted; it takes effect with a later release",
+              key);
+    else if (env)
+      env_log(env, ENV_LOG_WARN, "config: unknown key %s ignored", key);
     return true;
   }
   if (!store(cfg, def, value, err, err_cap)) return false;
@@ -507,14 +513,29 @@ static bool typed_text(const struct config *cfg, const struct key *k, char *out,
   UNREACHABLE();
 }
 
+/* Whether `text` is what the key holds in config_defaults. */
+static bool typed_is_default(const struct key *k, const char *text) {
+  struct config *d = malloc(sizeof *d); /* large (stored values): not on the stack */
+  ASSERT(d != NULL);
+  config_defaults(d);
+  char dflt[CONFIG_STORED_VALUE_BYTES + 64];
+  bool has = typed_text(d, k, dflt, sizeof dflt);
+  bool same = has && strcmp(dflt, text) == 0;
+  free(d);
+  return same;
+}
+
 bool config_value(const struct config *cfg, const char *name, char *out, size_t cap,
                   bool *set) {
   ASSERT(cfg != NULL && name != NULL && out != NULL && cap > 0 && set != NULL);
   out[0] = 0;
   for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
     if (strcmp(keys[i].name, name) != 0) continue;
-    *set = (cfg->typed_set >> i) & 1;
-    return typed_text(cfg, &keys[i], out, cap);
+    bool has = typed_text(cfg, &keys[i], out, cap);
+    /* Set by a properties line, or by a program that filled the field in
+     * (tests, the simulator) with something other than the default. */
+    *set = ((cfg->typed_set >> i) & 1) || (has && !typed_is_default(&keys[i], out));
+    return has;
   }
   for (int i = 0; i < cfg->stored_count; i++) {
     if (strcmp(cfg->stored[i].name, name) != 0) continue;
