@@ -12,6 +12,7 @@
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/node.h"
+#include "server/storage_format.h"
 #include "sim/oracle.h"
 #include "sim/runner_internal.h"
 
@@ -174,7 +175,14 @@ static void broker_start(struct runner *r, int index) {
   note_start(r, index);
   struct config cfg;
   broker_config(r, index, &cfg);
-  int rc = node_create(sim_node_env(b->node), &cfg, &b->proc);
+  /* As a deployment's start script does: kafka-storage.sh format
+   * --ignore-formatted (a formatted disk is left alone; a lost one is
+   * formatted anew), through the broker's own function. */
+  char why[512];
+  int rc = storage_format(sim_node_env(b->node), &cfg, STORAGE_TEST_CLUSTER_ID, true, NULL,
+                          NULL, why, sizeof why, NULL, NULL);
+  if (rc == STORAGE_NOTHING_TO_DO) rc = 0;
+  if (rc == 0) rc = node_create(sim_node_env(b->node), &cfg, &b->proc);
   if (rc == 0) rc = node_start(b->proc);
   if (rc == 0) {
     ASSERT(b->incarnation < INT16_MAX);

@@ -55,6 +55,6 @@ def test_users_seed_config_starts_as_is():
         out = subprocess.run(["kcat", "-b", b.bootstrap, "-L"], capture_output=True, text=True,
                              timeout=30, check=True).stdout
         assert f"broker 1 at 127.0.0.1:{port}" in out
-        assert "accepted; it takes effect with a later release" in b.log_tail(60)
+        assert "stored; it takes effect with a later release" in b.log_tail(60)
     finally:
         assert b.stop() == 0

@@ -11,6 +11,7 @@
 #include "meta/codec.h"
 #include "server/node.h"
 #include "server/quorum_state.h"
+#include "server/storage_format.h"
 #include "sim/disk.h"
 #include "sim/net.h"
 #include "sim/prng.h"
@@ -54,7 +55,7 @@ static void node_up(struct cluster *c, int i) {
   const char *host = sim_node_host(c->sim[i]);
   cfg.node_id = i + 1;
   snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  set(&cfg, "cluster.id", "quorum-test-cluster-0");
+  set(&cfg, "cluster.id", STORAGE_TEST_CLUSTER_ID);
   set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
   set(&cfg, "controller.listener.names", "CONTROLLER");
   if (i == OBSERVER) {
@@ -65,6 +66,9 @@ static void node_up(struct cluster *c, int i) {
     set(&cfg, "process.roles", "broker,controller");
   }
   set(&cfg, "listeners", value);
+  ck_assert_int_ge(storage_format(sim_node_env(c->sim[i]), &cfg, cfg.cluster_id, true, NULL,
+                                  NULL, value, sizeof value, NULL, NULL),
+                   0);
   ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
   ck_assert_int_eq(node_start(c->node[i]), 0);
 }
