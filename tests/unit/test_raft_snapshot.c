@@ -22,6 +22,7 @@
 #include "meta/snapshot.h"
 #include "server/node.h"
 #include "server/raft_node.h"
+#include "server/storage_format.h"
 #include "server/server.h"
 #include "sim/disk.h"
 #include "sim/net.h"
@@ -121,7 +122,7 @@ static void node_up(struct cluster *c, int i) {
   const char *host = sim_node_host(c->sim[i]);
   cfg.node_id = i + 1;
   snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  set(&cfg, "cluster.id", "snapshot-test-cluster");
+  set(&cfg, "cluster.id", STORAGE_TEST_CLUSTER_ID);
   set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
   set(&cfg, "controller.listener.names", "CONTROLLER");
   set(&cfg, "process.roles", "broker,controller");
@@ -129,12 +130,15 @@ static void node_up(struct cluster *c, int i) {
   if (c->extra_key) set(&cfg, c->extra_key, c->extra_value);
   snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
   set(&cfg, "listeners", value);
+  ck_assert_int_ge(storage_format(sim_node_env(c->sim[i]), &cfg, cfg.cluster_id, true, NULL,
+                                  NULL, value, sizeof value, NULL, NULL),
+                   0);
   ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
   struct fsm *f = &c->fsm[i];
   f->node = c->node[i];
   /* A restart keeps nothing in memory: the fsm starts empty too. */
   if (f->image != NULL) meta_image_unref(f->image);
-  f->image = meta_image_empty("snapshot-test-cluster");
+  f->image = meta_image_empty(STORAGE_TEST_CLUSTER_ID);
   f->restores = 0;
   struct raft_node_fsm hooks = {f, fsm_applied_image, fsm_restore};
   raft_node_set_fsm(c->node[i], &hooks);
@@ -750,7 +754,7 @@ static void chaos(uint64_t seed) {
     sim_disk_set_torn(c.sim[i], (enum sim_torn)((seed + (uint64_t)i) % 3));
     sim_disk_set_fsync_slowdown(c.sim[i], 1 + (uint32_t)sim_rng_below(&rng, 20));
   }
-  struct meta_image *committed = meta_image_empty("snapshot-test-cluster");
+  struct meta_image *committed = meta_image_empty(STORAGE_TEST_CLUSTER_ID);
   int down = -1;
   for (int step = 0; step < 300; step++) {
     run_ms(&c, 200);
