@@ -230,6 +230,13 @@ static void print_report(const struct scenario *sc, uint64_t seed, const struct 
          (unsigned long long)rep->failed, (unsigned long long)rep->polled);
   printf("cuts: %llu, broker starts: %llu\n", (unsigned long long)rep->cuts,
          (unsigned long long)rep->broker_starts);
+  if (sc->nodes > 1) {
+    printf("quorum: %llu records proposed to the leader", (unsigned long long)rep->proposals);
+    for (int i = 0; i < rep->election_count; i++)
+      printf("%s%llu", i ? ", " : "; a new leader (ms after it was lost): ",
+             (unsigned long long)rep->elections_ms[i]);
+    printf("\n");
+  }
   printf("trace hash %016llx\n", (unsigned long long)rep->trace_hash);
   /* Per checker: the verdict, what fell outside the allowance, and the
    * allowance beside what it covered (within N of at most M). */
