@@ -343,7 +343,8 @@ static int64_t majority_end(const struct quorum_check *q, const struct quorum_vi
 }
 
 static void observe_cut(struct quorum_check *q, int id, struct qc_node *n,
-                        const struct quorum_view *views, bool cut, uint64_t now_ns) {
+                        const struct quorum_view *views, bool cut, bool paused,
+                        uint64_t now_ns) {
   if (cut && !n->cut_off) {
     n->cut_bound = majority_end(q, views);
     if (n->hw > n->cut_bound) n->cut_bound = n->hw;
@@ -352,6 +353,8 @@ static void observe_cut(struct quorum_check *q, int id, struct qc_node *n,
   }
   n->cut_off = cut;
   if (!cut) return;
+  if (paused)
+    n->cut_since_ns = now_ns; /* a stopped leader cannot resign: its bound starts at resume */
   if (n->hw > n->cut_bound)
     violation(q, QC_MINORITY_PROGRESS,
               "node %d, cut off from a majority, committed up to %lld (a majority held %lld)",
@@ -360,8 +363,10 @@ static void observe_cut(struct quorum_check *q, int id, struct qc_node *n,
   if (n->role == RAFT_LEADER && now_ns - n->cut_since_ns > bound_ns &&
       !n->leader_cut_reported) {
     n->leader_cut_reported = true;
-    violation(q, QC_CHECK_QUORUM, "node %d still leads epoch %d %llu ms after being cut off",
-              id, n->epoch, (unsigned long long)((now_ns - n->cut_since_ns) / 1000000));
+    violation(q, QC_CHECK_QUORUM,
+              "node %d still leads epoch %d %llu ms after being cut off (at %llu ms)", id,
+              n->epoch, (unsigned long long)((now_ns - n->cut_since_ns) / 1000000),
+              (unsigned long long)(now_ns / 1000000));
   }
 }
 
@@ -400,7 +405,7 @@ static void observe_node(struct quorum_check *q, int i, const struct quorum_view
     observe_commit(q, id, n, hw, changed);
     if (role == RAFT_LEADER) observe_leader(q, id, n, was_leader, now_ns);
   }
-  observe_cut(q, id, n, views, views[i].cut_off && views[i].voter, now_ns);
+  observe_cut(q, id, n, views, views[i].cut_off && views[i].voter, views[i].paused, now_ns);
 }
 
 void quorum_check_observe(struct quorum_check *q, uint64_t now_ns,

@@ -52,6 +52,7 @@ struct quorum_view {
   const struct raft *core; /* NULL: no process (or no quorum) */
   bool voter;
   bool cut_off; /* the network cuts it from a majority of the voters */
+  bool paused;  /* its process is stopped: it decides nothing (check-quorum waits) */
 };
 
 struct quorum_check_config {

@@ -276,8 +276,10 @@ static bool cut_off(const struct runner *r, int i) {
 
 static void quorum_views(const struct runner *r, struct quorum_view *v) {
   for (int i = 0; i < r->sc->nodes; i++)
-    v[i] = (struct quorum_view){
-        .core = core_of(r, i), .voter = runner_is_controller(r, i), .cut_off = cut_off(r, i)};
+    v[i] = (struct quorum_view){.core = core_of(r, i),
+                                .voter = runner_is_controller(r, i),
+                                .cut_off = cut_off(r, i),
+                                .paused = sim_node_paused(r->brokers[i].node)};
 }
 
 static void quorum_after_event(void *ctx) {
