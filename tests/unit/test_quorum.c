@@ -14,6 +14,7 @@
 #include "sim/disk.h"
 #include "sim/net.h"
 #include "sim/prng.h"
+#include "sim/runner.h"
 #include "sim/world.h"
 #include "testing.h"
 
@@ -41,30 +42,24 @@ static void run_ms(struct cluster *c, uint64_t ms) {
 
 static uint64_t now_ms(const struct cluster *c) { return sim_now_ns(c->w) / NS_PER_MS; }
 
-static void set(struct config *cfg, const char *key, const char *value) {
-  char err[256];
-  ck_assert_msg(config_set(cfg, key, value, NULL, err, sizeof err), "%s", err);
+/* Voters 1-3 combined, node 4 a broker: the layout's server.properties as
+ * sluice-sim writes them (sim/runner.h), parsed by the broker's parser. */
+static struct sim_cluster layout(void) {
+  struct sim_cluster l = {.nodes = NODES};
+  for (int i = 0; i < NODES; i++) l.roles[i] = i == OBSERVER ? ROLE_BROKER : ROLE_COMBINED;
+  return l;
 }
 
 static void node_up(struct cluster *c, int i) {
   ck_assert_ptr_null(c->node[i]);
+  struct sim_cluster l = layout();
+  char text[8192], err[256];
+  size_t len = sim_node_properties(&l, i, text, sizeof text);
   struct config cfg;
   config_defaults(&cfg);
-  char value[256];
-  const char *host = sim_node_host(c->sim[i]);
-  cfg.node_id = i + 1;
-  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  set(&cfg, "cluster.id", "quorum-test-cluster-0");
-  set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
-  set(&cfg, "controller.listener.names", "CONTROLLER");
-  if (i == OBSERVER) {
-    snprintf(value, sizeof value, "PLAINTEXT://%s:9092", host);
-    set(&cfg, "process.roles", "broker");
-  } else {
-    snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
-    set(&cfg, "process.roles", "broker,controller");
-  }
-  set(&cfg, "listeners", value);
+  ck_assert_msg(config_parse(&cfg, text, len, sim_node_env(c->sim[i]), err, sizeof err), "%s",
+                err);
+  ck_assert_int_eq(cfg.node_id, i + 1);
   ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
   ck_assert_int_eq(node_start(c->node[i]), 0);
 }
@@ -86,8 +81,11 @@ static void cluster_setup(struct cluster *c, uint64_t seed) {
   memset(c, 0, sizeof *c);
   c->w = sim_world_create(seed);
   sim_world_set_verbose(c->w, getenv("QUORUM_VERBOSE") != NULL); /* the nodes' logs */
-  static const char *const hosts[NODES] = {"broker1", "broker2", "broker3", "broker4"};
-  for (int i = 0; i < NODES; i++) c->sim[i] = sim_node_add(c->w, i + 1, hosts[i]);
+  struct sim_cluster l = layout();
+  for (int i = 0; i < NODES; i++) {
+    char host[32];
+    c->sim[i] = sim_node_add(c->w, i + 1, sim_node_host_name(l.roles[i], i, host, sizeof host));
+  }
   for (int i = 0; i < NODES; i++) node_up(c, i);
 }
 
