@@ -588,7 +588,7 @@ static bool validate(struct yaml_parser *p, struct scenario *s) {
   if (!faults_validate(p, s)) return false;
   bool clients = s->producers + s->consumers + s->admins > 0;
   if (s->topic_count == 0 && clients)
-    return yaml_fail(p, 1, "topics: at least one topic is needed (the clients use them)");
+    return yaml_fail(p, 1, "topics: at least one topic is needed");
   if (s->leader_stable_after_ms > s->duration_ms)
     return yaml_fail(p, 0, "expect: leader_stable_after %lldms is after the end of the run",
                      (long long)s->leader_stable_after_ms);
