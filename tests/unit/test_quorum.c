@@ -9,11 +9,13 @@
 
 #include "base/buf.h"
 #include "meta/codec.h"
+#include "raft/raft.h"
 #include "server/node.h"
 #include "server/quorum_state.h"
 #include "sim/disk.h"
 #include "sim/net.h"
 #include "sim/prng.h"
+#include "sim/quorum_check.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 #include "sim/world.h"
@@ -651,6 +653,179 @@ START_TEST(clients_on_several_nodes_cannot_run_yet) {
 }
 END_TEST
 
+/* ---- the quorum checkers on cores set by hand ---- */
+
+/* A core as the checkers read it (raft.h's queries): role, epoch, the
+ * entries' epochs (payloads empty) and the high watermark. */
+static void core_set(struct raft *r, enum raft_role role, int32_t epoch, const int32_t *epochs,
+                     int64_t count, int64_t hw) {
+  memset(r, 0, sizeof *r);
+  r->role = role;
+  r->epoch = epoch;
+  r->leader_id = RAFT_NO_NODE;
+  r->voted_id = RAFT_NO_NODE;
+  r->end_offset = count;
+  r->high_watermark = hw;
+  for (int64_t o = 0; o < count; o++) r->entries[o].epoch = epochs[o];
+}
+
+struct checked {
+  struct raft *cores; /* 3 of them */
+  struct quorum_check *q;
+  struct quorum_view v[3];
+  uint64_t now_ns;
+};
+
+static void checked_init(struct checked *c) {
+  c->cores = calloc(3, sizeof *c->cores);
+  ck_assert_ptr_nonnull(c->cores);
+  struct quorum_check_config cfg = {.nodes = 3, .fetch_timeout_ms = 2000};
+  c->q = quorum_check_create(&cfg);
+  c->now_ns = 0;
+  for (int i = 0; i < 3; i++)
+    c->v[i] = (struct quorum_view){.core = &c->cores[i], .voter = true};
+}
+
+static void checked_step(struct checked *c) {
+  c->now_ns += NS_PER_MS;
+  quorum_check_observe(c->q, c->now_ns, c->v);
+}
+
+/* The number of violations of one checker, then frees everything. */
+static size_t checked_end(struct checked *c, const char *name) {
+  struct check_result out[QUORUM_CHECKERS];
+  int n = quorum_check_finish(c->q, c->v, out, QUORUM_CHECKERS);
+  size_t found = SIZE_MAX;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(out[i].name, name)) found = out[i].violations;
+  quorum_check_free(c->q);
+  free(c->cores);
+  ck_assert_uint_ne(found, SIZE_MAX);
+  return found;
+}
+
+static const int32_t E1[] = {1, 1, 1}, E12[] = {1, 1, 2}, E122[] = {1, 2, 2};
+
+START_TEST(two_leaders_of_one_epoch) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 2, E12, 3, 0);
+  checked_step(&c);
+  c.v[0].core = NULL; /* it crashed; another leads the same epoch */
+  core_set(&c.cores[1], RAFT_LEADER, 2, E12, 3, 0);
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "election-safety"), 1);
+}
+END_TEST
+
+START_TEST(an_epoch_that_goes_back) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_FOLLOWER, 3, E1, 1, 0);
+  checked_step(&c);
+  c.cores[0].epoch = 2;
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "epoch-monotonic"), 1);
+}
+END_TEST
+
+START_TEST(a_restart_below_the_durable_epoch) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_FOLLOWER, 5, E1, 1, 0);
+  checked_step(&c);
+  c.v[0].core = NULL;
+  quorum_check_process_ended(c.q, 0, 5);
+  checked_step(&c);
+  c.v[0].core = &c.cores[0];
+  c.cores[0].epoch = 4; /* the file said 5 */
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "epoch-monotonic"), 1);
+}
+END_TEST
+
+START_TEST(same_entry_after_different_prefixes) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_FOLLOWER, 2, E12, 3, 0);
+  core_set(&c.cores[1], RAFT_FOLLOWER, 2, E122, 3, 0);
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "log-matching"), 1);
+}
+END_TEST
+
+START_TEST(a_leader_without_a_committed_entry) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 3, 3);
+  checked_step(&c);
+  core_set(&c.cores[1], RAFT_LEADER, 2, E1, 2, 0); /* lacks offset 2 */
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "committed-kept"), 1);
+}
+END_TEST
+
+START_TEST(a_leader_that_rewrites_its_log) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 3, 0);
+  checked_step(&c);
+  c.cores[0].end_offset = 1;
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "leader-append-only"), 1);
+}
+END_TEST
+
+START_TEST(a_minority_that_commits) {
+  struct checked c;
+  checked_init(&c);
+  for (int i = 0; i < 3; i++) core_set(&c.cores[i], RAFT_FOLLOWER, 1, E1, 1, 1);
+  checked_step(&c);
+  c.v[0].cut_off = true;
+  checked_step(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 3, 3);
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "minority-progress"), 1);
+}
+END_TEST
+
+START_TEST(a_leader_cut_off_that_stays) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 1, 1);
+  c.v[0].cut_off = true;
+  for (int ms = 0; ms < 3999; ms++) checked_step(&c); /* paused time does not count */
+  c.v[0].paused = true;
+  for (int ms = 0; ms < 10000; ms++) checked_step(&c);
+  c.v[0].paused = false;
+  for (int ms = 0; ms < 3999; ms++) checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "check-quorum"), 0);
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 1, 1);
+  c.v[0].cut_off = true;
+  for (int ms = 0; ms < 4002; ms++) checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "check-quorum"), 1);
+}
+END_TEST
+
+START_TEST(agreeing_cores_pass) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 2, E12, 3, 3);
+  c.cores[0].leader_id = 1;
+  for (int i = 1; i < 3; i++) {
+    core_set(&c.cores[i], RAFT_FOLLOWER, 2, E12, 3, 3);
+    c.cores[i].leader_id = 1;
+  }
+  checked_step(&c);
+  struct check_result out[QUORUM_CHECKERS];
+  int n = quorum_check_finish(c.q, c.v, out, QUORUM_CHECKERS);
+  for (int i = 0; i < n; i++) ck_assert_msg(out[i].violations == 0, "%s", out[i].name);
+  quorum_check_free(c.q);
+  free(c.cores);
+}
+END_TEST
+
 /* ---- the quorum-state file ---- */
 
 START_TEST(quorum_state_file_format) {
@@ -700,6 +875,15 @@ static Suite *quorum_suite(void) {
   tcase_add_test(tc, a_failed_fsync_stops_the_quorum_on_that_node);
   tcase_add_test(tc, random_crashes_and_partitions_lose_nothing_committed);
   tcase_add_test(tc, sluice_sim_runs_the_quorum);
+  tcase_add_test(tc, two_leaders_of_one_epoch);
+  tcase_add_test(tc, an_epoch_that_goes_back);
+  tcase_add_test(tc, a_restart_below_the_durable_epoch);
+  tcase_add_test(tc, same_entry_after_different_prefixes);
+  tcase_add_test(tc, a_leader_without_a_committed_entry);
+  tcase_add_test(tc, a_leader_that_rewrites_its_log);
+  tcase_add_test(tc, a_minority_that_commits);
+  tcase_add_test(tc, a_leader_cut_off_that_stays);
+  tcase_add_test(tc, agreeing_cores_pass);
   tcase_add_test(tc, leader_stable_reports_a_deposed_leader);
   tcase_add_test(tc, bad_quorum_targets_name_the_line);
   tcase_add_test(tc, clients_on_several_nodes_cannot_run_yet);
