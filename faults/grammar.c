@@ -163,6 +163,11 @@ static bool f_action(struct yaml_parser *p, struct scenario *s, struct fy_node *
   (void)s;
   char text[32];
   if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  if (!strcmp(text, "isolate")) { /* partition from everyone; written back as partition */
+    p->fault->action = FAULT_PARTITION;
+    p->fault->isolate = true;
+    return true;
+  }
   for (int a = 0; a < FAULT_ACTION_COUNT; a++)
     if (!strcmp(text, action_names[a])) {
       p->fault->action = (enum fault_action)a;
@@ -279,8 +284,8 @@ static bool fault_check(struct yaml_parser *p, const struct fault *f) {
     return yaml_fail(p, f->line, "%s: needs a target", name);
   bool takes_peer = a == FAULT_PARTITION || a == FAULT_PARTITION_ONE_WAY || a == FAULT_CLOG ||
                     a == FAULT_LATENCY_SPIKE || a == FAULT_RESET;
-  if (!takes_peer && f->peer.kind != TARGET_NONE)
-    return yaml_fail(p, f->line, "%s: takes no peer", name);
+  if ((!takes_peer || f->isolate) && f->peer.kind != TARGET_NONE)
+    return yaml_fail(p, f->line, "%s: takes no peer", f->isolate ? "isolate" : name);
   if (fault_needs_broker(a) && f->target.kind == TARGET_CLIENT)
     return yaml_fail(p, f->line, "%s: the target must be a broker, not a client", name);
   bool timed = a == FAULT_CLOG || a == FAULT_LATENCY_SPIKE;

@@ -105,6 +105,7 @@ struct fault {
   int64_t for_ms; /* clog, latency-spike */
   struct fault_when when;
   enum fault_mode mode;
+  bool isolate; /* written `isolate`: a partition from everyone (no peer) */
   int line;
 };
 

@@ -273,8 +273,9 @@ static int64_t changed_from(const struct qc_node *n, const struct raft *core, in
   return from;
 }
 
-static void observe_log(struct quorum_check *q, int id, struct qc_node *n,
-                        const struct raft *core, int64_t start, int64_t end, bool leads_on) {
+/* Mirrors node n's log from the core; returns the lowest offset that moved. */
+static int64_t observe_log(struct quorum_check *q, int id, struct qc_node *n,
+                           const struct raft *core, int64_t start, int64_t end, bool leads_on) {
   int64_t from = changed_from(n, core, start, end);
   if (leads_on && (end < n->end || from < n->end))
     violation(q, QC_LEADER_APPEND_ONLY,
@@ -291,6 +292,7 @@ static void observe_log(struct quorum_check *q, int id, struct qc_node *n,
   }
   n->start = start;
   n->end = end;
+  return from;
 }
 
 static void observe_commit(struct quorum_check *q, int id, struct qc_node *n, int64_t hw,
@@ -395,9 +397,7 @@ static void observe_node(struct quorum_check *q, int i, const struct quorum_view
                 qs.leader_epoch);
     bool leads_on =
         role == RAFT_LEADER && n->role == RAFT_LEADER && qs.leader_epoch == n->epoch;
-    int64_t old_end = n->end;
-    observe_log(q, id, n, core, start, end, leads_on);
-    int64_t changed = old_end < end ? old_end : end;
+    int64_t changed = observe_log(q, id, n, core, start, end, leads_on);
     bool was_leader = leads_on;
     n->epoch = qs.leader_epoch;
     n->role = role;
