@@ -848,7 +848,18 @@ static void judge_admins(const struct runner *r, struct check_result *out) {
              (unsigned long long)r->admin_allowed);
 }
 
-static void judge_clients(struct runner *r, struct run_report *out);
+static void judge_clients(struct runner *r, struct run_report *out) {
+  const struct scenario *sc = r->sc;
+  struct history_check_config cc = {.final_read = true,
+                                    .max_unavailability_ms = sc->max_unavailability_ms,
+                                    .end_ns = now_ns(r)};
+  for (int c = 0; c < CHECKERS_MAX; c++)
+    cc.allow[c] = scenario_allowance(sc, (enum history_checker)c);
+  record_ends(r);
+  out->result_count = history_check(&r->hist, &cc, out->results, CHECKERS_MAX);
+  if (sc->admins > 0) judge_admins(r, &out->results[out->result_count++]);
+  out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
+}
 
 static void judge_quorum(struct runner *r, struct run_report *out) {
   struct quorum_view v[SCENARIO_NODES_MAX];
@@ -881,19 +892,6 @@ static void judge(struct runner *r, struct run_report *out) {
   out->polled = r->polled;
   out->cuts = r->hist.cut_count;
   for (int i = 0; i < sc->nodes; i++) out->broker_starts += (uint64_t)r->brokers[i].incarnation;
-}
-
-static void judge_clients(struct runner *r, struct run_report *out) {
-  const struct scenario *sc = r->sc;
-  struct history_check_config cc = {.final_read = true,
-                                    .max_unavailability_ms = sc->max_unavailability_ms,
-                                    .end_ns = now_ns(r)};
-  for (int c = 0; c < CHECKERS_MAX; c++)
-    cc.allow[c] = scenario_allowance(sc, (enum history_checker)c);
-  record_ends(r);
-  out->result_count = history_check(&r->hist, &cc, out->results, CHECKERS_MAX);
-  if (sc->admins > 0) judge_admins(r, &out->results[out->result_count++]);
-  out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
 }
 
 bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_options *opts,
