@@ -29,7 +29,7 @@ static const struct handler client_apis[] = {
 static const struct handler controller_apis[] = {
     {API_FETCH, RAFT_FETCH_VERSION_MIN, RAFT_FETCH_VERSION_MAX, handle_quorum_fetch},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
-    {API_VOTE, 0, RAFT_QUORUM_VERSION_MAX, handle_vote},
+    {API_VOTE, 0, RAFT_VOTE_VERSION_MAX, handle_vote},
     {API_BEGIN_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_begin_quorum_epoch},
     {API_END_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_end_quorum_epoch},
     {API_DESCRIBE_QUORUM, 0, RAFT_DESCRIBE_VERSION_MAX, handle_describe_quorum},

@@ -479,8 +479,12 @@ static int raft_config_of(const struct node *node, struct raft_config *rc) {
   rc->retry_backoff_ms = cfg->controller_quorum_retry_backoff_ms;
   rc->fetch_max_wait_ms = RAFT_FETCH_MAX_WAIT_MS;
   rc->snapshot_chunk_bytes = RAFT_SNAPSHOT_CHUNK_BYTES;
-  /* Kafka 3.9's Vote (v0-1) has no PreVote; KIP-996 needs VoteRequest v2. */
-  rc->pre_vote = false;
+  /* KIP-996: a voter that lost its leader asks for pre-votes before it
+   * raises the epoch, so one cut off for long does not depose a healthy
+   * leader when it comes back. PreVote is VoteRequest v2 (Kafka 4.0, from
+   * Sluice's schema overlay); raft_client.c turns it off while a voter's
+   * channel serves only v0-1 (pre-vote only if every voter has it). */
+  rc->pre_vote = true;
   rc->random_seed = node->env->random_u64(node->env);
   ASSERT(rc->voter_count == (uint32_t)cfg->voter_count);
   return 0;

@@ -52,7 +52,12 @@ enum {
   /* controller.quorum.*: the versions sent and served (handlers.c). */
   RAFT_FETCH_VERSION_MIN = 12, /* LastFetchedEpoch, DivergingEpoch (KIP-595) */
   RAFT_FETCH_VERSION_MAX = 17,
-  RAFT_QUORUM_VERSION_MAX = 1, /* Vote, BeginQuorumEpoch, EndQuorumEpoch, FetchSnapshot */
+  RAFT_QUORUM_VERSION_MAX = 1, /* BeginQuorumEpoch, EndQuorumEpoch, FetchSnapshot */
+  /* Vote v2 is Kafka 4.0's (KIP-996 PreVote), from Sluice's schema overlay
+   * (proto/schemas-overlay/): a peer serving only v0-1 (Kafka 3.9) gets
+   * standard votes (raft_client.c, "pre-vote only if every voter has it"). */
+  RAFT_VOTE_VERSION_MAX = 2,
+  RAFT_VOTE_PRE_VOTE_VERSION = 2,
   RAFT_DESCRIBE_VERSION_MAX = 2,
   RAFT_FETCH_MAX_WAIT_MS = 500, /* KRaft's fetch long poll */
   RAFT_FETCH_PARTITION_MAX_BYTES = 1 << 20,
@@ -178,6 +183,9 @@ struct raft_node {
   enum raft_node_state state;
   int32_t voters[RAFT_VOTERS_MAX];
   uint32_t voter_count;
+  /* Bit i: the channel to voters[i], when last seen up, served Vote below
+   * RAFT_VOTE_PRE_VOTE_VERSION; the core runs pre-vote while it is 0. */
+  uint32_t voters_without_pre_vote;
   char dir[RAFT_NODE_PATH_BYTES];        /* .../__cluster_metadata-0 */
   char state_path[RAFT_NODE_PATH_BYTES]; /* .../quorum-state */
   struct plog *log;
