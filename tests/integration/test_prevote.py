@@ -5,9 +5,11 @@ from the v2 layout (PreVote after LastOffset), without changing their epoch:
 a follower that hears from its leader refuses it and names the leader."""
 import socket
 import struct
+import threading
 
 from conftest import CLUSTER_ID
-from test_quorum import read_frame, read_uvarint, uvarint, voter_trio, wait_leader
+from test_quorum import (count_in_log, read_frame, read_uvarint, uvarint, voter_trio,
+                         wait_leader)
 
 API_VERSIONS = 18
 VOTE = 52
@@ -97,6 +99,97 @@ def test_pre_vote_over_the_wire_leaves_the_leader_in_place():
         for b in nodes:
             assert b.stop() == 0
     finally:
+        for b in nodes:
+            if b.alive():
+                b.kill9()
+
+
+class VoteV1Peer:
+    """A stand-in for a Kafka 3.9 controller: it serves Vote only up to v1
+    (ApiVersions answered the KIP-511 way, UNSUPPORTED_VERSION in v0 format
+    with its ranges), grants every standard vote, and answers nothing else."""
+
+    RANGES = [(VOTE, 0, 1), (53, 0, 1), (54, 0, 1), (1, 0, 16), (55, 0, 1), (59, 0, 1)]
+
+    def __init__(self, port):
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.votes = []  # (version, candidate epoch, candidate id)
+        self.threads = []
+        self.stopping = False
+        self.accept_thread = threading.Thread(target=self.accept, daemon=True)
+        self.accept_thread.start()
+
+    def accept(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            t = threading.Thread(target=self.serve, args=(conn,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def serve(self, conn):
+        with conn:
+            while not self.stopping:
+                try:
+                    frame = read_frame(conn)
+                except OSError:
+                    return
+                if frame is None:
+                    return
+                key, version, corr = struct.unpack(">hhi", frame[:8])
+                if key == API_VERSIONS:
+                    body = struct.pack(">hi", 35, len(self.RANGES))  # UNSUPPORTED_VERSION
+                    body += b"".join(struct.pack(">hhh", *r) for r in self.RANGES)
+                    out = struct.pack(">i", corr) + body
+                elif key == VOTE:
+                    out = struct.pack(">i", corr) + uvarint(0) + self.vote(frame, version)
+                else:
+                    continue
+                conn.sendall(struct.pack(">i", len(out)) + out)
+
+    def vote(self, frame, version):
+        at = 8
+        client_len = struct.unpack(">h", frame[at:at + 2])[0]
+        at += 2 + max(client_len, 0)
+        _, at = read_uvarint(frame, at)  # header tags
+        cluster_len, at = read_uvarint(frame, at)
+        at += max(cluster_len - 1, 0)
+        if version >= 1:
+            at += 4  # VoterId
+        _, at = read_uvarint(frame, at)  # one topic
+        name_len, at = read_uvarint(frame, at)
+        at += name_len - 1
+        _, at = read_uvarint(frame, at)  # one partition
+        _, epoch, candidate = struct.unpack(">iii", frame[at:at + 12])
+        self.votes.append((version, epoch, candidate))
+        partition = struct.pack(">ihii?", 0, 0, -1, epoch, True) + uvarint(0)
+        topic = compact_string("__cluster_metadata") + uvarint(2) + partition + uvarint(0)
+        return struct.pack(">h", 0) + uvarint(2) + topic + uvarint(0)
+
+    def close(self):
+        self.stopping = True
+        self.server.close()
+
+
+def test_a_voter_without_vote_v2_gets_standard_votes():
+    """KIP-996 pre-votes only if every voter has them: with node 2 down and
+    node 3 a Kafka 3.9 stand-in, node 1 can win only with node 3's vote.
+    Its first pre-vote to node 3 cannot go out (v1 has no PreVote); from the
+    next election on it asks for standard votes, node 3 grants, and node 1
+    leads. Always asking for pre-votes, it would never be elected."""
+    nodes = voter_trio()
+    peer = VoteV1Peer(nodes[2].controller_port)
+    try:
+        nodes[0].start()
+        leader, _ = wait_leader(nodes, [0])
+        assert leader == 1
+        assert peer.votes and all(v == 1 for v, _, c in peer.votes if c == 1)
+        assert count_in_log(nodes[0], "voter 3 serves Vote up to v1") >= 1
+        assert nodes[0].stop() == 0
+    finally:
+        peer.close()
         for b in nodes:
             if b.alive():
                 b.kill9()
