@@ -75,6 +75,10 @@ void plog_file_replaced(struct plog *log, env_file file);
 /* An fsync of s->log_file succeeded: makes its pending cut durable (the copy
  * renamed over the .log, or the marker removed). 0 or ENV_E*. */
 int plog_cut_settle(struct plog *log, struct segment *s);
+/* Recovery is about to cut s at offset cut (in place, or the segments after
+ * it): a durable marker of the cut first (unless a lower one is pending),
+ * so that a power loss before the next fsync cannot undo it. 0 or ENV_E*. */
+int plog_cut_mark(struct plog *log, struct segment *s, int64_t cut);
 /* Starts the flush that settles the pending cuts, if there are any. */
 void plog_cut_flush(struct plog *log);
 /* The lowest pending cut offset (INT64_MAX if none): the recovery point may

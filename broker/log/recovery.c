@@ -290,7 +290,8 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
     rc = 0;
     s->size_bytes = (uint64_t)end;
 #else
-    rc = env->truncate(env, s->log_file, pos);
+    rc = plog_cut_mark(log, s, s->next_offset);
+    if (rc == 0) rc = env->truncate(env, s->log_file, pos);
 #endif
     s->log_dirty = true;
     *truncated = true;
@@ -370,7 +371,10 @@ static int load_segments(struct plog *log, int64_t recovery_point) {
       s->log_dirty = true; /* its flush removes the marker */
     }
     rc = load_segment(log, s, recovery_point, limit, &truncated);
-    if (rc == 0 && !truncated) truncated = hole_after(log, i);
+    if (rc == 0 && !truncated && hole_after(log, i)) {
+      truncated = true;
+      rc = plog_cut_mark(log, s, s->next_offset); /* the dropped ones stay dropped */
+    }
     if (rc == 0 && truncated) drop_segments_from(log, i + 1, "it follows a truncated one");
   }
   /* Inactive segments end with their final time index entry, however their
