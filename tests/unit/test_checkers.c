@@ -251,6 +251,28 @@ START_TEST(a_late_frame_belongs_to_the_process_that_sent_it) {
 }
 END_TEST
 
+/* The same, delivered after the new process acknowledged another value at
+ * that offset (swarm seed 192); without a cut between them it fails. */
+START_TEST(a_late_frame_after_the_offset_was_reused) {
+  allow[CHECK_INCONSISTENT_OFFSETS] = 1u << ALLOW_POWER_LOSS_TAIL;
+  produce(4);
+  cut(2, ALLOW_POWER_LOSS_TAIL);
+  ev(HISTORY_SEND, 0, 9, -1);
+  ev(HISTORY_ACK, 0, 9, 3);
+  incarnation = 1; /* answered before the restart, delivered now */
+  ev(HISTORY_POLL, 2, 3, 3);
+  incarnation = 2;
+  ev(HISTORY_POLL, 1, 9, 3); /* the slot kept value 9, of the newer process */
+  ck_assert_uint_eq(count("inconsistent-offsets", false), 0);
+  ck_assert_uint_eq(within("inconsistent-offsets"), 2);
+  ev(HISTORY_SEND, 0, 10, -1);
+  ev(HISTORY_ACK, 0, 10, 1); /* below the cut: offset 1 still holds value 1 */
+  incarnation = 1;
+  ev(HISTORY_POLL, 2, 1, 1);
+  ck_assert_uint_eq(count("inconsistent-offsets", false), 1);
+}
+END_TEST
+
 START_TEST(duplicate) {
   produce(3);
   ev(HISTORY_SEND, 0, 3, -1); /* a fourth record may exist */
@@ -722,6 +744,7 @@ static Suite *checkers_suite(void) {
   tcase_add_test(tc, offsets_past_the_cut_may_be_reused);
   tcase_add_test(tc, reuse_without_a_cut_fails);
   tcase_add_test(tc, a_late_frame_belongs_to_the_process_that_sent_it);
+  tcase_add_test(tc, a_late_frame_after_the_offset_was_reused);
   tcase_add_test(tc, duplicate);
   tcase_add_test(tc, duplicate_without_a_retry_fails);
   tcase_add_test(tc, more_copies_than_sends_fail);
