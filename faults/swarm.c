@@ -125,14 +125,6 @@ static void disk_fault(struct drawer *d, enum swarm_kind k, int64_t at) {
     add(d, at, FAULT_DISK_SLOW, broker())->amount = draw(d, 2, 100);
     add(d, at + draw(d, 1000, 10000), FAULT_DISK_SLOW, broker())->amount = 1;
     break;
-  case SW_FSYNC_EIO:
-    f = add(d, at, FAULT_FSYNC_EIO, broker());
-    f->amount = draw(d, 1, 3);
-    /* Linux marks the pages clean after the error ("fsyncgate"): a later
-     * fsync succeeds without them. Nothing acknowledged may depend on it. */
-    if (draw(d, 0, 1)) f->mode = FAULT_MODE_FORGET;
-    maybe_triggered(d, f);
-    break;
   case SW_DISK_EIO:
     f = add(d, at, FAULT_DISK_EIO, broker());
     f->amount = draw(d, 1, 3);
@@ -151,9 +143,34 @@ static void disk_fault(struct drawer *d, enum swarm_kind k, int64_t at) {
   }
 }
 
+/* fsync errors, and what makes them matter: a failed flush takes the log
+ * offline until a restart (docs/architecture.md), so the error is followed
+ * by a power loss and a restart, sometimes with a clean restart before it
+ * (recovery must write again what a forgetting error dropped, or the power
+ * loss takes it from under later acknowledgements). */
+static void fsync_error_fault(struct drawer *d, int64_t at, bool page_cache) {
+  struct fault *f = add(d, at, FAULT_FSYNC_EIO, broker());
+  f->amount = draw(d, 1, 3);
+  /* Linux marks the pages clean after the error ("fsyncgate"): a later
+   * fsync succeeds without them. Nothing acknowledged may depend on it. */
+  if (draw(d, 0, 1)) f->mode = FAULT_MODE_FORGET;
+  maybe_triggered(d, f);
+  int64_t next = at + draw(d, 50, 4000);
+  if (draw(d, 0, 2) == 0) {
+    pair(d, next, FAULT_SHUTDOWN, FAULT_RESTART, broker(), 200, 3000);
+    next += draw(d, 3500, 6000);
+  }
+  f = pair(d, next, FAULT_KILL, FAULT_RESTART, broker(), 200, 3000);
+  if (draw(d, 0, 1)) f->mode = FAULT_MODE_TORN_ZEROS;
+  d->may_lose |= page_cache;
+}
+
 static void one_fault(struct drawer *d, enum swarm_kind k, int64_t at, bool page_cache) {
   struct fault *f;
   switch (k) {
+  case SW_FSYNC_EIO:
+    fsync_error_fault(d, at, page_cache);
+    break;
   case SW_KILL: {
     f = pair(d, at, FAULT_KILL, FAULT_RESTART, broker(), 200, 5000);
     /* A torn sector (zeros or garbage) in what the power loss keeps of each

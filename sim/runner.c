@@ -742,7 +742,15 @@ static void end_faults(struct runner *r) {
     sim_node_set_drift_ppm(n, 0);
     sim_disk_clear_faults(n);
   }
-  for (int i = 0; i < r->sc->nodes; i++) broker_restart(r, i);
+  for (int i = 0; i < r->sc->nodes; i++) {
+    /* A log a failed flush took offline stays so until its broker
+     * restarts: the operator's restart (docs/architecture.md). */
+    if (r->brokers[i].proc && node_offline_logs(r->brokers[i].proc) > 0) {
+      runner_trace(r, "broker %d has offline logs: restarting it", i + 1);
+      broker_shutdown(r, i);
+    }
+    broker_restart(r, i);
+  }
   runner_trace(r, "liveness phase: faults ended, sending stops");
 }
 

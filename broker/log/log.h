@@ -140,6 +140,13 @@ int plog_set_start_offset(struct plog *log, int64_t offset);
  * ENV_EIO if its fsyncs had not started). */
 void plog_flush(struct plog *log, env_fsync_fn done, void *ctx);
 int64_t plog_recovery_point(const struct plog *log);
+/* After a failed flush the log is offline until it is opened again (a
+ * broker restart): Linux may have dropped the pages the failed fsync
+ * covered and marked them clean, so a later fsync that succeeds says
+ * nothing of them ("fsyncgate"). Appends and flushes fail (ENV_EIO), the
+ * recovery point stays where the last good flush left it, and the server
+ * answers KAFKA_STORAGE_ERROR (Kafka's LogDirFailureChannel, one log). */
+bool plog_offline(const struct plog *log);
 
 /* Replication (KIP-101, KIP-279): truncates so that the end offset is
  * `offset`, or the base of the batch holding it if that is inside a batch;

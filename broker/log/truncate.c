@@ -155,6 +155,35 @@ static int cut_file(struct plog *log, struct segment *s, uint64_t pos, int64_t e
   return cut_by_copy(log, s, pos, cut);
 }
 
+/* Recovery's cuts are in place and not durable until the .log's next
+ * fsync: a power loss before it would bring back the bytes recovery
+ * dropped, valid again if a read fault (not the stored bytes) made them
+ * look corrupt, under offsets appended anew since. So recovery names its
+ * cut as a marker first, as a truncation does, and the next recovery cuts
+ * there again; the flush that plog_open starts settles it. Kafka's
+ * recovery does not do this (its FileChannel truncate is unsynced too). */
+int plog_cut_mark(struct plog *log, struct segment *s, int64_t cut) {
+  ASSERT(cut >= s->base_offset);
+  s->log_dirty = true; /* its flush settles the marker */
+  if (s->cut_offset >= 0 && s->cut_offset <= cut) return 0;
+  if (s->cut_offset > cut) return cut_marker_lower(log, s, cut);
+  struct env *env = log->env;
+  char marker[CUT_PATH_BYTES];
+  if (!cut_path(log, s, cut, marker)) return ENV_EINVAL;
+  env_file f;
+  int rc = env->open(env, marker, ENV_O_CREATE | ENV_O_TRUNC, &f);
+  if (rc != 0) return rc;
+  env->file_close(env, f);
+  rc = env->dir_sync(env, log->dir); /* the marker, before the bytes go */
+  if (rc != 0) {
+    env->unlink(env, marker);
+    return rc;
+  }
+  s->cut_offset = cut;
+  s->cut_file_is_copy = false;
+  return 0;
+}
+
 int plog_cut_settle(struct plog *log, struct segment *s) {
   ASSERT(s->cut_offset >= 0 && !s->retired);
   struct env *env = log->env;
