@@ -171,8 +171,9 @@ static void failure_settle(struct plog *log) {
   if (rc == 0) log->failure_marked = false;
 }
 
-/* Flushes asked for during a failed round fail with it on an offline log
- * (never started: ENV_EIO). */
+/* Moves the flushes queued behind op onto it, so they end with it: on an
+ * offline log (a failed round) and when the log is detached, never started
+ * (ENV_EIO). */
 static void fail_queued(struct plog *log, struct flush_op *op) {
   int32_t cap = op->waiter_count;
   for (int32_t i = 0; i < log->waiter_count; i++)
@@ -257,13 +258,7 @@ void plog_flush_detach(struct plog *log) {
   }
   /* The queued waiters ride along and hear ENV_EIO: their data was never
    * synced. */
-  int32_t cap = op->waiter_count;
-  for (int32_t i = 0; i < log->waiter_count; i++)
-    waiter_push(&op->waiters, &op->waiter_count, &cap, log->waiters[i].done,
-                log->waiters[i].ctx);
-  free(log->waiters);
-  log->waiters = NULL;
-  log->waiter_count = log->waiter_cap = 0;
+  fail_queued(log, op);
   op->log = NULL;
   log->flush = NULL;
 }
