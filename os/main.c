@@ -270,9 +270,13 @@ int main(int argc, char **argv) {
   int rc = os_world_watch_signals(app.world, signos, 2, on_signal, &app);
   if (rc != 0) {
     fprintf(stderr, "sluice: cannot watch signals: error %d\n", rc);
+    os_world_destroy(app.world);
     return 1;
   }
-  if (node_create(env, &cfg, &app.node) != 0) return 1; /* the reason is logged */
+  if (node_create(env, &cfg, &app.node) != 0) { /* the reason is logged */
+    os_world_destroy(app.world);
+    return 1;
+  }
   if (node_start(app.node) != 0) {
     node_destroy(app.node);
     os_world_destroy(app.world);
