@@ -1,15 +1,30 @@
 /* The metadata subsystem: the controller behind the seam in
- * meta/controller.h (today the single-node one) and the image it publishes
- * to the server (topics.c). */
+ * meta/controller.h and the image it publishes to the server (topics.c).
+ * With controller.quorum.voters set (KRaft mode) the image comes from the
+ * metadata log (metadata_loader.h) and changes go through the Raft-backed
+ * controller (controller_quorum.h); without, this node is the whole cluster
+ * and the single-node controller (meta/controller_local.h) reads its first
+ * image back from log.dirs. */
 #include "base/assert.h"
 #include "meta/controller_local.h"
+#include "server/controller_quorum.h"
+#include "server/metadata_loader.h"
 #include "server/server.h"
 #include "server/subsystem.h"
+
+/* KRaft mode: the empty image first (the log fills it as it commits), and
+ * the controller that proposes to the log or forwards to whoever does. */
+static int metadata_init_quorum(struct node *node) {
+  int rc = metadata_loader_create(node, &node->loader);
+  if (rc == 0) rc = controller_quorum_create(node, &node->controller);
+  return rc;
+}
 
 /* The metadata: the local controller reads the first image back from
  * log.dirs and publishes it to topics.c, which opens (and recovers) every
  * log; later images come the same way (meta/controller.h). */
 static int metadata_init(struct node *node) {
+  if (node->cfg.voter_count > 0) return metadata_init_quorum(node);
   struct meta_publisher publisher = {.ctx = node, .publish = topics_publish};
   int rc = meta_controller_local_create(node->env, &node->cfg, node->cluster_id, &publisher,
                                         &node->controller);
@@ -22,6 +37,8 @@ static int metadata_init(struct node *node) {
 static void metadata_free(struct node *node) {
   if (node->controller) node->controller->ops->destroy(node->controller);
   node->controller = NULL;
+  metadata_loader_free(node->loader);
+  node->loader = NULL;
   if (node->image) meta_image_unref(node->image);
   node->image = NULL;
 }

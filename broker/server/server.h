@@ -97,6 +97,7 @@ struct node {
    * that does not match it yet. */
   struct meta_image *image;
   struct meta_controller *controller;
+  struct metadata_loader *loader; /* KRaft mode: images from the metadata log */
   env_timer_id storage_retry_timer;
   struct topic **topics; /* sorted by name; the image's, in step with it */
   int topic_count;
