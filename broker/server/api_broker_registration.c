@@ -12,6 +12,7 @@
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
+#include "server/controller_quorum.h"
 #include "server/handlers.h"
 #include "server/server.h"
 
@@ -59,7 +60,8 @@ bool handle_broker_registration(struct request *req) {
   memset(&r, 0, sizeof r);
   r.broker_id = m.broker_id;
   r.incarnation_id = m.incarnation_id;
-  bool ok = m.broker_id >= 0 && m.listeners_count >= 1 && kstr_eq(m.cluster_id, req->node->cluster_id);
+  bool ok = m.broker_id >= 0 && m.listeners_count >= 1 &&
+            kstr_eq(m.cluster_id, req->node->cluster_id);
   if (ok) {
     const struct broker_registration_request_listener *l = &m.listeners[0];
     ok = copy(r.listener, sizeof r.listener, l->name) && copy(r.host, sizeof r.host, l->host) &&
@@ -68,7 +70,7 @@ bool handle_broker_registration(struct request *req) {
   }
   if (!ok) {
     int16_t code = kstr_eq(m.cluster_id, req->node->cluster_id) ? KERR_INVALID_REQUEST
-                                                                 : KERR_INCONSISTENT_CLUSTER_ID;
+                                                                : KERR_INCONSISTENT_CLUSTER_ID;
     respond(req, code, -1);
     return true;
   }
@@ -77,6 +79,7 @@ bool handle_broker_registration(struct request *req) {
   w->broker_id = m.broker_id;
   req->pending = w;
   struct meta_controller *ctl = req->node->controller;
+  if (req->table == &handlers_controller) controller_quorum_next_call_forwarded(ctl);
   ctl->ops->register_broker(ctl, &r, registered, w);
   return true;
 }

@@ -5,6 +5,7 @@
 #include "base/assert.h"
 #include "base/str.h"
 #include "proto/errors.h"
+#include "server/controller_quorum.h"
 #include "server/files.h"
 #include "server/server.h"
 #include "server/subsystem.h"
@@ -32,12 +33,22 @@ static int lifecycle_start(struct node *node) {
   return 0;
 }
 
-static void lifecycle_free(struct node *node) { (void)node; }
+/* The controller channels close before the quorum and the server stop
+ * (their dispatcher goes with the server); a forward in flight then waits
+ * for the controller's close, which answers it NOT_CONTROLLER. */
+static void lifecycle_shutdown(struct node *node) {
+  controller_quorum_stop_channels(node->controller);
+  node_subsystem_stopped(node);
+}
+
+static void lifecycle_free(struct node *node) {
+  controller_quorum_stop_channels(node->controller);
+}
 
 const struct subsystem subsystem_broker_lifecycle = {
     .name = "broker lifecycle",
     .init = NULL,
     .start = lifecycle_start,
-    .shutdown = NULL,
+    .shutdown = lifecycle_shutdown,
     .free = lifecycle_free,
 };

@@ -13,14 +13,19 @@
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/metadata_loader.h"
+#include "server/quorum_peers.h"
 #include "server/raft_node.h"
 #include "server/server.h"
 
 enum {
-  OPS_MAX = 1 << 20,    /* each belongs to a request: one per connection at most */
-  POLL_MS = 50,         /* while a call waits for a leader, a channel or the image */
+  OPS_MAX = 1 << 20, /* each belongs to a request: one per connection at most */
+  POLL_MS = 50,      /* while a call waits for a leader, a channel or the image */
   CHANGE_RECORDS_MAX = RAFT_LOG_ENTRIES_MAX - 8, /* one change, with its markers */
   FORWARD_TIMEOUT_MS = 30000,                    /* a forwarded call without a deadline */
+  /* The controller channels' request timeout: past the longest a forwarded
+   * call waits at the active controller (its deadline, FORWARD_TIMEOUT_MS
+   * at most, is checked before it starts; then it commits or fails). */
+  CHANNEL_TIMEOUT_MS = FORWARD_TIMEOUT_MS + 15000,
 };
 
 enum op_kind {
@@ -37,6 +42,7 @@ struct op {
   int32_t count;
   bool validate_only;
   uint64_t deadline_ns;
+  bool forwarded; /* it came from another node: never forwarded again */
   union {
     struct meta_broker_registration registration;
     const struct meta_create_topic *create;
@@ -87,7 +93,15 @@ struct quorum {
   uint64_t timer_due_ns;
   bool pumping, again;
   bool closed;
+  bool next_forwarded; /* controller_quorum_next_call_forwarded */
+  /* Controller channels to the voters, apart from the quorum's own so that
+   * a slow change never times out a Raft request's connection; started at
+   * the first forward, stopped with the broker lifecycle. */
+  struct quorum_peers peers;
+  bool peers_started, peers_stopped;
 };
+
+static const struct meta_controller_ops quorum_ops;
 
 static struct quorum *quorum_of(struct meta_controller *ctl) {
   ASSERT(ctl != NULL);
@@ -145,7 +159,8 @@ static void answer(struct op *op) {
     op->done(op->ctx, op->code);
   } else if (op->kind == OP_PRODUCER_IDS) {
     bool ok = op->code == KERR_NONE;
-    op->ids_done(op->ctx, op->code, ok ? op->first_id : -1, ok ? META_PRODUCER_ID_BLOCK_SIZE : 0);
+    op->ids_done(op->ctx, op->code, ok ? op->first_id : -1,
+                 ok ? META_PRODUCER_ID_BLOCK_SIZE : 0);
   } else {
     results_alloc(op);
     op->topics_done(op->ctx, op->results, op->count);
@@ -162,8 +177,7 @@ static void refuse(struct op *op, int16_t code, const char *message) {
     results_alloc(op);
     for (int32_t i = 0; i < op->count; i++) {
       op->results[i].error_code = code;
-      str_fmt(op->results[i].error_message, sizeof op->results[i].error_message, "%s",
-              message);
+      str_fmt(op->results[i].error_message, sizeof op->results[i].error_message, "%s", message);
     }
   }
   answer(op);
@@ -280,7 +294,8 @@ static void marker(struct meta_delta *d, enum meta_record_type type) {
 
 /* The change as entries: the records, bracketed by KIP-868 markers when
  * there are several, renumbered from first. */
-static void frame_change(const struct meta_delta *delta, int64_t first, struct meta_delta *out) {
+static void frame_change(const struct meta_delta *delta, int64_t first,
+                         struct meta_delta *out) {
   if (delta->count > 1) marker(out, META_BEGIN_TRANSACTION_RECORD);
   for (int32_t i = 0; i < delta->count; i++) {
     struct meta_record *r = meta_delta_add(out, delta->records[i].type, out->count);
@@ -290,6 +305,10 @@ static void frame_change(const struct meta_delta *delta, int64_t first, struct m
   }
   if (delta->count > 1) marker(out, META_END_TRANSACTION_RECORD);
   for (int32_t i = 0; i < out->count; i++) out->records[i].offset += first;
+  /* KIP-631: a broker's epoch is the offset of its registration record. */
+  for (int32_t i = 0; i < out->count; i++)
+    if (out->records[i].type == META_REGISTER_BROKER_RECORD)
+      out->records[i].register_broker.broker_epoch = out->records[i].offset;
 }
 
 /* Proposes the change; false (nothing appended) when this node cannot. */
@@ -360,6 +379,11 @@ static void pump(struct quorum *q);
 
 static struct kstr kstr_slice(const char *s) { return kstr_of(s); }
 
+struct forward_ctx {
+  struct flight *flight;
+  int16_t version;
+};
+
 static void encode_create_topics(struct wr *w, int16_t v, const void *m) {
   create_topics_request_encode(w, v, m);
 }
@@ -380,8 +404,8 @@ static int32_t timeout_ms_of(const struct quorum *q, const struct op *op) {
   return left_ms > INT32_MAX ? INT32_MAX : (int32_t)left_ms;
 }
 
-static int send_create_topics(struct quorum *q, struct op *op, struct channel *ch,
-                              int16_t v, struct flight *f, kconn_response_fn fn) {
+static int send_create_topics(struct quorum *q, struct op *op, struct channel *ch, int16_t v,
+                              struct forward_ctx *f, kconn_response_fn fn) {
   struct create_topics_request r;
   create_topics_request_init(&r);
   struct create_topics_request_creatable_topic *t = calloc((size_t)op->count + 1, sizeof *t);
@@ -393,7 +417,8 @@ static int send_create_topics(struct quorum *q, struct op *op, struct channel *c
   }
   struct create_topics_request_creatable_replica_assignment *a =
       calloc((size_t)assignments + 1, sizeof *a);
-  struct create_topics_request_creatable_topic_config *c = calloc((size_t)configs + 1, sizeof *c);
+  struct create_topics_request_creatable_topic_config *c =
+      calloc((size_t)configs + 1, sizeof *c);
   ASSERT(a != NULL && c != NULL);
   int32_t ai = 0, ci = 0;
   for (int32_t i = 0; i < op->count; i++) {
@@ -428,7 +453,7 @@ static int send_create_topics(struct quorum *q, struct op *op, struct channel *c
 }
 
 static int send_delete_topics(struct quorum *q, struct op *op, struct channel *ch, int16_t v,
-                              struct flight *f, kconn_response_fn fn) {
+                              struct forward_ctx *f, kconn_response_fn fn) {
   struct delete_topics_request r;
   delete_topics_request_init(&r);
   struct delete_topics_request_delete_topic_state *t = calloc((size_t)op->count + 1, sizeof *t);
@@ -450,15 +475,16 @@ static int send_delete_topics(struct quorum *q, struct op *op, struct channel *c
     r.topic_names_count = op->count;
   }
   r.timeout_ms = timeout_ms_of(q, op);
-  int rc = by_id && v < 6 ? ENV_EINVAL
-                          : channel_send(ch, API_DELETE_TOPICS, v, encode_delete_topics, &r, fn, f);
+  int rc = by_id && v < 6
+               ? ENV_EINVAL
+               : channel_send(ch, API_DELETE_TOPICS, v, encode_delete_topics, &r, fn, f);
   free(t);
   free(names);
   return rc;
 }
 
 static int send_create_partitions(struct quorum *q, struct op *op, struct channel *ch,
-                                  int16_t v, struct flight *f, kconn_response_fn fn) {
+                                  int16_t v, struct forward_ctx *f, kconn_response_fn fn) {
   struct create_partitions_request r;
   create_partitions_request_init(&r);
   struct create_partitions_request_create_partitions_topic *t =
@@ -492,7 +518,7 @@ static int send_create_partitions(struct quorum *q, struct op *op, struct channe
 }
 
 static int send_registration(struct quorum *q, struct op *op, struct channel *ch, int16_t v,
-                             struct flight *f, kconn_response_fn fn) {
+                             struct forward_ctx *f, kconn_response_fn fn) {
   const struct meta_broker_registration *in = &op->in.registration;
   struct broker_registration_request r;
   broker_registration_request_init(&r);
@@ -566,11 +592,6 @@ static bool decode_answer(struct op *op, int16_t v, struct rd *body, struct aren
   return ok;
 }
 
-struct forward_ctx {
-  struct flight *flight;
-  int16_t version;
-};
-
 static void forward_answered(void *ctx, int err, struct rd *body, struct arena *arena) {
   struct forward_ctx *fc = ctx;
   struct flight *f = fc->flight;
@@ -596,9 +617,12 @@ static void forward_answered(void *ctx, int err, struct rd *body, struct arena *
 /* The forwarded change is in this node's image (or needs not be). */
 static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   const struct meta_image *image = q->node->image;
-  if (op->kind == OP_REGISTER)
+  if (op->kind == OP_REGISTER) {
+    const struct meta_broker *b = meta_image_broker(image, op->in.registration.broker_id);
     return op->code != KERR_NONE ||
-           meta_image_broker(image, op->in.registration.broker_id) != NULL;
+           (b != NULL && memcmp(&b->incarnation_id, &op->in.registration.incarnation_id,
+                                sizeof b->incarnation_id) == 0);
+  }
   if (op->validate_only) return true;
   for (int32_t i = 0; i < op->count; i++) {
     const struct meta_topic_result *r = &op->results[i];
@@ -608,7 +632,8 @@ static bool forwarded_visible(const struct quorum *q, const struct op *op) {
     if (op->kind == OP_DELETE_TOPICS && t != NULL &&
         (meta_uuid_cmp(t->id, r->topic_id) == 0 || !op->in.remove[i].by_id))
       return false;
-    if (op->kind == OP_CREATE_PARTITIONS && (t == NULL || t->partition_count < op->in.grow[i].count))
+    if (op->kind == OP_CREATE_PARTITIONS &&
+        (t == NULL || t->partition_count < op->in.grow[i].count))
       return false;
   }
   return true;
@@ -630,9 +655,31 @@ static void forward_finish(struct quorum *q) {
 }
 
 /* Sends the head call to the leader; false when it cannot now. */
+static void channel_went_up(void *ctx, struct channel *ch) {
+  (void)ch;
+  pump(ctx);
+}
+
+static void channel_went_down(void *ctx, struct channel *ch, int err) {
+  (void)ctx, (void)ch, (void)err; /* a forward in flight fails and is retried */
+}
+
+static void peers_start(struct quorum *q) {
+  if (q->peers_started || q->peers_stopped || raft_node_core(q->node) == NULL) return;
+  struct config *cfg = malloc(sizeof *cfg);
+  ASSERT(cfg != NULL);
+  *cfg = q->node->cfg;
+  cfg->controller_quorum_request_timeout_ms = CHANNEL_TIMEOUT_MS;
+  struct channel_listener l = {.ctx = q, .up = channel_went_up, .down = channel_went_down};
+  quorum_peers_start(&q->peers, &q->node->net, cfg, &l);
+  free(cfg);
+  q->peers_started = true;
+}
+
 static bool forward(struct quorum *q, int32_t leader_id) {
-  struct raft_node *rn = q->node->raft;
-  struct channel *ch = rn ? quorum_peers_channel(&rn->peers, leader_id) : NULL;
+  peers_start(q);
+  struct channel *ch =
+      q->peers_started && !q->peers_stopped ? quorum_peers_channel(&q->peers, leader_id) : NULL;
   if (ch == NULL || !channel_is_up(ch)) return false;
   struct op *op = q->queue.head;
   if (op->kind == OP_PRODUCER_IDS) { /* KIP-730's RPC is not generated yet */
@@ -652,14 +699,13 @@ static bool forward(struct quorum *q, int32_t leader_id) {
   fc->version = v;
   int rc;
   if (op->kind == OP_REGISTER)
-    rc = send_registration(q, op, ch, v, f, forward_answered);
+    rc = send_registration(q, op, ch, v, fc, forward_answered);
   else if (op->kind == OP_CREATE_TOPICS)
-    rc = send_create_topics(q, op, ch, v, f, forward_answered);
+    rc = send_create_topics(q, op, ch, v, fc, forward_answered);
   else if (op->kind == OP_CREATE_PARTITIONS)
-    rc = send_create_partitions(q, op, ch, v, f, forward_answered);
+    rc = send_create_partitions(q, op, ch, v, fc, forward_answered);
   else
-    rc = send_delete_topics(q, op, ch, v, f, forward_answered);
-  (void)fc;
+    rc = send_delete_topics(q, op, ch, v, fc, forward_answered);
   if (rc != 0) {
     free(f);
     free(fc);
@@ -707,6 +753,10 @@ static bool start_next(struct quorum *q) {
     run_active(q, list_pop(&q->queue));
     return true;
   }
+  if (op->forwarded) { /* the forwarder retries with whoever leads */
+    refuse(list_pop(&q->queue), KERR_NOT_CONTROLLER, "This node is not the active controller.");
+    return true;
+  }
   int32_t leader = leader_known(q);
   if (leader < 0 || leader == q->node->cfg.node_id) return false; /* elected, not caught up */
   return forward(q, leader);
@@ -742,6 +792,25 @@ static void pump(struct quorum *q) {
 
 void controller_quorum_changed(struct meta_controller *ctl) { pump(quorum_of(ctl)); }
 
+void controller_quorum_next_call_forwarded(struct meta_controller *ctl) {
+  if (ctl->ops != &quorum_ops) return; /* the local controller has no one to forward to */
+  quorum_of(ctl)->next_forwarded = true;
+}
+
+void controller_quorum_stop_channels(struct meta_controller *ctl) {
+  if (ctl == NULL || ctl->ops != &quorum_ops) return;
+  struct quorum *q = quorum_of(ctl);
+  if (q->peers_stopped) return;
+  q->peers_stopped = true; /* before the forward in flight fails and is queued again */
+  if (q->peers_started) quorum_peers_stop(&q->peers);
+}
+
+bool controller_quorum_idle(const struct meta_controller *ctl) {
+  if (ctl == NULL || ctl->ops != &quorum_ops) return true;
+  const struct quorum *q = (const struct quorum *)ctl;
+  return q->queue.count == 0 && q->inflight.count == 0 && q->forwarding == NULL;
+}
+
 bool controller_quorum_active(const struct meta_controller *ctl) {
   const struct quorum *q = (const struct quorum *)ctl;
   return q->active_epoch >= 0;
@@ -763,6 +832,8 @@ static struct op *op_new(enum op_kind kind, int32_t count, uint64_t deadline_ns,
 
 /* Never answered inside the call: the next tick runs it. */
 static void enqueue(struct quorum *q, struct op *op) {
+  op->forwarded = q->next_forwarded;
+  q->next_forwarded = false;
   list_push(&q->queue, op);
   timer_arm(q, 0);
 }
@@ -844,9 +915,9 @@ static void q_close(struct meta_controller *ctl) {
 
 static void q_destroy(struct meta_controller *ctl) {
   struct quorum *q = quorum_of(ctl);
-  for (int i = 0; i < OPS_MAX && (!q->closed || q->queue.count || q->inflight.count ||
-                                  q->forwarding);
-       i++)
+  controller_quorum_stop_channels(ctl);
+  for (int i = 0;
+       i < OPS_MAX && (!q->closed || q->queue.count || q->inflight.count || q->forwarding); i++)
     q_close(ctl);
   if (q->timer) q->env->timer_cancel(q->env, q->timer);
   if (q->working) meta_image_unref(q->working);

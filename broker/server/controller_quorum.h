@@ -32,7 +32,18 @@ struct node;
 int controller_quorum_create(struct node *node, struct meta_controller **out);
 /* The loader published an image, or the role moved: answer and go on. */
 void controller_quorum_changed(struct meta_controller *ctl);
+/* Nothing queued, forwarded or in flight (true for the local controller). */
+bool controller_quorum_idle(const struct meta_controller *ctl);
 /* This node is the active controller now. */
 bool controller_quorum_active(const struct meta_controller *ctl);
+/* The next call came on the controller listener from another node: if this
+ * node is not the active controller it answers NOT_CONTROLLER (the
+ * forwarder retries with the leader it knows), as Kafka's controller does,
+ * rather than forward again. No-op for the local controller. */
+void controller_quorum_next_call_forwarded(struct meta_controller *ctl);
+/* Closes the controller channels (before the server's dispatcher goes):
+ * a forward in flight fails and its call waits for close(). No-op for the
+ * local controller or NULL. */
+void controller_quorum_stop_channels(struct meta_controller *ctl);
 
 #endif

@@ -604,7 +604,8 @@ int64_t raft_node_propose(struct node *node, const uint8_t *const *values,
   if (rn == NULL || !running(rn)) return -1;
   advance_clock(rn);
   const struct raft *core = &rn->core;
-  int64_t room = RAFT_LOG_ENTRIES_MAX - 1 - (raft_end_offset(core) - raft_log_start_offset(core));
+  int64_t room =
+      RAFT_LOG_ENTRIES_MAX - 1 - (raft_end_offset(core) - raft_log_start_offset(core));
   if (!raft_is_leader(core) || room < count) return -1;
   struct raft_quorum_state qs;
   raft_quorum_state(core, &qs);

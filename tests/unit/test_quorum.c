@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "meta/codec.h"
+#include "meta/image.h"
 #include "server/node.h"
 #include "server/quorum_state.h"
 #include "sim/disk.h"
@@ -224,7 +225,29 @@ static int wait_converged(struct cluster *c) {
 }
 static const unsigned VOTER_MASK = (1u << VOTERS) - 1;
 
+/* Runs until the brokers' registrations (KIP-631, through the Raft-backed
+ * controller) are committed and read everywhere: every node that is up is
+ * registered in its own image, its controller waits on nothing, and every
+ * image is at the leader's last entry, committed. */
+static void settle(struct cluster *c) {
+  for (int t = 0; t <= ELECTION_BOUND_MS; t += STEP_MS) {
+    int l = agreed_leader(c, ALL);
+    bool done = l >= 0;
+    int64_t end = done ? status(c, l).end_offset : -1;
+    for (int i = 0; i < NODES && done; i++) {
+      if (!c->node[i]) continue;
+      const struct meta_image *image = node_metadata_image(c->node[i]);
+      done = node_controller_idle(c->node[i]) && status(c, i).high_watermark == end &&
+             image->offset == end - 1 && meta_image_broker(image, i + 1) != NULL;
+    }
+    if (done) return;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("the registrations did not settle within %d ms", ELECTION_BOUND_MS);
+}
+
 static void agree_then_commit(struct cluster *c, int leader, int records, int64_t *end) {
+  settle(c);
   int64_t offset = -1;
   for (int k = 0; k < records; k++) {
     offset = propose(c, leader);
@@ -338,6 +361,8 @@ START_TEST(a_leader_resigns_at_shutdown_and_the_cluster_restarts) {
     if (c.node[i]) node_stop(&c, i);
   for (int i = 0; i < NODES; i++) node_restart(&c, i);
   int again = wait_leader(&c, ALL, status(&c, 0).epoch);
+  settle(&c); /* the brokers register again */
+  again = agreed_leader(&c, ALL);
   int64_t more = propose(&c, again);
   ck_assert_int_gt(more, end); /* after the old records and a LeaderChange */
   wait_committed(&c, ALL, more + 1);
@@ -366,8 +391,9 @@ START_TEST(a_failed_fsync_stops_the_quorum_on_that_node) {
   node_restart(&c, victim);
   wait_committed(&c, ALL, offset + 1);
   ck_assert(status(&c, victim).running);
+  settle(&c); /* the victim registers again */
   run_ms(&c, 1000);
-  logs_equal(&c, ALL, offset + 1);
+  logs_equal(&c, ALL, status(&c, agreed_leader(&c, ALL)).end_offset);
   cluster_teardown(&c);
 }
 END_TEST
@@ -413,7 +439,11 @@ static void chaos(uint64_t seed) {
     int leader = agreed_leader(&c, VOTER_MASK);
     if (leader >= 0 && sim_rng_chance(&rng, 600000)) propose(&c, leader);
     if (leader >= 0) { /* what it says is committed never changes */
-      int64_t hw = status(&c, leader).high_watermark; /* a new leader's may lag */
+      /* A new leader's may lag; and a follower just elected may know entries
+       * are committed before its own copy of them is written. */
+      struct node_quorum lq = status(&c, leader);
+      int64_t hw =
+          lq.high_watermark < lq.log_end_offset ? lq.high_watermark : lq.log_end_offset;
       size_t n = committed_bytes(&c, leader, hw, &now);
       size_t both = n < committed.len ? n : committed.len;
       ck_assert_msg(both == 0 || memcmp(now.data, committed.data, both) == 0,
