@@ -75,6 +75,9 @@ static const struct key keys[] = {
      INT32_MAX},
     {"controller.quorum.retry.backoff.ms", K_INT32, F(controller_quorum_retry_backoff_ms), 1,
      INT32_MAX},
+    {"broker.heartbeat.interval.ms", K_INT32, F(broker_heartbeat_interval_ms), 1, INT32_MAX},
+    {"broker.session.timeout.ms", K_INT32, F(broker_session_timeout_ms), 1, INT32_MAX},
+    {"unclean.leader.election.enable", K_BOOL, F(unclean_leader_election_enable), 0, 0},
     {"metadata.log.dir", K_DIRS, F(metadata_log_dir), 0, 0},
     {"reconnect.backoff.ms", K_INT32, F(reconnect_backoff_ms), 1, INT32_MAX},
     {"reconnect.backoff.max.ms", K_INT32, F(reconnect_backoff_max_ms), 1, INT32_MAX},
@@ -94,7 +97,6 @@ static const char *const later_keys[] = {
     "offsets.topic.num.partitions",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
-    "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
     "listener.security.protocol.map",
     "sasl.enabled.mechanisms",
@@ -106,8 +108,6 @@ static const char *const later_keys[] = {
     "ssl.truststore.password",
     "authorizer.class.name",
     "super.users",
-    "broker.heartbeat.interval.ms",
-    "broker.session.timeout.ms",
     "offsets.retention.minutes",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
@@ -163,6 +163,9 @@ void config_defaults(struct config *cfg) {
   cfg->controller_quorum_election_backoff_max_ms = 1000;
   cfg->controller_quorum_fetch_timeout_ms = 2000;
   cfg->controller_quorum_retry_backoff_ms = 20;
+  cfg->broker_heartbeat_interval_ms = 2000;
+  cfg->broker_session_timeout_ms = 9000;
+  cfg->unclean_leader_election_enable = false;
   cfg->reconnect_backoff_ms = 50;
   cfg->reconnect_backoff_max_ms = 1000;
   cfg->group_initial_rebalance_delay_ms = 3000;

@@ -6,6 +6,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "meta/cluster_control.h"
 #include "meta/codec.h"
 #include "meta/producer_id_control.h"
 #include "meta/replication_control.h"
@@ -18,8 +19,9 @@
 #include "server/server.h"
 
 enum {
-  OPS_MAX = 1 << 20, /* each belongs to a request: one per connection at most */
-  POLL_MS = 50,      /* while a call waits for a leader, a channel or the image */
+  OPS_MAX = 1 << 20,      /* each belongs to a request: one per connection at most */
+  POLL_MS = 50,           /* while a call waits for a leader, a channel or the image */
+  SESSION_CHECK_MS = 500, /* the active controller's look at the brokers' sessions */
   CHANGE_RECORDS_MAX = RAFT_LOG_ENTRIES_MAX - 8, /* one change, with its markers */
   FORWARD_TIMEOUT_MS = 30000,                    /* a forwarded call without a deadline */
   /* The controller channels' request timeout: past the longest a forwarded
@@ -33,7 +35,8 @@ enum op_kind {
   OP_CREATE_TOPICS,
   OP_CREATE_PARTITIONS,
   OP_DELETE_TOPICS,
-  OP_PRODUCER_IDS
+  OP_PRODUCER_IDS,
+  OP_HEARTBEAT
 };
 
 struct op {
@@ -52,7 +55,10 @@ struct op {
       int32_t broker_id;
       int64_t broker_epoch;
     } ids;
+    struct meta_heartbeat hb;
   } in;
+  controller_heartbeat_fn hb_done;
+  struct meta_heartbeat_result hb_result;
   meta_topics_done_fn topics_done;
   meta_done_fn done;
   meta_producer_ids_fn ids_done;
@@ -99,6 +105,14 @@ struct quorum {
    * the first forward, stopped with the broker lifecycle. */
   struct quorum_peers peers;
   bool peers_started, peers_stopped;
+  /* Active: when each registered broker was last heard of (KIP-631
+   * sessions), by broker id; reset when this node becomes active. */
+  int32_t session_count;
+  struct session {
+    int32_t broker_id;
+    uint64_t last_ns;
+    bool shutting_down;
+  } sessions[META_BROKERS_MAX];
 };
 
 static const struct meta_controller_ops quorum_ops;
@@ -157,6 +171,9 @@ static void results_alloc(struct op *op) {
 static void answer(struct op *op) {
   if (op->kind == OP_REGISTER) {
     op->done(op->ctx, op->code);
+  } else if (op->kind == OP_HEARTBEAT) {
+    op->hb_result.error_code = op->code;
+    op->hb_done(op->ctx, &op->hb_result);
   } else if (op->kind == OP_PRODUCER_IDS) {
     bool ok = op->code == KERR_NONE;
     op->ids_done(op->ctx, op->code, ok ? op->first_id : -1,
@@ -171,7 +188,7 @@ static void answer(struct op *op) {
 static void refuse(struct op *op, int16_t code, const char *message) {
   ASSERT(code != KERR_NONE);
   op->code = code;
-  if (op->kind != OP_REGISTER && op->kind != OP_PRODUCER_IDS) {
+  if (op->kind != OP_REGISTER && op->kind != OP_PRODUCER_IDS && op->kind != OP_HEARTBEAT) {
     free(op->results);
     op->results = NULL;
     results_alloc(op);
@@ -189,6 +206,8 @@ static void refuse_list(struct op_list *l, int16_t code, const char *message) {
 }
 
 /* ---- leadership ---- */
+
+static void sessions_reset(struct quorum *q);
 
 static int64_t image_offset(const struct quorum *q) { return metadata_loader_offset(q->node); }
 
@@ -217,6 +236,7 @@ static void leadership_follow(struct quorum *q) {
   if (epoch >= 0) {
     q->working = q->node->image;
     meta_image_ref(q->working);
+    sessions_reset(q);
     env_log(q->env, ENV_LOG_INFO, "node %d is the active controller in epoch %d at offset %lld",
             q->node->cfg.node_id, epoch, (long long)image_offset(q));
   }
@@ -245,6 +265,7 @@ static void rule_run(struct quorum *q, const struct op *op, int32_t i,
     return;
   case OP_REGISTER:
   case OP_PRODUCER_IDS:
+  case OP_HEARTBEAT:
     break;
   }
   UNREACHABLE();
@@ -277,10 +298,73 @@ static void decide_topics(struct quorum *q, struct op *op, struct meta_delta *de
   meta_image_unref(scratch);
 }
 
+/* ---- KIP-631 sessions, on the active controller ---- */
+
+static struct session *session_of(struct quorum *q, int32_t broker_id) {
+  for (int32_t i = 0; i < q->session_count; i++)
+    if (q->sessions[i].broker_id == broker_id) return &q->sessions[i];
+  if (q->session_count == META_BROKERS_MAX) return NULL;
+  struct session *s = &q->sessions[q->session_count++];
+  *s = (struct session){.broker_id = broker_id, .last_ns = q->env->now_ns(q->env)};
+  return s;
+}
+
+/* A new active controller gives every broker a full session from now. */
+static void sessions_reset(struct quorum *q) {
+  q->session_count = 0;
+  for (int32_t i = 0; i < q->working->broker_count; i++)
+    (void)session_of(q, q->working->brokers[i].id);
+}
+
+static struct meta_leader_policy policy_of(const struct quorum *q) {
+  return (struct meta_leader_policy){q->node->cfg.unclean_leader_election_enable};
+}
+
+/* A broker's heartbeat: its session goes on; a broker that has caught up
+ * with the log (its metadata offset has reached its registration record)
+ * and does not ask to stay fenced is unfenced; one that asks to shut down
+ * is fenced and its leaderships move (KIP-631 controlled shutdown), and is
+ * told to go once that is committed. */
+static void decide_heartbeat(struct quorum *q, struct op *op, struct meta_delta *delta) {
+  const struct meta_heartbeat *hb = &op->in.hb;
+  struct meta_heartbeat_result *r = &op->hb_result;
+  const struct meta_broker *b = meta_image_broker(q->working, hb->broker_id);
+  op->code = b == NULL                      ? KERR_BROKER_ID_NOT_REGISTERED
+             : b->epoch != hb->broker_epoch ? KERR_STALE_BROKER_EPOCH
+                                            : KERR_NONE;
+  if (op->code != KERR_NONE) return;
+  struct session *s = session_of(q, hb->broker_id);
+  if (s) s->last_ns = q->env->now_ns(q->env);
+  struct meta_leader_policy policy = policy_of(q);
+  r->is_caught_up = hb->current_metadata_offset >= b->epoch;
+  if (hb->want_shut_down) {
+    if (s && !s->shutting_down)
+      op->code = meta_rule_controlled_shutdown(&policy, q->working, hb->broker_id,
+                                               hb->broker_epoch, delta);
+    if (s) s->shutting_down = true;
+    r->is_fenced = true;
+    r->should_shut_down = true; /* answered once the moves are committed */
+    return;
+  }
+  bool fence = hb->want_fence || (b->fenced && !r->is_caught_up);
+  op->code = meta_rule_fence_broker(&policy, q->working, hb->broker_id, hb->broker_epoch, fence,
+                                    delta);
+  r->is_fenced = fence;
+}
+
 static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
-  if (op->kind == OP_REGISTER)
+  if (op->kind == OP_REGISTER) {
     op->code = meta_rule_register_broker(q->working, &op->in.registration, delta);
-  else if (op->kind == OP_PRODUCER_IDS)
+    /* KIP-631: a broker starts fenced, until its heartbeat says it caught up. */
+    for (int32_t i = 0; i < delta->count; i++)
+      if (delta->records[i].type == META_REGISTER_BROKER_RECORD)
+        delta->records[i].register_broker.fenced = true;
+    struct session *s =
+        op->code == KERR_NONE ? session_of(q, op->in.registration.broker_id) : NULL;
+    if (s) *s = (struct session){s->broker_id, q->env->now_ns(q->env), false};
+  } else if (op->kind == OP_HEARTBEAT) {
+    decide_heartbeat(q, op, delta);
+  } else if (op->kind == OP_PRODUCER_IDS)
     op->code = meta_rule_allocate_producer_ids(q->working, op->in.ids.broker_id,
                                                op->in.ids.broker_epoch, delta, &op->first_id);
   else
@@ -314,8 +398,8 @@ static void frame_change(const struct meta_delta *delta, int64_t first,
 /* Proposes the change; false (nothing appended) when this node cannot. */
 static bool propose(struct quorum *q, struct op *op, const struct meta_delta *delta) {
   const struct raft *core = raft_node_core(q->node);
-  ASSERT(core != NULL && delta->count > 0);
-  if (delta->count + 2 > CHANGE_RECORDS_MAX) return false;
+  ASSERT(delta->count > 0);
+  if (core == NULL || delta->count + 2 > CHANGE_RECORDS_MAX) return false;
   struct meta_delta framed;
   meta_delta_init(&framed);
   frame_change(delta, raft_end_offset(core), &framed);
@@ -343,7 +427,7 @@ static bool propose(struct quorum *q, struct op *op, const struct meta_delta *de
     ASSERT(rc == 0);
     meta_image_unref(q->working);
     q->working = next;
-    op->end_offset = framed.records[framed.count - 1].offset;
+    if (op) op->end_offset = framed.records[framed.count - 1].offset;
   }
   free(at);
   free(values);
@@ -351,6 +435,30 @@ static bool propose(struct quorum *q, struct op *op, const struct meta_delta *de
   buf_free(&bytes);
   meta_delta_free(&framed);
   return ok;
+}
+
+/* KIP-631: a broker not heard of for broker.session.timeout.ms is fenced
+ * and its leaderships move to the rest of their ISRs. */
+static void sessions_expire(struct quorum *q) {
+  uint64_t now = q->env->now_ns(q->env);
+  uint64_t timeout_ns = (uint64_t)q->node->cfg.broker_session_timeout_ms * NS_PER_MS;
+  struct meta_leader_policy policy = policy_of(q);
+  for (int32_t i = 0; i < q->working->broker_count && q->active_epoch >= 0; i++) {
+    const struct meta_broker *b = &q->working->brokers[i];
+    struct session *s = session_of(q, b->id);
+    if (b->fenced || s == NULL || s->last_ns + timeout_ns > now) continue;
+    struct meta_delta delta;
+    meta_delta_init(&delta);
+    int32_t id = b->id; /* b is gone once the working image moves */
+    int16_t code = meta_rule_fence_broker(&policy, q->working, id, b->epoch, true, &delta);
+    ASSERT(code == KERR_NONE);
+    env_log(q->env, ENV_LOG_WARN, "broker %d missed its session (%d ms): fenced, %d records",
+            id, q->node->cfg.broker_session_timeout_ms, delta.count);
+    if (delta.count > 0 && !propose(q, NULL, &delta))
+      env_log(q->env, ENV_LOG_ERROR, "fencing broker %d could not be proposed", id);
+    s->last_ns = now; /* not again before another session */
+    meta_delta_free(&delta);
+  }
 }
 
 static void run_active(struct quorum *q, struct op *op) {
@@ -395,6 +503,22 @@ static void encode_create_partitions(struct wr *w, int16_t v, const void *m) {
 }
 static void encode_registration(struct wr *w, int16_t v, const void *m) {
   broker_registration_request_encode(w, v, m);
+}
+static void encode_heartbeat(struct wr *w, int16_t v, const void *m) {
+  broker_heartbeat_request_encode(w, v, m);
+}
+
+static int send_heartbeat(struct op *op, struct channel *ch, int16_t v, struct forward_ctx *f,
+                          kconn_response_fn fn) {
+  const struct meta_heartbeat *in = &op->in.hb;
+  struct broker_heartbeat_request r;
+  broker_heartbeat_request_init(&r);
+  r.broker_id = in->broker_id;
+  r.broker_epoch = in->broker_epoch;
+  r.current_metadata_offset = in->current_metadata_offset;
+  r.want_fence = in->want_fence;
+  r.want_shut_down = in->want_shut_down;
+  return channel_send(ch, API_BROKER_HEARTBEAT, v, encode_heartbeat, &r, fn, f);
 }
 
 static int32_t timeout_ms_of(const struct quorum *q, const struct op *op) {
@@ -582,6 +706,13 @@ static bool decode_answer(struct op *op, int16_t v, struct rd *body, struct aren
       ok &= topics_from(op, t->name, (struct kuuid){{0}}, t->error_code, t->error_message,
                         op->in.grow[i].count, 0, i);
     }
+  } else if (op->kind == OP_HEARTBEAT) {
+    struct broker_heartbeat_response r;
+    if (!broker_heartbeat_response_decode(body, v, &r, arena)) return false;
+    op->code = r.error_code;
+    op->hb_result = (struct meta_heartbeat_result){r.error_code, r.is_caught_up, r.is_fenced,
+                                                   r.should_shut_down};
+    ok = r.error_code != KERR_NOT_CONTROLLER;
   } else {
     ASSERT(op->kind == OP_REGISTER);
     struct broker_registration_response r;
@@ -617,6 +748,7 @@ static void forward_answered(void *ctx, int err, struct rd *body, struct arena *
 /* The forwarded change is in this node's image (or needs not be). */
 static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   const struct meta_image *image = q->node->image;
+  if (op->kind == OP_HEARTBEAT) return true;
   if (op->kind == OP_REGISTER) {
     const struct meta_broker *b = meta_image_broker(image, op->in.registration.broker_id);
     return op->code != KERR_NONE ||
@@ -686,9 +818,11 @@ static bool forward(struct quorum *q, int32_t leader_id) {
     refuse(list_pop(&q->queue), KERR_COORDINATOR_NOT_AVAILABLE, "");
     return true;
   }
-  static const int16_t keys[] = {API_BROKER_REGISTRATION, API_CREATE_TOPICS,
-                                 API_CREATE_PARTITIONS, API_DELETE_TOPICS};
-  static const int16_t mins[] = {0, 2, 0, 1}, maxs[] = {3, 7, 3, 6};
+  /* By op kind; producer ids are answered above. */
+  static const int16_t keys[] = {
+      API_BROKER_REGISTRATION, API_CREATE_TOPICS, API_CREATE_PARTITIONS, API_DELETE_TOPICS, -1,
+      API_BROKER_HEARTBEAT};
+  static const int16_t mins[] = {0, 2, 0, 1, -1, 0}, maxs[] = {3, 7, 3, 6, -1, 1};
   int16_t v = channel_version(ch, keys[op->kind], mins[op->kind], maxs[op->kind]);
   if (v < 0) return false; /* an old peer: maybe the next leader */
   struct flight *f = malloc(sizeof *f);
@@ -704,6 +838,8 @@ static bool forward(struct quorum *q, int32_t leader_id) {
     rc = send_create_topics(q, op, ch, v, fc, forward_answered);
   else if (op->kind == OP_CREATE_PARTITIONS)
     rc = send_create_partitions(q, op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_HEARTBEAT)
+    rc = send_heartbeat(op, ch, v, fc, forward_answered);
   else
     rc = send_delete_topics(q, op, ch, v, fc, forward_answered);
   if (rc != 0) {
@@ -743,6 +879,7 @@ static int32_t leader_known(const struct quorum *q) {
 
 /* Starts what can start; false when the head call must wait. */
 static bool start_next(struct quorum *q) {
+  leadership_follow(q); /* an answer may have stopped the quorum here */
   struct op *op = q->queue.head;
   if (past(q, op->deadline_ns)) {
     refuse(list_pop(&q->queue), KERR_REQUEST_TIMED_OUT,
@@ -768,6 +905,7 @@ static void pump_once(struct quorum *q) {
     return;
   }
   leadership_follow(q);
+  if (q->active_epoch >= 0) sessions_expire(q);
   answer_applied(q);
   forward_finish(q);
   for (int32_t n = q->queue.count; n > 0 && !q->closed && q->forwarding == NULL; n--)
@@ -788,9 +926,26 @@ static void pump(struct quorum *q) {
   q->pumping = false;
   bool waiting = q->queue.count > 0 || q->forwarding != NULL;
   if (waiting && !q->closed) timer_arm(q, (uint64_t)POLL_MS * NS_PER_MS);
+  /* The active controller watches the sessions. */
+  if (!waiting && !q->closed && q->active_epoch >= 0)
+    timer_arm(q, (uint64_t)SESSION_CHECK_MS * NS_PER_MS);
 }
 
 void controller_quorum_changed(struct meta_controller *ctl) { pump(quorum_of(ctl)); }
+
+static struct op *op_new(enum op_kind kind, int32_t count, uint64_t deadline_ns, void *ctx);
+static void enqueue(struct quorum *q, struct op *op);
+
+void controller_quorum_heartbeat(struct meta_controller *ctl, const struct meta_heartbeat *hb,
+                                 uint64_t deadline_ns, controller_heartbeat_fn done,
+                                 void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT(ctl->ops == &quorum_ops && hb != NULL && done != NULL);
+  struct op *op = op_new(OP_HEARTBEAT, 1, deadline_ns, ctx);
+  op->in.hb = *hb;
+  op->hb_done = done;
+  enqueue(q, op);
+}
 
 void controller_quorum_next_call_forwarded(struct meta_controller *ctl) {
   if (ctl->ops != &quorum_ops) return; /* the local controller has no one to forward to */

@@ -28,10 +28,35 @@
 
 struct node;
 
+/* KIP-631 BrokerHeartbeat, as the broker lifecycle sends it. */
+struct meta_heartbeat {
+  int32_t broker_id;
+  int64_t broker_epoch;
+  int64_t current_metadata_offset;
+  bool want_fence;
+  bool want_shut_down;
+};
+
+struct meta_heartbeat_result {
+  int16_t error_code;
+  bool is_caught_up;
+  bool is_fenced;
+  bool should_shut_down;
+};
+
+typedef void (*controller_heartbeat_fn)(void *ctx, const struct meta_heartbeat_result *r);
+
 /* node->loader exists; node->raft may come later (the raft subsystem). */
 int controller_quorum_create(struct node *node, struct meta_controller **out);
 /* The loader published an image, or the role moved: answer and go on. */
 void controller_quorum_changed(struct meta_controller *ctl);
+/* A heartbeat, decided by the active controller (forwarded to it from
+ * elsewhere), answered like the other calls: never inside the call, in
+ * order, once what it changed (unfencing, a controlled shutdown's moves)
+ * is in this node's image; REQUEST_TIMED_OUT if not started by deadline. */
+void controller_quorum_heartbeat(struct meta_controller *ctl, const struct meta_heartbeat *hb,
+                                 uint64_t deadline_ns, controller_heartbeat_fn done, void *ctx);
+
 /* Nothing queued, forwarded or in flight (true for the local controller). */
 bool controller_quorum_idle(const struct meta_controller *ctl);
 /* This node is the active controller now. */

@@ -29,7 +29,7 @@ static const struct handler client_apis[] = {
  * (KIP-590 forwarding, KIP-631): CreateTopics, DeleteTopics and
  * CreatePartitions forwarded by brokers that are not the active controller
  * (served directly, no Envelope, as Kafka 3.9's controller accepts them),
- * and BrokerRegistration. */
+ * and BrokerRegistration and BrokerHeartbeat. */
 static const struct handler controller_apis[] = {
     {API_FETCH, RAFT_FETCH_VERSION_MIN, RAFT_FETCH_VERSION_MAX, handle_quorum_fetch},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
@@ -42,6 +42,7 @@ static const struct handler controller_apis[] = {
     {API_DESCRIBE_QUORUM, 0, RAFT_DESCRIBE_VERSION_MAX, handle_describe_quorum},
     {API_FETCH_SNAPSHOT, 0, RAFT_QUORUM_VERSION_MAX, handle_fetch_snapshot},
     {API_BROKER_REGISTRATION, 0, 3, handle_broker_registration},
+    {API_BROKER_HEARTBEAT, 0, 1, handle_broker_heartbeat},
 };
 
 const struct handler_table handlers_client = {"client", client_apis,

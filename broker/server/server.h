@@ -53,6 +53,18 @@ struct log_manager {
   bool stopping;               /* shutdown: stopped once the checkpoints land */
 };
 
+/* broker_lifecycle.c's state (KIP-631). */
+struct broker_lifecycle {
+  int64_t broker_epoch; /* -1 until registered */
+  struct kuuid incarnation_id;
+  env_timer_id timer; /* the next heartbeat, or registration retry */
+  bool waiting;       /* a registration or heartbeat is with the controller */
+  bool fenced;        /* as the controller last answered */
+  bool stopping;      /* controlled shutdown: until told to go, or the deadline */
+  bool stopped;       /* reported stopped, or freed: answers are ignored */
+  uint64_t stop_deadline_ns;
+};
+
 struct conn {
   env_conn_id id;
   uint32_t listener;
@@ -111,6 +123,7 @@ struct node {
   int listener_count;
   struct raft_node *raft; /* the Raft subsystem (raft_node.h); NULL without voters */
   struct log_manager logs;
+  struct broker_lifecycle lifecycle;
   bool started;
   bool shutting_down;
   bool stopped;

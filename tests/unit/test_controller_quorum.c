@@ -134,7 +134,8 @@ static int settle(struct cluster *c) {
       done = node_controller_idle(c->node[i]) && status(c, i).high_watermark == end &&
              image->offset == end - 1;
       for (int j = 0; j < NODES && done; j++)
-        done = !c->node[j] || meta_image_broker(image, j + 1) != NULL;
+        done = !c->node[j] || (meta_image_broker(image, j + 1) != NULL &&
+                               !meta_image_broker(image, j + 1)->fenced);
     }
     if (done) return l;
     run_ms(c, STEP_MS);
@@ -350,6 +351,112 @@ START_TEST(a_partitioned_leader_answers_not_controller) {
 }
 END_TEST
 
+/* Creates a one-partition topic on the given replicas (the first leads). */
+static struct kuuid create_on(struct cluster *c, int i, const char *name,
+                              const int32_t *replicas, int32_t count) {
+  struct meta_assignment a = {
+      .partition_index = 0, .broker_ids = replicas, .broker_count = count};
+  struct meta_create_topic topic;
+  memset(&topic, 0, sizeof topic);
+  topic.name = kstr_of(name);
+  topic.partition_count = -1;
+  topic.replication_factor = -1;
+  topic.assignments = &a;
+  topic.assignment_count = 1;
+  struct call call;
+  memset(&call, 0, sizeof call);
+  struct meta_controller *ctl = c->node[i]->controller;
+  ctl->ops->create_topics(ctl, &topic, 1, false, sim_now_ns(c->w) + 30000 * NS_PER_MS,
+                          topics_done, &call);
+  wait_call(c, &call);
+  ck_assert_int_eq(call.results[0].error_code, KERR_NONE);
+  const struct meta_partition *p =
+      meta_topic_partition(meta_image_topic(image_of(c, i), name, strlen(name)), 0);
+  ck_assert_int_eq(p->leader, replicas[0]);
+  ck_assert_int_eq(p->isr_count, count);
+  return call.results[0].topic_id;
+}
+
+static const struct meta_partition *partition_of(const struct cluster *c, int i,
+                                                 const char *name) {
+  const struct meta_topic *t = meta_image_topic(image_of(c, i), name, strlen(name));
+  ck_assert_ptr_nonnull(t);
+  return meta_topic_partition(t, 0);
+}
+
+/* Runs until broker_id is fenced in the image of every node up. */
+static void wait_fenced(struct cluster *c, int32_t broker_id) {
+  for (int t = 0; t <= BOUND_MS; t += STEP_MS) {
+    bool all = true;
+    for (int i = 0; i < NODES; i++)
+      if (c->node[i]) all = all && meta_image_broker(image_of(c, i), broker_id)->fenced;
+    if (all) return;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("broker %d was not fenced within %d ms", broker_id, BOUND_MS);
+}
+
+/* KIP-631: a broker that stops heartbeating (its machine died) is fenced
+ * once broker.session.timeout.ms (9 s) has passed, not before, and the
+ * partitions it led move to the rest of their ISR, or to no leader when
+ * none is left (unclean.leader.election.enable is false). */
+START_TEST(a_silent_broker_is_fenced_and_loses_its_leaderships) {
+  struct cluster c;
+  cluster_setup(&c, 6);
+  int leader = settle(&c);
+  const int32_t shared[] = {4, 1}, alone[] = {4};
+  create_on(&c, leader, "shared", shared, 2);
+  create_on(&c, leader, "alone", alone, 1);
+  settle(&c);
+  node_kill(&c, NODES - 1);
+  run_ms(&c, 8000); /* within its session */
+  ck_assert(!meta_image_broker(image_of(&c, leader), 4)->fenced);
+  wait_fenced(&c, 4);
+  for (int i = 0; i < VOTERS; i++) {
+    const struct meta_partition *p = partition_of(&c, i, "shared");
+    ck_assert_int_eq(p->leader, 1);
+    ck_assert_int_eq(p->isr_count, 1);
+    ck_assert_int_eq(p->isr[0], 1);
+    const struct meta_partition *q = partition_of(&c, i, "alone");
+    ck_assert_int_eq(q->leader, -1);
+    ck_assert_int_eq(q->isr_count, 1); /* the last in-sync replica stays */
+  }
+  node_restart(&c, NODES - 1); /* registers again, is unfenced once caught up */
+  settle(&c);
+  ck_assert(!meta_image_broker(image_of(&c, 0), 4)->fenced);
+  cluster_teardown(&c);
+}
+END_TEST
+
+static void shutdown_done(void *ctx) { *(bool *)ctx = true; }
+
+/* KIP-631 controlled shutdown: a broker that shuts down cleanly asks the
+ * controller (WantShutDown) to move its leaderships first; it is fenced at
+ * once, not after a session. */
+START_TEST(a_controlled_shutdown_moves_leaderships_first) {
+  struct cluster c;
+  cluster_setup(&c, 7);
+  int leader = settle(&c);
+  const int32_t replicas[] = {4, 2};
+  create_on(&c, leader, "moving", replicas, 2);
+  settle(&c);
+  bool done = false;
+  uint64_t began_ns = sim_now_ns(c.w);
+  node_shutdown(c.node[NODES - 1], shutdown_done, &done);
+  for (int n = 0; n < 1000000 && !done; n++)
+    if (!sim_step(c.w)) break;
+  ck_assert(done);
+  ck_assert_uint_lt(sim_now_ns(c.w) - began_ns, 9000 * NS_PER_MS); /* not a session timeout */
+  node_destroy(c.node[NODES - 1]);
+  c.node[NODES - 1] = NULL;
+  sim_node_exit(c.sim[NODES - 1]);
+  const struct meta_partition *p = partition_of(&c, leader, "moving");
+  ck_assert_int_eq(p->leader, 2);
+  ck_assert(meta_image_broker(image_of(&c, leader), 4)->fenced);
+  cluster_teardown(&c);
+}
+END_TEST
+
 static Suite *controller_quorum_suite(void) {
   Suite *s = suite_create("controller_quorum");
   TCase *tc = tcase_create("controller_quorum");
@@ -359,6 +466,8 @@ static Suite *controller_quorum_suite(void) {
   tcase_add_test(tc, the_next_leader_takes_over_and_nothing_committed_is_lost);
   tcase_add_test(tc, a_transaction_cut_by_a_new_leader_is_dropped);
   tcase_add_test(tc, a_partitioned_leader_answers_not_controller);
+  tcase_add_test(tc, a_silent_broker_is_fenced_and_loses_its_leaderships);
+  tcase_add_test(tc, a_controlled_shutdown_moves_leaderships_first);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -227,8 +227,8 @@ static const unsigned VOTER_MASK = (1u << VOTERS) - 1;
 
 /* Runs until the brokers' registrations (KIP-631, through the Raft-backed
  * controller) are committed and read everywhere: every node that is up is
- * registered in its own image, its controller waits on nothing, and every
- * image is at the leader's last entry, committed. */
+ * registered and unfenced in its own image, its controller waits on
+ * nothing, and every image is at the leader's last entry, committed. */
 static void settle(struct cluster *c) {
   for (int t = 0; t <= ELECTION_BOUND_MS; t += STEP_MS) {
     int l = agreed_leader(c, ALL);
@@ -238,7 +238,8 @@ static void settle(struct cluster *c) {
       if (!c->node[i]) continue;
       const struct meta_image *image = node_metadata_image(c->node[i]);
       done = node_controller_idle(c->node[i]) && status(c, i).high_watermark == end &&
-             image->offset == end - 1 && meta_image_broker(image, i + 1) != NULL;
+             image->offset == end - 1 && meta_image_broker(image, i + 1) != NULL &&
+             !meta_image_broker(image, i + 1)->fenced;
     }
     if (done) return;
     run_ms(c, STEP_MS);
