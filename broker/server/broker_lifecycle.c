@@ -146,6 +146,19 @@ static void lifecycle_timer(void *ctx) {
   }
 }
 
+bool broker_ready(const struct node *node) {
+  if (!quorum_mode(node)) return true;
+  const struct meta_broker *b = meta_image_broker(node->image, node_id(node));
+  return b != NULL && !b->fenced && b->epoch == node->lifecycle.broker_epoch;
+}
+
+void broker_lifecycle_published(struct node *node) {
+  struct broker_lifecycle *lc = &node->lifecycle;
+  if (lc->ready_watches.count == 0 || !broker_ready(node)) return;
+  const int64_t positions[WATCH_KINDS] = {1, 1};
+  purgatory_wake(&node->purgatory, &lc->ready_watches, positions);
+}
+
 /* KIP-631: this node, at the endpoint clients reach, once it listens. */
 static int lifecycle_start(struct node *node) {
   ASSERT(node->controller != NULL);

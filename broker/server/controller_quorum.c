@@ -243,7 +243,7 @@ static void leadership_follow(struct quorum *q) {
 }
 
 static void answer_applied(struct quorum *q) {
-  int64_t applied = image_offset(q);
+  int64_t applied = metadata_loader_landed_offset(q->node);
   for (int32_t n = q->inflight.count; n > 0 && q->inflight.head->end_offset <= applied; n--)
     answer(list_pop(&q->inflight));
 }
@@ -748,6 +748,7 @@ static void forward_answered(void *ctx, int err, struct rd *body, struct arena *
 /* The forwarded change is in this node's image (or needs not be). */
 static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   const struct meta_image *image = q->node->image;
+  if (metadata_loader_landed_offset(q->node) < image->offset) return false; /* files to land */
   if (op->kind == OP_HEARTBEAT) return true;
   if (op->kind == OP_REGISTER) {
     const struct meta_broker *b = meta_image_broker(image, op->in.registration.broker_id);

@@ -15,8 +15,20 @@ enum {
   LOADER_ROUNDS_MAX = 64, /* re-entries (a proposal that commits at once) per call */
 };
 
+/* A publish whose writes have not landed yet; the oldest first. */
+struct landing {
+  struct landing *next;
+  struct metadata_loader *l; /* NULL once the loader is gone */
+  int64_t offset;
+  bool landed;
+};
+
 struct metadata_loader {
   struct node *node;
+  /* Publishes in flight, and the offset up to which every one landed. */
+  struct landing *landing_head, *landing_tail;
+  int32_t landing_count;
+  int64_t landed_offset;
   struct meta_image *image; /* the last published; one reference */
   /* The first entry not read yet: past the image's offset while a
    * transaction is open (its records wait in txn, the image does not move
@@ -38,7 +50,35 @@ static struct metadata_loader *loader_of(const struct node *node) {
 }
 
 static void landed_nothing(void *arg, int err) {
-  (void)arg, (void)err; /* the log is where a change is committed: nothing waits */
+  (void)arg, (void)err; /* the first image: storage already held it */
+}
+
+/* The oldest publishes that landed move landed_offset; the controller
+ * answers a change once its files are written too (partition.metadata,
+ * topic configs), as the local controller does. A storage error is the
+ * server's to retry (topics.c): the change is committed in the log. */
+static void publish_landed(void *arg, int err) {
+  struct landing *g = arg;
+  struct metadata_loader *l = g->l;
+  g->landed = true;
+  if (l == NULL) {
+    free(g);
+    return;
+  }
+  if (err != 0)
+    env_log(l->node->env, ENV_LOG_ERROR, "metadata offset %lld: storing it failed (error %d)",
+            (long long)g->offset, err);
+  bool moved = false;
+  while (l->landing_head && l->landing_head->landed) {
+    struct landing *done = l->landing_head;
+    l->landing_head = done->next;
+    if (!l->landing_head) l->landing_tail = NULL;
+    l->landing_count--;
+    l->landed_offset = done->offset;
+    free(done);
+    moved = true;
+  }
+  if (moved && l->node->controller && !l->busy) controller_quorum_changed(l->node->controller);
 }
 
 /* The image moves on; a publisher error is the server's to retry. */
@@ -47,7 +87,17 @@ static void publish(struct metadata_loader *l, struct meta_image *next,
   ASSERT(next->offset > l->image->offset);
   meta_image_unref(l->image);
   l->image = next; /* the reference built for us */
-  (void)topics_publish(l->node, next, delta, landed_nothing, NULL);
+  struct landing *g = calloc(1, sizeof *g);
+  ASSERT(g != NULL);
+  *g = (struct landing){.l = l, .offset = next->offset};
+  if (l->landing_tail)
+    l->landing_tail->next = g;
+  else
+    l->landing_head = g;
+  l->landing_tail = g;
+  l->landing_count++;
+  (void)topics_publish(l->node, next, delta, publish_landed, g); /* may land at once */
+  broker_lifecycle_published(l->node);
 }
 
 static void txn_drop(struct metadata_loader *l, const char *why) {
@@ -196,6 +246,7 @@ int metadata_loader_create(struct node *node, struct metadata_loader **out) {
   l->next_offset = 0;
   l->txn_begin = -1;
   l->leader_epoch = l->leader_id = -1;
+  l->landed_offset = -1;
   meta_delta_init(&l->txn);
   struct meta_delta none;
   meta_delta_init(&none);
@@ -211,6 +262,14 @@ int metadata_loader_create(struct node *node, struct metadata_loader **out) {
 
 void metadata_loader_free(struct metadata_loader *l) {
   if (l == NULL) return;
+  for (int32_t n = l->landing_count; n > 0; n--) { /* landings still to come free theirs */
+    struct landing *g = l->landing_head;
+    l->landing_head = g->next;
+    if (g->landed)
+      free(g);
+    else
+      g->l = NULL;
+  }
   meta_image_unref(l->image);
   meta_delta_free(&l->txn);
   free(l);
@@ -232,6 +291,10 @@ void metadata_loader_set_base(struct node *node, struct meta_image *image) {
 
 int64_t metadata_loader_offset(const struct node *node) {
   return loader_of(node)->image->offset;
+}
+
+int64_t metadata_loader_landed_offset(const struct node *node) {
+  return loader_of(node)->landed_offset;
 }
 
 void metadata_loader_leader(const struct node *node, int32_t *epoch, int32_t *leader_id) {

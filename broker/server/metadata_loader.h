@@ -45,6 +45,9 @@ void metadata_loader_set_base(struct node *node, struct meta_image *image);
 
 /* The offset of the last entry read into the image (-1: none). */
 int64_t metadata_loader_offset(const struct node *node);
+/* The offset up to which the published images' writes (partition.metadata,
+ * topic configs) have landed: a change is answered from there. */
+int64_t metadata_loader_landed_offset(const struct node *node);
 /* The epoch and leader of the last LeaderChange entry read (-1, -1: none):
  * a leader is the active controller once it has read its own. */
 void metadata_loader_leader(const struct node *node, int32_t *epoch, int32_t *leader_id);

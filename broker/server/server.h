@@ -63,6 +63,7 @@ struct broker_lifecycle {
   bool stopping;      /* controlled shutdown: until told to go, or the deadline */
   bool stopped;       /* reported stopped, or freed: answers are ignored */
   uint64_t stop_deadline_ns;
+  struct watch_list ready_watches; /* Metadata requests waiting for broker_ready */
 };
 
 struct conn {
@@ -177,6 +178,12 @@ void request_done_silent(struct request *req);
 /* api_fetch.c: the partition's end offset or high watermark moved; wakes
  * the requests parked on it (and only those). */
 void partition_wake_waiters(struct node *node, struct partition *p);
+
+/* broker_lifecycle.c: this node serves clients (KIP-631: in KRaft mode,
+ * once its image shows it registered and unfenced; always without a
+ * quorum); the loader published an image: wake who waits for that. */
+bool broker_ready(const struct node *node);
+void broker_lifecycle_published(struct node *node);
 
 /* node.c */
 void node_write_checkpoints(struct node *node);
