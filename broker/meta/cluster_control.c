@@ -99,6 +99,40 @@ static void registration_change(const struct meta_image *image, int32_t broker_i
                                                       .in_controlled_shutdown = shutdown};
 }
 
+/* KIP-631: a broker back (unfenced) leads again the leaderless partitions
+ * whose ISR holds it (with unclean election: any it is a replica of). */
+static int32_t elect_returning(const struct meta_leader_policy *policy,
+                               const struct meta_image *image, int32_t broker_id,
+                               struct meta_delta *delta) {
+  int32_t changed = 0;
+  for (int32_t t = 0; t < image->topic_count; t++) {
+    const struct meta_topic *topic = image->topics_by_name[t];
+    for (int32_t i = 0; i < topic->partition_count; i++) {
+      const struct meta_partition *p = &topic->partitions[i];
+      if (p->leader != META_NO_LEADER) continue;
+      bool in_isr = in_list(p->isr, p->isr_count, broker_id);
+      bool unclean = !in_isr && policy->unclean_leader_election &&
+                     in_list(p->replicas, p->replica_count, broker_id);
+      if (!in_isr && !unclean) continue;
+      struct meta_record *r =
+          meta_delta_add(delta, META_PARTITION_CHANGE_RECORD, next_offset(image, delta));
+      ASSERT(r != NULL);
+      struct meta_partition_change_record *c = &r->partition_change;
+      *c = (struct meta_partition_change_record){.partition_id = p->partition_id,
+                                                 .topic_id = topic->id,
+                                                 .leader = broker_id,
+                                                 .isr_count = -1,
+                                                 .replica_count = -1};
+      if (unclean) {
+        c->isr_count = 1;
+        c->isr[0] = broker_id;
+      }
+      changed++;
+    }
+  }
+  return changed;
+}
+
 int16_t meta_rule_fence_broker(const struct meta_leader_policy *policy,
                                const struct meta_image *image, int32_t broker_id,
                                int64_t broker_epoch, bool fenced, struct meta_delta *delta) {
@@ -107,7 +141,10 @@ int16_t meta_rule_fence_broker(const struct meta_leader_policy *policy,
   if (meta_image_broker(image, broker_id)->fenced == fenced) return KERR_NONE;
   registration_change(image, broker_id, broker_epoch,
                       fenced ? META_FENCE_FENCED : META_FENCE_UNFENCED, 0, delta);
-  if (fenced) meta_rule_move_leaders(policy, image, broker_id, delta);
+  if (fenced)
+    meta_rule_move_leaders(policy, image, broker_id, delta);
+  else
+    elect_returning(policy, image, broker_id, delta);
   return KERR_NONE;
 }
 

@@ -30,7 +30,9 @@ int32_t meta_rule_move_leaders(const struct meta_leader_policy *policy,
                                struct meta_delta *delta);
 
 /* A BrokerRegistrationChangeRecord that fences (fenced true) or unfences
- * the registration broker_id/epoch, then (fencing) the leadership moves.
+ * the registration broker_id/epoch, then (fencing) the leadership moves,
+ * or (unfencing) the leaderless partitions whose ISR holds the broker (with
+ * unclean election: that have it as a replica) get it as their leader.
  * KERR_NONE, or BROKER_ID_NOT_REGISTERED / STALE_BROKER_EPOCH and nothing
  * appended. A broker already in the state asked appends nothing. */
 int16_t meta_rule_fence_broker(const struct meta_leader_policy *policy,

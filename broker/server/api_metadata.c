@@ -257,7 +257,8 @@ static void metadata_go(struct request *req, struct metadata_wait *w) {
     respond(req, &w->m, NULL);
     return;
   }
-  uint64_t deadline_ns = node->env->now_ns(node->env) + (uint64_t)AUTO_CREATE_WAIT_MS * NS_PER_MS;
+  uint64_t deadline_ns =
+      node->env->now_ns(node->env) + (uint64_t)AUTO_CREATE_WAIT_MS * NS_PER_MS;
   req->pending = w; /* answered from auto_created() */
   node->controller->ops->create_topics(node->controller, w->create, w->create_count, false,
                                        deadline_ns, auto_created, w);
