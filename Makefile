@@ -63,7 +63,7 @@ $(BUILD)/libsim.a: $(SIM_OBJ)
 	$(if $^,ar rcs $@ $^,printf '!<arch>\n' > $@)
 
 SIM_BIN := $(if $(wildcard sim/main.c),bin/sluice-sim)
-all: bin/sluice $(SIM_BIN) $(TOOL_BIN)
+all: bin/sluice bin/sluicectl $(SIM_BIN) $(TOOL_BIN)
 
 bin/sluice-sim: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
 	@mkdir -p bin
@@ -95,6 +95,12 @@ planted:
 
 
 bin/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
+	@mkdir -p bin
+	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
+
+# sluicectl: kafka-storage.sh and kafka-metadata-quorum.sh's commands, over
+# the same broker/ code as the node (apps/sluicectl/main.c).
+bin/sluicectl: $(BUILD)/apps/sluicectl/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p bin
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
 

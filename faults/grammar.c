@@ -73,6 +73,15 @@ void fault_target_text(const struct fault_target *t, char *out, size_t cap) {
   case TARGET_RANDOM:
     snprintf(out, cap, "random");
     break;
+  case TARGET_RAFT_LEADER:
+    snprintf(out, cap, "leader");
+    break;
+  case TARGET_FOLLOWER:
+    snprintf(out, cap, "follower");
+    break;
+  case TARGET_CONTROLLERS:
+    snprintf(out, cap, "controllers");
+    break;
   default:
     snprintf(out, cap, "everyone");
     break;
@@ -100,7 +109,8 @@ static int name_index(const char *const *names, int count, const char *text) {
 
 _Static_assert(FAULT_TOPIC_BYTES == 128, "the %127[^,] below reads FAULT_TOPIC_BYTES - 1");
 
-/* "node 2", "client 1", "leader(topic,0)", "controller", "random". */
+/* "node 2", "client 1", "leader(topic,0)", "controller", "random", and the
+ * quorum's "leader", "follower", "controllers". */
 static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
                    struct fault_target *t) {
   const char *what = fy_node_get_scalar0(k);
@@ -108,7 +118,7 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
   if (!v || !fy_node_is_scalar(v) || strlen(fy_node_get_scalar0(v)) >= sizeof text)
     return yaml_fail(p, yaml_line(k),
                      "%s: expected node N, client N, leader(topic,p), "
-                     "controller or random",
+                     "controller, random, leader, follower or controllers",
                      what);
   strcpy(text, fy_node_get_scalar0(v));
   int id, part;
@@ -128,10 +138,16 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
     t->kind = TARGET_CONTROLLER;
   } else if (!strcmp(text, "random")) {
     t->kind = TARGET_RANDOM;
+  } else if (!strcmp(text, "leader")) {
+    t->kind = TARGET_RAFT_LEADER;
+  } else if (!strcmp(text, "follower")) {
+    t->kind = TARGET_FOLLOWER;
+  } else if (!strcmp(text, "controllers")) {
+    t->kind = TARGET_CONTROLLERS;
   } else {
     return yaml_fail(p, yaml_line(v),
                      "%s: \"%s\" is not node N, client N, leader(topic,p), "
-                     "controller or random",
+                     "controller, random, leader, follower or controllers",
                      what, text);
   }
   return true;
@@ -147,6 +163,11 @@ static bool f_action(struct yaml_parser *p, struct scenario *s, struct fy_node *
   (void)s;
   char text[32];
   if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  if (!strcmp(text, "isolate")) { /* partition from everyone; written back as partition */
+    p->fault->action = FAULT_PARTITION;
+    p->fault->isolate = true;
+    return true;
+  }
   for (int a = 0; a < FAULT_ACTION_COUNT; a++)
     if (!strcmp(text, action_names[a])) {
       p->fault->action = (enum fault_action)a;
@@ -263,8 +284,8 @@ static bool fault_check(struct yaml_parser *p, const struct fault *f) {
     return yaml_fail(p, f->line, "%s: needs a target", name);
   bool takes_peer = a == FAULT_PARTITION || a == FAULT_PARTITION_ONE_WAY || a == FAULT_CLOG ||
                     a == FAULT_LATENCY_SPIKE || a == FAULT_RESET;
-  if (!takes_peer && f->peer.kind != TARGET_NONE)
-    return yaml_fail(p, f->line, "%s: takes no peer", name);
+  if ((!takes_peer || f->isolate) && f->peer.kind != TARGET_NONE)
+    return yaml_fail(p, f->line, "%s: takes no peer", f->isolate ? "isolate" : name);
   if (fault_needs_broker(a) && f->target.kind == TARGET_CLIENT)
     return yaml_fail(p, f->line, "%s: the target must be a broker, not a client", name);
   bool timed = a == FAULT_CLOG || a == FAULT_LATENCY_SPIKE;
@@ -340,6 +361,25 @@ static bool target_exists(struct yaml_parser *p, const struct scenario *s,
   return true;
 }
 
+/* The quorum's dynamic targets: what they can name. */
+static bool quorum_target_ok(struct yaml_parser *p, const struct scenario *s,
+                             const struct fault *f) {
+  int controllers = 0;
+  for (int i = 0; i < s->nodes; i++) controllers += s->roles[i] != ROLE_BROKER;
+  if (f->peer.kind == TARGET_CONTROLLERS)
+    return yaml_fail(p, f->line, "peer: controllers names several nodes; a peer is one");
+  if (f->target.kind == TARGET_CONTROLLERS && f->when.event != FAULT_EVENT_NONE &&
+      f->when.node == 0)
+    return yaml_fail(p, f->line,
+                     "when: a fault on every controller waits for one node's event: name it "
+                     "(when: {event: ..., node: N})");
+  bool follower = f->target.kind == TARGET_FOLLOWER || f->peer.kind == TARGET_FOLLOWER;
+  if (follower && controllers < 2)
+    return yaml_fail(p, f->line, "target: follower needs at least 2 controllers (nodes: %d)",
+                     s->nodes);
+  return true;
+}
+
 static bool same_target(const struct fault_target *a, const struct fault_target *b) {
   return a->kind == b->kind && a->id == b->id && a->partition == b->partition &&
          !strcmp(a->topic, b->topic);
@@ -369,6 +409,7 @@ bool faults_validate(struct yaml_parser *p, const struct scenario *s) {
   for (int i = 0; i < s->fault_count; i++) {
     const struct fault *f = &s->faults[i];
     if (!target_exists(p, s, f, &f->target) || !target_exists(p, s, f, &f->peer)) return false;
+    if (!quorum_target_ok(p, s, f)) return false;
     if (f->when.node > s->nodes)
       return yaml_fail(p, f->line, "when: node %d does not exist (nodes: %d)", f->when.node,
                        s->nodes);

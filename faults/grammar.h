@@ -82,6 +82,11 @@ enum fault_target_kind {
   TARGET_CONTROLLER, /* the active controller */
   TARGET_RANDOM,     /* a node drawn from the seed */
   TARGET_CLIENT,     /* client N: a producer or consumer host */
+  /* The KRaft quorum's roles, resolved when the fault fires (several
+   * nodes; one node: node 1, and no follower). */
+  TARGET_RAFT_LEADER, /* leader: the quorum's current leader (none: skipped) */
+  TARGET_FOLLOWER,    /* follower: a voter up that is not the leader, drawn */
+  TARGET_CONTROLLERS, /* controllers: every node with the controller role at once */
 };
 
 struct fault_target {
@@ -100,13 +105,15 @@ struct fault {
   int64_t for_ms; /* clog, latency-spike */
   struct fault_when when;
   enum fault_mode mode;
+  bool isolate; /* written `isolate`: a partition from everyone (no peer) */
   int line;
 };
 
 const char *fault_action_name(enum fault_action action);
 const char *fault_event_name(enum fault_event event);
 const char *fault_mode_name(enum fault_mode mode);
-/* "node 2", "client 1", "leader(t,0)", "controller", "random", "everyone". */
+/* "node 2", "client 1", "leader(t,0)", "controller", "random", "leader",
+ * "follower", "controllers", "everyone". */
 void fault_target_text(const struct fault_target *t, char *out, size_t cap);
 /* Whether an action acts on a broker process (kill, restart, disk...), so
  * its target must be a broker, not a client. */

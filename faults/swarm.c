@@ -125,14 +125,6 @@ static void disk_fault(struct drawer *d, enum swarm_kind k, int64_t at) {
     add(d, at, FAULT_DISK_SLOW, broker())->amount = draw(d, 2, 100);
     add(d, at + draw(d, 1000, 10000), FAULT_DISK_SLOW, broker())->amount = 1;
     break;
-  case SW_FSYNC_EIO:
-    f = add(d, at, FAULT_FSYNC_EIO, broker());
-    f->amount = draw(d, 1, 3);
-    /* Linux marks the pages clean after the error ("fsyncgate"): a later
-     * fsync succeeds without them. Nothing acknowledged may depend on it. */
-    if (draw(d, 0, 1)) f->mode = FAULT_MODE_FORGET;
-    maybe_triggered(d, f);
-    break;
   case SW_DISK_EIO:
     f = add(d, at, FAULT_DISK_EIO, broker());
     f->amount = draw(d, 1, 3);
@@ -151,9 +143,34 @@ static void disk_fault(struct drawer *d, enum swarm_kind k, int64_t at) {
   }
 }
 
+/* fsync errors, and what makes them matter: a failed flush takes the log
+ * offline until a restart (docs/architecture.md), so the error is followed
+ * by a power loss and a restart, sometimes with a clean restart before it
+ * (recovery must write again what a forgetting error dropped, or the power
+ * loss takes it from under later acknowledgements). */
+static void fsync_error_fault(struct drawer *d, int64_t at, bool page_cache) {
+  struct fault *f = add(d, at, FAULT_FSYNC_EIO, broker());
+  f->amount = draw(d, 1, 3);
+  /* Linux marks the pages clean after the error ("fsyncgate"): a later
+   * fsync succeeds without them. Nothing acknowledged may depend on it. */
+  if (draw(d, 0, 1)) f->mode = FAULT_MODE_FORGET;
+  maybe_triggered(d, f);
+  int64_t next = at + draw(d, 50, 4000);
+  if (draw(d, 0, 2) == 0) {
+    pair(d, next, FAULT_SHUTDOWN, FAULT_RESTART, broker(), 200, 3000);
+    next += draw(d, 3500, 6000);
+  }
+  f = pair(d, next, FAULT_KILL, FAULT_RESTART, broker(), 200, 3000);
+  if (draw(d, 0, 1)) f->mode = FAULT_MODE_TORN_ZEROS;
+  d->may_lose |= page_cache;
+}
+
 static void one_fault(struct drawer *d, enum swarm_kind k, int64_t at, bool page_cache) {
   struct fault *f;
   switch (k) {
+  case SW_FSYNC_EIO:
+    fsync_error_fault(d, at, page_cache);
+    break;
   case SW_KILL: {
     f = pair(d, at, FAULT_KILL, FAULT_RESTART, broker(), 200, 5000);
     /* A torn sector (zeros or garbage) in what the power loss keeps of each
@@ -342,4 +359,111 @@ void swarm_scenario(uint64_t seed, struct scenario *out) {
   struct drawer c = {.rng = sim_rng_fork(&root, "swarm.clients"), .s = out};
   clients(&c);
   expectations(&d);
+}
+
+/* ---- the KRaft quorum ---- */
+
+/* The quorum's fault kinds (each seed switches some off as a whole). */
+enum quorum_kind {
+  SQ_KILL,        /* power loss of one node (sometimes tearing), restart */
+  SQ_LEADER_KILL, /* power loss of the leader at that instant, restart */
+  SQ_SHUTDOWN,    /* clean shutdown of the leader (EndQuorumEpoch), restart */
+  SQ_PAUSE,       /* the leader or a follower stops, resumes */
+  SQ_ISOLATE,     /* the leader or a follower cut off from everyone, heal */
+  SQ_POWER_LOSS,  /* every controller at once, restart */
+  SQ_SLOW_DISK,   /* one node's fsyncs slow down */
+  SQ_KINDS,
+};
+
+static struct fault_target quorum_node(struct drawer *d) {
+  return (struct fault_target){.kind = TARGET_NODE, .id = (int32_t)draw(d, 1, d->s->nodes)};
+}
+
+static struct fault_target quorum_role(struct drawer *d) {
+  return (struct fault_target){.kind = draw(d, 0, 1) ? TARGET_RAFT_LEADER : TARGET_FOLLOWER};
+}
+
+static struct fault_target everyone_of(enum fault_target_kind kind) {
+  return (struct fault_target){.kind = kind};
+}
+
+/* A fault at `at` and the one that ends it 0.5-8 s later (everything down
+ * comes back: restart controllers restarts only what is down). */
+static void quorum_fault(struct drawer *d, enum quorum_kind k, int64_t at) {
+  int64_t end = at + draw(d, 500, 8000);
+  struct fault *f;
+  switch (k) {
+  case SQ_KILL:
+    f = add(d, at, FAULT_KILL, quorum_node(d));
+    f->mode = (enum fault_mode)draw(d, FAULT_MODE_NONE, FAULT_MODE_TORN_GARBAGE);
+    add(d, end, FAULT_RESTART, everyone_of(TARGET_CONTROLLERS));
+    break;
+  case SQ_LEADER_KILL:
+    add(d, at, FAULT_KILL, everyone_of(TARGET_RAFT_LEADER));
+    add(d, end, FAULT_RESTART, everyone_of(TARGET_CONTROLLERS));
+    break;
+  case SQ_SHUTDOWN:
+    add(d, at, FAULT_SHUTDOWN, everyone_of(TARGET_RAFT_LEADER));
+    add(d, end, FAULT_RESTART, everyone_of(TARGET_CONTROLLERS));
+    break;
+  case SQ_PAUSE:
+    add(d, at, FAULT_PAUSE, quorum_role(d));
+    add(d, end, FAULT_RESUME, everyone_of(TARGET_CONTROLLERS));
+    break;
+  case SQ_ISOLATE:
+    add(d, at, FAULT_PARTITION, quorum_role(d));
+    add(d, end, FAULT_HEAL, everyone_of(TARGET_NONE));
+    break;
+  case SQ_POWER_LOSS:
+    add(d, at, FAULT_KILL, everyone_of(TARGET_CONTROLLERS));
+    add(d, end, FAULT_RESTART, everyone_of(TARGET_CONTROLLERS));
+    break;
+  default:
+    f = add(d, at, FAULT_DISK_SLOW, quorum_node(d));
+    f->amount = draw(d, 2, 50);
+    break;
+  }
+}
+
+/* 3 or 5 controllers, combined or with 1-2 brokers of their own. */
+static void quorum_topology(struct drawer *d) {
+  struct scenario *s = d->s;
+  int controllers = draw(d, 0, 1) ? 5 : 3;
+  int brokers = draw(d, 0, 1) ? (int)draw(d, 1, 2) : 0;
+  s->nodes = controllers + brokers;
+  for (int i = 0; i < s->nodes; i++)
+    s->roles[i] = brokers == 0      ? ROLE_COMBINED
+                  : i < controllers ? ROLE_CONTROLLER
+                                    : ROLE_BROKER;
+  s->roles_listed = brokers ? s->nodes : 0;
+}
+
+void swarm_quorum_scenario(uint64_t seed, struct scenario *out) {
+  memset(out, 0, sizeof *out);
+  struct sim_rng root;
+  sim_rng_seed(&root, seed);
+  struct drawer d = {.rng = sim_rng_fork(&root, "swarm.quorum"), .s = out};
+  snprintf(out->name, sizeof out->name, "swarm-quorum-%llu", (unsigned long long)seed);
+  snprintf(out->description, sizeof out->description,
+           "drawn by sluice-sim --swarm --quorum from seed %llu", (unsigned long long)seed);
+  out->duration_ms = 30000;
+  out->liveness_ms = 20000;
+  out->acks = -1;
+  out->rate_per_s = 100; /* unused without clients, but a file needs them */
+  out->value_bytes = 100;
+  out->max_unavailability_ms = -1;
+  out->leader_stable_after_ms = -1;
+  out->fault_jitter_us = FAULT_JITTER_DEFAULT_US;
+  quorum_topology(&d);
+  bool enabled[SQ_KINDS];
+  int enabled_count = 0;
+  for (int k = 0; k < SQ_KINDS; k++) enabled_count += enabled[k] = draw(&d, 0, 1);
+  int faults = enabled_count ? (int)draw(&d, 1, SWARM_FAULTS_MAX / 2) : 0;
+  for (int i = 0; i < faults; i++) {
+    int pick = (int)draw(&d, 0, enabled_count - 1), k = 0;
+    for (int seen = -1; k < SQ_KINDS; k++)
+      if (enabled[k] && ++seen == pick) break;
+    quorum_fault(&d, (enum quorum_kind)k, draw(&d, 1000, out->duration_ms - 1000));
+  }
+  sort_faults(out);
 }

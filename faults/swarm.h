@@ -18,5 +18,12 @@
  * an fsync in flight, an append or a Fetch response on the wire), with the
  * anomalies that durability mode allows. */
 void swarm_scenario(uint64_t seed, struct scenario *out);
+/* Draws a KRaft quorum's scenario (sluice-sim --swarm --quorum): 3 or 5
+ * controllers, combined or with 1-2 brokers of their own, no clients, and
+ * up to 5 faults (with what ends them) from kills of a node or of the
+ * leader (some tearing the unsynced tail), clean shutdowns of the leader,
+ * pauses and isolations of the leader or a follower, power losses of every
+ * controller at once and slow disks; the quorum checkers judge it. */
+void swarm_quorum_scenario(uint64_t seed, struct scenario *out);
 
 #endif

@@ -6,10 +6,25 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "sim/quorum_check.h"
 #include "sim/runner_internal.h"
 
-/* Where a target is now. Leaders and the controller: with one broker it is
- * that broker; the replication issue makes this ask the cluster. */
+/* The quorum's leader now (one node: node 1); NULL: there is none. */
+static struct sim_node *raft_leader(struct runner *r) {
+  if (!r->quorum) return r->brokers[0].node;
+  int i = runner_raft_leader(r);
+  return i >= 0 ? r->brokers[i].node : NULL;
+}
+
+static struct sim_node *raft_follower(struct runner *r) {
+  int i = r->quorum ? runner_raft_follower(r, &r->fault_rng) : -1;
+  return i >= 0 ? r->brokers[i].node : NULL;
+}
+
+/* Where a target is now. leader(topic,p): with one broker it is that
+ * broker (the replication issue makes this ask the cluster); the active
+ * controller is the quorum's leader (KRaft). NULL: nobody holds the role
+ * now (the fault is skipped). */
 static struct sim_node *resolve(struct runner *r, const struct fault_target *t) {
   switch (t->kind) {
   case TARGET_NODE:
@@ -17,8 +32,13 @@ static struct sim_node *resolve(struct runner *r, const struct fault_target *t) 
   case TARGET_CLIENT:
     return r->clients[t->id - 1]->node;
   case TARGET_LEADER:
-  case TARGET_CONTROLLER:
+  case TARGET_CONTROLLERS: /* one by one in fault_apply */
     return r->brokers[0].node;
+  case TARGET_CONTROLLER:
+  case TARGET_RAFT_LEADER:
+    return raft_leader(r);
+  case TARGET_FOLLOWER:
+    return raft_follower(r);
   case TARGET_RANDOM:
     return r->brokers[sim_rng_below(&r->fault_rng, (uint64_t)r->sc->nodes)].node;
   default:
@@ -253,9 +273,43 @@ static void apply_to(struct runner *r, const struct fault *f, struct sim_node *n
   }
 }
 
+/* A fault that takes the leader away: the election that follows is timed. */
+static bool removes_leader(const struct fault *f) {
+  bool role = f->target.kind == TARGET_RAFT_LEADER || f->target.kind == TARGET_CONTROLLER ||
+              f->target.kind == TARGET_CONTROLLERS;
+  enum fault_action a = f->action;
+  return role && f->peer.kind == TARGET_NONE &&
+         (a == FAULT_KILL || a == FAULT_SHUTDOWN || a == FAULT_PAUSE || a == FAULT_PARTITION ||
+          a == FAULT_DISK_LOSS);
+}
+
+/* A target that names nobody now (no leader during an election, no
+ * follower up): the fault is skipped, and the trace says so. */
+static bool resolved(struct runner *r, const struct fault *f, const struct fault_target *t,
+                     struct sim_node *n) {
+  if (n || t->kind == TARGET_NONE) return true;
+  char what[FAULT_TOPIC_BYTES + 32];
+  fault_target_text(t, what, sizeof what);
+  runner_trace(r, "fault %s: no %s now: skipped", fault_action_name(f->action), what);
+  return false;
+}
+
 void fault_apply(struct runner *r, const struct fault *f) {
+  if (r->quorum && removes_leader(f) && runner_raft_leader(r) >= 0)
+    quorum_check_leader_lost(r->qc, sim_now_ns(r->w));
+  if (f->target.kind == TARGET_CONTROLLERS) { /* at one instant, nothing runs between */
+    struct sim_node *peer = resolve(r, &f->peer);
+    if (!resolved(r, f, &f->peer, peer)) return;
+    for (int i = 0; i < r->sc->nodes; i++)
+      if (r->sc->nodes == 1 || runner_is_controller(r, i))
+        apply_to(r, f, r->brokers[i].node, peer);
+    return;
+  }
   struct sim_node *n = resolve(r, &f->target);
-  apply_to(r, f, n, resolve(r, &f->peer));
+  if (!resolved(r, f, &f->target, n)) return;
+  struct sim_node *peer = resolve(r, &f->peer);
+  if (!resolved(r, f, &f->peer, peer)) return;
+  apply_to(r, f, n, peer);
 }
 
 /* ---- the timeline ---- */
@@ -343,7 +397,14 @@ void timeline_run(struct runner *r, uint64_t t0_ns) {
     }
     /* Resolved once, when armed: the node it watches is the node it hits. */
     struct sim_node *n = resolve(r, &f->target), *peer = resolve(r, &f->peer);
+    if (!resolved(r, f, &f->target, n) || !resolved(r, f, &f->peer, peer)) continue;
     wait_for(r, f, n, end_ns, &trigger);
+    if (f->target.kind == TARGET_CONTROLLERS) { /* all of them, at the watched event */
+      fault_apply(r, f);
+      continue;
+    }
+    if (r->quorum && removes_leader(f) && runner_raft_leader(r) >= 0)
+      quorum_check_leader_lost(r->qc, sim_now_ns(r->w));
     apply_to(r, f, n, peer);
   }
 }

@@ -310,13 +310,24 @@ static void fsync_drop(void *ctx) {
   free(op);
 }
 
-/* The file's content now is what the platter will hold (the bytes an
- * earlier failed fsync forgot aside: they stay zeros there, file_power_loss). */
-static void make_durable(struct sim_disk *d, struct sim_file *f) {
+/* An fsync in flight, and the file's length when it was issued: it writes
+ * back what was dirty then, not what is written while it runs (a write that
+ * lands during an fsync needs the next one, as group commit assumes). */
+struct fsync_issued {
+  struct sim_fsync_op op; /* first: the op is freed as this */
+  uint64_t len;
+};
+
+/* The file's first `len` bytes as they are now (at most its length) are
+ * what the platter will hold (the bytes an earlier failed fsync forgot
+ * aside: they stay zeros there, file_power_loss). Appends past len, made
+ * while the fsync ran, stay unsynced; an overwrite below it during the
+ * fsync counts as synced (more optimistic than Linux, never less). */
+static void make_durable(struct sim_disk *d, struct sim_file *f, uint64_t len) {
   size_t old = f->durable_len;
   buf_free(&f->durable);
   f->durable_shared = true;
-  f->durable_len = f->cache.len;
+  f->durable_len = f->cache.len < len ? f->cache.len : (size_t)len;
   d->stats.fsync_bytes += f->durable_len > old ? f->durable_len - old : 0;
 }
 
@@ -337,7 +348,7 @@ static void fsync_complete(struct sim_world *w, void *ctx, uint64_t arg) {
   struct sim_fsync_op *op = ctx;
   struct sim_disk *d = &op->node->disk;
   int err = fsync_fault(d, op->file) ? ENV_EIO : 0;
-  if (err == 0) make_durable(d, op->file);
+  if (err == 0) make_durable(d, op->file, ((struct fsync_issued *)op)->len);
   d->stats.fsyncs++;
   sim_trace(w, op->file->durable_len ^ (uint64_t)(int64_t)err << 48);
   env_fsync_fn done = op->done;
@@ -354,8 +365,10 @@ static void disk_fsync(struct env *env, env_file fd, env_fsync_fn done, void *ct
     done(ctx, ENV_EIO);
     return;
   }
-  struct sim_fsync_op *op = calloc(1, sizeof *op);
-  ASSERT(op != NULL);
+  struct fsync_issued *issued = calloc(1, sizeof *issued);
+  ASSERT(issued != NULL);
+  issued->len = f->cache.len;
+  struct sim_fsync_op *op = &issued->op;
   *op = (struct sim_fsync_op){.node = n, .file = f, .done = done, .ctx = ctx};
   f->refs++;
   op->prev = d->inflight_tail;

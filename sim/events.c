@@ -178,6 +178,7 @@ static void run(struct sim_world *w, uint32_t slot) {
     e.timer_fn(e.ctx);
   else
     e.fn(w, e.ctx, e.arg);
+  if (w->after_event) w->after_event(w->after_event_ctx);
 }
 
 /* Runs the first live event due at or before limit_ns; false if none. */

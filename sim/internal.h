@@ -264,6 +264,9 @@ struct sim_world {
   /* the observer (sim_world_set_observer) */
   sim_observer_fn observer;
   void *observer_ctx;
+  /* the after-event hook (sim_world_set_after_event) */
+  sim_after_event_fn after_event;
+  void *after_event_ctx;
 };
 
 void sim_trace(struct sim_world *w, uint64_t value);

@@ -34,7 +34,8 @@
 
 static const char USAGE[] =
     "usage: sluice-sim --scenario FILE [--seed N] [--trace FILE] [--report DIR] [--verbose]\n"
-    "       sluice-sim --swarm --seeds A..B [--jobs N] [--report DIR] [--print-scenario]\n"
+    "       sluice-sim --swarm [--quorum] --seeds A..B [--jobs N] [--report DIR] "
+    "[--print-scenario]\n"
     "       (one seed, A..A, replays it with the whole report; --trace and --report apply)\n";
 
 enum { SWARM_JOBS_MAX = 64, SWARM_FAILED_SHOWN = 64 };
@@ -43,6 +44,7 @@ struct args {
   const char *path, *trace, *report;
   uint64_t seed, first, last, jobs;
   bool verbose, swarm, print_scenario;
+  bool quorum; /* --swarm --quorum: draw KRaft quorum scenarios (faults/swarm.h) */
 };
 
 static double wall_s(void) {
@@ -151,6 +153,8 @@ static bool parse_args(int argc, char **argv, struct args *a) {
       a->verbose = true;
     } else if (!strcmp(arg, "--swarm")) {
       a->swarm = true;
+    } else if (!strcmp(arg, "--quorum")) {
+      a->quorum = true;
     } else if (!strcmp(arg, "--print-scenario")) {
       a->print_scenario = true;
     } else if (!next) {
@@ -175,7 +179,7 @@ static bool parse_args(int argc, char **argv, struct args *a) {
       return false;
     }
   }
-  if (a->swarm == (a->path != NULL) || (a->swarm && a->last == 0)) {
+  if (a->swarm == (a->path != NULL) || (a->swarm && a->last == 0) || (a->quorum && !a->swarm)) {
     fprintf(stderr, "%s", USAGE);
     return false;
   }
@@ -230,6 +234,13 @@ static void print_report(const struct scenario *sc, uint64_t seed, const struct 
          (unsigned long long)rep->failed, (unsigned long long)rep->polled);
   printf("cuts: %llu, broker starts: %llu\n", (unsigned long long)rep->cuts,
          (unsigned long long)rep->broker_starts);
+  if (sc->nodes > 1) {
+    printf("quorum: %llu records proposed to the leader", (unsigned long long)rep->proposals);
+    for (int i = 0; i < rep->election_count; i++)
+      printf("%s%llu", i ? ", " : "; a new leader (ms after it was lost): ",
+             (unsigned long long)rep->elections_ms[i]);
+    printf("\n");
+  }
   printf("trace hash %016llx\n", (unsigned long long)rep->trace_hash);
   /* Per checker: the verdict, what fell outside the allowance, and the
    * allowance beside what it covered (within N of at most M). */
@@ -293,9 +304,13 @@ static int run_one(const struct args *a, struct sim_crash_context *crash) {
 
 /* The drawn scenario goes through the YAML writer and parser, so a failing
  * seed's scenario can be saved and replayed as a file, byte for byte. */
-static bool swarm_draw(uint64_t seed, struct scenario *sc, char *yaml, size_t cap) {
+static bool swarm_draw(const struct args *a, uint64_t seed, struct scenario *sc, char *yaml,
+                       size_t cap) {
   struct scenario *drawn = scenario_new();
-  swarm_scenario(seed, drawn);
+  if (a->quorum)
+    swarm_quorum_scenario(seed, drawn);
+  else
+    swarm_scenario(seed, drawn);
   size_t len = scenario_format(drawn, yaml, cap);
   char err[512];
   bool ok = len < cap && scenario_parse(drawn->name, yaml, len, sc, err, sizeof err);
@@ -304,6 +319,16 @@ static bool swarm_draw(uint64_t seed, struct scenario *sc, char *yaml, size_t ca
             (unsigned long long)seed, len >= cap ? "too long" : err);
   free(drawn);
   return ok;
+}
+
+/* The crash report's replay names --quorum for a quorum sweep. */
+static void swarm_crash_context(const struct args *a, struct sim_crash_context *crash,
+                                const char *name, uint64_t seed) {
+  crash_context_set(crash, name, seed, true);
+  if (a->quorum)
+    snprintf(crash->replay, sizeof crash->replay,
+             "replay: bin/sluice-sim --swarm --quorum --seeds %llu..%llu",
+             (unsigned long long)seed, (unsigned long long)seed);
 }
 
 static void save_failure(const char *dir, uint64_t seed, const char *yaml) {
@@ -325,8 +350,8 @@ static void swarm_child(const struct args *a, uint64_t seed, int fd,
   crash->fd = fd; /* the parent prints the report with the seed's verdict */
   struct scenario *sc = scenario_new();
   char *yaml = yaml_new();
-  if (!swarm_draw(seed, sc, yaml, YAML_BYTES)) _exit(2);
-  crash_context_set(crash, sc->name, seed, true);
+  if (!swarm_draw(a, seed, sc, yaml, YAML_BYTES)) _exit(2);
+  swarm_crash_context(a, crash, sc->name, seed);
   struct run_report rep;
   struct run_options opts = {.world_slot = &crash->world};
   if (!run_scenario(sc, seed, &opts, &rep)) {
@@ -358,6 +383,7 @@ struct sweep {
   struct failure failed[SWARM_FAILED_SHOWN];
   double simulated;
   bool broken; /* a seed could not run at all */
+  bool quorum; /* --quorum: replays say so */
 };
 
 /* What a child wrote, read once it has exited: every write end of its
@@ -443,8 +469,8 @@ static void sweep_print_failures(struct sweep *w) {
   for (size_t i = 0; i < shown; i++) {
     const struct failure *f = &w->failed[i];
     unsigned long long seed = (unsigned long long)f->seed;
-    printf("FAIL seed %llu%s: replay: bin/sluice-sim --swarm --seeds %llu..%llu\n", seed,
-           f->signal ? " (crashed)" : "", seed, seed);
+    printf("FAIL seed %llu%s: replay: bin/sluice-sim --swarm%s --seeds %llu..%llu\n", seed,
+           f->signal ? " (crashed)" : "", w->quorum ? " --quorum" : "", seed, seed);
     if (f->signal && !f->report) printf("  (signal %d, no report)\n", f->signal);
     for (const char *line = f->report; line && *line;) {
       const char *end = strchr(line, '\n');
@@ -459,7 +485,7 @@ static void sweep_print_failures(struct sweep *w) {
 /* Forks up to jobs children at a time, one per seed, each with its own
  * pipe for what it reports. */
 static int sweep_seeds(const struct args *a, struct sim_crash_context *crash) {
-  struct sweep w = {0};
+  struct sweep w = {.quorum = a->quorum};
   struct child children[SWARM_JOBS_MAX] = {{0}};
   uint64_t total = a->last - a->first + 1, next = a->first, running = 0;
   double t0 = wall_s();
@@ -486,7 +512,7 @@ static int sweep_seeds(const struct args *a, struct sim_crash_context *crash) {
 
 static int print_scenarios(const struct args *a, struct scenario *sc, char *yaml) {
   for (uint64_t seed = a->first; seed <= a->last && seed >= a->first; seed++) {
-    if (!swarm_draw(seed, sc, yaml, YAML_BYTES)) return 2;
+    if (!swarm_draw(a, seed, sc, yaml, YAML_BYTES)) return 2;
     printf("# seed %llu\n%s", (unsigned long long)seed, yaml);
   }
   return 0;
@@ -495,8 +521,8 @@ static int print_scenarios(const struct args *a, struct scenario *sc, char *yaml
 /* A single seed: a replay, in process, with the whole report. */
 static int replay_seed(const struct args *a, struct scenario *sc, char *yaml,
                        struct sim_crash_context *crash) {
-  if (!swarm_draw(a->first, sc, yaml, YAML_BYTES)) return 2;
-  crash_context_set(crash, sc->name, a->first, true);
+  if (!swarm_draw(a, a->first, sc, yaml, YAML_BYTES)) return 2;
+  swarm_crash_context(a, crash, sc->name, a->first);
   return run_and_print(sc, a->first, a, crash);
 }
 

@@ -619,6 +619,11 @@ static void trace_fault(struct sim_world *w, uint64_t what, int from, int to, ui
   trace_net(w, TRACE_FAULT, what << 16 | link_index(from, to), x);
 }
 
+bool sim_net_is_cut(const struct sim_world *w, const struct sim_node *from,
+                    const struct sim_node *to) {
+  return w->links[link_index(from->index, to->index)].cut;
+}
+
 void sim_net_cut(struct sim_world *w, struct sim_node *from, struct sim_node *to, bool cut) {
   trace_fault(w, 1, from->index, to->index, cut);
   w->links[link_index(from->index, to->index)].cut = cut;

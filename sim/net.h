@@ -46,6 +46,9 @@ void sim_world_set_partition_timeout(struct sim_world *w, uint64_t timeout_ns);
 
 /* One way: frames from `from` to `to` are held (cut) or flow again. */
 void sim_net_cut(struct sim_world *w, struct sim_node *from, struct sim_node *to, bool cut);
+/* Whether frames from `from` to `to` are held by a cut (a partition). */
+bool sim_net_is_cut(const struct sim_world *w, const struct sim_node *from,
+                    const struct sim_node *to);
 /* Both ways between two nodes (cut == false heals that pair). */
 void sim_net_partition(struct sim_world *w, struct sim_node *a, struct sim_node *b, bool cut);
 /* Both ways between every node of a and every node of b. */

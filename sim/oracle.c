@@ -25,25 +25,58 @@ enum {
 struct segments {
   int64_t *bases;
   int count, cap;
+  int64_t *marks; /* pending cuts: base, cut, base, cut... */
+  int mark_count, mark_cap;
 };
 
-/* "<20 digits>.log" exactly. */
-static void keep_log(void *ctx, const char *name, bool is_dir) {
-  struct segments *s = ctx;
-  if (is_dir || strlen(name) != NAME_DIGITS + 4 || strcmp(name + NAME_DIGITS, ".log") != 0)
-    return;
-  int64_t base = 0;
+static bool digits_at(const char *p, int64_t *out) {
+  int64_t v = 0;
   for (int i = 0; i < NAME_DIGITS; i++) {
-    if (name[i] < '0' || name[i] > '9' || base > (INT64_MAX - 9) / 10) return;
-    base = base * 10 + (name[i] - '0');
+    if (p[i] < '0' || p[i] > '9' || v > (INT64_MAX - 9) / 10) return false;
+    v = v * 10 + (p[i] - '0');
   }
+  *out = v;
+  return true;
+}
+
+static void push(int64_t **arr, int *count, int *cap, int64_t v) {
+  if (*count == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    *arr = realloc(*arr, (size_t)*cap * sizeof **arr);
+    ASSERT(*arr != NULL);
+  }
+  (*arr)[(*count)++] = v;
+}
+
+/* "<20 digits>.log" exactly, or a pending cut's marker,
+ * "<20 digits>.log.<20 digits>.truncating". */
+static void keep_log(void *ctx, const char *name, bool is_dir) {
+  static const char middle[] = ".log.", tail[] = ".truncating";
+  struct segments *s = ctx;
+  size_t len = strlen(name), m = sizeof middle - 1;
+  int64_t base, cut;
+  if (is_dir || len < NAME_DIGITS || !digits_at(name, &base)) return;
+  if (len == 2 * NAME_DIGITS + m + sizeof tail - 1 &&
+      strncmp(name + NAME_DIGITS, middle, m) == 0 &&
+      strcmp(name + 2 * NAME_DIGITS + m, tail) == 0 &&
+      digits_at(name + NAME_DIGITS + m, &cut) && cut >= base &&
+      s->mark_count < 2 * SEGMENTS_MAX) {
+    push(&s->marks, &s->mark_count, &s->mark_cap, base);
+    push(&s->marks, &s->mark_count, &s->mark_cap, cut);
+    return;
+  }
+  if (len != NAME_DIGITS + 4 || strcmp(name + NAME_DIGITS, ".log") != 0) return;
   if (s->count == SEGMENTS_MAX) return;
-  if (s->count == s->cap) {
-    s->cap = s->cap ? s->cap * 2 : 16;
-    s->bases = realloc(s->bases, (size_t)s->cap * sizeof *s->bases);
-    ASSERT(s->bases != NULL);
-  }
-  s->bases[s->count++] = base;
+  push(&s->bases, &s->count, &s->cap, base);
+}
+
+/* The lowest pending cut of the segment at base, or -1. */
+static int64_t mark_of(const struct segments *s, int64_t base) {
+  int64_t lowest = -1;
+  for (int i = 0; i + 1 < s->mark_count; i += 2)
+    if (s->marks[i] == base && (lowest < 0 || s->marks[i + 1] < lowest))
+      lowest = s->marks[i + 1];
+  return lowest;
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -104,12 +137,21 @@ static const char *check_batch(struct sim_node *n, const char *path, uint64_t si
   return NULL;
 }
 
+/* The log ends at next: a marker of a pending cut says so (a truncation,
+ * or recovery's own cut, not yet made durable by an fsync). */
+static void cut_at_mark(struct oracle_log *out, int64_t next) {
+  out->cut = true;
+  out->why = "a pending cut's marker";
+  out->cut_last = next;
+}
+
 void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct oracle_log *out) {
   *out = (struct oracle_log){.start = -1, .end = 0};
   struct env *env = sim_node_env(n);
   struct segments segs = {0};
   if (env->list(env, dir, keep_log, &segs) != 0 || segs.count == 0) {
     free(segs.bases);
+    free(segs.marks);
     return;
   }
   qsort(segs.bases, (size_t)segs.count, sizeof *segs.bases, cmp_i64);
@@ -120,10 +162,16 @@ void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct or
     char path[600];
     snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)segs.bases[i]);
     int64_t limit = i + 1 < segs.count ? segs.bases[i + 1] : INT64_MAX;
+    int64_t mark = mark_of(&segs, segs.bases[i]);
+    if (mark >= 0 && mark < limit) limit = mark;
     uint64_t size = 0, durable = 0;
     sim_disk_file_sizes(n, path, &size, &durable);
     int64_t next = segs.bases[i];
     for (uint64_t pos = 0; pos < size;) {
+      if (mark >= 0 && next >= mark) {
+        cut_at_mark(out, next);
+        break;
+      }
       struct batch b;
       const char *why =
           check_batch(n, path, size, pos, segs.bases[i], next, limit, read_flips, chunk, &b);
@@ -142,6 +190,11 @@ void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct or
       pos += b.bytes;
     }
     out->end = next;
+    if (mark >= 0) {
+      /* Recovery cuts there and drops every later segment. */
+      if (!out->cut && i + 1 < segs.count) cut_at_mark(out, next);
+      break;
+    }
     if (!out->cut && i + 1 < segs.count && next < segs.bases[i + 1]) {
       /* The segment lost its tail but a later one kept bytes: a hole, and
        * the log ends there (offsets are contiguous). */
@@ -152,4 +205,5 @@ void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct or
   }
   free(chunk);
   free(segs.bases);
+  free(segs.marks);
 }

@@ -8,7 +8,10 @@
  * segment's base, and its CRC-32C must match; the first batch that is not
  * ends the log, and every later segment goes with it. A batch that holds a
  * bit flipped at rest (sim_disk_rest_flip_in) ends it too, even where the
- * flip is outside the CRC (the base offset). */
+ * flip is outside the CRC (the base offset). A pending cut's marker,
+ * "<base>.log.<cut>.truncating" beside the segment at base (a truncation or
+ * recovery's own cut that no fsync has made durable yet), ends the log at
+ * cut, and the later segments go with it: recovery must cut there. */
 #ifndef SLUICE_SIM_ORACLE_H
 #define SLUICE_SIM_ORACLE_H
 
@@ -26,7 +29,7 @@ struct oracle_log {
   bool flipped;
   int64_t cut_last; /* that batch's last offset (end + its last offset delta), else end */
   /* "torn", "malformed", "out of order", "CRC mismatch", "bit flipped",
-   * "read fault pending" */
+   * "read fault pending", "a pending cut's marker" */
   const char *why;
 };
 

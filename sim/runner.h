@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "sim/history.h"
+#include "sim/quorum_check.h"
 #include "sim/scenario.h"
 
 struct sim_world;
@@ -32,11 +33,40 @@ struct run_report {
    * batch at the end), and the broker processes started. */
   uint64_t cuts, broker_starts;
   uint64_t unavailable_ns; /* the longest stretch without an acknowledgement */
-  struct check_result results[CHECKERS_MAX + 1]; /* + topic-churn, with admin clients */
+  /* the history's checkers (+ topic-churn, with admin clients); with
+   * several nodes, the quorum's (sim/quorum_check.h) */
+  struct check_result
+      results[CHECKERS_MAX + 1 > QUORUM_CHECKERS ? CHECKERS_MAX + 1 : QUORUM_CHECKERS];
+  /* Several nodes: virtual ms from each fault that took the leader away to
+   * the next leader, and the records the workload proposed. */
+  uint64_t elections_ms[QUORUM_ELECTIONS_MAX];
+  int election_count;
+  uint64_t proposals;
   int result_count;
   bool passed;
   char why[256]; /* when the run could not happen at all */
 };
+
+/* A cluster's layout, for its nodes' server.properties. */
+struct sim_cluster {
+  int nodes;
+  enum node_role roles[SCENARIO_NODES_MAX];
+  const struct scenario_kv *config; /* every node's extra keys, last */
+  int config_count;
+};
+
+enum { SIM_BROKER_PORT = 9092, SIM_CONTROLLER_PORT = 10092 };
+/* Every node of a multi-node cluster has it (Vote and Fetch check it). */
+#define SIM_CLUSTER_ID "c2x1aWNlLXNpbS1jbHVzdA" /* "sluice-sim-clust", a valid Uuid */
+
+/* Node index's host: broker<n> (combined or broker), controller<n>. */
+const char *sim_node_host_name(enum node_role role, int index, char *out, size_t cap);
+/* Node index's server.properties (node.id index + 1): one node, a broker
+ * with a PLAINTEXT listener; several, KRaft's layout: PLAINTEXT on 9092 for
+ * a broker, CONTROLLER on 10092 for a controller (both when combined), every
+ * controller a voter of controller.quorum.voters. The length written (it
+ * must fit: asserted). */
+size_t sim_node_properties(const struct sim_cluster *c, int index, char *out, size_t cap);
 
 /* false if the scenario cannot run here (why says so). */
 bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_options *opts,

@@ -11,7 +11,17 @@
 #include "sim/runner.h"
 #include "sim/world.h"
 
-enum { TICK_MS = 10, BROKER_PORT = 9092, CLIENT_ID_BASE = 100 };
+enum {
+  TICK_MS = 10,
+  BROKER_PORT = SIM_BROKER_PORT,
+  CONTROLLER_PORT = SIM_CONTROLLER_PORT,
+  CLIENT_ID_BASE = 100,
+  QUORUM_WORKLOAD_ID = 99, /* the sim node that proposes to the Raft leader */
+  QUORUM_PROPOSE_MS = 500,
+  /* The core keeps 512 entries and the nodes take no snapshots yet: the
+   * workload stops proposing past this end offset. */
+  QUORUM_LOG_ENTRIES_MAX = 400,
+};
 
 struct client;
 struct admin;
@@ -55,6 +65,12 @@ struct runner {
   size_t value_cap;
   bool producing;
   uint64_t sent, acked, failed, polled;
+  /* Several nodes: the KRaft quorum, judged by sim/quorum_check.h after
+   * every event; the workload host proposes a record to whoever leads. */
+  bool quorum;
+  struct quorum_check *qc;
+  struct sim_node *workload;
+  uint64_t proposals;
   /* topic-churn, the admin clients' checker (sim/runner_admin.c) */
   uint64_t admin_violations, admin_allowed;
   char admin_first[256];
@@ -84,6 +100,13 @@ __attribute__((format(printf, 2, 3))) void runner_trace(struct runner *r, const 
 void broker_kill(struct runner *r, int index);
 void broker_shutdown(struct runner *r, int index);
 void broker_restart(struct runner *r, int index);
+/* The node that leads the KRaft quorum now (the highest epoch's leader
+ * among the processes up); -1: none. */
+int runner_raft_leader(const struct runner *r);
+/* A voter up that follows the leader, drawn with rng; -1: none. */
+int runner_raft_follower(struct runner *r, struct sim_rng *rng);
+/* Whether node index has the controller role (a voter). */
+bool runner_is_controller(const struct runner *r, int index);
 /* The broker index of a node; -1 for a client host. */
 int broker_index(const struct runner *r, const struct sim_node *n);
 /* The admin workload (sim/runner_admin.c): one request at a time, every

@@ -388,15 +388,9 @@ static bool f_compression(struct yaml_parser *p, struct scenario *s, struct fy_n
 }
 
 static const struct yaml_field workload_fields[] = {
-    {"producers", f_producers},
-    {"consumers", f_consumers},
-    {"rate", f_rate},
-    {"acks", f_acks},
-    {"value_bytes", f_value_bytes},
-    {"idempotence", f_idempotence},
-    {"admins", f_admins},
-    {"auto_offset_reset", f_reset},
-    {"compression", f_compression},
+    {"producers", f_producers}, {"consumers", f_consumers},     {"rate", f_rate},
+    {"acks", f_acks},           {"value_bytes", f_value_bytes}, {"idempotence", f_idempotence},
+    {"admins", f_admins},       {"auto_offset_reset", f_reset}, {"compression", f_compression},
 };
 
 static bool f_workload(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
@@ -500,12 +494,21 @@ static bool f_max_unavail(struct yaml_parser *p, struct scenario *s, struct fy_n
   return yaml_duration(p, k, v, &s->max_unavailability_ms);
 }
 
-static const struct yaml_field expect_fields[] = {
-    {"checkers", f_must_pass}, {"allow", f_allow}, {"max_unavailability", f_max_unavail}};
+/* leader_stable_after: 30s: the quorum's leader-stable checker, from then
+ * to the end of the safety phase (sim/quorum_check.h). */
+static bool f_leader_stable(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                            struct fy_node *v) {
+  return yaml_duration(p, k, v, &s->leader_stable_after_ms);
+}
+
+static const struct yaml_field expect_fields[] = {{"checkers", f_must_pass},
+                                                  {"allow", f_allow},
+                                                  {"max_unavailability", f_max_unavail},
+                                                  {"leader_stable_after", f_leader_stable}};
 
 static bool f_expect(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                      struct fy_node *v) {
-  return yaml_fields(p, s, v, k, expect_fields, 3, "expect");
+  return yaml_fields(p, s, v, k, expect_fields, ARRAY_LEN(expect_fields), "expect");
 }
 
 static const struct yaml_field top_fields[] = {
@@ -527,6 +530,7 @@ static void defaults(struct scenario *s) {
   s->value_bytes = 100;
   s->consumers = 1;
   s->max_unavailability_ms = -1;
+  s->leader_stable_after_ms = -1;
   s->fault_jitter_us = FAULT_JITTER_DEFAULT_US;
 }
 
@@ -582,7 +586,12 @@ static bool validate(struct yaml_parser *p, struct scenario *s) {
                      "allow: retried-sends does not apply to idempotent producers (they never "
                      "store a retry twice); add workload: idempotence: false");
   if (!faults_validate(p, s)) return false;
-  if (s->topic_count == 0) return yaml_fail(p, 1, "topics: at least one topic is needed");
+  bool clients = s->producers + s->consumers + s->admins > 0;
+  if (s->topic_count == 0 && clients)
+    return yaml_fail(p, 1, "topics: at least one topic is needed");
+  if (s->leader_stable_after_ms > s->duration_ms)
+    return yaml_fail(p, 0, "expect: leader_stable_after %lldms is after the end of the run",
+                     (long long)s->leader_stable_after_ms);
   return true;
 }
 
@@ -700,7 +709,7 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
   if (s->config_count) yaml_put(&o, "  config:\n");
   for (int i = 0; i < s->config_count; i++)
     yaml_put(&o, "    %s: \"%s\"\n", s->config[i].key, s->config[i].value);
-  yaml_put(&o, "topics:\n");
+  if (s->topic_count) yaml_put(&o, "topics:\n");
   for (int i = 0; i < s->topic_count; i++) {
     yaml_put(&o, "  - name: %s\n    partitions: %d\n    replication_factor: %d\n",
              s->topics[i].name, s->topics[i].partitions, s->topics[i].replication_factor);
@@ -737,5 +746,7 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
   put_allow(&o, s);
   if (s->max_unavailability_ms >= 0)
     yaml_put(&o, "  max_unavailability: %lldms\n", (long long)s->max_unavailability_ms);
+  if (s->leader_stable_after_ms >= 0)
+    yaml_put(&o, "  leader_stable_after: %lldms\n", (long long)s->leader_stable_after_ms);
   return o.len;
 }

@@ -100,6 +100,9 @@ struct scenario {
   char allowed[SCENARIO_NAMES_MAX][32];
   int allowed_count;
   int64_t max_unavailability_ms; /* -1: no bound */
+  /* Several nodes: from this time of the safety phase to its end the
+   * quorum's leader keeps its epoch (leader-stable); -1: not asked. */
+  int64_t leader_stable_after_ms;
 };
 
 /* Parses the file; false with "file:line: reason" in err. */

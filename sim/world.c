@@ -47,6 +47,11 @@ const struct sim_rng *sim_world_rng(const struct sim_world *w) { return &w->rng;
 void sim_world_set_verbose(struct sim_world *w, bool verbose) { w->verbose = verbose; }
 void sim_world_set_log_file(struct sim_world *w, FILE *file) { w->log_file = file; }
 
+void sim_world_set_after_event(struct sim_world *w, sim_after_event_fn fn, void *ctx) {
+  w->after_event = fn;
+  w->after_event_ctx = fn ? ctx : NULL;
+}
+
 void sim_world_set_observer(struct sim_world *w, sim_observer_fn fn, void *ctx) {
   w->observer = fn;
   w->observer_ctx = fn ? ctx : NULL;

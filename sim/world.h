@@ -79,6 +79,13 @@ typedef void (*sim_observer_fn)(void *ctx, const struct sim_observation *o);
 /* One observer per world; fn NULL: none (the default). */
 void sim_world_set_observer(struct sim_world *w, sim_observer_fn fn, void *ctx);
 
+/* Called after every event has run (the quorum checkers, sim/quorum_check.h,
+ * look at every node's state there). Like an observer it only takes note:
+ * it changes nothing in the world and draws from no stream of it. fn NULL:
+ * none (the default). */
+typedef void (*sim_after_event_fn)(void *ctx);
+void sim_world_set_after_event(struct sim_world *w, sim_after_event_fn fn, void *ctx);
+
 /* ---- nodes ---- */
 
 /* A machine with a unique id and host name (host names are what connect

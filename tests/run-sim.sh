@@ -52,6 +52,14 @@ if [ $rc -eq 0 ]; then
 else
   echo "sim swarm: FAIL (exit $rc)"; echo "$out" | tail -12; failed=$((failed + 1))
 fi
+# The KRaft quorum's swarm (faults/swarm.h swarm_quorum_scenario).
+QSWARM=${SIM_QUORUM_SWARM_SEEDS:-1..100}
+out=$($SIM --swarm --quorum --seeds "$QSWARM" --jobs "$(nproc)" 2>/dev/null); rc=$?
+if [ $rc -eq 0 ]; then
+  echo "sim quorum swarm: $(sed -n 's/^swarm: //p' <<< "$out")"; passed=$((passed + 1))
+else
+  echo "sim quorum swarm: FAIL (exit $rc)"; echo "$out" | tail -12; failed=$((failed + 1))
+fi
 s1=$($SIM --swarm --seeds 7..7 --report /tmp/sluice-swarm-7.$$ 2>/dev/null | sed -n 's/^trace hash //p')
 s2=$($SIM --swarm --seeds 7..7 2>/dev/null | sed -n 's/^trace hash //p')
 rm -rf /tmp/sluice-swarm-7.$$

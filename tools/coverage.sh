@@ -16,7 +16,8 @@
 # parallel runs merge their counters in (libgcov locks each .gcda file).
 #
 # Settings (environment): COVERAGE_SEEDS (seeds per scenario, default 1..5),
-# COVERAGE_SWARM_SEEDS (default 1..100), COVERAGE_JOBS (default nproc).
+# COVERAGE_SWARM_SEEDS (default 1..100), COVERAGE_QUORUM_SWARM_SEEDS (the
+# multi-node quorum swarm, default 1..50), COVERAGE_JOBS (default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C # name order, whatever the caller's locale
@@ -28,6 +29,7 @@ sim=$build/sluice-sim
 [ -x "$sim" ] || { echo "coverage: $sim is missing (make coverage builds it)" >&2; exit 2; }
 seeds=${COVERAGE_SEEDS:-1..5}
 swarm=${COVERAGE_SWARM_SEEDS:-1..100}
+quorum_swarm=${COVERAGE_QUORUM_SWARM_SEEDS:-1..50}
 jobs=${COVERAGE_JOBS:-$(nproc)}
 work=$build/coverage-work
 out=$build/coverage.txt
@@ -50,6 +52,9 @@ mkdir -p "$work/runs"
   done
   for seed in $(seq "${swarm%..*}" "${swarm#*..}"); do
     printf 'swarm %s --swarm --seeds %s..%s\n' "$seed" "$seed" "$seed"
+  done
+  for seed in $(seq "${quorum_swarm%..*}" "${quorum_swarm#*..}"); do
+    printf 'swarm-quorum %s --swarm --quorum --seeds %s..%s\n' "$seed" "$seed" "$seed"
   done
 } > "$work/plan"
 
@@ -79,7 +84,11 @@ for name in "${names[@]}"; do
       *) crashed+=("${f##*.}") ;;
     esac
   done
-  range=$([ "$name" = swarm ] && echo "$swarm" || echo "$seeds")
+  case $name in
+    swarm) range=$swarm ;;
+    swarm-quorum) range=$quorum_swarm ;;
+    *) range=$seeds ;;
+  esac
   if [ -n "$why" ]; then
     echo "ran: $name: not runnable yet ($why)"
   else

@@ -2,6 +2,7 @@
 """Generates Sluice's Kafka protocol codecs from Kafka's JSON message schemas.
 
 usage: protogen.py <messages-dir> <out-dir> [<test-dir>] [--metadata <metadata-dir>]
+                   [--overlay <overlay-dir>]
 
 Writes <out-dir>/messages_gen.{h,c} (one C struct per schema struct, with
 init/decode/encode functions over proto/wire.h), <out-dir>/api.{h,c} (API
@@ -11,8 +12,11 @@ keys and the schemas' version ranges), and <test-dir>/codec_samples_gen.inc
 record in <metadata-dir> (keyed by apiKey, with a table of keys and version
 ranges) and for the KRaft control records of <messages-dir> (KRAFT_CONTROL),
 and <test-dir>/metadata_samples_gen.inc for tests/unit/test_meta_codec.c.
-Output is a pure function of the schemas, so running it twice gives
-identical files.
+Before a message schema is read, Sluice's overlay for it, if any, is applied
+(<overlay-dir>, default proto/schemas-overlay/; see "Sluice's schema
+overlays" below and docs/architecture.md): a later Kafka's version of a
+schema, for RPCs both ends of which are Sluice. Output is a pure function of
+the schemas and overlays, so running it twice gives identical files.
 
 Wire rules it implements (Kafka protocol guide, KIP-482 for flexible
 versions): classic strings/bytes/arrays carry int16/int32/int32 lengths,
@@ -44,6 +48,9 @@ HEADERS = ["RequestHeader", "ResponseHeader"]
 # and in snapshots); their schemas live among the messages, without apiKey.
 KRAFT_CONTROL = ["LeaderChangeMessage", "SnapshotHeaderRecord", "SnapshotFooterRecord",
                  "KRaftVersionRecord", "VotersRecord"]
+
+REPO_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+OVERLAY_DIR = os.path.join(REPO_ROOT, "proto", "schemas-overlay")
 
 NEVER = 32767  # "no flexible version" in struct api_info
 ALL_VERSIONS = frozenset(range(0, 128))
@@ -77,6 +84,103 @@ def load_schema(path):
     # The schemas are JSON with whole-line // comments.
     with open(path, encoding="utf-8") as f:
         return json.loads("".join(l for l in f if not l.lstrip().startswith("//")))
+
+
+# ---- Sluice's schema overlays ----
+#
+# An overlay (proto/schemas-overlay/<Name>.json, JSON with // comments like
+# the schemas) changes one of Kafka 3.9's schemas to a later Kafka's version
+# of it, by facts carried over, not by a copied file:
+#   "name"              the schema it applies to
+#   "baseValidVersions" the validVersions the shared schema must have (so an
+#                       overlay that the shared schemas have caught up with,
+#                       or moved past, stops the generator instead of
+#                       silently applying twice)
+#   "validVersions"     the new range
+#   "renameFields"      [{"path": "Topics.Partitions", "from": ..., "to": ...,
+#                        "about": ... (optional)}]: same type and versions,
+#                       so the wire does not change, only the C member name
+#   "addFields"         [{"path": ..., "after": <field name>, "field": {...}}]
+# "path" names the nested array fields from the top ("" is the top level).
+
+
+class OverlayError(Exception):
+    pass
+
+
+def overlay_fields(schema, path, where):
+    fields = schema["fields"]
+    for name in [p for p in path.split(".") if p]:
+        hit = [f for f in fields if f["name"] == name and "fields" in f]
+        if len(hit) != 1:
+            raise OverlayError("%s: no struct field %s on path %r" % (where, name, path))
+        fields = hit[0]["fields"]
+    return fields
+
+
+def field_index(fields, name, where):
+    idx = [i for i, f in enumerate(fields) if f["name"] == name]
+    if len(idx) != 1:
+        raise OverlayError("%s: no field %s" % (where, name))
+    return idx[0]
+
+
+def apply_overlay(schema, overlay, where):
+    """The schema with the overlay applied (the schema dict is changed)."""
+    known = {"name", "baseValidVersions", "validVersions", "renameFields", "addFields"}
+    if set(overlay) - known:
+        raise OverlayError("%s: unknown keys %s" % (where, sorted(set(overlay) - known)))
+    if overlay.get("name") != schema["name"]:
+        raise OverlayError("%s: names %s, the schema is %s" % (
+            where, overlay.get("name"), schema["name"]))
+    if str(schema["validVersions"]) != str(overlay["baseValidVersions"]):
+        raise OverlayError("%s: written for validVersions %s, the shared schema has %s "
+                           "(update or drop the overlay)" % (
+                               where, overlay["baseValidVersions"], schema["validVersions"]))
+    schema["validVersions"] = overlay["validVersions"]
+    for r in overlay.get("renameFields", []):
+        fields = overlay_fields(schema, r["path"], where)
+        f = fields[field_index(fields, r["from"], where)]
+        if any(g["name"] == r["to"] for g in fields):
+            raise OverlayError("%s: %s already has a field %s" % (where, r["path"], r["to"]))
+        f["name"] = r["to"]
+        if "about" in r:
+            f["about"] = r["about"]
+    for a in overlay.get("addFields", []):
+        fields = overlay_fields(schema, a["path"], where)
+        new = a["field"]
+        if any(g["name"] == new["name"] for g in fields):
+            raise OverlayError("%s: %s already has a field %s" % (where, a["path"], new["name"]))
+        fields.insert(field_index(fields, a["after"], where) + 1, dict(new))
+    return schema
+
+
+class Overlays:
+    """The overlays of a directory; each must be applied exactly once."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.pending = {}
+        if directory is not None and os.path.isdir(directory):
+            for name in sorted(os.listdir(directory)):
+                if name.endswith(".json"):
+                    self.pending[name[:-5]] = os.path.join(directory, name)
+        self.applied = []
+
+    def load(self, path):
+        schema = load_schema(path)
+        name = os.path.basename(path)[:-5]
+        if name in self.pending:
+            where = self.pending.pop(name)
+            schema = apply_overlay(schema, load_schema(where), where)
+            self.applied.append(schema["name"])
+            schema["_overlay"] = os.path.relpath(where, REPO_ROOT)
+        return schema
+
+    def check_all_applied(self):
+        if self.pending:
+            raise OverlayError("overlays for schemas the generator does not read: %s" % (
+                ", ".join(sorted(self.pending.values()))))
 
 
 def parse_versions(spec, within):
@@ -166,6 +270,7 @@ class Message:
     def __init__(self, schema):
         self.name = schema["name"]
         self.api_key = schema.get("apiKey")
+        self.overlay = schema.get("_overlay")  # the overlay applied, if any
         self.valid = parse_versions(schema["validVersions"], ALL_VERSIONS)
         self.flexible = parse_versions(schema["flexibleVersions"], self.valid)
         self.structs = {}
@@ -683,7 +788,8 @@ def gen_messages(msgs, out_dir, test_dir):
          "/* Sample fillers: every field of a version set to a non-default value. */", ""]
     for m in msgs:
         g = Gen(m)
-        h += ["/* ---- %s (v%d-%d) ---- */" % (m.name, min(m.valid), max(m.valid)), ""]
+        over = "; overlay %s" % m.overlay if m.overlay else ""
+        h += ["/* ---- %s (v%d-%d%s) ---- */" % (m.name, min(m.valid), max(m.valid), over), ""]
         h += g.declarations() + g.prototypes()
         body += ["/* ---- %s ---- */" % m.name, ""] + g.source()
         t += g.samples()
@@ -880,28 +986,43 @@ const struct metadata_record_info *metadata_record_info_get(int32_t api_key) {
 
 def main(argv):
     args = argv[1:]
-    metadata_dir = None
-    if "--metadata" in args:
-        i = args.index("--metadata")
-        if i + 1 >= len(args):
-            sys.exit("protogen.py: --metadata needs a directory")
-        metadata_dir = args[i + 1]
-        del args[i:i + 2]
+    metadata_dir = option(args, "--metadata", None)
+    overlays = Overlays(option(args, "--overlay", OVERLAY_DIR))
     if len(args) not in (2, 3):
         sys.exit("usage: protogen.py <messages-dir> <out-dir> [<test-dir>] "
-                 "[--metadata <metadata-dir>]")
+                 "[--metadata <metadata-dir>] [--overlay <overlay-dir>]")
+    try:
+        generate(args, metadata_dir, overlays)
+    except OverlayError as e:
+        sys.exit("protogen.py: schema overlay: %s" % e)
+
+
+def option(args, flag, default):
+    """The value of `flag <value>` in args (removed from them), or default."""
+    if flag not in args:
+        return default
+    i = args.index(flag)
+    if i + 1 >= len(args):
+        sys.exit("protogen.py: %s needs a directory" % flag)
+    value = args[i + 1]
+    del args[i:i + 2]
+    return value
+
+
+def generate(args, metadata_dir, overlays):
     src, out_dir = args[0], args[1]
     test_dir = args[2] if len(args) == 3 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "tests", "unit")
     msgs, pairs = [], []
     for api in APIS:
-        req = Message(load_schema(os.path.join(src, api + "Request.json")))
-        resp = Message(load_schema(os.path.join(src, api + "Response.json")))
+        req = Message(overlays.load(os.path.join(src, api + "Request.json")))
+        resp = Message(overlays.load(os.path.join(src, api + "Response.json")))
         assert req.api_key == resp.api_key and req.valid == resp.valid, api
         msgs += [req, resp]
         pairs.append((api, req, resp))
     for name in HEADERS:
-        msgs.append(Message(load_schema(os.path.join(src, name + ".json"))))
+        msgs.append(Message(overlays.load(os.path.join(src, name + ".json"))))
+    overlays.check_all_applied()
     gen_messages(msgs, out_dir, test_dir)
     gen_api(pairs, out_dir)
     if metadata_dir is not None:

@@ -188,6 +188,7 @@ int plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leader_e
       append_shape(batches, len, leader_batch_check, ENV_EINVAL, &shape) != 0)
     return ENV_EINVAL;
   if (!append_fits(log, len, &shape)) return ENV_EINVAL;
+  if (log->offline) return ENV_EIO;           /* nothing appended can be made durable */
   int64_t base_offset = plog_end_offset(log); /* a roll keeps the end offset */
   stamp_batches(batches, len, base_offset, leader_epoch);
   int rc = append_write(log, batches, len, &shape, now_ms);
@@ -223,6 +224,7 @@ int plog_append_replica(struct plog *log, const uint8_t *batches, size_t len, in
   struct append_shape shape = {.next_offset = end_before, .epoch_min = plog_latest_epoch(log)};
   int rc = append_shape(batches, len, replica_batch_check, PLOG_ECORRUPT, &shape);
   if (rc == 0 && !append_fits(log, len, &shape)) rc = ENV_EINVAL;
+  if (rc == 0 && log->offline) rc = ENV_EIO;
   if (rc == 0) rc = append_write(log, batches, len, &shape, now_ms);
   if (rc != 0) {
     ASSERT(plog_end_offset(log) == end_before); /* nothing of a refused call */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/str.h"
 #include "log/log_internal.h"
 
 enum flush_file { FLUSH_LOG, FLUSH_OFFSET_INDEX, FLUSH_TIME_INDEX };
@@ -35,6 +36,8 @@ struct flush_op {
 };
 
 static void flush_finish(struct flush_op *op);
+static void waiter_push(struct flush_waiter **arr, int32_t *count, int32_t *cap,
+                        env_fsync_fn done, void *ctx);
 
 static void flush_put(struct flush_op *op, int err) {
   ASSERT(op->pending > 0);
@@ -101,6 +104,9 @@ static void flush_start(struct plog *log, struct flush_waiter *waiters, int32_t 
   op->waiters = waiters;
   op->waiter_count = op->started_count = count;
   op->pending = reqs + 1; /* held until every fsync is issued */
+  /* An offline log's rounds fail, whatever their fsyncs say: pages an
+   * earlier failed fsync dropped are not in them. */
+  if (log->offline) op->err = ENV_EIO;
   log->flush = op;
   if (log->dir_dirty) {
     log->dir_dirty = false;
@@ -121,6 +127,62 @@ static void flush_start(struct plog *log, struct flush_waiter *waiters, int32_t 
   flush_put(op, 0);
 }
 
+/* The failure, named beside the segments before anyone hears of it: a
+ * restart without a power loss finds the dropped pages still readable, so
+ * the next open must write the unflushed tail again (recovery.c). */
+static void failure_mark(struct plog *log) {
+  struct env *env = log->env;
+  char path[PLOG_DIR_BYTES + 32];
+  str_fmt(path, sizeof path, "%s/%s", log->dir, PLOG_FLUSH_FAILED_FILE);
+  env_file f;
+  int rc = env->open(env, path, ENV_O_CREATE, &f);
+  if (rc == 0) {
+    env->file_close(env, f);
+    rc = env->dir_sync(env, log->dir);
+  }
+  if (rc != 0)
+    env_log(env, ENV_LOG_ERROR, "%s: cannot create %s: error %d", log->dir,
+            PLOG_FLUSH_FAILED_FILE, rc);
+  log->failure_marked = true;
+}
+
+/* Kafka's answer to an I/O error in a flush (LogDirFailureChannel): the
+ * log goes offline until the broker restarts. A retry could succeed
+ * without the pages the failed fsync dropped, and acknowledge on top of
+ * bytes that never reach the disk (fsyncgate). */
+static void take_offline(struct plog *log, int err) {
+  if (log->offline) return;
+  log->offline = true;
+  env_log(log->env, ENV_LOG_ERROR,
+          "%s: flush failed: error %d; the log is offline until the broker restarts "
+          "(KAFKA_STORAGE_ERROR)",
+          log->dir, err);
+  failure_mark(log);
+}
+
+/* A flush after a reopen succeeded: what the failure left unflushed was
+ * written again by recovery and is durable now. */
+static void failure_settle(struct plog *log) {
+  struct env *env = log->env;
+  char path[PLOG_DIR_BYTES + 32];
+  str_fmt(path, sizeof path, "%s/%s", log->dir, PLOG_FLUSH_FAILED_FILE);
+  int rc = env->unlink(env, path);
+  if (rc == 0 || rc == ENV_ENOENT) rc = env->dir_sync(env, log->dir);
+  if (rc == 0) log->failure_marked = false;
+}
+
+/* Flushes asked for during a failed round fail with it on an offline log
+ * (never started: ENV_EIO). */
+static void fail_queued(struct plog *log, struct flush_op *op) {
+  int32_t cap = op->waiter_count;
+  for (int32_t i = 0; i < log->waiter_count; i++)
+    waiter_push(&op->waiters, &op->waiter_count, &cap, log->waiters[i].done,
+                log->waiters[i].ctx);
+  free(log->waiters);
+  log->waiters = NULL;
+  log->waiter_count = log->waiter_cap = 0;
+}
+
 static void flush_finish(struct flush_op *op) {
   struct plog *log = op->log;
   if (log) {
@@ -130,8 +192,9 @@ static void flush_finish(struct flush_op *op) {
     int64_t cut_floor = plog_cut_floor(log);
     int64_t target = op->target < cut_floor ? op->target : cut_floor;
     if (op->err == 0 && target > log->recovery_point) log->recovery_point = target;
-    if (op->err != 0)
-      env_log(op->env, ENV_LOG_ERROR, "%s: flush failed: error %d", log->dir, op->err);
+    if (op->err != 0) take_offline(log, op->err);
+    if (op->err == 0 && log->failure_marked) failure_settle(log);
+    if (log->offline && log->waiter_count > 0) fail_queued(log, op);
     if (log->waiter_count > 0) {
       /* The next round takes the waiters that queued during this one. */
       struct flush_waiter *next = log->waiters;

@@ -15,6 +15,8 @@ int64_t plog_end_offset(const struct plog *log) { return plog_active(log)->next_
 
 int64_t plog_recovery_point(const struct plog *log) { return log->recovery_point; }
 
+bool plog_offline(const struct plog *log) { return log->offline; }
+
 int plog_segment_count(const struct plog *log) { return log->seg_count; }
 
 uint64_t plog_size_bytes(const struct plog *log) {

@@ -140,6 +140,13 @@ int plog_set_start_offset(struct plog *log, int64_t offset);
  * ENV_EIO if its fsyncs had not started). */
 void plog_flush(struct plog *log, env_fsync_fn done, void *ctx);
 int64_t plog_recovery_point(const struct plog *log);
+/* After a failed flush the log is offline until it is opened again (a
+ * broker restart): Linux may have dropped the pages the failed fsync
+ * covered and marked them clean, so a later fsync that succeeds says
+ * nothing of them ("fsyncgate"). Appends and flushes fail (ENV_EIO), the
+ * recovery point stays where the last good flush left it, and the server
+ * answers KAFKA_STORAGE_ERROR (Kafka's LogDirFailureChannel, one log). */
+bool plog_offline(const struct plog *log);
 
 /* Replication (KIP-101, KIP-279): truncates so that the end offset is
  * `offset`, or the base of the batch holding it if that is inside a batch;
@@ -153,6 +160,14 @@ int64_t plog_recovery_point(const struct plog *log);
  * until the copy's fsync (a flush this starts) the recovery point stays at
  * or below the cut, and a crash is finished by plog_open. 0 or ENV_E*. */
 int plog_truncate_to(struct plog *log, int64_t offset, int64_t *end_offset_out);
+
+/* KIP-630 (Kafka's truncateFullyAndStartAt): a follower that installed a
+ * snapshot ending at offset empties its log, which restarts there, whatever
+ * it held (above or below offset). Every segment goes, the leader epochs
+ * with them; the new empty segment is durable after the next plog_flush.
+ * 0, or ENV_E* when the new segment could not be created: the log then has
+ * no segment and may only be closed. */
+int plog_truncate_fully(struct plog *log, int64_t offset);
 
 /* Leader epochs (KIP-101). -1 when no epoch is known. */
 int32_t plog_latest_epoch(const struct plog *log);

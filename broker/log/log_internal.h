@@ -42,6 +42,11 @@ struct plog {
   int32_t waiter_count;
   int32_t waiter_cap;
   struct plog_producers *producers; /* idempotent producers (producers.c) */
+  /* A flush failed: appends and flushes fail until the log is opened again
+   * (flush.c, "fsyncgate"). failure_marked: PLOG_FLUSH_FAILED_FILE names
+   * the failure on disk, until a flush after a reopen succeeds. */
+  bool offline;
+  bool failure_marked;
 };
 
 static inline struct segment *plog_active(const struct plog *log) {
@@ -75,6 +80,10 @@ void plog_file_replaced(struct plog *log, env_file file);
 /* An fsync of s->log_file succeeded: makes its pending cut durable (the copy
  * renamed over the .log, or the marker removed). 0 or ENV_E*. */
 int plog_cut_settle(struct plog *log, struct segment *s);
+/* Recovery is about to cut s at offset cut (in place, or the segments after
+ * it): a durable marker of the cut first (unless a lower one is pending),
+ * so that a power loss before the next fsync cannot undo it. 0 or ENV_E*. */
+int plog_cut_mark(struct plog *log, struct segment *s, int64_t cut);
 /* Starts the flush that settles the pending cuts, if there are any. */
 void plog_cut_flush(struct plog *log);
 /* The lowest pending cut offset (INT64_MAX if none): the recovery point may
@@ -96,6 +105,10 @@ void plog_producers_start_moved(struct plog *log);
 void plog_producers_release(struct plog *log, bool deleting);
 
 /* flush.c */
+/* The marker of a failed flush, in the partition's directory: the next
+ * open rewrites the unflushed tail (recovery.c) and a successful flush
+ * removes it. */
+#define PLOG_FLUSH_FAILED_FILE "flush-failed"
 /* The log is going away: the round in flight completes on its own. */
 void plog_flush_detach(struct plog *log);
 /* A truncation: the round in flight cannot vouch past end_offset. */

@@ -30,6 +30,7 @@ struct listing {
   int32_t copy_count;
   int32_t copy_cap;
   bool epoch_tmp;
+  bool flush_failed; /* PLOG_FLUSH_FAILED_FILE: a flush failed before */
 };
 
 /* Exactly SEGMENT_NAME_DIGITS digits at p. */
@@ -78,6 +79,7 @@ static void list_entry(void *ctx, const char *name, bool is_dir) {
   int64_t base;
   if (is_dir) return;
   if (strcmp(name, "leader-epoch-checkpoint.tmp") == 0) l->epoch_tmp = true;
+  if (strcmp(name, PLOG_FLUSH_FAILED_FILE) == 0) l->flush_failed = true;
   if (l->log_count >= PLOG_SEGMENTS_MAX || l->index_count >= PLOG_SEGMENTS_MAX * 2) return;
   if (l->cut_count >= PLOG_SEGMENTS_MAX || l->copy_count >= PLOG_SEGMENTS_MAX) return;
   int64_t cut;
@@ -290,7 +292,8 @@ static int recover_segment(struct plog *log, struct segment *s, int64_t limit_of
     rc = 0;
     s->size_bytes = (uint64_t)end;
 #else
-    rc = env->truncate(env, s->log_file, pos);
+    rc = plog_cut_mark(log, s, s->next_offset);
+    if (rc == 0) rc = env->truncate(env, s->log_file, pos);
 #endif
     s->log_dirty = true;
     *truncated = true;
@@ -340,10 +343,11 @@ static bool hole_after(struct plog *log, int32_t i) {
   return true;
 }
 
-static int load_segments(struct plog *log, int64_t recovery_point) {
+static int load_segments(struct plog *log, int64_t recovery_point, bool *flush_failed) {
   struct env *env = log->env;
   struct listing l = {0};
   int rc = env->list(env, log->dir, list_entry, &l);
+  *flush_failed = l.flush_failed;
   if (rc == 0) {
     if (l.log_count > 1) qsort(l.logs, (size_t)l.log_count, sizeof *l.logs, cmp_i64);
     remove_leftovers(log, &l);
@@ -370,13 +374,50 @@ static int load_segments(struct plog *log, int64_t recovery_point) {
       s->log_dirty = true; /* its flush removes the marker */
     }
     rc = load_segment(log, s, recovery_point, limit, &truncated);
-    if (rc == 0 && !truncated) truncated = hole_after(log, i);
+    if (rc == 0 && !truncated && hole_after(log, i)) {
+      truncated = true;
+      rc = plog_cut_mark(log, s, s->next_offset); /* the dropped ones stay dropped */
+    }
     if (rc == 0 && truncated) drop_segments_from(log, i + 1, "it follows a truncated one");
   }
   /* Inactive segments end with their final time index entry, however their
    * indexes were loaded or rebuilt. */
   for (int32_t i = 0; rc == 0 && i + 1 < log->seg_count; i++)
     rc = segment_seal(env, log->segs[i]);
+  return rc;
+}
+
+/* A flush failed in an earlier run (flush.c): Linux may have dropped the
+ * pages it covered and marked them clean, and without a power loss they
+ * still read back, valid, yet are on no platter; no later fsync writes
+ * them. So every segment from the recovery point on is written again, from
+ * the bytes recovery just checked, to be dirty for the flush plog_open
+ * starts, whose success removes the marker. Only what the disk confirmed
+ * (below the recovery point) is trusted as it lies. */
+static int rewrite_unflushed(struct plog *log, int64_t recovery_point) {
+  struct env *env = log->env;
+  uint8_t *chunk = malloc(RECOVERY_SCRATCH_BYTES);
+  ASSERT(chunk != NULL);
+  int rc = 0;
+  for (int32_t i = plog_segment_floor(log, recovery_point); rc == 0 && i < log->seg_count;
+       i++) {
+    struct segment *s = log->segs[i];
+    uint64_t at = 0;
+    for (uint64_t n = 0; rc == 0 && at < s->size_bytes && n <= s->size_bytes; n++) {
+      size_t want = s->size_bytes - at < RECOVERY_SCRATCH_BYTES ? (size_t)(s->size_bytes - at)
+                                                                : RECOVERY_SCRATCH_BYTES;
+      int64_t got = env->pread(env, s->log_file, chunk, want, at);
+      if (got == (int64_t)want) got = env->pwrite(env, s->log_file, chunk, want, at);
+      if (got != (int64_t)want) rc = got < 0 ? (int)got : ENV_EIO;
+      at += want;
+    }
+    s->log_dirty = true;
+  }
+  free(chunk);
+  log->failure_marked = true;
+  env_log(env, ENV_LOG_WARN,
+          "%s: a flush failed before the restart; rewrote the log from offset %lld", log->dir,
+          (long long)recovery_point);
   return rc;
 }
 
@@ -442,6 +483,12 @@ static struct plog *plog_alloc(struct env *env, const char *dir, const struct lo
   return log;
 }
 
+/* Nobody waits on it: flush.c logs its errors and removes the marker. */
+static void failure_flushed(void *ctx, int err) {
+  (void)ctx;
+  (void)err;
+}
+
 int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
               int64_t recovery_point, int64_t log_start_offset, struct plog **out) {
   ASSERT(env != NULL && dir != NULL && cfg != NULL && out != NULL);
@@ -451,8 +498,13 @@ int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
   int rc = env->mkdir(env, dir);
   if (rc != 0 && rc != ENV_EEXIST) return rc;
   struct plog *log = plog_alloc(env, dir, cfg, log_start_offset);
-  rc = load_segments(log, recovery_point);
+  bool flush_failed = false;
+  rc = load_segments(log, recovery_point, &flush_failed);
   if (rc == 0) rc = settle_offsets(log);
+#ifdef SLUICE_MUTANT_FAILED_FLUSH_NOT_REWRITTEN /* mutant: the dropped pages are trusted */
+  flush_failed = false;
+#endif
+  if (rc == 0 && flush_failed) rc = rewrite_unflushed(log, recovery_point);
   if (rc == 0) rc = load_epochs(log);
   if (rc == 0) rc = plog_producers_load(log);
   if (rc != 0) {
@@ -469,6 +521,7 @@ int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
   log->recovery_point = recovery_point < 0 ? 0 : recovery_point > end ? end : recovery_point;
   ASSERT(log->recovery_point <= plog_cut_floor(log));
   plog_cut_flush(log); /* an unfinished truncation's cut, now made by recovery */
+  if (log->failure_marked) plog_flush(log, failure_flushed, NULL);
   env_log(env, ENV_LOG_INFO, "%s: opened with %d segments, offsets %lld to %lld", dir,
           log->seg_count, (long long)log->start_offset, (long long)end);
   *out = log;

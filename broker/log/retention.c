@@ -142,6 +142,7 @@ int plog_maintain_below(struct plog *log, int64_t now_ms, int64_t high_watermark
   /* Segments deleted before this call have had a whole interval for the
    * sends that referenced them. */
   plog_retired_close(log);
+  if (log->offline) return 0; /* nothing changes until a restart recovers it */
   if (roll_due(log, now_ms)) plog_roll(log, now_ms);
   int deleted = plog_delete_oldest(
       log, below_high_watermark(log, expired_by_time(log, now_ms), high_watermark), now_ms);

@@ -155,6 +155,35 @@ static int cut_file(struct plog *log, struct segment *s, uint64_t pos, int64_t e
   return cut_by_copy(log, s, pos, cut);
 }
 
+/* Recovery's cuts are in place and not durable until the .log's next
+ * fsync: a power loss before it would bring back the bytes recovery
+ * dropped, valid again if a read fault (not the stored bytes) made them
+ * look corrupt, under offsets appended anew since. So recovery names its
+ * cut as a marker first, as a truncation does, and the next recovery cuts
+ * there again; the flush that plog_open starts settles it. Kafka's
+ * recovery does not do this (its FileChannel truncate is unsynced too). */
+int plog_cut_mark(struct plog *log, struct segment *s, int64_t cut) {
+  ASSERT(cut >= s->base_offset);
+  s->log_dirty = true; /* its flush settles the marker */
+  if (s->cut_offset >= 0 && s->cut_offset <= cut) return 0;
+  if (s->cut_offset > cut) return cut_marker_lower(log, s, cut);
+  struct env *env = log->env;
+  char marker[CUT_PATH_BYTES];
+  if (!cut_path(log, s, cut, marker)) return ENV_EINVAL;
+  env_file f;
+  int rc = env->open(env, marker, ENV_O_CREATE | ENV_O_TRUNC, &f);
+  if (rc != 0) return rc;
+  env->file_close(env, f);
+  rc = env->dir_sync(env, log->dir); /* the marker, before the bytes go */
+  if (rc != 0) {
+    env->unlink(env, marker);
+    return rc;
+  }
+  s->cut_offset = cut;
+  s->cut_file_is_copy = false;
+  return 0;
+}
+
 int plog_cut_settle(struct plog *log, struct segment *s) {
   ASSERT(s->cut_offset >= 0 && !s->retired);
   struct env *env = log->env;
@@ -253,5 +282,33 @@ int plog_truncate_to(struct plog *log, int64_t offset, int64_t *end_offset_out) 
   ASSERT(epoch_cache_latest(&log->epochs) < 0 ||
          log->epochs.entries[log->epochs.count - 1].start_offset < end);
   env_log(log->env, ENV_LOG_INFO, "%s: truncated to offset %lld", log->dir, (long long)end);
+  return 0;
+}
+
+int plog_truncate_fully(struct plog *log, int64_t offset) {
+  ASSERT(log != NULL);
+  if (offset < 0) return ENV_EINVAL;
+  /* The old segments go first: one of them may have offset as its base,
+   * and the new segment must be a new file, not that one truncated. */
+  while (log->seg_count > 0) plog_retire(log, log->segs[--log->seg_count]);
+  log->dir_dirty = true;
+  struct segment *s;
+  int rc =
+      segment_create(log->env, log->dir, offset, &log->cfg, log->env->wall_ms(log->env), &s);
+  if (rc != 0) {
+    env_log(log->env, ENV_LOG_ERROR, "%s: emptying the log at %lld failed: error %d", log->dir,
+            (long long)offset, rc);
+    return rc;
+  }
+  plog_segments_push(log, s);
+  log->start_offset = offset;
+  log->recovery_point = offset; /* nothing below it is in the log any more */
+  plog_producers_truncated(log);
+  plog_flush_truncated(log, offset);
+  if (epoch_cache_truncate_from_end(&log->epochs, 0)) plog_epochs_store(log);
+  ASSERT(plog_start_offset(log) == offset && plog_end_offset(log) == offset);
+  ASSERT(epoch_cache_latest(&log->epochs) < 0);
+  env_log(log->env, ENV_LOG_INFO, "%s: emptied, restarting at offset %lld", log->dir,
+          (long long)offset);
   return 0;
 }

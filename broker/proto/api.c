@@ -35,7 +35,7 @@ static const struct api_info api_table[] = {
     {API_ELECT_LEADERS, "ElectLeaders", 0, 2, 2, 2},
     {API_INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigs", 0, 1, 1, 1},
     {API_OFFSET_DELETE, "OffsetDelete", 0, 0, 32767, 32767},
-    {API_VOTE, "Vote", 0, 1, 0, 0},
+    {API_VOTE, "Vote", 0, 2, 0, 0},
     {API_BEGIN_QUORUM_EPOCH, "BeginQuorumEpoch", 0, 1, 1, 1},
     {API_END_QUORUM_EPOCH, "EndQuorumEpoch", 0, 1, 1, 1},
     {API_DESCRIBE_QUORUM, "DescribeQuorum", 0, 2, 0, 0},

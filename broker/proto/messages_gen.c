@@ -4755,23 +4755,25 @@ static void vote_request_partition_data_decode(struct rd *r, int16_t version, st
   (void)a;
   vote_request_partition_data_init(m);
   m->partition_index = rd_i32(r);
-  m->candidate_epoch = rd_i32(r);
-  m->candidate_id = rd_i32(r);
-  if (version >= 1) m->candidate_directory_id = rd_uuid(r);
+  m->replica_epoch = rd_i32(r);
+  m->replica_id = rd_i32(r);
+  if (version >= 1) m->replica_directory_id = rd_uuid(r);
   if (version >= 1) m->voter_directory_id = rd_uuid(r);
   m->last_offset_epoch = rd_i32(r);
   m->last_offset = rd_i64(r);
+  if (version >= 2) m->pre_vote = rd_bool(r);
   rd_skip_tagged_fields(r);
 }
 
 static void vote_request_partition_data_encode(struct wr *w, int16_t version, const struct vote_request_partition_data *m) {
   wr_i32(w, m->partition_index);
-  wr_i32(w, m->candidate_epoch);
-  wr_i32(w, m->candidate_id);
-  if (version >= 1) wr_uuid(w, m->candidate_directory_id);
+  wr_i32(w, m->replica_epoch);
+  wr_i32(w, m->replica_id);
+  if (version >= 1) wr_uuid(w, m->replica_directory_id);
   if (version >= 1) wr_uuid(w, m->voter_directory_id);
   wr_i32(w, m->last_offset_epoch);
   wr_i64(w, m->last_offset);
+  if (version >= 2) wr_bool(w, m->pre_vote);
   wr_uvarint(w, 0);
 }
 
@@ -4782,7 +4784,7 @@ void vote_request_topic_data_init(struct vote_request_topic_data *m) {
 static void vote_request_topic_data_decode(struct rd *r, int16_t version, struct vote_request_topic_data *m, struct arena *a) {
   vote_request_topic_data_init(m);
   m->topic_name = read_string(r, true, false);
-  m->partitions_count = read_count(r, true, false, (version >= 1 ? 57 : 25));
+  m->partitions_count = read_count(r, true, false, (version >= 2 ? 58 : version >= 1 ? 57 : 25));
   m->partitions = alloc_array(a, m->partitions_count, sizeof *m->partitions);
   for (int32_t i = 0; i < m->partitions_count; i++) vote_request_partition_data_decode(r, version, &m->partitions[i], a);
   rd_skip_tagged_fields(r);
@@ -4803,7 +4805,7 @@ void vote_request_init(struct vote_request *m) {
 
 bool vote_request_decode(struct rd *r, int16_t version, struct vote_request *m, struct arena *a) {
   vote_request_init(m);
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     rd_fail(r);
     return false;
   }
@@ -4817,7 +4819,7 @@ bool vote_request_decode(struct rd *r, int16_t version, struct vote_request *m, 
 }
 
 void vote_request_encode(struct wr *w, int16_t version, const struct vote_request *m) {
-  ASSERT(version >= 0 && version <= 1);
+  ASSERT(version >= 0 && version <= 2);
   write_string(w, m->cluster_id, true, true);
   if (version >= 1) wr_i32(w, m->voter_id);
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
@@ -4901,7 +4903,7 @@ void vote_response_init(struct vote_response *m) {
 
 bool vote_response_decode(struct rd *r, int16_t version, struct vote_response *m, struct arena *a) {
   vote_response_init(m);
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     rd_fail(r);
     return false;
   }
@@ -4924,7 +4926,7 @@ bool vote_response_decode(struct rd *r, int16_t version, struct vote_response *m
 }
 
 void vote_response_encode(struct wr *w, int16_t version, const struct vote_response *m) {
-  ASSERT(version >= 0 && version <= 1);
+  ASSERT(version >= 0 && version <= 2);
   wr_i16(w, m->error_code);
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     vote_response_topic_data_encode(w, version, &m->topics[i]);

@@ -1605,16 +1605,17 @@ void alter_partition_response_init(struct alter_partition_response *m);
 bool alter_partition_response_decode(struct rd *r, int16_t version, struct alter_partition_response *m, struct arena *a);
 void alter_partition_response_encode(struct wr *w, int16_t version, const struct alter_partition_response *m);
 
-/* ---- VoteRequest (v0-1) ---- */
+/* ---- VoteRequest (v0-2; overlay proto/schemas-overlay/VoteRequest.json) ---- */
 
 struct vote_request_partition_data {
   int32_t partition_index; /* v0+ */
-  int32_t candidate_epoch; /* v0+ */
-  int32_t candidate_id; /* v0+ */
-  struct kuuid candidate_directory_id; /* v1+ */
+  int32_t replica_epoch; /* v0+ */
+  int32_t replica_id; /* v0+ */
+  struct kuuid replica_directory_id; /* v1+ */
   struct kuuid voter_directory_id; /* v1+ */
   int32_t last_offset_epoch; /* v0+ */
   int64_t last_offset; /* v0+ */
+  bool pre_vote; /* v2+ */
 };
 
 struct vote_request_topic_data {
@@ -1636,7 +1637,7 @@ void vote_request_init(struct vote_request *m);
 bool vote_request_decode(struct rd *r, int16_t version, struct vote_request *m, struct arena *a);
 void vote_request_encode(struct wr *w, int16_t version, const struct vote_request *m);
 
-/* ---- VoteResponse (v0-1) ---- */
+/* ---- VoteResponse (v0-2; overlay proto/schemas-overlay/VoteResponse.json) ---- */
 
 struct vote_response_partition_data {
   int32_t partition_index; /* v0+ */

@@ -118,7 +118,11 @@ void raft_become_prospective(struct raft *r) {
   r->role = RAFT_PROSPECTIVE;
   r->timer_ms = r->now_ms + raft_random_election_timeout_ms(r);
   ASSERT(r->state_seq == state_seq);
+#ifdef SLUICE_MUTANT_PREVOTE_SKIPPED /* mutant: straight to candidate, pre-vote or not */
+  if (true) {
+#else
   if (!r->cfg.pre_vote) {
+#endif
     raft_become_candidate(r);
     return;
   }

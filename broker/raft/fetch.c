@@ -189,7 +189,11 @@ void raft_on_fetch_response(struct raft *r, const struct raft_msg *m) {
     return;
   }
   raft_follower_heard_leader(r);
+#ifdef SLUICE_MUTANT_FOLLOWER_NO_TRUNCATE /* mutant: DivergingEpoch is ignored */
+  if (false) {
+#else
   if (f->diverging_epoch.epoch >= 0) {
+#endif
     truncate_to_diverging(r, f->diverging_epoch);
   } else if (f->snapshot_id.end_offset >= 0) {
     r->snapshot_fetching = true;

@@ -27,7 +27,11 @@ void raft_leader_update_high_watermark(struct raft *r) {
     for (; j > 0 && ends[j - 1] < e; j--) ends[j] = ends[j - 1]; /* descending */
     ends[j] = e;
   }
+#ifdef SLUICE_MUTANT_HW_WITHOUT_MAJORITY /* mutant: the highest end, not a majority's */
+  int64_t majority_end = ends[0];
+#else
   int64_t majority_end = ends[r->majority - 1];
+#endif
   ASSERT(majority_end <= r->end_offset);
   if (majority_end <= r->epoch_start_offset || majority_end <= r->high_watermark) return;
   r->high_watermark = majority_end;

@@ -44,9 +44,14 @@ static bool grant_vote(struct raft *r, const struct raft_vote_request *v) {
   if (r->leader_id != RAFT_NO_NODE) return false;
   if (r->voted_id != RAFT_NO_NODE && r->voted_id != v->candidate_id) return false;
   if (!raft_log_up_to_date(r, v->last_offset_epoch, v->last_offset)) return false;
-  /* Record the vote (durable before the response leaves) and give the
-   * candidate an election timeout to win. */
+    /* Record the vote (durable before the response leaves) and give the
+     * candidate an election timeout to win. */
+#ifdef SLUICE_MUTANT_VOTE_NOT_PERSISTED /* mutant: the vote is set in memory only */
+  r->voted_id = v->candidate_id;
+  r->timer_ms = r->now_ms + raft_random_election_timeout_ms(r);
+#else
   raft_become_unattached(r, r->epoch, v->candidate_id);
+#endif
   ASSERT(r->voted_id == v->candidate_id);
   return true;
 }

@@ -1,6 +1,7 @@
-/* DescribeConfigs (API 32), versions 0-4: a topic's configs (its overrides
- * in the metadata image and the broker defaults they fall back to) and this
- * broker's static configs. */
+/* DescribeConfigs (API 32), versions 0-4: every Kafka 3.9 topic config of a
+ * topic (its overrides in the metadata image, else the broker synonym or
+ * Kafka's default) and every broker config of this broker, from the config
+ * catalog (server/config_catalog.h). */
 #include <string.h>
 
 #include "base/assert.h"
@@ -23,21 +24,29 @@ static bool wanted(const struct describe_configs_request_describe_configs_resour
   return false;
 }
 
+/* value NULL: Kafka's null (a config without a default, or a password,
+ * which DescribeConfigs never reveals). */
 static void entry_fill(struct request *req, const struct describe_configs_request *m,
-                       entry_t *e, const char *name, const char *value, int source, int type,
-                       bool read_only, const char *synonym_name) {
+                       entry_t *e, const struct config_def *def, const char *value, int source,
+                       const char *synonym_name) {
   describe_configs_response_describe_configs_resource_result_init(e);
-  e->name = kstr_of(name);
-  e->value = kstr_of(arena_strndup(&req->arena, value, strlen(value)));
-  e->read_only = read_only;
+  bool sensitive = (def->flags & CONFIG_SENSITIVE) != 0;
+  if (sensitive) value = NULL;
+  e->name = kstr_of(def->name);
+  e->value = value ? kstr_of(arena_strndup(&req->arena, value, strlen(value))) : KSTR_NULL;
+  /* Topic configs change through AlterConfigs; broker configs are static
+   * (Sluice has no dynamic broker configs yet). */
+  e->read_only = def->scope == CONFIG_SCOPE_BROKER;
   e->is_default = source == CONFIG_SOURCE_DEFAULT;
+  e->is_sensitive = sensitive;
   e->config_source = (int8_t)source;
-  e->config_type = (int8_t)type;
+  e->config_type = (int8_t)def->type;
+  e->documentation = KSTR_NULL;
   e->synonyms_count = 0;
   if (m->include_synonyms) {
     e->synonyms_count = 1;
     e->synonyms = arena_alloc(&req->arena, sizeof *e->synonyms);
-    e->synonyms[0].name = kstr_of(synonym_name ? synonym_name : name);
+    e->synonyms[0].name = kstr_of(synonym_name ? synonym_name : def->name);
     e->synonyms[0].value = e->value;
     e->synonyms[0].source = (int8_t)source;
   }
@@ -61,85 +70,15 @@ describe_topic(struct request *req, const struct describe_configs_request *m,
   out->configs = arena_alloc(&req->arena, TC_COUNT * sizeof *out->configs);
   int n = 0;
   for (int k = 0; k < TC_COUNT; k++) {
-    const struct topic_config_info *info = topic_config_info(k);
+    const struct config_def *info = topic_config_info(k);
     if (!wanted(res, info->name)) continue;
     int source = tc->source[k];
-    entry_fill(req, m, &out->configs[n++], info->name, tc->values[k], source, info->type, false,
-               source == CONFIG_SOURCE_STATIC_BROKER ? info->broker_key : NULL);
+    entry_fill(req, m, &out->configs[n++], info, tc->values[k], source,
+               source == CONFIG_SOURCE_STATIC_BROKER ? info->synonym : NULL);
   }
   ASSERT(n <= TC_COUNT);
   out->configs_count = n;
   return KERR_NONE;
-}
-
-struct broker_key {
-  const char *name;
-  int type;
-};
-
-static const struct broker_key broker_keys[] = {
-    {"node.id", CONFIG_TYPE_INT},
-    {"process.roles", CONFIG_TYPE_LIST},
-    {"log.dirs", CONFIG_TYPE_STRING},
-    {"num.partitions", CONFIG_TYPE_INT},
-    {"default.replication.factor", CONFIG_TYPE_INT},
-    {"auto.create.topics.enable", CONFIG_TYPE_BOOLEAN},
-    {"delete.topic.enable", CONFIG_TYPE_BOOLEAN},
-    {"message.max.bytes", CONFIG_TYPE_INT},
-    {"socket.request.max.bytes", CONFIG_TYPE_INT},
-    {"log.segment.bytes", CONFIG_TYPE_INT},
-    {"log.retention.ms", CONFIG_TYPE_LONG},
-    {"log.retention.bytes", CONFIG_TYPE_LONG},
-    {"log.retention.check.interval.ms", CONFIG_TYPE_LONG},
-    {"log.roll.ms", CONFIG_TYPE_LONG},
-    {"log.index.interval.bytes", CONFIG_TYPE_INT},
-    {"log.index.size.max.bytes", CONFIG_TYPE_INT},
-    {"log.flush.interval.messages", CONFIG_TYPE_LONG},
-    {"compression.type", CONFIG_TYPE_STRING},
-    {"min.insync.replicas", CONFIG_TYPE_INT},
-};
-
-static void broker_value(const struct config *c, const char *name, char *out, size_t cap) {
-  if (!strcmp(name, "node.id"))
-    str_fmt(out, cap, "%d", c->node_id);
-  else if (!strcmp(name, "process.roles"))
-    str_fmt(out, cap, "%s", c->process_roles);
-  else if (!strcmp(name, "log.dirs"))
-    str_fmt(out, cap, "%s", c->log_dirs);
-  else if (!strcmp(name, "num.partitions"))
-    str_fmt(out, cap, "%d", c->num_partitions);
-  else if (!strcmp(name, "default.replication.factor"))
-    str_fmt(out, cap, "%d", c->default_replication_factor);
-  else if (!strcmp(name, "auto.create.topics.enable"))
-    str_fmt(out, cap, "%s", c->auto_create_topics_enable ? "true" : "false");
-  else if (!strcmp(name, "delete.topic.enable"))
-    str_fmt(out, cap, "%s", c->delete_topic_enable ? "true" : "false");
-  else if (!strcmp(name, "message.max.bytes"))
-    str_fmt(out, cap, "%d", c->message_max_bytes);
-  else if (!strcmp(name, "socket.request.max.bytes"))
-    str_fmt(out, cap, "%d", c->socket_request_max_bytes);
-  else if (!strcmp(name, "log.segment.bytes"))
-    str_fmt(out, cap, "%lld", (long long)c->log_segment_bytes);
-  else if (!strcmp(name, "log.retention.ms"))
-    str_fmt(out, cap, "%lld", (long long)config_retention_ms(c));
-  else if (!strcmp(name, "log.retention.bytes"))
-    str_fmt(out, cap, "%lld", (long long)c->log_retention_bytes);
-  else if (!strcmp(name, "log.retention.check.interval.ms"))
-    str_fmt(out, cap, "%lld", (long long)c->log_retention_check_interval_ms);
-  else if (!strcmp(name, "log.roll.ms"))
-    str_fmt(out, cap, "%lld", (long long)config_roll_ms(c));
-  else if (!strcmp(name, "log.index.interval.bytes"))
-    str_fmt(out, cap, "%d", c->log_index_interval_bytes);
-  else if (!strcmp(name, "log.index.size.max.bytes"))
-    str_fmt(out, cap, "%d", c->log_index_size_max_bytes);
-  else if (!strcmp(name, "log.flush.interval.messages"))
-    str_fmt(out, cap, "%lld", (long long)c->log_flush_interval_messages);
-  else if (!strcmp(name, "compression.type"))
-    str_fmt(out, cap, "%s", c->compression_type);
-  else if (!strcmp(name, "min.insync.replicas"))
-    str_fmt(out, cap, "%d", c->min_insync_replicas);
-  else
-    out[0] = 0;
 }
 
 static int16_t
@@ -150,20 +89,20 @@ describe_broker(struct request *req, const struct describe_configs_request *m,
   str_fmt(self, sizeof self, "%d", node_id(req->node));
   if (res->resource_name.len > 0 && !kstr_eq(res->resource_name, self))
     return KERR_INVALID_REQUEST;
-  struct config defaults;
-  config_defaults(&defaults);
-  size_t n_keys = sizeof broker_keys / sizeof broker_keys[0];
-  out->configs = arena_alloc(&req->arena, n_keys * sizeof *out->configs);
+  int total = config_catalog_count();
+  out->configs = arena_alloc(&req->arena, (size_t)total * sizeof *out->configs);
   int n = 0;
-  for (size_t i = 0; i < n_keys; i++) {
-    if (!wanted(res, broker_keys[i].name)) continue;
-    char value[300], dflt[300];
-    broker_value(&req->node->cfg, broker_keys[i].name, value, sizeof value);
-    broker_value(&defaults, broker_keys[i].name, dflt, sizeof dflt);
-    int source = strcmp(value, dflt) ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT;
-    entry_fill(req, m, &out->configs[n++], broker_keys[i].name, value, source,
-               broker_keys[i].type, true, NULL);
+  for (int i = TC_COUNT; i < total; i++) { /* the broker configs follow the topic ones */
+    const struct config_def *def = config_catalog_at(i);
+    ASSERT(def->scope == CONFIG_SCOPE_BROKER);
+    if (!wanted(res, def->name)) continue;
+    char value[CONFIG_STORED_VALUE_BYTES + 64];
+    bool set = false;
+    bool has = config_value(&req->node->cfg, def->name, value, sizeof value, &set);
+    entry_fill(req, m, &out->configs[n++], def, has ? value : NULL,
+               set ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT, NULL);
   }
+  ASSERT(n <= total);
   out->configs_count = n;
   return KERR_NONE;
 }

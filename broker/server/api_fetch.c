@@ -40,6 +40,9 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
   if (p && fp->current_leader_epoch >= 0 && fp->current_leader_epoch != p->leader_epoch)
     err = fp->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
                                                      : KERR_FENCED_LEADER_EPOCH;
+  /* A log a failed flush took offline answers nothing until a restart
+   * (Kafka: KAFKA_STORAGE_ERROR for a replica in an offline log dir). */
+  if (p && err == KERR_NONE && plog_offline(p->log)) err = KERR_KAFKA_STORAGE_ERROR;
   struct plog_read_result rr = {0};
   int64_t hw = 0;
   if (err == KERR_NONE) {
@@ -66,9 +69,10 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
     fetch_response_partition_data_init(pd);
     pd->partition_index = fp->partition;
     pd->error_code = (int16_t)err;
-    pd->high_watermark = p ? hw : -1;
-    pd->last_stable_offset = p ? hw : -1;
-    pd->log_start_offset = p ? plog_start_offset(p->log) : -1;
+    bool known = p && err != KERR_KAFKA_STORAGE_ERROR;
+    pd->high_watermark = known ? hw : -1;
+    pd->last_stable_offset = known ? hw : -1;
+    pd->log_start_offset = known ? plog_start_offset(p->log) : -1;
     pd->aborted_transactions_count = m->isolation_level == 1 ? 0 : -1;
     pd->records = (struct krecords){.len = (int32_t)rr.len,
                                     .is_file = rr.len > 0,

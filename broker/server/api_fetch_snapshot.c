@@ -1,9 +1,10 @@
 /* FetchSnapshot (API 59), versions 0-1, on the controller listener (KIP-630,
  * which KIP-595 relies on): a follower whose fetch offset fell below the
  * leader's log start fetches the snapshot in chunks. The core checks the
- * request; Sluice's nodes take no snapshots yet, so the leader answers
- * SNAPSHOT_NOT_FOUND (and the bytes of a chunk, which will come from the
- * snapshot file, are empty). */
+ * request and says how many bytes of its snapshot answer it; they are read
+ * here from the snapshot file (raft_snapshot.c), at Position, up to
+ * MaxBytes. A file that cannot be read answers SNAPSHOT_NOT_FOUND: the
+ * follower fetches again and learns the leader's current snapshot. */
 #include "base/assert.h"
 #include "meta/records.h"
 #include "proto/api.h"
@@ -22,11 +23,28 @@ static void send(struct request *req, const struct fetch_snapshot_response *r) {
   request_respond(req, &w);
 }
 
+/* The chunk's bytes into out: KERR_NONE, or the error that replaces the
+ * core's answer. */
+static int16_t read_chunk(struct request *req, const struct raft_msg *m, struct buf *out) {
+  const struct raft_fetch_snapshot_response *s = &m->fetch_snapshot_response;
+  if (m->error_code != KERR_NONE || s->unaligned_records_size == 0) return m->error_code;
+  struct raft_node *rn = req->node->raft;
+  ASSERT(rn != NULL);
+  int rc =
+      raft_snapshot_read_chunk(rn, s->snapshot_id, s->position, s->unaligned_records_size, out);
+  if (rc == 0) return KERR_NONE;
+  env_log(rn->env, ENV_LOG_WARN, "raft: snapshot %lld-%d unreadable at %lld: error %d",
+          (long long)s->snapshot_id.end_offset, s->snapshot_id.epoch, (long long)s->position,
+          rc);
+  return KERR_SNAPSHOT_NOT_FOUND;
+}
+
 static void respond(struct request *req, const struct raft_msg *m) {
   ASSERT(m->kind == RAFT_FETCH_SNAPSHOT_RESPONSE);
   const struct raft_fetch_snapshot_response *s = &m->fetch_snapshot_response;
-  /* No snapshot files yet: the core never offers a snapshot with bytes. */
-  ASSERT(m->error_code != KERR_NONE || s->unaligned_records_size == 0);
+  struct buf bytes;
+  buf_init(&bytes);
+  int16_t error = read_chunk(req, m, &bytes);
   struct fetch_snapshot_response r;
   struct fetch_snapshot_response_topic_snapshot t;
   struct fetch_snapshot_response_partition_snapshot p;
@@ -39,15 +57,17 @@ static void respond(struct request *req, const struct raft_msg *m) {
   t.partitions = &p;
   t.partitions_count = 1;
   p.index = META_LOG_PARTITION;
-  p.error_code = m->error_code;
+  p.error_code = error;
   p.snapshot_id.end_offset = s->snapshot_id.end_offset;
   p.snapshot_id.epoch = s->snapshot_id.epoch;
   p.current_leader.leader_id = s->current_leader.leader_id;
   p.current_leader.leader_epoch = s->current_leader.leader_epoch;
-  p.size = s->size;
+  p.size = error == KERR_NONE ? s->size : 0;
   p.position = s->position;
-  p.unaligned_records = (struct krecords){.ptr = no_bytes, .len = 0};
+  p.unaligned_records =
+      (struct krecords){.ptr = bytes.len ? bytes.data : no_bytes, .len = (int32_t)bytes.len};
   send(req, &r);
+  buf_free(&bytes);
 }
 
 static void refuse(struct request *req, int16_t error) {

@@ -76,6 +76,9 @@ static int recompress_all(const uint8_t *data, size_t len, enum rb_codec codec,
 static int produce_partition(struct request *req, struct partition *p, struct krecords rec,
                              struct produce_response_partition_produce_response *pr) {
   struct node *node = req->node;
+  /* First: not even a duplicate is answered from an offline log, whose
+   * original may be among the bytes a failed fsync dropped. */
+  if (plog_offline(p->log)) return KERR_KAFKA_STORAGE_ERROR;
   if (rec.len <= 0) return KERR_INVALID_RECORD;
   uint8_t *data = (uint8_t *)rec.ptr; /* the frame is ours to patch */
   size_t len = (size_t)rec.len;

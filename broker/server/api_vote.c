@@ -1,9 +1,11 @@
-/* Vote (API 52), versions 0-1, on the controller listener (KIP-595): a
+/* Vote (API 52), versions 0-2, on the controller listener (KIP-595): a
  * candidate asks for this voter's vote in its epoch. The core decides and
  * its answer leaves only once a granted vote is in the durable quorum
  * state, so the handler usually answers later, from the drain that follows
- * the fsync. v1's directory ids (KIP-853) are not kept; PreVote (KIP-996)
- * needs v2, which Kafka 3.9 does not have. */
+ * the fsync. v1's directory ids (KIP-853) are not kept. v2 is Kafka 4.0's,
+ * from Sluice's schema overlay: its PreVote (KIP-996) asks whether this
+ * voter would vote for a prospective at its current epoch; the core answers
+ * at once and persists nothing. Below v2 every request is a standard vote. */
 #include "base/assert.h"
 #include "meta/records.h"
 #include "proto/api.h"
@@ -63,11 +65,13 @@ bool handle_vote(struct request *req) {
     return true;
   }
   const struct vote_request_partition_data *p = &in.topics[0].partitions[0];
-  struct raft_msg m = {.kind = RAFT_VOTE, .from = p->candidate_id};
-  m.vote = (struct raft_vote_request){.candidate_epoch = p->candidate_epoch,
-                                      .candidate_id = p->candidate_id,
+  struct raft_msg m = {.kind = RAFT_VOTE, .from = p->replica_id};
+  m.vote = (struct raft_vote_request){.candidate_epoch = p->replica_epoch,
+                                      .candidate_id = p->replica_id,
                                       .last_offset_epoch = p->last_offset_epoch,
-                                      .last_offset = p->last_offset};
+                                      .last_offset = p->last_offset,
+                                      .pre_vote = p->pre_vote};
+  ASSERT(req->api_version >= RAFT_VOTE_PRE_VOTE_VERSION || !m.vote.pre_vote);
   raft_node_request(node, req, &m, respond);
   return true;
 }

@@ -5,10 +5,12 @@
 #include "server/config.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "server/config_catalog.h"
 
 enum kind {
   K_INT32,
@@ -79,6 +81,10 @@ static const struct key keys[] = {
     {"broker.session.timeout.ms", K_INT32, F(broker_session_timeout_ms), 1, INT32_MAX},
     {"unclean.leader.election.enable", K_BOOL, F(unclean_leader_election_enable), 0, 0},
     {"metadata.log.dir", K_DIRS, F(metadata_log_dir), 0, 0},
+    {"metadata.log.max.record.bytes.between.snapshots", K_INT64,
+     F(metadata_log_max_record_bytes_between_snapshots), 1, NOMAX},
+    {"metadata.log.max.snapshot.interval.ms", K_INT64, F(metadata_log_max_snapshot_interval_ms),
+     0, NOMAX},
     {"reconnect.backoff.ms", K_INT32, F(reconnect_backoff_ms), 1, INT32_MAX},
     {"reconnect.backoff.max.ms", K_INT32, F(reconnect_backoff_max_ms), 1, INT32_MAX},
     {"inter.broker.listener.name", K_STR, F(inter_broker_listener_name), 0, 0},
@@ -89,6 +95,8 @@ static const struct key keys[] = {
     {"replica.fetch.max.bytes", K_INT32, F(replica_fetch_max_bytes), 0, INT32_MAX},
     {"producer.id.expiration.ms", K_INT64, F(producer_id_expiration_ms), 1, NOMAX},
 };
+
+_Static_assert(sizeof keys / sizeof keys[0] <= 64, "typed_set has a bit per typed key");
 
 /* Accepted with a note: the capability arrives with a later issue. */
 static const char *const later_keys[] = {
@@ -166,6 +174,8 @@ void config_defaults(struct config *cfg) {
   cfg->broker_heartbeat_interval_ms = 2000;
   cfg->broker_session_timeout_ms = 9000;
   cfg->unclean_leader_election_enable = false;
+  cfg->metadata_log_max_record_bytes_between_snapshots = 20971520;
+  cfg->metadata_log_max_snapshot_interval_ms = 3600000;
   cfg->reconnect_backoff_ms = 50;
   cfg->reconnect_backoff_max_ms = 1000;
   cfg->group_initial_rebalance_delay_ms = 3000;
@@ -401,19 +411,151 @@ static bool in_list(const char *const *list, size_t n, const char *key) {
   return false;
 }
 
+/* A catalog config without a typed field: checked, then kept as text (a
+ * later line replaces an earlier one, as in Kafka's Properties). */
+static bool store(struct config *cfg, const struct config_def *def, const char *value,
+                  char *err, size_t cap) {
+  char why[400];
+  if (!config_catalog_check(def, value, why, sizeof why)) {
+    str_fmt(err, cap, "%s: %s", def->name, why);
+    return false;
+  }
+  if (strlen(value) >= CONFIG_STORED_VALUE_BYTES)
+    return fail(err, cap, def->name, "too long for sluice", value);
+  int at = 0;
+  while (at < cfg->stored_count && cfg->stored[at].name != def->name) at++;
+  if (at == cfg->stored_count) {
+    if (cfg->stored_count == CONFIG_STORED_MAX)
+      return fail(err, cap, def->name, "too many broker configs set", value);
+    cfg->stored_count++;
+  }
+  ASSERT(at < CONFIG_STORED_MAX);
+  cfg->stored[at].name = def->name;
+  str_fmt(cfg->stored[at].value, sizeof cfg->stored[at].value, "%s", value);
+  return true;
+}
+
 bool config_set(struct config *cfg, const char *key, const char *value, struct env *env,
                 char *err, size_t err_cap) {
-  for (size_t i = 0; i < ARRAY_LEN(keys); i++)
-    if (strcmp(keys[i].name, key) == 0) return set_known(cfg, &keys[i], value, err, err_cap);
-  if (in_list(later_keys, ARRAY_LEN(later_keys), key)) {
-    if (env)
+  for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+    if (strcmp(keys[i].name, key) != 0) continue;
+    if (!set_known(cfg, &keys[i], value, err, err_cap)) return false;
+    cfg->typed_set |= (uint64_t)1 << i;
+    return true;
+  }
+  const struct config_def *def = config_catalog_find(CONFIG_SCOPE_BROKER, key);
+  if (!def) {
+    /* Read by a plugin in Kafka (super.users: the authorizer), so not a
+     * KafkaConfig name; Kafka logs other unknown names and starts. */
+    if (env && in_list(later_keys, ARRAY_LEN(later_keys), key))
       env_log(env, ENV_LOG_INFO, "config: %s accepted; it takes effect with a later release",
               key);
-  } else if (in_list(no_effect_keys, ARRAY_LEN(no_effect_keys), key)) {
-    if (env) env_log(env, ENV_LOG_INFO, "config: %s accepted; no effect in sluice", key);
-  } else if (env) {
-    env_log(env, ENV_LOG_WARN, "config: unknown key %s ignored", key);
+    else if (env)
+      env_log(env, ENV_LOG_WARN, "config: unknown key %s ignored", key);
+    return true;
   }
+  if (!store(cfg, def, value, err, err_cap)) return false;
+  if (in_list(later_keys, ARRAY_LEN(later_keys), key)) {
+    if (env)
+      env_log(env, ENV_LOG_INFO, "config: %s stored; it takes effect with a later release",
+              key);
+  } else if (in_list(no_effect_keys, ARRAY_LEN(no_effect_keys), key)) {
+    if (env) env_log(env, ENV_LOG_INFO, "config: %s stored; no effect in sluice", key);
+  } else if (env) {
+    env_log(env, ENV_LOG_INFO, "config: %s stored; sluice does not act on it", key);
+  }
+  return true;
+}
+
+static void listeners_text(const struct config_listener *l, int n, char *out, size_t cap) {
+  size_t o = 0;
+  out[0] = 0;
+  for (int i = 0; i < n && o < cap; i++)
+    o += str_fmt(out + o, cap - o, "%s%s://%s:%u", i ? "," : "", l[i].name, l[i].host,
+                 l[i].port);
+}
+
+static void voters_text(const struct config *cfg, char *out, size_t cap) {
+  size_t o = 0;
+  out[0] = 0;
+  for (int i = 0; i < cfg->voter_count && o < cap; i++)
+    o += str_fmt(out + o, cap - o, "%s%d@%s:%u", i ? "," : "", cfg->voters[i].id,
+                 cfg->voters[i].host, cfg->voters[i].port);
+}
+
+/* A typed field as text; false when it holds no value (CONFIG_UNSET). */
+static bool typed_text(const struct config *cfg, const struct key *k, char *out, size_t cap) {
+  const char *field = (const char *)cfg + k->offset;
+  switch (k->kind) {
+  case K_INT16:
+    str_fmt(out, cap, "%d", *(const int16_t *)field);
+    return true;
+  case K_INT32:
+    str_fmt(out, cap, "%d", *(const int32_t *)field);
+    return true;
+  case K_INT64: {
+    int64_t v = *(const int64_t *)field;
+    if (!strcmp(k->name, "log.retention.ms")) v = config_retention_ms(cfg);
+    if (!strcmp(k->name, "log.roll.ms")) v = config_roll_ms(cfg);
+    if (v == CONFIG_UNSET) return false;
+    str_fmt(out, cap, "%lld", (long long)v);
+    return true;
+  }
+  case K_BOOL:
+    str_fmt(out, cap, "%s", *(const bool *)field ? "true" : "false");
+    return true;
+  case K_STR:
+  case K_DIRS:
+  case K_CODEC:
+    str_fmt(out, cap, "%s", field);
+    return true;
+  case K_LISTENERS:
+    listeners_text(cfg->listeners, cfg->listener_count, out, cap);
+    return true;
+  case K_ADVERTISED:
+    listeners_text(cfg->advertised, cfg->advertised_count, out, cap);
+    return cfg->advertised_count > 0;
+  case K_VOTERS:
+    voters_text(cfg, out, cap);
+    return true;
+  }
+  UNREACHABLE();
+}
+
+/* Whether `text` is what the key holds in config_defaults. */
+static bool typed_is_default(const struct key *k, const char *text) {
+  struct config *d = malloc(sizeof *d); /* large (stored values): not on the stack */
+  ASSERT(d != NULL);
+  config_defaults(d);
+  char dflt[CONFIG_STORED_VALUE_BYTES + 64];
+  bool has = typed_text(d, k, dflt, sizeof dflt);
+  bool same = has && strcmp(dflt, text) == 0;
+  free(d);
+  return same;
+}
+
+bool config_value(const struct config *cfg, const char *name, char *out, size_t cap,
+                  bool *set) {
+  ASSERT(cfg != NULL && name != NULL && out != NULL && cap > 0 && set != NULL);
+  out[0] = 0;
+  for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+    if (strcmp(keys[i].name, name) != 0) continue;
+    bool has = typed_text(cfg, &keys[i], out, cap);
+    /* Set by a properties line, or by a program that filled the field in
+     * (tests, the simulator) with something other than the default. */
+    *set = ((cfg->typed_set >> i) & 1) || (has && !typed_is_default(&keys[i], out));
+    return has;
+  }
+  for (int i = 0; i < cfg->stored_count; i++) {
+    if (strcmp(cfg->stored[i].name, name) != 0) continue;
+    *set = true;
+    str_fmt(out, cap, "%s", cfg->stored[i].value);
+    return true;
+  }
+  *set = false;
+  const struct config_def *def = config_catalog_find(CONFIG_SCOPE_BROKER, name);
+  if (!def || !def->default_value) return false;
+  str_fmt(out, cap, "%s", def->default_value);
   return true;
 }
 

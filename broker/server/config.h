@@ -8,7 +8,20 @@
 
 #include "env.h"
 
-enum { CONFIG_LISTENERS_MAX = 8, CONFIG_STR_MAX = 256, CONFIG_VOTERS_MAX = 16 };
+enum {
+  CONFIG_LISTENERS_MAX = 8,
+  CONFIG_STR_MAX = 256,
+  CONFIG_VOTERS_MAX = 16,
+  CONFIG_STORED_MAX = 64,
+  CONFIG_STORED_VALUE_BYTES = 256
+};
+
+/* A catalog config without a typed field here, kept as text so that
+ * DescribeConfigs and topic defaults see it (server/config_catalog.h). */
+struct config_stored {
+  const char *name; /* the catalog's name (static storage) */
+  char value[CONFIG_STORED_VALUE_BYTES];
+};
 
 struct config_listener {
   char name[32]; /* PLAINTEXT, CONTROLLER, ... */
@@ -68,6 +81,9 @@ struct config {
   bool unclean_leader_election_enable;               /* false */
   /* metadata.log.dir: where __cluster_metadata-0 lives; empty: log.dirs. */
   char metadata_log_dir[CONFIG_STR_MAX];
+  /* KIP-630: a node snapshots the metadata it applied past these. */
+  int64_t metadata_log_max_record_bytes_between_snapshots; /* 20 MiB */
+  int64_t metadata_log_max_snapshot_interval_ms;           /* 1 h; 0: no time bound */
   int32_t reconnect_backoff_ms;
   int32_t reconnect_backoff_max_ms;
   char inter_broker_listener_name[32];
@@ -79,6 +95,10 @@ struct config {
   /* KIP-98: a partition forgets an idempotent producer idle this long (by
    * its last batch's timestamp); checked with the log maintenance. */
   int64_t producer_id_expiration_ms;
+  /* Which typed keys the properties set (bit i: config.c's keys[i]). */
+  uint64_t typed_set;
+  struct config_stored stored[CONFIG_STORED_MAX];
+  int stored_count;
 };
 
 #define CONFIG_UNSET INT64_MIN
@@ -95,10 +115,16 @@ const char *config_metadata_log_dir(const struct config *cfg);
 const struct config_listener *config_client_listener(const struct config *cfg);
 const struct config_listener *config_advertised_for(const struct config *cfg, const char *name);
 
+/* The broker's value of the catalog config `name` as text, false when it
+ * is null; *set says whether the properties set it (else Kafka's default). */
+bool config_value(const struct config *cfg, const char *name, char *out, size_t cap, bool *set);
+
 /* Kafka's defaults. */
 void config_defaults(struct config *cfg);
-/* Parses server.properties text into cfg (on top of what it holds). Unknown
- * keys are warned about through env's log; keys of later features are noted.
+/* Parses server.properties text into cfg (on top of what it holds). Every
+ * Kafka 3.9 broker config is accepted and checked against the catalog; those
+ * without a typed field are stored as text. Unknown keys are warned about
+ * through env's log (as Kafka does), never fatal.
  * A bad value fails: returns false with "key: reason" in err. */
 bool config_parse(struct config *cfg, const char *text, size_t len, struct env *env, char *err,
                   size_t err_cap);

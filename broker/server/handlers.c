@@ -36,7 +36,7 @@ static const struct handler controller_apis[] = {
     {API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
-    {API_VOTE, 0, RAFT_QUORUM_VERSION_MAX, handle_vote},
+    {API_VOTE, 0, RAFT_VOTE_VERSION_MAX, handle_vote},
     {API_BEGIN_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_begin_quorum_epoch},
     {API_END_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_end_quorum_epoch},
     {API_DESCRIBE_QUORUM, 0, RAFT_DESCRIBE_VERSION_MAX, handle_describe_quorum},

@@ -13,12 +13,25 @@
 #include "log/producers.h"
 #include "server/files.h"
 #include "server/server.h"
+#include "server/storage_format.h"
 #include "server/subsystem.h"
 
-/* meta.properties (Kafka's layout): cluster.id and node.id. A log dir that
- * belongs to another node is refused; a new one is formatted. */
+/* meta.properties (Kafka's layout): cluster.id and node.id. In KRaft mode
+ * (process.roles set) the directories must have been formatted with
+ * sluicectl storage format, as Kafka requires (KIP-631): a node that formats
+ * itself could start a second cluster on an emptied disk. Without
+ * process.roles (zero-config single node, like ZooKeeper-mode Kafka which
+ * wrote meta.properties at its first start) an empty log dir is formatted
+ * here. A log dir that belongs to another node is refused either way. */
 static int meta_properties_load(struct node *node) {
   struct env *env = node->env;
+  if (storage_kraft_mode(&node->cfg)) {
+    char err[1024];
+    int rc = storage_check(env, &node->cfg, node->cluster_id, sizeof node->cluster_id, err,
+                           sizeof err);
+    if (rc != 0) env_log(env, ENV_LOG_ERROR, "%s", err);
+    return rc;
+  }
   char path[512], value[64];
   str_fmt(path, sizeof path, "%s/meta.properties", node->cfg.log_dirs);
   struct buf text;

@@ -9,6 +9,7 @@
 #include "meta/controller_local.h"
 #include "server/controller_quorum.h"
 #include "server/metadata_loader.h"
+#include "server/raft_node.h"
 #include "server/server.h"
 #include "server/subsystem.h"
 
@@ -18,6 +19,26 @@ static int metadata_init_quorum(struct node *node) {
   int rc = metadata_loader_create(node, &node->loader);
   if (rc == 0) rc = controller_quorum_create(node, &node->controller);
   return rc;
+}
+
+/* KIP-630: the loader is the metadata log's state machine. Snapshots
+ * (raft_snapshot.c) are images the loader applied; a snapshot read at start
+ * or installed from the leader becomes the loader's base. */
+static struct meta_image *fsm_applied_image(void *ctx) {
+  return metadata_loader_image((struct node *)ctx);
+}
+
+static void fsm_restore(void *ctx, struct meta_image *image) {
+  metadata_loader_set_base((struct node *)ctx, image);
+}
+
+/* After every init: the Raft subsystem (initialised after this one) has
+ * read its snapshot, which the fsm receives now. */
+static int metadata_start(struct node *node) {
+  if (node->loader == NULL || node->raft == NULL) return 0;
+  struct raft_node_fsm fsm = {node, fsm_applied_image, fsm_restore};
+  raft_node_set_fsm(node, &fsm);
+  return 0;
 }
 
 /* The metadata: the local controller reads the first image back from
@@ -53,7 +74,7 @@ static void metadata_shutdown(struct node *node) {
 const struct subsystem subsystem_metadata = {
     .name = "metadata",
     .init = metadata_init,
-    .start = NULL, /* the controller runs as calls come */
+    .start = metadata_start, /* the controller runs as calls come */
     .shutdown = metadata_shutdown,
     .free = metadata_free,
 };

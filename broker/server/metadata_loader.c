@@ -289,6 +289,11 @@ void metadata_loader_set_base(struct node *node, struct meta_image *image) {
   meta_delta_free(&delta);
 }
 
+struct meta_image *metadata_loader_image(const struct node *node) {
+  struct metadata_loader *l = loader_of(node);
+  return l->image->offset >= 0 ? l->image : NULL;
+}
+
 int64_t metadata_loader_offset(const struct node *node) {
   return loader_of(node)->image->offset;
 }

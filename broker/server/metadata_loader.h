@@ -43,6 +43,9 @@ void metadata_raft_changed(struct node *node);
  * loader's is ignored. */
 void metadata_loader_set_base(struct node *node, struct meta_image *image);
 
+/* The image of every committed entry read (borrowed), or NULL when none
+ * was read yet (raft_node_fsm's applied_image). */
+struct meta_image *metadata_loader_image(const struct node *node);
 /* The offset of the last entry read into the image (-1: none). */
 int64_t metadata_loader_offset(const struct node *node);
 /* The offset up to which the published images' writes (partition.metadata,

@@ -156,6 +156,14 @@ void node_endpoint(struct node *node, struct kstr *host, int32_t *port) {
   }
 }
 
+int node_offline_logs(const struct node *node) {
+  int count = 0;
+  for (int i = 0; i < node->topic_count; i++)
+    for (int32_t p = 0; p < node->topics[i]->partition_count; p++)
+      count += plog_offline(node->topics[i]->partitions[p].log);
+  return count;
+}
+
 bool node_partition_offsets(struct node *node, const char *topic, int32_t partition,
                             struct node_partition_offsets *out) {
   const struct partition *p = partition_find(node, kstr_of(topic), partition);

@@ -56,5 +56,8 @@ struct node_partition_offsets {
 };
 bool node_partition_offsets(struct node *node, const char *topic, int32_t partition,
                             struct node_partition_offsets *out);
+/* How many of the node's partition logs a failed flush took offline
+ * (plog_offline): they stay so until the node restarts. */
+int node_offline_logs(const struct node *node);
 
 #endif

@@ -1,10 +1,21 @@
 /* The core's requests on the quorum channels, and their responses back into
- * raft_msg (KIP-595's RPCs in Kafka 3.9's schemas). Each request names the
- * metadata partition (__cluster_metadata-0) and this node's cluster id; it
- * goes out at the highest version both sides serve (channel_version), and
- * its response is decoded at that version. What the core needs of a
- * response is in the partition's entry; a response without it (a top-level
- * error) is a failed request. */
+ * raft_msg (KIP-595's RPCs in Kafka 3.9's schemas, and Vote v2 of Kafka 4.0
+ * from Sluice's schema overlay). Each request names the metadata partition
+ * (__cluster_metadata-0) and this node's cluster id; it goes out at the
+ * highest version both sides serve (channel_version), and its response is
+ * decoded at that version. What the core needs of a response is in the
+ * partition's entry; a response without it (a top-level error) is a failed
+ * request.
+ *
+ * Pre-vote only if every voter has it (KIP-996): a pre-vote is VoteRequest
+ * v2. Every voter is assumed to serve it (both ends of a controller
+ * connection are Sluice) until its channel comes up serving less (a Kafka
+ * 3.9 controller); from then on, and as long as any voter is known not to
+ * serve v2, the core runs its elections without pre-vote (standard votes,
+ * which every version carries). A pre-vote the core already addressed to
+ * such a voter is not sent: that election may fail by its timeout, and the
+ * next one is a standard one. A standard vote is never sent in place of a
+ * pre-vote: it would ask for a vote in an epoch the sender has not entered. */
 #include <string.h>
 
 #include "base/assert.h"
@@ -29,9 +40,11 @@ static void encode_vote(struct wr *w, int16_t version, const void *msg) {
 }
 
 static void vote_request_of(const struct raft_node *rn, const struct raft_msg *m,
-                            struct vote_request *q, struct vote_request_topic_data *t,
+                            int16_t version, struct vote_request *q,
+                            struct vote_request_topic_data *t,
                             struct vote_request_partition_data *p) {
-  ASSERT(m->kind == RAFT_VOTE && !m->vote.pre_vote); /* no PreVote before v2 (Kafka 4.0) */
+  ASSERT(m->kind == RAFT_VOTE);
+  ASSERT(version >= RAFT_VOTE_PRE_VOTE_VERSION || !m->vote.pre_vote); /* raft_client_send */
   vote_request_init(q);
   vote_request_topic_data_init(t);
   vote_request_partition_data_init(p);
@@ -43,10 +56,11 @@ static void vote_request_of(const struct raft_node *rn, const struct raft_msg *m
   t->partitions = p;
   t->partitions_count = 1;
   p->partition_index = META_LOG_PARTITION;
-  p->candidate_epoch = m->vote.candidate_epoch;
-  p->candidate_id = m->vote.candidate_id;
+  p->replica_epoch = m->vote.candidate_epoch; /* its current epoch for a pre-vote */
+  p->replica_id = m->vote.candidate_id;
   p->last_offset_epoch = m->vote.last_offset_epoch;
   p->last_offset = m->vote.last_offset;
+  p->pre_vote = m->vote.pre_vote; /* v2+ */
 }
 
 static bool vote_response_to_msg(struct rd *body, int16_t version, struct arena *a,
@@ -176,8 +190,9 @@ static void encode_fetch_snapshot(struct wr *w, int16_t version, const void *msg
   fetch_snapshot_request_encode(w, version, msg);
 }
 
+/* The chunk's bytes go to spans[0] (they live in the arena). */
 static bool fetch_snapshot_response_to_msg(struct rd *body, int16_t version, struct arena *a,
-                                           struct raft_msg *m) {
+                                           struct raft_msg *m, struct raft_batch_span *spans) {
   struct fetch_snapshot_response r;
   if (!fetch_snapshot_response_decode(body, version, &r, a) || r.error_code != KERR_NONE ||
       r.topics_count != 1 || r.topics[0].partitions_count != 1)
@@ -191,6 +206,8 @@ static bool fetch_snapshot_response_to_msg(struct rd *body, int16_t version, str
   s->size = p->size;
   s->position = p->position;
   s->unaligned_records_size = p->unaligned_records.len > 0 ? p->unaligned_records.len : 0;
+  spans[0] =
+      (struct raft_batch_span){p->unaligned_records.ptr, (uint32_t)s->unaligned_records_size};
   return true;
 }
 
@@ -229,7 +246,7 @@ static void on_response(void *ctx, int err, struct rd *body, struct arena *arena
       ok = fetch_response_to_msg(rn, body, slot->version, arena, &m, spans);
       break;
     case RAFT_FETCH_SNAPSHOT:
-      ok = fetch_snapshot_response_to_msg(body, slot->version, arena, &m);
+      ok = fetch_snapshot_response_to_msg(body, slot->version, arena, &m, spans);
       break;
     default:
       UNREACHABLE();
@@ -243,7 +260,7 @@ static int send_vote(struct raft_node *rn, struct channel *ch, int16_t v,
   struct vote_request q;
   struct vote_request_topic_data t;
   struct vote_request_partition_data p;
-  vote_request_of(rn, m, &q, &t, &p);
+  vote_request_of(rn, m, v, &q, &t, &p);
   return channel_send(ch, API_VOTE, v, encode_vote, &q, on_response, slot);
 }
 
@@ -362,7 +379,7 @@ struct rpc {
 };
 
 static const struct rpc *rpc_of(enum raft_msg_kind kind) {
-  static const struct rpc vote = {API_VOTE, 0, RAFT_QUORUM_VERSION_MAX, send_vote};
+  static const struct rpc vote = {API_VOTE, 0, RAFT_VOTE_VERSION_MAX, send_vote};
   static const struct rpc begin = {API_BEGIN_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX,
                                    send_begin};
   static const struct rpc end = {API_END_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, send_end};
@@ -392,11 +409,39 @@ static struct raft_outbound *outbound_take(struct raft_node *rn) {
   return NULL;
 }
 
+/* KIP-996, pre-vote only if every voter has it: what the channel to voter
+ * `to` serves, when it is up, decides whether that voter has it; the core
+ * reads cfg.pre_vote when an election starts (raft_become_prospective), so
+ * the change applies from the next election. */
+static void note_pre_vote_support(struct raft_node *rn, int32_t to, const struct channel *ch) {
+  int16_t v = ch ? channel_version(ch, API_VOTE, 0, RAFT_VOTE_VERSION_MAX) : -1;
+  if (v < 0) return; /* not up: what it served last still holds */
+  uint32_t i = 0;
+  while (i < rn->voter_count && rn->voters[i] != to) i++;
+  if (i == rn->voter_count) return; /* an observer: it never votes */
+  ASSERT(i < RAFT_VOTERS_MAX && RAFT_VOTERS_MAX <= 32);
+  uint32_t bit = 1u << i;
+  if (v >= RAFT_VOTE_PRE_VOTE_VERSION)
+    rn->voters_without_pre_vote &= ~bit;
+  else
+    rn->voters_without_pre_vote |= bit;
+  rn->core.cfg.pre_vote = rn->voters_without_pre_vote == 0;
+}
+
 bool raft_client_send(struct raft_node *rn, const struct raft_msg *m) {
   ASSERT(raft_msg_is_request(m) && m->from == rn->node->cfg.node_id);
   const struct rpc *rpc = rpc_of(m->kind);
   struct channel *ch = quorum_peers_channel(&rn->peers, m->to);
+  note_pre_vote_support(rn, m->to, ch);
   int16_t v = ch ? channel_version(ch, rpc->api_key, rpc->version_min, rpc->version_max) : -1;
+  if (m->kind == RAFT_VOTE && m->vote.pre_vote && v < RAFT_VOTE_PRE_VOTE_VERSION) {
+    if (v >= 0)
+      env_log(rn->env, ENV_LOG_WARN,
+              "raft: voter %d serves Vote up to v%d, no PreVote (KIP-996, v2): "
+              "elections go without pre-vote while it does",
+              m->to, v);
+    return false;
+  }
   struct raft_outbound *slot = v >= 0 ? outbound_take(rn) : NULL;
   if (slot == NULL) return false;
   *slot = (struct raft_outbound){.rn = rn,

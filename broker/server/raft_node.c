@@ -167,14 +167,19 @@ static void send_failed(struct raft_node *rn, const struct raft_msg *m) {
   raft_step(&rn->core, &resp);
 }
 
+/* KIP-630: an accepted chunk is written before the messages that may ask
+ * for the next one. */
+static bool snapshot_chunk_written(struct raft_node *rn, const struct raft_snapshot_chunk *c) {
+  int rc = raft_snapshot_write_chunk(rn, c);
+  if (rc != 0) raft_node_fail(rn, "writing a chunk of a fetched snapshot", rc);
+  return rc == 0;
+}
+
 static void carry_out(struct raft_node *rn, const struct raft_ready *rd) {
   if (rd->role_changed) note_role(rn, rd);
   if (rd->high_watermark_changed) rn->high_watermark = rd->high_watermark;
   if (rd->role_changed || rd->high_watermark_changed) rn->metadata_dirty = true;
-  if (rd->has_snapshot_chunk) {
-    raft_node_fail(rn, "writing a fetched snapshot chunk (not supported yet)", ENV_EINVAL);
-    return;
-  }
+  if (rd->has_snapshot_chunk && !snapshot_chunk_written(rn, &rd->snapshot_chunk)) return;
   if (rd->persist.seq) raft_storage_persist(rn, &rd->persist);
   for (uint32_t i = 0; i < rd->msg_count && running(rn); i++) {
     const struct raft_msg *m = &rd->msgs[i];
@@ -198,6 +203,7 @@ static void drain(struct raft_node *rn) {
   }
   rn->draining = false;
   ASSERT(rounds < DRAIN_ROUNDS_MAX || !running(rn)); /* each round consumes what it had */
+  raft_snapshot_maybe_take(rn);
   if (running(rn)) timer_arm(rn);
   /* The loader reads the newly committed entries once the drain is over, so
    * what it starts (a proposal) drains on its own. */
@@ -270,6 +276,8 @@ void raft_node_response(struct raft_node *rn, struct raft_outbound *slot, int er
   }
   rn->stats.responses_received++;
   sanitize_leaders(rn, m);
+  if (m->kind == RAFT_FETCH_SNAPSHOT_RESPONSE) /* spans[0]: its bytes */
+    raft_snapshot_hold_chunk(rn, m, spans[0].bytes, spans[0].size);
   advance_clock(rn);
   int64_t end_before = raft_end_offset(&rn->core);
   raft_step(&rn->core, m);
@@ -478,8 +486,13 @@ static int raft_config_of(const struct node *node, struct raft_config *rc) {
   rc->request_timeout_ms = cfg->controller_quorum_request_timeout_ms;
   rc->retry_backoff_ms = cfg->controller_quorum_retry_backoff_ms;
   rc->fetch_max_wait_ms = RAFT_FETCH_MAX_WAIT_MS;
-  /* Kafka 3.9's Vote (v0-1) has no PreVote; KIP-996 needs VoteRequest v2. */
-  rc->pre_vote = false;
+  rc->snapshot_chunk_bytes = RAFT_SNAPSHOT_CHUNK_BYTES;
+  /* KIP-996: a voter that lost its leader asks for pre-votes before it
+   * raises the epoch, so one cut off for long does not depose a healthy
+   * leader when it comes back. PreVote is VoteRequest v2 (Kafka 4.0, from
+   * Sluice's schema overlay); raft_client.c turns it off while a voter's
+   * channel serves only v0-1 (pre-vote only if every voter has it). */
+  rc->pre_vote = true;
   rc->random_seed = node->env->random_u64(node->env);
   ASSERT(rc->voter_count == (uint32_t)cfg->voter_count);
   return 0;

@@ -13,6 +13,9 @@
  *     with plog_append_replica (each batch already carries its offset and
  *     epoch), truncated with plog_truncate_to, fsynced before the core
  *     hears raft_persisted; read back at start to restore the core;
+ *   - the snapshots of the state machine (raft_snapshot.c, KIP-630): taken
+ *     from the fsm's applied image (raft_node_set_fsm), read back at start,
+ *     served in FetchSnapshot chunks, fetched and installed from the leader;
  *   - one env timer at raft_deadline_ms;
  *   - the core's requests over the quorum channels (server/quorum_peers.h),
  *     encoded at the versions each channel negotiated (raft_client.c), and
@@ -38,6 +41,7 @@
 #include "server/quorum_peers.h"
 #include "server/raft_records.h"
 
+struct meta_image;
 struct node;
 struct request;
 
@@ -48,10 +52,70 @@ enum {
   /* controller.quorum.*: the versions sent and served (handlers.c). */
   RAFT_FETCH_VERSION_MIN = 12, /* LastFetchedEpoch, DivergingEpoch (KIP-595) */
   RAFT_FETCH_VERSION_MAX = 17,
-  RAFT_QUORUM_VERSION_MAX = 1, /* Vote, BeginQuorumEpoch, EndQuorumEpoch, FetchSnapshot */
+  RAFT_QUORUM_VERSION_MAX = 1, /* BeginQuorumEpoch, EndQuorumEpoch, FetchSnapshot */
+  /* Vote v2 is Kafka 4.0's (KIP-996 PreVote), from Sluice's schema overlay
+   * (proto/schemas-overlay/): a peer serving only v0-1 (Kafka 3.9) gets
+   * standard votes (raft_client.c, "pre-vote only if every voter has it"). */
+  RAFT_VOTE_VERSION_MAX = 2,
+  RAFT_VOTE_PRE_VOTE_VERSION = 2,
   RAFT_DESCRIBE_VERSION_MAX = 2,
   RAFT_FETCH_MAX_WAIT_MS = 500, /* KRaft's fetch long poll */
   RAFT_FETCH_PARTITION_MAX_BYTES = 1 << 20,
+  /* Snapshots (raft_snapshot.c): a node snapshots once this many applied
+   * entries lie above its last snapshot (besides Kafka's byte and time
+   * bounds), a quarter of the core's log, so the in-memory log never fills
+   * while the state machine keeps up (docs/raft.md, "Snapshots in a node"). */
+  RAFT_SNAPSHOT_ENTRIES = RAFT_LOG_ENTRIES_MAX / 4,
+  RAFT_SNAPSHOTS_KEPT = 2,             /* the latest and the one before: a fallback */
+  RAFT_SNAPSHOT_FILES_MAX = 64,        /* snapshot files looked at when opening */
+  RAFT_SNAPSHOT_CHUNK_BYTES = 1 << 20, /* a FetchSnapshot's MaxBytes */
+};
+
+/* The state machine the metadata log feeds (the metadata loader). The node
+ * snapshots the image it applied and hands it the image of a snapshot read
+ * at start or installed from the leader. */
+struct raft_node_fsm {
+  void *ctx;
+  /* The image holding every committed entry this node has applied (its
+   * offset is the last applied entry's), or NULL when it has applied none.
+   * Borrowed: the node serialises it before it returns to the fsm. */
+  struct meta_image *(*applied_image)(void *ctx);
+  /* A snapshot was read at start or installed from the leader: the state
+   * machine continues from this image (one reference lent for the call). */
+  void (*restore)(void *ctx, struct meta_image *image);
+};
+
+/* Sets the state machine (NULL: none, and no snapshot is taken). When a
+ * snapshot was read at start, its image is handed to fsm->restore now. */
+void raft_node_set_fsm(struct node *node, const struct raft_node_fsm *fsm);
+
+struct raft_snapshot_write; /* raft_snapshot.c: one snapshot being written */
+
+/* What raft_snapshot.c keeps: the snapshots on disk, the one being written,
+ * the one being fetched from the leader. */
+struct raft_node_snapshots {
+  bool has_fsm;
+  struct raft_node_fsm fsm;
+  struct meta_image *restored; /* read at open, until an fsm takes it */
+  /* The .checkpoint files of the directory, oldest first. */
+  struct raft_snapshot_id ids[RAFT_SNAPSHOTS_KEPT + 1];
+  uint32_t count;
+  struct raft_snapshot_write *writing; /* NULL: none in flight */
+  int64_t last_taken_ms;               /* metadata.log.max.snapshot.interval.ms */
+  int64_t bytes_counted_end;           /* batches below it are in bytes_since */
+  int64_t bytes_since;                 /* metadata.log.max.record.bytes.between.snapshots */
+  /* The follower's snapshot being fetched: <id>.checkpoint.part. */
+  bool part_open;
+  env_file part_file;
+  struct raft_snapshot_id part_id;
+  int64_t part_bytes;
+  /* The bytes of the FetchSnapshotResponse being stepped. */
+  bool chunk_held;
+  struct raft_snapshot_id chunk_id;
+  int64_t chunk_position;
+  struct buf chunk;
+  /* For tests and logs. */
+  uint64_t taken, installed, chunks_served, chunks_written, invalid_deleted;
 };
 
 /* A handler's answer: the core's response to its request, or one the
@@ -97,7 +161,12 @@ enum raft_node_state {
 };
 
 /* The persist in flight: the quorum state first, then the log, then fsync. */
-enum raft_persist_phase { RAFT_PERSIST_IDLE, RAFT_PERSIST_STATE, RAFT_PERSIST_LOG };
+enum raft_persist_phase {
+  RAFT_PERSIST_IDLE,
+  RAFT_PERSIST_STATE,
+  RAFT_PERSIST_SNAPSHOT, /* a fetched snapshot: fsync, rename, the log emptied */
+  RAFT_PERSIST_LOG
+};
 
 struct raft_node_stats {
   uint64_t requests_sent;      /* the core's requests handed to a channel */
@@ -114,6 +183,9 @@ struct raft_node {
   enum raft_node_state state;
   int32_t voters[RAFT_VOTERS_MAX];
   uint32_t voter_count;
+  /* Bit i: the channel to voters[i], when last seen up, served Vote below
+   * RAFT_VOTE_PRE_VOTE_VERSION; the core runs pre-vote while it is 0. */
+  uint32_t voters_without_pre_vote;
   char dir[RAFT_NODE_PATH_BYTES];        /* .../__cluster_metadata-0 */
   char state_path[RAFT_NODE_PATH_BYTES]; /* .../quorum-state */
   struct plog *log;
@@ -137,6 +209,8 @@ struct raft_node {
   enum raft_role role;
   int32_t epoch, leader_id;
   int64_t high_watermark;
+
+  struct raft_node_snapshots snap;
 
   struct raft core;        /* large: the node is on the heap */
   struct raft_ready ready; /* the ready being carried out */
@@ -206,6 +280,38 @@ void raft_storage_close(struct raft_node *rn);
 void raft_node_persisted(struct raft_node *rn, int err);
 /* raft_node.c: stop the quorum on this node (a storage error). */
 void raft_node_fail(struct raft_node *rn, const char *what, int err);
+
+/* ---- raft_snapshot.c: snapshots of the state machine (KIP-630) ---- */
+
+/* At open, once the log is open and before it is read: chooses the newest
+ * valid snapshot of the directory the log can continue (a torn or invalid
+ * one is deleted and the one before it tried), keeps its image for the
+ * fsm, empties the log at its end when the log does not continue it, and
+ * deletes leftover .part files. *id is the snapshot (end offset 0: none);
+ * 0, or ENV_E* with the reason logged. */
+int raft_snapshot_open(struct raft_node *rn, struct raft_snapshot_id *id, int64_t *size_bytes);
+/* After a drain: takes a snapshot of the fsm's applied image when one is
+ * due (raft_node.h, RAFT_SNAPSHOT_ENTRIES; the config's byte and time
+ * bounds) and none is being written. */
+void raft_snapshot_maybe_take(struct raft_node *rn);
+/* The bytes of a FetchSnapshotResponse about to be stepped into the core. */
+void raft_snapshot_hold_chunk(struct raft_node *rn, const struct raft_msg *m,
+                              const uint8_t *bytes, size_t len);
+/* The core accepted the chunk held: writes it into <id>.checkpoint.part;
+ * 0 or ENV_E*. */
+int raft_snapshot_write_chunk(struct raft_node *rn, const struct raft_snapshot_chunk *c);
+/* A persist's has_snapshot: the fetched snapshot is checked whole (an
+ * invalid one: its .part deleted, ENV_EINVAL returned and done not called),
+ * then fsynced and renamed, the log emptied at its end, its image handed to
+ * the fsm; then done(rn, 0), or done(rn, err) on failure, never inside the
+ * call. */
+int raft_snapshot_install(struct raft_node *rn, struct raft_snapshot_id id,
+                          void (*done)(struct raft_node *rn, int err));
+/* The leader's FetchSnapshot: size bytes of snapshot id at position into
+ * out; 0, or ENV_E* (the file is gone or short). */
+int raft_snapshot_read_chunk(struct raft_node *rn, struct raft_snapshot_id id, int64_t position,
+                             int64_t size, struct buf *out);
+void raft_snapshot_close(struct raft_node *rn);
 
 /* ---- raft_client.c: the core's requests on the channels ---- */
 

@@ -77,6 +77,7 @@ static int read_state(struct raft_node *rn, struct raft_quorum_state *state, boo
 }
 
 struct restored {
+  int64_t start;              /* the snapshot's end offset: entries[0]'s offset */
   struct raft_entry *entries; /* [RAFT_LOG_ENTRIES_MAX] */
   struct raft_batch_span *spans;
   uint32_t count;
@@ -84,6 +85,7 @@ struct restored {
 
 /* The batches at offset (whole ones, from the log) into r and the cache. */
 static int read_batches(struct raft_node *rn, int64_t offset, struct restored *r) {
+  ASSERT(offset == r->start + r->count);
   struct plog_read_result res;
   int rc = plog_read(rn->log, offset, READ_BYTES_MAX, true, INT64_MAX, &res);
   if (rc != 0) return rc < 0 ? rc : ENV_EIO;
@@ -102,7 +104,7 @@ static int read_batches(struct raft_node *rn, int64_t offset, struct restored *r
   } else if (n == 0 || base != offset || stop != RAFT_RECORDS_END) {
     env_log(rn->env, ENV_LOG_ERROR, "raft: the metadata log at offset %lld holds %s",
             (long long)offset,
-            n == room ? "more entries than the core keeps (snapshots are not supported yet)"
+            n == room ? "more entries above the snapshot than the core keeps"
                       : raft_records_stop_name(stop));
     rc = ENV_EINVAL;
   }
@@ -114,18 +116,16 @@ static int read_batches(struct raft_node *rn, int64_t offset, struct restored *r
   return rc;
 }
 
+/* The entries above the snapshot (the log may hold older ones, kept for
+ * the snapshot before it: raft_snapshot.c). */
 static int read_log(struct raft_node *rn, struct restored *r) {
-  if (plog_start_offset(rn->log) != 0) {
-    env_log(rn->env, ENV_LOG_ERROR,
-            "raft: the metadata log starts at %lld: snapshots are not supported yet",
-            (long long)plog_start_offset(rn->log));
-    return ENV_EINVAL;
-  }
+  ASSERT(plog_start_offset(rn->log) <= r->start && plog_end_offset(rn->log) >= r->start);
   int64_t end = plog_end_offset(rn->log);
   int rc = 0;
-  for (int rounds = 0; rc == 0 && r->count < end && rounds < RAFT_LOG_ENTRIES_MAX; rounds++)
-    rc = read_batches(rn, r->count, r);
-  ASSERT(rc != 0 || r->count == end);
+  for (int rounds = 0; rc == 0 && r->start + r->count < end && rounds < RAFT_LOG_ENTRIES_MAX;
+       rounds++)
+    rc = read_batches(rn, r->start + r->count, r);
+  ASSERT(rc != 0 || r->start + r->count == end);
   return rc;
 }
 
@@ -140,8 +140,10 @@ static int32_t voter_or_none(const struct raft_node *rn, int32_t id) {
  * written first); a state file that is (lost, or older) gives way to the
  * log's epoch with no vote and no leader, as Kafka's QuorumState does. */
 static void restore(struct raft_node *rn, struct raft_quorum_state state, bool found,
+                    struct raft_snapshot_id snapshot, int64_t snapshot_bytes,
                     const struct restored *r) {
-  int32_t last_epoch = r->count ? r->entries[r->count - 1].epoch : 0;
+  ASSERT(r->start == snapshot.end_offset);
+  int32_t last_epoch = r->count ? r->entries[r->count - 1].epoch : snapshot.epoch;
   if (!found) state = (struct raft_quorum_state){last_epoch, RAFT_NO_NODE, RAFT_NO_NODE};
   if (state.leader_epoch < last_epoch) {
     env_log(rn->env, ENV_LOG_WARN,
@@ -152,11 +154,14 @@ static void restore(struct raft_node *rn, struct raft_quorum_state state, bool f
   state.voted_id = rn->core.voter ? voter_or_none(rn, state.voted_id) : RAFT_NO_NODE;
   state.leader_id = voter_or_none(rn, state.leader_id);
   raft_restore_state(&rn->core, &state);
+  if (snapshot.end_offset > 0) raft_restore_snapshot(&rn->core, snapshot, snapshot_bytes);
   for (uint32_t i = 0; i < r->count; i++) raft_restore_entry(&rn->core, &r->entries[i]);
-  ASSERT(raft_end_offset(&rn->core) == (int64_t)r->count);
+  ASSERT(raft_end_offset(&rn->core) == r->start + (int64_t)r->count);
   env_log(rn->env, ENV_LOG_INFO,
-          "raft: restored epoch %d (voted %d, leader %d) and %u entries from %s",
-          state.leader_epoch, state.voted_id, state.leader_id, r->count, rn->dir);
+          "raft: restored epoch %d (voted %d, leader %d), snapshot %lld-%d and %u entries "
+          "above it from %s",
+          state.leader_epoch, state.voted_id, state.leader_id, (long long)snapshot.end_offset,
+          snapshot.epoch, r->count, rn->dir);
 }
 
 static void log_config_of(const struct config *cfg, struct log_config *lc) {
@@ -182,6 +187,7 @@ int raft_storage_open(struct raft_node *rn) {
   str_fmt(rn->state_path, sizeof rn->state_path, "%s/%s", rn->dir, QUORUM_STATE_FILE);
   for (int i = 0; i < RAFT_LOG_ENTRIES_MAX; i++) rn->cache[i].offset = -1;
   buf_init(&rn->persist_batches);
+  buf_init(&rn->snap.chunk);
   struct log_config lc;
   log_config_of(cfg, &lc);
   rc = plog_open(env, rn->dir, &lc, 0, 0, &rn->log);
@@ -191,12 +197,15 @@ int raft_storage_open(struct raft_node *rn) {
   }
   struct raft_quorum_state state;
   bool found = false;
-  struct restored r = {calloc(RAFT_LOG_ENTRIES_MAX, sizeof *r.entries),
+  struct raft_snapshot_id snapshot = {0, 0};
+  int64_t snapshot_bytes = 0;
+  rc = raft_snapshot_open(rn, &snapshot, &snapshot_bytes);
+  struct restored r = {snapshot.end_offset, calloc(RAFT_LOG_ENTRIES_MAX, sizeof *r.entries),
                        calloc(RAFT_LOG_ENTRIES_MAX, sizeof *r.spans), 0};
   ASSERT(r.entries != NULL && r.spans != NULL);
-  rc = read_state(rn, &state, &found);
+  if (rc == 0) rc = read_state(rn, &state, &found);
   if (rc == 0) rc = read_log(rn, &r);
-  if (rc == 0) restore(rn, state, found, &r);
+  if (rc == 0) restore(rn, state, found, snapshot, snapshot_bytes, &r);
   free(r.entries);
   free(r.spans);
   return rc;
@@ -217,6 +226,31 @@ static void log_failed(struct raft_node *rn, int err) {
   raft_node_persisted(rn, err);
 }
 
+/* The persist's batches, in appends of at most a segment's bytes (a larger
+ * one is refused, as Kafka refuses a batch larger than segment.bytes): a
+ * persist may hold up to RAFT_LOG_ENTRIES_MAX batches. */
+static int append_batches(struct raft_node *rn) {
+  const uint8_t *p = rn->persist_batches.data;
+  size_t len = rn->persist_batches.len, at = 0;
+  int64_t segment_bytes = rn->node->cfg.log_segment_bytes;
+  for (int n = 0; at < len && n < RAFT_LOG_ENTRIES_MAX; n++) {
+    size_t piece = 0;
+    while (at + piece + 12 <= len) { /* whole batches: baseOffset, then length */
+      const uint8_t *b = p + at + piece;
+      size_t size = 12 + ((size_t)b[8] << 24 | (size_t)b[9] << 16 | (size_t)b[10] << 8 | b[11]);
+      ASSERT(at + piece + size <= len);
+      if (piece > 0 && (int64_t)(piece + size) > segment_bytes) break;
+      piece += size;
+    }
+    struct plog_append_info info;
+    int rc = plog_append_replica(rn->log, p + at, piece, rn->env->wall_ms(rn->env), &info);
+    if (rc != 0) return rc;
+    at += piece;
+  }
+  ASSERT(at == len);
+  return 0;
+}
+
 /* The truncation and the appends, then an fsync of the log. */
 static void log_write(struct raft_node *rn) {
   const struct raft_persist *p = &rn->persist;
@@ -232,16 +266,34 @@ static void log_write(struct raft_node *rn) {
   }
   if (rn->persist_batches.len > 0) {
     ASSERT(plog_end_offset(rn->log) == p->append_start);
-    struct plog_append_info info;
-    int rc = plog_append_replica(rn->log, rn->persist_batches.data, rn->persist_batches.len,
-                                 rn->env->wall_ms(rn->env), &info);
+    int rc = append_batches(rn);
     if (rc != 0) {
       log_failed(rn, rc);
       return;
     }
-    ASSERT(info.base_offset == p->append_start && info.last_offset == p->append_end - 1);
+    ASSERT(plog_end_offset(rn->log) == p->append_end);
   }
   plog_flush(rn->log, log_flushed, rn);
+}
+
+static void snapshot_installed(struct raft_node *rn, int err) {
+  ASSERT(rn->phase == RAFT_PERSIST_SNAPSHOT);
+  if (err != 0) {
+    log_failed(rn, err);
+    return;
+  }
+  log_write(rn);
+}
+
+/* A fetched snapshot (raft_snapshot.c) before the log, which it empties. */
+static void snapshot_then_log(struct raft_node *rn) {
+  if (!rn->persist.has_snapshot) {
+    log_write(rn);
+    return;
+  }
+  rn->phase = RAFT_PERSIST_SNAPSHOT;
+  int rc = raft_snapshot_install(rn, rn->persist.snapshot, snapshot_installed);
+  if (rc != 0) log_failed(rn, rc);
 }
 
 static void state_written(void *ctx, int err) {
@@ -251,7 +303,7 @@ static void state_written(void *ctx, int err) {
     log_failed(rn, err);
     return;
   }
-  log_write(rn);
+  snapshot_then_log(rn);
 }
 
 void raft_storage_persist(struct raft_node *rn, const struct raft_persist *p) {
@@ -259,17 +311,13 @@ void raft_storage_persist(struct raft_node *rn, const struct raft_persist *p) {
   ASSERT(p->append_start <= p->append_end);
   rn->persist = *p;
   rn->stats.persists++;
-  if (p->has_snapshot) {
-    raft_node_fail(rn, "installing a fetched snapshot (not supported yet)", ENV_EINVAL);
-    return;
-  }
   buf_reset(&rn->persist_batches);
   for (int64_t o = p->append_start; o < p->append_end; o++) {
     const struct raft_cached_batch *b = raft_storage_batch(rn, o);
     buf_append(&rn->persist_batches, b->bytes, b->size);
   }
   if (!p->has_state) {
-    log_write(rn);
+    snapshot_then_log(rn);
     return;
   }
   char text[QUORUM_STATE_FILE_BYTES_MAX];
@@ -281,6 +329,7 @@ void raft_storage_persist(struct raft_node *rn, const struct raft_persist *p) {
 }
 
 void raft_storage_close(struct raft_node *rn) {
+  raft_snapshot_close(rn);
   if (rn->log) plog_close(rn->log);
   rn->log = NULL;
   buf_free(&rn->persist_batches);

@@ -1,123 +1,108 @@
+/* Topic configs: Kafka 3.9's full LogConfig set from the config catalog.
+ * A topic's value is its override, else the broker's synonym when the
+ * properties set it, else Kafka's default. Every name is accepted and
+ * stored; the few values whose behaviour Sluice lacks are refused rather
+ * than silently ignored (see valid_here). */
 #include "server/topic_config.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "base/assert.h"
 #include "base/str.h"
 
-static const struct topic_config_info infos[TC_COUNT] = {
-    [TC_CLEANUP_POLICY] = {"cleanup.policy", CONFIG_TYPE_LIST, "log.cleanup.policy"},
-    [TC_COMPRESSION_TYPE] = {"compression.type", CONFIG_TYPE_STRING, "compression.type"},
-    [TC_MAX_MESSAGE_BYTES] = {"max.message.bytes", CONFIG_TYPE_INT, "message.max.bytes"},
-    [TC_MESSAGE_TIMESTAMP_TYPE] = {"message.timestamp.type", CONFIG_TYPE_STRING,
-                                   "log.message.timestamp.type"},
-    [TC_MIN_INSYNC_REPLICAS] = {"min.insync.replicas", CONFIG_TYPE_INT, "min.insync.replicas"},
-    [TC_RETENTION_BYTES] = {"retention.bytes", CONFIG_TYPE_LONG, "log.retention.bytes"},
-    [TC_RETENTION_MS] = {"retention.ms", CONFIG_TYPE_LONG, "log.retention.ms"},
-    [TC_SEGMENT_BYTES] = {"segment.bytes", CONFIG_TYPE_INT, "log.segment.bytes"},
-    [TC_SEGMENT_INDEX_BYTES] = {"segment.index.bytes", CONFIG_TYPE_INT,
-                                "log.index.size.max.bytes"},
-    [TC_SEGMENT_MS] = {"segment.ms", CONFIG_TYPE_LONG, "log.roll.ms"},
-    [TC_INDEX_INTERVAL_BYTES] = {"index.interval.bytes", CONFIG_TYPE_INT,
-                                 "log.index.interval.bytes"},
-    [TC_FLUSH_MESSAGES] = {"flush.messages", CONFIG_TYPE_LONG, "log.flush.interval.messages"},
-    [TC_FLUSH_MS] = {"flush.ms", CONFIG_TYPE_LONG, "log.flush.interval.ms"},
-    [TC_UNCLEAN_LEADER_ELECTION_ENABLE] = {"unclean.leader.election.enable",
-                                           CONFIG_TYPE_BOOLEAN,
-                                           "unclean.leader.election.enable"},
-};
-
-const struct topic_config_info *topic_config_info(enum topic_config_key key) {
+const struct config_def *topic_config_info(enum topic_config_key key) {
   ASSERT(key >= 0 && key < TC_COUNT);
-  return &infos[key];
+  const struct config_def *d = config_catalog_at(key);
+  ASSERT(d->scope == CONFIG_SCOPE_TOPIC);
+  return d;
 }
 
 int topic_config_find(const char *name) {
   for (int i = 0; i < TC_COUNT; i++)
-    if (strcmp(infos[i].name, name) == 0) return i;
+    if (strcmp(config_catalog_at(i)->name, name) == 0) return i;
   return -1;
 }
 
-static void put(struct topic_config *tc, enum topic_config_key key, enum config_source source,
-                const char *fmt, int64_t v) {
-  str_fmt(tc->values[key], sizeof tc->values[key], fmt, (long long)v);
-  tc->source[key] = source;
+static void put(struct topic_config *tc, enum topic_config_key key, bool set, int64_t v) {
+  str_fmt(tc->values[key], sizeof tc->values[key], "%lld", (long long)v);
+  tc->source[key] = set ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT;
+}
+
+/* The default, or the broker synonym's value when the properties set it. */
+static void init_from_synonym(struct topic_config *tc, enum topic_config_key key,
+                              const struct config *b) {
+  const struct config_def *d = topic_config_info(key);
+  bool set = false;
+  char value[CONFIG_STORED_VALUE_BYTES], why[256];
+  if (d->synonym && config_value(b, d->synonym, value, sizeof value, &set) && set &&
+      strlen(value) < TOPIC_CONFIG_VALUE_BYTES &&
+      config_catalog_check(d, value, why, sizeof why)) {
+    str_fmt(tc->values[key], sizeof tc->values[key], "%s", value);
+    tc->source[key] = CONFIG_SOURCE_STATIC_BROKER;
+    return;
+  }
+  str_fmt(tc->values[key], sizeof tc->values[key], "%s",
+          d->default_value ? d->default_value : "");
+  tc->source[key] = CONFIG_SOURCE_DEFAULT;
+}
+
+/* log.X.hours-style synonyms (Kafka's ConfigSynonym.HOURS_TO_MILLISECONDS):
+ * the millisecond key wins when both are set. */
+static void init_jitter(struct topic_config *tc, const struct config *b) {
+  char v[64];
+  bool set = false;
+  int64_t hours = 0;
+  if (config_value(b, "log.roll.jitter.ms", v, sizeof v, &set) && set) {
+    init_from_synonym(tc, TC_SEGMENT_JITTER_MS, b);
+  } else if (config_value(b, "log.roll.jitter.hours", v, sizeof v, &set) && set &&
+             str_to_i64(v, &hours)) {
+    put(tc, TC_SEGMENT_JITTER_MS, true, hours * 3600000);
+  } else {
+    init_from_synonym(tc, TC_SEGMENT_JITTER_MS, b);
+  }
 }
 
 void topic_config_init(struct topic_config *tc, const struct config *b) {
   memset(tc, 0, sizeof *tc);
-  enum config_source d = CONFIG_SOURCE_DEFAULT, s = CONFIG_SOURCE_STATIC_BROKER;
-  str_fmt(tc->values[TC_CLEANUP_POLICY], 32, "delete");
-  tc->source[TC_CLEANUP_POLICY] = d;
-  str_fmt(tc->values[TC_COMPRESSION_TYPE], 32, "%s", b->compression_type);
-  tc->source[TC_COMPRESSION_TYPE] = strcmp(b->compression_type, "producer") ? s : d;
-  put(tc, TC_MAX_MESSAGE_BYTES, b->message_max_bytes != 1048588 ? s : d, "%lld",
-      b->message_max_bytes);
-  str_fmt(tc->values[TC_MESSAGE_TIMESTAMP_TYPE], 32, "CreateTime");
-  tc->source[TC_MESSAGE_TIMESTAMP_TYPE] = d;
-  put(tc, TC_MIN_INSYNC_REPLICAS, b->min_insync_replicas != 1 ? s : d, "%lld",
-      b->min_insync_replicas);
-  put(tc, TC_RETENTION_BYTES, b->log_retention_bytes != -1 ? s : d, "%lld",
-      b->log_retention_bytes);
+  for (int k = 0; k < TC_COUNT; k++) init_from_synonym(tc, k, b);
+  /* Keys whose broker value Sluice resolves from several synonyms. */
   int64_t retention_ms = config_retention_ms(b);
-  put(tc, TC_RETENTION_MS, retention_ms != 604800000 ? s : d, "%lld", retention_ms);
-  put(tc, TC_SEGMENT_BYTES, b->log_segment_bytes != 1073741824 ? s : d, "%lld",
-      b->log_segment_bytes);
-  put(tc, TC_SEGMENT_INDEX_BYTES, b->log_index_size_max_bytes != 10485760 ? s : d, "%lld",
-      b->log_index_size_max_bytes);
+  put(tc, TC_RETENTION_MS, retention_ms != 604800000, retention_ms);
   int64_t roll_ms = config_roll_ms(b);
-  put(tc, TC_SEGMENT_MS, roll_ms != 604800000 ? s : d, "%lld", roll_ms);
-  put(tc, TC_INDEX_INTERVAL_BYTES, b->log_index_interval_bytes != 4096 ? s : d, "%lld",
-      b->log_index_interval_bytes);
-  put(tc, TC_FLUSH_MESSAGES, b->log_flush_interval_messages != INT64_MAX ? s : d, "%lld",
-      b->log_flush_interval_messages);
+  put(tc, TC_SEGMENT_MS, roll_ms != 604800000, roll_ms);
   int64_t flush_ms =
       b->log_flush_interval_ms == CONFIG_UNSET ? INT64_MAX : b->log_flush_interval_ms;
-  put(tc, TC_FLUSH_MS, flush_ms != INT64_MAX ? s : d, "%lld", flush_ms);
-  str_fmt(tc->values[TC_UNCLEAN_LEADER_ELECTION_ENABLE], 32, "false");
-  tc->source[TC_UNCLEAN_LEADER_ELECTION_ENABLE] = d;
+  put(tc, TC_FLUSH_MS, flush_ms != INT64_MAX, flush_ms);
+  init_jitter(tc, b);
 }
 
-static bool valid_value(enum topic_config_key key, const char *v, char *err, size_t cap) {
-  const struct topic_config_info *info = &infos[key];
-  int64_t n;
-  switch (info->type) {
-  case CONFIG_TYPE_INT:
-  case CONFIG_TYPE_LONG:
-    if (!str_to_i64(v, &n) || (info->type == CONFIG_TYPE_INT && (n > INT32_MAX || n < -1))) {
-      str_fmt(err, cap, "Invalid value %s for configuration %s: Not a number of the right type",
-              v, info->name);
-      return false;
-    }
-    if (n < -1 || ((key == TC_SEGMENT_BYTES || key == TC_MIN_INSYNC_REPLICAS ||
-                    key == TC_SEGMENT_MS || key == TC_FLUSH_MESSAGES) &&
-                   n < 1)) {
-      str_fmt(err, cap, "Invalid value %s for configuration %s: out of range", v, info->name);
-      return false;
-    }
-    return true;
-  case CONFIG_TYPE_BOOLEAN:
-    if (strcmp(v, "true") && strcmp(v, "false")) {
-      str_fmt(err, cap, "Invalid value %s for configuration %s: Expected true or false", v,
-              info->name);
-      return false;
-    }
-    return true;
-  default:
-    break;
+/* Values Kafka accepts whose behaviour Sluice does not have: storing them
+ * would promise what the broker does not do (a compacted topic would lose
+ * keys to time retention), so they are refused with the reason. */
+static bool valid_here(enum topic_config_key key, const char *v, char *err, size_t cap) {
+  const char *name = topic_config_info(key)->name;
+  if (key == TC_CLEANUP_POLICY && strcmp(v, "delete") != 0) {
+    str_fmt(err, cap,
+            "Invalid value %s for configuration %s: sluice does not compact logs yet; only "
+            "delete is supported",
+            v, name);
+    return false;
   }
-  if (key == TC_COMPRESSION_TYPE) {
-    static const char *const ok[] = {"producer", "uncompressed", "gzip",
-                                     "snappy",   "lz4",          "zstd"};
-    for (size_t i = 0; i < ARRAY_LEN(ok); i++)
-      if (!strcmp(v, ok[i])) return true;
-  } else if (key == TC_CLEANUP_POLICY) {
-    if (!strcmp(v, "delete")) return true; /* compaction is not implemented */
-  } else if (key == TC_MESSAGE_TIMESTAMP_TYPE) {
-    if (!strcmp(v, "CreateTime")) return true; /* LogAppendTime: not yet */
+  if (key == TC_MESSAGE_TIMESTAMP_TYPE && strcmp(v, "CreateTime") != 0) {
+    str_fmt(err, cap,
+            "Invalid value %s for configuration %s: sluice supports only CreateTime yet", v,
+            name);
+    return false;
   }
-  str_fmt(err, cap, "Invalid value %s for configuration %s", v, info->name);
-  return false;
+  if (key == TC_REMOTE_STORAGE_ENABLE && strcasecmp(v, "false") != 0) {
+    str_fmt(err, cap,
+            "Invalid value %s for configuration %s: tiered storage is not enabled on this "
+            "cluster",
+            v, name);
+    return false;
+  }
+  return true;
 }
 
 bool topic_config_set(struct topic_config *tc, const char *name, const char *value, char *err,
@@ -127,9 +112,11 @@ bool topic_config_set(struct topic_config *tc, const char *name, const char *val
     str_fmt(err, err_cap, "Unknown topic config name: %s", name);
     return false;
   }
-  if (!valid_value(key, value, err, err_cap)) return false;
+  if (!config_catalog_check(topic_config_info(key), value, err, err_cap)) return false;
+  if (!valid_here(key, value, err, err_cap)) return false;
   if (strlen(value) >= sizeof tc->values[key]) {
-    str_fmt(err, err_cap, "Invalid value for configuration %s: too long", name);
+    str_fmt(err, err_cap, "Invalid value %s for configuration %s: longer than %d bytes", value,
+            name, TOPIC_CONFIG_VALUE_BYTES - 1);
     return false;
   }
   str_fmt(tc->values[key], sizeof tc->values[key], "%s", value);
@@ -138,6 +125,9 @@ bool topic_config_set(struct topic_config *tc, const char *name, const char *val
 }
 
 int64_t topic_config_i64(const struct topic_config *tc, enum topic_config_key key) {
+  ASSERT(key >= 0 && key < TC_COUNT);
+  ASSERT(topic_config_info(key)->type == CONFIG_TYPE_INT ||
+         topic_config_info(key)->type == CONFIG_TYPE_LONG);
   int64_t v = 0;
   bool ok = str_to_i64(tc->values[key], &v);
   ASSERT(ok);

@@ -11,6 +11,10 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLUICE = os.environ.get("SLUICE_BIN", os.path.join(ROOT, "bin", "sluice"))
+SLUICECTL = os.path.join(ROOT, "bin", "sluicectl")
+# One cluster id for the nodes a test starts together (any 22-character
+# Kafka Uuid; this is the example of Kafka's docs).
+CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qg"
 START_ATTEMPTS = 200  # x 25 ms: waiting for a process to open its port
 
 
@@ -20,8 +24,29 @@ def free_port():
         return s.getsockname()[1]
 
 
+def config_value(path, key):
+    """The last value of key in a properties file (later lines win), or None."""
+    value = None
+    with open(path) as f:
+        for line in f:
+            k, sep, v = line.strip().partition("=")
+            if sep and k.strip() == key:
+                value = v.strip()
+    return value
+
+
+def format_storage(config, cluster_id=None, ignore_formatted=True):
+    """sluicectl storage format, as an operator runs it before a KRaft
+    node's first start; the cluster id is the config's cluster.id if any."""
+    cid = cluster_id or config_value(config, "cluster.id") or CLUSTER_ID
+    args = [SLUICECTL, "storage", "format", "-t", cid, "-c", config]
+    if ignore_formatted:
+        args.append("--ignore-formatted")
+    return subprocess.run(args, capture_output=True, text=True, timeout=30)
+
+
 class Broker:
-    def __init__(self, tmp, overrides=None, wrapper=None):
+    def __init__(self, tmp, overrides=None, wrapper=None, format=True):
         self.dir = tmp
         self.port = free_port()
         self.controller_port = free_port()
@@ -29,6 +54,7 @@ class Broker:
         self.config = os.path.join(tmp, "server.properties")
         self.stderr_path = os.path.join(tmp, "sluice.log")
         self.wrapper = wrapper or []
+        self.format = format  # KRaft mode: format the storage before starting
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
@@ -51,6 +77,10 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     def start(self):
+        if self.format and config_value(self.config, "process.roles"):
+            r = format_storage(self.config)
+            if r.returncode != 0:
+                raise RuntimeError("sluicectl storage format failed:\n" + r.stdout + r.stderr)
         err = open(self.stderr_path, "a")
         self.proc = subprocess.Popen(self.wrapper + [SLUICE, "--config", self.config],
                                      stdout=err, stderr=err)

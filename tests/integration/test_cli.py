@@ -72,7 +72,7 @@ def test_users_seed_config_starts_as_is():
             time.sleep(0.1)
         assert f"broker 1 at 127.0.0.1:{ports[1][0]}" in out
         assert f"broker 2 at 127.0.0.1:{ports[2][0]}" in out
-        assert "accepted; it takes effect with a later release" in b.log_tail(60)
+        assert "stored; it takes effect with a later release" in b.log_tail(60)
     finally:
         codes = [x.stop() for x in brokers]
         assert codes == [0, 0]

@@ -8,7 +8,7 @@ import struct
 import tempfile
 import time
 
-from conftest import Broker
+from conftest import CLUSTER_ID, Broker
 
 WAIT_ROUNDS = 400  # x 25 ms: bounded waits for a log line
 
@@ -84,7 +84,7 @@ def voter_pair():
     for node_id, x in ((1, a), (2, b)):
         with open(x.config, "a") as f:  # later lines win
             f.write(f"node.id={node_id}\ncontroller.quorum.voters={voters}\n"
-                    "cluster.id=it-pair-cluster-00000\n")
+                    f"cluster.id={CLUSTER_ID}\n")
     return a, b
 
 

@@ -15,7 +15,7 @@ import time
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import Broker
+from conftest import CLUSTER_ID, Broker
 
 WAIT_ROUNDS = 600  # x 50 ms
 DESCRIBE_QUORUM = 55
@@ -109,7 +109,7 @@ def voter_trio():
     for i, b in enumerate(nodes):
         with open(b.config, "a") as f:  # later lines win
             f.write(f"node.id={i + 1}\ncontroller.quorum.voters={voters}\n"
-                    "cluster.id=it-quorum-cluster-0000\n")
+                    f"cluster.id={CLUSTER_ID}\n")
     return nodes
 
 

@@ -251,6 +251,28 @@ START_TEST(a_late_frame_belongs_to_the_process_that_sent_it) {
 }
 END_TEST
 
+/* The same, delivered after the new process acknowledged another value at
+ * that offset (swarm seed 192); without a cut between them it fails. */
+START_TEST(a_late_frame_after_the_offset_was_reused) {
+  allow[CHECK_INCONSISTENT_OFFSETS] = 1u << ALLOW_POWER_LOSS_TAIL;
+  produce(4);
+  cut(2, ALLOW_POWER_LOSS_TAIL);
+  ev(HISTORY_SEND, 0, 9, -1);
+  ev(HISTORY_ACK, 0, 9, 3);
+  incarnation = 1; /* answered before the restart, delivered now */
+  ev(HISTORY_POLL, 2, 3, 3);
+  incarnation = 2;
+  ev(HISTORY_POLL, 1, 9, 3); /* the slot kept value 9, of the newer process */
+  ck_assert_uint_eq(count("inconsistent-offsets", false), 0);
+  ck_assert_uint_eq(within("inconsistent-offsets"), 2);
+  ev(HISTORY_SEND, 0, 10, -1);
+  ev(HISTORY_ACK, 0, 10, 1); /* below the cut: offset 1 still holds value 1 */
+  incarnation = 1;
+  ev(HISTORY_POLL, 2, 1, 1);
+  ck_assert_uint_eq(count("inconsistent-offsets", false), 1);
+}
+END_TEST
+
 START_TEST(duplicate) {
   produce(3);
   ev(HISTORY_SEND, 0, 3, -1); /* a fourth record may exist */
@@ -649,6 +671,44 @@ START_TEST(oracle_knows_flips_outside_the_crc) {
 }
 END_TEST
 
+/* A pending cut's marker (a truncation or recovery's own cut, not yet made
+ * durable) ends the log at its offset however valid the bytes past it are,
+ * and a lower marker of the same segment wins: recovery cuts there. */
+START_TEST(oracle_honours_a_pending_cut) {
+  struct sim_world *w = sim_world_create(1);
+  struct sim_node *n = sim_node_add(w, 1, "n1");
+  uint64_t at[5];
+  write_segment(n, 4, at);
+  struct env *env = sim_node_env(n);
+  env_file f;
+  ck_assert_int_eq(
+      env->open(env, "/logs/t-0/00000000000000000000.log.00000000000000000009.truncating",
+                ENV_O_CREATE, &f),
+      0);
+  env->file_close(env, f);
+  struct oracle_log o;
+  oracle_scan(n, "/logs/t-0", false, &o);
+  ck_assert(o.cut && !o.flipped);
+  ck_assert_int_eq(o.end, 9);
+  ck_assert_str_eq(o.why, "a pending cut's marker");
+  ck_assert_int_eq(
+      env->open(env, "/logs/t-0/00000000000000000000.log.00000000000000000003.truncating",
+                ENV_O_CREATE, &f),
+      0);
+  env->file_close(env, f);
+  /* A marker of a segment that is not there is a leftover recovery removes. */
+  ck_assert_int_eq(
+      env->open(env, "/logs/t-0/00000000000000000100.log.00000000000000000100.truncating",
+                ENV_O_CREATE, &f),
+      0);
+  env->file_close(env, f);
+  oracle_scan(n, "/logs/t-0", false, &o);
+  ck_assert(o.cut);
+  ck_assert_int_eq(o.end, 3);
+  sim_world_destroy(w);
+}
+END_TEST
+
 /* A power loss keeps a sector prefix of what was never synced: the oracle
  * ends the log at the last whole batch, without a flip. */
 START_TEST(oracle_ends_at_a_torn_batch) {
@@ -684,6 +744,7 @@ static Suite *checkers_suite(void) {
   tcase_add_test(tc, offsets_past_the_cut_may_be_reused);
   tcase_add_test(tc, reuse_without_a_cut_fails);
   tcase_add_test(tc, a_late_frame_belongs_to_the_process_that_sent_it);
+  tcase_add_test(tc, a_late_frame_after_the_offset_was_reused);
   tcase_add_test(tc, duplicate);
   tcase_add_test(tc, duplicate_without_a_retry_fails);
   tcase_add_test(tc, more_copies_than_sends_fail);
@@ -703,6 +764,7 @@ static Suite *checkers_suite(void) {
   tcase_add_test(tc, unavailability_is_per_producer);
   tcase_add_test(tc, oracle_reads_the_valid_batches);
   tcase_add_test(tc, oracle_knows_flips_outside_the_crc);
+  tcase_add_test(tc, oracle_honours_a_pending_cut);
   tcase_add_test(tc, oracle_ends_at_a_torn_batch);
   suite_add_tcase(s, tc);
   return s;

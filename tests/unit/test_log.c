@@ -1411,6 +1411,123 @@ START_TEST(truncate_recovery_point_waits_for_cut) {
 }
 END_TEST
 
+/* Recovery's cut outlives a power loss before its fsync (swarm seed 533):
+ * a read fault makes recovery drop a good batch and the rest, new batches
+ * take those offsets, and a power loss comes before any fsync. The file's
+ * durable bytes are the old ones, valid again, so without the marker of the
+ * cut the next recovery kept the old batches under the offsets the new ones
+ * had been acknowledged at. With it, the log ends at the cut; once the
+ * flush plog_open started has settled it, the new batches are durable. */
+START_TEST(recovery_cut_survives_power_loss) {
+  struct env *real_env = env;
+  struct sim_world *w = sim_world_create(5);
+  struct sim_node *n = sim_node_add(w, 1, "n1");
+  env = sim_node_env(n);
+  ck_assert_int_eq(env->mkdir(env, "/d"), 0);
+  struct log_config cfg = cfg_default();
+  struct plog *log = open_log_in("/d/t-0", &cfg, 0);
+  struct history h = {0};
+  for (int i = 0; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
+  sim_flush_and_wait(w, log);
+  const char *path = "/d/t-0/00000000000000000000.log";
+  /* In the base offset (12 reads as 4), which recovery's header read sees;
+   * the stored bytes stay good. */
+  ck_assert(sim_disk_flip_bit_on_read(n, path, (uint64_t)position_of(&h, 4) + 7, 3));
+  sim_node_crash(n);
+  plog_close(log);
+  sim_node_restart(n);
+  log = open_log_in("/d/t-0", &cfg, 0); /* reads the fault: cuts at batch 4 */
+  ck_assert_int_eq(plog_end_offset(log), 12);
+  history_cut(&h, 4);
+  const char *marker = "/d/t-0/00000000000000000000.log.00000000000000000012.truncating";
+  ck_assert(sim_exists(marker));
+  struct history fresh = {0};
+  ck_assert_int_eq(append(log, &fresh, 2, 60, 900, 1), 12);
+  sim_node_crash(n); /* before the recovery's flush completes */
+  plog_close(log);
+  sim_node_restart(n);
+  log = open_log_in("/d/t-0", &cfg, 0);
+  ck_assert_int_eq(plog_end_offset(log), 12); /* not 24: the old batches stay cut */
+  check_all(log, &h);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && sim_exists(marker); i++) ck_assert(sim_step(w));
+  ck_assert(!sim_exists(marker));
+  history_cut(&fresh, 0); /* lost with the power loss, as allowed */
+  ck_assert_int_eq(append(log, &fresh, 2, 60, 950, 2), 12);
+  sim_flush_and_wait(w, log);
+  sim_node_crash(n);
+  plog_close(log);
+  sim_node_restart(n);
+  log = open_log_in("/d/t-0", &cfg, 0);
+  ck_assert_int_eq(plog_end_offset(log), 14);
+  check_all(log, &h);
+  check_all(log, &fresh);
+  plog_close(log);
+  history_free(&h);
+  history_free(&fresh);
+  sim_world_destroy(w);
+  env = real_env;
+}
+END_TEST
+
+static void on_flushed_err(void *ctx, int err) { *(int *)ctx = err; }
+
+/* fsyncgate: a failed fsync that forgets its pages takes the log offline
+ * (appends and flushes fail, the recovery point stays); a reopen without a
+ * power loss, where the forgotten bytes still read back, writes them again
+ * and its flush makes them durable, so a power loss then keeps them. */
+START_TEST(flush_error_takes_the_log_offline) {
+  struct env *real_env = env;
+  struct sim_world *w = sim_world_create(9);
+  struct sim_node *n = sim_node_add(w, 1, "n1");
+  env = sim_node_env(n);
+  ck_assert_int_eq(env->mkdir(env, "/d"), 0);
+  struct log_config cfg = cfg_default();
+  struct plog *log = open_log_in("/d/t-0", &cfg, 0);
+  struct history h = {0};
+  for (int i = 0; i < 4; i++) append(log, &h, 3, 60, 10 * i, 0);
+  sim_flush_and_wait(w, log);
+  ck_assert_int_eq(plog_recovery_point(log), 12);
+  for (int i = 4; i < 8; i++) append(log, &h, 3, 60, 10 * i, 0);
+  sim_disk_set_fsync_error_forgets(n, true);
+  sim_disk_fail_fsyncs(n, 1);
+  int err = 1, later = 1;
+  plog_flush(log, on_flushed_err, &err);
+  plog_flush(log, on_flushed_err, &later); /* queued behind the failing round */
+  for (int i = 0; i < LOOP_ROUNDS_MAX && (err == 1 || later == 1); i++) ck_assert(sim_step(w));
+  ck_assert_int_eq(err, ENV_EIO);
+  ck_assert_int_eq(later, ENV_EIO);
+  ck_assert(plog_offline(log));
+  ck_assert(sim_exists("/d/t-0/flush-failed"));
+  uint8_t buf[BATCH_BYTES_MAX];
+  size_t len = make_batch(buf, 3, 60, 500);
+  struct plog_append_info info;
+  ck_assert_int_eq(plog_append(log, buf, len, 0, 500, &info), ENV_EIO);
+  err = 1; /* the disk works again; the log stays offline */
+  sim_disk_set_fsync_error_forgets(n, false);
+  plog_flush(log, on_flushed_err, &err);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && err == 1; i++) ck_assert(sim_step(w));
+  ck_assert_int_eq(err, ENV_EIO);
+  ck_assert_int_eq(plog_recovery_point(log), 12);
+  plog_close(log); /* a restart, no power loss: the pages still read back */
+  log = open_log_in("/d/t-0", &cfg, 12);
+  ck_assert(!plog_offline(log));
+  ck_assert_int_eq(plog_end_offset(log), 24);
+  for (int i = 0; i < LOOP_ROUNDS_MAX && sim_exists("/d/t-0/flush-failed"); i++)
+    ck_assert(sim_step(w));
+  ck_assert(!sim_exists("/d/t-0/flush-failed"));
+  sim_node_crash(n);
+  plog_close(log);
+  sim_node_restart(n);
+  log = open_log_in("/d/t-0", &cfg, 12);
+  ck_assert_int_eq(plog_end_offset(log), 24); /* not cut at 12 by zeros */
+  check_all(log, &h);
+  plog_close(log);
+  history_free(&h);
+  sim_world_destroy(w);
+  env = real_env;
+}
+END_TEST
+
 START_TEST(truncate_below_first_segment) {
   struct log_config cfg = cfg_default();
   uint8_t probe[BATCH_BYTES_MAX];
@@ -1650,7 +1767,10 @@ static void faulty_fsync(struct env *e, env_file f, env_fsync_fn done, void *ctx
   real_fsync(e, f, fsync_wrapped, w);
 }
 
-START_TEST(flush_error_retried) {
+/* A failed flush is not retried: the log stays offline (its flushes fail
+ * and the recovery point stays) until it is opened again, and the reopened
+ * log flushes, once the marker of the failure is gone. */
+START_TEST(flush_error_not_retried) {
   faulty = *env;
   real_fsync = env->fsync;
   faulty.fsync = faulty_fsync;
@@ -1659,15 +1779,27 @@ START_TEST(flush_error_retried) {
   ck_assert_int_eq(plog_open(&faulty, dir, &cfg, 0, 0, &log), 0);
   for (int i = 0; i < 3; i++) append(log, NULL, 1, 100, i, 0);
   fail_fsyncs = true;
-  struct done_flag a = {0}, b = {0};
+  struct done_flag a = {0}, b = {0}, c = {0};
   plog_flush(log, on_done, &a);
   run_until(&a.called);
   ck_assert_int_eq(a.err, ENV_EIO);
   ck_assert_int_eq(plog_recovery_point(log), 0);
+  ck_assert(plog_offline(log));
   fail_fsyncs = false;
   plog_flush(log, on_done, &b);
   run_until(&b.called);
-  ck_assert_int_eq(b.err, 0);
+  ck_assert_int_eq(b.err, ENV_EIO);
+  ck_assert_int_eq(plog_recovery_point(log), 0);
+  plog_close(log);
+  char marker[256];
+  snprintf(marker, sizeof marker, "%s/flush-failed", dir);
+  ck_assert(exists(marker));
+  ck_assert_int_eq(plog_open(&faulty, dir, &cfg, 0, 0, &log), 0);
+  ck_assert(!plog_offline(log));
+  run_until_gone(marker);
+  plog_flush(log, on_done, &c);
+  run_until(&c.called);
+  ck_assert_int_eq(c.err, 0);
   ck_assert_int_eq(plog_recovery_point(log), 3);
   plog_close(log);
 }
@@ -1795,6 +1927,8 @@ static Suite *log_suite(void) {
       {"recovery_offsets", recovery_bad_offsets},
       {"truncate", truncate_to_offsets},
       {"truncate_fully", truncate_below_first_segment},
+      {"recovery_cut_survives_power_loss", recovery_cut_survives_power_loss},
+      {"flush_error_offline", flush_error_takes_the_log_offline},
       {"truncate_copy", truncate_copies_below_lent_bytes},
       {"truncate_in_place", truncate_in_place_above_lent_bytes},
       {"truncate_indexes", truncate_keeps_indexes_and_epochs_consistent},
@@ -1805,7 +1939,7 @@ static Suite *log_suite(void) {
       {"timestamps", find_by_timestamp},
       {"flush", flush_group_commit},
       {"disk_error", append_disk_error_leaves_nothing},
-      {"flush_error", flush_error_retried},
+      {"flush_error", flush_error_not_retried},
       {"delete", delete_removes_directory},
       {"checkpoint", checkpoint_round_trip},
       {"checkpoint_bad", checkpoint_malformed},

@@ -13,6 +13,7 @@
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/node.h"
+#include "server/storage_format.h"
 #include "sim/world.h"
 #include "testing.h"
 
@@ -43,9 +44,12 @@ static void broker_start(struct pair *p, int i) {
   ck_assert_msg(config_set(&cfg, "listeners", value, NULL, err, sizeof err), "%s", err);
   ck_assert(config_set(&cfg, "controller.listener.names", "CONTROLLER", NULL, err, sizeof err));
   ck_assert(config_set(&cfg, "process.roles", "broker,controller", NULL, err, sizeof err));
-  ck_assert(config_set(&cfg, "cluster.id", "peer-test-cluster-000", NULL, err, sizeof err));
+  ck_assert(config_set(&cfg, "cluster.id", STORAGE_TEST_CLUSTER_ID, NULL, err, sizeof err));
   ck_assert(config_set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093", NULL,
                        err, sizeof err));
+  ck_assert_int_ge(storage_format(sim_node_env(p->bnode[i]), &cfg, cfg.cluster_id, true, NULL,
+                                  NULL, value, sizeof value, NULL, NULL),
+                   0);
   ck_assert_int_eq(node_create(sim_node_env(p->bnode[i]), &cfg, &p->broker[i]), 0);
   ck_assert_int_eq(node_start(p->broker[i]), 0);
 }

@@ -10,11 +10,16 @@
 #include "base/buf.h"
 #include "meta/codec.h"
 #include "meta/image.h"
+#include "raft/raft.h"
 #include "server/node.h"
 #include "server/quorum_state.h"
+#include "server/storage_format.h"
 #include "sim/disk.h"
 #include "sim/net.h"
 #include "sim/prng.h"
+#include "sim/quorum_check.h"
+#include "sim/runner.h"
+#include "sim/scenario.h"
 #include "sim/world.h"
 #include "testing.h"
 
@@ -42,30 +47,28 @@ static void run_ms(struct cluster *c, uint64_t ms) {
 
 static uint64_t now_ms(const struct cluster *c) { return sim_now_ns(c->w) / NS_PER_MS; }
 
-static void set(struct config *cfg, const char *key, const char *value) {
-  char err[256];
-  ck_assert_msg(config_set(cfg, key, value, NULL, err, sizeof err), "%s", err);
+/* Voters 1-3 combined, node 4 a broker: the layout's server.properties as
+ * sluice-sim writes them (sim/runner.h), parsed by the broker's parser. */
+static struct sim_cluster layout(void) {
+  struct sim_cluster l = {.nodes = NODES};
+  for (int i = 0; i < NODES; i++) l.roles[i] = i == OBSERVER ? ROLE_BROKER : ROLE_COMBINED;
+  return l;
 }
 
 static void node_up(struct cluster *c, int i) {
   ck_assert_ptr_null(c->node[i]);
+  struct sim_cluster l = layout();
+  char text[8192], err[256];
+  size_t len = sim_node_properties(&l, i, text, sizeof text);
   struct config cfg;
   config_defaults(&cfg);
+  ck_assert_msg(config_parse(&cfg, text, len, sim_node_env(c->sim[i]), err, sizeof err), "%s",
+                err);
+  ck_assert_int_eq(cfg.node_id, i + 1);
   char value[256];
-  const char *host = sim_node_host(c->sim[i]);
-  cfg.node_id = i + 1;
-  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  set(&cfg, "cluster.id", "quorum-test-cluster-0");
-  set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
-  set(&cfg, "controller.listener.names", "CONTROLLER");
-  if (i == OBSERVER) {
-    snprintf(value, sizeof value, "PLAINTEXT://%s:9092", host);
-    set(&cfg, "process.roles", "broker");
-  } else {
-    snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
-    set(&cfg, "process.roles", "broker,controller");
-  }
-  set(&cfg, "listeners", value);
+  ck_assert_int_ge(storage_format(sim_node_env(c->sim[i]), &cfg, cfg.cluster_id, true, NULL,
+                                  NULL, value, sizeof value, NULL, NULL),
+                   0);
   ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
   ck_assert_int_eq(node_start(c->node[i]), 0);
 }
@@ -87,8 +90,11 @@ static void cluster_setup(struct cluster *c, uint64_t seed) {
   memset(c, 0, sizeof *c);
   c->w = sim_world_create(seed);
   sim_world_set_verbose(c->w, getenv("QUORUM_VERBOSE") != NULL); /* the nodes' logs */
-  static const char *const hosts[NODES] = {"broker1", "broker2", "broker3", "broker4"};
-  for (int i = 0; i < NODES; i++) c->sim[i] = sim_node_add(c->w, i + 1, hosts[i]);
+  struct sim_cluster l = layout();
+  for (int i = 0; i < NODES; i++) {
+    char host[32];
+    c->sim[i] = sim_node_add(c->w, i + 1, sim_node_host_name(l.roles[i], i, host, sizeof host));
+  }
   for (int i = 0; i < NODES; i++) node_up(c, i);
 }
 
@@ -562,6 +568,311 @@ START_TEST(a_partitioned_leader_is_replaced_and_rejoins) {
 }
 END_TEST
 
+/* ---- sluice-sim's quorum runs (sim/runner.c, sim/quorum_check.c) ---- */
+
+static const char QUORUM_SCENARIO[] = "name: t\n"
+                                      "duration: 20s\n"
+                                      "liveness: 10s\n"
+                                      "cluster:\n"
+                                      "  nodes: 5\n"
+                                      "  roles: [controller, controller, controller, broker, "
+                                      "broker]\n"
+                                      "workload: {producers: 0, consumers: 0}\n"
+                                      "faults:\n"
+                                      "  - {at: 5s, action: kill, target: leader}\n"
+                                      "  - {at: 8s, action: restart, target: controllers}\n"
+                                      "  - {at: 12s, action: partition, target: follower}\n"
+                                      "  - {at: 15s, action: heal}\n";
+
+static void run_quorum_scenario(const char *text, uint64_t seed, struct run_report *rep) {
+  struct scenario *sc = malloc(sizeof *sc);
+  ck_assert_ptr_nonnull(sc);
+  char err[512];
+  ck_assert_msg(scenario_parse("t.yaml", text, strlen(text), sc, err, sizeof err), "%s", err);
+  struct run_options opts = {0};
+  ck_assert(run_scenario(sc, seed, &opts, rep));
+  free(sc);
+}
+
+static const struct check_result *result(const struct run_report *rep, const char *name) {
+  for (int i = 0; i < rep->result_count; i++)
+    if (!strcmp(rep->results[i].name, name)) return &rep->results[i];
+  ck_abort_msg("no checker %s", name);
+  return NULL;
+}
+
+/* Separate roles: three controllers elect, the brokers observe; the
+ * leader's kill is followed by an election (timed), every quorum checker
+ * passes, and the run is a function of its seed. */
+START_TEST(sluice_sim_runs_the_quorum) {
+  struct run_report a, b;
+  run_quorum_scenario(QUORUM_SCENARIO, 3, &a);
+  run_quorum_scenario(QUORUM_SCENARIO, 3, &b);
+  for (int i = 0; i < a.result_count; i++)
+    ck_assert_msg(a.results[i].violations == 0, "%s: %s", a.results[i].name,
+                  a.results[i].first);
+  ck_assert(a.passed);
+  ck_assert_int_eq(a.result_count, QUORUM_CHECKERS);
+  ck_assert_int_eq(a.election_count, 1);
+  ck_assert_uint_gt(a.elections_ms[0], 0);
+  ck_assert_uint_gt(a.proposals, 20);
+  ck_assert_uint_eq(a.broker_starts, 6); /* 5, then the killed leader again */
+  ck_assert_uint_eq(a.trace_hash, b.trace_hash);
+  ck_assert_str_eq(result(&a, "committed-kept")->first +
+                       strspn(result(&a, "committed-kept")->first, "0123456789"),
+                   " entries committed");
+}
+END_TEST
+
+/* leader-stable holds the leader's epoch from a time on: an isolated leader
+ * resigns (check-quorum) and the majority elects another, which the checker
+ * reports; a follower cut off for as long comes back without deposing the
+ * leader (KIP-996 pre-vote, Vote v2 on the wire), which passes it. */
+START_TEST(leader_stable_reports_a_deposed_leader) {
+  static const char isolated[] = "duration: 30s\nliveness: 10s\ncluster: {nodes: 3}\n"
+                                 "workload: {producers: 0, consumers: 0}\n"
+                                 "faults:\n"
+                                 "  - {at: 5s, action: isolate, target: leader}\n"
+                                 "  - {at: 20s, action: heal}\n"
+                                 "expect: {leader_stable_after: 4s}\n";
+  static const char rejoining[] = "duration: 30s\nliveness: 10s\ncluster: {nodes: 3}\n"
+                                  "workload: {producers: 0, consumers: 0}\n"
+                                  "faults:\n"
+                                  "  - {at: 5s, action: partition, target: follower}\n"
+                                  "  - {at: 20s, action: heal}\n"
+                                  "expect: {leader_stable_after: 4s}\n";
+  struct run_report rep;
+  run_quorum_scenario(isolated, 1, &rep);
+  ck_assert_uint_gt(result(&rep, "leader-stable")->violations, 0);
+  ck_assert(!rep.passed);
+  ck_assert_uint_eq(result(&rep, "election-safety")->violations, 0);
+  ck_assert_uint_eq(result(&rep, "quorum-converged")->violations, 0);
+  run_quorum_scenario(rejoining, 1, &rep);
+  ck_assert_msg(result(&rep, "leader-stable")->violations == 0, "%s",
+                result(&rep, "leader-stable")->first);
+  ck_assert(rep.passed);
+}
+END_TEST
+
+/* A bad quorum target names its line and what is wrong. */
+START_TEST(bad_quorum_targets_name_the_line) {
+  static const struct {
+    const char *text, *error;
+  } cases[] = {
+      {"cluster: {nodes: 1}\nfaults:\n  - {at: 1s, action: pause, target: follower}\n",
+       "t.yaml:3: target: follower needs at least 2 controllers (nodes: 1)"},
+      {"cluster: {nodes: 3}\nworkload: {producers: 0, consumers: 0}\nfaults:\n"
+       "  - {at: 1s, action: partition, target: node 1, peer: controllers}\n",
+       "t.yaml:4: peer: controllers names several nodes; a peer is one"},
+      {"cluster: {nodes: 3}\nworkload: {producers: 0, consumers: 0}\nfaults:\n"
+       "  - {at: 1s, action: kill, target: controllers, when: during-fsync}\n",
+       "t.yaml:4: when: a fault on every controller waits for one node's event: name it "
+       "(when: {event: ..., node: N})"},
+      {"cluster: {nodes: 3}\nworkload: {producers: 0, consumers: 0}\nfaults:\n"
+       "  - {at: 1s, action: kill, target: leaders}\n",
+       "t.yaml:4: target: \"leaders\" is not node N, client N, leader(topic,p), controller, "
+       "random, leader, follower or controllers"},
+  };
+  struct scenario *sc = malloc(sizeof *sc);
+  ck_assert_ptr_nonnull(sc);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char err[512] = "";
+    ck_assert(
+        !scenario_parse("t.yaml", cases[i].text, strlen(cases[i].text), sc, err, sizeof err));
+    ck_assert_str_eq(err, cases[i].error);
+  }
+  free(sc);
+}
+END_TEST
+
+/* Several nodes with clients need replication: the run says so. */
+START_TEST(clients_on_several_nodes_cannot_run_yet) {
+  static const char text[] =
+      "cluster: {nodes: 3}\ntopics: [{name: t}]\nworkload: {producers: 1, consumers: 0}\n";
+  struct scenario *sc = malloc(sizeof *sc);
+  char err[512];
+  ck_assert(scenario_parse("t.yaml", text, strlen(text), sc, err, sizeof err));
+  struct run_report rep;
+  struct run_options opts = {0};
+  ck_assert(!run_scenario(sc, 1, &opts, &rep));
+  ck_assert_ptr_nonnull(strstr(rep.why, "needs the replication issue"));
+  free(sc);
+}
+END_TEST
+
+/* ---- the quorum checkers on cores set by hand ---- */
+
+/* A core as the checkers read it (raft.h's queries): role, epoch, the
+ * entries' epochs (payloads empty) and the high watermark. */
+static void core_set(struct raft *r, enum raft_role role, int32_t epoch, const int32_t *epochs,
+                     int64_t count, int64_t hw) {
+  memset(r, 0, sizeof *r);
+  r->role = role;
+  r->epoch = epoch;
+  r->leader_id = RAFT_NO_NODE;
+  r->voted_id = RAFT_NO_NODE;
+  r->end_offset = count;
+  r->high_watermark = hw;
+  for (int64_t o = 0; o < count; o++) r->entries[o].epoch = epochs[o];
+}
+
+struct checked {
+  struct raft *cores; /* 3 of them */
+  struct quorum_check *q;
+  struct quorum_view v[3];
+  uint64_t now_ns;
+};
+
+static void checked_init(struct checked *c) {
+  c->cores = calloc(3, sizeof *c->cores);
+  ck_assert_ptr_nonnull(c->cores);
+  struct quorum_check_config cfg = {.nodes = 3, .fetch_timeout_ms = 2000};
+  c->q = quorum_check_create(&cfg);
+  c->now_ns = 0;
+  for (int i = 0; i < 3; i++)
+    c->v[i] = (struct quorum_view){.core = &c->cores[i], .voter = true};
+}
+
+static void checked_step(struct checked *c) {
+  c->now_ns += NS_PER_MS;
+  quorum_check_observe(c->q, c->now_ns, c->v);
+}
+
+/* The number of violations of one checker, then frees everything. */
+static size_t checked_end(struct checked *c, const char *name) {
+  struct check_result out[QUORUM_CHECKERS];
+  int n = quorum_check_finish(c->q, c->v, out, QUORUM_CHECKERS);
+  size_t found = SIZE_MAX;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(out[i].name, name)) found = out[i].violations;
+  quorum_check_free(c->q);
+  free(c->cores);
+  ck_assert_uint_ne(found, SIZE_MAX);
+  return found;
+}
+
+static const int32_t E1[] = {1, 1, 1}, E12[] = {1, 1, 2}, E122[] = {1, 2, 2};
+
+START_TEST(two_leaders_of_one_epoch) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 2, E12, 3, 0);
+  checked_step(&c);
+  c.v[0].core = NULL; /* it crashed; another leads the same epoch */
+  core_set(&c.cores[1], RAFT_LEADER, 2, E12, 3, 0);
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "election-safety"), 1);
+}
+END_TEST
+
+START_TEST(an_epoch_that_goes_back) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_FOLLOWER, 3, E1, 1, 0);
+  checked_step(&c);
+  c.cores[0].epoch = 2;
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "epoch-monotonic"), 1);
+}
+END_TEST
+
+START_TEST(a_restart_below_the_durable_epoch) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_FOLLOWER, 5, E1, 1, 0);
+  checked_step(&c);
+  c.v[0].core = NULL;
+  quorum_check_process_ended(c.q, 0, 5);
+  checked_step(&c);
+  c.v[0].core = &c.cores[0];
+  c.cores[0].epoch = 4; /* the file said 5 */
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "epoch-monotonic"), 1);
+}
+END_TEST
+
+START_TEST(same_entry_after_different_prefixes) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_FOLLOWER, 2, E12, 3, 0);
+  core_set(&c.cores[1], RAFT_FOLLOWER, 2, E122, 3, 0);
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "log-matching"), 1);
+}
+END_TEST
+
+START_TEST(a_leader_without_a_committed_entry) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 3, 3);
+  checked_step(&c);
+  core_set(&c.cores[1], RAFT_LEADER, 2, E1, 2, 0); /* lacks offset 2 */
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "committed-kept"), 1);
+}
+END_TEST
+
+START_TEST(a_leader_that_rewrites_its_log) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 3, 0);
+  checked_step(&c);
+  c.cores[0].end_offset = 1;
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "leader-append-only"), 1);
+}
+END_TEST
+
+START_TEST(a_minority_that_commits) {
+  struct checked c;
+  checked_init(&c);
+  for (int i = 0; i < 3; i++) core_set(&c.cores[i], RAFT_FOLLOWER, 1, E1, 1, 1);
+  checked_step(&c);
+  c.v[0].cut_off = true;
+  checked_step(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 3, 3);
+  checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "minority-progress"), 1);
+}
+END_TEST
+
+START_TEST(a_leader_cut_off_that_stays) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 1, 1);
+  c.v[0].cut_off = true;
+  for (int ms = 0; ms < 3999; ms++) checked_step(&c); /* paused time does not count */
+  c.v[0].paused = true;
+  for (int ms = 0; ms < 10000; ms++) checked_step(&c);
+  c.v[0].paused = false;
+  for (int ms = 0; ms < 3999; ms++) checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "check-quorum"), 0);
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 1, E1, 1, 1);
+  c.v[0].cut_off = true;
+  for (int ms = 0; ms < 4002; ms++) checked_step(&c);
+  ck_assert_uint_eq(checked_end(&c, "check-quorum"), 1);
+}
+END_TEST
+
+START_TEST(agreeing_cores_pass) {
+  struct checked c;
+  checked_init(&c);
+  core_set(&c.cores[0], RAFT_LEADER, 2, E12, 3, 3);
+  c.cores[0].leader_id = 1;
+  for (int i = 1; i < 3; i++) {
+    core_set(&c.cores[i], RAFT_FOLLOWER, 2, E12, 3, 3);
+    c.cores[i].leader_id = 1;
+  }
+  checked_step(&c);
+  struct check_result out[QUORUM_CHECKERS];
+  int n = quorum_check_finish(c.q, c.v, out, QUORUM_CHECKERS);
+  for (int i = 0; i < n; i++) ck_assert_msg(out[i].violations == 0, "%s", out[i].name);
+  quorum_check_free(c.q);
+  free(c.cores);
+}
+END_TEST
+
 /* ---- the quorum-state file ---- */
 
 START_TEST(quorum_state_file_format) {
@@ -610,6 +921,19 @@ static Suite *quorum_suite(void) {
   tcase_add_test(tc, a_leader_resigns_at_shutdown_and_the_cluster_restarts);
   tcase_add_test(tc, a_failed_fsync_stops_the_quorum_on_that_node);
   tcase_add_test(tc, random_crashes_and_partitions_lose_nothing_committed);
+  tcase_add_test(tc, sluice_sim_runs_the_quorum);
+  tcase_add_test(tc, two_leaders_of_one_epoch);
+  tcase_add_test(tc, an_epoch_that_goes_back);
+  tcase_add_test(tc, a_restart_below_the_durable_epoch);
+  tcase_add_test(tc, same_entry_after_different_prefixes);
+  tcase_add_test(tc, a_leader_without_a_committed_entry);
+  tcase_add_test(tc, a_leader_that_rewrites_its_log);
+  tcase_add_test(tc, a_minority_that_commits);
+  tcase_add_test(tc, a_leader_cut_off_that_stays);
+  tcase_add_test(tc, agreeing_cores_pass);
+  tcase_add_test(tc, leader_stable_reports_a_deposed_leader);
+  tcase_add_test(tc, bad_quorum_targets_name_the_line);
+  tcase_add_test(tc, clients_on_several_nodes_cannot_run_yet);
   suite_add_tcase(s, tc);
   return s;
 }

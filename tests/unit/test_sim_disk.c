@@ -82,6 +82,24 @@ START_TEST(fsynced_bytes_survive_a_power_loss) {
 }
 END_TEST
 
+/* An fsync writes back what was written before it was issued: an append
+ * that lands while it runs needs the next one (what group commit relies
+ * on; before, the whole page cache became durable at the completion). */
+START_TEST(an_fsync_covers_what_was_written_before_it) {
+  env_file f = open_file("/d/f");
+  fill(f, 0, 1000, 1);
+  int before = fx.fsyncs_done;
+  fx.env->fsync(fx.env, f, fsync_done, NULL);
+  fill(f, 1000, 500, 2); /* while the fsync runs */
+  for (int i = 0; i < 1000 && fx.fsyncs_done == before; i++) ck_assert(sim_step(fx.w));
+  ck_assert_int_eq(fx.fsync_err, 0);
+  ck_assert_uint_eq(durable_bytes("/d/f"), 1000);
+  ck_assert_int_eq(sync_file(f), 0);
+  ck_assert_uint_eq(durable_bytes("/d/f"), 1500);
+  fx.env->file_close(fx.env, f);
+}
+END_TEST
+
 /* Unsynced appends: a power loss keeps the durable bytes and a prefix of
  * the rest in whole 512-byte sectors, drawn from the seed. */
 START_TEST(unsynced_appends_are_torn_at_sectors) {
@@ -415,6 +433,7 @@ static Suite *sim_disk_suite(void) {
   TCase *tc = tcase_create("core");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, fsynced_bytes_survive_a_power_loss);
+  tcase_add_test(tc, an_fsync_covers_what_was_written_before_it);
   tcase_add_test(tc, unsynced_appends_are_torn_at_sectors);
   tcase_add_test(tc, torn_writes_leave_zeros_or_garbage);
   tcase_add_test(tc, the_observer_sees_writes_and_fsyncs);
