@@ -208,6 +208,7 @@ static void refuse_list(struct op_list *l, int16_t code, const char *message) {
 /* ---- leadership ---- */
 
 static void sessions_reset(struct quorum *q);
+static void forward_take_back(struct quorum *q);
 
 static int64_t image_offset(const struct quorum *q) { return metadata_loader_offset(q->node); }
 
@@ -237,9 +238,40 @@ static void leadership_follow(struct quorum *q) {
     q->working = q->node->image;
     meta_image_ref(q->working);
     sessions_reset(q);
+    forward_take_back(q);
     env_log(q->env, ENV_LOG_INFO, "node %d is the active controller in epoch %d at offset %lld",
             q->node->cfg.node_id, epoch, (long long)image_offset(q));
   }
+}
+
+/* A node that becomes active takes back the call it forwarded to the old
+ * leader and runs it itself: that leader may be down or may be waiting on
+ * this node, and would only answer NOT_CONTROLLER once it learns of the
+ * new epoch (the channel's timeout is long). Its late answer is dropped. */
+static void forward_take_back(struct quorum *q) {
+  if (q->forwarding == NULL || q->answered) return;
+  ASSERT(q->flight != NULL);
+  q->flight->q = NULL;
+  q->flight = NULL;
+  struct op *op = q->forwarding;
+  q->forwarding = NULL;
+  free(op->results);
+  op->results = NULL;
+  list_push_front(&q->queue, op);
+}
+
+/* A call forwarded here never waits on a controller that is not active
+ * (behind this node's own calls waiting for a leader, whose leader may be
+ * the forwarder): the forwarder retries with whoever leads. */
+static void refuse_forwarded(struct quorum *q) {
+  if (q->active_epoch >= 0) return;
+  struct op_list keep = {0}, forwarded = {0};
+  for (int32_t n = q->queue.count; n > 0; n--) {
+    struct op *op = list_pop(&q->queue);
+    list_push(op->forwarded ? &forwarded : &keep, op);
+  }
+  q->queue = keep;
+  refuse_list(&forwarded, KERR_NOT_CONTROLLER, "This node is not the active controller.");
 }
 
 static void answer_applied(struct quorum *q) {
@@ -907,6 +939,7 @@ static void pump_once(struct quorum *q) {
   }
   leadership_follow(q);
   if (q->active_epoch >= 0) sessions_expire(q);
+  refuse_forwarded(q);
   answer_applied(q);
   forward_finish(q);
   for (int32_t n = q->queue.count; n > 0 && !q->closed && q->forwarding == NULL; n--)

@@ -12,6 +12,7 @@
 #include "meta/image.h"
 #include "proto/errors.h"
 #include "server/server.h"
+#include "server/storage_format.h"
 #include "sim/net.h"
 #include "sim/world.h"
 #include "testing.h"
@@ -48,7 +49,7 @@ static void node_up(struct cluster *c, int i) {
   const char *host = sim_node_host(c->sim[i]);
   cfg.node_id = i + 1;
   snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  set(&cfg, "cluster.id", "controller-test-cluster");
+  set(&cfg, "cluster.id", STORAGE_TEST_CLUSTER_ID);
   set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
   set(&cfg, "controller.listener.names", "CONTROLLER");
   if (i >= VOTERS) {
@@ -59,6 +60,12 @@ static void node_up(struct cluster *c, int i) {
     set(&cfg, "process.roles", "broker,controller");
   }
   set(&cfg, "listeners", value);
+  /* KRaft-mode nodes start only on formatted storage (KIP-631); a restart
+   * finds it formatted already. */
+  char err[256];
+  ck_assert_int_ge(storage_format(sim_node_env(c->sim[i]), &cfg, cfg.cluster_id, true, NULL,
+                                  NULL, err, sizeof err, NULL, NULL),
+                   0);
   ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
   ck_assert_int_eq(node_start(c->node[i]), 0);
 }
