@@ -33,9 +33,10 @@ static void fsm_restore(void *ctx, struct meta_image *image) {
 }
 
 /* After every init: the Raft subsystem (initialised after this one) has
- * read its snapshot, which the fsm receives now. */
+ * read its snapshot, which the fsm receives now. A state machine set
+ * before start stays: a test's, wrapping this loader to watch its restores. */
 static int metadata_start(struct node *node) {
-  if (node->loader == NULL || node->raft == NULL) return 0;
+  if (node->loader == NULL || node->raft == NULL || raft_node_has_fsm(node)) return 0;
   struct raft_node_fsm fsm = {node, fsm_applied_image, fsm_restore};
   raft_node_set_fsm(node, &fsm);
   return 0;

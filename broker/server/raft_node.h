@@ -88,6 +88,9 @@ struct raft_node_fsm {
 /* Sets the state machine (NULL: none, and no snapshot is taken). When a
  * snapshot was read at start, its image is handed to fsm->restore now. */
 void raft_node_set_fsm(struct node *node, const struct raft_node_fsm *fsm);
+/* Whether a state machine is set (a test may set one that wraps the
+ * loader before the node starts; metadata.c then keeps it). */
+bool raft_node_has_fsm(const struct node *node);
 
 struct raft_snapshot_write; /* raft_snapshot.c: one snapshot being written */
 
