@@ -132,6 +132,12 @@ int16_t meta_record_write_version(enum meta_record_type type) {
     return BROKER_REGISTRATION_CHANGE_RECORD_VERSION_MAX;
   case META_NO_OP_RECORD:
     return NO_OP_RECORD_VERSION_MAX;
+  case META_BEGIN_TRANSACTION_RECORD:
+    return BEGIN_TRANSACTION_RECORD_VERSION_MAX;
+  case META_END_TRANSACTION_RECORD:
+    return END_TRANSACTION_RECORD_VERSION_MAX;
+  case META_ABORT_TRANSACTION_RECORD:
+    return ABORT_TRANSACTION_RECORD_VERSION_MAX;
   }
   UNREACHABLE();
 }
@@ -288,6 +294,24 @@ static void encode_body(struct wr *w, int16_t v, const struct meta_record *r) {
     struct no_op_record m;
     no_op_record_init(&m);
     no_op_record_encode(w, v, &m);
+    return;
+  }
+  case META_BEGIN_TRANSACTION_RECORD: {
+    struct begin_transaction_record m;
+    begin_transaction_record_init(&m); /* the name stays null */
+    begin_transaction_record_encode(w, v, &m);
+    return;
+  }
+  case META_END_TRANSACTION_RECORD: {
+    struct end_transaction_record m;
+    end_transaction_record_init(&m);
+    end_transaction_record_encode(w, v, &m);
+    return;
+  }
+  case META_ABORT_TRANSACTION_RECORD: {
+    struct abort_transaction_record m;
+    abort_transaction_record_init(&m);
+    abort_transaction_record_encode(w, v, &m);
     return;
   }
   }
@@ -460,8 +484,26 @@ static int decode_body(struct rd *r, uint32_t key, int16_t v, struct arena *a,
     out->type = META_NO_OP_RECORD;
     return 0;
   }
+  case METADATA_KEY_BEGIN_TRANSACTION_RECORD: {
+    struct begin_transaction_record m;
+    if (!begin_transaction_record_decode(r, v, &m, a)) return META_CODEC_ECORRUPT;
+    out->type = META_BEGIN_TRANSACTION_RECORD; /* the name is for humans: not kept */
+    return 0;
   }
-  /* ACLs, SCRAM credentials, quotas, delegation tokens, transactions, ZK
+  case METADATA_KEY_END_TRANSACTION_RECORD: {
+    struct end_transaction_record m;
+    if (!end_transaction_record_decode(r, v, &m, a)) return META_CODEC_ECORRUPT;
+    out->type = META_END_TRANSACTION_RECORD;
+    return 0;
+  }
+  case METADATA_KEY_ABORT_TRANSACTION_RECORD: {
+    struct abort_transaction_record m;
+    if (!abort_transaction_record_decode(r, v, &m, a)) return META_CODEC_ECORRUPT;
+    out->type = META_ABORT_TRANSACTION_RECORD;
+    return 0;
+  }
+  }
+  /* ACLs, SCRAM credentials, quotas, delegation tokens, ZK
    * migration, controller registrations: Kafka's, not modelled here. */
   return META_CODEC_EUNSUPPORTED;
 }
@@ -567,6 +609,9 @@ bool meta_record_equal(const struct meta_record *a, const struct meta_record *b)
            x->fenced == y->fenced && x->in_controlled_shutdown == y->in_controlled_shutdown;
   }
   case META_NO_OP_RECORD:
+  case META_BEGIN_TRANSACTION_RECORD:
+  case META_END_TRANSACTION_RECORD:
+  case META_ABORT_TRANSACTION_RECORD:
     return true;
   }
   return false;

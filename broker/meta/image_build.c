@@ -344,6 +344,10 @@ static int apply_record(struct meta_image *image, const struct meta_record *r) {
     return 0;
   case META_NO_OP_RECORD:
     return 0;
+  case META_BEGIN_TRANSACTION_RECORD: /* the loader keeps transactions whole */
+  case META_END_TRANSACTION_RECORD:
+  case META_ABORT_TRANSACTION_RECORD:
+    return 0;
   }
   return ENV_EINVAL;
 }

@@ -58,6 +58,13 @@ enum meta_record_type {
   META_PRODUCER_IDS_RECORD = 15,
   META_BROKER_REGISTRATION_CHANGE_RECORD = 17,
   META_NO_OP_RECORD = 20, /* no fields: a leader's heartbeat in the log */
+  /* KIP-868 metadata transactions: the records between a Begin and its End
+   * apply together or not at all (an Abort, or a new leader's epoch before
+   * the End, drops them). The quorum controller brackets every change of
+   * more than one record with them, since each Raft entry holds one record. */
+  META_BEGIN_TRANSACTION_RECORD = 23,
+  META_END_TRANSACTION_RECORD = 24,
+  META_ABORT_TRANSACTION_RECORD = 25,
 };
 
 /* One endpoint: the listener clients use (more with more listeners). */

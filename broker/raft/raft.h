@@ -33,7 +33,10 @@ enum {
    * snapshot and a follower can truncate. A snapshot trims it; when it is
    * full, raft_propose refuses and a follower takes what fits. */
   RAFT_LOG_ENTRIES_MAX = 512,
-  RAFT_PAYLOAD_MAX = 128,     /* bytes of one record, opaque to the core */
+  /* Bytes of one record, opaque to the core: one metadata record of the
+   * largest kind Sluice writes (a TopicRecord of a 249-character name, a
+   * PartitionRecord of META_REPLICAS_MAX replicas) fits. */
+  RAFT_PAYLOAD_MAX = 512,
   RAFT_FETCH_RECORDS_MAX = 8, /* records in one FetchResponse */
   RAFT_OUTBOX_MAX = 64,       /* messages held or ready to send */
   RAFT_NO_NODE = -1,          /* "no leader", "no vote" (Kafka's -1) */

@@ -13,6 +13,7 @@
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
+#include "server/controller_quorum.h"
 #include "server/handlers.h"
 #include "server/server.h"
 
@@ -164,6 +165,7 @@ bool handle_create_topics(struct request *req) {
   uint64_t deadline_ns = req->received_ns + (uint64_t)timeout_ms * NS_PER_MS;
   req->pending = w; /* answered from created() */
   struct meta_controller *ctl = req->node->controller;
+  if (req->table == &handlers_controller) controller_quorum_next_call_forwarded(ctl);
   ctl->ops->create_topics(ctl, w->topics, w->count, w->m.validate_only, deadline_ns, created,
                           w);
   return true;

@@ -10,6 +10,7 @@
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
+#include "server/controller_quorum.h"
 #include "server/files.h"
 #include "server/handlers.h"
 #include "server/server.h"
@@ -109,6 +110,7 @@ bool handle_delete_topics(struct request *req) {
   uint64_t deadline_ns = req->received_ns + (uint64_t)timeout_ms * NS_PER_MS;
   req->pending = w; /* answered from deleted() */
   struct meta_controller *ctl = req->node->controller;
+  if (req->table == &handlers_controller) controller_quorum_next_call_forwarded(ctl);
   ctl->ops->delete_topics(ctl, w->topics, w->count, deadline_ns, deleted, w);
   return true;
 }

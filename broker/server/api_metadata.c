@@ -14,7 +14,13 @@
  * answer. A topic the controller did not create in time, or that is gone
  * again, is LEADER_NOT_AVAILABLE, as in Kafka, and the client asks again;
  * one it refused gets the refusal's code (INVALID_REPLICATION_FACTOR when
- * default.replication.factor exceeds the brokers, as in Kafka). */
+ * default.replication.factor exceeds the brokers, as in Kafka).
+ *
+ * KRaft mode (KIP-631): a broker serves clients once it is registered and
+ * unfenced (Kafka only enables request processing once it has caught up
+ * with the metadata log). A Metadata request that comes earlier waits in
+ * the purgatory for that, at most READY_WAIT_MS, so the client's first
+ * answer already lists this broker. */
 #include <string.h>
 
 #include "base/assert.h"
@@ -24,7 +30,7 @@
 #include "server/handlers.h"
 #include "server/server.h"
 
-enum { AUTO_CREATE_WAIT_MS = 5000 };
+enum { AUTO_CREATE_WAIT_MS = 5000, READY_WAIT_MS = 10000 };
 
 typedef struct metadata_response_metadata_response_topic topic_t;
 typedef struct metadata_response_metadata_response_partition partition_t;
@@ -35,6 +41,8 @@ struct metadata_wait {
   struct meta_create_topic *create; /* the topics being auto-created */
   int16_t *create_error;            /* the controller's answer for each */
   int32_t create_count;
+  struct waiter waiter; /* waiting for broker_ready */
+  struct watch watch;
 };
 
 static bool usable(const struct meta_image *image, int32_t broker_id) {
@@ -197,23 +205,61 @@ static void to_create(struct request *req, struct metadata_wait *w) {
   ASSERT(w->create_count <= n);
 }
 
+static void metadata_go(struct request *req, struct metadata_wait *w);
+
+static bool ready_wait_ready(struct waiter *waiter) {
+  struct metadata_wait *w = waiter->ctx;
+  return broker_ready(w->req->node);
+}
+
+/* Ready, or the wait is over: answered with the image there is. */
+static void ready_wait_done(struct waiter *waiter, enum waiter_end why) {
+  struct metadata_wait *w = waiter->ctx;
+  ASSERT(w->req->waiter == waiter && !waiter_parked(waiter));
+  (void)why;
+  w->req->waiter = NULL;
+  w->req->pending = NULL;
+  metadata_go(w->req, w);
+}
+
+static const struct waiter_ops ready_wait_ops = {
+    .ready = ready_wait_ready,
+    .done = ready_wait_done,
+};
+
 bool handle_metadata(struct request *req) {
   handler_assert_entry(req, API_METADATA);
   struct node *node = req->node;
   struct metadata_wait *w = arena_alloc(&req->arena, sizeof *w);
+  memset(w, 0, sizeof *w);
   if (!metadata_request_decode(&req->body, req->api_version, &w->m, &req->arena)) return false;
   ASSERT(req->pending == NULL && node->image != NULL);
   w->req = req;
+  if (!broker_ready(node) && !purgatory_full(&node->purgatory)) {
+    waiter_init(&w->waiter, &node->purgatory, &ready_wait_ops, w, &w->watch, 1);
+    req->waiter = &w->waiter; /* a closing connection cancels it */
+    req->pending = w;
+    waiter_park(&w->waiter, (uint64_t)READY_WAIT_MS * NS_PER_MS);
+    waiter_watch(&w->waiter, &node->lifecycle.ready_watches, WATCH_HIGH_WATERMARK, 1);
+    return true;
+  }
+  metadata_go(req, w);
+  return true;
+}
+
+/* What a Metadata request does once this broker serves. */
+static void metadata_go(struct request *req, struct metadata_wait *w) {
+  struct node *node = req->node;
   bool allow_create = req->api_version < 4 || w->m.allow_auto_topic_creation;
   if (!all_topics(req, &w->m) && allow_create && node->cfg.auto_create_topics_enable)
     to_create(req, w);
   if (w->create_count == 0) {
     respond(req, &w->m, NULL);
-    return true;
+    return;
   }
-  uint64_t deadline_ns = req->received_ns + (uint64_t)AUTO_CREATE_WAIT_MS * NS_PER_MS;
+  uint64_t deadline_ns =
+      node->env->now_ns(node->env) + (uint64_t)AUTO_CREATE_WAIT_MS * NS_PER_MS;
   req->pending = w; /* answered from auto_created() */
   node->controller->ops->create_topics(node->controller, w->create, w->create_count, false,
                                        deadline_ns, auto_created, w);
-  return true;
 }

@@ -77,6 +77,9 @@ static const struct key keys[] = {
      INT32_MAX},
     {"controller.quorum.retry.backoff.ms", K_INT32, F(controller_quorum_retry_backoff_ms), 1,
      INT32_MAX},
+    {"broker.heartbeat.interval.ms", K_INT32, F(broker_heartbeat_interval_ms), 1, INT32_MAX},
+    {"broker.session.timeout.ms", K_INT32, F(broker_session_timeout_ms), 1, INT32_MAX},
+    {"unclean.leader.election.enable", K_BOOL, F(unclean_leader_election_enable), 0, 0},
     {"metadata.log.dir", K_DIRS, F(metadata_log_dir), 0, 0},
     {"metadata.log.max.record.bytes.between.snapshots", K_INT64,
      F(metadata_log_max_record_bytes_between_snapshots), 1, NOMAX},
@@ -102,7 +105,6 @@ static const char *const later_keys[] = {
     "offsets.topic.num.partitions",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
-    "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
     "listener.security.protocol.map",
     "sasl.enabled.mechanisms",
@@ -114,8 +116,6 @@ static const char *const later_keys[] = {
     "ssl.truststore.password",
     "authorizer.class.name",
     "super.users",
-    "broker.heartbeat.interval.ms",
-    "broker.session.timeout.ms",
     "offsets.retention.minutes",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
@@ -171,6 +171,9 @@ void config_defaults(struct config *cfg) {
   cfg->controller_quorum_election_backoff_max_ms = 1000;
   cfg->controller_quorum_fetch_timeout_ms = 2000;
   cfg->controller_quorum_retry_backoff_ms = 20;
+  cfg->broker_heartbeat_interval_ms = 2000;
+  cfg->broker_session_timeout_ms = 9000;
+  cfg->unclean_leader_election_enable = false;
   cfg->metadata_log_max_record_bytes_between_snapshots = 20971520;
   cfg->metadata_log_max_snapshot_interval_ms = 3600000;
   cfg->reconnect_backoff_ms = 50;

@@ -76,6 +76,9 @@ struct config {
   int32_t controller_quorum_election_backoff_max_ms; /* 1000 */
   int32_t controller_quorum_fetch_timeout_ms;        /* 2000 */
   int32_t controller_quorum_retry_backoff_ms;        /* 20 */
+  int32_t broker_heartbeat_interval_ms;              /* KIP-631: 2000 */
+  int32_t broker_session_timeout_ms;                 /* KIP-631: 9000 */
+  bool unclean_leader_election_enable;               /* false */
   /* metadata.log.dir: where __cluster_metadata-0 lives; empty: log.dirs. */
   char metadata_log_dir[CONFIG_STR_MAX];
   /* KIP-630: a node snapshots the metadata it applied past these. */

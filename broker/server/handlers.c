@@ -25,15 +25,24 @@ static const struct handler client_apis[] = {
 
 /* A controller listener answers the quorum's APIs (KIP-595; raft_node.h):
  * the metadata log's Fetch, ApiVersions, Vote, BeginQuorumEpoch,
- * EndQuorumEpoch, DescribeQuorum and FetchSnapshot. */
+ * EndQuorumEpoch, DescribeQuorum and FetchSnapshot; and the controller's
+ * (KIP-590 forwarding, KIP-631): CreateTopics, DeleteTopics and
+ * CreatePartitions forwarded by brokers that are not the active controller
+ * (served directly, no Envelope, as Kafka 3.9's controller accepts them),
+ * and BrokerRegistration and BrokerHeartbeat. */
 static const struct handler controller_apis[] = {
     {API_FETCH, RAFT_FETCH_VERSION_MIN, RAFT_FETCH_VERSION_MAX, handle_quorum_fetch},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
+    {API_CREATE_TOPICS, 2, 7, handle_create_topics},
+    {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
+    {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
     {API_VOTE, 0, RAFT_VOTE_VERSION_MAX, handle_vote},
     {API_BEGIN_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_begin_quorum_epoch},
     {API_END_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_end_quorum_epoch},
     {API_DESCRIBE_QUORUM, 0, RAFT_DESCRIBE_VERSION_MAX, handle_describe_quorum},
     {API_FETCH_SNAPSHOT, 0, RAFT_QUORUM_VERSION_MAX, handle_fetch_snapshot},
+    {API_BROKER_REGISTRATION, 0, 3, handle_broker_registration},
+    {API_BROKER_HEARTBEAT, 0, 1, handle_broker_heartbeat},
 };
 
 const struct handler_table handlers_client = {"client", client_apis,

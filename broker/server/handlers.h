@@ -54,6 +54,8 @@ bool handle_begin_quorum_epoch(struct request *req);
 bool handle_end_quorum_epoch(struct request *req);
 bool handle_describe_quorum(struct request *req);
 bool handle_fetch_snapshot(struct request *req);
+bool handle_broker_registration(struct request *req);
+bool handle_broker_heartbeat(struct request *req);
 
 /* Every handler's preconditions, asserted on entry: conn_pump dispatched it
  * for its own API, at a version its listener's table serves, active on its

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 
 #include "base/assert.h"
+#include "server/controller_quorum.h"
 #include "server/server.h"
 #include "server/subsystem.h"
 
@@ -81,6 +82,12 @@ int node_start(struct node *node) {
   env_log(node->env, ENV_LOG_INFO, "sluice node %d started (cluster.id %s)", node->cfg.node_id,
           node->cluster_id);
   return 0;
+}
+
+const struct meta_image *node_metadata_image(const struct node *node) { return node->image; }
+
+bool node_controller_idle(const struct node *node) {
+  return controller_quorum_idle(node->controller);
 }
 
 uint16_t node_listener_port(struct node *node, int index) {

@@ -10,6 +10,7 @@
 #include "server/config.h"
 
 struct node;
+struct meta_image;
 
 /* Opens (and recovers) every partition log under log.dirs. Returns 0 or an
  * ENV_E* code; the reason is logged. `cfg` is copied. */
@@ -40,6 +41,11 @@ int64_t node_quorum_propose(struct node *node, const void *value, uint32_t size)
 /* This node's channel to quorum voter `id` (controller.quorum.voters), or
  * NULL; for tests and status. */
 const struct channel *node_quorum_channel(const struct node *node, int32_t id);
+/* The node's current metadata image (read-only, for tests and the
+ * simulator's checkers; valid until the node next runs). */
+const struct meta_image *node_metadata_image(const struct node *node);
+/* The node's controller has no call waiting, forwarded or in flight. */
+bool node_controller_idle(const struct node *node);
 /* The port a listener got (after port 0 in listeners=). index 0 is the first. */
 uint16_t node_listener_port(struct node *node, int index);
 

@@ -20,6 +20,7 @@
 #include "base/str.h"
 #include "meta/records.h"
 #include "proto/errors.h"
+#include "server/metadata_loader.h"
 #include "server/server.h"
 #include "server/subsystem.h"
 
@@ -177,6 +178,7 @@ static bool snapshot_chunk_written(struct raft_node *rn, const struct raft_snaps
 static void carry_out(struct raft_node *rn, const struct raft_ready *rd) {
   if (rd->role_changed) note_role(rn, rd);
   if (rd->high_watermark_changed) rn->high_watermark = rd->high_watermark;
+  if (rd->role_changed || rd->high_watermark_changed) rn->metadata_dirty = true;
   if (rd->has_snapshot_chunk && !snapshot_chunk_written(rn, &rd->snapshot_chunk)) return;
   if (rd->persist.seq) raft_storage_persist(rn, &rd->persist);
   for (uint32_t i = 0; i < rd->msg_count && running(rn); i++) {
@@ -203,6 +205,12 @@ static void drain(struct raft_node *rn) {
   ASSERT(rounds < DRAIN_ROUNDS_MAX || !running(rn)); /* each round consumes what it had */
   raft_snapshot_maybe_take(rn);
   if (running(rn)) timer_arm(rn);
+  /* The loader reads the newly committed entries once the drain is over, so
+   * what it starts (a proposal) drains on its own. */
+  if (rn->metadata_dirty && running(rn)) {
+    rn->metadata_dirty = false;
+    metadata_raft_changed(rn->node);
+  }
 }
 
 /* ---- inputs ---- */
@@ -600,6 +608,30 @@ int64_t node_quorum_propose(struct node *node, const void *value, uint32_t size)
   int64_t offset = raft_propose(&rn->core, value, size);
   drain(rn);
   return offset;
+}
+
+int64_t raft_node_propose(struct node *node, const uint8_t *const *values,
+                          const uint32_t *sizes, int32_t count, int32_t *epoch_out) {
+  struct raft_node *rn = node->raft;
+  ASSERT(count > 0 && count < RAFT_LOG_ENTRIES_MAX && epoch_out != NULL);
+  if (rn == NULL || !running(rn)) return -1;
+  advance_clock(rn);
+  const struct raft *core = &rn->core;
+  int64_t room =
+      RAFT_LOG_ENTRIES_MAX - 1 - (raft_end_offset(core) - raft_log_start_offset(core));
+  if (!raft_is_leader(core) || room < count) return -1;
+  struct raft_quorum_state qs;
+  raft_quorum_state(core, &qs);
+  *epoch_out = qs.leader_epoch;
+  int64_t first = -1;
+  for (int32_t i = 0; i < count; i++) {
+    ASSERT(sizes[i] <= RAFT_PAYLOAD_MAX);
+    int64_t offset = raft_propose(&rn->core, values[i], sizes[i]);
+    ASSERT(offset >= 0 && (first < 0 || offset == first + i)); /* room was checked */
+    if (first < 0) first = offset;
+  }
+  drain(rn);
+  return first;
 }
 
 const struct channel *node_quorum_channel(const struct node *node, int32_t id) {

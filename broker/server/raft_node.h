@@ -88,6 +88,9 @@ struct raft_node_fsm {
 /* Sets the state machine (NULL: none, and no snapshot is taken). When a
  * snapshot was read at start, its image is handed to fsm->restore now. */
 void raft_node_set_fsm(struct node *node, const struct raft_node_fsm *fsm);
+/* Whether a state machine is set (a test may set one that wraps the
+ * loader before the node starts; metadata.c then keeps it). */
+bool raft_node_has_fsm(const struct node *node);
 
 struct raft_snapshot_write; /* raft_snapshot.c: one snapshot being written */
 
@@ -193,7 +196,8 @@ struct raft_node {
   env_timer_id timer;
   int64_t timer_due_ms;
   bool draining;
-  bool stop_reported; /* the shutdown's node_subsystem_stopped */
+  bool stop_reported;  /* the shutdown's node_subsystem_stopped */
+  bool metadata_dirty; /* role or high watermark moved: tell metadata_loader.c */
 
   enum raft_persist_phase phase;
   struct raft_persist persist;
@@ -251,6 +255,13 @@ bool raft_node_is_metadata_topic(struct kstr name);
    raft_node_is_metadata_topic((in).topics[0].name_field) &&                                   \
    (in).topics[0].partitions[0].index_field == META_LOG_PARTITION)
 struct kuuid raft_node_metadata_topic_id(void);
+
+/* The leader appends count records (values[i] of sizes[i] bytes, one entry
+ * each) in its epoch, all or none: the first one's offset, or -1 (not the
+ * leader, the quorum not running here, or no room for all of them in the
+ * in-memory log). *epoch_out is the epoch they were appended in. */
+int64_t raft_node_propose(struct node *node, const uint8_t *const *values,
+                          const uint32_t *sizes, int32_t count, int32_t *epoch_out);
 
 /* ---- raft_storage.c: the quorum-state file and the metadata log ---- */
 

@@ -24,8 +24,9 @@
 
 enum {
   /* A batch holding one entry: 61 bytes of header and a record of at most
-   * RAFT_PAYLOAD_MAX bytes of value, or a LeaderChangeMessage of 16 voters. */
-  RAFT_BATCH_BYTES_MAX = 384,
+   * RAFT_PAYLOAD_MAX bytes of value (and its 20 bytes of framing at most),
+   * or a LeaderChangeMessage of 16 voters (under 384 bytes). */
+  RAFT_BATCH_BYTES_MAX = RAFT_PAYLOAD_MAX + 128,
 };
 
 /* Appends the batch of entry e at offset; timestamp_ms stamps it. */

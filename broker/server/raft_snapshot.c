@@ -280,6 +280,10 @@ void raft_node_set_fsm(struct node *node, const struct raft_node_fsm *fsm) {
   meta_image_unref(image);
 }
 
+bool raft_node_has_fsm(const struct node *node) {
+  return node->raft != NULL && node->raft->snap.has_fsm;
+}
+
 /* Hands image to the fsm, or keeps it for the one set later. */
 static void hand_over(struct raft_node *rn, struct meta_image *image) {
   struct raft_node_snapshots *s = &rn->snap;

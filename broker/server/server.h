@@ -53,6 +53,19 @@ struct log_manager {
   bool stopping;               /* shutdown: stopped once the checkpoints land */
 };
 
+/* broker_lifecycle.c's state (KIP-631). */
+struct broker_lifecycle {
+  int64_t broker_epoch; /* -1 until registered */
+  struct kuuid incarnation_id;
+  env_timer_id timer; /* the next heartbeat, or registration retry */
+  bool waiting;       /* a registration or heartbeat is with the controller */
+  bool fenced;        /* as the controller last answered */
+  bool stopping;      /* controlled shutdown: until told to go, or the deadline */
+  bool stopped;       /* reported stopped, or freed: answers are ignored */
+  uint64_t stop_deadline_ns;
+  struct watch_list ready_watches; /* Metadata requests waiting for broker_ready */
+};
+
 struct conn {
   env_conn_id id;
   uint32_t listener;
@@ -97,6 +110,7 @@ struct node {
    * that does not match it yet. */
   struct meta_image *image;
   struct meta_controller *controller;
+  struct metadata_loader *loader; /* KRaft mode: images from the metadata log */
   env_timer_id storage_retry_timer;
   struct topic **topics; /* sorted by name; the image's, in step with it */
   int topic_count;
@@ -110,6 +124,7 @@ struct node {
   int listener_count;
   struct raft_node *raft; /* the Raft subsystem (raft_node.h); NULL without voters */
   struct log_manager logs;
+  struct broker_lifecycle lifecycle;
   bool started;
   bool shutting_down;
   bool stopped;
@@ -163,6 +178,12 @@ void request_done_silent(struct request *req);
 /* api_fetch.c: the partition's end offset or high watermark moved; wakes
  * the requests parked on it (and only those). */
 void partition_wake_waiters(struct node *node, struct partition *p);
+
+/* broker_lifecycle.c: this node serves clients (KIP-631: in KRaft mode,
+ * once its image shows it registered and unfenced; always without a
+ * quorum); the loader published an image: wake who waits for that. */
+bool broker_ready(const struct node *node);
+void broker_lifecycle_published(struct node *node);
 
 /* node.c */
 void node_write_checkpoints(struct node *node);

@@ -343,8 +343,10 @@ static int partitions_open(struct node *node, struct topic *t, const struct meta
     p->leader_epoch = mt->partitions[i].leader_epoch;
     t->partition_count = i + 1;
     /* Recovered data may sit only in the page cache: in fsync-before-ack
-     * mode it becomes visible once it is on disk. */
-    if (recovery && partition_flushes_before_ack(p) &&
+     * mode it becomes visible once it is on disk. (Also when a later image
+     * opens a log that holds data: in KRaft mode the logs open as the
+     * metadata log is replayed, not in the first image.) */
+    if (partition_flushes_before_ack(p) &&
         plog_recovery_point(p->log) < plog_end_offset(p->log))
       partition_flush_unwaited(node, p);
   }

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -41,20 +42,37 @@ def test_users_seed_config_starts_as_is():
     the ports changed, starts a broker that clients can use."""
     if not os.path.exists(SEED):
         pytest.skip("../shared/seed is not beside the repo")
-    tmp = tempfile.mkdtemp(prefix="sluice-seed-")
-    port, ctrl = free_port(), free_port()
-    text = open(SEED).read()
-    text = text.replace("/var/kafka/logs/broker1", f"{tmp}/logs")
-    text = text.replace("localhost:9092", f"127.0.0.1:{port}").replace("localhost:10092", f"127.0.0.1:{ctrl}")
-    b = Broker(tmp)
-    b.port = port
-    with open(b.config, "w") as f:
-        f.write(text)
-    b.start()
+    # Its controller.quorum.voters names both seed brokers: a KRaft quorum
+    # of two serves once both run (a lone voter of two elects no leader).
+    ports = {n: (free_port(), free_port()) for n in (1, 2)}
+    brokers = []
+    for n in (1, 2):
+        tmp = tempfile.mkdtemp(prefix=f"sluice-seed{n}-")
+        text = open(SEED.replace("broker1", f"broker{n}")).read()
+        text = text.replace(f"/var/kafka/logs/broker{n}", f"{tmp}/logs")
+        for m, (port, ctrl) in ports.items():
+            text = text.replace(f"localhost:{9091 + m}", f"127.0.0.1:{port}")
+            text = text.replace(f"localhost:{10091 + m}", f"127.0.0.1:{ctrl}")
+        b = Broker(tmp)
+        b.port = ports[n][0]
+        with open(b.config, "w") as f:
+            f.write(text)
+        brokers.append(b)
+    b = brokers[0]
+    for x in brokers:
+        x.start()
     try:
-        out = subprocess.run(["kcat", "-b", b.bootstrap, "-L"], capture_output=True, text=True,
-                             timeout=30, check=True).stdout
-        assert f"broker 1 at 127.0.0.1:{port}" in out
+        out = ""
+        for _ in range(300):  # x 100 ms: an election, two registrations
+            r = subprocess.run(["kcat", "-b", b.bootstrap, "-L", "-m", "5"], capture_output=True,
+                               text=True, timeout=30)
+            out = r.stdout
+            if r.returncode == 0 and f"broker 2 at 127.0.0.1:{ports[2][0]}" in out:
+                break
+            time.sleep(0.1)
+        assert f"broker 1 at 127.0.0.1:{ports[1][0]}" in out
+        assert f"broker 2 at 127.0.0.1:{ports[2][0]}" in out
         assert "stored; it takes effect with a later release" in b.log_tail(60)
     finally:
-        assert b.stop() == 0
+        codes = [x.stop() for x in brokers]
+        assert codes == [0, 0]

@@ -1,11 +1,19 @@
 """The KRaft quorum (KIP-595) between three real bin/sluice processes whose
 controller.quorum.voters name each other: a leader is elected, every node's
 controller listener answers DescribeQuorum (raw Kafka wire protocol) with the
-same leader, and after kill -9 of the leader the other two elect another."""
+same leader, and after kill -9 of the leader the other two elect another.
+The Raft-backed controller (KIP-631): every broker registers with the active
+controller, so kcat -L against any node lists all three; topics created
+through any broker reach every node, also after the active controller is
+killed; the dead broker is fenced once its session times out."""
+import re
 import socket
 import struct
+import subprocess
 import tempfile
 import time
+
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import CLUSTER_ID, Broker
 
@@ -157,6 +165,68 @@ def test_three_real_voters_elect_and_reelect():
         new_leader, new_epoch = wait_leader(nodes, alive, min_epoch=epoch)
         assert new_leader != leader and new_epoch > epoch
         assert count_in_log(nodes[new_leader - 1], f"is leader in epoch {new_epoch}") == 1
+        for i in alive:
+            assert nodes[i].stop() == 0
+    finally:
+        for b in nodes:
+            if b.alive():
+                b.kill9()
+
+
+def kcat_metadata(b):
+    """(broker ids, {topic: partition count}) as kcat -L sees them, or None."""
+    try:
+        out = subprocess.run(["kcat", "-b", b.bootstrap, "-L", "-m", "5"], capture_output=True,
+                             text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return None
+    if out.returncode != 0:
+        return None
+    brokers = sorted(int(m) for m in re.findall(r"broker (\d+) at", out.stdout))
+    topics = {m[0]: int(m[1]) for m in re.findall(r'topic "([^"]+)" with (\d+) partitions', out.stdout)}
+    return brokers, topics
+
+
+def wait_metadata(nodes, alive, brokers, topics):
+    """Until kcat -L against every live node lists exactly these brokers and
+    at least these topics with these partition counts."""
+    seen = None
+    for _ in range(WAIT_ROUNDS):
+        seen = {i: kcat_metadata(nodes[i]) for i in alive}
+        if all(m is not None and m[0] == brokers and
+               all(m[1].get(t) == n for t, n in topics.items()) for m in seen.values()):
+            return
+        time.sleep(0.05)
+    tails = "\n".join(nodes[i].log_tail(15) for i in alive)
+    raise AssertionError(f"metadata never became {brokers} {topics}: {seen}\n{tails}")
+
+
+def create_topic(b, name, partitions):
+    a = AdminClient({"bootstrap.servers": b.bootstrap})
+    futures = a.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)],
+                              operation_timeout=20)
+    futures[name].result(timeout=30)
+
+
+def test_every_broker_registers_and_topics_outlive_the_active_controller():
+    nodes = voter_trio()
+    try:
+        for b in nodes:
+            b.start()
+        leader, epoch = wait_leader(nodes, [0, 1, 2])
+        wait_metadata(nodes, [0, 1, 2], [1, 2, 3], {})
+        follower = next(i for i in range(3) if i != leader - 1)
+        create_topic(nodes[follower], "before", 3)  # forwarded to the active controller
+        wait_metadata(nodes, [0, 1, 2], [1, 2, 3], {"before": 3})
+        nodes[leader - 1].kill9()
+        alive = [i for i in range(3) if i != leader - 1]
+        wait_leader(nodes, alive, min_epoch=epoch)
+        for i in alive:
+            create_topic(nodes[i], f"after-{i + 1}", 2)
+        expected = {"before": 3, **{f"after-{i + 1}": 2 for i in alive}}
+        # The killed broker is fenced once broker.session.timeout.ms (9 s)
+        # passes without its heartbeat: Metadata lists only the live ones.
+        wait_metadata(nodes, alive, [i + 1 for i in alive], expected)
         for i in alive:
             assert nodes[i].stop() == 0
     finally:

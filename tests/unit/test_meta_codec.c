@@ -290,6 +290,9 @@ static void sample_record(struct meta_record *r, enum meta_record_type type, int
     return;
   }
   case META_NO_OP_RECORD:
+  case META_BEGIN_TRANSACTION_RECORD: /* no fields Sluice keeps */
+  case META_END_TRANSACTION_RECORD:
+  case META_ABORT_TRANSACTION_RECORD:
     return;
   }
   ck_abort_msg("type %d", type);

@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "meta/codec.h"
+#include "meta/image.h"
 #include "raft/raft.h"
 #include "server/node.h"
 #include "server/quorum_state.h"
@@ -30,8 +31,6 @@ enum {
   ELECTION_BOUND_MS = 15000, /* virtual: fetch timeout 2 s, election timeout 1-2 s, backoff */
   SEEDS = 16,
 };
-
-#define LOG_FILE "/logs/__cluster_metadata-0/00000000000000000000.log"
 
 struct cluster {
   struct sim_world *w;
@@ -172,41 +171,126 @@ static void wait_committed(struct cluster *c, unsigned mask, int64_t hw) {
   ck_abort_msg("high watermark %lld not reached", (long long)hw);
 }
 
-/* The metadata log's only segment as node i's disk holds it. */
-static void read_log(struct cluster *c, int i, struct buf *out) {
-  struct env *env = sim_node_env(c->sim[i]);
+/* Node i's metadata log as its disk holds it: every segment in order (the
+ * loader's snapshots, KIP-630, delete the older ones), split into its
+ * batches, one entry each. */
+#define LOG_DIR "/logs/__cluster_metadata-0"
+
+enum { LOG_ENTRIES_MAX = 4096, LOG_SEGMENTS_MAX = 64, BATCH_HEADER_BYTES = 61 };
+
+struct log_view {
+  struct buf bytes;
+  int64_t start; /* the first entry's offset */
+  int64_t count;
+  size_t at[LOG_ENTRIES_MAX + 1]; /* entry k is bytes [at[k], at[k + 1]) */
+};
+
+struct names {
+  int count;
+  char name[LOG_SEGMENTS_MAX][64];
+};
+
+static void name_seen(void *ctx, const char *name, bool is_dir) {
+  struct names *n = ctx;
+  size_t len = strlen(name);
+  if (is_dir || len < 4 || strcmp(name + len - 4, ".log") != 0) return;
+  ck_assert_int_lt(n->count, LOG_SEGMENTS_MAX);
+  ck_assert_uint_lt(len, sizeof n->name[0]);
+  memcpy(n->name[n->count++], name, len + 1);
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
+
+static uint64_t be_get(const uint8_t *p, int bytes) {
+  uint64_t v = 0;
+  for (int k = 0; k < bytes; k++) v = v << 8 | p[k];
+  return v;
+}
+
+static void append_file(struct env *env, const char *path, struct buf *out) {
   env_file f;
-  ck_assert_int_eq(env->open(env, LOG_FILE, ENV_O_READONLY, &f), 0);
+  ck_assert_int_eq(env->open(env, path, ENV_O_READONLY, &f), 0);
   int64_t size = env->file_size(env, f);
   ck_assert_int_ge(size, 0);
-  buf_reset(out);
   uint8_t *p = buf_extend(out, (size_t)size + 1);
   ck_assert_int_eq(env->pread(env, f, p, (size_t)size, 0), size);
-  out->len = (size_t)size;
+  out->len -= 1; /* buf_extend took the spare byte too */
   env->file_close(env, f);
 }
 
+static void read_log(struct cluster *c, int i, struct log_view *v) {
+  struct env *env = sim_node_env(c->sim[i]);
+  struct names n = {0};
+  ck_assert_int_eq(env->list(env, LOG_DIR, name_seen, &n), 0);
+  ck_assert_int_gt(n.count, 0);
+  qsort(n.name, (size_t)n.count, sizeof n.name[0], cmp_name); /* 20 digits: offset order */
+  buf_reset(&v->bytes);
+  for (int k = 0; k < n.count; k++) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", LOG_DIR, n.name[k]);
+    append_file(env, path, &v->bytes);
+  }
+  v->count = 0;
+  v->start = -1;
+  size_t at = 0;
+  while (at + BATCH_HEADER_BYTES <= v->bytes.len) {
+    int64_t base = (int64_t)be_get(v->bytes.data + at, 8);
+    if (v->start < 0) v->start = base;
+    ck_assert_msg(base == v->start + v->count, "node %d: entry %lld where %lld should be",
+                  i + 1, (long long)base, (long long)(v->start + v->count));
+    ck_assert_int_lt(v->count, LOG_ENTRIES_MAX);
+    v->at[v->count++] = at;
+    at += 12 + (size_t)be_get(v->bytes.data + at + 8, 4);
+  }
+  ck_assert_uint_le(at, v->bytes.len);
+  v->at[v->count] = at;
+  if (v->start < 0) v->start = 0; /* nothing written yet */
+}
+
+static struct log_view *log_view_new(void) {
+  struct log_view *v = calloc(1, sizeof *v);
+  ck_assert_ptr_nonnull(v);
+  buf_init(&v->bytes);
+  return v;
+}
+
+static void log_view_free(struct log_view *v) {
+  buf_free(&v->bytes);
+  free(v);
+}
+
+static bool entry_equal(const struct log_view *a, const struct log_view *b, int64_t offset) {
+  int64_t x = offset - a->start, y = offset - b->start;
+  ck_assert(x >= 0 && x < a->count && y >= 0 && y < b->count);
+  size_t len = a->at[x + 1] - a->at[x];
+  return len == b->at[y + 1] - b->at[y] &&
+         memcmp(a->bytes.data + a->at[x], b->bytes.data + b->at[y], len) == 0;
+}
+
 /* Every node in mask holds the same metadata log, byte for byte, of
- * `entries` entries. */
+ * `entries` entries: the same entries where their logs overlap (a node
+ * that snapshotted later keeps more of the front). */
 static void logs_equal(struct cluster *c, unsigned mask, int64_t entries) {
-  struct buf first, other;
-  buf_init(&first);
-  buf_init(&other);
+  struct log_view *first = log_view_new(), *other = log_view_new();
   int first_node = -1;
   for (int i = 0; i < NODES; i++) {
     if (!(mask & (1u << i))) continue;
     ck_assert_int_eq(status(c, i).log_end_offset, entries);
-    read_log(c, i, first_node < 0 ? &first : &other);
+    read_log(c, i, first_node < 0 ? first : other);
     if (first_node < 0) {
+      ck_assert_int_eq(first->start + first->count, entries);
       first_node = i;
       continue;
     }
-    ck_assert_msg(other.len == first.len && memcmp(other.data, first.data, first.len) == 0,
-                  "node %d's metadata log (%zu bytes) differs from node %d's (%zu bytes)",
-                  i + 1, other.len, first_node + 1, first.len);
+    ck_assert_int_eq(other->start + other->count, entries);
+    int64_t from = first->start > other->start ? first->start : other->start;
+    for (int64_t o = from; o < entries; o++)
+      ck_assert_msg(entry_equal(first, other, o),
+                    "node %d's metadata log differs from node %d's at offset %lld", i + 1,
+                    first_node + 1, (long long)o);
   }
-  buf_free(&first);
-  buf_free(&other);
+  log_view_free(first);
+  log_view_free(other);
 }
 
 static const unsigned ALL = (1u << NODES) - 1;
@@ -230,7 +314,30 @@ static int wait_converged(struct cluster *c) {
 }
 static const unsigned VOTER_MASK = (1u << VOTERS) - 1;
 
+/* Runs until the brokers' registrations (KIP-631, through the Raft-backed
+ * controller) are committed and read everywhere: every node that is up is
+ * registered and unfenced in its own image, its controller waits on
+ * nothing, and every image is at the leader's last entry, committed. */
+static void settle(struct cluster *c) {
+  for (int t = 0; t <= ELECTION_BOUND_MS; t += STEP_MS) {
+    int l = agreed_leader(c, ALL);
+    bool done = l >= 0;
+    int64_t end = done ? status(c, l).end_offset : -1;
+    for (int i = 0; i < NODES && done; i++) {
+      if (!c->node[i]) continue;
+      const struct meta_image *image = node_metadata_image(c->node[i]);
+      done = node_controller_idle(c->node[i]) && status(c, i).high_watermark == end &&
+             image->offset == end - 1 && meta_image_broker(image, i + 1) != NULL &&
+             !meta_image_broker(image, i + 1)->fenced;
+    }
+    if (done) return;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("the registrations did not settle within %d ms", ELECTION_BOUND_MS);
+}
+
 static void agree_then_commit(struct cluster *c, int leader, int records, int64_t *end) {
+  settle(c);
   int64_t offset = -1;
   for (int k = 0; k < records; k++) {
     offset = propose(c, leader);
@@ -344,6 +451,8 @@ START_TEST(a_leader_resigns_at_shutdown_and_the_cluster_restarts) {
     if (c.node[i]) node_stop(&c, i);
   for (int i = 0; i < NODES; i++) node_restart(&c, i);
   int again = wait_leader(&c, ALL, status(&c, 0).epoch);
+  settle(&c); /* the brokers register again */
+  again = agreed_leader(&c, ALL);
   int64_t more = propose(&c, again);
   ck_assert_int_gt(more, end); /* after the old records and a LeaderChange */
   wait_committed(&c, ALL, more + 1);
@@ -372,26 +481,89 @@ START_TEST(a_failed_fsync_stops_the_quorum_on_that_node) {
   node_restart(&c, victim);
   wait_committed(&c, ALL, offset + 1);
   ck_assert(status(&c, victim).running);
+  settle(&c); /* the victim registers again */
   run_ms(&c, 1000);
-  logs_equal(&c, ALL, offset + 1);
+  logs_equal(&c, ALL, status(&c, agreed_leader(&c, ALL)).end_offset);
   cluster_teardown(&c);
 }
 END_TEST
 
 /* ---- random faults ---- */
 
-/* The bytes of node i's metadata log below offset `below` (whole batches). */
-static size_t committed_bytes(struct cluster *c, int i, int64_t below, struct buf *out) {
-  read_log(c, i, out);
-  size_t at = 0;
-  for (int64_t o = 0; o < below; o++) {
-    ck_assert_int_ge((int64_t)out->len - (int64_t)at, 61);
-    uint32_t length = (uint32_t)out->data[at + 8] << 24 | (uint32_t)out->data[at + 9] << 16 |
-                      (uint32_t)out->data[at + 10] << 8 | out->data[at + 11];
-    at += 12 + length;
+/* What leaders reported committed, entry by entry (the bytes of entries
+ * that a snapshot took before the test saw them are not known). */
+struct committed {
+  struct buf bytes;
+  int64_t end;
+  bool known[LOG_ENTRIES_MAX];
+  size_t at[LOG_ENTRIES_MAX], len[LOG_ENTRIES_MAX];
+};
+
+/* The newest snapshot of node i's metadata log (KIP-630 file names); its
+ * end offset, or 0 when there is none. */
+static void snapshot_seen(void *ctx, const char *name, bool is_dir) {
+  struct names *n = ctx;
+  size_t len = strlen(name);
+  if (is_dir || len != 20 + 1 + 10 + strlen(".checkpoint") ||
+      strcmp(name + 31, ".checkpoint") != 0)
+    return;
+  ck_assert_int_lt(n->count, LOG_SEGMENTS_MAX);
+  memcpy(n->name[n->count++], name, len + 1);
+}
+
+static int64_t newest_snapshot(struct cluster *c, int i, int32_t *epoch) {
+  struct env *env = sim_node_env(c->sim[i]);
+  struct names n = {0};
+  ck_assert_int_eq(env->list(env, LOG_DIR, snapshot_seen, &n), 0);
+  if (n.count == 0) return 0;
+  qsort(n.name, (size_t)n.count, sizeof n.name[0], cmp_name);
+  const char *last = n.name[n.count - 1];
+  *epoch = (int32_t)strtol(last + 21, NULL, 10);
+  return strtoll(last, NULL, 10);
+}
+
+/* What node i's log holds below `below` is what leaders reported committed:
+ * the same bytes where the log still has the entry, and below the log's
+ * start a snapshot that reaches it, ending at a committed entry of the
+ * snapshot's epoch. */
+static void committed_held(struct cluster *c, int i, const struct committed *k,
+                           const struct log_view *v, int64_t below, uint64_t seed) {
+  if (v->start > 0) {
+    int32_t epoch = -1;
+    int64_t end = newest_snapshot(c, i, &epoch);
+    ck_assert_msg(end >= v->start,
+                  "seed %llu: node %d's log starts at %lld, its snapshot at %lld",
+                  (unsigned long long)seed, i + 1, (long long)v->start, (long long)end);
+    if (end <= k->end && end > 0 && k->known[end - 1])
+      ck_assert_msg(be_get(k->bytes.data + k->at[end - 1] + 12, 4) == (uint64_t)epoch,
+                    "seed %llu: node %d's snapshot at %lld has epoch %d",
+                    (unsigned long long)seed, i + 1, (long long)end, epoch);
   }
-  ck_assert_uint_le(at, out->len);
-  return at;
+  int64_t top = below < k->end ? below : k->end;
+  for (int64_t o = v->start; o < top; o++) {
+    if (!k->known[o]) continue;
+    int64_t x = o - v->start;
+    ck_assert_int_lt(x, v->count);
+    size_t len = v->at[x + 1] - v->at[x];
+    ck_assert_msg(len == k->len[o] &&
+                      memcmp(v->bytes.data + v->at[x], k->bytes.data + k->at[o], len) == 0,
+                  "seed %llu: committed entry %lld changed", (unsigned long long)seed,
+                  (long long)o);
+  }
+}
+
+/* Entries [k->end, hw) that the leader's log holds are now known committed. */
+static void committed_grow(struct committed *k, const struct log_view *v, int64_t hw) {
+  for (int64_t o = k->end; o < hw; o++) {
+    ck_assert_int_lt(o, LOG_ENTRIES_MAX);
+    int64_t x = o - v->start;
+    if (x < 0 || x >= v->count) continue;
+    k->known[o] = true;
+    k->at[o] = k->bytes.len;
+    k->len[o] = v->at[x + 1] - v->at[x];
+    buf_append(&k->bytes, v->bytes.data + v->at[x], k->len[o]);
+  }
+  if (hw > k->end) k->end = hw;
 }
 
 /* Crashes (power losses that tear what was not fsynced) and restarts of
@@ -409,26 +581,24 @@ static void chaos(uint64_t seed) {
     sim_disk_set_torn(c.sim[i], (enum sim_torn)((seed + (uint64_t)i) % 3));
     sim_disk_set_fsync_slowdown(c.sim[i], 1 + (uint32_t)sim_rng_below(&rng, 20));
   }
-  struct buf committed, now;
-  buf_init(&committed);
-  buf_init(&now);
-  int64_t committed_end = 0;
+  struct committed *k = calloc(1, sizeof *k);
+  ck_assert_ptr_nonnull(k);
+  buf_init(&k->bytes);
+  struct log_view *now = log_view_new();
   int down = -1;
   for (int step = 0; step < 300; step++) {
     run_ms(&c, 200);
     int leader = agreed_leader(&c, VOTER_MASK);
     if (leader >= 0 && sim_rng_chance(&rng, 600000)) propose(&c, leader);
     if (leader >= 0) { /* what it says is committed never changes */
-      int64_t hw = status(&c, leader).high_watermark; /* a new leader's may lag */
-      size_t n = committed_bytes(&c, leader, hw, &now);
-      size_t both = n < committed.len ? n : committed.len;
-      ck_assert_msg(both == 0 || memcmp(now.data, committed.data, both) == 0,
-                    "seed %llu: committed entries changed", (unsigned long long)seed);
-      if (hw > committed_end) {
-        buf_reset(&committed);
-        buf_append(&committed, now.data, n);
-        committed_end = hw;
-      }
+      /* A new leader's may lag; and a follower just elected may know entries
+       * are committed before its own copy of them is written. */
+      struct node_quorum lq = status(&c, leader);
+      int64_t hw =
+          lq.high_watermark < lq.log_end_offset ? lq.high_watermark : lq.log_end_offset;
+      read_log(&c, leader, now);
+      committed_held(&c, leader, k, now, hw, seed);
+      committed_grow(k, now, hw);
     }
     uint64_t dice = sim_rng_below(&rng, 100);
     if (dice < 4 && down < 0) {
@@ -447,22 +617,25 @@ static void chaos(uint64_t seed) {
   if (down >= 0) node_restart(&c, down);
   int leader = wait_leader(&c, ALL, -1);
   int64_t last = propose(&c, leader);
-  ck_assert_int_ge(last, committed_end);
+  ck_assert_int_ge(last, k->end);
   /* A node back from the faults may still depose that leader once. */
   wait_committed(&c, ALL, last + 1);
   leader = wait_converged(&c);
   int64_t end = status(&c, leader).end_offset;
   ck_assert_int_gt(end, last);
   logs_equal(&c, ALL, end);
-  ck_assert_uint_eq(committed_bytes(&c, leader, committed_end, &now), committed.len);
-  ck_assert(memcmp(now.data, committed.data, committed.len) == 0);
+  for (int i = 0; i < NODES; i++) { /* every node holds what was committed */
+    read_log(&c, i, now);
+    committed_held(&c, i, k, now, end, seed);
+  }
   if (getenv("QUORUM_CHAOS_VERBOSE"))
     printf("chaos seed %llu: %lld entries committed during the faults, %lld at the end, "
            "epoch %d\n",
-           (unsigned long long)seed, (long long)committed_end, (long long)end,
+           (unsigned long long)seed, (long long)k->end, (long long)end,
            status(&c, leader).epoch);
-  buf_free(&committed);
-  buf_free(&now);
+  buf_free(&k->bytes);
+  free(k);
+  log_view_free(now);
   cluster_teardown(&c);
 }
 

@@ -1,6 +1,7 @@
 /* Snapshots of the metadata log in nodes (KIP-630, server/raft_snapshot.c),
- * in the simulated world: three combined voters, each with a small state
- * machine (below) that replays the committed entries into a metadata image.
+ * in the simulated world: three combined voters, each with its metadata
+ * loader as the state machine, wrapped (below) to count the snapshot
+ * images it is handed.
  *
  * - Proposals and elections far past the core's in-memory log
  *   (RAFT_LOG_ENTRIES_MAX entries) keep working: snapshots trim the log,
@@ -20,6 +21,7 @@
 #include "meta/codec.h"
 #include "meta/image.h"
 #include "meta/snapshot.h"
+#include "server/metadata_loader.h"
 #include "server/node.h"
 #include "server/raft_node.h"
 #include "server/server.h"
@@ -42,57 +44,26 @@ static const unsigned ALL = (1u << VOTERS) - 1;
 
 #define META_DIR "/logs/__cluster_metadata-0"
 
-/* ---- the test's state machine: committed entries into an image ---- */
+/* ---- the state machine: the node's loader, its restores counted ---- */
 
 struct fsm {
   struct node *node; /* NULL while down */
-  struct meta_image *image;
   int restores;
 };
 
-/* Applies what the node committed since the image (the pull happens when
- * the node asks for the image, after each of its drains, and in checks). */
-static void fsm_catch_up(struct fsm *f) {
-  const struct raft *core = f->node ? raft_node_core(f->node) : NULL;
-  if (core == NULL) return;
-  int64_t from = f->image->offset + 1, hw = raft_high_watermark(core);
-  if (from < raft_log_start_offset(core)) return; /* an install, restore() comes */
-  struct meta_delta d;
-  meta_delta_init(&d);
-  for (int64_t o = from; o < hw && o < raft_end_offset(core); o++) {
-    const struct raft_entry *e = raft_entry_at(core, o);
-    if (e->type == RAFT_ENTRY_LEADER_CHANGE) {
-      ck_assert_ptr_nonnull(meta_delta_add(&d, META_NO_OP_RECORD, o));
-      continue;
-    }
-    struct meta_record rec;
-    ck_assert_int_eq(meta_record_decode(e->payload, e->size, o, &rec), 0);
-    struct meta_record *r = meta_delta_add(&d, rec.type, o);
-    ck_assert_ptr_nonnull(r);
-    *r = rec;
-  }
-  if (d.count > 0) {
-    struct meta_image *next = NULL;
-    ck_assert_int_eq(meta_image_build(f->image, &d, &next), 0);
-    meta_image_unref(f->image);
-    f->image = next;
-  }
-  meta_delta_free(&d);
-}
-
 static struct meta_image *fsm_applied_image(void *ctx) {
   struct fsm *f = ctx;
-  fsm_catch_up(f);
-  return f->image->offset >= 0 ? f->image : NULL;
+  return metadata_loader_image(f->node);
 }
 
 static void fsm_restore(void *ctx, struct meta_image *image) {
   struct fsm *f = ctx;
-  meta_image_ref(image);
-  meta_image_unref(f->image);
-  f->image = image;
+  metadata_loader_set_base(f->node, image);
   f->restores++;
 }
+
+/* Node i's image: what its loader applied. */
+#define IMAGE(c, i) ((c)->node[i]->image)
 
 /* ---- the cluster ---- */
 
@@ -136,10 +107,8 @@ static void node_up(struct cluster *c, int i) {
   ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
   struct fsm *f = &c->fsm[i];
   f->node = c->node[i];
-  /* A restart keeps nothing in memory: the fsm starts empty too. */
-  if (f->image != NULL) meta_image_unref(f->image);
-  f->image = meta_image_empty(STORAGE_TEST_CLUSTER_ID);
   f->restores = 0;
+  /* Before start: metadata.c keeps it (the loader restores through it). */
   struct raft_node_fsm hooks = {f, fsm_applied_image, fsm_restore};
   raft_node_set_fsm(c->node[i], &hooks);
   c->node[i]->raft->core.cfg.snapshot_chunk_bytes = CHUNK_BYTES; /* several chunks */
@@ -178,7 +147,6 @@ static void cluster_teardown(struct cluster *c) {
   for (int i = 0; i < VOTERS; i++) {
     if (c->node[i]) sim_node_crash(c->sim[i]);
     node_destroy(c->node[i]);
-    meta_image_unref(c->fsm[i].image);
   }
   sim_world_destroy(c->w);
 }
@@ -280,8 +248,7 @@ static void images_equal(struct cluster *c, int64_t end, int32_t topics) {
   int first_node = -1;
   for (int i = 0; i < VOTERS; i++) {
     if (c->node[i] == NULL) continue;
-    fsm_catch_up(&c->fsm[i]);
-    const struct meta_image *image = c->fsm[i].image;
+    const struct meta_image *image = IMAGE(c, i);
     ck_assert_int_ge(image->offset + 1, end);
     ck_assert_int_eq(image->topic_count, topics);
     image_bytes(image, first_node < 0 ? &first : &other);
@@ -289,7 +256,7 @@ static void images_equal(struct cluster *c, int64_t end, int32_t topics) {
       first_node = i;
       continue;
     }
-    ck_assert_int_eq(image->offset, c->fsm[first_node].image->offset);
+    ck_assert_int_eq(image->offset, IMAGE(c, first_node)->offset);
     ck_assert_msg(other.len == first.len && memcmp(other.data, first.data, first.len) == 0,
                   "node %d's image differs from node %d's", i + 1, first_node + 1);
   }
@@ -455,7 +422,7 @@ START_TEST(a_cluster_restarts_from_snapshots_and_logs) {
   for (int i = 0; i < VOTERS; i++) {
     ck_assert_int_eq(c.fsm[i].restores, 1);
     ck_assert_int_eq(raft_log_start_offset(&rn_of(&c, i)->core), starts[i]);
-    ck_assert_int_eq(c.fsm[i].image->offset + 1, starts[i]);
+    ck_assert_int_eq(IMAGE(&c, i)->offset + 1, starts[i]);
   }
   wait_leader(&c, ALL, -1);
   propose_many(&c, ALL, 3);
@@ -490,7 +457,7 @@ START_TEST(a_damaged_snapshot_falls_back_to_the_one_before) {
   struct raft_node *rn = rn_of(&c, victim);
   ck_assert_uint_eq(rn->snap.invalid_deleted, 1);
   ck_assert_int_eq(raft_log_start_offset(&rn->core), older_end);
-  ck_assert_int_eq(c.fsm[victim].image->offset + 1, older_end);
+  ck_assert_int_eq(IMAGE(&c, victim)->offset + 1, older_end);
   struct names after = snapshot_files(&c, victim);
   ck_assert_int_eq(after.checkpoints, 1);
   ck_assert_int_eq(after.newest.end_offset, older_end);
@@ -761,21 +728,20 @@ static void chaos(uint64_t seed) {
     int leader = agreed_leader(&c, ALL);
     for (int k = 0; leader >= 0 && k < 12; k++) propose(&c, leader);
     if (leader >= 0) {
-      struct fsm *f = &c.fsm[leader];
-      fsm_catch_up(f);
+      struct meta_image *image = IMAGE(&c, leader);
       if (getenv("SNAPSHOT_DEBUG"))
         printf("step %d leader %d epoch %d hw %lld start %lld image %lld topics %d committed "
                "%lld/%d\n",
                step, leader + 1, status(&c, leader).epoch,
                (long long)status(&c, leader).high_watermark,
                (long long)raft_log_start_offset(&rn_of(&c, leader)->core),
-               (long long)f->image->offset, f->image->topic_count, (long long)committed->offset,
+               (long long)image->offset, image->topic_count, (long long)committed->offset,
                committed->topic_count);
       /* A new leader's high watermark may lag until its LeaderChange commits. */
-      if (f->image->offset >= committed->offset) contains(f->image, committed, seed);
-      if (f->image->offset > committed->offset) {
+      if (image->offset >= committed->offset) contains(image, committed, seed);
+      if (image->offset > committed->offset) {
         meta_image_unref(committed);
-        committed = f->image;
+        committed = image;
         meta_image_ref(committed);
       }
     }
@@ -798,14 +764,14 @@ static void chaos(uint64_t seed) {
   propose_many(&c, ALL, 3);
   int leader = wait_converged(&c);
   run_ms(&c, 1000);
-  images_equal(&c, status(&c, leader).end_offset, c.fsm[leader].image->topic_count);
-  contains(c.fsm[leader].image, committed, seed);
+  images_equal(&c, status(&c, leader).end_offset, IMAGE(&c, leader)->topic_count);
+  contains(IMAGE(&c, leader), committed, seed);
   if (getenv("SNAPSHOT_CHAOS_VERBOSE")) {
     uint64_t installed = 0;
     for (int i = 0; i < VOTERS; i++) installed += rn_of(&c, i)->snap.installed;
     printf("chaos seed %llu: %d topics committed, end offset %lld, log start %lld, %llu "
            "installs since the last restarts\n",
-           (unsigned long long)seed, c.fsm[leader].image->topic_count,
+           (unsigned long long)seed, IMAGE(&c, leader)->topic_count,
            (long long)status(&c, leader).end_offset,
            (long long)raft_log_start_offset(&rn_of(&c, leader)->core),
            (unsigned long long)installed);

@@ -1,0 +1,171 @@
+/* Broker liveness rules (cluster_control.h). */
+#include "meta/cluster_control.h"
+
+#include <string.h>
+
+#include "base/assert.h"
+#include "proto/errors.h"
+
+static int64_t next_offset(const struct meta_image *image, const struct meta_delta *delta) {
+  int64_t last = delta->count ? delta->records[delta->count - 1].offset : image->offset;
+  return (last > image->offset ? last : image->offset) + 1;
+}
+
+static bool usable(const struct meta_image *image, int32_t id, int32_t except) {
+  const struct meta_broker *b = meta_image_broker(image, id);
+  return id != except && b != NULL && !b->fenced;
+}
+
+static bool in_list(const int32_t *ids, int32_t count, int32_t id) {
+  for (int32_t i = 0; i < count; i++)
+    if (ids[i] == id) return true;
+  return false;
+}
+
+/* The partition's change without broker_id, or false when it needs none. */
+static bool change_of(const struct meta_leader_policy *policy, const struct meta_image *image,
+                      const struct meta_partition *p, int32_t broker_id,
+                      struct meta_partition_change_record *c) {
+  bool leads = p->leader == broker_id;
+  bool in_isr = in_list(p->isr, p->isr_count, broker_id);
+  if (!leads && !(in_isr && p->isr_count > 1)) return false;
+  c->partition_id = p->partition_id;
+  c->leader = META_LEADER_UNCHANGED;
+  c->replica_count = -1;
+  c->isr_count = 0;
+  for (int32_t i = 0; i < p->isr_count; i++)
+    if (p->isr[i] != broker_id) c->isr[c->isr_count++] = p->isr[i];
+  if (c->isr_count == 0) { /* the last in-sync replica stays in the ISR */
+    c->isr[0] = broker_id;
+    c->isr_count = 1;
+  }
+  if (!leads) return true;
+  c->leader = META_NO_LEADER;
+  for (int32_t i = 0; i < p->replica_count && c->leader == META_NO_LEADER; i++)
+    if (in_list(c->isr, c->isr_count, p->replicas[i]) &&
+        usable(image, p->replicas[i], broker_id))
+      c->leader = p->replicas[i];
+  for (int32_t i = 0;
+       i < p->replica_count && c->leader == META_NO_LEADER && policy->unclean_leader_election;
+       i++)
+    if (usable(image, p->replicas[i], broker_id)) { /* may lose committed data: asked for */
+      c->leader = p->replicas[i];
+      c->isr[0] = p->replicas[i];
+      c->isr_count = 1;
+    }
+  return true;
+}
+
+int32_t meta_rule_move_leaders(const struct meta_leader_policy *policy,
+                               const struct meta_image *image, int32_t broker_id,
+                               struct meta_delta *delta) {
+  ASSERT(policy != NULL && image != NULL && delta != NULL);
+  int32_t changed = 0;
+  for (int32_t t = 0; t < image->topic_count; t++) {
+    const struct meta_topic *topic = image->topics_by_name[t];
+    for (int32_t i = 0; i < topic->partition_count; i++) {
+      struct meta_partition_change_record c;
+      memset(&c, 0, sizeof c);
+      if (!change_of(policy, image, &topic->partitions[i], broker_id, &c)) continue;
+      c.topic_id = topic->id;
+      struct meta_record *r =
+          meta_delta_add(delta, META_PARTITION_CHANGE_RECORD, next_offset(image, delta));
+      ASSERT(r != NULL);
+      r->partition_change = c;
+      changed++;
+    }
+  }
+  return changed;
+}
+
+static int16_t registration_check(const struct meta_image *image, int32_t broker_id,
+                                  int64_t broker_epoch) {
+  const struct meta_broker *b = meta_image_broker(image, broker_id);
+  if (b == NULL) return KERR_BROKER_ID_NOT_REGISTERED;
+  if (b->epoch != broker_epoch) return KERR_STALE_BROKER_EPOCH;
+  return KERR_NONE;
+}
+
+static void registration_change(const struct meta_image *image, int32_t broker_id,
+                                int64_t broker_epoch, int8_t fenced, int8_t shutdown,
+                                struct meta_delta *delta) {
+  struct meta_record *r =
+      meta_delta_add(delta, META_BROKER_REGISTRATION_CHANGE_RECORD, next_offset(image, delta));
+  ASSERT(r != NULL);
+  r->broker_registration_change =
+      (struct meta_broker_registration_change_record){.broker_id = broker_id,
+                                                      .broker_epoch = broker_epoch,
+                                                      .fenced = fenced,
+                                                      .in_controlled_shutdown = shutdown};
+}
+
+/* KIP-631: a broker back (unfenced) leads again the leaderless partitions
+ * whose ISR holds it (with unclean election: any it is a replica of). */
+static int32_t elect_returning(const struct meta_leader_policy *policy,
+                               const struct meta_image *image, int32_t broker_id,
+                               struct meta_delta *delta) {
+  int32_t changed = 0;
+  for (int32_t t = 0; t < image->topic_count; t++) {
+    const struct meta_topic *topic = image->topics_by_name[t];
+    for (int32_t i = 0; i < topic->partition_count; i++) {
+      const struct meta_partition *p = &topic->partitions[i];
+      if (p->leader != META_NO_LEADER) continue;
+      bool in_isr = in_list(p->isr, p->isr_count, broker_id);
+      bool unclean = !in_isr && policy->unclean_leader_election &&
+                     in_list(p->replicas, p->replica_count, broker_id);
+      if (!in_isr && !unclean) continue;
+      struct meta_record *r =
+          meta_delta_add(delta, META_PARTITION_CHANGE_RECORD, next_offset(image, delta));
+      ASSERT(r != NULL);
+      struct meta_partition_change_record *c = &r->partition_change;
+      *c = (struct meta_partition_change_record){.partition_id = p->partition_id,
+                                                 .topic_id = topic->id,
+                                                 .leader = broker_id,
+                                                 .isr_count = -1,
+                                                 .replica_count = -1};
+      if (unclean) {
+        c->isr_count = 1;
+        c->isr[0] = broker_id;
+      }
+      changed++;
+    }
+  }
+  return changed;
+}
+
+int16_t meta_rule_fence_broker(const struct meta_leader_policy *policy,
+                               const struct meta_image *image, int32_t broker_id,
+                               int64_t broker_epoch, bool fenced, struct meta_delta *delta) {
+  int16_t code = registration_check(image, broker_id, broker_epoch);
+  if (code != KERR_NONE) return code;
+  if (meta_image_broker(image, broker_id)->fenced == fenced) return KERR_NONE;
+  registration_change(image, broker_id, broker_epoch,
+                      fenced ? META_FENCE_FENCED : META_FENCE_UNFENCED, 0, delta);
+  if (fenced)
+    meta_rule_move_leaders(policy, image, broker_id, delta);
+  else
+    elect_returning(policy, image, broker_id, delta);
+  return KERR_NONE;
+}
+
+int16_t meta_rule_controlled_shutdown(const struct meta_leader_policy *policy,
+                                      const struct meta_image *image, int32_t broker_id,
+                                      int64_t broker_epoch, struct meta_delta *delta) {
+  int16_t code = registration_check(image, broker_id, broker_epoch);
+  if (code != KERR_NONE) return code;
+  const struct meta_broker *b = meta_image_broker(image, broker_id);
+  registration_change(image, broker_id, broker_epoch, b->fenced ? 0 : META_FENCE_FENCED, 1,
+                      delta);
+  meta_rule_move_leaders(policy, image, broker_id, delta);
+  return KERR_NONE;
+}
+
+int32_t meta_partitions_led(const struct meta_image *image, int32_t broker_id) {
+  int32_t n = 0;
+  for (int32_t t = 0; t < image->topic_count; t++) {
+    const struct meta_topic *topic = image->topics_by_name[t];
+    for (int32_t i = 0; i < topic->partition_count; i++)
+      n += topic->partitions[i].leader == broker_id;
+  }
+  return n;
+}

@@ -1,0 +1,51 @@
+/* The controller's rules for broker liveness (what Kafka's
+ * ClusterControlManager and ReplicationControlManager decide on a broker's
+ * heartbeat or its silence, KIP-631): fencing a broker, unfencing it once it
+ * has caught up with the metadata log, and moving the leadership of its
+ * partitions away (a fenced broker, or one in controlled shutdown). Each
+ * appends the records that carry it out; no I/O and no clock: the quorum
+ * controller keeps the sessions and calls these. */
+#ifndef SLUICE_META_CLUSTER_CONTROL_H
+#define SLUICE_META_CLUSTER_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "meta/image.h"
+#include "meta/records.h"
+
+/* Where a broker's partitions go. */
+struct meta_leader_policy {
+  bool unclean_leader_election; /* unclean.leader.election.enable */
+};
+
+/* Moves every leadership broker_id holds to another in-sync replica that
+ * is registered, unfenced and not `broker_id` (the first in replica order),
+ * or, with unclean election, to any such replica (the ISR becomes that
+ * one), else to no leader (-1); and takes broker_id out of every ISR it is
+ * in but not the only member of (KIP-631's fencing). One
+ * PartitionChangeRecord per partition changed; returns how many. */
+int32_t meta_rule_move_leaders(const struct meta_leader_policy *policy,
+                               const struct meta_image *image, int32_t broker_id,
+                               struct meta_delta *delta);
+
+/* A BrokerRegistrationChangeRecord that fences (fenced true) or unfences
+ * the registration broker_id/epoch, then (fencing) the leadership moves,
+ * or (unfencing) the leaderless partitions whose ISR holds the broker (with
+ * unclean election: that have it as a replica) get it as their leader.
+ * KERR_NONE, or BROKER_ID_NOT_REGISTERED / STALE_BROKER_EPOCH and nothing
+ * appended. A broker already in the state asked appends nothing. */
+int16_t meta_rule_fence_broker(const struct meta_leader_policy *policy,
+                               const struct meta_image *image, int32_t broker_id,
+                               int64_t broker_epoch, bool fenced, struct meta_delta *delta);
+
+/* KIP-631 controlled shutdown: marks the registration in controlled
+ * shutdown, fences it and moves its leaderships away. */
+int16_t meta_rule_controlled_shutdown(const struct meta_leader_policy *policy,
+                                      const struct meta_image *image, int32_t broker_id,
+                                      int64_t broker_epoch, struct meta_delta *delta);
+
+/* The partitions broker_id leads in image. */
+int32_t meta_partitions_led(const struct meta_image *image, int32_t broker_id);
+
+#endif

@@ -1,0 +1,1137 @@
+/* The Raft-backed controller (controller_quorum.h). */
+#include "server/controller_quorum.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/str.h"
+#include "meta/cluster_control.h"
+#include "meta/codec.h"
+#include "meta/producer_id_control.h"
+#include "meta/replication_control.h"
+#include "proto/api.h"
+#include "proto/errors.h"
+#include "proto/messages_gen.h"
+#include "server/metadata_loader.h"
+#include "server/quorum_peers.h"
+#include "server/raft_node.h"
+#include "server/server.h"
+
+enum {
+  OPS_MAX = 1 << 20,      /* each belongs to a request: one per connection at most */
+  POLL_MS = 50,           /* while a call waits for a leader, a channel or the image */
+  SESSION_CHECK_MS = 500, /* the active controller's look at the brokers' sessions */
+  CHANGE_RECORDS_MAX = RAFT_LOG_ENTRIES_MAX - 8, /* one change, with its markers */
+  FORWARD_TIMEOUT_MS = 30000,                    /* a forwarded call without a deadline */
+  /* The controller channels' request timeout: past the longest a forwarded
+   * call waits at the active controller (its deadline, FORWARD_TIMEOUT_MS
+   * at most, is checked before it starts; then it commits or fails). */
+  CHANNEL_TIMEOUT_MS = FORWARD_TIMEOUT_MS + 15000,
+};
+
+enum op_kind {
+  OP_REGISTER,
+  OP_CREATE_TOPICS,
+  OP_CREATE_PARTITIONS,
+  OP_DELETE_TOPICS,
+  OP_PRODUCER_IDS,
+  OP_HEARTBEAT
+};
+
+struct op {
+  struct op *next;
+  enum op_kind kind;
+  int32_t count;
+  bool validate_only;
+  uint64_t deadline_ns;
+  bool forwarded; /* it came from another node: never forwarded again */
+  union {
+    struct meta_broker_registration registration;
+    const struct meta_create_topic *create;
+    const struct meta_create_partitions *grow;
+    const struct meta_delete_topic *remove;
+    struct {
+      int32_t broker_id;
+      int64_t broker_epoch;
+    } ids;
+    struct meta_heartbeat hb;
+  } in;
+  controller_heartbeat_fn hb_done;
+  struct meta_heartbeat_result hb_result;
+  meta_topics_done_fn topics_done;
+  meta_done_fn done;
+  meta_producer_ids_fn ids_done;
+  void *ctx;
+  struct meta_topic_result *results; /* [count] */
+  int16_t code;
+  int64_t first_id;
+  int64_t end_offset; /* proposed: the change's last entry */
+};
+
+struct op_list {
+  struct op *head, *tail;
+  int32_t count;
+};
+
+/* Shared with a forwarded request in flight: its answer finds q NULL once
+ * the controller is gone. */
+struct flight {
+  struct quorum *q;
+};
+
+struct quorum {
+  struct meta_controller base; /* first: the vtable's ctl is this */
+  struct node *node;
+  struct env *env;
+  struct meta_rules rules;
+  struct op_list queue;    /* not started */
+  struct op_list inflight; /* proposed here, in offset order */
+  /* Active: the leader epoch it leads, and its latest state (one reference). */
+  int32_t active_epoch;
+  struct meta_image *working;
+  /* The call forwarded to the active controller (one at a time), and
+   * whether its answer came (then it waits for this node's image). */
+  struct op *forwarding;
+  struct flight *flight;
+  bool answered;
+  env_timer_id timer;
+  uint64_t timer_due_ns;
+  bool pumping, again;
+  bool closed;
+  bool next_forwarded; /* controller_quorum_next_call_forwarded */
+  /* Controller channels to the voters, apart from the quorum's own so that
+   * a slow change never times out a Raft request's connection; started at
+   * the first forward, stopped with the broker lifecycle. */
+  struct quorum_peers peers;
+  bool peers_started, peers_stopped;
+  /* Active: when each registered broker was last heard of (KIP-631
+   * sessions), by broker id; reset when this node becomes active. */
+  int32_t session_count;
+  struct session {
+    int32_t broker_id;
+    uint64_t last_ns;
+    bool shutting_down;
+  } sessions[META_BROKERS_MAX];
+};
+
+static const struct meta_controller_ops quorum_ops;
+
+static struct quorum *quorum_of(struct meta_controller *ctl) {
+  ASSERT(ctl != NULL);
+  struct quorum *q = (struct quorum *)ctl;
+  ASSERT(q->queue.count >= 0 && q->queue.count <= OPS_MAX);
+  return q;
+}
+
+/* ---- lists ---- */
+
+static void list_push(struct op_list *l, struct op *op) {
+  ASSERT(op->next == NULL && l->count < OPS_MAX);
+  if (l->tail)
+    l->tail->next = op;
+  else
+    l->head = op;
+  l->tail = op;
+  l->count++;
+}
+
+static void list_push_front(struct op_list *l, struct op *op) {
+  ASSERT(op->next == NULL && l->count < OPS_MAX);
+  op->next = l->head;
+  l->head = op;
+  if (!l->tail) l->tail = op;
+  l->count++;
+}
+
+static struct op *list_pop(struct op_list *l) {
+  struct op *op = l->head;
+  ASSERT(op != NULL && l->count > 0);
+  l->head = op->next;
+  if (!l->head) l->tail = NULL;
+  l->count--;
+  op->next = NULL;
+  return op;
+}
+
+/* ---- answers ---- */
+
+static void op_free(struct op *op) {
+  free(op->results);
+  free(op);
+}
+
+static void results_alloc(struct op *op) {
+  if (op->results) return;
+  op->results = calloc((size_t)(op->count ? op->count : 1), sizeof *op->results);
+  ASSERT(op->results != NULL);
+}
+
+/* Answers op with what it holds, and frees it. */
+static void answer(struct op *op) {
+  if (op->kind == OP_REGISTER) {
+    op->done(op->ctx, op->code);
+  } else if (op->kind == OP_HEARTBEAT) {
+    op->hb_result.error_code = op->code;
+    op->hb_done(op->ctx, &op->hb_result);
+  } else if (op->kind == OP_PRODUCER_IDS) {
+    bool ok = op->code == KERR_NONE;
+    op->ids_done(op->ctx, op->code, ok ? op->first_id : -1,
+                 ok ? META_PRODUCER_ID_BLOCK_SIZE : 0);
+  } else {
+    results_alloc(op);
+    op->topics_done(op->ctx, op->results, op->count);
+  }
+  op_free(op);
+}
+
+static void refuse(struct op *op, int16_t code, const char *message) {
+  ASSERT(code != KERR_NONE);
+  op->code = code;
+  if (op->kind != OP_REGISTER && op->kind != OP_PRODUCER_IDS && op->kind != OP_HEARTBEAT) {
+    free(op->results);
+    op->results = NULL;
+    results_alloc(op);
+    for (int32_t i = 0; i < op->count; i++) {
+      op->results[i].error_code = code;
+      str_fmt(op->results[i].error_message, sizeof op->results[i].error_message, "%s", message);
+    }
+  }
+  answer(op);
+}
+
+static void refuse_list(struct op_list *l, int16_t code, const char *message) {
+  for (int32_t n = l->count; n > 0; n--) refuse(list_pop(l), code, message);
+  ASSERT(l->head == NULL && l->count == 0);
+}
+
+/* ---- leadership ---- */
+
+static void sessions_reset(struct quorum *q);
+static void forward_take_back(struct quorum *q);
+
+static int64_t image_offset(const struct quorum *q) { return metadata_loader_offset(q->node); }
+
+/* The epoch this node leads and has read its own LeaderChange of; -1. */
+static int32_t active_epoch_now(const struct quorum *q) {
+  const struct raft *core = raft_node_core(q->node);
+  if (core == NULL || !raft_is_leader(core)) return -1;
+  struct raft_quorum_state qs;
+  raft_quorum_state(core, &qs);
+  int32_t epoch, leader;
+  metadata_loader_leader(q->node, &epoch, &leader);
+  return epoch == qs.leader_epoch && leader == q->node->cfg.node_id ? epoch : -1;
+}
+
+/* KRaft's controller reverts to the committed image when it loses the
+ * leadership; what it proposed and did not see applied is answered
+ * NOT_CONTROLLER (it may still commit under the next leader: a retry then
+ * finds it done). */
+static void leadership_follow(struct quorum *q) {
+  int32_t epoch = active_epoch_now(q);
+  if (epoch == q->active_epoch) return;
+  refuse_list(&q->inflight, KERR_NOT_CONTROLLER, "The active controller changed.");
+  if (q->working) meta_image_unref(q->working);
+  q->working = NULL;
+  q->active_epoch = epoch;
+  if (epoch >= 0) {
+    q->working = q->node->image;
+    meta_image_ref(q->working);
+    sessions_reset(q);
+    forward_take_back(q);
+    env_log(q->env, ENV_LOG_INFO, "node %d is the active controller in epoch %d at offset %lld",
+            q->node->cfg.node_id, epoch, (long long)image_offset(q));
+  }
+}
+
+/* A node that becomes active takes back the call it forwarded to the old
+ * leader and runs it itself: that leader may be down or may be waiting on
+ * this node, and would only answer NOT_CONTROLLER once it learns of the
+ * new epoch (the channel's timeout is long). Its late answer is dropped. */
+static void forward_take_back(struct quorum *q) {
+  if (q->forwarding == NULL || q->answered) return;
+  ASSERT(q->flight != NULL);
+  q->flight->q = NULL;
+  q->flight = NULL;
+  struct op *op = q->forwarding;
+  q->forwarding = NULL;
+  free(op->results);
+  op->results = NULL;
+  list_push_front(&q->queue, op);
+}
+
+/* A call forwarded here never waits on a controller that is not active
+ * (behind this node's own calls waiting for a leader, whose leader may be
+ * the forwarder): the forwarder retries with whoever leads. */
+static void refuse_forwarded(struct quorum *q) {
+  if (q->active_epoch >= 0) return;
+  struct op_list keep = {0}, forwarded = {0};
+  for (int32_t n = q->queue.count; n > 0; n--) {
+    struct op *op = list_pop(&q->queue);
+    list_push(op->forwarded ? &forwarded : &keep, op);
+  }
+  q->queue = keep;
+  refuse_list(&forwarded, KERR_NOT_CONTROLLER, "This node is not the active controller.");
+}
+
+static void answer_applied(struct quorum *q) {
+  int64_t applied = metadata_loader_landed_offset(q->node);
+  for (int32_t n = q->inflight.count; n > 0 && q->inflight.head->end_offset <= applied; n--)
+    answer(list_pop(&q->inflight));
+}
+
+/* ---- the active controller ---- */
+
+static void rule_run(struct quorum *q, const struct op *op, int32_t i,
+                     const struct meta_image *image, struct meta_delta *delta,
+                     struct meta_topic_result *r) {
+  switch (op->kind) {
+  case OP_CREATE_TOPICS:
+    meta_rule_create_topic(&q->rules, image, &op->in.create[i], delta, r);
+    return;
+  case OP_CREATE_PARTITIONS:
+    meta_rule_create_partitions(&q->rules, image, &op->in.grow[i], delta, r);
+    return;
+  case OP_DELETE_TOPICS:
+    meta_rule_delete_topic(&q->rules, image, &op->in.remove[i], delta, r);
+    return;
+  case OP_REGISTER:
+  case OP_PRODUCER_IDS:
+  case OP_HEARTBEAT:
+    break;
+  }
+  UNREACHABLE();
+}
+
+/* Topic by topic against the working state, each seeing the earlier ones. */
+static void decide_topics(struct quorum *q, struct op *op, struct meta_delta *delta) {
+  results_alloc(op);
+  struct meta_image *scratch = q->working;
+  meta_image_ref(scratch);
+  for (int32_t i = 0; i < op->count; i++) {
+    int32_t start = delta->count;
+    struct meta_topic_result *r = &op->results[i];
+    rule_run(q, op, i, scratch, delta, r);
+    ASSERT(r->error_code == KERR_NONE || delta->count == start);
+    if (op->validate_only) {
+      meta_delta_truncate(delta, start);
+      memset(&r->topic_id, 0, sizeof r->topic_id); /* nothing was created */
+      continue;
+    }
+    if (delta->count == start) continue;
+    struct meta_delta tail = {delta->records + start, delta->count - start,
+                              delta->count - start};
+    struct meta_image *next;
+    int rc = meta_image_build(scratch, &tail, &next);
+    ASSERT(rc == 0); /* the rules only write records that apply */
+    meta_image_unref(scratch);
+    scratch = next;
+  }
+  meta_image_unref(scratch);
+}
+
+/* ---- KIP-631 sessions, on the active controller ---- */
+
+static struct session *session_of(struct quorum *q, int32_t broker_id) {
+  for (int32_t i = 0; i < q->session_count; i++)
+    if (q->sessions[i].broker_id == broker_id) return &q->sessions[i];
+  if (q->session_count == META_BROKERS_MAX) return NULL;
+  struct session *s = &q->sessions[q->session_count++];
+  *s = (struct session){.broker_id = broker_id, .last_ns = q->env->now_ns(q->env)};
+  return s;
+}
+
+/* A new active controller gives every broker a full session from now. */
+static void sessions_reset(struct quorum *q) {
+  q->session_count = 0;
+  for (int32_t i = 0; i < q->working->broker_count; i++)
+    (void)session_of(q, q->working->brokers[i].id);
+}
+
+static struct meta_leader_policy policy_of(const struct quorum *q) {
+  return (struct meta_leader_policy){q->node->cfg.unclean_leader_election_enable};
+}
+
+/* A broker's heartbeat: its session goes on; a broker that has caught up
+ * with the log (its metadata offset has reached its registration record)
+ * and does not ask to stay fenced is unfenced; one that asks to shut down
+ * is fenced and its leaderships move (KIP-631 controlled shutdown), and is
+ * told to go once that is committed. */
+static void decide_heartbeat(struct quorum *q, struct op *op, struct meta_delta *delta) {
+  const struct meta_heartbeat *hb = &op->in.hb;
+  struct meta_heartbeat_result *r = &op->hb_result;
+  const struct meta_broker *b = meta_image_broker(q->working, hb->broker_id);
+  op->code = b == NULL                      ? KERR_BROKER_ID_NOT_REGISTERED
+             : b->epoch != hb->broker_epoch ? KERR_STALE_BROKER_EPOCH
+                                            : KERR_NONE;
+  if (op->code != KERR_NONE) return;
+  struct session *s = session_of(q, hb->broker_id);
+  if (s) s->last_ns = q->env->now_ns(q->env);
+  struct meta_leader_policy policy = policy_of(q);
+  r->is_caught_up = hb->current_metadata_offset >= b->epoch;
+  if (hb->want_shut_down) {
+    if (s && !s->shutting_down)
+      op->code = meta_rule_controlled_shutdown(&policy, q->working, hb->broker_id,
+                                               hb->broker_epoch, delta);
+    if (s) s->shutting_down = true;
+    r->is_fenced = true;
+    r->should_shut_down = true; /* answered once the moves are committed */
+    return;
+  }
+  bool fence = hb->want_fence || (b->fenced && !r->is_caught_up);
+  op->code = meta_rule_fence_broker(&policy, q->working, hb->broker_id, hb->broker_epoch, fence,
+                                    delta);
+  r->is_fenced = fence;
+}
+
+static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
+  if (op->kind == OP_REGISTER) {
+    op->code = meta_rule_register_broker(q->working, &op->in.registration, delta);
+    /* KIP-631: a broker starts fenced, until its heartbeat says it caught up. */
+    for (int32_t i = 0; i < delta->count; i++)
+      if (delta->records[i].type == META_REGISTER_BROKER_RECORD)
+        delta->records[i].register_broker.fenced = true;
+    struct session *s =
+        op->code == KERR_NONE ? session_of(q, op->in.registration.broker_id) : NULL;
+    if (s) *s = (struct session){s->broker_id, q->env->now_ns(q->env), false};
+  } else if (op->kind == OP_HEARTBEAT) {
+    decide_heartbeat(q, op, delta);
+  } else if (op->kind == OP_PRODUCER_IDS)
+    op->code = meta_rule_allocate_producer_ids(q->working, op->in.ids.broker_id,
+                                               op->in.ids.broker_epoch, delta, &op->first_id);
+  else
+    decide_topics(q, op, delta);
+}
+
+static void marker(struct meta_delta *d, enum meta_record_type type) {
+  int64_t after = d->count ? d->records[d->count - 1].offset + 1 : 0;
+  ASSERT(meta_delta_add(d, type, after) != NULL);
+}
+
+/* The change as entries: the records, bracketed by KIP-868 markers when
+ * there are several, renumbered from first. */
+static void frame_change(const struct meta_delta *delta, int64_t first,
+                         struct meta_delta *out) {
+  if (delta->count > 1) marker(out, META_BEGIN_TRANSACTION_RECORD);
+  for (int32_t i = 0; i < delta->count; i++) {
+    struct meta_record *r = meta_delta_add(out, delta->records[i].type, out->count);
+    ASSERT(r != NULL);
+    *r = delta->records[i];
+    r->offset = out->count - 1;
+  }
+  if (delta->count > 1) marker(out, META_END_TRANSACTION_RECORD);
+  for (int32_t i = 0; i < out->count; i++) out->records[i].offset += first;
+  /* KIP-631: a broker's epoch is the offset of its registration record. */
+  for (int32_t i = 0; i < out->count; i++)
+    if (out->records[i].type == META_REGISTER_BROKER_RECORD)
+      out->records[i].register_broker.broker_epoch = out->records[i].offset;
+}
+
+/* Proposes the change; false (nothing appended) when this node cannot. */
+static bool propose(struct quorum *q, struct op *op, const struct meta_delta *delta) {
+  const struct raft *core = raft_node_core(q->node);
+  ASSERT(delta->count > 0);
+  if (core == NULL || delta->count + 2 > CHANGE_RECORDS_MAX) return false;
+  struct meta_delta framed;
+  meta_delta_init(&framed);
+  frame_change(delta, raft_end_offset(core), &framed);
+  struct buf bytes;
+  buf_init(&bytes);
+  size_t *at = calloc((size_t)framed.count + 1, sizeof *at);
+  const uint8_t **values = calloc((size_t)framed.count, sizeof *values);
+  uint32_t *sizes = calloc((size_t)framed.count, sizeof *sizes);
+  ASSERT(at != NULL && values != NULL && sizes != NULL);
+  bool fits = true;
+  for (int32_t i = 0; i < framed.count; i++) {
+    at[i] = bytes.len;
+    meta_record_encode(&framed.records[i], &bytes);
+    sizes[i] = (uint32_t)(bytes.len - at[i]);
+    fits = fits && sizes[i] <= RAFT_PAYLOAD_MAX;
+  }
+  for (int32_t i = 0; i < framed.count; i++) values[i] = bytes.data + at[i];
+  int32_t epoch = -1;
+  int64_t first = fits ? raft_node_propose(q->node, values, sizes, framed.count, &epoch) : -1;
+  bool ok = first >= 0 && epoch == q->active_epoch;
+  if (ok) {
+    ASSERT(first == framed.records[0].offset);
+    struct meta_image *next;
+    int rc = meta_image_build(q->working, &framed, &next);
+    ASSERT(rc == 0);
+    meta_image_unref(q->working);
+    q->working = next;
+    if (op) op->end_offset = framed.records[framed.count - 1].offset;
+  }
+  free(at);
+  free(values);
+  free(sizes);
+  buf_free(&bytes);
+  meta_delta_free(&framed);
+  return ok;
+}
+
+/* KIP-631: a broker not heard of for broker.session.timeout.ms is fenced
+ * and its leaderships move to the rest of their ISRs. */
+static void sessions_expire(struct quorum *q) {
+  uint64_t now = q->env->now_ns(q->env);
+  uint64_t timeout_ns = (uint64_t)q->node->cfg.broker_session_timeout_ms * NS_PER_MS;
+  struct meta_leader_policy policy = policy_of(q);
+  for (int32_t i = 0; i < q->working->broker_count && q->active_epoch >= 0; i++) {
+    const struct meta_broker *b = &q->working->brokers[i];
+    struct session *s = session_of(q, b->id);
+    if (b->fenced || s == NULL || s->last_ns + timeout_ns > now) continue;
+    struct meta_delta delta;
+    meta_delta_init(&delta);
+    int32_t id = b->id; /* b is gone once the working image moves */
+    int16_t code = meta_rule_fence_broker(&policy, q->working, id, b->epoch, true, &delta);
+    ASSERT(code == KERR_NONE);
+    env_log(q->env, ENV_LOG_WARN, "broker %d missed its session (%d ms): fenced, %d records",
+            id, q->node->cfg.broker_session_timeout_ms, delta.count);
+    if (delta.count > 0 && !propose(q, NULL, &delta))
+      env_log(q->env, ENV_LOG_ERROR, "fencing broker %d could not be proposed", id);
+    s->last_ns = now; /* not again before another session */
+    meta_delta_free(&delta);
+  }
+}
+
+static void run_active(struct quorum *q, struct op *op) {
+  struct meta_delta delta;
+  meta_delta_init(&delta);
+  decide(q, op, &delta);
+  if (delta.count == 0) {
+    answer(op); /* refused, or validate_only: nothing to commit */
+  } else if (propose(q, op, &delta)) {
+    list_push(&q->inflight, op);
+  } else if (active_epoch_now(q) != q->active_epoch) {
+    refuse(op, KERR_NOT_CONTROLLER, "The active controller changed.");
+  } else {
+    /* Until snapshots trim it, the in-memory log (RAFT_LOG_ENTRIES_MAX
+     * entries) bounds what can be proposed. */
+    refuse(op, KERR_UNKNOWN_SERVER_ERROR,
+           "The change does not fit the metadata log (too many records, or the log is "
+           "full).");
+  }
+  meta_delta_free(&delta);
+}
+
+/* ---- forwarding to the active controller ---- */
+
+static void pump(struct quorum *q);
+
+static struct kstr kstr_slice(const char *s) { return kstr_of(s); }
+
+struct forward_ctx {
+  struct flight *flight;
+  int16_t version;
+};
+
+static void encode_create_topics(struct wr *w, int16_t v, const void *m) {
+  create_topics_request_encode(w, v, m);
+}
+static void encode_delete_topics(struct wr *w, int16_t v, const void *m) {
+  delete_topics_request_encode(w, v, m);
+}
+static void encode_create_partitions(struct wr *w, int16_t v, const void *m) {
+  create_partitions_request_encode(w, v, m);
+}
+static void encode_registration(struct wr *w, int16_t v, const void *m) {
+  broker_registration_request_encode(w, v, m);
+}
+static void encode_heartbeat(struct wr *w, int16_t v, const void *m) {
+  broker_heartbeat_request_encode(w, v, m);
+}
+
+static int send_heartbeat(struct op *op, struct channel *ch, int16_t v, struct forward_ctx *f,
+                          kconn_response_fn fn) {
+  const struct meta_heartbeat *in = &op->in.hb;
+  struct broker_heartbeat_request r;
+  broker_heartbeat_request_init(&r);
+  r.broker_id = in->broker_id;
+  r.broker_epoch = in->broker_epoch;
+  r.current_metadata_offset = in->current_metadata_offset;
+  r.want_fence = in->want_fence;
+  r.want_shut_down = in->want_shut_down;
+  return channel_send(ch, API_BROKER_HEARTBEAT, v, encode_heartbeat, &r, fn, f);
+}
+
+static int32_t timeout_ms_of(const struct quorum *q, const struct op *op) {
+  if (op->deadline_ns == META_NO_DEADLINE) return FORWARD_TIMEOUT_MS;
+  uint64_t now = q->env->now_ns(q->env);
+  uint64_t left_ms = op->deadline_ns > now ? (op->deadline_ns - now) / NS_PER_MS : 0;
+  return left_ms > INT32_MAX ? INT32_MAX : (int32_t)left_ms;
+}
+
+static int send_create_topics(struct quorum *q, struct op *op, struct channel *ch, int16_t v,
+                              struct forward_ctx *f, kconn_response_fn fn) {
+  struct create_topics_request r;
+  create_topics_request_init(&r);
+  struct create_topics_request_creatable_topic *t = calloc((size_t)op->count + 1, sizeof *t);
+  ASSERT(t != NULL);
+  int32_t assignments = 0, configs = 0;
+  for (int32_t i = 0; i < op->count; i++) {
+    assignments += op->in.create[i].assignment_count;
+    configs += op->in.create[i].config_count;
+  }
+  struct create_topics_request_creatable_replica_assignment *a =
+      calloc((size_t)assignments + 1, sizeof *a);
+  struct create_topics_request_creatable_topic_config *c =
+      calloc((size_t)configs + 1, sizeof *c);
+  ASSERT(a != NULL && c != NULL);
+  int32_t ai = 0, ci = 0;
+  for (int32_t i = 0; i < op->count; i++) {
+    const struct meta_create_topic *in = &op->in.create[i];
+    create_topics_request_creatable_topic_init(&t[i]);
+    t[i].name = in->name;
+    t[i].num_partitions = in->assignment_count > 0 ? -1 : in->partition_count;
+    t[i].replication_factor = in->assignment_count > 0 ? -1 : in->replication_factor;
+    t[i].assignments = &a[ai];
+    t[i].assignments_count = in->assignment_count;
+    for (int32_t k = 0; k < in->assignment_count; k++, ai++) {
+      a[ai].partition_index = in->assignments[k].partition_index;
+      a[ai].broker_ids = (int32_t *)in->assignments[k].broker_ids;
+      a[ai].broker_ids_count = in->assignments[k].broker_count;
+    }
+    t[i].configs = &c[ci];
+    t[i].configs_count = in->config_count;
+    for (int32_t k = 0; k < in->config_count; k++, ci++) {
+      c[ci].name = in->configs[k].name;
+      c[ci].value = in->configs[k].value;
+    }
+  }
+  r.topics = t;
+  r.topics_count = op->count;
+  r.timeout_ms = timeout_ms_of(q, op);
+  r.validate_only = op->validate_only;
+  int rc = channel_send(ch, API_CREATE_TOPICS, v, encode_create_topics, &r, fn, f);
+  free(t);
+  free(a);
+  free(c);
+  return rc;
+}
+
+static int send_delete_topics(struct quorum *q, struct op *op, struct channel *ch, int16_t v,
+                              struct forward_ctx *f, kconn_response_fn fn) {
+  struct delete_topics_request r;
+  delete_topics_request_init(&r);
+  struct delete_topics_request_delete_topic_state *t = calloc((size_t)op->count + 1, sizeof *t);
+  struct kstr *names = calloc((size_t)op->count + 1, sizeof *names);
+  ASSERT(t != NULL && names != NULL);
+  bool by_id = false;
+  for (int32_t i = 0; i < op->count; i++) {
+    const struct meta_delete_topic *in = &op->in.remove[i];
+    t[i].name = in->by_id ? KSTR_NULL : in->name;
+    t[i].topic_id = in->by_id ? in->id : (struct kuuid){{0}};
+    names[i] = in->name;
+    by_id |= in->by_id;
+  }
+  if (v >= 6) {
+    r.topics = t;
+    r.topics_count = op->count;
+  } else {
+    r.topic_names = names;
+    r.topic_names_count = op->count;
+  }
+  r.timeout_ms = timeout_ms_of(q, op);
+  int rc = by_id && v < 6
+               ? ENV_EINVAL
+               : channel_send(ch, API_DELETE_TOPICS, v, encode_delete_topics, &r, fn, f);
+  free(t);
+  free(names);
+  return rc;
+}
+
+static int send_create_partitions(struct quorum *q, struct op *op, struct channel *ch,
+                                  int16_t v, struct forward_ctx *f, kconn_response_fn fn) {
+  struct create_partitions_request r;
+  create_partitions_request_init(&r);
+  struct create_partitions_request_create_partitions_topic *t =
+      calloc((size_t)op->count + 1, sizeof *t);
+  int32_t assignments = 0;
+  for (int32_t i = 0; i < op->count; i++)
+    if (op->in.grow[i].assignment_count > 0) assignments += op->in.grow[i].assignment_count;
+  struct create_partitions_request_create_partitions_assignment *a =
+      calloc((size_t)assignments + 1, sizeof *a);
+  ASSERT(t != NULL && a != NULL);
+  int32_t ai = 0;
+  for (int32_t i = 0; i < op->count; i++) {
+    const struct meta_create_partitions *in = &op->in.grow[i];
+    t[i].name = in->name;
+    t[i].count = in->count;
+    t[i].assignments = in->assignment_count >= 0 ? &a[ai] : NULL;
+    t[i].assignments_count = in->assignment_count;
+    for (int32_t k = 0; k < in->assignment_count; k++, ai++) {
+      a[ai].broker_ids = (int32_t *)in->assignments[k].broker_ids;
+      a[ai].broker_ids_count = in->assignments[k].broker_count;
+    }
+  }
+  r.topics = t;
+  r.topics_count = op->count;
+  r.timeout_ms = timeout_ms_of(q, op);
+  r.validate_only = op->validate_only;
+  int rc = channel_send(ch, API_CREATE_PARTITIONS, v, encode_create_partitions, &r, fn, f);
+  free(t);
+  free(a);
+  return rc;
+}
+
+static int send_registration(struct quorum *q, struct op *op, struct channel *ch, int16_t v,
+                             struct forward_ctx *f, kconn_response_fn fn) {
+  const struct meta_broker_registration *in = &op->in.registration;
+  struct broker_registration_request r;
+  broker_registration_request_init(&r);
+  struct broker_registration_request_listener l;
+  broker_registration_request_listener_init(&l);
+  l.name = kstr_slice(in->listener);
+  l.host = kstr_slice(in->host);
+  l.port = in->port;
+  l.security_protocol = 0; /* PLAINTEXT */
+  r.broker_id = in->broker_id;
+  r.cluster_id = kstr_of(q->node->cluster_id);
+  r.incarnation_id = in->incarnation_id;
+  r.listeners = &l;
+  r.listeners_count = 1;
+  r.rack = in->rack[0] ? kstr_slice(in->rack) : KSTR_NULL;
+  return channel_send(ch, API_BROKER_REGISTRATION, v, encode_registration, &r, fn, f);
+}
+
+/* Results from a forwarded answer; false: try again (NOT_CONTROLLER, or an
+ * answer that does not decode). */
+static bool topics_from(struct op *op, struct kstr name, struct kuuid id, int16_t code,
+                        struct kstr message, int32_t partitions, int16_t rf, int32_t i) {
+  if (i >= op->count) return false;
+  struct meta_topic_result *r = &op->results[i];
+  r->error_code = code;
+  if (message.len > 0)
+    str_fmt(r->error_message, sizeof r->error_message, "%.*s", (int)message.len, message.ptr);
+  if (name.len > 0) str_fmt(r->name, sizeof r->name, "%.*s", (int)name.len, name.ptr);
+  r->topic_id = id;
+  r->partition_count = partitions;
+  r->replication_factor = rf;
+  return code != KERR_NOT_CONTROLLER;
+}
+
+static bool decode_answer(struct op *op, int16_t v, struct rd *body, struct arena *arena) {
+  results_alloc(op);
+  bool ok = true;
+  if (op->kind == OP_CREATE_TOPICS) {
+    struct create_topics_response r;
+    if (!create_topics_response_decode(body, v, &r, arena) || r.topics_count != op->count)
+      return false;
+    for (int32_t i = 0; i < r.topics_count; i++) {
+      const struct create_topics_response_creatable_topic_result *t = &r.topics[i];
+      ok &= topics_from(op, t->name, t->topic_id, t->error_code, t->error_message,
+                        t->num_partitions, t->replication_factor, i);
+    }
+  } else if (op->kind == OP_DELETE_TOPICS) {
+    struct delete_topics_response r;
+    if (!delete_topics_response_decode(body, v, &r, arena) || r.responses_count != op->count)
+      return false;
+    for (int32_t i = 0; i < r.responses_count; i++) {
+      const struct delete_topics_response_deletable_topic_result *t = &r.responses[i];
+      ok &= topics_from(op, t->name, t->topic_id, t->error_code, t->error_message, 0, 0, i);
+    }
+  } else if (op->kind == OP_CREATE_PARTITIONS) {
+    struct create_partitions_response r;
+    if (!create_partitions_response_decode(body, v, &r, arena) || r.results_count != op->count)
+      return false;
+    for (int32_t i = 0; i < r.results_count; i++) {
+      const struct create_partitions_response_create_partitions_topic_result *t = &r.results[i];
+      ok &= topics_from(op, t->name, (struct kuuid){{0}}, t->error_code, t->error_message,
+                        op->in.grow[i].count, 0, i);
+    }
+  } else if (op->kind == OP_HEARTBEAT) {
+    struct broker_heartbeat_response r;
+    if (!broker_heartbeat_response_decode(body, v, &r, arena)) return false;
+    op->code = r.error_code;
+    op->hb_result = (struct meta_heartbeat_result){r.error_code, r.is_caught_up, r.is_fenced,
+                                                   r.should_shut_down};
+    ok = r.error_code != KERR_NOT_CONTROLLER;
+  } else {
+    ASSERT(op->kind == OP_REGISTER);
+    struct broker_registration_response r;
+    if (!broker_registration_response_decode(body, v, &r, arena)) return false;
+    op->code = r.error_code;
+    ok = r.error_code != KERR_NOT_CONTROLLER;
+  }
+  return ok;
+}
+
+static void forward_answered(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct forward_ctx *fc = ctx;
+  struct flight *f = fc->flight;
+  int16_t v = fc->version;
+  free(fc);
+  struct quorum *q = f->q;
+  free(f);
+  if (q == NULL) return; /* the controller closed: the call was answered then */
+  ASSERT(q->flight == f && q->forwarding != NULL && !q->answered);
+  q->flight = NULL;
+  struct op *op = q->forwarding;
+  if (err != 0 || !decode_answer(op, v, body, arena)) {
+    q->forwarding = NULL; /* the next leader, after a pause */
+    free(op->results);
+    op->results = NULL;
+    list_push_front(&q->queue, op);
+  } else {
+    q->answered = true;
+  }
+  pump(q);
+}
+
+/* The forwarded change is in this node's image (or needs not be). */
+static bool forwarded_visible(const struct quorum *q, const struct op *op) {
+  const struct meta_image *image = q->node->image;
+  if (metadata_loader_landed_offset(q->node) < image->offset) return false; /* files to land */
+  if (op->kind == OP_HEARTBEAT) return true;
+  if (op->kind == OP_REGISTER) {
+    const struct meta_broker *b = meta_image_broker(image, op->in.registration.broker_id);
+    return op->code != KERR_NONE ||
+           (b != NULL && memcmp(&b->incarnation_id, &op->in.registration.incarnation_id,
+                                sizeof b->incarnation_id) == 0);
+  }
+  if (op->validate_only) return true;
+  for (int32_t i = 0; i < op->count; i++) {
+    const struct meta_topic_result *r = &op->results[i];
+    if (r->error_code != KERR_NONE) continue;
+    const struct meta_topic *t = meta_image_topic(image, r->name, strlen(r->name));
+    if (op->kind == OP_CREATE_TOPICS && t == NULL) return false;
+    if (op->kind == OP_DELETE_TOPICS && t != NULL &&
+        (meta_uuid_cmp(t->id, r->topic_id) == 0 || !op->in.remove[i].by_id))
+      return false;
+    if (op->kind == OP_CREATE_PARTITIONS &&
+        (t == NULL || t->partition_count < op->in.grow[i].count))
+      return false;
+  }
+  return true;
+}
+
+static bool past(const struct quorum *q, uint64_t deadline_ns) {
+  return deadline_ns != META_NO_DEADLINE && deadline_ns <= q->env->now_ns(q->env);
+}
+
+static void forward_finish(struct quorum *q) {
+  struct op *op = q->forwarding;
+  if (op == NULL || !q->answered) return;
+  /* Past its deadline the answer goes out anyway: the change is committed,
+   * this node's image lags. */
+  if (!forwarded_visible(q, op) && !past(q, op->deadline_ns)) return;
+  q->forwarding = NULL;
+  q->answered = false;
+  answer(op);
+}
+
+/* Sends the head call to the leader; false when it cannot now. */
+static void channel_went_up(void *ctx, struct channel *ch) {
+  (void)ch;
+  pump(ctx);
+}
+
+static void channel_went_down(void *ctx, struct channel *ch, int err) {
+  (void)ctx, (void)ch, (void)err; /* a forward in flight fails and is retried */
+}
+
+static void peers_start(struct quorum *q) {
+  if (q->peers_started || q->peers_stopped || raft_node_core(q->node) == NULL) return;
+  struct config *cfg = malloc(sizeof *cfg);
+  ASSERT(cfg != NULL);
+  *cfg = q->node->cfg;
+  cfg->controller_quorum_request_timeout_ms = CHANNEL_TIMEOUT_MS;
+  struct channel_listener l = {.ctx = q, .up = channel_went_up, .down = channel_went_down};
+  quorum_peers_start(&q->peers, &q->node->net, cfg, &l);
+  free(cfg);
+  q->peers_started = true;
+}
+
+static bool forward(struct quorum *q, int32_t leader_id) {
+  peers_start(q);
+  struct channel *ch =
+      q->peers_started && !q->peers_stopped ? quorum_peers_channel(&q->peers, leader_id) : NULL;
+  if (ch == NULL || !channel_is_up(ch)) return false;
+  struct op *op = q->queue.head;
+  if (op->kind == OP_PRODUCER_IDS) { /* KIP-730's RPC is not generated yet */
+    refuse(list_pop(&q->queue), KERR_COORDINATOR_NOT_AVAILABLE, "");
+    return true;
+  }
+  /* By op kind; producer ids are answered above. */
+  static const int16_t keys[] = {
+      API_BROKER_REGISTRATION, API_CREATE_TOPICS, API_CREATE_PARTITIONS, API_DELETE_TOPICS, -1,
+      API_BROKER_HEARTBEAT};
+  static const int16_t mins[] = {0, 2, 0, 1, -1, 0}, maxs[] = {3, 7, 3, 6, -1, 1};
+  int16_t v = channel_version(ch, keys[op->kind], mins[op->kind], maxs[op->kind]);
+  if (v < 0) return false; /* an old peer: maybe the next leader */
+  struct flight *f = malloc(sizeof *f);
+  struct forward_ctx *fc = malloc(sizeof *fc);
+  ASSERT(f != NULL && fc != NULL);
+  f->q = q;
+  fc->flight = f;
+  fc->version = v;
+  int rc;
+  if (op->kind == OP_REGISTER)
+    rc = send_registration(q, op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_CREATE_TOPICS)
+    rc = send_create_topics(q, op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_CREATE_PARTITIONS)
+    rc = send_create_partitions(q, op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_HEARTBEAT)
+    rc = send_heartbeat(op, ch, v, fc, forward_answered);
+  else
+    rc = send_delete_topics(q, op, ch, v, fc, forward_answered);
+  if (rc != 0) {
+    free(f);
+    free(fc);
+    return false;
+  }
+  q->forwarding = list_pop(&q->queue);
+  q->flight = f;
+  q->answered = false;
+  return true;
+}
+
+/* ---- the loop ---- */
+
+static void timer_fired(void *ctx) {
+  struct quorum *q = ctx;
+  q->timer = 0;
+  pump(q);
+}
+
+static void timer_arm(struct quorum *q, uint64_t delay_ns) {
+  uint64_t due = q->env->now_ns(q->env) + delay_ns;
+  if (q->timer && q->timer_due_ns <= due) return;
+  if (q->timer) q->env->timer_cancel(q->env, q->timer);
+  q->timer = q->env->timer_start(q->env, delay_ns, timer_fired, q);
+  q->timer_due_ns = due;
+}
+
+static int32_t leader_known(const struct quorum *q) {
+  const struct raft *core = raft_node_core(q->node);
+  if (core == NULL || raft_role(core) == RAFT_RESIGNED) return -1;
+  struct raft_quorum_state qs;
+  raft_quorum_state(core, &qs);
+  return qs.leader_id;
+}
+
+/* Starts what can start; false when the head call must wait. */
+static bool start_next(struct quorum *q) {
+  leadership_follow(q); /* an answer may have stopped the quorum here */
+  struct op *op = q->queue.head;
+  if (past(q, op->deadline_ns)) {
+    refuse(list_pop(&q->queue), KERR_REQUEST_TIMED_OUT,
+           "The controller did not reach the request in time.");
+    return true;
+  }
+  if (q->active_epoch >= 0) {
+    run_active(q, list_pop(&q->queue));
+    return true;
+  }
+  if (op->forwarded) { /* the forwarder retries with whoever leads */
+    refuse(list_pop(&q->queue), KERR_NOT_CONTROLLER, "This node is not the active controller.");
+    return true;
+  }
+  int32_t leader = leader_known(q);
+  if (leader < 0 || leader == q->node->cfg.node_id) return false; /* elected, not caught up */
+  return forward(q, leader);
+}
+
+static void pump_once(struct quorum *q) {
+  if (q->closed) { /* calls made after close */
+    refuse_list(&q->queue, KERR_NOT_CONTROLLER, "The controller has shut down.");
+    return;
+  }
+  leadership_follow(q);
+  if (q->active_epoch >= 0) sessions_expire(q);
+  refuse_forwarded(q);
+  answer_applied(q);
+  forward_finish(q);
+  for (int32_t n = q->queue.count; n > 0 && !q->closed && q->forwarding == NULL; n--)
+    if (!start_next(q)) break;
+}
+
+static void pump(struct quorum *q) {
+  if (q->pumping) { /* an answer made a call */
+    q->again = true;
+    return;
+  }
+  q->pumping = true;
+  int rounds = 0;
+  do {
+    q->again = false;
+    pump_once(q);
+  } while (q->again && ++rounds < 64);
+  q->pumping = false;
+  bool waiting = q->queue.count > 0 || q->forwarding != NULL;
+  if (waiting && !q->closed) timer_arm(q, (uint64_t)POLL_MS * NS_PER_MS);
+  /* The active controller watches the sessions. */
+  if (!waiting && !q->closed && q->active_epoch >= 0)
+    timer_arm(q, (uint64_t)SESSION_CHECK_MS * NS_PER_MS);
+}
+
+void controller_quorum_changed(struct meta_controller *ctl) { pump(quorum_of(ctl)); }
+
+static struct op *op_new(enum op_kind kind, int32_t count, uint64_t deadline_ns, void *ctx);
+static void enqueue(struct quorum *q, struct op *op);
+
+void controller_quorum_heartbeat(struct meta_controller *ctl, const struct meta_heartbeat *hb,
+                                 uint64_t deadline_ns, controller_heartbeat_fn done,
+                                 void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT(ctl->ops == &quorum_ops && hb != NULL && done != NULL);
+  struct op *op = op_new(OP_HEARTBEAT, 1, deadline_ns, ctx);
+  op->in.hb = *hb;
+  op->hb_done = done;
+  enqueue(q, op);
+}
+
+void controller_quorum_next_call_forwarded(struct meta_controller *ctl) {
+  if (ctl->ops != &quorum_ops) return; /* the local controller has no one to forward to */
+  quorum_of(ctl)->next_forwarded = true;
+}
+
+void controller_quorum_stop_channels(struct meta_controller *ctl) {
+  if (ctl == NULL || ctl->ops != &quorum_ops) return;
+  struct quorum *q = quorum_of(ctl);
+  if (q->peers_stopped) return;
+  q->peers_stopped = true; /* before the forward in flight fails and is queued again */
+  if (q->peers_started) quorum_peers_stop(&q->peers);
+}
+
+bool controller_quorum_idle(const struct meta_controller *ctl) {
+  if (ctl == NULL || ctl->ops != &quorum_ops) return true;
+  const struct quorum *q = (const struct quorum *)ctl;
+  return q->queue.count == 0 && q->inflight.count == 0 && q->forwarding == NULL;
+}
+
+bool controller_quorum_active(const struct meta_controller *ctl) {
+  const struct quorum *q = (const struct quorum *)ctl;
+  return q->active_epoch >= 0;
+}
+
+/* ---- the vtable ---- */
+
+static struct op *op_new(enum op_kind kind, int32_t count, uint64_t deadline_ns, void *ctx) {
+  ASSERT(count >= 0);
+  struct op *op = calloc(1, sizeof *op);
+  ASSERT(op != NULL);
+  op->kind = kind;
+  op->count = count;
+  op->deadline_ns = deadline_ns;
+  op->ctx = ctx;
+  op->end_offset = -1;
+  return op;
+}
+
+/* Never answered inside the call: the next tick runs it. */
+static void enqueue(struct quorum *q, struct op *op) {
+  op->forwarded = q->next_forwarded;
+  q->next_forwarded = false;
+  list_push(&q->queue, op);
+  timer_arm(q, 0);
+}
+
+static void q_register_broker(struct meta_controller *ctl,
+                              const struct meta_broker_registration *registration,
+                              meta_done_fn done, void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT(registration != NULL && done != NULL);
+  struct op *op = op_new(OP_REGISTER, 1, META_NO_DEADLINE, ctx);
+  op->in.registration = *registration;
+  op->done = done;
+  enqueue(q, op);
+}
+
+static void q_create_topics(struct meta_controller *ctl, const struct meta_create_topic *topics,
+                            int32_t count, bool validate_only, uint64_t deadline_ns,
+                            meta_topics_done_fn done, void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT((topics != NULL || count == 0) && count >= 0 && done != NULL);
+  struct op *op = op_new(OP_CREATE_TOPICS, count, deadline_ns, ctx);
+  op->in.create = topics;
+  op->validate_only = validate_only;
+  op->topics_done = done;
+  enqueue(q, op);
+}
+
+static void q_create_partitions(struct meta_controller *ctl,
+                                const struct meta_create_partitions *topics, int32_t count,
+                                bool validate_only, uint64_t deadline_ns,
+                                meta_topics_done_fn done, void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT((topics != NULL || count == 0) && count >= 0 && done != NULL);
+  struct op *op = op_new(OP_CREATE_PARTITIONS, count, deadline_ns, ctx);
+  op->in.grow = topics;
+  op->validate_only = validate_only;
+  op->topics_done = done;
+  enqueue(q, op);
+}
+
+static void q_delete_topics(struct meta_controller *ctl, const struct meta_delete_topic *topics,
+                            int32_t count, uint64_t deadline_ns, meta_topics_done_fn done,
+                            void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT((topics != NULL || count == 0) && count >= 0 && done != NULL);
+  struct op *op = op_new(OP_DELETE_TOPICS, count, deadline_ns, ctx);
+  op->in.remove = topics;
+  op->topics_done = done;
+  enqueue(q, op);
+}
+
+static void q_allocate_producer_ids(struct meta_controller *ctl, int32_t broker_id,
+                                    int64_t broker_epoch, meta_producer_ids_fn done,
+                                    void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT(done != NULL);
+  struct op *op = op_new(OP_PRODUCER_IDS, 1, META_NO_DEADLINE, ctx);
+  op->in.ids.broker_id = broker_id;
+  op->in.ids.broker_epoch = broker_epoch;
+  op->ids_done = done;
+  enqueue(q, op);
+}
+
+static void q_close(struct meta_controller *ctl) {
+  struct quorum *q = quorum_of(ctl);
+  q->closed = true;
+  static const char message[] = "The controller has shut down.";
+  if (q->forwarding) {
+    if (q->flight) q->flight->q = NULL; /* freed when its answer comes */
+    q->flight = NULL;
+    struct op *op = q->forwarding;
+    q->forwarding = NULL;
+    q->answered = false;
+    refuse(op, KERR_NOT_CONTROLLER, message);
+  }
+  refuse_list(&q->inflight, KERR_NOT_CONTROLLER, message);
+  refuse_list(&q->queue, KERR_NOT_CONTROLLER, message);
+}
+
+static void q_destroy(struct meta_controller *ctl) {
+  struct quorum *q = quorum_of(ctl);
+  controller_quorum_stop_channels(ctl);
+  for (int i = 0;
+       i < OPS_MAX && (!q->closed || q->queue.count || q->inflight.count || q->forwarding); i++)
+    q_close(ctl);
+  if (q->timer) q->env->timer_cancel(q->env, q->timer);
+  if (q->working) meta_image_unref(q->working);
+  free(q);
+}
+
+static const struct meta_controller_ops quorum_ops = {
+    .register_broker = q_register_broker,
+    .create_topics = q_create_topics,
+    .create_partitions = q_create_partitions,
+    .delete_topics = q_delete_topics,
+    .allocate_producer_ids = q_allocate_producer_ids,
+    .close = q_close,
+    .destroy = q_destroy,
+};
+
+int controller_quorum_create(struct node *node, struct meta_controller **out) {
+  ASSERT(node != NULL && node->loader != NULL && out != NULL);
+  struct quorum *q = calloc(1, sizeof *q);
+  ASSERT(q != NULL);
+  q->base.ops = &quorum_ops;
+  q->node = node;
+  q->env = node->env;
+  q->rules = (struct meta_rules){.env = node->env, .cfg = &node->cfg};
+  q->active_epoch = -1;
+  *out = &q->base;
+  return 0;
+}

@@ -1,0 +1,482 @@
+/* The Raft-backed controller (server/controller_quorum.h) and the metadata
+ * loader (server/metadata_loader.h) between real nodes in the simulated
+ * world: three combined nodes (voters 1, 2, 3) and a broker-only observer
+ * (4). Calls go through the controller seam (meta/controller.h) the
+ * handlers use; what they change is read back from each node's image. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "meta/codec.h"
+#include "meta/image.h"
+#include "proto/errors.h"
+#include "server/server.h"
+#include "server/storage_format.h"
+#include "sim/net.h"
+#include "sim/world.h"
+#include "testing.h"
+
+enum {
+  VOTERS = 3,
+  NODES = VOTERS + 1, /* node 4: a broker-only observer */
+  STEP_MS = 10,
+  BOUND_MS = 20000, /* virtual: an election and a few commits */
+};
+
+static const unsigned ALL = (1u << NODES) - 1;
+
+struct cluster {
+  struct sim_world *w;
+  struct sim_node *sim[NODES];
+  struct node *node[NODES]; /* NULL while down */
+};
+
+static void run_ms(struct cluster *c, uint64_t ms) {
+  sim_run_until(c->w, sim_now_ns(c->w) + ms * NS_PER_MS);
+}
+
+static void set(struct config *cfg, const char *key, const char *value) {
+  char err[256];
+  ck_assert_msg(config_set(cfg, key, value, NULL, err, sizeof err), "%s", err);
+}
+
+static void node_up(struct cluster *c, int i) {
+  ck_assert_ptr_null(c->node[i]);
+  struct config cfg;
+  config_defaults(&cfg);
+  char value[256];
+  const char *host = sim_node_host(c->sim[i]);
+  cfg.node_id = i + 1;
+  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
+  set(&cfg, "cluster.id", STORAGE_TEST_CLUSTER_ID);
+  set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
+  set(&cfg, "controller.listener.names", "CONTROLLER");
+  if (i >= VOTERS) {
+    snprintf(value, sizeof value, "PLAINTEXT://%s:9092", host);
+    set(&cfg, "process.roles", "broker");
+  } else {
+    snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
+    set(&cfg, "process.roles", "broker,controller");
+  }
+  set(&cfg, "listeners", value);
+  /* KRaft-mode nodes start only on formatted storage (KIP-631); a restart
+   * finds it formatted already. */
+  char err[256];
+  ck_assert_int_ge(storage_format(sim_node_env(c->sim[i]), &cfg, cfg.cluster_id, true, NULL,
+                                  NULL, err, sizeof err, NULL, NULL),
+                   0);
+  ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
+  ck_assert_int_eq(node_start(c->node[i]), 0);
+}
+
+static void node_kill(struct cluster *c, int i) {
+  ck_assert_ptr_nonnull(c->node[i]);
+  sim_node_crash(c->sim[i]);
+  node_destroy(c->node[i]);
+  c->node[i] = NULL;
+}
+
+static void node_restart(struct cluster *c, int i) {
+  sim_node_restart(c->sim[i]);
+  node_up(c, i);
+}
+
+static void cluster_setup(struct cluster *c, uint64_t seed) {
+  memset(c, 0, sizeof *c);
+  c->w = sim_world_create(seed);
+  sim_world_set_verbose(c->w, getenv("QUORUM_VERBOSE") != NULL);
+  static const char *const hosts[NODES] = {"broker1", "broker2", "broker3", "broker4"};
+  for (int i = 0; i < NODES; i++) c->sim[i] = sim_node_add(c->w, i + 1, hosts[i]);
+  for (int i = 0; i < NODES; i++) node_up(c, i);
+}
+
+static void cluster_teardown(struct cluster *c) {
+  for (int i = 0; i < NODES; i++) {
+    if (c->node[i]) sim_node_crash(c->sim[i]);
+    node_destroy(c->node[i]);
+  }
+  sim_world_destroy(c->w);
+}
+
+static struct node_quorum status(const struct cluster *c, int i) {
+  struct node_quorum q;
+  ck_assert_ptr_nonnull(c->node[i]);
+  node_quorum(c->node[i], &q);
+  return q;
+}
+
+static const struct meta_image *image_of(const struct cluster *c, int i) {
+  ck_assert_ptr_nonnull(c->node[i]);
+  return node_metadata_image(c->node[i]);
+}
+
+/* The voter that leads, agreed by every node up in mask: its index or -1. */
+static int leader_of(const struct cluster *c, unsigned mask) {
+  int leader = -1;
+  int32_t epoch = -1, leader_id = -1;
+  for (int i = 0; i < NODES; i++) {
+    if (!(mask & (1u << i)) || c->node[i] == NULL) continue;
+    struct node_quorum q = status(c, i);
+    if (q.leader_id < 0 || (epoch >= 0 && (q.epoch != epoch || q.leader_id != leader_id)))
+      return -1;
+    epoch = q.epoch;
+    leader_id = q.leader_id;
+    if (q.role == RAFT_LEADER) leader = i;
+  }
+  return leader >= 0 && leader_id == leader + 1 ? leader : -1;
+}
+
+/* Every node up is registered in every image, the controllers wait on
+ * nothing, and every image is at the leader's last, committed, entry: the
+ * leader's index. */
+static int settle(struct cluster *c) {
+  for (int t = 0; t <= BOUND_MS; t += STEP_MS) {
+    int l = leader_of(c, ALL);
+    bool done = l >= 0;
+    int64_t end = done ? status(c, l).end_offset : -1;
+    for (int i = 0; i < NODES && done; i++) {
+      if (!c->node[i]) continue;
+      const struct meta_image *image = image_of(c, i);
+      done = node_controller_idle(c->node[i]) && status(c, i).high_watermark == end &&
+             image->offset == end - 1;
+      for (int j = 0; j < NODES && done; j++)
+        done = !c->node[j] || (meta_image_broker(image, j + 1) != NULL &&
+                               !meta_image_broker(image, j + 1)->fenced);
+    }
+    if (done) return l;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("the cluster did not settle within %d ms", BOUND_MS);
+  return -1;
+}
+
+/* ---- calls through the controller seam ---- */
+
+struct call {
+  bool done;
+  int32_t count;
+  struct meta_topic_result results[4];
+};
+
+static void topics_done(void *ctx, const struct meta_topic_result *results, int32_t count) {
+  struct call *call = ctx;
+  ck_assert(!call->done && count <= 4);
+  call->done = true;
+  call->count = count;
+  memcpy(call->results, results, (size_t)count * sizeof *results);
+}
+
+static void create_async(struct cluster *c, int i, const char *name, int32_t partitions,
+                         struct meta_create_topic *topic, struct call *call) {
+  memset(topic, 0, sizeof *topic);
+  memset(call, 0, sizeof *call);
+  topic->name = kstr_of(name);
+  topic->partition_count = partitions;
+  topic->replication_factor = 1;
+  struct meta_controller *ctl = c->node[i]->controller;
+  uint64_t deadline_ns = sim_now_ns(c->w) + 30000 * NS_PER_MS;
+  ctl->ops->create_topics(ctl, topic, 1, false, deadline_ns, topics_done, call);
+  ck_assert(!call->done); /* never inside the call */
+}
+
+static void wait_call(struct cluster *c, const struct call *call) {
+  for (int t = 0; t <= BOUND_MS && !call->done; t += STEP_MS) run_ms(c, STEP_MS);
+  ck_assert_msg(call->done, "the call was not answered within %d ms", BOUND_MS);
+}
+
+/* Creates through node i and waits for the answer: its error code. */
+static int16_t create(struct cluster *c, int i, const char *name, int32_t partitions,
+                      struct kuuid *id_out) {
+  struct meta_create_topic topic;
+  struct call call;
+  create_async(c, i, name, partitions, &topic, &call);
+  wait_call(c, &call);
+  ck_assert_int_eq(call.count, 1);
+  if (id_out) *id_out = call.results[0].topic_id;
+  if (call.results[0].error_code == KERR_NONE) {
+    /* The contract: the image holding the change is this node's already. */
+    const struct meta_topic *t = meta_image_topic(image_of(c, i), name, strlen(name));
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->partition_count, partitions);
+    ck_assert(memcmp(&t->id, &call.results[0].topic_id, sizeof t->id) == 0);
+  }
+  return call.results[0].error_code;
+}
+
+/* Every node up holds the topic, with that id and partition count. */
+static void everywhere(struct cluster *c, const char *name, struct kuuid id,
+                       int32_t partitions) {
+  for (int i = 0; i < NODES; i++) {
+    if (!c->node[i]) continue;
+    const struct meta_topic *t = meta_image_topic(image_of(c, i), name, strlen(name));
+    ck_assert_msg(t != NULL, "node %d has no topic %s", i + 1, name);
+    ck_assert(memcmp(&t->id, &id, sizeof id) == 0);
+    ck_assert_int_eq(t->partition_count, partitions);
+  }
+}
+
+static int follower_of(const struct cluster *c, int leader) {
+  for (int i = 0; i < VOTERS; i++)
+    if (i != leader && c->node[i]) return i;
+  return -1;
+}
+
+/* ---- cases ---- */
+
+/* KIP-631: every broker registers through the active controller (the
+ * others forward BrokerRegistration); its epoch is the offset of its
+ * RegisterBrokerRecord; every image lists all four. */
+START_TEST(brokers_register_through_the_active_controller) {
+  struct cluster c;
+  cluster_setup(&c, 1);
+  settle(&c);
+  for (int i = 0; i < NODES; i++) {
+    const struct meta_image *image = image_of(&c, i);
+    ck_assert_int_eq(image->broker_count, NODES);
+    for (int b = 0; b < NODES; b++) {
+      const struct meta_broker *mb = meta_image_broker(image, b + 1);
+      ck_assert_int_ge(mb->epoch, 0);
+      ck_assert_int_le(mb->epoch, image->offset);
+      ck_assert(!mb->fenced);
+      ck_assert_int_eq(mb->port, 9092);
+      ck_assert_int_eq(mb->epoch, meta_image_broker(image_of(&c, 0), b + 1)->epoch);
+    }
+  }
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* A topic created through a follower, and one through the observer, are
+ * in every image, at the same offset everywhere. */
+START_TEST(a_topic_created_through_any_node_reaches_every_image) {
+  struct cluster c;
+  cluster_setup(&c, 2);
+  int leader = settle(&c);
+  int follower = follower_of(&c, leader);
+  struct kuuid a, b;
+  ck_assert_int_eq(create(&c, follower, "through-follower", 3, &a), KERR_NONE);
+  ck_assert_int_eq(create(&c, NODES - 1, "through-observer", 2, &b), KERR_NONE);
+  ck_assert_int_eq(create(&c, leader, "through-follower", 1, NULL), KERR_TOPIC_ALREADY_EXISTS);
+  settle(&c);
+  everywhere(&c, "through-follower", a, 3);
+  everywhere(&c, "through-observer", b, 2);
+  int64_t offset = image_of(&c, 0)->offset;
+  for (int i = 1; i < NODES; i++) ck_assert_int_eq(image_of(&c, i)->offset, offset);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* The active controller dies: another voter takes over, creations go on
+ * through the survivors, nothing committed is lost, and the dead node
+ * rebuilds its image from its log when it comes back. */
+START_TEST(the_next_leader_takes_over_and_nothing_committed_is_lost) {
+  struct cluster c;
+  cluster_setup(&c, 3);
+  int old = settle(&c);
+  struct kuuid first, second;
+  ck_assert_int_eq(create(&c, follower_of(&c, old), "before", 2, &first), KERR_NONE);
+  node_kill(&c, old);
+  int survivor = follower_of(&c, old);
+  ck_assert_int_eq(create(&c, survivor, "after", 1, &second), KERR_NONE);
+  int leader = leader_of(&c, ALL);
+  ck_assert_int_ge(leader, 0);
+  ck_assert_int_ne(leader, old);
+  node_restart(&c, old);
+  settle(&c);
+  everywhere(&c, "before", first, 2);
+  everywhere(&c, "after", second, 1);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* KIP-868: records between a BeginTransaction and an End that never came
+ * (the leader died) are never applied: a new leader's epoch drops them. */
+START_TEST(a_transaction_cut_by_a_new_leader_is_dropped) {
+  struct cluster c;
+  cluster_setup(&c, 4);
+  int old = settle(&c);
+  struct meta_record recs[2];
+  memset(recs, 0, sizeof recs);
+  recs[0].type = META_BEGIN_TRANSACTION_RECORD;
+  recs[1].type = META_TOPIC_RECORD;
+  snprintf(recs[1].topic.name, sizeof recs[1].topic.name, "half-made");
+  recs[1].topic.topic_id.b[0] = 0x42;
+  for (int k = 0; k < 2; k++) {
+    struct buf value;
+    buf_init(&value);
+    meta_record_encode(&recs[k], &value);
+    ck_assert_int_ge(node_quorum_propose(c.node[old], value.data, (uint32_t)value.len), 0);
+    buf_free(&value);
+  }
+  int64_t end = status(&c, old).end_offset;
+  for (int t = 0; t < BOUND_MS && status(&c, follower_of(&c, old)).high_watermark < end;
+       t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_ge(status(&c, follower_of(&c, old)).high_watermark, end); /* committed */
+  node_kill(&c, old);
+  /* A change of one record next (the restarted node's registration): were
+   * the cut transaction still open, it would swallow it. */
+  node_restart(&c, old);
+  settle(&c);
+  struct kuuid id;
+  ck_assert_int_eq(create(&c, follower_of(&c, old), "whole", 2, &id), KERR_NONE);
+  settle(&c);
+  for (int i = 0; i < NODES; i++)
+    ck_assert_ptr_null(meta_image_topic(image_of(&c, i), "half-made", 9));
+  everywhere(&c, "whole", id, 2);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* A leader cut off from the others cannot commit: the change it proposed
+ * answers NOT_CONTROLLER once it steps down (KIP-595 check quorum), and
+ * the majority's controller goes on. */
+START_TEST(a_partitioned_leader_answers_not_controller) {
+  struct cluster c;
+  cluster_setup(&c, 5);
+  int old = settle(&c);
+  sim_net_isolate(c.w, c.sim[old]);
+  struct meta_create_topic topic;
+  struct call call;
+  create_async(&c, old, "stranded", 1, &topic, &call);
+  wait_call(&c, &call);
+  ck_assert_int_eq(call.results[0].error_code, KERR_NOT_CONTROLLER);
+  unsigned majority = ALL & ~(1u << old);
+  int leader = -1;
+  for (int t = 0; t < BOUND_MS && (leader = leader_of(&c, majority)) < 0; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_ge(leader, 0);
+  struct kuuid id;
+  ck_assert_int_eq(
+      create(&c, follower_of(&c, old) == leader ? NODES - 1 : leader, "majority", 1, &id),
+      KERR_NONE);
+  sim_net_heal_all(c.w);
+  settle(&c);
+  everywhere(&c, "majority", id, 1);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* Creates a one-partition topic on the given replicas (the first leads). */
+static struct kuuid create_on(struct cluster *c, int i, const char *name,
+                              const int32_t *replicas, int32_t count) {
+  struct meta_assignment a = {
+      .partition_index = 0, .broker_ids = replicas, .broker_count = count};
+  struct meta_create_topic topic;
+  memset(&topic, 0, sizeof topic);
+  topic.name = kstr_of(name);
+  topic.partition_count = -1;
+  topic.replication_factor = -1;
+  topic.assignments = &a;
+  topic.assignment_count = 1;
+  struct call call;
+  memset(&call, 0, sizeof call);
+  struct meta_controller *ctl = c->node[i]->controller;
+  ctl->ops->create_topics(ctl, &topic, 1, false, sim_now_ns(c->w) + 30000 * NS_PER_MS,
+                          topics_done, &call);
+  wait_call(c, &call);
+  ck_assert_int_eq(call.results[0].error_code, KERR_NONE);
+  const struct meta_partition *p =
+      meta_topic_partition(meta_image_topic(image_of(c, i), name, strlen(name)), 0);
+  ck_assert_int_eq(p->leader, replicas[0]);
+  ck_assert_int_eq(p->isr_count, count);
+  return call.results[0].topic_id;
+}
+
+static const struct meta_partition *partition_of(const struct cluster *c, int i,
+                                                 const char *name) {
+  const struct meta_topic *t = meta_image_topic(image_of(c, i), name, strlen(name));
+  ck_assert_ptr_nonnull(t);
+  return meta_topic_partition(t, 0);
+}
+
+/* Runs until broker_id is fenced in the image of every node up. */
+static void wait_fenced(struct cluster *c, int32_t broker_id) {
+  for (int t = 0; t <= BOUND_MS; t += STEP_MS) {
+    bool all = true;
+    for (int i = 0; i < NODES; i++)
+      if (c->node[i]) all = all && meta_image_broker(image_of(c, i), broker_id)->fenced;
+    if (all) return;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("broker %d was not fenced within %d ms", broker_id, BOUND_MS);
+}
+
+/* KIP-631: a broker that stops heartbeating (its machine died) is fenced
+ * once broker.session.timeout.ms (9 s) has passed, not before, and the
+ * partitions it led move to the rest of their ISR, or to no leader when
+ * none is left (unclean.leader.election.enable is false). */
+START_TEST(a_silent_broker_is_fenced_and_loses_its_leaderships) {
+  struct cluster c;
+  cluster_setup(&c, 6);
+  int leader = settle(&c);
+  const int32_t shared[] = {4, 1}, alone[] = {4};
+  create_on(&c, leader, "shared", shared, 2);
+  create_on(&c, leader, "alone", alone, 1);
+  settle(&c);
+  node_kill(&c, NODES - 1);
+  run_ms(&c, 8000); /* within its session */
+  ck_assert(!meta_image_broker(image_of(&c, leader), 4)->fenced);
+  wait_fenced(&c, 4);
+  for (int i = 0; i < VOTERS; i++) {
+    const struct meta_partition *p = partition_of(&c, i, "shared");
+    ck_assert_int_eq(p->leader, 1);
+    ck_assert_int_eq(p->isr_count, 1);
+    ck_assert_int_eq(p->isr[0], 1);
+    const struct meta_partition *q = partition_of(&c, i, "alone");
+    ck_assert_int_eq(q->leader, -1);
+    ck_assert_int_eq(q->isr_count, 1); /* the last in-sync replica stays */
+  }
+  node_restart(&c, NODES - 1); /* registers again, is unfenced once caught up */
+  settle(&c);
+  ck_assert(!meta_image_broker(image_of(&c, 0), 4)->fenced);
+  cluster_teardown(&c);
+}
+END_TEST
+
+static void shutdown_done(void *ctx) { *(bool *)ctx = true; }
+
+/* KIP-631 controlled shutdown: a broker that shuts down cleanly asks the
+ * controller (WantShutDown) to move its leaderships first; it is fenced at
+ * once, not after a session. */
+START_TEST(a_controlled_shutdown_moves_leaderships_first) {
+  struct cluster c;
+  cluster_setup(&c, 7);
+  int leader = settle(&c);
+  const int32_t replicas[] = {4, 2};
+  create_on(&c, leader, "moving", replicas, 2);
+  settle(&c);
+  bool done = false;
+  uint64_t began_ns = sim_now_ns(c.w);
+  node_shutdown(c.node[NODES - 1], shutdown_done, &done);
+  for (int n = 0; n < 1000000 && !done; n++)
+    if (!sim_step(c.w)) break;
+  ck_assert(done);
+  ck_assert_uint_lt(sim_now_ns(c.w) - began_ns, 9000 * NS_PER_MS); /* not a session timeout */
+  node_destroy(c.node[NODES - 1]);
+  c.node[NODES - 1] = NULL;
+  sim_node_exit(c.sim[NODES - 1]);
+  const struct meta_partition *p = partition_of(&c, leader, "moving");
+  ck_assert_int_eq(p->leader, 2);
+  ck_assert(meta_image_broker(image_of(&c, leader), 4)->fenced);
+  cluster_teardown(&c);
+}
+END_TEST
+
+static Suite *controller_quorum_suite(void) {
+  Suite *s = suite_create("controller_quorum");
+  TCase *tc = tcase_create("controller_quorum");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, brokers_register_through_the_active_controller);
+  tcase_add_test(tc, a_topic_created_through_any_node_reaches_every_image);
+  tcase_add_test(tc, the_next_leader_takes_over_and_nothing_committed_is_lost);
+  tcase_add_test(tc, a_transaction_cut_by_a_new_leader_is_dropped);
+  tcase_add_test(tc, a_partitioned_leader_answers_not_controller);
+  tcase_add_test(tc, a_silent_broker_is_fenced_and_loses_its_leaderships);
+  tcase_add_test(tc, a_controlled_shutdown_moves_leaderships_first);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(controller_quorum_suite)
