@@ -385,7 +385,7 @@ static void write_synced(void *ctx, int err) {
   taken(rn, id, size_bytes);
 }
 
-/* The last record's append time (the batch's maxTimestamp), for the
+/* The last record's append timestamp (the batch's maxTimestamp), for the
  * SnapshotHeaderRecord's LastContainedLogTimestamp. */
 static int64_t last_timestamp(struct raft_node *rn, int64_t offset) {
   const struct raft_cached_batch *b = raft_storage_batch(rn, offset);
