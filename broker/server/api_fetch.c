@@ -34,6 +34,8 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
     err = req->api_version >= 13 ? KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
   else if (fp->partition < 0 || fp->partition >= t->partition_count)
     err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+  else if (!partition_hosted(&t->partitions[fp->partition]))
+    err = KERR_NOT_LEADER_OR_FOLLOWER; /* Kafka's answer for a replica not here */
   else
     p = &t->partitions[fp->partition];
   /* KIP-320: a client that knows a newer epoch than ours, or an older one. */

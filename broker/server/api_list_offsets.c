@@ -105,9 +105,11 @@ bool handle_list_offsets(struct request *req) {
       struct list_offsets_response_list_offsets_partition_response *pr = &tr->partitions[j];
       list_offsets_response_list_offsets_partition_response_init(pr);
       pr->partition_index = rp->partition_index;
-      struct partition *p = partition_find(req->node, rt->name, rp->partition_index);
+      struct partition *p = partition_any(req->node, rt->name, rp->partition_index);
       if (!p) {
         pr->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+      } else if (!partition_hosted(p)) {
+        pr->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
       } else if (rp->current_leader_epoch >= 0 && rp->current_leader_epoch != p->leader_epoch) {
         pr->error_code = rp->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
                                                                     : KERR_FENCED_LEADER_EPOCH;

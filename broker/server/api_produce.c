@@ -180,9 +180,10 @@ bool handle_produce(struct request *req) {
       produce_response_partition_produce_response_init(pr);
       pr->index = td->partition_data[j].index;
       pr->base_offset = -1;
-      struct partition *p = partition_find(req->node, td->name, pr->index);
+      struct partition *p = partition_any(req->node, td->name, pr->index);
       int rc = top_error;
       if (rc == KERR_NONE && !p) rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+      if (rc == KERR_NONE && !partition_hosted(p)) rc = KERR_NOT_LEADER_OR_FOLLOWER;
       if (rc == KERR_NONE) rc = produce_partition(req, p, td->partition_data[j].records, pr);
       pr->error_code = (int16_t)rc;
       ASSERT((rc == KERR_NONE) == (pr->base_offset >= 0)); /* an offset exactly when stored */

@@ -94,6 +94,7 @@ static void maintain(void *ctx) {
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
     for (int32_t p = 0; p < t->partition_count; p++) {
+      if (!partition_hosted(&t->partitions[p])) continue;
       deleted += plog_maintain_below(t->partitions[p].log, now_ms,
                                      partition_high_watermark(&t->partitions[p]));
       plog_producers_expire(t->partitions[p].log, now_ms, node->cfg.producer_id_expiration_ms);
@@ -136,11 +137,14 @@ static void write_checkpoint(struct node *node, const char *name, bool recovery)
   int n = 0;
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
-    for (int32_t p = 0; p < t->partition_count; p++, n++) {
-      str_fmt(entries[n].topic, sizeof entries[n].topic, "%s", t->name);
-      entries[n].partition = p;
-      entries[n].offset = recovery ? plog_recovery_point(t->partitions[p].log)
-                                   : plog_start_offset(t->partitions[p].log);
+    for (int32_t p = 0; p < t->partition_count; p++) {
+      if (!partition_hosted(&t->partitions[p])) continue;
+      n++;
+      struct checkpoint_entry *e = &entries[n - 1];
+      str_fmt(e->topic, sizeof e->topic, "%s", t->name);
+      e->partition = p;
+      e->offset = recovery ? plog_recovery_point(t->partitions[p].log)
+                           : plog_start_offset(t->partitions[p].log);
     }
   }
   char path[600];
@@ -213,6 +217,7 @@ static void log_manager_shutdown(struct node *node) {
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
     for (int32_t p = 0; p < t->partition_count; p++) {
+      if (!partition_hosted(&t->partitions[p])) continue;
       join_add(&lm->flushes);
       plog_flush(t->partitions[p].log, log_flushed, node);
       join_add(&lm->flushes);

@@ -160,7 +160,8 @@ int node_offline_logs(const struct node *node) {
   int count = 0;
   for (int i = 0; i < node->topic_count; i++)
     for (int32_t p = 0; p < node->topics[i]->partition_count; p++)
-      count += plog_offline(node->topics[i]->partitions[p].log);
+      if (partition_hosted(&node->topics[i]->partitions[p]))
+        count += plog_offline(node->topics[i]->partitions[p].log);
   return count;
 }
 

@@ -25,11 +25,24 @@ enum {
   CONN_READY_DRAIN_MAX = 1024, /* connections resumed per drain of the ready list */
 };
 
+/* One partition of a topic as this node sees it. Every partition of the
+ * image has one, whether or not this node holds a replica of it: `log` is
+ * NULL when it does not (a client that asks gets NOT_LEADER_OR_FOLLOWER).
+ * The image's leadership fields are copied at each publish (topics.c,
+ * partition_follow_image), so the data path needs no second lookup; a
+ * change of leader or leader epoch is a role change
+ * (partition_role_changed). */
 struct partition {
   struct topic *topic;
   int32_t index;
-  struct plog *log;
+  struct plog *log;  /* NULL: no replica here */
+  int32_t leader_id; /* -1: none */
   int32_t leader_epoch;
+  int32_t partition_epoch;
+  int32_t replica_count;
+  int32_t isr_count;
+  int32_t replicas[META_REPLICAS_MAX];
+  int32_t isr[META_REPLICAS_MAX];
   struct watch_list watches; /* parked requests waiting on this partition */
 };
 
@@ -145,7 +158,19 @@ struct node {
 /* topics.c: local storage in step with the image */
 struct topic *topic_find(struct node *node, const char *name, size_t len);
 struct topic *topic_find_by_id(struct node *node, struct kuuid id);
+/* A partition this node holds a replica of (its log is here), or NULL. */
 struct partition *partition_find(struct node *node, struct kstr topic, int32_t index);
+/* Any partition of a known topic, hosted here or not, or NULL. */
+struct partition *partition_any(struct node *node, struct kstr topic, int32_t index);
+bool partition_hosted(const struct partition *p);
+/* This node leads the partition (and holds its log). */
+bool partition_is_leader(const struct node *node, const struct partition *p);
+/* topics.c calls it when a publish changed p's leader or leader epoch
+ * (was_leader: this node led it before), after p's fields follow the new
+ * image. Where leaders start tracking their followers and followers start
+ * fetching (the replication issue). */
+void partition_role_changed(struct node *node, struct partition *p, int32_t old_leader_id,
+                            int32_t old_leader_epoch);
 bool topic_name_valid(const char *name, size_t len);
 int topic_delete(struct node *node, struct topic *t);
 /* The controller's meta_publisher: makes local storage match each image. */

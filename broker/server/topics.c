@@ -93,11 +93,39 @@ struct topic *topic_find_by_id(struct node *node, struct kuuid id) {
   return t && meta_uuid_cmp(t->id, id) == 0 ? t : NULL;
 }
 
-struct partition *partition_find(struct node *node, struct kstr topic, int32_t index) {
+struct partition *partition_any(struct node *node, struct kstr topic, int32_t index) {
   if (topic.len <= 0) return NULL;
   struct topic *t = topic_find(node, topic.ptr, (size_t)topic.len);
   if (!t || index < 0 || index >= t->partition_count) return NULL;
   return &t->partitions[index];
+}
+
+struct partition *partition_find(struct node *node, struct kstr topic, int32_t index) {
+  struct partition *p = partition_any(node, topic, index);
+  return p && partition_hosted(p) ? p : NULL;
+}
+
+bool partition_hosted(const struct partition *p) { return p->log != NULL; }
+
+bool partition_is_leader(const struct node *node, const struct partition *p) {
+  return p->log != NULL && p->leader_id == node_id(node);
+}
+
+/* Copies the image's view of the partition; a new leader or leader epoch
+ * is a role change. */
+static void partition_follow_image(struct node *node, struct partition *p,
+                                   const struct meta_partition *mp) {
+  ASSERT(mp->replica_count <= META_REPLICAS_MAX && mp->isr_count <= META_REPLICAS_MAX);
+  int32_t old_leader = p->leader_id, old_epoch = p->leader_epoch;
+  p->leader_id = mp->leader;
+  p->leader_epoch = mp->leader_epoch;
+  p->partition_epoch = mp->partition_epoch;
+  p->replica_count = mp->replica_count;
+  p->isr_count = mp->isr_count;
+  memcpy(p->replicas, mp->replicas, (size_t)mp->replica_count * sizeof p->replicas[0]);
+  memcpy(p->isr, mp->isr, (size_t)mp->isr_count * sizeof p->isr[0]);
+  if (old_leader != p->leader_id || old_epoch != p->leader_epoch)
+    partition_role_changed(node, p, old_leader, old_epoch);
 }
 
 bool partition_flushes_before_ack(const struct partition *p) {
@@ -191,16 +219,25 @@ static int write_topic_configs(struct node *node, const struct topic *t, struct 
   return rc;
 }
 
+/* A partition this node holds no replica of: no log, no leader yet (the
+ * image's fields follow). */
+static void partition_init(struct topic *t, int32_t index) {
+  struct partition *p = &t->partitions[index];
+  memset(p, 0, sizeof *p);
+  p->topic = t;
+  p->index = index;
+  p->leader_id = -1;
+  p->leader_epoch = -1;
+}
+
 static int partition_open(struct node *node, struct topic *t, int32_t index,
                           int64_t recovery_point, int64_t log_start_offset) {
   char dir[600];
   partition_dir(node, t->name, index, dir, sizeof dir);
   struct log_config lc;
   log_config_for(node, &t->config, &lc);
+  partition_init(t, index);
   struct partition *p = &t->partitions[index];
-  memset(p, 0, sizeof *p);
-  p->topic = t;
-  p->index = index;
   int rc = plog_open(node->env, dir, &lc, recovery_point, log_start_offset, &p->log);
   if (rc != 0) {
     env_log(node->env, ENV_LOG_ERROR, "could not open partition %s: error %d", dir, rc);
@@ -246,7 +283,8 @@ int topic_delete(struct node *node, struct topic *t) {
     purgatory_gone(&node->purgatory, &t->partitions[i].watches);
   int rc = KERR_NONE;
   for (int32_t i = 0; i < t->partition_count; i++)
-    if (plog_delete(t->partitions[i].log) != 0) rc = KERR_KAFKA_STORAGE_ERROR;
+    if (t->partitions[i].log && plog_delete(t->partitions[i].log) != 0)
+      rc = KERR_KAFKA_STORAGE_ERROR;
   t->partition_count = 0;
   char path[PATH_BYTES];
   str_fmt(path, sizeof path, "%s/%s/%s.properties", node->cfg.log_dirs, META_TOPIC_CONFIGS_DIR,
@@ -312,9 +350,10 @@ static struct topic *local_topic_add(struct node *node, const struct meta_topic 
   return t;
 }
 
-/* Opens the image's partitions this node hosts past the local ones, in
- * order; a failure stops there (the local partitions stay a prefix, each
- * with its log). `recovery` is set at start: the checkpointed offsets. */
+/* Adds the image's partitions past the local ones, in order, opening the
+ * logs of those this node holds a replica of; a failure stops there (the
+ * local partitions stay a prefix of the image's). `recovery` is set at
+ * start: the checkpointed offsets. */
 static int partitions_open(struct node *node, struct topic *t, const struct meta_topic *mt,
                            const struct offsets *recovery, const struct offsets *starts,
                            struct landing *g) {
@@ -329,7 +368,12 @@ static int partitions_open(struct node *node, struct topic *t, const struct meta
   int rc = 0;
   int32_t before = t->partition_count;
   for (int32_t i = before; i < mt->partition_count && rc == 0; i++) {
-    if (!meta_partition_has_replica(&mt->partitions[i], node_id(node))) break;
+    if (!meta_partition_has_replica(&mt->partitions[i], node_id(node))) {
+      partition_init(t, i);
+      partition_follow_image(node, &t->partitions[i], &mt->partitions[i]);
+      t->partition_count = i + 1;
+      continue;
+    }
     rc = partition_open(node, t, i, offsets_lookup(recovery, t->name, i),
                         offsets_lookup(starts, t->name, i));
     if (rc == 0 && (rc = ensure_partition_metadata(node, t, i, g)) != 0) {
@@ -340,8 +384,8 @@ static int partitions_open(struct node *node, struct topic *t, const struct meta
     }
     if (rc != 0) break;
     struct partition *p = &t->partitions[i];
-    p->leader_epoch = mt->partitions[i].leader_epoch;
     t->partition_count = i + 1;
+    partition_follow_image(node, p, &mt->partitions[i]);
     /* Recovered data may sit only in the page cache: in fsync-before-ack
      * mode it becomes visible once it is on disk. (Also when a later image
      * opens a log that holds data: in KRaft mode the logs open as the
@@ -385,7 +429,7 @@ static int reconcile(struct node *node, const struct offsets *recovery,
     int err = partitions_open(node, t, mt, recovery, starts, g);
     if (rc == 0) rc = err;
     for (int32_t p = 0; p < t->partition_count; p++)
-      t->partitions[p].leader_epoch = mt->partitions[p].leader_epoch;
+      partition_follow_image(node, &t->partitions[p], &mt->partitions[p]);
   }
   ASSERT(rc != 0 || node->topic_count == image->topic_count);
   return rc;
@@ -543,7 +587,8 @@ void topics_close_all(struct node *node) {
   node->storage_retry_timer = 0;
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
-    for (int32_t p = 0; p < t->partition_count; p++) plog_close(t->partitions[p].log);
+    for (int32_t p = 0; p < t->partition_count; p++)
+      if (t->partitions[p].log) plog_close(t->partitions[p].log);
     topic_free(t);
   }
   free(node->topics);
