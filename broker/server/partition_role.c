@@ -1,9 +1,10 @@
 /* Role changes of a partition: a publish gave it a new leader or a new
  * leader epoch (topics.c calls this after the partition's fields follow
- * the image). The replication issue hangs the leader's follower tracking
- * and the follower's fetcher here; today every hosted partition is served
- * by its leader alone, so a change is only noted. */
+ * the image). The old role ends before the new one begins, so a leader's
+ * follower tracking or a follower's fetcher never outlives its epoch
+ * (KIP-320: an epoch is the unit of a leadership). */
 #include "base/assert.h"
+#include "server/replication.h"
 #include "server/server.h"
 
 void partition_role_changed(struct node *node, struct partition *p, int32_t old_leader_id,
@@ -14,4 +15,17 @@ void partition_role_changed(struct node *node, struct partition *p, int32_t old_
   env_log(node->env, ENV_LOG_DEBUG, "%s-%d: leader %d in epoch %d (was %d in epoch %d)",
           p->topic->name, p->index, p->leader_id, p->leader_epoch, old_leader_id,
           old_leader_epoch);
+  partition_roles_end(node, p);
+  if (partition_is_leader(node, p))
+    partition_leader_begin(node, p);
+  else if (p->leader_id >= 0)
+    replica_follow_begin(node, p);
+  ASSERT(!(p->leader && p->follower));
+}
+
+void partition_roles_end(struct node *node, struct partition *p) {
+  ASSERT(!(p->leader && p->follower));
+  if (p->leader) partition_leader_end(node, p);
+  if (p->follower) replica_follow_end(node, p);
+  ASSERT(p->leader == NULL && p->follower == NULL);
 }

@@ -44,6 +44,10 @@ struct partition {
   int32_t replicas[META_REPLICAS_MAX];
   int32_t isr[META_REPLICAS_MAX];
   struct watch_list watches; /* parked requests waiting on this partition */
+  /* Role state (server/replication.h), each non-NULL only while this node
+   * plays that role in the current leader epoch. */
+  struct partition_leader *leader;
+  struct replica_follower *follower;
 };
 
 struct topic {
@@ -180,7 +184,12 @@ int topics_publish(void *node, struct meta_image *image, const struct meta_delta
 void topic_config_from_image(const struct node *node, const struct meta_topic *mt,
                              struct topic_config *out);
 void topics_close_all(struct node *node);
+/* What consumers may read: the leader's high watermark over the ISR, a
+ * follower's from its leader (server/replication.h). */
 int64_t partition_high_watermark(const struct partition *p);
+/* What this replica alone holds for readers: its end offset, or in
+ * fsync-before-ack mode what is on disk. */
+int64_t partition_local_end(const struct partition *p);
 bool partition_flushes_before_ack(const struct partition *p);
 /* Starts a flush of the partition that nobody waits for (recovered data,
  * acks=0 produces in fsync-before-ack mode); its fetch waiters wake when

@@ -20,6 +20,7 @@
 #include "meta/replication_control.h"
 #include "proto/errors.h"
 #include "server/files.h"
+#include "server/replication.h"
 #include "server/server.h"
 
 enum { STORAGE_RETRY_MS = 1000, PATH_BYTES = 900 };
@@ -133,9 +134,15 @@ bool partition_flushes_before_ack(const struct partition *p) {
 }
 
 int64_t partition_high_watermark(const struct partition *p) {
-  /* One replica: everything appended is replicated. When the topic fsyncs
-   * before acknowledging, consumers see only what is on disk, so a power loss
-   * cannot take back a record somebody has read. */
+  ASSERT(p->log != NULL && !(p->leader && p->follower));
+  if (p->leader) return partition_leader_high_watermark(p);
+  if (p->follower) return replica_follower_high_watermark(p);
+  return partition_local_end(p); /* no leader known: what this replica holds */
+}
+
+int64_t partition_local_end(const struct partition *p) {
+  /* When the topic fsyncs before acknowledging, consumers see only what is
+   * on disk, so a power loss cannot take back a record somebody has read. */
   int64_t leo = plog_end_offset(p->log);
   if (!partition_flushes_before_ack(p)) return leo;
 #ifdef SLUICE_MUTANT_HW_NOT_CAPPED /* mutant: consumers read past what is on disk */
@@ -279,8 +286,10 @@ int topic_delete(struct node *node, struct topic *t) {
   /* Out of the table first, so the fetches parked on its partitions answer
    * with UNKNOWN_TOPIC errors for them (and data for the rest). */
   topics_remove(node, t);
-  for (int32_t i = 0; i < t->partition_count; i++)
+  for (int32_t i = 0; i < t->partition_count; i++) {
+    partition_roles_end(node, &t->partitions[i]);
     purgatory_gone(&node->purgatory, &t->partitions[i].watches);
+  }
   int rc = KERR_NONE;
   for (int32_t i = 0; i < t->partition_count; i++)
     if (t->partitions[i].log && plog_delete(t->partitions[i].log) != 0)
@@ -587,8 +596,10 @@ void topics_close_all(struct node *node) {
   node->storage_retry_timer = 0;
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
-    for (int32_t p = 0; p < t->partition_count; p++)
+    for (int32_t p = 0; p < t->partition_count; p++) {
+      partition_roles_end(node, &t->partitions[p]);
       if (t->partitions[p].log) plog_close(t->partitions[p].log);
+    }
     topic_free(t);
   }
   free(node->topics);
