@@ -411,3 +411,95 @@ int16_t meta_rule_register_broker(const struct meta_image *image,
   ASSERT(b->broker_epoch > image->offset);
   return KERR_NONE;
 }
+
+/* ---- AlterPartition ---- */
+
+static bool id_in(const int32_t *ids, int32_t count, int32_t id) {
+  for (int32_t i = 0; i < count; i++)
+    if (ids[i] == id) return true;
+  return false;
+}
+
+static int16_t alter_epochs_check(const struct meta_partition *p,
+                                  const struct meta_alter_partition *in) {
+  /* Epochs past ours: this controller lags behind the one the leader
+   * heard from; it should not decide. */
+  if (in->leader_epoch > p->leader_epoch || in->partition_epoch > p->partition_epoch)
+    return KERR_NOT_CONTROLLER;
+  if (in->leader_epoch < p->leader_epoch) return KERR_FENCED_LEADER_EPOCH;
+  if (p->leader != in->broker_id) return KERR_INVALID_REQUEST;
+  if (in->partition_epoch != p->partition_epoch) return KERR_INVALID_UPDATE_VERSION;
+  return KERR_NONE;
+}
+
+/* KIP-903: a member that joins must be a live broker in the epoch the
+ * leader saw it fetch in (a restarted broker may have lost its log). */
+static int16_t alter_isr_check(const struct meta_image *image, const struct meta_partition *p,
+                               const struct meta_alter_partition *in) {
+  if (in->isr_count < 1 || in->isr_count > p->replica_count) return KERR_INVALID_REQUEST;
+  if (!id_in(in->isr, in->isr_count, p->leader)) return KERR_INVALID_REQUEST;
+  for (int32_t i = 0; i < in->isr_count; i++) {
+    if (!id_in(p->replicas, p->replica_count, in->isr[i])) return KERR_INVALID_REQUEST;
+    for (int32_t j = 0; j < i; j++)
+      if (in->isr[j] == in->isr[i]) return KERR_INVALID_REQUEST;
+    if (id_in(p->isr, p->isr_count, in->isr[i])) continue; /* already a member */
+    const struct meta_broker *b = meta_image_broker(image, in->isr[i]);
+    if (b == NULL || b->fenced) return KERR_INELIGIBLE_REPLICA;
+    if (in->isr_broker_epochs[i] >= 0 && in->isr_broker_epochs[i] != b->epoch)
+      return KERR_INELIGIBLE_REPLICA;
+  }
+  return KERR_NONE;
+}
+
+static bool same_members(const int32_t *a, int32_t a_count, const int32_t *b, int32_t b_count) {
+  if (a_count != b_count) return false;
+  for (int32_t i = 0; i < a_count; i++)
+    if (!id_in(b, b_count, a[i])) return false;
+  return true;
+}
+
+static void alter_result(const struct meta_partition *p, int32_t epoch_bump, int32_t isr_count,
+                         const int32_t *isr, struct meta_alter_partition_result *out) {
+  out->leader_id = p->leader;
+  out->leader_epoch = p->leader_epoch;
+  out->partition_epoch = p->partition_epoch + epoch_bump;
+  out->isr_count = isr_count;
+  memcpy(out->isr, isr, (size_t)isr_count * sizeof out->isr[0]);
+}
+
+int16_t meta_rule_alter_partition(const struct meta_image *image,
+                                  const struct meta_alter_partition *in,
+                                  struct meta_delta *delta,
+                                  struct meta_alter_partition_result *out) {
+  ASSERT(image != NULL && in != NULL && delta != NULL && out != NULL);
+  memset(out, 0, sizeof *out);
+  out->leader_id = -1;
+  const struct meta_broker *asker = meta_image_broker(image, in->broker_id);
+  int16_t code = KERR_NONE;
+  if (asker == NULL || (in->broker_epoch >= 0 && asker->epoch != in->broker_epoch))
+    code = KERR_STALE_BROKER_EPOCH;
+  const struct meta_topic *t = meta_image_topic_by_id(image, in->topic_id);
+  if (code == KERR_NONE && t == NULL) code = KERR_UNKNOWN_TOPIC_ID;
+  const struct meta_partition *p = t ? meta_topic_partition(t, in->partition_id) : NULL;
+  if (code == KERR_NONE && p == NULL) code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+  if (code == KERR_NONE) code = alter_epochs_check(p, in);
+  if (code == KERR_NONE) code = alter_isr_check(image, p, in);
+  out->error_code = code;
+  if (code != KERR_NONE) return code;
+  if (same_members(in->isr, in->isr_count, p->isr, p->isr_count)) {
+    alter_result(p, 0, p->isr_count, p->isr, out); /* nothing to commit */
+    return KERR_NONE;
+  }
+  struct meta_record *rec = record_add(image, delta, META_PARTITION_CHANGE_RECORD);
+  if (rec == NULL) return out->error_code = KERR_UNKNOWN_SERVER_ERROR;
+  struct meta_partition_change_record *c = &rec->partition_change;
+  memset(c, 0, sizeof *c);
+  c->topic_id = t->id;
+  c->partition_id = p->partition_id;
+  c->leader = META_LEADER_UNCHANGED;
+  c->replica_count = -1;
+  c->isr_count = in->isr_count;
+  memcpy(c->isr, in->isr, (size_t)in->isr_count * sizeof c->isr[0]);
+  alter_result(p, 1, in->isr_count, in->isr, out);
+  return KERR_NONE;
+}

@@ -1,13 +1,28 @@
-/* Fetch (API 1), versions 4-13, for consumers: read file ranges from the
- * logs up to the high watermark (which is also the last stable offset: no
- * transactions yet), and long-poll (max_wait_ms, min_bytes) when there is
- * not enough to send. Fetch sessions (KIP-227) are not created: a session
- * id of 0 tells the client to keep sending full fetches. */
+/* Fetch (API 1), versions 4-13, for consumers and for followers.
+ *
+ * A consumer reads file ranges from the leader's log up to the high
+ * watermark (which is also the last stable offset: no transactions yet);
+ * a replica that does not lead answers NOT_LEADER_OR_FOLLOWER (no fetch
+ * from followers, KIP-392).
+ *
+ * A follower's Fetch (ReplicaId >= 0, KIP-101, KIP-279, KIP-320) is
+ * answered by the leader only, for a replica of the partition: the epoch
+ * it knows must be the leader's (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH);
+ * if its LastFetchedEpoch and FetchOffset do not match the leader's epoch
+ * cache it gets the DivergingEpoch to truncate to and no records;
+ * otherwise records up to the leader's log end. Its FetchOffset is its log
+ * end offset: the leader's view of it moves (server/replication.h), which
+ * may advance the high watermark and the ISR.
+ *
+ * Both long-poll (max_wait_ms, min_bytes) when there is not enough to
+ * send. Fetch sessions (KIP-227) are not created: a session id of 0 tells
+ * the client to keep sending full fetches. */
 #include "base/assert.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/handlers.h"
+#include "server/replication.h"
 #include "server/server.h"
 
 struct fetch_wait {
@@ -23,55 +38,142 @@ static struct topic *fetch_topic(struct request *req,
   return topic_find(req->node, ft->topic.ptr, (size_t)ft->topic.len);
 }
 
+/* The fetching replica's id, or -1 for a consumer. */
+static int32_t fetch_replica_id(const struct request *req, const struct fetch_request *m) {
+  return req->api_version >= 15 ? m->replica_state.replica_id : m->replica_id;
+}
+
+/* A follower's fetch: only the leader answers, and only a replica. */
+static int replica_fetch_error(struct request *req, const struct partition *p,
+                               int32_t replica_id) {
+  if (p->leader == NULL || !partition_is_leader(req->node, p)) return KERR_NOT_LEADER_OR_FOLLOWER;
+  if (replica_id == node_id(req->node) || partition_leader_progress(p, replica_id) == NULL)
+    return KERR_NOT_LEADER_OR_FOLLOWER; /* Kafka: not a replica of the partition */
+  return KERR_NONE;
+}
+
+/* KIP-320: a fetcher that knows a newer epoch than ours, or an older one. */
+static int epoch_error(const struct partition *p, int32_t current_leader_epoch,
+                       bool replica) {
+  if (current_leader_epoch < 0 || current_leader_epoch == p->leader_epoch) return KERR_NONE;
+  if (current_leader_epoch > p->leader_epoch) return KERR_UNKNOWN_LEADER_EPOCH;
+#ifdef SLUICE_MUTANT_STALE_EPOCH_ACCEPTED /* mutant: an old leader epoch is served */
+  if (replica) return KERR_NONE;
+#else
+  (void)replica;
+#endif
+  return KERR_FENCED_LEADER_EPOCH;
+}
+
+/* KIP-279 (Kafka's Partition.fetchRecords): the follower's last fetched
+ * epoch must end at or past its fetch offset in the leader's epoch cache;
+ * otherwise it diverged, and the answer is where that epoch ends here.
+ * False when it matches. */
+static bool diverged(const struct partition *p, const struct fetch_request_fetch_partition *fp,
+                     struct fetch_response_epoch_end_offset *out) {
+  if (fp->last_fetched_epoch < 0) return false;
+  int32_t epoch;
+  int64_t end;
+  plog_end_offset_for_epoch(p->log, fp->last_fetched_epoch, &epoch, &end);
+  if (epoch < 0 || end < 0) return false; /* unknown: the offset range check answers */
+  if (epoch >= fp->last_fetched_epoch && end >= fp->fetch_offset) return false;
+  out->epoch = epoch;
+  out->end_offset = end;
+  return true;
+}
+
+/* One partition's outcome, before and after the read. */
+struct fetch_outcome {
+  int err;
+  bool diverging; /* news too: the follower must truncate */
+  struct fetch_response_epoch_end_offset diverging_epoch;
+};
+
+static struct partition *fetch_partition_of(struct request *req, struct topic *t,
+                                            const struct fetch_request_fetch_partition *fp,
+                                            int *err) {
+  *err = KERR_NONE;
+  if (!t) {
+    *err = req->api_version >= 13 ? KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    return NULL;
+  }
+  if (fp->partition < 0 || fp->partition >= t->partition_count) {
+    *err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    return NULL;
+  }
+  struct partition *p = &t->partitions[fp->partition];
+  if (!partition_hosted(p)) *err = KERR_NOT_LEADER_OR_FOLLOWER; /* no replica here */
+  return p;
+}
+
+/* The checks before a read; progress: record a follower's fetch offset
+ * (once per request, when it arrives). */
+static void fetch_check(struct request *req, int32_t replica_id, struct partition *p,
+                        const struct fetch_request_fetch_partition *fp, bool progress,
+                        struct fetch_outcome *o) {
+  bool replica = replica_id >= 0;
+  if (replica)
+    o->err = replica_fetch_error(req, p, replica_id);
+  else if (!partition_is_leader(req->node, p))
+    o->err = KERR_NOT_LEADER_OR_FOLLOWER;
+  if (o->err == KERR_NONE) o->err = epoch_error(p, fp->current_leader_epoch, replica);
+  /* A log a failed flush took offline answers nothing until a restart
+   * (Kafka: KAFKA_STORAGE_ERROR for a replica in an offline log dir). */
+  if (o->err == KERR_NONE && plog_offline(p->log)) o->err = KERR_KAFKA_STORAGE_ERROR;
+  if (o->err != KERR_NONE || !replica) return;
+  o->diverging = diverged(p, fp, &o->diverging_epoch);
+  if (o->diverging || !progress || fp->fetch_offset < plog_start_offset(p->log) ||
+      fp->fetch_offset > plog_end_offset(p->log))
+    return;
+  struct env *env = req->node->env;
+  bool known = partition_leader_follower_fetched(
+      req->node, p, replica_id, fp->fetch_offset, -1, (int64_t)(env->now_ns(env) / NS_PER_MS));
+  ASSERT(known); /* replica_fetch_error checked it */
+}
+
 /* Reads one partition. Fills pd when it is not NULL; returns the bytes. */
 static size_t fetch_partition(struct request *req, const struct fetch_request *m,
                               struct topic *t, const struct fetch_request_fetch_partition *fp,
-                              size_t bytes_so_far, struct fetch_response_partition_data *pd,
-                              int *err_out) {
-  int err = KERR_NONE;
-  struct partition *p = NULL;
-  if (!t)
-    err = req->api_version >= 13 ? KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
-  else if (fp->partition < 0 || fp->partition >= t->partition_count)
-    err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-  else if (!partition_hosted(&t->partitions[fp->partition]))
-    err = KERR_NOT_LEADER_OR_FOLLOWER; /* Kafka's answer for a replica not here */
-  else
-    p = &t->partitions[fp->partition];
-  /* KIP-320: a client that knows a newer epoch than ours, or an older one. */
-  if (p && fp->current_leader_epoch >= 0 && fp->current_leader_epoch != p->leader_epoch)
-    err = fp->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
-                                                     : KERR_FENCED_LEADER_EPOCH;
-  /* A log a failed flush took offline answers nothing until a restart
-   * (Kafka: KAFKA_STORAGE_ERROR for a replica in an offline log dir). */
-  if (p && err == KERR_NONE && plog_offline(p->log)) err = KERR_KAFKA_STORAGE_ERROR;
+                              size_t bytes_so_far, bool progress,
+                              struct fetch_response_partition_data *pd,
+                              struct fetch_outcome *o) {
+  *o = (struct fetch_outcome){0};
+  int32_t replica_id = fetch_replica_id(req, m);
+  struct partition *p = fetch_partition_of(req, t, fp, &o->err);
+  if (p && o->err == KERR_NONE) fetch_check(req, replica_id, p, fp, progress, o);
   struct plog_read_result rr = {0};
   int64_t hw = 0;
-  if (err == KERR_NONE) {
+  if (o->err == KERR_NONE) {
     hw = partition_high_watermark(p);
+    /* A follower copies the leader's log to its end; a consumer sees only
+     * what the ISR holds. */
+    int64_t read_end = replica_id >= 0 ? plog_end_offset(p->log) : hw;
     size_t max_bytes = m->max_bytes > 0 ? (size_t)m->max_bytes : 0;
     size_t left = max_bytes > bytes_so_far ? max_bytes - bytes_so_far : 0;
     size_t part_max = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes : 0;
     if (part_max < left) left = part_max;
-    if (fp->fetch_offset < plog_start_offset(p->log) ||
-        fp->fetch_offset > plog_end_offset(p->log))
-      err = KERR_OFFSET_OUT_OF_RANGE;
+    /* A diverging follower gets no records: it truncates first. */
+    bool readable = !o->diverging && fp->fetch_offset >= plog_start_offset(p->log) &&
+                    fp->fetch_offset <= plog_end_offset(p->log);
+    if (!o->diverging && !readable)
+      o->err = KERR_OFFSET_OUT_OF_RANGE;
 #ifdef SLUICE_MUTANT_FETCH_PAST_HW /* mutant: reads stop at the log end */
-    else if ((left > 0 || bytes_so_far == 0) &&
+    else if (readable && (left > 0 || bytes_so_far == 0) &&
              plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, INT64_MAX, &rr) != 0)
-      err = KERR_OFFSET_OUT_OF_RANGE;
+      o->err = KERR_OFFSET_OUT_OF_RANGE;
 #else
-    else if (fp->fetch_offset < hw && (left > 0 || bytes_so_far == 0) &&
-             plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, hw, &rr) != 0)
-      err = KERR_OFFSET_OUT_OF_RANGE;
+    else if (readable && fp->fetch_offset < read_end && (left > 0 || bytes_so_far == 0) &&
+             plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, read_end, &rr) != 0)
+      o->err = KERR_OFFSET_OUT_OF_RANGE;
 #endif
   }
-  *err_out = err;
   if (pd) {
     fetch_response_partition_data_init(pd);
     pd->partition_index = fp->partition;
-    pd->error_code = (int16_t)err;
-    bool known = p && err != KERR_KAFKA_STORAGE_ERROR;
+    pd->error_code = (int16_t)o->err;
+    bool known = p && partition_hosted(p) && o->err != KERR_KAFKA_STORAGE_ERROR &&
+                 o->err != KERR_NOT_LEADER_OR_FOLLOWER;
+    if (known && o->err != KERR_NONE) hw = partition_high_watermark(p);
     pd->high_watermark = known ? hw : -1;
     pd->last_stable_offset = known ? hw : -1;
     pd->log_start_offset = known ? plog_start_offset(p->log) : -1;
@@ -80,8 +182,10 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
                                     .is_file = rr.len > 0,
                                     .file = rr.file,
                                     .file_offset = rr.file_offset};
-    if (p && err == KERR_FENCED_LEADER_EPOCH) {
-      pd->current_leader.leader_id = req->node->cfg.node_id;
+    if (o->diverging) pd->diverging_epoch = o->diverging_epoch;
+    /* KIP-320 / KIP-951: who leads now, so the fetcher moves fast. */
+    if (p && (o->err == KERR_FENCED_LEADER_EPOCH || o->err == KERR_NOT_LEADER_OR_FOLLOWER)) {
+      pd->current_leader.leader_id = p->leader_id;
       pd->current_leader.leader_epoch = p->leader_epoch;
     }
   }
@@ -92,7 +196,7 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
  * Returns the record bytes it found; *errors says whether any partition
  * failed (an error is news: answer at once). */
 static size_t fetch_collect(struct request *req, const struct fetch_request *m,
-                            struct fetch_response *resp, bool *errors) {
+                            struct fetch_response *resp, bool progress, bool *errors) {
   size_t bytes = 0;
   *errors = false;
   int32_t topic_count = m->topics_count > 0 ? m->topics_count : 0;
@@ -115,9 +219,9 @@ static size_t fetch_collect(struct request *req, const struct fetch_request *m,
     }
     for (int32_t j = 0; j < pcount; j++) {
       struct fetch_response_partition_data *pd = tr ? &tr->partitions[j] : NULL;
-      int err;
-      bytes += fetch_partition(req, m, t, &ft->partitions[j], bytes, pd, &err);
-      if (err != KERR_NONE) *errors = true;
+      struct fetch_outcome o;
+      bytes += fetch_partition(req, m, t, &ft->partitions[j], bytes, progress, pd, &o);
+      if (o.err != KERR_NONE || o.diverging) *errors = true;
     }
   }
   return bytes;
@@ -150,7 +254,7 @@ static void fetch_respond(struct request *req, const struct fetch_request *m, in
   fetch_response_init(&resp);
   resp.error_code = (int16_t)top_error;
   bool errors;
-  if (top_error == KERR_NONE) fetch_collect(req, m, &resp, &errors);
+  if (top_error == KERR_NONE) fetch_collect(req, m, &resp, false, &errors);
   fetch_response_check(m, &resp, top_error);
   struct wr w;
   response_begin(req, &w);
@@ -170,7 +274,7 @@ static bool fetch_wait_ready(struct waiter *waiter) {
   struct fetch_wait *w = waiter->ctx;
   ASSERT(w->req->waiter == waiter);
   bool errors;
-  size_t bytes = fetch_collect(w->req, &w->m, NULL, &errors);
+  size_t bytes = fetch_collect(w->req, &w->m, NULL, false, &errors);
   return errors || (int64_t)bytes >= (int64_t)w->m.min_bytes;
 }
 
@@ -209,9 +313,11 @@ static void fetch_park(struct request *req, struct fetch_wait *w) {
     for (int32_t j = 0; j < ft->partitions_count; j++) {
       const struct fetch_request_fetch_partition *fp = &ft->partitions[j];
       ASSERT(fp->partition >= 0 && fp->partition < t->partition_count);
-      /* A consumer reads below the high watermark: anything past its offset
-       * may be enough. (A follower's fetch will watch the end offset.) */
-      waiter_watch(&w->waiter, &t->partitions[fp->partition].watches, WATCH_HIGH_WATERMARK,
+      /* A consumer reads below the high watermark, a follower up to the
+       * log end: anything past its offset may be enough. */
+      enum watch_kind kind =
+          fetch_replica_id(req, &w->m) >= 0 ? WATCH_END_OFFSET : WATCH_HIGH_WATERMARK;
+      waiter_watch(&w->waiter, &t->partitions[fp->partition].watches, kind,
                    fp->fetch_offset + 1);
     }
   }
@@ -220,6 +326,7 @@ static void fetch_park(struct request *req, struct fetch_wait *w) {
 
 void partition_wake_waiters(struct node *node, struct partition *p) {
   ASSERT(p != NULL && p->log != NULL);
+  if (p->leader) partition_leader_refresh_high_watermark(node, p);
   int64_t positions[WATCH_KINDS];
   positions[WATCH_END_OFFSET] = plog_end_offset(p->log);
   positions[WATCH_HIGH_WATERMARK] = partition_high_watermark(p);
@@ -238,7 +345,7 @@ bool handle_fetch(struct request *req) {
     return true;
   }
   bool errors;
-  size_t bytes = fetch_collect(req, &w->m, NULL, &errors);
+  size_t bytes = fetch_collect(req, &w->m, NULL, true, &errors);
   /* Over the purgatory's bound a fetch answers at once: the client simply
    * asks again, which bounds memory without refusing anyone. */
   if (errors || w->m.max_wait_ms <= 0 || (int64_t)bytes >= (int64_t)w->m.min_bytes ||

@@ -1,10 +1,19 @@
-/* Produce (API 0), versions 3-9: validate each partition's batches (magic 2,
+/* Produce (API 0), versions 3-9, on the partition's leader only (elsewhere
+ * NOT_LEADER_OR_FOLLOWER): validate each partition's batches (magic 2,
  * CRC-32C), judge an idempotent producer's batch (a retry of one already
  * stored is answered with its offset, not stored again: KIP-98), recompress
  * if the topic's compression.type asks for a codec, append with offsets
- * assigned, answer. acks=0 gets no answer; acks=-1 is
- * acks=1 on one replica. A topic with flush.messages=1 answers after its
- * fsync, and the waiting requests share one (group commit). */
+ * assigned, answer. acks=0 gets no answer, acks=1 the leader's append. A
+ * topic with flush.messages=1 answers after its fsync, and the waiting
+ * requests share one (group commit).
+ *
+ * acks=all (-1, Kafka's DelayedProduce): refused with NOT_ENOUGH_REPLICAS
+ * before the append when the ISR is smaller than min.insync.replicas;
+ * after the append (and the fsync) it waits in the purgatory until the
+ * high watermark covers its records (every ISR member holds them), then
+ * answers, NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below
+ * min.insync.replicas meanwhile, NOT_LEADER_OR_FOLLOWER if this node lost
+ * the leadership, REQUEST_TIMED_OUT after timeout_ms. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +30,23 @@
 
 enum { RECOMPRESS_BYTES_MAX = 256 * 1024 * 1024 };
 
+/* One partition an acks=all produce waits on. Named, not pointed to: the
+ * partition array may move while it waits. */
+struct produce_need {
+  struct kstr topic; /* in the request's frame */
+  struct produce_response_partition_produce_response *pr;
+  int64_t required_end; /* the high watermark that covers its records */
+};
+
 struct produce_wait {
   struct produce_response resp;
   int flushes_pending;
+  struct request *req;
+  int16_t acks;
+  int32_t timeout_ms;
+  struct produce_need *needs; /* [need_count], acks=all only */
+  int32_t need_count;
+  struct waiter waiter;
 };
 
 /* One partition's fsync before the answer. The partition is named, not
@@ -73,12 +96,30 @@ static int recompress_all(const uint8_t *data, size_t len, enum rb_codec codec,
   return KERR_NONE;
 }
 
-static int produce_partition(struct request *req, struct partition *p, struct krecords rec,
-                             struct produce_response_partition_produce_response *pr) {
+static int32_t min_insync_replicas(const struct partition *p) {
+  return (int32_t)topic_config_i64(&p->topic->config, TC_MIN_INSYNC_REPLICAS);
+}
+
+/* Kafka's appendRecordsToLeader: acks=all needs min.insync.replicas in the
+ * committed ISR before anything is appended. */
+static bool enough_replicas(const struct partition *p) {
+#ifdef SLUICE_MUTANT_ACKS_ALL_BEFORE_MIN_ISR /* mutant: min.insync.replicas ignored */
+  return p != NULL;
+#endif
+  return p->isr_count >= min_insync_replicas(p);
+}
+
+/* Appends (or finds the duplicate of) one partition's batches; on success
+ * *required_end is the offset past its last record. */
+static int produce_partition(struct request *req, struct partition *p, int16_t acks,
+                             struct krecords rec,
+                             struct produce_response_partition_produce_response *pr,
+                             int64_t *required_end) {
   struct node *node = req->node;
   /* First: not even a duplicate is answered from an offline log, whose
    * original may be among the bytes a failed fsync dropped. */
   if (plog_offline(p->log)) return KERR_KAFKA_STORAGE_ERROR;
+  if (acks == -1 && !enough_replicas(p)) return KERR_NOT_ENOUGH_REPLICAS;
   if (rec.len <= 0) return KERR_INVALID_RECORD;
   uint8_t *data = (uint8_t *)rec.ptr; /* the frame is ours to patch */
   size_t len = (size_t)rec.len;
@@ -90,6 +131,9 @@ static int produce_partition(struct request *req, struct partition *p, struct kr
   if (sum.transactional || sum.control) return KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
   bool duplicate; /* KIP-98: a retry of a batch already stored is answered, not stored */
   rc = produce_idempotence_check(node->env, p, data, len, pr, &duplicate);
+  /* A duplicate is one batch: the high watermark (always at a batch
+   * boundary) covers it once it passes its base offset. */
+  if (rc == KERR_NONE && duplicate) *required_end = pr->base_offset + 1;
   if (rc != KERR_NONE || duplicate) return rc;
   struct buf recompressed;
   buf_init(&recompressed);
@@ -115,6 +159,7 @@ static int produce_partition(struct request *req, struct partition *p, struct kr
   }
   pr->base_offset = info.base_offset;
   pr->log_start_offset = plog_start_offset(p->log);
+  *required_end = info.last_offset + 1;
   return KERR_NONE;
 }
 
@@ -123,6 +168,91 @@ static void produce_send(struct request *req, const struct produce_response *res
   response_begin(req, &w);
   produce_response_encode(&w, req->api_version, resp);
   request_respond(req, &w);
+}
+
+static void produce_finish(struct request *req, struct produce_wait *wait);
+
+/* ---- acks=all: waiting for the high watermark ---- */
+
+/* The partition of a need, while this node leads it; NULL otherwise. */
+static struct partition *need_partition(struct request *req, const struct produce_need *n) {
+  struct partition *p = partition_find(req->node, n->topic, n->pr->index);
+  return p && p->leader && partition_is_leader(req->node, p) ? p : NULL;
+}
+
+/* A need is settled once its partition's high watermark covers it, or it
+ * can never be (a failed fsync, a lost leadership). */
+static bool need_settled(struct request *req, const struct produce_need *n) {
+  if (n->pr->error_code != KERR_NONE) return true;
+  struct partition *p = need_partition(req, n);
+  return p == NULL || partition_high_watermark(p) >= n->required_end;
+}
+
+/* Kafka's DelayedProduce.onComplete, one partition. */
+static void need_answer(struct request *req, const struct produce_need *n) {
+  if (n->pr->error_code != KERR_NONE) return;
+  struct partition *p = need_partition(req, n);
+  int16_t code = KERR_NONE;
+  if (p == NULL)
+    code = KERR_NOT_LEADER_OR_FOLLOWER;
+  else if (partition_high_watermark(p) < n->required_end)
+    code = KERR_REQUEST_TIMED_OUT;
+  else if (!enough_replicas(p))
+    code = KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND; /* stored, but on too few replicas */
+  n->pr->error_code = code;
+  if (code != KERR_NONE) n->pr->base_offset = -1;
+}
+
+static void produce_complete(struct request *req, struct produce_wait *wait) {
+  for (int32_t i = 0; i < wait->need_count; i++) need_answer(req, &wait->needs[i]);
+  produce_send(req, &wait->resp);
+}
+
+static bool needs_settled(struct request *req, const struct produce_wait *wait) {
+  for (int32_t i = 0; i < wait->need_count; i++)
+    if (!need_settled(req, &wait->needs[i])) return false;
+  return true;
+}
+
+static bool produce_wait_ready(struct waiter *waiter) {
+  struct produce_wait *wait = waiter->ctx;
+  ASSERT(wait->req->waiter == waiter);
+  return needs_settled(wait->req, wait);
+}
+
+static void produce_wait_done(struct waiter *waiter, enum waiter_end why) {
+  struct produce_wait *wait = waiter->ctx;
+  ASSERT(wait->req->waiter == waiter && !waiter_parked(waiter));
+  (void)why; /* each partition's answer says what happened to it */
+  wait->req->waiter = NULL;
+  produce_complete(wait->req, wait); /* frees req, and wait in its arena */
+}
+
+static const struct waiter_ops produce_wait_ops = {
+    .ready = produce_wait_ready,
+    .done = produce_wait_done,
+};
+
+/* Appended (and fsynced): answers now, or parks until the high watermark
+ * covers every partition it appended to (acks=all). */
+static void produce_finish(struct request *req, struct produce_wait *wait) {
+  struct node *node = req->node;
+  struct waiter *waiter = &wait->waiter;
+  if (wait->need_count == 0 || needs_settled(req, wait) ||
+      purgatory_full(&node->purgatory) || node->shutting_down) {
+    produce_complete(req, wait);
+    return;
+  }
+  struct watch *watches = arena_alloc(&req->arena, (size_t)wait->need_count * sizeof *watches);
+  waiter_init(waiter, &node->purgatory, &produce_wait_ops, wait, watches, wait->need_count);
+  req->waiter = waiter; /* from now on a closing connection cancels it */
+  req->pending = wait;
+  int32_t timeout_ms = wait->timeout_ms > 0 ? wait->timeout_ms : 1;
+  waiter_park(waiter, (uint64_t)timeout_ms * NS_PER_MS);
+  for (int32_t i = 0; i < wait->need_count; i++) {
+    struct partition *p = need_partition(req, &wait->needs[i]);
+    if (p) waiter_watch(waiter, &p->watches, WATCH_HIGH_WATERMARK, wait->needs[i].required_end);
+  }
 }
 
 /* An fsync completion: the partition's high watermark moved (it is capped at
@@ -143,7 +273,7 @@ static void produce_flushed(void *ctx, int err) {
   }
   free(f);
   if (--wait->flushes_pending > 0) return;
-  produce_send(req, &wait->resp);
+  produce_finish(req, wait);
 }
 
 #ifdef SLUICE_MUTANT_ACK_THEN_FSYNC /* mutant: nobody waits for the fsync */
@@ -160,6 +290,15 @@ bool handle_produce(struct request *req) {
   struct produce_wait *wait = arena_alloc(&req->arena, sizeof *wait);
   struct produce_response *resp = &wait->resp;
   produce_response_init(resp);
+  wait->flushes_pending = 0;
+  wait->req = req;
+  wait->acks = m.acks;
+  wait->timeout_ms = m.timeout_ms;
+  wait->need_count = 0;
+  int32_t partitions_max = 0;
+  for (int32_t i = 0; i < m.topic_data_count; i++)
+    partitions_max += m.topic_data[i].partition_data_count > 0 ? m.topic_data[i].partition_data_count : 0;
+  wait->needs = arena_alloc(&req->arena, (size_t)(partitions_max + 1) * sizeof *wait->needs);
   int top_error = KERR_NONE;
   if (m.acks != 0 && m.acks != 1 && m.acks != -1) top_error = KERR_INVALID_REQUIRED_ACKS;
   if (m.transactional_id.len >= 0) top_error = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
@@ -183,11 +322,21 @@ bool handle_produce(struct request *req) {
       struct partition *p = partition_any(req->node, td->name, pr->index);
       int rc = top_error;
       if (rc == KERR_NONE && !p) rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-      if (rc == KERR_NONE && !partition_hosted(p)) rc = KERR_NOT_LEADER_OR_FOLLOWER;
-      if (rc == KERR_NONE) rc = produce_partition(req, p, td->partition_data[j].records, pr);
+      /* Only the leader takes writes (a replica elsewhere, or none here). */
+      if (rc == KERR_NONE && (p->leader == NULL || !partition_is_leader(req->node, p)))
+        rc = KERR_NOT_LEADER_OR_FOLLOWER;
+      int64_t required_end = -1;
+      if (rc == KERR_NONE)
+        rc = produce_partition(req, p, m.acks, td->partition_data[j].records, pr, &required_end);
       pr->error_code = (int16_t)rc;
       ASSERT((rc == KERR_NONE) == (pr->base_offset >= 0)); /* an offset exactly when stored */
       if (rc != KERR_NONE) continue;
+      ASSERT(required_end > pr->base_offset);
+      if (m.acks == -1) {
+        ASSERT(wait->need_count < partitions_max);
+        wait->needs[wait->need_count++] =
+            (struct produce_need){.topic = td->name, .pr = pr, .required_end = required_end};
+      }
       /* Only this partition's parked fetches look; in flush mode its high
        * watermark waits for the fsync, and they look again then. */
       partition_wake_waiters(req->node, p);
@@ -219,7 +368,7 @@ bool handle_produce(struct request *req) {
   } else if (wait->flushes_pending > 0) {
     req->pending = wait; /* answered from produce_flushed */
   } else {
-    produce_send(req, resp);
+    produce_finish(req, wait);
   }
   return true;
 }

@@ -94,6 +94,7 @@ static const struct key keys[] = {
     {"fetch.max.bytes", K_INT32, F(fetch_max_bytes), 1024, INT32_MAX},
     {"replica.fetch.max.bytes", K_INT32, F(replica_fetch_max_bytes), 0, INT32_MAX},
     {"producer.id.expiration.ms", K_INT64, F(producer_id_expiration_ms), 1, NOMAX},
+    {"replica.lag.time.max.ms", K_INT64, F(replica_lag_time_max_ms), 0, NOMAX},
 };
 
 _Static_assert(sizeof keys / sizeof keys[0] <= 64, "typed_set has a bit per typed key");
@@ -105,7 +106,6 @@ static const char *const later_keys[] = {
     "offsets.topic.num.partitions",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
-    "replica.lag.time.max.ms",
     "listener.security.protocol.map",
     "sasl.enabled.mechanisms",
     "sasl.mechanism.inter.broker.protocol",
@@ -182,6 +182,7 @@ void config_defaults(struct config *cfg) {
   cfg->fetch_max_bytes = 57671680;
   cfg->replica_fetch_max_bytes = 1048576;
   cfg->producer_id_expiration_ms = 86400000;
+  cfg->replica_lag_time_max_ms = 30000;
 }
 
 int64_t config_retention_ms(const struct config *cfg) {

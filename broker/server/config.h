@@ -95,6 +95,9 @@ struct config {
   /* KIP-98: a partition forgets an idempotent producer idle this long (by
    * its last batch's timestamp); checked with the log maintenance. */
   int64_t producer_id_expiration_ms;
+  /* A leader drops from the ISR a follower that has not caught up with its
+   * log end for this long (Kafka's replica.lag.time.max.ms, 30000). */
+  int64_t replica_lag_time_max_ms;
   /* Which typed keys the properties set (bit i: config.c's keys[i]). */
   uint64_t typed_set;
   struct config_stored stored[CONFIG_STORED_MAX];

@@ -36,7 +36,8 @@ enum op_kind {
   OP_CREATE_PARTITIONS,
   OP_DELETE_TOPICS,
   OP_PRODUCER_IDS,
-  OP_HEARTBEAT
+  OP_HEARTBEAT,
+  OP_ALTER_PARTITION
 };
 
 struct op {
@@ -56,12 +57,15 @@ struct op {
       int64_t broker_epoch;
     } ids;
     struct meta_heartbeat hb;
+    struct meta_alter_partition alter;
   } in;
   controller_heartbeat_fn hb_done;
   struct meta_heartbeat_result hb_result;
   meta_topics_done_fn topics_done;
   meta_done_fn done;
   meta_producer_ids_fn ids_done;
+  controller_alter_partition_fn alter_done;
+  struct meta_alter_partition_result alter_result;
   void *ctx;
   struct meta_topic_result *results; /* [count] */
   int16_t code;
@@ -174,6 +178,9 @@ static void answer(struct op *op) {
   } else if (op->kind == OP_HEARTBEAT) {
     op->hb_result.error_code = op->code;
     op->hb_done(op->ctx, &op->hb_result);
+  } else if (op->kind == OP_ALTER_PARTITION) {
+    op->alter_result.error_code = op->code;
+    op->alter_done(op->ctx, &op->alter_result);
   } else if (op->kind == OP_PRODUCER_IDS) {
     bool ok = op->code == KERR_NONE;
     op->ids_done(op->ctx, op->code, ok ? op->first_id : -1,
@@ -188,7 +195,8 @@ static void answer(struct op *op) {
 static void refuse(struct op *op, int16_t code, const char *message) {
   ASSERT(code != KERR_NONE);
   op->code = code;
-  if (op->kind != OP_REGISTER && op->kind != OP_PRODUCER_IDS && op->kind != OP_HEARTBEAT) {
+  if (op->kind != OP_REGISTER && op->kind != OP_PRODUCER_IDS && op->kind != OP_HEARTBEAT &&
+      op->kind != OP_ALTER_PARTITION) {
     free(op->results);
     op->results = NULL;
     results_alloc(op);
@@ -298,6 +306,7 @@ static void rule_run(struct quorum *q, const struct op *op, int32_t i,
   case OP_REGISTER:
   case OP_PRODUCER_IDS:
   case OP_HEARTBEAT:
+  case OP_ALTER_PARTITION:
     break;
   }
   UNREACHABLE();
@@ -396,6 +405,8 @@ static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
     if (s) *s = (struct session){s->broker_id, q->env->now_ns(q->env), false};
   } else if (op->kind == OP_HEARTBEAT) {
     decide_heartbeat(q, op, delta);
+  } else if (op->kind == OP_ALTER_PARTITION) {
+    op->code = meta_rule_alter_partition(q->working, &op->in.alter, delta, &op->alter_result);
   } else if (op->kind == OP_PRODUCER_IDS)
     op->code = meta_rule_allocate_producer_ids(q->working, op->in.ids.broker_id,
                                                op->in.ids.broker_epoch, delta, &op->first_id);
@@ -538,6 +549,64 @@ static void encode_registration(struct wr *w, int16_t v, const void *m) {
 }
 static void encode_heartbeat(struct wr *w, int16_t v, const void *m) {
   broker_heartbeat_request_encode(w, v, m);
+}
+static void encode_alter_partition(struct wr *w, int16_t v, const void *m) {
+  alter_partition_request_encode(w, v, m);
+}
+
+/* AlterPartition v2+ (topic ids); v3 carries each member's broker epoch
+ * (KIP-903). */
+static int send_alter_partition(struct op *op, struct channel *ch, int16_t v,
+                                struct forward_ctx *f, kconn_response_fn fn) {
+  const struct meta_alter_partition *in = &op->in.alter;
+  struct alter_partition_request r;
+  alter_partition_request_init(&r);
+  struct alter_partition_request_topic_data t;
+  alter_partition_request_topic_data_init(&t);
+  struct alter_partition_request_partition_data pd;
+  alter_partition_request_partition_data_init(&pd);
+  struct alter_partition_request_broker_state states[META_REPLICAS_MAX];
+  int32_t isr[META_REPLICAS_MAX];
+  for (int32_t i = 0; i < in->isr_count; i++) {
+    states[i] = (struct alter_partition_request_broker_state){in->isr[i], in->isr_broker_epochs[i]};
+    isr[i] = in->isr[i];
+  }
+  pd.partition_index = in->partition_id;
+  pd.leader_epoch = in->leader_epoch;
+  pd.partition_epoch = in->partition_epoch;
+  pd.new_isr = isr;
+  pd.new_isr_count = in->isr_count;
+  pd.new_isr_with_epochs = states;
+  pd.new_isr_with_epochs_count = in->isr_count;
+  t.topic_id = in->topic_id;
+  t.partitions = &pd;
+  t.partitions_count = 1;
+  r.broker_id = in->broker_id;
+  r.broker_epoch = in->broker_epoch;
+  r.topics = &t;
+  r.topics_count = 1;
+  return channel_send(ch, API_ALTER_PARTITION, v, encode_alter_partition, &r, fn, f);
+}
+
+static bool decode_alter_partition(struct op *op, int16_t v, struct rd *body,
+                                   struct arena *arena) {
+  struct alter_partition_response r;
+  if (!alter_partition_response_decode(body, v, &r, arena)) return false;
+  struct meta_alter_partition_result *out = &op->alter_result;
+  memset(out, 0, sizeof *out);
+  op->code = r.error_code;
+  if (r.error_code == KERR_NONE) {
+    if (r.topics_count != 1 || r.topics[0].partitions_count != 1) return false;
+    const struct alter_partition_response_partition_data *pd = &r.topics[0].partitions[0];
+    if (pd->isr_count < 0 || pd->isr_count > META_REPLICAS_MAX) return false;
+    op->code = pd->error_code;
+    out->leader_id = pd->leader_id;
+    out->leader_epoch = pd->leader_epoch;
+    out->partition_epoch = pd->partition_epoch;
+    out->isr_count = pd->isr_count;
+    memcpy(out->isr, pd->isr, (size_t)pd->isr_count * sizeof out->isr[0]);
+  }
+  return op->code != KERR_NOT_CONTROLLER;
 }
 
 static int send_heartbeat(struct op *op, struct channel *ch, int16_t v, struct forward_ctx *f,
@@ -738,6 +807,8 @@ static bool decode_answer(struct op *op, int16_t v, struct rd *body, struct aren
       ok &= topics_from(op, t->name, (struct kuuid){{0}}, t->error_code, t->error_message,
                         op->in.grow[i].count, 0, i);
     }
+  } else if (op->kind == OP_ALTER_PARTITION) {
+    ok = decode_alter_partition(op, v, body, arena);
   } else if (op->kind == OP_HEARTBEAT) {
     struct broker_heartbeat_response r;
     if (!broker_heartbeat_response_decode(body, v, &r, arena)) return false;
@@ -782,6 +853,12 @@ static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   const struct meta_image *image = q->node->image;
   if (metadata_loader_landed_offset(q->node) < image->offset) return false; /* files to land */
   if (op->kind == OP_HEARTBEAT) return true;
+  if (op->kind == OP_ALTER_PARTITION) {
+    const struct meta_topic *t = meta_image_topic_by_id(image, op->in.alter.topic_id);
+    const struct meta_partition *p = t ? meta_topic_partition(t, op->in.alter.partition_id) : NULL;
+    return op->code != KERR_NONE || p == NULL ||
+           p->partition_epoch >= op->alter_result.partition_epoch;
+  }
   if (op->kind == OP_REGISTER) {
     const struct meta_broker *b = meta_image_broker(image, op->in.registration.broker_id);
     return op->code != KERR_NONE ||
@@ -854,8 +931,8 @@ static bool forward(struct quorum *q, int32_t leader_id) {
   /* By op kind; producer ids are answered above. */
   static const int16_t keys[] = {
       API_BROKER_REGISTRATION, API_CREATE_TOPICS, API_CREATE_PARTITIONS, API_DELETE_TOPICS, -1,
-      API_BROKER_HEARTBEAT};
-  static const int16_t mins[] = {0, 2, 0, 1, -1, 0}, maxs[] = {3, 7, 3, 6, -1, 1};
+      API_BROKER_HEARTBEAT,    API_ALTER_PARTITION};
+  static const int16_t mins[] = {0, 2, 0, 1, -1, 0, 2}, maxs[] = {3, 7, 3, 6, -1, 1, 3};
   int16_t v = channel_version(ch, keys[op->kind], mins[op->kind], maxs[op->kind]);
   if (v < 0) return false; /* an old peer: maybe the next leader */
   struct flight *f = malloc(sizeof *f);
@@ -873,6 +950,8 @@ static bool forward(struct quorum *q, int32_t leader_id) {
     rc = send_create_partitions(q, op, ch, v, fc, forward_answered);
   else if (op->kind == OP_HEARTBEAT)
     rc = send_heartbeat(op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_ALTER_PARTITION)
+    rc = send_alter_partition(op, ch, v, fc, forward_answered);
   else
     rc = send_delete_topics(q, op, ch, v, fc, forward_answered);
   if (rc != 0) {
@@ -978,6 +1057,19 @@ void controller_quorum_heartbeat(struct meta_controller *ctl, const struct meta_
   struct op *op = op_new(OP_HEARTBEAT, 1, deadline_ns, ctx);
   op->in.hb = *hb;
   op->hb_done = done;
+  enqueue(q, op);
+}
+
+void controller_quorum_alter_partition(struct meta_controller *ctl,
+                                       const struct meta_alter_partition *in,
+                                       uint64_t deadline_ns, controller_alter_partition_fn done,
+                                       void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT(ctl->ops == &quorum_ops && in != NULL && done != NULL);
+  ASSERT(in->isr_count >= 0 && in->isr_count <= META_REPLICAS_MAX);
+  struct op *op = op_new(OP_ALTER_PARTITION, 1, deadline_ns, ctx);
+  op->in.alter = *in;
+  op->alter_done = done;
   enqueue(q, op);
 }
 

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 
 #include "meta/controller.h"
+#include "meta/replication_control.h"
 
 struct node;
 
@@ -56,6 +57,18 @@ void controller_quorum_changed(struct meta_controller *ctl);
  * is in this node's image; REQUEST_TIMED_OUT if not started by deadline. */
 void controller_quorum_heartbeat(struct meta_controller *ctl, const struct meta_heartbeat *hb,
                                  uint64_t deadline_ns, controller_heartbeat_fn done, void *ctx);
+
+typedef void (*controller_alter_partition_fn)(void *ctx,
+                                              const struct meta_alter_partition_result *r);
+/* A partition leader's AlterPartition (KIP-497), decided by the active
+ * controller (meta_rule_alter_partition; forwarded to it from elsewhere)
+ * and answered like the other calls: never inside the call, once the
+ * change is in this node's image; REQUEST_TIMED_OUT if not started by
+ * deadline. */
+void controller_quorum_alter_partition(struct meta_controller *ctl,
+                                       const struct meta_alter_partition *in,
+                                       uint64_t deadline_ns, controller_alter_partition_fn done,
+                                       void *ctx);
 
 /* Nothing queued, forwarded or in flight (true for the local controller). */
 bool controller_quorum_idle(const struct meta_controller *ctl);

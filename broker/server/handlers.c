@@ -29,7 +29,8 @@ static const struct handler client_apis[] = {
  * (KIP-590 forwarding, KIP-631): CreateTopics, DeleteTopics and
  * CreatePartitions forwarded by brokers that are not the active controller
  * (served directly, no Envelope, as Kafka 3.9's controller accepts them),
- * and BrokerRegistration and BrokerHeartbeat. */
+ * BrokerRegistration and BrokerHeartbeat, and the partition leaders'
+ * AlterPartition (KIP-497). */
 static const struct handler controller_apis[] = {
     {API_FETCH, RAFT_FETCH_VERSION_MIN, RAFT_FETCH_VERSION_MAX, handle_quorum_fetch},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
@@ -40,6 +41,7 @@ static const struct handler controller_apis[] = {
     {API_BEGIN_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_begin_quorum_epoch},
     {API_END_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_end_quorum_epoch},
     {API_DESCRIBE_QUORUM, 0, RAFT_DESCRIBE_VERSION_MAX, handle_describe_quorum},
+    {API_ALTER_PARTITION, 2, 3, handle_alter_partition},
     {API_FETCH_SNAPSHOT, 0, RAFT_QUORUM_VERSION_MAX, handle_fetch_snapshot},
     {API_BROKER_REGISTRATION, 0, 3, handle_broker_registration},
     {API_BROKER_HEARTBEAT, 0, 1, handle_broker_heartbeat},

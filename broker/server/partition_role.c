@@ -15,9 +15,11 @@ void partition_role_changed(struct node *node, struct partition *p, int32_t old_
   env_log(node->env, ENV_LOG_DEBUG, "%s-%d: leader %d in epoch %d (was %d in epoch %d)",
           p->topic->name, p->index, p->leader_id, p->leader_epoch, old_leader_id,
           old_leader_epoch);
+  /* The high watermark this node knew goes on to its next role. */
+  int64_t hw_known = p->leader || p->follower ? partition_high_watermark(p) : -1;
   partition_roles_end(node, p);
   if (partition_is_leader(node, p))
-    partition_leader_begin(node, p);
+    partition_leader_begin(node, p, hw_known);
   else if (p->leader_id >= 0)
     replica_follow_begin(node, p);
   ASSERT(!(p->leader && p->follower));

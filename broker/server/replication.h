@@ -19,6 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "env.h"
+#include "meta/records.h"
+
 struct node;
 struct partition;
 
@@ -30,19 +33,74 @@ struct replica_progress {
   int64_t last_caught_up_ms; /* last time its fetch reached the leader's end offset */
   int64_t last_fetch_ms;     /* -1: never fetched in this epoch */
   int64_t broker_epoch;      /* from its Fetch (ReplicaState, KIP-903); -1: unknown */
+  /* The leader's end offset at this replica's previous fetch (Kafka's
+   * lastFetchLeaderLogEndOffset): a fetch that reaches it proves the
+   * replica was caught up at that earlier fetch. -1: none yet. */
+  int64_t last_fetch_leader_end_offset;
+};
+
+struct isr_flight;
+
+/* The leader's state of one partition in one leader epoch (shared by
+ * partition_leader.c and partition_isr.c). A heap object that stays put
+ * while the topic's partition array may move: its timer finds the
+ * partition again by topic id and index. */
+struct partition_leader {
+  struct node *node;
+  struct kuuid topic_id;
+  int32_t index;
+  int32_t leader_epoch;
+  int64_t high_watermark;     /* only moves forward in the epoch */
+  int64_t epoch_start_offset; /* this epoch's first offset on this replica */
+  int32_t replica_count;
+  struct replica_progress replicas[META_REPLICAS_MAX]; /* the followers */
+  env_timer_id isr_timer;                              /* partition_isr_check */
+  /* An AlterPartition in flight (NULL: none): the ISR it proposes, which
+   * the high watermark counts while it is out (the maximal ISR), and the
+   * partition epoch it was proposed against. */
+  struct isr_flight *flight;
+  int32_t proposed_isr_count;
+  int32_t proposed_isr[META_REPLICAS_MAX];
+  int32_t proposed_partition_epoch;
 };
 
 /* partition_role.c: a partition's role ends (deleted, or the node stops). */
 void partition_roles_end(struct node *node, struct partition *p);
 
 /* partition_leader.c */
-void partition_leader_begin(struct node *node, struct partition *p);
+/* hw_known: the high watermark this node knew for p just before (as its
+ * follower or its leader in an older epoch), -1 if none. */
+void partition_leader_begin(struct node *node, struct partition *p, int64_t hw_known);
 void partition_leader_end(struct node *node, struct partition *p);
 /* The high watermark a leader serves (only moves forward within an epoch). */
 int64_t partition_leader_high_watermark(const struct partition *p);
 /* The progress of broker_id, or NULL if it is not a replica. */
 const struct replica_progress *partition_leader_progress(const struct partition *p,
                                                          int32_t broker_id);
+/* A follower's Fetch at fetch_offset (its log end offset, on its disk in
+ * strict mode) reached the leader at now_ms: its progress moves (Kafka's
+ * Replica.updateFetchState), the high watermark is recomputed and the
+ * partition's waiters woken if it moved. False when broker_id is not a
+ * replica of p (the fetch gets NOT_LEADER_OR_FOLLOWER). */
+bool partition_leader_follower_fetched(struct node *node, struct partition *p,
+                                       int32_t broker_id, int64_t fetch_offset,
+                                       int64_t broker_epoch, int64_t now_ms);
+/* Recomputes the high watermark without waking anyone; true if it moved
+ * (partition_wake_waiters calls it before it looks at the positions). */
+bool partition_leader_refresh_high_watermark(struct node *node, struct partition *p);
+/* Recomputes the high watermark (after an append, a flush, an ISR change)
+ * and wakes the partition's waiters when it moved; returns it. */
+int64_t partition_leader_update_high_watermark(struct node *node, struct partition *p);
+/* The image changed p's ISR or partition epoch without a new leader epoch
+ * (topics.c): a pending AlterPartition may be settled, the high watermark
+ * may move (a smaller ISR). */
+void partition_leader_isr_changed(struct node *node, struct partition *p);
+/* The ISR the high watermark counts: the committed one plus the additions
+ * of an AlterPartition in flight (Kafka's maximal ISR, PendingExpandIsr). */
+int32_t partition_leader_maximal_isr(const struct partition *p, int32_t *out, int32_t cap);
+/* The offset where the leader's current epoch began on this replica (Kafka
+ * only adds a follower to the ISR once it holds it); -1 if unknown. */
+int64_t partition_leader_epoch_start_offset(const struct partition *p);
 
 /* replica_follower.c */
 void replica_follow_begin(struct node *node, struct partition *p);
@@ -55,5 +113,9 @@ int64_t replica_follower_high_watermark(const struct partition *p);
 void partition_isr_follower_progressed(struct node *node, struct partition *p,
                                        const struct replica_progress *rp);
 void partition_isr_check(struct node *node, struct partition *p, int64_t now_ms);
+/* The leader role ends: an AlterPartition in flight forgets it. */
+void partition_isr_leader_ended(struct node *node, struct partition *p);
+/* An AlterPartition of p is in flight (then no other is sent). */
+bool partition_isr_pending(const struct partition *p);
 
 #endif

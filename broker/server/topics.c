@@ -118,6 +118,7 @@ static void partition_follow_image(struct node *node, struct partition *p,
                                    const struct meta_partition *mp) {
   ASSERT(mp->replica_count <= META_REPLICAS_MAX && mp->isr_count <= META_REPLICAS_MAX);
   int32_t old_leader = p->leader_id, old_epoch = p->leader_epoch;
+  int32_t old_partition_epoch = p->partition_epoch;
   p->leader_id = mp->leader;
   p->leader_epoch = mp->leader_epoch;
   p->partition_epoch = mp->partition_epoch;
@@ -127,6 +128,8 @@ static void partition_follow_image(struct node *node, struct partition *p,
   memcpy(p->isr, mp->isr, (size_t)mp->isr_count * sizeof p->isr[0]);
   if (old_leader != p->leader_id || old_epoch != p->leader_epoch)
     partition_role_changed(node, p, old_leader, old_epoch);
+  else if (p->leader && old_partition_epoch != p->partition_epoch)
+    partition_leader_isr_changed(node, p); /* an ISR change in the same leader epoch */
 }
 
 bool partition_flushes_before_ack(const struct partition *p) {
