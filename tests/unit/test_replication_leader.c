@@ -1,0 +1,536 @@
+/* The leader's side of partition replication (server/replication.h,
+ * api_fetch.c, api_produce.c, partition_isr.c, api_alter_partition.c) in
+ * the simulated world: three combined KRaft nodes (1, 2, 3) and two
+ * broker-only nodes (4, 5). Partition 0 of "rep" is placed on 2, 1, 4, 5;
+ * node 2 shuts down cleanly, so node 1 leads it in leader epoch 1 with the
+ * ISR {1, 4, 5}. Nodes 4 and 5 are stopped before the topic exists (their
+ * sessions outlast the test, so they stay registered and unfenced) and the
+ * test plays them: a fake follower sends Fetch requests with ReplicaId 4
+ * or 5 to node 1, and a producer sends Produce requests, both encoded as
+ * Kafka clients send them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "client/kclient.h"
+#include "meta/image.h"
+#include "proto/api.h"
+#include "proto/errors.h"
+#include "proto/messages_gen.h"
+#include "proto/record_batch.h"
+#include "server/server.h"
+#include "server/storage_format.h"
+#include "sim/world.h"
+#include "testing.h"
+
+enum {
+  VOTERS = 3,
+  NODES = 5,
+  LEADER = 0, /* node 1 */
+  STEP_MS = 10,
+  BOUND_MS = 30000, /* virtual */
+  PORT = 9092,
+  FETCH_VERSION = 12, /* topic names; LastFetchedEpoch */
+  PRODUCE_VERSION = 9,
+  RECORDS = 5,
+};
+
+struct cluster {
+  struct sim_world *w;
+  struct sim_node *sim[NODES];
+  struct node *node[NODES]; /* NULL while down */
+  struct sim_node *client;
+  struct net_dispatch net;
+  struct kclient follower_kc, producer_kc;
+  struct kconn *follower, *producer;
+  int64_t lag_ms;
+};
+
+static void run_ms(struct cluster *c, uint64_t ms) {
+  sim_run_until(c->w, sim_now_ns(c->w) + ms * NS_PER_MS);
+}
+
+static void set(struct config *cfg, const char *key, const char *value) {
+  char err[256];
+  ck_assert_msg(config_set(cfg, key, value, NULL, err, sizeof err), "%s", err);
+}
+
+static void node_up(struct cluster *c, int i) {
+  struct config cfg;
+  config_defaults(&cfg);
+  char value[256];
+  const char *host = sim_node_host(c->sim[i]);
+  cfg.node_id = i + 1;
+  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
+  set(&cfg, "cluster.id", STORAGE_TEST_CLUSTER_ID);
+  set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
+  set(&cfg, "controller.listener.names", "CONTROLLER");
+  /* The stopped brokers 4 and 5 stay unfenced while the test plays them. */
+  set(&cfg, "broker.session.timeout.ms", "3600000");
+  snprintf(value, sizeof value, "%lld", (long long)c->lag_ms);
+  set(&cfg, "replica.lag.time.max.ms", value);
+  if (i >= VOTERS) {
+    snprintf(value, sizeof value, "PLAINTEXT://%s:9092", host);
+    set(&cfg, "process.roles", "broker");
+  } else {
+    snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
+    set(&cfg, "process.roles", "broker,controller");
+  }
+  set(&cfg, "listeners", value);
+  char err[256];
+  ck_assert_int_ge(storage_format(sim_node_env(c->sim[i]), &cfg, cfg.cluster_id, true, NULL,
+                                  NULL, err, sizeof err, NULL, NULL),
+                   0);
+  ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
+  ck_assert_int_eq(node_start(c->node[i]), 0);
+}
+
+static const struct meta_image *image_of(const struct cluster *c, int i) {
+  ck_assert_ptr_nonnull(c->node[i]);
+  return node_metadata_image(c->node[i]);
+}
+
+/* Every node up sees all five brokers registered and unfenced, and its
+ * controller waits on nothing. */
+static void settle(struct cluster *c) {
+  for (int t = 0; t <= BOUND_MS; t += STEP_MS) {
+    bool done = true;
+    for (int i = 0; i < NODES && done; i++) {
+      if (!c->node[i]) continue;
+      done = node_controller_idle(c->node[i]);
+      for (int j = 0; j < NODES && done; j++) {
+        const struct meta_broker *b = meta_image_broker(image_of(c, i), j + 1);
+        done = b != NULL && !b->fenced;
+      }
+    }
+    if (done) return;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("the cluster did not settle within %d ms", BOUND_MS);
+}
+
+static void node_stop(struct cluster *c, int i) {
+  sim_node_crash(c->sim[i]);
+  node_destroy(c->node[i]);
+  c->node[i] = NULL;
+}
+
+struct call {
+  bool done;
+  int16_t code;
+};
+
+static void topics_done(void *ctx, const struct meta_topic_result *results, int32_t count) {
+  struct call *call = ctx;
+  ck_assert_int_eq(count, 1);
+  call->done = true;
+  call->code = results[0].error_code;
+}
+
+static void wait_flag(struct cluster *c, const bool *flag) {
+  for (int t = 0; t <= BOUND_MS && !*flag; t += STEP_MS) run_ms(c, STEP_MS);
+  ck_assert_msg(*flag, "nothing happened within %d ms", BOUND_MS);
+}
+
+static const struct meta_partition *partition_of(const struct cluster *c, int i,
+                                                 const char *name) {
+  const struct meta_topic *t = meta_image_topic(image_of(c, i), name, strlen(name));
+  ck_assert_ptr_nonnull(t);
+  return meta_topic_partition(t, 0);
+}
+
+/* Creates `name` with one partition on `replicas` (the first leads). */
+static void create(struct cluster *c, const char *name, const int32_t *replicas, int32_t count,
+                   const char *min_isr) {
+  struct meta_assignment a = {
+      .partition_index = 0, .broker_ids = replicas, .broker_count = count};
+  struct meta_config_entry conf = {.name = kstr_of("min.insync.replicas"),
+                                   .value = kstr_of(min_isr ? min_isr : "1")};
+  struct meta_create_topic topic;
+  memset(&topic, 0, sizeof topic);
+  topic.name = kstr_of(name);
+  topic.partition_count = -1;
+  topic.replication_factor = -1;
+  topic.assignments = &a;
+  topic.assignment_count = 1;
+  topic.configs = &conf;
+  topic.config_count = 1;
+  struct call call = {0};
+  struct meta_controller *ctl = c->node[LEADER]->controller;
+  ctl->ops->create_topics(ctl, &topic, 1, false, sim_now_ns(c->w) + 30000 * NS_PER_MS,
+                          topics_done, &call);
+  wait_flag(c, &call.done);
+  ck_assert_int_eq(call.code, KERR_NONE);
+}
+
+static void shutdown_done(void *ctx) { *(bool *)ctx = true; }
+
+static struct kconn *connect_to(struct cluster *c, struct kclient *kc, int i) {
+  char host[16];
+  snprintf(host, sizeof host, "broker%d", i + 1);
+  struct kconn *conn = kclient_conn(kc, host, PORT, "replication-test");
+  for (int t = 0; t <= BOUND_MS && !kconn_connected(conn); t += STEP_MS) run_ms(c, STEP_MS);
+  ck_assert(kconn_connected(conn));
+  return conn;
+}
+
+/* The cluster of the header comment: node 1 leads "rep" in leader epoch 1
+ * with the ISR {1, 4, 5}; "rep" has min.insync.replicas=min_isr. */
+static void cluster_setup(struct cluster *c, uint64_t seed, int64_t lag_ms,
+                          const char *min_isr) {
+  memset(c, 0, sizeof *c);
+  c->lag_ms = lag_ms;
+  c->w = sim_world_create(seed);
+  sim_world_set_verbose(c->w, getenv("REPLICATION_VERBOSE") != NULL);
+  static const char *const hosts[NODES] = {"broker1", "broker2", "broker3", "broker4",
+                                           "broker5"};
+  for (int i = 0; i < NODES; i++) c->sim[i] = sim_node_add(c->w, i + 1, hosts[i]);
+  for (int i = 0; i < NODES; i++) node_up(c, i);
+  settle(c);
+  node_stop(c, 3);
+  node_stop(c, 4);
+  const int32_t replicas[] = {2, 1, 4, 5};
+  create(c, "rep", replicas, 4, min_isr);
+  bool done = false;
+  node_shutdown(c->node[1], shutdown_done, &done); /* leadership moves to 1 */
+  for (int n = 0; n < 10000000 && !done; n++)
+    if (!sim_step(c->w)) break;
+  ck_assert(done);
+  node_destroy(c->node[1]);
+  c->node[1] = NULL;
+  sim_node_exit(c->sim[1]);
+  for (int t = 0; t <= BOUND_MS; t += STEP_MS) {
+    const struct partition *p = partition_find(c->node[LEADER], kstr_of("rep"), 0);
+    if (p && p->leader_id == 1 && p->leader != NULL) break;
+    run_ms(c, STEP_MS);
+  }
+  const struct meta_partition *mp = partition_of(c, LEADER, "rep");
+  ck_assert_int_eq(mp->leader, 1);
+  ck_assert_int_eq(mp->leader_epoch, 1);
+  ck_assert_int_eq(mp->isr_count, 3);
+  c->client = sim_node_add(c->w, 100, "client");
+  net_dispatch_init(&c->net, sim_node_env(c->client));
+  kclient_init(&c->follower_kc, &c->net);
+  kclient_init(&c->producer_kc, &c->net);
+  c->follower = connect_to(c, &c->follower_kc, LEADER);
+  c->producer = connect_to(c, &c->producer_kc, LEADER);
+}
+
+static void cluster_teardown(struct cluster *c) {
+  kclient_close_all(&c->follower_kc);
+  kclient_close_all(&c->producer_kc);
+  for (int i = 0; i < NODES; i++) {
+    if (!c->node[i]) continue;
+    sim_node_crash(c->sim[i]);
+    node_destroy(c->node[i]);
+  }
+  net_dispatch_free(&c->net);
+  sim_world_destroy(c->w);
+}
+
+/* ---- Fetch as a follower (or a consumer: replica -1) ---- */
+
+struct fetch_answer {
+  bool done;
+  int16_t error_code;
+  int64_t high_watermark;
+  int32_t records_bytes;
+  int32_t diverging_epoch;
+  int64_t diverging_end_offset;
+  int32_t current_leader_epoch;
+};
+
+static void fetch_encode(struct wr *w, int16_t v, const void *m) {
+  fetch_request_encode(w, v, m);
+}
+
+static void fetch_answered(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct fetch_answer *a = ctx;
+  ck_assert_int_eq(err, 0);
+  struct fetch_response r;
+  ck_assert(fetch_response_decode(body, FETCH_VERSION, &r, arena));
+  ck_assert_int_eq(r.responses_count, 1);
+  ck_assert_int_eq(r.responses[0].partitions_count, 1);
+  const struct fetch_response_partition_data *pd = &r.responses[0].partitions[0];
+  a->error_code = pd->error_code;
+  a->high_watermark = pd->high_watermark;
+  a->records_bytes = pd->records.len;
+  a->diverging_epoch = pd->diverging_epoch.epoch;
+  a->diverging_end_offset = pd->diverging_epoch.end_offset;
+  a->current_leader_epoch = pd->current_leader.leader_epoch;
+  a->done = true;
+}
+
+static struct fetch_answer fetch_on(struct cluster *c, struct kconn *conn, int32_t replica_id,
+                                    int64_t offset, int32_t leader_epoch,
+                                    int32_t last_fetched_epoch) {
+  struct fetch_request_fetch_partition fp;
+  fetch_request_fetch_partition_init(&fp);
+  fp.partition = 0;
+  fp.current_leader_epoch = leader_epoch;
+  fp.fetch_offset = offset;
+  fp.last_fetched_epoch = last_fetched_epoch;
+  fp.partition_max_bytes = 1 << 20;
+  struct fetch_request_fetch_topic ft;
+  fetch_request_fetch_topic_init(&ft);
+  ft.topic = kstr_of("rep");
+  ft.partitions = &fp;
+  ft.partitions_count = 1;
+  struct fetch_request m;
+  fetch_request_init(&m);
+  m.replica_id = replica_id;
+  m.max_wait_ms = 0;
+  m.min_bytes = 1;
+  m.max_bytes = 1 << 20;
+  m.topics = &ft;
+  m.topics_count = 1;
+  struct fetch_answer a = {0};
+  ck_assert_int_eq(kconn_send(conn, API_FETCH, FETCH_VERSION, fetch_encode, &m,
+                              fetch_answered, &a),
+                   0);
+  wait_flag(c, &a.done);
+  return a;
+}
+
+static struct fetch_answer fetch(struct cluster *c, int32_t replica_id, int64_t offset,
+                                 int32_t last_fetched_epoch) {
+  return fetch_on(c, c->follower, replica_id, offset, 1, last_fetched_epoch);
+}
+
+/* ---- Produce ---- */
+
+struct produce_answer {
+  bool done;
+  int16_t error_code;
+  int64_t base_offset;
+};
+
+static void produce_encode(struct wr *w, int16_t v, const void *m) {
+  produce_request_encode(w, v, m);
+}
+
+static void produce_answered(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct produce_answer *a = ctx;
+  ck_assert_int_eq(err, 0);
+  struct produce_response r;
+  ck_assert(produce_response_decode(body, PRODUCE_VERSION, &r, arena));
+  ck_assert_int_eq(r.responses_count, 1);
+  ck_assert_int_eq(r.responses[0].partition_responses_count, 1);
+  a->error_code = r.responses[0].partition_responses[0].error_code;
+  a->base_offset = r.responses[0].partition_responses[0].base_offset;
+  a->done = true;
+}
+
+/* Sends RECORDS records; the answer comes into *a. */
+static void produce_send(struct kconn *conn, int16_t acks, struct produce_answer *a) {
+  struct rb_builder b;
+  rb_builder_init(&b, 0, 1000);
+  for (int i = 0; i < RECORDS; i++)
+    rb_builder_add(&b, 1000 + i, (struct kbytes){.len = -1}, (struct kbytes){.ptr = (const uint8_t *)"value", .len = 5}, NULL, 0);
+  struct buf batch;
+  buf_init(&batch);
+  ck_assert_int_eq(rb_builder_finish(&b, RB_CODEC_NONE, &batch), 0);
+  rb_builder_free(&b);
+  struct produce_request_partition_produce_data pd;
+  produce_request_partition_produce_data_init(&pd);
+  pd.index = 0;
+  pd.records = (struct krecords){.ptr = batch.data, .len = (int32_t)batch.len};
+  struct produce_request_topic_produce_data td;
+  produce_request_topic_produce_data_init(&td);
+  td.name = kstr_of("rep");
+  td.partition_data = &pd;
+  td.partition_data_count = 1;
+  struct produce_request m;
+  produce_request_init(&m);
+  m.acks = acks;
+  m.timeout_ms = 20000;
+  m.topic_data = &td;
+  m.topic_data_count = 1;
+  memset(a, 0, sizeof *a);
+  ck_assert_int_eq(kconn_send(conn, API_PRODUCE, PRODUCE_VERSION, produce_encode, &m,
+                              produce_answered, a),
+                   0);
+  buf_free(&batch);
+}
+
+static int64_t leader_hw(const struct cluster *c) {
+  return partition_high_watermark(partition_find(c->node[LEADER], kstr_of("rep"), 0));
+}
+
+/* ---- cases ---- */
+
+/* The high watermark is the smallest log end offset over the ISR: an
+ * acks=all produce waits until both followers have fetched past its
+ * records (a fetch at offset N says the follower holds everything below
+ * N), not one; consumers see the records then, not before. */
+START_TEST(acks_all_waits_for_every_isr_member) {
+  struct cluster c;
+  cluster_setup(&c, 11, 600000, NULL);
+  struct produce_answer pa;
+  produce_send(c.producer, -1, &pa);
+  run_ms(&c, 200);
+  ck_assert(!pa.done); /* nobody has it but the leader */
+  struct fetch_answer f4 = fetch(&c, 4, 0, -1);
+  ck_assert_int_eq(f4.error_code, KERR_NONE);
+  ck_assert_int_gt(f4.records_bytes, 0); /* up to the log end, past the high watermark */
+  ck_assert_int_eq(f4.high_watermark, 0);
+  f4 = fetch(&c, 4, RECORDS, 1);
+  ck_assert_int_eq(f4.error_code, KERR_NONE);
+  ck_assert_int_eq(f4.records_bytes, 0);
+  run_ms(&c, 200);
+  ck_assert(!pa.done); /* follower 5 has not fetched it */
+  ck_assert_int_eq(leader_hw(&c), 0);
+  struct fetch_answer consumer = fetch(&c, -1, 0, -1);
+  ck_assert_int_eq(consumer.error_code, KERR_NONE);
+  ck_assert_int_eq(consumer.records_bytes, 0); /* not committed yet */
+  struct fetch_answer f5 = fetch(&c, 5, 0, -1);
+  ck_assert_int_gt(f5.records_bytes, 0);
+  f5 = fetch(&c, 5, RECORDS, 1);
+  ck_assert_int_eq(f5.high_watermark, RECORDS);
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NONE);
+  ck_assert_int_eq(pa.base_offset, 0);
+  consumer = fetch(&c, -1, 0, -1);
+  ck_assert_int_eq(consumer.high_watermark, RECORDS);
+  ck_assert_int_gt(consumer.records_bytes, 0);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* Only the leader answers, and only the partition's replicas; a follower's
+ * fetch in an older leader epoch is fenced (KIP-320); one whose last
+ * fetched epoch ends before its offset gets the epoch's end to truncate to
+ * and no records (KIP-279). */
+START_TEST(followers_are_checked_and_diverging_ones_told_where_to_truncate) {
+  struct cluster c;
+  cluster_setup(&c, 12, 600000, NULL);
+  struct produce_answer pa;
+  produce_send(c.producer, 1, &pa);
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NONE);
+  struct fetch_answer a = fetch(&c, 3, 0, -1); /* 3 holds no replica */
+  ck_assert_int_eq(a.error_code, KERR_NOT_LEADER_OR_FOLLOWER);
+  a = fetch_on(&c, c.follower, 4, 0, 0, -1); /* leader epoch 0 is over */
+  ck_assert_int_eq(a.error_code, KERR_FENCED_LEADER_EPOCH);
+  ck_assert_int_eq(a.current_leader_epoch, 1);
+  ck_assert_int_eq(a.records_bytes, 0);
+  a = fetch_on(&c, c.follower, 4, 0, 2, -1);
+  ck_assert_int_eq(a.error_code, KERR_UNKNOWN_LEADER_EPOCH);
+  /* Epoch 1 ends at the log end (RECORDS): a follower that claims epoch 1
+   * up to RECORDS + 3 holds records this leader never wrote. */
+  a = fetch(&c, 4, RECORDS + 3, 1);
+  ck_assert_int_eq(a.error_code, KERR_NONE);
+  ck_assert_int_eq(a.diverging_epoch, 1);
+  ck_assert_int_eq(a.diverging_end_offset, RECORDS);
+  ck_assert_int_eq(a.records_bytes, 0);
+  /* Epoch 0 has no records here: a follower that wrote in it truncates
+   * to where epoch 1 begins, 0. */
+  a = fetch(&c, 4, 2, 0);
+  ck_assert_int_eq(a.diverging_end_offset, 0);
+  /* A diverging fetch is not progress. */
+  ck_assert_int_eq(leader_hw(&c), 0);
+  struct kclient other;
+  kclient_init(&other, &c.net);
+  struct kconn *to3 = connect_to(&c, &other, 2);
+  a = fetch_on(&c, to3, 4, 0, 1, -1); /* node 3 is no replica of it */
+  ck_assert_int_eq(a.error_code, KERR_NOT_LEADER_OR_FOLLOWER);
+  produce_send(to3, 1, &pa);
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NOT_LEADER_OR_FOLLOWER);
+  kclient_close_all(&other);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* min.insync.replicas=2 with an ISR of 1: acks=all is refused before the
+ * append (NOT_ENOUGH_REPLICAS), acks=1 still works. */
+START_TEST(acks_all_is_refused_below_min_insync_replicas) {
+  struct cluster c;
+  cluster_setup(&c, 13, 2000, "2");
+  /* Neither follower fetches: after replica.lag.time.max.ms the ISR is 1. */
+  for (int t = 0; t <= BOUND_MS && partition_of(&c, LEADER, "rep")->isr_count > 1;
+       t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_eq(partition_of(&c, LEADER, "rep")->isr_count, 1);
+  struct produce_answer pa;
+  produce_send(c.producer, -1, &pa);
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NOT_ENOUGH_REPLICAS);
+  produce_send(c.producer, 1, &pa);
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NONE);
+  ck_assert_int_eq(pa.base_offset, 0); /* the refused one appended nothing */
+  cluster_teardown(&c);
+}
+END_TEST
+
+static bool isr_is(const struct cluster *c, const int32_t *ids, int32_t count) {
+  for (int i = 0; i < NODES; i++) {
+    if (!c->node[i]) continue;
+    const struct meta_partition *p = partition_of(c, i, "rep");
+    if (p->isr_count != count) return false;
+    for (int32_t k = 0; k < count; k++) {
+      bool found = false;
+      for (int32_t j = 0; j < p->isr_count; j++) found = found || p->isr[j] == ids[k];
+      if (!found) return false;
+    }
+  }
+  return true;
+}
+
+/* A follower that stops fetching leaves the ISR once
+ * replica.lag.time.max.ms has passed, not before, through the controller
+ * (every node's image says so); the high watermark then follows the rest,
+ * so an acks=all produce waiting on it completes. Once the follower
+ * fetches up to the high watermark again it rejoins, through the
+ * controller too. */
+START_TEST(a_lagging_follower_leaves_the_isr_and_rejoins) {
+  struct cluster c;
+  cluster_setup(&c, 14, 3000, NULL);
+  fetch(&c, 4, 0, -1);
+  fetch(&c, 5, 0, -1);
+  uint64_t last_5_ns = sim_now_ns(c.w);
+  struct produce_answer pa;
+  produce_send(c.producer, -1, &pa);
+  run_ms(&c, 100);
+  fetch(&c, 4, 0, -1);
+  const int32_t all[] = {1, 4, 5}, without_5[] = {1, 4};
+  /* Follower 4 keeps up; 5 is silent. */
+  int64_t offset_4 = RECORDS;
+  for (int t = 0; t <= BOUND_MS && !isr_is(&c, without_5, 2); t += 200) {
+    fetch(&c, 4, offset_4, 1);
+    run_ms(&c, 200);
+    if (!isr_is(&c, without_5, 2))
+      ck_assert_uint_lt(sim_now_ns(c.w) - last_5_ns, (uint64_t)(3000 + 2000) * NS_PER_MS);
+    else
+      ck_assert_uint_gt(sim_now_ns(c.w) - last_5_ns, (uint64_t)3000 * NS_PER_MS);
+  }
+  ck_assert(isr_is(&c, without_5, 2));
+  ck_assert_int_eq(partition_of(&c, LEADER, "rep")->leader_epoch, 1); /* no new leader */
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NONE);
+  ck_assert_int_eq(leader_hw(&c), RECORDS);
+  /* 5 catches up: it fetches the records, then fetches at their end. */
+  struct fetch_answer f5 = fetch(&c, 5, 0, -1);
+  ck_assert_int_gt(f5.records_bytes, 0);
+  fetch(&c, 5, RECORDS, 1);
+  for (int t = 0; t <= BOUND_MS && !isr_is(&c, all, 3); t += STEP_MS) run_ms(&c, STEP_MS);
+  ck_assert(isr_is(&c, all, 3));
+  cluster_teardown(&c);
+}
+END_TEST
+
+static Suite *replication_leader_suite(void) {
+  Suite *s = suite_create("replication_leader");
+  TCase *tc = tcase_create("replication_leader");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, acks_all_waits_for_every_isr_member);
+  tcase_add_test(tc, followers_are_checked_and_diverging_ones_told_where_to_truncate);
+  tcase_add_test(tc, acks_all_is_refused_below_min_insync_replicas);
+  tcase_add_test(tc, a_lagging_follower_leaves_the_isr_and_rejoins);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(replication_leader_suite)
