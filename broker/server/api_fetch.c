@@ -46,15 +46,15 @@ static int32_t fetch_replica_id(const struct request *req, const struct fetch_re
 /* A follower's fetch: only the leader answers, and only a replica. */
 static int replica_fetch_error(struct request *req, const struct partition *p,
                                int32_t replica_id) {
-  if (p->leader == NULL || !partition_is_leader(req->node, p)) return KERR_NOT_LEADER_OR_FOLLOWER;
+  if (p->leader == NULL || !partition_is_leader(req->node, p))
+    return KERR_NOT_LEADER_OR_FOLLOWER;
   if (replica_id == node_id(req->node) || partition_leader_progress(p, replica_id) == NULL)
     return KERR_NOT_LEADER_OR_FOLLOWER; /* Kafka: not a replica of the partition */
   return KERR_NONE;
 }
 
 /* KIP-320: a fetcher that knows a newer epoch than ours, or an older one. */
-static int epoch_error(const struct partition *p, int32_t current_leader_epoch,
-                       bool replica) {
+static int epoch_error(const struct partition *p, int32_t current_leader_epoch, bool replica) {
   if (current_leader_epoch < 0 || current_leader_epoch == p->leader_epoch) return KERR_NONE;
   if (current_leader_epoch > p->leader_epoch) return KERR_UNKNOWN_LEADER_EPOCH;
 #ifdef SLUICE_MUTANT_STALE_EPOCH_ACCEPTED /* mutant: an old leader epoch is served */
@@ -126,8 +126,8 @@ static void fetch_check(struct request *req, int32_t replica_id, struct partitio
       fp->fetch_offset > plog_end_offset(p->log))
     return;
   struct env *env = req->node->env;
-  bool known = partition_leader_follower_fetched(
-      req->node, p, replica_id, fp->fetch_offset, -1, (int64_t)(env->now_ns(env) / NS_PER_MS));
+  bool known = partition_leader_follower_fetched(req->node, p, replica_id, fp->fetch_offset, -1,
+                                                 (int64_t)(env->now_ns(env) / NS_PER_MS));
   ASSERT(known); /* replica_fetch_error checked it */
 }
 
@@ -155,8 +155,7 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
     /* A diverging follower gets no records: it truncates first. */
     bool readable = !o->diverging && fp->fetch_offset >= plog_start_offset(p->log) &&
                     fp->fetch_offset <= plog_end_offset(p->log);
-    if (!o->diverging && !readable)
-      o->err = KERR_OFFSET_OUT_OF_RANGE;
+    if (!o->diverging && !readable) o->err = KERR_OFFSET_OUT_OF_RANGE;
 #ifdef SLUICE_MUTANT_FETCH_PAST_HW /* mutant: reads stop at the log end */
     else if (readable && (left > 0 || bytes_so_far == 0) &&
              plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, INT64_MAX, &rr) != 0)

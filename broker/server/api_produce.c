@@ -238,8 +238,8 @@ static const struct waiter_ops produce_wait_ops = {
 static void produce_finish(struct request *req, struct produce_wait *wait) {
   struct node *node = req->node;
   struct waiter *waiter = &wait->waiter;
-  if (wait->need_count == 0 || needs_settled(req, wait) ||
-      purgatory_full(&node->purgatory) || node->shutting_down) {
+  if (wait->need_count == 0 || needs_settled(req, wait) || purgatory_full(&node->purgatory) ||
+      node->shutting_down) {
     produce_complete(req, wait);
     return;
   }
@@ -297,7 +297,8 @@ bool handle_produce(struct request *req) {
   wait->need_count = 0;
   int32_t partitions_max = 0;
   for (int32_t i = 0; i < m.topic_data_count; i++)
-    partitions_max += m.topic_data[i].partition_data_count > 0 ? m.topic_data[i].partition_data_count : 0;
+    partitions_max +=
+        m.topic_data[i].partition_data_count > 0 ? m.topic_data[i].partition_data_count : 0;
   wait->needs = arena_alloc(&req->arena, (size_t)(partitions_max + 1) * sizeof *wait->needs);
   int top_error = KERR_NONE;
   if (m.acks != 0 && m.acks != 1 && m.acks != -1) top_error = KERR_INVALID_REQUIRED_ACKS;
@@ -327,7 +328,8 @@ bool handle_produce(struct request *req) {
         rc = KERR_NOT_LEADER_OR_FOLLOWER;
       int64_t required_end = -1;
       if (rc == KERR_NONE)
-        rc = produce_partition(req, p, m.acks, td->partition_data[j].records, pr, &required_end);
+        rc =
+            produce_partition(req, p, m.acks, td->partition_data[j].records, pr, &required_end);
       pr->error_code = (int16_t)rc;
       ASSERT((rc == KERR_NONE) == (pr->base_offset >= 0)); /* an offset exactly when stored */
       if (rc != KERR_NONE) continue;

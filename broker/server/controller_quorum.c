@@ -568,7 +568,8 @@ static int send_alter_partition(struct op *op, struct channel *ch, int16_t v,
   struct alter_partition_request_broker_state states[META_REPLICAS_MAX];
   int32_t isr[META_REPLICAS_MAX];
   for (int32_t i = 0; i < in->isr_count; i++) {
-    states[i] = (struct alter_partition_request_broker_state){in->isr[i], in->isr_broker_epochs[i]};
+    states[i] =
+        (struct alter_partition_request_broker_state){in->isr[i], in->isr_broker_epochs[i]};
     isr[i] = in->isr[i];
   }
   pd.partition_index = in->partition_id;
@@ -855,7 +856,8 @@ static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   if (op->kind == OP_HEARTBEAT) return true;
   if (op->kind == OP_ALTER_PARTITION) {
     const struct meta_topic *t = meta_image_topic_by_id(image, op->in.alter.topic_id);
-    const struct meta_partition *p = t ? meta_topic_partition(t, op->in.alter.partition_id) : NULL;
+    const struct meta_partition *p =
+        t ? meta_topic_partition(t, op->in.alter.partition_id) : NULL;
     return op->code != KERR_NONE || p == NULL ||
            p->partition_epoch >= op->alter_result.partition_epoch;
   }
@@ -930,7 +932,7 @@ static bool forward(struct quorum *q, int32_t leader_id) {
   }
   /* By op kind; producer ids are answered above. */
   static const int16_t keys[] = {
-      API_BROKER_REGISTRATION, API_CREATE_TOPICS, API_CREATE_PARTITIONS, API_DELETE_TOPICS, -1,
+      API_BROKER_REGISTRATION, API_CREATE_TOPICS,  API_CREATE_PARTITIONS, API_DELETE_TOPICS, -1,
       API_BROKER_HEARTBEAT,    API_ALTER_PARTITION};
   static const int16_t mins[] = {0, 2, 0, 1, -1, 0, 2}, maxs[] = {3, 7, 3, 6, -1, 1, 3};
   int16_t v = channel_version(ch, keys[op->kind], mins[op->kind], maxs[op->kind]);

@@ -155,7 +155,7 @@ void partition_isr_follower_progressed(struct node *node, struct partition *p,
       rp->log_end_offset < partition_leader_epoch_start_offset(p))
     return;
   const struct meta_broker *b = meta_image_broker(node->image, rp->broker_id);
-  if (b == NULL || b->fenced) return; /* KIP-841 */
+  if (b == NULL || b->fenced) return;                                /* KIP-841 */
   if (rp->broker_epoch >= 0 && rp->broker_epoch != b->epoch) return; /* KIP-903 */
   int32_t isr[META_REPLICAS_MAX];
   int32_t n = 0;

@@ -38,8 +38,7 @@ static void isr_timer_fired(void *ctx) {
   partition_isr_check(l->node, p, (int64_t)(env->now_ns(env) / NS_PER_MS));
   /* The check may have ended nothing: the role ends only on a publish. */
   ASSERT(p->leader == l && l->isr_timer == 0);
-  l->isr_timer =
-      env->timer_start(env, (uint64_t)ISR_CHECK_MS * NS_PER_MS, isr_timer_fired, l);
+  l->isr_timer = env->timer_start(env, (uint64_t)ISR_CHECK_MS * NS_PER_MS, isr_timer_fired, l);
 }
 
 /* KIP-101 / Kafka's makeLeader: the high watermark starts where this
@@ -88,8 +87,7 @@ void partition_leader_begin(struct node *node, struct partition *p, int64_t hw_k
   for (int32_t i = 0; i < l->replica_count; i++)
     if (in_list(p->isr, p->isr_count, l->replicas[i].broker_id))
       l->replicas[i].last_caught_up_ms = now_ms;
-  l->isr_timer =
-      env->timer_start(env, (uint64_t)ISR_CHECK_MS * NS_PER_MS, isr_timer_fired, l);
+  l->isr_timer = env->timer_start(env, (uint64_t)ISR_CHECK_MS * NS_PER_MS, isr_timer_fired, l);
   ASSERT(l->high_watermark <= partition_local_end(p) || l->high_watermark == 0);
 }
 
@@ -101,12 +99,6 @@ void partition_leader_end(struct node *node, struct partition *p) {
   if (l->isr_timer) node->env->timer_cancel(node->env, l->isr_timer);
   free(l);
   p->leader = NULL;
-  /* Every waiter on the partition looks again: an acks=all produce learns
-   * that this node no longer leads (NOT_LEADER_OR_FOLLOWER, as Kafka's
-   * DelayedProduce), a fetch answers with what the new role serves. */
-  int64_t all[WATCH_KINDS];
-  for (int k = 0; k < WATCH_KINDS; k++) all[k] = INT64_MAX;
-  purgatory_wake(&node->purgatory, &p->watches, all);
 }
 
 int64_t partition_leader_high_watermark(const struct partition *p) {

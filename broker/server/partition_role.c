@@ -23,6 +23,14 @@ void partition_role_changed(struct node *node, struct partition *p, int32_t old_
   else if (p->leader_id >= 0)
     replica_follow_begin(node, p);
   ASSERT(!(p->leader && p->follower));
+  /* Every waiter on the partition looks again, once the new role is in
+   * place (never between two roles, when no high watermark is known): an
+   * acks=all produce learns that this node no longer leads
+   * (NOT_LEADER_OR_FOLLOWER, as Kafka's DelayedProduce), a fetch answers
+   * with what the new role serves. */
+  int64_t all[WATCH_KINDS];
+  for (int k = 0; k < WATCH_KINDS; k++) all[k] = INT64_MAX;
+  purgatory_wake(&node->purgatory, &p->watches, all);
 }
 
 void partition_roles_end(struct node *node, struct partition *p) {

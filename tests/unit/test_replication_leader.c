@@ -286,9 +286,8 @@ static struct fetch_answer fetch_on(struct cluster *c, struct kconn *conn, int32
   m.topics = &ft;
   m.topics_count = 1;
   struct fetch_answer a = {0};
-  ck_assert_int_eq(kconn_send(conn, API_FETCH, FETCH_VERSION, fetch_encode, &m,
-                              fetch_answered, &a),
-                   0);
+  ck_assert_int_eq(
+      kconn_send(conn, API_FETCH, FETCH_VERSION, fetch_encode, &m, fetch_answered, &a), 0);
   wait_flag(c, &a.done);
   return a;
 }
@@ -327,7 +326,8 @@ static void produce_send(struct kconn *conn, int16_t acks, struct produce_answer
   struct rb_builder b;
   rb_builder_init(&b, 0, 1000);
   for (int i = 0; i < RECORDS; i++)
-    rb_builder_add(&b, 1000 + i, (struct kbytes){.len = -1}, (struct kbytes){.ptr = (const uint8_t *)"value", .len = 5}, NULL, 0);
+    rb_builder_add(&b, 1000 + i, (struct kbytes){.len = -1},
+                   (struct kbytes){.ptr = (const uint8_t *)"value", .len = 5}, NULL, 0);
   struct buf batch;
   buf_init(&batch);
   ck_assert_int_eq(rb_builder_finish(&b, RB_CODEC_NONE, &batch), 0);
@@ -348,9 +348,9 @@ static void produce_send(struct kconn *conn, int16_t acks, struct produce_answer
   m.topic_data = &td;
   m.topic_data_count = 1;
   memset(a, 0, sizeof *a);
-  ck_assert_int_eq(kconn_send(conn, API_PRODUCE, PRODUCE_VERSION, produce_encode, &m,
-                              produce_answered, a),
-                   0);
+  ck_assert_int_eq(
+      kconn_send(conn, API_PRODUCE, PRODUCE_VERSION, produce_encode, &m, produce_answered, a),
+      0);
   buf_free(&batch);
 }
 
@@ -449,8 +449,7 @@ START_TEST(acks_all_is_refused_below_min_insync_replicas) {
   struct cluster c;
   cluster_setup(&c, 13, 2000, "2");
   /* Neither follower fetches: after replica.lag.time.max.ms the ISR is 1. */
-  for (int t = 0; t <= BOUND_MS && partition_of(&c, LEADER, "rep")->isr_count > 1;
-       t += STEP_MS)
+  for (int t = 0; t <= BOUND_MS && partition_of(&c, LEADER, "rep")->isr_count > 1; t += STEP_MS)
     run_ms(&c, STEP_MS);
   ck_assert_int_eq(partition_of(&c, LEADER, "rep")->isr_count, 1);
   struct produce_answer pa;
