@@ -57,6 +57,7 @@ bool handle_fetch_snapshot(struct request *req);
 bool handle_broker_registration(struct request *req);
 bool handle_broker_heartbeat(struct request *req);
 bool handle_alter_partition(struct request *req);
+bool handle_offset_for_leader_epoch(struct request *req);
 
 /* Every handler's preconditions, asserted on entry: conn_pump dispatched it
  * for its own API, at a version its listener's table serves, active on its

@@ -354,6 +354,56 @@ static void produce_send(struct kconn *conn, int16_t acks, struct produce_answer
   buf_free(&batch);
 }
 
+/* ---- OffsetForLeaderEpoch ---- */
+
+struct epoch_answer {
+  bool done;
+  int16_t error_code;
+  int32_t leader_epoch;
+  int64_t end_offset;
+};
+
+static void epoch_encode(struct wr *w, int16_t v, const void *m) {
+  offset_for_leader_epoch_request_encode(w, v, m);
+}
+
+static void epoch_answered(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct epoch_answer *a = ctx;
+  ck_assert_int_eq(err, 0);
+  struct offset_for_leader_epoch_response r;
+  ck_assert(offset_for_leader_epoch_response_decode(body, 4, &r, arena));
+  ck_assert_int_eq(r.topics_count, 1);
+  ck_assert_int_eq(r.topics[0].partitions_count, 1);
+  a->error_code = r.topics[0].partitions[0].error_code;
+  a->leader_epoch = r.topics[0].partitions[0].leader_epoch;
+  a->end_offset = r.topics[0].partitions[0].end_offset;
+  a->done = true;
+}
+
+static struct epoch_answer epoch_end(struct cluster *c, struct kconn *conn, int32_t epoch) {
+  struct offset_for_leader_epoch_request_offset_for_leader_partition rp;
+  offset_for_leader_epoch_request_offset_for_leader_partition_init(&rp);
+  rp.partition = 0;
+  rp.current_leader_epoch = 1;
+  rp.leader_epoch = epoch;
+  struct offset_for_leader_epoch_request_offset_for_leader_topic rt;
+  offset_for_leader_epoch_request_offset_for_leader_topic_init(&rt);
+  rt.topic = kstr_of("rep");
+  rt.partitions = &rp;
+  rt.partitions_count = 1;
+  struct offset_for_leader_epoch_request m;
+  offset_for_leader_epoch_request_init(&m);
+  m.replica_id = 4;
+  m.topics = &rt;
+  m.topics_count = 1;
+  struct epoch_answer a = {0};
+  ck_assert_int_eq(
+      kconn_send(conn, API_OFFSET_FOR_LEADER_EPOCH, 4, epoch_encode, &m, epoch_answered, &a),
+      0);
+  wait_flag(c, &a.done);
+  return a;
+}
+
 static int64_t leader_hw(const struct cluster *c) {
   return partition_high_watermark(partition_find(c->node[LEADER], kstr_of("rep"), 0));
 }
@@ -430,6 +480,13 @@ START_TEST(followers_are_checked_and_diverging_ones_told_where_to_truncate) {
   ck_assert_int_eq(a.diverging_end_offset, 0);
   /* A diverging fetch is not progress. */
   ck_assert_int_eq(leader_hw(&c), 0);
+  /* OffsetForLeaderEpoch reads the same epoch cache. */
+  struct epoch_answer e = epoch_end(&c, c.follower, 1);
+  ck_assert_int_eq(e.error_code, KERR_NONE);
+  ck_assert_int_eq(e.leader_epoch, 1);
+  ck_assert_int_eq(e.end_offset, RECORDS);
+  e = epoch_end(&c, c.follower, 0);
+  ck_assert_int_eq(e.end_offset, 0);
   struct kclient other;
   kclient_init(&other, &c.net);
   struct kconn *to3 = connect_to(&c, &other, 2);
@@ -438,6 +495,7 @@ START_TEST(followers_are_checked_and_diverging_ones_told_where_to_truncate) {
   produce_send(to3, 1, &pa);
   wait_flag(&c, &pa.done);
   ck_assert_int_eq(pa.error_code, KERR_NOT_LEADER_OR_FOLLOWER);
+  ck_assert_int_eq(epoch_end(&c, to3, 1).error_code, KERR_NOT_LEADER_OR_FOLLOWER);
   kclient_close_all(&other);
   cluster_teardown(&c);
 }
