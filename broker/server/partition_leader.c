@@ -49,9 +49,9 @@ static void isr_timer_fired(void *ctx) {
  * them records a truncation may take back. */
 static int64_t high_watermark_start(const struct partition *p, int64_t hw_known) {
   int64_t local = partition_local_end(p);
-  if (p->isr_count == 1 && p->isr[0] == p->leader_id) return local;
   int64_t start = plog_start_offset(p->log);
-  int64_t hw = hw_known < 0 ? start : hw_known;
+  bool alone = p->isr_count == 1 && p->isr[0] == p->leader_id;
+  int64_t hw = alone ? local : hw_known < 0 ? start : hw_known;
   if (hw > local) hw = local;
   return hw < start ? start : hw;
 }
@@ -87,8 +87,12 @@ void partition_leader_begin(struct node *node, struct partition *p, int64_t hw_k
   for (int32_t i = 0; i < l->replica_count; i++)
     if (in_list(p->isr, p->isr_count, l->replicas[i].broker_id))
       l->replicas[i].last_caught_up_ms = now_ms;
-  l->isr_timer = env->timer_start(env, (uint64_t)ISR_CHECK_MS * NS_PER_MS, isr_timer_fired, l);
-  ASSERT(l->high_watermark <= partition_local_end(p) || l->high_watermark == 0);
+  /* Only a KRaft node changes ISRs: the local controller has one broker. */
+  if (node->loader != NULL)
+    l->isr_timer =
+        env->timer_start(env, (uint64_t)ISR_CHECK_MS * NS_PER_MS, isr_timer_fired, l);
+  ASSERT(l->high_watermark >= plog_start_offset(p->log) &&
+         l->high_watermark <= plog_end_offset(p->log));
 }
 
 void partition_leader_end(struct node *node, struct partition *p) {
