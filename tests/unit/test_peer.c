@@ -289,7 +289,7 @@ START_TEST(controller_listener_serves_only_quorum_apis) {
   ck_assert_int_eq(versions.calls, 1);
   ck_assert_int_eq(versions.err, 0);
   ck_assert_int_eq(versions.api_count,
-                   12); /* ApiVersions, the quorum's six, the controller's five */
+                   13); /* ApiVersions, the quorum's six, the controller's six */
   struct metadata_request mr;
   metadata_request_init(&mr);
   ck_assert_int_eq(
