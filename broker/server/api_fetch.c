@@ -1,4 +1,4 @@
-/* Fetch (API 1), versions 4-13, for consumers and for followers.
+/* Fetch (API 1), versions 4-15, for consumers and for followers.
  *
  * A consumer reads file ranges from the leader's log up to the high
  * watermark (which is also the last stable offset: no transactions yet);
@@ -108,9 +108,9 @@ static struct partition *fetch_partition_of(struct request *req, struct topic *t
 
 /* The checks before a read; progress: record a follower's fetch offset
  * (once per request, when it arrives). */
-static void fetch_check(struct request *req, int32_t replica_id, struct partition *p,
-                        const struct fetch_request_fetch_partition *fp, bool progress,
-                        struct fetch_outcome *o) {
+static void fetch_check(struct request *req, const struct fetch_request *m, int32_t replica_id,
+                        struct partition *p, const struct fetch_request_fetch_partition *fp,
+                        bool progress, struct fetch_outcome *o) {
   bool replica = replica_id >= 0;
   if (replica)
     o->err = replica_fetch_error(req, p, replica_id);
@@ -126,8 +126,12 @@ static void fetch_check(struct request *req, int32_t replica_id, struct partitio
       fp->fetch_offset > plog_end_offset(p->log))
     return;
   struct env *env = req->node->env;
-  bool known = partition_leader_follower_fetched(req->node, p, replica_id, fp->fetch_offset, -1,
-                                                 (int64_t)(env->now_ns(env) / NS_PER_MS));
+  /* v15+ (KIP-903): the follower's broker epoch, which a new ISR member
+   * must still have at the controller. */
+  int64_t broker_epoch = req->api_version >= 15 ? m->replica_state.replica_epoch : -1;
+  bool known =
+      partition_leader_follower_fetched(req->node, p, replica_id, fp->fetch_offset,
+                                        broker_epoch, (int64_t)(env->now_ns(env) / NS_PER_MS));
   ASSERT(known); /* replica_fetch_error checked it */
 }
 
@@ -140,7 +144,7 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
   *o = (struct fetch_outcome){0};
   int32_t replica_id = fetch_replica_id(req, m);
   struct partition *p = fetch_partition_of(req, t, fp, &o->err);
-  if (p && o->err == KERR_NONE) fetch_check(req, replica_id, p, fp, progress, o);
+  if (p && o->err == KERR_NONE) fetch_check(req, m, replica_id, p, fp, progress, o);
   struct plog_read_result rr = {0};
   int64_t hw = 0;
   if (o->err == KERR_NONE) {

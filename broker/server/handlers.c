@@ -11,7 +11,7 @@
 /* In api_key order. */
 static const struct handler client_apis[] = {
     {API_PRODUCE, 3, 9, handle_produce},
-    {API_FETCH, 4, 13, handle_fetch},
+    {API_FETCH, 4, 15, handle_fetch},
     {API_LIST_OFFSETS, 1, 7, handle_list_offsets},
     {API_METADATA, 0, 12, handle_metadata},
     {API_API_VERSIONS, 0, 3, handle_api_versions},

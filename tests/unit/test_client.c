@@ -119,8 +119,8 @@ static void polled(void *ctx, const char *topic, int32_t partition, int64_t offs
 static void create_topic(void) {
   for (int i = 0; i < ROUNDS_MAX && !kconn_connected(fx.conn); i++) run_both();
   /* Connected means negotiated: the broker's versions are known. */
-  ck_assert_int_eq(kconn_version(fx.conn, API_FETCH, 4, 13), 13);
-  ck_assert_int_eq(kconn_version(fx.conn, API_FETCH, 14, 17), -1);
+  ck_assert_int_eq(kconn_version(fx.conn, API_FETCH, 4, 15), 15);
+  ck_assert_int_eq(kconn_version(fx.conn, API_FETCH, 16, 17), -1);
   ck_assert_int_eq(kconn_version(fx.conn, API_VOTE, 0, 1), -1); /* a client listener */
   ck_assert_int_eq(kadmin_create_topic(fx.conn, "sim", 1, 1, created, NULL), 0);
   for (int i = 0; i < ROUNDS_MAX && !fx.created; i++) run_both();
