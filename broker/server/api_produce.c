@@ -1,5 +1,6 @@
-/* Produce (API 0), versions 3-9, on the partition's leader only (elsewhere
- * NOT_LEADER_OR_FOLLOWER): validate each partition's batches (magic 2,
+/* Produce (API 0), versions 3-10, on the partition's leader only (elsewhere
+ * NOT_LEADER_OR_FOLLOWER, from v10 with the current leader and its
+ * endpoint: KIP-951): validate each partition's batches (magic 2,
  * CRC-32C), judge an idempotent producer's batch (a retry of one already
  * stored is answered with its offset, not stored again: KIP-98), recompress
  * if the topic's compression.type asks for a codec, append with offsets
@@ -46,6 +47,7 @@ struct produce_wait {
   int32_t timeout_ms;
   struct produce_need *needs; /* [need_count], acks=all only */
   int32_t need_count;
+  int32_t endpoints_cap; /* resp.node_endpoints' room (v10+, KIP-951) */
   struct waiter waiter;
 };
 
@@ -172,6 +174,36 @@ static void produce_send(struct request *req, const struct produce_response *res
 
 static void produce_finish(struct request *req, struct produce_wait *wait);
 
+/* KIP-951 (v10+): a partition this node does not lead answers with its
+ * leader and that broker's endpoint, so the client moves at once. The
+ * strings are copied: the image may change before a delayed answer. */
+static void leader_hint(struct request *req, struct produce_wait *wait,
+                        struct produce_response_partition_produce_response *pr,
+                        const struct partition *p) {
+  if (req->api_version < 10 || p == NULL || p->leader_id < 0) return;
+  pr->current_leader.leader_id = p->leader_id;
+  pr->current_leader.leader_epoch = p->leader_epoch;
+  struct produce_response *resp = &wait->resp;
+  for (int32_t i = 0; i < resp->node_endpoints_count; i++)
+    if (resp->node_endpoints[i].node_id == p->leader_id) return;
+  const struct meta_broker *b = meta_image_broker(req->node->image, p->leader_id);
+  if (b == NULL || resp->node_endpoints_count >= wait->endpoints_cap) return;
+  struct produce_response_node_endpoint *e =
+      &resp->node_endpoints[resp->node_endpoints_count++];
+  produce_response_node_endpoint_init(e);
+  e->node_id = b->id;
+  e->port = b->port;
+  size_t host_len = strlen(b->host), rack_len = strlen(b->rack);
+  char *host = arena_alloc(&req->arena, host_len + 1);
+  memcpy(host, b->host, host_len + 1);
+  e->host = kstr_of(host);
+  if (rack_len > 0) {
+    char *rack = arena_alloc(&req->arena, rack_len + 1);
+    memcpy(rack, b->rack, rack_len + 1);
+    e->rack = kstr_of(rack);
+  }
+}
+
 /* ---- acks=all: waiting for the high watermark ---- */
 
 /* The partition of a need, while this node leads it; NULL otherwise. */
@@ -189,7 +221,8 @@ static bool need_settled(struct request *req, const struct produce_need *n) {
 }
 
 /* Kafka's DelayedProduce.onComplete, one partition. */
-static void need_answer(struct request *req, const struct produce_need *n) {
+static void need_answer(struct request *req, struct produce_wait *wait,
+                        const struct produce_need *n) {
   if (n->pr->error_code != KERR_NONE) return;
   struct partition *p = need_partition(req, n);
   int16_t code = KERR_NONE;
@@ -201,10 +234,12 @@ static void need_answer(struct request *req, const struct produce_need *n) {
     code = KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND; /* stored, but on too few replicas */
   n->pr->error_code = code;
   if (code != KERR_NONE) n->pr->base_offset = -1;
+  if (code == KERR_NOT_LEADER_OR_FOLLOWER)
+    leader_hint(req, wait, n->pr, partition_any(req->node, n->topic, n->pr->index));
 }
 
 static void produce_complete(struct request *req, struct produce_wait *wait) {
-  for (int32_t i = 0; i < wait->need_count; i++) need_answer(req, &wait->needs[i]);
+  for (int32_t i = 0; i < wait->need_count; i++) need_answer(req, wait, &wait->needs[i]);
   produce_send(req, &wait->resp);
 }
 
@@ -300,6 +335,9 @@ bool handle_produce(struct request *req) {
     partitions_max +=
         m.topic_data[i].partition_data_count > 0 ? m.topic_data[i].partition_data_count : 0;
   wait->needs = arena_alloc(&req->arena, (size_t)(partitions_max + 1) * sizeof *wait->needs);
+  wait->endpoints_cap = partitions_max + 1;
+  resp->node_endpoints =
+      arena_alloc(&req->arena, (size_t)wait->endpoints_cap * sizeof *resp->node_endpoints);
   int top_error = KERR_NONE;
   if (m.acks != 0 && m.acks != 1 && m.acks != -1) top_error = KERR_INVALID_REQUIRED_ACKS;
   if (m.transactional_id.len >= 0) top_error = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
@@ -331,6 +369,7 @@ bool handle_produce(struct request *req) {
         rc =
             produce_partition(req, p, m.acks, td->partition_data[j].records, pr, &required_end);
       pr->error_code = (int16_t)rc;
+      if (rc == KERR_NOT_LEADER_OR_FOLLOWER) leader_hint(req, wait, pr, p);
       ASSERT((rc == KERR_NONE) == (pr->base_offset >= 0)); /* an offset exactly when stored */
       if (rc != KERR_NONE) continue;
       ASSERT(required_end > pr->base_offset);

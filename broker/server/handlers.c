@@ -10,7 +10,7 @@
 
 /* In api_key order. */
 static const struct handler client_apis[] = {
-    {API_PRODUCE, 3, 9, handle_produce},
+    {API_PRODUCE, 3, 10, handle_produce},
     {API_FETCH, 4, 15, handle_fetch},
     {API_LIST_OFFSETS, 1, 7, handle_list_offsets},
     {API_METADATA, 0, 12, handle_metadata},

@@ -31,8 +31,8 @@ enum {
   STEP_MS = 10,
   BOUND_MS = 30000, /* virtual */
   PORT = 9092,
-  FETCH_VERSION = 12, /* topic names; LastFetchedEpoch */
-  PRODUCE_VERSION = 9,
+  FETCH_VERSION = 12,   /* topic names; LastFetchedEpoch */
+  PRODUCE_VERSION = 10, /* KIP-951's CurrentLeader and NodeEndpoints */
   RECORDS = 5,
 };
 
@@ -303,6 +303,9 @@ struct produce_answer {
   bool done;
   int16_t error_code;
   int64_t base_offset;
+  int32_t leader_id; /* KIP-951 */
+  int32_t leader_epoch;
+  char endpoint[32]; /* host:port of the first node endpoint */
 };
 
 static void produce_encode(struct wr *w, int16_t v, const void *m) {
@@ -318,6 +321,12 @@ static void produce_answered(void *ctx, int err, struct rd *body, struct arena *
   ck_assert_int_eq(r.responses[0].partition_responses_count, 1);
   a->error_code = r.responses[0].partition_responses[0].error_code;
   a->base_offset = r.responses[0].partition_responses[0].base_offset;
+  a->leader_id = r.responses[0].partition_responses[0].current_leader.leader_id;
+  a->leader_epoch = r.responses[0].partition_responses[0].current_leader.leader_epoch;
+  if (r.node_endpoints_count > 0)
+    snprintf(a->endpoint, sizeof a->endpoint, "%d@%.*s:%d", r.node_endpoints[0].node_id,
+             (int)r.node_endpoints[0].host.len, r.node_endpoints[0].host.ptr,
+             r.node_endpoints[0].port);
   a->done = true;
 }
 
@@ -495,6 +504,9 @@ START_TEST(followers_are_checked_and_diverging_ones_told_where_to_truncate) {
   produce_send(to3, 1, &pa);
   wait_flag(&c, &pa.done);
   ck_assert_int_eq(pa.error_code, KERR_NOT_LEADER_OR_FOLLOWER);
+  ck_assert_int_eq(pa.leader_id, 1); /* KIP-951: where to go instead */
+  ck_assert_int_eq(pa.leader_epoch, 1);
+  ck_assert_str_eq(pa.endpoint, "1@broker1:9092");
   ck_assert_int_eq(epoch_end(&c, to3, 1).error_code, KERR_NOT_LEADER_OR_FOLLOWER);
   kclient_close_all(&other);
   cluster_teardown(&c);
