@@ -373,33 +373,36 @@ bool handle_produce(struct request *req) {
       ASSERT((rc == KERR_NONE) == (pr->base_offset >= 0)); /* an offset exactly when stored */
       if (rc != KERR_NONE) continue;
       ASSERT(required_end > pr->base_offset);
+      /* Only this partition's parked fetches look; in flush mode its high
+       * watermark waits for the fsync, and they look again then. */
+      partition_wake_waiters(req->node, p);
+      if (partition_flushes_before_ack(p) && m.acks == 0) {
+        /* Nobody waits, but only what is on disk is visible. */
+        partition_flush_unwaited(req->node, p);
+        continue;
+      }
+      if (partition_flushes_before_ack(p)) {
+#ifdef SLUICE_MUTANT_ACK_NO_FSYNC /* mutant: answered at once, never fsynced */
+        continue;
+#endif
+#ifdef SLUICE_MUTANT_ACK_THEN_FSYNC /* mutant: answered at once, fsynced behind */
+        plog_flush(p->log, mutant_fsync_done, NULL);
+        continue;
+#endif
+        struct produce_flush *f = calloc(1, sizeof *f);
+        ASSERT(f != NULL);
+        f->req = req;
+        f->topic = td->name;
+        f->pr = pr;
+        wait->flushes_pending++;
+        plog_flush(p->log, produce_flushed, f);
+      }
+      /* acks=all: after the fsync, the high watermark must cover it too. */
       if (m.acks == -1) {
         ASSERT(wait->need_count < partitions_max);
         wait->needs[wait->need_count++] =
             (struct produce_need){.topic = td->name, .pr = pr, .required_end = required_end};
       }
-      /* Only this partition's parked fetches look; in flush mode its high
-       * watermark waits for the fsync, and they look again then. */
-      partition_wake_waiters(req->node, p);
-      if (!partition_flushes_before_ack(p)) continue;
-      if (m.acks == 0) { /* nobody waits, but only what is on disk is visible */
-        partition_flush_unwaited(req->node, p);
-        continue;
-      }
-#ifdef SLUICE_MUTANT_ACK_NO_FSYNC /* mutant: answered at once, never fsynced */
-      continue;
-#endif
-#ifdef SLUICE_MUTANT_ACK_THEN_FSYNC /* mutant: answered at once, fsynced behind */
-      plog_flush(p->log, mutant_fsync_done, NULL);
-      continue;
-#endif
-      struct produce_flush *f = calloc(1, sizeof *f);
-      ASSERT(f != NULL);
-      f->req = req;
-      f->topic = td->name;
-      f->pr = pr;
-      wait->flushes_pending++;
-      plog_flush(p->log, produce_flushed, f);
     }
   }
   ASSERT(resp->responses_count == topic_count);

@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "client/kclient.h"
 #include "meta/image.h"
+#include "meta/replication_control.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
@@ -556,7 +557,8 @@ static bool isr_is(const struct cluster *c, const int32_t *ids, int32_t count) {
  * controller too. */
 START_TEST(a_lagging_follower_leaves_the_isr_and_rejoins) {
   struct cluster c;
-  cluster_setup(&c, 14, 3000, NULL);
+  /* Seeds where node 1 is the active controller and where it forwards. */
+  cluster_setup(&c, 14 + (uint64_t)_i, 3000, NULL);
   fetch(&c, 4, 0, -1);
   fetch(&c, 5, 0, -1);
   uint64_t last_5_ns = sim_now_ns(c.w);
@@ -590,14 +592,139 @@ START_TEST(a_lagging_follower_leaves_the_isr_and_rejoins) {
 }
 END_TEST
 
+/* ---- the controller's rule, on an image alone ---- */
+
+/* Brokers 1, 2 and 3 (3 fenced); topic "t" (id 7) with partition 0 on 1, 2,
+ * 3, led by 1 in leader epoch 2 and partition epoch 5, ISR {1}. */
+static struct meta_image *rule_image(void) {
+  struct meta_image *empty = meta_image_empty("c");
+  struct meta_delta d;
+  meta_delta_init(&d);
+  for (int32_t id = 1; id <= 3; id++) {
+    struct meta_record *r = meta_delta_add(&d, META_REGISTER_BROKER_RECORD, d.count);
+    r->register_broker.broker_id = id;
+    r->register_broker.broker_epoch = r->offset;
+    r->register_broker.fenced = id == 3;
+  }
+  struct meta_record *r = meta_delta_add(&d, META_TOPIC_RECORD, d.count);
+  snprintf(r->topic.name, sizeof r->topic.name, "t");
+  r->topic.topic_id.b[0] = 7;
+  r = meta_delta_add(&d, META_PARTITION_RECORD, d.count);
+  r->partition.topic_id.b[0] = 7;
+  r->partition.replica_count = 3;
+  for (int32_t i = 0; i < 3; i++) r->partition.replicas[i] = i + 1;
+  r->partition.isr_count = 1;
+  r->partition.isr[0] = 1;
+  r->partition.leader = 1;
+  r->partition.leader_epoch = 2;
+  r->partition.partition_epoch = 5;
+  struct meta_image *image = NULL;
+  ck_assert_int_eq(meta_image_build(empty, &d, &image), 0);
+  meta_delta_free(&d);
+  meta_image_unref(empty);
+  return image;
+}
+
+/* Broker 1 (epoch 0) proposes isr[0..count) in leader epoch 2, partition
+ * epoch 5 (the image's). */
+static struct meta_alter_partition proposal(const int32_t *isr, int32_t count) {
+  struct meta_alter_partition in = {
+      .broker_id = 1, .broker_epoch = 0, .leader_epoch = 2, .partition_epoch = 5};
+  in.topic_id.b[0] = 7;
+  in.isr_count = count;
+  for (int32_t i = 0; i < count; i++) {
+    in.isr[i] = isr[i];
+    in.isr_broker_epochs[i] = -1;
+  }
+  return in;
+}
+
+/* What the rule answers; a refusal appends nothing. */
+static int16_t rule(const struct meta_image *image, const struct meta_alter_partition *in) {
+  struct meta_delta d;
+  meta_delta_init(&d);
+  struct meta_alter_partition_result r;
+  int16_t code = meta_rule_alter_partition(image, in, &d, &r);
+  ck_assert_int_eq(r.error_code, code);
+  if (code != KERR_NONE) ck_assert_int_eq(d.count, 0);
+  meta_delta_free(&d);
+  return code;
+}
+
+/* KIP-497's checks at the controller: the epochs the leader knows, who
+ * asks, what the ISR may hold (KIP-841: no fenced broker; KIP-903: the
+ * broker epoch the leader saw), and the change it commits. */
+START_TEST(the_controller_checks_an_alter_partition) {
+  struct meta_image *image = rule_image();
+  const int32_t with_2[] = {1, 2}, with_3[] = {1, 3}, no_leader[] = {2}, stranger[] = {1, 4};
+  struct meta_alter_partition in = proposal(with_2, 2);
+  in.leader_epoch = 1;
+  ck_assert_int_eq(rule(image, &in), KERR_FENCED_LEADER_EPOCH);
+  in.leader_epoch = 3;
+  ck_assert_int_eq(rule(image, &in), KERR_NOT_CONTROLLER); /* this controller lags */
+  in = proposal(with_2, 2);
+  in.partition_epoch = 4;
+  ck_assert_int_eq(rule(image, &in), KERR_INVALID_UPDATE_VERSION);
+  in = proposal(with_2, 2);
+  in.broker_id = 2;
+  in.broker_epoch = 1;
+  ck_assert_int_eq(rule(image, &in), KERR_INVALID_REQUEST); /* 2 does not lead */
+  in = proposal(with_2, 2);
+  in.broker_epoch = 9;
+  ck_assert_int_eq(rule(image, &in), KERR_STALE_BROKER_EPOCH);
+  in = proposal(with_3, 2);
+  ck_assert_int_eq(rule(image, &in), KERR_INELIGIBLE_REPLICA); /* 3 is fenced */
+  in = proposal(with_2, 2);
+  in.isr_broker_epochs[1] = 5; /* 2 registered again since (its epoch is 1) */
+  ck_assert_int_eq(rule(image, &in), KERR_INELIGIBLE_REPLICA);
+  in = proposal(no_leader, 1);
+  ck_assert_int_eq(rule(image, &in), KERR_INVALID_REQUEST);
+  in = proposal(stranger, 2);
+  ck_assert_int_eq(rule(image, &in), KERR_INVALID_REQUEST);
+  in = proposal(with_2, 2);
+  in.topic_id.b[0] = 8;
+  ck_assert_int_eq(rule(image, &in), KERR_UNKNOWN_TOPIC_ID);
+  /* Accepted: one PartitionChangeRecord; the partition epoch moves, the
+   * leader epoch stays. */
+  in = proposal(with_2, 2);
+  in.isr_broker_epochs[1] = 1;
+  struct meta_delta d;
+  meta_delta_init(&d);
+  struct meta_alter_partition_result r;
+  ck_assert_int_eq(meta_rule_alter_partition(image, &in, &d, &r), KERR_NONE);
+  ck_assert_int_eq(d.count, 1);
+  ck_assert_int_eq(d.records[0].type, META_PARTITION_CHANGE_RECORD);
+  ck_assert_int_eq(r.partition_epoch, 6);
+  ck_assert_int_eq(r.leader_epoch, 2);
+  ck_assert_int_eq(r.isr_count, 2);
+  struct meta_image *next = NULL;
+  ck_assert_int_eq(meta_image_build(image, &d, &next), 0);
+  meta_delta_free(&d);
+  const struct meta_partition *p = meta_topic_partition(meta_image_topic(next, "t", 1), 0);
+  ck_assert_int_eq(p->partition_epoch, 6);
+  ck_assert_int_eq(p->leader_epoch, 2);
+  ck_assert_int_eq(p->isr_count, 2);
+  /* The same ISR again is no change: nothing to commit. */
+  in.partition_epoch = 6;
+  meta_delta_init(&d);
+  ck_assert_int_eq(meta_rule_alter_partition(next, &in, &d, &r), KERR_NONE);
+  ck_assert_int_eq(d.count, 0);
+  ck_assert_int_eq(r.partition_epoch, 6);
+  meta_delta_free(&d);
+  meta_image_unref(next);
+  meta_image_unref(image);
+}
+END_TEST
+
 static Suite *replication_leader_suite(void) {
   Suite *s = suite_create("replication_leader");
   TCase *tc = tcase_create("replication_leader");
   tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, the_controller_checks_an_alter_partition);
   tcase_add_test(tc, acks_all_waits_for_every_isr_member);
   tcase_add_test(tc, followers_are_checked_and_diverging_ones_told_where_to_truncate);
   tcase_add_test(tc, acks_all_is_refused_below_min_insync_replicas);
-  tcase_add_test(tc, a_lagging_follower_leaves_the_isr_and_rejoins);
+  tcase_add_loop_test(tc, a_lagging_follower_leaves_the_isr_and_rejoins, 0, 4);
   suite_add_tcase(s, tc);
   return s;
 }
