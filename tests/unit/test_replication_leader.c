@@ -234,6 +234,7 @@ static void cluster_teardown(struct cluster *c) {
 
 struct fetch_answer {
   bool done;
+  int16_t version;
   int16_t error_code;
   int64_t high_watermark;
   int32_t records_bytes;
@@ -250,7 +251,7 @@ static void fetch_answered(void *ctx, int err, struct rd *body, struct arena *ar
   struct fetch_answer *a = ctx;
   ck_assert_int_eq(err, 0);
   struct fetch_response r;
-  ck_assert(fetch_response_decode(body, FETCH_VERSION, &r, arena));
+  ck_assert(fetch_response_decode(body, a->version, &r, arena));
   ck_assert_int_eq(r.responses_count, 1);
   ck_assert_int_eq(r.responses[0].partitions_count, 1);
   const struct fetch_response_partition_data *pd = &r.responses[0].partitions[0];
@@ -263,9 +264,11 @@ static void fetch_answered(void *ctx, int err, struct rd *body, struct arena *ar
   a->done = true;
 }
 
-static struct fetch_answer fetch_on(struct cluster *c, struct kconn *conn, int32_t replica_id,
-                                    int64_t offset, int32_t leader_epoch,
-                                    int32_t last_fetched_epoch) {
+/* A Fetch in `version`: from v13 by topic id, from v15 with ReplicaState
+ * (KIP-903: the follower's broker epoch). */
+static struct fetch_answer fetch_v(struct cluster *c, struct kconn *conn, int16_t version,
+                                   int32_t replica_id, int64_t broker_epoch, int64_t offset,
+                                   int32_t leader_epoch, int32_t last_fetched_epoch) {
   struct fetch_request_fetch_partition fp;
   fetch_request_fetch_partition_init(&fp);
   fp.partition = 0;
@@ -276,21 +279,32 @@ static struct fetch_answer fetch_on(struct cluster *c, struct kconn *conn, int32
   struct fetch_request_fetch_topic ft;
   fetch_request_fetch_topic_init(&ft);
   ft.topic = kstr_of("rep");
+  ft.topic_id = meta_image_topic(image_of(c, LEADER), "rep", 3)->id;
   ft.partitions = &fp;
   ft.partitions_count = 1;
   struct fetch_request m;
   fetch_request_init(&m);
-  m.replica_id = replica_id;
+  if (version >= 15)
+    m.replica_state = (struct fetch_request_replica_state){replica_id, broker_epoch};
+  else
+    m.replica_id = replica_id;
   m.max_wait_ms = 0;
   m.min_bytes = 1;
   m.max_bytes = 1 << 20;
   m.topics = &ft;
   m.topics_count = 1;
-  struct fetch_answer a = {0};
-  ck_assert_int_eq(
-      kconn_send(conn, API_FETCH, FETCH_VERSION, fetch_encode, &m, fetch_answered, &a), 0);
+  struct fetch_answer a = {.version = version};
+  ck_assert_int_eq(kconn_send(conn, API_FETCH, version, fetch_encode, &m, fetch_answered, &a),
+                   0);
   wait_flag(c, &a.done);
   return a;
+}
+
+static struct fetch_answer fetch_on(struct cluster *c, struct kconn *conn, int32_t replica_id,
+                                    int64_t offset, int32_t leader_epoch,
+                                    int32_t last_fetched_epoch) {
+  return fetch_v(c, conn, FETCH_VERSION, replica_id, -1, offset, leader_epoch,
+                 last_fetched_epoch);
 }
 
 static struct fetch_answer fetch(struct cluster *c, int32_t replica_id, int64_t offset,
@@ -332,7 +346,8 @@ static void produce_answered(void *ctx, int err, struct rd *body, struct arena *
 }
 
 /* Sends RECORDS records; the answer comes into *a. */
-static void produce_send(struct kconn *conn, int16_t acks, struct produce_answer *a) {
+static void produce_send_within(struct kconn *conn, int16_t acks, int32_t timeout_ms,
+                                struct produce_answer *a) {
   struct rb_builder b;
   rb_builder_init(&b, 0, 1000);
   for (int i = 0; i < RECORDS; i++)
@@ -354,7 +369,7 @@ static void produce_send(struct kconn *conn, int16_t acks, struct produce_answer
   struct produce_request m;
   produce_request_init(&m);
   m.acks = acks;
-  m.timeout_ms = 20000;
+  m.timeout_ms = timeout_ms;
   m.topic_data = &td;
   m.topic_data_count = 1;
   memset(a, 0, sizeof *a);
@@ -412,6 +427,10 @@ static struct epoch_answer epoch_end(struct cluster *c, struct kconn *conn, int3
       0);
   wait_flag(c, &a.done);
   return a;
+}
+
+static void produce_send(struct kconn *conn, int16_t acks, struct produce_answer *a) {
+  produce_send_within(conn, acks, 20000, a);
 }
 
 static int64_t leader_hw(const struct cluster *c) {
@@ -592,6 +611,51 @@ START_TEST(a_lagging_follower_leaves_the_isr_and_rejoins) {
 }
 END_TEST
 
+/* acks=all waits no longer than its timeout_ms (REQUEST_TIMED_OUT, the
+ * records stay appended); once the ISR shrinks below min.insync.replicas
+ * while one waits, the high watermark passes it but the answer is
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND. */
+START_TEST(acks_all_times_out_or_learns_the_isr_shrank) {
+  struct cluster c;
+  cluster_setup(&c, 21, 3000, "2");
+  fetch(&c, 4, 0, -1);
+  fetch(&c, 5, 0, -1);
+  struct produce_answer pa;
+  produce_send_within(c.producer, -1, 500, &pa);
+  run_ms(&c, 400);
+  ck_assert(!pa.done);
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_REQUEST_TIMED_OUT);
+  produce_send(c.producer, -1, &pa); /* the ISR is still {1, 4, 5} */
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+  ck_assert_int_eq(partition_of(&c, LEADER, "rep")->isr_count, 1);
+  ck_assert_int_eq(leader_hw(&c), 2 * RECORDS);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* KIP-903: a follower whose Fetch (v15) names a broker epoch the
+ * controller no longer has (its broker registered again, maybe on an empty
+ * disk) does not rejoin the ISR; with its current epoch it does. */
+START_TEST(a_follower_with_a_stale_broker_epoch_does_not_rejoin) {
+  struct cluster c;
+  cluster_setup(&c, 22, 3000, NULL);
+  const int32_t alone[] = {1}, with_4[] = {1, 4};
+  for (int t = 0; t <= BOUND_MS && !isr_is(&c, alone, 1); t += STEP_MS) run_ms(&c, STEP_MS);
+  ck_assert(isr_is(&c, alone, 1));
+  int64_t epoch_4 = meta_image_broker(image_of(&c, LEADER), 4)->epoch;
+  struct fetch_answer a = fetch_v(&c, c.follower, 15, 4, epoch_4 + 100, 0, 1, -1);
+  ck_assert_int_eq(a.error_code, KERR_NONE);
+  run_ms(&c, 2000);
+  ck_assert(isr_is(&c, alone, 1));
+  fetch_v(&c, c.follower, 15, 4, epoch_4, 0, 1, -1);
+  for (int t = 0; t <= BOUND_MS && !isr_is(&c, with_4, 2); t += STEP_MS) run_ms(&c, STEP_MS);
+  ck_assert(isr_is(&c, with_4, 2));
+  cluster_teardown(&c);
+}
+END_TEST
+
 /* ---- the controller's rule, on an image alone ---- */
 
 /* Brokers 1, 2 and 3 (3 fenced); topic "t" (id 7) with partition 0 on 1, 2,
@@ -725,6 +789,8 @@ static Suite *replication_leader_suite(void) {
   tcase_add_test(tc, followers_are_checked_and_diverging_ones_told_where_to_truncate);
   tcase_add_test(tc, acks_all_is_refused_below_min_insync_replicas);
   tcase_add_loop_test(tc, a_lagging_follower_leaves_the_isr_and_rejoins, 0, 4);
+  tcase_add_test(tc, acks_all_times_out_or_learns_the_isr_shrank);
+  tcase_add_test(tc, a_follower_with_a_stale_broker_epoch_does_not_rejoin);
   suite_add_tcase(s, tc);
   return s;
 }
