@@ -656,6 +656,38 @@ START_TEST(a_follower_with_a_stale_broker_epoch_does_not_rejoin) {
 }
 END_TEST
 
+/* An acks=all produce waiting when the leadership moves (node 1 shuts
+ * down cleanly: KIP-631 moves its leaderships first) is answered
+ * NOT_LEADER_OR_FOLLOWER with the new leader (KIP-951), not left to time
+ * out. */
+START_TEST(acks_all_learns_that_the_leadership_moved) {
+  struct cluster c;
+  /* A seed where node 3 is the active controller: with node 2 down, the
+   * active controller's own controlled shutdown finds no quorum to grant
+   * it (it resigns as it stops serving). */
+  cluster_setup(&c, 31, 600000, NULL);
+  struct produce_answer pa;
+  produce_send(c.producer, -1, &pa);
+  run_ms(&c, 200);
+  ck_assert(!pa.done);
+  bool done = false;
+  node_shutdown(c.node[LEADER], shutdown_done, &done);
+  for (int n = 0; n < 10000000 && !pa.done; n++)
+    if (!sim_step(c.w)) break;
+  ck_assert(pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NOT_LEADER_OR_FOLLOWER);
+  ck_assert_int_eq(pa.leader_id, 4); /* the next replica of the ISR */
+  ck_assert_int_eq(pa.leader_epoch, 2);
+  for (int n = 0; n < 10000000 && !done; n++)
+    if (!sim_step(c.w)) break;
+  ck_assert(done);
+  node_destroy(c.node[LEADER]);
+  c.node[LEADER] = NULL;
+  sim_node_exit(c.sim[LEADER]);
+  cluster_teardown(&c);
+}
+END_TEST
+
 /* ---- the controller's rule, on an image alone ---- */
 
 /* Brokers 1, 2 and 3 (3 fenced); topic "t" (id 7) with partition 0 on 1, 2,
@@ -791,6 +823,7 @@ static Suite *replication_leader_suite(void) {
   tcase_add_loop_test(tc, a_lagging_follower_leaves_the_isr_and_rejoins, 0, 4);
   tcase_add_test(tc, acks_all_times_out_or_learns_the_isr_shrank);
   tcase_add_test(tc, a_follower_with_a_stale_broker_epoch_does_not_rejoin);
+  tcase_add_test(tc, acks_all_learns_that_the_leadership_moved);
   suite_add_tcase(s, tc);
   return s;
 }
