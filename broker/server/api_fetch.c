@@ -112,11 +112,13 @@ static void fetch_check(struct request *req, const struct fetch_request *m, int3
                         struct partition *p, const struct fetch_request_fetch_partition *fp,
                         bool progress, struct fetch_outcome *o) {
   bool replica = replica_id >= 0;
-  if (replica)
+  /* The epoch first, as Kafka's getLocalLog: a fetcher from another epoch
+   * hears that before who leads. */
+  o->err = epoch_error(p, fp->current_leader_epoch, replica);
+  if (o->err == KERR_NONE && replica)
     o->err = replica_fetch_error(req, p, replica_id);
-  else if (!partition_is_leader(req->node, p))
+  else if (o->err == KERR_NONE && !partition_is_leader(req->node, p))
     o->err = KERR_NOT_LEADER_OR_FOLLOWER;
-  if (o->err == KERR_NONE) o->err = epoch_error(p, fp->current_leader_epoch, replica);
   /* A log a failed flush took offline answers nothing until a restart
    * (Kafka: KAFKA_STORAGE_ERROR for a replica in an offline log dir). */
   if (o->err == KERR_NONE && plog_offline(p->log)) o->err = KERR_KAFKA_STORAGE_ERROR;
