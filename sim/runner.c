@@ -1019,8 +1019,24 @@ static void judge_admins(const struct runner *r, struct check_result *out) {
              (unsigned long long)r->admin_allowed);
 }
 
+/* The end of fenced-broker-excluded: a broker that is up and heard at the
+ * end of the liveness phase was unfenced again (its heartbeats caught up). */
+static void fence_check_end(struct runner *r) {
+  const struct meta_image *image = some_image(r);
+  for (int i = 0; image && i < r->sc->nodes; i++) {
+    if (!r->brokers[i].proc || r->sc->roles[i] == ROLE_CONTROLLER) continue;
+    const struct meta_broker *b = meta_image_broker(image, i + 1);
+    if (b && !b->fenced) continue;
+    if (r->fence_violations++ == 0)
+      snprintf(r->fence_first, sizeof r->fence_first,
+               "broker %d is up at the end but %s in the image at offset %lld", i + 1,
+               b ? "fenced" : "not registered", (long long)image->offset);
+  }
+}
+
 /* fenced-broker-excluded: see fence_check_image. */
-static void judge_fencing(const struct runner *r, struct check_result *out) {
+static void judge_fencing(struct runner *r, struct check_result *out) {
+  fence_check_end(r);
   *out = (struct check_result){.name = "fenced-broker-excluded",
                                .violations = r->fence_violations};
   if (r->fence_violations)
