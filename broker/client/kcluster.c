@@ -151,10 +151,18 @@ static void notify(struct kcluster *k) {
   for (int i = 0; i < n; i++) copy[i].updated(copy[i].ctx);
 }
 
+/* While asking, the timer is the request's timeout (request.timeout.ms):
+ * the connection is failed, as Kafka's clients do, so the answer comes
+ * back as an error and the next broker is asked. Otherwise the backoff
+ * passed, or the metadata got old. */
 static void timer_fire(void *ctx) {
   struct kcluster *k = ctx;
   k->timer = 0;
-  k->wanted = true; /* the backoff passed, or the metadata got old */
+  if (k->asking) {
+    kconn_fail(k->asked, ENV_ETIMEDOUT);
+    return;
+  }
+  k->wanted = true;
   ask(k);
 }
 
@@ -219,6 +227,8 @@ static void on_metadata(void *ctx, int err, struct rd *body, struct arena *arena
   struct kcluster *k = ctx;
   ASSERT(k->asking);
   k->asking = false;
+  if (k->timer) k->env->timer_cancel(k->env, k->timer); /* the request's timeout */
+  k->timer = 0;
   struct metadata_response resp;
   if (err == 0 && !metadata_response_decode(body, k->asked_version, &resp, arena))
     err = ENV_EINVAL;
@@ -286,4 +296,5 @@ static void ask(struct kcluster *k) {
     k->env->timer_cancel(k->env, k->timer);
     k->timer = 0;
   }
+  timer_at(k, now + (uint64_t)KCLUSTER_REQUEST_TIMEOUT_MS * NS_PER_MS);
 }

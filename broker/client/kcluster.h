@@ -8,9 +8,10 @@
  * the bootstrap list, rotating after a failure), one request at a time. A
  * refresh is asked for after NOT_LEADER_OR_FOLLOWER and its kin or a lost
  * connection (kcluster_refresh), never sooner than retry.backoff.ms after
- * the last one, and every metadata.max.age.ms anyway. Listeners hear of
- * each answer. Bounded: KCLUSTER_BROKERS_MAX brokers, KCLUSTER_TOPICS_MAX
- * topics of KCLUSTER_PARTITIONS_MAX partitions. */
+ * the last one, and every metadata.max.age.ms anyway; one unanswered
+ * within request.timeout.ms fails its connection and the next broker is
+ * asked. Listeners hear of each answer. Bounded: KCLUSTER_BROKERS_MAX brokers,
+ * KCLUSTER_TOPICS_MAX topics of KCLUSTER_PARTITIONS_MAX partitions. */
 #ifndef SLUICE_KCLUSTER_H
 #define SLUICE_KCLUSTER_H
 
@@ -25,6 +26,7 @@ enum {
   KCLUSTER_PARTITIONS_MAX = 64,
   KCLUSTER_LISTENERS_MAX = 16,
   KCLUSTER_HOST_BYTES = 128,
+  KCLUSTER_REQUEST_TIMEOUT_MS = 30000, /* request.timeout.ms, Kafka's default */
 };
 
 struct kcluster_endpoint {
