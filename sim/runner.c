@@ -398,6 +398,29 @@ static void fence_observe(struct runner *r) {
   }
 }
 
+/* Each workload partition's leader by the active controller's image,
+ * noted when it changes (the report's leader timeline). Read only when the
+ * image moved. */
+static void leaders_observe(struct runner *r) {
+  int active = runner_raft_leader(r);
+  if (active < 0 || !r->brokers[active].proc || r->client_count == 0) return;
+  const struct meta_image *image = node_metadata_image(r->brokers[active].proc);
+  if (!image || image->offset == r->leaders_image_offset) return;
+  r->leaders_image_offset = image->offset;
+  for (int t = 0; t < r->sc->topic_count; t++)
+    for (int32_t p = 0; p < r->sc->topics[t].partitions; p++) {
+      int s = r->stream_base[t] + p;
+      const struct meta_partition *mp = image_partition(image, r->sc->topics[t].name, p);
+      if (!mp || mp->leader == r->stream_leader[s]) continue;
+      r->stream_leader[s] = mp->leader;
+      if (r->leader_change_count == RUNNER_LEADER_CHANGES_MAX) continue;
+      r->leader_changes[r->leader_change_count++] = (struct report_leader){
+          .time_ns = now_ns(r), .stream = s, .leader = mp->leader, .epoch = mp->leader_epoch};
+      runner_trace(r, "%s: leader %d in epoch %d (the active controller's image at %lld)",
+                   r->labels[s], mp->leader, mp->leader_epoch, (long long)image->offset);
+    }
+}
+
 static void quorum_after_event(void *ctx) {
   struct runner *r = ctx;
   struct quorum_view v[SCENARIO_NODES_MAX];
@@ -405,6 +428,7 @@ static void quorum_after_event(void *ctx) {
   quorum_check_observe(r->qc, sim_now_ns(r->w), v);
   quorum_observe_applied(r);
   fence_observe(r);
+  leaders_observe(r);
 }
 
 /* The epoch node index's quorum-state file holds, on what its disk kept
@@ -729,12 +753,28 @@ static void conn_move(struct client *c) {
   c->conn = kcluster_any_conn(&c->cluster, true);
 }
 
+/* Several nodes: the workload topics are created once Metadata lists every
+ * broker (the controller places replicas on the brokers it knows unfenced,
+ * as Kafka does), as an operator creates them once the cluster is up; at
+ * most CREATE_WAIT_MS after the start. */
+static bool cluster_up(struct client *c) {
+  struct runner *r = c->r;
+  if (!c->routed || now_ns(r) >= (uint64_t)CREATE_WAIT_MS * NS_PER_MS) return true;
+  int brokers = 0;
+  for (int i = 0; i < r->sc->nodes; i++) brokers += r->sc->roles[i] != ROLE_CONTROLLER;
+  if (c->cluster.broker_count >= brokers) return true;
+  kcluster_refresh(&c->cluster); /* at most every retry.backoff.ms */
+  return false;
+}
+
 static void client_tick(void *ctx) {
   struct client *c = ctx;
   const struct scenario *sc = c->r->sc;
   struct env *env = sim_node_env(c->node);
   conn_move(c);
-  if (c->topics_ready < sc->topic_count) {
+  if (c->topics_ready < sc->topic_count && !cluster_up(c)) {
+    /* not yet */
+  } else if (c->topics_ready < sc->topic_count) {
     const struct scenario_topic *t = &sc->topics[c->topics_ready];
     if (!kconn_connected(c->conn))
       kconn_connect(c->conn);
@@ -1086,10 +1126,51 @@ static void judge_quorum(struct runner *r, struct run_report *out) {
                  (unsigned long long)out->elections_ms[i]);
 }
 
+__attribute__((format(printf, 2, 3))) static void text_put(char *text, const char *fmt, ...) {
+  size_t len = strlen(text), cap = sizeof((struct run_report *)0)->leaders_text;
+  if (len + 1 >= cap) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text + len, cap - len, fmt, ap);
+  va_end(ap);
+}
+
+/* The front door's lines (issue 10 item 9): the first topic's partition 0,
+ * who led it when the first fault fired and after, each fault and each
+ * leader change after it (virtual seconds), and the longest stretch a
+ * producer waited for an acknowledgement. */
+static void front_door(const struct runner *r, struct run_report *out) {
+  char *text = out->leaders_text;
+  uint64_t first_ns = r->applied_count > 0 ? r->applied[0].time_ns : UINT64_MAX;
+  int32_t before = -1;
+  for (int i = 0; i < r->leader_change_count; i++)
+    if (r->leader_changes[i].stream == 0 && r->leader_changes[i].time_ns <= first_ns)
+      before = r->leader_changes[i].leader;
+  text_put(text, "%s: led by broker %d when the first fault fired", r->labels[0], before);
+  int shown = 0;
+  for (int i = 0; i < r->applied_count && shown < 6; i++, shown++)
+    text_put(text, "%s%.3f s %s",
+             i ? "; " : "\n  faults: ", (double)r->applied[i].time_ns / 1e9,
+             r->applied[i].text);
+  shown = 0;
+  int32_t after = before;
+  for (int i = 0; i < r->leader_change_count; i++) {
+    const struct report_leader *c = &r->leader_changes[i];
+    if (c->stream != 0 || c->time_ns <= first_ns) continue;
+    after = c->leader;
+    if (shown++ < 8)
+      text_put(text, "%sbroker %d (epoch %d) at %.3f s", shown == 1 ? "\n  then: " : ", ",
+               c->leader, c->epoch, (double)c->time_ns / 1e9);
+  }
+  text_put(text, "\n  led by broker %d at the end; the longest produce unavailability %.3f s",
+           after, (double)out->unavailable_ns / 1e9);
+}
+
 static void judge(struct runner *r, struct run_report *out) {
   const struct scenario *sc = r->sc;
   if (r->quorum) judge_quorum(r, out);
   if (!r->quorum || r->client_count > 0) judge_clients(r, out);
+  if (r->quorum && r->client_count > 0) front_door(r, out);
   out->passed = true;
   for (int i = 0; i < out->result_count; i++)
     if (out->results[i].violations > 0) out->passed = false;
@@ -1118,7 +1199,11 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   ASSERT(r->value != NULL);
   history_init(&r->hist);
   streams_init(r);
-  for (int s = 0; s < HISTORY_STREAMS_MAX; s++) r->stream_host[s] = -1;
+  for (int s = 0; s < HISTORY_STREAMS_MAX; s++) {
+    r->stream_host[s] = -1;
+    r->stream_leader[s] = -2;
+  }
+  r->leaders_image_offset = -2;
   for (int i = 0; i < SCENARIO_NODES_MAX; i++) {
     r->fence_image_offset[i] = -2;
     for (int b = 0; b < SCENARIO_NODES_MAX; b++) r->unfenced_epoch[i][b] = -1;
@@ -1146,7 +1231,9 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
     run_phases(r, sc);
   judge(r, out);
   if (opts->report_dir)
-    report_write(opts->report_dir, sc, seed, &r->hist, r->applied, r->applied_count, out, r->w);
+    report_write(opts->report_dir, sc, seed, &r->hist, r->applied, r->applied_count,
+                 &(struct report_leaders){r->leader_changes, r->leader_change_count}, out,
+                 r->w);
   for (int i = 0; i < r->client_count; i++) client_free(r->clients[i]);
   for (int i = 0; i < sc->nodes; i++)
     if (r->brokers[i].proc) node_destroy(r->brokers[i].proc);

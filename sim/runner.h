@@ -42,6 +42,11 @@ struct run_report {
   uint64_t elections_ms[QUORUM_ELECTIONS_MAX];
   int election_count;
   uint64_t proposals;
+  /* Several nodes with clients: who led the first topic's partition 0
+   * before the first fault and after, when the faults and its leader
+   * changes happened (from the active controller's images), and the
+   * longest produce unavailability: the front door's lines. */
+  char leaders_text[1024];
   int result_count;
   bool passed;
   char why[256]; /* when the run could not happen at all */

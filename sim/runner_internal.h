@@ -22,6 +22,8 @@ enum {
   /* The core keeps 512 entries and the nodes take no snapshots yet: the
    * workload stops proposing past this end offset. */
   QUORUM_LOG_ENTRIES_MAX = 400,
+  RUNNER_LEADER_CHANGES_MAX = 4096,
+  CREATE_WAIT_MS = 10000, /* several nodes: topics wait this long at most for every broker */
 };
 
 struct client;
@@ -78,6 +80,12 @@ struct runner {
    * node a leader(topic,p) target resolved to last (a restart after the
    * kill finds no leader). */
   int stream_host[HISTORY_STREAMS_MAX];
+  /* Each stream's leader by the active controller's image (-2: not seen
+   * yet), its changes (reports/report.h), the image offset last read. */
+  int32_t stream_leader[HISTORY_STREAMS_MAX];
+  struct report_leader leader_changes[RUNNER_LEADER_CHANGES_MAX];
+  int leader_change_count;
+  int64_t leaders_image_offset;
   struct sim_node *last_leader_target;
   /* fenced-broker-excluded: fences committed, answers judged, violations */
   uint64_t fence_checks, fence_violations;
