@@ -438,6 +438,33 @@ static void quorum_topology(struct drawer *d) {
   s->roles_listed = brokers ? s->nodes : 0;
 }
 
+/* A third of the quorum's seeds add a client workload (from their own
+ * stream, so the topology and faults drawn are those of the seed without
+ * clients): one topic of replication factor 1 (until replication lands)
+ * spread over the brokers, producers at acks=all with fsync before
+ * acknowledging (nothing acknowledged may be lost, whichever node dies), a
+ * consumer and an admin client at times. Brokers that are not controllers
+ * cannot hand out producer ids yet (AllocateProducerIds): with such nodes
+ * the producers are not idempotent and a retried send may be stored twice. */
+static void quorum_clients(struct drawer *d) {
+  struct scenario *s = d->s;
+  s->topic_count = 1;
+  struct scenario_topic *t = &s->topics[0];
+  snprintf(t->name, sizeof t->name, "swarm-topic");
+  t->partitions = (int32_t)draw(d, 1, 6);
+  t->replication_factor = 1;
+  s->producers = (int32_t)draw(d, 1, 2);
+  s->consumers = (int32_t)draw(d, 0, 1);
+  s->admins = draw(d, 0, 2) == 0 ? 1 : 0;
+  s->rate_per_s = (int32_t)draw(d, 100, 600);
+  s->acks = -1;
+  config_text(s, "log.flush.interval.messages", "1");
+  bool separate = false;
+  for (int i = 0; i < s->nodes; i++) separate |= s->roles[i] != ROLE_COMBINED;
+  s->idempotence_off = separate;
+  if (separate) s->allow[CHECK_DUPLICATE] = 1u << ALLOW_RETRIED_SENDS;
+}
+
 void swarm_quorum_scenario(uint64_t seed, struct scenario *out) {
   memset(out, 0, sizeof *out);
   struct sim_rng root;
@@ -466,4 +493,6 @@ void swarm_quorum_scenario(uint64_t seed, struct scenario *out) {
     quorum_fault(&d, (enum quorum_kind)k, draw(&d, 1000, out->duration_ms - 1000));
   }
   sort_faults(out);
+  struct drawer cd = {.rng = sim_rng_fork(&root, "swarm.quorum.clients"), .s = out};
+  if (draw(&cd, 0, 2) == 0) quorum_clients(&cd);
 }

@@ -23,7 +23,10 @@ void swarm_scenario(uint64_t seed, struct scenario *out);
  * up to 5 faults (with what ends them) from kills of a node or of the
  * leader (some tearing the unsynced tail), clean shutdowns of the leader,
  * pauses and isolations of the leader or a follower, power losses of every
- * controller at once and slow disks; the quorum checkers judge it. */
+ * controller at once and slow disks; the quorum checkers judge it. A
+ * third of the seeds add clients (one topic of replication factor 1,
+ * producers at acks=all with fsync, at times a consumer and an admin
+ * client), judged by the history's checkers too. */
 void swarm_quorum_scenario(uint64_t seed, struct scenario *out);
 
 #endif

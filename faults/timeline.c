@@ -21,10 +21,19 @@ static struct sim_node *raft_follower(struct runner *r) {
   return i >= 0 ? r->brokers[i].node : NULL;
 }
 
+/* leader(topic,p) now: by the image of the active controller (else of any
+ * broker up). With no leader (its broker was killed and fenced), the node
+ * a leader target named last: "restart leader(t,p)" after the kill. */
+static struct sim_node *partition_leader(struct runner *r, const struct fault_target *t) {
+  if (!r->quorum) return r->brokers[0].node;
+  int i = runner_partition_leader(r, t->topic, t->partition);
+  if (i >= 0) r->last_leader_target = r->brokers[i].node;
+  return i >= 0 ? r->brokers[i].node : r->last_leader_target;
+}
+
 /* Where a target is now. leader(topic,p): with one broker it is that
- * broker (the replication issue makes this ask the cluster); the active
- * controller is the quorum's leader (KRaft). NULL: nobody holds the role
- * now (the fault is skipped). */
+ * broker; the active controller is the quorum's leader (KRaft). NULL:
+ * nobody holds the role now (the fault is skipped). */
 static struct sim_node *resolve(struct runner *r, const struct fault_target *t) {
   switch (t->kind) {
   case TARGET_NODE:
@@ -32,6 +41,7 @@ static struct sim_node *resolve(struct runner *r, const struct fault_target *t) 
   case TARGET_CLIENT:
     return r->clients[t->id - 1]->node;
   case TARGET_LEADER:
+    return partition_leader(r, t);
   case TARGET_CONTROLLERS: /* one by one in fault_apply */
     return r->brokers[0].node;
   case TARGET_CONTROLLER:

@@ -96,12 +96,32 @@ static void write_faults(FILE *f, const struct report_fault *faults, int count) 
     fprintf(f, "%.3f \"%s\"\n", (double)faults[i].time_ns / 1e9, faults[i].text);
 }
 
+/* leaders.dat: one block per stream (gnuplot's index), each a step line
+ * of (time, leader, epoch), carried on to the end of the run. */
+static void write_leaders(FILE *f, const struct history *h, const struct report_leaders *l,
+                          uint64_t end_ns) {
+  char b[32];
+  for (int s = 0; s < h->label_count; s++) {
+    fprintf(f, "# %s: time_s leader epoch\n", history_stream_name(h, s, b, sizeof b));
+    int32_t leader = -1, epoch = -1;
+    for (int i = 0; i < l->count; i++) {
+      if (l->changes[i].stream != s) continue;
+      leader = l->changes[i].leader;
+      epoch = l->changes[i].epoch;
+      fprintf(f, "%.3f %d %d\n", (double)l->changes[i].time_ns / 1e9, leader, epoch);
+    }
+    fprintf(f, "%.3f %d %d\n\n\n", (double)end_ns / 1e9, leader, epoch);
+  }
+}
+
 static void write_plot(FILE *f, const struct scenario *sc, uint64_t seed,
-                       const struct report_fault *faults, int count) {
+                       const struct report_fault *faults, int count, bool leaders,
+                       const struct history *h) {
   fprintf(f, "# gnuplot plot.gp: draws timeline.png from timeline.dat and the faults\n");
-  fprintf(f, "set terminal png size 1400,1000\nset output 'timeline.png'\n");
-  fprintf(f, "set multiplot layout 2,1 title 'scenario %s, seed %llu'\n", sc->name,
-          (unsigned long long)seed);
+  fprintf(f, "set terminal png size 1400,%d\nset output 'timeline.png'\n",
+          leaders ? 1400 : 1000);
+  fprintf(f, "set multiplot layout %d,1 title 'scenario %s, seed %llu'\n", leaders ? 3 : 2,
+          sc->name, (unsigned long long)seed);
   fprintf(f, "set grid\nset key outside right\nset xlabel 'simulated time (s)'\n");
   for (int i = 0; i < count; i++) {
     double t = (double)faults[i].time_ns / 1e9;
@@ -120,6 +140,16 @@ static void write_plot(FILE *f, const struct scenario *sc, uint64_t seed,
   fprintf(f, "set ylabel 'send to acknowledgement (ms)'\nset autoscale y\nset logscale y\n");
   fprintf(f, "plot 'timeline.dat' using 1:6 with lines title 'p50', "
              "'' using 1:7 with lines title 'p99', '' using 1:8 with lines title 'max'\n");
+  if (leaders) { /* each partition's leader, a little apart so that they do not overlap */
+    fprintf(f, "unset logscale y\nset ylabel 'leader (broker id; -1: none)'\n");
+    fprintf(f, "set yrange [-1.5:%d.5]\nset xrange [0:*]\nplot ", sc->nodes);
+    for (int s = 0; s < h->label_count; s++) {
+      char b[32];
+      fprintf(f, "%s'leaders.dat' index %d using 1:($2+%d*0.03) with steps title '%s'",
+              s ? ", " : "", s, s, history_stream_name(h, s, b, sizeof b));
+    }
+    fprintf(f, "\n");
+  }
   fprintf(f, "unset multiplot\n");
 }
 
@@ -193,6 +223,7 @@ static void write_summary(FILE *f, const struct scenario *sc, uint64_t seed,
     if (rep->results[i].first[0])
       fprintf(f, "%s: %s%s\n", rep->results[i].name,
               rep->results[i].violations ? "first violation: " : "", rep->results[i].first);
+  if (rep->leaders_text[0]) fprintf(f, "%s\n", rep->leaders_text);
   write_cuts(f, h);
   write_counters(f, w);
   fprintf(f, "verdict: %s\n", rep->passed ? "PASS" : "FAIL");
@@ -200,11 +231,14 @@ static void write_summary(FILE *f, const struct scenario *sc, uint64_t seed,
 
 bool report_write(const char *dir, const struct scenario *sc, uint64_t seed,
                   const struct history *h, const struct report_fault *faults, int fault_count,
-                  const struct run_report *rep, struct sim_world *w) {
-  static const char *const names[] = {"history.csv", "timeline.dat", "faults.dat", "plot.gp",
-                                      "summary.txt"};
+                  const struct report_leaders *leaders, const struct run_report *rep,
+                  struct sim_world *w) {
+  static const char *const names[] = {"history.csv", "timeline.dat", "faults.dat",
+                                      "plot.gp",     "summary.txt",  "leaders.dat"};
   bool ok = true;
+  bool with_leaders = leaders && leaders->count > 0;
   for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+    if (i == 5 && !with_leaders) continue;
     FILE *f = open_in(dir, names[i]);
     if (!f) {
       ok = false;
@@ -213,8 +247,9 @@ bool report_write(const char *dir, const struct scenario *sc, uint64_t seed,
     if (i == 0) write_history(f, h);
     if (i == 1) write_timeline(f, h, (uint64_t)(rep->simulated_s * 1e9));
     if (i == 2) write_faults(f, faults, fault_count);
-    if (i == 3) write_plot(f, sc, seed, faults, fault_count);
+    if (i == 3) write_plot(f, sc, seed, faults, fault_count, with_leaders, h);
     if (i == 4) write_summary(f, sc, seed, h, rep, w);
+    if (i == 5) write_leaders(f, h, leaders, (uint64_t)(rep->simulated_s * 1e9));
     ok &= fclose(f) == 0;
   }
   return ok;

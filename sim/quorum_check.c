@@ -92,8 +92,10 @@ struct quorum_check {
   int64_t offsets_cap;
   struct qc_entry *committed; /* [0, committed_end) */
   int64_t committed_cap, committed_end;
-  int32_t stable_epoch; /* leader-stable: the first leader's epoch in the window */
-  int32_t stable_seen;  /* the last leader's epoch seen in it */
+  uint64_t applied_checks; /* quorum_check_applied calls */
+  int64_t applied_max;     /* the furthest any node applied */
+  int32_t stable_epoch;    /* leader-stable: the first leader's epoch in the window */
+  int32_t stable_seen;     /* the last leader's epoch seen in it */
   bool faults_ended;
   uint64_t lost_ns;
   bool lost_pending;
@@ -436,6 +438,8 @@ void quorum_check_leader_lost(struct quorum_check *q, uint64_t now_ns) {
 
 void quorum_check_applied(struct quorum_check *q, int index, int64_t applied_offset) {
   ASSERT(index >= 0 && index < q->cfg.nodes);
+  q->applied_checks++;
+  if (applied_offset > q->applied_max) q->applied_max = applied_offset;
   if (applied_offset > q->committed_end)
     violation(q, QC_APPLIED_PREFIX,
               "node %d applied the metadata log up to %lld, past the committed %lld", index + 1,
@@ -500,9 +504,11 @@ int quorum_check_finish(struct quorum_check *q, const struct quorum_view *views,
     snprintf(r->first, sizeof r->first, "%s", q->results[c].first);
     if (c == QC_LEADER_STABLE && !q->cfg.leader_stable_from_ns && !r->violations)
       snprintf(r->first, sizeof r->first, "not asked (expect: leader_stable_after)");
-    if (c == QC_APPLIED_PREFIX && !r->violations)
-      snprintf(r->first, sizeof r->first,
-               "not fed: the metadata loader does not report an applied offset yet");
+    if (c == QC_APPLIED_PREFIX && !r->violations && q->applied_checks == 0)
+      snprintf(r->first, sizeof r->first, "not fed: no node reported an applied offset");
+    else if (c == QC_APPLIED_PREFIX && !r->violations)
+      snprintf(r->first, sizeof r->first, "%llu observations, applied up to %lld",
+               (unsigned long long)q->applied_checks, (long long)q->applied_max);
     if (c == QC_COMMITTED_KEPT && !r->violations)
       snprintf(r->first, sizeof r->first, "%lld entries committed",
                (long long)q->committed_end);

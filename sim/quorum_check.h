@@ -32,7 +32,8 @@
  *                       up agree on one leader and hold the same log, all of
  *                       it committed
  *   applied-prefix      every broker's applied metadata is a prefix of the
- *                       committed log (quorum_check_applied: not fed yet)
+ *                       committed log (quorum_check_applied: the runner
+ *                       feeds each node's loader offset after every event)
  */
 #ifndef SLUICE_SIM_QUORUM_CHECK_H
 #define SLUICE_SIM_QUORUM_CHECK_H

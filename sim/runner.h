@@ -34,14 +34,19 @@ struct run_report {
   uint64_t cuts, broker_starts;
   uint64_t unavailable_ns; /* the longest stretch without an acknowledgement */
   /* the history's checkers (+ topic-churn, with admin clients); with
-   * several nodes, the quorum's (sim/quorum_check.h) */
-  struct check_result
-      results[CHECKERS_MAX + 1 > QUORUM_CHECKERS ? CHECKERS_MAX + 1 : QUORUM_CHECKERS];
+   * several nodes, the quorum's (sim/quorum_check.h) first, and with
+   * clients then theirs and fenced-broker-excluded */
+  struct check_result results[QUORUM_CHECKERS + CHECKERS_MAX + 2];
   /* Several nodes: virtual ms from each fault that took the leader away to
    * the next leader, and the records the workload proposed. */
   uint64_t elections_ms[QUORUM_ELECTIONS_MAX];
   int election_count;
   uint64_t proposals;
+  /* Several nodes with clients: who led the first topic's partition 0
+   * before the first fault and after, when the faults and its leader
+   * changes happened (from the active controller's images), and the
+   * longest produce unavailability: the front door's lines. */
+  char leaders_text[1024];
   int result_count;
   bool passed;
   char why[256]; /* when the run could not happen at all */

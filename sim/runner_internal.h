@@ -5,6 +5,7 @@
 
 #include "client/consumer.h"
 #include "client/kclient.h"
+#include "client/kcluster.h"
 #include "client/producer.h"
 #include "reports/report.h"
 #include "sim/prng.h"
@@ -21,6 +22,8 @@ enum {
   /* The core keeps 512 entries and the nodes take no snapshots yet: the
    * workload stops proposing past this end offset. */
   QUORUM_LOG_ENTRIES_MAX = 400,
+  RUNNER_LEADER_CHANGES_MAX = 4096,
+  CREATE_WAIT_MS = 10000, /* several nodes: topics wait this long at most for every broker */
 };
 
 struct client;
@@ -71,6 +74,26 @@ struct runner {
   struct quorum_check *qc;
   struct sim_node *workload;
   uint64_t proposals;
+  /* Several nodes with clients: the broker each stream lives on, as an
+   * image last said (its leader, else its first replica; -1: not known
+   * yet), so an event names that broker's process incarnation; and the
+   * node a leader(topic,p) target resolved to last (a restart after the
+   * kill finds no leader). */
+  int stream_host[HISTORY_STREAMS_MAX];
+  /* Each stream's leader by the active controller's image (-2: not seen
+   * yet), its changes (reports/report.h), the image offset last read. */
+  int32_t stream_leader[HISTORY_STREAMS_MAX];
+  struct report_leader leader_changes[RUNNER_LEADER_CHANGES_MAX];
+  int leader_change_count;
+  int64_t leaders_image_offset;
+  struct sim_node *last_leader_target;
+  /* fenced-broker-excluded: fences committed, answers judged, violations */
+  uint64_t fence_checks, fence_violations;
+  int fenced_max;                                 /* the most brokers one image had fenced */
+  int64_t fence_image_offset[SCENARIO_NODES_MAX]; /* the image last judged */
+  /* per node, per broker id: the broker epoch it was last seen unfenced in */
+  int64_t unfenced_epoch[SCENARIO_NODES_MAX][SCENARIO_NODES_MAX];
+  char fence_first[256];
   /* topic-churn, the admin clients' checker (sim/runner_admin.c) */
   uint64_t admin_violations, admin_allowed;
   char admin_first[256];
@@ -84,6 +107,11 @@ struct client {
   struct sim_node *node;
   struct net_dispatch net; /* the client host's network handler */
   struct kclient kc;
+  /* Several nodes: the cluster's metadata (bootstrap: every broker), the
+   * producers and consumer routed by it; conn (topic creation, admin
+   * calls) moves to another broker when its own is lost. */
+  bool routed;
+  struct kcluster cluster;
   struct kconn *conn;
   struct topic_ctx topic_ctx[SCENARIO_TOPICS_MAX];
   struct kproducer producers[SCENARIO_TOPICS_MAX]; /* one per topic */
@@ -107,6 +135,9 @@ int runner_raft_leader(const struct runner *r);
 int runner_raft_follower(struct runner *r, struct sim_rng *rng);
 /* Whether node index has the controller role (a voter). */
 bool runner_is_controller(const struct runner *r, int index);
+/* The node that leads topic's partition by the image of the active
+ * controller (else any broker up); -1: none. */
+int runner_partition_leader(const struct runner *r, const char *topic, int32_t partition);
 /* The broker index of a node; -1 for a client host. */
 int broker_index(const struct runner *r, const struct sim_node *n);
 /* The admin workload (sim/runner_admin.c): one request at a time, every

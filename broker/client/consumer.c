@@ -31,6 +31,48 @@ void kconsumer_init(struct kconsumer *c, struct env *env, struct kconn *conn,
   c->conn = conn;
   c->cfg = *cfg;
   c->listener = *l;
+  c->sessions[0] = (struct kconsumer_session){.c = c, .broker_id = -1, .conn = conn};
+  c->session_count = 1;
+}
+
+/* The cluster's metadata changed: the topic ids, and fetching from the
+ * leaders it names now. */
+static void cluster_updated(void *ctx) {
+  struct kconsumer *c = ctx;
+  int known = 0;
+  for (int t = 0; t < c->topic_count; t++) {
+    const struct kcluster_topic *kt = kcluster_topic(c->cluster, c->topics[t]);
+    if (!kt || !kt->known) continue;
+    c->topic_ids[t] = kt->id;
+    known++;
+  }
+  c->metadata_known = known == c->topic_count;
+  fetch_next(c);
+}
+
+void kconsumer_route(struct kconsumer *c, struct kcluster *k) {
+  ASSERT(k != NULL && c->partition_count == 0 && c->cluster == NULL);
+  c->cluster = k;
+  c->session_count = 0;
+  kcluster_listen(k, &(struct kcluster_listener){.ctx = c, .updated = cluster_updated});
+}
+
+/* The session for broker id (routed), made on first use; NULL past the
+ * bound. */
+static struct kconsumer_session *session_for(struct kconsumer *c, int32_t id) {
+  for (int i = 0; i < c->session_count; i++)
+    if (c->sessions[i].broker_id == id) return &c->sessions[i];
+  if (c->session_count == CONSUMER_SESSIONS_MAX) return NULL;
+  struct kconsumer_session *s = &c->sessions[c->session_count++];
+  *s = (struct kconsumer_session){.c = c, .broker_id = id};
+  return s;
+}
+
+/* Whether partition index i is fetched through session s now. */
+static bool session_has(const struct kconsumer *c, const struct kconsumer_session *s, int i) {
+  if (!c->cluster) return true;
+  return kcluster_leader(c->cluster, c->topics[c->topic_of[i]], c->partitions[i]) ==
+         s->broker_id;
 }
 
 static int topic_index(struct kconsumer *c, const char *topic, size_t len, bool add) {
@@ -52,6 +94,7 @@ static int partition_index(const struct kconsumer *c, int topic, int32_t partiti
 void kconsumer_assign(struct kconsumer *c, const char *topic, int32_t partition,
                       int64_t offset) {
   int t = topic_index(c, topic, strlen(topic), true);
+  if (c->cluster) kcluster_add_topic(c->cluster, topic);
   int i = partition_index(c, t, partition);
   if (i < 0) {
     ASSERT(c->partition_count < CONSUMER_PARTITIONS_MAX);
@@ -89,22 +132,37 @@ void kconsumer_start(struct kconsumer *c) {
 
 void kconsumer_stop(struct kconsumer *c) {
   c->stopped = true;
-  if (c->fetching) kconn_forget(c->conn, &c->call); /* whichever request it was */
-  c->fetching = false;
-  if (c->retry_timer) c->env->timer_cancel(c->env, c->retry_timer);
-  c->retry_timer = 0;
+  for (int i = 0; i < c->session_count; i++) {
+    struct kconsumer_session *s = &c->sessions[i];
+    if (s->busy) kconn_forget(s->conn, s); /* whichever request it was */
+    s->busy = false;
+    if (s->retry_timer) c->env->timer_cancel(c->env, s->retry_timer);
+    s->retry_timer = 0;
+  }
 }
 
 static void retry_fire(void *ctx) {
-  struct kconsumer *c = ctx;
-  c->retry_timer = 0;
-  fetch_next(c);
+  struct kconsumer_session *s = ctx;
+  s->retry_timer = 0;
+  fetch_next(s->c);
 }
 
-static void retry_later(struct kconsumer *c) {
-  if (c->stopped || c->retry_timer) return;
-  c->retry_timer =
-      c->env->timer_start(c->env, (uint64_t)c->cfg.retry_backoff_ms * NS_PER_MS, retry_fire, c);
+static void retry_later(struct kconsumer_session *s) {
+  struct kconsumer *c = s->c;
+  if (c->stopped || s->retry_timer) return;
+  s->retry_timer =
+      c->env->timer_start(c->env, (uint64_t)c->cfg.retry_backoff_ms * NS_PER_MS, retry_fire, s);
+}
+
+/* The leader this session asked may be stale: the cluster's metadata is
+ * refreshed (routed), or Metadata is asked again (unrouted). */
+static void metadata_stale(struct kconsumer *c) {
+  if (!c->cluster) {
+    c->metadata_known = false;
+    return;
+  }
+  c->leader_moves++;
+  kcluster_refresh(c->cluster);
 }
 
 /* Hands over every record at or past the partition's offset, batch by batch
@@ -156,14 +214,15 @@ static bool stale_metadata(int error) {
 }
 
 static void on_fetch_response(void *ctx, int err, struct rd *body, struct arena *arena) {
-  struct kconsumer_call *call = ctx;
-  struct kconsumer *c = call->c;
-  int16_t version = call->version;
-  c->fetching = false;
+  struct kconsumer_session *s = ctx;
+  struct kconsumer *c = s->c;
+  int16_t version = s->version;
+  s->busy = false;
   struct fetch_response resp;
   if (err == 0 && !fetch_response_decode(body, version, &resp, arena)) err = ENV_EINVAL;
   if (err != 0 || resp.error_code != KERR_NONE) {
-    retry_later(c);
+    if (err < 0 && c->cluster) metadata_stale(c); /* a lost connection: a moved leader? */
+    retry_later(s);
     return;
   }
   bool failed = false;
@@ -179,7 +238,7 @@ static void on_fetch_response(void *ctx, int err, struct rd *body, struct arena 
         if (c->listener.error)
           c->listener.error(c->listener.ctx, c->topics[topic], pd->partition_index,
                             pd->error_code);
-        if (stale_metadata(pd->error_code)) c->metadata_known = false;
+        if (stale_metadata(pd->error_code)) metadata_stale(c);
         /* auto.offset.reset: ListOffsets says where to go on. */
         if (pd->error_code == KERR_OFFSET_OUT_OF_RANGE &&
             c->cfg.auto_offset_reset != KCONSUMER_RESET_NONE)
@@ -195,20 +254,19 @@ static void on_fetch_response(void *ctx, int err, struct rd *body, struct arena 
     }
   }
   if (failed)
-    retry_later(c);
+    retry_later(s);
   else
     fetch_next(c);
 }
 
-/* ---- Metadata: the topics' ids ---- */
+/* ---- Metadata: the topics' ids (unrouted; routed, kcluster asks) ---- */
 
 static void on_metadata(void *ctx, int err, struct rd *body, struct arena *arena) {
-  struct kconsumer_call *call = ctx;
-  struct kconsumer *c = call->c;
-  c->fetching = false;
+  struct kconsumer_session *s = ctx;
+  struct kconsumer *c = s->c;
+  s->busy = false;
   struct metadata_response resp;
-  if (err == 0 && !metadata_response_decode(body, call->version, &resp, arena))
-    err = ENV_EINVAL;
+  if (err == 0 && !metadata_response_decode(body, s->version, &resp, arena)) err = ENV_EINVAL;
   int found = 0;
   for (int32_t i = 0; err == 0 && i < resp.topics_count; i++) {
     const struct metadata_response_metadata_response_topic *mt = &resp.topics[i];
@@ -221,14 +279,15 @@ static void on_metadata(void *ctx, int err, struct rd *body, struct arena *arena
   if (c->metadata_known)
     fetch_next(c);
   else
-    retry_later(c); /* a topic that does not exist (yet): ask again */
+    retry_later(s); /* a topic that does not exist (yet): ask again */
 }
 
 static void encode_metadata(struct wr *w, int16_t version, const void *msg) {
   metadata_request_encode(w, version, msg);
 }
 
-static void ask_metadata(struct kconsumer *c, int16_t version) {
+static void ask_metadata(struct kconsumer_session *s, int16_t version) {
+  struct kconsumer *c = s->c;
   struct metadata_request_metadata_request_topic topics[CONSUMER_TOPICS_MAX];
   for (int t = 0; t < c->topic_count; t++) {
     metadata_request_metadata_request_topic_init(&topics[t]);
@@ -239,26 +298,26 @@ static void ask_metadata(struct kconsumer *c, int16_t version) {
   req.topics = topics;
   req.topics_count = c->topic_count;
   req.allow_auto_topic_creation = false; /* a consumer's default */
-  c->call = (struct kconsumer_call){c, version};
-  c->fetching = true;
+  s->version = version;
+  s->busy = true;
   c->metadata_requests++;
-  if (kconn_send(c->conn, API_METADATA, version, encode_metadata, &req, on_metadata,
-                 &c->call) != 0) {
-    c->fetching = false;
-    retry_later(c);
+  if (kconn_send(s->conn, API_METADATA, version, encode_metadata, &req, on_metadata, s) != 0) {
+    s->busy = false;
+    retry_later(s);
   }
 }
 
 /* ---- ListOffsets: auto.offset.reset ---- */
 
 static void on_list_offsets(void *ctx, int err, struct rd *body, struct arena *arena) {
-  struct kconsumer_call *call = ctx;
-  struct kconsumer *c = call->c;
-  c->fetching = false;
+  struct kconsumer_session *s = ctx;
+  struct kconsumer *c = s->c;
+  s->busy = false;
   struct list_offsets_response resp;
-  if (err == 0 && !list_offsets_response_decode(body, call->version, &resp, arena))
+  if (err == 0 && !list_offsets_response_decode(body, s->version, &resp, arena))
     err = ENV_EINVAL;
   bool failed = err != 0;
+  if (err < 0 && c->cluster) metadata_stale(c);
   for (int32_t t = 0; err == 0 && t < resp.topics_count; t++) {
     struct kstr name = resp.topics[t].name;
     int topic = name.len > 0 ? topic_index(c, name.ptr, (size_t)name.len, false) : -1;
@@ -269,7 +328,7 @@ static void on_list_offsets(void *ctx, int err, struct rd *body, struct arena *a
       if (index < 0 || !c->resetting[index]) continue; /* sought meanwhile */
       if (pr->error_code != KERR_NONE || pr->offset < 0) {
         failed = true;
-        if (stale_metadata(pr->error_code)) c->metadata_known = false;
+        if (stale_metadata(pr->error_code)) metadata_stale(c);
         continue;
       }
       c->resetting[index] = false;
@@ -279,7 +338,7 @@ static void on_list_offsets(void *ctx, int err, struct rd *body, struct arena *a
     }
   }
   if (failed)
-    retry_later(c);
+    retry_later(s);
   else
     fetch_next(c);
 }
@@ -288,7 +347,8 @@ static void encode_list_offsets(struct wr *w, int16_t version, const void *msg) 
   list_offsets_request_encode(w, version, msg);
 }
 
-static void ask_offsets(struct kconsumer *c, int16_t version) {
+static void ask_offsets(struct kconsumer_session *s, int16_t version) {
+  struct kconsumer *c = s->c;
   struct list_offsets_request_list_offsets_partition parts[CONSUMER_PARTITIONS_MAX];
   struct list_offsets_request_list_offsets_topic topics[CONSUMER_TOPICS_MAX];
   int topic_count = 0, n = 0;
@@ -300,7 +360,7 @@ static void ask_offsets(struct kconsumer *c, int16_t version) {
     lt->name = kstr_of(c->topics[t]);
     lt->partitions = &parts[n];
     for (int i = 0; i < c->partition_count; i++) {
-      if (c->topic_of[i] != t || !c->resetting[i]) continue;
+      if (c->topic_of[i] != t || !c->resetting[i] || !session_has(c, s, i)) continue;
       list_offsets_request_list_offsets_partition_init(&parts[n]);
       parts[n].partition_index = c->partitions[i];
       parts[n].timestamp = timestamp;
@@ -315,13 +375,13 @@ static void ask_offsets(struct kconsumer *c, int16_t version) {
   req.replica_id = -1;
   req.topics = topics;
   req.topics_count = topic_count;
-  c->call = (struct kconsumer_call){c, version};
-  c->fetching = true;
+  s->version = version;
+  s->busy = true;
   c->list_offsets_requests++;
-  if (kconn_send(c->conn, API_LIST_OFFSETS, version, encode_list_offsets, &req, on_list_offsets,
-                 &c->call) != 0) {
-    c->fetching = false;
-    retry_later(c);
+  if (kconn_send(s->conn, API_LIST_OFFSETS, version, encode_list_offsets, &req, on_list_offsets,
+                 s) != 0) {
+    s->busy = false;
+    retry_later(s);
   }
 }
 
@@ -329,34 +389,42 @@ static void encode_fetch(struct wr *w, int16_t version, const void *msg) {
   fetch_request_encode(w, version, msg);
 }
 
-/* The next request: Metadata until every topic's id is known (when the
- * broker serves Fetch v13), ListOffsets for the partitions that wait for
- * it, then a Fetch of the others. */
-static void fetch_next(struct kconsumer *c) {
-  if (c->stopped || c->fetching || c->retry_timer || c->partition_count == 0) return;
-  if (!kconn_connected(c->conn)) {
-    kconn_connect(c->conn);
-    retry_later(c);
+/* The session's next request: Metadata until every topic's id is known
+ * (unrouted, when the broker serves Fetch v13), ListOffsets for its
+ * partitions that wait for it, then a Fetch of its others. */
+static void session_next(struct kconsumer_session *s) {
+  struct kconsumer *c = s->c;
+  if (s->busy || s->retry_timer) return;
+  if (c->cluster) s->conn = kcluster_broker_conn(c->cluster, s->broker_id);
+  if (!s->conn) return; /* no longer listed: its partitions moved */
+  if (!kconn_connected(s->conn)) {
+    kconn_connect(s->conn);
+    retry_later(s);
     return;
   }
-  int16_t version = kconn_version(c->conn, API_FETCH, FETCH_VERSION_MIN, FETCH_VERSION_MAX);
+  int16_t version = kconn_version(s->conn, API_FETCH, FETCH_VERSION_MIN, FETCH_VERSION_MAX);
   if (version < 0) version = FETCH_VERSION_UNNEGOTIATED; /* the broker did not say */
   int16_t metadata_version =
-      kconn_version(c->conn, API_METADATA, METADATA_VERSION_MIN, METADATA_VERSION_MAX);
-  if (!c->metadata_known && metadata_version >= 0) {
-    ask_metadata(c, metadata_version);
+      kconn_version(s->conn, API_METADATA, METADATA_VERSION_MIN, METADATA_VERSION_MAX);
+  if (!c->cluster && !c->metadata_known && metadata_version >= 0) {
+    ask_metadata(s, metadata_version);
     return;
   }
   if (version >= 13 && !c->metadata_known) version = FETCH_VERSION_BY_NAME;
-  int resetting = 0;
-  for (int i = 0; i < c->partition_count; i++) resetting += c->resetting[i];
+  int resetting = 0, mine = 0;
+  for (int i = 0; i < c->partition_count; i++) {
+    if (!session_has(c, s, i)) continue;
+    mine++;
+    resetting += c->resetting[i];
+  }
+  if (mine == 0) return;
   if (resetting > 0) {
-    int16_t lv = kconn_version(c->conn, API_LIST_OFFSETS, LIST_OFFSETS_VERSION_MIN,
+    int16_t lv = kconn_version(s->conn, API_LIST_OFFSETS, LIST_OFFSETS_VERSION_MIN,
                                LIST_OFFSETS_VERSION_MAX);
-    ask_offsets(c, lv >= 0 ? lv : LIST_OFFSETS_VERSION_MIN);
+    ask_offsets(s, lv >= 0 ? lv : LIST_OFFSETS_VERSION_MIN);
     return;
   }
-  /* Every partition, grouped by topic. The broker fills a response in the
+  /* Its partitions, grouped by topic. The broker fills a response in the
    * order asked until max_bytes, so each Fetch starts one partition further
    * on (KIP-74's rotation): a partition with a large backlog, or one stuck
    * on a batch it cannot read, does not starve the others. */
@@ -366,7 +434,9 @@ static void fetch_next(struct kconsumer *c) {
   int topic_count = 0, n = 0;
   int first = (int)(c->fetches % (uint64_t)c->partition_count);
   for (int k = 0; k < c->partition_count; k++) {
-    int t = c->topic_of[(first + k) % c->partition_count], seen = 0;
+    int i = (first + k) % c->partition_count;
+    if (!session_has(c, s, i)) continue;
+    int t = c->topic_of[i], seen = 0;
     while (seen < topic_count && order[seen] != t) seen++;
     if (seen == topic_count) order[topic_count++] = t;
   }
@@ -378,16 +448,19 @@ static void fetch_next(struct kconsumer *c) {
     topics[j].partitions = &parts[n];
     for (int k = 0; k < c->partition_count; k++) {
       int i = (first + k) % c->partition_count;
-      if (c->topic_of[i] != t) continue;
+      if (c->topic_of[i] != t || !session_has(c, s, i)) continue;
       fetch_request_fetch_partition_init(&parts[n]);
       parts[n].partition = c->partitions[i];
       parts[n].fetch_offset = c->offsets[i];
       parts[n].partition_max_bytes = c->cfg.max_bytes;
+      if (c->cluster) /* KIP-320: the leader checks our view of its epoch */
+        parts[n].current_leader_epoch =
+            kcluster_leader_epoch(c->cluster, c->topics[t], c->partitions[i]);
       n++;
       topics[j].partitions_count++;
     }
   }
-  ASSERT(n == c->partition_count && topic_count == c->topic_count);
+  ASSERT(n == mine && (c->cluster || topic_count == c->topic_count));
   struct fetch_request req;
   fetch_request_init(&req);
   req.replica_id = -1;
@@ -395,14 +468,39 @@ static void fetch_next(struct kconsumer *c) {
   req.min_bytes = 1;
   req.max_bytes = c->cfg.max_bytes;
   req.topics = topics;
-  req.topics_count = c->topic_count;
+  req.topics_count = topic_count;
   req.forgotten_topics_data_count = 0;
-  c->call = (struct kconsumer_call){c, version};
-  c->fetching = true;
+  s->version = version;
+  s->busy = true;
   c->fetches++;
-  if (kconn_send(c->conn, API_FETCH, version, encode_fetch, &req, on_fetch_response,
-                 &c->call) != 0) {
-    c->fetching = false;
-    retry_later(c);
+  if (kconn_send(s->conn, API_FETCH, version, encode_fetch, &req, on_fetch_response, s) != 0) {
+    s->busy = false;
+    retry_later(s);
   }
+}
+
+/* Unrouted: the one session. Routed: a session per leader broker of an
+ * assigned partition; a partition with no leader known waits for a refresh
+ * (the cluster's answer calls back here). */
+static void fetch_next(struct kconsumer *c) {
+  if (c->stopped || c->partition_count == 0) return;
+  if (!c->cluster) {
+    session_next(&c->sessions[0]);
+    return;
+  }
+  if (!c->metadata_known) {
+    kcluster_refresh(c->cluster);
+    return;
+  }
+  bool leaderless = false;
+  for (int i = 0; i < c->partition_count; i++) {
+    int32_t leader = kcluster_leader(c->cluster, c->topics[c->topic_of[i]], c->partitions[i]);
+    if (leader < 0) {
+      leaderless = true;
+      continue;
+    }
+    if (!session_for(c, leader)) leaderless = true; /* past the bound: never here */
+  }
+  for (int i = 0; i < c->session_count; i++) session_next(&c->sessions[i]);
+  if (leaderless) kcluster_refresh(c->cluster);
 }

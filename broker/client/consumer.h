@@ -18,9 +18,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "client/kcluster.h"
 #include "net/kconn.h"
 
-enum { CONSUMER_PARTITIONS_MAX = 64, CONSUMER_TOPICS_MAX = 8 };
+enum {
+  CONSUMER_PARTITIONS_MAX = 64,
+  CONSUMER_TOPICS_MAX = 8,
+  CONSUMER_SESSIONS_MAX = KCLUSTER_BROKERS_MAX,
+};
 
 /* An assignment's offset: ask the broker (auto_offset_reset). */
 #define KCONSUMER_OFFSET_RESET INT64_MIN
@@ -50,9 +55,15 @@ struct kconsumer_listener {
 };
 
 struct kconsumer;
-struct kconsumer_call { /* what a response comes back to */
+/* One broker's requests: one at a time (ListOffsets, then Fetch; unrouted
+ * also Metadata first), each carrying the partitions that broker leads. */
+struct kconsumer_session {
   struct kconsumer *c;
-  int16_t version;
+  int32_t broker_id;  /* -1: unrouted, the one connection */
+  struct kconn *conn; /* the request in flight's */
+  bool busy;
+  int16_t version; /* the request in flight's */
+  env_timer_id retry_timer;
 };
 
 struct kconsumer {
@@ -71,16 +82,24 @@ struct kconsumer {
   int partition_count;
   struct kuuid topic_ids[CONSUMER_TOPICS_MAX]; /* from Metadata */
   bool metadata_known;                         /* every topic's id */
-  bool fetching;                               /* a request in flight (any of the three) */
-  struct kconsumer_call call;                  /* its context */
+  /* Unrouted: sessions[0] on conn. Routed (kconsumer_route): one per leader. */
+  struct kconsumer_session sessions[CONSUMER_SESSIONS_MAX];
+  int session_count;
+  struct kcluster *cluster;
+  uint64_t leader_moves; /* routed: stale-leader answers that sent it to Metadata */
   bool stopped;
-  env_timer_id retry_timer;
   uint64_t fetches;
   uint64_t metadata_requests, list_offsets_requests;
 };
 
 void kconsumer_init(struct kconsumer *c, struct env *env, struct kconn *conn,
                     const struct kconsumer_config *cfg, const struct kconsumer_listener *l);
+/* Fetches each partition from its leader by k's metadata, one Fetch per
+ * leader broker (conn given to kconsumer_init is then unused and may be
+ * NULL); NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH and their kin, or a
+ * lost connection, ask k for fresh metadata and the partition goes on from
+ * its position on the leader k names then. Call before assigning. */
+void kconsumer_route(struct kconsumer *c, struct kcluster *k);
 /* Fetches topic's partition from offset on (again from offset, if it was
  * assigned already); KCONSUMER_OFFSET_RESET: from where ListOffsets says. */
 void kconsumer_assign(struct kconsumer *c, const char *topic, int32_t partition,

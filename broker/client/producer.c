@@ -45,13 +45,30 @@ static void record_free(struct kproducer_record *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* Every connection a request of ctx may be on. */
+static void forget(struct kproducer *p, void *ctx) {
+  if (!p->cluster) {
+    kconn_forget(p->conn, ctx);
+    return;
+  }
+  for (int i = 0; i < p->cluster->kc->conn_count; i++)
+    kconn_forget(&p->cluster->kc->conns[i], ctx);
+}
+
+void kproducer_route(struct kproducer *p, struct kcluster *k) {
+  ASSERT(k != NULL && kproducer_pending(p) == 0);
+  p->cluster = k;
+  kcluster_add_topic(k, p->cfg.topic);
+}
+
 void kproducer_free(struct kproducer *p) {
   if (p->pid_timer) p->env->timer_cancel(p->env, p->pid_timer);
-  kconn_forget(p->conn, &p->pid_call);
+  forget(p, &p->pid_call);
   for (int32_t i = 0; i < p->cfg.partition_count; i++) {
     struct kproducer_partition *pp = &p->partitions[i];
     if (pp->retry_timer) p->env->timer_cancel(p->env, pp->retry_timer);
-    kconn_forget(p->conn, &pp->call);
+    if (pp->timeout_timer) p->env->timer_cancel(p->env, pp->timeout_timer);
+    forget(p, &pp->call);
     for (int j = 0; j < pp->count; j++) record_free(at(pp, j));
     free(pp->queue);
   }
@@ -124,10 +141,21 @@ static bool retriable(int error) {
   case KERR_UNKNOWN_TOPIC_OR_PARTITION:
   case KERR_NETWORK_EXCEPTION:
   case KERR_CORRUPT_MESSAGE:
+  case KERR_FENCED_LEADER_EPOCH:
+  case KERR_UNKNOWN_LEADER_EPOCH:
     return true;
   default:
     return false;
   }
+}
+
+/* Errors after which the leader a client knows may be wrong (KIP-320's
+ * epoch errors among them): ask Metadata again before the retry. */
+static bool stale_leader(int error) {
+  return error < 0 || error == KERR_NOT_LEADER_OR_FOLLOWER ||
+         error == KERR_UNKNOWN_TOPIC_OR_PARTITION || error == KERR_LEADER_NOT_AVAILABLE ||
+         error == KERR_FENCED_LEADER_EPOCH || error == KERR_UNKNOWN_LEADER_EPOCH ||
+         error == KERR_REQUEST_TIMED_OUT || error == KERR_NETWORK_EXCEPTION;
 }
 
 /* The broker refused the batch for its producer id, epoch or sequence: it
@@ -207,7 +235,8 @@ static void on_pid_response(void *ctx, int err, struct rd *body, struct arena *a
     pid_taken(p, resp.producer_id, resp.producer_epoch);
     return;
   }
-  pid_retry_later(p); /* a lost connection, a retriable error: ask again */
+  p->pid_rotate = true; /* routed: another broker may serve it */
+  pid_retry_later(p);   /* a lost connection, a retriable error: ask again */
 }
 
 static void encode_init_producer_id(struct wr *w, int16_t version, const void *msg) {
@@ -217,8 +246,14 @@ static void encode_init_producer_id(struct wr *w, int16_t version, const void *m
 /* InitProducerId: the first id, or (KIP-360) the next epoch of ours. */
 static void pid_ask(struct kproducer *p) {
   ASSERT(p->idempotent && !p->pid_asking && p->pid_timer == 0);
-  if (!kconn_connected(p->conn)) {
-    kconn_connect(p->conn);
+  struct kconn *conn = p->conn;
+  if (p->cluster) {
+    conn = kcluster_any_conn(p->cluster, p->pid_rotate);
+    p->pid_rotate = false;
+    p->pid_conn = conn;
+  }
+  if (!kconn_connected(conn)) { /* connecting: it, or one connected by then */
+    kconn_connect(conn);
     pid_retry_later(p);
     return;
   }
@@ -230,7 +265,7 @@ static void pid_ask(struct kproducer *p) {
     m.producer_id = p->producer_id;
     m.producer_epoch = p->producer_epoch;
   }
-  int rc = kconn_send(p->conn, API_INIT_PRODUCER_ID, INIT_PRODUCER_ID_VERSION,
+  int rc = kconn_send(conn, API_INIT_PRODUCER_ID, INIT_PRODUCER_ID_VERSION,
                       encode_init_producer_id, &m, on_pid_response, &p->pid_call);
   if (rc != 0) {
     pid_retry_later(p);
@@ -256,6 +291,13 @@ static void batch_failed(struct kproducer *p, int32_t partition, int error) {
   int n = pp->batch_count;
   ASSERT(n > 0);
   pp->in_flight = 0;
+  pp->sent_on = NULL;
+  if (pp->timeout_timer) p->env->timer_cancel(p->env, pp->timeout_timer);
+  pp->timeout_timer = 0;
+  if (p->cluster && stale_leader(error)) {
+    p->leader_moves++;
+    kcluster_refresh(p->cluster); /* the retry goes to the leader it names */
+  }
   bool again = retriable(error) || error < 0; /* error < 0: the connection failed */
   for (int i = 0; i < n; i++) again = again && at(pp, i)->attempts <= p->cfg.retries_max;
   if (!again) {
@@ -273,6 +315,9 @@ static void on_produce_response(void *ctx, int err, struct rd *body, struct aren
   struct kproducer *p = call->p;
   int32_t partition = call->partition;
   struct kproducer_partition *pp = &p->partitions[partition];
+  if (pp->timeout_timer) p->env->timer_cancel(p->env, pp->timeout_timer);
+  pp->timeout_timer = 0;
+  pp->sent_on = NULL;
   struct produce_response resp;
   if (err == 0 && !produce_response_decode(body, PRODUCE_VERSION, &resp, arena))
     err = ENV_EINVAL;
@@ -359,15 +404,45 @@ static void batch_build(struct kproducer *p, struct kproducer_partition *pp, str
   ASSERT(rc == KERR_NONE);
 }
 
+/* Where the partition's batches go: its leader's connection (routed; NULL
+ * while no leader is known), or the one connection. */
+static struct kconn *partition_conn(struct kproducer *p, int32_t partition) {
+  if (!p->cluster) return p->conn;
+  int32_t leader = kcluster_leader(p->cluster, p->cfg.topic, partition);
+  return leader < 0 ? NULL : kcluster_broker_conn(p->cluster, leader);
+}
+
+/* request.timeout.ms passed with no answer: the connection is failed (as
+ * Kafka's clients do), so every request on it fails and is retried after a
+ * metadata refresh. */
+static void timeout_fire(void *ctx) {
+  struct kproducer_call *call = ctx;
+  struct kproducer_partition *pp = &call->p->partitions[call->partition];
+  pp->timeout_timer = 0;
+  if (pp->sent_on && pp->in_flight > 0) kconn_fail(pp->sent_on, ENV_ETIMEDOUT);
+}
+
+static void timeout_arm(struct kproducer *p, int32_t partition, struct kconn *conn) {
+  struct kproducer_partition *pp = &p->partitions[partition];
+  int64_t ms = p->cfg.request_timeout_ms > 0 ? p->cfg.request_timeout_ms
+                                             : (int64_t)p->cfg.timeout_ms + 5000;
+  ASSERT(pp->timeout_timer == 0);
+  pp->sent_on = conn;
+  pp->timeout_timer =
+      p->env->timer_start(p->env, (uint64_t)ms * NS_PER_MS, timeout_fire, &pp->call);
+}
+
 /* Sends the next batch of this partition if nothing of it is in flight. */
 static void partition_pump(struct kproducer *p, int32_t partition) {
   struct kproducer_partition *pp = &p->partitions[partition];
   if (pp->in_flight > 0 || pp->count == 0 || pp->retry_timer) return;
   if (!pid_lets_send(p, pp)) return; /* pid_taken pumps every partition */
-  if (!kconn_connected(p->conn)) {
-    kconn_connect(p->conn);
+  struct kconn *conn = partition_conn(p, partition);
+  if (!conn || !kconn_connected(conn)) {
+    if (conn) kconn_connect(conn);
     if (pp->batch_count == 0) batch_choose(p, pp);
-    batch_failed(p, partition, ENV_ECONNREFUSED); /* retried after the backoff */
+    /* retried after the backoff (no leader known: after a refresh) */
+    batch_failed(p, partition, conn ? ENV_ECONNREFUSED : KERR_LEADER_NOT_AVAILABLE);
     return;
   }
   batch_choose(p, pp);
@@ -389,8 +464,7 @@ static void partition_pump(struct kproducer *p, int32_t partition) {
   pp->in_flight = n;
   p->requests_sent++;
   if (p->cfg.acks == 0) {
-    int rc =
-        kconn_send(p->conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req, NULL, NULL);
+    int rc = kconn_send(conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req, NULL, NULL);
     buf_free(&batch);
     if (rc != 0)
       batch_failed(p, partition, rc);
@@ -401,11 +475,13 @@ static void partition_pump(struct kproducer *p, int32_t partition) {
     }
     return;
   }
-  int rc = kconn_send(p->conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req,
+  int rc = kconn_send(conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req,
                       on_produce_response, &pp->call);
   buf_free(&batch);
-  if (rc != 0)
+  if (rc != 0) {
     batch_failed(p, partition, rc);
-  else
-    report_retries(p, partition, n);
+    return;
+  }
+  report_retries(p, partition, n);
+  if (p->cluster) timeout_arm(p, partition, conn);
 }

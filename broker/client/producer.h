@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 
+#include "client/kcluster.h"
 #include "net/kconn.h"
 #include "proto/batch_format.h"
 
@@ -39,6 +40,9 @@ struct kproducer_config {
   int32_t timeout_ms; /* the request's timeout_ms */
   enum rb_codec codec;
   bool idempotence_off; /* a producer without idempotence (the default has it) */
+  /* Routed (kproducer_route): a request unanswered this long fails its
+   * connection, as request.timeout.ms does; 0: timeout_ms + 5 s. */
+  int32_t request_timeout_ms;
 };
 
 struct kproducer_listener {
@@ -81,6 +85,10 @@ struct kproducer_partition {
   int16_t batch_epoch;
   bool batch_refused;    /* refused for its sequence or epoch: not stored */
   int32_t next_sequence; /* the base sequence of the next new batch */
+  /* Routed: the connection the batch in flight went out on (its leader's),
+   * and the timer that fails it if no answer comes. */
+  struct kconn *sent_on;
+  env_timer_id timeout_timer;
 };
 
 /* Where the idempotent producer stands with its producer id. */
@@ -92,7 +100,11 @@ enum kproducer_pid_state {
 
 struct kproducer {
   struct env *env;
-  struct kconn *conn;
+  struct kconn *conn;       /* unrouted: every request goes here */
+  struct kcluster *cluster; /* routed: each partition to its leader */
+  struct kconn *pid_conn;   /* routed: where InitProducerId went */
+  bool pid_rotate;          /* routed: the last InitProducerId failed: ask another broker */
+  uint64_t leader_moves;    /* routed: batches retried after a stale-leader answer */
   struct kproducer_config cfg;
   struct kproducer_listener listener;
   struct kproducer_partition partitions[PRODUCER_PARTITIONS_MAX];
@@ -112,6 +124,16 @@ struct kproducer {
 void kproducer_init(struct kproducer *p, struct env *env, struct kconn *conn,
                     const struct kproducer_config *cfg, const struct kproducer_listener *l);
 void kproducer_free(struct kproducer *p);
+/* Routes every partition's batches to its leader by k's metadata (conn
+ * given to kproducer_init is then unused and may be NULL): a batch answered
+ * NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE,
+ * FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH, a lost connection or a
+ * request timeout asks k for fresh metadata and is retried, after
+ * retry_backoff_ms, on the leader it names then. Idempotence keeps each
+ * partition's sequence across the move (the new leader has the producer's
+ * state from its log), as librdkafka does. InitProducerId goes to any
+ * broker, another one after a failure. Call before the first send. */
+void kproducer_route(struct kproducer *p, struct kcluster *k);
 /* Queues a record (key/value copied; len -1 is null). ENV_ENOMEM if full. */
 int kproducer_send(struct kproducer *p, int32_t partition, const void *key, int32_t key_len,
                    const void *value, int32_t value_len, uint64_t id);

@@ -142,7 +142,11 @@ int16_t meta_rule_fence_broker(const struct meta_leader_policy *policy,
   registration_change(image, broker_id, broker_epoch,
                       fenced ? META_FENCE_FENCED : META_FENCE_UNFENCED, 0, delta);
   if (fenced)
+#ifdef SLUICE_MUTANT_FENCE_KEEPS_LEADERS /* mutant: the fenced broker keeps leading */
+    (void)policy;
+#else
     meta_rule_move_leaders(policy, image, broker_id, delta);
+#endif
   else
     elect_returning(policy, image, broker_id, delta);
   return KERR_NONE;

@@ -32,6 +32,7 @@
 
 #include "base/assert.h"
 #include "server/controller_quorum.h"
+#include "server/metadata_loader.h"
 #include "server/server.h"
 #include "server/subsystem.h"
 
@@ -85,6 +86,11 @@ int node_start(struct node *node) {
 }
 
 const struct meta_image *node_metadata_image(const struct node *node) { return node->image; }
+
+int64_t node_metadata_applied_offset(const struct node *node) {
+  if (!node->loader) return -1;
+  return metadata_loader_offset(node) + 1;
+}
 
 bool node_controller_idle(const struct node *node) {
   return controller_quorum_idle(node->controller);

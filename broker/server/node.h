@@ -44,6 +44,10 @@ const struct channel *node_quorum_channel(const struct node *node, int32_t id);
 /* The node's current metadata image (read-only, for tests and the
  * simulator's checkers; valid until the node next runs). */
 const struct meta_image *node_metadata_image(const struct node *node);
+/* The end of the metadata log this node's loader has applied: the offset
+ * after the last committed entry read into its image (0: none yet; -1: the
+ * node runs no quorum). For the simulator's applied-prefix checker. */
+int64_t node_metadata_applied_offset(const struct node *node);
 /* The node's controller has no call waiting, forwarded or in flight. */
 bool node_controller_idle(const struct node *node);
 /* The port a listener got (after port 0 in listeners=). index 0 is the first. */
