@@ -47,6 +47,7 @@ bool handle_create_partitions(struct request *req);
 bool handle_describe_configs(struct request *req);
 bool handle_describe_cluster(struct request *req);
 bool handle_init_producer_id(struct request *req);
+bool handle_offset_for_leader_epoch(struct request *req);
 /* The controller listener's (raft_node.h). */
 bool handle_quorum_fetch(struct request *req);
 bool handle_vote(struct request *req);

@@ -1,0 +1,393 @@
+/* The follower's side of partition replication (server/replica_follower.c,
+ * replica/fetcher.c) between three real KRaft nodes in the simulated world:
+ * a topic of replication factor 3 whose followers copy the leader's log
+ * byte for byte (same offsets, leader epochs, CRCs), catch up after a
+ * restart, and cut what they hold that a newer leader lacks (KIP-101,
+ * KIP-279). A client node produces through the leader's client listener. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "client/kclient.h"
+#include "client/producer.h"
+#include "meta/image.h"
+#include "proto/errors.h"
+#include "server/server.h"
+#include "server/storage_format.h"
+#include "sim/net.h"
+#include "sim/world.h"
+#include "testing.h"
+
+enum {
+  NODES = 3,
+  STEP_MS = 10,
+  BOUND_MS = 60000, /* virtual: elections, a fencing (9 s), catching up */
+};
+
+static const char TOPIC[] = "t";
+
+struct cluster {
+  struct sim_world *w;
+  struct sim_node *sim[NODES], *client_node;
+  struct node *node[NODES]; /* NULL while down */
+  struct net_dispatch net;
+  struct kclient client;
+  struct kproducer producer;
+  bool producing;
+  int acked, failed;
+};
+
+static void run_ms(struct cluster *c, uint64_t ms) {
+  sim_run_until(c->w, sim_now_ns(c->w) + ms * NS_PER_MS);
+}
+
+static void set(struct config *cfg, const char *key, const char *value) {
+  char err[256];
+  ck_assert_msg(config_set(cfg, key, value, NULL, err, sizeof err), "%s", err);
+}
+
+static void node_up(struct cluster *c, int i) {
+  ck_assert_ptr_null(c->node[i]);
+  struct config cfg;
+  config_defaults(&cfg);
+  char value[256];
+  const char *host = sim_node_host(c->sim[i]);
+  cfg.node_id = i + 1;
+  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
+  set(&cfg, "cluster.id", STORAGE_TEST_CLUSTER_ID);
+  set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
+  set(&cfg, "controller.listener.names", "CONTROLLER");
+  snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
+  set(&cfg, "process.roles", "broker,controller");
+  set(&cfg, "listeners", value);
+  char err[256];
+  ck_assert_int_ge(storage_format(sim_node_env(c->sim[i]), &cfg, cfg.cluster_id, true, NULL,
+                                  NULL, err, sizeof err, NULL, NULL),
+                   0);
+  ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
+  ck_assert_int_eq(node_start(c->node[i]), 0);
+}
+
+static void node_kill(struct cluster *c, int i) {
+  ck_assert_ptr_nonnull(c->node[i]);
+  sim_node_crash(c->sim[i]);
+  node_destroy(c->node[i]);
+  c->node[i] = NULL;
+}
+
+static void node_restart(struct cluster *c, int i) {
+  sim_node_restart(c->sim[i]);
+  node_up(c, i);
+}
+
+static const struct meta_image *image_of(const struct cluster *c, int i) {
+  ck_assert_ptr_nonnull(c->node[i]);
+  return node_metadata_image(c->node[i]);
+}
+
+/* Every node up has every node up registered and unfenced in its image. */
+static void settle(struct cluster *c) {
+  for (int t = 0; t <= BOUND_MS; t += STEP_MS) {
+    bool done = true;
+    for (int i = 0; i < NODES && done; i++) {
+      if (!c->node[i]) continue;
+      for (int j = 0; j < NODES && done; j++) {
+        const struct meta_broker *b = meta_image_broker(image_of(c, i), j + 1);
+        done = !c->node[j] || (b != NULL && !b->fenced);
+      }
+    }
+    if (done) return;
+    run_ms(c, STEP_MS);
+  }
+  ck_abort_msg("the cluster did not settle within %d ms", BOUND_MS);
+}
+
+static void cluster_setup(struct cluster *c, uint64_t seed) {
+  memset(c, 0, sizeof *c);
+  c->w = sim_world_create(seed);
+  sim_world_set_verbose(c->w, getenv("REPLICATION_VERBOSE") != NULL);
+  static const char *const hosts[NODES] = {"broker1", "broker2", "broker3"};
+  for (int i = 0; i < NODES; i++) c->sim[i] = sim_node_add(c->w, i + 1, hosts[i]);
+  c->client_node = sim_node_add(c->w, 100, "client1");
+  net_dispatch_init(&c->net, sim_node_env(c->client_node));
+  kclient_init(&c->client, &c->net);
+  for (int i = 0; i < NODES; i++) node_up(c, i);
+  settle(c);
+}
+
+static void producer_stop(struct cluster *c) {
+  if (c->producing) kproducer_free(&c->producer);
+  c->producing = false;
+}
+
+static void cluster_teardown(struct cluster *c) {
+  producer_stop(c);
+  kclient_close_all(&c->client);
+  for (int i = 0; i < NODES; i++) {
+    if (c->node[i]) sim_node_crash(c->sim[i]);
+    node_destroy(c->node[i]);
+  }
+  sim_world_destroy(c->w);
+  net_dispatch_free(&c->net);
+}
+
+/* ---- the topic ---- */
+
+struct call {
+  bool done;
+  int16_t error;
+};
+
+static void topics_done(void *ctx, const struct meta_topic_result *results, int32_t count) {
+  struct call *call = ctx;
+  ck_assert(!call->done && count == 1);
+  call->done = true;
+  call->error = results[0].error_code;
+}
+
+/* One partition on replicas 1, 2, 3; `leader` (an index) leads it. */
+static void create_topic(struct cluster *c, int leader) {
+  int32_t replicas[NODES];
+  for (int i = 0; i < NODES; i++) replicas[i] = (leader + i) % NODES + 1;
+  struct meta_assignment a = {
+      .partition_index = 0, .broker_ids = replicas, .broker_count = NODES};
+  struct meta_create_topic topic;
+  memset(&topic, 0, sizeof topic);
+  topic.name = kstr_of(TOPIC);
+  topic.partition_count = -1;
+  topic.replication_factor = -1;
+  topic.assignments = &a;
+  topic.assignment_count = 1;
+  struct call call = {0};
+  struct meta_controller *ctl = c->node[0]->controller;
+  ctl->ops->create_topics(ctl, &topic, 1, false, sim_now_ns(c->w) + 30000 * NS_PER_MS,
+                          topics_done, &call);
+  for (int t = 0; t <= BOUND_MS && !call.done; t += STEP_MS) run_ms(c, STEP_MS);
+  ck_assert(call.done);
+  ck_assert_int_eq(call.error, KERR_NONE);
+}
+
+static struct partition *part(const struct cluster *c, int i) {
+  ck_assert_ptr_nonnull(c->node[i]);
+  struct partition *p = partition_find(c->node[i], kstr_of(TOPIC), 0);
+  ck_assert_ptr_nonnull(p);
+  return p;
+}
+
+/* The partition's leader in node i's image: its index, or -1. */
+static int leader_in(const struct cluster *c, int i) {
+  const struct meta_topic *t = meta_image_topic(image_of(c, i), TOPIC, strlen(TOPIC));
+  if (!t) return -1;
+  int32_t id = meta_topic_partition(t, 0)->leader;
+  return id > 0 ? id - 1 : -1;
+}
+
+/* ---- a client producing ---- */
+
+static void on_acked(void *ctx, uint64_t id, int32_t partition, int64_t offset) {
+  (void)id, (void)partition, (void)offset;
+  ((struct cluster *)ctx)->acked++;
+}
+
+static void on_failed(void *ctx, uint64_t id, int32_t partition, int error) {
+  (void)id, (void)partition, (void)error;
+  ((struct cluster *)ctx)->failed++;
+}
+
+/* A producer to node i's client listener (acks=1: what the leader alone
+ * stored is acknowledged, which is how a leader cut off from the others
+ * accepts records they never see). */
+static void producer_to(struct cluster *c, int i) {
+  producer_stop(c);
+  struct kconn *conn = kclient_conn(&c->client, sim_node_host(c->sim[i]), 9092, "sim-client");
+  struct kproducer_config pc = {.partition_count = 1,
+                                .acks = 1,
+                                .batch_records_max = 7,
+                                .retries_max = 1000,
+                                .retry_backoff_ms = 50,
+                                .timeout_ms = 30000,
+                                .codec = RB_CODEC_NONE,
+                                /* Producer ids come from the active controller,
+                                 * which need not be this node (KIP-730). */
+                                .idempotence_off = true};
+  snprintf(pc.topic, sizeof pc.topic, "%s", TOPIC);
+  struct kproducer_listener pl = {.ctx = c, .acked = on_acked, .failed = on_failed};
+  kproducer_init(&c->producer, sim_node_env(c->client_node), conn, &pc, &pl);
+  c->producing = true;
+}
+
+/* Sends values [from, to) and waits until each is acknowledged. */
+static void produce(struct cluster *c, int from, int to) {
+  c->acked = c->failed = 0;
+  for (int v = from; v < to; v++) {
+    char value[32];
+    int n = snprintf(value, sizeof value, "value-%d", v);
+    ck_assert_int_eq(kproducer_send(&c->producer, 0, NULL, -1, value, n, (uint64_t)v), 0);
+  }
+  for (int t = 0; t <= BOUND_MS && c->acked + c->failed < to - from; t += STEP_MS)
+    run_ms(c, STEP_MS);
+  ck_assert_int_eq(c->failed, 0);
+  ck_assert_int_eq(c->acked, to - from);
+}
+
+/* ---- comparing logs ---- */
+
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t be64(const uint8_t *p) {
+  return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+}
+
+/* The bytes of node i's log, batch after batch: base offsets, leader
+ * epochs and CRCs included. */
+static void log_bytes(struct cluster *c, int i, struct buf *out) {
+  struct partition *p = part(c, i);
+  struct env *env = sim_node_env(c->sim[i]);
+  int64_t offset = plog_start_offset(p->log), end = plog_end_offset(p->log);
+  for (int n = 0; n < 100000 && offset < end; n++) {
+    struct plog_read_result rr;
+    ck_assert_int_eq(plog_read(p->log, offset, 1 << 20, true, INT64_MAX, &rr), 0);
+    ck_assert_uint_gt(rr.len, 0);
+    uint8_t *bytes = buf_extend(out, rr.len);
+    ck_assert_int_eq(env->pread(env, rr.file, bytes, rr.len, rr.file_offset), (int64_t)rr.len);
+    for (size_t at = 0; at + 27 <= rr.len;) {
+      int64_t base = be64(bytes + at);
+      uint32_t len = be32(bytes + at + 8);
+      offset = base + (int64_t)be32(bytes + at + 23) + 1;
+      at += 12 + (size_t)len;
+    }
+  }
+  ck_assert_int_eq(offset, end);
+}
+
+/* Waits until every node up ends where `leader` ends, then compares. */
+static void assert_logs_match(struct cluster *c, int leader) {
+  bool same = false;
+  for (int t = 0; t <= BOUND_MS && !same; t += STEP_MS) {
+    int64_t end = plog_end_offset(part(c, leader)->log);
+    same = true;
+    for (int i = 0; i < NODES; i++)
+      if (c->node[i]) same = same && plog_end_offset(part(c, i)->log) == end;
+    if (!same) run_ms(c, STEP_MS);
+  }
+  ck_assert_msg(same, "the followers did not reach the leader's end within %d ms", BOUND_MS);
+  struct buf want;
+  buf_init(&want);
+  log_bytes(c, leader, &want);
+  for (int i = 0; i < NODES; i++) {
+    if (!c->node[i] || i == leader) continue;
+    struct buf got;
+    buf_init(&got);
+    log_bytes(c, i, &got);
+    ck_assert_int_eq(got.len, want.len);
+    ck_assert_msg(memcmp(got.data, want.data, want.len) == 0,
+                  "node %d's log differs from the leader's", i + 1);
+    buf_free(&got);
+  }
+  buf_free(&want);
+}
+
+/* ---- cases ---- */
+
+static uint64_t copy_run(uint64_t seed) {
+  struct cluster c;
+  cluster_setup(&c, seed);
+  create_topic(&c, 0);
+  producer_to(&c, 0);
+  produce(&c, 0, 200);
+  assert_logs_match(&c, 0);
+  ck_assert_int_eq(plog_end_offset(part(&c, 1)->log), 200);
+  /* The followers' high watermark follows the leader's. */
+  run_ms(&c, 2000);
+  for (int i = 1; i < NODES; i++) ck_assert_int_eq(partition_high_watermark(part(&c, i)), 200);
+  uint64_t hash = sim_trace_hash(c.w);
+  cluster_teardown(&c);
+  return hash;
+}
+
+/* Both followers hold what the leader holds, byte for byte; one seed runs
+ * the same way twice. */
+START_TEST(followers_copy_the_leaders_log_byte_for_byte) {
+  uint64_t first = copy_run(11);
+  ck_assert_uint_eq(copy_run(11), first);
+}
+END_TEST
+
+/* A follower killed while the leader takes more records catches up when it
+ * comes back. */
+START_TEST(a_restarted_follower_catches_up) {
+  struct cluster c;
+  cluster_setup(&c, 12);
+  create_topic(&c, 0);
+  producer_to(&c, 0);
+  produce(&c, 0, 50);
+  assert_logs_match(&c, 0);
+  node_kill(&c, 2);
+  produce(&c, 50, 150);
+  node_restart(&c, 2);
+  settle(&c);
+  produce(&c, 150, 160);
+  assert_logs_match(&c, 0);
+  ck_assert_int_eq(plog_end_offset(part(&c, 2)->log), 160);
+  cluster_teardown(&c);
+}
+END_TEST
+
+/* KIP-101/KIP-279: a leader cut off from the others keeps accepting acks=1
+ * records they never copy; they elect another leader (its broker is
+ * fenced), which takes new records in a newer epoch. Healed, the old
+ * leader follows: it cuts the records the new leader lacks and then holds
+ * what the new leader holds. */
+START_TEST(a_diverged_follower_truncates_to_the_new_leader) {
+  struct cluster c;
+  cluster_setup(&c, 13);
+  create_topic(&c, 0);
+  producer_to(&c, 0);
+  produce(&c, 0, 50);
+  assert_logs_match(&c, 0);
+  int32_t old_epoch = part(&c, 0)->leader_epoch;
+  struct sim_node *cut_side[2] = {c.sim[0], c.client_node};
+  struct sim_node *majority[2] = {c.sim[1], c.sim[2]};
+  sim_net_partition_sets(c.w, cut_side, 2, majority, 2);
+  produce(&c, 50, 70); /* the old leader alone has these */
+  ck_assert_int_eq(plog_end_offset(part(&c, 0)->log), 70);
+  int leader = -1;
+  for (int t = 0; t <= BOUND_MS && (leader = leader_in(&c, 1)) <= 0; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_gt(leader, 0);
+  producer_stop(&c);
+  /* The client now reaches the majority only. */
+  sim_net_heal_all(c.w);
+  sim_net_partition(c.w, c.sim[0], c.sim[1], true);
+  sim_net_partition(c.w, c.sim[0], c.sim[2], true);
+  sim_net_partition(c.w, c.sim[0], c.client_node, true);
+  producer_to(&c, leader);
+  produce(&c, 70, 100);
+  int64_t new_end = plog_end_offset(part(&c, leader)->log);
+  ck_assert_int_eq(new_end, 80); /* 50 copied + 30 new: the 20 never reached it */
+  sim_net_heal_all(c.w);
+  settle(&c);
+  for (int t = 0; t <= BOUND_MS && part(&c, 0)->leader_epoch == old_epoch; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_gt(part(&c, 0)->leader_epoch, old_epoch);
+  assert_logs_match(&c, leader);
+  ck_assert_int_eq(plog_end_offset(part(&c, 0)->log), 80);
+  cluster_teardown(&c);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("replication_follower");
+  TCase *tc = tcase_create("follower");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, followers_copy_the_leaders_log_byte_for_byte);
+  tcase_add_test(tc, a_restarted_follower_catches_up);
+  tcase_add_test(tc, a_diverged_follower_truncates_to_the_new_leader);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(suite)
