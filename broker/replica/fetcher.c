@@ -5,6 +5,7 @@
 
 #include "base/arena.h"
 #include "base/assert.h"
+#include "base/endian.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
@@ -209,8 +210,7 @@ static void on_epochs(void *ctx, int err, struct rd *body, struct arena *arena) 
 static size_t whole_batches(const uint8_t *p, size_t len) {
   size_t at = 0;
   for (int n = 0; n < INT32_MAX && len - at >= 12; n++) {
-    uint32_t batch_len = (uint32_t)p[at + 8] << 24 | (uint32_t)p[at + 9] << 16 |
-                         (uint32_t)p[at + 10] << 8 | (uint32_t)p[at + 11];
+    uint32_t batch_len = be32_get(p + at + 8);
     if (batch_len > len - at - 12) break;
     at += 12 + batch_len;
   }
