@@ -146,8 +146,9 @@ static void topics_done(void *ctx, const struct meta_topic_result *results, int3
   call->error = results[0].error_code;
 }
 
-/* One partition on replicas 1, 2, 3; `leader` (an index) leads it. */
-static void create_topic(struct cluster *c, int leader) {
+/* One partition on replicas 1, 2, 3; `leader` (an index) leads it;
+ * flush.messages=1 when strict. */
+static void create_topic_with(struct cluster *c, int leader, bool strict) {
   int32_t replicas[NODES];
   for (int i = 0; i < NODES; i++) replicas[i] = (leader + i) % NODES + 1;
   struct meta_assignment a = {
@@ -159,6 +160,11 @@ static void create_topic(struct cluster *c, int leader) {
   topic.replication_factor = -1;
   topic.assignments = &a;
   topic.assignment_count = 1;
+  struct meta_config_entry flush = {kstr_of("flush.messages"), kstr_of("1")};
+  if (strict) {
+    topic.configs = &flush;
+    topic.config_count = 1;
+  }
   struct call call = {0};
   struct meta_controller *ctl = c->node[0]->controller;
   ctl->ops->create_topics(ctl, &topic, 1, false, sim_now_ns(c->w) + 30000 * NS_PER_MS,
@@ -167,6 +173,8 @@ static void create_topic(struct cluster *c, int leader) {
   ck_assert(call.done);
   ck_assert_int_eq(call.error, KERR_NONE);
 }
+
+static void create_topic(struct cluster *c, int leader) { create_topic_with(c, leader, false); }
 
 static struct partition *part(const struct cluster *c, int i) {
   ck_assert_ptr_nonnull(c->node[i]);
@@ -379,6 +387,31 @@ START_TEST(a_diverged_follower_truncates_to_the_new_leader) {
 }
 END_TEST
 
+/* Fsync-before-ack mode: a follower fsyncs what it copied before it
+ * fetches again, so a power loss of every replica at once loses nothing
+ * the followers reported: the two that come back, without the old leader,
+ * still hold every record. */
+START_TEST(strict_mode_followers_keep_what_they_copied_through_a_power_loss) {
+  struct cluster c;
+  cluster_setup(&c, 14);
+  create_topic_with(&c, 0, true);
+  producer_to(&c, 0);
+  produce(&c, 0, 100);
+  assert_logs_match(&c, 0);
+  /* The last copy's fsync completes before the next (parked) Fetch. */
+  run_ms(&c, 1000);
+  producer_stop(&c);
+  for (int i = 0; i < NODES; i++) node_kill(&c, i);
+  for (int i = 1; i < NODES; i++) node_restart(&c, i);
+  int leader = -1;
+  for (int t = 0; t <= BOUND_MS && (leader = leader_in(&c, 1)) <= 0; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_gt(leader, 0);
+  for (int i = 1; i < NODES; i++) ck_assert_int_eq(plog_end_offset(part(&c, i)->log), 100);
+  cluster_teardown(&c);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("replication_follower");
   TCase *tc = tcase_create("follower");
@@ -386,6 +419,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, followers_copy_the_leaders_log_byte_for_byte);
   tcase_add_test(tc, a_restarted_follower_catches_up);
   tcase_add_test(tc, a_diverged_follower_truncates_to_the_new_leader);
+  tcase_add_test(tc, strict_mode_followers_keep_what_they_copied_through_a_power_loss);
   suite_add_tcase(s, tc);
   return s;
 }
