@@ -12,7 +12,9 @@
 #include "client/kclient.h"
 #include "client/producer.h"
 #include "meta/image.h"
+#include "proto/api.h"
 #include "proto/errors.h"
+#include "proto/messages_gen.h"
 #include "server/server.h"
 #include "server/storage_format.h"
 #include "sim/net.h"
@@ -412,6 +414,111 @@ START_TEST(strict_mode_followers_keep_what_they_copied_through_a_power_loss) {
 }
 END_TEST
 
+/* ---- OffsetForLeaderEpoch from a client ---- */
+
+struct epoch_answer {
+  bool done;
+  int16_t error;
+  int32_t epoch;
+  int64_t end_offset;
+};
+
+static void encode_epochs(struct wr *w, int16_t v, const void *m) {
+  offset_for_leader_epoch_request_encode(w, v, m);
+}
+
+static void on_epochs(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct epoch_answer *a = ctx;
+  ck_assert_int_eq(err, 0);
+  struct offset_for_leader_epoch_response m;
+  ck_assert(offset_for_leader_epoch_response_decode(body, 4, &m, arena));
+  ck_assert_int_eq(m.topics_count, 1);
+  ck_assert_int_eq(m.topics[0].partitions_count, 1);
+  a->error = m.topics[0].partitions[0].error_code;
+  a->epoch = m.topics[0].partitions[0].leader_epoch;
+  a->end_offset = m.topics[0].partitions[0].end_offset;
+  a->done = true;
+}
+
+/* Node i's answer (v4, as a consumer: ReplicaId -1) for `epoch`. */
+static struct epoch_answer ask_epoch(struct cluster *c, int i, int32_t current, int32_t epoch) {
+  struct kconn *conn = kclient_conn(&c->client, sim_node_host(c->sim[i]), 9092, "sim-client");
+  for (int t = 0; t <= BOUND_MS && !kconn_connected(conn); t += STEP_MS) {
+    kconn_connect(conn);
+    run_ms(c, STEP_MS);
+  }
+  ck_assert(kconn_connected(conn));
+  ck_assert_int_eq(kconn_version(conn, API_OFFSET_FOR_LEADER_EPOCH, 4, 4), 4);
+  struct offset_for_leader_epoch_request_offset_for_leader_partition p;
+  offset_for_leader_epoch_request_offset_for_leader_partition_init(&p);
+  p.partition = 0;
+  p.current_leader_epoch = current;
+  p.leader_epoch = epoch;
+  struct offset_for_leader_epoch_request_offset_for_leader_topic t;
+  offset_for_leader_epoch_request_offset_for_leader_topic_init(&t);
+  t.topic = kstr_of(TOPIC);
+  t.partitions = &p;
+  t.partitions_count = 1;
+  struct offset_for_leader_epoch_request m;
+  offset_for_leader_epoch_request_init(&m);
+  m.replica_id = -1;
+  m.topics = &t;
+  m.topics_count = 1;
+  struct epoch_answer a = {0};
+  ck_assert_int_eq(
+      kconn_send(conn, API_OFFSET_FOR_LEADER_EPOCH, 4, encode_epochs, &m, on_epochs, &a), 0);
+  for (int t2 = 0; t2 <= BOUND_MS && !a.done; t2 += STEP_MS) run_ms(c, STEP_MS);
+  ck_assert(a.done);
+  return a;
+}
+
+/* KIP-101/KIP-320: the leader answers an epoch's end from its epoch cache
+ * (the current epoch: its log end, even before a batch of it); a follower
+ * answers NOT_LEADER_OR_FOLLOWER; a CurrentLeaderEpoch other than the
+ * partition's is FENCED (older) or UNKNOWN (newer). */
+START_TEST(offset_for_leader_epoch_answers_from_the_leader) {
+  struct cluster c;
+  cluster_setup(&c, 15);
+  create_topic(&c, 0);
+  producer_to(&c, 0);
+  produce(&c, 0, 40);
+  assert_logs_match(&c, 0);
+  /* A new leader: node 1 dies, and once it is fenced (KIP-631) the
+   * controller moves its leadership to another replica. */
+  producer_stop(&c);
+  int32_t old_epoch = part(&c, 1)->leader_epoch;
+  node_kill(&c, 0);
+  int leader = -1;
+  for (int t = 0; t <= BOUND_MS && (leader = leader_in(&c, 1)) <= 0; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_gt(leader, 0);
+  int32_t epoch = part(&c, leader)->leader_epoch;
+  ck_assert_int_gt(epoch, old_epoch);
+  struct epoch_answer a = ask_epoch(&c, leader, epoch, old_epoch);
+  ck_assert_int_eq(a.error, KERR_NONE);
+  ck_assert_int_eq(a.epoch, old_epoch);
+  ck_assert_int_eq(a.end_offset, 40);
+  a = ask_epoch(&c, leader, -1, epoch); /* no batch of it yet */
+  ck_assert_int_eq(a.error, KERR_NONE);
+  ck_assert_int_eq(a.epoch, epoch);
+  ck_assert_int_eq(a.end_offset, 40);
+  producer_to(&c, leader);
+  produce(&c, 40, 45);
+  a = ask_epoch(&c, leader, epoch, old_epoch);
+  ck_assert_int_eq(a.error, KERR_NONE);
+  ck_assert_int_eq(a.end_offset, 40);
+  a = ask_epoch(&c, leader, epoch, epoch);
+  ck_assert_int_eq(a.end_offset, 45);
+  ck_assert_int_eq(ask_epoch(&c, leader, epoch - 1, epoch).error, KERR_FENCED_LEADER_EPOCH);
+  ck_assert_int_eq(ask_epoch(&c, leader, epoch + 1, epoch).error, KERR_UNKNOWN_LEADER_EPOCH);
+  int follower = 3 - leader; /* the other survivor */
+  a = ask_epoch(&c, follower, epoch, epoch);
+  ck_assert_int_eq(a.error, KERR_NOT_LEADER_OR_FOLLOWER);
+  ck_assert_int_eq(a.end_offset, -1);
+  cluster_teardown(&c);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("replication_follower");
   TCase *tc = tcase_create("follower");
@@ -419,6 +526,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, followers_copy_the_leaders_log_byte_for_byte);
   tcase_add_test(tc, a_restarted_follower_catches_up);
   tcase_add_test(tc, a_diverged_follower_truncates_to_the_new_leader);
+  tcase_add_test(tc, offset_for_leader_epoch_answers_from_the_leader);
   tcase_add_test(tc, strict_mode_followers_keep_what_they_copied_through_a_power_loss);
   suite_add_tcase(s, tc);
   return s;
