@@ -11,12 +11,12 @@
 #include "base/buf.h"
 #include "client/kclient.h"
 #include "client/producer.h"
+#include "cluster_fixture.h"
 #include "meta/image.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "server/server.h"
-#include "server/storage_format.h"
 #include "sim/net.h"
 #include "sim/world.h"
 #include "testing.h"
@@ -30,9 +30,10 @@ enum {
 static const char TOPIC[] = "t";
 
 struct cluster {
+  struct cluster_fixture f;
   struct sim_world *w;
   struct sim_node *sim[NODES], *client_node;
-  struct node *node[NODES]; /* NULL while down */
+  struct node **node; /* the fixture's: NULL while down */
   struct net_dispatch net;
   struct kclient client;
   struct kproducer producer;
@@ -40,81 +41,29 @@ struct cluster {
   int acked, failed;
 };
 
-static void run_ms(struct cluster *c, uint64_t ms) {
-  sim_run_until(c->w, sim_now_ns(c->w) + ms * NS_PER_MS);
-}
+static void run_ms(struct cluster *c, uint64_t ms) { cluster_fixture_run_ms(&c->f, ms); }
 
-static void set(struct config *cfg, const char *key, const char *value) {
-  char err[256];
-  ck_assert_msg(config_set(cfg, key, value, NULL, err, sizeof err), "%s", err);
-}
+static void node_kill(struct cluster *c, int i) { cluster_fixture_kill(&c->f, i); }
 
-static void node_up(struct cluster *c, int i) {
-  ck_assert_ptr_null(c->node[i]);
-  struct config cfg;
-  config_defaults(&cfg);
-  char value[256];
-  const char *host = sim_node_host(c->sim[i]);
-  cfg.node_id = i + 1;
-  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  set(&cfg, "cluster.id", STORAGE_TEST_CLUSTER_ID);
-  set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
-  set(&cfg, "controller.listener.names", "CONTROLLER");
-  snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
-  set(&cfg, "process.roles", "broker,controller");
-  set(&cfg, "listeners", value);
-  char err[256];
-  ck_assert_int_ge(storage_format(sim_node_env(c->sim[i]), &cfg, cfg.cluster_id, true, NULL,
-                                  NULL, err, sizeof err, NULL, NULL),
-                   0);
-  ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
-  ck_assert_int_eq(node_start(c->node[i]), 0);
-}
-
-static void node_kill(struct cluster *c, int i) {
-  ck_assert_ptr_nonnull(c->node[i]);
-  sim_node_crash(c->sim[i]);
-  node_destroy(c->node[i]);
-  c->node[i] = NULL;
-}
-
-static void node_restart(struct cluster *c, int i) {
-  sim_node_restart(c->sim[i]);
-  node_up(c, i);
-}
+static void node_restart(struct cluster *c, int i) { cluster_fixture_restart(&c->f, i); }
 
 static const struct meta_image *image_of(const struct cluster *c, int i) {
-  ck_assert_ptr_nonnull(c->node[i]);
-  return node_metadata_image(c->node[i]);
+  return cluster_fixture_image(&c->f, i);
 }
 
-/* Every node up has every node up registered and unfenced in its image. */
-static void settle(struct cluster *c) {
-  for (int t = 0; t <= BOUND_MS; t += STEP_MS) {
-    bool done = true;
-    for (int i = 0; i < NODES && done; i++) {
-      if (!c->node[i]) continue;
-      for (int j = 0; j < NODES && done; j++) {
-        const struct meta_broker *b = meta_image_broker(image_of(c, i), j + 1);
-        done = !c->node[j] || (b != NULL && !b->fenced);
-      }
-    }
-    if (done) return;
-    run_ms(c, STEP_MS);
-  }
-  ck_abort_msg("the cluster did not settle within %d ms", BOUND_MS);
-}
+static void settle(struct cluster *c) { cluster_fixture_registered(&c->f, BOUND_MS); }
 
 static void cluster_setup(struct cluster *c, uint64_t seed) {
   memset(c, 0, sizeof *c);
-  c->w = sim_world_create(seed);
+  cluster_fixture_init(&c->f, seed, NODES, NODES);
+  c->w = c->f.w;
   sim_world_set_verbose(c->w, getenv("REPLICATION_VERBOSE") != NULL);
-  static const char *const hosts[NODES] = {"broker1", "broker2", "broker3"};
-  for (int i = 0; i < NODES; i++) c->sim[i] = sim_node_add(c->w, i + 1, hosts[i]);
+  for (int i = 0; i < NODES; i++) c->sim[i] = c->f.sim[i];
+  c->node = c->f.node;
   c->client_node = sim_node_add(c->w, 100, "client1");
   net_dispatch_init(&c->net, sim_node_env(c->client_node));
   kclient_init(&c->client, &c->net);
-  for (int i = 0; i < NODES; i++) node_up(c, i);
+  cluster_fixture_start(&c->f);
   settle(c);
 }
 
@@ -126,11 +75,7 @@ static void producer_stop(struct cluster *c) {
 static void cluster_teardown(struct cluster *c) {
   producer_stop(c);
   kclient_close_all(&c->client);
-  for (int i = 0; i < NODES; i++) {
-    if (c->node[i]) sim_node_crash(c->sim[i]);
-    node_destroy(c->node[i]);
-  }
-  sim_world_destroy(c->w);
+  cluster_fixture_free(&c->f);
   net_dispatch_free(&c->net);
 }
 
