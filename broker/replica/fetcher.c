@@ -51,6 +51,12 @@ static struct fetcher_entry *find_by_id(struct fetcher *f, struct kuuid id, int3
   return NULL;
 }
 
+static const struct fetcher_entry *find_topic_id(const struct fetcher *f, struct kuuid id) {
+  for (int32_t i = 0; i < f->count; i++)
+    if (memcmp(&f->entries[i].topic_id, &id, sizeof id) == 0) return &f->entries[i];
+  return NULL;
+}
+
 /* ---- the channel ---- */
 
 static void on_up(void *ctx, struct channel *ch) {
@@ -250,10 +256,14 @@ static void on_fetch(void *ctx, int err, struct rd *body, struct arena *arena) {
   f->dispatching++;
   for (int32_t t = 0; t < m.responses_count; t++) {
     const struct fetch_response_fetchable_topic_response *tr = &m.responses[t];
-    for (int32_t i = 0; i < tr->partitions_count; i++) {
+    /* v13 names topics by id: one scan finds the name the table is sorted by. */
+    struct kstr name = tr->topic;
+    const struct fetcher_entry *any = v >= 13 ? find_topic_id(f, tr->topic_id) : NULL;
+    if (v >= 13)
+      name = any ? (struct kstr){any->topic, (int32_t)strlen(any->topic)} : kstr_of("");
+    for (int32_t i = 0; i < tr->partitions_count && name.len > 0; i++) {
       const struct fetch_response_partition_data *pd = &tr->partitions[i];
-      struct fetcher_entry *e = v >= 13 ? find_by_id(f, tr->topic_id, pd->partition_index)
-                                        : find_by_name(f, tr->topic, pd->partition_index);
+      struct fetcher_entry *e = find_by_name(f, name, pd->partition_index);
       if (!e || !e->in_request || e->state != FP_FETCHING) continue;
       e->in_request = false;
       partition_answer(f, e, pd);
@@ -283,6 +293,12 @@ static void encode_epochs(struct wr *w, int16_t v, const void *m) {
 static bool send_epochs(struct fetcher *f, uint64_t now_ns, struct arena *a) {
   int16_t v = channel_version(&f->ch, API_OFFSET_FOR_LEADER_EPOCH, FETCHER_OFLE_VERSION_MIN,
                               FETCHER_OFLE_VERSION_MAX);
+  if (v < 0) {
+    /* A leader without OffsetForLeaderEpoch v3+: its Fetch's DivergingEpoch
+     * (v12+) is the only divergence check left. */
+    for (int32_t i = 0; i < f->count; i++) f->entries[i].state = FP_FETCHING;
+    return false;
+  }
   struct offset_for_leader_epoch_request m;
   offset_for_leader_epoch_request_init(&m);
   m.replica_id = f->cfg.replica_id;
@@ -315,7 +331,7 @@ static bool send_epochs(struct fetcher *f, uint64_t now_ns, struct arena *a) {
     p->leader_epoch = pos.last_fetched_epoch;
     e->in_request = true;
   }
-  if (m.topics_count == 0 || v < 0) return false;
+  if (m.topics_count == 0) return false;
   if (channel_send(&f->ch, API_OFFSET_FOR_LEADER_EPOCH, v, encode_epochs, &m, on_epochs, f) !=
       0) {
     for (int32_t i = 0; i < f->count; i++) f->entries[i].in_request = false;
