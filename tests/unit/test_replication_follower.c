@@ -53,9 +53,11 @@ static const struct meta_image *image_of(const struct cluster *c, int i) {
 
 static void settle(struct cluster *c) { cluster_fixture_registered(&c->f, BOUND_MS); }
 
-static void cluster_setup(struct cluster *c, uint64_t seed) {
+static void cluster_setup_with(struct cluster *c, uint64_t seed,
+                               void (*configure)(void *ctx, int i, struct config *cfg)) {
   memset(c, 0, sizeof *c);
   cluster_fixture_init(&c->f, seed, NODES, NODES);
+  c->f.configure = configure;
   c->w = c->f.w;
   sim_world_set_verbose(c->w, getenv("REPLICATION_VERBOSE") != NULL);
   for (int i = 0; i < NODES; i++) c->sim[i] = c->f.sim[i];
@@ -65,6 +67,10 @@ static void cluster_setup(struct cluster *c, uint64_t seed) {
   kclient_init(&c->client, &c->net);
   cluster_fixture_start(&c->f);
   settle(c);
+}
+
+static void cluster_setup(struct cluster *c, uint64_t seed) {
+  cluster_setup_with(c, seed, NULL);
 }
 
 static void producer_stop(struct cluster *c) {
@@ -95,7 +101,8 @@ static void topics_done(void *ctx, const struct meta_topic_result *results, int3
 
 /* One partition on replicas 1, 2, 3; `leader` (an index) leads it;
  * flush.messages=1 when strict. */
-static void create_topic_with(struct cluster *c, int leader, bool strict) {
+static void create_topic_configs(struct cluster *c, int leader,
+                                 const struct meta_config_entry *configs, int32_t count) {
   int32_t replicas[NODES];
   for (int i = 0; i < NODES; i++) replicas[i] = (leader + i) % NODES + 1;
   struct meta_assignment a = {
@@ -107,11 +114,8 @@ static void create_topic_with(struct cluster *c, int leader, bool strict) {
   topic.replication_factor = -1;
   topic.assignments = &a;
   topic.assignment_count = 1;
-  struct meta_config_entry flush = {kstr_of("flush.messages"), kstr_of("1")};
-  if (strict) {
-    topic.configs = &flush;
-    topic.config_count = 1;
-  }
+  topic.configs = configs;
+  topic.config_count = count;
   struct call call = {0};
   struct meta_controller *ctl = c->node[0]->controller;
   ctl->ops->create_topics(ctl, &topic, 1, false, sim_now_ns(c->w) + 30000 * NS_PER_MS,
@@ -119,6 +123,11 @@ static void create_topic_with(struct cluster *c, int leader, bool strict) {
   for (int t = 0; t <= BOUND_MS && !call.done; t += STEP_MS) run_ms(c, STEP_MS);
   ck_assert(call.done);
   ck_assert_int_eq(call.error, KERR_NONE);
+}
+
+static void create_topic_with(struct cluster *c, int leader, bool strict) {
+  struct meta_config_entry flush = {kstr_of("flush.messages"), kstr_of("1")};
+  create_topic_configs(c, leader, &flush, strict ? 1 : 0);
 }
 
 static void create_topic(struct cluster *c, int leader) { create_topic_with(c, leader, false); }
@@ -198,10 +207,11 @@ static int64_t be64(const uint8_t *p) {
 
 /* The bytes of node i's log, batch after batch: base offsets, leader
  * epochs and CRCs included. */
-static void log_bytes(struct cluster *c, int i, struct buf *out) {
+static void log_bytes_from(struct cluster *c, int i, int64_t from, struct buf *out) {
   struct partition *p = part(c, i);
   struct env *env = sim_node_env(c->sim[i]);
-  int64_t offset = plog_start_offset(p->log), end = plog_end_offset(p->log);
+  int64_t offset = from, end = plog_end_offset(p->log);
+  ck_assert_int_ge(from, plog_start_offset(p->log));
   for (int n = 0; n < 100000 && offset < end; n++) {
     struct plog_read_result rr;
     ck_assert_int_eq(plog_read(p->log, offset, 1 << 20, true, INT64_MAX, &rr), 0);
@@ -216,6 +226,10 @@ static void log_bytes(struct cluster *c, int i, struct buf *out) {
     }
   }
   ck_assert_int_eq(offset, end);
+}
+
+static void log_bytes(struct cluster *c, int i, struct buf *out) {
+  log_bytes_from(c, i, plog_start_offset(part(c, i)->log), out);
 }
 
 /* Waits until every node up ends where `leader` ends, then compares. */
@@ -464,6 +478,60 @@ START_TEST(offset_for_leader_epoch_answers_from_the_leader) {
 }
 END_TEST
 
+static void fast_retention(void *ctx, int i, struct config *cfg) {
+  (void)ctx, (void)i;
+  char err[256];
+  ck_assert(config_set(cfg, "log.retention.check.interval.ms", "500", NULL, err, sizeof err));
+}
+
+/* A follower down while the leader's retention deleted what it would fetch
+ * next gets OFFSET_OUT_OF_RANGE, and starts its log over at the leader's
+ * log start (Kafka's truncateFullyAndStartAt), then catches up. */
+START_TEST(a_follower_behind_the_leaders_log_start_starts_over_there) {
+  struct cluster c;
+  cluster_setup_with(&c, 16, fast_retention);
+  const struct meta_config_entry configs[] = {
+      {kstr_of("segment.bytes"), kstr_of("1024")},
+      {kstr_of("retention.bytes"), kstr_of("2048")},
+  };
+  create_topic_configs(&c, 0, configs, 2);
+  producer_to(&c, 0);
+  produce(&c, 0, 20);
+  assert_logs_match(&c, 0);
+  int64_t old_end = plog_end_offset(part(&c, 2)->log);
+  node_kill(&c, 2);
+  produce(&c, 20, 600);
+  for (int t = 0; t <= BOUND_MS && plog_start_offset(part(&c, 0)->log) <= old_end; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_gt(plog_start_offset(part(&c, 0)->log), old_end);
+  node_restart(&c, 2);
+  settle(&c);
+  produce(&c, 600, 610);
+  bool caught_up = false;
+  for (int t = 0; t <= BOUND_MS && !caught_up; t += STEP_MS) {
+    caught_up = plog_end_offset(part(&c, 2)->log) == plog_end_offset(part(&c, 0)->log);
+    if (!caught_up) run_ms(&c, STEP_MS);
+  }
+  ck_assert(caught_up);
+  int64_t start2 = plog_start_offset(part(&c, 2)->log);
+  int64_t start0 = plog_start_offset(part(&c, 0)->log);
+  ck_assert_int_gt(start2, old_end);
+  /* Where both hold the log, they hold the same batches. */
+  int64_t from = start0 > start2 ? start0 : start2;
+  struct buf want, got;
+  buf_init(&want);
+  buf_init(&got);
+  log_bytes_from(&c, 0, from, &want);
+  log_bytes_from(&c, 2, from, &got);
+  ck_assert_uint_gt(want.len, 0);
+  ck_assert_int_eq(got.len, want.len);
+  ck_assert(memcmp(got.data, want.data, want.len) == 0);
+  buf_free(&want);
+  buf_free(&got);
+  cluster_teardown(&c);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("replication_follower");
   TCase *tc = tcase_create("follower");
@@ -472,6 +540,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, a_restarted_follower_catches_up);
   tcase_add_test(tc, a_diverged_follower_truncates_to_the_new_leader);
   tcase_add_test(tc, offset_for_leader_epoch_answers_from_the_leader);
+  tcase_add_test(tc, a_follower_behind_the_leaders_log_start_starts_over_there);
   tcase_add_test(tc, strict_mode_followers_keep_what_they_copied_through_a_power_loss);
   suite_add_tcase(s, tc);
   return s;
