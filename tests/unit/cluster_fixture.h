@@ -3,8 +3,8 @@
  * controller.quorum.voters) and broker-only observers after them, each on
  * formatted storage (KIP-631), hosts broker1, broker2, ... with a client
  * listener on 9092 and the controllers' on 9093. Linked into every unit
- * test binary (the Makefile); test_controller_quorum.c still has its own
- * copy of this set-up, to move here. */
+ * test binary (the Makefile); test_quorum.c and test_raft_snapshot.c still
+ * have their own set-up, to move here. */
 #ifndef SLUICE_TEST_CLUSTER_FIXTURE_H
 #define SLUICE_TEST_CLUSTER_FIXTURE_H
 
