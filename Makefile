@@ -107,7 +107,8 @@ bin/sluicectl: $(BUILD)/apps/sluicectl/main.o $(BUILD)/libos.a $(BUILD)/libbroke
 $(BUILD)/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsim.a $(BUILD)/libos.a $(BUILD)/libbroker.a
+# Every unit test links the shared fixtures (tests/unit/cluster_fixture.c).
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/cluster_fixture.c $(BUILD)/libsim.a $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit $^ $(LIBS_CHECK) $(LIBS_BROKER) $(LIBS_FYAML) -o $@
 

@@ -47,6 +47,7 @@ bool handle_create_partitions(struct request *req);
 bool handle_describe_configs(struct request *req);
 bool handle_describe_cluster(struct request *req);
 bool handle_init_producer_id(struct request *req);
+bool handle_offset_for_leader_epoch(struct request *req);
 /* The controller listener's (raft_node.h). */
 bool handle_quorum_fetch(struct request *req);
 bool handle_vote(struct request *req);
@@ -57,7 +58,6 @@ bool handle_fetch_snapshot(struct request *req);
 bool handle_broker_registration(struct request *req);
 bool handle_broker_heartbeat(struct request *req);
 bool handle_alter_partition(struct request *req);
-bool handle_offset_for_leader_epoch(struct request *req);
 
 /* Every handler's preconditions, asserted on entry: conn_pump dispatched it
  * for its own API, at a version its listener's table serves, active on its

@@ -147,6 +147,9 @@ struct node {
   bool stopped;
   struct purgatory purgatory;       /* long-polling fetches, by partition */
   struct producer_ids producer_ids; /* InitProducerId's block of ids */
+  /* replica_follower.c: one replica fetcher per leader broker; NULL when
+   * this node follows no partition. */
+  struct replica_fetchers *fetchers;
   /* Connections whose deferred request finished, oldest first; a zero-delay
    * timer drains them from the loop, never from inside a callback. */
   struct conn *ready_first, *ready_last;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "cluster_fixture.h"
 #include "meta/codec.h"
 #include "meta/image.h"
 #include "proto/errors.h"
@@ -27,77 +28,29 @@ enum {
 static const unsigned ALL = (1u << NODES) - 1;
 
 struct cluster {
+  struct cluster_fixture f;
   struct sim_world *w;
-  struct sim_node *sim[NODES];
-  struct node *node[NODES]; /* NULL while down */
+  struct sim_node **sim; /* the fixture's */
+  struct node **node;    /* the fixture's: NULL while down */
 };
 
-static void run_ms(struct cluster *c, uint64_t ms) {
-  sim_run_until(c->w, sim_now_ns(c->w) + ms * NS_PER_MS);
-}
+static void run_ms(struct cluster *c, uint64_t ms) { cluster_fixture_run_ms(&c->f, ms); }
 
-static void set(struct config *cfg, const char *key, const char *value) {
-  char err[256];
-  ck_assert_msg(config_set(cfg, key, value, NULL, err, sizeof err), "%s", err);
-}
+static void node_kill(struct cluster *c, int i) { cluster_fixture_kill(&c->f, i); }
 
-static void node_up(struct cluster *c, int i) {
-  ck_assert_ptr_null(c->node[i]);
-  struct config cfg;
-  config_defaults(&cfg);
-  char value[256];
-  const char *host = sim_node_host(c->sim[i]);
-  cfg.node_id = i + 1;
-  snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "/logs");
-  set(&cfg, "cluster.id", STORAGE_TEST_CLUSTER_ID);
-  set(&cfg, "controller.quorum.voters", "1@broker1:9093,2@broker2:9093,3@broker3:9093");
-  set(&cfg, "controller.listener.names", "CONTROLLER");
-  if (i >= VOTERS) {
-    snprintf(value, sizeof value, "PLAINTEXT://%s:9092", host);
-    set(&cfg, "process.roles", "broker");
-  } else {
-    snprintf(value, sizeof value, "PLAINTEXT://%s:9092,CONTROLLER://%s:9093", host, host);
-    set(&cfg, "process.roles", "broker,controller");
-  }
-  set(&cfg, "listeners", value);
-  /* KRaft-mode nodes start only on formatted storage (KIP-631); a restart
-   * finds it formatted already. */
-  char err[256];
-  ck_assert_int_ge(storage_format(sim_node_env(c->sim[i]), &cfg, cfg.cluster_id, true, NULL,
-                                  NULL, err, sizeof err, NULL, NULL),
-                   0);
-  ck_assert_int_eq(node_create(sim_node_env(c->sim[i]), &cfg, &c->node[i]), 0);
-  ck_assert_int_eq(node_start(c->node[i]), 0);
-}
-
-static void node_kill(struct cluster *c, int i) {
-  ck_assert_ptr_nonnull(c->node[i]);
-  sim_node_crash(c->sim[i]);
-  node_destroy(c->node[i]);
-  c->node[i] = NULL;
-}
-
-static void node_restart(struct cluster *c, int i) {
-  sim_node_restart(c->sim[i]);
-  node_up(c, i);
-}
+static void node_restart(struct cluster *c, int i) { cluster_fixture_restart(&c->f, i); }
 
 static void cluster_setup(struct cluster *c, uint64_t seed) {
   memset(c, 0, sizeof *c);
-  c->w = sim_world_create(seed);
+  cluster_fixture_init(&c->f, seed, VOTERS, NODES);
+  c->w = c->f.w;
+  c->sim = c->f.sim;
+  c->node = c->f.node;
   sim_world_set_verbose(c->w, getenv("QUORUM_VERBOSE") != NULL);
-  static const char *const hosts[NODES] = {"broker1", "broker2", "broker3", "broker4"};
-  for (int i = 0; i < NODES; i++) c->sim[i] = sim_node_add(c->w, i + 1, hosts[i]);
-  for (int i = 0; i < NODES; i++) node_up(c, i);
+  cluster_fixture_start(&c->f);
 }
 
-static void cluster_teardown(struct cluster *c) {
-  for (int i = 0; i < NODES; i++) {
-    if (c->node[i]) sim_node_crash(c->sim[i]);
-    node_destroy(c->node[i]);
-  }
-  sim_world_destroy(c->w);
-}
+static void cluster_teardown(struct cluster *c) { cluster_fixture_free(&c->f); }
 
 static struct node_quorum status(const struct cluster *c, int i) {
   struct node_quorum q;

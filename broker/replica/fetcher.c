@@ -1,0 +1,420 @@
+#include "replica/fetcher.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/assert.h"
+#include "base/endian.h"
+#include "proto/api.h"
+#include "proto/errors.h"
+#include "proto/messages_gen.h"
+
+static void pump(struct fetcher *f);
+
+/* ---- the partition table ---- */
+
+static int entry_cmp(const struct fetcher_entry *e, struct kstr topic, int32_t partition) {
+  size_t len = strlen(e->topic);
+  size_t n = len < (size_t)topic.len ? len : (size_t)topic.len;
+  int c = memcmp(e->topic, topic.ptr, n);
+  if (c != 0) return c;
+  if (len != (size_t)topic.len) return len < (size_t)topic.len ? -1 : 1;
+  return e->partition < partition ? -1 : e->partition > partition;
+}
+
+/* The first entry not below (topic, partition). */
+static int32_t lower_bound(const struct fetcher *f, struct kstr topic, int32_t partition) {
+  int32_t lo = 0, hi = f->count;
+  while (lo < hi) {
+    int32_t mid = lo + (hi - lo) / 2;
+    if (entry_cmp(&f->entries[mid], topic, partition) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static struct fetcher_entry *find_by_name(struct fetcher *f, struct kstr topic,
+                                          int32_t partition) {
+  int32_t i = lower_bound(f, topic, partition);
+  if (i < f->count && entry_cmp(&f->entries[i], topic, partition) == 0) return &f->entries[i];
+  return NULL;
+}
+
+static struct fetcher_entry *find_by_id(struct fetcher *f, struct kuuid id, int32_t partition) {
+  for (int32_t i = 0; i < f->count; i++)
+    if (f->entries[i].partition == partition &&
+        memcmp(&f->entries[i].topic_id, &id, sizeof id) == 0)
+      return &f->entries[i];
+  return NULL;
+}
+
+static const struct fetcher_entry *find_topic_id(const struct fetcher *f, struct kuuid id) {
+  for (int32_t i = 0; i < f->count; i++)
+    if (memcmp(&f->entries[i].topic_id, &id, sizeof id) == 0) return &f->entries[i];
+  return NULL;
+}
+
+/* ---- the channel ---- */
+
+static void on_up(void *ctx, struct channel *ch) {
+  struct fetcher *f = ctx;
+  ASSERT(ch == &f->ch);
+  pump(f);
+}
+
+static void on_down(void *ctx, struct channel *ch, int err) {
+  struct fetcher *f = ctx;
+  ASSERT(ch == &f->ch);
+  (void)err; /* the channel reconnects with its backoff; `up` pumps again */
+}
+
+struct fetcher *fetcher_create(struct net_dispatch *net, int32_t leader_id, const char *host,
+                               uint16_t port, const struct fetcher_config *cfg,
+                               const struct fetcher_ops *ops) {
+  ASSERT(net != NULL && cfg != NULL && ops != NULL && leader_id >= 0);
+  ASSERT(cfg->backoff_ms >= 0 && cfg->partition_max_bytes > 0 && cfg->response_max_bytes > 0);
+  struct fetcher *f = calloc(1, sizeof *f);
+  ASSERT(f != NULL);
+  f->env = net->env;
+  f->leader_id = leader_id;
+  f->cfg = *cfg;
+  f->ops = ops;
+  struct channel_listener l = {.ctx = f, .up = on_up, .down = on_down};
+  channel_init(&f->ch, net, leader_id, CHANNEL_LEADER, host, port, &cfg->channel, &l);
+  channel_start(&f->ch);
+  return f;
+}
+
+void fetcher_destroy(struct fetcher *f) {
+  if (!f) return;
+  ASSERT(f->dispatching == 0);
+  f->stopping = true;
+  if (f->timer) f->env->timer_cancel(f->env, f->timer);
+  f->timer = 0;
+  channel_stop(&f->ch); /* the request in flight fails now; its callback sees stopping */
+  free(f->entries);
+  free(f);
+}
+
+void fetcher_add(struct fetcher *f, struct kuuid topic_id, struct kstr topic, int32_t partition,
+                 int32_t leader_epoch, void *owner) {
+  ASSERT(topic.len > 0 && topic.len <= FETCHER_TOPIC_BYTES_MAX && owner != NULL);
+  ASSERT(find_by_name(f, topic, partition) == NULL && f->count < FETCHER_PARTITIONS_MAX);
+  if (f->count == f->cap) {
+    int32_t cap = f->cap ? f->cap * 2 : 16;
+    f->entries = realloc(f->entries, (size_t)cap * sizeof *f->entries);
+    ASSERT(f->entries != NULL);
+    f->cap = cap;
+  }
+  int32_t at = lower_bound(f, topic, partition);
+  memmove(&f->entries[at + 1], &f->entries[at], (size_t)(f->count - at) * sizeof *f->entries);
+  struct fetcher_entry *e = &f->entries[at];
+  memset(e, 0, sizeof *e);
+  e->topic_id = topic_id;
+  memcpy(e->topic, topic.ptr, (size_t)topic.len);
+  e->partition = partition;
+  e->leader_epoch = leader_epoch;
+  e->owner = owner;
+  e->state = FP_TRUNCATING; /* KIP-101: reconcile before the first fetch of an epoch */
+  f->count++;
+  pump(f);
+}
+
+void fetcher_remove(struct fetcher *f, struct kuuid topic_id, int32_t partition) {
+  struct fetcher_entry *e = find_by_id(f, topic_id, partition);
+  ASSERT(e != NULL);
+  int32_t at = (int32_t)(e - f->entries);
+  memmove(e, e + 1, (size_t)(f->count - at - 1) * sizeof *e);
+  f->count--;
+  ASSERT(f->count >= 0);
+}
+
+int32_t fetcher_count(const struct fetcher *f) { return f->count; }
+
+void fetcher_wake(struct fetcher *f) { pump(f); }
+
+/* ---- after a response ---- */
+
+static void apply_next(struct fetcher *f, struct fetcher_entry *e, enum fetcher_next next) {
+  uint64_t now_ns = f->env->now_ns(f->env);
+  uint64_t backoff_ns = (uint64_t)f->cfg.backoff_ms * NS_PER_MS;
+  e->delay_until_ns = 0;
+  switch (next) {
+  case FETCHER_FETCH:
+    e->state = FP_FETCHING;
+    break;
+  case FETCHER_TRUNCATE:
+    e->state = FP_TRUNCATING;
+    break;
+  case FETCHER_BACKOFF:
+    e->delay_until_ns = now_ns + backoff_ns;
+    break;
+  case FETCHER_TRUNCATE_LATER:
+    e->state = FP_TRUNCATING;
+    e->delay_until_ns = now_ns + backoff_ns;
+    break;
+  }
+}
+
+/* A failed request: the connection went down (the channel reconnects) or
+ * the answer did not decode. Its partitions are retried after the backoff,
+ * as Kafka's fetcher does after a failed fetch. */
+static void request_failed(struct fetcher *f) {
+  for (int32_t i = 0; i < f->count; i++)
+    if (f->entries[i].in_request) {
+      f->stats.errors++;
+      f->entries[i].in_request = false;
+      apply_next(f, &f->entries[i], FETCHER_BACKOFF);
+    }
+}
+
+static void requests_done(struct fetcher *f) {
+  for (int32_t i = 0; i < f->count; i++) f->entries[i].in_request = false;
+  f->in_flight = false;
+}
+
+static void on_epochs(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct fetcher *f = ctx;
+  if (f->stopping) return;
+  ASSERT(f->in_flight);
+  struct offset_for_leader_epoch_response m;
+  if (err != 0 || !offset_for_leader_epoch_response_decode(
+                      body,
+                      channel_version(&f->ch, API_OFFSET_FOR_LEADER_EPOCH,
+                                      FETCHER_OFLE_VERSION_MIN, FETCHER_OFLE_VERSION_MAX),
+                      &m, arena)) {
+    request_failed(f);
+    requests_done(f);
+    pump(f);
+    return;
+  }
+  f->dispatching++;
+  for (int32_t t = 0; t < m.topics_count; t++) {
+    const struct offset_for_leader_epoch_response_offset_for_leader_topic_result *tr =
+        &m.topics[t];
+    for (int32_t i = 0; i < tr->partitions_count; i++) {
+      const struct offset_for_leader_epoch_response_epoch_end_offset *r = &tr->partitions[i];
+      struct fetcher_entry *e = find_by_name(f, tr->topic, r->partition);
+      if (!e || !e->in_request || e->state != FP_TRUNCATING) continue;
+      e->in_request = false;
+      if (r->error_code != KERR_NONE) f->stats.errors++;
+      apply_next(f, e,
+                 f->ops->truncate(e->owner, r->error_code, r->leader_epoch, r->end_offset));
+    }
+  }
+  f->dispatching--;
+  request_failed(f); /* partitions the answer left out */
+  requests_done(f);
+  pump(f);
+}
+
+/* Only whole batches go to the owner: a leader may cut the last one at
+ * its size limit (Kafka does; a follower then fetches it again). */
+static size_t whole_batches(const uint8_t *p, size_t len) {
+  size_t at = 0;
+  for (int n = 0; n < INT32_MAX && len - at >= 12; n++) {
+    uint32_t batch_len = be32_get(p + at + 8);
+    if (batch_len > len - at - 12) break;
+    at += 12 + batch_len;
+  }
+  return at;
+}
+
+static void partition_answer(struct fetcher *f, struct fetcher_entry *e,
+                             const struct fetch_response_partition_data *pd) {
+  struct fetcher_partition_data d = {
+      .error_code = pd->error_code,
+      .high_watermark = pd->high_watermark,
+      .log_start_offset = pd->log_start_offset,
+      .diverging_epoch = pd->diverging_epoch.epoch,
+      .diverging_end_offset = pd->diverging_epoch.end_offset,
+  };
+  if (pd->records.len > 0 && !pd->records.is_file) {
+    d.records = pd->records.ptr;
+    d.records_len = whole_batches(pd->records.ptr, (size_t)pd->records.len);
+  }
+  if (d.error_code != KERR_NONE) f->stats.errors++;
+  f->stats.records_bytes += d.records_len;
+  apply_next(f, e, f->ops->data(e->owner, &d));
+}
+
+static void on_fetch(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct fetcher *f = ctx;
+  if (f->stopping) return;
+  ASSERT(f->in_flight);
+  int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
+  struct fetch_response m;
+  if (err != 0 || !fetch_response_decode(body, v, &m, arena) || m.error_code != KERR_NONE) {
+    request_failed(f);
+    requests_done(f);
+    pump(f);
+    return;
+  }
+  f->dispatching++;
+  for (int32_t t = 0; t < m.responses_count; t++) {
+    const struct fetch_response_fetchable_topic_response *tr = &m.responses[t];
+    /* v13 names topics by id: one scan finds the name the table is sorted by. */
+    struct kstr name = tr->topic;
+    const struct fetcher_entry *any = v >= 13 ? find_topic_id(f, tr->topic_id) : NULL;
+    if (v >= 13)
+      name = any ? (struct kstr){any->topic, (int32_t)strlen(any->topic)} : kstr_of("");
+    for (int32_t i = 0; i < tr->partitions_count && name.len > 0; i++) {
+      const struct fetch_response_partition_data *pd = &tr->partitions[i];
+      struct fetcher_entry *e = find_by_name(f, name, pd->partition_index);
+      if (!e || !e->in_request || e->state != FP_FETCHING) continue;
+      e->in_request = false;
+      partition_answer(f, e, pd);
+    }
+  }
+  f->dispatching--;
+  requests_done(f);
+  pump(f);
+}
+
+/* ---- requests ---- */
+
+static bool eligible(const struct fetcher_entry *e, uint64_t now_ns) {
+  return e->delay_until_ns == 0 || e->delay_until_ns <= now_ns;
+}
+
+static void encode_fetch(struct wr *w, int16_t v, const void *m) {
+  fetch_request_encode(w, v, m);
+}
+
+static void encode_epochs(struct wr *w, int16_t v, const void *m) {
+  offset_for_leader_epoch_request_encode(w, v, m);
+}
+
+/* OffsetForLeaderEpoch for every partition that reconciles, with its
+ * latest epoch (KIP-279 repeats it until the epochs agree). */
+static bool send_epochs(struct fetcher *f, uint64_t now_ns, struct arena *a) {
+  int16_t v = channel_version(&f->ch, API_OFFSET_FOR_LEADER_EPOCH, FETCHER_OFLE_VERSION_MIN,
+                              FETCHER_OFLE_VERSION_MAX);
+  if (v < 0) {
+    /* A leader without OffsetForLeaderEpoch v3+: its Fetch's DivergingEpoch
+     * (v12+) is the only divergence check left. */
+    for (int32_t i = 0; i < f->count; i++) f->entries[i].state = FP_FETCHING;
+    return false;
+  }
+  struct offset_for_leader_epoch_request m;
+  offset_for_leader_epoch_request_init(&m);
+  m.replica_id = f->cfg.replica_id;
+  m.topics = arena_alloc(a, (size_t)f->count * sizeof *m.topics);
+  for (int32_t i = 0; i < f->count; i++) {
+    struct fetcher_entry *e = &f->entries[i];
+    struct fetcher_position pos;
+    if (e->state != FP_TRUNCATING || !eligible(e, now_ns) || !f->ops->position(e->owner, &pos))
+      continue;
+    if (pos.last_fetched_epoch < 0) { /* nothing of any epoch to reconcile */
+      e->state = FP_FETCHING;
+      continue;
+    }
+    struct kstr name = {e->topic, (int32_t)strlen(e->topic)};
+    if (m.topics_count == 0 || m.topics[m.topics_count - 1].topic.len != name.len ||
+        memcmp(m.topics[m.topics_count - 1].topic.ptr, name.ptr, (size_t)name.len) != 0) {
+      struct offset_for_leader_epoch_request_offset_for_leader_topic *t =
+          &m.topics[m.topics_count++];
+      offset_for_leader_epoch_request_offset_for_leader_topic_init(t);
+      t->topic = name;
+      t->partitions = arena_alloc(a, (size_t)f->count * sizeof *t->partitions);
+    }
+    struct offset_for_leader_epoch_request_offset_for_leader_topic *t =
+        &m.topics[m.topics_count - 1];
+    struct offset_for_leader_epoch_request_offset_for_leader_partition *p =
+        &t->partitions[t->partitions_count++];
+    offset_for_leader_epoch_request_offset_for_leader_partition_init(p);
+    p->partition = e->partition;
+    p->current_leader_epoch = e->leader_epoch;
+    p->leader_epoch = pos.last_fetched_epoch;
+    e->in_request = true;
+  }
+  if (m.topics_count == 0) return false;
+  if (channel_send(&f->ch, API_OFFSET_FOR_LEADER_EPOCH, v, encode_epochs, &m, on_epochs, f) !=
+      0) {
+    for (int32_t i = 0; i < f->count; i++) f->entries[i].in_request = false;
+    return false;
+  }
+  f->stats.epoch_requests++;
+  return true;
+}
+
+static void fetch_partition_fill(const struct fetcher *f, const struct fetcher_entry *e,
+                                 const struct fetcher_position *pos,
+                                 struct fetch_request_fetch_partition *p) {
+  fetch_request_fetch_partition_init(p);
+  p->partition = e->partition;
+  p->current_leader_epoch = e->leader_epoch;
+  p->fetch_offset = pos->fetch_offset;
+  p->last_fetched_epoch = pos->last_fetched_epoch;
+  p->log_start_offset = pos->log_start_offset;
+  p->partition_max_bytes = f->cfg.partition_max_bytes;
+}
+
+static bool send_fetch(struct fetcher *f, uint64_t now_ns, struct arena *a) {
+  int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
+  if (v < 0) return false;
+  struct fetch_request m;
+  fetch_request_init(&m);
+  m.replica_id = f->cfg.replica_id;
+  m.max_wait_ms = f->cfg.max_wait_ms;
+  m.min_bytes = f->cfg.min_bytes;
+  m.max_bytes = f->cfg.response_max_bytes;
+  m.session_id = 0;
+  m.session_epoch = -1; /* a full fetch, no session (KIP-227's FINAL_EPOCH) */
+  m.topics = arena_alloc(a, (size_t)f->count * sizeof *m.topics);
+  for (int32_t i = 0; i < f->count; i++) {
+    struct fetcher_entry *e = &f->entries[i];
+    struct fetcher_position pos;
+    if (e->state != FP_FETCHING || !eligible(e, now_ns) || !f->ops->position(e->owner, &pos))
+      continue;
+    struct fetch_request_fetch_topic *t = m.topics_count ? &m.topics[m.topics_count - 1] : NULL;
+    if (!t || memcmp(&t->topic_id, &e->topic_id, sizeof e->topic_id) != 0) {
+      t = &m.topics[m.topics_count++];
+      fetch_request_fetch_topic_init(t);
+      t->topic = (struct kstr){e->topic, (int32_t)strlen(e->topic)};
+      t->topic_id = e->topic_id;
+      t->partitions = arena_alloc(a, (size_t)f->count * sizeof *t->partitions);
+    }
+    fetch_partition_fill(f, e, &pos, &t->partitions[t->partitions_count++]);
+    e->in_request = true;
+  }
+  if (m.topics_count == 0) return false;
+  if (channel_send(&f->ch, API_FETCH, v, encode_fetch, &m, on_fetch, f) != 0) {
+    for (int32_t i = 0; i < f->count; i++) f->entries[i].in_request = false;
+    return false;
+  }
+  f->stats.fetches++;
+  return true;
+}
+
+static void on_timer(void *ctx) {
+  struct fetcher *f = ctx;
+  f->timer = 0;
+  pump(f);
+}
+
+/* Arms the timer for the earliest partition in backoff. */
+static void arm_timer(struct fetcher *f, uint64_t now_ns) {
+  uint64_t first_ns = UINT64_MAX;
+  for (int32_t i = 0; i < f->count; i++)
+    if (f->entries[i].delay_until_ns > now_ns && f->entries[i].delay_until_ns < first_ns)
+      first_ns = f->entries[i].delay_until_ns;
+  if (first_ns == UINT64_MAX || f->timer) return;
+  f->timer = f->env->timer_start(f->env, first_ns - now_ns, on_timer, f);
+}
+
+/* Sends the next request if none is in flight: reconciliation first, then
+ * the Fetch of every partition ready for it. */
+static void pump(struct fetcher *f) {
+  if (f->stopping || f->in_flight || f->dispatching || !channel_is_up(&f->ch)) return;
+  uint64_t now_ns = f->env->now_ns(f->env);
+  struct arena a;
+  arena_init(&a);
+  bool sent = send_epochs(f, now_ns, &a) || send_fetch(f, now_ns, &a);
+  arena_free(&a);
+  f->in_flight = sent;
+  if (!sent) arm_timer(f, now_ns);
+}

@@ -1,0 +1,131 @@
+/* A replica fetcher: Kafka's ReplicaFetcherThread without a thread. One per
+ * source broker (the leader of the partitions it copies), on a peer
+ * channel to that broker's client listener. Every partition it follows
+ * goes into one Fetch (v12+: ReplicaId, CurrentLeaderEpoch, LastFetchedEpoch,
+ * FetchOffset = the follower's log end); one request is in flight at a
+ * time, and the leader's long poll (replica.fetch.wait.max.ms) paces it.
+ *
+ * Before a partition's first Fetch in a leader epoch the fetcher reconciles
+ * it with the leader (KIP-101, KIP-279): OffsetForLeaderEpoch for the
+ * follower's latest epoch, and its owner truncates to what the leader holds.
+ * Fetch sessions (KIP-227) are not used: every Fetch is a full one
+ * (session id 0, epoch -1).
+ *
+ * The fetcher knows nothing of the server's partitions: each partition has
+ * an owner (an opaque pointer) that the ops below report to, and that says
+ * what the partition does next. Part of broker/replica/, which uses base/,
+ * proto/, log/ and net/, never server/. */
+#ifndef SLUICE_REPLICA_FETCHER_H
+#define SLUICE_REPLICA_FETCHER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net/channel.h"
+#include "proto/wire.h"
+
+enum {
+  FETCHER_TOPIC_BYTES_MAX = 249,
+  FETCHER_PARTITIONS_MAX = 65536, /* a node hosts fewer (META_PARTITIONS_MAX per topic) */
+  FETCHER_VERSION_MIN = 12,       /* LastFetchedEpoch, DivergingEpoch (KIP-595's changes) */
+  FETCHER_VERSION_MAX = 13,       /* topic ids */
+  FETCHER_OFLE_VERSION_MIN = 3,   /* ReplicaId */
+  FETCHER_OFLE_VERSION_MAX = 4,
+};
+
+/* Where a follower's replica stands, read just before each request. */
+struct fetcher_position {
+  int64_t fetch_offset;       /* its log end offset */
+  int32_t last_fetched_epoch; /* its latest leader epoch, -1 if none */
+  int64_t log_start_offset;
+};
+
+/* One partition's part of a Fetch response. */
+struct fetcher_partition_data {
+  int16_t error_code;
+  int64_t high_watermark;
+  int64_t log_start_offset;
+  int32_t diverging_epoch; /* -1: none */
+  int64_t diverging_end_offset;
+  const uint8_t *records; /* the leader's batches, as they are; valid during the call */
+  size_t records_len;
+};
+
+/* What a partition does next, as its owner decides. */
+enum fetcher_next {
+  FETCHER_FETCH,          /* fetch again at once */
+  FETCHER_TRUNCATE,       /* reconcile again (OffsetForLeaderEpoch) first */
+  FETCHER_BACKOFF,        /* as before, after replica.fetch.backoff.ms */
+  FETCHER_TRUNCATE_LATER, /* reconcile, after replica.fetch.backoff.ms */
+};
+
+struct fetcher_ops {
+  /* The partition's position; false: not now (a flush in flight, or its log
+   * went offline): the owner calls fetcher_wake when it may go on. */
+  bool (*position)(void *owner, struct fetcher_position *out);
+  /* The leader's answer to OffsetForLeaderEpoch, or a DivergingEpoch:
+   * `epoch` ended at end_offset on the leader (-1/-1: the leader does not
+   * know it). */
+  enum fetcher_next (*truncate)(void *owner, int16_t error_code, int32_t epoch,
+                                int64_t end_offset);
+  enum fetcher_next (*data)(void *owner, const struct fetcher_partition_data *d);
+};
+
+struct fetcher_config {
+  int32_t replica_id;            /* this node's id */
+  int32_t max_wait_ms;           /* replica.fetch.wait.max.ms: 500 */
+  int32_t min_bytes;             /* replica.fetch.min.bytes: 1 */
+  int32_t partition_max_bytes;   /* replica.fetch.max.bytes: 1 MiB */
+  int32_t response_max_bytes;    /* replica.fetch.response.max.bytes: 10 MiB */
+  int32_t backoff_ms;            /* replica.fetch.backoff.ms: 1000 */
+  struct channel_config channel; /* request timeout: replica.socket.timeout.ms */
+};
+
+struct fetcher_stats {
+  uint64_t fetches, epoch_requests; /* sent */
+  uint64_t records_bytes;           /* handed to owners */
+  uint64_t errors;                  /* partition errors and failed requests */
+};
+
+enum fetcher_state { FP_TRUNCATING, FP_FETCHING };
+
+struct fetcher_entry {
+  struct kuuid topic_id;
+  char topic[FETCHER_TOPIC_BYTES_MAX + 1];
+  int32_t partition;
+  int32_t leader_epoch; /* CurrentLeaderEpoch */
+  void *owner;
+  enum fetcher_state state;
+  uint64_t delay_until_ns; /* 0: none */
+  bool in_request;         /* part of the request in flight */
+};
+
+struct fetcher {
+  struct env *env;
+  int32_t leader_id;
+  struct fetcher_config cfg;
+  const struct fetcher_ops *ops;
+  struct channel ch;
+  struct fetcher_entry *entries; /* sorted by (topic, partition) */
+  int32_t count, cap;
+  bool in_flight; /* a Fetch or OffsetForLeaderEpoch */
+  bool stopping;
+  int dispatching; /* in an owner's callback: must not be destroyed */
+  env_timer_id timer;
+  struct fetcher_stats stats;
+};
+
+struct fetcher *fetcher_create(struct net_dispatch *net, int32_t leader_id, const char *host,
+                               uint16_t port, const struct fetcher_config *cfg,
+                               const struct fetcher_ops *ops);
+/* Stops the channel (a request in flight is dropped) and frees. */
+void fetcher_destroy(struct fetcher *f);
+/* Starts following a partition in a leader epoch: it reconciles first. */
+void fetcher_add(struct fetcher *f, struct kuuid topic_id, struct kstr topic, int32_t partition,
+                 int32_t leader_epoch, void *owner);
+void fetcher_remove(struct fetcher *f, struct kuuid topic_id, int32_t partition);
+int32_t fetcher_count(const struct fetcher *f);
+/* A partition whose position said "not now" may go on. */
+void fetcher_wake(struct fetcher *f);
+
+#endif
