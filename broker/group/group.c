@@ -12,11 +12,16 @@
 
 const char *group_state_name(enum group_state s) {
   switch (s) {
-  case GROUP_EMPTY: return "Empty";
-  case GROUP_PREPARING_REBALANCE: return "PreparingRebalance";
-  case GROUP_COMPLETING_REBALANCE: return "CompletingRebalance";
-  case GROUP_STABLE: return "Stable";
-  case GROUP_DEAD: return "Dead";
+  case GROUP_EMPTY:
+    return "Empty";
+  case GROUP_PREPARING_REBALANCE:
+    return "PreparingRebalance";
+  case GROUP_COMPLETING_REBALANCE:
+    return "CompletingRebalance";
+  case GROUP_STABLE:
+    return "Stable";
+  case GROUP_DEAD:
+    return "Dead";
   }
   UNREACHABLE();
 }
@@ -29,9 +34,12 @@ static int32_t java_string_hash(struct kstr s) {
   int32_t n = s.len > 0 ? s.len : 0;
   for (int32_t i = 0; i < n;) {
     uint32_t c = p[i], extra = 0;
-    if (c >= 0xf0 && c < 0xf8) c &= 0x07, extra = 3;
-    else if (c >= 0xe0) c &= 0x0f, extra = 2;
-    else if (c >= 0xc0) c &= 0x1f, extra = 1;
+    if (c >= 0xf0 && c < 0xf8)
+      c &= 0x07, extra = 3;
+    else if (c >= 0xe0)
+      c &= 0x0f, extra = 2;
+    else if (c >= 0xc0)
+      c &= 0x1f, extra = 1;
     i++;
     for (uint32_t k = 0; k < extra && i < n; k++, i++) c = (c << 6) | (p[i] & 0x3f);
     if (c >= 0x10000) { /* a surrogate pair in UTF-16 */
@@ -172,7 +180,8 @@ static void join_answer_error(struct group_coordinator *gc, void *token, int16_t
 static void sync_answer(struct group_coordinator *gc, void *token, int16_t error,
                         const struct group *g, const struct group_member *m) {
   struct kbytes a = {NULL, 0};
-  if (error == KERR_NONE && m && m->assignment) a = (struct kbytes){m->assignment, m->assignment_len};
+  if (error == KERR_NONE && m && m->assignment)
+    a = (struct kbytes){m->assignment, m->assignment_len};
   if (token) gc->io->sync_done(gc->io_ctx, token, error, g, a);
 }
 
@@ -270,7 +279,8 @@ static bool protocols_fit(const struct group *g, const struct group_join_args *a
       const struct group_member *m = g->members[i];
       if (m == self) continue;
       bool has = false;
-      for (int32_t k = 0; k < m->protocol_count; k++) has |= name_eq(m->protocols[k].name, a->protocols[p].name);
+      for (int32_t k = 0; k < m->protocol_count; k++)
+        has |= name_eq(m->protocols[k].name, a->protocols[p].name);
       everyone = has;
     }
     if (everyone) return true;
@@ -300,7 +310,8 @@ static void member_set_protocols(struct group_member *m, const struct group_join
     p->metadata_len = a->protocols[i].metadata.len > 0 ? a->protocols[i].metadata.len : 0;
     p->metadata = malloc((size_t)p->metadata_len + 1);
     ASSERT(p->metadata != NULL);
-    if (p->metadata_len) memcpy(p->metadata, a->protocols[i].metadata.ptr, (size_t)p->metadata_len);
+    if (p->metadata_len)
+      memcpy(p->metadata, a->protocols[i].metadata.ptr, (size_t)p->metadata_len);
   }
   m->session_timeout_ms = a->session_timeout_ms;
   m->rebalance_timeout_ms = a->rebalance_timeout_ms;
@@ -373,8 +384,7 @@ static void complete_join(struct group_coordinator *gc, struct group *g, int64_t
   ASSERT(g->state == GROUP_PREPARING_REBALANCE);
   for (int32_t i = g->member_count - 1; i >= 0; i--)
     if (!g->members[i]->joined && !g->members[i]->instance_id[0]) member_remove_at(g, i);
-  g->pending_count = 0;
-  g->generation++;
+  g->generation++; /* ids handed out (KIP-394) may still come back */
   g->state_wall_ms = wall_ms;
   g->initial_delay_ms = 0;
   if (g->member_count == 0) {
@@ -499,7 +509,8 @@ static void join_new_member(struct group_coordinator *gc, struct group *g,
     static_rejoin(gc, g, known, id, a);
     return;
   }
-  int32_t size_max = gc->cfg.size_max < GROUP_MEMBERS_MAX ? gc->cfg.size_max : GROUP_MEMBERS_MAX;
+  int32_t size_max =
+      gc->cfg.size_max < GROUP_MEMBERS_MAX ? gc->cfg.size_max : GROUP_MEMBERS_MAX;
   if (g->member_count + g->pending_count >= size_max) {
     join_answer_error(gc, a->token, KERR_GROUP_MAX_SIZE_REACHED, KSTR_LIT(""));
     return;
@@ -540,7 +551,8 @@ static void join_known_member(struct group_coordinator *gc, struct group *g,
     return;
   }
   if (m->joined && m->join_token) /* a second join replaces the first */
-    join_answer_error(gc, m->join_token, KERR_REBALANCE_IN_PROGRESS, a->member_id), m->join_token = NULL;
+    join_answer_error(gc, m->join_token, KERR_REBALANCE_IN_PROGRESS, a->member_id),
+        m->join_token = NULL;
   bool leader = strcmp(g->leader_id, m->id) == 0;
   bool same = protocols_same(m, a);
   if ((g->state == GROUP_COMPLETING_REBALANCE && same) ||
@@ -596,8 +608,8 @@ void group_join(struct group_coordinator *gc, const struct group_join_args *a) {
 /* ---- sync, heartbeat, leave ---- */
 
 /* The member of this request, or the error that says why not. */
-static int16_t member_check(const struct group *g, struct kstr member_id, struct kstr instance_id,
-                            struct group_member **out) {
+static int16_t member_check(const struct group *g, struct kstr member_id,
+                            struct kstr instance_id, struct group_member **out) {
   *out = NULL;
   if (!g || g->state == GROUP_DEAD) return KERR_UNKNOWN_MEMBER_ID;
   struct group_member *by_instance = member_by_instance(g, instance_id);
@@ -661,7 +673,8 @@ void group_sync(struct group_coordinator *gc, const struct group_sync_args *a) {
     return;
   }
   ASSERT(g->state == GROUP_COMPLETING_REBALANCE);
-  if (m->syncing && m->sync_token) sync_answer(gc, m->sync_token, KERR_REBALANCE_IN_PROGRESS, g, NULL);
+  if (m->syncing && m->sync_token)
+    sync_answer(gc, m->sync_token, KERR_REBALANCE_IN_PROGRESS, g, NULL);
   m->syncing = true;
   m->sync_token = a->token;
   if (strcmp(m->id, g->leader_id) == 0) complete_sync(gc, g, a);
@@ -733,8 +746,8 @@ void group_cancel(struct group_coordinator *gc, struct kstr group_id, void *toke
 
 /* ---- time ---- */
 
-static void group_expire_sessions(struct group_coordinator *gc, struct group *g,
-                                  int64_t now_ms, int64_t wall_ms) {
+static void group_expire_sessions(struct group_coordinator *gc, struct group *g, int64_t now_ms,
+                                  int64_t wall_ms) {
   for (int32_t i = g->pending_count - 1; i >= 0; i--)
     if (now_ms >= g->pending[i].deadline_ms) pending_remove(g, i);
   /* Members in the join phase are bounded by the rebalance timeout, and
@@ -751,7 +764,8 @@ static void group_expire_sessions(struct group_coordinator *gc, struct group *g,
 void group_tick(struct group_coordinator *gc, int64_t now_ms, int64_t wall_ms) {
   for (int32_t i = 0; i < gc->group_count; i++) {
     struct group *g = gc->groups[i];
-    if (g->state != GROUP_EMPTY) group_expire_sessions(gc, g, now_ms, wall_ms);
+    if (g->state != GROUP_EMPTY || g->pending_count > 0)
+      group_expire_sessions(gc, g, now_ms, wall_ms);
   }
   group_expire_offsets(gc, now_ms, wall_ms);
 }
@@ -764,7 +778,8 @@ bool group_coordinator_busy(const struct group_coordinator *gc) {
 
 void group_coordinator_init(struct group_coordinator *gc, const struct group_config *cfg,
                             const struct group_io *io, void *io_ctx) {
-  ASSERT(cfg->partition_count > 0 && cfg->session_timeout_min_ms <= cfg->session_timeout_max_ms);
+  ASSERT(cfg->partition_count > 0 &&
+         cfg->session_timeout_min_ms <= cfg->session_timeout_max_ms);
   memset(gc, 0, sizeof *gc);
   gc->cfg = *cfg;
   gc->io = io;

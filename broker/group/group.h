@@ -73,10 +73,10 @@ struct group_member {
   uint8_t *assignment; /* owned; NULL: none yet */
   int32_t assignment_len;
   int64_t heartbeat_deadline_ms;
-  bool joined;       /* joined the current rebalance */
-  void *join_token;  /* its JoinGroup waits (NULL: none, or its connection went) */
-  bool syncing;      /* waits for the leader's assignment */
-  void *sync_token;  /* its SyncGroup */
+  bool joined;      /* joined the current rebalance */
+  void *join_token; /* its JoinGroup waits (NULL: none, or its connection went) */
+  bool syncing;     /* waits for the leader's assignment */
+  void *sync_token; /* its SyncGroup */
 };
 
 /* A member id handed out with MEMBER_ID_REQUIRED, not yet brought back. */

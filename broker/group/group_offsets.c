@@ -64,7 +64,8 @@ int16_t group_commit_check(struct group_coordinator *gc, const struct group_memb
 int16_t group_offset_put(struct group_coordinator *gc, struct kstr group_id, struct kstr topic,
                          int32_t partition, int64_t offset, int32_t leader_epoch,
                          struct kstr metadata, int64_t commit_wall_ms) {
-  if (topic.len <= 0 || topic.len > GROUP_TOPIC_BYTES_MAX) return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+  if (topic.len <= 0 || topic.len > GROUP_TOPIC_BYTES_MAX)
+    return KERR_UNKNOWN_TOPIC_OR_PARTITION;
   if (metadata.len > GROUP_OFFSET_METADATA_BYTES_MAX) return KERR_OFFSET_METADATA_TOO_LARGE;
   struct group *g = group_find(gc, group_id);
   if (!g) g = group_create(gc, group_id, commit_wall_ms);
@@ -142,9 +143,8 @@ bool group_subscribed_to(const struct group *g, struct kstr topic) {
     const struct group_member *m = g->members[i];
     for (int32_t k = 0; k < m->protocol_count; k++)
       if (strcmp(m->protocols[k].name, g->protocol_name) == 0 &&
-          subscription_names((struct kbytes){m->protocols[k].metadata,
-                                             m->protocols[k].metadata_len},
-                             topic))
+          subscription_names(
+              (struct kbytes){m->protocols[k].metadata, m->protocols[k].metadata_len}, topic))
         return true;
   }
   return false;
@@ -198,7 +198,7 @@ void group_expire_offsets(struct group_coordinator *gc, int64_t now_ms, int64_t 
     struct group *g = gc->groups[i];
     if (g->state != GROUP_EMPTY) continue;
     expire_group(gc, g, wall_ms);
-    if (g->offset_count == 0) {
+    if (g->offset_count == 0 && g->pending_count == 0) {
       gc->io->group_removed(gc->io_ctx, g);
       group_destroy(gc, g);
     }

@@ -35,7 +35,8 @@ void group_record_metadata_key(struct wr *w, struct kstr group) {
   wr_string(w, group, false);
 }
 
-static const struct group_protocol *chosen(const struct group *g, const struct group_member *m) {
+static const struct group_protocol *chosen(const struct group *g,
+                                           const struct group_member *m) {
   for (int32_t k = 0; k < m->protocol_count; k++)
     if (strcmp(m->protocols[k].name, g->protocol_name) == 0) return &m->protocols[k];
   return NULL;

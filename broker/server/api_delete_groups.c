@@ -15,7 +15,8 @@ enum { DELETE_GROUPS_MAX = 10000 };
 bool handle_delete_groups(struct request *req) {
   handler_assert_entry(req, API_DELETE_GROUPS);
   struct delete_groups_request m;
-  if (!delete_groups_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
+  if (!delete_groups_request_decode(&req->body, req->api_version, &m, &req->arena))
+    return false;
   int32_t n = m.groups_names_count > 0 ? m.groups_names_count : 0;
   if (n > DELETE_GROUPS_MAX) return false;
   struct delete_groups_response resp;
@@ -27,7 +28,8 @@ bool handle_delete_groups(struct request *req) {
     delete_groups_response_deletable_group_result_init(r);
     r->group_id = m.groups_names[i];
     r->error_code = groups_coordinate(req->node, r->group_id);
-    if (r->error_code == KERR_NONE) r->error_code = group_delete(groups_state(req->node), r->group_id);
+    if (r->error_code == KERR_NONE)
+      r->error_code = group_delete(groups_state(req->node), r->group_id);
   }
   struct wr w;
   response_begin(req, &w);

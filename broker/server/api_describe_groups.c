@@ -33,8 +33,8 @@ static void describe_members(struct request *req, const struct group *g, describ
     dm->member_assignment = (struct kbytes){(const uint8_t *)"", 0};
     for (int32_t k = 0; stable && k < m->protocol_count; k++)
       if (strcmp(m->protocols[k].name, g->protocol_name) == 0)
-        dm->member_metadata = (struct kbytes){m->protocols[k].metadata,
-                                              m->protocols[k].metadata_len};
+        dm->member_metadata =
+            (struct kbytes){m->protocols[k].metadata, m->protocols[k].metadata_len};
     if (stable && m->assignment)
       dm->member_assignment = (struct kbytes){m->assignment, m->assignment_len};
   }

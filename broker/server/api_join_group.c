@@ -19,8 +19,8 @@ void join_group_answer(struct request *req, const struct group_join_result *r) {
   resp.error_code = r->error;
   resp.generation_id = r->generation;
   resp.protocol_type = r->protocol_type;
-  resp.protocol_name = r->protocol_name.len >= 0 || req->api_version >= 7 ? r->protocol_name
-                                                                          : KSTR_LIT("");
+  resp.protocol_name =
+      r->protocol_name.len >= 0 || req->api_version >= 7 ? r->protocol_name : KSTR_LIT("");
   resp.leader = r->leader.len >= 0 ? r->leader : KSTR_LIT("");
   resp.member_id = r->member_id.len >= 0 ? r->member_id : KSTR_LIT("");
   resp.skip_assignment = r->skip_assignment;
@@ -58,9 +58,9 @@ bool handle_join_group(struct request *req) {
     answer_error(req, err, m.member_id);
     return true;
   }
-  struct group_protocol_arg *protocols =
-      arena_alloc(&req->arena, (size_t)(m.protocols_count > 0 ? m.protocols_count : 0) *
-                                       sizeof *protocols + 1);
+  struct group_protocol_arg *protocols = arena_alloc(
+      &req->arena,
+      (size_t)(m.protocols_count > 0 ? m.protocols_count : 0) * sizeof *protocols + 1);
   for (int32_t i = 0; i < m.protocols_count; i++)
     protocols[i] = (struct group_protocol_arg){m.protocols[i].name, m.protocols[i].metadata};
   struct group_join_args a = {

@@ -23,7 +23,8 @@ bool handle_leave_group(struct request *req) {
   int64_t now_ms = groups_now_ms(node), wall_ms = groups_wall_ms(node);
   if (req->api_version < 3) {
     if (err == KERR_NONE)
-      err = group_leave(groups_state(node), m.group_id, m.member_id, KSTR_NULL, now_ms, wall_ms);
+      err =
+          group_leave(groups_state(node), m.group_id, m.member_id, KSTR_NULL, now_ms, wall_ms);
     resp.error_code = err;
   } else if (err != KERR_NONE) {
     resp.error_code = err;

@@ -31,7 +31,8 @@ bool handle_list_groups(struct request *req) {
   list_groups_response_init(&resp);
   const struct group_coordinator *gc = groups_state(req->node);
   resp.groups = arena_alloc(&req->arena, (size_t)gc->group_count * sizeof *resp.groups + 1);
-  bool classic = req->api_version < 5 || in_filter(m.types_filter, m.types_filter_count, "classic");
+  bool classic =
+      req->api_version < 5 || in_filter(m.types_filter, m.types_filter_count, "classic");
   for (int32_t i = 0; classic && i < gc->group_count; i++) {
     const struct group *g = gc->groups[i];
     const char *state = group_state_name(g->state);

@@ -51,9 +51,9 @@ static void commit_appended(void *ctx, int16_t error) {
         r->error_code = error;
         continue;
       }
-      r->error_code = group_offset_put(gc, c->m.group_id, t->name, p->partition_index,
-                                       p->committed_offset, p->committed_leader_epoch,
-                                       p->committed_metadata, c->wall_ms);
+      r->error_code =
+          group_offset_put(gc, c->m.group_id, t->name, p->partition_index, p->committed_offset,
+                           p->committed_leader_epoch, p->committed_metadata, c->wall_ms);
     }
   }
   commit_send(req, &c->resp);
@@ -149,12 +149,7 @@ bool handle_offset_commit(struct request *req) {
   commit_records(req, c, count, keys, values);
   bool later;
   req->pending = c; /* in case the append waits for its fsync */
-#ifdef SLUICE_MUTANT_COMMIT_BEFORE_DURABLE /* mutant: answered before the fsync */
-  err = groups_append(node, c->m.group_id, keys, values, count, NULL, NULL, &later);
-  later = false;
-#else
   err = groups_append(node, c->m.group_id, keys, values, count, commit_appended, c, &later);
-#endif
   if (!later) commit_appended(c, err);
   return true;
 }

@@ -23,8 +23,7 @@ static int16_t delete_one(struct request *req, struct group *g, struct kstr topi
   group_record_offset_key(&k, kstr_of(g->id), topic, partition);
   struct kbytes key = {k.mem.data, (int32_t)k.mem.len}, none = {NULL, -1};
   bool later;
-  int16_t err =
-      groups_append(req->node, kstr_of(g->id), &key, &none, 1, NULL, NULL, &later);
+  int16_t err = groups_append(req->node, kstr_of(g->id), &key, &none, 1, NULL, NULL, &later);
   wr_free(&k);
   return err;
 }
@@ -32,13 +31,13 @@ static int16_t delete_one(struct request *req, struct group *g, struct kstr topi
 bool handle_offset_delete(struct request *req) {
   handler_assert_entry(req, API_OFFSET_DELETE);
   struct offset_delete_request m;
-  if (!offset_delete_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
+  if (!offset_delete_request_decode(&req->body, req->api_version, &m, &req->arena))
+    return false;
   struct offset_delete_response resp;
   offset_delete_response_init(&resp);
   resp.error_code = groups_coordinate(req->node, m.group_id);
-  struct group *g = resp.error_code == KERR_NONE
-                        ? group_find(groups_state(req->node), m.group_id)
-                        : NULL;
+  struct group *g =
+      resp.error_code == KERR_NONE ? group_find(groups_state(req->node), m.group_id) : NULL;
   if (resp.error_code == KERR_NONE && !g) resp.error_code = KERR_GROUP_ID_NOT_FOUND;
   int32_t tn = resp.error_code == KERR_NONE && m.topics_count > 0 ? m.topics_count : 0;
   resp.topics_count = tn;

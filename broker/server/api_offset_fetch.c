@@ -39,7 +39,8 @@ static void fetch_all(struct request *req, const struct group *g, topic_t **out,
     if (i == 0 || strcmp(o->topic, g->offsets[i - 1].topic) != 0) {
       t++;
       int32_t count = 0;
-      for (int32_t k = i; k < g->offset_count && strcmp(g->offsets[k].topic, o->topic) == 0; k++)
+      for (int32_t k = i; k < g->offset_count && strcmp(g->offsets[k].topic, o->topic) == 0;
+           k++)
         count++;
       offset_fetch_response_offset_fetch_response_topics_init(&(*out)[t]);
       (*out)[t].name = kstr_of(o->topic);
@@ -68,13 +69,16 @@ static void fetch_named(struct request *req, const struct group *g, const asked_
 
 /* One group's answer; asked NULL (count < 0): all its offsets. */
 static void fetch_group(struct request *req, struct kstr group_id, const asked_t *asked,
-                        int32_t count, struct offset_fetch_response_offset_fetch_response_group *r) {
+                        int32_t count,
+                        struct offset_fetch_response_offset_fetch_response_group *r) {
   offset_fetch_response_offset_fetch_response_group_init(r);
   r->group_id = group_id;
   r->error_code = groups_coordinate(req->node, group_id);
   const struct group *g = NULL;
-  if (r->error_code == KERR_NONE) g = group_find(groups_state(req->node), group_id);
-  else if (count < 0) return; /* the partitions named get the error in v0-1 */
+  if (r->error_code == KERR_NONE)
+    g = group_find(groups_state(req->node), group_id);
+  else if (count < 0)
+    return; /* the partitions named get the error in v0-1 */
   if (count < 0)
     fetch_all(req, g, &r->topics, &r->topics_count);
   else
@@ -100,7 +104,8 @@ static void fetch_single(struct request *req, const struct offset_fetch_request 
     offset_fetch_response_offset_fetch_response_topic_init(t);
     t->name = r.topics[i].name;
     t->partitions_count = r.topics[i].partitions_count;
-    t->partitions = arena_alloc(&req->arena, (size_t)t->partitions_count * sizeof *t->partitions + 1);
+    t->partitions =
+        arena_alloc(&req->arena, (size_t)t->partitions_count * sizeof *t->partitions + 1);
     for (int32_t j = 0; j < t->partitions_count; j++) {
       const part_t *s = &r.topics[i].partitions[j];
       offset_fetch_response_offset_fetch_response_partition_init(&t->partitions[j]);
@@ -115,7 +120,8 @@ static void fetch_single(struct request *req, const struct offset_fetch_request 
   if (req->api_version < 2 && r.error_code != KERR_NONE)
     for (int32_t i = 0; i < resp->topics_count; i++) {
       struct offset_fetch_response_offset_fetch_response_topic *t = &resp->topics[i];
-      for (int32_t j = 0; j < t->partitions_count; j++) t->partitions[j].error_code = r.error_code;
+      for (int32_t j = 0; j < t->partitions_count; j++)
+        t->partitions[j].error_code = r.error_code;
     }
 }
 

@@ -12,8 +12,8 @@
 #include "server/subsystem.h"
 
 enum {
-  TICK_BUSY_MS = 100,    /* sessions and join phases are this precise */
-  TICK_IDLE_MS = 60000,  /* offsets retention only */
+  TICK_BUSY_MS = 100,   /* sessions and join phases are this precise */
+  TICK_IDLE_MS = 60000, /* offsets retention only */
   CREATE_WAIT_MS = 30000,
   LOAD_READ_BYTES = 1 << 20,
   LOAD_BATCHES_MAX = 1 << 30,
@@ -101,10 +101,12 @@ static int16_t append_to(struct node *node, int32_t partition, const struct kbyt
   int rc = rb_builder_finish(&b, RB_CODEC_NONE, &batch);
   rb_builder_free(&b);
   struct plog_append_info info;
-  if (rc == KERR_NONE) rc = plog_append(p->log, batch.data, batch.len, p->leader_epoch, wall_ms, &info);
+  if (rc == KERR_NONE)
+    rc = plog_append(p->log, batch.data, batch.len, p->leader_epoch, wall_ms, &info);
   buf_free(&batch);
   if (rc != 0) {
-    env_log(node->env, ENV_LOG_ERROR, "append to %s-%d failed: %d", OFFSETS_TOPIC, partition, rc);
+    env_log(node->env, ENV_LOG_ERROR, "append to %s-%d failed: %d", OFFSETS_TOPIC, partition,
+            rc);
     return KERR_NOT_COORDINATOR;
   }
   partition_wake_waiters(node, p);
@@ -329,12 +331,12 @@ static void create_topic(struct node *node) {
   gg->creating = true;
   int16_t rf = node->cfg.offsets_topic_replication_factor;
   int16_t usable = brokers_usable(node->image);
-  gg->create = (struct meta_create_topic){
-      .name = {OFFSETS_TOPIC, (int32_t)sizeof OFFSETS_TOPIC - 1},
-      .partition_count = gg->partition_count,
-      .replication_factor = rf < usable ? rf : usable,
-      .configs = offsets_topic_configs,
-      .config_count = (int32_t)ARRAY_LEN(offsets_topic_configs)};
+  gg->create =
+      (struct meta_create_topic){.name = {OFFSETS_TOPIC, (int32_t)sizeof OFFSETS_TOPIC - 1},
+                                 .partition_count = gg->partition_count,
+                                 .replication_factor = rf < usable ? rf : usable,
+                                 .configs = offsets_topic_configs,
+                                 .config_count = (int32_t)ARRAY_LEN(offsets_topic_configs)};
   uint64_t deadline_ns = node->env->now_ns(node->env) + (uint64_t)CREATE_WAIT_MS * NS_PER_MS;
   node->controller->ops->create_topics(node->controller, &gg->create, 1, false, deadline_ns,
                                        created, gg);

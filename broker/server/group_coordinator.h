@@ -29,11 +29,11 @@ struct request;
 struct group_glue {
   struct group_coordinator gc;
   int32_t partition_count;
-  int32_t *loaded_epoch;     /* [partition_count]: leader epoch loaded, -1: none */
-  bool creating;             /* the topic's creation is with the controller */
+  int32_t *loaded_epoch;           /* [partition_count]: leader epoch loaded, -1: none */
+  bool creating;                   /* the topic's creation is with the controller */
   struct meta_create_topic create; /* what it was asked */
-  uint64_t env_timer;        /* the tick; 0: none */
-  bool tick_fast;            /* the timer runs at the busy period */
+  uint64_t env_timer;              /* the tick; 0: none */
+  bool tick_fast;                  /* the timer runs at the busy period */
   struct node *node;
 };
 
