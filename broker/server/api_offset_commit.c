@@ -56,6 +56,7 @@ static void commit_appended(void *ctx, int16_t error) {
                            p->committed_leader_epoch, p->committed_metadata, c->wall_ms);
     }
   }
+  groups_kick(req->node); /* a new group of simple commits: retention ticks */
   commit_send(req, &c->resp);
 }
 

@@ -50,18 +50,28 @@ static void tick_arm(struct group_glue *gg, bool fast) {
   gg->env_timer = env->timer_start(env, delay_ms * NS_PER_MS, tick, gg);
 }
 
+/* Fast while a group is not Empty, slow while groups hold only offsets,
+ * none without groups (a node without groups, as every simulated one so
+ * far, schedules nothing). */
+static void tick_rearm(struct group_glue *gg) {
+  struct env *env = gg->node->env;
+  bool busy = group_coordinator_busy(&gg->gc);
+  if (gg->env_timer && (gg->tick_fast || !busy)) return;
+  if (gg->env_timer) env->timer_cancel(env, gg->env_timer);
+  gg->env_timer = 0;
+  if (busy || gg->gc.group_count > 0) tick_arm(gg, busy);
+}
+
 static void tick(void *ctx) {
   struct group_glue *gg = ctx;
   gg->env_timer = 0;
   struct node *node = gg->node;
   group_tick(&gg->gc, groups_now_ms(node), groups_wall_ms(node));
-  tick_arm(gg, group_coordinator_busy(&gg->gc));
+  if (!node->shutting_down) tick_rearm(gg);
 }
 
 void groups_kick(struct node *node) {
-  struct group_glue *gg = node->groups;
-  if (node->shutting_down || gg->tick_fast || !group_coordinator_busy(&gg->gc)) return;
-  tick_arm(gg, true);
+  if (!node->shutting_down) tick_rearm(node->groups);
 }
 
 /* ---- appends to __consumer_offsets ---- */
@@ -357,6 +367,7 @@ int16_t groups_coordinate(struct node *node, struct kstr group_id) {
   if (gg->loaded_epoch[index] != p->leader_epoch) {
     if (load_partition(node, p) != 0) return KERR_COORDINATOR_LOAD_IN_PROGRESS;
     gg->loaded_epoch[index] = p->leader_epoch;
+    groups_kick(node); /* loaded groups' offsets have a retention */
   }
   return KERR_NONE;
 }
@@ -392,11 +403,6 @@ static int groups_init(struct node *node) {
   return 0;
 }
 
-static int groups_start(struct node *node) {
-  tick_arm(node->groups, false);
-  return 0;
-}
-
 static void groups_shutdown(struct node *node) {
   struct group_glue *gg = node->groups;
   if (gg->env_timer) node->env->timer_cancel(node->env, gg->env_timer);
@@ -417,7 +423,6 @@ static void groups_free(struct node *node) {
 const struct subsystem subsystem_groups = {
     .name = "group coordinator",
     .init = groups_init,
-    .start = groups_start,
     .shutdown = groups_shutdown,
     .free = groups_free,
 };
