@@ -40,10 +40,11 @@ static void io_join(void *ctx, void *token, const struct group_join_result *r) {
   a->join = *r;
   a->join.members = NULL;
   a->member_count = r->member_count;
-  memcpy(a->member_id, r->member_id.ptr, (size_t)r->member_id.len);
-  a->member_id[r->member_id.len] = '\0';
+  int32_t mn = r->member_id.len > 0 ? r->member_id.len : 0;
+  if (mn) memcpy(a->member_id, r->member_id.ptr, (size_t)mn);
+  a->member_id[mn] = '\0';
   int32_t ln = r->leader.len > 0 ? r->leader.len : 0;
-  memcpy(a->leader, r->leader.ptr, (size_t)ln);
+  if (ln) memcpy(a->leader, r->leader.ptr, (size_t)ln);
   a->leader[ln] = '\0';
 }
 
@@ -55,7 +56,7 @@ static void io_sync(void *ctx, void *token, int16_t error, const struct group *g
   a->sync_error = error;
   int32_t n = assignment.len > 0 ? assignment.len : 0;
   ck_assert_int_lt(n, (int)sizeof a->assignment);
-  memcpy(a->assignment, assignment.ptr, (size_t)n);
+  if (n) memcpy(a->assignment, assignment.ptr, (size_t)n);
   a->assignment[n] = '\0';
 }
 
