@@ -1,5 +1,5 @@
 /* ListGroups (API 16), versions 0-5: the groups this node coordinates (of
- * the partitions of __consumer_offsets it leads and has loaded), with
+ * the partitions of __consumer_offsets it leads, loaded first), with
  * their protocol type; v4+ their state, filtered by states_filter
  * (KIP-518); v5+ their type ("classic": Sluice has no KIP-848 groups), a
  * types_filter without "classic" lists none. */
@@ -29,6 +29,7 @@ bool handle_list_groups(struct request *req) {
   if (!list_groups_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
   struct list_groups_response resp;
   list_groups_response_init(&resp);
+  groups_load_all(req->node);
   const struct group_coordinator *gc = groups_state(req->node);
   resp.groups = arena_alloc(&req->arena, (size_t)gc->group_count * sizeof *resp.groups + 1);
   bool classic =

@@ -352,6 +352,25 @@ static void create_topic(struct node *node) {
                                        created, gg);
 }
 
+/* The partition is loaded at its current leader epoch (or it cannot be). */
+static int16_t ensure_loaded(struct node *node, struct partition *p) {
+  struct group_glue *gg = node->groups;
+  if (gg->loaded_epoch[p->index] == p->leader_epoch) return KERR_NONE;
+  if (load_partition(node, p) != 0) return KERR_COORDINATOR_LOAD_IN_PROGRESS;
+  gg->loaded_epoch[p->index] = p->leader_epoch;
+  groups_kick(node); /* loaded groups' offsets have a retention */
+  return KERR_NONE;
+}
+
+void groups_load_all(struct node *node) {
+  struct topic *t = topic_find(node, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
+  int32_t n = t ? t->partition_count : 0;
+  if (n > node->groups->partition_count) n = node->groups->partition_count;
+  for (int32_t i = 0; i < n; i++)
+    if (partition_is_leader(node, &t->partitions[i]))
+      (void)ensure_loaded(node, &t->partitions[i]);
+}
+
 int16_t groups_coordinate(struct node *node, struct kstr group_id) {
   struct group_glue *gg = node->groups;
   if (group_id.len <= 0 || group_id.len > GROUP_ID_BYTES_MAX) return KERR_INVALID_GROUP_ID;
@@ -364,12 +383,7 @@ int16_t groups_coordinate(struct node *node, struct kstr group_id) {
   if (index >= t->partition_count) return KERR_COORDINATOR_NOT_AVAILABLE;
   struct partition *p = &t->partitions[index];
   if (!partition_is_leader(node, p)) return KERR_NOT_COORDINATOR;
-  if (gg->loaded_epoch[index] != p->leader_epoch) {
-    if (load_partition(node, p) != 0) return KERR_COORDINATOR_LOAD_IN_PROGRESS;
-    gg->loaded_epoch[index] = p->leader_epoch;
-    groups_kick(node); /* loaded groups' offsets have a retention */
-  }
-  return KERR_NONE;
+  return ensure_loaded(node, p);
 }
 
 /* ---- the subsystem ---- */

@@ -42,6 +42,9 @@ struct group_glue {
  * NOT_COORDINATOR, or INVALID_GROUP_ID. */
 int16_t groups_coordinate(struct node *node, struct kstr group_id);
 struct group_coordinator *groups_state(struct node *node);
+/* Loads every partition this node leads and has not loaded (ListGroups
+ * lists what is there, not only what was asked for since the start). */
+void groups_load_all(struct node *node);
 int64_t groups_now_ms(const struct node *node);
 int64_t groups_wall_ms(const struct node *node);
 /* After an operation: time may matter now (the tick speeds up). */

@@ -181,6 +181,9 @@ static void enc_heartbeat(struct wr *w, int16_t v, const void *m) {
 static void enc_commit(struct wr *w, int16_t v, const void *m) {
   offset_commit_request_encode(w, v, m);
 }
+static void enc_list(struct wr *w, int16_t v, const void *m) {
+  list_groups_request_encode(w, v, m);
+}
 static void enc_fetch(struct wr *w, int16_t v, const void *m) {
   offset_fetch_request_encode(w, v, m);
 }
@@ -390,7 +393,19 @@ START_TEST(answered_commit_survives_power_loss) {
   sim_node_restart(rig.bnode);
   node_up();
   connect_all();
-  coordinator_ready(&rig.conns[0]);
+  /* ListGroups loads what this node leads before it lists. */
+  struct list_groups_request lm;
+  list_groups_request_init(&lm);
+  struct answer *a =
+      await(&rig.conns[1], tsend(&rig.conns[1], API_LIST_GROUPS, 4, enc_list, &lm), 1000);
+  struct rd r;
+  rd_init(&r, a->body, a->len);
+  struct list_groups_response lr;
+  ck_assert(list_groups_response_decode(&r, 4, &lr, &rig.arena));
+  ck_assert_int_eq(lr.error_code, KERR_NONE);
+  ck_assert_int_eq(lr.groups_count, 1);
+  ck_assert(kstr_eq(lr.groups[0].group_id, "simple"));
+  ck_assert(kstr_eq(lr.groups[0].group_state, "Empty"));
   ck_assert_int_eq(fetched(&rig.conns[0]), 43); /* loaded from __consumer_offsets */
 }
 END_TEST
