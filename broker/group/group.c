@@ -382,11 +382,21 @@ static void member_remove_at(struct group *g, int32_t i) {
 static void complete_join(struct group_coordinator *gc, struct group *g, int64_t now_ms,
                           int64_t wall_ms) {
   ASSERT(g->state == GROUP_PREPARING_REBALANCE);
-  for (int32_t i = g->member_count - 1; i >= 0; i--)
+  bool anyone = false;
+  for (int32_t i = g->member_count - 1; i >= 0; i--) {
+    anyone |= g->members[i]->joined;
     if (!g->members[i]->joined && !g->members[i]->instance_id[0]) member_remove_at(g, i);
+  }
+  g->initial_delay_ms = 0;
+  if (g->member_count > 0 && !anyone) {
+    /* Only static members that did not rejoin are left: no generation can
+     * form without a leader to hear of it, so the join phase starts over
+     * (Kafka waits for them the same way). */
+    g->rebalance_deadline_ms = now_ms + rebalance_timeout_max(g);
+    return;
+  }
   g->generation++; /* ids handed out (KIP-394) may still come back */
   g->state_wall_ms = wall_ms;
-  g->initial_delay_ms = 0;
   if (g->member_count == 0) {
     g->state = GROUP_EMPTY;
     g->protocol_name[0] = '\0';
@@ -395,12 +405,23 @@ static void complete_join(struct group_coordinator *gc, struct group *g, int64_t
     return;
   }
   select_protocol(g);
-  if (!g->leader_id[0]) {
-    const struct group_member *lead = g->members[0];
-    for (int32_t i = g->member_count - 1; i >= 0; i--)
-      if (g->members[i]->joined) lead = g->members[i];
+  /* The leader must be a member that rejoined (a static member kept in
+   * its place without rejoining would never hear it leads): the first. */
+  const struct group_member *lead = NULL;
+  for (int32_t i = g->member_count - 1; i >= 0; i--)
+    if (g->members[i]->joined) {
+      lead = g->members[i];
+      if (strcmp(lead->id, g->leader_id) == 0) break;
+    }
+  if (lead && strcmp(lead->id, g->leader_id) != 0) {
+    for (int32_t i = 0; i < g->member_count; i++)
+      if (g->members[i]->joined) {
+        lead = g->members[i];
+        break;
+      }
     str_fmt(g->leader_id, sizeof g->leader_id, "%s", lead->id);
   }
+  ASSERT(lead != NULL); /* someone joined, or nobody would be left */
   g->state = GROUP_COMPLETING_REBALANCE;
   for (int32_t i = 0; i < g->member_count; i++) {
     struct group_member *m = g->members[i];
@@ -550,9 +571,10 @@ static void join_known_member(struct group_coordinator *gc, struct group *g,
     join_answer_error(gc, a->token, KERR_UNKNOWN_MEMBER_ID, a->member_id);
     return;
   }
-  if (m->joined && m->join_token) /* a second join replaces the first */
-    join_answer_error(gc, m->join_token, KERR_REBALANCE_IN_PROGRESS, a->member_id),
-        m->join_token = NULL;
+  if (m->joined && m->join_token) { /* a second join replaces the first */
+    join_answer_error(gc, m->join_token, KERR_REBALANCE_IN_PROGRESS, a->member_id);
+    m->join_token = NULL;
+  }
   bool leader = strcmp(g->leader_id, m->id) == 0;
   bool same = protocols_same(m, a);
   if ((g->state == GROUP_COMPLETING_REBALANCE && same) ||
@@ -750,12 +772,13 @@ static void group_expire_sessions(struct group_coordinator *gc, struct group *g,
                                   int64_t wall_ms) {
   for (int32_t i = g->pending_count - 1; i >= 0; i--)
     if (now_ms >= g->pending[i].deadline_ms) pending_remove(g, i);
-  /* Members in the join phase are bounded by the rebalance timeout, and
-   * members awaiting the leader's assignment by the leader's session. */
+  /* Members that joined the join phase are bounded by the rebalance
+   * timeout, and members awaiting the leader's assignment by the leader's
+   * session; the others must heartbeat (answered REBALANCE_IN_PROGRESS
+   * while they should rejoin). */
   for (int32_t i = g->member_count - 1; i >= 0 && i < g->member_count; i--) {
     struct group_member *m = g->members[i];
     if (m->joined || m->syncing) continue;
-    if (g->state == GROUP_PREPARING_REBALANCE) continue;
     if (now_ms >= m->heartbeat_deadline_ms) member_gone(gc, g, i, now_ms, wall_ms);
   }
   group_maybe_complete_join(gc, g, now_ms, wall_ms);

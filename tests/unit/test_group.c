@@ -329,7 +329,11 @@ END_TEST
 START_TEST(rebalance_timeout_drops_who_did_not_rejoin) {
   char m1[GROUP_NAME_BYTES_MAX + 1];
   one_stable_member(m1);
-  join(2, "", 1000); /* m1 never rejoins */
+  join(2, "", 1000); /* m1 heartbeats but never rejoins */
+  for (int64_t t = 1000; t < 1000 + REBALANCE_MS; t += 3000) {
+    ck_assert_int_eq(heartbeat(m1, 1, t), KERR_REBALANCE_IN_PROGRESS);
+    group_tick(&gc, t, 0);
+  }
   group_tick(&gc, 1000 + REBALANCE_MS - 1, 0);
   ck_assert_int_eq(answers[2].joins, 0);
   group_tick(&gc, 1000 + REBALANCE_MS, 0);
@@ -337,6 +341,42 @@ START_TEST(rebalance_timeout_drops_who_did_not_rejoin) {
   ck_assert_int_eq(answers[2].join.generation, 2);
   ck_assert_int_eq(answers[2].member_count, 1);
   ck_assert_int_eq(the_group()->member_count, 1);
+}
+END_TEST
+
+START_TEST(static_leader_that_does_not_rejoin_hands_over) {
+  join_as(0, "", "instance-1", 0, true);
+  char s1[GROUP_NAME_BYTES_MAX + 1];
+  strcpy(s1, answers[0].member_id);
+  struct group_join_member as[] = {{kstr_of(s1), KSTR_NULL, {(const uint8_t *)"all", 3}}};
+  sync_as(1, s1, 1, 10, as, 1);
+  join(2, "", 1000); /* a newcomer; the static leader keeps heartbeating only */
+  for (int64_t t = 1000; t < 1000 + REBALANCE_MS; t += 3000) {
+    ck_assert_int_eq(heartbeat(s1, 1, t), KERR_REBALANCE_IN_PROGRESS);
+    group_tick(&gc, t, 0);
+  }
+  ck_assert_int_eq(answers[2].joins, 0);
+  group_tick(&gc, 1000 + REBALANCE_MS, 0);
+  ck_assert_int_eq(answers[2].joins, 1);
+  ck_assert_int_eq(answers[2].join.generation, 2);
+  ck_assert_str_eq(answers[2].leader, answers[2].member_id); /* it leads now */
+  ck_assert_int_eq(answers[2].member_count, 2); /* the static member kept its place */
+  char d[GROUP_NAME_BYTES_MAX + 1];
+  strcpy(d, answers[2].member_id);
+  sync_as(3, d, 2, 31000, NULL, 0);
+  ck_assert_int_eq(the_group()->state, GROUP_STABLE);
+  /* A member that neither rejoins nor heartbeats during a join phase ends
+   * with its session (its deadline: the generation's start, 31000, plus
+   * the session), and the join phase ends without it. */
+  join(4, "", 40000);
+  join(5, d, 40000);
+  group_tick(&gc, 31000 + SESSION_MS - 1, 0);
+  ck_assert_int_eq(answers[5].joins, 0);
+  group_tick(&gc, 31000 + SESSION_MS, 0);
+  ck_assert_int_eq(answers[5].joins, 1);
+  ck_assert_int_eq(answers[5].join.generation, 3);
+  ck_assert_int_eq(answers[5].member_count, 2);
+  ck_assert_int_eq(the_group()->member_count, 2);
 }
 END_TEST
 
@@ -501,6 +541,7 @@ static Suite *group_suite(void) {
   tcase_add_test(tc, generation_fencing);
   tcase_add_test(tc, static_member_rejoins_without_rebalance);
   tcase_add_test(tc, rebalance_timeout_drops_who_did_not_rejoin);
+  tcase_add_test(tc, static_leader_that_does_not_rejoin_hands_over);
   tcase_add_test(tc, protocols_are_chosen_and_checked);
   tcase_add_test(tc, group_max_size);
   tcase_add_test(tc, initial_delay_waits_for_more_members);
