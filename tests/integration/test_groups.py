@@ -3,7 +3,9 @@
 test-topic's 6 partitions while a member of another group reads everything;
 a member killed without leaving loses its partitions to the others after
 its session timeout; committed offsets survive a kill -9 of the broker;
-kcat -G; ListGroups and DescribeGroups through both admin clients.
+kcat -G; ListGroups and DescribeGroups through both admin clients; the
+cooperative-sticky assignor; a static member's restart without a
+rebalance.
 
 Waits are bounded polling rounds of the clients themselves (poll timeouts),
 never sleeps; the one figure measured (the rebalance after a kill) is
@@ -229,3 +231,65 @@ def test_kcat_group_consumer(make_broker):
     groups = {g.id: g for g in AdminClient({"bootstrap.servers": b.bootstrap})
               .list_groups(timeout=10)}
     assert groups["kcat-group"].state == "Empty"  # it left when done
+
+
+def settle(consumers, done, rounds=ROUNDS):
+    """Polls every consumer until done(assignments) holds; returns them."""
+    parts = assignments(consumers)
+    for _ in range(rounds):
+        for c in consumers:
+            c.poll(0.05)
+        parts = assignments(consumers)
+        if done(parts):
+            break
+    return parts
+
+
+def test_cooperative_sticky_members_split(make_broker):
+    """librdkafka's cooperative-sticky assignor (KIP-429): incremental
+    rebalances through the same JoinGroup and SyncGroup, the assignment
+    passed through untouched."""
+    b = make_broker(BROKER)
+    produce(b.bootstrap, 0, 60)
+    members = []
+    try:
+        for _ in range(3):
+            members.append(rdkafka_member(
+                b.bootstrap, "coop-group",
+                **{"partition.assignment.strategy": "cooperative-sticky"}))
+        parts = settle(members, split_evenly)
+        assert split_evenly(parts), parts
+    finally:
+        for c in members:
+            c.close()
+
+
+def test_static_member_restart_keeps_its_partitions(make_broker):
+    """KIP-345: a member with group.instance.id that comes back within its
+    session gets its partitions again, and the other member's assignment
+    never changes meanwhile (no rebalance)."""
+    b = make_broker(BROKER)
+    produce(b.bootstrap, 0, 60)
+    static = {"session.timeout.ms": 30000}
+    one = rdkafka_member(b.bootstrap, "static-group", **static, **{"group.instance.id": "one"})
+    two = rdkafka_member(b.bootstrap, "static-group", **static, **{"group.instance.id": "two"})
+    try:
+        parts = settle([one, two], split_evenly)
+        assert split_evenly(parts), parts
+        kept, two_before = parts
+        two.close()  # a static member's close sends no LeaveGroup
+        two = rdkafka_member(b.bootstrap, "static-group", **static,
+                             **{"group.instance.id": "two"})
+        changed = []
+        for _ in range(ROUNDS):
+            one.poll(0.05)
+            two.poll(0.05)
+            if assignments([one])[0] != kept:
+                changed.append(assignments([one])[0])
+            if assignments([two])[0] == two_before:
+                break
+        assert assignments([two])[0] == two_before
+        assert changed == []  # the other member was never rebalanced
+    finally:
+        one.close()
+        two.close()
