@@ -27,6 +27,7 @@
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
+#include "server/group_coordinator.h"
 #include "server/handlers.h"
 #include "server/server.h"
 
@@ -84,6 +85,8 @@ static void fill_topic(struct request *req, const struct meta_image *image,
   rt->error_code = KERR_NONE;
   rt->name = kstr_of(mt->name);
   rt->topic_id = mt->id;
+  /* Listed, as Kafka lists it, but marked: pattern subscriptions skip it. */
+  rt->is_internal = groups_topic_internal(mt->name, (int32_t)strlen(mt->name));
   rt->partitions_count = mt->partition_count;
   rt->partitions =
       arena_alloc(&req->arena, (size_t)mt->partition_count * sizeof *rt->partitions);

@@ -91,6 +91,13 @@ static const struct key keys[] = {
     {"min.insync.replicas", K_INT32, F(min_insync_replicas), 1, INT32_MAX},
     {"group.initial.rebalance.delay.ms", K_INT32, F(group_initial_rebalance_delay_ms), 0,
      INT32_MAX},
+    {"group.min.session.timeout.ms", K_INT32, F(group_min_session_timeout_ms), 0, INT32_MAX},
+    {"group.max.session.timeout.ms", K_INT32, F(group_max_session_timeout_ms), 0, INT32_MAX},
+    {"group.max.size", K_INT32, F(group_max_size), 1, INT32_MAX},
+    {"offsets.topic.num.partitions", K_INT32, F(offsets_topic_num_partitions), 1, 100000},
+    {"offsets.topic.replication.factor", K_INT16, F(offsets_topic_replication_factor), 1,
+     INT16_MAX},
+    {"offsets.retention.minutes", K_INT32, F(offsets_retention_minutes), 1, INT32_MAX},
     {"fetch.max.bytes", K_INT32, F(fetch_max_bytes), 1024, INT32_MAX},
     {"replica.fetch.max.bytes", K_INT32, F(replica_fetch_max_bytes), 0, INT32_MAX},
     {"producer.id.expiration.ms", K_INT64, F(producer_id_expiration_ms), 1, NOMAX},
@@ -102,8 +109,6 @@ _Static_assert(sizeof keys / sizeof keys[0] <= 64, "typed_set has a bit per type
 /* Accepted with a note: the capability arrives with a later issue. */
 static const char *const later_keys[] = {
     "controller.quorum.bootstrap.servers",
-    "offsets.topic.replication.factor",
-    "offsets.topic.num.partitions",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
     "listener.security.protocol.map",
@@ -116,9 +121,6 @@ static const char *const later_keys[] = {
     "ssl.truststore.password",
     "authorizer.class.name",
     "super.users",
-    "offsets.retention.minutes",
-    "group.min.session.timeout.ms",
-    "group.max.session.timeout.ms",
 };
 
 /* Accepted, no effect: thread pools and socket buffers of the JVM broker
@@ -179,6 +181,12 @@ void config_defaults(struct config *cfg) {
   cfg->reconnect_backoff_ms = 50;
   cfg->reconnect_backoff_max_ms = 1000;
   cfg->group_initial_rebalance_delay_ms = 3000;
+  cfg->group_min_session_timeout_ms = 6000;
+  cfg->group_max_session_timeout_ms = 1800000;
+  cfg->group_max_size = INT32_MAX;
+  cfg->offsets_topic_num_partitions = 50;
+  cfg->offsets_topic_replication_factor = 3; /* lowered to the brokers there are */
+  cfg->offsets_retention_minutes = 10080;
   cfg->fetch_max_bytes = 57671680;
   cfg->replica_fetch_max_bytes = 1048576;
   cfg->producer_id_expiration_ms = 86400000;

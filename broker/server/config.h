@@ -90,6 +90,12 @@ struct config {
   char compression_type[16]; /* producer, uncompressed, gzip, snappy, lz4, zstd */
   int32_t min_insync_replicas;
   int32_t group_initial_rebalance_delay_ms;
+  int32_t group_min_session_timeout_ms;
+  int32_t group_max_session_timeout_ms;
+  int32_t group_max_size;
+  int32_t offsets_topic_num_partitions;
+  int16_t offsets_topic_replication_factor;
+  int32_t offsets_retention_minutes;
   int32_t fetch_max_bytes;
   int32_t replica_fetch_max_bytes;
   /* KIP-98: a partition forgets an idempotent producer idle this long (by

@@ -143,6 +143,11 @@ static void conn_let_go(struct node *node, struct conn *c) {
     request_free(req);
     return;
   }
+  if (req->cancel) {
+    req->cancel(req);
+    request_free(req);
+    return;
+  }
   req->conn_id = 0;
 }
 

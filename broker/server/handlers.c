@@ -14,6 +14,16 @@ static const struct handler client_apis[] = {
     {API_FETCH, 4, 15, handle_fetch},
     {API_LIST_OFFSETS, 1, 7, handle_list_offsets},
     {API_METADATA, 0, 12, handle_metadata},
+    /* The group coordinator's (server/group_coordinator.h). */
+    {API_OFFSET_COMMIT, 0, 8, handle_offset_commit},
+    {API_OFFSET_FETCH, 0, 8, handle_offset_fetch},
+    {API_FIND_COORDINATOR, 0, 4, handle_find_coordinator},
+    {API_JOIN_GROUP, 0, 9, handle_join_group},
+    {API_HEARTBEAT, 0, 4, handle_heartbeat},
+    {API_LEAVE_GROUP, 0, 5, handle_leave_group},
+    {API_SYNC_GROUP, 0, 5, handle_sync_group},
+    {API_DESCRIBE_GROUPS, 0, 5, handle_describe_groups},
+    {API_LIST_GROUPS, 0, 5, handle_list_groups},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
     {API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
@@ -21,6 +31,8 @@ static const struct handler client_apis[] = {
     {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, 0, 4, handle_describe_configs},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
+    {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
+    {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
     {API_DESCRIBE_CLUSTER, 0, 1, handle_describe_cluster},
 };
 

@@ -48,6 +48,18 @@ bool handle_describe_configs(struct request *req);
 bool handle_describe_cluster(struct request *req);
 bool handle_init_producer_id(struct request *req);
 bool handle_offset_for_leader_epoch(struct request *req);
+/* The group coordinator's (server/group_coordinator.h). */
+bool handle_find_coordinator(struct request *req);
+bool handle_join_group(struct request *req);
+bool handle_sync_group(struct request *req);
+bool handle_heartbeat(struct request *req);
+bool handle_leave_group(struct request *req);
+bool handle_offset_commit(struct request *req);
+bool handle_offset_fetch(struct request *req);
+bool handle_list_groups(struct request *req);
+bool handle_describe_groups(struct request *req);
+bool handle_delete_groups(struct request *req);
+bool handle_offset_delete(struct request *req);
 /* The controller listener's (raft_node.h). */
 bool handle_quorum_fetch(struct request *req);
 bool handle_vote(struct request *req);

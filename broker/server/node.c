@@ -5,10 +5,14 @@
  *      lives in them. Shut down last: every log fsynced, then checkpoints.
  *   2. metadata: the controller builds the first image from storage and
  *      publishes it, which opens every log; it needs the log manager.
- *   3. server: the dispatcher, the listeners and the client sessions. It
+ *   3. group coordinator (group_coordinator.c): its state machine and
+ *      tick. Before the server, so that the server's sessions, which may
+ *      hold parked joins and syncs, close (and cancel them) while it
+ *      still exists, on a shutdown as on a crash's free.
+ *   4. server: the dispatcher, the listeners and the client sessions. It
  *      starts once the image exists, so no request sees a node without
  *      metadata, and it takes env's network handler only then.
- *   4. raft: the KIP-595 quorum (raft_node.c). Its init reads quorum-state
+ *   5. raft: the KIP-595 quorum (raft_node.c). Its init reads quorum-state
  *      and the metadata log (storage is ready); its start opens the quorum
  *      channels over the server's dispatcher and serves the controller
  *      listener's quorum APIs, which the server routes to it from then on.
@@ -16,7 +20,7 @@
  *      through the Raft-backed controller, and shuts down after it (a
  *      controlled shutdown still has a quorum) but before the server (a
  *      leader's EndQuorumEpoch goes out, then the sessions close).
- *   5. broker lifecycle: registration with the controller, which needs the
+ *   6. broker lifecycle: registration with the controller, which needs the
  *      listeners' ports (port 0 picks one).
  * Shutdown runs in reverse: the broker lifecycle stops, the quorum leader
  * resigns and the metadata log lands, the server stops taking requests and
@@ -37,8 +41,8 @@
 #include "server/subsystem.h"
 
 static const struct subsystem *const subsystems[] = {
-    &subsystem_log_manager, &subsystem_metadata,         &subsystem_server,
-    &subsystem_raft,        &subsystem_broker_lifecycle,
+    &subsystem_log_manager, &subsystem_metadata, &subsystem_groups,
+    &subsystem_server,      &subsystem_raft,     &subsystem_broker_lifecycle,
 };
 enum { SUBSYSTEM_COUNT = (int)ARRAY_LEN(subsystems) };
 

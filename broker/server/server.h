@@ -60,6 +60,7 @@ struct topic {
 
 struct request;
 struct handler_table;
+struct group_glue;
 
 /* log_manager.c's state. */
 struct log_manager {
@@ -115,6 +116,9 @@ struct request {
   void *pending;
   /* Parked in the node's purgatory; cancelled if the connection goes. */
   struct waiter *waiter;
+  /* Waits elsewhere (a group's join or sync phase): called, then the
+   * request freed, if the connection goes first. */
+  void (*cancel)(struct request *req);
 };
 
 struct node {
@@ -150,6 +154,7 @@ struct node {
   /* replica_follower.c: one replica fetcher per leader broker; NULL when
    * this node follows no partition. */
   struct replica_fetchers *fetchers;
+  struct group_glue *groups;        /* the group coordinator (group_coordinator.h) */
   /* Connections whose deferred request finished, oldest first; a zero-delay
    * timer drains them from the loop, never from inside a callback. */
   struct conn *ready_first, *ready_last;

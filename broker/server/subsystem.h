@@ -35,5 +35,6 @@ extern const struct subsystem subsystem_server;           /* listeners.c */
 extern const struct subsystem subsystem_metadata;         /* metadata.c */
 extern const struct subsystem subsystem_broker_lifecycle; /* broker_lifecycle.c */
 extern const struct subsystem subsystem_raft;             /* raft_node.c */
+extern const struct subsystem subsystem_groups;           /* group_coordinator.c */
 
 #endif
