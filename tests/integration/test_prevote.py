@@ -6,10 +6,11 @@ a follower that hears from its leader refuses it and names the leader."""
 import socket
 import struct
 import threading
+import time
 
 from conftest import CLUSTER_ID
-from test_quorum import (count_in_log, read_frame, read_uvarint, uvarint, voter_trio,
-                         wait_leader)
+from test_quorum import (WAIT_ROUNDS, count_in_log, read_frame, read_uvarint, uvarint,
+                         voter_trio, wait_leader)
 
 API_VERSIONS = 18
 VOTE = 52
@@ -88,9 +89,19 @@ def test_pre_vote_over_the_wire_leaves_the_leader_in_place():
         followers = [i + 1 for i in range(3) if i + 1 != leader]
         target, asker = followers
         # The asker's log is far ahead, so only the leader's liveness refuses.
-        resp = exchange(nodes[target - 1].controller_port,
-                        pre_vote_request(target, asker, epoch, epoch, 1 << 40))
-        assert parse_vote_response(resp) == (0, 0, leader, epoch, False)
+        # KIP-996: a follower grants pre-votes until its first successful
+        # Fetch from the new leader (Kafka's FollowerState does the same),
+        # so ask until that has happened; a follower that never refuses
+        # fails here.
+        answer = None
+        for _ in range(WAIT_ROUNDS):
+            resp = exchange(nodes[target - 1].controller_port,
+                            pre_vote_request(target, asker, epoch, epoch, 1 << 40))
+            answer = parse_vote_response(resp)
+            if not answer[4]:
+                break
+            time.sleep(0.05)
+        assert answer == (0, 0, leader, epoch, False)
         # The leader never grants a pre-vote either, and keeps its epoch.
         resp = exchange(nodes[leader - 1].controller_port,
                         pre_vote_request(leader, asker, epoch, epoch, 1 << 40))
