@@ -264,12 +264,13 @@ static void on_create_topics(struct admin *a, const struct create_topics_respons
                  a->c->number, (int)(t->name.len > 0 ? t->name.len : 0), t->name.ptr,
                  a->validate_only ? " (validate only)" : "", t->error_code, t->num_partitions);
     if (k < 0 || t->error_code == KERR_INVALID_REQUEST) continue;
-    /* Kafka's answer to the settings, validate-only or not. */
+    /* Kafka's answer to the settings, validate-only or not (not a stored
+     * state a restart after storage errors may excuse: -1). */
     if (a->sent_invalid && t->error_code == KERR_NONE)
-      violation(a, k, "CreateTopics %s%s accepted an invalid setting", a->churn[k].name,
+      violation(a, -1, "CreateTopics %s%s accepted an invalid setting", a->churn[k].name,
                 a->validate_only ? " (validate only)" : "");
     if (a->sent_all_valid && t->error_code == KERR_INVALID_CONFIG)
-      violation(a, k, "CreateTopics %s%s: INVALID_CONFIG for valid settings", a->churn[k].name,
+      violation(a, -1, "CreateTopics %s%s: INVALID_CONFIG for valid settings", a->churn[k].name,
                 a->validate_only ? " (validate only)" : "");
     if (a->validate_only) continue;
     struct churn *c = &a->churn[k];
