@@ -5,7 +5,11 @@
  * the broker), DescribeCluster, ListOffsets by timestamp (latest, earliest,
  * max timestamp, a real one), and topic churn on topics of its own that
  * the producers never use (CreateTopics with configs, CreatePartitions,
- * DeleteTopics). One request at a time, on its own connection.
+ * DeleteTopics). One request at a time, on its own connection. On a node
+ * with a CONTROLLER listener (controller.quorum.voters set) it also asks
+ * DescribeQuorum there, as kafka-metadata-quorum.sh --bootstrap-controller
+ * does (KIP-595, KIP-919), through the project's own client
+ * (client/quorum_status.h).
  *
  * Its checker, topic-churn: what Metadata reports of the churn topics must
  * agree with what the answers before it said. A topic whose CreateTopics
@@ -16,7 +20,14 @@
  * leaves it unknown until Metadata says; a replaced disk makes everything
  * unknown. Requests are answered in order on one connection and only this
  * client touches its churn topics, so each Metadata answer is judged
- * against exactly what came before it. */
+ * against exactly what came before it. The same checker judges the configs:
+ * a CreateTopics setting a value Kafka refuses (or one Sluice refuses on
+ * purpose, topic_config.c) must not succeed, one of only valid settings
+ * must not get INVALID_CONFIG, and DescribeConfigs of a churn topic reports
+ * the values its answered creation set; and the quorum: DescribeQuorum
+ * names a leader among controller.quorum.voters, exactly those voters, an
+ * epoch that never goes back, a high watermark that never goes back within
+ * an epoch and that the leader's own log end reaches, and the cluster.id. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +35,13 @@
 
 #include "base/assert.h"
 #include "client/admin.h"
+#include "client/quorum_status.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 #include "sim/disk.h"
 #include "sim/runner_internal.h"
+#include "sim/world.h"
 
 enum {
   ERROR_TOPIC_DELETION_DISABLED = 73, /* Kafka's; proto/errors.h does not name it */
@@ -38,6 +51,9 @@ enum {
   ADMIN_TIMEOUT_MS = 5000,
   RESOURCE_TOPIC = 2,
   RESOURCE_BROKER = 4,
+  CHURN_CONFIGS = 3, /* compression.type, segment.bytes, retention.ms */
+  EXTRA_CONFIGS_MAX = 3,
+  VOTERS_MAX = 16,
 };
 
 enum admin_op {
@@ -50,13 +66,14 @@ enum admin_op {
   OP_CREATE_TOPICS,
   OP_CREATE_PARTITIONS,
   OP_DELETE_TOPICS,
+  OP_DESCRIBE_QUORUM, /* last: drawn only where there is a controller listener */
   OPS,
 };
 
 static const char *const op_names[OPS] = {
-    "Metadata (all topics)", "Metadata (named)", "Metadata (auto-create)",
-    "DescribeConfigs",       "DescribeCluster",  "ListOffsets",
-    "CreateTopics",          "CreatePartitions", "DeleteTopics"};
+    "Metadata (all topics)", "Metadata (named)", "Metadata (auto-create)", "DescribeConfigs",
+    "DescribeCluster",       "ListOffsets",      "CreateTopics",           "CreatePartitions",
+    "DeleteTopics",          "DescribeQuorum"};
 
 enum churn_state { CHURN_UNKNOWN, CHURN_ABSENT, CHURN_PRESENT };
 
@@ -66,6 +83,11 @@ struct churn {
   int32_t partitions; /* when present; -1: not known */
   struct kuuid id;
   bool id_known;
+  /* The values its answered creation set (configs_known: for the keys
+   * below configs_count); unknown after an answer that did not come. */
+  bool configs_known;
+  int configs_count;
+  char configs[CHURN_CONFIGS][24];
   /* A broker restarted after storage errors: until the metadata log lands,
    * the metadata is the directory layout, which a failed write can leave
    * behind what the answers said; one disagreement is then counted within
@@ -89,6 +111,18 @@ struct admin {
   struct kuuid workload_ids[SCENARIO_TOPICS_MAX];
   bool workload_id_known[SCENARIO_TOPICS_MAX];
   uint64_t requests, answers, failures;
+  /* CreateTopics in flight: whether one of its settings is invalid, and
+   * whether all are valid and distinct (INVALID_CONFIG is then wrong). */
+  bool sent_invalid, sent_all_valid;
+  char sent_configs[CHURN_CONFIGS][24];
+  int sent_configs_count;
+  /* DescribeQuorum (a KRaft node): controller.quorum.voters, parsed. */
+  struct quorum_query qq;
+  int voter_ids[VOTERS_MAX];
+  char voter_endpoints[VOTERS_MAX][64]; /* host:port */
+  int voter_count;
+  int32_t quorum_epoch_seen;
+  int64_t quorum_hw_seen; /* in quorum_epoch_seen */
 };
 
 static int64_t draw(struct admin *a, int64_t lo, int64_t hi) {
@@ -100,6 +134,14 @@ static bool config_says(const struct scenario *sc, const char *key, const char *
   for (int i = 0; i < sc->config_count; i++)
     if (!strcmp(sc->config[i].key, key)) found = !strcmp(sc->config[i].value, value);
   return found;
+}
+
+/* The cluster config's value for key; NULL: not set. */
+static const char *config_of(const struct scenario *sc, const char *key) {
+  const char *value = NULL;
+  for (int i = 0; i < sc->config_count; i++)
+    if (!strcmp(sc->config[i].key, key)) value = sc->config[i].value;
+  return value;
 }
 
 static bool auto_create(const struct scenario *sc) {
@@ -162,6 +204,7 @@ static void observe(struct admin *a, int i, int32_t n, const struct kuuid *id) {
   else if (t->state == CHURN_PRESENT && t->partitions >= 0 && n != t->partitions)
     violation(a, i, "Metadata reports %s with %d partitions; the answers said %d", t->name, n,
               t->partitions);
+  if (n < 0 || t->state != CHURN_PRESENT) t->configs_known = false; /* made by whom? */
   t->state = n >= 0 ? CHURN_PRESENT : CHURN_ABSENT;
   t->partitions = n;
   if (id) {
@@ -220,9 +263,21 @@ static void on_create_topics(struct admin *a, const struct create_topics_respons
     runner_trace(a->c->r, "admin %d: CreateTopics %.*s%s: error %d, %d partitions",
                  a->c->number, (int)(t->name.len > 0 ? t->name.len : 0), t->name.ptr,
                  a->validate_only ? " (validate only)" : "", t->error_code, t->num_partitions);
-    if (k < 0 || a->validate_only || t->error_code == KERR_INVALID_REQUEST) continue;
+    if (k < 0 || t->error_code == KERR_INVALID_REQUEST) continue;
+    /* Kafka's answer to the settings, validate-only or not (not a stored
+     * state a restart after storage errors may excuse: -1). */
+    if (a->sent_invalid && t->error_code == KERR_NONE)
+      violation(a, -1, "CreateTopics %s%s accepted an invalid setting", a->churn[k].name,
+                a->validate_only ? " (validate only)" : "");
+    if (a->sent_all_valid && t->error_code == KERR_INVALID_CONFIG)
+      violation(a, -1, "CreateTopics %s%s: INVALID_CONFIG for valid settings", a->churn[k].name,
+                a->validate_only ? " (validate only)" : "");
+    if (a->validate_only) continue;
     struct churn *c = &a->churn[k];
     if (t->error_code == KERR_NONE) {
+      c->configs_known = a->sent_configs_count >= 0;
+      c->configs_count = a->sent_configs_count;
+      memcpy(c->configs, a->sent_configs, sizeof c->configs);
       if (t->num_partitions != a->asked)
         violation(a, k, "CreateTopics %s answered %d partitions, asked %d", c->name,
                   t->num_partitions, a->asked);
@@ -290,10 +345,34 @@ static void on_delete_topics(struct admin *a, const struct delete_topics_respons
   }
 }
 
+static const char *const churn_config_keys[CHURN_CONFIGS] = {"compression.type",
+                                                             "segment.bytes", "retention.ms"};
+
+/* A churn topic's settings, as its answered creation set them: Kafka keeps
+ * a topic's configs (KRaft: ConfigRecords, in the metadata log and its
+ * snapshots) until the topic is deleted. */
+static void
+churn_configs_check(struct admin *a,
+                    const struct describe_configs_response_describe_configs_result *res) {
+  int k = res->resource_type == RESOURCE_TOPIC ? churn_index(a, res->resource_name) : -1;
+  if (k < 0 || res->error_code != KERR_NONE) return;
+  const struct churn *c = &a->churn[k];
+  if (c->state != CHURN_PRESENT || !c->configs_known) return;
+  for (int32_t j = 0; j < res->configs_count; j++)
+    for (int n = 0; n < c->configs_count; n++)
+      if (kstr_eq(res->configs[j].name, churn_config_keys[n]) &&
+          !kstr_eq(res->configs[j].value, c->configs[n]))
+        violation(a, k, "DescribeConfigs %s: %s is %.*s, created with %s", c->name,
+                  churn_config_keys[n],
+                  (int)(res->configs[j].value.len > 0 ? res->configs[j].value.len : 0),
+                  res->configs[j].value.ptr, c->configs[n]);
+}
+
 /* The workload topics' compression.type, as the scenario created them. */
 static void on_describe_configs(struct admin *a, const struct describe_configs_response *m) {
   const struct scenario *sc = a->c->r->sc;
   for (int32_t i = 0; i < m->results_count; i++) {
+    churn_configs_check(a, &m->results[i]);
     const struct describe_configs_response_describe_configs_result *res = &m->results[i];
     runner_trace(a->c->r, "admin %d: DescribeConfigs %d %.*s: error %d, %d configs",
                  a->c->number, res->resource_type,
@@ -313,14 +392,21 @@ static void on_describe_configs(struct admin *a, const struct describe_configs_r
   }
 }
 
-static void answered(void *ctx, int err, int16_t version, const void *response) {
-  struct admin *a = ctx;
+static void settle(struct admin *a) {
   a->in_flight = false;
   a->next_ns = sim_now_ns(a->c->r->w) + a->interval_ns;
   notice_restarts(a);
+}
+
+static void answered(void *ctx, int err, int16_t version, const void *response) {
+  struct admin *a = ctx;
+  settle(a);
   if (err != 0) { /* no answer: whatever it asked may or may not have happened */
     a->failures++;
-    if (a->target >= 0 && !a->validate_only) a->churn[a->target].state = CHURN_UNKNOWN;
+    if (a->target >= 0 && !a->validate_only) {
+      a->churn[a->target].state = CHURN_UNKNOWN;
+      a->churn[a->target].configs_known = false;
+    }
     if (a->op == OP_METADATA_AUTO) a->churn[AUTO_TOPIC].state = CHURN_UNKNOWN;
     runner_trace(a->c->r, "admin %d: %s v%d failed: error %d", a->c->number, op_names[a->op],
                  version, err);
@@ -362,8 +448,105 @@ static void answered(void *ctx, int err, int16_t version, const void *response) 
                      (long long)m->topics[i].partitions[j].offset);
     break;
   }
+  case OP_DESCRIBE_QUORUM:
   case OPS:
     UNREACHABLE();
+  }
+}
+
+/* ---- DescribeQuorum ---- */
+
+static int voter_index(const struct admin *a, int32_t id) {
+  for (int i = 0; i < a->voter_count; i++)
+    if (a->voter_ids[i] == id) return i;
+  return -1;
+}
+
+/* An endpoint v2 names ("CONTROLLER://host:port") is the one
+ * controller.quorum.voters gives that voter. */
+static bool endpoint_matches(const char *endpoint, const char *host_port) {
+  const char *sep = strstr(endpoint, "://");
+  return !endpoint[0] || (sep && !strcmp(sep + 3, host_port));
+}
+
+static void check_voters(struct admin *a, const struct quorum_status *s) {
+  if (s->voter_count != a->voter_count)
+    violation(a, -1, "DescribeQuorum: %d voters, controller.quorum.voters has %d",
+              s->voter_count, a->voter_count);
+  for (int i = 0; i < s->voter_count; i++) {
+    const struct quorum_replica *v = &s->voters[i];
+    int k = voter_index(a, v->id);
+    if (k < 0)
+      violation(a, -1, "DescribeQuorum: voter %d is not in controller.quorum.voters", v->id);
+    else if (!endpoint_matches(v->endpoint, a->voter_endpoints[k]))
+      violation(a, -1, "DescribeQuorum: voter %d at %s, configured at %s", v->id, v->endpoint,
+                a->voter_endpoints[k]);
+    /* The leader's own log holds everything committed. */
+    if (v->id == s->leader_id && v->log_end_offset < s->high_watermark)
+      violation(a, -1,
+                "DescribeQuorum: leader %d's log ends at %lld, below the high watermark %lld",
+                v->id, (long long)v->log_end_offset, (long long)s->high_watermark);
+  }
+}
+
+static void check_quorum(struct admin *a, const struct quorum_status *s) {
+  const char *cluster_id = config_of(a->c->r->sc, "cluster.id");
+  if (s->cluster_id[0] && cluster_id && strcmp(s->cluster_id, cluster_id))
+    violation(a, -1, "DescribeCluster on the controller listener: cluster id %s, configured %s",
+              s->cluster_id, cluster_id);
+  if (s->leader_id >= 0 && voter_index(a, s->leader_id) < 0)
+    violation(a, -1, "DescribeQuorum: leader %d is not a voter", s->leader_id);
+  check_voters(a, s);
+  /* KIP-595: epochs only grow (they are durable in quorum-state); the high
+   * watermark of one leader's epoch only grows. */
+  if (s->leader_epoch < a->quorum_epoch_seen)
+    violation(a, -1, "DescribeQuorum: epoch %d after epoch %d", s->leader_epoch,
+              a->quorum_epoch_seen);
+  else if (s->leader_epoch == a->quorum_epoch_seen && s->high_watermark < a->quorum_hw_seen)
+    violation(a, -1, "DescribeQuorum: high watermark %lld after %lld in epoch %d",
+              (long long)s->high_watermark, (long long)a->quorum_hw_seen, s->leader_epoch);
+  if (s->leader_epoch > a->quorum_epoch_seen ||
+      (s->leader_epoch == a->quorum_epoch_seen && s->high_watermark > a->quorum_hw_seen)) {
+    a->quorum_epoch_seen = s->leader_epoch;
+    a->quorum_hw_seen = s->high_watermark;
+  }
+}
+
+static void quorum_answered(void *ctx, int err, const struct quorum_status *s,
+                            const char *why) {
+  struct admin *a = ctx;
+  settle(a);
+  if (err != 0) {
+    a->failures++;
+    runner_trace(a->c->r, "admin %d: DescribeQuorum failed: error %d %s", a->c->number, err,
+                 why);
+    return;
+  }
+  a->answers++;
+  check_quorum(a, s);
+  struct buf text; /* what kafka-metadata-quorum.sh describe --status prints */
+  buf_init(&text);
+  quorum_status_text(s, &text);
+  for (size_t i = 0; i < text.len; i++)
+    if (text.data[i] == '\n') text.data[i] = ';';
+  runner_trace(a->c->r, "admin %d: DescribeQuorum: %.*s", a->c->number, (int)text.len,
+               (const char *)text.data);
+  buf_free(&text);
+}
+
+/* controller.quorum.voters ("1@host:port,..."): the ids and endpoints. */
+static void parse_voters(struct admin *a, const char *voters) {
+  for (const char *p = voters; p && *p && a->voter_count < VOTERS_MAX;) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    const char *at = memchr(p, '@', n);
+    if (at) {
+      a->voter_ids[a->voter_count] = atoi(p);
+      snprintf(a->voter_endpoints[a->voter_count], sizeof a->voter_endpoints[0], "%.*s",
+               (int)(n - (size_t)(at + 1 - p)), at + 1);
+      a->voter_count++;
+    }
+    p = comma ? comma + 1 : NULL;
   }
 }
 
@@ -449,6 +632,7 @@ static int describe_configs(struct admin *a) {
   req.resources = res;
   req.resources_count = n;
   req.include_synonyms = draw(a, 0, 1);
+  req.include_documentation = draw(a, 0, 1); /* v3+: the types and documentation too */
   return send(a, API_DESCRIBE_CONFIGS, 0, draw(a, 0, 3) ? 4 : 0, &req);
 }
 
@@ -491,40 +675,112 @@ static int list_offsets(struct admin *a) {
   return send(a, API_LIST_OFFSETS, 1, ts == -3 ? 7 : draw(a, 0, 1) ? 7 : 1, &req);
 }
 
+/* Topic settings beyond the three drawn ones, each with Kafka's verdict
+ * (its validators: ranges, lists, types; an unknown name is INVALID_CONFIG
+ * too) or Sluice's deliberate refusal (topic_config.c: compaction,
+ * LogAppendTime, tiered storage): valid false means INVALID_CONFIG. */
+static const struct {
+  const char *key, *value;
+  bool valid;
+} extras[] = {
+    {"cleanup.policy", "delete", true},
+    {"message.timestamp.type", "CreateTime", true},
+    {"min.insync.replicas", "1", true},
+    {"unclean.leader.election.enable", "false", true},
+    {"max.message.bytes", "1048588", true},
+    {"cleanup.policy", "compact", false}, /* Kafka's, not Sluice's yet */
+    {"segment.bytes", "0", false},
+    {"retention.ms", "soon", false},
+    {"flush.messages", "yes", false},
+    {"colour", "red", false},
+    {"compression.gzip.level", "9", true},
+    {"compression.gzip.level", "-1", true},
+    {"compression.gzip.level", "0", false},
+    {"compression.lz4.level", "17", true},
+    {"compression.lz4.level", "18", false},
+    {"compression.zstd.level", "-5", true},
+    {"compression.zstd.level", "23", false},
+    {"delete.retention.ms", "0", true},
+    {"delete.retention.ms", "-1", false},
+    {"file.delete.delay.ms", "1000", true},
+    {"flush.messages", "0", false},
+    {"flush.ms", "1000", true},
+    {"follower.replication.throttled.replicas", "*", true},
+    {"index.interval.bytes", "-1", false},
+    {"leader.replication.throttled.replicas", "", true},
+    {"local.retention.bytes", "-2", true},
+    {"local.retention.bytes", "-3", false},
+    {"local.retention.ms", "-2", true},
+    {"max.compaction.lag.ms", "0", false},
+    {"message.downconversion.enable", "maybe", false},
+    {"message.downconversion.enable", "false", true},
+    {"message.format.version", "3.0-IV1", true},
+    {"message.timestamp.after.max.ms", "3600000", true},
+    {"message.timestamp.before.max.ms", "-1", false},
+    {"message.timestamp.difference.max.ms", "1000", true},
+    {"message.timestamp.type", "LogAppendTime", false}, /* Sluice: CreateTime only */
+    {"min.cleanable.dirty.ratio", "0.25", true},
+    {"min.cleanable.dirty.ratio", "1.5", false},
+    {"min.cleanable.dirty.ratio", "half", false},
+    {"min.compaction.lag.ms", "0", true},
+    {"min.insync.replicas", "0", false},
+    {"preallocate", "true", true},
+    {"remote.log.copy.disable", "false", true},
+    {"remote.log.delete.on.disable", "false", true},
+    {"remote.storage.enable", "true", false}, /* no tiered storage here */
+    {"remote.storage.enable", "false", true},
+    {"retention.bytes", "1048576", true},
+    {"retention.bytes", "many", false},
+    {"segment.index.bytes", "3", false},
+    {"segment.index.bytes", "4096", true},
+    {"segment.jitter.ms", "0", true},
+    {"segment.ms", "0", false},
+    {"segment.ms", "600000", true},
+    {"cleanup.policy", "shred", false},
+    {"compression.type", "brotli", false},
+    {"unclean.leader.election.enable", "TRUE", true}, /* booleans: any case */
+};
+
 static int create_topics(struct admin *a) {
   static const char *const codecs[] = {"producer", "uncompressed", "gzip",
                                        "snappy",   "lz4",          "zstd"};
   struct churn *t = &a->churn[a->target];
-  /* And one more: a setting of another kind, or one the broker refuses
-   * (INVALID_CONFIG: compaction, an out-of-range or unknown setting). */
-  static const char *const extra[][2] = {
-      {"cleanup.policy", "delete"},     {"message.timestamp.type", "CreateTime"},
-      {"min.insync.replicas", "1"},     {"unclean.leader.election.enable", "false"},
-      {"max.message.bytes", "1048588"}, {"cleanup.policy", "compact"},
-      {"segment.bytes", "0"},           {"retention.ms", "soon"},
-      {"flush.messages", "yes"},        {"colour", "red"}};
-  struct create_topics_request_creatable_topic_config cfg[4];
+  struct create_topics_request_creatable_topic_config cfg[CHURN_CONFIGS + EXTRA_CONFIGS_MAX];
   char segment[24], retention[24];
   snprintf(segment, sizeof segment, "%lld", (long long)draw(a, 16, 256) * 1024);
   snprintf(retention, sizeof retention, "%lld", (long long)draw(a, 1, 600) * 1000);
-  cfg[0] = (struct create_topics_request_creatable_topic_config){
-      KSTR_LIT("compression.type"), kstr_of(codecs[draw(a, 0, 5)])};
-  cfg[1] = (struct create_topics_request_creatable_topic_config){KSTR_LIT("segment.bytes"),
-                                                                 kstr_of(segment)};
-  cfg[2] = (struct create_topics_request_creatable_topic_config){KSTR_LIT("retention.ms"),
-                                                                 kstr_of(retention)};
+  const char *values[CHURN_CONFIGS] = {codecs[draw(a, 0, 5)], segment, retention};
+  for (int i = 0; i < CHURN_CONFIGS; i++)
+    cfg[i] = (struct create_topics_request_creatable_topic_config){
+        kstr_of(churn_config_keys[i]), kstr_of(values[i])};
   struct create_topics_request_creatable_topic topics[2];
   create_topics_request_creatable_topic_init(&topics[0]);
   topics[0].name = kstr_of(t->name);
   topics[0].num_partitions = a->asked;
   topics[0].replication_factor = 1;
   topics[0].configs = cfg;
-  topics[0].configs_count = (int32_t)draw(a, 0, 3);
-  if (draw(a, 0, 2) == 0) {
-    int64_t e = draw(a, 0, (int64_t)ARRAY_LEN(extra) - 1);
+  topics[0].configs_count = (int32_t)draw(a, 0, CHURN_CONFIGS);
+  a->sent_configs_count = topics[0].configs_count;
+  for (int i = 0; i < topics[0].configs_count; i++)
+    snprintf(a->sent_configs[i], sizeof a->sent_configs[i], "%s", values[i]);
+  a->sent_invalid = false;
+  a->sent_all_valid = true;
+  int more = draw(a, 0, 2) == 0 ? (int)draw(a, 1, EXTRA_CONFIGS_MAX) : 0;
+  for (int x = 0; x < more; x++) {
+    int64_t e = draw(a, 0, (int64_t)ARRAY_LEN(extras) - 1);
+    a->sent_invalid |= !extras[e].valid;
+    a->sent_all_valid &= extras[e].valid;
     cfg[topics[0].configs_count++] = (struct create_topics_request_creatable_topic_config){
-        kstr_of(extra[e][0]), kstr_of(extra[e][1])};
+        kstr_of(extras[e].key), kstr_of(extras[e].value)};
   }
+  /* A key given twice: which value counts is not judged. */
+  for (int i = 0; i < topics[0].configs_count; i++)
+    for (int j = 0; j < i; j++)
+      if (cfg[i].name.len == cfg[j].name.len &&
+          !memcmp(cfg[i].name.ptr, cfg[j].name.ptr, (size_t)cfg[i].name.len)) {
+        a->sent_invalid = a->sent_all_valid = false;
+        a->sent_configs_count = -1;
+      }
   topics[1] = topics[0];
   struct create_topics_request req;
   create_topics_request_init(&req);
@@ -564,8 +820,17 @@ static int delete_topics(struct admin *a) {
   return send(a, API_DELETE_TOPICS, 1, draw(a, 0, 1) ? 6 : 5, &req);
 }
 
+static int describe_quorum(struct admin *a) {
+  const struct runner *r = a->c->r;
+  quorum_query_start(&a->qq, &a->c->kc, sim_node_host(r->brokers[0].node), CONTROLLER_PORT,
+                     quorum_answered, a);
+  return 0;
+}
+
 static void next_request(struct admin *a) {
-  a->op = (enum admin_op)draw(a, 0, OPS - 1);
+  /* DescribeQuorum only where the node has a CONTROLLER listener (the
+   * other scenarios draw exactly as before it existed). */
+  a->op = (enum admin_op)draw(a, 0, a->voter_count > 0 ? OPS - 1 : OPS - 2);
   a->target = -1;
   a->validate_only = false;
   if (a->op == OP_CREATE_TOPICS || a->op == OP_CREATE_PARTITIONS || a->op == OP_DELETE_TOPICS) {
@@ -599,6 +864,9 @@ static void next_request(struct admin *a) {
   case OP_CREATE_PARTITIONS:
     rc = create_partitions(a);
     break;
+  case OP_DESCRIBE_QUORUM:
+    rc = describe_quorum(a);
+    break;
   default:
     rc = delete_topics(a);
     break;
@@ -622,6 +890,9 @@ struct admin *admin_create(struct client *c) {
     a->churn[k].state = CHURN_ABSENT; /* a fresh disk */
     a->churn[k].partitions = -1;
   }
+  a->quorum_epoch_seen = -1;
+  a->quorum_hw_seen = -1;
+  if (c->r->sc->nodes == 1) parse_voters(a, config_of(c->r->sc, "controller.quorum.voters"));
   return a;
 }
 

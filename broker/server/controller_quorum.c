@@ -1094,11 +1094,6 @@ bool controller_quorum_idle(const struct meta_controller *ctl) {
   return q->queue.count == 0 && q->inflight.count == 0 && q->forwarding == NULL;
 }
 
-bool controller_quorum_active(const struct meta_controller *ctl) {
-  const struct quorum *q = (const struct quorum *)ctl;
-  return q->active_epoch >= 0;
-}
-
 /* ---- the vtable ---- */
 
 static struct op *op_new(enum op_kind kind, int32_t count, uint64_t deadline_ns, void *ctx) {

@@ -72,8 +72,6 @@ void controller_quorum_alter_partition(struct meta_controller *ctl,
 
 /* Nothing queued, forwarded or in flight (true for the local controller). */
 bool controller_quorum_idle(const struct meta_controller *ctl);
-/* This node is the active controller now. */
-bool controller_quorum_active(const struct meta_controller *ctl);
 /* The next call came on the controller listener from another node: if this
  * node is not the active controller it answers NOT_CONTROLLER (the
  * forwarder retries with the leader it knows), as Kafka's controller does,
