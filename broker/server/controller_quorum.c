@@ -384,6 +384,21 @@ static void decide_heartbeat(struct quorum *q, struct op *op, struct meta_delta 
   r->is_fenced = fence;
 }
 
+/* KIP-730. A block asked for on the controller listener is checked as
+ * Kafka's controller checks it: an unknown broker, or an epoch that is not
+ * its registration's (the request's default -1 included), is
+ * STALE_BROKER_EPOCH. This node's own broker asks with the epoch its image
+ * holds (-1 before its registration is in it: not checked). */
+static void decide_producer_ids(struct quorum *q, struct op *op, struct meta_delta *delta) {
+  const struct meta_broker *b = meta_image_broker(q->working, op->in.ids.broker_id);
+  if (op->forwarded && (b == NULL || b->epoch != op->in.ids.broker_epoch)) {
+    op->code = KERR_STALE_BROKER_EPOCH;
+    return;
+  }
+  op->code = meta_rule_allocate_producer_ids(q->working, op->in.ids.broker_id,
+                                             op->in.ids.broker_epoch, delta, &op->first_id);
+}
+
 static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
   if (op->kind == OP_REGISTER) {
     op->code = meta_rule_register_broker(q->working, &op->in.registration, delta);
@@ -397,8 +412,7 @@ static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
   } else if (op->kind == OP_HEARTBEAT) {
     decide_heartbeat(q, op, delta);
   } else if (op->kind == OP_PRODUCER_IDS)
-    op->code = meta_rule_allocate_producer_ids(q->working, op->in.ids.broker_id,
-                                               op->in.ids.broker_epoch, delta, &op->first_id);
+    decide_producer_ids(q, op, delta);
   else
     decide_topics(q, op, delta);
 }
@@ -538,6 +552,33 @@ static void encode_registration(struct wr *w, int16_t v, const void *m) {
 }
 static void encode_heartbeat(struct wr *w, int16_t v, const void *m) {
   broker_heartbeat_request_encode(w, v, m);
+}
+static void encode_producer_ids(struct wr *w, int16_t v, const void *m) {
+  allocate_producer_ids_request_encode(w, v, m);
+}
+
+/* KIP-730: this broker's next block of producer ids, from the active
+ * controller. */
+static int send_producer_ids(struct op *op, struct channel *ch, int16_t v,
+                             struct forward_ctx *f, kconn_response_fn fn) {
+  struct allocate_producer_ids_request r;
+  allocate_producer_ids_request_init(&r);
+  r.broker_id = op->in.ids.broker_id;
+  r.broker_epoch = op->in.ids.broker_epoch;
+  return channel_send(ch, API_ALLOCATE_PRODUCER_IDS, v, encode_producer_ids, &r, fn, f);
+}
+
+/* The block from the answer; false on NOT_CONTROLLER (try the next leader)
+ * or a block that is not one. */
+static bool producer_ids_from(struct op *op, int16_t v, struct rd *body, struct arena *arena) {
+  struct allocate_producer_ids_response r;
+  if (!allocate_producer_ids_response_decode(body, v, &r, arena)) return false;
+  op->code = r.error_code;
+  op->first_id = r.producer_id_start;
+  if (r.error_code == KERR_NONE &&
+      (r.producer_id_start < 0 || r.producer_id_len != META_PRODUCER_ID_BLOCK_SIZE))
+    return false;
+  return r.error_code != KERR_NOT_CONTROLLER;
 }
 
 static int send_heartbeat(struct op *op, struct channel *ch, int16_t v, struct forward_ctx *f,
@@ -738,6 +779,8 @@ static bool decode_answer(struct op *op, int16_t v, struct rd *body, struct aren
       ok &= topics_from(op, t->name, (struct kuuid){{0}}, t->error_code, t->error_message,
                         op->in.grow[i].count, 0, i);
     }
+  } else if (op->kind == OP_PRODUCER_IDS) {
+    ok = producer_ids_from(op, v, body, arena);
   } else if (op->kind == OP_HEARTBEAT) {
     struct broker_heartbeat_response r;
     if (!broker_heartbeat_response_decode(body, v, &r, arena)) return false;
@@ -781,7 +824,7 @@ static void forward_answered(void *ctx, int err, struct rd *body, struct arena *
 static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   const struct meta_image *image = q->node->image;
   if (metadata_loader_landed_offset(q->node) < image->offset) return false; /* files to land */
-  if (op->kind == OP_HEARTBEAT) return true;
+  if (op->kind == OP_HEARTBEAT || op->kind == OP_PRODUCER_IDS) return true;
   if (op->kind == OP_REGISTER) {
     const struct meta_broker *b = meta_image_broker(image, op->in.registration.broker_id);
     return op->code != KERR_NONE ||
@@ -847,15 +890,11 @@ static bool forward(struct quorum *q, int32_t leader_id) {
       q->peers_started && !q->peers_stopped ? quorum_peers_channel(&q->peers, leader_id) : NULL;
   if (ch == NULL || !channel_is_up(ch)) return false;
   struct op *op = q->queue.head;
-  if (op->kind == OP_PRODUCER_IDS) { /* KIP-730's RPC is not generated yet */
-    refuse(list_pop(&q->queue), KERR_COORDINATOR_NOT_AVAILABLE, "");
-    return true;
-  }
-  /* By op kind; producer ids are answered above. */
-  static const int16_t keys[] = {
-      API_BROKER_REGISTRATION, API_CREATE_TOPICS, API_CREATE_PARTITIONS, API_DELETE_TOPICS, -1,
-      API_BROKER_HEARTBEAT};
-  static const int16_t mins[] = {0, 2, 0, 1, -1, 0}, maxs[] = {3, 7, 3, 6, -1, 1};
+  /* By op kind. */
+  static const int16_t keys[] = {API_BROKER_REGISTRATION,   API_CREATE_TOPICS,
+                                 API_CREATE_PARTITIONS,     API_DELETE_TOPICS,
+                                 API_ALLOCATE_PRODUCER_IDS, API_BROKER_HEARTBEAT};
+  static const int16_t mins[] = {0, 2, 0, 1, 0, 0}, maxs[] = {3, 7, 3, 6, 0, 1};
   int16_t v = channel_version(ch, keys[op->kind], mins[op->kind], maxs[op->kind]);
   if (v < 0) return false; /* an old peer: maybe the next leader */
   struct flight *f = malloc(sizeof *f);
@@ -873,6 +912,8 @@ static bool forward(struct quorum *q, int32_t leader_id) {
     rc = send_create_partitions(q, op, ch, v, fc, forward_answered);
   else if (op->kind == OP_HEARTBEAT)
     rc = send_heartbeat(op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_PRODUCER_IDS)
+    rc = send_producer_ids(op, ch, v, fc, forward_answered);
   else
     rc = send_delete_topics(q, op, ch, v, fc, forward_answered);
   if (rc != 0) {

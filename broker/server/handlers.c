@@ -29,7 +29,7 @@ static const struct handler client_apis[] = {
  * (KIP-590 forwarding, KIP-631): CreateTopics, DeleteTopics and
  * CreatePartitions forwarded by brokers that are not the active controller
  * (served directly, no Envelope, as Kafka 3.9's controller accepts them),
- * and BrokerRegistration and BrokerHeartbeat. */
+ * and BrokerRegistration, BrokerHeartbeat and AllocateProducerIds (KIP-730). */
 static const struct handler controller_apis[] = {
     {API_FETCH, RAFT_FETCH_VERSION_MIN, RAFT_FETCH_VERSION_MAX, handle_quorum_fetch},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
@@ -43,6 +43,7 @@ static const struct handler controller_apis[] = {
     {API_FETCH_SNAPSHOT, 0, RAFT_QUORUM_VERSION_MAX, handle_fetch_snapshot},
     {API_BROKER_REGISTRATION, 0, 3, handle_broker_registration},
     {API_BROKER_HEARTBEAT, 0, 1, handle_broker_heartbeat},
+    {API_ALLOCATE_PRODUCER_IDS, 0, 0, handle_allocate_producer_ids},
 };
 
 const struct handler_table handlers_client = {"client", client_apis,

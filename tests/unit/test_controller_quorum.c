@@ -10,7 +10,10 @@
 #include "base/buf.h"
 #include "meta/codec.h"
 #include "meta/image.h"
+#include "meta/producer_id_control.h"
 #include "proto/errors.h"
+#include "server/controller_quorum.h"
+#include "server/producer_ids.h"
 #include "server/server.h"
 #include "server/storage_format.h"
 #include "sim/net.h"
@@ -464,6 +467,100 @@ START_TEST(a_controlled_shutdown_moves_leaderships_first) {
 }
 END_TEST
 
+/* ---- KIP-730 producer id blocks ---- */
+
+struct id_wait {
+  bool done;
+  int16_t error;
+  int64_t id;
+};
+
+static void id_arrived(void *ctx, int16_t error, int64_t producer_id) {
+  struct id_wait *w = ctx;
+  ck_assert(!w->done);
+  *w = (struct id_wait){true, error, producer_id};
+}
+
+/* InitProducerId's path on node i: an id, waiting for a block if need be. */
+static int64_t producer_id_on(struct cluster *c, int i) {
+  struct id_wait w = {0};
+  int64_t id = -1;
+  bool later = false;
+  ck_assert_int_eq(producer_ids_take(c->node[i], &id, &later, id_arrived, &w), KERR_NONE);
+  if (!later) return id;
+  for (int t = 0; t <= BOUND_MS && !w.done; t += STEP_MS) run_ms(c, STEP_MS);
+  ck_assert_msg(w.done, "node %d got no producer id within %d ms", i + 1, BOUND_MS);
+  ck_assert_int_eq(w.error, KERR_NONE);
+  return w.id;
+}
+
+/* Brokers that are not the active controller (a follower, the observer)
+ * ask it for their blocks over the controller channel (AllocateProducerIds)
+ * and get ids from disjoint blocks; every image holds the watermark past
+ * both. */
+START_TEST(brokers_that_are_not_active_get_disjoint_producer_id_blocks) {
+  struct cluster c;
+  cluster_setup(&c, 8);
+  int leader = settle(&c);
+  int follower = follower_of(&c, leader), observer = NODES - 1;
+  ck_assert(!controller_quorum_active(c.node[follower]->controller));
+  int64_t a = producer_id_on(&c, follower), b = producer_id_on(&c, observer);
+  ck_assert_int_ge(a, 0);
+  ck_assert_int_ge(b, 0);
+  int64_t block_a = a / META_PRODUCER_ID_BLOCK_SIZE, block_b = b / META_PRODUCER_ID_BLOCK_SIZE;
+  ck_assert_int_ne(block_a, block_b);
+  ck_assert_int_eq(producer_id_on(&c, follower), a + 1); /* the same block goes on */
+  settle(&c);
+  int64_t past = (block_a > block_b ? block_a : block_b) + 1;
+  for (int i = 0; i < NODES; i++)
+    ck_assert_int_eq(image_of(&c, i)->next_producer_id, past * META_PRODUCER_ID_BLOCK_SIZE);
+  cluster_teardown(&c);
+}
+END_TEST
+
+static void block_done(void *ctx, int16_t error, int64_t first_id, int32_t count) {
+  struct id_wait *w = ctx;
+  ck_assert(!w->done);
+  ck_assert(error != KERR_NONE || count == META_PRODUCER_ID_BLOCK_SIZE);
+  *w = (struct id_wait){true, error, first_id};
+}
+
+/* AllocateProducerIds as it arrives on node i's controller listener. */
+static struct id_wait allocate_forwarded(struct cluster *c, int i, int32_t broker_id,
+                                         int64_t broker_epoch) {
+  struct id_wait w = {0};
+  struct meta_controller *ctl = c->node[i]->controller;
+  controller_quorum_next_call_forwarded(ctl);
+  ctl->ops->allocate_producer_ids(ctl, broker_id, broker_epoch, block_done, &w);
+  for (int t = 0; t <= BOUND_MS && !w.done; t += STEP_MS) run_ms(c, STEP_MS);
+  ck_assert(w.done);
+  return w;
+}
+
+/* As Kafka's controller: a stale or missing broker epoch, or an unknown
+ * broker, is STALE_BROKER_EPOCH; a node that is not active answers
+ * NOT_CONTROLLER rather than forward again; nothing is handed out. */
+START_TEST(allocate_producer_ids_checks_the_broker_and_the_controller) {
+  struct cluster c;
+  cluster_setup(&c, 9);
+  int leader = settle(&c);
+  int64_t epoch = meta_image_broker(image_of(&c, leader), 2)->epoch;
+  int64_t before = image_of(&c, leader)->next_producer_id;
+  ck_assert_int_eq(allocate_forwarded(&c, leader, 2, epoch + 1).error, KERR_STALE_BROKER_EPOCH);
+  ck_assert_int_eq(allocate_forwarded(&c, leader, 2, -1).error, KERR_STALE_BROKER_EPOCH);
+  ck_assert_int_eq(allocate_forwarded(&c, leader, 9, 0).error, KERR_STALE_BROKER_EPOCH);
+  ck_assert_int_eq(allocate_forwarded(&c, follower_of(&c, leader), 2, epoch).error,
+                   KERR_NOT_CONTROLLER);
+  ck_assert_int_eq(image_of(&c, leader)->next_producer_id, before);
+  struct id_wait ok = allocate_forwarded(&c, leader, 2, epoch);
+  ck_assert_int_eq(ok.error, KERR_NONE);
+  ck_assert_int_eq(ok.id, before);
+  ck_assert_int_eq(image_of(&c, leader)->next_producer_id,
+                   before + META_PRODUCER_ID_BLOCK_SIZE);
+  cluster_teardown(&c);
+}
+END_TEST
+
 static Suite *controller_quorum_suite(void) {
   Suite *s = suite_create("controller_quorum");
   TCase *tc = tcase_create("controller_quorum");
@@ -475,6 +572,8 @@ static Suite *controller_quorum_suite(void) {
   tcase_add_test(tc, a_partitioned_leader_answers_not_controller);
   tcase_add_test(tc, a_silent_broker_is_fenced_and_loses_its_leaderships);
   tcase_add_test(tc, a_controlled_shutdown_moves_leaderships_first);
+  tcase_add_test(tc, brokers_that_are_not_active_get_disjoint_producer_id_blocks);
+  tcase_add_test(tc, allocate_producer_ids_checks_the_broker_and_the_controller);
   suite_add_tcase(s, tc);
   return s;
 }
