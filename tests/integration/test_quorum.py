@@ -5,7 +5,10 @@ same leader, and after kill -9 of the leader the other two elect another.
 The Raft-backed controller (KIP-631): every broker registers with the active
 controller, so kcat -L against any node lists all three; topics created
 through any broker reach every node, also after the active controller is
-killed; the dead broker is fenced once its session times out."""
+killed; the dead broker is fenced once its session times out. KIP-730:
+InitProducerId on a broker that is not the active controller gets an id
+from a block the active controller handed it (AllocateProducerIds), and an
+idempotent librdkafka producer works through such a broker."""
 import re
 import socket
 import struct
@@ -15,11 +18,16 @@ import time
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from clients import produce
 from conftest import CLUSTER_ID, Broker
+from test_idempotence import init_producer_id
 
 WAIT_ROUNDS = 600  # x 50 ms
 DESCRIBE_QUORUM = 55
 NOT_LEADER_OR_FOLLOWER = 6
+COORDINATOR_LOAD_IN_PROGRESS = 14
+COORDINATOR_NOT_AVAILABLE = 15
+PRODUCER_ID_BLOCK_SIZE = 1000  # Kafka's ProducerIdsBlock size
 
 
 def uvarint(n):
@@ -229,6 +237,53 @@ def test_every_broker_registers_and_topics_outlive_the_active_controller():
         wait_metadata(nodes, alive, [i + 1 for i in alive], expected)
         for i in alive:
             assert nodes[i].stop() == 0
+    finally:
+        for b in nodes:
+            if b.alive():
+                b.kill9()
+
+
+def wait_producer_id(b):
+    """InitProducerId v4 (librdkafka's) on b's client port until it answers
+    an id: a broker waiting for its first block answers
+    COORDINATOR_LOAD_IN_PROGRESS, which clients retry."""
+    answer = None
+    for _ in range(WAIT_ROUNDS):
+        answer = init_producer_id(b.port, 4)
+        if answer[0] not in (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE):
+            break
+        time.sleep(0.05)
+    error, pid, epoch = answer
+    assert error == 0 and pid >= 0 and epoch == 0, (answer, b.log_tail(15))
+    return pid
+
+
+def test_idempotent_producer_through_a_broker_that_is_not_the_active_controller():
+    nodes = voter_trio()
+    try:
+        for b in nodes:
+            b.start()
+        leader, _ = wait_leader(nodes, [0, 1, 2])
+        wait_metadata(nodes, [0, 1, 2], [1, 2, 3], {})
+        others = [i for i in range(3) if i != leader - 1]
+        ids = {i: wait_producer_id(nodes[i]) for i in range(3)}
+        # Each broker has its own block: ids never collide across brokers.
+        assert len({pid // PRODUCER_ID_BLOCK_SIZE for pid in ids.values()}) == 3, ids
+        assert wait_producer_id(nodes[others[0]]) == ids[others[0]] + 1  # the block goes on
+        # A partition on each of those brokers (explicit assignment), an
+        # idempotent librdkafka producer bootstrapped there: its
+        # InitProducerId goes to that broker, not to the active controller.
+        for i in others:
+            a = AdminClient({"bootstrap.servers": nodes[i].bootstrap})
+            name = f"idempotent-{i + 1}"
+            a.create_topics([NewTopic(name, num_partitions=1, replica_assignment=[[i + 1]])],
+                            operation_timeout=20)[name].result(timeout=30)
+        wait_metadata(nodes, [0, 1, 2], [1, 2, 3], {f"idempotent-{i + 1}": 1 for i in others})
+        for i in others:
+            produce(nodes[i].bootstrap, f"idempotent-{i + 1}", 500,
+                    extra={"enable.idempotence": True})
+        for b in nodes:
+            assert b.stop() == 0
     finally:
         for b in nodes:
             if b.alive():
