@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "meta/codec.h"
+#include "meta/config_control.h"
 #include "meta/image.h"
 #include "meta/producer_id_control.h"
 #include "proto/errors.h"
@@ -561,6 +562,68 @@ START_TEST(allocate_producer_ids_checks_the_broker_and_the_controller) {
 }
 END_TEST
 
+/* ---- AlterConfigs / IncrementalAlterConfigs (KIP-339) ---- */
+
+static int16_t alter(struct cluster *c, int i, const char *topic,
+                     const struct meta_alter_config *configs, int32_t count, bool incremental,
+                     bool validate_only, char *message, size_t cap) {
+  struct meta_alter_resource res = {META_RESOURCE_TOPIC, kstr_of(topic), configs, count,
+                                    incremental};
+  struct call call;
+  memset(&call, 0, sizeof call);
+  controller_quorum_alter_configs(c->node[i]->controller, &res, 1, validate_only,
+                                  sim_now_ns(c->w) + 30000 * NS_PER_MS, topics_done, &call);
+  ck_assert(!call.done);
+  wait_call(c, &call);
+  ck_assert_int_eq(call.count, 1);
+  snprintf(message, cap, "%s", call.results[0].error_message);
+  return call.results[0].error_code;
+}
+
+static const char *override_on(const struct cluster *c, int i, const char *topic,
+                               const char *name) {
+  return meta_topic_config(meta_image_topic(image_of(c, i), topic, strlen(topic)), name);
+}
+
+/* A config change made through the observer is committed by the active
+ * controller as ConfigRecords and shows in every image (in the observer's
+ * already when it is answered); validate_only and a bad value change
+ * nothing; DELETE removes the override. */
+START_TEST(config_changes_through_any_node_reach_every_image) {
+  struct cluster c;
+  cluster_setup(&c, 10);
+  int leader = settle(&c);
+  ck_assert_int_eq(create(&c, leader, "tuned", 1, NULL), KERR_NONE);
+  int via = NODES - 1;
+  char why[256];
+  struct meta_alter_config set = {kstr_of("retention.ms"), kstr_of("3600000"),
+                                  META_CONFIG_OP_SET};
+  ck_assert_int_eq(alter(&c, via, "tuned", &set, 1, true, false, why, sizeof why), KERR_NONE);
+  ck_assert_str_eq(override_on(&c, via, "tuned", "retention.ms"), "3600000");
+  settle(&c);
+  for (int i = 0; i < NODES; i++)
+    ck_assert_str_eq(override_on(&c, i, "tuned", "retention.ms"), "3600000");
+  struct meta_alter_config dry = {kstr_of("retention.ms"), kstr_of("1000"), META_CONFIG_OP_SET};
+  ck_assert_int_eq(alter(&c, via, "tuned", &dry, 1, true, true, why, sizeof why), KERR_NONE);
+  struct meta_alter_config bad = {kstr_of("retention.ms"), kstr_of("soon"), META_CONFIG_OP_SET};
+  ck_assert_int_eq(alter(&c, via, "tuned", &bad, 1, true, false, why, sizeof why),
+                   KERR_INVALID_CONFIG);
+  ck_assert_ptr_nonnull(strstr(why, "Invalid value soon for configuration retention.ms"));
+  ck_assert_int_eq(alter(&c, via, "nowhere", &set, 1, true, false, why, sizeof why),
+                   KERR_UNKNOWN_TOPIC_OR_PARTITION);
+  settle(&c);
+  ck_assert_str_eq(override_on(&c, leader, "tuned", "retention.ms"), "3600000");
+  struct meta_alter_config del = {kstr_of("retention.ms"), KSTR_NULL, META_CONFIG_OP_DELETE};
+  ck_assert_int_eq(
+      alter(&c, follower_of(&c, leader), "tuned", &del, 1, true, false, why, sizeof why),
+      KERR_NONE);
+  settle(&c);
+  for (int i = 0; i < NODES; i++)
+    ck_assert_ptr_null(override_on(&c, i, "tuned", "retention.ms"));
+  cluster_teardown(&c);
+}
+END_TEST
+
 static Suite *controller_quorum_suite(void) {
   Suite *s = suite_create("controller_quorum");
   TCase *tc = tcase_create("controller_quorum");
@@ -574,6 +637,7 @@ static Suite *controller_quorum_suite(void) {
   tcase_add_test(tc, a_controlled_shutdown_moves_leaderships_first);
   tcase_add_test(tc, brokers_that_are_not_active_get_disjoint_producer_id_blocks);
   tcase_add_test(tc, allocate_producer_ids_checks_the_broker_and_the_controller);
+  tcase_add_test(tc, config_changes_through_any_node_reach_every_image);
   suite_add_tcase(s, tc);
   return s;
 }
