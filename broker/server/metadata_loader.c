@@ -39,15 +39,15 @@ struct metadata_loader {
   struct meta_delta txn;
   int64_t txn_begin;
   int32_t leader_epoch, leader_id; /* the last LeaderChange read */
-  /* A snapshot restored before anything was published (a restart): its
-   * image is held back, with its records, until the log is read up to the
-   * high watermark, and published together with what the log adds, as
-   * Kafka's loader publishes only once caught up. Published on its own, a
-   * topic the log then deletes and creates again under the same name would
+  /* At start (a restart), nothing is published until the log this node
+   * holds is read up to the high watermark: the snapshot restored, if any
+   * (its records kept), and the log above it go out in one publish, as
+   * Kafka's loader publishes only once caught up. Published step by step,
+   * a topic the log deletes and creates again under the same name would
    * have its directory (the new topic's, on disk) deleted. */
   bool deferred;
   struct meta_delta deferred_records;
-  /* The local log's end when the snapshot was restored: the replay is
+  /* The local log's end when the core started: the replay is
    * caught up once the high watermark, learnt from the leader, reaches it
    * (or the log's end, if the leader cut a divergent tail); -1 until the
    * core runs. */
@@ -228,6 +228,11 @@ static struct meta_image *build_each(struct metadata_loader *l, struct meta_delt
  * publisher sees the snapshot's records, then the log's. */
 static void publish_deferred(struct metadata_loader *l, struct meta_image *next,
                              const struct meta_delta *delta) {
+  if (next->offset <= l->node->image->offset) { /* an empty log: nothing to publish */
+    ASSERT(next == l->image && delta->count == 0);
+    l->deferred = false;
+    return;
+  }
   struct meta_delta *all = &l->deferred_records;
   for (int32_t i = 0; i < delta->count; i++) {
     struct meta_record *r =
@@ -294,6 +299,8 @@ int metadata_loader_create(struct node *node, struct metadata_loader **out) {
   l->txn_begin = -1;
   l->leader_epoch = l->leader_id = -1;
   l->landed_offset = -1;
+  l->deferred = true; /* a restart replays its log before publishing */
+  l->replay_end = -1;
   meta_delta_init(&l->txn);
   meta_delta_init(&l->deferred_records);
   struct meta_delta none;
