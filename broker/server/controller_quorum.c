@@ -405,9 +405,29 @@ static void decide_producer_ids(struct quorum *q, struct op *op, struct meta_del
                                              op->in.ids.broker_epoch, delta, &op->first_id);
 }
 
+/* KIP-631 registration; a restarted broker's old leaderships move first
+ * (meta_rule_reregistration), all in the same change. */
+static void decide_registration(struct quorum *q, struct op *op, struct meta_delta *delta) {
+  const struct meta_broker_registration *in = &op->in.registration;
+  struct meta_leader_policy policy = policy_of(q);
+  int32_t moved = in->broker_id >= 0
+                      ? meta_rule_reregistration(&policy, q->working, in->broker_id,
+                                                 in->incarnation_id, delta)
+                      : 0;
+  op->code = meta_rule_register_broker(q->working, in, delta);
+  if (op->code != KERR_NONE) {
+    meta_delta_truncate(delta, 0);
+    return;
+  }
+  if (moved > 0)
+    env_log(q->env, ENV_LOG_INFO,
+            "broker %d registers again (a new incarnation): %d partitions change first",
+            in->broker_id, moved);
+}
+
 static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
   if (op->kind == OP_REGISTER) {
-    op->code = meta_rule_register_broker(q->working, &op->in.registration, delta);
+    decide_registration(q, op, delta);
     /* KIP-631: a broker starts fenced, until its heartbeat says it caught up. */
     for (int32_t i = 0; i < delta->count; i++)
       if (delta->records[i].type == META_REGISTER_BROKER_RECORD)

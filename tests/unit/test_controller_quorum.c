@@ -749,6 +749,45 @@ START_TEST(a_restart_replaying_a_delete_and_recreate_keeps_the_new_topic) {
 }
 END_TEST
 
+/* A broker that restarts (a new incarnation) registers again before its
+ * old session expires: what the old registration led moves away at once,
+ * as from a fenced broker (the new process holds none of it until it has
+ * caught up), not after broker.session.timeout.ms; once the new
+ * registration is unfenced it leads again where it is the last in-sync
+ * replica. */
+START_TEST(a_reregistration_moves_the_old_leaderships) {
+  struct cluster c;
+  cluster_setup(&c, 13);
+  int leader = settle(&c);
+  const int32_t shared[] = {4, 1}, alone[] = {4};
+  create_on(&c, leader, "shared", shared, 2);
+  create_on(&c, leader, "alone", alone, 1);
+  settle(&c);
+  int64_t old_epoch = meta_image_broker(image_of(&c, leader), 4)->epoch;
+  uint64_t killed_ns = sim_now_ns(c.w);
+  node_kill(&c, NODES - 1);
+  node_restart(&c, NODES - 1);
+  for (int t = 0;
+       t <= BOUND_MS && meta_image_broker(image_of(&c, leader), 4)->epoch == old_epoch;
+       t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  const struct meta_image *image = image_of(&c, leader);
+  ck_assert_int_gt(meta_image_broker(image, 4)->epoch, old_epoch);
+  ck_assert_uint_lt(sim_now_ns(c.w) - killed_ns,
+                    (uint64_t)c.node[leader]->cfg.broker_session_timeout_ms * NS_PER_MS);
+  const struct meta_partition *p = partition_of(&c, leader, "shared");
+  ck_assert_int_eq(p->leader, 1);
+  ck_assert_int_eq(p->isr_count, 1);
+  ck_assert_int_ne(partition_of(&c, leader, "alone")->leader, 4);
+  settle(&c); /* the new registration caught up and is unfenced */
+  for (int i = 0; i < NODES; i++) {
+    ck_assert_int_eq(partition_of(&c, i, "shared")->leader, 1);
+    ck_assert_int_eq(partition_of(&c, i, "alone")->leader, 4);
+  }
+  cluster_teardown(&c);
+}
+END_TEST
+
 static Suite *controller_quorum_suite(void) {
   Suite *s = suite_create("controller_quorum");
   TCase *tc = tcase_create("controller_quorum");
@@ -765,6 +804,7 @@ static Suite *controller_quorum_suite(void) {
   tcase_add_test(tc, config_changes_through_any_node_reach_every_image);
   tcase_add_test(tc, a_snapshot_install_removes_the_topics_the_image_lacks);
   tcase_add_test(tc, a_restart_replaying_a_delete_and_recreate_keeps_the_new_topic);
+  tcase_add_test(tc, a_reregistration_moves_the_old_leaderships);
   suite_add_tcase(s, tc);
   return s;
 }
