@@ -118,19 +118,49 @@ static bool list_edit(const struct config_def *def, const char *current, const c
   return true;
 }
 
+/* The catalog entry of a name in the resource's scope; NULL with the
+ * result's error. */
+static const struct config_def *def_of(bool topic, const char *name,
+                                       struct meta_topic_result *r) {
+  const struct config_def *def =
+      topic ? (topic_config_find(name) >= 0
+                   ? topic_config_info((enum topic_config_key)topic_config_find(name))
+                   : NULL)
+            : config_catalog_find(CONFIG_SCOPE_BROKER, name);
+  if (def == NULL)
+    fail(r, KERR_INVALID_CONFIG, "Unknown %s config name: %s", topic ? "topic" : "broker",
+         name);
+  return def;
+}
+
+/* The value checked as CreateTopics checks a topic's (what Sluice cannot
+ * do refused too), or against the catalog for a broker config. */
+static bool value_ok(const struct meta_rules *rules, bool topic, const struct config_def *def,
+                     const char *value, struct meta_topic_result *r) {
+  char why[META_ERROR_MESSAGE_BYTES];
+  bool ok;
+  if (topic) {
+    struct topic_config scratch;
+    topic_config_init(&scratch, rules->cfg);
+    ok = topic_config_set(&scratch, def->name, value, why, sizeof why);
+  } else {
+    ok = config_catalog_check(def, value, why, sizeof why);
+  }
+  if (!ok) fail(r, KERR_INVALID_CONFIG, "%s", why);
+  return ok;
+}
+
 /* One entry applied to o; false with the result's error. */
-static bool entry_apply(const struct meta_rules *rules, const struct meta_alter_config *e,
-                        struct overrides *o, struct meta_topic_result *r) {
+static bool entry_apply(const struct meta_rules *rules, bool topic,
+                        const struct meta_alter_config *e, struct overrides *o,
+                        struct meta_topic_result *r) {
   char name[META_CONFIG_NAME_BYTES], value[META_CONFIG_VALUE_BYTES];
   if (e->name.len <= 0 || !text_of(e->name, name, sizeof name)) {
     fail(r, KERR_INVALID_CONFIG, "Null or oversized config name.");
     return false;
   }
-  int key = topic_config_find(name);
-  if (key < 0) {
-    fail(r, KERR_INVALID_CONFIG, "Unknown topic config name: %s", name);
-    return false;
-  }
+  const struct config_def *def = def_of(topic, name, r);
+  if (def == NULL) return false;
   if (e->op == META_CONFIG_OP_DELETE) {
     override_remove(o, name);
     return true;
@@ -148,7 +178,6 @@ static bool entry_apply(const struct meta_rules *rules, const struct meta_alter_
          name, META_CONFIG_VALUE_BYTES - 1);
     return false;
   }
-  const struct config_def *def = topic_config_info((enum topic_config_key)key);
   if (e->op != META_CONFIG_OP_SET) {
     if (def->type != CONFIG_TYPE_LIST) {
       fail(r, KERR_INVALID_REQUEST, "Config value %s is not allowed for config key: %s",
@@ -162,13 +191,7 @@ static bool entry_apply(const struct meta_rules *rules, const struct meta_alter_
       return false;
     memcpy(value, edited, sizeof value);
   }
-  struct topic_config scratch;
-  topic_config_init(&scratch, rules->cfg);
-  char why[META_ERROR_MESSAGE_BYTES];
-  if (!topic_config_set(&scratch, name, value, why, sizeof why)) {
-    fail(r, KERR_INVALID_CONFIG, "%s", why);
-    return false;
-  }
+  if (!value_ok(rules, topic, def, value, r)) return false;
   override_put(o, name, value);
   return true;
 }
@@ -184,48 +207,61 @@ static bool duplicate_keys(const struct meta_alter_resource *in) {
   return false;
 }
 
-static void config_record(const struct meta_image *image, struct meta_delta *delta,
-                          const char *topic, const char *name, const char *value) {
+static void config_record(const struct meta_image *image, struct meta_delta *delta, int8_t type,
+                          const char *resource, const char *name, const char *value) {
   int64_t next = image->offset + 1;
   if (delta->count > 0 && delta->records[delta->count - 1].offset >= next)
     next = delta->records[delta->count - 1].offset + 1;
   struct meta_record *rec = meta_delta_add(delta, META_CONFIG_RECORD, next);
   ASSERT(rec != NULL);
   struct meta_config_record *c = &rec->config;
-  c->resource_type = META_RESOURCE_TOPIC;
-  str_fmt(c->resource_name, sizeof c->resource_name, "%s", topic);
+  c->resource_type = type;
+  str_fmt(c->resource_name, sizeof c->resource_name, "%s", resource);
   str_fmt(c->name, sizeof c->name, "%s", name);
   c->value_null = value == NULL;
   str_fmt(c->value, sizeof c->value, "%s", value ? value : "");
 }
 
-/* The records that take the topic from its overrides to o, by name. */
-static void records_for(const struct meta_image *image, const struct meta_topic *t,
-                        const struct overrides *o, struct meta_delta *delta) {
-  for (int32_t i = 0; i < t->config_count; i++) /* gone */
-    if (override_find((struct overrides *)o, t->configs[i].name) == NULL)
-      config_record(image, delta, t->name, t->configs[i].name, NULL);
+/* The records that take the resource from its overrides (was) to o. */
+static void records_for(const struct meta_image *image, int8_t type, const char *resource,
+                        struct overrides *was, struct overrides *o, struct meta_delta *delta) {
+  for (int32_t i = 0; i < was->count; i++) /* gone */
+    if (override_find(o, was->items[i].name) == NULL)
+      config_record(image, delta, type, resource, was->items[i].name, NULL);
   for (int32_t i = 0; i < o->count; i++) { /* new or changed */
-    const char *was = meta_topic_config(t, o->items[i].name);
-    if (was == NULL || strcmp(was, o->items[i].value) != 0)
-      config_record(image, delta, t->name, o->items[i].name, o->items[i].value);
+    const struct meta_config *before = override_find(was, o->items[i].name);
+    if (before == NULL || strcmp(before->value, o->items[i].value) != 0)
+      config_record(image, delta, type, resource, o->items[i].name, o->items[i].value);
   }
+}
+
+/* A broker resource is a broker id or "" (every broker, Kafka's cluster
+ * default); its overrides, from the image. */
+static bool broker_overrides(const struct meta_image *image,
+                             const struct meta_alter_resource *in, struct overrides *was,
+                             struct meta_topic_result *r) {
+  int32_t len = in->resource_name.len;
+  bool digits = len >= 0 && len < META_BROKER_RESOURCE_BYTES;
+  for (int32_t i = 0; i < len && digits; i++)
+    digits = in->resource_name.ptr[i] >= '0' && in->resource_name.ptr[i] <= '9';
+  if (!digits) {
+    fail(r, KERR_INVALID_REQUEST, "Invalid broker resource name: '%s'", r->name);
+    return false;
+  }
+  for (int32_t i = 0; i < image->broker_config_count; i++) {
+    const struct meta_broker_config *c = &image->broker_configs[i];
+    if (strcmp(c->resource_name, r->name) != 0) continue;
+    ASSERT(was->count < was->cap);
+    struct meta_config *m = &was->items[was->count++];
+    str_fmt(m->name, sizeof m->name, "%s", c->name);
+    str_fmt(m->value, sizeof m->value, "%s", c->value);
+  }
+  return true;
 }
 
 static const struct meta_topic *topic_of(const struct meta_image *image,
                                          const struct meta_alter_resource *in,
                                          struct meta_topic_result *r) {
-  if (in->resource_type == META_RESOURCE_BROKER) {
-    /* The image has no home for dynamic broker configs yet. */
-    fail(r, KERR_INVALID_REQUEST,
-         "Cannot update broker configs dynamically yet: Sluice reads them from "
-         "server.properties at start");
-    return NULL;
-  }
-  if (in->resource_type != META_RESOURCE_TOPIC) {
-    fail(r, KERR_INVALID_REQUEST, "Unexpected resource type %d", in->resource_type);
-    return NULL;
-  }
   const struct meta_topic *t =
       in->resource_name.len > 0 && in->resource_name.len < META_TOPIC_NAME_BYTES
           ? meta_image_topic(image, in->resource_name.ptr, (size_t)in->resource_name.len)
@@ -245,29 +281,44 @@ void meta_rule_alter_configs(const struct meta_rules *rules, const struct meta_i
                 ? (int)in->resource_name.len
                 : 0;
   str_fmt(r->name, sizeof r->name, "%.*s", len, len ? in->resource_name.ptr : "");
-  const struct meta_topic *t = topic_of(image, in, r);
-  if (t == NULL) return;
+  bool topic = in->resource_type == META_RESOURCE_TOPIC;
+  if (!topic && in->resource_type != META_RESOURCE_BROKER) {
+    fail(r, KERR_INVALID_REQUEST, "Unexpected resource type %d", in->resource_type);
+    return;
+  }
+  const struct meta_topic *t = topic ? topic_of(image, in, r) : NULL;
+  if (topic && t == NULL) return;
   if (duplicate_keys(in)) {
     fail(r, KERR_INVALID_REQUEST, "Error due to duplicate config keys");
     return;
   }
-  struct overrides o = {0, t->config_count + in->config_count, NULL};
-  o.items = calloc((size_t)o.cap + 1, sizeof *o.items);
-  ASSERT(o.items != NULL);
-  if (in->incremental) {
-    memcpy(o.items, t->configs, (size_t)t->config_count * sizeof *o.items);
-    o.count = t->config_count;
-  }
+  int32_t cap = META_TOPIC_CONFIGS_MAX + META_BROKER_CONFIGS_MAX + in->config_count;
+  struct overrides was = {0, cap, calloc((size_t)cap, sizeof(struct meta_config))};
+  struct overrides o = {0, cap, calloc((size_t)cap, sizeof(struct meta_config))};
+  ASSERT(was.items != NULL && o.items != NULL);
   bool ok = true;
+  if (topic) {
+    memcpy(was.items, t->configs, (size_t)t->config_count * sizeof *was.items);
+    was.count = t->config_count;
+  } else {
+    ok = broker_overrides(image, in, &was, r);
+  }
+  if (ok && in->incremental) {
+    memcpy(o.items, was.items, (size_t)was.count * sizeof *o.items);
+    o.count = was.count;
+  }
   for (int32_t i = 0; i < in->config_count && ok; i++) {
     struct meta_alter_config e = in->configs[i];
     if (!in->incremental) e.op = META_CONFIG_OP_SET;
-    ok = entry_apply(rules, &e, &o, r);
+    ok = entry_apply(rules, topic, &e, &o, r);
   }
-  if (ok && o.count > META_TOPIC_CONFIGS_MAX)
-    fail(r, KERR_INVALID_CONFIG, "A topic has at most %d config overrides",
-         META_TOPIC_CONFIGS_MAX);
+  int32_t room = topic ? META_TOPIC_CONFIGS_MAX
+                       : META_BROKER_CONFIGS_MAX - image->broker_config_count + was.count;
+  if (ok && o.count > room)
+    fail(r, KERR_INVALID_CONFIG, "At most %d config overrides fit (%s)", room,
+         topic ? "per topic" : "for all brokers together");
   else if (ok)
-    records_for(image, t, &o, delta);
+    records_for(image, in->resource_type, topic ? t->name : r->name, &was, &o, delta);
+  free(was.items);
   free(o.items);
 }

@@ -1,10 +1,14 @@
 /* The controller's rule for config changes (what Kafka's
  * ConfigurationControlManager decides): AlterConfigs (API 33) and
- * IncrementalAlterConfigs (API 44, KIP-339) on a topic become ConfigRecords,
- * a value for an override that is set or changed and a null value for one
- * that goes. Values are validated with the config catalog as CreateTopics
- * validates them (server/topic_config.h). No I/O and no clock: the active
- * controller runs it (server/controller_quorum.c). */
+ * IncrementalAlterConfigs (API 44, KIP-339) on a topic, or on a broker (its
+ * id, or "" for every broker), become ConfigRecords, a value for an
+ * override that is set or changed and a null value for one that goes.
+ * Topic values are validated as CreateTopics validates them
+ * (server/topic_config.h), broker values against the config catalog; the
+ * image keeps broker overrides and DescribeConfigs shows them
+ * (DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG), but the brokers do
+ * not act on them yet. No I/O and no clock: the active controller runs it
+ * (server/controller_quorum.c). */
 #ifndef SLUICE_META_CONFIG_CONTROL_H
 #define SLUICE_META_CONFIG_CONTROL_H
 

@@ -5,8 +5,8 @@
  * Sluice's controller listener takes it directly, as CreateTopics). The
  * answer leaves once this node's image shows the change, so a
  * DescribeConfigs that follows sees it. validate_only checks and changes
- * nothing. Dynamic broker configs are refused (INVALID_REQUEST): the image
- * has no place for them yet. */
+ * nothing. Broker resources (an id, or "" for every broker) are stored and
+ * described as dynamic broker configs; no broker acts on them yet. */
 #include <string.h>
 
 #include "base/assert.h"

@@ -88,9 +88,10 @@ TOPIC = 2
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
 
-def incremental_alter(port, topic, ops, validate_only=False):
+def incremental_alter(port, topic, ops, validate_only=False, resource_type=TOPIC):
     """IncrementalAlterConfigs v0 on the wire (no client here has it):
-    [(name, op, value)] on one topic; (error code, message)."""
+    [(name, op, value)] on one topic (or other resource); (error code,
+    message)."""
     import struct
 
     from test_idempotence import request
@@ -98,7 +99,7 @@ def incremental_alter(port, topic, ops, validate_only=False):
     def string(s):
         return struct.pack(">h", -1) if s is None else struct.pack(">h", len(s)) + s.encode()
 
-    body = struct.pack(">ib", 1, TOPIC) + string(topic) + struct.pack(">i", len(ops))
+    body = struct.pack(">ib", 1, resource_type) + string(topic) + struct.pack(">i", len(ops))
     for name, op, value in ops:
         body += string(name) + struct.pack(">b", op) + string(value)
     body += struct.pack(">?", validate_only)
@@ -208,3 +209,30 @@ def test_incremental_alter_configs_set_delete_append_subtract(broker):
     error, message = incremental_alter(broker.port, "inc", [("segment.ms", SET, "-5")])
     assert error == 40 and "segment.ms" in message  # INVALID_CONFIG
     assert ck_describe(ck, a, "inc")["segment.ms"].value == "7200000"
+
+
+def test_dynamic_broker_config_described_with_its_source(broker):
+    """AlterConfigs on a broker resource (this broker's id, and "" for every
+    broker): stored as ConfigRecords and described as
+    DYNAMIC_BROKER_CONFIG / DYNAMIC_DEFAULT_BROKER_CONFIG."""
+    ck, a = ck_admin(broker)
+    # librdkafka 1.7 refuses an empty broker name: the wire, for "".
+    assert incremental_alter(broker.port, "", [("log.cleaner.threads", SET, "3"),
+                                               ("background.threads", SET, "12")],
+                             resource_type=4) == (0, None)
+    own = ck.ConfigResource("broker", "1", set_config={"log.cleaner.threads": "2"})
+    a.alter_configs([own])[own].result(30)
+    res = ck.ConfigResource("broker", "1")
+    cfg = a.describe_configs([res])[res].result(30)
+    assert cfg["log.cleaner.threads"].value == "2"
+    assert cfg["log.cleaner.threads"].source == ck.ConfigSource.DYNAMIC_BROKER_CONFIG.value
+    assert cfg["background.threads"].value == "12"
+    assert cfg["background.threads"].source == \
+        ck.ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value
+    bad = ck.ConfigResource("broker", "1", set_config={"log.cleaner.threads": "many"})
+    from confluent_kafka import KafkaException
+
+    with pytest.raises(KafkaException) as e:
+        a.alter_configs([bad])[bad].result(30)
+    assert "log.cleaner.threads" in str(e.value)
+    assert a.describe_configs([res])[res].result(30)["log.cleaner.threads"].value == "2"

@@ -12,6 +12,7 @@
 #include "meta/config_control.h"
 #include "meta/image.h"
 #include "meta/producer_id_control.h"
+#include "meta/snapshot.h"
 #include "proto/errors.h"
 #include "server/controller_quorum.h"
 #include "server/producer_ids.h"
@@ -788,6 +789,65 @@ START_TEST(a_reregistration_moves_the_old_leaderships) {
 }
 END_TEST
 
+static int16_t alter_broker(struct cluster *c, int i, const char *resource,
+                            const struct meta_alter_config *configs, int32_t count) {
+  struct meta_alter_resource res = {META_RESOURCE_BROKER, kstr_of(resource), configs, count,
+                                    true};
+  struct call call;
+  memset(&call, 0, sizeof call);
+  controller_quorum_alter_configs(c->node[i]->controller, &res, 1, false,
+                                  sim_now_ns(c->w) + 30000 * NS_PER_MS, topics_done, &call);
+  wait_call(c, &call);
+  return call.results[0].error_code;
+}
+
+/* Dynamic broker configs: for one broker (its id) or for all (""), stored
+ * as ConfigRecords of resource type broker in every image, and kept by a
+ * snapshot; a name the catalog does not know, a bad value or a resource
+ * that is not a broker id are refused. */
+START_TEST(dynamic_broker_configs_reach_every_image) {
+  struct cluster c;
+  cluster_setup(&c, 14);
+  int leader = settle(&c);
+  int via = follower_of(&c, leader);
+  struct meta_alter_config one = {kstr_of("log.cleaner.threads"), kstr_of("2"),
+                                  META_CONFIG_OP_SET};
+  struct meta_alter_config all = {kstr_of("log.cleaner.threads"), kstr_of("3"),
+                                  META_CONFIG_OP_SET};
+  ck_assert_int_eq(alter_broker(&c, via, "2", &one, 1), KERR_NONE);
+  ck_assert_int_eq(alter_broker(&c, NODES - 1, "", &all, 1), KERR_NONE);
+  struct meta_alter_config unknown = {kstr_of("no.such.config"), kstr_of("1"),
+                                      META_CONFIG_OP_SET};
+  struct meta_alter_config bad = {kstr_of("log.cleaner.threads"), kstr_of("many"),
+                                  META_CONFIG_OP_SET};
+  ck_assert_int_eq(alter_broker(&c, via, "2", &unknown, 1), KERR_INVALID_CONFIG);
+  ck_assert_int_eq(alter_broker(&c, via, "2", &bad, 1), KERR_INVALID_CONFIG);
+  ck_assert_int_eq(alter_broker(&c, via, "two", &one, 1), KERR_INVALID_REQUEST);
+  settle(&c);
+  for (int i = 0; i < NODES; i++) {
+    const struct meta_image *image = image_of(&c, i);
+    ck_assert_str_eq(meta_image_broker_config(image, "2", "log.cleaner.threads"), "2");
+    ck_assert_str_eq(meta_image_broker_config(image, "", "log.cleaner.threads"), "3");
+    ck_assert_ptr_null(meta_image_broker_config(image, "1", "log.cleaner.threads"));
+  }
+  struct meta_delta records;
+  meta_delta_init(&records);
+  meta_snapshot_records(image_of(&c, leader), 0, &records);
+  int kept = 0;
+  for (int32_t i = 0; i < records.count; i++)
+    kept += records.records[i].type == META_CONFIG_RECORD &&
+            records.records[i].config.resource_type == META_RESOURCE_BROKER;
+  ck_assert_int_eq(kept, 2);
+  meta_delta_free(&records);
+  struct meta_alter_config del = {kstr_of("log.cleaner.threads"), KSTR_NULL,
+                                  META_CONFIG_OP_DELETE};
+  ck_assert_int_eq(alter_broker(&c, leader, "2", &del, 1), KERR_NONE);
+  settle(&c);
+  ck_assert_ptr_null(meta_image_broker_config(image_of(&c, via), "2", "log.cleaner.threads"));
+  cluster_teardown(&c);
+}
+END_TEST
+
 static Suite *controller_quorum_suite(void) {
   Suite *s = suite_create("controller_quorum");
   TCase *tc = tcase_create("controller_quorum");
@@ -805,6 +865,7 @@ static Suite *controller_quorum_suite(void) {
   tcase_add_test(tc, a_snapshot_install_removes_the_topics_the_image_lacks);
   tcase_add_test(tc, a_restart_replaying_a_delete_and_recreate_keeps_the_new_topic);
   tcase_add_test(tc, a_reregistration_moves_the_old_leaderships);
+  tcase_add_test(tc, dynamic_broker_configs_reach_every_image);
   suite_add_tcase(s, tc);
   return s;
 }
