@@ -88,6 +88,16 @@ static bool list_has(char *const *items, int count, const char *item) {
   return false;
 }
 
+/* Adds ",item" (or "item" first) to out; false, out unchanged past len,
+ * when it does not fit in cap with its NUL. */
+static bool item_append(char *out, size_t cap, size_t *len, const char *item) {
+  size_t need = strlen(item) + (*len > 0 ? 1 : 0);
+  if (*len + need >= cap) return false;
+  str_fmt(out + *len, cap - *len, "%s%s", *len > 0 ? "," : "", item);
+  *len += need;
+  return true;
+}
+
 /* KIP-339 APPEND / SUBTRACT on a list config: the current value (the
  * override, else Kafka's default) with the given items added (those not
  * there yet) or removed. */
@@ -103,14 +113,13 @@ static bool list_edit(const struct config_def *def, const char *current, const c
     return false;
   }
   size_t len = 0;
+  bool fits = true;
   out[0] = '\0';
-  for (int i = 0; i < n_have; i++)
-    if (append || !list_has(add, n_add, have[i]))
-      len += str_fmt(out + len, cap - len, "%s%s", len ? "," : "", have[i]);
-  for (int i = 0; i < n_add && append; i++)
-    if (!list_has(have, n_have, add[i]))
-      len += str_fmt(out + len, cap - len, "%s%s", len ? "," : "", add[i]);
-  if (len >= cap - 1) {
+  for (int i = 0; i < n_have && fits; i++)
+    if (append || !list_has(add, n_add, have[i])) fits = item_append(out, cap, &len, have[i]);
+  for (int i = 0; i < n_add && append && fits; i++)
+    if (!list_has(have, n_have, add[i])) fits = item_append(out, cap, &len, add[i]);
+  if (!fits) {
     fail(r, KERR_INVALID_CONFIG, "Invalid value for configuration %s: longer than %d bytes",
          def->name, (int)cap - 1);
     return false;

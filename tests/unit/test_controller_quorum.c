@@ -613,6 +613,16 @@ START_TEST(config_changes_through_any_node_reach_every_image) {
   ck_assert_ptr_nonnull(strstr(why, "Invalid value soon for configuration retention.ms"));
   ck_assert_int_eq(alter(&c, via, "nowhere", &set, 1, true, false, why, sizeof why),
                    KERR_UNKNOWN_TOPIC_OR_PARTITION);
+  /* APPEND past what a value holds (63 bytes), in two steps. */
+  struct meta_alter_config grow = {kstr_of("leader.replication.throttled.replicas"),
+                                   kstr_of("0:1,1:1,2:1,3:1,4:1,5:1,6:1,7:1"),
+                                   META_CONFIG_OP_APPEND};
+  ck_assert_int_eq(alter(&c, via, "tuned", &grow, 1, true, false, why, sizeof why), KERR_NONE);
+  grow.value = kstr_of("8:1,9:1,10:1,11:1,12:1,13:1,14:1,15:1");
+  ck_assert_int_eq(alter(&c, via, "tuned", &grow, 1, true, false, why, sizeof why),
+                   KERR_INVALID_CONFIG);
+  ck_assert_str_eq(override_on(&c, via, "tuned", "leader.replication.throttled.replicas"),
+                   "0:1,1:1,2:1,3:1,4:1,5:1,6:1,7:1");
   settle(&c);
   ck_assert_str_eq(override_on(&c, leader, "tuned", "retention.ms"), "3600000");
   struct meta_alter_config del = {kstr_of("retention.ms"), KSTR_NULL, META_CONFIG_OP_DELETE};
