@@ -41,7 +41,7 @@ APIS = [
     "OffsetDelete", "ElectLeaders", "AlterPartition", "Vote", "BeginQuorumEpoch",
     "EndQuorumEpoch", "DescribeQuorum", "FetchSnapshot", "BrokerRegistration",
     "BrokerHeartbeat", "UnregisterBroker", "AddRaftVoter", "RemoveRaftVoter",
-    "UpdateRaftVoter",
+    "UpdateRaftVoter", "AllocateProducerIds",
 ]
 HEADERS = ["RequestHeader", "ResponseHeader"]
 # The KRaft control records (values of control batches in the metadata log

@@ -164,6 +164,16 @@ int16_t meta_rule_controlled_shutdown(const struct meta_leader_policy *policy,
   return KERR_NONE;
 }
 
+int32_t meta_rule_reregistration(const struct meta_leader_policy *policy,
+                                 const struct meta_image *image, int32_t broker_id,
+                                 struct kuuid incarnation_id, struct meta_delta *delta) {
+  ASSERT(policy != NULL && image != NULL && delta != NULL);
+  const struct meta_broker *b = meta_image_broker(image, broker_id);
+  if (b == NULL || memcmp(&b->incarnation_id, &incarnation_id, sizeof incarnation_id) == 0)
+    return 0; /* a first registration, or the same process asking again */
+  return meta_rule_move_leaders(policy, image, broker_id, delta);
+}
+
 int32_t meta_partitions_led(const struct meta_image *image, int32_t broker_id) {
   int32_t n = 0;
   for (int32_t t = 0; t < image->topic_count; t++) {

@@ -45,6 +45,18 @@ int16_t meta_rule_controlled_shutdown(const struct meta_leader_policy *policy,
                                       const struct meta_image *image, int32_t broker_id,
                                       int64_t broker_epoch, struct meta_delta *delta);
 
+/* A broker registering again with a new incarnation (it restarted, maybe
+ * before its session expired): what its old registration led moves away as
+ * from a fenced broker (meta_rule_move_leaders), since the new process
+ * holds none of it until it has caught up; the new registration starts
+ * fenced and leads again once unfenced. Kafka's controller does the same
+ * for a broker whose previous epoch does not match (an unclean shutdown).
+ * Nothing for a first registration or the same incarnation asking again.
+ * Returns the partitions changed. */
+int32_t meta_rule_reregistration(const struct meta_leader_policy *policy,
+                                 const struct meta_image *image, int32_t broker_id,
+                                 struct kuuid incarnation_id, struct meta_delta *delta);
+
 /* The partitions broker_id leads in image. */
 int32_t meta_partitions_led(const struct meta_image *image, int32_t broker_id);
 

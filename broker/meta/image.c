@@ -122,6 +122,19 @@ const struct meta_partition *meta_topic_partition(const struct meta_topic *topic
   return p;
 }
 
+const char *meta_image_broker_config(const struct meta_image *image, const char *resource_name,
+                                     const char *name) {
+  ASSERT(image != NULL && resource_name != NULL && name != NULL);
+  ASSERT(image->broker_config_count >= 0 &&
+         image->broker_config_count <= META_BROKER_CONFIGS_MAX);
+  for (int32_t i = 0; i < image->broker_config_count; i++) {
+    const struct meta_broker_config *c = &image->broker_configs[i];
+    if (strcmp(c->resource_name, resource_name) == 0 && strcmp(c->name, name) == 0)
+      return c->value;
+  }
+  return NULL;
+}
+
 const char *meta_topic_config(const struct meta_topic *topic, const char *name) {
   ASSERT(topic != NULL && name != NULL);
   ASSERT(topic->config_count >= 0 && topic->config_count <= META_TOPIC_CONFIGS_MAX);

@@ -28,6 +28,8 @@ enum {
   META_BROKERS_MAX = 64,
   META_TOPIC_CONFIGS_MAX = 32, /* overrides per topic */
   META_FEATURES_MAX = 16,
+  META_BROKER_CONFIGS_MAX = 64,    /* dynamic broker config overrides, all brokers */
+  META_BROKER_RESOURCE_BYTES = 12, /* a broker id in decimal, or "" */
 };
 
 struct meta_broker {
@@ -56,6 +58,15 @@ struct meta_partition {
  * here: they are each broker's own (server.properties), resolved by whoever
  * reads the image. */
 struct meta_config {
+  char name[META_CONFIG_NAME_BYTES];
+  char value[META_CONFIG_VALUE_BYTES];
+};
+
+/* A dynamic broker config (ConfigRecord of resource type broker): for the
+ * broker whose id is resource_name, or for every broker ("", Kafka's
+ * cluster-wide default). */
+struct meta_broker_config {
+  char resource_name[META_BROKER_RESOURCE_BYTES];
   char name[META_CONFIG_NAME_BYTES];
   char value[META_CONFIG_VALUE_BYTES];
 };
@@ -91,6 +102,8 @@ struct meta_image {
   int32_t feature_count;
   struct meta_feature features[META_FEATURES_MAX]; /* sorted by name */
   int64_t next_producer_id;                        /* ProducerIdsRecord; 0 before the first */
+  int32_t broker_config_count;
+  struct meta_broker_config broker_configs[META_BROKER_CONFIGS_MAX]; /* by resource, name */
 };
 
 /* An image with no records, one reference held by the caller. */
@@ -118,6 +131,10 @@ int32_t meta_image_usable_brokers(const struct meta_image *image);
 
 const struct meta_partition *meta_topic_partition(const struct meta_topic *topic,
                                                   int32_t partition_id);
+/* The dynamic broker config `name` of resource_name (a broker id, or ""
+ * for the cluster default), or NULL. */
+const char *meta_image_broker_config(const struct meta_image *image, const char *resource_name,
+                                     const char *name);
 /* The override's value, or NULL when the topic has none for `name`. */
 const char *meta_topic_config(const struct meta_topic *topic, const char *name);
 bool meta_partition_has_replica(const struct meta_partition *p, int32_t broker_id);

@@ -24,6 +24,9 @@ static struct meta_image *image_clone(const struct meta_image *prev, int32_t ext
   image->feature_count = prev->feature_count;
   memcpy(image->features, prev->features, sizeof image->features);
   image->next_producer_id = prev->next_producer_id;
+  image->broker_config_count = prev->broker_config_count;
+  memcpy(image->broker_configs, prev->broker_configs,
+         (size_t)prev->broker_config_count * sizeof image->broker_configs[0]);
   image->topic_count = prev->topic_count;
   image->topic_cap = prev->topic_count + extra_topics;
   size_t bytes = (size_t)(image->topic_cap > 0 ? image->topic_cap : 1) * sizeof(void *);
@@ -206,9 +209,41 @@ static int config_set(struct meta_topic *t, const struct meta_config_record *r) 
   return 0;
 }
 
+static int broker_config_cmp(const struct meta_broker_config *c, const char *resource,
+                             const char *name) {
+  int d = strcmp(c->resource_name, resource);
+  return d != 0 ? d : strcmp(c->name, name);
+}
+
+/* A dynamic broker config: set, or removed by a null value. */
+static int apply_broker_config(struct meta_image *image, const struct meta_config_record *r) {
+  size_t len = strnlen(r->resource_name, sizeof r->resource_name);
+  if (len >= META_BROKER_RESOURCE_BYTES || strnlen(r->name, sizeof r->name) == 0)
+    return ENV_EINVAL;
+  int32_t i = 0, n = image->broker_config_count;
+  struct meta_broker_config *all = image->broker_configs;
+  while (i < n && broker_config_cmp(&all[i], r->resource_name, r->name) < 0) i++;
+  bool found = i < n && broker_config_cmp(&all[i], r->resource_name, r->name) == 0;
+  if (r->value_null) {
+    if (!found) return 0;
+    memmove(&all[i], &all[i + 1], (size_t)(n - i - 1) * sizeof all[0]);
+    image->broker_config_count--;
+    return 0;
+  }
+  if (!found) {
+    if (n == META_BROKER_CONFIGS_MAX) return ENV_ENOSPC;
+    memmove(&all[i + 1], &all[i], (size_t)(n - i) * sizeof all[0]);
+    image->broker_config_count++;
+    memset(&all[i], 0, sizeof all[i]);
+    memcpy(all[i].resource_name, r->resource_name, len);
+    str_fmt(all[i].name, sizeof all[i].name, "%s", r->name);
+  }
+  str_fmt(all[i].value, sizeof all[i].value, "%s", r->value);
+  return 0;
+}
+
 static int apply_config(struct meta_image *image, const struct meta_config_record *r) {
-  /* Broker-level dynamic configs have no home yet: nothing sets them. */
-  if (r->resource_type == META_RESOURCE_BROKER) return 0;
+  if (r->resource_type == META_RESOURCE_BROKER) return apply_broker_config(image, r);
   if (r->resource_type != META_RESOURCE_TOPIC) return ENV_EINVAL;
   size_t name_len = strnlen(r->name, sizeof r->name);
   if (name_len == 0 || name_len == sizeof r->name ||

@@ -135,6 +135,14 @@ void meta_snapshot_records(const struct meta_image *image, int64_t first_offset,
   for (int32_t i = 0; i < image->broker_count; i++) emit_broker(&e, &image->brokers[i]);
   for (int32_t i = 0; i < image->topic_count; i++) emit_topic(&e, image->topics_by_name[i]);
   for (int32_t i = 0; i < image->topic_count; i++) emit_configs(&e, image->topics_by_name[i]);
+  for (int32_t i = 0; i < image->broker_config_count; i++) {
+    const struct meta_broker_config *b = &image->broker_configs[i];
+    struct meta_config_record *c = &emit(&e, META_CONFIG_RECORD)->config;
+    c->resource_type = META_RESOURCE_BROKER;
+    str_fmt(c->resource_name, sizeof c->resource_name, "%s", b->resource_name);
+    str_fmt(c->name, sizeof c->name, "%s", b->name);
+    str_fmt(c->value, sizeof c->value, "%s", b->value);
+  }
   if (image->next_producer_id > 0) { /* no broker asked for this block: the image's */
     struct meta_producer_ids_record *p = &emit(&e, META_PRODUCER_IDS_RECORD)->producer_ids;
     p->broker_id = -1;

@@ -46,6 +46,7 @@ static const struct api_info api_table[] = {
     {API_BROKER_REGISTRATION, "BrokerRegistration", 0, 4, 0, 0},
     {API_BROKER_HEARTBEAT, "BrokerHeartbeat", 0, 1, 0, 0},
     {API_UNREGISTER_BROKER, "UnregisterBroker", 0, 0, 0, 0},
+    {API_ALLOCATE_PRODUCER_IDS, "AllocateProducerIds", 0, 0, 0, 0},
     {API_ADD_RAFT_VOTER, "AddRaftVoter", 0, 0, 0, 0},
     {API_REMOVE_RAFT_VOTER, "RemoveRaftVoter", 0, 0, 0, 0},
     {API_UPDATE_RAFT_VOTER, "UpdateRaftVoter", 0, 0, 0, 0},

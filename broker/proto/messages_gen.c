@@ -6507,6 +6507,63 @@ void update_raft_voter_response_encode(struct wr *w, int16_t version, const stru
   }
 }
 
+/* ---- AllocateProducerIdsRequest ---- */
+
+void allocate_producer_ids_request_init(struct allocate_producer_ids_request *m) {
+  memset(m, 0, sizeof *m);
+  m->broker_epoch = -1;
+}
+
+bool allocate_producer_ids_request_decode(struct rd *r, int16_t version, struct allocate_producer_ids_request *m, struct arena *a) {
+  (void)a;
+  allocate_producer_ids_request_init(m);
+  if (version < 0 || version > 0) {
+    rd_fail(r);
+    return false;
+  }
+  m->broker_id = rd_i32(r);
+  m->broker_epoch = rd_i64(r);
+  rd_skip_tagged_fields(r);
+  return !r->err;
+}
+
+void allocate_producer_ids_request_encode(struct wr *w, int16_t version, const struct allocate_producer_ids_request *m) {
+  ASSERT(version >= 0 && version <= 0);
+  wr_i32(w, m->broker_id);
+  wr_i64(w, m->broker_epoch);
+  wr_uvarint(w, 0);
+}
+
+/* ---- AllocateProducerIdsResponse ---- */
+
+void allocate_producer_ids_response_init(struct allocate_producer_ids_response *m) {
+  memset(m, 0, sizeof *m);
+}
+
+bool allocate_producer_ids_response_decode(struct rd *r, int16_t version, struct allocate_producer_ids_response *m, struct arena *a) {
+  (void)a;
+  allocate_producer_ids_response_init(m);
+  if (version < 0 || version > 0) {
+    rd_fail(r);
+    return false;
+  }
+  m->throttle_time_ms = rd_i32(r);
+  m->error_code = rd_i16(r);
+  m->producer_id_start = rd_i64(r);
+  m->producer_id_len = rd_i32(r);
+  rd_skip_tagged_fields(r);
+  return !r->err;
+}
+
+void allocate_producer_ids_response_encode(struct wr *w, int16_t version, const struct allocate_producer_ids_response *m) {
+  ASSERT(version >= 0 && version <= 0);
+  wr_i32(w, m->throttle_time_ms);
+  wr_i16(w, m->error_code);
+  wr_i64(w, m->producer_id_start);
+  wr_i32(w, m->producer_id_len);
+  wr_uvarint(w, 0);
+}
+
 /* ---- RequestHeader ---- */
 
 void request_header_init(struct request_header *m) {

@@ -2205,6 +2205,30 @@ void update_raft_voter_response_init(struct update_raft_voter_response *m);
 bool update_raft_voter_response_decode(struct rd *r, int16_t version, struct update_raft_voter_response *m, struct arena *a);
 void update_raft_voter_response_encode(struct wr *w, int16_t version, const struct update_raft_voter_response *m);
 
+/* ---- AllocateProducerIdsRequest (v0-0) ---- */
+
+struct allocate_producer_ids_request {
+  int32_t broker_id; /* v0+ */
+  int64_t broker_epoch; /* v0+, default -1 */
+};
+
+void allocate_producer_ids_request_init(struct allocate_producer_ids_request *m);
+bool allocate_producer_ids_request_decode(struct rd *r, int16_t version, struct allocate_producer_ids_request *m, struct arena *a);
+void allocate_producer_ids_request_encode(struct wr *w, int16_t version, const struct allocate_producer_ids_request *m);
+
+/* ---- AllocateProducerIdsResponse (v0-0) ---- */
+
+struct allocate_producer_ids_response {
+  int32_t throttle_time_ms; /* v0+ */
+  int16_t error_code; /* v0+ */
+  int64_t producer_id_start; /* v0+ */
+  int32_t producer_id_len; /* v0+ */
+};
+
+void allocate_producer_ids_response_init(struct allocate_producer_ids_response *m);
+bool allocate_producer_ids_response_decode(struct rd *r, int16_t version, struct allocate_producer_ids_response *m, struct arena *a);
+void allocate_producer_ids_response_encode(struct wr *w, int16_t version, const struct allocate_producer_ids_response *m);
+
 /* ---- RequestHeader (v0-2) ---- */
 
 struct request_header {

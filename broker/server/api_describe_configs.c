@@ -1,7 +1,8 @@
 /* DescribeConfigs (API 32), versions 0-4: every Kafka 3.9 topic config of a
  * topic (its overrides in the metadata image, else the broker synonym or
- * Kafka's default) and every broker config of this broker, from the config
- * catalog (server/config_catalog.h). */
+ * Kafka's default) and every broker config of this broker (a dynamic
+ * override in the image for it or for every broker, else server.properties
+ * or the default), from the config catalog (server/config_catalog.h). */
 #include <string.h>
 
 #include "base/assert.h"
@@ -13,6 +14,9 @@
 #include "server/server.h"
 
 enum { RESOURCE_TOPIC = 2, RESOURCE_BROKER = 4 };
+/* Kafka's ConfigSource values of dynamic broker configs (ConfigRecords of
+ * resource type broker, set through AlterConfigs). */
+enum { SOURCE_DYNAMIC_BROKER = 2, SOURCE_DYNAMIC_DEFAULT_BROKER = 3 };
 
 typedef struct describe_configs_response_describe_configs_resource_result entry_t;
 
@@ -34,8 +38,9 @@ static void entry_fill(struct request *req, const struct describe_configs_reques
   if (sensitive) value = NULL;
   e->name = kstr_of(def->name);
   e->value = value ? kstr_of(arena_strndup(&req->arena, value, strlen(value))) : KSTR_NULL;
-  /* Topic configs change through AlterConfigs; broker configs are static
-   * (Sluice has no dynamic broker configs yet). */
+  /* Topic configs change through AlterConfigs; broker configs too are
+   * stored dynamically (meta/config_control.h) but Sluice acts on none of
+   * those yet: they are described as read-only. */
   e->read_only = def->scope == CONFIG_SCOPE_BROKER;
   e->is_default = source == CONFIG_SOURCE_DEFAULT;
   e->is_sensitive = sensitive;
@@ -96,6 +101,15 @@ describe_broker(struct request *req, const struct describe_configs_request *m,
     const struct config_def *def = config_catalog_at(i);
     ASSERT(def->scope == CONFIG_SCOPE_BROKER);
     if (!wanted(res, def->name)) continue;
+    /* A dynamic override for this broker, else for every broker, else
+     * server.properties or the default (Kafka's order of precedence). */
+    const char *own = meta_image_broker_config(req->node->image, self, def->name);
+    const char *all = meta_image_broker_config(req->node->image, "", def->name);
+    if (own || all) {
+      entry_fill(req, m, &out->configs[n++], def, own ? own : all,
+                 own ? SOURCE_DYNAMIC_BROKER : SOURCE_DYNAMIC_DEFAULT_BROKER, NULL);
+      continue;
+    }
     char value[CONFIG_STORED_VALUE_BYTES + 64];
     bool set = false;
     bool has = config_value(&req->node->cfg, def->name, value, sizeof value, &set);

@@ -8,6 +8,7 @@
 #include "base/str.h"
 #include "meta/cluster_control.h"
 #include "meta/codec.h"
+#include "meta/config_control.h"
 #include "meta/producer_id_control.h"
 #include "meta/replication_control.h"
 #include "proto/api.h"
@@ -37,6 +38,7 @@ enum op_kind {
   OP_DELETE_TOPICS,
   OP_PRODUCER_IDS,
   OP_HEARTBEAT,
+  OP_ALTER_CONFIGS,
   OP_ALTER_PARTITION
 };
 
@@ -52,6 +54,7 @@ struct op {
     const struct meta_create_topic *create;
     const struct meta_create_partitions *grow;
     const struct meta_delete_topic *remove;
+    const struct meta_alter_resource *configs; /* all incremental, or none */
     struct {
       int32_t broker_id;
       int64_t broker_epoch;
@@ -303,6 +306,9 @@ static void rule_run(struct quorum *q, const struct op *op, int32_t i,
   case OP_DELETE_TOPICS:
     meta_rule_delete_topic(&q->rules, image, &op->in.remove[i], delta, r);
     return;
+  case OP_ALTER_CONFIGS:
+    meta_rule_alter_configs(&q->rules, image, &op->in.configs[i], delta, r);
+    return;
   case OP_REGISTER:
   case OP_PRODUCER_IDS:
   case OP_HEARTBEAT:
@@ -393,9 +399,44 @@ static void decide_heartbeat(struct quorum *q, struct op *op, struct meta_delta 
   r->is_fenced = fence;
 }
 
+/* KIP-730. A block asked for on the controller listener is checked as
+ * Kafka's controller checks it: an unknown broker, or an epoch that is not
+ * its registration's (the request's default -1 included), is
+ * STALE_BROKER_EPOCH. This node's own broker asks with the epoch its image
+ * holds (-1 before its registration is in it: not checked). */
+static void decide_producer_ids(struct quorum *q, struct op *op, struct meta_delta *delta) {
+  const struct meta_broker *b = meta_image_broker(q->working, op->in.ids.broker_id);
+  if (op->forwarded && (b == NULL || b->epoch != op->in.ids.broker_epoch)) {
+    op->code = KERR_STALE_BROKER_EPOCH;
+    return;
+  }
+  op->code = meta_rule_allocate_producer_ids(q->working, op->in.ids.broker_id,
+                                             op->in.ids.broker_epoch, delta, &op->first_id);
+}
+
+/* KIP-631 registration; a restarted broker's old leaderships move first
+ * (meta_rule_reregistration), all in the same change. */
+static void decide_registration(struct quorum *q, struct op *op, struct meta_delta *delta) {
+  const struct meta_broker_registration *in = &op->in.registration;
+  struct meta_leader_policy policy = policy_of(q);
+  int32_t moved = in->broker_id >= 0
+                      ? meta_rule_reregistration(&policy, q->working, in->broker_id,
+                                                 in->incarnation_id, delta)
+                      : 0;
+  op->code = meta_rule_register_broker(q->working, in, delta);
+  if (op->code != KERR_NONE) {
+    meta_delta_truncate(delta, 0);
+    return;
+  }
+  if (moved > 0)
+    env_log(q->env, ENV_LOG_INFO,
+            "broker %d registers again (a new incarnation): %d partitions change first",
+            in->broker_id, moved);
+}
+
 static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
   if (op->kind == OP_REGISTER) {
-    op->code = meta_rule_register_broker(q->working, &op->in.registration, delta);
+    decide_registration(q, op, delta);
     /* KIP-631: a broker starts fenced, until its heartbeat says it caught up. */
     for (int32_t i = 0; i < delta->count; i++)
       if (delta->records[i].type == META_REGISTER_BROKER_RECORD)
@@ -408,8 +449,7 @@ static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
   } else if (op->kind == OP_ALTER_PARTITION) {
     op->code = meta_rule_alter_partition(q->working, &op->in.alter, delta, &op->alter_result);
   } else if (op->kind == OP_PRODUCER_IDS)
-    op->code = meta_rule_allocate_producer_ids(q->working, op->in.ids.broker_id,
-                                               op->in.ids.broker_epoch, delta, &op->first_id);
+    decide_producer_ids(q, op, delta);
   else
     decide_topics(q, op, delta);
 }
@@ -610,6 +650,135 @@ static bool decode_alter_partition(struct op *op, int16_t v, struct rd *body,
   return op->code != KERR_NOT_CONTROLLER;
 }
 
+static void encode_producer_ids(struct wr *w, int16_t v, const void *m) {
+  allocate_producer_ids_request_encode(w, v, m);
+}
+
+static void encode_alter_configs(struct wr *w, int16_t v, const void *m) {
+  alter_configs_request_encode(w, v, m);
+}
+static void encode_incremental_alter_configs(struct wr *w, int16_t v, const void *m) {
+  incremental_alter_configs_request_encode(w, v, m);
+}
+
+/* The legacy AlterConfigs request of the same resources (no operations). */
+static int send_legacy_alter_configs(struct op *op,
+                                     const struct incremental_alter_configs_request *r,
+                                     int32_t entries, struct channel *ch, int16_t v,
+                                     struct forward_ctx *f, kconn_response_fn fn) {
+  struct alter_configs_request a;
+  alter_configs_request_init(&a);
+  struct alter_configs_request_alter_configs_resource *ar =
+      calloc((size_t)op->count + 1, sizeof *ar);
+  struct alter_configs_request_alterable_config *ac = calloc((size_t)entries + 1, sizeof *ac);
+  ASSERT(ar != NULL && ac != NULL);
+  for (int32_t i = 0, at = 0; i < op->count; at += r->resources[i].configs_count, i++) {
+    const struct incremental_alter_configs_request_alter_configs_resource *res =
+        &r->resources[i];
+    ar[i].resource_type = res->resource_type;
+    ar[i].resource_name = res->resource_name;
+    ar[i].configs = &ac[at];
+    ar[i].configs_count = res->configs_count;
+    for (int32_t k = 0; k < res->configs_count; k++) {
+      ac[at + k].name = res->configs[k].name;
+      ac[at + k].value = res->configs[k].value;
+    }
+  }
+  a.resources = ar;
+  a.resources_count = op->count;
+  a.validate_only = op->validate_only;
+  int rc = channel_send(ch, API_ALTER_CONFIGS, v, encode_alter_configs, &a, fn, f);
+  free(ar);
+  free(ac);
+  return rc;
+}
+
+/* AlterConfigs or IncrementalAlterConfigs (KIP-339), as the call came. */
+static int send_alter_configs(struct op *op, struct channel *ch, int16_t v,
+                              struct forward_ctx *f, kconn_response_fn fn) {
+  struct incremental_alter_configs_request r;
+  incremental_alter_configs_request_init(&r);
+  int32_t entries = 0;
+  for (int32_t i = 0; i < op->count; i++) entries += op->in.configs[i].config_count;
+  struct incremental_alter_configs_request_alter_configs_resource *res =
+      calloc((size_t)op->count + 1, sizeof *res);
+  struct incremental_alter_configs_request_alterable_config *c =
+      calloc((size_t)entries + 1, sizeof *c);
+  ASSERT(res != NULL && c != NULL);
+  int32_t ci = 0;
+  for (int32_t i = 0; i < op->count; i++) {
+    const struct meta_alter_resource *in = &op->in.configs[i];
+    res[i].resource_type = in->resource_type;
+    res[i].resource_name = in->resource_name;
+    res[i].configs = &c[ci];
+    res[i].configs_count = in->config_count;
+    for (int32_t k = 0; k < in->config_count; k++, ci++) {
+      c[ci].name = in->configs[k].name;
+      c[ci].config_operation = in->configs[k].op;
+      c[ci].value = in->configs[k].value;
+    }
+  }
+  r.resources = res;
+  r.resources_count = op->count;
+  r.validate_only = op->validate_only;
+  int rc = op->count > 0 && !op->in.configs[0].incremental
+               ? send_legacy_alter_configs(op, &r, entries, ch, v, f, fn)
+               : channel_send(ch, API_INCREMENTAL_ALTER_CONFIGS, v,
+                              encode_incremental_alter_configs, &r, fn, f);
+  free(res);
+  free(c);
+  return rc;
+}
+
+static bool topics_from(struct op *op, struct kstr name, struct kuuid id, int16_t code,
+                        struct kstr message, int32_t partitions, int16_t rf, int32_t i);
+
+/* The per-resource results of either answer. */
+static bool alter_configs_from(struct op *op, int16_t v, struct rd *body, struct arena *arena) {
+  bool ok = true;
+  if (op->count > 0 && !op->in.configs[0].incremental) {
+    struct alter_configs_response a;
+    if (!alter_configs_response_decode(body, v, &a, arena) || a.responses_count != op->count)
+      return false;
+    for (int32_t i = 0; i < a.responses_count; i++)
+      ok &= topics_from(op, a.responses[i].resource_name, (struct kuuid){{0}},
+                        a.responses[i].error_code, a.responses[i].error_message, 0, 0, i);
+    return ok;
+  }
+  struct incremental_alter_configs_response r;
+  if (!incremental_alter_configs_response_decode(body, v, &r, arena) ||
+      r.responses_count != op->count)
+    return false;
+  for (int32_t i = 0; i < r.responses_count; i++)
+    ok &= topics_from(op, r.responses[i].resource_name, (struct kuuid){{0}},
+                      r.responses[i].error_code, r.responses[i].error_message, 0, 0, i);
+  return ok;
+}
+
+/* KIP-730: this broker's next block of producer ids, from the active
+ * controller. */
+static int send_producer_ids(struct op *op, struct channel *ch, int16_t v,
+                             struct forward_ctx *f, kconn_response_fn fn) {
+  struct allocate_producer_ids_request r;
+  allocate_producer_ids_request_init(&r);
+  r.broker_id = op->in.ids.broker_id;
+  r.broker_epoch = op->in.ids.broker_epoch;
+  return channel_send(ch, API_ALLOCATE_PRODUCER_IDS, v, encode_producer_ids, &r, fn, f);
+}
+
+/* The block from the answer; false on NOT_CONTROLLER (try the next leader)
+ * or a block that is not one. */
+static bool producer_ids_from(struct op *op, int16_t v, struct rd *body, struct arena *arena) {
+  struct allocate_producer_ids_response r;
+  if (!allocate_producer_ids_response_decode(body, v, &r, arena)) return false;
+  op->code = r.error_code;
+  op->first_id = r.producer_id_start;
+  if (r.error_code == KERR_NONE &&
+      (r.producer_id_start < 0 || r.producer_id_len != META_PRODUCER_ID_BLOCK_SIZE))
+    return false;
+  return r.error_code != KERR_NOT_CONTROLLER;
+}
+
 static int send_heartbeat(struct op *op, struct channel *ch, int16_t v, struct forward_ctx *f,
                           kconn_response_fn fn) {
   const struct meta_heartbeat *in = &op->in.hb;
@@ -808,6 +977,10 @@ static bool decode_answer(struct op *op, int16_t v, struct rd *body, struct aren
       ok &= topics_from(op, t->name, (struct kuuid){{0}}, t->error_code, t->error_message,
                         op->in.grow[i].count, 0, i);
     }
+  } else if (op->kind == OP_PRODUCER_IDS) {
+    ok = producer_ids_from(op, v, body, arena);
+  } else if (op->kind == OP_ALTER_CONFIGS) {
+    ok = alter_configs_from(op, v, body, arena);
   } else if (op->kind == OP_ALTER_PARTITION) {
     ok = decode_alter_partition(op, v, body, arena);
   } else if (op->kind == OP_HEARTBEAT) {
@@ -849,11 +1022,28 @@ static void forward_answered(void *ctx, int err, struct rd *body, struct arena *
   pump(q);
 }
 
+/* A config change is in this node's image once the rule, run against it,
+ * has nothing left to change for the resources that succeeded (a resource
+ * that fails here now, its topic deleted since, is not waited for). */
+static bool alter_configs_visible(const struct quorum *q, const struct op *op) {
+  bool visible = true;
+  for (int32_t i = 0; i < op->count && visible; i++) {
+    if (op->results[i].error_code != KERR_NONE) continue;
+    struct meta_delta delta;
+    meta_delta_init(&delta);
+    struct meta_topic_result r;
+    meta_rule_alter_configs(&q->rules, q->node->image, &op->in.configs[i], &delta, &r);
+    visible = r.error_code != KERR_NONE || delta.count == 0;
+    meta_delta_free(&delta);
+  }
+  return visible;
+}
+
 /* The forwarded change is in this node's image (or needs not be). */
 static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   const struct meta_image *image = q->node->image;
   if (metadata_loader_landed_offset(q->node) < image->offset) return false; /* files to land */
-  if (op->kind == OP_HEARTBEAT) return true;
+  if (op->kind == OP_HEARTBEAT || op->kind == OP_PRODUCER_IDS) return true;
   if (op->kind == OP_ALTER_PARTITION) {
     const struct meta_topic *t = meta_image_topic_by_id(image, op->in.alter.topic_id);
     const struct meta_partition *p =
@@ -868,6 +1058,7 @@ static bool forwarded_visible(const struct quorum *q, const struct op *op) {
                                 sizeof b->incarnation_id) == 0);
   }
   if (op->validate_only) return true;
+  if (op->kind == OP_ALTER_CONFIGS) return alter_configs_visible(q, op);
   for (int32_t i = 0; i < op->count; i++) {
     const struct meta_topic_result *r = &op->results[i];
     if (r->error_code != KERR_NONE) continue;
@@ -926,16 +1117,18 @@ static bool forward(struct quorum *q, int32_t leader_id) {
       q->peers_started && !q->peers_stopped ? quorum_peers_channel(&q->peers, leader_id) : NULL;
   if (ch == NULL || !channel_is_up(ch)) return false;
   struct op *op = q->queue.head;
-  if (op->kind == OP_PRODUCER_IDS) { /* KIP-730's RPC is not generated yet */
-    refuse(list_pop(&q->queue), KERR_COORDINATOR_NOT_AVAILABLE, "");
-    return true;
+  /* By op kind. */
+  static const int16_t keys[] = {API_BROKER_REGISTRATION,      API_CREATE_TOPICS,
+                                 API_CREATE_PARTITIONS,        API_DELETE_TOPICS,
+                                 API_ALLOCATE_PRODUCER_IDS,    API_BROKER_HEARTBEAT,
+                                 API_INCREMENTAL_ALTER_CONFIGS, API_ALTER_PARTITION};
+  static const int16_t mins[] = {0, 2, 0, 1, 0, 0, 0, 2}, maxs[] = {3, 7, 3, 6, 0, 1, 1, 3};
+  int16_t key = keys[op->kind], max = maxs[op->kind];
+  if (op->kind == OP_ALTER_CONFIGS && op->count > 0 && !op->in.configs[0].incremental) {
+    key = API_ALTER_CONFIGS;
+    max = 2;
   }
-  /* By op kind; producer ids are answered above. */
-  static const int16_t keys[] = {
-      API_BROKER_REGISTRATION, API_CREATE_TOPICS,  API_CREATE_PARTITIONS, API_DELETE_TOPICS, -1,
-      API_BROKER_HEARTBEAT,    API_ALTER_PARTITION};
-  static const int16_t mins[] = {0, 2, 0, 1, -1, 0, 2}, maxs[] = {3, 7, 3, 6, -1, 1, 3};
-  int16_t v = channel_version(ch, keys[op->kind], mins[op->kind], maxs[op->kind]);
+  int16_t v = channel_version(ch, key, mins[op->kind], max);
   if (v < 0) return false; /* an old peer: maybe the next leader */
   struct flight *f = malloc(sizeof *f);
   struct forward_ctx *fc = malloc(sizeof *fc);
@@ -954,6 +1147,10 @@ static bool forward(struct quorum *q, int32_t leader_id) {
     rc = send_heartbeat(op, ch, v, fc, forward_answered);
   else if (op->kind == OP_ALTER_PARTITION)
     rc = send_alter_partition(op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_PRODUCER_IDS)
+    rc = send_producer_ids(op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_ALTER_CONFIGS)
+    rc = send_alter_configs(op, ch, v, fc, forward_answered);
   else
     rc = send_delete_topics(q, op, ch, v, fc, forward_answered);
   if (rc != 0) {
@@ -1075,6 +1272,22 @@ void controller_quorum_alter_partition(struct meta_controller *ctl,
   enqueue(q, op);
 }
 
+void controller_quorum_alter_configs(struct meta_controller *ctl,
+                                     const struct meta_alter_resource *resources, int32_t count,
+                                     bool validate_only, uint64_t deadline_ns,
+                                     meta_topics_done_fn done, void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT(ctl->ops == &quorum_ops && (resources != NULL || count == 0) && count >= 0);
+  ASSERT(done != NULL);
+  for (int32_t i = 1; i < count; i++)
+    ASSERT(resources[i].incremental == resources[0].incremental);
+  struct op *op = op_new(OP_ALTER_CONFIGS, count, deadline_ns, ctx);
+  op->in.configs = resources;
+  op->validate_only = validate_only;
+  op->topics_done = done;
+  enqueue(q, op);
+}
+
 void controller_quorum_next_call_forwarded(struct meta_controller *ctl) {
   if (ctl->ops != &quorum_ops) return; /* the local controller has no one to forward to */
   quorum_of(ctl)->next_forwarded = true;
@@ -1092,6 +1305,11 @@ bool controller_quorum_idle(const struct meta_controller *ctl) {
   if (ctl == NULL || ctl->ops != &quorum_ops) return true;
   const struct quorum *q = (const struct quorum *)ctl;
   return q->queue.count == 0 && q->inflight.count == 0 && q->forwarding == NULL;
+}
+
+bool controller_quorum_active(const struct meta_controller *ctl) {
+  const struct quorum *q = (const struct quorum *)ctl;
+  return q->active_epoch >= 0;
 }
 
 /* ---- the vtable ---- */

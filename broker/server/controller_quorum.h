@@ -69,9 +69,22 @@ void controller_quorum_alter_partition(struct meta_controller *ctl,
                                        const struct meta_alter_partition *in,
                                        uint64_t deadline_ns, controller_alter_partition_fn done,
                                        void *ctx);
+struct meta_alter_resource;
+
+/* AlterConfigs / IncrementalAlterConfigs (meta/config_control.h), decided
+ * by the active controller (forwarded to it from elsewhere) and answered
+ * like CreateTopics: one result per resource, in order, once this node's
+ * image shows the change; validate_only changes nothing. The resources
+ * (and what they point into) stay valid until done runs. */
+void controller_quorum_alter_configs(struct meta_controller *ctl,
+                                     const struct meta_alter_resource *resources, int32_t count,
+                                     bool validate_only, uint64_t deadline_ns,
+                                     meta_topics_done_fn done, void *ctx);
 
 /* Nothing queued, forwarded or in flight (true for the local controller). */
 bool controller_quorum_idle(const struct meta_controller *ctl);
+/* This node is the active controller now. */
+bool controller_quorum_active(const struct meta_controller *ctl);
 /* The next call came on the controller listener from another node: if this
  * node is not the active controller it answers NOT_CONTROLLER (the
  * forwarder retries with the leader it knows), as Kafka's controller does,

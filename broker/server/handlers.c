@@ -30,8 +30,10 @@ static const struct handler client_apis[] = {
     {API_INIT_PRODUCER_ID, 0, 5, handle_init_producer_id},
     {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, 0, 4, handle_describe_configs},
+    {API_ALTER_CONFIGS, 0, 2, handle_alter_configs},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
     {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
+    {API_INCREMENTAL_ALTER_CONFIGS, 0, 1, handle_incremental_alter_configs},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
     {API_DESCRIBE_CLUSTER, 0, 1, handle_describe_cluster},
 };
@@ -42,14 +44,17 @@ static const struct handler client_apis[] = {
  * (KIP-590 forwarding, KIP-631): CreateTopics, DeleteTopics and
  * CreatePartitions forwarded by brokers that are not the active controller
  * (served directly, no Envelope, as Kafka 3.9's controller accepts them),
- * BrokerRegistration and BrokerHeartbeat, and the partition leaders'
- * AlterPartition (KIP-497). */
+ * AlterConfigs and IncrementalAlterConfigs likewise; BrokerRegistration,
+ * BrokerHeartbeat and AllocateProducerIds (KIP-730), and the partition
+ * leaders' AlterPartition (KIP-497). */
 static const struct handler controller_apis[] = {
     {API_FETCH, RAFT_FETCH_VERSION_MIN, RAFT_FETCH_VERSION_MAX, handle_quorum_fetch},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
     {API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
+    {API_ALTER_CONFIGS, 0, 2, handle_alter_configs},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
+    {API_INCREMENTAL_ALTER_CONFIGS, 0, 1, handle_incremental_alter_configs},
     {API_VOTE, 0, RAFT_VOTE_VERSION_MAX, handle_vote},
     {API_BEGIN_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_begin_quorum_epoch},
     {API_END_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_end_quorum_epoch},
@@ -58,6 +63,7 @@ static const struct handler controller_apis[] = {
     {API_FETCH_SNAPSHOT, 0, RAFT_QUORUM_VERSION_MAX, handle_fetch_snapshot},
     {API_BROKER_REGISTRATION, 0, 3, handle_broker_registration},
     {API_BROKER_HEARTBEAT, 0, 1, handle_broker_heartbeat},
+    {API_ALLOCATE_PRODUCER_IDS, 0, 0, handle_allocate_producer_ids},
 };
 
 const struct handler_table handlers_client = {"client", client_apis,

@@ -39,6 +39,19 @@ struct metadata_loader {
   struct meta_delta txn;
   int64_t txn_begin;
   int32_t leader_epoch, leader_id; /* the last LeaderChange read */
+  /* At start (a restart), nothing is published until the log this node
+   * holds is read up to the high watermark: the snapshot restored, if any
+   * (its records kept), and the log above it go out in one publish, as
+   * Kafka's loader publishes only once caught up. Published step by step,
+   * a topic the log deletes and creates again under the same name would
+   * have its directory (the new topic's, on disk) deleted. */
+  bool deferred;
+  struct meta_delta deferred_records;
+  /* The local log's end when the core started: the replay is
+   * caught up once the high watermark, learnt from the leader, reaches it
+   * (or the log's end, if the leader cut a divergent tail); -1 until the
+   * core runs. */
+  int64_t replay_end;
   bool busy, again;
 };
 
@@ -81,12 +94,17 @@ static void publish_landed(void *arg, int err) {
   if (moved && l->node->controller && !l->busy) controller_quorum_changed(l->node->controller);
 }
 
-/* The image moves on; a publisher error is the server's to retry. */
+/* The image moves on; a publisher error is the server's to retry. A
+ * deferred snapshot image may be published as it stands (next == l->image:
+ * no new reference). */
 static void publish(struct metadata_loader *l, struct meta_image *next,
                     const struct meta_delta *delta) {
-  ASSERT(next->offset > l->image->offset);
-  meta_image_unref(l->image);
-  l->image = next; /* the reference built for us */
+  ASSERT(next->offset > l->image->offset || (l->deferred && next == l->image));
+  if (next != l->image) {
+    meta_image_unref(l->image);
+    l->image = next; /* the reference built for us */
+  }
+  l->deferred = false;
   struct landing *g = calloc(1, sizeof *g);
   ASSERT(g != NULL);
   *g = (struct landing){.l = l, .offset = next->offset};
@@ -206,17 +224,51 @@ static struct meta_image *build_each(struct metadata_loader *l, struct meta_delt
   return image;
 }
 
+/* The deferred snapshot with what the log added to it, in one publish: the
+ * publisher sees the snapshot's records, then the log's. */
+static void publish_deferred(struct metadata_loader *l, struct meta_image *next,
+                             const struct meta_delta *delta) {
+  if (next->offset <= l->node->image->offset) { /* an empty log: nothing to publish */
+    ASSERT(next == l->image && delta->count == 0);
+    l->deferred = false;
+    return;
+  }
+  struct meta_delta *all = &l->deferred_records;
+  for (int32_t i = 0; i < delta->count; i++) {
+    struct meta_record *r =
+        meta_delta_add(all, delta->records[i].type, delta->records[i].offset);
+    ASSERT(r != NULL);
+    *r = delta->records[i];
+  }
+  env_log(l->node->env, ENV_LOG_INFO,
+          "metadata: caught up at offset %lld: publishing the snapshot with %d records of the "
+          "log",
+          (long long)next->offset, delta->count);
+  publish(l, next, all);
+  meta_delta_truncate(all, 0);
+}
+
 static void load(struct metadata_loader *l) {
   const struct raft *core = raft_node_core(l->node);
-  if (core == NULL || raft_high_watermark(core) <= l->next_offset) return;
+  if (core == NULL) return;
+  int64_t hw = raft_high_watermark(core);
+  if (hw < l->next_offset || (hw == l->next_offset && !l->deferred)) return;
   struct meta_delta delta;
   meta_delta_init(&delta);
-  read_committed(l, core, &delta);
-  if (delta.count > 0) {
-    struct meta_image *next;
-    if (meta_image_build(l->image, &delta, &next) != 0) next = build_each(l, &delta);
+  if (hw > l->next_offset) read_committed(l, core, &delta);
+  struct meta_image *next = l->image;
+  if (delta.count > 0 && meta_image_build(l->image, &delta, &next) != 0)
+    next = build_each(l, &delta);
+  /* Deferred: published once the log is read up to the high watermark (a
+   * round that stops short of it, bounded by the in-memory log, waits). */
+  if (l->deferred && (l->replay_end < 0 || raft_end_offset(core) < l->replay_end))
+    l->replay_end = raft_end_offset(core);
+  if (l->deferred && l->next_offset >= hw && hw >= l->replay_end)
+    publish_deferred(l, next, &delta);
+  else if (l->deferred && next != l->image)
+    meta_image_unref(l->image), l->image = next;
+  else if (!l->deferred && delta.count > 0)
     publish(l, next, &delta);
-  }
   meta_delta_free(&delta);
 }
 
@@ -247,7 +299,10 @@ int metadata_loader_create(struct node *node, struct metadata_loader **out) {
   l->txn_begin = -1;
   l->leader_epoch = l->leader_id = -1;
   l->landed_offset = -1;
+  l->deferred = true; /* a restart replays its log before publishing */
+  l->replay_end = -1;
   meta_delta_init(&l->txn);
+  meta_delta_init(&l->deferred_records);
   struct meta_delta none;
   meta_delta_init(&none);
   int rc = topics_publish(node, l->image, &none, landed_nothing, NULL);
@@ -272,6 +327,7 @@ void metadata_loader_free(struct metadata_loader *l) {
   }
   meta_image_unref(l->image);
   meta_delta_free(&l->txn);
+  meta_delta_free(&l->deferred_records);
   free(l);
 }
 
@@ -285,7 +341,21 @@ void metadata_loader_set_base(struct node *node, struct meta_image *image) {
   meta_snapshot_records(image, 0, &delta); /* what the publisher follows: topics, configs */
   meta_image_ref(image);
   l->next_offset = image->offset + 1;
-  publish(l, image, &delta);
+  if (l->deferred || l->node->image->offset < 0) {
+    /* Nothing published yet (a restart): wait for the log (see deferred). */
+    meta_delta_truncate(&l->deferred_records, 0);
+    for (int32_t i = 0; i < delta.count; i++)
+      *meta_delta_add(&l->deferred_records, delta.records[i].type, delta.records[i].offset) =
+          delta.records[i];
+    meta_image_unref(l->image);
+    l->image = image;
+    l->deferred = true;
+    const struct raft *core = raft_node_core(l->node);
+    l->replay_end = core ? raft_end_offset(core) : -1; /* -1: read at the first load */
+    metadata_raft_changed(l->node); /* published at once if the log is there already */
+  } else {
+    publish(l, image, &delta);
+  }
   meta_delta_free(&delta);
 }
 

@@ -351,7 +351,9 @@ END_TEST
 /* Fsync-before-ack mode: a follower fsyncs what it copied before it
  * fetches again, so a power loss of every replica at once loses nothing
  * the followers reported: the two that come back, without the old leader,
- * still hold every record. */
+ * still hold every record. (Nobody leads then: each restarted follower's
+ * re-registration took it out of the ISR, as Kafka 3.9 without KIP-966's
+ * eligible leader replicas does, and the old leader is the last member.) */
 START_TEST(strict_mode_followers_keep_what_they_copied_through_a_power_loss) {
   struct cluster c;
   cluster_setup(&c, 14);
@@ -364,10 +366,13 @@ START_TEST(strict_mode_followers_keep_what_they_copied_through_a_power_loss) {
   producer_stop(&c);
   for (int i = 0; i < NODES; i++) node_kill(&c, i);
   for (int i = 1; i < NODES; i++) node_restart(&c, i);
-  int leader = -1;
-  for (int t = 0; t <= BOUND_MS && (leader = leader_in(&c, 1)) <= 0; t += STEP_MS)
+  bool opened = false;
+  for (int t = 0; t <= BOUND_MS && !opened; t += STEP_MS) {
     run_ms(&c, STEP_MS);
-  ck_assert_int_gt(leader, 0);
+    opened = partition_find(c.node[1], kstr_of(TOPIC), 0) != NULL &&
+             partition_find(c.node[2], kstr_of(TOPIC), 0) != NULL;
+  }
+  ck_assert(opened);
   for (int i = 1; i < NODES; i++) ck_assert_int_eq(plog_end_offset(part(&c, i)->log), 100);
   cluster_teardown(&c);
 }
