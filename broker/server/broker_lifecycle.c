@@ -18,6 +18,7 @@
 #include "proto/errors.h"
 #include "server/controller_quorum.h"
 #include "server/files.h"
+#include "server/replication.h"
 #include "server/server.h"
 #include "server/subsystem.h"
 
@@ -63,6 +64,7 @@ static void registered(void *ctx, int16_t error) {
   env_log(node->env, ENV_LOG_INFO,
           "registered as broker %d with epoch %lld (fenced until caught up)", node_id(node),
           (long long)lc->broker_epoch);
+  partition_roles_resume(node);
   if (lc->stopping)
     schedule(node, 0);
   else
@@ -146,6 +148,13 @@ static void lifecycle_timer(void *ctx) {
   }
 }
 
+bool broker_registered(const struct node *node) {
+  if (!quorum_mode(node)) return true;
+  const struct meta_broker *b = meta_image_broker(node->image, node_id(node));
+  return b != NULL && node->lifecycle.broker_epoch >= 0 &&
+         b->epoch == node->lifecycle.broker_epoch;
+}
+
 bool broker_ready(const struct node *node) {
   if (!quorum_mode(node)) return true;
   const struct meta_broker *b = meta_image_broker(node->image, node_id(node));
@@ -154,6 +163,7 @@ bool broker_ready(const struct node *node) {
 
 void broker_lifecycle_published(struct node *node) {
   struct broker_lifecycle *lc = &node->lifecycle;
+  partition_roles_resume(node);
   if (lc->ready_watches.count == 0 || !broker_ready(node)) return;
   const int64_t positions[WATCH_KINDS] = {1, 1};
   purgatory_wake(&node->purgatory, &lc->ready_watches, positions);

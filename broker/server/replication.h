@@ -66,6 +66,10 @@ struct partition_leader {
 
 /* partition_role.c: a partition's role ends (deleted, or the node stops). */
 void partition_roles_end(struct node *node, struct partition *p);
+/* The node may act on its partitions now (broker_registered): the hosted
+ * partitions without a role take the one their image gives. Cheap when
+ * nothing waits. */
+void partition_roles_resume(struct node *node);
 
 /* partition_leader.c */
 /* hw_known: the high watermark this node knew for p just before (as its

@@ -78,6 +78,7 @@ struct broker_lifecycle {
   env_timer_id timer; /* the next heartbeat, or registration retry */
   bool waiting;       /* a registration or heartbeat is with the controller */
   bool fenced;        /* as the controller last answered */
+  bool roles_on;      /* partitions have taken their roles (broker_registered) */
   bool stopping;      /* controlled shutdown: until told to go, or the deadline */
   bool stopped;       /* reported stopped, or freed: answers are ignored */
   uint64_t stop_deadline_ns;
@@ -154,7 +155,7 @@ struct node {
   /* replica_follower.c: one replica fetcher per leader broker; NULL when
    * this node follows no partition. */
   struct replica_fetchers *fetchers;
-  struct group_glue *groups;        /* the group coordinator (group_coordinator.h) */
+  struct group_glue *groups; /* the group coordinator (group_coordinator.h) */
   /* Connections whose deferred request finished, oldest first; a zero-delay
    * timer drains them from the loop, never from inside a callback. */
   struct conn *ready_first, *ready_last;
@@ -225,6 +226,9 @@ void partition_wake_waiters(struct node *node, struct partition *p);
  * once its image shows it registered and unfenced; always without a
  * quorum); the loader published an image: wake who waits for that. */
 bool broker_ready(const struct node *node);
+/* This incarnation's registration is in the image (always without a
+ * quorum): only then does the node act on its partitions' roles. */
+bool broker_registered(const struct node *node);
 void broker_lifecycle_published(struct node *node);
 
 /* node.c */
