@@ -31,6 +31,22 @@ static struct sim_node *partition_leader(struct runner *r, const struct fault_ta
   return i >= 0 ? r->brokers[i].node : r->last_leader_target;
 }
 
+/* A restart of leader(topic,p) or of the controller brings back the node
+ * that target named last (the one a kill took down), not the role's holder
+ * now: a new one was elected meanwhile. */
+static struct sim_node *resolve(struct runner *r, const struct fault_target *t);
+
+static struct sim_node *resolve_target(struct runner *r, const struct fault *f) {
+  bool controller = f->target.kind == TARGET_CONTROLLER || f->target.kind == TARGET_RAFT_LEADER;
+  if (f->action == FAULT_RESTART && r->quorum) {
+    if (f->target.kind == TARGET_LEADER && r->last_leader_target) return r->last_leader_target;
+    if (controller && r->last_controller_target) return r->last_controller_target;
+  }
+  struct sim_node *n = resolve(r, &f->target);
+  if (controller && n) r->last_controller_target = n;
+  return n;
+}
+
 /* Where a target is now. leader(topic,p): with one broker it is that
  * broker; the active controller is the quorum's leader (KRaft). NULL:
  * nobody holds the role now (the fault is skipped). */
@@ -315,7 +331,7 @@ void fault_apply(struct runner *r, const struct fault *f) {
         apply_to(r, f, r->brokers[i].node, peer);
     return;
   }
-  struct sim_node *n = resolve(r, &f->target);
+  struct sim_node *n = resolve_target(r, f);
   if (!resolved(r, f, &f->target, n)) return;
   struct sim_node *peer = resolve(r, &f->peer);
   if (!resolved(r, f, &f->peer, peer)) return;
@@ -406,7 +422,7 @@ void timeline_run(struct runner *r, uint64_t t0_ns) {
       continue;
     }
     /* Resolved once, when armed: the node it watches is the node it hits. */
-    struct sim_node *n = resolve(r, &f->target), *peer = resolve(r, &f->peer);
+    struct sim_node *n = resolve_target(r, f), *peer = resolve(r, &f->peer);
     if (!resolved(r, f, &f->target, n) || !resolved(r, f, &f->peer, peer)) continue;
     wait_for(r, f, n, end_ns, &trigger);
     if (f->target.kind == TARGET_CONTROLLERS) { /* all of them, at the watched event */

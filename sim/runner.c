@@ -904,16 +904,6 @@ static bool supported(const struct scenario *sc, char *why, size_t cap) {
     snprintf(why, cap, "clients and no node with the broker role to serve them");
     return false;
   }
-  /* Each replica would take writes of its own: the checkers would judge a
-   * broker that does not replicate yet. Drop this once followers fetch. */
-  for (int t = 0; t < sc->topic_count && sc->producers + sc->consumers > 0; t++)
-    if (sc->topics[t].replication_factor > 1) {
-      snprintf(why, cap,
-               "topic %s has replication_factor %d: clients on replicated topics need the "
-               "replication issue (followers that fetch from the leader)",
-               sc->topics[t].name, sc->topics[t].replication_factor);
-      return false;
-    }
   return true;
 }
 

@@ -87,6 +87,7 @@ struct runner {
   int leader_change_count;
   int64_t leaders_image_offset;
   struct sim_node *last_leader_target;
+  struct sim_node *last_controller_target; /* the node `controller`/`leader` named last */
   /* fenced-broker-excluded: fences committed, answers judged, violations */
   uint64_t fence_checks, fence_violations;
   int fenced_max;                                 /* the most brokers one image had fenced */
