@@ -1118,9 +1118,9 @@ static bool forward(struct quorum *q, int32_t leader_id) {
   if (ch == NULL || !channel_is_up(ch)) return false;
   struct op *op = q->queue.head;
   /* By op kind. */
-  static const int16_t keys[] = {API_BROKER_REGISTRATION,      API_CREATE_TOPICS,
-                                 API_CREATE_PARTITIONS,        API_DELETE_TOPICS,
-                                 API_ALLOCATE_PRODUCER_IDS,    API_BROKER_HEARTBEAT,
+  static const int16_t keys[] = {API_BROKER_REGISTRATION,       API_CREATE_TOPICS,
+                                 API_CREATE_PARTITIONS,         API_DELETE_TOPICS,
+                                 API_ALLOCATE_PRODUCER_IDS,     API_BROKER_HEARTBEAT,
                                  API_INCREMENTAL_ALTER_CONFIGS, API_ALTER_PARTITION};
   static const int16_t mins[] = {0, 2, 0, 1, 0, 0, 0, 2}, maxs[] = {3, 7, 3, 6, 0, 1, 1, 3};
   int16_t key = keys[op->kind], max = maxs[op->kind];
