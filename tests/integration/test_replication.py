@@ -4,8 +4,14 @@ factor 3, produced to with librdkafka (confluent_kafka), which sends each
 partition's records to its leader. Each follower copies its leaders' logs
 through its replica fetchers (Fetch with ReplicaId, OffsetForLeaderEpoch
 first), so every partition's segment files end byte-identical on the three
-nodes: same offsets, leader epochs and CRCs."""
+nodes: same offsets, leader epochs and CRCs.
+
+The second test kill -9s partition 0's leader while an idempotent acks=all
+producer runs (min.insync.replicas=2) and restarts it: every acknowledged
+message is read back once, at its acknowledged offset, in order, and the
+restarted node rejoins the ISR (issue 10, item 10)."""
 import os
+import subprocess
 import tempfile
 import threading
 import time
@@ -13,7 +19,7 @@ import time
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import CLUSTER_ID, Broker
+from conftest import CLUSTER_ID, SLUICECTL, Broker
 
 TOPIC = "test-topic"
 PARTITIONS = 6
@@ -214,6 +220,19 @@ def wait_partition0(nodes, alive, pred, what):
                          "\n".join(b.log_tail(20) for b in nodes))
 
 
+def active_controller(nodes):
+    """The quorum's leader as `sluicectl metadata-quorum describe --status`
+    reports it, or None (for the report only)."""
+    r = subprocess.run([SLUICECTL, "metadata-quorum", "--bootstrap-controller",
+                        ",".join(f"127.0.0.1:{b.controller_port}" for b in nodes),
+                        "describe", "--status"], capture_output=True, text=True, timeout=30)
+    for line in r.stdout.splitlines():
+        k, _, v = line.partition(":")
+        if k.strip() == "LeaderId":
+            return int(v)
+    return None
+
+
 def consume_partitions(bootstrap, ends):
     """Every record of each partition from offset 0 up to its end offset."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "kill-check",
@@ -226,8 +245,11 @@ def consume_partitions(bootstrap, ends):
         for m in c.consume(num_messages=10_000, timeout=1):
             assert m.error() is None, m.error()
             got[m.partition()].append((m.offset(), m.value()))
+    # Nothing past what was acknowledged either: each high watermark is there.
+    highs = {p: c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)[1]
+             for p in range(PARTITIONS)}
     c.close()
-    return got
+    return got, highs
 
 
 def test_acks_all_survive_leader_kill_9():
@@ -252,10 +274,14 @@ def test_acks_all_survive_leader_kill_9():
         producer.thread.start()
         producer.wait_for(lambda a: len(a) >= FIRST_ACKS, f"{FIRST_ACKS} acknowledgements")
 
+        controller = active_controller(nodes)
         killed_at = time.monotonic()
         victim.kill9()
-        (new_leader, _, _), elected_at = wait_partition0(
+        (new_leader, _, shrunk), elected_at = wait_partition0(
             nodes, every, lambda s: s[0] > 0 and s[0] != leader, "got a new leader")
+        # The fenced node left the ISR with its leadership (KIP-841), and
+        # min.insync.replicas=2 still holds.
+        assert leader not in shrunk and len(shrunk) == 2, shrunk
 
         def p0_after_kill(acked):
             # Acknowledged again: a partition-0 message handed over after the kill.
@@ -265,8 +291,9 @@ def test_acks_all_survive_leader_kill_9():
         acked_again_at = producer.wait_for(p0_after_kill, "partition-0 acknowledgement after the kill")
 
         victim.start()
+        survivors = lambda b: b is not victim  # noqa: E731
         (_, replicas, isr), rejoined_at = wait_partition0(
-            nodes, every, lambda s: len(s[2]) == 3, "had its ISR back to 3 replicas")
+            nodes, survivors, lambda s: len(s[2]) == 3, "had its ISR back to 3 replicas")
         assert sorted(isr) == sorted(replicas) and leader in isr
         base = sum(1 for a in producer.acked if a[1] == 0)
         producer.wait_for(lambda a: sum(1 for x in a if x[1] == 0) >= base + AFTER_ACKS // PARTITIONS,
@@ -281,7 +308,8 @@ def test_acks_all_survive_leader_kill_9():
         # Every message handed over was acknowledged (idempotence: once each).
         assert sorted(int(v[1:]) for _, _, _, v in producer.acked) == list(range(producer.sent))
         ends = {p: acked[p][-1][0] + 1 for p in range(PARTITIONS)}
-        got = consume_partitions(nodes[0].bootstrap, ends)
+        got, highs = consume_partitions(nodes[0].bootstrap, ends)
+        assert highs == ends, (highs, ends)
         for p in range(PARTITIONS):
             # Exactly what was acknowledged, at the acknowledged offsets, and
             # in the order the producer sent it.
@@ -290,7 +318,9 @@ def test_acks_all_survive_leader_kill_9():
             assert values == sorted(values) and all(v % PARTITIONS == p for v in values), p
             assert [o for o, _ in got[p]] == list(range(len(got[p]))), p
 
-        print(f"\npartition 0 leader: node {leader} killed, node {new_leader} elected; "
+        role = "it was also" if controller == leader else f"node {controller} was"
+        print(f"\npartition 0 leader: node {leader} killed ({role} the active controller), "
+              f"node {new_leader} elected with ISR {shrunk}; "
               f"node {leader} back in the ISR {isr} {rejoined_at - killed_at:.2f} s after the kill")
         print(f"leader election as Metadata shows it: {elected_at - killed_at:.3f} s")
         print(f"partition-0 produce unavailability (kill to first acknowledgement of a "
