@@ -21,6 +21,7 @@ struct opts {
   const char *topic;
   const char *batch_bytes; /* librdkafka's batch.size; NULL keeps its default */
   double seconds;          /* produce: stop sending after this long (0: send --count) */
+  int wait_brokers;        /* first wait until Metadata lists this many brokers */
 };
 
 static double now_s(void) {
@@ -137,6 +138,38 @@ static int consume(const struct opts *o, const char *bootstrap) {
   return got == o->count ? 0 : 1;
 }
 
+/* A cluster just started: its brokers register with the controller one by
+ * one, and a topic auto-created before all of them have would be refused
+ * a replication factor of 3. Waits at most 60 s. */
+static int wait_for_brokers(const char *bootstrap, int want) {
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", bootstrap);
+  char err[256];
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) return fprintf(stderr, "sluice-bench: %s\n", err), 1;
+  int have = 0;
+  for (int round = 0; round < 600 && have < want; round++) {
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      have = md->broker_cnt;
+      rd_kafka_metadata_destroy(md);
+    }
+    if (have < want) rd_kafka_poll(rk, 100);
+  }
+  rd_kafka_destroy(rk);
+  if (have < want) fprintf(stderr, "sluice-bench: %d of %d brokers registered\n", have, want);
+  return have < want;
+}
+
+static int run_mode(const struct opts *o, const char *bootstrap) {
+  if (strcmp(o->mode, "produce") == 0) return produce(o, bootstrap);
+  if (strcmp(o->mode, "consume") == 0) return consume(o, bootstrap);
+  if (strcmp(o->mode, "consume+produce") != 0)
+    return fprintf(stderr, "sluice-bench: unknown mode %s\n", o->mode), 2;
+  int rc = produce(o, bootstrap);
+  return rc ? rc : consume(o, bootstrap);
+}
+
 int main(int argc, char **argv) {
   struct opts o = {
       .mode = "produce", .count = 100000, .size = 100, .acks = "1", .topic = "bench"};
@@ -159,14 +192,16 @@ int main(int argc, char **argv) {
       o.batch_bytes = argv[i + 1];
     else if (!strcmp(argv[i], "--seconds"))
       o.seconds = atof(argv[i + 1]);
+    else if (!strcmp(argv[i], "--wait-brokers"))
+      o.wait_brokers = atoi(argv[i + 1]);
     else
       return fprintf(stderr, "sluice-bench: unknown option %s\n", argv[i]), 2;
   }
   if (!o.brokers && !o.mock_brokers) {
-    fprintf(
-        stderr,
-        "usage: sluice-bench (--brokers B | --mock N) [--mode produce|consume+produce] "
-        "[--count N] [--size S] [--acks 1|all] [--topic T] [--batch-bytes B] [--seconds S]\n");
+    fprintf(stderr,
+            "usage: sluice-bench (--brokers B | --mock N) [--mode produce|consume+produce] "
+            "[--count N] [--size S] [--acks 1|all] [--topic T] [--batch-bytes B] [--seconds S] "
+            "[--wait-brokers N]\n");
     return 2;
   }
   rd_kafka_t *mock_rk = NULL;
@@ -182,14 +217,8 @@ int main(int argc, char **argv) {
     rd_kafka_mock_topic_create(mc, o.topic, 1, o.mock_brokers);
     bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
   }
-  int rc = 0;
-  if (strcmp(o.mode, "produce") == 0)
-    rc = produce(&o, bootstrap);
-  else if (strcmp(o.mode, "consume+produce") == 0) {
-    rc = produce(&o, bootstrap);
-    if (rc == 0) rc = consume(&o, bootstrap);
-  } else if (strcmp(o.mode, "consume") == 0)
-    rc = consume(&o, bootstrap);
+  int rc = o.wait_brokers ? wait_for_brokers(bootstrap, o.wait_brokers) : 0;
+  if (rc == 0) rc = run_mode(&o, bootstrap);
   if (mc) rd_kafka_mock_cluster_destroy(mc);
   if (mock_rk) rd_kafka_destroy(mock_rk);
   return rc;
