@@ -208,6 +208,7 @@ if want idle-fetch; then
 fi
 
 broker_stop "$main_pid" main
+main_lateness=$lateness
 
 # Three brokers, RF 3, against the mock cluster of 3 (its topics RF 3 too).
 # The last column is sluice(3)/mock(3). Each run first has one record
@@ -255,5 +256,5 @@ fi
 echo
 echo "sluice RSS: idle $((idle_rss_kb / 1024)) MB, peak while producing $((peak_rss_kb / 1024)) MB"
 if want fsync; then echo "flush.messages=1 broker: ${fsync_lateness:-no timer lateness line}"; fi
-echo "main broker (no fsync per produce): ${lateness:-no timer lateness line}"
+echo "main broker (no fsync per produce): ${main_lateness:-no timer lateness line}"
 if want idle-fetch; then echo "idle fetches: ${idle_summary:-no summary}"; fi
