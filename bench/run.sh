@@ -7,14 +7,17 @@
 # fetches (bin/sluice-idle-fetch). Figures, not assertions: nothing here can
 # fail a build.
 #
-#   bench/run.sh [produce] [consume] [fsync] [idle-fetch]   (all by default)
+# Last, three brokers (KRaft combined, replication factor 3,
+# min.insync.replicas=2) against the mock cluster of 3 with RF 3.
+#
+#   bench/run.sh [produce] [consume] [fsync] [idle-fetch] [rf3]   (all by default)
 #   SLUICE=path/to/sluice bench/run.sh fsync                (another build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BENCH=bin/sluice-bench
 IDLE=bin/sluice-idle-fetch
 SLUICE=${SLUICE:-bin/sluice}
-sections=" ${*:-produce consume fsync idle-fetch} "
+sections=" ${*:-produce consume fsync idle-fetch rf3} "
 want() { [[ $sections == *" $1 "* ]]; }
 IDLE_FETCHERS=1000
 tmp=$(mktemp -d /tmp/sluice-bench-XXXXXX)
@@ -42,6 +45,44 @@ PROPS
   pid=$!
   pids+=("$pid")
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+}
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# trio_start: three KRaft nodes in combined roles (voters 1-3), each
+# formatted with sluicectl storage format as an operator does before a first
+# start; topics auto-created with replication factor 3 and
+# min.insync.replicas=2 (leader-kill's settings). Sets trio_bootstrap and
+# trio_pids.
+trio_start() {
+  local i ports=() cports=() voters=""
+  for i in 1 2 3; do
+    ports+=("$(free_port)")
+    cports+=("$(free_port)")
+    voters+="${voters:+,}$i@127.0.0.1:${cports[i - 1]}"
+  done
+  trio_pids=()
+  trio_bootstrap=""
+  for i in 1 2 3; do
+    cat > "$tmp/r$i.properties" <<PROPS
+process.roles=broker,controller
+node.id=$i
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:${ports[i - 1]},CONTROLLER://127.0.0.1:${cports[i - 1]}
+advertised.listeners=PLAINTEXT://127.0.0.1:${ports[i - 1]}
+controller.listener.names=CONTROLLER
+log.dirs=$tmp/r$i
+num.partitions=1
+default.replication.factor=3
+min.insync.replicas=2
+auto.create.topics.enable=true
+PROPS
+    bin/sluicectl storage format -t MkU3OEVBNTcwNTJENDM2Qg -c "$tmp/r$i.properties" > /dev/null
+    "$SLUICE" --config "$tmp/r$i.properties" 2> "$tmp/r$i.log" &
+    trio_pids+=($!)
+    pids+=($!)
+    trio_bootstrap+="${trio_bootstrap:+,}127.0.0.1:${ports[i - 1]}"
+  done
 }
 
 # broker_stop PID NAME: a clean shutdown (SIGTERM, at most 30 s); sets
@@ -167,9 +208,53 @@ if want idle-fetch; then
 fi
 
 broker_stop "$main_pid" main
+main_lateness=$lateness
+
+# Three brokers, RF 3, against the mock cluster of 3 (its topics RF 3 too).
+# The last column is sluice(3)/mock(3). Each run first has one record
+# acknowledged on its new topic (--warmup): a follower's fetcher takes up a
+# new partition only when its long poll on the others returns (up to
+# replica.fetch.wait.max.ms, 500 ms, as in Kafka), a one-off wait that would
+# otherwise sit in front of every record's latency. The mock's topics
+# replicate nothing (RF 3 is only in its metadata): it keeps one copy in
+# memory where sluice writes three to the page cache on the same cores.
+if want rf3; then
+  trio_start
+  # Waits until all three have registered, so the first topic gets RF 3.
+  $BENCH --brokers "$trio_bootstrap" --wait-brokers 3 --topic warm --count 1000 > /dev/null
+  echo
+  printf '%-40s %14s %14s %14s %8s\n' "figure, 3 brokers RF 3" "sluice(3)" "-" "mock(3)" "s/m(3)"
+  row3() { printf '%-40s %14s %14s %14s %8s\n' "$1" "$2" "-" "$3" "$(ratio "$2" "$3")"; }
+  for size in 100 1024; do
+    count=$([ $size = 100 ] && echo 500000 || echo 200000)
+    for acks in all 1; do
+      run=$((run + 1))
+      topic=r$run
+      s=$(median_of_3 $BENCH --brokers "$trio_bootstrap" --warmup 1 --count $count --size $size --acks $acks)
+      m3=$(median_of_3 $BENCH --mock 3 --warmup 1 --count $count --size $size --acks $acks)
+      label="RF3 produce ${size}B acks=$acks"
+      row3 "$label msgs/s" "$(field "$s" msgs_per_s)" "$(field "$m3" msgs_per_s)"
+      row3 "$label MB/s" "$(field "$s" mb_per_s)" "$(field "$m3" mb_per_s)"
+      for p in p50 p99 p999; do
+        row3 "$label ${p} ms" "$(field "$s" ${p}_ms)" "$(field "$m3" ${p}_ms)"
+      done
+    done
+  done
+  for size in 100 1024; do
+    count=$([ $size = 100 ] && echo 40000 || echo 4000)
+    run=$((run + 1))
+    s=$($BENCH --brokers "$trio_bootstrap" --topic rc$run --mode consume+produce --count $count --size $size --acks all | grep consume)
+    m3=$($BENCH --mock 3 --topic rc$run --mode consume+produce --count $count --size $size --acks all | grep consume)
+    row3 "RF3 consume ${size}B msgs/s" "$(field "$s" msgs_per_s)" "$(field "$m3" msgs_per_s)"
+    row3 "RF3 consume ${size}B MB/s" "$(field "$s" mb_per_s)" "$(field "$m3" mb_per_s)"
+  done
+  # Every record is on each node's disk (page cache, Kafka's mode): the
+  # three log dirs should hold about the same bytes.
+  echo "RF3 log bytes per node: $(for i in 1 2 3; do du -sb "$tmp/r$i" | cut -f1; done | tr '\n' ' ')"
+  for i in 1 2 3; do broker_stop "${trio_pids[i - 1]}" r$i; done
+fi
 echo
 echo "sluice RSS: idle $((idle_rss_kb / 1024)) MB, peak while producing $((peak_rss_kb / 1024)) MB"
-echo "sluice with 3 brokers: n/a (needs the replication issue); mock(3) is shown for reference"
 if want fsync; then echo "flush.messages=1 broker: ${fsync_lateness:-no timer lateness line}"; fi
-echo "main broker (no fsync per produce): ${lateness:-no timer lateness line}"
+echo "main broker (no fsync per produce): ${main_lateness:-no timer lateness line}"
 if want idle-fetch; then echo "idle fetches: ${idle_summary:-no summary}"; fi

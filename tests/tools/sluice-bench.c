@@ -21,6 +21,8 @@ struct opts {
   const char *topic;
   const char *batch_bytes; /* librdkafka's batch.size; NULL keeps its default */
   double seconds;          /* produce: stop sending after this long (0: send --count) */
+  int wait_brokers;        /* first wait until Metadata lists this many brokers */
+  int warmup;              /* produce: one record acknowledged before the clock starts */
 };
 
 static double now_s(void) {
@@ -55,6 +57,25 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v) {
   }
 }
 
+/* One record, acknowledged, before the clock starts: a partition created
+ * by this run's first Metadata has followers whose fetchers pick it up only
+ * once their long poll on the leader's other partitions returns
+ * (replica.fetch.wait.max.ms, 500 ms, as in Kafka's fetcher threads), which
+ * would otherwise be counted in every record's latency behind it. */
+static int warm(rd_kafka_t *rk, const struct opts *o, const char *payload) {
+  double *sent = malloc(sizeof *sent);
+  *sent = now_s();
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(0),
+      RD_KAFKA_V_VALUE((void *)payload, (size_t)o->size),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(sent), RD_KAFKA_V_END);
+  if (err) return fprintf(stderr, "sluice-bench: warmup: %s\n", rd_kafka_err2str(err)), 1;
+  rd_kafka_flush(rk, 60000);
+  if (delivered != 1) return fprintf(stderr, "sluice-bench: warmup not acknowledged\n"), 1;
+  delivered = 0;
+  return 0;
+}
+
 static int produce(const struct opts *o, const char *bootstrap) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
@@ -72,6 +93,7 @@ static int produce(const struct opts *o, const char *bootstrap) {
   latencies_ms = calloc((size_t)o->count, sizeof *latencies_ms);
   char *payload = malloc((size_t)o->size);
   for (int i = 0; i < o->size; i++) payload[i] = (char)('a' + i % 26);
+  if (o->warmup && warm(rk, o, payload)) return 1;
   double t0 = now_s();
   for (long i = 0; i < o->count; i++) {
     if (o->seconds > 0 && (i & 1023) == 0 && now_s() - t0 > o->seconds) break;
@@ -137,6 +159,38 @@ static int consume(const struct opts *o, const char *bootstrap) {
   return got == o->count ? 0 : 1;
 }
 
+/* A cluster just started: its brokers register with the controller one by
+ * one, and a topic auto-created before all of them have would be refused
+ * a replication factor of 3. Waits at most 60 s. */
+static int wait_for_brokers(const char *bootstrap, int want) {
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", bootstrap);
+  char err[256];
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) return fprintf(stderr, "sluice-bench: %s\n", err), 1;
+  int have = 0;
+  for (int round = 0; round < 600 && have < want; round++) {
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      have = md->broker_cnt;
+      rd_kafka_metadata_destroy(md);
+    }
+    if (have < want) rd_kafka_poll(rk, 100);
+  }
+  rd_kafka_destroy(rk);
+  if (have < want) fprintf(stderr, "sluice-bench: %d of %d brokers registered\n", have, want);
+  return have < want;
+}
+
+static int run_mode(const struct opts *o, const char *bootstrap) {
+  if (strcmp(o->mode, "produce") == 0) return produce(o, bootstrap);
+  if (strcmp(o->mode, "consume") == 0) return consume(o, bootstrap);
+  if (strcmp(o->mode, "consume+produce") != 0)
+    return fprintf(stderr, "sluice-bench: unknown mode %s\n", o->mode), 2;
+  int rc = produce(o, bootstrap);
+  return rc ? rc : consume(o, bootstrap);
+}
+
 int main(int argc, char **argv) {
   struct opts o = {
       .mode = "produce", .count = 100000, .size = 100, .acks = "1", .topic = "bench"};
@@ -159,14 +213,18 @@ int main(int argc, char **argv) {
       o.batch_bytes = argv[i + 1];
     else if (!strcmp(argv[i], "--seconds"))
       o.seconds = atof(argv[i + 1]);
+    else if (!strcmp(argv[i], "--warmup"))
+      o.warmup = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--wait-brokers"))
+      o.wait_brokers = atoi(argv[i + 1]);
     else
       return fprintf(stderr, "sluice-bench: unknown option %s\n", argv[i]), 2;
   }
   if (!o.brokers && !o.mock_brokers) {
-    fprintf(
-        stderr,
-        "usage: sluice-bench (--brokers B | --mock N) [--mode produce|consume+produce] "
-        "[--count N] [--size S] [--acks 1|all] [--topic T] [--batch-bytes B] [--seconds S]\n");
+    fprintf(stderr,
+            "usage: sluice-bench (--brokers B | --mock N) [--mode produce|consume+produce] "
+            "[--count N] [--size S] [--acks 1|all] [--topic T] [--batch-bytes B] [--seconds S] "
+            "[--wait-brokers N] [--warmup 0|1]\n");
     return 2;
   }
   rd_kafka_t *mock_rk = NULL;
@@ -182,14 +240,8 @@ int main(int argc, char **argv) {
     rd_kafka_mock_topic_create(mc, o.topic, 1, o.mock_brokers);
     bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
   }
-  int rc = 0;
-  if (strcmp(o.mode, "produce") == 0)
-    rc = produce(&o, bootstrap);
-  else if (strcmp(o.mode, "consume+produce") == 0) {
-    rc = produce(&o, bootstrap);
-    if (rc == 0) rc = consume(&o, bootstrap);
-  } else if (strcmp(o.mode, "consume") == 0)
-    rc = consume(&o, bootstrap);
+  int rc = o.wait_brokers ? wait_for_brokers(bootstrap, o.wait_brokers) : 0;
+  if (rc == 0) rc = run_mode(&o, bootstrap);
   if (mc) rd_kafka_mock_cluster_destroy(mc);
   if (mock_rk) rd_kafka_destroy(mock_rk);
   return rc;
