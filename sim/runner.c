@@ -21,6 +21,7 @@
 #include "server/storage_format.h"
 #include "sim/oracle.h"
 #include "sim/quorum_check.h"
+#include "sim/replica_check.h"
 #include "sim/runner_internal.h"
 
 static uint64_t now_ns(const struct runner *r) { return sim_now_ns(r->w); }
@@ -421,6 +422,23 @@ static void leaders_observe(struct runner *r) {
     }
 }
 
+/* The replica checkers (sim/replica_check.h), on runs with clients. */
+static void replica_views(const struct runner *r, struct node **procs,
+                          struct sim_node **nodes) {
+  for (int i = 0; i < r->sc->nodes; i++) {
+    procs[i] = r->brokers[i].proc;
+    nodes[i] = r->brokers[i].node;
+  }
+}
+
+static void replica_observe(struct runner *r) {
+  if (!r->rc) return;
+  struct node *procs[SCENARIO_NODES_MAX];
+  struct sim_node *nodes[SCENARIO_NODES_MAX];
+  replica_views(r, procs, nodes);
+  replica_check_observe(r->rc, now_ns(r), procs, nodes);
+}
+
 static void quorum_after_event(void *ctx) {
   struct runner *r = ctx;
   struct quorum_view v[SCENARIO_NODES_MAX];
@@ -429,6 +447,7 @@ static void quorum_after_event(void *ctx) {
   quorum_observe_applied(r);
   fence_observe(r);
   leaders_observe(r);
+  replica_observe(r);
 }
 
 /* The epoch node index's quorum-state file holds, on what its disk kept
@@ -1096,11 +1115,18 @@ static void judge_clients(struct runner *r, struct run_report *out) {
     cc.allow[c] = scenario_allowance(sc, (enum history_checker)c);
   record_ends(r);
   int room = (int)ARRAY_LEN(out->results) - out->result_count;
-  ASSERT(room >= CHECKERS_MAX + 2);
+  ASSERT(room >= CHECKERS_MAX + 2 + REPLICA_CHECKERS);
   out->result_count +=
       history_check(&r->hist, &cc, out->results + out->result_count, CHECKERS_MAX);
   if (sc->admins > 0) judge_admins(r, &out->results[out->result_count++]);
   if (r->quorum) judge_fencing(r, &out->results[out->result_count++]);
+  if (r->rc) {
+    struct node *procs[SCENARIO_NODES_MAX];
+    struct sim_node *nodes[SCENARIO_NODES_MAX];
+    replica_views(r, procs, nodes);
+    out->result_count += replica_check_finish(
+        r->rc, procs, nodes, out->results + out->result_count, REPLICA_CHECKERS);
+  }
   out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
 }
 
@@ -1213,6 +1239,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   for (int i = 0; i < sc->producers; i++) client_add(r, true);
   for (int i = 0; i < sc->consumers; i++) client_add(r, false);
   for (int i = 0; i < sc->admins; i++) admin_add(r);
+  if (r->quorum && r->client_count > 0) r->rc = replica_check_create(sc);
   if (r->quorum && r->client_count > 0)
     run_cluster_phases(r, sc);
   else if (r->quorum)
@@ -1231,6 +1258,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   sim_world_set_after_event(r->w, NULL, NULL);
   sim_world_destroy(r->w);
   quorum_check_free(r->qc);
+  replica_check_free(r->rc);
   history_free(&r->hist);
   free(r->value);
   free(r);

@@ -72,6 +72,7 @@ struct runner {
    * every event; the workload host proposes a record to whoever leads. */
   bool quorum;
   struct quorum_check *qc;
+  struct replica_check *rc; /* runs with clients on a cluster */
   struct sim_node *workload;
   uint64_t proposals;
   /* Several nodes with clients: the broker each stream lives on, as an
