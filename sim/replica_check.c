@@ -72,7 +72,8 @@ struct replica_check {
   int64_t image_offset[RC_NODES_MAX];
   uint64_t next_poll_ns, next_scan_ns;
   bool scan_due;
-  uint64_t skipped; /* image steps of more than one partition epoch */
+  uint64_t skipped;          /* image steps of more than one partition epoch */
+  uint64_t shrinks, expands; /* ISR changes seen (the report's words) */
   struct rc_log logs[RC_NODES_MAX];
   struct rc_result results[REPLICA_CHECKERS];
 };
@@ -179,6 +180,8 @@ static void judge_step(struct replica_check *rc, struct rc_part *p,
               p->pepoch);
   }
   (void)nodes;
+  if (p->pepoch >= 0 && mp->isr_count < p->isr_count) rc->shrinks++;
+  if (p->pepoch >= 0 && mp->isr_count > p->isr_count) rc->expands++;
   p->pepoch = mp->partition_epoch;
   p->leader = mp->leader;
   p->leader_epoch = mp->leader_epoch;
@@ -389,9 +392,14 @@ int replica_check_finish(struct replica_check *rc, struct node *const *procs,
     if (r->violations || r->allowed)
       snprintf(out[c].first, sizeof out[c].first, "%s", r->first);
     else
-      snprintf(out[c].first, sizeof out[c].first, "%llu judged%s",
-               (unsigned long long)r->checks,
-               c == RC_LEADER_IN_ISR && rc->skipped ? " (some image steps skipped)" : "");
+      snprintf(out[c].first, sizeof out[c].first, "%llu judged", (unsigned long long)r->checks);
+    if (c == RC_LEADER_IN_ISR) {
+      size_t len = strlen(out[c].first);
+      snprintf(out[c].first + len, sizeof out[c].first - len,
+               "; %llu ISR shrinks, %llu expansions; %llu image steps skipped",
+               (unsigned long long)rc->shrinks, (unsigned long long)rc->expands,
+               (unsigned long long)rc->skipped);
+    }
   }
   return REPLICA_CHECKERS;
 }

@@ -52,6 +52,18 @@ int runner_partition_leader(const struct runner *r, const char *topic, int32_t p
   return p->leader - 1;
 }
 
+int runner_partition_follower(const struct runner *r, const char *topic, int32_t partition) {
+  const struct meta_partition *p = image_partition(some_image(r), topic, partition);
+  int active = runner_raft_leader(r), found = -1;
+  for (int32_t k = 0; p && k < p->isr_count && k < META_REPLICAS_MAX; k++) {
+    int i = p->isr[k] - 1;
+    if (i < 0 || i >= r->sc->nodes || p->isr[k] == p->leader || !r->brokers[i].proc) continue;
+    if (i != active) return i;
+    if (found < 0) found = i;
+  }
+  return found;
+}
+
 /* The broker index stream s lives on (its leader, else its first
  * replica), remembered from the last image that had it; -1: not known. */
 static int stream_host(struct runner *r, int s) {

@@ -88,6 +88,7 @@ struct runner {
   int leader_change_count;
   int64_t leaders_image_offset;
   struct sim_node *last_leader_target;
+  struct sim_node *last_follower_target;   /* what follower(t,p) named last */
   struct sim_node *last_controller_target; /* the node `controller`/`leader` named last */
   /* fenced-broker-excluded: fences committed, answers judged, violations */
   uint64_t fence_checks, fence_violations;
@@ -140,6 +141,10 @@ bool runner_is_controller(const struct runner *r, int index);
 /* The node that leads topic's partition by the image of the active
  * controller (else any broker up); -1: none. */
 int runner_partition_leader(const struct runner *r, const char *topic, int32_t partition);
+/* An ISR member of the partition up that is not its leader, by the same
+ * image: one that is not the active controller first, else the first in
+ * ISR order; -1: none. */
+int runner_partition_follower(const struct runner *r, const char *topic, int32_t partition);
 /* The broker index of a node; -1 for a client host. */
 int broker_index(const struct runner *r, const struct sim_node *n);
 /* The admin workload (sim/runner_admin.c): one request at a time, every
