@@ -46,7 +46,9 @@ static struct sim_node *resolve(struct runner *r, const struct fault_target *t);
 
 static struct sim_node *resolve_target(struct runner *r, const struct fault *f) {
   bool controller = f->target.kind == TARGET_CONTROLLER || f->target.kind == TARGET_RAFT_LEADER;
-  if (f->action == FAULT_RESTART && r->quorum) {
+  /* A resume likewise brings back the process a pause of the same target
+   * stopped. */
+  if ((f->action == FAULT_RESTART || f->action == FAULT_RESUME) && r->quorum) {
     if (f->target.kind == TARGET_LEADER && r->last_leader_target) return r->last_leader_target;
     if (f->target.kind == TARGET_PARTITION_FOLLOWER && r->last_follower_target)
       return r->last_follower_target;

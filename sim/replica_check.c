@@ -39,6 +39,8 @@ enum {
 
 struct rc_part {
   const char *topic;
+  int topic_index;
+  int32_t unclean_leader; /* an unclean election's leader to note (-1: none) */
   int32_t partition;
   bool strict; /* flush.messages=1: nothing acknowledged may be lost */
   int32_t pepoch, leader, leader_epoch, isr_count;
@@ -75,6 +77,7 @@ struct replica_check {
   uint64_t skipped;          /* image steps of more than one partition epoch */
   uint64_t shrinks, expands; /* ISR changes seen (the report's words) */
   struct rc_log logs[RC_NODES_MAX];
+  struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
   struct rc_result results[REPLICA_CHECKERS];
 };
 
@@ -99,6 +102,8 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
     if (!f) f = flush;
     for (int32_t p = 0; p < sc->topics[t].partitions && rc->part_count < RC_PARTS_MAX; p++)
       rc->parts[rc->part_count++] = (struct rc_part){.topic = sc->topics[t].name,
+                                                     .topic_index = t,
+                                                     .unclean_leader = -1,
                                                      .partition = p,
                                                      .strict = f && !strcmp(f, "1"),
                                                      .pepoch = -1,
@@ -172,6 +177,7 @@ static void judge_step(struct replica_check *rc, struct rc_part *p,
     rc->skipped++; /* more than one change at once: no previous state to judge by */
   } else if (mp->leader_epoch > p->leader_epoch && mp->leader_epoch > 0 && mp->leader >= 1) {
     rc->results[RC_LEADER_IN_ISR].checks++;
+    if (!in_isr(p, mp->leader) && rc->unclean) p->unclean_leader = mp->leader;
     if (!in_isr(p, mp->leader))
       verdict(rc, RC_LEADER_IN_ISR, rc->unclean,
               "node %d's image at %lld: %s-%d led by %d in epoch %d, outside the ISR of "
@@ -361,6 +367,7 @@ static void scan(struct replica_check *rc, struct node *const *procs,
 
 void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
                            struct sim_node *const *nodes) {
+  for (int i = 0; i < rc->nodes; i++) rc->procs_now[i] = procs[i];
   for (int i = 0; i < rc->nodes; i++) {
     if (!procs[i]) continue;
     const struct meta_image *image = node_metadata_image(procs[i]);
@@ -379,6 +386,21 @@ void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct nod
     rc->next_scan_ns = now_ns + RC_SCAN_MS * RC_NS_PER_MS;
     scan(rc, procs, nodes);
   }
+}
+
+bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean *out) {
+  for (int k = 0; k < rc->part_count; k++) {
+    struct rc_part *p = &rc->parts[k];
+    struct node_partition_offsets po;
+    int i = p->unclean_leader - 1;
+    if (i < 0 || i >= rc->nodes || !rc->procs_now[i]) continue;
+    if (!node_partition_offsets(rc->procs_now[i], p->topic, p->partition, &po)) continue;
+    *out =
+        (struct replica_unclean){p->topic_index, p->partition, p->unclean_leader, po.log_end};
+    p->unclean_leader = -1;
+    return true;
+  }
+  return false;
 }
 
 int replica_check_finish(struct replica_check *rc, struct node *const *procs,

@@ -25,6 +25,7 @@
 #ifndef SLUICE_SIM_REPLICA_CHECK_H
 #define SLUICE_SIM_REPLICA_CHECK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sim/history.h"
@@ -42,6 +43,16 @@ void replica_check_free(struct replica_check *rc);
  * machine. Cheap unless an image moved or a scan is due. */
 void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
                            struct sim_node *const *nodes);
+/* An unclean election seen (leader-in-isr, allowed): the partition (the
+ * scenario's topic index and partition) and the new leader's log end when
+ * it first led, below which nothing acknowledged may be lost. Returns
+ * false when none is waiting; each is returned once. */
+struct replica_unclean {
+  int topic;
+  int32_t partition, leader;
+  int64_t log_end;
+};
+bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean *out);
 /* The verdicts, after a last scan; returns how many were written. */
 int replica_check_finish(struct replica_check *rc, struct node *const *procs,
                          struct sim_node *const *nodes, struct check_result *out, int max);

@@ -119,6 +119,15 @@ static void record(struct runner *r, enum history_kind kind, int client, int str
 
 /* ---- what the disk kept (the checkers' cuts) ---- */
 
+/* Whether broker index holds a replica of stream s (its host, or one of
+ * the replicas the image names): a correlated power loss of every replica
+ * in Kafka's mode may elect any of them with what its disk kept (the
+ * power-loss scenario), so each one's cut is noted. The replicas are
+ * remembered from the active controller's image (leaders_observe). */
+static bool stream_replica(struct runner *r, int s, int index) {
+  return stream_host(r, s) == index || (r->stream_replicas[s] >> index & 1u);
+}
+
 /* Before a broker process starts: if the disk lost data since the last
  * start (a power loss, a replaced disk), note what it kept of every stream,
  * as recovery will find it; and at any start, a log that ends in a batch
@@ -134,7 +143,7 @@ static void note_start(struct runner *r, int index) {
   b->losses_seen = st.crashes + st.disks_lost;
   b->disks_lost_seen = st.disks_lost;
   for (int s = 0; s < r->stream_count; s++) {
-    if (r->sc->nodes > 1 && stream_host(r, s) != index) continue; /* not its stream */
+    if (r->sc->nodes > 1 && !stream_replica(r, s, index)) continue; /* not its stream */
     char dir[HISTORY_LABEL_BYTES + 16];
     snprintf(dir, sizeof dir, "/logs/%s", r->labels[s]);
     struct oracle_log kept;
@@ -424,6 +433,9 @@ static void leaders_observe(struct runner *r) {
     for (int32_t p = 0; p < r->sc->topics[t].partitions; p++) {
       int s = r->stream_base[t] + p;
       const struct meta_partition *mp = image_partition(image, r->sc->topics[t].name, p);
+      for (int32_t k = 0; mp && k < mp->replica_count && k < META_REPLICAS_MAX; k++)
+        if (mp->replicas[k] >= 1 && mp->replicas[k] <= r->sc->nodes)
+          r->stream_replicas[s] |= 1u << (mp->replicas[k] - 1);
       if (!mp || mp->leader == r->stream_leader[s]) continue;
       r->stream_leader[s] = mp->leader;
       if (r->leader_change_count == RUNNER_LEADER_CHANGES_MAX) continue;
@@ -443,12 +455,33 @@ static void replica_views(const struct runner *r, struct node **procs,
   }
 }
 
+/* An unclean election: a cut of the stream at the new leader's log end
+ * (the unclean-election allowance), after every broker process so far. */
+static void replica_note_unclean(struct runner *r, const struct replica_unclean *u) {
+  int16_t incarnation = 0;
+  for (int i = 0; i < r->sc->nodes; i++)
+    if (r->brokers[i].incarnation > incarnation) incarnation = r->brokers[i].incarnation;
+  struct history_cut c = {.time_ns = now_ns(r),
+                          .incarnation = incarnation,
+                          .offset = u->log_end,
+                          .last_offset = u->log_end,
+                          .broker_end = u->log_end,
+                          .stream = (int16_t)(r->stream_base[u->topic] + u->partition),
+                          .node = (int16_t)u->leader,
+                          .reason = ALLOW_UNCLEAN_ELECTION};
+  history_add_cut(&r->hist, &c);
+  runner_trace(r, "cut %s at offset %lld (unclean-election): broker %d led outside the ISR",
+               r->labels[c.stream], (long long)c.offset, u->leader);
+}
+
 static void replica_observe(struct runner *r) {
   if (!r->rc) return;
   struct node *procs[SCENARIO_NODES_MAX];
   struct sim_node *nodes[SCENARIO_NODES_MAX];
   replica_views(r, procs, nodes);
   replica_check_observe(r->rc, now_ns(r), procs, nodes);
+  struct replica_unclean u;
+  while (replica_check_take_unclean(r->rc, &u)) replica_note_unclean(r, &u);
 }
 
 static void quorum_after_event(void *ctx) {

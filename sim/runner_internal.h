@@ -88,8 +88,10 @@ struct runner {
   int leader_change_count;
   int64_t leaders_image_offset;
   struct sim_node *last_leader_target;
-  struct sim_node *last_follower_target;   /* what follower(t,p) named last */
-  struct sim_node *last_controller_target; /* the node `controller`/`leader` named last */
+  struct sim_node *last_follower_target;
+  uint32_t stream_replicas[HISTORY_STREAMS_MAX];
+      /* bit i: broker i holds a replica */ /* what follower(t,p) named last */
+  struct sim_node *last_controller_target;  /* the node `controller`/`leader` named last */
   /* fenced-broker-excluded: fences committed, answers judged, violations */
   uint64_t fence_checks, fence_violations;
   int fenced_max;                                 /* the most brokers one image had fenced */
