@@ -337,7 +337,7 @@ static void compare(struct replica_check *rc, const struct rc_part *p, int i, in
     if (u->base >= limit || v->base >= limit) return;
     if (u->base == v->base && u->last == v->last && u->crc == v->crc) continue;
     verdict(rc, RC_LOG_MATCHING, loss_allowed(rc, p, nodes),
-            "%s-%d below high watermark %lld: node %d holds [%lld, %lld] crc %08x, node %d "
+            "%s-%d below %lld: node %d holds [%lld, %lld] crc %08x, node %d "
             "[%lld, %lld] crc %08x",
             p->topic, p->partition, (long long)limit, i + 1, (long long)u->base,
             (long long)u->last, u->crc, j + 1, (long long)v->base, (long long)v->last, v->crc);
@@ -345,8 +345,11 @@ static void compare(struct replica_check *rc, const struct rc_part *p, int i, in
   }
 }
 
+/* to_end: compare whole logs up to the shorter one's end (at the end of
+ * the run, after the liveness phase, every divergence must have been
+ * reconciled), else up to the high watermarks. */
 static void scan(struct replica_check *rc, struct node *const *procs,
-                 struct sim_node *const *nodes) {
+                 struct sim_node *const *nodes, bool to_end) {
   for (int k = 0; k < rc->part_count; k++) {
     const struct rc_part *p = &rc->parts[k];
     int64_t hw[RC_NODES_MAX];
@@ -355,9 +358,10 @@ static void scan(struct replica_check *rc, struct node *const *procs,
       hw[i] = -1;
       rc->logs[i].count = 0;
       if (!procs[i] || !node_partition_offsets(procs[i], p->topic, p->partition, &po)) continue;
-      scan_log(nodes[i], p->topic, p->partition, po.high_watermark, &rc->logs[i]);
-      hw[i] =
-          po.high_watermark < log_end(&rc->logs[i]) ? po.high_watermark : log_end(&rc->logs[i]);
+      scan_log(nodes[i], p->topic, p->partition, to_end ? INT64_MAX : po.high_watermark,
+               &rc->logs[i]);
+      int64_t end = log_end(&rc->logs[i]);
+      hw[i] = !to_end && po.high_watermark < end ? po.high_watermark : end;
     }
     for (int i = 0; i < rc->nodes; i++)
       for (int j = i + 1; j < rc->nodes; j++)
@@ -384,7 +388,7 @@ void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct nod
   if (rc->scan_due || now_ns >= rc->next_scan_ns) {
     rc->scan_due = false;
     rc->next_scan_ns = now_ns + RC_SCAN_MS * RC_NS_PER_MS;
-    scan(rc, procs, nodes);
+    scan(rc, procs, nodes, false);
   }
 }
 
@@ -406,7 +410,7 @@ bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean
 int replica_check_finish(struct replica_check *rc, struct node *const *procs,
                          struct sim_node *const *nodes, struct check_result *out, int max) {
   ASSERT(max >= REPLICA_CHECKERS);
-  scan(rc, procs, nodes);
+  scan(rc, procs, nodes, true);
   for (int c = 0; c < REPLICA_CHECKERS; c++) {
     const struct rc_result *r = &rc->results[c];
     out[c] = (struct check_result){

@@ -8,7 +8,10 @@
  *   replica-log-matching  two replicas of a partition hold the same batches
  *                         (base offset, last offset, CRC) at every offset
  *                         below the smaller of their high watermarks (a
- *                         follower copies the leader's batches as they are)
+ *                         follower copies the leader's batches as they are);
+ *                         at the end, after the liveness phase, below the
+ *                         smaller of their log ends (every divergence must
+ *                         have been truncated away by then)
  *   hw-monotonic          committed data survives leader changes: when a
  *                         new leader epoch is first seen in its leader's
  *                         image, that leader's log reaches the highest high
