@@ -67,6 +67,9 @@ void fault_target_text(const struct fault_target *t, char *out, size_t cap) {
   case TARGET_LEADER:
     snprintf(out, cap, "leader(%s,%d)", t->topic, t->partition);
     break;
+  case TARGET_PARTITION_FOLLOWER:
+    snprintf(out, cap, "follower(%s,%d)", t->topic, t->partition);
+    break;
   case TARGET_CONTROLLER:
     snprintf(out, cap, "controller");
     break;
@@ -117,7 +120,7 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
   char text[FAULT_TOPIC_BYTES];
   if (!v || !fy_node_is_scalar(v) || strlen(fy_node_get_scalar0(v)) >= sizeof text)
     return yaml_fail(p, yaml_line(k),
-                     "%s: expected node N, client N, leader(topic,p), "
+                     "%s: expected node N, client N, leader(topic,p), follower(topic,p), "
                      "controller, random, leader, follower or controllers",
                      what);
   strcpy(text, fy_node_get_scalar0(v));
@@ -134,6 +137,10 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
     t->kind = TARGET_LEADER;
     strcpy(t->topic, topic);
     t->partition = part;
+  } else if (sscanf(text, "follower(%127[^,],%d)%1s", topic, &part, rest) == 2) {
+    t->kind = TARGET_PARTITION_FOLLOWER;
+    strcpy(t->topic, topic);
+    t->partition = part;
   } else if (!strcmp(text, "controller")) {
     t->kind = TARGET_CONTROLLER;
   } else if (!strcmp(text, "random")) {
@@ -146,7 +153,7 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
     t->kind = TARGET_CONTROLLERS;
   } else {
     return yaml_fail(p, yaml_line(v),
-                     "%s: \"%s\" is not node N, client N, leader(topic,p), "
+                     "%s: \"%s\" is not node N, client N, leader(topic,p), follower(topic,p), "
                      "controller, random, leader, follower or controllers",
                      what, text);
   }
@@ -351,7 +358,7 @@ static bool target_exists(struct yaml_parser *p, const struct scenario *s,
   if (t->kind == TARGET_CLIENT && (t->id < 1 || t->id > clients))
     return yaml_fail(p, f->line, "target: client %d does not exist (clients: %d)", t->id,
                      clients);
-  if (t->kind == TARGET_LEADER) {
+  if (t->kind == TARGET_LEADER || t->kind == TARGET_PARTITION_FOLLOWER) {
     const struct scenario_topic *topic = scenario_topic(s, t->topic);
     if (!topic) return yaml_fail(p, f->line, "target: leader(%s,...): no such topic", t->topic);
     if (t->partition < 0 || t->partition >= topic->partitions)

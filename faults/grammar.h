@@ -87,12 +87,16 @@ enum fault_target_kind {
   TARGET_RAFT_LEADER, /* leader: the quorum's current leader (none: skipped) */
   TARGET_FOLLOWER,    /* follower: a voter up that is not the leader, drawn */
   TARGET_CONTROLLERS, /* controllers: every node with the controller role at once */
+  /* follower(topic,partition): an ISR member of the partition that is not
+   * its leader, one that is not the active controller first (cutting the
+   * leader from it leaves the leader's way to the controller open) */
+  TARGET_PARTITION_FOLLOWER,
 };
 
 struct fault_target {
   enum fault_target_kind kind;
   int32_t id;                    /* node or client number */
-  char topic[FAULT_TOPIC_BYTES]; /* leader(topic, partition) */
+  char topic[FAULT_TOPIC_BYTES]; /* leader(topic, partition), follower(...) */
   int32_t partition;
 };
 

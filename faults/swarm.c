@@ -440,12 +440,12 @@ static void quorum_topology(struct drawer *d) {
 
 /* A third of the quorum's seeds add a client workload (from their own
  * stream, so the topology and faults drawn are those of the seed without
- * clients): one topic of replication factor 1 (until replication lands)
- * spread over the brokers, producers at acks=all with fsync before
- * acknowledging (nothing acknowledged may be lost, whichever node dies), a
- * consumer and an admin client at times. Brokers that are not controllers
- * cannot hand out producer ids yet (AllocateProducerIds): with such nodes
- * the producers are not idempotent and a retried send may be stored twice. */
+ * clients): one topic of replication factor 1 (quorum_replicas makes half
+ * of those on combined nodes replication factor 3) spread over the brokers, producers at
+ * acks=all with fsync before acknowledging (nothing acknowledged may be lost, whichever node
+ * dies), a consumer and an admin client at times. Brokers that are not controllers cannot hand
+ * out producer ids yet (AllocateProducerIds): with such nodes the producers are not idempotent
+ * and a retried send may be stored twice. */
 static void quorum_clients(struct drawer *d) {
   struct scenario *s = d->s;
   s->topic_count = 1;
@@ -463,6 +463,20 @@ static void quorum_clients(struct drawer *d) {
   for (int i = 0; i < s->nodes; i++) separate |= s->roles[i] != ROLE_COMBINED;
   s->idempotence_off = separate;
   if (separate) s->allow[CHECK_DUPLICATE] = 1u << ALLOW_RETRIED_SENDS;
+}
+
+/* Half of the client workloads on combined nodes (3 or 5, every one a
+ * broker) are replicated as issue 10 asks: replication factor 3,
+ * min.insync.replicas=2, acks=all (still with fsync before acknowledging:
+ * a power loss of every controller at once loses nothing). Drawn from
+ * their own stream, so every other seed's scenario stays what it was. */
+static void quorum_replicas(struct drawer *d) {
+  struct scenario *s = d->s;
+  for (int i = 0; i < s->nodes; i++)
+    if (s->roles[i] != ROLE_COMBINED) return;
+  if (draw(d, 0, 1) == 0) return;
+  s->topics[0].replication_factor = 3;
+  config_text(s, "min.insync.replicas", "2");
 }
 
 void swarm_quorum_scenario(uint64_t seed, struct scenario *out) {
@@ -495,4 +509,6 @@ void swarm_quorum_scenario(uint64_t seed, struct scenario *out) {
   sort_faults(out);
   struct drawer cd = {.rng = sim_rng_fork(&root, "swarm.quorum.clients"), .s = out};
   if (draw(&cd, 0, 2) == 0) quorum_clients(&cd);
+  struct drawer rd = {.rng = sim_rng_fork(&root, "swarm.quorum.replicas"), .s = out};
+  if (out->topic_count > 0) quorum_replicas(&rd);
 }

@@ -31,6 +31,14 @@ static struct sim_node *partition_leader(struct runner *r, const struct fault_ta
   return i >= 0 ? r->brokers[i].node : r->last_leader_target;
 }
 
+/* follower(topic,p) now (sim/runner.c runner_partition_follower); a
+ * restart brings back the node it named last. */
+static struct sim_node *partition_follower(struct runner *r, const struct fault_target *t) {
+  int i = r->quorum ? runner_partition_follower(r, t->topic, t->partition) : -1;
+  if (i >= 0) r->last_follower_target = r->brokers[i].node;
+  return i >= 0 ? r->brokers[i].node : r->last_follower_target;
+}
+
 /* A restart of leader(topic,p) or of the controller brings back the node
  * that target named last (the one a kill took down), not the role's holder
  * now: a new one was elected meanwhile. */
@@ -38,8 +46,12 @@ static struct sim_node *resolve(struct runner *r, const struct fault_target *t);
 
 static struct sim_node *resolve_target(struct runner *r, const struct fault *f) {
   bool controller = f->target.kind == TARGET_CONTROLLER || f->target.kind == TARGET_RAFT_LEADER;
-  if (f->action == FAULT_RESTART && r->quorum) {
+  /* A resume likewise brings back the process a pause of the same target
+   * stopped. */
+  if ((f->action == FAULT_RESTART || f->action == FAULT_RESUME) && r->quorum) {
     if (f->target.kind == TARGET_LEADER && r->last_leader_target) return r->last_leader_target;
+    if (f->target.kind == TARGET_PARTITION_FOLLOWER && r->last_follower_target)
+      return r->last_follower_target;
     if (controller && r->last_controller_target) return r->last_controller_target;
   }
   struct sim_node *n = resolve(r, &f->target);
@@ -58,6 +70,8 @@ static struct sim_node *resolve(struct runner *r, const struct fault_target *t) 
     return r->clients[t->id - 1]->node;
   case TARGET_LEADER:
     return partition_leader(r, t);
+  case TARGET_PARTITION_FOLLOWER:
+    return partition_follower(r, t);
   case TARGET_CONTROLLERS: /* one by one in fault_apply */
     return r->brokers[0].node;
   case TARGET_CONTROLLER:

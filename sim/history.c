@@ -88,13 +88,14 @@ const char *const history_allowance_names[ALLOWANCES] = {
     [ALLOW_RETRIED_SENDS] = "retried-sends",
     [ALLOW_ACKS_0] = "acks-0",
     [ALLOW_RETENTION] = "retention",
+    [ALLOW_UNCLEAN_ELECTION] = "unclean-election",
 };
 
 #define BIT(a) (1u << (a))
 
 uint32_t history_allowances_for(enum history_checker checker) {
-  const uint32_t cuts =
-      BIT(ALLOW_POWER_LOSS_TAIL) | BIT(ALLOW_CORRUPT_BATCH) | BIT(ALLOW_DISK_LOSS);
+  const uint32_t cuts = BIT(ALLOW_POWER_LOSS_TAIL) | BIT(ALLOW_CORRUPT_BATCH) |
+                        BIT(ALLOW_DISK_LOSS) | BIT(ALLOW_UNCLEAN_ELECTION);
   switch (checker) {
   case CHECK_LOST_WRITE:
     return cuts | BIT(ALLOW_RETENTION);

@@ -52,18 +52,21 @@ enum { HISTORY_STREAMS_MAX = 64, HISTORY_LABEL_BYTES = 160 };
 /* What a scenario may permit, each for the checkers it names
  * (history_allowances_for); everything else a checker finds fails the run. */
 enum history_allowance {
-  ALLOW_POWER_LOSS_TAIL, /* records acknowledged before a power loss at offsets at or past
-                            what the disk kept of them (a cut) */
-  ALLOW_CORRUPT_BATCH,   /* from a batch holding a bit flipped at rest on (a cut) */
-  ALLOW_DISK_LOSS,       /* everything acknowledged before a whole disk was lost (a cut) */
-  ALLOW_RETRIED_SENDS,   /* a value stored at most as many times as it was sent */
-  ALLOW_ACKS_0,          /* values sent with acks=0 that nobody read */
-  ALLOW_RETENTION,       /* records below the log start offset the final reader was sent to
-                            (retention deleted their segment) */
+  ALLOW_POWER_LOSS_TAIL,  /* records acknowledged before a power loss at offsets at or past
+                             what the disk kept of them (a cut) */
+  ALLOW_CORRUPT_BATCH,    /* from a batch holding a bit flipped at rest on (a cut) */
+  ALLOW_DISK_LOSS,        /* everything acknowledged before a whole disk was lost (a cut) */
+  ALLOW_RETRIED_SENDS,    /* a value stored at most as many times as it was sent */
+  ALLOW_ACKS_0,           /* values sent with acks=0 that nobody read */
+  ALLOW_RETENTION,        /* records below the log start offset the final reader was sent to
+                             (retention deleted their segment) */
+  ALLOW_UNCLEAN_ELECTION, /* records acknowledged before a leader was elected outside the
+                             ISR (unclean.leader.election.enable) at offsets at or past its
+                             log end then (a cut) */
   ALLOWANCES,
 };
 /* "power-loss-tail", "corrupt-batch", "disk-loss", "retried-sends", "acks-0",
- * "retention". */
+ * "retention", "unclean-election". */
 extern const char *const history_allowance_names[ALLOWANCES];
 
 /* A cut: how far the valid batches of a stream reached on disk when its
@@ -82,7 +85,8 @@ struct history_cut {
   int64_t broker_end;  /* the broker's log end offset after its recovery; -1: unknown */
   int16_t stream;
   int16_t node;   /* the broker, 1-based */
-  uint8_t reason; /* ALLOW_POWER_LOSS_TAIL, ALLOW_CORRUPT_BATCH or ALLOW_DISK_LOSS */
+  uint8_t reason; /* ALLOW_POWER_LOSS_TAIL, ALLOW_CORRUPT_BATCH, ALLOW_DISK_LOSS or
+                     ALLOW_UNCLEAN_ELECTION */
   bool at_end;    /* found at the end of the run, not at a restart */
 };
 

@@ -21,6 +21,7 @@
 #include "server/storage_format.h"
 #include "sim/oracle.h"
 #include "sim/quorum_check.h"
+#include "sim/replica_check.h"
 #include "sim/runner_internal.h"
 
 static uint64_t now_ns(const struct runner *r) { return sim_now_ns(r->w); }
@@ -49,6 +50,18 @@ int runner_partition_leader(const struct runner *r, const char *topic, int32_t p
   const struct meta_partition *p = image_partition(some_image(r), topic, partition);
   if (!p || p->leader < 1 || p->leader > r->sc->nodes) return -1;
   return p->leader - 1;
+}
+
+int runner_partition_follower(const struct runner *r, const char *topic, int32_t partition) {
+  const struct meta_partition *p = image_partition(some_image(r), topic, partition);
+  int active = runner_raft_leader(r), found = -1;
+  for (int32_t k = 0; p && k < p->isr_count && k < META_REPLICAS_MAX; k++) {
+    int i = p->isr[k] - 1;
+    if (i < 0 || i >= r->sc->nodes || p->isr[k] == p->leader || !r->brokers[i].proc) continue;
+    if (i != active) return i;
+    if (found < 0) found = i;
+  }
+  return found;
 }
 
 /* The broker index stream s lives on (its leader, else its first
@@ -106,6 +119,15 @@ static void record(struct runner *r, enum history_kind kind, int client, int str
 
 /* ---- what the disk kept (the checkers' cuts) ---- */
 
+/* Whether broker index holds a replica of stream s (its host, or one of
+ * the replicas the image names): a correlated power loss of every replica
+ * in Kafka's mode may elect any of them with what its disk kept (the
+ * power-loss scenario), so each one's cut is noted. The replicas are
+ * remembered from the active controller's image (leaders_observe). */
+static bool stream_replica(struct runner *r, int s, int index) {
+  return stream_host(r, s) == index || (r->stream_replicas[s] >> index & 1u);
+}
+
 /* Before a broker process starts: if the disk lost data since the last
  * start (a power loss, a replaced disk), note what it kept of every stream,
  * as recovery will find it; and at any start, a log that ends in a batch
@@ -121,7 +143,7 @@ static void note_start(struct runner *r, int index) {
   b->losses_seen = st.crashes + st.disks_lost;
   b->disks_lost_seen = st.disks_lost;
   for (int s = 0; s < r->stream_count; s++) {
-    if (r->sc->nodes > 1 && stream_host(r, s) != index) continue; /* not its stream */
+    if (r->sc->nodes > 1 && !stream_replica(r, s, index)) continue; /* not its stream */
     char dir[HISTORY_LABEL_BYTES + 16];
     snprintf(dir, sizeof dir, "/logs/%s", r->labels[s]);
     struct oracle_log kept;
@@ -411,6 +433,9 @@ static void leaders_observe(struct runner *r) {
     for (int32_t p = 0; p < r->sc->topics[t].partitions; p++) {
       int s = r->stream_base[t] + p;
       const struct meta_partition *mp = image_partition(image, r->sc->topics[t].name, p);
+      for (int32_t k = 0; mp && k < mp->replica_count && k < META_REPLICAS_MAX; k++)
+        if (mp->replicas[k] >= 1 && mp->replicas[k] <= r->sc->nodes)
+          r->stream_replicas[s] |= 1u << (mp->replicas[k] - 1);
       if (!mp || mp->leader == r->stream_leader[s]) continue;
       r->stream_leader[s] = mp->leader;
       if (r->leader_change_count == RUNNER_LEADER_CHANGES_MAX) continue;
@@ -421,6 +446,44 @@ static void leaders_observe(struct runner *r) {
     }
 }
 
+/* The replica checkers (sim/replica_check.h), on runs with clients. */
+static void replica_views(const struct runner *r, struct node **procs,
+                          struct sim_node **nodes) {
+  for (int i = 0; i < r->sc->nodes; i++) {
+    procs[i] = r->brokers[i].proc;
+    nodes[i] = r->brokers[i].node;
+  }
+}
+
+/* An unclean election: a cut of the stream at the new leader's log end
+ * (the unclean-election allowance), after every broker process so far. */
+static void replica_note_unclean(struct runner *r, const struct replica_unclean *u) {
+  int16_t incarnation = 0;
+  for (int i = 0; i < r->sc->nodes; i++)
+    if (r->brokers[i].incarnation > incarnation) incarnation = r->brokers[i].incarnation;
+  struct history_cut c = {.time_ns = now_ns(r),
+                          .incarnation = incarnation,
+                          .offset = u->log_end,
+                          .last_offset = u->log_end,
+                          .broker_end = u->log_end,
+                          .stream = (int16_t)(r->stream_base[u->topic] + u->partition),
+                          .node = (int16_t)u->leader,
+                          .reason = ALLOW_UNCLEAN_ELECTION};
+  history_add_cut(&r->hist, &c);
+  runner_trace(r, "cut %s at offset %lld (unclean-election): broker %d led outside the ISR",
+               r->labels[c.stream], (long long)c.offset, u->leader);
+}
+
+static void replica_observe(struct runner *r) {
+  if (!r->rc) return;
+  struct node *procs[SCENARIO_NODES_MAX];
+  struct sim_node *nodes[SCENARIO_NODES_MAX];
+  replica_views(r, procs, nodes);
+  replica_check_observe(r->rc, now_ns(r), procs, nodes);
+  struct replica_unclean u;
+  while (replica_check_take_unclean(r->rc, &u)) replica_note_unclean(r, &u);
+}
+
 static void quorum_after_event(void *ctx) {
   struct runner *r = ctx;
   struct quorum_view v[SCENARIO_NODES_MAX];
@@ -429,6 +492,7 @@ static void quorum_after_event(void *ctx) {
   quorum_observe_applied(r);
   fence_observe(r);
   leaders_observe(r);
+  replica_observe(r);
 }
 
 /* The epoch node index's quorum-state file holds, on what its disk kept
@@ -1096,11 +1160,18 @@ static void judge_clients(struct runner *r, struct run_report *out) {
     cc.allow[c] = scenario_allowance(sc, (enum history_checker)c);
   record_ends(r);
   int room = (int)ARRAY_LEN(out->results) - out->result_count;
-  ASSERT(room >= CHECKERS_MAX + 2);
+  ASSERT(room >= CHECKERS_MAX + 2 + REPLICA_CHECKERS);
   out->result_count +=
       history_check(&r->hist, &cc, out->results + out->result_count, CHECKERS_MAX);
   if (sc->admins > 0) judge_admins(r, &out->results[out->result_count++]);
   if (r->quorum) judge_fencing(r, &out->results[out->result_count++]);
+  if (r->rc) {
+    struct node *procs[SCENARIO_NODES_MAX];
+    struct sim_node *nodes[SCENARIO_NODES_MAX];
+    replica_views(r, procs, nodes);
+    out->result_count += replica_check_finish(
+        r->rc, procs, nodes, out->results + out->result_count, REPLICA_CHECKERS);
+  }
   out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
 }
 
@@ -1213,6 +1284,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   for (int i = 0; i < sc->producers; i++) client_add(r, true);
   for (int i = 0; i < sc->consumers; i++) client_add(r, false);
   for (int i = 0; i < sc->admins; i++) admin_add(r);
+  if (r->quorum && r->client_count > 0) r->rc = replica_check_create(sc);
   if (r->quorum && r->client_count > 0)
     run_cluster_phases(r, sc);
   else if (r->quorum)
@@ -1231,6 +1303,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   sim_world_set_after_event(r->w, NULL, NULL);
   sim_world_destroy(r->w);
   quorum_check_free(r->qc);
+  replica_check_free(r->rc);
   history_free(&r->hist);
   free(r->value);
   free(r);

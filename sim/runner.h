@@ -10,6 +10,7 @@
 
 #include "sim/history.h"
 #include "sim/quorum_check.h"
+#include "sim/replica_check.h"
 #include "sim/scenario.h"
 
 struct sim_world;
@@ -36,7 +37,7 @@ struct run_report {
   /* the history's checkers (+ topic-churn, with admin clients); with
    * several nodes, the quorum's (sim/quorum_check.h) first, and with
    * clients then theirs and fenced-broker-excluded */
-  struct check_result results[QUORUM_CHECKERS + CHECKERS_MAX + 2];
+  struct check_result results[QUORUM_CHECKERS + CHECKERS_MAX + 2 + REPLICA_CHECKERS];
   /* Several nodes: virtual ms from each fault that took the leader away to
    * the next leader, and the records the workload proposed. */
   uint64_t elections_ms[QUORUM_ELECTIONS_MAX];

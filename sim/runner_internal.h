@@ -72,6 +72,7 @@ struct runner {
    * every event; the workload host proposes a record to whoever leads. */
   bool quorum;
   struct quorum_check *qc;
+  struct replica_check *rc; /* runs with clients on a cluster */
   struct sim_node *workload;
   uint64_t proposals;
   /* Several nodes with clients: the broker each stream lives on, as an
@@ -87,7 +88,10 @@ struct runner {
   int leader_change_count;
   int64_t leaders_image_offset;
   struct sim_node *last_leader_target;
-  struct sim_node *last_controller_target; /* the node `controller`/`leader` named last */
+  struct sim_node *last_follower_target;
+  uint32_t stream_replicas[HISTORY_STREAMS_MAX];
+      /* bit i: broker i holds a replica */ /* what follower(t,p) named last */
+  struct sim_node *last_controller_target;  /* the node `controller`/`leader` named last */
   /* fenced-broker-excluded: fences committed, answers judged, violations */
   uint64_t fence_checks, fence_violations;
   int fenced_max;                                 /* the most brokers one image had fenced */
@@ -139,6 +143,10 @@ bool runner_is_controller(const struct runner *r, int index);
 /* The node that leads topic's partition by the image of the active
  * controller (else any broker up); -1: none. */
 int runner_partition_leader(const struct runner *r, const char *topic, int32_t partition);
+/* An ISR member of the partition up that is not its leader, by the same
+ * image: one that is not the active controller first, else the first in
+ * ISR order; -1: none. */
+int runner_partition_follower(const struct runner *r, const char *topic, int32_t partition);
 /* The broker index of a node; -1 for a client host. */
 int broker_index(const struct runner *r, const struct sim_node *n);
 /* The admin workload (sim/runner_admin.c): one request at a time, every

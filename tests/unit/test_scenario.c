@@ -123,10 +123,10 @@ START_TEST(allowances_are_per_checker) {
                     history_allowances_for(CHECK_LOST_WRITE));
   ck_assert_uint_eq(scenario_allowance(&s, CHECK_FINAL_READ), 1u << ALLOW_CORRUPT_BATCH);
   len = scenario_format(&s, yaml, sizeof yaml);
-  ck_assert_msg(
-      strstr(yaml, "lost-write: [power-loss-tail, corrupt-batch, disk-loss, retention]") !=
-          NULL,
-      "%s", yaml);
+  ck_assert_msg(strstr(yaml,
+                       "lost-write: [power-loss-tail, corrupt-batch, disk-loss, retention, "
+                       "unclean-election]") != NULL,
+                "%s", yaml);
 }
 END_TEST
 
@@ -135,7 +135,7 @@ START_TEST(bad_allowances_name_line_and_problem) {
   static const char *const cases[][2] = {
       {"  allow: {lost-write: everything}\n",
        "bad.yaml:4: allow: lost-write: unknown allowance \"everything\" (it takes "
-       "power-loss-tail, corrupt-batch, disk-loss or retention)"},
+       "power-loss-tail, corrupt-batch, disk-loss, retention or unclean-election)"},
       {"  allow: {duplicate: power-loss-tail}\n",
        "bad.yaml:4: allow: power-loss-tail does not apply to duplicate (it takes "
        "retried-sends)"},

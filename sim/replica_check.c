@@ -1,0 +1,431 @@
+/* The replica checkers (sim/replica_check.h). The images are judged when
+ * they move; the high watermarks are polled every RC_POLL_MS of virtual
+ * time and the disks' batch headers scanned every RC_SCAN_MS, at every new
+ * leader epoch and at the end. */
+#include "sim/replica_check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/endian.h"
+#include "meta/image.h"
+#include "server/node.h"
+#include "sim/disk.h"
+#include "sim/scenario.h"
+#include "sim/world.h"
+
+enum { RC_LOG_MATCHING, RC_HW_MONOTONIC, RC_LEADER_IN_ISR };
+
+static const char *const checker_names[REPLICA_CHECKERS] = {
+    [RC_LOG_MATCHING] = "replica-log-matching",
+    [RC_HW_MONOTONIC] = "hw-monotonic",
+    [RC_LEADER_IN_ISR] = "leader-in-isr",
+};
+
+enum {
+  RC_NODES_MAX = 16,
+  RC_PARTS_MAX = 256,
+  RC_POLL_MS = 100,
+  RC_SCAN_MS = 2000,
+  RC_SEGMENTS_MAX = 4096,
+  RC_BATCHES_MAX = 1 << 22,
+  RC_HEADER_BYTES = 61,
+  RC_NAME_DIGITS = 20,
+};
+#define RC_NS_PER_MS 1000000ull
+
+struct rc_part {
+  const char *topic;
+  int topic_index;
+  int32_t unclean_leader; /* an unclean election's leader to note (-1: none) */
+  int32_t partition;
+  bool strict; /* flush.messages=1: nothing acknowledged may be lost */
+  int32_t pepoch, leader, leader_epoch, isr_count;
+  int32_t isr[META_REPLICAS_MAX];
+  int32_t max_leader_epoch;
+  int32_t pending_leader; /* hw-monotonic: the new leader to judge (-1: none) */
+  int64_t pending_hw;     /* the highest watermark served before its epoch */
+  int64_t hw_max;
+};
+
+struct rc_result {
+  uint64_t violations, allowed, checks;
+  char first[256];
+};
+
+struct rc_batch {
+  int64_t base, last;
+  uint32_t crc;
+};
+
+struct rc_log {
+  struct rc_batch *b;
+  int64_t count, cap;
+};
+
+struct replica_check {
+  const struct scenario *sc;
+  int nodes, part_count;
+  bool unclean;
+  struct rc_part parts[RC_PARTS_MAX];
+  int64_t image_offset[RC_NODES_MAX];
+  uint64_t next_poll_ns, next_scan_ns;
+  bool scan_due;
+  uint64_t skipped;          /* image steps of more than one partition epoch */
+  uint64_t shrinks, expands; /* ISR changes seen (the report's words) */
+  struct rc_log logs[RC_NODES_MAX];
+  struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
+  struct rc_result results[REPLICA_CHECKERS];
+};
+
+static const char *config_of(const struct scenario_kv *kv, int count, const char *key) {
+  for (int i = 0; i < count; i++)
+    if (!strcmp(kv[i].key, key)) return kv[i].value;
+  return NULL;
+}
+
+struct replica_check *replica_check_create(const struct scenario *sc) {
+  ASSERT(sc->nodes >= 1 && sc->nodes <= RC_NODES_MAX);
+  struct replica_check *rc = calloc(1, sizeof *rc);
+  ASSERT(rc != NULL);
+  rc->sc = sc;
+  rc->nodes = sc->nodes;
+  const char *u = config_of(sc->config, sc->config_count, "unclean.leader.election.enable");
+  rc->unclean = u && !strcmp(u, "true");
+  const char *flush = config_of(sc->config, sc->config_count, "flush.messages");
+  for (int t = 0; t < sc->topic_count; t++) {
+    const char *f =
+        config_of(sc->topics[t].config, sc->topics[t].config_count, "flush.messages");
+    if (!f) f = flush;
+    for (int32_t p = 0; p < sc->topics[t].partitions && rc->part_count < RC_PARTS_MAX; p++)
+      rc->parts[rc->part_count++] = (struct rc_part){.topic = sc->topics[t].name,
+                                                     .topic_index = t,
+                                                     .unclean_leader = -1,
+                                                     .partition = p,
+                                                     .strict = f && !strcmp(f, "1"),
+                                                     .pepoch = -1,
+                                                     .leader = -1,
+                                                     .leader_epoch = -1,
+                                                     .max_leader_epoch = -1,
+                                                     .pending_leader = -1,
+                                                     .hw_max = 0};
+  }
+  for (int i = 0; i < RC_NODES_MAX; i++) rc->image_offset[i] = -2;
+  return rc;
+}
+
+void replica_check_free(struct replica_check *rc) {
+  if (!rc) return;
+  for (int i = 0; i < RC_NODES_MAX; i++) free(rc->logs[i].b);
+  free(rc);
+}
+
+/* Whether a loss in this partition is one the run allows: an unclean
+ * election may happen, or (Kafka's mode) every replica lost its page cache
+ * to a power loss. */
+static bool loss_allowed(const struct replica_check *rc, const struct rc_part *p,
+                         struct sim_node *const *nodes) {
+  if (rc->unclean) return true;
+  if (p->strict) return false;
+  for (int i = 0; i < rc->nodes; i++) {
+    struct sim_disk_stats st;
+    sim_disk_stats(nodes[i], &st);
+    if (st.crashes + st.disks_lost == 0) return false;
+  }
+  return true;
+}
+
+__attribute__((format(printf, 4, 5))) static void verdict(struct replica_check *rc, int checker,
+                                                          bool allowed, const char *fmt, ...) {
+  struct rc_result *r = &rc->results[checker];
+  uint64_t *n = allowed ? &r->allowed : &r->violations;
+  bool first = r->violations == 0 && (!allowed || r->allowed == 0);
+  (*n)++;
+  if (!first) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->first, sizeof r->first, fmt, ap);
+  va_end(ap);
+}
+
+static bool in_isr(const struct rc_part *p, int32_t id) {
+  for (int32_t i = 0; i < p->isr_count; i++)
+    if (p->isr[i] == id) return true;
+  return false;
+}
+
+/* ---- images: leader-in-isr, and new leader epochs ---- */
+
+static const struct meta_partition *find(const struct meta_image *image, const char *topic,
+                                         int32_t partition) {
+  for (int32_t t = 0; t < image->topic_count; t++) {
+    const struct meta_topic *mt = image->topics_by_name[t];
+    if (strcmp(mt->name, topic) != 0) continue;
+    return partition < mt->partition_count ? &mt->partitions[partition] : NULL;
+  }
+  return NULL;
+}
+
+static void judge_step(struct replica_check *rc, struct rc_part *p,
+                       const struct meta_partition *mp, int node, int64_t offset,
+                       struct sim_node *const *nodes) {
+  if (mp->partition_epoch <= p->pepoch) return;
+  if (mp->partition_epoch != p->pepoch + 1) {
+    rc->skipped++; /* more than one change at once: no previous state to judge by */
+  } else if (mp->leader_epoch > p->leader_epoch && mp->leader_epoch > 0 && mp->leader >= 1) {
+    rc->results[RC_LEADER_IN_ISR].checks++;
+    if (!in_isr(p, mp->leader) && rc->unclean) p->unclean_leader = mp->leader;
+    if (!in_isr(p, mp->leader))
+      verdict(rc, RC_LEADER_IN_ISR, rc->unclean,
+              "node %d's image at %lld: %s-%d led by %d in epoch %d, outside the ISR of "
+              "partition epoch %d",
+              node + 1, (long long)offset, p->topic, p->partition, mp->leader, mp->leader_epoch,
+              p->pepoch);
+  }
+  (void)nodes;
+  if (p->pepoch >= 0 && mp->isr_count < p->isr_count) rc->shrinks++;
+  if (p->pepoch >= 0 && mp->isr_count > p->isr_count) rc->expands++;
+  p->pepoch = mp->partition_epoch;
+  p->leader = mp->leader;
+  p->leader_epoch = mp->leader_epoch;
+  p->isr_count = mp->isr_count;
+  memcpy(p->isr, mp->isr, sizeof p->isr);
+  if (mp->leader_epoch > p->max_leader_epoch) {
+    p->max_leader_epoch = mp->leader_epoch;
+    p->pending_leader = mp->leader;
+    p->pending_hw = p->hw_max;
+    rc->scan_due = true;
+  }
+}
+
+static void observe_image(struct replica_check *rc, int node, const struct meta_image *image,
+                          struct sim_node *const *nodes) {
+  for (int i = 0; i < rc->part_count; i++) {
+    const struct meta_partition *mp = find(image, rc->parts[i].topic, rc->parts[i].partition);
+    if (mp) judge_step(rc, &rc->parts[i], mp, node, image->offset, nodes);
+  }
+}
+
+/* ---- high watermarks: hw-monotonic ---- */
+
+/* Whether node i's own image names it leader of p in the newest epoch. */
+static bool leads_now(const struct rc_part *p, int i, struct node *const *procs) {
+  if (!procs[i]) return false;
+  const struct meta_image *image = node_metadata_image(procs[i]);
+  const struct meta_partition *mp = image ? find(image, p->topic, p->partition) : NULL;
+  return mp && mp->leader == i + 1 && mp->leader_epoch == p->max_leader_epoch;
+}
+
+static void judge_new_leader(struct replica_check *rc, struct rc_part *p,
+                             struct node *const *procs, struct sim_node *const *nodes) {
+  int i = p->pending_leader - 1;
+  if (i < 0 || i >= rc->nodes || !leads_now(p, i, procs)) return;
+  p->pending_leader = -1;
+  struct node_partition_offsets po;
+  if (!node_partition_offsets(procs[i], p->topic, p->partition, &po)) return;
+  rc->results[RC_HW_MONOTONIC].checks++;
+  if (po.log_end < p->pending_hw)
+    verdict(rc, RC_HW_MONOTONIC, loss_allowed(rc, p, nodes),
+            "%s-%d: new leader %d in epoch %d holds up to %lld, below the high watermark "
+            "%lld an earlier leader served",
+            p->topic, p->partition, i + 1, p->max_leader_epoch, (long long)po.log_end,
+            (long long)p->pending_hw);
+}
+
+static void poll_hw(struct replica_check *rc, struct node *const *procs) {
+  for (int k = 0; k < rc->part_count; k++) {
+    struct rc_part *p = &rc->parts[k];
+    int i = p->leader - 1;
+    if (i < 0 || i >= rc->nodes || !leads_now(p, i, procs)) continue;
+    struct node_partition_offsets po;
+    if (node_partition_offsets(procs[i], p->topic, p->partition, &po) &&
+        po.high_watermark > p->hw_max)
+      p->hw_max = po.high_watermark;
+  }
+}
+
+/* ---- disks: replica-log-matching ---- */
+
+struct rc_segments {
+  int64_t bases[RC_SEGMENTS_MAX];
+  int count;
+};
+
+static void keep_segment(void *ctx, const char *name, bool is_dir) {
+  struct rc_segments *s = ctx;
+  if (is_dir || strlen(name) != RC_NAME_DIGITS + 4 || strcmp(name + RC_NAME_DIGITS, ".log"))
+    return;
+  int64_t v = 0;
+  for (int i = 0; i < RC_NAME_DIGITS; i++) {
+    if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10) return;
+    v = v * 10 + (name[i] - '0');
+  }
+  if (s->count < RC_SEGMENTS_MAX) s->bases[s->count++] = v;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void push(struct rc_log *log, struct rc_batch b) {
+  ASSERT(log->count < RC_BATCHES_MAX);
+  if (log->count == log->cap) {
+    log->cap = log->cap ? log->cap * 2 : 256;
+    log->b = realloc(log->b, (size_t)log->cap * sizeof *log->b);
+    ASSERT(log->b != NULL);
+  }
+  log->b[log->count++] = b;
+}
+
+/* One segment's batch headers below limit; false once the log ends. */
+static bool scan_segment(struct sim_node *n, const char *path, int64_t limit,
+                         struct rc_log *log) {
+  uint64_t size = 0, durable = 0;
+  sim_disk_file_sizes(n, path, &size, &durable);
+  for (uint64_t pos = 0; pos + RC_HEADER_BYTES <= size;) {
+    uint8_t h[RC_HEADER_BYTES];
+    if (sim_disk_peek(n, path, pos, h, sizeof h) != RC_HEADER_BYTES) return false;
+    int64_t base = (int64_t)be64_get(h);
+    int32_t length = (int32_t)be32_get(h + 8), last_delta = (int32_t)be32_get(h + 23);
+    if (length < RC_HEADER_BYTES - 12 || h[16] != 2 || last_delta < 0 || base < 0) return false;
+    if (base >= limit) return false;
+    push(log, (struct rc_batch){base, base + last_delta, be32_get(h + 17)});
+    pos += 12 + (uint64_t)length;
+  }
+  return true;
+}
+
+static void scan_log(struct sim_node *n, const char *topic, int32_t partition, int64_t limit,
+                     struct rc_log *log) {
+  log->count = 0;
+  char dir[300];
+  snprintf(dir, sizeof dir, "/logs/%s-%d", topic, partition);
+  struct rc_segments *segs = calloc(1, sizeof *segs);
+  ASSERT(segs != NULL);
+  struct env *env = sim_node_env(n);
+  if (env->list(env, dir, keep_segment, segs) == 0) {
+    qsort(segs->bases, (size_t)segs->count, sizeof *segs->bases, cmp_i64);
+    for (int i = 0; i < segs->count; i++) {
+      char path[400];
+      snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)segs->bases[i]);
+      if (!scan_segment(n, path, limit, log)) break;
+    }
+  }
+  free(segs);
+}
+
+static int64_t log_end(const struct rc_log *log) {
+  return log->count ? log->b[log->count - 1].last + 1 : 0;
+}
+
+/* Nodes i and j below limit: the same batches where both hold them. */
+static void compare(struct replica_check *rc, const struct rc_part *p, int i, int j,
+                    int64_t limit, struct sim_node *const *nodes) {
+  const struct rc_log *a = &rc->logs[i], *b = &rc->logs[j];
+  int64_t x = 0, y = 0;
+  if (a->count == 0 || b->count == 0) return;
+  int64_t from = a->b[0].base > b->b[0].base ? a->b[0].base : b->b[0].base;
+  while (x < a->count && a->b[x].last < from) x++;
+  while (y < b->count && b->b[y].last < from) y++;
+  rc->results[RC_LOG_MATCHING].checks++;
+  for (; x < a->count && y < b->count; x++, y++) {
+    const struct rc_batch *u = &a->b[x], *v = &b->b[y];
+    if (u->base >= limit || v->base >= limit) return;
+    if (u->base == v->base && u->last == v->last && u->crc == v->crc) continue;
+    verdict(rc, RC_LOG_MATCHING, loss_allowed(rc, p, nodes),
+            "%s-%d below %lld: node %d holds [%lld, %lld] crc %08x, node %d "
+            "[%lld, %lld] crc %08x",
+            p->topic, p->partition, (long long)limit, i + 1, (long long)u->base,
+            (long long)u->last, u->crc, j + 1, (long long)v->base, (long long)v->last, v->crc);
+    return;
+  }
+}
+
+/* to_end: compare whole logs up to the shorter one's end (at the end of
+ * the run, after the liveness phase, every divergence must have been
+ * reconciled), else up to the high watermarks. */
+static void scan(struct replica_check *rc, struct node *const *procs,
+                 struct sim_node *const *nodes, bool to_end) {
+  for (int k = 0; k < rc->part_count; k++) {
+    const struct rc_part *p = &rc->parts[k];
+    int64_t hw[RC_NODES_MAX];
+    for (int i = 0; i < rc->nodes; i++) {
+      struct node_partition_offsets po;
+      hw[i] = -1;
+      rc->logs[i].count = 0;
+      if (!procs[i] || !node_partition_offsets(procs[i], p->topic, p->partition, &po)) continue;
+      scan_log(nodes[i], p->topic, p->partition, to_end ? INT64_MAX : po.high_watermark,
+               &rc->logs[i]);
+      int64_t end = log_end(&rc->logs[i]);
+      hw[i] = !to_end && po.high_watermark < end ? po.high_watermark : end;
+    }
+    for (int i = 0; i < rc->nodes; i++)
+      for (int j = i + 1; j < rc->nodes; j++)
+        if (hw[i] > 0 && hw[j] > 0) compare(rc, p, i, j, hw[i] < hw[j] ? hw[i] : hw[j], nodes);
+  }
+}
+
+void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
+                           struct sim_node *const *nodes) {
+  for (int i = 0; i < rc->nodes; i++) rc->procs_now[i] = procs[i];
+  for (int i = 0; i < rc->nodes; i++) {
+    if (!procs[i]) continue;
+    const struct meta_image *image = node_metadata_image(procs[i]);
+    if (!image || image->offset == rc->image_offset[i]) continue;
+    rc->image_offset[i] = image->offset;
+    observe_image(rc, i, image, nodes);
+  }
+  for (int k = 0; k < rc->part_count; k++)
+    if (rc->parts[k].pending_leader >= 1) judge_new_leader(rc, &rc->parts[k], procs, nodes);
+  if (now_ns >= rc->next_poll_ns) {
+    rc->next_poll_ns = now_ns + RC_POLL_MS * RC_NS_PER_MS;
+    poll_hw(rc, procs);
+  }
+  if (rc->scan_due || now_ns >= rc->next_scan_ns) {
+    rc->scan_due = false;
+    rc->next_scan_ns = now_ns + RC_SCAN_MS * RC_NS_PER_MS;
+    scan(rc, procs, nodes, false);
+  }
+}
+
+bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean *out) {
+  for (int k = 0; k < rc->part_count; k++) {
+    struct rc_part *p = &rc->parts[k];
+    struct node_partition_offsets po;
+    int i = p->unclean_leader - 1;
+    if (i < 0 || i >= rc->nodes || !rc->procs_now[i]) continue;
+    if (!node_partition_offsets(rc->procs_now[i], p->topic, p->partition, &po)) continue;
+    *out =
+        (struct replica_unclean){p->topic_index, p->partition, p->unclean_leader, po.log_end};
+    p->unclean_leader = -1;
+    return true;
+  }
+  return false;
+}
+
+int replica_check_finish(struct replica_check *rc, struct node *const *procs,
+                         struct sim_node *const *nodes, struct check_result *out, int max) {
+  ASSERT(max >= REPLICA_CHECKERS);
+  scan(rc, procs, nodes, true);
+  for (int c = 0; c < REPLICA_CHECKERS; c++) {
+    const struct rc_result *r = &rc->results[c];
+    out[c] = (struct check_result){
+        .name = checker_names[c], .violations = r->violations, .allowed = r->allowed};
+    if (r->violations || r->allowed)
+      snprintf(out[c].first, sizeof out[c].first, "%s", r->first);
+    else
+      snprintf(out[c].first, sizeof out[c].first, "%llu judged", (unsigned long long)r->checks);
+    if (c == RC_LEADER_IN_ISR) {
+      size_t len = strlen(out[c].first);
+      snprintf(out[c].first + len, sizeof out[c].first - len,
+               "; %llu ISR shrinks, %llu expansions; %llu image steps skipped",
+               (unsigned long long)rc->shrinks, (unsigned long long)rc->expands,
+               (unsigned long long)rc->skipped);
+    }
+  }
+  return REPLICA_CHECKERS;
+}
