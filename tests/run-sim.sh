@@ -29,7 +29,7 @@ SWEEP=${SIM_SWEEP_SEEDS:-2..6}
 # The replication scenarios (docs/scenarios.md, Replication) run fewer seeds
 # here to keep make test short; each passes 50 or more seeds when run alone.
 SHORT_SWEEP=${SIM_SHORT_SWEEP_SEEDS:-2..3}
-SHORT=" follower-lag network-partition hw-truncation zombie-leader power-loss power-loss-kafka unclean-election rolling-restart "
+SHORT=" follower-lag network-partition hw-truncation zombie-leader power-loss-kafka unclean-election rolling-restart "
 for f in scenarios/*.yaml; do
   name=$(basename "$f" .yaml)
   bad=()
