@@ -88,6 +88,7 @@ static void fail_all(struct kconn *c, int err) {
     c->count--;
     r.fn(r.ctx, err, NULL, &none);
   }
+  arena_free(&none); /* a callback may have allocated from it (client/admin.c) */
   ASSERT(c->count == 0);
 }
 
