@@ -104,6 +104,7 @@ struct admin {
   enum admin_op op;
   int target;         /* the churn topic the request is about; -1: none */
   int32_t asked;      /* CreateTopics, CreatePartitions: the partitions asked */
+  int leader_at_send; /* the quorum's leader when the request went out (-1: none) */
   bool validate_only; /* nothing changes */
   uint64_t disks_lost_seen;
   int16_t incarnation_seen;
@@ -286,7 +287,12 @@ static void on_create_topics(struct admin *a, const struct create_topics_respons
       c->id = t->topic_id;
       c->id_known = true;
     } else if (t->error_code == KERR_TOPIC_ALREADY_EXISTS) {
-      if (c->state == CHURN_ABSENT)
+      /* A create forwarded to a controller that died with its record in
+       * the log is retried on the next one, which may have committed that
+       * record first: the client's own topic "already exists", as with
+       * Kafka's controller failover (controller-kill seed 113). */
+      int leader_now = a->c->r->quorum ? runner_raft_leader(a->c->r) : 0;
+      if (c->state == CHURN_ABSENT && leader_now == a->leader_at_send && leader_now >= 0)
         violation(a, k, "CreateTopics %s: TOPIC_ALREADY_EXISTS after its deletion was answered",
                   c->name);
       if (c->state != CHURN_PRESENT) c->state = CHURN_UNKNOWN;
@@ -833,6 +839,7 @@ static void next_request(struct admin *a) {
   a->op = (enum admin_op)draw(a, 0, a->voter_count > 0 ? OPS - 1 : OPS - 2);
   a->target = -1;
   a->validate_only = false;
+  a->leader_at_send = a->c->r->quorum ? runner_raft_leader(a->c->r) : 0;
   if (a->op == OP_CREATE_TOPICS || a->op == OP_CREATE_PARTITIONS || a->op == OP_DELETE_TOPICS) {
     a->target = (int)draw(a, 0, a->op == OP_CREATE_TOPICS ? AUTO_TOPIC - 1 : CHURN_TOPICS - 1);
     a->validate_only = a->op != OP_DELETE_TOPICS && draw(a, 0, 5) == 0;
