@@ -123,13 +123,16 @@ test: all $(UNIT_BIN) canary planted
 	@tests/run-all.sh $(BUILD) $(UNIT_BIN)
 
 # Unit tests, and the integration suite against a broker built the same way,
-# under AddressSanitizer and UBSan, in their own build tree.
+# under AddressSanitizer and UBSan, in their own build tree. One sweep seed
+# per scenario, and without the million-message and real-socket leader-kill
+# tests (each run under ASan by hand), so CI stays well within 30 minutes.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" unit build-asan/sluice build-asan/sluice-sim
-	SIM=build-asan/sluice-sim SIM_SWEEP_SEEDS=2..3 SIM_SWARM_SEEDS=1..12 tests/run-sim.sh
+	SIM=build-asan/sluice-sim SIM_SWEEP_SEEDS=2..2 SIM_SHORT_SWEEP_SEEDS=2..2 SIM_SWARM_SEEDS=1..12 \
+	  tests/run-sim.sh
 	SLUICE_BIN=$(CURDIR)/build-asan/sluice SLUICE_SKIP_VALGRIND=1 /usr/bin/python3 -m pytest -q \
-	  -p no:cacheprovider tests/integration -k "not million"
+	  -p no:cacheprovider tests/integration -k "not million and not survive_leader_kill"
 
 lint:
 	@tools/lint.sh
