@@ -645,7 +645,8 @@ static bool decode_alter_partition(struct op *op, int16_t v, struct rd *body,
     out->leader_epoch = pd->leader_epoch;
     out->partition_epoch = pd->partition_epoch;
     out->isr_count = pd->isr_count;
-    memcpy(out->isr, pd->isr, (size_t)pd->isr_count * sizeof out->isr[0]);
+    if (pd->isr_count > 0) /* an error answer's ISR may be an empty, NULL array */
+      memcpy(out->isr, pd->isr, (size_t)pd->isr_count * sizeof out->isr[0]);
   }
   return op->code != KERR_NOT_CONTROLLER;
 }
