@@ -55,7 +55,7 @@ struct kconsumer_listener {
 };
 
 struct kconsumer;
-/* One broker's requests: one at a time (ListOffsets, then Fetch; unrouted
+/* One broker's requests, one after another (ListOffsets, then Fetch; unrouted
  * also Metadata first), each carrying the partitions that broker leads. */
 struct kconsumer_session {
   struct kconsumer *c;

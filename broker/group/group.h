@@ -223,7 +223,7 @@ int16_t group_leave(struct group_coordinator *gc, struct kstr group_id, struct k
 void group_cancel(struct group_coordinator *gc, struct kstr group_id, void *token);
 /* Session expiries, the end of join phases, offsets retention. */
 void group_tick(struct group_coordinator *gc, int64_t now_ms, int64_t wall_ms);
-/* True while something waits on time (a tick is worth scheduling). */
+/* True while something waits on the clock: a tick is worth scheduling. */
 bool group_coordinator_busy(const struct group_coordinator *gc);
 
 /* OffsetCommit: may this member commit? (refreshes its session) */
