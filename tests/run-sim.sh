@@ -7,46 +7,62 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 SIM=${SIM:-bin/sluice-sim}
 passed=0; failed=0
-for f in scenarios/*.yaml; do
-  name=$(basename "$f" .yaml)
-  out1=$($SIM --scenario "$f" --seed 1 2>&1); rc1=$?
-  if [ $rc1 -eq 2 ] && grep -q "cannot run yet" <<< "$out1"; then
-    echo "sim $name: not runnable yet ($(sed 's/.*cannot run yet: //' <<< "$out1"))"
-    continue
-  fi
-  out2=$($SIM --scenario "$f" --seed 1 2>&1); rc2=$?
-  h1=$(sed -n 's/^trace hash //p' <<< "$out1"); h2=$(sed -n 's/^trace hash //p' <<< "$out2")
-  speed=$(sed -n 's/^simulated \(.*\) s in \(.*\) s of wall time (\(.*\)x).*/\1 s simulated, \3x/p' <<< "$out1")
-  if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ -n "$h1" ] && [ "$h1" = "$h2" ]; then
-    echo "sim $name: PASS, trace $h1 twice ($speed)"; passed=$((passed + 1))
-  else
-    echo "sim $name: FAIL (exit $rc1/$rc2, trace $h1 vs $h2)"; echo "$out1" | tail -12
-    failed=$((failed + 1))
-  fi
-done
 # A short sweep: more seeds for every runnable scenario, each must pass.
 SWEEP=${SIM_SWEEP_SEEDS:-2..6}
 # The replication scenarios (docs/scenarios.md, Replication) run fewer seeds
 # here to keep make test short; each passes 50 or more seeds when run alone.
 SHORT_SWEEP=${SIM_SHORT_SWEEP_SEEDS:-2..3}
 SHORT=" follower-lag network-partition hw-truncation zombie-leader power-loss-kafka unclean-election rolling-restart "
-for f in scenarios/*.yaml; do
+export SIM SWEEP SHORT_SWEEP SHORT
+# One scenario: seed 1 twice (same verdict and trace hash), then the sweep.
+# Writes two result lines to $2/<name>.{det,sweep}: "PASS|FAIL|SKIP <text>".
+one_scenario() {
+  local f=$1 dir=$2 name out1 out2 rc1 rc2 h1 h2 speed sweep out rc seed
   name=$(basename "$f" .yaml)
-  bad=()
+  out1=$($SIM --scenario "$f" --seed 1 2>&1); rc1=$?
+  if [ $rc1 -eq 2 ] && grep -q "cannot run yet" <<< "$out1"; then
+    echo "SKIP sim $name: not runnable yet ($(sed 's/.*cannot run yet: //' <<< "$out1"))" > "$dir/$name.det"
+    return
+  fi
+  out2=$($SIM --scenario "$f" --seed 1 2>&1); rc2=$?
+  h1=$(sed -n 's/^trace hash //p' <<< "$out1"); h2=$(sed -n 's/^trace hash //p' <<< "$out2")
+  speed=$(sed -n 's/^simulated \(.*\) s in \(.*\) s of wall time (\(.*\)x).*/\1 s simulated, \3x/p' <<< "$out1")
+  if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ -n "$h1" ] && [ "$h1" = "$h2" ]; then
+    echo "PASS sim $name: PASS, trace $h1 twice ($speed)" > "$dir/$name.det"
+  else
+    { echo "FAIL sim $name: FAIL (exit $rc1/$rc2, trace $h1 vs $h2)"; echo "$out1" | tail -12; } > "$dir/$name.det"
+  fi
+  local bad=()
   sweep=$SWEEP
   [[ "$SHORT" == *" $name "* ]] && sweep=$SHORT_SWEEP
   for seed in $(seq ${sweep%..*} ${sweep#*..}); do
     out=$($SIM --scenario "$f" --seed $seed 2>&1); rc=$?
-    [ $rc -eq 2 ] && grep -q "cannot run yet" <<< "$out" && continue 2
     [ $rc -eq 0 ] || bad+=("$seed")
   done
   if [ ${#bad[@]} -eq 0 ]; then
-    echo "sim $name: seeds $sweep pass"; passed=$((passed + 1))
+    echo "PASS sim $name: seeds $sweep pass" > "$dir/$name.sweep"
   else
-    echo "sim $name: seeds ${bad[*]} FAIL; replay: $SIM --scenario $f --seed ${bad[0]}"
-    failed=$((failed + 1))
+    echo "FAIL sim $name: seeds ${bad[*]} FAIL; replay: $SIM --scenario $f --seed ${bad[0]}" > "$dir/$name.sweep"
   fi
+}
+export -f one_scenario
+# Every scenario file runs on its own core (the machine's count of them);
+# the results print in file order.
+results=$(mktemp -d)
+printf '%s\n' scenarios/*.yaml |
+  xargs -P "$(nproc)" -I{} bash -c 'one_scenario "$1" "$2"' _ {} "$results"
+for kind in det sweep; do
+  for f in scenarios/*.yaml; do
+    r="$results/$(basename "$f" .yaml).$kind"
+    [ -f "$r" ] || continue
+    sed '1s/^[A-Z]* //' "$r"
+    case $(head -c4 "$r") in
+      PASS) passed=$((passed + 1)) ;;
+      FAIL) failed=$((failed + 1)) ;;
+    esac
+  done
 done
+rm -rf "$results"
 
 # A swarm sweep: each seed draws its own topology, workload and fault mix
 # (faults/swarm.h); every run must pass, and one seed run twice must print the

@@ -15,7 +15,9 @@ SLUICECTL = os.path.join(ROOT, "bin", "sluicectl")
 # One cluster id for the nodes a test starts together (any 22-character
 # Kafka Uuid; this is the example of Kafka's docs).
 CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qg"
-START_ATTEMPTS = 200  # x 25 ms: waiting for a process to open its port
+# x 25 ms: waiting for a process to open its port. A guard against a hang,
+# not a speed test: valgrind on a loaded two-core machine took over 5 s.
+START_ATTEMPTS = 4800
 
 
 def free_port():
