@@ -103,6 +103,11 @@ class Broker:
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=timeout)
 
+    def terminate(self):
+        """SIGTERM without waiting (stop_all stops a cluster at once)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
     def kill9(self):
         self.proc.kill()
         self.proc.wait()
@@ -116,6 +121,15 @@ class Broker:
                 return "".join(f.readlines()[-n:])
         except OSError:
             return ""
+
+
+def stop_all(brokers, timeout=60):
+    """SIGTERM every broker, then wait for each; returns the exit codes.
+    Stopped one by one, the last voters of a quorum wait for a controller
+    that is gone before they shut down; an operator stops them together."""
+    for b in brokers:
+        b.terminate()
+    return [b.proc.wait(timeout=timeout) if b.proc else None for b in brokers]
 
 
 @pytest.fixture

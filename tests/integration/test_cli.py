@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SLUICE, Broker, free_port
+from conftest import ROOT, SLUICE, Broker, free_port, stop_all
 
 SEED = os.path.join(ROOT, "..", "shared", "seed", "config", "server-broker1.properties")
 
@@ -74,5 +74,5 @@ def test_users_seed_config_starts_as_is():
         assert f"broker 2 at 127.0.0.1:{ports[2][0]}" in out
         assert "stored; it takes effect with a later release" in b.log_tail(60)
     finally:
-        codes = [x.stop() for x in brokers]
+        codes = stop_all(brokers)
         assert codes == [0, 0]

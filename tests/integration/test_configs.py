@@ -4,6 +4,7 @@ answers every config with its source."""
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 from kafka.errors import InvalidConfigurationError
+from conftest import stop_all
 
 DEFAULT_CONFIG, DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG = 5, 1, 4
 
@@ -174,8 +175,7 @@ def test_alter_configs_through_one_broker_described_through_another():
         cfg = ck_describe(ck, a, "altered")
         assert cfg["segment.ms"].value == "7200000"
         assert cfg["retention.ms"].source != ck.ConfigSource.DYNAMIC_TOPIC_CONFIG.value
-        for b in nodes:
-            assert b.stop() == 0
+        assert stop_all(nodes) == [0] * len(nodes)
     finally:
         for b in nodes:
             if b.alive():

@@ -8,7 +8,7 @@ import struct
 import threading
 import time
 
-from conftest import CLUSTER_ID
+from conftest import CLUSTER_ID, stop_all
 from test_quorum import (WAIT_ROUNDS, count_in_log, read_frame, read_uvarint, uvarint,
                          voter_trio, wait_leader)
 
@@ -107,8 +107,7 @@ def test_pre_vote_over_the_wire_leaves_the_leader_in_place():
                         pre_vote_request(leader, asker, epoch, epoch, 1 << 40))
         assert parse_vote_response(resp) == (0, 0, leader, epoch, False)
         assert wait_leader(nodes, [0, 1, 2]) == (leader, epoch)
-        for b in nodes:
-            assert b.stop() == 0
+        assert stop_all(nodes) == [0] * len(nodes)
     finally:
         for b in nodes:
             if b.alive():

@@ -21,7 +21,7 @@ import time
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from clients import produce
-from conftest import CLUSTER_ID, Broker
+from conftest import CLUSTER_ID, Broker, stop_all
 from test_idempotence import init_producer_id
 
 WAIT_ROUNDS = 600  # x 50 ms
@@ -227,8 +227,7 @@ def test_three_real_voters_elect_and_reelect():
         new_leader, new_epoch = wait_leader(nodes, alive, min_epoch=epoch)
         assert new_leader != leader and new_epoch > epoch
         assert count_in_log(nodes[new_leader - 1], f"is leader in epoch {new_epoch}") == 1
-        for i in alive:
-            assert nodes[i].stop() == 0
+        assert stop_all([nodes[i] for i in alive]) == [0] * len(alive)
     finally:
         for b in nodes:
             if b.alive():
@@ -294,8 +293,7 @@ def test_every_broker_registers_and_topics_outlive_the_active_controller():
         # The killed broker is fenced once broker.session.timeout.ms (9 s)
         # passes without its heartbeat: Metadata lists only the live ones.
         wait_metadata(nodes, alive, [i + 1 for i in alive], expected)
-        for i in alive:
-            assert nodes[i].stop() == 0
+        assert stop_all([nodes[i] for i in alive]) == [0] * len(alive)
     finally:
         for b in nodes:
             if b.alive():
@@ -341,8 +339,7 @@ def test_idempotent_producer_through_a_broker_that_is_not_the_active_controller(
         for i in others:
             produce(nodes[i].bootstrap, f"idempotent-{i + 1}", 500,
                     extra={"enable.idempotence": True})
-        for b in nodes:
-            assert b.stop() == 0
+        assert stop_all(nodes) == [0] * len(nodes)
     finally:
         for b in nodes:
             if b.alive():

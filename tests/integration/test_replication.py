@@ -19,7 +19,7 @@ import time
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import CLUSTER_ID, SLUICECTL, Broker
+from conftest import CLUSTER_ID, SLUICECTL, Broker, stop_all
 
 TOPIC = "test-topic"
 PARTITIONS = 6
@@ -116,8 +116,7 @@ def test_followers_hold_the_leaders_bytes():
         # Every partition got its share, and it is on all three nodes.
         assert all(s[0] > 0 for s in sizes), sizes
         print(f"segment bytes per partition and node: {sizes}")
-        for b in nodes:
-            assert b.stop() == 0
+        assert stop_all(nodes) == [0] * len(nodes)
     finally:
         for b in nodes:
             if b.alive():
@@ -327,8 +326,7 @@ def test_acks_all_survive_leader_kill_9():
               f"message sent after it): {acked_again_at - killed_at:.3f} s")
         print(f"acknowledged: {len(producer.acked)} messages "
               f"({[len(acked[p]) for p in range(PARTITIONS)]} per partition)")
-        for b in nodes:
-            assert b.stop() == 0
+        assert stop_all(nodes) == [0] * len(nodes)
     finally:
         if producer is not None and producer.thread.is_alive():
             producer.stop.set()
