@@ -315,6 +315,16 @@ static void produce_flushed(void *ctx, int err) {
 static void mutant_fsync_done(void *ctx, int err) { (void)ctx, (void)err; }
 #endif
 
+/* Some partition of the request was refused. */
+static bool produce_failed_any(const struct produce_response *resp) {
+  for (int32_t i = 0; i < resp->responses_count; i++) {
+    const struct produce_response_topic_produce_response *tr = &resp->responses[i];
+    for (int32_t j = 0; j < tr->partition_responses_count; j++)
+      if (tr->partition_responses[j].error_code != KERR_NONE) return true;
+  }
+  return false;
+}
+
 bool handle_produce(struct request *req) {
 #ifdef SLUICE_PLANTED_ASSERT /* make planted: sluice-sim must report where this fails */
   ASSERT(false);
@@ -408,7 +418,13 @@ bool handle_produce(struct request *req) {
   ASSERT(resp->responses_count == topic_count);
   if (m.acks == 0) {
     ASSERT(wait->flushes_pending == 0);
-    request_done_silent(req);
+    /* acks=0 gets no answer, so a failure closes the connection as Kafka's
+     * broker does: the client reconnects and refreshes its metadata instead
+     * of sending on to a partition this node cannot take. */
+    if (produce_failed_any(resp))
+      request_done_close(req, "acks=0 produce failed (the client refreshes its metadata)");
+    else
+      request_done_silent(req);
   } else if (wait->flushes_pending > 0) {
     req->pending = wait; /* answered from produce_flushed */
   } else {

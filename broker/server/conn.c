@@ -329,6 +329,15 @@ void request_respond(struct request *req, struct wr *w) {
 
 void request_done_silent(struct request *req) { request_finish(req); }
 
+void request_done_close(struct request *req, const char *why) {
+  struct node *node = req->node;
+  env_conn_id id = req->conn_id;
+  request_finish(req);
+  struct conn *c = id ? conn_find(node, id) : NULL;
+  if (c && !c->closed) conn_drop(node, c, why);
+  ASSERT(c == NULL || c->closed);
+}
+
 void conns_close_all(struct node *node) {
   for (int n = 0; node->conn_count > 0 && n < 1000000; n++) {
     struct conn *c = node->conns[node->conn_count - 1];

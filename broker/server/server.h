@@ -217,6 +217,9 @@ void request_respond(struct request *req, struct wr *body_and_header);
 void response_begin(struct request *req, struct wr *w);
 /* Done without a response (acks=0). */
 void request_done_silent(struct request *req);
+/* Finishes a request without an answer and closes its connection (acks=0
+ * Produce that failed: the client's only signal). */
+void request_done_close(struct request *req, const char *why);
 
 /* api_fetch.c: the partition's end offset or high watermark moved; wakes
  * the requests parked on it (and only those). */

@@ -584,6 +584,25 @@ START_TEST(flush_mode_flushes_acks_0_too) {
 }
 END_TEST
 
+/* acks=0 gets no answer, so a refused produce closes its connection (as
+ * Kafka's broker does) and the client refreshes its metadata; a stored one
+ * leaves it open, and other connections are untouched. */
+START_TEST(acks_0_refused_closes_the_connection) {
+  rig_up(2, 1, false);
+  produce(&rig.conns[0], 0, 0);
+  run_ms(50);
+  ck_assert(!rig.conns[0].closed);
+  produce(&rig.conns[0], 7, 0); /* "t" has one partition */
+  run_ms(50);
+  ck_assert(rig.conns[0].closed);
+  ck_assert(!rig.conns[1].closed);
+  int fetched = fetch_one(&rig.conns[1], 0, 0);
+  struct answer *a = await_answer(&rig.conns[1], fetched, 1000);
+  ck_assert_int_eq(a->error, KERR_NONE);
+  ck_assert_int_gt(a->record_bytes, 0); /* the stored acks=0 record */
+}
+END_TEST
+
 /* (b) The deadline answers an empty fetch after max_wait_ms of virtual time. */
 START_TEST(deadline_answers_empty) {
   rig_up(1, 1, false);
@@ -762,6 +781,7 @@ static Suite *purgatory_suite(void) {
   tcase_add_test(tn, flush_mode_wakes_on_the_high_watermark);
   tcase_add_test(tn, deadline_answers_empty);
   tcase_add_test(tn, flush_mode_flushes_acks_0_too);
+  tcase_add_test(tn, acks_0_refused_closes_the_connection);
   tcase_add_test(tn, two_partitions_either_wakes);
   tcase_add_test(tn, closing_the_connection_cancels);
   tcase_add_test(tn, pipelined_requests_wait_their_turn);
