@@ -1092,6 +1092,9 @@ static Suite *os_suite(void) {
   suite_add_tcase(s, disk);
   TCase *fsync = tcase_create("fsync");
   tcase_add_checked_fixture(fsync, tmp_setup, tmp_teardown);
+  /* Real fsyncs: on a busy disk hundreds of them outlast check's 4 s
+   * default (a hang guard only; nothing here measures speed). */
+  tcase_set_timeout(fsync, 120);
   tcase_add_test(fsync, disk_fsync_completes_later);
   tcase_add_test(fsync, disk_fsync_from_a_callback_completes_on_a_later_iteration);
   tcase_add_test(fsync, disk_fsyncs_complete_in_issue_order);
