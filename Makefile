@@ -88,11 +88,12 @@ canary: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
 mutants:
 	MAKE="$(MAKE)" tools/mutants.sh
 
-# The planted assertion: an ASSERT(false) in the Metadata handler; the
+# The planted assertion: an ASSERT(false) in the Produce handler; the
 # simulator's crash report must name its file and line, the seed and the
 # replay command.
-planted:
-	$(MAKE) BUILD=build-planted CFLAGS=-DSLUICE_PLANTED_ASSERT build-planted/sluice-sim
+planted: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
+	@tools/mutant_sim.sh SLUICE_PLANTED_ASSERT $(BUILD) build-planted \
+	  "$(CC) $(CFLAGS_ALL)" "$(LIBS_BROKER) $(LIBS_FYAML) -lm"
 
 
 bin/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
@@ -120,7 +121,11 @@ bin/%: tests/tools/%.c $(BUILD)/libbroker.a
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
-test: all $(UNIT_BIN) canary planted
+# make test builds on every core by itself (unless make was given -j).
+JOBS_FLAG = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(shell nproc))
+test:
+	@$(MAKE) --no-print-directory $(JOBS_FLAG) all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory canary planted
 	@tests/run-all.sh $(BUILD) $(UNIT_BIN)
 
 # Unit tests, and the integration suite against a broker built the same way,
@@ -129,7 +134,9 @@ test: all $(UNIT_BIN) canary planted
 # tests (each run under ASan by hand), so CI stays well within 30 minutes.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" unit build-asan/sluice build-asan/sluice-sim
+	$(MAKE) $(JOBS_FLAG) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" build-asan/sluice \
+	  build-asan/sluice-sim $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
+	tests/run-unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	SIM=build-asan/sluice-sim SIM_SWEEP_SEEDS=2..2 SIM_SHORT_SWEEP_SEEDS=2..2 SIM_SWARM_SEEDS=1..12 SIM_QUORUM_SWARM_SEEDS=1..12 \
 	  tests/run-sim.sh
 	SLUICE_BIN=$(CURDIR)/build-asan/sluice SLUICE_SKIP_VALGRIND=1 /usr/bin/python3 -m pytest -q \
