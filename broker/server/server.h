@@ -11,6 +11,7 @@
 #include "net/dispatch.h"
 #include "proto/wire.h"
 #include "server/config.h"
+#include "server/limits.h"
 #include "server/node.h"
 #include "server/producer_ids.h"
 #include "server/purgatory.h"
@@ -155,7 +156,8 @@ struct node {
   /* replica_follower.c: one replica fetcher per leader broker; NULL when
    * this node follows no partition. */
   struct replica_fetchers *fetchers;
-  struct group_glue *groups; /* the group coordinator (group_coordinator.h) */
+  struct group_glue *groups;  /* the group coordinator (group_coordinator.h) */
+  struct limits_state limits; /* budgets on what requests create (limits.h) */
   /* Connections whose deferred request finished, oldest first; a zero-delay
    * timer drains them from the loop, never from inside a callback. */
   struct conn *ready_first, *ready_last;
