@@ -163,7 +163,7 @@ static const char *const no_effect_keys[] = {
 static void config_limit_defaults(struct config *cfg) {
   cfg->queued_max_request_bytes = 104857600; /* 100 MiB */
   cfg->max_connections = 10000;
-  cfg->max_connections_per_ip = 1000;
+  cfg->max_connections_per_ip = 2000;
   cfg->connection_response_bytes_max = 67108864; /* 64 MiB */
   cfg->response_bytes_max = 1073741824;          /* 1 GiB */
   cfg->create_topics_partitions_max = 1000;

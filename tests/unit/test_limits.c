@@ -85,7 +85,7 @@ START_TEST(configs_parse_with_their_defaults) {
   config_defaults(&c);
   ck_assert_int_eq(c.queued_max_request_bytes, 104857600);
   ck_assert_int_eq(c.max_connections, 10000);
-  ck_assert_int_eq(c.max_connections_per_ip, 1000);
+  ck_assert_int_eq(c.max_connections_per_ip, 2000);
   ck_assert_int_eq(c.produce_decompressed_bytes_max, 64 << 20);
   const char text[] = "queued.max.request.bytes=-1\n"
                       "max.connections=7\n"
