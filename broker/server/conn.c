@@ -12,9 +12,10 @@
  * across connections; past it, a connection with requests still queued is
  * not read (env->read_pause) until its queue drains; nothing is dropped.
  * A connection whose responses queued and unsent pass
- * sluice.connection.response.bytes.max, or while all connections' pass
- * sluice.response.bytes.max, handles no further request and is not read
- * until they drain below (looked at again every CONN_OUTPUT_POLL_MS). */
+ * sluice.connection.response.bytes.max, or that has responses queued while
+ * all connections' pass sluice.response.bytes.max, handles no further
+ * request and is not read until they drain below (looked at again every
+ * CONN_OUTPUT_POLL_MS). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,12 +113,14 @@ static bool requests_over_budget(const struct node *node) {
   return max > 0 && node->request_bytes > (uint64_t)max;
 }
 
-/* Its responses (or everyone's) wait unsent past their budget. */
+/* Its responses wait unsent past its budget, or it has some waiting while
+ * all connections' pass theirs: a connection that reads its answers (none
+ * queued) is still served when a slow one fills the total. */
 static bool output_over_budget(const struct node *node, const struct conn *c) {
   struct env *env = node->env;
-  return env->send_queued_bytes(env, c->id) >
-             (uint64_t)node->cfg.connection_response_bytes_max ||
-         env->send_queued_bytes(env, 0) > (uint64_t)node->cfg.response_bytes_max;
+  size_t own = env->send_queued_bytes(env, c->id);
+  if (own > (uint64_t)node->cfg.connection_response_bytes_max) return true;
+  return own > 0 && env->send_queued_bytes(env, 0) > (uint64_t)node->cfg.response_bytes_max;
 }
 
 /* Reading pauses while the connection waits for its output, or while it

@@ -142,8 +142,10 @@ def fetch_v4(correlation, topic, max_bytes):
     return frame(body)
 
 
-def test_a_connection_that_does_not_read_stops_being_served(make_broker):
-    b = make_broker({"sluice.connection.response.bytes.max": str(MIB // 2)})
+@pytest.mark.parametrize("budget", ["sluice.connection.response.bytes.max",
+                                    "sluice.response.bytes.max"])
+def test_a_connection_that_does_not_read_stops_being_served(make_broker, budget):
+    b = make_broker({budget: str(MIB // 2)})
     produce(b.bootstrap, "slow-reader", 60, size=400000)  # about 24 MB
     base_fds = fd_count(b)
     s = raw(b)
