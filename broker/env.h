@@ -69,6 +69,24 @@ struct env_net_handler {
   void (*closed)(void *ctx, env_conn_id conn, int err);
 };
 
+/* Budgets the world enforces on the connections it accepts (issue 13), set
+ * by the node before it listens. 0 in a field: no limit. */
+struct env_net_limits {
+  /* queued.max.request.bytes (KIP-72): a frame too big for the world's read
+   * buffer reserves its claimed length from this budget before its body is
+   * read; past it, the connection waits unread (nothing is dropped) until
+   * frames complete or connections close. One frame is always admitted
+   * when nothing is reserved, so a frame larger than the budget (but within
+   * socket.request.max.bytes) still gets through alone. */
+  uint64_t receive_bytes_max;
+  uint32_t conns_max;          /* max.connections: accepted ones, every listener */
+  uint32_t conns_per_addr_max; /* max.connections.per.ip */
+  /* Bit i: listener i (as env->listen returned it) is not limited nor
+   * counted: the controller listener, whose clients are the quorum's own
+   * nodes (Kafka likewise leaves its inter-broker listener out). */
+  uint32_t exempt_listeners;
+};
+
 /* Open flags. */
 enum { ENV_O_CREATE = 1, ENV_O_EXCL = 2, ENV_O_TRUNC = 4, ENV_O_READONLY = 8 };
 
@@ -100,8 +118,13 @@ struct env {
    * segments, or gives a truncated segment a new file (log/truncate.c), so
    * the bytes a queued send names never change. */
   int (*send)(struct env *env, env_conn_id conn, const struct env_iov *iov, int iov_count);
-  /* Bytes queued for this connection and not yet sent (for back-pressure). */
+  /* Bytes queued for this connection and not yet sent (for back-pressure);
+   * conn 0 (never a connection): the total over every connection. */
   size_t (*send_queued_bytes)(struct env *env, env_conn_id conn);
+  /* Back-pressure from the node: a paused connection is not read and none
+   * of its frames already read is delivered until it is resumed. */
+  void (*read_pause)(struct env *env, env_conn_id conn, bool paused);
+  void (*net_limits_set)(struct env *env, const struct env_net_limits *limits);
   void (*close)(struct env *env, env_conn_id conn);
 
   /* Disk. Paths are the node's own (log.dirs and below). pread/pwrite reach

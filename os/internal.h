@@ -133,6 +133,15 @@ struct os_world {
   env_conn_id conn_next_id;
   struct os_conn *flush_list; /* connections with output to write before sleeping */
   struct os_conn *dead_list;  /* closed connections, freed at the end of an iteration */
+  /* net.c's budgets (env_net_limits, issue 13). */
+  struct env_net_limits limits;
+  uint64_t receive_reserved_bytes; /* claimed lengths of the big frames being read */
+  struct os_conn *receive_waiters; /* connections waiting for that budget, oldest first */
+  struct os_conn *receive_waiters_last;
+  size_t out_bytes_total;    /* every connection's queued output */
+  uint32_t inbound_count;    /* accepted connections open */
+  struct os_idmap per_addr;  /* client address key -> open accepted connections */
+  uint64_t refused_in_burst; /* refused since the last accepted connection */
 };
 
 static inline struct os_world *os_world_of(struct env *env) { return env->world; }

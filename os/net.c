@@ -10,6 +10,14 @@
  * dup()ed fd and a range); the loop writes every queued connection before it
  * sleeps, with sendmsg() for runs of memory and sendfile() for file ranges,
  * and watches EPOLLOUT only while bytes stay queued.
+ * Budgets (env_net_limits, issue 13): a frame too big for the read buffer
+ * reserves its claimed length from queued.max.request.bytes before its body
+ * is read, and waits unread while the budget is taken (as Kafka's memory
+ * pool mutes a channel, KIP-72); max.connections and max.connections.per.ip
+ * are checked at accept, a refused socket closed at once and logged once
+ * per burst (the first refusal, then a count when one is accepted again).
+ * The node pauses reading a connection (env->read_pause) for its own
+ * budgets; a paused connection watches only for its peer going away.
  * Closing: the connection leaves the id table at once and its closed event
  * comes on the next iteration; the struct itself is freed at the end of the
  * iteration, after any epoll event in the current batch that points at it. */
@@ -87,12 +95,23 @@ struct os_conn {
   size_t frame_len, frame_have, frame_cap;
   struct out_part *out_head, *out_tail;
   size_t out_bytes;
+  bool node_paused;          /* env->read_pause */
+  bool receive_waiting;      /* on the world's receive_waiters */
+  struct os_conn *wait_next; /* the world's receive_waiters */
+  uint64_t reserved_bytes;   /* its share of receive_reserved_bytes: the frame being read */
+  uint64_t addr_key;         /* accepted: its client address in per_addr; 0: not counted */
 };
 
 static int err_now(void) { return os_err_from_errno(errno); }
 
 static bool conn_paused(const struct os_conn *c) {
-  return c->out_bytes > SEND_QUEUE_PAUSE_BYTES;
+  return c->out_bytes > SEND_QUEUE_PAUSE_BYTES || c->node_paused || c->receive_waiting;
+}
+
+/* Frames already read are held back too while the node or the budget says
+ * wait (the send queue's pause only stops reading). */
+static bool conn_holds_frames(const struct os_conn *c) {
+  return c->node_paused || c->receive_waiting;
 }
 
 static void frame_len_put(uint8_t out[4], uint32_t len) {
@@ -111,8 +130,8 @@ static uint32_t frame_len_get(const uint8_t *p) {
 static void conn_watch(struct os_conn *c) {
   ASSERT(c->state != CONN_CLOSED && c->fd >= 0);
   uint32_t mask = EPOLLOUT;
-  if (c->state == CONN_OPEN)
-    mask = (conn_paused(c) ? 0 : EPOLLIN) | (c->out_head ? EPOLLOUT : 0);
+  if (c->state == CONN_OPEN) /* paused: still hear the peer leave */
+    mask = (conn_paused(c) ? EPOLLRDHUP : EPOLLIN) | (c->out_head ? EPOLLOUT : 0);
   if (mask == c->epoll_mask) return;
   struct epoll_event ev = {.events = mask, .data.ptr = &c->handle};
   int rc = epoll_ctl(c->world->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -152,6 +171,8 @@ static void out_free_all(struct os_conn *c) {
     p = next;
   }
   c->out_head = c->out_tail = NULL;
+  ASSERT(c->world->out_bytes_total >= c->out_bytes);
+  c->world->out_bytes_total -= c->out_bytes;
   c->out_bytes = 0;
 }
 
@@ -163,6 +184,123 @@ static void conn_free(struct os_conn *c) {
   free(c->in);
   free(c->frame);
   free(c);
+}
+
+/* --- budgets ------------------------------------------------------------------ */
+
+static void conn_resume_fired(void *ctx);
+
+struct conn_resume {
+  struct os_world *world;
+  env_conn_id id;
+};
+
+/* Looks at the connection again from the loop (a zero-delay timer, named by
+ * id: the connection may be gone by then): frames already in its buffer are
+ * parsed, and reading resumes unless it is still paused. */
+static void conn_resume_later(struct os_conn *c) {
+  struct os_world *w = c->world;
+  struct conn_resume *r = malloc(sizeof *r);
+  ASSERT(r != NULL);
+  *r = (struct conn_resume){w, c->id};
+  w->env.timer_start(&w->env, 0, conn_resume_fired, r);
+}
+
+static void receive_unwait(struct os_conn *c) {
+  struct os_world *w = c->world;
+  if (!c->receive_waiting) return;
+  struct os_conn **at = &w->receive_waiters, *prev = NULL;
+  for (uint32_t n = 0; *at && *at != c && n < CONNS_MAX; n++) {
+    prev = *at;
+    at = &(*at)->wait_next;
+  }
+  ASSERT(*at == c);
+  *at = c->wait_next;
+  if (w->receive_waiters_last == c) w->receive_waiters_last = prev;
+  c->wait_next = NULL;
+  c->receive_waiting = false;
+}
+
+/* Budget came free: every waiter tries again, oldest first. */
+static void receive_wake_all(struct os_world *w) {
+  struct os_conn *c = w->receive_waiters;
+  w->receive_waiters = w->receive_waiters_last = NULL;
+  for (uint32_t n = 0; c && n < CONNS_MAX; n++) {
+    struct os_conn *next = c->wait_next;
+    c->wait_next = NULL;
+    c->receive_waiting = false;
+    conn_resume_later(c);
+    c = next;
+  }
+}
+
+/* Reserves a big frame's claimed length, or puts the connection on the
+ * waiters (false). One frame always fits when nothing is reserved. */
+static bool receive_reserve(struct os_conn *c, uint32_t len) {
+  struct os_world *w = c->world;
+  ASSERT(c->reserved_bytes == 0 && !c->receive_waiting);
+  uint64_t max = w->limits.receive_bytes_max;
+  if (max != 0 && w->receive_reserved_bytes != 0 && w->receive_reserved_bytes + len > max) {
+    c->receive_waiting = true;
+    if (w->receive_waiters_last)
+      w->receive_waiters_last->wait_next = c;
+    else
+      w->receive_waiters = c;
+    w->receive_waiters_last = c;
+    return false;
+  }
+  c->reserved_bytes = len;
+  w->receive_reserved_bytes += len;
+  return true;
+}
+
+static void receive_release(struct os_conn *c) {
+  struct os_world *w = c->world;
+  if (c->reserved_bytes == 0) return;
+  ASSERT(w->receive_reserved_bytes >= c->reserved_bytes);
+  w->receive_reserved_bytes -= c->reserved_bytes;
+  c->reserved_bytes = 0;
+  receive_wake_all(w);
+}
+
+/* Its client address, for max.connections.per.ip: IPv4 as is, IPv6 hashed
+ * (FNV-1a; the top bit keeps the two apart, and a key is never 0). */
+static uint64_t addr_key_of(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET)
+    return (uint64_t)1 << 32 | ((const struct sockaddr_in *)ss)->sin_addr.s_addr;
+  const uint8_t *b = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+  uint64_t h = 14695981039346656037ull;
+  for (int i = 0; i < 16; i++) h = (h ^ b[i]) * 1099511628211ull;
+  return h | (uint64_t)1 << 63;
+}
+
+static uint32_t addr_count(struct os_world *w, uint64_t key) {
+  return (uint32_t)(uintptr_t)os_idmap_get(&w->per_addr, key);
+}
+
+static void addr_count_set(struct os_world *w, uint64_t key, uint32_t n) {
+  if (n == 0)
+    os_idmap_remove(&w->per_addr, key);
+  else
+    os_idmap_put(&w->per_addr, key, (void *)(uintptr_t)n);
+}
+
+/* An accepted connection counts against max.connections(.per.ip). */
+static void conn_count(struct os_conn *c, uint64_t key) {
+  struct os_world *w = c->world;
+  c->addr_key = key;
+  w->inbound_count++;
+  addr_count_set(w, key, addr_count(w, key) + 1);
+}
+
+static void conn_uncount(struct os_conn *c) {
+  struct os_world *w = c->world;
+  if (c->addr_key == 0) return;
+  uint32_t n = addr_count(w, c->addr_key);
+  ASSERT(n > 0 && w->inbound_count > 0);
+  addr_count_set(w, c->addr_key, n - 1);
+  w->inbound_count--;
+  c->addr_key = 0;
 }
 
 /* The connection is over: the socket goes now, the struct at the end of the
@@ -178,6 +316,9 @@ static void conn_end(struct os_conn *c, int err, enum os_event_kind kind) {
     c->fd = -1;
   }
   out_free_all(c);
+  receive_unwait(c);
+  receive_release(c);
+  conn_uncount(c);
   c->state = CONN_CLOSED;
   void *removed = os_idmap_remove(&w->conns, c->id);
   ASSERT(removed == c);
@@ -201,6 +342,8 @@ static void sock_nodelay(int fd) {
 
 /* --- reading --------------------------------------------------------------- */
 
+static void frames_parse(struct os_conn *c);
+
 static void frame_deliver(struct os_conn *c, uint8_t *data, size_t len) {
   const struct env_net_handler *h = &c->world->handler;
   if (h->frame)
@@ -212,7 +355,8 @@ static void frame_deliver(struct os_conn *c, uint8_t *data, size_t len) {
 /* Copies every whole frame out of the read buffer. Each callback may close
  * this connection; then nothing more is delivered. */
 static void frames_parse(struct os_conn *c) {
-  for (int n = 0; n <= READ_BUF_BYTES / 4 && c->state == CONN_OPEN; n++) {
+  for (int n = 0; n <= READ_BUF_BYTES / 4 && c->state == CONN_OPEN && !conn_holds_frames(c);
+       n++) {
     size_t avail = c->in_end - c->in_start;
     if (avail < 4) break;
     const uint8_t *p = c->in + c->in_start;
@@ -230,6 +374,7 @@ static void frames_parse(struct os_conn *c) {
       continue;
     }
     if (4 + (size_t)len > READ_BUF_BYTES) { /* read the rest straight into its own buffer */
+      if (!receive_reserve(c, len)) break;  /* its header waits in the buffer */
       c->frame_len = len;
       c->frame_have = avail - 4;
       c->frame_cap = len < FRAME_CHUNK_BYTES ? len : FRAME_CHUNK_BYTES;
@@ -281,6 +426,7 @@ static void read_done(struct os_conn *c, size_t n) {
   size_t len = c->frame_len;
   c->frame = NULL;
   c->frame_len = c->frame_have = c->frame_cap = 0;
+  receive_release(c); /* the node holds it now, under its own budget */
   frame_deliver(c, data, len);
 }
 
@@ -300,6 +446,16 @@ static void conn_read(struct os_conn *c) {
     read_done(c, (size_t)n);
     if ((size_t)n < want) break; /* drained; epoll says when more comes */
   }
+  if (c->state == CONN_OPEN) conn_watch(c); /* a budget may have paused it */
+}
+
+static void conn_resume_fired(void *ctx) {
+  struct conn_resume r = *(struct conn_resume *)ctx;
+  free(ctx);
+  struct os_conn *c = os_idmap_get(&r.world->conns, r.id);
+  if (!c || c->state != CONN_OPEN) return;
+  frames_parse(c);
+  if (c->state == CONN_OPEN) conn_watch(c);
 }
 
 /* --- writing --------------------------------------------------------------- */
@@ -331,6 +487,7 @@ static void out_append_mem(struct os_conn *c, const void *src, size_t len) {
     p->end = rest;
   }
   c->out_bytes += len;
+  c->world->out_bytes_total += len;
 }
 
 /* The dup() keeps the segment readable after the log closes or unlinks it. */
@@ -342,6 +499,7 @@ static int out_append_file(struct os_conn *c, int fd, uint64_t offset, size_t le
   p->file_offset = offset;
   p->file_len = len;
   c->out_bytes += len;
+  c->world->out_bytes_total += len;
   return 0;
 }
 
@@ -350,8 +508,9 @@ static size_t part_left(const struct out_part *p) {
 }
 
 static void out_consume(struct os_conn *c, size_t n) {
-  ASSERT(n <= c->out_bytes);
+  ASSERT(n <= c->out_bytes && n <= c->world->out_bytes_total);
   c->out_bytes -= n;
+  c->world->out_bytes_total -= n;
   for (int k = 0; n > 0 && k < OUT_PARTS_MAX; k++) {
     struct out_part *p = c->out_head;
     ASSERT(p != NULL);
@@ -479,8 +638,23 @@ static int net_send(struct env *env, env_conn_id id, const struct env_iov *iov, 
 }
 
 static size_t net_send_queued_bytes(struct env *env, env_conn_id id) {
-  struct os_conn *c = os_idmap_get(&os_world_of(env)->conns, id);
+  struct os_world *w = os_world_of(env);
+  if (id == 0) return w->out_bytes_total;
+  struct os_conn *c = os_idmap_get(&w->conns, id);
   return c ? c->out_bytes : 0;
+}
+
+static void net_read_pause(struct env *env, env_conn_id id, bool paused) {
+  struct os_conn *c = os_idmap_get(&os_world_of(env)->conns, id);
+  if (!c || c->state != CONN_OPEN || c->node_paused == paused) return;
+  c->node_paused = paused;
+  conn_watch(c);
+  if (!paused) conn_resume_later(c); /* frames it already holds come first */
+}
+
+static void net_limits_set(struct env *env, const struct env_net_limits *limits) {
+  ASSERT(limits != NULL);
+  os_world_of(env)->limits = *limits;
 }
 
 /* Closes at once without flushing; `closed` (err 0) follows next iteration. */
@@ -600,22 +774,68 @@ static void listener_back_off(struct os_listener *l, int err) {
   w->env.timer_start(&w->env, ACCEPT_BACKOFF_MS * NS_PER_MS, listener_resume, l);
 }
 
+/* Which connection limit a new one from `key` would pass, or NULL. */
+static const char *accept_limit(const struct os_world *w, uint64_t key) {
+  const struct env_net_limits *lim = &w->limits;
+  if (lim->conns_max != 0 && w->inbound_count >= lim->conns_max) return "max.connections";
+  if (lim->conns_per_addr_max != 0 &&
+      (uint32_t)(uintptr_t)os_idmap_get(&w->per_addr, key) >= lim->conns_per_addr_max)
+    return "max.connections.per.ip";
+  return NULL;
+}
+
+/* Closed at accept; logged for the first of a burst, counted for the rest. */
+static void accept_refuse(struct os_world *w, struct os_listener *l, int fd, const char *limit,
+                          const struct sockaddr_storage *ss) {
+  close(fd);
+  if (w->refused_in_burst++ > 0) return;
+  char host[NI_MAXHOST] = "?";
+  getnameinfo((const struct sockaddr *)ss, sizeof *ss, host, sizeof host, NULL, 0,
+              NI_NUMERICHOST);
+  uint32_t value = strcmp(limit, "max.connections") == 0 ? w->limits.conns_max
+                                                         : w->limits.conns_per_addr_max;
+  env_log(&w->env, ENV_LOG_WARN,
+          "refusing connections on port %u: %s (%u) reached (first from %s; the rest of "
+          "this burst is counted, not logged)",
+          (unsigned)l->port, limit, value, host);
+}
+
+static void accept_burst_over(struct os_world *w) {
+  if (w->refused_in_burst == 0) return;
+  env_log(&w->env, ENV_LOG_WARN, "%llu connections were refused at a connection limit",
+          (unsigned long long)w->refused_in_burst);
+  w->refused_in_burst = 0;
+}
+
 static int listener_accept(struct os_world *w, struct os_listener *l) {
   int accepted = 0;
   for (int n = 0; n < ACCEPT_BATCH_MAX; n++) {
-    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage ss;
+    socklen_t ss_len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    int fd = accept4(l->fd, (struct sockaddr *)&ss, &ss_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) continue;
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) listener_back_off(l, errno);
       break;
     }
+    bool exempt = l->id < 32 && ((w->limits.exempt_listeners >> l->id) & 1);
+    uint64_t key = addr_key_of(&ss);
+    const char *limit = exempt ? NULL : accept_limit(w, key);
+    if (limit) {
+      accept_refuse(w, l, fd, limit, &ss);
+      continue;
+    }
+    accept_burst_over(w);
     sock_nodelay(fd);
     struct os_conn *c = conn_new(w, fd, CONN_OPEN, l->frame_bytes_max);
+    if (!exempt) conn_count(c, key);
     int err = conn_register(c, EPOLLIN);
     if (err != 0) {
       env_log(&w->env, ENV_LOG_WARN, "dropping a connection on port %u: epoll error %d",
               (unsigned)l->port, err);
       os_idmap_remove(&w->conns, c->id);
+      conn_uncount(c);
       conn_free(c);
       continue;
     }
@@ -706,10 +926,10 @@ int os_net_dispatch(struct os_world *w, struct os_handle *h, uint32_t events) {
     conn_connect_done(c);
     return 1;
   }
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
     if (!conn_paused(c))
       conn_read(c);
-    else if (events & (EPOLLHUP | EPOLLERR))
+    else if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) /* gone while paused */
       conn_end(c, sock_error(c->fd), OS_EVENT_CLOSED);
   }
   if (c->state == CONN_OPEN && (events & EPOLLOUT)) conn_write(c);
@@ -729,6 +949,8 @@ void os_net_init(struct os_world *w) {
   env->connect = net_connect;
   env->send = net_send;
   env->send_queued_bytes = net_send_queued_bytes;
+  env->read_pause = net_read_pause;
+  env->net_limits_set = net_limits_set;
   env->close = net_close;
   w->conn_next_id = 1;
 }
@@ -741,6 +963,7 @@ void os_net_free(struct os_world *w) {
   for (uint32_t i = 0; i < w->conns.cap; i++)
     if (w->conns.keys[i] != 0) conn_free(w->conns.vals[i]);
   os_idmap_free(&w->conns);
+  os_idmap_free(&w->per_addr);
   os_net_reap(w);
   for (uint32_t i = 0; i < w->listener_count; i++) {
     close(w->listeners[i]->fd);

@@ -185,6 +185,7 @@ struct sim_conn {
   uint64_t hold_event;    /* the timeout of a hold */
   uint64_t held_since_ns; /* 0: not held */
   uint64_t queued_bytes;  /* sent by this end, not yet delivered */
+  bool read_paused;       /* env->read_pause: its inbound queue waits */
   uint64_t connect_started_ns, syn_backoff_ns;
 };
 

@@ -317,6 +317,7 @@ static void ev_pump(struct sim_world *w, void *ctx, uint64_t id) {
   struct sim_conn *c = conn_at(w, id);
   ASSERT(c != NULL && c->state == SIM_CONN_OPEN && c->in_head != NULL);
   c->pump_event = 0;
+  if (c->read_paused) return; /* net_read_pause(false) pumps again */
   if (link_blocked(w, c->peer_node, c->node)) {
     hold_start(w, c);
     return;
@@ -394,6 +395,16 @@ static int net_send(struct env *env, env_conn_id id, const struct env_iov *iov, 
 static size_t net_send_queued_bytes(struct env *env, env_conn_id id) {
   struct sim_conn *c = conn_at(sim_node_of(env)->world, id);
   return c && c->state != SIM_CONN_CLOSED ? (size_t)c->queued_bytes : 0;
+}
+
+/* The node's back-pressure (issue 13): a paused end's inbound frames wait
+ * in its queue, as unread bytes wait in a socket, FIN and RST included. */
+static void net_read_pause(struct env *env, env_conn_id id, bool paused) {
+  struct sim_world *w = sim_node_of(env)->world;
+  struct sim_conn *c = conn_at(w, id);
+  if (!c || c->state != SIM_CONN_OPEN || c->read_paused == paused) return;
+  c->read_paused = paused;
+  if (!paused && c->in_head && c->pump_event == 0 && c->held_since_ns == 0) pump_schedule(w, c);
 }
 
 /* The peer reads EOF after what was sent before; `closed` (err 0) follows. */
@@ -556,6 +567,7 @@ void sim_net_install(struct sim_node *n) {
   n->env.connect = net_connect;
   n->env.send = net_send;
   n->env.send_queued_bytes = net_send_queued_bytes;
+  n->env.read_pause = net_read_pause;
   n->env.close = net_close;
 }
 

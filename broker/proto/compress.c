@@ -175,7 +175,7 @@ static int snappy_raw_decompress(const uint8_t *in, size_t len, struct sink *s) 
   size_t n;
   if (snappy_uncompressed_length((const char *)in, len, &n) != SNAPPY_OK)
     return KERR_CORRUPT_MESSAGE;
-  if (n > s->max_bytes - sink_used(s)) return KERR_CORRUPT_MESSAGE;
+  if (n > s->max_bytes - sink_used(s)) return KERR_MESSAGE_TOO_LARGE; /* its own claim */
   size_t pos = s->out->len;
   buf_extend(s->out, n);
   size_t got = n;
@@ -285,6 +285,12 @@ static int zstd_window_log_max(size_t max_bytes) {
 /* Streaming, because producers may leave the content size out of the frame
  * header; frames one after another are all decoded. */
 static int zstd_decompress(const uint8_t *in, size_t len, struct sink *s) {
+  /* A frame that declares its size (the zstd tool and most producers do)
+   * is refused on its word, before any of it is decoded. */
+  unsigned long long declared = ZSTD_getFrameContentSize(in, len);
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
+      declared > s->max_bytes - sink_used(s))
+    return KERR_MESSAGE_TOO_LARGE;
   ZSTD_DCtx *dctx = ZSTD_createDCtx();
   if (dctx == NULL) return KERR_UNKNOWN_SERVER_ERROR;
   size_t set =
@@ -340,7 +346,7 @@ int codec_decompress(enum rb_codec codec, const uint8_t *in, size_t len, size_t 
   int rc;
   switch (codec) {
   case RB_CODEC_NONE:
-    rc = len <= out_bytes_max ? KERR_NONE : KERR_CORRUPT_MESSAGE;
+    rc = len <= out_bytes_max ? KERR_NONE : KERR_MESSAGE_TOO_LARGE;
     if (rc == KERR_NONE) buf_append(out, in, len);
     break;
   case RB_CODEC_GZIP:
@@ -359,6 +365,9 @@ int codec_decompress(enum rb_codec codec, const uint8_t *in, size_t len, size_t 
     rc = KERR_UNSUPPORTED_COMPRESSION_TYPE;
     break;
   }
+  /* A decoder stopped at the bound: too large, not corrupt (the budget may
+   * be ours, as sluice.produce.decompressed.bytes.max, not the data's). */
+  if (rc == KERR_CORRUPT_MESSAGE && sink_over(&s)) rc = KERR_MESSAGE_TOO_LARGE;
   if (rc != KERR_NONE) out->len = s.start; /* nothing of a failed decode is kept */
   ASSERT(rc != KERR_NONE || out->len - s.start <= out_bytes_max);
   return rc;

@@ -15,8 +15,9 @@
  * KERR_MESSAGE_TOO_LARGE past INT32_MAX bytes (a batch cannot hold more). */
 int codec_compress(enum rb_codec codec, const uint8_t *in, size_t len, struct buf *out);
 /* Appends the decompressed form. KERR_CORRUPT_MESSAGE on bad or truncated
- * data or when the output would exceed out_bytes_max (a decompression bomb
- * fails, it does not allocate); KERR_UNSUPPORTED_COMPRESSION_TYPE for an
+ * data; KERR_MESSAGE_TOO_LARGE when the output would exceed out_bytes_max
+ * (a decompression bomb fails, it does not allocate; a zstd frame that
+ * declares a larger size fails before decoding); KERR_UNSUPPORTED_COMPRESSION_TYPE for an
  * unknown codec. On error out is left as it was. snappy accepts both the
  * xerial framing and a plain raw block (librdkafka writes raw). */
 int codec_decompress(enum rb_codec codec, const uint8_t *in, size_t len, size_t out_bytes_max,

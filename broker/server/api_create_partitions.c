@@ -72,6 +72,27 @@ static void grown(void *ctx, const struct meta_topic_result *results, int32_t co
   send(w); /* frees req, and w in its arena */
 }
 
+/* Past a partition budget (server/limits.h): POLICY_VIOLATION naming it.
+ * The count asked for is the topic's new total; what it adds is the rest. */
+static bool over_budget(struct request *req,
+                        const struct create_partitions_request_create_partitions_topic *ct,
+                        int64_t *asked_so_far, result_t *r) {
+  const struct meta_image *image = req->node->image;
+  const struct meta_topic *mt =
+      ct->name.len > 0 ? meta_image_topic(image, ct->name.ptr, (size_t)ct->name.len) : NULL;
+  int64_t adding = mt ? (int64_t)ct->count - mt->partition_count : 0;
+  char why[256];
+  int16_t code = limits_partitions_check(
+      req->node, *asked_so_far, limits_cluster_partitions(image), adding, why, sizeof why);
+  if (code == KERR_NONE) {
+    *asked_so_far += adding > 0 ? adding : 0;
+    return false;
+  }
+  r->error_code = code;
+  r->error_message = kstr_of(arena_strndup(&req->arena, why, strlen(why)));
+  return true;
+}
+
 bool handle_create_partitions(struct request *req) {
   handler_assert_entry(req, API_CREATE_PARTITIONS);
   struct grow_wait *w = arena_alloc(&req->arena, sizeof *w);
@@ -85,6 +106,7 @@ bool handle_create_partitions(struct request *req) {
   w->resp.results = arena_alloc(&req->arena, (size_t)count * sizeof *w->resp.results);
   w->topics = arena_alloc(&req->arena, (size_t)count * sizeof *w->topics + 1);
   w->response_index = arena_alloc(&req->arena, (size_t)count * sizeof *w->response_index + 1);
+  int64_t asked = 0;
   for (int32_t i = 0; i < count; i++) {
     result_t *r = &w->resp.results[i];
     create_partitions_response_create_partitions_topic_result_init(r);
@@ -94,6 +116,7 @@ bool handle_create_partitions(struct request *req) {
       r->error_message = KSTR_LIT("Duplicate topic name.");
       continue;
     }
+    if (over_budget(req, &w->m.topics[i], &asked, r)) continue;
     to_meta(req, &w->m.topics[i], &w->topics[w->count]);
     w->response_index[w->count++] = i;
   }

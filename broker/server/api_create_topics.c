@@ -41,6 +41,33 @@ static struct kstr text(struct request *req, const char *s) {
   return kstr_of(arena_strndup(&req->arena, s, strlen(s)));
 }
 
+/* The partitions a topic of the request would add: its assignments, else
+ * num_partitions, else (-1) num.partitions. */
+static int64_t partitions_asked(const struct node *node,
+                                const struct create_topics_request_creatable_topic *ct) {
+  if (ct->assignments_count > 0) return ct->assignments_count;
+  return ct->num_partitions == -1 ? node->cfg.num_partitions : ct->num_partitions;
+}
+
+/* Past a partition budget (server/limits.h): POLICY_VIOLATION naming it. */
+static bool over_budget(struct request *req,
+                        const struct create_topics_request_creatable_topic *ct,
+                        int64_t *asked_so_far, result_t *r) {
+  char why[256];
+  int64_t cluster_now = limits_cluster_partitions(req->node->image);
+  int64_t adding = partitions_asked(req->node, ct);
+  int16_t code =
+      limits_partitions_check(req->node, *asked_so_far, cluster_now, adding, why, sizeof why);
+  if (code == KERR_NONE) {
+    *asked_so_far += adding > 0 ? adding : 0;
+    return false;
+  }
+  r->error_code = code;
+  r->error_message = text(req, why);
+  r->configs_count = -1;
+  return true;
+}
+
 /* The request's topic in the controller's terms (pointing into the frame
  * and the arena, which outlive the call). */
 static void to_meta(struct request *req, const struct create_topics_request_creatable_topic *ct,
@@ -141,6 +168,7 @@ bool handle_create_topics(struct request *req) {
   w->resp.topics = arena_alloc(&req->arena, (size_t)count * sizeof *w->resp.topics);
   w->topics = arena_alloc(&req->arena, (size_t)count * sizeof *w->topics + 1);
   w->response_index = arena_alloc(&req->arena, (size_t)count * sizeof *w->response_index + 1);
+  int64_t asked = 0;
   for (int32_t i = 0; i < count; i++) {
     result_t *r = &w->resp.topics[i];
     create_topics_response_creatable_topic_result_init(r);
@@ -153,6 +181,7 @@ bool handle_create_topics(struct request *req) {
       r->configs_count = -1;
       continue;
     }
+    if (over_budget(req, &w->m.topics[i], &asked, r)) continue;
     to_meta(req, &w->m.topics[i], &w->topics[w->count]);
     w->response_index[w->count++] = i;
   }

@@ -189,23 +189,45 @@ static void auto_created(void *ctx, const struct meta_topic_result *results, int
   respond(w->req, &w->m, w); /* frees the request, and w in its arena */
 }
 
-/* The named topics that do not exist and may be created, each once. */
+static bool creatable(const struct meta_image *image, const struct metadata_wait *w,
+                      struct kstr name) {
+  return name.len > 0 && topic_name_valid(name.ptr, (size_t)name.len) &&
+         !meta_image_topic(image, name.ptr, (size_t)name.len) && create_answer(w, name) < 0;
+}
+
+/* How many topics the request names that could be auto-created (a name
+ * named twice counts twice: an upper bound is enough for the budget). */
+static int32_t creatable_count(struct request *req, const struct metadata_wait *w) {
+  int32_t n = w->m.topics_count > 0 ? w->m.topics_count : 0, wanted = 0;
+  for (int32_t i = 0; i < n; i++)
+    if (creatable(req->node->image, w, w->m.topics[i].name)) wanted++;
+  return wanted;
+}
+
+/* The named topics that do not exist and may be created, each once, up to
+ * the auto-creation budgets (server/limits.h); the rest are answered
+ * UNKNOWN_TOPIC_OR_PARTITION, and a client that asks again later gets them
+ * created in a later second. */
 static void to_create(struct request *req, struct metadata_wait *w) {
   const struct meta_image *image = req->node->image;
   int32_t n = w->m.topics_count > 0 ? w->m.topics_count : 0;
   w->create = arena_alloc(&req->arena, (size_t)n * sizeof *w->create + 1);
   w->create_error = arena_alloc(&req->arena, (size_t)n * sizeof *w->create_error + 1);
-  for (int32_t i = 0; i < n; i++) {
+  int32_t allowed = limits_auto_create_take(req->node, creatable_count(req, w));
+  const struct config *cfg = &req->node->cfg;
+  int64_t room = cfg->cluster_partitions_max - limits_cluster_partitions(image);
+  int64_t fit = room > 0 ? room / cfg->num_partitions : 0; /* sluice.cluster.partitions.max */
+  if (allowed > fit) allowed = (int32_t)fit;
+  for (int32_t i = 0; i < n && w->create_count < allowed; i++) {
     struct kstr name = w->m.topics[i].name;
-    if (name.len <= 0 || !topic_name_valid(name.ptr, (size_t)name.len) ||
-        meta_image_topic(image, name.ptr, (size_t)name.len) || create_answer(w, name) >= 0)
-      continue;
+    if (!creatable(image, w, name)) continue;
     struct meta_create_topic *c = &w->create[w->create_count++];
     *c = (struct meta_create_topic){
         .name = name, .partition_count = -1, .replication_factor = -1};
     w->create_error[w->create_count - 1] = KERR_NONE; /* create_answer finds it now */
   }
-  ASSERT(w->create_count <= n);
+  ASSERT(w->create_count <= n && w->create_count <= allowed);
+  req->node->limits.auto_created_in_window -= allowed - w->create_count; /* duplicates */
 }
 
 static void metadata_go(struct request *req, struct metadata_wait *w);

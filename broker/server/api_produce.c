@@ -29,8 +29,6 @@
 #include "server/produce_idempotence.h"
 #include "server/server.h"
 
-enum { RECOMPRESS_BYTES_MAX = 256 * 1024 * 1024 };
-
 /* One partition an acks=all produce waits on. Named, not pointed to: the
  * partition array may move while it waits. */
 struct produce_need {
@@ -86,12 +84,34 @@ static int target_codec(const struct topic *t) {
   return codec_by_name(name);
 }
 
+/* What inflating one batch for recompression may cost (issue 13): batches
+ * are inflated one at a time, so this bounds a request's peak too. Past it
+ * the batch is refused with MESSAGE_TOO_LARGE (Java's
+ * RecordTooLargeException, not retriable: the same batch would fail again)
+ * rather than CORRUPT_MESSAGE, whose data is fine; the decoder stops at
+ * the budget (a zstd frame declaring more is refused before decoding), so
+ * a bomb costs at most the budget, never its inflated size. */
+static size_t decompressed_budget(const struct node *node) {
+  ASSERT(node->cfg.produce_decompressed_bytes_max > 0);
+  return (size_t)node->cfg.produce_decompressed_bytes_max;
+}
+
+static void decompressed_refused(const struct node *node, const struct partition *p) {
+  env_log(node->env, ENV_LOG_WARN,
+          "produce to %s-%d refused (MESSAGE_TOO_LARGE): a batch inflates past "
+          "sluice.produce.decompressed.bytes.max (%lld bytes)",
+          p->topic->name, p->index, (long long)node->cfg.produce_decompressed_bytes_max);
+}
+
 /* Re-encodes every batch whose codec differs from the topic's. */
-static int recompress_all(const uint8_t *data, size_t len, enum rb_codec codec,
+static int recompress_all(const struct node *node, const struct partition *p,
+                          const uint8_t *data, size_t len, enum rb_codec codec,
                           struct buf *out) {
+  size_t budget = decompressed_budget(node);
   for (size_t at = 0, n = 0; at < len && n <= len / RB_HEADER_BYTES; n++) {
     size_t size = batch_size(data, len, at);
-    int rc = rb_recompress(data + at, size, codec, RECOMPRESS_BYTES_MAX, out);
+    int rc = rb_recompress(data + at, size, codec, budget, out);
+    if (rc == KERR_MESSAGE_TOO_LARGE) decompressed_refused(node, p);
     if (rc != KERR_NONE) return rc;
     at += size;
   }
@@ -141,7 +161,7 @@ static int produce_partition(struct request *req, struct partition *p, int16_t a
   buf_init(&recompressed);
   int codec = target_codec(p->topic);
   if (codec >= 0 && (sum.mixed_codecs || (int)sum.codec != codec)) {
-    rc = recompress_all(data, len, (enum rb_codec)codec, &recompressed);
+    rc = recompress_all(node, p, data, len, (enum rb_codec)codec, &recompressed);
     if (rc != KERR_NONE) {
       buf_free(&recompressed);
       return rc;

@@ -102,9 +102,27 @@ static const struct key keys[] = {
     {"replica.fetch.max.bytes", K_INT32, F(replica_fetch_max_bytes), 0, INT32_MAX},
     {"producer.id.expiration.ms", K_INT64, F(producer_id_expiration_ms), 1, NOMAX},
     {"replica.lag.time.max.ms", K_INT64, F(replica_lag_time_max_ms), 0, NOMAX},
+    /* Budgets for what one client can make the broker hold (issue 13);
+     * docs/configs.md "Limits" lists each with what a client sees. */
+    {"queued.max.request.bytes", K_INT64, F(queued_max_request_bytes), -1, NOMAX},
+    {"max.connections", K_INT32, F(max_connections), 0, INT32_MAX},
+    {"max.connections.per.ip", K_INT32, F(max_connections_per_ip), 0, INT32_MAX},
+    {"sluice.connection.response.bytes.max", K_INT64, F(connection_response_bytes_max), 1,
+     NOMAX},
+    {"sluice.response.bytes.max", K_INT64, F(response_bytes_max), 1, NOMAX},
+    {"sluice.create.topics.partitions.max", K_INT32, F(create_topics_partitions_max), 1,
+     INT32_MAX},
+    {"sluice.cluster.partitions.max", K_INT32, F(cluster_partitions_max), 1, INT32_MAX},
+    {"sluice.auto.create.topics.max.per.request", K_INT32,
+     F(auto_create_topics_max_per_request), 0, INT32_MAX},
+    {"sluice.auto.create.topics.max.per.second", K_INT32, F(auto_create_topics_max_per_second),
+     0, INT32_MAX},
+    {"sluice.produce.decompressed.bytes.max", K_INT64, F(produce_decompressed_bytes_max), 1,
+     INT32_MAX},
 };
 
-_Static_assert(sizeof keys / sizeof keys[0] <= 64, "typed_set has a bit per typed key");
+_Static_assert(sizeof keys / sizeof keys[0] <= 64 * CONFIG_TYPED_WORDS,
+               "typed_set has a bit per typed key");
 
 /* Accepted with a note: the capability arrives with a later issue. */
 static const char *const later_keys[] = {
@@ -139,6 +157,21 @@ static const char *const no_effect_keys[] = {
     "zookeeper.connect",
     "zookeeper.connection.timeout.ms",
 };
+
+/* Kafka leaves these unbounded (-1, Int.MaxValue) or has no such limit;
+ * Sluice's defaults bound what one client can take (docs/configs.md). */
+static void config_limit_defaults(struct config *cfg) {
+  cfg->queued_max_request_bytes = 104857600; /* 100 MiB */
+  cfg->max_connections = 10000;
+  cfg->max_connections_per_ip = 2000;
+  cfg->connection_response_bytes_max = 67108864; /* 64 MiB */
+  cfg->response_bytes_max = 1073741824;          /* 1 GiB */
+  cfg->create_topics_partitions_max = 1000;
+  cfg->cluster_partitions_max = 20000;
+  cfg->auto_create_topics_max_per_request = 10;
+  cfg->auto_create_topics_max_per_second = 100;
+  cfg->produce_decompressed_bytes_max = 67108864; /* 64 MiB */
+}
 
 void config_defaults(struct config *cfg) {
   memset(cfg, 0, sizeof *cfg);
@@ -191,6 +224,7 @@ void config_defaults(struct config *cfg) {
   cfg->replica_fetch_max_bytes = 1048576;
   cfg->producer_id_expiration_ms = 86400000;
   cfg->replica_lag_time_max_ms = 30000;
+  config_limit_defaults(cfg);
 }
 
 int64_t config_retention_ms(const struct config *cfg) {
@@ -449,7 +483,7 @@ bool config_set(struct config *cfg, const char *key, const char *value, struct e
   for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
     if (strcmp(keys[i].name, key) != 0) continue;
     if (!set_known(cfg, &keys[i], value, err, err_cap)) return false;
-    cfg->typed_set |= (uint64_t)1 << i;
+    cfg->typed_set[i / 64] |= (uint64_t)1 << (i % 64);
     return true;
   }
   const struct config_def *def = config_catalog_find(CONFIG_SCOPE_BROKER, key);
@@ -552,7 +586,8 @@ bool config_value(const struct config *cfg, const char *name, char *out, size_t 
     bool has = typed_text(cfg, &keys[i], out, cap);
     /* Set by a properties line, or by a program that filled the field in
      * (tests, the simulator) with something other than the default. */
-    *set = ((cfg->typed_set >> i) & 1) || (has && !typed_is_default(&keys[i], out));
+    *set =
+        ((cfg->typed_set[i / 64] >> (i % 64)) & 1) || (has && !typed_is_default(&keys[i], out));
     return has;
   }
   for (int i = 0; i < cfg->stored_count; i++) {

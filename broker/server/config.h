@@ -13,7 +13,8 @@ enum {
   CONFIG_STR_MAX = 256,
   CONFIG_VOTERS_MAX = 16,
   CONFIG_STORED_MAX = 64,
-  CONFIG_STORED_VALUE_BYTES = 256
+  CONFIG_STORED_VALUE_BYTES = 256,
+  CONFIG_TYPED_WORDS = 2, /* typed_set's words: 64 typed keys each */
 };
 
 /* A catalog config without a typed field here, kept as text so that
@@ -104,8 +105,23 @@ struct config {
   /* A leader drops from the ISR a follower that has not caught up with its
    * log end for this long (Kafka's replica.lag.time.max.ms, 30000). */
   int64_t replica_lag_time_max_ms;
+  /* Budgets (issue 13). queued.max.request.bytes: bytes of requests being
+   * received and waiting across connections (KIP-72; Kafka's -1 is
+   * unlimited, so is <= 0 here); past it reading pauses. */
+  int64_t queued_max_request_bytes;
+  int32_t max_connections;        /* total accepted; 0: none */
+  int32_t max_connections_per_ip; /* per client address */
+  /* Response bytes queued and not yet sent, per connection and in total:
+   * past either, the connection's next request waits and it is not read. */
+  int64_t connection_response_bytes_max;
+  int64_t response_bytes_max;
+  int32_t create_topics_partitions_max;       /* per CreateTopics/CreatePartitions request */
+  int32_t cluster_partitions_max;             /* every topic's partitions, summed */
+  int32_t auto_create_topics_max_per_request; /* per Metadata request */
+  int32_t auto_create_topics_max_per_second;  /* per broker */
+  int64_t produce_decompressed_bytes_max;     /* one batch inflated for recompression */
   /* Which typed keys the properties set (bit i: config.c's keys[i]). */
-  uint64_t typed_set;
+  uint64_t typed_set[CONFIG_TYPED_WORDS];
   struct config_stored stored[CONFIG_STORED_MAX];
   int stored_count;
 };

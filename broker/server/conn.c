@@ -5,7 +5,17 @@
  * A request that waits (long-poll, fsync) finishes inside some callback: a
  * wake, a timer, an fsync completion. It answers there, but its connection
  * resumes only from the node's ready list, drained by a zero-delay timer, so
- * no handler ever runs inside another one's callback. */
+ * no handler ever runs inside another one's callback.
+ *
+ * Budgets (issue 13; docs/architecture.md "Budgets"): the frames of requests
+ * received and not yet answered count against queued.max.request.bytes
+ * across connections; past it, a connection with requests still queued is
+ * not read (env->read_pause) until its queue drains; nothing is dropped.
+ * A connection whose responses queued and unsent pass
+ * sluice.connection.response.bytes.max, or that has responses queued while
+ * all connections' pass sluice.response.bytes.max, handles no further
+ * request and is not read until they drain below (looked at again every
+ * CONN_OUTPUT_POLL_MS). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +77,10 @@ static void conn_accepted(void *ctx, uint32_t listener, env_conn_id id) {
 
 static void request_free(struct request *req) {
   ASSERT(req->waiter == NULL); /* never while parked */
+  if (req->budgeted) {
+    ASSERT(req->node->request_bytes >= req->frame_len);
+    req->node->request_bytes -= req->frame_len;
+  }
   arena_free(&req->arena);
   free(req->frame);
   free(req);
@@ -91,6 +105,75 @@ static void ready_unlink(struct node *node, struct conn *c) {
 }
 
 static void conn_pump(struct node *node, struct conn *c);
+
+/* ---- budgets ---- */
+
+static bool requests_over_budget(const struct node *node) {
+  int64_t max = node->cfg.queued_max_request_bytes;
+  return max > 0 && node->request_bytes > (uint64_t)max;
+}
+
+/* Its responses wait unsent past its budget, or it has some waiting while
+ * all connections' pass theirs: a connection that reads its answers (none
+ * queued) is still served when a slow one fills the total. */
+static bool output_over_budget(const struct node *node, const struct conn *c) {
+  struct env *env = node->env;
+  size_t own = env->send_queued_bytes(env, c->id);
+  if (own > (uint64_t)node->cfg.connection_response_bytes_max) return true;
+  return own > 0 && env->send_queued_bytes(env, 0) > (uint64_t)node->cfg.response_bytes_max;
+}
+
+/* Reading pauses while the connection waits for its output, or while it
+ * has requests queued and the request budget is spent. */
+static void conn_read_budget(struct node *node, struct conn *c) {
+  if (c->closed) return;
+  bool pause = c->output_waiting || (c->queue_count > 0 && requests_over_budget(node));
+  if (pause == c->read_paused || !node->env->read_pause) return;
+  c->read_paused = pause;
+  node->env->read_pause(node->env, c->id, pause);
+}
+
+static void conn_ready(struct node *node, struct conn *c);
+
+/* Connections waiting for output that has drained take their turn again,
+ * in id order; the timer runs while any still waits. */
+static void output_poll(void *ctx) {
+  struct node *node = ctx;
+  ASSERT(node->output_timer != 0);
+  node->output_timer = 0;
+  bool still = false;
+  for (int i = 0; i < node->conn_count; i++) {
+    struct conn *c = node->conns[i];
+    if (!c->output_waiting) continue;
+    if (output_over_budget(node, c)) {
+      still = true;
+      continue;
+    }
+    c->output_waiting = false;
+    conn_read_budget(node, c);
+    if (!c->active && !c->pumping) conn_ready(node, c);
+  }
+  if (still)
+    node->output_timer = node->env->timer_start(
+        node->env, (uint64_t)CONN_OUTPUT_POLL_MS * NS_PER_MS, output_poll, node);
+}
+
+/* Called before the next request runs: false (and the connection waits)
+ * while its output is over budget. */
+static bool conn_output_ok(struct node *node, struct conn *c) {
+  if (!output_over_budget(node, c)) return true;
+  if (!c->output_waiting)
+    env_log(node->env, ENV_LOG_DEBUG,
+            "connection %llu waits for its responses to drain "
+            "(sluice.connection.response.bytes.max / sluice.response.bytes.max)",
+            (unsigned long long)c->id);
+  c->output_waiting = true;
+  conn_read_budget(node, c);
+  if (!node->output_timer)
+    node->output_timer = node->env->timer_start(
+        node->env, (uint64_t)CONN_OUTPUT_POLL_MS * NS_PER_MS, output_poll, node);
+  return false;
+}
 
 /* Resumes at most CONN_READY_DRAIN_MAX connections, and only those that were
  * ready when it started: the rest (and any made ready meanwhile) take the
@@ -219,6 +302,7 @@ static void conn_pump(struct node *node, struct conn *c) {
   c->pumping = true;
   for (int n = 0; n <= CONN_QUEUED_FRAMES_MAX && !c->active && !c->closed && c->queue_head;
        n++) {
+    if (!conn_output_ok(node, c)) break;
     struct request *req = c->queue_head;
     c->queue_head = req->next;
     if (!c->queue_head) c->queue_tail = NULL;
@@ -246,6 +330,7 @@ static void conn_pump(struct node *node, struct conn *c) {
     }
   }
   c->pumping = false;
+  conn_read_budget(node, c);
   ASSERT(c->active == NULL || c->active->pending != NULL || c->closed);
 }
 
@@ -281,6 +366,9 @@ static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
     c->queue_head = req;
   c->queue_tail = req;
   c->queue_count++;
+  req->budgeted = true;
+  node->request_bytes += len;
+  conn_read_budget(node, c);
   /* A connection on the ready list resumes in its turn. */
   if (!c->ready) conn_pump(node, c);
 }
@@ -347,6 +435,8 @@ void conns_close_all(struct node *node) {
   ASSERT(node->conn_count == 0 && node->ready_count == 0);
   if (node->ready_timer) node->env->timer_cancel(node->env, node->ready_timer);
   node->ready_timer = 0;
+  if (node->output_timer) node->env->timer_cancel(node->env, node->output_timer);
+  node->output_timer = 0;
   free(node->conns);
   node->conns = NULL;
   node->conn_cap = 0;

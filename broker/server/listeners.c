@@ -18,6 +18,22 @@ static const struct handler_table *listener_table(const struct node *node,
                                                             : &handlers_client;
 }
 
+/* The budgets the world enforces on accepted connections (env.h); the
+ * controller listeners' are the quorum's own and are not limited. */
+static void limits_to_world(struct node *node) {
+  const struct config *cfg = &node->cfg;
+  struct env_net_limits lim = {
+      .receive_bytes_max =
+          cfg->queued_max_request_bytes > 0 ? (uint64_t)cfg->queued_max_request_bytes : 0,
+      .conns_max = (uint32_t)cfg->max_connections,
+      .conns_per_addr_max = (uint32_t)cfg->max_connections_per_ip,
+  };
+  for (int i = 0; i < node->listener_count; i++)
+    if (node->listener_tables[i] == &handlers_controller && node->listener_ids[i] < 32)
+      lim.exempt_listeners |= UINT32_C(1) << node->listener_ids[i];
+  if (node->env->net_limits_set) node->env->net_limits_set(node->env, &lim);
+}
+
 /* The dispatcher becomes env's network handler only now, once every init
  * that can fail has passed: a node that never starts leaves env untouched. */
 static int server_start(struct node *node) {
@@ -42,6 +58,7 @@ static int server_start(struct node *node) {
             env->listener_port(env, node->listener_ids[i]), table->name);
   }
   ASSERT(node->listener_count == node->cfg.listener_count);
+  limits_to_world(node); /* before the loop accepts anything */
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "net/dispatch.h"
 #include "proto/wire.h"
 #include "server/config.h"
+#include "server/limits.h"
 #include "server/node.h"
 #include "server/producer_ids.h"
 #include "server/purgatory.h"
@@ -23,6 +24,8 @@ enum {
   CONN_QUEUED_FRAMES_MAX = 4096,
   FETCH_WAITERS_MAX = 65536,   /* parked requests; past it a fetch answers at once */
   CONN_READY_DRAIN_MAX = 1024, /* connections resumed per drain of the ready list */
+  CONN_OUTPUT_POLL_MS = 5,     /* how often a connection over its response budget is
+                                  looked at again (env has no "drained" event) */
 };
 
 /* One partition of a topic as this node sees it. Every partition of the
@@ -96,6 +99,8 @@ struct conn {
   struct request *active;                  /* being handled; answers go out in order */
   struct request *queue_head, *queue_tail; /* received, not yet handled */
   int queue_count;
+  bool read_paused;    /* we asked the world not to read it (env->read_pause) */
+  bool output_waiting; /* its next request waits for its responses to drain */
 };
 
 /* One request from a client, from its frame to its response. */
@@ -113,6 +118,7 @@ struct request {
   struct rd body; /* positioned after the request header */
   struct arena arena;
   uint64_t received_ns;
+  bool budgeted; /* frame_len counts in node->request_bytes */
   /* Deferred work (long-poll fetch, produce waiting for fsync). */
   void *pending;
   /* Parked in the node's purgatory; cancelled if the connection goes. */
@@ -155,12 +161,18 @@ struct node {
   /* replica_follower.c: one replica fetcher per leader broker; NULL when
    * this node follows no partition. */
   struct replica_fetchers *fetchers;
-  struct group_glue *groups; /* the group coordinator (group_coordinator.h) */
+  struct group_glue *groups;  /* the group coordinator (group_coordinator.h) */
+  struct limits_state limits; /* budgets on what requests create (limits.h) */
   /* Connections whose deferred request finished, oldest first; a zero-delay
    * timer drains them from the loop, never from inside a callback. */
   struct conn *ready_first, *ready_last;
   int ready_count;
   env_timer_id ready_timer;
+  /* Budgets (conn.c, issue 13): bytes of request frames received and not
+   * yet answered (queued.max.request.bytes), and the timer that looks
+   * again at connections waiting for their responses to drain. */
+  uint64_t request_bytes;
+  env_timer_id output_timer;
   /* Shutdown progress: subsystems[shutdown_next] is stopping (node.c). */
   int shutdown_next;
   bool subsystem_stopping;

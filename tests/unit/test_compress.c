@@ -53,7 +53,8 @@ static void round_trip(enum rb_codec codec, const uint8_t *in, size_t len) {
   ck_assert_uint_eq(d.len, len);
   if (len > 0) {
     buf_reset(&d);
-    ck_assert_int_eq(codec_decompress(codec, c.data, c.len, len - 1, &d), KERR_CORRUPT_MESSAGE);
+    ck_assert_int_eq(codec_decompress(codec, c.data, c.len, len - 1, &d),
+                     KERR_MESSAGE_TOO_LARGE);
     ck_assert_uint_eq(d.len, 0);
   }
   buf_free(&c);
@@ -103,7 +104,7 @@ START_TEST(decompression_bomb_is_capped) {
     ck_assert_uint_lt(c.len, bomb_bytes / 16); /* snappy: about 1:21 */
     buf_append(&d, "kept", 4);
     ck_assert_int_eq(codec_decompress(compressing[i], c.data, c.len, MIB, &d),
-                     KERR_CORRUPT_MESSAGE);
+                     KERR_MESSAGE_TOO_LARGE);
     ck_assert_uint_eq(d.len, 4);
     ck_assert_mem_eq(d.data, "kept", 4);
     ck_assert_uint_le(d.cap, 4 * (size_t)MIB);
@@ -121,7 +122,7 @@ START_TEST(snappy_size_claim_is_capped) {
   struct buf d;
   buf_init(&d);
   ck_assert_int_eq(codec_decompress(RB_CODEC_SNAPPY, claim, sizeof claim, BYTES_MAX, &d),
-                   KERR_CORRUPT_MESSAGE);
+                   KERR_MESSAGE_TOO_LARGE);
   ck_assert_uint_eq(d.len, 0);
   ck_assert_uint_eq(d.cap, 0);
   buf_free(&d);
@@ -347,10 +348,34 @@ START_TEST(zstd_without_content_size) {
   ck_assert_uint_eq(d.len, 300000);
   ck_assert_mem_eq(d.data, text, 300000);
   buf_reset(&d);
-  ck_assert_int_eq(codec_decompress(RB_CODEC_ZSTD, frame, n, 299999, &d), KERR_CORRUPT_MESSAGE);
+  ck_assert_int_eq(codec_decompress(RB_CODEC_ZSTD, frame, n, 299999, &d),
+                   KERR_MESSAGE_TOO_LARGE);
   free(frame);
   free(text);
   buf_free(&d);
+}
+END_TEST
+
+/* A zstd frame declaring 200 MB is refused on its header: nothing decoded,
+ * nothing allocated (issue 13's bomb). */
+START_TEST(zstd_declared_size_over_budget_is_refused_unread) {
+  size_t big = 200 * (size_t)MIB;
+  uint8_t *zeros = calloc(1, big);
+  ck_assert_ptr_nonnull(zeros);
+  size_t cap = ZSTD_compressBound(big);
+  uint8_t *frame = malloc(cap);
+  size_t n = ZSTD_compress(frame, cap, zeros, big, 19);
+  ck_assert(!ZSTD_isError(n));
+  free(zeros);
+  ck_assert_uint_lt(n, 64 * 1024);
+  struct buf d;
+  buf_init(&d);
+  ck_assert_int_eq(codec_decompress(RB_CODEC_ZSTD, frame, n, 64 * (size_t)MIB, &d),
+                   KERR_MESSAGE_TOO_LARGE);
+  ck_assert_uint_eq(d.len, 0);
+  ck_assert_uint_eq(d.cap, 0);
+  buf_free(&d);
+  free(frame);
 }
 END_TEST
 
@@ -379,7 +404,7 @@ START_TEST(names_and_unknown_codecs) {
   ck_assert_uint_eq(b.len, 0);
   /* none is bounded too */
   ck_assert_int_eq(codec_decompress(RB_CODEC_NONE, (const uint8_t *)"abc", 3, 2, &b),
-                   KERR_CORRUPT_MESSAGE);
+                   KERR_MESSAGE_TOO_LARGE);
   buf_free(&b);
 }
 END_TEST
@@ -391,6 +416,7 @@ static Suite *compress_suite(void) {
   tcase_add_test(tc, round_trip_every_codec);
   tcase_add_test(tc, compressible_input_shrinks);
   tcase_add_test(tc, decompression_bomb_is_capped);
+  tcase_add_test(tc, zstd_declared_size_over_budget_is_refused_unread);
   tcase_add_test(tc, snappy_size_claim_is_capped);
   tcase_add_test(tc, zstd_huge_window_is_refused);
   tcase_add_test(tc, garbage_fails_every_decoder);

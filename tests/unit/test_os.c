@@ -994,6 +994,115 @@ END_TEST
 
 /* Back-pressure: while more than 64 MiB wait to go out on a connection, the
  * world does not read its requests; once the peer drains it, it does. */
+/* --- budgets (env_net_limits, read_pause: issue 13) ------------------------- */
+
+static int raw_connect(struct env *env, uint32_t listener) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET,
+                            .sin_port = htons(env->listener_port(env, listener)),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0); /* loopback: at once */
+  return fd;
+}
+
+/* A frame's 4-byte length claiming `claim`, then `body` zero bytes of it. */
+static void raw_send_partial(int fd, uint32_t claim, size_t body) {
+  uint8_t head[4] = {(uint8_t)(claim >> 24), (uint8_t)(claim >> 16), (uint8_t)(claim >> 8),
+                     (uint8_t)claim};
+  ck_assert_int_eq(write(fd, head, 4), 4);
+  static const uint8_t zeros[64 * 1024];
+  for (size_t sent = 0; sent < body;) {
+    size_t n = body - sent < sizeof zeros ? body - sent : sizeof zeros;
+    ssize_t k = write(fd, zeros, n);
+    ck_assert_int_gt(k, 0);
+    sent += (size_t)k;
+  }
+}
+
+START_TEST(net_receive_budget_admits_one_big_frame_at_a_time) {
+  struct os_world *w = os_world_create(1);
+  struct env *env = os_world_env(w);
+  struct net_log *log = net_log_new(env);
+  uint32_t l = listen_local(env, 64 << 20);
+  struct env_net_limits lim = {.receive_bytes_max = 1 << 20};
+  env->net_limits_set(env, &lim);
+  int a = raw_connect(env, l);
+  raw_send_partial(a, 8 << 20, 100 * 1024); /* claims 8 MiB: admitted alone */
+  RUN_UNTIL(w, w->receive_reserved_bytes == (8u << 20));
+  int b = raw_connect(env, l);
+  raw_send_partial(b, 2 << 20, 100 * 1024); /* would pass the budget: waits unread */
+  RUN_UNTIL(w, w->receive_waiters != NULL);
+  int c = raw_connect(env, l); /* small frames are not held back */
+  ck_assert_int_eq(write(c, "\0\0\0\3abc", 7), 7);
+  RUN_UNTIL(w, log->frame_count == 1);
+  ck_assert_int_eq(log->frames[0].len, 3);
+  close(a); /* its reservation goes with it, and b tries again */
+  RUN_UNTIL(w, w->receive_waiters == NULL && w->receive_reserved_bytes == (2u << 20));
+  close(b);
+  RUN_UNTIL(w, w->receive_reserved_bytes == 0 && log->closed_count == 2);
+  ck_assert_int_eq(log->frame_count, 1); /* no partial frame was delivered */
+  close(c);
+  net_log_free(log);
+  os_world_destroy(w);
+}
+END_TEST
+
+START_TEST(net_connection_limits_refuse_at_accept) {
+  struct os_world *w = os_world_create(1);
+  struct env *env = os_world_env(w);
+  struct net_log *log = net_log_new(env);
+  uint32_t l = listen_local(env, 1 << 20);
+  struct env_net_limits lim = {.conns_per_addr_max = 2};
+  env->net_limits_set(env, &lim);
+  int fds[4];
+  for (int i = 0; i < 2; i++) fds[i] = raw_connect(env, l);
+  RUN_UNTIL(w, log->accepted_count == 2 && w->inbound_count == 2);
+  fds[2] = raw_connect(env, l); /* one more from 127.0.0.1: closed at accept */
+  uint8_t byte;
+  RUN_UNTIL(w, w->refused_in_burst == 1);
+  ck_assert_int_le(read(fds[2], &byte, 1), 0); /* EOF or reset: the broker closed it */
+  ck_assert_int_eq(log->accepted_count, 2);    /* the node never heard of it */
+  close(fds[2]);
+  close(fds[0]);
+  RUN_UNTIL(w, log->closed_count == 1 && w->inbound_count == 1);
+  fds[3] = raw_connect(env, l); /* room again */
+  RUN_UNTIL(w, log->accepted_count == 3);
+  ck_assert_int_eq(w->refused_in_burst, 0); /* the burst is over (and was logged) */
+  lim = (struct env_net_limits){.conns_max = 2, .exempt_listeners = 0};
+  env->net_limits_set(env, &lim);
+  fds[0] = raw_connect(env, l);
+  RUN_UNTIL(w, w->refused_in_burst == 1); /* max.connections: 2 are open */
+  for (int i = 0; i < 4; i++) close(fds[i]);
+  net_log_free(log);
+  os_world_destroy(w);
+}
+END_TEST
+
+START_TEST(net_read_pause_holds_frames_until_resumed) {
+  struct os_world *w = os_world_create(1);
+  struct env *env = os_world_env(w);
+  struct net_log *log = net_log_new(env);
+  uint32_t l = listen_local(env, 1 << 20);
+  env_conn_id client, server, client2, server2;
+  connect_pair(w, log, l, &client, &server);
+  connect_pair(w, log, l, &client2, &server2);
+  env->read_pause(env, server, true);
+  ck_assert_int_eq(send_mem(env, client, "held", 4), 0);
+  ck_assert_int_eq(send_mem(env, client2, "other", 5), 0);
+  RUN_UNTIL(w, frames_on(log, server2) == 1);
+  for (int i = 0; i < 20; i++) os_world_run_once(w, 0);
+  ck_assert_int_eq(frames_on(log, server), 0); /* paused: not read, not delivered */
+  env->read_pause(env, server, false);
+  RUN_UNTIL(w, frames_on(log, server) == 1);
+  ck_assert_int_eq(send_mem(env, server, "x", 1), 0);
+  ck_assert_int_eq(env->send_queued_bytes(env, 0), env->send_queued_bytes(env, server));
+  RUN_UNTIL(w, env->send_queued_bytes(env, 0) == 0);
+  net_log_free(log);
+  os_world_destroy(w);
+}
+END_TEST
+
 START_TEST(net_back_pressure_pauses_reading) {
   struct os_world *w = os_world_create(1);
   struct env *env = os_world_env(w);
@@ -1119,6 +1228,9 @@ static Suite *os_suite(void) {
   tcase_add_test(net, net_close_drops_queued_output);
   tcase_add_test(net, net_file_part_shorter_than_promised);
   tcase_add_test(net, net_back_pressure_pauses_reading);
+  tcase_add_test(net, net_receive_budget_admits_one_big_frame_at_a_time);
+  tcase_add_test(net, net_connection_limits_refuse_at_accept);
+  tcase_add_test(net, net_read_pause_holds_frames_until_resumed);
   suite_add_tcase(s, net);
   return s;
 }

@@ -211,6 +211,26 @@ START_TEST(close_delivers_what_was_sent_then_eof) {
 }
 END_TEST
 
+/* The node's back-pressure (issue 13): a paused end's frames, and its EOF,
+ * wait in its queue until it is resumed; then they come in order. */
+START_TEST(read_pause_holds_frames_and_eof_until_resumed) {
+  setup(3, 2);
+  env_conn_id server = 0, client = connect_ok(0, 1, PORT, &server);
+  R[1].env->read_pause(R[1].env, server, true);
+  send_value(0, client, 1, 8);
+  send_value(0, client, 2, 8);
+  R[0].env->close(R[0].env, client);
+  run_ms(1000);
+  ck_assert_int_eq(rec_count(&R[1], REC_FRAME, server), 0);
+  ck_assert_int_eq(rec_err(&R[1], REC_CLOSED, server), NO_EVENT);
+  R[1].env->read_pause(R[1].env, server, false);
+  run_ms(10);
+  assert_frames(1, server, 1, 2);
+  ck_assert_int_eq(rec_err(&R[1], REC_CLOSED, server), 0);
+  teardown();
+}
+END_TEST
+
 START_TEST(localhost_is_the_node_itself) {
   setup(3, 1);
   env_conn_id id = 0;
@@ -586,6 +606,7 @@ static Suite *sim_net_suite(void) {
   tcase_add_test(conns, frames_flow_in_order_both_ways);
   tcase_add_test(conns, close_delivers_what_was_sent_then_eof);
   tcase_add_test(conns, localhost_is_the_node_itself);
+  tcase_add_test(conns, read_pause_holds_frames_and_eof_until_resumed);
   tcase_add_test(conns, connect_to_a_closed_port_is_refused);
   tcase_add_test(conns, ephemeral_ports_are_distinct);
   suite_add_tcase(s, conns);
