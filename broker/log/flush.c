@@ -20,6 +20,7 @@ struct flush_req {
   struct segment *seg;
   enum flush_file which;
   env_file file; /* the one fsynced: a truncation may have given seg another */
+  int reopen_err; /* seg's files could not be reopened (log/segment_cache.h) */
 };
 
 struct flush_op {
@@ -72,12 +73,26 @@ static int32_t dirty_files(const struct segment *s) {
   return (int32_t)s->log_dirty + (int32_t)s->oindex.dirty + (int32_t)s->tindex.dirty;
 }
 
+/* A segment whose closed files could not be reopened: its fsync fails, as
+ * a completion later, never inside plog_flush. */
+static void flush_reopen_failed(void *ctx) {
+  struct flush_req *req = ctx;
+  flush_file_done(req, req->reopen_err);
+}
+
 static void flush_issue(struct flush_op *op, struct segment *s, enum flush_file which) {
   ASSERT(op->req_count < op->pending);
   struct flush_req *req = &op->reqs[op->req_count++];
   req->op = op;
   req->seg = s;
   req->which = which;
+  req->reopen_err = segment_files_open(op->env, s);
+  if (req->reopen_err != 0) {
+    req->file = -1;
+    s->fsyncs_pending++;
+    op->env->timer_start(op->env, 0, flush_reopen_failed, req);
+    return;
+  }
 #ifdef SLUICE_MUTANT_FSYNC_WRONG_FILE /* mutant: the .log's fsync goes to its index */
   req->file = which == FLUSH_TIME_INDEX ? s->tindex.file : s->oindex.file;
 #else

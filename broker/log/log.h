@@ -32,6 +32,9 @@ struct log_config {
   int64_t retention_bytes;      /* retention.bytes, -1 = unlimited */
   int32_t index_interval_bytes; /* index.interval.bytes (4096) */
   int32_t index_bytes_max;      /* segment.index.bytes (10 MiB) */
+  /* The broker's open segments (log/segment_cache.h), or NULL: each
+   * segment's files then stay open for its life (tests, the metadata log). */
+  struct seg_cache *cache;
 };
 
 struct plog; /* one partition's log */

@@ -249,8 +249,10 @@ static void list_snapshot(void *ctx, const char *name, bool is_dir) {
 }
 
 /* The batch headers of one segment from the state's end offset on. */
-static int scan_segment(struct plog *log, const struct segment *s, struct producer_state *st) {
+static int scan_segment(struct plog *log, struct segment *s, struct producer_state *st) {
   if (s->next_offset <= st->end_offset || s->size_bytes == 0) return 0;
+  int open_rc = segment_files_open(log->env, s);
+  if (open_rc != 0) return open_rc;
   struct header_cursor c;
   struct rb_header h;
   uint64_t pos = 0;

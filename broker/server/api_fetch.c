@@ -264,7 +264,11 @@ static void fetch_respond(struct request *req, const struct fetch_request *m, in
   struct wr w;
   response_begin(req, &w);
   fetch_response_encode(&w, req->api_version, &resp);
+  struct node *node = req->node;
   request_respond(req, &w);
+  /* Sent: the world references the ranges' files itself now, so their
+   * segments may be closed again (log/segment_cache.h). */
+  seg_cache_turn_end(&node->logs.segments);
 }
 
 /* ---- long polling: Kafka's delayed fetch ----
