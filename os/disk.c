@@ -87,7 +87,8 @@ static int disk_open(struct env *env, const char *path, int flags, env_file *fil
   int fd;
   do fd = open(path, oflags, 0644);
   while (fd < 0 && errno == EINTR);
-  if (fd < 0 && (errno == EMFILE || errno == ENFILE)) os_fd_exhausted_log(os_world_of(env), path, errno);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+    os_fd_exhausted_log(os_world_of(env), path, errno);
   if (fd < 0) return err_now();
   *file_out = file_slot_take(os_world_of(env), fd);
   return 0;

@@ -444,8 +444,8 @@ static int send_check(struct os_world *w, const struct env_iov *iov, int iov_cou
   for (int i = 0; i < iov_count; i++) {
     const struct env_iov *v = &iov[i];
     if (v->kind == ENV_IOV_MEM && !v->base && v->len > 0) return ENV_EINVAL;
-    if (v->kind == ENV_IOV_FILE &&
-        (os_disk_fd(w, v->file) < 0 || !w->fd_held[v->file] || v->offset > INT64_MAX - (uint64_t)v->len))
+    if (v->kind == ENV_IOV_FILE && (os_disk_fd(w, v->file) < 0 || !w->fd_held[v->file] ||
+                                    v->offset > INT64_MAX - (uint64_t)v->len))
       return ENV_EINVAL;
     if (v->kind != ENV_IOV_MEM && v->kind != ENV_IOV_FILE) return ENV_EINVAL;
     total += v->len;

@@ -19,7 +19,7 @@ struct flush_req {
   struct flush_op *op;
   struct segment *seg;
   enum flush_file which;
-  env_file file; /* the one fsynced: a truncation may have given seg another */
+  env_file file;  /* the one fsynced: a truncation may have given seg another */
   int reopen_err; /* seg's files could not be reopened (log/segment_cache.h) */
 };
 

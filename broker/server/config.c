@@ -2,8 +2,8 @@
  * from text the world read. Keys of features that arrive with later work are
  * accepted and noted; unknown keys are warned about; bad values are errors
  * naming the key and the reason. */
-#include "log/segment_cache.h"
 #include "server/config.h"
+#include "log/segment_cache.h"
 
 #include <stddef.h>
 #include <stdlib.h>
