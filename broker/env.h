@@ -120,6 +120,8 @@ struct env {
                     uint64_t offset);
   int64_t (*file_size)(struct env *env, env_file file);
   int (*truncate)(struct env *env, env_file file, uint64_t len);
+  /* The world syncs a descriptor of its own: `file` may be closed as soon
+   * as this returns, and the sync still covers what was written through it. */
   void (*fsync)(struct env *env, env_file file, env_fsync_fn done, void *ctx);
   int (*rename)(struct env *env, const char *from, const char *to);
   int (*unlink)(struct env *env, const char *path);

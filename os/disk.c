@@ -185,7 +185,10 @@ static void disk_fsync(struct env *env, env_file file, env_fsync_fn done, void *
     os_io_submit(w, -1, ENV_EINVAL, done, ctx);
     return;
   }
-  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  /* Each queued job holds its dup: past OS_IO_DUPS_MAX of them, the sync
+   * runs here, so that a burst of fsyncs (a flush of every new partition)
+   * cannot fill the descriptor table the clients also need. */
+  int dup_fd = os_io_in_flight(w) < OS_IO_DUPS_MAX ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
   if (dup_fd >= 0) {
     os_io_submit(w, dup_fd, 0, done, ctx);
     return;

@@ -66,7 +66,7 @@ struct os_lateness {
  * A job is a slot in a ring, named by its sequence number (slot = seq %
  * OS_IO_JOBS_MAX): submitted by the loop, finished by the thread, collected
  * by the loop into the completion queue, which frees the slot. */
-enum { OS_IO_JOBS_MAX = 1024 };
+enum { OS_IO_JOBS_MAX = 1024, OS_IO_DUPS_MAX = 64 };
 struct os_io_job {
   int fd;  /* a dup() owned by the job, closed by whoever finishes it; -1: none */
   int err; /* 0 or ENV_E*: the fsync's result, or preset when fd is -1 */
@@ -177,6 +177,8 @@ void os_io_free(struct os_world *w);
 /* Queues an fsync of fd (which the job then owns; -1 queues `err` as the
  * result). Its completion reaches the world's queue through os_io_collect. */
 void os_io_submit(struct os_world *w, int fd, int err, env_fsync_fn done, void *ctx);
+/* Jobs submitted and not yet collected (the loop's own count). */
+uint64_t os_io_in_flight(const struct os_world *w);
 /* Moves finished jobs into the completion queue; returns how many. */
 int os_io_collect(struct os_world *w);
 /* Jobs submitted and not yet collected (the loop's own count: no lock). */

@@ -156,8 +156,10 @@ void segment_files_close(struct env *env, struct segment *s) {
   close_files(env, s);
 }
 
+/* An fsync in flight does not pin: the world syncs a descriptor of its own
+ * (env.h), and its completion checks log_file_gen, not the file id. */
 bool segment_files_pinned(const struct segment *s) {
-  if (s->fsyncs_pending > 0 || s->orphan) return true;
+  if (s->orphan) return true;
   if (s->cut_offset >= 0 && s->cut_file_is_copy) return true;
   return s->cache != NULL && s->lent_turn == s->cache->turn;
 }

@@ -51,6 +51,9 @@ struct segment {
   bool in_cache;
   struct segment *lru_prev, *lru_next;
   uint64_t lent_turn; /* the cache turn of the last read lent from it */
+  /* Bumped when a truncation gives the segment another .log (truncate.c);
+   * not when the cache closes and reopens the same one. */
+  uint64_t log_file_gen;
 };
 
 /* What an append may have to undo. */

@@ -119,6 +119,7 @@ static int cut_by_copy(struct plog *log, struct segment *s, uint64_t pos, int64_
   if (s->cut_offset > cut && cut_path(log, s, s->cut_offset, stale)) env->unlink(env, stale);
   plog_file_replaced(log, s->log_file);
   s->log_file = copy;
+  s->log_file_gen++;
   s->lent_position_max = 0;
   s->cut_offset = cut;
   s->cut_file_is_copy = true;
