@@ -136,11 +136,10 @@ int segment_files_open(struct env *env, struct segment *s) {
   }
   ASSERT(!s->retired && !s->orphan && !s->cut_file_is_copy);
   int rc = open_all(env, s);
-  if (rc != 0) {
+  if (rc != 0 && rc != ENV_EMFILE) /* EMFILE: the cache's own rate-limited line */
     env_log(env, ENV_LOG_ERROR, "%s: could not reopen segment %020lld: error %d", s->dir,
             (long long)s->base_offset, rc);
-    return rc;
-  }
+  if (rc != 0) return rc;
   files_opened(s);
   return 0;
 }
