@@ -12,6 +12,7 @@
 #include <stdio.h> /* rename */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -185,10 +186,11 @@ static void disk_fsync(struct env *env, env_file file, env_fsync_fn done, void *
     os_io_submit(w, -1, ENV_EINVAL, done, ctx);
     return;
   }
-  /* Each queued job holds its dup: past OS_IO_DUPS_MAX of them, the sync
-   * runs here, so that a burst of fsyncs (a flush of every new partition)
-   * cannot fill the descriptor table the clients also need. */
-  int dup_fd = os_io_in_flight(w) < OS_IO_DUPS_MAX ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+  /* Each queued job holds its dup: past an eighth of the descriptor table
+   * (w->io_dups_max) the sync runs here, so that a burst of fsyncs (the
+   * checkpoints of a thousand new partitions) cannot fill the table the
+   * clients also need. */
+  int dup_fd = os_io_in_flight(w) < w->io_dups_max ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
   if (dup_fd >= 0) {
     os_io_submit(w, dup_fd, 0, done, ctx);
     return;
@@ -314,6 +316,11 @@ void os_disk_init(struct os_world *w) {
   env->list = disk_list;
   env->dir_sync = disk_dir_sync;
   w->fd_free_hint = 0;
+  struct rlimit nofile;
+  uint64_t table = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY
+                       ? (uint64_t)nofile.rlim_cur
+                       : OS_IO_JOBS_MAX * 8;
+  w->io_dups_max = table / 8 < OS_IO_JOBS_MAX ? table / 8 : OS_IO_JOBS_MAX;
 }
 
 void os_disk_free(struct os_world *w) {

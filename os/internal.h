@@ -66,7 +66,7 @@ struct os_lateness {
  * A job is a slot in a ring, named by its sequence number (slot = seq %
  * OS_IO_JOBS_MAX): submitted by the loop, finished by the thread, collected
  * by the loop into the completion queue, which frees the slot. */
-enum { OS_IO_JOBS_MAX = 1024, OS_IO_DUPS_MAX = 64 };
+enum { OS_IO_JOBS_MAX = 1024 };
 struct os_io_job {
   int fd;  /* a dup() owned by the job, closed by whoever finishes it; -1: none */
   int err; /* 0 or ENV_E*: the fsync's result, or preset when fd is -1 */
@@ -131,7 +131,8 @@ struct os_world {
   bool fd_exhausted_logged;
   uint64_t fd_exhausted_log_ns;
   uint64_t fd_exhausted_count;
-  int reserve_fd; /* net.c: held so an accept at EMFILE still succeeds; -1 if spent */
+  uint64_t io_dups_max; /* fsyncs queued with a dup() at once (disk.c) */
+  int reserve_fd;       /* net.c: held so an accept at EMFILE still succeeds; -1 if spent */
   struct os_io *io;
 
   /* net.c */

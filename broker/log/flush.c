@@ -19,8 +19,8 @@ struct flush_req {
   struct flush_op *op;
   struct segment *seg;
   enum flush_file which;
-  env_file file;  /* the one fsynced: a truncation may have given seg another */
-  int reopen_err;   /* seg's files could not be reopened (log/segment_cache.h) */
+  env_file file;     /* the one fsynced: a truncation may have given seg another */
+  int reopen_err;    /* seg's files could not be reopened (log/segment_cache.h) */
   uint64_t file_gen; /* seg->log_file_gen when issued: the cache may close and
                         reopen the same .log meanwhile, a truncation replaces it */
 };

@@ -321,10 +321,12 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
   return rc;
 }
 
-void segment_lend(struct segment *s, uint64_t end_pos) {
+bool segment_lend(struct segment *s, uint64_t end_pos) {
   ASSERT(end_pos <= s->size_bytes);
+  bool pinned = s->cache != NULL && s->lent_turn != s->cache->turn;
   if (s->cache) s->lent_turn = s->cache->turn;
   if (end_pos > s->lent_position_max) s->lent_position_max = end_pos;
+  return pinned;
 }
 
 int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,

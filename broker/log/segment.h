@@ -122,8 +122,9 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
  * reloads the tail. */
 int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
                         int32_t interval_bytes);
-/* A read handed out log_file's bytes up to end_pos. */
-void segment_lend(struct segment *s, uint64_t end_pos);
+/* A read handed out log_file's bytes up to end_pos; true if this pinned the
+ * segment for the cache turn (no read of the turn had). */
+bool segment_lend(struct segment *s, uint64_t end_pos);
 
 /* Finds the batch holding `offset` (the first whose last offset >= it): HC_OK
  * with its position and header, HC_END if the segment ends before it,

@@ -78,6 +78,10 @@ void seg_cache_closed(struct seg_cache *c, struct segment *s) {
   c->open_count--;
 }
 
+void seg_cache_turn_trim(struct seg_cache *c) {
+  if (c->open_count > c->limit_now) shrink_to(c, c->limit_now, NULL);
+}
+
 void seg_cache_turn_end(struct seg_cache *c) {
   ASSERT(c != NULL);
   c->turn++;

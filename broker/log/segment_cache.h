@@ -56,6 +56,8 @@ void seg_cache_free(struct seg_cache *c);
  * closed again (called after each Fetch answer and each maintenance pass). */
 void seg_cache_turn_end(struct seg_cache *c);
 int32_t seg_cache_open_count(const struct seg_cache *c);
+/* Closes what may be closed while over the limit (the turn goes on). */
+void seg_cache_turn_trim(struct seg_cache *c);
 
 /* For broker/log/ only. */
 /* s's files were just opened: it is the most recently used; others close
