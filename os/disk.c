@@ -41,7 +41,7 @@ void os_fd_exhausted_log(struct os_world *w, const char *what, int err) {
   if (w->fd_exhausted_logged && now_ns - w->fd_exhausted_log_ns < FD_EXHAUSTED_LOG_INTERVAL_NS)
     return;
   env_log(&w->env, ENV_LOG_WARN,
-          "out of file descriptors (%s) at %s; %llu time(s) since the last such line: "
+          "out of file descriptors (%s) at %s; %llu times since the last such line: "
           "raise the limit (ulimit -n) or lower sluice.open.segments.max",
           strerror(err), what, (unsigned long long)w->fd_exhausted_count);
   w->fd_exhausted_logged = true;

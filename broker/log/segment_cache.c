@@ -95,10 +95,10 @@ static void emfile_log(struct seg_cache *c, const char *path) {
   c->emfile_count++;
   if (c->emfile_logged && now_ns - c->emfile_log_ns < EMFILE_LOG_INTERVAL_NS) return;
   env_log(c->env, ENV_LOG_WARN,
-          "out of file descriptors opening %s (%llu time(s) since the last such line): "
-          "closing idle segments, %d of sluice.open.segments.max=%d now open; raise the "
-          "descriptor limit (ulimit -n) or lower sluice.open.segments.max",
-          path, (unsigned long long)c->emfile_count, (int)c->open_count, (int)c->limit);
+          "out of file descriptors for segment file %s: closing idle segments, %d of "
+          "sluice.open.segments.max=%d now in use, %llu times since the last such line; "
+          "raise the descriptor limit (ulimit -n) or lower sluice.open.segments.max",
+          path, (int)c->open_count, (int)c->limit, (unsigned long long)c->emfile_count);
   c->emfile_logged = true;
   c->emfile_log_ns = now_ns;
   c->emfile_count = 0;
