@@ -29,6 +29,7 @@ enum env_err {
   ENV_ECONNRESET = -104,
   ENV_ETIMEDOUT = -110,
   ENV_EADDRINUSE = -98,
+  ENV_EMFILE = -24, /* out of descriptors (EMFILE or ENFILE) */
   ENV_EOTHER = -1000,
 };
 
@@ -127,7 +128,12 @@ struct env {
   void (*net_limits_set)(struct env *env, const struct env_net_limits *limits);
   void (*close)(struct env *env, env_conn_id conn);
 
-  /* Disk. Paths are the node's own (log.dirs and below). pread/pwrite reach
+  /* Disk. Paths are the node's own (log.dirs and below). A file costs a
+   * descriptor from open until file_close; a send naming it (ENV_IOV_FILE)
+   * references the same one, so file_close may come before the send is
+   * done, and queued sends never cost descriptors of their own. open fails
+   * with ENV_EMFILE when the descriptor table is full (log/segment_cache.h
+   * then closes idle segments). pread/pwrite reach
    * the page cache synchronously; fsync is asynchronous and its completion is
    * an event, so a crash can land before it. Returns bytes or ENV_E*. */
   int (*open)(struct env *env, const char *path, int flags, env_file *file_out);
@@ -137,6 +143,8 @@ struct env {
                     uint64_t offset);
   int64_t (*file_size)(struct env *env, env_file file);
   int (*truncate)(struct env *env, env_file file, uint64_t len);
+  /* The world syncs a descriptor of its own: `file` may be closed as soon
+   * as this returns, and the sync still covers what was written through it. */
   void (*fsync)(struct env *env, env_file file, env_fsync_fn done, void *ctx);
   int (*rename)(struct env *env, const char *from, const char *to);
   int (*unlink)(struct env *env, const char *path);

@@ -12,6 +12,7 @@
 #include <stdio.h> /* rename */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,11 +33,28 @@ int os_disk_fd(struct os_world *w, env_file file) {
   return w->fds[file];
 }
 
+enum { FD_EXHAUSTED_LOG_INTERVAL_NS = 60 * NS_PER_S };
+
+void os_fd_exhausted_log(struct os_world *w, const char *what, int err) {
+  uint64_t now_ns = w->env.now_ns(&w->env);
+  w->fd_exhausted_count++;
+  if (w->fd_exhausted_logged && now_ns - w->fd_exhausted_log_ns < FD_EXHAUSTED_LOG_INTERVAL_NS)
+    return;
+  env_log(&w->env, ENV_LOG_WARN,
+          "out of file descriptors (%s) at %s; %llu times since the last such line: "
+          "raise the limit (ulimit -n) or lower sluice.open.segments.max",
+          strerror(err), what, (unsigned long long)w->fd_exhausted_count);
+  w->fd_exhausted_logged = true;
+  w->fd_exhausted_log_ns = now_ns;
+  w->fd_exhausted_count = 0;
+}
+
 static env_file file_slot_take(struct os_world *w, int fd) {
   ASSERT(fd >= 0);
   for (int32_t i = w->fd_free_hint; i < w->fd_cap; i++) {
     if (w->fds[i] < 0) {
       w->fds[i] = fd;
+      w->fd_held[i] = true;
       w->fd_free_hint = i + 1;
       return i;
     }
@@ -44,11 +62,17 @@ static env_file file_slot_take(struct os_world *w, int fd) {
   int32_t old_cap = w->fd_cap, cap = old_cap ? old_cap * 2 : 64;
   ASSERT(cap <= FILES_MAX);
   int *fds = realloc(w->fds, (size_t)cap * sizeof *fds);
-  ASSERT(fds != NULL);
-  for (int32_t i = old_cap; i < cap; i++) fds[i] = -1;
+  bool *held = realloc(w->fd_held, (size_t)cap * sizeof *held);
+  ASSERT(fds != NULL && held != NULL);
+  w->fd_held = held;
+  int32_t *sends = realloc(w->fd_sends, (size_t)cap * sizeof *sends);
+  ASSERT(sends != NULL);
+  w->fd_sends = sends;
+  for (int32_t i = old_cap; i < cap; i++) fds[i] = -1, held[i] = false, sends[i] = 0;
   w->fds = fds;
   w->fd_cap = cap;
   w->fds[old_cap] = fd;
+  w->fd_held[old_cap] = true;
   w->fd_free_hint = old_cap + 1;
   return old_cap;
 }
@@ -64,19 +88,39 @@ static int disk_open(struct env *env, const char *path, int flags, env_file *fil
   int fd;
   do fd = open(path, oflags, 0644);
   while (fd < 0 && errno == EINTR);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+    os_fd_exhausted_log(os_world_of(env), path, errno);
   if (fd < 0) return err_now();
   *file_out = file_slot_take(os_world_of(env), fd);
   return 0;
 }
 
-/* Unknown ids are a no-op: closing twice must not close someone else's fd. */
-static void disk_file_close(struct env *env, env_file file) {
-  struct os_world *w = os_world_of(env);
-  int fd = os_disk_fd(w, file);
-  if (fd < 0) return;
-  close(fd); /* Linux frees the fd even when close() reports an error */
+static void file_slot_free(struct os_world *w, env_file file) {
+  ASSERT(!w->fd_held[file] && w->fd_sends[file] == 0 && w->fds[file] >= 0);
+  close(w->fds[file]); /* Linux frees the fd even when close() reports an error */
   w->fds[file] = -1;
   if (file < w->fd_free_hint) w->fd_free_hint = file;
+}
+
+/* Unknown ids are a no-op: closing twice must not close someone else's fd.
+ * The descriptor itself goes when the last queued send reading it is done. */
+static void disk_file_close(struct env *env, env_file file) {
+  struct os_world *w = os_world_of(env);
+  if (os_disk_fd(w, file) < 0 || !w->fd_held[file]) return;
+  w->fd_held[file] = false;
+  if (w->fd_sends[file] == 0) file_slot_free(w, file);
+}
+
+void os_disk_send_ref(struct os_world *w, env_file file) {
+  ASSERT(os_disk_fd(w, file) >= 0 && w->fd_held[file]);
+  ASSERT(w->fd_sends[file] < INT32_MAX);
+  w->fd_sends[file]++;
+}
+
+void os_disk_send_unref(struct os_world *w, env_file file) {
+  ASSERT(os_disk_fd(w, file) >= 0 && w->fd_sends[file] > 0);
+  w->fd_sends[file]--;
+  if (w->fd_sends[file] == 0 && !w->fd_held[file]) file_slot_free(w, file);
 }
 
 static int64_t disk_pread(struct env *env, env_file file, void *buf, size_t len,
@@ -142,7 +186,11 @@ static void disk_fsync(struct env *env, env_file file, env_fsync_fn done, void *
     os_io_submit(w, -1, ENV_EINVAL, done, ctx);
     return;
   }
-  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  /* Each queued job holds its dup: past an eighth of the descriptor table
+   * (w->io_dups_max) the sync runs here, so that a burst of fsyncs (the
+   * checkpoints of a thousand new partitions) cannot fill the table the
+   * clients also need. */
+  int dup_fd = os_io_in_flight(w) < w->io_dups_max ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
   if (dup_fd >= 0) {
     os_io_submit(w, dup_fd, 0, done, ctx);
     return;
@@ -268,12 +316,21 @@ void os_disk_init(struct os_world *w) {
   env->list = disk_list;
   env->dir_sync = disk_dir_sync;
   w->fd_free_hint = 0;
+  struct rlimit nofile;
+  uint64_t table = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY
+                       ? (uint64_t)nofile.rlim_cur
+                       : OS_IO_JOBS_MAX * 8;
+  w->io_dups_max = table / 8 < OS_IO_JOBS_MAX ? table / 8 : OS_IO_JOBS_MAX;
 }
 
 void os_disk_free(struct os_world *w) {
   for (int32_t i = 0; i < w->fd_cap; i++)
     if (w->fds[i] >= 0) close(w->fds[i]);
   free(w->fds);
+  free(w->fd_held);
+  free(w->fd_sends);
   w->fds = NULL;
+  w->fd_held = NULL;
+  w->fd_sends = NULL;
   w->fd_cap = 0;
 }

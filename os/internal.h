@@ -119,10 +119,20 @@ struct os_world {
   uint32_t event_head, event_count, event_cap;
   struct os_signals *signals;
 
-  /* disk.c: env_file is an index into fds (-1: free slot). */
+  /* disk.c: env_file is an index into fds (-1: free slot). A slot lives
+   * while the broker holds it (fd_held) or a queued send reads it
+   * (fd_sends): a queued fetch response references the file instead of
+   * holding a descriptor of its own. */
   int *fds;
+  bool *fd_held;
+  int32_t *fd_sends;
   int32_t fd_cap;
   int32_t fd_free_hint; /* no free slot below this index */
+  bool fd_exhausted_logged;
+  uint64_t fd_exhausted_log_ns;
+  uint64_t fd_exhausted_count;
+  uint64_t io_dups_max; /* fsyncs queued with a dup() at once (disk.c) */
+  int reserve_fd;       /* net.c: held so an accept at EMFILE still succeeds; -1 if spent */
   struct os_io *io;
 
   /* net.c */
@@ -163,6 +173,12 @@ void os_disk_init(struct os_world *w);
 void os_disk_free(struct os_world *w);
 /* The OS fd behind an env_file, or -1. */
 int os_disk_fd(struct os_world *w, env_file file);
+/* A queued send takes and drops a reference on a file the broker holds. */
+void os_disk_send_ref(struct os_world *w, env_file file);
+void os_disk_send_unref(struct os_world *w, env_file file);
+/* Out of descriptors (EMFILE/ENFILE) at `what`: a WARN naming the cause, at
+ * most once a minute (the rest are counted in the next one). */
+void os_fd_exhausted_log(struct os_world *w, const char *what, int err);
 
 /* io_thread.c. init starts the thread; free stops and joins it after its
  * current job and drops the jobs still queued (their completions never run). */
@@ -171,6 +187,8 @@ void os_io_free(struct os_world *w);
 /* Queues an fsync of fd (which the job then owns; -1 queues `err` as the
  * result). Its completion reaches the world's queue through os_io_collect. */
 void os_io_submit(struct os_world *w, int fd, int err, env_fsync_fn done, void *ctx);
+/* Jobs submitted and not yet collected (the loop's own count). */
+uint64_t os_io_in_flight(const struct os_world *w);
 /* Moves finished jobs into the completion queue; returns how many. */
 int os_io_collect(struct os_world *w);
 /* Jobs submitted and not yet collected (the loop's own count: no lock). */

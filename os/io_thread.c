@@ -165,6 +165,10 @@ void os_io_submit(struct os_world *w, int fd, int err, env_fsync_fn done, void *
   pthread_mutex_unlock(&io->mutex);
 }
 
+uint64_t os_io_in_flight(const struct os_world *w) {
+  return w->io->submitted - w->io->collected;
+}
+
 int os_io_collect(struct os_world *w) {
   struct os_io *io = w->io;
   if (io->collected == io->submitted) return 0; /* nothing outstanding: skip the lock */

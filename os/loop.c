@@ -51,6 +51,9 @@ int os_err_from_errno(int err) {
     return ENV_ETIMEDOUT;
   case EADDRINUSE:
     return ENV_EADDRINUSE;
+  case EMFILE:
+  case ENFILE:
+    return ENV_EMFILE;
   default:
     return ENV_EOTHER;
   }

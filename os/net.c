@@ -69,7 +69,8 @@ struct os_listener {
 /* One part of a connection's output queue. */
 struct out_part {
   struct out_part *next;
-  int fd;                 /* >= 0: a file range, through our own dup(); -1: memory */
+  int fd;                 /* >= 0: a file range (the fd of `file`); -1: memory */
+  env_file file;          /* the broker's file, referenced (os_disk_send_ref) */
   uint64_t file_offset;   /* file: the next byte to send */
   size_t file_len;        /* file: bytes still to send */
   size_t start, end, cap; /* memory: data[start, end) still to send */
@@ -166,7 +167,7 @@ static void out_free_all(struct os_conn *c) {
   struct out_part *p = c->out_head;
   for (int n = 0; p && n < OUT_PARTS_MAX; n++) {
     struct out_part *next = p->next;
-    if (p->fd >= 0) close(p->fd);
+    if (p->fd >= 0) os_disk_send_unref(c->world, p->file);
     free(p);
     p = next;
   }
@@ -490,12 +491,16 @@ static void out_append_mem(struct os_conn *c, const void *src, size_t len) {
   c->world->out_bytes_total += len;
 }
 
-/* The dup() keeps the segment readable after the log closes or unlinks it. */
-static int out_append_file(struct os_conn *c, int fd, uint64_t offset, size_t len) {
-  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (own < 0) return err_now();
+/* The reference keeps the segment readable after the log closes (an evicted
+ * or deleted segment) or unlinks it, without a descriptor per queued
+ * response: however many responses name a file, it costs one. */
+static int out_append_file(struct os_conn *c, env_file file, uint64_t offset, size_t len) {
+  int fd = os_disk_fd(c->world, file);
+  if (fd < 0) return ENV_EINVAL;
+  os_disk_send_ref(c->world, file);
   struct out_part *p = out_push_new(c, 0);
-  p->fd = own;
+  p->fd = fd;
+  p->file = file;
   p->file_offset = offset;
   p->file_len = len;
   c->out_bytes += len;
@@ -525,7 +530,7 @@ static void out_consume(struct os_conn *c, size_t n) {
     n -= left;
     c->out_head = p->next;
     if (!c->out_head) c->out_tail = NULL;
-    if (p->fd >= 0) close(p->fd);
+    if (p->fd >= 0) os_disk_send_unref(c->world, p->file);
     free(p);
   }
 }
@@ -598,8 +603,8 @@ static int send_check(struct os_world *w, const struct env_iov *iov, int iov_cou
   for (int i = 0; i < iov_count; i++) {
     const struct env_iov *v = &iov[i];
     if (v->kind == ENV_IOV_MEM && !v->base && v->len > 0) return ENV_EINVAL;
-    if (v->kind == ENV_IOV_FILE &&
-        (os_disk_fd(w, v->file) < 0 || v->offset > INT64_MAX - (uint64_t)v->len))
+    if (v->kind == ENV_IOV_FILE && (os_disk_fd(w, v->file) < 0 || !w->fd_held[v->file] ||
+                                    v->offset > INT64_MAX - (uint64_t)v->len))
       return ENV_EINVAL;
     if (v->kind != ENV_IOV_MEM && v->kind != ENV_IOV_FILE) return ENV_EINVAL;
     total += v->len;
@@ -626,7 +631,7 @@ static int net_send(struct env *env, env_conn_id id, const struct env_iov *iov, 
       out_append_mem(c, iov[i].base, iov[i].len);
       continue;
     }
-    rc = out_append_file(c, os_disk_fd(w, iov[i].file), iov[i].offset, iov[i].len);
+    rc = out_append_file(c, iov[i].file, iov[i].offset, iov[i].len);
     if (rc != 0) { /* half a frame is queued: the stream cannot go on */
       conn_end(c, rc, OS_EVENT_CLOSED);
       return rc;
@@ -766,8 +771,11 @@ static void listener_resume(void *ctx) {
  * level-triggered listener would spin, so stop watching it for a while. */
 static void listener_back_off(struct os_listener *l, int err) {
   struct os_world *w = l->world;
-  env_log(&w->env, ENV_LOG_WARN, "accept on port %u failed (%s); retrying in %d ms",
-          (unsigned)l->port, strerror(err), ACCEPT_BACKOFF_MS);
+  if (err == EMFILE || err == ENFILE)
+    os_fd_exhausted_log(w, "accept", err);
+  else
+    env_log(&w->env, ENV_LOG_WARN, "accept on port %u failed (%s); retrying in %d ms",
+            (unsigned)l->port, strerror(err), ACCEPT_BACKOFF_MS);
   struct epoll_event ev = {.events = 0, .data.ptr = &l->handle};
   int rc = epoll_ctl(w->epoll_fd, EPOLL_CTL_MOD, l->fd, &ev);
   ASSERT(rc == 0);
@@ -807,6 +815,21 @@ static void accept_burst_over(struct os_world *w) {
   w->refused_in_burst = 0;
 }
 
+/* A descriptor held in reserve, as common servers do: out of descriptors,
+ * giving it up lets one more client in (whose requests then make the log
+ * shrink its segment cache, log/segment_cache.h) instead of none. */
+static void reserve_take(struct os_world *w) {
+  if (w->reserve_fd < 0) w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static bool reserve_spend(struct os_world *w, int err) {
+  if ((err != EMFILE && err != ENFILE) || w->reserve_fd < 0) return false;
+  os_fd_exhausted_log(w, "accept (the reserve descriptor let this client in)", err);
+  close(w->reserve_fd);
+  w->reserve_fd = -1;
+  return true;
+}
+
 static int listener_accept(struct os_world *w, struct os_listener *l) {
   int accepted = 0;
   for (int n = 0; n < ACCEPT_BATCH_MAX; n++) {
@@ -815,6 +838,7 @@ static int listener_accept(struct os_world *w, struct os_listener *l) {
     memset(&ss, 0, sizeof ss);
     int fd = accept4(l->fd, (struct sockaddr *)&ss, &ss_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) continue;
+    if (fd < 0 && reserve_spend(w, errno)) continue;
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) listener_back_off(l, errno);
       break;
@@ -827,6 +851,7 @@ static int listener_accept(struct os_world *w, struct os_listener *l) {
       continue;
     }
     accept_burst_over(w);
+    reserve_take(w);
     sock_nodelay(fd);
     struct os_conn *c = conn_new(w, fd, CONN_OPEN, l->frame_bytes_max);
     if (!exempt) conn_count(c, key);
@@ -953,6 +978,8 @@ void os_net_init(struct os_world *w) {
   env->net_limits_set = net_limits_set;
   env->close = net_close;
   w->conn_next_id = 1;
+  w->reserve_fd = -1;
+  reserve_take(w);
 }
 
 void os_net_free(struct os_world *w) {
@@ -971,4 +998,6 @@ void os_net_free(struct os_world *w) {
     w->listeners[i] = NULL;
   }
   w->listener_count = 0;
+  if (w->reserve_fd >= 0) close(w->reserve_fd);
+  w->reserve_fd = -1;
 }

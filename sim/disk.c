@@ -157,29 +157,36 @@ static bool parent_exists(const struct sim_disk *d, const char *path) {
 
 /* ---- descriptors ---- */
 
+/* The lowest free descriptor below the node's limit, or -1 (ENV_EMFILE, as
+ * RLIMIT_NOFILE bounds a process's descriptor numbers). */
+static int fd_free_slot(const struct sim_disk *d) {
+  int max = d->fds_max > 0 && d->fds_max < SIM_FDS_MAX ? (int)d->fds_max : SIM_FDS_MAX;
+  for (int fd = 0; fd < max; fd++)
+    if (!d->fds[fd].file && !d->fds[fd].dead) return fd;
+  return -1;
+}
+
 static int disk_open(struct env *env, const char *path, int flags, env_file *out) {
   struct sim_disk *d = disk_of(env);
   struct sim_file *f = lookup(d, path);
   if (f && (flags & ENV_O_EXCL) && (flags & ENV_O_CREATE)) return ENV_EEXIST;
   if (f && f->is_dir) return ENV_EINVAL;
+  int fd = fd_free_slot(d);
+  if (fd < 0) return ENV_EMFILE; /* before creating anything, as open(2) */
   if (!f) {
     if (!(flags & ENV_O_CREATE)) return ENV_ENOENT;
     if (!parent_exists(d, path)) return ENV_ENOENT;
     int rc = insert(d, path, false, &f);
     if (rc != 0) return rc;
   }
-  for (int fd = 0; fd < SIM_FDS_MAX; fd++)
-    if (!d->fds[fd].file && !d->fds[fd].dead) {
-      if (flags & ENV_O_TRUNC) {
-        if (f->durable_len > 0) unshare(f);
-        cache_resize(d, f, 0);
-      }
-      d->fds[fd].file = f;
-      f->refs++;
-      *out = fd;
-      return 0;
-    }
-  return ENV_ENOMEM;
+  if (flags & ENV_O_TRUNC) {
+    if (f->durable_len > 0) unshare(f);
+    cache_resize(d, f, 0);
+  }
+  d->fds[fd].file = f;
+  f->refs++;
+  *out = fd;
+  return 0;
 }
 
 /* NULL for a descriptor that died with a power loss (calls fail with EIO). */
@@ -657,6 +664,15 @@ void sim_disk_free(struct sim_node *n) {
 }
 
 /* ---- settings and faults ---- */
+
+void sim_disk_set_fds_max(struct sim_node *n, uint32_t count) { n->disk.fds_max = count; }
+
+uint32_t sim_disk_fds_open(const struct sim_node *n) {
+  uint32_t open = 0;
+  for (int fd = 0; fd < SIM_FDS_MAX; fd++)
+    if (n->disk.fds[fd].file || n->disk.fds[fd].dead) open++;
+  return open;
+}
 
 void sim_disk_set_capacity(struct sim_node *n, uint64_t bytes) {
   n->disk.capacity_bytes = bytes;

@@ -28,6 +28,12 @@ struct sim_node;
 /* ENOSPC once the page cache would hold more than this (0: unlimited); the
  * failing pwrite or truncate changes nothing. */
 void sim_disk_set_capacity(struct sim_node *n, uint64_t bytes);
+/* The node's descriptor table: open fails with ENV_EMFILE beyond `count`
+ * open files (0: SIM_FDS_MAX), as a process's ulimit -n would. */
+void sim_disk_set_fds_max(struct sim_node *n, uint32_t count);
+/* Descriptors open now (a closed file that a power loss killed counts
+ * until the broker closes it). */
+uint32_t sim_disk_fds_open(const struct sim_node *n);
 uint64_t sim_disk_used(const struct sim_node *n);
 /* The next `count` fsyncs fail with ENV_EIO (count < 0: every one until
  * sim_disk_clear_faults); nothing of theirs becomes durable. */

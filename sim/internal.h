@@ -130,6 +130,7 @@ struct sim_disk {
   struct sim_file **files; /* sorted by path (strcmp): children follow parents */
   uint32_t file_count, file_cap;
   struct sim_fd fds[SIM_FDS_MAX];
+  uint32_t fds_max; /* open takes the lowest free fd below this; 0: SIM_FDS_MAX */
   struct sim_fsync_op *inflight_head, *inflight_tail;
   uint32_t inflight_count;
   struct sim_rng rng;

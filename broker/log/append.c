@@ -156,6 +156,8 @@ static int append_write(struct plog *log, const uint8_t *batches, size_t len,
   int rc = maybe_roll(log, len, shape, now_ms);
   if (rc != 0) return rc;
   struct segment *s = plog_active(log);
+  rc = segment_files_open(log->env, s); /* before anything needs undoing */
+  if (rc != 0) return rc;
   struct segment_mark mark;
   segment_mark(s, &mark);
   int64_t base_offset = s->next_offset;

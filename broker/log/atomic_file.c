@@ -50,7 +50,6 @@ static void parent_dir(const char *path, char *out, size_t cap) {
 static void replace_synced(void *ctx, int err) {
   struct replace_op *op = ctx;
   struct env *env = op->env;
-  env->file_close(env, op->file);
   if (err == 0) err = env->rename(env, op->tmp, op->path);
   if (err == 0) err = env->dir_sync(env, op->dir);
   env_fsync_fn done = op->done;
@@ -84,7 +83,11 @@ int atomic_file_write(struct env *env, const char *path, const void *data, size_
     free(op);
     return n < 0 ? (int)n : ENV_EIO;
   }
-  env->fsync(env, op->file, replace_synced, op);
+  env_file file = op->file; /* op may be gone once fsync returns */
+  env->fsync(env, file, replace_synced, op);
+  /* The world syncs a descriptor of its own (env.h): a thousand writes in
+   * flight (a leader epoch for each new partition) hold none of ours. */
+  env->file_close(env, file);
   return 0;
 }
 

@@ -19,7 +19,10 @@ struct flush_req {
   struct flush_op *op;
   struct segment *seg;
   enum flush_file which;
-  env_file file; /* the one fsynced: a truncation may have given seg another */
+  env_file file;     /* the one fsynced: a truncation may have given seg another */
+  int reopen_err;    /* seg's files could not be reopened (log/segment_cache.h) */
+  uint64_t file_gen; /* seg->log_file_gen when issued: the cache may close and
+                        reopen the same .log meanwhile, a truncation replaces it */
 };
 
 struct flush_op {
@@ -44,7 +47,9 @@ static void flush_put(struct flush_op *op, int err) {
 #ifdef SLUICE_MUTANT_FSYNC_ERROR_IGNORED /* mutant: a failed fsync counts as done */
   err = 0;
 #endif
-  if (err != 0 && op->err == 0) op->err = err;
+  /* Out of descriptors, a file could not be reopened (nothing was lost);
+   * any other error says more. */
+  if (err != 0 && (op->err == 0 || op->err == ENV_EMFILE)) op->err = err;
   if (--op->pending == 0) flush_finish(op);
 }
 
@@ -62,7 +67,7 @@ static void flush_file_done(void *ctx, int err) {
   /* The file of a pending cut is durable: the cut can be made durable too,
    * before the round may move the recovery point past it. */
   if (err == 0 && req->which == FLUSH_LOG && op->log && !s->retired && s->cut_offset >= 0 &&
-      req->file == s->log_file)
+      req->file_gen == s->log_file_gen)
     err = plog_cut_settle(op->log, s);
   if (s->orphan && s->fsyncs_pending == 0) segment_free(op->env, s);
   flush_put(op, err);
@@ -72,12 +77,27 @@ static int32_t dirty_files(const struct segment *s) {
   return (int32_t)s->log_dirty + (int32_t)s->oindex.dirty + (int32_t)s->tindex.dirty;
 }
 
+/* A segment whose closed files could not be reopened: its fsync fails, as
+ * a completion later, never inside plog_flush. */
+static void flush_reopen_failed(void *ctx) {
+  struct flush_req *req = ctx;
+  flush_file_done(req, req->reopen_err);
+}
+
 static void flush_issue(struct flush_op *op, struct segment *s, enum flush_file which) {
   ASSERT(op->req_count < op->pending);
   struct flush_req *req = &op->reqs[op->req_count++];
   req->op = op;
   req->seg = s;
   req->which = which;
+  req->reopen_err = segment_files_open(op->env, s);
+  req->file_gen = s->log_file_gen;
+  if (req->reopen_err != 0) {
+    req->file = -1;
+    s->fsyncs_pending++;
+    op->env->timer_start(op->env, 0, flush_reopen_failed, req);
+    return;
+  }
 #ifdef SLUICE_MUTANT_FSYNC_WRONG_FILE /* mutant: the .log's fsync goes to its index */
   req->file = which == FLUSH_TIME_INDEX ? s->tindex.file : s->oindex.file;
 #else
@@ -193,7 +213,10 @@ static void flush_finish(struct flush_op *op) {
     int64_t cut_floor = plog_cut_floor(log);
     int64_t target = op->target < cut_floor ? op->target : cut_floor;
     if (op->err == 0 && target > log->recovery_point) log->recovery_point = target;
-    if (op->err != 0) take_offline(log, op->err);
+    /* A segment that could not be reopened for want of descriptors was not
+     * fsynced, and fails the round, but no page was dropped: its data stays
+     * dirty for the next round, and the log stays online. */
+    if (op->err != 0 && op->err != ENV_EMFILE) take_offline(log, op->err);
     if (op->err == 0 && log->failure_marked) failure_settle(log);
     if (log->offline && log->waiter_count > 0) fail_queued(log, op);
     if (log->waiter_count > 0) {

@@ -78,6 +78,15 @@ int index_write_all(struct env *env, struct index *ix) {
   return index_write_from(env, ix, 0);
 }
 
+void index_trim(struct env *env, struct index *ix) {
+  if (ix->file < 0) return;
+  int64_t size = env->file_size(env, ix->file);
+  uint64_t want = (uint64_t)ix->count * ix->entry_bytes;
+  if (size >= 0 && (uint64_t)size <= want) return;
+  ix->dirty = true;
+  env->truncate(env, ix->file, want);
+}
+
 int index_truncate(struct env *env, struct index *ix, int32_t count) {
   ASSERT(count >= 0 && count <= ix->count);
   ix->count = count;

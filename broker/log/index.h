@@ -41,6 +41,9 @@ int index_load(struct env *env, struct index *ix);
 int index_write_from(struct env *env, struct index *ix, int32_t first);
 /* Replaces the file's content with the memory's (after a rebuild). */
 int index_write_all(struct env *env, struct index *ix);
+/* Cuts the file to the entries in memory if a failed write left more (not
+ * dirty otherwise: a closing segment need not be fsynced again). */
+void index_trim(struct env *env, struct index *ix);
 /* Keeps the first `count` entries, in memory and in the file. */
 int index_truncate(struct env *env, struct index *ix, int32_t count);
 

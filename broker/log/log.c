@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "base/str.h"
 #include "log/log_internal.h"
+#include "log/segment_cache.h"
 
 int64_t plog_start_offset(const struct plog *log) { return log->start_offset; }
 
@@ -95,10 +96,18 @@ void plog_epochs_store(struct plog *log) {
 
 void plog_segment_release(struct plog *log, struct segment *s) {
   ASSERT(s != NULL);
+  /* An orphan outlives the log, and maybe the cache: out of it now. */
+  if (s->in_cache) seg_cache_closed(s->cache, s);
   if (s->fsyncs_pending > 0)
     s->orphan = true;
   else
     segment_free(log->env, s);
+}
+
+void plog_files_idle(struct plog *log) {
+  if (!log->cfg.cache) return;
+  for (int32_t i = 0; i < log->seg_count; i++)
+    if (!segment_files_pinned(log->segs[i])) segment_files_close(log->env, log->segs[i]);
 }
 
 void plog_free(struct plog *log) {
@@ -121,7 +130,7 @@ static void plog_release_all(struct plog *log, bool deleting) {
     struct segment *s = log->segs[i];
     /* The files hold exactly the entries; this trims anything a failed
      * write may have left past them. */
-    if (!deleting) {
+    if (!deleting && s->log_file >= 0) {
       index_truncate(log->env, &s->oindex, s->oindex.count);
       index_truncate(log->env, &s->tindex, s->tindex.count);
     }

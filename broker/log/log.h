@@ -32,6 +32,9 @@ struct log_config {
   int64_t retention_bytes;      /* retention.bytes, -1 = unlimited */
   int32_t index_interval_bytes; /* index.interval.bytes (4096) */
   int32_t index_bytes_max;      /* segment.index.bytes (10 MiB) */
+  /* The broker's open segments (log/segment_cache.h), or NULL: each
+   * segment's files then stay open for its life (tests, the metadata log). */
+  struct seg_cache *cache;
 };
 
 struct plog; /* one partition's log */
@@ -94,6 +97,7 @@ struct plog_read_result {
   uint64_t file_offset;
   size_t len;
   int64_t first_offset; /* base offset of the first batch (the asked offset if empty) */
+  bool pinned;          /* this read kept its segment's files open for the cache turn */
 };
 /* A file range inside one segment: whole batches starting with the one that
  * holds `offset`, up to bytes_max (the first batch alone even if larger when
@@ -106,6 +110,15 @@ struct plog_read_result {
  * (or plog_close) after that. */
 int plog_read(struct plog *log, int64_t offset, size_t bytes_max, bool min_one_batch,
               int64_t max_offset, struct plog_read_result *out);
+
+/* The caller copied the range (or never used it): the segment need not stay
+ * open for the rest of the cache turn (log/segment_cache.h), and the cache
+ * goes back under its limit. A range another read of the turn lent from the
+ * same segment stays valid (only the read that pinned it unpins it). */
+void plog_read_unpin(struct plog *log, const struct plog_read_result *r);
+/* More segments are open than the cache's limit (pinned by reads of this
+ * turn): a reader of many partitions should copy instead of lending. */
+bool plog_files_pressed(const struct plog *log);
 
 int64_t plog_start_offset(const struct plog *log);
 int64_t plog_end_offset(const struct plog *log); /* next offset to assign */

@@ -61,6 +61,8 @@ int32_t plog_segment_floor(const struct plog *log, int64_t offset);
 void plog_epochs_store(struct plog *log);
 /* Closes a segment, or leaves it to its fsync completion. */
 void plog_segment_release(struct plog *log, struct segment *s);
+/* Closes the files of every segment that may be closed (segment cache). */
+void plog_files_idle(struct plog *log);
 /* Frees the log's memory; segments, waiters and writers must be handled. */
 void plog_free(struct plog *log);
 

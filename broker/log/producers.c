@@ -144,7 +144,6 @@ static void write_detach(struct snapshot_write *w) {
 static void write_synced(void *ctx, int err) {
   struct snapshot_write *w = ctx;
   struct env *env = w->env;
-  env->file_close(env, w->file);
   bool stale = w->stale;
   if (err == 0 && stale) {
     env->unlink(env, w->tmp);
@@ -209,7 +208,9 @@ static bool snapshot_start(struct plog *log, env_fsync_fn done, void *ctx) {
     return false;
   }
   p->writes[p->write_count++] = w;
-  log->env->fsync(log->env, w->file, write_synced, w);
+  env_file file = w->file; /* w may be gone once fsync returns */
+  log->env->fsync(log->env, file, write_synced, w);
+  log->env->file_close(log->env, file); /* the world syncs its own (env.h) */
   return true;
 }
 
@@ -249,8 +250,10 @@ static void list_snapshot(void *ctx, const char *name, bool is_dir) {
 }
 
 /* The batch headers of one segment from the state's end offset on. */
-static int scan_segment(struct plog *log, const struct segment *s, struct producer_state *st) {
+static int scan_segment(struct plog *log, struct segment *s, struct producer_state *st) {
   if (s->next_offset <= st->end_offset || s->size_bytes == 0) return 0;
+  int open_rc = segment_files_open(log->env, s);
+  if (open_rc != 0) return open_rc;
   struct header_cursor c;
   struct rb_header h;
   uint64_t pos = 0;

@@ -4,6 +4,7 @@
  * forward from there. */
 #include "base/assert.h"
 #include "log/log_internal.h"
+#include "log/segment_cache.h"
 
 static void read_result_empty(const struct plog *log, int64_t offset,
                               struct plog_read_result *out) {
@@ -12,6 +13,7 @@ static void read_result_empty(const struct plog *log, int64_t offset,
   out->file_offset = s->size_bytes;
   out->len = 0;
   out->first_offset = offset;
+  out->pinned = false;
 }
 
 /* A damaged header in data that was validated or trusted on open. */
@@ -70,7 +72,7 @@ int plog_read(struct plog *log, int64_t offset, size_t bytes_max, bool min_one_b
   out->file_offset = pos;
   out->first_offset = h.base_offset;
   out->len = take_batches(&c, pos, &h, bytes_max, min_one_batch, max_offset);
-  segment_lend(log->segs[i], out->file_offset + out->len);
+  out->pinned = segment_lend(log->segs[i], out->file_offset + out->len);
   ASSERT(out->len == 0 || out->first_offset <= offset);
   return 0;
 }
@@ -81,7 +83,24 @@ static void batch_result(struct segment *s, uint64_t pos, const struct rb_header
   out->file_offset = pos;
   out->len = (size_t)rb_header_size(h);
   out->first_offset = h->base_offset;
-  segment_lend(s, pos + out->len);
+  out->pinned = segment_lend(s, pos + out->len);
+}
+
+void plog_read_unpin(struct plog *log, const struct plog_read_result *r) {
+  ASSERT(log != NULL && r != NULL);
+  if (!r->pinned || !log->cfg.cache) return;
+  for (int32_t i = 0; i < log->seg_count; i++) {
+    struct segment *s = log->segs[i];
+    if (s->log_file != r->file) continue;
+    s->lent_turn = UINT64_MAX;
+    seg_cache_turn_trim(log->cfg.cache);
+    return;
+  }
+}
+
+bool plog_files_pressed(const struct plog *log) {
+  const struct seg_cache *c = log->cfg.cache;
+  return c != NULL && c->open_count >= c->limit_now;
 }
 
 /* Within one segment: batches before the time index entry at or below ts

@@ -187,8 +187,10 @@ static void reset_segment(struct segment *s) {
 static int load_trusted(struct plog *log, struct segment *s, int64_t limit_offset) {
   struct env *env = log->env;
   ASSERT(s->fsyncs_pending == 0 && s->base_offset < limit_offset);
+  int rc = segment_files_open(env, s);
+  if (rc != 0) return rc;
   bool sane = !s->index_missing;
-  int rc = sane ? index_load(env, &s->oindex) : 0;
+  rc = sane ? index_load(env, &s->oindex) : 0;
   if (rc == 0 && sane) rc = index_load(env, &s->tindex);
   if (rc == ENV_EINVAL)
     sane = false;
@@ -230,6 +232,8 @@ static const char *bad_batch_reason(int status, bool fits, bool below_limit, int
 static int recover_segment(struct plog *log, struct segment *s, int64_t limit_offset,
                            bool *truncated) {
   struct env *env = log->env;
+  int open_rc = segment_files_open(env, s);
+  if (open_rc != 0) return open_rc;
   int64_t end = env->file_size(env, s->log_file);
   if (end < 0) return (int)end;
   reset_segment(s);
@@ -403,6 +407,7 @@ static int rewrite_unflushed(struct plog *log, int64_t recovery_point) {
        i++) {
     struct segment *s = log->segs[i];
     uint64_t at = 0;
+    rc = segment_files_open(env, s);
     for (uint64_t n = 0; rc == 0 && at < s->size_bytes && n <= s->size_bytes; n++) {
       size_t want = s->size_bytes - at < RECOVERY_SCRATCH_BYTES ? (size_t)(s->size_bytes - at)
                                                                 : RECOVERY_SCRATCH_BYTES;
@@ -522,6 +527,7 @@ int plog_open(struct env *env, const char *dir, const struct log_config *cfg,
   ASSERT(log->recovery_point <= plog_cut_floor(log));
   plog_cut_flush(log); /* an unfinished truncation's cut, now made by recovery */
   if (log->failure_marked) plog_flush(log, failure_flushed, NULL);
+  plog_files_idle(log); /* a partition nobody uses holds no descriptor */
   env_log(env, ENV_LOG_INFO, "%s: opened with %d segments, offsets %lld to %lld", dir,
           log->seg_count, (long long)log->start_offset, (long long)end);
   *out = log;

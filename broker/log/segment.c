@@ -5,6 +5,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "log/segment_cache.h"
 
 bool segment_file_path(char *out, size_t cap, const char *dir, int64_t base_offset,
                        const char *suffix) {
@@ -27,10 +28,13 @@ bool segment_copy_path(char *out, size_t cap, const char *dir, int64_t base_offs
 
 enum { SEGMENT_PATH_BYTES = 1200 };
 
-static struct segment *segment_alloc(int64_t base_offset, const struct log_config *cfg,
-                                     int64_t now_ms) {
+static struct segment *segment_alloc(const char *dir, int64_t base_offset,
+                                     const struct log_config *cfg, int64_t now_ms) {
   struct segment *s = calloc(1, sizeof *s);
   ASSERT(s != NULL);
+  s->dir = dir;
+  s->cache = cfg->cache;
+  s->lent_turn = UINT64_MAX;
   s->base_offset = base_offset;
   s->next_offset = base_offset;
   s->log_file = -1;
@@ -44,46 +48,66 @@ static struct segment *segment_alloc(int64_t base_offset, const struct log_confi
   return s;
 }
 
-static int open_file(struct env *env, const char *dir, int64_t base_offset, const char *suffix,
-                     int flags, env_file *out) {
+static int open_file(struct env *env, const struct segment *s, const char *suffix, int flags,
+                     env_file *out) {
   char path[SEGMENT_PATH_BYTES];
-  if (!segment_file_path(path, sizeof path, dir, base_offset, suffix)) return ENV_EINVAL;
+  if (!segment_file_path(path, sizeof path, s->dir, s->base_offset, suffix)) return ENV_EINVAL;
+  if (s->cache) return seg_cache_open_file(s->cache, path, flags, out);
   return env->open(env, path, flags, out);
+}
+
+static void close_files(struct env *env, struct segment *s) {
+  if (s->log_file >= 0) env->file_close(env, s->log_file);
+  if (s->oindex.file >= 0) env->file_close(env, s->oindex.file);
+  if (s->tindex.file >= 0) env->file_close(env, s->tindex.file);
+  s->log_file = s->oindex.file = s->tindex.file = -1;
+}
+
+/* The segment's files were opened: the cache counts them. */
+static void files_opened(struct segment *s) {
+  if (s->cache) seg_cache_opened(s->cache, s);
 }
 
 int segment_create(struct env *env, const char *dir, int64_t base_offset,
                    const struct log_config *cfg, int64_t now_ms, struct segment **out) {
   ASSERT(env != NULL && out != NULL);
-  struct segment *s = segment_alloc(base_offset, cfg, now_ms);
+  struct segment *s = segment_alloc(dir, base_offset, cfg, now_ms);
   int flags = ENV_O_CREATE | ENV_O_TRUNC;
-  int rc = open_file(env, dir, base_offset, ".log", flags, &s->log_file);
-  if (rc == 0) rc = open_file(env, dir, base_offset, ".index", flags, &s->oindex.file);
-  if (rc == 0) rc = open_file(env, dir, base_offset, ".timeindex", flags, &s->tindex.file);
+  int rc = open_file(env, s, ".log", flags, &s->log_file);
+  if (rc == 0) rc = open_file(env, s, ".index", flags, &s->oindex.file);
+  if (rc == 0) rc = open_file(env, s, ".timeindex", flags, &s->tindex.file);
   if (rc != 0) {
     segment_unlink(env, dir, s);
     segment_free(env, s);
     return rc;
   }
+  files_opened(s);
   *out = s;
   return 0;
 }
 
 /* Opens an index file, creating it (and noting so) if it is missing. */
-static int open_index(struct env *env, const char *dir, struct segment *s, const char *suffix,
-                      env_file *out) {
-  int rc = open_file(env, dir, s->base_offset, suffix, 0, out);
+static int open_index(struct env *env, struct segment *s, const char *suffix, env_file *out) {
+  int rc = open_file(env, s, suffix, 0, out);
   if (rc != ENV_ENOENT) return rc;
   s->index_missing = true;
-  return open_file(env, dir, s->base_offset, suffix, ENV_O_CREATE, out);
+  return open_file(env, s, suffix, ENV_O_CREATE, out);
+}
+
+static int open_all(struct env *env, struct segment *s) {
+  int rc = open_file(env, s, ".log", 0, &s->log_file);
+  if (rc == 0) rc = open_index(env, s, ".index", &s->oindex.file);
+  if (rc == 0) rc = open_index(env, s, ".timeindex", &s->tindex.file);
+  if (rc != 0) close_files(env, s);
+  return rc;
 }
 
 int segment_open(struct env *env, const char *dir, int64_t base_offset,
                  const struct log_config *cfg, int64_t now_ms, struct segment **out) {
   ASSERT(env != NULL && out != NULL);
-  struct segment *s = segment_alloc(base_offset, cfg, now_ms);
-  int rc = open_file(env, dir, base_offset, ".log", 0, &s->log_file);
-  if (rc == 0) rc = open_index(env, dir, s, ".index", &s->oindex.file);
-  if (rc == 0) rc = open_index(env, dir, s, ".timeindex", &s->tindex.file);
+  struct segment *s = segment_alloc(dir, base_offset, cfg, now_ms);
+  int rc = open_all(env, s);
+  if (rc == 0) files_opened(s);
   int64_t size = rc == 0 ? env->file_size(env, s->log_file) : rc;
   if (size < 0) {
     segment_free(env, s);
@@ -97,10 +121,46 @@ int segment_open(struct env *env, const char *dir, int64_t base_offset,
 void segment_free(struct env *env, struct segment *s) {
   if (!s) return;
   ASSERT(s->fsyncs_pending == 0);
+  if (s->in_cache) seg_cache_closed(s->cache, s);
   if (s->log_file >= 0) env->file_close(env, s->log_file);
   index_free(env, &s->oindex);
   index_free(env, &s->tindex);
   free(s);
+}
+
+int segment_files_open(struct env *env, struct segment *s) {
+  ASSERT(s != NULL);
+  if (s->log_file >= 0) {
+    if (s->in_cache) seg_cache_touch(s->cache, s);
+    return 0;
+  }
+  ASSERT(!s->retired && !s->orphan && !s->cut_file_is_copy);
+  int rc = open_all(env, s);
+  if (rc != 0 && rc != ENV_EMFILE) /* EMFILE: the cache's own rate-limited line */
+    env_log(env, ENV_LOG_ERROR, "%s: could not reopen segment %020lld: error %d", s->dir,
+            (long long)s->base_offset, rc);
+  if (rc != 0) return rc;
+  files_opened(s);
+  return 0;
+}
+
+void segment_files_close(struct env *env, struct segment *s) {
+  ASSERT(!segment_files_pinned(s));
+  if (s->in_cache) seg_cache_closed(s->cache, s);
+  if (s->log_file < 0) return;
+  /* The files hold exactly the entries; this trims anything a failed
+   * write may have left past them. */
+  index_trim(env, &s->oindex);
+  index_trim(env, &s->tindex);
+  close_files(env, s);
+}
+
+/* An fsync in flight does not pin: the world syncs a descriptor of its own
+ * (env.h), and its completion checks log_file_gen, not the file id. */
+bool segment_files_pinned(const struct segment *s) {
+  if (s->orphan) return true;
+  if (s->cut_offset >= 0 && s->cut_file_is_copy) return true;
+  return s->cache != NULL && s->lent_turn == s->cache->turn;
 }
 
 int segment_unlink(struct env *env, const char *dir, const struct segment *s) {
@@ -174,7 +234,9 @@ int segment_rollback(struct env *env, struct segment *s, const struct segment_ma
   s->max_timestamp_offset = m->max_timestamp_offset;
   s->first_batch_timestamp = m->first_batch_timestamp;
   s->log_dirty = true;
-  int rc = env->truncate(env, s->log_file, m->size_bytes);
+  int rc = segment_files_open(env, s);
+  if (rc != 0) return rc;
+  rc = env->truncate(env, s->log_file, m->size_bytes);
   int rc2 = index_truncate(env, &s->oindex, m->oindex_count);
   int rc3 = index_truncate(env, &s->tindex, m->tindex_count);
   return rc ? rc : rc2 ? rc2 : rc3;
@@ -183,6 +245,8 @@ int segment_rollback(struct env *env, struct segment *s, const struct segment_ma
 int segment_seal(struct env *env, struct segment *s) {
   ASSERT(s != NULL);
   if (s->max_timestamp < 0) return 0;
+  int rc = segment_files_open(env, s);
+  if (rc != 0) return rc;
   int32_t old = s->tindex.count;
   tindex_maybe_push(&s->tindex, s->max_timestamp, rel_offset(s, s->max_timestamp_offset));
   ASSERT(s->tindex.count >= old);
@@ -222,6 +286,8 @@ static bool entry_matches(const struct segment *s, const struct rb_header *h) {
 }
 
 int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_bytes) {
+  int open_rc = segment_files_open(env, s);
+  if (open_rc != 0) return open_rc;
   uint64_t end = s->size_bytes;
   uint64_t pos = tail_start(s);
   int32_t old_o = s->oindex.count, old_t = s->tindex.count;
@@ -255,15 +321,20 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
   return rc;
 }
 
-void segment_lend(struct segment *s, uint64_t end_pos) {
+bool segment_lend(struct segment *s, uint64_t end_pos) {
   ASSERT(end_pos <= s->size_bytes);
+  bool pinned = s->cache != NULL && s->lent_turn != s->cache->turn;
+  if (s->cache) s->lent_turn = s->cache->turn;
   if (end_pos > s->lent_position_max) s->lent_position_max = end_pos;
+  return pinned;
 }
 
 int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
                         int32_t interval_bytes) {
   ASSERT(pos <= s->size_bytes);
   ASSERT(end_offset >= s->base_offset);
+  int open_rc = segment_files_open(env, s);
+  if (open_rc != 0) return open_rc;
   int32_t o = s->oindex.count, t = s->tindex.count, rel, p;
   int64_t ts;
   while (o > 0 && (oindex_get(&s->oindex, o - 1, &rel, &p), (uint64_t)p >= pos)) o--;
@@ -281,9 +352,11 @@ int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_
   return rc;
 }
 
-int segment_seek(struct env *env, const struct segment *s, int64_t offset,
-                 struct header_cursor *c, uint64_t *pos_out, struct rb_header *h) {
+int segment_seek(struct env *env, struct segment *s, int64_t offset, struct header_cursor *c,
+                 uint64_t *pos_out, struct rb_header *h) {
   ASSERT(c != NULL && pos_out != NULL && h != NULL);
+  int open_rc = segment_files_open(env, s);
+  if (open_rc != 0) return open_rc;
   header_cursor_init(c, env, s->log_file, s->size_bytes);
   uint64_t pos = 0;
   if (offset > s->base_offset) {

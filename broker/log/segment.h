@@ -44,6 +44,16 @@ struct segment {
   bool retired; /* deleted from the log; files unlinked */
   bool orphan;  /* owner gone: freed by its last fsync completion */
   struct segment *next_retired;
+  /* Files opened on demand (log/segment_cache.h): -1 in log_file and the
+   * index files while closed. dir is the owning log's, to reopen by name. */
+  const char *dir;
+  struct seg_cache *cache; /* NULL: open for the segment's life */
+  bool in_cache;
+  struct segment *lru_prev, *lru_next;
+  uint64_t lent_turn; /* the cache turn of the last read lent from it */
+  /* Bumped when a truncation gives the segment another .log (truncate.c);
+   * not when the cache closes and reopens the same one. */
+  uint64_t log_file_gen;
 };
 
 /* What an append may have to undo. */
@@ -76,6 +86,15 @@ int segment_open(struct env *env, const char *dir, int64_t base_offset,
                  const struct log_config *cfg, int64_t now_ms, struct segment **out);
 /* Closes the files and frees. */
 void segment_free(struct env *env, struct segment *s);
+/* Makes sure the files are open (reopening them by name if the cache closed
+ * them) and counts s as just used; call before touching log_file or the
+ * index files. 0 or ENV_E*. */
+int segment_files_open(struct env *env, struct segment *s);
+/* Closes the files (index files trimmed to their entries first); the
+ * segment stays usable through segment_files_open. */
+void segment_files_close(struct env *env, struct segment *s);
+/* The files may not be closed now (see log/segment_cache.h). */
+bool segment_files_pinned(const struct segment *s);
 /* Unlinks the three files (and a cut marker); the first error, ENOENT
  * ignored. */
 int segment_unlink(struct env *env, const char *dir, const struct segment *s);
@@ -103,13 +122,14 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
  * reloads the tail. */
 int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_t end_offset,
                         int32_t interval_bytes);
-/* A read handed out log_file's bytes up to end_pos. */
-void segment_lend(struct segment *s, uint64_t end_pos);
+/* A read handed out log_file's bytes up to end_pos; true if this pinned the
+ * segment for the cache turn (no read of the turn had). */
+bool segment_lend(struct segment *s, uint64_t end_pos);
 
 /* Finds the batch holding `offset` (the first whose last offset >= it): HC_OK
  * with its position and header, HC_END if the segment ends before it,
  * HC_TORN/HC_BAD if the file is damaged there, or ENV_E*. */
-int segment_seek(struct env *env, const struct segment *s, int64_t offset,
-                 struct header_cursor *c, uint64_t *pos_out, struct rb_header *h);
+int segment_seek(struct env *env, struct segment *s, int64_t offset, struct header_cursor *c,
+                 uint64_t *pos_out, struct rb_header *h);
 
 #endif

@@ -99,8 +99,10 @@ static int cut_by_copy(struct plog *log, struct segment *s, uint64_t pos, int64_
   if (!segment_copy_path(copy_path, sizeof copy_path, log->dir, s->base_offset) ||
       !cut_path(log, s, cut, marker))
     return ENV_EINVAL;
+  int rc = segment_files_open(env, s);
+  if (rc != 0) return rc;
   env_file copy;
-  int rc = env->open(env, copy_path, ENV_O_CREATE | ENV_O_TRUNC, &copy);
+  rc = env->open(env, copy_path, ENV_O_CREATE | ENV_O_TRUNC, &copy);
   if (rc != 0) return rc;
   rc = copy_prefix(env, s->log_file, copy, pos);
   /* Named as the marker only when whole (replacing the marker of an earlier
@@ -117,6 +119,7 @@ static int cut_by_copy(struct plog *log, struct segment *s, uint64_t pos, int64_
   if (s->cut_offset > cut && cut_path(log, s, s->cut_offset, stale)) env->unlink(env, stale);
   plog_file_replaced(log, s->log_file);
   s->log_file = copy;
+  s->log_file_gen++;
   s->lent_position_max = 0;
   s->cut_offset = cut;
   s->cut_file_is_copy = true;
@@ -138,6 +141,8 @@ static int cut_marker_lower(struct plog *log, struct segment *s, int64_t cut) {
 }
 
 static int cut_in_place(struct plog *log, struct segment *s, uint64_t pos, int64_t cut) {
+  int open_rc = segment_files_open(log->env, s);
+  if (open_rc != 0) return open_rc;
   if (s->cut_offset > cut) {
     int rc = cut_marker_lower(log, s, cut);
     if (rc != 0) return rc;

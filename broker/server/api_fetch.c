@@ -137,6 +137,35 @@ static void fetch_check(struct request *req, const struct fetch_request *m, int3
   ASSERT(known); /* replica_fetch_error checked it */
 }
 
+/* plog_read's answer as an error code: a disk error (a segment that could
+ * not be reopened, log/segment_cache.h) is not the client's offset. */
+static int fetch_read(struct plog *log, int64_t offset, size_t left, bool first, int64_t end,
+                      struct plog_read_result *rr) {
+  int rc = plog_read(log, offset, left, first, end, rr);
+  if (rc == -1) return KERR_OFFSET_OUT_OF_RANGE;
+  return rc == 0 ? KERR_NONE : KERR_KAFKA_STORAGE_ERROR;
+}
+
+/* A range the answer will not reference (a count for long polling), or one
+ * read while the open segments are past sluice.open.segments.max (a Fetch
+ * of thousands of partitions would otherwise keep them all open until it
+ * is sent): copied into the request's arena, its segment free to close. */
+static int fetch_settle(struct request *req, struct partition *p, bool answering,
+                        struct plog_read_result *rr, const uint8_t **copy_out) {
+  if (answering && !plog_files_pressed(p->log)) return KERR_NONE;
+  int rc = KERR_NONE;
+  if (answering) {
+    uint8_t *copy = arena_alloc(&req->arena, rr->len);
+    struct env *env = req->node->env;
+    if (env->pread(env, rr->file, copy, rr->len, rr->file_offset) != (int64_t)rr->len)
+      rc = KERR_KAFKA_STORAGE_ERROR;
+    *copy_out = copy;
+  }
+  plog_read_unpin(p->log, rr);
+  if (rc != KERR_NONE) rr->len = 0;
+  return rc;
+}
+
 /* Reads one partition. Fills pd when it is not NULL; returns the bytes. */
 static size_t fetch_partition(struct request *req, const struct fetch_request *m,
                               struct topic *t, const struct fetch_request_fetch_partition *fp,
@@ -167,11 +196,12 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
              plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, INT64_MAX, &rr) != 0)
       o->err = KERR_OFFSET_OUT_OF_RANGE;
 #else
-    else if (readable && fp->fetch_offset < read_end && (left > 0 || bytes_so_far == 0) &&
-             plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, read_end, &rr) != 0)
-      o->err = KERR_OFFSET_OUT_OF_RANGE;
+    else if (readable && fp->fetch_offset < read_end && (left > 0 || bytes_so_far == 0))
+      o->err = fetch_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, read_end, &rr);
 #endif
   }
+  const uint8_t *copy = NULL;
+  if (o->err == KERR_NONE && rr.len > 0) o->err = fetch_settle(req, p, pd != NULL, &rr, &copy);
   if (pd) {
     fetch_response_partition_data_init(pd);
     pd->partition_index = fp->partition;
@@ -183,8 +213,9 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
     pd->last_stable_offset = known ? hw : -1;
     pd->log_start_offset = known ? plog_start_offset(p->log) : -1;
     pd->aborted_transactions_count = m->isolation_level == 1 ? 0 : -1;
-    pd->records = (struct krecords){.len = (int32_t)rr.len,
-                                    .is_file = rr.len > 0,
+    pd->records = (struct krecords){.ptr = copy,
+                                    .len = (int32_t)rr.len,
+                                    .is_file = rr.len > 0 && copy == NULL,
                                     .file = rr.file,
                                     .file_offset = rr.file_offset};
     if (o->diverging) pd->diverging_epoch = o->diverging_epoch;
@@ -264,7 +295,11 @@ static void fetch_respond(struct request *req, const struct fetch_request *m, in
   struct wr w;
   response_begin(req, &w);
   fetch_response_encode(&w, req->api_version, &resp);
+  struct node *node = req->node;
   request_respond(req, &w);
+  /* Sent: the world references the ranges' files itself now, so their
+   * segments may be closed again (log/segment_cache.h). */
+  seg_cache_turn_end(&node->logs.segments);
 }
 
 /* ---- long polling: Kafka's delayed fetch ----

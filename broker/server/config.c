@@ -3,6 +3,7 @@
  * accepted and noted; unknown keys are warned about; bad values are errors
  * naming the key and the reason. */
 #include "server/config.h"
+#include "log/segment_cache.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ static const struct key keys[] = {
     {"log.retention.check.interval.ms", K_INT64, F(log_retention_check_interval_ms), 1, NOMAX},
     {"log.index.interval.bytes", K_INT32, F(log_index_interval_bytes), 0, INT32_MAX},
     {"log.index.size.max.bytes", K_INT32, F(log_index_size_max_bytes), 4, INT32_MAX},
+    {"sluice.open.segments.max", K_INT32, F(open_segments_max), 1, INT32_MAX / 4},
     {"log.flush.interval.messages", K_INT64, F(log_flush_interval_messages), 1, NOMAX},
     {"log.flush.interval.ms", K_INT64, F(log_flush_interval_ms), 0, NOMAX},
     {"compression.type", K_CODEC, F(compression_type), 0, 0},
@@ -196,6 +198,7 @@ void config_defaults(struct config *cfg) {
   cfg->log_retention_check_interval_ms = 300000;
   cfg->log_index_interval_bytes = 4096;
   cfg->log_index_size_max_bytes = 10485760;
+  cfg->open_segments_max = SEG_CACHE_DEFAULT_SEGMENTS;
   cfg->log_flush_interval_messages = INT64_MAX;
   cfg->log_flush_interval_ms = CONFIG_UNSET;
   str_fmt(cfg->compression_type, sizeof cfg->compression_type, "producer");

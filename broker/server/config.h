@@ -64,6 +64,9 @@ struct config {
   int64_t log_retention_check_interval_ms;
   int32_t log_index_interval_bytes;
   int32_t log_index_size_max_bytes;
+  /* sluice.open.segments.max: segments whose files may be open at once
+   * (log/segment_cache.h); three descriptors each. */
+  int32_t open_segments_max;
   /* Long.MAX (default): leave durability to the page cache and replication.
    * 1: fsync before acknowledging, as Kafka does when flush.messages=1; Sluice
    * shares one fsync among the produce requests waiting on it (group commit). */

@@ -411,6 +411,9 @@ void request_respond(struct request *req, struct wr *w) {
               (unsigned long long)req->conn_id, rc);
     if (iov != stack_iov) free(iov);
   }
+  /* Sent: the file ranges a handler read (Fetch, ListOffsets) are the
+   * world's now, so their segments may be closed (log/segment_cache.h). */
+  seg_cache_turn_end(&node->logs.segments);
   wr_free(w);
   request_finish(req);
 }

@@ -292,6 +292,7 @@ static int load_partition(struct node *node, struct partition *p) {
     buf_reset(&data);
     uint8_t *dst = buf_extend(&data, rr.len);
     int64_t got = node->env->pread(node->env, rr.file, dst, rr.len, rr.file_offset);
+    seg_cache_turn_end(&node->logs.segments); /* copied: the segment may close */
     if (got != (int64_t)rr.len) {
       rc = got < 0 ? (int)got : ENV_EIO;
       break;

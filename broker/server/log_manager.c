@@ -100,6 +100,7 @@ static void maintain(void *ctx) {
       plog_producers_expire(t->partitions[p].log, now_ms, node->cfg.producer_id_expiration_ms);
     }
   }
+  seg_cache_turn_end(&node->logs.segments);
   if (deleted > 0) {
     env_log(node->env, ENV_LOG_INFO, "retention deleted %d segments", deleted);
     node_write_checkpoints(node);
@@ -178,6 +179,7 @@ void node_write_checkpoints(struct node *node) {
 
 static int log_manager_init(struct node *node) {
   struct env *env = node->env;
+  seg_cache_init(&node->logs.segments, env, node->cfg.open_segments_max);
   int rc = env->mkdir(env, node->cfg.log_dirs);
   if (rc != 0 && rc != ENV_EEXIST) {
     env_log(env, ENV_LOG_ERROR, "cannot create log.dirs %s: error %d", node->cfg.log_dirs, rc);
@@ -200,9 +202,52 @@ static void all_flushed(void *ctx, int err) {
   node_write_checkpoints(node);
 }
 
+static void flush_next(struct node *node);
+
 static void log_flushed(void *ctx, int err) {
   struct node *node = ctx;
+  node->logs.flushes_in_flight--;
+  flush_next(node); /* before join_one: the join must not end while logs are left */
   join_one(&node->logs.flushes, err);
+}
+
+/* The next hosted partition after the shutdown's cursor, or NULL. */
+static struct partition *flush_cursor_next(struct node *node) {
+  struct log_manager *lm = &node->logs;
+  for (int n = 0; lm->flush_topic < node->topic_count && n <= node->topic_count; n++) {
+    struct topic *t = node->topics[lm->flush_topic];
+    while (lm->flush_partition < t->partition_count) {
+      struct partition *p = &t->partitions[lm->flush_partition++];
+      if (partition_hosted(p)) return p;
+    }
+    lm->flush_topic++;
+    lm->flush_partition = 0;
+  }
+  return NULL;
+}
+
+/* Starts flushes while fewer than the window are in flight: each pins the
+ * segments it fsyncs open, so a thousand logs flushed at once would open
+ * them all. */
+static void flush_next(struct node *node) {
+  struct log_manager *lm = &node->logs;
+  int window = lm->segments.limit / 2 > 1 ? lm->segments.limit / 2 : 1;
+  if (lm->flush_starting || lm->flush_cursor_done) return; /* a completion inside the loop */
+  lm->flush_starting = true;
+  while (lm->flushes_in_flight < window) {
+    struct partition *p = flush_cursor_next(node);
+    if (!p) {
+      lm->flush_cursor_done = true;
+      join_one(&lm->flushes, 0); /* the cursor's hold */
+      break;
+    }
+    lm->flushes_in_flight += 2;
+    join_add(&lm->flushes);
+    plog_flush(p->log, log_flushed, node);
+    join_add(&lm->flushes);
+    plog_producers_snapshot(p->log, log_flushed, node);
+  }
+  lm->flush_starting = false;
 }
 
 /* Every log fsynced and its producer state snapshotted at its end offset
@@ -213,17 +258,14 @@ static void log_manager_shutdown(struct node *node) {
   ASSERT(node->shutting_down && !join_busy(&lm->flushes));
   if (lm->maintain_timer) node->env->timer_cancel(node->env, lm->maintain_timer);
   lm->maintain_timer = 0;
+  lm->flush_topic = 0;
+  lm->flush_partition = 0;
+  lm->flushes_in_flight = 0;
+  lm->flush_starting = false;
+  lm->flush_cursor_done = false;
   join_begin(&lm->flushes, all_flushed, node);
-  for (int i = 0; i < node->topic_count; i++) {
-    struct topic *t = node->topics[i];
-    for (int32_t p = 0; p < t->partition_count; p++) {
-      if (!partition_hosted(&t->partitions[p])) continue;
-      join_add(&lm->flushes);
-      plog_flush(t->partitions[p].log, log_flushed, node);
-      join_add(&lm->flushes);
-      plog_producers_snapshot(t->partitions[p].log, log_flushed, node);
-    }
-  }
+  join_add(&lm->flushes); /* held until the window has gone over every log */
+  flush_next(node);
   join_end(&lm->flushes);
 }
 
@@ -232,6 +274,7 @@ static void log_manager_free(struct node *node) {
   node->logs.maintain_timer = 0;
   topics_close_all(node);
   ASSERT(node->topic_count == 0);
+  seg_cache_free(&node->logs.segments);
 }
 
 const struct subsystem subsystem_log_manager = {

@@ -7,6 +7,7 @@
 #include "base/join.h"
 #include "env.h"
 #include "log/log.h"
+#include "log/segment_cache.h"
 #include "meta/controller.h"
 #include "net/dispatch.h"
 #include "proto/wire.h"
@@ -72,6 +73,15 @@ struct log_manager {
   bool checkpoints_again;      /* asked for while a round was in flight */
   struct join flushes;         /* the shutdown's fsync of every log */
   bool stopping;               /* shutdown: stopped once the checkpoints land */
+  /* The open segments of every partition log (sluice.open.segments.max). */
+  struct seg_cache segments;
+  /* Shutdown flushes a window of logs at a time, so that the segments
+   * their fsyncs pin open stay near the cache's limit: the next log. */
+  int flush_topic;
+  int32_t flush_partition;
+  int flushes_in_flight;
+  bool flush_starting;    /* flush_next is in its loop */
+  bool flush_cursor_done; /* every log's flush has started */
 };
 
 /* broker_lifecycle.c's state (KIP-631). */

@@ -167,9 +167,9 @@ void topic_config_from_image(const struct node *node, const struct meta_topic *m
   }
 }
 
-static void log_config_for(const struct node *node, const struct topic_config *tc,
+static void log_config_for(struct node *node, const struct topic_config *tc,
                            struct log_config *out) {
-  (void)node;
+  out->cache = &node->logs.segments;
   out->segment_bytes = topic_config_i64(tc, TC_SEGMENT_BYTES);
   out->roll_ms = topic_config_i64(tc, TC_SEGMENT_MS);
   out->retention_ms = topic_config_i64(tc, TC_RETENTION_MS);
