@@ -256,6 +256,7 @@ struct sim_world {
   struct sim_conn *conns;
   uint32_t conn_count, conn_cap, open_ends;
   struct sim_link *links; /* [from * SIM_NODES_MAX + to] */
+  uint64_t cut_changes;   /* calls that set or cleared a link's cut */
   struct sim_link_config default_link;
   uint64_t net_timeout_ns;
   /* log */
