@@ -306,8 +306,9 @@ static void scan_log(struct sim_node *n, const char *topic, int32_t partition, i
   log->count = 0;
   char dir[300];
   snprintf(dir, sizeof dir, "/logs/%s-%d", topic, partition);
-  struct rc_segments *segs = calloc(1, sizeof *segs);
+  struct rc_segments *segs = malloc(sizeof *segs); /* only bases[0..count) are read */
   ASSERT(segs != NULL);
+  segs->count = 0;
   struct env *env = sim_node_env(n);
   if (env->list(env, dir, keep_segment, segs) == 0) {
     qsort(segs->bases, (size_t)segs->count, sizeof *segs->bases, cmp_i64);
