@@ -763,6 +763,15 @@ int64_t sim_disk_peek(const struct sim_node *n, const char *path, uint64_t offse
   return (int64_t)count;
 }
 
+bool sim_disk_view(const struct sim_node *n, const char *path, const uint8_t **data,
+                   uint64_t *len) {
+  const struct sim_file *f = lookup(&n->disk, path);
+  if (!f || f->is_dir) return false;
+  *data = f->cache.data;
+  *len = f->cache.len;
+  return true;
+}
+
 bool sim_disk_rest_flip_in(const struct sim_node *n, const char *path, uint64_t lo,
                            uint64_t hi) {
   const struct sim_file *f = lookup(&n->disk, path);

@@ -82,6 +82,12 @@ bool sim_disk_file_sizes(const struct sim_node *n, const char *path, uint64_t *c
  * faults; the bytes copied, 0 past the end, -1 if there is no such file. */
 int64_t sim_disk_peek(const struct sim_node *n, const char *path, uint64_t offset, void *buf,
                       size_t len);
+/* The same bytes as sim_disk_peek, without a copy: the file's page cache,
+ * valid until the next call that changes this disk. False if there is no
+ * such file. (A checker walking many small headers of one file looks the
+ * path up once instead of once per header.) */
+bool sim_disk_view(const struct sim_node *n, const char *path, const uint8_t **data,
+                   uint64_t *len);
 /* Whether a bit flipped at rest (sim_disk_flip_bit) lies in [lo, hi) of the
  * file as it is now (a flip in bytes since cut off or lost is gone). Only
  * the latest SIM_REST_FLIPS_MAX flips of a file are remembered. */

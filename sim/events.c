@@ -1,8 +1,10 @@
 /* The global event queue: a binary min-heap of (time, sequence number)
  * over a pool of event slots, and the trace hash folded over every event
  * run. Equal times run in the order scheduled, so nothing depends on memory
- * addresses; cancelling marks the slot and the heap skips it when popped
- * (lazy deletion), so a cancel is O(1) and an old id is harmless. */
+ * addresses. Cancelling a queued event takes its entry out of the heap at
+ * once (O(log n); most timers are cancelled, and left in they made most
+ * pops skips); a deferred one is marked and skipped later. An old id is
+ * harmless. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +67,35 @@ static bool earlier(const struct sim_heap_entry *a, const struct sim_heap_entry 
   return a->time_ns < b->time_ns || (a->time_ns == b->time_ns && a->seq < b->seq);
 }
 
+/* Puts an entry at index i and tells its slot where it is. */
+static void heap_place(struct sim_world *w, uint32_t i, struct sim_heap_entry entry) {
+  w->heap[i] = entry;
+  w->slots[entry.slot].heap_pos = i + 1;
+}
+
+/* Moves entry up from the hole at index i to where it belongs. */
+static void sift_up(struct sim_world *w, uint32_t i, struct sim_heap_entry entry) {
+  while (i > 0 && earlier(&entry, &w->heap[(i - 1) / 2])) {
+    heap_place(w, i, w->heap[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  heap_place(w, i, entry);
+}
+
+/* Moves entry down from the hole at index i (heap_count entries). */
+static void sift_down(struct sim_world *w, uint32_t i, struct sim_heap_entry entry) {
+  uint32_t count = w->heap_count;
+  for (uint32_t n = 0; n < 64; n++) { /* a heap of 2^32 entries is 32 deep */
+    uint32_t l = 2 * i + 1, m = l;
+    if (l >= count) break;
+    if (l + 1 < count && earlier(&w->heap[l + 1], &w->heap[l])) m = l + 1;
+    if (!earlier(&w->heap[m], &entry)) break;
+    heap_place(w, i, w->heap[m]);
+    i = m;
+  }
+  heap_place(w, i, entry);
+}
+
 static void heap_push(struct sim_world *w, uint32_t slot) {
   ASSERT(w->heap_count < SIM_EVENTS_MAX);
   if (w->heap_count == w->heap_cap) {
@@ -74,30 +105,26 @@ static void heap_push(struct sim_world *w, uint32_t slot) {
   }
   struct sim_event *e = &w->slots[slot];
   e->seq = ++w->seq;
-  struct sim_heap_entry entry = {e->time_ns, e->seq, slot};
-  uint32_t i = w->heap_count++;
-  while (i > 0 && earlier(&entry, &w->heap[(i - 1) / 2])) {
-    w->heap[i] = w->heap[(i - 1) / 2];
-    i = (i - 1) / 2;
-  }
-  w->heap[i] = entry;
+  sift_up(w, w->heap_count++, (struct sim_heap_entry){e->time_ns, e->seq, slot});
+}
+
+/* Takes out the entry at index i; returns its slot. */
+static uint32_t heap_remove(struct sim_world *w, uint32_t i) {
+  ASSERT(i < w->heap_count);
+  uint32_t slot = w->heap[i].slot;
+  w->slots[slot].heap_pos = 0;
+  struct sim_heap_entry last = w->heap[--w->heap_count];
+  if (i == w->heap_count) return slot; /* it was the last */
+  if (i > 0 && earlier(&last, &w->heap[(i - 1) / 2]))
+    sift_up(w, i, last);
+  else
+    sift_down(w, i, last);
+  return slot;
 }
 
 static uint32_t heap_pop(struct sim_world *w) {
   ASSERT(w->heap_count > 0);
-  uint32_t top = w->heap[0].slot;
-  struct sim_heap_entry last = w->heap[--w->heap_count];
-  uint32_t i = 0, count = w->heap_count;
-  for (;;) {
-    uint32_t l = 2 * i + 1, m = l;
-    if (l >= count) break;
-    if (l + 1 < count && earlier(&w->heap[l + 1], &w->heap[l])) m = l + 1;
-    if (!earlier(&w->heap[m], &last)) break;
-    w->heap[i] = w->heap[m];
-    i = m;
-  }
-  if (count > 0) w->heap[i] = last;
-  return top;
+  return heap_remove(w, 0);
 }
 
 /* ---- scheduling ---- */
@@ -142,8 +169,15 @@ static void run_drop(struct sim_event *e) {
 void sim_cancel(struct sim_world *w, uint64_t id) {
   struct sim_event *e = slot_of_id(w, id);
   if (!e || (e->state != SIM_EVS_QUEUED && e->state != SIM_EVS_DEFERRED)) return;
-  e->state = SIM_EVS_CANCELLED; /* the heap or the deferred list frees it */
-  run_drop(e);
+  uint32_t slot = (uint32_t)(e - w->slots);
+  e->state = SIM_EVS_CANCELLED;
+  run_drop(e); /* may schedule: w->slots may move, so e is looked up anew */
+  uint32_t pos = w->slots[slot].heap_pos;
+  if (pos == 0) return; /* deferred: the deferred list frees it */
+  ASSERT(w->slots[slot].state == SIM_EVS_CANCELLED);
+  uint32_t removed = heap_remove(w, pos - 1);
+  ASSERT(removed == slot);
+  slot_free(w, slot);
 }
 
 /* ---- running ---- */

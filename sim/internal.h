@@ -38,8 +38,9 @@ enum sim_event_kind {
 enum sim_event_state { SIM_EVS_FREE, SIM_EVS_QUEUED, SIM_EVS_DEFERRED, SIM_EVS_CANCELLED };
 
 /* One pending event. Its id is (generation << 32 | slot + 1): a slot is
- * reused only after its heap entry is popped, and the generation makes an
- * old id (a fired or cancelled timer) harmless. */
+ * reused only once it left the heap (popped, or cancelled while queued),
+ * and the generation makes an old id (a fired or cancelled timer)
+ * harmless. */
 struct sim_event {
   uint64_t time_ns;
   uint64_t seq;
@@ -51,7 +52,8 @@ struct sim_event {
   int32_t node;            /* index; -1: not a node's */
   uint32_t incarnation;    /* the node's when scheduled */
   uint32_t gen;
-  uint32_t next; /* free list or deferred list link: slot + 1, 0 = end */
+  uint32_t next;     /* free list or deferred list link: slot + 1, 0 = end */
+  uint32_t heap_pos; /* its heap entry's index + 1 while queued; 0: not in the heap */
   uint8_t kind;
   uint8_t state;
 };
@@ -258,6 +260,7 @@ struct sim_world {
   struct sim_conn *conns;
   uint32_t conn_count, conn_cap, open_ends;
   struct sim_link *links; /* [from * SIM_NODES_MAX + to] */
+  uint64_t cut_changes;   /* calls that set or cleared a link's cut */
   struct sim_link_config default_link;
   uint64_t net_timeout_ns;
   /* log */

@@ -631,6 +631,8 @@ static void trace_fault(struct sim_world *w, uint64_t what, int from, int to, ui
   trace_net(w, TRACE_FAULT, what << 16 | link_index(from, to), x);
 }
 
+uint64_t sim_net_cut_changes(const struct sim_world *w) { return w->cut_changes; }
+
 bool sim_net_is_cut(const struct sim_world *w, const struct sim_node *from,
                     const struct sim_node *to) {
   return w->links[link_index(from->index, to->index)].cut;
@@ -639,6 +641,7 @@ bool sim_net_is_cut(const struct sim_world *w, const struct sim_node *from,
 void sim_net_cut(struct sim_world *w, struct sim_node *from, struct sim_node *to, bool cut) {
   trace_fault(w, 1, from->index, to->index, cut);
   w->links[link_index(from->index, to->index)].cut = cut;
+  w->cut_changes++;
   if (!cut) link_release(w, from->index, to->index);
 }
 
@@ -683,6 +686,7 @@ void sim_net_heal(struct sim_world *w, struct sim_node *a, struct sim_node *b) {
   struct sim_link *ab = &w->links[link_index(a->index, b->index)];
   struct sim_link *ba = &w->links[link_index(b->index, a->index)];
   ab->cut = ba->cut = false;
+  w->cut_changes++;
   ab->clogged_until_ns = ba->clogged_until_ns = 0;
   link_release(w, a->index, b->index);
   if (a != b) link_release(w, b->index, a->index);
@@ -690,6 +694,7 @@ void sim_net_heal(struct sim_world *w, struct sim_node *a, struct sim_node *b) {
 
 void sim_net_heal_all(struct sim_world *w) {
   trace_fault(w, 3, 0, 0, 0);
+  w->cut_changes++;
   for (int i = 0; i < w->node_count; i++)
     for (int j = 0; j < w->node_count; j++) {
       struct sim_link *l = &w->links[link_index(i, j)];

@@ -46,6 +46,10 @@ void sim_world_set_partition_timeout(struct sim_world *w, uint64_t timeout_ns);
 
 /* One way: frames from `from` to `to` are held (cut) or flow again. */
 void sim_net_cut(struct sim_world *w, struct sim_node *from, struct sim_node *to, bool cut);
+/* Counts the calls that may have changed a cut (cut, heal, heal all): an
+ * observer that derives something from the cuts recomputes it only when
+ * this moved. */
+uint64_t sim_net_cut_changes(const struct sim_world *w);
 /* Whether frames from `from` to `to` are held by a cut (a partition). */
 bool sim_net_is_cut(const struct sim_world *w, const struct sim_node *from,
                     const struct sim_node *to);

@@ -281,14 +281,16 @@ static void push(struct rc_log *log, struct rc_batch b) {
   log->b[log->count++] = b;
 }
 
-/* One segment's batch headers below limit; false once the log ends. */
+/* One segment's batch headers below limit; false once the log ends. The
+ * page cache is viewed in place (sim_disk_view): one path lookup per
+ * segment, not one lookup and copy per header. */
 static bool scan_segment(struct sim_node *n, const char *path, int64_t limit,
                          struct rc_log *log) {
-  uint64_t size = 0, durable = 0;
-  sim_disk_file_sizes(n, path, &size, &durable);
+  const uint8_t *data = NULL;
+  uint64_t size = 0;
+  if (!sim_disk_view(n, path, &data, &size)) return true; /* gone since listed: none here */
   for (uint64_t pos = 0; pos + RC_HEADER_BYTES <= size;) {
-    uint8_t h[RC_HEADER_BYTES];
-    if (sim_disk_peek(n, path, pos, h, sizeof h) != RC_HEADER_BYTES) return false;
+    const uint8_t *h = data + pos;
     int64_t base = (int64_t)be64_get(h);
     int32_t length = (int32_t)be32_get(h + 8), last_delta = (int32_t)be32_get(h + 23);
     if (length < RC_HEADER_BYTES - 12 || h[16] != 2 || last_delta < 0 || base < 0) return false;
@@ -304,8 +306,9 @@ static void scan_log(struct sim_node *n, const char *topic, int32_t partition, i
   log->count = 0;
   char dir[300];
   snprintf(dir, sizeof dir, "/logs/%s-%d", topic, partition);
-  struct rc_segments *segs = calloc(1, sizeof *segs);
+  struct rc_segments *segs = malloc(sizeof *segs); /* only bases[0..count) are read */
   ASSERT(segs != NULL);
+  segs->count = 0;
   struct env *env = sim_node_env(n);
   if (env->list(env, dir, keep_segment, segs) == 0) {
     qsort(segs->bases, (size_t)segs->count, sizeof *segs->bases, cmp_i64);

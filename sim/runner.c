@@ -345,11 +345,17 @@ static bool cut_off(const struct runner *r, int i) {
   return reached < voters / 2 + 1;
 }
 
-static void quorum_views(const struct runner *r, struct quorum_view *v) {
+static void quorum_views(struct runner *r, struct quorum_view *v) {
+  uint64_t changes = sim_net_cut_changes(r->w);
+  if (!r->cut_off_known || changes != r->cut_changes_seen) {
+    for (int i = 0; i < r->sc->nodes; i++) r->cut_off_now[i] = cut_off(r, i);
+    r->cut_changes_seen = changes;
+    r->cut_off_known = true;
+  }
   for (int i = 0; i < r->sc->nodes; i++)
     v[i] = (struct quorum_view){.core = core_of(r, i),
                                 .voter = runner_is_controller(r, i),
-                                .cut_off = cut_off(r, i),
+                                .cut_off = r->cut_off_now[i],
                                 .paused = sim_node_paused(r->brokers[i].node)};
 }
 

@@ -72,6 +72,12 @@ struct runner {
    * every event; the workload host proposes a record to whoever leads. */
   bool quorum;
   struct quorum_check *qc;
+  /* Whether each node is cut off from a voter majority, as of the net's
+   * cut_changes count cut_changes_seen (recomputed only when it moves,
+   * not after every event). */
+  bool cut_off_known;
+  uint64_t cut_changes_seen;
+  bool cut_off_now[SCENARIO_NODES_MAX];
   struct replica_check *rc; /* runs with clients on a cluster */
   struct sim_node *workload;
   uint64_t proposals;

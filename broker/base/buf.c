@@ -12,7 +12,7 @@ void buf_free(struct buf *b) {
   buf_init(b);
 }
 
-void buf_reserve(struct buf *b, size_t extra) {
+void buf_grow(struct buf *b, size_t extra) {
   ASSERT(b->len + extra >= b->len);
   if (b->len + extra <= b->cap) return;
   size_t cap = b->cap ? b->cap : 256;
@@ -21,13 +21,6 @@ void buf_reserve(struct buf *b, size_t extra) {
   ASSERT(data != NULL);
   b->data = data;
   b->cap = cap;
-}
-
-uint8_t *buf_extend(struct buf *b, size_t len) {
-  buf_reserve(b, len);
-  uint8_t *at = b->data + b->len;
-  b->len += len;
-  return at;
 }
 
 void buf_append(struct buf *b, const void *data, size_t len) {

@@ -17,6 +17,8 @@
  * Both long-poll (max_wait_ms, min_bytes) when there is not enough to
  * send. Fetch sessions (KIP-227) are not created: a session id of 0 tells
  * the client to keep sending full fetches. */
+#include <string.h>
+
 #include "base/assert.h"
 #include "proto/api.h"
 #include "proto/errors.h"
@@ -29,6 +31,11 @@ struct fetch_wait {
   struct request *req;
   struct fetch_request m;
   struct waiter waiter;
+  /* The answer, assembled by the check that found the fetch ready (the
+   * first pass, or a woken waiter's ready) and sent as it is: the partitions
+   * are read once per answer, not once to decide and again to answer. */
+  struct fetch_response resp;
+  bool assembled; /* resp holds what the logs hold now */
 };
 
 static struct topic *fetch_topic(struct request *req,
@@ -228,31 +235,41 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
   return rr.len;
 }
 
-/* Walks the request in order; builds the response when resp is not NULL.
- * Returns the record bytes it found; *errors says whether any partition
- * failed (an error is news: answer at once). */
+/* The response's arrays: a topic per topic asked, a partition per
+ * partition (in the request's arena, once per request). */
+static void fetch_response_alloc(struct request *req, const struct fetch_request *m,
+                                 struct fetch_response *resp) {
+  int32_t topic_count = m->topics_count > 0 ? m->topics_count : 0;
+  resp->responses_count = topic_count;
+  resp->responses = arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses);
+  for (int32_t i = 0; i < topic_count; i++) {
+    const struct fetch_request_fetch_topic *ft = &m->topics[i];
+    struct fetch_response_fetchable_topic_response *tr = &resp->responses[i];
+    int32_t pcount = ft->partitions_count > 0 ? ft->partitions_count : 0;
+    fetch_response_fetchable_topic_response_init(tr);
+    tr->topic = ft->topic;
+    tr->topic_id = ft->topic_id;
+    tr->partitions_count = pcount;
+    tr->partitions = arena_alloc(&req->arena, (size_t)pcount * sizeof *tr->partitions);
+  }
+}
+
+/* Walks the request in order; fills the response (its arrays from
+ * fetch_response_alloc) when resp is not NULL. Returns the record bytes it
+ * found; *errors says whether any partition failed (an error is news:
+ * answer at once). */
 static size_t fetch_collect(struct request *req, const struct fetch_request *m,
                             struct fetch_response *resp, bool progress, bool *errors) {
   size_t bytes = 0;
   *errors = false;
   int32_t topic_count = m->topics_count > 0 ? m->topics_count : 0;
-  if (resp) {
-    resp->responses_count = topic_count;
-    resp->responses = arena_alloc(&req->arena, (size_t)topic_count * sizeof *resp->responses);
-  }
+  ASSERT(resp == NULL || resp->responses_count == topic_count);
   for (int32_t i = 0; i < topic_count; i++) {
     const struct fetch_request_fetch_topic *ft = &m->topics[i];
     struct topic *t = fetch_topic(req, ft);
     int32_t pcount = ft->partitions_count > 0 ? ft->partitions_count : 0;
-    struct fetch_response_fetchable_topic_response *tr = NULL;
-    if (resp) {
-      tr = &resp->responses[i];
-      fetch_response_fetchable_topic_response_init(tr);
-      tr->topic = ft->topic;
-      tr->topic_id = ft->topic_id;
-      tr->partitions_count = pcount;
-      tr->partitions = arena_alloc(&req->arena, (size_t)pcount * sizeof *tr->partitions);
-    }
+    struct fetch_response_fetchable_topic_response *tr = resp ? &resp->responses[i] : NULL;
+    ASSERT(tr == NULL || tr->partitions_count == pcount);
     for (int32_t j = 0; j < pcount; j++) {
       struct fetch_response_partition_data *pd = tr ? &tr->partitions[j] : NULL;
       struct fetch_outcome o;
@@ -285,21 +302,64 @@ static void fetch_response_check(const struct fetch_request *m,
   }
 }
 
-static void fetch_respond(struct request *req, const struct fetch_request *m, int top_error) {
-  struct fetch_response resp;
-  fetch_response_init(&resp);
-  resp.error_code = (int16_t)top_error;
-  bool errors;
-  if (top_error == KERR_NONE) fetch_collect(req, m, &resp, false, &errors);
-  fetch_response_check(m, &resp, top_error);
+/* Encodes and sends an assembled response; frees req. */
+static void fetch_send(struct request *req, const struct fetch_request *m,
+                       const struct fetch_response *resp) {
+  fetch_response_check(m, resp, resp->error_code);
   struct wr w;
   response_begin(req, &w);
-  fetch_response_encode(&w, req->api_version, &resp);
+  fetch_response_encode(&w, req->api_version, resp);
   struct node *node = req->node;
   request_respond(req, &w);
   /* Sent: the world references the ranges' files itself now, so their
    * segments may be closed again (log/segment_cache.h). */
   seg_cache_turn_end(&node->logs.segments);
+}
+
+/* Assembles the response from what the logs hold now and sends it. */
+static void fetch_respond(struct request *req, const struct fetch_request *m, int top_error) {
+  struct fetch_response resp;
+  fetch_response_init(&resp);
+  resp.error_code = (int16_t)top_error;
+  bool errors;
+  if (top_error == KERR_NONE) {
+    fetch_response_alloc(req, m, &resp);
+    fetch_collect(req, m, &resp, false, &errors);
+  }
+  fetch_send(req, m, &resp);
+}
+
+/* Whether the first pass (which records a follower's progress) may also
+ * assemble the answer. A follower's progress moves only its own
+ * partition's high watermark, so once each partition's outcome is read
+ * after its own progress the answer equals a second pass's; a partition
+ * asked twice would see its second progress after its first outcome, so
+ * such a request (or one too long to check cheaply) takes two passes. */
+enum { FETCH_DISTINCT_CHECK_MAX = 64 };
+
+static bool same_topic(const struct fetch_request_fetch_topic *a,
+                       const struct fetch_request_fetch_topic *b, int16_t version) {
+  if (version >= 13) return memcmp(&a->topic_id, &b->topic_id, sizeof a->topic_id) == 0;
+  return a->topic.len == b->topic.len &&
+         (a->topic.len <= 0 || memcmp(a->topic.ptr, b->topic.ptr, (size_t)a->topic.len) == 0);
+}
+
+static bool fetch_one_pass(const struct request *req, const struct fetch_request *m) {
+  if (fetch_replica_id(req, m) < 0) return true; /* a consumer records no progress */
+  int32_t topic_count = m->topics_count > 0 ? m->topics_count : 0;
+  int32_t total = 0;
+  for (int32_t i = 0; i < topic_count; i++)
+    total += m->topics[i].partitions_count > 0 ? m->topics[i].partitions_count : 0;
+  if (total > FETCH_DISTINCT_CHECK_MAX) return false;
+  for (int32_t i = 0; i < topic_count; i++)
+    for (int32_t k = i; k < topic_count; k++) {
+      const struct fetch_request_fetch_topic *a = &m->topics[i], *b = &m->topics[k];
+      if (k != i && !same_topic(a, b, req->api_version)) continue;
+      for (int32_t x = 0; x < a->partitions_count; x++)
+        for (int32_t y = k == i ? x + 1 : 0; y < b->partitions_count; y++)
+          if (a->partitions[x].partition == b->partitions[y].partition) return false;
+    }
+  return true;
 }
 
 /* ---- long polling: Kafka's delayed fetch ----
@@ -310,21 +370,29 @@ static void fetch_respond(struct request *req, const struct fetch_request *m, in
  * and answers once min_bytes are there (or a partition has an error, which
  * is news too); at the deadline it answers with what there is. */
 
+/* Assembles the answer into the waiter's own response as it checks: the
+ * purgatory ends a ready waiter at once (done, before anything else runs),
+ * so done sends these very bytes. Touches nothing outside the waiter. */
 static bool fetch_wait_ready(struct waiter *waiter) {
   struct fetch_wait *w = waiter->ctx;
   ASSERT(w->req->waiter == waiter);
   bool errors;
-  size_t bytes = fetch_collect(w->req, &w->m, NULL, false, &errors);
-  return errors || (int64_t)bytes >= (int64_t)w->m.min_bytes;
+  size_t bytes = fetch_collect(w->req, &w->m, &w->resp, false, &errors);
+  w->assembled = errors || (int64_t)bytes >= (int64_t)w->m.min_bytes;
+  return w->assembled;
 }
 
 /* Every ending answers the same way: with what the logs hold now (a deleted
- * topic's partitions answer with their error). */
+ * topic's partitions answer with their error); a ready one already
+ * assembled that. */
 static void fetch_wait_done(struct waiter *waiter, enum waiter_end why) {
   struct fetch_wait *w = waiter->ctx;
   ASSERT(w->req->waiter == waiter && !waiter_parked(waiter));
-  (void)why;
   w->req->waiter = NULL;
+  if (why == WAITER_READY && w->assembled) {
+    fetch_send(w->req, &w->m, &w->resp); /* frees req, and w in its arena */
+    return;
+  }
   fetch_respond(w->req, &w->m, KERR_NONE); /* frees req, and w in its arena */
 }
 
@@ -384,13 +452,20 @@ bool handle_fetch(struct request *req) {
     fetch_respond(req, &w->m, KERR_FETCH_SESSION_ID_NOT_FOUND);
     return true;
   }
+  w->assembled = false;
+  fetch_response_init(&w->resp);
+  fetch_response_alloc(req, &w->m, &w->resp);
+  bool one_pass = fetch_one_pass(req, &w->m);
   bool errors;
-  size_t bytes = fetch_collect(req, &w->m, NULL, true, &errors);
+  size_t bytes = fetch_collect(req, &w->m, one_pass ? &w->resp : NULL, true, &errors);
   /* Over the purgatory's bound a fetch answers at once: the client simply
    * asks again, which bounds memory without refusing anyone. */
   if (errors || w->m.max_wait_ms <= 0 || (int64_t)bytes >= (int64_t)w->m.min_bytes ||
       purgatory_full(&node->purgatory) || node->shutting_down) {
-    fetch_respond(req, &w->m, KERR_NONE);
+    if (one_pass)
+      fetch_send(req, &w->m, &w->resp);
+    else
+      fetch_respond(req, &w->m, KERR_NONE);
     return true;
   }
   fetch_park(req, w);

@@ -24,9 +24,20 @@ int topic_config_find(const char *name) {
   return -1;
 }
 
+/* Every value is stored here: the text and, when it is one, its number. */
+static void store(struct topic_config *tc, enum topic_config_key key, const char *value,
+                  enum config_source source) {
+  ASSERT(key >= 0 && key < TC_COUNT);
+  str_fmt(tc->values[key], sizeof tc->values[key], "%s", value);
+  tc->source[key] = source;
+  tc->numbers[key] = 0;
+  tc->numeric[key] = str_to_i64(tc->values[key], &tc->numbers[key]);
+}
+
 static void put(struct topic_config *tc, enum topic_config_key key, bool set, int64_t v) {
-  str_fmt(tc->values[key], sizeof tc->values[key], "%lld", (long long)v);
-  tc->source[key] = set ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT;
+  char text[TOPIC_CONFIG_VALUE_BYTES];
+  str_fmt(text, sizeof text, "%lld", (long long)v);
+  store(tc, key, text, set ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT);
 }
 
 /* The default, or the broker synonym's value when the properties set it. */
@@ -38,13 +49,10 @@ static void init_from_synonym(struct topic_config *tc, enum topic_config_key key
   if (d->synonym && config_value(b, d->synonym, value, sizeof value, &set) && set &&
       strlen(value) < TOPIC_CONFIG_VALUE_BYTES &&
       config_catalog_check(d, value, why, sizeof why)) {
-    str_fmt(tc->values[key], sizeof tc->values[key], "%s", value);
-    tc->source[key] = CONFIG_SOURCE_STATIC_BROKER;
+    store(tc, key, value, CONFIG_SOURCE_STATIC_BROKER);
     return;
   }
-  str_fmt(tc->values[key], sizeof tc->values[key], "%s",
-          d->default_value ? d->default_value : "");
-  tc->source[key] = CONFIG_SOURCE_DEFAULT;
+  store(tc, key, d->default_value ? d->default_value : "", CONFIG_SOURCE_DEFAULT);
 }
 
 /* log.X.hours-style synonyms (Kafka's ConfigSynonym.HOURS_TO_MILLISECONDS):
@@ -119,8 +127,7 @@ bool topic_config_set(struct topic_config *tc, const char *name, const char *val
             name, TOPIC_CONFIG_VALUE_BYTES - 1);
     return false;
   }
-  str_fmt(tc->values[key], sizeof tc->values[key], "%s", value);
-  tc->source[key] = CONFIG_SOURCE_DYNAMIC_TOPIC;
+  store(tc, key, value, CONFIG_SOURCE_DYNAMIC_TOPIC);
   return true;
 }
 
@@ -128,10 +135,8 @@ int64_t topic_config_i64(const struct topic_config *tc, enum topic_config_key ke
   ASSERT(key >= 0 && key < TC_COUNT);
   ASSERT(topic_config_info(key)->type == CONFIG_TYPE_INT ||
          topic_config_info(key)->type == CONFIG_TYPE_LONG);
-  int64_t v = 0;
-  bool ok = str_to_i64(tc->values[key], &v);
-  ASSERT(ok);
-  return v;
+  ASSERT(tc->numeric[key]);
+  return tc->numbers[key];
 }
 
 const char *topic_config_str(const struct topic_config *tc, enum topic_config_key key) {

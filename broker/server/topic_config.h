@@ -64,6 +64,10 @@ enum { TOPIC_CONFIG_VALUE_BYTES = 64 };
 struct topic_config {
   char values[TC_COUNT][TOPIC_CONFIG_VALUE_BYTES];
   enum config_source source[TC_COUNT];
+  /* values[] as numbers, parsed when stored (topic_config_i64 runs on every
+   * high watermark step: flush.messages decides what consumers may see). */
+  int64_t numbers[TC_COUNT];
+  bool numeric[TC_COUNT]; /* values[] parsed as a number */
 };
 
 /* The catalog's entry of a topic config (name, type, default, synonym). */
