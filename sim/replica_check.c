@@ -83,6 +83,10 @@ struct replica_check {
   uint64_t shrinks, expands; /* ISR changes seen (the report's words) */
   struct rc_log logs[RC_NODES_MAX];
   struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
+  /* acks-all-min-isr: each node's process and disk writes + fsyncs when
+   * its replicas were last looked at. */
+  struct node *held_proc[RC_NODES_MAX];
+  uint64_t held_disk_ops[RC_NODES_MAX];
   struct rc_result results[REPLICA_CHECKERS];
 };
 
@@ -270,13 +274,23 @@ static void poll_hw(struct replica_check *rc, struct node *const *procs) {
  * lost since; as the maximum ever seen it never undercounts (a replica
  * that held another batch at the offset before a truncation counts too:
  * a miss, never a false alarm). */
-static void observe_held(struct replica_check *rc, struct node *const *procs) {
-  for (int k = 0; k < rc->part_count; k++) {
-    struct rc_part *p = &rc->parts[k];
-    if (p->min_isr <= 1) continue; /* the leader alone always suffices */
-    for (int i = 0; i < rc->nodes; i++) {
+static void observe_held(struct replica_check *rc, struct node *const *procs,
+                         struct sim_node *const *nodes) {
+  for (int i = 0; i < rc->nodes; i++) {
+    if (!procs[i]) continue;
+    /* A replica reaches further only by a write (its log end) or an fsync
+     * (its recovery point) of its process: without one since the last
+     * look, nothing of it can have grown. */
+    struct sim_disk_stats st;
+    sim_disk_stats(nodes[i], &st);
+    uint64_t disk_ops = st.writes + st.fsyncs;
+    if (procs[i] == rc->held_proc[i] && disk_ops == rc->held_disk_ops[i]) continue;
+    rc->held_proc[i] = procs[i];
+    rc->held_disk_ops[i] = disk_ops;
+    for (int k = 0; k < rc->part_count; k++) {
+      struct rc_part *p = &rc->parts[k];
       struct node_partition_offsets po;
-      if (procs[i] && node_partition_offsets(procs[i], p->topic, p->partition, &po) &&
+      if (p->min_isr > 1 && node_partition_offsets(procs[i], p->topic, p->partition, &po) &&
           po.local_end > p->held[i])
         p->held[i] = po.local_end;
     }
@@ -435,7 +449,7 @@ void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct nod
   }
   for (int k = 0; k < rc->part_count; k++)
     if (rc->parts[k].pending_leader >= 1) judge_new_leader(rc, &rc->parts[k], procs, nodes);
-  observe_held(rc, procs);
+  observe_held(rc, procs, nodes);
   if (now_ns >= rc->next_poll_ns) {
     rc->next_poll_ns = now_ns + RC_POLL_MS * RC_NS_PER_MS;
     poll_hw(rc, procs);
