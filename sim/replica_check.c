@@ -17,12 +17,13 @@
 #include "sim/scenario.h"
 #include "sim/world.h"
 
-enum { RC_LOG_MATCHING, RC_HW_MONOTONIC, RC_LEADER_IN_ISR };
+enum { RC_LOG_MATCHING, RC_HW_MONOTONIC, RC_LEADER_IN_ISR, RC_ACKS_ALL_MIN_ISR };
 
 static const char *const checker_names[REPLICA_CHECKERS] = {
     [RC_LOG_MATCHING] = "replica-log-matching",
     [RC_HW_MONOTONIC] = "hw-monotonic",
     [RC_LEADER_IN_ISR] = "leader-in-isr",
+    [RC_ACKS_ALL_MIN_ISR] = "acks-all-min-isr",
 };
 
 enum {
@@ -49,6 +50,10 @@ struct rc_part {
   int32_t pending_leader; /* hw-monotonic: the new leader to judge (-1: none) */
   int64_t pending_hw;     /* the highest watermark served before its epoch */
   int64_t hw_max;
+  int32_t min_isr; /* min.insync.replicas */
+  /* acks-all-min-isr: the furthest each node's replica ever reached
+   * (node_partition_offsets' local_end; -1: never seen). */
+  int64_t held[RC_NODES_MAX];
 };
 
 struct rc_result {
@@ -78,6 +83,10 @@ struct replica_check {
   uint64_t shrinks, expands; /* ISR changes seen (the report's words) */
   struct rc_log logs[RC_NODES_MAX];
   struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
+  /* acks-all-min-isr: each node's process and disk writes + fsyncs when
+   * its replicas were last looked at. */
+  struct node *held_proc[RC_NODES_MAX];
+  uint64_t held_disk_ops[RC_NODES_MAX];
   struct rc_result results[REPLICA_CHECKERS];
 };
 
@@ -96,10 +105,14 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
   const char *u = config_of(sc->config, sc->config_count, "unclean.leader.election.enable");
   rc->unclean = u && !strcmp(u, "true");
   const char *flush = config_of(sc->config, sc->config_count, "flush.messages");
+  const char *isr = config_of(sc->config, sc->config_count, "min.insync.replicas");
   for (int t = 0; t < sc->topic_count; t++) {
     const char *f =
         config_of(sc->topics[t].config, sc->topics[t].config_count, "flush.messages");
     if (!f) f = flush;
+    const char *m =
+        config_of(sc->topics[t].config, sc->topics[t].config_count, "min.insync.replicas");
+    if (!m) m = isr;
     for (int32_t p = 0; p < sc->topics[t].partitions && rc->part_count < RC_PARTS_MAX; p++)
       rc->parts[rc->part_count++] = (struct rc_part){.topic = sc->topics[t].name,
                                                      .topic_index = t,
@@ -111,8 +124,11 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
                                                      .leader_epoch = -1,
                                                      .max_leader_epoch = -1,
                                                      .pending_leader = -1,
-                                                     .hw_max = 0};
+                                                     .hw_max = 0,
+                                                     .min_isr = m ? atoi(m) : 1};
   }
+  for (int k = 0; k < rc->part_count; k++)
+    for (int i = 0; i < RC_NODES_MAX; i++) rc->parts[k].held[i] = -1;
   for (int i = 0; i < RC_NODES_MAX; i++) rc->image_offset[i] = -2;
   return rc;
 }
@@ -244,6 +260,58 @@ static void poll_hw(struct replica_check *rc, struct node *const *procs) {
     if (node_partition_offsets(procs[i], p->topic, p->partition, &po) &&
         po.high_watermark > p->hw_max)
       p->hw_max = po.high_watermark;
+  }
+}
+
+/* ---- acknowledgements: acks-all-min-isr ---- */
+
+/* After every event: how far each replica has reached, ever. A leader
+ * answers acks=all once every member of an ISR of at least
+ * min.insync.replicas has reported the batch (the high watermark passed
+ * it), and each held it then: in its page cache, or in fsync-before-ack
+ * mode on its disk (what local_end says). So by the acknowledgement that
+ * many replicas must have reached past it at some instant, whatever they
+ * lost since; as the maximum ever seen it never undercounts (a replica
+ * that held another batch at the offset before a truncation counts too:
+ * a miss, never a false alarm). */
+static void observe_held(struct replica_check *rc, struct node *const *procs,
+                         struct sim_node *const *nodes) {
+  for (int i = 0; i < rc->nodes; i++) {
+    if (!procs[i]) continue;
+    /* A replica reaches further only by a write (its log end) or an fsync
+     * (its recovery point) of its process: without one since the last
+     * look, nothing of it can have grown. */
+    struct sim_disk_stats st;
+    sim_disk_stats(nodes[i], &st);
+    uint64_t disk_ops = st.writes + st.fsyncs;
+    if (procs[i] == rc->held_proc[i] && disk_ops == rc->held_disk_ops[i]) continue;
+    rc->held_proc[i] = procs[i];
+    rc->held_disk_ops[i] = disk_ops;
+    for (int k = 0; k < rc->part_count; k++) {
+      struct rc_part *p = &rc->parts[k];
+      struct node_partition_offsets po;
+      if (p->min_isr > 1 && node_partition_offsets(procs[i], p->topic, p->partition, &po) &&
+          po.local_end > p->held[i])
+        p->held[i] = po.local_end;
+    }
+  }
+}
+
+void replica_check_ack(struct replica_check *rc, int topic, int32_t partition, int64_t offset) {
+  if (offset < 0) return;
+  for (int k = 0; k < rc->part_count; k++) {
+    struct rc_part *p = &rc->parts[k];
+    if (p->topic_index != topic || p->partition != partition) continue;
+    if (p->min_isr <= 1) return;
+    int32_t holders = 0;
+    for (int i = 0; i < rc->nodes; i++) holders += p->held[i] > offset;
+    rc->results[RC_ACKS_ALL_MIN_ISR].checks++;
+    if (holders < p->min_isr)
+      verdict(rc, RC_ACKS_ALL_MIN_ISR, false,
+              "%s-%d offset %lld acknowledged (acks=all) when %d replica(s) had reached it, "
+              "below min.insync.replicas=%d",
+              p->topic, p->partition, (long long)offset, holders, p->min_isr);
+    return;
   }
 }
 
@@ -384,6 +452,7 @@ void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct nod
   }
   for (int k = 0; k < rc->part_count; k++)
     if (rc->parts[k].pending_leader >= 1) judge_new_leader(rc, &rc->parts[k], procs, nodes);
+  observe_held(rc, procs, nodes);
   if (now_ns >= rc->next_poll_ns) {
     rc->next_poll_ns = now_ns + RC_POLL_MS * RC_NS_PER_MS;
     poll_hw(rc, procs);

@@ -20,6 +20,12 @@
  *                         ISR of the partition's previous state (clean
  *                         election); with unclean.leader.election.enable
  *                         such an election is counted as allowed
+ *   acks-all-min-isr      every acks=all acknowledgement of a record of a
+ *                         topic with min.insync.replicas=M comes after M
+ *                         replicas reached past its offset (its leader's
+ *                         ISR then had M members, each of which held it:
+ *                         page cache, or disk with flush.messages=1); no
+ *                         allowance
  *
  * Where the run allows loss (unclean.leader.election.enable=true, or every
  * replica of a partition without flush.messages=1 lost its page cache to a
@@ -33,7 +39,7 @@
 
 #include "sim/history.h"
 
-enum { REPLICA_CHECKERS = 3 };
+enum { REPLICA_CHECKERS = 4 };
 
 struct node;
 struct sim_node;
@@ -46,6 +52,9 @@ void replica_check_free(struct replica_check *rc);
  * machine. Cheap unless an image moved or a scan is due. */
 void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
                            struct sim_node *const *nodes);
+/* A producer's acks=all acknowledgement of the record at `offset` of the
+ * scenario's topic index `topic`, partition `partition` (acks-all-min-isr). */
+void replica_check_ack(struct replica_check *rc, int topic, int32_t partition, int64_t offset);
 /* An unclean election seen (leader-in-isr, allowed): the partition (the
  * scenario's topic index and partition) and the new leader's log end when
  * it first led, below which nothing acknowledged may be lost. Returns

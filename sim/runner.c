@@ -654,6 +654,7 @@ static void on_acked(void *ctx, uint64_t id, int32_t partition, int64_t offset) 
   struct runner *r = t->c->r;
   r->acked++;
   record(r, HISTORY_ACK, t->c->number, r->stream_base[t->topic] + partition, id, offset, 0);
+  if (r->rc && r->sc->acks == -1) replica_check_ack(r->rc, t->topic, partition, offset);
 }
 
 static void on_retried(void *ctx, uint64_t id, int32_t partition, int32_t attempt) {

@@ -82,6 +82,8 @@ struct fetcher *fetcher_create(struct net_dispatch *net, int32_t leader_id, cons
   f->leader_id = leader_id;
   f->cfg = *cfg;
   f->ops = ops;
+  for (int i = 0; i < FETCHER_REQUESTS_MAX; i++)
+    f->slots[i] = (struct fetcher_slot){.f = f, .number = (uint8_t)(i + 1)};
   struct channel_listener l = {.ctx = f, .up = on_up, .down = on_down};
   channel_init(&f->ch, net, leader_id, CHANNEL_LEADER, host, port, &cfg->channel, &l);
   channel_start(&f->ch);
@@ -162,32 +164,36 @@ static void apply_next(struct fetcher *f, struct fetcher_entry *e, enum fetcher_
 /* A failed request: the connection went down (the channel reconnects) or
  * the answer did not decode. Its partitions are retried after the backoff,
  * as Kafka's fetcher does after a failed fetch. */
-static void request_failed(struct fetcher *f) {
+static void request_failed(struct fetcher_slot *slot) {
+  struct fetcher *f = slot->f;
   for (int32_t i = 0; i < f->count; i++)
-    if (f->entries[i].in_request) {
+    if (f->entries[i].in_request == slot->number) {
       f->stats.errors++;
-      f->entries[i].in_request = false;
+      f->entries[i].in_request = 0;
       apply_next(f, &f->entries[i], FETCHER_BACKOFF);
     }
 }
 
-static void requests_done(struct fetcher *f) {
-  for (int32_t i = 0; i < f->count; i++) f->entries[i].in_request = false;
-  f->in_flight = false;
+static void request_done(struct fetcher_slot *slot) {
+  struct fetcher *f = slot->f;
+  for (int32_t i = 0; i < f->count; i++)
+    if (f->entries[i].in_request == slot->number) f->entries[i].in_request = 0;
+  slot->busy = false;
 }
 
 static void on_epochs(void *ctx, int err, struct rd *body, struct arena *arena) {
-  struct fetcher *f = ctx;
+  struct fetcher_slot *slot = ctx;
+  struct fetcher *f = slot->f;
   if (f->stopping) return;
-  ASSERT(f->in_flight);
+  ASSERT(slot->busy);
   struct offset_for_leader_epoch_response m;
   if (err != 0 || !offset_for_leader_epoch_response_decode(
                       body,
                       channel_version(&f->ch, API_OFFSET_FOR_LEADER_EPOCH,
                                       FETCHER_OFLE_VERSION_MIN, FETCHER_OFLE_VERSION_MAX),
                       &m, arena)) {
-    request_failed(f);
-    requests_done(f);
+    request_failed(slot);
+    request_done(slot);
     pump(f);
     return;
   }
@@ -198,16 +204,16 @@ static void on_epochs(void *ctx, int err, struct rd *body, struct arena *arena) 
     for (int32_t i = 0; i < tr->partitions_count; i++) {
       const struct offset_for_leader_epoch_response_epoch_end_offset *r = &tr->partitions[i];
       struct fetcher_entry *e = find_by_name(f, tr->topic, r->partition);
-      if (!e || !e->in_request || e->state != FP_TRUNCATING) continue;
-      e->in_request = false;
+      if (!e || e->in_request != slot->number || e->state != FP_TRUNCATING) continue;
+      e->in_request = 0;
       if (r->error_code != KERR_NONE) f->stats.errors++;
       apply_next(f, e,
                  f->ops->truncate(e->owner, r->error_code, r->leader_epoch, r->end_offset));
     }
   }
   f->dispatching--;
-  request_failed(f); /* partitions the answer left out */
-  requests_done(f);
+  request_failed(slot); /* partitions the answer left out */
+  request_done(slot);
   pump(f);
 }
 
@@ -242,14 +248,15 @@ static void partition_answer(struct fetcher *f, struct fetcher_entry *e,
 }
 
 static void on_fetch(void *ctx, int err, struct rd *body, struct arena *arena) {
-  struct fetcher *f = ctx;
+  struct fetcher_slot *slot = ctx;
+  struct fetcher *f = slot->f;
   if (f->stopping) return;
-  ASSERT(f->in_flight);
+  ASSERT(slot->busy);
   int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
   struct fetch_response m;
   if (err != 0 || !fetch_response_decode(body, v, &m, arena) || m.error_code != KERR_NONE) {
-    request_failed(f);
-    requests_done(f);
+    request_failed(slot);
+    request_done(slot);
     pump(f);
     return;
   }
@@ -264,13 +271,13 @@ static void on_fetch(void *ctx, int err, struct rd *body, struct arena *arena) {
     for (int32_t i = 0; i < tr->partitions_count && name.len > 0; i++) {
       const struct fetch_response_partition_data *pd = &tr->partitions[i];
       struct fetcher_entry *e = find_by_name(f, name, pd->partition_index);
-      if (!e || !e->in_request || e->state != FP_FETCHING) continue;
-      e->in_request = false;
+      if (!e || e->in_request != slot->number || e->state != FP_FETCHING) continue;
+      e->in_request = 0;
       partition_answer(f, e, pd);
     }
   }
   f->dispatching--;
-  requests_done(f);
+  request_done(slot);
   pump(f);
 }
 
@@ -290,13 +297,28 @@ static void encode_epochs(struct wr *w, int16_t v, const void *m) {
 
 /* OffsetForLeaderEpoch for every partition that reconciles, with its
  * latest epoch (KIP-279 repeats it until the epochs agree). */
-static bool send_epochs(struct fetcher *f, uint64_t now_ns, struct arena *a) {
+/* Entries [i] a request may take: not in one already, out of backoff. */
+static bool free_entry(const struct fetcher_entry *e, enum fetcher_state state,
+                       uint64_t now_ns) {
+  return e->state == state && e->in_request == 0 && eligible(e, now_ns);
+}
+
+/* Takes back the entries of a request that could not be sent. */
+static void unsent(struct fetcher_slot *slot) {
+  struct fetcher *f = slot->f;
+  for (int32_t i = 0; i < f->count; i++)
+    if (f->entries[i].in_request == slot->number) f->entries[i].in_request = 0;
+}
+
+static bool send_epochs(struct fetcher_slot *slot, uint64_t now_ns, struct arena *a) {
+  struct fetcher *f = slot->f;
   int16_t v = channel_version(&f->ch, API_OFFSET_FOR_LEADER_EPOCH, FETCHER_OFLE_VERSION_MIN,
                               FETCHER_OFLE_VERSION_MAX);
   if (v < 0) {
     /* A leader without OffsetForLeaderEpoch v3+: its Fetch's DivergingEpoch
      * (v12+) is the only divergence check left. */
-    for (int32_t i = 0; i < f->count; i++) f->entries[i].state = FP_FETCHING;
+    for (int32_t i = 0; i < f->count; i++)
+      if (f->entries[i].in_request == 0) f->entries[i].state = FP_FETCHING;
     return false;
   }
   struct offset_for_leader_epoch_request m;
@@ -306,8 +328,7 @@ static bool send_epochs(struct fetcher *f, uint64_t now_ns, struct arena *a) {
   for (int32_t i = 0; i < f->count; i++) {
     struct fetcher_entry *e = &f->entries[i];
     struct fetcher_position pos;
-    if (e->state != FP_TRUNCATING || !eligible(e, now_ns) || !f->ops->position(e->owner, &pos))
-      continue;
+    if (!free_entry(e, FP_TRUNCATING, now_ns) || !f->ops->position(e->owner, &pos)) continue;
     if (pos.last_fetched_epoch < 0) { /* nothing of any epoch to reconcile */
       e->state = FP_FETCHING;
       continue;
@@ -329,12 +350,12 @@ static bool send_epochs(struct fetcher *f, uint64_t now_ns, struct arena *a) {
     p->partition = e->partition;
     p->current_leader_epoch = e->leader_epoch;
     p->leader_epoch = pos.last_fetched_epoch;
-    e->in_request = true;
+    e->in_request = slot->number;
   }
   if (m.topics_count == 0) return false;
-  if (channel_send(&f->ch, API_OFFSET_FOR_LEADER_EPOCH, v, encode_epochs, &m, on_epochs, f) !=
-      0) {
-    for (int32_t i = 0; i < f->count; i++) f->entries[i].in_request = false;
+  if (channel_send(&f->ch, API_OFFSET_FOR_LEADER_EPOCH, v, encode_epochs, &m, on_epochs,
+                   slot) != 0) {
+    unsent(slot);
     return false;
   }
   f->stats.epoch_requests++;
@@ -353,7 +374,8 @@ static void fetch_partition_fill(const struct fetcher *f, const struct fetcher_e
   p->partition_max_bytes = f->cfg.partition_max_bytes;
 }
 
-static bool send_fetch(struct fetcher *f, uint64_t now_ns, struct arena *a) {
+static bool send_fetch(struct fetcher_slot *slot, uint64_t now_ns, struct arena *a) {
+  struct fetcher *f = slot->f;
   int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
   if (v < 0) return false;
   struct fetch_request m;
@@ -368,8 +390,7 @@ static bool send_fetch(struct fetcher *f, uint64_t now_ns, struct arena *a) {
   for (int32_t i = 0; i < f->count; i++) {
     struct fetcher_entry *e = &f->entries[i];
     struct fetcher_position pos;
-    if (e->state != FP_FETCHING || !eligible(e, now_ns) || !f->ops->position(e->owner, &pos))
-      continue;
+    if (!free_entry(e, FP_FETCHING, now_ns) || !f->ops->position(e->owner, &pos)) continue;
     struct fetch_request_fetch_topic *t = m.topics_count ? &m.topics[m.topics_count - 1] : NULL;
     if (!t || memcmp(&t->topic_id, &e->topic_id, sizeof e->topic_id) != 0) {
       t = &m.topics[m.topics_count++];
@@ -379,11 +400,11 @@ static bool send_fetch(struct fetcher *f, uint64_t now_ns, struct arena *a) {
       t->partitions = arena_alloc(a, (size_t)f->count * sizeof *t->partitions);
     }
     fetch_partition_fill(f, e, &pos, &t->partitions[t->partitions_count++]);
-    e->in_request = true;
+    e->in_request = slot->number;
   }
   if (m.topics_count == 0) return false;
-  if (channel_send(&f->ch, API_FETCH, v, encode_fetch, &m, on_fetch, f) != 0) {
-    for (int32_t i = 0; i < f->count; i++) f->entries[i].in_request = false;
+  if (channel_send(&f->ch, API_FETCH, v, encode_fetch, &m, on_fetch, slot) != 0) {
+    unsent(slot);
     return false;
   }
   f->stats.fetches++;
@@ -406,15 +427,20 @@ static void arm_timer(struct fetcher *f, uint64_t now_ns) {
   f->timer = f->env->timer_start(f->env, first_ns - now_ns, on_timer, f);
 }
 
-/* Sends the next request if none is in flight: reconciliation first, then
- * the Fetch of every partition ready for it. */
+/* Sends requests while a slot is free and a partition not in a request is
+ * ready: reconciliation first, then the Fetch of every partition ready for
+ * it. */
 static void pump(struct fetcher *f) {
-  if (f->stopping || f->in_flight || f->dispatching || !channel_is_up(&f->ch)) return;
+  if (f->stopping || f->dispatching || !channel_is_up(&f->ch)) return;
   uint64_t now_ns = f->env->now_ns(f->env);
-  struct arena a;
-  arena_init(&a);
-  bool sent = send_epochs(f, now_ns, &a) || send_fetch(f, now_ns, &a);
-  arena_free(&a);
-  f->in_flight = sent;
-  if (!sent) arm_timer(f, now_ns);
+  for (int i = 0; i < FETCHER_REQUESTS_MAX; i++) {
+    struct fetcher_slot *slot = &f->slots[i];
+    if (slot->busy) continue;
+    struct arena a;
+    arena_init(&a);
+    slot->busy = send_epochs(slot, now_ns, &a) || send_fetch(slot, now_ns, &a);
+    arena_free(&a);
+    if (!slot->busy) break; /* nothing (more) to send now */
+  }
+  arm_timer(f, now_ns);
 }

@@ -2,8 +2,13 @@
  * source broker (the leader of the partitions it copies), on a peer
  * channel to that broker's client listener. Every partition it follows
  * goes into one Fetch (v12+: ReplicaId, CurrentLeaderEpoch, LastFetchedEpoch,
- * FetchOffset = the follower's log end); one request is in flight at a
- * time, and the leader's long poll (replica.fetch.wait.max.ms) paces it.
+ * FetchOffset = the follower's log end); the leader's long poll
+ * (replica.fetch.wait.max.ms) paces it. Up to FETCHER_REQUESTS_MAX requests
+ * are in flight, each with partitions no other one has: a partition that
+ * was not ready when a Fetch left (its owner's fsync-before-fetch still
+ * running) goes in a request of its own once it is, instead of waiting for
+ * the parked one's long poll to end (replica.fetch.wait.max.ms per batch
+ * on a partition alone in taking records).
  *
  * Before a partition's first Fetch in a leader epoch the fetcher reconciles
  * it with the leader (KIP-101, KIP-279): OffsetForLeaderEpoch for the
@@ -31,6 +36,7 @@ enum {
   FETCHER_VERSION_MAX = 13,       /* topic ids */
   FETCHER_OFLE_VERSION_MIN = 3,   /* ReplicaId */
   FETCHER_OFLE_VERSION_MAX = 4,
+  FETCHER_REQUESTS_MAX = 2, /* in flight at once (the channel's in_flight_max must allow it) */
 };
 
 /* Where a follower's replica stands, read just before each request. */
@@ -97,7 +103,14 @@ struct fetcher_entry {
   void *owner;
   enum fetcher_state state;
   uint64_t delay_until_ns; /* 0: none */
-  bool in_request;         /* part of the request in flight */
+  uint8_t in_request;      /* 0, or the slot (+ 1) of the request in flight it is part of */
+};
+
+/* A request in flight: its callback's context. */
+struct fetcher_slot {
+  struct fetcher *f;
+  uint8_t number; /* 1.. FETCHER_REQUESTS_MAX, as in fetcher_entry.in_request */
+  bool busy;
 };
 
 struct fetcher {
@@ -108,7 +121,7 @@ struct fetcher {
   struct channel ch;
   struct fetcher_entry *entries; /* sorted by (topic, partition) */
   int32_t count, cap;
-  bool in_flight; /* a Fetch or OffsetForLeaderEpoch */
+  struct fetcher_slot slots[FETCHER_REQUESTS_MAX]; /* Fetch or OffsetForLeaderEpoch */
   bool stopping;
   int dispatching; /* in an owner's callback: must not be destroyed */
   env_timer_id timer;

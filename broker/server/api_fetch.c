@@ -124,8 +124,8 @@ static void fetch_check(struct request *req, const struct fetch_request *m, int3
   o->err = epoch_error(p, fp->current_leader_epoch, replica);
   if (o->err == KERR_NONE && replica)
     o->err = replica_fetch_error(req, p, replica_id);
-  else if (o->err == KERR_NONE && !partition_is_leader(req->node, p))
-    o->err = KERR_NOT_LEADER_OR_FOLLOWER;
+  else if (o->err == KERR_NONE && (p->leader == NULL || !partition_is_leader(req->node, p)))
+    o->err = KERR_NOT_LEADER_OR_FOLLOWER; /* named leader, role not begun: no HW known yet */
   /* A log a failed flush took offline answers nothing until a restart
    * (Kafka: KAFKA_STORAGE_ERROR for a replica in an offline log dir). */
   if (o->err == KERR_NONE && plog_offline(p->log)) o->err = KERR_KAFKA_STORAGE_ERROR;

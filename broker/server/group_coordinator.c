@@ -357,6 +357,8 @@ static void create_topic(struct node *node) {
 static int16_t ensure_loaded(struct node *node, struct partition *p) {
   struct group_glue *gg = node->groups;
   if (gg->loaded_epoch[p->index] == p->leader_epoch) return KERR_NONE;
+  /* Until the leader role begins no high watermark is known to load up to. */
+  if (p->leader == NULL) return KERR_COORDINATOR_LOAD_IN_PROGRESS;
   if (load_partition(node, p) != 0) return KERR_COORDINATOR_LOAD_IN_PROGRESS;
   gg->loaded_epoch[p->index] = p->leader_epoch;
   groups_kick(node); /* loaded groups' offsets have a retention */

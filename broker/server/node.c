@@ -182,5 +182,6 @@ bool node_partition_offsets(struct node *node, const char *topic, int32_t partit
   out->log_start = plog_start_offset(p->log);
   out->log_end = plog_end_offset(p->log);
   out->high_watermark = partition_high_watermark(p);
+  out->local_end = partition_local_end(p);
   return true;
 }

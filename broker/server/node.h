@@ -54,9 +54,11 @@ bool node_controller_idle(const struct node *node);
 uint16_t node_listener_port(struct node *node, int index);
 
 /* A partition's log offsets as the node holds them now (read-only, for
- * tests and the simulator's checkers); false if it has no such partition. */
+ * tests and the simulator's checkers); false if it has no such partition.
+ * local_end: what this replica alone vouches for (partition_local_end: its
+ * log end, or in fsync-before-ack mode what is on its disk). */
 struct node_partition_offsets {
-  int64_t log_start, log_end, high_watermark;
+  int64_t log_start, log_end, high_watermark, local_end;
 };
 bool node_partition_offsets(struct node *node, const char *topic, int32_t partition,
                             struct node_partition_offsets *out);

@@ -216,7 +216,8 @@ void topic_config_from_image(const struct node *node, const struct meta_topic *m
                              struct topic_config *out);
 void topics_close_all(struct node *node);
 /* What consumers may read: the leader's high watermark over the ISR, a
- * follower's from its leader (server/replication.h). */
+ * follower's from its leader (server/replication.h); without a role, the
+ * local end of a sole replica, else the log start. */
 int64_t partition_high_watermark(const struct partition *p);
 /* What this replica alone holds for readers: its end offset, or in
  * fsync-before-ack mode what is on disk. */

@@ -140,7 +140,16 @@ int64_t partition_high_watermark(const struct partition *p) {
   ASSERT(p->log != NULL && !(p->leader && p->follower));
   if (p->leader) return partition_leader_high_watermark(p);
   if (p->follower) return replica_follower_high_watermark(p);
-  return partition_local_end(p); /* no leader known: what this replica holds */
+  /* No role (a restart before this incarnation's registration is in the
+   * image, or no leader): the only replica vouches for what it holds. One
+   * of several vouches for nothing past its log start: its log may end in
+   * what the ISR never had, e.g. a leader's fsynced tail no follower
+   * fetched before a power loss of every replica, which the next leader
+   * truncates away. Kafka's restarted replica starts from its
+   * replication-offset-checkpoint, which never passes what was
+   * committed. */
+  if (p->replica_count > 1) return plog_start_offset(p->log);
+  return partition_local_end(p);
 }
 
 int64_t partition_local_end(const struct partition *p) {

@@ -688,6 +688,44 @@ START_TEST(acks_all_learns_that_the_leadership_moved) {
 }
 END_TEST
 
+/* The leader is killed (kill -9: its page cache keeps the acks=1 records
+ * no follower fetched) and restarted. Before this incarnation's
+ * registration is in its image it plays no role, although the image still
+ * names it leader: it must not vouch for its log end as committed (its
+ * followers never had those records; after a power loss of every replica
+ * the next leader truncates them), so its high watermark is its log start
+ * and a consumer's Fetch is answered NOT_LEADER_OR_FOLLOWER. */
+START_TEST(a_restarted_leader_vouches_for_nothing_before_it_leads_again) {
+  struct cluster c;
+  cluster_setup(&c, 41, 600000, NULL);
+  struct produce_answer pa;
+  produce_send(c.producer, 1, &pa);
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NONE);
+  ck_assert_int_eq(leader_hw(&c), 0); /* no follower fetched them */
+  kclient_close_all(&c.follower_kc);
+  kclient_close_all(&c.producer_kc);
+  node_destroy(c.node[LEADER]); /* nothing flushed: kill -9 */
+  c.node[LEADER] = NULL;
+  sim_node_exit(c.sim[LEADER]);
+  node_up(&c, LEADER);
+  struct kconn *conn = kclient_conn(&c.follower_kc, "broker1", PORT, "replication-test");
+  const struct partition *p = NULL;
+  for (int n = 0; n < 10000000 && p == NULL; n++) {
+    ck_assert(sim_step(c.w));
+    const struct partition *q = partition_find(c.node[LEADER], kstr_of("rep"), 0);
+    if (q && q->log && q->leader_id == 1 && q->leader == NULL && kconn_connected(conn)) p = q;
+  }
+  ck_assert_ptr_nonnull(p);
+  ck_assert_int_eq(plog_end_offset(p->log), RECORDS); /* it still holds them */
+  ck_assert_int_eq(partition_high_watermark(p), 0);
+  struct fetch_answer consumer = fetch_on(&c, conn, -1, 0, 1, -1);
+  ck_assert_int_eq(consumer.error_code, KERR_NOT_LEADER_OR_FOLLOWER);
+  ck_assert_int_eq(consumer.records_bytes, 0);
+  cluster_teardown(&c);
+}
+END_TEST
+
 /* ---- the controller's rule, on an image alone ---- */
 
 /* Brokers 1, 2 and 3 (3 fenced); topic "t" (id 7) with partition 0 on 1, 2,
@@ -824,6 +862,7 @@ static Suite *replication_leader_suite(void) {
   tcase_add_test(tc, acks_all_times_out_or_learns_the_isr_shrank);
   tcase_add_test(tc, a_follower_with_a_stale_broker_epoch_does_not_rejoin);
   tcase_add_test(tc, acks_all_learns_that_the_leadership_moved);
+  tcase_add_test(tc, a_restarted_leader_vouches_for_nothing_before_it_leads_again);
   suite_add_tcase(s, tc);
   return s;
 }
