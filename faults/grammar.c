@@ -85,6 +85,12 @@ void fault_target_text(const struct fault_target *t, char *out, size_t cap) {
   case TARGET_CONTROLLERS:
     snprintf(out, cap, "controllers");
     break;
+  case TARGET_CONSUMER:
+    snprintf(out, cap, "consumer %d", t->id);
+    break;
+  case TARGET_COORDINATOR:
+    snprintf(out, cap, "coordinator(%s)", t->topic);
+    break;
   default:
     snprintf(out, cap, "everyone");
     break;
@@ -120,8 +126,9 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
   char text[FAULT_TOPIC_BYTES];
   if (!v || !fy_node_is_scalar(v) || strlen(fy_node_get_scalar0(v)) >= sizeof text)
     return yaml_fail(p, yaml_line(k),
-                     "%s: expected node N, client N, leader(topic,p), follower(topic,p), "
-                     "controller, random, leader, follower or controllers",
+                     "%s: expected node N, client N, consumer N, leader(topic,p), "
+                     "follower(topic,p), coordinator(group), controller, random, leader, "
+                     "follower or controllers",
                      what);
   strcpy(text, fy_node_get_scalar0(v));
   int id, part;
@@ -133,6 +140,12 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
   } else if (sscanf(text, "client %d%1s", &id, rest) == 1) {
     t->kind = TARGET_CLIENT;
     t->id = id;
+  } else if (sscanf(text, "consumer %d%1s", &id, rest) == 1) {
+    t->kind = TARGET_CONSUMER;
+    t->id = id;
+  } else if (sscanf(text, "coordinator(%127[^)])%1s", topic, rest) == 1) {
+    t->kind = TARGET_COORDINATOR;
+    strcpy(t->topic, topic);
   } else if (sscanf(text, "leader(%127[^,],%d)%1s", topic, &part, rest) == 2) {
     t->kind = TARGET_LEADER;
     strcpy(t->topic, topic);
@@ -153,8 +166,9 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
     t->kind = TARGET_CONTROLLERS;
   } else {
     return yaml_fail(p, yaml_line(v),
-                     "%s: \"%s\" is not node N, client N, leader(topic,p), follower(topic,p), "
-                     "controller, random, leader, follower or controllers",
+                     "%s: \"%s\" is not node N, client N, consumer N, leader(topic,p), "
+                     "follower(topic,p), coordinator(group), controller, random, leader, "
+                     "follower or controllers",
                      what, text);
   }
   return true;
@@ -295,6 +309,13 @@ static bool fault_check(struct yaml_parser *p, const struct fault *f) {
     return yaml_fail(p, f->line, "%s: takes no peer", f->isolate ? "isolate" : name);
   if (fault_needs_broker(a) && f->target.kind == TARGET_CLIENT)
     return yaml_fail(p, f->line, "%s: the target must be a broker, not a client", name);
+  if (f->target.kind == TARGET_CONSUMER && a != FAULT_KILL && a != FAULT_SHUTDOWN &&
+      a != FAULT_RESTART)
+    return yaml_fail(p, f->line, "%s: a consumer N target takes kill, shutdown or restart",
+                     name);
+  if (f->peer.kind == TARGET_CONSUMER || f->peer.kind == TARGET_COORDINATOR)
+    return yaml_fail(p, f->line, "%s: peer: consumer N and coordinator(group) are targets only",
+                     name);
   bool timed = a == FAULT_CLOG || a == FAULT_LATENCY_SPIKE;
   if (timed != (f->for_ms > 0))
     return yaml_fail(p, f->line,
@@ -358,6 +379,14 @@ static bool target_exists(struct yaml_parser *p, const struct scenario *s,
   if (t->kind == TARGET_CLIENT && (t->id < 1 || t->id > clients))
     return yaml_fail(p, f->line, "target: client %d does not exist (clients: %d)", t->id,
                      clients);
+  if (t->kind == TARGET_CONSUMER && (t->id < 1 || t->id > s->consumers))
+    return yaml_fail(p, f->line, "target: consumer %d does not exist (consumers: %d)", t->id,
+                     s->consumers);
+  if (t->kind == TARGET_CONSUMER && t->id > scenario_group_members(s))
+    return yaml_fail(p, f->line, "target: consumer %d is in no group (groups: %d members)",
+                     t->id, scenario_group_members(s));
+  if (t->kind == TARGET_COORDINATOR && !scenario_group(s, t->topic))
+    return yaml_fail(p, f->line, "target: coordinator(%s): no such group", t->topic);
   if (t->kind == TARGET_LEADER || t->kind == TARGET_PARTITION_FOLLOWER) {
     const struct scenario_topic *topic = scenario_topic(s, t->topic);
     if (!topic) return yaml_fail(p, f->line, "target: leader(%s,...): no such topic", t->topic);

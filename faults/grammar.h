@@ -91,6 +91,13 @@ enum fault_target_kind {
    * its leader, one that is not the active controller first (cutting the
    * leader from it leaves the leader's way to the controller open) */
   TARGET_PARTITION_FOLLOWER,
+  /* consumer N: the Nth consumer (1-based, the clients after the
+   * producers) as a process: kill (it dies, no LeaveGroup: its group sees
+   * the session time out), shutdown (LeaveGroup), restart (a new member). */
+  TARGET_CONSUMER,
+  /* coordinator(group): the broker leading the group's __consumer_offsets
+   * partition now (topic holds the group id). */
+  TARGET_COORDINATOR,
 };
 
 struct fault_target {

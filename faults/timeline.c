@@ -53,6 +53,8 @@ static struct sim_node *resolve_target(struct runner *r, const struct fault *f) 
     if (f->target.kind == TARGET_PARTITION_FOLLOWER && r->last_follower_target)
       return r->last_follower_target;
     if (controller && r->last_controller_target) return r->last_controller_target;
+    if (f->target.kind == TARGET_COORDINATOR && r->last_coordinator_target)
+      return r->last_coordinator_target;
   }
   struct sim_node *n = resolve(r, &f->target);
   if (controller && n) r->last_controller_target = n;
@@ -72,6 +74,13 @@ static struct sim_node *resolve(struct runner *r, const struct fault_target *t) 
     return partition_leader(r, t);
   case TARGET_PARTITION_FOLLOWER:
     return partition_follower(r, t);
+  case TARGET_COORDINATOR: {
+    int b = runner_group_coordinator(r, t->topic);
+    if (b >= 0) r->last_coordinator_target = r->brokers[b].node;
+    return b >= 0 ? r->brokers[b].node : NULL;
+  }
+  case TARGET_CONSUMER:
+    return runner_consumer_node(r, t->id);
   case TARGET_CONTROLLERS: /* one by one in fault_apply */
     return r->brokers[0].node;
   case TARGET_CONTROLLER:
@@ -343,6 +352,10 @@ void fault_apply(struct runner *r, const struct fault *f) {
     for (int i = 0; i < r->sc->nodes; i++)
       if (r->sc->nodes == 1 || runner_is_controller(r, i))
         apply_to(r, f, r->brokers[i].node, peer);
+    return;
+  }
+  if (f->target.kind == TARGET_CONSUMER) { /* the consumer process, not a broker */
+    runner_consumer_fault(r, f->action, f->target.id);
     return;
   }
   struct sim_node *n = resolve_target(r, f);
