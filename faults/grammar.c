@@ -262,8 +262,20 @@ static bool w_within(struct yaml_parser *p, struct scenario *s, struct fy_node *
   return true;
 }
 
-static const struct yaml_field when_fields[] = {
-    {"event", w_event}, {"node", w_node}, {"nth", w_nth}, {"within", w_within}};
+static bool w_topic(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                    struct fy_node *v) {
+  (void)s;
+  char *topic = p->fault->when.topic;
+  if (!yaml_scalar(p, k, v, topic, FAULT_TOPIC_BYTES)) return false;
+  if (!topic[0] || strchr(topic, '/')) return yaml_fail(p, yaml_line(v), "topic: a topic name");
+  return true;
+}
+
+static const struct yaml_field when_fields[] = {{"event", w_event},
+                                                {"node", w_node},
+                                                {"nth", w_nth},
+                                                {"within", w_within},
+                                                {"topic", w_topic}};
 
 static bool f_when(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                    struct fy_node *v) {
@@ -479,7 +491,7 @@ void fault_write(struct yaml_out *o, const struct fault *f) {
   if (f->mode != FAULT_MODE_NONE) yaml_put(o, "    mode: %s\n", mode_names[f->mode]);
   const struct fault_when *w = &f->when;
   if (w->event == FAULT_EVENT_NONE) return;
-  if (w->node == 0 && w->nth == 1 && w->within_ms == FAULT_WITHIN_DEFAULT_MS) {
+  if (w->node == 0 && w->nth == 1 && w->within_ms == FAULT_WITHIN_DEFAULT_MS && !w->topic[0]) {
     yaml_put(o, "    when: %s\n", event_names[w->event]);
     return;
   }
@@ -488,6 +500,7 @@ void fault_write(struct yaml_out *o, const struct fault *f) {
   if (w->nth != 1) yaml_put(o, ", nth: %d", w->nth);
   if (w->within_ms != FAULT_WITHIN_DEFAULT_MS)
     yaml_put(o, ", within: %lldms", (long long)w->within_ms);
+  if (w->topic[0]) yaml_put(o, ", topic: %s", w->topic);
   yaml_put(o, "}\n");
 }
 

@@ -63,6 +63,10 @@ struct fault_when {
   int32_t node;      /* the broker watched; 0: the target (node 1 if it is a client) */
   int32_t nth;       /* the nth such event from the fault's time on (1: the first) */
   int64_t within_ms; /* none in this long: the fault fires then anyway */
+  /* Only events on this topic's partition files (/logs/<topic>-N/...):
+   * "" any. after-write on __consumer_offsets: right after an offset
+   * commit's append, before its followers fetch it. */
+  char topic[FAULT_TOPIC_BYTES];
 };
 
 /* A variant of an action (mode:). */

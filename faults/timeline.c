@@ -385,9 +385,20 @@ static bool segment_file(const char *path) {
   return len > 4 && !strcmp(path + len - 4, ".log");
 }
 
+/* Whether path is a file of topic's partitions ("" matches any). */
+static bool topic_file(const char *topic, const char *path) {
+  if (!topic[0]) return true;
+  size_t len = strlen(topic);
+  if (!path || strncmp(path, "/logs/", 6) || strncmp(path + 6, topic, len)) return false;
+  const char *q = path + 6 + len;
+  if (*q++ != '-' || *q < '0' || *q > '9') return false;
+  while (*q >= '0' && *q <= '9') q++;
+  return *q == '/';
+}
+
 static void observe(void *ctx, const struct sim_observation *o) {
   struct watch *x = ctx;
-  if (x->hit || o->node != x->node) return;
+  if (x->hit || o->node != x->node || !topic_file(x->f->when.topic, o->path)) return;
   enum fault_event e = x->f->when.event;
   bool match = (e == FAULT_EVENT_DURING_FSYNC && o->what == SIM_OBSERVED_FSYNC_START) ||
                (e == FAULT_EVENT_AFTER_WRITE && o->what == SIM_OBSERVED_WRITE &&
