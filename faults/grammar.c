@@ -91,6 +91,9 @@ void fault_target_text(const struct fault_target *t, char *out, size_t cap) {
   case TARGET_COORDINATOR:
     snprintf(out, cap, "coordinator(%s)", t->topic);
     break;
+  case TARGET_COORDINATOR_FOLLOWER:
+    snprintf(out, cap, "coordinator-follower(%s)", t->topic);
+    break;
   default:
     snprintf(out, cap, "everyone");
     break;
@@ -127,7 +130,8 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
   if (!v || !fy_node_is_scalar(v) || strlen(fy_node_get_scalar0(v)) >= sizeof text)
     return yaml_fail(p, yaml_line(k),
                      "%s: expected node N, client N, consumer N, leader(topic,p), "
-                     "follower(topic,p), coordinator(group), controller, random, leader, "
+                     "follower(topic,p), coordinator(group), coordinator-follower(group), "
+                     "controller, random, leader, "
                      "follower or controllers",
                      what);
   strcpy(text, fy_node_get_scalar0(v));
@@ -145,6 +149,9 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
     t->id = id;
   } else if (sscanf(text, "coordinator(%127[^)])%1s", topic, rest) == 1) {
     t->kind = TARGET_COORDINATOR;
+    strcpy(t->topic, topic);
+  } else if (sscanf(text, "coordinator-follower(%127[^)])%1s", topic, rest) == 1) {
+    t->kind = TARGET_COORDINATOR_FOLLOWER;
     strcpy(t->topic, topic);
   } else if (sscanf(text, "leader(%127[^,],%d)%1s", topic, &part, rest) == 2) {
     t->kind = TARGET_LEADER;
@@ -167,7 +174,8 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
   } else {
     return yaml_fail(p, yaml_line(v),
                      "%s: \"%s\" is not node N, client N, consumer N, leader(topic,p), "
-                     "follower(topic,p), coordinator(group), controller, random, leader, "
+                     "follower(topic,p), coordinator(group), coordinator-follower(group), "
+                     "controller, random, leader, "
                      "follower or controllers",
                      what, text);
   }
@@ -325,7 +333,8 @@ static bool fault_check(struct yaml_parser *p, const struct fault *f) {
       a != FAULT_RESTART)
     return yaml_fail(p, f->line, "%s: a consumer N target takes kill, shutdown or restart",
                      name);
-  if (f->peer.kind == TARGET_CONSUMER || f->peer.kind == TARGET_COORDINATOR)
+  if (f->peer.kind == TARGET_CONSUMER || f->peer.kind == TARGET_COORDINATOR ||
+      f->peer.kind == TARGET_COORDINATOR_FOLLOWER)
     return yaml_fail(p, f->line, "%s: peer: consumer N and coordinator(group) are targets only",
                      name);
   bool timed = a == FAULT_CLOG || a == FAULT_LATENCY_SPIKE;
@@ -397,7 +406,8 @@ static bool target_exists(struct yaml_parser *p, const struct scenario *s,
   if (t->kind == TARGET_CONSUMER && t->id > scenario_group_members(s))
     return yaml_fail(p, f->line, "target: consumer %d is in no group (groups: %d members)",
                      t->id, scenario_group_members(s));
-  if (t->kind == TARGET_COORDINATOR && !scenario_group(s, t->topic))
+  if ((t->kind == TARGET_COORDINATOR || t->kind == TARGET_COORDINATOR_FOLLOWER) &&
+      !scenario_group(s, t->topic))
     return yaml_fail(p, f->line, "target: coordinator(%s): no such group", t->topic);
   if (t->kind == TARGET_LEADER || t->kind == TARGET_PARTITION_FOLLOWER) {
     const struct scenario_topic *topic = scenario_topic(s, t->topic);

@@ -102,6 +102,9 @@ enum fault_target_kind {
   /* coordinator(group): the broker leading the group's __consumer_offsets
    * partition now (topic holds the group id). */
   TARGET_COORDINATOR,
+  /* coordinator-follower(group): an ISR follower of that partition, as
+   * follower(topic,p) picks one. */
+  TARGET_COORDINATOR_FOLLOWER,
 };
 
 struct fault_target {

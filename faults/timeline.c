@@ -79,6 +79,10 @@ static struct sim_node *resolve(struct runner *r, const struct fault_target *t) 
     if (b >= 0) r->last_coordinator_target = r->brokers[b].node;
     return b >= 0 ? r->brokers[b].node : NULL;
   }
+  case TARGET_COORDINATOR_FOLLOWER: {
+    int b = runner_group_coordinator_follower(r, t->topic);
+    return b >= 0 ? r->brokers[b].node : NULL;
+  }
   case TARGET_CONSUMER:
     return runner_consumer_node(r, t->id);
   case TARGET_CONTROLLERS: /* one by one in fault_apply */

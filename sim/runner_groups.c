@@ -117,6 +117,12 @@ int runner_group_coordinator(const struct runner *r, const char *group) {
   return runner_partition_leader(r, OFFSETS_TOPIC_NAME, p);
 }
 
+int runner_group_coordinator_follower(const struct runner *r, const char *group) {
+  int32_t p = group_partition_for(kstr_of(group), offsets_partitions(r->sc));
+  if (r->sc->nodes == 1) return -1;
+  return runner_partition_follower(r, OFFSETS_TOPIC_NAME, p);
+}
+
 struct sim_node *runner_consumer_node(struct runner *r, int n) {
   int number = r->sc->producers + n;
   return number >= 1 && number <= r->client_count ? r->clients[number - 1]->node : NULL;

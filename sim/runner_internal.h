@@ -178,6 +178,8 @@ void runner_group_start(struct client *c);
 void runner_group_restart(struct client *c);
 /* The broker index leading the group's __consumer_offsets partition; -1. */
 int runner_group_coordinator(const struct runner *r, const char *group);
+/* An ISR follower of that partition (runner_partition_follower); -1. */
+int runner_group_coordinator_follower(const struct runner *r, const char *group);
 struct sim_node *runner_consumer_node(struct runner *r, int n);
 void runner_consumer_fault(struct runner *r, enum fault_action a, int n);
 void runner_groups_end_faults(struct runner *r);
