@@ -291,6 +291,9 @@ static int load_partition(struct node *node, struct partition *p) {
   struct group_coordinator *gc = &node->groups->gc;
   group_unload_partition(gc, p->index);
   int64_t offset = plog_start_offset(p->log), end = plog_end_offset(p->log);
+#ifdef SLUICE_MUTANT_COORDINATOR_UNLOADED /* mutant: answers before reading anything */
+  end = offset;
+#endif
   struct buf data, scratch;
   buf_init(&data);
   buf_init(&scratch);
@@ -366,10 +369,7 @@ static void create_topic(struct node *node) {
 static int16_t ensure_loaded(struct node *node, struct partition *p) {
   struct group_glue *gg = node->groups;
   if (gg->loaded_epoch[p->index] == p->leader_epoch) return KERR_NONE;
-#ifndef SLUICE_MUTANT_COORDINATOR_UNLOADED /* mutant: a new leader answers from what it cached \
-                                            */
   if (load_partition(node, p) != 0) return KERR_COORDINATOR_LOAD_IN_PROGRESS;
-#endif
   gg->loaded_epoch[p->index] = p->leader_epoch;
   groups_kick(node); /* loaded groups' offsets have a retention */
   return KERR_NONE;
