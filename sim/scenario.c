@@ -324,13 +324,13 @@ static bool f_groups(struct yaml_parser *p, struct scenario *s, struct fy_node *
   struct fy_node *item;
   while ((item = fy_node_sequence_iterate(v, &it))) {
     if (s->group_count == SCENARIO_GROUPS_MAX)
-      return yaml_fail(p, yaml_line(item), "groups: more than %d", SCENARIO_GROUPS_MAX);
+      return yaml_fail(p, yaml_line(k), "groups: more than %d", SCENARIO_GROUPS_MAX);
     struct fy_node *name =
         fy_node_is_mapping(item) ? fy_node_mapping_lookup_by_string(item, "name", 4) : NULL;
     struct fy_node *members =
         fy_node_is_mapping(item) ? fy_node_mapping_lookup_by_string(item, "members", 7) : NULL;
     if (!name || !members || fy_node_mapping_item_count(item) != 2)
-      return yaml_fail(p, yaml_line(item), "groups: each entry is {name: g, members: N}");
+      return yaml_fail(p, yaml_line(k), "groups: each entry is {name: g, members: N}");
     struct scenario_group *g = &s->groups[s->group_count];
     int64_t n;
     if (!group_name(p, item, name, g) || !yaml_integer(p, item, members, 1, 16, &n))
@@ -338,7 +338,7 @@ static bool f_groups(struct yaml_parser *p, struct scenario *s, struct fy_node *
     g->members = (int32_t)n;
     for (int i = 0; i < s->group_count; i++)
       if (!strcmp(s->groups[i].name, g->name))
-        return yaml_fail(p, yaml_line(item), "groups: %s named twice", g->name);
+        return yaml_fail(p, yaml_line(k), "groups: %s named twice", g->name);
     s->group_count++;
   }
   return s->group_count > 0 || yaml_fail(p, yaml_line(k), "groups: an empty list");
@@ -840,9 +840,9 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
   for (int i = 0; i < s->group_count; i++)
     yaml_put(&o, "%s{name: %s, members: %d}%s", i ? ", " : "  groups: [", s->groups[i].name,
              s->groups[i].members, i == s->group_count - 1 ? "]\n" : "");
-  if (s->commit_interval_ms != 1000)
+  if (s->group_count > 0 && s->commit_interval_ms != 1000)
     yaml_put(&o, "  commit_interval: %lldms\n", (long long)s->commit_interval_ms);
-  if (s->session_timeout_ms != 6000)
+  if (s->group_count > 0 && s->session_timeout_ms != 6000)
     yaml_put(&o, "  session_timeout: %dms\n", s->session_timeout_ms);
   if (s->auto_offset_reset != RESET_EARLIEST)
     yaml_put(&o, "  auto_offset_reset: %s\n", reset_names[s->auto_offset_reset]);
