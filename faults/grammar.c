@@ -85,6 +85,15 @@ void fault_target_text(const struct fault_target *t, char *out, size_t cap) {
   case TARGET_CONTROLLERS:
     snprintf(out, cap, "controllers");
     break;
+  case TARGET_CONSUMER:
+    snprintf(out, cap, "consumer %d", t->id);
+    break;
+  case TARGET_COORDINATOR:
+    snprintf(out, cap, "coordinator(%s)", t->topic);
+    break;
+  case TARGET_COORDINATOR_FOLLOWER:
+    snprintf(out, cap, "coordinator-follower(%s)", t->topic);
+    break;
   default:
     snprintf(out, cap, "everyone");
     break;
@@ -120,8 +129,10 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
   char text[FAULT_TOPIC_BYTES];
   if (!v || !fy_node_is_scalar(v) || strlen(fy_node_get_scalar0(v)) >= sizeof text)
     return yaml_fail(p, yaml_line(k),
-                     "%s: expected node N, client N, leader(topic,p), follower(topic,p), "
-                     "controller, random, leader, follower or controllers",
+                     "%s: expected node N, client N, consumer N, leader(topic,p), "
+                     "follower(topic,p), coordinator(group), coordinator-follower(group), "
+                     "controller, random, leader, "
+                     "follower or controllers",
                      what);
   strcpy(text, fy_node_get_scalar0(v));
   int id, part;
@@ -133,6 +144,15 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
   } else if (sscanf(text, "client %d%1s", &id, rest) == 1) {
     t->kind = TARGET_CLIENT;
     t->id = id;
+  } else if (sscanf(text, "consumer %d%1s", &id, rest) == 1) {
+    t->kind = TARGET_CONSUMER;
+    t->id = id;
+  } else if (sscanf(text, "coordinator(%127[^)])%1s", topic, rest) == 1) {
+    t->kind = TARGET_COORDINATOR;
+    strcpy(t->topic, topic);
+  } else if (sscanf(text, "coordinator-follower(%127[^)])%1s", topic, rest) == 1) {
+    t->kind = TARGET_COORDINATOR_FOLLOWER;
+    strcpy(t->topic, topic);
   } else if (sscanf(text, "leader(%127[^,],%d)%1s", topic, &part, rest) == 2) {
     t->kind = TARGET_LEADER;
     strcpy(t->topic, topic);
@@ -153,8 +173,10 @@ static bool target(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
     t->kind = TARGET_CONTROLLERS;
   } else {
     return yaml_fail(p, yaml_line(v),
-                     "%s: \"%s\" is not node N, client N, leader(topic,p), follower(topic,p), "
-                     "controller, random, leader, follower or controllers",
+                     "%s: \"%s\" is not node N, client N, consumer N, leader(topic,p), "
+                     "follower(topic,p), coordinator(group), coordinator-follower(group), "
+                     "controller, random, leader, "
+                     "follower or controllers",
                      what, text);
   }
   return true;
@@ -248,8 +270,20 @@ static bool w_within(struct yaml_parser *p, struct scenario *s, struct fy_node *
   return true;
 }
 
-static const struct yaml_field when_fields[] = {
-    {"event", w_event}, {"node", w_node}, {"nth", w_nth}, {"within", w_within}};
+static bool w_topic(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                    struct fy_node *v) {
+  (void)s;
+  char *topic = p->fault->when.topic;
+  if (!yaml_scalar(p, k, v, topic, FAULT_TOPIC_BYTES)) return false;
+  if (!topic[0] || strchr(topic, '/')) return yaml_fail(p, yaml_line(v), "topic: a topic name");
+  return true;
+}
+
+static const struct yaml_field when_fields[] = {{"event", w_event},
+                                                {"node", w_node},
+                                                {"nth", w_nth},
+                                                {"within", w_within},
+                                                {"topic", w_topic}};
 
 static bool f_when(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                    struct fy_node *v) {
@@ -295,6 +329,14 @@ static bool fault_check(struct yaml_parser *p, const struct fault *f) {
     return yaml_fail(p, f->line, "%s: takes no peer", f->isolate ? "isolate" : name);
   if (fault_needs_broker(a) && f->target.kind == TARGET_CLIENT)
     return yaml_fail(p, f->line, "%s: the target must be a broker, not a client", name);
+  if (f->target.kind == TARGET_CONSUMER && a != FAULT_KILL && a != FAULT_SHUTDOWN &&
+      a != FAULT_RESTART)
+    return yaml_fail(p, f->line, "%s: a consumer N target takes kill, shutdown or restart",
+                     name);
+  if (f->peer.kind == TARGET_CONSUMER || f->peer.kind == TARGET_COORDINATOR ||
+      f->peer.kind == TARGET_COORDINATOR_FOLLOWER)
+    return yaml_fail(p, f->line, "%s: peer: consumer N and coordinator(group) are targets only",
+                     name);
   bool timed = a == FAULT_CLOG || a == FAULT_LATENCY_SPIKE;
   if (timed != (f->for_ms > 0))
     return yaml_fail(p, f->line,
@@ -358,6 +400,15 @@ static bool target_exists(struct yaml_parser *p, const struct scenario *s,
   if (t->kind == TARGET_CLIENT && (t->id < 1 || t->id > clients))
     return yaml_fail(p, f->line, "target: client %d does not exist (clients: %d)", t->id,
                      clients);
+  if (t->kind == TARGET_CONSUMER && (t->id < 1 || t->id > s->consumers))
+    return yaml_fail(p, f->line, "target: consumer %d does not exist (consumers: %d)", t->id,
+                     s->consumers);
+  if (t->kind == TARGET_CONSUMER && t->id > scenario_group_members(s))
+    return yaml_fail(p, f->line, "target: consumer %d is in no group (groups: %d members)",
+                     t->id, scenario_group_members(s));
+  if ((t->kind == TARGET_COORDINATOR || t->kind == TARGET_COORDINATOR_FOLLOWER) &&
+      !scenario_group(s, t->topic))
+    return yaml_fail(p, f->line, "target: coordinator(%s): no such group", t->topic);
   if (t->kind == TARGET_LEADER || t->kind == TARGET_PARTITION_FOLLOWER) {
     const struct scenario_topic *topic = scenario_topic(s, t->topic);
     if (!topic) return yaml_fail(p, f->line, "target: leader(%s,...): no such topic", t->topic);
@@ -450,7 +501,7 @@ void fault_write(struct yaml_out *o, const struct fault *f) {
   if (f->mode != FAULT_MODE_NONE) yaml_put(o, "    mode: %s\n", mode_names[f->mode]);
   const struct fault_when *w = &f->when;
   if (w->event == FAULT_EVENT_NONE) return;
-  if (w->node == 0 && w->nth == 1 && w->within_ms == FAULT_WITHIN_DEFAULT_MS) {
+  if (w->node == 0 && w->nth == 1 && w->within_ms == FAULT_WITHIN_DEFAULT_MS && !w->topic[0]) {
     yaml_put(o, "    when: %s\n", event_names[w->event]);
     return;
   }
@@ -459,6 +510,7 @@ void fault_write(struct yaml_out *o, const struct fault *f) {
   if (w->nth != 1) yaml_put(o, ", nth: %d", w->nth);
   if (w->within_ms != FAULT_WITHIN_DEFAULT_MS)
     yaml_put(o, ", within: %lldms", (long long)w->within_ms);
+  if (w->topic[0]) yaml_put(o, ", topic: %s", w->topic);
   yaml_put(o, "}\n");
 }
 

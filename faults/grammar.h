@@ -63,6 +63,10 @@ struct fault_when {
   int32_t node;      /* the broker watched; 0: the target (node 1 if it is a client) */
   int32_t nth;       /* the nth such event from the fault's time on (1: the first) */
   int64_t within_ms; /* none in this long: the fault fires then anyway */
+  /* Only events on this topic's partition files (/logs/<topic>-N/...):
+   * "" any. after-write on __consumer_offsets: right after an offset
+   * commit's append, before its followers fetch it. */
+  char topic[FAULT_TOPIC_BYTES];
 };
 
 /* A variant of an action (mode:). */
@@ -91,6 +95,16 @@ enum fault_target_kind {
    * its leader, one that is not the active controller first (cutting the
    * leader from it leaves the leader's way to the controller open) */
   TARGET_PARTITION_FOLLOWER,
+  /* consumer N: the Nth consumer (1-based, the clients after the
+   * producers) as a process: kill (it dies, no LeaveGroup: its group sees
+   * the session time out), shutdown (LeaveGroup), restart (a new member). */
+  TARGET_CONSUMER,
+  /* coordinator(group): the broker leading the group's __consumer_offsets
+   * partition now (topic holds the group id). */
+  TARGET_COORDINATOR,
+  /* coordinator-follower(group): an ISR follower of that partition, as
+   * follower(topic,p) picks one. */
+  TARGET_COORDINATOR_FOLLOWER,
 };
 
 struct fault_target {

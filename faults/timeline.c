@@ -53,6 +53,8 @@ static struct sim_node *resolve_target(struct runner *r, const struct fault *f) 
     if (f->target.kind == TARGET_PARTITION_FOLLOWER && r->last_follower_target)
       return r->last_follower_target;
     if (controller && r->last_controller_target) return r->last_controller_target;
+    if (f->target.kind == TARGET_COORDINATOR && r->last_coordinator_target)
+      return r->last_coordinator_target;
   }
   struct sim_node *n = resolve(r, &f->target);
   if (controller && n) r->last_controller_target = n;
@@ -72,6 +74,17 @@ static struct sim_node *resolve(struct runner *r, const struct fault_target *t) 
     return partition_leader(r, t);
   case TARGET_PARTITION_FOLLOWER:
     return partition_follower(r, t);
+  case TARGET_COORDINATOR: {
+    int b = runner_group_coordinator(r, t->topic);
+    if (b >= 0) r->last_coordinator_target = r->brokers[b].node;
+    return b >= 0 ? r->brokers[b].node : NULL;
+  }
+  case TARGET_COORDINATOR_FOLLOWER: {
+    int b = runner_group_coordinator_follower(r, t->topic);
+    return b >= 0 ? r->brokers[b].node : NULL;
+  }
+  case TARGET_CONSUMER:
+    return runner_consumer_node(r, t->id);
   case TARGET_CONTROLLERS: /* one by one in fault_apply */
     return r->brokers[0].node;
   case TARGET_CONTROLLER:
@@ -345,6 +358,10 @@ void fault_apply(struct runner *r, const struct fault *f) {
         apply_to(r, f, r->brokers[i].node, peer);
     return;
   }
+  if (f->target.kind == TARGET_CONSUMER) { /* the consumer process, not a broker */
+    runner_consumer_fault(r, f->action, f->target.id);
+    return;
+  }
   struct sim_node *n = resolve_target(r, f);
   if (!resolved(r, f, &f->target, n)) return;
   struct sim_node *peer = resolve(r, &f->peer);
@@ -372,9 +389,20 @@ static bool segment_file(const char *path) {
   return len > 4 && !strcmp(path + len - 4, ".log");
 }
 
+/* Whether path is a file of topic's partitions ("" matches any). */
+static bool topic_file(const char *topic, const char *path) {
+  if (!topic[0]) return true;
+  size_t len = strlen(topic);
+  if (!path || strncmp(path, "/logs/", 6) || strncmp(path + 6, topic, len)) return false;
+  const char *q = path + 6 + len;
+  if (*q++ != '-' || *q < '0' || *q > '9') return false;
+  while (*q >= '0' && *q <= '9') q++;
+  return *q == '/';
+}
+
 static void observe(void *ctx, const struct sim_observation *o) {
   struct watch *x = ctx;
-  if (x->hit || o->node != x->node) return;
+  if (x->hit || o->node != x->node || !topic_file(x->f->when.topic, o->path)) return;
   enum fault_event e = x->f->when.event;
   bool match = (e == FAULT_EVENT_DURING_FSYNC && o->what == SIM_OBSERVED_FSYNC_START) ||
                (e == FAULT_EVENT_AFTER_WRITE && o->what == SIM_OBSERVED_WRITE &&

@@ -224,6 +224,7 @@ static void write_summary(FILE *f, const struct scenario *sc, uint64_t seed,
       fprintf(f, "%s: %s%s\n", rep->results[i].name,
               rep->results[i].violations ? "first violation: " : "", rep->results[i].first);
   if (rep->leaders_text[0]) fprintf(f, "%s\n", rep->leaders_text);
+  if (rep->groups_text[0]) fprintf(f, "%s\n", rep->groups_text);
   write_cuts(f, h);
   write_counters(f, w);
   fprintf(f, "verdict: %s\n", rep->passed ? "PASS" : "FAIL");

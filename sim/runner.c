@@ -721,6 +721,10 @@ static void on_reset(void *ctx, const char *topic, int32_t partition, int64_t of
          offset, 0);
 }
 
+void runner_record_seek(struct client *c, int stream, int64_t offset) {
+  record(c->r, HISTORY_SEEK, c->number, stream, 0, offset, 0);
+}
+
 void client_seek(struct client *c, int topic, int32_t partition, int64_t offset) {
   struct runner *r = c->r;
   ASSERT(c->consuming && topic >= 0 && topic < r->sc->topic_count);
@@ -760,6 +764,13 @@ static void consumer_start(struct client *c) {
       .ctx = c, .polled = on_polled, .error = on_consume_error, .reset = on_reset};
   kconsumer_init(&c->consumer, sim_node_env(c->node), c->routed ? NULL : c->conn, &cc, &cl);
   if (c->routed) kconsumer_route(&c->consumer, &c->cluster);
+  c->consuming = true;
+  if (!final && c->group_index >= 0) {
+    for (int t = 0; c->routed && t < sc->topic_count; t++)
+      kcluster_add_topic(&c->cluster, sc->topics[t].name);
+    runner_group_start(c); /* the group assigns */
+    return;
+  }
   for (int t = 0; t < sc->topic_count; t++)
     for (int32_t p = 0; p < sc->topics[t].partitions; p++)
       kconsumer_assign(&c->consumer, sc->topics[t].name, p, KCONSUMER_OFFSET_RESET);
@@ -911,6 +922,7 @@ static struct client *client_add(struct runner *r, bool producer) {
   c->r = r;
   c->number = r->client_count + 1;
   c->is_producer = producer;
+  c->group_index = runner_group_of(r, c->number);
   for (int t = 0; t < SCENARIO_TOPICS_MAX; t++) c->topic_ctx[t] = (struct topic_ctx){c, t};
   char host[32];
   snprintf(host, sizeof host, "client%d", c->number);
@@ -946,6 +958,8 @@ static void admin_add(struct runner *r) {
 static void client_free(struct client *c) {
   for (int t = 0; c->is_producer && t < c->r->sc->topic_count; t++)
     kproducer_free(&c->producers[t]);
+  if (c->group) kgroup_free(c->group);
+  free(c->group);
   if (c->consuming) kconsumer_stop(&c->consumer);
   if (c->routed) kcluster_free(&c->cluster);
   if (c->admin) admin_free(c->admin);
@@ -997,6 +1011,7 @@ static void end_faults(struct runner *r) {
     }
     broker_restart(r, i);
   }
+  runner_groups_end_faults(r);
   runner_trace(r, "liveness phase: faults ended, sending stops");
 }
 
@@ -1180,6 +1195,7 @@ static void judge_clients(struct runner *r, struct run_report *out) {
         r->rc, procs, nodes, out->results + out->result_count, REPLICA_CHECKERS);
   }
   out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
+  runner_groups_judge(r, out);
 }
 
 static void judge_quorum(struct runner *r, struct run_report *out) {
@@ -1292,6 +1308,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   for (int i = 0; i < sc->consumers; i++) client_add(r, false);
   for (int i = 0; i < sc->admins; i++) admin_add(r);
   if (r->quorum && r->client_count > 0) r->rc = replica_check_create(sc);
+  if (sc->group_count > 0) r->gc = group_check_create(sc->group_count, r->stream_count);
   if (r->quorum && r->client_count > 0)
     run_cluster_phases(r, sc);
   else if (r->quorum)
@@ -1311,6 +1328,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   sim_world_destroy(r->w);
   quorum_check_free(r->qc);
   replica_check_free(r->rc);
+  runner_groups_free(r);
   history_free(&r->hist);
   free(r->value);
   free(r);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sim/group_check.h"
 #include "sim/history.h"
 #include "sim/quorum_check.h"
 #include "sim/replica_check.h"
@@ -37,7 +38,10 @@ struct run_report {
   /* the history's checkers (+ topic-churn, with admin clients); with
    * several nodes, the quorum's (sim/quorum_check.h) first, and with
    * clients then theirs and fenced-broker-excluded */
-  struct check_result results[QUORUM_CHECKERS + CHECKERS_MAX + 2 + REPLICA_CHECKERS];
+  struct check_result
+      results[QUORUM_CHECKERS + CHECKERS_MAX + 2 + REPLICA_CHECKERS + GROUP_CHECKERS];
+  /* Consumer groups: the rebalance times after member crashes. */
+  char groups_text[512];
   /* Several nodes: virtual ms from each fault that took the leader away to
    * the next leader, and the records the workload proposed. */
   uint64_t elections_ms[QUORUM_ELECTIONS_MAX];

@@ -4,6 +4,7 @@
 #define SLUICE_SIM_RUNNER_INTERNAL_H
 
 #include "client/consumer.h"
+#include "client/group_member.h"
 #include "client/kclient.h"
 #include "client/kcluster.h"
 #include "client/producer.h"
@@ -28,6 +29,7 @@ enum {
 
 struct client;
 struct admin;
+struct group_check;
 
 struct broker {
   struct sim_node *node;
@@ -96,8 +98,8 @@ struct runner {
   struct sim_node *last_leader_target;
   struct sim_node *last_follower_target;
   uint32_t stream_replicas[HISTORY_STREAMS_MAX];
-      /* bit i: broker i holds a replica */ /* what follower(t,p) named last */
-  struct sim_node *last_controller_target;  /* the node `controller`/`leader` named last */
+  /* bit i: broker i holds a replica */    /* what follower(t,p) named last */
+  struct sim_node *last_controller_target; /* the node `controller`/`leader` named last */
   /* fenced-broker-excluded: fences committed, answers judged, violations */
   uint64_t fence_checks, fence_violations;
   int fenced_max;                                 /* the most brokers one image had fenced */
@@ -108,6 +110,9 @@ struct runner {
   /* topic-churn, the admin clients' checker (sim/runner_admin.c) */
   uint64_t admin_violations, admin_allowed;
   char admin_first[256];
+  /* consumer groups (sim/runner_groups.c) */
+  struct group_check *gc;                   /* NULL: no groups */
+  struct sim_node *last_coordinator_target; /* what coordinator(group) named last */
 };
 
 struct client {
@@ -133,6 +138,11 @@ struct client {
   double send_credit;
   uint64_t next_stream; /* round robin over every partition of every topic */
   int16_t incarnation;  /* the broker process its connection reached */
+  /* A group member (sim/runner_groups.c): its group's index (-1: assign
+   * mode), its membership, and whether its process is down. */
+  int group_index;
+  struct kgroup *group;
+  bool crashed;
 };
 
 __attribute__((format(printf, 2, 3))) void runner_trace(struct runner *r, const char *fmt, ...);
@@ -164,5 +174,22 @@ void admin_free(struct admin *a);
 /* A consumer moves to offset on topic number `topic`'s partition (the
  * fetch in flight is forgotten); a recorded seek. */
 void client_seek(struct client *c, int topic, int32_t partition, int64_t offset);
+/* A recorded seek of consumer c to offset on a stream (a group member's
+ * committed offset). */
+void runner_record_seek(struct client *c, int stream, int64_t offset);
+
+/* Consumer groups (sim/runner_groups.c). */
+int runner_group_of(const struct runner *r, int number); /* client number's group; -1 */
+void runner_group_start(struct client *c);
+void runner_group_restart(struct client *c);
+/* The broker index leading the group's __consumer_offsets partition; -1. */
+int runner_group_coordinator(const struct runner *r, const char *group);
+/* An ISR follower of that partition (runner_partition_follower); -1. */
+int runner_group_coordinator_follower(const struct runner *r, const char *group);
+struct sim_node *runner_consumer_node(struct runner *r, int n);
+void runner_consumer_fault(struct runner *r, enum fault_action a, int n);
+void runner_groups_end_faults(struct runner *r);
+void runner_groups_judge(struct runner *r, struct run_report *out);
+void runner_groups_free(struct runner *r);
 
 #endif

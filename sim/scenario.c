@@ -291,6 +291,74 @@ static bool f_consumers(struct yaml_parser *p, struct scenario *s, struct fy_nod
   int64_t n;
   if (!yaml_integer(p, k, v, 0, 64, &n)) return false;
   s->consumers = (int32_t)n;
+  s->consumers_listed = true;
+  return true;
+}
+
+static bool group_name(struct yaml_parser *p, struct fy_node *k, struct fy_node *v,
+                       struct scenario_group *g) {
+  if (!yaml_scalar(p, k, v, g->name, sizeof g->name)) return false;
+  if (!g->name[0] || strlen(g->name) > 255)
+    return yaml_fail(p, yaml_line(v), "group: a name of 1 to 255 bytes (group.id)");
+  return true;
+}
+
+/* group: name: every consumer is a member of it. */
+static bool f_group(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                    struct fy_node *v) {
+  if (s->group_count > 0) return yaml_fail(p, yaml_line(k), "group: and groups: both given");
+  struct scenario_group *g = &s->groups[0];
+  *g = (struct scenario_group){.members = -1}; /* -1: every consumer */
+  if (!group_name(p, k, v, g)) return false;
+  s->group_count = 1;
+  return true;
+}
+
+/* groups: [{name: g1, members: 3}, ...] */
+static bool f_groups(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                     struct fy_node *v) {
+  if (s->group_count > 0) return yaml_fail(p, yaml_line(k), "group: and groups: both given");
+  if (!v || !fy_node_is_sequence(v))
+    return yaml_fail(p, yaml_line(k), "groups: expected a list of {name: g, members: N}");
+  void *it = NULL;
+  struct fy_node *item;
+  while ((item = fy_node_sequence_iterate(v, &it))) {
+    if (s->group_count == SCENARIO_GROUPS_MAX)
+      return yaml_fail(p, yaml_line(k), "groups: more than %d", SCENARIO_GROUPS_MAX);
+    struct fy_node *name =
+        fy_node_is_mapping(item) ? fy_node_mapping_lookup_by_string(item, "name", 4) : NULL;
+    struct fy_node *members =
+        fy_node_is_mapping(item) ? fy_node_mapping_lookup_by_string(item, "members", 7) : NULL;
+    if (!name || !members || fy_node_mapping_item_count(item) != 2)
+      return yaml_fail(p, yaml_line(k), "groups: each entry is {name: g, members: N}");
+    struct scenario_group *g = &s->groups[s->group_count];
+    int64_t n;
+    if (!group_name(p, item, name, g) || !yaml_integer(p, item, members, 1, 16, &n))
+      return false;
+    g->members = (int32_t)n;
+    for (int i = 0; i < s->group_count; i++)
+      if (!strcmp(s->groups[i].name, g->name))
+        return yaml_fail(p, yaml_line(k), "groups: %s named twice", g->name);
+    s->group_count++;
+  }
+  return s->group_count > 0 || yaml_fail(p, yaml_line(k), "groups: an empty list");
+}
+
+static bool f_commit_interval(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                              struct fy_node *v) {
+  if (!yaml_duration(p, k, v, &s->commit_interval_ms)) return false;
+  if (s->commit_interval_ms < 10 || s->commit_interval_ms > 600000)
+    return yaml_fail(p, yaml_line(v), "commit_interval: within 10ms and 10m");
+  return true;
+}
+
+static bool f_session_timeout(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                              struct fy_node *v) {
+  int64_t ms;
+  if (!yaml_duration(p, k, v, &ms)) return false;
+  if (ms < 1000 || ms > 1800000)
+    return yaml_fail(p, yaml_line(v), "session_timeout: within 1s and 30m");
+  s->session_timeout_ms = (int32_t)ms;
   return true;
 }
 static bool f_rate(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
@@ -388,9 +456,19 @@ static bool f_compression(struct yaml_parser *p, struct scenario *s, struct fy_n
 }
 
 static const struct yaml_field workload_fields[] = {
-    {"producers", f_producers}, {"consumers", f_consumers},     {"rate", f_rate},
-    {"acks", f_acks},           {"value_bytes", f_value_bytes}, {"idempotence", f_idempotence},
-    {"admins", f_admins},       {"auto_offset_reset", f_reset}, {"compression", f_compression},
+    {"producers", f_producers},
+    {"consumers", f_consumers},
+    {"rate", f_rate},
+    {"acks", f_acks},
+    {"value_bytes", f_value_bytes},
+    {"idempotence", f_idempotence},
+    {"admins", f_admins},
+    {"auto_offset_reset", f_reset},
+    {"compression", f_compression},
+    {"group", f_group},
+    {"groups", f_groups},
+    {"commit_interval", f_commit_interval},
+    {"session_timeout", f_session_timeout},
 };
 
 static bool f_workload(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
@@ -532,6 +610,35 @@ static void defaults(struct scenario *s) {
   s->max_unavailability_ms = -1;
   s->leader_stable_after_ms = -1;
   s->fault_jitter_us = FAULT_JITTER_DEFAULT_US;
+  s->commit_interval_ms = 1000;
+  s->session_timeout_ms = 6000; /* group.min.session.timeout.ms */
+}
+
+const struct scenario_group *scenario_group(const struct scenario *s, const char *name) {
+  for (int i = 0; i < s->group_count; i++)
+    if (!strcmp(s->groups[i].name, name)) return &s->groups[i];
+  return NULL;
+}
+
+int32_t scenario_group_members(const struct scenario *s) {
+  int32_t n = 0;
+  for (int i = 0; i < s->group_count; i++) n += s->groups[i].members;
+  return n;
+}
+
+/* group: takes every consumer; groups: sets the consumers to their members
+ * unless consumers: says more (the rest read in assign mode). */
+static bool groups_validate(struct yaml_parser *p, struct scenario *s) {
+  if (s->group_count == 1 && s->groups[0].members == -1) {
+    if (s->consumers < 1) return yaml_fail(p, 0, "group: needs consumers: 1 or more");
+    s->groups[0].members = s->consumers;
+    return true;
+  }
+  int32_t members = scenario_group_members(s);
+  if (s->group_count > 0 && !s->consumers_listed) s->consumers = members;
+  if (s->consumers < members)
+    return yaml_fail(p, 0, "groups: %d members, but consumers: %d", members, s->consumers);
+  return true;
 }
 
 uint32_t scenario_allowance(const struct scenario *s, enum history_checker checker) {
@@ -567,6 +674,9 @@ static bool validate(struct yaml_parser *p, struct scenario *s) {
   if (partitions > SCENARIO_PARTITIONS_MAX)
     return yaml_fail(p, 0, "topics: %d partitions in all, at most %d", partitions,
                      SCENARIO_PARTITIONS_MAX);
+  bool grouped = groups_validate(p, s);
+  s->consumers_listed = false; /* parse-time only: a written scenario reads back the same */
+  if (!grouped) return false;
   if (s->producers + s->consumers + s->admins > SCENARIO_CLIENTS_MAX)
     return yaml_fail(p, 0, "workload: %d clients, at most %d",
                      s->producers + s->consumers + s->admins, SCENARIO_CLIENTS_MAX);
@@ -727,6 +837,13 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
   yaml_put(&o, "  value_bytes: %d\n", s->value_bytes);
   if (s->idempotence_off) yaml_put(&o, "  idempotence: false\n");
   if (s->admins) yaml_put(&o, "  admins: %d\n", s->admins);
+  for (int i = 0; i < s->group_count; i++)
+    yaml_put(&o, "%s{name: %s, members: %d}%s", i ? ", " : "  groups: [", s->groups[i].name,
+             s->groups[i].members, i == s->group_count - 1 ? "]\n" : "");
+  if (s->group_count > 0 && s->commit_interval_ms != 1000)
+    yaml_put(&o, "  commit_interval: %lldms\n", (long long)s->commit_interval_ms);
+  if (s->group_count > 0 && s->session_timeout_ms != 6000)
+    yaml_put(&o, "  session_timeout: %dms\n", s->session_timeout_ms);
   if (s->auto_offset_reset != RESET_EARLIEST)
     yaml_put(&o, "  auto_offset_reset: %s\n", reset_names[s->auto_offset_reset]);
   for (int i = 0; i < s->codec_count; i++)

@@ -23,6 +23,7 @@ enum {
   SCENARIO_CLIENTS_MAX = 16,
   SCENARIO_TOPIC_CONFIG_MAX = 4,
   SCENARIO_CODECS_MAX = 8,
+  SCENARIO_GROUPS_MAX = 4,
 };
 
 /* The consumers' auto.offset.reset. */
@@ -54,6 +55,12 @@ struct scenario_topic {
   int config_count;
 };
 
+/* A consumer group: its members are consumers (client/group_member.h). */
+struct scenario_group {
+  char name[SCENARIO_TEXT_BYTES];
+  int32_t members;
+};
+
 struct scenario {
   char name[SCENARIO_TEXT_BYTES];
   char description[1024];
@@ -83,6 +90,14 @@ struct scenario {
   /* Admin clients (after the consumers): Metadata, DescribeConfigs,
    * DescribeCluster, ListOffsets, and topic churn (sim/runner_admin.c). */
   int32_t admins;
+  /* Consumer groups (`group: name`, or `groups: [{name: g1, members: 3}]`):
+   * the first groups[0].members consumers are members of groups[0], the
+   * next of groups[1]...; consumers past them read in assign mode. */
+  struct scenario_group groups[SCENARIO_GROUPS_MAX];
+  int group_count;
+  bool consumers_listed;      /* workload: consumers: was given */
+  int64_t commit_interval_ms; /* auto.commit.interval.ms of the members */
+  int32_t session_timeout_ms; /* session.timeout.ms of the members */
   /* faults */
   struct fault faults[SCENARIO_FAULTS_MAX];
   int fault_count;
@@ -120,6 +135,10 @@ const struct scenario_topic *scenario_topic(const struct scenario *s, const char
 /* What a checker may find without failing the run: the allowances the
  * scenario grants it (bits of enum history_allowance), the old list form
  * included. */
+/* The group of that name; NULL if none. */
+const struct scenario_group *scenario_group(const struct scenario *s, const char *name);
+/* The consumers that are group members (the first ones). */
+int32_t scenario_group_members(const struct scenario *s);
 uint32_t scenario_allowance(const struct scenario *s, enum history_checker checker);
 
 #endif

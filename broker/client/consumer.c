@@ -141,6 +141,11 @@ void kconsumer_stop(struct kconsumer *c) {
   }
 }
 
+void kconsumer_unassign_all(struct kconsumer *c) {
+  kconsumer_stop(c);
+  c->partition_count = 0;
+}
+
 static void retry_fire(void *ctx) {
   struct kconsumer_session *s = ctx;
   s->retry_timer = 0;

@@ -11,7 +11,7 @@
  * for its position per auto_offset_reset (earliest: the log start; latest:
  * the high watermark) and is not fetched until it is answered. One request
  * at a time: Metadata, then ListOffsets, then Fetch.
- * Group subscribe arrives with the group coordinator issue. */
+ * Group membership drives it from outside (client/group_member.h). */
 #ifndef SLUICE_CONSUMER_H
 #define SLUICE_CONSUMER_H
 
@@ -105,6 +105,9 @@ void kconsumer_route(struct kconsumer *c, struct kcluster *k);
 void kconsumer_assign(struct kconsumer *c, const char *topic, int32_t partition,
                       int64_t offset);
 void kconsumer_start(struct kconsumer *c);
+/* Every partition is given up (a group rebalance): the requests in flight
+ * are forgotten and nothing is fetched until assigned and started again. */
+void kconsumer_unassign_all(struct kconsumer *c);
 /* An assigned partition's position (the next offset it fetches); -1 if the
  * partition is not assigned, or waits for ListOffsets. */
 int64_t kconsumer_position(const struct kconsumer *c, const char *topic, int32_t partition);

@@ -136,6 +136,12 @@ int16_t groups_append(struct node *node, struct kstr group_id, const struct kbyt
   return append_to(node, partition, keys, values, count, done, ctx, later);
 }
 
+struct partition *groups_partition(struct node *node, struct kstr group_id) {
+  int32_t index = group_partition_for(group_id, node->groups->partition_count);
+  struct partition *p = offsets_partition(node, index);
+  return p && partition_is_leader(node, p) ? p : NULL;
+}
+
 /* A record nobody waits for (group metadata, tombstones). */
 static void append_one(struct node *node, int32_t partition, struct wr *key, struct wr *value) {
   ASSERT(key->file_bytes == 0 && (!value || value->file_bytes == 0));
@@ -276,11 +282,18 @@ static int64_t load_batches(struct group_coordinator *gc, const uint8_t *data, s
 }
 
 /* Replays the partition's records (synchronous reads of the page cache or
- * disk), so its groups are served from what the log says. */
+ * disk), so its groups are served from what the log says. It reads to the
+ * log end, not the high watermark, as Kafka's loader does: a new leader's
+ * high watermark can lag the old one's until its followers fetch, and a
+ * commit answered by the old leader (covered by its high watermark) must
+ * be in the cache before the first answer. */
 static int load_partition(struct node *node, struct partition *p) {
   struct group_coordinator *gc = &node->groups->gc;
   group_unload_partition(gc, p->index);
-  int64_t offset = plog_start_offset(p->log), end = partition_high_watermark(p);
+  int64_t offset = plog_start_offset(p->log), end = plog_end_offset(p->log);
+#ifdef SLUICE_MUTANT_COORDINATOR_UNLOADED /* mutant: answers before reading anything */
+  end = offset;
+#endif
   struct buf data, scratch;
   buf_init(&data);
   buf_init(&scratch);

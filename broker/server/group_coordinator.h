@@ -64,6 +64,10 @@ int16_t groups_append(struct node *node, struct kstr group_id, const struct kbyt
                       const struct kbytes *values, int32_t count, groups_appended_fn done,
                       void *ctx, bool *later);
 
+/* The group's __consumer_offsets partition while this node leads it;
+ * NULL otherwise. */
+struct partition *groups_partition(struct node *node, struct kstr group_id);
+
 bool groups_topic_internal(const char *name, int32_t len);
 
 /* The handlers' answers of waiting requests (api_join_group.c,

@@ -812,8 +812,8 @@ START_TEST(bad_quorum_targets_name_the_line) {
        "(when: {event: ..., node: N})"},
       {"cluster: {nodes: 3}\nworkload: {producers: 0, consumers: 0}\nfaults:\n"
        "  - {at: 1s, action: kill, target: leaders}\n",
-       "t.yaml:4: target: \"leaders\" is not node N, client N, leader(topic,p), "
-       "follower(topic,p), controller, "
+       "t.yaml:4: target: \"leaders\" is not node N, client N, consumer N, leader(topic,p), "
+       "follower(topic,p), coordinator(group), coordinator-follower(group), controller, "
        "random, leader, follower or controllers"},
   };
   struct scenario *sc = malloc(sizeof *sc);

@@ -215,6 +215,64 @@ START_TEST(client_keys_parse_and_round_trip) {
 }
 END_TEST
 
+/* Consumer groups (docs/scenarios.md): group: takes every consumer,
+ * groups: sets the consumers to their members; consumer N and
+ * coordinator(group) name fault targets; the writer reads back the same. */
+START_TEST(group_keys_parse_and_round_trip) {
+  static const char text[] = "topics:\n  - name: t\n    partitions: 4\n"
+                             "workload:\n  producers: 1\n"
+                             "  groups: [{name: g1, members: 3}, {name: g2, members: 1}]\n"
+                             "  commit_interval: 200ms\n  session_timeout: 10s\n"
+                             "faults:\n  - at: 1s\n    action: kill\n    target: consumer 2\n"
+                             "  - at: 2s\n    action: kill\n    target: coordinator(g2)\n";
+  static struct scenario s, back;
+  static char a[1 << 14], b[1 << 14];
+  char err[256] = "";
+  ck_assert_msg(scenario_parse("g.yaml", text, strlen(text), &s, err, sizeof err), "%s", err);
+  ck_assert_int_eq(s.group_count, 2);
+  ck_assert_str_eq(s.groups[0].name, "g1");
+  ck_assert_int_eq(s.groups[0].members, 3);
+  ck_assert_int_eq(s.groups[1].members, 1);
+  ck_assert_int_eq(s.consumers, 4);
+  ck_assert_int_eq(s.commit_interval_ms, 200);
+  ck_assert_int_eq(s.session_timeout_ms, 10000);
+  ck_assert_int_eq(s.faults[0].target.kind, TARGET_CONSUMER);
+  ck_assert_int_eq(s.faults[0].target.id, 2);
+  ck_assert_int_eq(s.faults[1].target.kind, TARGET_COORDINATOR);
+  ck_assert_str_eq(s.faults[1].target.topic, "g2");
+  size_t len = scenario_format(&s, a, sizeof a);
+  ck_assert_msg(scenario_parse("g.yaml", a, len, &back, err, sizeof err), "%s\n%s", err, a);
+  scenario_format(&back, b, sizeof b);
+  ck_assert_str_eq(a, b);
+  static const char one[] = "topics:\n  - name: t\nworkload:\n  consumers: 3\n  group: q\n";
+  ck_assert_msg(scenario_parse("g.yaml", one, strlen(one), &s, err, sizeof err), "%s", err);
+  ck_assert_int_eq(s.group_count, 1);
+  ck_assert_int_eq(s.groups[0].members, 3);
+  refused("topics:\n  - name: t\nworkload:\n  consumers: 2\n"
+          "  groups: [{name: a, members: 3}]\n",
+          "groups: 3 members, but consumers: 2");
+  refused("topics:\n  - name: t\nworkload:\n  groups: [{name: a}]\n",
+          "bad.yaml:4: groups: each entry is {name: g, members: N}");
+  refused("topics:\n  - name: t\nworkload:\n  groups: [{name: a, members: 1}, {name: a, "
+          "members: 1}]\n",
+          "groups: a named twice");
+  refused("topics:\n  - name: t\nworkload:\n  group: a\n  groups: [{name: b, members: 1}]\n",
+          "group: and groups: both given");
+  refused("topics:\n  - name: t\nworkload:\n  consumers: 2\n  group: a\n"
+          "faults:\n  - at: 1s\n    action: kill\n    target: consumer 3\n",
+          "target: consumer 3 does not exist (consumers: 2)");
+  refused("topics:\n  - name: t\nworkload:\n  consumers: 2\n"
+          "faults:\n  - at: 1s\n    action: kill\n    target: consumer 1\n",
+          "target: consumer 1 is in no group");
+  refused("topics:\n  - name: t\nworkload:\n  group: a\n"
+          "faults:\n  - at: 1s\n    action: pause\n    target: consumer 1\n",
+          "a consumer N target takes kill, shutdown or restart");
+  refused("topics:\n  - name: t\nworkload:\n  group: a\n"
+          "faults:\n  - at: 1s\n    action: kill\n    target: coordinator(b)\n",
+          "target: coordinator(b): no such group");
+}
+END_TEST
+
 static const char network[] =
     "topics:\n  - name: t\n    partitions: 2\n"
     "workload:\n  producers: 2\n  consumers: 1\n"
@@ -516,6 +574,7 @@ static Suite *scenario_suite(void) {
   tcase_add_test(tc, triggered_faults_modes_and_jitter_parse);
   tcase_add_test(tc, bad_triggers_modes_and_jitter_are_refused);
   tcase_add_test(tc, client_keys_parse_and_round_trip);
+  tcase_add_test(tc, group_keys_parse_and_round_trip);
   tcase_add_test(tc, swarm_scenarios_round_trip_through_yaml);
   tcase_add_test(tc, swarm_scenarios_are_a_function_of_the_seed);
   suite_add_tcase(s, tc);
