@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "log/cleaner.h"
 #include "log/log_internal.h"
 
 int64_t plog_start_offset(const struct plog *log) { return log->start_offset; }
@@ -113,6 +114,7 @@ void plog_free(struct plog *log) {
 
 /* Lets go of every segment, the epoch writer and the flush in flight. */
 static void plog_release_all(struct plog *log, bool deleting) {
+  plog_cleaner_release(log);
   plog_flush_detach(log);
   plog_producers_release(log, deleting);
   atomic_file_writer_release(log->epoch_writer, deleting);

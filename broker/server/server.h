@@ -69,6 +69,9 @@ struct log_manager {
   bool checkpoints_again;      /* asked for while a round was in flight */
   struct join flushes;         /* the shutdown's fsync of every log */
   bool stopping;               /* shutdown: stopped once the checkpoints land */
+  env_timer_id cleaner_timer;  /* the log cleaner's next step (log_manager.c) */
+  char cleaning_topic[TOPIC_NAME_BYTES_MAX + 1]; /* the partition a pass is under way in */
+  int32_t cleaning_partition;
 };
 
 /* broker_lifecycle.c's state (KIP-631). */

@@ -14,6 +14,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "log/cleaner.h"
 #include "log/atomic_file.h"
 #include "log/checkpoint.h"
 #include "meta/bootstrap.h"
@@ -172,8 +173,10 @@ static void log_config_for(const struct node *node, const struct topic_config *t
   (void)node;
   out->segment_bytes = topic_config_i64(tc, TC_SEGMENT_BYTES);
   out->roll_ms = topic_config_i64(tc, TC_SEGMENT_MS);
-  out->retention_ms = topic_config_i64(tc, TC_RETENTION_MS);
-  out->retention_bytes = topic_config_i64(tc, TC_RETENTION_BYTES);
+  /* cleanup.policy=compact alone: no retention by time or size (Kafka). */
+  bool deletes = topic_config_deletes(tc);
+  out->retention_ms = deletes ? topic_config_i64(tc, TC_RETENTION_MS) : -1;
+  out->retention_bytes = deletes ? topic_config_i64(tc, TC_RETENTION_BYTES) : -1;
   out->index_interval_bytes = (int32_t)topic_config_i64(tc, TC_INDEX_INTERVAL_BYTES);
   out->index_bytes_max = (int32_t)topic_config_i64(tc, TC_SEGMENT_INDEX_BYTES);
 }
@@ -253,6 +256,7 @@ static int partition_open(struct node *node, struct topic *t, int32_t index,
     env_log(node->env, ENV_LOG_ERROR, "could not open partition %s: error %d", dir, rc);
     return rc;
   }
+  plog_set_compacted(p->log, topic_config_compacted(&t->config));
   return 0;
 }
 
