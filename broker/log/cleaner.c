@@ -483,6 +483,10 @@ static int job_sync(struct plog *log, struct plog_cleaner *c) {
   if (rc == 0) rc = index_write_all(env, &dst->tindex);
   if (rc != 0) return rc;
   env_file files[CLEAN_FILES] = {dst->log_file, dst->oindex.file, dst->tindex.file};
+#ifdef SLUICE_MUTANT_CLEANER_SWAP_UNSAFE /* mutant: swapped in before the fsync lands */
+  (void)files;
+  return 0;
+#endif
   c->job->fsyncs_pending = CLEAN_FILES;
   for (int f = 0; f < CLEAN_FILES; f++) env->fsync(env, files[f], job_synced, c->job);
   return 0;
@@ -504,14 +508,6 @@ static int swap_files(struct plog *log, int64_t base) {
   for (int i = 0; rc == 0 && i < CLEAN_FILES; i++)
     rc = rename_stage(log, base, order[i], ".cleaned", ".swap");
   if (rc == 0) rc = log->env->dir_sync(log->env, log->dir);
-#ifdef SLUICE_MUTANT_CLEANER_SWAP_UNSAFE /* mutant: the old .log goes before the new lands */
-  if (rc == 0) {
-    char path[CLEAN_PATH_BYTES];
-    cleaner_file_path(path, sizeof path, log->dir, base, 0, "");
-    log->env->unlink(log->env, path);
-    log->env->dir_sync(log->env, log->dir);
-  }
-#endif
   for (int i = 0; rc == 0 && i < CLEAN_FILES; i++)
     rc = rename_stage(log, base, order[i], ".swap", "");
   if (rc == 0) rc = log->env->dir_sync(log->env, log->dir);
@@ -634,7 +630,7 @@ static int step_copy(struct plog *log, struct plog_cleaner *c, size_t bytes_max)
   rc = job_sync(log, c);
   if (rc != 0) return pass_fail(log, c, rc);
   c->phase = PHASE_SYNC;
-  return PLOG_CLEAN_WAIT;
+  return c->job->fsyncs_pending > 0 ? PLOG_CLEAN_WAIT : PLOG_CLEAN_MORE;
 }
 
 static int step_swap(struct plog *log, struct plog_cleaner *c) {
