@@ -307,6 +307,13 @@ static bool f_value_bytes(struct yaml_parser *p, struct scenario *s, struct fy_n
   s->value_bytes = (int32_t)n;
   return true;
 }
+static bool f_keys(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                   struct fy_node *v) {
+  int64_t n;
+  if (!yaml_integer(p, k, v, 1, 1 << 16, &n)) return false;
+  s->keys = (int32_t)n;
+  return true;
+}
 static bool f_acks(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                    struct fy_node *v) {
   char text[16];
@@ -391,6 +398,7 @@ static const struct yaml_field workload_fields[] = {
     {"producers", f_producers}, {"consumers", f_consumers},     {"rate", f_rate},
     {"acks", f_acks},           {"value_bytes", f_value_bytes}, {"idempotence", f_idempotence},
     {"admins", f_admins},       {"auto_offset_reset", f_reset}, {"compression", f_compression},
+    {"keys", f_keys},
 };
 
 static bool f_workload(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
@@ -725,6 +733,7 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
                           : "0",
            s->rate_per_s);
   yaml_put(&o, "  value_bytes: %d\n", s->value_bytes);
+  if (s->keys) yaml_put(&o, "  keys: %d\n", s->keys);
   if (s->idempotence_off) yaml_put(&o, "  idempotence: false\n");
   if (s->admins) yaml_put(&o, "  admins: %d\n", s->admins);
   if (s->auto_offset_reset != RESET_EARLIEST)

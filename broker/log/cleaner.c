@@ -177,6 +177,10 @@ int64_t plog_cleaner_checkpoint(const struct plog *log) {
   return log->cleaner ? log->cleaner->checkpoint : 0;
 }
 
+bool plog_cleaner_needs_flush(const struct plog *log) {
+  return !log->offline && log->flush == NULL && log->recovery_point < plog_active(log)->base_offset;
+}
+
 void plog_set_compacted(struct plog *log, bool compacted) {
   ASSERT(log != NULL);
   log->compacted = compacted;

@@ -68,6 +68,11 @@ bool plog_cleaner_due(struct plog *log, const struct cleaner_config *cfg, int64_
  * what earlier swaps of it made stays, cleaned). */
 int plog_clean_step(struct plog *log, const struct cleaner_config *cfg, int64_t now_ms,
                     int64_t max_offset, size_t bytes_max);
+/* Rolled segments are not yet durable (the recovery point is below the
+ * active segment): the cleaner cannot touch them until a flush. Kafka
+ * flushes a segment when it rolls; Sluice in page-cache mode flushes only
+ * on shutdown, so the caller flushes a compacted log that says so. */
+bool plog_cleaner_needs_flush(const struct plog *log);
 /* Offsets below it have been cleaned (the cleaner checkpoint; in memory:
  * a restarted log counts as wholly dirty). */
 int64_t plog_cleaner_checkpoint(const struct plog *log);

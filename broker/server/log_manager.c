@@ -169,6 +169,7 @@ static struct partition *clean_pick(struct node *node, int64_t now_ms) {
       struct partition *part = &t->partitions[p];
       if (!partition_hosted(part)) continue;
       plog_set_compacted(part->log, compacted); /* AlterConfigs may have changed it */
+      if (compacted && plog_cleaner_needs_flush(part->log)) partition_flush_unwaited(node, part);
       int64_t hw = partition_high_watermark(part);
       if (!compacted || !plog_cleaner_due(part->log, &cc, now_ms, hw)) continue;
       double ratio = plog_cleaner_dirty_ratio(part->log, &cc, now_ms, hw);
