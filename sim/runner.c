@@ -792,7 +792,8 @@ static void send_some(struct client *c) {
     char key[24];
     int32_t key_len = -1; /* keyed workloads: the compaction checker's key of the id */
     if (r->sc->keys > 0)
-      key_len = snprintf(key, sizeof key, "k%llu", (unsigned long long)(id % (uint64_t)r->sc->keys));
+      key_len =
+          snprintf(key, sizeof key, "k%llu", (unsigned long long)(id % (uint64_t)r->sc->keys));
     int rc = kproducer_send(&c->producers[topic], partition, key_len < 0 ? NULL : key, key_len,
                             value, len < bytes ? bytes : len, id);
     if (rc != 0) { /* queue full: this value is never sent */

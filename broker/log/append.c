@@ -43,7 +43,8 @@ static int replica_batch_check(struct append_shape *shape, const uint8_t *p, siz
   if (h->base_offset > shape->next_offset && !shape->gaps_ok) return PLOG_EGAP;
   /* A gap counts in the offsets the append takes (Kafka's follower accepts
    * the holes compaction leaves). */
-  if (h->base_offset > shape->next_offset) shape->offset_span += h->base_offset - shape->next_offset;
+  if (h->base_offset > shape->next_offset)
+    shape->offset_span += h->base_offset - shape->next_offset;
   if (h->base_offset < shape->next_offset) return PLOG_EOVERLAP;
   if (h->leader_epoch < shape->epoch_min) return PLOG_EEPOCH;
   shape->next_offset = rb_header_last_offset(h) + 1;
@@ -225,8 +226,9 @@ int plog_append_replica(struct plog *log, const uint8_t *batches, size_t len, in
   ASSERT(log != NULL && info != NULL);
   int64_t end_before = plog_end_offset(log);
   if (batches == NULL || len == 0) return ENV_EINVAL;
-  struct append_shape shape = {
-      .next_offset = end_before, .epoch_min = plog_latest_epoch(log), .gaps_ok = log->compacted};
+  struct append_shape shape = {.next_offset = end_before,
+                               .epoch_min = plog_latest_epoch(log),
+                               .gaps_ok = log->compacted};
   int rc = append_shape(batches, len, replica_batch_check, PLOG_ECORRUPT, &shape);
   if (rc == 0 && !append_fits(log, len, &shape)) rc = ENV_EINVAL;
   if (rc == 0 && log->offline) rc = ENV_EIO;

@@ -84,7 +84,8 @@ static void map_grow(struct offset_map *m) {
   m->used = 0;
   for (uint32_t i = 0; i < old_count; i++) {
     if (old[i].key_at == UINT64_MAX) continue;
-    struct map_slot *s = map_probe(m, m->keys.data + old[i].key_at, old[i].key_len, old[i].hash);
+    struct map_slot *s =
+        map_probe(m, m->keys.data + old[i].key_at, old[i].key_len, old[i].hash);
     *s = old[i];
     m->used++;
   }
@@ -178,7 +179,8 @@ int64_t plog_cleaner_checkpoint(const struct plog *log) {
 }
 
 bool plog_cleaner_needs_flush(const struct plog *log) {
-  return !log->offline && log->flush == NULL && log->recovery_point < plog_active(log)->base_offset;
+  return !log->offline && log->flush == NULL &&
+         log->recovery_point < plog_active(log)->base_offset;
 }
 
 void plog_set_compacted(struct plog *log, bool compacted) {
@@ -291,10 +293,10 @@ static int job_open(struct plog *log, struct plog_cleaner *c, const struct segme
 
 struct keep_ctx {
   struct plog_cleaner *c;
-  bool horizon_set;  /* the batch carries a delete horizon already */
-  int64_t horizon;   /* its horizon when set */
-  bool tombstones;   /* a tombstone was kept */
-  int32_t dropped;   /* records dropped */
+  bool horizon_set; /* the batch carries a delete horizon already */
+  int64_t horizon;  /* its horizon when set */
+  bool tombstones;  /* a tombstone was kept */
+  int32_t dropped;  /* records dropped */
 };
 
 static bool keep_record(void *ctx, const struct rb_record *rec) {
@@ -457,8 +459,8 @@ static int copy_step(struct plog *log, struct plog_cleaner *c, size_t bytes_max)
       struct rb_header oh;
       ASSERT(rb_header_read(c->out.data, c->out.len, &oh));
       ASSERT(segment_batch_fits(dst, &oh, dst->size_bytes));
-      int64_t w = log->env->pwrite(log->env, dst->log_file, c->out.data, c->out.len,
-                                   dst->size_bytes);
+      int64_t w =
+          log->env->pwrite(log->env, dst->log_file, c->out.data, c->out.len, dst->size_bytes);
       if (w != (int64_t)c->out.len) return w < 0 ? (int)w : ENV_EIO;
       segment_note_batch(dst, log->cfg.index_interval_bytes, &oh, dst->size_bytes);
     }
@@ -556,8 +558,8 @@ static int pass_fail(struct plog *log, struct plog_cleaner *c, int rc) {
   return rc;
 }
 
-static void pass_start(struct plog *log, struct plog_cleaner *c, const struct cleaner_config *cfg,
-                       int64_t now_ms, int64_t max_offset) {
+static void pass_start(struct plog *log, struct plog_cleaner *c,
+                       const struct cleaner_config *cfg, int64_t now_ms, int64_t max_offset) {
   int32_t u = first_uncleanable(log, cfg, now_ms, max_offset);
   ASSERT(u > 0);
   c->phase = PHASE_MAP;
@@ -671,11 +673,16 @@ int plog_clean_step(struct plog *log, const struct cleaner_config *cfg, int64_t 
     pass_start(log, c, cfg, now_ms, max_offset);
   }
   switch (c->phase) {
-    case PHASE_MAP: return step_map(log, c, cfg, bytes_max);
-    case PHASE_COPY: return step_copy(log, c, bytes_max);
-    case PHASE_SYNC:
-    case PHASE_SWAP: c->phase = PHASE_SWAP; return step_swap(log, c);
-    case PHASE_IDLE: break;
+  case PHASE_MAP:
+    return step_map(log, c, cfg, bytes_max);
+  case PHASE_COPY:
+    return step_copy(log, c, bytes_max);
+  case PHASE_SYNC:
+  case PHASE_SWAP:
+    c->phase = PHASE_SWAP;
+    return step_swap(log, c);
+  case PHASE_IDLE:
+    break;
   }
   ASSERT(false);
   return PLOG_CLEAN_IDLE;

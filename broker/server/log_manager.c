@@ -169,7 +169,8 @@ static struct partition *clean_pick(struct node *node, int64_t now_ms) {
       struct partition *part = &t->partitions[p];
       if (!partition_hosted(part)) continue;
       plog_set_compacted(part->log, compacted); /* AlterConfigs may have changed it */
-      if (compacted && plog_cleaner_needs_flush(part->log)) partition_flush_unwaited(node, part);
+      if (compacted && plog_cleaner_needs_flush(part->log))
+        partition_flush_unwaited(node, part);
       int64_t hw = partition_high_watermark(part);
       if (!compacted || !plog_cleaner_due(part->log, &cc, now_ms, hw)) continue;
       double ratio = plog_cleaner_dirty_ratio(part->log, &cc, now_ms, hw);
@@ -213,8 +214,9 @@ static void clean_tick(void *ctx) {
             p->topic->name, p->index, (unsigned long long)plog_size_bytes(p->log),
             plog_segment_count(p->log));
   int64_t delay_ms = rc == PLOG_CLEAN_MORE || rc == PLOG_CLEAN_DONE ? 0
-                     : rc == PLOG_CLEAN_WAIT                       ? CLEANER_WAIT_MS
-                              : broker_i64(node, "log.cleaner.backoff.ms", 15000);
+                     : rc == PLOG_CLEAN_WAIT
+                         ? CLEANER_WAIT_MS
+                         : broker_i64(node, "log.cleaner.backoff.ms", 15000);
   clean_schedule(node, delay_ms);
 }
 

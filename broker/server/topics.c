@@ -14,9 +14,9 @@
 
 #include "base/assert.h"
 #include "base/str.h"
-#include "log/cleaner.h"
 #include "log/atomic_file.h"
 #include "log/checkpoint.h"
+#include "log/cleaner.h"
 #include "meta/bootstrap.h"
 #include "meta/replication_control.h"
 #include "proto/errors.h"

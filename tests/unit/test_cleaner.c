@@ -248,7 +248,8 @@ START_TEST(bounded_steps) {
   ck_assert_int_gt(steps, steps_big);
   ck_assert_int_gt(steps, 20); /* at least one step per batch read */
   ck_assert_int_eq(small.count, big.count);
-  for (int i = 0; i < big.count; i++) ck_assert_int_eq(small.records[i].offset, big.records[i].offset);
+  for (int i = 0; i < big.count; i++)
+    ck_assert_int_eq(small.records[i].offset, big.records[i].offset);
   plog_close(log);
 }
 END_TEST
