@@ -79,6 +79,7 @@ const char *const history_checker_names[CHECKERS_MAX] = {
     [CHECK_FINAL_READ] = "final-read",
     [CHECK_UNEXPECTED] = "unexpected",
     [CHECK_MAX_UNAVAILABILITY] = "max-unavailability",
+    [CHECK_COMPACTION] = "compaction",
 };
 
 const char *const history_allowance_names[ALLOWANCES] = {
@@ -89,6 +90,7 @@ const char *const history_allowance_names[ALLOWANCES] = {
     [ALLOW_ACKS_0] = "acks-0",
     [ALLOW_RETENTION] = "retention",
     [ALLOW_UNCLEAN_ELECTION] = "unclean-election",
+    [ALLOW_COMPACTION] = "compaction",
 };
 
 #define BIT(a) (1u << (a))
@@ -98,7 +100,7 @@ uint32_t history_allowances_for(enum history_checker checker) {
                         BIT(ALLOW_DISK_LOSS) | BIT(ALLOW_UNCLEAN_ELECTION);
   switch (checker) {
   case CHECK_LOST_WRITE:
-    return cuts | BIT(ALLOW_RETENTION);
+    return cuts | BIT(ALLOW_RETENTION) | BIT(ALLOW_COMPACTION);
   case CHECK_INCONSISTENT_OFFSETS:
   case CHECK_NONMONOTONIC_SEND:
     return cuts;
@@ -107,8 +109,9 @@ uint32_t history_allowances_for(enum history_checker checker) {
   case CHECK_UNSEEN:
     return BIT(ALLOW_ACKS_0);
   case CHECK_FINAL_READ:
-  case CHECK_POLL_SKIP:
     return BIT(ALLOW_CORRUPT_BATCH);
+  case CHECK_POLL_SKIP:
+    return BIT(ALLOW_CORRUPT_BATCH) | BIT(ALLOW_COMPACTION);
   default:
     return 0;
   }
@@ -164,6 +167,10 @@ struct checking {
   uint64_t nv;
   struct stream_state streams[STREAMS];
   struct check_result r[CHECKERS_MAX];
+  /* Keyed workloads: per stream and key, the offset of the latest
+   * acknowledged record ([stream * keys + key]; -1: none). */
+  int64_t *latest_acked;
+  int64_t *latest_seen; /* the same of any record seen there, acknowledged or read */
 };
 
 static void violation(struct check_result *r, const char *fmt, ...)
@@ -317,6 +324,93 @@ static void pass_values(struct checking *k) {
   }
 }
 
+/* ---- keyed workloads: what a compacted topic may have removed ---- */
+
+static uint32_t key_of(const struct checking *k, uint64_t id) {
+  ASSERT(k->h->keys > 0);
+  return (uint32_t)(id % k->h->keys);
+}
+
+static int64_t *keyed_offsets(const struct checking *k) {
+  size_t n = (size_t)STREAMS * k->h->keys;
+  int64_t *a = malloc(n * sizeof *a);
+  ASSERT(a != NULL);
+  for (size_t i = 0; i < n; i++) a[i] = -1;
+  return a;
+}
+
+/* Per stream and key, the latest acknowledged offset and the latest offset
+ * any record of the key was seen at (after pass 1). */
+static void find_latest(struct checking *k) {
+  uint32_t keys = k->h->keys;
+  if (keys == 0) return;
+  k->latest_acked = keyed_offsets(k);
+  k->latest_seen = keyed_offsets(k);
+  for (uint64_t id = 0; id < k->nv; id++) {
+    const struct value_state *v = &k->vs[id];
+    if (!v->acked || v->ack_offset < 0 || v->stream < 0 || v->stream >= STREAMS) continue;
+    int64_t *at = &k->latest_acked[(size_t)v->stream * keys + key_of(k, id)];
+    if (v->ack_offset > *at) *at = v->ack_offset;
+  }
+  for (int st = 0; st < STREAMS; st++)
+    for (int64_t at = 0; at < k->streams[st].bound; at++) {
+      uint64_t value1 = k->streams[st].slots[at].value1;
+      if (value1 == 0 || value1 - 1 >= k->nv) continue;
+      int64_t *seen = &k->latest_seen[(size_t)st * keys + key_of(k, value1 - 1)];
+      if (at > *seen) *seen = at;
+    }
+}
+
+/* The record of value id at offset has a later one of its key on the
+ * stream, so the cleaner may have removed it (allowance "compaction"). */
+static bool superseded(const struct checking *k, enum history_checker c, int stream,
+                       uint64_t id, int64_t offset) {
+  if (!k->latest_seen || !(allowed(k, c) & BIT(ALLOW_COMPACTION))) return false;
+  if (stream < 0 || stream >= STREAMS) return false;
+  return k->latest_seen[(size_t)stream * k->h->keys + key_of(k, id)] > offset;
+}
+
+/* Every record a consumer skipped over in [from, to) was superseded. */
+static bool skip_compacted(const struct checking *k, int stream, int64_t from, int64_t to) {
+  const struct slot *slots = k->streams[stream].slots;
+  for (int64_t at = from; at < to; at++)
+    if (slots[at].value1 != 0 &&
+        !superseded(k, CHECK_POLL_SKIP, stream, slots[at].value1 - 1, at))
+      return false;
+  return true;
+}
+
+/* The final read holds, for every key of every stream, the key's latest
+ * acknowledged record or a later record of that key: what a log cleaner
+ * must never remove. */
+static void judge_compaction(struct checking *k) {
+  const struct history *h = k->h;
+  if (!k->latest_acked || !k->cfg->final_read || !h->final_reader) return;
+  int64_t *final_latest = keyed_offsets(k);
+  for (size_t i = 0; i < h->count; i++) {
+    const struct history_event *e = &h->events[i];
+    if (e->kind != HISTORY_POLL || e->client != h->final_reader || e->offset < 0 ||
+        e->partition < 0 || e->partition >= STREAMS || e->value >= k->nv)
+      continue;
+    int64_t *at = &final_latest[(size_t)e->partition * h->keys + key_of(k, e->value)];
+    if (e->offset > *at) *at = e->offset;
+  }
+  struct check_result *r = &k->r[CHECK_COMPACTION];
+  for (int st = 0; st < STREAMS; st++)
+    for (uint32_t key = 0; key < h->keys; key++) {
+      size_t i = (size_t)st * h->keys + key;
+      if (k->latest_acked[i] < 0) continue;
+      if (final_latest[i] >= k->latest_acked[i]) continue;
+      char b[32];
+      violation(r,
+                "key k%u of %s: its latest acknowledged record (offset %lld) is not in the "
+                "final read, whose latest of it is at %lld",
+                key, name_of(k, st, b, sizeof b), (long long)k->latest_acked[i],
+                (long long)final_latest[i]);
+    }
+  free(final_latest);
+}
+
 /* ---- pass 2, in time order: what each client saw in order ---- */
 
 struct order {
@@ -390,7 +484,8 @@ static void order_poll(struct checking *k, struct order *o, const struct history
         if (first < 0) first = at;
         last = at;
       }
-    if (first >= 0 && skip_explained(k, e->partition, first, last)) {
+    if (first >= 0 && (skip_explained(k, e->partition, first, last) ||
+                       skip_compacted(k, e->partition, *pos, e->offset))) {
       k->r[CHECK_POLL_SKIP].allowed++;
     } else if (first >= 0) {
       violation(&k->r[CHECK_POLL_SKIP],
@@ -472,7 +567,8 @@ static void judge_acked(struct checking *k, uint64_t id, const struct value_stat
   }
   const struct history_cut *lost_cut = cut_covering(
       h, v->stream, v->ack_offset, v->ack_incarnation, LATER, allowed(k, CHECK_LOST_WRITE));
-  k->r[CHECK_LOST_WRITE].bound += lost_cut != NULL || below_retention(k, v);
+  k->r[CHECK_LOST_WRITE].bound += lost_cut != NULL || below_retention(k, v) ||
+                                  superseded(k, CHECK_LOST_WRITE, v->stream, id, v->ack_offset);
   for (int c = CHECK_INCONSISTENT_OFFSETS; c <= CHECK_NONMONOTONIC_SEND; c++)
     k->r[c].bound += cut_covering(h, v->stream, v->ack_offset, v->ack_incarnation, LATER,
                                   allowed(k, c)) != NULL;
@@ -480,7 +576,8 @@ static void judge_acked(struct checking *k, uint64_t id, const struct value_stat
     if (!final_read)
       violation(&k->r[CHECK_UNSEEN], "acknowledged value %llu not read yet",
                 (unsigned long long)id);
-    else if (lost_cut || below_retention(k, v))
+    else if (lost_cut || below_retention(k, v) ||
+             superseded(k, CHECK_LOST_WRITE, v->stream, id, v->ack_offset))
       k->r[CHECK_LOST_WRITE].allowed++;
     else
       violation(
@@ -676,14 +773,18 @@ int history_check(const struct history *h, const struct history_check_config *cf
   }
   find_final_log_starts(k);
   pass_values(k);
+  find_latest(k);
   pass_order(k);
   judge_values(k);
   cut_bounds(k);
   judge_final_read(k);
+  judge_compaction(k);
   check_unavailability(h, cfg, &k->r[CHECK_MAX_UNAVAILABILITY]);
   int n = 0;
   for (int c = 0; c < CHECKERS_MAX && n < out_max; c++) out[n++] = k->r[c];
   for (int s = 0; s < STREAMS; s++) free(k->streams[s].slots);
+  free(k->latest_acked);
+  free(k->latest_seen);
   free(k->vs);
   free(k);
   return n;

@@ -63,10 +63,12 @@ enum history_allowance {
   ALLOW_UNCLEAN_ELECTION, /* records acknowledged before a leader was elected outside the
                              ISR (unclean.leader.election.enable) at offsets at or past its
                              log end then (a cut) */
+  ALLOW_COMPACTION,       /* records of a key with a later acknowledged record on the same
+                             stream (cleanup.policy=compact: the cleaner removed them) */
   ALLOWANCES,
 };
 /* "power-loss-tail", "corrupt-batch", "disk-loss", "retried-sends", "acks-0",
- * "retention", "unclean-election". */
+ * "retention", "unclean-election", "compaction". */
 extern const char *const history_allowance_names[ALLOWANCES];
 
 /* A cut: how far the valid batches of a stream reached on disk when its
@@ -110,6 +112,8 @@ struct history {
   size_t cut_count, cut_cap;
   struct history_end ends[HISTORY_STREAMS_MAX];
   int end_count; /* streams whose end is recorded; 0: final-read is not judged */
+  /* Keyed workload: value id v was sent with key "k<v % keys>"; 0: no keys. */
+  uint32_t keys;
 };
 
 void history_init(struct history *h);
@@ -147,6 +151,9 @@ enum history_checker {
   CHECK_FINAL_READ,
   CHECK_UNEXPECTED,
   CHECK_MAX_UNAVAILABILITY,
+  /* keyed workloads (history.keys): the final read holds, for every key of
+   * every stream, its latest acknowledged record or a later one of it */
+  CHECK_COMPACTION,
   CHECKERS_MAX,
 };
 /* Every checker's name, in the order history_check reports them; the names

@@ -807,8 +807,13 @@ static void send_some(struct client *c) {
     /* Recorded first: with acks=0 the ack comes back inside the call. */
     r->sent++;
     record(r, HISTORY_SEND, c->number, stream, id, -1, 0);
-    int rc = kproducer_send(&c->producers[topic], partition, NULL, -1, value,
-                            len < bytes ? bytes : len, id);
+    char key[24];
+    int32_t key_len = -1; /* keyed workloads: the compaction checker's key of the id */
+    if (r->sc->keys > 0)
+      key_len =
+          snprintf(key, sizeof key, "k%llu", (unsigned long long)(id % (uint64_t)r->sc->keys));
+    int rc = kproducer_send(&c->producers[topic], partition, key_len < 0 ? NULL : key, key_len,
+                            value, len < bytes ? bytes : len, id);
     if (rc != 0) { /* queue full: this value is never sent */
       r->failed++;
       record(r, HISTORY_FAIL, c->number, stream, id, -1, rc);
@@ -1282,6 +1287,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   r->value = malloc(r->value_cap);
   ASSERT(r->value != NULL);
   history_init(&r->hist);
+  r->hist.keys = (uint32_t)sc->keys;
   streams_init(r);
   for (int s = 0; s < HISTORY_STREAMS_MAX; s++) {
     r->stream_host[s] = -1;

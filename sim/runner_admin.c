@@ -683,8 +683,8 @@ static int list_offsets(struct admin *a) {
 
 /* Topic settings beyond the three drawn ones, each with Kafka's verdict
  * (its validators: ranges, lists, types; an unknown name is INVALID_CONFIG
- * too) or Sluice's deliberate refusal (topic_config.c: compaction,
- * LogAppendTime, tiered storage): valid false means INVALID_CONFIG. */
+ * too) or Sluice's deliberate refusal (topic_config.c: LogAppendTime,
+ * tiered storage): valid false means INVALID_CONFIG. */
 static const struct {
   const char *key, *value;
   bool valid;
@@ -694,7 +694,7 @@ static const struct {
     {"min.insync.replicas", "1", true},
     {"unclean.leader.election.enable", "false", true},
     {"max.message.bytes", "1048588", true},
-    {"cleanup.policy", "compact", false}, /* Kafka's, not Sluice's yet */
+    {"cleanup.policy", "compact", true}, /* the log cleaner (log/cleaner.h) */
     {"segment.bytes", "0", false},
     {"retention.ms", "soon", false},
     {"flush.messages", "yes", false},

@@ -375,6 +375,13 @@ static bool f_value_bytes(struct yaml_parser *p, struct scenario *s, struct fy_n
   s->value_bytes = (int32_t)n;
   return true;
 }
+static bool f_keys(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                   struct fy_node *v) {
+  int64_t n;
+  if (!yaml_integer(p, k, v, 1, 1 << 16, &n)) return false;
+  s->keys = (int32_t)n;
+  return true;
+}
 static bool f_acks(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                    struct fy_node *v) {
   char text[16];
@@ -469,6 +476,7 @@ static const struct yaml_field workload_fields[] = {
     {"groups", f_groups},
     {"commit_interval", f_commit_interval},
     {"session_timeout", f_session_timeout},
+    {"keys", f_keys},
 };
 
 static bool f_workload(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
@@ -835,6 +843,7 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
                           : "0",
            s->rate_per_s);
   yaml_put(&o, "  value_bytes: %d\n", s->value_bytes);
+  if (s->keys) yaml_put(&o, "  keys: %d\n", s->keys);
   if (s->idempotence_off) yaml_put(&o, "  idempotence: false\n");
   if (s->admins) yaml_put(&o, "  admins: %d\n", s->admins);
   for (int i = 0; i < s->group_count; i++)

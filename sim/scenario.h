@@ -78,6 +78,9 @@ struct scenario {
   int16_t acks;
   int32_t rate_per_s; /* all producers together */
   int32_t value_bytes;
+  /* keys: value id v is sent with key "k<v % keys>" (a compacted topic's
+   * workload: the compaction checker); 0: no key. */
+  int32_t keys;
   int32_t consumers;
   /* Producers are idempotent (KIP-98) unless `idempotence: false`; acks=0
    * producers never are (Kafka's clients refuse it). */

@@ -17,6 +17,7 @@ struct append_shape {
   int64_t max_timestamp;
   int64_t next_offset; /* replica: the base offset the next batch must have */
   int32_t epoch_min;   /* replica: the lowest leader epoch the next batch may carry */
+  bool gaps_ok;        /* replica of a compacted log: offsets the leader's cleaner removed */
 };
 
 /* Judges one framed batch of an append (size bytes at p); 0 or an error. */
@@ -39,7 +40,11 @@ static int leader_batch_check(struct append_shape *shape, const uint8_t *p, size
 static int replica_batch_check(struct append_shape *shape, const uint8_t *p, size_t size,
                                struct rb_header *h) {
   if (!rb_header_valid(h) || rb_check_one(p, size) != size) return PLOG_ECORRUPT;
-  if (h->base_offset > shape->next_offset) return PLOG_EGAP;
+  if (h->base_offset > shape->next_offset && !shape->gaps_ok) return PLOG_EGAP;
+  /* A gap counts in the offsets the append takes (Kafka's follower accepts
+   * the holes compaction leaves). */
+  if (h->base_offset > shape->next_offset)
+    shape->offset_span += h->base_offset - shape->next_offset;
   if (h->base_offset < shape->next_offset) return PLOG_EOVERLAP;
   if (h->leader_epoch < shape->epoch_min) return PLOG_EEPOCH;
   shape->next_offset = rb_header_last_offset(h) + 1;
@@ -124,7 +129,7 @@ static void note_batches(struct plog *log, struct segment *s, const uint8_t *bat
     struct rb_header h;
     bool whole = rb_header_read(batches + at, len - at, &h);
     ASSERT(whole && rb_header_valid(&h));
-    ASSERT(h.base_offset == s->next_offset);
+    ASSERT(h.base_offset >= s->next_offset); /* above it only after a compacted gap */
     segment_note_batch(s, log->cfg.index_interval_bytes, &h, pos);
     pos += rb_header_size(&h);
     at += rb_header_size(&h);
@@ -223,7 +228,9 @@ int plog_append_replica(struct plog *log, const uint8_t *batches, size_t len, in
   ASSERT(log != NULL && info != NULL);
   int64_t end_before = plog_end_offset(log);
   if (batches == NULL || len == 0) return ENV_EINVAL;
-  struct append_shape shape = {.next_offset = end_before, .epoch_min = plog_latest_epoch(log)};
+  struct append_shape shape = {.next_offset = end_before,
+                               .epoch_min = plog_latest_epoch(log),
+                               .gaps_ok = log->compacted};
   int rc = append_shape(batches, len, replica_batch_check, PLOG_ECORRUPT, &shape);
   if (rc == 0 && !append_fits(log, len, &shape)) rc = ENV_EINVAL;
   if (rc == 0 && log->offline) rc = ENV_EIO;

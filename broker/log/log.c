@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "log/cleaner.h"
 #include "log/log_internal.h"
 #include "log/segment_cache.h"
 
@@ -122,6 +123,7 @@ void plog_free(struct plog *log) {
 
 /* Lets go of every segment, the epoch writer and the flush in flight. */
 static void plog_release_all(struct plog *log, bool deleting) {
+  plog_cleaner_release(log);
   plog_flush_detach(log);
   plog_producers_release(log, deleting);
   atomic_file_writer_release(log->epoch_writer, deleting);

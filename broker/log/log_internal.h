@@ -47,6 +47,11 @@ struct plog {
    * the failure on disk, until a flush after a reopen succeeds. */
   bool offline;
   bool failure_marked;
+  /* The log cleaner (cleaner.c): its state, and a count of retired segments
+   * by which a pass under way sees that the segments moved under it. */
+  struct plog_cleaner *cleaner;
+  uint32_t retire_gen;
+  bool compacted; /* cleanup.policy has compact: a follower accepts offset gaps */
 };
 
 static inline struct segment *plog_active(const struct plog *log) {

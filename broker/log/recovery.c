@@ -9,6 +9,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "log/cleaner.h"
 #include "log/log_internal.h"
 
 enum { RECOVERY_SCRATCH_BYTES = 64 * 1024, SEGMENT_SUSPECT = 1 };
@@ -350,7 +351,8 @@ static bool hole_after(struct plog *log, int32_t i) {
 static int load_segments(struct plog *log, int64_t recovery_point, bool *flush_failed) {
   struct env *env = log->env;
   struct listing l = {0};
-  int rc = env->list(env, log->dir, list_entry, &l);
+  int rc = plog_cleaner_recover(log); /* an interrupted swap first (cleaner.h) */
+  if (rc == 0) rc = env->list(env, log->dir, list_entry, &l);
   *flush_failed = l.flush_failed;
   if (rc == 0) {
     if (l.log_count > 1) qsort(l.logs, (size_t)l.log_count, sizeof *l.logs, cmp_i64);

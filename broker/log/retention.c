@@ -17,6 +17,7 @@ void plog_retire(struct plog *log, struct segment *s) {
     env_log(log->env, ENV_LOG_WARN, "%s: could not remove segment %020lld: error %d", log->dir,
             (long long)s->base_offset, rc);
   s->retired = true;
+  log->retire_gen++;
   s->next_retired = log->retired;
   log->retired = s;
   log->dir_dirty = true;

@@ -484,3 +484,40 @@ int rb_recompress(const uint8_t *batch, size_t len, enum rb_codec codec, size_t 
   buf_free(&scratch);
   return rc;
 }
+
+/* ---- compaction ---- */
+
+int rb_filter(const uint8_t *batch, size_t len, rb_keep_fn keep, void *ctx,
+              int64_t delete_horizon_ms, size_t out_bytes_max, struct buf *out,
+              int32_t *kept_out) {
+  ASSERT(keep != NULL && kept_out != NULL);
+  struct buf scratch;
+  buf_init(&scratch);
+  struct rb_iter it;
+  int rc = rb_iter_init(&it, batch, len, &scratch, out_bytes_max);
+  struct rb_builder b;
+  builder_from_header(&b, &it.h);
+  if (delete_horizon_ms >= 0) {
+    b.base_timestamp = delete_horizon_ms;
+    b.attributes = (int16_t)(b.attributes | RB_ATTR_DELETE_HORIZON);
+  }
+  struct rb_record rec;
+  for (int64_t n = 0; rc == KERR_NONE && n <= (int64_t)it.h.record_count; n++) {
+    int got = rb_iter_next(&it, &rec);
+    if (got <= 0) {
+      rc = -got;
+      break;
+    }
+    if (keep(ctx, &rec))
+      record_put(&b, &rec, (int32_t)sub_wrapping(rec.offset, it.h.base_offset), NULL);
+  }
+  *kept_out = b.count;
+  /* Kept as the producer left them, not recomputed from what is kept. */
+  b.max_timestamp = it.h.max_timestamp;
+  b.last_offset_delta = it.h.last_offset_delta;
+  enum rb_codec codec = (enum rb_codec)(it.h.attributes & RB_ATTR_COMPRESSION_MASK);
+  if (rc == KERR_NONE) rc = builder_finish(&b, b.count > 0 ? codec : RB_CODEC_NONE, out);
+  rb_builder_free(&b);
+  buf_free(&scratch);
+  return rc;
+}

@@ -173,4 +173,19 @@ void rb_builder_free(struct rb_builder *b);
 int rb_recompress(const uint8_t *batch, size_t len, enum rb_codec codec, size_t out_bytes_max,
                   struct buf *out);
 
+/* Compaction's rewrite of one batch (Kafka's MemoryRecords.filterTo): the
+ * records keep(ctx, rec) retains, each with its offset, timestamp and bytes;
+ * the header keeps baseOffset, lastOffsetDelta (so a producer's sequence
+ * arithmetic still holds), maxTimestamp, partitionLeaderEpoch, the producer
+ * fields, the attributes and the codec. delete_horizon_ms >= 0 stamps
+ * KIP-534's delete horizon: attribute 0x40 and baseTimestamp = the horizon
+ * (records' timestamp deltas relative to it). No record kept gives an empty
+ * batch (recordCount 0, no records, uncompressed), which Kafka keeps for a
+ * producer's last batch. Appends to out; the number kept in *kept_out.
+ * KERR_NONE, or the iteration's or codec's error with out unchanged. */
+typedef bool (*rb_keep_fn)(void *ctx, const struct rb_record *rec);
+int rb_filter(const uint8_t *batch, size_t len, rb_keep_fn keep, void *ctx,
+              int64_t delete_horizon_ms, size_t out_bytes_max, struct buf *out,
+              int32_t *kept_out);
+
 #endif

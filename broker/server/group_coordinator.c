@@ -338,11 +338,12 @@ static int16_t brokers_usable(const struct meta_image *image) {
   return n > 0 ? n : 1;
 }
 
-/* Kafka's topic is compacted (cleanup.policy=compact); Sluice has no log
- * cleaner yet, so the topic keeps everything instead (retention.ms=-1):
- * never losing a commit matters more than staying small. */
+/* Kafka's topic is compacted (cleanup.policy=compact, so no retention by
+ * time or size): the log cleaner keeps each group's and each committed
+ * offset's latest record, and drops the tombstones that expiry, deletion
+ * and empty groups write once delete.retention.ms has passed. */
 static const struct meta_config_entry offsets_topic_configs[] = {
-    {{"retention.ms", 12}, {"-1", 2}},
+    {{"cleanup.policy", 14}, {"compact", 7}},
     {{"compression.type", 16}, {"producer", 8}},
     {{"segment.bytes", 13}, {"104857600", 9}}, /* offsets.topic.segment.bytes */
 };

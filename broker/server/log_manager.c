@@ -1,5 +1,6 @@
 /* The log manager: log.dirs and its meta.properties, the periodic log
- * maintenance (rolls and retention), Kafka's offset checkpoint files, and
+ * maintenance (rolls and retention), the log cleaner's schedule, Kafka's
+ * offset checkpoint files, and
  * at shutdown an fsync of every log followed by the checkpoints. The logs
  * themselves are opened by the metadata publisher (topics.c) as images
  * arrive, and closed here when the node is freed. */
@@ -10,6 +11,7 @@
 #include "base/str.h"
 #include "log/atomic_file.h"
 #include "log/checkpoint.h"
+#include "log/cleaner.h"
 #include "log/producers.h"
 #include "server/files.h"
 #include "server/server.h"
@@ -108,6 +110,117 @@ static void maintain(void *ctx) {
   if (!node->shutting_down) maintain_schedule(node);
 }
 
+/* ---- the log cleaner (cleanup.policy=compact, log/cleaner.h) ----
+ *
+ * One pass at a time over the node's compacted logs (Kafka's default
+ * log.cleaner.threads=1), the dirtiest due log first (ties: topic and
+ * partition order). A pass runs in steps, one per timer expiry, each
+ * reading at most log.cleaner.io.buffer.size bytes of batches (524288;
+ * Kafka's I/O buffer of its cleaner threads, here the per-step budget), so
+ * other events run between them; a step waiting on the fsync of cleaned
+ * files polls every CLEANER_WAIT_MS. With nothing due the cleaner looks
+ * again after log.cleaner.backoff.ms (15000). Followers clean their own
+ * copies the same way, as Kafka's do. */
+
+enum { CLEANER_WAIT_MS = 10 };
+
+static int64_t broker_i64(const struct node *node, const char *name, int64_t fallback) {
+  char v[64];
+  bool set = false;
+  int64_t n = 0;
+  if (config_value(&node->cfg, name, v, sizeof v, &set) && str_to_i64(v, &n)) return n;
+  return fallback;
+}
+
+static bool cleaner_enabled(const struct node *node) {
+  char v[16];
+  bool set = false;
+  return !config_value(&node->cfg, "log.cleaner.enable", v, sizeof v, &set) ||
+         strcmp(v, "false") != 0;
+}
+
+static void cleaner_config_of(const struct node *node, const struct topic *t,
+                              struct cleaner_config *cc) {
+  const struct topic_config *tc = &t->config;
+  cc->min_cleanable_ratio = topic_config_double(tc, TC_MIN_CLEANABLE_DIRTY_RATIO);
+  cc->min_lag_ms = topic_config_i64(tc, TC_MIN_COMPACTION_LAG_MS);
+  cc->max_lag_ms = topic_config_i64(tc, TC_MAX_COMPACTION_LAG_MS);
+  cc->delete_retention_ms = topic_config_i64(tc, TC_DELETE_RETENTION_MS);
+  cc->map_bytes_max = broker_i64(node, "log.cleaner.dedupe.buffer.size", 134217728);
+}
+
+static void clean_tick(void *ctx);
+
+static void clean_schedule(struct node *node, int64_t delay_ms) {
+  ASSERT(node->logs.cleaner_timer == 0 && delay_ms >= 0);
+  node->logs.cleaner_timer =
+      node->env->timer_start(node->env, (uint64_t)delay_ms * NS_PER_MS, clean_tick, node);
+}
+
+/* The compacted log most in need of a pass, or NULL. */
+static struct partition *clean_pick(struct node *node, int64_t now_ms) {
+  struct partition *best = NULL;
+  double best_ratio = -1.0;
+  for (int i = 0; i < node->topic_count; i++) {
+    struct topic *t = node->topics[i];
+    bool compacted = topic_config_compacted(&t->config);
+    struct cleaner_config cc;
+    cleaner_config_of(node, t, &cc);
+    for (int32_t p = 0; p < t->partition_count; p++) {
+      struct partition *part = &t->partitions[p];
+      if (!partition_hosted(part)) continue;
+      plog_set_compacted(part->log, compacted); /* AlterConfigs may have changed it */
+      if (compacted && plog_cleaner_needs_flush(part->log))
+        partition_flush_unwaited(node, part);
+      int64_t hw = partition_high_watermark(part);
+      if (!compacted || !plog_cleaner_due(part->log, &cc, now_ms, hw)) continue;
+      double ratio = plog_cleaner_dirty_ratio(part->log, &cc, now_ms, hw);
+      if (ratio > best_ratio) {
+        best = part;
+        best_ratio = ratio;
+      }
+    }
+  }
+  return best;
+}
+
+static void clean_tick(void *ctx) {
+  struct node *node = ctx;
+  struct log_manager *lm = &node->logs;
+  lm->cleaner_timer = 0;
+  if (node->shutting_down) return;
+  int64_t now_ms = node->env->wall_ms(node->env);
+  struct partition *p =
+      lm->cleaning_topic[0]
+          ? partition_find(node, kstr_of(lm->cleaning_topic), lm->cleaning_partition)
+          : NULL;
+  if (p && (!partition_hosted(p) || !topic_config_compacted(&p->topic->config))) p = NULL;
+  if (!p) p = clean_pick(node, now_ms);
+  lm->cleaning_topic[0] = 0;
+  if (!p) {
+    clean_schedule(node, broker_i64(node, "log.cleaner.backoff.ms", 15000));
+    return;
+  }
+  struct cleaner_config cc;
+  cleaner_config_of(node, p->topic, &cc);
+  int64_t io_bytes = broker_i64(node, "log.cleaner.io.buffer.size", 524288);
+  int rc = plog_clean_step(p->log, &cc, now_ms, partition_high_watermark(p),
+                           (size_t)(io_bytes > 0 ? io_bytes : 1));
+  if (rc == PLOG_CLEAN_MORE || rc == PLOG_CLEAN_WAIT) {
+    str_fmt(lm->cleaning_topic, sizeof lm->cleaning_topic, "%s", p->topic->name);
+    lm->cleaning_partition = p->index;
+  }
+  if (rc == PLOG_CLEAN_DONE)
+    env_log(node->env, ENV_LOG_INFO, "%s-%d: cleaned; %llu bytes in %d segments",
+            p->topic->name, p->index, (unsigned long long)plog_size_bytes(p->log),
+            plog_segment_count(p->log));
+  int64_t delay_ms = rc == PLOG_CLEAN_MORE || rc == PLOG_CLEAN_DONE ? 0
+                     : rc == PLOG_CLEAN_WAIT
+                         ? CLEANER_WAIT_MS
+                         : broker_i64(node, "log.cleaner.backoff.ms", 15000);
+  clean_schedule(node, delay_ms);
+}
+
 static void checkpoints_start(struct node *node);
 
 /* Both checkpoint files landed (renamed into place after their fsync). */
@@ -189,8 +302,9 @@ static int log_manager_init(struct node *node) {
 }
 
 static int log_manager_start(struct node *node) {
-  ASSERT(node->logs.maintain_timer == 0);
+  ASSERT(node->logs.maintain_timer == 0 && node->logs.cleaner_timer == 0);
   maintain_schedule(node);
+  if (cleaner_enabled(node)) clean_schedule(node, 0);
   return 0;
 }
 
@@ -263,6 +377,8 @@ static void log_manager_shutdown(struct node *node) {
   lm->flushes_in_flight = 0;
   lm->flush_starting = false;
   lm->flush_cursor_done = false;
+  if (lm->cleaner_timer) node->env->timer_cancel(node->env, lm->cleaner_timer);
+  lm->cleaner_timer = 0;
   join_begin(&lm->flushes, all_flushed, node);
   join_add(&lm->flushes); /* held until the window has gone over every log */
   flush_next(node);
@@ -272,6 +388,8 @@ static void log_manager_shutdown(struct node *node) {
 static void log_manager_free(struct node *node) {
   if (node->logs.maintain_timer) node->env->timer_cancel(node->env, node->logs.maintain_timer);
   node->logs.maintain_timer = 0;
+  if (node->logs.cleaner_timer) node->env->timer_cancel(node->env, node->logs.cleaner_timer);
+  node->logs.cleaner_timer = 0;
   topics_close_all(node);
   ASSERT(node->topic_count == 0);
   seg_cache_free(&node->logs.segments);

@@ -82,6 +82,9 @@ struct log_manager {
   int flushes_in_flight;
   bool flush_starting;    /* flush_next is in its loop */
   bool flush_cursor_done; /* every log's flush has started */
+  env_timer_id cleaner_timer;  /* the log cleaner's next step (log_manager.c) */
+  char cleaning_topic[TOPIC_NAME_BYTES_MAX + 1]; /* the partition a pass is under way in */
+  int32_t cleaning_partition;
 };
 
 /* broker_lifecycle.c's state (KIP-631). */

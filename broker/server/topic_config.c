@@ -5,6 +5,7 @@
  * than silently ignored (see valid_here). */
 #include "server/topic_config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -86,17 +87,10 @@ void topic_config_init(struct topic_config *tc, const struct config *b) {
 }
 
 /* Values Kafka accepts whose behaviour Sluice does not have: storing them
- * would promise what the broker does not do (a compacted topic would lose
- * keys to time retention), so they are refused with the reason. */
+ * would promise what the broker does not do, so they are refused with the
+ * reason. */
 static bool valid_here(enum topic_config_key key, const char *v, char *err, size_t cap) {
   const char *name = topic_config_info(key)->name;
-  if (key == TC_CLEANUP_POLICY && strcmp(v, "delete") != 0) {
-    str_fmt(err, cap,
-            "Invalid value %s for configuration %s: sluice does not compact logs yet; only "
-            "delete is supported",
-            v, name);
-    return false;
-  }
   if (key == TC_MESSAGE_TIMESTAMP_TYPE && strcmp(v, "CreateTime") != 0) {
     str_fmt(err, cap,
             "Invalid value %s for configuration %s: sluice supports only CreateTime yet", v,
@@ -143,3 +137,29 @@ const char *topic_config_str(const struct topic_config *tc, enum topic_config_ke
   ASSERT(key >= 0 && key < TC_COUNT);
   return tc->values[key];
 }
+
+double topic_config_double(const struct topic_config *tc, enum topic_config_key key) {
+  ASSERT(key >= 0 && key < TC_COUNT);
+  ASSERT(topic_config_info(key)->type == CONFIG_TYPE_DOUBLE);
+  char *end = NULL;
+  double v = strtod(tc->values[key], &end);
+  ASSERT(end != tc->values[key]); /* checked by the catalog when set */
+  return v;
+}
+
+/* One entry of cleanup.policy's list is `name` ("compact" or "delete"). */
+static bool policy_has(const struct topic_config *tc, const char *name) {
+  const char *v = tc->values[TC_CLEANUP_POLICY];
+  size_t n = strlen(name);
+  for (const char *p = v; p && *p;) {
+    while (*p == ' ') p++;
+    if (strncmp(p, name, n) == 0 && (p[n] == 0 || p[n] == ',' || p[n] == ' ')) return true;
+    p = strchr(p, ',');
+    if (p) p++;
+  }
+  return false;
+}
+
+bool topic_config_compacted(const struct topic_config *tc) { return policy_has(tc, "compact"); }
+
+bool topic_config_deletes(const struct topic_config *tc) { return policy_has(tc, "delete"); }

@@ -79,5 +79,10 @@ bool topic_config_set(struct topic_config *tc, const char *name, const char *val
                       size_t err_cap);
 int64_t topic_config_i64(const struct topic_config *tc, enum topic_config_key key);
 const char *topic_config_str(const struct topic_config *tc, enum topic_config_key key);
+double topic_config_double(const struct topic_config *tc, enum topic_config_key key);
+/* cleanup.policy holds compact (the log cleaner keeps each key's latest
+ * record), delete (retention by time and size); "compact,delete" both. */
+bool topic_config_compacted(const struct topic_config *tc);
+bool topic_config_deletes(const struct topic_config *tc);
 
 #endif

@@ -16,6 +16,7 @@
 #include "base/str.h"
 #include "log/atomic_file.h"
 #include "log/checkpoint.h"
+#include "log/cleaner.h"
 #include "meta/bootstrap.h"
 #include "meta/replication_control.h"
 #include "proto/errors.h"
@@ -181,8 +182,10 @@ static void log_config_for(struct node *node, const struct topic_config *tc,
   out->cache = &node->logs.segments;
   out->segment_bytes = topic_config_i64(tc, TC_SEGMENT_BYTES);
   out->roll_ms = topic_config_i64(tc, TC_SEGMENT_MS);
-  out->retention_ms = topic_config_i64(tc, TC_RETENTION_MS);
-  out->retention_bytes = topic_config_i64(tc, TC_RETENTION_BYTES);
+  /* cleanup.policy=compact alone: no retention by time or size (Kafka). */
+  bool deletes = topic_config_deletes(tc);
+  out->retention_ms = deletes ? topic_config_i64(tc, TC_RETENTION_MS) : -1;
+  out->retention_bytes = deletes ? topic_config_i64(tc, TC_RETENTION_BYTES) : -1;
   out->index_interval_bytes = (int32_t)topic_config_i64(tc, TC_INDEX_INTERVAL_BYTES);
   out->index_bytes_max = (int32_t)topic_config_i64(tc, TC_SEGMENT_INDEX_BYTES);
 }
@@ -262,6 +265,7 @@ static int partition_open(struct node *node, struct topic *t, int32_t index,
     env_log(node->env, ENV_LOG_ERROR, "could not open partition %s: error %d", dir, rc);
     return rc;
   }
+  plog_set_compacted(p->log, topic_config_compacted(&t->config));
   return 0;
 }
 

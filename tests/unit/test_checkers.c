@@ -520,7 +520,7 @@ START_TEST(allowances_apply_only_where_they_may) {
   char text[96];
   ck_assert_str_eq(
       history_allowances_text(history_allowances_for(CHECK_LOST_WRITE), text, sizeof text),
-      "power-loss-tail, corrupt-batch, disk-loss, retention, unclean-election");
+      "power-loss-tail, corrupt-batch, disk-loss, retention, unclean-election, compaction");
 }
 END_TEST
 

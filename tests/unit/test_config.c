@@ -155,7 +155,12 @@ START_TEST(topic_configs_default_from_broker) {
   ck_assert(!topic_config_set(&tc, "no.such.config", "1", err, sizeof err));
   ck_assert_msg(strstr(err, "no.such.config"), "%s", err);
   ck_assert(!topic_config_set(&tc, "compression.type", "brotli", err, sizeof err));
-  ck_assert(!topic_config_set(&tc, "cleanup.policy", "compact", err, sizeof err));
+  /* The log cleaner compacts (log/cleaner.h); a policy outside the list is refused. */
+  ck_assert(topic_config_set(&tc, "cleanup.policy", "compact", err, sizeof err));
+  ck_assert(topic_config_compacted(&tc) && !topic_config_deletes(&tc));
+  ck_assert(topic_config_set(&tc, "cleanup.policy", "compact,delete", err, sizeof err));
+  ck_assert(topic_config_compacted(&tc) && topic_config_deletes(&tc));
+  ck_assert(!topic_config_set(&tc, "cleanup.policy", "shred", err, sizeof err));
 }
 END_TEST
 

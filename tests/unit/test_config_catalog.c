@@ -109,8 +109,7 @@ START_TEST(topic_set_refuses_what_sluice_lacks) {
   ck_assert_int_eq(tc.source[TC_DELETE_RETENTION_MS], CONFIG_SOURCE_DYNAMIC_TOPIC);
   ck_assert(topic_config_set(&tc, "leader.replication.throttled.replicas", "0:1,1:2", err,
                              sizeof err));
-  ck_assert(!topic_config_set(&tc, "cleanup.policy", "compact", err, sizeof err));
-  ck_assert_msg(strstr(err, "compact"), "%s", err);
+  ck_assert(topic_config_set(&tc, "cleanup.policy", "compact", err, sizeof err));
   ck_assert(!topic_config_set(&tc, "remote.storage.enable", "true", err, sizeof err));
   char long_value[100];
   memset(long_value, 'a', sizeof long_value - 1);
