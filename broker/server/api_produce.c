@@ -135,14 +135,14 @@ static bool enough_replicas(const struct partition *p) {
  * key could never be kept: Kafka's LogValidator refuses the batch with
  * INVALID_RECORD and this message. True when one of the batches (framed
  * and valid) holds such a record, or cannot be read through. */
-static bool keyless_record(const uint8_t *data, size_t len) {
+static bool keyless_record(const uint8_t *data, size_t len, size_t inflated_bytes_max) {
   struct buf scratch;
   buf_init(&scratch);
   bool keyless = false;
   for (size_t at = 0, b = 0; at < len && !keyless && b <= len / RB_HEADER_BYTES; b++) {
     size_t size = batch_size(data, len, at);
     struct rb_iter it;
-    keyless = rb_iter_init(&it, data + at, size, &scratch, RECOMPRESS_BYTES_MAX) != 0;
+    keyless = rb_iter_init(&it, data + at, size, &scratch, inflated_bytes_max) != 0;
     at += size;
     struct rb_record rec;
     for (int32_t n = 0; !keyless && n <= it.h.record_count && rb_iter_next(&it, &rec) == 1; n++)
@@ -172,7 +172,8 @@ static int produce_partition(struct request *req, struct partition *p, int16_t a
   if (!batches_fit(data, len, topic_config_i64(&p->topic->config, TC_MAX_MESSAGE_BYTES)))
     return KERR_MESSAGE_TOO_LARGE;
   if (sum.transactional || sum.control) return KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-  if (topic_config_compacted(&p->topic->config) && keyless_record(data, len)) {
+  if (topic_config_compacted(&p->topic->config) &&
+      keyless_record(data, len, decompressed_budget(node))) {
     pr->error_message = kstr_of("Compacted topic cannot accept message without key");
     return KERR_INVALID_RECORD;
   }

@@ -52,6 +52,7 @@ static struct cleaner_config cleaner_defaults(void) {
 static struct plog *open_log(const struct log_config *cfg, int64_t recovery_point) {
   struct plog *log;
   ck_assert_int_eq(plog_open(env, "/d/t-0", cfg, recovery_point, 0, &log), 0);
+  plog_set_compacted(log, true); /* as topics.c does for a compacted topic */
   return log;
 }
 
@@ -388,6 +389,7 @@ static bool pass_with_crash_at(int calls) {
   dying.env.unlink = dying_unlink;
   dying.env.dir_sync = dying_dir_sync;
   ck_assert_int_eq(plog_open(&dying.env, "/d/t-0", &cfg, end, 0, &log), 0);
+  plog_set_compacted(log, true);
   struct cleaner_config cc = cleaner_defaults();
   for (int i = 0; i < ROUNDS_MAX && !dying.dead; i++) {
     int rc = plog_clean_step(log, &cc, 2000, INT64_MAX, 100);
