@@ -313,7 +313,8 @@ static void expectations(struct drawer *d) {
   struct scenario *s = d->s;
   s->max_unavailability_ms = -1;
   /* No duplicates: the producers are idempotent (KIP-98), and with acks=0
-   * (not idempotent) a batch goes out again only if it never left. */
+   * (not idempotent) a batch goes out again only if it never left; but a
+   * copy a cut took may be stored again (below). */
   if (s->acks == 0) s->allow[CHECK_UNSEEN] = 1u << ALLOW_ACKS_0;
   /* Retention deletes what lies below the log start the final reader finds. */
   if (d->retention) s->allow[CHECK_LOST_WRITE] |= 1u << ALLOW_RETENTION;
@@ -325,6 +326,8 @@ static void expectations(struct drawer *d) {
     s->allow[CHECK_LOST_WRITE] |= cuts;
     s->allow[CHECK_INCONSISTENT_OFFSETS] |= cuts;
     s->allow[CHECK_NONMONOTONIC_SEND] |= cuts;
+    /* A retry stores again what a cut took (and the producer state with it). */
+    s->allow[CHECK_DUPLICATE] |= cuts;
     s->allow[CHECK_POLL_SKIP] |= 1u << ALLOW_CORRUPT_BATCH;
     s->allow[CHECK_FINAL_READ] |= 1u << ALLOW_CORRUPT_BATCH;
   }
