@@ -1120,8 +1120,8 @@ static void judge_admins(const struct runner *r, struct check_result *out) {
     snprintf(out->first, sizeof out->first, "%s", r->admin_first);
   else if (r->admin_allowed)
     snprintf(out->first, sizeof out->first,
-             "%llu within: restarts after storage errors (the metadata is the directory "
-             "layout until its log lands)",
+             "%llu within: restarts after storage errors without a metadata log, or "
+             "undecided requests that took effect later (--trace: \"within (\")",
              (unsigned long long)r->admin_allowed);
 }
 
