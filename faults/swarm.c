@@ -313,7 +313,8 @@ static void expectations(struct drawer *d) {
   struct scenario *s = d->s;
   s->max_unavailability_ms = -1;
   /* No duplicates: the producers are idempotent (KIP-98), and with acks=0
-   * (not idempotent) a batch goes out again only if it never left. */
+   * (not idempotent) a batch goes out again only if it never left; but a
+   * copy a cut took may be stored again (below). */
   if (s->acks == 0) s->allow[CHECK_UNSEEN] = 1u << ALLOW_ACKS_0;
   /* Retention deletes what lies below the log start the final reader finds. */
   if (d->retention) s->allow[CHECK_LOST_WRITE] |= 1u << ALLOW_RETENTION;
@@ -325,10 +326,54 @@ static void expectations(struct drawer *d) {
     s->allow[CHECK_LOST_WRITE] |= cuts;
     s->allow[CHECK_INCONSISTENT_OFFSETS] |= cuts;
     s->allow[CHECK_NONMONOTONIC_SEND] |= cuts;
+    /* A retry stores again what a cut took (and the producer state with it). */
+    s->allow[CHECK_DUPLICATE] |= cuts;
     s->allow[CHECK_POLL_SKIP] |= 1u << ALLOW_CORRUPT_BATCH;
     s->allow[CHECK_FINAL_READ] |= 1u << ALLOW_CORRUPT_BATCH;
   }
   ASSERT(s->allowed_count == 0); /* the new form only */
+}
+
+/* A quarter of the seeds run their one node as its own KRaft quorum (a
+ * single voter, as kraft-combined: the Raft-backed controller and the
+ * metadata log meet the seed's disk faults), from a stream of its own
+ * ("swarm.kraft") so that nothing else drawn moves. Not with a disk loss:
+ * it takes the metadata log, and a node that lost it starts as a new
+ * cluster (nothing to judge the topics against). */
+static void kraft(struct drawer *d) {
+  struct scenario *s = d->s;
+  if (draw(d, 0, 3) != 0) return;
+  for (int i = 0; i < s->fault_count; i++)
+    if (s->faults[i].action == FAULT_DISK_LOSS) return;
+  /* A failed write or flush of the metadata log stops the quorum on the
+   * node until it restarts (as Kafka halts): each storage error fails
+   * once, and the operator restarts the node after the last one has fired
+   * and after every restart drawn since (swarm seeds 132 and 208:
+   * without, no new client is served again and the final read never
+   * starts). */
+  int64_t last_error = -1;
+  for (int i = 0; i < s->fault_count; i++) {
+    struct fault *f = &s->faults[i];
+    if (f->action == FAULT_FSYNC_EIO || f->action == FAULT_DISK_EIO) {
+      f->amount = 1;
+      int64_t fires = f->at_ms + (f->when.event != FAULT_EVENT_NONE ? f->when.within_ms : 0);
+      if (fires > last_error) last_error = fires;
+    } else if (f->action == FAULT_DISK_FREE ||
+               (f->action == FAULT_RESTART && last_error >= 0)) {
+      if (f->at_ms > last_error) last_error = f->at_ms;
+    }
+  }
+  if (last_error >= 0) {
+    pair(d, last_error + draw(d, 200, 2000), FAULT_SHUTDOWN, FAULT_RESTART, broker(), 200,
+         3000);
+    sort_faults(s);
+  }
+  config_text(s, "cluster.id", "MkU3OEVBNTcwNTJENDM2Qg");
+  config_text(s, "controller.listener.names", "CONTROLLER");
+  config_text(s, "listener.security.protocol.map", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT");
+  config_text(s, "controller.quorum.voters", "1@broker1:10092");
+  config_text(s, "listeners", "PLAINTEXT://broker1:9092,CONTROLLER://broker1:10092");
+  if (draw(d, 0, 1)) config(s, "metadata.log.max.record.bytes.between.snapshots", 2048);
 }
 
 void swarm_scenario(uint64_t seed, struct scenario *out) {
@@ -358,6 +403,8 @@ void swarm_scenario(uint64_t seed, struct scenario *out) {
   sort_faults(out);
   struct drawer c = {.rng = sim_rng_fork(&root, "swarm.clients"), .s = out};
   clients(&c);
+  struct drawer k = {.rng = sim_rng_fork(&root, "swarm.kraft"), .s = out};
+  kraft(&k);
   expectations(&d);
 }
 

@@ -16,7 +16,8 @@
  * faults from the whole catalogue (kills with torn sectors, fsync errors
  * that forget dirty pages, consumer seeks into batches, faults triggered by
  * an fsync in flight, an append or a Fetch response on the wire), with the
- * anomalies that durability mode allows. */
+ * anomalies that durability mode allows; a quarter of the seeds without a
+ * disk loss run the node as a one-voter KRaft quorum (the metadata log). */
 void swarm_scenario(uint64_t seed, struct scenario *out);
 /* Draws a KRaft quorum's scenario (sluice-sim --swarm --quorum): 3 or 5
  * controllers, combined or with 1-2 brokers of their own, no clients, and

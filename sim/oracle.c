@@ -207,3 +207,51 @@ void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct or
   free(segs.bases);
   free(segs.marks);
 }
+
+/* The flipped batches of one segment, from the next offset expected; false
+ * once the framing is lost. */
+static bool segment_flips(struct sim_node *n, const char *path, int64_t *next,
+                          struct oracle_flip *out, int max, int *count) {
+  uint64_t size = 0, durable = 0;
+  sim_disk_file_sizes(n, path, &size, &durable);
+  for (uint64_t pos = 0; pos < size;) {
+    uint8_t h[HEADER_BYTES];
+    bool framed =
+        size - pos >= HEADER_BYTES && sim_disk_peek(n, path, pos, h, sizeof h) == HEADER_BYTES;
+    int32_t length = framed ? (int32_t)be32_get(h + 8) : 0;
+    int32_t last_delta = framed ? (int32_t)be32_get(h + 23) : 0;
+    /* The batch's own base offset, unless that is where the bit flipped
+     * (then the one the previous batch leads to). */
+    int64_t base =
+        framed && !sim_disk_rest_flip_in(n, path, pos, pos + 8) ? (int64_t)be64_get(h) : *next;
+    framed = framed && length >= HEADER_BYTES - LENGTH_FIELD_END && last_delta >= 0 &&
+             base >= *next && base < INT64_MAX - last_delta &&
+             (uint64_t)LENGTH_FIELD_END + (uint64_t)length <= size - pos;
+    uint64_t bytes = framed ? (uint64_t)LENGTH_FIELD_END + (uint64_t)length : size - pos;
+    if (sim_disk_rest_flip_in(n, path, pos, pos + bytes) && *count < max)
+      out[(*count)++] = (struct oracle_flip){base, framed ? base + last_delta : base};
+    if (!framed) return false;
+    *next = base + last_delta + 1;
+    pos += bytes;
+  }
+  return true;
+}
+
+int oracle_rest_flips(struct sim_node *n, const char *dir, struct oracle_flip *out, int max) {
+  ASSERT(max >= 0);
+  struct env *env = sim_node_env(n);
+  struct segments segs = {0};
+  int count = 0;
+  if (env->list(env, dir, keep_log, &segs) == 0 && segs.count > 0) {
+    qsort(segs.bases, (size_t)segs.count, sizeof *segs.bases, cmp_i64);
+    for (int i = 0; i < segs.count; i++) {
+      char path[600];
+      snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)segs.bases[i]);
+      int64_t next = segs.bases[i];
+      if (!segment_flips(n, path, &next, out, max, &count)) break;
+    }
+  }
+  free(segs.bases);
+  free(segs.marks);
+  return count;
+}

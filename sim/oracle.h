@@ -39,4 +39,18 @@ struct oracle_log {
  * as recovery, sees the bit flipped. */
 void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct oracle_log *out);
 
+/* A batch that holds a bit flipped at rest: its offsets. */
+struct oracle_flip {
+  int64_t first, last;
+};
+
+/* Every batch of the partition directory dir that holds a bit flipped at
+ * rest, in offset order, at most max; returns how many. Unlike
+ * oracle_scan it goes on past such a batch while the framing holds (its
+ * length field), since a reader may too: a flip outside the CRC (the
+ * partition leader epoch) is served and read like any other batch, and
+ * the reader stops only at a later one (swarm seed 335). Where the
+ * framing is lost, the walk ends (no reader gets past that). */
+int oracle_rest_flips(struct sim_node *n, const char *dir, struct oracle_flip *out, int max);
+
 #endif

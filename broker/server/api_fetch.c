@@ -199,8 +199,9 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
                     fp->fetch_offset <= plog_end_offset(p->log);
     if (!o->diverging && !readable) o->err = KERR_OFFSET_OUT_OF_RANGE;
 #ifdef SLUICE_MUTANT_FETCH_PAST_HW /* mutant: reads stop at the log end */
-    else if (readable && (left > 0 || bytes_so_far == 0) &&
-             plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, INT64_MAX, &rr) != 0)
+    (void)read_end;
+    if (readable && (left > 0 || bytes_so_far == 0) &&
+        plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, INT64_MAX, &rr) != 0)
       o->err = KERR_OFFSET_OUT_OF_RANGE;
 #else
     else if (readable && fp->fetch_offset < read_end && (left > 0 || bytes_so_far == 0))

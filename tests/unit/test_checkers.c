@@ -490,6 +490,71 @@ START_TEST(final_read_may_stop_at_a_flipped_batch) {
 }
 END_TEST
 
+/* Two batches hold flips at rest; a reader gets past the first (a flip
+ * outside the CRC) and may stop in the second, but not between them
+ * (swarm seed 335). */
+START_TEST(final_read_may_stop_at_a_later_flipped_batch) {
+  allow[CHECK_FINAL_READ] = 1u << ALLOW_CORRUPT_BATCH;
+  produce(10);
+  h.final_reader = 1;
+  for (int64_t first = 2; first <= 7; first += 5) {
+    struct history_cut c = {.incarnation = 2,
+                            .offset = first,
+                            .last_offset = first + 1,
+                            .broker_end = -1,
+                            .reason = ALLOW_CORRUPT_BATCH,
+                            .at_end = true};
+    history_add_cut(&h, &c);
+  }
+  read_range(1, 0, 2);
+  end_at(0, 2, 10, 10); /* in the first */
+  ck_assert_uint_eq(count("final-read", true), 0);
+  read_range(1, 2, 6);
+  end_at(0, 7, 10, 10); /* past the first, in the second */
+  ck_assert_uint_eq(count("final-read", true), 0);
+  ck_assert_uint_eq(within("final-read"), 1);
+  ck_assert_uint_eq(result("final-read", true).bound, 1);
+  end_at(0, 6, 10, 10); /* between the two */
+  ck_assert_uint_eq(count("final-read", true), 1);
+}
+END_TEST
+
+/* A copy a cut took may be stored again by a retry (a disk loss took the
+ * idempotent producer's state too; swarm seed 605): the value read at two
+ * offsets, one of them cut away before the other was stored, passes where
+ * the cut is allowed. A copy no cut took, or a copy without a send of its
+ * own, is a duplicate still. */
+START_TEST(duplicate_of_a_copy_a_cut_took) {
+  allow[CHECK_DUPLICATE] = 1u << ALLOW_DISK_LOSS;
+  produce(3);
+  read_range(1, 0, 3);
+  retry(0, 1, 2);
+  cut(0, ALLOW_DISK_LOSS);
+  ev(HISTORY_ACK, 0, 1, 0); /* the retry, stored again at offset 0 */
+  ev(HISTORY_POLL, 1, 1, 0);
+  ck_assert_uint_eq(count("duplicate", true), 0);
+  ck_assert_uint_eq(within("duplicate"), 1);
+  ck_assert_uint_eq(result("duplicate", true).bound, 1);
+  allow[CHECK_DUPLICATE] = 0; /* the cut is not allowed */
+  ck_assert_uint_eq(count("duplicate", true), 1);
+  allow[CHECK_DUPLICATE] = 1u << ALLOW_POWER_LOSS_TAIL; /* another reason */
+  ck_assert_uint_eq(count("duplicate", true), 1);
+  allow[CHECK_DUPLICATE] = 1u << ALLOW_DISK_LOSS;
+  ev(HISTORY_POLL, 1, 1, 2); /* a third copy: more than the two sends */
+  ck_assert_uint_eq(count("duplicate", true), 1);
+  history_free(&h);
+  setup();
+  allow[CHECK_DUPLICATE] = 1u << ALLOW_DISK_LOSS;
+  produce(3);
+  read_range(1, 0, 3);
+  retry(0, 1, 2);
+  cut(2, ALLOW_DISK_LOSS); /* offset 1 kept: the first copy stays */
+  ev(HISTORY_ACK, 0, 1, 2);
+  ev(HISTORY_POLL, 1, 1, 2);
+  ck_assert_uint_eq(count("duplicate", true), 1);
+}
+END_TEST
+
 /* acks=0 promises nothing: a value never read is unseen, allowed only by
  * acks-0. */
 START_TEST(acks_0_values_are_unseen) {
@@ -730,6 +795,42 @@ START_TEST(oracle_ends_at_a_torn_batch) {
 }
 END_TEST
 
+/* A reader gets past a batch whose flip the CRC does not cover (the
+ * partition leader epoch): every flipped batch is listed while the framing
+ * holds, not only the first. */
+START_TEST(oracle_lists_every_flipped_batch) {
+  struct sim_world *w = sim_world_create(1);
+  struct sim_node *n = sim_node_add(w, 1, "n1");
+  uint64_t at[5];
+  write_segment(n, 4, at);
+  const char *path = "/logs/t-0/00000000000000000000.log";
+  struct oracle_flip f[4];
+  ck_assert_int_eq(oracle_rest_flips(n, "/logs/t-0", f, 4), 0);
+  ck_assert(sim_disk_flip_bit(n, path, at[1] + 13, 0)); /* the leader epoch */
+  ck_assert(sim_disk_flip_bit(n, path, at[3] + 70, 2)); /* under the CRC */
+  ck_assert_int_eq(oracle_rest_flips(n, "/logs/t-0", f, 4), 2);
+  ck_assert_int_eq(f[0].first, 3);
+  ck_assert_int_eq(f[0].last, 5);
+  ck_assert_int_eq(f[1].first, 9);
+  ck_assert_int_eq(f[1].last, 11);
+  ck_assert_int_eq(oracle_rest_flips(n, "/logs/t-0", f, 1), 1); /* bounded */
+  /* A flipped base offset: the batch is where the one before leads. */
+  ck_assert(sim_disk_flip_bit(n, path, at[2] + 7, 5));
+  ck_assert_int_eq(oracle_rest_flips(n, "/logs/t-0", f, 4), 3);
+  ck_assert_int_eq(f[1].first, 6);
+  ck_assert_int_eq(f[1].last, 8);
+  /* The first batch's length past the file: the framing is lost there. */
+  ck_assert(sim_disk_flip_bit(n, path, at[0] + 8, 6));
+  ck_assert_int_eq(oracle_rest_flips(n, "/logs/t-0", f, 4), 1);
+  ck_assert_int_eq(f[0].first, 0);
+  struct oracle_log o;
+  oracle_scan(n, "/logs/t-0", false, &o);
+  ck_assert(o.cut && o.flipped);
+  ck_assert_int_eq(o.end, 0);
+  sim_world_destroy(w);
+}
+END_TEST
+
 static Suite *checkers_suite(void) {
   Suite *s = suite_create("checkers");
   TCase *tc = tcase_create("core");
@@ -757,6 +858,8 @@ static Suite *checkers_suite(void) {
   tcase_add_test(tc, absurd_events_are_findings);
   tcase_add_test(tc, final_read_short_of_the_end_fails);
   tcase_add_test(tc, final_read_may_stop_at_a_flipped_batch);
+  tcase_add_test(tc, final_read_may_stop_at_a_later_flipped_batch);
+  tcase_add_test(tc, duplicate_of_a_copy_a_cut_took);
   tcase_add_test(tc, acks_0_values_are_unseen);
   tcase_add_test(tc, allowances_apply_only_where_they_may);
   tcase_add_test(tc, unavailability_is_the_longest_wait_for_an_ack);
@@ -766,6 +869,7 @@ static Suite *checkers_suite(void) {
   tcase_add_test(tc, oracle_knows_flips_outside_the_crc);
   tcase_add_test(tc, oracle_honours_a_pending_cut);
   tcase_add_test(tc, oracle_ends_at_a_torn_batch);
+  tcase_add_test(tc, oracle_lists_every_flipped_batch);
   suite_add_tcase(s, tc);
   return s;
 }

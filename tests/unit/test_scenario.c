@@ -137,9 +137,8 @@ START_TEST(bad_allowances_name_line_and_problem) {
        "bad.yaml:4: allow: lost-write: unknown allowance \"everything\" (it takes "
        "power-loss-tail, corrupt-batch, disk-loss, retention, unclean-election or "
        "compaction)"},
-      {"  allow: {duplicate: power-loss-tail}\n",
-       "bad.yaml:4: allow: power-loss-tail does not apply to duplicate (it takes "
-       "retried-sends)"},
+      {"  allow: {unseen: power-loss-tail}\n",
+       "bad.yaml:4: allow: power-loss-tail does not apply to unseen (it takes acks-0)"},
       {"  allow:\n    nonmonotonic-poll: corrupt-batch\n",
        "bad.yaml:5: allow: nonmonotonic-poll takes no allowance"},
       {"  allow:\n    lost-writes: power-loss-tail\n",
@@ -531,7 +530,7 @@ START_TEST(shipped_scenarios_parse) {
       "scenarios/leader-kill.yaml",   "scenarios/network-faults.yaml",
       "scenarios/pause-resume.yaml",  "scenarios/retry-without-idempotence.yaml",
       "scenarios/segment-roll.yaml",  "scenarios/slow-disk.yaml",
-      "scenarios/torn-writes.yaml",   "scenarios/known-bugs/deleted-topic-returns.yaml"};
+      "scenarios/torn-writes.yaml",   "scenarios/deleted-topic-returns.yaml"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     static struct scenario s;
     char err[256] = "";
