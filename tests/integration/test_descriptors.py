@@ -132,8 +132,11 @@ def test_queued_fetch_responses_hold_no_descriptor_each(make_broker):
     # read of the pipelined fetches and queued their responses.
     read_each_small(b)
     # 8 sockets and their responses: one descriptor a socket, none a
-    # queued response (before: a dup() of the segment each, 16,005 pinned).
-    assert fd_count(b) <= baseline + len(conns) + 4, (baseline, fd_count(b))
+    # queued response (before: a dup() of the segment each, 3,270 here).
+    # The slack is for what comes and goes meanwhile: the other client's
+    # sockets, checkpoint files and the dup()s of their fsyncs (a fresh CI
+    # clone once counted 14 over the sockets).
+    assert fd_count(b) <= baseline + len(conns) + 32, (baseline, fd_count(b))
     for s in conns:
         s.close()
     assert b.alive()
