@@ -95,7 +95,7 @@ static int64_t append_batch(struct plog *log, int count, int key0, int seq, bool
 
 struct record_seen {
   int64_t offset;
-  char key[8];
+  char key[16];
   char value[16]; /* "" for a tombstone */
   bool tombstone;
 };
@@ -204,7 +204,7 @@ START_TEST(latest_value_per_key_kept) {
   /* Every key's latest value, and below the active segment one record per
    * key at most. */
   for (int k = 0; k < KEYS; k++) {
-    char key[8];
+    char key[16];
     snprintf(key, sizeof key, "k%d", k);
     ck_assert_str_eq(latest(&after, key)->value, latest(&before, key)->value);
     ck_assert_int_eq(latest(&after, key)->offset, latest(&before, key)->offset);
@@ -406,7 +406,7 @@ static bool pass_with_crash_at(int calls) {
   read_all(log, &after);
   ck_assert_int_eq(plog_end_offset(log), end);
   for (int k = 0; k < KEYS; k++) {
-    char key[8];
+    char key[16];
     snprintf(key, sizeof key, "k%d", k);
     ck_assert_ptr_nonnull(latest(&after, key));
     ck_assert_str_eq(latest(&after, key)->value, latest(&before, key)->value);
@@ -422,7 +422,7 @@ static bool pass_with_crash_at(int calls) {
   clean_fully(log, &cc, 3000, 1 << 20);
   read_all(log, &after);
   for (int k = 0; k < KEYS; k++) {
-    char key[8];
+    char key[16];
     snprintf(key, sizeof key, "k%d", k);
     ck_assert_str_eq(latest(&after, key)->value, latest(&before, key)->value);
   }
