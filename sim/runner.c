@@ -1329,8 +1329,14 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
                  &(struct report_leaders){r->leader_changes, r->leader_change_count}, out,
                  r->w);
   for (int i = 0; i < r->client_count; i++) client_free(r->clients[i]);
-  for (int i = 0; i < sc->nodes; i++)
-    if (r->brokers[i].proc) node_destroy(r->brokers[i].proc);
+  /* The run is over: each live process ends as a killed one does, so its
+   * fsyncs in flight fail into it and their waiters let go (a producer
+   * snapshot's write, say) before it is freed; the world then has none. */
+  for (int i = 0; i < sc->nodes; i++) {
+    if (!r->brokers[i].proc) continue;
+    sim_node_crash(r->brokers[i].node);
+    node_destroy(r->brokers[i].proc);
+  }
   if (opts->world_slot) *opts->world_slot = NULL;
   sim_world_set_after_event(r->w, NULL, NULL);
   sim_world_destroy(r->w);
