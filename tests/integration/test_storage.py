@@ -108,7 +108,14 @@ def test_zero_config_node_formats_itself():
         f.write(f"node.id=0\nlisteners=PLAINTEXT://127.0.0.1:{b.port}\nlog.dirs={b.log_dirs}\n")
     b.start()
     try:
-        assert os.path.exists(os.path.join(b.log_dirs, "meta.properties"))
+        # Written through a temporary file renamed once its fsync lands
+        # (log/atomic_file.h), which may be just after the port opens.
+        path = os.path.join(b.log_dirs, "meta.properties")
+        for _ in range(400):  # x 25 ms: a hang guard
+            if os.path.exists(path):
+                break
+            time.sleep(0.025)
+        assert os.path.exists(path)
     finally:
         assert b.stop() == 0
 
