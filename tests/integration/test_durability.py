@@ -67,16 +67,23 @@ def test_retention_deletes_old_segments(make_broker):
     # Each batch must fit a segment, as in Kafka (RECORD_LIST_TOO_LARGE otherwise).
     produce(b.bootstrap, "ret", 3_000, size=200, extra={"batch.size": 8000})
     part = os.path.join(b.log_dirs, "ret-0")
+
+    def log_bytes():
+        return sum(os.path.getsize(os.path.join(part, f)) for f in os.listdir(part)
+                   if f.endswith(".log"))
+
+    # Retention runs every 200 ms and may take several passes: wait for all
+    # three conditions, not for the first segment to go.
     for _ in range(POLL_ATTEMPTS):
         segs = [f for f in os.listdir(part) if f.endswith(".log")]
-        if earliest_offset(b.bootstrap, "ret") > 0 and "00000000000000000000.log" not in segs:
+        if (earliest_offset(b.bootstrap, "ret") > 0 and "00000000000000000000.log" not in segs
+                and log_bytes() <= 32768 + 16384):
             break
         time.sleep(0.1)
     low = earliest_offset(b.bootstrap, "ret")
     assert low > 0
     assert "00000000000000000000.log" not in os.listdir(part)
-    size = sum(os.path.getsize(os.path.join(part, f)) for f in os.listdir(part) if f.endswith(".log"))
-    assert size <= 32768 + 16384
+    assert log_bytes() <= 32768 + 16384
     assert b.stop() == 0
 
 
