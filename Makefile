@@ -139,7 +139,8 @@ asan:
 	tests/run-unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	SIM=build-asan/sluice-sim SIM_SWEEP_SEEDS=2..2 SIM_SHORT_SWEEP_SEEDS=2..2 SIM_SWARM_SEEDS=1..12 SIM_QUORUM_SWARM_SEEDS=1..12 \
 	  tests/run-sim.sh
-	SLUICE_BIN=$(CURDIR)/build-asan/sluice SLUICE_SKIP_VALGRIND=1 /usr/bin/python3 -m pytest -q \
+	SLUICE_BIN=$(CURDIR)/build-asan/sluice SLUICE_SKIP_VALGRIND=1 SLUICE_SANITIZED=1 \
+	  /usr/bin/python3 -m pytest -q \
 	  -p no:cacheprovider tests/integration -k "not million and not survive_leader_kill"
 
 lint:

@@ -11,6 +11,9 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLUICE = os.environ.get("SLUICE_BIN", os.path.join(ROOT, "bin", "sluice"))
+# make asan sets it: under AddressSanitizer freed memory waits in a
+# quarantine, so the process's resident size is not the broker's own.
+SANITIZED = os.environ.get("SLUICE_SANITIZED") == "1"
 SLUICECTL = os.path.join(ROOT, "bin", "sluicectl")
 # One cluster id for the nodes a test starts together (any 22-character
 # Kafka Uuid; this is the example of Kafka's docs).
