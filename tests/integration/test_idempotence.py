@@ -4,7 +4,6 @@ through kill -9 and restarts of a broker that fsyncs before it acknowledges:
 every message is read back exactly once, in order."""
 import socket
 import struct
-import threading
 import time
 
 import pytest
@@ -112,18 +111,14 @@ def consume_all(bootstrap, topic, n):
     return got
 
 
-def killer(broker, acked, stop, log):
-    """kill -9 the broker KILLS times while the producer runs, each once a
-    further share of the messages has been acknowledged, and restart it."""
-    for k in range(1, KILLS + 1):
-        while not stop.is_set() and len(acked) < k * N // (KILLS + 2):
-            time.sleep(0.005)
-        if stop.is_set():
-            return
-        broker.kill9()
-        log.append(len(acked))
-        time.sleep(0.3)
-        broker.start()
+def kill_and_restart(broker, p, acked, log):
+    """kill -9 the broker while sends are in flight (librdkafka's own threads
+    keep retrying them), leave it down for a moment, restart it."""
+    p.poll(0)
+    broker.kill9()
+    log.append(len(acked))
+    time.sleep(0.3)  # the outage the retries live through, not a wait on state
+    broker.start()
 
 
 def test_librdkafka_idempotent_producer_through_kill_9(make_broker):
@@ -140,25 +135,23 @@ def test_librdkafka_idempotent_producer_through_kill_9(make_broker):
         else:
             acked.append((int(msg.value()[1:]), msg.offset()))
 
-    stop = threading.Event()
+    # The kills come at fixed points of the send loop (each after a further
+    # share of the messages was handed to the producer), so there are always
+    # KILLS of them, each with sends in flight.
+    kill_at = {k * N // (KILLS + 1) for k in range(1, KILLS + 1)}
     kills = []
-    t = threading.Thread(target=killer, args=(b, acked, stop, kills))
-    t.start()
-    try:
-        for i in range(N):
-            while True:
-                try:
-                    p.produce(topic, value=value(i), partition=0, on_delivery=report)
-                    break
-                except BufferError:
-                    p.poll(0.05)
-            if i % 200 == 0:
-                p.poll(0)
-                time.sleep(0.002)  # spread the sends over the kills
-        left = p.flush(180)
-    finally:
-        stop.set()
-        t.join()
+    for i in range(N):
+        if i in kill_at:
+            kill_and_restart(b, p, acked, kills)
+        while True:
+            try:
+                p.produce(topic, value=value(i), partition=0, on_delivery=report)
+                break
+            except BufferError:
+                p.poll(0.05)
+        if i % 200 == 0:
+            p.poll(0)
+    left = p.flush(180)
     assert len(kills) == KILLS, kills
     assert left == 0 and not failed, (left, failed[:5])
     assert sorted(i for i, _ in acked) == list(range(N))
