@@ -12,7 +12,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 KEYS = 20
 ROUNDS = 100  # each key written this many times
 POLL_ROUNDS = 300  # bounded: each consume waits at most 1 s
-CLEAN_ATTEMPTS = 120  # bounded: each attempt reads the whole partition
+CLEAN_ATTEMPTS = 600  # bounded: each attempt reads the whole partition
 
 BROKER = {"log.cleaner.backoff.ms": "100"}
 
@@ -78,14 +78,17 @@ def test_compacted_topic_keeps_latest_value_per_key(make_broker):
     end = KEYS * ROUNDS + 21
     assert len(glob.glob(f"{b.log_dirs}/keyed-0/*.log")) > 5
 
-    # Poll until the cleaner has run: a full read finds fewer records than
-    # were written (bounded by CLEAN_ATTEMPTS reads, not by time).
+    # Poll until the cleaner has run: a full read finds under half the
+    # records written (bounded by CLEAN_ATTEMPTS reads, not by time). Passes
+    # go on in steps, so how far below half depends on when the read lands
+    # (a loaded CI once read 529 of 2021, mid-pass); what follows holds at
+    # any point of cleaning.
     records = []
     for _ in range(CLEAN_ATTEMPTS):
         records = read_all(b.bootstrap, "keyed", end)
-        if len(records) < end // 4:
+        if len(records) < end // 2:
             break
-    assert len(records) < end // 4, f"not cleaned: {len(records)} of {end} records left"
+    assert len(records) < end // 2, f"not cleaned: {len(records)} of {end} records left"
 
     offsets = [o for o, _, _ in records]
     assert offsets == sorted(set(offsets)), "offsets must rise"
