@@ -63,7 +63,8 @@ $(BUILD)/libsim.a: $(SIM_OBJ)
 	$(if $^,ar rcs $@ $^,printf '!<arch>\n' > $@)
 
 SIM_BIN := $(if $(wildcard sim/main.c),bin/sluice-sim)
-all: bin/sluice bin/sluicectl $(SIM_BIN) $(TOOL_BIN)
+APP_BIN := bin/sluice-producer-app bin/sluice-consumer-app
+all: bin/sluice bin/sluicectl $(APP_BIN) $(SIM_BIN) $(TOOL_BIN)
 
 bin/sluice-sim: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
 	@mkdir -p bin
@@ -106,6 +107,23 @@ bin/sluicectl: $(BUILD)/apps/sluicectl/main.o $(BUILD)/libos.a $(BUILD)/libbroke
 	@mkdir -p bin
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
 
+# The users' web apps (apps/producer, apps/consumer): librdkafka clients
+# behind libmicrohttpd, on real threads (they are clients, not broker/).
+LIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+APP_COMMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard apps/common/*.c)))
+APP_CONSUMER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard apps/consumer/*.c)))
+bin/sluice-producer-app: $(BUILD)/apps/producer/main.o $(APP_COMMON_OBJ)
+	@mkdir -p bin
+	$(CC) $(OPT) $(SAN) $^ $(LIBS_RDKAFKA) $(LIBS_MHD) -lpthread -o $@
+bin/sluice-consumer-app: $(APP_CONSUMER_OBJ) $(APP_COMMON_OBJ)
+	@mkdir -p bin
+	$(CC) $(OPT) $(SAN) $^ $(LIBS_RDKAFKA) $(LIBS_MHD) -lpthread -o $@
+# The apps' unit test links their text, JSON, .env and message-ring code only.
+$(BUILD)/tests/test_apps: tests/unit/test_apps.c $(BUILD)/apps/common/text.o $(BUILD)/apps/common/json_check.o \
+  $(BUILD)/apps/common/dotenv.o $(BUILD)/apps/consumer/messages.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $^ $(LIBS_CHECK) -lpthread -o $@
+
 $(BUILD)/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
 
@@ -147,7 +165,7 @@ lint:
 	@tools/lint.sh
 
 format:
-	clang-format -i $$(find broker os tests tools sim faults reports -name '*.[ch]' -not -name '*_gen.[ch]')
+	clang-format -i $$(find broker os apps tests tools sim faults reports -name '*.[ch]' -not -name '*_gen.[ch]')
 
 deps:
 	tools/deps.sh
