@@ -112,11 +112,11 @@ bin/sluicectl: $(BUILD)/apps/sluicectl/main.o $(BUILD)/libos.a $(BUILD)/libbroke
 LIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 APP_COMMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard apps/common/*.c)))
 APP_CONSUMER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard apps/consumer/*.c)))
-bin/sluice-producer-app: $(BUILD)/apps/producer/main.o $(APP_COMMON_OBJ)
-	@mkdir -p bin
+bin/sluice-producer-app $(BUILD)/sluice-producer-app: $(BUILD)/apps/producer/main.o $(APP_COMMON_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_RDKAFKA) $(LIBS_MHD) -lpthread -o $@
-bin/sluice-consumer-app: $(APP_CONSUMER_OBJ) $(APP_COMMON_OBJ)
-	@mkdir -p bin
+bin/sluice-consumer-app $(BUILD)/sluice-consumer-app: $(APP_CONSUMER_OBJ) $(APP_COMMON_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_RDKAFKA) $(LIBS_MHD) -lpthread -o $@
 # The apps' unit test links their text, JSON, .env and message-ring code only.
 $(BUILD)/tests/test_apps: tests/unit/test_apps.c $(BUILD)/apps/common/text.o $(BUILD)/apps/common/json_check.o \
@@ -153,11 +153,11 @@ test:
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan:
 	$(MAKE) $(JOBS_FLAG) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" build-asan/sluice \
-	  build-asan/sluice-sim $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
+	  build-asan/sluice-producer-app build-asan/sluice-consumer-app build-asan/sluice-sim $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	tests/run-unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	SIM=build-asan/sluice-sim SIM_SWEEP_SEEDS=2..2 SIM_SHORT_SWEEP_SEEDS=2..2 SIM_SWARM_SEEDS=1..12 SIM_QUORUM_SWARM_SEEDS=1..12 \
 	  tests/run-sim.sh
-	SLUICE_BIN=$(CURDIR)/build-asan/sluice SLUICE_SKIP_VALGRIND=1 SLUICE_SANITIZED=1 \
+	SLUICE_BIN=$(CURDIR)/build-asan/sluice SLUICE_APPS_DIR=$(CURDIR)/build-asan SLUICE_SKIP_VALGRIND=1 SLUICE_SANITIZED=1 \
 	  /usr/bin/python3 -m pytest -q \
 	  -p no:cacheprovider tests/integration -k "not million and not survive_leader_kill"
 

@@ -25,8 +25,10 @@ from confluent_kafka import Consumer, TopicPartition
 
 from conftest import ROOT, free_port
 
-PRODUCER_APP = os.path.join(ROOT, "bin", "sluice-producer-app")
-CONSUMER_APP = os.path.join(ROOT, "bin", "sluice-consumer-app")
+# make asan points it at the apps built with AddressSanitizer and UBSan.
+APPS_DIR = os.environ.get("SLUICE_APPS_DIR", os.path.join(ROOT, "bin"))
+PRODUCER_APP = os.path.join(APPS_DIR, "sluice-producer-app")
+CONSUMER_APP = os.path.join(APPS_DIR, "sluice-consumer-app")
 TOPIC = "test-topic"
 BROKER = {"num.partitions": "6", "group.initial.rebalance.delay.ms": "0"}
 ROUNDS = 1200  # x 0.05 s: a hang guard, not a speed test
