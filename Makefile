@@ -102,10 +102,12 @@ bin/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
 
 # sluicectl: kafka-storage.sh and kafka-metadata-quorum.sh's commands, over
-# the same broker/ code as the node (apps/sluicectl/main.c).
-bin/sluicectl: $(BUILD)/apps/sluicectl/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
+# the same broker/ code as the node (apps/sluicectl/main.c), and the
+# topics, consumer-groups, configs and cluster commands over librdkafka.
+SLUICECTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard apps/sluicectl/*.c)))
+bin/sluicectl: $(SLUICECTL_OBJ) $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p bin
-	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
+	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) $(LIBS_RDKAFKA) -o $@
 
 # The users' web apps (apps/producer, apps/consumer): librdkafka clients
 # behind libmicrohttpd, on real threads (they are clients, not broker/).

@@ -1,5 +1,7 @@
 /* sluicectl: the operator's tool, with the commands and output of Kafka's
- * kafka-storage.sh and kafka-metadata-quorum.sh.
+ * kafka-storage.sh and kafka-metadata-quorum.sh, and (through librdkafka's
+ * admin API, apps/sluicectl/admin.h) kafka-topics.sh, kafka-consumer-groups.sh
+ * and kafka-configs.sh.
  *
  *   sluicectl storage random-uuid
  *   sluicectl storage format -t CLUSTER_ID -c server.properties [--ignore-formatted]
@@ -19,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apps/sluicectl/admin.h"
 #include "base/assert.h"
 #include "client/kclient.h"
 #include "client/quorum_status.h"
@@ -36,7 +39,16 @@ static int usage(void) {
           "       sluicectl storage format -t CLUSTER_ID -c server.properties "
           "[--ignore-formatted]\n"
           "       sluicectl metadata-quorum (--bootstrap-controller|--bootstrap-server) "
-          "HOST:PORT[,HOST:PORT...] describe --status\n");
+          "HOST:PORT[,HOST:PORT...] describe --status\n"
+          "       sluicectl topics --bootstrap-server HOST:PORT "
+          "(--list|--describe|--create|--alter|--delete) ...\n"
+          "       sluicectl consumer-groups --bootstrap-server HOST:PORT "
+          "(--list|--describe|--delete|"
+          "--reset-offsets) ...\n"
+          "       sluicectl configs --bootstrap-server HOST:PORT (--describe|--alter) (--topic "
+          "T|--broker ID) ...\n"
+          "       sluicectl cluster describe --bootstrap-server HOST:PORT\n"
+          "       sluicectl COMMAND --help\n");
   return 1;
 }
 
@@ -264,6 +276,10 @@ static int metadata_quorum_cmd(struct os_world *world, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "topics")) return topics_cmd(argc - 2, argv + 2);
+  if (argc >= 2 && !strcmp(argv[1], "consumer-groups")) return groups_cmd(argc - 2, argv + 2);
+  if (argc >= 2 && !strcmp(argv[1], "configs")) return configs_cmd(argc - 2, argv + 2);
+  if (argc >= 2 && !strcmp(argv[1], "cluster")) return cluster_cmd(argc - 2, argv + 2);
   if (argc < 3) return usage();
   struct os_world *world = os_world_create(-1);
   os_world_set_log_level(world, ENV_LOG_WARN); /* config notes stay out of the output */
