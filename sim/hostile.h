@@ -77,8 +77,9 @@ void hostile_summary(const struct hostile *h, char *out, size_t cap);
 void hostile_free(struct hostile *h);
 
 /* The swarm's drawing, on its own stream forked from the seed's root
- * ("swarm.hostile"): a quarter of seeds get some hostile kinds and a
- * bystander bound, with the budgets set low enough to bite. */
+ * ("swarm.hostile"): a quarter of the one-node seeds get some hostile
+ * kinds, with the budgets set low enough to bite, and, when they drew no
+ * fault, a bystander bound of 100 ms. */
 void hostile_draw(const struct sim_rng *root, struct scenario *out);
 
 #endif

@@ -32,6 +32,12 @@ enum {
    * length from queued.max.request.bytes before its body is read. */
   READ_BUF_BYTES = 64 * 1024,
   RAW_CHUNK_BYTES_MIN = 4096, /* a RAW frame's body grows by doubling from here */
+};
+/* os/net.c's SEND_QUEUE_PAUSE_BYTES: an end with more than this sent and
+ * not yet read by its peer is not read either, until the peer drains it
+ * (a consumer that fetches and never reads). */
+static const uint64_t SEND_QUEUE_PAUSE_BYTES = (uint64_t)64 << 20;
+enum {
   EPHEMERAL_PORT_FIRST = 40000,
   TRACE_NET = 0x4E45, /* 'NE': folded with what happened */
 };
@@ -164,6 +170,8 @@ static void frame_free(struct sim_frame *f) {
   free(f);
 }
 
+static void pump_schedule(struct sim_world *w, struct sim_conn *c);
+
 /* Takes the head of c's queue; the sender no longer counts its bytes. */
 static struct sim_frame *queue_pop(struct sim_world *w, struct sim_conn *c) {
   struct sim_frame *f = c->in_head;
@@ -173,7 +181,12 @@ static struct sim_frame *queue_pop(struct sim_world *w, struct sim_conn *c) {
   f->next = NULL;
   struct sim_conn *from = conn_at(w, c->peer);
   ASSERT(from != NULL && from->queued_bytes >= f->len);
+  bool was_over = from->queued_bytes > SEND_QUEUE_PAUSE_BYTES;
   from->queued_bytes -= f->len;
+  if (was_over && from->queued_bytes <= SEND_QUEUE_PAUSE_BYTES &&
+      from->state == SIM_CONN_OPEN && from->in_head && from->pump_event == 0 &&
+      from->held_since_ns == 0 && !from->read_paused && !from->receive_waiting)
+    pump_schedule(w, from);             /* its peer read: it is read again */
   if (from->state != SIM_CONN_CLOSED) { /* a closed end's bytes left the total then */
     struct sim_netnode *nn = netnode(w, from->node);
     ASSERT(nn->out_bytes_total >= f->len);
@@ -222,7 +235,6 @@ static void close_end(struct sim_world *w, struct sim_conn *c, int err, uint64_t
 }
 
 static void ev_pump(struct sim_world *w, void *ctx, uint64_t id);
-static void pump_schedule(struct sim_world *w, struct sim_conn *c);
 
 /* ---- budgets (env_net_limits, as os/net.c keeps them) ---- */
 
@@ -311,7 +323,7 @@ static uint64_t enqueue(struct sim_world *w, struct sim_conn *from, enum sim_fra
     to->in_head = f;
   to->in_tail = f;
   if (from->queued_bytes > netnode(w, from->node)->stats.send_queued_peak_bytes &&
-      kind != SIM_FRAME_RAW)
+      kind == SIM_FRAME_DATA) /* a FIN after a full queue is no send */
     netnode(w, from->node)->stats.send_queued_peak_bytes = from->queued_bytes;
   from->queued_bytes += len;
   if (from->state != SIM_CONN_CLOSED) netnode(w, from->node)->out_bytes_total += len;
@@ -465,7 +477,8 @@ static void ev_pump(struct sim_world *w, void *ctx, uint64_t id) {
   struct sim_conn *c = conn_at(w, id);
   ASSERT(c != NULL && c->state == SIM_CONN_OPEN && c->in_head != NULL);
   c->pump_event = 0;
-  if (c->read_paused || c->receive_waiting) return; /* read_pause(false) or a release pumps */
+  /* read_pause(false), a release, or the peer draining pumps again */
+  if (c->read_paused || c->receive_waiting || c->queued_bytes > SEND_QUEUE_PAUSE_BYTES) return;
   if (link_blocked(w, c->peer_node, c->node)) {
     hold_start(w, c);
     return;
