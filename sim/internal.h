@@ -203,6 +203,7 @@ struct sim_conn {
    * the body (grown as bytes come, never on the prefix's word alone). */
   uint8_t raw_prefix[4];
   uint8_t raw_prefix_have;
+  bool raw_admitted; /* the prefix passed the frame limit and the budget */
   uint8_t *raw_body;
   uint32_t raw_len, raw_have, raw_cap;
   uint64_t connect_started_ns, syn_backoff_ns;

@@ -282,6 +282,7 @@ static void budgets_let_go(struct sim_world *w, struct sim_conn *c) {
   c->raw_body = NULL;
   c->raw_len = c->raw_have = c->raw_cap = 0;
   c->raw_prefix_have = 0;
+  c->raw_admitted = false;
   receive_release(w, c);
   if (c->counted) {
     ASSERT(nn->inbound_count > 0 && nn->inbound_from[c->peer_node] > 0);
@@ -418,6 +419,7 @@ static bool raw_prefix_done(struct sim_world *w, uint64_t id) {
   }
   c->raw_len = len;
   c->raw_have = 0;
+  c->raw_admitted = true;
   return true;
 }
 
@@ -433,6 +435,7 @@ static void raw_frame_done(struct sim_world *w, uint64_t id) {
   c->raw_body = NULL;
   c->raw_len = c->raw_have = c->raw_cap = 0;
   c->raw_prefix_have = 0;
+  c->raw_admitted = false;
   receive_release(w, c);
   deliver_data(w, id, f);
 }
@@ -444,6 +447,10 @@ static bool raw_take(struct sim_world *w, uint64_t id) {
     struct sim_conn *c = conn_at(w, id);
     if (c->state != SIM_CONN_OPEN || c->read_paused) return false;
     struct sim_frame *f = c->in_head;
+    if (c->raw_prefix_have == FRAME_HEADER_BYTES && !c->raw_admitted) {
+      if (!raw_prefix_done(w, id)) return false; /* still waiting for the budget */
+      continue;
+    }
     if (f->off == f->len) return true;
     uint32_t left = f->len - f->off;
     if (c->raw_prefix_have < FRAME_HEADER_BYTES) {
@@ -452,8 +459,7 @@ static bool raw_take(struct sim_world *w, uint64_t id) {
       memcpy(c->raw_prefix + c->raw_prefix_have, f->data + f->off, k);
       c->raw_prefix_have = (uint8_t)(c->raw_prefix_have + k);
       f->off += k;
-      if (c->raw_prefix_have == FRAME_HEADER_BYTES && !raw_prefix_done(w, id)) return false;
-      continue;
+      continue; /* a whole prefix is judged at the top */
     }
     uint32_t k = c->raw_len - c->raw_have < left ? c->raw_len - c->raw_have : left;
     if (c->raw_have + k > c->raw_cap) { /* grow as bytes arrive */
