@@ -218,7 +218,9 @@ static void send_trickle(struct actor *a, struct slot *s) {
   }
   if ((uint64_t)s->sent * WRITER_CHUNK_BYTES + len >= WRITER_CLAIM_BYTES)
     return; /* never ends */
-  if (sim_net_send_raw(a->node, s->id, chunk, at + len) == 0) s->sent++;
+  if (sim_net_send_raw(a->node, s->id, chunk, at + len) != 0) return;
+  s->sent++;
+  a->requests++; /* chunks, for the summary */
 }
 
 /* ---- connections ---- */
@@ -287,6 +289,7 @@ static void slot_connect(struct actor *a, struct slot *s) {
   env_conn_id id = 0;
   if (a->env->connect(a->env, h->broker_host, h->port, FRAME_BYTES_MAX, &id) != 0) return;
   *s = (struct slot){.id = id};
+  if (a->kind == HOSTILE_CONNECTION_FLOOD) a->requests++; /* connects, for the summary */
 }
 
 /* ---- each tick ---- */
@@ -446,7 +449,17 @@ void hostile_summary(const struct hostile *h, char *out, size_t cap) {
   if (!h) return;
   struct sim_net_stats st;
   sim_net_stats(h->broker, &st);
-  snprintf(out, cap,
+  size_t len = 0;
+  for (int i = 0; i < h->actor_count && len < cap; i++) {
+    const struct actor *a = &h->actors[i];
+    if (a->kind == HOSTILE_KINDS) continue;
+    int n = snprintf(out + len, cap - len, "%s %llu sent %llu answered; ",
+                     hostile_kind_names[a->kind], (unsigned long long)a->requests,
+                     (unsigned long long)a->answers);
+    if (n > 0) len += (size_t)n;
+  }
+  if (len >= cap) return;
+  snprintf(out + len, cap - len,
            "hostile: bystander %llu answers, longest wait %.3f ms, %llu lost; broker refused "
            "%llu connections, %llu receive-budget waits, peak unsent on a connection %llu B",
            (unsigned long long)h->waits, (double)h->wait_max_ns / 1e6,
@@ -481,7 +494,7 @@ void hostile_draw(const struct sim_rng *root, struct scenario *out) {
    * design: the bound is stated only for seeds that drew none. */
   if (out->fault_count == 0) out->bystander_wait_ms = 100;
   config_put(out, "sluice.connection.response.bytes.max", "1048576");
-  config_put(out, "queued.max.request.bytes", "16777216");
+  config_put(out, "queued.max.request.bytes", "20971520");
   config_put(out, "max.connections.per.ip", "20");
   config_put(out, "sluice.auto.create.topics.max.per.second", "5");
 }

@@ -44,7 +44,7 @@ struct run_report {
   /* Consumer groups: the rebalance times after member crashes. */
   char groups_text[512];
   /* Hostile clients and the bystander (sim/hostile.h): the run's figures. */
-  char hostile_text[256];
+  char hostile_text[768];
   /* Several nodes: virtual ms from each fault that took the leader away to
    * the next leader, and the records the workload proposed. */
   uint64_t elections_ms[QUORUM_ELECTIONS_MAX];
