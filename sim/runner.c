@@ -1325,7 +1325,10 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   for (int i = 0; i < sc->producers; i++) client_add(r, true);
   for (int i = 0; i < sc->consumers; i++) client_add(r, false);
   for (int i = 0; i < sc->admins; i++) admin_add(r);
-  r->hostile = hostile_start(r->w, sc, r->brokers[0].node, BROKER_PORT);
+  int first_broker = 0; /* hostile clients aim at the first node serving clients */
+  while (first_broker < sc->nodes - 1 && sc->roles[first_broker] == ROLE_CONTROLLER)
+    first_broker++;
+  r->hostile = hostile_start(r->w, sc, r->brokers[first_broker].node, BROKER_PORT);
   if (r->quorum && r->client_count > 0) r->rc = replica_check_create(sc);
   if (sc->group_count > 0) r->gc = group_check_create(sc->group_count, r->stream_count);
   if (r->quorum && r->client_count > 0)
