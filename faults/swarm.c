@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "sim/hostile.h"
 #include "sim/prng.h"
 
 /* The fault kinds a seed switches on or off as a whole (swarm testing's
@@ -405,6 +406,7 @@ void swarm_scenario(uint64_t seed, struct scenario *out) {
   clients(&c);
   struct drawer k = {.rng = sim_rng_fork(&root, "swarm.kraft"), .s = out};
   kraft(&k);
+  hostile_draw(&root, out); /* sim/hostile.c: its own stream, "swarm.hostile" */
   expectations(&d);
 }
 

@@ -161,13 +161,17 @@ int sim_disk_read_range(struct sim_node *n, env_file file, uint64_t offset, size
 
 /* ---- network (net.c) ---- */
 
-enum sim_frame_kind { SIM_FRAME_DATA, SIM_FRAME_FIN, SIM_FRAME_RST };
+/* RAW: bytes of the stream with no frame boundary of their own (a client
+ * writing a frame in pieces, sim_net_send_raw); the receiving end assembles
+ * them as a socket reader does. */
+enum sim_frame_kind { SIM_FRAME_DATA, SIM_FRAME_FIN, SIM_FRAME_RST, SIM_FRAME_RAW };
 
 struct sim_frame {
   struct sim_frame *next;
   uint64_t arrive_ns;
   uint8_t *data;
   uint32_t len;
+  uint32_t off; /* RAW: bytes of it the receiver has taken already */
   uint8_t kind;
 };
 
@@ -189,6 +193,19 @@ struct sim_conn {
   uint64_t held_since_ns; /* 0: not held */
   uint64_t queued_bytes;  /* sent by this end, not yet delivered */
   bool read_paused;       /* env->read_pause: its inbound queue waits */
+  /* Budgets (env_net_limits): waiting for queued.max.request.bytes to let
+   * its next big frame in; counted against max.connections(.per.ip); the
+   * part of the budget the frame being assembled holds. */
+  bool receive_waiting;
+  bool counted;
+  uint64_t reserved_bytes;
+  /* RAW bytes being assembled into a frame: the length prefix so far, then
+   * the body (grown as bytes come, never on the prefix's word alone). */
+  uint8_t raw_prefix[4];
+  uint8_t raw_prefix_have;
+  bool raw_admitted; /* the prefix passed the frame limit and the budget */
+  uint8_t *raw_body;
+  uint32_t raw_len, raw_have, raw_cap;
   uint64_t connect_started_ns, syn_backoff_ns;
 };
 
@@ -212,6 +229,13 @@ struct sim_netnode {
   struct sim_listener listeners[SIM_LISTENERS_MAX];
   uint16_t next_port;
   struct sim_net_stats stats;
+  /* Budgets, as os/net.c enforces them (env->net_limits_set). */
+  struct env_net_limits limits;
+  uint64_t out_bytes_total;             /* its open ends' queued_bytes, summed */
+  uint64_t receive_reserved_bytes;      /* big frames being assembled */
+  uint32_t inbound_count;               /* accepted ends counted against max.connections */
+  uint32_t inbound_from[SIM_NODES_MAX]; /* ... per client host (its address) */
+  uint64_t refused_in_burst;
 };
 
 void sim_net_install(struct sim_node *n);

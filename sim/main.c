@@ -243,6 +243,7 @@ static void print_report(const struct scenario *sc, uint64_t seed, const struct 
   }
   if (rep->leaders_text[0]) printf("%s\n", rep->leaders_text);
   if (rep->groups_text[0]) printf("%s\n", rep->groups_text);
+  if (rep->hostile_text[0]) printf("%s\n", rep->hostile_text);
   printf("trace hash %016llx\n", (unsigned long long)rep->trace_hash);
   /* Per checker: the verdict, what fell outside the allowance, and the
    * allowance beside what it covered (within N of at most M). */

@@ -28,6 +28,16 @@
 
 enum {
   FRAME_HEADER_BYTES = 4, /* Kafka's length prefix */
+  /* os/net.c's read buffer: a frame that does not fit it reserves its
+   * length from queued.max.request.bytes before its body is read. */
+  READ_BUF_BYTES = 64 * 1024,
+  RAW_CHUNK_BYTES_MIN = 4096, /* a RAW frame's body grows by doubling from here */
+};
+/* os/net.c's SEND_QUEUE_PAUSE_BYTES: an end with more than this sent and
+ * not yet read by its peer is not read either, until the peer drains it
+ * (a consumer that fetches and never reads). */
+static const uint64_t SEND_QUEUE_PAUSE_BYTES = (uint64_t)64 << 20;
+enum {
   EPHEMERAL_PORT_FIRST = 40000,
   TRACE_NET = 0x4E45, /* 'NE': folded with what happened */
 };
@@ -160,6 +170,8 @@ static void frame_free(struct sim_frame *f) {
   free(f);
 }
 
+static void pump_schedule(struct sim_world *w, struct sim_conn *c);
+
 /* Takes the head of c's queue; the sender no longer counts its bytes. */
 static struct sim_frame *queue_pop(struct sim_world *w, struct sim_conn *c) {
   struct sim_frame *f = c->in_head;
@@ -169,7 +181,17 @@ static struct sim_frame *queue_pop(struct sim_world *w, struct sim_conn *c) {
   f->next = NULL;
   struct sim_conn *from = conn_at(w, c->peer);
   ASSERT(from != NULL && from->queued_bytes >= f->len);
+  bool was_over = from->queued_bytes > SEND_QUEUE_PAUSE_BYTES;
   from->queued_bytes -= f->len;
+  if (was_over && from->queued_bytes <= SEND_QUEUE_PAUSE_BYTES &&
+      from->state == SIM_CONN_OPEN && from->in_head && from->pump_event == 0 &&
+      from->held_since_ns == 0 && !from->read_paused && !from->receive_waiting)
+    pump_schedule(w, from);             /* its peer read: it is read again */
+  if (from->state != SIM_CONN_CLOSED) { /* a closed end's bytes left the total then */
+    struct sim_netnode *nn = netnode(w, from->node);
+    ASSERT(nn->out_bytes_total >= f->len);
+    nn->out_bytes_total -= f->len;
+  }
   return f;
 }
 
@@ -183,6 +205,8 @@ static void hold_end(struct sim_world *w, struct sim_conn *c) {
   c->hold_event = 0;
   c->held_since_ns = 0;
 }
+
+static void budgets_let_go(struct sim_world *w, struct sim_conn *c);
 
 /* Closes one end now; its process hears of it at at_ns unless `notify` is
  * false (a crashed node's ends just vanish). */
@@ -198,6 +222,7 @@ static void close_end(struct sim_world *w, struct sim_conn *c, int err, uint64_t
   c->pump_event = 0;
   hold_end(w, c); /* also a connecting end's SYN retry */
   queue_free(w, c);
+  budgets_let_go(w, c);
   trace_net(w, TRACE_CLOSE, id, (uint64_t)(int64_t)err);
   if (!notify) return;
   struct sim_net_stats *st = &netnode(w, c->node)->stats;
@@ -210,6 +235,62 @@ static void close_end(struct sim_world *w, struct sim_conn *c, int err, uint64_t
 }
 
 static void ev_pump(struct sim_world *w, void *ctx, uint64_t id);
+
+/* ---- budgets (env_net_limits, as os/net.c keeps them) ---- */
+
+/* Ends of the node that waited for the request budget try again, in id
+ * order (deterministic). */
+static void receive_wake(struct sim_world *w, int node) {
+  for (uint32_t i = 0; i < w->conn_count; i++) {
+    struct sim_conn *c = &w->conns[i];
+    if (c->node != node || !c->receive_waiting) continue;
+    c->receive_waiting = false;
+    if (c->state == SIM_CONN_OPEN && c->in_head && c->pump_event == 0 && c->held_since_ns == 0)
+      pump_schedule(w, c);
+  }
+}
+
+static void receive_release(struct sim_world *w, struct sim_conn *c) {
+  if (c->reserved_bytes == 0) return;
+  struct sim_netnode *nn = netnode(w, c->node);
+  ASSERT(nn->receive_reserved_bytes >= c->reserved_bytes);
+  nn->receive_reserved_bytes -= c->reserved_bytes;
+  c->reserved_bytes = 0;
+  receive_wake(w, c->node);
+}
+
+/* Whether a frame of `len` may be read now: small ones always; a big one
+ * if its length fits what queued.max.request.bytes leaves, or nothing is
+ * reserved (one frame always gets through alone, env.h). Else the end
+ * waits, its bytes unread, until a reservation is released. */
+static bool receive_admit(struct sim_world *w, struct sim_conn *c, uint64_t len) {
+  struct sim_netnode *nn = netnode(w, c->node);
+  uint64_t max = nn->limits.receive_bytes_max;
+  if (len + FRAME_HEADER_BYTES <= READ_BUF_BYTES || max == 0) return true;
+  if (nn->receive_reserved_bytes == 0 || nn->receive_reserved_bytes + len <= max) return true;
+  if (!c->receive_waiting) nn->stats.receive_waits++;
+  c->receive_waiting = true;
+  return false;
+}
+
+static void budgets_let_go(struct sim_world *w, struct sim_conn *c) {
+  struct sim_netnode *nn = netnode(w, c->node);
+  ASSERT(nn->out_bytes_total >= c->queued_bytes);
+  nn->out_bytes_total -= c->queued_bytes;
+  c->receive_waiting = false;
+  free(c->raw_body);
+  c->raw_body = NULL;
+  c->raw_len = c->raw_have = c->raw_cap = 0;
+  c->raw_prefix_have = 0;
+  c->raw_admitted = false;
+  receive_release(w, c);
+  if (c->counted) {
+    ASSERT(nn->inbound_count > 0 && nn->inbound_from[c->peer_node] > 0);
+    nn->inbound_count--;
+    nn->inbound_from[c->peer_node]--;
+    c->counted = false;
+  }
+}
 
 static void pump_schedule(struct sim_world *w, struct sim_conn *c) {
   ASSERT(c->pump_event == 0 && c->in_head != NULL && c->held_since_ns == 0);
@@ -224,9 +305,11 @@ static uint64_t enqueue(struct sim_world *w, struct sim_conn *from, enum sim_fra
                         uint8_t *data, uint32_t len) {
   struct sim_conn *to = conn_at(w, from->peer);
   ASSERT(to != NULL && to->state != SIM_CONN_CLOSED && to->peer == end_id(w, from));
-  ASSERT(kind == SIM_FRAME_DATA || len == 0);
+  ASSERT(kind == SIM_FRAME_DATA || kind == SIM_FRAME_RAW || len == 0);
   struct sim_link *l = link_of(w, from->node, to->node);
-  uint64_t wire_bytes = kind == SIM_FRAME_DATA ? (uint64_t)len + FRAME_HEADER_BYTES : 0;
+  uint64_t wire_bytes = kind == SIM_FRAME_DATA  ? (uint64_t)len + FRAME_HEADER_BYTES
+                        : kind == SIM_FRAME_RAW ? len
+                                                : 0;
   uint64_t arrive_ns = link_depart_ns(w, l, wire_bytes) + link_latency_ns(w, l);
   if (arrive_ns < to->in_last_arrive_ns) arrive_ns = to->in_last_arrive_ns; /* in order */
   to->in_last_arrive_ns = arrive_ns;
@@ -240,7 +323,11 @@ static uint64_t enqueue(struct sim_world *w, struct sim_conn *from, enum sim_fra
   else
     to->in_head = f;
   to->in_tail = f;
+  if (from->queued_bytes > netnode(w, from->node)->stats.send_queued_peak_bytes &&
+      kind == SIM_FRAME_DATA) /* a FIN after a full queue is no send */
+    netnode(w, from->node)->stats.send_queued_peak_bytes = from->queued_bytes;
   from->queued_bytes += len;
+  if (from->state != SIM_CONN_CLOSED) netnode(w, from->node)->out_bytes_total += len;
   if (was_empty && to->held_since_ns == 0 && to->pump_event == 0) pump_schedule(w, to);
   return arrive_ns;
 }
@@ -312,21 +399,109 @@ static void deliver_data(struct sim_world *w, uint64_t id, struct sim_frame *f) 
     free(data);
 }
 
+/* The length prefix of a RAW-assembled frame is complete: as os/net.c, an
+ * oversized one closes the connection; a big one reserves its length from
+ * queued.max.request.bytes (or waits, its bytes unread). False: stop. */
+static bool raw_prefix_done(struct sim_world *w, uint64_t id) {
+  struct sim_conn *c = conn_at(w, id);
+  const uint8_t *p = c->raw_prefix;
+  uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  if (len > INT32_MAX || len > c->frame_bytes_max) {
+    netnode(w, c->node)->stats.oversized++;
+    send_control(w, c, SIM_FRAME_RST);
+    close_end(w, c, ENV_EINVAL, w->now_ns, true);
+    return false;
+  }
+  if (!receive_admit(w, c, len)) return false;
+  if ((uint64_t)len + FRAME_HEADER_BYTES > READ_BUF_BYTES) {
+    c->reserved_bytes = len;
+    netnode(w, c->node)->receive_reserved_bytes += len;
+  }
+  c->raw_len = len;
+  c->raw_have = 0;
+  c->raw_admitted = true;
+  return true;
+}
+
+/* A RAW-assembled frame is whole: the node holds it now, under its own
+ * budget, and the reservation goes back. */
+static void raw_frame_done(struct sim_world *w, uint64_t id) {
+  struct sim_conn *c = conn_at(w, id);
+  struct sim_frame *f = calloc(1, sizeof *f);
+  ASSERT(f != NULL);
+  f->data = c->raw_body;
+  f->len = c->raw_len;
+  f->kind = SIM_FRAME_DATA;
+  c->raw_body = NULL;
+  c->raw_len = c->raw_have = c->raw_cap = 0;
+  c->raw_prefix_have = 0;
+  c->raw_admitted = false;
+  receive_release(w, c);
+  deliver_data(w, id, f);
+}
+
+/* Takes what it can of the RAW bytes at the head of the queue; true when
+ * they are all taken (the frame may be popped). */
+static bool raw_take(struct sim_world *w, uint64_t id) {
+  for (int n = 0; n < 1 << 20; n++) {
+    struct sim_conn *c = conn_at(w, id);
+    if (c->state != SIM_CONN_OPEN || c->read_paused) return false;
+    struct sim_frame *f = c->in_head;
+    if (c->raw_prefix_have == FRAME_HEADER_BYTES && !c->raw_admitted) {
+      if (!raw_prefix_done(w, id)) return false; /* still waiting for the budget */
+      continue;
+    }
+    if (f->off == f->len) return true;
+    uint32_t left = f->len - f->off;
+    if (c->raw_prefix_have < FRAME_HEADER_BYTES) {
+      uint32_t k = FRAME_HEADER_BYTES - c->raw_prefix_have;
+      if (k > left) k = left;
+      memcpy(c->raw_prefix + c->raw_prefix_have, f->data + f->off, k);
+      c->raw_prefix_have = (uint8_t)(c->raw_prefix_have + k);
+      f->off += k;
+      continue; /* a whole prefix is judged at the top */
+    }
+    uint32_t k = c->raw_len - c->raw_have < left ? c->raw_len - c->raw_have : left;
+    if (c->raw_have + k > c->raw_cap) { /* grow as bytes arrive */
+      uint32_t cap = c->raw_cap ? c->raw_cap : RAW_CHUNK_BYTES_MIN;
+      for (int g = 0; g < 32 && cap < c->raw_have + k; g++)
+        cap = cap > c->raw_len / 2 ? c->raw_len : cap * 2;
+      c->raw_body = realloc(c->raw_body, cap ? cap : 1);
+      ASSERT(c->raw_body != NULL);
+      c->raw_cap = cap;
+    }
+    if (k > 0) memcpy(c->raw_body + c->raw_have, f->data + f->off, k);
+    c->raw_have += k;
+    f->off += k;
+    if (c->raw_have == c->raw_len) raw_frame_done(w, id);
+  }
+  UNREACHABLE(); /* a chunk's bytes run out first */
+}
+
 static void ev_pump(struct sim_world *w, void *ctx, uint64_t id) {
   (void)ctx;
   struct sim_conn *c = conn_at(w, id);
   ASSERT(c != NULL && c->state == SIM_CONN_OPEN && c->in_head != NULL);
   c->pump_event = 0;
-  if (c->read_paused) return; /* net_read_pause(false) pumps again */
+  /* read_pause(false), a release, or the peer draining pumps again */
+  if (c->read_paused || c->receive_waiting || c->queued_bytes > SEND_QUEUE_PAUSE_BYTES) return;
   if (link_blocked(w, c->peer_node, c->node)) {
     hold_start(w, c);
     return;
   }
   hold_end(w, c);
-  struct sim_frame *f = queue_pop(w, c);
-  if (f->kind == SIM_FRAME_DATA) {
-    deliver_data(w, id, f);
+  if (c->in_head->kind == SIM_FRAME_RAW) {
+    bool taken = raw_take(w, id);
+    c = conn_at(w, id);
+    if (!taken || c->state != SIM_CONN_OPEN || c->read_paused) return;
+    frame_free(queue_pop(w, c));
+  } else if (c->in_head->kind == SIM_FRAME_DATA && c->raw_prefix_have == 0 &&
+             !receive_admit(w, c, c->in_head->len)) {
+    return;
+  } else if (c->in_head->kind == SIM_FRAME_DATA) {
+    deliver_data(w, id, queue_pop(w, c));
   } else {
+    struct sim_frame *f = queue_pop(w, c);
     int err = f->kind == SIM_FRAME_FIN ? 0 : ENV_ECONNRESET;
     frame_free(f);
     close_end(w, c, err, w->now_ns, true);
@@ -392,9 +567,32 @@ static int net_send(struct env *env, env_conn_id id, const struct env_iov *iov, 
   return 0;
 }
 
+/* conn 0: every open end of the node, as env.h asks (the total budget). */
 static size_t net_send_queued_bytes(struct env *env, env_conn_id id) {
-  struct sim_conn *c = conn_at(sim_node_of(env)->world, id);
-  return c && c->state != SIM_CONN_CLOSED ? (size_t)c->queued_bytes : 0;
+  struct sim_node *n = sim_node_of(env);
+  if (id == 0) return (size_t)n->net.out_bytes_total;
+  struct sim_conn *c = conn_at(n->world, id);
+  return c && c->state != SIM_CONN_CLOSED && c->node == n->index ? (size_t)c->queued_bytes : 0;
+}
+
+static void net_limits_set(struct env *env, const struct env_net_limits *limits) {
+  ASSERT(limits != NULL);
+  sim_node_of(env)->net.limits = *limits;
+}
+
+int sim_net_send_raw(struct sim_node *n, uint64_t conn, const uint8_t *bytes, uint32_t len) {
+  struct sim_world *w = n->world;
+  struct sim_conn *c = conn_at(w, conn);
+  if (!c || c->state != SIM_CONN_OPEN || c->node != n->index) return ENV_ECONNRESET;
+  ASSERT(bytes != NULL || len == 0);
+  struct sim_conn *p = conn_at(w, c->peer);
+  if (len == 0 || !p || p->state == SIM_CONN_CLOSED) return 0;
+  uint8_t *copy = malloc(len);
+  ASSERT(copy != NULL);
+  memcpy(copy, bytes, len);
+  n->net.stats.bytes_sent += len;
+  enqueue(w, c, SIM_FRAME_RAW, copy, len);
+  return 0;
 }
 
 /* The node's back-pressure (issue 13): a paused end's inbound frames wait
@@ -474,6 +672,51 @@ static bool path_blocked(struct sim_world *w, int a, int b) {
 
 static void syn_send(struct sim_world *w, struct sim_conn *c);
 
+/* Which connection limit a new one from node `from` on `listener` would
+ * pass (os/net.c's accept_limit), or NULL; exempt listeners have none. */
+static bool listener_exempt(const struct sim_node *server, int listener) {
+  return listener < 32 && (server->net.limits.exempt_listeners >> listener & 1);
+}
+
+static const char *accept_limit(const struct sim_node *server, int listener, int from) {
+  const struct env_net_limits *lim = &server->net.limits;
+  if (listener_exempt(server, listener)) return NULL;
+  if (lim->conns_max != 0 && server->net.inbound_count >= lim->conns_max)
+    return "max.connections";
+  if (lim->conns_per_addr_max != 0 && server->net.inbound_from[from] >= lim->conns_per_addr_max)
+    return "max.connections.per.ip";
+  return NULL;
+}
+
+static void accept_count(struct sim_node *server, int listener, struct sim_conn *s) {
+  if (listener_exempt(server, listener)) return;
+  if (server->net.refused_in_burst > 0) {
+    env_log(&server->env, ENV_LOG_WARN, "%llu connections were refused at a connection limit",
+            (unsigned long long)server->net.refused_in_burst);
+    server->net.refused_in_burst = 0;
+  }
+  s->counted = true;
+  server->net.inbound_count++;
+  server->net.inbound_from[s->peer_node]++;
+}
+
+/* Closed at once, the process never told; logged for the first of a burst. */
+static void accept_refuse(struct sim_world *w, struct sim_node *server, struct sim_conn *s,
+                          const char *limit) {
+  server->net.stats.refused++;
+  if (server->net.refused_in_burst++ == 0) {
+    const struct env_net_limits *lim = &server->net.limits;
+    env_log(&server->env, ENV_LOG_WARN,
+            "refusing connections: %s (%u) reached (first from %s; the rest of this burst is "
+            "counted, not logged)",
+            limit,
+            strcmp(limit, "max.connections") == 0 ? lim->conns_max : lim->conns_per_addr_max,
+            w->nodes[s->peer_node]->host);
+  }
+  send_control(w, s, SIM_FRAME_FIN);
+  close_end(w, s, 0, w->now_ns, false);
+}
+
 /* The server's kernel got the SYN: accept it or refuse it. */
 static void syn_arrive(struct sim_world *w, uint64_t id) {
   struct sim_conn *c = conn_at(w, id);
@@ -484,6 +727,7 @@ static void syn_arrive(struct sim_world *w, uint64_t id) {
     close_end(w, c, ENV_ECONNREFUSED, back_ns, true); /* the RST travels back */
     return;
   }
+  const char *limit = accept_limit(server, listener, c->node);
   uint64_t sid = conn_new(w, server->index, c->node, SIM_CONN_OPEN);
   c = conn_at(w, id); /* conn_new may have moved it */
   struct sim_conn *s = conn_at(w, sid);
@@ -492,11 +736,16 @@ static void syn_arrive(struct sim_world *w, uint64_t id) {
   c->peer = sid;
   hold_end(w, c);                 /* no more SYN retries */
   c->in_last_arrive_ns = back_ns; /* the server's frames come after its SYN-ACK */
-  server->net.stats.accepts++;
-  sim_event_at(w, server->index, SIM_EV_ACCEPT, w->now_ns, ev_accepted,
-               (void *)(uintptr_t)listener, sid, NULL);
   sim_event_at(w, c->node, SIM_EV_CONNECT, back_ns, ev_connected, (void *)(intptr_t)0, id,
                NULL);
+  if (limit) { /* the kernel completed the handshake; the server closes it at accept */
+    accept_refuse(w, server, s, limit);
+    return;
+  }
+  server->net.stats.accepts++;
+  accept_count(server, listener, s);
+  sim_event_at(w, server->index, SIM_EV_ACCEPT, w->now_ns, ev_accepted,
+               (void *)(uintptr_t)listener, sid, NULL);
 }
 
 static void ev_syn(struct sim_world *w, void *ctx, uint64_t id) {
@@ -568,6 +817,7 @@ void sim_net_install(struct sim_node *n) {
   n->env.send = net_send;
   n->env.send_queued_bytes = net_send_queued_bytes;
   n->env.read_pause = net_read_pause;
+  n->env.net_limits_set = net_limits_set;
   n->env.close = net_close;
 }
 

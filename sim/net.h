@@ -89,8 +89,23 @@ struct sim_net_stats {
   uint64_t resets;    /* this node's ends closed with ENV_ECONNRESET */
   uint64_t timeouts;  /* this node's ends or connects that timed out */
   uint64_t oversized; /* frames over frame_bytes_max that closed a connection */
+  /* Budgets (issue 13): connections refused at accept by max.connections or
+   * max.connections.per.ip; times an end waited for queued.max.request.bytes
+   * before a big frame; the most bytes already queued unsent on one of this
+   * node's ends when it sent another frame on it (a server keeping to
+   * sluice.connection.response.bytes.max keeps this under it). */
+  uint64_t refused;
+  uint64_t receive_waits;
+  uint64_t send_queued_peak_bytes;
 };
 void sim_net_stats(const struct sim_node *n, struct sim_net_stats *out);
+/* Writes `len` bytes of the byte stream on the node's connection `conn`
+ * as they are, with no length prefix of their own: a client writing a frame
+ * in pieces (a prefix claiming a large frame, then a trickle of its body).
+ * The receiving end assembles frames from them as a socket reader does
+ * (a big frame reserves queued.max.request.bytes first). Takes nothing;
+ * ENV_ECONNRESET if the end is not open. */
+int sim_net_send_raw(struct sim_node *n, uint64_t conn, const uint8_t *bytes, uint32_t len);
 /* Connections (ends) open or connecting in the whole world. */
 uint32_t sim_net_open_ends(const struct sim_world *w);
 

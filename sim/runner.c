@@ -19,6 +19,7 @@
 #include "server/quorum_state.h"
 #include "server/raft_node.h"
 #include "server/storage_format.h"
+#include "sim/hostile.h"
 #include "sim/oracle.h"
 #include "sim/quorum_check.h"
 #include "sim/replica_check.h"
@@ -1180,6 +1181,14 @@ static void judge_fencing(struct runner *r, struct check_result *out) {
              (unsigned long long)r->fence_checks, r->fenced_max);
 }
 
+static void judge_hostile(struct runner *r, struct run_report *out) {
+  if (!r->hostile) return;
+  int room = (int)ARRAY_LEN(out->results) - out->result_count;
+  out->result_count += hostile_judge(r->hostile, out->results + out->result_count, room);
+  hostile_summary(r->hostile, out->hostile_text, sizeof out->hostile_text);
+  runner_trace(r, "%s", out->hostile_text);
+}
+
 static void judge_clients(struct runner *r, struct run_report *out) {
   const struct scenario *sc = r->sc;
   struct history_check_config cc = {.final_read = true,
@@ -1203,6 +1212,7 @@ static void judge_clients(struct runner *r, struct run_report *out) {
   }
   out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
   runner_groups_judge(r, out);
+  judge_hostile(r, out);
 }
 
 static void judge_quorum(struct runner *r, struct run_report *out) {
@@ -1315,6 +1325,10 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   for (int i = 0; i < sc->producers; i++) client_add(r, true);
   for (int i = 0; i < sc->consumers; i++) client_add(r, false);
   for (int i = 0; i < sc->admins; i++) admin_add(r);
+  int first_broker = 0; /* hostile clients aim at the first node serving clients */
+  while (first_broker < sc->nodes - 1 && sc->roles[first_broker] == ROLE_CONTROLLER)
+    first_broker++;
+  r->hostile = hostile_start(r->w, sc, r->brokers[first_broker].node, BROKER_PORT);
   if (r->quorum && r->client_count > 0) r->rc = replica_check_create(sc);
   if (sc->group_count > 0) r->gc = group_check_create(sc->group_count, r->stream_count);
   if (r->quorum && r->client_count > 0)
@@ -1340,6 +1354,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   if (opts->world_slot) *opts->world_slot = NULL;
   sim_world_set_after_event(r->w, NULL, NULL);
   sim_world_destroy(r->w);
+  hostile_free(r->hostile); /* after the world: its timers point at it */
   quorum_check_free(r->qc);
   replica_check_free(r->rc);
   runner_groups_free(r);

@@ -10,6 +10,7 @@
 
 #include "sim/group_check.h"
 #include "sim/history.h"
+#include "sim/hostile.h"
 #include "sim/quorum_check.h"
 #include "sim/replica_check.h"
 #include "sim/scenario.h"
@@ -38,10 +39,12 @@ struct run_report {
   /* the history's checkers (+ topic-churn, with admin clients); with
    * several nodes, the quorum's (sim/quorum_check.h) first, and with
    * clients then theirs and fenced-broker-excluded */
-  struct check_result
-      results[QUORUM_CHECKERS + CHECKERS_MAX + 2 + REPLICA_CHECKERS + GROUP_CHECKERS];
+  struct check_result results[QUORUM_CHECKERS + CHECKERS_MAX + 2 + REPLICA_CHECKERS +
+                              GROUP_CHECKERS + HOSTILE_CHECKERS];
   /* Consumer groups: the rebalance times after member crashes. */
   char groups_text[512];
+  /* Hostile clients and the bystander (sim/hostile.h): the run's figures. */
+  char hostile_text[768];
   /* Several nodes: virtual ms from each fault that took the leader away to
    * the next leader, and the records the workload proposed. */
   uint64_t elections_ms[QUORUM_ELECTIONS_MAX];

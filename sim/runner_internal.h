@@ -113,6 +113,7 @@ struct runner {
   /* consumer groups (sim/runner_groups.c) */
   struct group_check *gc;                   /* NULL: no groups */
   struct sim_node *last_coordinator_target; /* what coordinator(group) named last */
+  struct hostile *hostile;                  /* NULL: none (sim/hostile.h) */
 };
 
 struct client {

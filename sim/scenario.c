@@ -13,6 +13,7 @@
 #include "faults/grammar.h"
 #include "server/topic_config.h"
 #include "sim/history.h"
+#include "sim/hostile.h"
 #include "sim/scenario_yaml.h"
 
 /* ---- the YAML readers and writer (sim/scenario_yaml.h) ---- */
@@ -462,7 +463,43 @@ static bool f_compression(struct yaml_parser *p, struct scenario *s, struct fy_n
   return s->codec_count > 0 || yaml_fail(p, yaml_line(k), "compression: an empty list");
 }
 
+/* hostile: [slow-reader, partition-flood] (sim/hostile.h's kinds). */
+static bool hostile_one(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                        struct fy_node *v) {
+  char text[32];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  int kind = hostile_kind_of(text);
+  if (kind < 0) {
+    char list[160] = "";
+    for (int i = 0; i < HOSTILE_KINDS; i++)
+      snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+               hostile_kind_names[i]);
+    return yaml_fail(p, yaml_line(v), "hostile: unknown kind \"%s\" (known: %s)", text, list);
+  }
+  s->hostile |= 1u << kind;
+  return true;
+}
+static bool f_hostile(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                      struct fy_node *v) {
+  s->hostile = 0;
+  if (!v || !fy_node_is_sequence(v)) return hostile_one(p, s, k, v);
+  void *it = NULL;
+  struct fy_node *item;
+  while ((item = fy_node_sequence_iterate(v, &it)))
+    if (!hostile_one(p, s, k, item)) return false;
+  return s->hostile != 0 || yaml_fail(p, yaml_line(k), "hostile: an empty list");
+}
+static bool f_bystander_wait(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                             struct fy_node *v) {
+  if (!yaml_duration(p, k, v, &s->bystander_wait_ms)) return false;
+  if (s->bystander_wait_ms < 1 || s->bystander_wait_ms > 600000)
+    return yaml_fail(p, yaml_line(v), "bystander_wait: within 1ms and 10m");
+  return true;
+}
+
 static const struct yaml_field workload_fields[] = {
+    {"hostile", f_hostile},
+    {"bystander_wait", f_bystander_wait},
     {"producers", f_producers},
     {"consumers", f_consumers},
     {"rate", f_rate},
@@ -864,6 +901,12 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
              i < s->codec_count - 1 ? ""
              : s->codec_count > 1   ? "]\n"
                                     : "\n");
+  for (int k = 0, n = 0; k < HOSTILE_KINDS; k++)
+    if (s->hostile >> k & 1)
+      yaml_put(&o, "%s%s", n++ ? ", " : "  hostile: [", hostile_kind_names[k]);
+  if (s->hostile) yaml_put(&o, "]\n");
+  if (s->bystander_wait_ms > 0)
+    yaml_put(&o, "  bystander_wait: %lldms\n", (long long)s->bystander_wait_ms);
   faults_jitter_write(&o, s);
   if (s->fault_count) yaml_put(&o, "faults:\n");
   for (int i = 0; i < s->fault_count; i++) fault_write(&o, &s->faults[i]);

@@ -101,6 +101,11 @@ struct scenario {
   bool consumers_listed;      /* workload: consumers: was given */
   int64_t commit_interval_ms; /* auto.commit.interval.ms of the members */
   int32_t session_timeout_ms; /* session.timeout.ms of the members */
+  /* Hostile clients next to the workload (`hostile: [slow-reader, ...]`,
+   * sim/hostile.h): bits of enum hostile_kind; and the bystander's bound
+   * (`bystander_wait: 100ms`; 0: no bystander, no bystander-wait). */
+  uint32_t hostile;
+  int64_t bystander_wait_ms;
   /* faults */
   struct fault faults[SCENARIO_FAULTS_MAX];
   int fault_count;

@@ -117,6 +117,12 @@ static bool requests_over_budget(const struct node *node) {
  * all connections' pass theirs: a connection that reads its answers (none
  * queued) is still served when a slow one fills the total. */
 static bool output_over_budget(const struct node *node, const struct conn *c) {
+#ifdef SLUICE_MUTANT_RESPONSE_BUDGET_IGNORED /* mutant: the response budgets are never looked  \
+                                                at */
+  (void)node;
+  (void)c;
+  return false;
+#endif
   struct env *env = node->env;
   size_t own = env->send_queued_bytes(env, c->id);
   if (own > (uint64_t)node->cfg.connection_response_bytes_max) return true;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "faults/swarm.h"
+#include "sim/hostile.h"
 #include "sim/scenario.h"
 #include "testing.h"
 
@@ -183,6 +184,34 @@ END_TEST
 
 /* The clients' keys: admins, auto.offset.reset, the producers' codecs and
  * topic-level configs; written back as read. */
+/* workload: hostile: and bystander_wait: (sim/hostile.h) read, write back
+ * and read again the same; a kind nobody knows is refused by name. */
+START_TEST(hostile_keys_parse_and_round_trip) {
+  static const char text[] = "topics:\n  - name: t\n"
+                             "workload:\n"
+                             "  hostile: [slow-reader, compression-bomb]\n"
+                             "  bystander_wait: 100ms\n";
+  static struct scenario s, back;
+  static char yaml[8192], again[8192];
+  char err[256] = "";
+  ck_assert_msg(scenario_parse("h.yaml", text, strlen(text), &s, err, sizeof err), "%s", err);
+  ck_assert_uint_eq(s.hostile, 1u << HOSTILE_SLOW_READER | 1u << HOSTILE_COMPRESSION_BOMB);
+  ck_assert_int_eq(s.bystander_wait_ms, 100);
+  size_t len = scenario_format(&s, yaml, sizeof yaml);
+  ck_assert_msg(strstr(yaml, "  hostile: [slow-reader, compression-bomb]\n"), "%s", yaml);
+  ck_assert_msg(scenario_parse("h.yaml", yaml, len, &back, err, sizeof err), "%s", err);
+  ck_assert_uint_eq(back.hostile, s.hostile);
+  ck_assert_int_eq(back.bystander_wait_ms, 100);
+  scenario_format(&back, again, sizeof again);
+  ck_assert_str_eq(yaml, again);
+  refused("topics:\n  - name: t\nworkload:\n  hostile: [slow-eater]\n",
+          "bad.yaml:4: hostile: unknown kind \"slow-eater\" (known: partition-flood, "
+          "unknown-topics, slow-reader, slow-writer, connection-flood, compression-bomb)");
+  refused("topics:\n  - name: t\nworkload:\n  bystander_wait: 0ms\n",
+          "bad.yaml:4: bystander_wait: within 1ms and 10m");
+}
+END_TEST
+
 START_TEST(client_keys_parse_and_round_trip) {
   static const char text[] = "topics:\n  - name: t\n    partitions: 2\n"
                              "    config: {compression.type: zstd, retention.ms: 60000}\n"
@@ -574,6 +603,7 @@ static Suite *scenario_suite(void) {
   tcase_add_test(tc, triggered_faults_modes_and_jitter_parse);
   tcase_add_test(tc, bad_triggers_modes_and_jitter_are_refused);
   tcase_add_test(tc, client_keys_parse_and_round_trip);
+  tcase_add_test(tc, hostile_keys_parse_and_round_trip);
   tcase_add_test(tc, group_keys_parse_and_round_trip);
   tcase_add_test(tc, swarm_scenarios_round_trip_through_yaml);
   tcase_add_test(tc, swarm_scenarios_are_a_function_of_the_seed);

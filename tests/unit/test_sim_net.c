@@ -600,6 +600,185 @@ START_TEST(same_seed_same_trace) {
 }
 END_TEST
 
+/* ---- budgets (env_net_limits, as os/net.c enforces them) ---- */
+
+static void limits_set(int node, struct env_net_limits lim) {
+  R[node].env->net_limits_set(R[node].env, &lim);
+}
+
+START_TEST(max_connections_per_ip_refuses_at_accept) {
+  setup(11, 3);
+  limits_set(1, (struct env_net_limits){.conns_per_addr_max = 2});
+  env_conn_id s1 = 0, s2 = 0;
+  env_conn_id c1 = connect_ok(0, 1, PORT, &s1);
+  connect_ok(0, 1, PORT, &s2);
+  /* The third from the same host: the handshake completes, then EOF; the
+   * server's process never hears of it. */
+  env_conn_id c3 = dial(0, 1, PORT);
+  run_ms(100);
+  ck_assert_int_eq(rec_err(&R[0], REC_CONNECTED, c3), 0);
+  ck_assert_int_eq(rec_err(&R[0], REC_CLOSED, c3), 0);
+  ck_assert_int_eq(rec_count(&R[1], REC_ACCEPTED, 0), 2);
+  struct sim_net_stats st;
+  sim_net_stats(N[1], &st);
+  ck_assert_uint_eq(st.refused, 1);
+  ck_assert_uint_eq(st.accepts, 2);
+  env_conn_id s4 = 0; /* another host is another address */
+  connect_ok(2, 1, PORT, &s4);
+  R[0].env->close(R[0].env, c1); /* one of the first host's goes: room again */
+  run_ms(100);
+  env_conn_id s5 = 0;
+  connect_ok(0, 1, PORT, &s5);
+  sim_net_stats(N[1], &st);
+  ck_assert_uint_eq(st.refused, 1);
+  teardown();
+}
+END_TEST
+
+START_TEST(max_connections_counts_every_host_but_exempt_listeners) {
+  setup(12, 3);
+  /* Listener 1 (PORT_SMALL) is exempt, as a controller listener is. */
+  limits_set(1, (struct env_net_limits){.conns_max = 1, .exempt_listeners = 1u << 1});
+  env_conn_id s1 = 0, s2 = 0, s3 = 0;
+  connect_ok(0, 1, PORT, &s1);
+  env_conn_id c2 = dial(2, 1, PORT);
+  run_ms(100);
+  ck_assert_int_eq(rec_err(&R[2], REC_CLOSED, c2), 0);
+  connect_ok(2, 1, PORT_SMALL, &s2);
+  connect_ok(0, 1, PORT_SMALL, &s3);
+  struct sim_net_stats st;
+  sim_net_stats(N[1], &st);
+  ck_assert_uint_eq(st.refused, 1);
+  ck_assert_uint_eq(st.accepts, 3);
+  teardown();
+}
+END_TEST
+
+static void raw(int node, env_conn_id conn, const uint8_t *bytes, uint32_t len) {
+  ck_assert_int_eq(sim_net_send_raw(N[node], conn, bytes, len), 0);
+}
+
+static void raw_prefix(int node, env_conn_id conn, uint32_t claim, uint32_t value) {
+  uint8_t p[8] = {(uint8_t)(claim >> 24), (uint8_t)(claim >> 16), (uint8_t)(claim >> 8),
+                  (uint8_t)claim};
+  memcpy(p + 4, &value, 4);
+  raw(node, conn, p, sizeof p);
+}
+
+static void raw_zeros(int node, env_conn_id conn, uint32_t len) {
+  uint8_t *z = calloc(1, len);
+  ck_assert_ptr_nonnull(z);
+  raw(node, conn, z, len);
+  free(z);
+}
+
+START_TEST(raw_bytes_assemble_into_one_frame) {
+  setup(13, 2);
+  env_conn_id server = 0, client = connect_ok(0, 1, PORT, &server);
+  raw(0, client, (const uint8_t[]){0, 0}, 2); /* half a length prefix */
+  raw(0, client, (const uint8_t[]){0, 12, 7, 0, 0, 0}, 6);
+  run_ms(50);
+  ck_assert_int_eq(rec_count(&R[1], REC_FRAME, server), 0);
+  raw_zeros(0, client, 8);
+  run_ms(50);
+  ck_assert_int_eq(rec_count(&R[1], REC_FRAME, server), 1);
+  int i = rec_find(&R[1], REC_FRAME, server);
+  ck_assert_uint_eq(R[1].events[i].len, 12);
+  ck_assert_uint_eq(R[1].events[i].value, 7);
+  send_value(0, client, 8, 16); /* a whole frame after it, in order */
+  run_ms(50);
+  assert_frames(1, server, 7, 2);
+  teardown();
+}
+END_TEST
+
+START_TEST(a_raw_prefix_past_the_frame_limit_closes) {
+  setup(14, 2);
+  env_conn_id server = 0, client = connect_ok(0, 1, PORT_SMALL, &server);
+  raw_prefix(0, client, SMALL_FRAME_BYTES + 1, 1);
+  run_ms(50);
+  ck_assert_int_eq(rec_err(&R[1], REC_CLOSED, server), ENV_EINVAL);
+  ck_assert_int_eq(rec_err(&R[0], REC_CLOSED, client), ENV_ECONNRESET);
+  teardown();
+}
+END_TEST
+
+/* queued.max.request.bytes: a big frame reserves its claimed length before
+ * its body is read; another big one waits unread while the budget is taken;
+ * small frames never wait. */
+START_TEST(big_frames_wait_for_the_request_budget) {
+  setup(15, 2);
+  limits_set(1, (struct env_net_limits){.receive_bytes_max = 200 * 1024});
+  env_conn_id sa = 0, sb = 0, sc = 0;
+  env_conn_id a = connect_ok(0, 1, PORT, &sa);
+  env_conn_id b = connect_ok(0, 1, PORT, &sb);
+  env_conn_id c = connect_ok(0, 1, PORT, &sc);
+  raw_prefix(0, a, 150 * 1024, 1); /* a trickle: reserves 150 KiB */
+  run_ms(10);
+  raw_prefix(0, b, 100 * 1024, 2);
+  raw_zeros(0, b, 100 * 1024 - 4);
+  send_value(0, c, 3, 16);        /* small: through at once */
+  send_value(0, c, 4, 90 * 1024); /* big, whole: waits too */
+  run_ms(100);
+  ck_assert_int_eq(rec_count(&R[1], REC_FRAME, sb), 0);
+  assert_frames(1, sc, 3, 1);
+  struct sim_net_stats st;
+  sim_net_stats(N[1], &st);
+  ck_assert_uint_eq(st.receive_waits, 2);
+  raw_zeros(0, a, 150 * 1024 - 4); /* a completes: its reservation goes back */
+  run_ms(100);
+  assert_frames(1, sa, 1, 1);
+  assert_frames(1, sb, 2, 1);
+  assert_frames(1, sc, 3, 2);
+  teardown();
+}
+END_TEST
+
+START_TEST(a_closed_trickle_gives_its_reservation_back) {
+  setup(16, 2);
+  limits_set(1, (struct env_net_limits){.receive_bytes_max = 100 * 1024});
+  env_conn_id sa = 0, sb = 0;
+  env_conn_id a = connect_ok(0, 1, PORT, &sa);
+  env_conn_id b = connect_ok(0, 1, PORT, &sb);
+  raw_prefix(0, a, 80 * 1024, 1);
+  run_ms(10);
+  send_value(0, b, 2, 80 * 1024);
+  run_ms(100);
+  ck_assert_int_eq(rec_count(&R[1], REC_FRAME, sb), 0);
+  R[0].env->close(R[0].env, a);
+  run_ms(100);
+  assert_frames(1, sb, 2, 1);
+  teardown();
+}
+END_TEST
+
+START_TEST(send_queued_bytes_of_conn_zero_is_the_nodes_total) {
+  setup(17, 3);
+  env_conn_id s1 = 0, s2 = 0;
+  env_conn_id c1 = connect_ok(1, 0, PORT, &s1);
+  env_conn_id c2 = connect_ok(2, 0, PORT, &s2);
+  R[1].env->read_pause(R[1].env, c1, true); /* neither client reads */
+  R[2].env->read_pause(R[2].env, c2, true);
+  send_value(0, s1, 1, 1000);
+  send_value(0, s2, 2, 300);
+  send_value(0, s2, 3, 200);
+  run_ms(100);
+  struct env *env = R[0].env;
+  ck_assert_uint_eq(env->send_queued_bytes(env, s1), 1000);
+  ck_assert_uint_eq(env->send_queued_bytes(env, s2), 500);
+  ck_assert_uint_eq(env->send_queued_bytes(env, 0), 1500);
+  struct sim_net_stats st;
+  sim_net_stats(N[0], &st);
+  ck_assert_uint_eq(st.send_queued_peak_bytes, 300); /* s2 held 300 when 3 was sent */
+  R[1].env->read_pause(R[1].env, c1, false);
+  run_ms(100);
+  ck_assert_uint_eq(env->send_queued_bytes(env, 0), 500);
+  env->close(env, s2); /* a closed end's bytes leave the total */
+  ck_assert_uint_eq(env->send_queued_bytes(env, 0), 0);
+  teardown();
+}
+END_TEST
+
 static Suite *sim_net_suite(void) {
   Suite *s = suite_create("sim_net");
   TCase *conns = tcase_create("connections");
@@ -630,6 +809,15 @@ static Suite *sim_net_suite(void) {
   tcase_add_test(links, set_latency_keeps_bandwidth);
   tcase_add_test(links, same_seed_same_trace);
   suite_add_tcase(s, links);
+  TCase *budgets = tcase_create("budgets");
+  tcase_add_test(budgets, max_connections_per_ip_refuses_at_accept);
+  tcase_add_test(budgets, max_connections_counts_every_host_but_exempt_listeners);
+  tcase_add_test(budgets, raw_bytes_assemble_into_one_frame);
+  tcase_add_test(budgets, a_raw_prefix_past_the_frame_limit_closes);
+  tcase_add_test(budgets, big_frames_wait_for_the_request_budget);
+  tcase_add_test(budgets, a_closed_trickle_gives_its_reservation_back);
+  tcase_add_test(budgets, send_queued_bytes_of_conn_zero_is_the_nodes_total);
+  suite_add_tcase(s, budgets);
   return s;
 }
 
