@@ -2,9 +2,11 @@
  * (leader_balance.h). */
 #include "meta/leader_balance.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/str.h"
 #include "proto/errors.h"
 
 static int64_t next_offset(const struct meta_image *image, const struct meta_delta *delta) {
@@ -137,4 +139,68 @@ int32_t meta_rule_rebalance_leaders(const struct meta_image *image, int32_t perc
   }
   ASSERT(elected <= elections_max);
   return elected;
+}
+
+static int64_t asked_count(const struct meta_image *image,
+                           const struct meta_elect_leaders *in) {
+  int64_t n = 0;
+  if (in->topic_count < 0)
+    for (int32_t t = 0; t < image->topic_count; t++)
+      n += image->topics_by_id[t]->partition_count;
+  for (int32_t t = 0; t < in->topic_count; t++)
+    n += in->topics[t].partition_count > 0 ? in->topics[t].partition_count : 0;
+  return n;
+}
+
+static bool seen_before(const struct meta_elect_result *results, int32_t count,
+                        const char *topic, int32_t partition_id) {
+  for (int32_t i = 0; i < count; i++)
+    if (results[i].partition_id == partition_id && !strcmp(results[i].topic, topic))
+      return true;
+  return false;
+}
+
+static void elect_all(const struct meta_image *image, int8_t type, struct meta_delta *delta,
+                      struct meta_elect_result *out, int32_t *count) {
+  for (int32_t t = 0; t < image->topic_count; t++) {
+    const struct meta_topic *topic = image->topics_by_id[t];
+    for (int32_t i = 0; i < topic->partition_count; i++) {
+      int32_t id = topic->partitions[i].partition_id;
+      int16_t code = meta_rule_elect_leader(image, type, topic, id, delta);
+      if (code == KERR_ELECTION_NOT_NEEDED) continue;
+      struct meta_elect_result *r = &out[(*count)++];
+      str_fmt(r->topic, sizeof r->topic, "%s", topic->name);
+      r->partition_id = id;
+      r->error_code = code;
+    }
+  }
+}
+
+void meta_rule_elect_leaders(const struct meta_image *image,
+                             const struct meta_elect_leaders *in, struct meta_delta *delta,
+                             struct meta_elect_result **results, int32_t *count) {
+  ASSERT(image != NULL && in != NULL && delta != NULL && results != NULL && count != NULL);
+  int64_t asked = asked_count(image, in);
+  struct meta_elect_result *out = calloc((size_t)asked + 1, sizeof *out);
+  ASSERT(out != NULL);
+  *count = 0;
+  if (in->topic_count < 0) elect_all(image, in->election_type, delta, out, count);
+  for (int32_t t = 0; t < in->topic_count; t++) {
+    const struct meta_elect_topic *et = &in->topics[t];
+    char name[META_TOPIC_NAME_BYTES] = "";
+    if (et->name.len > 0 && et->name.len < META_TOPIC_NAME_BYTES)
+      str_fmt(name, sizeof name, "%.*s", (int)et->name.len, et->name.ptr);
+    const struct meta_topic *topic =
+        name[0] ? meta_image_topic(image, name, strlen(name)) : NULL;
+    for (int32_t i = 0; i < et->partition_count; i++) {
+      if (seen_before(out, *count, name, et->partitions[i])) continue;
+      struct meta_elect_result *r = &out[(*count)++];
+      str_fmt(r->topic, sizeof r->topic, "%s", name);
+      r->partition_id = et->partitions[i];
+      r->error_code =
+          meta_rule_elect_leader(image, in->election_type, topic, et->partitions[i], delta);
+    }
+  }
+  ASSERT(*count <= asked);
+  *results = out;
 }

@@ -47,4 +47,33 @@ int32_t meta_leader_imbalance_percent(const struct meta_image *image, int32_t br
 int32_t meta_rule_rebalance_leaders(const struct meta_image *image, int32_t percentage_max,
                                     int32_t elections_max, struct meta_delta *delta);
 
+/* ElectLeaders as the controller takes it: topics NULL (topic_count -1)
+ * for every partition; the strings point into the caller's request. */
+struct meta_elect_topic {
+  struct kstr name;
+  const int32_t *partitions;
+  int32_t partition_count;
+};
+
+struct meta_elect_leaders {
+  int8_t election_type;
+  const struct meta_elect_topic *topics;
+  int32_t topic_count; /* -1: all partitions */
+};
+
+struct meta_elect_result {
+  char topic[META_TOPIC_NAME_BYTES];
+  int32_t partition_id;
+  int16_t error_code;
+};
+
+/* Every partition asked (or, for all, every partition of the image in
+ * topic-id order, leaving out ELECTION_NOT_NEEDED as Kafka's controller
+ * does), decided against image: the results in *results (malloc'd, the
+ * caller frees; *count of them) and one PartitionChangeRecord per election
+ * in delta. A partition named twice is decided and answered once. */
+void meta_rule_elect_leaders(const struct meta_image *image,
+                             const struct meta_elect_leaders *in, struct meta_delta *delta,
+                             struct meta_elect_result **results, int32_t *count);
+
 #endif
