@@ -562,6 +562,9 @@ int replica_check_finish(struct replica_check *rc, struct node *const *procs,
         .name = checker_names[c], .violations = r->violations, .allowed = r->allowed};
     if (r->violations || r->allowed)
       snprintf(out[c].first, sizeof out[c].first, "%s", r->first);
+    else if (c == RC_PREFERRED_LEADER && !rc->rebalance)
+      snprintf(out[c].first, sizeof out[c].first,
+               "not asked (no leader.imbalance.check.interval.seconds)");
     else
       snprintf(out[c].first, sizeof out[c].first, "%llu judged", (unsigned long long)r->checks);
     if (c == RC_LEADER_IN_ISR) {
