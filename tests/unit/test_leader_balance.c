@@ -3,6 +3,7 @@
  * periodic rebalance (which partitions, in which order, which not). The
  * images are built from records as the controller builds them. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "meta/image.h"
@@ -227,6 +228,55 @@ START_TEST(rebalance_skips_fenced_preferred) {
 }
 END_TEST
 
+START_TEST(elect_all_leaves_out_the_not_needed) {
+  struct part_spec p[] = {
+      {{1, 2, 3}, 1, 3, {1, 2, 3}}, {{2, 1, 3}, 1, 3, {1, 2, 3}}, {{3, 1, 2}, 1, 2, {1, 2}}};
+  struct meta_image *image = cluster(none_fenced, p, 3);
+  struct meta_elect_leaders all = {META_ELECTION_PREFERRED, NULL, -1};
+  struct meta_delta d;
+  meta_delta_init(&d);
+  struct meta_elect_result *r = NULL;
+  int32_t n = -1;
+  meta_rule_elect_leaders(image, &all, &d, &r, &n);
+  ck_assert_int_eq(n, 2); /* p0 needs none: left out */
+  ck_assert_str_eq(r[0].topic, "t");
+  ck_assert_int_eq(r[0].partition_id, 1);
+  ck_assert_int_eq(r[0].error_code, KERR_NONE);
+  ck_assert_int_eq(r[1].partition_id, 2);
+  ck_assert_int_eq(r[1].error_code, KERR_PREFERRED_LEADER_NOT_AVAILABLE);
+  ck_assert_int_eq(d.count, 1);
+  free(r);
+  meta_delta_free(&d);
+  meta_image_unref(image);
+}
+END_TEST
+
+START_TEST(elect_named_once_each_and_unknown_topics) {
+  struct part_spec p[] = {{{1, 2, 3}, 2, 3, {1, 2, 3}}};
+  struct meta_image *image = cluster(none_fenced, p, 1);
+  int32_t parts[] = {0, 0, 5};
+  int32_t zero[] = {0};
+  struct meta_elect_topic topics[] = {
+      {KSTR_LIT("t"), parts, 3}, {KSTR_LIT("nope"), zero, 1}, {KSTR_LIT("t"), zero, 1}};
+  struct meta_elect_leaders in = {META_ELECTION_PREFERRED, topics, 3};
+  struct meta_delta d;
+  meta_delta_init(&d);
+  struct meta_elect_result *r = NULL;
+  int32_t n = -1;
+  meta_rule_elect_leaders(image, &in, &d, &r, &n);
+  ck_assert_int_eq(n, 3); /* t-0 once, t-5, nope-0 */
+  ck_assert_int_eq(r[0].error_code, KERR_NONE);
+  ck_assert_int_eq(r[1].partition_id, 5);
+  ck_assert_int_eq(r[1].error_code, KERR_UNKNOWN_TOPIC_OR_PARTITION);
+  ck_assert_str_eq(r[2].topic, "nope");
+  ck_assert_int_eq(r[2].error_code, KERR_UNKNOWN_TOPIC_OR_PARTITION);
+  ck_assert_int_eq(d.count, 1); /* one election for t-0 */
+  free(r);
+  meta_delta_free(&d);
+  meta_image_unref(image);
+}
+END_TEST
+
 static Suite *leader_balance_suite(void) {
   Suite *s = suite_create("leader_balance");
   TCase *tc = tcase_create("core");
@@ -239,6 +289,8 @@ static Suite *leader_balance_suite(void) {
   tcase_add_test(tc, rebalance_moves_only_eligible_preferred_replicas);
   tcase_add_test(tc, rebalance_under_the_bound_or_capped);
   tcase_add_test(tc, rebalance_skips_fenced_preferred);
+  tcase_add_test(tc, elect_all_leaves_out_the_not_needed);
+  tcase_add_test(tc, elect_named_once_each_and_unknown_topics);
   suite_add_tcase(s, tc);
   return s;
 }
