@@ -207,7 +207,10 @@ def test_elect_leaders_gives_the_leadership_back():
         preferred = kill_and_return_preferred(nodes)
         md = partitions(nodes[0])
         assert md[0][0] != preferred, md  # not given back by itself
-        other = next(b for i, b in enumerate(nodes) if i + 1 != preferred)
+        # Sent to a node that is not the active controller, which forwards it.
+        controller = AdminClient({"bootstrap.servers": nodes[0].bootstrap}) \
+            .list_topics(timeout=5).controller_id
+        other = next(b for i, b in enumerate(nodes) if i + 1 != controller)
         error, results = elect(other, PREFERRED, {TOPIC: [0, 99]})
         assert error == NONE
         assert results == {(TOPIC, 0): NONE, (TOPIC, 99): UNKNOWN_TOPIC_OR_PARTITION}, results
