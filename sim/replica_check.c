@@ -17,13 +17,18 @@
 #include "sim/scenario.h"
 #include "sim/world.h"
 
-enum { RC_LOG_MATCHING, RC_HW_MONOTONIC, RC_LEADER_IN_ISR, RC_ACKS_ALL_MIN_ISR };
+enum {
+  RC_LOG_MATCHING,
+  RC_HW_MONOTONIC,
+  RC_LEADER_IN_ISR,
+  RC_ACKS_ALL_MIN_ISR,
+  RC_PREFERRED_LEADER
+};
 
 static const char *const checker_names[REPLICA_CHECKERS] = {
-    [RC_LOG_MATCHING] = "replica-log-matching",
-    [RC_HW_MONOTONIC] = "hw-monotonic",
-    [RC_LEADER_IN_ISR] = "leader-in-isr",
-    [RC_ACKS_ALL_MIN_ISR] = "acks-all-min-isr",
+    [RC_LOG_MATCHING] = "replica-log-matching", [RC_HW_MONOTONIC] = "hw-monotonic",
+    [RC_LEADER_IN_ISR] = "leader-in-isr",       [RC_ACKS_ALL_MIN_ISR] = "acks-all-min-isr",
+    [RC_PREFERRED_LEADER] = "preferred-leader",
 };
 
 enum {
@@ -79,6 +84,10 @@ struct replica_check {
   const struct scenario *sc;
   int nodes, part_count;
   bool unclean;
+  /* preferred-leader: judged when the scenario sets a leader imbalance
+   * check interval and leaves auto.leader.rebalance.enable on. */
+  bool rebalance;
+  int32_t imbalance_pct_max; /* leader.imbalance.per.broker.percentage */
   struct rc_part parts[RC_PARTS_MAX];
   int64_t image_offset[RC_NODES_MAX];
   uint64_t next_poll_ns, next_scan_ns;
@@ -108,6 +117,13 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
   rc->nodes = sc->nodes;
   const char *u = config_of(sc->config, sc->config_count, "unclean.leader.election.enable");
   rc->unclean = u && !strcmp(u, "true");
+  const char *every =
+      config_of(sc->config, sc->config_count, "leader.imbalance.check.interval.seconds");
+  const char *on = config_of(sc->config, sc->config_count, "auto.leader.rebalance.enable");
+  const char *pct =
+      config_of(sc->config, sc->config_count, "leader.imbalance.per.broker.percentage");
+  rc->rebalance = every != NULL && !(on && !strcmp(on, "false"));
+  rc->imbalance_pct_max = pct ? atoi(pct) : 10;
   const char *flush = config_of(sc->config, sc->config_count, "flush.messages");
   const char *isr = config_of(sc->config, sc->config_count, "min.insync.replicas");
   for (int t = 0; t < sc->topic_count; t++) {
@@ -488,16 +504,67 @@ bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean
   return false;
 }
 
+/* ---- preferred-leader ---- */
+
+/* Partitions whose preferred (first) replica is `broker` and does not
+ * lead, in percent of those it is preferred for. */
+static int64_t imbalance_pct(const struct meta_image *image, int32_t broker) {
+  int64_t preferred = 0, off = 0;
+  for (int32_t t = 0; t < image->topic_count; t++) {
+    const struct meta_topic *mt = image->topics_by_name[t];
+    for (int32_t i = 0; i < mt->partition_count; i++) {
+      const struct meta_partition *mp = &mt->partitions[i];
+      if (mp->replica_count < 1 || mp->replicas[0] != broker) continue;
+      preferred++;
+      off += mp->leader != broker;
+    }
+  }
+  return preferred ? off * 100 / preferred : 0;
+}
+
+/* At the end, every node up and the liveness phase over (the scenario's
+ * bound: it must exceed the check interval): no broker is left with more
+ * of its preferred partitions led elsewhere than the percentage allows.
+ * Judged on the newest image among the nodes. */
+static void judge_preferred(struct replica_check *rc, struct node *const *procs) {
+  const struct meta_image *newest = NULL;
+  for (int i = 0; i < rc->nodes; i++) {
+    if (!procs[i]) return; /* not every broker is up: nothing to judge */
+    const struct meta_image *image = node_metadata_image(procs[i]);
+    if (image && (!newest || image->offset > newest->offset)) newest = image;
+  }
+  if (!newest) return;
+  for (int32_t t = 0; t < newest->topic_count; t++) {
+    const struct meta_topic *mt = newest->topics_by_name[t];
+    for (int32_t i = 0; i < mt->partition_count; i++) {
+      const struct meta_partition *mp = &mt->partitions[i];
+      if (mp->replica_count < 1) continue;
+      rc->results[RC_PREFERRED_LEADER].checks++;
+      int64_t pct = imbalance_pct(newest, mp->replicas[0]);
+      if (mp->leader != mp->replicas[0] && pct > rc->imbalance_pct_max)
+        verdict(rc, RC_PREFERRED_LEADER, false,
+                "image at %lld: %s-%d led by %d, not its preferred replica %d (ISR of %d; "
+                "broker %d: %lld%% of its preferred partitions led elsewhere)",
+                (long long)newest->offset, mt->name, mp->partition_id, mp->leader,
+                mp->replicas[0], mp->isr_count, mp->replicas[0], (long long)pct);
+    }
+  }
+}
+
 int replica_check_finish(struct replica_check *rc, struct node *const *procs,
                          struct sim_node *const *nodes, struct check_result *out, int max) {
   ASSERT(max >= REPLICA_CHECKERS);
   scan(rc, procs, nodes, true);
+  if (rc->rebalance) judge_preferred(rc, procs);
   for (int c = 0; c < REPLICA_CHECKERS; c++) {
     const struct rc_result *r = &rc->results[c];
     out[c] = (struct check_result){
         .name = checker_names[c], .violations = r->violations, .allowed = r->allowed};
     if (r->violations || r->allowed)
       snprintf(out[c].first, sizeof out[c].first, "%s", r->first);
+    else if (c == RC_PREFERRED_LEADER && !rc->rebalance)
+      snprintf(out[c].first, sizeof out[c].first,
+               "not asked (no leader.imbalance.check.interval.seconds)");
     else
       snprintf(out[c].first, sizeof out[c].first, "%llu judged", (unsigned long long)r->checks);
     if (c == RC_LEADER_IN_ISR) {

@@ -26,6 +26,13 @@
  *                         ISR then had M members, each of which held it:
  *                         page cache, or disk with flush.messages=1); no
  *                         allowance
+ *   preferred-leader      with auto.leader.rebalance.enable and a
+ *                         leader.imbalance.check.interval.seconds the
+ *                         scenario sets: at the end of the liveness phase,
+ *                         every node up, no broker has more than
+ *                         leader.imbalance.per.broker.percentage of the
+ *                         partitions it is the preferred (first) replica of
+ *                         led by another (the rebalance gave them back)
  *
  * Where the run allows loss (unclean.leader.election.enable=true, or every
  * replica of a partition without flush.messages=1 lost its page cache to a
@@ -39,7 +46,7 @@
 
 #include "sim/history.h"
 
-enum { REPLICA_CHECKERS = 4 };
+enum { REPLICA_CHECKERS = 5 };
 
 struct node;
 struct sim_node;

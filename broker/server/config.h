@@ -83,6 +83,10 @@ struct config {
   int32_t broker_heartbeat_interval_ms;              /* KIP-631: 2000 */
   int32_t broker_session_timeout_ms;                 /* KIP-631: 9000 */
   bool unclean_leader_election_enable;               /* false */
+  /* The active controller's preferred leader elections (leader_balance.h). */
+  bool auto_leader_rebalance_enable;               /* true */
+  int64_t leader_imbalance_check_interval_seconds; /* 300 */
+  int32_t leader_imbalance_per_broker_percentage;  /* 10 */
   /* metadata.log.dir: where __cluster_metadata-0 lives; empty: log.dirs. */
   char metadata_log_dir[CONFIG_STR_MAX];
   /* KIP-630: a node snapshots the metadata it applied past these. */

@@ -9,6 +9,7 @@
 #include "meta/cluster_control.h"
 #include "meta/codec.h"
 #include "meta/config_control.h"
+#include "meta/leader_balance.h"
 #include "meta/producer_id_control.h"
 #include "meta/replication_control.h"
 #include "proto/api.h"
@@ -29,6 +30,8 @@ enum {
    * call waits at the active controller (its deadline, FORWARD_TIMEOUT_MS
    * at most, is checked before it starts; then it commits or fails). */
   CHANNEL_TIMEOUT_MS = FORWARD_TIMEOUT_MS + 15000,
+  /* Elections per imbalance check: one change, within the log's bound. */
+  REBALANCE_ELECTIONS_MAX = CHANGE_RECORDS_MAX - 2,
 };
 
 enum op_kind {
@@ -39,7 +42,8 @@ enum op_kind {
   OP_PRODUCER_IDS,
   OP_HEARTBEAT,
   OP_ALTER_CONFIGS,
-  OP_ALTER_PARTITION
+  OP_ALTER_PARTITION,
+  OP_ELECT_LEADERS
 };
 
 struct op {
@@ -61,6 +65,7 @@ struct op {
     } ids;
     struct meta_heartbeat hb;
     struct meta_alter_partition alter;
+    const struct meta_elect_leaders *elect;
   } in;
   controller_heartbeat_fn hb_done;
   struct meta_heartbeat_result hb_result;
@@ -69,6 +74,9 @@ struct op {
   meta_producer_ids_fn ids_done;
   controller_alter_partition_fn alter_done;
   struct meta_alter_partition_result alter_result;
+  controller_elect_fn elect_done;
+  struct meta_elect_result *elect_results; /* [elect_count], malloc'd */
+  int32_t elect_count;
   void *ctx;
   struct meta_topic_result *results; /* [count] */
   int16_t code;
@@ -120,6 +128,8 @@ struct quorum {
     uint64_t last_ns;
     bool shutting_down;
   } sessions[META_BROKERS_MAX];
+  /* Active: when the next leader imbalance check is due (leader_balance.h). */
+  uint64_t rebalance_due_ns;
 };
 
 static const struct meta_controller_ops quorum_ops;
@@ -164,6 +174,7 @@ static struct op *list_pop(struct op_list *l) {
 /* ---- answers ---- */
 
 static void op_free(struct op *op) {
+  free(op->elect_results);
   free(op->results);
   free(op);
 }
@@ -184,6 +195,8 @@ static void answer(struct op *op) {
   } else if (op->kind == OP_ALTER_PARTITION) {
     op->alter_result.error_code = op->code;
     op->alter_done(op->ctx, &op->alter_result);
+  } else if (op->kind == OP_ELECT_LEADERS) {
+    op->elect_done(op->ctx, op->code, op->elect_results, op->elect_count);
   } else if (op->kind == OP_PRODUCER_IDS) {
     bool ok = op->code == KERR_NONE;
     op->ids_done(op->ctx, op->code, ok ? op->first_id : -1,
@@ -199,7 +212,7 @@ static void refuse(struct op *op, int16_t code, const char *message) {
   ASSERT(code != KERR_NONE);
   op->code = code;
   if (op->kind != OP_REGISTER && op->kind != OP_PRODUCER_IDS && op->kind != OP_HEARTBEAT &&
-      op->kind != OP_ALTER_PARTITION) {
+      op->kind != OP_ALTER_PARTITION && op->kind != OP_ELECT_LEADERS) {
     free(op->results);
     op->results = NULL;
     results_alloc(op);
@@ -219,6 +232,7 @@ static void refuse_list(struct op_list *l, int16_t code, const char *message) {
 /* ---- leadership ---- */
 
 static void sessions_reset(struct quorum *q);
+static uint64_t rebalance_interval_ns(const struct quorum *q);
 static void forward_take_back(struct quorum *q);
 
 static int64_t image_offset(const struct quorum *q) { return metadata_loader_offset(q->node); }
@@ -249,6 +263,7 @@ static void leadership_follow(struct quorum *q) {
     q->working = q->node->image;
     meta_image_ref(q->working);
     sessions_reset(q);
+    q->rebalance_due_ns = q->env->now_ns(q->env) + rebalance_interval_ns(q);
     forward_take_back(q);
     env_log(q->env, ENV_LOG_INFO, "node %d is the active controller in epoch %d at offset %lld",
             q->node->cfg.node_id, epoch, (long long)image_offset(q));
@@ -313,6 +328,7 @@ static void rule_run(struct quorum *q, const struct op *op, int32_t i,
   case OP_PRODUCER_IDS:
   case OP_HEARTBEAT:
   case OP_ALTER_PARTITION:
+  case OP_ELECT_LEADERS:
     break;
   }
   UNREACHABLE();
@@ -448,6 +464,11 @@ static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
     decide_heartbeat(q, op, delta);
   } else if (op->kind == OP_ALTER_PARTITION) {
     op->code = meta_rule_alter_partition(q->working, &op->in.alter, delta, &op->alter_result);
+  } else if (op->kind == OP_ELECT_LEADERS) {
+    op->code = KERR_NONE;
+    free(op->elect_results);
+    meta_rule_elect_leaders(q->working, op->in.elect, delta, &op->elect_results,
+                            &op->elect_count);
   } else if (op->kind == OP_PRODUCER_IDS)
     decide_producer_ids(q, op, delta);
   else
@@ -542,6 +563,37 @@ static void sessions_expire(struct quorum *q) {
     s->last_ns = now; /* not again before another session */
     meta_delta_free(&delta);
   }
+}
+
+static uint64_t rebalance_interval_ns(const struct quorum *q) {
+  int64_t s = q->node->cfg.leader_imbalance_check_interval_seconds;
+  ASSERT(s >= 1);
+  return s > (int64_t)(UINT64_MAX / 2 / NS_PER_MS / 1000) ? UINT64_MAX / 2
+                                                          : (uint64_t)s * 1000 * NS_PER_MS;
+}
+
+/* auto.leader.rebalance.enable: every leader.imbalance.check.interval.seconds
+ * the active controller gives the leadership back to preferred replicas
+ * that are in sync and unfenced, for brokers whose share of such
+ * partitions exceeds leader.imbalance.per.broker.percentage (the ZooKeeper
+ * controller's rule; Kafka 3.9's KRaft controller, KAFKA-13682, moves every
+ * imbalanced partition, as a percentage of 0 does here). */
+static void leaders_rebalance(struct quorum *q) {
+  const struct config *cfg = &q->node->cfg;
+  uint64_t now = q->env->now_ns(q->env);
+  if (!cfg->auto_leader_rebalance_enable || now < q->rebalance_due_ns) return;
+  q->rebalance_due_ns = now + rebalance_interval_ns(q);
+  struct meta_delta delta;
+  meta_delta_init(&delta);
+  int32_t n = meta_rule_rebalance_leaders(
+      q->working, cfg->leader_imbalance_per_broker_percentage, REBALANCE_ELECTIONS_MAX, &delta);
+  if (n > 0) {
+    env_log(q->env, ENV_LOG_INFO, "leader rebalance: %d partitions back to preferred replicas",
+            n);
+    if (!propose(q, NULL, &delta))
+      env_log(q->env, ENV_LOG_ERROR, "the leader rebalance could not be proposed");
+  }
+  meta_delta_free(&delta);
 }
 
 static void run_active(struct quorum *q, struct op *op) {
@@ -649,6 +701,78 @@ static bool decode_alter_partition(struct op *op, int16_t v, struct rd *body,
       memcpy(out->isr, pd->isr, (size_t)pd->isr_count * sizeof out->isr[0]);
   }
   return op->code != KERR_NOT_CONTROLLER;
+}
+
+static int32_t timeout_ms_of(const struct quorum *q, const struct op *op);
+
+static void encode_elect_leaders(struct wr *w, int16_t v, const void *m) {
+  elect_leaders_request_encode(w, v, m);
+}
+
+/* ElectLeaders v1+ (the election type) to the active controller; topics
+ * null for every partition. */
+static int send_elect_leaders(struct quorum *q, struct op *op, struct channel *ch, int16_t v,
+                              struct forward_ctx *f, kconn_response_fn fn) {
+  const struct meta_elect_leaders *in = op->in.elect;
+  struct elect_leaders_request r;
+  elect_leaders_request_init(&r);
+  r.election_type = in->election_type;
+  r.timeout_ms = timeout_ms_of(q, op);
+  int32_t n = in->topic_count > 0 ? in->topic_count : 0;
+  struct elect_leaders_request_topic_partitions *t = calloc((size_t)n + 1, sizeof *t);
+  ASSERT(t != NULL);
+  for (int32_t i = 0; i < n; i++) {
+    t[i].topic = in->topics[i].name;
+    t[i].partitions = (int32_t *)in->topics[i].partitions;
+    t[i].partitions_count = in->topics[i].partition_count;
+  }
+  r.topic_partitions = in->topic_count < 0 ? NULL : t;
+  r.topic_partitions_count = in->topic_count < 0 ? -1 : n;
+  int rc = channel_send(ch, API_ELECT_LEADERS, v, encode_elect_leaders, &r, fn, f);
+  free(t);
+  return rc;
+}
+
+/* The per-partition results of the answer; false on NOT_CONTROLLER. */
+static bool elect_leaders_from(struct op *op, int16_t v, struct rd *body, struct arena *arena) {
+  struct elect_leaders_response r;
+  if (!elect_leaders_response_decode(body, v, &r, arena)) return false;
+  op->code = r.error_code;
+  int64_t n = 0;
+  for (int32_t i = 0; i < r.replica_election_results_count; i++)
+    n += r.replica_election_results[i].partition_result_count > 0
+             ? r.replica_election_results[i].partition_result_count
+             : 0;
+  free(op->elect_results);
+  op->elect_results = calloc((size_t)n + 1, sizeof *op->elect_results);
+  ASSERT(op->elect_results != NULL);
+  op->elect_count = 0;
+  for (int32_t i = 0; i < r.replica_election_results_count; i++) {
+    const struct elect_leaders_response_replica_election_result *t =
+        &r.replica_election_results[i];
+    if (t->topic.len < 0 || t->topic.len >= META_TOPIC_NAME_BYTES) return false;
+    for (int32_t k = 0; k < t->partition_result_count; k++) {
+      struct meta_elect_result *e = &op->elect_results[op->elect_count++];
+      str_fmt(e->topic, sizeof e->topic, "%.*s", (int)t->topic.len, t->topic.ptr);
+      e->partition_id = t->partition_result[k].partition_id;
+      e->error_code = t->partition_result[k].error_code;
+    }
+  }
+  return op->code != KERR_NOT_CONTROLLER;
+}
+
+/* Each partition elected here has its new leader in this node's image. */
+static bool elect_visible(const struct meta_image *image, const struct op *op) {
+  for (int32_t i = 0; i < op->elect_count; i++) {
+    const struct meta_elect_result *e = &op->elect_results[i];
+    if (e->error_code != KERR_NONE) continue;
+    const struct meta_topic *t = meta_image_topic(image, e->topic, strlen(e->topic));
+    const struct meta_partition *p = t ? meta_topic_partition(t, e->partition_id) : NULL;
+    if (p == NULL) continue; /* deleted since */
+    bool preferred = op->in.elect->election_type == META_ELECTION_PREFERRED;
+    if (preferred ? p->leader != p->replicas[0] : p->leader == META_NO_LEADER) return false;
+  }
+  return true;
 }
 
 static void encode_producer_ids(struct wr *w, int16_t v, const void *m) {
@@ -980,6 +1104,8 @@ static bool decode_answer(struct op *op, int16_t v, struct rd *body, struct aren
     }
   } else if (op->kind == OP_PRODUCER_IDS) {
     ok = producer_ids_from(op, v, body, arena);
+  } else if (op->kind == OP_ELECT_LEADERS) {
+    ok = elect_leaders_from(op, v, body, arena);
   } else if (op->kind == OP_ALTER_CONFIGS) {
     ok = alter_configs_from(op, v, body, arena);
   } else if (op->kind == OP_ALTER_PARTITION) {
@@ -1045,6 +1171,7 @@ static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   const struct meta_image *image = q->node->image;
   if (metadata_loader_landed_offset(q->node) < image->offset) return false; /* files to land */
   if (op->kind == OP_HEARTBEAT || op->kind == OP_PRODUCER_IDS) return true;
+  if (op->kind == OP_ELECT_LEADERS) return elect_visible(image, op);
   if (op->kind == OP_ALTER_PARTITION) {
     const struct meta_topic *t = meta_image_topic_by_id(image, op->in.alter.topic_id);
     const struct meta_partition *p =
@@ -1119,11 +1246,17 @@ static bool forward(struct quorum *q, int32_t leader_id) {
   if (ch == NULL || !channel_is_up(ch)) return false;
   struct op *op = q->queue.head;
   /* By op kind. */
-  static const int16_t keys[] = {API_BROKER_REGISTRATION,       API_CREATE_TOPICS,
-                                 API_CREATE_PARTITIONS,         API_DELETE_TOPICS,
-                                 API_ALLOCATE_PRODUCER_IDS,     API_BROKER_HEARTBEAT,
-                                 API_INCREMENTAL_ALTER_CONFIGS, API_ALTER_PARTITION};
-  static const int16_t mins[] = {0, 2, 0, 1, 0, 0, 0, 2}, maxs[] = {3, 7, 3, 6, 0, 1, 1, 3};
+  static const int16_t keys[] = {API_BROKER_REGISTRATION,
+                                 API_CREATE_TOPICS,
+                                 API_CREATE_PARTITIONS,
+                                 API_DELETE_TOPICS,
+                                 API_ALLOCATE_PRODUCER_IDS,
+                                 API_BROKER_HEARTBEAT,
+                                 API_INCREMENTAL_ALTER_CONFIGS,
+                                 API_ALTER_PARTITION,
+                                 API_ELECT_LEADERS};
+  static const int16_t mins[] = {0, 2, 0, 1, 0, 0, 0, 2, 1},
+                       maxs[] = {3, 7, 3, 6, 0, 1, 1, 3, 2};
   int16_t key = keys[op->kind], max = maxs[op->kind];
   if (op->kind == OP_ALTER_CONFIGS && op->count > 0 && !op->in.configs[0].incremental) {
     key = API_ALTER_CONFIGS;
@@ -1150,6 +1283,8 @@ static bool forward(struct quorum *q, int32_t leader_id) {
     rc = send_alter_partition(op, ch, v, fc, forward_answered);
   else if (op->kind == OP_PRODUCER_IDS)
     rc = send_producer_ids(op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_ELECT_LEADERS)
+    rc = send_elect_leaders(q, op, ch, v, fc, forward_answered);
   else if (op->kind == OP_ALTER_CONFIGS)
     rc = send_alter_configs(op, ch, v, fc, forward_answered);
   else
@@ -1218,6 +1353,7 @@ static void pump_once(struct quorum *q) {
   }
   leadership_follow(q);
   if (q->active_epoch >= 0) sessions_expire(q);
+  if (q->active_epoch >= 0) leaders_rebalance(q);
   refuse_forwarded(q);
   answer_applied(q);
   forward_finish(q);
@@ -1286,6 +1422,18 @@ void controller_quorum_alter_configs(struct meta_controller *ctl,
   op->in.configs = resources;
   op->validate_only = validate_only;
   op->topics_done = done;
+  enqueue(q, op);
+}
+
+void controller_quorum_elect_leaders(struct meta_controller *ctl,
+                                     const struct meta_elect_leaders *in, uint64_t deadline_ns,
+                                     controller_elect_fn done, void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT(ctl->ops == &quorum_ops && in != NULL && done != NULL);
+  ASSERT(in->topic_count >= -1);
+  struct op *op = op_new(OP_ELECT_LEADERS, 1, deadline_ns, ctx);
+  op->in.elect = in;
+  op->elect_done = done;
   enqueue(q, op);
 }
 
@@ -1442,4 +1590,8 @@ int controller_quorum_create(struct node *node, struct meta_controller **out) {
   q->active_epoch = -1;
   *out = &q->base;
   return 0;
+}
+
+bool controller_quorum_is_quorum(const struct meta_controller *ctl) {
+  return ctl != NULL && ctl->ops == &quorum_ops;
 }

@@ -81,6 +81,22 @@ void controller_quorum_alter_configs(struct meta_controller *ctl,
                                      bool validate_only, uint64_t deadline_ns,
                                      meta_topics_done_fn done, void *ctx);
 
+struct meta_elect_leaders;
+struct meta_elect_result;
+/* results[count] live only during the call; error_code is the whole
+ * call's (NOT_CONTROLLER, REQUEST_TIMED_OUT, ...), KERR_NONE otherwise. */
+typedef void (*controller_elect_fn)(void *ctx, int16_t error_code,
+                                    const struct meta_elect_result *results, int32_t count);
+/* ElectLeaders (KIP-460), decided by the active controller
+ * (meta_rule_elect_leaders; forwarded to it from elsewhere) and answered
+ * like the other calls, once the elected leaders are in this node's image.
+ * `in` (and what it points into) stays valid until done runs. Only for the
+ * quorum controller (controller_quorum_active's). */
+void controller_quorum_elect_leaders(struct meta_controller *ctl,
+                                     const struct meta_elect_leaders *in, uint64_t deadline_ns,
+                                     controller_elect_fn done, void *ctx);
+bool controller_quorum_is_quorum(const struct meta_controller *ctl);
+
 /* Nothing queued, forwarded or in flight (true for the local controller). */
 bool controller_quorum_idle(const struct meta_controller *ctl);
 /* This node is the active controller now. */

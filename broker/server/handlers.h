@@ -70,6 +70,7 @@ bool handle_fetch_snapshot(struct request *req);
 bool handle_broker_registration(struct request *req);
 bool handle_broker_heartbeat(struct request *req);
 bool handle_alter_partition(struct request *req);
+bool handle_elect_leaders(struct request *req);
 bool handle_allocate_producer_ids(struct request *req);
 bool handle_alter_configs(struct request *req);
 bool handle_incremental_alter_configs(struct request *req);
