@@ -39,7 +39,7 @@
 
 #include "sim/history.h"
 
-enum { REPLICA_CHECKERS = 4 };
+enum { REPLICA_CHECKERS = 5 };
 
 struct node;
 struct sim_node;

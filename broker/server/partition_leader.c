@@ -76,7 +76,8 @@ void partition_leader_begin(struct node *node, struct partition *p, int64_t hw_k
                                   .last_caught_up_ms = -1,
                                   .last_fetch_ms = -1,
                                   .broker_epoch = -1,
-                                  .last_fetch_leader_end_offset = -1};
+                                  .last_fetch_leader_end_offset = -1,
+                                  .fetch_epoch_min = -1};
   }
   l->high_watermark = high_watermark_start(p, hw_known);
   struct env *env = node->env;
@@ -215,8 +216,18 @@ static void followers_add_new(struct node *node, struct partition *p) {
                                   .last_caught_up_ms = -1,
                                   .last_fetch_ms = -1,
                                   .broker_epoch = -1,
-                                  .last_fetch_leader_end_offset = -1};
+                                  .last_fetch_leader_end_offset = -1,
+                                  .fetch_epoch_min = -1};
   }
+}
+
+void partition_leader_fetch_epoch_seen(struct partition *p, int32_t broker_id,
+                                       int32_t current_leader_epoch) {
+  ASSERT(p->leader != NULL);
+  struct replica_progress *r = progress_of(p->leader, broker_id);
+  if (r == NULL || current_leader_epoch < 0) return;
+  if (r->fetch_epoch_min < 0 || current_leader_epoch < r->fetch_epoch_min)
+    r->fetch_epoch_min = current_leader_epoch;
 }
 
 void partition_leader_isr_changed(struct node *node, struct partition *p) {
