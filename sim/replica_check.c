@@ -26,10 +26,8 @@ enum {
 };
 
 static const char *const checker_names[REPLICA_CHECKERS] = {
-    [RC_LOG_MATCHING] = "replica-log-matching",
-    [RC_HW_MONOTONIC] = "hw-monotonic",
-    [RC_LEADER_IN_ISR] = "leader-in-isr",
-    [RC_ACKS_ALL_MIN_ISR] = "acks-all-min-isr",
+    [RC_LOG_MATCHING] = "replica-log-matching", [RC_HW_MONOTONIC] = "hw-monotonic",
+    [RC_LEADER_IN_ISR] = "leader-in-isr",       [RC_ACKS_ALL_MIN_ISR] = "acks-all-min-isr",
     [RC_ISR_FETCH_EPOCH] = "isr-fetch-epoch",
 };
 
@@ -278,8 +276,8 @@ static void judge_fetch_epochs(struct replica_check *rc, const struct rc_part *p
   rc->results[RC_ISR_FETCH_EPOCH].checks++;
   if (!node_partition_stale_fetch(procs[i], p->topic, p->partition, &sf)) return;
   verdict(rc, RC_ISR_FETCH_EPOCH, false,
-          "%s-%d: leader %d in epoch %d counted a fetch of follower %d in epoch %d",
-          p->topic, p->partition, i + 1, sf.leader_epoch, sf.replica_id, sf.fetch_epoch);
+          "%s-%d: leader %d in epoch %d counted a fetch of follower %d in epoch %d", p->topic,
+          p->partition, i + 1, sf.leader_epoch, sf.replica_id, sf.fetch_epoch);
 }
 
 static void poll_hw(struct replica_check *rc, struct node *const *procs) {

@@ -28,7 +28,8 @@ static void reassign_done(void *ctx, const struct meta_topic_result *results, in
   struct reassign_call *c = ctx;
   ASSERT(count == 1);
   runner_trace(c->r, "reassign %s-%d: %s%s%s", c->topic, c->part.partition_id,
-               results[0].error_code == KERR_NONE ? "started" : kerr_name(results[0].error_code),
+               results[0].error_code == KERR_NONE ? "started"
+                                                  : kerr_name(results[0].error_code),
                results[0].error_message[0] ? ": " : "", results[0].error_message);
   free(c);
 }
@@ -64,8 +65,9 @@ void runner_reassign(struct runner *r, const char *topic, int32_t partition) {
   const struct meta_topic *t = image ? meta_image_topic(image, topic, strlen(topic)) : NULL;
   const struct meta_partition *p = t ? meta_topic_partition(t, partition) : NULL;
   if (p == NULL || p->adding_count > 0 || p->removing_count > 0) {
-    runner_trace(r, "reassign %s-%d: no active controller, partition, or one in progress: "
-                    "skipped",
+    runner_trace(r,
+                 "reassign %s-%d: no active controller, partition, or one in progress: "
+                 "skipped",
                  topic, partition);
     return;
   }
