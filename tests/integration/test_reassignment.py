@@ -217,14 +217,17 @@ def test_a_partition_moves_from_brokers_1_2_to_2_3_under_acks_all():
         # Bad requests: Kafka's codes, nothing changes.
         assert alter_reassignments(nodes[2].bootstrap, 0, [2, 9])[0][0] == \
             ERR_INVALID_REPLICA_ASSIGNMENT
-        assert alter_reassignments(nodes[2].bootstrap, 0, [2, 2])[0][0] == \
+        assert alter_reassignments(nodes[1].bootstrap, 0, [2, 2])[0][0] == \
             ERR_INVALID_REPLICA_ASSIGNMENT
-        assert alter_reassignments(nodes[2].bootstrap, 0, None)[0][0] == \
+        assert alter_reassignments(nodes[0].bootstrap, 0, None)[0][0] == \
             ERR_NO_REASSIGNMENT_IN_PROGRESS
         assert replicas_everywhere(nodes) == [[1, 2]] * 3
 
-        # The move, asked of broker 3 (it forwards to the active controller).
+        # The move, asked of brokers 3 and 2 (at least one of them is not the
+        # active controller and forwards it; the second ask finds the move
+        # under way or done and changes nothing).
         assert alter_reassignments(nodes[2].bootstrap, 0, [2, 3]) == {0: (0, None)}
+        assert alter_reassignments(nodes[1].bootstrap, 0, [2, 3]) == {0: (0, None)}
         produce(producer, BATCH, BATCH, acked)  # during and after the move
         wait_for(lambda: replicas_everywhere(nodes) == [[2, 3]] * 3, "the partition on [2,3]",
                  nodes)
