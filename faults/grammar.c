@@ -35,6 +35,7 @@ static const char *const action_names[FAULT_ACTION_COUNT] = {
     [FAULT_FSYNC_EIO] = "fsync-eio",
     [FAULT_DISK_LOSS] = "disk-loss",
     [FAULT_SEEK] = "seek",
+    [FAULT_REASSIGN] = "reassign",
 };
 
 static const char *const event_names[FAULT_EVENT_COUNT] = {
@@ -351,6 +352,8 @@ static bool fault_check(struct yaml_parser *p, const struct fault *f) {
     return yaml_fail(p, f->line, "%s: amount: how far, e.g. -30s or 1h in ms", name);
   if (a == FAULT_SEEK && f->target.kind != TARGET_CLIENT)
     return yaml_fail(p, f->line, "%s: the target must be a consumer (client N)", name);
+  if (a == FAULT_REASSIGN && f->target.kind != TARGET_LEADER)
+    return yaml_fail(p, f->line, "%s: the target names the partition: leader(topic,p)", name);
   if (a == FAULT_SEEK && f->amount < 1)
     return yaml_fail(p, f->line, "%s: amount: how many records back at most, at least 1", name);
   bool torn = f->mode == FAULT_MODE_TORN_ZEROS || f->mode == FAULT_MODE_TORN_GARBAGE;

@@ -44,6 +44,10 @@ enum fault_action {
   FAULT_FSYNC_EIO,         /* the next `amount` fsyncs fail */
   FAULT_DISK_LOSS,         /* power loss and an empty disk (a replaced machine) */
   FAULT_SEEK,              /* a consumer seeks back 1..amount records on one partition */
+  /* KIP-455 through the active controller: the partition of target
+   * leader(topic,p) moves its last follower to the next broker (by id,
+   * cyclic) that holds no replica of it; the leader stays. */
+  FAULT_REASSIGN,
   FAULT_ACTION_COUNT,
 };
 

@@ -289,6 +289,9 @@ static void apply_to(struct runner *r, const struct fault *f, struct sim_node *n
   case FAULT_SEEK:
     seek(r, f);
     break;
+  case FAULT_REASSIGN:
+    runner_reassign(r, f->target.topic, f->target.partition);
+    break;
   case FAULT_SHUTDOWN:
     broker_shutdown(r, b);
     break;

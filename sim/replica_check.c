@@ -22,13 +22,15 @@ enum {
   RC_HW_MONOTONIC,
   RC_LEADER_IN_ISR,
   RC_ACKS_ALL_MIN_ISR,
-  RC_PREFERRED_LEADER
+  RC_PREFERRED_LEADER,
+  RC_ISR_FETCH_EPOCH
 };
 
 static const char *const checker_names[REPLICA_CHECKERS] = {
     [RC_LOG_MATCHING] = "replica-log-matching", [RC_HW_MONOTONIC] = "hw-monotonic",
     [RC_LEADER_IN_ISR] = "leader-in-isr",       [RC_ACKS_ALL_MIN_ISR] = "acks-all-min-isr",
     [RC_PREFERRED_LEADER] = "preferred-leader",
+    [RC_ISR_FETCH_EPOCH] = "isr-fetch-epoch",
 };
 
 enum {
@@ -275,6 +277,22 @@ static void judge_new_leader(struct replica_check *rc, struct rc_part *p,
             (long long)p->pending_hw);
 }
 
+/* isr-fetch-epoch (KIP-320): every fetch the leader counted toward its
+ * ISR and high watermark in this leadership carried its leader epoch. A
+ * follower still in an older epoch (its metadata lags a bump with the same
+ * leader, KIP-455's reassignments) must be fenced, never counted: it may
+ * be a replica the new epoch no longer has in sync. The data checkers do
+ * not see it, for it copies the same leader's log. */
+static void judge_fetch_epochs(struct replica_check *rc, const struct rc_part *p, int i,
+                               struct node *const *procs) {
+  struct node_stale_fetch sf;
+  rc->results[RC_ISR_FETCH_EPOCH].checks++;
+  if (!node_partition_stale_fetch(procs[i], p->topic, p->partition, &sf)) return;
+  verdict(rc, RC_ISR_FETCH_EPOCH, false,
+          "%s-%d: leader %d in epoch %d counted a fetch of follower %d in epoch %d", p->topic,
+          p->partition, i + 1, sf.leader_epoch, sf.replica_id, sf.fetch_epoch);
+}
+
 static void poll_hw(struct replica_check *rc, struct node *const *procs) {
   for (int k = 0; k < rc->part_count; k++) {
     struct rc_part *p = &rc->parts[k];
@@ -284,6 +302,7 @@ static void poll_hw(struct replica_check *rc, struct node *const *procs) {
     if (node_partition_offsets(procs[i], p->topic, p->partition, &po) &&
         po.high_watermark > p->hw_max)
       p->hw_max = po.high_watermark;
+    judge_fetch_epochs(rc, p, i, procs);
   }
 }
 

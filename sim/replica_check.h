@@ -46,7 +46,7 @@
 
 #include "sim/history.h"
 
-enum { REPLICA_CHECKERS = 5 };
+enum { REPLICA_CHECKERS = 6 };
 
 struct node;
 struct sim_node;

@@ -189,6 +189,8 @@ int runner_group_coordinator(const struct runner *r, const char *group);
 int runner_group_coordinator_follower(const struct runner *r, const char *group);
 struct sim_node *runner_consumer_node(struct runner *r, int n);
 void runner_consumer_fault(struct runner *r, enum fault_action a, int n);
+/* The reassign fault (sim/runner_reassign.c). */
+void runner_reassign(struct runner *r, const char *topic, int32_t partition);
 void runner_groups_end_faults(struct runner *r);
 void runner_groups_judge(struct runner *r, struct run_report *out);
 void runner_groups_free(struct runner *r);

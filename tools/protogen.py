@@ -41,7 +41,8 @@ APIS = [
     "OffsetDelete", "ElectLeaders", "AlterPartition", "Vote", "BeginQuorumEpoch",
     "EndQuorumEpoch", "DescribeQuorum", "FetchSnapshot", "BrokerRegistration",
     "BrokerHeartbeat", "UnregisterBroker", "AddRaftVoter", "RemoveRaftVoter",
-    "UpdateRaftVoter", "AllocateProducerIds",
+    "UpdateRaftVoter", "AllocateProducerIds", "AlterPartitionReassignments",
+    "ListPartitionReassignments",
 ]
 HEADERS = ["RequestHeader", "ResponseHeader"]
 # The KRaft control records (values of control batches in the metadata log

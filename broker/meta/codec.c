@@ -166,11 +166,20 @@ static void encode_register_broker(struct wr *w, int16_t v,
 static void encode_partition(struct wr *w, int16_t v, const struct meta_partition_record *p) {
   ints_check(p->replica_count, false);
   ints_check(p->isr_count, false);
+  ints_check(p->removing_count, false);
+  ints_check(p->adding_count, false);
   int32_t replicas[META_REPLICAS_MAX], isr[META_REPLICAS_MAX];
+  int32_t removing[META_REPLICAS_MAX], adding[META_REPLICAS_MAX];
   memcpy(replicas, p->replicas, sizeof replicas);
   memcpy(isr, p->isr, sizeof isr);
+  memcpy(removing, p->removing, sizeof removing);
+  memcpy(adding, p->adding, sizeof adding);
   struct partition_record m;
   partition_record_init(&m);
+  m.removing_replicas = removing;
+  m.removing_replicas_count = p->removing_count;
+  m.adding_replicas = adding;
+  m.adding_replicas_count = p->adding_count;
   m.partition_id = p->partition_id;
   m.topic_id = p->topic_id;
   m.replicas = replicas;
@@ -188,10 +197,21 @@ static void encode_partition_change(struct wr *w, int16_t v,
   ints_check(c->replica_count, true);
   ints_check(c->isr_count, true);
   int32_t replicas[META_REPLICAS_MAX], isr[META_REPLICAS_MAX];
+  int32_t removing[META_REPLICAS_MAX], adding[META_REPLICAS_MAX];
   memcpy(replicas, c->replicas, sizeof replicas);
   memcpy(isr, c->isr, sizeof isr);
+  memcpy(removing, c->removing, sizeof removing);
+  memcpy(adding, c->adding, sizeof adding);
   struct partition_change_record m;
   partition_change_record_init(&m);
+  if (c->reassignment_set) { /* KIP-455's tagged fields, null otherwise */
+    ints_check(c->removing_count, false);
+    ints_check(c->adding_count, false);
+    m.removing_replicas = removing;
+    m.removing_replicas_count = c->removing_count;
+    m.adding_replicas = adding;
+    m.adding_replicas_count = c->adding_count;
+  }
   m.partition_id = c->partition_id;
   m.topic_id = c->topic_id;
   m.leader = c->leader;
@@ -370,6 +390,9 @@ static int decode_partition(struct rd *r, int16_t v, struct arena *a,
   p->topic_id = m.topic_id;
   keep(&rc, ints_in(p->replicas, &p->replica_count, m.replicas, m.replicas_count));
   keep(&rc, ints_in(p->isr, &p->isr_count, m.isr, m.isr_count));
+  keep(&rc, ints_in(p->removing, &p->removing_count, m.removing_replicas,
+                    m.removing_replicas_count));
+  keep(&rc, ints_in(p->adding, &p->adding_count, m.adding_replicas, m.adding_replicas_count));
   p->leader = m.leader;
   p->leader_epoch = m.leader_epoch;
   p->partition_epoch = m.partition_epoch;
@@ -386,6 +409,13 @@ static int decode_partition_change(struct rd *r, int16_t v, struct arena *a,
   c->leader = m.leader;
   keep(&rc, ints_in(c->isr, &c->isr_count, m.isr, m.isr_count));
   keep(&rc, ints_in(c->replicas, &c->replica_count, m.replicas, m.replicas_count));
+  c->reassignment_set = m.removing_replicas_count >= 0 || m.adding_replicas_count >= 0;
+  if (c->reassignment_set) { /* one null of the two: empty */
+    keep(&rc, ints_in(c->removing, &c->removing_count, m.removing_replicas,
+                      m.removing_replicas_count < 0 ? 0 : m.removing_replicas_count));
+    keep(&rc, ints_in(c->adding, &c->adding_count, m.adding_replicas,
+                      m.adding_replicas_count < 0 ? 0 : m.adding_replicas_count));
+  }
   return rc;
 }
 
@@ -559,7 +589,11 @@ static bool partition_change_eq(const struct meta_partition_change_record *a,
                                 const struct meta_partition_change_record *b) {
   return a->partition_id == b->partition_id && uuid_eq(a->topic_id, b->topic_id) &&
          a->leader == b->leader && ints_eq(a->isr_count, a->isr, b->isr_count, b->isr) &&
-         ints_eq(a->replica_count, a->replicas, b->replica_count, b->replicas);
+         ints_eq(a->replica_count, a->replicas, b->replica_count, b->replicas) &&
+         a->reassignment_set == b->reassignment_set &&
+         (!a->reassignment_set ||
+          (ints_eq(a->removing_count, a->removing, b->removing_count, b->removing) &&
+           ints_eq(a->adding_count, a->adding, b->adding_count, b->adding)));
 }
 
 static bool config_eq(const struct meta_config_record *a, const struct meta_config_record *b) {

@@ -52,6 +52,13 @@ struct meta_partition {
   int32_t isr_count;
   int32_t replicas[META_REPLICAS_MAX];
   int32_t isr[META_REPLICAS_MAX];
+  /* KIP-455: during a reassignment replicas holds the target and the
+   * replicas leaving; adding (in the target, not yet caught up) and
+   * removing (leaving once the adding ones are in the ISR). */
+  int32_t removing_count;
+  int32_t removing[META_REPLICAS_MAX];
+  int32_t adding_count;
+  int32_t adding[META_REPLICAS_MAX];
 };
 
 /* One topic config override (ConfigRecord with a value). Defaults are not

@@ -116,7 +116,9 @@ static bool replicas_valid(int32_t count) { return count >= 0 && count <= META_R
 static int apply_partition(struct meta_image *image, const struct meta_partition_record *r) {
   int32_t n = name_index_of_id(image, r->topic_id);
   if (n < 0) return ENV_ENOENT;
-  if (!replicas_valid(r->replica_count) || !replicas_valid(r->isr_count)) return ENV_EINVAL;
+  if (!replicas_valid(r->replica_count) || !replicas_valid(r->isr_count) ||
+      !replicas_valid(r->removing_count) || !replicas_valid(r->adding_count))
+    return ENV_EINVAL;
   /* A partition is replaced, or added right after the last one. */
   if (r->partition_id < 0 || r->partition_id > image->topics_by_name[n]->partition_count)
     return ENV_EINVAL;
@@ -139,6 +141,10 @@ static int apply_partition(struct meta_image *image, const struct meta_partition
   p->isr_count = r->isr_count;
   memcpy(p->replicas, r->replicas, (size_t)r->replica_count * sizeof p->replicas[0]);
   memcpy(p->isr, r->isr, (size_t)r->isr_count * sizeof p->isr[0]);
+  p->removing_count = r->removing_count;
+  memcpy(p->removing, r->removing, (size_t)r->removing_count * sizeof p->removing[0]);
+  p->adding_count = r->adding_count;
+  memcpy(p->adding, r->adding, (size_t)r->adding_count * sizeof p->adding[0]);
   if (r->partition_id == t->partition_count) t->partition_count++;
   ASSERT(t->partition_count <= t->partition_cap);
   return 0;
@@ -152,11 +158,16 @@ static int apply_partition_change(struct meta_image *image,
     return ENV_ENOENT;
   if ((r->isr_count != -1 && !replicas_valid(r->isr_count)) ||
       (r->replica_count != -1 && !replicas_valid(r->replica_count)) ||
-      r->leader < META_LEADER_UNCHANGED)
+      r->leader < META_LEADER_UNCHANGED ||
+      (r->reassignment_set &&
+       (!replicas_valid(r->removing_count) || !replicas_valid(r->adding_count))))
     return ENV_EINVAL;
   struct meta_topic *t = topic_own(image, n);
   struct meta_partition *p = &t->partitions[r->partition_id];
-  if (r->leader != META_LEADER_UNCHANGED && r->leader != p->leader) {
+  /* Kafka's PartitionRegistration.merge: a record that names the leader,
+   * the same one too, starts a new leader epoch (KIP-455 relies on it: the
+   * followers of a reassigned partition reconcile under the new epoch). */
+  if (r->leader != META_LEADER_UNCHANGED) {
     p->leader = r->leader;
     p->leader_epoch++;
   }
@@ -167,6 +178,12 @@ static int apply_partition_change(struct meta_image *image,
   if (r->replica_count >= 0) {
     p->replica_count = r->replica_count;
     memcpy(p->replicas, r->replicas, (size_t)r->replica_count * sizeof p->replicas[0]);
+  }
+  if (r->reassignment_set) {
+    p->removing_count = r->removing_count;
+    memcpy(p->removing, r->removing, (size_t)r->removing_count * sizeof p->removing[0]);
+    p->adding_count = r->adding_count;
+    memcpy(p->adding, r->adding, (size_t)r->adding_count * sizeof p->adding[0]);
   }
   p->partition_epoch++;
   return 0;

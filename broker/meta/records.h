@@ -125,11 +125,18 @@ struct meta_partition_record {
   int32_t leader;
   int32_t leader_epoch;
   int32_t partition_epoch;
+  /* KIP-455: a reassignment in progress (replicas holds both sets). */
+  int32_t removing_count;
+  int32_t removing[META_REPLICAS_MAX];
+  int32_t adding_count;
+  int32_t adding[META_REPLICAS_MAX];
 };
 
 /* Only what changes: leader META_LEADER_UNCHANGED and counts of -1 (null in
  * the schema) keep the current value. The partition epoch always advances;
- * the leader epoch advances when the leader changes (KIP-631). */
+ * the leader epoch advances whenever the record names a leader, the same
+ * one too (Kafka's PartitionRegistration.merge; a reassignment names it so
+ * that followers reconcile in a new epoch, KIP-455). */
 struct meta_partition_change_record {
   int32_t partition_id;
   struct kuuid topic_id;
@@ -138,6 +145,14 @@ struct meta_partition_change_record {
   int32_t isr[META_REPLICAS_MAX];
   int32_t replica_count; /* -1: unchanged */
   int32_t replicas[META_REPLICAS_MAX];
+  /* KIP-455's RemovingReplicas and AddingReplicas (tagged, null when
+   * unchanged): set only when reassignment_set, so that a zeroed record
+   * (an ISR change) keeps a reassignment in progress. */
+  bool reassignment_set;
+  int32_t removing_count;
+  int32_t removing[META_REPLICAS_MAX];
+  int32_t adding_count;
+  int32_t adding[META_REPLICAS_MAX];
 };
 
 struct meta_remove_topic_record {

@@ -107,6 +107,10 @@ static void emit_topic(struct emitter *e, const struct meta_topic *t) {
     pr->leader = p->leader;
     pr->leader_epoch = p->leader_epoch;
     pr->partition_epoch = p->partition_epoch;
+    pr->removing_count = p->removing_count;
+    memcpy(pr->removing, p->removing, sizeof pr->removing);
+    pr->adding_count = p->adding_count;
+    memcpy(pr->adding, p->adding, sizeof pr->adding);
   }
 }
 

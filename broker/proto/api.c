@@ -34,6 +34,8 @@ static const struct api_info api_table[] = {
     {API_DELETE_GROUPS, "DeleteGroups", 0, 2, 2, 2},
     {API_ELECT_LEADERS, "ElectLeaders", 0, 2, 2, 2},
     {API_INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigs", 0, 1, 1, 1},
+    {API_ALTER_PARTITION_REASSIGNMENTS, "AlterPartitionReassignments", 0, 0, 0, 0},
+    {API_LIST_PARTITION_REASSIGNMENTS, "ListPartitionReassignments", 0, 0, 0, 0},
     {API_OFFSET_DELETE, "OffsetDelete", 0, 0, 32767, 32767},
     {API_VOTE, "Vote", 0, 2, 0, 0},
     {API_BEGIN_QUORUM_EPOCH, "BeginQuorumEpoch", 0, 1, 1, 1},

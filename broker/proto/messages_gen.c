@@ -6564,6 +6564,288 @@ void allocate_producer_ids_response_encode(struct wr *w, int16_t version, const 
   wr_uvarint(w, 0);
 }
 
+/* ---- AlterPartitionReassignmentsRequest ---- */
+
+void alter_partition_reassignments_request_reassignable_partition_init(struct alter_partition_reassignments_request_reassignable_partition *m) {
+  memset(m, 0, sizeof *m);
+  m->replicas_count = -1;
+}
+
+static void alter_partition_reassignments_request_reassignable_partition_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_request_reassignable_partition *m, struct arena *a) {
+  (void)version;
+  alter_partition_reassignments_request_reassignable_partition_init(m);
+  m->partition_index = rd_i32(r);
+  m->replicas_count = read_count(r, true, true, 4);
+  m->replicas = alloc_array(a, m->replicas_count, sizeof *m->replicas);
+  for (int32_t i = 0; i < m->replicas_count; i++) m->replicas[i] = rd_i32(r);
+  rd_skip_tagged_fields(r);
+}
+
+static void alter_partition_reassignments_request_reassignable_partition_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_request_reassignable_partition *m) {
+  (void)version;
+  wr_i32(w, m->partition_index);
+  for (int32_t i = 0, n = write_count(w, m->replicas, m->replicas_count, true, true); i < n; i++)
+    wr_i32(w, m->replicas[i]);
+  wr_uvarint(w, 0);
+}
+
+void alter_partition_reassignments_request_reassignable_topic_init(struct alter_partition_reassignments_request_reassignable_topic *m) {
+  memset(m, 0, sizeof *m);
+}
+
+static void alter_partition_reassignments_request_reassignable_topic_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_request_reassignable_topic *m, struct arena *a) {
+  alter_partition_reassignments_request_reassignable_topic_init(m);
+  m->name = read_string(r, true, false);
+  m->partitions_count = read_count(r, true, false, 6);
+  m->partitions = alloc_array(a, m->partitions_count, sizeof *m->partitions);
+  for (int32_t i = 0; i < m->partitions_count; i++) alter_partition_reassignments_request_reassignable_partition_decode(r, version, &m->partitions[i], a);
+  rd_skip_tagged_fields(r);
+}
+
+static void alter_partition_reassignments_request_reassignable_topic_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_request_reassignable_topic *m) {
+  write_string(w, m->name, true, false);
+  for (int32_t i = 0, n = write_count(w, m->partitions, m->partitions_count, true, false); i < n; i++)
+    alter_partition_reassignments_request_reassignable_partition_encode(w, version, &m->partitions[i]);
+  wr_uvarint(w, 0);
+}
+
+void alter_partition_reassignments_request_init(struct alter_partition_reassignments_request *m) {
+  memset(m, 0, sizeof *m);
+  m->timeout_ms = 60000;
+}
+
+bool alter_partition_reassignments_request_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_request *m, struct arena *a) {
+  alter_partition_reassignments_request_init(m);
+  if (version < 0 || version > 0) {
+    rd_fail(r);
+    return false;
+  }
+  m->timeout_ms = rd_i32(r);
+  m->topics_count = read_count(r, true, false, 3);
+  m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
+  for (int32_t i = 0; i < m->topics_count; i++) alter_partition_reassignments_request_reassignable_topic_decode(r, version, &m->topics[i], a);
+  rd_skip_tagged_fields(r);
+  return !r->err;
+}
+
+void alter_partition_reassignments_request_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_request *m) {
+  ASSERT(version >= 0 && version <= 0);
+  wr_i32(w, m->timeout_ms);
+  for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
+    alter_partition_reassignments_request_reassignable_topic_encode(w, version, &m->topics[i]);
+  wr_uvarint(w, 0);
+}
+
+/* ---- AlterPartitionReassignmentsResponse ---- */
+
+void alter_partition_reassignments_response_reassignable_partition_response_init(struct alter_partition_reassignments_response_reassignable_partition_response *m) {
+  memset(m, 0, sizeof *m);
+}
+
+static void alter_partition_reassignments_response_reassignable_partition_response_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_response_reassignable_partition_response *m, struct arena *a) {
+  (void)version;
+  (void)a;
+  alter_partition_reassignments_response_reassignable_partition_response_init(m);
+  m->partition_index = rd_i32(r);
+  m->error_code = rd_i16(r);
+  m->error_message = read_string(r, true, true);
+  rd_skip_tagged_fields(r);
+}
+
+static void alter_partition_reassignments_response_reassignable_partition_response_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_response_reassignable_partition_response *m) {
+  (void)version;
+  wr_i32(w, m->partition_index);
+  wr_i16(w, m->error_code);
+  write_string(w, m->error_message, true, true);
+  wr_uvarint(w, 0);
+}
+
+void alter_partition_reassignments_response_reassignable_topic_response_init(struct alter_partition_reassignments_response_reassignable_topic_response *m) {
+  memset(m, 0, sizeof *m);
+}
+
+static void alter_partition_reassignments_response_reassignable_topic_response_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_response_reassignable_topic_response *m, struct arena *a) {
+  alter_partition_reassignments_response_reassignable_topic_response_init(m);
+  m->name = read_string(r, true, false);
+  m->partitions_count = read_count(r, true, false, 8);
+  m->partitions = alloc_array(a, m->partitions_count, sizeof *m->partitions);
+  for (int32_t i = 0; i < m->partitions_count; i++) alter_partition_reassignments_response_reassignable_partition_response_decode(r, version, &m->partitions[i], a);
+  rd_skip_tagged_fields(r);
+}
+
+static void alter_partition_reassignments_response_reassignable_topic_response_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_response_reassignable_topic_response *m) {
+  write_string(w, m->name, true, false);
+  for (int32_t i = 0, n = write_count(w, m->partitions, m->partitions_count, true, false); i < n; i++)
+    alter_partition_reassignments_response_reassignable_partition_response_encode(w, version, &m->partitions[i]);
+  wr_uvarint(w, 0);
+}
+
+void alter_partition_reassignments_response_init(struct alter_partition_reassignments_response *m) {
+  memset(m, 0, sizeof *m);
+}
+
+bool alter_partition_reassignments_response_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_response *m, struct arena *a) {
+  alter_partition_reassignments_response_init(m);
+  if (version < 0 || version > 0) {
+    rd_fail(r);
+    return false;
+  }
+  m->throttle_time_ms = rd_i32(r);
+  m->error_code = rd_i16(r);
+  m->error_message = read_string(r, true, true);
+  m->responses_count = read_count(r, true, false, 3);
+  m->responses = alloc_array(a, m->responses_count, sizeof *m->responses);
+  for (int32_t i = 0; i < m->responses_count; i++) alter_partition_reassignments_response_reassignable_topic_response_decode(r, version, &m->responses[i], a);
+  rd_skip_tagged_fields(r);
+  return !r->err;
+}
+
+void alter_partition_reassignments_response_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_response *m) {
+  ASSERT(version >= 0 && version <= 0);
+  wr_i32(w, m->throttle_time_ms);
+  wr_i16(w, m->error_code);
+  write_string(w, m->error_message, true, true);
+  for (int32_t i = 0, n = write_count(w, m->responses, m->responses_count, true, false); i < n; i++)
+    alter_partition_reassignments_response_reassignable_topic_response_encode(w, version, &m->responses[i]);
+  wr_uvarint(w, 0);
+}
+
+/* ---- ListPartitionReassignmentsRequest ---- */
+
+void list_partition_reassignments_request_list_partition_reassignments_topics_init(struct list_partition_reassignments_request_list_partition_reassignments_topics *m) {
+  memset(m, 0, sizeof *m);
+}
+
+static void list_partition_reassignments_request_list_partition_reassignments_topics_decode(struct rd *r, int16_t version, struct list_partition_reassignments_request_list_partition_reassignments_topics *m, struct arena *a) {
+  (void)version;
+  list_partition_reassignments_request_list_partition_reassignments_topics_init(m);
+  m->name = read_string(r, true, false);
+  m->partition_indexes_count = read_count(r, true, false, 4);
+  m->partition_indexes = alloc_array(a, m->partition_indexes_count, sizeof *m->partition_indexes);
+  for (int32_t i = 0; i < m->partition_indexes_count; i++) m->partition_indexes[i] = rd_i32(r);
+  rd_skip_tagged_fields(r);
+}
+
+static void list_partition_reassignments_request_list_partition_reassignments_topics_encode(struct wr *w, int16_t version, const struct list_partition_reassignments_request_list_partition_reassignments_topics *m) {
+  (void)version;
+  write_string(w, m->name, true, false);
+  for (int32_t i = 0, n = write_count(w, m->partition_indexes, m->partition_indexes_count, true, false); i < n; i++)
+    wr_i32(w, m->partition_indexes[i]);
+  wr_uvarint(w, 0);
+}
+
+void list_partition_reassignments_request_init(struct list_partition_reassignments_request *m) {
+  memset(m, 0, sizeof *m);
+  m->timeout_ms = 60000;
+  m->topics_count = -1;
+}
+
+bool list_partition_reassignments_request_decode(struct rd *r, int16_t version, struct list_partition_reassignments_request *m, struct arena *a) {
+  list_partition_reassignments_request_init(m);
+  if (version < 0 || version > 0) {
+    rd_fail(r);
+    return false;
+  }
+  m->timeout_ms = rd_i32(r);
+  m->topics_count = read_count(r, true, true, 3);
+  m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
+  for (int32_t i = 0; i < m->topics_count; i++) list_partition_reassignments_request_list_partition_reassignments_topics_decode(r, version, &m->topics[i], a);
+  rd_skip_tagged_fields(r);
+  return !r->err;
+}
+
+void list_partition_reassignments_request_encode(struct wr *w, int16_t version, const struct list_partition_reassignments_request *m) {
+  ASSERT(version >= 0 && version <= 0);
+  wr_i32(w, m->timeout_ms);
+  for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, true); i < n; i++)
+    list_partition_reassignments_request_list_partition_reassignments_topics_encode(w, version, &m->topics[i]);
+  wr_uvarint(w, 0);
+}
+
+/* ---- ListPartitionReassignmentsResponse ---- */
+
+void list_partition_reassignments_response_ongoing_partition_reassignment_init(struct list_partition_reassignments_response_ongoing_partition_reassignment *m) {
+  memset(m, 0, sizeof *m);
+}
+
+static void list_partition_reassignments_response_ongoing_partition_reassignment_decode(struct rd *r, int16_t version, struct list_partition_reassignments_response_ongoing_partition_reassignment *m, struct arena *a) {
+  (void)version;
+  list_partition_reassignments_response_ongoing_partition_reassignment_init(m);
+  m->partition_index = rd_i32(r);
+  m->replicas_count = read_count(r, true, false, 4);
+  m->replicas = alloc_array(a, m->replicas_count, sizeof *m->replicas);
+  for (int32_t i = 0; i < m->replicas_count; i++) m->replicas[i] = rd_i32(r);
+  m->adding_replicas_count = read_count(r, true, false, 4);
+  m->adding_replicas = alloc_array(a, m->adding_replicas_count, sizeof *m->adding_replicas);
+  for (int32_t i = 0; i < m->adding_replicas_count; i++) m->adding_replicas[i] = rd_i32(r);
+  m->removing_replicas_count = read_count(r, true, false, 4);
+  m->removing_replicas = alloc_array(a, m->removing_replicas_count, sizeof *m->removing_replicas);
+  for (int32_t i = 0; i < m->removing_replicas_count; i++) m->removing_replicas[i] = rd_i32(r);
+  rd_skip_tagged_fields(r);
+}
+
+static void list_partition_reassignments_response_ongoing_partition_reassignment_encode(struct wr *w, int16_t version, const struct list_partition_reassignments_response_ongoing_partition_reassignment *m) {
+  (void)version;
+  wr_i32(w, m->partition_index);
+  for (int32_t i = 0, n = write_count(w, m->replicas, m->replicas_count, true, false); i < n; i++)
+    wr_i32(w, m->replicas[i]);
+  for (int32_t i = 0, n = write_count(w, m->adding_replicas, m->adding_replicas_count, true, false); i < n; i++)
+    wr_i32(w, m->adding_replicas[i]);
+  for (int32_t i = 0, n = write_count(w, m->removing_replicas, m->removing_replicas_count, true, false); i < n; i++)
+    wr_i32(w, m->removing_replicas[i]);
+  wr_uvarint(w, 0);
+}
+
+void list_partition_reassignments_response_ongoing_topic_reassignment_init(struct list_partition_reassignments_response_ongoing_topic_reassignment *m) {
+  memset(m, 0, sizeof *m);
+}
+
+static void list_partition_reassignments_response_ongoing_topic_reassignment_decode(struct rd *r, int16_t version, struct list_partition_reassignments_response_ongoing_topic_reassignment *m, struct arena *a) {
+  list_partition_reassignments_response_ongoing_topic_reassignment_init(m);
+  m->name = read_string(r, true, false);
+  m->partitions_count = read_count(r, true, false, 8);
+  m->partitions = alloc_array(a, m->partitions_count, sizeof *m->partitions);
+  for (int32_t i = 0; i < m->partitions_count; i++) list_partition_reassignments_response_ongoing_partition_reassignment_decode(r, version, &m->partitions[i], a);
+  rd_skip_tagged_fields(r);
+}
+
+static void list_partition_reassignments_response_ongoing_topic_reassignment_encode(struct wr *w, int16_t version, const struct list_partition_reassignments_response_ongoing_topic_reassignment *m) {
+  write_string(w, m->name, true, false);
+  for (int32_t i = 0, n = write_count(w, m->partitions, m->partitions_count, true, false); i < n; i++)
+    list_partition_reassignments_response_ongoing_partition_reassignment_encode(w, version, &m->partitions[i]);
+  wr_uvarint(w, 0);
+}
+
+void list_partition_reassignments_response_init(struct list_partition_reassignments_response *m) {
+  memset(m, 0, sizeof *m);
+}
+
+bool list_partition_reassignments_response_decode(struct rd *r, int16_t version, struct list_partition_reassignments_response *m, struct arena *a) {
+  list_partition_reassignments_response_init(m);
+  if (version < 0 || version > 0) {
+    rd_fail(r);
+    return false;
+  }
+  m->throttle_time_ms = rd_i32(r);
+  m->error_code = rd_i16(r);
+  m->error_message = read_string(r, true, true);
+  m->topics_count = read_count(r, true, false, 3);
+  m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
+  for (int32_t i = 0; i < m->topics_count; i++) list_partition_reassignments_response_ongoing_topic_reassignment_decode(r, version, &m->topics[i], a);
+  rd_skip_tagged_fields(r);
+  return !r->err;
+}
+
+void list_partition_reassignments_response_encode(struct wr *w, int16_t version, const struct list_partition_reassignments_response *m) {
+  ASSERT(version >= 0 && version <= 0);
+  wr_i32(w, m->throttle_time_ms);
+  wr_i16(w, m->error_code);
+  write_string(w, m->error_message, true, true);
+  for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
+    list_partition_reassignments_response_ongoing_topic_reassignment_encode(w, version, &m->topics[i]);
+  wr_uvarint(w, 0);
+}
+
 /* ---- RequestHeader ---- */
 
 void request_header_init(struct request_header *m) {

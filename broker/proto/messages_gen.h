@@ -2229,6 +2229,111 @@ void allocate_producer_ids_response_init(struct allocate_producer_ids_response *
 bool allocate_producer_ids_response_decode(struct rd *r, int16_t version, struct allocate_producer_ids_response *m, struct arena *a);
 void allocate_producer_ids_response_encode(struct wr *w, int16_t version, const struct allocate_producer_ids_response *m);
 
+/* ---- AlterPartitionReassignmentsRequest (v0-0) ---- */
+
+struct alter_partition_reassignments_request_reassignable_partition {
+  int32_t partition_index; /* v0+ */
+  int32_t *replicas; /* v0+, nullable v0+, default null */
+  int32_t replicas_count;
+};
+
+struct alter_partition_reassignments_request_reassignable_topic {
+  struct kstr name; /* v0+ */
+  struct alter_partition_reassignments_request_reassignable_partition *partitions; /* v0+ */
+  int32_t partitions_count;
+};
+
+struct alter_partition_reassignments_request {
+  int32_t timeout_ms; /* v0+, default 60000 */
+  struct alter_partition_reassignments_request_reassignable_topic *topics; /* v0+ */
+  int32_t topics_count;
+};
+
+void alter_partition_reassignments_request_reassignable_partition_init(struct alter_partition_reassignments_request_reassignable_partition *m);
+void alter_partition_reassignments_request_reassignable_topic_init(struct alter_partition_reassignments_request_reassignable_topic *m);
+void alter_partition_reassignments_request_init(struct alter_partition_reassignments_request *m);
+bool alter_partition_reassignments_request_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_request *m, struct arena *a);
+void alter_partition_reassignments_request_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_request *m);
+
+/* ---- AlterPartitionReassignmentsResponse (v0-0) ---- */
+
+struct alter_partition_reassignments_response_reassignable_partition_response {
+  int32_t partition_index; /* v0+ */
+  int16_t error_code; /* v0+ */
+  struct kstr error_message; /* v0+, nullable v0+ */
+};
+
+struct alter_partition_reassignments_response_reassignable_topic_response {
+  struct kstr name; /* v0+ */
+  struct alter_partition_reassignments_response_reassignable_partition_response *partitions; /* v0+ */
+  int32_t partitions_count;
+};
+
+struct alter_partition_reassignments_response {
+  int32_t throttle_time_ms; /* v0+ */
+  int16_t error_code; /* v0+ */
+  struct kstr error_message; /* v0+, nullable v0+ */
+  struct alter_partition_reassignments_response_reassignable_topic_response *responses; /* v0+ */
+  int32_t responses_count;
+};
+
+void alter_partition_reassignments_response_reassignable_partition_response_init(struct alter_partition_reassignments_response_reassignable_partition_response *m);
+void alter_partition_reassignments_response_reassignable_topic_response_init(struct alter_partition_reassignments_response_reassignable_topic_response *m);
+void alter_partition_reassignments_response_init(struct alter_partition_reassignments_response *m);
+bool alter_partition_reassignments_response_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_response *m, struct arena *a);
+void alter_partition_reassignments_response_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_response *m);
+
+/* ---- ListPartitionReassignmentsRequest (v0-0) ---- */
+
+struct list_partition_reassignments_request_list_partition_reassignments_topics {
+  struct kstr name; /* v0+ */
+  int32_t *partition_indexes; /* v0+ */
+  int32_t partition_indexes_count;
+};
+
+struct list_partition_reassignments_request {
+  int32_t timeout_ms; /* v0+, default 60000 */
+  struct list_partition_reassignments_request_list_partition_reassignments_topics *topics; /* v0+, nullable v0+, default null */
+  int32_t topics_count;
+};
+
+void list_partition_reassignments_request_list_partition_reassignments_topics_init(struct list_partition_reassignments_request_list_partition_reassignments_topics *m);
+void list_partition_reassignments_request_init(struct list_partition_reassignments_request *m);
+bool list_partition_reassignments_request_decode(struct rd *r, int16_t version, struct list_partition_reassignments_request *m, struct arena *a);
+void list_partition_reassignments_request_encode(struct wr *w, int16_t version, const struct list_partition_reassignments_request *m);
+
+/* ---- ListPartitionReassignmentsResponse (v0-0) ---- */
+
+struct list_partition_reassignments_response_ongoing_partition_reassignment {
+  int32_t partition_index; /* v0+ */
+  int32_t *replicas; /* v0+ */
+  int32_t replicas_count;
+  int32_t *adding_replicas; /* v0+ */
+  int32_t adding_replicas_count;
+  int32_t *removing_replicas; /* v0+ */
+  int32_t removing_replicas_count;
+};
+
+struct list_partition_reassignments_response_ongoing_topic_reassignment {
+  struct kstr name; /* v0+ */
+  struct list_partition_reassignments_response_ongoing_partition_reassignment *partitions; /* v0+ */
+  int32_t partitions_count;
+};
+
+struct list_partition_reassignments_response {
+  int32_t throttle_time_ms; /* v0+ */
+  int16_t error_code; /* v0+ */
+  struct kstr error_message; /* v0+, nullable v0+ */
+  struct list_partition_reassignments_response_ongoing_topic_reassignment *topics; /* v0+ */
+  int32_t topics_count;
+};
+
+void list_partition_reassignments_response_ongoing_partition_reassignment_init(struct list_partition_reassignments_response_ongoing_partition_reassignment *m);
+void list_partition_reassignments_response_ongoing_topic_reassignment_init(struct list_partition_reassignments_response_ongoing_topic_reassignment *m);
+void list_partition_reassignments_response_init(struct list_partition_reassignments_response *m);
+bool list_partition_reassignments_response_decode(struct rd *r, int16_t version, struct list_partition_reassignments_response *m, struct arena *a);
+void list_partition_reassignments_response_encode(struct wr *w, int16_t version, const struct list_partition_reassignments_response *m);
+
 /* ---- RequestHeader (v0-2) ---- */
 
 struct request_header {

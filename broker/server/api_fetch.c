@@ -142,6 +142,7 @@ static void fetch_check(struct request *req, const struct fetch_request *m, int3
       partition_leader_follower_fetched(req->node, p, replica_id, fp->fetch_offset,
                                         broker_epoch, (int64_t)(env->now_ns(env) / NS_PER_MS));
   ASSERT(known); /* replica_fetch_error checked it */
+  partition_leader_fetch_epoch_seen(p, replica_id, fp->current_leader_epoch);
 }
 
 /* plog_read's answer as an error code: a disk error (a segment that could

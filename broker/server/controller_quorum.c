@@ -11,6 +11,7 @@
 #include "meta/config_control.h"
 #include "meta/leader_balance.h"
 #include "meta/producer_id_control.h"
+#include "meta/reassignment.h"
 #include "meta/replication_control.h"
 #include "proto/api.h"
 #include "proto/errors.h"
@@ -43,7 +44,8 @@ enum op_kind {
   OP_HEARTBEAT,
   OP_ALTER_CONFIGS,
   OP_ALTER_PARTITION,
-  OP_ELECT_LEADERS
+  OP_ELECT_LEADERS,
+  OP_REASSIGN
 };
 
 struct op {
@@ -66,6 +68,7 @@ struct op {
     struct meta_heartbeat hb;
     struct meta_alter_partition alter;
     const struct meta_elect_leaders *elect;
+    const struct meta_reassign *reassign; /* [count] */
   } in;
   controller_heartbeat_fn hb_done;
   struct meta_heartbeat_result hb_result;
@@ -323,6 +326,10 @@ static void rule_run(struct quorum *q, const struct op *op, int32_t i,
     return;
   case OP_ALTER_CONFIGS:
     meta_rule_alter_configs(&q->rules, image, &op->in.configs[i], delta, r);
+    return;
+  case OP_REASSIGN:
+    memset(r, 0, sizeof *r);
+    r->error_code = meta_rule_reassign(image, &op->in.reassign[i], delta);
     return;
   case OP_REGISTER:
   case OP_PRODUCER_IDS:
@@ -592,6 +599,22 @@ static void leaders_rebalance(struct quorum *q) {
             n);
     if (!propose(q, NULL, &delta))
       env_log(q->env, ENV_LOG_ERROR, "the leader rebalance could not be proposed");
+  }
+  meta_delta_free(&delta);
+}
+
+/* KIP-455: a reassignment completes once its target replicas are all in
+ * the ISR; the active controller looks after every change (an ISR
+ * expansion through AlterPartition is what usually completes one). */
+static void reassignments_progress(struct quorum *q) {
+  enum { REASSIGN_COMPLETIONS_MAX = 64 }; /* a change's worth; more on the next look */
+  struct meta_delta delta;
+  meta_delta_init(&delta);
+  int32_t n = meta_rule_reassignments_progress(q->working, &delta, REASSIGN_COMPLETIONS_MAX);
+  if (n > 0) {
+    env_log(q->env, ENV_LOG_INFO, "%d partition reassignments complete", n);
+    if (!propose(q, NULL, &delta))
+      env_log(q->env, ENV_LOG_ERROR, "completing reassignments could not be proposed");
   }
   meta_delta_free(&delta);
 }
@@ -917,6 +940,58 @@ static int send_heartbeat(struct op *op, struct channel *ch, int16_t v, struct f
   return channel_send(ch, API_BROKER_HEARTBEAT, v, encode_heartbeat, &r, fn, f);
 }
 
+static void encode_reassign(struct wr *w, int16_t v, const void *m) {
+  alter_partition_reassignments_request_encode(w, v, m);
+}
+
+static int32_t timeout_ms_of(const struct quorum *q, const struct op *op);
+
+/* KIP-455 AlterPartitionReassignments, one topic entry per partition (the
+ * answer comes back in the same order). */
+static int send_reassign(struct quorum *q, struct op *op, struct channel *ch, int16_t v,
+                         struct forward_ctx *f, kconn_response_fn fn) {
+  struct alter_partition_reassignments_request r;
+  alter_partition_reassignments_request_init(&r);
+  struct alter_partition_reassignments_request_reassignable_topic *t =
+      calloc((size_t)op->count + 1, sizeof *t);
+  struct alter_partition_reassignments_request_reassignable_partition *p =
+      calloc((size_t)op->count + 1, sizeof *p);
+  ASSERT(t != NULL && p != NULL);
+  for (int32_t i = 0; i < op->count; i++) {
+    const struct meta_reassign *in = &op->in.reassign[i];
+    p[i].partition_index = in->partition_id;
+    p[i].replicas = (int32_t *)in->target;
+    p[i].replicas_count = in->target_count;
+    t[i].name = in->topic;
+    t[i].partitions = &p[i];
+    t[i].partitions_count = 1;
+  }
+  r.timeout_ms = timeout_ms_of(q, op);
+  r.topics = t;
+  r.topics_count = op->count;
+  int rc = channel_send(ch, API_ALTER_PARTITION_REASSIGNMENTS, v, encode_reassign, &r, fn, f);
+  free(t);
+  free(p);
+  return rc;
+}
+
+static bool reassign_from(struct op *op, int16_t v, struct rd *body, struct arena *arena) {
+  struct alter_partition_reassignments_response r;
+  if (!alter_partition_reassignments_response_decode(body, v, &r, arena)) return false;
+  if (r.error_code == KERR_NOT_CONTROLLER) return false;
+  bool ok = true;
+  int32_t i = 0;
+  for (int32_t k = 0; k < r.responses_count; k++)
+    for (int32_t j = 0; j < r.responses[k].partitions_count; j++, i++) {
+      const struct alter_partition_reassignments_response_reassignable_partition_response *pr =
+          &r.responses[k].partitions[j];
+      int16_t code = r.error_code != KERR_NONE ? r.error_code : pr->error_code;
+      ok &= topics_from(op, r.responses[k].name, (struct kuuid){{0}}, code, pr->error_message,
+                        0, 0, i);
+    }
+  return ok && i == op->count;
+}
+
 static int32_t timeout_ms_of(const struct quorum *q, const struct op *op) {
   if (op->deadline_ns == META_NO_DEADLINE) return FORWARD_TIMEOUT_MS;
   uint64_t now = q->env->now_ns(q->env);
@@ -1110,6 +1185,8 @@ static bool decode_answer(struct op *op, int16_t v, struct rd *body, struct aren
     ok = alter_configs_from(op, v, body, arena);
   } else if (op->kind == OP_ALTER_PARTITION) {
     ok = decode_alter_partition(op, v, body, arena);
+  } else if (op->kind == OP_REASSIGN) {
+    ok = reassign_from(op, v, body, arena);
   } else if (op->kind == OP_HEARTBEAT) {
     struct broker_heartbeat_response r;
     if (!broker_heartbeat_response_decode(body, v, &r, arena)) return false;
@@ -1166,6 +1243,33 @@ static bool alter_configs_visible(const struct quorum *q, const struct op *op) {
   return visible;
 }
 
+static bool same_list(const int32_t *a, int32_t a_count, const int32_t *b, int32_t b_count) {
+  return a_count == b_count &&
+         (a_count <= 0 || memcmp(a, b, (size_t)a_count * sizeof a[0]) == 0);
+}
+
+/* A reassignment is in this node's image once its partition shows it (in
+ * progress toward the target, done, or cancelled). */
+static bool reassign_visible(const struct quorum *q, const struct op *op) {
+  for (int32_t i = 0; i < op->count; i++) {
+    const struct meta_reassign *in = &op->in.reassign[i];
+    if (op->results[i].error_code != KERR_NONE || in->topic.len <= 0) continue;
+    const struct meta_topic *t =
+        meta_image_topic(q->node->image, in->topic.ptr, (size_t)in->topic.len);
+    const struct meta_partition *p = t ? meta_topic_partition(t, in->partition_id) : NULL;
+    if (p == NULL) continue;
+    int32_t target[META_REPLICAS_MAX], n = 0;
+    bool moving = meta_reassignment_target(p, target, &n);
+    bool shown = in->target_count < 0
+                     ? !moving
+                     : (moving && same_list(target, n, in->target, in->target_count)) ||
+                           (!moving && same_list(p->replicas, p->replica_count, in->target,
+                                                 in->target_count));
+    if (!shown) return false;
+  }
+  return true;
+}
+
 /* The forwarded change is in this node's image (or needs not be). */
 static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   const struct meta_image *image = q->node->image;
@@ -1187,6 +1291,7 @@ static bool forwarded_visible(const struct quorum *q, const struct op *op) {
   }
   if (op->validate_only) return true;
   if (op->kind == OP_ALTER_CONFIGS) return alter_configs_visible(q, op);
+  if (op->kind == OP_REASSIGN) return reassign_visible(q, op);
   for (int32_t i = 0; i < op->count; i++) {
     const struct meta_topic_result *r = &op->results[i];
     if (r->error_code != KERR_NONE) continue;
@@ -1254,9 +1359,10 @@ static bool forward(struct quorum *q, int32_t leader_id) {
                                  API_BROKER_HEARTBEAT,
                                  API_INCREMENTAL_ALTER_CONFIGS,
                                  API_ALTER_PARTITION,
-                                 API_ELECT_LEADERS};
-  static const int16_t mins[] = {0, 2, 0, 1, 0, 0, 0, 2, 1},
-                       maxs[] = {3, 7, 3, 6, 0, 1, 1, 3, 2};
+                                 API_ELECT_LEADERS,
+                                 API_ALTER_PARTITION_REASSIGNMENTS};
+  static const int16_t mins[] = {0, 2, 0, 1, 0, 0, 0, 2, 1, 0},
+                       maxs[] = {3, 7, 3, 6, 0, 1, 1, 3, 2, 0};
   int16_t key = keys[op->kind], max = maxs[op->kind];
   if (op->kind == OP_ALTER_CONFIGS && op->count > 0 && !op->in.configs[0].incremental) {
     key = API_ALTER_CONFIGS;
@@ -1287,6 +1393,8 @@ static bool forward(struct quorum *q, int32_t leader_id) {
     rc = send_elect_leaders(q, op, ch, v, fc, forward_answered);
   else if (op->kind == OP_ALTER_CONFIGS)
     rc = send_alter_configs(op, ch, v, fc, forward_answered);
+  else if (op->kind == OP_REASSIGN)
+    rc = send_reassign(q, op, ch, v, fc, forward_answered);
   else
     rc = send_delete_topics(q, op, ch, v, fc, forward_answered);
   if (rc != 0) {
@@ -1354,6 +1462,7 @@ static void pump_once(struct quorum *q) {
   leadership_follow(q);
   if (q->active_epoch >= 0) sessions_expire(q);
   if (q->active_epoch >= 0) leaders_rebalance(q);
+  if (q->active_epoch >= 0) reassignments_progress(q);
   refuse_forwarded(q);
   answer_applied(q);
   forward_finish(q);
@@ -1434,6 +1543,18 @@ void controller_quorum_elect_leaders(struct meta_controller *ctl,
   struct op *op = op_new(OP_ELECT_LEADERS, 1, deadline_ns, ctx);
   op->in.elect = in;
   op->elect_done = done;
+  enqueue(q, op);
+}
+
+void controller_quorum_reassign(struct meta_controller *ctl, const struct meta_reassign *parts,
+                                int32_t count, uint64_t deadline_ns, meta_topics_done_fn done,
+                                void *ctx) {
+  struct quorum *q = quorum_of(ctl);
+  ASSERT(ctl->ops == &quorum_ops && (parts != NULL || count == 0) && count >= 0);
+  ASSERT(done != NULL);
+  struct op *op = op_new(OP_REASSIGN, count, deadline_ns, ctx);
+  op->in.reassign = parts;
+  op->topics_done = done;
   enqueue(q, op);
 }
 

@@ -98,6 +98,14 @@ void controller_quorum_elect_leaders(struct meta_controller *ctl,
 bool controller_quorum_is_quorum(const struct meta_controller *ctl);
 
 /* Nothing queued, forwarded or in flight (true for the local controller). */
+/* KIP-455 AlterPartitionReassignments: one result per partition, in order
+ * (meta/reassignment.h); answered once this node's image shows each
+ * accepted change. */
+struct meta_reassign;
+void controller_quorum_reassign(struct meta_controller *ctl, const struct meta_reassign *parts,
+                                int32_t count, uint64_t deadline_ns, meta_topics_done_fn done,
+                                void *ctx);
+
 bool controller_quorum_idle(const struct meta_controller *ctl);
 /* This node is the active controller now. */
 bool controller_quorum_active(const struct meta_controller *ctl);

@@ -35,6 +35,8 @@ static const struct handler client_apis[] = {
     {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
     {API_ELECT_LEADERS, 0, 2, handle_elect_leaders},
     {API_INCREMENTAL_ALTER_CONFIGS, 0, 1, handle_incremental_alter_configs},
+    {API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, handle_alter_partition_reassignments},
+    {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
     {API_DESCRIBE_CLUSTER, 0, 1, handle_describe_cluster},
 };
@@ -45,8 +47,8 @@ static const struct handler client_apis[] = {
  * (KIP-590 forwarding, KIP-631): CreateTopics, DeleteTopics and
  * CreatePartitions forwarded by brokers that are not the active controller
  * (served directly, no Envelope, as Kafka 3.9's controller accepts them),
- * AlterConfigs, IncrementalAlterConfigs and ElectLeaders likewise; BrokerRegistration,
- * BrokerHeartbeat and AllocateProducerIds (KIP-730), and the partition
+ * AlterConfigs, IncrementalAlterConfigs, ElectLeaders and KIP-455's reassignments
+ * likewise; BrokerRegistration, BrokerHeartbeat and AllocateProducerIds (KIP-730), and the partition
  * leaders' AlterPartition (KIP-497). */
 static const struct handler controller_apis[] = {
     {API_FETCH, RAFT_FETCH_VERSION_MIN, RAFT_FETCH_VERSION_MAX, handle_quorum_fetch},
@@ -57,6 +59,8 @@ static const struct handler controller_apis[] = {
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
     {API_ELECT_LEADERS, 0, 2, handle_elect_leaders},
     {API_INCREMENTAL_ALTER_CONFIGS, 0, 1, handle_incremental_alter_configs},
+    {API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, handle_alter_partition_reassignments},
+    {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments},
     {API_VOTE, 0, RAFT_VOTE_VERSION_MAX, handle_vote},
     {API_BEGIN_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_begin_quorum_epoch},
     {API_END_QUORUM_EPOCH, 0, RAFT_QUORUM_VERSION_MAX, handle_end_quorum_epoch},

@@ -74,6 +74,8 @@ bool handle_elect_leaders(struct request *req);
 bool handle_allocate_producer_ids(struct request *req);
 bool handle_alter_configs(struct request *req);
 bool handle_incremental_alter_configs(struct request *req);
+bool handle_alter_partition_reassignments(struct request *req);
+bool handle_list_partition_reassignments(struct request *req);
 
 /* Every handler's preconditions, asserted on entry: conn_pump dispatched it
  * for its own API, at a version its listener's table serves, active on its

@@ -37,6 +37,7 @@
 #include "base/assert.h"
 #include "server/controller_quorum.h"
 #include "server/metadata_loader.h"
+#include "server/replication.h"
 #include "server/server.h"
 #include "server/subsystem.h"
 
@@ -184,4 +185,26 @@ bool node_partition_offsets(struct node *node, const char *topic, int32_t partit
   out->high_watermark = partition_high_watermark(p);
   out->local_end = partition_local_end(p);
   return true;
+}
+
+bool node_reassign(struct node *node, const struct meta_reassign *parts, int32_t count,
+                   meta_topics_done_fn done, void *ctx) {
+  ASSERT(node != NULL && done != NULL && count >= 0);
+  if (node->loader == NULL || node->controller == NULL) return false;
+  controller_quorum_reassign(node->controller, parts, count, META_NO_DEADLINE, done, ctx);
+  return true;
+}
+
+bool node_partition_stale_fetch(struct node *node, const char *topic, int32_t partition,
+                                struct node_stale_fetch *out) {
+  const struct partition *p = partition_find(node, kstr_of(topic), partition);
+  if (!p || !p->leader) return false;
+  const struct partition_leader *l = p->leader;
+  for (int32_t i = 0; i < l->replica_count; i++) {
+    const struct replica_progress *r = &l->replicas[i];
+    if (r->fetch_epoch_min < 0 || r->fetch_epoch_min >= l->leader_epoch) continue;
+    *out = (struct node_stale_fetch){r->broker_id, r->fetch_epoch_min, l->leader_epoch};
+    return true;
+  }
+  return false;
 }

@@ -62,6 +62,24 @@ struct node_partition_offsets {
 };
 bool node_partition_offsets(struct node *node, const char *topic, int32_t partition,
                             struct node_partition_offsets *out);
+/* KIP-455 through this node's controller (as an AlterPartitionReassignments
+ * reaching it would): false, and done never runs, when the node runs no
+ * quorum controller. parts stay valid until done. */
+struct meta_reassign;
+struct meta_topic_result;
+bool node_reassign(struct node *node, const struct meta_reassign *parts, int32_t count,
+                   void (*done)(void *ctx, const struct meta_topic_result *results,
+                                int32_t count),
+                   void *ctx);
+/* KIP-320, for the simulator's isr-fetch-epoch checker: whether this node
+ * leads the partition and counted a follower's fetch that carried an older
+ * leader epoch than its leadership's (which only a fenced fetch served by
+ * mistake can do); then which follower and epochs. */
+struct node_stale_fetch {
+  int32_t replica_id, fetch_epoch, leader_epoch;
+};
+bool node_partition_stale_fetch(struct node *node, const char *topic, int32_t partition,
+                                struct node_stale_fetch *out);
 /* How many of the node's partition logs a failed flush took offline
  * (plog_offline): they stay so until the node restarts. */
 int node_offline_logs(const struct node *node);

@@ -76,7 +76,8 @@ void partition_leader_begin(struct node *node, struct partition *p, int64_t hw_k
                                   .last_caught_up_ms = -1,
                                   .last_fetch_ms = -1,
                                   .broker_epoch = -1,
-                                  .last_fetch_leader_end_offset = -1};
+                                  .last_fetch_leader_end_offset = -1,
+                                  .fetch_epoch_min = -1};
   }
   l->high_watermark = high_watermark_start(p, hw_known);
   struct env *env = node->env;
@@ -201,8 +202,37 @@ bool partition_leader_follower_fetched(struct node *node, struct partition *p,
   return true;
 }
 
+/* KIP-455: a reassignment adds replicas in the same leader epoch; the
+ * leader serves them from their first fetch. (Removing replicas starts a
+ * new epoch, and with it a new follower set.) */
+static void followers_add_new(struct node *node, struct partition *p) {
+  struct partition_leader *l = p->leader;
+  for (int32_t i = 0; i < p->replica_count; i++) {
+    if (p->replicas[i] == node_id(node) || progress_of(l, p->replicas[i])) continue;
+    ASSERT(l->replica_count < META_REPLICAS_MAX);
+    l->replicas[l->replica_count++] =
+        (struct replica_progress){.broker_id = p->replicas[i],
+                                  .log_end_offset = -1,
+                                  .last_caught_up_ms = -1,
+                                  .last_fetch_ms = -1,
+                                  .broker_epoch = -1,
+                                  .last_fetch_leader_end_offset = -1,
+                                  .fetch_epoch_min = -1};
+  }
+}
+
+void partition_leader_fetch_epoch_seen(struct partition *p, int32_t broker_id,
+                                       int32_t current_leader_epoch) {
+  ASSERT(p->leader != NULL);
+  struct replica_progress *r = progress_of(p->leader, broker_id);
+  if (r == NULL || current_leader_epoch < 0) return;
+  if (r->fetch_epoch_min < 0 || current_leader_epoch < r->fetch_epoch_min)
+    r->fetch_epoch_min = current_leader_epoch;
+}
+
 void partition_leader_isr_changed(struct node *node, struct partition *p) {
   ASSERT(p->leader != NULL);
+  followers_add_new(node, p);
   partition_isr_check(node, p, (int64_t)(node->env->now_ns(node->env) / NS_PER_MS));
   partition_leader_update_high_watermark(node, p);
 }

@@ -37,6 +37,10 @@ struct replica_progress {
    * lastFetchLeaderLogEndOffset): a fetch that reaches it proves the
    * replica was caught up at that earlier fetch. -1: none yet. */
   int64_t last_fetch_leader_end_offset;
+  /* The lowest current leader epoch a fetch counted in this leadership
+   * carried (-1: none carried one). Below the leadership's epoch only if a
+   * fenced fetch was served (KIP-320): sim/replica_check.c judges it. */
+  int32_t fetch_epoch_min;
 };
 
 struct isr_flight;
@@ -86,6 +90,9 @@ const struct replica_progress *partition_leader_progress(const struct partition 
  * Replica.updateFetchState), the high watermark is recomputed and the
  * partition's waiters woken if it moved. False when broker_id is not a
  * replica of p (the fetch gets NOT_LEADER_OR_FOLLOWER). */
+/* A counted replica fetch carried current_leader_epoch (-1: none). */
+void partition_leader_fetch_epoch_seen(struct partition *p, int32_t broker_id,
+                                       int32_t current_leader_epoch);
 bool partition_leader_follower_fetched(struct node *node, struct partition *p,
                                        int32_t broker_id, int64_t fetch_offset,
                                        int64_t broker_epoch, int64_t now_ms);

@@ -439,6 +439,39 @@ static int removed_delete(struct node *node) {
   return rc;
 }
 
+/* KIP-455: a reassignment moves replicas of a partition that already
+ * exists. A replica this node gains opens an empty log (its follower
+ * fetches from the log start); one it loses ends its role and deletes its
+ * log, as a deleted topic's partition goes (the leader epoch moved on when
+ * the controller dropped it, so nobody fetches from it in a current one). */
+static int replica_set_follow(struct node *node, struct topic *t, int32_t index,
+                              const struct meta_partition *mp, struct landing *g) {
+  struct partition *p = &t->partitions[index];
+  bool member = meta_partition_has_replica(mp, node_id(node));
+  if (member == partition_hosted(p)) return 0;
+  if (!member) {
+    partition_roles_end(node, p);
+    int rc = plog_delete(p->log) != 0 ? ENV_EIO : 0;
+    p->log = NULL;
+    int64_t all[WATCH_KINDS]; /* the waiters look again: no replica here now */
+    for (int k = 0; k < WATCH_KINDS; k++) all[k] = INT64_MAX;
+    purgatory_wake(&node->purgatory, &p->watches, all);
+    env_log(node->env, ENV_LOG_INFO, "%s-%d: no longer a replica here: log deleted", t->name,
+            index);
+    return rc;
+  }
+  ASSERT(p->leader == NULL && p->follower == NULL && p->watches.count == 0);
+  int rc = partition_open(node, t, index, 0, 0);
+  if (rc == 0) rc = ensure_partition_metadata(node, t, index, g);
+  if (rc != 0) {
+    if (t->partitions[index].log) plog_close(t->partitions[index].log);
+    partition_init(t, index); /* not hosted: retried with the next image */
+    return rc;
+  }
+  env_log(node->env, ENV_LOG_INFO, "%s-%d: a new replica here", t->name, index);
+  return 0;
+}
+
 /* Walks the image in name order; returns the first storage error. At start
  * (recovery set) that error ends the walk: the node will not start. */
 static int reconcile(struct node *node, const struct offsets *recovery,
@@ -453,8 +486,13 @@ static int reconcile(struct node *node, const struct offsets *recovery,
     ASSERT(meta_uuid_cmp(t->id, mt->id) == 0);
     int err = partitions_open(node, t, mt, recovery, starts, g);
     if (rc == 0) rc = err;
-    for (int32_t p = 0; p < t->partition_count; p++)
+    for (int32_t p = 0; p < t->partition_count; p++) {
+      if (!recovery) {
+        err = replica_set_follow(node, t, p, &mt->partitions[p], g);
+        if (rc == 0) rc = err;
+      }
       partition_follow_image(node, &t->partitions[p], &mt->partitions[p]);
+    }
   }
   ASSERT(rc != 0 || node->topic_count == image->topic_count);
   return rc;

@@ -288,11 +288,12 @@ START_TEST(controller_listener_serves_only_quorum_apis) {
   run_for(&p, 10 * NS_PER_MS);
   ck_assert_int_eq(versions.calls, 1);
   ck_assert_int_eq(versions.err, 0);
-  /* ApiVersions, the quorum's six, the controller's ten (CreateTopics,
+  /* ApiVersions, the quorum's six, the controller's twelve (CreateTopics,
    * DeleteTopics, AlterConfigs, CreatePartitions, ElectLeaders,
-   * IncrementalAlterConfigs, AlterPartition, BrokerRegistration,
+   * IncrementalAlterConfigs, AlterPartitionReassignments,
+   * ListPartitionReassignments, AlterPartition, BrokerRegistration,
    * BrokerHeartbeat, AllocateProducerIds). */
-  ck_assert_int_eq(versions.api_count, 17);
+  ck_assert_int_eq(versions.api_count, 19);
   struct metadata_request mr;
   metadata_request_init(&mr);
   ck_assert_int_eq(
