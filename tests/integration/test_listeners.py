@@ -50,11 +50,12 @@ def test_controller_listener_answers_only_quorum_apis(broker):
         # ApiVersions and the quorum's: Fetch, Vote, Begin/EndQuorumEpoch,
         # DescribeQuorum, FetchSnapshot; the controller's: CreateTopics,
         # DeleteTopics, AlterConfigs, CreatePartitions, ElectLeaders,
-        # IncrementalAlterConfigs (forwarded), AlterPartition (KIP-497),
+        # IncrementalAlterConfigs (forwarded), Alter/ListPartitionReassignments
+        # (KIP-455), AlterPartition (KIP-497),
         # BrokerRegistration, BrokerHeartbeat (KIP-631), AllocateProducerIds
         # (KIP-730).
-        assert (corr, error, keys) == (7, 0, [1, 18, 19, 20, 33, 37, 43, 44, 52, 53, 54, 55,
-                                              56, 59, 62, 63, 67])
+        assert (corr, error, keys) == (7, 0, [1, 18, 19, 20, 33, 37, 43, 44, 45, 46, 52, 53,
+                                              54, 55, 56, 59, 62, 63, 67])
         s.sendall(request(3, 1, 8, struct.pack(">i", -1)))  # Metadata: not served here
         assert read_frame(s) is None  # the connection is closed, the broker serves on
     with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as s:
