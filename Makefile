@@ -197,6 +197,15 @@ swarm: bin/sluice-sim
 bench: all
 	@bench/run.sh
 
+# Our users' cluster on this machine: three KRaft brokers in combined mode
+# (9092-9094, controllers 10092-10094), test-topic, and both web apps on
+# 8001 and 8002; data, logs and pids under ./cluster (tools/cluster.sh).
+cluster: all
+	@tools/cluster.sh start
+cluster-stop:
+	@tools/cluster.sh stop
+.PHONY: cluster cluster-stop
+
 # Coverage of broker/ by the simulator, as a figure (not part of make test):
 # sluice-sim built with gcov counters in its own tree, every runnable scenario
 # for COVERAGE_SEEDS, a swarm sweep over COVERAGE_SWARM_SEEDS, then per-folder
