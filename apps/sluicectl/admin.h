@@ -47,5 +47,7 @@ int topics_cmd(int argc, char **argv);
 int groups_cmd(int argc, char **argv);
 int configs_cmd(int argc, char **argv);
 int cluster_cmd(int argc, char **argv);
+int produce_cmd(int argc, char **argv);
+int consume_cmd(int argc, char **argv);
 
 #endif

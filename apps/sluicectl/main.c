@@ -48,6 +48,8 @@ static int usage(void) {
           "       sluicectl configs --bootstrap-server HOST:PORT (--describe|--alter) (--topic "
           "T|--broker ID) ...\n"
           "       sluicectl cluster describe --bootstrap-server HOST:PORT\n"
+          "       sluicectl produce --bootstrap-server HOST:PORT --topic T < lines\n"
+          "       sluicectl consume --bootstrap-server HOST:PORT --topic T [--from-beginning] ...\n"
           "       sluicectl COMMAND --help\n");
   return 1;
 }
@@ -280,6 +282,8 @@ int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "consumer-groups")) return groups_cmd(argc - 2, argv + 2);
   if (argc >= 2 && !strcmp(argv[1], "configs")) return configs_cmd(argc - 2, argv + 2);
   if (argc >= 2 && !strcmp(argv[1], "cluster")) return cluster_cmd(argc - 2, argv + 2);
+  if (argc >= 2 && !strcmp(argv[1], "produce")) return produce_cmd(argc - 2, argv + 2);
+  if (argc >= 2 && !strcmp(argv[1], "consume")) return consume_cmd(argc - 2, argv + 2);
   if (argc < 3) return usage();
   struct os_world *world = os_world_create(-1);
   os_world_set_log_level(world, ENV_LOG_WARN); /* config notes stay out of the output */

@@ -128,3 +128,31 @@ def test_cluster_describe(make_broker):
     assert "Cluster ID: MkU3OEVBNTcwNTJENDM2Qg\n" in out and "Controller: 1\n" in out
     assert f"Brokers: 1\n  1 at 127.0.0.1:{b.port}\n" in out
     assert "Partitions: 3\n" in out and "Under-replicated partitions: 0\n" in out
+
+
+def test_console_produce_and_consume(make_broker):
+    b = make_broker(BROKER)
+    assert ctl(b, "topics", "--create", "--topic", "lines", "--partitions", "1")[0] == 0
+    r = subprocess.run([SLUICECTL, "produce", "--bootstrap-server", b.bootstrap, "--topic", "lines",
+                        "--property", "parse.key=true", "--property", "key.separator=:"],
+                       input="k1:first\nk2:second: with a colon\nno key here\n", capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([SLUICECTL, "consume", "--bootstrap-server", b.bootstrap, "--topic", "lines",
+                        "--from-beginning", "--max-messages", "3", "--property", "print.key=true",
+                        "--property", "print.offset=true"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["Offset:0\tk1\tfirst", "Offset:1\tk2\tsecond: with a colon",
+                                     "Offset:2\tnull\tno key here"]
+    assert "Processed a total of 3 messages" in r.stderr
+    r = subprocess.run([SLUICECTL, "consume", "--bootstrap-server", b.bootstrap, "--topic", "lines",
+                        "--partition", "0", "--offset", "1", "--max-messages", "2"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.stdout.splitlines() == ["second: with a colon", "no key here"]
+    r = subprocess.run([SLUICECTL, "consume", "--bootstrap-server", b.bootstrap, "--topic", "lines",
+                        "--group", "console", "--from-beginning", "--max-messages", "3"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 3
+    rows = [line.split() for line in ctl(b, "consumer-groups", "--describe", "--group", "console")[1].splitlines()
+            if line.startswith("console")]
+    assert [row[3] for row in rows] == ["3"]  # the group's commit on close
