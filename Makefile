@@ -30,6 +30,7 @@ LIBS_BROKER := $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null)
 LIBS_CHECK := $(shell pkg-config --libs check 2>/dev/null)
 LIBS_RDKAFKA := $(shell pkg-config --libs rdkafka 2>/dev/null)
 LIBS_FYAML := $(shell pkg-config --libs libfyaml 2>/dev/null)
+LIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 BROKER_SRC := $(sort $(shell find broker -name '*.c'))
 OS_SRC := $(sort $(filter-out os/main.c,$(wildcard os/*.c)))
@@ -99,7 +100,7 @@ planted: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
 
 bin/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p bin
-	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
+	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) $(LIBS_MHD) -lpthread -o $@
 
 # sluicectl: kafka-storage.sh and kafka-metadata-quorum.sh's commands, over
 # the same broker/ code as the node (apps/sluicectl/main.c), and the
@@ -111,7 +112,6 @@ bin/sluicectl: $(SLUICECTL_OBJ) $(BUILD)/libos.a $(BUILD)/libbroker.a
 
 # The users' web apps (apps/producer, apps/consumer): librdkafka clients
 # behind libmicrohttpd, on real threads (they are clients, not broker/).
-LIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 APP_COMMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard apps/common/*.c)))
 APP_CONSUMER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard apps/consumer/*.c)))
 bin/sluice-producer-app $(BUILD)/sluice-producer-app: $(BUILD)/apps/producer/main.o $(APP_COMMON_OBJ)
@@ -127,7 +127,7 @@ $(BUILD)/tests/test_apps: tests/unit/test_apps.c $(BUILD)/apps/common/text.o $(B
 	$(CC) $(CFLAGS_ALL) $^ $(LIBS_CHECK) -lpthread -o $@
 
 $(BUILD)/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
-	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) -o $@
+	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) $(LIBS_MHD) -lpthread -o $@
 
 # Every unit test links the shared fixtures (tests/unit/cluster_fixture.c).
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/cluster_fixture.c $(BUILD)/libsim.a $(BUILD)/libos.a $(BUILD)/libbroker.a

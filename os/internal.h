@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "env.h"
+#include "os/world.h"
 
 /* A table from a nonzero u64 id to a pointer: open addressing, linear
  * probing, backward-shift deletion. */
@@ -92,6 +93,7 @@ struct os_io {
    * to the loop, [finished, submitted) to the thread. */
   uint64_t submitted, finished, collected;
   struct os_io_job jobs[OS_IO_JOBS_MAX];
+  struct os_fsync_stats stats; /* under mutex: the thread adds, the metrics read */
 };
 
 struct os_conn;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/assert.h"
@@ -38,12 +39,41 @@ int os_io_fdatasync(int fd) {
   return rc == 0 ? 0 : errno;
 }
 
-static void io_job_run(struct os_io_job *job, os_io_sync_fn sync_fn) {
-  if (job->fd < 0) return; /* nothing to sync: the loop preset the result */
+const uint64_t OS_FSYNC_BUCKET_US[OS_FSYNC_BUCKETS] = {100,   500,   1000,   2500,    5000,
+                                                       10000, 25000, 100000, 1000000, 10000000};
+
+static uint64_t monotonic_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Runs one job; returns how long its fsync took (0: there was none). */
+static uint64_t io_job_run(struct os_io_job *job, os_io_sync_fn sync_fn) {
+  if (job->fd < 0) return 0; /* nothing to sync: the loop preset the result */
+  uint64_t start_us = monotonic_us();
   int rc = sync_fn(job->fd);
+  uint64_t took_us = monotonic_us() - start_us;
   job->err = rc == 0 ? 0 : os_err_from_errno(rc);
   close(job->fd);
   job->fd = -1;
+  return took_us > 0 ? took_us : 1;
+}
+
+static void stats_add(struct os_fsync_stats *s, uint64_t us) {
+  s->count++;
+  s->sum_us += us;
+  for (int i = 0; i < OS_FSYNC_BUCKETS; i++)
+    if (us <= OS_FSYNC_BUCKET_US[i]) s->buckets[i]++;
+}
+
+void os_world_fsync_stats(struct os_world *w, struct os_fsync_stats *out) {
+  struct os_io *io = w->io;
+  *out = (struct os_fsync_stats){0};
+  if (io == NULL) return;
+  pthread_mutex_lock(&io->mutex);
+  *out = io->stats;
+  pthread_mutex_unlock(&io->mutex);
 }
 
 /* Wakes the loop. A failed write can only be a saturated counter, which
@@ -69,8 +99,9 @@ static void *io_main(void *arg) {
     struct os_io_job *job = &io->jobs[io->finished % OS_IO_JOBS_MAX];
     os_io_sync_fn sync_fn = io->sync_fn;
     pthread_mutex_unlock(&io->mutex);
-    io_job_run(job, sync_fn);
+    uint64_t took_us = io_job_run(job, sync_fn);
     pthread_mutex_lock(&io->mutex);
+    if (took_us > 0) stats_add(&io->stats, took_us);
     io->finished++;
     pthread_cond_signal(&io->finish_cond);
     io_wake_loop(io);

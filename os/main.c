@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/assert.h"
+#include "os/metrics_http.h"
 #include "os/world.h"
 #include "server/config.h"
 #include "server/node.h"
@@ -282,7 +283,17 @@ int main(int argc, char **argv) {
     os_world_destroy(app.world);
     return 1;
   }
+  struct os_metrics *metrics = NULL;
+  if (cfg.metrics_listener[0] != '\0') {
+    metrics = os_metrics_start(app.world, app.node, cfg.metrics_listener);
+    if (metrics == NULL) { /* the reason is printed: a listener asked for must work */
+      node_destroy(app.node);
+      os_world_destroy(app.world);
+      return 1;
+    }
+  }
   os_world_run(app.world);
+  os_metrics_stop(metrics);
   timer_lateness_log(app.world);
   node_destroy(app.node);
   os_world_destroy(app.world);

@@ -58,6 +58,16 @@ uint64_t os_world_completions_pending(struct os_world *w);
 uint64_t os_world_timer_lateness(struct os_world *w, uint64_t *p50_us, uint64_t *p99_us,
                                  uint64_t *max_us);
 
+/* How long the I/O thread's fsyncs took (for the metrics endpoint). */
+enum { OS_FSYNC_BUCKETS = 10 };
+struct os_fsync_stats {
+  uint64_t count;
+  uint64_t sum_us;
+  uint64_t buckets[OS_FSYNC_BUCKETS]; /* cumulative: at most OS_FSYNC_BUCKET_US[i] */
+};
+extern const uint64_t OS_FSYNC_BUCKET_US[OS_FSYNC_BUCKETS];
+void os_world_fsync_stats(struct os_world *w, struct os_fsync_stats *out);
+
 /* Log threshold for env->logv (default ENV_LOG_INFO). */
 void os_world_set_log_level(struct os_world *w, enum env_log_level level);
 

@@ -9,7 +9,9 @@
 #
 # Settings (environment): CLUSTER_DIR, CLUSTER_CLIENT_PORT (9092; the
 # brokers take it and the next two), CLUSTER_CONTROLLER_PORT (10092),
-# CLUSTER_PRODUCER_PORT (8001), CLUSTER_CONSUMER_PORT (8002).
+# CLUSTER_PRODUCER_PORT (8001), CLUSTER_CONSUMER_PORT (8002),
+# CLUSTER_METRICS_PORT (9401: the brokers' Prometheus endpoints, and the
+# next two).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,6 +20,7 @@ CLIENT=${CLUSTER_CLIENT_PORT:-9092}
 CONTROLLER=${CLUSTER_CONTROLLER_PORT:-10092}
 PRODUCER_PORT=${CLUSTER_PRODUCER_PORT:-8001}
 CONSUMER_PORT=${CLUSTER_CONSUMER_PORT:-8002}
+METRICS=${CLUSTER_METRICS_PORT:-9401} # each broker's Prometheus endpoint: 9401-9403
 NODES=(1 2 3)
 WAIT_ROUNDS=2400 # x 25 ms: a guard against a hang, not a speed target
 
@@ -55,6 +58,7 @@ transaction.state.log.min.isr=2
 log.retention.hours=168
 log.retention.bytes=1073741824
 compression.type=gzip
+sluice.metrics.listener=localhost:$((METRICS + n - 1))
 PROPS
 }
 
@@ -92,6 +96,7 @@ start() {
   cat <<INFO
 cluster: 3 brokers at $(bootstrap) (controllers on $CONTROLLER-$((CONTROLLER + 2))), cluster id $(cat "$DIR/cluster.id")
 cluster: producer app http://localhost:$PRODUCER_PORT/send, consumer app http://localhost:$CONSUMER_PORT/
+cluster: broker metrics http://localhost:$METRICS/metrics ($METRICS-$((METRICS + 2)))
 cluster: data, logs and pids under $DIR; stop with make cluster-stop
 INFO
 }

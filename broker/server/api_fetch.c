@@ -275,7 +275,9 @@ static size_t fetch_collect(struct request *req, const struct fetch_request *m,
     for (int32_t j = 0; j < pcount; j++) {
       struct fetch_response_partition_data *pd = tr ? &tr->partitions[j] : NULL;
       struct fetch_outcome o;
-      bytes += fetch_partition(req, m, t, &ft->partitions[j], bytes, progress, pd, &o);
+      size_t got = fetch_partition(req, m, t, &ft->partitions[j], bytes, progress, pd, &o);
+      if (pd != NULL && t != NULL && fetch_replica_id(req, m) < 0) t->traffic.bytes_out += got;
+      bytes += got;
       if (o.err != KERR_NONE || o.diverging) *errors = true;
     }
   }

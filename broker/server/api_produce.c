@@ -205,6 +205,8 @@ static int produce_partition(struct request *req, struct partition *p, int16_t a
             p->index, rc);
     return KERR_KAFKA_STORAGE_ERROR;
   }
+  p->topic->traffic.bytes_in += len;
+  p->topic->traffic.messages_in += (uint64_t)(info.last_offset - info.base_offset + 1);
   pr->base_offset = info.base_offset;
   pr->log_start_offset = plog_start_offset(p->log);
   *required_end = info.last_offset + 1;

@@ -126,6 +126,8 @@ static const struct key keys[] = {
      0, INT32_MAX},
     {"sluice.produce.decompressed.bytes.max", K_INT64, F(produce_decompressed_bytes_max), 1,
      INT32_MAX},
+    /* host:port of the Prometheus endpoint (os/metrics_http.c); empty: none. */
+    {"sluice.metrics.listener", K_STR, F(metrics_listener), 0, 0},
 };
 
 _Static_assert(sizeof keys / sizeof keys[0] <= 64 * CONFIG_TYPED_WORDS,

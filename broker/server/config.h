@@ -124,6 +124,7 @@ struct config {
   int64_t response_bytes_max;
   int32_t create_topics_partitions_max;       /* per CreateTopics/CreatePartitions request */
   int32_t cluster_partitions_max;             /* every topic's partitions, summed */
+  char metrics_listener[CONFIG_STR_MAX];      /* sluice.metrics.listener: host:port or "" */
   int32_t auto_create_topics_max_per_request; /* per Metadata request */
   int32_t auto_create_topics_max_per_second;  /* per broker */
   int64_t produce_decompressed_bytes_max;     /* one batch inflated for recompression */

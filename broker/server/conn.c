@@ -396,6 +396,9 @@ static void request_finish(struct request *req) {
   ASSERT(req->waiter == NULL);
   struct conn *c = req->conn_id ? conn_find(node, req->conn_id) : NULL;
   ASSERT(c == NULL || c->active == req); /* only the active request answers */
+  if (req->received_ns > 0)
+    metrics_request_done(&node->metrics, req->api_key,
+                         node->env->now_ns(node->env) - req->received_ns);
   request_free(req);
   if (!c) return;
   c->active = NULL;
@@ -411,6 +414,7 @@ void request_respond(struct request *req, struct wr *w) {
     struct env_iov *iov = n_max <= 8 ? stack_iov : malloc((size_t)n_max * sizeof *iov);
     ASSERT(iov != NULL);
     int n = wr_iov(w, 0, iov, n_max);
+    for (int i = 0; i < n; i++) node->metrics.response_bytes += iov[i].len;
     int rc = node->env->send(node->env, req->conn_id, iov, n);
     if (rc != 0)
       env_log(node->env, ENV_LOG_DEBUG, "send to connection %llu failed: %d",

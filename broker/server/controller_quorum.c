@@ -1577,6 +1577,11 @@ bool controller_quorum_idle(const struct meta_controller *ctl) {
   return q->queue.count == 0 && q->inflight.count == 0 && q->forwarding == NULL;
 }
 
+bool controller_quorum_is_active(const struct meta_controller *ctl) {
+  ASSERT(ctl != NULL);
+  return ctl->ops != &quorum_ops || controller_quorum_active(ctl);
+}
+
 bool controller_quorum_active(const struct meta_controller *ctl) {
   const struct quorum *q = (const struct quorum *)ctl;
   return q->active_epoch >= 0;

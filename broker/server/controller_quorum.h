@@ -109,6 +109,9 @@ void controller_quorum_reassign(struct meta_controller *ctl, const struct meta_r
 bool controller_quorum_idle(const struct meta_controller *ctl);
 /* This node is the active controller now. */
 bool controller_quorum_active(const struct meta_controller *ctl);
+/* Whether this node is the cluster's active controller: the quorum's
+ * active one, or a node that is its own (local) controller. */
+bool controller_quorum_is_active(const struct meta_controller *ctl);
 /* The next call came on the controller listener from another node: if this
  * node is not the active controller it answers NOT_CONTROLLER (the
  * forwarder retries with the leader it knows), as Kafka's controller does,

@@ -167,6 +167,8 @@ void node_endpoint(struct node *node, struct kstr *host, int32_t *port) {
   }
 }
 
+void node_metrics_text(const struct node *node, struct buf *out) { metrics_render(node, out); }
+
 int node_offline_logs(const struct node *node) {
   int count = 0;
   for (int i = 0; i < node->topic_count; i++)

@@ -83,5 +83,9 @@ bool node_partition_stale_fetch(struct node *node, const char *topic, int32_t pa
 /* How many of the node's partition logs a failed flush took offline
  * (plog_offline): they stay so until the node restarts. */
 int node_offline_logs(const struct node *node);
+/* The node's metrics as Prometheus text (server/metrics.h), appended to
+ * out (a struct buf, base/buf.h). */
+struct buf;
+void node_metrics_text(const struct node *node, struct buf *out);
 
 #endif

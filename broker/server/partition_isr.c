@@ -142,6 +142,7 @@ void partition_isr_check(struct node *node, struct partition *p, int64_t now_ms)
   partition_leader_update_high_watermark(node, p);
   return;
 #endif
+  node->metrics.isr_shrinks++;
   propose(node, p, keep, n, "shrink");
 }
 
@@ -162,5 +163,6 @@ void partition_isr_follower_progressed(struct node *node, struct partition *p,
   for (int32_t i = 0; i < p->isr_count; i++) isr[n++] = p->isr[i];
   if (n == META_REPLICAS_MAX) return;
   isr[n++] = rp->broker_id;
+  node->metrics.isr_expands++;
   propose(node, p, isr, n, "expand");
 }

@@ -13,6 +13,7 @@
 #include "proto/wire.h"
 #include "server/config.h"
 #include "server/limits.h"
+#include "server/metrics.h"
 #include "server/node.h"
 #include "server/producer_ids.h"
 #include "server/purgatory.h"
@@ -60,6 +61,7 @@ struct topic {
   int32_t partition_count;
   struct partition *partitions; /* [partition_count] */
   struct topic_config config;
+  struct metrics_topic traffic; /* client bytes in and out (server/metrics.h) */
 };
 
 struct request;
@@ -153,6 +155,7 @@ struct node {
   struct meta_controller *controller;
   struct metadata_loader *loader; /* KRaft mode: images from the metadata log */
   env_timer_id storage_retry_timer;
+  struct metrics metrics; /* what an operator watches (server/metrics.h) */
   struct topic **topics; /* sorted by name; the image's, in step with it */
   int topic_count;
   int topic_cap;

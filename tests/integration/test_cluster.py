@@ -43,7 +43,7 @@ def test_make_cluster_runs_the_users_system_and_stops_it():
     d = tempfile.mkdtemp(prefix="sluice-cluster-")
     env = dict(os.environ, CLUSTER_DIR=d, CLUSTER_CLIENT_PORT=str(free_run(3)),
                CLUSTER_CONTROLLER_PORT=str(free_run(3)), CLUSTER_PRODUCER_PORT=str(free_run(1)),
-               CLUSTER_CONSUMER_PORT=str(free_run(1)))
+               CLUSTER_CONSUMER_PORT=str(free_run(1)), CLUSTER_METRICS_PORT=str(free_run(3)))
     client = int(env["CLUSTER_CLIENT_PORT"])
     try:
         r = subprocess.run([SCRIPT, "start"], env=env, capture_output=True, text=True, timeout=300)
@@ -73,6 +73,10 @@ def test_make_cluster_runs_the_users_system_and_stops_it():
         assert "Hello Kafka!" in page
         status = subprocess.run([SCRIPT, "status"], env=env, capture_output=True, text=True, timeout=60).stdout
         assert status.count("running") == 5
+        for n in range(3):
+            with urllib.request.urlopen(f"http://127.0.0.1:{int(env['CLUSTER_METRICS_PORT']) + n}/metrics",
+                                        timeout=60) as resp:
+                assert "sluice_partitions_led" in resp.read().decode()
     finally:
         r = subprocess.run([SCRIPT, "stop"], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "stopped 5 processes" in r.stdout, r.stdout + r.stderr
