@@ -37,6 +37,7 @@ struct replica_progress {
    * lastFetchLeaderLogEndOffset): a fetch that reaches it proves the
    * replica was caught up at that earlier fetch. -1: none yet. */
   int64_t last_fetch_leader_end_offset;
+  int64_t log_start_offset; /* from its last Fetch (DeleteRecords' low watermark); -1: unknown */
 };
 
 struct isr_flight;
@@ -88,7 +89,13 @@ const struct replica_progress *partition_leader_progress(const struct partition 
  * replica of p (the fetch gets NOT_LEADER_OR_FOLLOWER). */
 bool partition_leader_follower_fetched(struct node *node, struct partition *p,
                                        int32_t broker_id, int64_t fetch_offset,
-                                       int64_t broker_epoch, int64_t now_ms);
+                                       int64_t log_start_offset, int64_t broker_epoch,
+                                       int64_t now_ms);
+/* DeleteRecords' low watermark (Kafka's Partition.lowWatermarkIfLeader):
+ * the smallest log start offset over the leader and the followers whose
+ * broker is alive (registered, not fenced), -1 while one of those has not
+ * told it yet. */
+int64_t partition_leader_low_watermark(const struct node *node, const struct partition *p);
 /* Recomputes the high watermark without waking anyone; true if it moved
  * (partition_wake_waiters calls it before it looks at the positions). */
 bool partition_leader_refresh_high_watermark(struct node *node, struct partition *p);
