@@ -60,7 +60,8 @@ static int16_t delete_on_leader(struct request *req, struct kstr topic, int32_t 
   *required = -1;
   struct partition *p = partition_any(req->node, topic, index);
   if (p == NULL) return KERR_UNKNOWN_TOPIC_OR_PARTITION;
-  if (!partition_hosted(p) || led(req, topic, index) == NULL) return KERR_NOT_LEADER_OR_FOLLOWER;
+  if (!partition_hosted(p) || led(req, topic, index) == NULL)
+    return KERR_NOT_LEADER_OR_FOLLOWER;
   if (plog_offline(p->log)) return KERR_KAFKA_STORAGE_ERROR;
   if (!topic_config_deletes(&p->topic->config)) return KERR_POLICY_VIOLATION;
   int64_t hw = partition_high_watermark(p);

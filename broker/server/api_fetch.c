@@ -138,10 +138,9 @@ static void fetch_check(struct request *req, const struct fetch_request *m, int3
   /* v15+ (KIP-903): the follower's broker epoch, which a new ISR member
    * must still have at the controller. */
   int64_t broker_epoch = req->api_version >= 15 ? m->replica_state.replica_epoch : -1;
-  bool known =
-      partition_leader_follower_fetched(req->node, p, replica_id, fp->fetch_offset,
-                                        fp->log_start_offset, broker_epoch,
-                                        (int64_t)(env->now_ns(env) / NS_PER_MS));
+  bool known = partition_leader_follower_fetched(req->node, p, replica_id, fp->fetch_offset,
+                                                 fp->log_start_offset, broker_epoch,
+                                                 (int64_t)(env->now_ns(env) / NS_PER_MS));
   ASSERT(known); /* replica_fetch_error checked it */
 }
 

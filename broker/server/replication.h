@@ -37,7 +37,8 @@ struct replica_progress {
    * lastFetchLeaderLogEndOffset): a fetch that reaches it proves the
    * replica was caught up at that earlier fetch. -1: none yet. */
   int64_t last_fetch_leader_end_offset;
-  int64_t log_start_offset; /* from its last Fetch (DeleteRecords' low watermark); -1: unknown */
+  int64_t
+      log_start_offset; /* from its last Fetch (DeleteRecords' low watermark); -1: unknown */
 };
 
 struct isr_flight;
