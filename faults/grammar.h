@@ -44,6 +44,8 @@ enum fault_action {
   FAULT_FSYNC_EIO,         /* the next `amount` fsyncs fail */
   FAULT_DISK_LOSS,         /* power loss and an empty disk (a replaced machine) */
   FAULT_SEEK,              /* a consumer seeks back 1..amount records on one partition */
+  FAULT_DELETE_RECORDS,    /* DeleteRecords below amount (-1, "hw": the high watermark) to
+                              leader(topic,p), from an admin client (KIP-107) */
   FAULT_ACTION_COUNT,
 };
 

@@ -289,6 +289,9 @@ static void apply_to(struct runner *r, const struct fault *f, struct sim_node *n
   case FAULT_SEEK:
     seek(r, f);
     break;
+  case FAULT_DELETE_RECORDS:
+    runner_delete_records(r, f, b);
+    break;
   case FAULT_SHUTDOWN:
     broker_shutdown(r, b);
     break;
