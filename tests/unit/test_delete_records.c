@@ -232,6 +232,54 @@ static struct answer earliest_at(struct cluster *c, int i, int32_t replica_id) {
   return a;
 }
 
+static void encode_fetch(struct wr *w, int16_t v, const void *m) {
+  fetch_request_encode(w, v, m);
+}
+
+struct fetch_answer {
+  bool done;
+  int16_t error;
+  int64_t log_start_offset;
+};
+
+static void on_fetch(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct fetch_answer *a = ctx;
+  ck_assert_int_eq(err, 0);
+  struct fetch_response m;
+  ck_assert(fetch_response_decode(body, 12, &m, arena));
+  ck_assert_int_eq(m.responses_count, 1);
+  a->error = m.responses[0].partitions[0].error_code;
+  a->log_start_offset = m.responses[0].partitions[0].log_start_offset;
+  a->done = true;
+}
+
+/* A consumer's Fetch v12 (by name) at offset, to node i. */
+static struct fetch_answer fetch_at(struct cluster *c, int i, int64_t offset) {
+  struct kconn *conn = conn_to(c, i);
+  struct fetch_request_fetch_partition p;
+  fetch_request_fetch_partition_init(&p);
+  p.partition = 0;
+  p.fetch_offset = offset;
+  p.partition_max_bytes = 1 << 20;
+  struct fetch_request_fetch_topic t;
+  fetch_request_fetch_topic_init(&t);
+  t.topic = kstr_of(TOPIC);
+  t.partitions = &p;
+  t.partitions_count = 1;
+  struct fetch_request m;
+  fetch_request_init(&m);
+  m.replica_id = -1;
+  m.max_wait_ms = 0;
+  m.min_bytes = 1;
+  m.topics = &t;
+  m.topics_count = 1;
+  struct fetch_answer a = {0};
+  ck_assert_int_eq(kconn_send(conn, API_FETCH, 12, encode_fetch, &m, on_fetch, &a), 0);
+  for (int t2 = 0; t2 <= BOUND_MS && !a.done; t2 += STEP_MS) run_ms(c, STEP_MS);
+  ck_assert(a.done);
+  return a;
+}
+
 /* The answer comes once all three replicas start at the offset; -1 is the
  * high watermark; past it, OFFSET_OUT_OF_RANGE; a follower refuses. */
 START_TEST(the_answer_waits_for_every_replicas_log_start) {
@@ -247,6 +295,13 @@ START_TEST(the_answer_waits_for_every_replicas_log_start) {
   ck_assert_int_eq(a.value, 10);
   /* Answered: every replica already starts there. */
   for (int i = 0; i < NODES; i++) ck_assert_int_eq(plog_start_offset(part(&c, i)->log), 10);
+  /* A consumer below the start hears where the log starts now. */
+  struct fetch_answer f = fetch_at(&c, 0, 3);
+  ck_assert_int_eq(f.error, KERR_OFFSET_OUT_OF_RANGE);
+  ck_assert_int_eq(f.log_start_offset, 10);
+  f = fetch_at(&c, 0, 10);
+  ck_assert_int_eq(f.error, KERR_NONE);
+  ck_assert_int_eq(f.log_start_offset, 10);
   /* Lower than the start: nothing moves, the same low watermark. */
   a = delete_at(&c, 0, 5, 30000);
   ck_assert_int_eq(a.error, KERR_NONE);
