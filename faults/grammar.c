@@ -36,6 +36,7 @@ static const char *const action_names[FAULT_ACTION_COUNT] = {
     [FAULT_DISK_LOSS] = "disk-loss",
     [FAULT_SEEK] = "seek",
     [FAULT_REASSIGN] = "reassign",
+    [FAULT_DELETE_RECORDS] = "delete-records",
 };
 
 static const char *const event_names[FAULT_EVENT_COUNT] = {
@@ -221,6 +222,10 @@ static bool f_amount(struct yaml_parser *p, struct scenario *s, struct fy_node *
   (void)s;
   const char *text = v && fy_node_is_scalar(v) ? fy_node_get_scalar0(v) : "";
   size_t n = strlen(text);
+  if (!strcmp(text, "hw")) { /* delete-records: the high watermark (Kafka's -1) */
+    p->fault->amount = -1;
+    return true;
+  }
   if (n > 1 && isalpha((unsigned char)text[n - 1]))
     return yaml_duration(p, k, v, &p->fault->amount);
   return yaml_integer(p, k, v, INT32_MIN, INT32_MAX, &p->fault->amount);
@@ -354,6 +359,10 @@ static bool fault_check(struct yaml_parser *p, const struct fault *f) {
     return yaml_fail(p, f->line, "%s: the target must be a consumer (client N)", name);
   if (a == FAULT_REASSIGN && f->target.kind != TARGET_LEADER)
     return yaml_fail(p, f->line, "%s: the target names the partition: leader(topic,p)", name);
+  if (a == FAULT_DELETE_RECORDS && f->target.kind != TARGET_LEADER)
+    return yaml_fail(p, f->line, "%s: the target must be leader(topic,partition)", name);
+  if (a == FAULT_DELETE_RECORDS && f->amount < -1)
+    return yaml_fail(p, f->line, "%s: amount: an offset, or hw", name);
   if (a == FAULT_SEEK && f->amount < 1)
     return yaml_fail(p, f->line, "%s: amount: how many records back at most, at least 1", name);
   bool torn = f->mode == FAULT_MODE_TORN_ZEROS || f->mode == FAULT_MODE_TORN_GARBAGE;

@@ -48,6 +48,8 @@ enum fault_action {
    * leader(topic,p) moves its last follower to the next broker (by id,
    * cyclic) that holds no replica of it; the leader stays. */
   FAULT_REASSIGN,
+  FAULT_DELETE_RECORDS,    /* DeleteRecords below amount (-1, "hw": the high watermark) to
+                              leader(topic,p), from an admin client (KIP-107) */
   FAULT_ACTION_COUNT,
 };
 

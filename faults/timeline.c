@@ -292,6 +292,9 @@ static void apply_to(struct runner *r, const struct fault *f, struct sim_node *n
   case FAULT_REASSIGN:
     runner_reassign(r, f->target.topic, f->target.partition);
     break;
+  case FAULT_DELETE_RECORDS:
+    runner_delete_records(r, f, b);
+    break;
   case FAULT_SHUTDOWN:
     broker_shutdown(r, b);
     break;

@@ -214,7 +214,7 @@ static void write_summary(FILE *f, const struct scenario *sc, uint64_t seed,
   fprintf(f, "%-22s %9s %9s %9s  %s\n", "checker", "outside", "within", "bound", "allowance");
   for (int i = 0; i < rep->result_count; i++) {
     const struct check_result *c = &rep->results[i];
-    char kinds[96];
+    char kinds[128];
     fprintf(f, "%-22s %9zu %9zu %9llu  %s\n", c->name, c->violations, c->allowed,
             (unsigned long long)c->bound,
             history_allowances_text(c->allowances, kinds, sizeof kinds));

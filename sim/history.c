@@ -56,8 +56,8 @@ void history_add_cut(struct history *h, const struct history_cut *c) {
 }
 
 const char *history_kind_name(enum history_kind kind) {
-  static const char *const names[HISTORY_KINDS] = {"send", "ack",  "fail",
-                                                   "poll", "seek", "retry"};
+  static const char *const names[HISTORY_KINDS] = {"send", "ack",   "fail",  "poll",
+                                                   "seek", "retry", "delete"};
   return (unsigned)kind < ARRAY_LEN(names) ? names[kind] : "?";
 }
 
@@ -90,6 +90,7 @@ const char *const history_allowance_names[ALLOWANCES] = {
     [ALLOW_ACKS_0] = "acks-0",
     [ALLOW_RETENTION] = "retention",
     [ALLOW_UNCLEAN_ELECTION] = "unclean-election",
+    [ALLOW_DELETE_RECORDS] = "delete-records",
     [ALLOW_COMPACTION] = "compaction",
 };
 
@@ -100,7 +101,7 @@ uint32_t history_allowances_for(enum history_checker checker) {
                         BIT(ALLOW_DISK_LOSS) | BIT(ALLOW_UNCLEAN_ELECTION);
   switch (checker) {
   case CHECK_LOST_WRITE:
-    return cuts | BIT(ALLOW_RETENTION) | BIT(ALLOW_COMPACTION);
+    return cuts | BIT(ALLOW_RETENTION) | BIT(ALLOW_DELETE_RECORDS) | BIT(ALLOW_COMPACTION);
   case CHECK_INCONSISTENT_OFFSETS:
   case CHECK_NONMONOTONIC_SEND:
     return cuts;
@@ -159,6 +160,8 @@ struct stream_state {
   /* The highest offset the final reader was sent to by a seek (the log
    * start the broker reported after retention deleted segments); 0: none. */
   int64_t final_log_start;
+  /* The highest offset an acknowledged DeleteRecords deleted below; 0: none. */
+  int64_t deleted_below;
 };
 
 struct checking {
@@ -551,6 +554,25 @@ static void find_final_log_starts(struct checking *k) {
   }
 }
 
+/* DeleteRecords (allowance "delete-records", KIP-107) may delete what lies
+ * below the highest offset an answered request named; nothing at or above
+ * it: unlike "retention", the broker's own log start does not count. */
+static bool below_deleted(const struct checking *k, const struct value_state *v) {
+  if (!(allowed(k, CHECK_LOST_WRITE) & BIT(ALLOW_DELETE_RECORDS))) return false;
+  ASSERT(v->stream >= 0 && v->stream < STREAMS);
+  return v->ack_offset >= 0 && v->ack_offset < k->streams[v->stream].deleted_below;
+}
+
+static void find_deleted_below(struct checking *k) {
+  const struct history *h = k->h;
+  for (size_t i = 0; i < h->count; i++) {
+    const struct history_event *e = &h->events[i];
+    if (e->kind != HISTORY_DELETE || e->partition < 0 || e->partition >= STREAMS) continue;
+    struct stream_state *s = &k->streams[e->partition];
+    if (e->offset > s->deleted_below) s->deleted_below = e->offset;
+  }
+}
+
 static void judge_acked(struct checking *k, uint64_t id, const struct value_state *v) {
   const struct history *h = k->h;
   bool final_read = k->cfg->final_read;
@@ -572,6 +594,7 @@ static void judge_acked(struct checking *k, uint64_t id, const struct value_stat
   const struct history_cut *lost_cut = cut_covering(
       h, v->stream, v->ack_offset, v->ack_incarnation, LATER, allowed(k, CHECK_LOST_WRITE));
   k->r[CHECK_LOST_WRITE].bound += lost_cut != NULL || below_retention(k, v) ||
+                                  below_deleted(k, v) ||
                                   superseded(k, CHECK_LOST_WRITE, v->stream, id, v->ack_offset);
   for (int c = CHECK_INCONSISTENT_OFFSETS; c <= CHECK_NONMONOTONIC_SEND; c++)
     k->r[c].bound += cut_covering(h, v->stream, v->ack_offset, v->ack_incarnation, LATER,
@@ -580,7 +603,7 @@ static void judge_acked(struct checking *k, uint64_t id, const struct value_stat
     if (!final_read)
       violation(&k->r[CHECK_UNSEEN], "acknowledged value %llu not read yet",
                 (unsigned long long)id);
-    else if (lost_cut || below_retention(k, v) ||
+    else if (lost_cut || below_retention(k, v) || below_deleted(k, v) ||
              superseded(k, CHECK_LOST_WRITE, v->stream, id, v->ack_offset))
       k->r[CHECK_LOST_WRITE].allowed++;
     else
@@ -803,6 +826,7 @@ int history_check(const struct history *h, const struct history_check_config *cf
     ASSERT(k->streams[s].slots != NULL);
   }
   find_final_log_starts(k);
+  find_deleted_below(k);
   pass_values(k);
   find_latest(k);
   pass_order(k);

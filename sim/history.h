@@ -22,6 +22,9 @@ enum history_kind {
   HISTORY_POLL,
   HISTORY_SEEK,
   HISTORY_RETRY,
+  /* An admin's DeleteRecords was answered NONE: the stream's records below
+   * `offset` (the offset asked, or the low watermark for -1) may go. */
+  HISTORY_DELETE,
   HISTORY_KINDS,
 };
 
@@ -63,6 +66,7 @@ enum history_allowance {
   ALLOW_UNCLEAN_ELECTION, /* records acknowledged before a leader was elected outside the
                              ISR (unclean.leader.election.enable) at offsets at or past its
                              log end then (a cut) */
+  ALLOW_DELETE_RECORDS,   /* records below an acknowledged DeleteRecords' offset */
   ALLOW_COMPACTION,       /* records of a key with a later acknowledged record on the same
                              stream (cleanup.policy=compact: the cleaner removed them) */
   ALLOWANCES,

@@ -252,7 +252,7 @@ static void print_report(const struct scenario *sc, uint64_t seed, const struct 
     const char *verdict = c->violations ? "VIOLATION" : c->allowed ? "allowed" : "ok";
     printf("  %-22s %-9s %zu outside", c->name, verdict, c->violations);
     if (c->allowances) {
-      char kinds[96];
+      char kinds[128];
       printf(", %zu within %s (of %llu)", c->allowed,
              history_allowances_text(c->allowances, kinds, sizeof kinds),
              (unsigned long long)c->bound);

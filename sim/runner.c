@@ -726,6 +726,10 @@ void runner_record_seek(struct client *c, int stream, int64_t offset) {
   record(c->r, HISTORY_SEEK, c->number, stream, 0, offset, 0);
 }
 
+void runner_record_delete(struct client *c, int stream, int64_t offset) {
+  record(c->r, HISTORY_DELETE, c->number, stream, 0, offset, 0);
+}
+
 void client_seek(struct client *c, int topic, int32_t partition, int64_t offset) {
   struct runner *r = c->r;
   ASSERT(c->consuming && topic >= 0 && topic < r->sc->topic_count);

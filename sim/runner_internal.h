@@ -178,6 +178,10 @@ void client_seek(struct client *c, int topic, int32_t partition, int64_t offset)
 /* A recorded seek of consumer c to offset on a stream (a group member's
  * committed offset). */
 void runner_record_seek(struct client *c, int stream, int64_t offset);
+/* An answered DeleteRecords: stream's records below offset may go. */
+void runner_record_delete(struct client *c, int stream, int64_t offset);
+/* sim/runner_delete_records.c: the action delete-records, to node index broker. */
+void runner_delete_records(struct runner *r, const struct fault *f, int broker);
 
 /* Consumer groups (sim/runner_groups.c). */
 int runner_group_of(const struct runner *r, int number); /* client number's group; -1 */

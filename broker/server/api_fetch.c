@@ -138,9 +138,9 @@ static void fetch_check(struct request *req, const struct fetch_request *m, int3
   /* v15+ (KIP-903): the follower's broker epoch, which a new ISR member
    * must still have at the controller. */
   int64_t broker_epoch = req->api_version >= 15 ? m->replica_state.replica_epoch : -1;
-  bool known =
-      partition_leader_follower_fetched(req->node, p, replica_id, fp->fetch_offset,
-                                        broker_epoch, (int64_t)(env->now_ns(env) / NS_PER_MS));
+  bool known = partition_leader_follower_fetched(req->node, p, replica_id, fp->fetch_offset,
+                                                 fp->log_start_offset, broker_epoch,
+                                                 (int64_t)(env->now_ns(env) / NS_PER_MS));
   ASSERT(known); /* replica_fetch_error checked it */
   partition_leader_fetch_epoch_seen(p, replica_id, fp->current_leader_epoch);
 }
@@ -442,6 +442,8 @@ void partition_wake_waiters(struct node *node, struct partition *p) {
   int64_t positions[WATCH_KINDS];
   positions[WATCH_END_OFFSET] = plog_end_offset(p->log);
   positions[WATCH_HIGH_WATERMARK] = partition_high_watermark(p);
+  positions[WATCH_LOW_WATERMARK] =
+      p->leader ? partition_leader_low_watermark(node, p) : plog_start_offset(p->log);
   ASSERT(positions[WATCH_HIGH_WATERMARK] <= positions[WATCH_END_OFFSET]);
   purgatory_wake(&node->purgatory, &p->watches, positions);
 }

@@ -1,6 +1,8 @@
-/* ListOffsets (API 2), versions 1-7: earliest (-2), latest (-1: the high
- * watermark, which is also the last stable offset), max timestamp (-3,
- * KIP-734), or the first record whose timestamp is at least the one asked. */
+/* ListOffsets (API 2), versions 1-7: earliest (-2: the log start, which
+ * DeleteRecords and retention move), latest (-1: the high watermark, which
+ * is also the last stable offset), max timestamp (-3, KIP-734), or the
+ * first record whose timestamp is at least the one asked. Only the leader
+ * answers a consumer (replica id -1); replica id -2 may ask any replica. */
 #include <stdlib.h>
 
 #include "base/assert.h"
@@ -15,6 +17,7 @@ enum {
   TIMESTAMP_LATEST = -1,
   TIMESTAMP_EARLIEST = -2,
   TIMESTAMP_MAX = -3,
+  REPLICA_ID_DEBUGGING = -2, /* Kafka's ListOffsetsRequest.DEBUGGING_REPLICA_ID: any replica */
   BATCH_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024,
 };
 
@@ -113,6 +116,11 @@ bool handle_list_offsets(struct request *req) {
       } else if (rp->current_leader_epoch >= 0 && rp->current_leader_epoch != p->leader_epoch) {
         pr->error_code = rp->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
                                                                     : KERR_FENCED_LEADER_EPOCH;
+      } else if (m.replica_id != REPLICA_ID_DEBUGGING &&
+                 (p->leader == NULL || !partition_is_leader(req->node, p))) {
+        /* Kafka's fetchOnlyFromLeader: a follower's log start and high
+         * watermark may lag the leader's (DeleteRecords, KIP-107). */
+        pr->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
       } else {
         pr->error_code = list_partition(req, p, rp->timestamp, m.isolation_level, pr);
         /* Consumers never learn of an offset past the high watermark. */

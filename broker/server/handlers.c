@@ -27,6 +27,7 @@ static const struct handler client_apis[] = {
     {API_API_VERSIONS, 0, 3, handle_api_versions},
     {API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
+    {API_DELETE_RECORDS, 0, 2, handle_delete_records},
     {API_INIT_PRODUCER_ID, 0, 5, handle_init_producer_id},
     {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, 0, 4, handle_describe_configs},

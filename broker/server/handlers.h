@@ -60,6 +60,7 @@ bool handle_list_groups(struct request *req);
 bool handle_describe_groups(struct request *req);
 bool handle_delete_groups(struct request *req);
 bool handle_offset_delete(struct request *req);
+bool handle_delete_records(struct request *req);
 /* The controller listener's (raft_node.h). */
 bool handle_quorum_fetch(struct request *req);
 bool handle_vote(struct request *req);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "meta/image.h"
 #include "server/replication.h"
 #include "server/server.h"
 
@@ -77,7 +78,8 @@ void partition_leader_begin(struct node *node, struct partition *p, int64_t hw_k
                                   .last_fetch_ms = -1,
                                   .broker_epoch = -1,
                                   .last_fetch_leader_end_offset = -1,
-                                  .fetch_epoch_min = -1};
+                                  .fetch_epoch_min = -1,
+                                  .log_start_offset = -1};
   }
   l->high_watermark = high_watermark_start(p, hw_known);
   struct env *env = node->env;
@@ -178,7 +180,8 @@ int64_t partition_leader_update_high_watermark(struct node *node, struct partiti
 
 bool partition_leader_follower_fetched(struct node *node, struct partition *p,
                                        int32_t broker_id, int64_t fetch_offset,
-                                       int64_t broker_epoch, int64_t now_ms) {
+                                       int64_t log_start_offset, int64_t broker_epoch,
+                                       int64_t now_ms) {
   ASSERT(p->leader != NULL && fetch_offset >= 0 && now_ms >= 0);
   struct replica_progress *rp = progress_of(p->leader, broker_id);
   if (rp == NULL) return false;
@@ -197,7 +200,12 @@ bool partition_leader_follower_fetched(struct node *node, struct partition *p,
   rp->last_fetch_ms = now_ms;
   rp->last_fetch_leader_end_offset = leader_end;
   if (broker_epoch >= 0) rp->broker_epoch = broker_epoch;
-  partition_leader_update_high_watermark(node, p);
+  /* Fetch v5+ carries the follower's log start (KIP-107): a DeleteRecords
+   * waits until every live replica's has passed its offset. */
+  bool start_moved = log_start_offset > rp->log_start_offset;
+  if (log_start_offset >= 0) rp->log_start_offset = log_start_offset;
+  bool hw_moved = partition_leader_refresh_high_watermark(node, p);
+  if (hw_moved || start_moved) partition_wake_waiters(node, p);
   partition_isr_follower_progressed(node, p, rp);
   return true;
 }
@@ -217,7 +225,8 @@ static void followers_add_new(struct node *node, struct partition *p) {
                                   .last_fetch_ms = -1,
                                   .broker_epoch = -1,
                                   .last_fetch_leader_end_offset = -1,
-                                  .fetch_epoch_min = -1};
+                                  .fetch_epoch_min = -1,
+                                  .log_start_offset = -1};
   }
 }
 
@@ -228,6 +237,26 @@ void partition_leader_fetch_epoch_seen(struct partition *p, int32_t broker_id,
   if (r == NULL || current_leader_epoch < 0) return;
   if (r->fetch_epoch_min < 0 || current_leader_epoch < r->fetch_epoch_min)
     r->fetch_epoch_min = current_leader_epoch;
+}
+
+/* Kafka's metadataCache.hasAliveBroker: registered and not fenced. */
+static bool broker_alive(const struct node *node, int32_t broker_id) {
+  if (node->image == NULL) return false;
+  const struct meta_broker *b = meta_image_broker(node->image, broker_id);
+  return b != NULL && !b->fenced;
+}
+
+int64_t partition_leader_low_watermark(const struct node *node, const struct partition *p) {
+  ASSERT(p->leader != NULL);
+  int64_t low = plog_start_offset(p->log);
+  const struct partition_leader *l = p->leader;
+  for (int32_t i = 0; i < l->replica_count; i++) {
+    const struct replica_progress *rp = &l->replicas[i];
+    if (rp->log_start_offset < low && broker_alive(node, rp->broker_id))
+      low = rp->log_start_offset;
+  }
+  ASSERT(low >= -1 && low <= plog_start_offset(p->log));
+  return low;
 }
 
 void partition_leader_isr_changed(struct node *node, struct partition *p) {

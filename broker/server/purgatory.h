@@ -32,6 +32,7 @@
 enum watch_kind {
   WATCH_END_OFFSET,     /* records appended: the log end offset (follower fetches) */
   WATCH_HIGH_WATERMARK, /* what consumers may see (consumer fetches, acks=all) */
+  WATCH_LOW_WATERMARK,  /* the smallest log start over the replicas (DeleteRecords) */
   WATCH_KINDS,
 };
 

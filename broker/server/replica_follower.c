@@ -204,6 +204,15 @@ static int append(struct replica_follower *rf, const struct fetcher_partition_da
   return FETCHER_BACKOFF + 1;
 }
 
+/* The leader's log start passed ours (retention, DeleteRecords): ours
+ * follows, and the checkpoint keeps it across a restart (KIP-107); the
+ * leader's DeleteRecords waits for the start our next Fetch reports. */
+static void follower_start_moved(struct replica_follower *rf, int64_t leader_start) {
+  int rc = plog_set_start_offset(rf->p->log, leader_start);
+  ASSERT(rc == 0); /* the caller checked leader_start <= the end offset */
+  node_write_checkpoints(rf->node);
+}
+
 static enum fetcher_next follower_data(void *owner, const struct fetcher_partition_data *d) {
   struct replica_follower *rf = owner;
   struct partition *p = rf->p;
@@ -225,7 +234,7 @@ static enum fetcher_next follower_data(void *owner, const struct fetcher_partiti
     rf->leader_high_watermark = d->high_watermark;
   int64_t start = plog_start_offset(p->log);
   if (d->log_start_offset > start && d->log_start_offset <= plog_end_offset(p->log))
-    plog_set_start_offset(p->log, d->log_start_offset);
+    follower_start_moved(rf, d->log_start_offset);
   if (appended && partition_flushes_before_ack(p)) {
     /* The offset of the next Fetch must be on disk (see the header). */
     rf->flush_in_flight = true;

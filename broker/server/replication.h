@@ -41,6 +41,8 @@ struct replica_progress {
    * carried (-1: none carried one). Below the leadership's epoch only if a
    * fenced fetch was served (KIP-320): sim/replica_check.c judges it. */
   int32_t fetch_epoch_min;
+  int64_t
+      log_start_offset; /* from its last Fetch (DeleteRecords' low watermark); -1: unknown */
 };
 
 struct isr_flight;
@@ -95,7 +97,13 @@ void partition_leader_fetch_epoch_seen(struct partition *p, int32_t broker_id,
                                        int32_t current_leader_epoch);
 bool partition_leader_follower_fetched(struct node *node, struct partition *p,
                                        int32_t broker_id, int64_t fetch_offset,
-                                       int64_t broker_epoch, int64_t now_ms);
+                                       int64_t log_start_offset, int64_t broker_epoch,
+                                       int64_t now_ms);
+/* DeleteRecords' low watermark (Kafka's Partition.lowWatermarkIfLeader):
+ * the smallest log start offset over the leader and the followers whose
+ * broker is alive (registered, not fenced), -1 while one of those has not
+ * told it yet. */
+int64_t partition_leader_low_watermark(const struct node *node, const struct partition *p);
 /* Recomputes the high watermark without waking anyone; true if it moved
  * (partition_wake_waiters calls it before it looks at the positions). */
 bool partition_leader_refresh_high_watermark(struct node *node, struct partition *p);

@@ -146,6 +146,35 @@ START_TEST(retention_allows_only_what_lies_below_the_log_start) {
 }
 END_TEST
 
+/* An answered DeleteRecords below 4: losing 0..3 is the allowance
+ * delete-records; the final reader's log start past 4 (a broker that
+ * deleted more than asked) does not widen it, unlike retention's. */
+START_TEST(delete_records_allows_only_what_lies_below_the_offset_asked) {
+  allow[CHECK_LOST_WRITE] = 1u << ALLOW_DELETE_RECORDS;
+  produce(10);
+  ev(HISTORY_DELETE, 2, 0, 4);
+  h.final_reader = 1;
+  read_range(1, 4, 10);
+  ck_assert_uint_eq(count("lost-write", true), 0);
+  ck_assert_uint_eq(within("lost-write"), 4);
+  history_free(&h);
+  setup();
+  allow[CHECK_LOST_WRITE] = 1u << ALLOW_DELETE_RECORDS;
+  produce(10);
+  ev(HISTORY_DELETE, 2, 0, 4);
+  h.final_reader = 1;
+  read_range(1, 5, 10); /* sent to the log start the broker reported */
+  ck_assert_uint_eq(count("lost-write", true), 1);
+  history_free(&h);
+  setup();
+  produce(10); /* no allowance: all four are lost */
+  ev(HISTORY_DELETE, 2, 0, 4);
+  h.final_reader = 1;
+  read_range(1, 4, 10);
+  ck_assert_uint_eq(count("lost-write", true), 4);
+}
+END_TEST
+
 /* Values 0..9 acknowledged; a power loss keeps offsets below 6. Losing
  * 6..9 is exactly the allowance; losing 5 as well is outside it. */
 START_TEST(loss_inside_the_power_loss_allowance_passes) {
@@ -582,10 +611,11 @@ START_TEST(allowances_apply_only_where_they_may) {
   ck_assert_uint_eq(count("nonmonotonic-poll", true), 1);
   ck_assert_uint_eq(count("lost-write", true), 1);
   ck_assert_uint_eq(result("nonmonotonic-poll", true).allowances, 0);
-  char text[96];
+  char text[128];
   ck_assert_str_eq(
       history_allowances_text(history_allowances_for(CHECK_LOST_WRITE), text, sizeof text),
-      "power-loss-tail, corrupt-batch, disk-loss, retention, unclean-election, compaction");
+      "power-loss-tail, corrupt-batch, disk-loss, retention, unclean-election, delete-records, "
+      "compaction");
 }
 END_TEST
 
@@ -839,6 +869,7 @@ static Suite *checkers_suite(void) {
   tcase_add_test(tc, lost_write);
   tcase_add_test(tc, loss_inside_the_power_loss_allowance_passes);
   tcase_add_test(tc, retention_allows_only_what_lies_below_the_log_start);
+  tcase_add_test(tc, delete_records_allows_only_what_lies_below_the_offset_asked);
   tcase_add_test(tc, loss_one_offset_below_the_cut_fails);
   tcase_add_test(tc, loss_needs_its_own_allowance);
   tcase_add_test(tc, loss_after_the_cut_fails);

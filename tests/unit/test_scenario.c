@@ -126,7 +126,7 @@ START_TEST(allowances_are_per_checker) {
   len = scenario_format(&s, yaml, sizeof yaml);
   ck_assert_msg(strstr(yaml,
                        "lost-write: [power-loss-tail, corrupt-batch, disk-loss, retention, "
-                       "unclean-election, compaction]") != NULL,
+                       "unclean-election, delete-records, compaction]") != NULL,
                 "%s", yaml);
 }
 END_TEST
@@ -136,8 +136,8 @@ START_TEST(bad_allowances_name_line_and_problem) {
   static const char *const cases[][2] = {
       {"  allow: {lost-write: everything}\n",
        "bad.yaml:4: allow: lost-write: unknown allowance \"everything\" (it takes "
-       "power-loss-tail, corrupt-batch, disk-loss, retention, unclean-election or "
-       "compaction)"},
+       "power-loss-tail, corrupt-batch, disk-loss, retention, unclean-election, "
+       "delete-records or compaction)"},
       {"  allow: {unseen: power-loss-tail}\n",
        "bad.yaml:4: allow: power-loss-tail does not apply to unseen (it takes acks-0)"},
       {"  allow:\n    nonmonotonic-poll: corrupt-batch\n",
