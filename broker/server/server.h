@@ -157,6 +157,8 @@ struct node {
    * publishes waiting for the rest, and the timer that runs the next. */
   struct topics_slices {
     env_timer_id timer;
+    bool running;
+    struct slice_chain *inflight; /* the last slice's files, until they land */
     struct publish_landing **holds;
     int32_t hold_count, hold_cap;
     int err; /* the first storage error of the run */

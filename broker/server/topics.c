@@ -487,16 +487,18 @@ static void storage_retry_schedule(struct node *node) {
 
 /* ---- slices: opening many logs between other clients' requests ----
  *
- * A publish that adds more partitions than PARTITIONS_OPENED_PER_SLICE
- * opens that many, holds its landing (so the controller does not answer
- * the change yet) and leaves the rest to a zero-delay timer, which runs
- * after the loop has served the sockets that are ready. Each slice walks
- * the image again from the start (opened logs are skipped at no cost), so
- * a publish arriving mid-run joins it: the run ends when local storage
- * matches the latest image, and then every held landing is released with
- * the run's first error. The files a slice writes are counted against
- * every held landing through a chain landing, so no change is answered
- * before the files of the partitions it added are durable. */
+ * A publish holds its landing (so the controller does not answer the
+ * change yet) and opens at most PARTITIONS_OPENED_PER_SLICE logs; while
+ * more are missing, the next slice runs from a zero-delay timer once the
+ * files of the previous one are durable, so the loop serves the sockets
+ * that are ready in between and the fsyncs never pile up past what the
+ * I/O thread keeps up with (past its queue they would run on the loop).
+ * Each slice walks the image from the start (opened logs cost nothing),
+ * so a publish arriving mid-run joins it: the run ends when local storage
+ * matches the latest image, and every held landing is released then with
+ * the run's first error. A slice's files are counted against every held
+ * landing through a chain landing, so no change is answered before the
+ * files of the partitions it added are durable. */
 
 static void slice_next(void *ctx);
 
@@ -527,52 +529,48 @@ static void slices_release(struct node *node, int err) {
   for (int32_t i = 0; i < n; i++) landing_one(s->holds[i], err);
 }
 
-/* What one slice writes, counted against each held landing. */
-struct chain {
+/* What one slice writes, counted against each held landing; when it has
+ * landed, the next slice may run. node is NULL once the node is gone. */
+struct slice_chain {
+  struct node *node;
+  bool more;
   int32_t count;
   struct publish_landing *held[];
 };
 
 static void chain_landed(void *arg, int err) {
-  struct chain *c = arg;
+  struct slice_chain *c = arg;
+  struct node *node = c->node;
   for (int32_t i = 0; i < c->count; i++) landing_one(c->held[i], err);
+  if (node) {
+    ASSERT(node->slices.inflight == c);
+    node->slices.inflight = NULL;
+    if (c->more) slices_schedule(node);
+  }
   free(c);
 }
 
 static struct publish_landing *chain_new(struct node *node) {
   struct topics_slices *s = &node->slices;
-  ASSERT(s->hold_count > 0);
-  struct chain *c = malloc(sizeof *c + (size_t)s->hold_count * sizeof c->held[0]);
+  ASSERT(s->inflight == NULL);
+  struct slice_chain *c = malloc(sizeof *c + (size_t)s->hold_count * sizeof c->held[0] + 1);
   struct publish_landing *g = malloc(sizeof *g);
   ASSERT(c != NULL && g != NULL);
+  c->node = node;
+  c->more = false;
   c->count = s->hold_count;
   for (int32_t i = 0; i < c->count; i++) {
     c->held[i] = s->holds[i];
     c->held[i]->pending++;
   }
   *g = (struct publish_landing){.pending = 1, .landed = chain_landed, .arg = c};
+  s->inflight = c;
   return g;
-}
-
-/* One slice of at most PARTITIONS_OPENED_PER_SLICE logs, its files counted
- * in g; true when storage matches the image (the run's error in *err). */
-static bool slice_run(struct node *node, struct publish_landing *g, int *err) {
-  struct topics_slices *s = &node->slices;
-  int32_t budget = PARTITIONS_OPENED_PER_SLICE;
-  int rc = reconcile(node, NULL, NULL, g, &budget);
-  if (rc != 0 && s->err == 0) s->err = rc;
-  if (budget < 0 && !node->shutting_down) {
-    slices_schedule(node);
-    return false;
-  }
-  if (budget < 0 && s->err == 0) s->err = ENV_EIO; /* shutting down: not all stored */
-  *err = s->err;
-  s->err = 0;
-  return true;
 }
 
 /* The run ended: holds released; a storage error is retried later. */
 static void slices_done(struct node *node, int err) {
+  node->slices.running = false;
   slices_release(node, err);
   if (err == 0) return;
   env_log(node->env, ENV_LOG_ERROR,
@@ -581,26 +579,59 @@ static void slices_done(struct node *node, int err) {
   storage_retry_schedule(node);
 }
 
+/* One slice of the run: at most PARTITIONS_OPENED_PER_SLICE logs opened;
+ * the next once its files land, or the run ends. */
+static void slice_step(struct node *node) {
+  struct topics_slices *s = &node->slices;
+  ASSERT(s->running && s->timer == 0 && s->inflight == NULL);
+  struct publish_landing *g = chain_new(node);
+  struct slice_chain *c = s->inflight;
+  int32_t budget = PARTITIONS_OPENED_PER_SLICE;
+  int rc = reconcile(node, NULL, NULL, g, &budget);
+  if (rc != 0 && s->err == 0) s->err = rc;
+  c->more = budget < 0 && !node->shutting_down;
+  if (!c->more) { /* the last slice: its landing needs nothing of the node */
+    c->node = NULL;
+    s->inflight = NULL;
+    int err = s->err != 0 ? s->err : budget < 0 ? ENV_EIO : 0; /* cut short by a shutdown */
+    s->err = 0;
+    slices_done(node, err);
+  }
+  landing_one(g, 0); /* its guard: errors reach the holds from slices_done */
+}
+
 static void slice_next(void *ctx) {
   struct node *node = ctx;
   ASSERT(node->slices.timer != 0 && node->image != NULL);
   node->slices.timer = 0;
   if (node->shutting_down) return; /* topics_close_all releases the holds */
-  struct publish_landing *g = node->slices.hold_count ? chain_new(node) : NULL;
-  int err = 0;
-  bool done = slice_run(node, g, &err);
-  if (done) slices_done(node, err);
-  if (g) landing_one(g, 0); /* its guard: errors reach the holds from slices_done */
+  slice_step(node);
 }
 
 static void storage_retry(void *ctx) {
   struct node *node = ctx;
   ASSERT(node->storage_retry_timer != 0 && node->image != NULL);
   node->storage_retry_timer = 0;
-  if (node->shutting_down || node->slices.timer)
-    return; /* a run in progress retries at its end */
-  int err = 0;
-  if (slice_run(node, NULL, &err)) slices_done(node, err);
+  if (node->shutting_down || node->slices.running) return; /* a run retries at its end */
+  node->slices.running = true;
+  slice_step(node);
+}
+
+/* A later image: held until a run of slices makes storage match it (this
+ * one's first slice now, or the one in progress goes on with it). Topics
+ * are added and removed at once; only opening logs waits. */
+static int publish_sliced(struct node *node, struct publish_landing *g) {
+  struct topics_slices *s = &node->slices;
+  slices_hold(node, g);
+  if (s->running) {
+    int32_t none = 0;
+    int rc = reconcile(node, NULL, NULL, g, &none);
+    if (rc != 0 && s->err == 0) s->err = rc;
+    return 0;
+  }
+  s->running = true;
+  slice_step(node);
+  return 0;
 }
 
 static int name_cmp(const void *a, const void *b) {
@@ -702,20 +733,6 @@ static void log_changes(struct node *node, const struct meta_delta *delta) {
   }
 }
 
-/* A later image: its first slice now, in a run already going if there is
- * one; g is held until the run ends, which answers with the run's error. */
-static int publish_sliced(struct node *node, struct publish_landing *g) {
-  bool running = node->slices.timer != 0;
-  if (running || node->slices.hold_count > 0) slices_hold(node, g);
-  struct publish_landing *slice_g = running ? chain_new(node) : g;
-  int err = 0;
-  bool done = slice_run(node, slice_g, &err);
-  if (!done && !running) slices_hold(node, g);
-  if (done) slices_done(node, err);
-  if (slice_g != g) landing_one(slice_g, 0);
-  return err;
-}
-
 int topics_publish(void *ctx, struct meta_image *image, const struct meta_delta *delta,
                    meta_landed_fn landed, void *arg) {
   struct node *node = ctx;
@@ -747,6 +764,7 @@ void topics_close_all(struct node *node) {
   node->storage_retry_timer = 0;
   if (node->slices.timer) node->env->timer_cancel(node->env, node->slices.timer);
   node->slices.timer = 0;
+  if (node->slices.inflight) node->slices.inflight->node = NULL; /* it may land later */
   slices_release(node, ENV_EIO); /* a run cut short: those changes are not all stored */
   free(node->slices.holds);
   node->slices = (struct topics_slices){0};
