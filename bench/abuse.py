@@ -12,7 +12,6 @@ Figures, printed, never asserted.
 import os
 import select
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -22,8 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from abuse import (auto_create_flood, big_create_topics, big_frame_claims,  # noqa: E402
-                   connection_flood, fetch_never_read, fresh_client_answered, recompress,
-                   slow_writers, zstd_bomb)
+                   connection_flood, fetch_never_read, fresh_client_answered, produce_batch,
+                   recompress, repeats_batch, slow_writers, zstd_bomb)
 from clients import produce  # noqa: E402
 from conftest import Broker  # noqa: E402
 from test_limits import MIB, frame, header, recv_frame  # noqa: E402
@@ -191,6 +190,14 @@ def r_recompress(mib):
     return f
 
 
+def r_repeats(mib):
+    def f(b):
+        admin_topic(b, f"gzr{mib}", config={"compression.type": "gzip"})
+        batch = repeats_batch(mib)
+        return f"{len(batch) // 1024} KiB batch: error {produce_batch(b.port, f'gzr{mib}', batch)}"
+    return f
+
+
 def r_slow_writers(n):
     def f(b):
         return f"{slow_writers(b.port, n, 2)} frames answered"
@@ -225,6 +232,8 @@ def main():
         ("6.5 KB zstd batch inflating to 200 MB, gzip topic", r_bomb),
         ("one 8 MiB uncompressed record, gzip topic", r_recompress(8)),
         ("one 32 MiB uncompressed record, gzip topic", r_recompress(32)),
+        ("zstd batch of 16 MiB of 512 KiB repeats, gzip topic", r_repeats(16)),
+        ("zstd batch of 60 MiB of 512 KiB repeats, gzip topic", r_repeats(60)),
         ("50 slow writers (a byte per 2 ms)", r_slow_writers(50)),
         ("connection flood: 5,000 connections", r_flood(5000)),
     ]

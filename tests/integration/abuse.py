@@ -8,7 +8,7 @@ import struct
 import time
 
 from test_limits import (MIB, fetch_v4, frame, header, metadata_v4, produce_error_v3,
-                         produce_v3, raw, recv_frame, send_some, topic_errors_v4,
+                         produce_v3, recv_frame, send_some, topic_errors_v4,
                          zstd_bomb_batch)
 
 
@@ -120,6 +120,32 @@ def recompress(bootstrap, topic, mib):
     p.produce(topic, value, on_delivery=lambda err, msg: errors.append(err))
     p.flush(300)
     return errors[0] if errors else "not delivered"
+
+
+def repeats_batch(mib, block_kib=512):
+    """A zstd RecordBatch of one record: a random block repeated up to `mib`
+    MiB. zstd's window sees the repeats (the batch is about one block), a
+    gzip window (32 KiB) does not: recompressing it for a gzip topic costs
+    what compressing `mib` MiB of random bytes does."""
+    import zstandard
+    from test_limits import crc32c, varint
+    block = os.urandom(block_kib * 1024)
+    value_len = mib * MIB - 64
+    prefix = bytes([0]) + varint(0) + varint(0) + varint(-1)
+    body_len = len(prefix) + len(varint(value_len)) + value_len + 1
+    value = (block * (value_len // len(block) + 1))[:value_len]
+    raw_records = varint(body_len) + prefix + varint(value_len) + value + varint(0)
+    records = zstandard.ZstdCompressor(level=3).compress(raw_records)
+    after_crc = struct.pack(">hiqqqhii", 4, 0, 0, 0, -1, -1, -1, 1) + records
+    body = struct.pack(">ib", 0, 2) + struct.pack(">I", crc32c(after_crc)) + after_crc
+    return struct.pack(">qi", 0, len(body)) + body
+
+
+def produce_batch(port, topic, batch):
+    """One Produce v3 of `batch`; the partition's error code."""
+    with socket.create_connection(("127.0.0.1", port), timeout=300) as s:
+        s.sendall(produce_v3(9, topic, batch))
+        return produce_error_v3(recv_frame(s))
 
 
 def slow_writers(port, conns_n, seconds):
