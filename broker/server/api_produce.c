@@ -130,7 +130,7 @@ static int recompress_all(const struct node *node, const struct partition *p,
  * sluice.produce.decompressed.bytes.max; the codecs inflate far faster than
  * gzip compresses). If the connection goes meanwhile, nothing was
  * appended and nothing is. */
-enum { RECOMPRESS_SLICE_BYTES = 1 << 20 };
+enum { RECOMPRESS_SLICE_BYTES = 256 * 1024 };
 
 struct produce_prepared {
   bool used;
