@@ -213,3 +213,41 @@ def test_metadata_answered_with_descriptors_short(make_broker):
     assert fresh_client_answered(b)
     assert fd_count(b) < fds_bound(8, 8), fd_count(b)
     assert consume_confluent(b.bootstrap, "many", 20, partition=150) == 20
+
+
+# --- recompression ------------------------------------------------------------
+
+
+def test_a_large_batch_recompressed_in_slices_is_stored_whole(make_broker):
+    """A small zstd batch holding 8 MiB (a 512 KiB random block repeated)
+    sent to a compression.type=gzip topic: recompressed a slice per turn
+    while a fresh client is answered, then acknowledged, and read back whole."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from abuse import produce_batch, repeats_batch
+    b = make_broker()
+    a = AdminClient({"bootstrap.servers": b.bootstrap})
+    a.create_topics([NewTopic("gz", 1, 1, config={"compression.type": "gzip",
+                                                   "max.message.bytes": str(2 * MIB)})],
+                    operation_timeout=30)["gz"].result(60)
+    batch = repeats_batch(8)
+    assert len(batch) < 2 * MIB
+    assert produce_batch(b.port, "gz", batch) == 0
+    assert fresh_client_answered(b)
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "abuse",
+                  "enable.auto.commit": False, "fetch.max.bytes": 64 * MIB,
+                  "max.partition.fetch.bytes": 64 * MIB, "receive.message.max.bytes": 80 * MIB})
+    c.assign([TopicPartition("gz", 0, 0)])
+    got = None
+    for _ in range(60):  # bounded polls, each waits for data
+        m = c.poll(1.0)
+        if m is not None:
+            assert m.error() is None, m.error()
+            got = m
+            break
+    c.close()
+    assert got is not None and got.offset() == 0
+    value = got.value()
+    assert len(value) == 8 * MIB - 64
+    block = value[:512 * 1024]
+    assert value == (block * 17)[:len(value)]
