@@ -7,17 +7,21 @@
 # fetches (bin/sluice-idle-fetch). Figures, not assertions: nothing here can
 # fail a build.
 #
-# Last, three brokers (KRaft combined, replication factor 3,
+# Then three brokers (KRaft combined, replication factor 3,
 # min.insync.replicas=2) against the mock cluster of 3 with RF 3.
 #
-#   bench/run.sh [produce] [consume] [fsync] [idle-fetch] [rf3]   (all by default)
+# Last, the abuse figures (issue 13, bench/abuse.py): each row of the
+# issue's table, slow writers and a connection flood, with a bystander's
+# worst ApiVersions wait, peak RSS and peak descriptors beside each.
+#
+#   bench/run.sh [produce] [consume] [fsync] [idle-fetch] [rf3] [abuse]   (all by default)
 #   SLUICE=path/to/sluice bench/run.sh fsync                (another build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BENCH=bin/sluice-bench
 IDLE=bin/sluice-idle-fetch
 SLUICE=${SLUICE:-bin/sluice}
-sections=" ${*:-produce consume fsync idle-fetch rf3} "
+sections=" ${*:-produce consume fsync idle-fetch rf3 abuse} "
 want() { [[ $sections == *" $1 "* ]]; }
 IDLE_FETCHERS=1000
 tmp=$(mktemp -d /tmp/sluice-bench-XXXXXX)
@@ -258,3 +262,7 @@ echo "sluice RSS: idle $((idle_rss_kb / 1024)) MB, peak while producing $((peak_
 if want fsync; then echo "flush.messages=1 broker: ${fsync_lateness:-no timer lateness line}"; fi
 echo "main broker (no fsync per produce): ${main_lateness:-no timer lateness line}"
 if want idle-fetch; then echo "idle fetches: ${idle_summary:-no summary}"; fi
+if want abuse; then
+  echo
+  SLUICE_BIN="$(realpath "$SLUICE")" /usr/bin/python3 bench/abuse.py
+fi

@@ -7,6 +7,7 @@
 #include <lz4frame.h>
 #include <snappy-c.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -316,6 +317,180 @@ static int zstd_decompress(const uint8_t *in, size_t len, struct sink *s) {
   }
   ZSTD_freeDCtx(dctx);
   return rc;
+}
+
+/* ---- compressing in steps ---- */
+
+struct codec_stream {
+  enum rb_codec codec;
+  z_stream z; /* gzip */
+  ZSTD_CCtx *zstd;
+  LZ4F_cctx *lz4;
+  LZ4F_preferences_t lz4_prefs;
+};
+
+/* What Kafka's Java client writes: independent blocks of at most 64 KiB,
+ * no content size, no checksums (see lz4_compress). */
+static void lz4_prefs_init(LZ4F_preferences_t *prefs) {
+  memset(prefs, 0, sizeof *prefs);
+  prefs->frameInfo.blockSizeID = LZ4F_max64KB;
+  prefs->frameInfo.blockMode = LZ4F_blockIndependent;
+}
+
+static void xerial_header_put(struct buf *out) {
+  uint8_t *h = buf_extend(out, XERIAL_HEADER_BYTES);
+  memcpy(h, xerial_magic, sizeof xerial_magic);
+  be32_put(h + 8, XERIAL_VERSION);
+  be32_put(h + 12, XERIAL_VERSION);
+}
+
+static int stream_open(struct codec_stream *s, size_t total_len, struct buf *out) {
+  switch (s->codec) {
+  case RB_CODEC_NONE:
+    return KERR_NONE;
+  case RB_CODEC_GZIP:
+    /* windowBits 15 + 16: a gzip header and trailer rather than zlib's. */
+    return deflateInit2(&s->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                        Z_DEFAULT_STRATEGY) == Z_OK
+               ? KERR_NONE
+               : KERR_UNKNOWN_SERVER_ERROR;
+  case RB_CODEC_SNAPPY:
+    xerial_header_put(out);
+    return KERR_NONE;
+  case RB_CODEC_LZ4: {
+    if (LZ4F_isError(LZ4F_createCompressionContext(&s->lz4, LZ4F_VERSION)))
+      return KERR_UNKNOWN_SERVER_ERROR;
+    lz4_prefs_init(&s->lz4_prefs);
+    size_t pos = out->len;
+    uint8_t *dst = buf_extend(out, LZ4F_HEADER_SIZE_MAX);
+    size_t got = LZ4F_compressBegin(s->lz4, dst, LZ4F_HEADER_SIZE_MAX, &s->lz4_prefs);
+    out->len = LZ4F_isError(got) ? pos : pos + got;
+    return LZ4F_isError(got) ? KERR_UNKNOWN_SERVER_ERROR : KERR_NONE;
+  }
+  case RB_CODEC_ZSTD:
+    s->zstd = ZSTD_createCCtx();
+    if (s->zstd == NULL ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(s->zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(s->zstd, total_len)))
+      return KERR_UNKNOWN_SERVER_ERROR;
+    return KERR_NONE;
+  }
+  return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+}
+
+int codec_stream_begin(enum rb_codec codec, size_t total_len, struct buf *out,
+                       struct codec_stream **stream_out) {
+  if ((unsigned)codec > RB_CODEC_ZSTD) return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+  if (total_len > INT32_MAX) return KERR_MESSAGE_TOO_LARGE;
+  struct codec_stream *s = calloc(1, sizeof *s);
+  ASSERT(s != NULL);
+  s->codec = codec;
+  int rc = stream_open(s, total_len, out);
+  if (rc != KERR_NONE) {
+    if (codec == RB_CODEC_GZIP) deflateEnd(&s->z); /* safe after a failed init too */
+    codec_stream_free(s);
+    return rc;
+  }
+  *stream_out = s;
+  return KERR_NONE;
+}
+
+static int gzip_step(struct codec_stream *s, const uint8_t *in, size_t len, bool last,
+                     struct buf *out) {
+  ASSERT(len <= INT32_MAX);
+  s->z.next_in = (Bytef *)(uintptr_t)in;
+  s->z.avail_in = (uInt)len;
+  /* Each round consumes input or fills its room (at least one byte). */
+  size_t rounds = len + deflateBound(&s->z, (uLong)len) + 2;
+  for (size_t n = 0; n < rounds; n++) {
+    size_t pos = out->len;
+    s->z.next_out = buf_extend(out, CHUNK_BYTES);
+    s->z.avail_out = CHUNK_BYTES;
+    int zrc = deflate(&s->z, last ? Z_FINISH : Z_NO_FLUSH);
+    out->len = pos + (CHUNK_BYTES - s->z.avail_out);
+    if (zrc == Z_STREAM_END) return KERR_NONE;
+    if (zrc != Z_OK && zrc != Z_BUF_ERROR) return KERR_UNKNOWN_SERVER_ERROR;
+    if (!last && s->z.avail_in == 0 && s->z.avail_out > 0) return KERR_NONE;
+  }
+  return KERR_UNKNOWN_SERVER_ERROR;
+}
+
+static int zstd_step(struct codec_stream *s, const uint8_t *in, size_t len, bool last,
+                     struct buf *out) {
+  ZSTD_inBuffer src = {in, len, 0};
+  size_t room = ZSTD_CStreamOutSize();
+  size_t rounds = len + ZSTD_compressBound(len) + 2;
+  for (size_t n = 0; n < rounds; n++) {
+    size_t pos = out->len;
+    ZSTD_outBuffer o = {buf_extend(out, room), room, 0};
+    size_t left = ZSTD_compressStream2(s->zstd, &o, &src, last ? ZSTD_e_end : ZSTD_e_continue);
+    out->len = pos + o.pos;
+    if (ZSTD_isError(left)) return KERR_UNKNOWN_SERVER_ERROR;
+    if (last ? left == 0 : src.pos == src.size) return KERR_NONE;
+  }
+  return KERR_UNKNOWN_SERVER_ERROR;
+}
+
+static int lz4_step(struct codec_stream *s, const uint8_t *in, size_t len, bool last,
+                    struct buf *out) {
+  size_t cap = LZ4F_compressBound(len, &s->lz4_prefs);
+  size_t pos = out->len;
+  size_t got = LZ4F_compressUpdate(s->lz4, buf_extend(out, cap), cap, in, len, NULL);
+  out->len = LZ4F_isError(got) ? pos : pos + got;
+  if (LZ4F_isError(got)) return KERR_UNKNOWN_SERVER_ERROR;
+  if (!last) return KERR_NONE;
+  cap = LZ4F_compressBound(0, &s->lz4_prefs);
+  pos = out->len;
+  got = LZ4F_compressEnd(s->lz4, buf_extend(out, cap), cap, NULL);
+  out->len = LZ4F_isError(got) ? pos : pos + got;
+  return LZ4F_isError(got) ? KERR_UNKNOWN_SERVER_ERROR : KERR_NONE;
+}
+
+/* snappy-java's blocks: each piece cut into 32 KiB blocks of its own. */
+static int snappy_step(const uint8_t *in, size_t len, struct buf *out) {
+  for (size_t at = 0; at < len;) {
+    size_t n = len - at < XERIAL_BLOCK_BYTES ? len - at : XERIAL_BLOCK_BYTES;
+    size_t got = snappy_max_compressed_length(n);
+    size_t pos = out->len;
+    buf_extend(out, 4 + got);
+    if (snappy_compress((const char *)in + at, n, (char *)out->data + pos + 4, &got) !=
+        SNAPPY_OK) {
+      out->len = pos;
+      return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    ASSERT(got <= INT32_MAX);
+    be32_put(out->data + pos, (uint32_t)got);
+    out->len = pos + 4 + got;
+    at += n;
+  }
+  return KERR_NONE;
+}
+
+int codec_stream_step(struct codec_stream *s, const uint8_t *in, size_t len, bool last,
+                      struct buf *out) {
+  ASSERT(s != NULL && (in != NULL || len == 0));
+  switch (s->codec) {
+  case RB_CODEC_NONE:
+    buf_append(out, in, len);
+    return KERR_NONE;
+  case RB_CODEC_GZIP:
+    return gzip_step(s, in, len, last, out);
+  case RB_CODEC_SNAPPY:
+    return snappy_step(in, len, out);
+  case RB_CODEC_LZ4:
+    return lz4_step(s, in, len, last, out);
+  case RB_CODEC_ZSTD:
+    return zstd_step(s, in, len, last, out);
+  }
+  return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+}
+
+void codec_stream_free(struct codec_stream *s) {
+  if (s == NULL) return;
+  if (s->codec == RB_CODEC_GZIP) deflateEnd(&s->z);
+  if (s->zstd) ZSTD_freeCCtx(s->zstd);
+  if (s->lz4) LZ4F_freeCompressionContext(s->lz4);
+  free(s);
 }
 
 /* ---- dispatch ---- */

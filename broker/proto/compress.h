@@ -4,6 +4,7 @@
 #ifndef SLUICE_COMPRESS_H
 #define SLUICE_COMPRESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,17 @@ int codec_compress(enum rb_codec codec, const uint8_t *in, size_t len, struct bu
  * xerial framing and a plain raw block (librdkafka writes raw). */
 int codec_decompress(enum rb_codec codec, const uint8_t *in, size_t len, size_t out_bytes_max,
                      struct buf *out);
+/* Compressing in steps (issue 13: a large batch is recompressed a slice
+ * per loop turn): begin with the total input length, feed it in pieces in
+ * order (the last with last=true), free. The output is one stream of the
+ * codec, as codec_compress would write it. KERR_NONE or
+ * KERR_UNKNOWN_SERVER_ERROR (the library failed). */
+struct codec_stream;
+int codec_stream_begin(enum rb_codec codec, size_t total_len, struct buf *out,
+                       struct codec_stream **stream_out);
+int codec_stream_step(struct codec_stream *s, const uint8_t *in, size_t len, bool last,
+                      struct buf *out);
+void codec_stream_free(struct codec_stream *s);
 /* "gzip" -> RB_CODEC_GZIP, "none"/"uncompressed" -> RB_CODEC_NONE, "snappy",
  * "lz4", "zstd"; -1 if not a codec ("producer" is not one). */
 int codec_by_name(const char *name);

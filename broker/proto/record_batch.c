@@ -464,24 +464,78 @@ static int records_copy(struct rb_iter *it, struct rb_builder *b) {
   return KERR_NONE;
 }
 
-int rb_recompress(const uint8_t *batch, size_t len, enum rb_codec codec, size_t out_bytes_max,
-                  struct buf *out) {
+int rb_recompress_begin(struct rb_recompression *r, const uint8_t *batch, size_t len,
+                        enum rb_codec codec, size_t out_bytes_max, struct buf *out) {
+  memset(r, 0, sizeof *r);
+  r->out = out;
+  r->start = out->len;
+  r->codec = codec;
+  rb_builder_init(&r->b, 0, 0);
   if ((unsigned)codec > RB_CODEC_ZSTD) return KERR_UNSUPPORTED_COMPRESSION_TYPE;
   struct buf scratch;
   buf_init(&scratch);
   struct rb_iter it;
   int rc = rb_iter_init(&it, batch, len, &scratch, out_bytes_max);
   if (rc == KERR_NONE) {
-    struct rb_builder b;
-    builder_from_header(&b, &it.h);
-    rc = records_copy(&it, &b);
+    rb_builder_free(&r->b);
+    builder_from_header(&r->b, &it.h);
+    rc = records_copy(&it, &r->b);
     /* Kept as the producer (or compaction) left them, not recomputed. */
-    b.max_timestamp = it.h.max_timestamp;
-    b.last_offset_delta = it.h.last_offset_delta;
-    if (rc == KERR_NONE) rc = builder_finish(&b, codec, out);
-    rb_builder_free(&b);
+    r->b.max_timestamp = it.h.max_timestamp;
+    r->b.last_offset_delta = it.h.last_offset_delta;
   }
   buf_free(&scratch);
+  if (rc == KERR_NONE) {
+    /* The header but its length and CRC, which the last step writes; the
+     * CRC follows the output step by step, so no step reads it all. */
+    header_put(buf_extend(out, RB_HEADER_BYTES), &r->b, codec, RB_HEADER_BYTES);
+    r->crc =
+        crc32c(out->data + r->start + RB_OFF_ATTRIBUTES, RB_HEADER_BYTES - RB_OFF_ATTRIBUTES);
+    r->crc_at = out->len;
+    rc = codec_stream_begin(codec, r->b.records.len, out, &r->stream);
+  }
+  return rc;
+}
+
+int rb_recompress_step(struct rb_recompression *r, size_t bytes_max, bool *done) {
+  ASSERT(r->stream != NULL && !r->finished && bytes_max > 0);
+  size_t left = r->b.records.len - r->compressed;
+  size_t n = left < bytes_max ? left : bytes_max;
+  bool last = n == left;
+  int rc = codec_stream_step(r->stream, r->b.records.data + r->compressed, n, last, r->out);
+  r->compressed += n;
+  r->crc = crc32c_extend(r->crc, r->out->data + r->crc_at, r->out->len - r->crc_at);
+  r->crc_at = r->out->len;
+  *done = false;
+  if (rc != KERR_NONE || !last) return rc;
+  size_t size = r->out->len - r->start;
+  if (size - RB_LOG_OVERHEAD > INT32_MAX) return KERR_MESSAGE_TOO_LARGE;
+  be32_put(r->out->data + r->start + RB_OFF_LENGTH, (uint32_t)(size - RB_LOG_OVERHEAD));
+  be32_put(r->out->data + r->start + RB_OFF_CRC, r->crc);
+  struct rb_header h;
+  ASSERT(rb_frame(r->out->data + r->start, r->out->len - r->start, &h) ==
+         r->out->len - r->start);
+  r->finished = true;
+  *done = true;
+  return KERR_NONE;
+}
+
+void rb_recompress_end(struct rb_recompression *r) {
+  if (!r->finished) r->out->len = r->start;
+  codec_stream_free(r->stream);
+  r->stream = NULL;
+  rb_builder_free(&r->b);
+}
+
+int rb_recompress(const uint8_t *batch, size_t len, enum rb_codec codec, size_t out_bytes_max,
+                  struct buf *out) {
+  struct rb_recompression r;
+  int rc = rb_recompress_begin(&r, batch, len, codec, out_bytes_max, out);
+  bool done = false;
+  /* One step: the whole of the records. */
+  if (rc == KERR_NONE) rc = rb_recompress_step(&r, r.b.records.len + 1, &done);
+  ASSERT(rc != KERR_NONE || done);
+  rb_recompress_end(&r);
   return rc;
 }
 

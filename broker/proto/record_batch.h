@@ -173,6 +173,29 @@ void rb_builder_free(struct rb_builder *b);
 int rb_recompress(const uint8_t *batch, size_t len, enum rb_codec codec, size_t out_bytes_max,
                   struct buf *out);
 
+/* rb_recompress in steps, so that a large batch costs the event loop a
+ * bounded slice per turn (issue 13): begin inflates the batch (bounded by
+ * out_bytes_max) and starts the codec; each step compresses at most
+ * bytes_max more of its records and sets *done once the batch is complete
+ * in out; end frees, and takes an unfinished or failed batch back out of
+ * out. Errors as rb_recompress. */
+struct codec_stream;
+struct rb_recompression {
+  struct rb_builder b;
+  struct codec_stream *stream;
+  struct buf *out;
+  size_t start;      /* where the batch begins in out */
+  size_t compressed; /* record bytes fed to the codec so far */
+  uint32_t crc;      /* CRC-32C of the batch from its attributes to crc_at */
+  size_t crc_at;
+  enum rb_codec codec;
+  bool finished;
+};
+int rb_recompress_begin(struct rb_recompression *r, const uint8_t *batch, size_t len,
+                        enum rb_codec codec, size_t out_bytes_max, struct buf *out);
+int rb_recompress_step(struct rb_recompression *r, size_t bytes_max, bool *done);
+void rb_recompress_end(struct rb_recompression *r);
+
 /* Compaction's rewrite of one batch (Kafka's MemoryRecords.filterTo): the
  * records keep(ctx, rec) retains, each with its offset, timestamp and bytes;
  * the header keeps baseOffset, lastOffsetDelta (so a producer's sequence

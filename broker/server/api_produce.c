@@ -118,6 +118,84 @@ static int recompress_all(const struct node *node, const struct partition *p,
   return KERR_NONE;
 }
 
+/* ---- recompression in slices (issue 13) ----
+ *
+ * A request with a partition whose batches the topic's compression.type
+ * makes the broker recompress does that first, at most
+ * RECOMPRESS_SLICE_BYTES of records compressed per loop turn (a zero-delay
+ * timer between), so a batch that inflates to tens of MiB and compresses
+ * slowly (gzip) does not hold the loop for the seconds it takes; then the
+ * request runs as usual, appending the prepared batches. Inflating one
+ * batch is still done in one go (bounded by
+ * sluice.produce.decompressed.bytes.max; the codecs inflate far faster than
+ * gzip compresses). If the connection goes meanwhile, nothing was
+ * appended and nothing is. */
+enum { RECOMPRESS_SLICE_BYTES = 256 * 1024 };
+
+struct produce_prepared {
+  bool used;
+  enum rb_codec codec;
+  const uint8_t *data; /* the request's batches, in its frame */
+  size_t len;
+  size_t at; /* the next batch */
+  bool in_batch;
+  struct rb_recompression r;
+  struct buf out; /* the recompressed batches */
+  int rc;         /* KERR_NONE, or why they cannot be */
+  bool done;
+};
+
+struct produce_slices {
+  struct request *req;
+  struct produce_request *m;
+  struct produce_prepared *prepared; /* [count]: one per partition, in request order */
+  int32_t count;
+  int32_t next; /* the first not done */
+  env_timer_id timer;
+};
+
+static void prepared_free(struct produce_prepared *pp) {
+  if (pp->in_batch) rb_recompress_end(&pp->r);
+  pp->in_batch = false;
+  buf_free(&pp->out);
+}
+
+/* Works on pp for at most *budget bytes of records; true once it is done. */
+static bool prepared_step(const struct node *node, struct produce_prepared *pp,
+                          size_t *budget) {
+  for (size_t n = 0; n <= pp->len / RB_HEADER_BYTES + 1 && *budget > 0; n++) {
+    if (!pp->in_batch) {
+      if (pp->at >= pp->len) {
+        pp->done = true;
+        return true;
+      }
+      size_t size = batch_size(pp->data, pp->len, pp->at);
+      pp->rc = rb_recompress_begin(&pp->r, pp->data + pp->at, size, pp->codec,
+                                   decompressed_budget(node), &pp->out);
+      pp->in_batch = true;
+      if (pp->rc != KERR_NONE) break;
+    }
+    size_t before = pp->r.compressed;
+    bool batch_done;
+    pp->rc = rb_recompress_step(&pp->r, *budget, &batch_done);
+    size_t spent = pp->r.compressed - before;
+    *budget -= spent < *budget ? spent : *budget;
+    if (pp->rc != KERR_NONE) break;
+    if (!batch_done) return false;
+    rb_recompress_end(&pp->r);
+    pp->in_batch = false;
+    pp->at += batch_size(pp->data, pp->len, pp->at);
+  }
+  if (pp->rc == KERR_NONE) {
+    pp->done = pp->at >= pp->len && !pp->in_batch;
+    return pp->done;
+  }
+  if (pp->in_batch) rb_recompress_end(&pp->r);
+  pp->in_batch = false;
+  pp->done = true; /* answered with pp->rc in the append */
+  return true;
+}
+
 static int32_t min_insync_replicas(const struct partition *p) {
   return (int32_t)topic_config_i64(&p->topic->config, TC_MIN_INSYNC_REPLICAS);
 }
@@ -155,7 +233,7 @@ static bool keyless_record(const uint8_t *data, size_t len, size_t inflated_byte
 /* Appends (or finds the duplicate of) one partition's batches; on success
  * *required_end is the offset past its last record. */
 static int produce_partition(struct request *req, struct partition *p, int16_t acks,
-                             struct krecords rec,
+                             struct krecords rec, const struct produce_prepared *pp,
                              struct produce_response_partition_produce_response *pr,
                              int64_t *required_end) {
   struct node *node = req->node;
@@ -186,7 +264,13 @@ static int produce_partition(struct request *req, struct partition *p, int16_t a
   struct buf recompressed;
   buf_init(&recompressed);
   int codec = target_codec(p->topic);
-  if (codec >= 0 && (sum.mixed_codecs || (int)sum.codec != codec)) {
+  if (codec >= 0 && (sum.mixed_codecs || (int)sum.codec != codec) && pp && pp->used &&
+      pp->done && (int)pp->codec == codec) {
+    if (pp->rc == KERR_MESSAGE_TOO_LARGE) decompressed_refused(node, p);
+    if (pp->rc != KERR_NONE) return pp->rc;
+    data = pp->out.data; /* prepared in slices */
+    len = pp->out.len;
+  } else if (codec >= 0 && (sum.mixed_codecs || (int)sum.codec != codec)) {
     rc = recompress_all(node, p, data, len, (enum rb_codec)codec, &recompressed);
     if (rc != KERR_NONE) {
       buf_free(&recompressed);
@@ -373,13 +457,13 @@ static bool produce_failed_any(const struct produce_response *resp) {
   return false;
 }
 
-bool handle_produce(struct request *req) {
-#ifdef SLUICE_PLANTED_ASSERT /* make planted: sluice-sim must report where this fails */
-  ASSERT(false);
-#endif
-  handler_assert_entry(req, API_PRODUCE);
-  struct produce_request m;
-  if (!produce_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
+/* The request's work once its recompressions (if any) are prepared. */
+static void slices_free(struct produce_slices *sl);
+
+static void produce_run(struct request *req, const struct produce_request *mp,
+                        struct produce_slices *sl) {
+  const struct produce_request m = *mp;
+  int32_t flat = 0; /* the partition's place in request order */
   struct produce_wait *wait = arena_alloc(&req->arena, sizeof *wait);
   struct produce_response *resp = &wait->resp;
   produce_response_init(resp);
@@ -423,9 +507,11 @@ bool handle_produce(struct request *req) {
       if (rc == KERR_NONE && (p->leader == NULL || !partition_is_leader(req->node, p)))
         rc = KERR_NOT_LEADER_OR_FOLLOWER;
       int64_t required_end = -1;
+      const struct produce_prepared *pp = sl && flat < sl->count ? &sl->prepared[flat] : NULL;
+      flat++;
       if (rc == KERR_NONE)
-        rc =
-            produce_partition(req, p, m.acks, td->partition_data[j].records, pr, &required_end);
+        rc = produce_partition(req, p, m.acks, td->partition_data[j].records, pp, pr,
+                               &required_end);
       pr->error_code = (int16_t)rc;
       if (rc == KERR_NOT_LEADER_OR_FOLLOWER) leader_hint(req, wait, pr, p);
       ASSERT((rc == KERR_NONE) == (pr->base_offset >= 0)); /* an offset exactly when stored */
@@ -464,6 +550,7 @@ bool handle_produce(struct request *req) {
     }
   }
   ASSERT(resp->responses_count == topic_count);
+  if (sl) slices_free(sl); /* appended (copied into the log) or refused */
   if (m.acks == 0) {
     ASSERT(wait->flushes_pending == 0);
     /* acks=0 gets no answer, so a failure closes the connection as Kafka's
@@ -478,5 +565,102 @@ bool handle_produce(struct request *req) {
   } else {
     produce_finish(req, wait);
   }
+}
+
+/* Whether the topic will have the broker recompress these batches. */
+static bool needs_recompression(struct request *req, const struct produce_request *m,
+                                struct kstr topic, int32_t index, struct krecords rec,
+                                enum rb_codec *codec) {
+  struct partition *p = partition_find(req->node, topic, index);
+  if (!p || !p->leader || !partition_is_leader(req->node, p) || rec.len <= 0) return false;
+  if (m->transactional_id.len >= 0 || (m->acks != 0 && m->acks != 1 && m->acks != -1))
+    return false;
+  int target = target_codec(p->topic);
+  struct rb_summary sum;
+  if (target < 0 || rb_validate((const uint8_t *)rec.ptr, (size_t)rec.len, &sum) != KERR_NONE)
+    return false;
+  *codec = (enum rb_codec)target;
+  return sum.mixed_codecs || (int)sum.codec != target;
+}
+
+/* The partitions to prepare, in request order; false if there are none. */
+static bool slices_plan(struct request *req, const struct produce_request *m,
+                        struct produce_slices *sl) {
+  int32_t total = 0;
+  for (int32_t i = 0; i < m->topic_data_count; i++)
+    total +=
+        m->topic_data[i].partition_data_count > 0 ? m->topic_data[i].partition_data_count : 0;
+  sl->prepared = arena_alloc(&req->arena, (size_t)total * sizeof *sl->prepared + 1);
+  memset(sl->prepared, 0, (size_t)total * sizeof *sl->prepared + 1);
+  sl->count = total;
+  bool any = false;
+  for (int32_t i = 0, k = 0; i < m->topic_data_count; i++) {
+    const struct produce_request_topic_produce_data *td = &m->topic_data[i];
+    for (int32_t j = 0; j < td->partition_data_count; j++, k++) {
+      struct produce_prepared *pp = &sl->prepared[k];
+      struct krecords rec = td->partition_data[j].records;
+      if (!needs_recompression(req, m, td->name, td->partition_data[j].index, rec, &pp->codec))
+        continue;
+      pp->used = true;
+      pp->data = (const uint8_t *)rec.ptr;
+      pp->len = (size_t)rec.len;
+      buf_init(&pp->out);
+      any = true;
+    }
+  }
+  return any;
+}
+
+static void slices_free(struct produce_slices *sl) {
+  for (int32_t k = 0; k < sl->count; k++)
+    if (sl->prepared[k].used) prepared_free(&sl->prepared[k]);
+}
+
+/* The connection went: nothing was appended, and nothing will be. */
+static void slices_cancel(struct request *req) {
+  struct produce_slices *sl = req->pending;
+  if (sl->timer) req->node->env->timer_cancel(req->node->env, sl->timer);
+  sl->timer = 0;
+  slices_free(sl);
+}
+
+/* One turn's worth; the next turn, or the request's work once all are
+ * prepared. */
+static void slices_turn(void *ctx) {
+  struct produce_slices *sl = ctx;
+  struct request *req = sl->req;
+  sl->timer = 0;
+  size_t budget = RECOMPRESS_SLICE_BYTES;
+  for (int32_t n = 0; n < sl->count && sl->next < sl->count && budget > 0; n++) {
+    struct produce_prepared *pp = &sl->prepared[sl->next];
+    if (!pp->used || pp->done || prepared_step(req->node, pp, &budget)) sl->next++;
+  }
+  if (sl->next < sl->count) {
+    sl->timer = req->node->env->timer_start(req->node->env, 0, slices_turn, sl);
+    return;
+  }
+  req->pending = NULL;
+  req->cancel = NULL;
+  produce_run(req, sl->m, sl); /* may free req: sl lives in its arena */
+}
+
+bool handle_produce(struct request *req) {
+#ifdef SLUICE_PLANTED_ASSERT /* make planted: sluice-sim must report where this fails */
+  ASSERT(false);
+#endif
+  handler_assert_entry(req, API_PRODUCE);
+  struct produce_request *m = arena_alloc(&req->arena, sizeof *m);
+  if (!produce_request_decode(&req->body, req->api_version, m, &req->arena)) return false;
+  struct produce_slices *sl = arena_alloc(&req->arena, sizeof *sl);
+  memset(sl, 0, sizeof *sl);
+  sl->req = req;
+  sl->m = m;
+  if (!slices_plan(req, m, sl)) {
+    produce_run(req, m, NULL);
+    return true;
+  }
+  req->pending = sl; /* produce_run once every batch is prepared */
+  req->cancel = slices_cancel;
+  sl->timer = req->node->env->timer_start(req->node->env, 0, slices_turn, sl);
   return true;
 }

@@ -82,9 +82,9 @@ struct log_manager {
   int flush_topic;
   int32_t flush_partition;
   int flushes_in_flight;
-  bool flush_starting;    /* flush_next is in its loop */
-  bool flush_cursor_done; /* every log's flush has started */
-  env_timer_id cleaner_timer;  /* the log cleaner's next step (log_manager.c) */
+  bool flush_starting;        /* flush_next is in its loop */
+  bool flush_cursor_done;     /* every log's flush has started */
+  env_timer_id cleaner_timer; /* the log cleaner's next step (log_manager.c) */
   char cleaning_topic[TOPIC_NAME_BYTES_MAX + 1]; /* the partition a pass is under way in */
   int32_t cleaning_partition;
 };
@@ -156,6 +156,16 @@ struct node {
   struct metadata_loader *loader; /* KRaft mode: images from the metadata log */
   env_timer_id storage_retry_timer;
   struct metrics metrics; /* what an operator watches (server/metrics.h) */
+  /* Opening many partitions' logs goes in bounded slices (topics.c); the
+   * publishes waiting for the rest, and the timer that runs the next. */
+  struct topics_slices {
+    env_timer_id timer;
+    bool running;
+    struct slice_chain *inflight; /* the last slice's files, until they land */
+    struct publish_landing **holds;
+    int32_t hold_count, hold_cap;
+    int err; /* the first storage error of the run */
+  } slices;
   struct topic **topics; /* sorted by name; the image's, in step with it */
   int topic_count;
   int topic_cap;

@@ -24,7 +24,18 @@
 #include "server/replication.h"
 #include "server/server.h"
 
-enum { STORAGE_RETRY_MS = 1000, PATH_BYTES = 900 };
+enum {
+  STORAGE_RETRY_MS = 1000,
+  PATH_BYTES = 900,
+  /* Partition logs opened per loop turn when a publish adds many: each is
+   * a directory, a segment and a partition.metadata file (about 0.1 ms on
+   * a local disk), so a CreateTopics of thousands of partitions leaves
+   * other clients' requests a turn every few milliseconds (issue 13). */
+  PARTITIONS_OPENED_PER_SLICE = 32,
+  /* Publishes waiting for a run of slices: one per metadata change, and
+   * the loader commits a change per request at most. */
+  SLICE_HOLDS_MAX = 1 << 20
+};
 
 bool topic_name_valid(const char *name, size_t len) { return meta_topic_name_valid(name, len); }
 
@@ -32,7 +43,7 @@ bool topic_name_valid(const char *name, size_t len) { return meta_topic_name_val
  * directory sync); then the controller hears (meta_publisher). One guard
  * count keeps it from finishing before every write has started. Heap
  * memory of its own: it may land after the node is gone. */
-struct landing {
+struct publish_landing {
   int pending;
   int err;
   meta_landed_fn landed;
@@ -40,7 +51,7 @@ struct landing {
 };
 
 static void landing_one(void *ctx, int err) {
-  struct landing *g = ctx;
+  struct publish_landing *g = ctx;
   ASSERT(g->pending > 0);
   if (err != 0 && g->err == 0) g->err = err;
   if (--g->pending > 0) return;
@@ -49,8 +60,8 @@ static void landing_one(void *ctx, int err) {
 }
 
 /* atomic_file_write, counted in g (which may be NULL: nobody waits). */
-static int landing_write(struct landing *g, struct env *env, const char *path, const void *data,
-                         size_t len) {
+static int landing_write(struct publish_landing *g, struct env *env, const char *path,
+                         const void *data, size_t len) {
   if (!g) return atomic_file_write(env, path, data, len, NULL, NULL);
   g->pending++;
   int rc = atomic_file_write(env, path, data, len, landing_one, g);
@@ -198,7 +209,7 @@ static void partition_dir(const struct node *node, const char *topic, int32_t in
 /* partition.metadata names the topic id (Kafka's layout); written when it
  * is missing or names another id, so a start reads each but rarely writes. */
 static int ensure_partition_metadata(struct node *node, struct topic *t, int32_t index,
-                                     struct landing *g) {
+                                     struct publish_landing *g) {
   char dir[600], path[700], id[23], text[64];
   partition_dir(node, t->name, index, dir, sizeof dir);
   str_fmt(path, sizeof path, "%s/partition.metadata", dir);
@@ -213,7 +224,8 @@ static int ensure_partition_metadata(struct node *node, struct topic *t, int32_t
   return landing_write(g, node->env, path, text, n);
 }
 
-static int write_topic_configs(struct node *node, const struct topic *t, struct landing *g) {
+static int write_topic_configs(struct node *node, const struct topic *t,
+                               struct publish_landing *g) {
   struct buf text;
   buf_init(&text);
   for (int k = 0; k < TC_COUNT; k++) {
@@ -381,7 +393,7 @@ static struct topic *local_topic_add(struct node *node, const struct meta_topic 
  * start: the checkpointed offsets. */
 static int partitions_open(struct node *node, struct topic *t, const struct meta_topic *mt,
                            const struct offsets *recovery, const struct offsets *starts,
-                           struct landing *g) {
+                           struct publish_landing *g, int32_t *budget) {
   ASSERT(t->partition_count <= mt->partition_count);
   if (t->partition_count == mt->partition_count) return 0;
   /* The array may move: nothing keeps a pointer to a partition across a
@@ -399,6 +411,11 @@ static int partitions_open(struct node *node, struct topic *t, const struct meta
       t->partition_count = i + 1;
       continue;
     }
+    if (budget && *budget <= 0) { /* the next slice goes on from here */
+      *budget = -1;
+      break;
+    }
+    if (budget) --*budget;
     rc = partition_open(node, t, i, offsets_lookup(recovery, t->name, i),
                         offsets_lookup(starts, t->name, i));
     if (rc == 0 && (rc = ensure_partition_metadata(node, t, i, g)) != 0) {
@@ -419,7 +436,7 @@ static int partitions_open(struct node *node, struct topic *t, const struct meta
         plog_recovery_point(p->log) < plog_end_offset(p->log))
       partition_flush_unwaited(node, p);
   }
-  if (t->partition_count > before && !recovery)
+  if (t->partition_count > before && !recovery && t->partition_count == mt->partition_count)
     env_log(node->env, ENV_LOG_INFO, "topic %s now has %d partitions here", t->name,
             t->partition_count);
   ASSERT(t->partition_count >= before && t->partition_count <= mt->partition_count);
@@ -445,7 +462,7 @@ static int removed_delete(struct node *node) {
  * log, as a deleted topic's partition goes (the leader epoch moved on when
  * the controller dropped it, so nobody fetches from it in a current one). */
 static int replica_set_follow(struct node *node, struct topic *t, int32_t index,
-                              const struct meta_partition *mp, struct landing *g) {
+                              const struct meta_partition *mp, struct publish_landing *g) {
   struct partition *p = &t->partitions[index];
   bool member = meta_partition_has_replica(mp, node_id(node));
   if (member == partition_hosted(p)) return 0;
@@ -475,7 +492,7 @@ static int replica_set_follow(struct node *node, struct topic *t, int32_t index,
 /* Walks the image in name order; returns the first storage error. At start
  * (recovery set) that error ends the walk: the node will not start. */
 static int reconcile(struct node *node, const struct offsets *recovery,
-                     const struct offsets *starts, struct landing *g) {
+                     const struct offsets *starts, struct publish_landing *g, int32_t *budget) {
   const struct meta_image *image = node->image;
   ASSERT(image != NULL && (recovery == NULL) == (starts == NULL));
   int rc = removed_delete(node);
@@ -484,7 +501,7 @@ static int reconcile(struct node *node, const struct offsets *recovery,
     struct topic *t = topic_find(node, mt->name, strlen(mt->name));
     if (!t) t = local_topic_add(node, mt);
     ASSERT(meta_uuid_cmp(t->id, mt->id) == 0);
-    int err = partitions_open(node, t, mt, recovery, starts, g);
+    int err = partitions_open(node, t, mt, recovery, starts, g, budget);
     if (rc == 0) rc = err;
     for (int32_t p = 0; p < t->partition_count; p++) {
       if (!recovery) {
@@ -506,12 +523,153 @@ static void storage_retry_schedule(struct node *node) {
       node->env, (uint64_t)STORAGE_RETRY_MS * NS_PER_MS, storage_retry, node);
 }
 
+/* ---- slices: opening many logs between other clients' requests ----
+ *
+ * A publish holds its landing (so the controller does not answer the
+ * change yet) and opens at most PARTITIONS_OPENED_PER_SLICE logs; while
+ * more are missing, the next slice runs from a zero-delay timer once the
+ * files of the previous one are durable, so the loop serves the sockets
+ * that are ready in between and the fsyncs never pile up past what the
+ * I/O thread keeps up with (past its queue they would run on the loop).
+ * Each slice walks the image from the start (opened logs cost nothing),
+ * so a publish arriving mid-run joins it: the run ends when local storage
+ * matches the latest image, and every held landing is released then with
+ * the run's first error. A slice's files are counted against every held
+ * landing through a chain landing, so no change is answered before the
+ * files of the partitions it added are durable. */
+
+static void slice_next(void *ctx);
+
+static void slices_schedule(struct node *node) {
+  if (node->slices.timer || node->shutting_down) return;
+  node->slices.timer = node->env->timer_start(node->env, 0, slice_next, node);
+}
+
+static void slices_hold(struct node *node, struct publish_landing *g) {
+  struct topics_slices *s = &node->slices;
+  ASSERT(s->hold_count < SLICE_HOLDS_MAX);
+  if (s->hold_count == s->hold_cap) {
+    int32_t cap = s->hold_cap ? s->hold_cap * 2 : 8;
+    struct publish_landing **arr = realloc(s->holds, (size_t)cap * sizeof *arr);
+    ASSERT(arr != NULL);
+    s->holds = arr;
+    s->hold_cap = cap;
+  }
+  g->pending++; /* released when the run ends */
+  s->holds[s->hold_count++] = g;
+}
+
+/* Every held landing, released with err (each may land and free itself). */
+static void slices_release(struct node *node, int err) {
+  struct topics_slices *s = &node->slices;
+  int32_t n = s->hold_count;
+  s->hold_count = 0;
+  for (int32_t i = 0; i < n; i++) landing_one(s->holds[i], err);
+}
+
+/* What one slice writes, counted against each held landing; when it has
+ * landed, the next slice may run. node is NULL once the node is gone. */
+struct slice_chain {
+  struct node *node;
+  bool more;
+  int32_t count;
+  struct publish_landing *held[];
+};
+
+static void chain_landed(void *arg, int err) {
+  struct slice_chain *c = arg;
+  struct node *node = c->node;
+  for (int32_t i = 0; i < c->count; i++) landing_one(c->held[i], err);
+  if (node) {
+    ASSERT(node->slices.inflight == c);
+    node->slices.inflight = NULL;
+    if (c->more) slices_schedule(node);
+  }
+  free(c);
+}
+
+static struct publish_landing *chain_new(struct node *node) {
+  struct topics_slices *s = &node->slices;
+  ASSERT(s->inflight == NULL);
+  struct slice_chain *c = malloc(sizeof *c + (size_t)s->hold_count * sizeof c->held[0] + 1);
+  struct publish_landing *g = malloc(sizeof *g);
+  ASSERT(c != NULL && g != NULL);
+  c->node = node;
+  c->more = false;
+  c->count = s->hold_count;
+  for (int32_t i = 0; i < c->count; i++) {
+    c->held[i] = s->holds[i];
+    c->held[i]->pending++;
+  }
+  *g = (struct publish_landing){.pending = 1, .landed = chain_landed, .arg = c};
+  s->inflight = c;
+  return g;
+}
+
+/* The run ended: holds released; a storage error is retried later. */
+static void slices_done(struct node *node, int err) {
+  node->slices.running = false;
+  slices_release(node, err);
+  if (err == 0) return;
+  env_log(node->env, ENV_LOG_ERROR,
+          "local storage does not match metadata offset %lld yet: error %d; retrying",
+          (long long)node->image->offset, err);
+  storage_retry_schedule(node);
+}
+
+/* One slice of the run: at most PARTITIONS_OPENED_PER_SLICE logs opened;
+ * the next once its files land, or the run ends. */
+static void slice_step(struct node *node) {
+  struct topics_slices *s = &node->slices;
+  ASSERT(s->running && s->timer == 0 && s->inflight == NULL);
+  struct publish_landing *g = chain_new(node);
+  struct slice_chain *c = s->inflight;
+  int32_t budget = PARTITIONS_OPENED_PER_SLICE;
+  int rc = reconcile(node, NULL, NULL, g, &budget);
+  if (rc != 0 && s->err == 0) s->err = rc;
+  c->more = budget < 0 && !node->shutting_down;
+  if (!c->more) { /* the last slice: its landing needs nothing of the node */
+    c->node = NULL;
+    s->inflight = NULL;
+    int err = s->err != 0 ? s->err : budget < 0 ? ENV_EIO : 0; /* cut short by a shutdown */
+    s->err = 0;
+    slices_done(node, err);
+  }
+  landing_one(g, 0); /* its guard: errors reach the holds from slices_done */
+}
+
+static void slice_next(void *ctx) {
+  struct node *node = ctx;
+  ASSERT(node->slices.timer != 0 && node->image != NULL);
+  node->slices.timer = 0;
+  if (node->shutting_down) return; /* topics_close_all releases the holds */
+  slice_step(node);
+}
+
 static void storage_retry(void *ctx) {
   struct node *node = ctx;
   ASSERT(node->storage_retry_timer != 0 && node->image != NULL);
   node->storage_retry_timer = 0;
-  if (node->shutting_down) return;
-  if (reconcile(node, NULL, NULL, NULL) != 0) storage_retry_schedule(node);
+  if (node->shutting_down || node->slices.running) return; /* a run retries at its end */
+  node->slices.running = true;
+  slice_step(node);
+}
+
+/* A later image: held until a run of slices makes storage match it (this
+ * one's first slice now, or the one in progress goes on with it). Topics
+ * are added and removed at once; only opening logs waits. */
+static int publish_sliced(struct node *node, struct publish_landing *g) {
+  struct topics_slices *s = &node->slices;
+  slices_hold(node, g);
+  if (s->running) {
+    int32_t none = 0;
+    int rc = reconcile(node, NULL, NULL, g, &none);
+    if (rc != 0 && s->err == 0) s->err = rc;
+    return 0;
+  }
+  s->running = true;
+  slice_step(node);
+  return 0;
 }
 
 static int name_cmp(const void *a, const void *b) {
@@ -539,7 +697,7 @@ static int32_t changed_names(const struct meta_delta *delta, const char **names)
 /* New topics and changed overrides: the effective configs, and their file
  * (one write per topic: two writes of one file must not overlap). */
 static void configs_follow(struct node *node, const struct meta_delta *delta,
-                           struct landing *g) {
+                           struct publish_landing *g) {
   ASSERT(node->image != NULL && delta->count >= 0);
   const char **names = malloc((size_t)(delta->count ? delta->count : 1) * sizeof *names);
   ASSERT(names != NULL);
@@ -559,7 +717,7 @@ static void configs_follow(struct node *node, const struct meta_delta *delta,
  * <log.dirs>/producer-ids (meta/bootstrap.h); the block is handed out only
  * once the file is durable, so no id is used twice across restarts. */
 static void producer_ids_follow(struct node *node, const struct meta_delta *delta,
-                                struct landing *g) {
+                                struct publish_landing *g) {
   bool changed = false;
   for (int32_t i = 0; i < delta->count; i++)
     changed |= delta->records[i].type == META_PRODUCER_IDS_RECORD;
@@ -586,11 +744,11 @@ static void offsets_read(struct node *node, struct offsets *recovery, struct off
 
 /* The first image is what storage already holds: open (and recover) every
  * log from its checkpointed offsets. Any failure stops the start. */
-static int publish_first(struct node *node, struct landing *g) {
+static int publish_first(struct node *node, struct publish_landing *g) {
   struct offsets recovery = {0}, starts = {0};
   int rc;
   offsets_read(node, &recovery, &starts, &rc);
-  if (rc == 0) rc = reconcile(node, &recovery, &starts, g);
+  if (rc == 0) rc = reconcile(node, &recovery, &starts, g, NULL);
   free(recovery.entries);
   free(starts.entries);
   if (rc == 0)
@@ -622,23 +780,17 @@ int topics_publish(void *ctx, struct meta_image *image, const struct meta_delta 
   meta_image_ref(image);
   if (node->image) meta_image_unref(node->image);
   node->image = image;
-  struct landing *g = malloc(sizeof *g);
+  struct publish_landing *g = malloc(sizeof *g);
   ASSERT(g != NULL);
-  *g = (struct landing){.pending = 1, .landed = landed, .arg = arg};
+  *g = (struct publish_landing){.pending = 1, .landed = landed, .arg = arg};
   int rc;
   if (first) {
     rc = publish_first(node, g);
   } else {
-    rc = reconcile(node, NULL, NULL, g);
+    rc = publish_sliced(node, g);
     configs_follow(node, delta, g);
     producer_ids_follow(node, delta, g);
     log_changes(node, delta);
-  }
-  if (rc != 0 && !first) {
-    env_log(node->env, ENV_LOG_ERROR,
-            "local storage does not match metadata offset %lld yet: error %d; retrying",
-            (long long)image->offset, rc);
-    storage_retry_schedule(node);
   }
   landing_one(g, rc); /* the guard count; the last write to land answers */
   ASSERT(rc != 0 || node->topic_count == image->topic_count);
@@ -648,6 +800,12 @@ int topics_publish(void *ctx, struct meta_image *image, const struct meta_delta 
 void topics_close_all(struct node *node) {
   if (node->storage_retry_timer) node->env->timer_cancel(node->env, node->storage_retry_timer);
   node->storage_retry_timer = 0;
+  if (node->slices.timer) node->env->timer_cancel(node->env, node->slices.timer);
+  node->slices.timer = 0;
+  if (node->slices.inflight) node->slices.inflight->node = NULL; /* it may land later */
+  slices_release(node, ENV_EIO); /* a run cut short: those changes are not all stored */
+  free(node->slices.holds);
+  node->slices = (struct topics_slices){0};
   for (int i = 0; i < node->topic_count; i++) {
     struct topic *t = node->topics[i];
     for (int32_t p = 0; p < t->partition_count; p++) {

@@ -762,6 +762,44 @@ START_TEST(adding_partitions_keeps_the_watches) {
 }
 END_TEST
 
+/* Partition logs this node has opened for `name` so far (issue 13). */
+static int32_t opened(const char *name) {
+  struct topic *t = topic_find(rig.node, name, strlen(name));
+  return t ? t->partition_count : 0;
+}
+
+/* A CreateTopics of many partitions opens their logs in slices (topics.c):
+ * another client asking while it is under way is answered before it, with
+ * the creation part done, and the CreateTopics answer comes once every log
+ * is open. Opened in one go, the count would jump from none to all. */
+START_TEST(wide_create_topics_goes_in_slices) {
+  rig_up(2, 1, false);
+  struct tconn *admin = &rig.conns[0], *other = &rig.conns[1];
+  enum { WIDE = 300 };
+  struct create_topics_request_creatable_topic t;
+  create_topics_request_creatable_topic_init(&t);
+  t.name = kstr_of("wide");
+  t.num_partitions = WIDE;
+  t.replication_factor = 1;
+  struct create_topics_request m;
+  create_topics_request_init(&m);
+  m.topics = &t;
+  m.topics_count = 1;
+  m.timeout_ms = 30000;
+  int created = tconn_send(admin, API_CREATE_TOPICS, 5, enc_create_topics, &m);
+  for (int i = 0; i < 1000000 && opened("wide") == 0; i++) ck_assert(sim_step(rig.w));
+  ck_assert_int_gt(opened("wide"), 0);
+  struct api_versions_request av;
+  api_versions_request_init(&av);
+  await_answer(other, tconn_send(other, API_API_VERSIONS, 0, enc_api_versions, &av), 1000);
+  ck_assert_int_lt(opened("wide"), WIDE); /* served mid-creation */
+  ck_assert_int_le(admin->answer_count, created);
+  await_answer(admin, created, 10000);
+  ck_assert_int_eq(opened("wide"), WIDE);
+  for (int32_t i = 0; i < WIDE; i++) ck_assert(partition_hosted(part("wide", i)));
+}
+END_TEST
+
 static Suite *purgatory_suite(void) {
   Suite *s = suite_create("purgatory");
   TCase *tc = tcase_create("alone");
@@ -787,6 +825,7 @@ static Suite *purgatory_suite(void) {
   tcase_add_test(tn, pipelined_requests_wait_their_turn);
   tcase_add_test(tn, topic_deletion_answers_its_waiters);
   tcase_add_test(tn, adding_partitions_keeps_the_watches);
+  tcase_add_test(tn, wide_create_topics_goes_in_slices);
   suite_add_tcase(s, tn);
   return s;
 }

@@ -658,6 +658,54 @@ START_TEST(recompress_chain_keeps_everything) {
 }
 END_TEST
 
+/* In steps of a few bytes (the produce path's slices, issue 13): each codec
+ * writes one valid batch (CRC included) with the same header and records
+ * as the one-step recompression, after a prefix already in out. */
+START_TEST(recompress_in_steps_keeps_everything) {
+  struct buf orig, out;
+  buf_init(&orig);
+  buf_init(&out);
+  build_from(&orig, RB_CODEC_NONE, records, RECORD_COUNT);
+  struct rb_header h0;
+  ck_assert(rb_header_read(orig.data, orig.len, &h0));
+  const enum rb_codec codecs[] = {RB_CODEC_GZIP, RB_CODEC_ZSTD, RB_CODEC_LZ4, RB_CODEC_SNAPPY,
+                                  RB_CODEC_NONE};
+  for (size_t i = 0; i < ARRAY_LEN(codecs); i++) {
+    buf_reset(&out);
+    buf_append(&out, "p", 1);
+    struct rb_recompression r;
+    ck_assert_int_eq(rb_recompress_begin(&r, orig.data, orig.len, codecs[i], BYTES_MAX, &out),
+                     KERR_NONE);
+    bool done = false;
+    int steps = 0;
+    for (; steps < 100000 && !done; steps++)
+      ck_assert_int_eq(rb_recompress_step(&r, 7, &done), KERR_NONE);
+    ck_assert(done);
+    ck_assert_int_gt(steps, 2);
+    rb_recompress_end(&r);
+    ck_assert_uint_eq(rb_check_one(out.data + 1, out.len - 1), out.len - 1);
+    struct rb_header h;
+    ck_assert(rb_header_read(out.data + 1, out.len - 1, &h));
+    ck_assert_int_eq(h.attributes & RB_ATTR_COMPRESSION_MASK, codecs[i]);
+    same_header_but_codec(&h, &h0);
+    same_records(orig.data, orig.len, out.data + 1, out.len - 1);
+  }
+  /* Ended before its last step: out is as it was. */
+  buf_reset(&out);
+  buf_append(&out, "p", 1);
+  struct rb_recompression r;
+  ck_assert_int_eq(rb_recompress_begin(&r, orig.data, orig.len, RB_CODEC_GZIP, BYTES_MAX, &out),
+                   KERR_NONE);
+  bool done = false;
+  ck_assert_int_eq(rb_recompress_step(&r, 7, &done), KERR_NONE);
+  ck_assert(!done);
+  rb_recompress_end(&r);
+  ck_assert_uint_eq(out.len, 1);
+  buf_free(&orig);
+  buf_free(&out);
+}
+END_TEST
+
 /* Compaction can leave a batch with no records that keeps its offsets. */
 START_TEST(recompress_empty_batch) {
   uint8_t batch[RB_HEADER_BYTES];
@@ -794,6 +842,7 @@ static Suite *record_batch_suite(void) {
   tcase_add_test(tc, builder_edges);
   tcase_add_test(tc, recompress_chain_keeps_everything);
   tcase_add_test(tc, recompress_empty_batch);
+  tcase_add_test(tc, recompress_in_steps_keeps_everything);
   tcase_add_test(tc, mutations_never_crash);
   tcase_add_test(tc, frame_and_stored_header_validity);
   suite_add_tcase(s, tc);
