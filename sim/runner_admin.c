@@ -77,6 +77,7 @@ enum admin_op {
   OP_OFFSET_FETCH,
   OP_OFFSET_DELETE,
   OP_DELETE_GROUPS,
+  OP_FIND_COORDINATOR,
   OPS,
 };
 
@@ -97,7 +98,8 @@ static const char *const op_names[OPS] = {"Metadata (all topics)",
                                           "OffsetCommit",
                                           "OffsetFetch",
                                           "OffsetDelete",
-                                          "DeleteGroups"};
+                                          "DeleteGroups",
+                                          "FindCoordinator"};
 
 enum churn_state { CHURN_UNKNOWN, CHURN_ABSENT, CHURN_PRESENT };
 
@@ -173,7 +175,8 @@ struct admin {
   int64_t group_offsets[SCENARIO_PARTITIONS_MAX]; /* per workload partition */
   int64_t sent_offsets[SCENARIO_PARTITIONS_MAX];
   int group_topic; /* the workload topic a commit, fetch or delete is about */
-  bool fetch_all, to_never, list_empty_only, list_no_classic;
+  bool fetch_all, to_never, list_empty_only, list_no_classic, find_transaction;
+  struct kstr find_key; /* FindCoordinator v0-3: the one key (a->group or "") */
 };
 
 enum {
@@ -755,6 +758,28 @@ static void on_described_group(struct admin *a,
               d->protocol_data.ptr, d->members_count);
 }
 
+/* One key's coordinator: a broker of the cluster; a transactional id
+ * must not be empty (INVALID_REQUEST). */
+static void found_one(struct admin *a, struct kstr key, int16_t error, int32_t node_id,
+                      int32_t port) {
+  int len = key.len > 0 ? key.len : 0;
+  runner_trace(a->c->r, "admin %d: FindCoordinator %s %.*s: error %d, node %d", a->c->number,
+               a->find_transaction ? "transaction" : "group", len, key.ptr, error, node_id);
+  if (error == KERR_NONE && (node_id < 1 || node_id > a->c->r->sc->nodes || port <= 0))
+    violation(a, -1, "FindCoordinator %.*s: node %d port %d, not a broker of the cluster", len,
+              key.ptr, node_id, port);
+  if (error == KERR_NONE && a->find_transaction && len == 0)
+    violation(a, -1, "FindCoordinator: a coordinator for an empty transactional id");
+}
+
+static void on_find_coordinator(struct admin *a, const struct find_coordinator_response *m) {
+  if (m->coordinators_count <= 0) /* v0-3: one key */
+    found_one(a, a->find_key, m->error_code, m->node_id, m->port);
+  for (int32_t i = 0; i < m->coordinators_count; i++)
+    found_one(a, m->coordinators[i].key, m->coordinators[i].error_code,
+              m->coordinators[i].node_id, m->coordinators[i].port);
+}
+
 /* The answers of admin_ops: all; false: not one of them. */
 static bool answered_more(struct admin *a, int16_t version, const void *response) {
   switch (a->op) {
@@ -791,6 +816,9 @@ static bool answered_more(struct admin *a, int16_t version, const void *response
     return true;
   case OP_DELETE_GROUPS:
     on_delete_groups(a, response);
+    return true;
+  case OP_FIND_COORDINATOR:
+    on_find_coordinator(a, response);
     return true;
   default:
     return false;
@@ -1484,6 +1512,27 @@ static int delete_groups(struct admin *a) {
   return send(a, API_DELETE_GROUPS, 0, (int16_t)draw(a, 0, 2), &req);
 }
 
+/* Where its groups are coordinated (v4+: several keys at once, KIP-699),
+ * now and then for a transactional id, sometimes an empty one. */
+static int find_coordinator(struct admin *a) {
+  const struct scenario *sc = a->c->r->sc;
+  struct kstr keys[SCENARIO_GROUPS_MAX + 1];
+  int n = 0;
+  keys[n++] = kstr_of(a->group);
+  for (int g = 0; g < sc->group_count; g++) keys[n++] = kstr_of(sc->groups[g].name);
+  a->find_transaction = draw(a, 0, 4) == 0;
+  if (a->find_transaction) keys[0] = draw(a, 0, 1) ? KSTR_LIT("") : kstr_of(a->group);
+  struct find_coordinator_request req;
+  find_coordinator_request_init(&req);
+  req.key_type = (int8_t)(a->find_transaction ? 1 : 0);
+  int16_t max = (int16_t)draw(a, a->find_transaction ? 1 : 0, 4);
+  a->find_key = keys[0];
+  req.key = keys[0];
+  req.coordinator_keys = keys;
+  req.coordinator_keys_count = n;
+  return send(a, API_FIND_COORDINATOR, a->find_transaction ? 1 : 0, max, &req);
+}
+
 /* The requests of admin_ops: all. */
 static int request_more(struct admin *a) {
   switch (a->op) {
@@ -1503,6 +1552,8 @@ static int request_more(struct admin *a) {
     return offset_delete(a);
   case OP_DELETE_GROUPS:
     return delete_groups(a);
+  case OP_FIND_COORDINATOR:
+    return find_coordinator(a);
   default:
     UNREACHABLE();
   }

@@ -82,6 +82,7 @@ union admin_response {
   struct offset_commit_response offset_commit;
   struct offset_fetch_response offset_fetch;
   struct offset_delete_response offset_delete;
+  struct find_coordinator_response find_coordinator;
 };
 
 struct admin_call {
@@ -124,6 +125,8 @@ static bool decode(int16_t api_key, struct rd *body, int16_t v, union admin_resp
     return offset_fetch_response_decode(body, v, &out->offset_fetch, a);
   case API_OFFSET_DELETE:
     return offset_delete_response_decode(body, v, &out->offset_delete, a);
+  case API_FIND_COORDINATOR:
+    return find_coordinator_response_decode(body, v, &out->find_coordinator, a);
   default:
     UNREACHABLE();
   }
@@ -181,6 +184,9 @@ static void encode_request(struct wr *w, int16_t version, const void *msg) {
     break;
   case API_OFFSET_DELETE:
     offset_delete_request_encode(w, version, e->request);
+    break;
+  case API_FIND_COORDINATOR:
+    find_coordinator_request_encode(w, version, e->request);
     break;
   default:
     UNREACHABLE();

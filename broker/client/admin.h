@@ -3,7 +3,7 @@
  * ListOffsets, CreateTopics, DeleteTopics, DescribeConfigs,
  * CreatePartitions, DescribeCluster, AlterConfigs, IncrementalAlterConfigs,
  * ListGroups, DescribeGroups, DeleteGroups, OffsetCommit, OffsetFetch,
- * OffsetDelete), each sent at the highest version both sides serve and
+ * OffsetDelete, FindCoordinator), each sent at the highest version both sides serve and
  * handed back decoded. */
 #ifndef SLUICE_ADMIN_H
 #define SLUICE_ADMIN_H
