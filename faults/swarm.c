@@ -377,6 +377,14 @@ static void kraft(struct drawer *d) {
   if (draw(d, 0, 1)) config(s, "metadata.log.max.record.bytes.between.snapshots", 2048);
 }
 
+/* Half of the seeds with admin clients have them alter configs and
+ * administer groups too (admin_ops: all, sim/runner_admin.c), from a
+ * stream of its own ("swarm.admin", or "swarm.quorum.admin") so that
+ * nothing else drawn moves. */
+static void admin_ops(struct drawer *d) {
+  if (d->s->admins > 0 && draw(d, 0, 1)) d->s->admin_ops_all = true;
+}
+
 void swarm_scenario(uint64_t seed, struct scenario *out) {
   memset(out, 0, sizeof *out);
   struct sim_rng root;
@@ -407,6 +415,8 @@ void swarm_scenario(uint64_t seed, struct scenario *out) {
   struct drawer k = {.rng = sim_rng_fork(&root, "swarm.kraft"), .s = out};
   kraft(&k);
   hostile_draw(&root, out); /* sim/hostile.c: its own stream, "swarm.hostile" */
+  struct drawer ad = {.rng = sim_rng_fork(&root, "swarm.admin"), .s = out};
+  admin_ops(&ad);
   expectations(&d);
 }
 
@@ -560,4 +570,6 @@ void swarm_quorum_scenario(uint64_t seed, struct scenario *out) {
   if (draw(&cd, 0, 2) == 0) quorum_clients(&cd);
   struct drawer rd = {.rng = sim_rng_fork(&root, "swarm.quorum.replicas"), .s = out};
   if (out->topic_count > 0) quorum_replicas(&rd);
+  struct drawer ad = {.rng = sim_rng_fork(&root, "swarm.quorum.admin"), .s = out};
+  admin_ops(&ad);
 }

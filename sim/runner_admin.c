@@ -66,14 +66,40 @@ enum admin_op {
   OP_CREATE_TOPICS,
   OP_CREATE_PARTITIONS,
   OP_DELETE_TOPICS,
-  OP_DESCRIBE_QUORUM, /* last: drawn only where there is a controller listener */
+  OP_DESCRIBE_QUORUM, /* drawn only where there is a controller listener */
+  /* admin_ops: all (drawn after the others, so that scenarios without it
+   * draw exactly as before them) */
+  OP_ALTER_CONFIGS,
+  OP_INCREMENTAL_ALTER_CONFIGS,
+  OP_LIST_GROUPS,
+  OP_DESCRIBE_GROUPS,
+  OP_OFFSET_COMMIT,
+  OP_OFFSET_FETCH,
+  OP_OFFSET_DELETE,
+  OP_DELETE_GROUPS,
+  OP_FIND_COORDINATOR,
   OPS,
 };
 
-static const char *const op_names[OPS] = {
-    "Metadata (all topics)", "Metadata (named)", "Metadata (auto-create)", "DescribeConfigs",
-    "DescribeCluster",       "ListOffsets",      "CreateTopics",           "CreatePartitions",
-    "DeleteTopics",          "DescribeQuorum"};
+static const char *const op_names[OPS] = {"Metadata (all topics)",
+                                          "Metadata (named)",
+                                          "Metadata (auto-create)",
+                                          "DescribeConfigs",
+                                          "DescribeCluster",
+                                          "ListOffsets",
+                                          "CreateTopics",
+                                          "CreatePartitions",
+                                          "DeleteTopics",
+                                          "DescribeQuorum",
+                                          "AlterConfigs",
+                                          "IncrementalAlterConfigs",
+                                          "ListGroups",
+                                          "DescribeGroups",
+                                          "OffsetCommit",
+                                          "OffsetFetch",
+                                          "OffsetDelete",
+                                          "DeleteGroups",
+                                          "FindCoordinator"};
 
 enum churn_state { CHURN_UNKNOWN, CHURN_ABSENT, CHURN_PRESENT };
 
@@ -83,10 +109,11 @@ struct churn {
   int32_t partitions; /* when present; -1: not known */
   struct kuuid id;
   bool id_known;
-  /* The values its answered creation set (configs_known: for the keys
-   * below configs_count); unknown after an answer that did not come. */
+  /* The values its answered creation and config changes set (configs_known:
+   * for the keys with key_set; a key without is at its default); unknown
+   * after an answer that did not come. */
   bool configs_known;
-  int configs_count;
+  bool key_set[CHURN_CONFIGS];
   char configs[CHURN_CONFIGS][24];
   /* A broker restarted after storage errors: until the metadata log lands,
    * the metadata is the directory layout, which a failed write can leave
@@ -131,6 +158,31 @@ struct admin {
   int voter_count;
   int32_t quorum_epoch_seen;
   int64_t quorum_hw_seen; /* in quorum_epoch_seen */
+  /* admin_ops: all. An alter in flight: its churn topic (-1: a broker),
+   * and per churn key whether it is given (legacy: set; incremental: SET
+   * or DELETE), deleted, and the value. */
+  bool ops_all;
+  int alter_target;
+  bool alter_given[CHURN_CONFIGS], alter_deleted[CHURN_CONFIGS];
+  char alter_values[CHURN_CONFIGS][24];
+  /* Its own group (admin-<client>), made by simple commits (generation -1,
+   * no members), and one nobody makes (never-<client>). Judged on one node
+   * without clock faults (groups_judged): there the answers come from the
+   * only coordinator, and no clock jump expires the offsets. */
+  char group[32], never_group[32];
+  bool groups_judged;
+  enum churn_state group_state;
+  int64_t group_offsets[SCENARIO_PARTITIONS_MAX]; /* per workload partition */
+  int64_t sent_offsets[SCENARIO_PARTITIONS_MAX];
+  int group_topic; /* the workload topic a commit, fetch or delete is about */
+  bool fetch_all, to_never, list_empty_only, list_no_classic, find_transaction;
+  struct kstr find_key; /* FindCoordinator v0-3: the one key (a->group or "") */
+};
+
+enum {
+  OFFSET_NONE = -1,     /* none committed: OffsetFetch answers -1 */
+  OFFSET_UNKNOWN = -2,  /* an answer that did not come */
+  OFFSET_NOT_SENT = -3, /* not in the request */
 };
 
 static int64_t draw(struct admin *a, int64_t lo, int64_t hi) {
@@ -185,6 +237,12 @@ static void violation(struct admin *a, int k, const char *fmt, ...) {
   runner_trace(r, "admin %d: VIOLATION %s", a->c->number, text);
 }
 
+/* Nothing known of the admin's own group. */
+static void group_forget(struct admin *a) {
+  a->group_state = CHURN_UNKNOWN;
+  for (int i = 0; i < SCENARIO_PARTITIONS_MAX; i++) a->group_offsets[i] = OFFSET_UNKNOWN;
+}
+
 /* A replaced disk took every topic with it (until someone makes it again);
  * without a metadata log (one node, no controller.quorum.voters: the
  * single-node controller), a restart after any storage error may have lost
@@ -198,12 +256,16 @@ static void notice_restarts(struct admin *a) {
   struct sim_disk_stats st;
   sim_disk_stats(b->node, &st);
   if (b->incarnation != a->incarnation_seen) {
+    /* A power loss may have taken commits in the page cache (0: the
+     * first look, before any request). */
+    if (a->incarnation_seen != 0) group_forget(a);
     a->incarnation_seen = b->incarnation;
     bool errors = !metadata_log && st.write_errors + st.enospc + st.fsync_errors > 0;
     for (int i = 0; i < CHURN_TOPICS && errors; i++) a->churn[i].suspect = true;
   }
   if (st.disks_lost == a->disks_lost_seen) return;
   a->disks_lost_seen = st.disks_lost;
+  group_forget(a);
   for (int i = 0; i < CHURN_TOPICS; i++) a->churn[i].state = CHURN_UNKNOWN;
 }
 
@@ -297,7 +359,7 @@ static void on_create_topics(struct admin *a, const struct create_topics_respons
     struct churn *c = &a->churn[k];
     if (t->error_code == KERR_NONE) {
       c->configs_known = a->sent_configs_count >= 0;
-      c->configs_count = a->sent_configs_count;
+      for (int n = 0; n < CHURN_CONFIGS; n++) c->key_set[n] = n < a->sent_configs_count;
       memcpy(c->configs, a->sent_configs, sizeof c->configs);
       if (t->num_partitions != a->asked)
         violation(a, k, "CreateTopics %s answered %d partitions, asked %d", c->name,
@@ -394,10 +456,10 @@ churn_configs_check(struct admin *a,
   const struct churn *c = &a->churn[k];
   if (c->state != CHURN_PRESENT || !c->configs_known) return;
   for (int32_t j = 0; j < res->configs_count; j++)
-    for (int n = 0; n < c->configs_count; n++)
-      if (kstr_eq(res->configs[j].name, churn_config_keys[n]) &&
+    for (int n = 0; n < CHURN_CONFIGS; n++)
+      if (c->key_set[n] && kstr_eq(res->configs[j].name, churn_config_keys[n]) &&
           !kstr_eq(res->configs[j].value, c->configs[n]))
-        violation(a, k, "DescribeConfigs %s: %s is %.*s, created with %s", c->name,
+        violation(a, k, "DescribeConfigs %s: %s is %.*s, set to %s", c->name,
                   churn_config_keys[n],
                   (int)(res->configs[j].value.len > 0 ? res->configs[j].value.len : 0),
                   res->configs[j].value.ptr, c->configs[n]);
@@ -427,6 +489,352 @@ static void on_describe_configs(struct admin *a, const struct describe_configs_r
   }
 }
 
+/* ---- admin_ops: all: config changes ---- */
+
+/* An alter's answer for one resource (AlterConfigs and
+ * IncrementalAlterConfigs answer alike): Kafka's verdict on the settings,
+ * then what the churn topic's configs are now. */
+static void on_altered(struct admin *a, int16_t error, int8_t type, struct kstr name) {
+  const char *what = op_names[a->op], *vo = a->validate_only ? " (validate only)" : "";
+  char given[3 * 40] = "";
+  for (int n = 0, at = 0; n < CHURN_CONFIGS && a->alter_target >= 0; n++)
+    if (a->alter_given[n])
+      at += snprintf(given + at, sizeof given - (size_t)at, " %s=%s", churn_config_keys[n],
+                     a->alter_deleted[n] ? "(delete)" : a->alter_values[n]);
+  runner_trace(a->c->r, "admin %d: %s %d %.*s%s:%s error %d", a->c->number, what, type,
+               (int)(name.len > 0 ? name.len : 0), name.ptr, vo, given, error);
+  if (a->sent_invalid && error == KERR_NONE)
+    violation(a, -1, "%s %.*s%s accepted an invalid setting", what,
+              (int)(name.len > 0 ? name.len : 0), name.ptr, vo);
+  if (a->sent_all_valid && error == KERR_INVALID_CONFIG)
+    violation(a, -1, "%s %.*s%s: INVALID_CONFIG for valid settings", what,
+              (int)(name.len > 0 ? name.len : 0), name.ptr, vo);
+  int k = type == RESOURCE_TOPIC ? churn_index(a, name) : -1;
+  if (k < 0 || k != a->alter_target || a->validate_only) return;
+  struct churn *c = &a->churn[k];
+  if (error == KERR_UNKNOWN_TOPIC_OR_PARTITION && c->state == CHURN_PRESENT)
+    violation(a, k, "%s %s: unknown topic after its creation was answered", what, c->name);
+  if (error != KERR_NONE) {
+    /* Refused settings change nothing; other errors may have. */
+    if (error != KERR_INVALID_CONFIG && error != KERR_INVALID_REQUEST) c->configs_known = false;
+    return;
+  }
+  if (c->state == CHURN_ABSENT)
+    violation(a, k, "%s %s succeeded after its deletion was answered", what, c->name);
+  /* AlterConfigs replaces the whole set (everything is known after it);
+   * IncrementalAlterConfigs changes only the keys given. */
+  if (a->op == OP_ALTER_CONFIGS) c->configs_known = c->state == CHURN_PRESENT;
+  for (int n = 0; n < CHURN_CONFIGS; n++) {
+    if (a->op == OP_ALTER_CONFIGS || a->alter_given[n])
+      c->key_set[n] = a->alter_given[n] && !a->alter_deleted[n];
+    if (a->alter_given[n] && !a->alter_deleted[n])
+      memcpy(c->configs[n], a->alter_values[n], sizeof c->configs[n]);
+  }
+}
+
+/* ---- admin_ops: all: groups ---- */
+
+/* The index of a workload partition among all of them; -1: not one. */
+static int part_index(const struct scenario *sc, struct kstr topic, int32_t partition) {
+  for (int w = 0, base = 0; w < sc->topic_count; base += sc->topics[w++].partitions)
+    if (topic.len > 0 && kstr_eq(topic, sc->topics[w].name))
+      return partition >= 0 && partition < sc->topics[w].partitions ? base + partition : -1;
+  return -1;
+}
+
+static bool any_offset(const struct admin *a) {
+  for (int i = 0; i < SCENARIO_PARTITIONS_MAX; i++)
+    if (a->group_offsets[i] >= 0) return true;
+  return false;
+}
+
+/* Kafka's answers meaning "not written": the request may be sent again. */
+static bool not_coordinated(int16_t error) {
+  return error == KERR_NOT_COORDINATOR || error == KERR_COORDINATOR_NOT_AVAILABLE ||
+         error == KERR_COORDINATOR_LOAD_IN_PROGRESS;
+}
+
+static void on_offset_commit(struct admin *a, const struct offset_commit_response *m) {
+  const struct scenario *sc = a->c->r->sc;
+  for (int32_t i = 0; i < m->topics_count; i++)
+    for (int32_t j = 0; j < m->topics[i].partitions_count; j++) {
+      const struct offset_commit_response_offset_commit_response_partition *p =
+          &m->topics[i].partitions[j];
+      int x = part_index(sc, m->topics[i].name, p->partition_index);
+      runner_trace(a->c->r, "admin %d: OffsetCommit %s %.*s-%d: error %d", a->c->number,
+                   a->group, (int)m->topics[i].name.len, m->topics[i].name.ptr,
+                   p->partition_index, p->error_code);
+      if (x < 0 || a->sent_offsets[x] == OFFSET_NOT_SENT) {
+        violation(a, -1, "OffsetCommit %s: an answer for %.*s-%d, not committed", a->group,
+                  (int)m->topics[i].name.len, m->topics[i].name.ptr, p->partition_index);
+        continue;
+      }
+      if (p->error_code == KERR_NONE) {
+        a->group_offsets[x] = a->sent_offsets[x];
+        a->group_state = CHURN_PRESENT;
+      } else if (!not_coordinated(p->error_code)) {
+        a->group_offsets[x] = OFFSET_UNKNOWN;
+        if (a->group_state != CHURN_PRESENT) a->group_state = CHURN_UNKNOWN;
+      }
+    }
+  if (!a->groups_judged) group_forget(a);
+}
+
+/* One partition OffsetFetch answered: what the answered commits and
+ * deletions said it holds. */
+static void fetched_one(struct admin *a, struct kstr topic, int32_t partition, int64_t offset,
+                        int16_t error) {
+  int x = part_index(a->c->r->sc, topic, partition);
+  if (x < 0 || error != KERR_NONE) return;
+  int64_t known = a->group_offsets[x];
+  if (known != OFFSET_UNKNOWN && offset != known)
+    violation(a, -1, "OffsetFetch %s %.*s-%d: offset %lld, the answers said %lld", a->group,
+              (int)topic.len, topic.ptr, partition, (long long)offset, (long long)known);
+  a->group_offsets[x] = offset < 0 ? OFFSET_NONE : offset;
+}
+
+static void on_offset_fetch(struct admin *a, int16_t version,
+                            const struct offset_fetch_response *m) {
+  runner_trace(a->c->r, "admin %d: OffsetFetch %s v%d%s: error %d, %d topics", a->c->number,
+               a->group, version, a->fetch_all ? " (all)" : "", m->error_code, m->topics_count);
+  if (!a->groups_judged || m->error_code != KERR_NONE) return;
+  bool listed[SCENARIO_PARTITIONS_MAX] = {false};
+  for (int32_t i = 0; i < m->topics_count; i++)
+    for (int32_t j = 0; j < m->topics[i].partitions_count; j++) {
+      const struct offset_fetch_response_offset_fetch_response_partition *p =
+          &m->topics[i].partitions[j];
+      int x = part_index(a->c->r->sc, m->topics[i].name, p->partition_index);
+      if (x >= 0) listed[x] = true;
+      fetched_one(a, m->topics[i].name, p->partition_index, p->committed_offset, p->error_code);
+    }
+  /* All of them: a partition not listed has nothing committed. */
+  for (int x = 0; a->fetch_all && x < SCENARIO_PARTITIONS_MAX; x++) {
+    if (listed[x]) continue;
+    if (a->group_offsets[x] >= 0)
+      violation(a, -1, "OffsetFetch %s (all): partition %d missing, committed at %lld",
+                a->group, x, (long long)a->group_offsets[x]);
+    a->group_offsets[x] = OFFSET_NONE;
+  }
+}
+
+static void on_offset_delete(struct admin *a, const struct offset_delete_response *m) {
+  const char *g = a->to_never ? a->never_group : a->group;
+  runner_trace(a->c->r, "admin %d: OffsetDelete %s: error %d", a->c->number, g, m->error_code);
+  if (a->to_never) {
+    if (m->error_code == KERR_NONE)
+      violation(a, -1, "OffsetDelete %s: a group nobody made exists", g);
+    return;
+  }
+  if (a->groups_judged && m->error_code == KERR_GROUP_ID_NOT_FOUND &&
+      a->group_state == CHURN_PRESENT)
+    violation(a, -1, "OffsetDelete %s: GROUP_ID_NOT_FOUND after a commit was answered", g);
+  if (a->groups_judged && m->error_code == KERR_NONE && a->group_state == CHURN_ABSENT)
+    violation(a, -1, "OffsetDelete %s: the group exists after its deletion was answered", g);
+  for (int32_t i = 0; m->error_code == KERR_NONE && i < m->topics_count; i++)
+    for (int32_t j = 0; j < m->topics[i].partitions_count; j++) {
+      int x = part_index(a->c->r->sc, m->topics[i].name,
+                         m->topics[i].partitions[j].partition_index);
+      int16_t e = m->topics[i].partitions[j].error_code;
+      if (x >= 0 && e == KERR_NONE) a->group_offsets[x] = OFFSET_NONE;
+      /* The coordinator forgets an offset before its tombstone is written
+       * (as Kafka's does): after any error it may be gone. */
+      if (x >= 0 && e != KERR_NONE) a->group_offsets[x] = OFFSET_UNKNOWN;
+      if (e != KERR_NONE)
+        runner_trace(a->c->r, "admin %d: OffsetDelete %s %.*s-%d: error %d", a->c->number, g,
+                     (int)m->topics[i].name.len, m->topics[i].name.ptr,
+                     m->topics[i].partitions[j].partition_index, e);
+      /* The group has no members, so it subscribes to nothing (KIP-496). */
+      if (e == KERR_GROUP_SUBSCRIBED_TO_TOPIC)
+        violation(a, -1, "OffsetDelete %s: GROUP_SUBSCRIBED_TO_TOPIC without members", g);
+    }
+  if (!a->groups_judged) group_forget(a);
+}
+
+static void on_delete_groups(struct admin *a, const struct delete_groups_response *m) {
+  for (int32_t i = 0; i < m->results_count; i++) {
+    const struct delete_groups_response_deletable_group_result *r = &m->results[i];
+    runner_trace(a->c->r, "admin %d: DeleteGroups %.*s: error %d", a->c->number,
+                 (int)(r->group_id.len > 0 ? r->group_id.len : 0), r->group_id.ptr,
+                 r->error_code);
+    if (kstr_eq(r->group_id, a->never_group)) {
+      if (r->error_code == KERR_NONE)
+        violation(a, -1, "DeleteGroups %s: a group nobody made was deleted", a->never_group);
+      continue;
+    }
+    if (!kstr_eq(r->group_id, a->group)) continue;
+    if (a->groups_judged && r->error_code == KERR_NONE && a->group_state == CHURN_ABSENT)
+      violation(a, -1, "DeleteGroups %s succeeded after its deletion was answered", a->group);
+    if (a->groups_judged && r->error_code == KERR_GROUP_ID_NOT_FOUND &&
+        a->group_state == CHURN_PRESENT)
+      violation(a, -1, "DeleteGroups %s: GROUP_ID_NOT_FOUND after a commit was answered",
+                a->group);
+    if (r->error_code == KERR_NON_EMPTY_GROUP)
+      violation(a, -1, "DeleteGroups %s: NON_EMPTY_GROUP for a group without members",
+                a->group);
+    if (r->error_code == KERR_NONE || r->error_code == KERR_GROUP_ID_NOT_FOUND) {
+      a->group_state = CHURN_ABSENT;
+      for (int x = 0; x < SCENARIO_PARTITIONS_MAX; x++) a->group_offsets[x] = OFFSET_NONE;
+    } else if (!not_coordinated(r->error_code)) {
+      group_forget(a);
+    }
+  }
+  if (!a->groups_judged) group_forget(a);
+}
+
+static bool is_scenario_group(const struct admin *a, struct kstr name) {
+  for (int g = 0; g < a->c->r->sc->group_count; g++)
+    if (kstr_eq(name, a->c->r->sc->groups[g].name)) return true;
+  return false;
+}
+
+/* Another admin client's own group ("admin-<n>"). */
+static bool admin_group(struct kstr name) {
+  return name.len > 6 && !memcmp(name.ptr, "admin-", 6);
+}
+
+static void on_list_groups(struct admin *a, int16_t version,
+                           const struct list_groups_response *m) {
+  runner_trace(a->c->r, "admin %d: ListGroups v%d: error %d, %d groups", a->c->number, version,
+               m->error_code, m->groups_count);
+  if (m->error_code != KERR_NONE) return;
+  if (a->list_no_classic && m->groups_count > 0)
+    violation(a, -1, "ListGroups: %d groups with a types filter without classic",
+              m->groups_count);
+  bool seen = false;
+  for (int32_t i = 0; i < m->groups_count; i++) {
+    const struct list_groups_response_listed_group *g = &m->groups[i];
+    int len = g->group_id.len > 0 ? g->group_id.len : 0;
+    bool own = kstr_eq(g->group_id, a->group);
+    seen |= own;
+    if (!is_scenario_group(a, g->group_id) && !admin_group(g->group_id))
+      violation(a, -1, "ListGroups: %.*s, a group nobody made", len, g->group_id.ptr);
+    else if (is_scenario_group(a, g->group_id) && !kstr_eq(g->protocol_type, "consumer"))
+      violation(a, -1, "ListGroups: %.*s has protocol type %.*s", len, g->group_id.ptr,
+                (int)(g->protocol_type.len > 0 ? g->protocol_type.len : 0),
+                g->protocol_type.ptr);
+    else if (own && g->protocol_type.len > 0)
+      violation(a, -1, "ListGroups: %s (simple commits only) has a protocol type", a->group);
+    if (a->list_empty_only && version >= 4 && !kstr_eq(g->group_state, "Empty"))
+      violation(a, -1, "ListGroups: %.*s is %.*s, asked for Empty groups", len, g->group_id.ptr,
+                (int)(g->group_state.len > 0 ? g->group_state.len : 0), g->group_state.ptr);
+  }
+  if (!a->groups_judged || a->list_no_classic) return;
+  if (seen && a->group_state == CHURN_ABSENT)
+    violation(a, -1, "ListGroups lists %s after its deletion was answered", a->group);
+  /* With an offset it is kept (Empty, no members) until they expire. */
+  if (!seen && a->group_state == CHURN_PRESENT && any_offset(a))
+    violation(a, -1, "ListGroups does not list %s, which holds committed offsets", a->group);
+}
+
+static void on_described_group(struct admin *a,
+                               const struct describe_groups_response_described_group *d) {
+  struct kstr id = d->group_id, state = d->group_state;
+  int len = id.len > 0 ? id.len : 0, slen = state.len > 0 ? state.len : 0;
+  runner_trace(a->c->r, "admin %d: DescribeGroups %.*s: error %d, %.*s, %d members",
+               a->c->number, len, id.ptr, d->error_code, slen, state.ptr, d->members_count);
+  if (d->error_code != KERR_NONE) return;
+  bool dead = kstr_eq(state, "Dead");
+  if (kstr_eq(id, a->never_group) && (!dead || d->members_count != 0))
+    violation(a, -1, "DescribeGroups %.*s: %.*s with %d members, a group nobody made", len,
+              id.ptr, slen, state.ptr, d->members_count);
+  if (kstr_eq(id, a->group) && a->groups_judged) {
+    if (a->group_state == CHURN_ABSENT && !dead)
+      violation(a, -1, "DescribeGroups %s: %.*s after its deletion was answered", a->group,
+                slen, state.ptr);
+    if (a->group_state == CHURN_PRESENT && any_offset(a) &&
+        (!kstr_eq(state, "Empty") || d->members_count != 0))
+      violation(a, -1, "DescribeGroups %s: %.*s with %d members, a group of simple commits",
+                a->group, slen, state.ptr, d->members_count);
+  }
+  /* A consumer group (the scenario's): consumers' protocol type, and once
+   * Stable the range assignor its members all offer and members. */
+  if (is_scenario_group(a, id) && !dead && !kstr_eq(d->protocol_type, "consumer"))
+    violation(a, -1, "DescribeGroups %.*s: protocol type %.*s", len, id.ptr,
+              (int)(d->protocol_type.len > 0 ? d->protocol_type.len : 0), d->protocol_type.ptr);
+  if (is_scenario_group(a, id) && kstr_eq(state, "Stable") &&
+      (!kstr_eq(d->protocol_data, "range") || d->members_count < 1))
+    violation(a, -1, "DescribeGroups %.*s: Stable with protocol %.*s and %d members", len,
+              id.ptr, (int)(d->protocol_data.len > 0 ? d->protocol_data.len : 0),
+              d->protocol_data.ptr, d->members_count);
+}
+
+/* One key's coordinator: a broker of the cluster; a transactional id
+ * must not be empty (INVALID_REQUEST). */
+static void found_one(struct admin *a, struct kstr key, int16_t error, int32_t node_id,
+                      int32_t port) {
+  int len = key.len > 0 ? key.len : 0;
+  runner_trace(a->c->r, "admin %d: FindCoordinator %s %.*s: error %d, node %d", a->c->number,
+               a->find_transaction ? "transaction" : "group", len, key.ptr, error, node_id);
+  if (error == KERR_NONE && (node_id < 1 || node_id > a->c->r->sc->nodes || port <= 0))
+    violation(a, -1, "FindCoordinator %.*s: node %d port %d, not a broker of the cluster", len,
+              key.ptr, node_id, port);
+  if (error == KERR_NONE && a->find_transaction && len == 0)
+    violation(a, -1, "FindCoordinator: a coordinator for an empty transactional id");
+}
+
+static void on_find_coordinator(struct admin *a, const struct find_coordinator_response *m) {
+  if (m->coordinators_count <= 0) /* v0-3: one key */
+    found_one(a, a->find_key, m->error_code, m->node_id, m->port);
+  for (int32_t i = 0; i < m->coordinators_count; i++)
+    found_one(a, m->coordinators[i].key, m->coordinators[i].error_code,
+              m->coordinators[i].node_id, m->coordinators[i].port);
+}
+
+/* The answers of admin_ops: all; false: not one of them. */
+static bool answered_more(struct admin *a, int16_t version, const void *response) {
+  switch (a->op) {
+  case OP_ALTER_CONFIGS: {
+    const struct alter_configs_response *m = response;
+    for (int32_t i = 0; i < m->responses_count; i++)
+      on_altered(a, m->responses[i].error_code, m->responses[i].resource_type,
+                 m->responses[i].resource_name);
+    return true;
+  }
+  case OP_INCREMENTAL_ALTER_CONFIGS: {
+    const struct incremental_alter_configs_response *m = response;
+    for (int32_t i = 0; i < m->responses_count; i++)
+      on_altered(a, m->responses[i].error_code, m->responses[i].resource_type,
+                 m->responses[i].resource_name);
+    return true;
+  }
+  case OP_LIST_GROUPS:
+    on_list_groups(a, version, response);
+    return true;
+  case OP_DESCRIBE_GROUPS: {
+    const struct describe_groups_response *m = response;
+    for (int32_t i = 0; i < m->groups_count; i++) on_described_group(a, &m->groups[i]);
+    return true;
+  }
+  case OP_OFFSET_COMMIT:
+    on_offset_commit(a, response);
+    return true;
+  case OP_OFFSET_FETCH:
+    on_offset_fetch(a, version, response);
+    return true;
+  case OP_OFFSET_DELETE:
+    on_offset_delete(a, response);
+    return true;
+  case OP_DELETE_GROUPS:
+    on_delete_groups(a, response);
+    return true;
+  case OP_FIND_COORDINATOR:
+    on_find_coordinator(a, response);
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* No answer to one of them: what it changed is not known. */
+static void failed_more(struct admin *a) {
+  if ((a->op == OP_ALTER_CONFIGS || a->op == OP_INCREMENTAL_ALTER_CONFIGS) &&
+      a->alter_target >= 0 && !a->validate_only)
+    a->churn[a->alter_target].configs_known = false;
+  if (a->op == OP_OFFSET_COMMIT || a->op == OP_DELETE_GROUPS ||
+      (a->op == OP_OFFSET_DELETE && !a->to_never))
+    group_forget(a);
+}
+
 static void settle(struct admin *a) {
   a->in_flight = false;
   a->next_ns = sim_now_ns(a->c->r->w) + a->interval_ns;
@@ -444,11 +852,13 @@ static void answered(void *ctx, int err, int16_t version, const void *response) 
       a->churn[a->target].undecided = true;
     }
     if (a->op == OP_METADATA_AUTO) a->churn[AUTO_TOPIC].state = CHURN_UNKNOWN;
+    failed_more(a);
     runner_trace(a->c->r, "admin %d: %s v%d failed: error %d", a->c->number, op_names[a->op],
                  version, err);
     return;
   }
   a->answers++;
+  if (answered_more(a, version, response)) return;
   switch (a->op) {
   case OP_METADATA_ALL:
   case OP_METADATA_NAMED:
@@ -484,8 +894,7 @@ static void answered(void *ctx, int err, int16_t version, const void *response) 
                      (long long)m->topics[i].partitions[j].offset);
     break;
   }
-  case OP_DESCRIBE_QUORUM:
-  case OPS:
+  default: /* DescribeQuorum: quorum_answered; the others: answered_more */
     UNREACHABLE();
   }
 }
@@ -863,10 +1272,299 @@ static int describe_quorum(struct admin *a) {
   return 0;
 }
 
+/* ---- admin_ops: all: the requests ---- */
+
+/* Broker settings (a broker's id, or "" for every broker: dynamic broker
+ * configs), each with Kafka's verdict. */
+static const struct {
+  const char *key, *value;
+  bool valid;
+} broker_extras[] = {
+    {"message.max.bytes", "1048588", true},
+    {"log.retention.check.interval.ms", "300000", true},
+    {"log.retention.check.interval.ms", "0", false},
+    {"message.max.bytes", "lots", false},
+    {"colour", "red", false},
+};
+
+enum { OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3 }; /* KIP-339 */
+
+/* The churn keys' entries: each given or not, an incremental one SET or
+ * DELETE, the values drawn as CreateTopics draws them. */
+static int churn_entries(struct admin *a, bool incremental,
+                         struct incremental_alter_configs_request_alterable_config *cfg) {
+  static const char *const codecs[] = {"producer", "uncompressed", "gzip",
+                                       "snappy",   "lz4",          "zstd"};
+  snprintf(a->alter_values[0], sizeof a->alter_values[0], "%s", codecs[draw(a, 0, 5)]);
+  snprintf(a->alter_values[1], sizeof a->alter_values[1], "%lld",
+           (long long)draw(a, 16, 256) * 1024);
+  snprintf(a->alter_values[2], sizeof a->alter_values[2], "%lld",
+           (long long)draw(a, 1, 600) * 1000);
+  int n = 0;
+  for (int i = 0; i < CHURN_CONFIGS; i++) {
+    a->alter_given[i] = draw(a, 0, 1);
+    a->alter_deleted[i] = a->alter_given[i] && incremental && draw(a, 0, 3) == 0;
+    if (!a->alter_given[i]) continue;
+    cfg[n++] = (struct incremental_alter_configs_request_alterable_config){
+        kstr_of(churn_config_keys[i]), (int8_t)(a->alter_deleted[i] ? OP_DELETE : OP_SET),
+        a->alter_deleted[i] ? KSTR_NULL : kstr_of(a->alter_values[i])};
+  }
+  return n;
+}
+
+/* Kafka refuses a key given twice (INVALID_REQUEST). */
+static void
+judge_duplicates(struct admin *a,
+                 const struct incremental_alter_configs_request_alterable_config *cfg, int n) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < i; j++)
+      if (cfg[i].name.len == cfg[j].name.len &&
+          !memcmp(cfg[i].name.ptr, cfg[j].name.ptr, (size_t)cfg[i].name.len)) {
+        a->sent_invalid = true;
+        a->sent_all_valid = false;
+      }
+}
+
+/* A churn topic's settings (or a broker's), sometimes with settings
+ * Kafka refuses, sent as AlterConfigs or IncrementalAlterConfigs. */
+static int alter_configs(struct admin *a, bool incremental) {
+  struct incremental_alter_configs_request_alterable_config cfg[CHURN_CONFIGS + 2];
+  a->alter_target = draw(a, 0, 3) == 0 ? -1 : (int)draw(a, 0, AUTO_TOPIC - 1);
+  a->validate_only = draw(a, 0, 5) == 0;
+  a->sent_invalid = false;
+  a->sent_all_valid = true;
+  int n = 0;
+  if (a->alter_target >= 0) {
+    n = churn_entries(a, incremental, cfg);
+    if (draw(a, 0, 2) == 0) {
+      int64_t e = draw(a, 0, (int64_t)ARRAY_LEN(extras) - 1);
+      a->sent_invalid |= !extras[e].valid;
+      a->sent_all_valid &= extras[e].valid;
+      cfg[n++] = (struct incremental_alter_configs_request_alterable_config){
+          kstr_of(extras[e].key), OP_SET, kstr_of(extras[e].value)};
+    }
+    if (incremental && draw(a, 0, 3) == 0) { /* a list's edit, or one on a number */
+      bool list = draw(a, 0, 1);
+      a->sent_invalid |= !list;
+      a->sent_all_valid &= list;
+      cfg[n++] = (struct incremental_alter_configs_request_alterable_config){
+          list ? KSTR_LIT("cleanup.policy") : KSTR_LIT("flush.ms"),
+          (int8_t)(draw(a, 0, 1) ? OP_APPEND : OP_SUBTRACT),
+          list ? KSTR_LIT("compact") : KSTR_LIT("1")};
+    }
+  } else {
+    int64_t e = draw(a, 0, (int64_t)ARRAY_LEN(broker_extras) - 1);
+    a->sent_invalid = !broker_extras[e].valid;
+    a->sent_all_valid = broker_extras[e].valid;
+    cfg[n++] = (struct incremental_alter_configs_request_alterable_config){
+        kstr_of(broker_extras[e].key), OP_SET, kstr_of(broker_extras[e].value)};
+  }
+  judge_duplicates(a, cfg, n);
+  struct kstr name = a->alter_target >= 0 ? kstr_of(a->churn[a->alter_target].name)
+                     : draw(a, 0, 1)      ? KSTR_LIT("1")
+                                          : KSTR_LIT("");
+  int8_t type = a->alter_target >= 0 ? RESOURCE_TOPIC : RESOURCE_BROKER;
+  if (incremental) {
+    struct incremental_alter_configs_request_alter_configs_resource res = {type, name, cfg, n};
+    struct incremental_alter_configs_request req;
+    incremental_alter_configs_request_init(&req);
+    req.resources = &res;
+    req.resources_count = 1;
+    req.validate_only = a->validate_only;
+    return send(a, API_INCREMENTAL_ALTER_CONFIGS, 0, 1, &req);
+  }
+  struct alter_configs_request_alterable_config legacy[CHURN_CONFIGS + 2];
+  for (int i = 0; i < n; i++)
+    legacy[i] = (struct alter_configs_request_alterable_config){cfg[i].name, cfg[i].value};
+  struct alter_configs_request_alter_configs_resource res = {type, name, legacy, n};
+  struct alter_configs_request req;
+  alter_configs_request_init(&req);
+  req.resources = &res;
+  req.resources_count = 1;
+  req.validate_only = a->validate_only;
+  return send(a, API_ALTER_CONFIGS, 0, 2, &req);
+}
+
+/* Every group this node coordinates; sometimes only the Empty ones
+ * (v4+, KIP-518) or only a type Sluice has none of (v5+, KIP-848). */
+static int list_groups(struct admin *a) {
+  struct kstr empty = KSTR_LIT("Empty"), consumer = KSTR_LIT("consumer");
+  struct list_groups_request req;
+  list_groups_request_init(&req);
+  int16_t max = (int16_t)draw(a, 0, 5);
+  a->list_empty_only = max >= 4 && draw(a, 0, 2) == 0;
+  a->list_no_classic = max >= 5 && draw(a, 0, 3) == 0;
+  if (a->list_empty_only) {
+    req.states_filter = &empty;
+    req.states_filter_count = 1;
+  }
+  if (a->list_no_classic) {
+    req.types_filter = &consumer;
+    req.types_filter_count = 1;
+  }
+  return send(a, API_LIST_GROUPS, 0, max, &req);
+}
+
+static int describe_groups(struct admin *a) {
+  const struct scenario *sc = a->c->r->sc;
+  struct kstr names[SCENARIO_GROUPS_MAX + 2];
+  int n = 0;
+  names[n++] = kstr_of(a->group);
+  names[n++] = kstr_of(a->never_group);
+  for (int g = 0; g < sc->group_count; g++) names[n++] = kstr_of(sc->groups[g].name);
+  struct describe_groups_request req;
+  describe_groups_request_init(&req);
+  req.groups = names;
+  req.groups_count = n;
+  req.include_authorized_operations = draw(a, 0, 1);
+  return send(a, API_DESCRIBE_GROUPS, 0, (int16_t)draw(a, 0, 5), &req);
+}
+
+/* The first partition of a workload topic drawn, and each other one by a
+ * coin; what the request holds goes to sent_offsets. */
+static int draw_partitions(struct admin *a, int32_t *parts) {
+  const struct scenario *sc = a->c->r->sc;
+  a->group_topic = (int)draw(a, 0, sc->topic_count - 1);
+  const struct scenario_topic *t = &sc->topics[a->group_topic];
+  int n = 0;
+  for (int x = 0; x < SCENARIO_PARTITIONS_MAX; x++) a->sent_offsets[x] = OFFSET_NOT_SENT;
+  for (int32_t p = 0; p < t->partitions; p++)
+    if (p == 0 || draw(a, 0, 1)) parts[n++] = p;
+  return n;
+}
+
+/* A simple commit (generation -1, no member: kafka-consumer-groups.sh
+ * --reset-offsets does this) to the admin's own group. */
+static int offset_commit(struct admin *a) {
+  const struct scenario *sc = a->c->r->sc;
+  int32_t chosen[SCENARIO_PARTITIONS_MAX];
+  int n = draw_partitions(a, chosen);
+  struct offset_commit_request_offset_commit_request_partition parts[SCENARIO_PARTITIONS_MAX];
+  for (int i = 0; i < n; i++) {
+    offset_commit_request_offset_commit_request_partition_init(&parts[i]);
+    parts[i].partition_index = chosen[i];
+    parts[i].committed_offset = draw(a, 0, 1000);
+    parts[i].committed_metadata = KSTR_LIT("admin");
+    int x = part_index(sc, kstr_of(sc->topics[a->group_topic].name), chosen[i]);
+    a->sent_offsets[x] = parts[i].committed_offset;
+  }
+  struct offset_commit_request_offset_commit_request_topic topic;
+  offset_commit_request_offset_commit_request_topic_init(&topic);
+  topic.name = kstr_of(sc->topics[a->group_topic].name);
+  topic.partitions = parts;
+  topic.partitions_count = n;
+  struct offset_commit_request req;
+  offset_commit_request_init(&req);
+  req.group_id = kstr_of(a->group);
+  req.generation_id_or_member_epoch = -1;
+  req.member_id = KSTR_LIT("");
+  req.topics = &topic;
+  req.topics_count = 1;
+  return send(a, API_OFFSET_COMMIT, 2, (int16_t)draw(a, 2, 8), &req);
+}
+
+/* The group's offsets of a workload topic, or all of them (v2+: null). */
+static int offset_fetch(struct admin *a) {
+  const struct scenario *sc = a->c->r->sc;
+  int32_t parts[SCENARIO_PARTITIONS_MAX];
+  int n = draw_partitions(a, parts);
+  int16_t max = (int16_t)draw(a, 1, 7);
+  a->fetch_all = max >= 2 && draw(a, 0, 2) == 0;
+  struct offset_fetch_request_offset_fetch_request_topic topic;
+  offset_fetch_request_offset_fetch_request_topic_init(&topic);
+  topic.name = kstr_of(sc->topics[a->group_topic].name);
+  topic.partition_indexes = parts;
+  topic.partition_indexes_count = n;
+  struct offset_fetch_request req;
+  offset_fetch_request_init(&req);
+  req.group_id = kstr_of(a->group);
+  req.topics = a->fetch_all ? NULL : &topic;
+  req.topics_count = a->fetch_all ? -1 : 1;
+  req.require_stable = draw(a, 0, 1);
+  return send(a, API_OFFSET_FETCH, a->fetch_all ? 2 : 1, max, &req);
+}
+
+/* Some of the group's offsets of a workload topic (KIP-496), now and then
+ * of a group nobody made. */
+static int offset_delete(struct admin *a) {
+  const struct scenario *sc = a->c->r->sc;
+  int32_t chosen[SCENARIO_PARTITIONS_MAX];
+  int n = draw_partitions(a, chosen);
+  a->to_never = draw(a, 0, 4) == 0;
+  struct offset_delete_request_offset_delete_request_partition parts[SCENARIO_PARTITIONS_MAX];
+  for (int i = 0; i < n; i++) parts[i].partition_index = chosen[i];
+  struct offset_delete_request_offset_delete_request_topic topic = {
+      kstr_of(sc->topics[a->group_topic].name), parts, n};
+  struct offset_delete_request req;
+  offset_delete_request_init(&req);
+  req.group_id = kstr_of(a->to_never ? a->never_group : a->group);
+  req.topics = &topic;
+  req.topics_count = 1;
+  return send(a, API_OFFSET_DELETE, 0, 0, &req);
+}
+
+static int delete_groups(struct admin *a) {
+  struct kstr names[2] = {kstr_of(a->group), kstr_of(a->never_group)};
+  struct delete_groups_request req;
+  delete_groups_request_init(&req);
+  req.groups_names = names;
+  req.groups_names_count = draw(a, 0, 2) == 0 ? 2 : 1;
+  return send(a, API_DELETE_GROUPS, 0, (int16_t)draw(a, 0, 2), &req);
+}
+
+/* Where its groups are coordinated (v4+: several keys at once, KIP-699),
+ * now and then for a transactional id, sometimes an empty one. */
+static int find_coordinator(struct admin *a) {
+  const struct scenario *sc = a->c->r->sc;
+  struct kstr keys[SCENARIO_GROUPS_MAX + 1];
+  int n = 0;
+  keys[n++] = kstr_of(a->group);
+  for (int g = 0; g < sc->group_count; g++) keys[n++] = kstr_of(sc->groups[g].name);
+  a->find_transaction = draw(a, 0, 4) == 0;
+  if (a->find_transaction) keys[0] = draw(a, 0, 1) ? KSTR_LIT("") : kstr_of(a->group);
+  struct find_coordinator_request req;
+  find_coordinator_request_init(&req);
+  req.key_type = (int8_t)(a->find_transaction ? 1 : 0);
+  int16_t max = (int16_t)draw(a, a->find_transaction ? 1 : 0, 4);
+  a->find_key = keys[0];
+  req.key = keys[0];
+  req.coordinator_keys = keys;
+  req.coordinator_keys_count = n;
+  return send(a, API_FIND_COORDINATOR, a->find_transaction ? 1 : 0, max, &req);
+}
+
+/* The requests of admin_ops: all. */
+static int request_more(struct admin *a) {
+  switch (a->op) {
+  case OP_ALTER_CONFIGS:
+    return alter_configs(a, false);
+  case OP_INCREMENTAL_ALTER_CONFIGS:
+    return alter_configs(a, true);
+  case OP_LIST_GROUPS:
+    return list_groups(a);
+  case OP_DESCRIBE_GROUPS:
+    return describe_groups(a);
+  case OP_OFFSET_COMMIT:
+    return offset_commit(a);
+  case OP_OFFSET_FETCH:
+    return offset_fetch(a);
+  case OP_OFFSET_DELETE:
+    return offset_delete(a);
+  case OP_DELETE_GROUPS:
+    return delete_groups(a);
+  case OP_FIND_COORDINATOR:
+    return find_coordinator(a);
+  default:
+    UNREACHABLE();
+  }
+}
+
 static void next_request(struct admin *a) {
   /* DescribeQuorum only where the node has a CONTROLLER listener (the
    * other scenarios draw exactly as before it existed). */
-  a->op = (enum admin_op)draw(a, 0, a->voter_count > 0 ? OPS - 1 : OPS - 2);
+  int64_t base = a->voter_count > 0 ? OP_DESCRIBE_QUORUM : OP_DESCRIBE_QUORUM - 1;
+  int64_t x = draw(a, 0, a->ops_all ? base + (OPS - 1 - OP_DESCRIBE_QUORUM) : base);
+  a->op = x <= base ? (enum admin_op)x : (enum admin_op)(OP_DESCRIBE_QUORUM + (x - base));
   a->target = -1;
   a->validate_only = false;
   a->leader_at_send = a->c->r->quorum ? runner_raft_leader(a->c->r) : 0;
@@ -904,8 +1602,11 @@ static void next_request(struct admin *a) {
   case OP_DESCRIBE_QUORUM:
     rc = describe_quorum(a);
     break;
-  default:
+  case OP_DELETE_TOPICS:
     rc = delete_topics(a);
+    break;
+  default:
+    rc = request_more(a);
     break;
   }
   if (rc == 0) {
@@ -929,6 +1630,19 @@ struct admin *admin_create(struct client *c) {
   }
   a->quorum_epoch_seen = -1;
   a->quorum_hw_seen = -1;
+  const struct scenario *sc = c->r->sc;
+  a->ops_all = sc->admin_ops_all;
+  snprintf(a->group, sizeof a->group, "admin-%d", c->number);
+  snprintf(a->never_group, sizeof a->never_group, "never-%d", c->number);
+  a->groups_judged = sc->nodes == 1;
+  for (int i = 0; i < sc->fault_count; i++)
+    if (sc->faults[i].action == FAULT_CLOCK_JUMP || sc->faults[i].action == FAULT_CLOCK_DRIFT)
+      a->groups_judged = false; /* a jump may expire the offsets (KIP-211) */
+  group_forget(a);
+  if (a->groups_judged) { /* a fresh disk */
+    a->group_state = CHURN_ABSENT;
+    for (int i = 0; i < SCENARIO_PARTITIONS_MAX; i++) a->group_offsets[i] = OFFSET_NONE;
+  }
   if (c->r->sc->nodes == 1) parse_voters(a, config_of(c->r->sc, "controller.quorum.voters"));
   return a;
 }

@@ -418,6 +418,21 @@ static bool f_admins(struct yaml_parser *p, struct scenario *s, struct fy_node *
   return true;
 }
 
+/* admin_ops: all adds the config changes and the group administration
+ * (AlterConfigs, IncrementalAlterConfigs, ListGroups, DescribeGroups,
+ * OffsetCommit/OffsetFetch/OffsetDelete of an admin's own group,
+ * DeleteGroups) to what the admin clients send; basic (the default) keeps
+ * what scenarios written before them draw. */
+static bool f_admin_ops(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                        struct fy_node *v) {
+  char text[8];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  if (strcmp(text, "basic") && strcmp(text, "all"))
+    return yaml_fail(p, yaml_line(v), "admin_ops: expected basic or all");
+  s->admin_ops_all = !strcmp(text, "all");
+  return true;
+}
+
 static const char *const reset_names[] = {
     [RESET_EARLIEST] = "earliest", [RESET_LATEST] = "latest"};
 static bool f_reset(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
@@ -507,6 +522,7 @@ static const struct yaml_field workload_fields[] = {
     {"value_bytes", f_value_bytes},
     {"idempotence", f_idempotence},
     {"admins", f_admins},
+    {"admin_ops", f_admin_ops},
     {"auto_offset_reset", f_reset},
     {"compression", f_compression},
     {"group", f_group},
@@ -883,6 +899,7 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
   if (s->keys) yaml_put(&o, "  keys: %d\n", s->keys);
   if (s->idempotence_off) yaml_put(&o, "  idempotence: false\n");
   if (s->admins) yaml_put(&o, "  admins: %d\n", s->admins);
+  if (s->admins && s->admin_ops_all) yaml_put(&o, "  admin_ops: all\n");
   for (int i = 0; i < s->group_count; i++)
     yaml_put(&o, "%s{name: %s, members: %d}%s", i ? ", " : "  groups: [", s->groups[i].name,
              s->groups[i].members, i == s->group_count - 1 ? "]\n" : "");

@@ -93,6 +93,8 @@ struct scenario {
   /* Admin clients (after the consumers): Metadata, DescribeConfigs,
    * DescribeCluster, ListOffsets, and topic churn (sim/runner_admin.c). */
   int32_t admins;
+  /* admin_ops: all: they also alter configs and administer groups. */
+  bool admin_ops_all;
   /* Consumer groups (`group: name`, or `groups: [{name: g1, members: 3}]`):
    * the first groups[0].members consumers are members of groups[0], the
    * next of groups[1]...; consumers past them read in assign mode. */

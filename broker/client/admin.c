@@ -74,6 +74,15 @@ union admin_response {
   struct describe_configs_response describe_configs;
   struct create_partitions_response create_partitions;
   struct describe_cluster_response describe_cluster;
+  struct alter_configs_response alter_configs;
+  struct incremental_alter_configs_response incremental_alter_configs;
+  struct list_groups_response list_groups;
+  struct describe_groups_response describe_groups;
+  struct delete_groups_response delete_groups;
+  struct offset_commit_response offset_commit;
+  struct offset_fetch_response offset_fetch;
+  struct offset_delete_response offset_delete;
+  struct find_coordinator_response find_coordinator;
 };
 
 struct admin_call {
@@ -99,6 +108,25 @@ static bool decode(int16_t api_key, struct rd *body, int16_t v, union admin_resp
     return create_partitions_response_decode(body, v, &out->create_partitions, a);
   case API_DESCRIBE_CLUSTER:
     return describe_cluster_response_decode(body, v, &out->describe_cluster, a);
+  case API_ALTER_CONFIGS:
+    return alter_configs_response_decode(body, v, &out->alter_configs, a);
+  case API_INCREMENTAL_ALTER_CONFIGS:
+    return incremental_alter_configs_response_decode(body, v, &out->incremental_alter_configs,
+                                                     a);
+  case API_LIST_GROUPS:
+    return list_groups_response_decode(body, v, &out->list_groups, a);
+  case API_DESCRIBE_GROUPS:
+    return describe_groups_response_decode(body, v, &out->describe_groups, a);
+  case API_DELETE_GROUPS:
+    return delete_groups_response_decode(body, v, &out->delete_groups, a);
+  case API_OFFSET_COMMIT:
+    return offset_commit_response_decode(body, v, &out->offset_commit, a);
+  case API_OFFSET_FETCH:
+    return offset_fetch_response_decode(body, v, &out->offset_fetch, a);
+  case API_OFFSET_DELETE:
+    return offset_delete_response_decode(body, v, &out->offset_delete, a);
+  case API_FIND_COORDINATOR:
+    return find_coordinator_response_decode(body, v, &out->find_coordinator, a);
   default:
     UNREACHABLE();
   }
@@ -132,6 +160,33 @@ static void encode_request(struct wr *w, int16_t version, const void *msg) {
     break;
   case API_DESCRIBE_CLUSTER:
     describe_cluster_request_encode(w, version, e->request);
+    break;
+  case API_ALTER_CONFIGS:
+    alter_configs_request_encode(w, version, e->request);
+    break;
+  case API_INCREMENTAL_ALTER_CONFIGS:
+    incremental_alter_configs_request_encode(w, version, e->request);
+    break;
+  case API_LIST_GROUPS:
+    list_groups_request_encode(w, version, e->request);
+    break;
+  case API_DESCRIBE_GROUPS:
+    describe_groups_request_encode(w, version, e->request);
+    break;
+  case API_DELETE_GROUPS:
+    delete_groups_request_encode(w, version, e->request);
+    break;
+  case API_OFFSET_COMMIT:
+    offset_commit_request_encode(w, version, e->request);
+    break;
+  case API_OFFSET_FETCH:
+    offset_fetch_request_encode(w, version, e->request);
+    break;
+  case API_OFFSET_DELETE:
+    offset_delete_request_encode(w, version, e->request);
+    break;
+  case API_FIND_COORDINATOR:
+    find_coordinator_request_encode(w, version, e->request);
     break;
   default:
     UNREACHABLE();

@@ -1,8 +1,10 @@
 /* Admin calls: create a topic (what the simulator's clients do before they
  * produce or consume), and the admin client's requests (Metadata,
  * ListOffsets, CreateTopics, DeleteTopics, DescribeConfigs,
- * CreatePartitions, DescribeCluster), each sent at the highest version both
- * sides serve and handed back decoded. */
+ * CreatePartitions, DescribeCluster, AlterConfigs, IncrementalAlterConfigs,
+ * ListGroups, DescribeGroups, DeleteGroups, OffsetCommit, OffsetFetch,
+ * OffsetDelete, FindCoordinator), each sent at the highest version both sides serve and
+ * handed back decoded. */
 #ifndef SLUICE_ADMIN_H
 #define SLUICE_ADMIN_H
 
