@@ -96,8 +96,7 @@ static void rejoin(struct kgroup *g, const char *why, int error) {
 }
 
 static bool coordinator_error(int16_t error) {
-  return error == KERR_NOT_COORDINATOR || error == KERR_COORDINATOR_NOT_AVAILABLE ||
-         error == KERR_COORDINATOR_LOAD_IN_PROGRESS;
+  return error == KERR_NOT_COORDINATOR || error == KERR_COORDINATOR_NOT_AVAILABLE;
 }
 
 static bool rejoin_error(int16_t error) {
@@ -115,6 +114,14 @@ static bool answered(struct kgroup *g, int err, int16_t error, const char *what)
   }
   if (coordinator_error(error)) {
     coordinator_lost(g, what, error);
+    return false;
+  }
+  if (error == KERR_COORDINATOR_LOAD_IN_PROGRESS) {
+    /* The coordinator is right but still loading its partition: the same
+     * request again after retry.backoff.ms, as Kafka's clients do. */
+    note(g, what, error);
+    g->load_retries++;
+    backoff(g);
     return false;
   }
   return true;

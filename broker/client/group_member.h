@@ -10,8 +10,9 @@
  *
  * Eager rebalancing: the assignment is given up (the consumer stops
  * fetching) before each JoinGroup. NOT_COORDINATOR,
- * COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS or a lost
- * connection send it back to FindCoordinator, then on where it was;
+ * COORDINATOR_NOT_AVAILABLE or a lost connection send it back to
+ * FindCoordinator, then on where it was; COORDINATOR_LOAD_IN_PROGRESS
+ * repeats the request after retry_backoff_ms (the coordinator is right);
  * REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID (which
  * also forgets the member id) make it join again.
  *
@@ -113,7 +114,7 @@ struct kgroup {
   void *commit_in_flight; /* what the OffsetCommit in flight carries */
   bool leave_committed;   /* closing: the last commit went out */
   env_timer_id timer;
-  uint64_t joins, commits, rebalances, coordinator_lookups;
+  uint64_t joins, commits, rebalances, coordinator_lookups, load_retries;
 };
 
 void kgroup_init(struct kgroup *g, struct env *env, struct net_dispatch *net,

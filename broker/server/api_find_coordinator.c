@@ -21,6 +21,9 @@ static int16_t find_one(struct request *req, int8_t key_type, struct kstr key) {
   if (key_type == KEY_TRANSACTION) return key.len > 0 ? KERR_NONE : KERR_INVALID_REQUEST;
   if (key_type != KEY_GROUP) return KERR_INVALID_REQUEST;
   int16_t err = groups_coordinate(req->node, key);
+  /* The leader is the coordinator while it loads (the load starts here);
+   * the group's own requests hear COORDINATOR_LOAD_IN_PROGRESS. */
+  if (err == KERR_COORDINATOR_LOAD_IN_PROGRESS) err = KERR_NONE;
   return err == KERR_INVALID_GROUP_ID ? KERR_INVALID_REQUEST : err;
 }
 
