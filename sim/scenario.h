@@ -101,6 +101,7 @@ struct scenario {
   bool consumers_listed;      /* workload: consumers: was given */
   int64_t commit_interval_ms; /* auto.commit.interval.ms of the members */
   int32_t session_timeout_ms; /* session.timeout.ms of the members */
+  bool static_members;        /* group.instance.id per member (KIP-345) */
   /* faults */
   struct fault faults[SCENARIO_FAULTS_MAX];
   int fault_count;
