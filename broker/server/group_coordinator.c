@@ -484,6 +484,34 @@ int16_t groups_coordinate(struct node *node, struct kstr group_id) {
   return ensure_loaded(node, p);
 }
 
+int16_t groups_find(struct node *node, struct kstr group_id, int32_t *node_id_out,
+                    struct kstr *host, int32_t *port) {
+  int16_t err = groups_coordinate(node, group_id);
+  /* The leader is the coordinator while it loads (the load starts here);
+   * the group's own requests hear COORDINATOR_LOAD_IN_PROGRESS. */
+  if (err == KERR_COORDINATOR_LOAD_IN_PROGRESS) err = KERR_NONE;
+  if (err == KERR_NONE) {
+    *node_id_out = node_id(node);
+    node_endpoint(node, host, port);
+    return KERR_NONE;
+  }
+  if (err != KERR_NOT_COORDINATOR) return err;
+  /* Another broker leads the partition: any broker names it, from its
+   * metadata, as Kafka's do (clients ask whichever broker they know). */
+  struct topic *t = topic_find(node, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
+  int32_t index = group_partition_for(group_id, node->groups->partition_count);
+  int32_t leader = t && index < t->partition_count ? t->partitions[index].leader_id : -1;
+  for (int32_t i = 0; leader >= 0 && i < node->image->broker_count; i++) {
+    const struct meta_broker *b = &node->image->brokers[i];
+    if (b->id != leader || b->fenced) continue;
+    *node_id_out = b->id;
+    *host = kstr_of(b->host);
+    *port = b->port;
+    return KERR_NONE;
+  }
+  return KERR_COORDINATOR_NOT_AVAILABLE; /* no leader now: ask again */
+}
+
 /* ---- the subsystem ---- */
 
 static int groups_init(struct node *node) {

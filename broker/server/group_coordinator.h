@@ -54,6 +54,11 @@ struct group_glue {
  * NOT_COORDINATOR, or INVALID_GROUP_ID. */
 int16_t groups_coordinate(struct node *node, struct kstr group_id);
 struct group_coordinator *groups_state(struct node *node);
+/* FindCoordinator's answer: the broker leading the group's partition (this
+ * one, loading or not, or another as the metadata says), or
+ * COORDINATOR_NOT_AVAILABLE / INVALID_GROUP_ID. */
+int16_t groups_find(struct node *node, struct kstr group_id, int32_t *node_id,
+                    struct kstr *host, int32_t *port);
 /* Starts loading every partition this node leads and has not loaded
  * (ListGroups lists what is there, not only what was asked for since the
  * start): COORDINATOR_LOAD_IN_PROGRESS while any is loading. */
