@@ -56,6 +56,14 @@ static void on_fetched(void *ctx, int topic, int32_t partition, int64_t offset,
   if (offset >= 0) runner_record_seek(c, stream_of(r, topic, partition), offset);
 }
 
+/* Read back, not a seek: only the committed-offsets check hears it. */
+static void on_verified(void *ctx, int topic, int32_t partition, int64_t offset,
+                        uint64_t sent_ns) {
+  struct client *c = ctx;
+  struct runner *r = c->r;
+  group_check_fetched(r->gc, c->group_index, stream_of(r, topic, partition), offset, sent_ns);
+}
+
 static void on_committed(void *ctx, int32_t generation, int topic, int32_t partition,
                          int64_t offset) {
   struct client *c = ctx;
@@ -98,6 +106,7 @@ void runner_group_start(struct client *c) {
   struct kgroup_listener l = {.ctx = c,
                               .assigned = on_assigned,
                               .fetched = on_fetched,
+                              .verified = on_verified,
                               .committed = on_committed,
                               .acknowledged = on_acknowledged,
                               .note = on_note};

@@ -82,6 +82,11 @@ static void backoff(struct kgroup *g) {
 static void coordinator_lost(struct kgroup *g, const char *why, int error) {
   note(g, why, error);
   g->coordinator_known = false;
+  /* A stable member reads its commits back from the next coordinator
+   * before it commits again (an application's consumer.committed()), so a
+   * commit the failover lost shows in what it answers. */
+  if (g->phase == KGROUP_STABLE && g->assigned_count > 0 && g->listener.verified)
+    g->verify_due = true;
   backoff(g);
 }
 
@@ -436,6 +441,34 @@ static void enc_offsets(struct wr *w, int16_t v, const void *m) {
   offset_fetch_request_encode(w, v, m);
 }
 
+/* The commits read back after a coordinator move: only reported (the
+ * consumer's positions stand). */
+static void on_verify(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct kgroup *g = ctx;
+  struct offset_fetch_response resp;
+  if (err == 0 && !offset_fetch_response_decode(body, g->version, &resp, arena))
+    err = ENV_EINVAL;
+  if (!answered(g, err, err == 0 ? resp.error_code : 0, "OffsetFetch (committed)")) return;
+  g->verify_due = false;
+  if (resp.error_code != KERR_NONE) {
+    note(g, "OffsetFetch (committed)", resp.error_code);
+    if (rejoin_error(resp.error_code)) rejoin(g, "OffsetFetch (committed)", resp.error_code);
+    return;
+  }
+  for (int32_t t = 0; t < resp.topics_count; t++) {
+    int topic = topic_of(g, resp.topics[t].name);
+    for (int32_t j = 0; topic >= 0 && j < resp.topics[t].partitions_count; j++) {
+      const struct offset_fetch_response_offset_fetch_response_partition *pr =
+          &resp.topics[t].partitions[j];
+      if (pr->error_code == KERR_NONE && assigned_index(g, topic, pr->partition_index) >= 0)
+        g->listener.verified(g->listener.ctx, topic, pr->partition_index,
+                             pr->committed_offset >= 0 ? pr->committed_offset : -1, g->sent_ns);
+    }
+  }
+}
+
+static void send_offset_fetch(struct kgroup *g, struct kconn *conn, kconn_response_fn fn);
+
 static void fetch_offsets(struct kgroup *g, struct kconn *conn) {
   if (g->assigned_count == 0) {
     kconsumer_unassign_all(g->consumer);
@@ -443,6 +476,10 @@ static void fetch_offsets(struct kgroup *g, struct kconn *conn) {
     g->next_heartbeat_ns = now(g);
     return;
   }
+  send_offset_fetch(g, conn, on_offsets);
+}
+
+static void send_offset_fetch(struct kgroup *g, struct kconn *conn, kconn_response_fn fn) {
   struct offset_fetch_request_offset_fetch_request_topic topics[KGROUP_TOPICS_MAX];
   int32_t parts[KGROUP_ASSIGNED_MAX];
   int tc = 0, n = 0;
@@ -461,7 +498,7 @@ static void fetch_offsets(struct kgroup *g, struct kconn *conn) {
   req.topics = topics;
   req.topics_count = tc;
   req.require_stable = true;
-  (void)send(g, conn, API_OFFSET_FETCH, OFFSET_FETCH_VERSION, enc_offsets, &req, on_offsets,
+  (void)send(g, conn, API_OFFSET_FETCH, OFFSET_FETCH_VERSION, enc_offsets, &req, fn,
              g->cfg.request_timeout_ms);
 }
 
@@ -640,6 +677,10 @@ static void leave(struct kgroup *g, struct kconn *conn) {
  * pause it is the first to notice), then the commit. */
 static void step_stable(struct kgroup *g, struct kconn *conn) {
   uint64_t t = now(g);
+  if (g->verify_due && g->assigned_count > 0) {
+    send_offset_fetch(g, conn, on_verify);
+    return;
+  }
   if (t >= g->next_heartbeat_ns) {
     heartbeat(g, conn);
     return;

@@ -17,7 +17,8 @@
  * heartbeat and commit must be refused). When both are due the heartbeat
  * goes before the commit. NOT_COORDINATOR,
  * COORDINATOR_NOT_AVAILABLE or a lost connection send it back to
- * FindCoordinator, then on where it was; COORDINATOR_LOAD_IN_PROGRESS
+ * FindCoordinator, then on where it was (a stable member first reads its
+ * commits back, listener.verified); COORDINATOR_LOAD_IN_PROGRESS
  * repeats the request after retry_backoff_ms (the coordinator is right);
  * REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID (which
  * also forgets the member id) make it join again.
@@ -65,6 +66,9 @@ struct kgroup_listener {
   /* OffsetFetch answered for an assigned partition (offset -1: none
    * committed), for a request sent at sent_ns. */
   void (*fetched)(void *ctx, int topic, int32_t partition, int64_t offset, uint64_t sent_ns);
+  /* After the coordinator was found again, the member read its committed
+   * offsets back (consumer.committed()): offset -1 none; sent at sent_ns. */
+  void (*verified)(void *ctx, int topic, int32_t partition, int64_t offset, uint64_t sent_ns);
   /* An OffsetCommit of offset was acknowledged. */
   void (*committed)(void *ctx, int32_t generation, int topic, int32_t partition,
                     int64_t offset);
@@ -125,6 +129,7 @@ struct kgroup {
   /* Rejoining: the positions are committed first, with the generation the
    * member had (Java's onJoinPrepare auto-commit). */
   bool join_commit_due;
+  bool verify_due; /* the coordinator moved: read the commits back first */
   int32_t join_commit_generation;
   bool leave_committed; /* closing: the last commit went out */
   env_timer_id timer;
