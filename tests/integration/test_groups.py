@@ -5,7 +5,9 @@ a member killed without leaving loses its partitions to the others after
 its session timeout; committed offsets survive a kill -9 of the broker;
 kcat -G; ListGroups and DescribeGroups through both admin clients; the
 cooperative-sticky assignor; a static member's restart without a
-rebalance.
+rebalance; on three brokers, a kill -9 of the group's coordinator that two
+librdkafka members ride out without a rebalance, their commits answered by
+the next coordinator.
 
 Waits are bounded polling rounds of the clients themselves (poll timeouts),
 never sleeps; the one figure measured (the rebalance after a kill) is
@@ -295,6 +297,27 @@ def test_static_member_restart_keeps_its_partitions(make_broker):
         two.close()
 
 
+def commit_sync(c):
+    """A synchronous commit of what c consumed: True once the coordinator
+    took it (or there was nothing new to commit), False on an error the
+    caller retries (the coordinator moving or loading)."""
+    from confluent_kafka import KafkaError, KafkaException
+    try:
+        c.commit(asynchronous=False)
+        return True
+    except KafkaException as e:
+        return e.args[0].code() == KafkaError._NO_OFFSET
+
+
+def commit_all(members):
+    for _ in range(ROUNDS):
+        if all([commit_sync(c) for c in members]):
+            return True
+        for c in members:
+            c.poll(0.1)
+    return False
+
+
 def test_coordinator_kill_keeps_the_group(tmp_path):
     """Three brokers (KRaft voters 1-3), __consumer_offsets of replication
     factor 3. Two librdkafka members of failover-group split test-topic and
@@ -349,8 +372,13 @@ def test_coordinator_kill_keeps_the_group(tmp_path):
         assert split_evenly(before), (before, "\n".join(b.dir + "\n" + b.log_tail(20)
                                                          for b in nodes))
         assert set(got) == {value(i) for i in range(N)}
+        # The group read everything: each member commits its partitions' ends
+        # (explicitly: a member may have read its partitions before the
+        # rebalance gave them back to it, with no position stored since).
+        from confluent_kafka import TopicPartition
         for c in members:
-            c.commit(asynchronous=False)
+            ends = [TopicPartition(TOPIC, q.partition, N // PARTITIONS) for q in c.assignment()]
+            c.commit(offsets=ends, asynchronous=False)
         groups = {g.id: g for g in AdminClient({"bootstrap.servers": bootstrap})
                   .list_groups(timeout=10)}
         coordinator = groups["failover-group"].broker.id
@@ -359,6 +387,20 @@ def test_coordinator_kill_keeps_the_group(tmp_path):
         nodes[coordinator - 1].kill9()
         killed_at = time.monotonic()
         live = [b for i, b in enumerate(nodes) if i != coordinator - 1]
+        # The new coordinator answers the commits made before the kill.
+        from confluent_kafka import KafkaException
+        offsets = None
+        for _ in range(ROUNDS):
+            try:
+                offsets = members[0].committed(
+                    [TopicPartition(TOPIC, q) for q in range(PARTITIONS)], timeout=5)
+                if all(o.offset >= 0 for o in offsets):
+                    break
+            except KafkaException:  # the coordinator not found again yet, or loading
+                pass
+            for c in members:
+                c.poll(0.1)
+        assert [o.offset for o in offsets] == [N // PARTITIONS] * PARTITIONS, offsets
         # More values, read and committed through the new coordinator.
         p = Producer({"bootstrap.servers": ",".join(b.bootstrap for b in live),
                       "acks": "all", "linger.ms": 5})
@@ -373,17 +415,7 @@ def test_coordinator_kill_keeps_the_group(tmp_path):
             if len(set(more)) >= 60:
                 break
         assert {value(i) for i in range(N, N + 60)} <= set(more)
-        committed_after = 0
-        for _ in range(ROUNDS):
-            try:
-                for c in members:
-                    c.commit(asynchronous=False)
-                committed_after = 1
-                break
-            except Exception:  # the new coordinator loading, or not found yet
-                for c in members:
-                    c.poll(0.1)
-        assert committed_after
+        assert commit_all(members)  # through the new coordinator
         rebalances = (len(events) - events_before) // 2
         print(f"coordinator {coordinator} killed: {rebalances} rebalances, the group went on "
               f"after {time.monotonic() - killed_at:.2f} s")
