@@ -190,6 +190,9 @@ START_TEST(a_commit_waits_for_the_isr_and_survives_the_coordinator) {
   setup(&r, 7);
   int c = coordinator(&r, 0);
   run_ms(&r, 3000); /* the followers of __consumer_offsets-0 join its ISR */
+  /* Every broker names the coordinator (from its metadata), not only the
+   * coordinator itself: clients ask whichever broker they know. */
+  for (int i = 0; i < NODES; i++) ck_assert_int_eq(coordinator(&r, i), c);
   struct answer a;
   commit_send(&r, c, 10, &a);
   for (int s = 0; s <= BOUND_MS && !a.done; s += STEP_MS) run_ms(&r, STEP_MS);
