@@ -393,6 +393,14 @@ static void load_start(struct node *node, struct partition *p) {
   load_timer_arm(gg);
 }
 
+void groups_leader_ended(struct node *node, struct partition *p) {
+  struct group_glue *gg = node->groups;
+  if (!gg || p->index >= gg->partition_count) return;
+  gg->loads[p->index].active = false;
+  gg->loaded_epoch[p->index] = -1;
+  group_unload_partition(&gg->gc, p->index);
+}
+
 /* ---- finding the coordinator ---- */
 
 static void created(void *ctx, const struct meta_topic_result *results, int32_t count) {

@@ -66,6 +66,10 @@ int16_t groups_load_all(struct node *node);
 /* The node became the leader of this partition of __consumer_offsets: its
  * load starts now (in slices), before any client asks. */
 void groups_leader_began(struct node *node, struct partition *p);
+/* The leadership ended: a load under way stops and the partition's groups
+ * are forgotten (waiting joins and syncs hear NOT_COORDINATOR), as Kafka's
+ * coordinator unloads a partition it resigns. */
+void groups_leader_ended(struct node *node, struct partition *p);
 int64_t groups_now_ms(const struct node *node);
 int64_t groups_wall_ms(const struct node *node);
 /* After an operation: time may matter now (the tick speeds up). */

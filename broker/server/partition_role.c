@@ -74,7 +74,10 @@ void partition_role_changed(struct node *node, struct partition *p, int32_t old_
 
 void partition_roles_end(struct node *node, struct partition *p) {
   ASSERT(!(p->leader && p->follower));
+  bool led = p->leader != NULL;
   if (p->leader) partition_leader_end(node, p);
+  if (led && groups_topic_internal(p->topic->name, (int32_t)strlen(p->topic->name)))
+    groups_leader_ended(node, p); /* its groups are another coordinator's now */
   if (p->follower) replica_follow_end(node, p);
   ASSERT(p->leader == NULL && p->follower == NULL);
 }
