@@ -336,8 +336,9 @@ static bool fault_check(struct yaml_parser *p, const struct fault *f) {
   if (fault_needs_broker(a) && f->target.kind == TARGET_CLIENT)
     return yaml_fail(p, f->line, "%s: the target must be a broker, not a client", name);
   if (f->target.kind == TARGET_CONSUMER && a != FAULT_KILL && a != FAULT_SHUTDOWN &&
-      a != FAULT_RESTART)
-    return yaml_fail(p, f->line, "%s: a consumer N target takes kill, shutdown or restart",
+      a != FAULT_RESTART && a != FAULT_PAUSE && a != FAULT_RESUME)
+    return yaml_fail(p, f->line,
+                     "%s: a consumer N target takes kill, shutdown, restart, pause or resume",
                      name);
   if (f->peer.kind == TARGET_CONSUMER || f->peer.kind == TARGET_COORDINATOR ||
       f->peer.kind == TARGET_COORDINATOR_FOLLOWER)

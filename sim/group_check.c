@@ -19,7 +19,8 @@ struct owner {
 struct generation {
   int group;
   int32_t generation;
-  uint64_t covered; /* bit s: stream s */
+  uint64_t covered;  /* bit s: stream s */
+  uint64_t first_ns; /* its first assignment was handed out */
 };
 
 struct group_check {
@@ -37,8 +38,9 @@ struct group_check {
   } * commits[GROUP_CHECK_GROUPS_MAX][HISTORY_STREAMS_MAX];
   int commit_count[GROUP_CHECK_GROUPS_MAX][HISTORY_STREAMS_MAX];
   int commit_cap[GROUP_CHECK_GROUPS_MAX][HISTORY_STREAMS_MAX];
-  size_t ownership_violations, commit_violations;
-  char ownership_first[256], commit_first[256];
+  size_t ownership_violations, commit_violations, stale_violations;
+  char ownership_first[256], commit_first[256], stale_first[256];
+  uint64_t acks_seen;
   uint64_t commits_seen, fetches_seen;
   /* rebalance timing */
   uint64_t crash_ns[GROUP_CHECK_GROUPS_MAX]; /* 0: none pending */
@@ -81,7 +83,7 @@ static struct generation *generation_of(struct group_check *gc, int group, int32
     ASSERT(gc->gens != NULL);
   }
   struct generation *g = &gc->gens[gc->gen_count++];
-  *g = (struct generation){.group = group, .generation = gen};
+  *g = (struct generation){.group = group, .generation = gen, .first_ns = UINT64_MAX};
   return g;
 }
 
@@ -108,6 +110,7 @@ void group_check_assigned(struct group_check *gc, int group, int32_t generation,
                           int count, const int *streams, uint64_t now_ns) {
   ASSERT(group >= 0 && group < gc->groups);
   struct generation *g = generation_of(gc, group, generation);
+  if (g && now_ns < g->first_ns) g->first_ns = now_ns;
   for (int i = 0; i < count; i++) {
     if (streams[i] < 0 || streams[i] >= gc->streams) continue;
     own(gc, group, generation, streams[i], client);
@@ -123,6 +126,25 @@ void group_check_assigned(struct group_check *gc, int group, int32_t generation,
     }
     gc->crash_ns[group] = 0;
   }
+}
+
+void group_check_acknowledged(struct group_check *gc, int group, int client, const char *what,
+                              int32_t generation, uint64_t sent_ns) {
+  ASSERT(group >= 0 && group < gc->groups);
+  gc->acks_seen++;
+  int32_t newer = -1;
+  for (int i = 0; i < gc->gen_count; i++) {
+    const struct generation *g = &gc->gens[i];
+    if (g->group == group && g->generation > generation && g->first_ns < sent_ns &&
+        g->generation > newer)
+      newer = g->generation;
+  }
+  if (newer < 0) return;
+  if (gc->stale_violations++ == 0)
+    snprintf(gc->stale_first, sizeof gc->stale_first,
+             "group %d: client %d's %s of generation %d accepted, sent after generation %d "
+             "was assigned",
+             group, client, what, generation, newer);
 }
 
 void group_check_crashed(struct group_check *gc, int group, uint64_t now_ns) {
@@ -218,6 +240,14 @@ int group_check_finish(struct group_check *gc, const struct history *h, const in
     snprintf(out[1].first, sizeof out[1].first, "%llu commits, %llu fetched offsets",
              (unsigned long long)gc->commits_seen, (unsigned long long)gc->fetches_seen);
   judge_reads(h, client_group, clients, gc->groups, &out[2]);
+  out[3] =
+      (struct check_result){.name = "group-generation", .violations = gc->stale_violations};
+  if (gc->stale_violations)
+    snprintf(out[3].first, sizeof out[3].first, "%s", gc->stale_first);
+  else
+    snprintf(out[3].first, sizeof out[3].first,
+             "%llu heartbeats and commits accepted, none of a stale generation",
+             (unsigned long long)gc->acks_seen);
   return GROUP_CHECKERS;
 }
 

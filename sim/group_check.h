@@ -3,6 +3,12 @@
  *
  * - group-ownership: no partition is assigned to two members of one
  *   generation of a group (each SyncGroup answer is recorded).
+ * - group-generation: no Heartbeat or OffsetCommit of a stale generation is
+ *   accepted: one of generation G sent after some member was handed its
+ *   assignment of a later generation must be refused (ILLEGAL_GENERATION,
+ *   UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS), for the group was past G
+ *   when it came (Kafka's generations only grow: the record of a new one
+ *   is stored before its assignment is handed out).
  * - committed-offsets: the acknowledged commits of a group's partition never
  *   go back, and an OffsetFetch never answers below the highest commit
  *   acknowledged before it was sent (an acknowledged commit survives a
@@ -21,7 +27,7 @@
 
 #include "sim/history.h"
 
-enum { GROUP_CHECKERS = 3, GROUP_CHECK_GROUPS_MAX = 4, GROUP_CHECK_REBALANCES_MAX = 16 };
+enum { GROUP_CHECKERS = 4, GROUP_CHECK_GROUPS_MAX = 4, GROUP_CHECK_REBALANCES_MAX = 16 };
 
 struct group_check;
 
@@ -33,6 +39,10 @@ void group_check_committed(struct group_check *gc, int group, int stream, int64_
                            uint64_t now_ns);
 void group_check_fetched(struct group_check *gc, int group, int stream, int64_t offset,
                          uint64_t sent_ns);
+/* A Heartbeat or OffsetCommit ("what") of generation sent at sent_ns by
+ * client was answered NONE. */
+void group_check_acknowledged(struct group_check *gc, int group, int client, const char *what,
+                              int32_t generation, uint64_t sent_ns);
 /* A member of group died (no LeaveGroup): the rebalance is timed. */
 void group_check_crashed(struct group_check *gc, int group, uint64_t now_ns);
 /* client_group[n]: the group of client number n (-1: none), n <= clients. */

@@ -56,6 +56,14 @@ static void on_fetched(void *ctx, int topic, int32_t partition, int64_t offset,
   if (offset >= 0) runner_record_seek(c, stream_of(r, topic, partition), offset);
 }
 
+/* Read back, not a seek: only the committed-offsets check hears it. */
+static void on_verified(void *ctx, int topic, int32_t partition, int64_t offset,
+                        uint64_t sent_ns) {
+  struct client *c = ctx;
+  struct runner *r = c->r;
+  group_check_fetched(r->gc, c->group_index, stream_of(r, topic, partition), offset, sent_ns);
+}
+
 static void on_committed(void *ctx, int32_t generation, int topic, int32_t partition,
                          int64_t offset) {
   struct client *c = ctx;
@@ -65,6 +73,11 @@ static void on_committed(void *ctx, int32_t generation, int topic, int32_t parti
   runner_trace(r, "client %d group %s generation %d committed %s offset %lld", c->number,
                r->sc->groups[c->group_index].name, generation,
                r->labels[stream_of(r, topic, partition)], (long long)offset);
+}
+
+static void on_acknowledged(void *ctx, const char *what, int32_t generation, uint64_t sent_ns) {
+  struct client *c = ctx;
+  group_check_acknowledged(c->r->gc, c->group_index, c->number, what, generation, sent_ns);
 }
 
 static void on_note(void *ctx, const char *what, int error) {
@@ -88,10 +101,14 @@ void runner_group_start(struct client *c) {
                               .request_timeout_ms = REQUEST_TIMEOUT_MS};
   snprintf(cfg.group_id, sizeof cfg.group_id, "%s", sc->groups[c->group_index].name);
   snprintf(cfg.client_id, sizeof cfg.client_id, "client%d", c->number);
+  if (sc->static_members) /* KIP-345: the same id across restarts */
+    snprintf(cfg.instance_id, sizeof cfg.instance_id, "consumer-%d", c->number);
   struct kgroup_listener l = {.ctx = c,
                               .assigned = on_assigned,
                               .fetched = on_fetched,
+                              .verified = on_verified,
                               .committed = on_committed,
+                              .acknowledged = on_acknowledged,
                               .note = on_note};
   kgroup_init(c->group, sim_node_env(c->node), &c->net, &c->consumer, &cfg, &l);
   for (int k = 0; k < sc->nodes; k++) {
@@ -152,6 +169,10 @@ void runner_consumer_fault(struct runner *r, enum fault_action a, int n) {
     consumer_crash(c);
   } else if (a == FAULT_SHUTDOWN && c->group && !c->crashed) {
     kgroup_close(c->group); /* commits, then LeaveGroup */
+  } else if (a == FAULT_PAUSE && !c->crashed) {
+    sim_node_pause(c->node); /* a stop-the-world pause: its timers wait */
+  } else if (a == FAULT_RESUME) {
+    sim_node_resume(c->node);
   } else if (a == FAULT_RESTART &&
              (c->crashed || (c->group && c->group->phase == KGROUP_STOPPED))) {
     runner_group_restart(c);
@@ -160,6 +181,7 @@ void runner_consumer_fault(struct runner *r, enum fault_action a, int n) {
 
 /* A new process: a fresh consumer and member (a new member id). */
 void runner_group_restart(struct client *c) {
+  if (sim_node_paused(c->node)) sim_node_resume(c->node); /* a new process runs */
   if (c->group) kgroup_free(c->group);
   if (c->consuming) {
     kconsumer_stop(&c->consumer);
@@ -173,6 +195,7 @@ void runner_group_restart(struct client *c) {
 void runner_groups_end_faults(struct runner *r) {
   for (int i = 0; i < r->client_count; i++) {
     struct client *c = r->clients[i];
+    if (c->group_index >= 0 && sim_node_paused(c->node)) sim_node_resume(c->node);
     if (c->group_index >= 0 && (c->crashed || (c->group && c->group->phase == KGROUP_STOPPED)))
       runner_group_restart(c);
   }

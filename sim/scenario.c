@@ -410,6 +410,17 @@ static bool f_idempotence(struct yaml_parser *p, struct scenario *s, struct fy_n
   return true;
 }
 
+/* static_members: true gives each member a group.instance.id (KIP-345). */
+static bool f_static_members(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                             struct fy_node *v) {
+  char text[8];
+  if (!yaml_scalar(p, k, v, text, sizeof text)) return false;
+  if (strcmp(text, "true") && strcmp(text, "false"))
+    return yaml_fail(p, yaml_line(v), "static_members: expected true or false");
+  s->static_members = !strcmp(text, "true");
+  return true;
+}
+
 static bool f_admins(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                      struct fy_node *v) {
   int64_t n;
@@ -529,6 +540,7 @@ static const struct yaml_field workload_fields[] = {
     {"groups", f_groups},
     {"commit_interval", f_commit_interval},
     {"session_timeout", f_session_timeout},
+    {"static_members", f_static_members},
     {"keys", f_keys},
 };
 

@@ -82,6 +82,11 @@ static void backoff(struct kgroup *g) {
 static void coordinator_lost(struct kgroup *g, const char *why, int error) {
   note(g, why, error);
   g->coordinator_known = false;
+  /* A stable member reads its commits back from the next coordinator
+   * before it commits again (an application's consumer.committed()), so a
+   * commit the failover lost shows in what it answers. */
+  if (g->phase == KGROUP_STABLE && g->assigned_count > 0 && g->listener.verified)
+    g->verify_due = true;
   backoff(g);
 }
 
@@ -89,15 +94,23 @@ static void coordinator_lost(struct kgroup *g, const char *why, int error) {
 static void rejoin(struct kgroup *g, const char *why, int error) {
   note(g, why, error);
   g->rebalances++;
-  if (error == KERR_UNKNOWN_MEMBER_ID || error == KERR_FENCED_INSTANCE_ID) g->member_id[0] = 0;
+  bool forgotten = error == KERR_UNKNOWN_MEMBER_ID || error == KERR_FENCED_INSTANCE_ID;
+  /* Java's onJoinPrepare: what was consumed is committed before the
+   * partitions are given up (not by a member the group no longer knows). */
+  g->join_commit_due = g->phase == KGROUP_STABLE && g->assigned_count > 0 && !forgotten;
+  g->join_commit_generation = g->generation;
+  if (forgotten) g->member_id[0] = 0;
   if (error == KERR_UNKNOWN_MEMBER_ID || error == KERR_ILLEGAL_GENERATION) g->generation = -1;
-  give_up_assignment(g);
+  if (!g->join_commit_due) give_up_assignment(g);
   g->phase = KGROUP_JOIN;
 }
 
+static struct kstr instance_of(const struct kgroup *g) {
+  return g->cfg.instance_id[0] ? kstr_of(g->cfg.instance_id) : KSTR_NULL;
+}
+
 static bool coordinator_error(int16_t error) {
-  return error == KERR_NOT_COORDINATOR || error == KERR_COORDINATOR_NOT_AVAILABLE ||
-         error == KERR_COORDINATOR_LOAD_IN_PROGRESS;
+  return error == KERR_NOT_COORDINATOR || error == KERR_COORDINATOR_NOT_AVAILABLE;
 }
 
 static bool rejoin_error(int16_t error) {
@@ -115,6 +128,14 @@ static bool answered(struct kgroup *g, int err, int16_t error, const char *what)
   }
   if (coordinator_error(error)) {
     coordinator_lost(g, what, error);
+    return false;
+  }
+  if (error == KERR_COORDINATOR_LOAD_IN_PROGRESS) {
+    /* The coordinator is right but still loading its partition: the same
+     * request again after retry.backoff.ms, as Kafka's clients do. */
+    note(g, what, error);
+    g->load_retries++;
+    backoff(g);
     return false;
   }
   return true;
@@ -256,6 +277,7 @@ static void join(struct kgroup *g, struct kconn *conn) {
   req.session_timeout_ms = g->cfg.session_timeout_ms;
   req.rebalance_timeout_ms = g->cfg.rebalance_timeout_ms;
   req.member_id = kstr_of(g->member_id);
+  req.group_instance_id = instance_of(g);
   req.protocol_type = kstr_of("consumer");
   req.protocols = &proto;
   req.protocols_count = 1;
@@ -358,6 +380,7 @@ static void sync(struct kgroup *g, struct kconn *conn) {
   req.group_id = kstr_of(g->cfg.group_id);
   req.generation_id = g->generation;
   req.member_id = kstr_of(g->member_id);
+  req.group_instance_id = instance_of(g);
   req.assignments = as;
   req.assignments_count = n;
   (void)send(g, conn, API_SYNC_GROUP, SYNC_GROUP_VERSION, enc_sync, &req, on_sync,
@@ -418,6 +441,34 @@ static void enc_offsets(struct wr *w, int16_t v, const void *m) {
   offset_fetch_request_encode(w, v, m);
 }
 
+/* The commits read back after a coordinator move: only reported (the
+ * consumer's positions stand). */
+static void on_verify(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct kgroup *g = ctx;
+  struct offset_fetch_response resp;
+  if (err == 0 && !offset_fetch_response_decode(body, g->version, &resp, arena))
+    err = ENV_EINVAL;
+  if (!answered(g, err, err == 0 ? resp.error_code : 0, "OffsetFetch (committed)")) return;
+  g->verify_due = false;
+  if (resp.error_code != KERR_NONE) {
+    note(g, "OffsetFetch (committed)", resp.error_code);
+    if (rejoin_error(resp.error_code)) rejoin(g, "OffsetFetch (committed)", resp.error_code);
+    return;
+  }
+  for (int32_t t = 0; t < resp.topics_count; t++) {
+    int topic = topic_of(g, resp.topics[t].name);
+    for (int32_t j = 0; topic >= 0 && j < resp.topics[t].partitions_count; j++) {
+      const struct offset_fetch_response_offset_fetch_response_partition *pr =
+          &resp.topics[t].partitions[j];
+      if (pr->error_code == KERR_NONE && assigned_index(g, topic, pr->partition_index) >= 0)
+        g->listener.verified(g->listener.ctx, topic, pr->partition_index,
+                             pr->committed_offset >= 0 ? pr->committed_offset : -1, g->sent_ns);
+    }
+  }
+}
+
+static void send_offset_fetch(struct kgroup *g, struct kconn *conn, kconn_response_fn fn);
+
 static void fetch_offsets(struct kgroup *g, struct kconn *conn) {
   if (g->assigned_count == 0) {
     kconsumer_unassign_all(g->consumer);
@@ -425,6 +476,10 @@ static void fetch_offsets(struct kgroup *g, struct kconn *conn) {
     g->next_heartbeat_ns = now(g);
     return;
   }
+  send_offset_fetch(g, conn, on_offsets);
+}
+
+static void send_offset_fetch(struct kgroup *g, struct kconn *conn, kconn_response_fn fn) {
   struct offset_fetch_request_offset_fetch_request_topic topics[KGROUP_TOPICS_MAX];
   int32_t parts[KGROUP_ASSIGNED_MAX];
   int tc = 0, n = 0;
@@ -443,7 +498,7 @@ static void fetch_offsets(struct kgroup *g, struct kconn *conn) {
   req.topics = topics;
   req.topics_count = tc;
   req.require_stable = true;
-  (void)send(g, conn, API_OFFSET_FETCH, OFFSET_FETCH_VERSION, enc_offsets, &req, on_offsets,
+  (void)send(g, conn, API_OFFSET_FETCH, OFFSET_FETCH_VERSION, enc_offsets, &req, fn,
              g->cfg.request_timeout_ms);
 }
 
@@ -459,6 +514,8 @@ static void on_heartbeat(void *ctx, int err, struct rd *body, struct arena *aren
     return;
   }
   if (resp.error_code != KERR_NONE) note(g, "Heartbeat", resp.error_code);
+  if (resp.error_code == KERR_NONE && g->listener.acknowledged)
+    g->listener.acknowledged(g->listener.ctx, "Heartbeat", g->generation, g->sent_ns);
   g->next_heartbeat_ns = now(g) + (uint64_t)g->cfg.heartbeat_interval_ms * NS_PER_MS;
 }
 
@@ -472,6 +529,7 @@ static void heartbeat(struct kgroup *g, struct kconn *conn) {
   req.group_id = kstr_of(g->cfg.group_id);
   req.generation_id = g->generation;
   req.member_id = kstr_of(g->member_id);
+  req.group_instance_id = instance_of(g);
   (void)send(g, conn, API_HEARTBEAT, HEARTBEAT_VERSION, enc_heartbeat, &req, on_heartbeat,
              g->cfg.request_timeout_ms);
 }
@@ -479,6 +537,7 @@ static void heartbeat(struct kgroup *g, struct kconn *conn) {
 /* ---- OffsetCommit: the consumer's positions ---- */
 
 struct commit_sent {
+  int32_t generation;
   int count;
   int8_t topic[KGROUP_ASSIGNED_MAX];
   int32_t partition[KGROUP_ASSIGNED_MAX];
@@ -496,6 +555,7 @@ static void on_commit(void *ctx, int err, struct rd *body, struct arena *arena) 
   if (err == 0 && !offset_commit_response_decode(body, g->version, &resp, arena))
     err = ENV_EINVAL;
   int16_t error = KERR_NONE;
+  bool any = false;
   for (int32_t t = 0; err == 0 && t < resp.topics_count; t++)
     for (int32_t j = 0; j < resp.topics[t].partitions_count; j++) {
       const struct offset_commit_response_offset_commit_response_partition *pr =
@@ -505,15 +565,18 @@ static void on_commit(void *ctx, int err, struct rd *body, struct arena *arena) 
         error = pr->error_code;
         continue;
       }
+      any = true;
       for (int k = 0; topic >= 0 && k < sent->count; k++) {
         if (sent->topic[k] != topic || sent->partition[k] != pr->partition_index) continue;
         int i = assigned_index(g, topic, pr->partition_index);
         if (i >= 0 && sent->offset[k] > g->committed[i]) g->committed[i] = sent->offset[k];
         if (g->listener.committed)
-          g->listener.committed(g->listener.ctx, g->generation, topic, pr->partition_index,
+          g->listener.committed(g->listener.ctx, sent->generation, topic, pr->partition_index,
                                 sent->offset[k]);
       }
     }
+  if (any && g->listener.acknowledged)
+    g->listener.acknowledged(g->listener.ctx, "OffsetCommit", sent->generation, g->sent_ns);
   free(sent);
   g->commits++;
   if (!answered(g, err, error, "OffsetCommit")) return;
@@ -528,13 +591,14 @@ static void enc_commit(struct wr *w, int16_t v, const void *m) {
   offset_commit_request_encode(w, v, m);
 }
 
-/* Commits the positions that moved past the last commit; false if there
- * are none. */
-static bool commit(struct kgroup *g, struct kconn *conn) {
+/* Commits the positions that moved past the last commit, as a member of
+ * generation; false if there are none. */
+static bool commit(struct kgroup *g, struct kconn *conn, int32_t generation) {
   struct offset_commit_request_offset_commit_request_topic topics[KGROUP_TOPICS_MAX];
   struct offset_commit_request_offset_commit_request_partition parts[KGROUP_ASSIGNED_MAX];
   struct commit_sent *sent = calloc(1, sizeof *sent);
   ASSERT(sent != NULL);
+  sent->generation = generation;
   int tc = 0, n = 0;
   for (int t = 0; t < g->topic_count; t++) {
     offset_commit_request_offset_commit_request_topic_init(&topics[tc]);
@@ -563,8 +627,9 @@ static bool commit(struct kgroup *g, struct kconn *conn) {
   struct offset_commit_request req;
   offset_commit_request_init(&req);
   req.group_id = kstr_of(g->cfg.group_id);
-  req.generation_id_or_member_epoch = g->generation;
+  req.generation_id_or_member_epoch = generation;
   req.member_id = kstr_of(g->member_id);
+  req.group_instance_id = instance_of(g);
   req.topics = topics;
   req.topics_count = tc;
   g->commit_in_flight = sent;
@@ -594,6 +659,7 @@ static void leave(struct kgroup *g, struct kconn *conn) {
   struct leave_group_request_member_identity who;
   leave_group_request_member_identity_init(&who);
   who.member_id = kstr_of(g->member_id);
+  who.group_instance_id = instance_of(g);
   struct leave_group_request req;
   leave_group_request_init(&req);
   req.group_id = kstr_of(g->cfg.group_id);
@@ -607,13 +673,31 @@ static void leave(struct kgroup *g, struct kconn *conn) {
 
 /* ---- the loop ---- */
 
+/* The heartbeat first (Java's runs on a thread of its own, and after a
+ * pause it is the first to notice), then the commit. */
 static void step_stable(struct kgroup *g, struct kconn *conn) {
   uint64_t t = now(g);
+  if (g->verify_due && g->assigned_count > 0) {
+    send_offset_fetch(g, conn, on_verify);
+    return;
+  }
+  if (t >= g->next_heartbeat_ns) {
+    heartbeat(g, conn);
+    return;
+  }
   if (t >= g->next_commit_ns) {
     g->next_commit_ns = t + (uint64_t)g->cfg.commit_interval_ms * NS_PER_MS;
-    if (commit(g, conn)) return;
+    (void)commit(g, conn, g->generation);
   }
-  if (t >= g->next_heartbeat_ns) heartbeat(g, conn);
+}
+
+/* Rejoining: the pre-join commit (if due), then JoinGroup. */
+static void step_join(struct kgroup *g, struct kconn *conn) {
+  if (g->join_commit_due) {
+    g->join_commit_due = false;
+    if (commit(g, conn, g->join_commit_generation)) return;
+  }
+  join(g, conn);
 }
 
 static void step(struct kgroup *g) {
@@ -643,7 +727,7 @@ static void step(struct kgroup *g) {
   }
   switch (g->phase) {
   case KGROUP_JOIN:
-    join(g, conn);
+    step_join(g, conn);
     break;
   case KGROUP_SYNC:
     sync(g, conn);
@@ -655,7 +739,7 @@ static void step(struct kgroup *g) {
     step_stable(g, conn);
     break;
   case KGROUP_LEAVING:
-    if (g->leave_committed || !commit(g, conn)) leave(g, conn);
+    if (g->leave_committed || !commit(g, conn, g->generation)) leave(g, conn);
     g->leave_committed = true;
     break;
   default:

@@ -9,9 +9,17 @@
  * the consumer's Fetch.
  *
  * Eager rebalancing: the assignment is given up (the consumer stops
- * fetching) before each JoinGroup. NOT_COORDINATOR,
- * COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS or a lost
- * connection send it back to FindCoordinator, then on where it was;
+ * fetching) before each JoinGroup; a member told to rejoin by an answer
+ * first commits its positions with the generation it had, as Java's
+ * consumer auto-commits in onJoinPrepare (the coordinator accepts it while
+ * that generation prepares the next, and refuses it once a newer one
+ * formed: a paused member that missed a rebalance is a zombie whose
+ * heartbeat and commit must be refused). When both are due the heartbeat
+ * goes before the commit. NOT_COORDINATOR,
+ * COORDINATOR_NOT_AVAILABLE or a lost connection send it back to
+ * FindCoordinator, then on where it was (a stable member first reads its
+ * commits back, listener.verified); COORDINATOR_LOAD_IN_PROGRESS
+ * repeats the request after retry_backoff_ms (the coordinator is right);
  * REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID (which
  * also forgets the member id) make it join again.
  *
@@ -41,6 +49,7 @@ enum {
 struct kgroup_config {
   char group_id[KGROUP_ID_BYTES];
   char client_id[64];
+  char instance_id[64];         /* group.instance.id (KIP-345); "": a dynamic member */
   int32_t session_timeout_ms;   /* session.timeout.ms */
   int32_t rebalance_timeout_ms; /* max.poll.interval.ms */
   int32_t heartbeat_interval_ms;
@@ -57,9 +66,15 @@ struct kgroup_listener {
   /* OffsetFetch answered for an assigned partition (offset -1: none
    * committed), for a request sent at sent_ns. */
   void (*fetched)(void *ctx, int topic, int32_t partition, int64_t offset, uint64_t sent_ns);
+  /* After the coordinator was found again, the member read its committed
+   * offsets back (consumer.committed()): offset -1 none; sent at sent_ns. */
+  void (*verified)(void *ctx, int topic, int32_t partition, int64_t offset, uint64_t sent_ns);
   /* An OffsetCommit of offset was acknowledged. */
   void (*committed)(void *ctx, int32_t generation, int topic, int32_t partition,
                     int64_t offset);
+  /* A Heartbeat, or an OffsetCommit of at least one partition, of this
+   * generation, sent at sent_ns, was answered NONE. */
+  void (*acknowledged)(void *ctx, const char *what, int32_t generation, uint64_t sent_ns);
   /* Something worth a trace line (errors, rejoins). */
   void (*note)(void *ctx, const char *what, int error);
 };
@@ -111,9 +126,14 @@ struct kgroup {
   int64_t committed[KGROUP_ASSIGNED_MAX];
   int assigned_count;
   void *commit_in_flight; /* what the OffsetCommit in flight carries */
-  bool leave_committed;   /* closing: the last commit went out */
+  /* Rejoining: the positions are committed first, with the generation the
+   * member had (Java's onJoinPrepare auto-commit). */
+  bool join_commit_due;
+  bool verify_due; /* the coordinator moved: read the commits back first */
+  int32_t join_commit_generation;
+  bool leave_committed; /* closing: the last commit went out */
   env_timer_id timer;
-  uint64_t joins, commits, rebalances, coordinator_lookups;
+  uint64_t joins, commits, rebalances, coordinator_lookups, load_retries;
 };
 
 void kgroup_init(struct kgroup *g, struct env *env, struct net_dispatch *net,

@@ -126,6 +126,19 @@ static void member_free(struct group_member *m) {
   free(m);
 }
 
+void group_clear_members(struct group *g) {
+  for (int32_t k = 0; k < g->member_count; k++) {
+    ASSERT(!g->members[k]->join_token && !g->members[k]->sync_token);
+    member_free(g->members[k]);
+  }
+  free(g->members);
+  g->members = NULL;
+  g->member_count = 0;
+  free(g->pending);
+  g->pending = NULL;
+  g->pending_count = 0;
+}
+
 /* Removes and frees the group; nothing may wait on it. */
 void group_destroy(struct group_coordinator *gc, struct group *g) {
   int32_t i = group_index(gc, (struct kstr){g->id, (int32_t)strlen(g->id)});
@@ -513,8 +526,10 @@ static void static_rejoin(struct group_coordinator *gc, struct group *g, struct 
   bool same = protocols_same(m, a);
   if (same && g->state == GROUP_STABLE) {
     /* Nothing changed: the current generation stands (KIP-345); a leader
-     * keeps its assignment (KIP-814's skip_assignment). */
+     * keeps its assignment (KIP-814's skip_assignment). The record names
+     * the new member id, so a coordinator that loads it fences the old. */
     m->heartbeat_deadline_ms = a->now_ms + m->session_timeout_ms;
+    gc->io->group_changed(gc->io_ctx, g);
     join_answer_member(gc, g, m, a->token, was_leader);
     return;
   }

@@ -241,11 +241,38 @@ bool group_subscribed_to(const struct group *g, struct kstr topic);
 /* DeleteGroups: only an Empty group goes (NON_EMPTY_GROUP otherwise). */
 int16_t group_delete(struct group_coordinator *gc, struct kstr group_id);
 
-/* Loading __consumer_offsets: a group's GroupMetadata record comes back as
- * an Empty group of that generation (its members rejoin); a tombstone
- * removes it. */
-void group_load_metadata(struct group_coordinator *gc, struct kstr group_id,
-                         struct kstr protocol_type, int32_t generation, int64_t state_wall_ms);
+/* A member of a loaded GroupMetadata record: the protocol it was chosen
+ * under carries its subscription. */
+struct group_load_member {
+  struct kstr member_id;
+  struct kstr instance_id; /* len <= 0: dynamic */
+  struct kstr client_id;
+  struct kstr client_host;
+  int32_t session_timeout_ms;
+  int32_t rebalance_timeout_ms;
+  struct kbytes subscription;
+  struct kbytes assignment;
+};
+
+struct group_load {
+  struct kstr group_id;
+  struct kstr protocol_type;
+  struct kstr protocol_name; /* len <= 0: none (an Empty group) */
+  struct kstr leader;
+  int32_t generation;
+  int64_t state_wall_ms;
+  const struct group_load_member *members;
+  int32_t member_count;
+  int64_t now_ms; /* the loaded members' sessions start afresh from here */
+};
+
+/* Loading __consumer_offsets: a group's latest GroupMetadata record comes
+ * back as the group it describes: Empty without members, else Stable with
+ * its members, generation, leader and assignments, each member's session
+ * timer started afresh, so members that go on heartbeating to the new
+ * coordinator keep their assignment without a rebalance (as Kafka's
+ * GroupMetadataManager loads a group). A tombstone removes it. */
+void group_load_metadata(struct group_coordinator *gc, const struct group_load *l);
 void group_load_tombstone(struct group_coordinator *gc, struct kstr group_id);
 /* Forget the groups of one partition of __consumer_offsets (it moved, or is
  * reloaded); waiting joins and syncs are answered NOT_COORDINATOR. */

@@ -160,20 +160,74 @@ int16_t group_delete(struct group_coordinator *gc, struct kstr group_id) {
   return KERR_NONE;
 }
 
-void group_load_metadata(struct group_coordinator *gc, struct kstr group_id,
-                         struct kstr protocol_type, int32_t generation, int64_t state_wall_ms) {
-  if (group_id.len <= 0 || group_id.len > GROUP_ID_BYTES_MAX) return;
-  struct group *g = group_find(gc, group_id);
-  if (!g) g = group_create(gc, group_id, state_wall_ms);
-  if (!g || g->member_count > 0) return;
-  copy_name(g->protocol_type, protocol_type);
-  g->generation = generation;
-  g->state_wall_ms = state_wall_ms;
+static bool load_member_valid(const struct group_load_member *lm) {
+  return lm->member_id.len > 0 && lm->member_id.len <= GROUP_NAME_BYTES_MAX &&
+         lm->instance_id.len <= GROUP_NAME_BYTES_MAX && lm->session_timeout_ms > 0 &&
+         lm->rebalance_timeout_ms >= 0 && lm->subscription.len >= 0 &&
+         lm->subscription.len <= GROUP_MEMBER_METADATA_BYTES_MAX &&
+         lm->assignment.len <= GROUP_MEMBER_METADATA_BYTES_MAX;
+}
+
+static uint8_t *bytes_dup(struct kbytes b, int32_t *len) {
+  *len = b.len > 0 ? b.len : 0;
+  uint8_t *p = malloc((size_t)*len + 1);
+  ASSERT(p != NULL);
+  if (*len) memcpy(p, b.ptr, (size_t)*len);
+  return p;
+}
+
+static void load_member(struct group *g, const struct group_load *l,
+                        const struct group_load_member *lm) {
+  ASSERT(g->member_count < GROUP_MEMBERS_MAX);
+  struct group_member *m = calloc(1, sizeof *m);
+  ASSERT(m != NULL);
+  copy_name(m->id, lm->member_id);
+  if (lm->instance_id.len > 0) copy_name(m->instance_id, lm->instance_id);
+  copy_name(m->client_id, lm->client_id);
+  copy_name(m->client_host, lm->client_host);
+  m->session_timeout_ms = lm->session_timeout_ms;
+  m->rebalance_timeout_ms = lm->rebalance_timeout_ms;
+  m->protocol_count = 1;
+  copy_name(m->protocols[0].name, l->protocol_name);
+  m->protocols[0].metadata = bytes_dup(lm->subscription, &m->protocols[0].metadata_len);
+  if (lm->assignment.len >= 0) m->assignment = bytes_dup(lm->assignment, &m->assignment_len);
+  m->heartbeat_deadline_ms = l->now_ms + m->session_timeout_ms;
+  g->members[g->member_count++] = m;
+}
+
+void group_load_metadata(struct group_coordinator *gc, const struct group_load *l) {
+  if (l->group_id.len <= 0 || l->group_id.len > GROUP_ID_BYTES_MAX) return;
+  if (l->member_count < 0 || l->member_count > GROUP_MEMBERS_MAX) return;
+  bool with_members = l->member_count > 0 && l->protocol_name.len > 0;
+  for (int32_t i = 0; with_members && i < l->member_count; i++)
+    if (!load_member_valid(&l->members[i])) return; /* a record we cannot trust */
+  struct group *g = group_find(gc, l->group_id);
+  if (!g) g = group_create(gc, l->group_id, l->state_wall_ms);
+  if (!g) return;
+  /* Loading replays the partition: the latest record describes the group. */
+  group_clear_members(g);
+  copy_name(g->protocol_type, l->protocol_type);
+  g->generation = l->generation;
+  g->state_wall_ms = l->state_wall_ms;
+  g->state = with_members ? GROUP_STABLE : GROUP_EMPTY;
+  copy_name(g->protocol_name, with_members ? l->protocol_name : KSTR_LIT(""));
+  copy_name(g->leader_id, with_members ? l->leader : KSTR_LIT(""));
+  if (!with_members) return;
+  g->members = calloc((size_t)l->member_count, sizeof *g->members);
+  ASSERT(g->members != NULL);
+  for (int32_t i = 0; i < l->member_count; i++) load_member(g, l, &l->members[i]);
+  ASSERT(g->member_count == l->member_count);
 }
 
 void group_load_tombstone(struct group_coordinator *gc, struct kstr group_id) {
   struct group *g = group_find(gc, group_id);
-  if (g && g->member_count == 0) group_destroy(gc, g);
+  if (!g) return;
+  /* Loading: nothing waits on it. Offsets whose own tombstones are not
+   * (yet) read stay with an Empty group, as Kafka's loader keeps them. */
+  group_clear_members(g);
+  g->state = GROUP_EMPTY;
+  g->protocol_name[0] = g->leader_id[0] = '\0';
+  if (g->offset_count == 0) group_destroy(gc, g);
 }
 
 /* KIP-211: a consumer group's offsets expire together, once the group has

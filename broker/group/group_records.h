@@ -35,9 +35,25 @@ struct group_record_offset {
 };
 
 struct group_record_metadata {
+  int16_t version;
   struct kstr protocol_type;
   int32_t generation;
+  struct kstr protocol_name; /* null: none */
+  struct kstr leader;
   int64_t state_wall_ms;
+  int32_t member_count;
+  struct kbytes members; /* the member array's entries, for group_record_member_next */
+};
+
+struct group_record_member {
+  struct kstr member_id;
+  struct kstr instance_id; /* null before version 3 */
+  struct kstr client_id;
+  struct kstr client_host;
+  int32_t rebalance_timeout_ms; /* the session timeout before version 1 */
+  int32_t session_timeout_ms;
+  struct kbytes subscription;
+  struct kbytes assignment;
 };
 
 void group_record_offset_key(struct wr *w, struct kstr group, struct kstr topic,
@@ -52,5 +68,15 @@ void group_record_metadata_value(struct wr *w, const struct group *g);
 bool group_record_key_decode(struct kbytes b, struct group_record_key *out);
 bool group_record_offset_decode(struct kbytes b, struct group_record_offset *out);
 bool group_record_metadata_decode(struct kbytes b, struct group_record_metadata *out);
+/* The next of md's members from r (rd_init'ed on md->members); false when
+ * it does not parse. */
+bool group_record_member_next(const struct group_record_metadata *md, struct rd *r,
+                              struct group_record_member *out);
+
+/* Loading: a GroupMetadata record's value into the state machine
+ * (group_load_metadata); a value that does not parse is skipped, members
+ * that do not parse leave the group known without them. */
+void group_record_metadata_load(struct group_coordinator *gc, struct kstr group_id,
+                                struct kbytes value, int64_t now_ms);
 
 #endif

@@ -1,8 +1,10 @@
 /* FindCoordinator (API 10), versions 0-4: where a group's (key type 0) or
  * a transactional id's (key type 1) coordinator is. v4 asks for several
  * keys at once (KIP-699). A group's coordinator is the leader of its
- * partition of __consumer_offsets (server/group_coordinator.h); asking
- * creates the topic the first time, answered COORDINATOR_NOT_AVAILABLE
+ * partition of __consumer_offsets (server/group_coordinator.h), which any
+ * broker names from its metadata (a leader still loading the partition
+ * included: the group's requests then hear COORDINATOR_LOAD_IN_PROGRESS);
+ * asking creates the topic the first time, answered COORDINATOR_NOT_AVAILABLE
  * until it exists, as Kafka does. Transactions are not served: their key
  * names this node, whose InitProducerId then refuses a transactional id
  * clearly (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), rather than a client
@@ -17,10 +19,24 @@
 
 enum { KEY_GROUP = 0, KEY_TRANSACTION = 1, KEYS_MAX = 10000 };
 
-static int16_t find_one(struct request *req, int8_t key_type, struct kstr key) {
-  if (key_type == KEY_TRANSACTION) return key.len > 0 ? KERR_NONE : KERR_INVALID_REQUEST;
-  if (key_type != KEY_GROUP) return KERR_INVALID_REQUEST;
-  int16_t err = groups_coordinate(req->node, key);
+struct found {
+  int32_t node_id;
+  struct kstr host;
+  int32_t port;
+};
+
+static int16_t find_one(struct request *req, int8_t key_type, struct kstr key,
+                        struct found *f) {
+  *f = (struct found){-1, KSTR_LIT(""), -1};
+  int16_t err = KERR_INVALID_REQUEST;
+  if (key_type == KEY_TRANSACTION && key.len > 0) {
+    f->node_id = node_id(req->node);
+    node_endpoint(req->node, &f->host, &f->port);
+    err = KERR_NONE;
+  } else if (key_type == KEY_GROUP) {
+    err = groups_find(req->node, key, &f->node_id, &f->host, &f->port);
+  }
+  if (err != KERR_NONE) *f = (struct found){-1, KSTR_LIT(""), -1};
   return err == KERR_INVALID_GROUP_ID ? KERR_INVALID_REQUEST : err;
 }
 
@@ -39,16 +55,14 @@ bool handle_find_coordinator(struct request *req) {
     return false;
   struct find_coordinator_response resp;
   find_coordinator_response_init(&resp);
-  struct kstr host;
-  int32_t port;
-  node_endpoint(req->node, &host, &port);
   if (req->api_version < 4) {
-    int16_t err = find_one(req, m.key_type, m.key);
+    struct found f;
+    int16_t err = find_one(req, m.key_type, m.key, &f);
     resp.error_code = err;
     resp.error_message = error_message(err);
-    resp.node_id = err == KERR_NONE ? node_id(req->node) : -1;
-    resp.host = err == KERR_NONE ? host : KSTR_LIT("");
-    resp.port = err == KERR_NONE ? port : -1;
+    resp.node_id = f.node_id;
+    resp.host = f.host;
+    resp.port = f.port;
   } else {
     int32_t n = m.coordinator_keys_count > 0 ? m.coordinator_keys_count : 0;
     if (n > KEYS_MAX) return false;
@@ -57,13 +71,14 @@ bool handle_find_coordinator(struct request *req) {
     for (int32_t i = 0; i < n; i++) {
       struct find_coordinator_response_coordinator *c = &resp.coordinators[i];
       find_coordinator_response_coordinator_init(c);
-      int16_t err = find_one(req, m.key_type, m.coordinator_keys[i]);
+      struct found f;
+      int16_t err = find_one(req, m.key_type, m.coordinator_keys[i], &f);
       c->key = m.coordinator_keys[i];
       c->error_code = err;
       c->error_message = error_message(err);
-      c->node_id = err == KERR_NONE ? node_id(req->node) : -1;
-      c->host = err == KERR_NONE ? host : KSTR_LIT("");
-      c->port = err == KERR_NONE ? port : -1;
+      c->node_id = f.node_id;
+      c->host = f.host;
+      c->port = f.port;
     }
   }
   struct wr w;

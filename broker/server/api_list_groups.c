@@ -29,7 +29,9 @@ bool handle_list_groups(struct request *req) {
   if (!list_groups_request_decode(&req->body, req->api_version, &m, &req->arena)) return false;
   struct list_groups_response resp;
   list_groups_response_init(&resp);
-  groups_load_all(req->node);
+  /* Kafka answers COORDINATOR_LOAD_IN_PROGRESS while a partition loads,
+   * with the groups it knows so far. */
+  resp.error_code = groups_load_all(req->node);
   const struct group_coordinator *gc = groups_state(req->node);
   resp.groups = arena_alloc(&req->arena, (size_t)gc->group_count * sizeof *resp.groups + 1);
   bool classic =

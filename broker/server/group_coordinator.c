@@ -16,7 +16,9 @@ enum {
   TICK_IDLE_MS = 60000, /* offsets retention only */
   CREATE_WAIT_MS = 30000,
   LOAD_READ_BYTES = 1 << 20,
-  LOAD_BATCHES_MAX = 1 << 30,
+  /* A load replays this many batches per turn of the event loop, so a
+   * large partition does not stall the node's other work. */
+  LOAD_SLICE_BATCHES = 64,
 };
 
 int64_t groups_now_ms(const struct node *node) {
@@ -240,15 +242,15 @@ void groups_unpark(struct request *req) {
 
 /* ---- loading a partition ---- */
 
-static void load_record(struct group_coordinator *gc, const struct rb_record *rec) {
+static void load_record(struct group_coordinator *gc, const struct rb_record *rec,
+                        int64_t now_ms) {
   struct group_record_key key;
   if (!group_record_key_decode(rec->key, &key) || key.group.len <= 0) return;
   if (key.kind == GROUP_RECORD_METADATA) {
-    struct group_record_metadata md;
     if (rec->value.len < 0)
       group_load_tombstone(gc, key.group);
-    else if (group_record_metadata_decode(rec->value, &md))
-      group_load_metadata(gc, key.group, md.protocol_type, md.generation, md.state_wall_ms);
+    else
+      group_record_metadata_load(gc, key.group, rec->value, now_ms);
     return;
   }
   if (rec->value.len < 0) {
@@ -262,10 +264,12 @@ static void load_record(struct group_coordinator *gc, const struct rb_record *re
                            v.metadata, v.commit_wall_ms);
 }
 
-/* The batches of data[0..len): returns the offset after the last whole one. */
+/* The batches of data[0..len), at most *budget of them (spent here):
+ * returns the offset after the last one replayed. */
 static int64_t load_batches(struct group_coordinator *gc, const uint8_t *data, size_t len,
-                            int64_t offset, struct buf *scratch) {
-  for (size_t at = 0, n = 0; at < len && n < LOAD_BATCHES_MAX; n++) {
+                            int64_t offset, struct buf *scratch, int64_t now_ms,
+                            int32_t *budget) {
+  for (size_t at = 0; at<len && * budget> 0; (*budget)--) {
     struct rb_header h;
     size_t size = rb_frame(data + at, len - at, &h);
     if (size == 0) break;
@@ -273,7 +277,7 @@ static int64_t load_batches(struct group_coordinator *gc, const uint8_t *data, s
     if (rb_iter_init(&it, data + at, size, scratch, 64u << 20) == KERR_NONE) {
       struct rb_record rec;
       for (int32_t k = 0; k <= h.record_count && rb_iter_next(&it, &rec) == 1; k++)
-        load_record(gc, &rec);
+        load_record(gc, &rec, now_ms);
     }
     offset = rb_header_last_offset(&h) + 1;
     at += size;
@@ -281,26 +285,29 @@ static int64_t load_batches(struct group_coordinator *gc, const uint8_t *data, s
   return offset;
 }
 
-/* Replays the partition's records (synchronous reads of the page cache or
- * disk), so its groups are served from what the log says. It reads to the
- * log end, not the high watermark, as Kafka's loader does: a new leader's
- * high watermark can lag the old one's until its followers fetch, and a
- * commit answered by the old leader (covered by its high watermark) must
- * be in the cache before the first answer. */
-static int load_partition(struct node *node, struct partition *p) {
+/* One slice of a partition's load: up to LOAD_SLICE_BATCHES batches from
+ * its next offset (synchronous reads of the page cache or disk). It reads
+ * to the log end, not the high watermark, as Kafka's loader does: a new
+ * leader's high watermark can lag the old one's until its followers fetch,
+ * and a commit answered by the old leader (covered by its high watermark)
+ * must be in the cache before the first answer. Returns 0 (more to read, or
+ * done: *done) or an error. */
+static int load_slice(struct node *node, struct partition *p, struct offsets_load *ld,
+                      bool *done) {
   struct group_coordinator *gc = &node->groups->gc;
-  group_unload_partition(gc, p->index);
-  int64_t offset = plog_start_offset(p->log), end = plog_end_offset(p->log);
+  int64_t end = plog_end_offset(p->log);
 #ifdef SLUICE_MUTANT_COORDINATOR_UNLOADED /* mutant: answers before reading anything */
-  end = offset;
+  end = ld->offset;
 #endif
   struct buf data, scratch;
   buf_init(&data);
   buf_init(&scratch);
   int rc = 0;
-  for (int64_t n = 0; offset < end && n < LOAD_BATCHES_MAX; n++) {
+  int32_t budget = LOAD_SLICE_BATCHES;
+  int64_t now_ms = groups_now_ms(node);
+  while (ld->offset < end && budget > 0) {
     struct plog_read_result rr;
-    rc = plog_read(p->log, offset, LOAD_READ_BYTES, true, end, &rr);
+    rc = plog_read(p->log, ld->offset, LOAD_READ_BYTES, true, end, &rr);
     if (rc != 0 || rr.len == 0) break;
     buf_reset(&data);
     uint8_t *dst = buf_extend(&data, rr.len);
@@ -310,15 +317,88 @@ static int load_partition(struct node *node, struct partition *p) {
       rc = got < 0 ? (int)got : ENV_EIO;
       break;
     }
-    int64_t next = load_batches(gc, data.data, data.len, offset, &scratch);
-    if (next <= offset) break;
-    offset = next;
+    int64_t next = load_batches(gc, data.data, data.len, ld->offset, &scratch, now_ms, &budget);
+    if (next <= ld->offset) break;
+    ld->offset = next;
   }
   buf_free(&data);
   buf_free(&scratch);
-  env_log(node->env, rc ? ENV_LOG_ERROR : ENV_LOG_INFO, "loaded %s-%d up to offset %lld: %d",
-          OFFSETS_TOPIC, p->index, (long long)offset, rc);
+  *done = rc == 0 && (ld->offset >= end || budget > 0);
   return rc;
+}
+
+static void load_timer_arm(struct group_glue *gg);
+
+/* A load ends: loaded (its groups are served from now on), or abandoned
+ * (the leadership moved on; its groups are forgotten). */
+static void load_end(struct node *node, struct partition *p, bool loaded, int rc) {
+  struct group_glue *gg = node->groups;
+  struct offsets_load *ld = &gg->loads[p->index];
+  ASSERT(ld->active);
+  ld->active = false;
+  if (loaded) {
+    gg->loaded_epoch[p->index] = ld->epoch;
+    groups_kick(node); /* loaded groups' members have sessions, offsets a retention */
+  } else {
+    group_unload_partition(&gg->gc, p->index);
+  }
+  env_log(node->env, rc ? ENV_LOG_ERROR : ENV_LOG_INFO, "%s %s-%d up to offset %lld: %d",
+          loaded ? "loaded" : "gave up loading", OFFSETS_TOPIC, p->index, (long long)ld->offset,
+          rc);
+}
+
+/* The load timer: a slice of each partition being loaded, in partition
+ * order, then the event loop's other work runs before the next turn. */
+static void load_turn(void *ctx) {
+  struct group_glue *gg = ctx;
+  struct node *node = gg->node;
+  gg->load_timer = 0;
+  if (node->shutting_down) return;
+  struct topic *t = topic_find(node, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
+  for (int32_t i = 0; i < gg->partition_count; i++) {
+    struct offsets_load *ld = &gg->loads[i];
+    if (!ld->active) continue;
+    struct partition *p = t && i < t->partition_count ? &t->partitions[i] : NULL;
+    if (!p || !partition_is_leader(node, p) || p->leader_epoch != ld->epoch ||
+        plog_offline(p->log)) {
+      if (p)
+        load_end(node, p, false, 0);
+      else
+        ld->active = false;
+      continue;
+    }
+    bool done = false;
+    int rc = load_slice(node, p, ld, &done);
+    if (rc != 0 || done) load_end(node, p, rc == 0, rc);
+  }
+  load_timer_arm(gg);
+}
+
+static void load_timer_arm(struct group_glue *gg) {
+  if (gg->load_timer || gg->node->shutting_down) return;
+  bool any = false;
+  for (int32_t i = 0; i < gg->partition_count && !any; i++) any = gg->loads[i].active;
+  if (any) gg->load_timer = gg->node->env->timer_start(gg->node->env, 0, load_turn, gg);
+}
+
+/* The partition's load at its leader epoch begins (the groups it held
+ * before are forgotten first: the log says what they are). */
+static void load_start(struct node *node, struct partition *p) {
+  struct group_glue *gg = node->groups;
+  struct offsets_load *ld = &gg->loads[p->index];
+  group_unload_partition(&gg->gc, p->index);
+  gg->loaded_epoch[p->index] = -1;
+  *ld = (struct offsets_load){
+      .active = true, .epoch = p->leader_epoch, .offset = plog_start_offset(p->log)};
+  load_timer_arm(gg);
+}
+
+void groups_leader_ended(struct node *node, struct partition *p) {
+  struct group_glue *gg = node->groups;
+  if (!gg || p->index >= gg->partition_count) return;
+  gg->loads[p->index].active = false;
+  gg->loaded_epoch[p->index] = -1;
+  group_unload_partition(&gg->gc, p->index);
 }
 
 /* ---- finding the coordinator ---- */
@@ -367,25 +447,34 @@ static void create_topic(struct node *node) {
                                        created, gg);
 }
 
-/* The partition is loaded at its current leader epoch (or it cannot be). */
+/* The partition is loaded at its current leader epoch, or its load is under
+ * way (started here): COORDINATOR_LOAD_IN_PROGRESS meanwhile, and the
+ * clients retry (Kafka answers so while its loader runs). */
 static int16_t ensure_loaded(struct node *node, struct partition *p) {
   struct group_glue *gg = node->groups;
   if (gg->loaded_epoch[p->index] == p->leader_epoch) return KERR_NONE;
-  /* Until the leader role begins no high watermark is known to load up to. */
+  /* Until the leader role begins no log end is settled to load up to. */
   if (p->leader == NULL) return KERR_COORDINATOR_LOAD_IN_PROGRESS;
-  if (load_partition(node, p) != 0) return KERR_COORDINATOR_LOAD_IN_PROGRESS;
-  gg->loaded_epoch[p->index] = p->leader_epoch;
-  groups_kick(node); /* loaded groups' offsets have a retention */
-  return KERR_NONE;
+  const struct offsets_load *ld = &gg->loads[p->index];
+  if (!ld->active || ld->epoch != p->leader_epoch) load_start(node, p);
+  return KERR_COORDINATOR_LOAD_IN_PROGRESS;
 }
 
-void groups_load_all(struct node *node) {
+int16_t groups_load_all(struct node *node) {
   struct topic *t = topic_find(node, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
   int32_t n = t ? t->partition_count : 0;
   if (n > node->groups->partition_count) n = node->groups->partition_count;
+  int16_t err = KERR_NONE;
   for (int32_t i = 0; i < n; i++)
-    if (partition_is_leader(node, &t->partitions[i]))
-      (void)ensure_loaded(node, &t->partitions[i]);
+    if (partition_is_leader(node, &t->partitions[i]) &&
+        ensure_loaded(node, &t->partitions[i]) != KERR_NONE)
+      err = KERR_COORDINATOR_LOAD_IN_PROGRESS;
+  return err;
+}
+
+void groups_leader_began(struct node *node, struct partition *p) {
+  if (!node->groups || p->index >= node->groups->partition_count) return;
+  (void)ensure_loaded(node, p);
 }
 
 int16_t groups_coordinate(struct node *node, struct kstr group_id) {
@@ -403,6 +492,34 @@ int16_t groups_coordinate(struct node *node, struct kstr group_id) {
   return ensure_loaded(node, p);
 }
 
+int16_t groups_find(struct node *node, struct kstr group_id, int32_t *node_id_out,
+                    struct kstr *host, int32_t *port) {
+  int16_t err = groups_coordinate(node, group_id);
+  /* The leader is the coordinator while it loads (the load starts here);
+   * the group's own requests hear COORDINATOR_LOAD_IN_PROGRESS. */
+  if (err == KERR_COORDINATOR_LOAD_IN_PROGRESS) err = KERR_NONE;
+  if (err == KERR_NONE) {
+    *node_id_out = node_id(node);
+    node_endpoint(node, host, port);
+    return KERR_NONE;
+  }
+  if (err != KERR_NOT_COORDINATOR) return err;
+  /* Another broker leads the partition: any broker names it, from its
+   * metadata, as Kafka's do (clients ask whichever broker they know). */
+  struct topic *t = topic_find(node, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
+  int32_t index = group_partition_for(group_id, node->groups->partition_count);
+  int32_t leader = t && index < t->partition_count ? t->partitions[index].leader_id : -1;
+  for (int32_t i = 0; leader >= 0 && i < node->image->broker_count; i++) {
+    const struct meta_broker *b = &node->image->brokers[i];
+    if (b->id != leader || b->fenced) continue;
+    *node_id_out = b->id;
+    *host = kstr_of(b->host);
+    *port = b->port;
+    return KERR_NONE;
+  }
+  return KERR_COORDINATOR_NOT_AVAILABLE; /* no leader now: ask again */
+}
+
 /* ---- the subsystem ---- */
 
 static int groups_init(struct node *node) {
@@ -413,6 +530,8 @@ static int groups_init(struct node *node) {
   gg->loaded_epoch = malloc((size_t)gg->partition_count * sizeof *gg->loaded_epoch);
   ASSERT(gg->loaded_epoch != NULL);
   for (int32_t i = 0; i < gg->partition_count; i++) gg->loaded_epoch[i] = -1;
+  gg->loads = calloc((size_t)gg->partition_count, sizeof *gg->loads);
+  ASSERT(gg->loads != NULL);
   const struct config *cfg = &node->cfg;
   struct group_config gcfg = {
       .session_timeout_min_ms = cfg->group_min_session_timeout_ms,
@@ -426,6 +545,7 @@ static int groups_init(struct node *node) {
     env_log(node->env, ENV_LOG_ERROR,
             "group.min.session.timeout.ms is above group.max.session.timeout.ms");
     free(gg->loaded_epoch);
+    free(gg->loads);
     free(gg);
     return ENV_EINVAL;
   }
@@ -437,7 +557,8 @@ static int groups_init(struct node *node) {
 static void groups_shutdown(struct node *node) {
   struct group_glue *gg = node->groups;
   if (gg->env_timer) node->env->timer_cancel(node->env, gg->env_timer);
-  gg->env_timer = 0;
+  if (gg->load_timer) node->env->timer_cancel(node->env, gg->load_timer);
+  gg->env_timer = gg->load_timer = 0;
   node_subsystem_stopped(node);
 }
 
@@ -445,8 +566,10 @@ static void groups_free(struct node *node) {
   struct group_glue *gg = node->groups;
   if (!gg) return;
   if (gg->env_timer) node->env->timer_cancel(node->env, gg->env_timer);
+  if (gg->load_timer) node->env->timer_cancel(node->env, gg->load_timer);
   group_coordinator_free(&gg->gc);
   free(gg->loaded_epoch);
+  free(gg->loads);
   free(gg);
   node->groups = NULL;
 }

@@ -10,7 +10,9 @@
  * cleanup.policy=compact); until it exists the answer is
  * COORDINATOR_NOT_AVAILABLE, and clients ask again. A partition is loaded
  * (its records replayed into the state machine) before its groups are
- * served, again whenever its leader epoch changes. */
+ * served, again whenever its leader epoch changes: asynchronously, a
+ * bounded number of batches per turn of the event loop, its groups
+ * answered COORDINATOR_LOAD_IN_PROGRESS meanwhile. */
 #ifndef SLUICE_GROUP_COORDINATOR_H
 #define SLUICE_GROUP_COORDINATOR_H
 
@@ -25,11 +27,21 @@
 
 struct node;
 struct request;
+struct partition;
+
+/* A partition's load under way (group_coordinator.c). */
+struct offsets_load {
+  bool active;
+  int32_t epoch;  /* the leader epoch it loads for */
+  int64_t offset; /* the next to replay */
+};
 
 struct group_glue {
   struct group_coordinator gc;
   int32_t partition_count;
   int32_t *loaded_epoch;           /* [partition_count]: leader epoch loaded, -1: none */
+  struct offsets_load *loads;      /* [partition_count] */
+  uint64_t load_timer;             /* the next slice of the loads; 0: none */
   bool creating;                   /* the topic's creation is with the controller */
   struct meta_create_topic create; /* what it was asked */
   uint64_t env_timer;              /* the tick; 0: none */
@@ -42,9 +54,22 @@ struct group_glue {
  * NOT_COORDINATOR, or INVALID_GROUP_ID. */
 int16_t groups_coordinate(struct node *node, struct kstr group_id);
 struct group_coordinator *groups_state(struct node *node);
-/* Loads every partition this node leads and has not loaded (ListGroups
- * lists what is there, not only what was asked for since the start). */
-void groups_load_all(struct node *node);
+/* FindCoordinator's answer: the broker leading the group's partition (this
+ * one, loading or not, or another as the metadata says), or
+ * COORDINATOR_NOT_AVAILABLE / INVALID_GROUP_ID. */
+int16_t groups_find(struct node *node, struct kstr group_id, int32_t *node_id,
+                    struct kstr *host, int32_t *port);
+/* Starts loading every partition this node leads and has not loaded
+ * (ListGroups lists what is there, not only what was asked for since the
+ * start): COORDINATOR_LOAD_IN_PROGRESS while any is loading. */
+int16_t groups_load_all(struct node *node);
+/* The node became the leader of this partition of __consumer_offsets: its
+ * load starts now (in slices), before any client asks. */
+void groups_leader_began(struct node *node, struct partition *p);
+/* The leadership ended: a load under way stops and the partition's groups
+ * are forgotten (waiting joins and syncs hear NOT_COORDINATOR), as Kafka's
+ * coordinator unloads a partition it resigns. */
+void groups_leader_ended(struct node *node, struct partition *p);
 int64_t groups_now_ms(const struct node *node);
 int64_t groups_wall_ms(const struct node *node);
 /* After an operation: time may matter now (the tick speeds up). */

@@ -3,7 +3,10 @@
  * the image). The old role ends before the new one begins, so a leader's
  * follower tracking or a follower's fetcher never outlives its epoch
  * (KIP-320: an epoch is the unit of a leadership). */
+#include <string.h>
+
 #include "base/assert.h"
+#include "server/group_coordinator.h"
 #include "server/replication.h"
 #include "server/server.h"
 
@@ -15,9 +18,11 @@
  * again in its old epoch (its followers would truncate to it). */
 static void role_begin(struct node *node, struct partition *p, int64_t hw_known) {
   ASSERT(p->leader == NULL && p->follower == NULL && partition_hosted(p));
-  if (partition_is_leader(node, p))
+  if (partition_is_leader(node, p)) {
     partition_leader_begin(node, p, hw_known);
-  else if (p->leader_id >= 0)
+    if (groups_topic_internal(p->topic->name, (int32_t)strlen(p->topic->name)))
+      groups_leader_began(node, p); /* a coordinator loads its groups at once */
+  } else if (p->leader_id >= 0)
     replica_follow_begin(node, p);
 }
 
@@ -69,7 +74,10 @@ void partition_role_changed(struct node *node, struct partition *p, int32_t old_
 
 void partition_roles_end(struct node *node, struct partition *p) {
   ASSERT(!(p->leader && p->follower));
+  bool led = p->leader != NULL;
   if (p->leader) partition_leader_end(node, p);
+  if (led && groups_topic_internal(p->topic->name, (int32_t)strlen(p->topic->name)))
+    groups_leader_ended(node, p); /* its groups are another coordinator's now */
   if (p->follower) replica_follow_end(node, p);
   ASSERT(p->leader == NULL && p->follower == NULL);
 }

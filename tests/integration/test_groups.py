@@ -5,7 +5,9 @@ a member killed without leaving loses its partitions to the others after
 its session timeout; committed offsets survive a kill -9 of the broker;
 kcat -G; ListGroups and DescribeGroups through both admin clients; the
 cooperative-sticky assignor; a static member's restart without a
-rebalance.
+rebalance; on three brokers, a kill -9 of the group's coordinator that two
+librdkafka members ride out without a rebalance, their commits answered by
+the next coordinator.
 
 Waits are bounded polling rounds of the clients themselves (poll timeouts),
 never sleeps; the one figure measured (the rebalance after a kill) is
@@ -293,3 +295,153 @@ def test_static_member_restart_keeps_its_partitions(make_broker):
     finally:
         one.close()
         two.close()
+
+
+def commit_sync(c):
+    """A synchronous commit of what c consumed: True once the coordinator
+    took it (or there was nothing new to commit), False on an error the
+    caller retries (the coordinator moving or loading)."""
+    from confluent_kafka import KafkaError, KafkaException
+    try:
+        c.commit(asynchronous=False)
+        return True
+    except KafkaException as e:
+        return e.args[0].code() == KafkaError._NO_OFFSET
+
+
+def commit_all(members):
+    for _ in range(ROUNDS):
+        if all([commit_sync(c) for c in members]):
+            return True
+        for c in members:
+            c.poll(0.1)
+    return False
+
+
+def test_coordinator_kill_keeps_the_group(tmp_path):
+    """Three brokers (KRaft voters 1-3), __consumer_offsets of replication
+    factor 3. Two librdkafka members of failover-group split test-topic and
+    commit what they read; the broker coordinating the group is kill -9ed.
+    The new coordinator loads the partition with the group's members (its
+    GroupMetadata record carries them), so the members, heartbeating to it
+    with their generation, keep their partitions: at most one rebalance is
+    allowed (none is expected), and the offsets they committed before the
+    kill are what the group resumes from."""
+    from test_replication import trio, wait_registered, wait_topic
+    from conftest import stop_all
+    from confluent_kafka.admin import NewTopic
+    nodes = trio()
+    for b in nodes:
+        with open(b.config, "a") as f:
+            f.write("offsets.topic.replication.factor=3\noffsets.topic.num.partitions=3\n"
+                    "group.initial.rebalance.delay.ms=0\nmin.insync.replicas=2\n")
+    members = []
+    try:
+        for b in nodes:
+            b.start()
+        wait_registered(nodes)
+        bootstrap = ",".join(b.bootstrap for b in nodes)
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin.create_topics([NewTopic(TOPIC, num_partitions=PARTITIONS, replication_factor=3)],
+                            operation_timeout=20)[TOPIC].result(timeout=30)
+        wait_topic(nodes)
+        p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+        for i in range(N):
+            p.produce(TOPIC, value(i), partition=i % PARTITIONS)
+        assert p.flush(30) == 0
+        events = []
+
+        def member():
+            c = Consumer({"bootstrap.servers": bootstrap, "group.id": "failover-group",
+                          "session.timeout.ms": 30000, "heartbeat.interval.ms": 500,
+                          "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                          "partition.assignment.strategy": "range"})
+            c.subscribe([TOPIC], on_assign=lambda _c, ps: events.append("assign"),
+                        on_revoke=lambda _c, ps: events.append("revoke"))
+            return c
+
+        members = [member(), member()]
+        got = []
+        for _ in range(ROUNDS):
+            for c in members:
+                got += [m.value() for m in c.consume(num_messages=500, timeout=0.05)
+                        if not m.error()]
+            if split_evenly(assignments(members)) and len(set(got)) == N:
+                break
+        before = assignments(members)
+        assert split_evenly(before), (before, "\n".join(b.dir + "\n" + b.log_tail(20)
+                                                         for b in nodes))
+        assert set(got) == {value(i) for i in range(N)}
+        # The group read everything: each member commits its partitions' ends
+        # (explicitly: a member may have read its partitions before the
+        # rebalance gave them back to it, with no position stored since).
+        from confluent_kafka import TopicPartition
+        for c in members:
+            ends = [TopicPartition(TOPIC, q.partition, N // PARTITIONS) for q in c.assignment()]
+            c.commit(offsets=ends, asynchronous=False)
+        groups = {g.id: g for g in AdminClient({"bootstrap.servers": bootstrap})
+                  .list_groups(timeout=10)}
+        coordinator = groups["failover-group"].broker.id
+        assert groups["failover-group"].state == "Stable"
+        events_before = len(events)
+        nodes[coordinator - 1].kill9()
+        killed_at = time.monotonic()
+        live = [b for i, b in enumerate(nodes) if i != coordinator - 1]
+        # The new coordinator answers the commits made before the kill.
+        from confluent_kafka import KafkaException
+        offsets = None
+        for _ in range(ROUNDS):
+            try:
+                offsets = members[0].committed(
+                    [TopicPartition(TOPIC, q) for q in range(PARTITIONS)], timeout=5)
+                if all(o.offset >= 0 for o in offsets):
+                    break
+            except KafkaException:  # the coordinator not found again yet, or loading
+                pass
+            for c in members:
+                c.poll(0.1)
+        assert [o.offset for o in offsets] == [N // PARTITIONS] * PARTITIONS, offsets
+        # More values, read and committed through the new coordinator.
+        p = Producer({"bootstrap.servers": ",".join(b.bootstrap for b in live),
+                      "acks": "all", "linger.ms": 5})
+        for i in range(N, N + 60):
+            p.produce(TOPIC, value(i), partition=i % PARTITIONS)
+        assert p.flush(60) == 0
+        more = []
+        for _ in range(ROUNDS):
+            for c in members:
+                more += [m.value() for m in c.consume(num_messages=500, timeout=0.05)
+                         if not m.error()]
+            if len(set(more)) >= 60:
+                break
+        assert {value(i) for i in range(N, N + 60)} <= set(more)
+        assert commit_all(members)  # through the new coordinator
+        rebalances = (len(events) - events_before) // 2
+        print(f"coordinator {coordinator} killed: {rebalances} rebalances, the group went on "
+              f"after {time.monotonic() - killed_at:.2f} s")
+        assert rebalances <= 1, events[events_before:]
+        if rebalances == 0:
+            assert assignments(members) == before
+        for c in members:
+            c.close()
+        members = []
+        # A new member resumes at the group's commits: none of the old values.
+        for i in range(N + 60, N + 90):
+            p.produce(TOPIC, value(i), partition=i % PARTITIONS)
+        assert p.flush(60) == 0
+        c = Consumer({"bootstrap.servers": ",".join(b.bootstrap for b in live),
+                      "group.id": "failover-group", "session.timeout.ms": 10000,
+                      "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        members = [c]
+        c.subscribe([TOPIC])
+        last = []
+        for _ in range(ROUNDS):
+            last += [m.value() for m in c.consume(num_messages=500, timeout=0.05)
+                     if not m.error()]
+            if len(set(last)) >= 30:
+                break
+        assert sorted(set(last)) == [value(i) for i in range(N + 60, N + 90)]
+    finally:
+        for c in members:
+            c.close()
+        stop_all([b for b in nodes if b.alive()])

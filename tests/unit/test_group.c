@@ -530,6 +530,74 @@ START_TEST(records_round_trip) {
 }
 END_TEST
 
+/* A coordinator failover: the GroupMetadata record written when generation
+ * 2 became Stable, loaded by a fresh coordinator (the new leader), gives
+ * back a Stable group with both members, their assignments and the leader;
+ * members that heartbeat keep generation 2 with no rebalance, their
+ * sessions start afresh from the load, and a member that never heartbeats
+ * to the new coordinator is dropped after its session timeout. */
+START_TEST(loaded_group_keeps_its_members) {
+  char m1[GROUP_NAME_BYTES_MAX + 1], m2[GROUP_NAME_BYTES_MAX + 1];
+  one_stable_member(m1);
+  join(2, "", 100);
+  join(3, m1, 100);
+  strcpy(m2, answers[2].member_id);
+  struct group_join_member as[] = {{kstr_of(m1), KSTR_NULL, {(const uint8_t *)"a", 1}},
+                                   {kstr_of(m2), KSTR_NULL, {(const uint8_t *)"b", 1}}};
+  sync_as(4, m2, 2, 100, NULL, 0);
+  sync_as(5, m1, 2, 100, as, 2);
+  ck_assert_int_eq(the_group()->state, GROUP_STABLE);
+  struct wr v;
+  wr_init(&v);
+  group_record_metadata_value(&v, the_group());
+  group_coordinator_free(&gc);
+  setup();
+  ck_assert_ptr_null(the_group());
+  int64_t load_ms = 50000; /* long after the old sessions' last heartbeats */
+  group_record_metadata_load(&gc, KSTR_LIT("test-group"),
+                             (struct kbytes){v.mem.data, (int32_t)v.mem.len}, load_ms);
+  wr_free(&v);
+  struct group *g = the_group();
+  ck_assert_ptr_nonnull(g);
+  ck_assert_int_eq(g->state, GROUP_STABLE);
+  ck_assert_int_eq(g->generation, 2);
+  ck_assert_int_eq(g->member_count, 2);
+  ck_assert_str_eq(g->leader_id, m1);
+  ck_assert_str_eq(g->protocol_name, "range");
+  ck_assert_int_eq(g->members[1]->assignment_len, 1);
+  ck_assert_int_eq(g->members[1]->assignment[0], 'b');
+  ck_assert_int_eq(g->members[0]->session_timeout_ms, SESSION_MS);
+  ck_assert_int_eq(g->members[0]->rebalance_timeout_ms, REBALANCE_MS);
+  /* Sessions start at the load: nothing expires before load + session. */
+  group_tick(&gc, load_ms + SESSION_MS - 1, 0);
+  ck_assert_int_eq(the_group()->member_count, 2);
+  ck_assert_int_eq(heartbeat(m1, 2, load_ms + SESSION_MS - 1), KERR_NONE);
+  ck_assert_int_eq(heartbeat(m2, 1, load_ms + 10), KERR_ILLEGAL_GENERATION);
+  /* A repeated sync of the generation hands back the loaded assignment. */
+  sync_as(6, m2, 2, load_ms + 20, NULL, 0);
+  ck_assert_int_eq(answers[6].sync_error, KERR_NONE);
+  ck_assert_str_eq(answers[6].assignment, "b");
+  ck_assert_int_eq(changed, 0); /* no rebalance, nothing new to store */
+  /* m2 never heartbeats again: its session (renewed by that sync) ends. */
+  group_tick(&gc, load_ms + 20 + SESSION_MS, 0);
+  ck_assert_int_eq(the_group()->member_count, 1);
+  ck_assert_int_eq(the_group()->state, GROUP_PREPARING_REBALANCE);
+  /* A tombstone (DeleteGroups) takes it away again. */
+  group_coordinator_free(&gc);
+  setup();
+  struct wr e;
+  wr_init(&e);
+  group_record_metadata_value(&e, &(struct group){.id = "x", .generation = 7});
+  group_record_metadata_load(&gc, KSTR_LIT("test-group"),
+                             (struct kbytes){e.mem.data, (int32_t)e.mem.len}, 0);
+  wr_free(&e);
+  ck_assert_int_eq(the_group()->state, GROUP_EMPTY);
+  ck_assert_int_eq(the_group()->generation, 7);
+  group_load_tombstone(&gc, KSTR_LIT("test-group"));
+  ck_assert_ptr_null(the_group());
+}
+END_TEST
+
 static Suite *group_suite(void) {
   Suite *s = suite_create("group");
   TCase *tc = tcase_create("state machine");
@@ -549,6 +617,7 @@ static Suite *group_suite(void) {
   tcase_add_test(tc, offsets_delete_and_retention);
   tcase_add_test(tc, placement_is_kafkas);
   tcase_add_test(tc, records_round_trip);
+  tcase_add_test(tc, loaded_group_keeps_its_members);
   suite_add_tcase(s, tc);
   return s;
 }

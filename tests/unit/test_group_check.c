@@ -50,6 +50,32 @@ START_TEST(two_owners_in_one_generation_is_a_violation) {
 }
 END_TEST
 
+/* A heartbeat or commit of generation 1 accepted is fine while no member
+ * had generation 2's assignment when it was sent; once one had, it is a
+ * zombie's, and accepting it is a violation. */
+START_TEST(a_stale_generation_accepted_is_a_violation) {
+  struct group_check *gc = group_check_create(1, 2);
+  int a[] = {0, 1};
+  group_check_assigned(gc, 0, 1, 3, 2, a, 100);
+  group_check_acknowledged(gc, 0, 3, "Heartbeat", 1, 150);
+  group_check_assigned(gc, 0, 2, 4, 2, a, 200);
+  group_check_acknowledged(gc, 0, 3, "OffsetCommit", 1, 190); /* sent before: fine */
+  group_check_acknowledged(gc, 0, 4, "Heartbeat", 2, 250);
+  struct history h = empty_history();
+  int groups[5] = {-1, -1, -1, 0, 0};
+  struct check_result out[GROUP_CHECKERS];
+  group_check_finish(gc, &h, groups, 4, out, GROUP_CHECKERS);
+  ck_assert_str_eq(out[3].name, "group-generation");
+  ck_assert_int_eq(out[3].violations, 0);
+  group_check_acknowledged(gc, 0, 3, "Heartbeat", 1, 260);
+  group_check_finish(gc, &h, groups, 4, out, GROUP_CHECKERS);
+  ck_assert_int_eq(out[3].violations, 1);
+  ck_assert_ptr_nonnull(strstr(out[3].first, "client 3's Heartbeat of generation 1"));
+  history_free(&h);
+  group_check_free(gc);
+}
+END_TEST
+
 START_TEST(commits_going_back_or_lost_are_violations) {
   struct group_check *gc = group_check_create(1, 2);
   group_check_committed(gc, 0, 0, 10, 100);
@@ -123,6 +149,7 @@ static Suite *group_check_suite(void) {
   tcase_add_test(tc, range_assignor_splits_in_order);
   tcase_add_test(tc, two_owners_in_one_generation_is_a_violation);
   tcase_add_test(tc, commits_going_back_or_lost_are_violations);
+  tcase_add_test(tc, a_stale_generation_accepted_is_a_violation);
   tcase_add_test(tc, a_value_no_member_read_is_a_violation);
   tcase_add_test(tc, rebalance_is_timed_from_the_crash_to_a_full_generation);
   suite_add_tcase(s, tc);

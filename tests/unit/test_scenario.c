@@ -294,8 +294,10 @@ START_TEST(group_keys_parse_and_round_trip) {
           "faults:\n  - at: 1s\n    action: kill\n    target: consumer 1\n",
           "target: consumer 1 is in no group");
   refused("topics:\n  - name: t\nworkload:\n  group: a\n"
-          "faults:\n  - at: 1s\n    action: pause\n    target: consumer 1\n",
-          "a consumer N target takes kill, shutdown or restart");
+          "faults:\n  - at: 1s\n    action: clog\n    target: consumer 1\n    for: 1s\n",
+          "a consumer N target takes kill, shutdown, restart, pause or resume");
+  refused("topics:\n  - name: t\nworkload:\n  group: a\n  static_members: maybe\n",
+          "static_members: expected true or false");
   refused("topics:\n  - name: t\nworkload:\n  group: a\n"
           "faults:\n  - at: 1s\n    action: kill\n    target: coordinator(b)\n",
           "target: coordinator(b): no such group");
