@@ -141,6 +141,7 @@ struct value_state {
   int16_t read_by[READ_SET]; /* the broker process that first served each */
   int32_t stream;
   int32_t attempts; /* sends: 1 + retries */
+  uint64_t send_ns; /* its first send */
   uint8_t reads;    /* distinct read offsets, READ_SET + 1 meaning more */
   bool sent, acked, polled, in_final_read;
 };
@@ -174,7 +175,8 @@ struct checking {
   /* Keyed workloads: per stream and key, the offset of the latest
    * acknowledged record ([stream * keys + key]; -1: none). */
   int64_t *latest_acked;
-  int64_t *latest_seen; /* the same of any record seen there, acknowledged or read */
+  int64_t *latest_seen;     /* the same of any record seen there, acknowledged or read */
+  int64_t *latest_acked_id; /* the value id acknowledged at latest_acked; -1: none */
 };
 
 static void violation(struct check_result *r, const char *fmt, ...)
@@ -291,6 +293,7 @@ static void pass_values(struct checking *k) {
     switch (e->kind) {
     case HISTORY_SEND:
       if (!v) break;
+      if (!v->sent) v->send_ns = e->time_ns;
       v->sent = true;
       v->stream = e->partition;
       if (v->attempts < 1) v->attempts = 1;
@@ -333,13 +336,35 @@ static void pass_values(struct checking *k) {
 
 /* ---- keyed workloads: what a compacted topic may have removed ---- */
 
-static uint32_t key_of(const struct checking *k, uint64_t id) {
-  ASSERT(k->h->keys > 0);
-  return (uint32_t)(id % k->h->keys);
+uint64_t history_key_of(const struct history *h, uint64_t id) {
+  ASSERT(h->keys > 0);
+  if (h->deletes == 0) return id % h->keys;
+  uint64_t epoch = id / h->keys / h->deletes;
+  return id % h->keys + (uint64_t)h->keys * epoch;
+}
+
+bool history_is_tombstone(const struct history *h, uint64_t id) {
+  return h->keys > 0 && h->deletes > 0 && id / h->keys % h->deletes == h->deletes - 1;
+}
+
+uint64_t history_tombstone_id(const struct history *h, uint64_t key) {
+  ASSERT(h->keys > 0 && h->deletes > 0);
+  uint64_t epoch = key / h->keys;
+  return (epoch * h->deletes + h->deletes - 1) * h->keys + key % h->keys;
+}
+
+/* Keys of the values sent: every key number of a value id below nv. */
+static uint64_t key_count(const struct checking *k) {
+  if (k->h->deletes == 0) return k->h->keys;
+  return (uint64_t)k->h->keys * (k->nv / ((uint64_t)k->h->keys * k->h->deletes) + 1);
+}
+
+static size_t key_of(const struct checking *k, uint64_t id) {
+  return (size_t)history_key_of(k->h, id);
 }
 
 static int64_t *keyed_offsets(const struct checking *k) {
-  size_t n = (size_t)STREAMS * k->h->keys;
+  size_t n = (size_t)STREAMS * key_count(k);
   int64_t *a = malloc(n * sizeof *a);
   ASSERT(a != NULL);
   for (size_t i = 0; i < n; i++) a[i] = -1;
@@ -349,15 +374,18 @@ static int64_t *keyed_offsets(const struct checking *k) {
 /* Per stream and key, the latest acknowledged offset and the latest offset
  * any record of the key was seen at (after pass 1). */
 static void find_latest(struct checking *k) {
-  uint32_t keys = k->h->keys;
-  if (keys == 0) return;
+  if (k->h->keys == 0) return;
+  size_t keys = (size_t)key_count(k);
   k->latest_acked = keyed_offsets(k);
   k->latest_seen = keyed_offsets(k);
+  k->latest_acked_id = keyed_offsets(k);
   for (uint64_t id = 0; id < k->nv; id++) {
     const struct value_state *v = &k->vs[id];
     if (!v->acked || v->ack_offset < 0 || v->stream < 0 || v->stream >= STREAMS) continue;
-    int64_t *at = &k->latest_acked[(size_t)v->stream * keys + key_of(k, id)];
-    if (v->ack_offset > *at) *at = v->ack_offset;
+    size_t i = (size_t)v->stream * keys + key_of(k, id);
+    if (v->ack_offset <= k->latest_acked[i]) continue;
+    k->latest_acked[i] = v->ack_offset;
+    k->latest_acked_id[i] = (int64_t)id;
   }
   for (int st = 0; st < STREAMS; st++)
     for (int64_t at = 0; at < k->streams[st].bound; at++) {
@@ -368,13 +396,26 @@ static void find_latest(struct checking *k) {
     }
 }
 
+/* A tombstone sent at send_ns whose delete horizon (delete.retention.ms
+ * after the cleaner's first pass over it, so no earlier than that after its
+ * send) may have passed by at_ns. */
+static bool horizon_passed(const struct checking *k, uint64_t send_ns, uint64_t at_ns) {
+  int64_t d_ms = k->h->delete_retention_ms;
+  return d_ms >= 0 && send_ns + (uint64_t)d_ms * 1000000u <= at_ns;
+}
+
 /* The record of value id at offset has a later one of its key on the
- * stream, so the cleaner may have removed it (allowance "compaction"). */
+ * stream, or is a tombstone whose horizon may have passed in the run, so
+ * the cleaner may have removed it (allowance "compaction"). Whether the
+ * tombstone stayed long enough is the compaction checker's question. */
 static bool superseded(const struct checking *k, enum history_checker c, int stream,
                        uint64_t id, int64_t offset) {
   if (!k->latest_seen || !(allowed(k, c) & BIT(ALLOW_COMPACTION))) return false;
   if (stream < 0 || stream >= STREAMS) return false;
-  return k->latest_seen[(size_t)stream * k->h->keys + key_of(k, id)] > offset;
+  if (history_is_tombstone(k->h, id) && id < k->nv &&
+      horizon_passed(k, k->vs[id].send_ns, k->cfg->end_ns))
+    return true;
+  return k->latest_seen[(size_t)stream * key_count(k) + key_of(k, id)] > offset;
 }
 
 /* Every record a consumer skipped over in [from, to) was superseded. */
@@ -387,34 +428,143 @@ static bool skip_compacted(const struct checking *k, int stream, int64_t from, i
   return true;
 }
 
+/* The final reader's polls, by stream and offset, each with the earliest
+ * time it polled that offset or a later one of the stream: by then it had
+ * read past every lower offset. */
+struct pass_at {
+  int64_t stream, offset;
+  uint64_t time_ns;
+};
+
+static int pass_cmp(const void *a, const void *b) {
+  const struct pass_at *x = a, *y = b;
+  if (x->stream != y->stream) return x->stream < y->stream ? -1 : 1;
+  if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+  return x->time_ns < y->time_ns ? -1 : x->time_ns > y->time_ns;
+}
+
+static struct pass_at *final_passes(const struct checking *k, size_t *count) {
+  const struct history *h = k->h;
+  struct pass_at *p = malloc((h->count ? h->count : 1) * sizeof *p);
+  ASSERT(p != NULL);
+  size_t n = 0;
+  for (size_t i = 0; i < h->count; i++) {
+    const struct history_event *e = &h->events[i];
+    if (e->kind == HISTORY_POLL && e->client == h->final_reader && e->offset >= 0)
+      p[n++] = (struct pass_at){e->partition, e->offset, e->time_ns};
+  }
+  qsort(p, n, sizeof *p, pass_cmp);
+  for (size_t i = n; i-- > 1;)
+    if (p[i - 1].stream == p[i].stream && p[i].time_ns < p[i - 1].time_ns)
+      p[i - 1].time_ns = p[i].time_ns;
+  *count = n;
+  return p;
+}
+
+/* When the final reader had read past offset of stream: its first poll of a
+ * later offset (the fetch that served offset came no later); end_ns if it
+ * polled none. */
+static uint64_t passed_at(const struct checking *k, const struct pass_at *p, size_t n,
+                          int stream, int64_t offset) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) { /* the first entry after (stream, offset) */
+    size_t mid = lo + (hi - lo) / 2;
+    if (p[mid].stream < stream || (p[mid].stream == stream && p[mid].offset <= offset))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && p[lo].stream == stream ? p[lo].time_ns : k->cfg->end_ns;
+}
+
+/* The latest acknowledged record of a key is a tombstone the final read
+ * does not hold: Kafka keeps it readable until its delete horizon, at least
+ * delete.retention.ms after its send; once it is gone no record of its key
+ * before it may be left (the cleaner removed those first). */
+static void judge_tombstone(struct checking *k, int st, size_t key, int64_t final_latest,
+                            const struct pass_at *p, size_t n) {
+  size_t i = (size_t)st * key_count(k) + key;
+  uint64_t id = (uint64_t)k->latest_acked_id[i];
+  int64_t offset = k->latest_acked[i];
+  struct check_result *r = &k->r[CHECK_COMPACTION];
+  char b[32];
+  if (final_latest >= 0) {
+    violation(r,
+              "key k%zu of %s: its tombstone (value %llu, offset %lld) is gone but its record "
+              "at offset %lld is in the final read",
+              key, name_of(k, st, b, sizeof b), (unsigned long long)id, (long long)offset,
+              (long long)final_latest);
+    return;
+  }
+  uint64_t passed_ns = passed_at(k, p, n, st, offset);
+  if (horizon_passed(k, k->vs[id].send_ns, passed_ns)) {
+    r->allowed++;
+    return;
+  }
+  violation(r,
+            "key k%zu of %s: its tombstone (value %llu, offset %lld, sent at %.3f s) is not in "
+            "the final read, which passed it at %.3f s, within delete.retention.ms (%lld ms)",
+            key, name_of(k, st, b, sizeof b), (unsigned long long)id, (long long)offset,
+            (double)k->vs[id].send_ns / 1e9, (double)passed_ns / 1e9,
+            (long long)k->h->delete_retention_ms);
+}
+
+/* The key's tombstone went to stream st unacknowledged (its acknowledgement
+ * lost) and may have passed its horizon: it may have removed the key's
+ * acknowledged records and then gone itself. */
+static bool unacked_tombstone_gone(const struct checking *k, int st, size_t key) {
+  if (!k->h->deletes) return false;
+  uint64_t id = history_tombstone_id(k->h, key);
+  if (id >= k->nv) return false;
+  const struct value_state *v = &k->vs[id];
+  return v->sent && !v->acked && v->stream == st &&
+         horizon_passed(k, v->send_ns, k->cfg->end_ns);
+}
+
 /* The final read holds, for every key of every stream, the key's latest
  * acknowledged record or a later record of that key: what a log cleaner
- * must never remove. */
+ * must never remove (a tombstone only until its horizon). */
 static void judge_compaction(struct checking *k) {
   const struct history *h = k->h;
   if (!k->latest_acked || !k->cfg->final_read || !h->final_reader) return;
+  size_t keys = (size_t)key_count(k);
   int64_t *final_latest = keyed_offsets(k);
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];
     if (e->kind != HISTORY_POLL || e->client != h->final_reader || e->offset < 0 ||
         e->partition < 0 || e->partition >= STREAMS || e->value >= k->nv)
       continue;
-    int64_t *at = &final_latest[(size_t)e->partition * h->keys + key_of(k, e->value)];
+    int64_t *at = &final_latest[(size_t)e->partition * keys + key_of(k, e->value)];
     if (e->offset > *at) *at = e->offset;
   }
+  size_t n = 0;
+  struct pass_at *p = h->deletes ? final_passes(k, &n) : NULL;
   struct check_result *r = &k->r[CHECK_COMPACTION];
   for (int st = 0; st < STREAMS; st++)
-    for (uint32_t key = 0; key < h->keys; key++) {
-      size_t i = (size_t)st * h->keys + key;
+    for (size_t key = 0; key < keys; key++) {
+      size_t i = (size_t)st * keys + key;
       if (k->latest_acked[i] < 0) continue;
       if (final_latest[i] >= k->latest_acked[i]) continue;
+      if (history_is_tombstone(h, (uint64_t)k->latest_acked_id[i])) {
+        judge_tombstone(k, st, key, final_latest[i], p, n);
+        continue;
+      }
+      if (final_latest[i] < 0 && unacked_tombstone_gone(k, st, key)) {
+        r->allowed++;
+        continue;
+      }
       char b[32];
       violation(r,
-                "key k%u of %s: its latest acknowledged record (offset %lld) is not in the "
+                "key k%zu of %s: its latest acknowledged record (offset %lld) is not in the "
                 "final read, whose latest of it is at %lld",
                 key, name_of(k, st, b, sizeof b), (long long)k->latest_acked[i],
                 (long long)final_latest[i]);
     }
+  if (!r->violations && r->allowed)
+    snprintf(r->first, sizeof r->first,
+             "%zu keys gone with their tombstone, read past after delete.retention.ms",
+             r->allowed);
+  free(p);
   free(final_latest);
 }
 
@@ -840,6 +990,7 @@ int history_check(const struct history *h, const struct history_check_config *cf
   for (int s = 0; s < STREAMS; s++) free(k->streams[s].slots);
   free(k->latest_acked);
   free(k->latest_seen);
+  free(k->latest_acked_id);
   free(k->vs);
   free(k);
   return n;

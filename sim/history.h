@@ -116,9 +116,25 @@ struct history {
   size_t cut_count, cut_cap;
   struct history_end ends[HISTORY_STREAMS_MAX];
   int end_count; /* streams whose end is recorded; 0: final-read is not judged */
-  /* Keyed workload: value id v was sent with key "k<v % keys>"; 0: no keys. */
+  /* Keyed workload: value id v was sent with key "k<history_key_of(v)>";
+   * 0: no keys. */
   uint32_t keys;
+  /* Keyed workload with deletes: each key lives for `deletes` rounds of
+   * `keys` values and its last record is a tombstone (a null value); the
+   * next values take fresh keys. 0: no tombstones, key "k<v % keys>". */
+  uint32_t deletes;
+  /* The topics' delete.retention.ms (the least): how long a tombstone stays
+   * readable at least, counted from its send (KIP-534: from the cleaner's
+   * first pass over it, which comes later). */
+  int64_t delete_retention_ms;
 };
+
+/* The key number of value id (keys > 0). */
+uint64_t history_key_of(const struct history *h, uint64_t id);
+/* Whether value id is sent as a tombstone. */
+bool history_is_tombstone(const struct history *h, uint64_t id);
+/* The value id of key number key's tombstone (deletes > 0). */
+uint64_t history_tombstone_id(const struct history *h, uint64_t key);
 
 void history_init(struct history *h);
 void history_free(struct history *h);
@@ -156,7 +172,9 @@ enum history_checker {
   CHECK_UNEXPECTED,
   CHECK_MAX_UNAVAILABILITY,
   /* keyed workloads (history.keys): the final read holds, for every key of
-   * every stream, its latest acknowledged record or a later one of it */
+   * every stream, its latest acknowledged record or a later one of it; a
+   * tombstone may be gone (and then every record of its key) only if the
+   * final read passed its offset delete.retention.ms after it was sent */
   CHECK_COMPACTION,
   CHECKERS_MAX,
 };

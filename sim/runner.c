@@ -692,14 +692,27 @@ static uint64_t value_id(struct kbytes value) {
   return i > 1 && i < len && value.ptr[i] == ':' ? id : HISTORY_VALUE_UNKNOWN;
 }
 
+/* A tombstone's value id, from its key "k<key number>". */
+static uint64_t tombstone_id(const struct runner *r, struct kbytes key) {
+  if (r->hist.deletes == 0 || key.len < 2 || key.len > 19 || key.ptr[0] != 'k')
+    return HISTORY_VALUE_UNKNOWN;
+  uint64_t n = 0;
+  for (int32_t i = 1; i < key.len; i++) {
+    if (key.ptr[i] < '0' || key.ptr[i] > '9') return HISTORY_VALUE_UNKNOWN;
+    n = n * 10 + (uint64_t)(key.ptr[i] - '0');
+  }
+  return n / r->hist.keys > (UINT64_MAX >> 32) ? HISTORY_VALUE_UNKNOWN
+                                               : history_tombstone_id(&r->hist, n);
+}
+
 static void on_polled(void *ctx, const char *topic, int32_t partition, int64_t offset,
                       struct kbytes key, struct kbytes value) {
   struct client *c = ctx;
   struct runner *r = c->r;
-  (void)key;
   r->polled++;
-  record(r, HISTORY_POLL, c->number, r->stream_base[topic_number(r, topic)] + partition,
-         value_id(value), offset, 0);
+  uint64_t id = value.len < 0 ? tombstone_id(r, key) : value_id(value);
+  record(r, HISTORY_POLL, c->number, r->stream_base[topic_number(r, topic)] + partition, id,
+         offset, 0);
 }
 
 /* After data loss the consumer's position can be past the log's end, and
@@ -816,9 +829,15 @@ static void send_some(struct client *c) {
     int32_t key_len = -1; /* keyed workloads: the compaction checker's key of the id */
     if (r->sc->keys > 0)
       key_len =
-          snprintf(key, sizeof key, "k%llu", (unsigned long long)(id % (uint64_t)r->sc->keys));
+          snprintf(key, sizeof key, "k%llu", (unsigned long long)history_key_of(&r->hist, id));
+    /* A tombstone's id is its key's (history_tombstone_id): no value. */
+    bool tombstone = history_is_tombstone(&r->hist, id);
     int rc = kproducer_send(&c->producers[topic], partition, key_len < 0 ? NULL : key, key_len,
-                            value, len < bytes ? bytes : len, id);
+                            tombstone ? NULL : value,
+                            tombstone     ? -1
+                            : len < bytes ? bytes
+                                          : len,
+                            id);
     if (rc != 0) { /* queue full: this value is never sent */
       r->failed++;
       record(r, HISTORY_FAIL, c->number, stream, id, -1, rc);
@@ -975,6 +994,25 @@ static void client_free(struct client *c) {
   if (c->admin) admin_free(c->admin);
   net_dispatch_free(&c->net);
   free(c);
+}
+
+/* The least delete.retention.ms of the workload's topics (a topic's own,
+ * else the broker's log.cleaner.delete.retention.ms, else Kafka's default
+ * of a day): how long the compaction checker expects a tombstone to stay. */
+static int64_t delete_retention_ms(const struct scenario *sc) {
+  int64_t broker_ms = 86400000;
+  for (int i = 0; i < sc->config_count; i++)
+    if (!strcmp(sc->config[i].key, "log.cleaner.delete.retention.ms"))
+      broker_ms = strtoll(sc->config[i].value, NULL, 10);
+  int64_t least_ms = INT64_MAX;
+  for (int t = 0; t < sc->topic_count; t++) {
+    int64_t ms = broker_ms;
+    for (int i = 0; i < sc->topics[t].config_count; i++)
+      if (!strcmp(sc->topics[t].config[i].key, "delete.retention.ms"))
+        ms = strtoll(sc->topics[t].config[i].value, NULL, 10);
+    if (ms < least_ms) least_ms = ms;
+  }
+  return least_ms == INT64_MAX ? broker_ms : least_ms;
 }
 
 /* One node: a combined broker. Several: the KRaft quorum, with or without
@@ -1304,6 +1342,8 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   ASSERT(r->value != NULL);
   history_init(&r->hist);
   r->hist.keys = (uint32_t)sc->keys;
+  r->hist.deletes = (uint32_t)sc->deletes;
+  r->hist.delete_retention_ms = delete_retention_ms(sc);
   streams_init(r);
   for (int s = 0; s < HISTORY_STREAMS_MAX; s++) {
     r->stream_host[s] = -1;

@@ -383,6 +383,13 @@ static bool f_keys(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
   s->keys = (int32_t)n;
   return true;
 }
+static bool f_deletes(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
+                      struct fy_node *v) {
+  int64_t n;
+  if (!yaml_integer(p, k, v, 2, 1 << 16, &n)) return false;
+  s->deletes = (int32_t)n;
+  return true;
+}
 static bool f_acks(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
                    struct fy_node *v) {
   char text[16];
@@ -542,6 +549,7 @@ static const struct yaml_field workload_fields[] = {
     {"session_timeout", f_session_timeout},
     {"static_members", f_static_members},
     {"keys", f_keys},
+    {"deletes", f_deletes},
 };
 
 static bool f_workload(struct yaml_parser *p, struct scenario *s, struct fy_node *k,
@@ -753,6 +761,8 @@ static bool validate(struct yaml_parser *p, struct scenario *s) {
   if (s->producers + s->consumers + s->admins > SCENARIO_CLIENTS_MAX)
     return yaml_fail(p, 0, "workload: %d clients, at most %d",
                      s->producers + s->consumers + s->admins, SCENARIO_CLIENTS_MAX);
+  if (s->deletes && !s->keys)
+    return yaml_fail(p, 0, "workload: deletes needs keys (a tombstone deletes a key)");
   if (s->duration_ms <= 0 || s->liveness_ms <= 0)
     return yaml_fail(p, 0, "duration and liveness must be positive");
   for (int i = 0; i < s->must_pass_count; i++)
@@ -909,6 +919,7 @@ size_t scenario_format(const struct scenario *s, char *out, size_t cap) {
            s->rate_per_s);
   yaml_put(&o, "  value_bytes: %d\n", s->value_bytes);
   if (s->keys) yaml_put(&o, "  keys: %d\n", s->keys);
+  if (s->deletes) yaml_put(&o, "  deletes: %d\n", s->deletes);
   if (s->idempotence_off) yaml_put(&o, "  idempotence: false\n");
   if (s->admins) yaml_put(&o, "  admins: %d\n", s->admins);
   if (s->admins && s->admin_ops_all) yaml_put(&o, "  admin_ops: all\n");

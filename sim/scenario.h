@@ -81,6 +81,10 @@ struct scenario {
   /* keys: value id v is sent with key "k<v % keys>" (a compacted topic's
    * workload: the compaction checker); 0: no key. */
   int32_t keys;
+  /* deletes: with keys, each key lives for this many rounds of `keys`
+   * values and its last record is a tombstone (a null value); then fresh
+   * keys follow (sim/history.h). 0: no tombstones. */
+  int32_t deletes;
   int32_t consumers;
   /* Producers are idempotent (KIP-98) unless `idempotence: false`; acks=0
    * producers never are (Kafka's clients refuse it). */

@@ -201,9 +201,8 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
     if (!o->diverging && !readable) o->err = KERR_OFFSET_OUT_OF_RANGE;
 #ifdef SLUICE_MUTANT_FETCH_PAST_HW /* mutant: reads stop at the log end */
     (void)read_end;
-    if (readable && (left > 0 || bytes_so_far == 0) &&
-        plog_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, INT64_MAX, &rr) != 0)
-      o->err = KERR_OFFSET_OUT_OF_RANGE;
+    if (readable && (left > 0 || bytes_so_far == 0))
+      o->err = fetch_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, INT64_MAX, &rr);
 #else
     else if (readable && fp->fetch_offset < read_end && (left > 0 || bytes_so_far == 0))
       o->err = fetch_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, read_end, &rr);

@@ -861,6 +861,48 @@ START_TEST(oracle_lists_every_flipped_batch) {
 }
 END_TEST
 
+/* Two keys living two rounds each: values 0 and 1 (keys 0, 1), then their
+ * tombstones 2 and 3, then values 4 and 5 of fresh keys 2 and 3; all at
+ * offsets equal to their ids, delete.retention.ms 1000. The final reader
+ * (client 1) finds both tombstones and everything before them gone. */
+static void tombstones_then_final_read(uint64_t gap_ns, bool keep_value_0) {
+  h.keys = 2;
+  h.deletes = 2;
+  h.delete_retention_ms = 1000;
+  h.final_reader = 1;
+  ck_assert(history_is_tombstone(&h, 2) && history_is_tombstone(&h, 3));
+  ck_assert(!history_is_tombstone(&h, 1) && !history_is_tombstone(&h, 4));
+  ck_assert_uint_eq(history_key_of(&h, 3), 1);
+  ck_assert_uint_eq(history_key_of(&h, 4), 2);
+  ck_assert_uint_eq(history_tombstone_id(&h, 1), 3);
+  produce(6);
+  now += gap_ns;
+  ev(HISTORY_SEEK, 1, 0, 0);
+  if (keep_value_0) ev(HISTORY_POLL, 1, 0, 0);
+  ev(HISTORY_POLL, 1, 4, 4);
+  ev(HISTORY_POLL, 1, 5, 5);
+}
+
+START_TEST(tombstone_gone_within_delete_retention_fails) {
+  tombstones_then_final_read(0, false);
+  ck_assert_uint_eq(count("compaction", true), 2);
+}
+END_TEST
+
+START_TEST(tombstone_gone_after_delete_retention_passes) {
+  tombstones_then_final_read(1000u * 1000000u, false);
+  ck_assert_uint_eq(count("compaction", true), 0);
+  ck_assert_uint_eq(within("compaction"), 2);
+}
+END_TEST
+
+/* The tombstone of key 0 is gone, but a record it deleted is still there. */
+START_TEST(record_before_a_gone_tombstone_fails) {
+  tombstones_then_final_read(1000u * 1000000u, true);
+  ck_assert_uint_eq(count("compaction", true), 1);
+}
+END_TEST
+
 static Suite *checkers_suite(void) {
   Suite *s = suite_create("checkers");
   TCase *tc = tcase_create("core");
@@ -889,6 +931,9 @@ static Suite *checkers_suite(void) {
   tcase_add_test(tc, absurd_events_are_findings);
   tcase_add_test(tc, final_read_short_of_the_end_fails);
   tcase_add_test(tc, final_read_may_stop_at_a_flipped_batch);
+  tcase_add_test(tc, tombstone_gone_within_delete_retention_fails);
+  tcase_add_test(tc, tombstone_gone_after_delete_retention_passes);
+  tcase_add_test(tc, record_before_a_gone_tombstone_fails);
   tcase_add_test(tc, final_read_may_stop_at_a_later_flipped_batch);
   tcase_add_test(tc, duplicate_of_a_copy_a_cut_took);
   tcase_add_test(tc, acks_0_values_are_unseen);
