@@ -28,12 +28,13 @@ struct os_metrics {
 
 static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct buf *b, const char *fmt, ...) {
-  char line[256];
+  char line[1024];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  if (n > 0) buf_append(b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  ASSERT(n >= 0 && (size_t)n < sizeof line); /* every text written here is short */
+  buf_append(b, line, (size_t)n);
 }
 
 /* What only the real world knows: its fsyncs and its loop's lateness. */

@@ -29,6 +29,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_run(n):
+    """A base port with n consecutive free ports from it (for clusters
+    whose nodes take base, base+1, ...)."""
+    for _ in range(100):
+        base = free_port()
+        if base + n > 65535:
+            continue
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no run of free ports")
+
+
 def config_value(path, key):
     """The last value of key in a properties file (later lines win), or None."""
     value = None

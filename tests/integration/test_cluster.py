@@ -4,39 +4,15 @@ started and stopped as our users' operators would; here on free ports and
 in a scratch directory so it runs beside anything else."""
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 
-from conftest import ROOT, SLUICECTL
+from conftest import ROOT, SLUICECTL, free_run
 
 SCRIPT = os.path.join(ROOT, "tools", "cluster.sh")
 ROUNDS = 1200  # x 0.05 s polls: a hang guard
-
-
-def free_run(n):
-    """A base port with n free ports from it."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + n > 65535:
-            continue
-        try:
-            socks = []
-            for p in range(base, base + n):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no run of free ports")
 
 
 def test_make_cluster_runs_the_users_system_and_stops_it():
