@@ -567,6 +567,20 @@ static void slices_release(struct node *node, int err) {
   for (int32_t i = 0; i < n; i++) landing_one(s->holds[i], err);
 }
 
+/* A shutdown came between two slices: the run ends here and its held
+ * publishes land with an error (their changes are not all stored), so
+ * nothing that waits for them (the metadata log's apply) holds up the
+ * shutdown until topics_close_all. */
+static void slices_cut_short(struct node *node) {
+  struct topics_slices *s = &node->slices;
+  ASSERT(node->shutting_down && s->running && s->inflight == NULL);
+  env_log(node->env, ENV_LOG_INFO,
+          "shutting down: opening the rest of the partition logs is left for the next start");
+  s->running = false;
+  s->err = 0;
+  slices_release(node, ENV_EIO);
+}
+
 /* What one slice writes, counted against each held landing; when it has
  * landed, the next slice may run. node is NULL once the node is gone. */
 struct slice_chain {
@@ -583,7 +597,10 @@ static void chain_landed(void *arg, int err) {
   if (node) {
     ASSERT(node->slices.inflight == c);
     node->slices.inflight = NULL;
-    if (c->more) slices_schedule(node);
+    if (c->more && node->shutting_down)
+      slices_cut_short(node);
+    else if (c->more)
+      slices_schedule(node);
   }
   free(c);
 }
@@ -642,7 +659,10 @@ static void slice_next(void *ctx) {
   struct node *node = ctx;
   ASSERT(node->slices.timer != 0 && node->image != NULL);
   node->slices.timer = 0;
-  if (node->shutting_down) return; /* topics_close_all releases the holds */
+  if (node->shutting_down) {
+    slices_cut_short(node);
+    return;
+  }
   slice_step(node);
 }
 
