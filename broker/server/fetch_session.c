@@ -322,11 +322,11 @@ int fetch_session_request(struct fetch_session_cache *c, struct env *env, int16_
 static bool newsworthy(struct fetch_session_partition *p,
                        const struct fetch_response_partition_data *pd) {
   bool news = pd->error_code != KERR_NONE || pd->records.len > 0 ||
-              pd->diverging_epoch.epoch >= 0 || pd->high_watermark != p->high_watermark_sent ||
+              pd->diverging_epoch.epoch >= 0 ||
               pd->log_start_offset != p->log_start_offset_sent;
 #ifdef SLUICE_MUTANT_SESSION_OMITS_HW_CHANGE /* mutant: a moved high watermark is not news */
-  news = pd->error_code != KERR_NONE || pd->records.len > 0 || pd->diverging_epoch.epoch >= 0 ||
-         pd->log_start_offset != p->log_start_offset_sent;
+#else
+  news = news || pd->high_watermark != p->high_watermark_sent;
 #endif
   p->high_watermark_sent = pd->high_watermark;
   p->log_start_offset_sent = pd->log_start_offset;
