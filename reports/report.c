@@ -163,14 +163,15 @@ static void write_counters(FILE *f, struct sim_world *w) {
     sim_net_stats(n, &net);
     fprintf(f,
             "%s: disk %llu writes (%llu EIO, %llu ENOSPC), %llu fsyncs (%llu failed), "
-            "%llu power losses losing %llu bytes, %llu bit flips; net %llu frames sent, "
-            "%llu received, %llu resets, %llu timeouts\n",
+            "%llu power losses losing %llu bytes, %llu bit flips; net %llu frames sent "
+            "(%llu bytes), %llu received, %llu resets, %llu timeouts\n",
             sim_node_host(n), (unsigned long long)d.writes, (unsigned long long)d.write_errors,
             (unsigned long long)d.enospc, (unsigned long long)d.fsyncs,
             (unsigned long long)d.fsync_errors, (unsigned long long)d.crashes,
             (unsigned long long)d.bytes_lost, (unsigned long long)d.bits_flipped,
-            (unsigned long long)net.frames_sent, (unsigned long long)net.frames_received,
-            (unsigned long long)net.resets, (unsigned long long)net.timeouts);
+            (unsigned long long)net.frames_sent, (unsigned long long)net.bytes_sent,
+            (unsigned long long)net.frames_received, (unsigned long long)net.resets,
+            (unsigned long long)net.timeouts);
   }
 }
 

@@ -23,14 +23,15 @@ enum {
   RC_LEADER_IN_ISR,
   RC_ACKS_ALL_MIN_ISR,
   RC_PREFERRED_LEADER,
-  RC_ISR_FETCH_EPOCH
+  RC_ISR_FETCH_EPOCH,
+  RC_FOLLOWER_HW
 };
 
 static const char *const checker_names[REPLICA_CHECKERS] = {
     [RC_LOG_MATCHING] = "replica-log-matching", [RC_HW_MONOTONIC] = "hw-monotonic",
     [RC_LEADER_IN_ISR] = "leader-in-isr",       [RC_ACKS_ALL_MIN_ISR] = "acks-all-min-isr",
-    [RC_PREFERRED_LEADER] = "preferred-leader",
-    [RC_ISR_FETCH_EPOCH] = "isr-fetch-epoch",
+    [RC_PREFERRED_LEADER] = "preferred-leader", [RC_ISR_FETCH_EPOCH] = "isr-fetch-epoch",
+    [RC_FOLLOWER_HW] = "follower-hw",
 };
 
 enum {
@@ -42,6 +43,10 @@ enum {
   RC_BATCHES_MAX = 1 << 22,
   RC_HEADER_BYTES = 61,
   RC_NAME_DIGITS = 20,
+  /* follower-hw judges a partition whose leader's end stood still this
+   * long: past replica.fetch.wait.max.ms (500) and a fetch round, so each
+   * follower's long poll has come back with the final high watermark. */
+  RC_FOLLOWER_HW_QUIET_MS = 2000,
 };
 #define RC_NS_PER_MS 1000000ull
 
@@ -61,6 +66,9 @@ struct rc_part {
   int32_t pending_leader; /* hw-monotonic: the new leader to judge (-1: none) */
   int64_t pending_hw;     /* the highest watermark served before its epoch */
   int64_t hw_max;
+  /* follower-hw: the leader's log end at the last poll, and since when. */
+  int64_t end_seen;
+  uint64_t end_since_ns;
   int32_t min_isr; /* min.insync.replicas */
   /* acks-all-min-isr: the furthest each node's replica ever reached
    * (node_partition_offsets' local_end; -1: never seen). */
@@ -103,6 +111,7 @@ struct replica_check {
   struct node *held_proc[RC_NODES_MAX];
   uint64_t held_disk_ops[RC_NODES_MAX];
   struct rc_result results[REPLICA_CHECKERS];
+  uint64_t now_ns; /* the last poll's */
 };
 
 static const char *config_of(const struct scenario_kv *kv, int count, const char *key) {
@@ -151,6 +160,7 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
                            .max_leader_epoch = -1,
                            .pending_leader = -1,
                            .hw_max = 0,
+                           .end_seen = -1,
                            .min_isr = m ? atoi(m) : 1};
   }
   for (int k = 0; k < rc->part_count; k++)
@@ -293,15 +303,18 @@ static void judge_fetch_epochs(struct replica_check *rc, const struct rc_part *p
           p->partition, i + 1, sf.leader_epoch, sf.replica_id, sf.fetch_epoch);
 }
 
-static void poll_hw(struct replica_check *rc, struct node *const *procs) {
+static void poll_hw(struct replica_check *rc, uint64_t now_ns, struct node *const *procs) {
   for (int k = 0; k < rc->part_count; k++) {
     struct rc_part *p = &rc->parts[k];
     int i = p->leader - 1;
     if (i < 0 || i >= rc->nodes || !leads_now(p, i, procs)) continue;
     struct node_partition_offsets po;
-    if (node_partition_offsets(procs[i], p->topic, p->partition, &po) &&
-        po.high_watermark > p->hw_max)
-      p->hw_max = po.high_watermark;
+    bool known = node_partition_offsets(procs[i], p->topic, p->partition, &po);
+    if (known && po.high_watermark > p->hw_max) p->hw_max = po.high_watermark;
+    if (known && po.log_end != p->end_seen) {
+      p->end_seen = po.log_end;
+      p->end_since_ns = now_ns;
+    }
     judge_fetch_epochs(rc, p, i, procs);
   }
 }
@@ -499,7 +512,8 @@ void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct nod
   observe_held(rc, procs, nodes);
   if (now_ns >= rc->next_poll_ns) {
     rc->next_poll_ns = now_ns + RC_POLL_MS * RC_NS_PER_MS;
-    poll_hw(rc, procs);
+    poll_hw(rc, now_ns, procs);
+    rc->now_ns = now_ns;
   }
   if (rc->scan_due || now_ns >= rc->next_scan_ns) {
     rc->scan_due = false;
@@ -570,11 +584,45 @@ static void judge_preferred(struct replica_check *rc, struct node *const *procs)
   }
 }
 
+/* follower-hw, at the end: a follower whose log reached its leader's end,
+ * when that end is committed and has stood still for
+ * RC_FOLLOWER_HW_QUIET_MS, has heard the leader's high watermark (each
+ * Fetch answer carries it; an incremental one must, once it moved,
+ * KIP-227). */
+static void judge_follower_hw(struct replica_check *rc, struct node *const *procs) {
+  for (int k = 0; k < rc->part_count; k++) {
+    const struct rc_part *p = &rc->parts[k];
+    int l = p->leader - 1;
+    struct node_partition_offsets lo;
+    if (l < 0 || l >= rc->nodes || !leads_now(p, l, procs) ||
+        !node_partition_offsets(procs[l], p->topic, p->partition, &lo) ||
+        lo.high_watermark != lo.log_end || lo.log_end != p->end_seen ||
+        rc->now_ns - p->end_since_ns < (uint64_t)RC_FOLLOWER_HW_QUIET_MS * RC_NS_PER_MS)
+      continue;
+    for (int i = 0; i < rc->nodes; i++) {
+      struct node_partition_offsets fo;
+      if (i == l || !procs[i] ||
+          !node_partition_offsets(procs[i], p->topic, p->partition, &fo) ||
+          fo.log_end != lo.log_end)
+        continue;
+      rc->results[RC_FOLLOWER_HW].checks++;
+      if (fo.high_watermark == lo.high_watermark) continue;
+      verdict(rc, RC_FOLLOWER_HW, false,
+              "%s-%d at the end: follower %d holds the leader's log to %lld but its high "
+              "watermark is %lld (local end %lld), the leader's (node %d) %lld",
+              p->topic, p->partition, i + 1, (long long)fo.log_end,
+              (long long)fo.high_watermark, (long long)fo.local_end, l + 1,
+              (long long)lo.high_watermark);
+    }
+  }
+}
+
 int replica_check_finish(struct replica_check *rc, struct node *const *procs,
                          struct sim_node *const *nodes, struct check_result *out, int max) {
   ASSERT(max >= REPLICA_CHECKERS);
   scan(rc, procs, nodes, true);
   if (rc->rebalance) judge_preferred(rc, procs);
+  judge_follower_hw(rc, procs);
   for (int c = 0; c < REPLICA_CHECKERS; c++) {
     const struct rc_result *r = &rc->results[c];
     out[c] = (struct check_result){

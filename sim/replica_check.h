@@ -33,6 +33,10 @@
  *                         leader.imbalance.per.broker.percentage of the
  *                         partitions it is the preferred (first) replica of
  *                         led by another (the rebalance gave them back)
+ *   follower-hw           at the end, a follower holding its leader's whole
+ *                         log, all of it committed, has the leader's high
+ *                         watermark (KIP-227: an incremental Fetch answer
+ *                         carries a partition whose high watermark moved)
  *
  * Where the run allows loss (unclean.leader.election.enable=true, or every
  * replica of a partition without flush.messages=1 lost its page cache to a
@@ -46,7 +50,7 @@
 
 #include "sim/history.h"
 
-enum { REPLICA_CHECKERS = 6 };
+enum { REPLICA_CHECKERS = 7 };
 
 struct node;
 struct sim_node;

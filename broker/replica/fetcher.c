@@ -98,7 +98,54 @@ void fetcher_destroy(struct fetcher *f) {
   f->timer = 0;
   channel_stop(&f->ch); /* the request in flight fails now; its callback sees stopping */
   free(f->entries);
+  free(f->session.forgotten);
   free(f);
+}
+
+/* ---- the session's forgotten partitions ---- */
+
+/* A partition removed and added again waits until the leader has heard it
+ * was forgotten: a request naming it in both would forget it (KIP-227),
+ * and one naming it in neither would leave the leader serving its old
+ * position. */
+static bool forgotten_pending(const struct fetcher *f, const struct fetcher_entry *e) {
+  const struct fetcher_session *fs = &f->session;
+  for (int32_t i = 0; i < fs->forgotten_count; i++)
+    if (fs->forgotten[i].partition == e->partition &&
+        memcmp(&fs->forgotten[i].topic_id, &e->topic_id, sizeof e->topic_id) == 0)
+      return true;
+  return false;
+}
+
+/* A partition leaves the session: the next incremental Fetch says so. */
+static void forget(struct fetcher *f, struct fetcher_entry *e) {
+  struct fetcher_session *fs = &f->session;
+  ASSERT(e->in_session);
+  e->in_session = false;
+  /* Kept even before the session exists: a full Fetch in flight opens it
+   * with this partition in it. A full request clears the list. */
+  if (fs->forgotten_count == fs->forgotten_cap) {
+    int32_t cap = fs->forgotten_cap ? fs->forgotten_cap * 2 : 8;
+    ASSERT(cap <= 2 * FETCHER_PARTITIONS_MAX);
+    fs->forgotten = realloc(fs->forgotten, (size_t)cap * sizeof *fs->forgotten);
+    ASSERT(fs->forgotten != NULL);
+    fs->forgotten_cap = cap;
+  }
+  struct fetcher_forgotten *g = &fs->forgotten[fs->forgotten_count++];
+  g->topic_id = e->topic_id;
+  memcpy(g->topic, e->topic, sizeof g->topic);
+  g->partition = e->partition;
+}
+
+/* The session starts over: the next session Fetch is a full one, which
+ * closes the old session on the leader (its id, epoch 0). */
+static void session_reset(struct fetcher *f, bool forget_id) {
+  struct fetcher_session *fs = &f->session;
+  fs->epoch = 0;
+  if (forget_id) fs->id = 0;
+  fs->forgotten_count = 0;
+  fs->resets++;
+  for (int32_t i = 0; i < f->count; i++) f->entries[i].in_session = false;
 }
 
 void fetcher_add(struct fetcher *f, struct kuuid topic_id, struct kstr topic, int32_t partition,
@@ -128,6 +175,7 @@ void fetcher_add(struct fetcher *f, struct kuuid topic_id, struct kstr topic, in
 void fetcher_remove(struct fetcher *f, struct kuuid topic_id, int32_t partition) {
   struct fetcher_entry *e = find_by_id(f, topic_id, partition);
   ASSERT(e != NULL);
+  if (e->in_session) forget(f, e);
   int32_t at = (int32_t)(e - f->entries);
   memmove(e, e + 1, (size_t)(f->count - at - 1) * sizeof *e);
   f->count--;
@@ -247,6 +295,32 @@ static void partition_answer(struct fetcher *f, struct fetcher_entry *e,
   apply_next(f, e, f->ops->data(e->owner, &d));
 }
 
+/* The session after an answer (NULL: none, or one that did not decode).
+ * False when the leader lost the session: its partitions are asked again
+ * at once in a full Fetch (KIP-227), with no backoff. */
+static bool session_answered(struct fetcher *f, const struct fetch_response *m) {
+  struct fetcher_session *fs = &f->session;
+  if (m && (m->error_code == KERR_FETCH_SESSION_ID_NOT_FOUND ||
+            m->error_code == KERR_INVALID_FETCH_SESSION_EPOCH ||
+            m->error_code == KERR_FETCH_SESSION_TOPIC_ID_ERROR)) {
+    session_reset(f, true);
+    return false;
+  }
+  if (!m || m->error_code != KERR_NONE) {
+    session_reset(f, false); /* the leader may have applied it or not: start over */
+    return true;
+  }
+  if (fs->sent_full) {
+    fs->id = m->session_id;
+    fs->epoch = m->session_id != 0 ? 1 : 0; /* 0: not granted, stay full */
+  } else if (m->session_id != fs->id) {
+    session_reset(f, true);
+  } else {
+    fs->epoch = fs->epoch == INT32_MAX ? 1 : fs->epoch + 1;
+  }
+  return true;
+}
+
 static void on_fetch(void *ctx, int err, struct rd *body, struct arena *arena) {
   struct fetcher_slot *slot = ctx;
   struct fetcher *f = slot->f;
@@ -254,7 +328,13 @@ static void on_fetch(void *ctx, int err, struct rd *body, struct arena *arena) {
   ASSERT(slot->busy);
   int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
   struct fetch_response m;
-  if (err != 0 || !fetch_response_decode(body, v, &m, arena) || m.error_code != KERR_NONE) {
+  bool decoded = err == 0 && fetch_response_decode(body, v, &m, arena);
+  if (slot->number == FETCHER_SESSION_SLOT && !session_answered(f, decoded ? &m : NULL)) {
+    request_done(slot); /* its partitions go again at once, in a full Fetch */
+    pump(f);
+    return;
+  }
+  if (!decoded || m.error_code != KERR_NONE) {
     request_failed(slot);
     request_done(slot);
     pump(f);
@@ -374,41 +454,130 @@ static void fetch_partition_fill(const struct fetcher *f, const struct fetcher_e
   p->partition_max_bytes = f->cfg.partition_max_bytes;
 }
 
-static bool send_fetch(struct fetcher_slot *slot, uint64_t now_ns, struct arena *a) {
-  struct fetcher *f = slot->f;
-  int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
-  if (v < 0) return false;
-  struct fetch_request m;
-  fetch_request_init(&m);
-  m.replica_id = f->cfg.replica_id;
-  m.max_wait_ms = f->cfg.max_wait_ms;
-  m.min_bytes = f->cfg.min_bytes;
-  m.max_bytes = f->cfg.response_max_bytes;
-  m.session_id = 0;
-  m.session_epoch = -1; /* a full fetch, no session (KIP-227's FINAL_EPOCH) */
-  m.topics = arena_alloc(a, (size_t)f->count * sizeof *m.topics);
-  for (int32_t i = 0; i < f->count; i++) {
-    struct fetcher_entry *e = &f->entries[i];
-    struct fetcher_position pos;
-    if (!free_entry(e, FP_FETCHING, now_ns) || !f->ops->position(e->owner, &pos)) continue;
-    struct fetch_request_fetch_topic *t = m.topics_count ? &m.topics[m.topics_count - 1] : NULL;
-    if (!t || memcmp(&t->topic_id, &e->topic_id, sizeof e->topic_id) != 0) {
-      t = &m.topics[m.topics_count++];
-      fetch_request_fetch_topic_init(t);
-      t->topic = (struct kstr){e->topic, (int32_t)strlen(e->topic)};
-      t->topic_id = e->topic_id;
-      t->partitions = arena_alloc(a, (size_t)f->count * sizeof *t->partitions);
-    }
-    fetch_partition_fill(f, e, &pos, &t->partitions[t->partitions_count++]);
-    e->in_request = slot->number;
+/* The partition's place in m, in topics grouped as the table is sorted. */
+static void request_add(const struct fetcher *f, struct fetch_request *m, struct arena *a,
+                        const struct fetcher_entry *e, const struct fetcher_position *pos) {
+  struct fetch_request_fetch_topic *t =
+      m->topics_count ? &m->topics[m->topics_count - 1] : NULL;
+  if (!t || memcmp(&t->topic_id, &e->topic_id, sizeof e->topic_id) != 0) {
+    t = &m->topics[m->topics_count++];
+    fetch_request_fetch_topic_init(t);
+    t->topic = (struct kstr){e->topic, (int32_t)strlen(e->topic)};
+    t->topic_id = e->topic_id;
+    t->partitions = arena_alloc(a, (size_t)f->count * sizeof *t->partitions);
   }
-  if (m.topics_count == 0) return false;
-  if (channel_send(&f->ch, API_FETCH, v, encode_fetch, &m, on_fetch, slot) != 0) {
+  fetch_partition_fill(f, e, pos, &t->partitions[t->partitions_count++]);
+}
+
+static void request_init(const struct fetcher *f, struct fetch_request *m, struct arena *a) {
+  fetch_request_init(m);
+  m->replica_id = f->cfg.replica_id;
+  m->max_wait_ms = f->cfg.max_wait_ms;
+  m->min_bytes = f->cfg.min_bytes;
+  m->max_bytes = f->cfg.response_max_bytes;
+  m->session_id = 0;
+  m->session_epoch = -1; /* a full fetch, no session (KIP-227's FINAL_EPOCH) */
+  m->topics = arena_alloc(a, (size_t)f->count * sizeof *m->topics);
+}
+
+static bool request_send(struct fetcher_slot *slot, int16_t v, struct fetch_request *m) {
+  struct fetcher *f = slot->f;
+  if (channel_send(&f->ch, API_FETCH, v, encode_fetch, m, on_fetch, slot) != 0) {
     unsent(slot);
     return false;
   }
   f->stats.fetches++;
   return true;
+}
+
+static bool same_position(const struct fetcher_position *a, const struct fetcher_position *b) {
+  return a->fetch_offset == b->fetch_offset && a->last_fetched_epoch == b->last_fetched_epoch &&
+         a->log_start_offset == b->log_start_offset;
+}
+
+/* The forgotten partitions, by topic (v13: by id), into m. */
+static void request_forgotten(struct fetcher *f, struct fetch_request *m, struct arena *a) {
+  struct fetcher_session *fs = &f->session;
+  if (fs->forgotten_count == 0) return;
+  m->forgotten_topics_data =
+      arena_alloc(a, (size_t)fs->forgotten_count * sizeof(*m->forgotten_topics_data));
+  for (int32_t i = 0; i < fs->forgotten_count; i++) {
+    struct fetch_request_forgotten_topic *t =
+        &m->forgotten_topics_data[m->forgotten_topics_data_count++];
+    fetch_request_forgotten_topic_init(t);
+    t->topic = (struct kstr){fs->forgotten[i].topic, (int32_t)strlen(fs->forgotten[i].topic)};
+    t->topic_id = fs->forgotten[i].topic_id;
+    t->partitions = arena_alloc(a, sizeof *t->partitions);
+    t->partitions[0] = fs->forgotten[i].partition;
+    t->partitions_count = 1;
+  }
+  fs->forgotten_count = 0;
+}
+
+/* KIP-227 on the session slot: every partition ready goes in the session
+ * (and the request: the answer may carry its records); a full request
+ * names them all, an incremental one only those that joined or whose
+ * position moved; partitions in the session that are not ready now are
+ * forgotten. */
+static bool send_session_fetch(struct fetcher_slot *slot, int16_t v, uint64_t now_ns,
+                               struct arena *a) {
+  struct fetcher *f = slot->f;
+  struct fetcher_session *fs = &f->session;
+  bool full = fs->epoch == 0;
+  struct fetch_request m;
+  request_init(f, &m, a);
+  m.session_id = fs->id;
+  m.session_epoch = fs->epoch;
+  int32_t ready = 0;
+  for (int32_t i = 0; i < f->count; i++) {
+    struct fetcher_entry *e = &f->entries[i];
+    struct fetcher_position pos;
+    if (!free_entry(e, FP_FETCHING, now_ns) || (!full && forgotten_pending(f, e)) ||
+        !f->ops->position(e->owner, &pos))
+      continue;
+    ready++;
+    if (full || !e->in_session || !same_position(&pos, &e->sent))
+      request_add(f, &m, a, e, &pos);
+    e->in_request = slot->number;
+    e->sent = pos;
+  }
+  if (ready == 0) return false;
+  for (int32_t i = 0; i < f->count; i++) {
+    struct fetcher_entry *e = &f->entries[i];
+    bool taken = e->in_request == slot->number;
+    if (e->in_session && !taken) forget(f, e);
+    e->in_session = taken;
+  }
+  if (!full) request_forgotten(f, &m, a);
+  fs->forgotten_count = 0;
+  fs->sent_full = full;
+  if (!request_send(slot, v, &m)) {
+    session_reset(f, false);
+    return false;
+  }
+  if (full)
+    fs->full_fetches++;
+  else
+    fs->incremental_fetches++;
+  return true;
+}
+
+static bool send_fetch(struct fetcher_slot *slot, uint64_t now_ns, struct arena *a) {
+  struct fetcher *f = slot->f;
+  int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
+  if (v < 0) return false;
+  if (slot->number == FETCHER_SESSION_SLOT) return send_session_fetch(slot, v, now_ns, a);
+  struct fetch_request m;
+  request_init(f, &m, a);
+  for (int32_t i = 0; i < f->count; i++) {
+    struct fetcher_entry *e = &f->entries[i];
+    struct fetcher_position pos;
+    if (!free_entry(e, FP_FETCHING, now_ns) || !f->ops->position(e->owner, &pos)) continue;
+    request_add(f, &m, a, e, &pos);
+    e->in_request = slot->number;
+  }
+  if (m.topics_count == 0) return false;
+  return request_send(slot, v, &m);
 }
 
 static void on_timer(void *ctx) {

@@ -13,8 +13,15 @@
  * Before a partition's first Fetch in a leader epoch the fetcher reconciles
  * it with the leader (KIP-101, KIP-279): OffsetForLeaderEpoch for the
  * follower's latest epoch, and its owner truncates to what the leader holds.
- * Fetch sessions (KIP-227) are not used: every Fetch is a full one
- * (session id 0, epoch -1).
+ * The first request slot fetches in a session (KIP-227): a full Fetch
+ * (epoch 0) opens it, then each incremental one names only the partitions
+ * whose position changed or that joined, and lists those that left (a
+ * partition reconciling, backing off or removed is forgotten, so the
+ * leader never serves it from a stale position). The leader's answer
+ * leaves out partitions with nothing new, so an idle follower costs a few
+ * bytes. FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH or a
+ * failed request start a new full session. The second slot fetches
+ * sessionless (epoch -1).
  *
  * The fetcher knows nothing of the server's partitions: each partition has
  * an owner (an opaque pointer) that the ops below report to, and that says
@@ -37,6 +44,7 @@ enum {
   FETCHER_OFLE_VERSION_MIN = 3,   /* ReplicaId */
   FETCHER_OFLE_VERSION_MAX = 4,
   FETCHER_REQUESTS_MAX = 2, /* in flight at once (the channel's in_flight_max must allow it) */
+  FETCHER_SESSION_SLOT = 1, /* the slot that fetches in a session (KIP-227) */
 };
 
 /* Where a follower's replica stands, read just before each request. */
@@ -104,6 +112,26 @@ struct fetcher_entry {
   enum fetcher_state state;
   uint64_t delay_until_ns; /* 0: none */
   uint8_t in_request;      /* 0, or the slot (+ 1) of the request in flight it is part of */
+  /* KIP-227: in the leader's session, at the position last sent there. */
+  bool in_session;
+  struct fetcher_position sent;
+};
+
+/* A partition that left the session, named in the next incremental Fetch. */
+struct fetcher_forgotten {
+  struct kuuid topic_id;
+  char topic[FETCHER_TOPIC_BYTES_MAX + 1];
+  int32_t partition;
+};
+
+/* The fetch session (KIP-227) of the first slot. */
+struct fetcher_session {
+  int32_t id;     /* 0: none yet */
+  int32_t epoch;  /* the next request's; 0: a full one (re)opens the session */
+  bool sent_full; /* the request in flight is a full one */
+  struct fetcher_forgotten *forgotten;
+  int32_t forgotten_count, forgotten_cap;
+  uint64_t full_fetches, incremental_fetches, resets;
 };
 
 /* A request in flight: its callback's context. */
@@ -126,6 +154,7 @@ struct fetcher {
   int dispatching; /* in an owner's callback: must not be destroyed */
   env_timer_id timer;
   struct fetcher_stats stats;
+  struct fetcher_session session;
 };
 
 struct fetcher *fetcher_create(struct net_dispatch *net, int32_t leader_id, const char *host,

@@ -15,14 +15,19 @@
  * may advance the high watermark and the ISR.
  *
  * Both long-poll (max_wait_ms, min_bytes) when there is not enough to
- * send. Fetch sessions (KIP-227) are not created: a session id of 0 tells
- * the client to keep sending full fetches. */
+ * send. From v7 a client may fetch in a session (KIP-227,
+ * server/fetch_session.h): an incremental request is served as the full
+ * list of its session's partitions, and its answer leaves out those with
+ * nothing new. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/str.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
+#include "server/fetch_session.h"
 #include "server/handlers.h"
 #include "server/replication.h"
 #include "server/server.h"
@@ -35,7 +40,8 @@ struct fetch_wait {
    * first pass, or a woken waiter's ready) and sent as it is: the partitions
    * are read once per answer, not once to decide and again to answer. */
   struct fetch_response resp;
-  bool assembled; /* resp holds what the logs hold now */
+  bool assembled;                     /* resp holds what the logs hold now */
+  struct fetch_session_ticket ticket; /* KIP-227: the session the answer updates */
 };
 
 static struct topic *fetch_topic(struct request *req,
@@ -307,8 +313,10 @@ static void fetch_response_check(const struct fetch_request *m,
 
 /* Encodes and sends an assembled response; frees req. */
 static void fetch_send(struct request *req, const struct fetch_request *m,
-                       const struct fetch_response *resp) {
+                       const struct fetch_session_ticket *t, struct fetch_response *resp) {
   fetch_response_check(m, resp, resp->error_code);
+  if (req->node->fetch_sessions)
+    fetch_session_response(req->node->fetch_sessions, req->api_version, t, resp);
   struct wr w;
   response_begin(req, &w);
   fetch_response_encode(&w, req->api_version, resp);
@@ -320,7 +328,8 @@ static void fetch_send(struct request *req, const struct fetch_request *m,
 }
 
 /* Assembles the response from what the logs hold now and sends it. */
-static void fetch_respond(struct request *req, const struct fetch_request *m, int top_error) {
+static void fetch_respond(struct request *req, const struct fetch_request *m,
+                          const struct fetch_session_ticket *t, int top_error) {
   struct fetch_response resp;
   fetch_response_init(&resp);
   resp.error_code = (int16_t)top_error;
@@ -329,7 +338,7 @@ static void fetch_respond(struct request *req, const struct fetch_request *m, in
     fetch_response_alloc(req, m, &resp);
     fetch_collect(req, m, &resp, false, &errors);
   }
-  fetch_send(req, m, &resp);
+  fetch_send(req, m, t, &resp);
 }
 
 /* Whether the first pass (which records a follower's progress) may also
@@ -393,10 +402,10 @@ static void fetch_wait_done(struct waiter *waiter, enum waiter_end why) {
   ASSERT(w->req->waiter == waiter && !waiter_parked(waiter));
   w->req->waiter = NULL;
   if (why == WAITER_READY && w->assembled) {
-    fetch_send(w->req, &w->m, &w->resp); /* frees req, and w in its arena */
+    fetch_send(w->req, &w->m, &w->ticket, &w->resp); /* frees req, and w in its arena */
     return;
   }
-  fetch_respond(w->req, &w->m, KERR_NONE); /* frees req, and w in its arena */
+  fetch_respond(w->req, &w->m, &w->ticket, KERR_NONE); /* frees req, and w in its arena */
 }
 
 static const struct waiter_ops fetch_wait_ops = {
@@ -447,14 +456,43 @@ void partition_wake_waiters(struct node *node, struct partition *p) {
   purgatory_wake(&node->purgatory, &p->watches, positions);
 }
 
+/* The node's session cache, made on first use with
+ * max.incremental.fetch.session.cache.slots (Kafka's default 1000). */
+static struct fetch_session_cache *fetch_sessions_of(struct node *node) {
+  if (node->fetch_sessions) return node->fetch_sessions;
+  char text[32];
+  bool set;
+  int64_t slots = 1000;
+  if (config_value(&node->cfg, "max.incremental.fetch.session.cache.slots", text, sizeof text,
+                   &set) &&
+      (!str_to_i64(text, &slots) || slots < 0 || slots > INT32_MAX))
+    slots = 1000;
+  node->fetch_sessions = calloc(1, sizeof *node->fetch_sessions);
+  ASSERT(node->fetch_sessions != NULL);
+  fetch_session_cache_init(node->fetch_sessions, (int32_t)slots);
+  return node->fetch_sessions;
+}
+
+/* KIP-227 before anything is read: a session error answers at once. */
+static int fetch_session_begin(struct request *req, struct fetch_wait *w) {
+  w->ticket = (struct fetch_session_ticket){0};
+  if (req->api_version < FETCH_SESSION_VERSION_MIN) return KERR_NONE;
+  if (w->m.session_id == 0 && w->m.session_epoch == -1) return KERR_NONE; /* sessionless */
+  struct node *node = req->node;
+  return fetch_session_request(fetch_sessions_of(node), node->env, req->api_version,
+                               fetch_replica_id(req, &w->m) >= 0, &w->m, &req->arena,
+                               &w->ticket);
+}
+
 bool handle_fetch(struct request *req) {
   handler_assert_entry(req, API_FETCH);
   struct node *node = req->node;
   struct fetch_wait *w = arena_alloc(&req->arena, sizeof *w);
   if (!fetch_request_decode(&req->body, req->api_version, &w->m, &req->arena)) return false;
   w->req = req;
-  if (w->m.session_id != 0) {
-    fetch_respond(req, &w->m, KERR_FETCH_SESSION_ID_NOT_FOUND);
+  int session_err = fetch_session_begin(req, w);
+  if (session_err != KERR_NONE) {
+    fetch_respond(req, &w->m, &w->ticket, session_err);
     return true;
   }
   w->assembled = false;
@@ -468,9 +506,9 @@ bool handle_fetch(struct request *req) {
   if (errors || w->m.max_wait_ms <= 0 || (int64_t)bytes >= (int64_t)w->m.min_bytes ||
       purgatory_full(&node->purgatory) || node->shutting_down) {
     if (one_pass)
-      fetch_send(req, &w->m, &w->resp);
+      fetch_send(req, &w->m, &w->ticket, &w->resp);
     else
-      fetch_respond(req, &w->m, KERR_NONE);
+      fetch_respond(req, &w->m, &w->ticket, KERR_NONE);
     return true;
   }
   fetch_park(req, w);

@@ -1,7 +1,10 @@
 /* The server subsystem: the node's network dispatcher (env's one network
  * handler, net/dispatch.h), its typed listeners, the client sessions on
  * them (conn.c) and the purgatory where their long polls wait. */
+#include <stdlib.h>
+
 #include "base/assert.h"
+#include "server/fetch_session.h"
 #include "server/handlers.h"
 #include "server/server.h"
 #include "server/subsystem.h"
@@ -74,6 +77,9 @@ static void server_shutdown(struct node *node) {
 static void server_free(struct node *node) {
   conns_close_all(node);
   purgatory_deinit(&node->purgatory);
+  if (node->fetch_sessions) fetch_session_cache_deinit(node->fetch_sessions);
+  free(node->fetch_sessions);
+  node->fetch_sessions = NULL;
   net_dispatch_free(&node->net);
   ASSERT(node->conn_count == 0);
 }

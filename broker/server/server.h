@@ -182,8 +182,9 @@ struct node {
   bool started;
   bool shutting_down;
   bool stopped;
-  struct purgatory purgatory;       /* long-polling fetches, by partition */
-  struct producer_ids producer_ids; /* InitProducerId's block of ids */
+  struct purgatory purgatory;                 /* long-polling fetches, by partition */
+  struct fetch_session_cache *fetch_sessions; /* KIP-227 (fetch_session.h); NULL until used */
+  struct producer_ids producer_ids;           /* InitProducerId's block of ids */
   /* replica_follower.c: one replica fetcher per leader broker; NULL when
    * this node follows no partition. */
   struct replica_fetchers *fetchers;

@@ -16,6 +16,7 @@
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
+#include "server/fetch_session.h"
 #include "server/server.h"
 #include "sim/net.h"
 #include "sim/world.h"
@@ -285,6 +286,29 @@ START_TEST(followers_copy_the_leaders_log_byte_for_byte) {
 }
 END_TEST
 
+/* KIP-227: each follower's fetcher opens a session on the leader and goes
+ * on incrementally (the session's epoch moves past its first), and the
+ * followers' high watermarks still follow the leader's once it is idle. */
+START_TEST(followers_fetch_in_sessions) {
+  struct cluster c;
+  cluster_setup(&c, 13);
+  create_topic(&c, 0);
+  producer_to(&c, 0);
+  produce(&c, 0, 200);
+  run_ms(&c, 2000);
+  for (int i = 1; i < NODES; i++) ck_assert_int_eq(partition_high_watermark(part(&c, i)), 200);
+  const struct fetch_session_cache *cache = c.node[0]->fetch_sessions;
+  ck_assert_ptr_nonnull(cache);
+  ck_assert_int_eq(cache->count, NODES - 1); /* one per follower broker */
+  for (int32_t k = 0; k < cache->count; k++) {
+    ck_assert(cache->sessions[k].privileged);
+    ck_assert_int_eq(cache->sessions[k].count, 1);
+    ck_assert_int_gt(cache->sessions[k].epoch, 2);
+  }
+  cluster_teardown(&c);
+}
+END_TEST
+
 /* A follower killed while the leader takes more records catches up when it
  * comes back. */
 START_TEST(a_restarted_follower_catches_up) {
@@ -542,6 +566,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("follower");
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, followers_copy_the_leaders_log_byte_for_byte);
+  tcase_add_test(tc, followers_fetch_in_sessions);
   tcase_add_test(tc, a_restarted_follower_catches_up);
   tcase_add_test(tc, a_diverged_follower_truncates_to_the_new_leader);
   tcase_add_test(tc, offset_for_leader_epoch_answers_from_the_leader);
