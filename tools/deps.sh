@@ -4,7 +4,9 @@ set -euo pipefail
 pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev libssl-dev
       check libfyaml-dev librdkafka-dev libmicrohttpd-dev kcat valgrind gnuplot-nox
       python3 python3-pytest python3-kafka python3-confluent-kafka python3-snappy python3-lz4
-      python3-zstandard procps)
+      python3-zstandard procps
+      shellcheck # tests/integration/test_deploy.py checks deploy/*.sh with it
+)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
