@@ -23,7 +23,7 @@
 #   --no-apps          the broker only
 #   --now              also start (or restart) the units
 # Other render-config.sh options (--client-port, --controller-port,
-# --metrics-port, --bind) are passed on to it.
+# --metrics-port, --bind, --broker-only, --host) are passed on to it.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -48,7 +48,7 @@ say() { echo "install: $*"; }
 while [ $# -gt 0 ]; do
   case $1 in
   --root | --prefix | --bin-dir | --cluster-id | --bootstrap-servers | --data-dir | --client-port | \
-    --controller-port | --metrics-port | --bind)
+    --controller-port | --metrics-port | --bind | --host)
     [ $# -ge 2 ] || die "$1 needs a value"
     case $1 in
     --root) ROOT=$2 ;;
@@ -63,6 +63,7 @@ while [ $# -gt 0 ]; do
     esac
     shift 2
     ;;
+  --broker-only) RENDER_ARGS+=("$1") && shift ;;
   --no-apps) APPS=0 && shift ;;
   --now) NOW=1 && shift ;;
   -h | --help)

@@ -8,6 +8,10 @@
 # Every node of the cluster gets the same peer list, its own NODE_ID among
 # them: it advertises the host of its own entry.
 #
+# A broker added to the cluster later (a fourth VM) is not a voter: give it
+# --broker-only --host ITS_HOST and the voters' peer list; it gets
+# process.roles=broker and no controller listener.
+#
 # Options (environment in brackets):
 #   --client-port N      clients' listener, 9092        [SLUICE_CLIENT_PORT]
 #   --controller-port N  controllers' listener, 10092   [SLUICE_CONTROLLER_PORT]
@@ -15,6 +19,8 @@
 #   --data-dir DIR       log.dirs, /var/lib/sluice/data [SLUICE_DATA_DIR]
 #   --bind ADDR          listeners' bind address, 0.0.0.0 [SLUICE_BIND]
 #   --template FILE      another template               [SLUICE_TEMPLATE]
+#   --broker-only        not a voter: process.roles=broker (needs --host)
+#   --host HOST          the host this broker advertises (--broker-only)
 #
 # Bad input gets one line on stderr starting "render-config: " and exit 2;
 # nothing is printed then.
@@ -27,6 +33,8 @@ METRICS_PORT=${SLUICE_METRICS_PORT:-9404}
 DATA_DIR=${SLUICE_DATA_DIR:-/var/lib/sluice/data}
 BIND=${SLUICE_BIND:-0.0.0.0}
 TEMPLATE=${SLUICE_TEMPLATE:-$HERE/server.properties.template}
+BROKER_ONLY=0
+OWN_HOST=""
 PEERS_MAX=64 # a quorum of more voters is not a deployment we mean
 
 die() {
@@ -55,7 +63,7 @@ check_host() { # what, value
 
 while [ $# -gt 0 ]; do
   case $1 in
-  --client-port | --controller-port | --metrics-port | --data-dir | --bind | --template)
+  --client-port | --controller-port | --metrics-port | --data-dir | --bind | --template | --host)
     [ $# -ge 2 ] || die "$1 needs a value"
     case $1 in
     --client-port) CLIENT_PORT=$2 ;;
@@ -64,9 +72,11 @@ while [ $# -gt 0 ]; do
     --data-dir) DATA_DIR=$2 ;;
     --bind) BIND=$2 ;;
     --template) TEMPLATE=$2 ;;
+    --host) OWN_HOST=$2 ;;
     esac
     shift 2
     ;;
+  --broker-only) BROKER_ONLY=1 && shift ;;
   -h | --help) usage ;;
   --) shift && break ;;
   -*) die "unknown option $1 (--help lists them)" ;;
@@ -108,17 +118,30 @@ for peer in "$@"; do
     MY_CONTROLLER_PORT=$port
   fi
 done
-[ -n "$HOST" ] || die "node $NODE_ID is not among the peers ($*): every node is a voter in combined mode"
+ROLES=broker,controller
+CONTROLLER_LISTENER=",CONTROLLER://$BIND:$MY_CONTROLLER_PORT"
+if [ "$BROKER_ONLY" -eq 1 ]; then
+  [ -z "$HOST" ] || die "node $NODE_ID is a voter among the peers; --broker-only is for a node that is not"
+  [ -n "$OWN_HOST" ] || die "--broker-only needs --host (the address this broker advertises)"
+  check_host --host "$OWN_HOST"
+  HOST=$OWN_HOST
+  ROLES=broker
+  CONTROLLER_LISTENER=""
+else
+  [ -z "$OWN_HOST" ] || die "--host is for --broker-only; a voter advertises the host of its peer entry"
+  [ -n "$HOST" ] || die "node $NODE_ID is not among the peers ($*): every node is a voter in combined mode (--broker-only adds a broker that is not)"
+fi
 
 # Bash's ${var//pattern/"string"}: the quoted replacement is literal (no &).
 render_line() {
   local l=$1
   l=${l//@NODE_ID@/"$NODE_ID"}
+  l=${l//@ROLES@/"$ROLES"}
+  l=${l//@CONTROLLER_LISTENER@/"$CONTROLLER_LISTENER"}
   l=${l//@VOTERS@/"$VOTERS"}
   l=${l//@HOST@/"$HOST"}
   l=${l//@BIND@/"$BIND"}
   l=${l//@CLIENT_PORT@/"$((10#$CLIENT_PORT))"}
-  l=${l//@CONTROLLER_PORT@/"$MY_CONTROLLER_PORT"}
   l=${l//@METRICS_PORT@/"$((10#$METRICS_PORT))"}
   l=${l//@DATA_DIR@/"$DATA_DIR"}
   printf '%s\n' "$l"

@@ -153,11 +153,31 @@ def test_rendered_configs_form_a_cluster_with_rf3(tmp_path):
         c = run([SLUICECTL, "consume", "--bootstrap-server", bootstrap, "--topic", "test-topic",
                  "--from-beginning", "--max-messages", "1", "--timeout-ms", "60000"])
         assert c.stdout == "deployed\n", c.stdout + c.stderr
+        # A fourth VM joins as a broker only (not a voter), as when the
+        # cluster grows: the same voters, its own host.
+        client[4], metrics[4] = free_port(), free_port()
+        r = run([RENDER, "--broker-only", "--host", "127.0.0.1", "--bind", "127.0.0.1", "--client-port",
+                 str(client[4]), "--metrics-port", str(metrics[4]), "--data-dir", str(tmp_path / "data4"),
+                 "4", *peers])
+        assert r.returncode == 0 and props(r.stdout)["process.roles"] == "broker", r.stderr
+        cfg = tmp_path / "server4.properties"
+        cfg.write_text(r.stdout)
+        assert run([FORMAT, str(cfg), str(id_file)], env=env).returncode == 0
+        logs[4] = str(tmp_path / "broker4.log")
+        with open(logs[4], "w") as log:
+            procs[4] = subprocess.Popen([SLUICE, "--config", str(cfg)], stdout=log, stderr=log)
+        wait_port(client[4], procs[4], logs[4])
+        for _ in range(ROUNDS):
+            d = run([SLUICECTL, "cluster", "describe", "--bootstrap-server", bootstrap])
+            if f"127.0.0.1:{client[4]}" in d.stdout:
+                break
+            time.sleep(0.025)
+        assert f"127.0.0.1:{client[4]}" in d.stdout, d.stdout + d.stderr
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
         codes = [proc.wait(timeout=120) for proc in procs.values()]
-    assert codes == [0, 0, 0], [open(logs[n]).read()[-2000:] for n in logs]
+    assert codes == [0] * len(procs), [open(logs[n]).read()[-2000:] for n in logs]
 
 
 def test_storage_format_helper_says_what_is_missing(tmp_path):
