@@ -11,8 +11,10 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 
 import pytest
+import yaml
 
 from conftest import ROOT, SLUICE, SLUICECTL, free_port
 
@@ -25,6 +27,31 @@ CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qg"
 PEERS = ["1@10.128.0.11", "2@10.128.0.12", "3@10.128.0.13"]
 ROUNDS = 2400  # x 25 ms polls: a hang guard, not a speed target
 UNITS = ["sluice.service", "sluice-producer-app.service", "sluice-consumer-app.service"]
+
+
+ALERTS = os.path.join(DEPLOY, "prometheus", "sluice-alerts.yml")
+
+
+def alert_metrics(prefix):
+    """The metric names the example alert rules use, with the given prefix
+    (histogram series by their _bucket name)."""
+    with open(ALERTS) as f:
+        rules = [r for g in yaml.safe_load(f)["groups"] for r in g["rules"]]
+    names = set()
+    for r in rules:
+        names |= set(re.findall(r"\b(sluice_\w+)", r["expr"]))
+    return {n for n in names if n.startswith(prefix) and not n.startswith("sluice_app_")}
+
+
+def test_alert_rules_parse_and_name_documented_app_metrics():
+    with open(ALERTS) as f:
+        rules = [r for g in yaml.safe_load(f)["groups"] for r in g["rules"]]
+    assert {r["alert"] for r in rules} >= {"SluiceUnderReplicatedPartitions", "SluiceOfflinePartitions",
+                                           "SluiceNoActiveController", "SluiceConsumerLag"}
+    assert all(r["labels"]["severity"] in ("warning", "critical") and r["annotations"]["summary"] for r in rules)
+    apps_doc = open(os.path.join(ROOT, "docs", "apps.md")).read()
+    app_names = {n for r in rules for n in re.findall(r"\b(sluice_app_\w+)", r["expr"])}
+    assert app_names and all(n in apps_doc for n in app_names)
 
 
 def run(args, **kw):
@@ -173,6 +200,10 @@ def test_rendered_configs_form_a_cluster_with_rf3(tmp_path):
                 break
             time.sleep(0.025)
         assert f"127.0.0.1:{client[4]}" in d.stdout, d.stdout + d.stderr
+        # Every broker metric the example alert rules use is served.
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics[1]}/metrics", timeout=60) as resp:
+            scraped = set(re.findall(r"^(sluice_\w+)", resp.read().decode(), re.M))
+        assert alert_metrics("sluice_") <= scraped, alert_metrics("sluice_") - scraped
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
