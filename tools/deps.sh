@@ -5,7 +5,7 @@ pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev
       check libfyaml-dev librdkafka-dev libmicrohttpd-dev kcat valgrind gnuplot-nox
       python3 python3-pytest python3-kafka python3-confluent-kafka python3-snappy python3-lz4
       python3-zstandard procps
-      shellcheck # tests/integration/test_deploy.py checks deploy/*.sh with it
+      shellcheck python3-yaml # tests/integration/test_deploy.py: shellcheck on deploy/*.sh, the alert rules parsed
 )
 missing=()
 for p in "${pkgs[@]}"; do
