@@ -256,6 +256,18 @@ def test_install_lays_out_a_staging_root_once(tmp_path):
         "[Service]\nReadWritePaths=/var/kafka/logs/broker2\n"
 
 
+def test_install_prefix_moves_binaries_and_the_units_follow(tmp_path):
+    root = tmp_path / "root"
+    r = install(root, "--prefix", "/opt/sluice", "--no-apps", "--cluster-id", CLUSTER_ID, "1", *PEERS)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert os.access(root / "opt/sluice/bin/sluice", os.X_OK)
+    unit = (root / "etc/systemd/system/sluice.service").read_text()
+    assert "ExecStart=/opt/sluice/bin/sluice --config /etc/sluice/server.properties" in unit
+    assert "ExecStartPre=/opt/sluice/libexec/sluice/sluice-storage-format " in unit and "/usr/local" not in unit
+    assert not (root / "etc/systemd/system/sluice-producer-app.service").exists()
+    assert not (root / "etc/sluice/apps.env").exists()
+
+
 @pytest.mark.parametrize("args,reason", [
     (["2", *PEERS], "--cluster-id is needed on a first install"),
     (["--cluster-id", "short", "2", *PEERS], "--cluster-id must be 22 characters"),
