@@ -242,6 +242,13 @@ def test_install_lays_out_a_staging_root_once(tmp_path):
         assert (root / "etc/systemd/system" / u).read_text() == open(os.path.join(DEPLOY, "systemd", u)).read()
         link = root / "etc/systemd/system/multi-user.target.wants" / u
         assert os.readlink(link) == f"/etc/systemd/system/{u}"
+    # The staged ExecStartPre finds the staged sluicectl (PREFIX/bin) and formats.
+    cfg = tmp_path / "server.properties"
+    cfg.write_text(run([RENDER, "--data-dir", str(tmp_path / "data"), "2", *PEERS]).stdout)
+    f = run([str(root / "usr/local/libexec/sluice/sluice-storage-format"), str(cfg),
+             str(root / "etc/sluice/cluster.id")], env={k: v for k, v in os.environ.items() if k != "SLUICECTL"})
+    assert f.returncode == 0, f.stdout + f.stderr
+    assert props((tmp_path / "data" / "meta.properties").read_text())["cluster.id"] == CLUSTER_ID
     again = install(root, "2", *PEERS)  # the cluster id is read back from /etc/sluice/cluster.id
     assert again.returncode == 0 and "wrote" not in again.stdout, again.stdout + again.stderr
     before = (root / "etc/sluice/cluster.id").read_text()
