@@ -207,7 +207,13 @@ def test_rendered_configs_form_a_cluster_with_rf3(tmp_path):
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
-        codes = [proc.wait(timeout=120) for proc in procs.values()]
+        codes = []
+        for proc in procs.values():
+            try:
+                codes.append(proc.wait(timeout=120))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes.append(proc.wait())
     assert codes == [0] * len(procs), [open(logs[n]).read()[-2000:] for n in logs]
 
 
