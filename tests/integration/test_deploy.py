@@ -363,6 +363,18 @@ def test_gcp_dry_run_without_ips_reads_the_reserved_ones(tmp_path):
     assert "--zone us-central1-a" in r.stdout and "gcloud compute ssh" not in r.stdout
 
 
+def test_gcp_takes_project_region_and_range_from_the_environment(tmp_path):
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "gcloud").write_text("#!/bin/sh\nexit 1\n")
+    (fake / "gcloud").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}", GCP_PROJECT="users-kafka",
+               GCP_REGION="asia-east1", SLUICE_SOURCE_RANGE="172.16.0.0/12")
+    r = run([GCP, "--dry-run", "--no-install", "--cluster-id", CLUSTER_ID], env=env)
+    assert r.returncode == 0, r.stderr
+    assert "--project users-kafka --zone asia-east1-c" in r.stdout and "--source-ranges 172.16.0.0/12" in r.stdout
+
+
 @pytest.mark.parametrize("args,reason", [
     (["--source-range", "10.0.0.0/8"], "--project (or GCP_PROJECT) is required"),
     (["--project", "users-kafka"], "--source-range (or SLUICE_SOURCE_RANGE) is required"),
