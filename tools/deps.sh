@@ -5,7 +5,9 @@ pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev
       check libfyaml-dev librdkafka-dev libmicrohttpd-dev kcat valgrind gnuplot-nox
       python3 python3-pytest python3-kafka python3-confluent-kafka python3-snappy python3-lz4
       python3-zstandard procps
-      chromium python3-prometheus-client)  # test_system.py: the page in a real browser; metrics parsed as Prometheus does
+      chromium python3-prometheus-client # test_system.py: the page in a real browser; metrics parsed as Prometheus does
+      shellcheck python3-yaml # test_deploy.py: shellcheck on deploy/*.sh, the alert rules parsed
+)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
