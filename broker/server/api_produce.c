@@ -618,6 +618,9 @@ static void slices_free(struct produce_slices *sl) {
 /* The connection went: nothing was appended, and nothing will be. */
 static void slices_cancel(struct request *req) {
   struct produce_slices *sl = req->pending;
+  env_log(req->node->env, ENV_LOG_INFO,
+          "produce abandoned: its connection closed while its batches were being "
+          "recompressed; nothing of it was appended");
   if (sl->timer) req->node->env->timer_cancel(req->node->env, sl->timer);
   sl->timer = 0;
   slices_free(sl);
