@@ -590,17 +590,16 @@ static int codec_feed(struct rb_recompression *r, const uint8_t *p, size_t len, 
   return rc;
 }
 
-/* At most bytes_max of the queue to the codec. */
-static int queue_feed(struct rb_recompression *r, size_t bytes_max) {
-  size_t fed = 0;
-  for (size_t n = piece_count(r); r->piece_next < n && fed < bytes_max;) {
+/* At most bytes_max of the queue to the codec; *fed grows by what was. */
+static int queue_feed(struct rb_recompression *r, size_t bytes_max, size_t *fed) {
+  for (size_t n = piece_count(r); r->piece_next < n && *fed < bytes_max;) {
     const struct rb_piece *p = &pieces(r)[r->piece_next];
     const struct buf *from = p->in_place ? &r->inflated : &r->b.records;
     size_t take = p->len - r->piece_at;
-    if (take > bytes_max - fed) take = bytes_max - fed;
+    if (take > bytes_max - *fed) take = bytes_max - *fed;
     int rc = codec_feed(r, from->data + p->at + r->piece_at, take, false);
     if (rc != KERR_NONE) return rc;
-    fed += take;
+    *fed += take;
     r->pending -= take;
     r->piece_at += take;
     if (r->piece_at == p->len) {
@@ -609,6 +608,24 @@ static int queue_feed(struct rb_recompression *r, size_t bytes_max) {
     }
   }
   if (r->piece_next == piece_count(r)) queue_reset(r);
+  return KERR_NONE;
+}
+
+/* Feeds bytes_max, taking more records each time the queue empties (and
+ * only then, so that inflated and the queue shed what was fed). Rounds:
+ * the rest of the queue, then what was taken, then one that finds no
+ * more whole records. */
+static int records_feed(struct rb_recompression *r, size_t bytes_max) {
+  size_t fed = 0;
+  for (int round = 0; round < 4 && fed < bytes_max; round++) {
+    if (r->pending == 0) {
+      int rc = records_take(r, bytes_max);
+      if (rc != KERR_NONE) return rc;
+    }
+    if (r->pending == 0) return KERR_NONE;
+    int rc = queue_feed(r, bytes_max, &fed);
+    if (rc != KERR_NONE) return rc;
+  }
   return KERR_NONE;
 }
 
@@ -668,8 +685,7 @@ int rb_recompress_step(struct rb_recompression *r, size_t bytes_max, bool *done)
     r->worked += codec_inflated(r->inflater) - before;
     if (rc != KERR_NONE) return rc;
   }
-  int rc = records_take(r, bytes_max);
-  if (rc == KERR_NONE) rc = queue_feed(r, bytes_max);
+  int rc = records_feed(r, bytes_max);
   if (rc != KERR_NONE) return rc;
   bool all_taken = r->inflated_all && r->left == 0 && r->parsed == r->inflated.len;
   if (!all_taken || r->pending > 0) return KERR_NONE;
