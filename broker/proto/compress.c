@@ -343,8 +343,9 @@ struct codec_inflater {
 static uint8_t *room_take(struct codec_inflater *d, size_t step_left, struct buf *out,
                           size_t *room) {
   if (step_left == 0 || d->total > d->bytes_max) return NULL;
-  size_t left = d->bytes_max - d->total + 1; /* the one byte that detects "too much" */
-  size_t n = left < CHUNK_BYTES ? left : CHUNK_BYTES;
+  size_t left = d->bytes_max - d->total;
+  /* plus the one byte that detects "too much" */
+  size_t n = left < CHUNK_BYTES ? left + 1 : CHUNK_BYTES;
   *room = n < step_left ? n : step_left;
   return buf_extend(out, *room);
 }

@@ -477,6 +477,9 @@ START_TEST(inflate_in_tiny_steps_matches_one_shot) {
       ck_assert_uint_eq(steps.len, LEN + 1);
       ck_assert_mem_eq(steps.data + 1, one.data, LEN);
       ck_assert_mem_eq(one.data, in, LEN);
+      buf_reset(&one); /* no bound at all works too */
+      ck_assert_int_eq(codec_decompress(codecs[i], c.data, c.len, SIZE_MAX, &one), KERR_NONE);
+      ck_assert_uint_eq(one.len, LEN);
       buf_free(&c);
       buf_free(&one);
       buf_free(&steps);
