@@ -1,7 +1,8 @@
-/* Kafka's record codecs over zlib, snappy, lz4 and zstd. Compressing is one
- * shot (the input is a batch's records, already in memory); decompressing is
- * streamed into a bounded sink so that a small input that expands to
- * gigabytes (a decompression bomb) stops at out_bytes_max. */
+/* Kafka's record codecs over zlib, snappy, lz4 and zstd. Both directions
+ * go in one shot or in steps (issue 13: a large batch costs the event loop
+ * a bounded slice per turn); decompressing is bounded, so that a small
+ * input that expands to gigabytes (a decompression bomb) stops at
+ * out_bytes_max. */
 #include "proto/compress.h"
 
 #include <lz4frame.h>
@@ -50,49 +51,6 @@ const char *codec_name(enum rb_codec codec) {
   return (unsigned)codec < ARRAY_LEN(names) ? names[codec] : "unknown";
 }
 
-/* ---- the bounded sink the decoders write to ---- */
-
-/* out from start on, at most max_bytes. Decoders are offered one byte more
- * than max_bytes, so that an output of exactly max_bytes succeeds and a
- * larger one is noticed without decoding (or allocating) any further. */
-struct sink {
-  struct buf *out;
-  size_t start;
-  size_t max_bytes;
-};
-
-static size_t sink_used(const struct sink *s) {
-  ASSERT(s->out->len >= s->start);
-  return s->out->len - s->start;
-}
-
-static bool sink_over(const struct sink *s) { return sink_used(s) > s->max_bytes; }
-
-/* Room for the next step (at most CHUNK_BYTES), or NULL once past the bound. */
-static uint8_t *sink_reserve(struct sink *s, size_t *room) {
-  size_t used = sink_used(s);
-  if (used > s->max_bytes) return NULL;
-  size_t left = s->max_bytes - used; /* plus the one byte that detects "too much" */
-  *room = left < CHUNK_BYTES ? left + 1 : CHUNK_BYTES;
-  return buf_extend(s->out, *room);
-}
-
-/* Keeps the produced bytes of the last reservation, gives back the rest. */
-static void sink_commit(struct sink *s, size_t room, size_t produced) {
-  ASSERT(produced <= room);
-  ASSERT(s->out->len >= s->start + room);
-  s->out->len -= room - produced;
-}
-
-/* Every step of a decoder loop consumes input or produces output (it stops
- * on no progress), so this many steps always suffice: a loop bound that is
- * never the reason a loop ends. */
-static size_t steps_max(size_t len, const struct sink *s) {
-  size_t out_max = s->max_bytes < SIZE_MAX / 2 ? s->max_bytes : SIZE_MAX / 2;
-  size_t in_max = len < SIZE_MAX / 4 ? len : SIZE_MAX / 4;
-  return in_max + out_max + 2;
-}
-
 /* ---- gzip: deflate with the gzip wrapper (RFC 1952) ---- */
 
 static int gzip_compress(const uint8_t *in, size_t len, struct buf *out) {
@@ -114,34 +72,6 @@ static int gzip_compress(const uint8_t *in, size_t len, struct buf *out) {
   deflateEnd(&z);
   ASSERT(zrc == Z_STREAM_END || zrc == Z_OK || zrc == Z_BUF_ERROR);
   return zrc == Z_STREAM_END ? KERR_NONE : KERR_UNKNOWN_SERVER_ERROR;
-}
-
-static int gzip_decompress(const uint8_t *in, size_t len, struct sink *s) {
-  if (len > UINT32_MAX) return KERR_CORRUPT_MESSAGE;
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  /* windowBits 15 + 32: accept a gzip or a zlib header. */
-  if (inflateInit2(&z, 15 + 32) != Z_OK) return KERR_UNKNOWN_SERVER_ERROR;
-  z.next_in = (Bytef *)(uintptr_t)in;
-  z.avail_in = (uInt)len;
-  int rc = KERR_CORRUPT_MESSAGE;
-  size_t steps = steps_max(len, s);
-  for (size_t step = 0; step < steps; step++) {
-    size_t room;
-    uint8_t *dst = sink_reserve(s, &room);
-    if (dst == NULL) break; /* past out_bytes_max */
-    z.next_out = dst;
-    z.avail_out = (uInt)room;
-    int zrc = inflate(&z, Z_NO_FLUSH);
-    sink_commit(s, room, room - z.avail_out);
-    if (zrc == Z_STREAM_END) {
-      rc = sink_over(s) ? KERR_CORRUPT_MESSAGE : KERR_NONE;
-      break;
-    }
-    if (zrc != Z_OK) break; /* bad data, or Z_BUF_ERROR: truncated */
-  }
-  inflateEnd(&z);
-  return rc;
 }
 
 /* ---- snappy: xerial framing out, xerial or raw in ---- */
@@ -170,47 +100,6 @@ static int snappy_compress_xerial(const uint8_t *in, size_t len, struct buf *out
   return KERR_NONE;
 }
 
-/* One raw snappy block. Its preamble states the decoded size, so the bound
- * is checked before anything is allocated. */
-static int snappy_raw_decompress(const uint8_t *in, size_t len, struct sink *s) {
-  size_t n;
-  if (snappy_uncompressed_length((const char *)in, len, &n) != SNAPPY_OK)
-    return KERR_CORRUPT_MESSAGE;
-  if (n > s->max_bytes - sink_used(s)) return KERR_MESSAGE_TOO_LARGE; /* its own claim */
-  size_t pos = s->out->len;
-  buf_extend(s->out, n);
-  size_t got = n;
-  if (snappy_uncompress((const char *)in, len, (char *)s->out->data + pos, &got) != SNAPPY_OK ||
-      got != n) {
-    s->out->len = pos;
-    return KERR_CORRUPT_MESSAGE;
-  }
-  ASSERT(!sink_over(s));
-  return KERR_NONE;
-}
-
-static bool is_xerial(const uint8_t *in, size_t len) {
-  return len >= XERIAL_HEADER_BYTES && memcmp(in, xerial_magic, sizeof xerial_magic) == 0;
-}
-
-static int snappy_decompress_any(const uint8_t *in, size_t len, struct sink *s) {
-  if (!is_xerial(in, len)) return snappy_raw_decompress(in, len, s); /* librdkafka: raw */
-  /* Every block takes at least its 4-byte length, which bounds the loop. */
-  size_t blocks_max = (len - XERIAL_HEADER_BYTES) / 4;
-  size_t at = XERIAL_HEADER_BYTES;
-  for (size_t i = 0; i < blocks_max && at < len; i++) {
-    if (len - at < 4) return KERR_CORRUPT_MESSAGE;
-    size_t block = be32_get(in + at);
-    at += 4;
-    if (block > len - at) return KERR_CORRUPT_MESSAGE;
-    int rc = snappy_raw_decompress(in + at, block, s);
-    if (rc != KERR_NONE) return rc;
-    at += block;
-  }
-  ASSERT(at <= len);
-  return at == len ? KERR_NONE : KERR_CORRUPT_MESSAGE;
-}
-
 /* ---- lz4: the LZ4 frame format ---- */
 
 static int lz4_compress(const uint8_t *in, size_t len, struct buf *out) {
@@ -234,33 +123,6 @@ static int lz4_compress(const uint8_t *in, size_t len, struct buf *out) {
   return KERR_NONE;
 }
 
-/* Frames one after another, as the format allows; trailing garbage fails. */
-static int lz4_decompress(const uint8_t *in, size_t len, struct sink *s) {
-  LZ4F_dctx *ctx;
-  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION)))
-    return KERR_UNKNOWN_SERVER_ERROR;
-  size_t at = 0;
-  int rc = KERR_CORRUPT_MESSAGE;
-  size_t steps = steps_max(len, s);
-  for (size_t step = 0; step < steps; step++) {
-    size_t room;
-    uint8_t *dst = sink_reserve(s, &room);
-    if (dst == NULL) break;
-    size_t dst_len = room, src_len = len - at;
-    size_t hint = LZ4F_decompress(ctx, dst, &dst_len, in + at, &src_len, NULL);
-    sink_commit(s, room, dst_len);
-    at += src_len;
-    if (LZ4F_isError(hint)) break;
-    if (hint == 0 && at == len) { /* a frame ended with the input */
-      rc = sink_over(s) ? KERR_CORRUPT_MESSAGE : KERR_NONE;
-      break;
-    }
-    if (dst_len == 0 && src_len == 0) break; /* no progress: truncated */
-  }
-  LZ4F_freeDecompressionContext(ctx);
-  return rc;
-}
-
 /* ---- zstd ---- */
 
 static int zstd_compress(const uint8_t *in, size_t len, struct buf *out) {
@@ -275,48 +137,6 @@ static int zstd_compress(const uint8_t *in, size_t len, struct buf *out) {
   }
   out->len = pos + got;
   return KERR_NONE;
-}
-
-static int zstd_window_log_max(size_t max_bytes) {
-  int log = 0;
-  while (log < ZSTD_WINDOW_LOG_MAX && ((size_t)1 << log) < max_bytes) log++;
-  return log < ZSTD_WINDOW_LOG_MIN ? ZSTD_WINDOW_LOG_MIN : log;
-}
-
-/* Streaming, because producers may leave the content size out of the frame
- * header; frames one after another are all decoded. */
-static int zstd_decompress(const uint8_t *in, size_t len, struct sink *s) {
-  /* A frame that declares its size (the zstd tool and most producers do)
-   * is refused on its word, before any of it is decoded. */
-  unsigned long long declared = ZSTD_getFrameContentSize(in, len);
-  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
-      declared > s->max_bytes - sink_used(s))
-    return KERR_MESSAGE_TOO_LARGE;
-  ZSTD_DCtx *dctx = ZSTD_createDCtx();
-  if (dctx == NULL) return KERR_UNKNOWN_SERVER_ERROR;
-  size_t set =
-      ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, zstd_window_log_max(s->max_bytes));
-  ASSERT(!ZSTD_isError(set));
-  ZSTD_inBuffer src = {in, len, 0};
-  int rc = KERR_CORRUPT_MESSAGE;
-  size_t steps = steps_max(len, s);
-  for (size_t step = 0; step < steps; step++) {
-    size_t room;
-    uint8_t *dst = sink_reserve(s, &room);
-    if (dst == NULL) break;
-    ZSTD_outBuffer o = {dst, room, 0};
-    size_t in_before = src.pos;
-    size_t hint = ZSTD_decompressStream(dctx, &o, &src);
-    sink_commit(s, room, o.pos);
-    if (ZSTD_isError(hint)) break;
-    if (hint == 0 && src.pos == src.size) { /* a frame ended with the input */
-      rc = sink_over(s) ? KERR_CORRUPT_MESSAGE : KERR_NONE;
-      break;
-    }
-    if (o.pos == 0 && src.pos == in_before) break; /* no progress: truncated */
-  }
-  ZSTD_freeDCtx(dctx);
-  return rc;
 }
 
 /* ---- compressing in steps ---- */
@@ -370,7 +190,11 @@ static int stream_open(struct codec_stream *s, size_t total_len, struct buf *out
   case RB_CODEC_ZSTD:
     s->zstd = ZSTD_createCCtx();
     if (s->zstd == NULL ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(s->zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(s->zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL)))
+      return KERR_UNKNOWN_SERVER_ERROR;
+    /* Unknown: the frame leaves its content size out, as the Java client's
+     * streaming writer does. */
+    if (total_len != CODEC_LEN_UNKNOWN &&
         ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(s->zstd, total_len)))
       return KERR_UNKNOWN_SERVER_ERROR;
     return KERR_NONE;
@@ -381,7 +205,7 @@ static int stream_open(struct codec_stream *s, size_t total_len, struct buf *out
 int codec_stream_begin(enum rb_codec codec, size_t total_len, struct buf *out,
                        struct codec_stream **stream_out) {
   if ((unsigned)codec > RB_CODEC_ZSTD) return KERR_UNSUPPORTED_COMPRESSION_TYPE;
-  if (total_len > INT32_MAX) return KERR_MESSAGE_TOO_LARGE;
+  if (total_len != CODEC_LEN_UNKNOWN && total_len > INT32_MAX) return KERR_MESSAGE_TOO_LARGE;
   struct codec_stream *s = calloc(1, sizeof *s);
   ASSERT(s != NULL);
   s->codec = codec;
@@ -493,6 +317,278 @@ void codec_stream_free(struct codec_stream *s) {
   free(s);
 }
 
+/* ---- inflating in steps ----
+ *
+ * Every decoder writes into out through a bounded room: at most the step's
+ * bytes, and at most one byte past out_bytes_max in all, so that an output
+ * of exactly out_bytes_max succeeds and a larger one is noticed without
+ * decoding (or allocating) any further. */
+
+struct codec_inflater {
+  enum rb_codec codec;
+  const uint8_t *in;
+  size_t len;
+  size_t at;        /* input consumed (snappy, lz4, none) */
+  size_t total;     /* output produced by all steps */
+  size_t bytes_max; /* out_bytes_max */
+  bool xerial;      /* snappy: the xerial framing, else one raw block */
+  z_stream z;       /* gzip */
+  ZSTD_DCtx *zstd;
+  ZSTD_inBuffer zin;
+  LZ4F_dctx *lz4;
+};
+
+/* The next room for a decoder: NULL once the step is spent or the total
+ * is past the bound. */
+static uint8_t *room_take(struct codec_inflater *d, size_t step_left, struct buf *out,
+                          size_t *room) {
+  if (step_left == 0 || d->total > d->bytes_max) return NULL;
+  size_t left = d->bytes_max - d->total;
+  /* plus the one byte that detects "too much" */
+  size_t n = left < CHUNK_BYTES ? left + 1 : CHUNK_BYTES;
+  *room = n < step_left ? n : step_left;
+  return buf_extend(out, *room);
+}
+
+/* Keeps the produced bytes of the last room, gives back the rest. */
+static void room_keep(struct codec_inflater *d, struct buf *out, size_t room, size_t produced) {
+  ASSERT(produced <= room && out->len >= room);
+  out->len -= room - produced;
+  d->total += produced;
+}
+
+/* Every round of a decoder consumes input or produces output (it stops on
+ * no progress), so this many rounds always suffice: a loop bound that is
+ * never the reason a loop ends. */
+static size_t rounds_max(const struct codec_inflater *d, size_t step_bytes) {
+  size_t in_max = d->len < SIZE_MAX / 4 ? d->len : SIZE_MAX / 4;
+  size_t out_max = step_bytes < SIZE_MAX / 4 ? step_bytes : SIZE_MAX / 4;
+  return in_max + out_max + 2;
+}
+
+static int zstd_window_log_max(size_t max_bytes) {
+  int log = 0;
+  while (log < ZSTD_WINDOW_LOG_MAX && ((size_t)1 << log) < max_bytes) log++;
+  return log < ZSTD_WINDOW_LOG_MIN ? ZSTD_WINDOW_LOG_MIN : log;
+}
+
+static bool is_xerial(const uint8_t *in, size_t len) {
+  return len >= XERIAL_HEADER_BYTES && memcmp(in, xerial_magic, sizeof xerial_magic) == 0;
+}
+
+static int inflater_open(struct codec_inflater *d) {
+  switch (d->codec) {
+  case RB_CODEC_NONE:
+    return d->len <= d->bytes_max ? KERR_NONE : KERR_MESSAGE_TOO_LARGE;
+  case RB_CODEC_GZIP:
+    if (d->len > UINT32_MAX) return KERR_CORRUPT_MESSAGE;
+    /* windowBits 15 + 32: accept a gzip or a zlib header. */
+    if (inflateInit2(&d->z, 15 + 32) != Z_OK) return KERR_UNKNOWN_SERVER_ERROR;
+    d->z.next_in = (Bytef *)(uintptr_t)d->in;
+    d->z.avail_in = (uInt)d->len;
+    return KERR_NONE;
+  case RB_CODEC_SNAPPY:
+    d->xerial = is_xerial(d->in, d->len); /* librdkafka writes a raw block */
+    d->at = d->xerial ? XERIAL_HEADER_BYTES : 0;
+    return KERR_NONE;
+  case RB_CODEC_LZ4:
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&d->lz4, LZ4F_VERSION)))
+      return KERR_UNKNOWN_SERVER_ERROR;
+    return KERR_NONE;
+  case RB_CODEC_ZSTD: {
+    /* A frame that declares its size (the zstd tool and most producers do)
+     * is refused on its word, before any of it is decoded. */
+    unsigned long long declared = ZSTD_getFrameContentSize(d->in, d->len);
+    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
+        declared > d->bytes_max)
+      return KERR_MESSAGE_TOO_LARGE;
+    d->zstd = ZSTD_createDCtx();
+    if (d->zstd == NULL) return KERR_UNKNOWN_SERVER_ERROR;
+    size_t set =
+        ZSTD_DCtx_setParameter(d->zstd, ZSTD_d_windowLogMax, zstd_window_log_max(d->bytes_max));
+    ASSERT(!ZSTD_isError(set));
+    d->zin = (ZSTD_inBuffer){d->in, d->len, 0};
+    return KERR_NONE;
+  }
+  }
+  return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+}
+
+int codec_inflate_begin(enum rb_codec codec, const uint8_t *in, size_t len,
+                        size_t out_bytes_max, struct codec_inflater **inflater_out) {
+  ASSERT(in != NULL || len == 0);
+  if ((unsigned)codec > RB_CODEC_ZSTD) return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+  struct codec_inflater *d = calloc(1, sizeof *d);
+  ASSERT(d != NULL);
+  *d =
+      (struct codec_inflater){.codec = codec, .in = in, .len = len, .bytes_max = out_bytes_max};
+  int rc = inflater_open(d);
+  if (rc != KERR_NONE) {
+    codec_inflate_free(d);
+    return rc;
+  }
+  *inflater_out = d;
+  return KERR_NONE;
+}
+
+static int none_step(struct codec_inflater *d, size_t step_bytes, struct buf *out, bool *done) {
+  size_t n = d->len - d->at < step_bytes ? d->len - d->at : step_bytes;
+  buf_append(out, d->in + d->at, n);
+  d->at += n;
+  d->total += n;
+  *done = d->at == d->len;
+  return KERR_NONE;
+}
+
+static int gzip_inflate_step(struct codec_inflater *d, size_t step_bytes, struct buf *out,
+                             bool *done) {
+  size_t produced = 0, rounds = rounds_max(d, step_bytes);
+  for (size_t n = 0; n < rounds; n++) {
+    size_t room;
+    uint8_t *dst = room_take(d, step_bytes - produced, out, &room);
+    if (dst == NULL) return KERR_NONE; /* the step is spent, or past the bound */
+    d->z.next_out = dst;
+    d->z.avail_out = (uInt)room;
+    int zrc = inflate(&d->z, Z_NO_FLUSH);
+    room_keep(d, out, room, room - d->z.avail_out);
+    produced += room - d->z.avail_out;
+    *done = zrc == Z_STREAM_END;
+    if (zrc == Z_STREAM_END) return KERR_NONE;
+    if (zrc != Z_OK) return KERR_CORRUPT_MESSAGE; /* bad data, or Z_BUF_ERROR: truncated */
+  }
+  return KERR_CORRUPT_MESSAGE;
+}
+
+/* One raw snappy block. Its preamble states the decoded size, so the bound
+ * is checked before anything is allocated. */
+static int snappy_block(struct codec_inflater *d, const uint8_t *in, size_t len,
+                        struct buf *out) {
+  size_t n;
+  if (snappy_uncompressed_length((const char *)in, len, &n) != SNAPPY_OK)
+    return KERR_CORRUPT_MESSAGE;
+  if (n > d->bytes_max - d->total) return KERR_MESSAGE_TOO_LARGE; /* its own claim */
+  size_t pos = out->len;
+  buf_extend(out, n);
+  size_t got = n;
+  if (snappy_uncompress((const char *)in, len, (char *)out->data + pos, &got) != SNAPPY_OK ||
+      got != n) {
+    out->len = pos;
+    return KERR_CORRUPT_MESSAGE;
+  }
+  d->total += n;
+  return KERR_NONE;
+}
+
+/* Whole blocks: a xerial block is the unit (snappy-java cuts 32 KiB ones;
+ * a producer's larger block is decoded in one step), a raw block is all. */
+static int snappy_inflate_step(struct codec_inflater *d, size_t step_bytes, struct buf *out,
+                               bool *done) {
+  if (!d->xerial) {
+    int rc = snappy_block(d, d->in, d->len, out);
+    *done = rc == KERR_NONE;
+    return rc;
+  }
+  size_t before = d->total;
+  /* Every block takes at least its 4-byte length, which bounds the loop. */
+  for (size_t i = 0; i <= d->len / 4 && d->at < d->len && d->total - before < step_bytes; i++) {
+    if (d->len - d->at < 4) return KERR_CORRUPT_MESSAGE;
+    size_t block = be32_get(d->in + d->at);
+    if (block > d->len - d->at - 4) return KERR_CORRUPT_MESSAGE;
+    int rc = snappy_block(d, d->in + d->at + 4, block, out);
+    if (rc != KERR_NONE) return rc;
+    d->at += 4 + block;
+  }
+  *done = d->at == d->len;
+  return KERR_NONE;
+}
+
+/* Frames one after another, as the format allows; trailing garbage fails. */
+static int lz4_inflate_step(struct codec_inflater *d, size_t step_bytes, struct buf *out,
+                            bool *done) {
+  size_t produced = 0, rounds = rounds_max(d, step_bytes);
+  for (size_t n = 0; n < rounds; n++) {
+    size_t room;
+    uint8_t *dst = room_take(d, step_bytes - produced, out, &room);
+    if (dst == NULL) return KERR_NONE;
+    size_t dst_len = room, src_len = d->len - d->at;
+    size_t hint = LZ4F_decompress(d->lz4, dst, &dst_len, d->in + d->at, &src_len, NULL);
+    room_keep(d, out, room, dst_len);
+    produced += dst_len;
+    d->at += src_len;
+    if (LZ4F_isError(hint)) return KERR_CORRUPT_MESSAGE;
+    *done = hint == 0 && d->at == d->len; /* a frame ended with the input */
+    if (*done) return KERR_NONE;
+    if (dst_len == 0 && src_len == 0) return KERR_CORRUPT_MESSAGE; /* truncated */
+  }
+  return KERR_CORRUPT_MESSAGE;
+}
+
+/* Streaming, because producers may leave the content size out of the frame
+ * header; frames one after another are all decoded. */
+static int zstd_inflate_step(struct codec_inflater *d, size_t step_bytes, struct buf *out,
+                             bool *done) {
+  size_t produced = 0, rounds = rounds_max(d, step_bytes);
+  for (size_t n = 0; n < rounds; n++) {
+    size_t room;
+    uint8_t *dst = room_take(d, step_bytes - produced, out, &room);
+    if (dst == NULL) return KERR_NONE;
+    ZSTD_outBuffer o = {dst, room, 0};
+    size_t in_before = d->zin.pos;
+    size_t hint = ZSTD_decompressStream(d->zstd, &o, &d->zin);
+    room_keep(d, out, room, o.pos);
+    produced += o.pos;
+    if (ZSTD_isError(hint)) return KERR_CORRUPT_MESSAGE;
+    *done = hint == 0 && d->zin.pos == d->zin.size; /* a frame ended with the input */
+    if (*done) return KERR_NONE;
+    if (o.pos == 0 && d->zin.pos == in_before) return KERR_CORRUPT_MESSAGE; /* truncated */
+  }
+  return KERR_CORRUPT_MESSAGE;
+}
+
+static int inflate_dispatch(struct codec_inflater *d, size_t step_bytes, struct buf *out,
+                            bool *done) {
+  switch (d->codec) {
+  case RB_CODEC_NONE:
+    return none_step(d, step_bytes, out, done);
+  case RB_CODEC_GZIP:
+    return gzip_inflate_step(d, step_bytes, out, done);
+  case RB_CODEC_SNAPPY:
+    return snappy_inflate_step(d, step_bytes, out, done);
+  case RB_CODEC_LZ4:
+    return lz4_inflate_step(d, step_bytes, out, done);
+  case RB_CODEC_ZSTD:
+    return zstd_inflate_step(d, step_bytes, out, done);
+  }
+  return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+}
+
+int codec_inflate_step(struct codec_inflater *d, size_t step_bytes, struct buf *out,
+                       bool *done) {
+  ASSERT(d != NULL && step_bytes > 0 && done != NULL);
+  size_t start = out->len;
+  *done = false;
+  int rc = inflate_dispatch(d, step_bytes, out, done);
+  /* A decoder stopped at the bound: too large, not corrupt (the budget may
+   * be ours, as sluice.produce.decompressed.bytes.max, not the data's). */
+  if (d->total > d->bytes_max) rc = KERR_MESSAGE_TOO_LARGE;
+  if (rc != KERR_NONE) {
+    *done = false;
+    out->len = start; /* nothing of a failed step is kept */
+  }
+  ASSERT(rc != KERR_NONE || d->total <= d->bytes_max);
+  return rc;
+}
+
+size_t codec_inflated(const struct codec_inflater *d) { return d->total; }
+
+void codec_inflate_free(struct codec_inflater *d) {
+  if (d == NULL) return;
+  if (d->codec == RB_CODEC_GZIP) inflateEnd(&d->z); /* safe after a failed init too */
+  if (d->zstd) ZSTD_freeDCtx(d->zstd);
+  if (d->lz4) LZ4F_freeDecompressionContext(d->lz4);
+  free(d);
+}
+
 /* ---- dispatch ---- */
 
 int codec_compress(enum rb_codec codec, const uint8_t *in, size_t len, struct buf *out) {
@@ -514,36 +610,21 @@ int codec_compress(enum rb_codec codec, const uint8_t *in, size_t len, struct bu
   return KERR_UNSUPPORTED_COMPRESSION_TYPE;
 }
 
+/* The stepwise inflater in one step as large as the bound allows. */
 int codec_decompress(enum rb_codec codec, const uint8_t *in, size_t len, size_t out_bytes_max,
                      struct buf *out) {
-  ASSERT(in != NULL || len == 0);
-  struct sink s = {out, out->len, out_bytes_max};
-  int rc;
-  switch (codec) {
-  case RB_CODEC_NONE:
-    rc = len <= out_bytes_max ? KERR_NONE : KERR_MESSAGE_TOO_LARGE;
-    if (rc == KERR_NONE) buf_append(out, in, len);
-    break;
-  case RB_CODEC_GZIP:
-    rc = gzip_decompress(in, len, &s);
-    break;
-  case RB_CODEC_SNAPPY:
-    rc = snappy_decompress_any(in, len, &s);
-    break;
-  case RB_CODEC_LZ4:
-    rc = lz4_decompress(in, len, &s);
-    break;
-  case RB_CODEC_ZSTD:
-    rc = zstd_decompress(in, len, &s);
-    break;
-  default:
-    rc = KERR_UNSUPPORTED_COMPRESSION_TYPE;
-    break;
-  }
-  /* A decoder stopped at the bound: too large, not corrupt (the budget may
-   * be ours, as sluice.produce.decompressed.bytes.max, not the data's). */
-  if (rc == KERR_CORRUPT_MESSAGE && sink_over(&s)) rc = KERR_MESSAGE_TOO_LARGE;
-  if (rc != KERR_NONE) out->len = s.start; /* nothing of a failed decode is kept */
-  ASSERT(rc != KERR_NONE || out->len - s.start <= out_bytes_max);
+  struct codec_inflater *d;
+  int rc = codec_inflate_begin(codec, in, len, out_bytes_max, &d);
+  if (rc != KERR_NONE) return rc;
+  size_t start = out->len;
+  bool done = false;
+  size_t step = out_bytes_max < SIZE_MAX ? out_bytes_max + 1 : SIZE_MAX;
+  /* One step decodes everything up to the bound but for whole snappy blocks,
+   * each at least 4 bytes of input. */
+  for (size_t n = 0; rc == KERR_NONE && !done && n <= len / 4 + 1; n++)
+    rc = codec_inflate_step(d, step, out, &done);
+  if (rc == KERR_NONE && !done) rc = KERR_CORRUPT_MESSAGE;
+  if (rc != KERR_NONE) out->len = start;
+  codec_inflate_free(d);
   return rc;
 }

@@ -450,17 +450,196 @@ static void builder_from_header(struct rb_builder *b, const struct rb_header *h)
   ASSERT(b->count == 0);
 }
 
-/* Every record of it into b, byte for byte but for the compression. */
-static int records_copy(struct rb_iter *it, struct rb_builder *b) {
-  struct rb_record rec;
-  for (int64_t n = 0; n <= (int64_t)it->h.record_count; n++) {
-    int got = rb_iter_next(it, &rec);
-    if (got < 0) return -got;
-    if (got == 0) break;
-    int32_t offset_delta = (int32_t)sub_wrapping(rec.offset, it->h.base_offset);
-    record_put(b, &rec, offset_delta, NULL);
+/* ---- recompression in steps ----
+ *
+ * Each step inflates at most bytes_max more of the source's records,
+ * takes the records that are now whole, and feeds at most bytes_max of
+ * them to the codec. A record is re-encoded as record_put would (the same
+ * fields, canonical varints), but a large key, value or headers block is
+ * fed from the inflated bytes where it lies rather than copied, so that
+ * one 60 MiB record costs no 60 MiB copy in one turn. */
+
+enum {
+  /* Fields from this size on are fed in place (a piece of their own);
+   * smaller ones are copied into the queue's encoded bytes. */
+  PIECE_IN_PLACE_BYTES = 4096,
+};
+
+/* What the codec is fed next: bytes of b.records (encoded) or of inflated
+ * (in place), by offset: both buffers may move as they grow. */
+struct rb_piece {
+  bool in_place;
+  size_t at;
+  size_t len;
+};
+
+static struct rb_piece *pieces(const struct rb_recompression *r) {
+  return (struct rb_piece *)(void *)r->pieces.data;
+}
+
+static size_t piece_count(const struct rb_recompression *r) {
+  return r->pieces.len / sizeof(struct rb_piece);
+}
+
+static void piece_push(struct rb_recompression *r, bool in_place, size_t at, size_t len) {
+  size_t n = piece_count(r);
+  struct rb_piece *last = n > r->piece_next ? &pieces(r)[n - 1] : NULL;
+  if (last && !last->in_place && !in_place && last->at + last->len == at) {
+    last->len += len; /* encoded bytes follow each other */
+  } else {
+    struct rb_piece p = {in_place, at, len};
+    buf_append(&r->pieces, &p, sizeof p);
   }
-  ASSERT(b->count == it->h.record_count);
+  r->pending += len;
+}
+
+/* Bytes of a field: copied when small, else in place in inflated. */
+static void field_put(struct rb_recompression *r, const uint8_t *p, size_t len) {
+  if (len == 0) return;
+  if (len < PIECE_IN_PLACE_BYTES) {
+    size_t at = r->b.records.len;
+    buf_append(&r->b.records, p, len);
+    piece_push(r, false, at, len);
+    return;
+  }
+  ASSERT(p >= r->inflated.data && p + len <= r->inflated.data + r->inflated.len);
+  piece_push(r, true, (size_t)(p - r->inflated.data), len);
+}
+
+static void varlong_queue(struct rb_recompression *r, int64_t v) {
+  size_t at = r->b.records.len;
+  varlong_put(&r->b.records, v);
+  piece_push(r, false, at, r->b.records.len - at);
+}
+
+static void nullable_queue(struct rb_recompression *r, struct kbytes v) {
+  ASSERT(v.len >= -1);
+  varlong_queue(r, v.len);
+  if (v.len > 0) field_put(r, v.ptr, (size_t)v.len);
+}
+
+/* One record into the queue, as record_put writes it (headers raw). */
+static void record_queue(struct rb_recompression *r, const struct rb_record *rec,
+                         int32_t offset_delta) {
+  int64_t timestamp_delta = sub_wrapping(rec->timestamp, r->h.base_timestamp);
+  size_t body_bytes = 1 + varlong_size(timestamp_delta) + varint_size(offset_delta) +
+                      nullable_size(rec->key) + nullable_size(rec->value) +
+                      varint_size(rec->header_count) + rec->headers_raw_len;
+  ASSERT(body_bytes <= INT32_MAX); /* it came in a record of its own */
+  varlong_queue(r, (int64_t)body_bytes);
+  uint8_t attributes = (uint8_t)rec->attributes;
+  size_t at = r->b.records.len;
+  buf_append(&r->b.records, &attributes, 1);
+  piece_push(r, false, at, 1);
+  varlong_queue(r, timestamp_delta);
+  varlong_queue(r, offset_delta);
+  nullable_queue(r, rec->key);
+  nullable_queue(r, rec->value);
+  varlong_queue(r, rec->header_count);
+  field_put(r, rec->headers_raw, rec->headers_raw_len);
+}
+
+/* The records now whole in inflated, until the queue holds bytes_max. A
+ * record cut by the step's end waits for the next; once everything is
+ * inflated, a cut record or bytes after the last are corrupt. */
+static int records_take(struct rb_recompression *r, size_t bytes_max) {
+  for (int64_t n = 0; n <= (int64_t)r->left && r->pending < bytes_max; n++) {
+    size_t avail = r->inflated.len - r->parsed;
+    if (r->left == 0) return avail == 0 ? KERR_NONE : KERR_CORRUPT_MESSAGE;
+    struct rd rd;
+    rd_init(&rd, avail > 0 ? r->inflated.data + r->parsed : no_records, avail);
+    int32_t length = rd_varint(&rd);
+    bool whole = !rd.err && length >= 0 && (size_t)length <= rd_left(&rd);
+    if (!whole && !rd.err && length < 0) return KERR_CORRUPT_MESSAGE;
+    if (!whole) return r->inflated_all ? KERR_CORRUPT_MESSAGE : KERR_NONE;
+    size_t size = avail - rd_left(&rd) + (size_t)length;
+    rd_init(&rd, r->inflated.data + r->parsed, size);
+    struct rb_record rec;
+    int32_t offset_delta;
+    if (!record_read(&rd, &r->h, &rec, &offset_delta) || rd_left(&rd) != 0)
+      return KERR_CORRUPT_MESSAGE;
+    record_queue(r, &rec, offset_delta);
+    r->parsed += size;
+    r->left--;
+  }
+  return KERR_NONE;
+}
+
+/* Once the queue is empty: its encoded bytes go, and the records taken
+ * leave inflated (moved only when what stays is no larger than what goes,
+ * so each byte is moved a bounded number of times). */
+static void queue_reset(struct rb_recompression *r) {
+  ASSERT(r->pending == 0);
+  buf_reset(&r->pieces);
+  buf_reset(&r->b.records);
+  r->piece_next = 0;
+  r->piece_at = 0;
+  size_t tail = r->inflated.len - r->parsed;
+  if (r->parsed == 0 || tail > r->parsed) return;
+  memmove(r->inflated.data, r->inflated.data + r->parsed, tail);
+  r->inflated.len = tail;
+  r->parsed = 0;
+}
+
+static int codec_feed(struct rb_recompression *r, const uint8_t *p, size_t len, bool last) {
+  int rc = codec_stream_step(r->stream, p, len, last, r->out);
+  r->crc = crc32c_extend(r->crc, r->out->data + r->crc_at, r->out->len - r->crc_at);
+  r->crc_at = r->out->len;
+  r->compressed += len;
+  r->worked += len;
+  return rc;
+}
+
+/* At most bytes_max of the queue to the codec; *fed grows by what was. */
+static int queue_feed(struct rb_recompression *r, size_t bytes_max, size_t *fed) {
+  for (size_t n = piece_count(r); r->piece_next < n && *fed < bytes_max;) {
+    const struct rb_piece *p = &pieces(r)[r->piece_next];
+    const struct buf *from = p->in_place ? &r->inflated : &r->b.records;
+    size_t take = p->len - r->piece_at;
+    if (take > bytes_max - *fed) take = bytes_max - *fed;
+    int rc = codec_feed(r, from->data + p->at + r->piece_at, take, false);
+    if (rc != KERR_NONE) return rc;
+    *fed += take;
+    r->pending -= take;
+    r->piece_at += take;
+    if (r->piece_at == p->len) {
+      r->piece_next++;
+      r->piece_at = 0;
+    }
+  }
+  if (r->piece_next == piece_count(r)) queue_reset(r);
+  return KERR_NONE;
+}
+
+/* Feeds bytes_max, taking more records each time the queue empties (and
+ * only then, so that inflated and the queue shed what was fed). Rounds:
+ * the rest of the queue, then what was taken, then one that finds no
+ * more whole records. */
+static int records_feed(struct rb_recompression *r, size_t bytes_max) {
+  size_t fed = 0;
+  for (int round = 0; round < 4 && fed < bytes_max; round++) {
+    if (r->pending == 0) {
+      int rc = records_take(r, bytes_max);
+      if (rc != KERR_NONE) return rc;
+    }
+    if (r->pending == 0) return KERR_NONE;
+    int rc = queue_feed(r, bytes_max, &fed);
+    if (rc != KERR_NONE) return rc;
+  }
+  return KERR_NONE;
+}
+
+/* The stream's end, then the batch's length and CRC. */
+static int batch_finish(struct rb_recompression *r) {
+  int rc = codec_feed(r, no_records, 0, true);
+  if (rc != KERR_NONE) return rc;
+  size_t size = r->out->len - r->start;
+  if (size - RB_LOG_OVERHEAD > INT32_MAX) return KERR_MESSAGE_TOO_LARGE;
+  be32_put(r->out->data + r->start + RB_OFF_LENGTH, (uint32_t)(size - RB_LOG_OVERHEAD));
+  be32_put(r->out->data + r->start + RB_OFF_CRC, r->crc);
+  struct rb_header h;
+  ASSERT(rb_frame(r->out->data + r->start, size, &h) == size);
+  r->finished = true;
   return KERR_NONE;
 }
 
@@ -470,60 +649,59 @@ int rb_recompress_begin(struct rb_recompression *r, const uint8_t *batch, size_t
   r->out = out;
   r->start = out->len;
   r->codec = codec;
+  buf_init(&r->inflated);
+  buf_init(&r->pieces);
   rb_builder_init(&r->b, 0, 0);
   if ((unsigned)codec > RB_CODEC_ZSTD) return KERR_UNSUPPORTED_COMPRESSION_TYPE;
-  struct buf scratch;
-  buf_init(&scratch);
-  struct rb_iter it;
-  int rc = rb_iter_init(&it, batch, len, &scratch, out_bytes_max);
-  if (rc == KERR_NONE) {
-    rb_builder_free(&r->b);
-    builder_from_header(&r->b, &it.h);
-    rc = records_copy(&it, &r->b);
-    /* Kept as the producer (or compaction) left them, not recomputed. */
-    r->b.max_timestamp = it.h.max_timestamp;
-    r->b.last_offset_delta = it.h.last_offset_delta;
-  }
-  buf_free(&scratch);
-  if (rc == KERR_NONE) {
-    /* The header but its length and CRC, which the last step writes; the
-     * CRC follows the output step by step, so no step reads it all. */
-    header_put(buf_extend(out, RB_HEADER_BYTES), &r->b, codec, RB_HEADER_BYTES);
-    r->crc =
-        crc32c(out->data + r->start + RB_OFF_ATTRIBUTES, RB_HEADER_BYTES - RB_OFF_ATTRIBUTES);
-    r->crc_at = out->len;
-    rc = codec_stream_begin(codec, r->b.records.len, out, &r->stream);
-  }
-  return rc;
+  size_t size = rb_frame(batch, len, &r->h);
+  if (size == 0 || r->h.magic != RB_MAGIC || r->h.record_count < 0) return KERR_CORRUPT_MESSAGE;
+  enum rb_codec from = (enum rb_codec)(r->h.attributes & RB_ATTR_COMPRESSION_MASK);
+  /* The budget is on inflating: an uncompressed batch is what it is. */
+  int rc = codec_inflate_begin(from, batch + RB_HEADER_BYTES, size - RB_HEADER_BYTES,
+                               from == RB_CODEC_NONE ? SIZE_MAX : out_bytes_max, &r->inflater);
+  if (rc != KERR_NONE) return rc;
+  r->left = r->h.record_count;
+  rb_builder_free(&r->b);
+  builder_from_header(&r->b, &r->h);
+  /* Kept as the producer (or compaction) left them, not recomputed; the
+   * header is whole but for its length and CRC, which the last step
+   * writes; the CRC follows the output step by step. */
+  r->b.max_timestamp = r->h.max_timestamp;
+  r->b.last_offset_delta = r->h.last_offset_delta;
+  r->b.count = r->h.record_count;
+  header_put(buf_extend(out, RB_HEADER_BYTES), &r->b, codec, RB_HEADER_BYTES);
+  r->crc =
+      crc32c(out->data + r->start + RB_OFF_ATTRIBUTES, RB_HEADER_BYTES - RB_OFF_ATTRIBUTES);
+  r->crc_at = out->len;
+  return codec_stream_begin(codec, CODEC_LEN_UNKNOWN, out, &r->stream);
 }
 
 int rb_recompress_step(struct rb_recompression *r, size_t bytes_max, bool *done) {
   ASSERT(r->stream != NULL && !r->finished && bytes_max > 0);
-  size_t left = r->b.records.len - r->compressed;
-  size_t n = left < bytes_max ? left : bytes_max;
-  bool last = n == left;
-  int rc = codec_stream_step(r->stream, r->b.records.data + r->compressed, n, last, r->out);
-  r->compressed += n;
-  r->crc = crc32c_extend(r->crc, r->out->data + r->crc_at, r->out->len - r->crc_at);
-  r->crc_at = r->out->len;
   *done = false;
-  if (rc != KERR_NONE || !last) return rc;
-  size_t size = r->out->len - r->start;
-  if (size - RB_LOG_OVERHEAD > INT32_MAX) return KERR_MESSAGE_TOO_LARGE;
-  be32_put(r->out->data + r->start + RB_OFF_LENGTH, (uint32_t)(size - RB_LOG_OVERHEAD));
-  be32_put(r->out->data + r->start + RB_OFF_CRC, r->crc);
-  struct rb_header h;
-  ASSERT(rb_frame(r->out->data + r->start, r->out->len - r->start, &h) ==
-         r->out->len - r->start);
-  r->finished = true;
-  *done = true;
-  return KERR_NONE;
+  if (!r->inflated_all) {
+    size_t before = codec_inflated(r->inflater);
+    int rc = codec_inflate_step(r->inflater, bytes_max, &r->inflated, &r->inflated_all);
+    r->worked += codec_inflated(r->inflater) - before;
+    if (rc != KERR_NONE) return rc;
+  }
+  int rc = records_feed(r, bytes_max);
+  if (rc != KERR_NONE) return rc;
+  bool all_taken = r->inflated_all && r->left == 0 && r->parsed == r->inflated.len;
+  if (!all_taken || r->pending > 0) return KERR_NONE;
+  rc = batch_finish(r);
+  *done = rc == KERR_NONE;
+  return rc;
 }
 
 void rb_recompress_end(struct rb_recompression *r) {
   if (!r->finished) r->out->len = r->start;
   codec_stream_free(r->stream);
   r->stream = NULL;
+  codec_inflate_free(r->inflater);
+  r->inflater = NULL;
+  buf_free(&r->inflated);
+  buf_free(&r->pieces);
   rb_builder_free(&r->b);
 }
 
@@ -532,8 +710,10 @@ int rb_recompress(const uint8_t *batch, size_t len, enum rb_codec codec, size_t 
   struct rb_recompression r;
   int rc = rb_recompress_begin(&r, batch, len, codec, out_bytes_max, out);
   bool done = false;
-  /* One step: the whole of the records. */
-  if (rc == KERR_NONE) rc = rb_recompress_step(&r, r.b.records.len + 1, &done);
+  /* Steps as large as the batch can be: one does it all but for the
+   * snappy blocks an inflating step may stop after. */
+  for (size_t n = 0; rc == KERR_NONE && !done && n <= len + 2; n++)
+    rc = rb_recompress_step(&r, SIZE_MAX / 2, &done);
   ASSERT(rc != KERR_NONE || done);
   rb_recompress_end(&r);
   return rc;

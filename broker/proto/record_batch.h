@@ -174,18 +174,36 @@ int rb_recompress(const uint8_t *batch, size_t len, enum rb_codec codec, size_t 
                   struct buf *out);
 
 /* rb_recompress in steps, so that a large batch costs the event loop a
- * bounded slice per turn (issue 13): begin inflates the batch (bounded by
- * out_bytes_max) and starts the codec; each step compresses at most
- * bytes_max more of its records and sets *done once the batch is complete
- * in out; end frees, and takes an unfinished or failed batch back out of
- * out. Errors as rb_recompress. */
+ * bounded slice per turn (issue 13): begin frames the batch and starts the
+ * inflater and the codec; each step inflates at most bytes_max more of the
+ * records (a snappy block whole), takes the records now whole (checked as
+ * rb_iter_next does) and compresses at most bytes_max of them, and sets
+ * *done once the batch is complete in out; worked counts the bytes
+ * inflated and compressed so far. The inflating budget (out_bytes_max,
+ * for a compressed source) fails the step that passes it with
+ * KERR_MESSAGE_TOO_LARGE; bad data fails the step that meets it with
+ * KERR_CORRUPT_MESSAGE. end frees, and takes an unfinished or failed batch
+ * back out of out. A zstd batch written in steps leaves its content size
+ * out (the Java client's does too). */
 struct codec_stream;
+struct codec_inflater;
 struct rb_recompression {
-  struct rb_builder b;
+  struct rb_header h; /* the source batch's */
+  struct codec_inflater *inflater;
+  bool inflated_all;
+  struct buf inflated; /* the source's records, from the first not yet fed on */
+  size_t parsed;       /* bytes of inflated taken into the queue */
+  int32_t left;        /* records not yet taken */
+  struct rb_builder b; /* the header's fields; b.records: the queue's encoded bytes */
+  struct buf pieces;   /* the queue: what the codec is fed next, in order */
+  size_t piece_next;
+  size_t piece_at; /* fed of pieces[piece_next] */
+  size_t pending;  /* bytes in the queue not fed */
   struct codec_stream *stream;
   struct buf *out;
   size_t start;      /* where the batch begins in out */
   size_t compressed; /* record bytes fed to the codec so far */
+  size_t worked;     /* bytes inflated plus bytes compressed so far */
   uint32_t crc;      /* CRC-32C of the batch from its attributes to crc_at */
   size_t crc_at;
   enum rb_codec codec;

@@ -121,15 +121,14 @@ static int recompress_all(const struct node *node, const struct partition *p,
 /* ---- recompression in slices (issue 13) ----
  *
  * A request with a partition whose batches the topic's compression.type
- * makes the broker recompress does that first, at most
- * RECOMPRESS_SLICE_BYTES of records compressed per loop turn (a zero-delay
- * timer between), so a batch that inflates to tens of MiB and compresses
- * slowly (gzip) does not hold the loop for the seconds it takes; then the
- * request runs as usual, appending the prepared batches. Inflating one
- * batch is still done in one go (bounded by
- * sluice.produce.decompressed.bytes.max; the codecs inflate far faster than
- * gzip compresses). If the connection goes meanwhile, nothing was
- * appended and nothing is. */
+ * makes the broker recompress does that first, in slices of at most
+ * RECOMPRESS_SLICE_BYTES inflated plus as much compressed per loop turn (a
+ * zero-delay timer between), so a batch that inflates to tens of MiB does
+ * not hold the loop for the time inflating and compressing it (gzip)
+ * takes; then the request runs as usual, appending the prepared batches.
+ * The decompressed budget (sluice.produce.decompressed.bytes.max) fails
+ * the slice that passes it, with MESSAGE_TOO_LARGE; if the connection goes
+ * meanwhile, nothing was appended and nothing is. */
 enum { RECOMPRESS_SLICE_BYTES = 256 * 1024 };
 
 struct produce_prepared {
@@ -175,10 +174,10 @@ static bool prepared_step(const struct node *node, struct produce_prepared *pp,
       pp->in_batch = true;
       if (pp->rc != KERR_NONE) break;
     }
-    size_t before = pp->r.compressed;
+    size_t before = pp->r.worked;
     bool batch_done;
     pp->rc = rb_recompress_step(&pp->r, *budget, &batch_done);
-    size_t spent = pp->r.compressed - before;
+    size_t spent = pp->r.worked - before;
     *budget -= spent < *budget ? spent : *budget;
     if (pp->rc != KERR_NONE) break;
     if (!batch_done) return false;
@@ -619,6 +618,9 @@ static void slices_free(struct produce_slices *sl) {
 /* The connection went: nothing was appended, and nothing will be. */
 static void slices_cancel(struct request *req) {
   struct produce_slices *sl = req->pending;
+  env_log(req->node->env, ENV_LOG_INFO,
+          "produce abandoned: its connection closed while its batches were being "
+          "recompressed; nothing of it was appended");
   if (sl->timer) req->node->env->timer_cancel(req->node->env, sl->timer);
   sl->timer = 0;
   slices_free(sl);

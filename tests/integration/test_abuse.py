@@ -251,3 +251,33 @@ def test_a_large_batch_recompressed_in_slices_is_stored_whole(make_broker):
     assert len(value) == 8 * MIB - 64
     block = value[:512 * 1024]
     assert value == (block * 17)[:len(value)]
+
+
+def test_a_recompression_abandoned_mid_way_appends_nothing(make_broker):
+    """The producer's connection closes while its batch (60 MiB of repeats
+    in a small zstd batch) is being inflated and recompressed a slice per
+    turn for a gzip topic: the broker says so in its log, and nothing of
+    it is appended; the partition then takes a batch at offset 0."""
+    import time
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    from abuse import produce_batch, repeats_batch
+    from test_limits import produce_v3
+    b = make_broker()
+    a = AdminClient({"bootstrap.servers": b.bootstrap})
+    a.create_topics([NewTopic("gzc", 1, 1, config={"compression.type": "gzip"})],
+                    operation_timeout=30)["gzc"].result(60)
+    with socket.create_connection(("127.0.0.1", b.port), timeout=60) as s:
+        s.sendall(produce_v3(9, "gzc", repeats_batch(60)))
+    for _ in range(600):  # bounded polls of the log, not a timing threshold
+        if "produce abandoned" in log_text(b):
+            break
+        time.sleep(0.1)
+    assert "produce abandoned" in log_text(b), b.log_tail()
+    small = repeats_batch(1, block_kib=64)
+    assert produce_batch(b.port, "gzc", small) == 0
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "abandoned"})
+    low, high = c.get_watermark_offsets(TopicPartition("gzc", 0), timeout=30)
+    c.close()
+    assert (low, high) == (0, 1)  # only the small one

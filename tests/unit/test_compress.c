@@ -409,6 +409,145 @@ START_TEST(names_and_unknown_codecs) {
 }
 END_TEST
 
+/* ---- inflating in steps (issue 13) ---- */
+
+/* The stream of codec for in, as the stepwise compressor writes it (a zstd
+ * frame without its content size, so that only its end bounds it). */
+static void stream_compress(enum rb_codec codec, const uint8_t *in, size_t len,
+                            struct buf *out) {
+  struct codec_stream *s;
+  ck_assert_int_eq(codec_stream_begin(codec, CODEC_LEN_UNKNOWN, out, &s), KERR_NONE);
+  /* In two pieces: zstd writes the content size of a stream ended in its
+   * first call. */
+  ck_assert_int_eq(codec_stream_step(s, in, len / 2, false, out), KERR_NONE);
+  ck_assert_int_eq(codec_stream_step(s, in + len / 2, len - len / 2, true, out), KERR_NONE);
+  codec_stream_free(s);
+}
+
+/* Steps of step_bytes until done or an error; the error, the steps taken
+ * and the bytes appended before it in *steps_out and out. */
+static int inflate_steps(enum rb_codec codec, const uint8_t *in, size_t len, size_t bytes_max,
+                         size_t step_bytes, size_t step_cap, struct buf *out, int *steps_out) {
+  struct codec_inflater *d;
+  int rc = codec_inflate_begin(codec, in, len, bytes_max, &d);
+  *steps_out = 0;
+  if (rc != KERR_NONE) return rc;
+  bool done = false;
+  size_t start = out->len;
+  for (int n = 0; n < 10000000 && !done && rc == KERR_NONE; n++) {
+    size_t before = out->len;
+    rc = codec_inflate_step(d, step_bytes, out, &done);
+    /* A step appends at most its bytes (snappy: its whole blocks), a failed
+     * one nothing. */
+    ck_assert_uint_le(out->len - before, step_cap);
+    if (rc != KERR_NONE) ck_assert_uint_eq(out->len, before);
+    if (rc == KERR_NONE) ++*steps_out;
+  }
+  if (rc == KERR_NONE) ck_assert_uint_eq(codec_inflated(d), out->len - start);
+  codec_inflate_free(d);
+  ck_assert(rc != KERR_NONE || done);
+  return rc;
+}
+
+/* Every codec, in steps of 7 bytes, gives what one shot does: from the
+ * one-shot compressor and from the stepwise one. */
+START_TEST(inflate_in_tiny_steps_matches_one_shot) {
+  enum { LEN = 150000 };
+  uint8_t *in = malloc(LEN);
+  fill_text(in, LEN);
+  fill_random(in + LEN / 3, LEN / 3, 7);
+  for (size_t i = 0; i < ARRAY_LEN(codecs); i++) {
+    for (int way = 0; way < 2; way++) {
+      struct buf c, one, steps;
+      buf_init(&c);
+      buf_init(&one);
+      buf_init(&steps);
+      if (way == 0)
+        ck_assert_int_eq(codec_compress(codecs[i], in, LEN, &c), KERR_NONE);
+      else
+        stream_compress(codecs[i], in, LEN, &c);
+      ck_assert_int_eq(codec_decompress(codecs[i], c.data, c.len, BYTES_MAX, &one), KERR_NONE);
+      buf_append(&steps, "p", 1); /* steps append */
+      size_t cap = codecs[i] == RB_CODEC_SNAPPY ? 7 + 32 * 1024 : 7;
+      int n;
+      ck_assert_int_eq(inflate_steps(codecs[i], c.data, c.len, BYTES_MAX, 7, cap, &steps, &n),
+                       KERR_NONE);
+      ck_assert_int_gt(n, codecs[i] == RB_CODEC_SNAPPY ? 4 : LEN / 7 - 1);
+      ck_assert_uint_eq(one.len, LEN);
+      ck_assert_uint_eq(steps.len, LEN + 1);
+      ck_assert_mem_eq(steps.data + 1, one.data, LEN);
+      ck_assert_mem_eq(one.data, in, LEN);
+      buf_reset(&one); /* no bound at all works too */
+      ck_assert_int_eq(codec_decompress(codecs[i], c.data, c.len, SIZE_MAX, &one), KERR_NONE);
+      ck_assert_uint_eq(one.len, LEN);
+      buf_free(&c);
+      buf_free(&one);
+      buf_free(&steps);
+    }
+  }
+  free(in);
+}
+END_TEST
+
+/* The budget fails the step that passes it, after the steps below it
+ * succeeded; exactly the budget succeeds. */
+START_TEST(inflate_budget_refused_mid_stream) {
+  enum { LEN = 200000, BUDGET = 100000 };
+  uint8_t *in = malloc(LEN);
+  fill_text(in, LEN);
+  for (size_t i = 0; i < ARRAY_LEN(compressing); i++) {
+    struct buf c, d;
+    buf_init(&c);
+    buf_init(&d);
+    stream_compress(compressing[i], in, LEN, &c);
+    int n;
+    ck_assert_int_eq(
+        inflate_steps(compressing[i], c.data, c.len, BUDGET, 4096, 4096 + 32 * 1024, &d, &n),
+        KERR_MESSAGE_TOO_LARGE);
+    ck_assert_int_gt(n, 1); /* refused mid-stream, not at the start */
+    ck_assert_uint_le(d.len, BUDGET);
+    if (compressing[i] != RB_CODEC_SNAPPY) ck_assert_uint_gt(d.len, BUDGET - 4096 - 1);
+    buf_reset(&d);
+    ck_assert_int_eq(
+        inflate_steps(compressing[i], c.data, c.len, LEN, 4096, 4096 + 32 * 1024, &d, &n),
+        KERR_NONE);
+    ck_assert_uint_eq(d.len, LEN);
+    buf_free(&c);
+    buf_free(&d);
+  }
+  free(in);
+}
+END_TEST
+
+/* Garbage from three quarters of the stream on (incompressible input, so
+ * block headers lie there): the steps before it succeed, then
+ * KERR_CORRUPT_MESSAGE. */
+START_TEST(inflate_corrupt_mid_stream) {
+  enum { LEN = 400000 };
+  uint8_t *in = malloc(LEN);
+  fill_random(in, LEN, 3);
+  for (size_t i = 0; i < ARRAY_LEN(compressing); i++) {
+    struct buf c, d;
+    buf_init(&c);
+    buf_init(&d);
+    ck_assert_int_eq(codec_compress(compressing[i], in, LEN, &c), KERR_NONE);
+    memset(c.data + c.len * 3 / 4, 0xff, c.len - c.len * 3 / 4);
+    int n;
+    ck_assert_int_eq(
+        inflate_steps(compressing[i], c.data, c.len, BYTES_MAX, 4096, 4096 + 32 * 1024, &d, &n),
+        KERR_CORRUPT_MESSAGE);
+    ck_assert_int_gt(n, 5);
+    ck_assert_uint_gt(d.len, LEN / 2);
+    ck_assert_mem_eq(d.data, in, LEN / 2); /* what came before was right */
+    ck_assert_int_eq(codec_decompress(compressing[i], c.data, c.len, BYTES_MAX, &d),
+                     KERR_CORRUPT_MESSAGE);
+    buf_free(&c);
+    buf_free(&d);
+  }
+  free(in);
+}
+END_TEST
+
 static Suite *compress_suite(void) {
   Suite *s = suite_create("compress");
   TCase *tc = tcase_create("core");
@@ -427,6 +566,9 @@ static Suite *compress_suite(void) {
   tcase_add_test(tc, lz4_frame_flags);
   tcase_add_test(tc, zstd_without_content_size);
   tcase_add_test(tc, names_and_unknown_codecs);
+  tcase_add_test(tc, inflate_in_tiny_steps_matches_one_shot);
+  tcase_add_test(tc, inflate_budget_refused_mid_stream);
+  tcase_add_test(tc, inflate_corrupt_mid_stream);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -706,6 +706,101 @@ START_TEST(recompress_in_steps_keeps_everything) {
 }
 END_TEST
 
+/* Steps of step_bytes until done or an error (the error). */
+static int recompress_steps(const uint8_t *batch, size_t len, enum rb_codec codec,
+                            size_t bytes_max, size_t step_bytes, struct buf *out,
+                            int *steps_out) {
+  struct rb_recompression r;
+  size_t start = out->len;
+  int rc = rb_recompress_begin(&r, batch, len, codec, bytes_max, out);
+  bool done = false;
+  *steps_out = 0;
+  for (int n = 0; n < 1000000 && rc == KERR_NONE && !done; n++) {
+    size_t worked = r.worked;
+    rc = rb_recompress_step(&r, step_bytes, &done);
+    /* A step inflates at most step_bytes and compresses at most as much
+     * (the source here has no snappy block larger than 32 KiB). */
+    ck_assert_uint_le(r.worked - worked, 2 * step_bytes + 32 * 1024);
+    if (rc == KERR_NONE) ++*steps_out;
+  }
+  ck_assert(rc != KERR_NONE || done);
+  rb_recompress_end(&r);
+  if (rc != KERR_NONE) ck_assert_uint_eq(out->len, start); /* nothing of it stays */
+  return rc;
+}
+
+/* From every codec to every codec in 7-byte steps: the batch is valid and
+ * holds what the one-step recompression holds, record for record and, back
+ * to none, byte for byte. */
+START_TEST(recompress_inflating_in_tiny_steps) {
+  for (int from = RB_CODEC_NONE; from <= RB_CODEC_ZSTD; from++) {
+    struct buf src, one, steps, one_none, steps_none;
+    buf_init(&src);
+    build(&src, (enum rb_codec)from);
+    for (int to = RB_CODEC_NONE; to <= RB_CODEC_ZSTD; to++) {
+      buf_init(&one);
+      buf_init(&steps);
+      buf_init(&one_none);
+      buf_init(&steps_none);
+      ck_assert_int_eq(rb_recompress(src.data, src.len, (enum rb_codec)to, BYTES_MAX, &one),
+                       KERR_NONE);
+      int n;
+      ck_assert_int_eq(
+          recompress_steps(src.data, src.len, (enum rb_codec)to, BYTES_MAX, 7, &steps, &n),
+          KERR_NONE);
+      ck_assert_int_gt(n, 1000); /* 200 KB of records, 7 bytes a step */
+      ck_assert_uint_eq(rb_check_one(steps.data, steps.len), steps.len);
+      same_records(src.data, src.len, steps.data, steps.len);
+      ck_assert_int_eq(rb_recompress(one.data, one.len, RB_CODEC_NONE, BYTES_MAX, &one_none),
+                       KERR_NONE);
+      ck_assert_int_eq(
+          rb_recompress(steps.data, steps.len, RB_CODEC_NONE, BYTES_MAX, &steps_none),
+          KERR_NONE);
+      ck_assert_uint_eq(one_none.len, steps_none.len);
+      ck_assert_mem_eq(one_none.data, steps_none.data, one_none.len);
+      buf_free(&one);
+      buf_free(&steps);
+      buf_free(&one_none);
+      buf_free(&steps_none);
+    }
+    buf_free(&src);
+  }
+}
+END_TEST
+
+/* The inflating budget fails the step that passes it, after earlier steps
+ * succeeded, and the batch leaves out; corrupt data mid-stream likewise
+ * with KERR_CORRUPT_MESSAGE. */
+START_TEST(recompress_refused_mid_stream) {
+  const enum rb_codec from[] = {RB_CODEC_GZIP, RB_CODEC_SNAPPY, RB_CODEC_LZ4, RB_CODEC_ZSTD};
+  for (size_t i = 0; i < ARRAY_LEN(from); i++) {
+    struct buf src, out;
+    buf_init(&src);
+    buf_init(&out);
+    build(&src, from[i]);
+    buf_append(&out, "p", 1);
+    int n;
+    /* zstd declares its size: refused before a step. */
+    int rc = recompress_steps(src.data, src.len, RB_CODEC_GZIP, 100000, 4096, &out, &n);
+    ck_assert_int_eq(rc, KERR_MESSAGE_TOO_LARGE);
+    if (from[i] != RB_CODEC_ZSTD) ck_assert_int_gt(n, 2); /* snappy: 32 KiB blocks */
+    ck_assert_uint_eq(out.len, 1);
+    /* Garbage over the last quarter of the stream, the CRC made right. */
+    size_t records_len = src.len - RB_HEADER_BYTES;
+    memset(src.data + RB_HEADER_BYTES + records_len * 3 / 4, 0xff,
+           records_len - records_len * 3 / 4);
+    reseal(src.data, src.len);
+    ck_assert_int_eq(recompress_steps(src.data, src.len, RB_CODEC_GZIP, BYTES_MAX, 7, &out, &n),
+                     KERR_CORRUPT_MESSAGE);
+    /* zstd decodes a block (up to 128 KiB) at a time: this batch is one. */
+    if (from[i] != RB_CODEC_ZSTD) ck_assert_int_gt(n, 2);
+    ck_assert_uint_eq(out.len, 1);
+    buf_free(&src);
+    buf_free(&out);
+  }
+}
+END_TEST
+
 /* Compaction can leave a batch with no records that keeps its offsets. */
 START_TEST(recompress_empty_batch) {
   uint8_t batch[RB_HEADER_BYTES];
@@ -843,6 +938,8 @@ static Suite *record_batch_suite(void) {
   tcase_add_test(tc, recompress_chain_keeps_everything);
   tcase_add_test(tc, recompress_empty_batch);
   tcase_add_test(tc, recompress_in_steps_keeps_everything);
+  tcase_add_test(tc, recompress_inflating_in_tiny_steps);
+  tcase_add_test(tc, recompress_refused_mid_stream);
   tcase_add_test(tc, mutations_never_crash);
   tcase_add_test(tc, frame_and_stored_header_validity);
   suite_add_tcase(s, tc);
