@@ -56,6 +56,18 @@ static void skip_space(struct json *j) {
   while (j->at < j->len && strchr(" \t\r\n", j->text[j->at]) && j->text[j->at] != '\0') j->at++;
 }
 
+bool json_fail_at(struct json *j, size_t at, const char *what) {
+  if (j->failed) return false;
+  ASSERT(at <= j->len);
+  j->at = at;
+  return json_fail(j, what);
+}
+
+size_t json_here(struct json *j) {
+  skip_space(j);
+  return j->at;
+}
+
 bool json_at(struct json *j, char ch) {
   if (j->failed) return false;
   skip_space(j);

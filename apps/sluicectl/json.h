@@ -28,6 +28,10 @@ bool json_load(const char *path, char **text, size_t *len);
 
 /* Records the error at the cursor (the first one wins); returns false. */
 bool json_fail(struct json *j, const char *what);
+/* The same, pointing at byte `at` (where the offending token starts). */
+bool json_fail_at(struct json *j, size_t at, const char *what);
+/* Skips whitespace and returns where the next token starts. */
+size_t json_here(struct json *j);
 /* Skips whitespace; true if the next character is ch (not consumed). */
 bool json_at(struct json *j, char ch);
 /* Consumes ch after whitespace, else fails. */

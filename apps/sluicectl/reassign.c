@@ -44,10 +44,11 @@ static bool read_replicas(struct json *j, struct plan_partition *pp) {
   if (!json_open(j, '[', ']')) return !j->failed;
   do {
     long id;
+    size_t at = json_here(j);
     if (pp->replica_count == PLAN_REPLICAS_MAX) return json_fail(j, "more than 16 replicas");
     if (!json_int(j, 0, INT32_MAX, &id)) return false;
     for (int i = 0; i < pp->replica_count; i++)
-      if (pp->replicas[i] == id) return json_fail(j, "a replica listed twice");
+      if (pp->replicas[i] == id) return json_fail_at(j, at, "a replica listed twice");
     pp->replicas[pp->replica_count++] = (int32_t)id;
   } while (json_more(j, ']'));
   return !j->failed;
@@ -67,10 +68,12 @@ static bool read_log_dirs(struct json *j) {
 
 static bool read_partition(struct json *j, struct plan_partition *pp) {
   bool topic = false, partition = false, replicas = false;
+  size_t start = json_here(j);
   if (!json_open(j, '{', '}'))
     return json_fail(j, "a partition needs topic, partition and replicas");
   do {
     char key[32];
+    size_t key_at = json_here(j);
     long index;
     if (!json_string(j, key, sizeof key) || !json_expect(j, ':')) return false;
     if (strcmp(key, "topic") == 0)
@@ -82,11 +85,12 @@ static bool read_partition(struct json *j, struct plan_partition *pp) {
     else if (strcmp(key, "log_dirs") == 0)
       read_log_dirs(j);
     else if (!j->failed)
-      return json_fail(j, "unknown key (expected topic, partition, replicas, log_dirs)");
+      return json_fail_at(j, key_at,
+                          "unknown key (expected topic, partition, replicas, log_dirs)");
   } while (json_more(j, '}'));
   if (j->failed) return false;
   if (!topic || !partition || !replicas)
-    return json_fail(j, "a partition needs topic, partition and replicas");
+    return json_fail_at(j, start, "a partition needs topic, partition and replicas");
   return true;
 }
 
@@ -96,9 +100,11 @@ static bool read_partitions(struct json *j, struct plan *p) {
     if (p->count == PLAN_PARTITIONS_MAX) return json_fail(j, "more than 4096 partitions");
     struct plan_partition *pp = &p->parts[p->count];
     memset(pp, 0, sizeof *pp);
+    size_t start = json_here(j);
     if (!read_partition(j, pp)) return false;
-    if (pp->replica_count == 0) return json_fail(j, "empty replica list");
-    if (plan_find(p, pp->topic, pp->partition)) return json_fail(j, "partition listed twice");
+    if (pp->replica_count == 0) return json_fail_at(j, start, "empty replica list");
+    if (plan_find(p, pp->topic, pp->partition))
+      return json_fail_at(j, start, "partition listed twice");
     p->count++;
   } while (json_more(j, ']'));
   return !j->failed;
