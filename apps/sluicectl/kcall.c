@@ -83,24 +83,50 @@ static const char *reason(int err) {
   return "connection failed";
 }
 
-/* One try on address i: 0, or the error. */
-static int try_one(struct kcall *c, int i, int16_t api_key, int16_t min, int16_t max,
-                   const void *request, struct call_wait *w) {
+static void link_changed(void *ctx, struct kconn *conn, int err) {
+  (void)conn;
+  struct call_wait *w = ctx;
+  w->done = true;
+  w->err = err;
+}
+
+/* Runs the world until w->done; the timer bounds it (each turn waits at
+ * most 100 ms for an event). */
+static int wait_done(struct kcall *c, struct call_wait *w) {
   struct env *env = os_world_env(c->world);
-  struct kconn *conn = kclient_conn(&c->k, c->hosts[i], c->ports[i], "sluicectl");
   w->done = false;
   w->err = 0;
   env_timer_id t = env->timer_start(env, (uint64_t)KCALL_TIMEOUT_MS * NS_PER_MS, timed_out, w);
-  int rc = kadmin_request(conn, api_key, min, max, request, answered, w);
-  if (rc != 0) {
-    env->timer_cancel(env, t);
-    return rc;
-  }
-  /* Bounded by the timer: each turn waits at most 100 ms for an event. */
   for (long turn = 0; !w->done && turn < 1L << 24; turn++) os_world_run_once(c->world, 100);
   env->timer_cancel(env, t);
-  if (w->err == ENV_ETIMEDOUT) kconn_close(conn);
   return w->done ? w->err : ENV_ETIMEDOUT;
+}
+
+/* Connected (ApiVersions answered, so versions are known), or the error. */
+static int connect_to(struct kcall *c, struct kconn *conn) {
+  if (kconn_connected(conn)) return 0;
+  struct call_wait w = {0};
+  kconn_watch(conn, &(struct kconn_watch){.ctx = &w, .changed = link_changed});
+  int err = wait_done(c, &w);
+  kconn_watch(conn, &(struct kconn_watch){0});
+  return err;
+}
+
+/* One try on address i: 0, or the error. */
+static int try_one(struct kcall *c, int i, int16_t api_key, int16_t min, int16_t max,
+                   const void *request, struct call_wait *w) {
+  struct kconn *conn = kclient_conn(&c->k, c->hosts[i], c->ports[i], "sluicectl");
+  int err = connect_to(c, conn);
+  if (err != 0) {
+    kconn_close(conn);
+    return err;
+  }
+  w->done = false;
+  int rc = kadmin_request(conn, api_key, min, max, request, answered, w);
+  if (rc != 0) return rc;
+  err = wait_done(c, w);
+  if (err == ENV_ETIMEDOUT) kconn_close(conn); /* fails the request: answered ignores it */
+  return err;
 }
 
 bool kcall_request(struct kcall *c, int16_t api_key, int16_t min, int16_t max,

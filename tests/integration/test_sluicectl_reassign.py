@@ -55,9 +55,9 @@ def test_reassign_execute_verify_generate_cancel():
         for b in nodes:
             b.start()
         wait_registered(nodes)
-        AdminClient({"bootstrap.servers": nodes[0].bootstrap}).create_topics(
-            [NewTopic(TOPIC, num_partitions=1, replica_assignment=[[1, 2]])],
-            operation_timeout=20)[TOPIC].result(timeout=30)
+        admin = AdminClient({"bootstrap.servers": nodes[0].bootstrap})
+        admin.create_topics([NewTopic(TOPIC, num_partitions=1, replica_assignment=[[1, 2]])],
+                            operation_timeout=20)[TOPIC].result(timeout=30)
         boot = nodes[2].bootstrap
         plan = write_json('{"version":1,"partitions":[{"topic":"moving","partition":0,'
                           '"replicas":[2,3]}]}')
