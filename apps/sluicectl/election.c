@@ -89,13 +89,14 @@ static int report(struct outcome *o, const char *type_name) {
   print_line(o, head, KERR_NONE);
   print_line(o, "Valid replica already elected for partitions ", KERR_ELECTION_NOT_NEEDED);
   int failed = 0;
+  char code_buf[32];
   for (int i = 0; i < o->count; i++) {
     const struct result *r = &o->results[i];
     if (r->error == KERR_NONE || r->error == KERR_ELECTION_NOT_NEEDED) continue;
     failed++;
     printf("Error completing leader election (%s) for partition: %s-%d: %s%s%s\n", type_name,
-           r->topic, (int)r->partition, kerr_name(r->error), r->message[0] ? ": " : "",
-           r->message);
+           r->topic, (int)r->partition, error_name(r->error, code_buf, sizeof code_buf),
+           r->message[0] ? ": " : "", r->message);
   }
   fflush(stdout);
   if (failed > 0) return fail("%d replica(s) could not be elected", failed);
@@ -124,12 +125,14 @@ static int elect(const struct flags *f, int8_t type, const char *type_name) {
   struct outcome o = {calloc(RESULTS_MAX, sizeof(struct result)), 0, KERR_NONE};
   ASSERT(o.results != NULL);
   struct kcall c;
+  char code_buf[32];
   int rc = 1;
   if (kcall_open(&c, flag(f, "--bootstrap-server"))) {
     if (kcall_request(&c, API_ELECT_LEADERS, ELECT_VERSION_MIN, ELECT_VERSION_MAX, &req,
                       elect_done, &o, "ElectLeaders"))
-      rc = o.error != KERR_NONE ? fail("ElectLeaders: %s", kerr_name(o.error))
-                                : report(&o, type_name);
+      rc = o.error != KERR_NONE
+               ? fail("ElectLeaders: %s", error_name(o.error, code_buf, sizeof code_buf))
+               : report(&o, type_name);
     kcall_close(&c);
   }
   free(o.results);

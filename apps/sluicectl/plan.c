@@ -14,6 +14,28 @@
 
 enum { METADATA_VERSION_MIN = 1, METADATA_VERSION_MAX = 12, METADATA_TOPICS_MAX = 1024 };
 
+const char *error_name(int16_t code, char *buf, size_t cap) {
+  /* The codes of KIP-455 and KIP-460 that kerr_name leaves out. */
+  switch (code) {
+  case KERR_REASSIGNMENT_IN_PROGRESS:
+    return "REASSIGNMENT_IN_PROGRESS";
+  case KERR_PREFERRED_LEADER_NOT_AVAILABLE:
+    return "PREFERRED_LEADER_NOT_AVAILABLE";
+  case KERR_ELIGIBLE_LEADERS_NOT_AVAILABLE:
+    return "ELIGIBLE_LEADERS_NOT_AVAILABLE";
+  case KERR_ELECTION_NOT_NEEDED:
+    return "ELECTION_NOT_NEEDED";
+  case KERR_NO_REASSIGNMENT_IN_PROGRESS:
+    return "NO_REASSIGNMENT_IN_PROGRESS";
+  default:
+    break;
+  }
+  const char *name = kerr_name(code);
+  if (strcmp(name, "ERROR") != 0) return name;
+  snprintf(buf, cap, "error code %d", (int)code);
+  return buf;
+}
+
 void plan_init(struct plan *p) {
   p->parts = calloc(PLAN_PARTITIONS_MAX, sizeof *p->parts);
   ASSERT(p->parts != NULL);
@@ -72,8 +94,9 @@ struct current {
 static bool take_topic(struct current *cur,
                        const struct metadata_response_metadata_response_topic *t) {
   if (t->error_code != KERR_NONE) {
+    char name[32];
     snprintf(cur->error, sizeof cur->error, "topic %.*s: %s", (int)t->name.len, t->name.ptr,
-             kerr_name(t->error_code));
+             error_name(t->error_code, name, sizeof name));
     return false;
   }
   for (int32_t i = 0; i < t->partitions_count; i++) {

@@ -187,10 +187,12 @@ static void alter_done(void *ctx, int16_t version, const void *response) {
   (void)version;
   struct alter_answer *a = ctx;
   const struct alter_partition_reassignments_response *r = response;
+  char code_buf[32];
   size_t used = strlen(a->failed);
   if (r->error_code != KERR_NONE) {
     snprintf(a->failed, sizeof a->failed, "every partition (%s%s%.*s)",
-             kerr_name(r->error_code), r->error_message.ptr ? ": " : "",
+             error_name(r->error_code, code_buf, sizeof code_buf),
+             r->error_message.ptr ? ": " : "",
              r->error_message.ptr ? (int)r->error_message.len : 0,
              r->error_message.ptr ? r->error_message.ptr : "");
     a->failures++;
@@ -204,7 +206,8 @@ static void alter_done(void *ctx, int16_t version, const void *response) {
       used += (size_t)snprintf(
           a->failed + used, used < sizeof a->failed ? sizeof a->failed - used : 0,
           "%s%.*s-%d (%s%s%.*s)", a->failures++ ? ", " : "", (int)r->responses[t].name.len,
-          r->responses[t].name.ptr, (int)p->partition_index, kerr_name(p->error_code),
+          r->responses[t].name.ptr, (int)p->partition_index,
+          error_name(p->error_code, code_buf, sizeof code_buf),
           p->error_message.ptr ? ": " : "",
           p->error_message.ptr ? (int)p->error_message.len : 0,
           p->error_message.ptr ? p->error_message.ptr : "");
@@ -357,7 +360,8 @@ static bool list_ongoing(struct kcall *c, const struct plan *p, struct plan *in_
   free(topics);
   free(indexes);
   if (ok && o.error != KERR_NONE) {
-    fail("ListPartitionReassignments: %s", kerr_name(o.error));
+    char code_buf[32];
+    fail("ListPartitionReassignments: %s", error_name(o.error, code_buf, sizeof code_buf));
     ok = false;
   }
   return ok;

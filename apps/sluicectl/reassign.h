@@ -5,6 +5,7 @@
 #define SLUICECTL_REASSIGN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "apps/sluicectl/kcall.h"
@@ -34,6 +35,10 @@ void plan_print(const struct plan *p);
 bool plan_current(struct kcall *c, const char *const *topics, int count, struct plan *out);
 const struct plan_partition *plan_find(const struct plan *p, const char *topic,
                                        int32_t partition);
+
+/* Kafka's name of an error code (buf holds "error code N" for one unknown
+ * here). */
+const char *error_name(int16_t code, char *buf, size_t cap);
 
 int partitions_cmd(int argc, char **argv);
 int leader_election_cmd(int argc, char **argv);
