@@ -1,7 +1,8 @@
 /* sluicectl: the operator's tool, with the commands and output of Kafka's
  * kafka-storage.sh and kafka-metadata-quorum.sh, and (through librdkafka's
  * admin API, apps/sluicectl/admin.h) kafka-topics.sh, kafka-consumer-groups.sh
- * and kafka-configs.sh.
+ * and kafka-configs.sh; kafka-reassign-partitions.sh and
+ * kafka-leader-election.sh over the broker's own client (reassign.h).
  *
  *   sluicectl storage random-uuid
  *   sluicectl storage format -t CLUSTER_ID -c server.properties [--ignore-formatted]
