@@ -1,7 +1,8 @@
 /* sluicectl: the operator's tool, with the commands and output of Kafka's
  * kafka-storage.sh and kafka-metadata-quorum.sh, and (through librdkafka's
  * admin API, apps/sluicectl/admin.h) kafka-topics.sh, kafka-consumer-groups.sh
- * and kafka-configs.sh.
+ * and kafka-configs.sh; kafka-reassign-partitions.sh and
+ * kafka-leader-election.sh over the broker's own client (reassign.h).
  *
  *   sluicectl storage random-uuid
  *   sluicectl storage format -t CLUSTER_ID -c server.properties [--ignore-formatted]
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "apps/sluicectl/admin.h"
+#include "apps/sluicectl/reassign.h"
 #include "base/assert.h"
 #include "client/kclient.h"
 #include "client/quorum_status.h"
@@ -34,23 +36,28 @@
 enum { CONFIG_FILE_BYTES_MAX = 1 << 20, QUERY_TIMEOUT_MS = 30000, BOOTSTRAP_MAX = 16 };
 
 static int usage(void) {
-  fprintf(stderr,
-          "usage: sluicectl storage random-uuid\n"
-          "       sluicectl storage format -t CLUSTER_ID -c server.properties "
-          "[--ignore-formatted]\n"
-          "       sluicectl metadata-quorum (--bootstrap-controller|--bootstrap-server) "
-          "HOST:PORT[,HOST:PORT...] describe --status\n"
-          "       sluicectl topics --bootstrap-server HOST:PORT "
-          "(--list|--describe|--create|--alter|--delete) ...\n"
-          "       sluicectl consumer-groups --bootstrap-server HOST:PORT "
-          "(--list|--describe|--delete|"
-          "--reset-offsets) ...\n"
-          "       sluicectl configs --bootstrap-server HOST:PORT (--describe|--alter) (--topic "
-          "T|--broker ID) ...\n"
-          "       sluicectl cluster describe --bootstrap-server HOST:PORT\n"
-          "       sluicectl produce --bootstrap-server HOST:PORT --topic T < lines\n"
-          "       sluicectl consume --bootstrap-server HOST:PORT --topic T [--from-beginning] ...\n"
-          "       sluicectl COMMAND --help\n");
+  fprintf(
+      stderr,
+      "usage: sluicectl storage random-uuid\n"
+      "       sluicectl storage format -t CLUSTER_ID -c server.properties "
+      "[--ignore-formatted]\n"
+      "       sluicectl metadata-quorum (--bootstrap-controller|--bootstrap-server) "
+      "HOST:PORT[,HOST:PORT...] describe --status\n"
+      "       sluicectl topics --bootstrap-server HOST:PORT "
+      "(--list|--describe|--create|--alter|--delete) ...\n"
+      "       sluicectl consumer-groups --bootstrap-server HOST:PORT "
+      "(--list|--describe|--delete|"
+      "--reset-offsets) ...\n"
+      "       sluicectl configs --bootstrap-server HOST:PORT (--describe|--alter) (--topic "
+      "T|--broker ID) ...\n"
+      "       sluicectl partitions reassign --bootstrap-server HOST:PORT "
+      "(--generate|--execute|--verify|--cancel) ...\n"
+      "       sluicectl leader-election --bootstrap-server HOST:PORT --election-type "
+      "preferred|unclean ...\n"
+      "       sluicectl cluster describe --bootstrap-server HOST:PORT\n"
+      "       sluicectl produce --bootstrap-server HOST:PORT --topic T < lines\n"
+      "       sluicectl consume --bootstrap-server HOST:PORT --topic T [--from-beginning] ...\n"
+      "       sluicectl COMMAND --help\n");
   return 1;
 }
 
@@ -284,6 +291,9 @@ int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "cluster")) return cluster_cmd(argc - 2, argv + 2);
   if (argc >= 2 && !strcmp(argv[1], "produce")) return produce_cmd(argc - 2, argv + 2);
   if (argc >= 2 && !strcmp(argv[1], "consume")) return consume_cmd(argc - 2, argv + 2);
+  if (argc >= 2 && !strcmp(argv[1], "partitions")) return partitions_cmd(argc - 2, argv + 2);
+  if (argc >= 2 && !strcmp(argv[1], "leader-election"))
+    return leader_election_cmd(argc - 2, argv + 2);
   if (argc < 3) return usage();
   struct os_world *world = os_world_create(-1);
   os_world_set_log_level(world, ENV_LOG_WARN); /* config notes stay out of the output */

@@ -83,6 +83,9 @@ union admin_response {
   struct offset_fetch_response offset_fetch;
   struct offset_delete_response offset_delete;
   struct find_coordinator_response find_coordinator;
+  struct elect_leaders_response elect_leaders;
+  struct alter_partition_reassignments_response alter_partition_reassignments;
+  struct list_partition_reassignments_response list_partition_reassignments;
 };
 
 struct admin_call {
@@ -127,6 +130,14 @@ static bool decode(int16_t api_key, struct rd *body, int16_t v, union admin_resp
     return offset_delete_response_decode(body, v, &out->offset_delete, a);
   case API_FIND_COORDINATOR:
     return find_coordinator_response_decode(body, v, &out->find_coordinator, a);
+  case API_ELECT_LEADERS:
+    return elect_leaders_response_decode(body, v, &out->elect_leaders, a);
+  case API_ALTER_PARTITION_REASSIGNMENTS:
+    return alter_partition_reassignments_response_decode(
+        body, v, &out->alter_partition_reassignments, a);
+  case API_LIST_PARTITION_REASSIGNMENTS:
+    return list_partition_reassignments_response_decode(body, v,
+                                                        &out->list_partition_reassignments, a);
   default:
     UNREACHABLE();
   }
@@ -187,6 +198,15 @@ static void encode_request(struct wr *w, int16_t version, const void *msg) {
     break;
   case API_FIND_COORDINATOR:
     find_coordinator_request_encode(w, version, e->request);
+    break;
+  case API_ELECT_LEADERS:
+    elect_leaders_request_encode(w, version, e->request);
+    break;
+  case API_ALTER_PARTITION_REASSIGNMENTS:
+    alter_partition_reassignments_request_encode(w, version, e->request);
+    break;
+  case API_LIST_PARTITION_REASSIGNMENTS:
+    list_partition_reassignments_request_encode(w, version, e->request);
     break;
   default:
     UNREACHABLE();

@@ -3,7 +3,8 @@
  * ListOffsets, CreateTopics, DeleteTopics, DescribeConfigs,
  * CreatePartitions, DescribeCluster, AlterConfigs, IncrementalAlterConfigs,
  * ListGroups, DescribeGroups, DeleteGroups, OffsetCommit, OffsetFetch,
- * OffsetDelete, FindCoordinator), each sent at the highest version both sides serve and
+ * OffsetDelete, FindCoordinator, and sluicectl's ElectLeaders,
+ * AlterPartitionReassignments, ListPartitionReassignments), each sent at the highest version both sides serve and
  * handed back decoded. */
 #ifndef SLUICE_ADMIN_H
 #define SLUICE_ADMIN_H
