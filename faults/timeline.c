@@ -145,6 +145,7 @@ static void corrupt(struct runner *r, struct sim_node *n, const struct fault *f,
                     : sim_disk_flip_bit(n, path, offset, bit);
   runner_trace(r, "corrupt%s %s offset %llu bit %d: %s", on_read ? "-read" : "", path,
                (unsigned long long)offset, bit, ok ? "done" : "no such spot");
+  if (ok && !on_read) runner_note_flip(r, n);
 }
 
 /* Every node but n, in the order added (brokers, then clients). */

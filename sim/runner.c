@@ -188,6 +188,38 @@ static void record_cuts(struct runner *r, int index) {
   }
 }
 
+void runner_note_flip(struct runner *r, struct sim_node *n) {
+  int index = 0;
+  while (index < r->sc->nodes && r->brokers[index].node != n) index++;
+  if (index == r->sc->nodes || r->brokers[index].proc == NULL) return; /* note_start sees it */
+  struct broker *b = &r->brokers[index];
+  for (int s = 0; s < r->stream_count; s++) {
+    if (r->sc->nodes > 1 && !stream_replica(r, s, index)) continue;
+    int t = r->sc->topic_count - 1;
+    while (t > 0 && r->stream_base[t] > s) t--;
+    struct node_partition_offsets po;
+    if (node_partition_offsets(b->proc, r->sc->topics[t].name, s - r->stream_base[t], &po) &&
+        po.log_end >= 0)
+      continue; /* open: recovery is behind it, a restart's note_start will judge it */
+    char dir[HISTORY_LABEL_BYTES + 16];
+    snprintf(dir, sizeof dir, "/logs/%s", r->labels[s]);
+    struct oracle_log kept;
+    oracle_scan(b->node, dir, true, &kept);
+    if (!(kept.cut && kept.flipped)) continue;
+    struct history_cut c = {.time_ns = now_ns(r),
+                            .incarnation = b->incarnation,
+                            .offset = kept.end,
+                            .last_offset = kept.cut_last,
+                            .broker_end = -1,
+                            .stream = (int16_t)s,
+                            .node = (int16_t)(index + 1),
+                            .reason = ALLOW_CORRUPT_BATCH};
+    history_add_cut(&r->hist, &c);
+    runner_trace(r, "cut %s at offset %lld (corrupt-batch): flipped before broker %d opened it",
+                 r->labels[s], (long long)kept.end, index + 1);
+  }
+}
+
 /* ---- brokers ---- */
 
 struct props {

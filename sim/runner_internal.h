@@ -195,6 +195,10 @@ struct sim_node *runner_consumer_node(struct runner *r, int n);
 void runner_consumer_fault(struct runner *r, enum fault_action a, int n);
 /* The reassign fault (sim/runner_reassign.c). */
 void runner_reassign(struct runner *r, const char *topic, int32_t partition);
+/* A bit flipped at rest on node n while its process runs: a log the
+ * process has not opened yet (a KRaft node opens its logs once the
+ * metadata log is replayed) will be recovered with the flip in it. */
+void runner_note_flip(struct runner *r, struct sim_node *n);
 void runner_groups_end_faults(struct runner *r);
 void runner_groups_judge(struct runner *r, struct run_report *out);
 void runner_groups_free(struct runner *r);
