@@ -590,6 +590,8 @@ struct slice_chain {
   struct publish_landing *held[];
 };
 
+static void slices_done(struct node *node, int err);
+
 static void chain_landed(void *arg, int err) {
   struct slice_chain *c = arg;
   struct node *node = c->node;
@@ -597,10 +599,17 @@ static void chain_landed(void *arg, int err) {
   if (node) {
     ASSERT(node->slices.inflight == c);
     node->slices.inflight = NULL;
-    if (c->more && node->shutting_down)
+    if (c->more && node->shutting_down) {
       slices_cut_short(node);
-    else if (c->more)
+    } else if (c->more && err != 0) {
+      /* A slice's files failed (a full disk): the run ends and is retried
+       * after STORAGE_RETRY_MS. Going on at once would open the same logs
+       * again and again without the clock moving (swarm seed 804). */
+      node->slices.err = 0;
+      slices_done(node, err);
+    } else if (c->more) {
       slices_schedule(node);
+    }
   }
   free(c);
 }
@@ -644,7 +653,10 @@ static void slice_step(struct node *node) {
   int32_t budget = PARTITIONS_OPENED_PER_SLICE;
   int rc = reconcile(node, NULL, NULL, g, &budget);
   if (rc != 0 && s->err == 0) s->err = rc;
-  c->more = budget < 0 && !node->shutting_down;
+  /* A storage error ends the run (retried after STORAGE_RETRY_MS): the
+   * logs it could not set up would be opened again at once, forever,
+   * without the clock moving (swarm seed 804, a full disk). */
+  c->more = budget < 0 && !node->shutting_down && rc == 0;
   if (!c->more) { /* the last slice: its landing needs nothing of the node */
     c->node = NULL;
     s->inflight = NULL;
