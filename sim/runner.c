@@ -20,6 +20,7 @@
 #include "server/raft_node.h"
 #include "server/storage_format.h"
 #include "sim/hostile.h"
+#include "sim/metrics_check.h"
 #include "sim/oracle.h"
 #include "sim/quorum_check.h"
 #include "sim/replica_check.h"
@@ -1422,6 +1423,10 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
   /* The run is over: each live process ends as a killed one does, so its
    * fsyncs in flight fail into it and their waiters let go (a producer
    * snapshot's write, say) before it is freed; the world then has none. */
+  int64_t led = 0; /* what each broker's metrics endpoint would serve parses */
+  for (int i = 0; i < sc->nodes; i++)
+    if (r->brokers[i].proc) led += metrics_check_node(r->brokers[i].proc);
+  ASSERT(led >= 0);
   for (int i = 0; i < sc->nodes; i++) {
     if (!r->brokers[i].proc) continue;
     sim_node_crash(r->brokers[i].node);
