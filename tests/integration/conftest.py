@@ -1,6 +1,7 @@
 """Starts real bin/sluice processes for the integration tests: a fresh
 directory, free ports, a Kafka server.properties, stderr captured."""
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,10 +24,23 @@ CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qg"
 START_ATTEMPTS = 4800
 
 
+# Listening ports come from below the kernel's ephemeral range: a port the
+# kernel hands out (bind to 0) can be taken by any outgoing connection of a
+# client before the broker binds it (EADDRINUSE seen in CI).
+_PORTS = random.Random(os.getpid())
+PORT_LOW, PORT_HIGH = 20000, 32000
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(1000):
+        port = _PORTS.randrange(PORT_LOW, PORT_HIGH)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def free_run(n):
