@@ -46,6 +46,17 @@ def http(method, url, body=None):
         return e.code, e.read().decode()
 
 
+def health(app):
+    """The app's /healthz as JSON, or None while it does not answer one (a CI
+    run once got a body that was not JSON here, right after the broker's
+    restart; not understood yet, see the session notes)."""
+    try:
+        status, body = http("GET", f"{app}/healthz")
+        return json.loads(body) if status == 200 else None
+    except (OSError, ValueError):
+        return None
+
+
 def poll(fn, what):
     for _ in range(ROUNDS):
         v = fn()
@@ -130,7 +141,7 @@ def test_the_users_workflow(cluster):
     # A hostile message, then the page in a real browser.
     status, body = http("POST", f"{producer}/send?key=%3Cb%3Ek%3C/b%3E", json.dumps({"html": HOSTILE}).encode())
     assert status == 200, body
-    poll(lambda: json.loads(http("GET", f"{consumer}/healthz")[1])["consumed"] >= 101, "the consumer app read all")
+    poll(lambda: (health(consumer) or {}).get("consumed", 0) >= 101, "the consumer app read all")
     os.makedirs(OUT, exist_ok=True)
     shot = os.path.join(OUT, "consumer-page.png")
     base = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
