@@ -16,7 +16,6 @@ the brokers' metrics endpoints, on free ports in a scratch directory.
 Waits are bounded polls (hang guards), never sleeps standing for events."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
