@@ -272,6 +272,14 @@ static int create_topic(rd_kafka_t *rk, const struct flags *f, const char *topic
   return rc;
 }
 
+/* The one topic's result of an alter or a delete; --if-exists tolerates a
+ * topic that is not there. */
+static int only_result(const rd_kafka_topic_result_t **r, size_t n, const struct flags *f) {
+  if (n != 1) return 1;
+  return topic_result(r[0],
+                      flag_on(f, "--if-exists") ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART : 0);
+}
+
 static int alter_topic(rd_kafka_t *rk, const struct flags *f, const char *topic) {
   bool ok = true;
   long partitions = flag_long(f, "--partitions", 1, 1000000, -1, &ok);
@@ -290,10 +298,7 @@ static int alter_topic(rd_kafka_t *rk, const struct flags *f, const char *topic)
     size_t n = 0;
     const rd_kafka_topic_result_t **r =
         rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
-    rc = n == 1 ? topic_result(r[0], flag_on(f, "--if-exists")
-                                         ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
-                                         : 0)
-                : 1;
+    rc = only_result(r, n, f);
   }
   if (ev) rd_kafka_event_destroy(ev);
   rd_kafka_AdminOptions_destroy(o);
@@ -313,10 +318,7 @@ static int delete_topic(rd_kafka_t *rk, const struct flags *f, const char *topic
     size_t n = 0;
     const rd_kafka_topic_result_t **r =
         rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
-    rc = n == 1 ? topic_result(r[0], flag_on(f, "--if-exists")
-                                         ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
-                                         : 0)
-                : 1;
+    rc = only_result(r, n, f);
   }
   if (ev) rd_kafka_event_destroy(ev);
   rd_kafka_AdminOptions_destroy(o);
