@@ -330,6 +330,12 @@ void replica_follow_end(struct node *node, struct partition *p) {
   }
 }
 
+void replica_follower_moved(struct partition *p) {
+  if (p->follower == NULL) return;
+  ASSERT(p->follower->p != NULL);
+  p->follower->p = p;
+}
+
 int64_t replica_follower_high_watermark(const struct partition *p) {
   ASSERT(p->follower != NULL);
   int64_t local = partition_local_end(p);

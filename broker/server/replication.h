@@ -126,6 +126,9 @@ void replica_follow_begin(struct node *node, struct partition *p);
 void replica_follow_end(struct node *node, struct partition *p);
 /* A follower's high watermark: the leader's, capped at its own end offset. */
 int64_t replica_follower_high_watermark(const struct partition *p);
+/* p's topic grew its partition array (realloc): the follower, which keeps a
+ * pointer to its partition, is told where p lives now. */
+void replica_follower_moved(struct partition *p);
 
 /* partition_isr.c: the leader calls these as its followers' progress moves
  * and on its maintenance tick. */

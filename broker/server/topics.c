@@ -396,12 +396,19 @@ static int partitions_open(struct node *node, struct topic *t, const struct meta
                            struct publish_landing *g, int32_t *budget) {
   ASSERT(t->partition_count <= mt->partition_count);
   if (t->partition_count == mt->partition_count) return 0;
-  /* The array may move: nothing keeps a pointer to a partition across a
-   * publish (fetch waiters find theirs again by name). */
-  struct partition *parts = realloc(t->partitions, (size_t)mt->partition_count * sizeof *parts);
+  /* The array always moves (as realloc may, and under ASan always does, so
+   * a stale pointer shows in every build): fetch waiters find theirs again
+   * by name; the watch lists and followers are told. */
+  struct partition *parts = calloc((size_t)mt->partition_count, sizeof *parts);
   ASSERT(parts != NULL);
+  if (t->partition_count > 0)
+    memcpy(parts, t->partitions, (size_t)t->partition_count * sizeof *parts);
+  free(t->partitions);
   t->partitions = parts;
-  for (int32_t i = 0; i < t->partition_count; i++) purgatory_list_moved(&parts[i].watches);
+  for (int32_t i = 0; i < t->partition_count; i++) {
+    purgatory_list_moved(&parts[i].watches);
+    replica_follower_moved(&parts[i]);
+  }
   int rc = 0;
   int32_t before = t->partition_count;
   for (int32_t i = before; i < mt->partition_count && rc == 0; i++) {

@@ -27,13 +27,19 @@ START_ATTEMPTS = 4800
 # Listening ports come from below the kernel's ephemeral range: a port the
 # kernel hands out (bind to 0) can be taken by any outgoing connection of a
 # client before the broker binds it (EADDRINUSE seen in CI).
+# A port is handed out once per test process: two picks in a row (before
+# either is bound) must not name the same port (EADDRINUSE seen in CI).
 _PORTS = random.Random(os.getpid())
 PORT_LOW, PORT_HIGH = 20000, 32000
+_HANDED_OUT = set()
 
 
 def free_port():
     for _ in range(1000):
         port = _PORTS.randrange(PORT_LOW, PORT_HIGH)
+        if port in _HANDED_OUT:
+            continue
+        _HANDED_OUT.add(port)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -48,8 +54,9 @@ def free_run(n):
     whose nodes take base, base+1, ...)."""
     for _ in range(100):
         base = free_port()
-        if base + n > 65535:
+        if base + n > 65535 or any(p in _HANDED_OUT for p in range(base + 1, base + n)):
             continue
+        _HANDED_OUT.update(range(base, base + n))
         socks = []
         try:
             for p in range(base, base + n):
