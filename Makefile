@@ -160,7 +160,7 @@ asan:
 	SIM=build-asan/sluice-sim SIM_SWEEP_SEEDS=2..2 SIM_SHORT_SWEEP_SEEDS=2..2 SIM_SWARM_SEEDS=1..12 SIM_QUORUM_SWARM_SEEDS=1..12 \
 	  tests/run-sim.sh
 	SLUICE_BIN=$(CURDIR)/build-asan/sluice SLUICE_APPS_DIR=$(CURDIR)/build-asan SLUICE_SKIP_VALGRIND=1 SLUICE_SANITIZED=1 \
-	  /usr/bin/python3 -m pytest -q \
+	  /usr/bin/python3 -m pytest -q --durations=20 \
 	  -p no:cacheprovider tests/integration -k "not million and not survive_leader_kill"
 
 lint:
