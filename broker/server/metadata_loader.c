@@ -100,6 +100,7 @@ static void publish_landed(void *arg, int err) {
 static void publish(struct metadata_loader *l, struct meta_image *next,
                     const struct meta_delta *delta) {
   ASSERT(next->offset > l->image->offset || (l->deferred && next == l->image));
+  ASSERT(l->txn_begin < 0 || next->offset < l->txn_begin); /* never inside a transaction */
   if (next != l->image) {
     meta_image_unref(l->image);
     l->image = next; /* the reference built for us */
@@ -141,14 +142,18 @@ static void read_data(struct metadata_loader *l, const struct raft_entry *e, int
   if (rc != 0) {
     env_log(l->node->env, ENV_LOG_ERROR, "metadata: the record at offset %lld is skipped: %s",
             (long long)offset, meta_codec_strerror(rc));
-    noop_at(out, offset);
+    noop_at(l->txn_begin >= 0 ? &l->txn : out, offset);
     return;
   }
   switch (rec.type) {
   case META_BEGIN_TRANSACTION_RECORD:
+    /* The marker waits with the transaction: the image (and so a snapshot
+     * taken of it) never ends inside one, else a node that installs that
+     * snapshot would apply the rest record by record (a broker fenced while
+     * it still leads). */
     txn_drop(l, "a new one begins");
     l->txn_begin = offset;
-    noop_at(out, offset);
+    noop_at(&l->txn, offset);
     return;
   case META_ABORT_TRANSACTION_RECORD:
     txn_drop(l, "aborted");
