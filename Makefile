@@ -152,6 +152,9 @@ test:
 # under AddressSanitizer and UBSan, in their own build tree. One sweep seed
 # per scenario, and without the million-message and real-socket leader-kill
 # tests (each run under ASan by hand), so CI stays well within 30 minutes.
+# The integration files run on PYTEST_WORKERS (4) pytest-xdist workers, here
+# and in make test: they mostly wait on brokers (elections, session timeouts),
+# so four fit on two cores.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan:
 	$(MAKE) $(JOBS_FLAG) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" build-asan/sluice \
@@ -160,7 +163,7 @@ asan:
 	SIM=build-asan/sluice-sim SIM_SWEEP_SEEDS=2..2 SIM_SHORT_SWEEP_SEEDS=2..2 SIM_SWARM_SEEDS=1..12 SIM_QUORUM_SWARM_SEEDS=1..12 \
 	  tests/run-sim.sh
 	SLUICE_BIN=$(CURDIR)/build-asan/sluice SLUICE_APPS_DIR=$(CURDIR)/build-asan SLUICE_SKIP_VALGRIND=1 SLUICE_SANITIZED=1 \
-	  /usr/bin/python3 -m pytest -q --durations=20 \
+	  /usr/bin/python3 -m pytest -q --durations=20 -n "$${PYTEST_WORKERS:-4}" --dist loadfile \
 	  -p no:cacheprovider tests/integration -k "not million and not survive_leader_kill"
 
 lint:

@@ -17,7 +17,8 @@ s_fail=$(echo "$sim_out" | sed -n 's/^sim: \([0-9]*\) passed, \([0-9]*\) failed$
 i_pass=0; i_fail=0
 if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   junit=$(mktemp)
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=20 --junitxml="$junit" tests/integration || rc=1
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider -n "${PYTEST_WORKERS:-4}" --dist loadfile \
+    --durations=20 --junitxml="$junit" tests/integration || rc=1
   read -r i_tests i_failures i_errors i_skipped < <(/usr/bin/python3 - "$junit" <<'PY'
 import sys, xml.etree.ElementTree as ET
 r = ET.parse(sys.argv[1]).getroot()

@@ -7,6 +7,7 @@ pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev
       python3-zstandard procps
       chromium python3-prometheus-client # test_system.py: the page in a real browser; metrics parsed as Prometheus does
       shellcheck python3-yaml # test_deploy.py: shellcheck on deploy/*.sh, the alert rules parsed
+      python3-pytest-xdist # the integration files run on several workers (they mostly wait on brokers)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -29,8 +29,15 @@ START_ATTEMPTS = 4800
 # client before the broker binds it (EADDRINUSE seen in CI).
 # A port is handed out once per test process: two picks in a row (before
 # either is bound) must not name the same port (EADDRINUSE seen in CI).
+# Under pytest-xdist (make test runs the files on several workers) each
+# worker draws from its own slice of the range, so two workers never pick
+# the same port between a pick and the broker's bind.
 _PORTS = random.Random(os.getpid())
-PORT_LOW, PORT_HIGH = 20000, 32000
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+_WORKERS = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+_SLICE = (32000 - 20000) // _WORKERS
+PORT_LOW = 20000 + _WORKER * _SLICE
+PORT_HIGH = PORT_LOW + _SLICE
 _HANDED_OUT = set()
 
 
@@ -54,7 +61,7 @@ def free_run(n):
     whose nodes take base, base+1, ...)."""
     for _ in range(100):
         base = free_port()
-        if base + n > 65535 or any(p in _HANDED_OUT for p in range(base + 1, base + n)):
+        if base + n > PORT_HIGH or any(p in _HANDED_OUT for p in range(base + 1, base + n)):
             continue
         _HANDED_OUT.update(range(base, base + n))
         socks = []
