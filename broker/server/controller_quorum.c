@@ -514,7 +514,16 @@ static void frame_change(const struct meta_delta *delta, int64_t first,
 static bool propose(struct quorum *q, struct op *op, const struct meta_delta *delta) {
   const struct raft *core = raft_node_core(q->node);
   ASSERT(delta->count > 0);
-  if (core == NULL || delta->count + 2 > CHANGE_RECORDS_MAX) return false;
+  if (core == NULL) return false;
+  if (delta->count + 2 > CHANGE_RECORDS_MAX) {
+    /* Said here, for every caller: a broker retrying its registration, or a
+     * fencing retried each session, would otherwise fail in silence. */
+    env_log(q->env, ENV_LOG_ERROR,
+            "controller: a change of %d records does not fit the metadata log (at most %d "
+            "records per change, %d entries held in memory: RAFT_LOG_ENTRIES_MAX); refused",
+            (int)delta->count, (int)CHANGE_RECORDS_MAX, (int)RAFT_LOG_ENTRIES_MAX);
+    return false;
+  }
   struct meta_delta framed;
   meta_delta_init(&framed);
   frame_change(delta, raft_end_offset(core), &framed);
@@ -635,12 +644,12 @@ static void run_active(struct quorum *q, struct op *op) {
     refuse(op, KERR_NOT_CONTROLLER, "The active controller changed.");
   } else {
     /* Until snapshots trim it, the in-memory log (RAFT_LOG_ENTRIES_MAX
-     * entries) bounds what can be proposed: say so, as a broker that keeps
-     * retrying its registration would otherwise stay fenced in silence. */
-    env_log(q->env, ENV_LOG_ERROR,
-            "controller: a change of %d records does not fit the metadata log (at most %d "
-            "records per change, %d entries held in memory: RAFT_LOG_ENTRIES_MAX); refused",
-            (int)delta.count, (int)CHANGE_RECORDS_MAX, (int)RAFT_LOG_ENTRIES_MAX);
+     * entries) bounds what can be proposed. */
+    if (delta.count + 2 <= CHANGE_RECORDS_MAX)
+      env_log(q->env, ENV_LOG_WARN,
+              "controller: the metadata log is full (RAFT_LOG_ENTRIES_MAX, %d entries): a "
+              "change of %d records refused until a snapshot trims it",
+              (int)RAFT_LOG_ENTRIES_MAX, (int)delta.count);
     refuse(op, KERR_UNKNOWN_SERVER_ERROR,
            "The change does not fit the metadata log (too many records, or the log is "
            "full).");
