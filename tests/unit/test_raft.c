@@ -278,6 +278,7 @@ static void node_boot(struct harness *h, struct node *n) {
 }
 
 static void node_free(struct node *n) {
+  if (n->r) raft_release(n->r);
   free(n->r);
   free(n->rd);
   free(n->disk.log);
@@ -599,6 +600,7 @@ static void cmd_crash(struct harness *h, const struct args *a) {
     sb_printf(&h->out, ")");
   }
   sb_printf(&h->out, "\n");
+  raft_release(n->r);
   free(n->r);
   n->r = NULL;
   n->up = n->pending = false;
