@@ -3,20 +3,52 @@
  * follower truncates it; the adapter keeps the durable copy. The epoch of
  * every offset is the entry's own (KIP-595 replaces Raft's term with the
  * leader epoch), so OffsetForLeaderEpoch is a backwards scan of at most
- * RAFT_LOG_ENTRIES_MAX entries. */
+ * RAFT_LOG_ENTRIES_MAX entries. The ring starts inline and doubles while
+ * the log needs more (docs/raft.md, "What the core keeps"). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
 #include "raft/internal.h"
 
+uint32_t raft_log_capacity(const struct raft *r) {
+  ASSERT(r->grown == NULL || r->log_capacity > RAFT_LOG_ENTRIES_INITIAL);
+  ASSERT(r->log_capacity <= RAFT_LOG_ENTRIES_MAX);
+  return r->grown != NULL ? r->log_capacity : RAFT_LOG_ENTRIES_INITIAL;
+}
+
 static struct raft_entry *slot(struct raft *r, int64_t offset) {
-  return &r->entries[offset % RAFT_LOG_ENTRIES_MAX];
+  ASSERT(offset >= 0);
+  struct raft_entry *ring = r->grown != NULL ? r->grown : r->entries;
+  return &ring[offset % raft_log_capacity(r)];
 }
 
 const struct raft_entry *raft_entry_at(const struct raft *r, int64_t offset) {
   ASSERT(offset >= r->log_start_offset);
   ASSERT(offset < r->end_offset);
-  return &r->entries[offset % RAFT_LOG_ENTRIES_MAX];
+  const struct raft_entry *ring = r->grown != NULL ? r->grown : r->entries;
+  return &ring[offset % raft_log_capacity(r)];
+}
+
+/* Doubles the ring, moving each entry to its slot in the larger one. Only
+ * a log that holds more than the inline ring pays for the heap; the bound
+ * keeps a node's memory at RAFT_LOG_ENTRIES_MAX entries. */
+static void grow(struct raft *r) {
+  uint32_t cap = raft_log_capacity(r);
+  ASSERT(cap < RAFT_LOG_ENTRIES_MAX && cap * 2 <= RAFT_LOG_ENTRIES_MAX);
+  struct raft_entry *ring = calloc((size_t)cap * 2, sizeof *ring);
+  ASSERT(ring != NULL);
+  for (int64_t o = r->log_start_offset; o < r->end_offset; o++)
+    ring[o % (cap * 2)] = *raft_entry_at(r, o);
+  free(r->grown);
+  r->grown = ring;
+  r->log_capacity = cap * 2;
+}
+
+void raft_release(struct raft *r) {
+  free(r->grown);
+  r->grown = NULL;
+  r->log_capacity = 0;
 }
 
 int32_t rlog_epoch_at(const struct raft *r, int64_t offset) {
@@ -42,6 +74,7 @@ int64_t rlog_append(struct raft *r, int32_t epoch, uint8_t type, const void *pay
                     uint32_t size) {
   ASSERT(r->end_offset - r->log_start_offset < RAFT_LOG_ENTRIES_MAX);
   ASSERT(size <= RAFT_PAYLOAD_MAX);
+  if (r->end_offset - r->log_start_offset >= (int64_t)raft_log_capacity(r)) grow(r);
   ASSERT(epoch >= rlog_last_epoch(r) && epoch <= r->epoch);
   int64_t offset = r->end_offset;
   struct raft_entry *e = slot(r, offset);

@@ -30,9 +30,14 @@ enum {
   RAFT_OBSERVERS_MAX = 16, /* non-voters the leader tracks (DescribeQuorum) */
   /* The in-memory log: every entry from the log start offset (the snapshot's
    * end) to the end offset, so the leader can serve any fetch above its
-   * snapshot and a follower can truncate. A snapshot trims it; when it is
-   * full, raft_propose refuses and a follower takes what fits. */
-  RAFT_LOG_ENTRIES_MAX = 512,
+   * snapshot and a follower can truncate. It starts as an inline ring of
+   * RAFT_LOG_ENTRIES_INITIAL entries and doubles (on the heap) while more
+   * are needed, up to RAFT_LOG_ENTRIES_MAX: one change of a broker that
+   * leads thousands of partitions (KIP-868 transaction, which no snapshot
+   * may cut) plus the tail kept since the older snapshot. A snapshot trims
+   * it; at the bound raft_propose refuses and a follower takes what fits. */
+  RAFT_LOG_ENTRIES_INITIAL = 512,
+  RAFT_LOG_ENTRIES_MAX = 16384,
   /* Bytes of one record, opaque to the core: one metadata record of the
    * largest kind Sluice writes (a TopicRecord of a 249-character name, a
    * PartitionRecord of META_REPLICAS_MAX replicas) fits. */
@@ -293,7 +298,11 @@ struct raft {
   int64_t pending_truncate;
   bool install_pending, install_inflight;
   int64_t high_watermark;
-  struct raft_entry entries[RAFT_LOG_ENTRIES_MAX];
+  /* The ring: entries while capacity is RAFT_LOG_ENTRIES_INITIAL (0 before
+   * the first append: the same), else grown (capacity entries, owned). */
+  uint32_t log_capacity;
+  struct raft_entry *grown;
+  struct raft_entry entries[RAFT_LOG_ENTRIES_INITIAL];
 
   uint64_t persist_seq;
   bool persist_inflight;
@@ -350,6 +359,9 @@ void raft_restore_entry(struct raft *r, const struct raft_entry *entry);
 /* Takes up the role the restored state implies (KIP-595: a leader that
  * restarts is resigned; one that voted waits unattached). */
 void raft_start(struct raft *r, int64_t now_ms);
+/* Frees what the in-memory log grew into (a core that never grew holds
+ * nothing); the core is unusable after. */
+void raft_release(struct raft *r);
 
 /* Inputs. */
 void raft_step(struct raft *r, const struct raft_msg *m);
@@ -380,6 +392,9 @@ int32_t raft_last_fetched_epoch(const struct raft *r);
 int64_t raft_end_offset(const struct raft *r);
 int64_t raft_high_watermark(const struct raft *r);
 int64_t raft_log_start_offset(const struct raft *r);
+/* Slots of the in-memory ring now (RAFT_LOG_ENTRIES_INITIAL until it grew,
+ * at most RAFT_LOG_ENTRIES_MAX): entry o is in slot o % capacity. */
+uint32_t raft_log_capacity(const struct raft *r);
 bool raft_is_leader(const struct raft *r);
 enum raft_role raft_role(const struct raft *r);
 /* The snapshot the log starts after (end_offset 0: none), and its size. */

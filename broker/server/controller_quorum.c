@@ -25,14 +25,18 @@ enum {
   OPS_MAX = 1 << 20,      /* each belongs to a request: one per connection at most */
   POLL_MS = 50,           /* while a call waits for a leader, a channel or the image */
   SESSION_CHECK_MS = 500, /* the active controller's look at the brokers' sessions */
-  CHANGE_RECORDS_MAX = RAFT_LOG_ENTRIES_MAX - 8, /* one change, with its markers */
-  FORWARD_TIMEOUT_MS = 30000,                    /* a forwarded call without a deadline */
+  /* One change, with its KIP-868 markers: half the in-memory log's bound,
+   * so it fits beside the tail kept since the older snapshot (no snapshot
+   * may cut a transaction). A broker leading this many partitions cannot
+   * re-register or be unfenced in one change. */
+  CHANGE_RECORDS_MAX = RAFT_LOG_ENTRIES_MAX / 2,
+  FORWARD_TIMEOUT_MS = 30000, /* a forwarded call without a deadline */
   /* The controller channels' request timeout: past the longest a forwarded
    * call waits at the active controller (its deadline, FORWARD_TIMEOUT_MS
    * at most, is checked before it starts; then it commits or fails). */
   CHANNEL_TIMEOUT_MS = FORWARD_TIMEOUT_MS + 15000,
   /* Elections per imbalance check: one change, within the log's bound. */
-  REBALANCE_ELECTIONS_MAX = CHANGE_RECORDS_MAX - 2,
+  REBALANCE_ELECTIONS_MAX = RAFT_LOG_ENTRIES_INITIAL - 10,
 };
 
 enum op_kind {
@@ -510,7 +514,16 @@ static void frame_change(const struct meta_delta *delta, int64_t first,
 static bool propose(struct quorum *q, struct op *op, const struct meta_delta *delta) {
   const struct raft *core = raft_node_core(q->node);
   ASSERT(delta->count > 0);
-  if (core == NULL || delta->count + 2 > CHANGE_RECORDS_MAX) return false;
+  if (core == NULL) return false;
+  if (delta->count + 2 > CHANGE_RECORDS_MAX) {
+    /* Said here, for every caller: a broker retrying its registration, or a
+     * fencing retried each session, would otherwise fail in silence. */
+    env_log(q->env, ENV_LOG_ERROR,
+            "controller: a change of %d records does not fit the metadata log (at most %d "
+            "records per change, %d entries held in memory: RAFT_LOG_ENTRIES_MAX); refused",
+            (int)delta->count, (int)CHANGE_RECORDS_MAX, (int)RAFT_LOG_ENTRIES_MAX);
+    return false;
+  }
   struct meta_delta framed;
   meta_delta_init(&framed);
   frame_change(delta, raft_end_offset(core), &framed);
@@ -632,6 +645,11 @@ static void run_active(struct quorum *q, struct op *op) {
   } else {
     /* Until snapshots trim it, the in-memory log (RAFT_LOG_ENTRIES_MAX
      * entries) bounds what can be proposed. */
+    if (delta.count + 2 <= CHANGE_RECORDS_MAX)
+      env_log(q->env, ENV_LOG_WARN,
+              "controller: the metadata log is full (RAFT_LOG_ENTRIES_MAX, %d entries): a "
+              "change of %d records refused until a snapshot trims it",
+              (int)RAFT_LOG_ENTRIES_MAX, (int)delta.count);
     refuse(op, KERR_UNKNOWN_SERVER_ERROR,
            "The change does not fit the metadata log (too many records, or the log is "
            "full).");

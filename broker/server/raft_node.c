@@ -459,6 +459,7 @@ void raft_node_fail(struct raft_node *rn, const char *what, int err) {
 static void raft_node_free(struct raft_node *rn) {
   if (rn->state != RAFT_NODE_IDLE) halt(rn, RAFT_NODE_FAILED);
   raft_storage_close(rn);
+  raft_release(&rn->core);
   free(rn);
 }
 

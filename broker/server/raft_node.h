@@ -63,9 +63,10 @@ enum {
   RAFT_FETCH_PARTITION_MAX_BYTES = 1 << 20,
   /* Snapshots (raft_snapshot.c): a node snapshots once this many applied
    * entries lie above its last snapshot (besides Kafka's byte and time
-   * bounds), a quarter of the core's log, so the in-memory log never fills
-   * while the state machine keeps up (docs/raft.md, "Snapshots in a node"). */
-  RAFT_SNAPSHOT_ENTRIES = RAFT_LOG_ENTRIES_MAX / 4,
+   * bounds), a quarter of the core's inline ring, so the in-memory log stays
+   * inline while the state machine keeps up and changes are small (docs/raft.md, "Snapshots in
+   * a node"). */
+  RAFT_SNAPSHOT_ENTRIES = RAFT_LOG_ENTRIES_INITIAL / 4,
   RAFT_SNAPSHOTS_KEPT = 2,             /* the latest and the one before: a fallback */
   RAFT_SNAPSHOT_FILES_MAX = 64,        /* snapshot files looked at when opening */
   RAFT_SNAPSHOT_CHUNK_BYTES = 1 << 20, /* a FetchSnapshot's MaxBytes */
@@ -147,7 +148,7 @@ struct raft_outbound {
 
 /* The encoded batch of one entry, kept while the core holds the entry: the
  * leader serves fetches from it, a follower keeps the leader's bytes from
- * the FetchResponse until it appends them. Slot offset % RAFT_LOG_ENTRIES_MAX,
+ * the FetchResponse until it appends them. Slot offset % the cache's capacity,
  * valid when offset and epoch match the core's entry. */
 struct raft_cached_batch {
   int64_t offset; /* -1: empty */
@@ -217,7 +218,11 @@ struct raft_node {
 
   struct raft core;        /* large: the node is on the heap */
   struct raft_ready ready; /* the ready being carried out */
-  struct raft_cached_batch cache[RAFT_LOG_ENTRIES_MAX];
+  /* The batch cache: cache until the core's log outgrows it, then
+   * cache_grown (cache_capacity slots, owned), as the core's ring grows. */
+  uint32_t cache_capacity;
+  struct raft_cached_batch *cache_grown;
+  struct raft_cached_batch cache[RAFT_LOG_ENTRIES_INITIAL];
 };
 
 /* ---- for the controller listener's handlers ---- */

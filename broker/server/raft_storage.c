@@ -29,9 +29,38 @@ enum { READ_BYTES_MAX = 1 << 20 };
 
 /* ---- the batch cache ---- */
 
+static uint32_t cache_capacity(const struct raft_node *rn) {
+  return rn->cache_grown != NULL ? rn->cache_capacity : RAFT_LOG_ENTRIES_INITIAL;
+}
+
 static struct raft_cached_batch *slot_of(struct raft_node *rn, int64_t offset) {
   ASSERT(offset >= 0);
-  return &rn->cache[offset % RAFT_LOG_ENTRIES_MAX];
+  struct raft_cached_batch *ring = rn->cache_grown != NULL ? rn->cache_grown : rn->cache;
+  return &ring[offset % cache_capacity(rn)];
+}
+
+/* Makes room for the batches of [start, end) (the core's log, or the
+ * entries read back at start), doubling as the core's ring does; the
+ * batches of that window keep their bytes. */
+static void cache_reserve(struct raft_node *rn, int64_t start, int64_t end) {
+  ASSERT(start >= 0 && start <= end && end - start <= RAFT_LOG_ENTRIES_MAX);
+  uint32_t cap = cache_capacity(rn), next = cap;
+  while (next < end - start && next < RAFT_LOG_ENTRIES_MAX) next *= 2;
+  if (next == cap) return;
+  struct raft_cached_batch *ring = calloc(next, sizeof *ring);
+  ASSERT(ring != NULL);
+  for (uint32_t i = 0; i < next; i++) ring[i].offset = -1;
+  for (uint32_t i = 0; i < cap; i++) {
+    const struct raft_cached_batch *b = rn->cache_grown ? &rn->cache_grown[i] : &rn->cache[i];
+    if (b->offset >= start && b->offset < start + next) ring[b->offset % next] = *b;
+  }
+  free(rn->cache_grown);
+  rn->cache_grown = ring;
+  rn->cache_capacity = next;
+}
+
+static void cache_reserve_core(struct raft_node *rn) {
+  cache_reserve(rn, raft_log_start_offset(&rn->core), raft_end_offset(&rn->core));
 }
 
 static void slot_fill(struct raft_cached_batch *slot, int64_t offset, int32_t epoch,
@@ -45,6 +74,7 @@ static void slot_fill(struct raft_cached_batch *slot, int64_t offset, int32_t ep
 
 const struct raft_cached_batch *raft_storage_batch(struct raft_node *rn, int64_t offset) {
   const struct raft_entry *e = raft_entry_at(&rn->core, offset);
+  cache_reserve_core(rn);
   struct raft_cached_batch *slot = slot_of(rn, offset);
   if (slot->offset == offset && slot->epoch == e->epoch) return slot;
   struct buf b;
@@ -58,6 +88,7 @@ const struct raft_cached_batch *raft_storage_batch(struct raft_node *rn, int64_t
 void raft_storage_keep(struct raft_node *rn, int64_t offset, int32_t epoch,
                        const struct raft_batch_span *span) {
   ASSERT(raft_entry_at(&rn->core, offset)->epoch == epoch);
+  cache_reserve_core(rn);
   slot_fill(slot_of(rn, offset), offset, epoch, span->bytes, span->size);
 }
 
@@ -108,6 +139,7 @@ static int read_batches(struct raft_node *rn, int64_t offset, struct restored *r
                       : raft_records_stop_name(stop));
     rc = ENV_EINVAL;
   }
+  if (rc == 0) cache_reserve(rn, r->start, offset + n);
   for (uint32_t i = 0; rc == 0 && i < n; i++)
     slot_fill(slot_of(rn, offset + i), offset + i, r->entries[r->count + i].epoch,
               r->spans[r->count + i].bytes, r->spans[r->count + i].size);
@@ -185,7 +217,7 @@ int raft_storage_open(struct raft_node *rn) {
   }
   str_fmt(rn->dir, sizeof rn->dir, "%s/%s-%d", mdir, META_LOG_TOPIC, META_LOG_PARTITION);
   str_fmt(rn->state_path, sizeof rn->state_path, "%s/%s", rn->dir, QUORUM_STATE_FILE);
-  for (int i = 0; i < RAFT_LOG_ENTRIES_MAX; i++) rn->cache[i].offset = -1;
+  for (int i = 0; i < RAFT_LOG_ENTRIES_INITIAL; i++) rn->cache[i].offset = -1;
   buf_init(&rn->persist_batches);
   buf_init(&rn->snap.chunk);
   struct log_config lc;
@@ -333,4 +365,6 @@ void raft_storage_close(struct raft_node *rn) {
   if (rn->log) plog_close(rn->log);
   rn->log = NULL;
   buf_free(&rn->persist_batches);
+  free(rn->cache_grown);
+  rn->cache_grown = NULL;
 }

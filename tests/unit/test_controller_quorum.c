@@ -752,6 +752,32 @@ START_TEST(a_reregistration_moves_the_old_leaderships) {
 }
 END_TEST
 
+/* One change larger than the raft core's inline ring (512 entries): the
+ * creation of 900 partitions is 902 records in KIP-868 markers, which no
+ * snapshot may cut. Every node's in-memory log grows to hold it (the
+ * leader's by proposing, the followers' by fetching), every image gets the
+ * topic whole, and a voter that loses power reads it back from its log. */
+START_TEST(a_change_larger_than_the_inline_log_commits_everywhere) {
+  struct cluster c;
+  cluster_setup(&c, 17);
+  int leader = settle(&c);
+  struct kuuid id;
+  ck_assert_int_eq(create(&c, leader, "wide", 900, &id), KERR_NONE);
+  settle(&c);
+  everywhere(&c, "wide", id, 900);
+  for (int i = 0; i < VOTERS; i++)
+    ck_assert_uint_gt(raft_log_capacity(raft_node_core(c.node[i])), RAFT_LOG_ENTRIES_INITIAL);
+  int follower = follower_of(&c, leader);
+  node_kill(&c, follower);
+  node_restart(&c, follower);
+  settle(&c);
+  everywhere(&c, "wide", id, 900);
+  for (int b = 1; b <= NODES; b++)
+    ck_assert(!meta_image_broker(image_of(&c, leader), b)->fenced);
+  cluster_teardown(&c);
+}
+END_TEST
+
 static int16_t alter_broker(struct cluster *c, int i, const char *resource,
                             const struct meta_alter_config *configs, int32_t count) {
   struct meta_alter_resource res = {META_RESOURCE_BROKER, kstr_of(resource), configs, count,
@@ -829,6 +855,7 @@ static Suite *controller_quorum_suite(void) {
   tcase_add_test(tc, a_restart_replaying_a_delete_and_recreate_keeps_the_new_topic);
   tcase_add_test(tc, a_reregistration_moves_the_old_leaderships);
   tcase_add_test(tc, dynamic_broker_configs_reach_every_image);
+  tcase_add_test(tc, a_change_larger_than_the_inline_log_commits_everywhere);
   suite_add_tcase(s, tc);
   return s;
 }

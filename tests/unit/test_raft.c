@@ -278,6 +278,7 @@ static void node_boot(struct harness *h, struct node *n) {
 }
 
 static void node_free(struct node *n) {
+  if (n->r) raft_release(n->r);
   free(n->r);
   free(n->rd);
   free(n->disk.log);
@@ -599,6 +600,7 @@ static void cmd_crash(struct harness *h, const struct args *a) {
     sb_printf(&h->out, ")");
   }
   sb_printf(&h->out, "\n");
+  raft_release(n->r);
   free(n->r);
   n->r = NULL;
   n->up = n->pending = false;
@@ -1085,6 +1087,77 @@ enum { FILES_MAX = 64 };
 static char *case_files[FILES_MAX];
 static int case_count;
 
+/* ---- the in-memory log's growth ---- */
+
+/* Hands every ready over and acknowledges its persist at once: a single
+ * voter commits what it made durable. */
+static void drain_single(struct raft *r, struct raft_ready *rd) {
+  for (int i = 0; i < 64 && raft_has_ready(r); i++) {
+    raft_ready(r, rd);
+    if (rd->persist.seq) raft_persisted(r, &rd->persist);
+  }
+  ck_assert(!raft_has_ready(r));
+}
+
+static int64_t propose_offset(struct raft *r, int64_t tag) {
+  char v[32];
+  int n = snprintf(v, sizeof v, "v%lld", (long long)tag);
+  return raft_propose(r, v, (uint32_t)n);
+}
+
+/* The ring starts inline (RAFT_LOG_ENTRIES_INITIAL) and doubles as the log
+ * outgrows it, each entry still at its offset; at RAFT_LOG_ENTRIES_MAX the
+ * leader refuses (one slot kept for a LeaderChange) until a snapshot trims
+ * the log, and then appends again in the ring it has. */
+START_TEST(the_log_grows_to_its_bound_then_refuses_until_a_snapshot) {
+  struct raft_config cfg;
+  raft_config_default(&cfg, 1);
+  cfg.voters[0] = 1;
+  cfg.voter_count = 1;
+  struct raft *r = calloc(1, sizeof *r);
+  struct raft_ready *rd = calloc(1, sizeof *rd);
+  ck_assert(r != NULL && rd != NULL);
+  raft_init(r, &cfg);
+  raft_start(r, 0);
+  for (int64_t now = 100; now <= 60000 && !raft_is_leader(r); now += 100) {
+    raft_tick(r, now);
+    drain_single(r, rd);
+  }
+  ck_assert(raft_is_leader(r));
+  ck_assert_uint_eq(raft_log_capacity(r), RAFT_LOG_ENTRIES_INITIAL);
+  int64_t first = raft_end_offset(r), accepted = 0;
+  for (int64_t i = 0; i < RAFT_LOG_ENTRIES_MAX; i++) {
+    int64_t o = propose_offset(r, first + i);
+    if (o < 0) break;
+    ck_assert_int_eq(o, first + i);
+    accepted++;
+    if (accepted % 512 == 0) drain_single(r, rd);
+  }
+  drain_single(r, rd);
+  /* LeaderChange at 0, then records up to the bound less the kept slot. */
+  ck_assert_int_eq(first + accepted, RAFT_LOG_ENTRIES_MAX - 1);
+  ck_assert_uint_eq(raft_log_capacity(r), RAFT_LOG_ENTRIES_MAX);
+  ck_assert_int_lt(propose_offset(r, -1), 0);
+  for (int64_t o = first; o < first + accepted; o++) {
+    char v[32];
+    int n = snprintf(v, sizeof v, "v%lld", (long long)o);
+    const struct raft_entry *e = raft_entry_at(r, o);
+    ck_assert_int_eq(e->size, n);
+    ck_assert(memcmp(e->payload, v, (size_t)n) == 0);
+  }
+  ck_assert_int_eq(raft_high_watermark(r), raft_end_offset(r));
+  raft_snapshot_taken(r, raft_snapshot_limit(r) - 10, 100);
+  drain_single(r, rd);
+  int64_t end = raft_end_offset(r);
+  ck_assert_int_eq(propose_offset(r, end), end);
+  ck_assert_int_eq(raft_log_start_offset(r), RAFT_LOG_ENTRIES_MAX - 11);
+  ck_assert_uint_eq(raft_log_capacity(r), RAFT_LOG_ENTRIES_MAX);
+  raft_release(r);
+  free(r);
+  free(rd);
+}
+END_TEST
+
 START_TEST(raft_case) {
   const char *rw = getenv("RAFT_REWRITE");
   run_file(case_files[_i], rw != NULL && strcmp(rw, "1") == 0);
@@ -1129,6 +1202,10 @@ static Suite *raft_suite(void) {
   tcase_set_timeout(random, 300);
   tcase_add_loop_test(random, random_schedules_are_safe, 0, 2);
   suite_add_tcase(s, random);
+  TCase *grow = tcase_create("growth");
+  tcase_set_timeout(grow, 120);
+  tcase_add_test(grow, the_log_grows_to_its_bound_then_refuses_until_a_snapshot);
+  suite_add_tcase(s, grow);
   for (int i = 0; i < case_count; i++) {
     /* One test case per file, named after it. */
     TCase *tc = tcase_create(case_files[i] + strlen("tests/raft/"));
