@@ -14,9 +14,8 @@ ROUNDS = 600  # x 0.1 s polls: a hang guard
 def test_sigterm_mid_creation_shuts_down_and_the_next_start_opens_the_rest(make_broker):
     b = make_broker()
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
-    # 200 partitions: 7 slices of 32. (At about 300 partitions on one node a
-    # restart cannot register again: the in-memory metadata log bound; see
-    # the session notes.)
+    # 200 partitions: 7 slices of 32 (test_kraft_many_partitions.py restarts
+    # a node leading 600).
     futures = admin.create_topics([NewTopic("wide", num_partitions=200, replication_factor=1)])
     for _ in range(ROUNDS):
         if any(d.startswith("wide-") for d in os.listdir(b.log_dirs)):
