@@ -454,20 +454,22 @@ void quorum_check_faults_ended(struct quorum_check *q, uint64_t now_ns) {
 /* ---- the end ---- */
 
 /* One leader agreed by every node that is up, every log the same and all
- * of it committed. */
-static void converged(struct quorum_check *q, const struct quorum_view *views) {
+ * of it committed; else false with why (when why is not NULL). */
+static bool agreed(const struct quorum_check *q, const struct quorum_view *views, char *why,
+                   size_t why_bytes) {
   int leader = -1;
   for (int i = 0; i < q->cfg.nodes; i++)
     if (views[i].core && raft_role(views[i].core) == RAFT_LEADER) {
       if (leader >= 0) {
-        violation(q, QC_CONVERGED, "nodes %d and %d both lead at the end", leader + 1, i + 1);
-        return;
+        if (why)
+          snprintf(why, why_bytes, "nodes %d and %d both lead at the end", leader + 1, i + 1);
+        return false;
       }
       leader = i;
     }
   if (leader < 0) {
-    violation(q, QC_CONVERGED, "no leader at the end of the liveness phase");
-    return;
+    if (why) snprintf(why, why_bytes, "no leader at the end of the liveness phase");
+    return false;
   }
   const struct qc_node *l = &q->nodes[leader];
   for (int i = 0; i < q->cfg.nodes; i++) {
@@ -477,20 +479,32 @@ static void converged(struct quorum_check *q, const struct quorum_view *views) {
     raft_quorum_state(views[i].core, &qs);
     if (qs.leader_epoch != l->epoch || qs.leader_id != leader + 1 || n->end != l->end ||
         n->hw != l->end) {
-      violation(q, QC_CONVERGED,
-                "node %d: epoch %d leader %d end %lld high watermark %lld; the leader (node "
-                "%d): epoch %d end %lld",
-                i + 1, qs.leader_epoch, qs.leader_id, (long long)n->end, (long long)n->hw,
-                leader + 1, l->epoch, (long long)l->end);
-      return;
+      if (why)
+        snprintf(why, why_bytes,
+                 "node %d: epoch %d leader %d end %lld high watermark %lld; the leader (node "
+                 "%d): epoch %d end %lld",
+                 i + 1, qs.leader_epoch, qs.leader_id, (long long)n->end, (long long)n->hw,
+                 leader + 1, l->epoch, (long long)l->end);
+      return false;
     }
     for (int64_t o = n->start > l->start ? n->start : l->start; o < n->end; o++)
       if (!same(n->log[o], l->log[o])) {
-        violation(q, QC_CONVERGED, "node %d's entry at offset %lld differs from the leader's",
-                  i + 1, (long long)o);
-        return;
+        if (why)
+          snprintf(why, why_bytes, "node %d's entry at offset %lld differs from the leader's",
+                   i + 1, (long long)o);
+        return false;
       }
   }
+  return true;
+}
+
+bool quorum_check_settled(const struct quorum_check *q, const struct quorum_view *views) {
+  return agreed(q, views, NULL, 0);
+}
+
+static void converged(struct quorum_check *q, const struct quorum_view *views) {
+  char why[256];
+  if (!agreed(q, views, why, sizeof why)) violation(q, QC_CONVERGED, "%s", why);
 }
 
 int quorum_check_finish(struct quorum_check *q, const struct quorum_view *views,

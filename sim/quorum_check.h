@@ -79,6 +79,11 @@ void quorum_check_leader_lost(struct quorum_check *q, uint64_t now_ns);
 void quorum_check_applied(struct quorum_check *q, int index, int64_t applied_offset);
 /* The safety phase ended (faults stop): leader-stable stops here. */
 void quorum_check_faults_ended(struct quorum_check *q, uint64_t now_ns);
+/* Whether quorum-converged would hold on the views now. Entries keep being
+ * appended to the end (an ISR change, a registration), so one may be in
+ * flight at the instant the run ends: the runner steps on briefly until
+ * this holds (a bounded settle), then judges. */
+bool quorum_check_settled(const struct quorum_check *q, const struct quorum_view *views);
 /* The verdicts, quorum-converged judged on the views now; returns how many
  * results were written (QUORUM_CHECKERS at most). */
 int quorum_check_finish(struct quorum_check *q, const struct quorum_view *views,

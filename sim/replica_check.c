@@ -66,8 +66,10 @@ struct rc_part {
   int32_t pending_leader; /* hw-monotonic: the new leader to judge (-1: none) */
   int64_t pending_hw;     /* the highest watermark served before its epoch */
   int64_t hw_max;
-  /* follower-hw: the leader's log end at the last poll, and since when. */
-  int64_t end_seen;
+  /* follower-hw: the leader's log end and high watermark at the last
+   * poll, and since when both stood still (the high watermark can move
+   * after the end stopped: an ISR shrink commits what one member lacked). */
+  int64_t end_seen, hw_seen;
   uint64_t end_since_ns;
   int32_t min_isr; /* min.insync.replicas */
   /* acks-all-min-isr: the furthest each node's replica ever reached
@@ -161,6 +163,7 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
                            .pending_leader = -1,
                            .hw_max = 0,
                            .end_seen = -1,
+                           .hw_seen = -1,
                            .min_isr = m ? atoi(m) : 1};
   }
   for (int k = 0; k < rc->part_count; k++)
@@ -311,8 +314,9 @@ static void poll_hw(struct replica_check *rc, uint64_t now_ns, struct node *cons
     struct node_partition_offsets po;
     bool known = node_partition_offsets(procs[i], p->topic, p->partition, &po);
     if (known && po.high_watermark > p->hw_max) p->hw_max = po.high_watermark;
-    if (known && po.log_end != p->end_seen) {
+    if (known && (po.log_end != p->end_seen || po.high_watermark != p->hw_seen)) {
       p->end_seen = po.log_end;
+      p->hw_seen = po.high_watermark;
       p->end_since_ns = now_ns;
     }
     judge_fetch_epochs(rc, p, i, procs);
@@ -585,7 +589,7 @@ static void judge_preferred(struct replica_check *rc, struct node *const *procs)
 }
 
 /* follower-hw, at the end: a follower whose log reached its leader's end,
- * when that end is committed and has stood still for
+ * when that end is committed and it and the high watermark have stood still for
  * RC_FOLLOWER_HW_QUIET_MS, has heard the leader's high watermark (each
  * Fetch answer carries it; an incremental one must, once it moved,
  * KIP-227). */
@@ -597,6 +601,7 @@ static void judge_follower_hw(struct replica_check *rc, struct node *const *proc
     if (l < 0 || l >= rc->nodes || !leads_now(p, l, procs) ||
         !node_partition_offsets(procs[l], p->topic, p->partition, &lo) ||
         lo.high_watermark != lo.log_end || lo.log_end != p->end_seen ||
+        lo.high_watermark != p->hw_seen ||
         rc->now_ns - p->end_since_ns < (uint64_t)RC_FOLLOWER_HW_QUIET_MS * RC_NS_PER_MS)
       continue;
     for (int i = 0; i < rc->nodes; i++) {

@@ -1290,6 +1290,21 @@ static void judge_clients(struct runner *r, struct run_report *out) {
   judge_hostile(r, out);
 }
 
+/* quorum-converged is judged once the quorum agrees: an entry appended in
+ * the last milliseconds (an ISR change) may not be committed everywhere
+ * yet, so the run steps on 10 ms at a time, at most SETTLE_STEPS_MAX
+ * times, until it is (a run that already agrees takes no step, its trace
+ * unchanged). One that never does fails the checker as before. */
+static void quorum_settle(struct runner *r) {
+  enum { SETTLE_STEP_MS = 10, SETTLE_STEPS_MAX = 200 };
+  for (int i = 0; i < SETTLE_STEPS_MAX; i++) {
+    struct quorum_view v[SCENARIO_NODES_MAX];
+    quorum_views(r, v);
+    if (quorum_check_settled(r->qc, v)) return;
+    sim_run_until(r->w, now_ns(r) + (uint64_t)SETTLE_STEP_MS * NS_PER_MS);
+  }
+}
+
 static void judge_quorum(struct runner *r, struct run_report *out) {
   struct quorum_view v[SCENARIO_NODES_MAX];
   quorum_views(r, v);
@@ -1414,6 +1429,7 @@ bool run_scenario(const struct scenario *sc, uint64_t seed, const struct run_opt
     run_quorum_phases(r, sc);
   else
     run_phases(r, sc);
+  if (r->quorum) quorum_settle(r);
   judge(r, out);
   if (opts->report_dir)
     report_write(opts->report_dir, sc, seed, &r->hist, r->applied, r->applied_count,
