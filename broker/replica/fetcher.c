@@ -227,6 +227,7 @@ static void request_done(struct fetcher_slot *slot) {
   for (int32_t i = 0; i < f->count; i++)
     if (f->entries[i].in_request == slot->number) f->entries[i].in_request = 0;
   slot->busy = false;
+  slot->fetching = false;
 }
 
 static void on_epochs(void *ctx, int err, struct rd *body, struct arena *arena) {
@@ -562,10 +563,30 @@ static bool send_session_fetch(struct fetcher_slot *slot, int16_t v, uint64_t no
   return true;
 }
 
+/* A partition ready for a Fetch soon (fetcher_ops.settling). */
+static bool any_settling(const struct fetcher *f, uint64_t now_ns) {
+  if (f->ops->settling == NULL) return false;
+  for (int32_t i = 0; i < f->count; i++)
+    if (free_entry(&f->entries[i], FP_FETCHING, now_ns) &&
+        f->ops->settling(f->entries[i].owner))
+      return true;
+  return false;
+}
+
+/* One Fetch in flight per leader: the leader answers a connection's
+ * requests in order, so a second Fetch would wait behind the first's long
+ * poll (and hold back whatever answer the first gets). OffsetForLeaderEpoch
+ * may use the other slot. */
+static bool fetch_in_flight(const struct fetcher *f) {
+  for (int i = 0; i < FETCHER_REQUESTS_MAX; i++)
+    if (f->slots[i].busy && f->slots[i].fetching) return true;
+  return false;
+}
+
 static bool send_fetch(struct fetcher_slot *slot, uint64_t now_ns, struct arena *a) {
   struct fetcher *f = slot->f;
   int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
-  if (v < 0) return false;
+  if (v < 0 || fetch_in_flight(f) || any_settling(f, now_ns)) return false;
   if (slot->number == FETCHER_SESSION_SLOT) return send_session_fetch(slot, v, now_ns, a);
   struct fetch_request m;
   request_init(f, &m, a);
@@ -607,7 +628,8 @@ static void pump(struct fetcher *f) {
     if (slot->busy) continue;
     struct arena a;
     arena_init(&a);
-    slot->busy = send_epochs(slot, now_ns, &a) || send_fetch(slot, now_ns, &a);
+    slot->busy = send_epochs(slot, now_ns, &a);
+    if (!slot->busy) slot->busy = slot->fetching = send_fetch(slot, now_ns, &a);
     arena_free(&a);
     if (!slot->busy) break; /* nothing (more) to send now */
   }

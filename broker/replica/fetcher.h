@@ -77,6 +77,12 @@ struct fetcher_ops {
   /* The partition's position; false: not now (a flush in flight, or its log
    * went offline): the owner calls fetcher_wake when it may go on. */
   bool (*position)(void *owner, struct fetcher_position *out);
+  /* Optional: the partition's "not now" ends by itself soon (a flush in
+   * flight before its next Fetch). No Fetch is sent until it ends, as
+   * Kafka's fetcher thread finishes processing an answer (appending and
+   * flushing) before it asks again: a Fetch sent meanwhile without it
+   * would long-poll and hold it back a whole replica.fetch.wait.max.ms. */
+  bool (*settling)(void *owner);
   /* The leader's answer to OffsetForLeaderEpoch, or a DivergingEpoch:
    * `epoch` ended at end_offset on the leader (-1/-1: the leader does not
    * know it). */
@@ -139,6 +145,7 @@ struct fetcher_slot {
   struct fetcher *f;
   uint8_t number; /* 1.. FETCHER_REQUESTS_MAX, as in fetcher_entry.in_request */
   bool busy;
+  bool fetching; /* busy with a Fetch (else OffsetForLeaderEpoch) */
 };
 
 struct fetcher {

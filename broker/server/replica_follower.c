@@ -244,8 +244,15 @@ static enum fetcher_next follower_data(void *owner, const struct fetcher_partiti
   return FETCHER_FETCH;
 }
 
+/* fsync-before-ack: the next Fetch waits for this flush (fetcher.h). */
+static bool follower_settling(void *owner) {
+  const struct replica_follower *rf = owner;
+  return rf->flush_in_flight && !rf->stopped;
+}
+
 static const struct fetcher_ops follower_ops = {
     .position = follower_position,
+    .settling = follower_settling,
     .truncate = follower_truncate,
     .data = follower_data,
 };
