@@ -3,12 +3,12 @@
  * channel to that broker's client listener. Every partition it follows
  * goes into one Fetch (v12+: ReplicaId, CurrentLeaderEpoch, LastFetchedEpoch,
  * FetchOffset = the follower's log end); the leader's long poll
- * (replica.fetch.wait.max.ms) paces it. Up to FETCHER_REQUESTS_MAX requests
- * are in flight, each with partitions no other one has: a partition that
- * was not ready when a Fetch left (its owner's fsync-before-fetch still
- * running) goes in a request of its own once it is, instead of waiting for
- * the parked one's long poll to end (replica.fetch.wait.max.ms per batch
- * on a partition alone in taking records).
+ * (replica.fetch.wait.max.ms) paces it. One Fetch is in flight at a time
+ * (an OffsetForLeaderEpoch may use the other of FETCHER_REQUESTS_MAX slots):
+ * the leader answers a connection's requests in order, so a second Fetch
+ * would wait behind the first's long poll. No Fetch leaves while a
+ * partition's owner says it is settling (its fsync-before-fetch running):
+ * sent without it, the Fetch would long-poll and hold it back.
  *
  * Before a partition's first Fetch in a leader epoch the fetcher reconciles
  * it with the leader (KIP-101, KIP-279): OffsetForLeaderEpoch for the
