@@ -90,6 +90,34 @@ struct rc_log {
   int64_t count, cap;
 };
 
+struct rc_view {
+  const struct rc_batch *b;
+  int64_t count;
+};
+
+/* What one segment file gave a replica's cached headers. */
+struct rc_seg {
+  int64_t base;                   /* from its name */
+  bool present;                   /* false: listed but gone when looked up */
+  bool ended;                     /* a header that cannot be a batch at pos */
+  uint64_t serial, rewrites, len; /* the file when last parsed */
+  uint64_t pos;                   /* the next header's position */
+  int64_t first, count;           /* its headers in the cache's batches */
+};
+
+/* One node's replica of one partition as the last scan left it: every
+ * batch header of its segments in order, whatever the limit. */
+struct rc_cache {
+  struct rc_log batches;
+  struct rc_seg *segs;
+  int32_t seg_count, seg_cap;
+};
+
+struct rc_segments {
+  int64_t bases[RC_SEGMENTS_MAX];
+  int count;
+};
+
 struct replica_check {
   const struct scenario *sc;
   int nodes, part_count;
@@ -102,9 +130,11 @@ struct replica_check {
   int64_t image_offset[RC_NODES_MAX];
   uint64_t next_poll_ns, next_scan_ns;
   bool scan_due;
-  uint64_t skipped;          /* image steps of more than one partition epoch */
-  uint64_t shrinks, expands; /* ISR changes seen (the report's words) */
-  struct rc_log logs[RC_NODES_MAX];
+  uint64_t skipped;                  /* image steps of more than one partition epoch */
+  uint64_t shrinks, expands;         /* ISR changes seen (the report's words) */
+  struct rc_view logs[RC_NODES_MAX]; /* the scan's, in cache */
+  struct rc_cache cache[RC_PARTS_MAX * RC_NODES_MAX]; /* part k, node i: k * RC_NODES_MAX + i */
+  struct rc_segments *segs_scratch;
   struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
   /* acks-all-min-isr: each node's process and disk writes + fsyncs when
    * its replicas were last looked at. */
@@ -166,12 +196,18 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
   for (int k = 0; k < rc->part_count; k++)
     for (int i = 0; i < RC_NODES_MAX; i++) rc->parts[k].held[i] = -1;
   for (int i = 0; i < RC_NODES_MAX; i++) rc->image_offset[i] = -2;
+  rc->segs_scratch = malloc(sizeof *rc->segs_scratch);
+  ASSERT(rc->segs_scratch != NULL);
   return rc;
 }
 
 void replica_check_free(struct replica_check *rc) {
   if (!rc) return;
-  for (int i = 0; i < RC_NODES_MAX; i++) free(rc->logs[i].b);
+  for (int c = 0; c < RC_PARTS_MAX * RC_NODES_MAX; c++) {
+    free(rc->cache[c].batches.b);
+    free(rc->cache[c].segs);
+  }
+  free(rc->segs_scratch);
   free(rc);
 }
 
@@ -373,11 +409,6 @@ void replica_check_ack(struct replica_check *rc, int topic, int32_t partition, i
 
 /* ---- disks: replica-log-matching ---- */
 
-struct rc_segments {
-  int64_t bases[RC_SEGMENTS_MAX];
-  int count;
-};
-
 static void keep_segment(void *ctx, const char *name, bool is_dir) {
   struct rc_segments *s = ctx;
   if (is_dir || strlen(name) != RC_NAME_DIGITS + 4 || strcmp(name + RC_NAME_DIGITS, ".log"))
@@ -405,54 +436,114 @@ static void push(struct rc_log *log, struct rc_batch b) {
   log->b[log->count++] = b;
 }
 
-/* One segment's batch headers below limit; false once the log ends. The
- * page cache is viewed in place (sim_disk_view): one path lookup per
- * segment, not one lookup and copy per header. */
-static bool scan_segment(struct sim_node *n, const char *path, int64_t limit,
-                         struct rc_log *log) {
-  const uint8_t *data = NULL;
-  uint64_t size = 0;
-  if (!sim_disk_view(n, path, &data, &size)) return true; /* gone since listed: none here */
-  for (uint64_t pos = 0; pos + RC_HEADER_BYTES <= size;) {
-    const uint8_t *h = data + pos;
+/* Segment i of a cache: made fresh for the file seen now (v NULL: gone
+ * since listed, none here). */
+static struct rc_seg *seg_fresh(struct rc_cache *c, int32_t i, int64_t base,
+                                const struct sim_disk_file_view *v) {
+  ASSERT(i <= c->seg_count && i < RC_SEGMENTS_MAX);
+  if (i == c->seg_cap) {
+    c->seg_cap = c->seg_cap ? c->seg_cap * 2 : 8;
+    c->segs = realloc(c->segs, (size_t)c->seg_cap * sizeof *c->segs);
+    ASSERT(c->segs != NULL);
+  }
+  c->seg_count = i + 1;
+  c->segs[i] = (struct rc_seg){.base = base,
+                               .present = v != NULL,
+                               .serial = v ? v->serial : 0,
+                               .rewrites = v ? v->rewrites : 0,
+                               .first = c->batches.count};
+  return &c->segs[i];
+}
+
+/* The batch headers of a segment from where its last parse stopped to the
+ * file's end; ended at one that cannot be a batch (the log ends there). */
+static void seg_parse(struct rc_cache *c, struct rc_seg *g,
+                      const struct sim_disk_file_view *v) {
+  ASSERT(g->first + g->count == c->batches.count && !g->ended);
+  uint64_t pos = g->pos;
+  while (pos + RC_HEADER_BYTES <= v->len) {
+    const uint8_t *h = v->data + pos;
     int64_t base = (int64_t)be64_get(h);
     int32_t length = (int32_t)be32_get(h + 8), last_delta = (int32_t)be32_get(h + 23);
-    if (length < RC_HEADER_BYTES - 12 || h[16] != 2 || last_delta < 0 || base < 0) return false;
-    if (base >= limit) return false;
-    push(log, (struct rc_batch){base, base + last_delta, be32_get(h + 17)});
+    if (length < RC_HEADER_BYTES - 12 || h[16] != 2 || last_delta < 0 || base < 0) {
+      g->ended = true;
+      break;
+    }
+    push(&c->batches, (struct rc_batch){base, base + last_delta, be32_get(h + 17)});
+    g->count++;
     pos += 12 + (uint64_t)length;
   }
-  return true;
+  g->pos = pos;
+  g->len = v->len;
 }
 
-static void scan_log(struct sim_node *n, const char *topic, int32_t partition, int64_t limit,
-                     struct rc_log *log) {
-  log->count = 0;
+/* Segment i against the file now: kept as parsed (same file, nothing below
+ * the end seen changed, nothing appended or the log ended in it), resumed
+ * (only appended to), or parsed anew. Everything after a segment that
+ * changed is dropped first. */
+static const struct rc_seg *seg_update(struct rc_cache *c, int32_t i, int64_t base,
+                                       const struct sim_disk_file_view *v) {
+  struct rc_seg *g = i < c->seg_count ? &c->segs[i] : NULL;
+  bool same =
+      g && g->base == base && g->present == (v != NULL) &&
+      (!v || (g->serial == v->serial && g->rewrites == v->rewrites && g->len <= v->len));
+  if (same && (!v || g->ended || g->len == v->len)) return g;
+  if (same) {
+    c->seg_count = i + 1;
+    c->batches.count = g->first + g->count;
+  } else {
+    c->batches.count = g ? g->first : c->batches.count;
+    g = seg_fresh(c, i, base, v);
+  }
+  if (v) seg_parse(c, g, v);
+  return g;
+}
+
+/* A replica's batch headers, kept between scans and brought up to date
+ * here: before, every scan parsed every header of every segment again (a
+ * run's cost grew with the square of its length). The headers found are
+ * the same as a parse from scratch's: a file whose serial and rewrites are
+ * unchanged only had bytes appended (sim_disk_view_versioned). */
+static void cache_update(struct replica_check *rc, struct sim_node *n, const char *topic,
+                         int32_t partition, struct rc_cache *c) {
   char dir[300];
   snprintf(dir, sizeof dir, "/logs/%s-%d", topic, partition);
-  struct rc_segments *segs = malloc(sizeof *segs); /* only bases[0..count) are read */
-  ASSERT(segs != NULL);
+  struct rc_segments *segs = rc->segs_scratch; /* only bases[0..count) are read */
   segs->count = 0;
   struct env *env = sim_node_env(n);
-  if (env->list(env, dir, keep_segment, segs) == 0) {
-    qsort(segs->bases, (size_t)segs->count, sizeof *segs->bases, cmp_i64);
-    for (int i = 0; i < segs->count; i++) {
-      char path[400];
-      snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)segs->bases[i]);
-      if (!scan_segment(n, path, limit, log)) break;
-    }
+  if (env->list(env, dir, keep_segment, segs) != 0) segs->count = 0;
+  qsort(segs->bases, (size_t)segs->count, sizeof *segs->bases, cmp_i64);
+  int32_t done = 0;
+  for (int32_t i = 0; i < segs->count; i++) {
+    char path[400];
+    snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)segs->bases[i]);
+    struct sim_disk_file_view v;
+    bool have = sim_disk_view_versioned(n, path, &v);
+    const struct rc_seg *g = seg_update(c, i, segs->bases[i], have ? &v : NULL);
+    done = i + 1;
+    if (g->ended) break;
   }
-  free(segs);
+  c->seg_count = done;
+  c->batches.count = done ? c->segs[done - 1].first + c->segs[done - 1].count : 0;
 }
 
-static int64_t log_end(const struct rc_log *log) {
+/* The log below limit: the cached headers up to the first at or past it. */
+static void scan_log(struct replica_check *rc, struct sim_node *n, const struct rc_part *p,
+                     struct rc_cache *c, int64_t limit, struct rc_view *log) {
+  cache_update(rc, n, p->topic, p->partition, c);
+  int64_t count = 0;
+  while (count < c->batches.count && c->batches.b[count].base < limit) count++;
+  *log = (struct rc_view){c->batches.b, count};
+}
+
+static int64_t log_end(const struct rc_view *log) {
   return log->count ? log->b[log->count - 1].last + 1 : 0;
 }
 
 /* Nodes i and j below limit: the same batches where both hold them. */
 static void compare(struct replica_check *rc, const struct rc_part *p, int i, int j,
                     int64_t limit, struct sim_node *const *nodes) {
-  const struct rc_log *a = &rc->logs[i], *b = &rc->logs[j];
+  const struct rc_view *a = &rc->logs[i], *b = &rc->logs[j];
   int64_t x = 0, y = 0;
   if (a->count == 0 || b->count == 0) return;
   int64_t from = a->b[0].base > b->b[0].base ? a->b[0].base : b->b[0].base;
@@ -484,10 +575,10 @@ static void scan(struct replica_check *rc, struct node *const *procs,
     for (int i = 0; i < rc->nodes; i++) {
       struct node_partition_offsets po;
       hw[i] = -1;
-      rc->logs[i].count = 0;
+      rc->logs[i] = (struct rc_view){NULL, 0};
       if (!procs[i] || !node_partition_offsets(procs[i], p->topic, p->partition, &po)) continue;
-      scan_log(nodes[i], p->topic, p->partition, to_end ? INT64_MAX : po.high_watermark,
-               &rc->logs[i]);
+      scan_log(rc, nodes[i], p, &rc->cache[k * RC_NODES_MAX + i],
+               to_end ? INT64_MAX : po.high_watermark, &rc->logs[i]);
       int64_t end = log_end(&rc->logs[i]);
       hw[i] = !to_end && po.high_watermark < end ? po.high_watermark : end;
     }
