@@ -366,6 +366,26 @@ static void poll_hw(struct replica_check *rc, uint64_t now_ns, struct node *cons
  * lost since; as the maximum ever seen it never undercounts (a replica
  * that held another batch at the offset before a truncation counts too:
  * a miss, never a false alarm). */
+/* The parts of one topic from part k (partitions 0, 1, ... in order, as
+ * replica_check_create made them), with one topic lookup; how many. */
+static int observe_held_topic(struct replica_check *rc, struct node *proc, int i, int k) {
+  int n = 0;
+  bool wanted = false;
+  while (k + n < rc->part_count && rc->parts[k + n].topic_index == rc->parts[k].topic_index) {
+    ASSERT(rc->parts[k + n].partition == n);
+    wanted = wanted || rc->parts[k + n].min_isr > 1;
+    n++;
+  }
+  if (!wanted) return n;
+  int64_t ends[RC_PARTS_MAX];
+  node_topic_local_ends(proc, rc->parts[k].topic, ends, n);
+  for (int j = 0; j < n; j++) {
+    struct rc_part *p = &rc->parts[k + j];
+    if (p->min_isr > 1 && ends[j] > p->held[i]) p->held[i] = ends[j];
+  }
+  return n;
+}
+
 static void observe_held(struct replica_check *rc, struct node *const *procs,
                          struct sim_node *const *nodes) {
   for (int i = 0; i < rc->nodes; i++) {
@@ -379,13 +399,7 @@ static void observe_held(struct replica_check *rc, struct node *const *procs,
     if (procs[i] == rc->held_proc[i] && disk_ops == rc->held_disk_ops[i]) continue;
     rc->held_proc[i] = procs[i];
     rc->held_disk_ops[i] = disk_ops;
-    for (int k = 0; k < rc->part_count; k++) {
-      struct rc_part *p = &rc->parts[k];
-      struct node_partition_offsets po;
-      if (p->min_isr > 1 && node_partition_offsets(procs[i], p->topic, p->partition, &po) &&
-          po.local_end > p->held[i])
-        p->held[i] = po.local_end;
-    }
+    for (int k = 0; k < rc->part_count;) k += observe_held_topic(rc, procs[i], i, k);
   }
 }
 
