@@ -111,6 +111,16 @@ struct rc_cache {
   struct rc_log batches;
   struct rc_seg *segs;
   int32_t seg_count, seg_cap;
+  uint64_t updates; /* cache_update calls */
+  int64_t stable;   /* batches [0, stable) the last update left as they were */
+};
+
+/* Where the last comparison of two replicas stopped, so the next one
+ * resumes there when neither log changed below it (rc_pair_resumes). */
+struct rc_pair {
+  bool valid;
+  uint64_t updates_a, updates_b; /* each cache's updates then */
+  int64_t x, y, limit;
 };
 
 struct rc_segments {
@@ -135,6 +145,7 @@ struct replica_check {
   struct rc_view logs[RC_NODES_MAX]; /* the scan's, in cache */
   struct rc_cache cache[RC_PARTS_MAX * RC_NODES_MAX]; /* part k, node i: k * RC_NODES_MAX + i */
   struct rc_segments *segs_scratch;
+  struct rc_pair *pairs; /* part k, nodes i < j: (k * RC_NODES_MAX + i) * RC_NODES_MAX + j */
   struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
   /* acks-all-min-isr: each node's process and disk writes + fsyncs when
    * its replicas were last looked at. */
@@ -196,6 +207,10 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
   for (int k = 0; k < rc->part_count; k++)
     for (int i = 0; i < RC_NODES_MAX; i++) rc->parts[k].held[i] = -1;
   for (int i = 0; i < RC_NODES_MAX; i++) rc->image_offset[i] = -2;
+  rc->pairs =
+      calloc((size_t)(rc->part_count ? rc->part_count : 1) * RC_NODES_MAX * RC_NODES_MAX,
+             sizeof *rc->pairs);
+  ASSERT(rc->pairs != NULL);
   rc->segs_scratch = malloc(sizeof *rc->segs_scratch);
   ASSERT(rc->segs_scratch != NULL);
   return rc;
@@ -208,6 +223,7 @@ void replica_check_free(struct replica_check *rc) {
     free(rc->cache[c].segs);
   }
   free(rc->segs_scratch);
+  free(rc->pairs);
   free(rc);
 }
 
@@ -450,6 +466,13 @@ static void push(struct rc_log *log, struct rc_batch b) {
   log->b[log->count++] = b;
 }
 
+/* Drops the cache's batches from count on (none if it holds no more). */
+static void cache_cut(struct rc_cache *c, int64_t count) {
+  ASSERT(count >= 0 && count <= c->batches.count);
+  c->batches.count = count;
+  if (count < c->stable) c->stable = count;
+}
+
 /* Segment i of a cache: made fresh for the file seen now (v NULL: gone
  * since listed, none here). */
 static struct rc_seg *seg_fresh(struct rc_cache *c, int32_t i, int64_t base,
@@ -504,9 +527,9 @@ static const struct rc_seg *seg_update(struct rc_cache *c, int32_t i, int64_t ba
   if (same && (!v || g->ended || g->len == v->len)) return g;
   if (same) {
     c->seg_count = i + 1;
-    c->batches.count = g->first + g->count;
+    cache_cut(c, g->first + g->count);
   } else {
-    c->batches.count = g ? g->first : c->batches.count;
+    if (g) cache_cut(c, g->first);
     g = seg_fresh(c, i, base, v);
   }
   if (v) seg_parse(c, g, v);
@@ -528,6 +551,7 @@ static void cache_update(struct replica_check *rc, struct sim_node *n, const cha
   if (env->list(env, dir, keep_segment, segs) != 0) segs->count = 0;
   qsort(segs->bases, (size_t)segs->count, sizeof *segs->bases, cmp_i64);
   int32_t done = 0;
+  c->stable = c->batches.count;
   for (int32_t i = 0; i < segs->count; i++) {
     char path[400];
     snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)segs->bases[i]);
@@ -538,7 +562,8 @@ static void cache_update(struct replica_check *rc, struct sim_node *n, const cha
     if (g->ended) break;
   }
   c->seg_count = done;
-  c->batches.count = done ? c->segs[done - 1].first + c->segs[done - 1].count : 0;
+  cache_cut(c, done ? c->segs[done - 1].first + c->segs[done - 1].count : 0);
+  c->updates++;
 }
 
 /* The log below limit: the cached headers up to the first at or past it. */
@@ -554,27 +579,58 @@ static int64_t log_end(const struct rc_view *log) {
   return log->count ? log->b[log->count - 1].last + 1 : 0;
 }
 
-/* Nodes i and j below limit: the same batches where both hold them. */
-static void compare(struct replica_check *rc, const struct rc_part *p, int i, int j,
-                    int64_t limit, struct sim_node *const *nodes) {
+/* Whether a comparison may resume where the last one stopped: both logs
+ * kept every batch below the stop (and the first, which sets where the
+ * comparison starts) and the limit did not fall. Then the batches walked
+ * before matched and still do below the limit, and a walk from the start
+ * would arrive at the same place with nothing to report on the way. */
+static bool side_resumes(const struct rc_cache *c, uint64_t updates, int64_t stop,
+                         const struct rc_view *v) {
+  int64_t need = stop > 1 ? stop : 1;
+  bool kept = c->updates == updates || (c->updates == updates + 1 && c->stable >= need);
+  return kept && v->count >= stop;
+}
+
+static bool rc_pair_resumes(const struct rc_pair *s, const struct rc_cache *ca,
+                            const struct rc_cache *cb, const struct rc_view *a,
+                            const struct rc_view *b, int64_t limit) {
+  return s->valid && limit >= s->limit && side_resumes(ca, s->updates_a, s->x, a) &&
+         side_resumes(cb, s->updates_b, s->y, b);
+}
+
+/* Nodes i and j below limit: the same batches where both hold them. Each
+ * scan resumes where the last stopped (rc_pair_resumes): walking every
+ * batch again made the check quadratic in the run's length. */
+static void compare(struct replica_check *rc, int k, int i, int j, int64_t limit,
+                    struct sim_node *const *nodes) {
+  const struct rc_part *p = &rc->parts[k];
   const struct rc_view *a = &rc->logs[i], *b = &rc->logs[j];
+  const struct rc_cache *ca = &rc->cache[k * RC_NODES_MAX + i];
+  const struct rc_cache *cb = &rc->cache[k * RC_NODES_MAX + j];
+  struct rc_pair *s = &rc->pairs[(k * RC_NODES_MAX + i) * RC_NODES_MAX + j];
   int64_t x = 0, y = 0;
   if (a->count == 0 || b->count == 0) return;
-  int64_t from = a->b[0].base > b->b[0].base ? a->b[0].base : b->b[0].base;
-  while (x < a->count && a->b[x].last < from) x++;
-  while (y < b->count && b->b[y].last < from) y++;
+  if (rc_pair_resumes(s, ca, cb, a, b, limit)) {
+    x = s->x;
+    y = s->y;
+  } else {
+    int64_t from = a->b[0].base > b->b[0].base ? a->b[0].base : b->b[0].base;
+    while (x < a->count && a->b[x].last < from) x++;
+    while (y < b->count && b->b[y].last < from) y++;
+  }
   rc->results[RC_LOG_MATCHING].checks++;
   for (; x < a->count && y < b->count; x++, y++) {
     const struct rc_batch *u = &a->b[x], *v = &b->b[y];
-    if (u->base >= limit || v->base >= limit) return;
+    if (u->base >= limit || v->base >= limit) break;
     if (u->base == v->base && u->last == v->last && u->crc == v->crc) continue;
     verdict(rc, RC_LOG_MATCHING, loss_allowed(rc, p, nodes),
             "%s-%d below %lld: node %d holds [%lld, %lld] crc %08x, node %d "
             "[%lld, %lld] crc %08x",
             p->topic, p->partition, (long long)limit, i + 1, (long long)u->base,
             (long long)u->last, u->crc, j + 1, (long long)v->base, (long long)v->last, v->crc);
-    return;
+    break;
   }
+  *s = (struct rc_pair){true, ca->updates, cb->updates, x, y, limit};
 }
 
 /* to_end: compare whole logs up to the shorter one's end (at the end of
@@ -598,7 +654,7 @@ static void scan(struct replica_check *rc, struct node *const *procs,
     }
     for (int i = 0; i < rc->nodes; i++)
       for (int j = i + 1; j < rc->nodes; j++)
-        if (hw[i] > 0 && hw[j] > 0) compare(rc, p, i, j, hw[i] < hw[j] ? hw[i] : hw[j], nodes);
+        if (hw[i] > 0 && hw[j] > 0) compare(rc, k, i, j, hw[i] < hw[j] ? hw[i] : hw[j], nodes);
   }
 }
 
