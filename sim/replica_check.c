@@ -143,9 +143,9 @@ struct replica_check {
   uint64_t skipped;                  /* image steps of more than one partition epoch */
   uint64_t shrinks, expands;         /* ISR changes seen (the report's words) */
   struct rc_view logs[RC_NODES_MAX]; /* the scan's, in cache */
-  struct rc_cache cache[RC_PARTS_MAX * RC_NODES_MAX]; /* part k, node i: k * RC_NODES_MAX + i */
+  struct rc_cache *cache;            /* part k, node i: k * nodes + i */
   struct rc_segments *segs_scratch;
-  struct rc_pair *pairs; /* part k, nodes i < j: (k * RC_NODES_MAX + i) * RC_NODES_MAX + j */
+  struct rc_pair *pairs;                /* part k, nodes i < j: (k * nodes + i) * nodes + j */
   struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
   /* acks-all-min-isr: each node's process and disk writes + fsyncs when
    * its replicas were last looked at. */
@@ -208,9 +208,12 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
     for (int i = 0; i < RC_NODES_MAX; i++) rc->parts[k].held[i] = -1;
   for (int i = 0; i < RC_NODES_MAX; i++) rc->image_offset[i] = -2;
   rc->pairs =
-      calloc((size_t)(rc->part_count ? rc->part_count : 1) * RC_NODES_MAX * RC_NODES_MAX,
+      calloc((size_t)(rc->part_count ? rc->part_count : 1) * (size_t)(rc->nodes * rc->nodes),
              sizeof *rc->pairs);
   ASSERT(rc->pairs != NULL);
+  rc->cache = calloc((size_t)(rc->part_count ? rc->part_count : 1) * (size_t)rc->nodes,
+                     sizeof *rc->cache);
+  ASSERT(rc->cache != NULL);
   rc->segs_scratch = malloc(sizeof *rc->segs_scratch);
   ASSERT(rc->segs_scratch != NULL);
   return rc;
@@ -218,12 +221,13 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
 
 void replica_check_free(struct replica_check *rc) {
   if (!rc) return;
-  for (int c = 0; c < RC_PARTS_MAX * RC_NODES_MAX; c++) {
+  for (int c = 0; rc->cache && c < rc->part_count * rc->nodes; c++) {
     free(rc->cache[c].batches.b);
     free(rc->cache[c].segs);
   }
   free(rc->segs_scratch);
   free(rc->pairs);
+  free(rc->cache);
   free(rc);
 }
 
@@ -605,9 +609,9 @@ static void compare(struct replica_check *rc, int k, int i, int j, int64_t limit
                     struct sim_node *const *nodes) {
   const struct rc_part *p = &rc->parts[k];
   const struct rc_view *a = &rc->logs[i], *b = &rc->logs[j];
-  const struct rc_cache *ca = &rc->cache[k * RC_NODES_MAX + i];
-  const struct rc_cache *cb = &rc->cache[k * RC_NODES_MAX + j];
-  struct rc_pair *s = &rc->pairs[(k * RC_NODES_MAX + i) * RC_NODES_MAX + j];
+  const struct rc_cache *ca = &rc->cache[k * rc->nodes + i];
+  const struct rc_cache *cb = &rc->cache[k * rc->nodes + j];
+  struct rc_pair *s = &rc->pairs[(k * rc->nodes + i) * rc->nodes + j];
   int64_t x = 0, y = 0;
   if (a->count == 0 || b->count == 0) return;
   if (rc_pair_resumes(s, ca, cb, a, b, limit)) {
@@ -647,7 +651,7 @@ static void scan(struct replica_check *rc, struct node *const *procs,
       hw[i] = -1;
       rc->logs[i] = (struct rc_view){NULL, 0};
       if (!procs[i] || !node_partition_offsets(procs[i], p->topic, p->partition, &po)) continue;
-      scan_log(rc, nodes[i], p, &rc->cache[k * RC_NODES_MAX + i],
+      scan_log(rc, nodes[i], p, &rc->cache[k * rc->nodes + i],
                to_end ? INT64_MAX : po.high_watermark, &rc->logs[i]);
       int64_t end = log_end(&rc->logs[i]);
       hw[i] = !to_end && po.high_watermark < end ? po.high_watermark : end;
