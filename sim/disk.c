@@ -77,6 +77,7 @@ static void forget_rest_flips(struct sim_file *f, uint64_t lo, uint64_t hi) {
 static void cache_resize_from(struct sim_disk *d, struct sim_file *f, size_t len,
                               size_t zero_to) {
   if (len < f->cache.len) unforget(f, len, f->cache.len);
+  if (len < f->cache.len) f->rewrites++;
   if (len < f->cache.len && f->rest_flip_count) forget_rest_flips(f, len, UINT64_MAX);
   d->used_bytes = d->used_bytes - f->cache.len + len;
   if (len > f->cache.len) {
@@ -131,6 +132,7 @@ static int insert(struct sim_disk *d, const char *path, bool is_dir, struct sim_
   f->is_dir = is_dir;
   f->durable_shared = true;
   f->linked = true;
+  f->serial = ++d->serial_last;
   array_insert(d, i, f);
   *out = f;
   return 0;
@@ -263,6 +265,7 @@ static int64_t disk_pwrite(struct env *env, env_file fd, const void *buf, size_t
   uint64_t end = off + len;
   if (over_capacity(d, f, end)) return ENV_ENOSPC;
   if (off < f->durable_len) unshare(f);
+  if (off < f->cache.len) f->rewrites++;
   if (end > f->cache.len) cache_resize_from(d, f, (size_t)end, (size_t)off); /* a hole: zeros */
   if (f->forgot_count) unforget(f, off, end);
   if (f->rest_flip_count) forget_rest_flips(f, off, end);
@@ -581,6 +584,7 @@ static void file_power_loss(struct sim_disk *d, struct sim_file *f) {
   size_t keep = f->durable_len, cache_len = f->cache.len, damaged = 0;
   struct sim_range forgot[SIM_FORGOT_MAX];
   uint32_t forgot_count = f->forgot_count; /* resizing the cache below drops them */
+  f->rewrites++; /* torn or zeroed bytes may lie below the end it keeps */
   memcpy(forgot, f->forgot, sizeof forgot);
   if (f->durable_shared) {
     if (f->cache.len > keep && f->forgot_count == 0 && d->torn != SIM_TORN_CLEAN) {
@@ -712,6 +716,7 @@ bool sim_disk_flip_bit(struct sim_node *n, const char *path, uint64_t offset, in
   if (!f || f->is_dir || offset >= f->cache.len) return false;
   uint8_t mask = (uint8_t)(1u << (bit & 7));
   f->cache.data[offset] ^= mask;
+  f->rewrites++;
   if (!f->durable_shared && offset < f->durable.len) f->durable.data[offset] ^= mask;
   n->disk.stats.bits_flipped++;
   note_rest_flip(f, offset, mask);
@@ -769,6 +774,14 @@ bool sim_disk_view(const struct sim_node *n, const char *path, const uint8_t **d
   if (!f || f->is_dir) return false;
   *data = f->cache.data;
   *len = f->cache.len;
+  return true;
+}
+
+bool sim_disk_view_versioned(const struct sim_node *n, const char *path,
+                             struct sim_disk_file_view *out) {
+  const struct sim_file *f = lookup(&n->disk, path);
+  if (!f || f->is_dir) return false;
+  *out = (struct sim_disk_file_view){f->cache.data, f->cache.len, f->serial, f->rewrites};
   return true;
 }
 

@@ -88,6 +88,17 @@ int64_t sim_disk_peek(const struct sim_node *n, const char *path, uint64_t offse
  * path up once instead of once per header.) */
 bool sim_disk_view(const struct sim_node *n, const char *path, const uint8_t **data,
                    uint64_t *len);
+/* sim_disk_view with what lets a checker resume where it stopped: while
+ * serial and rewrites are unchanged the file is the same one and its bytes
+ * below the length seen then are unchanged (only appends happened). */
+struct sim_disk_file_view {
+  const uint8_t *data;
+  uint64_t len;
+  uint64_t serial;   /* the file's identity on this disk, never reused */
+  uint64_t rewrites; /* grows when bytes below the end change or it shrinks */
+};
+bool sim_disk_view_versioned(const struct sim_node *n, const char *path,
+                             struct sim_disk_file_view *out);
 /* Whether a bit flipped at rest (sim_disk_flip_bit) lies in [lo, hi) of the
  * file as it is now (a flip in bytes since cut off or lost is gone). Only
  * the latest SIM_REST_FLIPS_MAX flips of a file are remembered. */

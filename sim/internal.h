@@ -112,6 +112,10 @@ struct sim_file {
    * read from here. */
   struct sim_read_flip rest_flips[SIM_REST_FLIPS_MAX];
   uint32_t rest_flip_count;
+  /* For sim_disk_view_versioned: which file this is (never reused within
+   * a disk) and how many times bytes below its end changed or it shrank. */
+  uint64_t serial;
+  uint64_t rewrites;
 };
 
 struct sim_fd {
@@ -145,6 +149,7 @@ struct sim_disk {
   bool lose_all;
   uint8_t torn; /* enum sim_torn */
   struct sim_disk_stats stats;
+  uint64_t serial_last; /* the newest file's serial */
 };
 
 void sim_disk_install(struct sim_node *n);

@@ -92,6 +92,44 @@ struct rc_log {
   int64_t count, cap;
 };
 
+struct rc_view {
+  const struct rc_batch *b;
+  int64_t count;
+};
+
+/* What one segment file gave a replica's cached headers. */
+struct rc_seg {
+  int64_t base;                   /* from its name */
+  bool present;                   /* false: listed but gone when looked up */
+  bool ended;                     /* a header that cannot be a batch at pos */
+  uint64_t serial, rewrites, len; /* the file when last parsed */
+  uint64_t pos;                   /* the next header's position */
+  int64_t first, count;           /* its headers in the cache's batches */
+};
+
+/* One node's replica of one partition as the last scan left it: every
+ * batch header of its segments in order, whatever the limit. */
+struct rc_cache {
+  struct rc_log batches;
+  struct rc_seg *segs;
+  int32_t seg_count, seg_cap;
+  uint64_t updates; /* cache_update calls */
+  int64_t stable;   /* batches [0, stable) the last update left as they were */
+};
+
+/* Where the last comparison of two replicas stopped, so the next one
+ * resumes there when neither log changed below it (rc_pair_resumes). */
+struct rc_pair {
+  bool valid;
+  uint64_t updates_a, updates_b; /* each cache's updates then */
+  int64_t x, y, limit;
+};
+
+struct rc_segments {
+  int64_t bases[RC_SEGMENTS_MAX];
+  int count;
+};
+
 struct replica_check {
   const struct scenario *sc;
   int nodes, part_count;
@@ -104,9 +142,12 @@ struct replica_check {
   int64_t image_offset[RC_NODES_MAX];
   uint64_t next_poll_ns, next_scan_ns;
   bool scan_due;
-  uint64_t skipped;          /* image steps of more than one partition epoch */
-  uint64_t shrinks, expands; /* ISR changes seen (the report's words) */
-  struct rc_log logs[RC_NODES_MAX];
+  uint64_t skipped;                  /* image steps of more than one partition epoch */
+  uint64_t shrinks, expands;         /* ISR changes seen (the report's words) */
+  struct rc_view logs[RC_NODES_MAX]; /* the scan's, in cache */
+  struct rc_cache *cache;            /* part k, node i: k * nodes + i */
+  struct rc_segments *segs_scratch;
+  struct rc_pair *pairs;                /* part k, nodes i < j: (k * nodes + i) * nodes + j */
   struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
   /* acks-all-min-isr: each node's process and disk writes + fsyncs when
    * its replicas were last looked at. */
@@ -169,12 +210,27 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
   for (int k = 0; k < rc->part_count; k++)
     for (int i = 0; i < RC_NODES_MAX; i++) rc->parts[k].held[i] = -1;
   for (int i = 0; i < RC_NODES_MAX; i++) rc->image_offset[i] = -2;
+  rc->pairs =
+      calloc((size_t)(rc->part_count ? rc->part_count : 1) * (size_t)(rc->nodes * rc->nodes),
+             sizeof *rc->pairs);
+  ASSERT(rc->pairs != NULL);
+  rc->cache = calloc((size_t)(rc->part_count ? rc->part_count : 1) * (size_t)rc->nodes,
+                     sizeof *rc->cache);
+  ASSERT(rc->cache != NULL);
+  rc->segs_scratch = malloc(sizeof *rc->segs_scratch);
+  ASSERT(rc->segs_scratch != NULL);
   return rc;
 }
 
 void replica_check_free(struct replica_check *rc) {
   if (!rc) return;
-  for (int i = 0; i < RC_NODES_MAX; i++) free(rc->logs[i].b);
+  for (int c = 0; rc->cache && c < rc->part_count * rc->nodes; c++) {
+    free(rc->cache[c].batches.b);
+    free(rc->cache[c].segs);
+  }
+  free(rc->segs_scratch);
+  free(rc->pairs);
+  free(rc->cache);
   free(rc);
 }
 
@@ -334,6 +390,26 @@ static void poll_hw(struct replica_check *rc, uint64_t now_ns, struct node *cons
  * lost since; as the maximum ever seen it never undercounts (a replica
  * that held another batch at the offset before a truncation counts too:
  * a miss, never a false alarm). */
+/* The parts of one topic from part k (partitions 0, 1, ... in order, as
+ * replica_check_create made them), with one topic lookup; how many. */
+static int observe_held_topic(struct replica_check *rc, struct node *proc, int i, int k) {
+  int n = 0;
+  bool wanted = false;
+  while (k + n < rc->part_count && rc->parts[k + n].topic_index == rc->parts[k].topic_index) {
+    ASSERT(rc->parts[k + n].partition == n);
+    wanted = wanted || rc->parts[k + n].min_isr > 1;
+    n++;
+  }
+  if (!wanted) return n;
+  int64_t ends[RC_PARTS_MAX];
+  node_topic_local_ends(proc, rc->parts[k].topic, ends, n);
+  for (int j = 0; j < n; j++) {
+    struct rc_part *p = &rc->parts[k + j];
+    if (p->min_isr > 1 && ends[j] > p->held[i]) p->held[i] = ends[j];
+  }
+  return n;
+}
+
 static void observe_held(struct replica_check *rc, struct node *const *procs,
                          struct sim_node *const *nodes) {
   for (int i = 0; i < rc->nodes; i++) {
@@ -347,13 +423,7 @@ static void observe_held(struct replica_check *rc, struct node *const *procs,
     if (procs[i] == rc->held_proc[i] && disk_ops == rc->held_disk_ops[i]) continue;
     rc->held_proc[i] = procs[i];
     rc->held_disk_ops[i] = disk_ops;
-    for (int k = 0; k < rc->part_count; k++) {
-      struct rc_part *p = &rc->parts[k];
-      struct node_partition_offsets po;
-      if (p->min_isr > 1 && node_partition_offsets(procs[i], p->topic, p->partition, &po) &&
-          po.local_end > p->held[i])
-        p->held[i] = po.local_end;
-    }
+    for (int k = 0; k < rc->part_count;) k += observe_held_topic(rc, procs[i], i, k);
   }
 }
 
@@ -376,11 +446,6 @@ void replica_check_ack(struct replica_check *rc, int topic, int32_t partition, i
 }
 
 /* ---- disks: replica-log-matching ---- */
-
-struct rc_segments {
-  int64_t bases[RC_SEGMENTS_MAX];
-  int count;
-};
 
 static void keep_segment(void *ctx, const char *name, bool is_dir) {
   struct rc_segments *s = ctx;
@@ -409,71 +474,171 @@ static void push(struct rc_log *log, struct rc_batch b) {
   log->b[log->count++] = b;
 }
 
-/* One segment's batch headers below limit; false once the log ends. The
- * page cache is viewed in place (sim_disk_view): one path lookup per
- * segment, not one lookup and copy per header. */
-static bool scan_segment(struct sim_node *n, const char *path, int64_t limit,
-                         struct rc_log *log) {
-  const uint8_t *data = NULL;
-  uint64_t size = 0;
-  if (!sim_disk_view(n, path, &data, &size)) return true; /* gone since listed: none here */
-  for (uint64_t pos = 0; pos + RC_HEADER_BYTES <= size;) {
-    const uint8_t *h = data + pos;
+/* Drops the cache's batches from count on (none if it holds no more). */
+static void cache_cut(struct rc_cache *c, int64_t count) {
+  ASSERT(count >= 0 && count <= c->batches.count);
+  c->batches.count = count;
+  if (count < c->stable) c->stable = count;
+}
+
+/* Segment i of a cache: made fresh for the file seen now (v NULL: gone
+ * since listed, none here). */
+static struct rc_seg *seg_fresh(struct rc_cache *c, int32_t i, int64_t base,
+                                const struct sim_disk_file_view *v) {
+  ASSERT(i <= c->seg_count && i < RC_SEGMENTS_MAX);
+  if (i == c->seg_cap) {
+    c->seg_cap = c->seg_cap ? c->seg_cap * 2 : 8;
+    c->segs = realloc(c->segs, (size_t)c->seg_cap * sizeof *c->segs);
+    ASSERT(c->segs != NULL);
+  }
+  c->seg_count = i + 1;
+  c->segs[i] = (struct rc_seg){.base = base,
+                               .present = v != NULL,
+                               .serial = v ? v->serial : 0,
+                               .rewrites = v ? v->rewrites : 0,
+                               .first = c->batches.count};
+  return &c->segs[i];
+}
+
+/* The batch headers of a segment from where its last parse stopped to the
+ * file's end; ended at one that cannot be a batch (the log ends there). */
+static void seg_parse(struct rc_cache *c, struct rc_seg *g,
+                      const struct sim_disk_file_view *v) {
+  ASSERT(g->first + g->count == c->batches.count && !g->ended);
+  uint64_t pos = g->pos;
+  while (pos + RC_HEADER_BYTES <= v->len) {
+    const uint8_t *h = v->data + pos;
     int64_t base = (int64_t)be64_get(h);
     int32_t length = (int32_t)be32_get(h + 8), last_delta = (int32_t)be32_get(h + 23);
-    if (length < RC_HEADER_BYTES - 12 || h[16] != 2 || last_delta < 0 || base < 0) return false;
-    if (base >= limit) return false;
-    push(log, (struct rc_batch){base, base + last_delta, be32_get(h + 17)});
+    if (length < RC_HEADER_BYTES - 12 || h[16] != 2 || last_delta < 0 || base < 0) {
+      g->ended = true;
+      break;
+    }
+    push(&c->batches, (struct rc_batch){base, base + last_delta, be32_get(h + 17)});
+    g->count++;
     pos += 12 + (uint64_t)length;
   }
-  return true;
+  g->pos = pos;
+  g->len = v->len;
 }
 
-static void scan_log(struct sim_node *n, const char *topic, int32_t partition, int64_t limit,
-                     struct rc_log *log) {
-  log->count = 0;
+/* Segment i against the file now: kept as parsed (same file, nothing below
+ * the end seen changed, nothing appended or the log ended in it), resumed
+ * (only appended to), or parsed anew. Everything after a segment that
+ * changed is dropped first. */
+static const struct rc_seg *seg_update(struct rc_cache *c, int32_t i, int64_t base,
+                                       const struct sim_disk_file_view *v) {
+  struct rc_seg *g = i < c->seg_count ? &c->segs[i] : NULL;
+  bool same =
+      g && g->base == base && g->present == (v != NULL) &&
+      (!v || (g->serial == v->serial && g->rewrites == v->rewrites && g->len <= v->len));
+  if (same && (!v || g->ended || g->len == v->len)) return g;
+  if (same) {
+    c->seg_count = i + 1;
+    cache_cut(c, g->first + g->count);
+  } else {
+    if (g) cache_cut(c, g->first);
+    g = seg_fresh(c, i, base, v);
+  }
+  if (v) seg_parse(c, g, v);
+  return g;
+}
+
+/* A replica's batch headers, kept between scans and brought up to date
+ * here: before, every scan parsed every header of every segment again (a
+ * run's cost grew with the square of its length). The headers found are
+ * the same as a parse from scratch's: a file whose serial and rewrites are
+ * unchanged only had bytes appended (sim_disk_view_versioned). */
+static void cache_update(struct replica_check *rc, struct sim_node *n, const char *topic,
+                         int32_t partition, struct rc_cache *c) {
   char dir[300];
   snprintf(dir, sizeof dir, "/logs/%s-%d", topic, partition);
-  struct rc_segments *segs = malloc(sizeof *segs); /* only bases[0..count) are read */
-  ASSERT(segs != NULL);
+  struct rc_segments *segs = rc->segs_scratch; /* only bases[0..count) are read */
   segs->count = 0;
   struct env *env = sim_node_env(n);
-  if (env->list(env, dir, keep_segment, segs) == 0) {
-    qsort(segs->bases, (size_t)segs->count, sizeof *segs->bases, cmp_i64);
-    for (int i = 0; i < segs->count; i++) {
-      char path[400];
-      snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)segs->bases[i]);
-      if (!scan_segment(n, path, limit, log)) break;
-    }
+  if (env->list(env, dir, keep_segment, segs) != 0) segs->count = 0;
+  qsort(segs->bases, (size_t)segs->count, sizeof *segs->bases, cmp_i64);
+  int32_t done = 0;
+  c->stable = c->batches.count;
+  for (int32_t i = 0; i < segs->count; i++) {
+    char path[400];
+    snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)segs->bases[i]);
+    struct sim_disk_file_view v;
+    bool have = sim_disk_view_versioned(n, path, &v);
+    const struct rc_seg *g = seg_update(c, i, segs->bases[i], have ? &v : NULL);
+    done = i + 1;
+    if (g->ended) break;
   }
-  free(segs);
+  c->seg_count = done;
+  cache_cut(c, done ? c->segs[done - 1].first + c->segs[done - 1].count : 0);
+  c->updates++;
 }
 
-static int64_t log_end(const struct rc_log *log) {
+/* The log below limit: the cached headers up to the first at or past it. */
+static void scan_log(struct replica_check *rc, struct sim_node *n, const struct rc_part *p,
+                     struct rc_cache *c, int64_t limit, struct rc_view *log) {
+  cache_update(rc, n, p->topic, p->partition, c);
+  int64_t count = 0;
+  while (count < c->batches.count && c->batches.b[count].base < limit) count++;
+  *log = (struct rc_view){c->batches.b, count};
+}
+
+static int64_t log_end(const struct rc_view *log) {
   return log->count ? log->b[log->count - 1].last + 1 : 0;
 }
 
-/* Nodes i and j below limit: the same batches where both hold them. */
-static void compare(struct replica_check *rc, const struct rc_part *p, int i, int j,
-                    int64_t limit, struct sim_node *const *nodes) {
-  const struct rc_log *a = &rc->logs[i], *b = &rc->logs[j];
+/* Whether a comparison may resume where the last one stopped: both logs
+ * kept every batch below the stop (and the first, which sets where the
+ * comparison starts) and the limit did not fall. Then the batches walked
+ * before matched and still do below the limit, and a walk from the start
+ * would arrive at the same place with nothing to report on the way. */
+static bool side_resumes(const struct rc_cache *c, uint64_t updates, int64_t stop,
+                         const struct rc_view *v) {
+  int64_t need = stop > 1 ? stop : 1;
+  bool kept = c->updates == updates || (c->updates == updates + 1 && c->stable >= need);
+  return kept && v->count >= stop;
+}
+
+static bool rc_pair_resumes(const struct rc_pair *s, const struct rc_cache *ca,
+                            const struct rc_cache *cb, const struct rc_view *a,
+                            const struct rc_view *b, int64_t limit) {
+  return s->valid && limit >= s->limit && side_resumes(ca, s->updates_a, s->x, a) &&
+         side_resumes(cb, s->updates_b, s->y, b);
+}
+
+/* Nodes i and j below limit: the same batches where both hold them. Each
+ * scan resumes where the last stopped (rc_pair_resumes): walking every
+ * batch again made the check quadratic in the run's length. */
+static void compare(struct replica_check *rc, int k, int i, int j, int64_t limit,
+                    struct sim_node *const *nodes) {
+  const struct rc_part *p = &rc->parts[k];
+  const struct rc_view *a = &rc->logs[i], *b = &rc->logs[j];
+  const struct rc_cache *ca = &rc->cache[k * rc->nodes + i];
+  const struct rc_cache *cb = &rc->cache[k * rc->nodes + j];
+  struct rc_pair *s = &rc->pairs[(k * rc->nodes + i) * rc->nodes + j];
   int64_t x = 0, y = 0;
   if (a->count == 0 || b->count == 0) return;
-  int64_t from = a->b[0].base > b->b[0].base ? a->b[0].base : b->b[0].base;
-  while (x < a->count && a->b[x].last < from) x++;
-  while (y < b->count && b->b[y].last < from) y++;
+  if (rc_pair_resumes(s, ca, cb, a, b, limit)) {
+    x = s->x;
+    y = s->y;
+  } else {
+    int64_t from = a->b[0].base > b->b[0].base ? a->b[0].base : b->b[0].base;
+    while (x < a->count && a->b[x].last < from) x++;
+    while (y < b->count && b->b[y].last < from) y++;
+  }
   rc->results[RC_LOG_MATCHING].checks++;
   for (; x < a->count && y < b->count; x++, y++) {
     const struct rc_batch *u = &a->b[x], *v = &b->b[y];
-    if (u->base >= limit || v->base >= limit) return;
+    if (u->base >= limit || v->base >= limit) break;
     if (u->base == v->base && u->last == v->last && u->crc == v->crc) continue;
     verdict(rc, RC_LOG_MATCHING, loss_allowed(rc, p, nodes),
             "%s-%d below %lld: node %d holds [%lld, %lld] crc %08x, node %d "
             "[%lld, %lld] crc %08x",
             p->topic, p->partition, (long long)limit, i + 1, (long long)u->base,
             (long long)u->last, u->crc, j + 1, (long long)v->base, (long long)v->last, v->crc);
-    return;
+    break;
   }
+  *s = (struct rc_pair){true, ca->updates, cb->updates, x, y, limit};
 }
 
 /* to_end: compare whole logs up to the shorter one's end (at the end of
@@ -488,16 +653,16 @@ static void scan(struct replica_check *rc, struct node *const *procs,
     for (int i = 0; i < rc->nodes; i++) {
       struct node_partition_offsets po;
       hw[i] = -1;
-      rc->logs[i].count = 0;
+      rc->logs[i] = (struct rc_view){NULL, 0};
       if (!procs[i] || !node_partition_offsets(procs[i], p->topic, p->partition, &po)) continue;
-      scan_log(nodes[i], p->topic, p->partition, to_end ? INT64_MAX : po.high_watermark,
-               &rc->logs[i]);
+      scan_log(rc, nodes[i], p, &rc->cache[k * rc->nodes + i],
+               to_end ? INT64_MAX : po.high_watermark, &rc->logs[i]);
       int64_t end = log_end(&rc->logs[i]);
       hw[i] = !to_end && po.high_watermark < end ? po.high_watermark : end;
     }
     for (int i = 0; i < rc->nodes; i++)
       for (int j = i + 1; j < rc->nodes; j++)
-        if (hw[i] > 0 && hw[j] > 0) compare(rc, p, i, j, hw[i] < hw[j] ? hw[i] : hw[j], nodes);
+        if (hw[i] > 0 && hw[j] > 0) compare(rc, k, i, j, hw[i] < hw[j] ? hw[i] : hw[j], nodes);
   }
 }
 

@@ -189,6 +189,18 @@ bool node_partition_offsets(struct node *node, const char *topic, int32_t partit
   return true;
 }
 
+void node_topic_local_ends(struct node *node, const char *topic, int64_t *out, int32_t count) {
+  ASSERT(count >= 0);
+  struct kstr name = kstr_of(topic);
+  for (int32_t i = 0; i < count; i++) out[i] = -1;
+  if (name.len <= 0) return;
+  struct topic *t = topic_find(node, name.ptr, (size_t)name.len);
+  if (!t) return;
+  int32_t hosted = count < t->partition_count ? count : t->partition_count;
+  for (int32_t i = 0; i < hosted; i++)
+    if (partition_hosted(&t->partitions[i])) out[i] = partition_local_end(&t->partitions[i]);
+}
+
 bool node_reassign(struct node *node, const struct meta_reassign *parts, int32_t count,
                    meta_topics_done_fn done, void *ctx) {
   ASSERT(node != NULL && done != NULL && count >= 0);

@@ -62,6 +62,10 @@ struct node_partition_offsets {
 };
 bool node_partition_offsets(struct node *node, const char *topic, int32_t partition,
                             struct node_partition_offsets *out);
+/* local_end of partitions 0..count-1 of a topic (-1 where the node hosts
+ * none): node_partition_offsets' local_end with one topic lookup, for a
+ * checker that looks after every simulated event. */
+void node_topic_local_ends(struct node *node, const char *topic, int64_t *out, int32_t count);
 /* KIP-455 through this node's controller (as an AlterPartitionReassignments
  * reaching it would): false, and done never runs, when the node runs no
  * quorum controller. parts stay valid until done. */

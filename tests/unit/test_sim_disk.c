@@ -406,6 +406,44 @@ START_TEST(names_list_in_order_and_rename_replaces) {
 }
 END_TEST
 
+/* A checker resumes its parse of a file only while the file is the same
+ * one and was only appended to: anything else moves serial or rewrites. */
+static struct sim_disk_file_view view_of(const char *path) {
+  struct sim_disk_file_view v;
+  ck_assert(sim_disk_view_versioned(fx.n, path, &v));
+  return v;
+}
+
+START_TEST(a_versioned_view_changes_unless_only_appended_to) {
+  env_file f = open_file("/d/f");
+  fill(f, 0, 100, 1);
+  struct sim_disk_file_view a = view_of("/d/f");
+  ck_assert_uint_eq(a.len, 100);
+  fill(f, 100, 50, 2); /* an append */
+  struct sim_disk_file_view b = view_of("/d/f");
+  ck_assert_uint_eq(b.len, 150);
+  ck_assert_uint_eq(b.serial, a.serial);
+  ck_assert_uint_eq(b.rewrites, a.rewrites);
+  ck_assert_uint_eq(b.data[120], 2);
+  fill(f, 10, 1, 3); /* an overwrite below the end */
+  struct sim_disk_file_view c = view_of("/d/f");
+  ck_assert_uint_gt(c.rewrites, b.rewrites);
+  ck_assert_int_eq(fx.env->truncate(fx.env, f, 120), 0);
+  struct sim_disk_file_view d = view_of("/d/f");
+  ck_assert_uint_gt(d.rewrites, c.rewrites);
+  ck_assert(sim_disk_flip_bit(fx.n, "/d/f", 5, 0));
+  struct sim_disk_file_view e = view_of("/d/f");
+  ck_assert_uint_gt(e.rewrites, d.rewrites);
+  power_cycle(); /* nothing synced: the page cache is cut back */
+  ck_assert_uint_gt(view_of("/d/f").rewrites, e.rewrites);
+  fx.env->file_close(fx.env, f);
+  ck_assert_int_eq(fx.env->unlink(fx.env, "/d/f"), 0);
+  ck_assert(!sim_disk_view_versioned(fx.n, "/d/f", &e));
+  fx.env->file_close(fx.env, open_file("/d/f")); /* the same path, another file */
+  ck_assert_uint_ne(view_of("/d/f").serial, a.serial);
+}
+END_TEST
+
 static uint64_t torn_run(uint64_t seed) {
   setup_seed(seed);
   env_file f = open_file("/d/f");
@@ -447,6 +485,7 @@ static Suite *sim_disk_suite(void) {
   tcase_add_test(tc, a_lost_disk_comes_back_empty);
   tcase_add_test(tc, names_list_in_order_and_rename_replaces);
   tcase_add_test(tc, a_seed_decides_everything);
+  tcase_add_test(tc, a_versioned_view_changes_unless_only_appended_to);
   suite_add_tcase(s, tc);
   return s;
 }
