@@ -289,6 +289,39 @@ static size_t fetch_collect(struct request *req, const struct fetch_request *m,
   return bytes;
 }
 
+/* Whether a parked fetch may be answerable now: a partition with an error
+ * (or a divergence) or with records below its read end. No read, so a wake
+ * that brings nothing readable (an append a consumer may not see yet, a
+ * high watermark a follower already has) costs no index lookup; false
+ * means fetch_collect would find neither an error nor a byte. */
+static bool fetch_anything_new(struct request *req, const struct fetch_request *m) {
+  int32_t replica_id = fetch_replica_id(req, m);
+  int32_t topic_count = m->topics_count > 0 ? m->topics_count : 0;
+  for (int32_t i = 0; i < topic_count; i++) {
+    const struct fetch_request_fetch_topic *ft = &m->topics[i];
+    struct topic *t = fetch_topic(req, ft);
+    int32_t pcount = ft->partitions_count > 0 ? ft->partitions_count : 0;
+    for (int32_t j = 0; j < pcount; j++) {
+      const struct fetch_request_fetch_partition *fp = &ft->partitions[j];
+      struct fetch_outcome o = {0};
+      struct partition *p = fetch_partition_of(req, t, fp, &o.err);
+      if (p && o.err == KERR_NONE) fetch_check(req, m, replica_id, p, fp, false, &o);
+      if (o.err != KERR_NONE || o.diverging) return true;
+      if (fp->fetch_offset < plog_start_offset(p->log) ||
+          fp->fetch_offset > plog_end_offset(p->log))
+        return true;               /* out of range: an error */
+#ifdef SLUICE_MUTANT_FETCH_PAST_HW /* mutant: reads stop at the log end */
+      int64_t read_end = INT64_MAX;
+#else
+      int64_t read_end =
+          replica_id >= 0 ? plog_end_offset(p->log) : partition_high_watermark(p);
+#endif
+      if (fp->fetch_offset < read_end) return true;
+    }
+  }
+  return false;
+}
+
 /* What every answer holds: a topic per topic asked, a partition per
  * partition, and for each readable one a known high watermark and log
  * start. (hw >= log start is retention's rule, plog_maintain_below, tested
@@ -388,6 +421,7 @@ static bool fetch_one_pass(const struct request *req, const struct fetch_request
 static bool fetch_wait_ready(struct waiter *waiter) {
   struct fetch_wait *w = waiter->ctx;
   ASSERT(w->req->waiter == waiter);
+  if (!fetch_anything_new(w->req, &w->m)) return false;
   bool errors;
   size_t bytes = fetch_collect(w->req, &w->m, &w->resp, false, &errors);
   w->assembled = errors || (int64_t)bytes >= (int64_t)w->m.min_bytes;
