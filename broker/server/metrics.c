@@ -7,6 +7,7 @@
 #include "log/log.h"
 #include "proto/api.h"
 #include "server/controller_quorum.h"
+#include "server/group_coordinator.h"
 #include "server/replication.h"
 #include "server/server.h"
 #include "server/topic_config.h"
@@ -129,6 +130,107 @@ static void render_partitions(const struct node *node, struct buf *out) {
       (unsigned long long)offline);
 }
 
+static void put_text(struct buf *out, const char *s) { buf_append(out, s, strlen(s)); }
+
+/* A label value as the text format wants it: backslash, double quote and
+ * newline escaped (a group id is the client's choice). */
+static void put_label(struct buf *out, const char *s) {
+  for (; *s; s++) {
+    if (*s == '\\' || *s == '"') {
+      char e[2] = {'\\', *s};
+      buf_append(out, e, 2);
+    } else if (*s == '\n') {
+      buf_append(out, "\\n", 2);
+    } else {
+      buf_append(out, s, 1);
+    }
+  }
+}
+
+static const struct partition *local_partition(const struct node *node, const char *topic,
+                                               int32_t index) {
+  for (int t = 0; t < node->topic_count; t++) {
+    const struct topic *tp = node->topics[t];
+    if (strcmp(tp->name, topic) == 0)
+      return index >= 0 && index < tp->partition_count ? &tp->partitions[index] : NULL;
+  }
+  return NULL;
+}
+
+/* One group's committed offsets, and its lag where a replica here knows
+ * the partition's high watermark (the leader's own; a follower's, which
+ * trails it by a fetch). Returns the series written. */
+static int32_t render_group_offsets(const struct node *node, const struct group *g,
+                                    int32_t budget, struct buf *committed, struct buf *lag,
+                                    int64_t *lag_sum, bool *judged) {
+  int32_t n = 0;
+  for (int32_t i = 0; i < g->offset_count && n < budget; i++, n++) {
+    const struct group_offset *o = &g->offsets[i];
+    char tail[GROUP_TOPIC_BYTES_MAX + 64];
+    str_fmt(tail, sizeof tail, "\",topic=\"%s\",partition=\"%d\"} ", o->topic,
+            (int)o->partition);
+    put_text(committed, "sluice_consumer_group_committed_offset{group=\"");
+    put_label(committed, g->id);
+    put(committed, "%s%lld\n", tail, (long long)o->offset);
+    const struct partition *p = local_partition(node, o->topic, o->partition);
+    if (p == NULL || !partition_hosted(p) || (p->leader && p->follower)) continue;
+    int64_t hw = partition_high_watermark(p);
+    int64_t behind = hw > o->offset ? hw - o->offset : 0;
+    put_text(lag, "sluice_consumer_group_lag{group=\"");
+    put_label(lag, g->id);
+    put(lag, "%s%lld\n", tail, (long long)behind);
+    *lag_sum += behind;
+    *judged = true;
+  }
+  return n;
+}
+
+/* Consumer groups this broker coordinates: members by state, committed
+ * offsets, and lag (bounded: METRICS_GROUP_SERIES_MAX offsets a scrape). */
+static void render_groups(const struct node *node, struct buf *out) {
+  if (node->groups == NULL) return;
+  const struct group_coordinator *gc = &node->groups->gc;
+  struct buf committed, lag, sums;
+  buf_init(&committed);
+  buf_init(&lag);
+  buf_init(&sums);
+  int32_t budget = METRICS_GROUP_SERIES_MAX;
+  uint64_t dropped = 0;
+  put(out, "# HELP sluice_consumer_group_members Members of each group this broker "
+           "coordinates, by state.\n# TYPE sluice_consumer_group_members gauge\n");
+  for (int32_t i = 0; i < gc->group_count; i++) {
+    const struct group *g = gc->groups[i];
+    put_text(out, "sluice_consumer_group_members{group=\"");
+    put_label(out, g->id);
+    put(out, "\",state=\"%s\"} %d\n", group_state_name(g->state), (int)g->member_count);
+    int64_t sum = 0;
+    bool judged = false;
+    int32_t n = render_group_offsets(node, g, budget, &committed, &lag, &sum, &judged);
+    budget -= n;
+    dropped += (uint64_t)(g->offset_count - n);
+    if (!judged) continue;
+    put_text(&sums, "sluice_consumer_group_lag_sum{group=\"");
+    put_label(&sums, g->id);
+    put(&sums, "\"} %lld\n", (long long)sum);
+  }
+  put(out, "# HELP sluice_consumer_group_committed_offset The group's committed offset.\n"
+           "# TYPE sluice_consumer_group_committed_offset gauge\n");
+  buf_append(out, committed.data, committed.len);
+  put(out, "# HELP sluice_consumer_group_lag Records between the committed offset and the "
+           "high watermark a replica here knows.\n# TYPE sluice_consumer_group_lag gauge\n");
+  buf_append(out, lag.data, lag.len);
+  put(out, "# TYPE sluice_consumer_group_lag_sum gauge\n");
+  buf_append(out, sums.data, sums.len);
+  put(out,
+      "# HELP sluice_metrics_series_dropped Group offsets left out of this scrape "
+      "(past %d).\n# TYPE sluice_metrics_series_dropped gauge\nsluice_metrics_series_dropped "
+      "%llu\n",
+      METRICS_GROUP_SERIES_MAX, (unsigned long long)dropped);
+  buf_free(&committed);
+  buf_free(&lag);
+  buf_free(&sums);
+}
+
 void metrics_render(const struct node *node, struct buf *out) {
   ASSERT(node != NULL && out != NULL);
   const struct metrics *m = &node->metrics;
@@ -149,4 +251,5 @@ void metrics_render(const struct node *node, struct buf *out) {
       node->controller != NULL && controller_quorum_is_active(node->controller) ? 1 : 0);
   render_partitions(node, out);
   render_topics(node, out);
+  render_groups(node, out);
 }

@@ -14,6 +14,9 @@
 enum {
   METRICS_API_KEYS = 80, /* Kafka 3.9's keys go to 74 */
   METRICS_LATENCY_BUCKETS = 11,
+  /* Consumer group series (committed offset and lag per group and
+   * partition) in one scrape; past it they are counted as dropped. */
+  METRICS_GROUP_SERIES_MAX = 10000,
 };
 
 struct metrics_api {

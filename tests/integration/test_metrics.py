@@ -82,3 +82,56 @@ def test_a_bad_metrics_listener_stops_the_start(tmp_path):
         b.start()
     assert b.proc.returncode != 0
     assert "sluice.metrics.listener=nowhere: expected HOST:PORT" in b.log_tail()
+
+
+def committed_lag(port, group, partitions):
+    """(committed offsets, lags, lag sum) of a group from a scrape, once the
+    broker's render shows every partition (the text is refreshed each second)."""
+    from prometheus_client.parser import text_string_to_metric_families
+    for _ in range(ROUNDS):
+        committed, lag, total = {}, {}, None
+        for fam in text_string_to_metric_families(scrape(port)):
+            for s in fam.samples:
+                if s.labels.get("group") != group:
+                    continue
+                if s.name == "sluice_consumer_group_committed_offset":
+                    committed[int(s.labels["partition"])] = s.value
+                elif s.name == "sluice_consumer_group_lag":
+                    lag[int(s.labels["partition"])] = s.value
+                elif s.name == "sluice_consumer_group_lag_sum":
+                    total = s.value
+        if len(committed) == partitions and len(lag) == partitions:
+            return committed, lag, total
+        time.sleep(0.05)
+    raise AssertionError(f"group {group!r} never showed {partitions} partitions")
+
+
+def test_group_lag_is_what_the_group_left_unread(make_broker):
+    """The coordinator's scrape shows each committed offset and the lag to
+    the high watermark; a group id with a quote, a backslash and a newline
+    is escaped and the text still parses as Prometheus reads it."""
+    from confluent_kafka import TopicPartition
+    port = free_port()
+    b = make_broker({"sluice.metrics.listener": f"127.0.0.1:{port}", "num.partitions": "2"})
+    p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all"})
+    for i in range(20):
+        p.produce("lagging", value=b"v%d" % i, partition=i % 2)
+    assert p.flush(30) == 0
+    group = 'lag "g"\\1\nx'
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": group,
+                  "enable.auto.commit": False})
+    # 3 of partition 0's 10 records and 6 of partition 1's are committed read
+    c.commit(offsets=[TopicPartition("lagging", 0, 3), TopicPartition("lagging", 1, 6)],
+             asynchronous=False)
+    committed, lag, total = committed_lag(port, group, 2)
+    assert committed == {0: 3, 1: 6}
+    assert lag == {0: 7, 1: 4} and total == 11
+    c.commit(offsets=[TopicPartition("lagging", 0, 10), TopicPartition("lagging", 1, 10)],
+             asynchronous=False)
+    for _ in range(ROUNDS):
+        committed, lag, total = committed_lag(port, group, 2)
+        if total == 0:
+            break
+        time.sleep(0.05)
+    c.close()
+    assert lag == {0: 0, 1: 0} and total == 0
