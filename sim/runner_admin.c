@@ -78,6 +78,9 @@ enum admin_op {
   OP_OFFSET_DELETE,
   OP_DELETE_GROUPS,
   OP_FIND_COORDINATOR,
+  OP_ELECT_LEADERS,
+  OP_LIST_REASSIGNMENTS,
+  OP_ALTER_REASSIGNMENTS,
   OPS,
 };
 
@@ -99,7 +102,10 @@ static const char *const op_names[OPS] = {"Metadata (all topics)",
                                           "OffsetFetch",
                                           "OffsetDelete",
                                           "DeleteGroups",
-                                          "FindCoordinator"};
+                                          "FindCoordinator",
+                                          "ElectLeaders",
+                                          "ListPartitionReassignments",
+                                          "AlterPartitionReassignments"};
 
 enum churn_state { CHURN_UNKNOWN, CHURN_ABSENT, CHURN_PRESENT };
 
@@ -820,6 +826,12 @@ static bool answered_more(struct admin *a, int16_t version, const void *response
   case OP_FIND_COORDINATOR:
     on_find_coordinator(a, response);
     return true;
+  case OP_ELECT_LEADERS:
+  case OP_LIST_REASSIGNMENTS:
+  case OP_ALTER_REASSIGNMENTS:
+    /* Their effects are judged where they land: leader-in-isr, the
+     * replica checkers, the final read. */
+    return true;
   default:
     return false;
   }
@@ -1533,6 +1545,68 @@ static int find_coordinator(struct admin *a) {
   return send(a, API_FIND_COORDINATOR, a->find_transaction ? 1 : 0, max, &req);
 }
 
+/* A partition of the first workload topic (else of a churn topic), drawn. */
+static struct kstr drawn_partition(struct admin *a, int32_t *partition) {
+  const struct scenario *sc = a->c->r->sc;
+  if (sc->topic_count == 0) {
+    *partition = 0;
+    return kstr_of(a->churn[0].name);
+  }
+  *partition = (int32_t)draw(a, 0, sc->topics[0].partitions - 1);
+  return kstr_of(sc->topics[0].name);
+}
+
+/* A preferred leader election (KIP-460's type 0; never unclean, which
+ * would be allowed to lose data) of one partition, through any broker (it
+ * forwards to the active controller). */
+static int elect_leaders(struct admin *a) {
+  int32_t partition;
+  struct elect_leaders_request_topic_partitions tp;
+  elect_leaders_request_topic_partitions_init(&tp);
+  tp.topic = drawn_partition(a, &partition);
+  tp.partitions = &partition;
+  tp.partitions_count = 1;
+  struct elect_leaders_request req;
+  elect_leaders_request_init(&req);
+  req.election_type = 0;
+  req.topic_partitions = &tp;
+  req.topic_partitions_count = 1;
+  req.timeout_ms = ADMIN_TIMEOUT_MS;
+  return send(a, API_ELECT_LEADERS, 0, (int16_t)draw(a, 0, 2), &req);
+}
+
+static int list_reassignments(struct admin *a) {
+  struct list_partition_reassignments_request req;
+  list_partition_reassignments_request_init(&req);
+  req.topics_count = -1; /* null: every reassignment in progress */
+  req.timeout_ms = ADMIN_TIMEOUT_MS;
+  return send(a, API_LIST_PARTITION_REASSIGNMENTS, 0, 0, &req);
+}
+
+/* KIP-455: cancel a partition's reassignment (replicas null; usually none
+ * is in progress: NO_REASSIGNMENT_IN_PROGRESS), now and then with an empty
+ * replica list (INVALID_REPLICA_ASSIGNMENT). A move itself is the
+ * `reassign` fault's. */
+static int alter_reassignments(struct admin *a) {
+  struct alter_partition_reassignments_request_reassignable_partition rp;
+  alter_partition_reassignments_request_reassignable_partition_init(&rp);
+  struct alter_partition_reassignments_request_reassignable_topic topic;
+  alter_partition_reassignments_request_reassignable_topic_init(&topic);
+  topic.name = drawn_partition(a, &rp.partition_index);
+  int32_t none[1] = {0};
+  bool empty = draw(a, 0, 3) == 0;
+  rp.replicas = empty ? none : NULL;
+  rp.replicas_count = empty ? 0 : -1;
+  topic.partitions = &rp;
+  topic.partitions_count = 1;
+  struct alter_partition_reassignments_request req;
+  alter_partition_reassignments_request_init(&req);
+  req.timeout_ms = ADMIN_TIMEOUT_MS;
+  req.topics = &topic;
+  req.topics_count = 1;
+  return send(a, API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, &req);
+}
+
 /* The requests of admin_ops: all. */
 static int request_more(struct admin *a) {
   switch (a->op) {
@@ -1554,6 +1628,12 @@ static int request_more(struct admin *a) {
     return delete_groups(a);
   case OP_FIND_COORDINATOR:
     return find_coordinator(a);
+  case OP_ELECT_LEADERS:
+    return elect_leaders(a);
+  case OP_LIST_REASSIGNMENTS:
+    return list_reassignments(a);
+  case OP_ALTER_REASSIGNMENTS:
+    return alter_reassignments(a);
   default:
     UNREACHABLE();
   }
