@@ -180,6 +180,21 @@ static int fetch_settle(struct request *req, struct partition *p, bool answering
   return rc;
 }
 
+/* Where a fetch's reads stop: a follower copies the leader's log to its
+ * end; a consumer sees only what the ISR holds (hw). */
+static int64_t fetch_read_end(const struct partition *p, int32_t replica_id, int64_t hw) {
+#ifdef SLUICE_MUTANT_FETCH_PAST_HW /* mutant: reads stop at the log end */
+  (void)p, (void)replica_id, (void)hw;
+  return INT64_MAX;
+#else
+  return replica_id >= 0 ? plog_end_offset(p->log) : hw;
+#endif
+}
+
+static bool fetch_offset_in_log(const struct partition *p, int64_t offset) {
+  return offset >= plog_start_offset(p->log) && offset <= plog_end_offset(p->log);
+}
+
 /* Reads one partition. Fills pd when it is not NULL; returns the bytes. */
 static size_t fetch_partition(struct request *req, const struct fetch_request *m,
                               struct topic *t, const struct fetch_request_fetch_partition *fp,
@@ -194,25 +209,17 @@ static size_t fetch_partition(struct request *req, const struct fetch_request *m
   int64_t hw = 0;
   if (o->err == KERR_NONE) {
     hw = partition_high_watermark(p);
-    /* A follower copies the leader's log to its end; a consumer sees only
-     * what the ISR holds. */
-    int64_t read_end = replica_id >= 0 ? plog_end_offset(p->log) : hw;
+    int64_t read_end = fetch_read_end(p, replica_id, hw);
     size_t max_bytes = m->max_bytes > 0 ? (size_t)m->max_bytes : 0;
     size_t left = max_bytes > bytes_so_far ? max_bytes - bytes_so_far : 0;
     size_t part_max = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes : 0;
     if (part_max < left) left = part_max;
     /* A diverging follower gets no records: it truncates first. */
-    bool readable = !o->diverging && fp->fetch_offset >= plog_start_offset(p->log) &&
-                    fp->fetch_offset <= plog_end_offset(p->log);
-    if (!o->diverging && !readable) o->err = KERR_OFFSET_OUT_OF_RANGE;
-#ifdef SLUICE_MUTANT_FETCH_PAST_HW /* mutant: reads stop at the log end */
-    (void)read_end;
-    if (readable && (left > 0 || bytes_so_far == 0))
-      o->err = fetch_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, INT64_MAX, &rr);
-#else
+    bool readable = !o->diverging && fetch_offset_in_log(p, fp->fetch_offset);
+    if (!o->diverging && !readable)
+      o->err = KERR_OFFSET_OUT_OF_RANGE;
     else if (readable && fp->fetch_offset < read_end && (left > 0 || bytes_so_far == 0))
       o->err = fetch_read(p->log, fp->fetch_offset, left, bytes_so_far == 0, read_end, &rr);
-#endif
   }
   const uint8_t *copy = NULL;
   if (o->err == KERR_NONE && rr.len > 0) o->err = fetch_settle(req, p, pd != NULL, &rr, &copy);
@@ -306,17 +313,10 @@ static bool fetch_anything_new(struct request *req, const struct fetch_request *
       struct fetch_outcome o = {0};
       struct partition *p = fetch_partition_of(req, t, fp, &o.err);
       if (p && o.err == KERR_NONE) fetch_check(req, m, replica_id, p, fp, false, &o);
-      if (o.err != KERR_NONE || o.diverging) return true;
-      if (fp->fetch_offset < plog_start_offset(p->log) ||
-          fp->fetch_offset > plog_end_offset(p->log))
-        return true;               /* out of range: an error */
-#ifdef SLUICE_MUTANT_FETCH_PAST_HW /* mutant: reads stop at the log end */
-      int64_t read_end = INT64_MAX;
-#else
-      int64_t read_end =
-          replica_id >= 0 ? plog_end_offset(p->log) : partition_high_watermark(p);
-#endif
-      if (fp->fetch_offset < read_end) return true;
+      if (o.err != KERR_NONE || o.diverging || !fetch_offset_in_log(p, fp->fetch_offset))
+        return true; /* an error is news (out of range too) */
+      if (fp->fetch_offset < fetch_read_end(p, replica_id, partition_high_watermark(p)))
+        return true;
     }
   }
   return false;
