@@ -149,12 +149,8 @@ static void put_label(struct buf *out, const char *s) {
 
 static const struct partition *local_partition(const struct node *node, const char *topic,
                                                int32_t index) {
-  for (int t = 0; t < node->topic_count; t++) {
-    const struct topic *tp = node->topics[t];
-    if (strcmp(tp->name, topic) == 0)
-      return index >= 0 && index < tp->partition_count ? &tp->partitions[index] : NULL;
-  }
-  return NULL;
+  const struct topic *t = topic_find(node, topic, strlen(topic));
+  return t && index >= 0 && index < t->partition_count ? &t->partitions[index] : NULL;
 }
 
 /* One group's committed offsets, and its lag where a replica here knows

@@ -78,7 +78,7 @@ static int topic_cmp_name(const struct topic *t, const char *name, size_t len) {
 }
 
 /* Index of the first topic whose name is >= name. */
-static int topic_lower_bound(struct node *node, const char *name, size_t len) {
+static int topic_lower_bound(const struct node *node, const char *name, size_t len) {
   int lo = 0, hi = node->topic_count;
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
@@ -90,7 +90,7 @@ static int topic_lower_bound(struct node *node, const char *name, size_t len) {
   return lo;
 }
 
-struct topic *topic_find(struct node *node, const char *name, size_t len) {
+struct topic *topic_find(const struct node *node, const char *name, size_t len) {
   int i = topic_lower_bound(node, name, len);
   if (i < node->topic_count && topic_cmp_name(node->topics[i], name, len) == 0)
     return node->topics[i];
