@@ -62,6 +62,8 @@ struct rc_part {
   bool compacted;
   int32_t pepoch, leader, leader_epoch, isr_count;
   int32_t isr[META_REPLICAS_MAX];
+  int32_t elr_count; /* KIP-966: a leader may come from here too */
+  int32_t elr[META_REPLICAS_MAX];
   int32_t max_leader_epoch;
   int32_t pending_leader; /* hw-monotonic: the new leader to judge (-1: none) */
   int64_t pending_hw;     /* the highest watermark served before its epoch */
@@ -268,6 +270,15 @@ static bool in_isr(const struct rc_part *p, int32_t id) {
   return false;
 }
 
+/* KIP-966: a leader from the ELR is a clean election too (the change that
+ * fences the ISR's last member elects it in the same record). */
+static bool eligible(const struct rc_part *p, int32_t id) {
+  if (in_isr(p, id)) return true;
+  for (int32_t i = 0; i < p->elr_count; i++)
+    if (p->elr[i] == id) return true;
+  return false;
+}
+
 /* ---- images: leader-in-isr, and new leader epochs ---- */
 
 static const struct meta_partition *find(const struct meta_image *image, const char *topic,
@@ -288,13 +299,14 @@ static void judge_step(struct replica_check *rc, struct rc_part *p,
     rc->skipped++; /* more than one change at once: no previous state to judge by */
   } else if (mp->leader_epoch > p->leader_epoch && mp->leader_epoch > 0 && mp->leader >= 1) {
     rc->results[RC_LEADER_IN_ISR].checks++;
-    if (!in_isr(p, mp->leader) && rc->unclean) p->unclean_leader = mp->leader;
-    if (!in_isr(p, mp->leader))
-      verdict(rc, RC_LEADER_IN_ISR, rc->unclean,
-              "node %d's image at %lld: %s-%d led by %d in epoch %d, outside the ISR of "
-              "partition epoch %d",
-              node + 1, (long long)offset, p->topic, p->partition, mp->leader, mp->leader_epoch,
-              p->pepoch);
+    if (!eligible(p, mp->leader) && rc->unclean) p->unclean_leader = mp->leader;
+    if (!eligible(p, mp->leader))
+      verdict(
+          rc, RC_LEADER_IN_ISR, rc->unclean,
+          "node %d's image at %lld: %s-%d led by %d in epoch %d, outside the ISR (and ELR) of "
+          "partition epoch %d",
+          node + 1, (long long)offset, p->topic, p->partition, mp->leader, mp->leader_epoch,
+          p->pepoch);
   }
   (void)nodes;
   if (p->pepoch >= 0 && mp->isr_count < p->isr_count) rc->shrinks++;
@@ -304,6 +316,8 @@ static void judge_step(struct replica_check *rc, struct rc_part *p,
   p->leader_epoch = mp->leader_epoch;
   p->isr_count = mp->isr_count;
   memcpy(p->isr, mp->isr, sizeof p->isr);
+  p->elr_count = mp->elr_count;
+  memcpy(p->elr, mp->elr, sizeof p->elr);
   if (mp->leader_epoch > p->max_leader_epoch) {
     p->max_leader_epoch = mp->leader_epoch;
     p->pending_leader = mp->leader;

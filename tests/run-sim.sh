@@ -12,7 +12,7 @@ SWEEP=${SIM_SWEEP_SEEDS:-2..6}
 # The replication scenarios (docs/scenarios.md, Replication) run fewer seeds
 # here to keep make test short; each passes 50 or more seeds when run alone.
 SHORT_SWEEP=${SIM_SHORT_SWEEP_SEEDS:-2..3}
-SHORT=" follower-lag network-partition hw-truncation fast-failover zombie-leader power-loss-kafka unclean-election rolling-restart "
+SHORT=" follower-lag network-partition hw-truncation fast-failover last-replica-standing zombie-leader power-loss-kafka unclean-election rolling-restart "
 export SIM SWEEP SHORT_SWEEP SHORT
 # One scenario: seed 1 twice (same verdict and trace hash), then the sweep.
 # Writes two result lines to $2/<name>.{det,sweep}: "PASS|FAIL|SKIP <text>".

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "meta/elr.h"
 #include "proto/errors.h"
 
 static int64_t next_offset(const struct meta_image *image, const struct meta_delta *delta) {
@@ -22,43 +23,84 @@ static bool in_list(const int32_t *ids, int32_t count, int32_t id) {
   return false;
 }
 
+static int32_t min_isr_of(const struct meta_leader_policy *policy, const struct meta_topic *t) {
+  return meta_topic_min_isr(t,
+                            policy->min_insync_replicas > 0 ? policy->min_insync_replicas : 1);
+}
+
+/* The first replica (in replica order) in ids that is usable, or -1. */
+static int32_t first_usable(const struct meta_image *image, const struct meta_partition *p,
+                            const int32_t *ids, int32_t count, int32_t except) {
+  for (int32_t i = 0; i < p->replica_count; i++)
+    if (in_list(ids, count, p->replicas[i]) && usable(image, p->replicas[i], except))
+      return p->replicas[i];
+  return META_NO_LEADER;
+}
+
+/* With unclean election: any usable replica; it becomes the whole ISR, and
+ * the ELR's promise (nothing below the high watermark is missing) is gone. */
+static bool elect_unclean(const struct meta_leader_policy *policy,
+                          const struct meta_image *image, const struct meta_partition *p,
+                          int32_t except, struct meta_partition_change_record *c) {
+  int32_t leader = policy->unclean_leader_election
+                       ? first_usable(image, p, p->replicas, p->replica_count, except)
+                       : META_NO_LEADER;
+  if (leader == META_NO_LEADER) return false; /* may lose committed data: asked for */
+  c->leader = leader;
+  c->isr[0] = leader;
+  c->isr_count = 1;
+  c->elr_set = p->elr_count > 0 || p->last_known_elr_count > 0;
+  c->elr_count = 0;
+  c->last_known_elr_count = 0;
+  return true;
+}
+
+/* KIP-966: an ELR member may lead when no ISR member can; the ISR becomes
+ * that one. */
+static bool elect_eligible(const struct meta_image *image, const struct meta_partition *p,
+                           int32_t except, struct meta_partition_change_record *c) {
+  int32_t leader = first_usable(image, p, p->elr, p->elr_count, except);
+  if (leader == META_NO_LEADER) return false;
+  c->leader = leader;
+  c->isr[0] = leader;
+  c->isr_count = 1;
+  return true;
+}
+
 /* The partition's change without broker_id, or false when it needs none. */
 static bool change_of(const struct meta_leader_policy *policy, const struct meta_image *image,
-                      const struct meta_partition *p, int32_t broker_id,
+                      const struct meta_topic *topic, const struct meta_partition *p,
+                      int32_t broker_id, bool unclean_shutdown,
                       struct meta_partition_change_record *c) {
   bool leads = p->leader == broker_id;
   bool in_isr = in_list(p->isr, p->isr_count, broker_id);
-  if (!leads && !(in_isr && p->isr_count > 1)) return false;
+  bool in_elr = in_list(p->elr, p->elr_count, broker_id);
+  bool leaves_isr = in_isr && (p->isr_count > 1 || policy->elr);
+  if (!leads && !leaves_isr && !(policy->elr && unclean_shutdown && in_elr)) return false;
   c->partition_id = p->partition_id;
   c->leader = META_LEADER_UNCHANGED;
   c->replica_count = -1;
   c->isr_count = 0;
   for (int32_t i = 0; i < p->isr_count; i++)
     if (p->isr[i] != broker_id) c->isr[c->isr_count++] = p->isr[i];
-  if (c->isr_count == 0) { /* the last in-sync replica stays in the ISR */
+  if (c->isr_count == 0 && !policy->elr) { /* the last in-sync replica stays in the ISR */
     c->isr[0] = broker_id;
     c->isr_count = 1;
   }
-  if (!leads) return true;
-  c->leader = META_NO_LEADER;
-  for (int32_t i = 0; i < p->replica_count && c->leader == META_NO_LEADER; i++)
-    if (in_list(c->isr, c->isr_count, p->replicas[i]) &&
-        usable(image, p->replicas[i], broker_id))
-      c->leader = p->replicas[i];
-  for (int32_t i = 0;
-       i < p->replica_count && c->leader == META_NO_LEADER && policy->unclean_leader_election;
-       i++)
-    if (usable(image, p->replicas[i], broker_id)) { /* may lose committed data: asked for */
-      c->leader = p->replicas[i];
-      c->isr[0] = p->replicas[i];
-      c->isr_count = 1;
-    }
+  if (leads) {
+    c->leader = first_usable(image, p, c->isr, c->isr_count, broker_id);
+    if (c->leader == META_NO_LEADER && !(policy->elr && elect_eligible(image, p, broker_id, c)))
+      (void)elect_unclean(policy, image, p, broker_id, c);
+  }
+  if (policy->elr)
+    meta_elr_update(p, min_isr_of(policy, topic), c->isr, c->isr_count,
+                    unclean_shutdown ? broker_id : -1, c);
   return true;
 }
 
 int32_t meta_rule_move_leaders(const struct meta_leader_policy *policy,
                                const struct meta_image *image, int32_t broker_id,
-                               struct meta_delta *delta) {
+                               bool unclean_shutdown, struct meta_delta *delta) {
   ASSERT(policy != NULL && image != NULL && delta != NULL);
   int32_t changed = 0;
   for (int32_t t = 0; t < image->topic_count; t++) {
@@ -66,7 +108,9 @@ int32_t meta_rule_move_leaders(const struct meta_leader_policy *policy,
     for (int32_t i = 0; i < topic->partition_count; i++) {
       struct meta_partition_change_record c;
       memset(&c, 0, sizeof c);
-      if (!change_of(policy, image, &topic->partitions[i], broker_id, &c)) continue;
+      if (!change_of(policy, image, topic, &topic->partitions[i], broker_id, unclean_shutdown,
+                     &c))
+        continue;
       c.topic_id = topic->id;
       struct meta_record *r =
           meta_delta_add(delta, META_PARTITION_CHANGE_RECORD, next_offset(image, delta));
@@ -99,8 +143,36 @@ static void registration_change(const struct meta_image *image, int32_t broker_i
                                                       .in_controlled_shutdown = shutdown};
 }
 
+/* How a leaderless partition may take broker_id back as its leader: from
+ * its ISR, from its ELR when the ISR is empty (KIP-966: the ISR becomes
+ * it), or with unclean election from its replicas. False: it may not. */
+static bool returning_change(const struct meta_leader_policy *policy,
+                             const struct meta_topic *topic, const struct meta_partition *p,
+                             int32_t broker_id, struct meta_partition_change_record *c) {
+  *c = (struct meta_partition_change_record){.partition_id = p->partition_id,
+                                             .topic_id = topic->id,
+                                             .leader = broker_id,
+                                             .isr_count = -1,
+                                             .replica_count = -1};
+  if (in_list(p->isr, p->isr_count, broker_id)) return true;
+  bool eligible = policy->elr && p->isr_count == 0 && in_list(p->elr, p->elr_count, broker_id);
+  bool unclean = !eligible && policy->unclean_leader_election &&
+                 in_list(p->replicas, p->replica_count, broker_id);
+  if (!eligible && !unclean) return false;
+  c->isr_count = 1;
+  c->isr[0] = broker_id;
+  if (eligible) {
+    meta_elr_update(p, min_isr_of(policy, topic), c->isr, 1, -1, c);
+  } else if (p->elr_count > 0 || p->last_known_elr_count > 0) {
+    c->elr_set = true; /* unclean: the ELR's promise is gone */
+    c->elr_count = 0;
+    c->last_known_elr_count = 0;
+  }
+  return true;
+}
+
 /* KIP-631: a broker back (unfenced) leads again the leaderless partitions
- * whose ISR holds it (with unclean election: any it is a replica of). */
+ * it may lead (returning_change). */
 static int32_t elect_returning(const struct meta_leader_policy *policy,
                                const struct meta_image *image, int32_t broker_id,
                                struct meta_delta *delta) {
@@ -110,23 +182,12 @@ static int32_t elect_returning(const struct meta_leader_policy *policy,
     for (int32_t i = 0; i < topic->partition_count; i++) {
       const struct meta_partition *p = &topic->partitions[i];
       if (p->leader != META_NO_LEADER) continue;
-      bool in_isr = in_list(p->isr, p->isr_count, broker_id);
-      bool unclean = !in_isr && policy->unclean_leader_election &&
-                     in_list(p->replicas, p->replica_count, broker_id);
-      if (!in_isr && !unclean) continue;
+      struct meta_partition_change_record c;
+      if (!returning_change(policy, topic, p, broker_id, &c)) continue;
       struct meta_record *r =
           meta_delta_add(delta, META_PARTITION_CHANGE_RECORD, next_offset(image, delta));
       ASSERT(r != NULL);
-      struct meta_partition_change_record *c = &r->partition_change;
-      *c = (struct meta_partition_change_record){.partition_id = p->partition_id,
-                                                 .topic_id = topic->id,
-                                                 .leader = broker_id,
-                                                 .isr_count = -1,
-                                                 .replica_count = -1};
-      if (unclean) {
-        c->isr_count = 1;
-        c->isr[0] = broker_id;
-      }
+      r->partition_change = c;
       changed++;
     }
   }
@@ -145,7 +206,7 @@ int16_t meta_rule_fence_broker(const struct meta_leader_policy *policy,
 #ifdef SLUICE_MUTANT_FENCE_KEEPS_LEADERS /* mutant: the fenced broker keeps leading */
     (void)policy;
 #else
-    meta_rule_move_leaders(policy, image, broker_id, delta);
+    meta_rule_move_leaders(policy, image, broker_id, false, delta);
 #endif
   else
     elect_returning(policy, image, broker_id, delta);
@@ -160,18 +221,20 @@ int16_t meta_rule_controlled_shutdown(const struct meta_leader_policy *policy,
   const struct meta_broker *b = meta_image_broker(image, broker_id);
   registration_change(image, broker_id, broker_epoch, b->fenced ? 0 : META_FENCE_FENCED, 1,
                       delta);
-  meta_rule_move_leaders(policy, image, broker_id, delta);
+  meta_rule_move_leaders(policy, image, broker_id, false, delta);
   return KERR_NONE;
 }
 
 int32_t meta_rule_reregistration(const struct meta_leader_policy *policy,
                                  const struct meta_image *image, int32_t broker_id,
-                                 struct kuuid incarnation_id, struct meta_delta *delta) {
+                                 struct kuuid incarnation_id, int64_t previous_broker_epoch,
+                                 struct meta_delta *delta) {
   ASSERT(policy != NULL && image != NULL && delta != NULL);
   const struct meta_broker *b = meta_image_broker(image, broker_id);
   if (b == NULL || memcmp(&b->incarnation_id, &incarnation_id, sizeof incarnation_id) == 0)
     return 0; /* a first registration, or the same process asking again */
-  return meta_rule_move_leaders(policy, image, broker_id, delta);
+  bool unclean = previous_broker_epoch != b->epoch; /* KIP-966 */
+  return meta_rule_move_leaders(policy, image, broker_id, unclean, delta);
 }
 
 int32_t meta_partitions_led(const struct meta_image *image, int32_t broker_id) {

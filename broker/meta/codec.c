@@ -189,6 +189,19 @@ static void encode_partition(struct wr *w, int16_t v, const struct meta_partitio
   m.leader = p->leader;
   m.leader_epoch = p->leader_epoch;
   m.partition_epoch = p->partition_epoch;
+  ints_check(p->elr_count, false);
+  ints_check(p->last_known_elr_count, false);
+  int32_t elr[META_REPLICAS_MAX], last_known[META_REPLICAS_MAX];
+  memcpy(elr, p->elr, sizeof elr);
+  memcpy(last_known, p->last_known_elr, sizeof last_known);
+  if (p->elr_count > 0) { /* KIP-966's tagged fields: null when empty */
+    m.eligible_leader_replicas = elr;
+    m.eligible_leader_replicas_count = p->elr_count;
+  }
+  if (p->last_known_elr_count > 0) {
+    m.last_known_elr = last_known;
+    m.last_known_elr_count = p->last_known_elr_count;
+  }
   partition_record_encode(w, v, &m);
 }
 
@@ -219,6 +232,17 @@ static void encode_partition_change(struct wr *w, int16_t v,
   m.isr_count = c->isr_count;
   m.replicas = replicas;
   m.replicas_count = c->replica_count;
+  int32_t elr[META_REPLICAS_MAX], last_known[META_REPLICAS_MAX];
+  memcpy(elr, c->elr, sizeof elr);
+  memcpy(last_known, c->last_known_elr, sizeof last_known);
+  if (c->elr_set) { /* KIP-966's tagged fields, null otherwise */
+    ints_check(c->elr_count, false);
+    ints_check(c->last_known_elr_count, false);
+    m.eligible_leader_replicas = elr;
+    m.eligible_leader_replicas_count = c->elr_count;
+    m.last_known_elr = last_known;
+    m.last_known_elr_count = c->last_known_elr_count;
+  }
   partition_change_record_encode(w, v, &m);
 }
 
@@ -396,6 +420,11 @@ static int decode_partition(struct rd *r, int16_t v, struct arena *a,
   p->leader = m.leader;
   p->leader_epoch = m.leader_epoch;
   p->partition_epoch = m.partition_epoch;
+  keep(&rc,
+       ints_in(p->elr, &p->elr_count, m.eligible_leader_replicas,
+               m.eligible_leader_replicas_count < 0 ? 0 : m.eligible_leader_replicas_count));
+  keep(&rc, ints_in(p->last_known_elr, &p->last_known_elr_count, m.last_known_elr,
+                    m.last_known_elr_count < 0 ? 0 : m.last_known_elr_count));
   return rc;
 }
 
@@ -415,6 +444,14 @@ static int decode_partition_change(struct rd *r, int16_t v, struct arena *a,
                       m.removing_replicas_count < 0 ? 0 : m.removing_replicas_count));
     keep(&rc, ints_in(c->adding, &c->adding_count, m.adding_replicas,
                       m.adding_replicas_count < 0 ? 0 : m.adding_replicas_count));
+  }
+  c->elr_set = m.eligible_leader_replicas_count >= 0 || m.last_known_elr_count >= 0;
+  if (c->elr_set) { /* one null of the two: empty */
+    keep(&rc,
+         ints_in(c->elr, &c->elr_count, m.eligible_leader_replicas,
+                 m.eligible_leader_replicas_count < 0 ? 0 : m.eligible_leader_replicas_count));
+    keep(&rc, ints_in(c->last_known_elr, &c->last_known_elr_count, m.last_known_elr,
+                      m.last_known_elr_count < 0 ? 0 : m.last_known_elr_count));
   }
   return rc;
 }
@@ -582,7 +619,10 @@ static bool partition_eq(const struct meta_partition_record *a,
   return a->partition_id == b->partition_id && uuid_eq(a->topic_id, b->topic_id) &&
          ints_eq(a->replica_count, a->replicas, b->replica_count, b->replicas) &&
          ints_eq(a->isr_count, a->isr, b->isr_count, b->isr) && a->leader == b->leader &&
-         a->leader_epoch == b->leader_epoch && a->partition_epoch == b->partition_epoch;
+         a->leader_epoch == b->leader_epoch && a->partition_epoch == b->partition_epoch &&
+         ints_eq(a->elr_count, a->elr, b->elr_count, b->elr) &&
+         ints_eq(a->last_known_elr_count, a->last_known_elr, b->last_known_elr_count,
+                 b->last_known_elr);
 }
 
 static bool partition_change_eq(const struct meta_partition_change_record *a,
@@ -593,7 +633,11 @@ static bool partition_change_eq(const struct meta_partition_change_record *a,
          a->reassignment_set == b->reassignment_set &&
          (!a->reassignment_set ||
           (ints_eq(a->removing_count, a->removing, b->removing_count, b->removing) &&
-           ints_eq(a->adding_count, a->adding, b->adding_count, b->adding)));
+           ints_eq(a->adding_count, a->adding, b->adding_count, b->adding))) &&
+         a->elr_set == b->elr_set &&
+         (!a->elr_set || (ints_eq(a->elr_count, a->elr, b->elr_count, b->elr) &&
+                          ints_eq(a->last_known_elr_count, a->last_known_elr,
+                                  b->last_known_elr_count, b->last_known_elr)));
 }
 
 static bool config_eq(const struct meta_config_record *a, const struct meta_config_record *b) {

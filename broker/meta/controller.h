@@ -93,6 +93,9 @@ struct meta_broker_registration {
   char host[META_HOST_BYTES];
   uint16_t port;
   char rack[META_RACK_BYTES]; /* "" for none */
+  /* KIP-966: the epoch of its last clean shutdown, -1 if it did not shut
+   * down cleanly (or never ran). */
+  int64_t previous_broker_epoch;
 };
 
 struct meta_topic_result {

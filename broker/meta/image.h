@@ -59,6 +59,16 @@ struct meta_partition {
   int32_t removing[META_REPLICAS_MAX];
   int32_t adding_count;
   int32_t adding[META_REPLICAS_MAX];
+  /* KIP-966 (eligible.leader.replicas.enable): replicas out of the ISR
+   * that still hold everything below the high watermark, because they
+   * left while the ISR was under min.insync.replicas (and the high
+   * watermark stood still); a leader may come from them when the ISR has
+   * none to offer. last_known_elr: those dropped from the ELR since, kept
+   * for the operator. */
+  int32_t elr_count;
+  int32_t elr[META_REPLICAS_MAX];
+  int32_t last_known_elr_count;
+  int32_t last_known_elr[META_REPLICAS_MAX];
 };
 
 /* One topic config override (ConfigRecord with a value). Defaults are not

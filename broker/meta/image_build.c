@@ -113,11 +113,21 @@ static int apply_topic(struct meta_image *image, const struct meta_topic_record 
 
 static bool replicas_valid(int32_t count) { return count >= 0 && count <= META_REPLICAS_MAX; }
 
+static void elr_set(struct meta_partition *p, const int32_t *elr, int32_t elr_count,
+                    const int32_t *last_known, int32_t last_known_count) {
+  ASSERT(replicas_valid(elr_count) && replicas_valid(last_known_count));
+  p->elr_count = elr_count;
+  memcpy(p->elr, elr, (size_t)elr_count * sizeof p->elr[0]);
+  p->last_known_elr_count = last_known_count;
+  memcpy(p->last_known_elr, last_known, (size_t)last_known_count * sizeof p->last_known_elr[0]);
+}
+
 static int apply_partition(struct meta_image *image, const struct meta_partition_record *r) {
   int32_t n = name_index_of_id(image, r->topic_id);
   if (n < 0) return ENV_ENOENT;
   if (!replicas_valid(r->replica_count) || !replicas_valid(r->isr_count) ||
-      !replicas_valid(r->removing_count) || !replicas_valid(r->adding_count))
+      !replicas_valid(r->removing_count) || !replicas_valid(r->adding_count) ||
+      !replicas_valid(r->elr_count) || !replicas_valid(r->last_known_elr_count))
     return ENV_EINVAL;
   /* A partition is replaced, or added right after the last one. */
   if (r->partition_id < 0 || r->partition_id > image->topics_by_name[n]->partition_count)
@@ -145,6 +155,7 @@ static int apply_partition(struct meta_image *image, const struct meta_partition
   memcpy(p->removing, r->removing, (size_t)r->removing_count * sizeof p->removing[0]);
   p->adding_count = r->adding_count;
   memcpy(p->adding, r->adding, (size_t)r->adding_count * sizeof p->adding[0]);
+  elr_set(p, r->elr, r->elr_count, r->last_known_elr, r->last_known_elr_count);
   if (r->partition_id == t->partition_count) t->partition_count++;
   ASSERT(t->partition_count <= t->partition_cap);
   return 0;
@@ -160,7 +171,9 @@ static int apply_partition_change(struct meta_image *image,
       (r->replica_count != -1 && !replicas_valid(r->replica_count)) ||
       r->leader < META_LEADER_UNCHANGED ||
       (r->reassignment_set &&
-       (!replicas_valid(r->removing_count) || !replicas_valid(r->adding_count))))
+       (!replicas_valid(r->removing_count) || !replicas_valid(r->adding_count))) ||
+      (r->elr_set &&
+       (!replicas_valid(r->elr_count) || !replicas_valid(r->last_known_elr_count))))
     return ENV_EINVAL;
   struct meta_topic *t = topic_own(image, n);
   struct meta_partition *p = &t->partitions[r->partition_id];
@@ -185,6 +198,7 @@ static int apply_partition_change(struct meta_image *image,
     p->adding_count = r->adding_count;
     memcpy(p->adding, r->adding, (size_t)r->adding_count * sizeof p->adding[0]);
   }
+  if (r->elr_set) elr_set(p, r->elr, r->elr_count, r->last_known_elr, r->last_known_elr_count);
   p->partition_epoch++;
   return 0;
 }

@@ -50,6 +50,11 @@ static void change_add(const struct meta_image *image, struct meta_delta *delta,
   c->replica_count = -1;
   c->isr_count = isr_count;
   if (isr_count > 0) memcpy(c->isr, isr, (size_t)isr_count * sizeof c->isr[0]);
+  if (isr_count == 1 && (p->elr_count > 0 || p->last_known_elr_count > 0)) {
+    c->elr_set = true; /* KIP-966: a new sole member; the ELR no longer holds */
+    c->elr_count = 0;
+    c->last_known_elr_count = 0;
+  }
 }
 
 static int16_t elect_preferred(const struct meta_image *image, const struct meta_topic *topic,
@@ -69,6 +74,12 @@ static int16_t elect_unclean(const struct meta_image *image, const struct meta_t
   for (int32_t i = 0; i < p->replica_count; i++)
     if (in_list(p->isr, p->isr_count, p->replicas[i]) && unfenced(image, p->replicas[i])) {
       change_add(image, delta, topic, p, p->replicas[i], -1, NULL);
+      return KERR_NONE;
+    }
+  for (int32_t i = 0; i < p->replica_count; i++) /* KIP-966: the ELR holds the committed */
+    if (p->isr_count == 0 && in_list(p->elr, p->elr_count, p->replicas[i]) &&
+        unfenced(image, p->replicas[i])) {
+      change_add(image, delta, topic, p, p->replicas[i], 1, &p->replicas[i]);
       return KERR_NONE;
     }
   for (int32_t i = 0; i < p->replica_count; i++)

@@ -130,6 +130,12 @@ struct meta_partition_record {
   int32_t removing[META_REPLICAS_MAX];
   int32_t adding_count;
   int32_t adding[META_REPLICAS_MAX];
+  /* KIP-966's EligibleLeaderReplicas and LastKnownElr (tagged; null is
+   * empty). */
+  int32_t elr_count;
+  int32_t elr[META_REPLICAS_MAX];
+  int32_t last_known_elr_count;
+  int32_t last_known_elr[META_REPLICAS_MAX];
 };
 
 /* Only what changes: leader META_LEADER_UNCHANGED and counts of -1 (null in
@@ -153,6 +159,13 @@ struct meta_partition_change_record {
   int32_t removing[META_REPLICAS_MAX];
   int32_t adding_count;
   int32_t adding[META_REPLICAS_MAX];
+  /* KIP-966's EligibleLeaderReplicas and LastKnownElr (tagged, null when
+   * unchanged): set only when elr_set, as for the reassignment. */
+  bool elr_set;
+  int32_t elr_count;
+  int32_t elr[META_REPLICAS_MAX];
+  int32_t last_known_elr_count;
+  int32_t last_known_elr[META_REPLICAS_MAX];
 };
 
 struct meta_remove_topic_record {

@@ -8,6 +8,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "meta/elr.h"
 #include "meta/replication_control.h"
 #include "proto/errors.h"
 #include "server/files.h"
@@ -467,11 +468,12 @@ static void alter_result(const struct meta_partition *p, int32_t epoch_bump, int
   memcpy(out->isr, isr, (size_t)isr_count * sizeof out->isr[0]);
 }
 
-int16_t meta_rule_alter_partition(const struct meta_image *image,
+int16_t meta_rule_alter_partition(const struct meta_leader_policy *policy,
+                                  const struct meta_image *image,
                                   const struct meta_alter_partition *in,
                                   struct meta_delta *delta,
                                   struct meta_alter_partition_result *out) {
-  ASSERT(image != NULL && in != NULL && delta != NULL && out != NULL);
+  ASSERT(policy != NULL && image != NULL && in != NULL && delta != NULL && out != NULL);
   memset(out, 0, sizeof *out);
   out->leader_id = -1;
   const struct meta_broker *asker = meta_image_broker(image, in->broker_id);
@@ -500,6 +502,11 @@ int16_t meta_rule_alter_partition(const struct meta_image *image,
   c->replica_count = -1;
   c->isr_count = in->isr_count;
   memcpy(c->isr, in->isr, (size_t)in->isr_count * sizeof c->isr[0]);
+  if (policy->elr)
+    meta_elr_update(p,
+                    meta_topic_min_isr(
+                        t, policy->min_insync_replicas > 0 ? policy->min_insync_replicas : 1),
+                    in->isr, in->isr_count, -1, c);
   alter_result(p, 1, in->isr_count, in->isr, out);
   return KERR_NONE;
 }

@@ -8,6 +8,7 @@
 #define SLUICE_META_REPLICATION_CONTROL_H
 
 #include "env.h"
+#include "meta/cluster_control.h"
 #include "meta/controller.h"
 #include "server/config.h"
 
@@ -71,8 +72,10 @@ struct meta_alter_partition_result {
  * registered, unfenced broker (KIP-841) with the epoch the leader saw
  * (KIP-903): INELIGIBLE_REPLICA. Appends one PartitionChangeRecord when
  * the ISR changes; the leader epoch stays (only a new leader bumps it,
- * meta/image_build.c), the partition epoch advances. */
-int16_t meta_rule_alter_partition(const struct meta_image *image,
+ * meta/image_build.c), the partition epoch advances. With ELR (policy) the
+ * record carries the ELR the change makes (meta/elr.h). */
+int16_t meta_rule_alter_partition(const struct meta_leader_policy *policy,
+                                  const struct meta_image *image,
                                   const struct meta_alter_partition *in,
                                   struct meta_delta *delta,
                                   struct meta_alter_partition_result *out);

@@ -111,6 +111,10 @@ static void emit_topic(struct emitter *e, const struct meta_topic *t) {
     memcpy(pr->removing, p->removing, sizeof pr->removing);
     pr->adding_count = p->adding_count;
     memcpy(pr->adding, p->adding, sizeof pr->adding);
+    pr->elr_count = p->elr_count;
+    memcpy(pr->elr, p->elr, sizeof pr->elr);
+    pr->last_known_elr_count = p->last_known_elr_count;
+    memcpy(pr->last_known_elr, p->last_known_elr, sizeof pr->last_known_elr);
   }
 }
 

@@ -60,6 +60,7 @@ bool handle_broker_registration(struct request *req) {
   memset(&r, 0, sizeof r);
   r.broker_id = m.broker_id;
   r.incarnation_id = m.incarnation_id;
+  r.previous_broker_epoch = m.previous_broker_epoch; /* -1 before v3 */
   bool ok = m.broker_id >= 0 && m.listeners_count >= 1 &&
             kstr_eq(m.cluster_id, req->node->cluster_id);
   if (ok) {

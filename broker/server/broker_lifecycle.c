@@ -76,7 +76,8 @@ static void registration_send(struct node *node) {
   const struct config_listener *l = config_client_listener(&node->cfg);
   if (!l) return; /* no client listener: nothing to advertise */
   struct meta_broker_registration r = {.broker_id = node_id(node),
-                                       .incarnation_id = lc->incarnation_id};
+                                       .incarnation_id = lc->incarnation_id,
+                                       .previous_broker_epoch = lc->previous_broker_epoch};
   struct kstr host;
   int32_t port;
   node_endpoint(node, &host, &port);

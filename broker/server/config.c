@@ -82,6 +82,7 @@ static const struct key keys[] = {
     {"broker.heartbeat.interval.ms", K_INT32, F(broker_heartbeat_interval_ms), 1, INT32_MAX},
     {"broker.session.timeout.ms", K_INT32, F(broker_session_timeout_ms), 1, INT32_MAX},
     {"unclean.leader.election.enable", K_BOOL, F(unclean_leader_election_enable), 0, 0},
+    {"eligible.leader.replicas.enable", K_BOOL, F(eligible_leader_replicas_enable), 0, 0},
     {"auto.leader.rebalance.enable", K_BOOL, F(auto_leader_rebalance_enable), 0, 0},
     {"leader.imbalance.check.interval.seconds", K_INT64,
      F(leader_imbalance_check_interval_seconds), 1, NOMAX},
@@ -219,6 +220,7 @@ void config_defaults(struct config *cfg) {
   cfg->broker_heartbeat_interval_ms = 2000;
   cfg->broker_session_timeout_ms = 9000;
   cfg->unclean_leader_election_enable = false;
+  cfg->eligible_leader_replicas_enable = false;
   cfg->auto_leader_rebalance_enable = true;
   cfg->leader_imbalance_check_interval_seconds = 300;
   cfg->leader_imbalance_per_broker_percentage = 10;

@@ -83,6 +83,7 @@ struct config {
   int32_t broker_heartbeat_interval_ms;              /* KIP-631: 2000 */
   int32_t broker_session_timeout_ms;                 /* KIP-631: 9000 */
   bool unclean_leader_election_enable;               /* false */
+  bool eligible_leader_replicas_enable;              /* false; KIP-966, set it on every node */
   /* The active controller's preferred leader elections (leader_balance.h). */
   bool auto_leader_rebalance_enable;               /* true */
   int64_t leader_imbalance_check_interval_seconds; /* 300 */

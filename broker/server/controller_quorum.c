@@ -391,7 +391,14 @@ static void sessions_reset(struct quorum *q) {
 }
 
 static struct meta_leader_policy policy_of(const struct quorum *q) {
-  return (struct meta_leader_policy){q->node->cfg.unclean_leader_election_enable};
+  return (struct meta_leader_policy){.unclean_leader_election =
+                                         q->node->cfg.unclean_leader_election_enable,
+#ifdef SLUICE_MUTANT_ELR_IGNORED /* mutant: the controller never keeps an ELR */
+                                     .elr = false,
+#else
+                                      .elr = q->node->cfg.eligible_leader_replicas_enable,
+#endif
+                                     .min_insync_replicas = q->node->cfg.min_insync_replicas};
 }
 
 /* A broker's heartbeat: its session goes on; a broker that has caught up
@@ -446,10 +453,11 @@ static void decide_producer_ids(struct quorum *q, struct op *op, struct meta_del
 static void decide_registration(struct quorum *q, struct op *op, struct meta_delta *delta) {
   const struct meta_broker_registration *in = &op->in.registration;
   struct meta_leader_policy policy = policy_of(q);
-  int32_t moved = in->broker_id >= 0
-                      ? meta_rule_reregistration(&policy, q->working, in->broker_id,
-                                                 in->incarnation_id, delta)
-                      : 0;
+  int32_t moved =
+      in->broker_id >= 0
+          ? meta_rule_reregistration(&policy, q->working, in->broker_id, in->incarnation_id,
+                                     in->previous_broker_epoch, delta)
+          : 0;
   op->code = meta_rule_register_broker(q->working, in, delta);
   if (op->code != KERR_NONE) {
     meta_delta_truncate(delta, 0);
@@ -474,7 +482,9 @@ static void decide(struct quorum *q, struct op *op, struct meta_delta *delta) {
   } else if (op->kind == OP_HEARTBEAT) {
     decide_heartbeat(q, op, delta);
   } else if (op->kind == OP_ALTER_PARTITION) {
-    op->code = meta_rule_alter_partition(q->working, &op->in.alter, delta, &op->alter_result);
+    struct meta_leader_policy policy = policy_of(q);
+    op->code =
+        meta_rule_alter_partition(&policy, q->working, &op->in.alter, delta, &op->alter_result);
   } else if (op->kind == OP_ELECT_LEADERS) {
     op->code = KERR_NONE;
     free(op->elect_results);
@@ -1147,6 +1157,7 @@ static int send_registration(struct quorum *q, struct op *op, struct channel *ch
   r.listeners = &l;
   r.listeners_count = 1;
   r.rack = in->rack[0] ? kstr_slice(in->rack) : KSTR_NULL;
+  r.previous_broker_epoch = in->previous_broker_epoch;
   return channel_send(ch, API_BROKER_REGISTRATION, v, encode_registration, &r, fn, f);
 }
 

@@ -223,6 +223,20 @@ static void clean_tick(void *ctx) {
 
 static void checkpoints_start(struct node *node);
 
+static void marked(void *ctx, int err) {
+  struct node *node = ctx;
+  if (err != 0) env_log(node->env, ENV_LOG_ERROR, "clean shutdown marker: error %d", err);
+  node_subsystem_stopped(node);
+}
+
+/* Last: every log flushed and checkpointed, so a broker of a quorum leaves
+ * its epoch for the next start to register with (KIP-966). */
+static void shutdown_marked_clean(struct node *node) {
+  int64_t epoch = node->lifecycle.broker_epoch;
+  if (epoch < 0 || clean_shutdown_mark(node, epoch, marked, node) != 0)
+    node_subsystem_stopped(node);
+}
+
 /* Both checkpoint files landed (renamed into place after their fsync). */
 static void checkpoints_landed(void *ctx, int err) {
   struct node *node = ctx;
@@ -234,7 +248,7 @@ static void checkpoints_landed(void *ctx, int err) {
     checkpoints_start(node);
   } else if (lm->stopping) {
     lm->stopping = false;
-    node_subsystem_stopped(node);
+    shutdown_marked_clean(node);
   }
 }
 
@@ -292,13 +306,16 @@ void node_write_checkpoints(struct node *node) {
 
 static int log_manager_init(struct node *node) {
   struct env *env = node->env;
+  node->lifecycle.previous_broker_epoch = -1;
   seg_cache_init(&node->logs.segments, env, node->cfg.open_segments_max);
   int rc = env->mkdir(env, node->cfg.log_dirs);
   if (rc != 0 && rc != ENV_EEXIST) {
     env_log(env, ENV_LOG_ERROR, "cannot create log.dirs %s: error %d", node->cfg.log_dirs, rc);
     return rc;
   }
-  return meta_properties_load(node);
+  rc = meta_properties_load(node);
+  if (rc == 0) node->lifecycle.previous_broker_epoch = clean_shutdown_take(node);
+  return rc;
 }
 
 static int log_manager_start(struct node *node) {

@@ -163,9 +163,23 @@ static int64_t isr_minimum(const struct partition *p, int32_t self) {
   return hw;
 }
 
+/* KIP-966: with eligible leader replicas the high watermark stands still
+ * while the ISR is under min.insync.replicas, so that whoever left the ISR
+ * meanwhile (the ELR) holds everything below it and may lead. */
+static bool high_watermark_frozen(const struct node *node, const struct partition *p) {
+#ifdef SLUICE_MUTANT_HW_UNDER_MIN_ISR /* mutant: the high watermark moves on */
+  (void)node;
+  (void)p;
+  return false;
+#endif
+  return node->cfg.eligible_leader_replicas_enable &&
+         p->isr_count < (int32_t)topic_config_i64(&p->topic->config, TC_MIN_INSYNC_REPLICAS);
+}
+
 bool partition_leader_refresh_high_watermark(struct node *node, struct partition *p) {
   ASSERT(p->leader != NULL && partition_is_leader(node, p));
   struct partition_leader *l = p->leader;
+  if (high_watermark_frozen(node, p)) return false;
   int64_t candidate = isr_minimum(p, node_id(node));
   if (candidate <= l->high_watermark) return false;
   l->high_watermark = candidate;

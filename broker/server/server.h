@@ -92,6 +92,9 @@ struct log_manager {
 /* broker_lifecycle.c's state (KIP-631). */
 struct broker_lifecycle {
   int64_t broker_epoch; /* -1 until registered */
+  /* KIP-966: the epoch of the last clean shutdown, from its marker
+   * (clean_shutdown_take), -1 after a crash. */
+  int64_t previous_broker_epoch;
   struct kuuid incarnation_id;
   env_timer_id timer; /* the next heartbeat, or registration retry */
   bool waiting;       /* a registration or heartbeat is with the controller */
@@ -278,5 +281,11 @@ void broker_lifecycle_published(struct node *node);
 void node_write_checkpoints(struct node *node);
 int32_t node_id(const struct node *node);
 void node_endpoint(struct node *node, struct kstr *host, int32_t *port);
+
+/* KIP-966's clean shutdown marker (clean_shutdown.c). take: the broker
+ * epoch a clean shutdown left, or -1; the marker is deleted. mark: writes
+ * it atomically; done runs once it is durable (not on a nonzero return). */
+int64_t clean_shutdown_take(struct node *node);
+int clean_shutdown_mark(struct node *node, int64_t broker_epoch, env_fsync_fn done, void *ctx);
 
 #endif

@@ -778,7 +778,8 @@ static int16_t rule(const struct meta_image *image, const struct meta_alter_part
   struct meta_delta d;
   meta_delta_init(&d);
   struct meta_alter_partition_result r;
-  int16_t code = meta_rule_alter_partition(image, in, &d, &r);
+  struct meta_leader_policy policy = {0};
+  int16_t code = meta_rule_alter_partition(&policy, image, in, &d, &r);
   ck_assert_int_eq(r.error_code, code);
   if (code != KERR_NONE) ck_assert_int_eq(d.count, 0);
   meta_delta_free(&d);
@@ -825,7 +826,9 @@ START_TEST(the_controller_checks_an_alter_partition) {
   struct meta_delta d;
   meta_delta_init(&d);
   struct meta_alter_partition_result r;
-  ck_assert_int_eq(meta_rule_alter_partition(image, &in, &d, &r), KERR_NONE);
+  ck_assert_int_eq(
+      meta_rule_alter_partition(&(struct meta_leader_policy){0}, image, &in, &d, &r),
+      KERR_NONE);
   ck_assert_int_eq(d.count, 1);
   ck_assert_int_eq(d.records[0].type, META_PARTITION_CHANGE_RECORD);
   ck_assert_int_eq(r.partition_epoch, 6);
@@ -841,7 +844,8 @@ START_TEST(the_controller_checks_an_alter_partition) {
   /* The same ISR again is no change: nothing to commit. */
   in.partition_epoch = 6;
   meta_delta_init(&d);
-  ck_assert_int_eq(meta_rule_alter_partition(next, &in, &d, &r), KERR_NONE);
+  ck_assert_int_eq(
+      meta_rule_alter_partition(&(struct meta_leader_policy){0}, next, &in, &d, &r), KERR_NONE);
   ck_assert_int_eq(d.count, 0);
   ck_assert_int_eq(r.partition_epoch, 6);
   meta_delta_free(&d);
