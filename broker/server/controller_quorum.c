@@ -391,14 +391,14 @@ static void sessions_reset(struct quorum *q) {
 }
 
 static struct meta_leader_policy policy_of(const struct quorum *q) {
-  return (struct meta_leader_policy){.unclean_leader_election =
-                                         q->node->cfg.unclean_leader_election_enable,
-#ifdef SLUICE_MUTANT_ELR_IGNORED /* mutant: the controller never keeps an ELR */
-                                     .elr = false,
-#else
+  struct meta_leader_policy policy = {.unclean_leader_election =
+                                          q->node->cfg.unclean_leader_election_enable,
                                       .elr = q->node->cfg.eligible_leader_replicas_enable,
+                                      .min_insync_replicas = q->node->cfg.min_insync_replicas};
+#ifdef SLUICE_MUTANT_ELR_IGNORED /* mutant: the controller never keeps an ELR */
+  policy.elr = false;
 #endif
-                                     .min_insync_replicas = q->node->cfg.min_insync_replicas};
+  return policy;
 }
 
 /* A broker's heartbeat: its session goes on; a broker that has caught up
@@ -453,6 +453,13 @@ static void decide_producer_ids(struct quorum *q, struct op *op, struct meta_del
 static void decide_registration(struct quorum *q, struct op *op, struct meta_delta *delta) {
   const struct meta_broker_registration *in = &op->in.registration;
   struct meta_leader_policy policy = policy_of(q);
+  const struct meta_broker *old = meta_image_broker(q->working, in->broker_id);
+  if (policy.elr && old && old->epoch != in->previous_broker_epoch &&
+      memcmp(&old->incarnation_id, &in->incarnation_id, sizeof old->incarnation_id) != 0)
+    env_log(q->env, ENV_LOG_INFO,
+            "broker %d registers after an unclean shutdown (previous broker epoch %lld, "
+            "registered in %lld): it leaves every ISR and ELR",
+            in->broker_id, (long long)in->previous_broker_epoch, (long long)old->epoch);
   int32_t moved =
       in->broker_id >= 0
           ? meta_rule_reregistration(&policy, q->working, in->broker_id, in->incarnation_id,
