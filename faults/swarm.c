@@ -538,6 +538,15 @@ static void quorum_replicas(struct drawer *d) {
   config_text(s, "min.insync.replicas", "2");
 }
 
+/* Half of the replicated workloads keep eligible leader replicas
+ * (KIP-966): the ISR's last member leaves it when fenced and leaders may
+ * come from the ELR. Its own stream too. */
+static void quorum_elr(struct drawer *d) {
+  struct scenario *s = d->s;
+  if (s->topics[0].replication_factor < 3 || draw(d, 0, 1) == 0) return;
+  config_text(s, "eligible.leader.replicas.enable", "true");
+}
+
 void swarm_quorum_scenario(uint64_t seed, struct scenario *out) {
   memset(out, 0, sizeof *out);
   struct sim_rng root;
@@ -570,6 +579,8 @@ void swarm_quorum_scenario(uint64_t seed, struct scenario *out) {
   if (draw(&cd, 0, 2) == 0) quorum_clients(&cd);
   struct drawer rd = {.rng = sim_rng_fork(&root, "swarm.quorum.replicas"), .s = out};
   if (out->topic_count > 0) quorum_replicas(&rd);
+  struct drawer ed = {.rng = sim_rng_fork(&root, "swarm.quorum.elr"), .s = out};
+  if (out->topic_count > 0) quorum_elr(&ed);
   struct drawer ad = {.rng = sim_rng_fork(&root, "swarm.quorum.admin"), .s = out};
   admin_ops(&ad);
 }

@@ -64,6 +64,8 @@ struct rc_part {
   int32_t isr[META_REPLICAS_MAX];
   int32_t elr_count; /* KIP-966: a leader may come from here too */
   int32_t elr[META_REPLICAS_MAX];
+  int32_t last_known_elr_count; /* and here, when both are empty */
+  int32_t last_known_elr[META_REPLICAS_MAX];
   int32_t max_leader_epoch;
   int32_t pending_leader; /* hw-monotonic: the new leader to judge (-1: none) */
   int64_t pending_hw;     /* the highest watermark served before its epoch */
@@ -270,13 +272,20 @@ static bool in_isr(const struct rc_part *p, int32_t id) {
   return false;
 }
 
-/* KIP-966: a leader from the ELR is a clean election too (the change that
- * fences the ISR's last member elects it in the same record). */
-static bool eligible(const struct rc_part *p, int32_t id) {
-  if (in_isr(p, id)) return true;
-  for (int32_t i = 0; i < p->elr_count; i++)
-    if (p->elr[i] == id) return true;
+static bool in_ids(const int32_t *ids, int32_t count, int32_t id) {
+  for (int32_t i = 0; i < count; i++)
+    if (ids[i] == id) return true;
   return false;
+}
+
+/* KIP-966: a leader from the ELR is a clean election too (the change that
+ * fences the ISR's last member elects it in the same record), and so is
+ * one from the last known ELR once the ISR and the ELR are both empty
+ * (every eligible replica shut down uncleanly). */
+static bool eligible(const struct rc_part *p, int32_t id) {
+  if (in_isr(p, id) || in_ids(p->elr, p->elr_count, id)) return true;
+  return p->isr_count == 0 && p->elr_count == 0 &&
+         in_ids(p->last_known_elr, p->last_known_elr_count, id);
 }
 
 /* ---- images: leader-in-isr, and new leader epochs ---- */
@@ -318,6 +327,8 @@ static void judge_step(struct replica_check *rc, struct rc_part *p,
   memcpy(p->isr, mp->isr, sizeof p->isr);
   p->elr_count = mp->elr_count;
   memcpy(p->elr, mp->elr, sizeof p->elr);
+  p->last_known_elr_count = mp->last_known_elr_count;
+  memcpy(p->last_known_elr, mp->last_known_elr, sizeof p->last_known_elr);
   if (mp->leader_epoch > p->max_leader_epoch) {
     p->max_leader_epoch = mp->leader_epoch;
     p->pending_leader = mp->leader;

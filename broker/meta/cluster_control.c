@@ -145,7 +145,11 @@ static void registration_change(const struct meta_image *image, int32_t broker_i
 
 /* How a leaderless partition may take broker_id back as its leader: from
  * its ISR, from its ELR when the ISR is empty (KIP-966: the ISR becomes
- * it), or with unclean election from its replicas. False: it may not. */
+ * it), from its last known ELR when the ELR is empty too (every eligible
+ * replica shut down uncleanly: the first of them back leads, as Kafka
+ * without ELR would elect its ISR's last member; else the partition would
+ * stay offline for good), or with unclean election from its replicas.
+ * False: it may not. */
 static bool returning_change(const struct meta_leader_policy *policy,
                              const struct meta_topic *topic, const struct meta_partition *p,
                              int32_t broker_id, struct meta_partition_change_record *c) {
@@ -155,7 +159,10 @@ static bool returning_change(const struct meta_leader_policy *policy,
                                              .isr_count = -1,
                                              .replica_count = -1};
   if (in_list(p->isr, p->isr_count, broker_id)) return true;
-  bool eligible = policy->elr && p->isr_count == 0 && in_list(p->elr, p->elr_count, broker_id);
+  bool eligible =
+      policy->elr && p->isr_count == 0 &&
+      (in_list(p->elr, p->elr_count, broker_id) ||
+       (p->elr_count == 0 && in_list(p->last_known_elr, p->last_known_elr_count, broker_id)));
   bool unclean = !eligible && policy->unclean_leader_election &&
                  in_list(p->replicas, p->replica_count, broker_id);
   if (!eligible && !unclean) return false;

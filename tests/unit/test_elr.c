@@ -203,6 +203,25 @@ START_TEST(an_unclean_shutdown_leaves_the_elr) {
 }
 END_TEST
 
+START_TEST(with_every_eligible_replica_unclean_the_first_back_leads) {
+  /* Leaderless, ISR and ELR empty: 1 and 3 shut down uncleanly. Rather
+   * than stay offline for good, the first of them back leads. */
+  static const bool fenced[3] = {true, true, true};
+  struct meta_image *image = cluster(fenced, -1, 0, NULL, 2, (int32_t[]){1, 3}, 0);
+  image = reregister(image, 1, -1);
+  image = reregister(image, 3, -1);
+  ck_assert_int_eq(part(image)->elr_count, 0);
+  assert_ids(part(image)->last_known_elr, part(image)->last_known_elr_count, (int32_t[]){1, 3},
+             2);
+  fence(&with_elr, &image, 2, false); /* never eligible: nothing */
+  ck_assert_int_eq(part(image)->leader, META_NO_LEADER);
+  fence(&with_elr, &image, 3, false);
+  ck_assert_int_eq(part(image)->leader, 3);
+  assert_ids(part(image)->isr, part(image)->isr_count, (int32_t[]){3}, 1);
+  meta_image_unref(image);
+}
+END_TEST
+
 START_TEST(elr_fields_survive_the_codec) {
   struct meta_record r = {.type = META_PARTITION_CHANGE_RECORD, .offset = 7};
   r.partition_change.topic_id = id_of(1);
@@ -241,6 +260,7 @@ static Suite *elr_suite(void) {
   tcase_add_test(tc, fencing_the_last_member_elects_from_the_elr);
   tcase_add_test(tc, with_nobody_eligible_the_isr_empties);
   tcase_add_test(tc, an_unclean_shutdown_leaves_the_elr);
+  tcase_add_test(tc, with_every_eligible_replica_unclean_the_first_back_leads);
   tcase_add_test(tc, elr_fields_survive_the_codec);
   suite_add_tcase(s, tc);
   return s;
