@@ -126,6 +126,9 @@ struct env {
    * of its frames already read is delivered until it is resumed. */
   void (*read_pause)(struct env *env, env_conn_id conn, bool paused);
   void (*net_limits_set)(struct env *env, const struct env_net_limits *limits);
+  /* The address of the connection's peer as text ("127.0.0.1", "::1"), what
+   * Kafka shows as a client's host; "" when the connection is unknown. */
+  void (*peer_host)(struct env *env, env_conn_id conn, char *out, size_t cap);
   void (*close)(struct env *env, env_conn_id conn);
 
   /* Disk. Paths are the node's own (log.dirs and below). A file costs a

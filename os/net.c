@@ -101,6 +101,7 @@ struct os_conn {
   struct os_conn *wait_next; /* the world's receive_waiters */
   uint64_t reserved_bytes;   /* its share of receive_reserved_bytes: the frame being read */
   uint64_t addr_key;         /* accepted: its client address in per_addr; 0: not counted */
+  char peer_host[64];        /* accepted: the client's numeric address (IPv6 fits) */
 };
 
 static int err_now(void) { return os_err_from_errno(errno); }
@@ -657,6 +658,12 @@ static void net_read_pause(struct env *env, env_conn_id id, bool paused) {
   if (!paused) conn_resume_later(c); /* frames it already holds come first */
 }
 
+static void net_peer_host(struct env *env, env_conn_id id, char *out, size_t cap) {
+  ASSERT(out != NULL && cap > 0);
+  struct os_conn *c = os_idmap_get(&os_world_of(env)->conns, id);
+  snprintf(out, cap, "%s", c ? c->peer_host : "");
+}
+
 static void net_limits_set(struct env *env, const struct env_net_limits *limits) {
   ASSERT(limits != NULL);
   os_world_of(env)->limits = *limits;
@@ -855,6 +862,9 @@ static int listener_accept(struct os_world *w, struct os_listener *l) {
     sock_nodelay(fd);
     struct os_conn *c = conn_new(w, fd, CONN_OPEN, l->frame_bytes_max);
     if (!exempt) conn_count(c, key);
+    if (getnameinfo((const struct sockaddr *)&ss, ss_len, c->peer_host, sizeof c->peer_host,
+                    NULL, 0, NI_NUMERICHOST) != 0)
+      c->peer_host[0] = '\0';
     int err = conn_register(c, EPOLLIN);
     if (err != 0) {
       env_log(&w->env, ENV_LOG_WARN, "dropping a connection on port %u: epoll error %d",
@@ -974,6 +984,7 @@ void os_net_init(struct os_world *w) {
   env->connect = net_connect;
   env->send = net_send;
   env->send_queued_bytes = net_send_queued_bytes;
+  env->peer_host = net_peer_host;
   env->read_pause = net_read_pause;
   env->net_limits_set = net_limits_set;
   env->close = net_close;

@@ -808,6 +808,17 @@ static int net_connect(struct env *env, const char *host, uint16_t port,
   return 0;
 }
 
+/* The simulated network numbers its hosts 10.0.0.1 and up, by index. */
+static void net_peer_host(struct env *env, env_conn_id id, char *out, size_t cap) {
+  ASSERT(out != NULL && cap > 0);
+  struct sim_node *n = sim_node_of(env);
+  const struct sim_conn *c = conn_at(n->world, id);
+  if (c == NULL || c->node != n->index || c->peer_node < 0)
+    snprintf(out, cap, "%s", "");
+  else
+    snprintf(out, cap, "10.0.%d.%d", (c->peer_node + 1) / 256, (c->peer_node + 1) % 256);
+}
+
 /* ---- the world's side ---- */
 
 void sim_net_install(struct sim_node *n) {
@@ -816,6 +827,7 @@ void sim_net_install(struct sim_node *n) {
   n->env.connect = net_connect;
   n->env.send = net_send;
   n->env.send_queued_bytes = net_send_queued_bytes;
+  n->env.peer_host = net_peer_host;
   n->env.read_pause = net_read_pause;
   n->env.net_limits_set = net_limits_set;
   n->env.close = net_close;

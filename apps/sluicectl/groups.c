@@ -146,7 +146,7 @@ static void print_row(rd_kafka_t *rk, const char *group, const rd_kafka_topic_pa
     snprintf(lag, sizeof lag, "%lld", (long long)(hi > p->offset ? hi - p->offset : 0));
   char host[256] = "-";
   const char *h = m ? rd_kafka_MemberDescription_host(m) : NULL;
-  if (h && *h) snprintf(host, sizeof host, "%s", h); /* Sluice does not record it yet: "-" */
+  if (h && *h) snprintf(host, sizeof host, "%s", h); /* "/IP", as Kafka answers */
   printf("%-15s %-15s %-10d %-15s %-15s %-15s %-45s %-15s %s\n", group, p->topic,
          (int)p->partition, current, end, lag,
          m ? rd_kafka_MemberDescription_consumer_id(m) : "-", host,

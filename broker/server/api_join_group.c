@@ -6,6 +6,7 @@
  * id (KIP-394); v5+: static members (KIP-345); v0 has no rebalance
  * timeout (the session timeout is used, as Kafka does). */
 #include "base/assert.h"
+#include "base/str.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
@@ -63,12 +64,17 @@ bool handle_join_group(struct request *req) {
       (size_t)(m.protocols_count > 0 ? m.protocols_count : 0) * sizeof *protocols + 1);
   for (int32_t i = 0; i < m.protocols_count; i++)
     protocols[i] = (struct group_protocol_arg){m.protocols[i].name, m.protocols[i].metadata};
+  /* Kafka's clientHost: "/" and the peer's address. */
+  char peer[64];
+  node->env->peer_host(node->env, req->conn_id, peer, sizeof peer);
+  char *host = arena_alloc(&req->arena, sizeof peer + 1);
+  str_fmt(host, sizeof peer + 1, "/%s", peer);
   struct group_join_args a = {
       .group_id = m.group_id,
       .member_id = m.member_id.len > 0 ? m.member_id : KSTR_LIT(""),
       .instance_id = m.group_instance_id,
       .client_id = req->client_id,
-      .client_host = KSTR_LIT(""),
+      .client_host = kstr_of(host),
       .protocol_type = m.protocol_type,
       .protocols = protocols,
       .protocol_count = m.protocols_count > 0 ? m.protocols_count : 0,

@@ -149,6 +149,8 @@ def test_members_split_and_another_group_reads_everything(make_broker):
         assert listed.get("test-group") == "consumer" and "other-group" in listed
         described = admin.describe_consumer_groups(["test-group"])[0]
         assert described.state == "Stable" and len(described.members) == 3
+        # Kafka's clientHost: "/" and the member's address.
+        assert {m.client_host for m in described.members} == {"/127.0.0.1"}
         admin.close()
     finally:
         py.stop.set()
