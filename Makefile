@@ -129,8 +129,9 @@ $(BUILD)/tests/test_apps: tests/unit/test_apps.c $(BUILD)/apps/common/text.o $(B
 $(BUILD)/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) $(LIBS_MHD) -lpthread -o $@
 
-# Every unit test links the shared fixtures (tests/unit/cluster_fixture.c).
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/cluster_fixture.c $(BUILD)/libsim.a $(BUILD)/libos.a $(BUILD)/libbroker.a
+# Every unit test links the shared fixtures (tests/unit/cluster_fixture.c,
+# image_fixture.c).
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/cluster_fixture.c tests/unit/image_fixture.c $(BUILD)/libsim.a $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit $^ $(LIBS_CHECK) $(LIBS_BROKER) $(LIBS_FYAML) -o $@
 

@@ -20,7 +20,6 @@
 
 enum {
   COMMIT_PARTITIONS_MAX = 100000,
-  COMMIT_TIMEOUT_MS = 5000, /* offsets.commit.timeout.ms, Kafka's default */
 };
 
 typedef struct offset_commit_response_offset_commit_response_partition result_t;
@@ -31,8 +30,7 @@ struct commit {
   struct offset_commit_response resp;
   int64_t wall_ms;
   int64_t end; /* the partition's log end after the append: the HW it waits for */
-  struct waiter waiter;
-  struct watch watch;
+  struct groups_replication_wait wait;
 };
 
 static void commit_send(struct request *req, const struct offset_commit_response *resp) {
@@ -68,60 +66,19 @@ static void commit_appended(void *ctx, int16_t error) {
   commit_send(req, &c->resp);
 }
 
-/* ---- waiting for the high watermark ---- */
-
-static bool commit_replicated(struct commit *c, int16_t *error) {
-  struct partition *p = groups_partition(c->req->node, c->m.group_id);
-  *error = p ? KERR_NONE : KERR_NOT_COORDINATOR;
-  return p == NULL || partition_high_watermark(p) >= c->end;
-}
-
-static bool commit_wait_ready(struct waiter *w) {
-  int16_t error;
-  return commit_replicated(w->ctx, &error);
-}
-
-/* Kafka maps a commit its ISR did not take in time to
- * COORDINATOR_NOT_AVAILABLE (the member finds the coordinator again and
- * retries), and a lost leadership to NOT_COORDINATOR. */
-static void commit_wait_done(struct waiter *w, enum waiter_end why) {
-  struct commit *c = w->ctx;
-  c->req->waiter = NULL;
-  int16_t error;
-  bool done = commit_replicated(c, &error);
-  if (error == KERR_NONE && (!done || why != WAITER_READY))
-    error = KERR_COORDINATOR_NOT_AVAILABLE;
-  commit_appended(c, error);
-}
-
-static const struct waiter_ops commit_wait_ops = {
-    .ready = commit_wait_ready,
-    .done = commit_wait_done,
-};
-
 /* The append is stored (and fsynced where it must be): the answer waits
  * for the ISR unless the high watermark covers it already. */
 static void commit_stored(void *ctx, int16_t error) {
   struct commit *c = ctx;
-  struct request *req = c->req;
-  struct node *node = req->node;
-  int16_t not_here;
 #ifdef SLUICE_MUTANT_COMMIT_BEFORE_REPLICATED /* mutant: answered once the leader has it */
   commit_appended(c, error);
   return;
 #endif
-  if (error != KERR_NONE || commit_replicated(c, &not_here) || node->shutting_down ||
-      req->conn_id == 0 || purgatory_full(&node->purgatory)) {
-    commit_appended(c, error != KERR_NONE ? error : not_here);
+  if (error != KERR_NONE) {
+    commit_appended(c, error);
     return;
   }
-  struct partition *p = groups_partition(node, c->m.group_id);
-  ASSERT(p != NULL);
-  waiter_init(&c->waiter, &node->purgatory, &commit_wait_ops, c, &c->watch, 1);
-  req->waiter = &c->waiter; /* from now on a closing connection cancels it */
-  req->pending = c;
-  waiter_park(&c->waiter, (uint64_t)COMMIT_TIMEOUT_MS * NS_PER_MS);
-  waiter_watch(&c->waiter, &p->watches, WATCH_HIGH_WATERMARK, c->end);
+  groups_await_replicated(&c->wait, c->req, c->m.group_id, c->end, commit_appended, c);
 }
 
 /* Each partition's answer before the append; returns how many are stored. */

@@ -15,19 +15,13 @@
 #include "server/handlers.h"
 #include "server/server.h"
 
-enum { SYNC_STORE_TIMEOUT_MS = 5000 }; /* offsets.commit.timeout.ms, as Kafka's store */
-
 /* An answer that waits for the generation's GroupMetadata record to reach
- * the ISR of the group's __consumer_offsets partition (Kafka stores the
- * group with acks=-1 before it answers SyncGroup). */
+ * the ISR (groups_await_replicated). */
 struct sync_wait {
   struct request *req;
-  struct kstr group_id; /* in the request's frame */
   struct kstr protocol_type, protocol_name;
   struct kbytes assignment; /* copied: the group may move on meanwhile */
-  int64_t end;              /* the partition's log end when the answer was ready */
-  struct waiter waiter;
-  struct watch watch;
+  struct groups_replication_wait wait;
 };
 
 static void sync_send(struct request *req, int16_t error, struct kstr protocol_type,
@@ -48,35 +42,10 @@ static void sync_send(struct request *req, int16_t error, struct kstr protocol_t
   request_respond(req, &w);
 }
 
-static bool sync_replicated(struct sync_wait *s, int16_t *error) {
-  struct partition *p = groups_partition(s->req->node, s->group_id);
-  *error = p ? KERR_NONE : KERR_NOT_COORDINATOR;
-  return p == NULL || partition_high_watermark(p) >= s->end;
-}
-
-static bool sync_wait_ready(struct waiter *w) {
-  int16_t error;
-  return sync_replicated(w->ctx, &error);
-}
-
-/* Kafka's mapping of a failed store: the ISR did not take it in time,
- * COORDINATOR_NOT_AVAILABLE; the leadership moved, NOT_COORDINATOR. The
- * member finds the coordinator again and rejoins. */
-static void sync_wait_done(struct waiter *w, enum waiter_end why) {
-  struct sync_wait *s = w->ctx;
-  s->req->waiter = NULL;
-  s->req->pending = NULL;
-  int16_t error;
-  bool done = sync_replicated(s, &error);
-  if (error == KERR_NONE && (!done || why != WAITER_READY))
-    error = KERR_COORDINATOR_NOT_AVAILABLE;
+static void sync_stored(void *ctx, int16_t error) {
+  struct sync_wait *s = ctx;
   sync_send(s->req, error, s->protocol_type, s->protocol_name, s->assignment);
 }
-
-static const struct waiter_ops sync_wait_ops = {
-    .ready = sync_wait_ready,
-    .done = sync_wait_done,
-};
 
 static struct kstr arena_kstr(struct arena *a, const char *s) {
   size_t len = strlen(s);
@@ -89,10 +58,8 @@ void sync_group_answer(struct request *req, int16_t error, const struct group *g
                        struct kbytes assignment) {
   struct node *node = req->node;
   struct partition *p = g ? groups_partition(node, kstr_of(g->id)) : NULL;
-  bool wait = error == KERR_NONE && p != NULL && !node->shutting_down && req->conn_id != 0 &&
-              !purgatory_full(&node->purgatory) &&
-              partition_high_watermark(p) < plog_end_offset(p->log);
-  if (!wait) {
+  if (error != KERR_NONE || p == NULL ||
+      partition_high_watermark(p) >= plog_end_offset(p->log)) {
     sync_send(req, error, g ? kstr_of(g->protocol_type) : KSTR_NULL,
               g ? kstr_of(g->protocol_name) : KSTR_NULL, assignment);
     return;
@@ -100,19 +67,14 @@ void sync_group_answer(struct request *req, int16_t error, const struct group *g
   struct sync_wait *s = arena_alloc(&req->arena, sizeof *s);
   memset(s, 0, sizeof *s);
   s->req = req;
-  s->group_id = arena_kstr(&req->arena, g->id);
   s->protocol_type = arena_kstr(&req->arena, g->protocol_type);
   s->protocol_name = arena_kstr(&req->arena, g->protocol_name);
   uint8_t *bytes =
       arena_alloc(&req->arena, (size_t)(assignment.len > 0 ? assignment.len : 0) + 1);
   if (assignment.len > 0) memcpy(bytes, assignment.ptr, (size_t)assignment.len);
   s->assignment = (struct kbytes){bytes, assignment.len > 0 ? assignment.len : 0};
-  s->end = plog_end_offset(p->log);
-  waiter_init(&s->waiter, &node->purgatory, &sync_wait_ops, s, &s->watch, 1);
-  req->waiter = &s->waiter; /* from now on a closing connection cancels it */
-  req->pending = s;
-  waiter_park(&s->waiter, (uint64_t)SYNC_STORE_TIMEOUT_MS * NS_PER_MS);
-  waiter_watch(&s->waiter, &p->watches, WATCH_HIGH_WATERMARK, s->end);
+  groups_await_replicated(&s->wait, req, arena_kstr(&req->arena, g->id),
+                          plog_end_offset(p->log), sync_stored, s);
 }
 
 bool handle_sync_group(struct request *req) {

@@ -156,6 +156,60 @@ static void append_one(struct node *node, int32_t partition, struct wr *key, str
     env_log(node->env, ENV_LOG_WARN, "group record not stored: error %d", err);
 }
 
+/* ---- waiting for the ISR (groups_await_replicated) ---- */
+
+static bool replicated(struct groups_replication_wait *w, int16_t *error) {
+  struct partition *p = groups_partition(w->req->node, w->group_id);
+  *error = p ? KERR_NONE : KERR_NOT_COORDINATOR;
+  return p == NULL || partition_high_watermark(p) >= w->end;
+}
+
+static bool replication_wait_ready(struct waiter *waiter) {
+  int16_t error;
+  return replicated(waiter->ctx, &error);
+}
+
+/* Kafka maps a store its ISR did not take in time to
+ * COORDINATOR_NOT_AVAILABLE (the member finds the coordinator again and
+ * retries), and a lost leadership to NOT_COORDINATOR. */
+static void replication_wait_done(struct waiter *waiter, enum waiter_end why) {
+  struct groups_replication_wait *w = waiter->ctx;
+  w->req->waiter = NULL;
+  w->req->pending = NULL;
+  int16_t error;
+  bool done = replicated(w, &error);
+  if (error == KERR_NONE && (!done || why != WAITER_READY))
+    error = KERR_COORDINATOR_NOT_AVAILABLE;
+  w->done(w->ctx, error);
+}
+
+static const struct waiter_ops replication_wait_ops = {
+    .ready = replication_wait_ready,
+    .done = replication_wait_done,
+};
+
+void groups_await_replicated(struct groups_replication_wait *w, struct request *req,
+                             struct kstr group_id, int64_t end, groups_replicated_fn done,
+                             void *ctx) {
+  ASSERT(w != NULL && req != NULL && done != NULL);
+  struct node *node = req->node;
+  *w = (struct groups_replication_wait){
+      .req = req, .group_id = group_id, .end = end, .done = done, .ctx = ctx};
+  int16_t error;
+  if (replicated(w, &error) || node->shutting_down || req->conn_id == 0 ||
+      purgatory_full(&node->purgatory)) {
+    done(ctx, error);
+    return;
+  }
+  struct partition *p = groups_partition(node, group_id);
+  ASSERT(p != NULL);
+  waiter_init(&w->waiter, &node->purgatory, &replication_wait_ops, w, &w->watch, 1);
+  req->waiter = &w->waiter; /* from now on a closing connection cancels it */
+  req->pending = ctx;
+  waiter_park(&w->waiter, (uint64_t)GROUPS_STORE_TIMEOUT_MS * NS_PER_MS);
+  waiter_watch(&w->waiter, &p->watches, WATCH_HIGH_WATERMARK, end);
+}
+
 /* ---- the state machine's callbacks ---- */
 
 static void io_join_done(void *ctx, void *token, const struct group_join_result *r) {

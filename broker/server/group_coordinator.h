@@ -22,6 +22,7 @@
 #include "group/group.h"
 #include "meta/controller.h"
 #include "proto/wire.h"
+#include "server/purgatory.h"
 
 #define OFFSETS_TOPIC "__consumer_offsets"
 
@@ -94,6 +95,28 @@ int16_t groups_append(struct node *node, struct kstr group_id, const struct kbyt
 struct partition *groups_partition(struct node *node, struct kstr group_id);
 
 bool groups_topic_internal(const char *name, int32_t len);
+
+/* Waiting for the ISR of a group's __consumer_offsets partition to hold
+ * what was appended up to `end` (Kafka stores commits and groups with
+ * acks=-1): done(ctx, error) runs once, with KERR_NONE when the high
+ * watermark reaches it, COORDINATOR_NOT_AVAILABLE when it does not within
+ * offsets.commit.timeout.ms (5000) or the request goes, NOT_COORDINATOR when
+ * this node no longer leads the partition; at once when no wait is needed
+ * or possible. The owner's memory (the request's arena) holds it. */
+enum { GROUPS_STORE_TIMEOUT_MS = 5000 };
+typedef void (*groups_replicated_fn)(void *ctx, int16_t error);
+struct groups_replication_wait {
+  struct request *req;
+  struct kstr group_id; /* lives as long as the request */
+  int64_t end;
+  groups_replicated_fn done;
+  void *ctx;
+  struct waiter waiter;
+  struct watch watch;
+};
+void groups_await_replicated(struct groups_replication_wait *w, struct request *req,
+                             struct kstr group_id, int64_t end, groups_replicated_fn done,
+                             void *ctx);
 
 /* The handlers' answers of waiting requests (api_join_group.c,
  * api_sync_group.c), called from the state machine. */

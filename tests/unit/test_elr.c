@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "image_fixture.h"
 #include "meta/cluster_control.h"
 #include "meta/codec.h"
 #include "meta/elr.h"
@@ -25,22 +26,6 @@ static struct kuuid id_of(uint8_t n) {
   return id;
 }
 
-static struct meta_record *add(struct meta_delta *d, const struct meta_image *base,
-                               enum meta_record_type type) {
-  int64_t next = d->count ? d->records[d->count - 1].offset + 1 : base->offset + 1;
-  struct meta_record *r = meta_delta_add(d, type, next);
-  ck_assert_ptr_nonnull(r);
-  return r;
-}
-
-static struct meta_image *apply(struct meta_image *prev, struct meta_delta *d) {
-  struct meta_image *next = NULL;
-  ck_assert_int_eq(meta_image_build(prev, d, &next), 0);
-  meta_image_unref(prev);
-  meta_delta_free(d);
-  return next;
-}
-
 /* Brokers 1-3 (fenced as asked), topic "t" (id 1) with one partition of
  * replicas {1,2,3}, the leader, ISR and ELR given; min.insync.replicas
  * overridden when min_isr > 0. */
@@ -51,16 +36,16 @@ static struct meta_image *cluster(const bool fenced[3], int32_t leader, int32_t 
   struct meta_delta d;
   meta_delta_init(&d);
   for (int32_t b = 1; b <= 3; b++) {
-    struct meta_record *r = add(&d, image, META_REGISTER_BROKER_RECORD);
+    struct meta_record *r = image_record_add(&d, image, META_REGISTER_BROKER_RECORD);
     r->register_broker.broker_id = b;
     r->register_broker.broker_epoch = r->offset;
     r->register_broker.incarnation_id = id_of((uint8_t)b);
     r->register_broker.fenced = fenced[b - 1];
   }
-  struct meta_record *t = add(&d, image, META_TOPIC_RECORD);
+  struct meta_record *t = image_record_add(&d, image, META_TOPIC_RECORD);
   snprintf(t->topic.name, sizeof t->topic.name, "t");
   t->topic.topic_id = id_of(1);
-  struct meta_record *r = add(&d, image, META_PARTITION_RECORD);
+  struct meta_record *r = image_record_add(&d, image, META_PARTITION_RECORD);
   r->partition.topic_id = id_of(1);
   r->partition.replica_count = 3;
   for (int32_t i = 0; i < 3; i++) r->partition.replicas[i] = i + 1;
@@ -70,13 +55,13 @@ static struct meta_image *cluster(const bool fenced[3], int32_t leader, int32_t 
   r->partition.elr_count = elr_count;
   memcpy(r->partition.elr, elr, (size_t)elr_count * sizeof *elr);
   if (min_isr > 0) {
-    struct meta_record *c = add(&d, image, META_CONFIG_RECORD);
+    struct meta_record *c = image_record_add(&d, image, META_CONFIG_RECORD);
     c->config.resource_type = 2; /* topic */
     snprintf(c->config.resource_name, sizeof c->config.resource_name, "t");
     snprintf(c->config.name, sizeof c->config.name, "min.insync.replicas");
     snprintf(c->config.value, sizeof c->config.value, "%d", min_isr);
   }
-  return apply(image, &d);
+  return image_apply(image, &d);
 }
 
 static const struct meta_partition *part(const struct meta_image *image) {
@@ -104,7 +89,7 @@ static int16_t alter(const struct meta_leader_policy *policy, struct meta_image 
   meta_delta_init(&d);
   struct meta_alter_partition_result out;
   int16_t code = meta_rule_alter_partition(policy, *image, &in, &d, &out);
-  *image = apply(*image, &d);
+  *image = image_apply(*image, &d);
   return code;
 }
 
@@ -115,7 +100,7 @@ static void fence(const struct meta_leader_policy *policy, struct meta_image **i
   const struct meta_broker *b = meta_image_broker(*image, broker_id);
   ck_assert_int_eq(meta_rule_fence_broker(policy, *image, broker_id, b->epoch, fenced, &d),
                    KERR_NONE);
-  *image = apply(*image, &d);
+  *image = image_apply(*image, &d);
 }
 
 START_TEST(shrinking_under_min_isr_moves_the_leaver_to_the_elr) {
@@ -187,7 +172,7 @@ static struct meta_image *reregister(struct meta_image *image, int32_t broker_id
   struct meta_delta d;
   meta_delta_init(&d);
   (void)meta_rule_reregistration(&with_elr, image, broker_id, id_of(99), previous_epoch, &d);
-  return apply(image, &d);
+  return image_apply(image, &d);
 }
 
 START_TEST(an_unclean_shutdown_leaves_the_elr) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_fixture.h"
 #include "meta/image.h"
 #include "meta/leader_balance.h"
 #include "proto/errors.h"
@@ -15,22 +16,6 @@ static struct kuuid id_of(uint8_t n) {
   struct kuuid id = {{0}};
   id.b[0] = n;
   return id;
-}
-
-static struct meta_record *add(struct meta_delta *d, const struct meta_image *base,
-                               enum meta_record_type type) {
-  int64_t next = d->count ? d->records[d->count - 1].offset + 1 : base->offset + 1;
-  struct meta_record *r = meta_delta_add(d, type, next);
-  ck_assert_ptr_nonnull(r);
-  return r;
-}
-
-static struct meta_image *apply(struct meta_image *prev, struct meta_delta *d) {
-  struct meta_image *next = NULL;
-  ck_assert_int_eq(meta_image_build(prev, d, &next), 0);
-  meta_image_unref(prev);
-  meta_delta_free(d);
-  return next;
 }
 
 /* Brokers 1-3 (fenced as asked); topic id 1 is "t" with the partitions
@@ -45,16 +30,16 @@ static struct meta_image *cluster(const bool fenced[3], const struct part_spec *
   struct meta_delta d;
   meta_delta_init(&d);
   for (int32_t b = 1; b <= 3; b++) {
-    struct meta_record *r = add(&d, image, META_REGISTER_BROKER_RECORD);
+    struct meta_record *r = image_record_add(&d, image, META_REGISTER_BROKER_RECORD);
     r->register_broker.broker_id = b;
     r->register_broker.broker_epoch = r->offset;
     r->register_broker.fenced = fenced[b - 1];
   }
-  struct meta_record *t = add(&d, image, META_TOPIC_RECORD);
+  struct meta_record *t = image_record_add(&d, image, META_TOPIC_RECORD);
   snprintf(t->topic.name, sizeof t->topic.name, "t");
   t->topic.topic_id = id_of(1);
   for (int32_t i = 0; i < count; i++) {
-    struct meta_record *r = add(&d, image, META_PARTITION_RECORD);
+    struct meta_record *r = image_record_add(&d, image, META_PARTITION_RECORD);
     r->partition.topic_id = id_of(1);
     r->partition.partition_id = i;
     r->partition.replica_count = 3;
@@ -63,7 +48,7 @@ static struct meta_image *cluster(const bool fenced[3], const struct part_spec *
     memcpy(r->partition.isr, parts[i].isr, sizeof parts[i].isr);
     r->partition.leader = parts[i].leader;
   }
-  return apply(image, &d);
+  return image_apply(image, &d);
 }
 
 static const struct meta_partition *part(const struct meta_image *image, int32_t i) {
@@ -76,7 +61,7 @@ static int16_t elect(struct meta_image **image, int8_t type, int32_t partition) 
   const struct meta_topic *t = meta_image_topic(*image, "t", 1);
   int16_t code = meta_rule_elect_leader(*image, type, t, partition, &d);
   ck_assert_int_eq(d.count, code == KERR_NONE ? 1 : 0);
-  *image = apply(*image, &d);
+  *image = image_apply(*image, &d);
   return code;
 }
 
@@ -179,7 +164,7 @@ static int32_t rebalance(struct meta_image **image, int32_t percentage, int32_t 
   for (int32_t i = 1; i < d.count; i++) /* partition order */
     ck_assert_int_lt(d.records[i - 1].partition_change.partition_id,
                      d.records[i].partition_change.partition_id);
-  *image = apply(*image, &d);
+  *image = image_apply(*image, &d);
   return n;
 }
 

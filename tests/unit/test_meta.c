@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "image_fixture.h"
 #include "meta/controller_local.h"
 #include "meta/image.h"
 #include "proto/errors.h"
@@ -22,24 +23,16 @@ static struct kuuid id_of(uint8_t n) {
   return id;
 }
 
-static struct meta_record *add(struct meta_delta *d, const struct meta_image *base,
-                               enum meta_record_type type) {
-  int64_t next = d->count ? d->records[d->count - 1].offset + 1 : base->offset + 1;
-  struct meta_record *r = meta_delta_add(d, type, next);
-  ck_assert_ptr_nonnull(r);
-  return r;
-}
-
 static void add_topic(struct meta_delta *d, const struct meta_image *base, const char *name,
                       uint8_t id) {
-  struct meta_record *r = add(d, base, META_TOPIC_RECORD);
+  struct meta_record *r = image_record_add(d, base, META_TOPIC_RECORD);
   snprintf(r->topic.name, sizeof r->topic.name, "%s", name);
   r->topic.topic_id = id_of(id);
 }
 
 static void add_partition(struct meta_delta *d, const struct meta_image *base, uint8_t id,
                           int32_t partition, int32_t leader) {
-  struct meta_record *r = add(d, base, META_PARTITION_RECORD);
+  struct meta_record *r = image_record_add(d, base, META_PARTITION_RECORD);
   r->partition.topic_id = id_of(id);
   r->partition.partition_id = partition;
   r->partition.replica_count = r->partition.isr_count = 1;
@@ -49,7 +42,7 @@ static void add_partition(struct meta_delta *d, const struct meta_image *base, u
 
 static void add_config(struct meta_delta *d, const struct meta_image *base, const char *topic,
                        const char *name, const char *value) {
-  struct meta_record *r = add(d, base, META_CONFIG_RECORD);
+  struct meta_record *r = image_record_add(d, base, META_CONFIG_RECORD);
   r->config.resource_type = META_RESOURCE_TOPIC;
   snprintf(r->config.resource_name, sizeof r->config.resource_name, "%s", topic);
   snprintf(r->config.name, sizeof r->config.name, "%s", name);
@@ -194,7 +187,7 @@ START_TEST(removal) {
   struct meta_image *v1 = three_topics();
   struct meta_delta d;
   meta_delta_init(&d);
-  struct meta_record *r = add(&d, v1, META_REMOVE_TOPIC_RECORD);
+  struct meta_record *r = image_record_add(&d, v1, META_REMOVE_TOPIC_RECORD);
   r->remove_topic.topic_id = id_of(9);
   struct meta_image *v2 = build(v1, &d);
   ck_assert_int_eq(v2->topic_count, 2);
@@ -208,7 +201,7 @@ START_TEST(removal) {
   ck_assert_int_eq(meta_image_topic(v1, "b", 1)->partition_count, 2);
   /* The name can be taken again, under a new id, overrides gone. */
   meta_delta_init(&d);
-  r = add(&d, v2, META_REMOVE_TOPIC_RECORD);
+  r = image_record_add(&d, v2, META_REMOVE_TOPIC_RECORD);
   r->remove_topic.topic_id = id_of(30);
   add_topic(&d, v2, "a", 31);
   add_partition(&d, v2, 31, 0, 1);
@@ -227,13 +220,13 @@ START_TEST(partition_change_moves_the_epochs) {
   struct meta_image *v1 = three_topics();
   struct meta_delta d;
   meta_delta_init(&d);
-  struct meta_record *r = add(&d, v1, META_PARTITION_CHANGE_RECORD);
+  struct meta_record *r = image_record_add(&d, v1, META_PARTITION_CHANGE_RECORD);
   r->partition_change = (struct meta_partition_change_record){.topic_id = id_of(9),
                                                               .partition_id = 1,
                                                               .leader = META_LEADER_UNCHANGED,
                                                               .isr_count = 0,
                                                               .replica_count = -1};
-  r = add(&d, v1, META_PARTITION_CHANGE_RECORD);
+  r = image_record_add(&d, v1, META_PARTITION_CHANGE_RECORD);
   r->partition_change = (struct meta_partition_change_record){.topic_id = id_of(9),
                                                               .partition_id = 0,
                                                               .leader = 2,
@@ -280,7 +273,7 @@ START_TEST(brokers_by_id_and_reregistered) {
   meta_delta_init(&d);
   int32_t ids[] = {3, 1, 2};
   for (int i = 0; i < 3; i++) {
-    struct meta_record *r = add(&d, v1, META_REGISTER_BROKER_RECORD);
+    struct meta_record *r = image_record_add(&d, v1, META_REGISTER_BROKER_RECORD);
     r->register_broker.broker_id = ids[i];
     snprintf(r->register_broker.host, sizeof r->register_broker.host, "h%d", ids[i]);
     r->register_broker.port = (uint16_t)(9000 + ids[i]);
@@ -293,7 +286,7 @@ START_TEST(brokers_by_id_and_reregistered) {
   ck_assert_int_eq(meta_image_usable_brokers(v2), 2);
   ck_assert_str_eq(meta_image_broker(v2, 2)->host, "h2");
   meta_delta_init(&d);
-  struct meta_record *r = add(&d, v2, META_REGISTER_BROKER_RECORD);
+  struct meta_record *r = image_record_add(&d, v2, META_REGISTER_BROKER_RECORD);
   r->register_broker.broker_id = 2;
   snprintf(r->register_broker.host, sizeof r->register_broker.host, "moved");
   r->register_broker.broker_epoch = r->offset;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "image_fixture.h"
 #include "meta/codec.h"
 #include "meta/image.h"
 #include "meta/reassignment.h"
@@ -22,22 +23,6 @@ static struct kuuid topic_id(void) {
   return id;
 }
 
-static struct meta_record *add(struct meta_delta *d, const struct meta_image *base,
-                               enum meta_record_type type) {
-  int64_t next = d->count ? d->records[d->count - 1].offset + 1 : base->offset + 1;
-  struct meta_record *r = meta_delta_add(d, type, next);
-  ck_assert_ptr_nonnull(r);
-  return r;
-}
-
-static struct meta_image *build(struct meta_image *prev, struct meta_delta *d) {
-  struct meta_image *next = NULL;
-  ck_assert_int_eq(meta_image_build(prev, d, &next), 0);
-  meta_delta_free(d);
-  meta_image_unref(prev);
-  return next;
-}
-
 /* Brokers 1-4 unfenced; topic "t" partition 0 on [1,2,3], all in sync,
  * led by 1 in leader epoch 0. */
 static struct meta_image *cluster(void) {
@@ -45,20 +30,20 @@ static struct meta_image *cluster(void) {
   struct meta_delta d;
   meta_delta_init(&d);
   for (int32_t b = 1; b <= 4; b++) {
-    struct meta_record *r = add(&d, image, META_REGISTER_BROKER_RECORD);
+    struct meta_record *r = image_record_add(&d, image, META_REGISTER_BROKER_RECORD);
     r->register_broker.broker_id = b;
     snprintf(r->register_broker.host, sizeof r->register_broker.host, "h%d", b);
     r->register_broker.broker_epoch = r->offset;
   }
-  struct meta_record *r = add(&d, image, META_TOPIC_RECORD);
+  struct meta_record *r = image_record_add(&d, image, META_TOPIC_RECORD);
   snprintf(r->topic.name, sizeof r->topic.name, "t");
   r->topic.topic_id = topic_id();
-  r = add(&d, image, META_PARTITION_RECORD);
+  r = image_record_add(&d, image, META_PARTITION_RECORD);
   r->partition.topic_id = topic_id();
   r->partition.replica_count = r->partition.isr_count = 3;
   for (int32_t i = 0; i < 3; i++) r->partition.replicas[i] = r->partition.isr[i] = i + 1;
   r->partition.leader = 1;
-  return build(image, &d);
+  return image_apply(image, &d);
 }
 
 static const struct meta_partition *part(const struct meta_image *image) {
@@ -80,7 +65,7 @@ static int16_t reassign(struct meta_image **image, const int32_t *target, int32_
   meta_delta_init(&d);
   int16_t code = meta_rule_reassign(*image, &in, &d);
   if (code != KERR_NONE) ck_assert_int_eq(d.count, 0); /* nothing on an error */
-  *image = build(*image, &d);
+  *image = image_apply(*image, &d);
   return code;
 }
 
@@ -89,7 +74,7 @@ static int32_t progress(struct meta_image **image) {
   meta_delta_init(&d);
   int32_t n = meta_rule_reassignments_progress(*image, &d, 8);
   ck_assert_int_eq(n, d.count);
-  *image = build(*image, &d);
+  *image = image_apply(*image, &d);
   return n;
 }
 
@@ -97,12 +82,12 @@ static int32_t progress(struct meta_image **image) {
 static void isr_becomes(struct meta_image **image, const int32_t *isr, int32_t count) {
   struct meta_delta d;
   meta_delta_init(&d);
-  struct meta_record *r = add(&d, *image, META_PARTITION_CHANGE_RECORD);
+  struct meta_record *r = image_record_add(&d, *image, META_PARTITION_CHANGE_RECORD);
   r->partition_change = (struct meta_partition_change_record){
       .topic_id = topic_id(), .leader = META_LEADER_UNCHANGED, .replica_count = -1};
   r->partition_change.isr_count = count;
   memcpy(r->partition_change.isr, isr, (size_t)count * sizeof isr[0]);
-  *image = build(*image, &d);
+  *image = image_apply(*image, &d);
 }
 
 START_TEST(a_move_adds_then_completes_with_a_new_epoch_under_the_same_leader) {
@@ -195,10 +180,10 @@ START_TEST(naming_the_same_leader_bumps_the_leader_epoch) {
   struct meta_image *image = cluster();
   struct meta_delta d;
   meta_delta_init(&d);
-  struct meta_record *r = add(&d, image, META_PARTITION_CHANGE_RECORD);
+  struct meta_record *r = image_record_add(&d, image, META_PARTITION_CHANGE_RECORD);
   r->partition_change = (struct meta_partition_change_record){
       .topic_id = topic_id(), .leader = 1, .isr_count = -1, .replica_count = -1};
-  image = build(image, &d);
+  image = image_apply(image, &d);
   ck_assert_int_eq(part(image)->leader, 1);
   ck_assert_int_eq(part(image)->leader_epoch, 1);
   ck_assert_int_eq(part(image)->partition_epoch, 1);
