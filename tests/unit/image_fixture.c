@@ -17,3 +17,14 @@ struct meta_image *image_apply(struct meta_image *prev, struct meta_delta *d) {
   meta_delta_free(d);
   return next;
 }
+
+void image_brokers_add(struct meta_delta *d, const struct meta_image *base, int32_t count,
+                       const bool *fenced) {
+  for (int32_t b = 1; b <= count; b++) {
+    struct meta_record *r = image_record_add(d, base, META_REGISTER_BROKER_RECORD);
+    r->register_broker.broker_id = b;
+    r->register_broker.broker_epoch = r->offset;
+    r->register_broker.incarnation_id.b[0] = (uint8_t)b;
+    r->register_broker.fenced = fenced != NULL && fenced[b - 1];
+  }
+}

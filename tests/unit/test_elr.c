@@ -35,13 +35,7 @@ static struct meta_image *cluster(const bool fenced[3], int32_t leader, int32_t 
   struct meta_image *image = meta_image_empty("c");
   struct meta_delta d;
   meta_delta_init(&d);
-  for (int32_t b = 1; b <= 3; b++) {
-    struct meta_record *r = image_record_add(&d, image, META_REGISTER_BROKER_RECORD);
-    r->register_broker.broker_id = b;
-    r->register_broker.broker_epoch = r->offset;
-    r->register_broker.incarnation_id = id_of((uint8_t)b);
-    r->register_broker.fenced = fenced[b - 1];
-  }
+  image_brokers_add(&d, image, 3, fenced);
   struct meta_record *t = image_record_add(&d, image, META_TOPIC_RECORD);
   snprintf(t->topic.name, sizeof t->topic.name, "t");
   t->topic.topic_id = id_of(1);
