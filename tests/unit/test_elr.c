@@ -45,9 +45,9 @@ static struct meta_image *cluster(const bool fenced[3], int32_t leader, int32_t 
   for (int32_t i = 0; i < 3; i++) r->partition.replicas[i] = i + 1;
   r->partition.leader = leader;
   r->partition.isr_count = isr_count;
-  memcpy(r->partition.isr, isr, (size_t)isr_count * sizeof *isr);
+  if (isr_count > 0) memcpy(r->partition.isr, isr, (size_t)isr_count * sizeof *isr);
   r->partition.elr_count = elr_count;
-  memcpy(r->partition.elr, elr, (size_t)elr_count * sizeof *elr);
+  if (elr_count > 0) memcpy(r->partition.elr, elr, (size_t)elr_count * sizeof *elr);
   if (min_isr > 0) {
     struct meta_record *c = image_record_add(&d, image, META_CONFIG_RECORD);
     c->config.resource_type = 2; /* topic */
