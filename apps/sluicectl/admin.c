@@ -140,14 +140,15 @@ rd_kafka_t *admin_open(const struct flags *f) {
   return rk;
 }
 
-rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op) {
-  rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
+void admin_call_begin(struct admin_call *c, rd_kafka_t *rk, rd_kafka_admin_op_t op) {
+  c->q = rd_kafka_queue_new(rk);
+  c->options = rd_kafka_AdminOptions_new(rk, op);
   char err[256];
-  rd_kafka_AdminOptions_set_request_timeout(o, ADMIN_TIMEOUT_MS, err, sizeof err);
-  return o;
+  rd_kafka_AdminOptions_set_request_timeout(c->options, ADMIN_TIMEOUT_MS, err, sizeof err);
 }
 
-rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t type) {
+/* The event of `type` on q; NULL (said) on timeout. */
+static rd_kafka_event_t *result_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t type) {
   /* The request timeout bounds it; the extra second lets the timeout's own
    * result arrive instead of a bare "timed out". */
   for (int waited_ms = 0; waited_ms <= ADMIN_TIMEOUT_MS + 1000; waited_ms += 100) {
@@ -160,9 +161,15 @@ rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t type) {
   return NULL;
 }
 
-bool admin_event_ok(rd_kafka_event_t *ev, const char *what) {
-  if (ev == NULL) return false;
-  if (rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
-  fail("%s: %s", what, rd_kafka_event_error_string(ev));
-  return false;
+rd_kafka_event_t *admin_call_result(struct admin_call *c, rd_kafka_event_type_t type,
+                                    const char *what) {
+  rd_kafka_event_t *ev = result_wait(c->q, type);
+  rd_kafka_AdminOptions_destroy(c->options);
+  rd_kafka_queue_destroy(c->q);
+  c->options = NULL;
+  c->q = NULL;
+  if (ev == NULL || rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) return ev;
+  if (what) fail("%s: %s", what, rd_kafka_event_error_string(ev));
+  rd_kafka_event_destroy(ev);
+  return NULL;
 }

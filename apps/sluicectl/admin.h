@@ -34,11 +34,18 @@ bool flags_only(const struct flags *f, const char *const *allowed);
 /* An admin client for --bootstrap-server (required; -X key=value and
  * --command-config FILE add librdkafka properties). NULL with the reason. */
 rd_kafka_t *admin_open(const struct flags *f);
-/* Waits for the result of one admin request on q; NULL on timeout. */
-rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t type);
-/* The request-level error of an admin result event; prints it. */
-bool admin_event_ok(rd_kafka_event_t *ev, const char *what);
-rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op);
+/* One admin request: begin makes the options (ADMIN_TIMEOUT_MS) and the
+ * queue to pass to the rd_kafka_<Op> call; result waits for its event of
+ * `type` and releases both. NULL when no answer came in time (said on
+ * stderr) or the answer carries a request-level error (said as "what:
+ * reason", unless what is NULL). The caller destroys the event. */
+struct admin_call {
+  rd_kafka_queue_t *q;
+  rd_kafka_AdminOptions_t *options;
+};
+void admin_call_begin(struct admin_call *c, rd_kafka_t *rk, rd_kafka_admin_op_t op);
+rd_kafka_event_t *admin_call_result(struct admin_call *c, rd_kafka_event_type_t type,
+                                    const char *what);
 
 /* "Error: ..." on stderr, as the Kafka tools say it; returns 1. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

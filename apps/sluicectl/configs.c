@@ -54,16 +54,15 @@ static bool entity_of(const struct flags *f, struct entity *e) {
 static rd_kafka_event_t *describe(rd_kafka_t *rk, const struct entity *e,
                                   const rd_kafka_ConfigResource_t **out) {
   rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(e->type, e->name);
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-  rd_kafka_DescribeConfigs(rk, &res, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT);
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  rd_kafka_DescribeConfigs(rk, &res, 1, call.options, call.q);
+  rd_kafka_event_t *ev =
+      admin_call_result(&call, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, "describe");
   rd_kafka_ConfigResource_destroy(res);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
   size_t n = 0;
   const rd_kafka_ConfigResource_t **r = NULL;
-  if (admin_event_ok(ev, "describe"))
+  if (ev)
     r = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev),
                                                   &n);
   if (n == 1 && rd_kafka_ConfigResource_error(r[0]) == 0) {
@@ -169,11 +168,12 @@ static int alter_cmd(rd_kafka_t *rk, const struct flags *f, const struct entity 
   rd_kafka_event_destroy(before);
   int rc = 1;
   if (ok) {
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
-    rd_kafka_AlterConfigs(rk, &res, 1, o, q);
-    rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_ALTERCONFIGS_RESULT);
-    if (admin_event_ok(ev, "alter")) {
+    struct admin_call call;
+    admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
+    rd_kafka_AlterConfigs(rk, &res, 1, call.options, call.q);
+    rd_kafka_event_t *ev =
+        admin_call_result(&call, RD_KAFKA_EVENT_ALTERCONFIGS_RESULT, "alter");
+    if (ev) {
       size_t n = 0;
       const rd_kafka_ConfigResource_t **r =
           rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
@@ -185,8 +185,6 @@ static int alter_cmd(rd_kafka_t *rk, const struct flags *f, const struct entity 
       }
     }
     if (ev) rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
   }
   rd_kafka_ConfigResource_destroy(res);
   return rc;

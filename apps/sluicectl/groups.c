@@ -22,12 +22,13 @@ static const char *const SWITCHES[] = {
     "--to-earliest", "--to-latest", "--execute", "--dry-run",       NULL};
 
 static int list_groups(rd_kafka_t *rk) {
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
-  rd_kafka_ListConsumerGroups(rk, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT);
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+  rd_kafka_ListConsumerGroups(rk, call.options, call.q);
+  rd_kafka_event_t *ev =
+      admin_call_result(&call, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list");
   int rc = 1;
-  if (admin_event_ok(ev, "list")) {
+  if (ev) {
     size_t n = 0, nerr = 0;
     const rd_kafka_ListConsumerGroups_result_t *r =
         rd_kafka_event_ListConsumerGroups_result(ev);
@@ -41,21 +42,18 @@ static int list_groups(rd_kafka_t *rk) {
     rc = nerr ? 1 : 0;
   }
   if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
   return rc;
 }
 
 /* One group's description; NULL after the error. */
 static rd_kafka_event_t *describe_group(rd_kafka_t *rk, const char *group,
                                         const rd_kafka_ConsumerGroupDescription_t **out) {
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
-  rd_kafka_DescribeConsumerGroups(rk, &group, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
-  if (!admin_event_ok(ev, "describe")) goto failed;
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+  rd_kafka_DescribeConsumerGroups(rk, &group, 1, call.options, call.q);
+  rd_kafka_event_t *ev =
+      admin_call_result(&call, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, "describe");
+  if (!ev) goto failed;
   size_t n = 0;
   const rd_kafka_ConsumerGroupDescription_t **d = rd_kafka_DescribeConsumerGroups_result_groups(
       rd_kafka_event_DescribeConsumerGroups_result(ev), &n);
@@ -75,12 +73,13 @@ failed:
 /* The group's committed offsets (all partitions); NULL after the error. */
 static rd_kafka_topic_partition_list_t *committed_offsets(rd_kafka_t *rk, const char *group) {
   rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
-  rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT);
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+  rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, call.options, call.q);
+  rd_kafka_event_t *ev =
+      admin_call_result(&call, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, "offsets");
   rd_kafka_topic_partition_list_t *out = NULL;
-  if (admin_event_ok(ev, "offsets")) {
+  if (ev) {
     size_t n = 0;
     const rd_kafka_group_result_t **g = rd_kafka_ListConsumerGroupOffsets_result_groups(
         rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
@@ -91,8 +90,6 @@ static rd_kafka_topic_partition_list_t *committed_offsets(rd_kafka_t *rk, const 
            rd_kafka_error_string(rd_kafka_group_result_error(g[0])));
   }
   if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
   rd_kafka_ListConsumerGroupOffsets_destroy(req);
   return out;
 }
@@ -185,12 +182,12 @@ static int describe_groups(rd_kafka_t *rk, const char *group) {
 
 static int delete_group(rd_kafka_t *rk, const char *group) {
   rd_kafka_DeleteGroup_t *dg = rd_kafka_DeleteGroup_new(group);
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
-  rd_kafka_DeleteGroups(rk, &dg, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_DELETEGROUPS_RESULT);
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
+  rd_kafka_DeleteGroups(rk, &dg, 1, call.options, call.q);
+  rd_kafka_event_t *ev = admin_call_result(&call, RD_KAFKA_EVENT_DELETEGROUPS_RESULT, "delete");
   int rc = 1;
-  if (admin_event_ok(ev, "delete")) {
+  if (ev) {
     size_t n = 0;
     const rd_kafka_group_result_t **g =
         rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
@@ -203,8 +200,6 @@ static int delete_group(rd_kafka_t *rk, const char *group) {
     }
   }
   if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
   rd_kafka_DeleteGroup_destroy(dg);
   return rc;
 }
@@ -249,12 +244,13 @@ static int alter_offsets(rd_kafka_t *rk, const char *group,
                          const rd_kafka_topic_partition_list_t *plan) {
   rd_kafka_AlterConsumerGroupOffsets_t *req =
       rd_kafka_AlterConsumerGroupOffsets_new(group, plan);
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
-  rd_kafka_AlterConsumerGroupOffsets(rk, &req, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT);
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
+  rd_kafka_AlterConsumerGroupOffsets(rk, &req, 1, call.options, call.q);
+  rd_kafka_event_t *ev =
+      admin_call_result(&call, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, "reset");
   int rc = 1;
-  if (admin_event_ok(ev, "reset")) {
+  if (ev) {
     size_t n = 0;
     const rd_kafka_group_result_t **g = rd_kafka_AlterConsumerGroupOffsets_result_groups(
         rd_kafka_event_AlterConsumerGroupOffsets_result(ev), &n);
@@ -271,8 +267,6 @@ static int alter_offsets(rd_kafka_t *rk, const char *group,
       }
   }
   if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
   rd_kafka_AlterConsumerGroupOffsets_destroy(req);
   return rc;
 }

@@ -99,17 +99,11 @@ static rd_kafka_event_t *describe_topic_configs(rd_kafka_t *rk, const rd_kafka_m
     if (!only || strcmp(only, md->topics[i].topic) == 0)
       res[n++] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, md->topics[i].topic);
   if (n == 0) return NULL;
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-  rd_kafka_DescribeConfigs(rk, res, n, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT);
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  rd_kafka_DescribeConfigs(rk, res, n, call.options, call.q);
+  rd_kafka_event_t *ev = admin_call_result(&call, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, NULL);
   rd_kafka_ConfigResource_destroy_array(res, n);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
-  if (ev && rd_kafka_event_error(ev)) {
-    rd_kafka_event_destroy(ev);
-    return NULL;
-  }
   return ev;
 }
 
@@ -250,12 +244,12 @@ static int create_topic(rd_kafka_t *rk, const struct flags *f, const char *topic
     rd_kafka_NewTopic_destroy(nt);
     return 1;
   }
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_CreateTopics(rk, &nt, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT);
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_CreateTopics(rk, &nt, 1, call.options, call.q);
+  rd_kafka_event_t *ev = admin_call_result(&call, RD_KAFKA_EVENT_CREATETOPICS_RESULT, "create");
   int rc = 1;
-  if (admin_event_ok(ev, "create")) {
+  if (ev) {
     size_t n = 0;
     const rd_kafka_topic_result_t **r =
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
@@ -266,8 +260,6 @@ static int create_topic(rd_kafka_t *rk, const struct flags *f, const char *topic
     if (rc == 0 && rd_kafka_topic_result_error(r[0]) == 0) printf("Created topic %s.\n", topic);
   }
   if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
   rd_kafka_NewTopic_destroy(nt);
   return rc;
 }
@@ -289,40 +281,37 @@ static int alter_topic(rd_kafka_t *rk, const struct flags *f, const char *topic)
   rd_kafka_NewPartitions_t *np =
       rd_kafka_NewPartitions_new(topic, (size_t)partitions, err, sizeof err);
   if (np == NULL) return fail("%s", err);
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
-  rd_kafka_CreatePartitions(rk, &np, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT);
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+  rd_kafka_CreatePartitions(rk, &np, 1, call.options, call.q);
+  rd_kafka_event_t *ev =
+      admin_call_result(&call, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, "alter");
   int rc = 1;
-  if (admin_event_ok(ev, "alter")) {
+  if (ev) {
     size_t n = 0;
     const rd_kafka_topic_result_t **r =
         rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
     rc = only_result(r, n, f);
   }
   if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
   rd_kafka_NewPartitions_destroy(np);
   return rc;
 }
 
 static int delete_topic(rd_kafka_t *rk, const struct flags *f, const char *topic) {
   rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(topic);
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-  rd_kafka_DeleteTopics(rk, &dt, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT);
+  struct admin_call call;
+  admin_call_begin(&call, rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+  rd_kafka_DeleteTopics(rk, &dt, 1, call.options, call.q);
+  rd_kafka_event_t *ev = admin_call_result(&call, RD_KAFKA_EVENT_DELETETOPICS_RESULT, "delete");
   int rc = 1;
-  if (admin_event_ok(ev, "delete")) {
+  if (ev) {
     size_t n = 0;
     const rd_kafka_topic_result_t **r =
         rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
     rc = only_result(r, n, f);
   }
   if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
   rd_kafka_DeleteTopic_destroy(dt);
   return rc;
 }
