@@ -24,8 +24,7 @@ static bool in_list(const int32_t *ids, int32_t count, int32_t id) {
 }
 
 static int32_t min_isr_of(const struct meta_leader_policy *policy, const struct meta_topic *t) {
-  return meta_topic_min_isr(t,
-                            policy->min_insync_replicas > 0 ? policy->min_insync_replicas : 1);
+  return meta_topic_min_isr(t, policy->min_insync_replicas);
 }
 
 /* The first replica (in replica order) in ids that is usable, or -1. */

@@ -13,7 +13,8 @@ static bool in_list(const int32_t *ids, int32_t count, int32_t id) {
 }
 
 int32_t meta_topic_min_isr(const struct meta_topic *t, int32_t default_min) {
-  ASSERT(t != NULL && default_min >= 1);
+  ASSERT(t != NULL);
+  if (default_min < 1) default_min = 1;
   for (int32_t i = 0; i < t->config_count; i++) {
     if (strcmp(t->configs[i].name, "min.insync.replicas") != 0) continue;
     long v = strtol(t->configs[i].value, NULL, 10); /* validated when it was set */
@@ -37,6 +38,7 @@ void meta_elr_update(const struct meta_partition *p, int32_t min_isr, const int3
   int32_t elr_count = 0, last_count = 0;
   const int32_t *replicas = c->replica_count >= 0 ? c->replicas : p->replicas;
   int32_t replica_count = c->replica_count >= 0 ? c->replica_count : p->replica_count;
+  if (min_isr > replica_count) min_isr = replica_count; /* Kafka's effective min ISR */
   /* In replica order, so that records do not depend on how lists grew. */
   for (int32_t i = 0; i < replica_count && count < min_isr; i++) {
     int32_t r = replicas[i];

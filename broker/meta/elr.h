@@ -19,11 +19,13 @@
 #include "meta/records.h"
 
 /* min.insync.replicas for topic t: its override in the image, else
- * default_min (the controller's own config). */
+ * default_min (the controller's own config; below 1: 1). */
 int32_t meta_topic_min_isr(const struct meta_topic *t, int32_t default_min);
 
 /* Fills c's ELR fields for partition p moving to the ISR target[count]:
- * at or above min_isr the ELR and the last known ELR empty; under it the
+ * at or above min_isr (at most the replica count: Kafka's effective
+ * minimum, so a topic of fewer replicas than min.insync.replicas is not
+ * forever under it) the ELR and the last known ELR empty; under it the
  * ELR is the old ELR and ISR minus the target and minus `unclean` (a broker
  * that lost its unflushed data; -1 for none), and the last known ELR keeps
  * the rest that left (Kafka's PartitionChangeBuilder). Only replicas of the

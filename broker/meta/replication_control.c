@@ -503,10 +503,8 @@ int16_t meta_rule_alter_partition(const struct meta_leader_policy *policy,
   c->isr_count = in->isr_count;
   memcpy(c->isr, in->isr, (size_t)in->isr_count * sizeof c->isr[0]);
   if (policy->elr)
-    meta_elr_update(p,
-                    meta_topic_min_isr(
-                        t, policy->min_insync_replicas > 0 ? policy->min_insync_replicas : 1),
-                    in->isr, in->isr_count, -1, c);
+    meta_elr_update(p, meta_topic_min_isr(t, policy->min_insync_replicas), in->isr,
+                    in->isr_count, -1, c);
   alter_result(p, 1, in->isr_count, in->isr, out);
   return KERR_NONE;
 }

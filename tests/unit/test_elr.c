@@ -201,6 +201,19 @@ START_TEST(with_every_eligible_replica_unclean_the_first_back_leads) {
 }
 END_TEST
 
+START_TEST(the_minimum_is_at_most_the_replica_count) {
+  /* min.insync.replicas 5 on three replicas: two in sync is under it,
+   * three is not (Kafka's effective minimum). */
+  static const bool up[3] = {false, false, false};
+  struct meta_image *image = cluster(up, 1, 3, (int32_t[]){1, 2, 3}, 0, NULL, 5);
+  ck_assert_int_eq(alter(&with_elr, &image, 2, (int32_t[]){1, 2}), KERR_NONE);
+  assert_ids(part(image)->elr, part(image)->elr_count, (int32_t[]){3}, 1);
+  ck_assert_int_eq(alter(&with_elr, &image, 3, (int32_t[]){1, 2, 3}), KERR_NONE);
+  ck_assert_int_eq(part(image)->elr_count, 0);
+  meta_image_unref(image);
+}
+END_TEST
+
 START_TEST(elr_fields_survive_the_codec) {
   struct meta_record r = {.type = META_PARTITION_CHANGE_RECORD, .offset = 7};
   r.partition_change.topic_id = id_of(1);
@@ -240,6 +253,7 @@ static Suite *elr_suite(void) {
   tcase_add_test(tc, with_nobody_eligible_the_isr_empties);
   tcase_add_test(tc, an_unclean_shutdown_leaves_the_elr);
   tcase_add_test(tc, with_every_eligible_replica_unclean_the_first_back_leads);
+  tcase_add_test(tc, the_minimum_is_at_most_the_replica_count);
   tcase_add_test(tc, elr_fields_survive_the_codec);
   suite_add_tcase(s, tc);
   return s;
