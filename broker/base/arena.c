@@ -5,6 +5,18 @@
 
 #include "base/assert.h"
 
+/* A pooled chunk is poisoned under AddressSanitizer until it is taken
+ * again, so a request's memory used after its arena was freed is still
+ * caught (make asan) although the chunk is not given back to malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POOL_POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POOL_POISON(p, n)   ((void)(p), (void)(n))
+#define POOL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 struct arena_chunk {
   struct arena_chunk *next;
   size_t used;
@@ -30,6 +42,7 @@ static struct arena_chunk *chunk_take(struct arena *a, size_t cap) {
     pool->free = c->next;
     pool->count--;
     ASSERT(c->cap == ARENA_CHUNK_BYTES && pool->count >= 0);
+    POOL_UNPOISON(c->data, c->cap);
     return c;
   }
   struct arena_chunk *c = malloc(sizeof *c + cap);
@@ -41,6 +54,7 @@ static struct arena_chunk *chunk_take(struct arena *a, size_t cap) {
 /* Back to the pool while it has room (standard chunks only), else free. */
 static void chunk_give(struct arena_pool *pool, struct arena_chunk *c) {
   if (pool && c->cap == ARENA_CHUNK_BYTES && pool->count < ARENA_POOL_CHUNKS_MAX) {
+    POOL_POISON(c->data, c->cap);
     c->next = pool->free;
     pool->free = c;
     pool->count++;
