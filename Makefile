@@ -51,6 +51,24 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# bin/sluice-sim is linked with -flto from its own objects (slim LTO
+# bytecode, BUILD/lto/): its hot paths cross broker/ and sim/, and this
+# runs leader-kill in 8% fewer instructions. The other binaries, the unit
+# tests and the mutants (tools/mutant_sim.sh) keep the usual objects. Only
+# in the default -O2 build (asan and coverage set their own OPT and SAN);
+# SIM_LTO= turns it off.
+SIM_LTO ?= $(if $(SAN),,$(if $(filter -O2,$(OPT)),-flto=auto))
+LTO_BUILD := $(BUILD)/lto
+ifneq ($(SIM_LTO),)
+SIM_LINK := $(LTO_BUILD)/sim/main.o $(SIM_SRC:%.c=$(LTO_BUILD)/%.o) $(BROKER_SRC:%.c=$(LTO_BUILD)/%.o)
+else
+SIM_LINK := $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
+endif
+
+$(LTO_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SIM_LTO) -MMD -MP -c $< -o $@
+
 $(BUILD)/libbroker.a: $(BROKER_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -67,12 +85,12 @@ SIM_BIN := $(if $(wildcard sim/main.c),bin/sluice-sim)
 APP_BIN := bin/sluice-producer-app bin/sluice-consumer-app
 all: bin/sluice bin/sluicectl $(APP_BIN) $(SIM_BIN) $(TOOL_BIN)
 
-bin/sluice-sim: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
+bin/sluice-sim: $(SIM_LINK)
 	@mkdir -p bin
-	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) $(LIBS_FYAML) -lm -o $@
+	$(CC) $(OPT) $(SAN) $(SIM_LTO) $^ $(LIBS_BROKER) $(LIBS_FYAML) -lm -o $@
 
-$(BUILD)/sluice-sim: $(BUILD)/sim/main.o $(BUILD)/libsim.a $(BUILD)/libbroker.a
-	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) $(LIBS_FYAML) -lm -o $@
+$(BUILD)/sluice-sim: $(SIM_LINK)
+	$(CC) $(OPT) $(SAN) $(SIM_LTO) $^ $(LIBS_BROKER) $(LIBS_FYAML) -lm -o $@
 
 # The canaries: mutants of tests/mutants.txt (planted bugs) that make test
 # checks the simulator catches. Each is build-mutant-<name>/sluice-sim: the

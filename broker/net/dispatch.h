@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/arena.h"
 #include "env.h"
 
 enum { NET_LISTENERS_MAX = 16, NET_ROUTES_MAX = 1 << 20 };
@@ -61,6 +62,9 @@ struct net_dispatch {
   struct net_listener_route listeners[NET_LISTENERS_MAX];
   int listener_count;
   struct net_dispatch_stats stats;
+  /* The chunks of the arenas responses decode into (net/kconn.c), for the
+   * next responses. */
+  struct arena_pool arena_pool;
 };
 
 /* Installs the dispatcher as env's network handler (env allows one, set

@@ -248,7 +248,7 @@ static void on_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
       api_response_header_version(req.api_key, req.api_version) >= 1)
     rd_skip_tagged_fields(&r);
   struct arena arena;
-  arena_init(&arena);
+  arena_init_pooled(&arena, &c->net->arena_pool);
   req.fn(req.ctx, r.err ? ENV_EINVAL : 0, r.err ? NULL : &r, &arena);
   arena_free(&arena);
   free(data);

@@ -355,7 +355,7 @@ static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
   req->frame = data;
   req->frame_len = len;
   req->received_ns = node->env->now_ns(node->env);
-  arena_init(&req->arena);
+  arena_init_pooled(&req->arena, &node->arena_pool);
   if (!parse_header(req)) {
     request_free(req);
     conn_drop(node, c, "malformed request header");

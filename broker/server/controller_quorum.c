@@ -544,6 +544,7 @@ static bool propose(struct quorum *q, struct op *op, const struct meta_delta *de
   struct meta_delta framed;
   meta_delta_init(&framed);
   frame_change(delta, raft_end_offset(core), &framed);
+  ASSERT(framed.count >= 0); /* what the allocations below size by */
   struct buf bytes;
   buf_init(&bytes);
   size_t *at = calloc((size_t)framed.count + 1, sizeof *at);

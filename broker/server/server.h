@@ -148,6 +148,8 @@ struct request {
 
 struct node {
   struct env *env;
+  /* The chunks of finished requests' arenas, for the next requests. */
+  struct arena_pool arena_pool;
   struct config cfg;
   char cluster_id[64];
   struct log_config log_cfg;

@@ -165,6 +165,36 @@ START_TEST(writer_splices_file_ranges) {
 }
 END_TEST
 
+/* A pooled arena takes a freed chunk back (zeroed again), keeps only
+ * standard chunks, and never more than ARENA_POOL_CHUNKS_MAX of them. */
+START_TEST(arena_pool_reuses_bounded) {
+  struct arena_pool pool = {0};
+  struct arena a;
+  arena_init_pooled(&a, &pool);
+  memset(arena_alloc(&a, 4096), 0xAB, 4096);
+  ck_assert_ptr_nonnull(arena_alloc(&a, 100000)); /* too big for the pool */
+  arena_free(&a);
+  ck_assert_int_eq(pool.count, 1);
+  ck_assert_ptr_eq(a.pool, &pool); /* still usable, with its pool */
+  uint8_t *p = arena_alloc(&a, 4096);
+  ck_assert_int_eq(pool.count, 0);
+  for (int i = 0; i < 4096; i++) ck_assert_uint_eq(p[i], 0);
+  arena_free(&a);
+  enum { ARENAS = ARENA_POOL_CHUNKS_MAX + 6 };
+  struct arena many[ARENAS];
+  for (int i = 0; i < ARENAS; i++) {
+    arena_init_pooled(&many[i], &pool);
+    ck_assert_ptr_nonnull(arena_alloc(&many[i], 16));
+  }
+  ck_assert_int_eq(pool.count, 0);
+  for (int i = 0; i < ARENAS; i++) arena_free(&many[i]);
+  ck_assert_int_eq(pool.count, ARENA_POOL_CHUNKS_MAX);
+  arena_pool_free(&pool);
+  ck_assert_int_eq(pool.count, 0);
+  ck_assert_ptr_null(pool.free);
+}
+END_TEST
+
 static Suite *base_suite(void) {
   Suite *s = suite_create("base");
   TCase *tc = tcase_create("core");
@@ -175,6 +205,7 @@ static Suite *base_suite(void) {
   tcase_add_test(tc, reader_is_sticky_and_bounded);
   tcase_add_test(tc, str_fmt_subset);
   tcase_add_test(tc, arena_and_buf);
+  tcase_add_test(tc, arena_pool_reuses_bounded);
   tcase_add_test(tc, writer_splices_file_ranges);
   suite_add_tcase(s, tc);
   return s;
