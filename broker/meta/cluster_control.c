@@ -23,10 +23,6 @@ static bool in_list(const int32_t *ids, int32_t count, int32_t id) {
   return false;
 }
 
-static int32_t min_isr_of(const struct meta_leader_policy *policy, const struct meta_topic *t) {
-  return meta_topic_min_isr(t, policy->min_insync_replicas);
-}
-
 /* The first replica (in replica order) in ids that is usable, or -1. */
 static int32_t first_usable(const struct meta_image *image, const struct meta_partition *p,
                             const int32_t *ids, int32_t count, int32_t except) {
@@ -48,9 +44,7 @@ static bool elect_unclean(const struct meta_leader_policy *policy,
   c->leader = leader;
   c->isr[0] = leader;
   c->isr_count = 1;
-  c->elr_set = p->elr_count > 0 || p->last_known_elr_count > 0;
-  c->elr_count = 0;
-  c->last_known_elr_count = 0;
+  meta_elr_clear(p, c);
   return true;
 }
 
@@ -92,8 +86,8 @@ static bool change_of(const struct meta_leader_policy *policy, const struct meta
       (void)elect_unclean(policy, image, p, broker_id, c);
   }
   if (policy->elr)
-    meta_elr_update(p, min_isr_of(policy, topic), c->isr, c->isr_count,
-                    unclean_shutdown ? broker_id : -1, c);
+    meta_elr_update(p, meta_topic_min_isr(topic, policy->min_insync_replicas), c->isr,
+                    c->isr_count, unclean_shutdown ? broker_id : -1, c);
   return true;
 }
 
@@ -167,13 +161,11 @@ static bool returning_change(const struct meta_leader_policy *policy,
   if (!eligible && !unclean) return false;
   c->isr_count = 1;
   c->isr[0] = broker_id;
-  if (eligible) {
-    meta_elr_update(p, min_isr_of(policy, topic), c->isr, 1, -1, c);
-  } else if (p->elr_count > 0 || p->last_known_elr_count > 0) {
-    c->elr_set = true; /* unclean: the ELR's promise is gone */
-    c->elr_count = 0;
-    c->last_known_elr_count = 0;
-  }
+  if (eligible)
+    meta_elr_update(p, meta_topic_min_isr(topic, policy->min_insync_replicas), c->isr, 1, -1,
+                    c);
+  else
+    meta_elr_clear(p, c); /* unclean */
   return true;
 }
 
@@ -239,8 +231,16 @@ int32_t meta_rule_reregistration(const struct meta_leader_policy *policy,
   const struct meta_broker *b = meta_image_broker(image, broker_id);
   if (b == NULL || memcmp(&b->incarnation_id, &incarnation_id, sizeof incarnation_id) == 0)
     return 0; /* a first registration, or the same process asking again */
-  bool unclean = previous_broker_epoch != b->epoch; /* KIP-966 */
+  bool unclean =
+      meta_reregistration_unclean(image, broker_id, incarnation_id, previous_broker_epoch);
   return meta_rule_move_leaders(policy, image, broker_id, unclean, delta);
+}
+
+bool meta_reregistration_unclean(const struct meta_image *image, int32_t broker_id,
+                                 struct kuuid incarnation_id, int64_t previous_broker_epoch) {
+  const struct meta_broker *b = meta_image_broker(image, broker_id);
+  return b != NULL && memcmp(&b->incarnation_id, &incarnation_id, sizeof incarnation_id) != 0 &&
+         previous_broker_epoch != b->epoch;
 }
 
 int32_t meta_partitions_led(const struct meta_image *image, int32_t broker_id) {

@@ -66,6 +66,12 @@ int32_t meta_rule_reregistration(const struct meta_leader_policy *policy,
                                  struct kuuid incarnation_id, int64_t previous_broker_epoch,
                                  struct meta_delta *delta);
 
+/* KIP-966: a new incarnation of a registered broker whose previous epoch
+ * is not the registration's: it shut down uncleanly (or never cleanly in
+ * that registration). */
+bool meta_reregistration_unclean(const struct meta_image *image, int32_t broker_id,
+                                 struct kuuid incarnation_id, int64_t previous_broker_epoch);
+
 /* The partitions broker_id leads in image. */
 int32_t meta_partitions_led(const struct meta_image *image, int32_t broker_id);
 

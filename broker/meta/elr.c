@@ -59,3 +59,11 @@ void meta_elr_update(const struct meta_partition *p, int32_t min_isr, const int3
   c->last_known_elr_count = last_count;
   memcpy(c->last_known_elr, last, (size_t)last_count * sizeof last[0]);
 }
+
+void meta_elr_clear(const struct meta_partition *p, struct meta_partition_change_record *c) {
+  ASSERT(p != NULL && c != NULL);
+  if (p->elr_count == 0 && p->last_known_elr_count == 0) return;
+  c->elr_set = true;
+  c->elr_count = 0;
+  c->last_known_elr_count = 0;
+}

@@ -33,4 +33,9 @@ int32_t meta_topic_min_isr(const struct meta_topic *t, int32_t default_min);
 void meta_elr_update(const struct meta_partition *p, int32_t min_isr, const int32_t *target,
                      int32_t count, int32_t unclean, struct meta_partition_change_record *c);
 
+/* The ELR's promise is gone (a new leader that may lack committed data, or
+ * one sole member elected outside the ELR rules): c empties both lists,
+ * when p has any. */
+void meta_elr_clear(const struct meta_partition *p, struct meta_partition_change_record *c);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/str.h"
+#include "meta/elr.h"
 #include "proto/errors.h"
 
 static int64_t next_offset(const struct meta_image *image, const struct meta_delta *delta) {
@@ -50,11 +51,7 @@ static void change_add(const struct meta_image *image, struct meta_delta *delta,
   c->replica_count = -1;
   c->isr_count = isr_count;
   if (isr_count > 0) memcpy(c->isr, isr, (size_t)isr_count * sizeof c->isr[0]);
-  if (isr_count == 1 && (p->elr_count > 0 || p->last_known_elr_count > 0)) {
-    c->elr_set = true; /* KIP-966: a new sole member; the ELR no longer holds */
-    c->elr_count = 0;
-    c->last_known_elr_count = 0;
-  }
+  if (isr_count == 1) meta_elr_clear(p, c); /* KIP-966: a new sole member */
 }
 
 static int16_t elect_preferred(const struct meta_image *image, const struct meta_topic *topic,

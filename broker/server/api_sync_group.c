@@ -48,10 +48,7 @@ static void sync_stored(void *ctx, int16_t error) {
 }
 
 static struct kstr arena_kstr(struct arena *a, const char *s) {
-  size_t len = strlen(s);
-  char *copy = arena_alloc(a, len + 1);
-  memcpy(copy, s, len + 1);
-  return (struct kstr){copy, (int32_t)len};
+  return kstr_of(arena_strndup(a, s, strlen(s)));
 }
 
 void sync_group_answer(struct request *req, int16_t error, const struct group *g,

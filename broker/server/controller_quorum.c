@@ -453,13 +453,13 @@ static void decide_producer_ids(struct quorum *q, struct op *op, struct meta_del
 static void decide_registration(struct quorum *q, struct op *op, struct meta_delta *delta) {
   const struct meta_broker_registration *in = &op->in.registration;
   struct meta_leader_policy policy = policy_of(q);
-  const struct meta_broker *old = meta_image_broker(q->working, in->broker_id);
-  if (policy.elr && old && old->epoch != in->previous_broker_epoch &&
-      memcmp(&old->incarnation_id, &in->incarnation_id, sizeof old->incarnation_id) != 0)
+  if (policy.elr && meta_reregistration_unclean(q->working, in->broker_id, in->incarnation_id,
+                                                in->previous_broker_epoch))
     env_log(q->env, ENV_LOG_INFO,
             "broker %d registers after an unclean shutdown (previous broker epoch %lld, "
             "registered in %lld): it leaves every ISR and ELR",
-            in->broker_id, (long long)in->previous_broker_epoch, (long long)old->epoch);
+            in->broker_id, (long long)in->previous_broker_epoch,
+            (long long)meta_image_broker(q->working, in->broker_id)->epoch);
   int32_t moved =
       in->broker_id >= 0
           ? meta_rule_reregistration(&policy, q->working, in->broker_id, in->incarnation_id,
