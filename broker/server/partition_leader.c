@@ -168,12 +168,13 @@ static int64_t isr_minimum(const struct partition *p, int32_t self) {
  * Kafka's effective minimum), so that whoever left the ISR meanwhile (the
  * ELR) holds everything below it and may lead. */
 static bool high_watermark_frozen(const struct node *node, const struct partition *p) {
+  if (!node->cfg.eligible_leader_replicas_enable) return false; /* no config lookup per move */
   int32_t min_isr = (int32_t)topic_config_i64(&p->topic->config, TC_MIN_INSYNC_REPLICAS);
   if (min_isr > p->replica_count) min_isr = p->replica_count;
 #ifdef SLUICE_MUTANT_HW_UNDER_MIN_ISR /* mutant: the high watermark moves on */
   min_isr = 0;
 #endif
-  return node->cfg.eligible_leader_replicas_enable && p->isr_count < min_isr;
+  return p->isr_count < min_isr;
 }
 
 bool partition_leader_refresh_high_watermark(struct node *node, struct partition *p) {
