@@ -112,7 +112,8 @@ def test_frames_claiming_more_than_the_budget_wait_and_memory_stays_bounded(make
     for k in range(3):  # the closes reach the loop, waiting ones resume and see EOF
         assert metadata_answered(b, 201 + k)
     after = rss_bytes(b)
-    assert after - before < budget + 6 * MIB, (before, peak, after)
+    if not SANITIZED:  # ASan's quarantine keeps what the closes freed resident
+        assert after - before < budget + 6 * MIB, (before, peak, after)
     assert b.alive()
 
 
