@@ -537,6 +537,7 @@ static void install(struct plog *log, struct plog_cleaner *c) {
   src->log_file_gen++; /* a flush of the old file proves nothing of the new */
   src->oindex = dst->oindex;
   src->tindex = dst->tindex;
+  segment_forget_hints(src); /* the cleaned copy's batches lie elsewhere */
   src->size_bytes = dst->size_bytes;
   src->bytes_since_index = dst->bytes_since_index;
   src->max_timestamp = dst->max_timestamp;

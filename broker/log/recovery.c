@@ -174,6 +174,7 @@ static void remove_leftovers(struct plog *log, const struct listing *l) {
 static void reset_segment(struct segment *s) {
   s->oindex.count = 0;
   s->tindex.count = 0;
+  segment_forget_hints(s);
   s->next_offset = s->base_offset;
   s->size_bytes = 0;
   s->bytes_since_index = 0;

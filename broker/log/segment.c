@@ -211,6 +211,31 @@ void segment_note_batch(struct segment *s, int32_t interval_bytes, const struct 
   s->bytes_since_index += rb_header_size(h);
   s->next_offset = last + 1;
   s->size_bytes = pos + rb_header_size(h);
+  s->seek_hints[s->seek_hint_next] =
+      (struct segment_seek_hint){.base_offset = h->base_offset, .pos = pos};
+  s->seek_hint_next = (s->seek_hint_next + 1) % SEGMENT_SEEK_HINTS;
+  if (s->seek_hint_count < SEGMENT_SEEK_HINTS) s->seek_hint_count++;
+}
+
+void segment_forget_hints(struct segment *s) {
+  s->seek_hint_count = 0;
+  s->seek_hint_next = 0;
+}
+
+/* Where a seek for offset may start: the newest hint at or below it, if
+ * that is past pos (the index's answer). */
+static uint64_t seek_start(const struct segment *s, int64_t offset, uint64_t pos,
+                           int64_t *hint_base) {
+  ASSERT(s->seek_hint_count >= 0 && s->seek_hint_count <= SEGMENT_SEEK_HINTS);
+  *hint_base = -1;
+  for (int32_t i = 0; i < s->seek_hint_count; i++) {
+    const struct segment_seek_hint *hint = &s->seek_hints[i];
+    if (hint->base_offset > offset || hint->pos < pos) continue;
+    ASSERT(hint->pos < s->size_bytes);
+    pos = hint->pos;
+    *hint_base = hint->base_offset;
+  }
+  return pos;
 }
 
 void segment_mark(const struct segment *s, struct segment_mark *m) {
@@ -227,6 +252,7 @@ void segment_mark(const struct segment *s, struct segment_mark *m) {
 int segment_rollback(struct env *env, struct segment *s, const struct segment_mark *m) {
   ASSERT(m->size_bytes <= s->size_bytes || m->size_bytes == s->size_bytes);
   ASSERT(m->oindex_count <= s->oindex.count && m->tindex_count <= s->tindex.count);
+  segment_forget_hints(s);
   s->next_offset = m->next_offset;
   s->size_bytes = m->size_bytes;
   s->bytes_since_index = m->bytes_since_index;
@@ -292,6 +318,7 @@ int segment_reload_tail(struct env *env, struct segment *s, int32_t interval_byt
   uint64_t pos = tail_start(s);
   int32_t old_o = s->oindex.count, old_t = s->tindex.count;
   ASSERT(pos <= end);
+  segment_forget_hints(s);
   s->next_offset = s->base_offset;
   s->size_bytes = pos;
   s->bytes_since_index = 0;
@@ -344,6 +371,7 @@ int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_
   int rc = index_truncate(env, &s->oindex, o);
   if (rc == 0) rc = index_truncate(env, &s->tindex, t);
   if (rc != 0) return rc;
+  segment_forget_hints(s);
   s->size_bytes = pos;
   rc = segment_reload_tail(env, s, interval_bytes);
   /* These bytes scanned cleanly before; failing now is the disk's fault. */
@@ -352,22 +380,20 @@ int segment_cut_indexes(struct env *env, struct segment *s, uint64_t pos, int64_
   return rc;
 }
 
-int segment_seek(struct env *env, struct segment *s, int64_t offset, struct header_cursor *c,
-                 uint64_t *pos_out, struct rb_header *h) {
-  ASSERT(c != NULL && pos_out != NULL && h != NULL);
-  int open_rc = segment_files_open(env, s);
-  if (open_rc != 0) return open_rc;
-  header_cursor_init(c, env, s->log_file, s->size_bytes);
-  uint64_t pos = 0;
-  if (offset > s->base_offset) {
-    int64_t rel = offset - s->base_offset;
-    int32_t i = oindex_floor(&s->oindex, rel > INT32_MAX ? INT32_MAX : (int32_t)rel);
-    int32_t entry_rel, entry_pos;
-    if (i >= 0) {
-      oindex_get(&s->oindex, i, &entry_rel, &entry_pos);
-      pos = (uint64_t)entry_pos;
-    }
-  }
+/* The offset index's answer: the last entry at or below offset, or 0. */
+static uint64_t index_start(const struct segment *s, int64_t offset) {
+  if (offset <= s->base_offset) return 0;
+  int64_t rel = offset - s->base_offset;
+  int32_t i = oindex_floor(&s->oindex, rel > INT32_MAX ? INT32_MAX : (int32_t)rel);
+  if (i < 0) return 0;
+  int32_t entry_rel, entry_pos;
+  oindex_get(&s->oindex, i, &entry_rel, &entry_pos);
+  return (uint64_t)entry_pos;
+}
+
+/* Reads headers from pos, a batch start, to the first batch holding offset. */
+static int scan_from(struct header_cursor *c, const struct segment *s, int64_t offset,
+                     uint64_t pos, uint64_t *pos_out, struct rb_header *h) {
   ASSERT(pos <= s->size_bytes);
   for (uint64_t n = 0; n <= s->size_bytes / RB_HEADER_BYTES; n++) {
     int rc = header_cursor_read(c, pos, h);
@@ -383,4 +409,23 @@ int segment_seek(struct env *env, struct segment *s, int64_t offset, struct head
     pos += rb_header_size(h);
   }
   return HC_BAD;
+}
+
+int segment_seek(struct env *env, struct segment *s, int64_t offset, struct header_cursor *c,
+                 uint64_t *pos_out, struct rb_header *h) {
+  ASSERT(c != NULL && pos_out != NULL && h != NULL);
+  int open_rc = segment_files_open(env, s);
+  if (open_rc != 0) return open_rc;
+  header_cursor_init(c, env, s->log_file, s->size_bytes);
+  uint64_t pos = index_start(s, offset);
+  int64_t hint_base;
+  uint64_t hint_pos = seek_start(s, offset, pos, &hint_base);
+  /* A scan from the index passes the hint's batch (every batch before it
+   * ends below hint_base <= offset), so starting there finds the same one;
+   * unless the disk changed that header since (corruption): then the scan
+   * from the index meets it as it would have. */
+  if (hint_base >= 0 && header_cursor_read(c, hint_pos, h) == HC_OK &&
+      h->base_offset == hint_base)
+    pos = hint_pos;
+  return scan_from(c, s, offset, pos, pos_out, h);
 }

@@ -14,6 +14,17 @@
 
 enum { SEGMENT_NAME_DIGITS = 20 };
 
+/* Where the segment's newest batches start, for segment_seek: followers
+ * and consumers read at or near the log end, a few batches past the last
+ * offset index entry (log.index.interval.bytes apart), and would otherwise
+ * read every header in between on each fetch. Offsets grow with positions
+ * in a segment, so every batch before pos ends below base_offset. */
+enum { SEGMENT_SEEK_HINTS = 8 };
+struct segment_seek_hint {
+  int64_t base_offset;
+  uint64_t pos;
+};
+
 struct segment {
   int64_t base_offset;
   int64_t next_offset; /* last offset + 1; base_offset while empty */
@@ -54,6 +65,11 @@ struct segment {
   /* Bumped when a truncation gives the segment another .log (truncate.c);
    * not when the cache closes and reopens the same one. */
   uint64_t log_file_gen;
+  /* The last SEGMENT_SEEK_HINTS batches noted (segment_note_batch), a
+   * ring; forgotten wherever bytes are taken back (segment_forget_hints). */
+  struct segment_seek_hint seek_hints[SEGMENT_SEEK_HINTS];
+  int32_t seek_hint_count; /* valid ones, from slot 0 until the ring wraps */
+  int32_t seek_hint_next;  /* the slot the next batch takes */
 };
 
 /* What an append may have to undo. */
@@ -110,6 +126,8 @@ bool segment_batch_fits(const struct segment *s, const struct rb_header *h, uint
 void segment_mark(const struct segment *s, struct segment_mark *m);
 /* Undoes an append: memory back to the mark, files truncated to it. */
 int segment_rollback(struct env *env, struct segment *s, const struct segment_mark *m);
+/* Bytes of the segment may be replaced: its seek hints no longer hold. */
+void segment_forget_hints(struct segment *s);
 /* The segment stops being active: the time index gets its final entry. */
 int segment_seal(struct env *env, struct segment *s);
 

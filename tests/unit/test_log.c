@@ -1280,6 +1280,42 @@ START_TEST(truncate_interrupted_is_finished_by_recovery) {
 }
 END_TEST
 
+/* Reads near the end start from the segment's seek hints (its newest
+ * batches' positions) rather than the sparse index: every offset still
+ * reads its own batch, after appends of varied sizes, after a truncation
+ * that puts other batches where the hinted ones were, and after a reopen. */
+START_TEST(tail_reads_after_truncation) {
+  struct log_config cfg = cfg_default();
+  cfg.index_interval_bytes = 1 << 20; /* no index entries: only hints and scans */
+  struct plog *log = open_log(&cfg, 0, 0);
+  struct history h = {0};
+  for (int i = 0; i < 40; i++) {
+    append(log, &h, 1 + i % 4, 20 + (size_t)(i % 7) * 30, 10 * i, 0);
+    check_read_at(log, &h, h.b[h.n - 1].last);              /* the newest batch */
+    if (h.n > 3) check_read_at(log, &h, h.b[h.n - 4].base); /* a lagging reader */
+  }
+  check_all(log, &h);
+  int64_t end;
+  int64_t cut = h.b[33].base + 1; /* inside batch 33: it goes too */
+  ck_assert_int_eq(plog_truncate_to(log, cut, &end), 0);
+  ck_assert_int_eq(end, h.b[33].base);
+  history_cut(&h, 33);
+  for (int i = 0; i < 9; i++) { /* other sizes where the cut batches were */
+    append(log, &h, 5 - i % 3, 200 - (size_t)i * 15, 2000 + 10 * i, 1);
+    check_read_at(log, &h, h.b[h.n - 1].base);
+    check_read_at(log, &h, h.b[h.n - 2].last);
+  }
+  check_all(log, &h);
+  flush_and_wait(log); /* the cut and the appends durable: a reopen keeps them */
+  int64_t log_end = plog_end_offset(log);
+  plog_close(log);
+  log = open_log(&cfg, log_end, 0);
+  check_all(log, &h);
+  plog_close(log);
+  history_free(&h);
+}
+END_TEST
+
 /* ---- the same on the simulated disk ---- */
 
 static bool sim_exists(const char *path) {
@@ -1935,6 +1971,7 @@ static Suite *log_suite(void) {
       {"truncate_interrupted", truncate_interrupted_is_finished_by_recovery},
       {"truncate_recovery_point", truncate_recovery_point_waits_for_cut},
       {"truncate_sim", truncate_on_simulated_disk},
+      {"tail_reads_truncation", tail_reads_after_truncation},
       {"epochs", leader_epochs},
       {"timestamps", find_by_timestamp},
       {"flush", flush_group_commit},
