@@ -174,6 +174,13 @@ struct node {
   struct topic **topics; /* sorted by name; the image's, in step with it */
   int topic_count;
   int topic_cap;
+  /* The last topic topic_find_by_id found, with the image it looked in:
+   * every Fetch from v13 names its topics by id, several times a request. */
+  struct {
+    int64_t image_offset;
+    struct kuuid id;
+    struct topic *topic; /* NULL: nothing remembered */
+  } topic_by_id_last;
   struct conn **conns; /* sorted by id (ids only grow) */
   int conn_count;
   int conn_cap;

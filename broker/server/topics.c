@@ -97,13 +97,23 @@ struct topic *topic_find(const struct node *node, const char *name, size_t len) 
   return NULL;
 }
 
-/* Through the image's id index: local topics are the image's, by name. */
+/* Through the image's id index: local topics are the image's, by name.
+ * The answer holds while the image is the same (offsets only grow) and the
+ * topic stays in the table (topics_remove forgets it). */
 struct topic *topic_find_by_id(struct node *node, struct kuuid id) {
   ASSERT(node->image != NULL);
+  struct topic *last = node->topic_by_id_last.topic;
+  if (last && node->topic_by_id_last.image_offset == node->image->offset &&
+      meta_uuid_cmp(node->topic_by_id_last.id, id) == 0)
+    return last;
   const struct meta_topic *mt = meta_image_topic_by_id(node->image, id);
   if (!mt) return NULL;
   struct topic *t = topic_find(node, mt->name, strlen(mt->name));
-  return t && meta_uuid_cmp(t->id, id) == 0 ? t : NULL;
+  if (!t || meta_uuid_cmp(t->id, id) != 0) return NULL;
+  node->topic_by_id_last.image_offset = node->image->offset;
+  node->topic_by_id_last.id = id;
+  node->topic_by_id_last.topic = t;
+  return t;
 }
 
 struct partition *partition_any(struct node *node, struct kstr topic, int32_t index) {
@@ -298,6 +308,7 @@ static void topics_insert(struct node *node, struct topic *t) {
 }
 
 static void topics_remove(struct node *node, struct topic *t) {
+  if (node->topic_by_id_last.topic == t) node->topic_by_id_last.topic = NULL;
   int i = topic_lower_bound(node, t->name, strlen(t->name));
   ASSERT(i < node->topic_count && node->topics[i] == t);
   memmove(&node->topics[i], &node->topics[i + 1],
