@@ -185,6 +185,19 @@ def stop_all(brokers, timeout=60):
     return [b.proc.wait(timeout=timeout) if b.proc else None for b in brokers]
 
 
+def trio(extra=""):
+    """Three nodes in combined roles, voters 1-3 of one quorum; extra lines
+    go at the end of each node's config (later lines win)."""
+    nodes = [Broker(tempfile.mkdtemp(prefix="sluice-it-")) for _ in range(3)]
+    voters = ",".join(f"{i + 1}@127.0.0.1:{b.controller_port}" for i, b in enumerate(nodes))
+    for i, b in enumerate(nodes):
+        with open(b.config, "a") as f:
+            f.write(f"node.id={i + 1}\ncontroller.quorum.voters={voters}\n"
+                    f"cluster.id={CLUSTER_ID}\n{extra}")
+    return nodes
+
+
+
 @pytest.fixture
 def make_broker():
     made = []

@@ -128,9 +128,10 @@ def test_alter_configs_through_one_broker_described_through_another():
     nothing; a bad value is INVALID_CONFIG with Kafka's message."""
     from confluent_kafka import KafkaError, KafkaException
 
-    from test_quorum import create_topic, voter_trio, wait_leader, wait_metadata
+    from conftest import trio
+    from test_quorum import create_topic, wait_leader, wait_metadata
 
-    nodes = voter_trio()
+    nodes = trio()
     try:
         for b in nodes:
             b.start()

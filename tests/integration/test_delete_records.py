@@ -14,7 +14,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import stop_all
-from test_replication import trio, wait_registered
+from conftest import trio
+from test_replication import wait_registered
 
 TOPIC = "dr-topic"
 RECORDS = 300

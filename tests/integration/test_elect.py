@@ -18,12 +18,12 @@ Neither client of Debian 12 has ElectLeaders (confluent-kafka 1.7.0,
 kafka-python 2.0.2), so the request is written by hand: v2, flexible."""
 import socket
 import struct
-import tempfile
 import time
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import CLUSTER_ID, Broker, stop_all
+from conftest import stop_all, trio
+from kwire import compact_string, read_uvarint, uvarint
 
 TOPIC = "test-topic"
 PARTITIONS = 6
@@ -33,43 +33,14 @@ NONE, UNKNOWN_TOPIC_OR_PARTITION, ELECTION_NOT_NEEDED = 0, 3, 84
 PREFERRED, UNCLEAN = 0, 1
 
 
-def trio(extra=""):
-    nodes = [Broker(tempfile.mkdtemp(prefix="sluice-it-")) for _ in range(3)]
-    voters = ",".join(f"{i + 1}@127.0.0.1:{b.controller_port}" for i, b in enumerate(nodes))
-    for i, b in enumerate(nodes):
-        with open(b.config, "a") as f:  # later lines win
-            f.write(f"node.id={i + 1}\ncontroller.quorum.voters={voters}\n"
-                    f"cluster.id={CLUSTER_ID}\n{extra}")
-    return nodes
 
 
 # ---- ElectLeaders v2 on the wire ----
 
-def uvarint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
 
 
-def read_uvarint(buf, at):
-    n = shift = 0
-    while True:
-        b = buf[at]
-        at += 1
-        n |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return n, at
 
 
-def compact_string(s):
-    raw = s.encode()
-    return uvarint(len(raw) + 1) + raw
 
 
 def elect_request(correlation_id, election_type, topics):

@@ -329,7 +329,8 @@ def test_coordinator_kill_keeps_the_group(tmp_path):
     with their generation, keep their partitions: at most one rebalance is
     allowed (none is expected), and the offsets they committed before the
     kill are what the group resumes from."""
-    from test_replication import trio, wait_registered, wait_topic
+    from conftest import trio
+    from test_replication import wait_registered, wait_topic
     from conftest import stop_all
     from confluent_kafka.admin import NewTopic
     nodes = trio()

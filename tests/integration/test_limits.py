@@ -13,6 +13,7 @@ from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from clients import consume_confluent, produce
 from conftest import SANITIZED
+from kwire import uvarint
 
 MIB = 1024 * 1024
 READ_BUF = 64 * 1024  # os/net.c's per-connection read buffer
@@ -341,15 +342,6 @@ def _crc_table():
 crc32c.table = _crc_table()
 
 
-def uvarint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
 
 
 def varint(n):

@@ -8,9 +8,9 @@ import struct
 import threading
 import time
 
-from conftest import CLUSTER_ID, stop_all
-from test_quorum import (WAIT_ROUNDS, count_in_log, read_frame, read_uvarint, uvarint,
-                         voter_trio, wait_leader)
+from conftest import CLUSTER_ID, stop_all, trio
+from kwire import compact_string, read_uvarint, uvarint
+from test_quorum import WAIT_ROUNDS, count_in_log, read_frame, wait_leader
 
 API_VERSIONS = 18
 VOTE = 52
@@ -44,9 +44,6 @@ def vote_max_version(port):
     return None
 
 
-def compact_string(s):
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
 
 
 def pre_vote_request(to_id, replica_id, epoch, last_epoch, last_offset):
@@ -79,7 +76,7 @@ def parse_vote_response(resp):
 
 
 def test_pre_vote_over_the_wire_leaves_the_leader_in_place():
-    nodes = voter_trio()
+    nodes = trio()
     try:
         for b in nodes:
             b.start()
@@ -189,7 +186,7 @@ def test_a_voter_without_vote_v2_gets_standard_votes():
     Its first pre-vote to node 3 cannot go out (v1 has no PreVote); from the
     next election on it asks for standard votes, node 3 grants, and node 1
     leads. Always asking for pre-votes, it would never be elected."""
-    nodes = voter_trio()
+    nodes = trio()
     peer = VoteV1Peer(nodes[2].controller_port)
     try:
         nodes[0].start()

@@ -21,7 +21,8 @@ import time
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from clients import produce
-from conftest import CLUSTER_ID, Broker, stop_all
+from conftest import CLUSTER_ID, Broker, stop_all, trio
+from kwire import read_uvarint, uvarint
 from test_idempotence import init_producer_id
 
 WAIT_ROUNDS = 600  # x 50 ms
@@ -32,23 +33,8 @@ COORDINATOR_NOT_AVAILABLE = 15
 PRODUCER_ID_BLOCK_SIZE = 1000  # Kafka's ProducerIdsBlock size
 
 
-def uvarint(n):
-    out = b""
-    while n >= 0x80:
-        out += bytes([(n & 0x7F) | 0x80])
-        n >>= 7
-    return out + bytes([n])
 
 
-def read_uvarint(buf, at):
-    shift = value = 0
-    while True:
-        b = buf[at]
-        at += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, at
-        shift += 7
 
 
 def describe_quorum_request(correlation_id):
@@ -112,15 +98,6 @@ def describe_quorum(port):
         _, at = read_uvarint(frame, at)
     return error, leader, epoch, hw, sorted(ids)
 
-
-def voter_trio():
-    nodes = [Broker(tempfile.mkdtemp(prefix="sluice-it-")) for _ in range(3)]
-    voters = ",".join(f"{i + 1}@127.0.0.1:{b.controller_port}" for i, b in enumerate(nodes))
-    for i, b in enumerate(nodes):
-        with open(b.config, "a") as f:  # later lines win
-            f.write(f"node.id={i + 1}\ncontroller.quorum.voters={voters}\n"
-                    f"cluster.id={CLUSTER_ID}\n")
-    return nodes
 
 
 SEED_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
@@ -216,7 +193,7 @@ def count_in_log(b, text):
 
 
 def test_three_real_voters_elect_and_reelect():
-    nodes = voter_trio()
+    nodes = trio()
     try:
         for b in nodes:
             b.start()
@@ -316,7 +293,7 @@ def wait_producer_id(b):
 
 
 def test_idempotent_producer_through_a_broker_that_is_not_the_active_controller():
-    nodes = voter_trio()
+    nodes = trio()
     try:
         for b in nodes:
             b.start()

@@ -18,8 +18,9 @@ import time
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from test_replication import trio, wait_registered
-from conftest import stop_all
+from conftest import stop_all, trio
+from kwire import compact_string as compact_str, read_uvarint, uvarint
+from test_replication import wait_registered
 
 TOPIC = "moving"
 WAIT_ROUNDS = 600  # x 50 ms: bounds on waits for a condition
@@ -30,31 +31,10 @@ ERR_NO_REASSIGNMENT_IN_PROGRESS = 85
 
 # ---- the wire (flexible versions: compact strings and arrays, tagged fields) ----
 
-def uvarint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
 
 
-def read_uvarint(buf, at):
-    n = shift = 0
-    while True:
-        b = buf[at]
-        at += 1
-        n |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return n, at
 
 
-def compact_str(s):
-    data = s.encode()
-    return uvarint(len(data) + 1) + data
 
 
 def call(bootstrap, api_key, body):

@@ -12,14 +12,13 @@ message is read back once, at its acknowledged offset, in order, and the
 restarted node rejoins the ISR (issue 10, item 10)."""
 import os
 import subprocess
-import tempfile
 import threading
 import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import CLUSTER_ID, SLUICECTL, Broker, stop_all
+from conftest import SLUICECTL, stop_all, trio
 
 TOPIC = "test-topic"
 PARTITIONS = 6
@@ -27,14 +26,6 @@ RECORDS = 3000
 WAIT_ROUNDS = 600  # x 50 ms
 
 
-def trio():
-    nodes = [Broker(tempfile.mkdtemp(prefix="sluice-it-")) for _ in range(3)]
-    voters = ",".join(f"{i + 1}@127.0.0.1:{b.controller_port}" for i, b in enumerate(nodes))
-    for i, b in enumerate(nodes):
-        with open(b.config, "a") as f:  # later lines win
-            f.write(f"node.id={i + 1}\ncontroller.quorum.voters={voters}\n"
-                    f"cluster.id={CLUSTER_ID}\n")
-    return nodes
 
 
 def wait_registered(nodes):

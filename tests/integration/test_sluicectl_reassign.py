@@ -13,10 +13,9 @@ import time
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import SLUICECTL, stop_all
+from conftest import SLUICECTL, stop_all, trio
 from test_elect import TOPIC as ELECT_TOPIC, kill_and_return_preferred, partitions, wait_until
-from test_elect import trio as elect_trio
-from test_replication import trio, wait_registered
+from test_replication import wait_registered
 
 TOPIC = "moving"
 POLLS = 600  # x 50 ms: bounds on polling for a condition
@@ -163,7 +162,7 @@ def test_bad_reassignment_files_say_where():
 
 
 def test_leader_election_preferred_after_the_leader_returns():
-    nodes = elect_trio()  # the default check interval (300 s) leaves it to us
+    nodes = trio()  # the default check interval (300 s) leaves it to us
     try:
         for b in nodes:
             b.start()
