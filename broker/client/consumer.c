@@ -78,16 +78,19 @@ static struct kconsumer_session *session_for(struct kconsumer *c, int32_t id) {
   return s;
 }
 
-/* Whether partition index i is fetched through session s in round r. */
+/* Whether partition index i is fetched through session s in round r
+ * (NULL: unrouted, the one session has them all). */
 static bool session_has(const struct kconsumer *c, const struct round *r,
                         const struct kconsumer_session *s, int i) {
   ASSERT(i >= 0 && i < c->partition_count);
-  return !c->cluster || r->leaders[i] == s->broker_id;
+  if (!c->cluster) return true;
+  ASSERT(r != NULL);
+  return r->leaders[i] == s->broker_id;
 }
 
 /* Routed: each partition's leader and epoch now, each topic looked up once. */
 static void round_read(const struct kconsumer *c, struct round *r) {
-  if (!c->cluster) return;
+  ASSERT(c->cluster != NULL);
   const struct kcluster_topic *kts[CONSUMER_TOPICS_MAX];
   for (int t = 0; t < c->topic_count; t++) kts[t] = kcluster_topic(c->cluster, c->topics[t]);
   for (int i = 0; i < c->partition_count; i++) {
@@ -510,15 +513,15 @@ static void session_next(struct kconsumer_session *s, const struct round *r) {
  * (the cluster's answer calls back here). */
 static void fetch_next(struct kconsumer *c) {
   if (c->stopped || c->partition_count == 0) return;
-  struct round r;
   if (!c->cluster) {
-    session_next(&c->sessions[0], &r);
+    session_next(&c->sessions[0], NULL);
     return;
   }
   if (!c->metadata_known) {
     kcluster_refresh(c->cluster);
     return;
   }
+  struct round r;
   round_read(c, &r);
   bool leaderless = false;
   for (int i = 0; i < c->partition_count; i++) {

@@ -208,9 +208,13 @@ void fetcher_wake(struct fetcher *f) { pump(f); }
 
 /* ---- after a response ---- */
 
+/* When a partition that backs off may go again (the clock is read only
+ * then: most answers say fetch on at once). */
+static uint64_t backoff_until_ns(const struct fetcher *f) {
+  return f->env->now_ns(f->env) + (uint64_t)f->cfg.backoff_ms * NS_PER_MS;
+}
+
 static void apply_next(struct fetcher *f, struct fetcher_entry *e, enum fetcher_next next) {
-  uint64_t now_ns = f->env->now_ns(f->env);
-  uint64_t backoff_ns = (uint64_t)f->cfg.backoff_ms * NS_PER_MS;
   e->delay_until_ns = 0;
   switch (next) {
   case FETCHER_FETCH:
@@ -220,11 +224,11 @@ static void apply_next(struct fetcher *f, struct fetcher_entry *e, enum fetcher_
     e->state = FP_TRUNCATING;
     break;
   case FETCHER_BACKOFF:
-    e->delay_until_ns = now_ns + backoff_ns;
+    e->delay_until_ns = backoff_until_ns(f);
     break;
   case FETCHER_TRUNCATE_LATER:
     e->state = FP_TRUNCATING;
-    e->delay_until_ns = now_ns + backoff_ns;
+    e->delay_until_ns = backoff_until_ns(f);
     break;
   }
 }
