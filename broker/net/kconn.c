@@ -10,7 +10,10 @@
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 
-enum { VERSIONS_REQUEST_VERSION = 3 };
+enum {
+  VERSIONS_REQUEST_VERSION = 3,
+  SCRATCH_KEPT_BYTES_MAX = 64 * 1024, /* a larger encode buffer is not kept */
+};
 
 static const struct net_owner_ops kconn_ops;
 
@@ -162,6 +165,27 @@ static void header_put(struct wr *w, const struct kconn *c, int16_t api_key,
   if (header_version >= 2) p[10 + id_len] = 0; /* no tagged fields */
 }
 
+/* The dispatcher's encode buffer, emptied, for one request: a malloc and
+ * free per request otherwise. A request encoded while another is being
+ * sent finds it taken and starts a buffer of its own. */
+static struct buf scratch_take(struct kconn *c) {
+  struct buf b = c->net->encode_scratch;
+  buf_init(&c->net->encode_scratch);
+  buf_reset(&b);
+  return b;
+}
+
+/* Kept for the next request if the dispatcher has none and it is not large
+ * (one big Produce should not pin its size). */
+static void scratch_give(struct kconn *c, struct buf *b) {
+  struct buf *kept = &c->net->encode_scratch;
+  if (kept->data == NULL && b->cap <= SCRATCH_KEPT_BYTES_MAX)
+    *kept = *b;
+  else
+    buf_free(b);
+  buf_init(b);
+}
+
 /* Sends on an open connection, connected or still negotiating. */
 static int send_request(struct kconn *c, int16_t api_key, int16_t api_version,
                         kconn_encode_fn encode, const void *msg, kconn_response_fn fn,
@@ -174,12 +198,14 @@ static int send_request(struct kconn *c, int16_t api_key, int16_t api_version,
   if (c->next_correlation_id == INT32_MAX) c->next_correlation_id = 1;
   struct wr w;
   wr_init(&w);
+  w.mem = scratch_take(c);
   header_put(&w, c, api_key, api_version, correlation_id, header_version);
   encode(&w, api_version, msg);
   struct env_iov iov[8];
   int n = wr_iov(&w, 0, iov, 8);
   int rc = c->env->send(c->env, c->id, iov, n);
-  wr_free(&w);
+  scratch_give(c, &w.mem);
+  wr_free(&w); /* its splices, if any */
   if (rc != 0 || !fn) return rc;
   int tail = (c->head + c->count) % KCONN_IN_FLIGHT_MAX;
   c->in_flight[tail] = (struct kconn_request){
