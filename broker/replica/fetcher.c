@@ -415,8 +415,17 @@ static void unsent(struct fetcher_slot *slot) {
     if (f->entries[i].in_request == slot->number) f->entries[i].in_request = 0;
 }
 
+/* A partition not in a request waits to reconcile: most pumps have none,
+ * and then send_epochs would change nothing either way. */
+static bool any_to_reconcile(const struct fetcher *f) {
+  for (int32_t i = 0; i < f->count; i++)
+    if (f->entries[i].state == FP_TRUNCATING && f->entries[i].in_request == 0) return true;
+  return false;
+}
+
 static bool send_epochs(struct fetcher_slot *slot, uint64_t now_ns, struct arena *a) {
   struct fetcher *f = slot->f;
+  if (!any_to_reconcile(f)) return false;
   int16_t v = channel_version(&f->ch, API_OFFSET_FOR_LEADER_EPOCH, FETCHER_OFLE_VERSION_MIN,
                               FETCHER_OFLE_VERSION_MAX);
   if (v < 0) {
@@ -610,8 +619,9 @@ static bool fetch_in_flight(const struct fetcher *f) {
 
 static bool send_fetch(struct fetcher_slot *slot, uint64_t now_ns, struct arena *a) {
   struct fetcher *f = slot->f;
+  if (fetch_in_flight(f)) return false; /* the common case on the second slot */
   int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
-  if (v < 0 || fetch_in_flight(f) || any_settling(f, now_ns)) return false;
+  if (v < 0 || any_settling(f, now_ns)) return false;
   if (slot->number == FETCHER_SESSION_SLOT) return send_session_fetch(slot, v, now_ns, a);
   struct fetch_request m;
   request_init(f, &m, a);
