@@ -22,6 +22,16 @@ enum {
 
 enum { TIMESTAMP_LATEST = -1, TIMESTAMP_EARLIEST = -2 };
 
+/* Where each assigned partition goes in one round of requests (fetch_next):
+ * its leader and leader epoch by the cluster's metadata (routed), read once
+ * per round rather than once per partition per session and pass. Nothing
+ * in a round changes the metadata (only a Metadata answer does), so the
+ * requests are the same as if each had looked it up itself. */
+struct round {
+  int32_t leaders[CONSUMER_PARTITIONS_MAX];
+  int32_t epochs[CONSUMER_PARTITIONS_MAX];
+};
+
 static void fetch_next(struct kconsumer *c);
 
 void kconsumer_init(struct kconsumer *c, struct env *env, struct kconn *conn,
@@ -68,11 +78,26 @@ static struct kconsumer_session *session_for(struct kconsumer *c, int32_t id) {
   return s;
 }
 
-/* Whether partition index i is fetched through session s now. */
-static bool session_has(const struct kconsumer *c, const struct kconsumer_session *s, int i) {
+/* Whether partition index i is fetched through session s in round r
+ * (NULL: unrouted, the one session has them all). */
+static bool session_has(const struct kconsumer *c, const struct round *r,
+                        const struct kconsumer_session *s, int i) {
+  ASSERT(i >= 0 && i < c->partition_count);
   if (!c->cluster) return true;
-  return kcluster_leader(c->cluster, c->topics[c->topic_of[i]], c->partitions[i]) ==
-         s->broker_id;
+  ASSERT(r != NULL);
+  return r->leaders[i] == s->broker_id;
+}
+
+/* Routed: each partition's leader and epoch now, each topic looked up once. */
+static void round_read(const struct kconsumer *c, struct round *r) {
+  ASSERT(c->cluster != NULL);
+  const struct kcluster_topic *kts[CONSUMER_TOPICS_MAX];
+  for (int t = 0; t < c->topic_count; t++) kts[t] = kcluster_topic(c->cluster, c->topics[t]);
+  for (int i = 0; i < c->partition_count; i++) {
+    const struct kcluster_topic *kt = kts[c->topic_of[i]];
+    r->leaders[i] = kcluster_topic_leader(kt, c->partitions[i]);
+    r->epochs[i] = kcluster_topic_leader_epoch(kt, c->partitions[i]);
+  }
 }
 
 static int topic_index(struct kconsumer *c, const char *topic, size_t len, bool add) {
@@ -352,7 +377,7 @@ static void encode_list_offsets(struct wr *w, int16_t version, const void *msg) 
   list_offsets_request_encode(w, version, msg);
 }
 
-static void ask_offsets(struct kconsumer_session *s, int16_t version) {
+static void ask_offsets(struct kconsumer_session *s, const struct round *r, int16_t version) {
   struct kconsumer *c = s->c;
   struct list_offsets_request_list_offsets_partition parts[CONSUMER_PARTITIONS_MAX];
   struct list_offsets_request_list_offsets_topic topics[CONSUMER_TOPICS_MAX];
@@ -365,7 +390,7 @@ static void ask_offsets(struct kconsumer_session *s, int16_t version) {
     lt->name = kstr_of(c->topics[t]);
     lt->partitions = &parts[n];
     for (int i = 0; i < c->partition_count; i++) {
-      if (c->topic_of[i] != t || !c->resetting[i] || !session_has(c, s, i)) continue;
+      if (c->topic_of[i] != t || !c->resetting[i] || !session_has(c, r, s, i)) continue;
       list_offsets_request_list_offsets_partition_init(&parts[n]);
       parts[n].partition_index = c->partitions[i];
       parts[n].timestamp = timestamp;
@@ -397,7 +422,7 @@ static void encode_fetch(struct wr *w, int16_t version, const void *msg) {
 /* The session's next request: Metadata until every topic's id is known
  * (unrouted, when the broker serves Fetch v13), ListOffsets for its
  * partitions that wait for it, then a Fetch of its others. */
-static void session_next(struct kconsumer_session *s) {
+static void session_next(struct kconsumer_session *s, const struct round *r) {
   struct kconsumer *c = s->c;
   if (s->busy || s->retry_timer) return;
   if (c->cluster) s->conn = kcluster_broker_conn(c->cluster, s->broker_id);
@@ -418,7 +443,7 @@ static void session_next(struct kconsumer_session *s) {
   if (version >= 13 && !c->metadata_known) version = FETCH_VERSION_BY_NAME;
   int resetting = 0, mine = 0;
   for (int i = 0; i < c->partition_count; i++) {
-    if (!session_has(c, s, i)) continue;
+    if (!session_has(c, r, s, i)) continue;
     mine++;
     resetting += c->resetting[i];
   }
@@ -426,7 +451,7 @@ static void session_next(struct kconsumer_session *s) {
   if (resetting > 0) {
     int16_t lv = kconn_version(s->conn, API_LIST_OFFSETS, LIST_OFFSETS_VERSION_MIN,
                                LIST_OFFSETS_VERSION_MAX);
-    ask_offsets(s, lv >= 0 ? lv : LIST_OFFSETS_VERSION_MIN);
+    ask_offsets(s, r, lv >= 0 ? lv : LIST_OFFSETS_VERSION_MIN);
     return;
   }
   /* Its partitions, grouped by topic. The broker fills a response in the
@@ -440,7 +465,7 @@ static void session_next(struct kconsumer_session *s) {
   int first = (int)(c->fetches % (uint64_t)c->partition_count);
   for (int k = 0; k < c->partition_count; k++) {
     int i = (first + k) % c->partition_count;
-    if (!session_has(c, s, i)) continue;
+    if (!session_has(c, r, s, i)) continue;
     int t = c->topic_of[i], seen = 0;
     while (seen < topic_count && order[seen] != t) seen++;
     if (seen == topic_count) order[topic_count++] = t;
@@ -453,14 +478,13 @@ static void session_next(struct kconsumer_session *s) {
     topics[j].partitions = &parts[n];
     for (int k = 0; k < c->partition_count; k++) {
       int i = (first + k) % c->partition_count;
-      if (c->topic_of[i] != t || !session_has(c, s, i)) continue;
+      if (c->topic_of[i] != t || !session_has(c, r, s, i)) continue;
       fetch_request_fetch_partition_init(&parts[n]);
       parts[n].partition = c->partitions[i];
       parts[n].fetch_offset = c->offsets[i];
       parts[n].partition_max_bytes = c->cfg.max_bytes;
       if (c->cluster) /* KIP-320: the leader checks our view of its epoch */
-        parts[n].current_leader_epoch =
-            kcluster_leader_epoch(c->cluster, c->topics[t], c->partitions[i]);
+        parts[n].current_leader_epoch = r->epochs[i];
       n++;
       topics[j].partitions_count++;
     }
@@ -490,22 +514,24 @@ static void session_next(struct kconsumer_session *s) {
 static void fetch_next(struct kconsumer *c) {
   if (c->stopped || c->partition_count == 0) return;
   if (!c->cluster) {
-    session_next(&c->sessions[0]);
+    session_next(&c->sessions[0], NULL);
     return;
   }
   if (!c->metadata_known) {
     kcluster_refresh(c->cluster);
     return;
   }
+  struct round r;
+  round_read(c, &r);
   bool leaderless = false;
   for (int i = 0; i < c->partition_count; i++) {
-    int32_t leader = kcluster_leader(c->cluster, c->topics[c->topic_of[i]], c->partitions[i]);
+    int32_t leader = r.leaders[i];
     if (leader < 0) {
       leaderless = true;
       continue;
     }
     if (!session_for(c, leader)) leaderless = true; /* past the bound: never here */
   }
-  for (int i = 0; i < c->session_count; i++) session_next(&c->sessions[i]);
+  for (int i = 0; i < c->session_count; i++) session_next(&c->sessions[i], &r);
   if (leaderless) kcluster_refresh(c->cluster);
 }

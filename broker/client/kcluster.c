@@ -85,16 +85,24 @@ const struct kcluster_topic *kcluster_topic(const struct kcluster *k, const char
   return topic_find(k, name, strlen(name));
 }
 
+static bool topic_lists(const struct kcluster_topic *t, int32_t partition) {
+  return t && t->known && partition >= 0 && partition < t->partition_count;
+}
+
+int32_t kcluster_topic_leader(const struct kcluster_topic *t, int32_t partition) {
+  return topic_lists(t, partition) ? t->leaders[partition] : -1;
+}
+
+int32_t kcluster_topic_leader_epoch(const struct kcluster_topic *t, int32_t partition) {
+  return topic_lists(t, partition) ? t->leader_epochs[partition] : -1;
+}
+
 int32_t kcluster_leader(const struct kcluster *k, const char *topic, int32_t partition) {
-  const struct kcluster_topic *t = topic_find(k, topic, strlen(topic));
-  if (!t || !t->known || partition < 0 || partition >= t->partition_count) return -1;
-  return t->leaders[partition];
+  return kcluster_topic_leader(topic_find(k, topic, strlen(topic)), partition);
 }
 
 int32_t kcluster_leader_epoch(const struct kcluster *k, const char *topic, int32_t partition) {
-  const struct kcluster_topic *t = topic_find(k, topic, strlen(topic));
-  if (!t || !t->known || partition < 0 || partition >= t->partition_count) return -1;
-  return t->leader_epochs[partition];
+  return kcluster_topic_leader_epoch(topic_find(k, topic, strlen(topic)), partition);
 }
 
 struct kconn *kcluster_broker_conn(struct kcluster *k, int32_t id) {

@@ -89,6 +89,10 @@ void kcluster_refresh(struct kcluster *k);
 int32_t kcluster_leader(const struct kcluster *k, const char *topic, int32_t partition);
 int32_t kcluster_leader_epoch(const struct kcluster *k, const char *topic, int32_t partition);
 const struct kcluster_topic *kcluster_topic(const struct kcluster *k, const char *name);
+/* The same for a topic found once (t NULL: not wanted), so a caller that
+ * asks of many partitions does not look the name up for each. */
+int32_t kcluster_topic_leader(const struct kcluster_topic *t, int32_t partition);
+int32_t kcluster_topic_leader_epoch(const struct kcluster_topic *t, int32_t partition);
 /* The connection to broker id (made on first use); NULL if the last
  * answer did not list it. */
 struct kconn *kcluster_broker_conn(struct kcluster *k, int32_t id);

@@ -30,13 +30,32 @@ void kproducer_init(struct kproducer *p, struct env *env, struct kconn *conn,
   p->pid_call = (struct kproducer_call){p, -1};
   for (int32_t i = 0; i < cfg->partition_count; i++) {
     p->partitions[i].call = (struct kproducer_call){p, i};
-    p->partitions[i].queue = calloc(PRODUCER_QUEUE_MAX, sizeof(struct kproducer_record));
+    p->partitions[i].queue = calloc(PRODUCER_QUEUE_MIN, sizeof(struct kproducer_record));
     ASSERT(p->partitions[i].queue != NULL);
+    p->partitions[i].queue_cap = PRODUCER_QUEUE_MIN;
   }
 }
 
+_Static_assert((PRODUCER_QUEUE_MAX & (PRODUCER_QUEUE_MAX - 1)) == 0 &&
+                   (PRODUCER_QUEUE_MIN & (PRODUCER_QUEUE_MIN - 1)) == 0 &&
+                   PRODUCER_QUEUE_MIN <= PRODUCER_QUEUE_MAX,
+               "the queue's ring sizes are powers of two");
+
 static struct kproducer_record *at(struct kproducer_partition *pp, int i) {
-  return &pp->queue[(pp->head + i) % PRODUCER_QUEUE_MAX];
+  return &pp->queue[(pp->head + i) & (pp->queue_cap - 1)];
+}
+
+/* A full ring doubles, its records in order from index 0. */
+static void queue_grow(struct kproducer_partition *pp) {
+  ASSERT(pp->count == pp->queue_cap && pp->queue_cap < PRODUCER_QUEUE_MAX);
+  int cap = pp->queue_cap * 2;
+  struct kproducer_record *q = calloc((size_t)cap, sizeof *q);
+  ASSERT(q != NULL);
+  for (int i = 0; i < pp->count; i++) q[i] = *at(pp, i);
+  free(pp->queue);
+  pp->queue = q;
+  pp->queue_cap = cap;
+  pp->head = 0;
 }
 
 static void record_free(struct kproducer_record *r) {
@@ -94,6 +113,7 @@ int kproducer_send(struct kproducer *p, int32_t partition, const void *key, int3
   ASSERT(partition >= 0 && partition < p->cfg.partition_count);
   struct kproducer_partition *pp = &p->partitions[partition];
   if (pp->count == PRODUCER_QUEUE_MAX) return ENV_ENOMEM;
+  if (pp->count == pp->queue_cap) queue_grow(pp);
   struct kproducer_record *r = at(pp, pp->count++);
   *r = (struct kproducer_record){.id = id,
                                  .timestamp_ms = p->env->wall_ms(p->env),
@@ -121,7 +141,7 @@ static void complete(struct kproducer *p, int32_t partition, int n, int error, i
     struct kproducer_record *r = at(pp, 0);
     uint64_t id = r->id;
     record_free(r);
-    pp->head = (pp->head + 1) % PRODUCER_QUEUE_MAX;
+    pp->head = (pp->head + 1) & (pp->queue_cap - 1);
     pp->count--;
     if (error == KERR_NONE)
       p->listener.acked(p->listener.ctx, id, partition, base < 0 ? -1 : base + i);

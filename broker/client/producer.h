@@ -28,7 +28,7 @@
 #include "net/kconn.h"
 #include "proto/batch_format.h"
 
-enum { PRODUCER_PARTITIONS_MAX = 64, PRODUCER_QUEUE_MAX = 65536 };
+enum { PRODUCER_PARTITIONS_MAX = 64, PRODUCER_QUEUE_MAX = 65536, PRODUCER_QUEUE_MIN = 64 };
 
 struct kproducer_config {
   char topic[250];
@@ -73,7 +73,10 @@ struct kproducer_call { /* what a response or a retry timer comes back to */
 
 struct kproducer_partition {
   struct kproducer_call call;
-  struct kproducer_record *queue; /* ring of PRODUCER_QUEUE_MAX */
+  /* A ring of queue_cap records (a power of two), doubled as it fills up
+   * to PRODUCER_QUEUE_MAX: a partition rarely holds more than a few. */
+  struct kproducer_record *queue;
+  int queue_cap;
   int head;
   int count;
   int in_flight; /* records of the batch in flight (the first ones queued) */

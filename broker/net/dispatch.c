@@ -120,6 +120,7 @@ void net_dispatch_free(struct net_dispatch *d) {
   d->route_count = d->route_cap = 0;
   d->listener_count = 0;
   arena_pool_free(&d->arena_pool);
+  buf_free(&d->encode_scratch);
 }
 
 /* ---- owners' calls ---- */

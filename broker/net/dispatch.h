@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "env.h"
 
 enum { NET_LISTENERS_MAX = 16, NET_ROUTES_MAX = 1 << 20 };
@@ -65,6 +66,8 @@ struct net_dispatch {
   /* The chunks of the arenas responses decode into (net/kconn.c), for the
    * next responses. */
   struct arena_pool arena_pool;
+  /* The buffer requests are encoded into (net/kconn.c), kept for the next. */
+  struct buf encode_scratch;
 };
 
 /* Installs the dispatcher as env's network handler (env allows one, set

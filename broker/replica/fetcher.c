@@ -14,8 +14,12 @@ static void pump(struct fetcher *f);
 
 /* ---- the partition table ---- */
 
+static struct kstr entry_topic(const struct fetcher_entry *e) {
+  return (struct kstr){e->topic, e->topic_len};
+}
+
 static int entry_cmp(const struct fetcher_entry *e, struct kstr topic, int32_t partition) {
-  size_t len = strlen(e->topic);
+  size_t len = (size_t)e->topic_len;
   size_t n = len < (size_t)topic.len ? len : (size_t)topic.len;
   int c = memcmp(e->topic, topic.ptr, n);
   if (c != 0) return c;
@@ -41,6 +45,21 @@ static struct fetcher_entry *find_by_name(struct fetcher *f, struct kstr topic,
   int32_t i = lower_bound(f, topic, partition);
   if (i < f->count && entry_cmp(&f->entries[i], topic, partition) == 0) return &f->entries[i];
   return NULL;
+}
+
+/* find_by_name, trying entries[*hint] first: an answer lists its
+ * partitions in the order they were asked, which is the table's, so the
+ * entry after the last one found is usually the next. *hint is then the
+ * index past the entry found. */
+static struct fetcher_entry *find_near(struct fetcher *f, struct kstr topic, int32_t partition,
+                                       int32_t *hint) {
+  struct fetcher_entry *e = NULL;
+  if (*hint >= 0 && *hint < f->count && entry_cmp(&f->entries[*hint], topic, partition) == 0)
+    e = &f->entries[*hint];
+  else
+    e = find_by_name(f, topic, partition);
+  if (e) *hint = (int32_t)(e - f->entries) + 1;
+  return e;
 }
 
 static struct fetcher_entry *find_by_id(struct fetcher *f, struct kuuid id, int32_t partition) {
@@ -164,6 +183,7 @@ void fetcher_add(struct fetcher *f, struct kuuid topic_id, struct kstr topic, in
   memset(e, 0, sizeof *e);
   e->topic_id = topic_id;
   memcpy(e->topic, topic.ptr, (size_t)topic.len);
+  e->topic_len = topic.len;
   e->partition = partition;
   e->leader_epoch = leader_epoch;
   e->owner = owner;
@@ -188,9 +208,13 @@ void fetcher_wake(struct fetcher *f) { pump(f); }
 
 /* ---- after a response ---- */
 
+/* When a partition that backs off may go again (the clock is read only
+ * then: most answers say fetch on at once). */
+static uint64_t backoff_until_ns(const struct fetcher *f) {
+  return f->env->now_ns(f->env) + (uint64_t)f->cfg.backoff_ms * NS_PER_MS;
+}
+
 static void apply_next(struct fetcher *f, struct fetcher_entry *e, enum fetcher_next next) {
-  uint64_t now_ns = f->env->now_ns(f->env);
-  uint64_t backoff_ns = (uint64_t)f->cfg.backoff_ms * NS_PER_MS;
   e->delay_until_ns = 0;
   switch (next) {
   case FETCHER_FETCH:
@@ -200,11 +224,11 @@ static void apply_next(struct fetcher *f, struct fetcher_entry *e, enum fetcher_
     e->state = FP_TRUNCATING;
     break;
   case FETCHER_BACKOFF:
-    e->delay_until_ns = now_ns + backoff_ns;
+    e->delay_until_ns = backoff_until_ns(f);
     break;
   case FETCHER_TRUNCATE_LATER:
     e->state = FP_TRUNCATING;
-    e->delay_until_ns = now_ns + backoff_ns;
+    e->delay_until_ns = backoff_until_ns(f);
     break;
   }
 }
@@ -347,11 +371,11 @@ static void on_fetch(void *ctx, int err, struct rd *body, struct arena *arena) {
     /* v13 names topics by id: one scan finds the name the table is sorted by. */
     struct kstr name = tr->topic;
     const struct fetcher_entry *any = v >= 13 ? find_topic_id(f, tr->topic_id) : NULL;
-    if (v >= 13)
-      name = any ? (struct kstr){any->topic, (int32_t)strlen(any->topic)} : kstr_of("");
+    if (v >= 13) name = any ? entry_topic(any) : kstr_of("");
+    int32_t hint = any ? (int32_t)(any - f->entries) : 0;
     for (int32_t i = 0; i < tr->partitions_count && name.len > 0; i++) {
       const struct fetch_response_partition_data *pd = &tr->partitions[i];
-      struct fetcher_entry *e = find_by_name(f, name, pd->partition_index);
+      struct fetcher_entry *e = find_near(f, name, pd->partition_index, &hint);
       if (!e || e->in_request != slot->number || e->state != FP_FETCHING) continue;
       e->in_request = 0;
       partition_answer(f, e, pd);
@@ -391,8 +415,17 @@ static void unsent(struct fetcher_slot *slot) {
     if (f->entries[i].in_request == slot->number) f->entries[i].in_request = 0;
 }
 
+/* A partition not in a request waits to reconcile: most pumps have none,
+ * and then send_epochs would change nothing either way. */
+static bool any_to_reconcile(const struct fetcher *f) {
+  for (int32_t i = 0; i < f->count; i++)
+    if (f->entries[i].state == FP_TRUNCATING && f->entries[i].in_request == 0) return true;
+  return false;
+}
+
 static bool send_epochs(struct fetcher_slot *slot, uint64_t now_ns, struct arena *a) {
   struct fetcher *f = slot->f;
+  if (!any_to_reconcile(f)) return false;
   int16_t v = channel_version(&f->ch, API_OFFSET_FOR_LEADER_EPOCH, FETCHER_OFLE_VERSION_MIN,
                               FETCHER_OFLE_VERSION_MAX);
   if (v < 0) {
@@ -405,7 +438,6 @@ static bool send_epochs(struct fetcher_slot *slot, uint64_t now_ns, struct arena
   struct offset_for_leader_epoch_request m;
   offset_for_leader_epoch_request_init(&m);
   m.replica_id = f->cfg.replica_id;
-  m.topics = arena_alloc(a, (size_t)f->count * sizeof *m.topics);
   for (int32_t i = 0; i < f->count; i++) {
     struct fetcher_entry *e = &f->entries[i];
     struct fetcher_position pos;
@@ -414,7 +446,9 @@ static bool send_epochs(struct fetcher_slot *slot, uint64_t now_ns, struct arena
       e->state = FP_FETCHING;
       continue;
     }
-    struct kstr name = {e->topic, (int32_t)strlen(e->topic)};
+    /* Allocated with the first partition: most pumps have none to reconcile. */
+    if (m.topics == NULL) m.topics = arena_alloc(a, (size_t)f->count * sizeof *m.topics);
+    struct kstr name = entry_topic(e);
     if (m.topics_count == 0 || m.topics[m.topics_count - 1].topic.len != name.len ||
         memcmp(m.topics[m.topics_count - 1].topic.ptr, name.ptr, (size_t)name.len) != 0) {
       struct offset_for_leader_epoch_request_offset_for_leader_topic *t =
@@ -463,7 +497,7 @@ static void request_add(const struct fetcher *f, struct fetch_request *m, struct
   if (!t || memcmp(&t->topic_id, &e->topic_id, sizeof e->topic_id) != 0) {
     t = &m->topics[m->topics_count++];
     fetch_request_fetch_topic_init(t);
-    t->topic = (struct kstr){e->topic, (int32_t)strlen(e->topic)};
+    t->topic = entry_topic(e);
     t->topic_id = e->topic_id;
     t->partitions = arena_alloc(a, (size_t)f->count * sizeof *t->partitions);
   }
@@ -585,8 +619,9 @@ static bool fetch_in_flight(const struct fetcher *f) {
 
 static bool send_fetch(struct fetcher_slot *slot, uint64_t now_ns, struct arena *a) {
   struct fetcher *f = slot->f;
+  if (fetch_in_flight(f)) return false; /* the common case on the second slot */
   int16_t v = channel_version(&f->ch, API_FETCH, FETCHER_VERSION_MIN, FETCHER_VERSION_MAX);
-  if (v < 0 || fetch_in_flight(f) || any_settling(f, now_ns)) return false;
+  if (v < 0 || any_settling(f, now_ns)) return false;
   if (slot->number == FETCHER_SESSION_SLOT) return send_session_fetch(slot, v, now_ns, a);
   struct fetch_request m;
   request_init(f, &m, a);
@@ -626,8 +661,10 @@ static void pump(struct fetcher *f) {
   for (int i = 0; i < FETCHER_REQUESTS_MAX; i++) {
     struct fetcher_slot *slot = &f->slots[i];
     if (slot->busy) continue;
+    /* From the node's pool: a request's few small arrays would otherwise
+     * cost a 16 KiB malloc and free per pump. */
     struct arena a;
-    arena_init(&a);
+    arena_init_pooled(&a, &f->ch.conn.net->arena_pool);
     slot->busy = send_epochs(slot, now_ns, &a);
     if (!slot->busy) slot->busy = slot->fetching = send_fetch(slot, now_ns, &a);
     arena_free(&a);

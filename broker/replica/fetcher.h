@@ -112,6 +112,7 @@ enum fetcher_state { FP_TRUNCATING, FP_FETCHING };
 struct fetcher_entry {
   struct kuuid topic_id;
   char topic[FETCHER_TOPIC_BYTES_MAX + 1];
+  int32_t topic_len; /* strlen(topic), kept: every lookup compares it */
   int32_t partition;
   int32_t leader_epoch; /* CurrentLeaderEpoch */
   void *owner;
