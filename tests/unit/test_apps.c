@@ -17,6 +17,13 @@
 
 static bool valid(const char *s) { return json_valid(s, strlen(s), NULL); }
 
+/* A cursor over a NUL-terminated text, errors naming `source`. */
+static struct json reader(const char *source, const char *text) {
+  struct json j;
+  json_init(&j, source, text, strlen(text));
+  return j;
+}
+
 START_TEST(json_accepts_what_rfc_8259_accepts) {
   const char *good[] = {"{}",
                         " {\"key\": \"Hello Kafka\"} ",
@@ -46,6 +53,7 @@ START_TEST(json_accepts_what_rfc_8259_accepts) {
                        "-",
                        "\"\\ud800\"",
                        "\"\\udc00\"",
+                       "\"\\udc00\\udc00\"",
                        "\"\\ud800\\u0041\""};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     ck_assert_msg(!valid(bad[i]), "%s", bad[i]);
@@ -109,9 +117,8 @@ START_TEST(json_errors_point_at_the_offending_byte) {
 END_TEST
 
 START_TEST(json_string_decodes_every_escape) {
-  const char *text = "\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u20AC\\ud83d\\ude00\" \"\\u0000\"";
-  struct json j;
-  json_init(&j, "f.json", text, strlen(text));
+  struct json j = reader(
+      "f.json", "\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u20AC\\ud83d\\ude00\" \"\\u0000\"");
   char out[32];
   ck_assert(json_string(&j, out, sizeof out));
   ck_assert_str_eq(out, "a\"\\/\b\f\n\r\t\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
@@ -128,26 +135,32 @@ START_TEST(json_string_decodes_every_escape) {
 END_TEST
 
 START_TEST(json_int_takes_whole_numbers_in_bounds) {
-  const char *text = "[7, -3, 2147483648, 1.5, 1e3, 12345678901234567890, -]";
-  struct json j;
-  json_init(&j, "n.json", text, strlen(text));
-  long v = 0;
-  ck_assert(json_open(&j, '[', ']'));
-  ck_assert(json_int(&j, 0, 10, &v) && v == 7);
-  ck_assert(json_more(&j, ']'));
-  ck_assert(json_int(&j, -5, 5, &v) && v == -3);
-  ck_assert(json_more(&j, ']'));
-  ck_assert(!json_int(&j, 0, 2147483647, &v));
-  ck_assert_str_eq(j.error, "n.json:1:9 (byte 8): number out of range [0, 2147483647]");
-  const char *rows[][2] = {{"1.5", "expected a whole number"},
-                           {"1e3", "expected a whole number"},
-                           {"-", "expected a whole number"},
-                           {" 12345678901234567890", "number out of range [0, 9]"}};
+  static const struct {
+    const char *text;
+    long lo, hi;
+    const char *reason; /* NULL: read as `value` */
+    long value;
+  } rows[] = {
+      {" 7", 0, 10, NULL, 7},
+      {"-3", -5, 5, NULL, -3},
+      {"2147483647", 0, 2147483647, NULL, 2147483647},
+      {" 2147483648", 0, 2147483647, "number out of range [0, 2147483647]", 0},
+      {" 12345678901234567890", 0, 9, "number out of range [0, 9]", 0},
+      {" 1.5", 0, 9, "expected a whole number", 0},
+      {" 1e3", 0, 9, "expected a whole number", 0},
+      {" -", 0, 9, "expected a whole number", 0},
+  };
   for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-    json_init(&j, "n.json", rows[i][0], strlen(rows[i][0]));
-    ck_assert(!json_int(&j, 0, 9, &v));
-    ck_assert_str_eq(j.reason, rows[i][1]);
-    ck_assert_uint_eq(j.error_at, rows[i][0][0] == ' ' ? 1 : 0); /* the token's start */
+    struct json j = reader("n.json", rows[i].text);
+    long v = 0;
+    bool ok = json_int(&j, rows[i].lo, rows[i].hi, &v);
+    ck_assert_msg(ok == (rows[i].reason == NULL), "%s", rows[i].text);
+    if (ok) {
+      ck_assert_int_eq(v, rows[i].value);
+      continue;
+    }
+    ck_assert_str_eq(j.reason, rows[i].reason);
+    ck_assert_uint_eq(j.error_at, 1); /* the token's start, past the space */
   }
 }
 END_TEST
@@ -155,9 +168,7 @@ END_TEST
 /* sluicectl's files: the error names the line and column (1-based, a tab
  * one column) as well as the byte, and the first error sticks. */
 START_TEST(json_cursor_names_line_and_column) {
-  const char *text = "{\n  \"a\": [1,\n\t2 x]}";
-  struct json j;
-  json_init(&j, "plan.json", text, strlen(text));
+  struct json j = reader("plan.json", "{\n  \"a\": [1,\n\t2 x]}");
   char key[8];
   long v;
   ck_assert(json_open(&j, '{', '}'));
