@@ -122,8 +122,10 @@ bin/sluice: $(BUILD)/os/main.o $(BUILD)/libos.a $(BUILD)/libbroker.a
 
 # sluicectl: kafka-storage.sh and kafka-metadata-quorum.sh's commands, over
 # the same broker/ code as the node (apps/sluicectl/main.c), and the
-# topics, consumer-groups, configs and cluster commands over librdkafka.
-SLUICECTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard apps/sluicectl/*.c)))
+# topics, consumer-groups, configs and cluster commands over librdkafka;
+# its JSON files are read by the apps' one JSON reader (apps/common/json.c).
+SLUICECTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard apps/sluicectl/*.c))) \
+  $(BUILD)/apps/common/json.o $(BUILD)/apps/common/text.o
 bin/sluicectl: $(SLUICECTL_OBJ) $(BUILD)/libos.a $(BUILD)/libbroker.a
 	@mkdir -p bin
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_BROKER) $(LIBS_RDKAFKA) -o $@
@@ -139,7 +141,7 @@ bin/sluice-consumer-app $(BUILD)/sluice-consumer-app: $(APP_CONSUMER_OBJ) $(APP_
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(SAN) $^ $(LIBS_RDKAFKA) $(LIBS_MHD) -lpthread -o $@
 # The apps' unit test links their text, JSON, .env and message-ring code only.
-$(BUILD)/tests/test_apps: tests/unit/test_apps.c $(BUILD)/apps/common/text.o $(BUILD)/apps/common/json_check.o \
+$(BUILD)/tests/test_apps: tests/unit/test_apps.c $(BUILD)/apps/common/text.o $(BUILD)/apps/common/json.o \
   $(BUILD)/apps/common/dotenv.o $(BUILD)/apps/consumer/messages.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $^ $(LIBS_CHECK) -lpthread -o $@

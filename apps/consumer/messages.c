@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "apps/common/json_check.h"
+#include "apps/common/json.h"
 
 void messages_init(struct messages *m) {
   memset(m, 0, sizeof *m);

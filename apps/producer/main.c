@@ -14,7 +14,7 @@
 
 #include "apps/common/app_options.h"
 #include "apps/common/http.h"
-#include "apps/common/json_check.h"
+#include "apps/common/json.h"
 #include "apps/common/text.h"
 
 static const char USAGE[] =
@@ -123,7 +123,7 @@ static enum MHD_Result send_message(struct producer_app *app, struct MHD_Connect
     return http_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
                            "body larger than --max-body-bytes");
   }
-  struct json_error jerr = {0, NULL};
+  struct json_error jerr = {0, ""};
   if (!json_valid_object(body->text.data, body->text.len, &jerr)) {
     char reason[160];
     snprintf(reason, sizeof reason, "invalid JSON at byte %zu: %s", jerr.offset, jerr.reason);

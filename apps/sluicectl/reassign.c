@@ -2,19 +2,26 @@
  * --generate, --execute, --verify and --cancel (KIP-455), over the
  * broker's own client (apps/sluicectl/kcall.h), as librdkafka 2.0 has no
  * AlterPartitionReassignments or ListPartitionReassignments. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/common/json.h"
 #include "apps/sluicectl/admin.h"
-#include "apps/sluicectl/json.h"
 #include "apps/sluicectl/reassign.h"
 #include "base/assert.h"
+#include "meta/replication_control.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
 
-enum { REASSIGN_TIMEOUT_MS = 25000, BROKER_LIST_MAX = 1024, TOPICS_MAX = 1024 };
+enum {
+  REASSIGN_TIMEOUT_MS = 25000,
+  BROKER_LIST_MAX = 1024,
+  TOPICS_MAX = 1024,
+  JSON_FILE_BYTES_MAX = 4 << 20
+};
 
 static const char REASSIGN_HELP[] =
     "usage: sluicectl partitions reassign --bootstrap-server H:P[,H:P]\n"
@@ -38,6 +45,38 @@ static const char *const ALLOWED[] = {"--bootstrap-server",
                                       NULL};
 
 /* ---- the reassignment file ---- */
+
+/* Reads a whole file (at most JSON_FILE_BYTES_MAX) into *text (malloc()ed,
+ * NUL-terminated); false with "Error: ..." printed. */
+static bool load_file(const char *path, char **text, size_t *len) {
+  FILE *file = fopen(path, "rb");
+  if (file == NULL) return fail("cannot open %s: %s", path, strerror(errno)), false;
+  char *buf = malloc(JSON_FILE_BYTES_MAX + 1);
+  ASSERT(buf != NULL);
+  size_t n = fread(buf, 1, JSON_FILE_BYTES_MAX + 1, file);
+  bool bad = ferror(file) != 0;
+  fclose(file);
+  if (bad || n > JSON_FILE_BYTES_MAX) {
+    free(buf);
+    if (bad) return fail("cannot read %s", path), false;
+    return fail("%s is larger than %d bytes", path, JSON_FILE_BYTES_MAX), false;
+  }
+  buf[n] = '\0';
+  *text = buf;
+  *len = n;
+  return true;
+}
+
+/* A topic name. The reader decodes every escape, so "\u0074" names topic
+ * t; what decodes to a name Kafka would refuse ([a-zA-Z0-9._-] only) can
+ * name no topic of the cluster, so it is refused here, where it is. */
+static bool read_topic(struct json *j, char *out, size_t cap) {
+  size_t at = json_here(j);
+  if (!json_string(j, out, cap)) return false;
+  if (!meta_topic_name_valid(out, strlen(out)))
+    return json_fail_at(j, at, "not a legal topic name");
+  return true;
+}
 
 static bool read_replicas(struct json *j, struct plan_partition *pp) {
   pp->replica_count = 0;
@@ -77,7 +116,7 @@ static bool read_partition(struct json *j, struct plan_partition *pp) {
     long index;
     if (!json_string(j, key, sizeof key) || !json_expect(j, ':')) return false;
     if (strcmp(key, "topic") == 0)
-      topic = json_string(j, pp->topic, sizeof pp->topic);
+      topic = read_topic(j, pp->topic, sizeof pp->topic);
     else if (strcmp(key, "partition") == 0 && json_int(j, 0, INT32_MAX, &index))
       partition = true, pp->partition = (int32_t)index;
     else if (strcmp(key, "replicas") == 0)
@@ -152,7 +191,7 @@ static bool parse_topics(struct json *j, char (*names)[TOPIC_NAME_BYTES_MAX], in
       if (!json_expect(j, '{')) return false;
       if (!json_string(j, key, sizeof key) || strcmp(key, "topic") != 0)
         return json_fail(j, "expected \"topic\"");
-      if (!json_expect(j, ':') || !json_string(j, names[(*count)++], TOPIC_NAME_BYTES_MAX) ||
+      if (!json_expect(j, ':') || !read_topic(j, names[(*count)++], TOPIC_NAME_BYTES_MAX) ||
           !json_expect(j, '}'))
         return false;
     } while (json_more(j, ']'));
@@ -164,7 +203,7 @@ static bool parse_topics(struct json *j, char (*names)[TOPIC_NAME_BYTES_MAX], in
 static bool load_plan(const char *path, struct plan *p) {
   char *text;
   size_t len;
-  if (!json_load(path, &text, &len)) return false;
+  if (!load_file(path, &text, &len)) return false;
   struct json j;
   json_init(&j, path, text, len);
   bool ok = parse_reassignment(&j, p);
@@ -451,7 +490,7 @@ static int generate(struct kcall *c, const char *topics_file, const char *broker
   if (!broker_list(brokers, ids, &n)) return 1;
   char *text;
   size_t len;
-  if (!json_load(topics_file, &text, &len)) return 1;
+  if (!load_file(topics_file, &text, &len)) return 1;
   char(*names)[TOPIC_NAME_BYTES_MAX] = calloc(TOPICS_MAX, TOPIC_NAME_BYTES_MAX);
   ASSERT(names != NULL);
   struct json j;
