@@ -208,6 +208,7 @@ static void run(struct sim_world *w, uint32_t slot) {
   sim_trace(w, e.time_ns);
   sim_trace(w, (uint64_t)(e.node >= 0 ? w->nodes[e.node]->id : -1) << 8 | e.kind);
   slot_free(w, slot); /* before the callback: a timer cancelling itself is a no-op */
+  w->event_node = e.node;
   if (e.timer_fn)
     e.timer_fn(e.ctx);
   else
@@ -229,6 +230,7 @@ static bool step_until(struct sim_world *w, uint64_t limit_ns) {
     if (e->node >= 0) {
       struct sim_node *node = w->nodes[e->node];
       if (node->incarnation != e->incarnation) { /* it crashed since */
+        w->outside_count++;
         run_drop(e);
         slot_free(w, slot);
         continue;
@@ -244,10 +246,20 @@ static bool step_until(struct sim_world *w, uint64_t limit_ns) {
   return false;
 }
 
-bool sim_step(struct sim_world *w) { return step_until(w, UINT64_MAX); }
-bool sim_step_until(struct sim_world *w, uint64_t t_ns) { return step_until(w, t_ns); }
+/* The public stepping calls: their caller may have changed anything
+ * since the last event (sim_world_outside_count). */
+bool sim_step(struct sim_world *w) {
+  w->outside_count++;
+  return step_until(w, UINT64_MAX);
+}
+
+bool sim_step_until(struct sim_world *w, uint64_t t_ns) {
+  w->outside_count++;
+  return step_until(w, t_ns);
+}
 
 void sim_run_until(struct sim_world *w, uint64_t t_ns) {
+  w->outside_count++; /* its loop runs nothing but events */
   for (uint64_t n = 0; n < UINT64_MAX && step_until(w, t_ns); n++) {
   }
   if (t_ns > w->now_ns) {

@@ -301,6 +301,13 @@ struct sim_world {
   /* the after-event hook (sim_world_set_after_event) */
   sim_after_event_fn after_event;
   void *after_event_ctx;
+  /* For the hook (sim_world_event_node, sim_world_outside_count): the node
+   * whose event ran last (-1: the world's), and how many times code other
+   * than an event's may have run since the world began: each entry into
+   * the stepping calls (the caller ran before it) and each dropped event's
+   * drop function. */
+  int32_t event_node;
+  uint64_t outside_count;
 };
 
 void sim_trace(struct sim_world *w, uint64_t value);

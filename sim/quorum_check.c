@@ -415,6 +415,18 @@ void quorum_check_observe(struct quorum_check *q, uint64_t now_ns,
   for (int i = 0; i < q->cfg.nodes; i++) observe_node(q, i, views, now_ns);
 }
 
+/* On unchanged cores every node's observe_node finds nothing moved, and
+ * observe_cut does nothing for a node that is not cut off. */
+void quorum_check_observe_quiet(struct quorum_check *q, uint64_t now_ns,
+                                const struct quorum_view *views) {
+  for (int i = 0; i < q->cfg.nodes; i++) {
+    struct qc_node *n = &q->nodes[i];
+    if (!views[i].core || !n->cut_off) continue;
+    ASSERT(n->up && views[i].cut_off && views[i].voter);
+    observe_cut(q, i + 1, n, views, true, views[i].paused, now_ns);
+  }
+}
+
 void quorum_check_process_ended(struct quorum_check *q, int index, int32_t durable_epoch) {
   ASSERT(index >= 0 && index < q->cfg.nodes);
   struct qc_node *n = &q->nodes[index];

@@ -68,6 +68,12 @@ void quorum_check_free(struct quorum_check *q);
 /* After every event: every node's view (cfg->nodes of them). */
 void quorum_check_observe(struct quorum_check *q, uint64_t now_ns,
                           const struct quorum_view *views);
+/* After an event that the caller knows changed no node's core nor any
+ * view since the last quorum_check_observe (a client's event): only the
+ * clock moved, so only what time decides is judged (check-quorum's bound
+ * for a cut-off node), as quorum_check_observe would on the same views. */
+void quorum_check_observe_quiet(struct quorum_check *q, uint64_t now_ns,
+                                const struct quorum_view *views);
 /* Node i's process ended (power loss, exit); durable_epoch: the epoch its
  * quorum-state file holds now, on what the disk kept (-1: no file). */
 void quorum_check_process_ended(struct quorum_check *q, int index, int32_t durable_epoch);

@@ -691,6 +691,21 @@ static void scan(struct replica_check *rc, struct node *const *procs,
   }
 }
 
+/* The polls and scans the clock made due. */
+static void observe_due(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
+                        struct sim_node *const *nodes) {
+  if (now_ns >= rc->next_poll_ns) {
+    rc->next_poll_ns = now_ns + RC_POLL_MS * RC_NS_PER_MS;
+    poll_hw(rc, now_ns, procs);
+    rc->now_ns = now_ns;
+  }
+  if (rc->scan_due || now_ns >= rc->next_scan_ns) {
+    rc->scan_due = false;
+    rc->next_scan_ns = now_ns + RC_SCAN_MS * RC_NS_PER_MS;
+    scan(rc, procs, nodes, false);
+  }
+}
+
 void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
                            struct sim_node *const *nodes) {
   for (int i = 0; i < rc->nodes; i++) rc->procs_now[i] = procs[i];
@@ -704,16 +719,16 @@ void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct nod
   for (int k = 0; k < rc->part_count; k++)
     if (rc->parts[k].pending_leader >= 1) judge_new_leader(rc, &rc->parts[k], procs, nodes);
   observe_held(rc, procs, nodes);
-  if (now_ns >= rc->next_poll_ns) {
-    rc->next_poll_ns = now_ns + RC_POLL_MS * RC_NS_PER_MS;
-    poll_hw(rc, now_ns, procs);
-    rc->now_ns = now_ns;
-  }
-  if (rc->scan_due || now_ns >= rc->next_scan_ns) {
-    rc->scan_due = false;
-    rc->next_scan_ns = now_ns + RC_SCAN_MS * RC_NS_PER_MS;
-    scan(rc, procs, nodes, false);
-  }
+  observe_due(rc, now_ns, procs, nodes);
+}
+
+/* Nothing moved: the images, pending leaders and replicas' ends are as
+ * the last observation left them (it judged them), so only the clock's
+ * polls and scans can be due. */
+void replica_check_observe_quiet(struct replica_check *rc, uint64_t now_ns,
+                                 struct node *const *procs, struct sim_node *const *nodes) {
+  for (int i = 0; i < rc->nodes; i++) ASSERT(rc->procs_now[i] == procs[i]);
+  observe_due(rc, now_ns, procs, nodes);
 }
 
 bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean *out) {
