@@ -161,6 +161,9 @@ struct replica_check {
   uint64_t now_ns; /* the last poll's */
 };
 
+/* Whether an observation told that `changed` moved looks at node i. */
+static bool looks_at(int changed, int i) { return changed == SIM_LOOK_ALL || changed == i; }
+
 static const char *config_of(const struct scenario_kv *kv, int count, const char *key) {
   for (int i = 0; i < count; i++)
     if (!strcmp(kv[i].key, key)) return kv[i].value;
@@ -436,9 +439,9 @@ static int observe_held_topic(struct replica_check *rc, struct node *proc, int i
 }
 
 static void observe_held(struct replica_check *rc, struct node *const *procs,
-                         struct sim_node *const *nodes) {
+                         struct sim_node *const *nodes, int changed) {
   for (int i = 0; i < rc->nodes; i++) {
-    if (!procs[i]) continue;
+    if (!procs[i] || !looks_at(changed, i)) continue;
     /* A replica reaches further only by a write (its log end) or an fsync
      * (its recovery point) of its process: without one since the last
      * look, nothing of it can have grown. */
@@ -708,9 +711,22 @@ static void observe_due(struct replica_check *rc, uint64_t now_ns, struct node *
 
 void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
                            struct sim_node *const *nodes) {
-  for (int i = 0; i < rc->nodes; i++) rc->procs_now[i] = procs[i];
+  replica_check_observe_node(rc, now_ns, procs, nodes, SIM_LOOK_ALL);
+}
+
+/* A node not named keeps its image and replicas as the last observation
+ * judged them; the pending leaders are judged again whatever changed (a
+ * new leader epoch may be pending on another node's image). */
+void replica_check_observe_node(struct replica_check *rc, uint64_t now_ns,
+                                struct node *const *procs, struct sim_node *const *nodes,
+                                int changed) {
+  ASSERT(changed >= SIM_LOOK_NONE && changed < rc->nodes);
   for (int i = 0; i < rc->nodes; i++) {
-    if (!procs[i]) continue;
+    ASSERT(looks_at(changed, i) || rc->procs_now[i] == procs[i]);
+    rc->procs_now[i] = procs[i];
+  }
+  for (int i = 0; i < rc->nodes; i++) {
+    if (!procs[i] || !looks_at(changed, i)) continue;
     const struct meta_image *image = node_metadata_image(procs[i]);
     if (!image || image->offset == rc->image_offset[i]) continue;
     rc->image_offset[i] = image->offset;
@@ -718,16 +734,7 @@ void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct nod
   }
   for (int k = 0; k < rc->part_count; k++)
     if (rc->parts[k].pending_leader >= 1) judge_new_leader(rc, &rc->parts[k], procs, nodes);
-  observe_held(rc, procs, nodes);
-  observe_due(rc, now_ns, procs, nodes);
-}
-
-/* Nothing moved: the images, pending leaders and replicas' ends are as
- * the last observation left them (it judged them), so only the clock's
- * polls and scans can be due. */
-void replica_check_observe_quiet(struct replica_check *rc, uint64_t now_ns,
-                                 struct node *const *procs, struct sim_node *const *nodes) {
-  for (int i = 0; i < rc->nodes; i++) ASSERT(rc->procs_now[i] == procs[i]);
+  observe_held(rc, procs, nodes, changed);
   observe_due(rc, now_ns, procs, nodes);
 }
 

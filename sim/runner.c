@@ -379,6 +379,14 @@ static bool cut_off(const struct runner *r, int i) {
   return reached < voters / 2 + 1;
 }
 
+/* Node i's view, its cut-off as of the last quorum_views. */
+static struct quorum_view view_of(const struct runner *r, int i) {
+  return (struct quorum_view){.core = core_of(r, i),
+                              .voter = runner_is_controller(r, i),
+                              .cut_off = r->cut_off_now[i],
+                              .paused = sim_node_paused(r->brokers[i].node)};
+}
+
 static void quorum_views(struct runner *r, struct quorum_view *v) {
   uint64_t changes = sim_net_cut_changes(r->w);
   if (!r->cut_off_known || changes != r->cut_changes_seen) {
@@ -386,19 +394,15 @@ static void quorum_views(struct runner *r, struct quorum_view *v) {
     r->cut_changes_seen = changes;
     r->cut_off_known = true;
   }
-  for (int i = 0; i < r->sc->nodes; i++)
-    v[i] = (struct quorum_view){.core = core_of(r, i),
-                                .voter = runner_is_controller(r, i),
-                                .cut_off = r->cut_off_now[i],
-                                .paused = sim_node_paused(r->brokers[i].node)};
+  for (int i = 0; i < r->sc->nodes; i++) v[i] = view_of(r, i);
 }
 
 /* applied-prefix: every node's loader has applied only committed entries
  * (its image is a prefix of the committed log; log-matching holds the
  * entries themselves to the leader's). A few loads per node and event. */
-static void quorum_observe_applied(struct runner *r) {
+static void quorum_observe_applied(struct runner *r, int changed) {
   for (int i = 0; i < r->sc->nodes; i++) {
-    if (!r->brokers[i].proc) continue;
+    if (!r->brokers[i].proc || (changed != SIM_LOOK_ALL && i != changed)) continue;
     int64_t applied = node_metadata_applied_offset(r->brokers[i].proc);
     if (applied >= 0) quorum_check_applied(r->qc, i, applied);
   }
@@ -450,9 +454,9 @@ static void fence_check_image(struct runner *r, int node, const struct meta_imag
   }
 }
 
-static void fence_observe(struct runner *r) {
+static void fence_observe(struct runner *r, int changed) {
   for (int i = 0; i < r->sc->nodes && r->client_count > 0; i++) {
-    if (!r->brokers[i].proc) continue;
+    if (!r->brokers[i].proc || (changed != SIM_LOOK_ALL && i != changed)) continue;
     const struct meta_image *image = node_metadata_image(r->brokers[i].proc);
     if (!image || image->offset == r->fence_image_offset[i]) continue;
     r->fence_image_offset[i] = image->offset;
@@ -514,56 +518,53 @@ static void replica_note_unclean(struct runner *r, const struct replica_unclean 
                r->labels[c.stream], (long long)c.offset, u->leader);
 }
 
-static void replica_observe(struct runner *r) {
+static void replica_observe(struct runner *r, int changed) {
   if (!r->rc) return;
   struct node *procs[SCENARIO_NODES_MAX];
   struct sim_node *nodes[SCENARIO_NODES_MAX];
   replica_views(r, procs, nodes);
-  replica_check_observe(r->rc, now_ns(r), procs, nodes);
+  replica_check_observe_node(r->rc, now_ns(r), procs, nodes, changed);
   struct replica_unclean u;
   while (replica_check_take_unclean(r->rc, &u)) replica_note_unclean(r, &u);
 }
 
-/* Whether the event just run was a client's with nothing else since the
- * last full look: a client's code reaches the brokers only through the
- * network (frames arrive in the brokers' own events) and changes no cut,
- * pause or process, so every broker's state and every view is as the last
- * look judged it. The workload node is no client: it proposes to the
- * leaders directly. */
-static bool quiet_event(const struct runner *r) {
+/* Which node's state the event just run may have changed since the
+ * hook's last look: SIM_LOOK_NONE after a client's event, broker i's index
+ * after its own, SIM_LOOK_ALL after anything else (a world event, the workload
+ * node's proposals, code run between events: faults, restarts). A client
+ * reaches the brokers only through frames their own events take, and no
+ * event changes a cut, a pause or a process but its own node's; so the
+ * nodes not named are as the last look judged them. */
+static int look_at(const struct runner *r) {
   struct sim_node *n = sim_world_event_node(r->w);
   if (!n || sim_world_outside_count(r->w) != r->outside_seen ||
       sim_net_cut_changes(r->w) != r->cut_changes_seen)
-    return false;
+    return SIM_LOOK_ALL;
   int32_t id = sim_node_env(n)->node_id;
-  return id > CLIENT_ID_BASE && id <= CLIENT_ID_BASE + r->client_count;
+  if (id > CLIENT_ID_BASE && id <= CLIENT_ID_BASE + r->client_count) return SIM_LOOK_NONE;
+  for (int i = 0; i < r->sc->nodes; i++)
+    if (r->brokers[i].node == n) return i;
+  return SIM_LOOK_ALL;
 }
 
-/* Only what the clock decides (check-quorum's bound, the replica polls and
- * scans); the applied-prefix observations are not repeated. */
-static void quorum_after_quiet(struct runner *r) {
-  uint64_t now = sim_now_ns(r->w);
-  quorum_check_observe_quiet(r->qc, now, r->views_seen);
-  if (!r->rc) return;
-  struct node *procs[SCENARIO_NODES_MAX];
-  struct sim_node *nodes[SCENARIO_NODES_MAX];
-  replica_views(r, procs, nodes);
-  replica_check_observe_quiet(r->rc, now, procs, nodes);
-}
-
+/* Every node after anything else; after a broker's event only its own
+ * state (the applied-prefix observations of the others are not repeated),
+ * and after a client's only what the clock decides (check-quorum's bound,
+ * the replica polls and scans). */
 static void quorum_after_event(void *ctx) {
   struct runner *r = ctx;
-  if (quiet_event(r)) {
-    quorum_after_quiet(r);
-    return;
+  int changed = look_at(r);
+  if (changed == SIM_LOOK_ALL) {
+    quorum_views(r, r->views_seen);
+    r->outside_seen = sim_world_outside_count(r->w);
+  } else if (changed >= 0) {
+    r->views_seen[changed] = view_of(r, changed);
   }
-  quorum_views(r, r->views_seen);
-  r->outside_seen = sim_world_outside_count(r->w);
-  quorum_check_observe(r->qc, sim_now_ns(r->w), r->views_seen);
-  quorum_observe_applied(r);
-  fence_observe(r);
-  leaders_observe(r);
-  replica_observe(r);
+  quorum_check_observe_node(r->qc, sim_now_ns(r->w), r->views_seen, changed);
+  quorum_observe_applied(r, changed);
+  fence_observe(r, changed);
+  if (changed != SIM_LOOK_NONE) leaders_observe(r);
+  replica_observe(r, changed);
 }
 
 /* The epoch node index's quorum-state file holds, on what its disk kept

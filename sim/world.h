@@ -92,6 +92,9 @@ void sim_world_set_after_event(struct sim_world *w, sim_after_event_fn fn, void 
  * only that node's code ran since it last looked. */
 struct sim_node *sim_world_event_node(const struct sim_world *w);
 uint64_t sim_world_outside_count(const struct sim_world *w);
+/* What a hook's checkers are told to look at: every node, none (only the
+ * clock moved), or else one node's index (only its state changed). */
+enum { SIM_LOOK_ALL = -1, SIM_LOOK_NONE = -2 };
 
 /* ---- nodes ---- */
 
