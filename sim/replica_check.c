@@ -94,6 +94,7 @@ struct rc_batch {
 struct rc_log {
   struct rc_batch *b;
   int64_t count, cap;
+  int64_t rising; /* b[0, rising) have strictly rising bases (a sane log's) */
 };
 
 struct rc_view {
@@ -499,6 +500,8 @@ static void push(struct rc_log *log, struct rc_batch b) {
     log->b = realloc(log->b, (size_t)log->cap * sizeof *log->b);
     ASSERT(log->b != NULL);
   }
+  if (log->rising == log->count && (log->count == 0 || b.base > log->b[log->count - 1].base))
+    log->rising++;
   log->b[log->count++] = b;
 }
 
@@ -506,6 +509,7 @@ static void push(struct rc_log *log, struct rc_batch b) {
 static void cache_cut(struct rc_cache *c, int64_t count) {
   ASSERT(count >= 0 && count <= c->batches.count);
   c->batches.count = count;
+  if (count < c->batches.rising) c->batches.rising = count;
   if (count < c->stable) c->stable = count;
 }
 
@@ -602,12 +606,28 @@ static void cache_update(struct replica_check *rc, struct sim_node *n, const cha
   c->updates++;
 }
 
+/* The first batch whose base is at or past limit (count: none): bisected
+ * in the rising prefix, then one by one past it (a log whose bases fall
+ * somewhere is walked as it lies). */
+static int64_t first_at(const struct rc_log *log, int64_t limit) {
+  int64_t lo = 0, hi = log->rising;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (log->b[mid].base < limit)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < log->rising) return lo;
+  while (lo < log->count && log->b[lo].base < limit) lo++;
+  return lo;
+}
+
 /* The log below limit: the cached headers up to the first at or past it. */
 static void scan_log(struct replica_check *rc, struct sim_node *n, const struct rc_part *p,
                      struct rc_cache *c, int64_t limit, struct rc_view *log) {
   cache_update(rc, n, p->topic, p->partition, c);
-  int64_t count = 0;
-  while (count < c->batches.count && c->batches.b[count].base < limit) count++;
+  int64_t count = first_at(&c->batches, limit);
   *log = (struct rc_view){c->batches.b, count};
 }
 
