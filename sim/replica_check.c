@@ -154,6 +154,9 @@ struct replica_check {
   struct rc_segments *segs_scratch;
   struct rc_pair *pairs;                /* part k, nodes i < j: (k * nodes + i) * nodes + j */
   struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
+  /* Whether some part may have a pending_leader (>= 1) or an
+   * unclean_leader to note: the loops over the parts run only then. */
+  bool pending_any, unclean_any;
   /* acks-all-min-isr: each node's process and disk writes + fsyncs when
    * its replicas were last looked at. */
   struct node *held_proc[RC_NODES_MAX];
@@ -161,9 +164,6 @@ struct replica_check {
   struct rc_result results[REPLICA_CHECKERS];
   uint64_t now_ns; /* the last poll's */
 };
-
-/* Whether an observation told that `changed` moved looks at node i. */
-static bool looks_at(int changed, int i) { return changed == SIM_LOOK_ALL || changed == i; }
 
 static const char *config_of(const struct scenario_kv *kv, int count, const char *key) {
   for (int i = 0; i < count; i++)
@@ -312,7 +312,10 @@ static void judge_step(struct replica_check *rc, struct rc_part *p,
     rc->skipped++; /* more than one change at once: no previous state to judge by */
   } else if (mp->leader_epoch > p->leader_epoch && mp->leader_epoch > 0 && mp->leader >= 1) {
     rc->results[RC_LEADER_IN_ISR].checks++;
-    if (!eligible(p, mp->leader) && rc->unclean) p->unclean_leader = mp->leader;
+    if (!eligible(p, mp->leader) && rc->unclean) {
+      p->unclean_leader = mp->leader;
+      rc->unclean_any = true;
+    }
     if (!eligible(p, mp->leader))
       verdict(
           rc, RC_LEADER_IN_ISR, rc->unclean,
@@ -336,6 +339,7 @@ static void judge_step(struct replica_check *rc, struct rc_part *p,
   if (mp->leader_epoch > p->max_leader_epoch) {
     p->max_leader_epoch = mp->leader_epoch;
     p->pending_leader = mp->leader;
+    if (p->pending_leader >= 1) rc->pending_any = true;
     p->pending_hw = p->hw_max;
     rc->scan_due = true;
   }
@@ -440,9 +444,9 @@ static int observe_held_topic(struct replica_check *rc, struct node *proc, int i
 }
 
 static void observe_held(struct replica_check *rc, struct node *const *procs,
-                         struct sim_node *const *nodes, int changed) {
-  for (int i = 0; i < rc->nodes; i++) {
-    if (!procs[i] || !looks_at(changed, i)) continue;
+                         struct sim_node *const *nodes, int from, int to) {
+  for (int i = from; i < to; i++) {
+    if (!procs[i]) continue;
     /* A replica reaches further only by a write (its log end) or an fsync
      * (its recovery point) of its process: without one since the last
      * look, nothing of it can have grown. */
@@ -734,35 +738,55 @@ void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct nod
   replica_check_observe_node(rc, now_ns, procs, nodes, SIM_LOOK_ALL);
 }
 
-/* A node not named keeps its image and replicas as the last observation
- * judged them; the pending leaders are judged again whatever changed (a
- * new leader epoch may be pending on another node's image). */
+/* The nodes an observation told that `changed` moved looks at: [from, to). */
+static void look_range(int changed, int nodes, int *from, int *to) {
+  ASSERT(changed >= SIM_LOOK_NONE && changed < nodes);
+  *from = changed >= 0 ? changed : 0;
+  *to = changed >= 0 ? changed + 1 : changed == SIM_LOOK_ALL ? nodes : 0;
+}
+
+/* The pending leaders, judged again whatever changed (a new leader epoch
+ * may be pending on another node's image). */
+static void judge_pending(struct replica_check *rc, struct node *const *procs,
+                          struct sim_node *const *nodes) {
+  if (!rc->pending_any) return;
+  bool left = false;
+  for (int k = 0; k < rc->part_count; k++) {
+    if (rc->parts[k].pending_leader < 1) continue;
+    judge_new_leader(rc, &rc->parts[k], procs, nodes);
+    left = left || rc->parts[k].pending_leader >= 1;
+  }
+  rc->pending_any = left;
+}
+
+/* A node not named keeps its process, image and replicas as the last
+ * observation judged them. */
 void replica_check_observe_node(struct replica_check *rc, uint64_t now_ns,
                                 struct node *const *procs, struct sim_node *const *nodes,
                                 int changed) {
-  ASSERT(changed >= SIM_LOOK_NONE && changed < rc->nodes);
-  for (int i = 0; i < rc->nodes; i++) {
-    ASSERT(looks_at(changed, i) || rc->procs_now[i] == procs[i]);
+  int from, to;
+  look_range(changed, rc->nodes, &from, &to);
+  for (int i = from; i < to; i++) {
     rc->procs_now[i] = procs[i];
-  }
-  for (int i = 0; i < rc->nodes; i++) {
-    if (!procs[i] || !looks_at(changed, i)) continue;
+    if (!procs[i]) continue;
     const struct meta_image *image = node_metadata_image(procs[i]);
     if (!image || image->offset == rc->image_offset[i]) continue;
     rc->image_offset[i] = image->offset;
     observe_image(rc, i, image, nodes);
   }
-  for (int k = 0; k < rc->part_count; k++)
-    if (rc->parts[k].pending_leader >= 1) judge_new_leader(rc, &rc->parts[k], procs, nodes);
-  observe_held(rc, procs, nodes, changed);
+  judge_pending(rc, procs, nodes);
+  observe_held(rc, procs, nodes, from, to);
   observe_due(rc, now_ns, procs, nodes);
 }
 
 bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean *out) {
+  if (!rc->unclean_any) return false;
+  bool left = false;
   for (int k = 0; k < rc->part_count; k++) {
     struct rc_part *p = &rc->parts[k];
     struct node_partition_offsets po;
     int i = p->unclean_leader - 1;
+    left = left || p->unclean_leader >= 1;
     if (i < 0 || i >= rc->nodes || !rc->procs_now[i]) continue;
     if (!node_partition_offsets(rc->procs_now[i], p->topic, p->partition, &po)) continue;
     *out =
@@ -770,6 +794,7 @@ bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean
     p->unclean_leader = -1;
     return true;
   }
+  rc->unclean_any = left;
   return false;
 }
 
