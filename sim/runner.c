@@ -400,9 +400,9 @@ static void quorum_views(struct runner *r, struct quorum_view *v) {
 /* applied-prefix: every node's loader has applied only committed entries
  * (its image is a prefix of the committed log; log-matching holds the
  * entries themselves to the leader's). A few loads per node and event. */
-static void quorum_observe_applied(struct runner *r, int changed) {
-  for (int i = 0; i < r->sc->nodes; i++) {
-    if (!r->brokers[i].proc || (changed != SIM_LOOK_ALL && i != changed)) continue;
+static void quorum_observe_applied(struct runner *r, int from, int to) {
+  for (int i = from; i < to; i++) {
+    if (!r->brokers[i].proc) continue;
     int64_t applied = node_metadata_applied_offset(r->brokers[i].proc);
     if (applied >= 0) quorum_check_applied(r->qc, i, applied);
   }
@@ -454,9 +454,9 @@ static void fence_check_image(struct runner *r, int node, const struct meta_imag
   }
 }
 
-static void fence_observe(struct runner *r, int changed) {
-  for (int i = 0; i < r->sc->nodes && r->client_count > 0; i++) {
-    if (!r->brokers[i].proc || (changed != SIM_LOOK_ALL && i != changed)) continue;
+static void fence_observe(struct runner *r, int from, int to) {
+  for (int i = from; i < to && r->client_count > 0; i++) {
+    if (!r->brokers[i].proc) continue;
     const struct meta_image *image = node_metadata_image(r->brokers[i].proc);
     if (!image || image->offset == r->fence_image_offset[i]) continue;
     r->fence_image_offset[i] = image->offset;
@@ -561,8 +561,10 @@ static void quorum_after_event(void *ctx) {
     r->views_seen[changed] = view_of(r, changed);
   }
   quorum_check_observe_node(r->qc, sim_now_ns(r->w), r->views_seen, changed);
-  quorum_observe_applied(r, changed);
-  fence_observe(r, changed);
+  int from = changed >= 0 ? changed : 0;
+  int to = changed >= 0 ? changed + 1 : changed == SIM_LOOK_ALL ? r->sc->nodes : 0;
+  quorum_observe_applied(r, from, to);
+  fence_observe(r, from, to);
   if (changed != SIM_LOOK_NONE) leaders_observe(r);
   replica_observe(r, changed);
 }
