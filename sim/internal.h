@@ -17,6 +17,7 @@ enum {
   SIM_LISTENERS_MAX = 8,
   SIM_CONNS_MAX = 1 << 20, /* connection ends ever opened in one world */
   SIM_IOV_MAX = 1024,
+  SIM_FRAMES_SPARE_MAX = 4096, /* frames kept for reuse; more are freed */
 };
 
 /* ---- events (events.c) ---- */
@@ -291,6 +292,8 @@ struct sim_world {
   struct sim_link *links; /* [from * SIM_NODES_MAX + to] */
   uint64_t cut_changes;   /* calls that set or cleared a link's cut */
   struct sim_link_config default_link;
+  struct sim_frame *frames_spare; /* frames to reuse (net.c), a list */
+  uint32_t frames_spare_count;
   uint64_t net_timeout_ns;
   /* log */
   bool verbose;
