@@ -874,6 +874,25 @@ static int next_stream(struct client *c, int *topic, int32_t *partition) {
   return s;
 }
 
+/* What snprintf(out, cap, "v%llu:", id) writes and returns, without its
+ * format parsing (it was a tenth of the workload's sending). */
+static int format_value_head(char *out, size_t cap, uint64_t id) {
+  char text[24], digits[20];
+  int n = 0, len = 0;
+  do {
+    digits[n++] = (char)('0' + id % 10);
+    id /= 10;
+  } while (id > 0 && n < (int)sizeof digits);
+  text[len++] = 'v';
+  while (n > 0) text[len++] = digits[--n];
+  text[len++] = ':';
+  ASSERT(cap > 0);
+  size_t kept = (size_t)len < cap ? (size_t)len : cap - 1;
+  memcpy(out, text, kept);
+  out[kept] = 0;
+  return len;
+}
+
 static void send_some(struct client *c) {
   struct runner *r = c->r;
   const struct scenario *sc = r->sc;
@@ -887,7 +906,7 @@ static void send_some(struct client *c) {
     int32_t partition;
     int stream = next_stream(c, &topic, &partition);
     uint64_t id = r->next_value++;
-    int len = snprintf(value, r->value_cap, "v%llu:", (unsigned long long)id);
+    int len = format_value_head(value, r->value_cap, id);
     if (len < bytes) memset(value + len, 'x', (size_t)(bytes - len));
     /* Recorded first: with acks=0 the ack comes back inside the call. */
     r->sent++;
