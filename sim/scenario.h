@@ -112,7 +112,7 @@ struct scenario {
    * (`bystander_wait: 100ms`; 0: no bystander, no bystander-wait). */
   uint32_t hostile;
   int64_t bystander_wait_ms;
-  bool static_members; /* group.instance.id per member (KIP-345) */
+  bool static_members;        /* group.instance.id per member (KIP-345) */
   /* faults */
   struct fault faults[SCENARIO_FAULTS_MAX];
   int fault_count;
