@@ -799,11 +799,15 @@ static const char *accept_limit(const struct os_world *w, uint64_t key) {
   return NULL;
 }
 
-/* Closed at accept; logged for the first of a burst, counted for the rest. */
+/* Closed at accept; logged for the first of a burst, counted for the rest.
+ * The line is written before the close, so a client that sees its
+ * connection closed finds the reason in the log already. */
 static void accept_refuse(struct os_world *w, struct os_listener *l, int fd, const char *limit,
                           const struct sockaddr_storage *ss) {
-  close(fd);
-  if (w->refused_in_burst++ > 0) return;
+  if (w->refused_in_burst++ > 0) {
+    close(fd);
+    return;
+  }
   char host[NI_MAXHOST] = "?";
   getnameinfo((const struct sockaddr *)ss, sizeof *ss, host, sizeof host, NULL, 0,
               NI_NUMERICHOST);
@@ -813,6 +817,7 @@ static void accept_refuse(struct os_world *w, struct os_listener *l, int fd, con
           "refusing connections on port %u: %s (%u) reached (first from %s; the rest of "
           "this burst is counted, not logged)",
           (unsigned)l->port, limit, value, host);
+  close(fd);
 }
 
 static void accept_burst_over(struct os_world *w) {
