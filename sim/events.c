@@ -1,4 +1,4 @@
-/* The global event queue: a binary min-heap of (time, sequence number)
+/* The global event queue: a 4-ary min-heap of (time, sequence number)
  * over a pool of event slots, and the trace hash folded over every event
  * run. Equal times run in the order scheduled, so nothing depends on memory
  * addresses. Cancelling a queued event takes its entry out of the heap at
@@ -73,11 +73,18 @@ static void heap_place(struct sim_world *w, uint32_t i, struct sim_heap_entry en
   w->slots[entry.slot].heap_pos = i + 1;
 }
 
+/* The heap is 4-ary: half the depth of a binary one, so fewer entries move
+ * (each move also updates its slot). (time, seq) is a total order, so the
+ * order events pop in does not depend on the heap's shape. */
+enum { HEAP_ARITY = 4 };
+
+static uint32_t heap_parent(uint32_t i) { return (i - 1) / HEAP_ARITY; }
+
 /* Moves entry up from the hole at index i to where it belongs. */
 static void sift_up(struct sim_world *w, uint32_t i, struct sim_heap_entry entry) {
-  while (i > 0 && earlier(&entry, &w->heap[(i - 1) / 2])) {
-    heap_place(w, i, w->heap[(i - 1) / 2]);
-    i = (i - 1) / 2;
+  while (i > 0 && earlier(&entry, &w->heap[heap_parent(i)])) {
+    heap_place(w, i, w->heap[heap_parent(i)]);
+    i = heap_parent(i);
   }
   heap_place(w, i, entry);
 }
@@ -85,10 +92,12 @@ static void sift_up(struct sim_world *w, uint32_t i, struct sim_heap_entry entry
 /* Moves entry down from the hole at index i (heap_count entries). */
 static void sift_down(struct sim_world *w, uint32_t i, struct sim_heap_entry entry) {
   uint32_t count = w->heap_count;
-  for (uint32_t n = 0; n < 64; n++) { /* a heap of 2^32 entries is 32 deep */
-    uint32_t l = 2 * i + 1, m = l;
-    if (l >= count) break;
-    if (l + 1 < count && earlier(&w->heap[l + 1], &w->heap[l])) m = l + 1;
+  for (uint32_t n = 0; n < 32; n++) { /* SIM_EVENTS_MAX entries are 11 deep */
+    uint32_t first = HEAP_ARITY * i + 1, m = first;
+    if (first >= count) break;
+    uint32_t end = count - first > HEAP_ARITY ? first + HEAP_ARITY : count;
+    for (uint32_t c = first + 1; c < end; c++)
+      if (earlier(&w->heap[c], &w->heap[m])) m = c;
     if (!earlier(&w->heap[m], &entry)) break;
     heap_place(w, i, w->heap[m]);
     i = m;
@@ -115,7 +124,7 @@ static uint32_t heap_remove(struct sim_world *w, uint32_t i) {
   w->slots[slot].heap_pos = 0;
   struct sim_heap_entry last = w->heap[--w->heap_count];
   if (i == w->heap_count) return slot; /* it was the last */
-  if (i > 0 && earlier(&last, &w->heap[(i - 1) / 2]))
+  if (i > 0 && earlier(&last, &w->heap[heap_parent(i)]))
     sift_up(w, i, last);
   else
     sift_down(w, i, last);
@@ -208,6 +217,7 @@ static void run(struct sim_world *w, uint32_t slot) {
   sim_trace(w, e.time_ns);
   sim_trace(w, (uint64_t)(e.node >= 0 ? w->nodes[e.node]->id : -1) << 8 | e.kind);
   slot_free(w, slot); /* before the callback: a timer cancelling itself is a no-op */
+  w->event_node = e.node;
   if (e.timer_fn)
     e.timer_fn(e.ctx);
   else
@@ -229,6 +239,7 @@ static bool step_until(struct sim_world *w, uint64_t limit_ns) {
     if (e->node >= 0) {
       struct sim_node *node = w->nodes[e->node];
       if (node->incarnation != e->incarnation) { /* it crashed since */
+        w->outside_count++;
         run_drop(e);
         slot_free(w, slot);
         continue;
@@ -244,10 +255,20 @@ static bool step_until(struct sim_world *w, uint64_t limit_ns) {
   return false;
 }
 
-bool sim_step(struct sim_world *w) { return step_until(w, UINT64_MAX); }
-bool sim_step_until(struct sim_world *w, uint64_t t_ns) { return step_until(w, t_ns); }
+/* The public stepping calls: their caller may have changed anything
+ * since the last event (sim_world_outside_count). */
+bool sim_step(struct sim_world *w) {
+  w->outside_count++;
+  return step_until(w, UINT64_MAX);
+}
+
+bool sim_step_until(struct sim_world *w, uint64_t t_ns) {
+  w->outside_count++;
+  return step_until(w, t_ns);
+}
 
 void sim_run_until(struct sim_world *w, uint64_t t_ns) {
+  w->outside_count++; /* its loop runs nothing but events */
   for (uint64_t n = 0; n < UINT64_MAX && step_until(w, t_ns); n++) {
   }
   if (t_ns > w->now_ns) {

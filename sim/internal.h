@@ -17,6 +17,7 @@ enum {
   SIM_LISTENERS_MAX = 8,
   SIM_CONNS_MAX = 1 << 20, /* connection ends ever opened in one world */
   SIM_IOV_MAX = 1024,
+  SIM_FRAMES_SPARE_MAX = 4096, /* frames kept for reuse; more are freed */
 };
 
 /* ---- events (events.c) ---- */
@@ -291,6 +292,8 @@ struct sim_world {
   struct sim_link *links; /* [from * SIM_NODES_MAX + to] */
   uint64_t cut_changes;   /* calls that set or cleared a link's cut */
   struct sim_link_config default_link;
+  struct sim_frame *frames_spare; /* frames to reuse (net.c), a list */
+  uint32_t frames_spare_count;
   uint64_t net_timeout_ns;
   /* log */
   bool verbose;
@@ -301,6 +304,13 @@ struct sim_world {
   /* the after-event hook (sim_world_set_after_event) */
   sim_after_event_fn after_event;
   void *after_event_ctx;
+  /* For the hook (sim_world_event_node, sim_world_outside_count): the node
+   * whose event ran last (-1: the world's), and how many times code other
+   * than an event's may have run since the world began: each entry into
+   * the stepping calls (the caller ran before it) and each dropped event's
+   * drop function. */
+  int32_t event_node;
+  uint64_t outside_count;
 };
 
 void sim_trace(struct sim_world *w, uint64_t value);

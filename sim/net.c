@@ -165,9 +165,35 @@ static void ev_accepted(struct sim_world *w, void *ctx, uint64_t id) {
 
 /* ---- inbound queues ---- */
 
-static void frame_free(struct sim_frame *f) {
+/* Frames come from a list of spare ones (a malloc and a free per frame
+ * sent were a tenth of the network's cost); their contents are set anew
+ * by each user, so reuse changes nothing a run does. */
+static struct sim_frame *frame_new(struct sim_world *w) {
+  struct sim_frame *f = w->frames_spare;
+  if (!f) {
+    f = malloc(sizeof *f);
+    ASSERT(f != NULL);
+    return f;
+  }
+  w->frames_spare = f->next;
+  w->frames_spare_count--;
+  return f;
+}
+
+/* The frame itself goes back (its data is freed, or taken, by the caller). */
+static void frame_release(struct sim_world *w, struct sim_frame *f) {
+  if (w->frames_spare_count >= SIM_FRAMES_SPARE_MAX) {
+    free(f);
+    return;
+  }
+  f->next = w->frames_spare;
+  w->frames_spare = f;
+  w->frames_spare_count++;
+}
+
+static void frame_free(struct sim_world *w, struct sim_frame *f) {
   free(f->data);
-  free(f);
+  frame_release(w, f);
 }
 
 static void pump_schedule(struct sim_world *w, struct sim_conn *c);
@@ -196,7 +222,7 @@ static struct sim_frame *queue_pop(struct sim_world *w, struct sim_conn *c) {
 }
 
 static void queue_free(struct sim_world *w, struct sim_conn *c) {
-  for (uint32_t i = 0; c->in_head && i < UINT32_MAX; i++) frame_free(queue_pop(w, c));
+  for (uint32_t i = 0; c->in_head && i < UINT32_MAX; i++) frame_free(w, queue_pop(w, c));
   ASSERT(c->in_head == NULL && c->in_tail == NULL);
 }
 
@@ -313,8 +339,7 @@ static uint64_t enqueue(struct sim_world *w, struct sim_conn *from, enum sim_fra
   uint64_t arrive_ns = link_depart_ns(w, l, wire_bytes) + link_latency_ns(w, l);
   if (arrive_ns < to->in_last_arrive_ns) arrive_ns = to->in_last_arrive_ns; /* in order */
   to->in_last_arrive_ns = arrive_ns;
-  struct sim_frame *f = malloc(sizeof *f);
-  ASSERT(f != NULL);
+  struct sim_frame *f = frame_new(w);
   *f = (struct sim_frame){
       .arrive_ns = arrive_ns, .data = data, .len = len, .kind = (uint8_t)kind};
   bool was_empty = to->in_head == NULL;
@@ -380,7 +405,7 @@ static void deliver_data(struct sim_world *w, uint64_t id, struct sim_frame *f) 
   struct sim_netnode *nn = netnode(w, c->node);
   if (f->len > c->frame_bytes_max) { /* as a real reader of the length prefix does */
     nn->stats.oversized++;
-    frame_free(f);
+    frame_free(w, f);
     send_control(w, c, SIM_FRAME_RST);
     close_end(w, c, ENV_EINVAL, w->now_ns, true);
     return;
@@ -391,7 +416,7 @@ static void deliver_data(struct sim_world *w, uint64_t id, struct sim_frame *f) 
   uint8_t *data = f->data ? f->data : malloc(1); /* never NULL to the handler */
   ASSERT(data != NULL);
   size_t len = f->len;
-  free(f);
+  frame_release(w, f);
   struct sim_node *n = w->nodes[c->node];
   if (n->handler.frame)
     n->handler.frame(n->handler.ctx, id, data, len); /* may move or close c */
@@ -427,8 +452,8 @@ static bool raw_prefix_done(struct sim_world *w, uint64_t id) {
  * budget, and the reservation goes back. */
 static void raw_frame_done(struct sim_world *w, uint64_t id) {
   struct sim_conn *c = conn_at(w, id);
-  struct sim_frame *f = calloc(1, sizeof *f);
-  ASSERT(f != NULL);
+  struct sim_frame *f = frame_new(w);
+  *f = (struct sim_frame){0};
   f->data = c->raw_body;
   f->len = c->raw_len;
   f->kind = SIM_FRAME_DATA;
@@ -494,7 +519,7 @@ static void ev_pump(struct sim_world *w, void *ctx, uint64_t id) {
     bool taken = raw_take(w, id);
     c = conn_at(w, id);
     if (!taken || c->state != SIM_CONN_OPEN || c->read_paused) return;
-    frame_free(queue_pop(w, c));
+    frame_free(w, queue_pop(w, c));
   } else if (c->in_head->kind == SIM_FRAME_DATA && c->raw_prefix_have == 0 &&
              !receive_admit(w, c, c->in_head->len)) {
     return;
@@ -503,7 +528,7 @@ static void ev_pump(struct sim_world *w, void *ctx, uint64_t id) {
   } else {
     struct sim_frame *f = queue_pop(w, c);
     int err = f->kind == SIM_FRAME_FIN ? 0 : ENV_ECONNRESET;
-    frame_free(f);
+    frame_free(w, f);
     close_end(w, c, err, w->now_ns, true);
   }
   c = conn_at(w, id); /* the handler may have connected (realloc) or closed */
@@ -851,10 +876,16 @@ void sim_net_free(struct sim_world *w) {
     struct sim_frame *f = w->conns[i].in_head;
     for (uint32_t k = 0; f && k < UINT32_MAX; k++) {
       struct sim_frame *next = f->next;
-      frame_free(f);
+      frame_free(w, f);
       f = next;
     }
   }
+  for (uint32_t k = 0; w->frames_spare && k <= SIM_FRAMES_SPARE_MAX; k++) {
+    struct sim_frame *next = w->frames_spare->next;
+    free(w->frames_spare);
+    w->frames_spare = next;
+  }
+  w->frames_spare_count = 0;
   free(w->conns);
   w->conns = NULL;
   w->conn_count = w->conn_cap = w->open_ends = 0;

@@ -13,6 +13,7 @@
 
 #include "base/assert.h"
 #include "raft/raft.h"
+#include "sim/world.h"
 
 enum {
   QC_ELECTION_SAFETY,
@@ -413,6 +414,23 @@ static void observe_node(struct quorum_check *q, int i, const struct quorum_view
 void quorum_check_observe(struct quorum_check *q, uint64_t now_ns,
                           const struct quorum_view *views) {
   for (int i = 0; i < q->cfg.nodes; i++) observe_node(q, i, views, now_ns);
+}
+
+/* On an unchanged core observe_node finds nothing moved, and observe_cut
+ * does nothing for a node that is not cut off. */
+void quorum_check_observe_node(struct quorum_check *q, uint64_t now_ns,
+                               const struct quorum_view *views, int changed) {
+  ASSERT(changed >= SIM_LOOK_NONE && changed < q->cfg.nodes);
+  for (int i = 0; i < q->cfg.nodes; i++) {
+    struct qc_node *n = &q->nodes[i];
+    if (changed == SIM_LOOK_ALL || i == changed) {
+      observe_node(q, i, views, now_ns);
+      continue;
+    }
+    if (!views[i].core || !n->cut_off) continue;
+    ASSERT(n->up && views[i].cut_off && views[i].voter);
+    observe_cut(q, i + 1, n, views, true, views[i].paused, now_ns);
+  }
 }
 
 void quorum_check_process_ended(struct quorum_check *q, int index, int32_t durable_epoch) {

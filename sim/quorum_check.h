@@ -68,6 +68,13 @@ void quorum_check_free(struct quorum_check *q);
 /* After every event: every node's view (cfg->nodes of them). */
 void quorum_check_observe(struct quorum_check *q, uint64_t now_ns,
                           const struct quorum_view *views);
+/* As quorum_check_observe when the caller knows that only node `changed`
+ * (an index) may have moved since the last observation, or none
+ * (SIM_LOOK_NONE), or any (SIM_LOOK_ALL), the views of the others
+ * unchanged: the nodes not named get only what time decides (check-quorum's
+ * bound for a cut-off node), which is all quorum_check_observe would find. */
+void quorum_check_observe_node(struct quorum_check *q, uint64_t now_ns,
+                               const struct quorum_view *views, int changed);
 /* Node i's process ended (power loss, exit); durable_epoch: the epoch its
  * quorum-state file holds now, on what the disk kept (-1: no file). */
 void quorum_check_process_ended(struct quorum_check *q, int index, int32_t durable_epoch);

@@ -94,6 +94,7 @@ struct rc_batch {
 struct rc_log {
   struct rc_batch *b;
   int64_t count, cap;
+  int64_t rising; /* b[0, rising) have strictly rising bases (a sane log's) */
 };
 
 struct rc_view {
@@ -153,6 +154,9 @@ struct replica_check {
   struct rc_segments *segs_scratch;
   struct rc_pair *pairs;                /* part k, nodes i < j: (k * nodes + i) * nodes + j */
   struct node *procs_now[RC_NODES_MAX]; /* the last observation's processes */
+  /* Whether some part may have a pending_leader (>= 1) or an
+   * unclean_leader to note: the loops over the parts run only then. */
+  bool pending_any, unclean_any;
   /* acks-all-min-isr: each node's process and disk writes + fsyncs when
    * its replicas were last looked at. */
   struct node *held_proc[RC_NODES_MAX];
@@ -308,7 +312,10 @@ static void judge_step(struct replica_check *rc, struct rc_part *p,
     rc->skipped++; /* more than one change at once: no previous state to judge by */
   } else if (mp->leader_epoch > p->leader_epoch && mp->leader_epoch > 0 && mp->leader >= 1) {
     rc->results[RC_LEADER_IN_ISR].checks++;
-    if (!eligible(p, mp->leader) && rc->unclean) p->unclean_leader = mp->leader;
+    if (!eligible(p, mp->leader) && rc->unclean) {
+      p->unclean_leader = mp->leader;
+      rc->unclean_any = true;
+    }
     if (!eligible(p, mp->leader))
       verdict(
           rc, RC_LEADER_IN_ISR, rc->unclean,
@@ -332,6 +339,7 @@ static void judge_step(struct replica_check *rc, struct rc_part *p,
   if (mp->leader_epoch > p->max_leader_epoch) {
     p->max_leader_epoch = mp->leader_epoch;
     p->pending_leader = mp->leader;
+    if (p->pending_leader >= 1) rc->pending_any = true;
     p->pending_hw = p->hw_max;
     rc->scan_due = true;
   }
@@ -436,8 +444,8 @@ static int observe_held_topic(struct replica_check *rc, struct node *proc, int i
 }
 
 static void observe_held(struct replica_check *rc, struct node *const *procs,
-                         struct sim_node *const *nodes) {
-  for (int i = 0; i < rc->nodes; i++) {
+                         struct sim_node *const *nodes, int from, int to) {
+  for (int i = from; i < to; i++) {
     if (!procs[i]) continue;
     /* A replica reaches further only by a write (its log end) or an fsync
      * (its recovery point) of its process: without one since the last
@@ -496,6 +504,8 @@ static void push(struct rc_log *log, struct rc_batch b) {
     log->b = realloc(log->b, (size_t)log->cap * sizeof *log->b);
     ASSERT(log->b != NULL);
   }
+  if (log->rising == log->count && (log->count == 0 || b.base > log->b[log->count - 1].base))
+    log->rising++;
   log->b[log->count++] = b;
 }
 
@@ -503,6 +513,7 @@ static void push(struct rc_log *log, struct rc_batch b) {
 static void cache_cut(struct rc_cache *c, int64_t count) {
   ASSERT(count >= 0 && count <= c->batches.count);
   c->batches.count = count;
+  if (count < c->batches.rising) c->batches.rising = count;
   if (count < c->stable) c->stable = count;
 }
 
@@ -599,12 +610,28 @@ static void cache_update(struct replica_check *rc, struct sim_node *n, const cha
   c->updates++;
 }
 
+/* The first batch whose base is at or past limit (count: none): bisected
+ * in the rising prefix, then one by one past it (a log whose bases fall
+ * somewhere is walked as it lies). */
+static int64_t first_at(const struct rc_log *log, int64_t limit) {
+  int64_t lo = 0, hi = log->rising;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (log->b[mid].base < limit)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < log->rising) return lo;
+  while (lo < log->count && log->b[lo].base < limit) lo++;
+  return lo;
+}
+
 /* The log below limit: the cached headers up to the first at or past it. */
 static void scan_log(struct replica_check *rc, struct sim_node *n, const struct rc_part *p,
                      struct rc_cache *c, int64_t limit, struct rc_view *log) {
   cache_update(rc, n, p->topic, p->partition, c);
-  int64_t count = 0;
-  while (count < c->batches.count && c->batches.b[count].base < limit) count++;
+  int64_t count = first_at(&c->batches, limit);
   *log = (struct rc_view){c->batches.b, count};
 }
 
@@ -691,19 +718,9 @@ static void scan(struct replica_check *rc, struct node *const *procs,
   }
 }
 
-void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
-                           struct sim_node *const *nodes) {
-  for (int i = 0; i < rc->nodes; i++) rc->procs_now[i] = procs[i];
-  for (int i = 0; i < rc->nodes; i++) {
-    if (!procs[i]) continue;
-    const struct meta_image *image = node_metadata_image(procs[i]);
-    if (!image || image->offset == rc->image_offset[i]) continue;
-    rc->image_offset[i] = image->offset;
-    observe_image(rc, i, image, nodes);
-  }
-  for (int k = 0; k < rc->part_count; k++)
-    if (rc->parts[k].pending_leader >= 1) judge_new_leader(rc, &rc->parts[k], procs, nodes);
-  observe_held(rc, procs, nodes);
+/* The polls and scans the clock made due. */
+static void observe_due(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
+                        struct sim_node *const *nodes) {
   if (now_ns >= rc->next_poll_ns) {
     rc->next_poll_ns = now_ns + RC_POLL_MS * RC_NS_PER_MS;
     poll_hw(rc, now_ns, procs);
@@ -716,11 +733,60 @@ void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct nod
   }
 }
 
+void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
+                           struct sim_node *const *nodes) {
+  replica_check_observe_node(rc, now_ns, procs, nodes, SIM_LOOK_ALL);
+}
+
+/* The nodes an observation told that `changed` moved looks at: [from, to). */
+static void look_range(int changed, int nodes, int *from, int *to) {
+  ASSERT(changed >= SIM_LOOK_NONE && changed < nodes);
+  *from = changed >= 0 ? changed : 0;
+  *to = changed >= 0 ? changed + 1 : changed == SIM_LOOK_ALL ? nodes : 0;
+}
+
+/* The pending leaders, judged again whatever changed (a new leader epoch
+ * may be pending on another node's image). */
+static void judge_pending(struct replica_check *rc, struct node *const *procs,
+                          struct sim_node *const *nodes) {
+  if (!rc->pending_any) return;
+  bool left = false;
+  for (int k = 0; k < rc->part_count; k++) {
+    if (rc->parts[k].pending_leader < 1) continue;
+    judge_new_leader(rc, &rc->parts[k], procs, nodes);
+    left = left || rc->parts[k].pending_leader >= 1;
+  }
+  rc->pending_any = left;
+}
+
+/* A node not named keeps its process, image and replicas as the last
+ * observation judged them. */
+void replica_check_observe_node(struct replica_check *rc, uint64_t now_ns,
+                                struct node *const *procs, struct sim_node *const *nodes,
+                                int changed) {
+  int from, to;
+  look_range(changed, rc->nodes, &from, &to);
+  for (int i = from; i < to; i++) {
+    rc->procs_now[i] = procs[i];
+    if (!procs[i]) continue;
+    const struct meta_image *image = node_metadata_image(procs[i]);
+    if (!image || image->offset == rc->image_offset[i]) continue;
+    rc->image_offset[i] = image->offset;
+    observe_image(rc, i, image, nodes);
+  }
+  judge_pending(rc, procs, nodes);
+  observe_held(rc, procs, nodes, from, to);
+  observe_due(rc, now_ns, procs, nodes);
+}
+
 bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean *out) {
+  if (!rc->unclean_any) return false;
+  bool left = false;
   for (int k = 0; k < rc->part_count; k++) {
     struct rc_part *p = &rc->parts[k];
     struct node_partition_offsets po;
     int i = p->unclean_leader - 1;
+    left = left || p->unclean_leader >= 1;
     if (i < 0 || i >= rc->nodes || !rc->procs_now[i]) continue;
     if (!node_partition_offsets(rc->procs_now[i], p->topic, p->partition, &po)) continue;
     *out =
@@ -728,6 +794,7 @@ bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean
     p->unclean_leader = -1;
     return true;
   }
+  rc->unclean_any = left;
   return false;
 }
 

@@ -63,6 +63,13 @@ void replica_check_free(struct replica_check *rc);
  * machine. Cheap unless an image moved or a scan is due. */
 void replica_check_observe(struct replica_check *rc, uint64_t now_ns, struct node *const *procs,
                            struct sim_node *const *nodes);
+/* As replica_check_observe when the caller knows that only node
+ * `changed` (an index) may have moved since the last observation on the
+ * same procs, or none (SIM_LOOK_NONE), or any (SIM_LOOK_ALL): the others'
+ * images and replicas are as that observation judged them. */
+void replica_check_observe_node(struct replica_check *rc, uint64_t now_ns,
+                                struct node *const *procs, struct sim_node *const *nodes,
+                                int changed);
 /* A producer's acks=all acknowledgement of the record at `offset` of the
  * scenario's topic index `topic`, partition `partition` (acks-all-min-isr). */
 void replica_check_ack(struct replica_check *rc, int topic, int32_t partition, int64_t offset);

@@ -379,6 +379,14 @@ static bool cut_off(const struct runner *r, int i) {
   return reached < voters / 2 + 1;
 }
 
+/* Node i's view, its cut-off as of the last quorum_views. */
+static struct quorum_view view_of(const struct runner *r, int i) {
+  return (struct quorum_view){.core = core_of(r, i),
+                              .voter = runner_is_controller(r, i),
+                              .cut_off = r->cut_off_now[i],
+                              .paused = sim_node_paused(r->brokers[i].node)};
+}
+
 static void quorum_views(struct runner *r, struct quorum_view *v) {
   uint64_t changes = sim_net_cut_changes(r->w);
   if (!r->cut_off_known || changes != r->cut_changes_seen) {
@@ -386,18 +394,14 @@ static void quorum_views(struct runner *r, struct quorum_view *v) {
     r->cut_changes_seen = changes;
     r->cut_off_known = true;
   }
-  for (int i = 0; i < r->sc->nodes; i++)
-    v[i] = (struct quorum_view){.core = core_of(r, i),
-                                .voter = runner_is_controller(r, i),
-                                .cut_off = r->cut_off_now[i],
-                                .paused = sim_node_paused(r->brokers[i].node)};
+  for (int i = 0; i < r->sc->nodes; i++) v[i] = view_of(r, i);
 }
 
 /* applied-prefix: every node's loader has applied only committed entries
  * (its image is a prefix of the committed log; log-matching holds the
  * entries themselves to the leader's). A few loads per node and event. */
-static void quorum_observe_applied(struct runner *r) {
-  for (int i = 0; i < r->sc->nodes; i++) {
+static void quorum_observe_applied(struct runner *r, int from, int to) {
+  for (int i = from; i < to; i++) {
     if (!r->brokers[i].proc) continue;
     int64_t applied = node_metadata_applied_offset(r->brokers[i].proc);
     if (applied >= 0) quorum_check_applied(r->qc, i, applied);
@@ -450,8 +454,8 @@ static void fence_check_image(struct runner *r, int node, const struct meta_imag
   }
 }
 
-static void fence_observe(struct runner *r) {
-  for (int i = 0; i < r->sc->nodes && r->client_count > 0; i++) {
+static void fence_observe(struct runner *r, int from, int to) {
+  for (int i = from; i < to && r->client_count > 0; i++) {
     if (!r->brokers[i].proc) continue;
     const struct meta_image *image = node_metadata_image(r->brokers[i].proc);
     if (!image || image->offset == r->fence_image_offset[i]) continue;
@@ -514,25 +518,55 @@ static void replica_note_unclean(struct runner *r, const struct replica_unclean 
                r->labels[c.stream], (long long)c.offset, u->leader);
 }
 
-static void replica_observe(struct runner *r) {
+static void replica_observe(struct runner *r, int changed) {
   if (!r->rc) return;
   struct node *procs[SCENARIO_NODES_MAX];
   struct sim_node *nodes[SCENARIO_NODES_MAX];
   replica_views(r, procs, nodes);
-  replica_check_observe(r->rc, now_ns(r), procs, nodes);
+  replica_check_observe_node(r->rc, now_ns(r), procs, nodes, changed);
   struct replica_unclean u;
   while (replica_check_take_unclean(r->rc, &u)) replica_note_unclean(r, &u);
 }
 
+/* Which node's state the event just run may have changed since the
+ * hook's last look: SIM_LOOK_NONE after a client's event, broker i's index
+ * after its own, SIM_LOOK_ALL after anything else (a world event, the workload
+ * node's proposals, code run between events: faults, restarts). A client
+ * reaches the brokers only through frames their own events take, and no
+ * event changes a cut, a pause or a process but its own node's; so the
+ * nodes not named are as the last look judged them. */
+static int look_at(const struct runner *r) {
+  struct sim_node *n = sim_world_event_node(r->w);
+  if (!n || sim_world_outside_count(r->w) != r->outside_seen ||
+      sim_net_cut_changes(r->w) != r->cut_changes_seen)
+    return SIM_LOOK_ALL;
+  int32_t id = sim_node_env(n)->node_id;
+  if (id > CLIENT_ID_BASE && id <= CLIENT_ID_BASE + r->client_count) return SIM_LOOK_NONE;
+  for (int i = 0; i < r->sc->nodes; i++)
+    if (r->brokers[i].node == n) return i;
+  return SIM_LOOK_ALL;
+}
+
+/* Every node after anything else; after a broker's event only its own
+ * state (the applied-prefix observations of the others are not repeated),
+ * and after a client's only what the clock decides (check-quorum's bound,
+ * the replica polls and scans). */
 static void quorum_after_event(void *ctx) {
   struct runner *r = ctx;
-  struct quorum_view v[SCENARIO_NODES_MAX];
-  quorum_views(r, v);
-  quorum_check_observe(r->qc, sim_now_ns(r->w), v);
-  quorum_observe_applied(r);
-  fence_observe(r);
-  leaders_observe(r);
-  replica_observe(r);
+  int changed = look_at(r);
+  if (changed == SIM_LOOK_ALL) {
+    quorum_views(r, r->views_seen);
+    r->outside_seen = sim_world_outside_count(r->w);
+  } else if (changed >= 0) {
+    r->views_seen[changed] = view_of(r, changed);
+  }
+  quorum_check_observe_node(r->qc, sim_now_ns(r->w), r->views_seen, changed);
+  int from = changed >= 0 ? changed : 0;
+  int to = changed >= 0 ? changed + 1 : changed == SIM_LOOK_ALL ? r->sc->nodes : 0;
+  quorum_observe_applied(r, from, to);
+  fence_observe(r, from, to);
+  if (changed != SIM_LOOK_NONE) leaders_observe(r);
+  replica_observe(r, changed);
 }
 
 /* The epoch node index's quorum-state file holds, on what its disk kept
@@ -840,6 +874,25 @@ static int next_stream(struct client *c, int *topic, int32_t *partition) {
   return s;
 }
 
+/* What snprintf(out, cap, "v%llu:", id) writes and returns, without its
+ * format parsing (it was a tenth of the workload's sending). */
+static int format_value_head(char *out, size_t cap, uint64_t id) {
+  char text[24], digits[20];
+  int n = 0, len = 0;
+  do {
+    digits[n++] = (char)('0' + id % 10);
+    id /= 10;
+  } while (id > 0 && n < (int)sizeof digits);
+  text[len++] = 'v';
+  while (n > 0) text[len++] = digits[--n];
+  text[len++] = ':';
+  ASSERT(cap > 0);
+  size_t kept = (size_t)len < cap ? (size_t)len : cap - 1;
+  memcpy(out, text, kept);
+  out[kept] = 0;
+  return len;
+}
+
 static void send_some(struct client *c) {
   struct runner *r = c->r;
   const struct scenario *sc = r->sc;
@@ -853,7 +906,7 @@ static void send_some(struct client *c) {
     int32_t partition;
     int stream = next_stream(c, &topic, &partition);
     uint64_t id = r->next_value++;
-    int len = snprintf(value, r->value_cap, "v%llu:", (unsigned long long)id);
+    int len = format_value_head(value, r->value_cap, id);
     if (len < bytes) memset(value + len, 'x', (size_t)(bytes - len));
     /* Recorded first: with acks=0 the ack comes back inside the call. */
     r->sent++;

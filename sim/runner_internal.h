@@ -10,6 +10,7 @@
 #include "client/producer.h"
 #include "reports/report.h"
 #include "sim/prng.h"
+#include "sim/quorum_check.h"
 #include "sim/runner.h"
 #include "sim/world.h"
 
@@ -80,6 +81,10 @@ struct runner {
   bool cut_off_known;
   uint64_t cut_changes_seen;
   bool cut_off_now[SCENARIO_NODES_MAX];
+  /* The after-event hook's last full look: the views it judged and the
+   * world's outside count then (a client's event after it changed none). */
+  struct quorum_view views_seen[SCENARIO_NODES_MAX];
+  uint64_t outside_seen;
   struct replica_check *rc; /* runs with clients on a cluster */
   struct sim_node *workload;
   uint64_t proposals;

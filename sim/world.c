@@ -52,6 +52,12 @@ void sim_world_set_after_event(struct sim_world *w, sim_after_event_fn fn, void 
   w->after_event_ctx = fn ? ctx : NULL;
 }
 
+struct sim_node *sim_world_event_node(const struct sim_world *w) {
+  return w->event_node >= 0 ? w->nodes[w->event_node] : NULL;
+}
+
+uint64_t sim_world_outside_count(const struct sim_world *w) { return w->outside_count; }
+
 void sim_world_set_observer(struct sim_world *w, sim_observer_fn fn, void *ctx) {
   w->observer = fn;
   w->observer_ctx = fn ? ctx : NULL;

@@ -85,6 +85,16 @@ void sim_world_set_observer(struct sim_world *w, sim_observer_fn fn, void *ctx);
  * none (the default). */
 typedef void (*sim_after_event_fn)(void *ctx);
 void sim_world_set_after_event(struct sim_world *w, sim_after_event_fn fn, void *ctx);
+/* For the hook: the node whose event just ran (NULL: a world event), and a
+ * count that moves whenever code other than an event's may have run since
+ * (the caller between sim_step* calls, an event dropped with its node's
+ * crash). A hook that saw the count unchanged and a node's event knows
+ * only that node's code ran since it last looked. */
+struct sim_node *sim_world_event_node(const struct sim_world *w);
+uint64_t sim_world_outside_count(const struct sim_world *w);
+/* What a hook's checkers are told to look at: every node, none (only the
+ * clock moved), or else one node's index (only its state changed). */
+enum { SIM_LOOK_ALL = -1, SIM_LOOK_NONE = -2 };
 
 /* ---- nodes ---- */
 
