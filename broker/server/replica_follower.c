@@ -90,11 +90,22 @@ static void storage_failed(struct replica_follower *rf, const char *what, int er
   rf->stopped = true;
 }
 
+static void on_flushed(void *ctx, int err);
+
 static bool follower_position(void *owner, struct fetcher_position *out) {
   struct replica_follower *rf = owner;
   ASSERT(rf->p != NULL && rf->p->follower == rf);
   struct plog *log = rf->p->log;
   if (rf->stopped || rf->flush_in_flight || plog_offline(log)) return false;
+  if (partition_flushes_before_ack(rf->p) && plog_recovery_point(log) < plog_end_offset(log)) {
+    /* Appended under an earlier role whose flush may still be running
+     * (its completion is the old role's): the offset a Fetch reports must
+     * be on disk, or the leader counts this replica for acks=all before it
+     * holds the batch, so the Fetch waits for a flush of its own. */
+    rf->flush_in_flight = true;
+    plog_flush(log, on_flushed, rf);
+    return false;
+  }
   out->fetch_offset = plog_end_offset(log);
   out->last_fetched_epoch = plog_latest_epoch(log);
   out->log_start_offset = plog_start_offset(log);

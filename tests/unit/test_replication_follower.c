@@ -16,8 +16,12 @@
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/messages_gen.h"
+#include "server/controller_quorum.h"
 #include "server/fetch_session.h"
+#include "server/node.h"
+#include "server/replication.h"
 #include "server/server.h"
+#include "sim/disk.h"
 #include "sim/net.h"
 #include "sim/world.h"
 #include "testing.h"
@@ -402,6 +406,62 @@ START_TEST(strict_mode_followers_keep_what_they_copied_through_a_power_loss) {
 }
 END_TEST
 
+static void shutdown_done(void *ctx) { *(bool *)ctx = true; }
+
+/* In strict mode the offset a follower's Fetch reports is on its disk: a
+ * follower role that begins while the last role's flush is still running
+ * (the partition's leader moved) flushes first; otherwise the new leader
+ * counts records the follower could still lose towards the high watermark
+ * and acks=all (seen on follower-lag seed 39 with one Produce per broker).
+ * Node 2's fsyncs are slow, so its flush of the last copy still runs when
+ * node 0 (the leader) shuts down cleanly and node 1 leads in a new epoch
+ * (a controlled shutdown: the quorum of nodes 0 and 1 moves it at once). */
+START_TEST(strict_mode_a_new_follower_role_reports_only_what_is_on_disk) {
+  struct cluster c;
+  cluster_setup(&c, 15);
+  /* Roles by the active controller A: A-1 leads, A takes over, A+1 is the
+   * slow follower (its slowness must not hold back the quorum's commits). */
+  int active = -1;
+  for (int i = 0; i < NODES; i++)
+    if (controller_quorum_is_active(c.node[i]->controller)) active = i;
+  ck_assert_int_ge(active, 0);
+  int leader = (active + NODES - 1) % NODES, next = active, slow = (active + 1) % NODES;
+  create_topic_with(&c, leader, true);
+  producer_to(&c, leader);
+  produce(&c, 0, 20);
+  run_ms(&c, 1000);
+  sim_disk_set_fsync_slowdown(c.sim[slow], 3000);
+  produce(&c, 20, 30); /* acks=1: the leader's fsync answers */
+  for (int t = 0; t <= BOUND_MS && plog_end_offset(part(&c, slow)->log) < 30; t += STEP_MS)
+    run_ms(&c, STEP_MS);
+  ck_assert_int_eq(plog_end_offset(part(&c, slow)->log), 30);
+  ck_assert_int_lt(plog_recovery_point(part(&c, slow)->log), 30); /* its flush runs */
+  producer_stop(&c);
+  bool down = false;
+  node_shutdown(c.node[leader], shutdown_done, &down);
+  sim_disk_set_fsync_slowdown(c.sim[slow], 1); /* the running flush keeps its pace */
+  int64_t reported = -1;
+  bool moved = false;
+  for (int t = 0; t <= BOUND_MS && reported < 30; t += STEP_MS) {
+    run_ms(&c, STEP_MS);
+    if (down && c.node[leader] != NULL) {
+      node_destroy(c.node[leader]);
+      c.node[leader] = NULL;
+      sim_node_exit(c.sim[leader]);
+    }
+    if (leader_in(&c, next) != next || part(&c, next)->leader == NULL) continue;
+    moved = true;
+    const struct replica_progress *rp = partition_leader_progress(part(&c, next), slow + 1);
+    if (rp == NULL || rp->log_end_offset < 0) continue;
+    reported = rp->log_end_offset;
+    ck_assert_int_le(reported, plog_recovery_point(part(&c, slow)->log));
+  }
+  ck_assert(moved);
+  ck_assert_int_eq(reported, 30); /* once flushed, it reports everything */
+  cluster_teardown(&c);
+}
+END_TEST
+
 /* ---- OffsetForLeaderEpoch from a client ---- */
 
 struct epoch_answer {
@@ -572,6 +632,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, offset_for_leader_epoch_answers_from_the_leader);
   tcase_add_test(tc, a_follower_behind_the_leaders_log_start_starts_over_there);
   tcase_add_test(tc, strict_mode_followers_keep_what_they_copied_through_a_power_loss);
+  tcase_add_test(tc, strict_mode_a_new_follower_role_reports_only_what_is_on_disk);
   suite_add_tcase(s, tc);
   return s;
 }
