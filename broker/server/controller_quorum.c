@@ -136,6 +136,11 @@ struct quorum {
    * a slow change never times out a Raft request's connection; started at
    * the first forward, stopped with the broker lifecycle. */
   struct quorum_peers peers;
+  /* The heartbeats' own connections: the active controller's server
+   * answers one request per connection at a time (as Kafka's does), so on
+   * the calls' connections a heartbeat would wait behind a forwarded call's
+   * commit (Kafka's broker lifecycle manager has its own channel too). */
+  struct quorum_peers beat_peers;
   bool peers_started, peers_stopped;
   /* Active: when each registered broker was last heard of (KIP-631
    * sessions), by broker id; reset when this node becomes active. */
@@ -1424,6 +1429,7 @@ static void peers_start(struct quorum *q) {
   cfg->controller_quorum_request_timeout_ms = CHANNEL_TIMEOUT_MS;
   struct channel_listener l = {.ctx = q, .up = channel_went_up, .down = channel_went_down};
   quorum_peers_start(&q->peers, &q->node->net, cfg, &l);
+  quorum_peers_start(&q->beat_peers, &q->node->net, cfg, &l);
   free(cfg);
   q->peers_started = true;
 }
@@ -1433,8 +1439,9 @@ static void peers_start(struct quorum *q) {
 static bool forward(struct quorum *q, int32_t leader_id, struct op *op, int lane_kind) {
   ASSERT(lane_kind >= 0 && lane_kind < FORWARD_LANES && q->lanes[lane_kind].op == NULL);
   peers_start(q);
+  struct quorum_peers *peers = lane_kind == LANE_HEARTBEATS ? &q->beat_peers : &q->peers;
   struct channel *ch =
-      q->peers_started && !q->peers_stopped ? quorum_peers_channel(&q->peers, leader_id) : NULL;
+      q->peers_started && !q->peers_stopped ? quorum_peers_channel(peers, leader_id) : NULL;
   if (ch == NULL || !channel_is_up(ch)) return false;
   /* By op kind. */
   static const int16_t keys[] = {API_BROKER_REGISTRATION,
@@ -1671,6 +1678,7 @@ void controller_quorum_stop_channels(struct meta_controller *ctl) {
   if (q->peers_stopped) return;
   q->peers_stopped = true; /* before the forward in flight fails and is queued again */
   if (q->peers_started) quorum_peers_stop(&q->peers);
+  if (q->peers_started) quorum_peers_stop(&q->beat_peers);
 }
 
 bool controller_quorum_idle(const struct meta_controller *ctl) {
