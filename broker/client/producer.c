@@ -11,7 +11,8 @@
 
 enum { PRODUCE_VERSION = 7, INIT_PRODUCER_ID_VERSION = 4 };
 
-static void partition_pump(struct kproducer *p, int32_t partition);
+static void pump(struct kproducer *p);
+static void pump_soon(struct kproducer *p);
 static void pid_ask(struct kproducer *p);
 
 void kproducer_init(struct kproducer *p, struct env *env, struct kconn *conn,
@@ -82,12 +83,14 @@ void kproducer_route(struct kproducer *p, struct kcluster *k) {
 
 void kproducer_free(struct kproducer *p) {
   if (p->pid_timer) p->env->timer_cancel(p->env, p->pid_timer);
+  if (p->linger_timer) p->env->timer_cancel(p->env, p->linger_timer);
   forget(p, &p->pid_call);
   for (int32_t i = 0; i < p->cfg.partition_count; i++) {
     struct kproducer_partition *pp = &p->partitions[i];
     if (pp->retry_timer) p->env->timer_cancel(p->env, pp->retry_timer);
     if (pp->timeout_timer) p->env->timer_cancel(p->env, pp->timeout_timer);
     forget(p, &pp->call);
+    forget(p, &pp->request);
     for (int j = 0; j < pp->count; j++) record_free(at(pp, j));
     free(pp->queue);
   }
@@ -123,12 +126,8 @@ int kproducer_send(struct kproducer *p, int32_t partition, const void *key, int3
                                  .value_len = value_len};
   if (p->idempotent && p->pid_state == KPRODUCER_PID_NONE && !p->pid_asking && !p->pid_timer)
     pid_ask(p); /* the first send asks for the producer id */
-  partition_pump(p, partition);
+  pump_soon(p);
   return 0;
-}
-
-static void pump_all(struct kproducer *p) {
-  for (int32_t i = 0; i < p->cfg.partition_count; i++) partition_pump(p, i);
 }
 
 /* The first n records leave the queue, each reported; the batch is done. */
@@ -238,7 +237,7 @@ static void pid_taken(struct kproducer *p, int64_t producer_id, int16_t epoch) {
   p->pid_state = KPRODUCER_PID_READY;
   p->epochs_taken++;
   for (int32_t i = 0; i < p->cfg.partition_count; i++) p->partitions[i].next_sequence = 0;
-  pump_all(p);
+  pump(p);
 }
 
 static void on_pid_response(void *ctx, int err, struct rd *body, struct arena *arena) {
@@ -301,7 +300,7 @@ static void retry_fire(void *ctx) {
   struct kproducer *p = call->p;
   int32_t partition = call->partition;
   p->partitions[partition].retry_timer = 0;
-  partition_pump(p, partition);
+  pump(p);
 }
 
 /* The batch in flight failed with error: retry it later (the same batch),
@@ -323,41 +322,49 @@ static void batch_failed(struct kproducer *p, int32_t partition, int error) {
   if (!again) {
     complete(p, partition, n, error < 0 ? KERR_NETWORK_EXCEPTION : error, -1);
     drain_check(p);
-    partition_pump(p, partition);
+    pump_soon(p); /* the partition's next records (a pump may be running) */
     return;
   }
   pp->retry_timer = p->env->timer_start(p->env, (uint64_t)p->cfg.retry_backoff_ms * NS_PER_MS,
                                         retry_fire, &pp->call);
 }
 
-static void on_produce_response(void *ctx, int err, struct rd *body, struct arena *arena) {
-  struct kproducer_call *call = ctx;
-  struct kproducer *p = call->p;
-  int32_t partition = call->partition;
+/* The partition's outcome in an answer (NETWORK_EXCEPTION if the answer
+ * leaves it out). */
+static void answer_of(const struct produce_response *resp, int32_t partition, int16_t *error,
+                      int64_t *base) {
+  *error = KERR_NETWORK_EXCEPTION;
+  *base = -1;
+  for (int32_t i = 0; i < resp->responses_count; i++)
+    for (int32_t j = 0; j < resp->responses[i].partition_responses_count; j++)
+      if (resp->responses[i].partition_responses[j].index == partition) {
+        *error = resp->responses[i].partition_responses[j].error_code;
+        *base = resp->responses[i].partition_responses[j].base_offset;
+      }
+}
+
+/* One partition of an answered request (err: the request's own failure). */
+static void partition_answered(struct kproducer *p, int32_t partition, int err,
+                               const struct produce_response *resp, bool *drain,
+                               bool *new_id_any) {
   struct kproducer_partition *pp = &p->partitions[partition];
+  ASSERT(pp->in_flight > 0);
   if (pp->timeout_timer) p->env->timer_cancel(p->env, pp->timeout_timer);
   pp->timeout_timer = 0;
   pp->sent_on = NULL;
-  struct produce_response resp;
-  if (err == 0 && !produce_response_decode(body, PRODUCE_VERSION, &resp, arena))
-    err = ENV_EINVAL;
   if (err != 0) {
     batch_failed(p, partition, err);
     return;
   }
-  int16_t error = KERR_NETWORK_EXCEPTION;
-  int64_t base = -1;
-  for (int32_t i = 0; i < resp.responses_count; i++)
-    for (int32_t j = 0; j < resp.responses[i].partition_responses_count; j++)
-      if (resp.responses[i].partition_responses[j].index == partition) {
-        error = resp.responses[i].partition_responses[j].error_code;
-        base = resp.responses[i].partition_responses[j].base_offset;
-      }
+  int16_t error;
+  int64_t base;
+  answer_of(resp, partition, &error, &base);
   bool new_id;
   if (p->idempotent && refused_for_sequence(error, &new_id)) {
     pp->in_flight = 0;
     pp->batch_refused = true; /* resent under the next epoch */
-    drain_start(p, new_id);
+    *drain = true;
+    *new_id_any |= new_id;
     return;
   }
   if (error != KERR_NONE) {
@@ -367,8 +374,27 @@ static void on_produce_response(void *ctx, int err, struct rd *body, struct aren
   int n = pp->in_flight;
   pp->in_flight = 0;
   complete(p, partition, n, KERR_NONE, base);
-  drain_check(p);
-  partition_pump(p, partition);
+}
+
+static void on_produce_response(void *ctx, int err, struct rd *body, struct arena *arena) {
+  struct kproducer_request *r = ctx;
+  struct kproducer *p = r->p;
+  int32_t count = r->count;
+  ASSERT(count > 0 && count <= p->cfg.partition_count);
+  int32_t members[PRODUCER_PARTITIONS_MAX];
+  memcpy(members, r->partitions, (size_t)count * sizeof members[0]);
+  r->count = 0; /* the slot is free for the first partition's next request */
+  struct produce_response resp;
+  if (err == 0 && !produce_response_decode(body, PRODUCE_VERSION, &resp, arena))
+    err = ENV_EINVAL;
+  bool drain = false, new_id_any = false;
+  for (int32_t k = 0; k < count; k++)
+    partition_answered(p, members[k], err, &resp, &drain, &new_id_any);
+  if (drain)
+    drain_start(p, new_id_any);
+  else
+    drain_check(p);
+  pump(p);
 }
 
 static void encode_produce(struct wr *w, int16_t version, const void *msg) {
@@ -452,56 +478,116 @@ static void timeout_arm(struct kproducer *p, int32_t partition, struct kconn *co
       p->env->timer_start(p->env, (uint64_t)ms * NS_PER_MS, timeout_fire, &pp->call);
 }
 
-/* Sends the next batch of this partition if nothing of it is in flight. */
-static void partition_pump(struct kproducer *p, int32_t partition) {
+/* ---- requests: what is ready for one broker goes in one Produce ----
+ *
+ * As Kafka's and librdkafka's producers do, every partition with a batch
+ * ready whose leader is the same broker goes out in one request; each
+ * partition has one batch in flight at most. */
+
+static bool partition_ready(const struct kproducer *p, int32_t partition) {
+  const struct kproducer_partition *pp = &p->partitions[partition];
+  return pp->in_flight == 0 && pp->count > 0 && pp->retry_timer == 0 && pid_lets_send(p, pp);
+}
+
+/* No connection to the partition's leader: connect, and retry the batch
+ * after the backoff (no leader known: after a refresh). */
+static void partition_unreachable(struct kproducer *p, int32_t partition, struct kconn *conn) {
   struct kproducer_partition *pp = &p->partitions[partition];
-  if (pp->in_flight > 0 || pp->count == 0 || pp->retry_timer) return;
-  if (!pid_lets_send(p, pp)) return; /* pid_taken pumps every partition */
-  struct kconn *conn = partition_conn(p, partition);
-  if (!conn || !kconn_connected(conn)) {
-    if (conn) kconn_connect(conn);
-    if (pp->batch_count == 0) batch_choose(p, pp);
-    /* retried after the backoff (no leader known: after a refresh) */
-    batch_failed(p, partition, conn ? ENV_ECONNREFUSED : KERR_LEADER_NOT_AVAILABLE);
-    return;
+  if (conn) kconn_connect(conn);
+  if (pp->batch_count == 0) batch_choose(p, pp);
+  batch_failed(p, partition, conn ? ENV_ECONNREFUSED : KERR_LEADER_NOT_AVAILABLE);
+}
+
+/* The request's partitions have gone out (rc 0) or could not (rc). */
+static void request_sent(struct kproducer *p, struct kconn *conn, struct kproducer_request *r,
+                         int rc) {
+  for (int32_t k = 0; k < r->count; k++) {
+    int32_t partition = r->partitions[k];
+    struct kproducer_partition *pp = &p->partitions[partition];
+    int n = pp->in_flight;
+    if (rc != 0) {
+      batch_failed(p, partition, rc);
+      continue;
+    }
+    report_retries(p, partition, n);
+    if (p->cfg.acks == 0) {
+      pp->in_flight = 0;
+      complete(p, partition, n, KERR_NONE, -1); /* acks=0: nothing to wait for */
+    }
   }
-  batch_choose(p, pp);
-  int n = pp->batch_count;
-  ASSERT(n > 0 && n <= pp->count);
-  struct buf batch;
-  buf_init(&batch);
-  batch_build(p, pp, &batch);
-  struct produce_request_partition_produce_data pd = {
-      .index = partition, .records = {.ptr = batch.data, .len = (int32_t)batch.len}};
+  if (rc != 0 || p->cfg.acks == 0) r->count = 0;
+  /* One timer a request: its expiry fails the connection, so every
+   * partition in it. */
+  if (rc == 0 && p->cfg.acks != 0 && p->cluster) timeout_arm(p, r->partitions[0], conn);
+}
+
+/* Builds and sends one Produce of r's partitions, each its next batch. */
+static void request_send(struct kproducer *p, struct kconn *conn, struct kproducer_request *r) {
+  ASSERT(r->count > 0 && r->count <= p->cfg.partition_count);
+  struct buf batches[PRODUCER_PARTITIONS_MAX];
+  struct produce_request_partition_produce_data pd[PRODUCER_PARTITIONS_MAX];
+  for (int32_t k = 0; k < r->count; k++) {
+    struct kproducer_partition *pp = &p->partitions[r->partitions[k]];
+    batch_choose(p, pp);
+    ASSERT(pp->batch_count > 0 && pp->batch_count <= pp->count);
+    buf_init(&batches[k]);
+    batch_build(p, pp, &batches[k]);
+    pd[k] = (struct produce_request_partition_produce_data){
+        .index = r->partitions[k],
+        .records = {.ptr = batches[k].data, .len = (int32_t)batches[k].len}};
+    pp->in_flight = pp->batch_count;
+  }
   struct produce_request_topic_produce_data td = {
-      .name = kstr_of(p->cfg.topic), .partition_data = &pd, .partition_data_count = 1};
+      .name = kstr_of(p->cfg.topic), .partition_data = pd, .partition_data_count = r->count};
   struct produce_request req;
   produce_request_init(&req);
   req.acks = p->cfg.acks;
   req.timeout_ms = p->cfg.timeout_ms;
   req.topic_data = &td;
   req.topic_data_count = 1;
-  pp->in_flight = n;
   p->requests_sent++;
-  if (p->cfg.acks == 0) {
-    int rc = kconn_send(conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req, NULL, NULL);
-    buf_free(&batch);
-    if (rc != 0)
-      batch_failed(p, partition, rc);
-    else {
-      report_retries(p, partition, n);
-      pp->in_flight = 0;
-      complete(p, partition, n, KERR_NONE, -1); /* acks=0: nothing to wait for */
-    }
-    return;
-  }
+  bool answered = p->cfg.acks != 0;
   int rc = kconn_send(conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req,
-                      on_produce_response, &pp->call);
-  buf_free(&batch);
-  if (rc != 0) {
-    batch_failed(p, partition, rc);
+                      answered ? on_produce_response : NULL, answered ? r : NULL);
+  for (int32_t k = 0; k < r->count; k++) buf_free(&batches[k]);
+  request_sent(p, conn, r, rc);
+}
+
+/* Every ready partition: grouped by the connection to its leader, in
+ * partition order, one request per connection. */
+static void pump(struct kproducer *p) {
+  if (p->pumping) { /* a callback of this pump's sends: after it */
+    pump_soon(p);
     return;
   }
-  report_retries(p, partition, n);
-  if (p->cluster) timeout_arm(p, partition, conn);
+  p->pumping = true;
+  int32_t count = p->cfg.partition_count;
+  struct kconn *conns[PRODUCER_PARTITIONS_MAX];
+  for (int32_t i = 0; i < count; i++)
+    conns[i] = partition_ready(p, i) ? partition_conn(p, i) : NULL;
+  for (int32_t i = 0; i < count; i++) {
+    if (!partition_ready(p, i)) continue;
+    if (!conns[i] || !kconn_connected(conns[i])) {
+      partition_unreachable(p, i, conns[i]);
+      continue;
+    }
+    struct kproducer_request *r = &p->partitions[i].request;
+    ASSERT(r->count == 0);
+    r->p = p;
+    for (int32_t j = i; j < count; j++)
+      if (conns[j] == conns[i] && partition_ready(p, j)) r->partitions[r->count++] = j;
+    request_send(p, conns[i], r);
+  }
+  p->pumping = false;
+}
+
+static void linger_fire(void *ctx) {
+  struct kproducer *p = ctx;
+  p->linger_timer = 0;
+  pump(p);
+}
+
+/* A pump after this event: what the application queues in it goes together. */
+static void pump_soon(struct kproducer *p) {
+  if (p->linger_timer == 0) p->linger_timer = p->env->timer_start(p->env, 0, linger_fire, p);
 }

@@ -71,8 +71,18 @@ struct kproducer_call { /* what a response or a retry timer comes back to */
   int32_t partition;
 };
 
+/* A Produce request in flight: the partitions that went out in it, every
+ * one with a batch ready whose leader is the same broker. Kept in the
+ * first one's slot (a partition has one batch in flight at most). */
+struct kproducer_request {
+  struct kproducer *p;
+  int32_t count;
+  int32_t partitions[PRODUCER_PARTITIONS_MAX];
+};
+
 struct kproducer_partition {
   struct kproducer_call call;
+  struct kproducer_request request; /* when its batch leads one in flight */
   /* A ring of queue_cap records (a power of two), doubled as it fills up
    * to PRODUCER_QUEUE_MAX: a partition rarely holds more than a few. */
   struct kproducer_record *queue;
@@ -112,6 +122,11 @@ struct kproducer {
   struct kproducer_listener listener;
   struct kproducer_partition partitions[PRODUCER_PARTITIONS_MAX];
   uint64_t requests_sent;
+  /* Records queued wait for the end of the event that queued them, so
+   * those handed over together go together (linger.ms 0); a pump asked
+   * for while one runs waits the same way. */
+  env_timer_id linger_timer;
+  bool pumping;
   /* Idempotence (KIP-98): the id, its epoch and how to get the next. */
   bool idempotent;
   enum kproducer_pid_state pid_state;

@@ -477,6 +477,12 @@ static void produce_run(struct request *req, const struct produce_request *mp,
         m.topic_data[i].partition_data_count > 0 ? m.topic_data[i].partition_data_count : 0;
   wait->needs = arena_alloc(&req->arena, (size_t)(partitions_max + 1) * sizeof *wait->needs);
   wait->endpoints_cap = partitions_max + 1;
+  /* Kafka's action queue: the fetches parked on the partitions appended
+   * look once the whole request is in, so a follower's answer carries
+   * every partition of it. */
+  struct partition **appended =
+      arena_alloc(&req->arena, (size_t)(partitions_max + 1) * sizeof *appended);
+  int32_t appended_count = 0;
   resp->node_endpoints =
       arena_alloc(&req->arena, (size_t)wait->endpoints_cap * sizeof *resp->node_endpoints);
   int top_error = KERR_NONE;
@@ -516,9 +522,10 @@ static void produce_run(struct request *req, const struct produce_request *mp,
       ASSERT((rc == KERR_NONE) == (pr->base_offset >= 0)); /* an offset exactly when stored */
       if (rc != KERR_NONE) continue;
       ASSERT(required_end > pr->base_offset);
-      /* Only this partition's parked fetches look; in flush mode its high
-       * watermark waits for the fsync, and they look again then. */
-      partition_wake_waiters(req->node, p);
+      /* Only the appended partitions' parked fetches look (below); in flush
+       * mode a high watermark waits for the fsync, and they look again then. */
+      ASSERT(appended_count < partitions_max);
+      appended[appended_count++] = p;
       if (partition_flushes_before_ack(p) && m.acks == 0) {
         /* Nobody waits, but only what is on disk is visible. */
         partition_flush_unwaited(req->node, p);
@@ -549,6 +556,7 @@ static void produce_run(struct request *req, const struct produce_request *mp,
     }
   }
   ASSERT(resp->responses_count == topic_count);
+  for (int32_t k = 0; k < appended_count; k++) partition_wake_waiters(req->node, appended[k]);
   if (sl) slices_free(sl); /* appended (copied into the log) or refused */
   if (m.acks == 0) {
     ASSERT(wait->flushes_pending == 0);

@@ -100,6 +100,20 @@ struct op_list {
  * the controller is gone. */
 struct flight {
   struct quorum *q;
+  int lane; /* enum forward_lane_kind */
+};
+
+/* Calls forwarded to the active controller go one at a time, in order,
+ * each holding its lane until this node's image shows it; a broker's
+ * heartbeat has a lane of its own, as Kafka's brokers send heartbeats on a
+ * channel apart from AlterPartition's: behind a call that waits on a slow
+ * commit it would miss the broker's session (and get it fenced). */
+enum forward_lane_kind { LANE_CALLS, LANE_HEARTBEATS, FORWARD_LANES };
+
+struct forward_lane {
+  struct op *op; /* forwarded, not yet answered here */
+  struct flight *flight;
+  bool answered; /* its answer came: it waits for this node's image */
 };
 
 struct quorum {
@@ -112,11 +126,7 @@ struct quorum {
   /* Active: the leader epoch it leads, and its latest state (one reference). */
   int32_t active_epoch;
   struct meta_image *working;
-  /* The call forwarded to the active controller (one at a time), and
-   * whether its answer came (then it waits for this node's image). */
-  struct op *forwarding;
-  struct flight *flight;
-  bool answered;
+  struct forward_lane lanes[FORWARD_LANES];
   env_timer_id timer;
   uint64_t timer_due_ns;
   bool pumping, again;
@@ -126,6 +136,11 @@ struct quorum {
    * a slow change never times out a Raft request's connection; started at
    * the first forward, stopped with the broker lifecycle. */
   struct quorum_peers peers;
+  /* The heartbeats' own connections: the active controller's server
+   * answers one request per connection at a time (as Kafka's does), so on
+   * the calls' connections a heartbeat would wait behind a forwarded call's
+   * commit (Kafka's broker lifecycle manager has its own channel too). */
+  struct quorum_peers beat_peers;
   bool peers_started, peers_stopped;
   /* Active: when each registered broker was last heard of (KIP-631
    * sessions), by broker id; reset when this node becomes active. */
@@ -176,6 +191,31 @@ static struct op *list_pop(struct op_list *l) {
   l->count--;
   op->next = NULL;
   return op;
+}
+
+/* Takes the first op of kind out of l; NULL if there is none. */
+static struct op *list_take_kind(struct op_list *l, enum op_kind kind) {
+  struct op *prev = NULL;
+  int32_t n = 0;
+  for (struct op *op = l->head; op != NULL; prev = op, op = op->next, n++) {
+    ASSERT(n < l->count);
+    if (op->kind != kind) continue;
+    if (prev)
+      prev->next = op->next;
+    else
+      l->head = op->next;
+    if (l->tail == op) l->tail = prev;
+    l->count--;
+    op->next = NULL;
+    return op;
+  }
+  return NULL;
+}
+
+static bool lanes_busy(const struct quorum *q) {
+  for (int i = 0; i < FORWARD_LANES; i++)
+    if (q->lanes[i].op != NULL) return true;
+  return false;
 }
 
 /* ---- answers ---- */
@@ -282,15 +322,18 @@ static void leadership_follow(struct quorum *q) {
  * this node, and would only answer NOT_CONTROLLER once it learns of the
  * new epoch (the channel's timeout is long). Its late answer is dropped. */
 static void forward_take_back(struct quorum *q) {
-  if (q->forwarding == NULL || q->answered) return;
-  ASSERT(q->flight != NULL);
-  q->flight->q = NULL;
-  q->flight = NULL;
-  struct op *op = q->forwarding;
-  q->forwarding = NULL;
-  free(op->results);
-  op->results = NULL;
-  list_push_front(&q->queue, op);
+  for (int i = FORWARD_LANES - 1; i >= 0; i--) { /* the calls' first in the queue */
+    struct forward_lane *lane = &q->lanes[i];
+    if (lane->op == NULL || lane->answered) continue;
+    ASSERT(lane->flight != NULL);
+    lane->flight->q = NULL;
+    lane->flight = NULL;
+    struct op *op = lane->op;
+    lane->op = NULL;
+    free(op->results);
+    op->results = NULL;
+    list_push_front(&q->queue, op);
+  }
 }
 
 /* A call forwarded here never waits on a controller that is not active
@@ -1247,18 +1290,24 @@ static void forward_answered(void *ctx, int err, struct rd *body, struct arena *
   int16_t v = fc->version;
   free(fc);
   struct quorum *q = f->q;
+  int lane_kind = f->lane;
+  if (q == NULL) {
+    free(f);
+    return; /* the controller closed: the call was answered then */
+  }
+  ASSERT(lane_kind >= 0 && lane_kind < FORWARD_LANES);
+  struct forward_lane *lane = &q->lanes[lane_kind];
+  ASSERT(lane->flight == f && lane->op != NULL && !lane->answered);
   free(f);
-  if (q == NULL) return; /* the controller closed: the call was answered then */
-  ASSERT(q->flight == f && q->forwarding != NULL && !q->answered);
-  q->flight = NULL;
-  struct op *op = q->forwarding;
+  lane->flight = NULL;
+  struct op *op = lane->op;
   if (err != 0 || !decode_answer(op, v, body, arena)) {
-    q->forwarding = NULL; /* the next leader, after a pause */
+    lane->op = NULL; /* the next leader, after a pause */
     free(op->results);
     op->results = NULL;
     list_push_front(&q->queue, op);
   } else {
-    q->answered = true;
+    lane->answered = true;
   }
   pump(q);
 }
@@ -1349,14 +1398,17 @@ static bool past(const struct quorum *q, uint64_t deadline_ns) {
 }
 
 static void forward_finish(struct quorum *q) {
-  struct op *op = q->forwarding;
-  if (op == NULL || !q->answered) return;
-  /* Past its deadline the answer goes out anyway: the change is committed,
-   * this node's image lags. */
-  if (!forwarded_visible(q, op) && !past(q, op->deadline_ns)) return;
-  q->forwarding = NULL;
-  q->answered = false;
-  answer(op);
+  for (int i = 0; i < FORWARD_LANES; i++) {
+    struct forward_lane *lane = &q->lanes[i];
+    struct op *op = lane->op;
+    if (op == NULL || !lane->answered) continue;
+    /* Past its deadline the answer goes out anyway: the change is
+     * committed, this node's image lags. */
+    if (!forwarded_visible(q, op) && !past(q, op->deadline_ns)) continue;
+    lane->op = NULL;
+    lane->answered = false;
+    answer(op);
+  }
 }
 
 /* Sends the head call to the leader; false when it cannot now. */
@@ -1377,16 +1429,20 @@ static void peers_start(struct quorum *q) {
   cfg->controller_quorum_request_timeout_ms = CHANNEL_TIMEOUT_MS;
   struct channel_listener l = {.ctx = q, .up = channel_went_up, .down = channel_went_down};
   quorum_peers_start(&q->peers, &q->node->net, cfg, &l);
+  quorum_peers_start(&q->beat_peers, &q->node->net, cfg, &l);
   free(cfg);
   q->peers_started = true;
 }
 
-static bool forward(struct quorum *q, int32_t leader_id) {
+/* Sends op (still in the queue) to the leader in its lane; false when it
+ * cannot now. */
+static bool forward(struct quorum *q, int32_t leader_id, struct op *op, int lane_kind) {
+  ASSERT(lane_kind >= 0 && lane_kind < FORWARD_LANES && q->lanes[lane_kind].op == NULL);
   peers_start(q);
+  struct quorum_peers *peers = lane_kind == LANE_HEARTBEATS ? &q->beat_peers : &q->peers;
   struct channel *ch =
-      q->peers_started && !q->peers_stopped ? quorum_peers_channel(&q->peers, leader_id) : NULL;
+      q->peers_started && !q->peers_stopped ? quorum_peers_channel(peers, leader_id) : NULL;
   if (ch == NULL || !channel_is_up(ch)) return false;
-  struct op *op = q->queue.head;
   /* By op kind. */
   static const int16_t keys[] = {API_BROKER_REGISTRATION,
                                  API_CREATE_TOPICS,
@@ -1411,6 +1467,7 @@ static bool forward(struct quorum *q, int32_t leader_id) {
   struct forward_ctx *fc = malloc(sizeof *fc);
   ASSERT(f != NULL && fc != NULL);
   f->q = q;
+  f->lane = lane_kind;
   fc->flight = f;
   fc->version = v;
   int rc;
@@ -1439,9 +1496,7 @@ static bool forward(struct quorum *q, int32_t leader_id) {
     free(fc);
     return false;
   }
-  q->forwarding = list_pop(&q->queue);
-  q->flight = f;
-  q->answered = false;
+  q->lanes[lane_kind] = (struct forward_lane){.op = op, .flight = f, .answered = false};
   return true;
 }
 
@@ -1488,7 +1543,23 @@ static bool start_next(struct quorum *q) {
   }
   int32_t leader = leader_known(q);
   if (leader < 0 || leader == q->node->cfg.node_id) return false; /* elected, not caught up */
-  return forward(q, leader);
+  int lane_kind = op->kind == OP_HEARTBEAT ? LANE_HEARTBEATS : LANE_CALLS;
+  if (q->lanes[lane_kind].op != NULL || !forward(q, leader, op, lane_kind)) return false;
+  struct op *sent = list_pop(&q->queue);
+  ASSERT(sent == op);
+  return true;
+}
+
+/* This node's heartbeat, forwarded in its own lane even while a call waits
+ * in the other (it is in the queue behind it). */
+static void heartbeat_start(struct quorum *q) {
+  if (q->closed || q->active_epoch >= 0 || q->lanes[LANE_HEARTBEATS].op != NULL) return;
+  int32_t leader = leader_known(q);
+  if (leader < 0 || leader == q->node->cfg.node_id) return;
+  struct op *op = list_take_kind(&q->queue, OP_HEARTBEAT);
+  if (op == NULL) return;
+  if (op->forwarded || past(q, op->deadline_ns) || !forward(q, leader, op, LANE_HEARTBEATS))
+    list_push_front(&q->queue, op); /* start_next refuses or retries it */
 }
 
 static void pump_once(struct quorum *q) {
@@ -1503,7 +1574,8 @@ static void pump_once(struct quorum *q) {
   refuse_forwarded(q);
   answer_applied(q);
   forward_finish(q);
-  for (int32_t n = q->queue.count; n > 0 && !q->closed && q->forwarding == NULL; n--)
+  heartbeat_start(q);
+  for (int32_t n = q->queue.count; n > 0 && !q->closed && q->lanes[LANE_CALLS].op == NULL; n--)
     if (!start_next(q)) break;
 }
 
@@ -1519,7 +1591,7 @@ static void pump(struct quorum *q) {
     pump_once(q);
   } while (q->again && ++rounds < 64);
   q->pumping = false;
-  bool waiting = q->queue.count > 0 || q->forwarding != NULL;
+  bool waiting = q->queue.count > 0 || lanes_busy(q);
   if (waiting && !q->closed) timer_arm(q, (uint64_t)POLL_MS * NS_PER_MS);
   /* The active controller watches the sessions. */
   if (!waiting && !q->closed && q->active_epoch >= 0)
@@ -1606,12 +1678,13 @@ void controller_quorum_stop_channels(struct meta_controller *ctl) {
   if (q->peers_stopped) return;
   q->peers_stopped = true; /* before the forward in flight fails and is queued again */
   if (q->peers_started) quorum_peers_stop(&q->peers);
+  if (q->peers_started) quorum_peers_stop(&q->beat_peers);
 }
 
 bool controller_quorum_idle(const struct meta_controller *ctl) {
   if (ctl == NULL || ctl->ops != &quorum_ops) return true;
   const struct quorum *q = (const struct quorum *)ctl;
-  return q->queue.count == 0 && q->inflight.count == 0 && q->forwarding == NULL;
+  return q->queue.count == 0 && q->inflight.count == 0 && !lanes_busy(q);
 }
 
 bool controller_quorum_is_active(const struct meta_controller *ctl) {
@@ -1709,12 +1782,12 @@ static void q_close(struct meta_controller *ctl) {
   struct quorum *q = quorum_of(ctl);
   q->closed = true;
   static const char message[] = "The controller has shut down.";
-  if (q->forwarding) {
-    if (q->flight) q->flight->q = NULL; /* freed when its answer comes */
-    q->flight = NULL;
-    struct op *op = q->forwarding;
-    q->forwarding = NULL;
-    q->answered = false;
+  for (int i = 0; i < FORWARD_LANES; i++) {
+    struct forward_lane *lane = &q->lanes[i];
+    if (lane->op == NULL) continue;
+    if (lane->flight) lane->flight->q = NULL; /* freed when its answer comes */
+    struct op *op = lane->op;
+    *lane = (struct forward_lane){0};
     refuse(op, KERR_NOT_CONTROLLER, message);
   }
   refuse_list(&q->inflight, KERR_NOT_CONTROLLER, message);
@@ -1725,7 +1798,7 @@ static void q_destroy(struct meta_controller *ctl) {
   struct quorum *q = quorum_of(ctl);
   controller_quorum_stop_channels(ctl);
   for (int i = 0;
-       i < OPS_MAX && (!q->closed || q->queue.count || q->inflight.count || q->forwarding); i++)
+       i < OPS_MAX && (!q->closed || q->queue.count || q->inflight.count || lanes_busy(q)); i++)
     q_close(ctl);
   if (q->timer) q->env->timer_cancel(q->env, q->timer);
   if (q->working) meta_image_unref(q->working);

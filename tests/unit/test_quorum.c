@@ -244,7 +244,9 @@ static void read_log(struct cluster *c, int i, struct log_view *v) {
   }
   ck_assert_uint_le(at, v->bytes.len);
   v->at[v->count] = at;
-  if (v->start < 0) v->start = 0; /* nothing written yet */
+  /* No entry: nothing written yet, or a snapshot trimmed the whole log
+   * (its only segment is empty and named by the offset it starts at). */
+  if (v->start < 0) v->start = n.count > 0 ? strtoll(n.name[0], NULL, 10) : 0;
 }
 
 static struct log_view *log_view_new(void) {
