@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "base/assert.h"
-#include "base/endian.h"
 #include "base/str.h"
 #include "proto/api.h"
 #include "proto/errors.h"
@@ -31,7 +30,6 @@ void kconn_init(struct kconn *c, struct net_dispatch *net, const char *host, uin
   str_fmt(c->host, sizeof c->host, "%s", host);
   c->port = port;
   str_fmt(c->client_id, sizeof c->client_id, "%s", client_id);
-  c->client_id_len = (int32_t)strlen(c->client_id);
   c->next_correlation_id = 1;
   versions_clear(c);
 }
@@ -148,23 +146,6 @@ static void on_closed(void *ctx, env_conn_id id, int err) {
   notify(c, err ? err : ENV_ECONNRESET);
 }
 
-/* The request header (v1: key, version, correlation id, client id; v2 adds
- * an empty tagged-field section), written in one piece: every request
- * carries it, and field by field it cost five calls. */
-static void header_put(struct wr *w, const struct kconn *c, int16_t api_key,
-                       int16_t api_version, int32_t correlation_id, int header_version) {
-  ASSERT(header_version == 1 || header_version == 2);
-  ASSERT(c->client_id_len >= 0 && c->client_id_len < (int32_t)sizeof c->client_id);
-  size_t id_len = (size_t)c->client_id_len;
-  uint8_t *p = buf_extend(&w->mem, 10 + id_len + (header_version >= 2));
-  be16_put(p, (uint16_t)api_key);
-  be16_put(p + 2, (uint16_t)api_version);
-  be32_put(p + 4, (uint32_t)correlation_id);
-  be16_put(p + 8, (uint16_t)id_len); /* a nullable STRING, never null here */
-  memcpy(p + 10, c->client_id, id_len);
-  if (header_version >= 2) p[10 + id_len] = 0; /* no tagged fields */
-}
-
 /* The dispatcher's encode buffer, emptied, for one request: a malloc and
  * free per request otherwise. A request encoded while another is being
  * sent finds it taken and starts a buffer of its own. */
@@ -199,7 +180,11 @@ static int send_request(struct kconn *c, int16_t api_key, int16_t api_version,
   struct wr w;
   wr_init(&w);
   w.mem = scratch_take(c);
-  header_put(&w, c, api_key, api_version, correlation_id, header_version);
+  wr_i16(&w, api_key);
+  wr_i16(&w, api_version);
+  wr_i32(&w, correlation_id);
+  wr_string(&w, kstr_of(c->client_id), false);
+  if (header_version >= 2) wr_uvarint(&w, 0);
   encode(&w, api_version, msg);
   struct env_iov iov[8];
   int n = wr_iov(&w, 0, iov, 8);

@@ -60,8 +60,7 @@ struct kconn {
   char host[128];
   uint16_t port;
   char client_id[64];
-  int32_t client_id_len; /* strlen(client_id): every request header carries it */
-  env_conn_id id;        /* 0 while not connected */
+  env_conn_id id; /* 0 while not connected */
   struct kconn_watch watch;
   bool connecting;
   bool negotiate;   /* ApiVersions first on each new connection (kconn_negotiate) */

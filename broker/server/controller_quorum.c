@@ -137,8 +137,8 @@ struct quorum {
    * the first forward, stopped with the broker lifecycle. */
   struct quorum_peers peers;
   /* The heartbeats' own connections: the active controller's server
-   * answers one request per connection at a time (as Kafka's does), so on
-   * the calls' connections a heartbeat would wait behind a forwarded call's
+   * answers one request per connection at once, as Kafka's does; on the
+   * calls' connections a heartbeat would wait behind a forwarded call's
    * commit (Kafka's broker lifecycle manager has its own channel too). */
   struct quorum_peers beat_peers;
   bool peers_started, peers_stopped;
