@@ -136,6 +136,9 @@ struct sim_fsync_op {
 struct sim_disk {
   struct sim_file **files; /* sorted by path (strcmp): children follow parents */
   uint32_t file_count, file_cap;
+  /* The file the last lookup by path found, or NULL: the checkers look the
+   * same file up many times in a row (a cache; cleared when it leaves files). */
+  struct sim_file *last_hit;
   struct sim_fd fds[SIM_FDS_MAX];
   uint32_t fds_max; /* open takes the lowest free fd below this; 0: SIM_FDS_MAX */
   struct sim_fsync_op *inflight_head, *inflight_tail;
