@@ -76,29 +76,11 @@ static void slot_free(struct sim_world *w, uint32_t slot) {
  * other priority queue's. */
 enum { QUEUE_WALK_MAX = 8 }; /* entries passed one by one before bisecting */
 
-static bool earlier(const struct sim_queue_entry *a, const struct sim_queue_entry *b) {
-  return a->time_ns < b->time_ns || (a->time_ns == b->time_ns && a->seq < b->seq);
-}
-
-/* The index of the first of the count entries from q on that is not due
- * after key: where key is, or goes. */
+/* The first of the count entries from q on due at time_ns or earlier: where
+ * the entries due at time_ns start (the latest scheduled first), and where
+ * a new one due then goes. */
 static uint32_t queue_bisect(const struct sim_queue_entry *q, uint32_t count,
-                             const struct sim_queue_entry *key) {
-  uint32_t lo = 0, hi = count;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (earlier(key, &q[mid]))
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-/* Where an entry due at time_ns with a sequence number above all others
- * goes among the count entries from q on: after each one due later. */
-static uint32_t queue_bisect_new(const struct sim_queue_entry *q, uint32_t count,
-                                 uint64_t time_ns) {
+                             uint64_t time_ns) {
   uint32_t lo = 0, hi = count;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
@@ -127,7 +109,7 @@ static void queue_push(struct sim_world *w, uint32_t slot) {
   /* Usually due after only a few: those move up one by one. */
   for (; at > stop && at[-1].time_ns <= time_ns; at--) *at = at[-1];
   if (at > q && at[-1].time_ns <= time_ns) { /* further in: the rest move at once */
-    struct sim_queue_entry *to = q + queue_bisect_new(q, (uint32_t)(at - q), time_ns);
+    struct sim_queue_entry *to = q + queue_bisect(q, (uint32_t)(at - q), time_ns);
     memmove(to + 1, to, (size_t)(at - to) * sizeof *q);
     at = to;
   }
@@ -139,13 +121,13 @@ static uint32_t queue_pop(struct sim_world *w) {
   return w->queue[--w->queue_count].slot;
 }
 
-/* Takes a queued event's entry out; it is found by its (time, seq). */
+/* Takes a queued event's entry out: it is among those due at its time. */
 static void queue_remove(struct sim_world *w, uint32_t slot) {
-  const struct sim_event *e = &w->slots[slot];
-  struct sim_queue_entry key = {e->time_ns, e->seq, slot}, *q = w->queue;
-  uint32_t i = queue_bisect(q, w->queue_count, &key);
-  ASSERT(i < w->queue_count && q[i].slot == slot);
-  memmove(&q[i], &q[i + 1], (w->queue_count - i - 1) * sizeof *q);
+  struct sim_queue_entry *q = w->queue;
+  uint32_t count = w->queue_count, i = queue_bisect(q, count, w->slots[slot].time_ns);
+  while (i < count && q[i].slot != slot) i++; /* bounded by count */
+  ASSERT(i < count && q[i].time_ns == w->slots[slot].time_ns);
+  memmove(&q[i], &q[i + 1], (count - i - 1) * sizeof *q);
   w->queue_count--;
 }
 
