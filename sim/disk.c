@@ -7,7 +7,7 @@
 #include "base/assert.h"
 #include "sim/internal.h"
 
-enum { FSYNC_ROUNDS_MAX = 10000 };
+enum { FSYNC_ROUNDS_MAX = 10000, CACHE_GROWTH = 4 };
 
 static struct sim_disk *disk_of(struct env *env) { return &sim_node_of(env)->disk; }
 
@@ -26,10 +26,17 @@ static uint32_t find(const struct sim_disk *d, const char *path, bool *found) {
   return lo;
 }
 
+/* One strcmp when it is the file found last (the array holds it and paths
+ * are unique, so the answer is the search's); else the search. The cache
+ * is filled through const callers: it is not part of the disk's state. */
 static struct sim_file *lookup(const struct sim_disk *d, const char *path) {
+  struct sim_disk *cache = (struct sim_disk *)d;
+  if (d->last_hit && strcmp(d->last_hit->path, path) == 0) return d->last_hit;
   bool found;
   uint32_t i = find(d, path, &found);
-  return found ? d->files[i] : NULL;
+  if (!found) return NULL;
+  cache->last_hit = d->files[i];
+  return d->files[i];
 }
 
 /* Grows or shrinks the page cache of a file; new bytes from zero_from on
@@ -82,6 +89,10 @@ static void cache_resize_from(struct sim_disk *d, struct sim_file *f, size_t len
   d->used_bytes = d->used_bytes - f->cache.len + len;
   if (len > f->cache.len) {
     size_t old = f->cache.len;
+    /* Logs grow by appends: room for CACHE_GROWTH times the length at once
+     * copies a third of what doubling copies (pages never written cost no
+     * memory). */
+    if (len > f->cache.cap) buf_grow(&f->cache, len * CACHE_GROWTH - old);
     buf_extend(&f->cache, len - old);
     if (zero_to > old) memset(f->cache.data + old, 0, (zero_to < len ? zero_to : len) - old);
   }
@@ -115,6 +126,7 @@ static void array_insert(struct sim_disk *d, uint32_t i, struct sim_file *f) {
 
 static struct sim_file *array_take(struct sim_disk *d, uint32_t i) {
   struct sim_file *f = d->files[i];
+  if (d->last_hit == f) d->last_hit = NULL; /* it may be freed or renamed */
   memmove(&d->files[i], &d->files[i + 1], (d->file_count - i - 1) * sizeof f);
   d->file_count--;
   return f;

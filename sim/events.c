@@ -1,10 +1,10 @@
-/* The global event queue: a 4-ary min-heap of (time, sequence number)
- * over a pool of event slots, and the trace hash folded over every event
- * run. Equal times run in the order scheduled, so nothing depends on memory
- * addresses. Cancelling a queued event takes its entry out of the heap at
- * once (O(log n); most timers are cancelled, and left in they made most
- * pops skips); a deferred one is marked and skipped later. An old id is
- * harmless. */
+/* The global event queue: (time, sequence number) entries in an array
+ * sorted latest first, over a pool of event slots, and the trace hash
+ * folded over every event run. Equal times run in the order scheduled, so
+ * nothing depends on memory addresses. Cancelling a queued event takes its
+ * entry out of the queue at once (found by bisection; most timers are
+ * cancelled, and left in they made most pops skips); a deferred one is
+ * marked and skipped later. An old id is harmless. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,120 +53,119 @@ static uint32_t slot_alloc(struct sim_world *w) {
   return w->slot_count++;
 }
 
+/* Only what a free slot is read for: schedule sets every other field. */
 static void slot_free(struct sim_world *w, uint32_t slot) {
   struct sim_event *e = &w->slots[slot];
   ASSERT(e->state != SIM_EVS_FREE);
   uint32_t gen = e->gen + 1;
-  *e = (struct sim_event){.gen = gen ? gen : 1, .next = w->free_head, .state = SIM_EVS_FREE};
+  e->gen = gen ? gen : 1;
+  e->next = w->free_head;
+  e->state = SIM_EVS_FREE;
+  e->drop = NULL;
   w->free_head = slot + 1;
 }
 
-/* ---- heap ---- */
+/* ---- the queue ---- */
 
-static bool earlier(const struct sim_heap_entry *a, const struct sim_heap_entry *b) {
-  return a->time_ns < b->time_ns || (a->time_ns == b->time_ns && a->seq < b->seq);
-}
+/* The queue is an array sorted latest first, so the next event is the last
+ * entry: a pop takes it off the end. It is short (tens of events; a few
+ * hundred in the busiest scenario) and most events are due sooner than
+ * nearly all others (a frame in flight, a wake-up now), so a new one moves
+ * few entries; a cancelled one (a timeout, due late) moves those due before
+ * it. (time, seq) is a total order, so the pop order is the same as any
+ * other priority queue's. */
+enum { QUEUE_WALK_MAX = 8 }; /* entries passed one by one before bisecting */
 
-/* Puts an entry at index i and tells its slot where it is. */
-static void heap_place(struct sim_world *w, uint32_t i, struct sim_heap_entry entry) {
-  w->heap[i] = entry;
-  w->slots[entry.slot].heap_pos = i + 1;
-}
-
-/* The heap is 4-ary: half the depth of a binary one, so fewer entries move
- * (each move also updates its slot). (time, seq) is a total order, so the
- * order events pop in does not depend on the heap's shape. */
-enum { HEAP_ARITY = 4 };
-
-static uint32_t heap_parent(uint32_t i) { return (i - 1) / HEAP_ARITY; }
-
-/* Moves entry up from the hole at index i to where it belongs. */
-static void sift_up(struct sim_world *w, uint32_t i, struct sim_heap_entry entry) {
-  while (i > 0 && earlier(&entry, &w->heap[heap_parent(i)])) {
-    heap_place(w, i, w->heap[heap_parent(i)]);
-    i = heap_parent(i);
+/* The first of the count entries from q on due at time_ns or earlier: where
+ * the entries due at time_ns start (the latest scheduled first), and where
+ * a new one due then goes. */
+static uint32_t queue_bisect(const struct sim_queue_entry *q, uint32_t count,
+                             uint64_t time_ns) {
+  uint32_t lo = 0, hi = count;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (q[mid].time_ns > time_ns)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
-  heap_place(w, i, entry);
+  return lo;
 }
 
-/* Moves entry down from the hole at index i (heap_count entries). */
-static void sift_down(struct sim_world *w, uint32_t i, struct sim_heap_entry entry) {
-  uint32_t count = w->heap_count;
-  for (uint32_t n = 0; n < 32; n++) { /* SIM_EVENTS_MAX entries are 11 deep */
-    uint32_t first = HEAP_ARITY * i + 1, m = first;
-    if (first >= count) break;
-    uint32_t end = count - first > HEAP_ARITY ? first + HEAP_ARITY : count;
-    for (uint32_t c = first + 1; c < end; c++)
-      if (earlier(&w->heap[c], &w->heap[m])) m = c;
-    if (!earlier(&w->heap[m], &entry)) break;
-    heap_place(w, i, w->heap[m]);
-    i = m;
-  }
-  heap_place(w, i, entry);
-}
-
-static void heap_push(struct sim_world *w, uint32_t slot) {
-  ASSERT(w->heap_count < SIM_EVENTS_MAX);
-  if (w->heap_count == w->heap_cap) {
-    w->heap_cap = w->heap_cap ? w->heap_cap * 2 : 1024;
-    w->heap = realloc(w->heap, w->heap_cap * sizeof *w->heap);
-    ASSERT(w->heap != NULL);
+/* A new event has the highest sequence number: it goes behind every entry
+ * due at its time or earlier, so times alone place it. */
+static void queue_push(struct sim_world *w, uint32_t slot) {
+  ASSERT(w->queue_count < SIM_EVENTS_MAX);
+  if (w->queue_count == w->queue_cap) {
+    w->queue_cap = w->queue_cap ? w->queue_cap * 2 : 1024;
+    w->queue = realloc(w->queue, w->queue_cap * sizeof *w->queue);
+    ASSERT(w->queue != NULL);
   }
   struct sim_event *e = &w->slots[slot];
   e->seq = ++w->seq;
-  sift_up(w, w->heap_count++, (struct sim_heap_entry){e->time_ns, e->seq, slot});
+  uint64_t time_ns = e->time_ns;
+  struct sim_queue_entry *q = w->queue, *at = q + w->queue_count++;
+  struct sim_queue_entry *stop = at - q > QUEUE_WALK_MAX ? at - QUEUE_WALK_MAX : q;
+  /* Usually due after only a few: those move up one by one. */
+  for (; at > stop && at[-1].time_ns <= time_ns; at--) *at = at[-1];
+  if (at > q && at[-1].time_ns <= time_ns) { /* further in: the rest move at once */
+    struct sim_queue_entry *to = q + queue_bisect(q, (uint32_t)(at - q), time_ns);
+    memmove(to + 1, to, (size_t)(at - to) * sizeof *q);
+    at = to;
+  }
+  *at = (struct sim_queue_entry){time_ns, e->seq, slot};
 }
 
-/* Takes out the entry at index i; returns its slot. */
-static uint32_t heap_remove(struct sim_world *w, uint32_t i) {
-  ASSERT(i < w->heap_count);
-  uint32_t slot = w->heap[i].slot;
-  w->slots[slot].heap_pos = 0;
-  struct sim_heap_entry last = w->heap[--w->heap_count];
-  if (i == w->heap_count) return slot; /* it was the last */
-  if (i > 0 && earlier(&last, &w->heap[heap_parent(i)]))
-    sift_up(w, i, last);
-  else
-    sift_down(w, i, last);
-  return slot;
+static uint32_t queue_pop(struct sim_world *w) {
+  ASSERT(w->queue_count > 0);
+  return w->queue[--w->queue_count].slot;
 }
 
-static uint32_t heap_pop(struct sim_world *w) {
-  ASSERT(w->heap_count > 0);
-  return heap_remove(w, 0);
+/* Takes a queued event's entry out: it is among those due at its time. */
+static void queue_remove(struct sim_world *w, uint32_t slot) {
+  struct sim_queue_entry *q = w->queue;
+  uint32_t count = w->queue_count, i = queue_bisect(q, count, w->slots[slot].time_ns);
+  while (i < count && q[i].slot != slot) i++; /* bounded by count */
+  ASSERT(i < count && q[i].time_ns == w->slots[slot].time_ns);
+  memmove(&q[i], &q[i + 1], (count - i - 1) * sizeof *q);
+  w->queue_count--;
 }
 
 /* ---- scheduling ---- */
 
+/* Every field but the slot's generation and links is set here (field by
+ * field: no copy of a whole event). */
 static uint64_t schedule(struct sim_world *w, int node, enum sim_event_kind kind,
-                         uint64_t time_ns, struct sim_event proto) {
+                         uint64_t time_ns, sim_event_fn fn, env_timer_fn timer_fn, void *ctx,
+                         uint64_t arg, void (*drop)(void *ctx)) {
   ASSERT(node >= -1 && node < w->node_count);
   ASSERT(time_ns >= w->now_ns);
   uint32_t slot = slot_alloc(w);
   struct sim_event *e = &w->slots[slot];
-  proto.gen = e->gen;
-  proto.time_ns = time_ns;
-  proto.node = node;
-  proto.incarnation = node >= 0 ? w->nodes[node]->incarnation : 0;
-  proto.kind = (uint8_t)kind;
-  proto.state = SIM_EVS_QUEUED;
-  *e = proto;
-  heap_push(w, slot);
+  e->time_ns = time_ns;
+  e->fn = fn;
+  e->timer_fn = timer_fn;
+  e->ctx = ctx;
+  e->arg = arg;
+  e->drop = drop;
+  e->node = node;
+  e->incarnation = node >= 0 ? w->nodes[node]->incarnation : 0;
+  e->kind = (uint8_t)kind;
+  e->state = SIM_EVS_QUEUED;
+  queue_push(w, slot);
   return id_of(w, slot);
 }
 
 uint64_t sim_event_at(struct sim_world *w, int node, enum sim_event_kind kind, uint64_t time_ns,
                       sim_event_fn fn, void *ctx, uint64_t arg, void (*drop)(void *ctx)) {
   ASSERT(fn != NULL);
-  return schedule(w, node, kind, time_ns,
-                  (struct sim_event){.fn = fn, .ctx = ctx, .arg = arg, .drop = drop});
+  return schedule(w, node, kind, time_ns, fn, NULL, ctx, arg, drop);
 }
 
 uint64_t sim_timer_at(struct sim_world *w, int node, uint64_t time_ns, env_timer_fn fn,
                       void *ctx) {
   ASSERT(fn != NULL && node >= 0);
-  return schedule(w, node, SIM_EV_TIMER, time_ns,
-                  (struct sim_event){.timer_fn = fn, .ctx = ctx});
+  return schedule(w, node, SIM_EV_TIMER, time_ns, NULL, fn, ctx, 0, NULL);
 }
 
 static void run_drop(struct sim_event *e) {
@@ -179,13 +178,12 @@ void sim_cancel(struct sim_world *w, uint64_t id) {
   struct sim_event *e = slot_of_id(w, id);
   if (!e || (e->state != SIM_EVS_QUEUED && e->state != SIM_EVS_DEFERRED)) return;
   uint32_t slot = (uint32_t)(e - w->slots);
+  bool queued = e->state == SIM_EVS_QUEUED;
   e->state = SIM_EVS_CANCELLED;
-  run_drop(e); /* may schedule: w->slots may move, so e is looked up anew */
-  uint32_t pos = w->slots[slot].heap_pos;
-  if (pos == 0) return; /* deferred: the deferred list frees it */
+  run_drop(e);         /* may schedule: w->slots may move, so e is looked up anew */
+  if (!queued) return; /* deferred: the deferred list frees it */
   ASSERT(w->slots[slot].state == SIM_EVS_CANCELLED);
-  uint32_t removed = heap_remove(w, pos - 1);
-  ASSERT(removed == slot);
+  queue_remove(w, slot);
   slot_free(w, slot);
 }
 
@@ -205,31 +203,37 @@ static void defer(struct sim_world *w, struct sim_node *n, uint32_t slot) {
 }
 
 static void run(struct sim_world *w, uint32_t slot) {
-  struct sim_event e = w->slots[slot];
-  ASSERT(e.time_ns >= w->now_ns);
-  if (e.time_ns == w->now_ns) {
+  const struct sim_event *e = &w->slots[slot];
+  uint64_t time_ns = e->time_ns;
+  int32_t node = e->node;
+  sim_event_fn fn = e->fn;
+  env_timer_fn timer_fn = e->timer_fn;
+  void *ctx = e->ctx;
+  uint64_t arg = e->arg;
+  ASSERT(time_ns >= w->now_ns);
+  if (time_ns == w->now_ns) {
     ASSERT(++w->same_time_events < SAME_TIME_EVENTS_MAX);
   } else {
     w->same_time_events = 0;
   }
-  w->now_ns = e.time_ns;
+  w->now_ns = time_ns;
   w->processed++;
-  sim_trace(w, e.time_ns);
-  sim_trace(w, (uint64_t)(e.node >= 0 ? w->nodes[e.node]->id : -1) << 8 | e.kind);
+  sim_trace(w, time_ns);
+  sim_trace(w, (uint64_t)(node >= 0 ? w->nodes[node]->id : -1) << 8 | e->kind);
   slot_free(w, slot); /* before the callback: a timer cancelling itself is a no-op */
-  w->event_node = e.node;
-  if (e.timer_fn)
-    e.timer_fn(e.ctx);
+  w->event_node = node;
+  if (timer_fn)
+    timer_fn(ctx);
   else
-    e.fn(w, e.ctx, e.arg);
+    fn(w, ctx, arg);
   if (w->after_event) w->after_event(w->after_event_ctx);
 }
 
 /* Runs the first live event due at or before limit_ns; false if none. */
 static bool step_until(struct sim_world *w, uint64_t limit_ns) {
-  for (uint32_t n = 0; w->heap_count > 0 && n < SIM_EVENTS_MAX; n++) {
-    if (w->heap[0].time_ns > limit_ns) return false;
-    uint32_t slot = heap_pop(w);
+  for (uint32_t n = 0; w->queue_count > 0 && n < SIM_EVENTS_MAX; n++) {
+    if (w->queue[w->queue_count - 1].time_ns > limit_ns) return false;
+    uint32_t slot = queue_pop(w);
     struct sim_event *e = &w->slots[slot];
     if (e->state == SIM_EVS_CANCELLED) {
       slot_free(w, slot);
@@ -296,7 +300,7 @@ void sim_events_requeue_deferred(struct sim_world *w, struct sim_node *n) {
     ASSERT(e->state == SIM_EVS_DEFERRED);
     e->state = SIM_EVS_QUEUED;
     e->time_ns = w->now_ns; /* due now, in the order they fell due */
-    heap_push(w, slot);
+    queue_push(w, slot);
   }
   n->deferred_head = n->deferred_tail = n->deferred_count = 0;
 }
@@ -315,13 +319,13 @@ void sim_events_drop_deferred(struct sim_world *w, struct sim_node *n) {
 
 void sim_events_free(struct sim_world *w) {
   for (int i = 0; i < w->node_count; i++) sim_events_drop_deferred(w, w->nodes[i]);
-  for (uint32_t i = 0; i < w->heap_count; i++) {
-    struct sim_event *e = &w->slots[w->heap[i].slot];
+  for (uint32_t i = 0; i < w->queue_count; i++) {
+    struct sim_event *e = &w->slots[w->queue[i].slot];
     if (e->state == SIM_EVS_QUEUED) run_drop(e);
   }
-  free(w->heap);
+  free(w->queue);
   free(w->slots);
-  w->heap = NULL;
+  w->queue = NULL;
   w->slots = NULL;
-  w->heap_count = w->slot_count = 0;
+  w->queue_count = w->slot_count = 0;
 }

@@ -39,7 +39,7 @@ enum sim_event_kind {
 enum sim_event_state { SIM_EVS_FREE, SIM_EVS_QUEUED, SIM_EVS_DEFERRED, SIM_EVS_CANCELLED };
 
 /* One pending event. Its id is (generation << 32 | slot + 1): a slot is
- * reused only once it left the heap (popped, or cancelled while queued),
+ * reused only once it left the queue (popped, or cancelled while queued),
  * and the generation makes an old id (a fired or cancelled timer)
  * harmless. */
 struct sim_event {
@@ -53,13 +53,14 @@ struct sim_event {
   int32_t node;            /* index; -1: not a node's */
   uint32_t incarnation;    /* the node's when scheduled */
   uint32_t gen;
-  uint32_t next;     /* free list or deferred list link: slot + 1, 0 = end */
-  uint32_t heap_pos; /* its heap entry's index + 1 while queued; 0: not in the heap */
+  uint32_t next; /* free list or deferred list link: slot + 1, 0 = end */
   uint8_t kind;
   uint8_t state;
 };
 
-struct sim_heap_entry {
+/* An entry of the queue (events.c): a queued event's (time, seq), in the
+ * queue's order, and its slot. */
+struct sim_queue_entry {
   uint64_t time_ns;
   uint64_t seq;
   uint32_t slot;
@@ -136,6 +137,9 @@ struct sim_fsync_op {
 struct sim_disk {
   struct sim_file **files; /* sorted by path (strcmp): children follow parents */
   uint32_t file_count, file_cap;
+  /* The file the last lookup by path found, or NULL: the checkers look the
+   * same file up many times in a row (a cache; cleared when it leaves files). */
+  struct sim_file *last_hit;
   struct sim_fd fds[SIM_FDS_MAX];
   uint32_t fds_max; /* open takes the lowest free fd below this; 0: SIM_FDS_MAX */
   struct sim_fsync_op *inflight_head, *inflight_tail;
@@ -281,8 +285,8 @@ struct sim_world {
   /* events */
   struct sim_event *slots;
   uint32_t slot_count, slot_cap, free_head;
-  struct sim_heap_entry *heap;
-  uint32_t heap_count, heap_cap;
+  struct sim_queue_entry *queue; /* sorted latest first */
+  uint32_t queue_count, queue_cap;
   /* nodes */
   struct sim_node *nodes[SIM_NODES_MAX];
   int node_count;

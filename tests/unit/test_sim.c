@@ -15,6 +15,72 @@
 #include "sim/world.h"
 #include "testing.h"
 
+/* ---- the event queue ---- */
+
+enum { QUEUE_TIMERS = 600 };
+
+struct fired {
+  int order[QUEUE_TIMERS];
+  uint64_t at_ns[QUEUE_TIMERS];
+  int count;
+  struct sim_world *w;
+};
+static struct fired fired;
+static int timer_index[QUEUE_TIMERS];
+
+static void timer_fired(void *ctx) {
+  int i = *(int *)ctx;
+  ck_assert_int_lt(fired.count, QUEUE_TIMERS);
+  fired.at_ns[fired.count] = sim_now_ns(fired.w);
+  fired.order[fired.count++] = i;
+}
+
+/* Timers fire by due time, equal times in the order started, whatever the
+ * mix of delays and cancels (far ones, near ones, many at one instant). */
+START_TEST(timers_fire_in_time_then_start_order) {
+  struct sim_world *w = sim_world_create(3);
+  struct env *env = sim_node_env(sim_node_add(w, 1, "n1"));
+  fired = (struct fired){.w = w};
+  env_timer_id ids[QUEUE_TIMERS];
+  uint64_t due_ns[QUEUE_TIMERS];
+  uint64_t x = 12345;
+  for (int i = 0; i < QUEUE_TIMERS; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t delay_ns = i % 3 == 0 ? (x >> 40) % 7 : (x >> 33) % 100000; /* many ties */
+    timer_index[i] = i;
+    due_ns[i] = sim_now_ns(w) + delay_ns;
+    ids[i] = env->timer_start(env, delay_ns, timer_fired, &timer_index[i]);
+    if (i % 50 == 49) ck_assert(sim_step(w)); /* some fire between starts */
+  }
+  int fired_before_cancels = fired.count;
+  bool cancelled[QUEUE_TIMERS] = {0};
+  for (int i = 0; i < QUEUE_TIMERS; i += 7) {
+    env->timer_cancel(env, ids[i]);
+    cancelled[i] = true;
+  }
+  while (sim_step(w)) {
+  }
+  int expected = 0;
+  for (int i = 0; i < QUEUE_TIMERS; i++) expected += !cancelled[i];
+  ck_assert_int_le(fired.count, QUEUE_TIMERS);
+  for (int k = 0; k < fired.count; k++) {
+    int i = fired.order[k];
+    ck_assert_uint_eq(fired.at_ns[k], due_ns[i]);
+    if (k == 0) continue;
+    int p = fired.order[k - 1];
+    ck_assert(due_ns[p] < due_ns[i] || (due_ns[p] == due_ns[i] && p < i));
+  }
+  /* A cancelled timer fired only if it fired before its cancel. */
+  int fired_cancelled = 0;
+  for (int k = 0; k < fired.count; k++) {
+    fired_cancelled += cancelled[fired.order[k]];
+    ck_assert(!cancelled[fired.order[k]] || k < fired_before_cancels);
+  }
+  ck_assert_int_eq(fired.count - fired_cancelled, expected);
+  sim_world_destroy(w);
+}
+END_TEST
+
 /* ---- disk ---- */
 
 static int fsync_result = 1;
@@ -341,6 +407,7 @@ static Suite *sim_suite(void) {
   Suite *s = suite_create("sim");
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, timers_fire_in_time_then_start_order);
   tcase_add_test(tc, disk_crash_keeps_durable_and_a_torn_prefix);
   tcase_add_test(tc, disk_faults);
   tcase_add_test(tc, broker_and_client_run_deterministically);

@@ -444,6 +444,29 @@ START_TEST(a_versioned_view_changes_unless_only_appended_to) {
 }
 END_TEST
 
+/* Lookups by path remember the file found last: a rename, an unlink or a
+ * replacement must still be seen at once. */
+START_TEST(lookups_by_path_see_renames_and_unlinks) {
+  env_file f = open_file("/d/x");
+  fill(f, 0, 10, 1);
+  fx.env->file_close(fx.env, f);
+  ck_assert_uint_eq(view_of("/d/x").len, 10);
+  ck_assert_int_eq(fx.env->rename(fx.env, "/d/x", "/d/y"), 0);
+  struct sim_disk_file_view v;
+  ck_assert(!sim_disk_view_versioned(fx.n, "/d/x", &v));
+  ck_assert_uint_eq(view_of("/d/y").len, 10);
+  f = open_file("/d/x");
+  fill(f, 0, 20, 2);
+  fx.env->file_close(fx.env, f);
+  ck_assert_uint_eq(view_of("/d/x").len, 20);
+  ck_assert_int_eq(fx.env->rename(fx.env, "/d/x", "/d/y"), 0); /* replaces y */
+  ck_assert_uint_eq(view_of("/d/y").len, 20);
+  ck_assert_int_eq(fx.env->unlink(fx.env, "/d/y"), 0);
+  ck_assert(!sim_disk_view_versioned(fx.n, "/d/y", &v));
+  ck_assert(!sim_disk_view_versioned(fx.n, "/d/x", &v));
+}
+END_TEST
+
 static uint64_t torn_run(uint64_t seed) {
   setup_seed(seed);
   env_file f = open_file("/d/f");
@@ -486,6 +509,7 @@ static Suite *sim_disk_suite(void) {
   tcase_add_test(tc, names_list_in_order_and_rename_replaces);
   tcase_add_test(tc, a_seed_decides_everything);
   tcase_add_test(tc, a_versioned_view_changes_unless_only_appended_to);
+  tcase_add_test(tc, lookups_by_path_see_renames_and_unlinks);
   suite_add_tcase(s, tc);
   return s;
 }
