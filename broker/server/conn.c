@@ -38,8 +38,12 @@ static int conn_index(struct node *node, env_conn_id id) {
 }
 
 struct conn *conn_find(struct node *node, env_conn_id id) {
+  struct conn *last = node->conn_last;
+  if (last && last->id == id) return last;
   int i = conn_index(node, id);
-  return i < node->conn_count && node->conns[i]->id == id ? node->conns[i] : NULL;
+  if (i >= node->conn_count || node->conns[i]->id != id) return NULL;
+  node->conn_last = node->conns[i];
+  return node->conns[i];
 }
 
 static const struct handler_table *listener_table(const struct node *node, uint32_t listener) {
@@ -252,6 +256,7 @@ static void conn_free(struct node *node, struct conn *c) {
     c->queue_head = next;
   }
   ASSERT(c->queue_head == NULL);
+  if (node->conn_last == c) node->conn_last = NULL; /* after everything that may find it */
   free(c);
 }
 
@@ -347,14 +352,16 @@ static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
     free(data);
     return;
   }
-  struct request *req = calloc(1, sizeof *req);
+  /* malloc and a literal rather than calloc: glibc's calloc skips the
+   * thread cache, and this runs once per frame. */
+  struct request *req = malloc(sizeof *req);
   ASSERT(req != NULL);
-  req->node = node;
-  req->conn_id = id;
-  req->table = c->table;
-  req->frame = data;
-  req->frame_len = len;
-  req->received_ns = node->env->now_ns(node->env);
+  *req = (struct request){.node = node,
+                          .conn_id = id,
+                          .table = c->table,
+                          .frame = data,
+                          .frame_len = len,
+                          .received_ns = node->env->now_ns(node->env)};
   arena_init_pooled(&req->arena, &node->arena_pool);
   if (!parse_header(req)) {
     request_free(req);

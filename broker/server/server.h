@@ -57,6 +57,7 @@ struct partition {
 
 struct topic {
   char name[TOPIC_NAME_BYTES_MAX + 1];
+  size_t name_len; /* strlen(name): lookups by name compare lengths first */
   struct kuuid id;
   int32_t partition_count;
   struct partition *partitions; /* [partition_count] */
@@ -181,9 +182,15 @@ struct node {
     struct kuuid id;
     struct topic *topic; /* NULL: nothing remembered */
   } topic_by_id_last;
+  /* The last topic partition_any found by name: a Produce and its acks=all
+   * waits name the same topic over and over. NULL: nothing remembered. */
+  struct topic *topic_by_name_last;
   struct conn **conns; /* sorted by id (ids only grow) */
   int conn_count;
   int conn_cap;
+  /* The last connection conn_find found: a request looks its own up on
+   * arrival, answer and finish. NULL: nothing remembered. */
+  struct conn *conn_last;
   struct net_dispatch net; /* env's network handler: sessions and peer channels */
   uint32_t listener_ids[CONFIG_LISTENERS_MAX];
   const struct handler_table *listener_tables[CONFIG_LISTENERS_MAX];

@@ -127,8 +127,8 @@ bool topic_config_set(struct topic_config *tc, const char *name, const char *val
 
 int64_t topic_config_i64(const struct topic_config *tc, enum topic_config_key key) {
   ASSERT(key >= 0 && key < TC_COUNT);
-  ASSERT(topic_config_info(key)->type == CONFIG_TYPE_INT ||
-         topic_config_info(key)->type == CONFIG_TYPE_LONG);
+  const struct config_def *d = topic_config_info(key); /* looked up once: a hot path */
+  ASSERT(d->type == CONFIG_TYPE_INT || d->type == CONFIG_TYPE_LONG);
   ASSERT(tc->numeric[key]);
   return tc->numbers[key];
 }
