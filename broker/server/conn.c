@@ -79,15 +79,47 @@ static void conn_accepted(void *ctx, uint32_t listener, env_conn_id id) {
   node->conn_count++;
 }
 
+enum { REQUESTS_SPARE_MAX = 16 };
+
+static struct request *request_alloc(struct node *node) {
+  struct request *req = node->requests_spare;
+  if (req == NULL) {
+    req = malloc(sizeof *req);
+    ASSERT(req != NULL);
+    return req;
+  }
+  ASSERT(node->requests_spare_count > 0);
+  node->requests_spare = req->next;
+  node->requests_spare_count--;
+  return req;
+}
+
 static void request_free(struct request *req) {
   ASSERT(req->waiter == NULL); /* never while parked */
+  struct node *node = req->node;
   if (req->budgeted) {
-    ASSERT(req->node->request_bytes >= req->frame_len);
-    req->node->request_bytes -= req->frame_len;
+    ASSERT(node->request_bytes >= req->frame_len);
+    node->request_bytes -= req->frame_len;
   }
   arena_free(&req->arena);
   free(req->frame);
-  free(req);
+  if (node->requests_spare_count >= REQUESTS_SPARE_MAX) {
+    free(req);
+    return;
+  }
+  req->next = node->requests_spare;
+  node->requests_spare = req;
+  node->requests_spare_count++;
+}
+
+void requests_spare_free(struct node *node) {
+  for (int n = 0; node->requests_spare && n < REQUESTS_SPARE_MAX; n++) {
+    struct request *next = node->requests_spare->next;
+    free(node->requests_spare);
+    node->requests_spare = next;
+  }
+  ASSERT(node->requests_spare == NULL);
+  node->requests_spare_count = 0;
 }
 
 /* ---- the ready list: connections to resume, oldest first ---- */
@@ -352,10 +384,9 @@ static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
     free(data);
     return;
   }
-  /* malloc and a literal rather than calloc: glibc's calloc skips the
-   * thread cache, and this runs once per frame. */
-  struct request *req = malloc(sizeof *req);
-  ASSERT(req != NULL);
+  /* A literal rather than calloc: glibc's calloc skips the thread cache,
+   * and this runs once per frame. */
+  struct request *req = request_alloc(node);
   *req = (struct request){.node = node,
                           .conn_id = id,
                           .table = c->table,

@@ -147,7 +147,8 @@ void node_destroy(struct node *node) {
   if (!node) return;
   ASSERT(!node->subsystem_stopping || node->shutting_down);
   subsystems_free(node, SUBSYSTEM_COUNT);
-  arena_pool_free(&node->arena_pool); /* after the requests the subsystems freed */
+  requests_spare_free(node);          /* after the requests the subsystems freed */
+  arena_pool_free(&node->arena_pool); /* likewise */
   free(node);
 }
 

@@ -191,6 +191,10 @@ struct node {
   /* The last connection conn_find found: a request looks its own up on
    * arrival, answer and finish. NULL: nothing remembered. */
   struct conn *conn_last;
+  /* Freed requests kept for the next frames (linked by next, at most
+   * REQUESTS_SPARE_MAX): a malloc and a free fewer per request. */
+  struct request *requests_spare;
+  int requests_spare_count;
   struct net_dispatch net; /* env's network handler: sessions and peer channels */
   uint32_t listener_ids[CONFIG_LISTENERS_MAX];
   const struct handler_table *listener_tables[CONFIG_LISTENERS_MAX];
@@ -268,6 +272,8 @@ void partition_flush_unwaited(struct node *node, struct partition *p);
 extern const struct net_owner_ops conn_owner_ops;
 struct conn *conn_find(struct node *node, env_conn_id id);
 void conns_close_all(struct node *node);
+/* Frees the spare requests (node teardown, after every request is freed). */
+void requests_spare_free(struct node *node);
 
 /* conn.c: begin a response (writes the response header), send it, and
  * let the connection go on with its next request (a deferred one through
