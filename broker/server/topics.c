@@ -164,7 +164,7 @@ static void partition_follow_image(struct node *node, struct partition *p,
 }
 
 bool partition_flushes_before_ack(const struct partition *p) {
-  return topic_config_i64(&p->topic->config, TC_FLUSH_MESSAGES) == 1;
+  return topic_config_flush_each(&p->topic->config);
 }
 
 int64_t partition_high_watermark(const struct partition *p) {
