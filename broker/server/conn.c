@@ -113,6 +113,7 @@ static void request_free(struct request *req) {
 }
 
 void requests_spare_free(struct node *node) {
+  wr_free(&node->response_scratch);
   for (int n = 0; node->requests_spare && n < REQUESTS_SPARE_MAX; n++) {
     struct request *next = node->requests_spare->next;
     free(node->requests_spare);
@@ -417,8 +418,15 @@ static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
   if (!c->ready) conn_pump(node, c);
 }
 
+enum { RESPONSE_SCRATCH_KEPT_BYTES_MAX = 64 * 1024 }; /* a larger buffer is not kept */
+
 void response_begin(struct request *req, struct wr *w) {
-  wr_init(w);
+  /* The node's scratch, emptied; a response begun while another holds it
+   * starts buffers of its own. */
+  struct node *node = req->node;
+  *w = node->response_scratch;
+  wr_init(&node->response_scratch);
+  wr_reset(w);
   wr_i32(w, req->correlation_id);
   /* ApiVersions responses always use header v0 (KIP-511). */
   if (req->api_key != API_API_VERSIONS &&
@@ -462,7 +470,15 @@ void request_respond(struct request *req, struct wr *w) {
   /* Sent: the file ranges a handler read (Fetch, ListOffsets) are the
    * world's now, so their segments may be closed (log/segment_cache.h). */
   seg_cache_turn_end(&node->logs.segments);
-  wr_free(w);
+  /* Kept for the next response if the node has none and it is not large
+   * (one big answer should not pin its size). */
+  if (node->response_scratch.mem.data == NULL && node->response_scratch.splices == NULL &&
+      w->mem.cap <= RESPONSE_SCRATCH_KEPT_BYTES_MAX) {
+    node->response_scratch = *w;
+    wr_init(w);
+  } else {
+    wr_free(w);
+  }
   request_finish(req);
 }
 

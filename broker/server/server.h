@@ -195,6 +195,9 @@ struct node {
    * REQUESTS_SPARE_MAX): a malloc and a free fewer per request. */
   struct request *requests_spare;
   int requests_spare_count;
+  /* The buffers a response is encoded into, kept for the next one (empty
+   * while a response holds them): a malloc, growth and free fewer each. */
+  struct wr response_scratch;
   struct net_dispatch net; /* env's network handler: sessions and peer channels */
   uint32_t listener_ids[CONFIG_LISTENERS_MAX];
   const struct handler_table *listener_tables[CONFIG_LISTENERS_MAX];
@@ -272,7 +275,8 @@ void partition_flush_unwaited(struct node *node, struct partition *p);
 extern const struct net_owner_ops conn_owner_ops;
 struct conn *conn_find(struct node *node, env_conn_id id);
 void conns_close_all(struct node *node);
-/* Frees the spare requests (node teardown, after every request is freed). */
+/* Frees the spare requests and the response scratch (node teardown, after
+ * every request is freed). */
 void requests_spare_free(struct node *node);
 
 /* conn.c: begin a response (writes the response header), send it, and
