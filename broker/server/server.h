@@ -235,6 +235,9 @@ struct node {
 
 /* topics.c: local storage in step with the image */
 struct topic *topic_find(const struct node *node, const char *name, size_t len);
+/* topic_find, remembering its answer for the next lookup of the same name
+ * (node->topic_by_name_last). */
+struct topic *topic_find_remembered(struct node *node, const char *name, size_t len);
 struct topic *topic_find_by_id(struct node *node, struct kuuid id);
 /* A partition this node holds a replica of (its log is here), or NULL. */
 struct partition *partition_find(struct node *node, struct kstr topic, int32_t index);

@@ -116,8 +116,7 @@ struct topic *topic_find_by_id(struct node *node, struct kuuid id) {
   return t;
 }
 
-/* topic_find, remembering its answer (see topic_by_name_last). */
-static struct topic *topic_find_remembered(struct node *node, const char *name, size_t len) {
+struct topic *topic_find_remembered(struct node *node, const char *name, size_t len) {
   struct topic *last = node->topic_by_name_last;
   if (last && last->name_len == len && memcmp(last->name, name, len) == 0) return last;
   struct topic *t = topic_find(node, name, len);
