@@ -137,6 +137,11 @@ struct kproducer {
   env_timer_id pid_timer; /* its retry after retry_backoff_ms */
   struct kproducer_call pid_call;
   uint64_t epochs_taken; /* InitProducerId answers: the first id, then bumps */
+  /* The buffers batches are built in (a builder's records, a Produce's
+   * batches), kept for the next request: a malloc, growth and free fewer
+   * per batch. */
+  struct buf build_records;
+  struct buf build_batches[PRODUCER_PARTITIONS_MAX];
 };
 
 void kproducer_init(struct kproducer *p, struct env *env, struct kconn *conn,

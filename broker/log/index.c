@@ -114,8 +114,9 @@ int32_t oindex_floor(const struct index *ix, int32_t rel_offset) {
   ASSERT(ix->entry_bytes == OFFSET_ENTRY_BYTES);
   int32_t lo = 0, hi = ix->count; /* answer: last i with key <= rel_offset */
   while (lo < hi) {
-    int32_t mid = lo + (hi - lo) / 2, rel, pos;
-    oindex_get(ix, mid, &rel, &pos);
+    int32_t mid = lo + (hi - lo) / 2;
+    /* oindex_get's key, read in place: every fetch's seek bisects here. */
+    int32_t rel = (int32_t)be32_get(ix->data + (size_t)mid * OFFSET_ENTRY_BYTES);
     if (rel <= rel_offset)
       lo = mid + 1;
     else

@@ -222,20 +222,29 @@ void segment_forget_hints(struct segment *s) {
   s->seek_hint_next = 0;
 }
 
-/* Where a seek for offset may start: the newest hint at or below it, if
- * that is past pos (the index's answer). */
-static uint64_t seek_start(const struct segment *s, int64_t offset, uint64_t pos,
-                           int64_t *hint_base) {
+/* The newest hint at or below offset (the one furthest into the file), or
+ * *hint_base -1: where a seek may start if the index's answer is not past
+ * it. */
+static uint64_t newest_hint(const struct segment *s, int64_t offset, int64_t *hint_base) {
   ASSERT(s->seek_hint_count >= 0 && s->seek_hint_count <= SEGMENT_SEEK_HINTS);
   *hint_base = -1;
+  uint64_t pos = 0;
   for (int32_t i = 0; i < s->seek_hint_count; i++) {
     const struct segment_seek_hint *hint = &s->seek_hints[i];
-    if (hint->base_offset > offset || hint->pos < pos) continue;
-    ASSERT(hint->pos < s->size_bytes);
+    if (hint->base_offset > offset || (*hint_base >= 0 && hint->pos < pos)) continue;
     pos = hint->pos;
     *hint_base = hint->base_offset;
   }
   return pos;
+}
+
+/* Where the offset index's last entry points: no answer of index_start
+ * lies past it. */
+static uint64_t index_last_pos(const struct segment *s) {
+  if (s->oindex.count == 0) return 0;
+  int32_t rel, pos;
+  oindex_get(&s->oindex, s->oindex.count - 1, &rel, &pos);
+  return (uint64_t)pos;
 }
 
 void segment_mark(const struct segment *s, struct segment_mark *m) {
@@ -417,15 +426,26 @@ int segment_seek(struct env *env, struct segment *s, int64_t offset, struct head
   int open_rc = segment_files_open(env, s);
   if (open_rc != 0) return open_rc;
   header_cursor_init(c, env, s->log_file, s->size_bytes);
-  uint64_t pos = index_start(s, offset);
+  /* The hint serves when the index's answer is not past it; the index is
+   * bisected only when its last entry could be (most seeks land near the
+   * end, where the hints are). */
   int64_t hint_base;
-  uint64_t hint_pos = seek_start(s, offset, pos, &hint_base);
+  uint64_t hint_pos = newest_hint(s, offset, &hint_base);
+  uint64_t pos = 0;
+  bool index_known = false;
+  if (hint_base >= 0 && hint_pos < index_last_pos(s)) {
+    pos = index_start(s, offset);
+    index_known = true;
+    if (hint_pos < pos) hint_base = -1;
+  }
+  ASSERT(hint_base < 0 || hint_pos < s->size_bytes);
   /* A scan from the index passes the hint's batch (every batch before it
    * ends below hint_base <= offset), so starting there finds the same one;
    * unless the disk changed that header since (corruption): then the scan
    * from the index meets it as it would have. */
   if (hint_base >= 0 && header_cursor_read(c, hint_pos, h) == HC_OK &&
       h->base_offset == hint_base)
-    pos = hint_pos;
+    return scan_from(c, s, offset, hint_pos, pos_out, h);
+  if (!index_known) pos = index_start(s, offset);
   return scan_from(c, s, offset, pos, pos_out, h);
 }

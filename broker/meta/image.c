@@ -51,12 +51,20 @@ int meta_name_cmp(const char *a, const char *b, size_t b_len) {
   return a_len < b_len ? -1 : a_len > b_len ? 1 : 0;
 }
 
+/* meta_name_cmp for a topic, whose name's length is known. */
+static int topic_name_cmp(const struct meta_topic *t, const char *b, size_t b_len) {
+  size_t a_len = t->name_len;
+  int c = memcmp(t->name, b, a_len < b_len ? a_len : b_len);
+  if (c) return c;
+  return a_len < b_len ? -1 : a_len > b_len ? 1 : 0;
+}
+
 int32_t meta_image_name_lower_bound(const struct meta_image *image, const char *name,
                                     size_t len) {
   int32_t lo = 0, hi = image->topic_count;
   while (lo < hi) {
     int32_t mid = lo + (hi - lo) / 2;
-    if (meta_name_cmp(image->topics_by_name[mid]->name, name, len) < 0)
+    if (topic_name_cmp(image->topics_by_name[mid], name, len) < 0)
       lo = mid + 1;
     else
       hi = mid;
@@ -84,7 +92,7 @@ const struct meta_topic *meta_image_topic(const struct meta_image *image, const 
   ASSERT(name != NULL || len == 0);
   if (len == 0) return NULL;
   int32_t i = meta_image_name_lower_bound(image, name, len);
-  if (i < image->topic_count && meta_name_cmp(image->topics_by_name[i]->name, name, len) == 0)
+  if (i < image->topic_count && topic_name_cmp(image->topics_by_name[i], name, len) == 0)
     return image->topics_by_name[i];
   return NULL;
 }

@@ -97,6 +97,7 @@ struct meta_feature {
 struct meta_topic {
   int32_t refs; /* images sharing it */
   char name[META_TOPIC_NAME_BYTES];
+  size_t name_len; /* strlen(name): lookups compare lengths, not strlen each time */
   struct kuuid id;
   int32_t partition_count;
   int32_t partition_cap;

@@ -14,15 +14,19 @@
 
 static struct meta_image *image_clone(const struct meta_image *prev, int32_t extra_topics) {
   ASSERT(prev != NULL && prev->refs > 0 && extra_topics >= 0);
-  struct meta_image *image = calloc(1, sizeof *image);
+  /* Not zeroed, and only the arrays' used entries copied: nothing looks
+   * past a count, and an apply clears each entry it adds. Clearing and
+   * copying the whole fixed arrays was most of a build's cost. */
+  struct meta_image *image = malloc(sizeof *image);
   ASSERT(image != NULL);
   image->refs = 1;
   image->offset = prev->offset;
   memcpy(image->cluster_id, prev->cluster_id, sizeof image->cluster_id);
   image->broker_count = prev->broker_count;
-  memcpy(image->brokers, prev->brokers, sizeof image->brokers);
+  memcpy(image->brokers, prev->brokers, (size_t)prev->broker_count * sizeof image->brokers[0]);
   image->feature_count = prev->feature_count;
-  memcpy(image->features, prev->features, sizeof image->features);
+  memcpy(image->features, prev->features,
+         (size_t)prev->feature_count * sizeof image->features[0]);
   image->next_producer_id = prev->next_producer_id;
   image->broker_config_count = prev->broker_config_count;
   memcpy(image->broker_configs, prev->broker_configs,
@@ -102,6 +106,7 @@ static int apply_topic(struct meta_image *image, const struct meta_topic_record 
   ASSERT(t != NULL);
   t->refs = 1;
   memcpy(t->name, r->name, len + 1);
+  t->name_len = len;
   t->id = r->topic_id;
   array_insert(image->topics_by_name, image->topic_count,
                meta_image_name_lower_bound(image, r->name, len), t);

@@ -38,8 +38,12 @@ static int conn_index(struct node *node, env_conn_id id) {
 }
 
 struct conn *conn_find(struct node *node, env_conn_id id) {
+  struct conn *last = node->conn_last;
+  if (last && last->id == id) return last;
   int i = conn_index(node, id);
-  return i < node->conn_count && node->conns[i]->id == id ? node->conns[i] : NULL;
+  if (i >= node->conn_count || node->conns[i]->id != id) return NULL;
+  node->conn_last = node->conns[i];
+  return node->conns[i];
 }
 
 static const struct handler_table *listener_table(const struct node *node, uint32_t listener) {
@@ -75,15 +79,48 @@ static void conn_accepted(void *ctx, uint32_t listener, env_conn_id id) {
   node->conn_count++;
 }
 
+enum { REQUESTS_SPARE_MAX = 16 };
+
+static struct request *request_alloc(struct node *node) {
+  struct request *req = node->requests_spare;
+  if (req == NULL) {
+    req = malloc(sizeof *req);
+    ASSERT(req != NULL);
+    return req;
+  }
+  ASSERT(node->requests_spare_count > 0);
+  node->requests_spare = req->next;
+  node->requests_spare_count--;
+  return req;
+}
+
 static void request_free(struct request *req) {
   ASSERT(req->waiter == NULL); /* never while parked */
+  struct node *node = req->node;
   if (req->budgeted) {
-    ASSERT(req->node->request_bytes >= req->frame_len);
-    req->node->request_bytes -= req->frame_len;
+    ASSERT(node->request_bytes >= req->frame_len);
+    node->request_bytes -= req->frame_len;
   }
   arena_free(&req->arena);
   free(req->frame);
-  free(req);
+  if (node->requests_spare_count >= REQUESTS_SPARE_MAX) {
+    free(req);
+    return;
+  }
+  req->next = node->requests_spare;
+  node->requests_spare = req;
+  node->requests_spare_count++;
+}
+
+void requests_spare_free(struct node *node) {
+  wr_free(&node->response_scratch);
+  for (int n = 0; node->requests_spare && n < REQUESTS_SPARE_MAX; n++) {
+    struct request *next = node->requests_spare->next;
+    free(node->requests_spare);
+    node->requests_spare = next;
+  }
+  ASSERT(node->requests_spare == NULL);
+  node->requests_spare_count = 0;
 }
 
 /* ---- the ready list: connections to resume, oldest first ---- */
@@ -252,6 +289,7 @@ static void conn_free(struct node *node, struct conn *c) {
     c->queue_head = next;
   }
   ASSERT(c->queue_head == NULL);
+  if (node->conn_last == c) node->conn_last = NULL; /* after everything that may find it */
   free(c);
 }
 
@@ -347,14 +385,15 @@ static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
     free(data);
     return;
   }
-  struct request *req = calloc(1, sizeof *req);
-  ASSERT(req != NULL);
-  req->node = node;
-  req->conn_id = id;
-  req->table = c->table;
-  req->frame = data;
-  req->frame_len = len;
-  req->received_ns = node->env->now_ns(node->env);
+  /* A literal rather than calloc: glibc's calloc skips the thread cache,
+   * and this runs once per frame. */
+  struct request *req = request_alloc(node);
+  *req = (struct request){.node = node,
+                          .conn_id = id,
+                          .table = c->table,
+                          .frame = data,
+                          .frame_len = len,
+                          .received_ns = node->env->now_ns(node->env)};
   arena_init_pooled(&req->arena, &node->arena_pool);
   if (!parse_header(req)) {
     request_free(req);
@@ -379,8 +418,15 @@ static void conn_frame(void *ctx, env_conn_id id, uint8_t *data, size_t len) {
   if (!c->ready) conn_pump(node, c);
 }
 
+enum { RESPONSE_SCRATCH_KEPT_BYTES_MAX = 64 * 1024 }; /* a larger buffer is not kept */
+
 void response_begin(struct request *req, struct wr *w) {
-  wr_init(w);
+  /* The node's scratch, emptied; a response begun while another holds it
+   * starts buffers of its own. */
+  struct node *node = req->node;
+  *w = node->response_scratch;
+  wr_init(&node->response_scratch);
+  wr_reset(w);
   wr_i32(w, req->correlation_id);
   /* ApiVersions responses always use header v0 (KIP-511). */
   if (req->api_key != API_API_VERSIONS &&
@@ -424,7 +470,15 @@ void request_respond(struct request *req, struct wr *w) {
   /* Sent: the file ranges a handler read (Fetch, ListOffsets) are the
    * world's now, so their segments may be closed (log/segment_cache.h). */
   seg_cache_turn_end(&node->logs.segments);
-  wr_free(w);
+  /* Kept for the next response if the node has none and it is not large
+   * (one big answer should not pin its size). */
+  if (node->response_scratch.mem.data == NULL && node->response_scratch.splices == NULL &&
+      w->mem.cap <= RESPONSE_SCRATCH_KEPT_BYTES_MAX) {
+    node->response_scratch = *w;
+    wr_init(w);
+  } else {
+    wr_free(w);
+  }
   request_finish(req);
 }
 

@@ -150,10 +150,32 @@ static struct fetch_session_partition *part_find(struct fetch_session *s,
   return i < s->count && key_cmp(s, &s->parts[i], k) == 0 ? &s->parts[i] : NULL;
 }
 
+static bool key_eq(const struct fetch_session *s, const struct fetch_session_partition *p,
+                   const struct part_key *k) {
+  if (p->partition != k->partition) return false;
+  if (s->uses_ids) return memcmp(&p->topic_id, &k->topic_id, sizeof k->topic_id) == 0;
+  return p->topic_len == k->topic.len &&
+         (p->topic_len <= 0 || memcmp(p->topic, k->topic.ptr, (size_t)p->topic_len) == 0);
+}
+
+/* part_find, trying parts[*next] first: requests and answers mostly list a
+ * session's partitions in its own order, so the one after the last found
+ * is usually the one. *next moves past what it finds. */
+static struct fetch_session_partition *part_find_near(struct fetch_session *s,
+                                                      const struct part_key *k, int32_t *next) {
+  struct fetch_session_partition *p = NULL;
+  if (*next >= 0 && *next < s->count && key_eq(s, &s->parts[*next], k))
+    p = &s->parts[*next];
+  else
+    p = part_find(s, k);
+  if (p) *next = (int32_t)(p - s->parts) + 1;
+  return p;
+}
+
 /* Adds or updates a partition from a request; false past the bound. */
 static bool part_upsert(struct fetch_session *s, const struct part_key *k,
-                        const struct fetch_request_fetch_partition *fp) {
-  struct fetch_session_partition *p = part_find(s, k);
+                        const struct fetch_request_fetch_partition *fp, int32_t *next) {
+  struct fetch_session_partition *p = part_find_near(s, k, next);
   if (!p) {
     if (s->count >= FETCH_SESSION_PARTITIONS_MAX) return false;
     if (!s->uses_ids && (k->topic.len <= 0 || k->topic.len > FETCH_SESSION_TOPIC_BYTES_MAX))
@@ -204,11 +226,12 @@ static int32_t request_partition_count(const struct fetch_request *m) {
 }
 
 static bool apply_topics(struct fetch_session *s, const struct fetch_request *m) {
+  int32_t next = 0;
   for (int32_t i = 0; i < m->topics_count; i++) {
     const struct fetch_request_fetch_topic *ft = &m->topics[i];
     for (int32_t j = 0; j < ft->partitions_count; j++) {
       struct part_key k = {ft->topic_id, ft->topic, ft->partitions[j].partition};
-      if (!part_upsert(s, &k, &ft->partitions[j])) return false;
+      if (!part_upsert(s, &k, &ft->partitions[j], &next)) return false;
     }
   }
   return true;
@@ -334,11 +357,11 @@ static bool newsworthy(struct fetch_session_partition *p,
 }
 
 static void filter_topic(struct fetch_session *s, bool incremental,
-                         struct fetch_response_fetchable_topic_response *tr) {
+                         struct fetch_response_fetchable_topic_response *tr, int32_t *next) {
   int32_t kept = 0;
   for (int32_t j = 0; j < tr->partitions_count; j++) {
     struct part_key k = {tr->topic_id, tr->topic, tr->partitions[j].partition_index};
-    struct fetch_session_partition *p = part_find(s, &k);
+    struct fetch_session_partition *p = part_find_near(s, &k, next);
     bool keep = p == NULL || newsworthy(p, &tr->partitions[j]) || !incremental;
     if (keep) tr->partitions[kept++] = tr->partitions[j];
   }
@@ -356,9 +379,9 @@ void fetch_session_response(struct fetch_session_cache *c, int16_t version,
     return;
   }
   resp->session_id = t->session_id;
-  int32_t kept = 0;
+  int32_t kept = 0, next = 0;
   for (int32_t i = 0; i < resp->responses_count; i++) {
-    filter_topic(s, t->incremental, &resp->responses[i]);
+    filter_topic(s, t->incremental, &resp->responses[i], &next);
     if (resp->responses[i].partitions_count > 0 || !t->incremental)
       resp->responses[kept++] = resp->responses[i];
   }

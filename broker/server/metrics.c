@@ -23,7 +23,10 @@ void metrics_request_done(struct metrics *m, int16_t api_key, uint64_t latency_n
   a->requests++;
   a->latency_us_sum += us;
   for (int i = 0; i < METRICS_LATENCY_BUCKETS; i++)
-    if (us <= BUCKET_US[i]) a->latency_buckets[i]++;
+    if (us <= BUCKET_US[i]) {
+      a->latency_buckets[i]++; /* the first bucket that holds it */
+      return;
+    }
 }
 
 __attribute__((format(printf, 2, 3))) static void put(struct buf *out, const char *fmt, ...) {
@@ -59,10 +62,12 @@ static void render_api(const struct metrics *m, struct buf *out) {
     const struct api_info *info = api_info_get((int16_t)k);
     const char *name = info ? info->name : "unknown";
     char le[32], sum[32];
+    uint64_t below = 0; /* cumulative, as Prometheus's le */
     for (int i = 0; i < METRICS_LATENCY_BUCKETS; i++) {
+      below += a->latency_buckets[i];
       seconds(le, sizeof le, BUCKET_US[i]);
       put(out, "sluice_request_latency_seconds_bucket{api=\"%s\",le=\"%s\"} %llu\n", name, le,
-          (unsigned long long)a->latency_buckets[i]);
+          (unsigned long long)below);
     }
     seconds(sum, sizeof sum, a->latency_us_sum);
     put(out, "sluice_request_latency_seconds_bucket{api=\"%s\",le=\"+Inf\"} %llu\n", name,

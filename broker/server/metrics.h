@@ -22,7 +22,9 @@ enum {
 struct metrics_api {
   uint64_t requests;
   uint64_t latency_us_sum;
-  uint64_t latency_buckets[METRICS_LATENCY_BUCKETS]; /* cumulative, as Prometheus's le */
+  /* Per bucket, not cumulative: one increment per request; the scrape sums
+   * them into Prometheus's cumulative le counts. */
+  uint64_t latency_buckets[METRICS_LATENCY_BUCKETS];
 };
 
 struct metrics {

@@ -147,7 +147,8 @@ void node_destroy(struct node *node) {
   if (!node) return;
   ASSERT(!node->subsystem_stopping || node->shutting_down);
   subsystems_free(node, SUBSYSTEM_COUNT);
-  arena_pool_free(&node->arena_pool); /* after the requests the subsystems freed */
+  requests_spare_free(node);          /* after the requests the subsystems freed */
+  arena_pool_free(&node->arena_pool); /* likewise */
   free(node);
 }
 
@@ -195,7 +196,7 @@ void node_topic_local_ends(struct node *node, const char *topic, int64_t *out, i
   struct kstr name = kstr_of(topic);
   for (int32_t i = 0; i < count; i++) out[i] = -1;
   if (name.len <= 0) return;
-  struct topic *t = topic_find(node, name.ptr, (size_t)name.len);
+  struct topic *t = topic_find_remembered(node, name.ptr, (size_t)name.len);
   if (!t) return;
   int32_t hosted = count < t->partition_count ? count : t->partition_count;
   for (int32_t i = 0; i < hosted; i++)

@@ -57,6 +57,7 @@ struct partition {
 
 struct topic {
   char name[TOPIC_NAME_BYTES_MAX + 1];
+  size_t name_len; /* strlen(name): lookups by name compare lengths first */
   struct kuuid id;
   int32_t partition_count;
   struct partition *partitions; /* [partition_count] */
@@ -181,9 +182,22 @@ struct node {
     struct kuuid id;
     struct topic *topic; /* NULL: nothing remembered */
   } topic_by_id_last;
+  /* The last topic partition_any found by name: a Produce and its acks=all
+   * waits name the same topic over and over. NULL: nothing remembered. */
+  struct topic *topic_by_name_last;
   struct conn **conns; /* sorted by id (ids only grow) */
   int conn_count;
   int conn_cap;
+  /* The last connection conn_find found: a request looks its own up on
+   * arrival, answer and finish. NULL: nothing remembered. */
+  struct conn *conn_last;
+  /* Freed requests kept for the next frames (linked by next, at most
+   * REQUESTS_SPARE_MAX): a malloc and a free fewer per request. */
+  struct request *requests_spare;
+  int requests_spare_count;
+  /* The buffers a response is encoded into, kept for the next one (empty
+   * while a response holds them): a malloc, growth and free fewer each. */
+  struct wr response_scratch;
   struct net_dispatch net; /* env's network handler: sessions and peer channels */
   uint32_t listener_ids[CONFIG_LISTENERS_MAX];
   const struct handler_table *listener_tables[CONFIG_LISTENERS_MAX];
@@ -221,6 +235,9 @@ struct node {
 
 /* topics.c: local storage in step with the image */
 struct topic *topic_find(const struct node *node, const char *name, size_t len);
+/* topic_find, remembering its answer for the next lookup of the same name
+ * (node->topic_by_name_last). */
+struct topic *topic_find_remembered(struct node *node, const char *name, size_t len);
 struct topic *topic_find_by_id(struct node *node, struct kuuid id);
 /* A partition this node holds a replica of (its log is here), or NULL. */
 struct partition *partition_find(struct node *node, struct kstr topic, int32_t index);
@@ -261,6 +278,9 @@ void partition_flush_unwaited(struct node *node, struct partition *p);
 extern const struct net_owner_ops conn_owner_ops;
 struct conn *conn_find(struct node *node, env_conn_id id);
 void conns_close_all(struct node *node);
+/* Frees the spare requests and the response scratch (node teardown, after
+ * every request is freed). */
+void requests_spare_free(struct node *node);
 
 /* conn.c: begin a response (writes the response header), send it, and
  * let the connection go on with its next request (a deferred one through

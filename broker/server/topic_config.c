@@ -33,6 +33,7 @@ static void store(struct topic_config *tc, enum topic_config_key key, const char
   tc->source[key] = source;
   tc->numbers[key] = 0;
   tc->numeric[key] = str_to_i64(tc->values[key], &tc->numbers[key]);
+  if (key == TC_FLUSH_MESSAGES) tc->flush_each = tc->numeric[key] && tc->numbers[key] == 1;
 }
 
 static void put(struct topic_config *tc, enum topic_config_key key, bool set, int64_t v) {
@@ -127,10 +128,15 @@ bool topic_config_set(struct topic_config *tc, const char *name, const char *val
 
 int64_t topic_config_i64(const struct topic_config *tc, enum topic_config_key key) {
   ASSERT(key >= 0 && key < TC_COUNT);
-  ASSERT(topic_config_info(key)->type == CONFIG_TYPE_INT ||
-         topic_config_info(key)->type == CONFIG_TYPE_LONG);
+  const struct config_def *d = topic_config_info(key); /* looked up once: a hot path */
+  ASSERT(d->type == CONFIG_TYPE_INT || d->type == CONFIG_TYPE_LONG);
   ASSERT(tc->numeric[key]);
   return tc->numbers[key];
+}
+
+bool topic_config_flush_each(const struct topic_config *tc) {
+  ASSERT(tc->numeric[TC_FLUSH_MESSAGES]); /* as topic_config_i64 would */
+  return tc->flush_each;
 }
 
 const char *topic_config_str(const struct topic_config *tc, enum topic_config_key key) {

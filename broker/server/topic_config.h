@@ -68,6 +68,7 @@ struct topic_config {
    * high watermark step: flush.messages decides what consumers may see). */
   int64_t numbers[TC_COUNT];
   bool numeric[TC_COUNT]; /* values[] parsed as a number */
+  bool flush_each;        /* flush.messages is 1: kept by every store of it */
 };
 
 /* The catalog's entry of a topic config (name, type, default, synonym). */
@@ -82,6 +83,9 @@ const char *topic_config_str(const struct topic_config *tc, enum topic_config_ke
 double topic_config_double(const struct topic_config *tc, enum topic_config_key key);
 /* cleanup.policy holds compact (the log cleaner keeps each key's latest
  * record), delete (retention by time and size); "compact,delete" both. */
+/* flush.messages == 1 (fsync before acknowledging), without a lookup:
+ * every high watermark step asks. */
+bool topic_config_flush_each(const struct topic_config *tc);
 bool topic_config_compacted(const struct topic_config *tc);
 bool topic_config_deletes(const struct topic_config *tc);
 

@@ -71,7 +71,7 @@ static int landing_write(struct publish_landing *g, struct env *env, const char 
 }
 
 static int topic_cmp_name(const struct topic *t, const char *name, size_t len) {
-  size_t tlen = strlen(t->name);
+  size_t tlen = t->name_len;
   int c = memcmp(t->name, name, tlen < len ? tlen : len);
   if (c) return c;
   return tlen < len ? -1 : tlen > len ? 1 : 0;
@@ -116,9 +116,17 @@ struct topic *topic_find_by_id(struct node *node, struct kuuid id) {
   return t;
 }
 
+struct topic *topic_find_remembered(struct node *node, const char *name, size_t len) {
+  struct topic *last = node->topic_by_name_last;
+  if (last && last->name_len == len && memcmp(last->name, name, len) == 0) return last;
+  struct topic *t = topic_find(node, name, len);
+  if (t) node->topic_by_name_last = t;
+  return t;
+}
+
 struct partition *partition_any(struct node *node, struct kstr topic, int32_t index) {
   if (topic.len <= 0) return NULL;
-  struct topic *t = topic_find(node, topic.ptr, (size_t)topic.len);
+  struct topic *t = topic_find_remembered(node, topic.ptr, (size_t)topic.len);
   if (!t || index < 0 || index >= t->partition_count) return NULL;
   return &t->partitions[index];
 }
@@ -155,7 +163,7 @@ static void partition_follow_image(struct node *node, struct partition *p,
 }
 
 bool partition_flushes_before_ack(const struct partition *p) {
-  return topic_config_i64(&p->topic->config, TC_FLUSH_MESSAGES) == 1;
+  return topic_config_flush_each(&p->topic->config);
 }
 
 int64_t partition_high_watermark(const struct partition *p) {
@@ -300,7 +308,7 @@ static void topics_insert(struct node *node, struct topic *t) {
     node->topics = arr;
     node->topic_cap = cap;
   }
-  int i = topic_lower_bound(node, t->name, strlen(t->name));
+  int i = topic_lower_bound(node, t->name, t->name_len);
   memmove(&node->topics[i + 1], &node->topics[i],
           (size_t)(node->topic_count - i) * sizeof node->topics[0]);
   node->topics[i] = t;
@@ -309,7 +317,8 @@ static void topics_insert(struct node *node, struct topic *t) {
 
 static void topics_remove(struct node *node, struct topic *t) {
   if (node->topic_by_id_last.topic == t) node->topic_by_id_last.topic = NULL;
-  int i = topic_lower_bound(node, t->name, strlen(t->name));
+  if (node->topic_by_name_last == t) node->topic_by_name_last = NULL;
+  int i = topic_lower_bound(node, t->name, t->name_len);
   ASSERT(i < node->topic_count && node->topics[i] == t);
   memmove(&node->topics[i], &node->topics[i + 1],
           (size_t)(node->topic_count - i - 1) * sizeof node->topics[0]);
@@ -392,6 +401,7 @@ static struct topic *local_topic_add(struct node *node, const struct meta_topic 
   struct topic *t = calloc(1, sizeof *t);
   ASSERT(t != NULL);
   str_fmt(t->name, sizeof t->name, "%s", mt->name);
+  t->name_len = strlen(t->name);
   t->id = mt->id;
   topic_config_from_image(node, mt, &t->config);
   topics_insert(node, t);
@@ -867,4 +877,6 @@ void topics_close_all(struct node *node) {
   free(node->topics);
   node->topics = NULL;
   node->topic_count = node->topic_cap = 0;
+  node->topic_by_id_last.topic = NULL;
+  node->topic_by_name_last = NULL;
 }
