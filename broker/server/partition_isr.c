@@ -38,7 +38,16 @@ static bool in_list(const int32_t *ids, int32_t count, int32_t id) {
 static bool may_propose(const struct node *node, const struct partition *p) {
   return node->loader != NULL && node->controller != NULL && p->leader != NULL &&
          p->leader->flight == NULL && partition_is_leader(node, p) &&
+         p->leader->refused_partition_epoch != p->partition_epoch &&
          node->lifecycle.broker_epoch >= 0 && !node->shutting_down;
+}
+
+/* Kafka's Partition.handleAlterPartitionError: these answers say the
+ * proposal was made against out-of-date state, which only new metadata
+ * mends; the others (a timeout, a controller move) may be asked again. */
+static bool refused_as_stale(int error_code) {
+  return error_code == KERR_FENCED_LEADER_EPOCH || error_code == KERR_INVALID_UPDATE_VERSION ||
+         error_code == KERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
 bool partition_isr_pending(const struct partition *p) {
@@ -63,6 +72,7 @@ static void alter_answered(void *ctx, const struct meta_alter_partition_result *
   ASSERT(l->flight == f);
   l->flight = NULL;
   l->proposed_isr_count = 0;
+  if (refused_as_stale(r->error_code)) l->refused_partition_epoch = l->proposed_partition_epoch;
   struct partition *p = leader_partition(l);
   if (p == NULL) return;
   env_log(l->node->env, r->error_code == KERR_NONE ? ENV_LOG_INFO : ENV_LOG_WARN,

@@ -67,6 +67,7 @@ void partition_leader_begin(struct node *node, struct partition *p, int64_t hw_k
   l->index = p->index;
   l->leader_epoch = p->leader_epoch;
   l->epoch_start_offset = plog_end_offset(p->log);
+  l->refused_partition_epoch = -1;
   int32_t self = node_id(node);
   for (int32_t i = 0; i < p->replica_count; i++) {
     if (p->replicas[i] == self) continue;

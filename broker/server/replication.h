@@ -68,6 +68,11 @@ struct partition_leader {
   int32_t proposed_isr_count;
   int32_t proposed_isr[META_REPLICAS_MAX];
   int32_t proposed_partition_epoch;
+  /* The partition epoch the controller refused a proposal against as out
+   * of date (-1: none): no other is made until the image brings a newer
+   * one (Kafka's "awaiting new metadata"), so a stale leader does not ask
+   * again at every follower Fetch. */
+  int32_t refused_partition_epoch;
 };
 
 /* partition_role.c: a partition's role ends (deleted, or the node stops). */

@@ -656,6 +656,49 @@ START_TEST(a_follower_with_a_stale_broker_epoch_does_not_rejoin) {
 }
 END_TEST
 
+/* Kafka's Partition.handleAlterPartitionError: a proposal the controller
+ * refuses as made against an old partition epoch (INVALID_UPDATE_VERSION)
+ * is not made again until the image brings a newer epoch; then the shrink
+ * goes through. Node 1's partition is set one epoch back to play an image
+ * that lags the controller. */
+START_TEST(a_stale_isr_proposal_waits_for_new_metadata) {
+  struct cluster c;
+  cluster_setup(&c, 14, 3000, NULL);
+  fetch(&c, 4, 0, -1);
+  fetch(&c, 5, 0, -1);
+  struct produce_answer pa;
+  produce_send(c.producer, -1, &pa);
+  run_ms(&c, 100);
+  fetch(&c, 4, 0, -1);
+  struct node *leader = c.node[LEADER];
+  struct topic *t = topic_find(leader, "rep", 3);
+  ck_assert_ptr_nonnull(t);
+  struct partition *p = &t->partitions[0];
+  int32_t epoch = p->partition_epoch;
+  p->partition_epoch = epoch - 1;
+  uint64_t shrinks = leader->metrics.isr_shrinks;
+  /* 5 is silent: past replica.lag.time.max.ms the leader proposes {1, 4},
+   * once; the checks that follow (every 1.5 s) ask nothing. */
+  for (int t_ms = 0; t_ms < 12000; t_ms += 200) {
+    fetch(&c, 4, RECORDS, 1);
+    run_ms(&c, 200);
+  }
+  ck_assert_uint_eq(leader->metrics.isr_shrinks, shrinks + 1);
+  const int32_t all[] = {1, 4, 5}, without_5[] = {1, 4};
+  ck_assert(isr_is(&c, all, 3));
+  p->partition_epoch = epoch; /* the image caught up */
+  for (int t_ms = 0; t_ms <= BOUND_MS && !isr_is(&c, without_5, 2); t_ms += 200) {
+    fetch(&c, 4, RECORDS, 1);
+    run_ms(&c, 200);
+  }
+  ck_assert(isr_is(&c, without_5, 2));
+  ck_assert_uint_eq(leader->metrics.isr_shrinks, shrinks + 2);
+  wait_flag(&c, &pa.done);
+  ck_assert_int_eq(pa.error_code, KERR_NONE);
+  cluster_teardown(&c);
+}
+END_TEST
+
 /* An acks=all produce waiting when the leadership moves (node 1 shuts
  * down cleanly: KIP-631 moves its leaderships first) is answered
  * NOT_LEADER_OR_FOLLOWER with the new leader (KIP-951), not left to time
@@ -859,6 +902,7 @@ static Suite *replication_leader_suite(void) {
   TCase *tc = tcase_create("replication_leader");
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, the_controller_checks_an_alter_partition);
+  tcase_add_test(tc, a_stale_isr_proposal_waits_for_new_metadata);
   tcase_add_test(tc, acks_all_waits_for_every_isr_member);
   tcase_add_test(tc, followers_are_checked_and_diverging_ones_told_where_to_truncate);
   tcase_add_test(tc, acks_all_is_refused_below_min_insync_replicas);
