@@ -177,6 +177,10 @@ struct checking {
   int64_t *latest_acked;
   int64_t *latest_seen;     /* the same of any record seen there, acknowledged or read */
   int64_t *latest_acked_id; /* the value id acknowledged at latest_acked; -1: none */
+  /* The cuts by stream, each stream's in the history's order: stream s's
+   * are cuts[cut_index[cut_first[s]]] up to cut_first[s + 1]. */
+  uint32_t *cut_index;
+  size_t cut_first[STREAMS + 1];
 };
 
 static void violation(struct check_result *r, const char *fmt, ...)
@@ -196,16 +200,31 @@ static uint32_t allowed(const struct checking *k, enum history_checker c) {
 
 enum { LATER = INT16_MAX + 1 }; /* after every broker process */
 
+/* Sorts the cuts by stream, stably (cut_covering looks at one stream's). */
+static void index_cuts(struct checking *k) {
+  const struct history *h = k->h;
+  k->cut_index = malloc((h->cut_count ? h->cut_count : 1) * sizeof *k->cut_index);
+  ASSERT(k->cut_index != NULL);
+  size_t count[STREAMS] = {0};
+  for (size_t i = 0; i < h->cut_count; i++) count[h->cuts[i].stream]++;
+  k->cut_first[0] = 0;
+  for (int s = 0; s < STREAMS; s++) k->cut_first[s + 1] = k->cut_first[s] + count[s];
+  size_t at[STREAMS];
+  memcpy(at, k->cut_first, sizeof at);
+  for (size_t i = 0; i < h->cut_count; i++) k->cut_index[at[h->cuts[i].stream]++] = (uint32_t)i;
+}
+
 /* A cut of one of the allowed reasons on stream that reaches down to
  * offset and falls after broker process `after` answered and no later
  * than process `until` did; NULL if none. */
-static const struct history_cut *cut_covering(const struct history *h, int stream,
+static const struct history_cut *cut_covering(const struct checking *k, int stream,
                                               int64_t offset, int32_t after, int32_t until,
                                               uint32_t reasons) {
-  for (size_t i = 0; i < h->cut_count; i++) {
-    const struct history_cut *c = &h->cuts[i];
-    if (c->stream == stream && c->incarnation > after && c->incarnation <= until &&
-        c->offset <= offset && (reasons & BIT(c->reason)))
+  ASSERT(stream >= 0 && stream < STREAMS);
+  for (size_t i = k->cut_first[stream]; i < k->cut_first[stream + 1]; i++) {
+    const struct history_cut *c = &k->h->cuts[k->cut_index[i]];
+    if (c->incarnation > after && c->incarnation <= until && c->offset <= offset &&
+        (reasons & BIT(c->reason)))
       return c;
   }
   return NULL;
@@ -260,7 +279,7 @@ static void hold(struct checking *k, int s, int64_t o, uint64_t value, int16_t i
   if (sl->value1 != 0) {
     int16_t older = sl->incarnation < incarnation ? sl->incarnation : incarnation;
     int16_t newer = sl->incarnation < incarnation ? incarnation : sl->incarnation;
-    if (!cut_covering(k->h, s, o, older, newer, allowed(k, CHECK_INCONSISTENT_OFFSETS))) {
+    if (!cut_covering(k, s, o, older, newer, allowed(k, CHECK_INCONSISTENT_OFFSETS))) {
       char b[32];
       violation(r, "%s offset %lld holds value %llu and value %llu", name_of(k, s, b, sizeof b),
                 (long long)o, (unsigned long long)(sl->value1 - 1), (unsigned long long)value);
@@ -588,7 +607,7 @@ static void order_ack(struct checking *k, struct order *o, const struct history_
   int16_t *last_incarnation = &o->last_ack_incarnation[e->client][e->partition];
   struct check_result *r = &k->r[CHECK_NONMONOTONIC_SEND];
   if (*last >= 0 && e->offset <= *last) {
-    if (cut_covering(k->h, e->partition, e->offset, *last_incarnation, e->incarnation,
+    if (cut_covering(k, e->partition, e->offset, *last_incarnation, e->incarnation,
                      allowed(k, CHECK_NONMONOTONIC_SEND))) {
       r->allowed++;
     } else {
@@ -742,12 +761,12 @@ static void judge_acked(struct checking *k, uint64_t id, const struct value_stat
     return;
   }
   const struct history_cut *lost_cut = cut_covering(
-      h, v->stream, v->ack_offset, v->ack_incarnation, LATER, allowed(k, CHECK_LOST_WRITE));
+      k, v->stream, v->ack_offset, v->ack_incarnation, LATER, allowed(k, CHECK_LOST_WRITE));
   k->r[CHECK_LOST_WRITE].bound += lost_cut != NULL || below_retention(k, v) ||
                                   below_deleted(k, v) ||
                                   superseded(k, CHECK_LOST_WRITE, v->stream, id, v->ack_offset);
   for (int c = CHECK_INCONSISTENT_OFFSETS; c <= CHECK_NONMONOTONIC_SEND; c++)
-    k->r[c].bound += cut_covering(h, v->stream, v->ack_offset, v->ack_incarnation, LATER,
+    k->r[c].bound += cut_covering(k, v->stream, v->ack_offset, v->ack_incarnation, LATER,
                                   allowed(k, c)) != NULL;
   if (!present) {
     if (!final_read)
@@ -766,7 +785,7 @@ static void judge_acked(struct checking *k, uint64_t id, const struct value_stat
   for (int i = 0; i < v->reads; i++)
     if (v->read_at[i] == v->ack_offset) return;
   struct check_result *r = &k->r[CHECK_INCONSISTENT_OFFSETS];
-  if (cut_covering(h, v->stream, v->ack_offset, v->ack_incarnation, LATER,
+  if (cut_covering(k, v->stream, v->ack_offset, v->ack_incarnation, LATER,
                    allowed(k, CHECK_INCONSISTENT_OFFSETS)))
     r->allowed++;
   else
@@ -785,7 +804,7 @@ static bool copy_cut_away(const struct checking *k, const struct value_state *v,
   uint32_t reasons = allowed(k, CHECK_DUPLICATE) & ~BIT(ALLOW_RETRIED_SENDS);
   for (int j = 0; j < v->reads && j < READ_SET && reasons; j++)
     if (v->read_by[j] > v->read_by[i] &&
-        cut_covering(k->h, v->stream, v->read_at[i], v->read_by[i], v->read_by[j], reasons))
+        cut_covering(k, v->stream, v->read_at[i], v->read_by[i], v->read_by[j], reasons))
       return true;
   return false;
 }
@@ -975,6 +994,7 @@ int history_check(const struct history *h, const struct history_check_config *cf
     k->streams[s].slots = calloc(n ? (size_t)n : 1, sizeof *k->streams[s].slots);
     ASSERT(k->streams[s].slots != NULL);
   }
+  index_cuts(k);
   find_final_log_starts(k);
   find_deleted_below(k);
   pass_values(k);
@@ -991,6 +1011,7 @@ int history_check(const struct history *h, const struct history_check_config *cf
   free(k->latest_acked);
   free(k->latest_seen);
   free(k->latest_acked_id);
+  free(k->cut_index);
   free(k->vs);
   free(k);
   return n;
