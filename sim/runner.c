@@ -114,9 +114,10 @@ static void record(struct runner *r, enum history_kind kind, int client, int str
     e.incarnation = host >= 0 ? r->brokers[host].incarnation : 0;
   }
   history_add(&r->hist, &e);
-  runner_trace(r, "client %d %s value %llu %s offset %lld %s %d", client,
-               history_kind_name(kind), (unsigned long long)value, r->labels[stream],
-               (long long)offset, kind == HISTORY_RETRY ? "attempt" : "error", error);
+  if (r->opts->trace) /* asked first: the call and its arguments cost on every record */
+    runner_trace(r, "client %d %s value %llu %s offset %lld %s %d", client,
+                 history_kind_name(kind), (unsigned long long)value, r->labels[stream],
+                 (long long)offset, kind == HISTORY_RETRY ? "attempt" : "error", error);
 }
 
 /* ---- what the disk kept (the checkers' cuts) ---- */
@@ -753,7 +754,9 @@ static uint64_t value_id(struct kbytes value) {
   if (len < 3 || value.ptr[0] != 'v') return HISTORY_VALUE_UNKNOWN;
   for (; i < len && i < 21 && value.ptr[i] >= '0' && value.ptr[i] <= '9'; i++) {
     unsigned digit = (unsigned)(value.ptr[i] - '0');
-    if (id > (HISTORY_VALUE_UNKNOWN - 1 - digit) / 10) return HISTORY_VALUE_UNKNOWN;
+    /* The constant bound first: below it no digit can overflow. */
+    if (id > (HISTORY_VALUE_UNKNOWN - 10) / 10 && id > (HISTORY_VALUE_UNKNOWN - 1 - digit) / 10)
+      return HISTORY_VALUE_UNKNOWN;
     id = id * 10 + digit;
   }
   return i > 1 && i < len && value.ptr[i] == ':' ? id : HISTORY_VALUE_UNKNOWN;
