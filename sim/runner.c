@@ -42,9 +42,28 @@ static const struct meta_image *some_image(const struct runner *r) {
   return NULL;
 }
 
+/* meta_image_topic's answer, bisected with strcmp: the names are sorted by
+ * meta_name_cmp, which orders names without a NUL byte as strcmp does, and
+ * this runs on every acknowledgement and poll (no strlen, no length-bounded
+ * compares twice over). */
+static const struct meta_topic *image_topic(const struct meta_image *image, const char *name) {
+  int32_t lo = 0, hi = image->topic_count;
+  if (!name[0]) return NULL; /* no topic has an empty name */
+  while (lo < hi) {
+    int32_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(image->topics_by_name[mid]->name, name);
+    if (c == 0) return image->topics_by_name[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
 static const struct meta_partition *image_partition(const struct meta_image *image,
                                                     const char *topic, int32_t partition) {
-  const struct meta_topic *t = image ? meta_image_topic(image, topic, strlen(topic)) : NULL;
+  const struct meta_topic *t = image ? image_topic(image, topic) : NULL;
   return t ? meta_topic_partition(t, partition) : NULL;
 }
 
