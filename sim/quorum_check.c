@@ -101,6 +101,10 @@ struct quorum_check {
   uint64_t lost_ns;
   bool lost_pending;
   int32_t lost_epoch;
+  /* quorum_check_leader's answer, found again only after a node went up or
+   * down or changed its role or epoch (leader_stale). */
+  int leader;
+  bool leader_stale;
   uint64_t elections_ms[QUORUM_ELECTIONS_MAX];
   int election_count;
   struct qc_result results[QUORUM_CHECKERS];
@@ -154,6 +158,7 @@ struct quorum_check *quorum_check_create(const struct quorum_check_config *cfg) 
   ASSERT(q != NULL);
   q->cfg = *cfg;
   q->stable_epoch = -1;
+  q->leader = -1;
   for (int i = 0; i < cfg->nodes; i++) {
     q->nodes[i].durable_epoch_at_end = -1;
     q->nodes[i].max_led_epoch = -1;
@@ -255,6 +260,7 @@ static void node_came_up(struct quorum_check *q, int id, struct qc_node *n, int3
     violation(q, QC_EPOCH_MONOTONIC, "node %d restarted at epoch %d after leading epoch %d", id,
               epoch, n->max_led_epoch);
   n->up = n->ever_up = true;
+  q->leader_stale = true;
   n->start = raft_log_start_offset(core);
   n->end = n->start;
   n->hw = 0;
@@ -381,6 +387,7 @@ static void observe_node(struct quorum_check *q, int i, const struct quorum_view
   const struct raft *core = views[i].core;
   int id = i + 1;
   if (!core) {
+    q->leader_stale = q->leader_stale || n->up;
     n->up = false;
     n->cut_off = false;
     return;
@@ -402,6 +409,7 @@ static void observe_node(struct quorum_check *q, int i, const struct quorum_view
         role == RAFT_LEADER && n->role == RAFT_LEADER && qs.leader_epoch == n->epoch;
     int64_t changed = observe_log(q, id, n, core, start, end, leads_on);
     bool was_leader = leads_on;
+    q->leader_stale = q->leader_stale || qs.leader_epoch != n->epoch || role != n->role;
     n->epoch = qs.leader_epoch;
     n->role = role;
     n->last_epoch = last_epoch;
@@ -442,7 +450,23 @@ void quorum_check_process_ended(struct quorum_check *q, int index, int32_t durab
               durable_epoch, n->max_led_epoch);
   n->durable_epoch_at_end = durable_epoch;
   n->up = false;
+  q->leader_stale = true;
   n->cut_off = false;
+}
+
+int quorum_check_leader(struct quorum_check *q) {
+  if (!q->leader_stale) return q->leader;
+  int leader = -1;
+  int32_t epoch = -1;
+  for (int i = 0; i < q->cfg.nodes; i++) {
+    const struct qc_node *n = &q->nodes[i];
+    if (!n->up || n->role != RAFT_LEADER || n->epoch <= epoch) continue;
+    epoch = n->epoch;
+    leader = i;
+  }
+  q->leader = leader;
+  q->leader_stale = false;
+  return leader;
 }
 
 void quorum_check_leader_lost(struct quorum_check *q, uint64_t now_ns) {

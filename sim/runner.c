@@ -486,9 +486,10 @@ static void fence_observe(struct runner *r, int from, int to) {
 
 /* Each workload partition's leader by the active controller's image,
  * noted when it changes (the report's leader timeline). Read only when the
- * image moved. */
+ * image moved. Right after the quorum checker's observation: its leader is
+ * runner_raft_leader's. */
 static void leaders_observe(struct runner *r) {
-  int active = runner_raft_leader(r);
+  int active = quorum_check_leader(r->qc);
   if (active < 0 || !r->brokers[active].proc || r->client_count == 0) return;
   const struct meta_image *image = node_metadata_image(r->brokers[active].proc);
   if (!image || image->offset == r->leaders_image_offset) return;
