@@ -710,35 +710,34 @@ static bool below_retention(const struct checking *k, const struct value_state *
   return v->ack_offset >= 0 && v->ack_offset < k->streams[v->stream].final_log_start;
 }
 
-/* Where the final reader's seeks sent it, per stream (history_check_config
- * final_read: the runner seeks it to the log start after OFFSET_OUT_OF_RANGE). */
-static void find_final_log_starts(struct checking *k) {
-  const struct history *h = k->h;
-  for (size_t i = 0; i < h->count && h->final_reader; i++) {
-    const struct history_event *e = &h->events[i];
-    if (e->kind != HISTORY_SEEK || e->client != h->final_reader) continue;
-    if (e->partition < 0 || e->partition >= STREAMS || e->offset < 0) continue;
-    struct stream_state *s = &k->streams[e->partition];
-    if (e->offset > s->final_log_start) s->final_log_start = e->offset;
-  }
-}
-
 /* DeleteRecords (allowance "delete-records", KIP-107) may delete what lies
  * below the highest offset an answered request named; nothing at or above
- * it: unlike "retention", the broker's own log start does not count. */
+ * it: unlike "retention", the broker's own log start does not count
+ * (find_stream_bounds). */
 static bool below_deleted(const struct checking *k, const struct value_state *v) {
   if (!(allowed(k, CHECK_LOST_WRITE) & BIT(ALLOW_DELETE_RECORDS))) return false;
   ASSERT(v->stream >= 0 && v->stream < STREAMS);
   return v->ack_offset >= 0 && v->ack_offset < k->streams[v->stream].deleted_below;
 }
 
-static void find_deleted_below(struct checking *k) {
+/* One pass for each stream's bounds: the sends and retries to it (no
+ * offset reaches that many); where the final reader's seeks sent it
+ * (history_check_config final_read: the runner seeks it to the log start
+ * after OFFSET_OUT_OF_RANGE); the highest offset an answered DeleteRecords
+ * deleted below. */
+static void find_stream_bounds(struct checking *k) {
   const struct history *h = k->h;
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];
-    if (e->kind != HISTORY_DELETE || e->partition < 0 || e->partition >= STREAMS) continue;
     struct stream_state *s = &k->streams[e->partition];
-    if (e->offset > s->deleted_below) s->deleted_below = e->offset;
+    if (e->kind == HISTORY_SEND || e->kind == HISTORY_RETRY) {
+      s->bound++;
+    } else if (e->kind == HISTORY_SEEK) {
+      if (h->final_reader && e->client == h->final_reader && e->offset > s->final_log_start)
+        s->final_log_start = e->offset;
+    } else if (e->kind == HISTORY_DELETE) {
+      if (e->offset > s->deleted_below) s->deleted_below = e->offset;
+    }
   }
 }
 
@@ -986,17 +985,13 @@ int history_check(const struct history *h, const struct history_check_config *cf
     k->r[c].name = history_checker_names[c];
     k->r[c].allowances = allowed(k, (enum history_checker)c);
   }
-  for (size_t i = 0; i < h->count; i++)
-    if (h->events[i].kind == HISTORY_SEND || h->events[i].kind == HISTORY_RETRY)
-      k->streams[h->events[i].partition].bound++;
+  find_stream_bounds(k);
   for (int s = 0; s < STREAMS; s++) {
     int64_t n = k->streams[s].bound;
     k->streams[s].slots = calloc(n ? (size_t)n : 1, sizeof *k->streams[s].slots);
     ASSERT(k->streams[s].slots != NULL);
   }
   index_cuts(k);
-  find_final_log_starts(k);
-  find_deleted_below(k);
   pass_values(k);
   find_latest(k);
   pass_order(k);

@@ -779,6 +779,11 @@ void replica_check_observe_node(struct replica_check *rc, uint64_t now_ns,
   observe_due(rc, now_ns, procs, nodes);
 }
 
+bool replica_check_due(const struct replica_check *rc, uint64_t now_ns) {
+  return rc->pending_any || rc->unclean_any || now_ns >= rc->next_poll_ns || rc->scan_due ||
+         now_ns >= rc->next_scan_ns;
+}
+
 bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean *out) {
   if (!rc->unclean_any) return false;
   bool left = false;

@@ -540,7 +540,7 @@ static void replica_note_unclean(struct runner *r, const struct replica_unclean 
 }
 
 static void replica_observe(struct runner *r, int changed) {
-  if (!r->rc) return;
+  if (!r->rc || (changed == SIM_LOOK_NONE && !replica_check_due(r->rc, now_ns(r)))) return;
   struct node *procs[SCENARIO_NODES_MAX];
   struct sim_node *nodes[SCENARIO_NODES_MAX];
   replica_views(r, procs, nodes);
