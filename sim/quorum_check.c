@@ -105,6 +105,7 @@ struct quorum_check {
    * down or changed its role or epoch (leader_stale). */
   int leader;
   bool leader_stale;
+  uint32_t cut_mask; /* bit i: nodes[i].cut_off (the nodes a look at no node visits) */
   uint64_t elections_ms[QUORUM_ELECTIONS_MAX];
   int election_count;
   struct qc_result results[QUORUM_CHECKERS];
@@ -353,6 +354,11 @@ static int64_t majority_end(const struct quorum_check *q, const struct quorum_vi
   return count ? ends[count / 2] : 0;
 }
 
+static void set_cut_off(struct quorum_check *q, int i, bool cut) {
+  q->nodes[i].cut_off = cut;
+  q->cut_mask = cut ? q->cut_mask | 1u << i : q->cut_mask & ~(1u << i);
+}
+
 static void observe_cut(struct quorum_check *q, int id, struct qc_node *n,
                         const struct quorum_view *views, bool cut, bool paused,
                         uint64_t now_ns) {
@@ -362,7 +368,7 @@ static void observe_cut(struct quorum_check *q, int id, struct qc_node *n,
     n->cut_since_ns = now_ns;
     n->leader_cut_reported = false;
   }
-  n->cut_off = cut;
+  set_cut_off(q, id - 1, cut);
   if (!cut) return;
   if (paused)
     n->cut_since_ns = now_ns; /* a stopped leader cannot resign: its bound starts at resume */
@@ -389,7 +395,7 @@ static void observe_node(struct quorum_check *q, int i, const struct quorum_view
   if (!core) {
     q->leader_stale = q->leader_stale || n->up;
     n->up = false;
-    n->cut_off = false;
+    set_cut_off(q, i, false);
     return;
   }
   struct raft_quorum_state qs;
@@ -425,13 +431,22 @@ void quorum_check_observe(struct quorum_check *q, uint64_t now_ns,
 }
 
 /* On an unchanged core observe_node finds nothing moved, and observe_cut
- * does nothing for a node that is not cut off. */
+ * does nothing for a node that is not cut off: so after one node's event
+ * only it and the nodes cut off are visited, in index order as a loop over
+ * every node would (the first violation's text depends on it). */
 void quorum_check_observe_node(struct quorum_check *q, uint64_t now_ns,
                                const struct quorum_view *views, int changed) {
   ASSERT(changed >= SIM_LOOK_NONE && changed < q->cfg.nodes);
-  for (int i = 0; i < q->cfg.nodes; i++) {
+  if (changed == SIM_LOOK_ALL) {
+    quorum_check_observe(q, now_ns, views);
+    return;
+  }
+  uint32_t todo = q->cut_mask | (changed >= 0 ? 1u << changed : 0);
+  while (todo) {
+    int i = __builtin_ctz(todo);
+    todo &= todo - 1;
     struct qc_node *n = &q->nodes[i];
-    if (changed == SIM_LOOK_ALL || i == changed) {
+    if (i == changed) {
       observe_node(q, i, views, now_ns);
       continue;
     }
@@ -451,7 +466,7 @@ void quorum_check_process_ended(struct quorum_check *q, int index, int32_t durab
   n->durable_epoch_at_end = durable_epoch;
   n->up = false;
   q->leader_stale = true;
-  n->cut_off = false;
+  set_cut_off(q, index, false);
 }
 
 int quorum_check_leader(struct quorum_check *q) {
