@@ -181,6 +181,7 @@ struct checking {
    * are cuts[cut_index[cut_first[s]]] up to cut_first[s + 1]. */
   uint32_t *cut_index;
   size_t cut_first[STREAMS + 1];
+  int32_t cut_incarnation_max[STREAMS]; /* of the stream's cuts; INT32_MIN: none */
 };
 
 static void violation(struct check_result *r, const char *fmt, ...)
@@ -206,7 +207,13 @@ static void index_cuts(struct checking *k) {
   k->cut_index = malloc((h->cut_count ? h->cut_count : 1) * sizeof *k->cut_index);
   ASSERT(k->cut_index != NULL);
   size_t count[STREAMS] = {0};
-  for (size_t i = 0; i < h->cut_count; i++) count[h->cuts[i].stream]++;
+  for (int s = 0; s < STREAMS; s++) k->cut_incarnation_max[s] = INT32_MIN;
+  for (size_t i = 0; i < h->cut_count; i++) {
+    const struct history_cut *c = &h->cuts[i];
+    count[c->stream]++;
+    if (c->incarnation > k->cut_incarnation_max[c->stream])
+      k->cut_incarnation_max[c->stream] = c->incarnation;
+  }
   k->cut_first[0] = 0;
   for (int s = 0; s < STREAMS; s++) k->cut_first[s + 1] = k->cut_first[s] + count[s];
   size_t at[STREAMS];
@@ -221,6 +228,7 @@ static const struct history_cut *cut_covering(const struct checking *k, int stre
                                               int64_t offset, int32_t after, int32_t until,
                                               uint32_t reasons) {
   ASSERT(stream >= 0 && stream < STREAMS);
+  if (after >= k->cut_incarnation_max[stream]) return NULL; /* every cut is before it */
   for (size_t i = k->cut_first[stream]; i < k->cut_first[stream + 1]; i++) {
     const struct history_cut *c = &k->h->cuts[k->cut_index[i]];
     if (c->incarnation > after && c->incarnation <= until && c->offset <= offset &&

@@ -772,7 +772,8 @@ static uint64_t value_id(struct kbytes value) {
   uint64_t id = 0;
   int32_t i = 1, len = value.len;
   if (len < 3 || value.ptr[0] != 'v') return HISTORY_VALUE_UNKNOWN;
-  for (; i < len && i < 21 && value.ptr[i] >= '0' && value.ptr[i] <= '9'; i++) {
+  int32_t end = len < 21 ? len : 21;
+  for (; i < end && (unsigned)(value.ptr[i] - '0') <= 9; i++) {
     unsigned digit = (unsigned)(value.ptr[i] - '0');
     /* The constant bound first: below it no digit can overflow. */
     if (id > (HISTORY_VALUE_UNKNOWN - 10) / 10 && id > (HISTORY_VALUE_UNKNOWN - 1 - digit) / 10)
