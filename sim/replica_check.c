@@ -144,6 +144,11 @@ struct replica_check {
   bool rebalance;
   int32_t imbalance_pct_max; /* leader.imbalance.per.broker.percentage */
   struct rc_part parts[RC_PARTS_MAX];
+  /* acks-all-min-isr: the parts of each topic, partitions 0, 1, ... in
+   * order from part held_first[g] (held_count[g] of them), for the topics
+   * that have one with min.insync.replicas above 1. */
+  int held_first[RC_PARTS_MAX], held_count[RC_PARTS_MAX];
+  int held_groups;
   int64_t image_offset[RC_NODES_MAX];
   uint64_t next_poll_ns, next_scan_ns;
   bool scan_due;
@@ -170,6 +175,8 @@ static const char *config_of(const struct scenario_kv *kv, int count, const char
     if (!strcmp(kv[i].key, key)) return kv[i].value;
   return NULL;
 }
+
+static void held_groups_init(struct replica_check *rc);
 
 struct replica_check *replica_check_create(const struct scenario *sc) {
   ASSERT(sc->nodes >= 1 && sc->nodes <= RC_NODES_MAX);
@@ -217,6 +224,7 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
   }
   for (int k = 0; k < rc->part_count; k++)
     for (int i = 0; i < RC_NODES_MAX; i++) rc->parts[k].held[i] = -1;
+  held_groups_init(rc);
   for (int i = 0; i < RC_NODES_MAX; i++) rc->image_offset[i] = -2;
   rc->pairs =
       calloc((size_t)(rc->part_count ? rc->part_count : 1) * (size_t)(rc->nodes * rc->nodes),
@@ -423,24 +431,34 @@ static void poll_hw(struct replica_check *rc, uint64_t now_ns, struct node *cons
  * lost since; as the maximum ever seen it never undercounts (a replica
  * that held another batch at the offset before a truncation counts too:
  * a miss, never a false alarm). */
-/* The parts of one topic from part k (partitions 0, 1, ... in order, as
- * replica_check_create made them), with one topic lookup; how many. */
-static int observe_held_topic(struct replica_check *rc, struct node *proc, int i, int k) {
-  int n = 0;
-  bool wanted = false;
-  while (k + n < rc->part_count && rc->parts[k + n].topic_index == rc->parts[k].topic_index) {
-    ASSERT(rc->parts[k + n].partition == n);
-    wanted = wanted || rc->parts[k + n].min_isr > 1;
-    n++;
-  }
-  if (!wanted) return n;
+/* The parts of topic group g, with one topic lookup. */
+static void observe_held_topic(struct replica_check *rc, struct node *proc, int i, int g) {
+  int k = rc->held_first[g], n = rc->held_count[g];
   int64_t ends[RC_PARTS_MAX];
   node_topic_local_ends(proc, rc->parts[k].topic, ends, n);
   for (int j = 0; j < n; j++) {
     struct rc_part *p = &rc->parts[k + j];
     if (p->min_isr > 1 && ends[j] > p->held[i]) p->held[i] = ends[j];
   }
-  return n;
+}
+
+/* The topic groups observe_held looks at (replica_check_create made the
+ * parts of a topic adjacent, partitions 0, 1, ... in order). */
+static void held_groups_init(struct replica_check *rc) {
+  for (int k = 0; k < rc->part_count;) {
+    int n = 0;
+    bool wanted = false;
+    while (k + n < rc->part_count && rc->parts[k + n].topic_index == rc->parts[k].topic_index) {
+      ASSERT(rc->parts[k + n].partition == n);
+      wanted = wanted || rc->parts[k + n].min_isr > 1;
+      n++;
+    }
+    if (wanted) {
+      rc->held_first[rc->held_groups] = k;
+      rc->held_count[rc->held_groups++] = n;
+    }
+    k += n;
+  }
 }
 
 static void observe_held(struct replica_check *rc, struct node *const *procs,
@@ -456,7 +474,7 @@ static void observe_held(struct replica_check *rc, struct node *const *procs,
     if (procs[i] == rc->held_proc[i] && disk_ops == rc->held_disk_ops[i]) continue;
     rc->held_proc[i] = procs[i];
     rc->held_disk_ops[i] = disk_ops;
-    for (int k = 0; k < rc->part_count;) k += observe_held_topic(rc, procs[i], i, k);
+    for (int g = 0; g < rc->held_groups; g++) observe_held_topic(rc, procs[i], i, g);
   }
 }
 
