@@ -968,7 +968,7 @@ struct history_wait history_unavailability(const struct history *h, uint64_t end
 static void check_unavailability(const struct history *h,
                                  const struct history_check_config *cfg,
                                  struct check_result *r) {
-  struct history_wait w = history_unavailability(h, cfg->end_ns);
+  struct history_wait w = cfg->wait ? *cfg->wait : history_unavailability(h, cfg->end_ns);
   bool bounded = cfg->max_unavailability_ms >= 0;
   if (bounded && w.longest_ns > (uint64_t)cfg->max_unavailability_ms * 1000000)
     r->violations = 1;

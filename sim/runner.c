@@ -1349,6 +1349,10 @@ static void judge_clients(struct runner *r, struct run_report *out) {
   for (int c = 0; c < CHECKERS_MAX; c++)
     cc.allow[c] = scenario_allowance(sc, (enum history_checker)c);
   record_ends(r);
+  /* Measured once, for the checker and the report's line (cuts do not
+   * change it). */
+  struct history_wait wait = history_unavailability(&r->hist, cc.end_ns);
+  cc.wait = &wait;
   int room = (int)ARRAY_LEN(out->results) - out->result_count;
   ASSERT(room >= CHECKERS_MAX + 2 + REPLICA_CHECKERS);
   out->result_count +=
@@ -1362,7 +1366,7 @@ static void judge_clients(struct runner *r, struct run_report *out) {
     out->result_count += replica_check_finish(
         r->rc, procs, nodes, out->results + out->result_count, REPLICA_CHECKERS);
   }
-  out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
+  out->unavailable_ns = wait.longest_ns;
   runner_groups_judge(r, out);
   judge_hostile(r, out);
 }
