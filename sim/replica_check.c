@@ -149,6 +149,7 @@ struct replica_check {
    * that have one with min.insync.replicas above 1. */
   int held_first[RC_PARTS_MAX], held_count[RC_PARTS_MAX];
   int held_groups;
+  int topic_first[SCENARIO_TOPICS_MAX]; /* topic t's partition 0's part; -1: none */
   int64_t image_offset[RC_NODES_MAX];
   uint64_t next_poll_ns, next_scan_ns;
   bool scan_due;
@@ -222,8 +223,12 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
                            .hw_seen = -1,
                            .min_isr = m ? atoi(m) : 1};
   }
-  for (int k = 0; k < rc->part_count; k++)
+  for (int t = 0; t < SCENARIO_TOPICS_MAX; t++) rc->topic_first[t] = -1;
+  for (int k = rc->part_count - 1; k >= 0; k--) {
     for (int i = 0; i < RC_NODES_MAX; i++) rc->parts[k].held[i] = -1;
+    ASSERT(rc->parts[k].topic_index < SCENARIO_TOPICS_MAX);
+    rc->topic_first[rc->parts[k].topic_index] = k;
+  }
   held_groups_init(rc);
   for (int i = 0; i < RC_NODES_MAX; i++) rc->image_offset[i] = -2;
   rc->pairs =
@@ -479,21 +484,22 @@ static void observe_held(struct replica_check *rc, struct node *const *procs,
 }
 
 void replica_check_ack(struct replica_check *rc, int topic, int32_t partition, int64_t offset) {
-  if (offset < 0) return;
-  for (int k = 0; k < rc->part_count; k++) {
-    struct rc_part *p = &rc->parts[k];
-    if (p->topic_index != topic || p->partition != partition) continue;
-    if (p->min_isr <= 1) return;
-    int32_t holders = 0;
-    for (int i = 0; i < rc->nodes; i++) holders += p->held[i] > offset;
-    rc->results[RC_ACKS_ALL_MIN_ISR].checks++;
-    if (holders < p->min_isr)
-      verdict(rc, RC_ACKS_ALL_MIN_ISR, false,
-              "%s-%d offset %lld acknowledged (acks=all) when %d replica(s) had reached it, "
-              "below min.insync.replicas=%d",
-              p->topic, p->partition, (long long)offset, holders, p->min_isr);
+  if (offset < 0 || topic < 0 || topic >= SCENARIO_TOPICS_MAX || rc->topic_first[topic] < 0)
     return;
-  }
+  /* A topic's parts are its partitions in order (held_groups_init). */
+  int k = rc->topic_first[topic] + partition;
+  if (partition < 0 || k >= rc->part_count || rc->parts[k].topic_index != topic) return;
+  struct rc_part *p = &rc->parts[k];
+  ASSERT(p->partition == partition);
+  if (p->min_isr <= 1) return;
+  int32_t holders = 0;
+  for (int i = 0; i < rc->nodes; i++) holders += p->held[i] > offset;
+  rc->results[RC_ACKS_ALL_MIN_ISR].checks++;
+  if (holders < p->min_isr)
+    verdict(rc, RC_ACKS_ALL_MIN_ISR, false,
+            "%s-%d offset %lld acknowledged (acks=all) when %d replica(s) had reached it, "
+            "below min.insync.replicas=%d",
+            p->topic, p->partition, (long long)offset, holders, p->min_isr);
 }
 
 /* ---- disks: replica-log-matching ---- */
