@@ -422,7 +422,9 @@ static void observe_node(struct quorum_check *q, int i, const struct quorum_view
     observe_commit(q, id, n, hw, changed);
     if (role == RAFT_LEADER) observe_leader(q, id, n, was_leader, now_ns);
   }
-  observe_cut(q, id, n, views, views[i].cut_off && views[i].voter, views[i].paused, now_ns);
+  bool cut = views[i].cut_off && views[i].voter;
+  if (cut || n->cut_off) /* else observe_cut would find nothing to do */
+    observe_cut(q, id, n, views, cut, views[i].paused, now_ns);
 }
 
 void quorum_check_observe(struct quorum_check *q, uint64_t now_ns,
