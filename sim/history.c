@@ -177,6 +177,11 @@ struct checking {
   int64_t *latest_acked;
   int64_t *latest_seen;     /* the same of any record seen there, acknowledged or read */
   int64_t *latest_acked_id; /* the value id acknowledged at latest_acked; -1: none */
+  /* The cuts by stream, each stream's in the history's order: stream s's
+   * are cuts[cut_index[cut_first[s]]] up to cut_first[s + 1]. */
+  uint32_t *cut_index;
+  size_t cut_first[STREAMS + 1];
+  int32_t cut_incarnation_max[STREAMS]; /* of the stream's cuts; INT32_MIN: none */
 };
 
 static void violation(struct check_result *r, const char *fmt, ...)
@@ -196,16 +201,38 @@ static uint32_t allowed(const struct checking *k, enum history_checker c) {
 
 enum { LATER = INT16_MAX + 1 }; /* after every broker process */
 
+/* Sorts the cuts by stream, stably (cut_covering looks at one stream's). */
+static void index_cuts(struct checking *k) {
+  const struct history *h = k->h;
+  k->cut_index = malloc((h->cut_count ? h->cut_count : 1) * sizeof *k->cut_index);
+  ASSERT(k->cut_index != NULL);
+  size_t count[STREAMS] = {0};
+  for (int s = 0; s < STREAMS; s++) k->cut_incarnation_max[s] = INT32_MIN;
+  for (size_t i = 0; i < h->cut_count; i++) {
+    const struct history_cut *c = &h->cuts[i];
+    count[c->stream]++;
+    if (c->incarnation > k->cut_incarnation_max[c->stream])
+      k->cut_incarnation_max[c->stream] = c->incarnation;
+  }
+  k->cut_first[0] = 0;
+  for (int s = 0; s < STREAMS; s++) k->cut_first[s + 1] = k->cut_first[s] + count[s];
+  size_t at[STREAMS];
+  memcpy(at, k->cut_first, sizeof at);
+  for (size_t i = 0; i < h->cut_count; i++) k->cut_index[at[h->cuts[i].stream]++] = (uint32_t)i;
+}
+
 /* A cut of one of the allowed reasons on stream that reaches down to
  * offset and falls after broker process `after` answered and no later
  * than process `until` did; NULL if none. */
-static const struct history_cut *cut_covering(const struct history *h, int stream,
+static const struct history_cut *cut_covering(const struct checking *k, int stream,
                                               int64_t offset, int32_t after, int32_t until,
                                               uint32_t reasons) {
-  for (size_t i = 0; i < h->cut_count; i++) {
-    const struct history_cut *c = &h->cuts[i];
-    if (c->stream == stream && c->incarnation > after && c->incarnation <= until &&
-        c->offset <= offset && (reasons & BIT(c->reason)))
+  ASSERT(stream >= 0 && stream < STREAMS);
+  if (after >= k->cut_incarnation_max[stream]) return NULL; /* every cut is before it */
+  for (size_t i = k->cut_first[stream]; i < k->cut_first[stream + 1]; i++) {
+    const struct history_cut *c = &k->h->cuts[k->cut_index[i]];
+    if (c->incarnation > after && c->incarnation <= until && c->offset <= offset &&
+        (reasons & BIT(c->reason)))
       return c;
   }
   return NULL;
@@ -260,7 +287,7 @@ static void hold(struct checking *k, int s, int64_t o, uint64_t value, int16_t i
   if (sl->value1 != 0) {
     int16_t older = sl->incarnation < incarnation ? sl->incarnation : incarnation;
     int16_t newer = sl->incarnation < incarnation ? incarnation : sl->incarnation;
-    if (!cut_covering(k->h, s, o, older, newer, allowed(k, CHECK_INCONSISTENT_OFFSETS))) {
+    if (!cut_covering(k, s, o, older, newer, allowed(k, CHECK_INCONSISTENT_OFFSETS))) {
       char b[32];
       violation(r, "%s offset %lld holds value %llu and value %llu", name_of(k, s, b, sizeof b),
                 (long long)o, (unsigned long long)(sl->value1 - 1), (unsigned long long)value);
@@ -588,7 +615,7 @@ static void order_ack(struct checking *k, struct order *o, const struct history_
   int16_t *last_incarnation = &o->last_ack_incarnation[e->client][e->partition];
   struct check_result *r = &k->r[CHECK_NONMONOTONIC_SEND];
   if (*last >= 0 && e->offset <= *last) {
-    if (cut_covering(k->h, e->partition, e->offset, *last_incarnation, e->incarnation,
+    if (cut_covering(k, e->partition, e->offset, *last_incarnation, e->incarnation,
                      allowed(k, CHECK_NONMONOTONIC_SEND))) {
       r->allowed++;
     } else {
@@ -691,35 +718,34 @@ static bool below_retention(const struct checking *k, const struct value_state *
   return v->ack_offset >= 0 && v->ack_offset < k->streams[v->stream].final_log_start;
 }
 
-/* Where the final reader's seeks sent it, per stream (history_check_config
- * final_read: the runner seeks it to the log start after OFFSET_OUT_OF_RANGE). */
-static void find_final_log_starts(struct checking *k) {
-  const struct history *h = k->h;
-  for (size_t i = 0; i < h->count && h->final_reader; i++) {
-    const struct history_event *e = &h->events[i];
-    if (e->kind != HISTORY_SEEK || e->client != h->final_reader) continue;
-    if (e->partition < 0 || e->partition >= STREAMS || e->offset < 0) continue;
-    struct stream_state *s = &k->streams[e->partition];
-    if (e->offset > s->final_log_start) s->final_log_start = e->offset;
-  }
-}
-
 /* DeleteRecords (allowance "delete-records", KIP-107) may delete what lies
  * below the highest offset an answered request named; nothing at or above
- * it: unlike "retention", the broker's own log start does not count. */
+ * it: unlike "retention", the broker's own log start does not count
+ * (find_stream_bounds). */
 static bool below_deleted(const struct checking *k, const struct value_state *v) {
   if (!(allowed(k, CHECK_LOST_WRITE) & BIT(ALLOW_DELETE_RECORDS))) return false;
   ASSERT(v->stream >= 0 && v->stream < STREAMS);
   return v->ack_offset >= 0 && v->ack_offset < k->streams[v->stream].deleted_below;
 }
 
-static void find_deleted_below(struct checking *k) {
+/* One pass for each stream's bounds: the sends and retries to it (no
+ * offset reaches that many); where the final reader's seeks sent it
+ * (history_check_config final_read: the runner seeks it to the log start
+ * after OFFSET_OUT_OF_RANGE); the highest offset an answered DeleteRecords
+ * deleted below. */
+static void find_stream_bounds(struct checking *k) {
   const struct history *h = k->h;
   for (size_t i = 0; i < h->count; i++) {
     const struct history_event *e = &h->events[i];
-    if (e->kind != HISTORY_DELETE || e->partition < 0 || e->partition >= STREAMS) continue;
     struct stream_state *s = &k->streams[e->partition];
-    if (e->offset > s->deleted_below) s->deleted_below = e->offset;
+    if (e->kind == HISTORY_SEND || e->kind == HISTORY_RETRY) {
+      s->bound++;
+    } else if (e->kind == HISTORY_SEEK) {
+      if (h->final_reader && e->client == h->final_reader && e->offset > s->final_log_start)
+        s->final_log_start = e->offset;
+    } else if (e->kind == HISTORY_DELETE) {
+      if (e->offset > s->deleted_below) s->deleted_below = e->offset;
+    }
   }
 }
 
@@ -742,12 +768,12 @@ static void judge_acked(struct checking *k, uint64_t id, const struct value_stat
     return;
   }
   const struct history_cut *lost_cut = cut_covering(
-      h, v->stream, v->ack_offset, v->ack_incarnation, LATER, allowed(k, CHECK_LOST_WRITE));
+      k, v->stream, v->ack_offset, v->ack_incarnation, LATER, allowed(k, CHECK_LOST_WRITE));
   k->r[CHECK_LOST_WRITE].bound += lost_cut != NULL || below_retention(k, v) ||
                                   below_deleted(k, v) ||
                                   superseded(k, CHECK_LOST_WRITE, v->stream, id, v->ack_offset);
   for (int c = CHECK_INCONSISTENT_OFFSETS; c <= CHECK_NONMONOTONIC_SEND; c++)
-    k->r[c].bound += cut_covering(h, v->stream, v->ack_offset, v->ack_incarnation, LATER,
+    k->r[c].bound += cut_covering(k, v->stream, v->ack_offset, v->ack_incarnation, LATER,
                                   allowed(k, c)) != NULL;
   if (!present) {
     if (!final_read)
@@ -766,7 +792,7 @@ static void judge_acked(struct checking *k, uint64_t id, const struct value_stat
   for (int i = 0; i < v->reads; i++)
     if (v->read_at[i] == v->ack_offset) return;
   struct check_result *r = &k->r[CHECK_INCONSISTENT_OFFSETS];
-  if (cut_covering(h, v->stream, v->ack_offset, v->ack_incarnation, LATER,
+  if (cut_covering(k, v->stream, v->ack_offset, v->ack_incarnation, LATER,
                    allowed(k, CHECK_INCONSISTENT_OFFSETS)))
     r->allowed++;
   else
@@ -785,7 +811,7 @@ static bool copy_cut_away(const struct checking *k, const struct value_state *v,
   uint32_t reasons = allowed(k, CHECK_DUPLICATE) & ~BIT(ALLOW_RETRIED_SENDS);
   for (int j = 0; j < v->reads && j < READ_SET && reasons; j++)
     if (v->read_by[j] > v->read_by[i] &&
-        cut_covering(k->h, v->stream, v->read_at[i], v->read_by[i], v->read_by[j], reasons))
+        cut_covering(k, v->stream, v->read_at[i], v->read_by[i], v->read_by[j], reasons))
       return true;
   return false;
 }
@@ -942,7 +968,7 @@ struct history_wait history_unavailability(const struct history *h, uint64_t end
 static void check_unavailability(const struct history *h,
                                  const struct history_check_config *cfg,
                                  struct check_result *r) {
-  struct history_wait w = history_unavailability(h, cfg->end_ns);
+  struct history_wait w = cfg->wait ? *cfg->wait : history_unavailability(h, cfg->end_ns);
   bool bounded = cfg->max_unavailability_ms >= 0;
   if (bounded && w.longest_ns > (uint64_t)cfg->max_unavailability_ms * 1000000)
     r->violations = 1;
@@ -967,16 +993,13 @@ int history_check(const struct history *h, const struct history_check_config *cf
     k->r[c].name = history_checker_names[c];
     k->r[c].allowances = allowed(k, (enum history_checker)c);
   }
-  for (size_t i = 0; i < h->count; i++)
-    if (h->events[i].kind == HISTORY_SEND || h->events[i].kind == HISTORY_RETRY)
-      k->streams[h->events[i].partition].bound++;
+  find_stream_bounds(k);
   for (int s = 0; s < STREAMS; s++) {
     int64_t n = k->streams[s].bound;
     k->streams[s].slots = calloc(n ? (size_t)n : 1, sizeof *k->streams[s].slots);
     ASSERT(k->streams[s].slots != NULL);
   }
-  find_final_log_starts(k);
-  find_deleted_below(k);
+  index_cuts(k);
   pass_values(k);
   find_latest(k);
   pass_order(k);
@@ -991,6 +1014,7 @@ int history_check(const struct history *h, const struct history_check_config *cf
   free(k->latest_acked);
   free(k->latest_seen);
   free(k->latest_acked_id);
+  free(k->cut_index);
   free(k->vs);
   free(k);
   return n;

@@ -186,6 +186,13 @@ uint32_t history_allowances_for(enum history_checker checker);
 /* "power-loss-tail, corrupt-batch" (or "none") into buf. */
 const char *history_allowances_text(uint32_t allowances, char *buf, size_t cap);
 
+/* The longest unavailability one producer saw (history_unavailability). */
+struct history_wait {
+  uint64_t longest_ns;
+  uint64_t start_ns;
+  int32_t client;
+};
+
 struct history_check_config {
   /* The last polls are a complete read of every stream (the liveness
    * phase), so an acknowledged value never polled is lost, not unseen. */
@@ -198,6 +205,9 @@ struct history_check_config {
   /* Per checker, what the scenario permits (bits of enum history_allowance;
    * bits a checker cannot take are ignored). */
   uint32_t allow[CHECKERS_MAX];
+  /* history_unavailability(h, end_ns) when the caller has it already (a
+   * pass over every event spared); NULL: measured here. */
+  const struct history_wait *wait;
 };
 
 /* Runs every checker over the history. Returns the number of results. An
@@ -207,11 +217,6 @@ struct history_check_config {
 int history_check(const struct history *h, const struct history_check_config *cfg,
                   struct check_result *out, int out_max);
 /* The longest unavailability one producer saw (see above). */
-struct history_wait {
-  uint64_t longest_ns;
-  uint64_t start_ns;
-  int32_t client;
-};
 struct history_wait history_unavailability(const struct history *h, uint64_t end_ns);
 
 #endif

@@ -19,7 +19,6 @@ enum {
   CRC_FROM = 21,         /* the CRC covers the attributes to the end */
   NAME_DIGITS = 20,
   SEGMENTS_MAX = 1 << 16,
-  CHUNK_BYTES = 64 * 1024,
 };
 
 struct segments {
@@ -84,18 +83,33 @@ static int cmp_i64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* CRC-32C of [from, to) of the file, in chunks. */
-static bool crc_of(struct sim_node *n, const char *path, uint64_t from, uint64_t to,
-                   uint8_t *chunk, uint32_t *out) {
-  uint32_t crc = 0;
-  for (uint64_t at = from; at < to;) {
-    size_t want = to - at < CHUNK_BYTES ? (size_t)(to - at) : CHUNK_BYTES;
-    if (sim_disk_peek(n, path, at, chunk, want) != (int64_t)want) return false;
-    crc = crc32c_extend(crc, chunk, want);
-    at += want;
-  }
-  *out = crc;
-  return true;
+/* One segment file's page cache, looked up once (sim_disk_view) instead of
+ * once per batch header, CRC chunk and flip query: nothing changes the disk
+ * while the oracle reads it. Whether any flip lies in the file at all, so
+ * the per-batch queries run only on a file that has one. */
+struct seg_file {
+  const char *path;
+  const uint8_t *data;
+  uint64_t size;
+  bool rest_flips, read_flips;
+};
+
+static void seg_file_open(struct sim_node *n, const char *path, bool read_flips,
+                          struct seg_file *f) {
+  *f = (struct seg_file){.path = path};
+  if (!sim_disk_view(n, path, &f->data, &f->size)) f->size = 0; /* no such file */
+  f->rest_flips = sim_disk_rest_flip_in(n, path, 0, UINT64_MAX);
+  f->read_flips = read_flips && sim_disk_read_flip_in(n, path, 0, UINT64_MAX);
+}
+
+static bool rest_flip_in(struct sim_node *n, const struct seg_file *f, uint64_t lo,
+                         uint64_t hi) {
+  return f->rest_flips && sim_disk_rest_flip_in(n, f->path, lo, hi);
+}
+
+static bool read_flip_in(struct sim_node *n, const struct seg_file *f, uint64_t lo,
+                         uint64_t hi) {
+  return f->read_flips && sim_disk_read_flip_in(n, f->path, lo, hi);
 }
 
 struct batch {
@@ -106,13 +120,13 @@ struct batch {
 };
 
 /* Checks the batch at pos of one segment; NULL if it is valid, else why. */
-static const char *check_batch(struct sim_node *n, const char *path, uint64_t size,
-                               uint64_t pos, int64_t segment_base, int64_t next, int64_t limit,
-                               bool read_flips, uint8_t *chunk, struct batch *b) {
+static const char *check_batch(struct sim_node *n, const struct seg_file *f, uint64_t pos,
+                               int64_t segment_base, int64_t next, int64_t limit,
+                               struct batch *b) {
+  uint64_t size = f->size;
   *b = (struct batch){.bytes = size - pos};
-  uint8_t h[HEADER_BYTES];
-  if (size - pos < HEADER_BYTES || sim_disk_peek(n, path, pos, h, sizeof h) != HEADER_BYTES)
-    return "torn";
+  if (size - pos < HEADER_BYTES) return "torn";
+  const uint8_t *h = f->data + pos;
   int32_t length = (int32_t)be32_get(h + 8);
   int32_t last_delta = (int32_t)be32_get(h + 23);
   b->base = (int64_t)be64_get(h);
@@ -128,12 +142,9 @@ static const char *check_batch(struct sim_node *n, const char *path, uint64_t si
   if (b->base < next || b->last >= limit || b->last - segment_base > INT32_MAX ||
       pos + bytes > INT32_MAX)
     return "out of order";
-  uint32_t crc;
-  if (!crc_of(n, path, pos + CRC_FROM, pos + bytes, chunk, &crc)) return "torn";
-  if (crc != be32_get(h + 17)) return "CRC mismatch";
-  if (sim_disk_rest_flip_in(n, path, pos, pos + bytes)) return "bit flipped";
-  if (read_flips && sim_disk_read_flip_in(n, path, pos, pos + bytes))
-    return "read fault pending";
+  if (crc32c(h + CRC_FROM, bytes - CRC_FROM) != be32_get(h + 17)) return "CRC mismatch";
+  if (rest_flip_in(n, f, pos, pos + bytes)) return "bit flipped";
+  if (read_flip_in(n, f, pos, pos + bytes)) return "read fault pending";
   return NULL;
 }
 
@@ -155,8 +166,6 @@ void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct or
     return;
   }
   qsort(segs.bases, (size_t)segs.count, sizeof *segs.bases, cmp_i64);
-  uint8_t *chunk = malloc(CHUNK_BYTES);
-  ASSERT(chunk != NULL);
   out->start = segs.bases[0];
   for (int i = 0; i < segs.count && !out->cut; i++) {
     char path[600];
@@ -164,22 +173,21 @@ void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct or
     int64_t limit = i + 1 < segs.count ? segs.bases[i + 1] : INT64_MAX;
     int64_t mark = mark_of(&segs, segs.bases[i]);
     if (mark >= 0 && mark < limit) limit = mark;
-    uint64_t size = 0, durable = 0;
-    sim_disk_file_sizes(n, path, &size, &durable);
+    struct seg_file f;
+    seg_file_open(n, path, read_flips, &f);
     int64_t next = segs.bases[i];
-    for (uint64_t pos = 0; pos < size;) {
+    for (uint64_t pos = 0; pos < f.size;) {
       if (mark >= 0 && next >= mark) {
         cut_at_mark(out, next);
         break;
       }
       struct batch b;
-      const char *why =
-          check_batch(n, path, size, pos, segs.bases[i], next, limit, read_flips, chunk, &b);
+      const char *why = check_batch(n, &f, pos, segs.bases[i], next, limit, &b);
       if (why) {
         out->cut = true;
         out->why = why;
-        out->flipped = sim_disk_rest_flip_in(n, path, pos, pos + b.bytes) ||
-                       (read_flips && sim_disk_read_flip_in(n, path, pos, pos + b.bytes));
+        out->flipped =
+            rest_flip_in(n, &f, pos, pos + b.bytes) || read_flip_in(n, &f, pos, pos + b.bytes);
         /* Offsets are contiguous, so the batch began at next (its own base
          * field may be what was flipped). */
         out->cut_last =
@@ -203,7 +211,6 @@ void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct or
       out->cut_last = next;
     }
   }
-  free(chunk);
   free(segs.bases);
   free(segs.marks);
 }
@@ -212,23 +219,22 @@ void oracle_scan(struct sim_node *n, const char *dir, bool read_flips, struct or
  * once the framing is lost. */
 static bool segment_flips(struct sim_node *n, const char *path, int64_t *next,
                           struct oracle_flip *out, int max, int *count) {
-  uint64_t size = 0, durable = 0;
-  sim_disk_file_sizes(n, path, &size, &durable);
+  struct seg_file f;
+  seg_file_open(n, path, false, &f);
+  uint64_t size = f.size;
   for (uint64_t pos = 0; pos < size;) {
-    uint8_t h[HEADER_BYTES];
-    bool framed =
-        size - pos >= HEADER_BYTES && sim_disk_peek(n, path, pos, h, sizeof h) == HEADER_BYTES;
+    const uint8_t *h = f.data + pos;
+    bool framed = size - pos >= HEADER_BYTES;
     int32_t length = framed ? (int32_t)be32_get(h + 8) : 0;
     int32_t last_delta = framed ? (int32_t)be32_get(h + 23) : 0;
     /* The batch's own base offset, unless that is where the bit flipped
      * (then the one the previous batch leads to). */
-    int64_t base =
-        framed && !sim_disk_rest_flip_in(n, path, pos, pos + 8) ? (int64_t)be64_get(h) : *next;
+    int64_t base = framed && !rest_flip_in(n, &f, pos, pos + 8) ? (int64_t)be64_get(h) : *next;
     framed = framed && length >= HEADER_BYTES - LENGTH_FIELD_END && last_delta >= 0 &&
              base >= *next && base < INT64_MAX - last_delta &&
              (uint64_t)LENGTH_FIELD_END + (uint64_t)length <= size - pos;
     uint64_t bytes = framed ? (uint64_t)LENGTH_FIELD_END + (uint64_t)length : size - pos;
-    if (sim_disk_rest_flip_in(n, path, pos, pos + bytes) && *count < max)
+    if (rest_flip_in(n, &f, pos, pos + bytes) && *count < max)
       out[(*count)++] = (struct oracle_flip){base, framed ? base + last_delta : base};
     if (!framed) return false;
     *next = base + last_delta + 1;

@@ -1,5 +1,5 @@
 /* What a partition's segment files on a simulated disk hold, read straight
- * from the disk model (sim_disk_peek: no read counted, no read fault
+ * from the disk model (sim_disk_view: no read counted, no read fault
  * applied), independently of the broker's own parser: the checkers' ground
  * truth for what a restart may keep. The rules are the ones recovery must
  * apply (docs/architecture.md, Durability): from the first segment on, in

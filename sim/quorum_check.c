@@ -101,6 +101,11 @@ struct quorum_check {
   uint64_t lost_ns;
   bool lost_pending;
   int32_t lost_epoch;
+  /* quorum_check_leader's answer, found again only after a node went up or
+   * down or changed its role or epoch (leader_stale). */
+  int leader;
+  bool leader_stale;
+  uint32_t cut_mask; /* bit i: nodes[i].cut_off (the nodes a look at no node visits) */
   uint64_t elections_ms[QUORUM_ELECTIONS_MAX];
   int election_count;
   struct qc_result results[QUORUM_CHECKERS];
@@ -154,6 +159,7 @@ struct quorum_check *quorum_check_create(const struct quorum_check_config *cfg) 
   ASSERT(q != NULL);
   q->cfg = *cfg;
   q->stable_epoch = -1;
+  q->leader = -1;
   for (int i = 0; i < cfg->nodes; i++) {
     q->nodes[i].durable_epoch_at_end = -1;
     q->nodes[i].max_led_epoch = -1;
@@ -255,6 +261,7 @@ static void node_came_up(struct quorum_check *q, int id, struct qc_node *n, int3
     violation(q, QC_EPOCH_MONOTONIC, "node %d restarted at epoch %d after leading epoch %d", id,
               epoch, n->max_led_epoch);
   n->up = n->ever_up = true;
+  q->leader_stale = true;
   n->start = raft_log_start_offset(core);
   n->end = n->start;
   n->hw = 0;
@@ -347,6 +354,11 @@ static int64_t majority_end(const struct quorum_check *q, const struct quorum_vi
   return count ? ends[count / 2] : 0;
 }
 
+static void set_cut_off(struct quorum_check *q, int i, bool cut) {
+  q->nodes[i].cut_off = cut;
+  q->cut_mask = cut ? q->cut_mask | 1u << i : q->cut_mask & ~(1u << i);
+}
+
 static void observe_cut(struct quorum_check *q, int id, struct qc_node *n,
                         const struct quorum_view *views, bool cut, bool paused,
                         uint64_t now_ns) {
@@ -356,7 +368,7 @@ static void observe_cut(struct quorum_check *q, int id, struct qc_node *n,
     n->cut_since_ns = now_ns;
     n->leader_cut_reported = false;
   }
-  n->cut_off = cut;
+  set_cut_off(q, id - 1, cut);
   if (!cut) return;
   if (paused)
     n->cut_since_ns = now_ns; /* a stopped leader cannot resign: its bound starts at resume */
@@ -381,8 +393,9 @@ static void observe_node(struct quorum_check *q, int i, const struct quorum_view
   const struct raft *core = views[i].core;
   int id = i + 1;
   if (!core) {
+    q->leader_stale = q->leader_stale || n->up;
     n->up = false;
-    n->cut_off = false;
+    set_cut_off(q, i, false);
     return;
   }
   struct raft_quorum_state qs;
@@ -402,13 +415,16 @@ static void observe_node(struct quorum_check *q, int i, const struct quorum_view
         role == RAFT_LEADER && n->role == RAFT_LEADER && qs.leader_epoch == n->epoch;
     int64_t changed = observe_log(q, id, n, core, start, end, leads_on);
     bool was_leader = leads_on;
+    q->leader_stale = q->leader_stale || qs.leader_epoch != n->epoch || role != n->role;
     n->epoch = qs.leader_epoch;
     n->role = role;
     n->last_epoch = last_epoch;
     observe_commit(q, id, n, hw, changed);
     if (role == RAFT_LEADER) observe_leader(q, id, n, was_leader, now_ns);
   }
-  observe_cut(q, id, n, views, views[i].cut_off && views[i].voter, views[i].paused, now_ns);
+  bool cut = views[i].cut_off && views[i].voter;
+  if (cut || n->cut_off) /* else observe_cut would find nothing to do */
+    observe_cut(q, id, n, views, cut, views[i].paused, now_ns);
 }
 
 void quorum_check_observe(struct quorum_check *q, uint64_t now_ns,
@@ -417,13 +433,22 @@ void quorum_check_observe(struct quorum_check *q, uint64_t now_ns,
 }
 
 /* On an unchanged core observe_node finds nothing moved, and observe_cut
- * does nothing for a node that is not cut off. */
+ * does nothing for a node that is not cut off: so after one node's event
+ * only it and the nodes cut off are visited, in index order as a loop over
+ * every node would (the first violation's text depends on it). */
 void quorum_check_observe_node(struct quorum_check *q, uint64_t now_ns,
                                const struct quorum_view *views, int changed) {
   ASSERT(changed >= SIM_LOOK_NONE && changed < q->cfg.nodes);
-  for (int i = 0; i < q->cfg.nodes; i++) {
+  if (changed == SIM_LOOK_ALL) {
+    quorum_check_observe(q, now_ns, views);
+    return;
+  }
+  uint32_t todo = q->cut_mask | (changed >= 0 ? 1u << changed : 0);
+  while (todo) {
+    int i = __builtin_ctz(todo);
+    todo &= todo - 1;
     struct qc_node *n = &q->nodes[i];
-    if (changed == SIM_LOOK_ALL || i == changed) {
+    if (i == changed) {
       observe_node(q, i, views, now_ns);
       continue;
     }
@@ -442,7 +467,23 @@ void quorum_check_process_ended(struct quorum_check *q, int index, int32_t durab
               durable_epoch, n->max_led_epoch);
   n->durable_epoch_at_end = durable_epoch;
   n->up = false;
-  n->cut_off = false;
+  q->leader_stale = true;
+  set_cut_off(q, index, false);
+}
+
+int quorum_check_leader(struct quorum_check *q) {
+  if (!q->leader_stale) return q->leader;
+  int leader = -1;
+  int32_t epoch = -1;
+  for (int i = 0; i < q->cfg.nodes; i++) {
+    const struct qc_node *n = &q->nodes[i];
+    if (!n->up || n->role != RAFT_LEADER || n->epoch <= epoch) continue;
+    epoch = n->epoch;
+    leader = i;
+  }
+  q->leader = leader;
+  q->leader_stale = false;
+  return leader;
 }
 
 void quorum_check_leader_lost(struct quorum_check *q, uint64_t now_ns) {

@@ -78,6 +78,11 @@ void quorum_check_observe_node(struct quorum_check *q, uint64_t now_ns,
 /* Node i's process ended (power loss, exit); durable_epoch: the epoch its
  * quorum-state file holds now, on what the disk kept (-1: no file). */
 void quorum_check_process_ended(struct quorum_check *q, int index, int32_t durable_epoch);
+/* The node index the observations so far saw leading in the highest epoch
+ * (the lowest index of a tie), among the nodes up; -1: none. Right after an
+ * observation whose views were the processes' own, the node the cores name
+ * as runner_raft_leader does, without asking them again. */
+int quorum_check_leader(struct quorum_check *q);
 /* The leader was taken away by a fault (killed, isolated, paused) at now:
  * the time to the next leader of a higher epoch is measured. */
 void quorum_check_leader_lost(struct quorum_check *q, uint64_t now_ns);

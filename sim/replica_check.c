@@ -144,6 +144,12 @@ struct replica_check {
   bool rebalance;
   int32_t imbalance_pct_max; /* leader.imbalance.per.broker.percentage */
   struct rc_part parts[RC_PARTS_MAX];
+  /* acks-all-min-isr: the parts of each topic, partitions 0, 1, ... in
+   * order from part held_first[g] (held_count[g] of them), for the topics
+   * that have one with min.insync.replicas above 1. */
+  int held_first[RC_PARTS_MAX], held_count[RC_PARTS_MAX];
+  int held_groups;
+  int topic_first[SCENARIO_TOPICS_MAX]; /* topic t's partition 0's part; -1: none */
   int64_t image_offset[RC_NODES_MAX];
   uint64_t next_poll_ns, next_scan_ns;
   bool scan_due;
@@ -170,6 +176,8 @@ static const char *config_of(const struct scenario_kv *kv, int count, const char
     if (!strcmp(kv[i].key, key)) return kv[i].value;
   return NULL;
 }
+
+static void held_groups_init(struct replica_check *rc);
 
 struct replica_check *replica_check_create(const struct scenario *sc) {
   ASSERT(sc->nodes >= 1 && sc->nodes <= RC_NODES_MAX);
@@ -215,8 +223,13 @@ struct replica_check *replica_check_create(const struct scenario *sc) {
                            .hw_seen = -1,
                            .min_isr = m ? atoi(m) : 1};
   }
-  for (int k = 0; k < rc->part_count; k++)
+  for (int t = 0; t < SCENARIO_TOPICS_MAX; t++) rc->topic_first[t] = -1;
+  for (int k = rc->part_count - 1; k >= 0; k--) {
     for (int i = 0; i < RC_NODES_MAX; i++) rc->parts[k].held[i] = -1;
+    ASSERT(rc->parts[k].topic_index < SCENARIO_TOPICS_MAX);
+    rc->topic_first[rc->parts[k].topic_index] = k;
+  }
+  held_groups_init(rc);
   for (int i = 0; i < RC_NODES_MAX; i++) rc->image_offset[i] = -2;
   rc->pairs =
       calloc((size_t)(rc->part_count ? rc->part_count : 1) * (size_t)(rc->nodes * rc->nodes),
@@ -423,24 +436,34 @@ static void poll_hw(struct replica_check *rc, uint64_t now_ns, struct node *cons
  * lost since; as the maximum ever seen it never undercounts (a replica
  * that held another batch at the offset before a truncation counts too:
  * a miss, never a false alarm). */
-/* The parts of one topic from part k (partitions 0, 1, ... in order, as
- * replica_check_create made them), with one topic lookup; how many. */
-static int observe_held_topic(struct replica_check *rc, struct node *proc, int i, int k) {
-  int n = 0;
-  bool wanted = false;
-  while (k + n < rc->part_count && rc->parts[k + n].topic_index == rc->parts[k].topic_index) {
-    ASSERT(rc->parts[k + n].partition == n);
-    wanted = wanted || rc->parts[k + n].min_isr > 1;
-    n++;
-  }
-  if (!wanted) return n;
+/* The parts of topic group g, with one topic lookup. */
+static void observe_held_topic(struct replica_check *rc, struct node *proc, int i, int g) {
+  int k = rc->held_first[g], n = rc->held_count[g];
   int64_t ends[RC_PARTS_MAX];
   node_topic_local_ends(proc, rc->parts[k].topic, ends, n);
   for (int j = 0; j < n; j++) {
     struct rc_part *p = &rc->parts[k + j];
     if (p->min_isr > 1 && ends[j] > p->held[i]) p->held[i] = ends[j];
   }
-  return n;
+}
+
+/* The topic groups observe_held looks at (replica_check_create made the
+ * parts of a topic adjacent, partitions 0, 1, ... in order). */
+static void held_groups_init(struct replica_check *rc) {
+  for (int k = 0; k < rc->part_count;) {
+    int n = 0;
+    bool wanted = false;
+    while (k + n < rc->part_count && rc->parts[k + n].topic_index == rc->parts[k].topic_index) {
+      ASSERT(rc->parts[k + n].partition == n);
+      wanted = wanted || rc->parts[k + n].min_isr > 1;
+      n++;
+    }
+    if (wanted) {
+      rc->held_first[rc->held_groups] = k;
+      rc->held_count[rc->held_groups++] = n;
+    }
+    k += n;
+  }
 }
 
 static void observe_held(struct replica_check *rc, struct node *const *procs,
@@ -456,26 +479,27 @@ static void observe_held(struct replica_check *rc, struct node *const *procs,
     if (procs[i] == rc->held_proc[i] && disk_ops == rc->held_disk_ops[i]) continue;
     rc->held_proc[i] = procs[i];
     rc->held_disk_ops[i] = disk_ops;
-    for (int k = 0; k < rc->part_count;) k += observe_held_topic(rc, procs[i], i, k);
+    for (int g = 0; g < rc->held_groups; g++) observe_held_topic(rc, procs[i], i, g);
   }
 }
 
 void replica_check_ack(struct replica_check *rc, int topic, int32_t partition, int64_t offset) {
-  if (offset < 0) return;
-  for (int k = 0; k < rc->part_count; k++) {
-    struct rc_part *p = &rc->parts[k];
-    if (p->topic_index != topic || p->partition != partition) continue;
-    if (p->min_isr <= 1) return;
-    int32_t holders = 0;
-    for (int i = 0; i < rc->nodes; i++) holders += p->held[i] > offset;
-    rc->results[RC_ACKS_ALL_MIN_ISR].checks++;
-    if (holders < p->min_isr)
-      verdict(rc, RC_ACKS_ALL_MIN_ISR, false,
-              "%s-%d offset %lld acknowledged (acks=all) when %d replica(s) had reached it, "
-              "below min.insync.replicas=%d",
-              p->topic, p->partition, (long long)offset, holders, p->min_isr);
+  if (offset < 0 || topic < 0 || topic >= SCENARIO_TOPICS_MAX || rc->topic_first[topic] < 0)
     return;
-  }
+  /* A topic's parts are its partitions in order (held_groups_init). */
+  int k = rc->topic_first[topic] + partition;
+  if (partition < 0 || k >= rc->part_count || rc->parts[k].topic_index != topic) return;
+  struct rc_part *p = &rc->parts[k];
+  ASSERT(p->partition == partition);
+  if (p->min_isr <= 1) return;
+  int32_t holders = 0;
+  for (int i = 0; i < rc->nodes; i++) holders += p->held[i] > offset;
+  rc->results[RC_ACKS_ALL_MIN_ISR].checks++;
+  if (holders < p->min_isr)
+    verdict(rc, RC_ACKS_ALL_MIN_ISR, false,
+            "%s-%d offset %lld acknowledged (acks=all) when %d replica(s) had reached it, "
+            "below min.insync.replicas=%d",
+            p->topic, p->partition, (long long)offset, holders, p->min_isr);
 }
 
 /* ---- disks: replica-log-matching ---- */
@@ -777,6 +801,11 @@ void replica_check_observe_node(struct replica_check *rc, uint64_t now_ns,
   judge_pending(rc, procs, nodes);
   observe_held(rc, procs, nodes, from, to);
   observe_due(rc, now_ns, procs, nodes);
+}
+
+bool replica_check_due(const struct replica_check *rc, uint64_t now_ns) {
+  return rc->pending_any || rc->unclean_any || now_ns >= rc->next_poll_ns || rc->scan_due ||
+         now_ns >= rc->next_scan_ns;
 }
 
 bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean *out) {

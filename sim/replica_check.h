@@ -83,6 +83,11 @@ struct replica_unclean {
   int64_t log_end;
 };
 bool replica_check_take_unclean(struct replica_check *rc, struct replica_unclean *out);
+/* Whether an observation of no node (SIM_LOOK_NONE) at now_ns, and the
+ * replica_check_take_unclean calls after it, could do anything: a new
+ * leader to judge, an unclean election to note, a poll or a scan due. When
+ * false the caller may skip both (and building their arguments). */
+bool replica_check_due(const struct replica_check *rc, uint64_t now_ns);
 /* The verdicts, after a last scan; returns how many were written. */
 int replica_check_finish(struct replica_check *rc, struct node *const *procs,
                          struct sim_node *const *nodes, struct check_result *out, int max);

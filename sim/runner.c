@@ -42,9 +42,28 @@ static const struct meta_image *some_image(const struct runner *r) {
   return NULL;
 }
 
+/* meta_image_topic's answer, bisected with strcmp: the names are sorted by
+ * meta_name_cmp, which orders names without a NUL byte as strcmp does, and
+ * this runs on every acknowledgement and poll (no strlen, no length-bounded
+ * compares twice over). */
+static const struct meta_topic *image_topic(const struct meta_image *image, const char *name) {
+  int32_t lo = 0, hi = image->topic_count;
+  if (!name[0]) return NULL; /* no topic has an empty name */
+  while (lo < hi) {
+    int32_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(image->topics_by_name[mid]->name, name);
+    if (c == 0) return image->topics_by_name[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
 static const struct meta_partition *image_partition(const struct meta_image *image,
                                                     const char *topic, int32_t partition) {
-  const struct meta_topic *t = image ? meta_image_topic(image, topic, strlen(topic)) : NULL;
+  const struct meta_topic *t = image ? image_topic(image, topic) : NULL;
   return t ? meta_topic_partition(t, partition) : NULL;
 }
 
@@ -114,9 +133,10 @@ static void record(struct runner *r, enum history_kind kind, int client, int str
     e.incarnation = host >= 0 ? r->brokers[host].incarnation : 0;
   }
   history_add(&r->hist, &e);
-  runner_trace(r, "client %d %s value %llu %s offset %lld %s %d", client,
-               history_kind_name(kind), (unsigned long long)value, r->labels[stream],
-               (long long)offset, kind == HISTORY_RETRY ? "attempt" : "error", error);
+  if (r->opts->trace) /* asked first: the call and its arguments cost on every record */
+    runner_trace(r, "client %d %s value %llu %s offset %lld %s %d", client,
+                 history_kind_name(kind), (unsigned long long)value, r->labels[stream],
+                 (long long)offset, kind == HISTORY_RETRY ? "attempt" : "error", error);
 }
 
 /* ---- what the disk kept (the checkers' cuts) ---- */
@@ -466,9 +486,10 @@ static void fence_observe(struct runner *r, int from, int to) {
 
 /* Each workload partition's leader by the active controller's image,
  * noted when it changes (the report's leader timeline). Read only when the
- * image moved. */
+ * image moved. Right after the quorum checker's observation: its leader is
+ * runner_raft_leader's. */
 static void leaders_observe(struct runner *r) {
-  int active = runner_raft_leader(r);
+  int active = quorum_check_leader(r->qc);
   if (active < 0 || !r->brokers[active].proc || r->client_count == 0) return;
   const struct meta_image *image = node_metadata_image(r->brokers[active].proc);
   if (!image || image->offset == r->leaders_image_offset) return;
@@ -519,7 +540,7 @@ static void replica_note_unclean(struct runner *r, const struct replica_unclean 
 }
 
 static void replica_observe(struct runner *r, int changed) {
-  if (!r->rc) return;
+  if (!r->rc || (changed == SIM_LOOK_NONE && !replica_check_due(r->rc, now_ns(r)))) return;
   struct node *procs[SCENARIO_NODES_MAX];
   struct sim_node *nodes[SCENARIO_NODES_MAX];
   replica_views(r, procs, nodes);
@@ -751,9 +772,12 @@ static uint64_t value_id(struct kbytes value) {
   uint64_t id = 0;
   int32_t i = 1, len = value.len;
   if (len < 3 || value.ptr[0] != 'v') return HISTORY_VALUE_UNKNOWN;
-  for (; i < len && i < 21 && value.ptr[i] >= '0' && value.ptr[i] <= '9'; i++) {
+  int32_t end = len < 21 ? len : 21;
+  for (; i < end && (unsigned)(value.ptr[i] - '0') <= 9; i++) {
     unsigned digit = (unsigned)(value.ptr[i] - '0');
-    if (id > (HISTORY_VALUE_UNKNOWN - 1 - digit) / 10) return HISTORY_VALUE_UNKNOWN;
+    /* The constant bound first: below it no digit can overflow. */
+    if (id > (HISTORY_VALUE_UNKNOWN - 10) / 10 && id > (HISTORY_VALUE_UNKNOWN - 1 - digit) / 10)
+      return HISTORY_VALUE_UNKNOWN;
     id = id * 10 + digit;
   }
   return i > 1 && i < len && value.ptr[i] == ':' ? id : HISTORY_VALUE_UNKNOWN;
@@ -1325,6 +1349,10 @@ static void judge_clients(struct runner *r, struct run_report *out) {
   for (int c = 0; c < CHECKERS_MAX; c++)
     cc.allow[c] = scenario_allowance(sc, (enum history_checker)c);
   record_ends(r);
+  /* Measured once, for the checker and the report's line (cuts do not
+   * change it). */
+  struct history_wait wait = history_unavailability(&r->hist, cc.end_ns);
+  cc.wait = &wait;
   int room = (int)ARRAY_LEN(out->results) - out->result_count;
   ASSERT(room >= CHECKERS_MAX + 2 + REPLICA_CHECKERS);
   out->result_count +=
@@ -1338,7 +1366,7 @@ static void judge_clients(struct runner *r, struct run_report *out) {
     out->result_count += replica_check_finish(
         r->rc, procs, nodes, out->results + out->result_count, REPLICA_CHECKERS);
   }
-  out->unavailable_ns = history_unavailability(&r->hist, now_ns(r)).longest_ns;
+  out->unavailable_ns = wait.longest_ns;
   runner_groups_judge(r, out);
   judge_hostile(r, out);
 }

@@ -1039,6 +1039,30 @@ START_TEST(agreeing_cores_pass) {
 }
 END_TEST
 
+/* The leader the observations saw: the highest epoch's among the nodes up,
+ * as runner_raft_leader finds it on the cores. */
+START_TEST(the_leader_is_the_highest_epochs_up) {
+  struct checked c;
+  checked_init(&c);
+  for (int i = 0; i < 3; i++) core_set(&c.cores[i], RAFT_FOLLOWER, 1, E1, 1, 0);
+  checked_step(&c);
+  ck_assert_int_eq(quorum_check_leader(c.q), -1);
+  c.cores[0].role = RAFT_LEADER;
+  checked_step(&c);
+  ck_assert_int_eq(quorum_check_leader(c.q), 0);
+  core_set(&c.cores[1], RAFT_LEADER, 2, E1, 1, 0); /* node 1 has not heard yet */
+  checked_step(&c);
+  ck_assert_int_eq(quorum_check_leader(c.q), 1);
+  c.v[1].core = NULL; /* crashed */
+  checked_step(&c);
+  ck_assert_int_eq(quorum_check_leader(c.q), 0);
+  c.v[0].core = NULL;
+  quorum_check_process_ended(c.q, 0, 1);
+  ck_assert_int_eq(quorum_check_leader(c.q), -1);
+  checked_end(&c, "election-safety");
+}
+END_TEST
+
 /* ---- the quorum-state file ---- */
 
 START_TEST(quorum_state_file_format) {
@@ -1097,6 +1121,7 @@ static Suite *quorum_suite(void) {
   tcase_add_test(tc, a_minority_that_commits);
   tcase_add_test(tc, a_leader_cut_off_that_stays);
   tcase_add_test(tc, agreeing_cores_pass);
+  tcase_add_test(tc, the_leader_is_the_highest_epochs_up);
   tcase_add_test(tc, leader_stable_reports_a_deposed_leader);
   tcase_add_test(tc, bad_quorum_targets_name_the_line);
   tcase_add_test(tc, clients_on_several_nodes_route_to_leaders);
