@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/endian.h"
 #include "env.h"
 
 /* A string or bytes slice; len -1 is null. */
@@ -56,27 +57,69 @@ static inline void rd_init(struct rd *r, const void *data, size_t len) {
 }
 static inline size_t rd_left(const struct rd *r) { return (size_t)(r->end - r->p); }
 
-int8_t rd_i8(struct rd *r);
-int16_t rd_i16(struct rd *r);
-uint16_t rd_u16(struct rd *r);
-int32_t rd_i32(struct rd *r);
-uint32_t rd_u32(struct rd *r);
-int64_t rd_i64(struct rd *r);
+void rd_fail(struct rd *r);
+/* The n bytes at the reader, which moves past them; NULL (and failed) when
+ * fewer are left. A failed reader is at its end, so it never skips more. */
+static inline const uint8_t *rd_skip(struct rd *r, size_t n) {
+  if (r->err || rd_left(r) < n) {
+    rd_fail(r);
+    return NULL;
+  }
+  const uint8_t *p = r->p;
+  r->p += n;
+  return p;
+}
+
+/* Inline: the decoders read millions of fixed-width fields and varints in
+ * a simulated minute, and a call costs more than the read. 0 once failed. */
+static inline int8_t rd_i8(struct rd *r) {
+  const uint8_t *p = rd_skip(r, 1);
+  return p ? (int8_t)p[0] : 0;
+}
+static inline bool rd_bool(struct rd *r) { return rd_i8(r) != 0; }
+static inline uint16_t rd_u16(struct rd *r) {
+  const uint8_t *p = rd_skip(r, 2);
+  return p ? be16_get(p) : 0;
+}
+static inline int16_t rd_i16(struct rd *r) { return (int16_t)rd_u16(r); }
+static inline uint32_t rd_u32(struct rd *r) {
+  const uint8_t *p = rd_skip(r, 4);
+  return p ? be32_get(p) : 0;
+}
+static inline int32_t rd_i32(struct rd *r) { return (int32_t)rd_u32(r); }
+static inline int64_t rd_i64(struct rd *r) {
+  const uint8_t *p = rd_skip(r, 8);
+  return p ? (int64_t)be64_get(p) : 0;
+}
 double rd_f64(struct rd *r);
-bool rd_bool(struct rd *r);
 struct kuuid rd_uuid(struct rd *r);
-uint32_t rd_uvarint(struct rd *r);
-int32_t rd_varint(struct rd *r); /* zigzag */
-uint64_t rd_uvarlong(struct rd *r);
-int64_t rd_varlong(struct rd *r); /* zigzag */
+/* Varints of more than one byte, and a reader at its end or failed. */
+uint32_t rd_uvarint_slow(struct rd *r);
+uint64_t rd_uvarlong_slow(struct rd *r);
+/* Most varints on the wire (counts, lengths, tags, deltas) are one byte. */
+static inline uint32_t rd_uvarint(struct rd *r) {
+  if (r->p < r->end && *r->p < 0x80) return *r->p++;
+  return rd_uvarint_slow(r);
+}
+static inline uint64_t rd_uvarlong(struct rd *r) {
+  if (r->p < r->end && *r->p < 0x80) return *r->p++;
+  return rd_uvarlong_slow(r);
+}
+/* zigzag */
+static inline int32_t rd_varint(struct rd *r) {
+  uint32_t u = rd_uvarint(r);
+  return (int32_t)((u >> 1) ^ (0u - (u & 1)));
+}
+static inline int64_t rd_varlong(struct rd *r) {
+  uint64_t u = rd_uvarlong(r);
+  return (int64_t)((u >> 1) ^ (0 - (u & 1)));
+}
 struct kstr rd_string(struct rd *r, bool compact);
 struct kbytes rd_bytes(struct rd *r, bool compact);
 struct krecords rd_records(struct rd *r, bool compact);
 /* Array element count; -1 is a null array. Rejects counts that could not fit
  * in what is left of the input (each element takes at least min_elem_bytes). */
 int32_t rd_array_len(struct rd *r, bool compact, size_t min_elem_bytes);
-const uint8_t *rd_skip(struct rd *r, size_t n);
-void rd_fail(struct rd *r);
 
 /* Writer: appends to a growable buffer. A records field that lives in a file
  * is not copied: the writer notes a splice point, and wr_iov() interleaves
@@ -102,19 +145,33 @@ void wr_reset(struct wr *w);
 /* Bytes of the encoded frame: memory plus spliced file ranges. */
 static inline size_t wr_size(const struct wr *w) { return w->mem.len + w->file_bytes; }
 
-void wr_i8(struct wr *w, int8_t v);
-void wr_i16(struct wr *w, int16_t v);
-void wr_u16(struct wr *w, uint16_t v);
-void wr_i32(struct wr *w, int32_t v);
-void wr_u32(struct wr *w, uint32_t v);
-void wr_i64(struct wr *w, int64_t v);
+/* Inline, as the readers: a field costs a few stores, not a call. */
+static inline void wr_i8(struct wr *w, int8_t v) { *buf_extend(&w->mem, 1) = (uint8_t)v; }
+static inline void wr_bool(struct wr *w, bool v) { wr_i8(w, v ? 1 : 0); }
+static inline void wr_u16(struct wr *w, uint16_t v) { be16_put(buf_extend(&w->mem, 2), v); }
+static inline void wr_i16(struct wr *w, int16_t v) { wr_u16(w, (uint16_t)v); }
+static inline void wr_u32(struct wr *w, uint32_t v) { be32_put(buf_extend(&w->mem, 4), v); }
+static inline void wr_i32(struct wr *w, int32_t v) { wr_u32(w, (uint32_t)v); }
+static inline void wr_i64(struct wr *w, int64_t v) {
+  be64_put(buf_extend(&w->mem, 8), (uint64_t)v);
+}
 void wr_f64(struct wr *w, double v);
-void wr_bool(struct wr *w, bool v);
 void wr_uuid(struct wr *w, struct kuuid v);
-void wr_uvarint(struct wr *w, uint32_t v);
-void wr_varint(struct wr *w, int32_t v);
-void wr_uvarlong(struct wr *w, uint64_t v);
-void wr_varlong(struct wr *w, int64_t v);
+/* A varint of more than one byte. */
+void wr_uvarlong_slow(struct wr *w, uint64_t v);
+static inline void wr_uvarlong(struct wr *w, uint64_t v) {
+  if (v < 0x80)
+    wr_i8(w, (int8_t)v);
+  else
+    wr_uvarlong_slow(w, v);
+}
+static inline void wr_uvarint(struct wr *w, uint32_t v) { wr_uvarlong(w, v); }
+static inline void wr_varint(struct wr *w, int32_t v) {
+  wr_uvarlong(w, ((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
+}
+static inline void wr_varlong(struct wr *w, int64_t v) {
+  wr_uvarlong(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
 void wr_string(struct wr *w, struct kstr s, bool compact);
 void wr_bytes(struct wr *w, struct kbytes b, bool compact);
 void wr_records(struct wr *w, const struct krecords *rec, bool compact);
