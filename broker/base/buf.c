@@ -23,9 +23,4 @@ void buf_grow(struct buf *b, size_t extra) {
   b->cap = cap;
 }
 
-void buf_append(struct buf *b, const void *data, size_t len) {
-  if (len == 0) return;
-  memcpy(buf_extend(b, len), data, len);
-}
-
 void buf_reset(struct buf *b) { b->len = 0; }

@@ -315,16 +315,7 @@ void rb_builder_set_producer(struct rb_builder *b, int64_t producer_id, int16_t 
 /* A zigzag varint: int32 varints encode to the same bytes as the same value
  * as a varlong, so one writer does both. */
 static void varlong_put(struct buf *out, int64_t v) {
-  uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-  uint8_t tmp[10];
-  size_t n = 0;
-  while (u >= 0x80) {
-    tmp[n++] = (uint8_t)(u | 0x80);
-    u >>= 7;
-  }
-  tmp[n++] = (uint8_t)u;
-  ASSERT(n <= sizeof tmp);
-  buf_append(out, tmp, n);
+  uvarlong_put(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
 static size_t nullable_size(struct kbytes v) {

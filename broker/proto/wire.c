@@ -38,27 +38,37 @@ struct kuuid rd_uuid(struct rd *r) {
   return u;
 }
 
+/* Byte by byte without rd_skip: at the end (or failed, which is at the
+ * end) the reader fails as rd_skip would. */
 uint64_t rd_uvarlong_slow(struct rd *r) {
   uint64_t v = 0;
+  const uint8_t *p = r->p;
   for (int shift = 0; shift < 70; shift += 7) {
-    const uint8_t *p = rd_skip(r, 1);
-    if (!p) return 0;
-    v |= (uint64_t)(*p & 0x7f) << shift;
-    if (!(*p & 0x80)) return v;
+    if (p == r->end) break;
+    uint8_t b = *p++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      r->p = p;
+      return v;
+    }
   }
-  rd_fail(r); /* more than 10 bytes */
+  rd_fail(r); /* cut short, or more than 10 bytes */
   return 0;
 }
 
 uint32_t rd_uvarint_slow(struct rd *r) {
   uint32_t v = 0;
+  const uint8_t *p = r->p;
   for (int shift = 0; shift < 35; shift += 7) {
-    const uint8_t *p = rd_skip(r, 1);
-    if (!p) return 0;
-    v |= (uint32_t)(*p & 0x7f) << shift;
-    if (!(*p & 0x80)) return v;
+    if (p == r->end) break;
+    uint8_t b = *p++;
+    v |= (uint32_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      r->p = p;
+      return v;
+    }
   }
-  rd_fail(r); /* more than 5 bytes */
+  rd_fail(r); /* cut short, or more than 5 bytes */
   return 0;
 }
 
@@ -157,11 +167,11 @@ void wr_f64(struct wr *w, double v) {
 void wr_uuid(struct wr *w, struct kuuid v) { buf_append(&w->mem, v.b, 16); }
 
 /* Written in place, no copy: sized first so the buffer grows as before. */
-void wr_uvarlong_slow(struct wr *w, uint64_t v) {
+void uvarlong_put_slow(struct buf *b, uint64_t v) {
   size_t n = 1;
   for (uint64_t u = v; u >= 0x80; u >>= 7) n++;
   ASSERT(n <= 10);
-  uint8_t *p = buf_extend(&w->mem, n);
+  uint8_t *p = buf_extend(b, n);
   for (size_t i = 0; i + 1 < n; i++, v >>= 7) p[i] = (uint8_t)(v | 0x80);
   p[n - 1] = (uint8_t)v;
 }

@@ -157,14 +157,16 @@ static inline void wr_i64(struct wr *w, int64_t v) {
 }
 void wr_f64(struct wr *w, double v);
 void wr_uuid(struct wr *w, struct kuuid v);
-/* A varint of more than one byte. */
-void wr_uvarlong_slow(struct wr *w, uint64_t v);
-static inline void wr_uvarlong(struct wr *w, uint64_t v) {
+/* The one varint writer, for the wire and for record batches' buffers:
+ * one byte inline (most are), longer ones out of line. */
+void uvarlong_put_slow(struct buf *b, uint64_t v);
+static inline void uvarlong_put(struct buf *b, uint64_t v) {
   if (v < 0x80)
-    wr_i8(w, (int8_t)v);
+    *buf_extend(b, 1) = (uint8_t)v;
   else
-    wr_uvarlong_slow(w, v);
+    uvarlong_put_slow(b, v);
 }
+static inline void wr_uvarlong(struct wr *w, uint64_t v) { uvarlong_put(&w->mem, v); }
 static inline void wr_uvarint(struct wr *w, uint32_t v) { wr_uvarlong(w, v); }
 static inline void wr_varint(struct wr *w, int32_t v) {
   wr_uvarlong(w, ((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
