@@ -39,35 +39,6 @@ static int64_t sub_wrapping(int64_t a, int64_t b) {
   return (int64_t)((uint64_t)a - (uint64_t)b);
 }
 
-bool rb_header_read(const uint8_t *p, size_t len, struct rb_header *h) {
-  ASSERT(h != NULL);
-  if (len < RB_HEADER_BYTES) return false;
-  ASSERT(p != NULL);
-  h->base_offset = (int64_t)be64_get(p + RB_OFF_BASE_OFFSET);
-  h->length = (int32_t)be32_get(p + RB_OFF_LENGTH);
-  h->leader_epoch = (int32_t)be32_get(p + RB_OFF_LEADER_EPOCH);
-  h->magic = (int8_t)p[RB_OFF_MAGIC];
-  h->crc = be32_get(p + RB_OFF_CRC);
-  h->attributes = (int16_t)be16_get(p + RB_OFF_ATTRIBUTES);
-  h->last_offset_delta = (int32_t)be32_get(p + RB_OFF_LAST_OFFSET_DELTA);
-  h->base_timestamp = (int64_t)be64_get(p + RB_OFF_BASE_TIMESTAMP);
-  h->max_timestamp = (int64_t)be64_get(p + RB_OFF_MAX_TIMESTAMP);
-  h->producer_id = (int64_t)be64_get(p + RB_OFF_PRODUCER_ID);
-  h->producer_epoch = (int16_t)be16_get(p + RB_OFF_PRODUCER_EPOCH);
-  h->base_sequence = (int32_t)be32_get(p + RB_OFF_BASE_SEQUENCE);
-  h->record_count = (int32_t)be32_get(p + RB_OFF_RECORD_COUNT);
-  return true;
-}
-
-size_t rb_frame(const uint8_t *p, size_t len, struct rb_header *h) {
-  ASSERT(h != NULL);
-  if (!rb_header_read(p, len, h)) return 0;
-  if (h->length < RB_LENGTH_MIN || (size_t)h->length > len - RB_LOG_OVERHEAD) return 0;
-  size_t size = (size_t)rb_header_size(h);
-  ASSERT(size >= RB_HEADER_BYTES && size <= len);
-  return size;
-}
-
 bool rb_header_valid(const struct rb_header *h) {
   ASSERT(h != NULL);
   if (h->magic != RB_MAGIC || h->length < RB_LENGTH_MIN) return false;
