@@ -33,8 +33,10 @@ static int32_t read_count(struct rd *r, bool compact, bool nullable, size_t min_
   return r->err ? 0 : n;
 }
 
+/* Not zeroed: the decoder decodes every element (a struct's decoder
+ * initialises it first), even after an error. */
 static void *alloc_array(struct arena *a, int32_t n, size_t elem_bytes) {
-  return n > 0 ? arena_alloc(a, (size_t)n * elem_bytes) : NULL;
+  return n > 0 ? arena_alloc_uninit(a, (size_t)n * elem_bytes) : NULL;
 }
 
 /* One tagged field's header (KIP-482); `value` covers just its bytes, so a
