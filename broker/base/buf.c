@@ -13,7 +13,7 @@ void buf_free(struct buf *b) {
 }
 
 void buf_grow(struct buf *b, size_t extra) {
-  ASSERT(b->len + extra >= b->len);
+  ASSERT(b->len <= b->cap && b->len + extra >= b->len);
   if (b->len + extra <= b->cap) return;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < b->len + extra) cap *= 2;

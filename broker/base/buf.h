@@ -23,7 +23,8 @@ void buf_reset(struct buf *b);
 /* Inline: the wire encoders reserve a few bytes per field, millions of
  * times in a simulated minute; only growing takes a call. */
 static inline void buf_reserve(struct buf *b, size_t extra) {
-  if (b->len + extra > b->cap || b->len + extra < b->len) buf_grow(b, extra);
+  /* One comparison, and no overflow: len never passes cap. */
+  if (extra > b->cap - b->len) buf_grow(b, extra);
 }
 
 /* Appends len uninitialised bytes and returns where they start. */
