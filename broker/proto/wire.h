@@ -61,7 +61,9 @@ void rd_fail(struct rd *r);
 /* The n bytes at the reader, which moves past them; NULL (and failed) when
  * fewer are left. A failed reader is at its end, so it never skips more. */
 static inline const uint8_t *rd_skip(struct rd *r, size_t n) {
-  if (r->err || rd_left(r) < n) {
+  /* A failed reader has nothing left: only n == 0 needs the flag, which
+   * spares the fixed-width reads a test. */
+  if (rd_left(r) < n || (n == 0 && r->err)) {
     rd_fail(r);
     return NULL;
   }
