@@ -39,13 +39,6 @@ static int64_t sub_wrapping(int64_t a, int64_t b) {
   return (int64_t)((uint64_t)a - (uint64_t)b);
 }
 
-bool rb_header_valid(const struct rb_header *h) {
-  ASSERT(h != NULL);
-  if (h->magic != RB_MAGIC || h->length < RB_LENGTH_MIN) return false;
-  if (h->base_offset < 0 || h->last_offset_delta < 0) return false;
-  return h->base_offset <= INT64_MAX - 1 - h->last_offset_delta;
-}
-
 /* The CRC-32C covers attributes to the end, not baseOffset, batchLength,
  * partitionLeaderEpoch or magic (protocol guide, "Record Batch"). */
 static bool crc_ok(const uint8_t *p, size_t size, const struct rb_header *h) {

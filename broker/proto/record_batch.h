@@ -84,7 +84,14 @@ __attribute__((always_inline)) static inline size_t rb_frame(const uint8_t *p, s
 /* A stored batch's framing, as the log needs it to index the batch and step
  * over it: magic 2, a batchLength that covers the header, offsets that are
  * non-negative and whose span cannot overflow. Not the CRC or the records. */
-bool rb_header_valid(const struct rb_header *h);
+/* Inline: the log's file cursor checks every header it reads. */
+static inline bool rb_header_valid(const struct rb_header *h) {
+  ASSERT(h != NULL);
+  /* Magic 2; batchLength covers at least the header after it. */
+  if (h->magic != 2 || h->length < RB_HEADER_BYTES - RB_LOG_OVERHEAD) return false;
+  if (h->base_offset < 0 || h->last_offset_delta < 0) return false;
+  return h->base_offset <= INT64_MAX - 1 - h->last_offset_delta;
+}
 
 static inline int64_t rb_header_last_offset(const struct rb_header *h) {
   return h->base_offset + h->last_offset_delta;
