@@ -64,6 +64,8 @@ PRIMITIVES = {
     "uuid": ("struct kuuid", 16, "uuid"), "string": ("struct kstr", None, None),
     "bytes": ("struct kbytes", None, None), "records": ("struct krecords", None, None),
 }
+# Fixed-width types that wire.h puts at a cursor (put_i32...).
+FIXED_PUT = {"bool", "int8", "int16", "uint16", "int32", "int64"}
 C_KEYWORDS = set("""auto break case char const continue default do double else enum extern
 float for goto if inline int long register restrict return short signed sizeof static struct
 switch typedef union unsigned void volatile while bool true false""".split())
@@ -531,10 +533,17 @@ class Gen:
         if top:
             lines.insert(0, "ASSERT(version >= %d && version <= %d);"
                          % (min(msg.valid), max(msg.valid)))
+        run = []  # consecutive fixed-width fields, put after one wr_fixed
         for f, present in self.fields_of(s, tagged=False):
+            if not f.array and not f.struct and f.base in FIXED_PUT:
+                run.append((f, cond(present, s.reach)))
+                continue
+            lines += self.encode_run(run)
+            run = []
             fl = flex_expr(f, present, fx == "flex")
             nl = bool_expr(f.nullable & present, present)
             lines += block(cond(present, s.reach), self.encode_field(f, fl, nl))
+        lines += self.encode_run(run)
         if fx != "false":
             tagged = sorted(self.fields_of(s, tagged=True), key=lambda fp: fp[0].tag)
             tag_lines = []
@@ -554,6 +563,18 @@ class Gen:
         sig = "(struct wr *w, int16_t version, const struct %s *m) {" % s.c
         head = ("void %s_encode" if top else "static void %s_encode") % s.c
         return [head + sig] + indent(self.unused(lines, ["version", "m"])) + ["}", ""]
+
+    def encode_run(self, run):
+        """Fixed-width fields (field, version condition) in a row: room for
+        all of them at once, then each put where the last one ended."""
+        if len(run) < 2:
+            return [l for f, c in run for l in block(c, self.encode_field(f, None, None))]
+        size = " + ".join("%d" % PRIMITIVES[f.base][1] if c is None
+                          else "(%s ? %d : 0)" % (c, PRIMITIVES[f.base][1]) for f, c in run)
+        lines = ["uint8_t *p = wr_fixed(w, %s);" % size]
+        for f, c in run:
+            lines += block(c, ["p = put_%s(p, m->%s);" % (PRIMITIVES[f.base][2], f.c)])
+        return ["{"] + indent(lines + ["(void)p;"]) + ["}"]
 
     @staticmethod
     def unused(lines, params):

@@ -177,8 +177,12 @@ void produce_request_encode(struct wr *w, int16_t version, const struct produce_
   ASSERT(version >= 0 && version <= 11);
   const bool flex = version >= 9;
   if (version >= 3) write_string(w, m->transactional_id, flex, true);
-  wr_i16(w, m->acks);
-  wr_i32(w, m->timeout_ms);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 4);
+    p = put_i16(p, m->acks);
+    p = put_i32(p, m->timeout_ms);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topic_data, m->topic_data_count, flex, false); i < n; i++)
     produce_request_topic_produce_data_encode(w, version, &m->topic_data[i]);
   if (flex) wr_uvarint(w, 0);
@@ -229,8 +233,12 @@ static void produce_response_leader_id_and_epoch_decode(struct rd *r, int16_t ve
 
 static void produce_response_leader_id_and_epoch_encode(struct wr *w, int16_t version, const struct produce_response_leader_id_and_epoch *m) {
   (void)version;
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -271,11 +279,15 @@ static void produce_response_partition_produce_response_decode(struct rd *r, int
 
 static void produce_response_partition_produce_response_encode(struct wr *w, int16_t version, const struct produce_response_partition_produce_response *m) {
   const bool flex = version >= 9;
-  wr_i32(w, m->index);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->base_offset);
-  if (version >= 2) wr_i64(w, m->log_append_time_ms);
-  if (version >= 5) wr_i64(w, m->log_start_offset);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8 + (version >= 2 ? 8 : 0) + (version >= 5 ? 8 : 0));
+    p = put_i32(p, m->index);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->base_offset);
+    if (version >= 2) p = put_i64(p, m->log_append_time_ms);
+    if (version >= 5) p = put_i64(p, m->log_start_offset);
+    (void)p;
+  }
   if (version >= 8) {
     for (int32_t i = 0, n = write_count(w, m->record_errors, m->record_errors_count, flex, false); i < n; i++)
       produce_response_batch_index_and_error_message_encode(w, version, &m->record_errors[i]);
@@ -412,8 +424,12 @@ static void fetch_request_replica_state_decode(struct rd *r, int16_t version, st
 
 static void fetch_request_replica_state_encode(struct wr *w, int16_t version, const struct fetch_request_replica_state *m) {
   (void)version;
-  wr_i32(w, m->replica_id);
-  wr_i64(w, m->replica_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->replica_id);
+    p = put_i64(p, m->replica_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -447,12 +463,16 @@ static void fetch_request_fetch_partition_decode(struct rd *r, int16_t version, 
 
 static void fetch_request_fetch_partition_encode(struct wr *w, int16_t version, const struct fetch_request_fetch_partition *m) {
   const bool flex = version >= 12;
-  wr_i32(w, m->partition);
-  if (version >= 9) wr_i32(w, m->current_leader_epoch);
-  wr_i64(w, m->fetch_offset);
-  if (version >= 12) wr_i32(w, m->last_fetched_epoch);
-  if (version >= 5) wr_i64(w, m->log_start_offset);
-  wr_i32(w, m->partition_max_bytes);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 9 ? 4 : 0) + 8 + (version >= 12 ? 4 : 0) + (version >= 5 ? 8 : 0) + 4);
+    p = put_i32(p, m->partition);
+    if (version >= 9) p = put_i32(p, m->current_leader_epoch);
+    p = put_i64(p, m->fetch_offset);
+    if (version >= 12) p = put_i32(p, m->last_fetched_epoch);
+    if (version >= 5) p = put_i64(p, m->log_start_offset);
+    p = put_i32(p, m->partition_max_bytes);
+    (void)p;
+  }
   if (flex) {
     const bool has_replica_directory_id = version >= 17 && !uuid_is_zero(m->replica_directory_id);
     wr_uvarint(w, (uint32_t)has_replica_directory_id);
@@ -562,13 +582,17 @@ bool fetch_request_decode(struct rd *r, int16_t version, struct fetch_request *m
 void fetch_request_encode(struct wr *w, int16_t version, const struct fetch_request *m) {
   ASSERT(version >= 0 && version <= 17);
   const bool flex = version >= 12;
-  if (version <= 14) wr_i32(w, m->replica_id);
-  wr_i32(w, m->max_wait_ms);
-  wr_i32(w, m->min_bytes);
-  if (version >= 3) wr_i32(w, m->max_bytes);
-  if (version >= 4) wr_i8(w, m->isolation_level);
-  if (version >= 7) wr_i32(w, m->session_id);
-  if (version >= 7) wr_i32(w, m->session_epoch);
+  {
+    uint8_t *p = wr_fixed(w, (version <= 14 ? 4 : 0) + 4 + 4 + (version >= 3 ? 4 : 0) + (version >= 4 ? 1 : 0) + (version >= 7 ? 4 : 0) + (version >= 7 ? 4 : 0));
+    if (version <= 14) p = put_i32(p, m->replica_id);
+    p = put_i32(p, m->max_wait_ms);
+    p = put_i32(p, m->min_bytes);
+    if (version >= 3) p = put_i32(p, m->max_bytes);
+    if (version >= 4) p = put_i8(p, m->isolation_level);
+    if (version >= 7) p = put_i32(p, m->session_id);
+    if (version >= 7) p = put_i32(p, m->session_epoch);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, false); i < n; i++)
     fetch_request_fetch_topic_encode(w, version, &m->topics[i]);
   if (version >= 7) {
@@ -617,8 +641,12 @@ static void fetch_response_epoch_end_offset_decode(struct rd *r, int16_t version
 
 static void fetch_response_epoch_end_offset_encode(struct wr *w, int16_t version, const struct fetch_response_epoch_end_offset *m) {
   (void)version;
-  wr_i32(w, m->epoch);
-  wr_i64(w, m->end_offset);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->epoch);
+    p = put_i64(p, m->end_offset);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -644,8 +672,12 @@ static void fetch_response_leader_id_and_epoch_decode(struct rd *r, int16_t vers
 
 static void fetch_response_leader_id_and_epoch_encode(struct wr *w, int16_t version, const struct fetch_response_leader_id_and_epoch *m) {
   (void)version;
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -671,8 +703,12 @@ static void fetch_response_snapshot_id_decode(struct rd *r, int16_t version, str
 
 static void fetch_response_snapshot_id_encode(struct wr *w, int16_t version, const struct fetch_response_snapshot_id *m) {
   (void)version;
-  wr_i64(w, m->end_offset);
-  wr_i32(w, m->epoch);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 4);
+    p = put_i64(p, m->end_offset);
+    p = put_i32(p, m->epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -691,8 +727,12 @@ static void fetch_response_aborted_transaction_decode(struct rd *r, int16_t vers
 
 static void fetch_response_aborted_transaction_encode(struct wr *w, int16_t version, const struct fetch_response_aborted_transaction *m) {
   const bool flex = version >= 12;
-  wr_i64(w, m->producer_id);
-  wr_i64(w, m->first_offset);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 8);
+    p = put_i64(p, m->producer_id);
+    p = put_i64(p, m->first_offset);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -741,11 +781,15 @@ static void fetch_response_partition_data_decode(struct rd *r, int16_t version, 
 
 static void fetch_response_partition_data_encode(struct wr *w, int16_t version, const struct fetch_response_partition_data *m) {
   const bool flex = version >= 12;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->high_watermark);
-  if (version >= 4) wr_i64(w, m->last_stable_offset);
-  if (version >= 5) wr_i64(w, m->log_start_offset);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8 + (version >= 4 ? 8 : 0) + (version >= 5 ? 8 : 0));
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->high_watermark);
+    if (version >= 4) p = put_i64(p, m->last_stable_offset);
+    if (version >= 5) p = put_i64(p, m->log_start_offset);
+    (void)p;
+  }
   if (version >= 4) {
     for (int32_t i = 0, n = write_count(w, m->aborted_transactions, m->aborted_transactions_count, flex, true); i < n; i++)
       fetch_response_aborted_transaction_encode(w, version, &m->aborted_transactions[i]);
@@ -860,9 +904,13 @@ bool fetch_response_decode(struct rd *r, int16_t version, struct fetch_response 
 void fetch_response_encode(struct wr *w, int16_t version, const struct fetch_response *m) {
   ASSERT(version >= 0 && version <= 17);
   const bool flex = version >= 12;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  if (version >= 7) wr_i16(w, m->error_code);
-  if (version >= 7) wr_i32(w, m->session_id);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + (version >= 7 ? 2 : 0) + (version >= 7 ? 4 : 0));
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    if (version >= 7) p = put_i16(p, m->error_code);
+    if (version >= 7) p = put_i32(p, m->session_id);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->responses, m->responses_count, flex, false); i < n; i++)
     fetch_response_fetchable_topic_response_encode(w, version, &m->responses[i]);
   if (flex) {
@@ -898,10 +946,14 @@ static void list_offsets_request_list_offsets_partition_decode(struct rd *r, int
 
 static void list_offsets_request_list_offsets_partition_encode(struct wr *w, int16_t version, const struct list_offsets_request_list_offsets_partition *m) {
   const bool flex = version >= 6;
-  wr_i32(w, m->partition_index);
-  if (version >= 4) wr_i32(w, m->current_leader_epoch);
-  wr_i64(w, m->timestamp);
-  if (version <= 0) wr_i32(w, m->max_num_offsets);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 4 ? 4 : 0) + 8 + (version <= 0 ? 4 : 0));
+    p = put_i32(p, m->partition_index);
+    if (version >= 4) p = put_i32(p, m->current_leader_epoch);
+    p = put_i64(p, m->timestamp);
+    if (version <= 0) p = put_i32(p, m->max_num_offsets);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -950,8 +1002,12 @@ bool list_offsets_request_decode(struct rd *r, int16_t version, struct list_offs
 void list_offsets_request_encode(struct wr *w, int16_t version, const struct list_offsets_request *m) {
   ASSERT(version >= 0 && version <= 9);
   const bool flex = version >= 6;
-  wr_i32(w, m->replica_id);
-  if (version >= 2) wr_i8(w, m->isolation_level);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 2 ? 1 : 0));
+    p = put_i32(p, m->replica_id);
+    if (version >= 2) p = put_i8(p, m->isolation_level);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, false); i < n; i++)
     list_offsets_request_list_offsets_topic_encode(w, version, &m->topics[i]);
   if (flex) wr_uvarint(w, 0);
@@ -984,15 +1040,23 @@ static void list_offsets_response_list_offsets_partition_response_decode(struct 
 
 static void list_offsets_response_list_offsets_partition_response_encode(struct wr *w, int16_t version, const struct list_offsets_response_list_offsets_partition_response *m) {
   const bool flex = version >= 6;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version <= 0) {
     for (int32_t i = 0, n = write_count(w, m->old_style_offsets, m->old_style_offsets_count, false, false); i < n; i++)
       wr_i64(w, m->old_style_offsets[i]);
   }
-  if (version >= 1) wr_i64(w, m->timestamp);
-  if (version >= 1) wr_i64(w, m->offset);
-  if (version >= 4) wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 8 : 0) + (version >= 1 ? 8 : 0) + (version >= 4 ? 4 : 0));
+    if (version >= 1) p = put_i64(p, m->timestamp);
+    if (version >= 1) p = put_i64(p, m->offset);
+    if (version >= 4) p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -1095,9 +1159,13 @@ void metadata_request_encode(struct wr *w, int16_t version, const struct metadat
   const bool flex = version >= 9;
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, version >= 1); i < n; i++)
     metadata_request_metadata_request_topic_encode(w, version, &m->topics[i]);
-  if (version >= 4) wr_bool(w, m->allow_auto_topic_creation);
-  if (version >= 8 && version <= 10) wr_bool(w, m->include_cluster_authorized_operations);
-  if (version >= 8) wr_bool(w, m->include_topic_authorized_operations);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 4 ? 1 : 0) + (version >= 8 && version <= 10 ? 1 : 0) + (version >= 8 ? 1 : 0));
+    if (version >= 4) p = put_bool(p, m->allow_auto_topic_creation);
+    if (version >= 8 && version <= 10) p = put_bool(p, m->include_cluster_authorized_operations);
+    if (version >= 8) p = put_bool(p, m->include_topic_authorized_operations);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -1156,10 +1224,14 @@ static void metadata_response_metadata_response_partition_decode(struct rd *r, i
 
 static void metadata_response_metadata_response_partition_encode(struct wr *w, int16_t version, const struct metadata_response_metadata_response_partition *m) {
   const bool flex = version >= 9;
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->partition_index);
-  wr_i32(w, m->leader_id);
-  if (version >= 7) wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 4 + 4 + (version >= 7 ? 4 : 0));
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->partition_index);
+    p = put_i32(p, m->leader_id);
+    if (version >= 7) p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->replica_nodes, m->replica_nodes_count, flex, false); i < n; i++)
     wr_i32(w, m->replica_nodes[i]);
   for (int32_t i = 0, n = write_count(w, m->isr_nodes, m->isr_nodes_count, flex, false); i < n; i++)
@@ -1266,10 +1338,14 @@ static void offset_commit_request_offset_commit_request_partition_decode(struct 
 
 static void offset_commit_request_offset_commit_request_partition_encode(struct wr *w, int16_t version, const struct offset_commit_request_offset_commit_request_partition *m) {
   const bool flex = version >= 8;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->committed_offset);
-  if (version >= 6) wr_i32(w, m->committed_leader_epoch);
-  if (version >= 1 && version <= 1) wr_i64(w, m->commit_timestamp);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + (version >= 6 ? 4 : 0) + (version >= 1 && version <= 1 ? 8 : 0));
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->committed_offset);
+    if (version >= 6) p = put_i32(p, m->committed_leader_epoch);
+    if (version >= 1 && version <= 1) p = put_i64(p, m->commit_timestamp);
+    (void)p;
+  }
   write_string(w, m->committed_metadata, flex, true);
   if (flex) wr_uvarint(w, 0);
 }
@@ -1352,8 +1428,12 @@ static void offset_commit_response_offset_commit_response_partition_decode(struc
 
 static void offset_commit_response_offset_commit_response_partition_encode(struct wr *w, int16_t version, const struct offset_commit_response_offset_commit_response_partition *m) {
   const bool flex = version >= 8;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -1543,9 +1623,13 @@ static void offset_fetch_response_offset_fetch_response_partition_decode(struct 
 
 static void offset_fetch_response_offset_fetch_response_partition_encode(struct wr *w, int16_t version, const struct offset_fetch_response_offset_fetch_response_partition *m) {
   const bool flex = version >= 6;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->committed_offset);
-  if (version >= 5) wr_i32(w, m->committed_leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + (version >= 5 ? 4 : 0));
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->committed_offset);
+    if (version >= 5) p = put_i32(p, m->committed_leader_epoch);
+    (void)p;
+  }
   write_string(w, m->metadata, flex, true);
   wr_i16(w, m->error_code);
   if (flex) wr_uvarint(w, 0);
@@ -1592,9 +1676,13 @@ static void offset_fetch_response_offset_fetch_response_partitions_decode(struct
 
 static void offset_fetch_response_offset_fetch_response_partitions_encode(struct wr *w, int16_t version, const struct offset_fetch_response_offset_fetch_response_partitions *m) {
   (void)version;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->committed_offset);
-  wr_i32(w, m->committed_leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->committed_offset);
+    p = put_i32(p, m->committed_leader_epoch);
+    (void)p;
+  }
   write_string(w, m->metadata, true, true);
   wr_i16(w, m->error_code);
   wr_uvarint(w, 0);
@@ -1745,8 +1833,12 @@ static void find_coordinator_response_coordinator_encode(struct wr *w, int16_t v
   write_string(w, m->key, true, false);
   wr_i32(w, m->node_id);
   write_string(w, m->host, true, false);
-  wr_i32(w, m->port);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->port);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
@@ -1780,8 +1872,12 @@ bool find_coordinator_response_decode(struct rd *r, int16_t version, struct find
 void find_coordinator_response_encode(struct wr *w, int16_t version, const struct find_coordinator_response *m) {
   ASSERT(version >= 0 && version <= 6);
   const bool flex = version >= 3;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  if (version <= 3) wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + (version <= 3 ? 2 : 0));
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    if (version <= 3) p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version >= 1 && version <= 3) write_string(w, m->error_message, flex, true);
   if (version <= 3) wr_i32(w, m->node_id);
   if (version <= 3) write_string(w, m->host, flex, false);
@@ -1847,8 +1943,12 @@ void join_group_request_encode(struct wr *w, int16_t version, const struct join_
   ASSERT(version >= 0 && version <= 9);
   const bool flex = version >= 6;
   write_string(w, m->group_id, flex, false);
-  wr_i32(w, m->session_timeout_ms);
-  if (version >= 1) wr_i32(w, m->rebalance_timeout_ms);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 1 ? 4 : 0));
+    p = put_i32(p, m->session_timeout_ms);
+    if (version >= 1) p = put_i32(p, m->rebalance_timeout_ms);
+    (void)p;
+  }
   write_string(w, m->member_id, flex, false);
   if (version >= 5) write_string(w, m->group_instance_id, flex, true);
   write_string(w, m->protocol_type, flex, false);
@@ -1914,9 +2014,13 @@ bool join_group_response_decode(struct rd *r, int16_t version, struct join_group
 void join_group_response_encode(struct wr *w, int16_t version, const struct join_group_response *m) {
   ASSERT(version >= 0 && version <= 9);
   const bool flex = version >= 6;
-  if (version >= 2) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->generation_id);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 2 ? 4 : 0) + 2 + 4);
+    if (version >= 2) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->generation_id);
+    (void)p;
+  }
   if (version >= 7) write_string(w, m->protocol_type, true, true);
   write_string(w, m->protocol_name, flex, version >= 7);
   write_string(w, m->leader, flex, false);
@@ -1983,8 +2087,12 @@ bool heartbeat_response_decode(struct rd *r, int16_t version, struct heartbeat_r
 void heartbeat_response_encode(struct wr *w, int16_t version, const struct heartbeat_response *m) {
   ASSERT(version >= 0 && version <= 4);
   const bool flex = version >= 4;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + 2);
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -2097,8 +2205,12 @@ bool leave_group_response_decode(struct rd *r, int16_t version, struct leave_gro
 void leave_group_response_encode(struct wr *w, int16_t version, const struct leave_group_response *m) {
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 4;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + 2);
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version >= 3) {
     for (int32_t i = 0, n = write_count(w, m->members, m->members_count, flex, false); i < n; i++)
       leave_group_response_member_response_encode(w, version, &m->members[i]);
@@ -2197,8 +2309,12 @@ bool sync_group_response_decode(struct rd *r, int16_t version, struct sync_group
 void sync_group_response_encode(struct wr *w, int16_t version, const struct sync_group_response *m) {
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 4;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + 2);
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version >= 5) write_string(w, m->protocol_type, true, true);
   if (version >= 5) write_string(w, m->protocol_name, true, true);
   write_bytes(w, m->assignment, flex, false);
@@ -2417,8 +2533,12 @@ bool list_groups_response_decode(struct rd *r, int16_t version, struct list_grou
 void list_groups_response_encode(struct wr *w, int16_t version, const struct list_groups_response *m) {
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 3;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + 2);
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->groups, m->groups_count, flex, false); i < n; i++)
     list_groups_response_listed_group_encode(w, version, &m->groups[i]);
   if (flex) wr_uvarint(w, 0);
@@ -2518,9 +2638,13 @@ static void api_versions_response_api_version_decode(struct rd *r, int16_t versi
 
 static void api_versions_response_api_version_encode(struct wr *w, int16_t version, const struct api_versions_response_api_version *m) {
   const bool flex = version >= 3;
-  wr_i16(w, m->api_key);
-  wr_i16(w, m->min_version);
-  wr_i16(w, m->max_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2 + 2);
+    p = put_i16(p, m->api_key);
+    p = put_i16(p, m->min_version);
+    p = put_i16(p, m->max_version);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -2541,8 +2665,12 @@ static void api_versions_response_supported_feature_key_decode(struct rd *r, int
 static void api_versions_response_supported_feature_key_encode(struct wr *w, int16_t version, const struct api_versions_response_supported_feature_key *m) {
   (void)version;
   write_string(w, m->name, true, false);
-  wr_i16(w, m->min_version);
-  wr_i16(w, m->max_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->min_version);
+    p = put_i16(p, m->max_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -2563,8 +2691,12 @@ static void api_versions_response_finalized_feature_key_decode(struct rd *r, int
 static void api_versions_response_finalized_feature_key_encode(struct wr *w, int16_t version, const struct api_versions_response_finalized_feature_key *m) {
   (void)version;
   write_string(w, m->name, true, false);
-  wr_i16(w, m->max_version_level);
-  wr_i16(w, m->min_version_level);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->max_version_level);
+    p = put_i16(p, m->min_version_level);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -2712,8 +2844,12 @@ static void create_topics_request_creatable_topic_decode(struct rd *r, int16_t v
 static void create_topics_request_creatable_topic_encode(struct wr *w, int16_t version, const struct create_topics_request_creatable_topic *m) {
   const bool flex = version >= 5;
   write_string(w, m->name, flex, false);
-  wr_i32(w, m->num_partitions);
-  wr_i16(w, m->replication_factor);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->num_partitions);
+    p = put_i16(p, m->replication_factor);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->assignments, m->assignments_count, flex, false); i < n; i++)
     create_topics_request_creatable_replica_assignment_encode(w, version, &m->assignments[i]);
   for (int32_t i = 0, n = write_count(w, m->configs, m->configs_count, flex, false); i < n; i++)
@@ -2747,8 +2883,12 @@ void create_topics_request_encode(struct wr *w, int16_t version, const struct cr
   const bool flex = version >= 5;
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, false); i < n; i++)
     create_topics_request_creatable_topic_encode(w, version, &m->topics[i]);
-  wr_i32(w, m->timeout_ms);
-  if (version >= 1) wr_bool(w, m->validate_only);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 1 ? 1 : 0));
+    p = put_i32(p, m->timeout_ms);
+    if (version >= 1) p = put_bool(p, m->validate_only);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -2775,9 +2915,13 @@ static void create_topics_response_creatable_topic_configs_encode(struct wr *w, 
   (void)version;
   write_string(w, m->name, true, false);
   write_string(w, m->value, true, true);
-  wr_bool(w, m->read_only);
-  wr_i8(w, m->config_source);
-  wr_bool(w, m->is_sensitive);
+  {
+    uint8_t *p = wr_fixed(w, 1 + 1 + 1);
+    p = put_bool(p, m->read_only);
+    p = put_i8(p, m->config_source);
+    p = put_bool(p, m->is_sensitive);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -2818,8 +2962,12 @@ static void create_topics_response_creatable_topic_result_encode(struct wr *w, i
   if (version >= 7) wr_uuid(w, m->topic_id);
   wr_i16(w, m->error_code);
   if (version >= 1) write_string(w, m->error_message, flex, true);
-  if (version >= 5) wr_i32(w, m->num_partitions);
-  if (version >= 5) wr_i16(w, m->replication_factor);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 5 ? 4 : 0) + (version >= 5 ? 2 : 0));
+    if (version >= 5) p = put_i32(p, m->num_partitions);
+    if (version >= 5) p = put_i16(p, m->replication_factor);
+    (void)p;
+  }
   if (version >= 5) {
     for (int32_t i = 0, n = write_count(w, m->configs, m->configs_count, true, true); i < n; i++)
       create_topics_response_creatable_topic_configs_encode(w, version, &m->configs[i]);
@@ -2999,8 +3147,12 @@ static void delete_records_request_delete_records_partition_decode(struct rd *r,
 
 static void delete_records_request_delete_records_partition_encode(struct wr *w, int16_t version, const struct delete_records_request_delete_records_partition *m) {
   const bool flex = version >= 2;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->offset);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->offset);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -3072,9 +3224,13 @@ static void delete_records_response_delete_records_partition_result_decode(struc
 
 static void delete_records_response_delete_records_partition_result_encode(struct wr *w, int16_t version, const struct delete_records_response_delete_records_partition_result *m) {
   const bool flex = version >= 2;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->low_watermark);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->low_watermark);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -3156,9 +3312,13 @@ void init_producer_id_request_encode(struct wr *w, int16_t version, const struct
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 2;
   write_string(w, m->transactional_id, flex, true);
-  wr_i32(w, m->transaction_timeout_ms);
-  if (version >= 3) wr_i64(w, m->producer_id);
-  if (version >= 3) wr_i16(w, m->producer_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 3 ? 8 : 0) + (version >= 3 ? 2 : 0));
+    p = put_i32(p, m->transaction_timeout_ms);
+    if (version >= 3) p = put_i64(p, m->producer_id);
+    if (version >= 3) p = put_i16(p, m->producer_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -3188,10 +3348,14 @@ bool init_producer_id_response_decode(struct rd *r, int16_t version, struct init
 void init_producer_id_response_encode(struct wr *w, int16_t version, const struct init_producer_id_response *m) {
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 2;
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->producer_id);
-  wr_i16(w, m->producer_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->producer_id);
+    p = put_i16(p, m->producer_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -3214,9 +3378,13 @@ static void offset_for_leader_epoch_request_offset_for_leader_partition_decode(s
 
 static void offset_for_leader_epoch_request_offset_for_leader_partition_encode(struct wr *w, int16_t version, const struct offset_for_leader_epoch_request_offset_for_leader_partition *m) {
   const bool flex = version >= 4;
-  wr_i32(w, m->partition);
-  if (version >= 2) wr_i32(w, m->current_leader_epoch);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 2 ? 4 : 0) + 4);
+    p = put_i32(p, m->partition);
+    if (version >= 2) p = put_i32(p, m->current_leader_epoch);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -3292,10 +3460,14 @@ static void offset_for_leader_epoch_response_epoch_end_offset_decode(struct rd *
 
 static void offset_for_leader_epoch_response_epoch_end_offset_encode(struct wr *w, int16_t version, const struct offset_for_leader_epoch_response_epoch_end_offset *m) {
   const bool flex = version >= 4;
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->partition);
-  if (version >= 1) wr_i32(w, m->leader_epoch);
-  wr_i64(w, m->end_offset);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 4 + (version >= 1 ? 4 : 0) + 8);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->partition);
+    if (version >= 1) p = put_i32(p, m->leader_epoch);
+    p = put_i64(p, m->end_offset);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -3400,8 +3572,12 @@ void describe_configs_request_encode(struct wr *w, int16_t version, const struct
   const bool flex = version >= 4;
   for (int32_t i = 0, n = write_count(w, m->resources, m->resources_count, flex, false); i < n; i++)
     describe_configs_request_describe_configs_resource_encode(w, version, &m->resources[i]);
-  if (version >= 1) wr_bool(w, m->include_synonyms);
-  if (version >= 3) wr_bool(w, m->include_documentation);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 1 : 0) + (version >= 3 ? 1 : 0));
+    if (version >= 1) p = put_bool(p, m->include_synonyms);
+    if (version >= 3) p = put_bool(p, m->include_documentation);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -3457,10 +3633,14 @@ static void describe_configs_response_describe_configs_resource_result_encode(st
   const bool flex = version >= 4;
   write_string(w, m->name, flex, false);
   write_string(w, m->value, flex, true);
-  wr_bool(w, m->read_only);
-  if (version <= 0) wr_bool(w, m->is_default);
-  if (version >= 1) wr_i8(w, m->config_source);
-  wr_bool(w, m->is_sensitive);
+  {
+    uint8_t *p = wr_fixed(w, 1 + (version <= 0 ? 1 : 0) + (version >= 1 ? 1 : 0) + 1);
+    p = put_bool(p, m->read_only);
+    if (version <= 0) p = put_bool(p, m->is_default);
+    if (version >= 1) p = put_i8(p, m->config_source);
+    p = put_bool(p, m->is_sensitive);
+    (void)p;
+  }
   if (version >= 1) {
     for (int32_t i = 0, n = write_count(w, m->synonyms, m->synonyms_count, flex, false); i < n; i++)
       describe_configs_response_describe_configs_synonym_encode(w, version, &m->synonyms[i]);
@@ -3855,8 +4035,12 @@ void create_partitions_request_encode(struct wr *w, int16_t version, const struc
   const bool flex = version >= 2;
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, false); i < n; i++)
     create_partitions_request_create_partitions_topic_encode(w, version, &m->topics[i]);
-  wr_i32(w, m->timeout_ms);
-  wr_bool(w, m->validate_only);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 1);
+    p = put_i32(p, m->timeout_ms);
+    p = put_bool(p, m->validate_only);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -4071,8 +4255,12 @@ bool describe_cluster_request_decode(struct rd *r, int16_t version, struct descr
 
 void describe_cluster_request_encode(struct wr *w, int16_t version, const struct describe_cluster_request *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_bool(w, m->include_cluster_authorized_operations);
-  if (version >= 1) wr_i8(w, m->endpoint_type);
+  {
+    uint8_t *p = wr_fixed(w, 1 + (version >= 1 ? 1 : 0));
+    p = put_bool(p, m->include_cluster_authorized_operations);
+    if (version >= 1) p = put_i8(p, m->endpoint_type);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -4133,8 +4321,12 @@ bool describe_cluster_response_decode(struct rd *r, int16_t version, struct desc
 
 void describe_cluster_response_encode(struct wr *w, int16_t version, const struct describe_cluster_response *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   if (version >= 1) wr_i8(w, m->endpoint_type);
   write_string(w, m->cluster_id, true, false);
@@ -4217,12 +4409,16 @@ static void describe_producers_response_producer_state_decode(struct rd *r, int1
 
 static void describe_producers_response_producer_state_encode(struct wr *w, int16_t version, const struct describe_producers_response_producer_state *m) {
   (void)version;
-  wr_i64(w, m->producer_id);
-  wr_i32(w, m->producer_epoch);
-  wr_i32(w, m->last_sequence);
-  wr_i64(w, m->last_timestamp);
-  wr_i32(w, m->coordinator_epoch);
-  wr_i64(w, m->current_txn_start_offset);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 4 + 4 + 8 + 4 + 8);
+    p = put_i64(p, m->producer_id);
+    p = put_i32(p, m->producer_epoch);
+    p = put_i32(p, m->last_sequence);
+    p = put_i64(p, m->last_timestamp);
+    p = put_i32(p, m->coordinator_epoch);
+    p = put_i64(p, m->current_txn_start_offset);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -4243,8 +4439,12 @@ static void describe_producers_response_partition_response_decode(struct rd *r, 
 }
 
 static void describe_producers_response_partition_response_encode(struct wr *w, int16_t version, const struct describe_producers_response_partition_response *m) {
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   for (int32_t i = 0, n = write_count(w, m->active_producers, m->active_producers_count, true, false); i < n; i++)
     describe_producers_response_producer_state_encode(w, version, &m->active_producers[i]);
@@ -4373,8 +4573,12 @@ static void offset_delete_response_offset_delete_response_partition_decode(struc
 
 static void offset_delete_response_offset_delete_response_partition_encode(struct wr *w, int16_t version, const struct offset_delete_response_offset_delete_response_partition *m) {
   (void)version;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
 }
 
 void offset_delete_response_offset_delete_response_topic_init(struct offset_delete_response_offset_delete_response_topic *m) {
@@ -4415,8 +4619,12 @@ bool offset_delete_response_decode(struct rd *r, int16_t version, struct offset_
 
 void offset_delete_response_encode(struct wr *w, int16_t version, const struct offset_delete_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->throttle_time_ms);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 4);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->throttle_time_ms);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, false, false); i < n; i++)
     offset_delete_response_offset_delete_response_topic_encode(w, version, &m->topics[i]);
 }
@@ -4494,8 +4702,12 @@ static void elect_leaders_response_partition_result_decode(struct rd *r, int16_t
 
 static void elect_leaders_response_partition_result_encode(struct wr *w, int16_t version, const struct elect_leaders_response_partition_result *m) {
   const bool flex = version >= 2;
-  wr_i32(w, m->partition_id);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_id);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, flex, true);
   if (flex) wr_uvarint(w, 0);
 }
@@ -4545,8 +4757,12 @@ bool elect_leaders_response_decode(struct rd *r, int16_t version, struct elect_l
 void elect_leaders_response_encode(struct wr *w, int16_t version, const struct elect_leaders_response *m) {
   ASSERT(version >= 0 && version <= 2);
   const bool flex = version >= 2;
-  wr_i32(w, m->throttle_time_ms);
-  if (version >= 1) wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 1 ? 2 : 0));
+    p = put_i32(p, m->throttle_time_ms);
+    if (version >= 1) p = put_i16(p, m->error_code);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->replica_election_results, m->replica_election_results_count, flex, false); i < n; i++)
     elect_leaders_response_replica_election_result_encode(w, version, &m->replica_election_results[i]);
   if (flex) wr_uvarint(w, 0);
@@ -4570,8 +4786,12 @@ static void alter_partition_request_broker_state_decode(struct rd *r, int16_t ve
 
 static void alter_partition_request_broker_state_encode(struct wr *w, int16_t version, const struct alter_partition_request_broker_state *m) {
   (void)version;
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -4599,8 +4819,12 @@ static void alter_partition_request_partition_data_decode(struct rd *r, int16_t 
 }
 
 static void alter_partition_request_partition_data_encode(struct wr *w, int16_t version, const struct alter_partition_request_partition_data *m) {
-  wr_i32(w, m->partition_index);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (version <= 2) {
     for (int32_t i = 0, n = write_count(w, m->new_isr, m->new_isr_count, true, false); i < n; i++)
       wr_i32(w, m->new_isr[i]);
@@ -4609,8 +4833,12 @@ static void alter_partition_request_partition_data_encode(struct wr *w, int16_t 
     for (int32_t i = 0, n = write_count(w, m->new_isr_with_epochs, m->new_isr_with_epochs_count, true, false); i < n; i++)
       alter_partition_request_broker_state_encode(w, version, &m->new_isr_with_epochs[i]);
   }
-  if (version >= 1) wr_i8(w, m->leader_recovery_state);
-  wr_i32(w, m->partition_epoch);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 1 : 0) + 4);
+    if (version >= 1) p = put_i8(p, m->leader_recovery_state);
+    p = put_i32(p, m->partition_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -4658,8 +4886,12 @@ bool alter_partition_request_decode(struct rd *r, int16_t version, struct alter_
 
 void alter_partition_request_encode(struct wr *w, int16_t version, const struct alter_partition_request *m) {
   ASSERT(version >= 0 && version <= 3);
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     alter_partition_request_topic_data_encode(w, version, &m->topics[i]);
   wr_uvarint(w, 0);
@@ -4686,14 +4918,22 @@ static void alter_partition_response_partition_data_decode(struct rd *r, int16_t
 }
 
 static void alter_partition_response_partition_data_encode(struct wr *w, int16_t version, const struct alter_partition_response_partition_data *m) {
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->isr, m->isr_count, true, false); i < n; i++)
     wr_i32(w, m->isr[i]);
-  if (version >= 1) wr_i8(w, m->leader_recovery_state);
-  wr_i32(w, m->partition_epoch);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 1 : 0) + 4);
+    if (version >= 1) p = put_i8(p, m->leader_recovery_state);
+    p = put_i32(p, m->partition_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -4740,8 +4980,12 @@ bool alter_partition_response_decode(struct rd *r, int16_t version, struct alter
 
 void alter_partition_response_encode(struct wr *w, int16_t version, const struct alter_partition_response *m) {
   ASSERT(version >= 0 && version <= 3);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     alter_partition_response_topic_data_encode(w, version, &m->topics[i]);
   wr_uvarint(w, 0);
@@ -4768,14 +5012,22 @@ static void vote_request_partition_data_decode(struct rd *r, int16_t version, st
 }
 
 static void vote_request_partition_data_encode(struct wr *w, int16_t version, const struct vote_request_partition_data *m) {
-  wr_i32(w, m->partition_index);
-  wr_i32(w, m->replica_epoch);
-  wr_i32(w, m->replica_id);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i32(p, m->replica_epoch);
+    p = put_i32(p, m->replica_id);
+    (void)p;
+  }
   if (version >= 1) wr_uuid(w, m->replica_directory_id);
   if (version >= 1) wr_uuid(w, m->voter_directory_id);
-  wr_i32(w, m->last_offset_epoch);
-  wr_i64(w, m->last_offset);
-  if (version >= 2) wr_bool(w, m->pre_vote);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + (version >= 2 ? 1 : 0));
+    p = put_i32(p, m->last_offset_epoch);
+    p = put_i64(p, m->last_offset);
+    if (version >= 2) p = put_bool(p, m->pre_vote);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -4849,11 +5101,15 @@ static void vote_response_partition_data_decode(struct rd *r, int16_t version, s
 
 static void vote_response_partition_data_encode(struct wr *w, int16_t version, const struct vote_response_partition_data *m) {
   (void)version;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
-  wr_bool(w, m->vote_granted);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 4 + 4 + 1);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    p = put_bool(p, m->vote_granted);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -4963,8 +5219,12 @@ static void begin_quorum_epoch_request_partition_data_encode(struct wr *w, int16
   const bool flex = version >= 1;
   wr_i32(w, m->partition_index);
   if (version >= 1) wr_uuid(w, m->voter_directory_id);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -5072,10 +5332,14 @@ static void begin_quorum_epoch_response_partition_data_decode(struct rd *r, int1
 
 static void begin_quorum_epoch_response_partition_data_encode(struct wr *w, int16_t version, const struct begin_quorum_epoch_response_partition_data *m) {
   const bool flex = version >= 1;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -5219,9 +5483,13 @@ static void end_quorum_epoch_request_partition_data_decode(struct rd *r, int16_t
 
 static void end_quorum_epoch_request_partition_data_encode(struct wr *w, int16_t version, const struct end_quorum_epoch_request_partition_data *m) {
   const bool flex = version >= 1;
-  wr_i32(w, m->partition_index);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (version <= 0) {
     for (int32_t i = 0, n = write_count(w, m->preferred_successors, m->preferred_successors_count, false, false); i < n; i++)
       wr_i32(w, m->preferred_successors[i]);
@@ -5334,10 +5602,14 @@ static void end_quorum_epoch_response_partition_data_decode(struct rd *r, int16_
 
 static void end_quorum_epoch_response_partition_data_encode(struct wr *w, int16_t version, const struct end_quorum_epoch_response_partition_data *m) {
   const bool flex = version >= 1;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
@@ -5520,9 +5792,13 @@ static void describe_quorum_response_replica_state_decode(struct rd *r, int16_t 
 static void describe_quorum_response_replica_state_encode(struct wr *w, int16_t version, const struct describe_quorum_response_replica_state *m) {
   wr_i32(w, m->replica_id);
   if (version >= 2) wr_uuid(w, m->replica_directory_id);
-  wr_i64(w, m->log_end_offset);
-  if (version >= 1) wr_i64(w, m->last_fetch_timestamp);
-  if (version >= 1) wr_i64(w, m->last_caught_up_timestamp);
+  {
+    uint8_t *p = wr_fixed(w, 8 + (version >= 1 ? 8 : 0) + (version >= 1 ? 8 : 0));
+    p = put_i64(p, m->log_end_offset);
+    if (version >= 1) p = put_i64(p, m->last_fetch_timestamp);
+    if (version >= 1) p = put_i64(p, m->last_caught_up_timestamp);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -5548,12 +5824,20 @@ static void describe_quorum_response_partition_data_decode(struct rd *r, int16_t
 }
 
 static void describe_quorum_response_partition_data_encode(struct wr *w, int16_t version, const struct describe_quorum_response_partition_data *m) {
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version >= 2) write_string(w, m->error_message, true, true);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
-  wr_i64(w, m->high_watermark);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4 + 8);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    p = put_i64(p, m->high_watermark);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->current_voters, m->current_voters_count, true, false); i < n; i++)
     describe_quorum_response_replica_state_encode(w, version, &m->current_voters[i]);
   for (int32_t i = 0, n = write_count(w, m->observers, m->observers_count, true, false); i < n; i++)
@@ -5677,8 +5961,12 @@ static void fetch_snapshot_request_snapshot_id_decode(struct rd *r, int16_t vers
 
 static void fetch_snapshot_request_snapshot_id_encode(struct wr *w, int16_t version, const struct fetch_snapshot_request_snapshot_id *m) {
   (void)version;
-  wr_i64(w, m->end_offset);
-  wr_i32(w, m->epoch);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 4);
+    p = put_i64(p, m->end_offset);
+    p = put_i32(p, m->epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -5703,8 +5991,12 @@ static void fetch_snapshot_request_partition_snapshot_decode(struct rd *r, int16
 }
 
 static void fetch_snapshot_request_partition_snapshot_encode(struct wr *w, int16_t version, const struct fetch_snapshot_request_partition_snapshot *m) {
-  wr_i32(w, m->partition);
-  wr_i32(w, m->current_leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->partition);
+    p = put_i32(p, m->current_leader_epoch);
+    (void)p;
+  }
   fetch_snapshot_request_snapshot_id_encode(w, version, &m->snapshot_id);
   wr_i64(w, m->position);
   const bool has_replica_directory_id = version >= 1 && !uuid_is_zero(m->replica_directory_id);
@@ -5766,8 +6058,12 @@ bool fetch_snapshot_request_decode(struct rd *r, int16_t version, struct fetch_s
 
 void fetch_snapshot_request_encode(struct wr *w, int16_t version, const struct fetch_snapshot_request *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->replica_id);
-  wr_i32(w, m->max_bytes);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->replica_id);
+    p = put_i32(p, m->max_bytes);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     fetch_snapshot_request_topic_snapshot_encode(w, version, &m->topics[i]);
   const bool has_cluster_id = m->cluster_id.len >= 0;
@@ -5796,8 +6092,12 @@ static void fetch_snapshot_response_snapshot_id_decode(struct rd *r, int16_t ver
 
 static void fetch_snapshot_response_snapshot_id_encode(struct wr *w, int16_t version, const struct fetch_snapshot_response_snapshot_id *m) {
   (void)version;
-  wr_i64(w, m->end_offset);
-  wr_i32(w, m->epoch);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 4);
+    p = put_i64(p, m->end_offset);
+    p = put_i32(p, m->epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -5821,8 +6121,12 @@ static void fetch_snapshot_response_leader_id_and_epoch_decode(struct rd *r, int
 
 static void fetch_snapshot_response_leader_id_and_epoch_encode(struct wr *w, int16_t version, const struct fetch_snapshot_response_leader_id_and_epoch *m) {
   (void)version;
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -5853,11 +6157,19 @@ static void fetch_snapshot_response_partition_snapshot_decode(struct rd *r, int1
 }
 
 static void fetch_snapshot_response_partition_snapshot_encode(struct wr *w, int16_t version, const struct fetch_snapshot_response_partition_snapshot *m) {
-  wr_i32(w, m->index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   fetch_snapshot_response_snapshot_id_encode(w, version, &m->snapshot_id);
-  wr_i64(w, m->size);
-  wr_i64(w, m->position);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 8);
+    p = put_i64(p, m->size);
+    p = put_i64(p, m->position);
+    (void)p;
+  }
   write_records(w, &m->unaligned_records, true, false);
   const bool has_current_leader = !fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader);
   wr_uvarint(w, (uint32_t)has_current_leader);
@@ -5941,8 +6253,12 @@ bool fetch_snapshot_response_decode(struct rd *r, int16_t version, struct fetch_
 
 void fetch_snapshot_response_encode(struct wr *w, int16_t version, const struct fetch_snapshot_response *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     fetch_snapshot_response_topic_snapshot_encode(w, version, &m->topics[i]);
   const bool has_node_endpoints = version >= 1 && m->node_endpoints_count > 0;
@@ -5976,8 +6292,12 @@ static void broker_registration_request_listener_encode(struct wr *w, int16_t ve
   (void)version;
   write_string(w, m->name, true, false);
   write_string(w, m->host, true, false);
-  wr_u16(w, m->port);
-  wr_i16(w, m->security_protocol);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_u16(p, m->port);
+    p = put_i16(p, m->security_protocol);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -5998,8 +6318,12 @@ static void broker_registration_request_feature_decode(struct rd *r, int16_t ver
 static void broker_registration_request_feature_encode(struct wr *w, int16_t version, const struct broker_registration_request_feature *m) {
   (void)version;
   write_string(w, m->name, true, false);
-  wr_i16(w, m->min_supported_version);
-  wr_i16(w, m->max_supported_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->min_supported_version);
+    p = put_i16(p, m->max_supported_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -6077,9 +6401,13 @@ bool broker_registration_response_decode(struct rd *r, int16_t version, struct b
 
 void broker_registration_response_encode(struct wr *w, int16_t version, const struct broker_registration_response *m) {
   ASSERT(version >= 0 && version <= 4);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -6117,11 +6445,15 @@ bool broker_heartbeat_request_decode(struct rd *r, int16_t version, struct broke
 
 void broker_heartbeat_request_encode(struct wr *w, int16_t version, const struct broker_heartbeat_request *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
-  wr_i64(w, m->current_metadata_offset);
-  wr_bool(w, m->want_fence);
-  wr_bool(w, m->want_shut_down);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + 8 + 1 + 1);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    p = put_i64(p, m->current_metadata_offset);
+    p = put_bool(p, m->want_fence);
+    p = put_bool(p, m->want_shut_down);
+    (void)p;
+  }
   const bool has_offline_log_dirs = version >= 1 && m->offline_log_dirs_count > 0;
   wr_uvarint(w, (uint32_t)has_offline_log_dirs);
   if (has_offline_log_dirs) {
@@ -6157,11 +6489,15 @@ bool broker_heartbeat_response_decode(struct rd *r, int16_t version, struct brok
 
 void broker_heartbeat_response_encode(struct wr *w, int16_t version, const struct broker_heartbeat_response *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_bool(w, m->is_caught_up);
-  wr_bool(w, m->is_fenced);
-  wr_bool(w, m->should_shut_down);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 1 + 1 + 1);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_bool(p, m->is_caught_up);
+    p = put_bool(p, m->is_fenced);
+    p = put_bool(p, m->should_shut_down);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -6211,8 +6547,12 @@ bool unregister_broker_response_decode(struct rd *r, int16_t version, struct unr
 
 void unregister_broker_response_encode(struct wr *w, int16_t version, const struct unregister_broker_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
@@ -6265,8 +6605,12 @@ bool add_raft_voter_request_decode(struct rd *r, int16_t version, struct add_raf
 void add_raft_voter_request_encode(struct wr *w, int16_t version, const struct add_raft_voter_request *m) {
   ASSERT(version >= 0 && version <= 0);
   write_string(w, m->cluster_id, true, true);
-  wr_i32(w, m->timeout_ms);
-  wr_i32(w, m->voter_id);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->timeout_ms);
+    p = put_i32(p, m->voter_id);
+    (void)p;
+  }
   wr_uuid(w, m->voter_directory_id);
   for (int32_t i = 0, n = write_count(w, m->listeners, m->listeners_count, true, false); i < n; i++)
     add_raft_voter_request_listener_encode(w, version, &m->listeners[i]);
@@ -6295,8 +6639,12 @@ bool add_raft_voter_response_decode(struct rd *r, int16_t version, struct add_ra
 
 void add_raft_voter_response_encode(struct wr *w, int16_t version, const struct add_raft_voter_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
@@ -6351,8 +6699,12 @@ bool remove_raft_voter_response_decode(struct rd *r, int16_t version, struct rem
 
 void remove_raft_voter_response_encode(struct wr *w, int16_t version, const struct remove_raft_voter_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
@@ -6396,8 +6748,12 @@ static void update_raft_voter_request_kraft_version_feature_decode(struct rd *r,
 
 static void update_raft_voter_request_kraft_version_feature_encode(struct wr *w, int16_t version, const struct update_raft_voter_request_kraft_version_feature *m) {
   (void)version;
-  wr_i16(w, m->min_supported_version);
-  wr_i16(w, m->max_supported_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->min_supported_version);
+    p = put_i16(p, m->max_supported_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -6427,8 +6783,12 @@ bool update_raft_voter_request_decode(struct rd *r, int16_t version, struct upda
 void update_raft_voter_request_encode(struct wr *w, int16_t version, const struct update_raft_voter_request *m) {
   ASSERT(version >= 0 && version <= 0);
   write_string(w, m->cluster_id, true, true);
-  wr_i32(w, m->current_leader_epoch);
-  wr_i32(w, m->voter_id);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->current_leader_epoch);
+    p = put_i32(p, m->voter_id);
+    (void)p;
+  }
   wr_uuid(w, m->voter_directory_id);
   for (int32_t i = 0, n = write_count(w, m->listeners, m->listeners_count, true, false); i < n; i++)
     update_raft_voter_request_listener_encode(w, version, &m->listeners[i]);
@@ -6464,8 +6824,12 @@ static void update_raft_voter_response_current_leader_decode(struct rd *r, int16
 
 static void update_raft_voter_response_current_leader_encode(struct wr *w, int16_t version, const struct update_raft_voter_response_current_leader *m) {
   (void)version;
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   write_string(w, m->host, true, false);
   wr_i32(w, m->port);
   wr_uvarint(w, 0);
@@ -6498,8 +6862,12 @@ bool update_raft_voter_response_decode(struct rd *r, int16_t version, struct upd
 
 void update_raft_voter_response_encode(struct wr *w, int16_t version, const struct update_raft_voter_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   const bool has_current_leader = !update_raft_voter_response_current_leader_is_default(&m->current_leader);
   wr_uvarint(w, (uint32_t)has_current_leader);
   if (has_current_leader) {
@@ -6531,8 +6899,12 @@ bool allocate_producer_ids_request_decode(struct rd *r, int16_t version, struct 
 
 void allocate_producer_ids_request_encode(struct wr *w, int16_t version, const struct allocate_producer_ids_request *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -6559,10 +6931,14 @@ bool allocate_producer_ids_response_decode(struct rd *r, int16_t version, struct
 
 void allocate_producer_ids_response_encode(struct wr *w, int16_t version, const struct allocate_producer_ids_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->producer_id_start);
-  wr_i32(w, m->producer_id_len);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8 + 4);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->producer_id_start);
+    p = put_i32(p, m->producer_id_len);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -6656,8 +7032,12 @@ static void alter_partition_reassignments_response_reassignable_partition_respon
 
 static void alter_partition_reassignments_response_reassignable_partition_response_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_response_reassignable_partition_response *m) {
   (void)version;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
@@ -6704,8 +7084,12 @@ bool alter_partition_reassignments_response_decode(struct rd *r, int16_t version
 
 void alter_partition_reassignments_response_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   for (int32_t i = 0, n = write_count(w, m->responses, m->responses_count, true, false); i < n; i++)
     alter_partition_reassignments_response_reassignable_topic_response_encode(w, version, &m->responses[i]);
@@ -6840,8 +7224,12 @@ bool list_partition_reassignments_response_decode(struct rd *r, int16_t version,
 
 void list_partition_reassignments_response_encode(struct wr *w, int16_t version, const struct list_partition_reassignments_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     list_partition_reassignments_response_ongoing_topic_reassignment_encode(w, version, &m->topics[i]);
@@ -6873,9 +7261,13 @@ bool request_header_decode(struct rd *r, int16_t version, struct request_header 
 void request_header_encode(struct wr *w, int16_t version, const struct request_header *m) {
   ASSERT(version >= 0 && version <= 2);
   const bool flex = version >= 2;
-  wr_i16(w, m->request_api_key);
-  wr_i16(w, m->request_api_version);
-  wr_i32(w, m->correlation_id);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2 + 4);
+    p = put_i16(p, m->request_api_key);
+    p = put_i16(p, m->request_api_version);
+    p = put_i32(p, m->correlation_id);
+    (void)p;
+  }
   if (version >= 1) write_string(w, m->client_id, false, true);
   if (flex) wr_uvarint(w, 0);
 }

@@ -108,8 +108,12 @@ static void register_broker_record_broker_endpoint_encode(struct wr *w, int16_t 
   (void)version;
   write_string(w, m->name, true, false);
   write_string(w, m->host, true, false);
-  wr_u16(w, m->port);
-  wr_i16(w, m->security_protocol);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_u16(p, m->port);
+    p = put_i16(p, m->security_protocol);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -130,8 +134,12 @@ static void register_broker_record_broker_feature_decode(struct rd *r, int16_t v
 static void register_broker_record_broker_feature_encode(struct wr *w, int16_t version, const struct register_broker_record_broker_feature *m) {
   (void)version;
   write_string(w, m->name, true, false);
-  wr_i16(w, m->min_supported_version);
-  wr_i16(w, m->max_supported_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->min_supported_version);
+    p = put_i16(p, m->max_supported_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -175,8 +183,12 @@ bool register_broker_record_decode(struct rd *r, int16_t version, struct registe
 
 void register_broker_record_encode(struct wr *w, int16_t version, const struct register_broker_record *m) {
   ASSERT(version >= 0 && version <= 3);
-  wr_i32(w, m->broker_id);
-  if (version >= 2) wr_bool(w, m->is_migrating_zk_broker);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 2 ? 1 : 0));
+    p = put_i32(p, m->broker_id);
+    if (version >= 2) p = put_bool(p, m->is_migrating_zk_broker);
+    (void)p;
+  }
   wr_uuid(w, m->incarnation_id);
   wr_i64(w, m->broker_epoch);
   for (int32_t i = 0, n = write_count(w, m->end_points, m->end_points_count, true, false); i < n; i++)
@@ -184,8 +196,12 @@ void register_broker_record_encode(struct wr *w, int16_t version, const struct r
   for (int32_t i = 0, n = write_count(w, m->features, m->features_count, true, false); i < n; i++)
     register_broker_record_broker_feature_encode(w, version, &m->features[i]);
   write_string(w, m->rack, true, true);
-  wr_bool(w, m->fenced);
-  if (version >= 1) wr_bool(w, m->in_controlled_shutdown);
+  {
+    uint8_t *p = wr_fixed(w, 1 + (version >= 1 ? 1 : 0));
+    p = put_bool(p, m->fenced);
+    if (version >= 1) p = put_bool(p, m->in_controlled_shutdown);
+    (void)p;
+  }
   const bool has_log_dirs = version >= 3 && m->log_dirs_count > 0;
   wr_uvarint(w, (uint32_t)has_log_dirs);
   if (has_log_dirs) {
@@ -217,8 +233,12 @@ bool unregister_broker_record_decode(struct rd *r, int16_t version, struct unreg
 
 void unregister_broker_record_encode(struct wr *w, int16_t version, const struct unregister_broker_record *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -320,9 +340,13 @@ void partition_record_encode(struct wr *w, int16_t version, const struct partiti
     wr_i32(w, m->removing_replicas[i]);
   for (int32_t i = 0, n = write_count(w, m->adding_replicas, m->adding_replicas_count, true, false); i < n; i++)
     wr_i32(w, m->adding_replicas[i]);
-  wr_i32(w, m->leader);
-  wr_i32(w, m->leader_epoch);
-  wr_i32(w, m->partition_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4 + 4);
+    p = put_i32(p, m->leader);
+    p = put_i32(p, m->leader_epoch);
+    p = put_i32(p, m->partition_epoch);
+    (void)p;
+  }
   if (version >= 1) {
     for (int32_t i = 0, n = write_count(w, m->directories, m->directories_count, true, false); i < n; i++)
       wr_uuid(w, m->directories[i]);
@@ -539,8 +563,12 @@ bool fence_broker_record_decode(struct rd *r, int16_t version, struct fence_brok
 
 void fence_broker_record_encode(struct wr *w, int16_t version, const struct fence_broker_record *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->id);
-  wr_i64(w, m->epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->id);
+    p = put_i64(p, m->epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -565,8 +593,12 @@ bool unfence_broker_record_decode(struct rd *r, int16_t version, struct unfence_
 
 void unfence_broker_record_encode(struct wr *w, int16_t version, const struct unfence_broker_record *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->id);
-  wr_i64(w, m->epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->id);
+    p = put_i64(p, m->epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -625,9 +657,13 @@ void delegation_token_record_encode(struct wr *w, int16_t version, const struct 
   write_string(w, m->requester, true, false);
   for (int32_t i = 0, n = write_count(w, m->renewers, m->renewers_count, true, false); i < n; i++)
     write_string(w, m->renewers[i], true, false);
-  wr_i64(w, m->issue_timestamp);
-  wr_i64(w, m->max_timestamp);
-  wr_i64(w, m->expiration_timestamp);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 8 + 8);
+    p = put_i64(p, m->issue_timestamp);
+    p = put_i64(p, m->max_timestamp);
+    p = put_i64(p, m->expiration_timestamp);
+    (void)p;
+  }
   write_string(w, m->token_id, true, false);
   wr_uvarint(w, 0);
 }
@@ -767,9 +803,13 @@ bool producer_ids_record_decode(struct rd *r, int16_t version, struct producer_i
 
 void producer_ids_record_encode(struct wr *w, int16_t version, const struct producer_ids_record *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
-  wr_i64(w, m->next_producer_id);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + 8);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    p = put_i64(p, m->next_producer_id);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -805,8 +845,12 @@ bool broker_registration_change_record_decode(struct rd *r, int16_t version, str
 
 void broker_registration_change_record_encode(struct wr *w, int16_t version, const struct broker_registration_change_record *m) {
   ASSERT(version >= 0 && version <= 2);
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   const bool has_fenced = m->fenced != 0;
   const bool has_in_controlled_shutdown = version >= 1 && m->in_controlled_shutdown != 0;
   const bool has_log_dirs = version >= 2 && m->log_dirs_count > 0;
@@ -862,8 +906,12 @@ void access_control_entry_record_encode(struct wr *w, int16_t version, const str
   wr_i8(w, m->pattern_type);
   write_string(w, m->principal, true, false);
   write_string(w, m->host, true, false);
-  wr_i8(w, m->operation);
-  wr_i8(w, m->permission_type);
+  {
+    uint8_t *p = wr_fixed(w, 1 + 1);
+    p = put_i8(p, m->operation);
+    p = put_i8(p, m->permission_type);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -1102,8 +1150,12 @@ static void register_controller_record_controller_endpoint_encode(struct wr *w, 
   (void)version;
   write_string(w, m->name, true, false);
   write_string(w, m->host, true, false);
-  wr_u16(w, m->port);
-  wr_i16(w, m->security_protocol);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_u16(p, m->port);
+    p = put_i16(p, m->security_protocol);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -1124,8 +1176,12 @@ static void register_controller_record_controller_feature_decode(struct rd *r, i
 static void register_controller_record_controller_feature_encode(struct wr *w, int16_t version, const struct register_controller_record_controller_feature *m) {
   (void)version;
   write_string(w, m->name, true, false);
-  wr_i16(w, m->min_supported_version);
-  wr_i16(w, m->max_supported_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->min_supported_version);
+    p = put_i16(p, m->max_supported_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -1208,8 +1264,12 @@ bool leader_change_message_decode(struct rd *r, int16_t version, struct leader_c
 
 void leader_change_message_encode(struct wr *w, int16_t version, const struct leader_change_message *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i16(w, m->version);
-  wr_i32(w, m->leader_id);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 4);
+    p = put_i16(p, m->version);
+    p = put_i32(p, m->leader_id);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->voters, m->voters_count, true, false); i < n; i++)
     leader_change_message_voter_encode(w, version, &m->voters[i]);
   for (int32_t i = 0, n = write_count(w, m->granting_voters, m->granting_voters_count, true, false); i < n; i++)
@@ -1238,8 +1298,12 @@ bool snapshot_header_record_decode(struct rd *r, int16_t version, struct snapsho
 
 void snapshot_header_record_encode(struct wr *w, int16_t version, const struct snapshot_header_record *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i16(w, m->version);
-  wr_i64(w, m->last_contained_log_timestamp);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 8);
+    p = put_i16(p, m->version);
+    p = put_i64(p, m->last_contained_log_timestamp);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -1288,8 +1352,12 @@ bool kraft_version_record_decode(struct rd *r, int16_t version, struct kraft_ver
 
 void kraft_version_record_encode(struct wr *w, int16_t version, const struct kraft_version_record *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i16(w, m->version);
-  wr_i16(w, m->kraft_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->version);
+    p = put_i16(p, m->kraft_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
@@ -1332,8 +1400,12 @@ static void voters_record_kraft_version_feature_decode(struct rd *r, int16_t ver
 
 static void voters_record_kraft_version_feature_encode(struct wr *w, int16_t version, const struct voters_record_kraft_version_feature *m) {
   (void)version;
-  wr_i16(w, m->min_supported_version);
-  wr_i16(w, m->max_supported_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->min_supported_version);
+    p = put_i16(p, m->max_supported_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 

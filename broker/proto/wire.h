@@ -147,16 +147,40 @@ void wr_reset(struct wr *w);
 /* Bytes of the encoded frame: memory plus spliced file ranges. */
 static inline size_t wr_size(const struct wr *w) { return w->mem.len + w->file_bytes; }
 
-/* Inline, as the readers: a field costs a few stores, not a call. */
-static inline void wr_i8(struct wr *w, int8_t v) { *buf_extend(&w->mem, 1) = (uint8_t)v; }
-static inline void wr_bool(struct wr *w, bool v) { wr_i8(w, v ? 1 : 0); }
-static inline void wr_u16(struct wr *w, uint16_t v) { be16_put(buf_extend(&w->mem, 2), v); }
-static inline void wr_i16(struct wr *w, int16_t v) { wr_u16(w, (uint16_t)v); }
-static inline void wr_u32(struct wr *w, uint32_t v) { be32_put(buf_extend(&w->mem, 4), v); }
-static inline void wr_i32(struct wr *w, int32_t v) { wr_u32(w, (uint32_t)v); }
-static inline void wr_i64(struct wr *w, int64_t v) {
-  be64_put(buf_extend(&w->mem, 8), (uint64_t)v);
+/* Fixed-width fields at p, which each put returns moved past its bytes.
+ * The wr_ writers below put one field; the generated encoders take room
+ * for a run of consecutive fixed-width fields at once (wr_fixed) and put
+ * them one after the other: one buffer check per run, not per field. */
+static inline uint8_t *put_i8(uint8_t *p, int8_t v) {
+  p[0] = (uint8_t)v;
+  return p + 1;
 }
+static inline uint8_t *put_bool(uint8_t *p, bool v) { return put_i8(p, v ? 1 : 0); }
+static inline uint8_t *put_u16(uint8_t *p, uint16_t v) {
+  be16_put(p, v);
+  return p + 2;
+}
+static inline uint8_t *put_i16(uint8_t *p, int16_t v) { return put_u16(p, (uint16_t)v); }
+static inline uint8_t *put_u32(uint8_t *p, uint32_t v) {
+  be32_put(p, v);
+  return p + 4;
+}
+static inline uint8_t *put_i32(uint8_t *p, int32_t v) { return put_u32(p, (uint32_t)v); }
+static inline uint8_t *put_i64(uint8_t *p, int64_t v) {
+  be64_put(p, (uint64_t)v);
+  return p + 8;
+}
+/* Room for n bytes of fixed-width fields, the first of them at the result. */
+static inline uint8_t *wr_fixed(struct wr *w, size_t n) { return buf_extend(&w->mem, n); }
+
+/* Inline, as the readers: a field costs a few stores, not a call. */
+static inline void wr_i8(struct wr *w, int8_t v) { put_i8(wr_fixed(w, 1), v); }
+static inline void wr_bool(struct wr *w, bool v) { put_bool(wr_fixed(w, 1), v); }
+static inline void wr_u16(struct wr *w, uint16_t v) { put_u16(wr_fixed(w, 2), v); }
+static inline void wr_i16(struct wr *w, int16_t v) { put_i16(wr_fixed(w, 2), v); }
+static inline void wr_u32(struct wr *w, uint32_t v) { put_u32(wr_fixed(w, 4), v); }
+static inline void wr_i32(struct wr *w, int32_t v) { put_i32(wr_fixed(w, 4), v); }
+static inline void wr_i64(struct wr *w, int64_t v) { put_i64(wr_fixed(w, 8), v); }
 void wr_f64(struct wr *w, double v);
 void wr_uuid(struct wr *w, struct kuuid v);
 /* The one varint writer, for the wire and for record batches' buffers:
