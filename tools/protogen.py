@@ -499,10 +499,17 @@ class Gen:
     def decode(self, s, top):
         msg = self.msg
         fx, lines = self.flex_setup(s)
+        run = []  # consecutive fixed-width fields, taken after one rd_fixed
         for f, present in self.fields_of(s, tagged=False):
+            if not f.array and not f.struct and f.base in FIXED_PUT:
+                run.append((f, present, cond(present, s.reach)))
+                continue
+            lines += self.decode_run(run)
+            run = []
             fl = flex_expr(f, present, fx == "flex")
             nl = bool_expr(f.nullable & present, present)
             lines += block(cond(present, s.reach), self.decode_field(f, "r", fl, nl, present))
+        lines += self.decode_run(run)
         if fx != "false":
             tagged = list(self.fields_of(s, tagged=True))
             if not tagged:
@@ -563,6 +570,22 @@ class Gen:
         sig = "(struct wr *w, int16_t version, const struct %s *m) {" % s.c
         head = ("void %s_encode" if top else "static void %s_encode") % s.c
         return [head + sig] + indent(self.unused(lines, ["version", "m"])) + ["}", ""]
+
+    def decode_run(self, run):
+        """Fixed-width fields (field, versions, condition) in a row: when the
+        input holds all of them, one bounds check and each taken where the
+        last one ended; else field by field, failing where rd_ would."""
+        one_by_one = [l for f, present, c in run
+                      for l in block(c, self.decode_field(f, "r", None, None, present))]
+        if len(run) < 2:
+            return one_by_one
+        size = " + ".join("%d" % PRIMITIVES[f.base][1] if c is None
+                          else "(%s ? %d : 0)" % (c, PRIMITIVES[f.base][1]) for f, _, c in run)
+        lines = ["const uint8_t *p = rd_fixed(r, %s);" % size, "if (p) {"]
+        for f, _, c in run:
+            lines += indent(block(c, ["m->%s = take_%s(&p);" % (f.c, PRIMITIVES[f.base][2])]))
+        lines += ["} else {"] + indent(one_by_one) + ["}"]
+        return ["{"] + indent(lines) + ["}"]
 
     def encode_run(self, run):
         """Fixed-width fields (field, version condition) in a row: room for

@@ -164,8 +164,16 @@ bool produce_request_decode(struct rd *r, int16_t version, struct produce_reques
   }
   const bool flex = version >= 9;
   if (version >= 3) m->transactional_id = read_string(r, flex, true);
-  m->acks = rd_i16(r);
-  m->timeout_ms = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 4);
+    if (p) {
+      m->acks = take_i16(&p);
+      m->timeout_ms = take_i32(&p);
+    } else {
+      m->acks = rd_i16(r);
+      m->timeout_ms = rd_i32(r);
+    }
+  }
   m->topic_data_count = read_count(r, flex, false, (version >= 9 ? 3 : 6));
   m->topic_data = alloc_array(a, m->topic_data_count, sizeof *m->topic_data);
   for (int32_t i = 0; i < m->topic_data_count; i++) produce_request_topic_produce_data_decode(r, version, &m->topic_data[i], a);
@@ -226,8 +234,16 @@ static void produce_response_leader_id_and_epoch_decode(struct rd *r, int16_t ve
   (void)version;
   (void)a;
   produce_response_leader_id_and_epoch_init(m);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -253,11 +269,22 @@ void produce_response_partition_produce_response_init(struct produce_response_pa
 static void produce_response_partition_produce_response_decode(struct rd *r, int16_t version, struct produce_response_partition_produce_response *m, struct arena *a) {
   produce_response_partition_produce_response_init(m);
   const bool flex = version >= 9;
-  m->index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->base_offset = rd_i64(r);
-  if (version >= 2) m->log_append_time_ms = rd_i64(r);
-  if (version >= 5) m->log_start_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8 + (version >= 2 ? 8 : 0) + (version >= 5 ? 8 : 0));
+    if (p) {
+      m->index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->base_offset = take_i64(&p);
+      if (version >= 2) m->log_append_time_ms = take_i64(&p);
+      if (version >= 5) m->log_start_offset = take_i64(&p);
+    } else {
+      m->index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->base_offset = rd_i64(r);
+      if (version >= 2) m->log_append_time_ms = rd_i64(r);
+      if (version >= 5) m->log_start_offset = rd_i64(r);
+    }
+  }
   if (version >= 8) {
     m->record_errors_count = read_count(r, flex, false, 6);
     m->record_errors = alloc_array(a, m->record_errors_count, sizeof *m->record_errors);
@@ -417,8 +444,16 @@ static void fetch_request_replica_state_decode(struct rd *r, int16_t version, st
   (void)version;
   (void)a;
   fetch_request_replica_state_init(m);
-  m->replica_id = rd_i32(r);
-  m->replica_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->replica_id = take_i32(&p);
+      m->replica_epoch = take_i64(&p);
+    } else {
+      m->replica_id = rd_i32(r);
+      m->replica_epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -444,12 +479,24 @@ static void fetch_request_fetch_partition_decode(struct rd *r, int16_t version, 
   (void)a;
   fetch_request_fetch_partition_init(m);
   const bool flex = version >= 12;
-  m->partition = rd_i32(r);
-  if (version >= 9) m->current_leader_epoch = rd_i32(r);
-  m->fetch_offset = rd_i64(r);
-  if (version >= 12) m->last_fetched_epoch = rd_i32(r);
-  if (version >= 5) m->log_start_offset = rd_i64(r);
-  m->partition_max_bytes = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 9 ? 4 : 0) + 8 + (version >= 12 ? 4 : 0) + (version >= 5 ? 8 : 0) + 4);
+    if (p) {
+      m->partition = take_i32(&p);
+      if (version >= 9) m->current_leader_epoch = take_i32(&p);
+      m->fetch_offset = take_i64(&p);
+      if (version >= 12) m->last_fetched_epoch = take_i32(&p);
+      if (version >= 5) m->log_start_offset = take_i64(&p);
+      m->partition_max_bytes = take_i32(&p);
+    } else {
+      m->partition = rd_i32(r);
+      if (version >= 9) m->current_leader_epoch = rd_i32(r);
+      m->fetch_offset = rd_i64(r);
+      if (version >= 12) m->last_fetched_epoch = rd_i32(r);
+      if (version >= 5) m->log_start_offset = rd_i64(r);
+      m->partition_max_bytes = rd_i32(r);
+    }
+  }
   if (flex) {
     for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
       uint32_t tag;
@@ -548,13 +595,26 @@ bool fetch_request_decode(struct rd *r, int16_t version, struct fetch_request *m
     return false;
   }
   const bool flex = version >= 12;
-  if (version <= 14) m->replica_id = rd_i32(r);
-  m->max_wait_ms = rd_i32(r);
-  m->min_bytes = rd_i32(r);
-  if (version >= 3) m->max_bytes = rd_i32(r);
-  if (version >= 4) m->isolation_level = rd_i8(r);
-  if (version >= 7) m->session_id = rd_i32(r);
-  if (version >= 7) m->session_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version <= 14 ? 4 : 0) + 4 + 4 + (version >= 3 ? 4 : 0) + (version >= 4 ? 1 : 0) + (version >= 7 ? 4 : 0) + (version >= 7 ? 4 : 0));
+    if (p) {
+      if (version <= 14) m->replica_id = take_i32(&p);
+      m->max_wait_ms = take_i32(&p);
+      m->min_bytes = take_i32(&p);
+      if (version >= 3) m->max_bytes = take_i32(&p);
+      if (version >= 4) m->isolation_level = take_i8(&p);
+      if (version >= 7) m->session_id = take_i32(&p);
+      if (version >= 7) m->session_epoch = take_i32(&p);
+    } else {
+      if (version <= 14) m->replica_id = rd_i32(r);
+      m->max_wait_ms = rd_i32(r);
+      m->min_bytes = rd_i32(r);
+      if (version >= 3) m->max_bytes = rd_i32(r);
+      if (version >= 4) m->isolation_level = rd_i8(r);
+      if (version >= 7) m->session_id = rd_i32(r);
+      if (version >= 7) m->session_epoch = rd_i32(r);
+    }
+  }
   m->topics_count = read_count(r, flex, false, (version >= 13 ? 18 : version >= 12 ? 3 : 6));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) fetch_request_fetch_topic_decode(r, version, &m->topics[i], a);
@@ -634,8 +694,16 @@ static void fetch_response_epoch_end_offset_decode(struct rd *r, int16_t version
   (void)version;
   (void)a;
   fetch_response_epoch_end_offset_init(m);
-  m->epoch = rd_i32(r);
-  m->end_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->epoch = take_i32(&p);
+      m->end_offset = take_i64(&p);
+    } else {
+      m->epoch = rd_i32(r);
+      m->end_offset = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -665,8 +733,16 @@ static void fetch_response_leader_id_and_epoch_decode(struct rd *r, int16_t vers
   (void)version;
   (void)a;
   fetch_response_leader_id_and_epoch_init(m);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -696,8 +772,16 @@ static void fetch_response_snapshot_id_decode(struct rd *r, int16_t version, str
   (void)version;
   (void)a;
   fetch_response_snapshot_id_init(m);
-  m->end_offset = rd_i64(r);
-  m->epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 4);
+    if (p) {
+      m->end_offset = take_i64(&p);
+      m->epoch = take_i32(&p);
+    } else {
+      m->end_offset = rd_i64(r);
+      m->epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -720,8 +804,16 @@ static void fetch_response_aborted_transaction_decode(struct rd *r, int16_t vers
   (void)a;
   fetch_response_aborted_transaction_init(m);
   const bool flex = version >= 12;
-  m->producer_id = rd_i64(r);
-  m->first_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 8);
+    if (p) {
+      m->producer_id = take_i64(&p);
+      m->first_offset = take_i64(&p);
+    } else {
+      m->producer_id = rd_i64(r);
+      m->first_offset = rd_i64(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -750,11 +842,22 @@ void fetch_response_partition_data_init(struct fetch_response_partition_data *m)
 static void fetch_response_partition_data_decode(struct rd *r, int16_t version, struct fetch_response_partition_data *m, struct arena *a) {
   fetch_response_partition_data_init(m);
   const bool flex = version >= 12;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->high_watermark = rd_i64(r);
-  if (version >= 4) m->last_stable_offset = rd_i64(r);
-  if (version >= 5) m->log_start_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8 + (version >= 4 ? 8 : 0) + (version >= 5 ? 8 : 0));
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->high_watermark = take_i64(&p);
+      if (version >= 4) m->last_stable_offset = take_i64(&p);
+      if (version >= 5) m->log_start_offset = take_i64(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->high_watermark = rd_i64(r);
+      if (version >= 4) m->last_stable_offset = rd_i64(r);
+      if (version >= 5) m->log_start_offset = rd_i64(r);
+    }
+  }
   if (version >= 4) {
     m->aborted_transactions_count = read_count(r, flex, true, (version >= 12 ? 17 : 16));
     m->aborted_transactions = alloc_array(a, m->aborted_transactions_count, sizeof *m->aborted_transactions);
@@ -879,9 +982,18 @@ bool fetch_response_decode(struct rd *r, int16_t version, struct fetch_response 
     return false;
   }
   const bool flex = version >= 12;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  if (version >= 7) m->error_code = rd_i16(r);
-  if (version >= 7) m->session_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + (version >= 7 ? 2 : 0) + (version >= 7 ? 4 : 0));
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      if (version >= 7) m->error_code = take_i16(&p);
+      if (version >= 7) m->session_id = take_i32(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      if (version >= 7) m->error_code = rd_i16(r);
+      if (version >= 7) m->session_id = rd_i32(r);
+    }
+  }
   m->responses_count = read_count(r, flex, false, (version >= 13 ? 18 : version >= 12 ? 3 : 6));
   m->responses = alloc_array(a, m->responses_count, sizeof *m->responses);
   for (int32_t i = 0; i < m->responses_count; i++) fetch_response_fetchable_topic_response_decode(r, version, &m->responses[i], a);
@@ -937,10 +1049,20 @@ static void list_offsets_request_list_offsets_partition_decode(struct rd *r, int
   (void)a;
   list_offsets_request_list_offsets_partition_init(m);
   const bool flex = version >= 6;
-  m->partition_index = rd_i32(r);
-  if (version >= 4) m->current_leader_epoch = rd_i32(r);
-  m->timestamp = rd_i64(r);
-  if (version <= 0) m->max_num_offsets = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 4 ? 4 : 0) + 8 + (version <= 0 ? 4 : 0));
+    if (p) {
+      m->partition_index = take_i32(&p);
+      if (version >= 4) m->current_leader_epoch = take_i32(&p);
+      m->timestamp = take_i64(&p);
+      if (version <= 0) m->max_num_offsets = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      if (version >= 4) m->current_leader_epoch = rd_i32(r);
+      m->timestamp = rd_i64(r);
+      if (version <= 0) m->max_num_offsets = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -990,8 +1112,16 @@ bool list_offsets_request_decode(struct rd *r, int16_t version, struct list_offs
     return false;
   }
   const bool flex = version >= 6;
-  m->replica_id = rd_i32(r);
-  if (version >= 2) m->isolation_level = rd_i8(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 2 ? 1 : 0));
+    if (p) {
+      m->replica_id = take_i32(&p);
+      if (version >= 2) m->isolation_level = take_i8(&p);
+    } else {
+      m->replica_id = rd_i32(r);
+      if (version >= 2) m->isolation_level = rd_i8(r);
+    }
+  }
   m->topics_count = read_count(r, flex, false, (version >= 6 ? 3 : 6));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) list_offsets_request_list_offsets_topic_decode(r, version, &m->topics[i], a);
@@ -1025,16 +1155,33 @@ void list_offsets_response_list_offsets_partition_response_init(struct list_offs
 static void list_offsets_response_list_offsets_partition_response_decode(struct rd *r, int16_t version, struct list_offsets_response_list_offsets_partition_response *m, struct arena *a) {
   list_offsets_response_list_offsets_partition_response_init(m);
   const bool flex = version >= 6;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (version <= 0) {
     m->old_style_offsets_count = read_count(r, false, false, 8);
     m->old_style_offsets = alloc_array(a, m->old_style_offsets_count, sizeof *m->old_style_offsets);
     for (int32_t i = 0; i < m->old_style_offsets_count; i++) m->old_style_offsets[i] = rd_i64(r);
   }
-  if (version >= 1) m->timestamp = rd_i64(r);
-  if (version >= 1) m->offset = rd_i64(r);
-  if (version >= 4) m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 8 : 0) + (version >= 1 ? 8 : 0) + (version >= 4 ? 4 : 0));
+    if (p) {
+      if (version >= 1) m->timestamp = take_i64(&p);
+      if (version >= 1) m->offset = take_i64(&p);
+      if (version >= 4) m->leader_epoch = take_i32(&p);
+    } else {
+      if (version >= 1) m->timestamp = rd_i64(r);
+      if (version >= 1) m->offset = rd_i64(r);
+      if (version >= 4) m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -1147,9 +1294,18 @@ bool metadata_request_decode(struct rd *r, int16_t version, struct metadata_requ
   m->topics_count = read_count(r, flex, version >= 1, (version >= 10 ? 18 : 2));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) metadata_request_metadata_request_topic_decode(r, version, &m->topics[i], a);
-  if (version >= 4) m->allow_auto_topic_creation = rd_bool(r);
-  if (version >= 8 && version <= 10) m->include_cluster_authorized_operations = rd_bool(r);
-  if (version >= 8) m->include_topic_authorized_operations = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 4 ? 1 : 0) + (version >= 8 && version <= 10 ? 1 : 0) + (version >= 8 ? 1 : 0));
+    if (p) {
+      if (version >= 4) m->allow_auto_topic_creation = take_bool(&p);
+      if (version >= 8 && version <= 10) m->include_cluster_authorized_operations = take_bool(&p);
+      if (version >= 8) m->include_topic_authorized_operations = take_bool(&p);
+    } else {
+      if (version >= 4) m->allow_auto_topic_creation = rd_bool(r);
+      if (version >= 8 && version <= 10) m->include_cluster_authorized_operations = rd_bool(r);
+      if (version >= 8) m->include_topic_authorized_operations = rd_bool(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -1204,10 +1360,20 @@ void metadata_response_metadata_response_partition_init(struct metadata_response
 static void metadata_response_metadata_response_partition_decode(struct rd *r, int16_t version, struct metadata_response_metadata_response_partition *m, struct arena *a) {
   metadata_response_metadata_response_partition_init(m);
   const bool flex = version >= 9;
-  m->error_code = rd_i16(r);
-  m->partition_index = rd_i32(r);
-  m->leader_id = rd_i32(r);
-  if (version >= 7) m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 4 + 4 + (version >= 7 ? 4 : 0));
+    if (p) {
+      m->error_code = take_i16(&p);
+      m->partition_index = take_i32(&p);
+      m->leader_id = take_i32(&p);
+      if (version >= 7) m->leader_epoch = take_i32(&p);
+    } else {
+      m->error_code = rd_i16(r);
+      m->partition_index = rd_i32(r);
+      m->leader_id = rd_i32(r);
+      if (version >= 7) m->leader_epoch = rd_i32(r);
+    }
+  }
   m->replica_nodes_count = read_count(r, flex, false, 4);
   m->replica_nodes = alloc_array(a, m->replica_nodes_count, sizeof *m->replica_nodes);
   for (int32_t i = 0; i < m->replica_nodes_count; i++) m->replica_nodes[i] = rd_i32(r);
@@ -1328,10 +1494,20 @@ static void offset_commit_request_offset_commit_request_partition_decode(struct 
   (void)a;
   offset_commit_request_offset_commit_request_partition_init(m);
   const bool flex = version >= 8;
-  m->partition_index = rd_i32(r);
-  m->committed_offset = rd_i64(r);
-  if (version >= 6) m->committed_leader_epoch = rd_i32(r);
-  if (version >= 1 && version <= 1) m->commit_timestamp = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + (version >= 6 ? 4 : 0) + (version >= 1 && version <= 1 ? 8 : 0));
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->committed_offset = take_i64(&p);
+      if (version >= 6) m->committed_leader_epoch = take_i32(&p);
+      if (version >= 1 && version <= 1) m->commit_timestamp = take_i64(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->committed_offset = rd_i64(r);
+      if (version >= 6) m->committed_leader_epoch = rd_i32(r);
+      if (version >= 1 && version <= 1) m->commit_timestamp = rd_i64(r);
+    }
+  }
   m->committed_metadata = read_string(r, flex, true);
   if (flex) rd_skip_tagged_fields(r);
 }
@@ -1421,8 +1597,16 @@ static void offset_commit_response_offset_commit_response_partition_decode(struc
   (void)a;
   offset_commit_response_offset_commit_response_partition_init(m);
   const bool flex = version >= 8;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -1613,9 +1797,18 @@ static void offset_fetch_response_offset_fetch_response_partition_decode(struct 
   (void)a;
   offset_fetch_response_offset_fetch_response_partition_init(m);
   const bool flex = version >= 6;
-  m->partition_index = rd_i32(r);
-  m->committed_offset = rd_i64(r);
-  if (version >= 5) m->committed_leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + (version >= 5 ? 4 : 0));
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->committed_offset = take_i64(&p);
+      if (version >= 5) m->committed_leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->committed_offset = rd_i64(r);
+      if (version >= 5) m->committed_leader_epoch = rd_i32(r);
+    }
+  }
   m->metadata = read_string(r, flex, true);
   m->error_code = rd_i16(r);
   if (flex) rd_skip_tagged_fields(r);
@@ -1666,9 +1859,18 @@ static void offset_fetch_response_offset_fetch_response_partitions_decode(struct
   (void)version;
   (void)a;
   offset_fetch_response_offset_fetch_response_partitions_init(m);
-  m->partition_index = rd_i32(r);
-  m->committed_offset = rd_i64(r);
-  m->committed_leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->committed_offset = take_i64(&p);
+      m->committed_leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->committed_offset = rd_i64(r);
+      m->committed_leader_epoch = rd_i32(r);
+    }
+  }
   m->metadata = read_string(r, true, true);
   m->error_code = rd_i16(r);
   rd_skip_tagged_fields(r);
@@ -1822,8 +2024,16 @@ static void find_coordinator_response_coordinator_decode(struct rd *r, int16_t v
   m->key = read_string(r, true, false);
   m->node_id = rd_i32(r);
   m->host = read_string(r, true, false);
-  m->port = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->port = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->port = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
 }
@@ -1854,8 +2064,16 @@ bool find_coordinator_response_decode(struct rd *r, int16_t version, struct find
     return false;
   }
   const bool flex = version >= 3;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  if (version <= 3) m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + (version <= 3 ? 2 : 0));
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      if (version <= 3) m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      if (version <= 3) m->error_code = rd_i16(r);
+    }
+  }
   if (version >= 1 && version <= 3) m->error_message = read_string(r, flex, true);
   if (version <= 3) m->node_id = rd_i32(r);
   if (version <= 3) m->host = read_string(r, flex, false);
@@ -1926,8 +2144,16 @@ bool join_group_request_decode(struct rd *r, int16_t version, struct join_group_
   }
   const bool flex = version >= 6;
   m->group_id = read_string(r, flex, false);
-  m->session_timeout_ms = rd_i32(r);
-  if (version >= 1) m->rebalance_timeout_ms = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 1 ? 4 : 0));
+    if (p) {
+      m->session_timeout_ms = take_i32(&p);
+      if (version >= 1) m->rebalance_timeout_ms = take_i32(&p);
+    } else {
+      m->session_timeout_ms = rd_i32(r);
+      if (version >= 1) m->rebalance_timeout_ms = rd_i32(r);
+    }
+  }
   m->member_id = read_string(r, flex, false);
   if (version >= 5) m->group_instance_id = read_string(r, flex, true);
   m->protocol_type = read_string(r, flex, false);
@@ -1996,9 +2222,18 @@ bool join_group_response_decode(struct rd *r, int16_t version, struct join_group
     return false;
   }
   const bool flex = version >= 6;
-  if (version >= 2) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->generation_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 2 ? 4 : 0) + 2 + 4);
+    if (p) {
+      if (version >= 2) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->generation_id = take_i32(&p);
+    } else {
+      if (version >= 2) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->generation_id = rd_i32(r);
+    }
+  }
   if (version >= 7) m->protocol_type = read_string(r, true, true);
   m->protocol_name = read_string(r, flex, version >= 7);
   m->leader = read_string(r, flex, false);
@@ -2078,8 +2313,16 @@ bool heartbeat_response_decode(struct rd *r, int16_t version, struct heartbeat_r
     return false;
   }
   const bool flex = version >= 4;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + 2);
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -2191,8 +2434,16 @@ bool leave_group_response_decode(struct rd *r, int16_t version, struct leave_gro
     return false;
   }
   const bool flex = version >= 4;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + 2);
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (version >= 3) {
     m->members_count = read_count(r, flex, false, (version >= 4 ? 5 : 6));
     m->members = alloc_array(a, m->members_count, sizeof *m->members);
@@ -2297,8 +2548,16 @@ bool sync_group_response_decode(struct rd *r, int16_t version, struct sync_group
     return false;
   }
   const bool flex = version >= 4;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + 2);
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (version >= 5) m->protocol_type = read_string(r, true, true);
   if (version >= 5) m->protocol_name = read_string(r, true, true);
   m->assignment = read_bytes(r, flex, false);
@@ -2521,8 +2780,16 @@ bool list_groups_response_decode(struct rd *r, int16_t version, struct list_grou
     return false;
   }
   const bool flex = version >= 3;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + 2);
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->groups_count = read_count(r, flex, false, (version >= 5 ? 5 : version >= 4 ? 4 : version >= 3 ? 3 : 4));
   m->groups = alloc_array(a, m->groups_count, sizeof *m->groups);
   for (int32_t i = 0; i < m->groups_count; i++) list_groups_response_listed_group_decode(r, version, &m->groups[i], a);
@@ -2630,9 +2897,18 @@ static void api_versions_response_api_version_decode(struct rd *r, int16_t versi
   (void)a;
   api_versions_response_api_version_init(m);
   const bool flex = version >= 3;
-  m->api_key = rd_i16(r);
-  m->min_version = rd_i16(r);
-  m->max_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2 + 2);
+    if (p) {
+      m->api_key = take_i16(&p);
+      m->min_version = take_i16(&p);
+      m->max_version = take_i16(&p);
+    } else {
+      m->api_key = rd_i16(r);
+      m->min_version = rd_i16(r);
+      m->max_version = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -2657,8 +2933,16 @@ static void api_versions_response_supported_feature_key_decode(struct rd *r, int
   (void)a;
   api_versions_response_supported_feature_key_init(m);
   m->name = read_string(r, true, false);
-  m->min_version = rd_i16(r);
-  m->max_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->min_version = take_i16(&p);
+      m->max_version = take_i16(&p);
+    } else {
+      m->min_version = rd_i16(r);
+      m->max_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -2683,8 +2967,16 @@ static void api_versions_response_finalized_feature_key_decode(struct rd *r, int
   (void)a;
   api_versions_response_finalized_feature_key_init(m);
   m->name = read_string(r, true, false);
-  m->max_version_level = rd_i16(r);
-  m->min_version_level = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->max_version_level = take_i16(&p);
+      m->min_version_level = take_i16(&p);
+    } else {
+      m->max_version_level = rd_i16(r);
+      m->min_version_level = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -2830,8 +3122,16 @@ static void create_topics_request_creatable_topic_decode(struct rd *r, int16_t v
   create_topics_request_creatable_topic_init(m);
   const bool flex = version >= 5;
   m->name = read_string(r, flex, false);
-  m->num_partitions = rd_i32(r);
-  m->replication_factor = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->num_partitions = take_i32(&p);
+      m->replication_factor = take_i16(&p);
+    } else {
+      m->num_partitions = rd_i32(r);
+      m->replication_factor = rd_i16(r);
+    }
+  }
   m->assignments_count = read_count(r, flex, false, (version >= 5 ? 6 : 8));
   m->assignments = alloc_array(a, m->assignments_count, sizeof *m->assignments);
   for (int32_t i = 0; i < m->assignments_count; i++) create_topics_request_creatable_replica_assignment_decode(r, version, &m->assignments[i], a);
@@ -2872,8 +3172,16 @@ bool create_topics_request_decode(struct rd *r, int16_t version, struct create_t
   m->topics_count = read_count(r, flex, false, (version >= 5 ? 10 : 16));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) create_topics_request_creatable_topic_decode(r, version, &m->topics[i], a);
-  m->timeout_ms = rd_i32(r);
-  if (version >= 1) m->validate_only = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 1 ? 1 : 0));
+    if (p) {
+      m->timeout_ms = take_i32(&p);
+      if (version >= 1) m->validate_only = take_bool(&p);
+    } else {
+      m->timeout_ms = rd_i32(r);
+      if (version >= 1) m->validate_only = rd_bool(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -2905,9 +3213,18 @@ static void create_topics_response_creatable_topic_configs_decode(struct rd *r, 
   create_topics_response_creatable_topic_configs_init(m);
   m->name = read_string(r, true, false);
   m->value = read_string(r, true, true);
-  m->read_only = rd_bool(r);
-  m->config_source = rd_i8(r);
-  m->is_sensitive = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 1 + 1 + 1);
+    if (p) {
+      m->read_only = take_bool(&p);
+      m->config_source = take_i8(&p);
+      m->is_sensitive = take_bool(&p);
+    } else {
+      m->read_only = rd_bool(r);
+      m->config_source = rd_i8(r);
+      m->is_sensitive = rd_bool(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -2938,8 +3255,16 @@ static void create_topics_response_creatable_topic_result_decode(struct rd *r, i
   if (version >= 7) m->topic_id = rd_uuid(r);
   m->error_code = rd_i16(r);
   if (version >= 1) m->error_message = read_string(r, flex, true);
-  if (version >= 5) m->num_partitions = rd_i32(r);
-  if (version >= 5) m->replication_factor = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 5 ? 4 : 0) + (version >= 5 ? 2 : 0));
+    if (p) {
+      if (version >= 5) m->num_partitions = take_i32(&p);
+      if (version >= 5) m->replication_factor = take_i16(&p);
+    } else {
+      if (version >= 5) m->num_partitions = rd_i32(r);
+      if (version >= 5) m->replication_factor = rd_i16(r);
+    }
+  }
   if (version >= 5) {
     m->configs_count = read_count(r, true, true, 6);
     m->configs = alloc_array(a, m->configs_count, sizeof *m->configs);
@@ -3140,8 +3465,16 @@ static void delete_records_request_delete_records_partition_decode(struct rd *r,
   (void)a;
   delete_records_request_delete_records_partition_init(m);
   const bool flex = version >= 2;
-  m->partition_index = rd_i32(r);
-  m->offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->offset = take_i64(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->offset = rd_i64(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -3216,9 +3549,18 @@ static void delete_records_response_delete_records_partition_result_decode(struc
   (void)a;
   delete_records_response_delete_records_partition_result_init(m);
   const bool flex = version >= 2;
-  m->partition_index = rd_i32(r);
-  m->low_watermark = rd_i64(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->low_watermark = take_i64(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->low_watermark = rd_i64(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -3301,9 +3643,18 @@ bool init_producer_id_request_decode(struct rd *r, int16_t version, struct init_
   }
   const bool flex = version >= 2;
   m->transactional_id = read_string(r, flex, true);
-  m->transaction_timeout_ms = rd_i32(r);
-  if (version >= 3) m->producer_id = rd_i64(r);
-  if (version >= 3) m->producer_epoch = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 3 ? 8 : 0) + (version >= 3 ? 2 : 0));
+    if (p) {
+      m->transaction_timeout_ms = take_i32(&p);
+      if (version >= 3) m->producer_id = take_i64(&p);
+      if (version >= 3) m->producer_epoch = take_i16(&p);
+    } else {
+      m->transaction_timeout_ms = rd_i32(r);
+      if (version >= 3) m->producer_id = rd_i64(r);
+      if (version >= 3) m->producer_epoch = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -3337,10 +3688,20 @@ bool init_producer_id_response_decode(struct rd *r, int16_t version, struct init
     return false;
   }
   const bool flex = version >= 2;
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->producer_id = rd_i64(r);
-  m->producer_epoch = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->producer_id = take_i64(&p);
+      m->producer_epoch = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->producer_id = rd_i64(r);
+      m->producer_epoch = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -3370,9 +3731,18 @@ static void offset_for_leader_epoch_request_offset_for_leader_partition_decode(s
   (void)a;
   offset_for_leader_epoch_request_offset_for_leader_partition_init(m);
   const bool flex = version >= 4;
-  m->partition = rd_i32(r);
-  if (version >= 2) m->current_leader_epoch = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 2 ? 4 : 0) + 4);
+    if (p) {
+      m->partition = take_i32(&p);
+      if (version >= 2) m->current_leader_epoch = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition = rd_i32(r);
+      if (version >= 2) m->current_leader_epoch = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -3451,10 +3821,20 @@ static void offset_for_leader_epoch_response_epoch_end_offset_decode(struct rd *
   (void)a;
   offset_for_leader_epoch_response_epoch_end_offset_init(m);
   const bool flex = version >= 4;
-  m->error_code = rd_i16(r);
-  m->partition = rd_i32(r);
-  if (version >= 1) m->leader_epoch = rd_i32(r);
-  m->end_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 4 + (version >= 1 ? 4 : 0) + 8);
+    if (p) {
+      m->error_code = take_i16(&p);
+      m->partition = take_i32(&p);
+      if (version >= 1) m->leader_epoch = take_i32(&p);
+      m->end_offset = take_i64(&p);
+    } else {
+      m->error_code = rd_i16(r);
+      m->partition = rd_i32(r);
+      if (version >= 1) m->leader_epoch = rd_i32(r);
+      m->end_offset = rd_i64(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -3561,8 +3941,16 @@ bool describe_configs_request_decode(struct rd *r, int16_t version, struct descr
   m->resources_count = read_count(r, flex, false, (version >= 4 ? 4 : 7));
   m->resources = alloc_array(a, m->resources_count, sizeof *m->resources);
   for (int32_t i = 0; i < m->resources_count; i++) describe_configs_request_describe_configs_resource_decode(r, version, &m->resources[i], a);
-  if (version >= 1) m->include_synonyms = rd_bool(r);
-  if (version >= 3) m->include_documentation = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 1 : 0) + (version >= 3 ? 1 : 0));
+    if (p) {
+      if (version >= 1) m->include_synonyms = take_bool(&p);
+      if (version >= 3) m->include_documentation = take_bool(&p);
+    } else {
+      if (version >= 1) m->include_synonyms = rd_bool(r);
+      if (version >= 3) m->include_documentation = rd_bool(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -3615,10 +4003,20 @@ static void describe_configs_response_describe_configs_resource_result_decode(st
   const bool flex = version >= 4;
   m->name = read_string(r, flex, false);
   m->value = read_string(r, flex, true);
-  m->read_only = rd_bool(r);
-  if (version <= 0) m->is_default = rd_bool(r);
-  if (version >= 1) m->config_source = rd_i8(r);
-  m->is_sensitive = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 1 + (version <= 0 ? 1 : 0) + (version >= 1 ? 1 : 0) + 1);
+    if (p) {
+      m->read_only = take_bool(&p);
+      if (version <= 0) m->is_default = take_bool(&p);
+      if (version >= 1) m->config_source = take_i8(&p);
+      m->is_sensitive = take_bool(&p);
+    } else {
+      m->read_only = rd_bool(r);
+      if (version <= 0) m->is_default = rd_bool(r);
+      if (version >= 1) m->config_source = rd_i8(r);
+      m->is_sensitive = rd_bool(r);
+    }
+  }
   if (version >= 1) {
     m->synonyms_count = read_count(r, flex, false, (version >= 4 ? 4 : 5));
     m->synonyms = alloc_array(a, m->synonyms_count, sizeof *m->synonyms);
@@ -4024,8 +4422,16 @@ bool create_partitions_request_decode(struct rd *r, int16_t version, struct crea
   m->topics_count = read_count(r, flex, false, (version >= 2 ? 7 : 10));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) create_partitions_request_create_partitions_topic_decode(r, version, &m->topics[i], a);
-  m->timeout_ms = rd_i32(r);
-  m->validate_only = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 1);
+    if (p) {
+      m->timeout_ms = take_i32(&p);
+      m->validate_only = take_bool(&p);
+    } else {
+      m->timeout_ms = rd_i32(r);
+      m->validate_only = rd_bool(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -4247,8 +4653,16 @@ bool describe_cluster_request_decode(struct rd *r, int16_t version, struct descr
     rd_fail(r);
     return false;
   }
-  m->include_cluster_authorized_operations = rd_bool(r);
-  if (version >= 1) m->endpoint_type = rd_i8(r);
+  {
+    const uint8_t *p = rd_fixed(r, 1 + (version >= 1 ? 1 : 0));
+    if (p) {
+      m->include_cluster_authorized_operations = take_bool(&p);
+      if (version >= 1) m->endpoint_type = take_i8(&p);
+    } else {
+      m->include_cluster_authorized_operations = rd_bool(r);
+      if (version >= 1) m->endpoint_type = rd_i8(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -4305,8 +4719,16 @@ bool describe_cluster_response_decode(struct rd *r, int16_t version, struct desc
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   if (version >= 1) m->endpoint_type = rd_i8(r);
   m->cluster_id = read_string(r, true, false);
@@ -4398,12 +4820,24 @@ static void describe_producers_response_producer_state_decode(struct rd *r, int1
   (void)version;
   (void)a;
   describe_producers_response_producer_state_init(m);
-  m->producer_id = rd_i64(r);
-  m->producer_epoch = rd_i32(r);
-  m->last_sequence = rd_i32(r);
-  m->last_timestamp = rd_i64(r);
-  m->coordinator_epoch = rd_i32(r);
-  m->current_txn_start_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 4 + 4 + 8 + 4 + 8);
+    if (p) {
+      m->producer_id = take_i64(&p);
+      m->producer_epoch = take_i32(&p);
+      m->last_sequence = take_i32(&p);
+      m->last_timestamp = take_i64(&p);
+      m->coordinator_epoch = take_i32(&p);
+      m->current_txn_start_offset = take_i64(&p);
+    } else {
+      m->producer_id = rd_i64(r);
+      m->producer_epoch = rd_i32(r);
+      m->last_sequence = rd_i32(r);
+      m->last_timestamp = rd_i64(r);
+      m->coordinator_epoch = rd_i32(r);
+      m->current_txn_start_offset = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -4429,8 +4863,16 @@ void describe_producers_response_partition_response_init(struct describe_produce
 
 static void describe_producers_response_partition_response_decode(struct rd *r, int16_t version, struct describe_producers_response_partition_response *m, struct arena *a) {
   describe_producers_response_partition_response_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   m->active_producers_count = read_count(r, true, false, 37);
   m->active_producers = alloc_array(a, m->active_producers_count, sizeof *m->active_producers);
@@ -4567,8 +5009,16 @@ static void offset_delete_response_offset_delete_response_partition_decode(struc
   (void)version;
   (void)a;
   offset_delete_response_offset_delete_response_partition_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
 }
 
 static void offset_delete_response_offset_delete_response_partition_encode(struct wr *w, int16_t version, const struct offset_delete_response_offset_delete_response_partition *m) {
@@ -4609,8 +5059,16 @@ bool offset_delete_response_decode(struct rd *r, int16_t version, struct offset_
     rd_fail(r);
     return false;
   }
-  m->error_code = rd_i16(r);
-  m->throttle_time_ms = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 4);
+    if (p) {
+      m->error_code = take_i16(&p);
+      m->throttle_time_ms = take_i32(&p);
+    } else {
+      m->error_code = rd_i16(r);
+      m->throttle_time_ms = rd_i32(r);
+    }
+  }
   m->topics_count = read_count(r, false, false, 6);
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) offset_delete_response_offset_delete_response_topic_decode(r, version, &m->topics[i], a);
@@ -4694,8 +5152,16 @@ static void elect_leaders_response_partition_result_decode(struct rd *r, int16_t
   (void)a;
   elect_leaders_response_partition_result_init(m);
   const bool flex = version >= 2;
-  m->partition_id = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_id = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_id = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, flex, true);
   if (flex) rd_skip_tagged_fields(r);
 }
@@ -4745,8 +5211,16 @@ bool elect_leaders_response_decode(struct rd *r, int16_t version, struct elect_l
     return false;
   }
   const bool flex = version >= 2;
-  m->throttle_time_ms = rd_i32(r);
-  if (version >= 1) m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 1 ? 2 : 0));
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      if (version >= 1) m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      if (version >= 1) m->error_code = rd_i16(r);
+    }
+  }
   m->replica_election_results_count = read_count(r, flex, false, (version >= 2 ? 3 : 6));
   m->replica_election_results = alloc_array(a, m->replica_election_results_count, sizeof *m->replica_election_results);
   for (int32_t i = 0; i < m->replica_election_results_count; i++) elect_leaders_response_replica_election_result_decode(r, version, &m->replica_election_results[i], a);
@@ -4779,8 +5253,16 @@ static void alter_partition_request_broker_state_decode(struct rd *r, int16_t ve
   (void)version;
   (void)a;
   alter_partition_request_broker_state_init(m);
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -4801,8 +5283,16 @@ void alter_partition_request_partition_data_init(struct alter_partition_request_
 
 static void alter_partition_request_partition_data_decode(struct rd *r, int16_t version, struct alter_partition_request_partition_data *m, struct arena *a) {
   alter_partition_request_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (version <= 2) {
     m->new_isr_count = read_count(r, true, false, 4);
     m->new_isr = alloc_array(a, m->new_isr_count, sizeof *m->new_isr);
@@ -4813,8 +5303,16 @@ static void alter_partition_request_partition_data_decode(struct rd *r, int16_t 
     m->new_isr_with_epochs = alloc_array(a, m->new_isr_with_epochs_count, sizeof *m->new_isr_with_epochs);
     for (int32_t i = 0; i < m->new_isr_with_epochs_count; i++) alter_partition_request_broker_state_decode(r, version, &m->new_isr_with_epochs[i], a);
   }
-  if (version >= 1) m->leader_recovery_state = rd_i8(r);
-  m->partition_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 1 : 0) + 4);
+    if (p) {
+      if (version >= 1) m->leader_recovery_state = take_i8(&p);
+      m->partition_epoch = take_i32(&p);
+    } else {
+      if (version >= 1) m->leader_recovery_state = rd_i8(r);
+      m->partition_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -4875,8 +5373,16 @@ bool alter_partition_request_decode(struct rd *r, int16_t version, struct alter_
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   m->topics_count = read_count(r, true, false, (version >= 2 ? 18 : 3));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) alter_partition_request_topic_data_decode(r, version, &m->topics[i], a);
@@ -4905,15 +5411,33 @@ void alter_partition_response_partition_data_init(struct alter_partition_respons
 
 static void alter_partition_response_partition_data_decode(struct rd *r, int16_t version, struct alter_partition_response_partition_data *m, struct arena *a) {
   alter_partition_response_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   m->isr_count = read_count(r, true, false, 4);
   m->isr = alloc_array(a, m->isr_count, sizeof *m->isr);
   for (int32_t i = 0; i < m->isr_count; i++) m->isr[i] = rd_i32(r);
-  if (version >= 1) m->leader_recovery_state = rd_i8(r);
-  m->partition_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 1 : 0) + 4);
+    if (p) {
+      if (version >= 1) m->leader_recovery_state = take_i8(&p);
+      m->partition_epoch = take_i32(&p);
+    } else {
+      if (version >= 1) m->leader_recovery_state = rd_i8(r);
+      m->partition_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -4969,8 +5493,16 @@ bool alter_partition_response_decode(struct rd *r, int16_t version, struct alter
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->topics_count = read_count(r, true, false, (version >= 2 ? 18 : 3));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) alter_partition_response_topic_data_decode(r, version, &m->topics[i], a);
@@ -5000,14 +5532,32 @@ void vote_request_partition_data_init(struct vote_request_partition_data *m) {
 static void vote_request_partition_data_decode(struct rd *r, int16_t version, struct vote_request_partition_data *m, struct arena *a) {
   (void)a;
   vote_request_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->replica_epoch = rd_i32(r);
-  m->replica_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->replica_epoch = take_i32(&p);
+      m->replica_id = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->replica_epoch = rd_i32(r);
+      m->replica_id = rd_i32(r);
+    }
+  }
   if (version >= 1) m->replica_directory_id = rd_uuid(r);
   if (version >= 1) m->voter_directory_id = rd_uuid(r);
-  m->last_offset_epoch = rd_i32(r);
-  m->last_offset = rd_i64(r);
-  if (version >= 2) m->pre_vote = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + (version >= 2 ? 1 : 0));
+    if (p) {
+      m->last_offset_epoch = take_i32(&p);
+      m->last_offset = take_i64(&p);
+      if (version >= 2) m->pre_vote = take_bool(&p);
+    } else {
+      m->last_offset_epoch = rd_i32(r);
+      m->last_offset = rd_i64(r);
+      if (version >= 2) m->pre_vote = rd_bool(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -5091,11 +5641,22 @@ static void vote_response_partition_data_decode(struct rd *r, int16_t version, s
   (void)version;
   (void)a;
   vote_response_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
-  m->vote_granted = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 4 + 4 + 1);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+      m->vote_granted = take_bool(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+      m->vote_granted = rd_bool(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -5210,8 +5771,16 @@ static void begin_quorum_epoch_request_partition_data_decode(struct rd *r, int16
   const bool flex = version >= 1;
   m->partition_index = rd_i32(r);
   if (version >= 1) m->voter_directory_id = rd_uuid(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -5323,10 +5892,20 @@ static void begin_quorum_epoch_response_partition_data_decode(struct rd *r, int1
   (void)a;
   begin_quorum_epoch_response_partition_data_init(m);
   const bool flex = version >= 1;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -5465,9 +6044,18 @@ void end_quorum_epoch_request_partition_data_init(struct end_quorum_epoch_reques
 static void end_quorum_epoch_request_partition_data_decode(struct rd *r, int16_t version, struct end_quorum_epoch_request_partition_data *m, struct arena *a) {
   end_quorum_epoch_request_partition_data_init(m);
   const bool flex = version >= 1;
-  m->partition_index = rd_i32(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (version <= 0) {
     m->preferred_successors_count = read_count(r, false, false, 4);
     m->preferred_successors = alloc_array(a, m->preferred_successors_count, sizeof *m->preferred_successors);
@@ -5593,10 +6181,20 @@ static void end_quorum_epoch_response_partition_data_decode(struct rd *r, int16_
   (void)a;
   end_quorum_epoch_response_partition_data_init(m);
   const bool flex = version >= 1;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -5783,9 +6381,18 @@ static void describe_quorum_response_replica_state_decode(struct rd *r, int16_t 
   describe_quorum_response_replica_state_init(m);
   m->replica_id = rd_i32(r);
   if (version >= 2) m->replica_directory_id = rd_uuid(r);
-  m->log_end_offset = rd_i64(r);
-  if (version >= 1) m->last_fetch_timestamp = rd_i64(r);
-  if (version >= 1) m->last_caught_up_timestamp = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + (version >= 1 ? 8 : 0) + (version >= 1 ? 8 : 0));
+    if (p) {
+      m->log_end_offset = take_i64(&p);
+      if (version >= 1) m->last_fetch_timestamp = take_i64(&p);
+      if (version >= 1) m->last_caught_up_timestamp = take_i64(&p);
+    } else {
+      m->log_end_offset = rd_i64(r);
+      if (version >= 1) m->last_fetch_timestamp = rd_i64(r);
+      if (version >= 1) m->last_caught_up_timestamp = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -5808,12 +6415,29 @@ void describe_quorum_response_partition_data_init(struct describe_quorum_respons
 
 static void describe_quorum_response_partition_data_decode(struct rd *r, int16_t version, struct describe_quorum_response_partition_data *m, struct arena *a) {
   describe_quorum_response_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (version >= 2) m->error_message = read_string(r, true, true);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
-  m->high_watermark = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4 + 8);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+      m->high_watermark = take_i64(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+      m->high_watermark = rd_i64(r);
+    }
+  }
   m->current_voters_count = read_count(r, true, false, (version >= 2 ? 45 : version >= 1 ? 29 : 13));
   m->current_voters = alloc_array(a, m->current_voters_count, sizeof *m->current_voters);
   for (int32_t i = 0; i < m->current_voters_count; i++) describe_quorum_response_replica_state_decode(r, version, &m->current_voters[i], a);
@@ -5954,8 +6578,16 @@ static void fetch_snapshot_request_snapshot_id_decode(struct rd *r, int16_t vers
   (void)version;
   (void)a;
   fetch_snapshot_request_snapshot_id_init(m);
-  m->end_offset = rd_i64(r);
-  m->epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 4);
+    if (p) {
+      m->end_offset = take_i64(&p);
+      m->epoch = take_i32(&p);
+    } else {
+      m->end_offset = rd_i64(r);
+      m->epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -5977,8 +6609,16 @@ void fetch_snapshot_request_partition_snapshot_init(struct fetch_snapshot_reques
 
 static void fetch_snapshot_request_partition_snapshot_decode(struct rd *r, int16_t version, struct fetch_snapshot_request_partition_snapshot *m, struct arena *a) {
   fetch_snapshot_request_partition_snapshot_init(m);
-  m->partition = rd_i32(r);
-  m->current_leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->partition = take_i32(&p);
+      m->current_leader_epoch = take_i32(&p);
+    } else {
+      m->partition = rd_i32(r);
+      m->current_leader_epoch = rd_i32(r);
+    }
+  }
   fetch_snapshot_request_snapshot_id_decode(r, version, &m->snapshot_id, a);
   m->position = rd_i64(r);
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
@@ -6041,8 +6681,16 @@ bool fetch_snapshot_request_decode(struct rd *r, int16_t version, struct fetch_s
     rd_fail(r);
     return false;
   }
-  m->replica_id = rd_i32(r);
-  m->max_bytes = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->replica_id = take_i32(&p);
+      m->max_bytes = take_i32(&p);
+    } else {
+      m->replica_id = rd_i32(r);
+      m->max_bytes = rd_i32(r);
+    }
+  }
   m->topics_count = read_count(r, true, false, 3);
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) fetch_snapshot_request_topic_snapshot_decode(r, version, &m->topics[i], a);
@@ -6085,8 +6733,16 @@ static void fetch_snapshot_response_snapshot_id_decode(struct rd *r, int16_t ver
   (void)version;
   (void)a;
   fetch_snapshot_response_snapshot_id_init(m);
-  m->end_offset = rd_i64(r);
-  m->epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 4);
+    if (p) {
+      m->end_offset = take_i64(&p);
+      m->epoch = take_i32(&p);
+    } else {
+      m->end_offset = rd_i64(r);
+      m->epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -6114,8 +6770,16 @@ static void fetch_snapshot_response_leader_id_and_epoch_decode(struct rd *r, int
   (void)version;
   (void)a;
   fetch_snapshot_response_leader_id_and_epoch_init(m);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -6139,11 +6803,27 @@ void fetch_snapshot_response_partition_snapshot_init(struct fetch_snapshot_respo
 
 static void fetch_snapshot_response_partition_snapshot_decode(struct rd *r, int16_t version, struct fetch_snapshot_response_partition_snapshot *m, struct arena *a) {
   fetch_snapshot_response_partition_snapshot_init(m);
-  m->index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   fetch_snapshot_response_snapshot_id_decode(r, version, &m->snapshot_id, a);
-  m->size = rd_i64(r);
-  m->position = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 8);
+    if (p) {
+      m->size = take_i64(&p);
+      m->position = take_i64(&p);
+    } else {
+      m->size = rd_i64(r);
+      m->position = rd_i64(r);
+    }
+  }
   m->unaligned_records = read_records(r, true, false);
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
     uint32_t tag;
@@ -6232,8 +6912,16 @@ bool fetch_snapshot_response_decode(struct rd *r, int16_t version, struct fetch_
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->topics_count = read_count(r, true, false, 3);
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) fetch_snapshot_response_topic_snapshot_decode(r, version, &m->topics[i], a);
@@ -6283,8 +6971,16 @@ static void broker_registration_request_listener_decode(struct rd *r, int16_t ve
   broker_registration_request_listener_init(m);
   m->name = read_string(r, true, false);
   m->host = read_string(r, true, false);
-  m->port = rd_u16(r);
-  m->security_protocol = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->port = take_u16(&p);
+      m->security_protocol = take_i16(&p);
+    } else {
+      m->port = rd_u16(r);
+      m->security_protocol = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -6310,8 +7006,16 @@ static void broker_registration_request_feature_decode(struct rd *r, int16_t ver
   (void)a;
   broker_registration_request_feature_init(m);
   m->name = read_string(r, true, false);
-  m->min_supported_version = rd_i16(r);
-  m->max_supported_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->min_supported_version = take_i16(&p);
+      m->max_supported_version = take_i16(&p);
+    } else {
+      m->min_supported_version = rd_i16(r);
+      m->max_supported_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -6392,9 +7096,18 @@ bool broker_registration_response_decode(struct rd *r, int16_t version, struct b
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -6424,11 +7137,22 @@ bool broker_heartbeat_request_decode(struct rd *r, int16_t version, struct broke
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
-  m->current_metadata_offset = rd_i64(r);
-  m->want_fence = rd_bool(r);
-  m->want_shut_down = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + 8 + 1 + 1);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+      m->current_metadata_offset = take_i64(&p);
+      m->want_fence = take_bool(&p);
+      m->want_shut_down = take_bool(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+      m->current_metadata_offset = rd_i64(r);
+      m->want_fence = rd_bool(r);
+      m->want_shut_down = rd_bool(r);
+    }
+  }
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
     uint32_t tag;
     struct rd v;
@@ -6478,11 +7202,22 @@ bool broker_heartbeat_response_decode(struct rd *r, int16_t version, struct brok
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->is_caught_up = rd_bool(r);
-  m->is_fenced = rd_bool(r);
-  m->should_shut_down = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 1 + 1 + 1);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->is_caught_up = take_bool(&p);
+      m->is_fenced = take_bool(&p);
+      m->should_shut_down = take_bool(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->is_caught_up = rd_bool(r);
+      m->is_fenced = rd_bool(r);
+      m->should_shut_down = rd_bool(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -6538,8 +7273,16 @@ bool unregister_broker_response_decode(struct rd *r, int16_t version, struct unr
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
   return !r->err;
@@ -6592,8 +7335,16 @@ bool add_raft_voter_request_decode(struct rd *r, int16_t version, struct add_raf
     return false;
   }
   m->cluster_id = read_string(r, true, true);
-  m->timeout_ms = rd_i32(r);
-  m->voter_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->timeout_ms = take_i32(&p);
+      m->voter_id = take_i32(&p);
+    } else {
+      m->timeout_ms = rd_i32(r);
+      m->voter_id = rd_i32(r);
+    }
+  }
   m->voter_directory_id = rd_uuid(r);
   m->listeners_count = read_count(r, true, false, 5);
   m->listeners = alloc_array(a, m->listeners_count, sizeof *m->listeners);
@@ -6630,8 +7381,16 @@ bool add_raft_voter_response_decode(struct rd *r, int16_t version, struct add_ra
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
   return !r->err;
@@ -6690,8 +7449,16 @@ bool remove_raft_voter_response_decode(struct rd *r, int16_t version, struct rem
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
   return !r->err;
@@ -6741,8 +7508,16 @@ static void update_raft_voter_request_kraft_version_feature_decode(struct rd *r,
   (void)version;
   (void)a;
   update_raft_voter_request_kraft_version_feature_init(m);
-  m->min_supported_version = rd_i16(r);
-  m->max_supported_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->min_supported_version = take_i16(&p);
+      m->max_supported_version = take_i16(&p);
+    } else {
+      m->min_supported_version = rd_i16(r);
+      m->max_supported_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -6769,8 +7544,16 @@ bool update_raft_voter_request_decode(struct rd *r, int16_t version, struct upda
     return false;
   }
   m->cluster_id = read_string(r, true, true);
-  m->current_leader_epoch = rd_i32(r);
-  m->voter_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->current_leader_epoch = take_i32(&p);
+      m->voter_id = take_i32(&p);
+    } else {
+      m->current_leader_epoch = rd_i32(r);
+      m->voter_id = rd_i32(r);
+    }
+  }
   m->voter_directory_id = rd_uuid(r);
   m->listeners_count = read_count(r, true, false, 5);
   m->listeners = alloc_array(a, m->listeners_count, sizeof *m->listeners);
@@ -6815,8 +7598,16 @@ static void update_raft_voter_response_current_leader_decode(struct rd *r, int16
   (void)version;
   (void)a;
   update_raft_voter_response_current_leader_init(m);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   m->host = read_string(r, true, false);
   m->port = rd_i32(r);
   rd_skip_tagged_fields(r);
@@ -6846,8 +7637,16 @@ bool update_raft_voter_response_decode(struct rd *r, int16_t version, struct upd
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
     uint32_t tag;
     struct rd v;
@@ -6891,8 +7690,16 @@ bool allocate_producer_ids_request_decode(struct rd *r, int16_t version, struct 
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -6921,10 +7728,20 @@ bool allocate_producer_ids_response_decode(struct rd *r, int16_t version, struct
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->producer_id_start = rd_i64(r);
-  m->producer_id_len = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8 + 4);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->producer_id_start = take_i64(&p);
+      m->producer_id_len = take_i32(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->producer_id_start = rd_i64(r);
+      m->producer_id_len = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -7024,8 +7841,16 @@ static void alter_partition_reassignments_response_reassignable_partition_respon
   (void)version;
   (void)a;
   alter_partition_reassignments_response_reassignable_partition_response_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
 }
@@ -7072,8 +7897,16 @@ bool alter_partition_reassignments_response_decode(struct rd *r, int16_t version
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   m->responses_count = read_count(r, true, false, 3);
   m->responses = alloc_array(a, m->responses_count, sizeof *m->responses);
@@ -7212,8 +8045,16 @@ bool list_partition_reassignments_response_decode(struct rd *r, int16_t version,
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   m->topics_count = read_count(r, true, false, 3);
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
@@ -7250,9 +8091,18 @@ bool request_header_decode(struct rd *r, int16_t version, struct request_header 
     return false;
   }
   const bool flex = version >= 2;
-  m->request_api_key = rd_i16(r);
-  m->request_api_version = rd_i16(r);
-  m->correlation_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2 + 4);
+    if (p) {
+      m->request_api_key = take_i16(&p);
+      m->request_api_version = take_i16(&p);
+      m->correlation_id = take_i32(&p);
+    } else {
+      m->request_api_key = rd_i16(r);
+      m->request_api_version = rd_i16(r);
+      m->correlation_id = rd_i32(r);
+    }
+  }
   if (version >= 1) m->client_id = read_string(r, false, true);
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;

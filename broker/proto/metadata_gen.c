@@ -99,8 +99,16 @@ static void register_broker_record_broker_endpoint_decode(struct rd *r, int16_t 
   register_broker_record_broker_endpoint_init(m);
   m->name = read_string(r, true, false);
   m->host = read_string(r, true, false);
-  m->port = rd_u16(r);
-  m->security_protocol = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->port = take_u16(&p);
+      m->security_protocol = take_i16(&p);
+    } else {
+      m->port = rd_u16(r);
+      m->security_protocol = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -126,8 +134,16 @@ static void register_broker_record_broker_feature_decode(struct rd *r, int16_t v
   (void)a;
   register_broker_record_broker_feature_init(m);
   m->name = read_string(r, true, false);
-  m->min_supported_version = rd_i16(r);
-  m->max_supported_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->min_supported_version = take_i16(&p);
+      m->max_supported_version = take_i16(&p);
+    } else {
+      m->min_supported_version = rd_i16(r);
+      m->max_supported_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -154,8 +170,16 @@ bool register_broker_record_decode(struct rd *r, int16_t version, struct registe
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  if (version >= 2) m->is_migrating_zk_broker = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 2 ? 1 : 0));
+    if (p) {
+      m->broker_id = take_i32(&p);
+      if (version >= 2) m->is_migrating_zk_broker = take_bool(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      if (version >= 2) m->is_migrating_zk_broker = rd_bool(r);
+    }
+  }
   m->incarnation_id = rd_uuid(r);
   m->broker_epoch = rd_i64(r);
   m->end_points_count = read_count(r, true, false, 7);
@@ -165,8 +189,16 @@ bool register_broker_record_decode(struct rd *r, int16_t version, struct registe
   m->features = alloc_array(a, m->features_count, sizeof *m->features);
   for (int32_t i = 0; i < m->features_count; i++) register_broker_record_broker_feature_decode(r, version, &m->features[i], a);
   m->rack = read_string(r, true, true);
-  m->fenced = rd_bool(r);
-  if (version >= 1) m->in_controlled_shutdown = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 1 + (version >= 1 ? 1 : 0));
+    if (p) {
+      m->fenced = take_bool(&p);
+      if (version >= 1) m->in_controlled_shutdown = take_bool(&p);
+    } else {
+      m->fenced = rd_bool(r);
+      if (version >= 1) m->in_controlled_shutdown = rd_bool(r);
+    }
+  }
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
     uint32_t tag;
     struct rd v;
@@ -225,8 +257,16 @@ bool unregister_broker_record_decode(struct rd *r, int16_t version, struct unreg
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -300,9 +340,18 @@ bool partition_record_decode(struct rd *r, int16_t version, struct partition_rec
   m->adding_replicas_count = read_count(r, true, false, 4);
   m->adding_replicas = alloc_array(a, m->adding_replicas_count, sizeof *m->adding_replicas);
   for (int32_t i = 0; i < m->adding_replicas_count; i++) m->adding_replicas[i] = rd_i32(r);
-  m->leader = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
-  m->partition_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4 + 4);
+    if (p) {
+      m->leader = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+      m->partition_epoch = take_i32(&p);
+    } else {
+      m->leader = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+      m->partition_epoch = rd_i32(r);
+    }
+  }
   if (version >= 1) {
     m->directories_count = read_count(r, true, false, 16);
     m->directories = alloc_array(a, m->directories_count, sizeof *m->directories);
@@ -555,8 +604,16 @@ bool fence_broker_record_decode(struct rd *r, int16_t version, struct fence_brok
     rd_fail(r);
     return false;
   }
-  m->id = rd_i32(r);
-  m->epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->id = take_i32(&p);
+      m->epoch = take_i64(&p);
+    } else {
+      m->id = rd_i32(r);
+      m->epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -585,8 +642,16 @@ bool unfence_broker_record_decode(struct rd *r, int16_t version, struct unfence_
     rd_fail(r);
     return false;
   }
-  m->id = rd_i32(r);
-  m->epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->id = take_i32(&p);
+      m->epoch = take_i64(&p);
+    } else {
+      m->id = rd_i32(r);
+      m->epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -643,9 +708,18 @@ bool delegation_token_record_decode(struct rd *r, int16_t version, struct delega
   m->renewers_count = read_count(r, true, false, 1);
   m->renewers = alloc_array(a, m->renewers_count, sizeof *m->renewers);
   for (int32_t i = 0; i < m->renewers_count; i++) m->renewers[i] = read_string(r, true, false);
-  m->issue_timestamp = rd_i64(r);
-  m->max_timestamp = rd_i64(r);
-  m->expiration_timestamp = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 8 + 8);
+    if (p) {
+      m->issue_timestamp = take_i64(&p);
+      m->max_timestamp = take_i64(&p);
+      m->expiration_timestamp = take_i64(&p);
+    } else {
+      m->issue_timestamp = rd_i64(r);
+      m->max_timestamp = rd_i64(r);
+      m->expiration_timestamp = rd_i64(r);
+    }
+  }
   m->token_id = read_string(r, true, false);
   rd_skip_tagged_fields(r);
   return !r->err;
@@ -794,9 +868,18 @@ bool producer_ids_record_decode(struct rd *r, int16_t version, struct producer_i
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
-  m->next_producer_id = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + 8);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+      m->next_producer_id = take_i64(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+      m->next_producer_id = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -825,8 +908,16 @@ bool broker_registration_change_record_decode(struct rd *r, int16_t version, str
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
     uint32_t tag;
     struct rd v;
@@ -892,8 +983,16 @@ bool access_control_entry_record_decode(struct rd *r, int16_t version, struct ac
   m->pattern_type = rd_i8(r);
   m->principal = read_string(r, true, false);
   m->host = read_string(r, true, false);
-  m->operation = rd_i8(r);
-  m->permission_type = rd_i8(r);
+  {
+    const uint8_t *p = rd_fixed(r, 1 + 1);
+    if (p) {
+      m->operation = take_i8(&p);
+      m->permission_type = take_i8(&p);
+    } else {
+      m->operation = rd_i8(r);
+      m->permission_type = rd_i8(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -1141,8 +1240,16 @@ static void register_controller_record_controller_endpoint_decode(struct rd *r, 
   register_controller_record_controller_endpoint_init(m);
   m->name = read_string(r, true, false);
   m->host = read_string(r, true, false);
-  m->port = rd_u16(r);
-  m->security_protocol = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->port = take_u16(&p);
+      m->security_protocol = take_i16(&p);
+    } else {
+      m->port = rd_u16(r);
+      m->security_protocol = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -1168,8 +1275,16 @@ static void register_controller_record_controller_feature_decode(struct rd *r, i
   (void)a;
   register_controller_record_controller_feature_init(m);
   m->name = read_string(r, true, false);
-  m->min_supported_version = rd_i16(r);
-  m->max_supported_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->min_supported_version = take_i16(&p);
+      m->max_supported_version = take_i16(&p);
+    } else {
+      m->min_supported_version = rd_i16(r);
+      m->max_supported_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -1250,8 +1365,16 @@ bool leader_change_message_decode(struct rd *r, int16_t version, struct leader_c
     rd_fail(r);
     return false;
   }
-  m->version = rd_i16(r);
-  m->leader_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 4);
+    if (p) {
+      m->version = take_i16(&p);
+      m->leader_id = take_i32(&p);
+    } else {
+      m->version = rd_i16(r);
+      m->leader_id = rd_i32(r);
+    }
+  }
   m->voters_count = read_count(r, true, false, (version >= 1 ? 21 : 5));
   m->voters = alloc_array(a, m->voters_count, sizeof *m->voters);
   for (int32_t i = 0; i < m->voters_count; i++) leader_change_message_voter_decode(r, version, &m->voters[i], a);
@@ -1290,8 +1413,16 @@ bool snapshot_header_record_decode(struct rd *r, int16_t version, struct snapsho
     rd_fail(r);
     return false;
   }
-  m->version = rd_i16(r);
-  m->last_contained_log_timestamp = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 8);
+    if (p) {
+      m->version = take_i16(&p);
+      m->last_contained_log_timestamp = take_i64(&p);
+    } else {
+      m->version = rd_i16(r);
+      m->last_contained_log_timestamp = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -1344,8 +1475,16 @@ bool kraft_version_record_decode(struct rd *r, int16_t version, struct kraft_ver
     rd_fail(r);
     return false;
   }
-  m->version = rd_i16(r);
-  m->kraft_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->version = take_i16(&p);
+      m->kraft_version = take_i16(&p);
+    } else {
+      m->version = rd_i16(r);
+      m->kraft_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -1393,8 +1532,16 @@ static void voters_record_kraft_version_feature_decode(struct rd *r, int16_t ver
   (void)version;
   (void)a;
   voters_record_kraft_version_feature_init(m);
-  m->min_supported_version = rd_i16(r);
-  m->max_supported_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->min_supported_version = take_i16(&p);
+      m->max_supported_version = take_i16(&p);
+    } else {
+      m->min_supported_version = rd_i16(r);
+      m->max_supported_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 

@@ -93,6 +93,34 @@ static inline int64_t rd_i64(struct rd *r) {
   const uint8_t *p = rd_skip(r, 8);
   return p ? (int64_t)be64_get(p) : 0;
 }
+/* A run of n bytes of fixed-width fields: where it starts, the reader
+ * moved past it; NULL, the reader untouched, when fewer bytes are left
+ * (the generated decoders then read field by field, failing where rd_
+ * would). Each take returns the field at *p and moves *p past it. */
+static inline const uint8_t *rd_fixed(struct rd *r, size_t n) {
+  if (rd_left(r) < n) return NULL;
+  const uint8_t *p = r->p;
+  r->p += n;
+  return p;
+}
+static inline int8_t take_i8(const uint8_t **p) { return (int8_t)*(*p)++; }
+static inline bool take_bool(const uint8_t **p) { return take_i8(p) != 0; }
+static inline uint16_t take_u16(const uint8_t **p) {
+  uint16_t v = be16_get(*p);
+  *p += 2;
+  return v;
+}
+static inline int16_t take_i16(const uint8_t **p) { return (int16_t)take_u16(p); }
+static inline int32_t take_i32(const uint8_t **p) {
+  uint32_t v = be32_get(*p);
+  *p += 4;
+  return (int32_t)v;
+}
+static inline int64_t take_i64(const uint8_t **p) {
+  uint64_t v = be64_get(*p);
+  *p += 8;
+  return (int64_t)v;
+}
 double rd_f64(struct rd *r);
 struct kuuid rd_uuid(struct rd *r);
 /* Varints of more than one byte, and a reader at its end or failed. */
