@@ -28,6 +28,15 @@ static int32_t read_count(struct rd *r, bool compact, bool nullable, size_t min_
   return r->err ? 0 : n;
 }
 
+/* An init's zeroing in 64-byte pieces: GCC stores each with a few vector
+ * moves, where one memset of a struct past 64 bytes becomes a rep stos
+ * that costs a step per 8 bytes (FetchResponse's partitions, per fetch). */
+static inline void struct_zero(void *m, size_t n) {
+  unsigned char *p = m;
+  for (; n >= 64; n -= 64, p += 64) memset(p, 0, 64);
+  memset(p, 0, n);
+}
+
 /* Not zeroed: the decoder decodes every element (a struct's decoder
  * initialises it first), even after an error. */
 static void *alloc_array(struct arena *a, int32_t n, size_t elem_bytes) {
@@ -90,7 +99,7 @@ static void tag_end(struct wr *w, size_t at) {
 /* ---- RegisterBrokerRecord ---- */
 
 void register_broker_record_broker_endpoint_init(struct register_broker_record_broker_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void register_broker_record_broker_endpoint_decode(struct rd *r, int16_t version, struct register_broker_record_broker_endpoint *m, struct arena *a) {
@@ -126,7 +135,7 @@ static void register_broker_record_broker_endpoint_encode(struct wr *w, int16_t 
 }
 
 void register_broker_record_broker_feature_init(struct register_broker_record_broker_feature *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void register_broker_record_broker_feature_decode(struct rd *r, int16_t version, struct register_broker_record_broker_feature *m, struct arena *a) {
@@ -160,7 +169,7 @@ static void register_broker_record_broker_feature_encode(struct wr *w, int16_t v
 }
 
 void register_broker_record_init(struct register_broker_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->fenced = true;
 }
 
@@ -247,7 +256,7 @@ void register_broker_record_encode(struct wr *w, int16_t version, const struct r
 /* ---- UnregisterBrokerRecord ---- */
 
 void unregister_broker_record_init(struct unregister_broker_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool unregister_broker_record_decode(struct rd *r, int16_t version, struct unregister_broker_record *m, struct arena *a) {
@@ -285,7 +294,7 @@ void unregister_broker_record_encode(struct wr *w, int16_t version, const struct
 /* ---- TopicRecord ---- */
 
 void topic_record_init(struct topic_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool topic_record_decode(struct rd *r, int16_t version, struct topic_record *m, struct arena *a) {
@@ -311,7 +320,7 @@ void topic_record_encode(struct wr *w, int16_t version, const struct topic_recor
 /* ---- PartitionRecord ---- */
 
 void partition_record_init(struct partition_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->partition_id = -1;
   m->leader = -1;
   m->leader_epoch = -1;
@@ -426,7 +435,7 @@ void partition_record_encode(struct wr *w, int16_t version, const struct partiti
 /* ---- ConfigRecord ---- */
 
 void config_record_init(struct config_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool config_record_decode(struct rd *r, int16_t version, struct config_record *m, struct arena *a) {
@@ -456,7 +465,7 @@ void config_record_encode(struct wr *w, int16_t version, const struct config_rec
 /* ---- PartitionChangeRecord ---- */
 
 void partition_change_record_init(struct partition_change_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->partition_id = -1;
   m->isr_count = -1;
   m->leader = -2;
@@ -594,7 +603,7 @@ void partition_change_record_encode(struct wr *w, int16_t version, const struct 
 /* ---- FenceBrokerRecord ---- */
 
 void fence_broker_record_init(struct fence_broker_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool fence_broker_record_decode(struct rd *r, int16_t version, struct fence_broker_record *m, struct arena *a) {
@@ -632,7 +641,7 @@ void fence_broker_record_encode(struct wr *w, int16_t version, const struct fenc
 /* ---- UnfenceBrokerRecord ---- */
 
 void unfence_broker_record_init(struct unfence_broker_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool unfence_broker_record_decode(struct rd *r, int16_t version, struct unfence_broker_record *m, struct arena *a) {
@@ -670,7 +679,7 @@ void unfence_broker_record_encode(struct wr *w, int16_t version, const struct un
 /* ---- RemoveTopicRecord ---- */
 
 void remove_topic_record_init(struct remove_topic_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool remove_topic_record_decode(struct rd *r, int16_t version, struct remove_topic_record *m, struct arena *a) {
@@ -694,7 +703,7 @@ void remove_topic_record_encode(struct wr *w, int16_t version, const struct remo
 /* ---- DelegationTokenRecord ---- */
 
 void delegation_token_record_init(struct delegation_token_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool delegation_token_record_decode(struct rd *r, int16_t version, struct delegation_token_record *m, struct arena *a) {
@@ -745,7 +754,7 @@ void delegation_token_record_encode(struct wr *w, int16_t version, const struct 
 /* ---- UserScramCredentialRecord ---- */
 
 void user_scram_credential_record_init(struct user_scram_credential_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool user_scram_credential_record_decode(struct rd *r, int16_t version, struct user_scram_credential_record *m, struct arena *a) {
@@ -779,7 +788,7 @@ void user_scram_credential_record_encode(struct wr *w, int16_t version, const st
 /* ---- FeatureLevelRecord ---- */
 
 void feature_level_record_init(struct feature_level_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool feature_level_record_decode(struct rd *r, int16_t version, struct feature_level_record *m, struct arena *a) {
@@ -805,7 +814,7 @@ void feature_level_record_encode(struct wr *w, int16_t version, const struct fea
 /* ---- ClientQuotaRecord ---- */
 
 void client_quota_record_entity_data_init(struct client_quota_record_entity_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void client_quota_record_entity_data_decode(struct rd *r, int16_t version, struct client_quota_record_entity_data *m, struct arena *a) {
@@ -825,7 +834,7 @@ static void client_quota_record_entity_data_encode(struct wr *w, int16_t version
 }
 
 void client_quota_record_init(struct client_quota_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool client_quota_record_decode(struct rd *r, int16_t version, struct client_quota_record *m, struct arena *a) {
@@ -857,7 +866,7 @@ void client_quota_record_encode(struct wr *w, int16_t version, const struct clie
 /* ---- ProducerIdsRecord ---- */
 
 void producer_ids_record_init(struct producer_ids_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->broker_epoch = -1;
 }
 
@@ -899,7 +908,7 @@ void producer_ids_record_encode(struct wr *w, int16_t version, const struct prod
 /* ---- BrokerRegistrationChangeRecord ---- */
 
 void broker_registration_change_record_init(struct broker_registration_change_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool broker_registration_change_record_decode(struct rd *r, int16_t version, struct broker_registration_change_record *m, struct arena *a) {
@@ -967,7 +976,7 @@ void broker_registration_change_record_encode(struct wr *w, int16_t version, con
 /* ---- AccessControlEntryRecord ---- */
 
 void access_control_entry_record_init(struct access_control_entry_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool access_control_entry_record_decode(struct rd *r, int16_t version, struct access_control_entry_record *m, struct arena *a) {
@@ -1017,7 +1026,7 @@ void access_control_entry_record_encode(struct wr *w, int16_t version, const str
 /* ---- RemoveAccessControlEntryRecord ---- */
 
 void remove_access_control_entry_record_init(struct remove_access_control_entry_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool remove_access_control_entry_record_decode(struct rd *r, int16_t version, struct remove_access_control_entry_record *m, struct arena *a) {
@@ -1041,7 +1050,7 @@ void remove_access_control_entry_record_encode(struct wr *w, int16_t version, co
 /* ---- NoOpRecord ---- */
 
 void no_op_record_init(struct no_op_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool no_op_record_decode(struct rd *r, int16_t version, struct no_op_record *m, struct arena *a) {
@@ -1064,7 +1073,7 @@ void no_op_record_encode(struct wr *w, int16_t version, const struct no_op_recor
 /* ---- ZkMigrationStateRecord ---- */
 
 void zk_migration_state_record_init(struct zk_migration_state_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool zk_migration_state_record_decode(struct rd *r, int16_t version, struct zk_migration_state_record *m, struct arena *a) {
@@ -1088,7 +1097,7 @@ void zk_migration_state_record_encode(struct wr *w, int16_t version, const struc
 /* ---- RemoveUserScramCredentialRecord ---- */
 
 void remove_user_scram_credential_record_init(struct remove_user_scram_credential_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool remove_user_scram_credential_record_decode(struct rd *r, int16_t version, struct remove_user_scram_credential_record *m, struct arena *a) {
@@ -1114,7 +1123,7 @@ void remove_user_scram_credential_record_encode(struct wr *w, int16_t version, c
 /* ---- BeginTransactionRecord ---- */
 
 void begin_transaction_record_init(struct begin_transaction_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->name = KSTR_NULL;
 }
 
@@ -1149,7 +1158,7 @@ void begin_transaction_record_encode(struct wr *w, int16_t version, const struct
 /* ---- EndTransactionRecord ---- */
 
 void end_transaction_record_init(struct end_transaction_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool end_transaction_record_decode(struct rd *r, int16_t version, struct end_transaction_record *m, struct arena *a) {
@@ -1172,7 +1181,7 @@ void end_transaction_record_encode(struct wr *w, int16_t version, const struct e
 /* ---- AbortTransactionRecord ---- */
 
 void abort_transaction_record_init(struct abort_transaction_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->reason = KSTR_NULL;
 }
 
@@ -1207,7 +1216,7 @@ void abort_transaction_record_encode(struct wr *w, int16_t version, const struct
 /* ---- RemoveDelegationTokenRecord ---- */
 
 void remove_delegation_token_record_init(struct remove_delegation_token_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool remove_delegation_token_record_decode(struct rd *r, int16_t version, struct remove_delegation_token_record *m, struct arena *a) {
@@ -1231,7 +1240,7 @@ void remove_delegation_token_record_encode(struct wr *w, int16_t version, const 
 /* ---- RegisterControllerRecord ---- */
 
 void register_controller_record_controller_endpoint_init(struct register_controller_record_controller_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void register_controller_record_controller_endpoint_decode(struct rd *r, int16_t version, struct register_controller_record_controller_endpoint *m, struct arena *a) {
@@ -1267,7 +1276,7 @@ static void register_controller_record_controller_endpoint_encode(struct wr *w, 
 }
 
 void register_controller_record_controller_feature_init(struct register_controller_record_controller_feature *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void register_controller_record_controller_feature_decode(struct rd *r, int16_t version, struct register_controller_record_controller_feature *m, struct arena *a) {
@@ -1301,7 +1310,7 @@ static void register_controller_record_controller_feature_encode(struct wr *w, i
 }
 
 void register_controller_record_init(struct register_controller_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool register_controller_record_decode(struct rd *r, int16_t version, struct register_controller_record *m, struct arena *a) {
@@ -1338,7 +1347,7 @@ void register_controller_record_encode(struct wr *w, int16_t version, const stru
 /* ---- LeaderChangeMessage ---- */
 
 void leader_change_message_voter_init(struct leader_change_message_voter *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void leader_change_message_voter_decode(struct rd *r, int16_t version, struct leader_change_message_voter *m, struct arena *a) {
@@ -1356,7 +1365,7 @@ static void leader_change_message_voter_encode(struct wr *w, int16_t version, co
 }
 
 void leader_change_message_init(struct leader_change_message *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool leader_change_message_decode(struct rd *r, int16_t version, struct leader_change_message *m, struct arena *a) {
@@ -1403,7 +1412,7 @@ void leader_change_message_encode(struct wr *w, int16_t version, const struct le
 /* ---- SnapshotHeaderRecord ---- */
 
 void snapshot_header_record_init(struct snapshot_header_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool snapshot_header_record_decode(struct rd *r, int16_t version, struct snapshot_header_record *m, struct arena *a) {
@@ -1441,7 +1450,7 @@ void snapshot_header_record_encode(struct wr *w, int16_t version, const struct s
 /* ---- SnapshotFooterRecord ---- */
 
 void snapshot_footer_record_init(struct snapshot_footer_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool snapshot_footer_record_decode(struct rd *r, int16_t version, struct snapshot_footer_record *m, struct arena *a) {
@@ -1465,7 +1474,7 @@ void snapshot_footer_record_encode(struct wr *w, int16_t version, const struct s
 /* ---- KRaftVersionRecord ---- */
 
 void kraft_version_record_init(struct kraft_version_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool kraft_version_record_decode(struct rd *r, int16_t version, struct kraft_version_record *m, struct arena *a) {
@@ -1503,7 +1512,7 @@ void kraft_version_record_encode(struct wr *w, int16_t version, const struct kra
 /* ---- VotersRecord ---- */
 
 void voters_record_endpoint_init(struct voters_record_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void voters_record_endpoint_decode(struct rd *r, int16_t version, struct voters_record_endpoint *m, struct arena *a) {
@@ -1525,7 +1534,7 @@ static void voters_record_endpoint_encode(struct wr *w, int16_t version, const s
 }
 
 void voters_record_kraft_version_feature_init(struct voters_record_kraft_version_feature *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void voters_record_kraft_version_feature_decode(struct rd *r, int16_t version, struct voters_record_kraft_version_feature *m, struct arena *a) {
@@ -1557,7 +1566,7 @@ static void voters_record_kraft_version_feature_encode(struct wr *w, int16_t ver
 }
 
 void voters_record_voter_init(struct voters_record_voter *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   voters_record_kraft_version_feature_init(&m->kraft_version_feature);
 }
 
@@ -1582,7 +1591,7 @@ static void voters_record_voter_encode(struct wr *w, int16_t version, const stru
 }
 
 void voters_record_init(struct voters_record *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool voters_record_decode(struct rd *r, int16_t version, struct voters_record *m, struct arena *a) {
