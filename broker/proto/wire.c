@@ -57,8 +57,12 @@ uint64_t rd_uvarlong_slow(struct rd *r) {
 }
 
 uint32_t rd_uvarint_slow(struct rd *r) {
-  uint32_t v = 0;
   const uint8_t *p = r->p;
+  if (rd_left(r) >= 2 && p[0] >= 0x80 && p[1] < 0x80) { /* two bytes: most lengths */
+    r->p += 2;
+    return (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
+  }
+  uint32_t v = 0;
   for (int shift = 0; shift < 35; shift += 7) {
     if (p == r->end) break;
     uint8_t b = *p++;
@@ -168,6 +172,12 @@ void wr_uuid(struct wr *w, struct kuuid v) { buf_append(&w->mem, v.b, 16); }
 
 /* Written in place, no copy: sized first so the buffer grows as before. */
 void uvarlong_put_slow(struct buf *b, uint64_t v) {
+  if (v >= 0x80 && v < 0x4000) { /* two bytes: most lengths of records and values */
+    uint8_t *p = buf_extend(b, 2);
+    p[0] = (uint8_t)(v | 0x80);
+    p[1] = (uint8_t)(v >> 7);
+    return;
+  }
   size_t n = 1;
   for (uint64_t u = v; u >= 0x80; u >>= 7) n++;
   ASSERT(n <= 10);
