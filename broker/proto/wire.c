@@ -41,8 +41,12 @@ struct kuuid rd_uuid(struct rd *r) {
 /* Byte by byte without rd_skip: at the end (or failed, which is at the
  * end) the reader fails as rd_skip would. */
 uint64_t rd_uvarlong_slow(struct rd *r) {
-  uint64_t v = 0;
   const uint8_t *p = r->p;
+  if (rd_left(r) >= 2 && p[0] >= 0x80 && p[1] < 0x80) { /* two bytes */
+    r->p += 2;
+    return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+  }
+  uint64_t v = 0;
   for (int shift = 0; shift < 70; shift += 7) {
     if (p == r->end) break;
     uint8_t b = *p++;
