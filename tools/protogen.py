@@ -766,8 +766,8 @@ static void write_records(struct wr *w, const struct krecords *rec, bool compact
   wr_records(w, rec, compact);
 }
 
-static int32_t write_count(struct wr *w, const void *elems, int32_t n, bool compact,
-                           bool nullable) {
+static inline int32_t write_count(struct wr *w, const void *elems, int32_t n, bool compact,
+                                  bool nullable) {
   ASSERT(n >= -1);
   ASSERT(n <= 0 || elems != NULL);
   if (n < 0 && !nullable) n = 0;

@@ -66,8 +66,8 @@ static void write_bytes(struct wr *w, struct kbytes b, bool compact, bool nullab
   wr_bytes(w, b, compact);
 }
 
-static int32_t write_count(struct wr *w, const void *elems, int32_t n, bool compact,
-                           bool nullable) {
+static inline int32_t write_count(struct wr *w, const void *elems, int32_t n, bool compact,
+                                  bool nullable) {
   ASSERT(n >= -1);
   ASSERT(n <= 0 || elems != NULL);
   if (n < 0 && !nullable) n = 0;
