@@ -138,7 +138,7 @@ int32_t rd_array_len(struct rd *r, bool compact, size_t min_elem_bytes) {
   return n;
 }
 
-void rd_skip_tagged_fields(struct rd *r) {
+void rd_skip_tagged_fields_slow(struct rd *r) {
   uint32_t count = rd_uvarint(r);
   for (uint32_t i = 0; i < count && !r->err; i++) {
     (void)rd_uvarint(r); /* tag */

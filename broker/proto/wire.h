@@ -103,7 +103,7 @@ static inline const uint8_t *rd_fixed(struct rd *r, size_t n) {
   r->p += n;
   return p;
 }
-static inline int8_t take_i8(const uint8_t **p) { return (int8_t)*(*p)++; }
+static inline int8_t take_i8(const uint8_t **p) { return (int8_t) * (*p)++; }
 static inline bool take_bool(const uint8_t **p) { return take_i8(p) != 0; }
 static inline uint16_t take_u16(const uint8_t **p) {
   uint16_t v = be16_get(*p);
@@ -246,7 +246,14 @@ size_t uvarint_size(uint32_t v);
 size_t varint_size(int32_t v);
 size_t varlong_size(int64_t v);
 
-/* Tagged fields we do not know: skip them (KIP-482). */
-void rd_skip_tagged_fields(struct rd *r);
+/* Tagged fields we do not know: skip them (KIP-482). Most structs carry
+ * none: a zero count is taken inline. */
+void rd_skip_tagged_fields_slow(struct rd *r);
+static inline void rd_skip_tagged_fields(struct rd *r) {
+  if (r->p < r->end && *r->p == 0)
+    r->p++;
+  else
+    rd_skip_tagged_fields_slow(r);
+}
 
 #endif
