@@ -17,13 +17,6 @@
 #define POOL_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-struct arena_chunk {
-  struct arena_chunk *next;
-  size_t used;
-  size_t cap;
-  _Alignas(16) unsigned char data[];
-};
-
 enum { ARENA_CHUNK_BYTES = 16 * 1024 };
 
 void arena_init(struct arena *a) { memset(a, 0, sizeof *a); }
@@ -63,21 +56,15 @@ static void chunk_give(struct arena_pool *pool, struct arena_chunk *c) {
   free(c);
 }
 
-void *arena_alloc(struct arena *a, size_t size) {
-  size = (size + 15) & ~(size_t)15;
-  struct arena_chunk *c = a->head;
-  if (c == NULL || c->cap - c->used < size) {
-    size_t cap = size > ARENA_CHUNK_BYTES ? size : ARENA_CHUNK_BYTES;
-    c = chunk_take(a, cap);
-    c->next = a->head;
-    c->used = 0;
-    a->head = c;
-  }
-  void *p = c->data + c->used;
-  c->used += size;
+void *arena_alloc_chunk(struct arena *a, size_t size) {
+  ASSERT((size & 15) == 0);
+  size_t cap = size > ARENA_CHUNK_BYTES ? size : ARENA_CHUNK_BYTES;
+  struct arena_chunk *c = chunk_take(a, cap);
+  c->next = a->head;
+  c->used = size;
+  a->head = c;
   a->bytes_allocated += size;
-  memset(p, 0, size);
-  return p;
+  return c->data;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t len) {

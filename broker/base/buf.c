@@ -13,7 +13,7 @@ void buf_free(struct buf *b) {
 }
 
 void buf_grow(struct buf *b, size_t extra) {
-  ASSERT(b->len + extra >= b->len);
+  ASSERT(b->len <= b->cap && b->len + extra >= b->len);
   if (b->len + extra <= b->cap) return;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < b->len + extra) cap *= 2;
@@ -21,11 +21,6 @@ void buf_grow(struct buf *b, size_t extra) {
   ASSERT(data != NULL);
   b->data = data;
   b->cap = cap;
-}
-
-void buf_append(struct buf *b, const void *data, size_t len) {
-  if (len == 0) return;
-  memcpy(buf_extend(b, len), data, len);
 }
 
 void buf_reset(struct buf *b) { b->len = 0; }

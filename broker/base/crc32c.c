@@ -346,6 +346,18 @@ static uint32_t crc32c_soft(uint32_t crc, const uint8_t *p, size_t len) {
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
                                                             size_t len) {
   uint64_t c = crc;
+  /* Four words a turn and the tail in 4, 2, 1 bytes: fewer loop
+   * instructions per byte, the same CRC (bytes in memory order). */
+  while (len >= 32) {
+    uint64_t w[4];
+    memcpy(w, p, sizeof w);
+    c = __builtin_ia32_crc32di(c, w[0]);
+    c = __builtin_ia32_crc32di(c, w[1]);
+    c = __builtin_ia32_crc32di(c, w[2]);
+    c = __builtin_ia32_crc32di(c, w[3]);
+    p += 32;
+    len -= 32;
+  }
   while (len >= 8) {
     uint64_t w;
     memcpy(&w, p, 8);
@@ -354,7 +366,21 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
     len -= 8;
   }
   uint32_t c32 = (uint32_t)c;
-  while (len--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  if (len >= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    c32 = __builtin_ia32_crc32si(c32, w);
+    p += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    uint16_t w;
+    memcpy(&w, p, 2);
+    c32 = __builtin_ia32_crc32hi(c32, w);
+    p += 2;
+    len -= 2;
+  }
+  if (len > 0) c32 = __builtin_ia32_crc32qi(c32, *p);
   return c32;
 }
 #endif

@@ -33,8 +33,19 @@ static int32_t read_count(struct rd *r, bool compact, bool nullable, size_t min_
   return r->err ? 0 : n;
 }
 
+/* An init's zeroing in 64-byte pieces: GCC stores each with a few vector
+ * moves, where one memset of a struct past 64 bytes becomes a rep stos
+ * that costs a step per 8 bytes (FetchResponse's partitions, per fetch). */
+static inline void struct_zero(void *m, size_t n) {
+  unsigned char *p = m;
+  for (; n >= 64; n -= 64, p += 64) memset(p, 0, 64);
+  memset(p, 0, n);
+}
+
+/* Not zeroed: the decoder decodes every element (a struct's decoder
+ * initialises it first), even after an error. */
 static void *alloc_array(struct arena *a, int32_t n, size_t elem_bytes) {
-  return n > 0 ? arena_alloc(a, (size_t)n * elem_bytes) : NULL;
+  return n > 0 ? arena_alloc_uninit(a, (size_t)n * elem_bytes) : NULL;
 }
 
 /* One tagged field's header (KIP-482); `value` covers just its bytes, so a
@@ -69,8 +80,8 @@ static void write_records(struct wr *w, const struct krecords *rec, bool compact
   wr_records(w, rec, compact);
 }
 
-static int32_t write_count(struct wr *w, const void *elems, int32_t n, bool compact,
-                           bool nullable) {
+static inline int32_t write_count(struct wr *w, const void *elems, int32_t n, bool compact,
+                                  bool nullable) {
   ASSERT(n >= -1);
   ASSERT(n <= 0 || elems != NULL);
   if (n < 0 && !nullable) n = 0;
@@ -107,7 +118,7 @@ static void tag_end(struct wr *w, size_t at) {
 /* ---- ProduceRequest ---- */
 
 void produce_request_partition_produce_data_init(struct produce_request_partition_produce_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->records.len = -1;
 }
 
@@ -128,7 +139,7 @@ static void produce_request_partition_produce_data_encode(struct wr *w, int16_t 
 }
 
 void produce_request_topic_produce_data_init(struct produce_request_topic_produce_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void produce_request_topic_produce_data_decode(struct rd *r, int16_t version, struct produce_request_topic_produce_data *m, struct arena *a) {
@@ -150,7 +161,7 @@ static void produce_request_topic_produce_data_encode(struct wr *w, int16_t vers
 }
 
 void produce_request_init(struct produce_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->transactional_id = KSTR_NULL;
 }
 
@@ -162,8 +173,16 @@ bool produce_request_decode(struct rd *r, int16_t version, struct produce_reques
   }
   const bool flex = version >= 9;
   if (version >= 3) m->transactional_id = read_string(r, flex, true);
-  m->acks = rd_i16(r);
-  m->timeout_ms = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 4);
+    if (p) {
+      m->acks = take_i16(&p);
+      m->timeout_ms = take_i32(&p);
+    } else {
+      m->acks = rd_i16(r);
+      m->timeout_ms = rd_i32(r);
+    }
+  }
   m->topic_data_count = read_count(r, flex, false, (version >= 9 ? 3 : 6));
   m->topic_data = alloc_array(a, m->topic_data_count, sizeof *m->topic_data);
   for (int32_t i = 0; i < m->topic_data_count; i++) produce_request_topic_produce_data_decode(r, version, &m->topic_data[i], a);
@@ -175,8 +194,12 @@ void produce_request_encode(struct wr *w, int16_t version, const struct produce_
   ASSERT(version >= 0 && version <= 11);
   const bool flex = version >= 9;
   if (version >= 3) write_string(w, m->transactional_id, flex, true);
-  wr_i16(w, m->acks);
-  wr_i32(w, m->timeout_ms);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 4);
+    p = put_i16(p, m->acks);
+    p = put_i32(p, m->timeout_ms);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topic_data, m->topic_data_count, flex, false); i < n; i++)
     produce_request_topic_produce_data_encode(w, version, &m->topic_data[i]);
   if (flex) wr_uvarint(w, 0);
@@ -185,7 +208,7 @@ void produce_request_encode(struct wr *w, int16_t version, const struct produce_
 /* ---- ProduceResponse ---- */
 
 void produce_response_batch_index_and_error_message_init(struct produce_response_batch_index_and_error_message *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->batch_index_error_message = KSTR_NULL;
 }
 
@@ -206,7 +229,7 @@ static void produce_response_batch_index_and_error_message_encode(struct wr *w, 
 }
 
 void produce_response_leader_id_and_epoch_init(struct produce_response_leader_id_and_epoch *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->leader_id = -1;
   m->leader_epoch = -1;
 }
@@ -220,20 +243,32 @@ static void produce_response_leader_id_and_epoch_decode(struct rd *r, int16_t ve
   (void)version;
   (void)a;
   produce_response_leader_id_and_epoch_init(m);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void produce_response_leader_id_and_epoch_encode(struct wr *w, int16_t version, const struct produce_response_leader_id_and_epoch *m) {
   (void)version;
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void produce_response_partition_produce_response_init(struct produce_response_partition_produce_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->log_append_time_ms = -1;
   m->log_start_offset = -1;
   m->error_message = KSTR_NULL;
@@ -243,11 +278,22 @@ void produce_response_partition_produce_response_init(struct produce_response_pa
 static void produce_response_partition_produce_response_decode(struct rd *r, int16_t version, struct produce_response_partition_produce_response *m, struct arena *a) {
   produce_response_partition_produce_response_init(m);
   const bool flex = version >= 9;
-  m->index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->base_offset = rd_i64(r);
-  if (version >= 2) m->log_append_time_ms = rd_i64(r);
-  if (version >= 5) m->log_start_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8 + (version >= 2 ? 8 : 0) + (version >= 5 ? 8 : 0));
+    if (p) {
+      m->index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->base_offset = take_i64(&p);
+      if (version >= 2) m->log_append_time_ms = take_i64(&p);
+      if (version >= 5) m->log_start_offset = take_i64(&p);
+    } else {
+      m->index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->base_offset = rd_i64(r);
+      if (version >= 2) m->log_append_time_ms = rd_i64(r);
+      if (version >= 5) m->log_start_offset = rd_i64(r);
+    }
+  }
   if (version >= 8) {
     m->record_errors_count = read_count(r, flex, false, 6);
     m->record_errors = alloc_array(a, m->record_errors_count, sizeof *m->record_errors);
@@ -269,11 +315,15 @@ static void produce_response_partition_produce_response_decode(struct rd *r, int
 
 static void produce_response_partition_produce_response_encode(struct wr *w, int16_t version, const struct produce_response_partition_produce_response *m) {
   const bool flex = version >= 9;
-  wr_i32(w, m->index);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->base_offset);
-  if (version >= 2) wr_i64(w, m->log_append_time_ms);
-  if (version >= 5) wr_i64(w, m->log_start_offset);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8 + (version >= 2 ? 8 : 0) + (version >= 5 ? 8 : 0));
+    p = put_i32(p, m->index);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->base_offset);
+    if (version >= 2) p = put_i64(p, m->log_append_time_ms);
+    if (version >= 5) p = put_i64(p, m->log_start_offset);
+    (void)p;
+  }
   if (version >= 8) {
     for (int32_t i = 0, n = write_count(w, m->record_errors, m->record_errors_count, flex, false); i < n; i++)
       produce_response_batch_index_and_error_message_encode(w, version, &m->record_errors[i]);
@@ -291,7 +341,7 @@ static void produce_response_partition_produce_response_encode(struct wr *w, int
 }
 
 void produce_response_topic_produce_response_init(struct produce_response_topic_produce_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void produce_response_topic_produce_response_decode(struct rd *r, int16_t version, struct produce_response_topic_produce_response *m, struct arena *a) {
@@ -313,7 +363,7 @@ static void produce_response_topic_produce_response_encode(struct wr *w, int16_t
 }
 
 void produce_response_node_endpoint_init(struct produce_response_node_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->rack = KSTR_NULL;
 }
 
@@ -338,7 +388,7 @@ static void produce_response_node_endpoint_encode(struct wr *w, int16_t version,
 }
 
 void produce_response_init(struct produce_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool produce_response_decode(struct rd *r, int16_t version, struct produce_response *m, struct arena *a) {
@@ -389,7 +439,7 @@ void produce_response_encode(struct wr *w, int16_t version, const struct produce
 /* ---- FetchRequest ---- */
 
 void fetch_request_replica_state_init(struct fetch_request_replica_state *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->replica_id = -1;
   m->replica_epoch = -1;
 }
@@ -403,20 +453,32 @@ static void fetch_request_replica_state_decode(struct rd *r, int16_t version, st
   (void)version;
   (void)a;
   fetch_request_replica_state_init(m);
-  m->replica_id = rd_i32(r);
-  m->replica_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->replica_id = take_i32(&p);
+      m->replica_epoch = take_i64(&p);
+    } else {
+      m->replica_id = rd_i32(r);
+      m->replica_epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void fetch_request_replica_state_encode(struct wr *w, int16_t version, const struct fetch_request_replica_state *m) {
   (void)version;
-  wr_i32(w, m->replica_id);
-  wr_i64(w, m->replica_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->replica_id);
+    p = put_i64(p, m->replica_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void fetch_request_fetch_partition_init(struct fetch_request_fetch_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->current_leader_epoch = -1;
   m->last_fetched_epoch = -1;
   m->log_start_offset = -1;
@@ -426,12 +488,24 @@ static void fetch_request_fetch_partition_decode(struct rd *r, int16_t version, 
   (void)a;
   fetch_request_fetch_partition_init(m);
   const bool flex = version >= 12;
-  m->partition = rd_i32(r);
-  if (version >= 9) m->current_leader_epoch = rd_i32(r);
-  m->fetch_offset = rd_i64(r);
-  if (version >= 12) m->last_fetched_epoch = rd_i32(r);
-  if (version >= 5) m->log_start_offset = rd_i64(r);
-  m->partition_max_bytes = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 9 ? 4 : 0) + 8 + (version >= 12 ? 4 : 0) + (version >= 5 ? 8 : 0) + 4);
+    if (p) {
+      m->partition = take_i32(&p);
+      if (version >= 9) m->current_leader_epoch = take_i32(&p);
+      m->fetch_offset = take_i64(&p);
+      if (version >= 12) m->last_fetched_epoch = take_i32(&p);
+      if (version >= 5) m->log_start_offset = take_i64(&p);
+      m->partition_max_bytes = take_i32(&p);
+    } else {
+      m->partition = rd_i32(r);
+      if (version >= 9) m->current_leader_epoch = rd_i32(r);
+      m->fetch_offset = rd_i64(r);
+      if (version >= 12) m->last_fetched_epoch = rd_i32(r);
+      if (version >= 5) m->log_start_offset = rd_i64(r);
+      m->partition_max_bytes = rd_i32(r);
+    }
+  }
   if (flex) {
     for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
       uint32_t tag;
@@ -445,12 +519,16 @@ static void fetch_request_fetch_partition_decode(struct rd *r, int16_t version, 
 
 static void fetch_request_fetch_partition_encode(struct wr *w, int16_t version, const struct fetch_request_fetch_partition *m) {
   const bool flex = version >= 12;
-  wr_i32(w, m->partition);
-  if (version >= 9) wr_i32(w, m->current_leader_epoch);
-  wr_i64(w, m->fetch_offset);
-  if (version >= 12) wr_i32(w, m->last_fetched_epoch);
-  if (version >= 5) wr_i64(w, m->log_start_offset);
-  wr_i32(w, m->partition_max_bytes);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 9 ? 4 : 0) + 8 + (version >= 12 ? 4 : 0) + (version >= 5 ? 8 : 0) + 4);
+    p = put_i32(p, m->partition);
+    if (version >= 9) p = put_i32(p, m->current_leader_epoch);
+    p = put_i64(p, m->fetch_offset);
+    if (version >= 12) p = put_i32(p, m->last_fetched_epoch);
+    if (version >= 5) p = put_i64(p, m->log_start_offset);
+    p = put_i32(p, m->partition_max_bytes);
+    (void)p;
+  }
   if (flex) {
     const bool has_replica_directory_id = version >= 17 && !uuid_is_zero(m->replica_directory_id);
     wr_uvarint(w, (uint32_t)has_replica_directory_id);
@@ -463,7 +541,7 @@ static void fetch_request_fetch_partition_encode(struct wr *w, int16_t version, 
 }
 
 void fetch_request_fetch_topic_init(struct fetch_request_fetch_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void fetch_request_fetch_topic_decode(struct rd *r, int16_t version, struct fetch_request_fetch_topic *m, struct arena *a) {
@@ -487,7 +565,7 @@ static void fetch_request_fetch_topic_encode(struct wr *w, int16_t version, cons
 }
 
 void fetch_request_forgotten_topic_init(struct fetch_request_forgotten_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void fetch_request_forgotten_topic_decode(struct rd *r, int16_t version, struct fetch_request_forgotten_topic *m, struct arena *a) {
@@ -511,7 +589,7 @@ static void fetch_request_forgotten_topic_encode(struct wr *w, int16_t version, 
 }
 
 void fetch_request_init(struct fetch_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->cluster_id = KSTR_NULL;
   m->replica_id = -1;
   fetch_request_replica_state_init(&m->replica_state);
@@ -526,13 +604,26 @@ bool fetch_request_decode(struct rd *r, int16_t version, struct fetch_request *m
     return false;
   }
   const bool flex = version >= 12;
-  if (version <= 14) m->replica_id = rd_i32(r);
-  m->max_wait_ms = rd_i32(r);
-  m->min_bytes = rd_i32(r);
-  if (version >= 3) m->max_bytes = rd_i32(r);
-  if (version >= 4) m->isolation_level = rd_i8(r);
-  if (version >= 7) m->session_id = rd_i32(r);
-  if (version >= 7) m->session_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version <= 14 ? 4 : 0) + 4 + 4 + (version >= 3 ? 4 : 0) + (version >= 4 ? 1 : 0) + (version >= 7 ? 4 : 0) + (version >= 7 ? 4 : 0));
+    if (p) {
+      if (version <= 14) m->replica_id = take_i32(&p);
+      m->max_wait_ms = take_i32(&p);
+      m->min_bytes = take_i32(&p);
+      if (version >= 3) m->max_bytes = take_i32(&p);
+      if (version >= 4) m->isolation_level = take_i8(&p);
+      if (version >= 7) m->session_id = take_i32(&p);
+      if (version >= 7) m->session_epoch = take_i32(&p);
+    } else {
+      if (version <= 14) m->replica_id = rd_i32(r);
+      m->max_wait_ms = rd_i32(r);
+      m->min_bytes = rd_i32(r);
+      if (version >= 3) m->max_bytes = rd_i32(r);
+      if (version >= 4) m->isolation_level = rd_i8(r);
+      if (version >= 7) m->session_id = rd_i32(r);
+      if (version >= 7) m->session_epoch = rd_i32(r);
+    }
+  }
   m->topics_count = read_count(r, flex, false, (version >= 13 ? 18 : version >= 12 ? 3 : 6));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) fetch_request_fetch_topic_decode(r, version, &m->topics[i], a);
@@ -560,13 +651,17 @@ bool fetch_request_decode(struct rd *r, int16_t version, struct fetch_request *m
 void fetch_request_encode(struct wr *w, int16_t version, const struct fetch_request *m) {
   ASSERT(version >= 0 && version <= 17);
   const bool flex = version >= 12;
-  if (version <= 14) wr_i32(w, m->replica_id);
-  wr_i32(w, m->max_wait_ms);
-  wr_i32(w, m->min_bytes);
-  if (version >= 3) wr_i32(w, m->max_bytes);
-  if (version >= 4) wr_i8(w, m->isolation_level);
-  if (version >= 7) wr_i32(w, m->session_id);
-  if (version >= 7) wr_i32(w, m->session_epoch);
+  {
+    uint8_t *p = wr_fixed(w, (version <= 14 ? 4 : 0) + 4 + 4 + (version >= 3 ? 4 : 0) + (version >= 4 ? 1 : 0) + (version >= 7 ? 4 : 0) + (version >= 7 ? 4 : 0));
+    if (version <= 14) p = put_i32(p, m->replica_id);
+    p = put_i32(p, m->max_wait_ms);
+    p = put_i32(p, m->min_bytes);
+    if (version >= 3) p = put_i32(p, m->max_bytes);
+    if (version >= 4) p = put_i8(p, m->isolation_level);
+    if (version >= 7) p = put_i32(p, m->session_id);
+    if (version >= 7) p = put_i32(p, m->session_epoch);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, false); i < n; i++)
     fetch_request_fetch_topic_encode(w, version, &m->topics[i]);
   if (version >= 7) {
@@ -594,7 +689,7 @@ void fetch_request_encode(struct wr *w, int16_t version, const struct fetch_requ
 /* ---- FetchResponse ---- */
 
 void fetch_response_epoch_end_offset_init(struct fetch_response_epoch_end_offset *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->epoch = -1;
   m->end_offset = -1;
 }
@@ -608,20 +703,32 @@ static void fetch_response_epoch_end_offset_decode(struct rd *r, int16_t version
   (void)version;
   (void)a;
   fetch_response_epoch_end_offset_init(m);
-  m->epoch = rd_i32(r);
-  m->end_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->epoch = take_i32(&p);
+      m->end_offset = take_i64(&p);
+    } else {
+      m->epoch = rd_i32(r);
+      m->end_offset = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void fetch_response_epoch_end_offset_encode(struct wr *w, int16_t version, const struct fetch_response_epoch_end_offset *m) {
   (void)version;
-  wr_i32(w, m->epoch);
-  wr_i64(w, m->end_offset);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->epoch);
+    p = put_i64(p, m->end_offset);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void fetch_response_leader_id_and_epoch_init(struct fetch_response_leader_id_and_epoch *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->leader_id = -1;
   m->leader_epoch = -1;
 }
@@ -635,20 +742,32 @@ static void fetch_response_leader_id_and_epoch_decode(struct rd *r, int16_t vers
   (void)version;
   (void)a;
   fetch_response_leader_id_and_epoch_init(m);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void fetch_response_leader_id_and_epoch_encode(struct wr *w, int16_t version, const struct fetch_response_leader_id_and_epoch *m) {
   (void)version;
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void fetch_response_snapshot_id_init(struct fetch_response_snapshot_id *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->end_offset = -1;
   m->epoch = -1;
 }
@@ -662,40 +781,64 @@ static void fetch_response_snapshot_id_decode(struct rd *r, int16_t version, str
   (void)version;
   (void)a;
   fetch_response_snapshot_id_init(m);
-  m->end_offset = rd_i64(r);
-  m->epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 4);
+    if (p) {
+      m->end_offset = take_i64(&p);
+      m->epoch = take_i32(&p);
+    } else {
+      m->end_offset = rd_i64(r);
+      m->epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void fetch_response_snapshot_id_encode(struct wr *w, int16_t version, const struct fetch_response_snapshot_id *m) {
   (void)version;
-  wr_i64(w, m->end_offset);
-  wr_i32(w, m->epoch);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 4);
+    p = put_i64(p, m->end_offset);
+    p = put_i32(p, m->epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void fetch_response_aborted_transaction_init(struct fetch_response_aborted_transaction *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void fetch_response_aborted_transaction_decode(struct rd *r, int16_t version, struct fetch_response_aborted_transaction *m, struct arena *a) {
   (void)a;
   fetch_response_aborted_transaction_init(m);
   const bool flex = version >= 12;
-  m->producer_id = rd_i64(r);
-  m->first_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 8);
+    if (p) {
+      m->producer_id = take_i64(&p);
+      m->first_offset = take_i64(&p);
+    } else {
+      m->producer_id = rd_i64(r);
+      m->first_offset = rd_i64(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void fetch_response_aborted_transaction_encode(struct wr *w, int16_t version, const struct fetch_response_aborted_transaction *m) {
   const bool flex = version >= 12;
-  wr_i64(w, m->producer_id);
-  wr_i64(w, m->first_offset);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 8);
+    p = put_i64(p, m->producer_id);
+    p = put_i64(p, m->first_offset);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void fetch_response_partition_data_init(struct fetch_response_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->last_stable_offset = -1;
   m->log_start_offset = -1;
   fetch_response_epoch_end_offset_init(&m->diverging_epoch);
@@ -708,11 +851,22 @@ void fetch_response_partition_data_init(struct fetch_response_partition_data *m)
 static void fetch_response_partition_data_decode(struct rd *r, int16_t version, struct fetch_response_partition_data *m, struct arena *a) {
   fetch_response_partition_data_init(m);
   const bool flex = version >= 12;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->high_watermark = rd_i64(r);
-  if (version >= 4) m->last_stable_offset = rd_i64(r);
-  if (version >= 5) m->log_start_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8 + (version >= 4 ? 8 : 0) + (version >= 5 ? 8 : 0));
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->high_watermark = take_i64(&p);
+      if (version >= 4) m->last_stable_offset = take_i64(&p);
+      if (version >= 5) m->log_start_offset = take_i64(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->high_watermark = rd_i64(r);
+      if (version >= 4) m->last_stable_offset = rd_i64(r);
+      if (version >= 5) m->log_start_offset = rd_i64(r);
+    }
+  }
   if (version >= 4) {
     m->aborted_transactions_count = read_count(r, flex, true, (version >= 12 ? 17 : 16));
     m->aborted_transactions = alloc_array(a, m->aborted_transactions_count, sizeof *m->aborted_transactions);
@@ -739,11 +893,15 @@ static void fetch_response_partition_data_decode(struct rd *r, int16_t version, 
 
 static void fetch_response_partition_data_encode(struct wr *w, int16_t version, const struct fetch_response_partition_data *m) {
   const bool flex = version >= 12;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->high_watermark);
-  if (version >= 4) wr_i64(w, m->last_stable_offset);
-  if (version >= 5) wr_i64(w, m->log_start_offset);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8 + (version >= 4 ? 8 : 0) + (version >= 5 ? 8 : 0));
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->high_watermark);
+    if (version >= 4) p = put_i64(p, m->last_stable_offset);
+    if (version >= 5) p = put_i64(p, m->log_start_offset);
+    (void)p;
+  }
   if (version >= 4) {
     for (int32_t i = 0, n = write_count(w, m->aborted_transactions, m->aborted_transactions_count, flex, true); i < n; i++)
       fetch_response_aborted_transaction_encode(w, version, &m->aborted_transactions[i]);
@@ -774,7 +932,7 @@ static void fetch_response_partition_data_encode(struct wr *w, int16_t version, 
 }
 
 void fetch_response_fetchable_topic_response_init(struct fetch_response_fetchable_topic_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void fetch_response_fetchable_topic_response_decode(struct rd *r, int16_t version, struct fetch_response_fetchable_topic_response *m, struct arena *a) {
@@ -798,7 +956,7 @@ static void fetch_response_fetchable_topic_response_encode(struct wr *w, int16_t
 }
 
 void fetch_response_node_endpoint_init(struct fetch_response_node_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->rack = KSTR_NULL;
 }
 
@@ -823,7 +981,7 @@ static void fetch_response_node_endpoint_encode(struct wr *w, int16_t version, c
 }
 
 void fetch_response_init(struct fetch_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool fetch_response_decode(struct rd *r, int16_t version, struct fetch_response *m, struct arena *a) {
@@ -833,9 +991,18 @@ bool fetch_response_decode(struct rd *r, int16_t version, struct fetch_response 
     return false;
   }
   const bool flex = version >= 12;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  if (version >= 7) m->error_code = rd_i16(r);
-  if (version >= 7) m->session_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + (version >= 7 ? 2 : 0) + (version >= 7 ? 4 : 0));
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      if (version >= 7) m->error_code = take_i16(&p);
+      if (version >= 7) m->session_id = take_i32(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      if (version >= 7) m->error_code = rd_i16(r);
+      if (version >= 7) m->session_id = rd_i32(r);
+    }
+  }
   m->responses_count = read_count(r, flex, false, (version >= 13 ? 18 : version >= 12 ? 3 : 6));
   m->responses = alloc_array(a, m->responses_count, sizeof *m->responses);
   for (int32_t i = 0; i < m->responses_count; i++) fetch_response_fetchable_topic_response_decode(r, version, &m->responses[i], a);
@@ -858,9 +1025,13 @@ bool fetch_response_decode(struct rd *r, int16_t version, struct fetch_response 
 void fetch_response_encode(struct wr *w, int16_t version, const struct fetch_response *m) {
   ASSERT(version >= 0 && version <= 17);
   const bool flex = version >= 12;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  if (version >= 7) wr_i16(w, m->error_code);
-  if (version >= 7) wr_i32(w, m->session_id);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + (version >= 7 ? 2 : 0) + (version >= 7 ? 4 : 0));
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    if (version >= 7) p = put_i16(p, m->error_code);
+    if (version >= 7) p = put_i32(p, m->session_id);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->responses, m->responses_count, flex, false); i < n; i++)
     fetch_response_fetchable_topic_response_encode(w, version, &m->responses[i]);
   if (flex) {
@@ -878,7 +1049,7 @@ void fetch_response_encode(struct wr *w, int16_t version, const struct fetch_res
 /* ---- ListOffsetsRequest ---- */
 
 void list_offsets_request_list_offsets_partition_init(struct list_offsets_request_list_offsets_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->current_leader_epoch = -1;
   m->max_num_offsets = 1;
 }
@@ -887,24 +1058,38 @@ static void list_offsets_request_list_offsets_partition_decode(struct rd *r, int
   (void)a;
   list_offsets_request_list_offsets_partition_init(m);
   const bool flex = version >= 6;
-  m->partition_index = rd_i32(r);
-  if (version >= 4) m->current_leader_epoch = rd_i32(r);
-  m->timestamp = rd_i64(r);
-  if (version <= 0) m->max_num_offsets = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 4 ? 4 : 0) + 8 + (version <= 0 ? 4 : 0));
+    if (p) {
+      m->partition_index = take_i32(&p);
+      if (version >= 4) m->current_leader_epoch = take_i32(&p);
+      m->timestamp = take_i64(&p);
+      if (version <= 0) m->max_num_offsets = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      if (version >= 4) m->current_leader_epoch = rd_i32(r);
+      m->timestamp = rd_i64(r);
+      if (version <= 0) m->max_num_offsets = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void list_offsets_request_list_offsets_partition_encode(struct wr *w, int16_t version, const struct list_offsets_request_list_offsets_partition *m) {
   const bool flex = version >= 6;
-  wr_i32(w, m->partition_index);
-  if (version >= 4) wr_i32(w, m->current_leader_epoch);
-  wr_i64(w, m->timestamp);
-  if (version <= 0) wr_i32(w, m->max_num_offsets);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 4 ? 4 : 0) + 8 + (version <= 0 ? 4 : 0));
+    p = put_i32(p, m->partition_index);
+    if (version >= 4) p = put_i32(p, m->current_leader_epoch);
+    p = put_i64(p, m->timestamp);
+    if (version <= 0) p = put_i32(p, m->max_num_offsets);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void list_offsets_request_list_offsets_topic_init(struct list_offsets_request_list_offsets_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void list_offsets_request_list_offsets_topic_decode(struct rd *r, int16_t version, struct list_offsets_request_list_offsets_topic *m, struct arena *a) {
@@ -926,7 +1111,7 @@ static void list_offsets_request_list_offsets_topic_encode(struct wr *w, int16_t
 }
 
 void list_offsets_request_init(struct list_offsets_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool list_offsets_request_decode(struct rd *r, int16_t version, struct list_offsets_request *m, struct arena *a) {
@@ -936,8 +1121,16 @@ bool list_offsets_request_decode(struct rd *r, int16_t version, struct list_offs
     return false;
   }
   const bool flex = version >= 6;
-  m->replica_id = rd_i32(r);
-  if (version >= 2) m->isolation_level = rd_i8(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 2 ? 1 : 0));
+    if (p) {
+      m->replica_id = take_i32(&p);
+      if (version >= 2) m->isolation_level = take_i8(&p);
+    } else {
+      m->replica_id = rd_i32(r);
+      if (version >= 2) m->isolation_level = rd_i8(r);
+    }
+  }
   m->topics_count = read_count(r, flex, false, (version >= 6 ? 3 : 6));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) list_offsets_request_list_offsets_topic_decode(r, version, &m->topics[i], a);
@@ -948,8 +1141,12 @@ bool list_offsets_request_decode(struct rd *r, int16_t version, struct list_offs
 void list_offsets_request_encode(struct wr *w, int16_t version, const struct list_offsets_request *m) {
   ASSERT(version >= 0 && version <= 9);
   const bool flex = version >= 6;
-  wr_i32(w, m->replica_id);
-  if (version >= 2) wr_i8(w, m->isolation_level);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 2 ? 1 : 0));
+    p = put_i32(p, m->replica_id);
+    if (version >= 2) p = put_i8(p, m->isolation_level);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, false); i < n; i++)
     list_offsets_request_list_offsets_topic_encode(w, version, &m->topics[i]);
   if (flex) wr_uvarint(w, 0);
@@ -958,7 +1155,7 @@ void list_offsets_request_encode(struct wr *w, int16_t version, const struct lis
 /* ---- ListOffsetsResponse ---- */
 
 void list_offsets_response_list_offsets_partition_response_init(struct list_offsets_response_list_offsets_partition_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->timestamp = -1;
   m->offset = -1;
   m->leader_epoch = -1;
@@ -967,35 +1164,60 @@ void list_offsets_response_list_offsets_partition_response_init(struct list_offs
 static void list_offsets_response_list_offsets_partition_response_decode(struct rd *r, int16_t version, struct list_offsets_response_list_offsets_partition_response *m, struct arena *a) {
   list_offsets_response_list_offsets_partition_response_init(m);
   const bool flex = version >= 6;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (version <= 0) {
     m->old_style_offsets_count = read_count(r, false, false, 8);
     m->old_style_offsets = alloc_array(a, m->old_style_offsets_count, sizeof *m->old_style_offsets);
     for (int32_t i = 0; i < m->old_style_offsets_count; i++) m->old_style_offsets[i] = rd_i64(r);
   }
-  if (version >= 1) m->timestamp = rd_i64(r);
-  if (version >= 1) m->offset = rd_i64(r);
-  if (version >= 4) m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 8 : 0) + (version >= 1 ? 8 : 0) + (version >= 4 ? 4 : 0));
+    if (p) {
+      if (version >= 1) m->timestamp = take_i64(&p);
+      if (version >= 1) m->offset = take_i64(&p);
+      if (version >= 4) m->leader_epoch = take_i32(&p);
+    } else {
+      if (version >= 1) m->timestamp = rd_i64(r);
+      if (version >= 1) m->offset = rd_i64(r);
+      if (version >= 4) m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void list_offsets_response_list_offsets_partition_response_encode(struct wr *w, int16_t version, const struct list_offsets_response_list_offsets_partition_response *m) {
   const bool flex = version >= 6;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version <= 0) {
     for (int32_t i = 0, n = write_count(w, m->old_style_offsets, m->old_style_offsets_count, false, false); i < n; i++)
       wr_i64(w, m->old_style_offsets[i]);
   }
-  if (version >= 1) wr_i64(w, m->timestamp);
-  if (version >= 1) wr_i64(w, m->offset);
-  if (version >= 4) wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 8 : 0) + (version >= 1 ? 8 : 0) + (version >= 4 ? 4 : 0));
+    if (version >= 1) p = put_i64(p, m->timestamp);
+    if (version >= 1) p = put_i64(p, m->offset);
+    if (version >= 4) p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void list_offsets_response_list_offsets_topic_response_init(struct list_offsets_response_list_offsets_topic_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void list_offsets_response_list_offsets_topic_response_decode(struct rd *r, int16_t version, struct list_offsets_response_list_offsets_topic_response *m, struct arena *a) {
@@ -1017,7 +1239,7 @@ static void list_offsets_response_list_offsets_topic_response_encode(struct wr *
 }
 
 void list_offsets_response_init(struct list_offsets_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool list_offsets_response_decode(struct rd *r, int16_t version, struct list_offsets_response *m, struct arena *a) {
@@ -1047,7 +1269,7 @@ void list_offsets_response_encode(struct wr *w, int16_t version, const struct li
 /* ---- MetadataRequest ---- */
 
 void metadata_request_metadata_request_topic_init(struct metadata_request_metadata_request_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void metadata_request_metadata_request_topic_decode(struct rd *r, int16_t version, struct metadata_request_metadata_request_topic *m, struct arena *a) {
@@ -1067,7 +1289,7 @@ static void metadata_request_metadata_request_topic_encode(struct wr *w, int16_t
 }
 
 void metadata_request_init(struct metadata_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->allow_auto_topic_creation = true;
 }
 
@@ -1081,9 +1303,18 @@ bool metadata_request_decode(struct rd *r, int16_t version, struct metadata_requ
   m->topics_count = read_count(r, flex, version >= 1, (version >= 10 ? 18 : 2));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) metadata_request_metadata_request_topic_decode(r, version, &m->topics[i], a);
-  if (version >= 4) m->allow_auto_topic_creation = rd_bool(r);
-  if (version >= 8 && version <= 10) m->include_cluster_authorized_operations = rd_bool(r);
-  if (version >= 8) m->include_topic_authorized_operations = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 4 ? 1 : 0) + (version >= 8 && version <= 10 ? 1 : 0) + (version >= 8 ? 1 : 0));
+    if (p) {
+      if (version >= 4) m->allow_auto_topic_creation = take_bool(&p);
+      if (version >= 8 && version <= 10) m->include_cluster_authorized_operations = take_bool(&p);
+      if (version >= 8) m->include_topic_authorized_operations = take_bool(&p);
+    } else {
+      if (version >= 4) m->allow_auto_topic_creation = rd_bool(r);
+      if (version >= 8 && version <= 10) m->include_cluster_authorized_operations = rd_bool(r);
+      if (version >= 8) m->include_topic_authorized_operations = rd_bool(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -1093,16 +1324,20 @@ void metadata_request_encode(struct wr *w, int16_t version, const struct metadat
   const bool flex = version >= 9;
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, version >= 1); i < n; i++)
     metadata_request_metadata_request_topic_encode(w, version, &m->topics[i]);
-  if (version >= 4) wr_bool(w, m->allow_auto_topic_creation);
-  if (version >= 8 && version <= 10) wr_bool(w, m->include_cluster_authorized_operations);
-  if (version >= 8) wr_bool(w, m->include_topic_authorized_operations);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 4 ? 1 : 0) + (version >= 8 && version <= 10 ? 1 : 0) + (version >= 8 ? 1 : 0));
+    if (version >= 4) p = put_bool(p, m->allow_auto_topic_creation);
+    if (version >= 8 && version <= 10) p = put_bool(p, m->include_cluster_authorized_operations);
+    if (version >= 8) p = put_bool(p, m->include_topic_authorized_operations);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 /* ---- MetadataResponse ---- */
 
 void metadata_response_metadata_response_broker_init(struct metadata_response_metadata_response_broker *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->rack = KSTR_NULL;
 }
 
@@ -1127,17 +1362,27 @@ static void metadata_response_metadata_response_broker_encode(struct wr *w, int1
 }
 
 void metadata_response_metadata_response_partition_init(struct metadata_response_metadata_response_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->leader_epoch = -1;
 }
 
 static void metadata_response_metadata_response_partition_decode(struct rd *r, int16_t version, struct metadata_response_metadata_response_partition *m, struct arena *a) {
   metadata_response_metadata_response_partition_init(m);
   const bool flex = version >= 9;
-  m->error_code = rd_i16(r);
-  m->partition_index = rd_i32(r);
-  m->leader_id = rd_i32(r);
-  if (version >= 7) m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 4 + 4 + (version >= 7 ? 4 : 0));
+    if (p) {
+      m->error_code = take_i16(&p);
+      m->partition_index = take_i32(&p);
+      m->leader_id = take_i32(&p);
+      if (version >= 7) m->leader_epoch = take_i32(&p);
+    } else {
+      m->error_code = rd_i16(r);
+      m->partition_index = rd_i32(r);
+      m->leader_id = rd_i32(r);
+      if (version >= 7) m->leader_epoch = rd_i32(r);
+    }
+  }
   m->replica_nodes_count = read_count(r, flex, false, 4);
   m->replica_nodes = alloc_array(a, m->replica_nodes_count, sizeof *m->replica_nodes);
   for (int32_t i = 0; i < m->replica_nodes_count; i++) m->replica_nodes[i] = rd_i32(r);
@@ -1154,10 +1399,14 @@ static void metadata_response_metadata_response_partition_decode(struct rd *r, i
 
 static void metadata_response_metadata_response_partition_encode(struct wr *w, int16_t version, const struct metadata_response_metadata_response_partition *m) {
   const bool flex = version >= 9;
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->partition_index);
-  wr_i32(w, m->leader_id);
-  if (version >= 7) wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 4 + 4 + (version >= 7 ? 4 : 0));
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->partition_index);
+    p = put_i32(p, m->leader_id);
+    if (version >= 7) p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->replica_nodes, m->replica_nodes_count, flex, false); i < n; i++)
     wr_i32(w, m->replica_nodes[i]);
   for (int32_t i = 0, n = write_count(w, m->isr_nodes, m->isr_nodes_count, flex, false); i < n; i++)
@@ -1170,7 +1419,7 @@ static void metadata_response_metadata_response_partition_encode(struct wr *w, i
 }
 
 void metadata_response_metadata_response_topic_init(struct metadata_response_metadata_response_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->topic_authorized_operations = INT32_MIN;
 }
 
@@ -1201,7 +1450,7 @@ static void metadata_response_metadata_response_topic_encode(struct wr *w, int16
 }
 
 void metadata_response_init(struct metadata_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->cluster_id = KSTR_NULL;
   m->controller_id = -1;
   m->cluster_authorized_operations = INT32_MIN;
@@ -1245,7 +1494,7 @@ void metadata_response_encode(struct wr *w, int16_t version, const struct metada
 /* ---- OffsetCommitRequest ---- */
 
 void offset_commit_request_offset_commit_request_partition_init(struct offset_commit_request_offset_commit_request_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->committed_leader_epoch = -1;
   m->commit_timestamp = -1;
 }
@@ -1254,26 +1503,40 @@ static void offset_commit_request_offset_commit_request_partition_decode(struct 
   (void)a;
   offset_commit_request_offset_commit_request_partition_init(m);
   const bool flex = version >= 8;
-  m->partition_index = rd_i32(r);
-  m->committed_offset = rd_i64(r);
-  if (version >= 6) m->committed_leader_epoch = rd_i32(r);
-  if (version >= 1 && version <= 1) m->commit_timestamp = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + (version >= 6 ? 4 : 0) + (version >= 1 && version <= 1 ? 8 : 0));
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->committed_offset = take_i64(&p);
+      if (version >= 6) m->committed_leader_epoch = take_i32(&p);
+      if (version >= 1 && version <= 1) m->commit_timestamp = take_i64(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->committed_offset = rd_i64(r);
+      if (version >= 6) m->committed_leader_epoch = rd_i32(r);
+      if (version >= 1 && version <= 1) m->commit_timestamp = rd_i64(r);
+    }
+  }
   m->committed_metadata = read_string(r, flex, true);
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void offset_commit_request_offset_commit_request_partition_encode(struct wr *w, int16_t version, const struct offset_commit_request_offset_commit_request_partition *m) {
   const bool flex = version >= 8;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->committed_offset);
-  if (version >= 6) wr_i32(w, m->committed_leader_epoch);
-  if (version >= 1 && version <= 1) wr_i64(w, m->commit_timestamp);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + (version >= 6 ? 4 : 0) + (version >= 1 && version <= 1 ? 8 : 0));
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->committed_offset);
+    if (version >= 6) p = put_i32(p, m->committed_leader_epoch);
+    if (version >= 1 && version <= 1) p = put_i64(p, m->commit_timestamp);
+    (void)p;
+  }
   write_string(w, m->committed_metadata, flex, true);
   if (flex) wr_uvarint(w, 0);
 }
 
 void offset_commit_request_offset_commit_request_topic_init(struct offset_commit_request_offset_commit_request_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_commit_request_offset_commit_request_topic_decode(struct rd *r, int16_t version, struct offset_commit_request_offset_commit_request_topic *m, struct arena *a) {
@@ -1295,7 +1558,7 @@ static void offset_commit_request_offset_commit_request_topic_encode(struct wr *
 }
 
 void offset_commit_request_init(struct offset_commit_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->generation_id_or_member_epoch = -1;
   m->group_instance_id = KSTR_NULL;
   m->retention_time_ms = -1;
@@ -1336,27 +1599,39 @@ void offset_commit_request_encode(struct wr *w, int16_t version, const struct of
 /* ---- OffsetCommitResponse ---- */
 
 void offset_commit_response_offset_commit_response_partition_init(struct offset_commit_response_offset_commit_response_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_commit_response_offset_commit_response_partition_decode(struct rd *r, int16_t version, struct offset_commit_response_offset_commit_response_partition *m, struct arena *a) {
   (void)a;
   offset_commit_response_offset_commit_response_partition_init(m);
   const bool flex = version >= 8;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void offset_commit_response_offset_commit_response_partition_encode(struct wr *w, int16_t version, const struct offset_commit_response_offset_commit_response_partition *m) {
   const bool flex = version >= 8;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void offset_commit_response_offset_commit_response_topic_init(struct offset_commit_response_offset_commit_response_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_commit_response_offset_commit_response_topic_decode(struct rd *r, int16_t version, struct offset_commit_response_offset_commit_response_topic *m, struct arena *a) {
@@ -1378,7 +1653,7 @@ static void offset_commit_response_offset_commit_response_topic_encode(struct wr
 }
 
 void offset_commit_response_init(struct offset_commit_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool offset_commit_response_decode(struct rd *r, int16_t version, struct offset_commit_response *m, struct arena *a) {
@@ -1408,7 +1683,7 @@ void offset_commit_response_encode(struct wr *w, int16_t version, const struct o
 /* ---- OffsetFetchRequest ---- */
 
 void offset_fetch_request_offset_fetch_request_topic_init(struct offset_fetch_request_offset_fetch_request_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_fetch_request_offset_fetch_request_topic_decode(struct rd *r, int16_t version, struct offset_fetch_request_offset_fetch_request_topic *m, struct arena *a) {
@@ -1430,7 +1705,7 @@ static void offset_fetch_request_offset_fetch_request_topic_encode(struct wr *w,
 }
 
 void offset_fetch_request_offset_fetch_request_topics_init(struct offset_fetch_request_offset_fetch_request_topics *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_fetch_request_offset_fetch_request_topics_decode(struct rd *r, int16_t version, struct offset_fetch_request_offset_fetch_request_topics *m, struct arena *a) {
@@ -1452,7 +1727,7 @@ static void offset_fetch_request_offset_fetch_request_topics_encode(struct wr *w
 }
 
 void offset_fetch_request_offset_fetch_request_group_init(struct offset_fetch_request_offset_fetch_request_group *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->member_id = KSTR_NULL;
   m->member_epoch = -1;
 }
@@ -1478,7 +1753,7 @@ static void offset_fetch_request_offset_fetch_request_group_encode(struct wr *w,
 }
 
 void offset_fetch_request_init(struct offset_fetch_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool offset_fetch_request_decode(struct rd *r, int16_t version, struct offset_fetch_request *m, struct arena *a) {
@@ -1523,7 +1798,7 @@ void offset_fetch_request_encode(struct wr *w, int16_t version, const struct off
 /* ---- OffsetFetchResponse ---- */
 
 void offset_fetch_response_offset_fetch_response_partition_init(struct offset_fetch_response_offset_fetch_response_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->committed_leader_epoch = -1;
 }
 
@@ -1531,9 +1806,18 @@ static void offset_fetch_response_offset_fetch_response_partition_decode(struct 
   (void)a;
   offset_fetch_response_offset_fetch_response_partition_init(m);
   const bool flex = version >= 6;
-  m->partition_index = rd_i32(r);
-  m->committed_offset = rd_i64(r);
-  if (version >= 5) m->committed_leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + (version >= 5 ? 4 : 0));
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->committed_offset = take_i64(&p);
+      if (version >= 5) m->committed_leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->committed_offset = rd_i64(r);
+      if (version >= 5) m->committed_leader_epoch = rd_i32(r);
+    }
+  }
   m->metadata = read_string(r, flex, true);
   m->error_code = rd_i16(r);
   if (flex) rd_skip_tagged_fields(r);
@@ -1541,16 +1825,20 @@ static void offset_fetch_response_offset_fetch_response_partition_decode(struct 
 
 static void offset_fetch_response_offset_fetch_response_partition_encode(struct wr *w, int16_t version, const struct offset_fetch_response_offset_fetch_response_partition *m) {
   const bool flex = version >= 6;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->committed_offset);
-  if (version >= 5) wr_i32(w, m->committed_leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + (version >= 5 ? 4 : 0));
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->committed_offset);
+    if (version >= 5) p = put_i32(p, m->committed_leader_epoch);
+    (void)p;
+  }
   write_string(w, m->metadata, flex, true);
   wr_i16(w, m->error_code);
   if (flex) wr_uvarint(w, 0);
 }
 
 void offset_fetch_response_offset_fetch_response_topic_init(struct offset_fetch_response_offset_fetch_response_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_fetch_response_offset_fetch_response_topic_decode(struct rd *r, int16_t version, struct offset_fetch_response_offset_fetch_response_topic *m, struct arena *a) {
@@ -1572,7 +1860,7 @@ static void offset_fetch_response_offset_fetch_response_topic_encode(struct wr *
 }
 
 void offset_fetch_response_offset_fetch_response_partitions_init(struct offset_fetch_response_offset_fetch_response_partitions *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->committed_leader_epoch = -1;
 }
 
@@ -1580,9 +1868,18 @@ static void offset_fetch_response_offset_fetch_response_partitions_decode(struct
   (void)version;
   (void)a;
   offset_fetch_response_offset_fetch_response_partitions_init(m);
-  m->partition_index = rd_i32(r);
-  m->committed_offset = rd_i64(r);
-  m->committed_leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->committed_offset = take_i64(&p);
+      m->committed_leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->committed_offset = rd_i64(r);
+      m->committed_leader_epoch = rd_i32(r);
+    }
+  }
   m->metadata = read_string(r, true, true);
   m->error_code = rd_i16(r);
   rd_skip_tagged_fields(r);
@@ -1590,16 +1887,20 @@ static void offset_fetch_response_offset_fetch_response_partitions_decode(struct
 
 static void offset_fetch_response_offset_fetch_response_partitions_encode(struct wr *w, int16_t version, const struct offset_fetch_response_offset_fetch_response_partitions *m) {
   (void)version;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->committed_offset);
-  wr_i32(w, m->committed_leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->committed_offset);
+    p = put_i32(p, m->committed_leader_epoch);
+    (void)p;
+  }
   write_string(w, m->metadata, true, true);
   wr_i16(w, m->error_code);
   wr_uvarint(w, 0);
 }
 
 void offset_fetch_response_offset_fetch_response_topics_init(struct offset_fetch_response_offset_fetch_response_topics *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_fetch_response_offset_fetch_response_topics_decode(struct rd *r, int16_t version, struct offset_fetch_response_offset_fetch_response_topics *m, struct arena *a) {
@@ -1619,7 +1920,7 @@ static void offset_fetch_response_offset_fetch_response_topics_encode(struct wr 
 }
 
 void offset_fetch_response_offset_fetch_response_group_init(struct offset_fetch_response_offset_fetch_response_group *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_fetch_response_offset_fetch_response_group_decode(struct rd *r, int16_t version, struct offset_fetch_response_offset_fetch_response_group *m, struct arena *a) {
@@ -1641,7 +1942,7 @@ static void offset_fetch_response_offset_fetch_response_group_encode(struct wr *
 }
 
 void offset_fetch_response_init(struct offset_fetch_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool offset_fetch_response_decode(struct rd *r, int16_t version, struct offset_fetch_response *m, struct arena *a) {
@@ -1686,7 +1987,7 @@ void offset_fetch_response_encode(struct wr *w, int16_t version, const struct of
 /* ---- FindCoordinatorRequest ---- */
 
 void find_coordinator_request_init(struct find_coordinator_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool find_coordinator_request_decode(struct rd *r, int16_t version, struct find_coordinator_request *m, struct arena *a) {
@@ -1722,7 +2023,7 @@ void find_coordinator_request_encode(struct wr *w, int16_t version, const struct
 /* ---- FindCoordinatorResponse ---- */
 
 void find_coordinator_response_coordinator_init(struct find_coordinator_response_coordinator *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void find_coordinator_response_coordinator_decode(struct rd *r, int16_t version, struct find_coordinator_response_coordinator *m, struct arena *a) {
@@ -1732,8 +2033,16 @@ static void find_coordinator_response_coordinator_decode(struct rd *r, int16_t v
   m->key = read_string(r, true, false);
   m->node_id = rd_i32(r);
   m->host = read_string(r, true, false);
-  m->port = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->port = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->port = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
 }
@@ -1743,14 +2052,18 @@ static void find_coordinator_response_coordinator_encode(struct wr *w, int16_t v
   write_string(w, m->key, true, false);
   wr_i32(w, m->node_id);
   write_string(w, m->host, true, false);
-  wr_i32(w, m->port);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->port);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
 
 void find_coordinator_response_init(struct find_coordinator_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool find_coordinator_response_decode(struct rd *r, int16_t version, struct find_coordinator_response *m, struct arena *a) {
@@ -1760,8 +2073,16 @@ bool find_coordinator_response_decode(struct rd *r, int16_t version, struct find
     return false;
   }
   const bool flex = version >= 3;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  if (version <= 3) m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + (version <= 3 ? 2 : 0));
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      if (version <= 3) m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      if (version <= 3) m->error_code = rd_i16(r);
+    }
+  }
   if (version >= 1 && version <= 3) m->error_message = read_string(r, flex, true);
   if (version <= 3) m->node_id = rd_i32(r);
   if (version <= 3) m->host = read_string(r, flex, false);
@@ -1778,8 +2099,12 @@ bool find_coordinator_response_decode(struct rd *r, int16_t version, struct find
 void find_coordinator_response_encode(struct wr *w, int16_t version, const struct find_coordinator_response *m) {
   ASSERT(version >= 0 && version <= 6);
   const bool flex = version >= 3;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  if (version <= 3) wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + (version <= 3 ? 2 : 0));
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    if (version <= 3) p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version >= 1 && version <= 3) write_string(w, m->error_message, flex, true);
   if (version <= 3) wr_i32(w, m->node_id);
   if (version <= 3) write_string(w, m->host, flex, false);
@@ -1794,7 +2119,7 @@ void find_coordinator_response_encode(struct wr *w, int16_t version, const struc
 /* ---- JoinGroupRequest ---- */
 
 void join_group_request_join_group_request_protocol_init(struct join_group_request_join_group_request_protocol *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void join_group_request_join_group_request_protocol_decode(struct rd *r, int16_t version, struct join_group_request_join_group_request_protocol *m, struct arena *a) {
@@ -1814,7 +2139,7 @@ static void join_group_request_join_group_request_protocol_encode(struct wr *w, 
 }
 
 void join_group_request_init(struct join_group_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->rebalance_timeout_ms = -1;
   m->group_instance_id = KSTR_NULL;
   m->reason = KSTR_NULL;
@@ -1828,8 +2153,16 @@ bool join_group_request_decode(struct rd *r, int16_t version, struct join_group_
   }
   const bool flex = version >= 6;
   m->group_id = read_string(r, flex, false);
-  m->session_timeout_ms = rd_i32(r);
-  if (version >= 1) m->rebalance_timeout_ms = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 1 ? 4 : 0));
+    if (p) {
+      m->session_timeout_ms = take_i32(&p);
+      if (version >= 1) m->rebalance_timeout_ms = take_i32(&p);
+    } else {
+      m->session_timeout_ms = rd_i32(r);
+      if (version >= 1) m->rebalance_timeout_ms = rd_i32(r);
+    }
+  }
   m->member_id = read_string(r, flex, false);
   if (version >= 5) m->group_instance_id = read_string(r, flex, true);
   m->protocol_type = read_string(r, flex, false);
@@ -1845,8 +2178,12 @@ void join_group_request_encode(struct wr *w, int16_t version, const struct join_
   ASSERT(version >= 0 && version <= 9);
   const bool flex = version >= 6;
   write_string(w, m->group_id, flex, false);
-  wr_i32(w, m->session_timeout_ms);
-  if (version >= 1) wr_i32(w, m->rebalance_timeout_ms);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 1 ? 4 : 0));
+    p = put_i32(p, m->session_timeout_ms);
+    if (version >= 1) p = put_i32(p, m->rebalance_timeout_ms);
+    (void)p;
+  }
   write_string(w, m->member_id, flex, false);
   if (version >= 5) write_string(w, m->group_instance_id, flex, true);
   write_string(w, m->protocol_type, flex, false);
@@ -1859,7 +2196,7 @@ void join_group_request_encode(struct wr *w, int16_t version, const struct join_
 /* ---- JoinGroupResponse ---- */
 
 void join_group_response_join_group_response_member_init(struct join_group_response_join_group_response_member *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->group_instance_id = KSTR_NULL;
 }
 
@@ -1882,7 +2219,7 @@ static void join_group_response_join_group_response_member_encode(struct wr *w, 
 }
 
 void join_group_response_init(struct join_group_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->generation_id = -1;
   m->protocol_type = KSTR_NULL;
 }
@@ -1894,9 +2231,18 @@ bool join_group_response_decode(struct rd *r, int16_t version, struct join_group
     return false;
   }
   const bool flex = version >= 6;
-  if (version >= 2) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->generation_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 2 ? 4 : 0) + 2 + 4);
+    if (p) {
+      if (version >= 2) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->generation_id = take_i32(&p);
+    } else {
+      if (version >= 2) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->generation_id = rd_i32(r);
+    }
+  }
   if (version >= 7) m->protocol_type = read_string(r, true, true);
   m->protocol_name = read_string(r, flex, version >= 7);
   m->leader = read_string(r, flex, false);
@@ -1912,9 +2258,13 @@ bool join_group_response_decode(struct rd *r, int16_t version, struct join_group
 void join_group_response_encode(struct wr *w, int16_t version, const struct join_group_response *m) {
   ASSERT(version >= 0 && version <= 9);
   const bool flex = version >= 6;
-  if (version >= 2) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->generation_id);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 2 ? 4 : 0) + 2 + 4);
+    if (version >= 2) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->generation_id);
+    (void)p;
+  }
   if (version >= 7) write_string(w, m->protocol_type, true, true);
   write_string(w, m->protocol_name, flex, version >= 7);
   write_string(w, m->leader, flex, false);
@@ -1928,7 +2278,7 @@ void join_group_response_encode(struct wr *w, int16_t version, const struct join
 /* ---- HeartbeatRequest ---- */
 
 void heartbeat_request_init(struct heartbeat_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->group_instance_id = KSTR_NULL;
 }
 
@@ -1961,7 +2311,7 @@ void heartbeat_request_encode(struct wr *w, int16_t version, const struct heartb
 /* ---- HeartbeatResponse ---- */
 
 void heartbeat_response_init(struct heartbeat_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool heartbeat_response_decode(struct rd *r, int16_t version, struct heartbeat_response *m, struct arena *a) {
@@ -1972,8 +2322,16 @@ bool heartbeat_response_decode(struct rd *r, int16_t version, struct heartbeat_r
     return false;
   }
   const bool flex = version >= 4;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + 2);
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -1981,15 +2339,19 @@ bool heartbeat_response_decode(struct rd *r, int16_t version, struct heartbeat_r
 void heartbeat_response_encode(struct wr *w, int16_t version, const struct heartbeat_response *m) {
   ASSERT(version >= 0 && version <= 4);
   const bool flex = version >= 4;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + 2);
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 /* ---- LeaveGroupRequest ---- */
 
 void leave_group_request_member_identity_init(struct leave_group_request_member_identity *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->group_instance_id = KSTR_NULL;
   m->reason = KSTR_NULL;
 }
@@ -2013,7 +2375,7 @@ static void leave_group_request_member_identity_encode(struct wr *w, int16_t ver
 }
 
 void leave_group_request_init(struct leave_group_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool leave_group_request_decode(struct rd *r, int16_t version, struct leave_group_request *m, struct arena *a) {
@@ -2049,7 +2411,7 @@ void leave_group_request_encode(struct wr *w, int16_t version, const struct leav
 /* ---- LeaveGroupResponse ---- */
 
 void leave_group_response_member_response_init(struct leave_group_response_member_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void leave_group_response_member_response_decode(struct rd *r, int16_t version, struct leave_group_response_member_response *m, struct arena *a) {
@@ -2071,7 +2433,7 @@ static void leave_group_response_member_response_encode(struct wr *w, int16_t ve
 }
 
 void leave_group_response_init(struct leave_group_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool leave_group_response_decode(struct rd *r, int16_t version, struct leave_group_response *m, struct arena *a) {
@@ -2081,8 +2443,16 @@ bool leave_group_response_decode(struct rd *r, int16_t version, struct leave_gro
     return false;
   }
   const bool flex = version >= 4;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + 2);
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (version >= 3) {
     m->members_count = read_count(r, flex, false, (version >= 4 ? 5 : 6));
     m->members = alloc_array(a, m->members_count, sizeof *m->members);
@@ -2095,8 +2465,12 @@ bool leave_group_response_decode(struct rd *r, int16_t version, struct leave_gro
 void leave_group_response_encode(struct wr *w, int16_t version, const struct leave_group_response *m) {
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 4;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + 2);
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version >= 3) {
     for (int32_t i = 0, n = write_count(w, m->members, m->members_count, flex, false); i < n; i++)
       leave_group_response_member_response_encode(w, version, &m->members[i]);
@@ -2107,7 +2481,7 @@ void leave_group_response_encode(struct wr *w, int16_t version, const struct lea
 /* ---- SyncGroupRequest ---- */
 
 void sync_group_request_sync_group_request_assignment_init(struct sync_group_request_sync_group_request_assignment *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void sync_group_request_sync_group_request_assignment_decode(struct rd *r, int16_t version, struct sync_group_request_sync_group_request_assignment *m, struct arena *a) {
@@ -2127,7 +2501,7 @@ static void sync_group_request_sync_group_request_assignment_encode(struct wr *w
 }
 
 void sync_group_request_init(struct sync_group_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->group_instance_id = KSTR_NULL;
   m->protocol_type = KSTR_NULL;
   m->protocol_name = KSTR_NULL;
@@ -2170,7 +2544,7 @@ void sync_group_request_encode(struct wr *w, int16_t version, const struct sync_
 /* ---- SyncGroupResponse ---- */
 
 void sync_group_response_init(struct sync_group_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->protocol_type = KSTR_NULL;
   m->protocol_name = KSTR_NULL;
 }
@@ -2183,8 +2557,16 @@ bool sync_group_response_decode(struct rd *r, int16_t version, struct sync_group
     return false;
   }
   const bool flex = version >= 4;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + 2);
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (version >= 5) m->protocol_type = read_string(r, true, true);
   if (version >= 5) m->protocol_name = read_string(r, true, true);
   m->assignment = read_bytes(r, flex, false);
@@ -2195,8 +2577,12 @@ bool sync_group_response_decode(struct rd *r, int16_t version, struct sync_group
 void sync_group_response_encode(struct wr *w, int16_t version, const struct sync_group_response *m) {
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 4;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + 2);
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version >= 5) write_string(w, m->protocol_type, true, true);
   if (version >= 5) write_string(w, m->protocol_name, true, true);
   write_bytes(w, m->assignment, flex, false);
@@ -2206,7 +2592,7 @@ void sync_group_response_encode(struct wr *w, int16_t version, const struct sync
 /* ---- DescribeGroupsRequest ---- */
 
 void describe_groups_request_init(struct describe_groups_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool describe_groups_request_decode(struct rd *r, int16_t version, struct describe_groups_request *m, struct arena *a) {
@@ -2236,7 +2622,7 @@ void describe_groups_request_encode(struct wr *w, int16_t version, const struct 
 /* ---- DescribeGroupsResponse ---- */
 
 void describe_groups_response_described_group_member_init(struct describe_groups_response_described_group_member *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->group_instance_id = KSTR_NULL;
 }
 
@@ -2265,7 +2651,7 @@ static void describe_groups_response_described_group_member_encode(struct wr *w,
 }
 
 void describe_groups_response_described_group_init(struct describe_groups_response_described_group *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->authorized_operations = INT32_MIN;
 }
 
@@ -2298,7 +2684,7 @@ static void describe_groups_response_described_group_encode(struct wr *w, int16_
 }
 
 void describe_groups_response_init(struct describe_groups_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool describe_groups_response_decode(struct rd *r, int16_t version, struct describe_groups_response *m, struct arena *a) {
@@ -2328,7 +2714,7 @@ void describe_groups_response_encode(struct wr *w, int16_t version, const struct
 /* ---- ListGroupsRequest ---- */
 
 void list_groups_request_init(struct list_groups_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool list_groups_request_decode(struct rd *r, int16_t version, struct list_groups_request *m, struct arena *a) {
@@ -2369,7 +2755,7 @@ void list_groups_request_encode(struct wr *w, int16_t version, const struct list
 /* ---- ListGroupsResponse ---- */
 
 void list_groups_response_listed_group_init(struct list_groups_response_listed_group *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void list_groups_response_listed_group_decode(struct rd *r, int16_t version, struct list_groups_response_listed_group *m, struct arena *a) {
@@ -2393,7 +2779,7 @@ static void list_groups_response_listed_group_encode(struct wr *w, int16_t versi
 }
 
 void list_groups_response_init(struct list_groups_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool list_groups_response_decode(struct rd *r, int16_t version, struct list_groups_response *m, struct arena *a) {
@@ -2403,8 +2789,16 @@ bool list_groups_response_decode(struct rd *r, int16_t version, struct list_grou
     return false;
   }
   const bool flex = version >= 3;
-  if (version >= 1) m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 4 : 0) + 2);
+    if (p) {
+      if (version >= 1) m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      if (version >= 1) m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->groups_count = read_count(r, flex, false, (version >= 5 ? 5 : version >= 4 ? 4 : version >= 3 ? 3 : 4));
   m->groups = alloc_array(a, m->groups_count, sizeof *m->groups);
   for (int32_t i = 0; i < m->groups_count; i++) list_groups_response_listed_group_decode(r, version, &m->groups[i], a);
@@ -2415,8 +2809,12 @@ bool list_groups_response_decode(struct rd *r, int16_t version, struct list_grou
 void list_groups_response_encode(struct wr *w, int16_t version, const struct list_groups_response *m) {
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 3;
-  if (version >= 1) wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 4 : 0) + 2);
+    if (version >= 1) p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->groups, m->groups_count, flex, false); i < n; i++)
     list_groups_response_listed_group_encode(w, version, &m->groups[i]);
   if (flex) wr_uvarint(w, 0);
@@ -2425,7 +2823,7 @@ void list_groups_response_encode(struct wr *w, int16_t version, const struct lis
 /* ---- SaslHandshakeRequest ---- */
 
 void sasl_handshake_request_init(struct sasl_handshake_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool sasl_handshake_request_decode(struct rd *r, int16_t version, struct sasl_handshake_request *m, struct arena *a) {
@@ -2447,7 +2845,7 @@ void sasl_handshake_request_encode(struct wr *w, int16_t version, const struct s
 /* ---- SaslHandshakeResponse ---- */
 
 void sasl_handshake_response_init(struct sasl_handshake_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool sasl_handshake_response_decode(struct rd *r, int16_t version, struct sasl_handshake_response *m, struct arena *a) {
@@ -2473,7 +2871,7 @@ void sasl_handshake_response_encode(struct wr *w, int16_t version, const struct 
 /* ---- ApiVersionsRequest ---- */
 
 void api_versions_request_init(struct api_versions_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool api_versions_request_decode(struct rd *r, int16_t version, struct api_versions_request *m, struct arena *a) {
@@ -2501,29 +2899,42 @@ void api_versions_request_encode(struct wr *w, int16_t version, const struct api
 /* ---- ApiVersionsResponse ---- */
 
 void api_versions_response_api_version_init(struct api_versions_response_api_version *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void api_versions_response_api_version_decode(struct rd *r, int16_t version, struct api_versions_response_api_version *m, struct arena *a) {
   (void)a;
   api_versions_response_api_version_init(m);
   const bool flex = version >= 3;
-  m->api_key = rd_i16(r);
-  m->min_version = rd_i16(r);
-  m->max_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2 + 2);
+    if (p) {
+      m->api_key = take_i16(&p);
+      m->min_version = take_i16(&p);
+      m->max_version = take_i16(&p);
+    } else {
+      m->api_key = rd_i16(r);
+      m->min_version = rd_i16(r);
+      m->max_version = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void api_versions_response_api_version_encode(struct wr *w, int16_t version, const struct api_versions_response_api_version *m) {
   const bool flex = version >= 3;
-  wr_i16(w, m->api_key);
-  wr_i16(w, m->min_version);
-  wr_i16(w, m->max_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2 + 2);
+    p = put_i16(p, m->api_key);
+    p = put_i16(p, m->min_version);
+    p = put_i16(p, m->max_version);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void api_versions_response_supported_feature_key_init(struct api_versions_response_supported_feature_key *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void api_versions_response_supported_feature_key_decode(struct rd *r, int16_t version, struct api_versions_response_supported_feature_key *m, struct arena *a) {
@@ -2531,21 +2942,33 @@ static void api_versions_response_supported_feature_key_decode(struct rd *r, int
   (void)a;
   api_versions_response_supported_feature_key_init(m);
   m->name = read_string(r, true, false);
-  m->min_version = rd_i16(r);
-  m->max_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->min_version = take_i16(&p);
+      m->max_version = take_i16(&p);
+    } else {
+      m->min_version = rd_i16(r);
+      m->max_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void api_versions_response_supported_feature_key_encode(struct wr *w, int16_t version, const struct api_versions_response_supported_feature_key *m) {
   (void)version;
   write_string(w, m->name, true, false);
-  wr_i16(w, m->min_version);
-  wr_i16(w, m->max_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->min_version);
+    p = put_i16(p, m->max_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void api_versions_response_finalized_feature_key_init(struct api_versions_response_finalized_feature_key *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void api_versions_response_finalized_feature_key_decode(struct rd *r, int16_t version, struct api_versions_response_finalized_feature_key *m, struct arena *a) {
@@ -2553,21 +2976,33 @@ static void api_versions_response_finalized_feature_key_decode(struct rd *r, int
   (void)a;
   api_versions_response_finalized_feature_key_init(m);
   m->name = read_string(r, true, false);
-  m->max_version_level = rd_i16(r);
-  m->min_version_level = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->max_version_level = take_i16(&p);
+      m->min_version_level = take_i16(&p);
+    } else {
+      m->max_version_level = rd_i16(r);
+      m->min_version_level = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void api_versions_response_finalized_feature_key_encode(struct wr *w, int16_t version, const struct api_versions_response_finalized_feature_key *m) {
   (void)version;
   write_string(w, m->name, true, false);
-  wr_i16(w, m->max_version_level);
-  wr_i16(w, m->min_version_level);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->max_version_level);
+    p = put_i16(p, m->min_version_level);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void api_versions_response_init(struct api_versions_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->finalized_features_epoch = -1;
 }
 
@@ -2647,7 +3082,7 @@ void api_versions_response_encode(struct wr *w, int16_t version, const struct ap
 /* ---- CreateTopicsRequest ---- */
 
 void create_topics_request_creatable_replica_assignment_init(struct create_topics_request_creatable_replica_assignment *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void create_topics_request_creatable_replica_assignment_decode(struct rd *r, int16_t version, struct create_topics_request_creatable_replica_assignment *m, struct arena *a) {
@@ -2669,7 +3104,7 @@ static void create_topics_request_creatable_replica_assignment_encode(struct wr 
 }
 
 void create_topics_request_creatable_topic_config_init(struct create_topics_request_creatable_topic_config *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void create_topics_request_creatable_topic_config_decode(struct rd *r, int16_t version, struct create_topics_request_creatable_topic_config *m, struct arena *a) {
@@ -2689,15 +3124,23 @@ static void create_topics_request_creatable_topic_config_encode(struct wr *w, in
 }
 
 void create_topics_request_creatable_topic_init(struct create_topics_request_creatable_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void create_topics_request_creatable_topic_decode(struct rd *r, int16_t version, struct create_topics_request_creatable_topic *m, struct arena *a) {
   create_topics_request_creatable_topic_init(m);
   const bool flex = version >= 5;
   m->name = read_string(r, flex, false);
-  m->num_partitions = rd_i32(r);
-  m->replication_factor = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->num_partitions = take_i32(&p);
+      m->replication_factor = take_i16(&p);
+    } else {
+      m->num_partitions = rd_i32(r);
+      m->replication_factor = rd_i16(r);
+    }
+  }
   m->assignments_count = read_count(r, flex, false, (version >= 5 ? 6 : 8));
   m->assignments = alloc_array(a, m->assignments_count, sizeof *m->assignments);
   for (int32_t i = 0; i < m->assignments_count; i++) create_topics_request_creatable_replica_assignment_decode(r, version, &m->assignments[i], a);
@@ -2710,8 +3153,12 @@ static void create_topics_request_creatable_topic_decode(struct rd *r, int16_t v
 static void create_topics_request_creatable_topic_encode(struct wr *w, int16_t version, const struct create_topics_request_creatable_topic *m) {
   const bool flex = version >= 5;
   write_string(w, m->name, flex, false);
-  wr_i32(w, m->num_partitions);
-  wr_i16(w, m->replication_factor);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->num_partitions);
+    p = put_i16(p, m->replication_factor);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->assignments, m->assignments_count, flex, false); i < n; i++)
     create_topics_request_creatable_replica_assignment_encode(w, version, &m->assignments[i]);
   for (int32_t i = 0, n = write_count(w, m->configs, m->configs_count, flex, false); i < n; i++)
@@ -2720,7 +3167,7 @@ static void create_topics_request_creatable_topic_encode(struct wr *w, int16_t v
 }
 
 void create_topics_request_init(struct create_topics_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->timeout_ms = 60000;
 }
 
@@ -2734,8 +3181,16 @@ bool create_topics_request_decode(struct rd *r, int16_t version, struct create_t
   m->topics_count = read_count(r, flex, false, (version >= 5 ? 10 : 16));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) create_topics_request_creatable_topic_decode(r, version, &m->topics[i], a);
-  m->timeout_ms = rd_i32(r);
-  if (version >= 1) m->validate_only = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 1 ? 1 : 0));
+    if (p) {
+      m->timeout_ms = take_i32(&p);
+      if (version >= 1) m->validate_only = take_bool(&p);
+    } else {
+      m->timeout_ms = rd_i32(r);
+      if (version >= 1) m->validate_only = rd_bool(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -2745,15 +3200,19 @@ void create_topics_request_encode(struct wr *w, int16_t version, const struct cr
   const bool flex = version >= 5;
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, false); i < n; i++)
     create_topics_request_creatable_topic_encode(w, version, &m->topics[i]);
-  wr_i32(w, m->timeout_ms);
-  if (version >= 1) wr_bool(w, m->validate_only);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 1 ? 1 : 0));
+    p = put_i32(p, m->timeout_ms);
+    if (version >= 1) p = put_bool(p, m->validate_only);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 /* ---- CreateTopicsResponse ---- */
 
 void create_topics_response_creatable_topic_configs_init(struct create_topics_response_creatable_topic_configs *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->config_source = -1;
 }
 
@@ -2763,9 +3222,18 @@ static void create_topics_response_creatable_topic_configs_decode(struct rd *r, 
   create_topics_response_creatable_topic_configs_init(m);
   m->name = read_string(r, true, false);
   m->value = read_string(r, true, true);
-  m->read_only = rd_bool(r);
-  m->config_source = rd_i8(r);
-  m->is_sensitive = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 1 + 1 + 1);
+    if (p) {
+      m->read_only = take_bool(&p);
+      m->config_source = take_i8(&p);
+      m->is_sensitive = take_bool(&p);
+    } else {
+      m->read_only = rd_bool(r);
+      m->config_source = rd_i8(r);
+      m->is_sensitive = rd_bool(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -2773,14 +3241,18 @@ static void create_topics_response_creatable_topic_configs_encode(struct wr *w, 
   (void)version;
   write_string(w, m->name, true, false);
   write_string(w, m->value, true, true);
-  wr_bool(w, m->read_only);
-  wr_i8(w, m->config_source);
-  wr_bool(w, m->is_sensitive);
+  {
+    uint8_t *p = wr_fixed(w, 1 + 1 + 1);
+    p = put_bool(p, m->read_only);
+    p = put_i8(p, m->config_source);
+    p = put_bool(p, m->is_sensitive);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void create_topics_response_creatable_topic_result_init(struct create_topics_response_creatable_topic_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->num_partitions = -1;
   m->replication_factor = -1;
 }
@@ -2792,8 +3264,16 @@ static void create_topics_response_creatable_topic_result_decode(struct rd *r, i
   if (version >= 7) m->topic_id = rd_uuid(r);
   m->error_code = rd_i16(r);
   if (version >= 1) m->error_message = read_string(r, flex, true);
-  if (version >= 5) m->num_partitions = rd_i32(r);
-  if (version >= 5) m->replication_factor = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 5 ? 4 : 0) + (version >= 5 ? 2 : 0));
+    if (p) {
+      if (version >= 5) m->num_partitions = take_i32(&p);
+      if (version >= 5) m->replication_factor = take_i16(&p);
+    } else {
+      if (version >= 5) m->num_partitions = rd_i32(r);
+      if (version >= 5) m->replication_factor = rd_i16(r);
+    }
+  }
   if (version >= 5) {
     m->configs_count = read_count(r, true, true, 6);
     m->configs = alloc_array(a, m->configs_count, sizeof *m->configs);
@@ -2816,8 +3296,12 @@ static void create_topics_response_creatable_topic_result_encode(struct wr *w, i
   if (version >= 7) wr_uuid(w, m->topic_id);
   wr_i16(w, m->error_code);
   if (version >= 1) write_string(w, m->error_message, flex, true);
-  if (version >= 5) wr_i32(w, m->num_partitions);
-  if (version >= 5) wr_i16(w, m->replication_factor);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 5 ? 4 : 0) + (version >= 5 ? 2 : 0));
+    if (version >= 5) p = put_i32(p, m->num_partitions);
+    if (version >= 5) p = put_i16(p, m->replication_factor);
+    (void)p;
+  }
   if (version >= 5) {
     for (int32_t i = 0, n = write_count(w, m->configs, m->configs_count, true, true); i < n; i++)
       create_topics_response_creatable_topic_configs_encode(w, version, &m->configs[i]);
@@ -2834,7 +3318,7 @@ static void create_topics_response_creatable_topic_result_encode(struct wr *w, i
 }
 
 void create_topics_response_init(struct create_topics_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool create_topics_response_decode(struct rd *r, int16_t version, struct create_topics_response *m, struct arena *a) {
@@ -2864,7 +3348,7 @@ void create_topics_response_encode(struct wr *w, int16_t version, const struct c
 /* ---- DeleteTopicsRequest ---- */
 
 void delete_topics_request_delete_topic_state_init(struct delete_topics_request_delete_topic_state *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->name = KSTR_NULL;
 }
 
@@ -2885,7 +3369,7 @@ static void delete_topics_request_delete_topic_state_encode(struct wr *w, int16_
 }
 
 void delete_topics_request_init(struct delete_topics_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool delete_topics_request_decode(struct rd *r, int16_t version, struct delete_topics_request *m, struct arena *a) {
@@ -2928,7 +3412,7 @@ void delete_topics_request_encode(struct wr *w, int16_t version, const struct de
 /* ---- DeleteTopicsResponse ---- */
 
 void delete_topics_response_deletable_topic_result_init(struct delete_topics_response_deletable_topic_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->error_message = KSTR_NULL;
 }
 
@@ -2953,7 +3437,7 @@ static void delete_topics_response_deletable_topic_result_encode(struct wr *w, i
 }
 
 void delete_topics_response_init(struct delete_topics_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool delete_topics_response_decode(struct rd *r, int16_t version, struct delete_topics_response *m, struct arena *a) {
@@ -2983,27 +3467,39 @@ void delete_topics_response_encode(struct wr *w, int16_t version, const struct d
 /* ---- DeleteRecordsRequest ---- */
 
 void delete_records_request_delete_records_partition_init(struct delete_records_request_delete_records_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void delete_records_request_delete_records_partition_decode(struct rd *r, int16_t version, struct delete_records_request_delete_records_partition *m, struct arena *a) {
   (void)a;
   delete_records_request_delete_records_partition_init(m);
   const bool flex = version >= 2;
-  m->partition_index = rd_i32(r);
-  m->offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->offset = take_i64(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->offset = rd_i64(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void delete_records_request_delete_records_partition_encode(struct wr *w, int16_t version, const struct delete_records_request_delete_records_partition *m) {
   const bool flex = version >= 2;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->offset);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->offset);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void delete_records_request_delete_records_topic_init(struct delete_records_request_delete_records_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void delete_records_request_delete_records_topic_decode(struct rd *r, int16_t version, struct delete_records_request_delete_records_topic *m, struct arena *a) {
@@ -3025,7 +3521,7 @@ static void delete_records_request_delete_records_topic_encode(struct wr *w, int
 }
 
 void delete_records_request_init(struct delete_records_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool delete_records_request_decode(struct rd *r, int16_t version, struct delete_records_request *m, struct arena *a) {
@@ -3055,29 +3551,42 @@ void delete_records_request_encode(struct wr *w, int16_t version, const struct d
 /* ---- DeleteRecordsResponse ---- */
 
 void delete_records_response_delete_records_partition_result_init(struct delete_records_response_delete_records_partition_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void delete_records_response_delete_records_partition_result_decode(struct rd *r, int16_t version, struct delete_records_response_delete_records_partition_result *m, struct arena *a) {
   (void)a;
   delete_records_response_delete_records_partition_result_init(m);
   const bool flex = version >= 2;
-  m->partition_index = rd_i32(r);
-  m->low_watermark = rd_i64(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->low_watermark = take_i64(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->low_watermark = rd_i64(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void delete_records_response_delete_records_partition_result_encode(struct wr *w, int16_t version, const struct delete_records_response_delete_records_partition_result *m) {
   const bool flex = version >= 2;
-  wr_i32(w, m->partition_index);
-  wr_i64(w, m->low_watermark);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i64(p, m->low_watermark);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void delete_records_response_delete_records_topic_result_init(struct delete_records_response_delete_records_topic_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void delete_records_response_delete_records_topic_result_decode(struct rd *r, int16_t version, struct delete_records_response_delete_records_topic_result *m, struct arena *a) {
@@ -3099,7 +3608,7 @@ static void delete_records_response_delete_records_topic_result_encode(struct wr
 }
 
 void delete_records_response_init(struct delete_records_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool delete_records_response_decode(struct rd *r, int16_t version, struct delete_records_response *m, struct arena *a) {
@@ -3129,7 +3638,7 @@ void delete_records_response_encode(struct wr *w, int16_t version, const struct 
 /* ---- InitProducerIdRequest ---- */
 
 void init_producer_id_request_init(struct init_producer_id_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->producer_id = -1;
   m->producer_epoch = -1;
 }
@@ -3143,9 +3652,18 @@ bool init_producer_id_request_decode(struct rd *r, int16_t version, struct init_
   }
   const bool flex = version >= 2;
   m->transactional_id = read_string(r, flex, true);
-  m->transaction_timeout_ms = rd_i32(r);
-  if (version >= 3) m->producer_id = rd_i64(r);
-  if (version >= 3) m->producer_epoch = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 3 ? 8 : 0) + (version >= 3 ? 2 : 0));
+    if (p) {
+      m->transaction_timeout_ms = take_i32(&p);
+      if (version >= 3) m->producer_id = take_i64(&p);
+      if (version >= 3) m->producer_epoch = take_i16(&p);
+    } else {
+      m->transaction_timeout_ms = rd_i32(r);
+      if (version >= 3) m->producer_id = rd_i64(r);
+      if (version >= 3) m->producer_epoch = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -3154,16 +3672,20 @@ void init_producer_id_request_encode(struct wr *w, int16_t version, const struct
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 2;
   write_string(w, m->transactional_id, flex, true);
-  wr_i32(w, m->transaction_timeout_ms);
-  if (version >= 3) wr_i64(w, m->producer_id);
-  if (version >= 3) wr_i16(w, m->producer_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 3 ? 8 : 0) + (version >= 3 ? 2 : 0));
+    p = put_i32(p, m->transaction_timeout_ms);
+    if (version >= 3) p = put_i64(p, m->producer_id);
+    if (version >= 3) p = put_i16(p, m->producer_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 /* ---- InitProducerIdResponse ---- */
 
 void init_producer_id_response_init(struct init_producer_id_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->producer_id = -1;
 }
 
@@ -3175,10 +3697,20 @@ bool init_producer_id_response_decode(struct rd *r, int16_t version, struct init
     return false;
   }
   const bool flex = version >= 2;
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->producer_id = rd_i64(r);
-  m->producer_epoch = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->producer_id = take_i64(&p);
+      m->producer_epoch = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->producer_id = rd_i64(r);
+      m->producer_epoch = rd_i16(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -3186,17 +3718,21 @@ bool init_producer_id_response_decode(struct rd *r, int16_t version, struct init
 void init_producer_id_response_encode(struct wr *w, int16_t version, const struct init_producer_id_response *m) {
   ASSERT(version >= 0 && version <= 5);
   const bool flex = version >= 2;
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->producer_id);
-  wr_i16(w, m->producer_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->producer_id);
+    p = put_i16(p, m->producer_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 /* ---- OffsetForLeaderEpochRequest ---- */
 
 void offset_for_leader_epoch_request_offset_for_leader_partition_init(struct offset_for_leader_epoch_request_offset_for_leader_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->current_leader_epoch = -1;
 }
 
@@ -3204,22 +3740,35 @@ static void offset_for_leader_epoch_request_offset_for_leader_partition_decode(s
   (void)a;
   offset_for_leader_epoch_request_offset_for_leader_partition_init(m);
   const bool flex = version >= 4;
-  m->partition = rd_i32(r);
-  if (version >= 2) m->current_leader_epoch = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 2 ? 4 : 0) + 4);
+    if (p) {
+      m->partition = take_i32(&p);
+      if (version >= 2) m->current_leader_epoch = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition = rd_i32(r);
+      if (version >= 2) m->current_leader_epoch = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void offset_for_leader_epoch_request_offset_for_leader_partition_encode(struct wr *w, int16_t version, const struct offset_for_leader_epoch_request_offset_for_leader_partition *m) {
   const bool flex = version >= 4;
-  wr_i32(w, m->partition);
-  if (version >= 2) wr_i32(w, m->current_leader_epoch);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 2 ? 4 : 0) + 4);
+    p = put_i32(p, m->partition);
+    if (version >= 2) p = put_i32(p, m->current_leader_epoch);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void offset_for_leader_epoch_request_offset_for_leader_topic_init(struct offset_for_leader_epoch_request_offset_for_leader_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_for_leader_epoch_request_offset_for_leader_topic_decode(struct rd *r, int16_t version, struct offset_for_leader_epoch_request_offset_for_leader_topic *m, struct arena *a) {
@@ -3241,7 +3790,7 @@ static void offset_for_leader_epoch_request_offset_for_leader_topic_encode(struc
 }
 
 void offset_for_leader_epoch_request_init(struct offset_for_leader_epoch_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->replica_id = -2;
 }
 
@@ -3272,7 +3821,7 @@ void offset_for_leader_epoch_request_encode(struct wr *w, int16_t version, const
 /* ---- OffsetForLeaderEpochResponse ---- */
 
 void offset_for_leader_epoch_response_epoch_end_offset_init(struct offset_for_leader_epoch_response_epoch_end_offset *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->leader_epoch = -1;
   m->end_offset = -1;
 }
@@ -3281,24 +3830,38 @@ static void offset_for_leader_epoch_response_epoch_end_offset_decode(struct rd *
   (void)a;
   offset_for_leader_epoch_response_epoch_end_offset_init(m);
   const bool flex = version >= 4;
-  m->error_code = rd_i16(r);
-  m->partition = rd_i32(r);
-  if (version >= 1) m->leader_epoch = rd_i32(r);
-  m->end_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 4 + (version >= 1 ? 4 : 0) + 8);
+    if (p) {
+      m->error_code = take_i16(&p);
+      m->partition = take_i32(&p);
+      if (version >= 1) m->leader_epoch = take_i32(&p);
+      m->end_offset = take_i64(&p);
+    } else {
+      m->error_code = rd_i16(r);
+      m->partition = rd_i32(r);
+      if (version >= 1) m->leader_epoch = rd_i32(r);
+      m->end_offset = rd_i64(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void offset_for_leader_epoch_response_epoch_end_offset_encode(struct wr *w, int16_t version, const struct offset_for_leader_epoch_response_epoch_end_offset *m) {
   const bool flex = version >= 4;
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->partition);
-  if (version >= 1) wr_i32(w, m->leader_epoch);
-  wr_i64(w, m->end_offset);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 4 + (version >= 1 ? 4 : 0) + 8);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->partition);
+    if (version >= 1) p = put_i32(p, m->leader_epoch);
+    p = put_i64(p, m->end_offset);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void offset_for_leader_epoch_response_offset_for_leader_topic_result_init(struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_for_leader_epoch_response_offset_for_leader_topic_result_decode(struct rd *r, int16_t version, struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m, struct arena *a) {
@@ -3320,7 +3883,7 @@ static void offset_for_leader_epoch_response_offset_for_leader_topic_result_enco
 }
 
 void offset_for_leader_epoch_response_init(struct offset_for_leader_epoch_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool offset_for_leader_epoch_response_decode(struct rd *r, int16_t version, struct offset_for_leader_epoch_response *m, struct arena *a) {
@@ -3350,7 +3913,7 @@ void offset_for_leader_epoch_response_encode(struct wr *w, int16_t version, cons
 /* ---- DescribeConfigsRequest ---- */
 
 void describe_configs_request_describe_configs_resource_init(struct describe_configs_request_describe_configs_resource *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_configs_request_describe_configs_resource_decode(struct rd *r, int16_t version, struct describe_configs_request_describe_configs_resource *m, struct arena *a) {
@@ -3374,7 +3937,7 @@ static void describe_configs_request_describe_configs_resource_encode(struct wr 
 }
 
 void describe_configs_request_init(struct describe_configs_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool describe_configs_request_decode(struct rd *r, int16_t version, struct describe_configs_request *m, struct arena *a) {
@@ -3387,8 +3950,16 @@ bool describe_configs_request_decode(struct rd *r, int16_t version, struct descr
   m->resources_count = read_count(r, flex, false, (version >= 4 ? 4 : 7));
   m->resources = alloc_array(a, m->resources_count, sizeof *m->resources);
   for (int32_t i = 0; i < m->resources_count; i++) describe_configs_request_describe_configs_resource_decode(r, version, &m->resources[i], a);
-  if (version >= 1) m->include_synonyms = rd_bool(r);
-  if (version >= 3) m->include_documentation = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 1 : 0) + (version >= 3 ? 1 : 0));
+    if (p) {
+      if (version >= 1) m->include_synonyms = take_bool(&p);
+      if (version >= 3) m->include_documentation = take_bool(&p);
+    } else {
+      if (version >= 1) m->include_synonyms = rd_bool(r);
+      if (version >= 3) m->include_documentation = rd_bool(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -3398,15 +3969,19 @@ void describe_configs_request_encode(struct wr *w, int16_t version, const struct
   const bool flex = version >= 4;
   for (int32_t i = 0, n = write_count(w, m->resources, m->resources_count, flex, false); i < n; i++)
     describe_configs_request_describe_configs_resource_encode(w, version, &m->resources[i]);
-  if (version >= 1) wr_bool(w, m->include_synonyms);
-  if (version >= 3) wr_bool(w, m->include_documentation);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 1 : 0) + (version >= 3 ? 1 : 0));
+    if (version >= 1) p = put_bool(p, m->include_synonyms);
+    if (version >= 3) p = put_bool(p, m->include_documentation);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 /* ---- DescribeConfigsResponse ---- */
 
 void describe_configs_response_describe_configs_synonym_init(struct describe_configs_response_describe_configs_synonym *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_configs_response_describe_configs_synonym_decode(struct rd *r, int16_t version, struct describe_configs_response_describe_configs_synonym *m, struct arena *a) {
@@ -3428,7 +4003,7 @@ static void describe_configs_response_describe_configs_synonym_encode(struct wr 
 }
 
 void describe_configs_response_describe_configs_resource_result_init(struct describe_configs_response_describe_configs_resource_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->config_source = -1;
 }
 
@@ -3437,10 +4012,20 @@ static void describe_configs_response_describe_configs_resource_result_decode(st
   const bool flex = version >= 4;
   m->name = read_string(r, flex, false);
   m->value = read_string(r, flex, true);
-  m->read_only = rd_bool(r);
-  if (version <= 0) m->is_default = rd_bool(r);
-  if (version >= 1) m->config_source = rd_i8(r);
-  m->is_sensitive = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 1 + (version <= 0 ? 1 : 0) + (version >= 1 ? 1 : 0) + 1);
+    if (p) {
+      m->read_only = take_bool(&p);
+      if (version <= 0) m->is_default = take_bool(&p);
+      if (version >= 1) m->config_source = take_i8(&p);
+      m->is_sensitive = take_bool(&p);
+    } else {
+      m->read_only = rd_bool(r);
+      if (version <= 0) m->is_default = rd_bool(r);
+      if (version >= 1) m->config_source = rd_i8(r);
+      m->is_sensitive = rd_bool(r);
+    }
+  }
   if (version >= 1) {
     m->synonyms_count = read_count(r, flex, false, (version >= 4 ? 4 : 5));
     m->synonyms = alloc_array(a, m->synonyms_count, sizeof *m->synonyms);
@@ -3455,10 +4040,14 @@ static void describe_configs_response_describe_configs_resource_result_encode(st
   const bool flex = version >= 4;
   write_string(w, m->name, flex, false);
   write_string(w, m->value, flex, true);
-  wr_bool(w, m->read_only);
-  if (version <= 0) wr_bool(w, m->is_default);
-  if (version >= 1) wr_i8(w, m->config_source);
-  wr_bool(w, m->is_sensitive);
+  {
+    uint8_t *p = wr_fixed(w, 1 + (version <= 0 ? 1 : 0) + (version >= 1 ? 1 : 0) + 1);
+    p = put_bool(p, m->read_only);
+    if (version <= 0) p = put_bool(p, m->is_default);
+    if (version >= 1) p = put_i8(p, m->config_source);
+    p = put_bool(p, m->is_sensitive);
+    (void)p;
+  }
   if (version >= 1) {
     for (int32_t i = 0, n = write_count(w, m->synonyms, m->synonyms_count, flex, false); i < n; i++)
       describe_configs_response_describe_configs_synonym_encode(w, version, &m->synonyms[i]);
@@ -3469,7 +4058,7 @@ static void describe_configs_response_describe_configs_resource_result_encode(st
 }
 
 void describe_configs_response_describe_configs_result_init(struct describe_configs_response_describe_configs_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_configs_response_describe_configs_result_decode(struct rd *r, int16_t version, struct describe_configs_response_describe_configs_result *m, struct arena *a) {
@@ -3497,7 +4086,7 @@ static void describe_configs_response_describe_configs_result_encode(struct wr *
 }
 
 void describe_configs_response_init(struct describe_configs_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool describe_configs_response_decode(struct rd *r, int16_t version, struct describe_configs_response *m, struct arena *a) {
@@ -3527,7 +4116,7 @@ void describe_configs_response_encode(struct wr *w, int16_t version, const struc
 /* ---- AlterConfigsRequest ---- */
 
 void alter_configs_request_alterable_config_init(struct alter_configs_request_alterable_config *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_configs_request_alterable_config_decode(struct rd *r, int16_t version, struct alter_configs_request_alterable_config *m, struct arena *a) {
@@ -3547,7 +4136,7 @@ static void alter_configs_request_alterable_config_encode(struct wr *w, int16_t 
 }
 
 void alter_configs_request_alter_configs_resource_init(struct alter_configs_request_alter_configs_resource *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_configs_request_alter_configs_resource_decode(struct rd *r, int16_t version, struct alter_configs_request_alter_configs_resource *m, struct arena *a) {
@@ -3571,7 +4160,7 @@ static void alter_configs_request_alter_configs_resource_encode(struct wr *w, in
 }
 
 void alter_configs_request_init(struct alter_configs_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool alter_configs_request_decode(struct rd *r, int16_t version, struct alter_configs_request *m, struct arena *a) {
@@ -3601,7 +4190,7 @@ void alter_configs_request_encode(struct wr *w, int16_t version, const struct al
 /* ---- AlterConfigsResponse ---- */
 
 void alter_configs_response_alter_configs_resource_response_init(struct alter_configs_response_alter_configs_resource_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_configs_response_alter_configs_resource_response_decode(struct rd *r, int16_t version, struct alter_configs_response_alter_configs_resource_response *m, struct arena *a) {
@@ -3625,7 +4214,7 @@ static void alter_configs_response_alter_configs_resource_response_encode(struct
 }
 
 void alter_configs_response_init(struct alter_configs_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool alter_configs_response_decode(struct rd *r, int16_t version, struct alter_configs_response *m, struct arena *a) {
@@ -3655,7 +4244,7 @@ void alter_configs_response_encode(struct wr *w, int16_t version, const struct a
 /* ---- IncrementalAlterConfigsRequest ---- */
 
 void incremental_alter_configs_request_alterable_config_init(struct incremental_alter_configs_request_alterable_config *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void incremental_alter_configs_request_alterable_config_decode(struct rd *r, int16_t version, struct incremental_alter_configs_request_alterable_config *m, struct arena *a) {
@@ -3677,7 +4266,7 @@ static void incremental_alter_configs_request_alterable_config_encode(struct wr 
 }
 
 void incremental_alter_configs_request_alter_configs_resource_init(struct incremental_alter_configs_request_alter_configs_resource *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void incremental_alter_configs_request_alter_configs_resource_decode(struct rd *r, int16_t version, struct incremental_alter_configs_request_alter_configs_resource *m, struct arena *a) {
@@ -3701,7 +4290,7 @@ static void incremental_alter_configs_request_alter_configs_resource_encode(stru
 }
 
 void incremental_alter_configs_request_init(struct incremental_alter_configs_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool incremental_alter_configs_request_decode(struct rd *r, int16_t version, struct incremental_alter_configs_request *m, struct arena *a) {
@@ -3731,7 +4320,7 @@ void incremental_alter_configs_request_encode(struct wr *w, int16_t version, con
 /* ---- IncrementalAlterConfigsResponse ---- */
 
 void incremental_alter_configs_response_alter_configs_resource_response_init(struct incremental_alter_configs_response_alter_configs_resource_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void incremental_alter_configs_response_alter_configs_resource_response_decode(struct rd *r, int16_t version, struct incremental_alter_configs_response_alter_configs_resource_response *m, struct arena *a) {
@@ -3755,7 +4344,7 @@ static void incremental_alter_configs_response_alter_configs_resource_response_e
 }
 
 void incremental_alter_configs_response_init(struct incremental_alter_configs_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool incremental_alter_configs_response_decode(struct rd *r, int16_t version, struct incremental_alter_configs_response *m, struct arena *a) {
@@ -3785,7 +4374,7 @@ void incremental_alter_configs_response_encode(struct wr *w, int16_t version, co
 /* ---- CreatePartitionsRequest ---- */
 
 void create_partitions_request_create_partitions_assignment_init(struct create_partitions_request_create_partitions_assignment *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void create_partitions_request_create_partitions_assignment_decode(struct rd *r, int16_t version, struct create_partitions_request_create_partitions_assignment *m, struct arena *a) {
@@ -3805,7 +4394,7 @@ static void create_partitions_request_create_partitions_assignment_encode(struct
 }
 
 void create_partitions_request_create_partitions_topic_init(struct create_partitions_request_create_partitions_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void create_partitions_request_create_partitions_topic_decode(struct rd *r, int16_t version, struct create_partitions_request_create_partitions_topic *m, struct arena *a) {
@@ -3829,7 +4418,7 @@ static void create_partitions_request_create_partitions_topic_encode(struct wr *
 }
 
 void create_partitions_request_init(struct create_partitions_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool create_partitions_request_decode(struct rd *r, int16_t version, struct create_partitions_request *m, struct arena *a) {
@@ -3842,8 +4431,16 @@ bool create_partitions_request_decode(struct rd *r, int16_t version, struct crea
   m->topics_count = read_count(r, flex, false, (version >= 2 ? 7 : 10));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) create_partitions_request_create_partitions_topic_decode(r, version, &m->topics[i], a);
-  m->timeout_ms = rd_i32(r);
-  m->validate_only = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 1);
+    if (p) {
+      m->timeout_ms = take_i32(&p);
+      m->validate_only = take_bool(&p);
+    } else {
+      m->timeout_ms = rd_i32(r);
+      m->validate_only = rd_bool(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
 }
@@ -3853,15 +4450,19 @@ void create_partitions_request_encode(struct wr *w, int16_t version, const struc
   const bool flex = version >= 2;
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, flex, false); i < n; i++)
     create_partitions_request_create_partitions_topic_encode(w, version, &m->topics[i]);
-  wr_i32(w, m->timeout_ms);
-  wr_bool(w, m->validate_only);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 1);
+    p = put_i32(p, m->timeout_ms);
+    p = put_bool(p, m->validate_only);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 /* ---- CreatePartitionsResponse ---- */
 
 void create_partitions_response_create_partitions_topic_result_init(struct create_partitions_response_create_partitions_topic_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->error_message = KSTR_NULL;
 }
 
@@ -3884,7 +4485,7 @@ static void create_partitions_response_create_partitions_topic_result_encode(str
 }
 
 void create_partitions_response_init(struct create_partitions_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool create_partitions_response_decode(struct rd *r, int16_t version, struct create_partitions_response *m, struct arena *a) {
@@ -3914,7 +4515,7 @@ void create_partitions_response_encode(struct wr *w, int16_t version, const stru
 /* ---- DeleteGroupsRequest ---- */
 
 void delete_groups_request_init(struct delete_groups_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool delete_groups_request_decode(struct rd *r, int16_t version, struct delete_groups_request *m, struct arena *a) {
@@ -3942,7 +4543,7 @@ void delete_groups_request_encode(struct wr *w, int16_t version, const struct de
 /* ---- DeleteGroupsResponse ---- */
 
 void delete_groups_response_deletable_group_result_init(struct delete_groups_response_deletable_group_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void delete_groups_response_deletable_group_result_decode(struct rd *r, int16_t version, struct delete_groups_response_deletable_group_result *m, struct arena *a) {
@@ -3962,7 +4563,7 @@ static void delete_groups_response_deletable_group_result_encode(struct wr *w, i
 }
 
 void delete_groups_response_init(struct delete_groups_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool delete_groups_response_decode(struct rd *r, int16_t version, struct delete_groups_response *m, struct arena *a) {
@@ -3992,7 +4593,7 @@ void delete_groups_response_encode(struct wr *w, int16_t version, const struct d
 /* ---- SaslAuthenticateRequest ---- */
 
 void sasl_authenticate_request_init(struct sasl_authenticate_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool sasl_authenticate_request_decode(struct rd *r, int16_t version, struct sasl_authenticate_request *m, struct arena *a) {
@@ -4018,7 +4619,7 @@ void sasl_authenticate_request_encode(struct wr *w, int16_t version, const struc
 /* ---- SaslAuthenticateResponse ---- */
 
 void sasl_authenticate_response_init(struct sasl_authenticate_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool sasl_authenticate_response_decode(struct rd *r, int16_t version, struct sasl_authenticate_response *m, struct arena *a) {
@@ -4050,7 +4651,7 @@ void sasl_authenticate_response_encode(struct wr *w, int16_t version, const stru
 /* ---- DescribeClusterRequest ---- */
 
 void describe_cluster_request_init(struct describe_cluster_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->endpoint_type = 1;
 }
 
@@ -4061,23 +4662,35 @@ bool describe_cluster_request_decode(struct rd *r, int16_t version, struct descr
     rd_fail(r);
     return false;
   }
-  m->include_cluster_authorized_operations = rd_bool(r);
-  if (version >= 1) m->endpoint_type = rd_i8(r);
+  {
+    const uint8_t *p = rd_fixed(r, 1 + (version >= 1 ? 1 : 0));
+    if (p) {
+      m->include_cluster_authorized_operations = take_bool(&p);
+      if (version >= 1) m->endpoint_type = take_i8(&p);
+    } else {
+      m->include_cluster_authorized_operations = rd_bool(r);
+      if (version >= 1) m->endpoint_type = rd_i8(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
 
 void describe_cluster_request_encode(struct wr *w, int16_t version, const struct describe_cluster_request *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_bool(w, m->include_cluster_authorized_operations);
-  if (version >= 1) wr_i8(w, m->endpoint_type);
+  {
+    uint8_t *p = wr_fixed(w, 1 + (version >= 1 ? 1 : 0));
+    p = put_bool(p, m->include_cluster_authorized_operations);
+    if (version >= 1) p = put_i8(p, m->endpoint_type);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 /* ---- DescribeClusterResponse ---- */
 
 void describe_cluster_response_describe_cluster_broker_init(struct describe_cluster_response_describe_cluster_broker *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->rack = KSTR_NULL;
 }
 
@@ -4102,7 +4715,7 @@ static void describe_cluster_response_describe_cluster_broker_encode(struct wr *
 }
 
 void describe_cluster_response_init(struct describe_cluster_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->error_message = KSTR_NULL;
   m->endpoint_type = 1;
   m->controller_id = -1;
@@ -4115,8 +4728,16 @@ bool describe_cluster_response_decode(struct rd *r, int16_t version, struct desc
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   if (version >= 1) m->endpoint_type = rd_i8(r);
   m->cluster_id = read_string(r, true, false);
@@ -4131,8 +4752,12 @@ bool describe_cluster_response_decode(struct rd *r, int16_t version, struct desc
 
 void describe_cluster_response_encode(struct wr *w, int16_t version, const struct describe_cluster_response *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   if (version >= 1) wr_i8(w, m->endpoint_type);
   write_string(w, m->cluster_id, true, false);
@@ -4146,7 +4771,7 @@ void describe_cluster_response_encode(struct wr *w, int16_t version, const struc
 /* ---- DescribeProducersRequest ---- */
 
 void describe_producers_request_topic_request_init(struct describe_producers_request_topic_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_producers_request_topic_request_decode(struct rd *r, int16_t version, struct describe_producers_request_topic_request *m, struct arena *a) {
@@ -4168,7 +4793,7 @@ static void describe_producers_request_topic_request_encode(struct wr *w, int16_
 }
 
 void describe_producers_request_init(struct describe_producers_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool describe_producers_request_decode(struct rd *r, int16_t version, struct describe_producers_request *m, struct arena *a) {
@@ -4194,7 +4819,7 @@ void describe_producers_request_encode(struct wr *w, int16_t version, const stru
 /* ---- DescribeProducersResponse ---- */
 
 void describe_producers_response_producer_state_init(struct describe_producers_response_producer_state *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->last_sequence = -1;
   m->last_timestamp = -1;
   m->current_txn_start_offset = -1;
@@ -4204,35 +4829,59 @@ static void describe_producers_response_producer_state_decode(struct rd *r, int1
   (void)version;
   (void)a;
   describe_producers_response_producer_state_init(m);
-  m->producer_id = rd_i64(r);
-  m->producer_epoch = rd_i32(r);
-  m->last_sequence = rd_i32(r);
-  m->last_timestamp = rd_i64(r);
-  m->coordinator_epoch = rd_i32(r);
-  m->current_txn_start_offset = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 4 + 4 + 8 + 4 + 8);
+    if (p) {
+      m->producer_id = take_i64(&p);
+      m->producer_epoch = take_i32(&p);
+      m->last_sequence = take_i32(&p);
+      m->last_timestamp = take_i64(&p);
+      m->coordinator_epoch = take_i32(&p);
+      m->current_txn_start_offset = take_i64(&p);
+    } else {
+      m->producer_id = rd_i64(r);
+      m->producer_epoch = rd_i32(r);
+      m->last_sequence = rd_i32(r);
+      m->last_timestamp = rd_i64(r);
+      m->coordinator_epoch = rd_i32(r);
+      m->current_txn_start_offset = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void describe_producers_response_producer_state_encode(struct wr *w, int16_t version, const struct describe_producers_response_producer_state *m) {
   (void)version;
-  wr_i64(w, m->producer_id);
-  wr_i32(w, m->producer_epoch);
-  wr_i32(w, m->last_sequence);
-  wr_i64(w, m->last_timestamp);
-  wr_i32(w, m->coordinator_epoch);
-  wr_i64(w, m->current_txn_start_offset);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 4 + 4 + 8 + 4 + 8);
+    p = put_i64(p, m->producer_id);
+    p = put_i32(p, m->producer_epoch);
+    p = put_i32(p, m->last_sequence);
+    p = put_i64(p, m->last_timestamp);
+    p = put_i32(p, m->coordinator_epoch);
+    p = put_i64(p, m->current_txn_start_offset);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void describe_producers_response_partition_response_init(struct describe_producers_response_partition_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->error_message = KSTR_NULL;
 }
 
 static void describe_producers_response_partition_response_decode(struct rd *r, int16_t version, struct describe_producers_response_partition_response *m, struct arena *a) {
   describe_producers_response_partition_response_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   m->active_producers_count = read_count(r, true, false, 37);
   m->active_producers = alloc_array(a, m->active_producers_count, sizeof *m->active_producers);
@@ -4241,8 +4890,12 @@ static void describe_producers_response_partition_response_decode(struct rd *r, 
 }
 
 static void describe_producers_response_partition_response_encode(struct wr *w, int16_t version, const struct describe_producers_response_partition_response *m) {
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   for (int32_t i = 0, n = write_count(w, m->active_producers, m->active_producers_count, true, false); i < n; i++)
     describe_producers_response_producer_state_encode(w, version, &m->active_producers[i]);
@@ -4250,7 +4903,7 @@ static void describe_producers_response_partition_response_encode(struct wr *w, 
 }
 
 void describe_producers_response_topic_response_init(struct describe_producers_response_topic_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_producers_response_topic_response_decode(struct rd *r, int16_t version, struct describe_producers_response_topic_response *m, struct arena *a) {
@@ -4270,7 +4923,7 @@ static void describe_producers_response_topic_response_encode(struct wr *w, int1
 }
 
 void describe_producers_response_init(struct describe_producers_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool describe_producers_response_decode(struct rd *r, int16_t version, struct describe_producers_response *m, struct arena *a) {
@@ -4298,7 +4951,7 @@ void describe_producers_response_encode(struct wr *w, int16_t version, const str
 /* ---- OffsetDeleteRequest ---- */
 
 void offset_delete_request_offset_delete_request_partition_init(struct offset_delete_request_offset_delete_request_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_delete_request_offset_delete_request_partition_decode(struct rd *r, int16_t version, struct offset_delete_request_offset_delete_request_partition *m, struct arena *a) {
@@ -4314,7 +4967,7 @@ static void offset_delete_request_offset_delete_request_partition_encode(struct 
 }
 
 void offset_delete_request_offset_delete_request_topic_init(struct offset_delete_request_offset_delete_request_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_delete_request_offset_delete_request_topic_decode(struct rd *r, int16_t version, struct offset_delete_request_offset_delete_request_topic *m, struct arena *a) {
@@ -4332,7 +4985,7 @@ static void offset_delete_request_offset_delete_request_topic_encode(struct wr *
 }
 
 void offset_delete_request_init(struct offset_delete_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool offset_delete_request_decode(struct rd *r, int16_t version, struct offset_delete_request *m, struct arena *a) {
@@ -4358,25 +5011,37 @@ void offset_delete_request_encode(struct wr *w, int16_t version, const struct of
 /* ---- OffsetDeleteResponse ---- */
 
 void offset_delete_response_offset_delete_response_partition_init(struct offset_delete_response_offset_delete_response_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_delete_response_offset_delete_response_partition_decode(struct rd *r, int16_t version, struct offset_delete_response_offset_delete_response_partition *m, struct arena *a) {
   (void)version;
   (void)a;
   offset_delete_response_offset_delete_response_partition_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
 }
 
 static void offset_delete_response_offset_delete_response_partition_encode(struct wr *w, int16_t version, const struct offset_delete_response_offset_delete_response_partition *m) {
   (void)version;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
 }
 
 void offset_delete_response_offset_delete_response_topic_init(struct offset_delete_response_offset_delete_response_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void offset_delete_response_offset_delete_response_topic_decode(struct rd *r, int16_t version, struct offset_delete_response_offset_delete_response_topic *m, struct arena *a) {
@@ -4394,7 +5059,7 @@ static void offset_delete_response_offset_delete_response_topic_encode(struct wr
 }
 
 void offset_delete_response_init(struct offset_delete_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool offset_delete_response_decode(struct rd *r, int16_t version, struct offset_delete_response *m, struct arena *a) {
@@ -4403,8 +5068,16 @@ bool offset_delete_response_decode(struct rd *r, int16_t version, struct offset_
     rd_fail(r);
     return false;
   }
-  m->error_code = rd_i16(r);
-  m->throttle_time_ms = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 4);
+    if (p) {
+      m->error_code = take_i16(&p);
+      m->throttle_time_ms = take_i32(&p);
+    } else {
+      m->error_code = rd_i16(r);
+      m->throttle_time_ms = rd_i32(r);
+    }
+  }
   m->topics_count = read_count(r, false, false, 6);
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) offset_delete_response_offset_delete_response_topic_decode(r, version, &m->topics[i], a);
@@ -4413,8 +5086,12 @@ bool offset_delete_response_decode(struct rd *r, int16_t version, struct offset_
 
 void offset_delete_response_encode(struct wr *w, int16_t version, const struct offset_delete_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->throttle_time_ms);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 4);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->throttle_time_ms);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, false, false); i < n; i++)
     offset_delete_response_offset_delete_response_topic_encode(w, version, &m->topics[i]);
 }
@@ -4422,7 +5099,7 @@ void offset_delete_response_encode(struct wr *w, int16_t version, const struct o
 /* ---- ElectLeadersRequest ---- */
 
 void elect_leaders_request_topic_partitions_init(struct elect_leaders_request_topic_partitions *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void elect_leaders_request_topic_partitions_decode(struct rd *r, int16_t version, struct elect_leaders_request_topic_partitions *m, struct arena *a) {
@@ -4444,7 +5121,7 @@ static void elect_leaders_request_topic_partitions_encode(struct wr *w, int16_t 
 }
 
 void elect_leaders_request_init(struct elect_leaders_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->timeout_ms = 60000;
 }
 
@@ -4477,29 +5154,41 @@ void elect_leaders_request_encode(struct wr *w, int16_t version, const struct el
 /* ---- ElectLeadersResponse ---- */
 
 void elect_leaders_response_partition_result_init(struct elect_leaders_response_partition_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void elect_leaders_response_partition_result_decode(struct rd *r, int16_t version, struct elect_leaders_response_partition_result *m, struct arena *a) {
   (void)a;
   elect_leaders_response_partition_result_init(m);
   const bool flex = version >= 2;
-  m->partition_id = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_id = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_id = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, flex, true);
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void elect_leaders_response_partition_result_encode(struct wr *w, int16_t version, const struct elect_leaders_response_partition_result *m) {
   const bool flex = version >= 2;
-  wr_i32(w, m->partition_id);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_id);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, flex, true);
   if (flex) wr_uvarint(w, 0);
 }
 
 void elect_leaders_response_replica_election_result_init(struct elect_leaders_response_replica_election_result *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void elect_leaders_response_replica_election_result_decode(struct rd *r, int16_t version, struct elect_leaders_response_replica_election_result *m, struct arena *a) {
@@ -4521,7 +5210,7 @@ static void elect_leaders_response_replica_election_result_encode(struct wr *w, 
 }
 
 void elect_leaders_response_init(struct elect_leaders_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool elect_leaders_response_decode(struct rd *r, int16_t version, struct elect_leaders_response *m, struct arena *a) {
@@ -4531,8 +5220,16 @@ bool elect_leaders_response_decode(struct rd *r, int16_t version, struct elect_l
     return false;
   }
   const bool flex = version >= 2;
-  m->throttle_time_ms = rd_i32(r);
-  if (version >= 1) m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + (version >= 1 ? 2 : 0));
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      if (version >= 1) m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      if (version >= 1) m->error_code = rd_i16(r);
+    }
+  }
   m->replica_election_results_count = read_count(r, flex, false, (version >= 2 ? 3 : 6));
   m->replica_election_results = alloc_array(a, m->replica_election_results_count, sizeof *m->replica_election_results);
   for (int32_t i = 0; i < m->replica_election_results_count; i++) elect_leaders_response_replica_election_result_decode(r, version, &m->replica_election_results[i], a);
@@ -4543,8 +5240,12 @@ bool elect_leaders_response_decode(struct rd *r, int16_t version, struct elect_l
 void elect_leaders_response_encode(struct wr *w, int16_t version, const struct elect_leaders_response *m) {
   ASSERT(version >= 0 && version <= 2);
   const bool flex = version >= 2;
-  wr_i32(w, m->throttle_time_ms);
-  if (version >= 1) wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + (version >= 1 ? 2 : 0));
+    p = put_i32(p, m->throttle_time_ms);
+    if (version >= 1) p = put_i16(p, m->error_code);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->replica_election_results, m->replica_election_results_count, flex, false); i < n; i++)
     elect_leaders_response_replica_election_result_encode(w, version, &m->replica_election_results[i]);
   if (flex) wr_uvarint(w, 0);
@@ -4553,7 +5254,7 @@ void elect_leaders_response_encode(struct wr *w, int16_t version, const struct e
 /* ---- AlterPartitionRequest ---- */
 
 void alter_partition_request_broker_state_init(struct alter_partition_request_broker_state *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->broker_epoch = -1;
 }
 
@@ -4561,26 +5262,46 @@ static void alter_partition_request_broker_state_decode(struct rd *r, int16_t ve
   (void)version;
   (void)a;
   alter_partition_request_broker_state_init(m);
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void alter_partition_request_broker_state_encode(struct wr *w, int16_t version, const struct alter_partition_request_broker_state *m) {
   (void)version;
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void alter_partition_request_partition_data_init(struct alter_partition_request_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_partition_request_partition_data_decode(struct rd *r, int16_t version, struct alter_partition_request_partition_data *m, struct arena *a) {
   alter_partition_request_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (version <= 2) {
     m->new_isr_count = read_count(r, true, false, 4);
     m->new_isr = alloc_array(a, m->new_isr_count, sizeof *m->new_isr);
@@ -4591,14 +5312,26 @@ static void alter_partition_request_partition_data_decode(struct rd *r, int16_t 
     m->new_isr_with_epochs = alloc_array(a, m->new_isr_with_epochs_count, sizeof *m->new_isr_with_epochs);
     for (int32_t i = 0; i < m->new_isr_with_epochs_count; i++) alter_partition_request_broker_state_decode(r, version, &m->new_isr_with_epochs[i], a);
   }
-  if (version >= 1) m->leader_recovery_state = rd_i8(r);
-  m->partition_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 1 : 0) + 4);
+    if (p) {
+      if (version >= 1) m->leader_recovery_state = take_i8(&p);
+      m->partition_epoch = take_i32(&p);
+    } else {
+      if (version >= 1) m->leader_recovery_state = rd_i8(r);
+      m->partition_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void alter_partition_request_partition_data_encode(struct wr *w, int16_t version, const struct alter_partition_request_partition_data *m) {
-  wr_i32(w, m->partition_index);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (version <= 2) {
     for (int32_t i = 0, n = write_count(w, m->new_isr, m->new_isr_count, true, false); i < n; i++)
       wr_i32(w, m->new_isr[i]);
@@ -4607,13 +5340,17 @@ static void alter_partition_request_partition_data_encode(struct wr *w, int16_t 
     for (int32_t i = 0, n = write_count(w, m->new_isr_with_epochs, m->new_isr_with_epochs_count, true, false); i < n; i++)
       alter_partition_request_broker_state_encode(w, version, &m->new_isr_with_epochs[i]);
   }
-  if (version >= 1) wr_i8(w, m->leader_recovery_state);
-  wr_i32(w, m->partition_epoch);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 1 : 0) + 4);
+    if (version >= 1) p = put_i8(p, m->leader_recovery_state);
+    p = put_i32(p, m->partition_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void alter_partition_request_topic_data_init(struct alter_partition_request_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_partition_request_topic_data_decode(struct rd *r, int16_t version, struct alter_partition_request_topic_data *m, struct arena *a) {
@@ -4635,7 +5372,7 @@ static void alter_partition_request_topic_data_encode(struct wr *w, int16_t vers
 }
 
 void alter_partition_request_init(struct alter_partition_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->broker_epoch = -1;
 }
 
@@ -4645,8 +5382,16 @@ bool alter_partition_request_decode(struct rd *r, int16_t version, struct alter_
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   m->topics_count = read_count(r, true, false, (version >= 2 ? 18 : 3));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) alter_partition_request_topic_data_decode(r, version, &m->topics[i], a);
@@ -4656,8 +5401,12 @@ bool alter_partition_request_decode(struct rd *r, int16_t version, struct alter_
 
 void alter_partition_request_encode(struct wr *w, int16_t version, const struct alter_partition_request *m) {
   ASSERT(version >= 0 && version <= 3);
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     alter_partition_request_topic_data_encode(w, version, &m->topics[i]);
   wr_uvarint(w, 0);
@@ -4666,37 +5415,63 @@ void alter_partition_request_encode(struct wr *w, int16_t version, const struct 
 /* ---- AlterPartitionResponse ---- */
 
 void alter_partition_response_partition_data_init(struct alter_partition_response_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_partition_response_partition_data_decode(struct rd *r, int16_t version, struct alter_partition_response_partition_data *m, struct arena *a) {
   alter_partition_response_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   m->isr_count = read_count(r, true, false, 4);
   m->isr = alloc_array(a, m->isr_count, sizeof *m->isr);
   for (int32_t i = 0; i < m->isr_count; i++) m->isr[i] = rd_i32(r);
-  if (version >= 1) m->leader_recovery_state = rd_i8(r);
-  m->partition_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, (version >= 1 ? 1 : 0) + 4);
+    if (p) {
+      if (version >= 1) m->leader_recovery_state = take_i8(&p);
+      m->partition_epoch = take_i32(&p);
+    } else {
+      if (version >= 1) m->leader_recovery_state = rd_i8(r);
+      m->partition_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void alter_partition_response_partition_data_encode(struct wr *w, int16_t version, const struct alter_partition_response_partition_data *m) {
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->isr, m->isr_count, true, false); i < n; i++)
     wr_i32(w, m->isr[i]);
-  if (version >= 1) wr_i8(w, m->leader_recovery_state);
-  wr_i32(w, m->partition_epoch);
+  {
+    uint8_t *p = wr_fixed(w, (version >= 1 ? 1 : 0) + 4);
+    if (version >= 1) p = put_i8(p, m->leader_recovery_state);
+    p = put_i32(p, m->partition_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void alter_partition_response_topic_data_init(struct alter_partition_response_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_partition_response_topic_data_decode(struct rd *r, int16_t version, struct alter_partition_response_topic_data *m, struct arena *a) {
@@ -4718,7 +5493,7 @@ static void alter_partition_response_topic_data_encode(struct wr *w, int16_t ver
 }
 
 void alter_partition_response_init(struct alter_partition_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool alter_partition_response_decode(struct rd *r, int16_t version, struct alter_partition_response *m, struct arena *a) {
@@ -4727,8 +5502,16 @@ bool alter_partition_response_decode(struct rd *r, int16_t version, struct alter
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->topics_count = read_count(r, true, false, (version >= 2 ? 18 : 3));
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) alter_partition_response_topic_data_decode(r, version, &m->topics[i], a);
@@ -4738,8 +5521,12 @@ bool alter_partition_response_decode(struct rd *r, int16_t version, struct alter
 
 void alter_partition_response_encode(struct wr *w, int16_t version, const struct alter_partition_response *m) {
   ASSERT(version >= 0 && version <= 3);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     alter_partition_response_topic_data_encode(w, version, &m->topics[i]);
   wr_uvarint(w, 0);
@@ -4748,37 +5535,63 @@ void alter_partition_response_encode(struct wr *w, int16_t version, const struct
 /* ---- VoteRequest ---- */
 
 void vote_request_partition_data_init(struct vote_request_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void vote_request_partition_data_decode(struct rd *r, int16_t version, struct vote_request_partition_data *m, struct arena *a) {
   (void)a;
   vote_request_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->replica_epoch = rd_i32(r);
-  m->replica_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->replica_epoch = take_i32(&p);
+      m->replica_id = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->replica_epoch = rd_i32(r);
+      m->replica_id = rd_i32(r);
+    }
+  }
   if (version >= 1) m->replica_directory_id = rd_uuid(r);
   if (version >= 1) m->voter_directory_id = rd_uuid(r);
-  m->last_offset_epoch = rd_i32(r);
-  m->last_offset = rd_i64(r);
-  if (version >= 2) m->pre_vote = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + (version >= 2 ? 1 : 0));
+    if (p) {
+      m->last_offset_epoch = take_i32(&p);
+      m->last_offset = take_i64(&p);
+      if (version >= 2) m->pre_vote = take_bool(&p);
+    } else {
+      m->last_offset_epoch = rd_i32(r);
+      m->last_offset = rd_i64(r);
+      if (version >= 2) m->pre_vote = rd_bool(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void vote_request_partition_data_encode(struct wr *w, int16_t version, const struct vote_request_partition_data *m) {
-  wr_i32(w, m->partition_index);
-  wr_i32(w, m->replica_epoch);
-  wr_i32(w, m->replica_id);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i32(p, m->replica_epoch);
+    p = put_i32(p, m->replica_id);
+    (void)p;
+  }
   if (version >= 1) wr_uuid(w, m->replica_directory_id);
   if (version >= 1) wr_uuid(w, m->voter_directory_id);
-  wr_i32(w, m->last_offset_epoch);
-  wr_i64(w, m->last_offset);
-  if (version >= 2) wr_bool(w, m->pre_vote);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + (version >= 2 ? 1 : 0));
+    p = put_i32(p, m->last_offset_epoch);
+    p = put_i64(p, m->last_offset);
+    if (version >= 2) p = put_bool(p, m->pre_vote);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void vote_request_topic_data_init(struct vote_request_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void vote_request_topic_data_decode(struct rd *r, int16_t version, struct vote_request_topic_data *m, struct arena *a) {
@@ -4798,7 +5611,7 @@ static void vote_request_topic_data_encode(struct wr *w, int16_t version, const 
 }
 
 void vote_request_init(struct vote_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->cluster_id = KSTR_NULL;
   m->voter_id = -1;
 }
@@ -4830,33 +5643,48 @@ void vote_request_encode(struct wr *w, int16_t version, const struct vote_reques
 /* ---- VoteResponse ---- */
 
 void vote_response_partition_data_init(struct vote_response_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void vote_response_partition_data_decode(struct rd *r, int16_t version, struct vote_response_partition_data *m, struct arena *a) {
   (void)version;
   (void)a;
   vote_response_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
-  m->vote_granted = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 4 + 4 + 1);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+      m->vote_granted = take_bool(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+      m->vote_granted = rd_bool(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void vote_response_partition_data_encode(struct wr *w, int16_t version, const struct vote_response_partition_data *m) {
   (void)version;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
-  wr_bool(w, m->vote_granted);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 4 + 4 + 1);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    p = put_bool(p, m->vote_granted);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void vote_response_topic_data_init(struct vote_response_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void vote_response_topic_data_decode(struct rd *r, int16_t version, struct vote_response_topic_data *m, struct arena *a) {
@@ -4876,7 +5704,7 @@ static void vote_response_topic_data_encode(struct wr *w, int16_t version, const
 }
 
 void vote_response_node_endpoint_init(struct vote_response_node_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void vote_response_node_endpoint_decode(struct rd *r, int16_t version, struct vote_response_node_endpoint *m, struct arena *a) {
@@ -4898,7 +5726,7 @@ static void vote_response_node_endpoint_encode(struct wr *w, int16_t version, co
 }
 
 void vote_response_init(struct vote_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool vote_response_decode(struct rd *r, int16_t version, struct vote_response *m, struct arena *a) {
@@ -4943,7 +5771,7 @@ void vote_response_encode(struct wr *w, int16_t version, const struct vote_respo
 /* ---- BeginQuorumEpochRequest ---- */
 
 void begin_quorum_epoch_request_partition_data_init(struct begin_quorum_epoch_request_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void begin_quorum_epoch_request_partition_data_decode(struct rd *r, int16_t version, struct begin_quorum_epoch_request_partition_data *m, struct arena *a) {
@@ -4952,8 +5780,16 @@ static void begin_quorum_epoch_request_partition_data_decode(struct rd *r, int16
   const bool flex = version >= 1;
   m->partition_index = rd_i32(r);
   if (version >= 1) m->voter_directory_id = rd_uuid(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
@@ -4961,13 +5797,17 @@ static void begin_quorum_epoch_request_partition_data_encode(struct wr *w, int16
   const bool flex = version >= 1;
   wr_i32(w, m->partition_index);
   if (version >= 1) wr_uuid(w, m->voter_directory_id);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void begin_quorum_epoch_request_topic_data_init(struct begin_quorum_epoch_request_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void begin_quorum_epoch_request_topic_data_decode(struct rd *r, int16_t version, struct begin_quorum_epoch_request_topic_data *m, struct arena *a) {
@@ -4989,7 +5829,7 @@ static void begin_quorum_epoch_request_topic_data_encode(struct wr *w, int16_t v
 }
 
 void begin_quorum_epoch_request_leader_endpoint_init(struct begin_quorum_epoch_request_leader_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void begin_quorum_epoch_request_leader_endpoint_decode(struct rd *r, int16_t version, struct begin_quorum_epoch_request_leader_endpoint *m, struct arena *a) {
@@ -5011,7 +5851,7 @@ static void begin_quorum_epoch_request_leader_endpoint_encode(struct wr *w, int1
 }
 
 void begin_quorum_epoch_request_init(struct begin_quorum_epoch_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->cluster_id = KSTR_NULL;
   m->voter_id = -1;
 }
@@ -5054,31 +5894,45 @@ void begin_quorum_epoch_request_encode(struct wr *w, int16_t version, const stru
 /* ---- BeginQuorumEpochResponse ---- */
 
 void begin_quorum_epoch_response_partition_data_init(struct begin_quorum_epoch_response_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void begin_quorum_epoch_response_partition_data_decode(struct rd *r, int16_t version, struct begin_quorum_epoch_response_partition_data *m, struct arena *a) {
   (void)a;
   begin_quorum_epoch_response_partition_data_init(m);
   const bool flex = version >= 1;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void begin_quorum_epoch_response_partition_data_encode(struct wr *w, int16_t version, const struct begin_quorum_epoch_response_partition_data *m) {
   const bool flex = version >= 1;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void begin_quorum_epoch_response_topic_data_init(struct begin_quorum_epoch_response_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void begin_quorum_epoch_response_topic_data_decode(struct rd *r, int16_t version, struct begin_quorum_epoch_response_topic_data *m, struct arena *a) {
@@ -5100,7 +5954,7 @@ static void begin_quorum_epoch_response_topic_data_encode(struct wr *w, int16_t 
 }
 
 void begin_quorum_epoch_response_node_endpoint_init(struct begin_quorum_epoch_response_node_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void begin_quorum_epoch_response_node_endpoint_decode(struct rd *r, int16_t version, struct begin_quorum_epoch_response_node_endpoint *m, struct arena *a) {
@@ -5122,7 +5976,7 @@ static void begin_quorum_epoch_response_node_endpoint_encode(struct wr *w, int16
 }
 
 void begin_quorum_epoch_response_init(struct begin_quorum_epoch_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool begin_quorum_epoch_response_decode(struct rd *r, int16_t version, struct begin_quorum_epoch_response *m, struct arena *a) {
@@ -5173,7 +6027,7 @@ void begin_quorum_epoch_response_encode(struct wr *w, int16_t version, const str
 /* ---- EndQuorumEpochRequest ---- */
 
 void end_quorum_epoch_request_replica_info_init(struct end_quorum_epoch_request_replica_info *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void end_quorum_epoch_request_replica_info_decode(struct rd *r, int16_t version, struct end_quorum_epoch_request_replica_info *m, struct arena *a) {
@@ -5193,15 +6047,24 @@ static void end_quorum_epoch_request_replica_info_encode(struct wr *w, int16_t v
 }
 
 void end_quorum_epoch_request_partition_data_init(struct end_quorum_epoch_request_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void end_quorum_epoch_request_partition_data_decode(struct rd *r, int16_t version, struct end_quorum_epoch_request_partition_data *m, struct arena *a) {
   end_quorum_epoch_request_partition_data_init(m);
   const bool flex = version >= 1;
-  m->partition_index = rd_i32(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (version <= 0) {
     m->preferred_successors_count = read_count(r, false, false, 4);
     m->preferred_successors = alloc_array(a, m->preferred_successors_count, sizeof *m->preferred_successors);
@@ -5217,9 +6080,13 @@ static void end_quorum_epoch_request_partition_data_decode(struct rd *r, int16_t
 
 static void end_quorum_epoch_request_partition_data_encode(struct wr *w, int16_t version, const struct end_quorum_epoch_request_partition_data *m) {
   const bool flex = version >= 1;
-  wr_i32(w, m->partition_index);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (version <= 0) {
     for (int32_t i = 0, n = write_count(w, m->preferred_successors, m->preferred_successors_count, false, false); i < n; i++)
       wr_i32(w, m->preferred_successors[i]);
@@ -5232,7 +6099,7 @@ static void end_quorum_epoch_request_partition_data_encode(struct wr *w, int16_t
 }
 
 void end_quorum_epoch_request_topic_data_init(struct end_quorum_epoch_request_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void end_quorum_epoch_request_topic_data_decode(struct rd *r, int16_t version, struct end_quorum_epoch_request_topic_data *m, struct arena *a) {
@@ -5254,7 +6121,7 @@ static void end_quorum_epoch_request_topic_data_encode(struct wr *w, int16_t ver
 }
 
 void end_quorum_epoch_request_leader_endpoint_init(struct end_quorum_epoch_request_leader_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void end_quorum_epoch_request_leader_endpoint_decode(struct rd *r, int16_t version, struct end_quorum_epoch_request_leader_endpoint *m, struct arena *a) {
@@ -5276,7 +6143,7 @@ static void end_quorum_epoch_request_leader_endpoint_encode(struct wr *w, int16_
 }
 
 void end_quorum_epoch_request_init(struct end_quorum_epoch_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->cluster_id = KSTR_NULL;
 }
 
@@ -5316,31 +6183,45 @@ void end_quorum_epoch_request_encode(struct wr *w, int16_t version, const struct
 /* ---- EndQuorumEpochResponse ---- */
 
 void end_quorum_epoch_response_partition_data_init(struct end_quorum_epoch_response_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void end_quorum_epoch_response_partition_data_decode(struct rd *r, int16_t version, struct end_quorum_epoch_response_partition_data *m, struct arena *a) {
   (void)a;
   end_quorum_epoch_response_partition_data_init(m);
   const bool flex = version >= 1;
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 4 + 4);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   if (flex) rd_skip_tagged_fields(r);
 }
 
 static void end_quorum_epoch_response_partition_data_encode(struct wr *w, int16_t version, const struct end_quorum_epoch_response_partition_data *m) {
   const bool flex = version >= 1;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 4 + 4);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   if (flex) wr_uvarint(w, 0);
 }
 
 void end_quorum_epoch_response_topic_data_init(struct end_quorum_epoch_response_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void end_quorum_epoch_response_topic_data_decode(struct rd *r, int16_t version, struct end_quorum_epoch_response_topic_data *m, struct arena *a) {
@@ -5362,7 +6243,7 @@ static void end_quorum_epoch_response_topic_data_encode(struct wr *w, int16_t ve
 }
 
 void end_quorum_epoch_response_node_endpoint_init(struct end_quorum_epoch_response_node_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void end_quorum_epoch_response_node_endpoint_decode(struct rd *r, int16_t version, struct end_quorum_epoch_response_node_endpoint *m, struct arena *a) {
@@ -5384,7 +6265,7 @@ static void end_quorum_epoch_response_node_endpoint_encode(struct wr *w, int16_t
 }
 
 void end_quorum_epoch_response_init(struct end_quorum_epoch_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool end_quorum_epoch_response_decode(struct rd *r, int16_t version, struct end_quorum_epoch_response *m, struct arena *a) {
@@ -5435,7 +6316,7 @@ void end_quorum_epoch_response_encode(struct wr *w, int16_t version, const struc
 /* ---- DescribeQuorumRequest ---- */
 
 void describe_quorum_request_partition_data_init(struct describe_quorum_request_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_quorum_request_partition_data_decode(struct rd *r, int16_t version, struct describe_quorum_request_partition_data *m, struct arena *a) {
@@ -5453,7 +6334,7 @@ static void describe_quorum_request_partition_data_encode(struct wr *w, int16_t 
 }
 
 void describe_quorum_request_topic_data_init(struct describe_quorum_request_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_quorum_request_topic_data_decode(struct rd *r, int16_t version, struct describe_quorum_request_topic_data *m, struct arena *a) {
@@ -5473,7 +6354,7 @@ static void describe_quorum_request_topic_data_encode(struct wr *w, int16_t vers
 }
 
 void describe_quorum_request_init(struct describe_quorum_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool describe_quorum_request_decode(struct rd *r, int16_t version, struct describe_quorum_request *m, struct arena *a) {
@@ -5499,7 +6380,7 @@ void describe_quorum_request_encode(struct wr *w, int16_t version, const struct 
 /* ---- DescribeQuorumResponse ---- */
 
 void describe_quorum_response_replica_state_init(struct describe_quorum_response_replica_state *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->last_fetch_timestamp = -1;
   m->last_caught_up_timestamp = -1;
 }
@@ -5509,33 +6390,63 @@ static void describe_quorum_response_replica_state_decode(struct rd *r, int16_t 
   describe_quorum_response_replica_state_init(m);
   m->replica_id = rd_i32(r);
   if (version >= 2) m->replica_directory_id = rd_uuid(r);
-  m->log_end_offset = rd_i64(r);
-  if (version >= 1) m->last_fetch_timestamp = rd_i64(r);
-  if (version >= 1) m->last_caught_up_timestamp = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + (version >= 1 ? 8 : 0) + (version >= 1 ? 8 : 0));
+    if (p) {
+      m->log_end_offset = take_i64(&p);
+      if (version >= 1) m->last_fetch_timestamp = take_i64(&p);
+      if (version >= 1) m->last_caught_up_timestamp = take_i64(&p);
+    } else {
+      m->log_end_offset = rd_i64(r);
+      if (version >= 1) m->last_fetch_timestamp = rd_i64(r);
+      if (version >= 1) m->last_caught_up_timestamp = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void describe_quorum_response_replica_state_encode(struct wr *w, int16_t version, const struct describe_quorum_response_replica_state *m) {
   wr_i32(w, m->replica_id);
   if (version >= 2) wr_uuid(w, m->replica_directory_id);
-  wr_i64(w, m->log_end_offset);
-  if (version >= 1) wr_i64(w, m->last_fetch_timestamp);
-  if (version >= 1) wr_i64(w, m->last_caught_up_timestamp);
+  {
+    uint8_t *p = wr_fixed(w, 8 + (version >= 1 ? 8 : 0) + (version >= 1 ? 8 : 0));
+    p = put_i64(p, m->log_end_offset);
+    if (version >= 1) p = put_i64(p, m->last_fetch_timestamp);
+    if (version >= 1) p = put_i64(p, m->last_caught_up_timestamp);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void describe_quorum_response_partition_data_init(struct describe_quorum_response_partition_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_quorum_response_partition_data_decode(struct rd *r, int16_t version, struct describe_quorum_response_partition_data *m, struct arena *a) {
   describe_quorum_response_partition_data_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   if (version >= 2) m->error_message = read_string(r, true, true);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
-  m->high_watermark = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4 + 8);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+      m->high_watermark = take_i64(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+      m->high_watermark = rd_i64(r);
+    }
+  }
   m->current_voters_count = read_count(r, true, false, (version >= 2 ? 45 : version >= 1 ? 29 : 13));
   m->current_voters = alloc_array(a, m->current_voters_count, sizeof *m->current_voters);
   for (int32_t i = 0; i < m->current_voters_count; i++) describe_quorum_response_replica_state_decode(r, version, &m->current_voters[i], a);
@@ -5546,12 +6457,20 @@ static void describe_quorum_response_partition_data_decode(struct rd *r, int16_t
 }
 
 static void describe_quorum_response_partition_data_encode(struct wr *w, int16_t version, const struct describe_quorum_response_partition_data *m) {
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   if (version >= 2) write_string(w, m->error_message, true, true);
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
-  wr_i64(w, m->high_watermark);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4 + 8);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    p = put_i64(p, m->high_watermark);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->current_voters, m->current_voters_count, true, false); i < n; i++)
     describe_quorum_response_replica_state_encode(w, version, &m->current_voters[i]);
   for (int32_t i = 0, n = write_count(w, m->observers, m->observers_count, true, false); i < n; i++)
@@ -5560,7 +6479,7 @@ static void describe_quorum_response_partition_data_encode(struct wr *w, int16_t
 }
 
 void describe_quorum_response_topic_data_init(struct describe_quorum_response_topic_data *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_quorum_response_topic_data_decode(struct rd *r, int16_t version, struct describe_quorum_response_topic_data *m, struct arena *a) {
@@ -5580,7 +6499,7 @@ static void describe_quorum_response_topic_data_encode(struct wr *w, int16_t ver
 }
 
 void describe_quorum_response_listener_init(struct describe_quorum_response_listener *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_quorum_response_listener_decode(struct rd *r, int16_t version, struct describe_quorum_response_listener *m, struct arena *a) {
@@ -5602,7 +6521,7 @@ static void describe_quorum_response_listener_encode(struct wr *w, int16_t versi
 }
 
 void describe_quorum_response_node_init(struct describe_quorum_response_node *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void describe_quorum_response_node_decode(struct rd *r, int16_t version, struct describe_quorum_response_node *m, struct arena *a) {
@@ -5622,7 +6541,7 @@ static void describe_quorum_response_node_encode(struct wr *w, int16_t version, 
 }
 
 void describe_quorum_response_init(struct describe_quorum_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool describe_quorum_response_decode(struct rd *r, int16_t version, struct describe_quorum_response *m, struct arena *a) {
@@ -5661,34 +6580,54 @@ void describe_quorum_response_encode(struct wr *w, int16_t version, const struct
 /* ---- FetchSnapshotRequest ---- */
 
 void fetch_snapshot_request_snapshot_id_init(struct fetch_snapshot_request_snapshot_id *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void fetch_snapshot_request_snapshot_id_decode(struct rd *r, int16_t version, struct fetch_snapshot_request_snapshot_id *m, struct arena *a) {
   (void)version;
   (void)a;
   fetch_snapshot_request_snapshot_id_init(m);
-  m->end_offset = rd_i64(r);
-  m->epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 4);
+    if (p) {
+      m->end_offset = take_i64(&p);
+      m->epoch = take_i32(&p);
+    } else {
+      m->end_offset = rd_i64(r);
+      m->epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void fetch_snapshot_request_snapshot_id_encode(struct wr *w, int16_t version, const struct fetch_snapshot_request_snapshot_id *m) {
   (void)version;
-  wr_i64(w, m->end_offset);
-  wr_i32(w, m->epoch);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 4);
+    p = put_i64(p, m->end_offset);
+    p = put_i32(p, m->epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void fetch_snapshot_request_partition_snapshot_init(struct fetch_snapshot_request_partition_snapshot *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   fetch_snapshot_request_snapshot_id_init(&m->snapshot_id);
 }
 
 static void fetch_snapshot_request_partition_snapshot_decode(struct rd *r, int16_t version, struct fetch_snapshot_request_partition_snapshot *m, struct arena *a) {
   fetch_snapshot_request_partition_snapshot_init(m);
-  m->partition = rd_i32(r);
-  m->current_leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->partition = take_i32(&p);
+      m->current_leader_epoch = take_i32(&p);
+    } else {
+      m->partition = rd_i32(r);
+      m->current_leader_epoch = rd_i32(r);
+    }
+  }
   fetch_snapshot_request_snapshot_id_decode(r, version, &m->snapshot_id, a);
   m->position = rd_i64(r);
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
@@ -5701,8 +6640,12 @@ static void fetch_snapshot_request_partition_snapshot_decode(struct rd *r, int16
 }
 
 static void fetch_snapshot_request_partition_snapshot_encode(struct wr *w, int16_t version, const struct fetch_snapshot_request_partition_snapshot *m) {
-  wr_i32(w, m->partition);
-  wr_i32(w, m->current_leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->partition);
+    p = put_i32(p, m->current_leader_epoch);
+    (void)p;
+  }
   fetch_snapshot_request_snapshot_id_encode(w, version, &m->snapshot_id);
   wr_i64(w, m->position);
   const bool has_replica_directory_id = version >= 1 && !uuid_is_zero(m->replica_directory_id);
@@ -5715,7 +6658,7 @@ static void fetch_snapshot_request_partition_snapshot_encode(struct wr *w, int16
 }
 
 void fetch_snapshot_request_topic_snapshot_init(struct fetch_snapshot_request_topic_snapshot *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void fetch_snapshot_request_topic_snapshot_decode(struct rd *r, int16_t version, struct fetch_snapshot_request_topic_snapshot *m, struct arena *a) {
@@ -5735,7 +6678,7 @@ static void fetch_snapshot_request_topic_snapshot_encode(struct wr *w, int16_t v
 }
 
 void fetch_snapshot_request_init(struct fetch_snapshot_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->cluster_id = KSTR_NULL;
   m->replica_id = -1;
   m->max_bytes = 2147483647;
@@ -5747,8 +6690,16 @@ bool fetch_snapshot_request_decode(struct rd *r, int16_t version, struct fetch_s
     rd_fail(r);
     return false;
   }
-  m->replica_id = rd_i32(r);
-  m->max_bytes = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->replica_id = take_i32(&p);
+      m->max_bytes = take_i32(&p);
+    } else {
+      m->replica_id = rd_i32(r);
+      m->max_bytes = rd_i32(r);
+    }
+  }
   m->topics_count = read_count(r, true, false, 3);
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) fetch_snapshot_request_topic_snapshot_decode(r, version, &m->topics[i], a);
@@ -5764,8 +6715,12 @@ bool fetch_snapshot_request_decode(struct rd *r, int16_t version, struct fetch_s
 
 void fetch_snapshot_request_encode(struct wr *w, int16_t version, const struct fetch_snapshot_request *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->replica_id);
-  wr_i32(w, m->max_bytes);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->replica_id);
+    p = put_i32(p, m->max_bytes);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     fetch_snapshot_request_topic_snapshot_encode(w, version, &m->topics[i]);
   const bool has_cluster_id = m->cluster_id.len >= 0;
@@ -5780,27 +6735,39 @@ void fetch_snapshot_request_encode(struct wr *w, int16_t version, const struct f
 /* ---- FetchSnapshotResponse ---- */
 
 void fetch_snapshot_response_snapshot_id_init(struct fetch_snapshot_response_snapshot_id *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void fetch_snapshot_response_snapshot_id_decode(struct rd *r, int16_t version, struct fetch_snapshot_response_snapshot_id *m, struct arena *a) {
   (void)version;
   (void)a;
   fetch_snapshot_response_snapshot_id_init(m);
-  m->end_offset = rd_i64(r);
-  m->epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 4);
+    if (p) {
+      m->end_offset = take_i64(&p);
+      m->epoch = take_i32(&p);
+    } else {
+      m->end_offset = rd_i64(r);
+      m->epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void fetch_snapshot_response_snapshot_id_encode(struct wr *w, int16_t version, const struct fetch_snapshot_response_snapshot_id *m) {
   (void)version;
-  wr_i64(w, m->end_offset);
-  wr_i32(w, m->epoch);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 4);
+    p = put_i64(p, m->end_offset);
+    p = put_i32(p, m->epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void fetch_snapshot_response_leader_id_and_epoch_init(struct fetch_snapshot_response_leader_id_and_epoch *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static bool fetch_snapshot_response_leader_id_and_epoch_is_default(const struct fetch_snapshot_response_leader_id_and_epoch *m) {
@@ -5812,20 +6779,32 @@ static void fetch_snapshot_response_leader_id_and_epoch_decode(struct rd *r, int
   (void)version;
   (void)a;
   fetch_snapshot_response_leader_id_and_epoch_init(m);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void fetch_snapshot_response_leader_id_and_epoch_encode(struct wr *w, int16_t version, const struct fetch_snapshot_response_leader_id_and_epoch *m) {
   (void)version;
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void fetch_snapshot_response_partition_snapshot_init(struct fetch_snapshot_response_partition_snapshot *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   fetch_snapshot_response_snapshot_id_init(&m->snapshot_id);
   fetch_snapshot_response_leader_id_and_epoch_init(&m->current_leader);
   m->unaligned_records.len = -1;
@@ -5833,11 +6812,27 @@ void fetch_snapshot_response_partition_snapshot_init(struct fetch_snapshot_respo
 
 static void fetch_snapshot_response_partition_snapshot_decode(struct rd *r, int16_t version, struct fetch_snapshot_response_partition_snapshot *m, struct arena *a) {
   fetch_snapshot_response_partition_snapshot_init(m);
-  m->index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   fetch_snapshot_response_snapshot_id_decode(r, version, &m->snapshot_id, a);
-  m->size = rd_i64(r);
-  m->position = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 8 + 8);
+    if (p) {
+      m->size = take_i64(&p);
+      m->position = take_i64(&p);
+    } else {
+      m->size = rd_i64(r);
+      m->position = rd_i64(r);
+    }
+  }
   m->unaligned_records = read_records(r, true, false);
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
     uint32_t tag;
@@ -5851,11 +6846,19 @@ static void fetch_snapshot_response_partition_snapshot_decode(struct rd *r, int1
 }
 
 static void fetch_snapshot_response_partition_snapshot_encode(struct wr *w, int16_t version, const struct fetch_snapshot_response_partition_snapshot *m) {
-  wr_i32(w, m->index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   fetch_snapshot_response_snapshot_id_encode(w, version, &m->snapshot_id);
-  wr_i64(w, m->size);
-  wr_i64(w, m->position);
+  {
+    uint8_t *p = wr_fixed(w, 8 + 8);
+    p = put_i64(p, m->size);
+    p = put_i64(p, m->position);
+    (void)p;
+  }
   write_records(w, &m->unaligned_records, true, false);
   const bool has_current_leader = !fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader);
   wr_uvarint(w, (uint32_t)has_current_leader);
@@ -5867,7 +6870,7 @@ static void fetch_snapshot_response_partition_snapshot_encode(struct wr *w, int1
 }
 
 void fetch_snapshot_response_topic_snapshot_init(struct fetch_snapshot_response_topic_snapshot *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void fetch_snapshot_response_topic_snapshot_decode(struct rd *r, int16_t version, struct fetch_snapshot_response_topic_snapshot *m, struct arena *a) {
@@ -5887,7 +6890,7 @@ static void fetch_snapshot_response_topic_snapshot_encode(struct wr *w, int16_t 
 }
 
 void fetch_snapshot_response_node_endpoint_init(struct fetch_snapshot_response_node_endpoint *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void fetch_snapshot_response_node_endpoint_decode(struct rd *r, int16_t version, struct fetch_snapshot_response_node_endpoint *m, struct arena *a) {
@@ -5909,7 +6912,7 @@ static void fetch_snapshot_response_node_endpoint_encode(struct wr *w, int16_t v
 }
 
 void fetch_snapshot_response_init(struct fetch_snapshot_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool fetch_snapshot_response_decode(struct rd *r, int16_t version, struct fetch_snapshot_response *m, struct arena *a) {
@@ -5918,8 +6921,16 @@ bool fetch_snapshot_response_decode(struct rd *r, int16_t version, struct fetch_
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->topics_count = read_count(r, true, false, 3);
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
   for (int32_t i = 0; i < m->topics_count; i++) fetch_snapshot_response_topic_snapshot_decode(r, version, &m->topics[i], a);
@@ -5939,8 +6950,12 @@ bool fetch_snapshot_response_decode(struct rd *r, int16_t version, struct fetch_
 
 void fetch_snapshot_response_encode(struct wr *w, int16_t version, const struct fetch_snapshot_response *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     fetch_snapshot_response_topic_snapshot_encode(w, version, &m->topics[i]);
   const bool has_node_endpoints = version >= 1 && m->node_endpoints_count > 0;
@@ -5956,7 +6971,7 @@ void fetch_snapshot_response_encode(struct wr *w, int16_t version, const struct 
 /* ---- BrokerRegistrationRequest ---- */
 
 void broker_registration_request_listener_init(struct broker_registration_request_listener *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void broker_registration_request_listener_decode(struct rd *r, int16_t version, struct broker_registration_request_listener *m, struct arena *a) {
@@ -5965,8 +6980,16 @@ static void broker_registration_request_listener_decode(struct rd *r, int16_t ve
   broker_registration_request_listener_init(m);
   m->name = read_string(r, true, false);
   m->host = read_string(r, true, false);
-  m->port = rd_u16(r);
-  m->security_protocol = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->port = take_u16(&p);
+      m->security_protocol = take_i16(&p);
+    } else {
+      m->port = rd_u16(r);
+      m->security_protocol = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
@@ -5974,13 +6997,17 @@ static void broker_registration_request_listener_encode(struct wr *w, int16_t ve
   (void)version;
   write_string(w, m->name, true, false);
   write_string(w, m->host, true, false);
-  wr_u16(w, m->port);
-  wr_i16(w, m->security_protocol);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_u16(p, m->port);
+    p = put_i16(p, m->security_protocol);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void broker_registration_request_feature_init(struct broker_registration_request_feature *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void broker_registration_request_feature_decode(struct rd *r, int16_t version, struct broker_registration_request_feature *m, struct arena *a) {
@@ -5988,21 +7015,33 @@ static void broker_registration_request_feature_decode(struct rd *r, int16_t ver
   (void)a;
   broker_registration_request_feature_init(m);
   m->name = read_string(r, true, false);
-  m->min_supported_version = rd_i16(r);
-  m->max_supported_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->min_supported_version = take_i16(&p);
+      m->max_supported_version = take_i16(&p);
+    } else {
+      m->min_supported_version = rd_i16(r);
+      m->max_supported_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void broker_registration_request_feature_encode(struct wr *w, int16_t version, const struct broker_registration_request_feature *m) {
   (void)version;
   write_string(w, m->name, true, false);
-  wr_i16(w, m->min_supported_version);
-  wr_i16(w, m->max_supported_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->min_supported_version);
+    p = put_i16(p, m->max_supported_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void broker_registration_request_init(struct broker_registration_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->previous_broker_epoch = -1;
 }
 
@@ -6055,7 +7094,7 @@ void broker_registration_request_encode(struct wr *w, int16_t version, const str
 /* ---- BrokerRegistrationResponse ---- */
 
 void broker_registration_response_init(struct broker_registration_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->broker_epoch = -1;
 }
 
@@ -6066,25 +7105,38 @@ bool broker_registration_response_decode(struct rd *r, int16_t version, struct b
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
 
 void broker_registration_response_encode(struct wr *w, int16_t version, const struct broker_registration_response *m) {
   ASSERT(version >= 0 && version <= 4);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 /* ---- BrokerHeartbeatRequest ---- */
 
 void broker_heartbeat_request_init(struct broker_heartbeat_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->broker_epoch = -1;
 }
 
@@ -6094,11 +7146,22 @@ bool broker_heartbeat_request_decode(struct rd *r, int16_t version, struct broke
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
-  m->current_metadata_offset = rd_i64(r);
-  m->want_fence = rd_bool(r);
-  m->want_shut_down = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8 + 8 + 1 + 1);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+      m->current_metadata_offset = take_i64(&p);
+      m->want_fence = take_bool(&p);
+      m->want_shut_down = take_bool(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+      m->current_metadata_offset = rd_i64(r);
+      m->want_fence = rd_bool(r);
+      m->want_shut_down = rd_bool(r);
+    }
+  }
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
     uint32_t tag;
     struct rd v;
@@ -6115,11 +7178,15 @@ bool broker_heartbeat_request_decode(struct rd *r, int16_t version, struct broke
 
 void broker_heartbeat_request_encode(struct wr *w, int16_t version, const struct broker_heartbeat_request *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
-  wr_i64(w, m->current_metadata_offset);
-  wr_bool(w, m->want_fence);
-  wr_bool(w, m->want_shut_down);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8 + 8 + 1 + 1);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    p = put_i64(p, m->current_metadata_offset);
+    p = put_bool(p, m->want_fence);
+    p = put_bool(p, m->want_shut_down);
+    (void)p;
+  }
   const bool has_offline_log_dirs = version >= 1 && m->offline_log_dirs_count > 0;
   wr_uvarint(w, (uint32_t)has_offline_log_dirs);
   if (has_offline_log_dirs) {
@@ -6133,7 +7200,7 @@ void broker_heartbeat_request_encode(struct wr *w, int16_t version, const struct
 /* ---- BrokerHeartbeatResponse ---- */
 
 void broker_heartbeat_response_init(struct broker_heartbeat_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->is_fenced = true;
 }
 
@@ -6144,29 +7211,44 @@ bool broker_heartbeat_response_decode(struct rd *r, int16_t version, struct brok
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->is_caught_up = rd_bool(r);
-  m->is_fenced = rd_bool(r);
-  m->should_shut_down = rd_bool(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 1 + 1 + 1);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->is_caught_up = take_bool(&p);
+      m->is_fenced = take_bool(&p);
+      m->should_shut_down = take_bool(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->is_caught_up = rd_bool(r);
+      m->is_fenced = rd_bool(r);
+      m->should_shut_down = rd_bool(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
 
 void broker_heartbeat_response_encode(struct wr *w, int16_t version, const struct broker_heartbeat_response *m) {
   ASSERT(version >= 0 && version <= 1);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_bool(w, m->is_caught_up);
-  wr_bool(w, m->is_fenced);
-  wr_bool(w, m->should_shut_down);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 1 + 1 + 1);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_bool(p, m->is_caught_up);
+    p = put_bool(p, m->is_fenced);
+    p = put_bool(p, m->should_shut_down);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 /* ---- UnregisterBrokerRequest ---- */
 
 void unregister_broker_request_init(struct unregister_broker_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool unregister_broker_request_decode(struct rd *r, int16_t version, struct unregister_broker_request *m, struct arena *a) {
@@ -6190,7 +7272,7 @@ void unregister_broker_request_encode(struct wr *w, int16_t version, const struc
 /* ---- UnregisterBrokerResponse ---- */
 
 void unregister_broker_response_init(struct unregister_broker_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool unregister_broker_response_decode(struct rd *r, int16_t version, struct unregister_broker_response *m, struct arena *a) {
@@ -6200,8 +7282,16 @@ bool unregister_broker_response_decode(struct rd *r, int16_t version, struct unr
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
   return !r->err;
@@ -6209,8 +7299,12 @@ bool unregister_broker_response_decode(struct rd *r, int16_t version, struct unr
 
 void unregister_broker_response_encode(struct wr *w, int16_t version, const struct unregister_broker_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
@@ -6218,7 +7312,7 @@ void unregister_broker_response_encode(struct wr *w, int16_t version, const stru
 /* ---- AddRaftVoterRequest ---- */
 
 void add_raft_voter_request_listener_init(struct add_raft_voter_request_listener *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void add_raft_voter_request_listener_decode(struct rd *r, int16_t version, struct add_raft_voter_request_listener *m, struct arena *a) {
@@ -6240,7 +7334,7 @@ static void add_raft_voter_request_listener_encode(struct wr *w, int16_t version
 }
 
 void add_raft_voter_request_init(struct add_raft_voter_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool add_raft_voter_request_decode(struct rd *r, int16_t version, struct add_raft_voter_request *m, struct arena *a) {
@@ -6250,8 +7344,16 @@ bool add_raft_voter_request_decode(struct rd *r, int16_t version, struct add_raf
     return false;
   }
   m->cluster_id = read_string(r, true, true);
-  m->timeout_ms = rd_i32(r);
-  m->voter_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->timeout_ms = take_i32(&p);
+      m->voter_id = take_i32(&p);
+    } else {
+      m->timeout_ms = rd_i32(r);
+      m->voter_id = rd_i32(r);
+    }
+  }
   m->voter_directory_id = rd_uuid(r);
   m->listeners_count = read_count(r, true, false, 5);
   m->listeners = alloc_array(a, m->listeners_count, sizeof *m->listeners);
@@ -6263,8 +7365,12 @@ bool add_raft_voter_request_decode(struct rd *r, int16_t version, struct add_raf
 void add_raft_voter_request_encode(struct wr *w, int16_t version, const struct add_raft_voter_request *m) {
   ASSERT(version >= 0 && version <= 0);
   write_string(w, m->cluster_id, true, true);
-  wr_i32(w, m->timeout_ms);
-  wr_i32(w, m->voter_id);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->timeout_ms);
+    p = put_i32(p, m->voter_id);
+    (void)p;
+  }
   wr_uuid(w, m->voter_directory_id);
   for (int32_t i = 0, n = write_count(w, m->listeners, m->listeners_count, true, false); i < n; i++)
     add_raft_voter_request_listener_encode(w, version, &m->listeners[i]);
@@ -6274,7 +7380,7 @@ void add_raft_voter_request_encode(struct wr *w, int16_t version, const struct a
 /* ---- AddRaftVoterResponse ---- */
 
 void add_raft_voter_response_init(struct add_raft_voter_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool add_raft_voter_response_decode(struct rd *r, int16_t version, struct add_raft_voter_response *m, struct arena *a) {
@@ -6284,8 +7390,16 @@ bool add_raft_voter_response_decode(struct rd *r, int16_t version, struct add_ra
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
   return !r->err;
@@ -6293,8 +7407,12 @@ bool add_raft_voter_response_decode(struct rd *r, int16_t version, struct add_ra
 
 void add_raft_voter_response_encode(struct wr *w, int16_t version, const struct add_raft_voter_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
@@ -6302,7 +7420,7 @@ void add_raft_voter_response_encode(struct wr *w, int16_t version, const struct 
 /* ---- RemoveRaftVoterRequest ---- */
 
 void remove_raft_voter_request_init(struct remove_raft_voter_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool remove_raft_voter_request_decode(struct rd *r, int16_t version, struct remove_raft_voter_request *m, struct arena *a) {
@@ -6330,7 +7448,7 @@ void remove_raft_voter_request_encode(struct wr *w, int16_t version, const struc
 /* ---- RemoveRaftVoterResponse ---- */
 
 void remove_raft_voter_response_init(struct remove_raft_voter_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool remove_raft_voter_response_decode(struct rd *r, int16_t version, struct remove_raft_voter_response *m, struct arena *a) {
@@ -6340,8 +7458,16 @@ bool remove_raft_voter_response_decode(struct rd *r, int16_t version, struct rem
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
   return !r->err;
@@ -6349,8 +7475,12 @@ bool remove_raft_voter_response_decode(struct rd *r, int16_t version, struct rem
 
 void remove_raft_voter_response_encode(struct wr *w, int16_t version, const struct remove_raft_voter_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
@@ -6358,7 +7488,7 @@ void remove_raft_voter_response_encode(struct wr *w, int16_t version, const stru
 /* ---- UpdateRaftVoterRequest ---- */
 
 void update_raft_voter_request_listener_init(struct update_raft_voter_request_listener *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void update_raft_voter_request_listener_decode(struct rd *r, int16_t version, struct update_raft_voter_request_listener *m, struct arena *a) {
@@ -6380,27 +7510,39 @@ static void update_raft_voter_request_listener_encode(struct wr *w, int16_t vers
 }
 
 void update_raft_voter_request_kraft_version_feature_init(struct update_raft_voter_request_kraft_version_feature *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void update_raft_voter_request_kraft_version_feature_decode(struct rd *r, int16_t version, struct update_raft_voter_request_kraft_version_feature *m, struct arena *a) {
   (void)version;
   (void)a;
   update_raft_voter_request_kraft_version_feature_init(m);
-  m->min_supported_version = rd_i16(r);
-  m->max_supported_version = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2);
+    if (p) {
+      m->min_supported_version = take_i16(&p);
+      m->max_supported_version = take_i16(&p);
+    } else {
+      m->min_supported_version = rd_i16(r);
+      m->max_supported_version = rd_i16(r);
+    }
+  }
   rd_skip_tagged_fields(r);
 }
 
 static void update_raft_voter_request_kraft_version_feature_encode(struct wr *w, int16_t version, const struct update_raft_voter_request_kraft_version_feature *m) {
   (void)version;
-  wr_i16(w, m->min_supported_version);
-  wr_i16(w, m->max_supported_version);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2);
+    p = put_i16(p, m->min_supported_version);
+    p = put_i16(p, m->max_supported_version);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 void update_raft_voter_request_init(struct update_raft_voter_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   update_raft_voter_request_kraft_version_feature_init(&m->kraft_version_feature);
 }
 
@@ -6411,8 +7553,16 @@ bool update_raft_voter_request_decode(struct rd *r, int16_t version, struct upda
     return false;
   }
   m->cluster_id = read_string(r, true, true);
-  m->current_leader_epoch = rd_i32(r);
-  m->voter_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->current_leader_epoch = take_i32(&p);
+      m->voter_id = take_i32(&p);
+    } else {
+      m->current_leader_epoch = rd_i32(r);
+      m->voter_id = rd_i32(r);
+    }
+  }
   m->voter_directory_id = rd_uuid(r);
   m->listeners_count = read_count(r, true, false, 5);
   m->listeners = alloc_array(a, m->listeners_count, sizeof *m->listeners);
@@ -6425,8 +7575,12 @@ bool update_raft_voter_request_decode(struct rd *r, int16_t version, struct upda
 void update_raft_voter_request_encode(struct wr *w, int16_t version, const struct update_raft_voter_request *m) {
   ASSERT(version >= 0 && version <= 0);
   write_string(w, m->cluster_id, true, true);
-  wr_i32(w, m->current_leader_epoch);
-  wr_i32(w, m->voter_id);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->current_leader_epoch);
+    p = put_i32(p, m->voter_id);
+    (void)p;
+  }
   wr_uuid(w, m->voter_directory_id);
   for (int32_t i = 0, n = write_count(w, m->listeners, m->listeners_count, true, false); i < n; i++)
     update_raft_voter_request_listener_encode(w, version, &m->listeners[i]);
@@ -6437,7 +7591,7 @@ void update_raft_voter_request_encode(struct wr *w, int16_t version, const struc
 /* ---- UpdateRaftVoterResponse ---- */
 
 void update_raft_voter_response_current_leader_init(struct update_raft_voter_response_current_leader *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->leader_id = -1;
   m->leader_epoch = -1;
 }
@@ -6453,8 +7607,16 @@ static void update_raft_voter_response_current_leader_decode(struct rd *r, int16
   (void)version;
   (void)a;
   update_raft_voter_response_current_leader_init(m);
-  m->leader_id = rd_i32(r);
-  m->leader_epoch = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 4);
+    if (p) {
+      m->leader_id = take_i32(&p);
+      m->leader_epoch = take_i32(&p);
+    } else {
+      m->leader_id = rd_i32(r);
+      m->leader_epoch = rd_i32(r);
+    }
+  }
   m->host = read_string(r, true, false);
   m->port = rd_i32(r);
   rd_skip_tagged_fields(r);
@@ -6462,15 +7624,19 @@ static void update_raft_voter_response_current_leader_decode(struct rd *r, int16
 
 static void update_raft_voter_response_current_leader_encode(struct wr *w, int16_t version, const struct update_raft_voter_response_current_leader *m) {
   (void)version;
-  wr_i32(w, m->leader_id);
-  wr_i32(w, m->leader_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 4);
+    p = put_i32(p, m->leader_id);
+    p = put_i32(p, m->leader_epoch);
+    (void)p;
+  }
   write_string(w, m->host, true, false);
   wr_i32(w, m->port);
   wr_uvarint(w, 0);
 }
 
 void update_raft_voter_response_init(struct update_raft_voter_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   update_raft_voter_response_current_leader_init(&m->current_leader);
 }
 
@@ -6480,8 +7646,16 @@ bool update_raft_voter_response_decode(struct rd *r, int16_t version, struct upd
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   for (uint32_t t = 0, tags = rd_uvarint(r); t < tags; t++) {
     uint32_t tag;
     struct rd v;
@@ -6496,8 +7670,12 @@ bool update_raft_voter_response_decode(struct rd *r, int16_t version, struct upd
 
 void update_raft_voter_response_encode(struct wr *w, int16_t version, const struct update_raft_voter_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   const bool has_current_leader = !update_raft_voter_response_current_leader_is_default(&m->current_leader);
   wr_uvarint(w, (uint32_t)has_current_leader);
   if (has_current_leader) {
@@ -6510,7 +7688,7 @@ void update_raft_voter_response_encode(struct wr *w, int16_t version, const stru
 /* ---- AllocateProducerIdsRequest ---- */
 
 void allocate_producer_ids_request_init(struct allocate_producer_ids_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->broker_epoch = -1;
 }
 
@@ -6521,23 +7699,35 @@ bool allocate_producer_ids_request_decode(struct rd *r, int16_t version, struct 
     rd_fail(r);
     return false;
   }
-  m->broker_id = rd_i32(r);
-  m->broker_epoch = rd_i64(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 8);
+    if (p) {
+      m->broker_id = take_i32(&p);
+      m->broker_epoch = take_i64(&p);
+    } else {
+      m->broker_id = rd_i32(r);
+      m->broker_epoch = rd_i64(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
 
 void allocate_producer_ids_request_encode(struct wr *w, int16_t version, const struct allocate_producer_ids_request *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->broker_id);
-  wr_i64(w, m->broker_epoch);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 8);
+    p = put_i32(p, m->broker_id);
+    p = put_i64(p, m->broker_epoch);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 /* ---- AllocateProducerIdsResponse ---- */
 
 void allocate_producer_ids_response_init(struct allocate_producer_ids_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool allocate_producer_ids_response_decode(struct rd *r, int16_t version, struct allocate_producer_ids_response *m, struct arena *a) {
@@ -6547,27 +7737,41 @@ bool allocate_producer_ids_response_decode(struct rd *r, int16_t version, struct
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
-  m->producer_id_start = rd_i64(r);
-  m->producer_id_len = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2 + 8 + 4);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+      m->producer_id_start = take_i64(&p);
+      m->producer_id_len = take_i32(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+      m->producer_id_start = rd_i64(r);
+      m->producer_id_len = rd_i32(r);
+    }
+  }
   rd_skip_tagged_fields(r);
   return !r->err;
 }
 
 void allocate_producer_ids_response_encode(struct wr *w, int16_t version, const struct allocate_producer_ids_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
-  wr_i64(w, m->producer_id_start);
-  wr_i32(w, m->producer_id_len);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2 + 8 + 4);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    p = put_i64(p, m->producer_id_start);
+    p = put_i32(p, m->producer_id_len);
+    (void)p;
+  }
   wr_uvarint(w, 0);
 }
 
 /* ---- AlterPartitionReassignmentsRequest ---- */
 
 void alter_partition_reassignments_request_reassignable_partition_init(struct alter_partition_reassignments_request_reassignable_partition *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->replicas_count = -1;
 }
 
@@ -6590,7 +7794,7 @@ static void alter_partition_reassignments_request_reassignable_partition_encode(
 }
 
 void alter_partition_reassignments_request_reassignable_topic_init(struct alter_partition_reassignments_request_reassignable_topic *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_partition_reassignments_request_reassignable_topic_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_request_reassignable_topic *m, struct arena *a) {
@@ -6610,7 +7814,7 @@ static void alter_partition_reassignments_request_reassignable_topic_encode(stru
 }
 
 void alter_partition_reassignments_request_init(struct alter_partition_reassignments_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->timeout_ms = 60000;
 }
 
@@ -6639,29 +7843,41 @@ void alter_partition_reassignments_request_encode(struct wr *w, int16_t version,
 /* ---- AlterPartitionReassignmentsResponse ---- */
 
 void alter_partition_reassignments_response_reassignable_partition_response_init(struct alter_partition_reassignments_response_reassignable_partition_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_partition_reassignments_response_reassignable_partition_response_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_response_reassignable_partition_response *m, struct arena *a) {
   (void)version;
   (void)a;
   alter_partition_reassignments_response_reassignable_partition_response_init(m);
-  m->partition_index = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->partition_index = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->partition_index = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   rd_skip_tagged_fields(r);
 }
 
 static void alter_partition_reassignments_response_reassignable_partition_response_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_response_reassignable_partition_response *m) {
   (void)version;
-  wr_i32(w, m->partition_index);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->partition_index);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   wr_uvarint(w, 0);
 }
 
 void alter_partition_reassignments_response_reassignable_topic_response_init(struct alter_partition_reassignments_response_reassignable_topic_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void alter_partition_reassignments_response_reassignable_topic_response_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_response_reassignable_topic_response *m, struct arena *a) {
@@ -6681,7 +7897,7 @@ static void alter_partition_reassignments_response_reassignable_topic_response_e
 }
 
 void alter_partition_reassignments_response_init(struct alter_partition_reassignments_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool alter_partition_reassignments_response_decode(struct rd *r, int16_t version, struct alter_partition_reassignments_response *m, struct arena *a) {
@@ -6690,8 +7906,16 @@ bool alter_partition_reassignments_response_decode(struct rd *r, int16_t version
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   m->responses_count = read_count(r, true, false, 3);
   m->responses = alloc_array(a, m->responses_count, sizeof *m->responses);
@@ -6702,8 +7926,12 @@ bool alter_partition_reassignments_response_decode(struct rd *r, int16_t version
 
 void alter_partition_reassignments_response_encode(struct wr *w, int16_t version, const struct alter_partition_reassignments_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   for (int32_t i = 0, n = write_count(w, m->responses, m->responses_count, true, false); i < n; i++)
     alter_partition_reassignments_response_reassignable_topic_response_encode(w, version, &m->responses[i]);
@@ -6713,7 +7941,7 @@ void alter_partition_reassignments_response_encode(struct wr *w, int16_t version
 /* ---- ListPartitionReassignmentsRequest ---- */
 
 void list_partition_reassignments_request_list_partition_reassignments_topics_init(struct list_partition_reassignments_request_list_partition_reassignments_topics *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void list_partition_reassignments_request_list_partition_reassignments_topics_decode(struct rd *r, int16_t version, struct list_partition_reassignments_request_list_partition_reassignments_topics *m, struct arena *a) {
@@ -6735,7 +7963,7 @@ static void list_partition_reassignments_request_list_partition_reassignments_to
 }
 
 void list_partition_reassignments_request_init(struct list_partition_reassignments_request *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
   m->timeout_ms = 60000;
   m->topics_count = -1;
 }
@@ -6765,7 +7993,7 @@ void list_partition_reassignments_request_encode(struct wr *w, int16_t version, 
 /* ---- ListPartitionReassignmentsResponse ---- */
 
 void list_partition_reassignments_response_ongoing_partition_reassignment_init(struct list_partition_reassignments_response_ongoing_partition_reassignment *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void list_partition_reassignments_response_ongoing_partition_reassignment_decode(struct rd *r, int16_t version, struct list_partition_reassignments_response_ongoing_partition_reassignment *m, struct arena *a) {
@@ -6797,7 +8025,7 @@ static void list_partition_reassignments_response_ongoing_partition_reassignment
 }
 
 void list_partition_reassignments_response_ongoing_topic_reassignment_init(struct list_partition_reassignments_response_ongoing_topic_reassignment *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 static void list_partition_reassignments_response_ongoing_topic_reassignment_decode(struct rd *r, int16_t version, struct list_partition_reassignments_response_ongoing_topic_reassignment *m, struct arena *a) {
@@ -6817,7 +8045,7 @@ static void list_partition_reassignments_response_ongoing_topic_reassignment_enc
 }
 
 void list_partition_reassignments_response_init(struct list_partition_reassignments_response *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool list_partition_reassignments_response_decode(struct rd *r, int16_t version, struct list_partition_reassignments_response *m, struct arena *a) {
@@ -6826,8 +8054,16 @@ bool list_partition_reassignments_response_decode(struct rd *r, int16_t version,
     rd_fail(r);
     return false;
   }
-  m->throttle_time_ms = rd_i32(r);
-  m->error_code = rd_i16(r);
+  {
+    const uint8_t *p = rd_fixed(r, 4 + 2);
+    if (p) {
+      m->throttle_time_ms = take_i32(&p);
+      m->error_code = take_i16(&p);
+    } else {
+      m->throttle_time_ms = rd_i32(r);
+      m->error_code = rd_i16(r);
+    }
+  }
   m->error_message = read_string(r, true, true);
   m->topics_count = read_count(r, true, false, 3);
   m->topics = alloc_array(a, m->topics_count, sizeof *m->topics);
@@ -6838,8 +8074,12 @@ bool list_partition_reassignments_response_decode(struct rd *r, int16_t version,
 
 void list_partition_reassignments_response_encode(struct wr *w, int16_t version, const struct list_partition_reassignments_response *m) {
   ASSERT(version >= 0 && version <= 0);
-  wr_i32(w, m->throttle_time_ms);
-  wr_i16(w, m->error_code);
+  {
+    uint8_t *p = wr_fixed(w, 4 + 2);
+    p = put_i32(p, m->throttle_time_ms);
+    p = put_i16(p, m->error_code);
+    (void)p;
+  }
   write_string(w, m->error_message, true, true);
   for (int32_t i = 0, n = write_count(w, m->topics, m->topics_count, true, false); i < n; i++)
     list_partition_reassignments_response_ongoing_topic_reassignment_encode(w, version, &m->topics[i]);
@@ -6849,7 +8089,7 @@ void list_partition_reassignments_response_encode(struct wr *w, int16_t version,
 /* ---- RequestHeader ---- */
 
 void request_header_init(struct request_header *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool request_header_decode(struct rd *r, int16_t version, struct request_header *m, struct arena *a) {
@@ -6860,9 +8100,18 @@ bool request_header_decode(struct rd *r, int16_t version, struct request_header 
     return false;
   }
   const bool flex = version >= 2;
-  m->request_api_key = rd_i16(r);
-  m->request_api_version = rd_i16(r);
-  m->correlation_id = rd_i32(r);
+  {
+    const uint8_t *p = rd_fixed(r, 2 + 2 + 4);
+    if (p) {
+      m->request_api_key = take_i16(&p);
+      m->request_api_version = take_i16(&p);
+      m->correlation_id = take_i32(&p);
+    } else {
+      m->request_api_key = rd_i16(r);
+      m->request_api_version = rd_i16(r);
+      m->correlation_id = rd_i32(r);
+    }
+  }
   if (version >= 1) m->client_id = read_string(r, false, true);
   if (flex) rd_skip_tagged_fields(r);
   return !r->err;
@@ -6871,9 +8120,13 @@ bool request_header_decode(struct rd *r, int16_t version, struct request_header 
 void request_header_encode(struct wr *w, int16_t version, const struct request_header *m) {
   ASSERT(version >= 0 && version <= 2);
   const bool flex = version >= 2;
-  wr_i16(w, m->request_api_key);
-  wr_i16(w, m->request_api_version);
-  wr_i32(w, m->correlation_id);
+  {
+    uint8_t *p = wr_fixed(w, 2 + 2 + 4);
+    p = put_i16(p, m->request_api_key);
+    p = put_i16(p, m->request_api_version);
+    p = put_i32(p, m->correlation_id);
+    (void)p;
+  }
   if (version >= 1) write_string(w, m->client_id, false, true);
   if (flex) wr_uvarint(w, 0);
 }
@@ -6881,7 +8134,7 @@ void request_header_encode(struct wr *w, int16_t version, const struct request_h
 /* ---- ResponseHeader ---- */
 
 void response_header_init(struct response_header *m) {
-  memset(m, 0, sizeof *m);
+  struct_zero(m, sizeof *m);
 }
 
 bool response_header_decode(struct rd *r, int16_t version, struct response_header *m, struct arena *a) {

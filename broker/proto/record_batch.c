@@ -39,42 +39,6 @@ static int64_t sub_wrapping(int64_t a, int64_t b) {
   return (int64_t)((uint64_t)a - (uint64_t)b);
 }
 
-bool rb_header_read(const uint8_t *p, size_t len, struct rb_header *h) {
-  ASSERT(h != NULL);
-  if (len < RB_HEADER_BYTES) return false;
-  ASSERT(p != NULL);
-  h->base_offset = (int64_t)be64_get(p + RB_OFF_BASE_OFFSET);
-  h->length = (int32_t)be32_get(p + RB_OFF_LENGTH);
-  h->leader_epoch = (int32_t)be32_get(p + RB_OFF_LEADER_EPOCH);
-  h->magic = (int8_t)p[RB_OFF_MAGIC];
-  h->crc = be32_get(p + RB_OFF_CRC);
-  h->attributes = (int16_t)be16_get(p + RB_OFF_ATTRIBUTES);
-  h->last_offset_delta = (int32_t)be32_get(p + RB_OFF_LAST_OFFSET_DELTA);
-  h->base_timestamp = (int64_t)be64_get(p + RB_OFF_BASE_TIMESTAMP);
-  h->max_timestamp = (int64_t)be64_get(p + RB_OFF_MAX_TIMESTAMP);
-  h->producer_id = (int64_t)be64_get(p + RB_OFF_PRODUCER_ID);
-  h->producer_epoch = (int16_t)be16_get(p + RB_OFF_PRODUCER_EPOCH);
-  h->base_sequence = (int32_t)be32_get(p + RB_OFF_BASE_SEQUENCE);
-  h->record_count = (int32_t)be32_get(p + RB_OFF_RECORD_COUNT);
-  return true;
-}
-
-size_t rb_frame(const uint8_t *p, size_t len, struct rb_header *h) {
-  ASSERT(h != NULL);
-  if (!rb_header_read(p, len, h)) return 0;
-  if (h->length < RB_LENGTH_MIN || (size_t)h->length > len - RB_LOG_OVERHEAD) return 0;
-  size_t size = (size_t)rb_header_size(h);
-  ASSERT(size >= RB_HEADER_BYTES && size <= len);
-  return size;
-}
-
-bool rb_header_valid(const struct rb_header *h) {
-  ASSERT(h != NULL);
-  if (h->magic != RB_MAGIC || h->length < RB_LENGTH_MIN) return false;
-  if (h->base_offset < 0 || h->last_offset_delta < 0) return false;
-  return h->base_offset <= INT64_MAX - 1 - h->last_offset_delta;
-}
-
 /* The CRC-32C covers attributes to the end, not baseOffset, batchLength,
  * partitionLeaderEpoch or magic (protocol guide, "Record Batch"). */
 static bool crc_ok(const uint8_t *p, size_t size, const struct rb_header *h) {
@@ -315,16 +279,7 @@ void rb_builder_set_producer(struct rb_builder *b, int64_t producer_id, int16_t 
 /* A zigzag varint: int32 varints encode to the same bytes as the same value
  * as a varlong, so one writer does both. */
 static void varlong_put(struct buf *out, int64_t v) {
-  uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-  uint8_t tmp[10];
-  size_t n = 0;
-  while (u >= 0x80) {
-    tmp[n++] = (uint8_t)(u | 0x80);
-    u >>= 7;
-  }
-  tmp[n++] = (uint8_t)u;
-  ASSERT(n <= sizeof tmp);
-  buf_append(out, tmp, n);
+  uvarlong_put(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
 static size_t nullable_size(struct kbytes v) {

@@ -24,34 +24,8 @@ void rd_fail(struct rd *r) {
   r->p = r->end;
 }
 
-const uint8_t *rd_skip(struct rd *r, size_t n) {
-  if (r->err || rd_left(r) < n) {
-    rd_fail(r);
-    return NULL;
-  }
-  const uint8_t *p = r->p;
-  r->p += n;
-  return p;
-}
-
-/* A fixed-size big-endian integer; 0 once the reader has failed. */
-static uint64_t rd_be(struct rd *r, size_t n) {
-  ASSERT(n == 1 || n == 2 || n == 4 || n == 8);
-  const uint8_t *p = rd_skip(r, n);
-  if (!p) return 0;
-  return n == 1 ? p[0] : n == 2 ? be16_get(p) : n == 4 ? be32_get(p) : be64_get(p);
-}
-
-int8_t rd_i8(struct rd *r) { return (int8_t)rd_be(r, 1); }
-int16_t rd_i16(struct rd *r) { return (int16_t)rd_be(r, 2); }
-uint16_t rd_u16(struct rd *r) { return (uint16_t)rd_be(r, 2); }
-int32_t rd_i32(struct rd *r) { return (int32_t)rd_be(r, 4); }
-uint32_t rd_u32(struct rd *r) { return (uint32_t)rd_be(r, 4); }
-int64_t rd_i64(struct rd *r) { return (int64_t)rd_be(r, 8); }
-bool rd_bool(struct rd *r) { return rd_be(r, 1) != 0; }
-
 double rd_f64(struct rd *r) {
-  uint64_t bits = rd_be(r, 8);
+  uint64_t bits = (uint64_t)rd_i64(r);
   double d;
   memcpy(&d, &bits, sizeof d);
   return d;
@@ -64,38 +38,46 @@ struct kuuid rd_uuid(struct rd *r) {
   return u;
 }
 
-uint64_t rd_uvarlong(struct rd *r) {
+/* Byte by byte without rd_skip: at the end (or failed, which is at the
+ * end) the reader fails as rd_skip would. */
+uint64_t rd_uvarlong_slow(struct rd *r) {
+  const uint8_t *p = r->p;
+  if (rd_left(r) >= 2 && p[0] >= 0x80 && p[1] < 0x80) { /* two bytes */
+    r->p += 2;
+    return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+  }
   uint64_t v = 0;
   for (int shift = 0; shift < 70; shift += 7) {
-    const uint8_t *p = rd_skip(r, 1);
-    if (!p) return 0;
-    v |= (uint64_t)(*p & 0x7f) << shift;
-    if (!(*p & 0x80)) return v;
+    if (p == r->end) break;
+    uint8_t b = *p++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      r->p = p;
+      return v;
+    }
   }
-  rd_fail(r); /* more than 10 bytes */
+  rd_fail(r); /* cut short, or more than 10 bytes */
   return 0;
 }
 
-uint32_t rd_uvarint(struct rd *r) {
+uint32_t rd_uvarint_slow(struct rd *r) {
+  const uint8_t *p = r->p;
+  if (rd_left(r) >= 2 && p[0] >= 0x80 && p[1] < 0x80) { /* two bytes: most lengths */
+    r->p += 2;
+    return (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
+  }
   uint32_t v = 0;
   for (int shift = 0; shift < 35; shift += 7) {
-    const uint8_t *p = rd_skip(r, 1);
-    if (!p) return 0;
-    v |= (uint32_t)(*p & 0x7f) << shift;
-    if (!(*p & 0x80)) return v;
+    if (p == r->end) break;
+    uint8_t b = *p++;
+    v |= (uint32_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      r->p = p;
+      return v;
+    }
   }
-  rd_fail(r); /* more than 5 bytes */
+  rd_fail(r); /* cut short, or more than 5 bytes */
   return 0;
-}
-
-int32_t rd_varint(struct rd *r) {
-  uint32_t u = rd_uvarint(r);
-  return (int32_t)((u >> 1) ^ (0u - (u & 1)));
-}
-
-int64_t rd_varlong(struct rd *r) {
-  uint64_t u = rd_uvarlong(r);
-  return (int64_t)((u >> 1) ^ (0 - (u & 1)));
 }
 
 /* Length of a string/bytes field: int16/int32 classic, uvarint+1 compact. */
@@ -156,7 +138,7 @@ int32_t rd_array_len(struct rd *r, bool compact, size_t min_elem_bytes) {
   return n;
 }
 
-void rd_skip_tagged_fields(struct rd *r) {
+void rd_skip_tagged_fields_slow(struct rd *r) {
   uint32_t count = rd_uvarint(r);
   for (uint32_t i = 0; i < count && !r->err; i++) {
     (void)rd_uvarint(r); /* tag */
@@ -184,48 +166,28 @@ void wr_reset(struct wr *w) {
   w->file_bytes = 0;
 }
 
-static void wr_be(struct wr *w, uint64_t v, size_t n) {
-  ASSERT(n == 1 || n == 2 || n == 4 || n == 8);
-  uint8_t *p = buf_extend(&w->mem, n);
-  if (n == 1) p[0] = (uint8_t)v;
-  if (n == 2) be16_put(p, (uint16_t)v);
-  if (n == 4) be32_put(p, (uint32_t)v);
-  if (n == 8) be64_put(p, v);
-}
-
-void wr_i8(struct wr *w, int8_t v) { wr_be(w, (uint8_t)v, 1); }
-void wr_i16(struct wr *w, int16_t v) { wr_be(w, (uint16_t)v, 2); }
-void wr_u16(struct wr *w, uint16_t v) { wr_be(w, v, 2); }
-void wr_i32(struct wr *w, int32_t v) { wr_be(w, (uint32_t)v, 4); }
-void wr_u32(struct wr *w, uint32_t v) { wr_be(w, v, 4); }
-void wr_i64(struct wr *w, int64_t v) { wr_be(w, (uint64_t)v, 8); }
-void wr_bool(struct wr *w, bool v) { wr_be(w, v ? 1 : 0, 1); }
-
 void wr_f64(struct wr *w, double v) {
   uint64_t bits;
   memcpy(&bits, &v, sizeof bits);
-  wr_be(w, bits, 8);
+  wr_i64(w, (int64_t)bits);
 }
 
 void wr_uuid(struct wr *w, struct kuuid v) { buf_append(&w->mem, v.b, 16); }
 
-void wr_uvarlong(struct wr *w, uint64_t v) {
-  uint8_t tmp[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    tmp[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
+/* Written in place, no copy: sized first so the buffer grows as before. */
+void uvarlong_put_slow(struct buf *b, uint64_t v) {
+  if (v >= 0x80 && v < 0x4000) { /* two bytes: most lengths of records and values */
+    uint8_t *p = buf_extend(b, 2);
+    p[0] = (uint8_t)(v | 0x80);
+    p[1] = (uint8_t)(v >> 7);
+    return;
   }
-  tmp[n++] = (uint8_t)v;
-  buf_append(&w->mem, tmp, n);
-}
-
-void wr_uvarint(struct wr *w, uint32_t v) { wr_uvarlong(w, v); }
-void wr_varint(struct wr *w, int32_t v) {
-  wr_uvarlong(w, ((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
-}
-void wr_varlong(struct wr *w, int64_t v) {
-  wr_uvarlong(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+  size_t n = 1;
+  for (uint64_t u = v; u >= 0x80; u >>= 7) n++;
+  ASSERT(n <= 10);
+  uint8_t *p = buf_extend(b, n);
+  for (size_t i = 0; i + 1 < n; i++, v >>= 7) p[i] = (uint8_t)(v | 0x80);
+  p[n - 1] = (uint8_t)v;
 }
 
 static void wr_len(struct wr *w, int32_t n, bool compact, bool wide) {

@@ -890,7 +890,7 @@ START_TEST(frame_and_stored_header_validity) {
   struct buf out;
   buf_init(&out);
   build(&out, RB_CODEC_NONE);
-  struct rb_header h;
+  struct rb_header h = {0}; /* rb_frame may fail before it fills h */
   ck_assert_uint_eq(rb_frame(out.data, out.len, &h), out.len);
   ck_assert_uint_eq(rb_header_size(&h), out.len);
   ck_assert_int_eq(rb_header_last_offset(&h), RECORD_COUNT - 1);
