@@ -97,7 +97,11 @@ static bool follower_position(void *owner, struct fetcher_position *out) {
   ASSERT(rf->p != NULL && rf->p->follower == rf);
   struct plog *log = rf->p->log;
   if (rf->stopped || rf->flush_in_flight || plog_offline(log)) return false;
+#ifdef SLUICE_MUTANT_FOLLOWER_REPORTS_UNFLUSHED /* mutant: reports an unflushed end */
+  if (false) {
+#else
   if (partition_flushes_before_ack(rf->p) && plog_recovery_point(log) < plog_end_offset(log)) {
+#endif
     /* Appended under an earlier role whose flush may still be running
      * (its completion is the old role's): the offset a Fetch reports must
      * be on disk, or the leader counts this replica for acks=all before it
