@@ -39,15 +39,16 @@ struct kuuid rd_uuid(struct rd *r) {
 }
 
 /* Byte by byte without rd_skip: at the end (or failed, which is at the
- * end) the reader fails as rd_skip would. */
-uint64_t rd_uvarlong_slow(struct rd *r) {
+ * end) the reader fails as rd_skip would; so does a varint longer than
+ * bytes_max. A 32-bit varint keeps the low 32 bits, as its shifts did. */
+static uint64_t varint_read(struct rd *r, int bytes_max) {
   const uint8_t *p = r->p;
-  if (rd_left(r) >= 2 && p[0] >= 0x80 && p[1] < 0x80) { /* two bytes */
+  if (rd_left(r) >= 2 && p[0] >= 0x80 && p[1] < 0x80) { /* two bytes: most lengths */
     r->p += 2;
     return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
   }
   uint64_t v = 0;
-  for (int shift = 0; shift < 70; shift += 7) {
+  for (int shift = 0; shift < 7 * bytes_max; shift += 7) {
     if (p == r->end) break;
     uint8_t b = *p++;
     v |= (uint64_t)(b & 0x7f) << shift;
@@ -56,29 +57,13 @@ uint64_t rd_uvarlong_slow(struct rd *r) {
       return v;
     }
   }
-  rd_fail(r); /* cut short, or more than 10 bytes */
+  rd_fail(r); /* cut short, or too long */
   return 0;
 }
 
-uint32_t rd_uvarint_slow(struct rd *r) {
-  const uint8_t *p = r->p;
-  if (rd_left(r) >= 2 && p[0] >= 0x80 && p[1] < 0x80) { /* two bytes: most lengths */
-    r->p += 2;
-    return (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
-  }
-  uint32_t v = 0;
-  for (int shift = 0; shift < 35; shift += 7) {
-    if (p == r->end) break;
-    uint8_t b = *p++;
-    v |= (uint32_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      r->p = p;
-      return v;
-    }
-  }
-  rd_fail(r); /* cut short, or more than 5 bytes */
-  return 0;
-}
+uint64_t rd_uvarlong_slow(struct rd *r) { return varint_read(r, 10); }
+
+uint32_t rd_uvarint_slow(struct rd *r) { return (uint32_t)varint_read(r, 5); }
 
 /* Length of a string/bytes field: int16/int32 classic, uvarint+1 compact. */
 static int32_t rd_len(struct rd *r, bool compact, bool wide) {
