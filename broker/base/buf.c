@@ -24,3 +24,18 @@ void buf_grow(struct buf *b, size_t extra) {
 }
 
 void buf_reset(struct buf *b) { b->len = 0; }
+
+struct buf buf_take_kept(struct buf *kept) {
+  struct buf b = *kept;
+  buf_init(kept);
+  buf_reset(&b);
+  return b;
+}
+
+void buf_keep(struct buf *kept, struct buf *b, size_t cap_max) {
+  if (kept->data == NULL && b->cap <= cap_max)
+    *kept = *b;
+  else
+    buf_free(b);
+  buf_init(b);
+}

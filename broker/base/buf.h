@@ -19,6 +19,13 @@ void buf_free(struct buf *b);
 /* Makes room for extra more bytes (the slow path of buf_reserve). */
 void buf_grow(struct buf *b, size_t extra);
 void buf_reset(struct buf *b);
+/* A buffer kept between uses (a scratch): buf_take_kept hands it over
+ * emptied and leaves *kept empty, so a use begun while another holds it
+ * starts a buffer of its own; buf_keep takes b back if nothing is kept and
+ * its capacity is at most cap_max (one large use should not pin its size),
+ * frees it otherwise, and leaves b empty. */
+struct buf buf_take_kept(struct buf *kept);
+void buf_keep(struct buf *kept, struct buf *b, size_t cap_max);
 
 /* Inline: the wire encoders reserve a few bytes per field, millions of
  * times in a simulated minute; only growing takes a call. */

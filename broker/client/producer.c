@@ -438,26 +438,10 @@ static void batch_choose(struct kproducer *p, struct kproducer_partition *pp) {
 
 enum { BUILD_KEPT_BYTES_MAX = 64 * 1024 }; /* a larger build buffer is not kept */
 
-/* A kept build buffer, emptied. */
-static struct buf build_take(struct buf *kept) {
-  struct buf b = *kept;
-  buf_init(kept);
-  buf_reset(&b);
-  return b;
-}
-
-static void build_give(struct buf *kept, struct buf *b) {
-  if (kept->data == NULL && b->cap <= BUILD_KEPT_BYTES_MAX)
-    *kept = *b;
-  else
-    buf_free(b);
-  buf_init(b);
-}
-
 static void batch_build(struct kproducer *p, struct kproducer_partition *pp, struct buf *out) {
   struct rb_builder b;
   rb_builder_init(&b, 0, at(pp, 0)->timestamp_ms);
-  b.records = build_take(&p->build_records);
+  b.records = buf_take_kept(&p->build_records);
   if (p->idempotent)
     rb_builder_set_producer(&b, p->producer_id, pp->batch_epoch, pp->batch_sequence, false);
   for (int i = 0; i < pp->batch_count; i++) {
@@ -467,7 +451,7 @@ static void batch_build(struct kproducer *p, struct kproducer_partition *pp, str
                    (struct kbytes){r->value, r->value_len}, NULL, 0);
   }
   int rc = rb_builder_finish(&b, p->cfg.codec, out);
-  build_give(&p->build_records, &b.records);
+  buf_keep(&p->build_records, &b.records, BUILD_KEPT_BYTES_MAX);
   rb_builder_free(&b);
   ASSERT(rc == KERR_NONE);
 }
@@ -552,7 +536,7 @@ static void request_send(struct kproducer *p, struct kconn *conn, struct kproduc
     struct kproducer_partition *pp = &p->partitions[r->partitions[k]];
     batch_choose(p, pp);
     ASSERT(pp->batch_count > 0 && pp->batch_count <= pp->count);
-    batches[k] = build_take(&p->build_batches[k]);
+    batches[k] = buf_take_kept(&p->build_batches[k]);
     batch_build(p, pp, &batches[k]);
     pd[k] = (struct produce_request_partition_produce_data){
         .index = r->partitions[k],
@@ -571,7 +555,8 @@ static void request_send(struct kproducer *p, struct kconn *conn, struct kproduc
   bool answered = p->cfg.acks != 0;
   int rc = kconn_send(conn, API_PRODUCE, PRODUCE_VERSION, encode_produce, &req,
                       answered ? on_produce_response : NULL, answered ? r : NULL);
-  for (int32_t k = 0; k < r->count; k++) build_give(&p->build_batches[k], &batches[k]);
+  for (int32_t k = 0; k < r->count; k++)
+    buf_keep(&p->build_batches[k], &batches[k], BUILD_KEPT_BYTES_MAX);
   request_sent(p, conn, r, rc);
 }
 

@@ -146,28 +146,9 @@ static void on_closed(void *ctx, env_conn_id id, int err) {
   notify(c, err ? err : ENV_ECONNRESET);
 }
 
-/* The dispatcher's encode buffer, emptied, for one request: a malloc and
- * free per request otherwise. A request encoded while another is being
- * sent finds it taken and starts a buffer of its own. */
-static struct buf scratch_take(struct kconn *c) {
-  struct buf b = c->net->encode_scratch;
-  buf_init(&c->net->encode_scratch);
-  buf_reset(&b);
-  return b;
-}
-
-/* Kept for the next request if the dispatcher has none and it is not large
- * (one big Produce should not pin its size). */
-static void scratch_give(struct kconn *c, struct buf *b) {
-  struct buf *kept = &c->net->encode_scratch;
-  if (kept->data == NULL && b->cap <= SCRATCH_KEPT_BYTES_MAX)
-    *kept = *b;
-  else
-    buf_free(b);
-  buf_init(b);
-}
-
-/* Sends on an open connection, connected or still negotiating. */
+/* Sends on an open connection, connected or still negotiating. The request
+ * is encoded into the dispatcher's kept buffer (base/buf.h): a malloc and
+ * free per request otherwise. */
 static int send_request(struct kconn *c, int16_t api_key, int16_t api_version,
                         kconn_encode_fn encode, const void *msg, kconn_response_fn fn,
                         void *ctx) {
@@ -179,7 +160,7 @@ static int send_request(struct kconn *c, int16_t api_key, int16_t api_version,
   if (c->next_correlation_id == INT32_MAX) c->next_correlation_id = 1;
   struct wr w;
   wr_init(&w);
-  w.mem = scratch_take(c);
+  w.mem = buf_take_kept(&c->net->encode_scratch);
   wr_i16(&w, api_key);
   wr_i16(&w, api_version);
   wr_i32(&w, correlation_id);
@@ -189,7 +170,7 @@ static int send_request(struct kconn *c, int16_t api_key, int16_t api_version,
   struct env_iov iov[8];
   int n = wr_iov(&w, 0, iov, 8);
   int rc = c->env->send(c->env, c->id, iov, n);
-  scratch_give(c, &w.mem);
+  buf_keep(&c->net->encode_scratch, &w.mem, SCRATCH_KEPT_BYTES_MAX);
   wr_free(&w); /* its splices, if any */
   if (rc != 0 || !fn) return rc;
   int tail = (c->head + c->count) % KCONN_IN_FLIGHT_MAX;
