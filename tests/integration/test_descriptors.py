@@ -135,8 +135,9 @@ def test_queued_fetch_responses_hold_no_descriptor_each(make_broker):
     # queued response (before: a dup() of the segment each, 3,270 here).
     # The slack is for what comes and goes meanwhile: the other client's
     # sockets, checkpoint files and the dup()s of their fsyncs (a fresh CI
-    # clone once counted 14 over the sockets).
-    assert fd_count(b) <= baseline + len(conns) + 32, (baseline, fd_count(b))
+    # clone once counted 14 over the sockets, and once 33 with four test
+    # workers busy); a descriptor per queued response would be thousands.
+    assert fd_count(b) <= baseline + len(conns) + 64, (baseline, fd_count(b))
     for s in conns:
         s.close()
     assert b.alive()
